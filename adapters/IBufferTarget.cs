@@ -1,0 +1,87 @@
+namespace Conformance.Adapters;
+
+/// <summary>One entry of a UDMABUF_CREATE_LIST request (handles are the target's own).</summary>
+public readonly record struct UdmabufItem(int Memfd, long Offset, long Size);
+
+/// <summary>Which dma_heap_allocation_data layout an allocation passes (the ioctl is extensible).</summary>
+public enum HeapAbi { Current, Short, Long }
+
+/// <summary>
+/// Every operation the suite can drive, with uapi arguments and the target's own handles (fd numbers,
+/// mapping ids). The reference model and the kernel adapter both implement it, so the compiler keeps
+/// them in step. Expected failures come back as <see cref="Outcome"/> values, never as exceptions.
+/// Observed values (R0..R2) per method are documented on the method.
+/// </summary>
+public interface IBufferTarget : IDisposable
+{
+    TargetProfile Profile { get; }
+
+    // ---- fd table -------------------------------------------------------------------------------
+    /// <summary>open(2) of a profile device ("video0", "heap:system", "udmabuf"). Handle = fd.</summary>
+    Outcome Open(string device, int oflags);
+    Outcome Close(int fd);
+    /// <summary>dup(2). Handle = new fd.</summary>
+    Outcome Dup(int fd);
+    /// <summary>fcntl(F_GETFD). R0 = FD_CLOEXEC bit.</summary>
+    Outcome FcntlGetFd(int fd);
+    /// <summary>fcntl(F_GETFL). R0 = flags &amp; O_ACCMODE.</summary>
+    Outcome FcntlGetFl(int fd);
+    /// <summary>lseek(2). R0 = resulting offset.</summary>
+    Outcome Llseek(int fd, long offset, int whence);
+    /// <summary>An ioctl request no driver in the catalog defines (_IO('b', 0x7f) family, per file kind).</summary>
+    Outcome UnknownIoctl(int fd);
+
+    // ---- mappings ---------------------------------------------------------------------------------
+    /// <summary>mmap(2) of a dma-buf or memfd. Handle = mapping id.</summary>
+    Outcome Mmap(int fd, long pgoff, long length, int prot, int flags);
+    /// <summary>mmap of the video node at the mem offset of (index, plane) as QUERYBUF reports it (or the vb2 layout when there is no such buffer). Handle = mapping id.</summary>
+    Outcome MmapVideo(int fd, uint type, uint index, uint plane, long length, int prot, int flags);
+    /// <summary>Anonymous private memory (for USERPTR). Handle = mapping id.</summary>
+    Outcome MmapAnon(long length);
+    Outcome Munmap(int map);
+    /// <summary>Stores a 64-bit value at byte offset of a mapping. NotRun if the mapping is not writable.</summary>
+    Outcome WriteStamp(int map, long offset, ulong value);
+    /// <summary>Loads the 64-bit value at byte offset of a mapping. R0 = value.</summary>
+    Outcome ReadStamp(int map, long offset);
+
+    // ---- dma-buf core ------------------------------------------------------------------------------
+    Outcome DmaBufSync(int fd, ulong flags);
+    /// <summary>DMA_BUF_SET_NAME with a string of nameLength bytes (plus NUL).</summary>
+    Outcome DmaBufSetName(int fd, int nameLength);
+
+    // ---- dma-heap --------------------------------------------------------------------------------
+    /// <summary>DMA_HEAP_IOCTL_ALLOC. Handle = data.fd.</summary>
+    Outcome DmaHeapAlloc(int heapFd, ulong len, uint fdFlags, ulong heapFlags, uint fdIn, HeapAbi abi);
+
+    // ---- memfd / udmabuf ---------------------------------------------------------------------------
+    /// <summary>memfd_create + ftruncate(size) + F_ADD_SEALS(seals). Handle = fd.</summary>
+    Outcome MemfdCreate(long size, bool allowSealing, int seals);
+    /// <summary>UDMABUF_CREATE. Handle = returned fd.</summary>
+    Outcome UdmabufCreate(int devFd, int memfd, long offset, long size, uint flags);
+    /// <summary>UDMABUF_CREATE_LIST. Handle = returned fd.</summary>
+    Outcome UdmabufCreateList(int devFd, uint flags, IReadOnlyList<UdmabufItem> items);
+
+    // ---- V4L2 / videobuf2 -------------------------------------------------------------------------
+    /// <summary>VIDIOC_REQBUFS. R0 = count written back, R1 = capabilities.</summary>
+    Outcome ReqBufs(int fd, uint type, uint memory, uint count);
+    /// <summary>VIDIOC_CREATE_BUFS with the current format, sizeimage adjusted by sizeDelta. R0 = index, R1 = count, R2 = capabilities.</summary>
+    Outcome CreateBufs(int fd, uint type, uint memory, uint count, long sizeDelta);
+    /// <summary>VIDIOC_QUERYBUF. R0 = length, R1 = flags &amp; (MAPPED|QUEUED|DONE), R2 = memory.</summary>
+    Outcome QueryBuf(int fd, uint type, uint index);
+    /// <summary>VIDIOC_EXPBUF. Handle = exported dma-buf fd.</summary>
+    Outcome ExpBuf(int fd, uint type, uint index, uint plane, uint flags);
+    /// <summary>VIDIOC_QBUF. For DMABUF, dmabufFd is m.fd (length 0); for USERPTR, userMap's address and the plane size.</summary>
+    Outcome QBuf(int fd, uint type, uint index, uint memory, int dmabufFd, int userMap);
+    /// <summary>Non-blocking VIDIOC_DQBUF. R0 = index, R1 = flags &amp; (MAPPED|QUEUED|DONE).</summary>
+    Outcome DQBuf(int fd, uint type);
+    Outcome StreamOn(int fd, uint type);
+    Outcome StreamOff(int fd, uint type);
+    /// <summary>VIDIOC_REMOVE_BUFS.</summary>
+    Outcome RemoveBufs(int fd, uint type, uint index, uint count);
+
+    // ---- hygiene -----------------------------------------------------------------------------------
+    /// <summary>dma-bufs this target created that are still alive (kernel: bufinfo delta; -1 if it cannot tell).</summary>
+    int LiveDmaBufs();
+    /// <summary>Closes every fd and unmaps every mapping this target made; afterwards the target is as new.</summary>
+    void Reset();
+}

@@ -1,0 +1,224 @@
+using static Conformance.Adapters.Uapi;
+
+namespace Conformance.Adapters.Model;
+
+public sealed partial class ReferenceModel
+{
+    private int AddMap(Mapping m) { _maps[m.Id] = m; return m.Id; }
+
+    public Outcome Mmap(int fd, long pgoff, long length, int prot, int flags)
+    {
+        if (!TryFile(fd, out var f)) return Cite(Inv.DmaBufBadFd, Errno.EBADF);
+        if (length == 0) return Cite(Inv.MmapZeroLen, Errno.EINVAL);
+        bool shared = (flags & MAP_SHARED) != 0;
+        bool canRead = f.AccMode is O_RDONLY or O_RDWR, canWrite = f.AccMode is O_WRONLY or O_RDWR;
+        // do_mmap: write-shared needs FMODE_WRITE, every file mapping needs FMODE_READ
+        if (shared && (prot & PROT_WRITE) != 0 && !canWrite)
+            return f is DmaBuf ? Cite(Inv.MmapRoWrite, Errno.EACCES) : Outcome.Fail(Errno.EACCES);
+        if (!canRead) return f is DmaBuf ? Cite(Inv.MmapWronly, Errno.EACCES) : Outcome.Fail(Errno.EACCES);
+        long pages = (length + PAGE_SIZE - 1) / PAGE_SIZE;
+        switch (f)
+        {
+            case DmaBuf d:
+                {
+                    if (pgoff + pages > d.Size / PAGE_SIZE) return Cite(Inv.MmapBounds, Errno.EINVAL);
+                    if (!shared)
+                        return d.Exporter == Exporter.Udmabuf ? Cite(Inv.UdmaPrivate, Errno.EINVAL) : Outcome.Fail(Errno.NotRun);
+                    bool honours = d.HonoursOffset && Bug != ModelBug.MmapIgnoresOffset;
+                    if (pgoff != 0 && d.HonoursOffset) Cite(Inv.MmapOffset);
+                    var m = new Mapping(_nextMap++, MapKind.DmaBuf, d.Segs, honours ? pgoff * PAGE_SIZE : 0, length, prot, d)
+                    { Pfnmap = d.Exporter != Exporter.Vb2 };
+                    Get(d);
+                    return Outcome.Created(AddMap(m));
+                }
+            case MemfdFile mf:
+                {
+                    if (!shared || pgoff * PAGE_SIZE + length > mf.Size) return Outcome.Fail(Errno.NotRun); // harness keeps memfd maps in bounds
+                    if ((prot & PROT_WRITE) != 0 && (mf.Seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) != 0) return Outcome.Fail(Errno.EPERM);
+                    var m = new Mapping(_nextMap++, MapKind.Memfd, [new Seg(mf.Mem, 0, mf.Size)], pgoff * PAGE_SIZE, length, prot, mf);
+                    Get(mf);
+                    return Outcome.Created(AddMap(m));
+                }
+            default:
+                return Outcome.Fail(Errno.NotRun);
+        }
+    }
+
+    public Outcome MmapAnon(long length)
+    {
+        var mem = new Mem(PageAlign(length), 0);
+        return Outcome.Created(AddMap(new Mapping(_nextMap++, MapKind.Anon, [new Seg(mem, 0, mem.Size)], 0, length, PROT_READ | PROT_WRITE, null)));
+    }
+
+    public Outcome Munmap(int map)
+    {
+        if (!_maps.Remove(map, out var m)) return Outcome.Fail(Errno.NotRun);
+        if (m.VBuf is { Freed: false } vb) vb.MapUsers--;
+        if (m.File != null) Put(m.File);
+        return Outcome.Success();
+    }
+
+    public Outcome WriteStamp(int map, long offset, ulong value)
+    {
+        if (!_maps.TryGetValue(map, out var m) || (m.Prot & PROT_WRITE) == 0 || offset < 0 || offset + 8 > m.Length)
+            return Outcome.Fail(Errno.NotRun);
+        if (!m.Locate(offset, out var mem, out var memOff)) return Outcome.Fail(Errno.NotRun);
+        mem.Write(memOff, new Stamp(value, m.Id, m.Kind));
+        return Outcome.Success();
+    }
+
+    public Outcome ReadStamp(int map, long offset)
+    {
+        if (!_maps.TryGetValue(map, out var m) || (m.Prot & PROT_READ) == 0 || offset < 0 || offset + 8 > m.Length)
+            return Outcome.Fail(Errno.NotRun);
+        if (!m.Locate(offset, out var mem, out var memOff)) return Outcome.Fail(Errno.NotRun);
+        CiteRead(m, mem);
+        if (mem.TryRead(memOff, out var s))
+        {
+            if (s.Writer != m.Id) CiteAlias(m, s);
+            return Outcome.Success((long)s.Value);
+        }
+        if (mem.Initial is ulong init)
+        {
+            if (m.File is DmaBuf { Exporter: Exporter.Heap }) Cite(Inv.HeapZero);
+            if (Bug == ModelBug.HeapNotZeroed && m.File is DmaBuf { Exporter: Exporter.Heap }) return Outcome.Success(unchecked((long)0xdeadbeefdeadbeef));
+            return Outcome.Success((long)init);
+        }
+        // contents not specified (fresh vb2 memory, or a device wrote it): learn what the target holds
+        ulong v = ChooseValue("any value (contents not specified)");
+        mem.Write(memOff, new Stamp(v, m.Id, m.Kind));
+        return Outcome.Success((long)v);
+    }
+
+    /// <summary>Lifetime rules a read through a mapping exercises.</summary>
+    private void CiteRead(Mapping m, Mem mem)
+    {
+        if (m.File is DmaBuf d)
+        {
+            if (d.Fds == 0) Cite(Inv.LifeMapping);
+            if (mem.Orphaned)
+            {
+                Cite(Inv.LifeFd);
+                if (d.Exporter == Exporter.Vb2) { Cite(Inv.ExpBufOutlives); Cite(Inv.ReqBufsOrphan); }
+                if (d.Exporter == Exporter.Udmabuf) Cite(Inv.UdmaLife);
+            }
+        }
+        else if (m.Kind == MapKind.Video && mem.Orphaned) Cite(Inv.ReqBufsOrphan);
+    }
+
+    /// <summary>Aliasing rules a read of a word written through another mapping exercises.</summary>
+    private void CiteAlias(Mapping reader, Stamp s)
+    {
+        if (s.Writer <= 0) return;
+        Cite(Inv.Coherent);
+        var kinds = (s.WriterKind, reader.Kind);
+        if (kinds is (MapKind.Memfd, MapKind.DmaBuf) or (MapKind.DmaBuf, MapKind.Memfd)) Cite(Inv.UdmaAlias);
+        if (kinds is (MapKind.Video, MapKind.DmaBuf) or (MapKind.DmaBuf, MapKind.Video) or (MapKind.Video, MapKind.Video)
+            || (reader.File is DmaBuf { Exporter: Exporter.Vb2 } && s.WriterKind == MapKind.DmaBuf))
+            Cite(Inv.ExpBufAlias);
+        if (reader.Kind == MapKind.Video) Cite(Inv.VMmapOk);
+    }
+
+    // ---------------------------------------------------------------- dma-buf ioctls
+
+    public Outcome DmaBufSync(int fd, ulong flags)
+    {
+        if (!TryFile(fd, out var f)) return Cite(Inv.DmaBufBadFd, Errno.EBADF);
+        if (f is not DmaBuf d) return Outcome.Fail(Errno.ENOTTY);
+        if ((flags & ~(DMA_BUF_SYNC_RW | DMA_BUF_SYNC_END)) != 0 && Bug != ModelBug.SyncAcceptsUnknownFlags)
+            return Cite(Inv.SyncBadBits, Errno.EINVAL);
+        if ((flags & DMA_BUF_SYNC_RW) == 0) return Cite(Inv.SyncNoDir, Errno.EINVAL);
+        if (d.Exporter == Exporter.Udmabuf)
+        {
+            if ((flags & DMA_BUF_SYNC_END) != 0)
+            {
+                if (!d.CpuAccessStarted) return Cite(Inv.UdmaEndFirst, Errno.EINVAL);
+                Cite(Inv.UdmaEndFirst);
+            }
+            else d.CpuAccessStarted = true;
+        }
+        return Cite(Inv.SyncValid, Outcome.Success());
+    }
+
+    public Outcome DmaBufSetName(int fd, int nameLength)
+    {
+        if (!TryFile(fd, out var f)) return Cite(Inv.DmaBufBadFd, Errno.EBADF);
+        if (f is not DmaBuf d) return Outcome.Fail(Errno.ENOTTY);
+        if (nameLength + 1 > DMA_BUF_NAME_LEN) return Cite(Inv.NameLong, Errno.EINVAL);
+        if (d.Renames++ > 0 || d.Refs > d.Fds) Cite(Inv.NameAgain);
+        return Cite(Inv.NameOk, Outcome.Success());
+    }
+
+    // ---------------------------------------------------------------- dma-heap
+
+    private DmaBuf NewDmaBuf(Exporter e, Seg[] segs, long size, bool honoursOffset, int accMode)
+    {
+        _liveDmaBufs++;
+        return new DmaBuf(e, segs, size, honoursOffset) { AccMode = accMode };
+    }
+
+    public Outcome DmaHeapAlloc(int heapFd, ulong len, uint fdFlags, ulong heapFlags, uint fdIn, HeapAbi abi)
+    {
+        if (!TryFile(heapFd, out var f)) return Cite(Inv.DmaBufBadFd, Errno.EBADF);
+        if (f is not DevFile { Kind: DevKind.Heap } dev) return Outcome.Fail(Errno.ENOTTY);
+        if (abi == HeapAbi.Short) { heapFlags = 0; Cite(Inv.HeapShort); }
+        if (abi == HeapAbi.Long) Cite(Inv.HeapLong);
+        if (fdIn != 0) return Cite(Inv.HeapFdIn, Errno.EINVAL);
+        if ((fdFlags & ~(uint)(O_CLOEXEC | O_ACCMODE)) != 0) return Cite(Inv.HeapFdFlags, Errno.EINVAL);
+        if (heapFlags != 0) return Cite(Inv.HeapFlags, Errno.EINVAL);
+        ulong aligned = (len + PAGE_SIZE - 1) & ~(ulong)(PAGE_SIZE - 1);
+        if (aligned == 0) return Cite(Inv.HeapLen0, Errno.EINVAL);
+        if (aligned > 1UL << 30) return Outcome.Fail(Errno.NotRun); // the harness never asks for more
+        var mem = new Mem((long)aligned, 0);
+        var d = NewDmaBuf(Exporter.Heap, [new Seg(mem, 0, mem.Size)], mem.Size, dev.Heap!.HonoursMmapOffset, (int)(fdFlags & O_ACCMODE));
+        Cite(Inv.HeapSize);
+        return Outcome.Created(Install(d, (fdFlags & O_CLOEXEC) != 0));
+    }
+
+    // ---------------------------------------------------------------- memfd / udmabuf
+
+    public Outcome MemfdCreate(long size, bool allowSealing, int seals)
+    {
+        if (seals != 0 && !allowSealing) return Outcome.Fail(Errno.EPERM);
+        var m = new MemfdFile(new Mem(size, 0), allowSealing, seals) { AccMode = O_RDWR };
+        return Outcome.Created(Install(m, false));
+    }
+
+    public Outcome UdmabufCreate(int devFd, int memfd, long offset, long size, uint flags) =>
+        UdmabufCreateList(devFd, flags, [new UdmabufItem(memfd, offset, size)], single: true);
+
+    public Outcome UdmabufCreateList(int devFd, uint flags, IReadOnlyList<UdmabufItem> items) =>
+        UdmabufCreateList(devFd, flags, items, single: false);
+
+    private Outcome UdmabufCreateList(int devFd, uint flags, IReadOnlyList<UdmabufItem> items, bool single)
+    {
+        if (!TryFile(devFd, out var f)) return Cite(Inv.DmaBufBadFd, Errno.EBADF);
+        if (f is not DevFile { Kind: DevKind.Udmabuf }) return Outcome.Fail(Errno.ENOTTY);
+        long pglimit = Profile.UdmabufSizeLimit / PAGE_SIZE, pgcnt = 0;
+        foreach (var it in items)
+        {
+            if (it.Offset % PAGE_SIZE != 0) return Cite(Inv.UdmaOffsetAlign, Errno.EINVAL);
+            if (it.Size % PAGE_SIZE != 0) return Cite(Inv.UdmaSizeAlign, Errno.EINVAL);
+            pgcnt += it.Size / PAGE_SIZE;
+            if (pgcnt > pglimit) return Outcome.Fail(Errno.EINVAL);
+        }
+        if (pgcnt == 0) return single ? Cite(Inv.UdmaSize0, Errno.EINVAL) : Cite(Inv.UdmaList0, Errno.EINVAL);
+        var segs = new Seg[items.Count];
+        for (int i = 0; i < items.Count; i++)
+        {
+            var it = items[i];
+            if (!TryFile(it.Memfd, out var mf)) return Cite(Inv.UdmaNotMemfd, Errno.EBADFD);
+            if (mf is not MemfdFile m) return Cite(Inv.UdmaNotMemfd, Errno.EBADFD);
+            int seals = m.AllowSealing ? m.Seals : F_SEAL_SEAL;
+            if ((seals & F_SEAL_SHRINK) == 0) return Cite(Inv.UdmaNoShrink, Errno.EINVAL);
+            if ((seals & F_SEAL_WRITE) != 0 && Bug != ModelBug.UdmabufAcceptsWriteSeal) return Cite(Inv.UdmaWriteSeal, Errno.EINVAL);
+            if ((seals & F_SEAL_FUTURE_WRITE) != 0) return Cite(Inv.UdmaFutureWrite, Errno.EINVAL);
+            if (it.Offset + it.Size > m.Size) return Cite(Inv.UdmaBounds, Errno.EINVAL);
+            segs[i] = new Seg(m.Mem, it.Offset, it.Size);
+        }
+        var d = NewDmaBuf(Exporter.Udmabuf, segs, pgcnt * PAGE_SIZE, true, O_RDWR);
+        if (!single) Cite(Inv.UdmaList);
+        Cite(Inv.UdmaRdwr);
+        return Outcome.Created(Install(d, (flags & UDMABUF_FLAGS_CLOEXEC) != 0));
+    }
+}

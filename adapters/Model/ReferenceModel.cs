@@ -1,0 +1,222 @@
+using static Conformance.Adapters.Uapi;
+
+namespace Conformance.Adapters.Model;
+
+/// <summary>A deliberately broken behaviour, one invariant each, used to prove the properties can fail.</summary>
+public enum ModelBug
+{
+    None,
+    LlseekAcceptsSeekCur,
+    ReqBufs0FreesExported,
+    ExpBufDropsCloexec,
+    HeapNotZeroed,
+    MmapIgnoresOffset,
+    SyncAcceptsUnknownFlags,
+    NonOwnerReqBufs,
+    NonOwnerExpBuf,
+    CloseLeaksDmaBuf,
+    UdmabufAcceptsWriteSeal,
+    ExpBufCopiesMemory,
+}
+
+/// <summary>
+/// The reference model: pure, deterministic C# of the documented semantics (6.12 where the docs
+/// leave a choice), parameterised by a <see cref="TargetProfile"/>. As an oracle it is told the
+/// target's outcome first (<see cref="BeginStep"/>) and, where the docs allow several outcomes,
+/// takes the branch the target took; as a target it picks a branch from its own seeded generator.
+/// Every decision cites the catalog ID it follows (<see cref="Cited"/>).
+/// </summary>
+public sealed partial class ReferenceModel : IBufferTarget
+{
+    public TargetProfile Profile { get; }
+    public ModelBug Bug { get; }
+
+    private readonly Dictionary<int, (OFile File, bool Cloexec)> _fds = new();
+    private readonly Dictionary<int, Mapping> _maps = new();
+    private readonly Dictionary<string, VideoQueue> _queues = new();
+    private int _nextFd = 3, _nextMap = 1, _liveDmaBufs;
+    private ulong _rng = 0x9E3779B97F4A7C15;
+
+    // oracle protocol
+    private Outcome _actual;
+    private bool _hasActual;
+    private readonly List<string> _cited = new(4);
+
+    public ReferenceModel(TargetProfile profile, ModelBug bug = ModelBug.None)
+    {
+        Profile = profile;
+        Bug = bug;
+        Reset();
+    }
+
+    /// <summary>IDs the last op's decision followed.</summary>
+    public IReadOnlyList<string> Cited => _cited;
+    /// <summary>When the last op allowed several outcomes: a description of the set; otherwise null.</summary>
+    public string? AllowedSet { get; private set; }
+
+    /// <summary>Starts one op. With the target's outcome given, the model acts as an oracle and follows it where allowed.</summary>
+    public void BeginStep(in Outcome? actual)
+    {
+        _cited.Clear();
+        AllowedSet = null;
+        _hasActual = actual.HasValue;
+        _actual = actual.GetValueOrDefault();
+    }
+
+    /// <summary>Seeds the choices the model makes when it is itself the target.</summary>
+    public void Seed(ulong seed) => _rng = seed | 1;
+
+    private Outcome Cite(string id, in Outcome o) { _cited.Add(id); return o; }
+    private Outcome Cite(string id, Errno e) { _cited.Add(id); return new Outcome(e); }
+    private void Cite(string id) => _cited.Add(id);
+
+    private ulong NextRandom()
+    {
+        _rng ^= _rng << 13; _rng ^= _rng >> 7; _rng ^= _rng << 17;
+        return _rng;
+    }
+
+    /// <summary>Several outcomes are documented: follow the target's if it is one of them, else pick one.</summary>
+    private int Choose(string description, params Outcome[] allowed)
+    {
+        AllowedSet = description;
+        if (_hasActual)
+        {
+            for (int i = 0; i < allowed.Length; i++)
+                if (allowed[i].SameObservation(_actual)) return i;
+            return 0;
+        }
+        return (int)(NextRandom() % (ulong)allowed.Length);
+    }
+
+    /// <summary>A value the documentation leaves unspecified (e.g. contents a device wrote): learn the target's.</summary>
+    private ulong ChooseValue(string description)
+    {
+        AllowedSet = description;
+        return _hasActual ? (ulong)_actual.R0 : NextRandom() % 1000;
+    }
+
+    public void Reset()
+    {
+        _fds.Clear();
+        _maps.Clear();
+        _queues.Clear();
+        foreach (var v in Profile.Video) _queues[v.Device] = new VideoQueue(v);
+        _nextFd = 3; _nextMap = 1; _liveDmaBufs = 0;
+    }
+
+    public void Dispose() => Reset();
+
+    public int LiveDmaBufs() => _liveDmaBufs;
+
+    // ---------------------------------------------------------------- fd table
+
+    private int Install(OFile f, bool cloexec)
+    {
+        int fd = _nextFd++;
+        _fds[fd] = (f, cloexec);
+        f.Refs++; f.Fds++;
+        return fd;
+    }
+
+    private void Get(OFile f) => f.Refs++;
+
+    private void Put(OFile f)
+    {
+        if (--f.Refs > 0) return;
+        switch (f)
+        {
+            case DmaBuf d:
+                d.Released = true;
+                if (Bug != ModelBug.CloseLeaksDmaBuf) _liveDmaBufs--;
+                if (d.From is { Freed: false } vb) vb.MapUsers--;
+                break;
+            case VideoFile v:
+                if (v.Q.Owner == v || v.Q.Owner == null) QueueRelease(v.Q);
+                break;
+            case MemfdFile m:
+                m.Mem.Orphaned = true;
+                break;
+        }
+    }
+
+    private bool TryFile(int fd, out OFile f)
+    {
+        if (_fds.TryGetValue(fd, out var e)) { f = e.File; return true; }
+        f = null!;
+        return false;
+    }
+
+    public Outcome Open(string device, int oflags)
+    {
+        OFile f;
+        if (Profile.VideoNode(device) != null) f = new VideoFile(_queues[device]);
+        else if (Profile.Heap(device) is { } h) f = new DevFile(DevKind.Heap, h);
+        else if (device == Profile.UdmabufDevice) f = new DevFile(DevKind.Udmabuf, null);
+        else return Outcome.Fail(Errno.ENOENT);
+        f.AccMode = oflags & O_ACCMODE;
+        return Outcome.Created(Install(f, (oflags & O_CLOEXEC) != 0));
+    }
+
+    public Outcome Close(int fd)
+    {
+        if (!_fds.Remove(fd, out var e)) return Outcome.Fail(Errno.EBADF);
+        e.File.Fds--;
+        Put(e.File);
+        return Outcome.Success();
+    }
+
+    public Outcome Dup(int fd)
+    {
+        if (!TryFile(fd, out var f)) return Cite(Inv.DmaBufBadFd, Errno.EBADF);
+        int n = Install(f, false);
+        if (f is DmaBuf) Cite(Inv.DupNoCloexec);
+        return Outcome.Created(n);
+    }
+
+    public Outcome FcntlGetFd(int fd)
+    {
+        if (!_fds.TryGetValue(fd, out var e)) return Cite(Inv.DmaBufBadFd, Errno.EBADF);
+        if (e.File is DmaBuf d)
+        {
+            Cite(Inv.Cloexec);
+            if (d.Exporter == Exporter.Heap) Cite(Inv.HeapModes);
+            if (d.Exporter == Exporter.Udmabuf) Cite(Inv.UdmaFlags);
+        }
+        return Outcome.Success(e.Cloexec ? FD_CLOEXEC : 0);
+    }
+
+    public Outcome FcntlGetFl(int fd)
+    {
+        if (!TryFile(fd, out var f)) return Cite(Inv.DmaBufBadFd, Errno.EBADF);
+        if (f is DmaBuf d)
+        {
+            Cite(Inv.AccMode);
+            if (d.Exporter == Exporter.Udmabuf) Cite(Inv.UdmaRdwr);
+            if (d.Exporter == Exporter.Heap) Cite(Inv.HeapModes);
+        }
+        return Outcome.Success(f.AccMode);
+    }
+
+    public Outcome Llseek(int fd, long offset, int whence)
+    {
+        if (!TryFile(fd, out var f)) return Cite(Inv.DmaBufBadFd, Errno.EBADF);
+        if (f is not DmaBuf d)
+            return f is MemfdFile ? Outcome.Fail(Errno.NotRun) : Outcome.Fail(Errno.ESPIPE);
+        if (offset == 0 && whence == SEEK_END) { Cite(Inv.LlseekNoPos); return Cite(Inv.LlseekEnd, Outcome.Success(d.Size)); }
+        if (offset == 0 && whence == SEEK_SET) { Cite(Inv.LlseekNoPos); return Cite(Inv.LlseekSet, Outcome.Success(0)); }
+        if (Bug == ModelBug.LlseekAcceptsSeekCur && offset == 0 && whence == SEEK_CUR) return Outcome.Success(0);
+        return Cite(Inv.LlseekOther, Errno.EINVAL);
+    }
+
+    public Outcome UnknownIoctl(int fd)
+    {
+        if (!TryFile(fd, out var f)) return Cite(Inv.DmaBufBadFd, Errno.EBADF);
+        return f switch
+        {
+            DmaBuf => Cite(Inv.DmaBufUnknownIoctl, Errno.ENOTTY),
+            DevFile { Kind: DevKind.Heap } => Cite(Inv.HeapIoctl, Errno.EINVAL),
+            _ => Outcome.Fail(Errno.ENOTTY),
+        };
+    }
+}

@@ -1,0 +1,120 @@
+namespace Conformance.Adapters.Model;
+
+/// <summary>A piece of memory (a vb2 plane, heap pages, a memfd's pages). Contents are sparse 64-bit stamps.</summary>
+internal sealed class Mem(long size, ulong? initial)
+{
+    public readonly long Size = size;
+    /// <summary>Value of a never-written word: 0 for zero-filled memory, null when the contents are not specified.</summary>
+    public ulong? Initial = initial;
+    /// <summary>The exporter's own reference is gone (vb2 buffer freed, memfd closed); only mappings / dma-bufs keep it.</summary>
+    public bool Orphaned;
+    private Dictionary<long, Stamp>? _stamps;
+
+    public bool TryRead(long off, out Stamp s)
+    {
+        if (_stamps != null && _stamps.TryGetValue(off, out s)) return true;
+        s = default;
+        return false;
+    }
+
+    public void Write(long off, Stamp s) => (_stamps ??= new())[off] = s;
+
+    /// <summary>A device may have written anywhere: every word becomes unspecified.</summary>
+    public void DeviceWrote() { _stamps?.Clear(); Initial = null; }
+}
+
+/// <summary>A word written through some mapping; Writer names the mapping, WriterKind what it maps.</summary>
+internal readonly record struct Stamp(ulong Value, int Writer, MapKind WriterKind);
+
+internal enum MapKind { Anon, Video, DmaBuf, Memfd }
+
+/// <summary>Contiguous run of a Mem that forms part of a buffer (udmabuf lists have several).</summary>
+internal readonly record struct Seg(Mem Mem, long MemOffset, long Length);
+
+internal abstract class OFile
+{
+    public int Refs;          // fds + VMAs + kernel references (vb2 DMABUF import)
+    public int Fds;           // fd-table entries alone
+    public int AccMode;
+}
+
+internal sealed class VideoFile(VideoQueue q) : OFile { public readonly VideoQueue Q = q; }
+
+internal enum DevKind { Heap, Udmabuf }
+
+internal sealed class DevFile(DevKind kind, HeapProfile? heap) : OFile
+{
+    public readonly DevKind Kind = kind;
+    public readonly HeapProfile? Heap = heap;
+}
+
+internal sealed class MemfdFile(Mem mem, bool allowSealing, int seals) : OFile
+{
+    public readonly Mem Mem = mem;
+    public readonly bool AllowSealing = allowSealing;
+    public readonly int Seals = seals;
+    public long Size => Mem.Size;
+}
+
+internal enum Exporter { Heap, Udmabuf, Vb2 }
+
+internal sealed class DmaBuf(Exporter exporter, Seg[] segs, long size, bool honoursOffset) : OFile
+{
+    public readonly Exporter Exporter = exporter;
+    public readonly Seg[] Segs = segs;
+    public readonly long Size = size;
+    public readonly bool HonoursOffset = honoursOffset;
+    public VideoBuffer? From;       // vb2 buffer this was exported from
+    public bool CpuAccessStarted;   // udmabuf tracks begin_cpu_access
+    public int Renames;
+    public bool Released;
+}
+
+internal sealed class VideoBuffer(int index, long length, Mem? plane)
+{
+    public readonly int Index = index;
+    public long Length = length;
+    public readonly Mem? Plane = plane;     // MMAP memory
+    public int MapUsers;            // live video VMAs + live exported dma-bufs
+    public bool Queued;
+    public bool Freed;
+    public DmaBuf? Imported;        // DMABUF memory held by the queue
+    public Seg[]? UserMem;          // USERPTR memory pinned by the queue
+}
+
+internal sealed class VideoQueue(VideoNodeProfile p)
+{
+    public readonly VideoNodeProfile P = p;
+    public uint Memory;                         // 0 = no buffers yet (VB2_MEMORY_UNKNOWN)
+    public readonly VideoBuffer?[] Bufs = new VideoBuffer?[p.MaxBuffers];
+    public int NumBufs;
+    public VideoFile? Owner;
+    public bool Streaming;
+    public readonly List<int> QueuedOrder = new();
+    public int KnownDone;                       // leading entries of QueuedOrder observed DONE
+}
+
+internal sealed class Mapping(int id, MapKind kind, Seg[] segs, long baseOff, long length, int prot, OFile? file)
+{
+    public readonly int Id = id;
+    public readonly MapKind Kind = kind;
+    public readonly Seg[] Segs = segs;
+    public readonly long Base = baseOff;
+    public readonly long Length = length;
+    public readonly int Prot = prot;
+    public readonly OFile? File = file;
+    public VideoBuffer? VBuf;                   // video mapping: the buffer whose MAPPED count it holds
+    public bool Pfnmap;                         // VM_PFNMAP / VM_IO (not usable as USERPTR)
+
+    public bool Locate(long off, out Mem mem, out long memOff)
+    {
+        long o = Base + off;
+        foreach (var s in Segs)
+        {
+            if (o < s.Length) { mem = s.Mem; memOff = s.MemOffset + o; return true; }
+            o -= s.Length;
+        }
+        mem = null!; memOff = 0;
+        return false;
+    }
+}

@@ -1,0 +1,322 @@
+using static Conformance.Adapters.Uapi;
+
+namespace Conformance.Adapters.Model;
+
+public sealed partial class ReferenceModel
+{
+    private const uint FlagMask = V4L2_BUF_FLAG_MAPPED | V4L2_BUF_FLAG_QUEUED | V4L2_BUF_FLAG_DONE;
+
+    private bool TryVideo(int fd, out VideoFile v, out Outcome error)
+    {
+        error = default;
+        if (!TryFile(fd, out var f)) { v = null!; error = Cite(Inv.DmaBufBadFd, Errno.EBADF); return false; }
+        if (f is VideoFile vf) { v = vf; return true; }
+        v = null!;
+        error = Outcome.Fail(Errno.ENOTTY);
+        return false;
+    }
+
+    private static bool IsBusy(VideoFile v) => v.Q.Owner != null && v.Q.Owner != v;
+
+    private bool ValidMemory(VideoQueue q, uint memory) =>
+        memory is V4L2_MEMORY_MMAP or V4L2_MEMORY_USERPTR or V4L2_MEMORY_DMABUF && q.P.SupportsMemory(memory);
+
+    private uint Caps(VideoQueue q) => q.P.Capabilities;
+
+    /// <summary>Frees buffers [start, start+count): mapped or exported memory is orphaned, not freed.</summary>
+    private void FreeBuffers(VideoQueue q, int start, int count, bool dropExported = false)
+    {
+        for (int i = start; i < start + count; i++)
+        {
+            var b = q.Bufs[i];
+            if (b == null) continue;
+            b.Freed = true;
+            if (b.Plane != null)
+            {
+                b.Plane.Orphaned = true;
+                if (dropExported && b.MapUsers > 0) b.Plane.DeviceWrote(); // the bug: memory reused while still exported
+                if (dropExported && b.MapUsers > 0) b.Plane.Initial = 0;
+            }
+            if (b.Imported != null) { var d = b.Imported; b.Imported = null; Put(d); }
+            q.Bufs[i] = null;
+            q.NumBufs--;
+        }
+        q.QueuedOrder.RemoveAll(i => q.Bufs[i] == null);
+        q.KnownDone = Math.Min(q.KnownDone, q.QueuedOrder.Count);
+        if (q.NumBufs == 0) q.Memory = 0;
+    }
+
+    private void QueueRelease(VideoQueue q)
+    {
+        if (q.Owner != null || q.NumBufs > 0) Cite(Inv.OwnClose);
+        StopStreaming(q);
+        FreeBuffers(q, 0, q.Bufs.Length);
+        q.Owner = null;
+    }
+
+    private static void StopStreaming(VideoQueue q)
+    {
+        q.Streaming = false;
+        foreach (var i in q.QueuedOrder) if (q.Bufs[i] is { } b) b.Queued = false;
+        q.QueuedOrder.Clear();
+        q.KnownDone = 0;
+    }
+
+    private int Allocate(VideoQueue q, uint memory, int n, long length, out int first)
+    {
+        first = 0;
+        // first free contiguous range, shrinking the request until one fits (__vb2_queue_alloc)
+        n = Math.Min(n, q.P.MaxBuffers - q.NumBufs);
+        for (; n > 0; n--)
+        {
+            for (int s = 0; s + n <= q.P.MaxBuffers; s++)
+            {
+                bool free = true;
+                for (int i = s; i < s + n && free; i++) free = q.Bufs[i] == null;
+                if (!free) continue;
+                for (int i = s; i < s + n; i++)
+                    q.Bufs[i] = new VideoBuffer(i, length, memory == V4L2_MEMORY_MMAP ? new Mem(PageAlign(length), null) : null);
+                q.NumBufs += n;
+                q.Memory = memory;
+                first = s;
+                return n;
+            }
+        }
+        return 0;
+    }
+
+    public Outcome ReqBufs(int fd, uint type, uint memory, uint count)
+    {
+        if (!TryVideo(fd, out var v, out var err)) return err;
+        var q = v.Q;
+        if (type != q.P.BufType) return Cite(Inv.ReqBufsBadType, Errno.EINVAL);
+        uint caps = Caps(q);
+        Cite(Inv.ReqBufsCaps);
+        if (!ValidMemory(q, memory)) return Cite(Inv.ReqBufsBadMemory, new Outcome(Errno.EINVAL));
+        if (IsBusy(v) && Bug != ModelBug.NonOwnerReqBufs) return Cite(Inv.OwnReqBufs, new Outcome(Errno.EBUSY));
+        if (q.Streaming) return Cite(Inv.ReqBufsStreaming, new Outcome(Errno.EBUSY));
+        if (q.NumBufs > 0 && !q.P.Has(V4L2_BUF_CAP_SUPPORTS_ORPHANED_BUFS)
+            && q.Bufs.Any(b => b != null && b.MapUsers > 0))
+            return Cite(Inv.ReqBufsBusyMapped, new Outcome(Errno.EBUSY));
+        if (q.NumBufs > 0)
+        {
+            if (q.P.Has(V4L2_BUF_CAP_SUPPORTS_ORPHANED_BUFS) && q.Bufs.Any(b => b != null && b.MapUsers > 0)) Cite(Inv.ReqBufsOrphan);
+            if (count > 0 && memory != q.Memory) Cite(Inv.ReqBufsSwitch);
+            FreeBuffers(q, 0, q.Bufs.Length, dropExported: Bug == ModelBug.ReqBufs0FreesExported && count == 0);
+        }
+        if (count == 0)
+        {
+            if (q.Owner == v) Cite(Inv.OwnRelease);
+            q.Owner = null;
+            return Cite(Inv.ReqBufsFree, Outcome.Success(0, caps));
+        }
+        int want = (int)Math.Min(Math.Max(count, (uint)q.P.MinReqBufs), (uint)q.P.MaxBuffers);
+        int got = Allocate(q, memory, want, q.P.SizeImage, out _);
+        q.Owner = v;
+        return Cite(Inv.ReqBufsCount, Outcome.Success(got, caps));
+    }
+
+    public Outcome CreateBufs(int fd, uint type, uint memory, uint count, long sizeDelta)
+    {
+        if (!TryVideo(fd, out var v, out var err)) return err;
+        var q = v.Q;
+        if (type != q.P.BufType) return Cite(Inv.ReqBufsBadType, Errno.EINVAL);
+        uint caps = Caps(q) | V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS;
+        bool memOk = ValidMemory(q, memory);
+        if (count == 0)
+        {
+            if (!memOk) return Cite(Inv.ReqBufsBadMemory, new Outcome(Errno.EINVAL));
+            if (IsBusy(v)) Cite(Inv.OwnCreate0);
+            return Cite(Inv.Create0, Outcome.Success(q.NumBufs, 0, caps));
+        }
+        if (!memOk) return Cite(Inv.ReqBufsBadMemory, new Outcome(Errno.EINVAL));
+        if (IsBusy(v)) return Cite(Inv.OwnCreate, new Outcome(Errno.EBUSY));
+        if (q.NumBufs == q.P.MaxBuffers) return Cite(Inv.CreateFull, new Outcome(Errno.ENOBUFS));
+        if (q.NumBufs > 0 && q.Memory != memory) return Cite(Inv.CreateMemory, new Outcome(Errno.EINVAL));
+        long size = q.P.SizeImage + sizeDelta;
+        if (size <= 0 || size < q.P.SizeImage) return Cite(Inv.CreateSize, new Outcome(Errno.EINVAL));
+        int want = (int)Math.Min(count, (uint)(q.P.MaxBuffers - q.NumBufs));
+        int got = Allocate(q, memory, want, size, out int first);
+        if (got == 0) return new Outcome(Errno.ENOMEM);
+        if (first < q.NumBufs - got) Cite(Inv.RemoveOrphan);   // a hole left by REMOVE_BUFS was reused
+        q.Owner = v;
+        return Cite(Inv.CreateAppend, Outcome.Success(first, got, caps));
+    }
+
+    private VideoBuffer? Buffer(VideoQueue q, uint index) => index < q.Bufs.Length ? q.Bufs[index] : null;
+
+    public Outcome QueryBuf(int fd, uint type, uint index)
+    {
+        if (!TryVideo(fd, out var v, out var err)) return err;
+        var q = v.Q;
+        if (type != q.P.BufType) return Cite(Inv.QueryBufType, Errno.EINVAL);
+        if (Buffer(q, index) is not { } b) return Cite(Inv.QueryBufIndex, Errno.EINVAL);
+        if (IsBusy(v)) Cite(Inv.OwnQueryBuf);
+        uint flags = 0;
+        if (q.Memory == V4L2_MEMORY_MMAP && b.MapUsers > 0) flags |= V4L2_BUF_FLAG_MAPPED;
+        if (q.Memory == V4L2_MEMORY_MMAP) Cite(Inv.QueryBufMapped);
+        Cite(Inv.QueryBufFields);
+        if (b.Queued)
+        {
+            int pos = q.QueuedOrder.IndexOf((int)index);
+            bool mayBeDone = q.Streaming && q.P.DeviceWritesCaptureBuffers && q.P.BufType == V4L2_BUF_TYPE_VIDEO_CAPTURE;
+            if (mayBeDone && pos < q.KnownDone) flags |= V4L2_BUF_FLAG_DONE;
+            else if (mayBeDone)
+            {
+                var queued = Outcome.Success(b.Length, flags | V4L2_BUF_FLAG_QUEUED, q.Memory);
+                var done = Outcome.Success(b.Length, flags | V4L2_BUF_FLAG_DONE, q.Memory);
+                if (Choose("QUEUED or DONE (the device completes buffers on its own clock)", queued, done) == 1)
+                    q.KnownDone = pos + 1;
+                else return queued;
+                flags |= V4L2_BUF_FLAG_DONE;
+            }
+            else flags |= V4L2_BUF_FLAG_QUEUED;
+        }
+        return Outcome.Success(b.Length, flags, q.Memory);
+    }
+
+    public Outcome ExpBuf(int fd, uint type, uint index, uint plane, uint flags)
+    {
+        if (!TryVideo(fd, out var v, out var err)) return err;
+        var q = v.Q;
+        if (IsBusy(v) && Bug != ModelBug.NonOwnerExpBuf) return Cite(Inv.OwnExpBuf, Errno.EBUSY);
+        if (Buffer(q, index) is not { } b) return Cite(Inv.ExpBufIndex, Errno.EINVAL);
+        if (q.Memory != V4L2_MEMORY_MMAP) return Cite(Inv.ExpBufMemory, Errno.EINVAL);
+        if ((flags & ~(uint)(O_CLOEXEC | O_ACCMODE)) != 0) return Cite(Inv.ExpBufFlags, Errno.EINVAL);
+        if (type != q.P.BufType) return Cite(Inv.QueryBufType, Errno.EINVAL);
+        if (plane >= VideoNodeProfile.NumPlanes) return Cite(Inv.ExpBufIndex, Errno.EINVAL);
+        var mem = b.Plane!;
+        if (Bug == ModelBug.ExpBufCopiesMemory) mem = new Mem(mem.Size, mem.Initial);
+        var d = NewDmaBuf(Exporter.Vb2, [new Seg(mem, 0, mem.Size)], PageAlign(b.Length), q.P.ExportHonoursMmapOffset, (int)(flags & O_ACCMODE));
+        d.From = b;
+        b.MapUsers++;
+        bool cloexec = (flags & O_CLOEXEC) != 0 && Bug != ModelBug.ExpBufDropsCloexec;
+        return Cite(Inv.ExpBufOk, Outcome.Created(Install(d, cloexec)));
+    }
+
+    public Outcome MmapVideo(int fd, uint type, uint index, uint plane, long length, int prot, int flags)
+    {
+        if (!TryVideo(fd, out var v, out var err)) return err;
+        var q = v.Q;
+        if (length == 0) return Cite(Inv.MmapZeroLen, Errno.EINVAL);
+        if (q.Memory != V4L2_MEMORY_MMAP) return Cite(Inv.VMmapNoBuffer, Errno.EINVAL);
+        if ((flags & MAP_SHARED) == 0) return Cite(Inv.VMmapPrivate, Errno.EINVAL);
+        if ((prot & (q.P.BufType == V4L2_BUF_TYPE_VIDEO_CAPTURE ? PROT_READ : PROT_WRITE)) == 0) return Outcome.Fail(Errno.EINVAL);
+        if (Buffer(q, index) is not { } b || plane >= VideoNodeProfile.NumPlanes) return Cite(Inv.VMmapNoBuffer, Errno.EINVAL);
+        if (length > PageAlign(b.Length)) return Cite(Inv.VMmapLength, Errno.EINVAL);
+        if (IsBusy(v)) Cite(Inv.OwnMmap);
+        var m = new Mapping(_nextMap++, MapKind.Video, [new Seg(b.Plane!, 0, b.Plane!.Size)], 0, length, prot, v) { VBuf = b };
+        b.MapUsers++;
+        Get(v);
+        return Cite(Inv.VMmapOk, Outcome.Created(AddMap(m)));
+    }
+
+    /// <summary>A capture device may write any queued buffer's memory from now on.</summary>
+    private static void DeviceOwns(VideoQueue q, VideoBuffer b)
+    {
+        if (!q.Streaming || !q.P.DeviceWritesCaptureBuffers) return;
+        b.Plane?.DeviceWrote();
+        if (b.Imported != null) foreach (var s in b.Imported.Segs) s.Mem.DeviceWrote();
+        if (b.UserMem != null) foreach (var s in b.UserMem) s.Mem.DeviceWrote();
+    }
+
+    public Outcome QBuf(int fd, uint type, uint index, uint memory, int dmabufFd, int userMap)
+    {
+        if (!TryVideo(fd, out var v, out var err)) return err;
+        var q = v.Q;
+        if (type != q.P.BufType) return Cite(Inv.QueryBufType, Errno.EINVAL);
+        if (IsBusy(v)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
+        if (Buffer(q, index) is not { } b) return Cite(Inv.QBufBad, Errno.EINVAL);
+        if (memory != q.Memory) return Cite(Inv.QBufBad, Errno.EINVAL);
+        if (b.Queued) return Cite(Inv.QBufTwice, Errno.EINVAL);
+        if (memory == V4L2_MEMORY_DMABUF)
+        {
+            if (!TryFile(dmabufFd, out var f) || f is not DmaBuf d) return Cite(Inv.DmabufNotDmabuf, Errno.EINVAL);
+            if (d.Size < q.P.SizeImage) return Cite(Inv.DmabufSmall, Errno.EINVAL);
+            if (b.Imported != d)
+            {
+                Get(d);
+                if (b.Imported != null) Put(b.Imported);
+                b.Imported = d;
+            }
+            b.Length = d.Size;
+            Cite(Inv.DmabufOk);
+        }
+        else if (memory == V4L2_MEMORY_USERPTR)
+        {
+            if (!_maps.TryGetValue(userMap, out var m)) return Outcome.Fail(Errno.NotRun);
+            if (m.Pfnmap) return Cite(Inv.UserptrPfnmap, Errno.EFAULT);
+            if (m.Kind != MapKind.Anon || m.Length < b.Length) return Outcome.Fail(Errno.NotRun);
+            b.UserMem = m.Segs;
+            Cite(Inv.UserptrOk);
+        }
+        b.Queued = true;
+        q.QueuedOrder.Add((int)index);
+        DeviceOwns(q, b);
+        return Cite(Inv.QBufOk, Outcome.Success());
+    }
+
+    public Outcome DQBuf(int fd, uint type)
+    {
+        if (!TryVideo(fd, out var v, out var err)) return err;
+        var q = v.Q;
+        if (type != q.P.BufType) return Cite(Inv.QueryBufType, Errno.EINVAL);
+        if (IsBusy(v)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
+        if (!q.Streaming) return Cite(Inv.DQBufNotStreaming, Errno.EINVAL);
+        Cite(Inv.DQBufOrder);
+        if (q.QueuedOrder.Count == 0 || !q.P.DeviceWritesCaptureBuffers) return Outcome.Fail(Errno.EAGAIN);
+        int idx = q.QueuedOrder[0];
+        var b = q.Bufs[idx]!;
+        uint mapped = q.Memory == V4L2_MEMORY_MMAP && b.MapUsers > 0 ? V4L2_BUF_FLAG_MAPPED : 0;
+        var got = Outcome.Success(idx, mapped);
+        if (q.KnownDone == 0 && Choose("EAGAIN or the oldest queued buffer (the device completes buffers on its own clock)", Outcome.Fail(Errno.EAGAIN), got) == 0)
+            return Outcome.Fail(Errno.EAGAIN);
+        q.QueuedOrder.RemoveAt(0);
+        if (q.KnownDone > 0) q.KnownDone--;
+        b.Queued = false;
+        return got;
+    }
+
+    public Outcome StreamOn(int fd, uint type)
+    {
+        if (!TryVideo(fd, out var v, out var err)) return err;
+        var q = v.Q;
+        if (IsBusy(v)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
+        if (type != q.P.BufType) return Cite(Inv.QueryBufType, Errno.EINVAL);
+        if (q.Streaming) return Cite(Inv.StreamOn, Outcome.Success());
+        if (q.NumBufs == 0) return Cite(Inv.StreamOn, Errno.EINVAL);
+        q.Streaming = true;
+        foreach (var i in q.QueuedOrder) DeviceOwns(q, q.Bufs[i]!);
+        return Cite(Inv.StreamOn, Outcome.Success());
+    }
+
+    public Outcome StreamOff(int fd, uint type)
+    {
+        if (!TryVideo(fd, out var v, out var err)) return err;
+        var q = v.Q;
+        if (IsBusy(v)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
+        if (type != q.P.BufType) return Cite(Inv.QueryBufType, Errno.EINVAL);
+        StopStreaming(q);
+        return Cite(Inv.StreamOff, Outcome.Success());
+    }
+
+    public Outcome RemoveBufs(int fd, uint type, uint index, uint count)
+    {
+        if (!TryVideo(fd, out var v, out var err)) return err;
+        var q = v.Q;
+        if (!q.P.HasRemoveBufs) return Cite(Inv.RemoveNotty, Errno.ENOTTY);
+        if (type != q.P.BufType) return Cite(Inv.QueryBufType, Errno.EINVAL);
+        if (count == 0) return Cite(Inv.Remove0, Outcome.Success());
+        if (IsBusy(v)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
+        if (count > q.NumBufs) return Cite(Inv.RemoveMissing, Errno.EINVAL);
+        if (index > q.P.MaxBuffers - count) return Cite(Inv.RemoveMissing, Errno.EINVAL);
+        for (uint i = index; i < index + count; i++)
+        {
+            if (q.Bufs[i] is not { } b) return Cite(Inv.RemoveMissing, Errno.EINVAL);
+            if (b.Queued) return Cite(Inv.RemoveQueued, Errno.EBUSY);
+        }
+        if (Enumerable.Range((int)index, (int)count).Any(i => q.Bufs[i]!.MapUsers > 0)) Cite(Inv.RemoveOrphan);
+        FreeBuffers(q, (int)index, (int)count);
+        return Cite(Inv.RemoveOrphan, Outcome.Success());
+    }
+}

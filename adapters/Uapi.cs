@@ -1,0 +1,91 @@
+namespace Conformance.Adapters;
+
+/// <summary>uapi constants the ops and the model speak in, with their kernel names (values from 6.12 include/uapi).</summary>
+public static class Uapi
+{
+    public const int PAGE_SIZE = 4096;
+
+    // fcntl.h / mman.h
+    public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_ACCMODE = 3;
+    public const int O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000;
+    public const int FD_CLOEXEC = 1;
+    public const int SEEK_SET = 0, SEEK_CUR = 1, SEEK_END = 2, SEEK_DATA = 3, SEEK_HOLE = 4;
+    public const int PROT_READ = 1, PROT_WRITE = 2;
+    public const int MAP_SHARED = 1, MAP_PRIVATE = 2;
+    public const int F_SEAL_SEAL = 1, F_SEAL_SHRINK = 2, F_SEAL_GROW = 4, F_SEAL_WRITE = 8, F_SEAL_FUTURE_WRITE = 0x10;
+
+    // videodev2.h
+    public const uint V4L2_BUF_TYPE_VIDEO_CAPTURE = 1, V4L2_BUF_TYPE_VIDEO_OUTPUT = 2;
+    public const uint V4L2_MEMORY_MMAP = 1, V4L2_MEMORY_USERPTR = 2, V4L2_MEMORY_OVERLAY = 3, V4L2_MEMORY_DMABUF = 4;
+    public const uint V4L2_BUF_CAP_SUPPORTS_MMAP = 1 << 0, V4L2_BUF_CAP_SUPPORTS_USERPTR = 1 << 1,
+        V4L2_BUF_CAP_SUPPORTS_DMABUF = 1 << 2, V4L2_BUF_CAP_SUPPORTS_REQUESTS = 1 << 3,
+        V4L2_BUF_CAP_SUPPORTS_ORPHANED_BUFS = 1 << 4, V4L2_BUF_CAP_SUPPORTS_M2M_HOLD_CAPTURE_BUF = 1 << 5,
+        V4L2_BUF_CAP_SUPPORTS_MMAP_CACHE_HINTS = 1 << 6, V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS = 1 << 7,
+        V4L2_BUF_CAP_SUPPORTS_REMOVE_BUFS = 1 << 8;
+    public const uint V4L2_BUF_FLAG_MAPPED = 0x1, V4L2_BUF_FLAG_QUEUED = 0x2, V4L2_BUF_FLAG_DONE = 0x4,
+        V4L2_BUF_FLAG_ERROR = 0x40, V4L2_BUF_FLAG_PREPARED = 0x400;
+
+    // dma-buf.h
+    public const ulong DMA_BUF_SYNC_READ = 1, DMA_BUF_SYNC_WRITE = 2, DMA_BUF_SYNC_RW = 3,
+        DMA_BUF_SYNC_START = 0, DMA_BUF_SYNC_END = 4;
+    public const int DMA_BUF_NAME_LEN = 32;
+
+    // udmabuf.h
+    public const uint UDMABUF_FLAGS_CLOEXEC = 0x01;
+
+    public static long PageAlign(long n) => (n + PAGE_SIZE - 1) & ~(long)(PAGE_SIZE - 1);
+
+    public static string CapNames(uint caps)
+    {
+        var names = new List<string>();
+        string[] all = ["MMAP", "USERPTR", "DMABUF", "REQUESTS", "ORPHANED_BUFS", "M2M_HOLD_CAPTURE_BUF", "MMAP_CACHE_HINTS", "MAX_NUM_BUFFERS", "REMOVE_BUFS"];
+        for (int i = 0; i < all.Length; i++) if ((caps & (1u << i)) != 0) names.Add(all[i]);
+        return names.Count == 0 ? "0" : string.Join("|", names);
+    }
+
+    public static string MemoryName(uint m) => m switch
+    {
+        V4L2_MEMORY_MMAP => "V4L2_MEMORY_MMAP", V4L2_MEMORY_USERPTR => "V4L2_MEMORY_USERPTR",
+        V4L2_MEMORY_DMABUF => "V4L2_MEMORY_DMABUF", V4L2_MEMORY_OVERLAY => "V4L2_MEMORY_OVERLAY", _ => m.ToString(),
+    };
+
+    public static string BufTypeName(uint t) => t switch
+    {
+        V4L2_BUF_TYPE_VIDEO_CAPTURE => "V4L2_BUF_TYPE_VIDEO_CAPTURE", V4L2_BUF_TYPE_VIDEO_OUTPUT => "V4L2_BUF_TYPE_VIDEO_OUTPUT", _ => t.ToString(),
+    };
+
+    public static string OpenFlagNames(int f)
+    {
+        var acc = (f & O_ACCMODE) switch { O_RDONLY => "O_RDONLY", O_WRONLY => "O_WRONLY", O_RDWR => "O_RDWR", _ => "3" };
+        if ((f & O_CLOEXEC) != 0) acc += "|O_CLOEXEC";
+        if ((f & O_NONBLOCK) != 0) acc += "|O_NONBLOCK";
+        int rest = f & ~(O_ACCMODE | O_CLOEXEC | O_NONBLOCK);
+        if (rest != 0) acc += $"|0x{rest:x}";
+        return acc;
+    }
+
+    public static string SyncFlagNames(ulong f)
+    {
+        if ((f & ~(DMA_BUF_SYNC_RW | DMA_BUF_SYNC_END)) != 0) return $"0x{f:x}";
+        var dir = (f & DMA_BUF_SYNC_RW) switch { 1 => "READ", 2 => "WRITE", 3 => "RW", _ => "" };
+        var s = ((f & DMA_BUF_SYNC_END) != 0 ? "DMA_BUF_SYNC_END" : "DMA_BUF_SYNC_START");
+        return dir.Length == 0 ? (f == 0 ? "0" : s) : $"{s}|DMA_BUF_SYNC_{dir}";
+    }
+
+    public static string SealNames(int s)
+    {
+        if (s == 0) return "0";
+        var n = new List<string>();
+        if ((s & F_SEAL_SEAL) != 0) n.Add("F_SEAL_SEAL");
+        if ((s & F_SEAL_SHRINK) != 0) n.Add("F_SEAL_SHRINK");
+        if ((s & F_SEAL_GROW) != 0) n.Add("F_SEAL_GROW");
+        if ((s & F_SEAL_WRITE) != 0) n.Add("F_SEAL_WRITE");
+        if ((s & F_SEAL_FUTURE_WRITE) != 0) n.Add("F_SEAL_FUTURE_WRITE");
+        return string.Join("|", n);
+    }
+
+    public static string WhenceName(int w) => w switch
+    {
+        SEEK_SET => "SEEK_SET", SEEK_CUR => "SEEK_CUR", SEEK_END => "SEEK_END", SEEK_DATA => "SEEK_DATA", SEEK_HOLE => "SEEK_HOLE", _ => w.ToString(),
+    };
+}

@@ -1,0 +1,392 @@
+using System.Collections.Immutable;
+using System.Reflection;
+using Conformance.Adapters;
+using static Conformance.Adapters.Uapi;
+
+namespace Conformance.Generators;
+
+/// <summary>A symbolic handle: the resource created by the op with this Id. Never a raw fd.</summary>
+public readonly record struct Var(int Id)
+{
+    public static readonly Var None = new(0);
+    /// <summary>An fd number that is never open (-1).</summary>
+    public static readonly Var BadFd = new(-1);
+    public override string ToString() => Id == -1 ? "-1" : Id == 0 ? "-" : $"v{Id}";
+}
+
+/// <summary>Per-target binding of symbolic handles to that target's fds / mapping ids.</summary>
+public sealed class Env
+{
+    private readonly Dictionary<int, int> _live = new();
+
+    public bool Resolve(Var v, out int handle)
+    {
+        if (v.Id == -1) { handle = -1; return true; }
+        return _live.TryGetValue(v.Id, out handle);
+    }
+
+    public void Bind(int opId, int handle) => _live[opId] = handle;
+    public void Alias(int opId, Var of) { if (_live.TryGetValue(of.Id, out var h)) _live[opId] = h; }
+    public void Kill(Var v) => _live.Remove(v.Id);
+    public bool IsLive(Var v) => v.Id == -1 || _live.ContainsKey(v.Id);
+    public IEnumerable<int> LiveVarIds => _live.Keys;
+}
+
+/// <summary>
+/// One operation: an immutable record with symbolic handles, printable as the call it makes and
+/// replayable on any <see cref="IBufferTarget"/>. Adding an op = one record here + one generator rule.
+/// </summary>
+public abstract record Op
+{
+    public int Id { get; init; }
+
+    /// <summary>Catalog area the op belongs to (for --area filtering).</summary>
+    public abstract string Area { get; }
+    /// <summary>True when success creates a resource bound to this op's Id.</summary>
+    public virtual bool Creates => false;
+    /// <summary>The handle this op releases on success (close, munmap).</summary>
+    public virtual Var Consumes => Var.None;
+    /// <summary>For ops whose result is another name for an input (dup): the input.</summary>
+    public virtual Var AliasOf => Var.None;
+
+    /// <summary>Calls the target with resolved handles; NotRun if a handle is not live.</summary>
+    protected abstract Outcome Call(IBufferTarget t, Env env);
+
+    /// <summary>The call as a C-like line, with symbolic handles.</summary>
+    public abstract string Text { get; }
+
+    /// <summary>What the outcome's R0..R2 mean for this op, for counterexamples.</summary>
+    public virtual string Observed(in Outcome o) => o.Errno == Errno.OK ? "0" : $"-1 {o.Errno}";
+
+    /// <summary>Simpler variants of this op, for shrinking (same Id, smaller or more canonical arguments).</summary>
+    public virtual IEnumerable<Op> Simplify() => [];
+
+    public Outcome Run(IBufferTarget t, Env env)
+    {
+        if (this is Alias a) { env.Alias(Id, a.Of); return Outcome.NotRun; }
+        var o = Call(t, env);
+        if (o.Errno == Errno.OK)
+        {
+            if (Creates) env.Bind(Id, o.Handle);
+            if (Consumes.Id > 0) env.Kill(Consumes);
+        }
+        return o;
+    }
+
+    /// <summary>All symbolic handles this op reads.</summary>
+    public IEnumerable<Var> Uses => VarProps(GetType()).Select(p => (Var)p.GetValue(this)!).Concat(ExtraUses).Where(v => v.Id > 0);
+    protected virtual IEnumerable<Var> ExtraUses => [];
+
+    /// <summary>A copy with every handle passed through f (used when shrinking inlines a dup).</summary>
+    public virtual Op MapVars(Func<Var, Var> f)
+    {
+        var copy = (Op)MemberwiseClone();
+        foreach (var p in VarProps(GetType())) p.SetValue(copy, f((Var)p.GetValue(this)!));
+        return copy;
+    }
+
+    private static readonly Dictionary<Type, PropertyInfo[]> _varProps = new();
+    private static PropertyInfo[] VarProps(Type t)
+    {
+        lock (_varProps)
+        {
+            if (!_varProps.TryGetValue(t, out var ps))
+                _varProps[t] = ps = t.GetProperties().Where(p => p.PropertyType == typeof(Var) && p.CanWrite && p.DeclaringType != typeof(Op)).ToArray();
+            return ps;
+        }
+    }
+
+    protected static Outcome NotRun => Outcome.NotRun;
+    public override string ToString() => Text;
+}
+
+/// <summary>Shrinking artefact: a removed dup, whose later uses now name the original handle.</summary>
+public sealed record Alias(Var Of) : Op
+{
+    public override string Area => "dmabuf";
+    public override bool Creates => true;
+    protected override Outcome Call(IBufferTarget t, Env env) => NotRun;
+    public override string Text => $"v{Id} = {Of}";
+}
+
+// ------------------------------------------------------------------ fd table
+
+public sealed record Open(string Device, int Flags) : Op
+{
+    public override string Area => Device.StartsWith("video") ? "vb2" : Device.StartsWith("heap") ? "heap" : "udmabuf";
+    public override bool Creates => true;
+    protected override Outcome Call(IBufferTarget t, Env env) => t.Open(Device, Flags);
+    public override string Text => $"v{Id} = open(\"{Device}\", {OpenFlagNames(Flags)})";
+}
+
+public sealed record Close(Var Fd) : Op
+{
+    public override string Area => "dmabuf";
+    public override Var Consumes => Fd;
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.Close(fd) : NotRun;
+    public override string Text => $"close({Fd})";
+}
+
+public sealed record Dup(Var Fd) : Op
+{
+    public override string Area => "dmabuf";
+    public override bool Creates => true;
+    public override Var AliasOf => Fd;
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.Dup(fd) : NotRun;
+    public override string Text => $"v{Id} = dup({Fd})";
+}
+
+public sealed record FcntlGetFd(Var Fd) : Op
+{
+    public override string Area => "dmabuf";
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.FcntlGetFd(fd) : NotRun;
+    public override string Text => $"fcntl({Fd}, F_GETFD)";
+    public override string Observed(in Outcome o) => o.Ok ? (o.R0 == FD_CLOEXEC ? "FD_CLOEXEC" : "0") : base.Observed(o);
+}
+
+public sealed record FcntlGetFl(Var Fd) : Op
+{
+    public override string Area => "dmabuf";
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.FcntlGetFl(fd) : NotRun;
+    public override string Text => $"fcntl({Fd}, F_GETFL) & O_ACCMODE";
+    public override string Observed(in Outcome o) => o.Ok ? OpenFlagNames((int)o.R0) : base.Observed(o);
+}
+
+public sealed record Llseek(Var Fd, long Offset, int Whence) : Op
+{
+    public override string Area => "dmabuf";
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.Llseek(fd, Offset, Whence) : NotRun;
+    public override string Text => $"lseek({Fd}, {Offset}, {WhenceName(Whence)})";
+    public override string Observed(in Outcome o) => o.Ok ? o.R0.ToString() : base.Observed(o);
+    public override IEnumerable<Op> Simplify() { if (Offset != 0) yield return this with { Offset = 0 }; }
+}
+
+public sealed record UnknownIoctl(Var Fd) : Op
+{
+    public override string Area => "dmabuf";
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.UnknownIoctl(fd) : NotRun;
+    public override string Text => $"ioctl({Fd}, _IO('b', 0x7f))";
+}
+
+// ------------------------------------------------------------------ mappings
+
+public sealed record Mmap(Var Fd, long PgOff, long Length, int Prot, int Flags) : Op
+{
+    public override string Area => "dmabuf";
+    public override bool Creates => true;
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.Mmap(fd, PgOff, Length, Prot, Flags) : NotRun;
+    public override string Text => $"v{Id} = mmap(NULL, {Length}, {ProtNames(Prot)}, {(Flags == MAP_SHARED ? "MAP_SHARED" : "MAP_PRIVATE")}, {Fd}, {PgOff}*PAGE_SIZE)";
+    public override string Observed(in Outcome o) => o.Ok ? "mapped" : $"MAP_FAILED {o.Errno}";
+    internal static string ProtNames(int p) => p switch { PROT_READ => "PROT_READ", PROT_WRITE => "PROT_WRITE", PROT_READ | PROT_WRITE => "PROT_READ|PROT_WRITE", _ => "PROT_NONE" };
+}
+
+public sealed record MmapVideo(Var Fd, uint Type, uint Index, uint Plane, long Length, int Prot, int Flags) : Op
+{
+    public override string Area => "vb2";
+    public override bool Creates => true;
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.MmapVideo(fd, Type, Index, Plane, Length, Prot, Flags) : NotRun;
+    public override string Text => $"v{Id} = mmap(NULL, {Length}, {Mmap.ProtNames(Prot)}, {(Flags == MAP_SHARED ? "MAP_SHARED" : "MAP_PRIVATE")}, {Fd}, mem_offset(index {Index}, plane {Plane}))";
+    public override string Observed(in Outcome o) => o.Ok ? "mapped" : $"MAP_FAILED {o.Errno}";
+}
+
+public sealed record MmapAnon(long Length) : Op
+{
+    public override string Area => "vb2";
+    public override bool Creates => true;
+    protected override Outcome Call(IBufferTarget t, Env env) => t.MmapAnon(Length);
+    public override string Text => $"v{Id} = mmap(NULL, {Length}, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)";
+}
+
+public sealed record Munmap(Var Map) : Op
+{
+    public override string Area => "dmabuf";
+    public override Var Consumes => Map;
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Map, out var m) ? t.Munmap(m) : NotRun;
+    public override string Text => $"munmap({Map})";
+}
+
+public sealed record WriteStamp(Var Map, long Offset, ulong Value) : Op
+{
+    public override string Area => "dmabuf";
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Map, out var m) ? t.WriteStamp(m, Offset, Value) : NotRun;
+    public override string Text => $"*(u64 *)({Map} + {Offset}) = 0x{Value:x}";
+    public override IEnumerable<Op> Simplify() { if (Offset != 0) yield return this with { Offset = 0 }; }
+}
+
+public sealed record ReadStamp(Var Map, long Offset) : Op
+{
+    public override string Area => "dmabuf";
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Map, out var m) ? t.ReadStamp(m, Offset) : NotRun;
+    public override string Text => $"*(u64 *)({Map} + {Offset})";
+    public override string Observed(in Outcome o) => o.Ok ? $"0x{(ulong)o.R0:x}" : base.Observed(o);
+    public override IEnumerable<Op> Simplify() { if (Offset != 0) yield return this with { Offset = 0 }; }
+}
+
+// ------------------------------------------------------------------ dma-buf ioctls
+
+public sealed record DmaBufSync(Var Fd, ulong Flags) : Op
+{
+    public override string Area => "dmabuf";
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.DmaBufSync(fd, Flags) : NotRun;
+    public override string Text => $"ioctl({Fd}, DMA_BUF_IOCTL_SYNC, {{.flags = {SyncFlagNames(Flags)}}})";
+}
+
+public sealed record DmaBufSetName(Var Fd, int Length) : Op
+{
+    public override string Area => "dmabuf";
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.DmaBufSetName(fd, Length) : NotRun;
+    public override string Text => $"ioctl({Fd}, DMA_BUF_SET_NAME, \"<{Length} bytes>\")";
+}
+
+// ------------------------------------------------------------------ dma-heap
+
+public sealed record DmaHeapAlloc(Var Heap, ulong Len, uint FdFlags, ulong HeapFlags, uint FdIn, HeapAbi Abi) : Op
+{
+    public override string Area => "heap";
+    public override bool Creates => true;
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Heap, out var h) ? t.DmaHeapAlloc(h, Len, FdFlags, HeapFlags, FdIn, Abi) : NotRun;
+    public override string Text => $"v{Id} = ioctl({Heap}, DMA_HEAP_IOCTL_ALLOC{(Abi == HeapAbi.Current ? "" : Abi == HeapAbi.Short ? " (16-byte struct)" : " (32-byte struct)")}, {{.len = {Len}, .fd = {FdIn}, .fd_flags = {OpenFlagNames((int)FdFlags)}, .heap_flags = {HeapFlags}}})";
+    public override IEnumerable<Op> Simplify()
+    {
+        if (Abi != HeapAbi.Current) yield return this with { Abi = HeapAbi.Current };
+        if (Len > PAGE_SIZE) yield return this with { Len = PAGE_SIZE };
+    }
+}
+
+// ------------------------------------------------------------------ memfd / udmabuf
+
+public sealed record MemfdCreate(long Size, bool AllowSealing, int Seals) : Op
+{
+    public override string Area => "udmabuf";
+    public override bool Creates => true;
+    protected override Outcome Call(IBufferTarget t, Env env) => t.MemfdCreate(Size, AllowSealing, Seals);
+    public override string Text => $"v{Id} = memfd_create(\"t\", {(AllowSealing ? "MFD_ALLOW_SEALING" : "0")}); ftruncate(v{Id}, {Size}); fcntl(v{Id}, F_ADD_SEALS, {SealNames(Seals)})";
+}
+
+public sealed record UdmabufCreate(Var Dev, Var Memfd, long Offset, long Size, uint Flags) : Op
+{
+    public override string Area => "udmabuf";
+    public override bool Creates => true;
+    protected override Outcome Call(IBufferTarget t, Env env) =>
+        env.Resolve(Dev, out var d) && env.Resolve(Memfd, out var m) ? t.UdmabufCreate(d, m, Offset, Size, Flags) : NotRun;
+    public override string Text => $"v{Id} = ioctl({Dev}, UDMABUF_CREATE, {{.memfd = {Memfd}, .flags = {(Flags == UDMABUF_FLAGS_CLOEXEC ? "UDMABUF_FLAGS_CLOEXEC" : $"0x{Flags:x}")}, .offset = {Offset}, .size = {Size}}})";
+}
+
+public readonly record struct ListItem(Var Memfd, long Offset, long Size);
+
+public sealed record UdmabufCreateList(Var Dev, uint Flags, ImmutableArray<ListItem> Items) : Op
+{
+    public override string Area => "udmabuf";
+    public override bool Creates => true;
+    protected override IEnumerable<Var> ExtraUses => Items.Select(i => i.Memfd);
+    protected override Outcome Call(IBufferTarget t, Env env)
+    {
+        if (!env.Resolve(Dev, out var d)) return NotRun;
+        var items = new UdmabufItem[Items.Length];
+        for (int i = 0; i < items.Length; i++)
+        {
+            if (!env.Resolve(Items[i].Memfd, out var m)) return NotRun;
+            items[i] = new UdmabufItem(m, Items[i].Offset, Items[i].Size);
+        }
+        return t.UdmabufCreateList(d, Flags, items);
+    }
+    public override Op MapVars(Func<Var, Var> f) =>
+        this with { Dev = f(Dev), Items = Items.Select(i => i with { Memfd = f(i.Memfd) }).ToImmutableArray() };
+    public override string Text => $"v{Id} = ioctl({Dev}, UDMABUF_CREATE_LIST, {{.flags = 0x{Flags:x}, .count = {Items.Length}, .list = {{{string.Join(", ", Items.Select(i => $"{{{i.Memfd}, {i.Offset}, {i.Size}}}"))}}}}})";
+    public override IEnumerable<Op> Simplify()
+    {
+        for (int i = 0; i < Items.Length && Items.Length > 1; i++) yield return this with { Items = Items.RemoveAt(i) };
+    }
+}
+
+// ------------------------------------------------------------------ V4L2
+
+public sealed record ReqBufs(Var Fd, uint Type, uint Memory, uint Count) : Op
+{
+    public override string Area => "vb2";
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.ReqBufs(fd, Type, Memory, Count) : NotRun;
+    public override string Text => $"ioctl({Fd}, VIDIOC_REQBUFS, {{.count = {Count}, .type = {BufTypeName(Type)}, .memory = {MemoryName(Memory)}}})";
+    public override string Observed(in Outcome o) => o.Ok ? $"0, count = {o.R0}, capabilities = {CapNames((uint)o.R1)}" : base.Observed(o);
+    public override IEnumerable<Op> Simplify() { if (Count > 1) yield return this with { Count = 1 }; }
+}
+
+public sealed record CreateBufs(Var Fd, uint Type, uint Memory, uint Count, long SizeDelta) : Op
+{
+    public override string Area => "vb2";
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.CreateBufs(fd, Type, Memory, Count, SizeDelta) : NotRun;
+    public override string Text => $"ioctl({Fd}, VIDIOC_CREATE_BUFS, {{.count = {Count}, .memory = {MemoryName(Memory)}, .format = G_FMT({BufTypeName(Type)}) with sizeimage{(SizeDelta >= 0 ? "+" : "")}{SizeDelta}}})";
+    public override string Observed(in Outcome o) => o.Ok ? $"0, index = {o.R0}, count = {o.R1}, capabilities = {CapNames((uint)o.R2)}" : base.Observed(o);
+    public override IEnumerable<Op> Simplify()
+    {
+        if (Count > 1) yield return this with { Count = 1 };
+        if (SizeDelta > 0) yield return this with { SizeDelta = 0 };
+    }
+}
+
+public sealed record QueryBuf(Var Fd, uint Type, uint Index) : Op
+{
+    public override string Area => "vb2";
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.QueryBuf(fd, Type, Index) : NotRun;
+    public override string Text => $"ioctl({Fd}, VIDIOC_QUERYBUF, {{.index = {Index}, .type = {BufTypeName(Type)}}})";
+    public override string Observed(in Outcome o) => o.Ok ? $"0, length = {o.R0}, flags = {BufFlags((uint)o.R1)}, memory = {MemoryName((uint)o.R2)}" : base.Observed(o);
+    internal static string BufFlags(uint f)
+    {
+        var n = new List<string>();
+        if ((f & V4L2_BUF_FLAG_MAPPED) != 0) n.Add("MAPPED");
+        if ((f & V4L2_BUF_FLAG_QUEUED) != 0) n.Add("QUEUED");
+        if ((f & V4L2_BUF_FLAG_DONE) != 0) n.Add("DONE");
+        return n.Count == 0 ? "0" : string.Join("|", n);
+    }
+}
+
+public sealed record ExpBuf(Var Fd, uint Type, uint Index, uint Plane, uint Flags) : Op
+{
+    public override string Area => "vb2";
+    public override bool Creates => true;
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.ExpBuf(fd, Type, Index, Plane, Flags) : NotRun;
+    public override string Text => $"v{Id} = ioctl({Fd}, VIDIOC_EXPBUF, {{.type = {BufTypeName(Type)}, .index = {Index}, .plane = {Plane}, .flags = {OpenFlagNames((int)Flags)}}}).fd";
+}
+
+public sealed record QBuf(Var Fd, uint Type, uint Index, uint Memory, Var Mem) : Op
+{
+    public override string Area => "vb2";
+    protected override Outcome Call(IBufferTarget t, Env env)
+    {
+        if (!env.Resolve(Fd, out var fd)) return NotRun;
+        int dmabuf = -1, map = -1;
+        if (Memory == V4L2_MEMORY_DMABUF && !env.Resolve(Mem, out dmabuf)) return NotRun;
+        if (Memory == V4L2_MEMORY_USERPTR && !env.Resolve(Mem, out map)) return NotRun;
+        return t.QBuf(fd, Type, Index, Memory, dmabuf, map);
+    }
+    public override string Text => $"ioctl({Fd}, VIDIOC_QBUF, {{.index = {Index}, .type = {BufTypeName(Type)}, .memory = {MemoryName(Memory)}" +
+        (Memory == V4L2_MEMORY_DMABUF ? $", .m.fd = {Mem}" : Memory == V4L2_MEMORY_USERPTR ? $", .m.userptr = {Mem}" : "") + "})";
+}
+
+public sealed record DQBuf(Var Fd, uint Type) : Op
+{
+    public override string Area => "vb2";
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.DQBuf(fd, Type) : NotRun;
+    public override string Text => $"ioctl({Fd}, VIDIOC_DQBUF, {{.type = {BufTypeName(Type)}}}) /* O_NONBLOCK */";
+    public override string Observed(in Outcome o) => o.Ok ? $"0, index = {o.R0}, flags & MAPPED = {QueryBuf.BufFlags((uint)o.R1)}" : base.Observed(o);
+}
+
+public sealed record StreamOn(Var Fd, uint Type) : Op
+{
+    public override string Area => "vb2";
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.StreamOn(fd, Type) : NotRun;
+    public override string Text => $"ioctl({Fd}, VIDIOC_STREAMON, {BufTypeName(Type)})";
+}
+
+public sealed record StreamOff(Var Fd, uint Type) : Op
+{
+    public override string Area => "vb2";
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.StreamOff(fd, Type) : NotRun;
+    public override string Text => $"ioctl({Fd}, VIDIOC_STREAMOFF, {BufTypeName(Type)})";
+}
+
+public sealed record RemoveBufs(Var Fd, uint Type, uint Index, uint Count) : Op
+{
+    public override string Area => "vb2";
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.RemoveBufs(fd, Type, Index, Count) : NotRun;
+    public override string Text => $"ioctl({Fd}, VIDIOC_REMOVE_BUFS, {{.index = {Index}, .count = {Count}, .type = {BufTypeName(Type)}}})";
+}

@@ -1,0 +1,289 @@
+using System.Collections.Immutable;
+using Conformance.Adapters;
+using Conformance.Adapters.Model;
+using static Conformance.Adapters.Uapi;
+
+namespace Conformance.Generators;
+
+/// <summary>A generated op sequence and the seed that produced it.</summary>
+public sealed record OpSequence(ulong Seed, ImmutableArray<Op> Ops)
+{
+    /// <summary>Ops that make a call (shrinking artefacts such as aliases are not steps).</summary>
+    public int Length => Ops.Count(o => o is not Alias);
+    public override string ToString() => $"seed {Seed}, {Length} ops";
+}
+
+/// <summary>Small deterministic PRNG (xorshift64*): the same seed always expands to the same sequence.</summary>
+public struct Rng(ulong seed)
+{
+    private ulong _s = seed == 0 ? 0x9E3779B97F4A7C15 : seed;
+    public ulong Next() { _s ^= _s >> 12; _s ^= _s << 25; _s ^= _s >> 27; return _s * 0x2545F4914F6CDD1D; }
+    public int Below(int n) => (int)(Next() % (ulong)n);
+    public bool Chance(int percent) => Below(100) < percent;
+    public T Pick<T>(IReadOnlyList<T> xs) => xs[Below(xs.Count)];
+    public T Weighted<T>(params (int W, T V)[] xs)
+    {
+        int total = 0; foreach (var x in xs) total += x.W;
+        int r = Below(total);
+        foreach (var x in xs) { if (r < x.W) return x.V; r -= x.W; }
+        return xs[^1].V;
+    }
+}
+
+/// <summary>
+/// Expands a seed into an op sequence. It runs the reference model alongside, so it knows which
+/// handles are live fds, dma-bufs or mappings and which buffer indices exist, and weights the next op
+/// toward reachable, interesting states: mostly valid arguments, sometimes off by one, out of range
+/// or invalid.
+/// </summary>
+public sealed class SequenceGenerator
+{
+    public TargetProfile Profile { get; }
+    public IReadOnlySet<string> Areas { get; }
+    public static readonly string[] AllAreas = ["dmabuf", "vb2", "heap", "udmabuf"];
+
+    public SequenceGenerator(TargetProfile profile, IEnumerable<string>? areas = null)
+    {
+        Profile = profile;
+        Areas = (areas ?? AllAreas).ToHashSet();
+    }
+
+    private enum K { Video, Heap, UdmaDev, DmaBuf, Memfd, Map }
+
+    private sealed class V(Var var, K kind)
+    {
+        public readonly Var Var = var;
+        public readonly K Kind = kind;
+        public bool Live = true;
+        public string Device = "";
+        public long Size;           // dma-buf / memfd size, mapping length
+        public int AccMode;
+        public int Prot;
+        public bool Anon, Memfd;    // mapping kinds
+        public bool Sealed;         // memfd acceptable to udmabuf
+    }
+
+    public OpSequence Generate(ulong seed, int length)
+    {
+        var rng = new Rng(seed);
+        var model = new ReferenceModel(Profile);
+        model.Seed(seed);
+        var env = new Env();
+        var vars = new List<V>();
+        var ops = ImmutableArray.CreateBuilder<Op>(length);
+        int nextId = 1;
+        for (int i = 0; i < length; i++)
+        {
+            var op = Next(ref rng, vars);
+            if (op == null) continue;
+            op = op with { Id = nextId++ };
+            model.BeginStep(null);
+            var o = op.Run(model, env);
+            Track(op, o, vars);
+            ops.Add(op);
+        }
+        model.Reset();
+        return new OpSequence(seed, ops.ToImmutable());
+    }
+
+    private void Track(Op op, Outcome o, List<V> vars)
+    {
+        if (!o.Ok) return;
+        V? Find(Var v) => vars.FirstOrDefault(x => x.Var == v);
+        switch (op)
+        {
+            case Open x:
+                vars.Add(new V(new Var(op.Id), x.Device.StartsWith("video") ? K.Video : x.Device.StartsWith("heap") ? K.Heap : K.UdmaDev) { Device = x.Device });
+                break;
+            case Dup x when Find(x.Fd) is { } src:
+                vars.Add(new V(new Var(op.Id), src.Kind) { Device = src.Device, Size = src.Size, AccMode = src.AccMode, Sealed = src.Sealed });
+                break;
+            case Close x when Find(x.Fd) is { } c: c.Live = false; break;
+            case Munmap x when Find(x.Map) is { } m: m.Live = false; break;
+            case DmaHeapAlloc x:
+                vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = (long)PageAlign((long)x.Len), AccMode = (int)(x.FdFlags & O_ACCMODE), Device = "heap" });
+                break;
+            case ExpBuf x:
+                vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = PageAlign(Profile.Video[0].SizeImage), AccMode = (int)(x.Flags & O_ACCMODE), Device = "vb2" });
+                break;
+            case UdmabufCreate x:
+                vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = x.Size, AccMode = O_RDWR, Device = "udmabuf" });
+                break;
+            case UdmabufCreateList x:
+                vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = x.Items.Sum(i => i.Size), AccMode = O_RDWR, Device = "udmabuf" });
+                break;
+            case MemfdCreate x:
+                vars.Add(new V(new Var(op.Id), K.Memfd) { Size = x.Size, AccMode = O_RDWR, Sealed = (x.Seals & F_SEAL_WRITE) == 0 });
+                break;
+            case Mmap x when Find(x.Fd) is { } f:
+                vars.Add(new V(new Var(op.Id), K.Map) { Size = x.Length, Prot = x.Prot, Memfd = f.Kind == K.Memfd, Device = f.Device });
+                break;
+            case MmapVideo x:
+                vars.Add(new V(new Var(op.Id), K.Map) { Size = x.Length, Prot = x.Prot, Device = "video" });
+                break;
+            case MmapAnon x:
+                vars.Add(new V(new Var(op.Id), K.Map) { Size = x.Length, Prot = PROT_READ | PROT_WRITE, Anon = true });
+                break;
+        }
+    }
+
+    private Op? Next(ref Rng r, List<V> vars)
+    {
+        var live = vars.Where(v => v.Live).ToList();
+        List<V> Of(K k) => live.Where(v => v.Kind == k).ToList();
+        var video = Of(K.Video); var heaps = Of(K.Heap); var udev = Of(K.UdmaDev);
+        var bufs = Of(K.DmaBuf); var memfds = Of(K.Memfd); var maps = Of(K.Map);
+        bool vb2 = Areas.Contains("vb2") && Profile.Video.Count > 0, heap = Areas.Contains("heap") && Profile.Heaps.Count > 0,
+             udma = Areas.Contains("udmabuf") && Profile.UdmabufDevice != null, core = Areas.Contains("dmabuf");
+        // dma-buf core ops need some exporter; with only "dmabuf" selected, use every exporter
+        if (core && !vb2 && !heap && !udma)
+        {
+            vb2 = Profile.Video.Count > 0; heap = Profile.Heaps.Count > 0; udma = Profile.UdmabufDevice != null;
+        }
+        var rules = new List<(int W, Func<Rng, Op?> F)>();
+        void Add(int w, Func<Rng, Op?> f) { if (w > 0) rules.Add((w, f)); }
+
+        if (vb2)
+        {
+            var node = Profile.Video[0];
+            Add(video.Count == 0 ? 40 : video.Count < 3 ? 3 : 0, _ => new Open(node.Device, O_RDWR | O_NONBLOCK));
+            if (video.Count > 0)
+            {
+                Add(12, r => new ReqBufs(r.Pick(video).Var, TypeArg(ref r, node), MemoryArg(ref r), r.Weighted((6, 1u), (3, 2u), (3, 0u), (2, 4u), (1, 3u), (1, 1000u))));
+                Add(6, r => new CreateBufs(r.Pick(video).Var, TypeArg(ref r, node), MemoryArg(ref r), r.Weighted((6, 1u), (3, 0u), (2, 2u), (1, 100u)), r.Weighted((8, 0L), (2, 4096L), (1, -1L), (1, 1L))));
+                Add(10, r => new QueryBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r)));
+                Add(10, r => new ExpBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), r.Weighted((12, 0u), (1, 1u)),
+                    r.Weighted((5, (uint)(O_RDWR | O_CLOEXEC)), (3, (uint)O_RDWR), (2, (uint)O_RDONLY), (2, (uint)O_CLOEXEC), (1, (uint)O_WRONLY), (1, (uint)O_NONBLOCK), (1, 0x100u))));
+                long plane = node.SizeImage;
+                Add(10, r => new MmapVideo(r.Pick(video).Var, node.BufType, IndexArg(ref r), r.Weighted((15, 0u), (1, 1u)),
+                    r.Weighted((6, plane), (3, PageAlign(plane)), (2, (long)PAGE_SIZE), (1, PageAlign(plane) + PAGE_SIZE), (1, 0L)),
+                    r.Weighted((8, PROT_READ | PROT_WRITE), (3, PROT_READ)), r.Weighted((12, MAP_SHARED), (1, MAP_PRIVATE))));
+                Add(8, r => new QBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), MemoryArg(ref r), QBufMem(ref r, bufs, memfds, maps)));
+                Add(6, r => new DQBuf(r.Pick(video).Var, node.BufType));
+                Add(4, r => new StreamOn(r.Pick(video).Var, TypeArg(ref r, node)));
+                Add(3, r => new StreamOff(r.Pick(video).Var, TypeArg(ref r, node)));
+                Add(4, r => new RemoveBufs(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), r.Weighted((5, 1u), (2, 0u), (2, 2u), (1, 65u))));
+                Add(1, r => new MmapAnon(PageAlign(node.SizeImage)));
+                Add(2, r => new Dup(r.Pick(video).Var));
+                Add(video.Count > 1 ? 3 : 1, r => new Close(r.Pick(video).Var));
+            }
+        }
+        if (heap)
+        {
+            var hp = Profile.Heaps[0];
+            Add(heaps.Count == 0 ? 25 : 0, _ => new Open(hp.Device, O_RDONLY | O_CLOEXEC));
+            if (heaps.Count > 0)
+                Add(14, r => new DmaHeapAlloc(r.Pick(heaps).Var,
+                    r.Weighted((5, (ulong)PAGE_SIZE), (4, (ulong)(3 * PAGE_SIZE)), (3, 100UL), (2, (ulong)(2 * PAGE_SIZE + 1)), (1, 0UL), (1, (ulong)PageAlign(Profile.Video.Count > 0 ? Profile.Video[0].SizeImage : PAGE_SIZE))),
+                    r.Weighted((6, (uint)(O_RDWR | O_CLOEXEC)), (3, (uint)O_RDWR), (2, (uint)O_RDONLY), (1, (uint)O_WRONLY), (1, 3u), (1, (uint)O_NONBLOCK)),
+                    r.Weighted((12, 0UL), (1, 1UL)), r.Weighted((12, 0u), (1, 5u)), r.Weighted((10, HeapAbi.Current), (1, HeapAbi.Short), (1, HeapAbi.Long))));
+        }
+        if (udma)
+        {
+            Add(udev.Count == 0 ? 20 : 0, _ => new Open(Profile.UdmabufDevice!, O_RDWR | O_CLOEXEC));
+            Add(memfds.Count < 3 ? 8 : 2, r => new MemfdCreate(PAGE_SIZE * r.Weighted((3, 1L), (3, 2L), (2, 4L)), !r.Chance(8),
+                r.Weighted((10, F_SEAL_SHRINK), (3, F_SEAL_SHRINK | F_SEAL_GROW), (2, F_SEAL_SHRINK | F_SEAL_WRITE), (2, F_SEAL_SHRINK | F_SEAL_FUTURE_WRITE), (2, 0))));
+            if (udev.Count > 0 && memfds.Count > 0)
+            {
+                Add(10, r =>
+                {
+                    var m = r.Pick(memfds);
+                    var (off, size) = RangeArg(ref r, m.Size);
+                    var target = r.Chance(5) && bufs.Count > 0 ? r.Pick(bufs).Var : m.Var;
+                    return new UdmabufCreate(r.Pick(udev).Var, target, off, size, r.Weighted((4, UDMABUF_FLAGS_CLOEXEC), (3, 0u), (1, 0x100u)));
+                });
+                Add(4, r =>
+                {
+                    int n = r.Weighted((1, 0), (4, 1), (4, 2), (2, 3));
+                    var items = ImmutableArray.CreateBuilder<ListItem>();
+                    for (int i = 0; i < n; i++) { var m = r.Pick(memfds); var (off, size) = RangeArg(ref r, m.Size); items.Add(new ListItem(m.Var, off, size)); }
+                    return new UdmabufCreateList(r.Pick(udev).Var, r.Weighted((1, UDMABUF_FLAGS_CLOEXEC), (1, 0u)), items.ToImmutable());
+                });
+            }
+            if (memfds.Count > 0)
+                Add(4, r =>
+                {
+                    var m = r.Pick(memfds);
+                    long pages = m.Size / PAGE_SIZE;
+                    long pg = r.Below((int)pages);
+                    return new Mmap(m.Var, pg, (pages - pg) * PAGE_SIZE, m.Sealed ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED);
+                });
+            Add(memfds.Count > 0 ? 2 : 0, r => new Close(r.Pick(memfds).Var));
+        }
+        if (bufs.Count > 0)
+        {
+            Add(10, r =>
+            {
+                var b = r.Pick(bufs);
+                long pages = Math.Max(1, b.Size / PAGE_SIZE);
+                long pg = r.Weighted((6, 0L), (3, Math.Min(1, pages - 1)), (2, pages - 1), (1, pages));
+                long len = r.Weighted((5, (pages - pg) * PAGE_SIZE), (2, (long)PAGE_SIZE), (1, (pages - pg + 1) * PAGE_SIZE), (1, 0L));
+                int prot = r.Chance(80) ? (b.AccMode == O_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE) : r.Pick(new[] { PROT_READ, PROT_READ | PROT_WRITE });
+                int flags = b.Device == "udmabuf" && r.Chance(10) ? MAP_PRIVATE : MAP_SHARED;
+                return new Mmap(b.Var, pg, len, prot, flags);
+            });
+            Add(5, r => new Llseek(r.Pick(bufs).Var, r.Weighted((6, 0L), (1, 1L), (1, -1L)), r.Weighted((5, SEEK_END), (4, SEEK_SET), (2, SEEK_CUR), (1, SEEK_DATA), (1, SEEK_HOLE))));
+            Add(5, r => new DmaBufSync(r.Pick(bufs).Var, r.Weighted((4, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW), (4, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW),
+                (2, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ), (2, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE), (1, 0UL), (1, DMA_BUF_SYNC_END), (1, 8UL), (1, ulong.MaxValue))));
+            Add(3, r => new DmaBufSetName(r.Pick(bufs).Var, r.Weighted((3, 5), (2, 31), (2, 32), (1, 0), (1, 64))));
+            Add(4, r => new FcntlGetFd(r.Pick(bufs).Var));
+            Add(3, r => new FcntlGetFl(r.Pick(bufs).Var));
+            Add(2, r => new UnknownIoctl(r.Pick(bufs).Var));
+            Add(3, r => new Dup(r.Pick(bufs).Var));
+            Add(5, r => new Close(r.Pick(bufs).Var));
+        }
+        if (core && rules.Count > 0)
+        {
+            Add(1, r => r.Weighted<Op>((1, new Llseek(Var.BadFd, 0, SEEK_END)), (1, new DmaBufSync(Var.BadFd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW)), (1, new FcntlGetFd(Var.BadFd))));
+            if (heaps.Count > 0 || udev.Count > 0) Add(1, r => new UnknownIoctl(r.Pick(heaps.Concat(udev).ToList()).Var));
+        }
+        if (maps.Count > 0)
+        {
+            var writable = maps.Where(m => (m.Prot & PROT_WRITE) != 0).ToList();
+            if (writable.Count > 0) Add(14, r => { var m = r.Pick(writable); return new WriteStamp(m.Var, OffsetArg(ref r, m.Size), r.Next() | 1); });
+            Add(14, r => { var m = r.Pick(maps); return new ReadStamp(m.Var, OffsetArg(ref r, m.Size)); });
+            Add(4, r => new Munmap(r.Pick(maps).Var));
+        }
+        if (rules.Count == 0) return null;
+        int total = rules.Sum(x => x.W), pick = r.Below(total);
+        foreach (var (w, f) in rules)
+        {
+            if (pick < w) return f(r.Fork());
+            pick -= w;
+        }
+        return null;
+    }
+
+    private static uint TypeArg(ref Rng r, VideoNodeProfile node) => r.Chance(94) ? node.BufType : node.BufType == V4L2_BUF_TYPE_VIDEO_CAPTURE ? V4L2_BUF_TYPE_VIDEO_OUTPUT : V4L2_BUF_TYPE_VIDEO_CAPTURE;
+    private static uint MemoryArg(ref Rng r) => r.Weighted((14, V4L2_MEMORY_MMAP), (3, V4L2_MEMORY_DMABUF), (2, V4L2_MEMORY_USERPTR), (1, 0u), (1, V4L2_MEMORY_OVERLAY));
+    private static uint IndexArg(ref Rng r) => r.Weighted((8, 0u), (6, 1u), (3, 2u), (2, 3u), (1, 63u), (1, 64u), (1, 1000u));
+    private static long OffsetArg(ref Rng r, long len)
+    {
+        long pages = Math.Max(1, len / PAGE_SIZE);
+        long off = r.Below((int)Math.Min(pages, 4)) * PAGE_SIZE + 8 * r.Below(4);
+        return off + 8 <= len ? off : 0;
+    }
+    private static (long, long) RangeArg(ref Rng r, long memSize)
+    {
+        long pages = memSize / PAGE_SIZE;
+        long off = r.Chance(70) ? 0 : PAGE_SIZE * r.Below((int)pages);
+        long size = pages * PAGE_SIZE - off;
+        return r.Weighted((14, (off, size)), (2, (off, size + PAGE_SIZE)), (1, (off + 100, size)), (1, (off, size - 100)), (1, (off, 0L)), (2, (off, (long)PAGE_SIZE)));
+    }
+    private static Var QBufMem(ref Rng r, List<V> bufs, List<V> memfds, List<V> maps)
+    {
+        var anon = maps.Where(m => m.Anon).ToList();
+        var pfn = maps.Where(m => !m.Anon && !m.Memfd && m.Device is "heap" or "udmabuf").ToList();
+        return r.Weighted(
+            (6, bufs.Count > 0 ? r.Pick(bufs).Var : Var.None),
+            (1, memfds.Count > 0 ? r.Pick(memfds).Var : Var.None),
+            (4, anon.Count > 0 ? r.Pick(anon).Var : Var.None),
+            (2, pfn.Count > 0 ? r.Pick(pfn).Var : Var.None));
+    }
+}
+
+internal static class RngExt
+{
+    /// <summary>A child stream for one rule, so rule argument draws do not shift the parent's choices.</summary>
+    public static Rng Fork(this ref Rng r) => new(r.Next());
+}

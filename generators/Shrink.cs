@@ -1,0 +1,63 @@
+using System.Collections.Immutable;
+using FsCheck;
+using FsCheck.Fluent;
+
+namespace Conformance.Generators;
+
+/// <summary>
+/// Shrinking for op sequences: drop chunks of ops (halves down to single ops), inline dups (a later
+/// use of the dup's handle names the original instead), then simplify arguments op by op. Handles are
+/// symbolic, so a removed creator simply leaves its users NotRun, and the next round drops them.
+/// </summary>
+public static class Shrink
+{
+    public static IEnumerable<OpSequence> Candidates(OpSequence s)
+    {
+        var ops = s.Ops;
+        // 1. ops whose handles are gone are pure noise: drop all of them at once
+        var defined = new HashSet<int>();
+        var pruned = ImmutableArray.CreateBuilder<Op>();
+        foreach (var op in ops)
+        {
+            if (op.Uses.All(v => defined.Contains(v.Id)))
+            {
+                pruned.Add(op);
+                if (op.Creates) defined.Add(op.Id);
+            }
+        }
+        if (pruned.Count < ops.Length) yield return s with { Ops = pruned.ToImmutable() };
+
+        // 2. remove chunks, largest first
+        for (int chunk = ops.Length / 2; chunk >= 1; chunk /= 2)
+            for (int start = ops.Length - chunk; start >= 0; start -= chunk)
+                yield return s with { Ops = ops.RemoveRange(start, chunk) };
+
+        // 3. inline a dup: its users take the original handle
+        for (int i = 0; i < ops.Length; i++)
+        {
+            if (ops[i].AliasOf.Id <= 0) continue;
+            var from = new Var(ops[i].Id);
+            var to = ops[i].AliasOf;
+            var b = ImmutableArray.CreateBuilder<Op>(ops.Length - 1);
+            for (int j = 0; j < ops.Length; j++)
+                if (j != i) b.Add(j > i ? ops[j].MapVars(v => v == from ? to : v) : ops[j]);
+            yield return s with { Ops = b.ToImmutable() };
+        }
+
+        // 4. simpler arguments
+        for (int i = 0; i < ops.Length; i++)
+            foreach (var simpler in ops[i].Simplify())
+                yield return s with { Ops = ops.SetItem(i, simpler) };
+    }
+
+    /// <summary>
+    /// FsCheck arbitrary: FsCheck draws the seed and a size-driven length; the generator expands them
+    /// deterministically; shrinking uses <see cref="Candidates"/>.
+    /// </summary>
+    public static Arbitrary<OpSequence> Arbitrary(SequenceGenerator gen, int maxLength)
+    {
+        Gen<OpSequence> g = Gen.Sized(size => Gen.Choose(0, int.MaxValue).Two().Select(t =>
+            gen.Generate(((ulong)(uint)t.Item1 << 32) | (uint)t.Item2, 4 + Math.Min(maxLength, size * maxLength / 100 + 1))));
+        return Arb.From(g, Candidates);
+    }
+}

@@ -1,0 +1,151 @@
+using System.Collections.Immutable;
+using Conformance.Adapters;
+using Conformance.Adapters.Model;
+using Conformance.Generators;
+using Arbitrary = FsCheck.Arbitrary<Conformance.Generators.OpSequence>;
+using FsCheck.Fluent;
+using Gen = FsCheck.Fluent.Gen;
+using Arb = FsCheck.Fluent.Arb;
+using static Conformance.Adapters.Uapi;
+
+namespace Conformance.Properties;
+
+/// <summary>Writes a word through one mapping and reads the same buffer byte through another. R0 = read value, R1 = written value.</summary>
+public sealed record TransferStamp(Var From, long FromOffset, Var To, long ToOffset, ulong Value, string Invariant) : Op
+{
+    public override string Area => "dmabuf";
+    protected override Outcome Call(IBufferTarget t, Env env)
+    {
+        if (!env.Resolve(From, out var a) || !env.Resolve(To, out var b)) return NotRun;
+        var w = t.WriteStamp(a, FromOffset, Value);
+        if (!w.Ok) return w;
+        var r = t.ReadStamp(b, ToOffset);
+        return r.Ok ? Outcome.Success(r.R0, (long)Value) : r;
+    }
+    public override string Text => $"*(u64 *)({From} + {FromOffset}) = 0x{Value:x}; read *(u64 *)({To} + {ToOffset})";
+    public override string Observed(in Outcome o) => o.Ok ? $"0x{(ulong)o.R0:x}" : base.Observed(o);
+}
+
+/// <summary>
+/// Model-free aliasing: the generator builds two routes to the same buffer byte (two mappings of one
+/// dma-buf at different page offsets, a video mapping and EXPBUF dma-buf mappings, a memfd mapping and
+/// a udmabuf mapping); a word written through one route must be read back through the other.
+/// </summary>
+public sealed class AliasingProperty : IConformanceProperty
+{
+    public string Name => "aliasing";
+    public string Description => "every route to the same buffer byte sees the same bytes";
+    public IReadOnlyList<string> Checks => [Inv.Coherent, Inv.MmapOffset, Inv.ExpBufAlias, Inv.VMmapOk, Inv.UdmaAlias];
+
+    public Arbitrary Arbitrary(SequenceGenerator gen, int maxLength)
+    {
+        var g = Gen.Choose(0, int.MaxValue).Two().Select(t => Scenario(gen, ((ulong)(uint)t.Item1 << 32) | (uint)t.Item2));
+        return Arb.From(g, Shrink.Candidates);
+    }
+
+    public Failure? Check(OpSequence seq, IBufferTarget target, Exercise? exercise)
+    {
+        target.Reset();
+        var env = new Env();
+        var steps = new List<Step>();
+        try
+        {
+            foreach (var op in seq.Ops)
+            {
+                var o = op.Run(target, env);
+                if (op is Alias) continue;
+                steps.Add(new Step(op, o));
+                if (op is TransferStamp ts && o.Ok)
+                {
+                    if (o.R0 != o.R1)
+                        return new Failure(Name, ts.Invariant, steps.Count - 1, steps, $"0x{(ulong)o.R1:x}", $"0x{(ulong)o.R0:x}",
+                            "the two mappings name the same buffer byte");
+                    exercise?.Hit(ts.Invariant);
+                    if (ts.Invariant != Inv.Coherent) exercise?.Hit(Inv.Coherent);
+                }
+                if (exercise != null) exercise.Ops++;
+            }
+            return null;
+        }
+        finally { target.Reset(); }
+    }
+
+    /// <summary>One aliasing scenario for a random exporter the profile has.</summary>
+    public static OpSequence Scenario(SequenceGenerator gen, ulong seed)
+    {
+        var r = new Rng(seed);
+        var p = gen.Profile;
+        var kinds = new List<int>();
+        if (p.Heaps.Count > 0 && (gen.Areas.Contains("heap") || gen.Areas.Contains("dmabuf"))) kinds.Add(0);
+        if (p.Video.Count > 0 && gen.Areas.Contains("vb2")) kinds.Add(1);
+        if (p.UdmabufDevice != null && gen.Areas.Contains("udmabuf")) kinds.Add(2);
+        var ops = ImmutableArray.CreateBuilder<Op>();
+        int id = 0;
+        Var Add(Op op) { ops.Add(op with { Id = ++id }); return new Var(id); }
+        if (kinds.Count == 0) return new OpSequence(seed, ops.ToImmutable());
+        const int rw = PROT_READ | PROT_WRITE;
+        void Transfers(Var a, long aBase, Var b, long bBase, long span, string inv)
+        {
+            for (int i = r.Below(3) + 1; i > 0; i--)
+            {
+                long off = (r.Below((int)(span / PAGE_SIZE)) * PAGE_SIZE) + 8 * r.Below(8);
+                bool forward = r.Chance(50);
+                ops.Add(forward
+                    ? new TransferStamp(a, aBase + off, b, bBase + off, r.Next() | 1, inv) { Id = ++id }
+                    : new TransferStamp(b, bBase + off, a, aBase + off, r.Next() | 1, inv) { Id = ++id });
+            }
+        }
+        switch (r.Pick(kinds))
+        {
+            case 0:
+                {
+                    long pages = 2 + r.Below(4);
+                    var heap = Add(new Open(p.Heaps[0].Device, O_RDONLY | O_CLOEXEC));
+                    var buf = Add(new DmaHeapAlloc(heap, (ulong)(pages * PAGE_SIZE), (uint)(O_RDWR | O_CLOEXEC), 0, 0, HeapAbi.Current));
+                    var other = r.Chance(50) ? Add(new Dup(buf)) : buf;
+                    long pa = r.Below((int)pages - 1), pb = r.Below((int)pages - 1) + 1;
+                    var ma = Add(new Mmap(buf, pa, (pages - pa) * PAGE_SIZE, rw, MAP_SHARED));
+                    var mb = Add(new Mmap(other, pb, (pages - pb) * PAGE_SIZE, rw, MAP_SHARED));
+                    long lo = Math.Max(pa, pb), span = (pages - lo) * PAGE_SIZE;
+                    // the same buffer byte: offset (lo - pa) pages into A, (lo - pb) pages into B
+                    Transfers(ma, (lo - pa) * PAGE_SIZE, mb, (lo - pb) * PAGE_SIZE, span, pa != pb ? Inv.MmapOffset : Inv.Coherent);
+                    break;
+                }
+            case 1:
+                {
+                    var node = p.Video[0];
+                    var fd = Add(new Open(node.Device, O_RDWR | O_NONBLOCK));
+                    Add(new ReqBufs(fd, node.BufType, V4L2_MEMORY_MMAP, (uint)(1 + r.Below(3))));
+                    var d1 = Add(new ExpBuf(fd, node.BufType, 0, 0, (uint)(O_RDWR | O_CLOEXEC)));
+                    var d2 = Add(new ExpBuf(fd, node.BufType, 0, 0, (uint)O_RDWR));
+                    long len = PageAlign(node.SizeImage);
+                    var mv = Add(new MmapVideo(fd, node.BufType, 0, 0, len, rw, MAP_SHARED));
+                    var m1 = Add(new Mmap(d1, 0, len, rw, MAP_SHARED));
+                    var m2 = Add(new Mmap(d2, 0, len, rw, MAP_SHARED));
+                    Transfers(mv, 0, m1, 0, len, Inv.ExpBufAlias);
+                    Transfers(m1, 0, m2, 0, len, Inv.ExpBufAlias);
+                    var mv2 = Add(new MmapVideo(fd, node.BufType, 0, 0, len, rw, MAP_SHARED));
+                    Transfers(mv, 0, mv2, 0, len, Inv.VMmapOk);
+                    break;
+                }
+            default:
+                {
+                    long pages = 2 + r.Below(4), off = r.Below((int)pages - 1), size = pages - off;
+                    var mfd = Add(new MemfdCreate(pages * PAGE_SIZE, true, F_SEAL_SHRINK));
+                    var dev = Add(new Open(p.UdmabufDevice!, O_RDWR | O_CLOEXEC));
+                    var ub = Add(new UdmabufCreate(dev, mfd, off * PAGE_SIZE, size * PAGE_SIZE, UDMABUF_FLAGS_CLOEXEC));
+                    var mm = Add(new Mmap(mfd, 0, pages * PAGE_SIZE, rw, MAP_SHARED));
+                    var mu = Add(new Mmap(ub, 0, size * PAGE_SIZE, rw, MAP_SHARED));
+                    Transfers(mm, off * PAGE_SIZE, mu, 0, size * PAGE_SIZE, Inv.UdmaAlias);
+                    break;
+                }
+        }
+        return new OpSequence(seed, ops.ToImmutable());
+    }
+}
+
+/// <summary>The properties the suite runs, in order.</summary>
+public static class Properties
+{
+    public static IReadOnlyList<IConformanceProperty> All { get; } = [new LockstepProperty(), new ReleaseProperty(), new AliasingProperty()];
+}

@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using Conformance.Adapters;
+using Conformance.Generators;
+using Conformance.Spec;
+using FsCheck;
+using FsCheck.Fluent;
+using Microsoft.FSharp.Core;
+
+namespace Conformance.Properties;
+
+public enum Verdict { Pass, Fail, NotExercised, Skip }
+
+public sealed record InvariantResult(Invariant Invariant, Verdict Verdict, long Exercised, string? Reason);
+
+public sealed record PropertyResult(
+    IConformanceProperty Property, int Sequences, Failure? Failure, Failure? Original, int ShrinkSteps,
+    ulong ReplaySeed, int ReplaySequences, TimeSpan Elapsed);
+
+/// <summary>What to run and how much of it.</summary>
+public sealed record RunOptions
+{
+    public ulong Seed { get; init; } = 1;
+    public int Sequences { get; init; } = 400;
+    public TimeSpan? Budget { get; init; }
+    public int MaxLength { get; init; } = 60;
+    public int BatchSize { get; init; } = 50;
+    public IReadOnlyList<string> Areas { get; init; } = SequenceGenerator.AllAreas;
+    public IReadOnlyList<string> Ids { get; init; } = [];
+    public string? Property { get; init; }
+}
+
+public sealed record SuiteResult(
+    string Target, TargetProfile Profile, RunOptions Options, IReadOnlyList<PropertyResult> Properties,
+    IReadOnlyList<InvariantResult> Invariants, Exercise Exercise, TimeSpan Elapsed)
+{
+    public bool Failed => Properties.Any(p => p.Failure != null);
+}
+
+/// <summary>
+/// Runs the properties against one target with FsCheck: FsCheck draws sequences (from a seed that is
+/// always reported) and shrinks a failing one through the shrinker the generators define. Runs in
+/// batches so a time budget can end a run between batches; each batch has its own seed, which is
+/// what a replay command names.
+/// </summary>
+public static class Engine
+{
+    private const ulong Gamma = 0x9E3779B97F4A7C15UL | 1;
+
+    public static SuiteResult Run(string targetName, IBufferTarget target, RunOptions opt, Catalog catalog, Action<string>? progress = null)
+    {
+        var sw = Stopwatch.StartNew();
+        var exercise = new Exercise();
+        var gen = new SequenceGenerator(target.Profile, AreasFor(opt, catalog));
+        var results = new List<PropertyResult>();
+        var props = Properties.All.Where(p => opt.Property == null || p.Name == opt.Property)
+            .Where(p => Wanted(p, opt, catalog)).ToList();
+        DateTime? deadline = opt.Budget is { } b ? DateTime.UtcNow + b : null;
+        foreach (var p in props)
+        {
+            progress?.Invoke($"# property {p.Name}: {p.Description}");
+            results.Add(RunProperty(p, gen, target, opt, exercise, deadline, props.Count));
+        }
+        var verdicts = Judge(catalog, target.Profile, opt, results, exercise);
+        return new SuiteResult(targetName, target.Profile, opt, results, verdicts, exercise, sw.Elapsed);
+    }
+
+    private static IReadOnlyList<string> AreasFor(RunOptions opt, Catalog catalog)
+    {
+        if (opt.Ids.Count == 0) return opt.Areas;
+        return opt.Ids.Select(id => catalog[id].Area).Distinct().ToList();
+    }
+
+    private static bool Wanted(IConformanceProperty p, RunOptions opt, Catalog catalog) =>
+        p.Checks.Any(id => catalog.Contains(id) && InScope(catalog[id], opt));
+
+    public static bool InScope(Invariant inv, RunOptions opt) =>
+        opt.Ids.Count > 0 ? opt.Ids.Contains(inv.Id) : opt.Areas.Contains(inv.Area);
+
+    public static ulong BatchSeed(ulong seed, int batch) => seed + (ulong)batch * 0xD1B54A32D192ED03UL;
+
+    private static PropertyResult RunProperty(IConformanceProperty p, SequenceGenerator gen, IBufferTarget target, RunOptions opt,
+        Exercise exercise, DateTime? deadline, int propertyCount)
+    {
+        var sw = Stopwatch.StartNew();
+        var arb = p.Arbitrary(gen, opt.MaxLength);
+        int done = 0, batch = 0;
+        // with a time budget every property gets an equal share
+        DateTime? myDeadline = deadline is { } d ? DateTime.UtcNow + (d - DateTime.UtcNow) / Math.Max(1, propertyCount) : null;
+        while (done < opt.Sequences || myDeadline != null)
+        {
+            if (myDeadline is { } md && DateTime.UtcNow >= md && done > 0) break;
+            int n = myDeadline != null ? opt.BatchSize : Math.Min(opt.BatchSize, opt.Sequences - done);
+            ulong seed = BatchSeed(opt.Seed, batch++);
+            var r = RunBatch(p, arb, target, seed, n, exercise);
+            done += r.Ran;
+            if (r.Shrunk != null)
+                return new PropertyResult(p, done, r.Shrunk, r.Original, r.ShrinkSteps, seed, n, sw.Elapsed);
+        }
+        return new PropertyResult(p, done, null, null, 0, opt.Seed, opt.Sequences, sw.Elapsed);
+    }
+
+    public sealed record BatchResult(int Ran, Failure? Original, Failure? Shrunk, int ShrinkSteps);
+
+    /// <summary>One FsCheck run of n sequences from a seed; on failure FsCheck shrinks and the last failing candidate is the counterexample.</summary>
+    public static BatchResult RunBatch(IConformanceProperty p, Arbitrary<OpSequence> arb, IBufferTarget target, ulong seed, int n, Exercise? exercise)
+    {
+        Failure? original = null, last = null;
+        int ran = 0, shrinkSteps = 0;
+        bool shrinking = false;
+        var prop = Prop.ForAll(arb, (OpSequence seq) =>
+        {
+            if (!shrinking) ran++;
+            var f = p.Check(seq, target, shrinking ? null : exercise);
+            if (exercise != null && !shrinking) exercise.Sequences++;
+            if (f == null) return true;
+            if (shrinking) shrinkSteps++;
+            original ??= f;
+            last = f;
+            shrinking = true;
+            return false;
+        });
+        var config = Config.Quick
+            .WithMaxTest(n)
+            .WithEndSize(100)
+            .WithQuietOnSuccess(true)
+            .WithRunner(new SilentRunner())
+            .WithReplay(FSharpOption<Replay>.Some(new Replay(new Rnd(seed, Gamma), FSharpOption<int>.None)));
+        Check.One(config, prop);
+        return new BatchResult(ran, original, last, shrinkSteps);
+    }
+
+    private static List<InvariantResult> Judge(Catalog catalog, TargetProfile profile, RunOptions opt, List<PropertyResult> results, Exercise exercise)
+    {
+        var failed = results.Where(r => r.Failure != null).Select(r => r.Failure!.InvariantId).ToHashSet();
+        var checkedBy = results.SelectMany(r => r.Property.Checks).ToHashSet();
+        var list = new List<InvariantResult>();
+        foreach (var inv in catalog.All.Where(i => InScope(i, opt)))
+        {
+            string? reason = null;
+            foreach (var pre in inv.Preconditions)
+                if (!profile.Satisfies(pre, out var why)) { reason = why; break; }
+            long n = exercise[inv.Id];
+            if (failed.Contains(inv.Id)) list.Add(new(inv, Verdict.Fail, n, null));
+            else if (reason != null) list.Add(new(inv, Verdict.Skip, n, reason));
+            else if (!checkedBy.Contains(inv.Id)) list.Add(new(inv, Verdict.NotExercised, 0, "no property selected for this run checks it"));
+            else if (n == 0) list.Add(new(inv, Verdict.NotExercised, 0, results.Any(r => r.Failure != null) ? "the run stopped at the first failure" : "no generated sequence reached it"));
+            else list.Add(new(inv, Verdict.Pass, n, null));
+        }
+        return list;
+    }
+
+    private sealed class SilentRunner : IRunner
+    {
+        public void OnStartFixture(Type t) { }
+        public void OnArguments(int ntest, Microsoft.FSharp.Collections.FSharpList<object> args, FSharpFunc<int, FSharpFunc<Microsoft.FSharp.Collections.FSharpList<object>, string>> every) { }
+        public void OnShrink(Microsoft.FSharp.Collections.FSharpList<object> args, FSharpFunc<Microsoft.FSharp.Collections.FSharpList<object>, string> everyShrink) { }
+        public void OnFinished(string name, TestResult result) { }
+    }
+}

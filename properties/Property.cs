@@ -1,0 +1,36 @@
+using Conformance.Adapters;
+using Conformance.Generators;
+
+namespace Conformance.Properties;
+
+/// <summary>One executed step: what the target did, and what the model expected where it was consulted.</summary>
+public sealed record Step(Op Op, Outcome Actual, Outcome? Expected = null, string? Allowed = null, IReadOnlyList<string>? Cited = null);
+
+/// <summary>Why a sequence failed: the step that diverged (or -1 for an end-of-sequence check), and the invariant it broke.</summary>
+public sealed record Failure(string Property, string InvariantId, int StepIndex, IReadOnlyList<Step> Steps, string Expected, string Actual, string? Detail = null);
+
+/// <summary>How often each invariant was actually checked during a run.</summary>
+public sealed class Exercise
+{
+    private readonly Dictionary<string, long> _counts = new(StringComparer.Ordinal);
+    public void Hit(string id) => _counts[id] = _counts.GetValueOrDefault(id) + 1;
+    public void HitAll(IReadOnlyList<string> ids) { for (int i = 0; i < ids.Count; i++) Hit(ids[i]); }
+    public long this[string id] => _counts.GetValueOrDefault(id);
+    public long Ops;
+    public long Sequences;
+}
+
+/// <summary>
+/// A property certifies a target against invariants. It names the catalog IDs it checks (the suite's
+/// tests require every catalog ID to be named by some property, and every named ID to exist).
+/// </summary>
+public interface IConformanceProperty
+{
+    string Name { get; }
+    string Description { get; }
+    IReadOnlyList<string> Checks { get; }
+    /// <summary>The sequences this property checks, drawn by FsCheck and shrunk by it.</summary>
+    FsCheck.Arbitrary<OpSequence> Arbitrary(SequenceGenerator gen, int maxLength);
+    /// <summary>Runs one sequence on the target (from a fresh state) and returns the first violation, or null. Counts into exercise when given.</summary>
+    Failure? Check(OpSequence seq, IBufferTarget target, Exercise? exercise);
+}

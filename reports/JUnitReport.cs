@@ -1,0 +1,50 @@
+using System.Xml.Linq;
+using Conformance.Properties;
+
+namespace Conformance.Reports;
+
+/// <summary>JUnit XML: one testsuite per area, one testcase per invariant (skipped and not-exercised are not passes).</summary>
+public static class JUnitReport
+{
+    public static XDocument Build(SuiteResult r, Func<PropertyResult, string> counterexample)
+    {
+        var failures = r.Properties.Where(p => p.Failure != null).ToDictionary(p => p.Failure!.InvariantId, counterexample);
+        var suites = new XElement("testsuites", new XAttribute("name", $"conformance {r.Target}"),
+            new XAttribute("tests", r.Invariants.Count),
+            new XAttribute("failures", r.Invariants.Count(i => i.Verdict == Verdict.Fail)),
+            new XAttribute("skipped", r.Invariants.Count(i => i.Verdict is Verdict.Skip or Verdict.NotExercised)),
+            new XAttribute("time", r.Elapsed.TotalSeconds.ToString("F3")));
+        foreach (var area in r.Invariants.GroupBy(i => i.Invariant.Area))
+        {
+            var suite = new XElement("testsuite", new XAttribute("name", $"{r.Target}.{area.Key}"),
+                new XAttribute("tests", area.Count()),
+                new XAttribute("failures", area.Count(i => i.Verdict == Verdict.Fail)),
+                new XAttribute("skipped", area.Count(i => i.Verdict is Verdict.Skip or Verdict.NotExercised)),
+                new XElement("properties",
+                    new XElement("property", new XAttribute("name", "seed"), new XAttribute("value", r.Options.Seed)),
+                    new XElement("property", new XAttribute("name", "profile"), new XAttribute("value", r.Profile.Name))));
+            foreach (var i in area)
+            {
+                var tc = new XElement("testcase", new XAttribute("classname", $"{r.Target}.{area.Key}"), new XAttribute("name", i.Invariant.Id));
+                switch (i.Verdict)
+                {
+                    case Verdict.Fail:
+                        tc.Add(new XElement("failure", new XAttribute("message", i.Invariant.Rule), failures.GetValueOrDefault(i.Invariant.Id, "")));
+                        break;
+                    case Verdict.Skip:
+                        tc.Add(new XElement("skipped", new XAttribute("message", $"precondition not met: {i.Reason}")));
+                        break;
+                    case Verdict.NotExercised:
+                        tc.Add(new XElement("skipped", new XAttribute("message", $"not exercised: {i.Reason}")));
+                        break;
+                    default:
+                        tc.Add(new XElement("system-out", $"checked {i.Exercised} times"));
+                        break;
+                }
+                suite.Add(tc);
+            }
+            suites.Add(suite);
+        }
+        return new XDocument(suites);
+    }
+}

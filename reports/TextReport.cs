@@ -1,0 +1,86 @@
+using System.Text;
+using Conformance.Adapters;
+using Conformance.Properties;
+using Conformance.Spec;
+
+namespace Conformance.Reports;
+
+/// <summary>The human-readable report: one line per invariant, a totals line, and the minimal counterexample.</summary>
+public static class TextReport
+{
+    public static string Header(SuiteResult r) =>
+        $"# target {r.Target} (profile {r.Profile.Name}, kernel {r.Profile.Kernel}; " +
+        string.Join(", ", r.Profile.Video.Select(v => $"{v.Device}: {v.Driver} {v.Card}").Concat(r.Profile.Heaps.Select(h => $"{h.Device}")).Concat(r.Profile.UdmabufDevice is { } u ? [u] : [])) + ")";
+
+    public static string Invariants(SuiteResult r)
+    {
+        var sb = new StringBuilder();
+        foreach (var i in r.Invariants)
+        {
+            var tag = i.Verdict switch { Verdict.Pass => "PASS", Verdict.Fail => "FAIL", Verdict.Skip => "SKIP", _ => "NOT EXERCISED" };
+            var detail = i.Verdict switch
+            {
+                Verdict.Pass => $"checked {i.Exercised} times",
+                Verdict.Fail => "see counterexample below",
+                Verdict.Skip => i.Reason,
+                _ => i.Reason,
+            };
+            sb.AppendLine($"{tag,-13} {i.Invariant.Id,-20} {detail}");
+        }
+        return sb.ToString();
+    }
+
+    public static string Totals(SuiteResult r)
+    {
+        int pass = r.Invariants.Count(i => i.Verdict == Verdict.Pass), fail = r.Invariants.Count(i => i.Verdict == Verdict.Fail),
+            skip = r.Invariants.Count(i => i.Verdict == Verdict.Skip), nx = r.Invariants.Count(i => i.Verdict == Verdict.NotExercised);
+        long seqs = r.Properties.Sum(p => p.Sequences);
+        return $"totals: {pass} passed, {fail} failed, {skip} skipped, {nx} not exercised; {seqs} sequences, {r.Exercise.Ops} ops in {r.Elapsed.TotalSeconds:F1} s (seed {r.Options.Seed})";
+    }
+
+    public static string Counterexample(SuiteResult r, PropertyResult p, Catalog catalog, string replayCommand)
+    {
+        var f = p.Failure!;
+        var sb = new StringBuilder();
+        var inv = catalog.Contains(f.InvariantId) ? catalog[f.InvariantId] : null;
+        sb.AppendLine($"FAIL {f.InvariantId}: {inv?.Rule ?? "(no invariant cited: the model has no rule for this outcome)"}");
+        if (inv != null)
+        {
+            sb.AppendLine($"  expected: {inv.Expected}");
+            sb.AppendLine($"  source:   {inv.Source}");
+            if (inv.Implementation != null) sb.AppendLine($"  implemented in: {inv.Implementation}");
+        }
+        sb.AppendLine($"  property: {p.Property.Name} ({p.Property.Description}); found after {p.Sequences} sequences, shrunk from {f.Steps.Count}/{p.Original?.Steps.Count} to {f.Steps.Count} steps in {p.ShrinkSteps} shrink steps");
+        sb.AppendLine();
+        sb.Append(Steps(f));
+        sb.AppendLine();
+        sb.AppendLine($"  replay: {replayCommand}");
+        return sb.ToString();
+    }
+
+    /// <summary>Numbered steps, model and target side by side; the divergent step is marked.</summary>
+    public static string Steps(Failure f)
+    {
+        var sb = new StringBuilder();
+        for (int i = 0; i < f.Steps.Count; i++)
+        {
+            var s = f.Steps[i];
+            bool bad = i == f.StepIndex;
+            sb.AppendLine($"  {(bad ? ">" : " ")}{i + 1,3}. {s.Op.Text}");
+            var actual = s.Actual.Errno == Errno.NotRun ? "not run (a handle it names does not exist)" : s.Op.Observed(s.Actual);
+            if (bad)
+            {
+                sb.AppendLine($"         expected: {f.Expected}{(s.Allowed != null ? $"   (allowed: {s.Allowed})" : "")}");
+                sb.AppendLine($"         actual:   {f.Actual}");
+            }
+            else sb.AppendLine($"         = {actual}");
+        }
+        if (f.StepIndex < 0)
+        {
+            sb.AppendLine($"  > end: {f.Detail}");
+            sb.AppendLine($"         expected: {f.Expected}");
+            sb.AppendLine($"         actual:   {f.Actual}");
+        }
+        return sb.ToString();
+    }
+}

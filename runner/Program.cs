@@ -1,0 +1,229 @@
+using System.Diagnostics;
+using Conformance.Adapters;
+using Conformance.Adapters.Model;
+using Conformance.Generators;
+using Conformance.Properties;
+using Conformance.Reports;
+using Conformance.Spec;
+
+namespace Conformance.Runner;
+
+public static class Program
+{
+    public const string Usage = """
+        usage: ./run-suite.sh [options]
+          --target T         model (default) | broken:NAME (a deliberately broken model, see --list-variants)
+          --profile P        device profile for the model target: vivid-like (default) | legacy-vb2
+          --seed N           master seed (default 1); every failure prints the seed that replays it
+          --sequences N      sequences per property (default 400)
+          --time SECONDS     time budget instead of a sequence count (split evenly over the properties)
+          --max-length N     longest generated sequence (default 60 ops)
+          --area A[,A]       only these areas: dmabuf, vb2, heap, udmabuf
+          --id ID[,ID]       only these invariants (e.g. DMABUF-LLSEEK-3)
+          --property NAME    only this property: lockstep | release | aliasing
+          --out DIR          where results go (default out/); JUnit XML is written to DIR/junit.xml
+          --list-variants    list the broken model variants and exit
+          --list-invariants  list the catalog and exit
+          --render-spec F    write the catalog as Markdown to F and exit
+          --bench            run the benchmark (model throughput, default run wall time) and exit
+          -h, --help         this text
+        exit status: 0 all pass, 1 an invariant failed, 2 usage or environment error
+        """;
+
+    public static int Main(string[] args)
+    {
+        try { return Run(args, Console.Out); }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine("run ./run-suite.sh --help for usage");
+            return 2;
+        }
+    }
+
+    public sealed class UsageException(string m) : Exception(m);
+
+    public sealed record Cli(string Target, string ProfileName, RunOptions Options, string OutDir, string? Mode, string? ModeArg);
+
+    public static Cli Parse(string[] args)
+    {
+        string target = "model", profile = "vivid-like", outDir = "out";
+        string? mode = null, modeArg = null;
+        var o = new RunOptions();
+        var catalog = Catalog.Load();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string a = args[i];
+            string Val() => i + 1 < args.Length ? args[++i] : throw new UsageException($"{a} needs a value");
+            long Num(long min, long max)
+            {
+                var v = Val();
+                if (!long.TryParse(v, out var n) || n < min || n > max) throw new UsageException($"{a} takes a whole number from {min} to {max}, not '{v}'");
+                return n;
+            }
+            switch (a)
+            {
+                case "--target": target = Val(); break;
+                case "--profile": profile = Val(); break;
+                case "--seed":
+                    {
+                        var v = Val();
+                        if (!ulong.TryParse(v, out var s)) throw new UsageException($"--seed takes an unsigned 64-bit number, not '{v}'");
+                        o = o with { Seed = s };
+                        break;
+                    }
+                case "--sequences": o = o with { Sequences = (int)Num(1, 10_000_000) }; break;
+                case "--time": o = o with { Budget = TimeSpan.FromSeconds(Num(1, 7 * 86400)) }; break;
+                case "--max-length": o = o with { MaxLength = (int)Num(1, 10_000) }; break;
+                case "--area":
+                    {
+                        var areas = Val().Split(',', StringSplitOptions.RemoveEmptyEntries);
+                        foreach (var ar in areas)
+                            if (!SequenceGenerator.AllAreas.Contains(ar)) throw new UsageException($"unknown area '{ar}' (areas: {string.Join(", ", SequenceGenerator.AllAreas)})");
+                        o = o with { Areas = areas };
+                        break;
+                    }
+                case "--id":
+                    {
+                        var ids = Val().Split(',', StringSplitOptions.RemoveEmptyEntries);
+                        foreach (var id in ids) if (!catalog.Contains(id)) throw new UsageException($"unknown invariant ID '{id}' (see --list-invariants)");
+                        o = o with { Ids = ids };
+                        break;
+                    }
+                case "--property":
+                    {
+                        var p = Val();
+                        if (Properties.Properties.All.All(x => x.Name != p)) throw new UsageException($"unknown property '{p}' (properties: {string.Join(", ", Properties.Properties.All.Select(x => x.Name))})");
+                        o = o with { Property = p };
+                        break;
+                    }
+                case "--out": outDir = Val(); break;
+                case "--list-variants": case "--list-invariants": case "--bench": mode = a; break;
+                case "--render-spec": mode = a; modeArg = Val(); break;
+                case "-h": case "--help": mode = "--help"; break;
+                default: throw new UsageException($"unknown option '{a}'");
+            }
+        }
+        return new Cli(target, profile, o, outDir, mode, modeArg);
+    }
+
+    public static IBufferTarget MakeTarget(string target, string profileName)
+    {
+        var profile = TargetProfile.BuiltIn.FirstOrDefault(p => p.Name == profileName)
+            ?? throw new UsageException($"unknown profile '{profileName}' (profiles: {string.Join(", ", TargetProfile.BuiltIn.Select(p => p.Name))})");
+        if (target == "model") return new ReferenceModel(profile);
+        if (target.StartsWith("broken:"))
+        {
+            var v = BrokenVariant.Find(target["broken:".Length..])
+                ?? throw new UsageException($"unknown broken variant '{target["broken:".Length..]}' (see --list-variants)");
+            return new ReferenceModel(profile, v.Bug);
+        }
+        if (target is "kernel" or "vm")
+            throw new UsageException($"target '{target}' is not in this build yet: the kernel adapter and the VM lab are tracked as issue #3; this build certifies the reference model and its broken variants");
+        throw new UsageException($"unknown target '{target}' (targets: model, broken:NAME)");
+    }
+
+    public static string ReplayCommand(Cli cli, PropertyResult p)
+    {
+        var parts = new List<string> { "./run-suite.sh", "--target", cli.Target, "--profile", cli.ProfileName,
+            "--seed", p.ReplaySeed.ToString(), "--sequences", p.ReplaySequences.ToString(), "--property", p.Property.Name,
+            "--max-length", cli.Options.MaxLength.ToString() };
+        if (cli.Options.Ids.Count > 0) parts.AddRange(["--id", string.Join(",", cli.Options.Ids)]);
+        else if (cli.Options.Areas.Count != SequenceGenerator.AllAreas.Length) parts.AddRange(["--area", string.Join(",", cli.Options.Areas)]);
+        return string.Join(" ", parts);
+    }
+
+    public static int Run(string[] args, TextWriter output)
+    {
+        var cli = Parse(args);
+        var catalog = Catalog.Load();
+        switch (cli.Mode)
+        {
+            case "--help": output.WriteLine(Usage); return 0;
+            case "--list-variants":
+                foreach (var v in BrokenVariant.All) output.WriteLine($"broken:{v.Name,-28} breaks {v.Invariant,-18} {v.Description}");
+                return 0;
+            case "--list-invariants":
+                foreach (var i in catalog.All) output.WriteLine($"{i.Id,-20} {i.Rule}");
+                return 0;
+            case "--render-spec":
+                File.WriteAllText(cli.ModeArg!, CatalogMarkdown.Render(catalog));
+                output.WriteLine($"wrote {cli.ModeArg}");
+                return 0;
+            case "--bench":
+                return Bench.Run(cli, output);
+        }
+        using var target = MakeTarget(cli.Target, cli.ProfileName);
+        var result = Engine.Run(cli.Target, target, cli.Options, catalog, output.WriteLine);
+        output.WriteLine(TextReport.Header(result));
+        output.Write(TextReport.Invariants(result));
+        foreach (var p in result.Properties.Where(p => p.Failure != null))
+        {
+            output.WriteLine();
+            output.Write(TextReport.Counterexample(result, p, catalog, ReplayCommand(cli, p)));
+        }
+        output.WriteLine(TextReport.Totals(result));
+        try
+        {
+            Directory.CreateDirectory(cli.OutDir);
+            var junit = JUnitReport.Build(result, p => TextReport.Counterexample(result, p, catalog, ReplayCommand(cli, p)));
+            var path = Path.Combine(cli.OutDir, "junit.xml");
+            junit.Save(path);
+            output.WriteLine($"# JUnit XML: {path}");
+        }
+        catch (IOException e) { throw new UsageException($"cannot write results to '{cli.OutDir}': {e.Message}"); }
+        catch (UnauthorizedAccessException e) { throw new UsageException($"cannot write results to '{cli.OutDir}': {e.Message}"); }
+        return result.Failed ? 1 : 0;
+    }
+}
+
+/// <summary>The documented benchmark: model throughput and the default run's wall time, measured in one run.</summary>
+public static class Bench
+{
+    public static int Run(Program.Cli cli, TextWriter output)
+    {
+        var profile = TargetProfile.VividLike;
+        var gen = new SequenceGenerator(profile);
+        var seqs = Enumerable.Range(0, 300).Select(i => gen.Generate((ulong)i * 7919 + 1, 60)).ToList();
+        long opCount = seqs.Sum(s => s.Ops.Length);
+
+        var model = new ReferenceModel(profile);
+        double Measure(Action<OpSequence> runOne)
+        {
+            foreach (var s in seqs.Take(30)) runOne(s);   // warm-up (JIT)
+            var sw = Stopwatch.StartNew();
+            long ops = 0;
+            int rounds = 0;
+            while (sw.Elapsed < TimeSpan.FromSeconds(2) || rounds == 0)
+            {
+                foreach (var s in seqs) runOne(s);
+                ops += opCount; rounds++;
+            }
+            return ops / sw.Elapsed.TotalSeconds;
+        }
+        double modelOps = Measure(s =>
+        {
+            var env = new Env();
+            model.Reset();
+            foreach (var op in s.Ops) { model.BeginStep(null); op.Run(model, env); }
+        });
+        var lockstep = new LockstepProperty();
+        var sut = new ReferenceModel(profile);
+        double lockOps = Measure(s => lockstep.Check(s, sut, null));
+        double genRate = 0;
+        {
+            var sw = Stopwatch.StartNew();
+            long ops = 0;
+            for (ulong i = 0; sw.Elapsed < TimeSpan.FromSeconds(1); i++) ops += gen.Generate(i + 99, 60).Ops.Length;
+            genRate = ops / sw.Elapsed.TotalSeconds;
+        }
+        var wall = Stopwatch.StartNew();
+        var result = Engine.Run("model", new ReferenceModel(profile), new RunOptions(), Catalog.Load());
+        wall.Stop();
+        output.WriteLine($"model throughput:       {modelOps,12:N0} ops/s (one core; goal >= 1,000,000: ratio {modelOps / 1_000_000:F2}x)");
+        output.WriteLine($"lockstep throughput:    {lockOps,12:N0} ops/s (model target + model oracle)");
+        output.WriteLine($"generation throughput:  {genRate,12:N0} ops/s");
+        output.WriteLine($"default run wall time:  {wall.Elapsed.TotalSeconds,12:F2} s (in process, build excluded; goal <= 15 s: ratio {wall.Elapsed.TotalSeconds / 15:F2}x), {result.Exercise.Sequences} sequences, {result.Exercise.Ops} ops, failed: {result.Failed}");
+        return 0;
+    }
+}

@@ -1,0 +1,37 @@
+using System.Text;
+
+namespace Conformance.Spec;
+
+/// <summary>Renders the catalog as Markdown (spec/CATALOG.md is generated from the data, never edited by hand).</summary>
+public static class CatalogMarkdown
+{
+    public static string Render(Catalog catalog)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("# Invariant catalog");
+        sb.AppendLine();
+        sb.AppendLine("Generated from `spec/catalog/*.json` by `./run-suite.sh --render-spec`; do not edit by hand.");
+        sb.AppendLine($"{catalog.All.Count} invariants in {catalog.Areas.Count} areas. Ambiguities and known deviations: `spec/ambiguities.md`.");
+        sb.AppendLine();
+        foreach (var area in catalog.Areas)
+        {
+            sb.AppendLine($"## {area.Title} (`{area.Area}`, {area.Invariants.Count})");
+            sb.AppendLine();
+            sb.AppendLine("| ID | rule | expected | preconditions | source |");
+            sb.AppendLine("| --- | --- | --- | --- | --- |");
+            foreach (var i in area.Invariants)
+            {
+                var pre = i.Preconditions.Count == 0 ? "" : string.Join(", ", i.Preconditions.Select(p => $"`{p}`"));
+                if (i.MinKernel != null) pre = (pre.Length > 0 ? pre + ", " : "") + $"since {i.MinKernel}";
+                var src = i.Source.Kind == "impl"
+                    ? $"`{i.Source.File}` `{i.Source.Section}` (implementation)"
+                    : $"`{i.Source.File}` — {i.Source.Section}";
+                sb.AppendLine($"| {i.Id} | {Esc(i.Rule)} | {Esc(i.Expected)} | {pre} | {Esc(src)} |");
+            }
+            sb.AppendLine();
+        }
+        return sb.ToString();
+    }
+
+    private static string Esc(string s) => s.Replace("|", "\\|").Replace("\n", " ");
+}
