@@ -63,9 +63,14 @@ public sealed class SequenceGenerator
         public bool Sealed;         // memfd acceptable to udmabuf
     }
 
+    private IReadOnlySet<string> _focus = new HashSet<string>();
+
     public OpSequence Generate(ulong seed, int length)
     {
+        _memory = 0;
         var rng = new Rng(seed);
+        // half the sequences focus on one area, so deep states of each area are reached as often as mixed ones
+        _focus = Areas.Count > 1 && rng.Chance(50) ? new HashSet<string> { rng.Pick(Areas.Order().ToList()) } : Areas;
         var model = new ReferenceModel(Profile);
         model.Seed(seed);
         var env = new Env();
@@ -89,6 +94,8 @@ public sealed class SequenceGenerator
     private void Track(Op op, Outcome o, List<V> vars)
     {
         if (!o.Ok) return;
+        if (op is ReqBufs rb) _memory = rb.Count == 0 ? 0 : rb.Memory;
+        if (op is CreateBufs cb && cb.Count > 0) _memory = cb.Memory;
         V? Find(Var v) => vars.FirstOrDefault(x => x.Var == v);
         switch (op)
         {
@@ -127,14 +134,19 @@ public sealed class SequenceGenerator
         }
     }
 
+    private uint _memory;   // the video queue's memory type as last set by REQBUFS / CREATE_BUFS (0 = none)
+
     private Op? Next(ref Rng r, List<V> vars)
     {
         var live = vars.Where(v => v.Live).ToList();
         List<V> Of(K k) => live.Where(v => v.Kind == k).ToList();
         var video = Of(K.Video); var heaps = Of(K.Heap); var udev = Of(K.UdmaDev);
         var bufs = Of(K.DmaBuf); var memfds = Of(K.Memfd); var maps = Of(K.Map);
-        bool vb2 = Areas.Contains("vb2") && Profile.Video.Count > 0, heap = Areas.Contains("heap") && Profile.Heaps.Count > 0,
-             udma = Areas.Contains("udmabuf") && Profile.UdmabufDevice != null, core = Areas.Contains("dmabuf");
+        var areas = _focus;
+        bool vb2 = areas.Contains("vb2") && Profile.Video.Count > 0, heap = areas.Contains("heap") && Profile.Heaps.Count > 0,
+             udma = areas.Contains("udmabuf") && Profile.UdmabufDevice != null, core = areas.Contains("dmabuf");
+        // a DMABUF or USERPTR queue needs memory from another exporter to import
+        if (vb2 && _memory is V4L2_MEMORY_DMABUF or V4L2_MEMORY_USERPTR && Profile.Heaps.Count > 0) heap = true;
         // dma-buf core ops need some exporter; with only "dmabuf" selected, use every exporter
         if (core && !vb2 && !heap && !udma)
         {
@@ -149,7 +161,7 @@ public sealed class SequenceGenerator
             Add(video.Count == 0 ? 40 : video.Count < 3 ? 3 : 0, _ => new Open(node.Device, O_RDWR | O_NONBLOCK));
             if (video.Count > 0)
             {
-                Add(12, r => new ReqBufs(r.Pick(video).Var, TypeArg(ref r, node), MemoryArg(ref r), r.Weighted((6, 1u), (3, 2u), (3, 0u), (2, 4u), (1, 3u), (1, 1000u))));
+                Add(12, r => new ReqBufs(r.Pick(video).Var, TypeArg(ref r, node), MemoryArg(ref r), r.Weighted((6, 1u), (3, 2u), (maps.Count > 0 ? 8 : 3, 0u), (2, 4u), (1, 3u), (1, 1000u))));
                 Add(6, r => new CreateBufs(r.Pick(video).Var, TypeArg(ref r, node), MemoryArg(ref r), r.Weighted((6, 1u), (3, 0u), (2, 2u), (1, 100u)), r.Weighted((8, 0L), (2, 4096L), (1, -1L), (1, 1L))));
                 Add(10, r => new QueryBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r)));
                 Add(10, r => new ExpBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), r.Weighted((12, 0u), (1, 1u)),
@@ -158,12 +170,13 @@ public sealed class SequenceGenerator
                 Add(10, r => new MmapVideo(r.Pick(video).Var, node.BufType, IndexArg(ref r), r.Weighted((15, 0u), (1, 1u)),
                     r.Weighted((6, plane), (3, PageAlign(plane)), (2, (long)PAGE_SIZE), (1, PageAlign(plane) + PAGE_SIZE), (1, 0L)),
                     r.Weighted((8, PROT_READ | PROT_WRITE), (3, PROT_READ)), r.Weighted((12, MAP_SHARED), (1, MAP_PRIVATE))));
-                Add(8, r => new QBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), MemoryArg(ref r), QBufMem(ref r, bufs, memfds, maps)));
+                uint qmem = _memory;
+                Add(8, r => new QBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), qmem != 0 && r.Chance(90) ? qmem : MemoryArg(ref r), QBufMem(ref r, bufs, memfds, maps)));
                 Add(6, r => new DQBuf(r.Pick(video).Var, node.BufType));
                 Add(4, r => new StreamOn(r.Pick(video).Var, TypeArg(ref r, node)));
                 Add(3, r => new StreamOff(r.Pick(video).Var, TypeArg(ref r, node)));
                 Add(4, r => new RemoveBufs(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), r.Weighted((5, 1u), (2, 0u), (2, 2u), (1, 65u))));
-                Add(1, r => new MmapAnon(PageAlign(node.SizeImage)));
+                Add(_memory == V4L2_MEMORY_USERPTR && maps.Count(m => m.Anon) < 2 ? 6 : 1, r => new MmapAnon(PageAlign(node.SizeImage)));
                 Add(2, r => new Dup(r.Pick(video).Var));
                 Add(video.Count > 1 ? 3 : 1, r => new Close(r.Pick(video).Var));
             }

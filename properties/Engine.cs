@@ -20,7 +20,7 @@ public sealed record PropertyResult(
 public sealed record RunOptions
 {
     public ulong Seed { get; init; } = 1;
-    public int Sequences { get; init; } = 400;
+    public int Sequences { get; init; } = 3000;
     public TimeSpan? Budget { get; init; }
     public int MaxLength { get; init; } = 60;
     public int BatchSize { get; init; } = 50;

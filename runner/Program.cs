@@ -15,7 +15,7 @@ public static class Program
           --target T         model (default) | broken:NAME (a deliberately broken model, see --list-variants)
           --profile P        device profile for the model target: vivid-like (default) | legacy-vb2
           --seed N           master seed (default 1); every failure prints the seed that replays it
-          --sequences N      sequences per property (default 400)
+          --sequences N      sequences per property (default 3000)
           --time SECONDS     time budget instead of a sequence count (split evenly over the properties)
           --max-length N     longest generated sequence (default 60 ops)
           --area A[,A]       only these areas: dmabuf, vb2, heap, udmabuf

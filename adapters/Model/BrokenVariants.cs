@@ -10,16 +10,16 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Invariant, 
     public static IReadOnlyList<BrokenVariant> All { get; } =
     [
         new("llseek-seek-cur", ModelBug.LlseekAcceptsSeekCur, Inv.LlseekOther, 3, "lseek(SEEK_CUR, 0) on a dma-buf returns 0 instead of EINVAL"),
-        new("reqbufs0-frees-exported", ModelBug.ReqBufs0FreesExported, Inv.ExpBufOutlives, 7, "REQBUFS(0) frees the memory of a buffer that is still exported"),
+        new("reqbufs0-frees-mapped", ModelBug.ReqBufs0FreesMapped, Inv.ReqBufsOrphan, 6, "REQBUFS(0) frees the memory of buffers that are still mapped or exported"),
         new("expbuf-drops-cloexec", ModelBug.ExpBufDropsCloexec, Inv.Cloexec, 4, "EXPBUF ignores O_CLOEXEC"),
         new("heap-not-zeroed", ModelBug.HeapNotZeroed, Inv.HeapZero, 4, "a fresh dma-heap buffer holds stale data"),
-        new("mmap-ignores-offset", ModelBug.MmapIgnoresOffset, Inv.MmapOffset, 6, "dma-buf mmap maps from byte 0 whatever the page offset"),
+        new("mmap-ignores-offset", ModelBug.MmapIgnoresOffset, Inv.MmapOffset, 5, "dma-buf mmap maps from byte 0 whatever the page offset"),
         new("sync-accepts-unknown-flags", ModelBug.SyncAcceptsUnknownFlags, Inv.SyncBadBits, 3, "DMA_BUF_IOCTL_SYNC accepts flag bits outside RW|END"),
         new("non-owner-reqbufs", ModelBug.NonOwnerReqBufs, Inv.OwnReqBufs, 4, "a file handle that does not own the queue may REQBUFS"),
         new("non-owner-expbuf", ModelBug.NonOwnerExpBuf, Inv.OwnExpBuf, 4, "a file handle that does not own the queue may EXPBUF (the 2012 proposal)"),
         new("close-leaks-dmabuf", ModelBug.CloseLeaksDmaBuf, Inv.LifeRelease, 2, "closing the last reference never releases the dma-buf"),
         new("udmabuf-accepts-write-seal", ModelBug.UdmabufAcceptsWriteSeal, Inv.UdmaWriteSeal, 3, "udmabuf accepts a memfd sealed with F_SEAL_WRITE"),
-        new("expbuf-copies-memory", ModelBug.ExpBufCopiesMemory, Inv.ExpBufAlias, 0, "EXPBUF exports a copy instead of the buffer's memory"),
+        new("expbuf-copies-memory", ModelBug.ExpBufCopiesMemory, Inv.ExpBufAlias, 6, "EXPBUF exports a copy instead of the buffer's memory"),
     ];
 
     public static BrokenVariant? Find(string name) => All.FirstOrDefault(v => v.Name == name);

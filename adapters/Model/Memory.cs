@@ -73,11 +73,15 @@ public sealed partial class ReferenceModel
             return Outcome.Fail(Errno.NotRun);
         if (!m.Locate(offset, out var mem, out var memOff)) return Outcome.Fail(Errno.NotRun);
         CiteRead(m, mem);
+        // where the word comes from is decided by the mapping's page offset: cite that rule last
+        bool offsetDecides = m.Base != 0 && m.File is DmaBuf;
         if (mem.TryRead(memOff, out var s))
         {
             if (s.Writer != m.Id) CiteAlias(m, s);
+            if (offsetDecides) Cite(Inv.MmapOffset);
             return Outcome.Success((long)s.Value);
         }
+        if (offsetDecides) Cite(Inv.MmapOffset);
         if (mem.Initial is ulong init)
         {
             if (m.File is DmaBuf { Exporter: Exporter.Heap }) Cite(Inv.HeapZero);

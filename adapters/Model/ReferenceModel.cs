@@ -7,7 +7,7 @@ public enum ModelBug
 {
     None,
     LlseekAcceptsSeekCur,
-    ReqBufs0FreesExported,
+    ReqBufs0FreesMapped,
     ExpBufDropsCloexec,
     HeapNotZeroed,
     MmapIgnoresOffset,
@@ -96,13 +96,15 @@ public sealed partial class ReferenceModel : IBufferTarget
         return _hasActual ? (ulong)_actual.R0 : NextRandom() % 1000;
     }
 
+    /// <summary>Unmaps every mapping and closes every fd through the ordinary release paths (so a leak
+    /// stays visible in <see cref="LiveDmaBufs"/>), then starts from fresh device state.</summary>
     public void Reset()
     {
-        _fds.Clear();
-        _maps.Clear();
+        foreach (var m in _maps.Keys.ToList()) Munmap(m);
+        foreach (var fd in _fds.Keys.ToList()) Close(fd);
         _queues.Clear();
         foreach (var v in Profile.Video) _queues[v.Device] = new VideoQueue(v);
-        _nextFd = 3; _nextMap = 1; _liveDmaBufs = 0;
+        _nextFd = 3; _nextMap = 1;
     }
 
     public void Dispose() => Reset();

@@ -102,7 +102,7 @@ public sealed partial class ReferenceModel
         {
             if (q.P.Has(V4L2_BUF_CAP_SUPPORTS_ORPHANED_BUFS) && q.Bufs.Any(b => b != null && b.MapUsers > 0)) Cite(Inv.ReqBufsOrphan);
             if (count > 0 && memory != q.Memory) Cite(Inv.ReqBufsSwitch);
-            FreeBuffers(q, 0, q.Bufs.Length, dropExported: Bug == ModelBug.ReqBufs0FreesExported && count == 0);
+            FreeBuffers(q, 0, q.Bufs.Length, dropExported: Bug == ModelBug.ReqBufs0FreesMapped && count == 0);
         }
         if (count == 0)
         {
