@@ -26,7 +26,6 @@ public sealed class Env
     }
 
     public void Bind(int opId, int handle) => _live[opId] = handle;
-    public void Alias(int opId, Var of) { if (_live.TryGetValue(of.Id, out var h)) _live[opId] = h; }
     public void Kill(Var v) => _live.Remove(v.Id);
     public bool IsLive(Var v) => v.Id == -1 || _live.ContainsKey(v.Id);
     public IEnumerable<int> LiveVarIds => _live.Keys;
@@ -63,7 +62,6 @@ public abstract record Op
 
     public Outcome Run(IBufferTarget t, Env env)
     {
-        if (this is Alias a) { env.Alias(Id, a.Of); return Outcome.NotRun; }
         var o = Call(t, env);
         if (o.Errno == Errno.OK)
         {
@@ -98,15 +96,6 @@ public abstract record Op
 
     protected static Outcome NotRun => Outcome.NotRun;
     public override string ToString() => Text;
-}
-
-/// <summary>Shrinking artefact: a removed dup, whose later uses now name the original handle.</summary>
-public sealed record Alias(Var Of) : Op
-{
-    public override string Area => "dmabuf";
-    public override bool Creates => true;
-    protected override Outcome Call(IBufferTarget t, Env env) => NotRun;
-    public override string Text => $"v{Id} = {Of}";
 }
 
 // ------------------------------------------------------------------ fd table

@@ -8,9 +8,8 @@ namespace Conformance.Generators;
 /// <summary>A generated op sequence and the seed that produced it.</summary>
 public sealed record OpSequence(ulong Seed, ImmutableArray<Op> Ops)
 {
-    /// <summary>Ops that make a call (shrinking artefacts such as aliases are not steps).</summary>
-    public int Length => Ops.Count(o => o is not Alias);
-    public override string ToString() => $"seed {Seed}, {Length} ops";
+    public int Length => Ops.Length;
+    public override string ToString() => $"seed {Seed}, {Length} ops:\n" + string.Join("\n", Ops.Select((o, i) => $"  {i + 1,3}. {o.Text}"));
 }
 
 /// <summary>Small deterministic PRNG (xorshift64*): the same seed always expands to the same sequence.</summary>

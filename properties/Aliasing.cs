@@ -53,7 +53,6 @@ public sealed class AliasingProperty : IConformanceProperty
             foreach (var op in seq.Ops)
             {
                 var o = op.Run(target, env);
-                if (op is Alias) continue;
                 steps.Add(new Step(op, o));
                 if (op is TransferStamp ts && o.Ok)
                 {

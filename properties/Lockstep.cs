@@ -31,7 +31,6 @@ public sealed class LockstepProperty : IConformanceProperty
                 var actual = op.Run(target, envT);
                 oracle.BeginStep(actual);
                 var expected = op.Run(oracle, envM);
-                if (op is Alias) continue;
                 var cited = oracle.Cited.ToArray();
                 steps.Add(new Step(op, actual, expected, oracle.AllowedSet, cited));
                 if (!expected.SameObservation(actual))
@@ -73,7 +72,6 @@ public sealed class ReleaseProperty : IConformanceProperty
         foreach (var op in seq.Ops)
         {
             var o = op.Run(target, env);
-            if (op is Alias) continue;
             steps.Add(new Step(op, o));
             if (o.Ok && op.Creates) created++;
         }

@@ -1,5 +1,6 @@
 using System.Text;
 using Conformance.Adapters;
+using Conformance.Generators;
 using Conformance.Properties;
 using Conformance.Spec;
 
@@ -62,11 +63,16 @@ public static class TextReport
     public static string Steps(Failure f)
     {
         var sb = new StringBuilder();
+        // handles are renumbered v1, v2, ... in creation order so a shrunk sequence reads cleanly
+        var names = new Dictionary<int, int>();
+        foreach (var st in f.Steps) if (st.Op.Creates && st.Actual.Ok) names[st.Op.Id] = names.Count + 1;
+        Var Rename(Var v) => names.TryGetValue(v.Id, out var k) ? new Var(k) : v;
         for (int i = 0; i < f.Steps.Count; i++)
         {
             var s = f.Steps[i];
             bool bad = i == f.StepIndex;
-            sb.AppendLine($"  {(bad ? ">" : " ")}{i + 1,3}. {s.Op.Text}");
+            var op = s.Op.MapVars(Rename) with { Id = names.GetValueOrDefault(s.Op.Id, 0) };
+            sb.AppendLine($"  {(bad ? ">" : " ")}{i + 1,3}. {op.Text}");
             var actual = s.Actual.Errno == Errno.NotRun ? "not run (a handle it names does not exist)" : s.Op.Observed(s.Actual);
             if (bad)
             {

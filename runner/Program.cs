@@ -188,6 +188,13 @@ public static class Bench
         long opCount = seqs.Sum(s => s.Ops.Length);
 
         var model = new ReferenceModel(profile);
+        long notRun = 0;
+        foreach (var s in seqs)
+        {
+            var env = new Env();
+            model.Reset();
+            foreach (var op in s.Ops) { model.BeginStep(null); if (op.Run(model, env).Errno == Errno.NotRun) notRun++; }
+        }
         double Measure(Action<OpSequence> runOne)
         {
             foreach (var s in seqs.Take(30)) runOne(s);   // warm-up (JIT)
@@ -221,6 +228,7 @@ public static class Bench
         var result = Engine.Run("model", new ReferenceModel(profile), new RunOptions(), Catalog.Load());
         wall.Stop();
         output.WriteLine($"model throughput:       {modelOps,12:N0} ops/s (one core; goal >= 1,000,000: ratio {modelOps / 1_000_000:F2}x)");
+        output.WriteLine($"  ({opCount} ops in {seqs.Count} sequences of up to 60; {100.0 * notRun / opCount:F1}% not run because a handle was gone)");
         output.WriteLine($"lockstep throughput:    {lockOps,12:N0} ops/s (model target + model oracle)");
         output.WriteLine($"generation throughput:  {genRate,12:N0} ops/s");
         output.WriteLine($"default run wall time:  {wall.Elapsed.TotalSeconds,12:F2} s (in process, build excluded; goal <= 15 s: ratio {wall.Elapsed.TotalSeconds / 15:F2}x), {result.Exercise.Sequences} sequences, {result.Exercise.Ops} ops, failed: {result.Failed}");

@@ -1,0 +1,154 @@
+using Conformance.Adapters;
+using Conformance.Adapters.Model;
+using Conformance.Generators;
+using Conformance.Properties;
+using Conformance.Reports;
+using Conformance.Runner;
+using Conformance.Spec;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Conformance.SelfTests;
+
+public class SuiteTests(ITestOutputHelper output)
+{
+    private static readonly Catalog Cat = Catalog.Load();
+
+    [Fact]
+    public void The_reference_model_passes_the_default_run_and_every_runnable_invariant_is_exercised()
+    {
+        var r = Engine.Run("model", new ReferenceModel(TargetProfile.VividLike), new RunOptions(), Cat);
+        Assert.False(r.Failed, string.Join("\n", r.Properties.Where(p => p.Failure != null).Select(p => TextReport.Steps(p.Failure!))));
+        var missing = r.Invariants.Where(i => i.Verdict == Verdict.NotExercised).Select(i => i.Invariant.Id).ToList();
+        Assert.True(missing.Count == 0, "not exercised: " + string.Join(", ", missing));
+        Assert.All(r.Invariants.Where(i => i.Verdict == Verdict.Skip), i => Assert.False(string.IsNullOrEmpty(i.Reason)));
+    }
+
+    [Fact]
+    public void A_capability_the_profile_lacks_is_a_skip_with_its_reason_never_a_pass()
+    {
+        var r = Engine.Run("model", new ReferenceModel(TargetProfile.VividLike), new RunOptions { Sequences = 50 }, Cat);
+        var orphan = r.Invariants.Single(i => i.Invariant.Id == "VB2-REQBUFS-6");
+        Assert.Equal(Verdict.Skip, orphan.Verdict);
+        Assert.Contains("ORPHANED_BUFS", orphan.Reason);
+        var legacy = Engine.Run("model", new ReferenceModel(TargetProfile.LegacyVb2), new RunOptions { Sequences = 400, Areas = ["vb2"] }, Cat);
+        Assert.Equal(Verdict.Skip, legacy.Invariants.Single(i => i.Invariant.Id == "VB2-REQBUFS-7").Verdict);
+        Assert.NotEqual(Verdict.Skip, legacy.Invariants.Single(i => i.Invariant.Id == "VB2-REQBUFS-6").Verdict);
+        Assert.False(legacy.Failed);
+    }
+
+    public static TheoryData<string> Variants => new(BrokenVariant.All.Select(v => v.Name));
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void Each_broken_variant_is_caught_and_shrunk_to_its_known_minimal_length(string name)
+    {
+        var v = BrokenVariant.Find(name)!;
+        var r = Engine.Run($"broken:{name}", new ReferenceModel(TargetProfile.VividLike, v.Bug), new RunOptions(), Cat);
+        Assert.True(r.Failed, $"{name} was not caught within the default budget");
+        var hit = r.Properties.Where(p => p.Failure?.InvariantId == v.Invariant).ToList();
+        Assert.True(hit.Count > 0, $"{name}: failures cite {string.Join(", ", r.Properties.Where(p => p.Failure != null).Select(p => p.Failure!.InvariantId))}, expected {v.Invariant}");
+        var best = hit.MinBy(p => p.Failure!.Steps.Count)!;
+        output.WriteLine(TextReport.Steps(best.Failure!));
+        Assert.Equal(v.MinimalSteps, best.Failure!.Steps.Count);
+        Assert.Equal(Verdict.Fail, r.Invariants.Single(i => i.Invariant.Id == v.Invariant).Verdict);
+    }
+
+    [Fact]
+    public void The_same_seed_generates_the_same_sequence()
+    {
+        var g = new SequenceGenerator(TargetProfile.VividLike);
+        var a = g.Generate(12345, 60);
+        var b = new SequenceGenerator(TargetProfile.VividLike).Generate(12345, 60);
+        Assert.Equal(a.Ops.Select(o => o.Text), b.Ops.Select(o => o.Text));
+        Assert.NotEqual(a.Ops.Select(o => o.Text), g.Generate(12346, 60).Ops.Select(o => o.Text));
+    }
+
+    [Fact]
+    public void The_printed_replay_command_reproduces_the_same_counterexample()
+    {
+        var sw = new StringWriter();
+        Assert.Equal(1, Program.Run(["--target", "broken:non-owner-reqbufs", "--out", Path.GetTempPath()], sw));
+        var text = sw.ToString();
+        var replay = text.Split('\n').Single(l => l.TrimStart().StartsWith("replay: ")).Trim()["replay: ./run-suite.sh ".Length..];
+        var sw2 = new StringWriter();
+        Assert.Equal(1, Program.Run([.. replay.Split(' '), "--out", Path.GetTempPath()], sw2));
+        string Steps(string s) => s[s.IndexOf("FAIL VB2-OWN-1:")..s.IndexOf("  replay:")];
+        Assert.Equal(Steps(text).Split('\n').Skip(6), Steps(sw2.ToString()).Split('\n').Skip(6));
+    }
+
+    [Fact]
+    public void Counterexample_text_matches_the_golden_file()
+    {
+        var sw = new StringWriter();
+        Program.Run(["--target", "broken:llseek-seek-cur", "--property", "lockstep", "--out", Path.GetTempPath()], sw);
+        var text = sw.ToString();
+        var block = text[text.IndexOf("FAIL DMABUF-LLSEEK-3:")..(text.IndexOf("  replay:"))].Replace("\r", "");
+        var golden = Path.Combine(AppContext.BaseDirectory, "golden", "llseek-seek-cur.txt");
+        if (Environment.GetEnvironmentVariable("UPDATE_GOLDEN") == "1")
+            File.WriteAllText(Path.Combine(FindSelftests(), "golden", "llseek-seek-cur.txt"), block);
+        Assert.Equal(File.ReadAllText(golden), block);
+    }
+
+    private static string FindSelftests()
+    {
+        var d = new DirectoryInfo(AppContext.BaseDirectory);
+        while (d != null && !File.Exists(Path.Combine(d.FullName, "Conformance.SelfTests.csproj"))) d = d.Parent;
+        return d!.FullName;
+    }
+
+    [Theory]
+    [InlineData(new[] { "--bogus" }, "unknown option")]
+    [InlineData(new[] { "--target", "nonsense" }, "unknown target")]
+    [InlineData(new[] { "--target", "broken:nope" }, "unknown broken variant")]
+    [InlineData(new[] { "--target", "kernel" }, "issue #3")]
+    [InlineData(new[] { "--seed", "-5" }, "--seed takes")]
+    [InlineData(new[] { "--sequences", "0" }, "--sequences takes")]
+    [InlineData(new[] { "--area", "gpu" }, "unknown area")]
+    [InlineData(new[] { "--id", "NOPE-1" }, "unknown invariant ID")]
+    [InlineData(new[] { "--profile", "x" }, "unknown profile")]
+    [InlineData(new[] { "--seed" }, "needs a value")]
+    public void Usage_errors_are_clear_and_exit_2(string[] args, string message)
+    {
+        var e = Assert.Throws<Program.UsageException>(() => Program.Run(args, TextWriter.Null));
+        Assert.Contains(message, e.Message);
+        // and the process entry point maps it to exit status 2
+        Assert.Equal(2, Program.Main(args));
+    }
+
+    [Fact]
+    public void Filtering_by_invariant_reports_only_that_invariant()
+    {
+        var sw = new StringWriter();
+        Assert.Equal(0, Program.Run(["--id", "DMABUF-LLSEEK-3", "--sequences", "200", "--out", Path.GetTempPath()], sw));
+        var lines = sw.ToString().Split('\n').Where(l => l.StartsWith("PASS") || l.StartsWith("FAIL") || l.StartsWith("SKIP") || l.StartsWith("NOT")).ToList();
+        Assert.Single(lines);
+        Assert.Contains("DMABUF-LLSEEK-3", lines[0]);
+    }
+
+    [Fact]
+    public void JUnit_xml_has_one_testcase_per_invariant_and_marks_skips()
+    {
+        var dir = Directory.CreateTempSubdirectory().FullName;
+        Assert.Equal(0, Program.Run(["--sequences", "100", "--out", dir], TextWriter.Null));
+        var doc = System.Xml.Linq.XDocument.Load(Path.Combine(dir, "junit.xml"));
+        var cases = doc.Descendants("testcase").ToList();
+        Assert.Equal(Cat.All.Count, cases.Count);
+        Assert.Contains(cases, c => c.Attribute("name")!.Value == "VB2-REQBUFS-6" && c.Element("skipped") != null);
+    }
+}
+
+public class PropertiesCanFailTests
+{
+    [Fact]
+    public void Every_property_is_shown_to_catch_some_broken_variant()
+    {
+        var caughtBy = new HashSet<string>();
+        foreach (var v in BrokenVariant.All)
+        {
+            var r = Engine.Run(v.Name, new ReferenceModel(TargetProfile.VividLike, v.Bug), new RunOptions(), Catalog.Load());
+            foreach (var p in r.Properties.Where(p => p.Failure != null)) caughtBy.Add(p.Property.Name);
+        }
+        foreach (var p in Properties.Properties.All) Assert.Contains(p.Name, caughtBy);
+    }
+}
