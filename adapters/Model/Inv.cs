@@ -16,7 +16,7 @@ public static class Inv
     public const string OwnReqBufs = "VB2-OWN-1", OwnCreate = "VB2-OWN-2", OwnQueryBuf = "VB2-OWN-3", OwnCreate0 = "VB2-OWN-4", OwnMmap = "VB2-OWN-5",
         OwnExpBuf = "VB2-OWN-6", OwnStreaming = "VB2-OWN-7", OwnRelease = "VB2-OWN-8", OwnClose = "VB2-OWN-9";
     public const string Create0 = "VB2-CREATE-1", CreateAppend = "VB2-CREATE-2", CreateMemory = "VB2-CREATE-3", CreateFull = "VB2-CREATE-4", CreateSize = "VB2-CREATE-5";
-    public const string QueryBufIndex = "VB2-QUERYBUF-1", QueryBufType = "VB2-QUERYBUF-2", QueryBufFields = "VB2-QUERYBUF-3", QueryBufMapped = "VB2-QUERYBUF-4";
+    public const string QueryBufIndex = "VB2-QUERYBUF-1", QueryBufType = "VB2-QUERYBUF-2", QueryBufFields = "VB2-QUERYBUF-3", QueryBufMapped = "VB2-QUERYBUF-4", BufType = "VB2-TYPE-1";
     public const string ExpBufOk = "VB2-EXPBUF-1", ExpBufFlags = "VB2-EXPBUF-2", ExpBufMemory = "VB2-EXPBUF-3", ExpBufIndex = "VB2-EXPBUF-4", ExpBufOutlives = "VB2-EXPBUF-5", ExpBufAlias = "VB2-EXPBUF-6";
     public const string VMmapOk = "VB2-MMAP-1", VMmapPrivate = "VB2-MMAP-2", VMmapLength = "VB2-MMAP-3", VMmapNoBuffer = "VB2-MMAP-4";
     public const string QBufOk = "VB2-QBUF-1", QBufTwice = "VB2-QBUF-2", QBufBad = "VB2-QBUF-3";

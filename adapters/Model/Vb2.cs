@@ -120,7 +120,7 @@ public sealed partial class ReferenceModel
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = v.Q;
-        if (type != q.P.BufType) return Cite(Inv.ReqBufsBadType, Errno.EINVAL);
+        if (type != q.P.BufType) return Cite(Inv.BufType, Errno.EINVAL);
         uint caps = Caps(q) | V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS;
         bool memOk = ValidMemory(q, memory);
         if (count == 0)
@@ -183,7 +183,7 @@ public sealed partial class ReferenceModel
         if (Buffer(q, index) is not { } b) return Cite(Inv.ExpBufIndex, Errno.EINVAL);
         if (q.Memory != V4L2_MEMORY_MMAP) return Cite(Inv.ExpBufMemory, Errno.EINVAL);
         if ((flags & ~(uint)(O_CLOEXEC | O_ACCMODE)) != 0) return Cite(Inv.ExpBufFlags, Errno.EINVAL);
-        if (type != q.P.BufType) return Cite(Inv.QueryBufType, Errno.EINVAL);
+        if (type != q.P.BufType) return Cite(Inv.BufType, Errno.EINVAL);
         if (plane >= VideoNodeProfile.NumPlanes) return Cite(Inv.ExpBufIndex, Errno.EINVAL);
         var mem = b.Plane!;
         if (Bug == ModelBug.ExpBufCopiesMemory) mem = new Mem(mem.Size, mem.Initial);
@@ -224,7 +224,7 @@ public sealed partial class ReferenceModel
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = v.Q;
-        if (type != q.P.BufType) return Cite(Inv.QueryBufType, Errno.EINVAL);
+        if (type != q.P.BufType) return Cite(Inv.BufType, Errno.EINVAL);
         if (IsBusy(v)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
         if (Buffer(q, index) is not { } b) return Cite(Inv.QBufBad, Errno.EINVAL);
         if (memory != q.Memory) return Cite(Inv.QBufBad, Errno.EINVAL);
@@ -260,7 +260,7 @@ public sealed partial class ReferenceModel
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = v.Q;
-        if (type != q.P.BufType) return Cite(Inv.QueryBufType, Errno.EINVAL);
+        if (type != q.P.BufType) return Cite(Inv.BufType, Errno.EINVAL);
         if (IsBusy(v)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
         if (!q.Streaming) return Cite(Inv.DQBufNotStreaming, Errno.EINVAL);
         Cite(Inv.DQBufOrder);
@@ -282,7 +282,7 @@ public sealed partial class ReferenceModel
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = v.Q;
         if (IsBusy(v)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
-        if (type != q.P.BufType) return Cite(Inv.QueryBufType, Errno.EINVAL);
+        if (type != q.P.BufType) return Cite(Inv.BufType, Errno.EINVAL);
         if (q.Streaming) return Cite(Inv.StreamOn, Outcome.Success());
         if (q.NumBufs == 0) return Cite(Inv.StreamOn, Errno.EINVAL);
         q.Streaming = true;
@@ -295,7 +295,7 @@ public sealed partial class ReferenceModel
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = v.Q;
         if (IsBusy(v)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
-        if (type != q.P.BufType) return Cite(Inv.QueryBufType, Errno.EINVAL);
+        if (type != q.P.BufType) return Cite(Inv.BufType, Errno.EINVAL);
         StopStreaming(q);
         return Cite(Inv.StreamOff, Outcome.Success());
     }
@@ -305,7 +305,7 @@ public sealed partial class ReferenceModel
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = v.Q;
         if (!q.P.HasRemoveBufs) return Cite(Inv.RemoveNotty, Errno.ENOTTY);
-        if (type != q.P.BufType) return Cite(Inv.QueryBufType, Errno.EINVAL);
+        if (type != q.P.BufType) return Cite(Inv.BufType, Errno.EINVAL);
         if (count == 0) return Cite(Inv.Remove0, Outcome.Success());
         if (IsBusy(v)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
         if (count > q.NumBufs) return Cite(Inv.RemoveMissing, Errno.EINVAL);
