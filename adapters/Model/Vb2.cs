@@ -34,8 +34,11 @@ public sealed partial class ReferenceModel
             if (b.Plane != null)
             {
                 b.Plane.Orphaned = true;
-                if (dropExported && b.MapUsers > 0) b.Plane.DeviceWrote(); // the bug: memory reused while still exported
-                if (dropExported && b.MapUsers > 0) b.Plane.Initial = 0;
+                if (dropExported && b.MapUsers > 0)
+                {
+                    b.Plane.DeviceWrote();   // the bug: memory reused (zeroed) while still mapped or exported
+                    b.Plane.Initial = 0;
+                }
             }
             if (b.Imported != null) { var d = b.Imported; b.Imported = null; Put(d); }
             q.Bufs[i] = null;
