@@ -1,0 +1,116 @@
+using System.Runtime.InteropServices;
+
+namespace Conformance.Adapters.Interop;
+
+/// <summary>
+/// libc entry points the kernel adapter calls, declared verbatim (Tmds.LibC is not obtainable).
+/// Variadic C functions (ioctl, fcntl, open) are declared with the one argument the suite passes;
+/// on x86-64 and arm64 Linux that call is ABI-identical to the variadic one.
+/// </summary>
+internal static unsafe partial class Libc
+{
+    private const string Lib = "libc";
+
+    [LibraryImport(Lib, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int open(string pathname, int flags, int mode);
+
+    [LibraryImport(Lib, EntryPoint = "close", SetLastError = true)]
+    internal static partial int close(int fd);
+
+    [LibraryImport(Lib, EntryPoint = "dup", SetLastError = true)]
+    internal static partial int dup(int oldfd);
+
+    [LibraryImport(Lib, EntryPoint = "fcntl", SetLastError = true)]
+    internal static partial int fcntl(int fd, int cmd, long arg);
+
+    [LibraryImport(Lib, EntryPoint = "ioctl", SetLastError = true)]
+    internal static partial int ioctl(int fd, nuint request, void* arg);
+
+    [LibraryImport(Lib, EntryPoint = "lseek", SetLastError = true)]
+    internal static partial long lseek(int fd, long offset, int whence);
+
+    [LibraryImport(Lib, EntryPoint = "mmap", SetLastError = true)]
+    internal static partial void* mmap(void* addr, nuint length, int prot, int flags, int fd, long offset);
+
+    [LibraryImport(Lib, EntryPoint = "munmap", SetLastError = true)]
+    internal static partial int munmap(void* addr, nuint length);
+
+    [LibraryImport(Lib, EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int memfd_create(string name, uint flags);
+
+    [LibraryImport(Lib, EntryPoint = "ftruncate", SetLastError = true)]
+    internal static partial int ftruncate(int fd, long length);
+
+    [LibraryImport(Lib, EntryPoint = "poll", SetLastError = true)]
+    internal static partial int poll(pollfd* fds, nuint nfds, int timeout);
+
+    [LibraryImport(Lib, EntryPoint = "_exit")]
+    internal static partial void _exit(int status);
+
+    [LibraryImport(Lib, EntryPoint = "getpid")]
+    internal static partial int getpid();
+
+    internal const int F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4;
+    internal const int F_ADD_SEALS = 1024 + 9, F_GET_SEALS = 1024 + 10;
+    internal const uint MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2;
+    internal static readonly void* MAP_FAILED = (void*)-1;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal struct pollfd
+{
+    public int fd;
+    public short events;
+    public short revents;
+}
+
+/// <summary>
+/// The one place system calls are checked: a result of -1 becomes -errno, and EINTR is retried here
+/// and nowhere else. Each call is a small struct so the retry loop is specialised per call with no
+/// allocation (the harness's overhead over a raw C loop is a measured goal).
+/// </summary>
+internal static unsafe class Sys
+{
+    internal interface ICall { long Invoke(); }
+
+    public static long Retry<T>(T call) where T : struct, ICall
+    {
+        while (true)
+        {
+            long r = call.Invoke();
+            if (r != -1) return r;
+            int e = Marshal.GetLastPInvokeError();
+            if (e != (int)Errno.EINTR) return -e;
+        }
+    }
+
+    public static Errno ErrnoOf(long r) => r < 0 ? (Errno)(int)-r : Errno.OK;
+
+    private readonly struct IoctlCall(int fd, nuint req, void* arg) : ICall { public long Invoke() => Libc.ioctl(fd, req, arg); }
+    private readonly struct OpenCall(string path, int flags) : ICall { public long Invoke() => Libc.open(path, flags, 0); }
+    private readonly struct DupCall(int fd) : ICall { public long Invoke() => Libc.dup(fd); }
+    private readonly struct FcntlCall(int fd, int cmd, long arg) : ICall { public long Invoke() => Libc.fcntl(fd, cmd, arg); }
+    private readonly struct LseekCall(int fd, long off, int whence) : ICall { public long Invoke() => Libc.lseek(fd, off, whence); }
+    private readonly struct MmapCall(nuint len, int prot, int flags, int fd, long off) : ICall
+    {
+        public long Invoke() { var p = Libc.mmap(null, len, prot, flags, fd, off); return p == Libc.MAP_FAILED ? -1 : (long)p; }
+    }
+    private readonly struct MunmapCall(void* addr, nuint len) : ICall { public long Invoke() => Libc.munmap(addr, len); }
+    private readonly struct MemfdCall(string name, uint flags) : ICall { public long Invoke() => Libc.memfd_create(name, flags); }
+    private readonly struct FtruncateCall(int fd, long len) : ICall { public long Invoke() => Libc.ftruncate(fd, len); }
+    private readonly struct PollCall(pollfd* fds, nuint n, int timeout) : ICall { public long Invoke() => Libc.poll(fds, n, timeout); }
+
+    public static long Ioctl(int fd, nuint request, void* arg) => Retry(new IoctlCall(fd, request, arg));
+    public static long Open(string path, int flags) => Retry(new OpenCall(path, flags));
+    /// <summary>close is never retried on EINTR: Linux has released the fd by then.</summary>
+    public static long Close(int fd) { long r = Libc.close(fd); return r == -1 ? -Marshal.GetLastPInvokeError() : r; }
+    public static long Dup(int fd) => Retry(new DupCall(fd));
+    public static long Fcntl(int fd, int cmd, long arg = 0) => Retry(new FcntlCall(fd, cmd, arg));
+    public static long Lseek(int fd, long offset, int whence) => Retry(new LseekCall(fd, offset, whence));
+    /// <summary>Address on success (user addresses are below 2^47), or -errno.</summary>
+    public static long Mmap(long length, int prot, int flags, int fd, long offset) => Retry(new MmapCall((nuint)length, prot, flags, fd, offset));
+    public static long Munmap(long addr, long length) => Retry(new MunmapCall((void*)addr, (nuint)length));
+    public static long MemfdCreate(string name, uint flags) => Retry(new MemfdCall(name, flags));
+    public static long Ftruncate(int fd, long length) => Retry(new FtruncateCall(fd, length));
+    public static long Poll(pollfd* fds, int n, int timeoutMs) => Retry(new PollCall(fds, (nuint)n, timeoutMs));
+}

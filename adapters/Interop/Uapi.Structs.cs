@@ -1,0 +1,201 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Conformance.Adapters.Interop;
+
+// uapi structs the suite passes to the kernel, with the kernel's names and fixed-width fields (6.12
+// include/uapi). Fields inside a union or nested struct carry [CName] with their C path; the interop
+// layout test compiles C against the headers and checks every size, offset and request code here.
+
+/// <summary>The C name of a field that lives inside a union or a nested struct ("m.offset").</summary>
+[AttributeUsage(AttributeTargets.Field)]
+public sealed class CNameAttribute(string path) : Attribute { public string Path { get; } = path; }
+
+/// <summary>Marks a struct the layout test checks against the header that defines it.</summary>
+[AttributeUsage(AttributeTargets.Struct)]
+public sealed class UapiAttribute(string header) : Attribute { public string Header { get; } = header; }
+
+[Uapi("linux/videodev2.h")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct v4l2_capability
+{
+    public fixed byte driver[16];
+    public fixed byte card[32];
+    public fixed byte bus_info[32];
+    public uint version;
+    public uint capabilities;
+    public uint device_caps;
+    public fixed uint reserved[3];
+}
+
+[Uapi("linux/videodev2.h")]
+[StructLayout(LayoutKind.Sequential)]
+public struct v4l2_pix_format
+{
+    public uint width, height, pixelformat, field, bytesperline, sizeimage, colorspace, priv, flags;
+    public uint ycbcr_enc;   // union with hsv_enc
+    public uint quantization, xfer_func;
+}
+
+[Uapi("linux/videodev2.h")]
+[StructLayout(LayoutKind.Explicit, Size = 208)]
+public unsafe struct v4l2_format
+{
+    [FieldOffset(0)] public uint type;
+    // the union holds struct v4l2_window (with pointers), hence 8-byte alignment on 64-bit
+    [FieldOffset(8), CName("fmt.pix")] public v4l2_pix_format fmt_pix;
+    [FieldOffset(8), CName("fmt.raw_data")] public fixed byte fmt_raw_data[200];
+    [FieldOffset(8)] private readonly ulong _align8;
+}
+
+[Uapi("linux/videodev2.h")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct v4l2_requestbuffers
+{
+    public uint count, type, memory, capabilities;
+    public byte flags;
+    public fixed byte reserved[3];
+}
+
+[Uapi("linux/videodev2.h")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct v4l2_create_buffers
+{
+    public uint index, count, memory;
+    public v4l2_format format;
+    public uint capabilities, flags, max_num_buffers;
+    public fixed uint reserved[5];
+}
+
+[Uapi("sys/time.h")]
+[StructLayout(LayoutKind.Sequential)]
+public struct timeval
+{
+    public long tv_sec, tv_usec;
+}
+
+[Uapi("linux/videodev2.h")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct v4l2_timecode
+{
+    public uint type, flags;
+    public byte frames, seconds, minutes, hours;
+    public fixed byte userbits[4];
+}
+
+[Uapi("linux/videodev2.h")]
+[StructLayout(LayoutKind.Explicit, Size = 88)]
+public struct v4l2_buffer
+{
+    [FieldOffset(0)] public uint index;
+    [FieldOffset(4)] public uint type;
+    [FieldOffset(8)] public uint bytesused;
+    [FieldOffset(12)] public uint flags;
+    [FieldOffset(16)] public uint field;
+    [FieldOffset(24)] public timeval timestamp;
+    [FieldOffset(40)] public v4l2_timecode timecode;
+    [FieldOffset(56)] public uint sequence;
+    [FieldOffset(60)] public uint memory;
+    [FieldOffset(64), CName("m.offset")] public uint m_offset;
+    [FieldOffset(64), CName("m.userptr")] public ulong m_userptr;
+    [FieldOffset(64), CName("m.fd")] public int m_fd;
+    [FieldOffset(72)] public uint length;
+    [FieldOffset(76)] public uint reserved2;
+    [FieldOffset(80)] public int request_fd;
+}
+
+[Uapi("linux/videodev2.h")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct v4l2_exportbuffer
+{
+    public uint type, index, plane, flags;
+    public int fd;
+    public fixed uint reserved[11];
+}
+
+[Uapi("linux/videodev2.h")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct v4l2_remove_buffers
+{
+    public uint index, count, type;
+    public fixed uint reserved[13];
+}
+
+[Uapi("linux/dma-buf.h")]
+[StructLayout(LayoutKind.Sequential)]
+public struct dma_buf_sync
+{
+    public ulong flags;
+}
+
+[Uapi("linux/dma-heap.h")]
+[StructLayout(LayoutKind.Sequential)]
+public struct dma_heap_allocation_data
+{
+    public ulong len;
+    public uint fd, fd_flags;
+    public ulong heap_flags;
+}
+
+[Uapi("linux/udmabuf.h")]
+[StructLayout(LayoutKind.Sequential)]
+public struct udmabuf_create
+{
+    public uint memfd, flags;
+    public ulong offset, size;
+}
+
+[Uapi("linux/udmabuf.h")]
+[StructLayout(LayoutKind.Sequential)]
+public struct udmabuf_create_item
+{
+    public uint memfd, __pad;
+    public ulong offset, size;
+}
+
+/// <summary>The fixed head of udmabuf_create_list; udmabuf_create_item list[] follows it.</summary>
+[Uapi("linux/udmabuf.h")]
+[StructLayout(LayoutKind.Sequential)]
+public struct udmabuf_create_list
+{
+    public uint flags, count;
+}
+
+/// <summary>Request codes, computed as the headers' _IOR/_IOW/_IOWR macros do (asm-generic/ioctl.h).</summary>
+public static class Ioc
+{
+    private const int NRSHIFT = 0, TYPESHIFT = 8, SIZESHIFT = 16, DIRSHIFT = 30;
+    private const uint NONE = 0, WRITE = 1, READ = 2;
+    private static nuint Make(uint dir, char type, uint nr, int size) =>
+        (nuint)((dir << DIRSHIFT) | ((uint)type << TYPESHIFT) | (nr << NRSHIFT) | ((uint)size << SIZESHIFT));
+    public static nuint IO(char t, uint nr) => Make(NONE, t, nr, 0);
+    public static nuint IOR<T>(char t, uint nr) where T : unmanaged => Make(READ, t, nr, Unsafe.SizeOf<T>());
+    public static nuint IOW<T>(char t, uint nr) where T : unmanaged => Make(WRITE, t, nr, Unsafe.SizeOf<T>());
+    public static nuint IOWR<T>(char t, uint nr) where T : unmanaged => Make(READ | WRITE, t, nr, Unsafe.SizeOf<T>());
+    public static nuint IOWR(char t, uint nr, int size) => Make(READ | WRITE, t, nr, size);
+}
+
+/// <summary>The request codes the kernel adapter issues, named as in the uapi headers.</summary>
+public static unsafe class Req
+{
+    public static readonly nuint VIDIOC_QUERYCAP = Ioc.IOR<v4l2_capability>('V', 0);
+    public static readonly nuint VIDIOC_G_FMT = Ioc.IOWR<v4l2_format>('V', 4);
+    public static readonly nuint VIDIOC_REQBUFS = Ioc.IOWR<v4l2_requestbuffers>('V', 8);
+    public static readonly nuint VIDIOC_QUERYBUF = Ioc.IOWR<v4l2_buffer>('V', 9);
+    public static readonly nuint VIDIOC_QBUF = Ioc.IOWR<v4l2_buffer>('V', 15);
+    public static readonly nuint VIDIOC_EXPBUF = Ioc.IOWR<v4l2_exportbuffer>('V', 16);
+    public static readonly nuint VIDIOC_DQBUF = Ioc.IOWR<v4l2_buffer>('V', 17);
+    public static readonly nuint VIDIOC_STREAMON = Ioc.IOW<int>('V', 18);
+    public static readonly nuint VIDIOC_STREAMOFF = Ioc.IOW<int>('V', 19);
+    public static readonly nuint VIDIOC_CREATE_BUFS = Ioc.IOWR<v4l2_create_buffers>('V', 92);
+    public static readonly nuint VIDIOC_REMOVE_BUFS = Ioc.IOWR<v4l2_remove_buffers>('V', 104);
+    public static readonly nuint DMA_BUF_IOCTL_SYNC = Ioc.IOW<dma_buf_sync>('b', 0);
+    /// <summary>_IOW('b', 1, const char *): the argument is the name pointer.</summary>
+    public static readonly nuint DMA_BUF_SET_NAME = Ioc.IOW<nuint>('b', 1);
+    public static readonly nuint DMA_HEAP_IOCTL_ALLOC = Ioc.IOWR<dma_heap_allocation_data>('H', 0);
+    public static readonly nuint UDMABUF_CREATE = Ioc.IOW<udmabuf_create>('u', 0x42);
+    public static readonly nuint UDMABUF_CREATE_LIST = Ioc.IOW<udmabuf_create_list>('u', 0x43);
+
+    /// <summary>A request no driver in the catalog defines: the dma-buf magic with an unused number.</summary>
+    public static readonly nuint UNKNOWN_b_7f = Ioc.IO('b', 0x7f);
+}

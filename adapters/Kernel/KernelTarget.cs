@@ -1,0 +1,396 @@
+using System.Text;
+using Conformance.Adapters.Interop;
+using static Conformance.Adapters.Uapi;
+
+namespace Conformance.Adapters.Kernel;
+
+/// <summary>
+/// The system under test: every <see cref="IBufferTarget"/> op as the real ioctl/syscall on this
+/// machine's kernel. The adapter keeps its own books only to clean up (every fd and mapping it made)
+/// and to refuse exactly what the reference model refuses as NotRun (e.g. a MAP_PRIVATE mapping of a
+/// heap buffer), so the two stay comparable. It never predicts an outcome.
+/// </summary>
+public sealed unsafe class KernelTarget : IBufferTarget
+{
+    private enum Kind { Video, Heap, Udmabuf, DmaBuf, Memfd }
+    private enum Exporter { None, Heap, Udmabuf, Vb2 }
+    private sealed record FdInfo(Kind Kind, int AccMode, long Size = 0, Exporter Exporter = Exporter.None);
+    private sealed record Map(long Addr, long Length, int Prot, bool Anon);
+
+    private readonly Dictionary<int, FdInfo> _fds = new();
+    private readonly Dictionary<int, Map> _maps = new();
+    private readonly IReadOnlyDictionary<string, string> _paths;
+    private readonly Watchdog _watchdog;
+    private int _nextMap = 1;
+    private int _baseline;
+    private static readonly byte[] _names = Encoding.ASCII.GetBytes(new string('n', 64) + "\0");
+
+    /// <param name="profile">What the devices offer (from <see cref="Discovery"/>).</param>
+    /// <param name="paths">Symbolic device name used by the ops → device path.</param>
+    /// <param name="opTimeout">An op that takes longer is a hung driver: the watchdog reports it and ends the process.</param>
+    public KernelTarget(TargetProfile profile, IReadOnlyDictionary<string, string> paths, TimeSpan? opTimeout = null)
+    {
+        Profile = profile;
+        _paths = paths;
+        _watchdog = new Watchdog(opTimeout ?? TimeSpan.FromSeconds(20));
+        _baseline = BufInfo.LiveCount();
+    }
+
+    public TargetProfile Profile { get; }
+
+    /// <summary>What the watchdog prints if an op hangs (set per sequence by the runner).</summary>
+    public string Context { get => _watchdog.Context; set => _watchdog.Context = value; }
+
+    private static Outcome Err(long r) => Outcome.Fail(Sys.ErrnoOf(r));
+
+    private Outcome Track(long r, FdInfo info)
+    {
+        if (r < 0) return Err(r);
+        _fds[(int)r] = info;
+        return Outcome.Created((int)r);
+    }
+
+    private bool Is(int fd, Kind k) => _fds.TryGetValue(fd, out var f) && f.Kind == k;
+
+    // ---- fd table -------------------------------------------------------------------------------
+
+    public Outcome Open(string device, int oflags)
+    {
+        if (!_paths.TryGetValue(device, out var path)) return Outcome.NotRun;
+        Kind kind = Profile.VideoNode(device) != null ? Kind.Video : Profile.Heap(device) != null ? Kind.Heap : Kind.Udmabuf;
+        // a blocking DQBUF on a driver that never completes would hang the suite, not fail it
+        if (kind == Kind.Video) oflags |= O_NONBLOCK;
+        using var _ = _watchdog.Op("open " + path, -1);
+        return Track(Sys.Open(path, oflags), new FdInfo(kind, oflags & O_ACCMODE));
+    }
+
+    public Outcome Close(int fd)
+    {
+        using var _ = _watchdog.Op("close", fd);
+        long r = Sys.Close(fd);
+        if (r < 0) return Err(r);
+        _fds.Remove(fd);
+        return Outcome.Success();
+    }
+
+    public Outcome Dup(int fd)
+    {
+        long r = Sys.Dup(fd);
+        if (r < 0) return Err(r);
+        _fds[(int)r] = _fds.TryGetValue(fd, out var f) ? f : new FdInfo(Kind.Memfd, O_RDWR);
+        return Outcome.Created((int)r);
+    }
+
+    public Outcome FcntlGetFd(int fd)
+    {
+        long r = Sys.Fcntl(fd, Libc.F_GETFD);
+        return r < 0 ? Err(r) : Outcome.Success(r & FD_CLOEXEC);
+    }
+
+    public Outcome FcntlGetFl(int fd)
+    {
+        long r = Sys.Fcntl(fd, Libc.F_GETFL);
+        return r < 0 ? Err(r) : Outcome.Success(r & O_ACCMODE);
+    }
+
+    public Outcome Llseek(int fd, long offset, int whence)
+    {
+        if (Is(fd, Kind.Memfd)) return Outcome.NotRun;   // memfd seeking is not what the suite certifies
+        long r = Sys.Lseek(fd, offset, whence);
+        return r < 0 ? Err(r) : Outcome.Success(r);
+    }
+
+    public Outcome UnknownIoctl(int fd)
+    {
+        long r = Sys.Ioctl(fd, Req.UNKNOWN_b_7f, null);
+        return r < 0 ? Err(r) : Outcome.Success(r);
+    }
+
+    // ---- mappings ---------------------------------------------------------------------------------
+
+    private Outcome AddMap(long addr, long length, int prot, bool anon)
+    {
+        int id = _nextMap++;
+        _maps[id] = new Map(addr, length, prot, anon);
+        return Outcome.Created(id);
+    }
+
+    public Outcome Mmap(int fd, long pgoff, long length, int prot, int flags)
+    {
+        bool shared = (flags & MAP_SHARED) != 0;
+        if (_fds.TryGetValue(fd, out var f) && length != 0 && f.Kind is Kind.Video or Kind.Heap or Kind.Udmabuf)
+        {
+            // the harness maps device nodes only through MmapVideo; it still lets access errors through
+            bool denied = (shared && (prot & PROT_WRITE) != 0 && f.AccMode == O_RDONLY) || f.AccMode == O_WRONLY;
+            if (!denied) return Outcome.NotRun;
+        }
+        long r;
+        using (_watchdog.Op("mmap", fd))
+            r = Sys.Mmap(length, prot, flags, fd, pgoff * PAGE_SIZE);
+        if (r < 0) return Err(r);
+        // cases the harness refuses (unverified exporter behaviour; memfd reads past i_size would SIGBUS): undo
+        bool refuse = f != null && (f.Kind == Kind.DmaBuf && !shared && f.Exporter != Exporter.Udmabuf
+            || f.Kind == Kind.Memfd && (!shared || pgoff * PAGE_SIZE + length > f.Size));
+        if (refuse) { Sys.Munmap(r, length); return Outcome.NotRun; }
+        return AddMap(r, length, prot, anon: false);
+    }
+
+    public Outcome MmapVideo(int fd, uint type, uint index, uint plane, long length, int prot, int flags)
+    {
+        var b = new v4l2_buffer { index = index, type = type, memory = V4L2_MEMORY_MMAP };
+        // QUERYBUF's offset when the buffer exists (m2m capture queues add bit 30), else vb2's layout
+        long offset = Sys.Ioctl(fd, Req.VIDIOC_QUERYBUF, &b) == 0 && b.memory == V4L2_MEMORY_MMAP
+            ? b.m_offset + ((long)plane << 12) : ((long)index << 15) | ((long)plane << 12);
+        long r;
+        using (_watchdog.Op("mmap(video)", fd))
+            r = Sys.Mmap(length, prot, flags, fd, offset);
+        return r < 0 ? Err(r) : AddMap(r, length, prot, anon: false);
+    }
+
+    public Outcome MmapAnon(long length)
+    {
+        const int MAP_ANONYMOUS = 0x20;
+        long r = Sys.Mmap(PageAlign(length), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        return r < 0 ? Err(r) : AddMap(r, length, PROT_READ | PROT_WRITE, anon: true);
+    }
+
+    public Outcome Munmap(int map)
+    {
+        if (!_maps.Remove(map, out var m)) return Outcome.NotRun;
+        using var _ = _watchdog.Op("munmap", map);
+        long r = Sys.Munmap(m.Addr, m.Length);
+        return r < 0 ? Err(r) : Outcome.Success();
+    }
+
+    public Outcome WriteStamp(int map, long offset, ulong value)
+    {
+        if (!_maps.TryGetValue(map, out var m) || (m.Prot & PROT_WRITE) == 0 || offset < 0 || offset + 8 > m.Length)
+            return Outcome.NotRun;
+        *(ulong*)(m.Addr + offset) = value;
+        return Outcome.Success();
+    }
+
+    public Outcome ReadStamp(int map, long offset)
+    {
+        if (!_maps.TryGetValue(map, out var m) || (m.Prot & PROT_READ) == 0 || offset < 0 || offset + 8 > m.Length)
+            return Outcome.NotRun;
+        return Outcome.Success((long)*(ulong*)(m.Addr + offset));
+    }
+
+    // ---- dma-buf core ------------------------------------------------------------------------------
+
+    public Outcome DmaBufSync(int fd, ulong flags)
+    {
+        var s = new dma_buf_sync { flags = flags };
+        using var _ = _watchdog.Op("DMA_BUF_IOCTL_SYNC", fd);
+        long r = Sys.Ioctl(fd, Req.DMA_BUF_IOCTL_SYNC, &s);
+        return r < 0 ? Err(r) : Outcome.Success();
+    }
+
+    public Outcome DmaBufSetName(int fd, int nameLength)
+    {
+        if (nameLength < 0 || nameLength >= _names.Length) return Outcome.NotRun;
+        var name = new byte[nameLength + 1];
+        Array.Copy(_names, name, nameLength);
+        long r;
+        fixed (byte* p = name) r = Sys.Ioctl(fd, Req.DMA_BUF_SET_NAME, p);
+        return r < 0 ? Err(r) : Outcome.Success();
+    }
+
+    // ---- dma-heap --------------------------------------------------------------------------------
+
+    public Outcome DmaHeapAlloc(int heapFd, ulong len, uint fdFlags, ulong heapFlags, uint fdIn, HeapAbi abi)
+    {
+        if (len > 1UL << 30) return Outcome.NotRun;   // the harness never asks for more
+        // the request's size field selects the struct version: 16 bytes (no heap_flags), 24, or 32
+        var data = stackalloc ulong[4];
+        data[0] = len; data[1] = fdIn | ((ulong)fdFlags << 32); data[2] = heapFlags; data[3] = 0;
+        int size = abi switch { HeapAbi.Short => 16, HeapAbi.Long => 32, _ => sizeof(dma_heap_allocation_data) };
+        long r;
+        using (_watchdog.Op("DMA_HEAP_IOCTL_ALLOC", heapFd))
+            r = Sys.Ioctl(heapFd, Ioc.IOWR('H', 0, size), data);
+        if (r < 0) return Err(r);
+        int fd = (int)(uint)data[1];
+        _fds[fd] = new FdInfo(Kind.DmaBuf, (int)(fdFlags & O_ACCMODE), (long)PageAlign((long)len), Exporter.Heap);
+        return Outcome.Created(fd);
+    }
+
+    // ---- memfd / udmabuf ---------------------------------------------------------------------------
+
+    public Outcome MemfdCreate(long size, bool allowSealing, int seals)
+    {
+        long fd = Sys.MemfdCreate("conformance", allowSealing ? Libc.MFD_ALLOW_SEALING : 0);
+        if (fd < 0) return Err(fd);
+        long r = Sys.Ftruncate((int)fd, size);
+        if (r == 0 && seals != 0) r = Sys.Fcntl((int)fd, Libc.F_ADD_SEALS, seals);
+        if (r < 0) { Sys.Close((int)fd); return Err(r); }
+        _fds[(int)fd] = new FdInfo(Kind.Memfd, O_RDWR, size);
+        return Outcome.Created((int)fd);
+    }
+
+    public Outcome UdmabufCreate(int devFd, int memfd, long offset, long size, uint flags)
+    {
+        var c = new udmabuf_create { memfd = (uint)memfd, flags = flags, offset = (ulong)offset, size = (ulong)size };
+        long r;
+        using (_watchdog.Op("UDMABUF_CREATE", devFd))
+            r = Sys.Ioctl(devFd, Req.UDMABUF_CREATE, &c);
+        return Track(r, new FdInfo(Kind.DmaBuf, O_RDWR, size, Exporter.Udmabuf));
+    }
+
+    public Outcome UdmabufCreateList(int devFd, uint flags, IReadOnlyList<UdmabufItem> items)
+    {
+        int bytes = sizeof(udmabuf_create_list) + items.Count * sizeof(udmabuf_create_item);
+        var buf = stackalloc byte[bytes];
+        var head = (udmabuf_create_list*)buf;
+        head->flags = flags;
+        head->count = (uint)items.Count;
+        var list = (udmabuf_create_item*)(buf + sizeof(udmabuf_create_list));
+        long total = 0;
+        for (int i = 0; i < items.Count; i++)
+        {
+            list[i] = new udmabuf_create_item { memfd = (uint)items[i].Memfd, offset = (ulong)items[i].Offset, size = (ulong)items[i].Size };
+            total += items[i].Size;
+        }
+        long r;
+        using (_watchdog.Op("UDMABUF_CREATE_LIST", devFd))
+            r = Sys.Ioctl(devFd, Req.UDMABUF_CREATE_LIST, buf);
+        return Track(r, new FdInfo(Kind.DmaBuf, O_RDWR, total, Exporter.Udmabuf));
+    }
+
+    // ---- V4L2 / videobuf2 -------------------------------------------------------------------------
+
+    public Outcome ReqBufs(int fd, uint type, uint memory, uint count)
+    {
+        var rb = new v4l2_requestbuffers { count = count, type = type, memory = memory };
+        long r;
+        using (_watchdog.Op("VIDIOC_REQBUFS", fd))
+            r = Sys.Ioctl(fd, Req.VIDIOC_REQBUFS, &rb);
+        return r < 0 ? Err(r) : Outcome.Success(rb.count, rb.capabilities);
+    }
+
+    public Outcome CreateBufs(int fd, uint type, uint memory, uint count, long sizeDelta)
+    {
+        var cb = new v4l2_create_buffers { count = count, memory = memory };
+        cb.format.type = type;
+        if (Sys.Ioctl(fd, Req.VIDIOC_G_FMT, &cb.format) == 0)
+            cb.format.fmt_pix.sizeimage = (uint)Math.Clamp(cb.format.fmt_pix.sizeimage + sizeDelta, 0, uint.MaxValue);
+        else
+            cb.format = new v4l2_format { type = type };
+        long r;
+        using (_watchdog.Op("VIDIOC_CREATE_BUFS", fd))
+            r = Sys.Ioctl(fd, Req.VIDIOC_CREATE_BUFS, &cb);
+        return r < 0 ? Err(r) : Outcome.Success(cb.index, cb.count, cb.capabilities);
+    }
+
+    private const uint StateFlags = V4L2_BUF_FLAG_MAPPED | V4L2_BUF_FLAG_QUEUED | V4L2_BUF_FLAG_DONE;
+
+    public Outcome QueryBuf(int fd, uint type, uint index)
+    {
+        var b = new v4l2_buffer { index = index, type = type };
+        long r = Sys.Ioctl(fd, Req.VIDIOC_QUERYBUF, &b);
+        return r < 0 ? Err(r) : Outcome.Success(b.length, b.flags & StateFlags, b.memory);
+    }
+
+    public Outcome ExpBuf(int fd, uint type, uint index, uint plane, uint flags)
+    {
+        var e = new v4l2_exportbuffer { type = type, index = index, plane = plane, flags = flags };
+        long r;
+        using (_watchdog.Op("VIDIOC_EXPBUF", fd))
+            r = Sys.Ioctl(fd, Req.VIDIOC_EXPBUF, &e);
+        if (r < 0) return Err(r);
+        var q = new v4l2_buffer { index = index, type = type };
+        long size = Sys.Ioctl(fd, Req.VIDIOC_QUERYBUF, &q) == 0 ? PageAlign(q.length) : 0;
+        _fds[e.fd] = new FdInfo(Kind.DmaBuf, (int)(flags & O_ACCMODE), size, Exporter.Vb2);
+        return Outcome.Created(e.fd);
+    }
+
+    public Outcome QBuf(int fd, uint type, uint index, uint memory, int dmabufFd, int userMap)
+    {
+        var b = new v4l2_buffer { index = index, type = type, memory = memory, field = V4L2_FIELD_NONE };
+        bool nullUserptr = false;
+        if (memory == V4L2_MEMORY_DMABUF) b.m_fd = dmabufFd;
+        else if (memory == V4L2_MEMORY_USERPTR)
+        {
+            var q = new v4l2_buffer { index = index, type = type };
+            uint len = Sys.Ioctl(fd, Req.VIDIOC_QUERYBUF, &q) == 0 ? q.length : 0;
+            b.length = len;
+            // only a private anonymous mapping at least a plane long is ever handed to the device;
+            // otherwise pass NULL so the kernel's earlier checks still answer, and refuse the rest
+            if (_maps.TryGetValue(userMap, out var m) && m.Anon && m.Length >= len) b.m_userptr = (ulong)m.Addr;
+            else nullUserptr = true;
+        }
+        if (V4L2_BUF_TYPE_VIDEO_OUTPUT == type && memory == V4L2_MEMORY_MMAP)
+        {
+            var q = new v4l2_buffer { index = index, type = type };
+            if (Sys.Ioctl(fd, Req.VIDIOC_QUERYBUF, &q) == 0) b.bytesused = q.length;
+        }
+        else if (V4L2_BUF_TYPE_VIDEO_OUTPUT == type) b.bytesused = b.length;
+        long r;
+        using (_watchdog.Op("VIDIOC_QBUF", fd))
+            r = Sys.Ioctl(fd, Req.VIDIOC_QBUF, &b);
+        if (nullUserptr && r == -(long)Errno.EFAULT) return Outcome.NotRun;
+        return r < 0 ? Err(r) : Outcome.Success();
+    }
+
+    public Outcome DQBuf(int fd, uint type)
+    {
+        var b = new v4l2_buffer { type = type };
+        long r;
+        using (_watchdog.Op("VIDIOC_DQBUF", fd))
+            r = Sys.Ioctl(fd, Req.VIDIOC_DQBUF, &b);
+        return r < 0 ? Err(r) : Outcome.Success(b.index, b.flags & StateFlags);
+    }
+
+    public Outcome StreamOn(int fd, uint type)
+    {
+        int t = (int)type;
+        long r;
+        using (_watchdog.Op("VIDIOC_STREAMON", fd))
+            r = Sys.Ioctl(fd, Req.VIDIOC_STREAMON, &t);
+        return r < 0 ? Err(r) : Outcome.Success();
+    }
+
+    public Outcome StreamOff(int fd, uint type)
+    {
+        int t = (int)type;
+        long r;
+        using (_watchdog.Op("VIDIOC_STREAMOFF", fd))
+            r = Sys.Ioctl(fd, Req.VIDIOC_STREAMOFF, &t);
+        return r < 0 ? Err(r) : Outcome.Success();
+    }
+
+    public Outcome RemoveBufs(int fd, uint type, uint index, uint count)
+    {
+        var rb = new v4l2_remove_buffers { index = index, count = count, type = type };
+        long r;
+        using (_watchdog.Op("VIDIOC_REMOVE_BUFS", fd))
+            r = Sys.Ioctl(fd, Req.VIDIOC_REMOVE_BUFS, &rb);
+        return r < 0 ? Err(r) : Outcome.Success();
+    }
+
+    // ---- hygiene -----------------------------------------------------------------------------------
+
+    public int LiveDmaBufs()
+    {
+        int n = BufInfo.LiveCount();
+        return n < 0 || _baseline < 0 ? -1 : n - _baseline;
+    }
+
+    /// <summary>How many fds and mappings the adapter holds right now (0 after Reset).</summary>
+    public (int Fds, int Maps) Held => (_fds.Count, _maps.Count);
+
+    public void Reset()
+    {
+        using var _ = _watchdog.Op("reset", 0);
+        foreach (var m in _maps.Values) Sys.Munmap(m.Addr, m.Length);
+        _maps.Clear();
+        foreach (var fd in _fds.Keys) Sys.Close(fd);
+        _fds.Clear();
+    }
+
+    public void Dispose()
+    {
+        Reset();
+        _watchdog.Dispose();
+    }
+}

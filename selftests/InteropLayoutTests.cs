@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.RegularExpressions;
+using Conformance.Adapters;
+using Conformance.Adapters.Interop;
+using Xunit;
+
+namespace Conformance.SelfTests;
+
+/// <summary>
+/// The interop layer against the real uapi headers of the kernel the lab boots: a C program compiled
+/// against them prints every struct size, field offset, request code and constant the suite uses, and
+/// each must equal what the C# declarations produce.
+/// </summary>
+public class InteropLayoutTests
+{
+    [Fact]
+    public void Every_struct_request_code_and_constant_matches_the_6_12_uapi_headers()
+    {
+        var mismatches = LayoutCheck.Run(LayoutCheck.InteropStructs(), LayoutCheck.InteropConstants());
+        Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
+    }
+
+    [Fact]
+    public void The_check_fails_on_a_deliberately_broken_layout()
+    {
+        // v4l2_exportbuffer without its flags field, v4l2_requestbuffers with flags widened, and a
+        // request code built with the wrong struct: each must be reported
+        var mismatches = LayoutCheck.Run(
+            [typeof(Broken.v4l2_exportbuffer), typeof(Broken.v4l2_requestbuffers)],
+            [("VIDIOC_EXPBUF", (ulong)Ioc.IOWR<Broken.v4l2_exportbuffer>('V', 16))]);
+        Assert.Contains(mismatches, m => m.StartsWith("sizeof(struct v4l2_exportbuffer)"));
+        Assert.Contains(mismatches, m => m.StartsWith("offsetof(struct v4l2_exportbuffer, fd)"));
+        Assert.Contains(mismatches, m => m.StartsWith("offsetof(struct v4l2_requestbuffers, flags)") || m.StartsWith("sizeof(struct v4l2_requestbuffers)"));
+        Assert.Contains(mismatches, m => m.StartsWith("VIDIOC_EXPBUF"));
+        Assert.DoesNotContain(mismatches, m => m.StartsWith("offsetof(struct v4l2_exportbuffer, plane)"));
+    }
+
+    private static class Broken
+    {
+        [StructLayout(LayoutKind.Sequential)]
+        public unsafe struct v4l2_exportbuffer
+        {
+            public uint type, index, plane;
+            public int fd;
+            public fixed uint reserved[11];
+        }
+
+        [StructLayout(LayoutKind.Sequential)]
+        public unsafe struct v4l2_requestbuffers
+        {
+            public uint count, type, memory, capabilities;
+            public uint flags;
+            public fixed byte reserved[3];
+        }
+    }
+}
+
+/// <summary>Compiles C against the uapi headers and compares; returns one line per mismatch.</summary>
+public static class LayoutCheck
+{
+    private static readonly string[] Headers =
+        ["linux/videodev2.h", "linux/v4l2-common.h", "linux/v4l2-controls.h", "linux/dma-buf.h", "linux/dma-heap.h", "linux/udmabuf.h", "linux/sync_file.h"];
+
+    public static IReadOnlyList<Type> InteropStructs() =>
+        typeof(v4l2_buffer).Assembly.GetTypes().Where(t => t.GetCustomAttribute<UapiAttribute>() != null).ToList();
+
+    /// <summary>Req's request codes and Uapi's constants (PAGE_SIZE is the machine's, not a header's).</summary>
+    public static IReadOnlyList<(string Name, ulong Value)> InteropConstants()
+    {
+        var list = new List<(string, ulong)>();
+        foreach (var f in typeof(Req).GetFields(BindingFlags.Public | BindingFlags.Static))
+            if (f.Name != "UNKNOWN_b_7f") list.Add((f.Name, (ulong)(nuint)f.GetValue(null)!));
+        foreach (var f in typeof(Uapi).GetFields(BindingFlags.Public | BindingFlags.Static).Where(f => f.IsLiteral && f.Name != "PAGE_SIZE"))
+            list.Add((f.Name, Convert.ToUInt64(f.GetValue(null) is int i ? (ulong)(uint)i : f.GetValue(null))));
+        return list;
+    }
+
+    public static List<string> Run(IEnumerable<Type> structs, IEnumerable<(string Name, ulong Value)> constants)
+    {
+        var expect = new List<(string Expr, string Label, ulong Value)>();
+        foreach (var t in structs)
+        {
+            string c = t.Name == "timeval" ? "struct timeval" : $"struct {t.Name}";
+            expect.Add(($"sizeof({c})", $"sizeof({c})", (ulong)SizeOf(t)));
+            foreach (var f in t.GetFields(BindingFlags.Public | BindingFlags.Instance))
+            {
+                string path = f.GetCustomAttribute<CNameAttribute>()?.Path ?? f.Name;
+                expect.Add(($"offsetof({c}, {path})", $"offsetof({c}, {path})", (ulong)Marshal.OffsetOf(t, f.Name)));
+            }
+        }
+        foreach (var (name, value) in constants) expect.Add(($"(unsigned long long)({name})", name, value));
+
+        var dir = Directory.CreateTempSubdirectory("conformance-layout");
+        try
+        {
+            SanitisedHeaders(UapiHeaders.Find(), dir.FullName);
+            var src = new StringBuilder("#define _GNU_SOURCE\n#include <stddef.h>\n#include <stdio.h>\n#include <fcntl.h>\n#include <sys/mman.h>\n#include <sys/time.h>\n#include <unistd.h>\n");
+            foreach (var h in Headers) src.Append($"#include <{h}>\n");
+            src.Append("int main(void) {\n");
+            foreach (var (expr, _, _) in expect) src.Append($"  printf(\"%llu\\n\", (unsigned long long)({expr}));\n");
+            src.Append("  return 0;\n}\n");
+            File.WriteAllText(Path.Combine(dir.FullName, "layout.c"), src.ToString());
+            var exe = Path.Combine(dir.FullName, "layout");
+            var (rc, _, err) = Exec("gcc", $"-Wall -Werror -I{dir.FullName}/include -o {exe} {dir.FullName}/layout.c");
+            if (rc != 0) return [$"the C layout program did not compile:\n{err}"];
+            var (rc2, output, err2) = Exec(exe, "");
+            if (rc2 != 0) return [$"the C layout program failed: {err2}"];
+            var got = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(ulong.Parse).ToArray();
+            var mismatches = new List<string>();
+            for (int i = 0; i < expect.Count; i++)
+                if (got[i] != expect[i].Value)
+                    mismatches.Add($"{expect[i].Label}: C says {got[i]} (0x{got[i]:x}), C# says {expect[i].Value} (0x{expect[i].Value:x})");
+            return mismatches;
+        }
+        finally { dir.Delete(true); }
+    }
+
+    private static int SizeOf(Type t) => (int)typeof(Unsafe).GetMethod(nameof(Unsafe.SizeOf))!.MakeGenericMethod(t).Invoke(null, null)!;
+
+    /// <summary>The source tree's uapi headers are not sanitised; apply headers_install.sh's two rewrites the suite's headers need.</summary>
+    private static void SanitisedHeaders(string uapi, string dir)
+    {
+        foreach (var h in Headers)
+        {
+            var text = File.ReadAllText(Path.Combine(uapi, h));
+            text = Regex.Replace(text, @"([\s(])(__user|__force|__iomem)\s", "$1");
+            text = Regex.Replace(text, @"^#include <linux/compiler(_types)?\.h>", "", RegexOptions.Multiline);
+            var dest = Path.Combine(dir, "include", h);
+            Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
+            File.WriteAllText(dest, text);
+        }
+    }
+
+    internal static (int, string, string) Exec(string file, string args)
+    {
+        var psi = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        var outTask = p.StandardOutput.ReadToEndAsync();
+        var err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        return (p.ExitCode, outTask.Result, err);
+    }
+}
+
+/// <summary>Where the lab kernel's uapi headers are: $CONFORMANCE_UAPI, else lab/fetch-kernel.sh fetches them.</summary>
+public static class UapiHeaders
+{
+    public static string Find()
+    {
+        var env = Environment.GetEnvironmentVariable("CONFORMANCE_UAPI");
+        if (!string.IsNullOrEmpty(env)) return env;
+        var script = Path.Combine(Repo.Root, "lab", "fetch-kernel.sh");
+        var (rc, output, err) = LayoutCheck.Exec("bash", $"{script} --headers-only");
+        if (rc != 0) throw new InvalidOperationException($"lab/fetch-kernel.sh failed ({rc}): {err}");
+        var line = output.Split('\n').FirstOrDefault(l => l.StartsWith("UAPI=")) ?? throw new InvalidOperationException("lab/fetch-kernel.sh printed no UAPI=");
+        return line["UAPI=".Length..].Trim();
+    }
+}
+
+public static class Repo
+{
+    public static readonly string Root = Find();
+    private static string Find()
+    {
+        var d = new DirectoryInfo(AppContext.BaseDirectory);
+        while (d != null && !File.Exists(Path.Combine(d.FullName, "Conformance.sln"))) d = d.Parent;
+        return d?.FullName ?? throw new InvalidOperationException("cannot find the repository root");
+    }
+}
