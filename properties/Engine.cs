@@ -27,6 +27,8 @@ public sealed record RunOptions
     public IReadOnlyList<string> Areas { get; init; } = SequenceGenerator.AllAreas;
     public IReadOnlyList<string> Ids { get; init; } = [];
     public string? Property { get; init; }
+    /// <summary>Told, before each sequence runs, how to describe it (called only if a hang must be reported).</summary>
+    public Action<Func<string>>? OnSequence { get; init; }
 }
 
 public sealed record SuiteResult(
@@ -58,7 +60,7 @@ public static class Engine
         foreach (var p in props)
         {
             progress?.Invoke($"# property {p.Name}: {p.Description}");
-            results.Add(RunProperty(p, gen, target, opt, exercise, deadline, props.Count));
+            results.Add(RunProperty(p, gen, target, opt, exercise, deadline, props.Count, progress));
         }
         var verdicts = Judge(catalog, target.Profile, opt, results, exercise);
         return new SuiteResult(targetName, target.Profile, opt, results, verdicts, exercise, sw.Elapsed);
@@ -79,11 +81,12 @@ public static class Engine
     public static ulong BatchSeed(ulong seed, int batch) => seed + (ulong)batch * 0xD1B54A32D192ED03UL;
 
     private static PropertyResult RunProperty(IConformanceProperty p, SequenceGenerator gen, IBufferTarget target, RunOptions opt,
-        Exercise exercise, DateTime? deadline, int propertyCount)
+        Exercise exercise, DateTime? deadline, int propertyCount, Action<string>? progress)
     {
         var sw = Stopwatch.StartNew();
         var arb = p.Arbitrary(gen, opt.MaxLength);
         int done = 0, batch = 0;
+        var lastProgress = DateTime.UtcNow;
         // with a time budget every property gets an equal share
         DateTime? myDeadline = deadline is { } d ? DateTime.UtcNow + (d - DateTime.UtcNow) / Math.Max(1, propertyCount) : null;
         while (done < opt.Sequences || myDeadline != null)
@@ -91,7 +94,12 @@ public static class Engine
             if (myDeadline is { } md && DateTime.UtcNow >= md && done > 0) break;
             int n = myDeadline != null ? opt.BatchSize : Math.Min(opt.BatchSize, opt.Sequences - done);
             ulong seed = BatchSeed(opt.Seed, batch++);
-            var r = RunBatch(p, arb, target, seed, n, exercise);
+            var r = RunBatch(p, arb, target, seed, n, exercise, opt.OnSequence);
+            if (progress != null && DateTime.UtcNow - lastProgress > TimeSpan.FromSeconds(10))
+            {
+                lastProgress = DateTime.UtcNow;
+                progress($"# progress: property {p.Name}, {done} sequences, batch seed {seed}");
+            }
             done += r.Ran;
             if (r.Shrunk != null)
                 return new PropertyResult(p, done, r.Shrunk, r.Original, r.ShrinkSteps, seed, n, sw.Elapsed);
@@ -102,7 +110,8 @@ public static class Engine
     public sealed record BatchResult(int Ran, Failure? Original, Failure? Shrunk, int ShrinkSteps);
 
     /// <summary>One FsCheck run of n sequences from a seed; on failure FsCheck shrinks and the last failing candidate is the counterexample.</summary>
-    public static BatchResult RunBatch(IConformanceProperty p, Arbitrary<OpSequence> arb, IBufferTarget target, ulong seed, int n, Exercise? exercise)
+    public static BatchResult RunBatch(IConformanceProperty p, Arbitrary<OpSequence> arb, IBufferTarget target, ulong seed, int n, Exercise? exercise,
+        Action<Func<string>>? onSequence = null)
     {
         Failure? original = null, last = null;
         int ran = 0, shrinkSteps = 0;
@@ -110,6 +119,7 @@ public static class Engine
         var prop = Prop.ForAll(arb, (OpSequence seq) =>
         {
             if (!shrinking) ran++;
+            onSequence?.Invoke(() => $"property {p.Name}, batch seed {seed}, {(shrinking ? "shrink candidate" : $"sequence {ran} of {n}")}:\n{seq}");
             var f = p.Check(seq, target, shrinking ? null : exercise);
             if (exercise != null && !shrinking) exercise.Sequences++;
             if (f == null) return true;

@@ -13,6 +13,10 @@ public static class Program
     public const string Usage = """
         usage: ./run-suite.sh [options]
           --target T         model (default) | broken:NAME (a deliberately broken model, see --list-variants)
+                             | kernel (this machine's devices) | vm (Debian 6.12 under QEMU: vivid, vgem, udmabuf, system heap)
+          --device PATH      with --target kernel: certify only this device (repeatable): a V4L2 node,
+                             a dma-heap or any char device speaking the dma-heap ABI, /dev/udmabuf
+          --op-timeout S     with --target kernel: an op taking longer is a hung driver (default 20)
           --profile P        device profile for the model target: vivid-like (default) | legacy-vb2
           --seed N           master seed (default 1); every failure prints the seed that replays it
           --sequences N      sequences per property (default 3000)
@@ -43,12 +47,18 @@ public static class Program
 
     public sealed class UsageException(string m) : Exception(m);
 
-    public sealed record Cli(string Target, string ProfileName, RunOptions Options, string OutDir, string? Mode, string? ModeArg);
+    public sealed record Cli(string Target, string ProfileName, RunOptions Options, string OutDir, string? Mode, string? ModeArg)
+    {
+        public IReadOnlyList<string> Devices { get; init; } = [];
+        public int OpTimeout { get; init; } = 20;
+    }
 
     public static Cli Parse(string[] args)
     {
         string target = "model", profile = "vivid-like", outDir = "out";
         string? mode = null, modeArg = null;
+        var devices = new List<string>();
+        int opTimeout = 20;
         var o = new RunOptions();
         var catalog = Catalog.Load();
         for (int i = 0; i < args.Length; i++)
@@ -98,13 +108,16 @@ public static class Program
                         break;
                     }
                 case "--out": outDir = Val(); break;
+                case "--device": devices.Add(Val()); break;
+                case "--op-timeout": opTimeout = (int)Num(1, 3600); break;
                 case "--list-variants": case "--list-invariants": case "--bench": mode = a; break;
                 case "--render-spec": mode = a; modeArg = Val(); break;
                 case "-h": case "--help": mode = "--help"; break;
                 default: throw new UsageException($"unknown option '{a}'");
             }
         }
-        return new Cli(target, profile, o, outDir, mode, modeArg);
+        if (devices.Count > 0 && target != "kernel") throw new UsageException("--device needs --target kernel (or ./run-suite.sh --target vm)");
+        return new Cli(target, profile, o, outDir, mode, modeArg) { Devices = devices, OpTimeout = opTimeout };
     }
 
     public static IBufferTarget MakeTarget(string target, string profileName)
@@ -118,16 +131,18 @@ public static class Program
                 ?? throw new UsageException($"unknown broken variant '{target["broken:".Length..]}' (see --list-variants)");
             return new ReferenceModel(profile, v.Bug);
         }
-        if (target is "kernel" or "vm")
-            throw new UsageException($"target '{target}' is not in this build yet: the kernel adapter and the VM lab are tracked as issue #3; this build certifies the reference model and its broken variants");
-        throw new UsageException($"unknown target '{target}' (targets: model, broken:NAME)");
+        if (target == "vm")
+            throw new UsageException("--target vm is run by ./run-suite.sh, which boots the lab VM and runs --target kernel inside it");
+        throw new UsageException($"unknown target '{target}' (targets: model, broken:NAME, kernel, vm)");
     }
 
-    public static string ReplayCommand(Cli cli, PropertyResult p)
+    public static string ReplayCommand(Cli cli, PropertyResult p, string? device = null)
     {
-        var parts = new List<string> { "./run-suite.sh", "--target", cli.Target, "--profile", cli.ProfileName,
+        var parts = new List<string> { "./run-suite.sh", "--target", cli.Target };
+        parts.AddRange(device != null ? ["--device", device] : ["--profile", cli.ProfileName]);
+        parts.AddRange([
             "--seed", p.ReplaySeed.ToString(), "--sequences", p.ReplaySequences.ToString(), "--property", p.Property.Name,
-            "--max-length", cli.Options.MaxLength.ToString() };
+            "--max-length", cli.Options.MaxLength.ToString()]);
         if (cli.Options.Ids.Count > 0) parts.AddRange(["--id", string.Join(",", cli.Options.Ids)]);
         else if (cli.Options.Areas.Count != SequenceGenerator.AllAreas.Length) parts.AddRange(["--area", string.Join(",", cli.Options.Areas)]);
         return string.Join(" ", parts);
@@ -153,6 +168,7 @@ public static class Program
             case "--bench":
                 return Bench.Run(cli, output);
         }
+        if (cli.Target == "kernel") return KernelRun.Run(cli, catalog, output);
         using var target = MakeTarget(cli.Target, cli.ProfileName);
         var result = Engine.Run(cli.Target, target, cli.Options, catalog, output.WriteLine);
         output.WriteLine(TextReport.Header(result));

@@ -98,7 +98,7 @@ public static class LayoutCheck
         try
         {
             SanitisedHeaders(UapiHeaders.Find(), dir.FullName);
-            var src = new StringBuilder("#define _GNU_SOURCE\n#include <stddef.h>\n#include <stdio.h>\n#include <fcntl.h>\n#include <sys/mman.h>\n#include <sys/time.h>\n#include <unistd.h>\n");
+            var src = new StringBuilder("#define _GNU_SOURCE\n#include <stddef.h>\n#include <stdio.h>\n#include <fcntl.h>\n#include <sys/mman.h>\n#include <sys/time.h>\n#include <sys/stat.h>\n#include <unistd.h>\n");
             foreach (var h in Headers) src.Append($"#include <{h}>\n");
             src.Append("int main(void) {\n");
             foreach (var (expr, _, _) in expect) src.Append($"  printf(\"%llu\\n\", (unsigned long long)({expr}));\n");

@@ -44,12 +44,17 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "poll", SetLastError = true)]
     internal static partial int poll(pollfd* fds, nuint nfds, int timeout);
 
+    [LibraryImport(Lib, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int statx(int dirfd, string pathname, int flags, uint mask, statx* statxbuf);
+
     [LibraryImport(Lib, EntryPoint = "_exit")]
     internal static partial void _exit(int status);
 
     [LibraryImport(Lib, EntryPoint = "getpid")]
     internal static partial int getpid();
 
+    internal const int AT_FDCWD = -100;
+    internal const uint STATX_TYPE = 1, STATX_MODE = 2;
     internal const int F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4;
     internal const int F_ADD_SEALS = 1024 + 9, F_GET_SEALS = 1024 + 10;
     internal const uint MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2;
@@ -98,6 +103,7 @@ internal static unsafe class Sys
     private readonly struct MunmapCall(void* addr, nuint len) : ICall { public long Invoke() => Libc.munmap(addr, len); }
     private readonly struct MemfdCall(string name, uint flags) : ICall { public long Invoke() => Libc.memfd_create(name, flags); }
     private readonly struct FtruncateCall(int fd, long len) : ICall { public long Invoke() => Libc.ftruncate(fd, len); }
+    private readonly struct StatxCall(string path, statx* buf) : ICall { public long Invoke() => Libc.statx(Libc.AT_FDCWD, path, 0, Libc.STATX_TYPE, buf); }
     private readonly struct PollCall(pollfd* fds, nuint n, int timeout) : ICall { public long Invoke() => Libc.poll(fds, n, timeout); }
 
     public static long Ioctl(int fd, nuint request, void* arg) => Retry(new IoctlCall(fd, request, arg));
@@ -112,5 +118,7 @@ internal static unsafe class Sys
     public static long Munmap(long addr, long length) => Retry(new MunmapCall((void*)addr, (nuint)length));
     public static long MemfdCreate(string name, uint flags) => Retry(new MemfdCall(name, flags));
     public static long Ftruncate(int fd, long length) => Retry(new FtruncateCall(fd, length));
+    /// <summary>statx(2): its struct is the same on every architecture, unlike struct stat.</summary>
+    public static long Statx(string path, statx* buf) => Retry(new StatxCall(path, buf));
     public static long Poll(pollfd* fds, int n, int timeoutMs) => Retry(new PollCall(fds, (nuint)n, timeoutMs));
 }

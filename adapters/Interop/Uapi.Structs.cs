@@ -161,6 +161,17 @@ public struct udmabuf_create_list
     public uint flags, count;
 }
 
+/// <summary>The statx fields the suite reads (file type, device number); the rest is opaque.</summary>
+[Uapi("sys/stat.h")]
+[StructLayout(LayoutKind.Explicit, Size = 256)]
+public struct statx
+{
+    [FieldOffset(0)] public uint stx_mask;
+    [FieldOffset(28)] public ushort stx_mode;
+    [FieldOffset(128)] public uint stx_rdev_major;
+    [FieldOffset(132)] public uint stx_rdev_minor;
+}
+
 /// <summary>Request codes, computed as the headers' _IOR/_IOW/_IOWR macros do (asm-generic/ioctl.h).</summary>
 public static class Ioc
 {

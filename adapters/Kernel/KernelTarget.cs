@@ -39,7 +39,7 @@ public sealed unsafe class KernelTarget : IBufferTarget
     public TargetProfile Profile { get; }
 
     /// <summary>What the watchdog prints if an op hangs (set per sequence by the runner).</summary>
-    public string Context { get => _watchdog.Context; set => _watchdog.Context = value; }
+    public Func<string> Context { get => _watchdog.Context; set => _watchdog.Context = value; }
 
     private static Outcome Err(long r) => Outcome.Fail(Sys.ErrnoOf(r));
 

@@ -18,7 +18,8 @@ public sealed class Watchdog : IDisposable
     private string _op = "";
     private long _arg;
 
-    public string Context { get; set; } = "";
+    /// <summary>Describes the sequence running; called only when a hang is reported.</summary>
+    public Func<string> Context { get; set; } = () => "";
 
     public Watchdog(TimeSpan limit)
     {
@@ -50,7 +51,8 @@ public sealed class Watchdog : IDisposable
             var secs = (double)_limitTicks / Stopwatch.Frequency;
             Console.Out.Flush();
             Console.Error.WriteLine($"HANG: {_op} on handle {_arg} did not return within {secs:0} s: the driver hangs");
-            if (Context.Length > 0) Console.Error.WriteLine($"HANG: while running {Context}");
+            var ctx = Context();
+            if (ctx.Length > 0) Console.Error.WriteLine($"HANG: while running {ctx}");
             Console.Error.Flush();
             Libc._exit(HangExitCode);
         }

@@ -1,0 +1,292 @@
+using System.Text;
+using Conformance.Adapters.Interop;
+using static Conformance.Adapters.Uapi;
+
+namespace Conformance.Adapters.Kernel;
+
+/// <summary>One device the suite certifies on its own, with what it needs beside it.</summary>
+/// <param name="Name">How reports name it, e.g. "/dev/video0 (vivid: vivid-000-vid-cap)".</param>
+/// <param name="Areas">Catalog areas certified for this device.</param>
+/// <param name="Paths">Symbolic device names the ops use → paths (helpers such as the heap that
+/// supplies dma-bufs to a V4L2 DMABUF queue are listed too, but are not what is certified).</param>
+public sealed record CertUnit(string Name, string Path, string Driver, TargetProfile Profile, IReadOnlyList<string> Areas,
+    IReadOnlyDictionary<string, string> Paths, IReadOnlyList<string> Notes);
+
+/// <summary>A device found but not certified, and why (reported as SKIP, never as a pass).</summary>
+public sealed record SkippedDevice(string Path, string Driver, string Reason);
+
+public sealed record Discovered(string Kernel, IReadOnlyList<CertUnit> Units, IReadOnlyList<SkippedDevice> Skipped);
+
+/// <summary>A path the user named that cannot be certified: the runner prints it and exits 2.</summary>
+public sealed class DeviceException(string message) : Exception(message);
+
+/// <summary>
+/// Finds what this machine offers and reads each device's profile from the device itself
+/// (QUERYCAP, REQBUFS(0) capabilities, G_FMT, a probe allocation), or checks one device a user names.
+/// </summary>
+public static unsafe class Discovery
+{
+    public static string KernelRelease() =>
+        File.Exists("/proc/sys/kernel/osrelease") ? File.ReadAllText("/proc/sys/kernel/osrelease").Trim() : "unknown";
+
+    /// <summary>Everything under /dev the catalog covers, or just <paramref name="devices"/> when given.</summary>
+    public static Discovered Discover(IReadOnlyList<string> devices)
+    {
+        var kernel = KernelRelease();
+        var units = new List<CertUnit>();
+        var skipped = new List<SkippedDevice>();
+        var heaps = new List<(string Path, HeapProfile Heap, string ExpName)>();
+        // heaps first: a V4L2 DMABUF queue needs a dma-buf source beside it
+        var heapPaths = Directory.Exists("/dev/dma_heap") ? Directory.GetFiles("/dev/dma_heap").Order().ToList() : [];
+        foreach (var p in heapPaths)
+            if (ProbeHeap(p, out var h, out var exp, out var why)) heaps.Add((p, h!, exp));
+            else if (devices.Count == 0) skipped.Add(new(p, "?", why));
+
+        IEnumerable<string> candidates = devices.Count > 0 ? devices
+            : heapPaths.Concat(Glob("/dev", "video*")).Concat(File.Exists("/dev/udmabuf") ? ["/dev/udmabuf"] : [])
+                .Concat(Glob("/dev/dri", "renderD*"));
+        foreach (var path in candidates)
+        {
+            bool named = devices.Count > 0;
+            var kind = Classify(path, named);
+            switch (kind)
+            {
+                case "video":
+                    var u = ProbeVideo(path, heaps.FirstOrDefault(), kernel, out var skip);
+                    if (u != null) units.Add(u);
+                    else if (named) throw new DeviceException($"{path}: {skip!.Reason}");
+                    else skipped.Add(skip!);
+                    break;
+                case "heap":
+                    if (!ProbeHeap(path, out var heap, out var expName, out var why)) throw new DeviceException($"{path}: {why}");
+                    var hp = heap! with { Device = "heap:" + heap!.Name };
+                    units.Add(new CertUnit($"{path} (dma-heap ABI: exporter {expName})", path, expName,
+                        new TargetProfile($"kernel:{path}", kernel, [], [hp], null, 0), ["heap", "dmabuf"],
+                        new Dictionary<string, string> { [hp.Device] = path },
+                        [$"mmap page offset {(hp.HonoursMmapOffset ? "honoured" : "ignored (AMB-11)")}"]));
+                    break;
+                case "udmabuf":
+                    long limit = UdmabufSizeLimit();
+                    units.Add(new CertUnit($"{path} (udmabuf)", path, "udmabuf",
+                        new TargetProfile($"kernel:{path}", kernel, [], [], "udmabuf", limit), ["udmabuf", "dmabuf"],
+                        new Dictionary<string, string> { ["udmabuf"] = path }, [$"size_limit_mb {limit >> 20}"]));
+                    break;
+                case "drm":
+                    var drv = DrmDriver(path);
+                    var reason = "DRM PRIME and GEM are not in the catalog yet (planned: fences, sync_file and PRIME)";
+                    if (named) throw new DeviceException($"{path} is a DRM device ({drv}): {reason}");
+                    skipped.Add(new(path, drv, reason));
+                    break;
+                default:
+                    if (named) throw new DeviceException($"{path}: {kind}");
+                    skipped.Add(new(path, "?", kind));
+                    break;
+            }
+        }
+        return new Discovered(kernel, units, skipped);
+    }
+
+    private static IEnumerable<string> Glob(string dir, string pattern) =>
+        Directory.Exists(dir) ? Directory.GetFiles(dir, pattern).OrderBy(p => p.Length).ThenBy(p => p, StringComparer.Ordinal) : [];
+
+    /// <summary>"video", "heap", "udmabuf", "drm", or why the path is none of them.</summary>
+    public static string Classify(string path, bool named)
+    {
+        var st = new statx();
+        long sr = Sys.Statx(path, &st);
+        if (sr == -(long)Errno.ENOENT) return "no such file or directory";
+        if (sr < 0) return $"cannot be examined: {Sys.ErrnoOf(sr)}";
+        const int S_IFMT = 0xF000, S_IFCHR = 0x2000, S_IFDIR = 0x4000, S_IFBLK = 0x6000;
+        int type = st.stx_mode & S_IFMT;
+        if (type != S_IFCHR)
+            return $"not a character device ({(type == S_IFDIR ? "a directory" : type == S_IFBLK ? "a block device" : "a regular file or other kind of file")})";
+        if (st.stx_rdev_major == 226) return "drm";
+        long fd = Sys.Open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+        if (fd == -(long)Errno.EACCES || fd == -(long)Errno.EPERM) fd = Sys.Open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0) return $"cannot be opened: {Sys.ErrnoOf(fd)}{(fd == -(long)Errno.EACCES ? " (permission denied: run as root or join the device's group)" : "")}";
+        try
+        {
+            var cap = new v4l2_capability();
+            if (Sys.Ioctl((int)fd, Req.VIDIOC_QUERYCAP, &cap) == 0) return "video";
+            var d = new dma_heap_allocation_data { len = PAGE_SIZE, fd_flags = (uint)(O_RDWR | O_CLOEXEC) };
+            if (Sys.Ioctl((int)fd, Req.DMA_HEAP_IOCTL_ALLOC, &d) == 0) { Sys.Close((int)d.fd); return "heap"; }
+            // UDMABUF_CREATE with memfd -1 fails in fget (EBADF) only on a udmabuf device
+            var u = new udmabuf_create { memfd = uint.MaxValue, size = PAGE_SIZE };
+            if (Sys.Ioctl((int)fd, Req.UDMABUF_CREATE, &u) == -(long)Errno.EBADF) return "udmabuf";
+            return "not a V4L2, dma-heap or udmabuf device (VIDIOC_QUERYCAP, DMA_HEAP_IOCTL_ALLOC and UDMABUF_CREATE were all refused)";
+        }
+        finally { Sys.Close((int)fd); }
+    }
+
+    private static string Text(byte* p, int n)
+    {
+        int len = 0;
+        while (len < n && p[len] != 0) len++;
+        return Encoding.UTF8.GetString(p, len);
+    }
+
+    /// <summary>The kernel driver bound to a char device, from sysfs.</summary>
+    private static string SysfsDriver(string path)
+    {
+        var st = new statx();
+        if (Sys.Statx(path, &st) < 0) return "?";
+        var link = $"/sys/dev/char/{st.stx_rdev_major}:{st.stx_rdev_minor}/device/driver";
+        try { return new FileInfo(link).LinkTarget is { } t ? System.IO.Path.GetFileName(t) : "?"; }
+        catch (IOException) { return "?"; }
+    }
+
+    private static string DrmDriver(string path) => SysfsDriver(path);
+
+    public static long UdmabufSizeLimit()
+    {
+        const string p = "/sys/module/udmabuf/parameters/size_limit_mb";
+        return File.Exists(p) && long.TryParse(File.ReadAllText(p).Trim(), out var mb) ? mb << 20 : 64L << 20;
+    }
+
+    /// <summary>Reads a V4L2 node's queue profile from the device. Null (with the reason) when the suite cannot certify it.</summary>
+    public static CertUnit? ProbeVideo(string path, (string Path, HeapProfile Heap, string ExpName) helperHeap, string kernel, out SkippedDevice? skip)
+    {
+        skip = null;
+        long fdr = Sys.Open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+        if (fdr < 0) { skip = new(path, "?", $"cannot be opened: {Sys.ErrnoOf(fdr)}"); return null; }
+        int fd = (int)fdr;
+        try
+        {
+            var cap = new v4l2_capability();
+            if (Sys.Ioctl(fd, Req.VIDIOC_QUERYCAP, &cap) != 0) { skip = new(path, "?", "VIDIOC_QUERYCAP failed: not a V4L2 device"); return null; }
+            string driver = Text(cap.driver, 16), card = Text(cap.card, 32);
+            uint caps = (cap.capabilities & V4L2_CAP_DEVICE_CAPS) != 0 ? cap.device_caps : cap.capabilities;
+            string who = $"{driver}: {card}";
+            if ((caps & V4L2_CAP_STREAMING) == 0) { skip = new(path, who, "no streaming I/O (V4L2_CAP_STREAMING not set): the catalog's vb2 invariants do not apply"); return null; }
+            uint type;
+            if ((caps & (V4L2_CAP_VIDEO_M2M | V4L2_CAP_VIDEO_M2M_MPLANE)) != 0) { skip = new(path, who, "a mem2mem node: two queues on one fd are not modelled yet"); return null; }
+            else if ((caps & V4L2_CAP_VIDEO_CAPTURE) != 0) type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+            else if ((caps & V4L2_CAP_VIDEO_OUTPUT) != 0) type = V4L2_BUF_TYPE_VIDEO_OUTPUT;
+            else
+            {
+                var what = (caps & (V4L2_CAP_VIDEO_CAPTURE_MPLANE | V4L2_CAP_VIDEO_OUTPUT_MPLANE)) != 0 ? "multi-planar video"
+                    : (caps & (V4L2_CAP_META_CAPTURE | V4L2_CAP_META_OUTPUT)) != 0 ? "metadata" : $"device caps 0x{caps:x}";
+                skip = new(path, who, $"its buffer type ({what}) is not modelled yet; single-planar VIDEO_CAPTURE/OUTPUT queues are");
+                return null;
+            }
+            uint bufCaps = 0;
+            foreach (var mem in new[] { V4L2_MEMORY_MMAP, V4L2_MEMORY_DMABUF, V4L2_MEMORY_USERPTR })
+            {
+                var rb = new v4l2_requestbuffers { count = 0, type = type, memory = mem };
+                if (Sys.Ioctl(fd, Req.VIDIOC_REQBUFS, &rb) == 0) { bufCaps = rb.capabilities; break; }
+            }
+            if (bufCaps == 0) { skip = new(path, who, "VIDIOC_REQBUFS(0) fails for MMAP, DMABUF and USERPTR"); return null; }
+            var fmt = new v4l2_format { type = type };
+            if (Sys.Ioctl(fd, Req.VIDIOC_G_FMT, &fmt) != 0 || fmt.fmt_pix.sizeimage == 0) { skip = new(path, who, "VIDIOC_G_FMT gives no sizeimage"); return null; }
+            long sizeImage = fmt.fmt_pix.sizeimage;
+
+            uint probeMem = (bufCaps & V4L2_BUF_CAP_SUPPORTS_MMAP) != 0 ? V4L2_MEMORY_MMAP : (bufCaps & V4L2_BUF_CAP_SUPPORTS_DMABUF) != 0 ? V4L2_MEMORY_DMABUF : V4L2_MEMORY_USERPTR;
+            var one = new v4l2_requestbuffers { count = 1, type = type, memory = probeMem };
+            int minReq = Sys.Ioctl(fd, Req.VIDIOC_REQBUFS, &one) == 0 ? (int)one.count : 1;
+            var cb = new v4l2_create_buffers { count = 0, memory = probeMem, format = fmt };
+            int maxBufs = Sys.Ioctl(fd, Req.VIDIOC_CREATE_BUFS, &cb) == 0 && (cb.capabilities & V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS) != 0
+                ? (int)cb.max_num_buffers : 32;
+            bool honours = probeMem == V4L2_MEMORY_MMAP && ExportHonoursOffset(fd, type, sizeImage);
+            var zero = new v4l2_requestbuffers { count = 0, type = type, memory = probeMem };
+            Sys.Ioctl(fd, Req.VIDIOC_REQBUFS, &zero);
+            var rm = new v4l2_remove_buffers { count = 0, type = type };
+            bool hasRemove = Sys.Ioctl(fd, Req.VIDIOC_REMOVE_BUFS, &rm) != -(long)Errno.ENOTTY;
+
+            var node = new VideoNodeProfile("video", driver, card, type, bufCaps, minReq, maxBufs, sizeImage, hasRemove,
+                honours, DeviceWritesCaptureBuffers: type == V4L2_BUF_TYPE_VIDEO_CAPTURE);
+            var paths = new Dictionary<string, string> { ["video"] = path };
+            var heaps = new List<HeapProfile>();
+            var notes = new List<string>
+            {
+                $"{BufTypeName(type)}, sizeimage {sizeImage}, buffer caps {CapNames(bufCaps)}, min buffers {minReq}, max buffers {maxBufs}",
+                $"VIDIOC_REMOVE_BUFS {(hasRemove ? "implemented" : "not implemented")}; exported dma-buf mmap page offset {(probeMem != V4L2_MEMORY_MMAP ? "not probed (no MMAP)" : honours ? "honoured" : "ignored (AMB-11)")}",
+            };
+            if (helperHeap.Heap != null)
+            {
+                var hh = helperHeap.Heap with { Device = "heap:" + helperHeap.Heap.Name };
+                heaps.Add(hh);
+                paths[hh.Device] = helperHeap.Path;
+                notes.Add($"dma-bufs for V4L2_MEMORY_DMABUF come from {helperHeap.Path} (not certified here)");
+            }
+            else if ((bufCaps & V4L2_BUF_CAP_SUPPORTS_DMABUF) != 0)
+                notes.Add("no dma-heap on this machine: V4L2_MEMORY_DMABUF is exercised only with the queue's own exports");
+            var profile = new TargetProfile($"kernel:{path}", kernel, [node], heaps, null, 0);
+            return new CertUnit($"{path} ({driver}: {card})", path, driver, profile, ["vb2", "dmabuf"], paths, notes);
+        }
+        finally { Sys.Close(fd); }
+    }
+
+    /// <summary>
+    /// Whether mmap of an exported buffer at page offset 1 starts at the buffer's second page
+    /// (exporter-defined, AMB-11): write two stamps through the queue's own mapping and read one back.
+    /// </summary>
+    private static bool ExportHonoursOffset(int fd, uint type, long sizeImage)
+    {
+        if (sizeImage < 2 * PAGE_SIZE) return true;
+        var q = new v4l2_buffer { index = 0, type = type, memory = V4L2_MEMORY_MMAP };
+        if (Sys.Ioctl(fd, Req.VIDIOC_QUERYBUF, &q) != 0) return true;
+        long map = Sys.Mmap(2 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, q.m_offset);
+        if (map < 0) return true;
+        bool honours = true;
+        var e = new v4l2_exportbuffer { type = type, index = 0, flags = (uint)(O_RDWR | O_CLOEXEC) };
+        if (Sys.Ioctl(fd, Req.VIDIOC_EXPBUF, &e) == 0)
+        {
+            *(ulong*)map = 0x1111_0000_0000_0001;
+            *(ulong*)(map + PAGE_SIZE) = 0x2222_0000_0000_0002;
+            long m2 = Sys.Mmap(PAGE_SIZE, PROT_READ, MAP_SHARED, e.fd, PAGE_SIZE);
+            if (m2 >= 0)
+            {
+                honours = *(ulong*)m2 != 0x1111_0000_0000_0001;
+                Sys.Munmap(m2, PAGE_SIZE);
+            }
+            Sys.Close(e.fd);
+        }
+        Sys.Munmap(map, 2 * PAGE_SIZE);
+        return honours;
+    }
+
+    /// <summary>Checks a char device speaks the dma-heap ABI and reads its exporter's name and mmap offset behaviour.</summary>
+    public static bool ProbeHeap(string path, out HeapProfile? heap, out string expName, out string why)
+    {
+        heap = null; expName = "?"; why = "";
+        long fdr = Sys.Open(path, O_RDONLY | O_CLOEXEC);
+        if (fdr < 0) { why = $"cannot be opened: {Sys.ErrnoOf(fdr)}"; return false; }
+        int fd = (int)fdr;
+        try
+        {
+            var d = new dma_heap_allocation_data { len = 2 * PAGE_SIZE, fd_flags = (uint)(O_RDWR | O_CLOEXEC) };
+            long r = Sys.Ioctl(fd, Req.DMA_HEAP_IOCTL_ALLOC, &d);
+            if (r < 0) { why = $"DMA_HEAP_IOCTL_ALLOC of 2 pages failed with {Sys.ErrnoOf(r)}: not a working dma-heap ABI device"; return false; }
+            int buf = (int)d.fd;
+            try
+            {
+                expName = FdInfoField(buf, "exp_name") ?? "?";
+                bool honours = true;
+                long m = Sys.Mmap(2 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+                if (m >= 0)
+                {
+                    *(ulong*)m = 1; *(ulong*)(m + PAGE_SIZE) = 2;
+                    long m2 = Sys.Mmap(PAGE_SIZE, PROT_READ, MAP_SHARED, buf, PAGE_SIZE);
+                    if (m2 >= 0) { honours = *(ulong*)m2 == 2; Sys.Munmap(m2, PAGE_SIZE); }
+                    Sys.Munmap(m, 2 * PAGE_SIZE);
+                }
+                heap = new HeapProfile("heap:" + System.IO.Path.GetFileName(path), System.IO.Path.GetFileName(path), honours);
+                return true;
+            }
+            finally { Sys.Close(buf); }
+        }
+        finally { Sys.Close(fd); }
+    }
+
+    /// <summary>A field of /proc/self/fdinfo/FD (dma-buf fds show size, count, exp_name, flags).</summary>
+    public static string? FdInfoField(int fd, string field)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/self/fdinfo/{fd}"))
+                if (line.StartsWith(field + ":", StringComparison.Ordinal)) return line[(field.Length + 1)..].Trim();
+        }
+        catch (IOException) { }
+        return null;
+    }
+}
