@@ -70,7 +70,7 @@ public interface IBufferTarget : IDisposable
     Outcome QueryBuf(int fd, uint type, uint index);
     /// <summary>VIDIOC_EXPBUF. Handle = exported dma-buf fd.</summary>
     Outcome ExpBuf(int fd, uint type, uint index, uint plane, uint flags);
-    /// <summary>VIDIOC_QBUF. For DMABUF, dmabufFd is m.fd (length 0); for USERPTR, userMap's address and the plane size.</summary>
+    /// <summary>VIDIOC_QBUF. For DMABUF, dmabufFd is m.fd (length 0); for USERPTR, userMap's address and length; an output buffer carries one frame (bytesused = sizeimage).</summary>
     Outcome QBuf(int fd, uint type, uint index, uint memory, int dmabufFd, int userMap);
     /// <summary>Non-blocking VIDIOC_DQBUF. R0 = index, R1 = flags &amp; (MAPPED|QUEUED|DONE).</summary>
     Outcome DQBuf(int fd, uint type);

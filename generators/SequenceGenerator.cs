@@ -170,12 +170,16 @@ public sealed class SequenceGenerator
                     r.Weighted((6, plane), (3, PageAlign(plane)), (2, (long)PAGE_SIZE), (1, PageAlign(plane) + PAGE_SIZE), (1, 0L)),
                     r.Weighted((8, PROT_READ | PROT_WRITE), (3, PROT_READ)), r.Weighted((12, MAP_SHARED), (1, MAP_PRIVATE))));
                 uint qmem = _memory;
-                Add(8, r => new QBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), qmem != 0 && r.Chance(90) ? qmem : MemoryArg(ref r), QBufMem(ref r, bufs, memfds, maps)));
+                Add(8, r =>
+                {
+                    uint m = qmem != 0 && r.Chance(90) ? qmem : MemoryArg(ref r);
+                    return new QBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), m, QBufMem(ref r, m, bufs, memfds, maps, video));
+                });
                 Add(6, r => new DQBuf(r.Pick(video).Var, node.BufType));
                 Add(4, r => new StreamOn(r.Pick(video).Var, TypeArg(ref r, node)));
                 Add(3, r => new StreamOff(r.Pick(video).Var, TypeArg(ref r, node)));
                 Add(4, r => new RemoveBufs(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), r.Weighted((5, 1u), (2, 0u), (2, 2u), (1, 65u))));
-                Add(_memory == V4L2_MEMORY_USERPTR && maps.Count(m => m.Anon) < 2 ? 6 : 1, r => new MmapAnon(PageAlign(node.SizeImage)));
+                Add(_memory == V4L2_MEMORY_USERPTR && maps.Count(m => m.Anon) < 2 ? 6 : 1, r => new MmapAnon(PageAlign(node.SizeImage + PAGE_SIZE)));   // covers CREATE_BUFS' largest size delta
                 Add(2, r => new Dup(r.Pick(video).Var));
                 Add(video.Count > 1 ? 3 : 1, r => new Close(r.Pick(video).Var));
             }
@@ -186,7 +190,7 @@ public sealed class SequenceGenerator
             Add(heaps.Count == 0 ? 25 : 0, _ => new Open(hp.Device, O_RDONLY | O_CLOEXEC));
             if (heaps.Count > 0)
                 Add(14, r => new DmaHeapAlloc(r.Pick(heaps).Var,
-                    r.Weighted((5, (ulong)PAGE_SIZE), (4, (ulong)(3 * PAGE_SIZE)), (3, 100UL), (2, (ulong)(2 * PAGE_SIZE + 1)), (1, 0UL), (1, (ulong)PageAlign(Profile.Video.Count > 0 ? Profile.Video[0].SizeImage : PAGE_SIZE))),
+                    r.Weighted((5, (ulong)PAGE_SIZE), (4, (ulong)(3 * PAGE_SIZE)), (3, 100UL), (2, (ulong)(2 * PAGE_SIZE + 1)), (1, 0UL), (_memory == V4L2_MEMORY_USERPTR ? 6 : 1, (ulong)PageAlign(Profile.Video.Count > 0 ? Profile.Video[0].SizeImage : PAGE_SIZE))),
                     r.Weighted((6, (uint)(O_RDWR | O_CLOEXEC)), (3, (uint)O_RDWR), (2, (uint)O_RDONLY), (1, (uint)O_WRONLY), (1, 3u), (1, (uint)O_NONBLOCK)),
                     r.Weighted((12, 0UL), (1, 1UL)), r.Weighted((12, 0u), (1, 5u)), r.Weighted((10, HeapAbi.Current), (1, HeapAbi.Short), (1, HeapAbi.Long))));
         }
@@ -282,15 +286,19 @@ public sealed class SequenceGenerator
         long size = pages * PAGE_SIZE - off;
         return r.Weighted((14, (off, size)), (2, (off, size + PAGE_SIZE)), (1, (off + 100, size)), (1, (off, size - 100)), (1, (off, 0L)), (2, (off, (long)PAGE_SIZE)));
     }
-    private static Var QBufMem(ref Rng r, List<V> bufs, List<V> memfds, List<V> maps)
+    /// <summary>m.fd for DMABUF (a dma-buf, sometimes a memfd or the video fd itself), userptr for USERPTR (anonymous memory or a dma-buf mapping).</summary>
+    private static Var QBufMem(ref Rng r, uint memory, List<V> bufs, List<V> memfds, List<V> maps, List<V> video)
     {
-        var anon = maps.Where(m => m.Anon).ToList();
-        var pfn = maps.Where(m => !m.Anon && !m.Memfd && m.Device is "heap" or "udmabuf").ToList();
-        return r.Weighted(
-            (6, bufs.Count > 0 ? r.Pick(bufs).Var : Var.None),
-            (1, memfds.Count > 0 ? r.Pick(memfds).Var : Var.None),
-            (4, anon.Count > 0 ? r.Pick(anon).Var : Var.None),
-            (2, pfn.Count > 0 ? r.Pick(pfn).Var : Var.None));
+        if (memory == V4L2_MEMORY_USERPTR)
+        {
+            var anon = maps.Where(m => m.Anon).ToList();
+            var pfn = maps.Where(m => !m.Anon && !m.Memfd && m.Device is "heap" or "udmabuf").ToList();
+            return r.Weighted((4, anon.Count > 0 ? r.Pick(anon).Var : Var.None), (2, pfn.Count > 0 ? r.Pick(pfn).Var : Var.None));
+        }
+        if (memory == V4L2_MEMORY_DMABUF)
+            return r.Weighted((6, bufs.Count > 0 ? r.Pick(bufs).Var : Var.None), (1, memfds.Count > 0 ? r.Pick(memfds).Var : Var.None),
+                (1, video.Count > 0 ? r.Pick(video).Var : Var.None));   // an fd that is not a dma-buf
+        return Var.None;
     }
 }
 

@@ -57,7 +57,7 @@ public static class KernelRun
             }
             output.WriteLine(TextReport.Totals(result));
             // the suite's own hygiene: every fd and dma-buf the unit made is gone
-            var hygiene = $"hygiene: {fdsBefore} open fds before, {fdsAfter} after; " +
+            var hygiene = $"hygiene: {fdsBefore} device/dma-buf/memfd fds open before, {fdsAfter} after; " +
                 (bufsBefore >= 0 ? $"{bufsBefore} live dma-bufs before, {bufsAfter} after" : "live dma-bufs not countable");
             bool unitLeaked = fdsAfter != fdsBefore || (bufsBefore >= 0 && bufsAfter != bufsBefore);
             output.WriteLine((unitLeaked ? "LEAK: " : "# ") + hygiene);
@@ -77,7 +77,21 @@ public static class KernelRun
         return failed || leaked ? 1 : 0;
     }
 
-    private static int OpenFds() => Directory.Exists("/proc/self/fd") ? Directory.GetFiles("/proc/self/fd").Length : -1;
+    /// <summary>Open fds of the kinds the suite creates (device nodes, dma-bufs, memfds); the runtime's own come and go.</summary>
+    private static int OpenFds()
+    {
+        if (!Directory.Exists("/proc/self/fd")) return -1;
+        int n = 0;
+        foreach (var f in Directory.GetFiles("/proc/self/fd"))
+        {
+            string? t;
+            try { t = new FileInfo(f).LinkTarget; } catch (IOException) { continue; }
+            if (t != null && (t.StartsWith("/dev/", StringComparison.Ordinal) && t != "/dev/null" && !t.StartsWith("/dev/pts", StringComparison.Ordinal)
+                || t.StartsWith("anon_inode:dmabuf", StringComparison.Ordinal) || t.StartsWith("/dmabuf", StringComparison.Ordinal) || t.StartsWith("/memfd:", StringComparison.Ordinal)))
+                n++;
+        }
+        return n;
+    }
 
     private static string Slug(string path) => path.TrimStart('/').Replace('/', '_');
 }

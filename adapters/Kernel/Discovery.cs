@@ -110,9 +110,9 @@ public static unsafe class Discovery
             if (Sys.Ioctl((int)fd, Req.VIDIOC_QUERYCAP, &cap) == 0) return "video";
             var d = new dma_heap_allocation_data { len = PAGE_SIZE, fd_flags = (uint)(O_RDWR | O_CLOEXEC) };
             if (Sys.Ioctl((int)fd, Req.DMA_HEAP_IOCTL_ALLOC, &d) == 0) { Sys.Close((int)d.fd); return "heap"; }
-            // UDMABUF_CREATE with memfd -1 fails in fget (EBADF) only on a udmabuf device
+            // UDMABUF_CREATE with memfd -1 fails in fget (EBADFD, udmabuf.c) only on a udmabuf device
             var u = new udmabuf_create { memfd = uint.MaxValue, size = PAGE_SIZE };
-            if (Sys.Ioctl((int)fd, Req.UDMABUF_CREATE, &u) == -(long)Errno.EBADF) return "udmabuf";
+            if (Sys.Ioctl((int)fd, Req.UDMABUF_CREATE, &u) == -(long)Errno.EBADFD) return "udmabuf";
             return "not a V4L2, dma-heap or udmabuf device (VIDIOC_QUERYCAP, DMA_HEAP_IOCTL_ALLOC and UDMABUF_CREATE were all refused)";
         }
         finally { Sys.Close((int)fd); }

@@ -15,7 +15,7 @@ public sealed unsafe class KernelTarget : IBufferTarget
     private enum Kind { Video, Heap, Udmabuf, DmaBuf, Memfd }
     private enum Exporter { None, Heap, Udmabuf, Vb2 }
     private sealed record FdInfo(Kind Kind, int AccMode, long Size = 0, Exporter Exporter = Exporter.None);
-    private sealed record Map(long Addr, long Length, int Prot, bool Anon);
+    private sealed record Map(long Addr, long Length, int Prot, bool Anon, bool DmaBuf = false);
 
     private readonly Dictionary<int, FdInfo> _fds = new();
     private readonly Dictionary<int, Map> _maps = new();
@@ -108,10 +108,10 @@ public sealed unsafe class KernelTarget : IBufferTarget
 
     // ---- mappings ---------------------------------------------------------------------------------
 
-    private Outcome AddMap(long addr, long length, int prot, bool anon)
+    private Outcome AddMap(long addr, long length, int prot, bool anon, bool dmaBuf = false)
     {
         int id = _nextMap++;
-        _maps[id] = new Map(addr, length, prot, anon);
+        _maps[id] = new Map(addr, length, prot, anon, dmaBuf);
         return Outcome.Created(id);
     }
 
@@ -132,7 +132,7 @@ public sealed unsafe class KernelTarget : IBufferTarget
         bool refuse = f != null && (f.Kind == Kind.DmaBuf && !shared && f.Exporter != Exporter.Udmabuf
             || f.Kind == Kind.Memfd && (!shared || pgoff * PAGE_SIZE + length > f.Size));
         if (refuse) { Sys.Munmap(r, length); return Outcome.NotRun; }
-        return AddMap(r, length, prot, anon: false);
+        return AddMap(r, length, prot, anon: false, dmaBuf: f?.Kind == Kind.DmaBuf && f.Exporter != Exporter.Vb2);
     }
 
     public Outcome MmapVideo(int fd, uint type, uint index, uint plane, long length, int prot, int flags)
@@ -307,28 +307,19 @@ public sealed unsafe class KernelTarget : IBufferTarget
     public Outcome QBuf(int fd, uint type, uint index, uint memory, int dmabufFd, int userMap)
     {
         var b = new v4l2_buffer { index = index, type = type, memory = memory, field = V4L2_FIELD_NONE };
-        bool nullUserptr = false;
         if (memory == V4L2_MEMORY_DMABUF) b.m_fd = dmabufFd;
         else if (memory == V4L2_MEMORY_USERPTR)
         {
-            var q = new v4l2_buffer { index = index, type = type };
-            uint len = Sys.Ioctl(fd, Req.VIDIOC_QUERYBUF, &q) == 0 ? q.length : 0;
-            b.length = len;
-            // only a private anonymous mapping at least a plane long is ever handed to the device;
-            // otherwise pass NULL so the kernel's earlier checks still answer, and refuse the rest
-            if (_maps.TryGetValue(userMap, out var m) && m.Anon && m.Length >= len) b.m_userptr = (ulong)m.Addr;
-            else nullUserptr = true;
+            // only anonymous memory or a dma-buf mapping is ever handed to the device, with its whole length
+            if (!_maps.TryGetValue(userMap, out var m) || !(m.Anon || m.DmaBuf)) return Outcome.NotRun;
+            b.m_userptr = (ulong)m.Addr;
+            b.length = (uint)m.Length;
         }
-        if (V4L2_BUF_TYPE_VIDEO_OUTPUT == type && memory == V4L2_MEMORY_MMAP)
-        {
-            var q = new v4l2_buffer { index = index, type = type };
-            if (Sys.Ioctl(fd, Req.VIDIOC_QUERYBUF, &q) == 0) b.bytesused = q.length;
-        }
-        else if (V4L2_BUF_TYPE_VIDEO_OUTPUT == type) b.bytesused = b.length;
+        // an application fills an output buffer before queueing it: the payload is one frame
+        if (type == V4L2_BUF_TYPE_VIDEO_OUTPUT && Profile.Video.Count > 0) b.bytesused = (uint)Profile.Video[0].SizeImage;
         long r;
         using (_watchdog.Op("VIDIOC_QBUF", fd))
             r = Sys.Ioctl(fd, Req.VIDIOC_QBUF, &b);
-        if (nullUserptr && r == -(long)Errno.EFAULT) return Outcome.NotRun;
         return r < 0 ? Err(r) : Outcome.Success();
     }
 

@@ -22,14 +22,14 @@ public static class Inv
     public const string QBufOk = "VB2-QBUF-1", QBufTwice = "VB2-QBUF-2", QBufBad = "VB2-QBUF-3";
     public const string DQBufNotStreaming = "VB2-DQBUF-1", DQBufOrder = "VB2-DQBUF-2", StreamOn = "VB2-STREAMON-1", StreamOff = "VB2-STREAMOFF-1";
     public const string Remove0 = "VB2-REMOVE-1", RemoveMissing = "VB2-REMOVE-2", RemoveQueued = "VB2-REMOVE-3", RemoveOrphan = "VB2-REMOVE-4", RemoveNotty = "VB2-REMOVE-5";
-    public const string UserptrPfnmap = "VB2-USERPTR-1", UserptrOk = "VB2-USERPTR-2", DmabufNotDmabuf = "VB2-DMABUF-1", DmabufSmall = "VB2-DMABUF-2", DmabufOk = "VB2-DMABUF-3";
+    public const string UserptrPfnmap = "VB2-USERPTR-1", UserptrOk = "VB2-USERPTR-2", UserptrShort = "VB2-USERPTR-3", UserptrLength = "VB2-USERPTR-4", DmabufNotDmabuf = "VB2-DMABUF-1", DmabufSmall = "VB2-DMABUF-2", DmabufOk = "VB2-DMABUF-3";
 
     public const string HeapFdFlags = "HEAP-ALLOC-1", HeapFlags = "HEAP-ALLOC-2", HeapLen0 = "HEAP-ALLOC-3", HeapFdIn = "HEAP-ALLOC-4",
         HeapSize = "HEAP-ALLOC-5", HeapZero = "HEAP-ALLOC-6", HeapModes = "HEAP-ALLOC-7", HeapShort = "HEAP-ABI-1", HeapLong = "HEAP-ABI-2", HeapIoctl = "HEAP-IOCTL-1";
 
     public const string UdmaNoShrink = "UDMABUF-SEAL-1", UdmaWriteSeal = "UDMABUF-SEAL-2", UdmaFutureWrite = "UDMABUF-SEAL-3", UdmaNotMemfd = "UDMABUF-FD-1",
         UdmaOffsetAlign = "UDMABUF-ALIGN-1", UdmaSizeAlign = "UDMABUF-ALIGN-2", UdmaSize0 = "UDMABUF-SIZE-1", UdmaBounds = "UDMABUF-BOUNDS-1",
-        UdmaFlags = "UDMABUF-FLAGS-1", UdmaRdwr = "UDMABUF-ACC-1", UdmaList = "UDMABUF-LIST-1", UdmaList0 = "UDMABUF-LIST-2", UdmaAlias = "UDMABUF-ALIAS-1",
+        UdmaFlags = "UDMABUF-FLAGS-1", UdmaRdwr = "UDMABUF-ACC-1", UdmaList = "UDMABUF-LIST-1", UdmaList0 = "UDMABUF-LIST-2", UdmaItem0 = "UDMABUF-LIST-3", UdmaAlias = "UDMABUF-ALIAS-1",
         UdmaPrivate = "UDMABUF-MMAP-1", UdmaEndFirst = "UDMABUF-SYNC-1", UdmaLife = "UDMABUF-LIFE-1";
 
     /// <summary>Every ID above (reflection once; the meta-tests compare it with the catalog).</summary>

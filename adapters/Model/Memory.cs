@@ -217,6 +217,7 @@ public sealed partial class ReferenceModel
             if ((seals & F_SEAL_SHRINK) == 0) return Cite(Inv.UdmaNoShrink, Errno.EINVAL);
             if ((seals & F_SEAL_WRITE) != 0 && Bug != ModelBug.UdmabufAcceptsWriteSeal) return Cite(Inv.UdmaWriteSeal, Errno.EINVAL);
             if ((seals & F_SEAL_FUTURE_WRITE) != 0) return Cite(Inv.UdmaFutureWrite, Errno.EINVAL);
+            if (it.Size == 0) return Cite(Inv.UdmaItem0, Errno.EINVAL);
             if (it.Offset + it.Size > m.Size) return Cite(Inv.UdmaBounds, Errno.EINVAL);
             segs[i] = new Seg(m.Mem, it.Offset, it.Size);
         }

@@ -74,6 +74,7 @@ internal sealed class VideoBuffer(int index, long length, Mem? plane)
 {
     public readonly int Index = index;
     public long Length = length;
+    public readonly long MinLength = length;   // vb2's min_length: the setup size
     public readonly Mem? Plane = plane;     // MMAP memory
     public int MapUsers;            // live video VMAs + live exported dma-bufs
     public bool Queued;

@@ -162,7 +162,7 @@ public sealed partial class ReferenceModel
         if (b.Queued)
         {
             int pos = q.QueuedOrder.IndexOf((int)index);
-            bool mayBeDone = q.Streaming && q.P.DeviceWritesCaptureBuffers && q.P.BufType == V4L2_BUF_TYPE_VIDEO_CAPTURE;
+            bool mayBeDone = q.Streaming;   // capture and output devices both complete buffers
             if (mayBeDone && pos < q.KnownDone) flags |= V4L2_BUF_FLAG_DONE;
             else if (mayBeDone)
             {
@@ -235,7 +235,7 @@ public sealed partial class ReferenceModel
         if (memory == V4L2_MEMORY_DMABUF)
         {
             if (!TryFile(dmabufFd, out var f) || f is not DmaBuf d) return Cite(Inv.DmabufNotDmabuf, Errno.EINVAL);
-            if (d.Size < q.P.SizeImage) return Cite(Inv.DmabufSmall, Errno.EINVAL);
+            if (d.Size < b.MinLength) return Cite(Inv.DmabufSmall, Errno.EINVAL);
             if (b.Imported != d)
             {
                 Get(d);
@@ -247,10 +247,20 @@ public sealed partial class ReferenceModel
         }
         else if (memory == V4L2_MEMORY_USERPTR)
         {
-            if (!_maps.TryGetValue(userMap, out var m)) return Outcome.Fail(Errno.NotRun);
-            if (m.Pfnmap) return Cite(Inv.UserptrPfnmap, Errno.EFAULT);
-            if (m.Kind != MapKind.Anon || m.Length < b.Length) return Outcome.Fail(Errno.NotRun);
+            // the harness hands USERPTR only anonymous memory or dma-buf mappings, passing the mapping's length
+            if (!_maps.TryGetValue(userMap, out var m) || !(m.Kind == MapKind.Anon || m.Pfnmap)) return Outcome.Fail(Errno.NotRun);
+            if (m.Length < b.MinLength) return Cite(Inv.UserptrShort, Errno.EINVAL);
+            if (m.Pfnmap)
+            {
+                // __prepare_userptr drops the old pages and zeroes the length before trying to pin
+                b.UserMem = null;
+                b.Length = 0;
+                Cite(Inv.UserptrLength);
+                return Cite(Inv.UserptrPfnmap, Errno.EFAULT);
+            }
             b.UserMem = m.Segs;
+            b.Length = m.Length;
+            Cite(Inv.UserptrLength);
             Cite(Inv.UserptrOk);
         }
         b.Queued = true;
@@ -267,7 +277,8 @@ public sealed partial class ReferenceModel
         if (IsBusy(v)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
         if (!q.Streaming) return Cite(Inv.DQBufNotStreaming, Errno.EINVAL);
         Cite(Inv.DQBufOrder);
-        if (q.QueuedOrder.Count == 0 || !q.P.DeviceWritesCaptureBuffers) return Outcome.Fail(Errno.EAGAIN);
+        // capture and output devices alike complete queued buffers on their own clock
+        if (q.QueuedOrder.Count == 0) return Outcome.Fail(Errno.EAGAIN);
         int idx = q.QueuedOrder[0];
         var b = q.Bufs[idx]!;
         uint mapped = q.Memory == V4L2_MEMORY_MMAP && b.MapUsers > 0 ? V4L2_BUF_FLAG_MAPPED : 0;
