@@ -154,7 +154,7 @@ public static class UapiHeaders
         var env = Environment.GetEnvironmentVariable("CONFORMANCE_UAPI");
         if (!string.IsNullOrEmpty(env)) return env;
         var script = Path.Combine(Repo.Root, "lab", "fetch-kernel.sh");
-        var (rc, output, err) = LayoutCheck.Exec("bash", $"{script} --headers-only");
+        var (rc, output, err) = LayoutCheck.Exec("bash", script);
         if (rc != 0) throw new InvalidOperationException($"lab/fetch-kernel.sh failed ({rc}): {err}");
         var line = output.Split('\n').FirstOrDefault(l => l.StartsWith("UAPI=")) ?? throw new InvalidOperationException("lab/fetch-kernel.sh printed no UAPI=");
         return line["UAPI=".Length..].Trim();

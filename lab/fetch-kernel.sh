@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# Fetches a Debian 6.12 kernel for the lab VM and prepares everything lab/vm.sh needs, without
+# installing the kernel on this machine: the image and headers are unpacked with dpkg-deb into a
+# cache, the module index is built with depmod, the headers are fixed up so out-of-tree modules
+# build against them, and a busybox initramfs is built holding the 9p/overlay modules and
+# lab/guest-init.sh. Idempotent: each step leaves a stamp, so a second call takes a fraction of a
+# second.
+#
+# Environment:
+#   CONFORMANCE_LAB_CACHE  cache directory (default $HOME/.cache/conformance-lab)
+#   CONFORMANCE_LAB_KVER   kernel release to use, e.g. 6.12.117+deb12-amd64 (default: the newest
+#                          linux-image-6.12.*+deb12-amd64-unsigned Debian offers, looked up
+#                          once and then kept in CACHE/current)
+#   CONFORMANCE_LAB_REFRESH=1  look up the newest kernel again instead of reusing CACHE/current
+#
+# Output on stdout: only KEY=value lines (logs go to stderr):
+#   KVER         kernel release (uname -r in the guest)
+#   CACHE        the cache directory; KDIR is CACHE/KVER, where this kernel's files are
+#   VMLINUZ      kernel image for qemu -kernel
+#   INITRD       initramfs for qemu -initrd
+#   MODULES_DIR  base directory for `modprobe -d` / `depmod -b` (holds lib/modules/KVER)
+#   KBUILD       directory for `make -C KBUILD M=$PWD modules`
+#   UAPI         the 6.12 uapi headers (.../linux-headers-BASE-common/include/uapi)
+# Exit status: 0, or non-zero with an "error:" line on stderr.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cache="${CONFORMANCE_LAB_CACHE:-$HOME/.cache/conformance-lab}"
+
+log() { echo "fetch-kernel: $*" >&2; }
+die() { echo "fetch-kernel: error: $*" >&2; exit 1; }
+
+# Installs the missing ones among the given Debian packages (apt-get update only if needed).
+ensure_packages() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^ii' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	log "installing ${missing[*]}"
+	# Another apt run (e.g. a parallel job) may hold the dpkg lock: wait for it rather than fail.
+	local apt=(apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends)
+	if ! DEBIAN_FRONTEND=noninteractive "${apt[@]}" "${missing[@]}" >&2; then
+		apt-get update >&2 || true
+		DEBIAN_FRONTEND=noninteractive "${apt[@]}" "${missing[@]}" >&2 ||
+			die "could not install ${missing[*]}"
+	fi
+}
+
+# Prints the newest linux-image-6.12.N+deb12-amd64-unsigned as a kernel release.
+newest_kver() {
+	apt-cache search --names-only '^linux-image-6\.12\.[0-9]+\+deb12-amd64-unsigned$' 2>/dev/null |
+		awk '{print $1}' | sed -e 's/^linux-image-//' -e 's/-unsigned$//' | sort -V | tail -n 1
+}
+
+# Downloads the named packages into the current directory, refreshing the lists once on failure.
+download() {
+	if ! apt-get download "$@" >&2; then
+		log "apt-get download failed; running apt-get update and retrying"
+		apt-get update >&2 || true
+		apt-get download "$@" >&2 || die "apt-get download $* failed"
+	fi
+}
+
+# Tools for: the initramfs (busybox, cpio), the module index (kmod), .ko.xz (xz), building
+# out-of-tree modules (make, gcc-12 as the kernel was built with, pahole for BTF, libelf for
+# the prebuilt kbuild tools).
+ensure_packages busybox-static cpio kmod xz-utils make gcc-12 pahole libelf1
+
+mkdir -p "$cache"
+# One fetch at a time per cache: parallel lab runs would otherwise unpack over each other.
+exec 9>"$cache/.lock"
+flock 9
+
+kver="${CONFORMANCE_LAB_KVER:-}"
+if [ -z "$kver" ] && [ -f "$cache/current" ] && [ -f "$cache/$(cat "$cache/current")/.stamp-ready" ] &&
+	[ -z "${CONFORMANCE_LAB_REFRESH:-}" ]; then
+	# Already fetched: keep it rather than ask apt every run (fast, offline, reproducible);
+	# CONFORMANCE_LAB_REFRESH=1 looks for a newer kernel.
+	kver="$(cat "$cache/current")"
+fi
+if [ -z "$kver" ]; then
+	kver="$(newest_kver)"
+	if [ -z "$kver" ]; then
+		log "no linux-image-6.12.*+deb12-amd64-unsigned known to apt; running apt-get update"
+		apt-get update >&2 || die "apt-get update failed"
+		kver="$(newest_kver)"
+	fi
+	[ -n "$kver" ] || die "apt knows no package linux-image-6.12.*+deb12-amd64-unsigned (is bookworm-security or bookworm-backports in the sources?)"
+fi
+[[ "$kver" =~ ^6\.12\.[0-9]+\+deb12-amd64$ ]] || die "unexpected kernel release '$kver' (want e.g. 6.12.117+deb12-amd64)"
+base="${kver%-amd64}" # 6.12.117+deb12: names the -common headers and kbuild packages
+
+kdir="$cache/$kver"
+image="$kdir/image"
+headers="$kdir/headers"
+kbuild="$headers/usr/src/linux-headers-$kver"
+common="$headers/usr/src/linux-headers-$base-common"
+mkdir -p "$kdir"
+
+# 1. Download the image, both header packages and kbuild (scripts/ and the host tools), unless
+#    everything they unpack to is already there.
+if [ ! -f "$kdir/.stamp-image" ] || [ ! -f "$kdir/.stamp-headers" ]; then
+	if [ ! -f "$kdir/.stamp-downloaded" ]; then
+		log "downloading kernel $kver"
+		rm -rf "$kdir/debs"
+		mkdir -p "$kdir/debs"
+		(cd "$kdir/debs" && download "linux-image-$kver-unsigned" "linux-headers-$kver" \
+			"linux-headers-$base-common" "linux-kbuild-$base")
+		touch "$kdir/.stamp-downloaded"
+	fi
+fi
+
+# 2. Unpack the image (vmlinuz, modules); unpack into a temp dir so a failure leaves no half tree.
+if [ ! -f "$kdir/.stamp-image" ]; then
+	log "unpacking the image"
+	rm -rf "$image" "$image.tmp"
+	dpkg-deb -x "$kdir/debs/linux-image-$kver-unsigned_"*.deb "$image.tmp"
+	mv "$image.tmp" "$image"
+	rm -f "$kdir/.stamp-depmod" "$kdir/.stamp-initrd"
+	touch "$kdir/.stamp-image"
+fi
+
+# 3. Module index, so `modprobe -d $image vivid` resolves vivid's dependencies.
+if [ ! -f "$kdir/.stamp-depmod" ]; then
+	log "depmod"
+	depmod -b "$image" "$kver"
+	# Every run loads vivid and vgem: store them and their dependencies decompressed, which saves
+	# the guest's (emulated, slow) xz about 0.3 s per boot. Then index again for the new names.
+	for m in vivid vgem; do
+		modprobe -d "$image" -S "$kver" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
+	done | sort -u | while read -r ko; do
+		case "$ko" in *.ko.xz) xz -d "$ko" ;; esac
+	done
+	depmod -b "$image" "$kver"
+	touch "$kdir/.stamp-depmod"
+fi
+
+# 4. Unpack the headers and kbuild together, so their relative symlinks (scripts -> ../../lib/
+#    linux-kbuild-*/scripts) resolve inside the cache, then repoint the absolute ones.
+if [ ! -f "$kdir/.stamp-headers" ]; then
+	log "unpacking the headers"
+	rm -rf "$headers" "$headers.tmp"
+	for deb in "$kdir/debs/linux-headers-$kver"_*.deb "$kdir/debs/linux-headers-$base-common"_*.deb \
+		"$kdir/debs/linux-kbuild-$base"_*.deb; do
+		dpkg-deb -x "$deb" "$headers.tmp"
+	done
+	mv "$headers.tmp" "$headers"
+	# The arch Makefile is one line, `include /usr/src/linux-headers-BASE-common/Makefile`.
+	sed -i "s|^include /usr/src/linux-headers-$base-common/Makefile\$|include $common/Makefile|" "$kbuild/Makefile"
+	grep -qxF "include $common/Makefile" "$kbuild/Makefile" ||
+		die "unexpected $kbuild/Makefile: $(head -n 1 "$kbuild/Makefile")"
+	ln -sfn "$kbuild" "$headers/lib/modules/$kver/build"
+	ln -sfn "$common" "$headers/lib/modules/$kver/source"
+	touch "$kdir/.stamp-headers"
+fi
+[ -d "$common/include/uapi" ] || die "no uapi headers at $common/include/uapi"
+[ -e "$kbuild/scripts/Makefile.modpost" ] || die "kbuild scripts missing under $kbuild/scripts"
+
+# 5. The initramfs: static busybox, the decompressed 9p/overlay modules and the guest init. It is
+#    rebuilt when guest-init.sh changes (its hash is the stamp).
+initrd="$kdir/initrd.gz"
+init_src="$here/guest-init.sh"
+[ -f "$init_src" ] || die "missing $init_src"
+want="$(sha256sum "$init_src" | cut -d' ' -f1)"
+if [ ! -f "$initrd" ] || [ "$(cat "$kdir/.stamp-initrd" 2>/dev/null)" != "$want" ]; then
+	log "building the initramfs"
+	busybox=/bin/busybox
+	[ -x "$busybox" ] || die "$busybox not found (package busybox-static)"
+	# The initramfs has no libc: busybox must be the static build.
+	[[ "$(ldd "$busybox" 2>&1 || true)" == *"not a dynamic executable"* ]] ||
+		die "$busybox is not statically linked (install busybox-static instead of busybox)"
+	root="$kdir/initrd.root"
+	rm -rf "$root"
+	mkdir -p "$root/bin" "$root/modules" "$root/dev" "$root/proc" "$root/sys"
+	cp "$busybox" "$root/bin/busybox"
+	install -m 0755 "$init_src" "$root/init"
+	# The kernel opens /dev/console for init before anything is mounted.
+	mknod -m 0600 "$root/dev/console" c 5 1
+	for m in netfs 9pnet 9pnet_virtio 9p overlay; do
+		ko="$(find "$image/lib/modules/$kver/kernel" \( -name "$m.ko.xz" -o -name "$m.ko" \) -print -quit)"
+		[ -n "$ko" ] || die "module $m not found under $image/lib/modules/$kver"
+		case "$ko" in
+		*.xz) xz -dc "$ko" >"$root/modules/$m.ko" ;;
+		*) cp "$ko" "$root/modules/$m.ko" ;;
+		esac
+	done
+	(cd "$root" && find . -print0 | cpio --null -o -H newc --quiet) | gzip -1 >"$initrd.tmp"
+	mv "$initrd.tmp" "$initrd"
+	rm -rf "$root"
+	echo "$want" >"$kdir/.stamp-initrd"
+fi
+
+# The .debs are unpacked: drop them (about 125 MB).
+if [ -d "$kdir/debs" ]; then rm -rf "$kdir/debs" "$kdir/.stamp-downloaded"; fi
+touch "$kdir/.stamp-ready"
+echo "$kver" >"$cache/current"
+
+vmlinuz="$image/boot/vmlinuz-$kver"
+[ -f "$vmlinuz" ] || die "no $vmlinuz"
+echo "KVER=$kver"
+echo "CACHE=$cache"
+echo "KDIR=$kdir"
+echo "VMLINUZ=$vmlinuz"
+echo "INITRD=$initrd"
+echo "MODULES_DIR=$image"
+echo "KBUILD=$kbuild"
+echo "UAPI=$common/include/uapi"

@@ -1,0 +1,147 @@
+#!/bin/busybox sh
+# The lab VM's init, in two stages (one file, so the initramfs and the chroot never disagree).
+#
+# stage 1 (no argument; PID 1 in the initramfs, busybox sh): mount proc/sys/dev, load the 9p and
+#   overlay modules, mount the host's / (9p "hostroot", read-only) under a tmpfs overlay, mount the
+#   results share (9p "labout") at /lab-out, move the mounts into the new root and chroot into it,
+#   re-running this file as stage 2 with the host's bash.
+# stage 2 ("stage2"; PID 1 inside the chroot, host bash): read /lab-out/job.env (written by
+#   lab/vm.sh), modprobe vivid/vgem, insmod the user's modules, run /lab-out/cmd.sh, record the exit
+#   status and dmesg in /lab-out, print the @@LAB-* markers and power off.
+#
+# Console markers (parsed by lab/vm.sh): @@LAB-ERROR <msg>, @@LAB-NEW-DEVICE <path>, @@LAB-START,
+# @@LAB-EXIT <status>.
+#
+# No `set -e`: this runs as PID 1, and PID 1 exiting panics the kernel, which the host would
+# misreport as a kernel bug. Every failure goes through lab_die, which reports and powers off.
+# The syntax stays POSIX so busybox ash (stage 1) and bash (stage 2) both parse the whole file.
+set -u
+
+# Power off now (sysrq works whatever the init system; -no-reboot makes QEMU exit).
+lab_poweroff() {
+	sync
+	echo o >/proc/sysrq-trigger 2>/dev/null || /bin/busybox poweroff -f
+	# The power-off is asynchronous: never fall off the end of PID 1 meanwhile.
+	while :; do sleep 1; done
+}
+
+# Report a lab (set-up) error on the console and in /lab-out, then power off.
+lab_die() {
+	echo "@@LAB-ERROR $*"
+	if [ -d /lab-out ] && [ -w /lab-out ]; then echo "$*" >/lab-out/lab-error; fi
+	lab_poweroff
+}
+
+stage1() {
+	/bin/busybox mkdir -p /proc /sys /dev /bin
+	/bin/busybox --install -s /bin
+	export PATH=/bin
+	mount -t proc proc /proc || lab_die "stage1: mount /proc failed"
+	mount -t sysfs sysfs /sys || lab_die "stage1: mount /sys failed"
+	mount -t devtmpfs devtmpfs /dev || lab_die "stage1: mount /dev failed"
+	# The kernel may have found no /dev/console before devtmpfs was mounted.
+	exec </dev/console >/dev/console 2>&1
+
+	# Order matters: each needs the ones before it.
+	for m in netfs 9pnet 9pnet_virtio 9p overlay; do
+		insmod "/modules/$m.ko" || lab_die "stage1: insmod $m failed"
+	done
+
+	mkdir -p /lower /ovl /newroot
+	# cache=loose: the host tree does not change under a run, and it makes dotnet start much faster.
+	mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose hostroot /lower ||
+		lab_die "stage1: mount of the 9p share hostroot failed"
+	mount -t tmpfs -o mode=0755 tmpfs /ovl || lab_die "stage1: tmpfs for the overlay failed"
+	mkdir -p /ovl/upper /ovl/work
+	mount -t overlay overlay -o lowerdir=/lower,upperdir=/ovl/upper,workdir=/ovl/work /newroot ||
+		lab_die "stage1: overlay mount failed"
+
+	mount --move /proc /newroot/proc || lab_die "stage1: moving /proc failed"
+	mount --move /sys /newroot/sys || lab_die "stage1: moving /sys failed"
+	mount --move /dev /newroot/dev || lab_die "stage1: moving /dev failed"
+	# The host's /run (pid files, sockets) means nothing here; give the guest an empty one.
+	mount -t tmpfs -o mode=0755 tmpfs /newroot/run || lab_die "stage1: tmpfs on /run failed"
+	mkdir -p /newroot/dev/pts /newroot/dev/shm /newroot/lab-out
+	mount -t devpts devpts /newroot/dev/pts
+	mount -t tmpfs -o mode=1777 tmpfs /newroot/dev/shm
+	mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 labout /newroot/lab-out ||
+		lab_die "stage1: mount of the 9p share labout (results) failed"
+
+	# dotnet test talks to its test host over TCP on 127.0.0.1.
+	ip link set lo up
+	hostname lab
+
+	mkdir -p /newroot/run/lab
+	cp /init /newroot/run/lab/guest-init.sh
+	[ -x /newroot/bin/bash ] || lab_die "stage1: the host root has no /bin/bash"
+	# shellcheck disable=SC2093 # reached only if the exec fails
+	exec chroot /newroot /bin/bash /run/lab/guest-init.sh stage2
+	lab_die "stage1: chroot failed"
+}
+
+# Print every character device under /dev, sorted (for before/after comparison).
+list_devices() {
+	find /dev -type c 2>/dev/null | sort
+}
+
+stage2() {
+	# shellcheck disable=SC3040 # stage 2 runs under bash
+	set -o pipefail
+	[ -r /lab-out/job.env ] || lab_die "stage2: /lab-out/job.env missing"
+	# shellcheck source=/dev/null
+	. /lab-out/job.env
+
+	mount -t debugfs debugfs /sys/kernel/debug || lab_die "stage2: mounting debugfs failed"
+
+	export HOME="$LAB_HOME" PATH="$LAB_PATH" TERM=dumb
+	export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+	if [ -n "$LAB_DOTNET_ROOT" ]; then export DOTNET_ROOT="$LAB_DOTNET_ROOT"; fi
+	# Let the command know where it runs and where results go.
+	export LAB_GUEST=1 LAB_OUT=/lab-out LAB_KVER LAB_MODULES_DIR
+
+	for m in "vivid:$LAB_VIVID" "vgem:$LAB_VGEM"; do
+		[ "${m#*:}" = 1 ] || continue
+		m="${m%:*}"
+		msg="$(modprobe -d "$LAB_MODULES_DIR" "$m" 2>&1)" || lab_die "stage2: modprobe $m failed: $msg"
+	done
+
+	if [ "$LAB_MODULE_COUNT" -gt 0 ]; then
+		list_devices >/lab-out/devices-before.txt
+		i=1 path="" args=""
+		while [ "$i" -le "$LAB_MODULE_COUNT" ]; do
+			eval "path=\$LAB_MODULE_${i}_PATH args=\$LAB_MODULE_${i}_ARGS"
+			echo "lab: insmod $path${args:+ $args}"
+			# The args go as one argument: insmod joins them anyway, and the kernel parses quotes.
+			if [ -n "$args" ]; then
+				msg="$(insmod "$path" "$args" 2>&1)" || lab_die "stage2: insmod $path $args failed: $msg"
+			else
+				msg="$(insmod "$path" 2>&1)" || lab_die "stage2: insmod $path failed: $msg"
+			fi
+			i=$((i + 1))
+		done
+		# devtmpfs creates nodes synchronously, but a driver may register from a work item.
+		sleep 0.3
+		list_devices >/lab-out/devices-after.txt
+		comm -13 /lab-out/devices-before.txt /lab-out/devices-after.txt | while read -r dev; do
+			echo "@@LAB-NEW-DEVICE $dev"
+		done
+	fi
+
+	cd "$LAB_CWD" || lab_die "stage2: cannot cd to $LAB_CWD"
+	echo "@@LAB-START"
+	bash /lab-out/cmd.sh </dev/null
+	status=$?
+	echo "$status" >/lab-out/exit-status
+	dmesg >/lab-out/dmesg.txt 2>&1
+	grep -E 'WARNING:|BUG:|Oops|Call Trace|Kernel panic|general protection fault|blocked for more than' \
+		/lab-out/dmesg.txt >/lab-out/dmesg-problems.txt
+	# On a line of its own even if CMD's output did not end with a newline.
+	printf '\n@@LAB-EXIT %s\n' "$status"
+	lab_poweroff
+}
+
+case "${1:-}" in
+stage2) stage2 ;;
+*) stage1 ;;
+esac
+lab_die "init fell through"

@@ -1,0 +1,333 @@
+#!/usr/bin/env bash
+# The lab VM: runs a command inside a real Debian 6.12 kernel under QEMU (TCG), with vivid, vgem,
+# udmabuf and the system dma-heap present, and judges the kernel's health afterwards.
+#
+#   lab/vm.sh run [options] -- CMD [ARGS...]   boot, run CMD in the guest, power off
+#   lab/vm.sh headers [DIR]                    print the make line that builds the module in DIR
+#   lab/vm.sh fetch                            fetch/prepare the kernel; print its KEY=value lines
+#
+# The guest's root is this machine's own / (9p, read-only) under a tmpfs overlay: the host's
+# dotnet, build outputs and NuGet cache are all there, and writes vanish at power-off. CMD runs
+# as root in the current directory with stdin from /dev/null, HOME, PATH, DOTNET_ROOT and the
+# DOTNET_*/NUGET_*/MSBUILD*/LANG/LC_* variables as on the host, TERM=dumb, LAB_GUEST=1, LAB_KVER
+# and LAB_OUT=/lab-out (the results directory, shared read-write).
+#
+# Exit status of `run`:
+#   CMD's own status   when the kernel stayed clean and CMD ran to the end
+#   3                  the kernel logged WARNING:, BUG:, Oops, Kernel panic, general protection
+#                      fault or "blocked for more than" (wins over every other verdict)
+#   4                  the guest hung or exceeded --timeout
+#   5                  lab set-up error: QEMU or the kernel missing, fetch failed, modprobe/insmod
+#                      failed in the guest, or the guest never reported CMD's exit (@@LAB-EXIT)
+#   130                interrupted (SIGINT/SIGTERM)
+#   2                  bad usage of lab/vm.sh itself (before anything ran)
+# (A CMD that itself exits 3, 4 or 5 is indistinguishable from those verdicts by status alone:
+# the summary line says which.)
+#
+# In the results directory (--out, default out/vm):
+#   console.log         the whole serial console (also streamed to stdout as it happens)
+#   exit-status         CMD's exit status, written by the guest
+#   dmesg.txt           the guest's full dmesg after CMD; dmesg-problems.txt the suspicious lines
+#   devices-before.txt, devices-after.txt   `find /dev -type c` around the --module insmods
+#   current-sequence    optional: CMD may write what it is doing; named when the kernel complains
+#   job.env, cmd.sh     what the guest was told to do
+#   lab-error           the guest's set-up error, if any
+set -euo pipefail
+shopt -s extglob
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+t_begin=$EPOCHREALTIME
+
+usage() {
+	cat <<'EOF'
+usage: lab/vm.sh run [options] -- CMD [ARGS...]
+       lab/vm.sh headers [DIR]     print `make -C KBUILD M=DIR modules` for an out-of-tree module
+       lab/vm.sh fetch             prepare the kernel (lab/fetch-kernel.sh); print KEY=value lines
+
+Boots a Debian 6.12 kernel under QEMU (TCG) with this machine's / as the guest's root (read-only,
+tmpfs overlay), loads vivid and vgem (udmabuf and the system dma-heap are built in), mounts debugfs
+and runs CMD as root in the current directory. stdout/stderr of CMD and the kernel's messages go
+to the console, streamed here and saved to OUT/console.log.
+
+options of run:
+  --out DIR            results directory, shared with the guest as /lab-out (default out/vm)
+  --timeout SECONDS    kill the guest after this long (default 900)
+  --module PATH.ko     insmod this module after vivid/vgem (repeatable); new /dev char devices
+                       are printed as "@@LAB-NEW-DEVICE /dev/NAME"
+  --module-args ARGS   parameters for the most recent --module, e.g. "a=1 b=2"
+  --no-vivid, --no-vgem  do not load vivid / vgem
+  --mem MB             guest memory (default 4096)
+  --smp N              guest CPUs (default 2)
+  --append ARGS        extra kernel command-line arguments
+  --headers            same as the headers subcommand
+  -h, --help           this text
+
+exit status of run: CMD's status when the kernel stayed clean; 3 kernel WARNING/BUG/Oops/panic/
+GPF/hung task (wins over the rest); 4 guest hung or timed out; 5 lab set-up error (QEMU or kernel
+missing, fetch failed, modprobe/insmod failed, no exit reported by the guest); 130 interrupted;
+2 bad usage of lab/vm.sh itself.
+
+environment: CONFORMANCE_LAB_CACHE (kernel cache, default ~/.cache/conformance-lab),
+CONFORMANCE_LAB_KVER (e.g. 6.12.117+deb12-amd64), CONFORMANCE_LAB_REFRESH=1 (look for a newer
+kernel).
+EOF
+}
+
+say() { echo "lab: $*" >&2; }
+lab_fail() { say "error: $*"; exit 5; }
+
+# Installs the missing ones among the given Debian packages (apt-get update only if needed).
+ensure_packages() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^ii' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	say "installing ${missing[*]}"
+	local apt=(apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends)
+	if ! DEBIAN_FRONTEND=noninteractive "${apt[@]}" "${missing[@]}" >&2; then
+		apt-get update >&2 || true
+		DEBIAN_FRONTEND=noninteractive "${apt[@]}" "${missing[@]}" >&2
+	fi
+}
+
+# Runs lab/fetch-kernel.sh and sets KVER, VMLINUZ, INITRD, MODULES_DIR, KBUILD, ... from it.
+fetch() {
+	local output key value
+	output="$("$here/fetch-kernel.sh")" || lab_fail "lab/fetch-kernel.sh failed"
+	while IFS='=' read -r key value; do
+		case "$key" in
+		KVER | CACHE | KDIR | VMLINUZ | INITRD | MODULES_DIR | KBUILD | UAPI) printf -v "$key" '%s' "$value" ;;
+		esac
+	done <<<"$output"
+	if [ -z "${KVER:-}" ] || [ ! -f "${VMLINUZ:-}" ] || [ ! -f "${INITRD:-}" ]; then
+		lab_fail "lab/fetch-kernel.sh gave no usable kernel"
+	fi
+	FETCH_OUTPUT="$output"
+}
+
+cmd_headers() {
+	local dir="${1:-$PWD}"
+	dir="$(cd "$dir" && pwd)" || exit 2
+	fetch
+	echo "make -C $KBUILD M=$dir modules"
+}
+
+# Seconds between two $EPOCHREALTIME values, one decimal.
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+
+cmd_run() {
+	local out=out/vm timeout=900 mem=4096 smp=2 vivid=1 vgem=1 append=""
+	local modules=() module_args=()
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--out | --timeout | --module | --module-args | --mem | --smp | --append)
+			[ $# -ge 2 ] || { say "$1 needs a value"; exit 2; } ;;
+		esac
+		case "$1" in
+		--out) out="$2"; shift 2 ;;
+		--timeout) timeout="$2"; shift 2 ;;
+		--module) modules+=("$2"); module_args+=(""); shift 2 ;;
+		--module-args)
+			[ ${#modules[@]} -gt 0 ] || { say "--module-args must follow a --module"; exit 2; }
+			module_args[${#modules[@]} - 1]="$2"; shift 2 ;;
+		--no-vivid) vivid=0; shift ;;
+		--no-vgem) vgem=0; shift ;;
+		--mem) mem="$2"; shift 2 ;;
+		--smp) smp="$2"; shift 2 ;;
+		--append) append="$2"; shift 2 ;;
+		--headers) shift; cmd_headers "$@"; return ;;
+		-h | --help) usage; return 0 ;;
+		--) shift; break ;;
+		*) say "unknown option '$1' (the command goes after --)"; usage >&2; exit 2 ;;
+		esac
+	done
+	[ $# -gt 0 ] || { say "no command given (lab/vm.sh run [options] -- CMD [ARGS...])"; exit 2; }
+	for n in "$timeout" "$mem" "$smp"; do
+		[[ "$n" =~ ^[1-9][0-9]*$ ]] || { say "'$n' is not a positive integer"; exit 2; }
+	done
+
+	# Modules are insmod-ed from their host path, which the guest sees through the 9p root.
+	local i
+	for i in "${!modules[@]}"; do
+		[ -f "${modules[$i]}" ] || lab_fail "module ${modules[$i]} not found"
+		modules[i]="$(realpath "${modules[$i]}")"
+	done
+
+	ensure_packages qemu-system-x86 || lab_fail "could not install qemu-system-x86"
+	command -v qemu-system-x86_64 >/dev/null || lab_fail "qemu-system-x86_64 not found"
+	fetch
+
+	mkdir -p "$out"
+	out="$(cd "$out" && pwd)"
+	# Clear what a previous run left, so nothing stale is read as this run's result.
+	rm -f "$out"/{console.log,exit-status,dmesg.txt,dmesg-problems.txt,devices-before.txt} \
+		"$out"/{devices-after.txt,current-sequence,lab-error,job.env,cmd.sh,.console.fifo}
+
+	# The host's dotnet, found the same way in the guest (the guest sees the same files).
+	local dotnet_root=""
+	if command -v dotnet >/dev/null; then dotnet_root="$(dirname "$(readlink -f "$(command -v dotnet)")")"; fi
+	local guest_path="$PATH"
+	[ -n "$dotnet_root" ] && guest_path="$guest_path:$dotnet_root"
+
+	# job.env is sourced by the guest's bash: every value quoted with %q.
+	{
+		echo "# written by lab/vm.sh; read by lab/guest-init.sh (stage 2)"
+		printf 'LAB_KVER=%q\n' "$KVER"
+		printf 'LAB_MODULES_DIR=%q\n' "$MODULES_DIR"
+		printf 'LAB_VIVID=%q\nLAB_VGEM=%q\n' "$vivid" "$vgem"
+		printf 'LAB_CWD=%q\n' "$PWD"
+		printf 'LAB_HOME=%q\n' "${HOME:-/root}"
+		printf 'LAB_PATH=%q\n' "$guest_path"
+		printf 'LAB_DOTNET_ROOT=%q\n' "$dotnet_root"
+		# The host's .NET/NuGet/MSBuild and locale settings, so CMD behaves as it does here.
+		local name
+		while IFS= read -r name; do
+			printf 'export %s=%q\n' "$name" "${!name}"
+		done < <(compgen -e | grep -E '^(DOTNET_|NUGET_|MSBUILD|UseSharedCompilation$|LANG$|LC_|TZ$|CONFORMANCE_)' || true)
+		printf 'LAB_MODULE_COUNT=%q\n' "${#modules[@]}"
+		for i in "${!modules[@]}"; do
+			printf 'LAB_MODULE_%d_PATH=%q\n' "$((i + 1))" "${modules[$i]}"
+			printf 'LAB_MODULE_%d_ARGS=%q\n' "$((i + 1))" "${module_args[$i]}"
+		done
+	} >"$out/job.env"
+	# The command, quoted word by word, so any argument survives the trip.
+	{
+		echo "# written by lab/vm.sh: the command to run in the guest"
+		printf 'exec'
+		printf ' %q' "$@"
+		printf '\n'
+	} >"$out/cmd.sh"
+
+	# QEMU's -virtfs takes comma-separated options: a comma in a path is written twice.
+	# shellcheck disable=SC2054 # the commas are QEMU's, inside single words
+	local qemu=(
+		qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$mem" -smp "$smp"
+		-nographic -no-reboot -nic none
+		-kernel "$VMLINUZ" -initrd "$INITRD"
+		# loglevel=5 lets KERN_WARNING (level 4: WARN()'s "WARNING: CPU:" line) reach the console.
+		-append "console=ttyS0 panic=-1 loglevel=5 $append"
+		-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
+		-virtfs "local,path=${out//,/,,},mount_tag=labout,security_model=none,multidevs=remap"
+	)
+
+	local fifo="$out/.console.fifo"
+	mkfifo "$fifo"
+	local t_qemu=$EPOCHREALTIME t_start="" t_exit="" exit_marker="" lab_error="" interrupted=0
+	# stdin from /dev/null: QEMU must not take over the terminal (Ctrl-C stays ours).
+	timeout --kill-after=10 "$timeout" "${qemu[@]}" </dev/null >"$fifo" 2>&1 &
+	local qpid=$!
+	trap 'interrupted=1; kill -TERM "$qpid" 2>/dev/null || true' INT TERM
+
+	# Stream the console: save it, show it, and note the markers as they pass.
+	local line esc=$'\e'
+	exec 3>"$out/console.log"
+	while IFS= read -r line || [ -n "$line" ]; do
+		line="${line//$'\r'/}"
+		# SeaBIOS clears the screen and turns off line wrap: keep terminal escapes out.
+		if [[ "$line" == *"$esc"* ]]; then
+			line="${line//$esc\[*([0-9;?])[A-Za-z]/}"
+			line="${line//${esc}c/}"
+		fi
+		printf '%s\n' "$line" >&3
+		printf '%s\n' "$line"
+		# Markers count only at the start of a line: CMD may print these words too.
+		case "$line" in
+		@@LAB-START) [ -n "$t_start" ] || t_start=$EPOCHREALTIME ;;
+		@@LAB-EXIT\ +([0-9])) t_exit=$EPOCHREALTIME; exit_marker="${line#@@LAB-EXIT }" ;;
+		@@LAB-ERROR\ *) [ -n "$t_start" ] || lab_error="${line#@@LAB-ERROR }" ;;
+		esac
+	done <"$fifo"
+	exec 3>&-
+	local qrc=0
+	wait "$qpid" || qrc=$?
+	# A signal interrupts wait itself: wait again for QEMU's real end.
+	while kill -0 "$qpid" 2>/dev/null; do wait "$qpid" || qrc=$?; done
+	trap - INT TERM
+	rm -f "$fifo"
+	local t_end=$EPOCHREALTIME
+
+	# Verdicts, most specific first.
+	local rc status=""
+	[ -f "$out/exit-status" ] && status="$(tr -dc '0-9' <"$out/exit-status")"
+	[ -n "$status" ] || status="$exit_marker"
+	local timed_out=0
+	# timeout(1) exits 124 after TERM, 137 if QEMU needed the KILL.
+	if [ "$interrupted" -eq 0 ] && { [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; }; then timed_out=1; fi
+	if report_kernel_problems "$out"; then
+		rc=3
+		if [ "$timed_out" -eq 1 ]; then say "the guest also hung or timed out after $timeout s"; fi
+	elif [ "$interrupted" -eq 1 ]; then
+		rc=130
+		say "interrupted"
+	elif [ "$timed_out" -eq 1 ]; then
+		rc=4
+		say "guest hung or timed out after $timeout s; the last console lines:"
+		tail -n 20 "$out/console.log" | sed 's/^/  | /' >&2
+		report_progress "$out"
+	elif [ -n "$lab_error" ] || [ -s "$out/lab-error" ]; then
+		rc=5
+		say "error: the guest could not be set up: ${lab_error:-$(cat "$out/lab-error")}"
+	elif [ -z "$status" ]; then
+		rc=5
+		say "error: the guest never reported the command's exit (QEMU exit $qrc); the last console lines:"
+		tail -n 20 "$out/console.log" | sed 's/^/  | /' >&2
+	else
+		rc="$status"
+	fi
+
+	local boot="-" run="-"
+	[ -n "$t_start" ] && boot="$(elapsed "$t_qemu" "$t_start") s"
+	if [ -n "$t_start" ] && [ -n "$t_exit" ]; then
+		run="$(elapsed "$t_start" "$t_exit") s"
+	elif [ -n "$t_start" ]; then
+		run="$(elapsed "$t_start" "$t_end") s (unfinished)"
+	fi
+	local why=""
+	case "$rc" in
+	3) why=" (kernel problem${status:+; command exited $status})" ;;
+	4) why=" (timeout)" ;;
+	5) why=" (lab error)" ;;
+	esac
+	say "kernel $KVER, boot $boot, command $run, total $(elapsed "$t_begin" "$t_end") s, exit $rc$why"
+	return "$rc"
+}
+
+# Prints the kernel's complaints (with context) from the console and dmesg; true if there were any.
+report_kernel_problems() {
+	local out="$1"
+	local what='WARNING:|BUG:|Oops|Kernel panic|general protection fault|blocked for more than'
+	# On the console only kernel lines count ("[   12.345678] ..."), not CMD's own output.
+	local on_console="\[ *[0-9]+\.[0-9]+\] .*($what)"
+	local src=""
+	if grep -qE "$on_console" "$out/console.log" 2>/dev/null; then
+		src="$out/console.log"
+		say "the kernel reported a problem; from the console:"
+		grep -nE -B 2 -A 10 "$on_console" "$src" | head -n 120 | sed 's/^/  | /' >&2
+	elif grep -qE "$what" "$out/dmesg.txt" 2>/dev/null; then
+		src="$out/dmesg.txt"
+		say "the kernel reported a problem; from dmesg.txt:"
+		grep -nE -B 2 -A 10 "$what" "$src" | head -n 120 | sed 's/^/  | /' >&2
+	fi
+	[ -n "$src" ] || return 1
+	report_progress "$out"
+	return 0
+}
+
+# Names what CMD was doing: OUT/current-sequence, else the last "# progress" console line.
+report_progress() {
+	local out="$1" last
+	if [ -s "$out/current-sequence" ]; then
+		say "sequence running at the time (current-sequence): $(tail -n 1 "$out/current-sequence")"
+	elif last="$(grep -E '^# progress' "$out/console.log" 2>/dev/null | tail -n 1)" && [ -n "$last" ]; then
+		say "last progress line: $last"
+	fi
+}
+
+case "${1:-}" in
+run) shift; cmd_run "$@" ;;
+headers | --headers) shift; cmd_headers "$@" ;;
+fetch) fetch; printf '%s\n' "$FETCH_OUTPUT" ;;
+-h | --help | help) usage ;;
+*) usage >&2; exit 2 ;;
+esac
