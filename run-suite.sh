@@ -20,4 +20,40 @@ if [ ! -f "$bin" ] || [ ! -f "$stamp" ] || [ -n "$(find "$here/spec" "$here/adap
   fi
   touch "$stamp"
 fi
-exec dotnet "$bin" "$@"
+
+# --target vm: boot the lab kernel under QEMU and run --target kernel inside it (lab/vm.sh)
+vm=0
+for a in "$@"; do [ "$a" = "vm" ] && [ "${prev:-}" = "--target" ] && vm=1; prev="$a"; done
+if [ "$vm" = 0 ]; then
+  exec dotnet "$bin" "$@"
+fi
+inner=() lab=() out="out" devices=0 modules=0 bench=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --target) inner+=(--target kernel); shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    --module) lab+=(--module "$2"); modules=1; shift 2 ;;
+    --module-args|--vm-timeout|--vm-mem)
+      [ $# -ge 2 ] || { echo "error: $1 needs a value" >&2; exit 2; }
+      case "$1" in --module-args) lab+=(--module-args "$2") ;; --vm-timeout) lab+=(--timeout "$2") ;; --vm-mem) lab+=(--mem "$2") ;; esac
+      shift 2 ;;
+    --device) devices=1; inner+=("$1" "$2"); shift 2 ;;
+    --bench) bench=1; inner+=("$1"); shift ;;
+    *) inner+=("$1"); shift ;;
+  esac
+done
+raw="$here/runner/bin/raw-loop"
+if [ "$bench" = 1 ]; then
+  # the raw C baseline, built here against the lab kernel's headers (the guest has no network or compiler cache)
+  eval "$(bash "$here/lab/fetch-kernel.sh" | grep -E '^(UAPI)=')"
+  inc="$(mktemp -d)"; trap 'rm -rf "$inc"' EXIT
+  mkdir -p "$inc/linux"
+  for h in videodev2 v4l2-common v4l2-controls dma-buf dma-heap; do
+    sed -E -e 's/([[:space:](])(__user|__force|__iomem)[[:space:]]/\1/g' -e 's@^#include <linux/compiler(|_types).h>@@' "$UAPI/linux/$h.h" >"$inc/linux/$h.h"
+  done
+  gcc -O2 -Wall -Wextra -Werror -I"$inc" -o "$raw" "$here/runner/bench/raw-loop.c" || { echo "error: cannot build runner/bench/raw-loop.c" >&2; exit 2; }
+fi
+out="$(mkdir -p "$out/vm" && cd "$out/vm" && pwd)"
+export CONFORMANCE_BIN="$bin" CONFORMANCE_RAW_LOOP="$raw" CONFORMANCE_CERTIFY_NEW=$(( modules == 1 && devices == 0 ? 1 : 0 ))
+cd "$here"
+exec bash "$here/lab/vm.sh" run --out "$out" "${lab[@]}" -- bash "$here/lab/guest-run.sh" "${inner[@]}"

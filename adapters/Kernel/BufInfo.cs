@@ -10,16 +10,23 @@ public static class BufInfo
     {
         try
         {
-            // the last line reads "Total N objects, M bytes"
-            foreach (var line in File.ReadLines(Path))
-                if (line.StartsWith("Total ", StringComparison.Ordinal))
-                {
-                    var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                    return parts.Length > 1 && int.TryParse(parts[1], out var n) ? n : -1;
-                }
-            return -1;
+            return Parse(File.ReadLines(Path));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return -1; }
+    }
+
+    /// <summary>The count in bufinfo's summary line "Total N objects, M bytes" (each buffer also has its own
+    /// "Total N devices attached" line, which must not be taken for it); -1 if there is none.</summary>
+    public static int Parse(IEnumerable<string> lines)
+    {
+        int count = -1;
+        foreach (var line in lines)
+        {
+            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length >= 3 && parts[0] == "Total" && parts[2].StartsWith("objects", StringComparison.Ordinal) && int.TryParse(parts[1], out var n))
+                count = n;
+        }
+        return count;
     }
 
     /// <summary>Why <see cref="LiveCount"/> is -1, for the report.</summary>
