@@ -36,6 +36,8 @@ public static class TextReport
         int pass = r.Invariants.Count(i => i.Verdict == Verdict.Pass), fail = r.Invariants.Count(i => i.Verdict == Verdict.Fail),
             skip = r.Invariants.Count(i => i.Verdict == Verdict.Skip), nx = r.Invariants.Count(i => i.Verdict == Verdict.NotExercised);
         long seqs = r.Properties.Sum(p => p.Sequences);
+        // a divergence the model cites no invariant for is still a failure
+        fail += r.Properties.Count(p => p.Failure != null && r.Invariants.All(i => i.Invariant.Id != p.Failure.InvariantId));
         return $"totals: {pass} passed, {fail} failed, {skip} skipped, {nx} not exercised; {seqs} sequences, {r.Exercise.Ops} ops in {r.Elapsed.TotalSeconds:F1} s (seed {r.Options.Seed})";
     }
 

@@ -166,7 +166,7 @@ public static class Program
                 output.WriteLine($"wrote {cli.ModeArg}");
                 return 0;
             case "--bench":
-                return Bench.Run(cli, output);
+                return cli.Target == "kernel" ? KernelBench.Run(cli, output) : Bench.Run(cli, output);
         }
         if (cli.Target == "kernel") return KernelRun.Run(cli, catalog, output);
         using var target = MakeTarget(cli.Target, cli.ProfileName);

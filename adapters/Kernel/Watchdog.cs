@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Conformance.Adapters.Interop;
 
 namespace Conformance.Adapters.Kernel;
@@ -7,14 +6,18 @@ namespace Conformance.Adapters.Kernel;
 /// Turns a driver that hangs into a reported failure instead of a hung suite: every potentially
 /// blocking op runs inside a scope; if one lasts longer than the limit, the watchdog names the op and
 /// the sequence running and ends the process with status 3 (the blocked thread cannot be unwound).
+/// The op side only bumps a counter (no clock read per op: the harness's overhead is a measured goal);
+/// the watchdog thread samples it.
 /// </summary>
 public sealed class Watchdog : IDisposable
 {
     public const int HangExitCode = 3;
-    private readonly long _limitTicks;
+    private const int TickMs = 250;
+    private readonly int _limitTicks;
     private readonly Thread _thread;
     private volatile bool _stop;
-    private long _start;          // Stopwatch ticks of the running op, 0 when none
+    private long _started;        // ops begun
+    private long _finished;       // ops ended
     private string _op = "";
     private long _arg;
 
@@ -23,34 +26,38 @@ public sealed class Watchdog : IDisposable
 
     public Watchdog(TimeSpan limit)
     {
-        _limitTicks = (long)(limit.TotalSeconds * Stopwatch.Frequency);
+        _limitTicks = Math.Max(1, (int)(limit.TotalMilliseconds / TickMs));
         _thread = new Thread(Watch) { IsBackground = true, Name = "conformance-watchdog" };
         _thread.Start();
     }
 
     public readonly struct Scope(Watchdog w) : IDisposable
     {
-        public void Dispose() => Volatile.Write(ref w._start, 0);
+        public void Dispose() => Volatile.Write(ref w._finished, w._started);
     }
 
     public Scope Op(string op, long arg)
     {
         _op = op;
         _arg = arg;
-        Volatile.Write(ref _start, Stopwatch.GetTimestamp());
+        Volatile.Write(ref _started, _started + 1);
         return new Scope(this);
     }
 
     private void Watch()
     {
+        long seen = -1;
+        int stuck = 0;
         while (!_stop)
         {
-            Thread.Sleep(250);
-            long s = Volatile.Read(ref _start);
-            if (s == 0 || Stopwatch.GetTimestamp() - s < _limitTicks) continue;
-            var secs = (double)_limitTicks / Stopwatch.Frequency;
+            Thread.Sleep(TickMs);
+            long s = Volatile.Read(ref _started), f = Volatile.Read(ref _finished);
+            // the same op still running since the last sample counts one more tick
+            stuck = s != f && s == seen ? stuck + 1 : 0;
+            seen = s;
+            if (stuck < _limitTicks) continue;
             Console.Out.Flush();
-            Console.Error.WriteLine($"HANG: {_op} on handle {_arg} did not return within {secs:0} s: the driver hangs");
+            Console.Error.WriteLine($"HANG: {_op} on handle {_arg} did not return within {_limitTicks * TickMs / 1000.0:0} s: the driver hangs");
             var ctx = Context();
             if (ctx.Length > 0) Console.Error.WriteLine($"HANG: while running {ctx}");
             Console.Error.Flush();

@@ -75,6 +75,8 @@ public sealed partial class ReferenceModel
         CiteRead(m, mem);
         // where the word comes from is decided by the mapping's page offset: cite that rule last
         bool offsetDecides = m.Base != 0 && m.File is DmaBuf;
+        if (mem.DeviceUsers > 0)
+            return Outcome.Success((long)ChooseValue("any value (a capture device owns this memory while its buffer is queued)"));
         if (mem.TryRead(memOff, out var s))
         {
             if (s.Writer != m.Id) CiteAlias(m, s);

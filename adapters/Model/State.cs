@@ -8,6 +8,9 @@ internal sealed class Mem(long size, ulong? initial)
     public ulong? Initial = initial;
     /// <summary>The exporter's own reference is gone (vb2 buffer freed, memfd closed); only mappings / dma-bufs keep it.</summary>
     public bool Orphaned;
+    /// <summary>Queued buffers of streaming capture queues that hold this memory: while any does, the device may
+    /// write it at any moment, so a read shows whatever is there and a write need not persist.</summary>
+    public int DeviceUsers;
     private Dictionary<long, Stamp>? _stamps;
 
     public bool TryRead(long off, out Stamp s)
@@ -81,6 +84,14 @@ internal sealed class VideoBuffer(int index, long length, Mem? plane)
     public bool Freed;
     public DmaBuf? Imported;        // DMABUF memory held by the queue
     public Seg[]? UserMem;          // USERPTR memory pinned by the queue
+    public bool DeviceHeld;         // counted in its memory's DeviceUsers
+
+    public IEnumerable<Mem> Memory()
+    {
+        if (Plane != null) yield return Plane;
+        if (Imported != null) foreach (var s in Imported.Segs) yield return s.Mem;
+        if (UserMem != null) foreach (var s in UserMem) yield return s.Mem;
+    }
 }
 
 internal sealed class VideoQueue(VideoNodeProfile p)

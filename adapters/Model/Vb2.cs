@@ -30,6 +30,7 @@ public sealed partial class ReferenceModel
         {
             var b = q.Bufs[i];
             if (b == null) continue;
+            DeviceReturns(b);
             b.Freed = true;
             if (b.Plane != null)
             {
@@ -60,7 +61,7 @@ public sealed partial class ReferenceModel
     private static void StopStreaming(VideoQueue q)
     {
         q.Streaming = false;
-        foreach (var i in q.QueuedOrder) if (q.Bufs[i] is { } b) b.Queued = false;
+        foreach (var i in q.QueuedOrder) if (q.Bufs[i] is { } b) { DeviceReturns(b); b.Queued = false; }
         q.QueuedOrder.Clear();
         q.KnownDone = 0;
     }
@@ -214,13 +215,20 @@ public sealed partial class ReferenceModel
         return Cite(Inv.VMmapOk, Outcome.Created(AddMap(m)));
     }
 
-    /// <summary>A capture device may write any queued buffer's memory from now on.</summary>
+    /// <summary>A capture device may write any queued buffer's memory from now on, until the buffer comes back.</summary>
     private static void DeviceOwns(VideoQueue q, VideoBuffer b)
     {
-        if (!q.Streaming || !q.P.DeviceWritesCaptureBuffers) return;
-        b.Plane?.DeviceWrote();
-        if (b.Imported != null) foreach (var s in b.Imported.Segs) s.Mem.DeviceWrote();
-        if (b.UserMem != null) foreach (var s in b.UserMem) s.Mem.DeviceWrote();
+        if (!q.Streaming || !q.P.DeviceWritesCaptureBuffers || b.DeviceHeld) return;
+        b.DeviceHeld = true;
+        foreach (var m in b.Memory()) { m.DeviceWrote(); m.DeviceUsers++; }
+    }
+
+    /// <summary>The buffer is back (dequeued, streaming stopped, freed): its memory holds what the device last wrote.</summary>
+    private static void DeviceReturns(VideoBuffer b)
+    {
+        if (!b.DeviceHeld) return;
+        b.DeviceHeld = false;
+        foreach (var m in b.Memory()) { m.DeviceWrote(); m.DeviceUsers--; }
     }
 
     public Outcome QBuf(int fd, uint type, uint index, uint memory, int dmabufFd, int userMap)
@@ -287,6 +295,7 @@ public sealed partial class ReferenceModel
             return Outcome.Fail(Errno.EAGAIN);
         q.QueuedOrder.RemoveAt(0);
         if (q.KnownDone > 0) q.KnownDone--;
+        DeviceReturns(b);
         b.Queued = false;
         return got;
     }

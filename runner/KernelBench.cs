@@ -1,0 +1,188 @@
+using System.Collections.Immutable;
+using System.Diagnostics;
+using Conformance.Adapters;
+using Conformance.Adapters.Kernel;
+using Conformance.Generators;
+using Conformance.Properties;
+using static Conformance.Adapters.Uapi;
+
+namespace Conformance.Runner;
+
+/// <summary>
+/// --target kernel --bench (run by ./run-suite.sh --target vm --bench): the kernel target's throughput
+/// against runner/bench/raw-loop.c issuing the same syscalls in the same VM, as ratios. Two C# paths
+/// are timed: the adapter called directly (the interop overhead), and op records run through the
+/// lockstep property with the reference model as oracle (everything the suite does per op).
+/// </summary>
+public static class KernelBench
+{
+    private const int Rounds = 20000;
+    private const int MixesPerSequence = 50;
+
+    public static int Run(Program.Cli cli, TextWriter output)
+    {
+        var found = Discovery.Discover(cli.Devices);
+        var heap = found.Units.FirstOrDefault(u => u.Profile.Heaps.Count > 0 && u.Profile.Video.Count == 0);
+        var video = found.Units.FirstOrDefault(u => u.Profile.Video.Count > 0 && u.Profile.Video[0].Has(V4L2_BUF_CAP_SUPPORTS_MMAP));
+        if (heap == null && video == null) throw new Program.UsageException("the benchmark needs a dma-heap or a V4L2 node with MMAP (use ./run-suite.sh --target vm --bench)");
+        var raw = Environment.GetEnvironmentVariable("CONFORMANCE_RAW_LOOP");
+        if (string.IsNullOrEmpty(raw) || !File.Exists(raw)) throw new Program.UsageException("CONFORMANCE_RAW_LOOP does not name the built raw C loop (./run-suite.sh --target vm --bench builds it)");
+        var rawRates = RawLoop(raw, heap?.Path ?? "-", video?.Path ?? "-");
+        for (int i = 0; i < 2; i++)
+            foreach (var (k, v) in RawLoop(raw, heap?.Path ?? "-", video?.Path ?? "-")) rawRates[k] = Math.Max(rawRates[k], v);
+        output.WriteLine($"# kernel benchmark on {found.Kernel}: {Rounds} rounds of each op mix; best of 3 runs each; ratio = raw C ops/s / C# ops/s (goal <= 1.3)");
+        if (heap != null)
+        {
+            using var t = new KernelTarget(heap.Profile, heap.Paths);
+            string dev = heap.Profile.Heaps[0].Device;
+            double adapter = Time(6, n => HeapMix(t, dev, n));
+            double lockstep = Lockstep(t, HeapSequence(dev), 6);
+            Report(output, "heap mix  (DMA_HEAP_IOCTL_ALLOC, SYNC start, SYNC end, lseek, F_GETFD, close)", rawRates["heap"], adapter, lockstep);
+        }
+        if (video != null)
+        {
+            using var t = new KernelTarget(video.Profile, video.Paths);
+            var node = video.Profile.Video[0];
+            double adapter = Time(4, n => VideoMix(t, node, n));
+            double lockstep = Lockstep(t, VideoSequence(node), 4);
+            Report(output, "video mix (QUERYBUF, EXPBUF + QUERYBUF, F_GETFD, close)", rawRates["video"], adapter, lockstep);
+        }
+        return 0;
+    }
+
+    private static void Report(TextWriter o, string what, double raw, double adapter, double lockstep)
+    {
+        o.WriteLine($"{what}:");
+        o.WriteLine($"  raw C loop        {raw,12:N0} ops/s");
+        o.WriteLine($"  kernel adapter    {adapter,12:N0} ops/s   ratio {raw / adapter:F2}x");
+        o.WriteLine($"  lockstep harness  {lockstep,12:N0} ops/s   ratio {raw / lockstep:F2}x (op records + reference-model oracle + reset per sequence)");
+    }
+
+    private static Dictionary<string, double> RawLoop(string exe, string heap, string video)
+    {
+        var (rc, output, err) = Exec(exe, $"{heap} {video} {Rounds}");
+        if (rc != 0) throw new Program.UsageException($"raw-loop failed ({rc}): {err}");
+        var rates = new Dictionary<string, double> { ["heap"] = 0, ["video"] = 0 };
+        foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var p = line.Split(' ');
+            rates[p[0]] = double.Parse(p[1]) / double.Parse(p[2]);
+        }
+        return rates;
+    }
+
+    private static (int, string, string) Exec(string file, string args)
+    {
+        var psi = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        var o = p.StandardOutput.ReadToEndAsync();
+        var e = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        return (p.ExitCode, o.Result, e);
+    }
+
+    /// <summary>Best-of-3 ops/s of a mix of opsPerRound ops, after a warm-up long enough for tiered JIT to
+    /// replace the first-tier code (under TCG the background compiler is slow).</summary>
+    private static double Time(int opsPerRound, Action<int> mix)
+    {
+        mix(Rounds);
+        Thread.Sleep(1000);
+        double best = 0;
+        for (int i = 0; i < 3; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            mix(Rounds);
+            best = Math.Max(best, (double)Rounds * opsPerRound / sw.Elapsed.TotalSeconds);
+        }
+        return best;
+    }
+
+    private static void Check(in Outcome o, string what)
+    {
+        if (!o.Ok) throw new InvalidOperationException($"benchmark op {what} failed: {o.Errno}");
+    }
+
+    private static void HeapMix(KernelTarget t, string dev, int rounds)
+    {
+        var h = t.Open(dev, O_RDONLY | O_CLOEXEC); Check(h, "open");
+        for (int i = 0; i < rounds; i++)
+        {
+            var b = t.DmaHeapAlloc(h.Handle, PAGE_SIZE, (uint)(O_RDWR | O_CLOEXEC), 0, 0, HeapAbi.Current); Check(b, "alloc");
+            Check(t.DmaBufSync(b.Handle, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW), "sync");
+            Check(t.DmaBufSync(b.Handle, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW), "sync");
+            Check(t.Llseek(b.Handle, 0, SEEK_END), "lseek");
+            Check(t.FcntlGetFd(b.Handle), "fcntl");
+            Check(t.Close(b.Handle), "close");
+        }
+        t.Reset();
+    }
+
+    private static void VideoMix(KernelTarget t, VideoNodeProfile node, int rounds)
+    {
+        var v = t.Open(node.Device, O_RDWR | O_NONBLOCK); Check(v, "open");
+        Check(t.ReqBufs(v.Handle, node.BufType, V4L2_MEMORY_MMAP, 2), "reqbufs");
+        for (int i = 0; i < rounds; i++)
+        {
+            Check(t.QueryBuf(v.Handle, node.BufType, 0), "querybuf");
+            var e = t.ExpBuf(v.Handle, node.BufType, 0, 0, (uint)(O_RDWR | O_CLOEXEC)); Check(e, "expbuf");
+            Check(t.FcntlGetFd(e.Handle), "fcntl");
+            Check(t.Close(e.Handle), "close");
+        }
+        t.Reset();
+    }
+
+    private static OpSequence HeapSequence(string dev)
+    {
+        var ops = ImmutableArray.CreateBuilder<Op>();
+        int id = 1;
+        ops.Add(new Open(dev, O_RDONLY | O_CLOEXEC) { Id = id++ });
+        var heap = new Var(1);
+        for (int i = 0; i < MixesPerSequence; i++)
+        {
+            var b = new Var(id);
+            ops.Add(new DmaHeapAlloc(heap, PAGE_SIZE, (uint)(O_RDWR | O_CLOEXEC), 0, 0, HeapAbi.Current) { Id = id++ });
+            ops.Add(new DmaBufSync(b, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW) { Id = id++ });
+            ops.Add(new DmaBufSync(b, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW) { Id = id++ });
+            ops.Add(new Llseek(b, 0, SEEK_END) { Id = id++ });
+            ops.Add(new FcntlGetFd(b) { Id = id++ });
+            ops.Add(new Close(b) { Id = id++ });
+        }
+        return new OpSequence(0, ops.ToImmutable());
+    }
+
+    private static OpSequence VideoSequence(VideoNodeProfile node)
+    {
+        var ops = ImmutableArray.CreateBuilder<Op>();
+        int id = 1;
+        ops.Add(new Open(node.Device, O_RDWR | O_NONBLOCK) { Id = id++ });
+        var v = new Var(1);
+        ops.Add(new ReqBufs(v, node.BufType, V4L2_MEMORY_MMAP, 2) { Id = id++ });
+        for (int i = 0; i < MixesPerSequence; i++)
+        {
+            ops.Add(new QueryBuf(v, node.BufType, 0) { Id = id++ });
+            var e = new Var(id);
+            ops.Add(new ExpBuf(v, node.BufType, 0, 0, (uint)(O_RDWR | O_CLOEXEC)) { Id = id++ });
+            ops.Add(new FcntlGetFd(e) { Id = id++ });
+            ops.Add(new Close(e) { Id = id++ });
+        }
+        return new OpSequence(0, ops.ToImmutable());
+    }
+
+    /// <summary>The mix's ops per second through the lockstep property (setup ops excluded from the count).</summary>
+    private static double Lockstep(KernelTarget t, OpSequence seq, int opsPerMix)
+    {
+        var p = new LockstepProperty();
+        int sequences = Rounds / MixesPerSequence;
+        if (p.Check(seq, t, null) is { } f) throw new InvalidOperationException($"the benchmark sequence diverged at step {f.StepIndex + 1}: {f.Actual}");
+        for (int i = 0; i < sequences; i++) p.Check(seq, t, null);
+        Thread.Sleep(1000);
+        double best = 0;
+        for (int r = 0; r < 3; r++)
+        {
+            var sw = Stopwatch.StartNew();
+            for (int i = 0; i < sequences; i++) p.Check(seq, t, null);
+            best = Math.Max(best, (double)sequences * MixesPerSequence * opsPerMix / sw.Elapsed.TotalSeconds);
+        }
+        return best;
+    }
+}
