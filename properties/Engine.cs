@@ -29,6 +29,8 @@ public sealed record RunOptions
     public string? Property { get; init; }
     /// <summary>Told, before each sequence runs, how to describe it (called only if a hang must be reported).</summary>
     public Action<Func<string>>? OnSequence { get; init; }
+    /// <summary>Told each batch's property and seed before it runs (the lab records it to name what a kernel WARNING interrupted).</summary>
+    public Action<string, ulong, int>? OnBatch { get; init; }
 }
 
 public sealed record SuiteResult(
@@ -94,6 +96,7 @@ public static class Engine
             if (myDeadline is { } md && DateTime.UtcNow >= md && done > 0) break;
             int n = myDeadline != null ? opt.BatchSize : Math.Min(opt.BatchSize, opt.Sequences - done);
             ulong seed = BatchSeed(opt.Seed, batch++);
+            opt.OnBatch?.Invoke(p.Name, seed, n);
             var r = RunBatch(p, arb, target, seed, n, exercise, opt.OnSequence);
             if (progress != null && DateTime.UtcNow - lastProgress > TimeSpan.FromSeconds(10))
             {

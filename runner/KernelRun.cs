@@ -26,6 +26,8 @@ public static class KernelRun
         string leakCheck = BufInfo.LiveCount() >= 0 ? $"dma-buf leak check: {BufInfo.Path}" : $"dma-buf leak check NOT available: {BufInfo.WhyUnreadable()}";
         output.WriteLine($"# {leakCheck}");
         bool failed = false, leaked = false;
+        // inside the lab VM: where the host looks for what was running when the kernel complained
+        var labOut = Environment.GetEnvironmentVariable("LAB_OUT") is { Length: > 0 } lo && Directory.Exists(lo) ? lo : null;
         int unitNo = 0;
         foreach (var unit in found.Units)
         {
@@ -42,6 +44,8 @@ public static class KernelRun
                 Areas = areas,
                 Ids = cli.Options.Ids.Where(id => unit.Areas.Contains(catalog[id].Area)).ToList(),
                 OnSequence = d => target.Context = d,
+                OnBatch = labOut == null ? null : (prop, seed, n) => File.WriteAllText(Path.Combine(labOut, "current-sequence"),
+                    $"device {unit.Path}, property {prop}, batch seed {seed}: replay with ./run-suite.sh --target vm --device {unit.Path} --seed {seed} --sequences {n} --property {prop} --max-length {cli.Options.MaxLength}\n"),
             };
             if (cli.Options.Ids.Count > 0 && opt.Ids.Count == 0) { output.WriteLine($"SKIP          {unit.Path}: none of the selected invariants apply"); target.Dispose(); continue; }
             var result = Engine.Run($"kernel {unit.Path}", target, opt, catalog, output.WriteLine);
