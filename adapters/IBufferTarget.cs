@@ -61,6 +61,11 @@ public interface IBufferTarget : IDisposable
     /// <summary>UDMABUF_CREATE_LIST. Handle = returned fd.</summary>
     Outcome UdmabufCreateList(int devFd, uint flags, IReadOnlyList<UdmabufItem> items);
 
+    // ---- DRM PRIME --------------------------------------------------------------------------------
+    /// <summary>DRM_IOCTL_MODE_CREATE_DUMB(width, height, bpp), DRM_IOCTL_PRIME_HANDLE_TO_FD(flags), then
+    /// DRM_IOCTL_GEM_CLOSE of the handle. Handle = the dma-buf fd; R0 = the dumb buffer's size.</summary>
+    Outcome DrmDumbExport(int drmFd, uint width, uint height, uint bpp, uint primeFlags);
+
     // ---- V4L2 / videobuf2 -------------------------------------------------------------------------
     /// <summary>VIDIOC_REQBUFS. R0 = count written back, R1 = capabilities.</summary>
     Outcome ReqBufs(int fd, uint type, uint memory, uint count);

@@ -32,6 +32,9 @@ public sealed record VideoNodeProfile(
 /// <summary>A dma-heap device (or any char device speaking the dma-heap ABI).</summary>
 public sealed record HeapProfile(string Device, string Name, bool HonoursMmapOffset = true);
 
+/// <summary>A DRM device the suite uses as a dma-buf exporter (dumb buffers exported with PRIME).</summary>
+public sealed record DrmProfile(string Device, string Driver, bool HonoursMmapOffset = true);
+
 /// <summary>Everything a target offers, as the suite sees it.</summary>
 public sealed record TargetProfile(
     string Name,
@@ -50,7 +53,10 @@ public sealed record TargetProfile(
             MinReqBufs: 2, MaxBuffers: 64, SizeImage: 640 * 360 * 2, HasRemoveBufs: true,
             ExportHonoursMmapOffset: false, DeviceWritesCaptureBuffers: true)],
         [new HeapProfile("heap:system", "system")],
-        "udmabuf", 64L << 20);
+        "udmabuf", 64L << 20)
+    {
+        Drm = [new DrmProfile("drm:vgem", "vgem", HonoursMmapOffset: false)],
+    };
 
     /// <summary>A vb2 queue that does not report V4L2_BUF_CAP_SUPPORTS_ORPHANED_BUFS nor REMOVE_BUFS (pre-5.0 style driver).</summary>
     public static TargetProfile LegacyVb2 { get; } = VividLike with
@@ -65,6 +71,11 @@ public sealed record TargetProfile(
     };
 
     public static IReadOnlyList<TargetProfile> BuiltIn { get; } = [VividLike, LegacyVb2];
+
+    /// <summary>DRM devices exporting dumb buffers (vgem on the lab kernel).</summary>
+    public IReadOnlyList<DrmProfile> Drm { get; init; } = [];
+
+    public DrmProfile? DrmDevice(string device) => Drm.FirstOrDefault(d => d.Device == device);
 
     public VideoNodeProfile? VideoNode(string device) => Video.FirstOrDefault(v => v.Device == device);
     public HeapProfile? Heap(string device) => Heaps.FirstOrDefault(h => h.Device == device);
@@ -108,7 +119,7 @@ public sealed record TargetProfile(
                 reason = "every node implements VIDIOC_REMOVE_BUFS";
                 return false;
             case "device":
-                bool has = arg switch { "video" => Video.Count > 0, "heap" => Heaps.Count > 0, "udmabuf" => UdmabufDevice != null, _ => false };
+                bool has = arg switch { "video" => Video.Count > 0, "heap" => Heaps.Count > 0, "udmabuf" => UdmabufDevice != null, "drm" => Drm.Count > 0, _ => false };
                 if (!has) reason = $"target has no {arg} device";
                 return has;
         }

@@ -35,6 +35,9 @@ public static class Uapi
         DMA_BUF_SYNC_START = 0, DMA_BUF_SYNC_END = 4;
     public const int DMA_BUF_NAME_LEN = 32;
 
+    // drm.h
+    public const uint DRM_CLOEXEC = 0x80000, DRM_RDWR = 2;
+
     // udmabuf.h
     public const uint UDMABUF_FLAGS_CLOEXEC = 0x01;
 
@@ -75,6 +78,16 @@ public static class Uapi
         var dir = (f & DMA_BUF_SYNC_RW) switch { 1 => "READ", 2 => "WRITE", 3 => "RW", _ => "" };
         var s = ((f & DMA_BUF_SYNC_END) != 0 ? "DMA_BUF_SYNC_END" : "DMA_BUF_SYNC_START");
         return dir.Length == 0 ? (f == 0 ? "0" : s) : $"{s}|DMA_BUF_SYNC_{dir}";
+    }
+
+    public static string PrimeFlagNames(uint f)
+    {
+        var n = new List<string>();
+        if ((f & DRM_CLOEXEC) != 0) n.Add("DRM_CLOEXEC");
+        if ((f & DRM_RDWR) != 0) n.Add("DRM_RDWR");
+        uint rest = f & ~(DRM_CLOEXEC | DRM_RDWR);
+        if (rest != 0) n.Add($"0x{rest:x}");
+        return n.Count == 0 ? "0" : string.Join("|", n);
     }
 
     public static string SealNames(int s)

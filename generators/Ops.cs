@@ -102,7 +102,7 @@ public abstract record Op
 
 public sealed record Open(string Device, int Flags) : Op
 {
-    public override string Area => Device.StartsWith("video") ? "vb2" : Device.StartsWith("heap") ? "heap" : "udmabuf";
+    public override string Area => Device.StartsWith("video") ? "vb2" : Device.StartsWith("heap") ? "heap" : Device.StartsWith("drm") ? "dmabuf" : "udmabuf";
     public override bool Creates => true;
     protected override Outcome Call(IBufferTarget t, Env env) => t.Open(Device, Flags);
     public override string Text => $"v{Id} = open(\"{Device}\", {OpenFlagNames(Flags)})";
@@ -243,6 +243,20 @@ public sealed record DmaHeapAlloc(Var Heap, ulong Len, uint FdFlags, ulong HeapF
 }
 
 // ------------------------------------------------------------------ memfd / udmabuf
+
+public sealed record DrmDumbExport(Var Drm, uint Width, uint Height, uint Bpp, uint Flags) : Op
+{
+    public override string Area => "dmabuf";
+    public override bool Creates => true;
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Drm, out var fd) ? t.DrmDumbExport(fd, Width, Height, Bpp, Flags) : NotRun;
+    public override string Text => $"v{Id} = ioctl({Drm}, DRM_IOCTL_PRIME_HANDLE_TO_FD, {{.handle = DRM_IOCTL_MODE_CREATE_DUMB({Width}x{Height}, bpp {Bpp}), .flags = {PrimeFlagNames(Flags)}}}).fd; DRM_IOCTL_GEM_CLOSE(handle)";
+    public override string Observed(in Outcome o) => o.Ok ? $"0, size = {o.R0}" : base.Observed(o);
+    public override IEnumerable<Op> Simplify()
+    {
+        if (Flags != (DRM_CLOEXEC | DRM_RDWR)) yield return this with { Flags = DRM_CLOEXEC | DRM_RDWR };
+        if (Width != 64 || Height != 64 || Bpp != 32) yield return this with { Width = 64, Height = 64, Bpp = 32 };
+    }
+}
 
 public sealed record MemfdCreate(long Size, bool AllowSealing, int Seals) : Op
 {

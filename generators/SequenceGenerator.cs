@@ -47,7 +47,7 @@ public sealed class SequenceGenerator
         Areas = (areas ?? AllAreas).ToHashSet();
     }
 
-    private enum K { Video, Heap, UdmaDev, DmaBuf, Memfd, Map }
+    private enum K { Video, Heap, UdmaDev, DmaBuf, Memfd, Map, Drm }
 
     private sealed class V(Var var, K kind)
     {
@@ -99,7 +99,8 @@ public sealed class SequenceGenerator
         switch (op)
         {
             case Open x:
-                vars.Add(new V(new Var(op.Id), x.Device.StartsWith("video") ? K.Video : x.Device.StartsWith("heap") ? K.Heap : K.UdmaDev) { Device = x.Device });
+                vars.Add(new V(new Var(op.Id), x.Device.StartsWith("video") ? K.Video : x.Device.StartsWith("heap") ? K.Heap
+                    : x.Device.StartsWith("drm") ? K.Drm : K.UdmaDev) { Device = x.Device });
                 break;
             case Dup x when Find(x.Fd) is { } src:
                 vars.Add(new V(new Var(op.Id), src.Kind) { Device = src.Device, Size = src.Size, AccMode = src.AccMode, Sealed = src.Sealed });
@@ -111,6 +112,9 @@ public sealed class SequenceGenerator
                 break;
             case ExpBuf x:
                 vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = PageAlign(Profile.Video[0].SizeImage), AccMode = (int)(x.Flags & O_ACCMODE), Device = "vb2" });
+                break;
+            case DrmDumbExport x:
+                vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = o.R0, AccMode = (x.Flags & DRM_RDWR) != 0 ? O_RDWR : O_RDONLY, Device = "drm" });
                 break;
             case UdmabufCreate x:
                 vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = x.Size, AccMode = O_RDWR, Device = "udmabuf" });
@@ -139,17 +143,17 @@ public sealed class SequenceGenerator
     {
         var live = vars.Where(v => v.Live).ToList();
         List<V> Of(K k) => live.Where(v => v.Kind == k).ToList();
-        var video = Of(K.Video); var heaps = Of(K.Heap); var udev = Of(K.UdmaDev);
+        var video = Of(K.Video); var heaps = Of(K.Heap); var udev = Of(K.UdmaDev); var drms = Of(K.Drm);
         var bufs = Of(K.DmaBuf); var memfds = Of(K.Memfd); var maps = Of(K.Map);
         var areas = _focus;
         bool vb2 = areas.Contains("vb2") && Profile.Video.Count > 0, heap = areas.Contains("heap") && Profile.Heaps.Count > 0,
-             udma = areas.Contains("udmabuf") && Profile.UdmabufDevice != null, core = areas.Contains("dmabuf");
+             udma = areas.Contains("udmabuf") && Profile.UdmabufDevice != null, core = areas.Contains("dmabuf"), drm = false;
         // a DMABUF or USERPTR queue needs memory from another exporter to import
         if (vb2 && _memory is V4L2_MEMORY_DMABUF or V4L2_MEMORY_USERPTR && Profile.Heaps.Count > 0) heap = true;
         // dma-buf core ops need some exporter; with only "dmabuf" selected, use every exporter
         if (core && !vb2 && !heap && !udma)
         {
-            vb2 = Profile.Video.Count > 0; heap = Profile.Heaps.Count > 0; udma = Profile.UdmabufDevice != null;
+            vb2 = Profile.Video.Count > 0; heap = Profile.Heaps.Count > 0; udma = Profile.UdmabufDevice != null; drm = Profile.Drm.Count > 0;
         }
         var rules = new List<(int W, Func<Rng, Op?> F)>();
         void Add(int w, Func<Rng, Op?> f) { if (w > 0) rules.Add((w, f)); }
@@ -183,6 +187,15 @@ public sealed class SequenceGenerator
                 Add(2, r => new Dup(r.Pick(video).Var));
                 Add(video.Count > 1 ? 3 : 1, r => new Close(r.Pick(video).Var));
             }
+        }
+        if (drm)
+        {
+            var dp = Profile.Drm[0];
+            Add(drms.Count == 0 ? 25 : 0, _ => new Open(dp.Device, O_RDWR | O_CLOEXEC));
+            if (drms.Count > 0)
+                Add(14, r => new DrmDumbExport(r.Pick(drms).Var, r.Weighted((5, 64u), (2, 640u), (1, 100u)), r.Weighted((5, 64u), (2, 360u), (1, 1u)),
+                    r.Weighted((5, 32u), (2, 16u), (1, 8u)),
+                    r.Weighted((6, DRM_CLOEXEC | DRM_RDWR), (3, DRM_RDWR), (2, DRM_CLOEXEC), (2, 0u), (1, DRM_RDWR | (uint)O_NONBLOCK), (1, 0x4u))));
         }
         if (heap)
         {

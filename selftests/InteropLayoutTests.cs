@@ -63,7 +63,7 @@ public class InteropLayoutTests
 public static class LayoutCheck
 {
     private static readonly string[] Headers =
-        ["linux/videodev2.h", "linux/v4l2-common.h", "linux/v4l2-controls.h", "linux/dma-buf.h", "linux/dma-heap.h", "linux/udmabuf.h", "linux/sync_file.h"];
+        ["linux/videodev2.h", "linux/v4l2-common.h", "linux/v4l2-controls.h", "linux/dma-buf.h", "linux/dma-heap.h", "linux/udmabuf.h", "linux/sync_file.h", "drm/drm.h", "drm/drm_mode.h"];
 
     public static IReadOnlyList<Type> InteropStructs() =>
         typeof(v4l2_buffer).Assembly.GetTypes().Where(t => t.GetCustomAttribute<UapiAttribute>() != null).ToList();

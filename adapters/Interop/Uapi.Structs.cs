@@ -161,6 +161,29 @@ public struct udmabuf_create_list
     public uint flags, count;
 }
 
+[Uapi("drm/drm_mode.h")]
+[StructLayout(LayoutKind.Sequential)]
+public struct drm_mode_create_dumb
+{
+    public uint height, width, bpp, flags, handle, pitch;
+    public ulong size;
+}
+
+[Uapi("drm/drm.h")]
+[StructLayout(LayoutKind.Sequential)]
+public struct drm_prime_handle
+{
+    public uint handle, flags;
+    public int fd;
+}
+
+[Uapi("drm/drm.h")]
+[StructLayout(LayoutKind.Sequential)]
+public struct drm_gem_close
+{
+    public uint handle, pad;
+}
+
 /// <summary>The statx fields the suite reads (file type, device number); the rest is opaque.</summary>
 [Uapi("sys/stat.h")]
 [StructLayout(LayoutKind.Explicit, Size = 256)]
@@ -204,6 +227,9 @@ public static unsafe class Req
     /// <summary>_IOW('b', 1, const char *): the argument is the name pointer.</summary>
     public static readonly nuint DMA_BUF_SET_NAME = Ioc.IOW<nuint>('b', 1);
     public static readonly nuint DMA_HEAP_IOCTL_ALLOC = Ioc.IOWR<dma_heap_allocation_data>('H', 0);
+    public static readonly nuint DRM_IOCTL_GEM_CLOSE = Ioc.IOW<drm_gem_close>('d', 0x09);
+    public static readonly nuint DRM_IOCTL_PRIME_HANDLE_TO_FD = Ioc.IOWR<drm_prime_handle>('d', 0x2d);
+    public static readonly nuint DRM_IOCTL_MODE_CREATE_DUMB = Ioc.IOWR<drm_mode_create_dumb>('d', 0xB2);
     public static readonly nuint UDMABUF_CREATE = Ioc.IOW<udmabuf_create>('u', 0x42);
     public static readonly nuint UDMABUF_CREATE_LIST = Ioc.IOW<udmabuf_create_list>('u', 0x43);
 

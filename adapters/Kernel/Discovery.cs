@@ -44,7 +44,7 @@ public static unsafe class Discovery
 
         IEnumerable<string> candidates = devices.Count > 0 ? devices
             : heapPaths.Concat(Glob("/dev", "video*")).Concat(File.Exists("/dev/udmabuf") ? ["/dev/udmabuf"] : [])
-                .Concat(Glob("/dev/dri", "renderD*"));
+                .Concat(Glob("/dev/dri", "card*")).Concat(Glob("/dev/dri", "renderD*"));
         foreach (var path in candidates)
         {
             bool named = devices.Count > 0;
@@ -72,10 +72,18 @@ public static unsafe class Discovery
                         new Dictionary<string, string> { ["udmabuf"] = path }, [$"size_limit_mb {limit >> 20}"]));
                     break;
                 case "drm":
-                    var drv = DrmDriver(path);
-                    var reason = "DRM PRIME and GEM are not in the catalog yet (planned: fences, sync_file and PRIME)";
-                    if (named) throw new DeviceException($"{path} is a DRM device ({drv}): {reason}");
-                    skipped.Add(new(path, drv, reason));
+                    if (System.IO.Path.GetFileName(path).StartsWith("renderD", StringComparison.Ordinal))
+                    {
+                        // dumb buffers need the primary node; the render node is the same device
+                        var why2 = "a render node: DRM_IOCTL_MODE_CREATE_DUMB needs the primary node (/dev/dri/card*), which is certified instead";
+                        if (named) throw new DeviceException($"{path} is {why2}");
+                        skipped.Add(new(path, SysfsDriver(path), why2));
+                        break;
+                    }
+                    var d = ProbeDrm(path, kernel, out var dskip);
+                    if (d != null) units.Add(d);
+                    else if (named) throw new DeviceException($"{path}: {dskip!.Reason}");
+                    else skipped.Add(dskip!);
                     break;
                 default:
                     if (named) throw new DeviceException($"{path}: {kind}");
@@ -131,11 +139,60 @@ public static unsafe class Discovery
         var st = new statx();
         if (Sys.Statx(path, &st) < 0) return "?";
         var link = $"/sys/dev/char/{st.stx_rdev_major}:{st.stx_rdev_minor}/device/driver";
-        try { return new FileInfo(link).LinkTarget is { } t ? System.IO.Path.GetFileName(t) : "?"; }
+        try
+        {
+            // a platform device without a bound driver (vgem) is named by its device directory
+            return new FileInfo(link).LinkTarget is { } t ? System.IO.Path.GetFileName(t)
+                : new FileInfo($"/sys/dev/char/{st.stx_rdev_major}:{st.stx_rdev_minor}/device").LinkTarget is { } dev ? System.IO.Path.GetFileName(dev) : "?";
+        }
         catch (IOException) { return "?"; }
     }
 
-    private static string DrmDriver(string path) => SysfsDriver(path);
+    /// <summary>
+    /// A DRM device as a dma-buf exporter: a dumb buffer exported with PRIME. Reads the exporter's name and
+    /// whether its mmap honours the page offset. Null (with the reason) when it cannot export.
+    /// </summary>
+    public static CertUnit? ProbeDrm(string path, string kernel, out SkippedDevice? skip)
+    {
+        skip = null;
+        string driver = SysfsDriver(path);
+        long fdr = Sys.Open(path, O_RDWR | O_CLOEXEC);
+        if (fdr < 0) { skip = new(path, driver, $"cannot be opened: {Sys.ErrnoOf(fdr)}"); return null; }
+        int fd = (int)fdr;
+        try
+        {
+            var c = new drm_mode_create_dumb { width = 64, height = 32, bpp = 32 };   // two pages
+            long r = Sys.Ioctl(fd, Req.DRM_IOCTL_MODE_CREATE_DUMB, &c);
+            if (r < 0) { skip = new(path, driver, $"DRM_IOCTL_MODE_CREATE_DUMB fails with {Sys.ErrnoOf(r)}: the suite has no way to make a buffer to export"); return null; }
+            var h = new drm_prime_handle { handle = c.handle, flags = DRM_CLOEXEC | DRM_RDWR, fd = -1 };
+            r = Sys.Ioctl(fd, Req.DRM_IOCTL_PRIME_HANDLE_TO_FD, &h);
+            var close = new drm_gem_close { handle = c.handle };
+            Sys.Ioctl(fd, Req.DRM_IOCTL_GEM_CLOSE, &close);
+            if (r < 0) { skip = new(path, driver, $"DRM_IOCTL_PRIME_HANDLE_TO_FD fails with {Sys.ErrnoOf(r)}: no PRIME export"); return null; }
+            string expName = FdInfoField(h.fd, "exp_name") ?? "?";
+            bool honours = MmapHonoursOffset(h.fd);
+            Sys.Close(h.fd);
+            var drm = new DrmProfile("drm:" + driver, driver, honours);
+            return new CertUnit($"{path} (DRM {driver}: PRIME exporter {expName})", path, driver,
+                new TargetProfile($"kernel:{path}", kernel, [], [], null, 0) { Drm = [drm] }, ["dmabuf"],
+                new Dictionary<string, string> { [drm.Device] = path },
+                [$"dumb buffers exported with DRM_IOCTL_PRIME_HANDLE_TO_FD; mmap page offset {(honours ? "honoured" : "ignored (AMB-11)")}"]);
+        }
+        finally { Sys.Close(fd); }
+    }
+
+    /// <summary>Write distinct words at pages 0 and 1 of a two-page dma-buf, map page 1 alone and see which one it shows.</summary>
+    private static bool MmapHonoursOffset(int buf)
+    {
+        bool honours = true;
+        long m = Sys.Mmap(2 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+        if (m < 0) return true;
+        *(ulong*)m = 1; *(ulong*)(m + PAGE_SIZE) = 2;
+        long m2 = Sys.Mmap(PAGE_SIZE, PROT_READ, MAP_SHARED, buf, PAGE_SIZE);
+        if (m2 >= 0) { honours = *(ulong*)m2 == 2; Sys.Munmap(m2, PAGE_SIZE); }
+        Sys.Munmap(m, 2 * PAGE_SIZE);
+        return honours;
+    }
 
     public static long UdmabufSizeLimit()
     {
@@ -261,15 +318,7 @@ public static unsafe class Discovery
             try
             {
                 expName = FdInfoField(buf, "exp_name") ?? "?";
-                bool honours = true;
-                long m = Sys.Mmap(2 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
-                if (m >= 0)
-                {
-                    *(ulong*)m = 1; *(ulong*)(m + PAGE_SIZE) = 2;
-                    long m2 = Sys.Mmap(PAGE_SIZE, PROT_READ, MAP_SHARED, buf, PAGE_SIZE);
-                    if (m2 >= 0) { honours = *(ulong*)m2 == 2; Sys.Munmap(m2, PAGE_SIZE); }
-                    Sys.Munmap(m, 2 * PAGE_SIZE);
-                }
+                bool honours = MmapHonoursOffset(buf);
                 heap = new HeapProfile("heap:" + System.IO.Path.GetFileName(path), System.IO.Path.GetFileName(path), honours);
                 return true;
             }

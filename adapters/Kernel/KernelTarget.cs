@@ -12,8 +12,8 @@ namespace Conformance.Adapters.Kernel;
 /// </summary>
 public sealed unsafe class KernelTarget : IBufferTarget
 {
-    private enum Kind { Video, Heap, Udmabuf, DmaBuf, Memfd }
-    private enum Exporter { None, Heap, Udmabuf, Vb2 }
+    private enum Kind { Video, Heap, Udmabuf, DmaBuf, Memfd, Drm }
+    private enum Exporter { None, Heap, Udmabuf, Vb2, Drm }
     private readonly record struct FdInfo(Kind Kind, int AccMode, long Size = 0, Exporter Exporter = Exporter.None);
     private readonly record struct Map(long Addr, long Length, int Prot, bool Anon, bool DmaBuf = false);
 
@@ -57,7 +57,8 @@ public sealed unsafe class KernelTarget : IBufferTarget
     public Outcome Open(string device, int oflags)
     {
         if (!_paths.TryGetValue(device, out var path)) return Outcome.NotRun;
-        Kind kind = Profile.VideoNode(device) != null ? Kind.Video : Profile.Heap(device) != null ? Kind.Heap : Kind.Udmabuf;
+        Kind kind = Profile.VideoNode(device) != null ? Kind.Video : Profile.Heap(device) != null ? Kind.Heap
+            : Profile.DrmDevice(device) != null ? Kind.Drm : Kind.Udmabuf;
         // a blocking DQBUF on a driver that never completes would hang the suite, not fail it
         if (kind == Kind.Video) oflags |= O_NONBLOCK;
         using var _ = _watchdog.Op("open " + path, -1);
@@ -119,7 +120,7 @@ public sealed unsafe class KernelTarget : IBufferTarget
     {
         bool shared = (flags & MAP_SHARED) != 0;
         bool known = _fds.TryGetValue(fd, out var f);
-        if (known && length != 0 && f.Kind is Kind.Video or Kind.Heap or Kind.Udmabuf)
+        if (known && length != 0 && f.Kind is Kind.Video or Kind.Heap or Kind.Udmabuf or Kind.Drm)
         {
             // the harness maps device nodes only through MmapVideo; it still lets access errors through
             bool denied = (shared && (prot & PROT_WRITE) != 0 && f.AccMode == O_RDONLY) || f.AccMode == O_WRONLY;
@@ -214,6 +215,27 @@ public sealed unsafe class KernelTarget : IBufferTarget
         int fd = (int)(uint)data[1];
         _fds[fd] = new FdInfo(Kind.DmaBuf, (int)(fdFlags & O_ACCMODE), (long)PageAlign((long)len), Exporter.Heap);
         return Outcome.Created(fd);
+    }
+
+    // ---- DRM PRIME --------------------------------------------------------------------------------
+
+    public Outcome DrmDumbExport(int drmFd, uint width, uint height, uint bpp, uint primeFlags)
+    {
+        if (!Is(drmFd, Kind.Drm) || width == 0 || height == 0 || bpp == 0) return Outcome.NotRun;
+        var c = new drm_mode_create_dumb { width = width, height = height, bpp = bpp };
+        long r;
+        using (_watchdog.Op("DRM_IOCTL_MODE_CREATE_DUMB", drmFd))
+            r = Sys.Ioctl(drmFd, Req.DRM_IOCTL_MODE_CREATE_DUMB, &c);
+        if (r < 0) return Err(r);
+        var h = new drm_prime_handle { handle = c.handle, flags = primeFlags, fd = -1 };
+        using (_watchdog.Op("DRM_IOCTL_PRIME_HANDLE_TO_FD", drmFd))
+            r = Sys.Ioctl(drmFd, Req.DRM_IOCTL_PRIME_HANDLE_TO_FD, &h);
+        // the dma-buf holds its own reference to the GEM object: drop the handle either way
+        var close = new drm_gem_close { handle = c.handle };
+        Sys.Ioctl(drmFd, Req.DRM_IOCTL_GEM_CLOSE, &close);
+        if (r < 0) return Err(r);
+        _fds[h.fd] = new FdInfo(Kind.DmaBuf, (primeFlags & DRM_RDWR) != 0 ? O_RDWR : O_RDONLY, (long)c.size, Exporter.Drm);
+        return Outcome.Created(h.fd, (long)c.size);
     }
 
     // ---- memfd / udmabuf ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Invariant, 
         new("close-leaks-dmabuf", ModelBug.CloseLeaksDmaBuf, Inv.LifeRelease, 2, "closing the last reference never releases the dma-buf"),
         new("udmabuf-accepts-write-seal", ModelBug.UdmabufAcceptsWriteSeal, Inv.UdmaWriteSeal, 3, "udmabuf accepts a memfd sealed with F_SEAL_WRITE"),
         new("expbuf-copies-memory", ModelBug.ExpBufCopiesMemory, Inv.ExpBufAlias, 6, "EXPBUF exports a copy instead of the buffer's memory"),
+        new("prime-ignores-rdwr", ModelBug.PrimeIgnoresRdwr, Inv.AccMode, 3, "PRIME_HANDLE_TO_FD makes every dma-buf O_RDWR, DRM_RDWR or not"),
     ];
 
     public static BrokenVariant? Find(string name) => All.FirstOrDefault(v => v.Name == name);

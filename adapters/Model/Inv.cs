@@ -7,6 +7,7 @@ public static class Inv
     public const string MmapBounds = "DMABUF-MMAP-1", MmapZeroLen = "DMABUF-MMAP-2", MmapRoWrite = "DMABUF-MMAP-3", MmapWronly = "DMABUF-MMAP-4", MmapOffset = "DMABUF-MMAP-5";
     public const string SyncBadBits = "DMABUF-SYNC-1", SyncNoDir = "DMABUF-SYNC-2", SyncValid = "DMABUF-SYNC-3";
     public const string NameOk = "DMABUF-NAME-1", NameLong = "DMABUF-NAME-2", NameAgain = "DMABUF-NAME-3";
+    public const string PrimeFlags = "DMABUF-PRIME-1", PrimeExport = "DMABUF-PRIME-2";
     public const string DmaBufUnknownIoctl = "DMABUF-IOCTL-1", DmaBufBadFd = "DMABUF-FD-1";
     public const string LifeMapping = "DMABUF-LIFE-1", LifeFd = "DMABUF-LIFE-2", LifeRelease = "DMABUF-LIFE-3";
     public const string Cloexec = "DMABUF-CLOEXEC-1", DupNoCloexec = "DMABUF-CLOEXEC-2", AccMode = "DMABUF-ACCMODE-1", Coherent = "DMABUF-COHERENT-1";

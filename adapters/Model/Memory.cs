@@ -181,6 +181,23 @@ public sealed partial class ReferenceModel
         return Outcome.Created(Install(d, (fdFlags & O_CLOEXEC) != 0));
     }
 
+    // ---------------------------------------------------------------- DRM PRIME
+
+    public Outcome DrmDumbExport(int drmFd, uint width, uint height, uint bpp, uint primeFlags)
+    {
+        if (!TryFile(drmFd, out var f)) return Cite(Inv.DmaBufBadFd, Errno.EBADF);
+        if (f is not DevFile { Kind: DevKind.Drm } dev) return Outcome.Fail(Errno.NotRun);   // the harness sends it to DRM fds only
+        if (width == 0 || height == 0 || bpp == 0) return Outcome.Fail(Errno.NotRun);
+        // drm_gem_shmem_dumb_create: pitch = DIV_ROUND_UP(width * bpp, 8), size = PAGE_ALIGN(pitch * height)
+        long size = PageAlign(((long)width * bpp + 7) / 8 * height);
+        if ((primeFlags & ~(DRM_CLOEXEC | DRM_RDWR)) != 0) return Cite(Inv.PrimeFlags, Errno.EINVAL);
+        var mem = new Mem(size, null);
+        var d = NewDmaBuf(Exporter.Drm, [new Seg(mem, 0, size)], size, dev.Drm!.HonoursMmapOffset,
+            (primeFlags & DRM_RDWR) != 0 || Bug == ModelBug.PrimeIgnoresRdwr ? O_RDWR : O_RDONLY);
+        Cite(Inv.PrimeExport);
+        return Outcome.Created(Install(d, (primeFlags & DRM_CLOEXEC) != 0), size);
+    }
+
     // ---------------------------------------------------------------- memfd / udmabuf
 
     public Outcome MemfdCreate(long size, bool allowSealing, int seals)

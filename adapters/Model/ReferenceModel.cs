@@ -17,6 +17,7 @@ public enum ModelBug
     CloseLeaksDmaBuf,
     UdmabufAcceptsWriteSeal,
     ExpBufCopiesMemory,
+    PrimeIgnoresRdwr,
 }
 
 /// <summary>
@@ -155,6 +156,7 @@ public sealed partial class ReferenceModel : IBufferTarget
         if (Profile.VideoNode(device) != null) f = new VideoFile(_queues[device]);
         else if (Profile.Heap(device) is { } h) f = new DevFile(DevKind.Heap, h);
         else if (device == Profile.UdmabufDevice) f = new DevFile(DevKind.Udmabuf, null);
+        else if (Profile.DrmDevice(device) is { } drm) f = new DevFile(DevKind.Drm, null, drm);
         else return Outcome.Fail(Errno.ENOENT);
         f.AccMode = oflags & O_ACCMODE;
         return Outcome.Created(Install(f, (oflags & O_CLOEXEC) != 0));
@@ -218,6 +220,7 @@ public sealed partial class ReferenceModel : IBufferTarget
         {
             DmaBuf => Cite(Inv.DmaBufUnknownIoctl, Errno.ENOTTY),
             DevFile { Kind: DevKind.Heap } => Cite(Inv.HeapIoctl, Errno.EINVAL),
+            DevFile { Kind: DevKind.Drm } => Outcome.Fail(Errno.EINVAL),   // drm_ioctl: a driver-range nr the driver lacks
             _ => Outcome.Fail(Errno.ENOTTY),
         };
     }

@@ -43,12 +43,13 @@ internal abstract class OFile
 
 internal sealed class VideoFile(VideoQueue q) : OFile { public readonly VideoQueue Q = q; }
 
-internal enum DevKind { Heap, Udmabuf }
+internal enum DevKind { Heap, Udmabuf, Drm }
 
-internal sealed class DevFile(DevKind kind, HeapProfile? heap) : OFile
+internal sealed class DevFile(DevKind kind, HeapProfile? heap, DrmProfile? drm = null) : OFile
 {
     public readonly DevKind Kind = kind;
     public readonly HeapProfile? Heap = heap;
+    public readonly DrmProfile? Drm = drm;
 }
 
 internal sealed class MemfdFile(Mem mem, bool allowSealing, int seals) : OFile
@@ -59,7 +60,7 @@ internal sealed class MemfdFile(Mem mem, bool allowSealing, int seals) : OFile
     public long Size => Mem.Size;
 }
 
-internal enum Exporter { Heap, Udmabuf, Vb2 }
+internal enum Exporter { Heap, Udmabuf, Vb2, Drm }
 
 internal sealed class DmaBuf(Exporter exporter, Seg[] segs, long size, bool honoursOffset) : OFile
 {
