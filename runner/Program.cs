@@ -19,7 +19,7 @@ public static class Program
           --op-timeout S     with --target kernel: an op taking longer is a hung driver (default 20)
           --profile P        device profile for the model target: vivid-like (default) | legacy-vb2
           --seed N           master seed (default 1); every failure prints the seed that replays it
-          --sequences N      sequences per property (default 3000)
+          --sequences N      sequences per property (default 3000 on the model, 500 on a kernel target)
           --time SECONDS     time budget instead of a sequence count (split evenly over the properties)
           --max-length N     longest generated sequence (default 60 ops)
           --area A[,A]       only these areas: dmabuf, vb2, heap, udmabuf
@@ -116,6 +116,8 @@ public static class Program
                 default: throw new UsageException($"unknown option '{a}'");
             }
         }
+        // a real kernel runs ~50x slower than the model: keep the default run to about a minute per lab boot
+        if (target == "kernel" && !args.Contains("--sequences") && !args.Contains("--time")) o = o with { Sequences = 500 };
         if (devices.Count > 0 && target != "kernel") throw new UsageException("--device needs --target kernel (or ./run-suite.sh --target vm)");
         return new Cli(target, profile, o, outDir, mode, modeArg) { Devices = devices, OpTimeout = opTimeout };
     }
