@@ -273,32 +273,14 @@ public static unsafe class Discovery
         finally { Sys.Close(fd); }
     }
 
-    /// <summary>
-    /// Whether mmap of an exported buffer at page offset 1 starts at the buffer's second page
-    /// (exporter-defined, AMB-11): write two stamps through the queue's own mapping and read one back.
-    /// </summary>
+    /// <summary>Whether mmap of buffer 0's export at page offset 1 starts at the buffer's second page (exporter-defined, AMB-11).</summary>
     private static bool ExportHonoursOffset(int fd, uint type, long sizeImage)
     {
         if (sizeImage < 2 * PAGE_SIZE) return true;
-        var q = new v4l2_buffer { index = 0, type = type, memory = V4L2_MEMORY_MMAP };
-        if (Sys.Ioctl(fd, Req.VIDIOC_QUERYBUF, &q) != 0) return true;
-        long map = Sys.Mmap(2 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, q.m_offset);
-        if (map < 0) return true;
-        bool honours = true;
         var e = new v4l2_exportbuffer { type = type, index = 0, flags = (uint)(O_RDWR | O_CLOEXEC) };
-        if (Sys.Ioctl(fd, Req.VIDIOC_EXPBUF, &e) == 0)
-        {
-            *(ulong*)map = 0x1111_0000_0000_0001;
-            *(ulong*)(map + PAGE_SIZE) = 0x2222_0000_0000_0002;
-            long m2 = Sys.Mmap(PAGE_SIZE, PROT_READ, MAP_SHARED, e.fd, PAGE_SIZE);
-            if (m2 >= 0)
-            {
-                honours = *(ulong*)m2 != 0x1111_0000_0000_0001;
-                Sys.Munmap(m2, PAGE_SIZE);
-            }
-            Sys.Close(e.fd);
-        }
-        Sys.Munmap(map, 2 * PAGE_SIZE);
+        if (Sys.Ioctl(fd, Req.VIDIOC_EXPBUF, &e) != 0) return true;
+        bool honours = MmapHonoursOffset(e.fd);
+        Sys.Close(e.fd);
         return honours;
     }
 
