@@ -19,4 +19,27 @@ public class KernelAdapterTests
         Assert.Equal(1, BufInfo.Parse(bufinfo));
         Assert.Equal(-1, BufInfo.Parse(["", "Dma-buf Objects:"]));
     }
+
+    [Fact]
+    public void The_watchdog_names_an_op_that_does_not_return_and_the_sequence_running()
+    {
+        string? report = null;
+        using var fired = new ManualResetEventSlim();
+        using var w = new Watchdog(TimeSpan.FromSeconds(0.5), r => { report = r; fired.Set(); }) { Context = () => "property lockstep, sequence 3 of 50" };
+        using (w.Op("VIDIOC_DQBUF", 7)) Assert.True(fired.Wait(TimeSpan.FromSeconds(10)), "the watchdog never fired");
+        Assert.Contains("HANG: VIDIOC_DQBUF on handle 7", report);
+        Assert.Contains("property lockstep, sequence 3 of 50", report);
+    }
+
+    [Fact]
+    public void The_watchdog_stays_quiet_while_ops_keep_returning()
+    {
+        bool fired = false;
+        using var w = new Watchdog(TimeSpan.FromSeconds(0.5), _ => fired = true);
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(1.5);
+        while (DateTime.UtcNow < until)
+            using (w.Op("VIDIOC_QUERYBUF", 3)) Thread.Sleep(50);
+        Thread.Sleep(300);
+        Assert.False(fired);
+    }
 }

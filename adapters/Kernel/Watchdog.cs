@@ -24,8 +24,18 @@ public sealed class Watchdog : IDisposable
     /// <summary>Describes the sequence running; called only when a hang is reported.</summary>
     public Func<string> Context { get; set; } = () => "";
 
-    public Watchdog(TimeSpan limit)
+    private readonly Action<string> _onHang;
+
+    /// <param name="onHang">What to do with the report; by default print it and end the process with status 3.</param>
+    public Watchdog(TimeSpan limit, Action<string>? onHang = null)
     {
+        _onHang = onHang ?? (report =>
+        {
+            Console.Out.Flush();
+            Console.Error.WriteLine(report);
+            Console.Error.Flush();
+            Libc._exit(HangExitCode);
+        });
         _limitTicks = Math.Max(1, (int)(limit.TotalMilliseconds / TickMs));
         _thread = new Thread(Watch) { IsBackground = true, Name = "conformance-watchdog" };
         _thread.Start();
@@ -56,12 +66,11 @@ public sealed class Watchdog : IDisposable
             stuck = s != f && s == seen ? stuck + 1 : 0;
             seen = s;
             if (stuck < _limitTicks) continue;
-            Console.Out.Flush();
-            Console.Error.WriteLine($"HANG: {_op} on handle {_arg} did not return within {_limitTicks * TickMs / 1000.0:0} s: the driver hangs");
+            var report = $"HANG: {_op} on handle {_arg} did not return within {_limitTicks * TickMs / 1000.0:0} s: the driver hangs";
             var ctx = Context();
-            if (ctx.Length > 0) Console.Error.WriteLine($"HANG: while running {ctx}");
-            Console.Error.Flush();
-            Libc._exit(HangExitCode);
+            if (ctx.Length > 0) report += $"\nHANG: while running {ctx}";
+            _onHang(report);
+            return;
         }
     }
 
