@@ -128,6 +128,22 @@ public struct dma_buf_sync
     public ulong flags;
 }
 
+[Uapi("linux/dma-buf.h")]
+[StructLayout(LayoutKind.Sequential)]
+public struct dma_buf_export_sync_file
+{
+    public uint flags;
+    public int fd;
+}
+
+[Uapi("linux/dma-buf.h")]
+[StructLayout(LayoutKind.Sequential)]
+public struct dma_buf_import_sync_file
+{
+    public uint flags;
+    public int fd;
+}
+
 [Uapi("linux/dma-heap.h")]
 [StructLayout(LayoutKind.Sequential)]
 public struct dma_heap_allocation_data
@@ -226,6 +242,8 @@ public static unsafe class Req
     public static readonly nuint DMA_BUF_IOCTL_SYNC = Ioc.IOW<dma_buf_sync>('b', 0);
     /// <summary>_IOW('b', 1, const char *): the argument is the name pointer.</summary>
     public static readonly nuint DMA_BUF_SET_NAME = Ioc.IOW<nuint>('b', 1);
+    public static readonly nuint DMA_BUF_IOCTL_EXPORT_SYNC_FILE = Ioc.IOWR<dma_buf_export_sync_file>('b', 2);
+    public static readonly nuint DMA_BUF_IOCTL_IMPORT_SYNC_FILE = Ioc.IOW<dma_buf_import_sync_file>('b', 3);
     public static readonly nuint DMA_HEAP_IOCTL_ALLOC = Ioc.IOWR<dma_heap_allocation_data>('H', 0);
     public static readonly nuint DRM_IOCTL_GEM_CLOSE = Ioc.IOW<drm_gem_close>('d', 0x09);
     public static readonly nuint DRM_IOCTL_PRIME_HANDLE_TO_FD = Ioc.IOWR<drm_prime_handle>('d', 0x2d);
