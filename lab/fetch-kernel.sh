@@ -30,22 +30,8 @@ cache="${CONFORMANCE_LAB_CACHE:-$HOME/.cache/conformance-lab}"
 log() { echo "fetch-kernel: $*" >&2; }
 die() { echo "fetch-kernel: error: $*" >&2; exit 1; }
 
-# Installs the missing ones among the given Debian packages (apt-get update only if needed).
-ensure_packages() {
-	local missing=() p
-	for p in "$@"; do
-		dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^ii' || missing+=("$p")
-	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	log "installing ${missing[*]}"
-	# Another apt run (e.g. a parallel job) may hold the dpkg lock: wait for it rather than fail.
-	local apt=(apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends)
-	if ! DEBIAN_FRONTEND=noninteractive "${apt[@]}" "${missing[@]}" >&2; then
-		apt-get update >&2 || true
-		DEBIAN_FRONTEND=noninteractive "${apt[@]}" "${missing[@]}" >&2 ||
-			die "could not install ${missing[*]}"
-	fi
-}
+# shellcheck source=lab/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Prints the newest linux-image-6.12.N+deb12-amd64-unsigned as a kernel release.
 newest_kver() {
@@ -65,7 +51,8 @@ download() {
 # Tools for: the initramfs (busybox, cpio), the module index (kmod), .ko.xz (xz), building
 # out-of-tree modules (make, gcc-12 as the kernel was built with, pahole for BTF, libelf for
 # the prebuilt kbuild tools).
-ensure_packages busybox-static cpio kmod xz-utils make gcc-12 pahole libelf1
+ensure_packages busybox-static cpio kmod xz-utils make gcc-12 pahole libelf1 ||
+	die "could not install busybox-static cpio kmod xz-utils make gcc-12 pahole libelf1"
 
 mkdir -p "$cache"
 # One fetch at a time per cache: parallel lab runs would otherwise unpack over each other.

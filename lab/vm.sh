@@ -76,20 +76,9 @@ EOF
 say() { echo "lab: $*" >&2; }
 lab_fail() { say "error: $*"; exit 5; }
 
-# Installs the missing ones among the given Debian packages (apt-get update only if needed).
-ensure_packages() {
-	local missing=() p
-	for p in "$@"; do
-		dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^ii' || missing+=("$p")
-	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	say "installing ${missing[*]}"
-	local apt=(apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends)
-	if ! DEBIAN_FRONTEND=noninteractive "${apt[@]}" "${missing[@]}" >&2; then
-		apt-get update >&2 || true
-		DEBIAN_FRONTEND=noninteractive "${apt[@]}" "${missing[@]}" >&2
-	fi
-}
+log() { say "$@"; }
+# shellcheck source=lab/lib.sh
+. "$here/lib.sh"
 
 # Runs lab/fetch-kernel.sh and sets KVER, VMLINUZ, INITRD, MODULES_DIR, KBUILD, ... from it.
 fetch() {

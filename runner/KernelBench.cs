@@ -45,7 +45,7 @@ public static class KernelBench
             var node = video.Profile.Video[0];
             double adapter = Time(4, n => VideoMix(t, node, n));
             double lockstep = Lockstep(t, VideoSequence(node), 4);
-            Report(output, "video mix (QUERYBUF, EXPBUF + QUERYBUF, F_GETFD, close)", rawRates["video"], adapter, lockstep);
+            Report(output, "video mix (QUERYBUF, EXPBUF, F_GETFD, close)", rawRates["video"], adapter, lockstep);
         }
         return 0;
     }

@@ -14,6 +14,7 @@ public sealed unsafe class KernelTarget : IBufferTarget
 {
     private enum Kind { Video, Heap, Udmabuf, DmaBuf, Memfd, Drm }
     private enum Exporter { None, Heap, Udmabuf, Vb2, Drm }
+    /// <summary>Size is kept for memfds only: it bounds the mappings the harness allows (reads past i_size would SIGBUS).</summary>
     private readonly record struct FdInfo(Kind Kind, int AccMode, long Size = 0, Exporter Exporter = Exporter.None);
     private readonly record struct Map(long Addr, long Length, int Prot, bool Anon, bool DmaBuf = false);
 
@@ -213,7 +214,7 @@ public sealed unsafe class KernelTarget : IBufferTarget
             r = Sys.Ioctl(heapFd, Ioc.IOWR('H', 0, size), data);
         if (r < 0) return Err(r);
         int fd = (int)(uint)data[1];
-        _fds[fd] = new FdInfo(Kind.DmaBuf, (int)(fdFlags & O_ACCMODE), (long)PageAlign((long)len), Exporter.Heap);
+        _fds[fd] = new FdInfo(Kind.DmaBuf, (int)(fdFlags & O_ACCMODE), Exporter: Exporter.Heap);
         return Outcome.Created(fd);
     }
 
@@ -234,7 +235,7 @@ public sealed unsafe class KernelTarget : IBufferTarget
         var close = new drm_gem_close { handle = c.handle };
         Sys.Ioctl(drmFd, Req.DRM_IOCTL_GEM_CLOSE, &close);
         if (r < 0) return Err(r);
-        _fds[h.fd] = new FdInfo(Kind.DmaBuf, (primeFlags & DRM_RDWR) != 0 ? O_RDWR : O_RDONLY, (long)c.size, Exporter.Drm);
+        _fds[h.fd] = new FdInfo(Kind.DmaBuf, (primeFlags & DRM_RDWR) != 0 ? O_RDWR : O_RDONLY, Exporter: Exporter.Drm);
         return Outcome.Created(h.fd, (long)c.size);
     }
 
@@ -257,7 +258,7 @@ public sealed unsafe class KernelTarget : IBufferTarget
         long r;
         using (_watchdog.Op("UDMABUF_CREATE", devFd))
             r = Sys.Ioctl(devFd, Req.UDMABUF_CREATE, &c);
-        return Track(r, new FdInfo(Kind.DmaBuf, O_RDWR, size, Exporter.Udmabuf));
+        return Track(r, new FdInfo(Kind.DmaBuf, O_RDWR, Exporter: Exporter.Udmabuf));
     }
 
     public Outcome UdmabufCreateList(int devFd, uint flags, IReadOnlyList<UdmabufItem> items)
@@ -268,16 +269,12 @@ public sealed unsafe class KernelTarget : IBufferTarget
         head->flags = flags;
         head->count = (uint)items.Count;
         var list = (udmabuf_create_item*)(buf + sizeof(udmabuf_create_list));
-        long total = 0;
         for (int i = 0; i < items.Count; i++)
-        {
             list[i] = new udmabuf_create_item { memfd = (uint)items[i].Memfd, offset = (ulong)items[i].Offset, size = (ulong)items[i].Size };
-            total += items[i].Size;
-        }
         long r;
         using (_watchdog.Op("UDMABUF_CREATE_LIST", devFd))
             r = Sys.Ioctl(devFd, Req.UDMABUF_CREATE_LIST, buf);
-        return Track(r, new FdInfo(Kind.DmaBuf, O_RDWR, total, Exporter.Udmabuf));
+        return Track(r, new FdInfo(Kind.DmaBuf, O_RDWR, Exporter: Exporter.Udmabuf));
     }
 
     // ---- V4L2 / videobuf2 -------------------------------------------------------------------------
@@ -321,9 +318,7 @@ public sealed unsafe class KernelTarget : IBufferTarget
         using (_watchdog.Op("VIDIOC_EXPBUF", fd))
             r = Sys.Ioctl(fd, Req.VIDIOC_EXPBUF, &e);
         if (r < 0) return Err(r);
-        var q = new v4l2_buffer { index = index, type = type };
-        long size = Sys.Ioctl(fd, Req.VIDIOC_QUERYBUF, &q) == 0 ? PageAlign(q.length) : 0;
-        _fds[e.fd] = new FdInfo(Kind.DmaBuf, (int)(flags & O_ACCMODE), size, Exporter.Vb2);
+        _fds[e.fd] = new FdInfo(Kind.DmaBuf, (int)(flags & O_ACCMODE), Exporter: Exporter.Vb2);
         return Outcome.Created(e.fd);
     }
 
@@ -355,21 +350,16 @@ public sealed unsafe class KernelTarget : IBufferTarget
         return r < 0 ? Err(r) : Outcome.Success(b.index, b.flags & StateFlags);
     }
 
-    public Outcome StreamOn(int fd, uint type)
-    {
-        int t = (int)type;
-        long r;
-        using (_watchdog.Op("VIDIOC_STREAMON", fd))
-            r = Sys.Ioctl(fd, Req.VIDIOC_STREAMON, &t);
-        return r < 0 ? Err(r) : Outcome.Success();
-    }
+    public Outcome StreamOn(int fd, uint type) => Stream(fd, type, Req.VIDIOC_STREAMON, "VIDIOC_STREAMON");
 
-    public Outcome StreamOff(int fd, uint type)
+    public Outcome StreamOff(int fd, uint type) => Stream(fd, type, Req.VIDIOC_STREAMOFF, "VIDIOC_STREAMOFF");
+
+    private Outcome Stream(int fd, uint type, nuint request, string name)
     {
         int t = (int)type;
         long r;
-        using (_watchdog.Op("VIDIOC_STREAMOFF", fd))
-            r = Sys.Ioctl(fd, Req.VIDIOC_STREAMOFF, &t);
+        using (_watchdog.Op(name, fd))
+            r = Sys.Ioctl(fd, request, &t);
         return r < 0 ? Err(r) : Outcome.Success();
     }
 

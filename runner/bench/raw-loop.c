@@ -62,7 +62,7 @@ static void heap(const char *path, long rounds)
 	close(h);
 }
 
-/* per round: QUERYBUF, EXPBUF (+ the QUERYBUF the adapter issues to learn the size), fcntl F_GETFD, close = 4 ops */
+/* per round: QUERYBUF, EXPBUF, fcntl F_GETFD, close = 4 ops */
 static void video(const char *path, long rounds)
 {
 	int v = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
@@ -87,8 +87,6 @@ static void video(const char *path, long rounds)
 			die("VIDIOC_QUERYBUF");
 		if (ioctl(v, VIDIOC_EXPBUF, &e))
 			die("VIDIOC_EXPBUF");
-		if (ioctl(v, VIDIOC_QUERYBUF, &b))
-			die("VIDIOC_QUERYBUF");
 		if (fcntl(e.fd, F_GETFD) < 0)
 			die("fcntl");
 		close(e.fd);
