@@ -37,6 +37,14 @@ public static class Uapi
 
     // drm.h
     public const uint DRM_CLOEXEC = 0x80000, DRM_RDWR = 2;
+    public const uint DRM_COMMAND_BASE = 0x40;
+
+    // vgem_drm.h
+    public const uint DRM_VGEM_FENCE_ATTACH = 0x1, DRM_VGEM_FENCE_SIGNAL = 0x2;
+    public const uint VGEM_FENCE_WRITE = 0x1;
+
+    // poll.h (short, as struct pollfd's events and revents)
+    public const short POLLIN = 0x1, POLLOUT = 0x4;
 
     // udmabuf.h
     public const uint UDMABUF_FLAGS_CLOEXEC = 0x01;

@@ -63,7 +63,7 @@ public class InteropLayoutTests
 public static class LayoutCheck
 {
     private static readonly string[] Headers =
-        ["linux/videodev2.h", "linux/v4l2-common.h", "linux/v4l2-controls.h", "linux/dma-buf.h", "linux/dma-heap.h", "linux/udmabuf.h", "linux/sync_file.h", "drm/drm.h", "drm/drm_mode.h"];
+        ["linux/videodev2.h", "linux/v4l2-common.h", "linux/v4l2-controls.h", "linux/dma-buf.h", "linux/dma-heap.h", "linux/udmabuf.h", "linux/sync_file.h", "drm/drm.h", "drm/drm_mode.h", "drm/vgem_drm.h"];
 
     public static IReadOnlyList<Type> InteropStructs() =>
         typeof(v4l2_buffer).Assembly.GetTypes().Where(t => t.GetCustomAttribute<UapiAttribute>() != null).ToList();
@@ -98,7 +98,7 @@ public static class LayoutCheck
         try
         {
             SanitisedHeaders(UapiHeaders.Find(), dir.FullName);
-            var src = new StringBuilder("#define _GNU_SOURCE\n#include <stddef.h>\n#include <stdio.h>\n#include <fcntl.h>\n#include <sys/mman.h>\n#include <sys/time.h>\n#include <sys/stat.h>\n#include <unistd.h>\n");
+            var src = new StringBuilder("#define _GNU_SOURCE\n#include <stddef.h>\n#include <stdio.h>\n#include <fcntl.h>\n#include <sys/mman.h>\n#include <poll.h>\n#include <sys/time.h>\n#include <sys/stat.h>\n#include <unistd.h>\n");
             foreach (var h in Headers) src.Append($"#include <{h}>\n");
             src.Append("int main(void) {\n");
             foreach (var (expr, _, _) in expect) src.Append($"  printf(\"%llu\\n\", (unsigned long long)({expr}));\n");

@@ -53,8 +53,8 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "getpid")]
     internal static partial int getpid();
 
-    internal const int AT_FDCWD = -100;
-    internal const uint STATX_TYPE = 1, STATX_MODE = 2;
+    internal const int AT_FDCWD = -100, AT_EMPTY_PATH = 0x1000;
+    internal const uint STATX_TYPE = 1, STATX_MODE = 2, STATX_INO = 0x100;
     internal const int F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4;
     internal const int F_ADD_SEALS = 1024 + 9, F_GET_SEALS = 1024 + 10;
     internal const uint MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2;
@@ -104,6 +104,7 @@ internal static unsafe class Sys
     private readonly struct MemfdCall(string name, uint flags) : ICall { public long Invoke() => Libc.memfd_create(name, flags); }
     private readonly struct FtruncateCall(int fd, long len) : ICall { public long Invoke() => Libc.ftruncate(fd, len); }
     private readonly struct StatxCall(string path, statx* buf) : ICall { public long Invoke() => Libc.statx(Libc.AT_FDCWD, path, 0, Libc.STATX_TYPE, buf); }
+    private readonly struct FStatxCall(int fd, statx* buf) : ICall { public long Invoke() => Libc.statx(fd, "", Libc.AT_EMPTY_PATH, Libc.STATX_INO, buf); }
     private readonly struct PollCall(pollfd* fds, nuint n, int timeout) : ICall { public long Invoke() => Libc.poll(fds, n, timeout); }
 
     public static long Ioctl(int fd, nuint request, void* arg) => Retry(new IoctlCall(fd, request, arg));
@@ -120,5 +121,7 @@ internal static unsafe class Sys
     public static long Ftruncate(int fd, long length) => Retry(new FtruncateCall(fd, length));
     /// <summary>statx(2): its struct is the same on every architecture, unlike struct stat.</summary>
     public static long Statx(string path, statx* buf) => Retry(new StatxCall(path, buf));
+    /// <summary>statx(2) of an open fd (AT_EMPTY_PATH): its inode number and device.</summary>
+    public static long FStatx(int fd, statx* buf) => Retry(new FStatxCall(fd, buf));
     public static long Poll(pollfd* fds, int n, int timeoutMs) => Retry(new PollCall(fds, (nuint)n, timeoutMs));
 }

@@ -200,6 +200,58 @@ public struct drm_gem_close
     public uint handle, pad;
 }
 
+[Uapi("drm/drm_mode.h")]
+[StructLayout(LayoutKind.Sequential)]
+public struct drm_mode_map_dumb
+{
+    public uint handle, pad;
+    public ulong offset;
+}
+
+[Uapi("drm/vgem_drm.h")]
+[StructLayout(LayoutKind.Sequential)]
+public struct drm_vgem_fence_attach
+{
+    public uint handle, flags, out_fence, pad;
+}
+
+[Uapi("drm/vgem_drm.h")]
+[StructLayout(LayoutKind.Sequential)]
+public struct drm_vgem_fence_signal
+{
+    public uint fence, flags;
+}
+
+[Uapi("linux/sync_file.h")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct sync_merge_data
+{
+    public fixed byte name[32];
+    public int fd2, fence;
+    public uint flags, pad;
+}
+
+[Uapi("linux/sync_file.h")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct sync_fence_info
+{
+    public fixed byte obj_name[32];
+    public fixed byte driver_name[32];
+    public int status;
+    public uint flags;
+    public ulong timestamp_ns;
+}
+
+[Uapi("linux/sync_file.h")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct sync_file_info
+{
+    public fixed byte name[32];
+    public int status;
+    public uint flags, num_fences, pad;
+    public ulong sync_fence_info;   // user pointer to num_fences struct sync_fence_info
+}
+
 /// <summary>The statx fields the suite reads (file type, device number); the rest is opaque.</summary>
 [Uapi("sys/stat.h")]
 [StructLayout(LayoutKind.Explicit, Size = 256)]
@@ -207,8 +259,11 @@ public struct statx
 {
     [FieldOffset(0)] public uint stx_mask;
     [FieldOffset(28)] public ushort stx_mode;
+    [FieldOffset(32)] public ulong stx_ino;
     [FieldOffset(128)] public uint stx_rdev_major;
     [FieldOffset(132)] public uint stx_rdev_minor;
+    [FieldOffset(136)] public uint stx_dev_major;
+    [FieldOffset(140)] public uint stx_dev_minor;
 }
 
 /// <summary>Request codes, computed as the headers' _IOR/_IOW/_IOWR macros do (asm-generic/ioctl.h).</summary>
@@ -247,7 +302,15 @@ public static unsafe class Req
     public static readonly nuint DMA_HEAP_IOCTL_ALLOC = Ioc.IOWR<dma_heap_allocation_data>('H', 0);
     public static readonly nuint DRM_IOCTL_GEM_CLOSE = Ioc.IOW<drm_gem_close>('d', 0x09);
     public static readonly nuint DRM_IOCTL_PRIME_HANDLE_TO_FD = Ioc.IOWR<drm_prime_handle>('d', 0x2d);
+    public static readonly nuint DRM_IOCTL_PRIME_FD_TO_HANDLE = Ioc.IOWR<drm_prime_handle>('d', 0x2e);
     public static readonly nuint DRM_IOCTL_MODE_CREATE_DUMB = Ioc.IOWR<drm_mode_create_dumb>('d', 0xB2);
+    public static readonly nuint DRM_IOCTL_MODE_MAP_DUMB = Ioc.IOWR<drm_mode_map_dumb>('d', 0xB3);
+    public static readonly nuint DRM_IOCTL_VGEM_FENCE_ATTACH =
+        Ioc.IOWR<drm_vgem_fence_attach>('d', Uapi.DRM_COMMAND_BASE + Uapi.DRM_VGEM_FENCE_ATTACH);
+    public static readonly nuint DRM_IOCTL_VGEM_FENCE_SIGNAL =
+        Ioc.IOW<drm_vgem_fence_signal>('d', Uapi.DRM_COMMAND_BASE + Uapi.DRM_VGEM_FENCE_SIGNAL);
+    public static readonly nuint SYNC_IOC_MERGE = Ioc.IOWR<sync_merge_data>('>', 3);
+    public static readonly nuint SYNC_IOC_FILE_INFO = Ioc.IOWR<sync_file_info>('>', 4);
     public static readonly nuint UDMABUF_CREATE = Ioc.IOW<udmabuf_create>('u', 0x42);
     public static readonly nuint UDMABUF_CREATE_LIST = Ioc.IOW<udmabuf_create_list>('u', 0x43);
 
