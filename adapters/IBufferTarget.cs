@@ -66,6 +66,38 @@ public interface IBufferTarget : IDisposable
     /// DRM_IOCTL_GEM_CLOSE of the handle. Handle = the dma-buf fd; R0 = the dumb buffer's size.</summary>
     Outcome DrmDumbExport(int drmFd, uint width, uint height, uint bpp, uint primeFlags);
 
+    /// <summary>DRM_IOCTL_MODE_CREATE_DUMB(width, height, bpp). Handle = the GEM handle; R0 = handle, R1 = size.</summary>
+    Outcome DrmCreateDumb(int drmFd, uint width, uint height, uint bpp);
+    /// <summary>DRM_IOCTL_PRIME_HANDLE_TO_FD. Handle = the dma-buf fd.</summary>
+    Outcome PrimeHandleToFd(int drmFd, uint handle, uint flags);
+    /// <summary>DRM_IOCTL_PRIME_FD_TO_HANDLE. Handle = the GEM handle; R0 = handle.</summary>
+    Outcome PrimeFdToHandle(int drmFd, int fd, uint flags);
+    /// <summary>DRM_IOCTL_GEM_CLOSE.</summary>
+    Outcome GemClose(int drmFd, uint handle);
+    /// <summary>DRM_IOCTL_MODE_MAP_DUMB, then a MAP_SHARED mmap of the whole object through the DRM fd at the returned offset. Handle = mapping id.</summary>
+    Outcome DrmMapDumb(int drmFd, uint handle, int prot);
+    /// <summary>statx of two dma-buf fds. R0 = 1 when both name the same dma-buf (same inode). NotRun unless both are dma-bufs.</summary>
+    Outcome SameInode(int fdA, int fdB);
+
+    // ---- fences and sync_file ------------------------------------------------------------------------
+    /// <summary>DRM_IOCTL_VGEM_FENCE_ATTACH. Handle = the fence id; R0 = fence id.</summary>
+    Outcome VgemFenceAttach(int drmFd, uint handle, uint flags, uint pad);
+    /// <summary>DRM_IOCTL_VGEM_FENCE_SIGNAL.</summary>
+    Outcome VgemFenceSignal(int drmFd, uint fenceId, uint flags);
+    /// <summary>Waits until every vgem fence attached so far has expired on its own (vgem's 10 s timeout).</summary>
+    Outcome VgemFenceExpire();
+    /// <summary>DMA_BUF_IOCTL_EXPORT_SYNC_FILE. Handle = the sync_file fd; R0 = its status, R1 = num_fences, R2 = name kind (SYNC_IOC_FILE_INFO query).</summary>
+    Outcome ExportSyncFile(int fd, uint flags);
+    /// <summary>DMA_BUF_IOCTL_IMPORT_SYNC_FILE.</summary>
+    Outcome ImportSyncFile(int fd, int syncFd, uint flags);
+    /// <summary>SYNC_IOC_MERGE of fd and fd2 (name "merged" when named, else empty). Handle = the new sync_file fd; R0..R2 as for ExportSyncFile.</summary>
+    Outcome SyncMerge(int fd, int fd2, bool named, uint flags);
+    /// <summary>SYNC_IOC_FILE_INFO. numFences 0: R0 = status, R1 = num_fences, R2 = name kind.
+    /// Otherwise: R0 = status, R1 = num_fences, R2 = entries whose status is 1.</summary>
+    Outcome SyncFileInfo(int fd, uint numFences, uint flags, uint pad);
+    /// <summary>poll(2) of one fd with a zero timeout. R0 = revents &amp; (POLLIN|POLLOUT).</summary>
+    Outcome Poll(int fd, short events);
+
     // ---- V4L2 / videobuf2 -------------------------------------------------------------------------
     /// <summary>VIDIOC_REQBUFS. R0 = count written back, R1 = capabilities.</summary>
     Outcome ReqBufs(int fd, uint type, uint memory, uint count);

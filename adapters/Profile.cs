@@ -33,7 +33,11 @@ public sealed record VideoNodeProfile(
 public sealed record HeapProfile(string Device, string Name, bool HonoursMmapOffset = true);
 
 /// <summary>A DRM device the suite uses as a dma-buf exporter (dumb buffers exported with PRIME).</summary>
-public sealed record DrmProfile(string Device, string Driver, bool HonoursMmapOffset = true);
+public sealed record DrmProfile(string Device, string Driver, bool HonoursMmapOffset = true)
+{
+    /// <summary>The driver is vgem: DRM_IOCTL_VGEM_FENCE_ATTACH/SIGNAL make fences userspace controls.</summary>
+    public bool VgemFences => Driver == "vgem";
+}
 
 /// <summary>Everything a target offers, as the suite sees it.</summary>
 public sealed record TargetProfile(
@@ -119,7 +123,7 @@ public sealed record TargetProfile(
                 reason = "every node implements VIDIOC_REMOVE_BUFS";
                 return false;
             case "device":
-                bool has = arg switch { "video" => Video.Count > 0, "heap" => Heaps.Count > 0, "udmabuf" => UdmabufDevice != null, "drm" => Drm.Count > 0, _ => false };
+                bool has = arg switch { "video" => Video.Count > 0, "heap" => Heaps.Count > 0, "udmabuf" => UdmabufDevice != null, "drm" => Drm.Count > 0, "vgem" => Drm.Any(d => d.VgemFences), _ => false };
                 if (!has) reason = $"target has no {arg} device";
                 return has;
         }

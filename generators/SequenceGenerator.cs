@@ -39,7 +39,9 @@ public sealed class SequenceGenerator
 {
     public TargetProfile Profile { get; }
     public IReadOnlySet<string> Areas { get; }
-    public static readonly string[] AllAreas = ["dmabuf", "vb2", "heap", "udmabuf"];
+    public static readonly string[] AllAreas = ["dmabuf", "vb2", "heap", "udmabuf", "fence", "prime"];
+    /// <summary>Whether ops that wait in real time (vgem's 10 s fence expiry) may be generated: free on the model, slow on a kernel.</summary>
+    public bool SlowOps { get; init; }
 
     public SequenceGenerator(TargetProfile profile, IEnumerable<string>? areas = null)
     {
@@ -47,7 +49,7 @@ public sealed class SequenceGenerator
         Areas = (areas ?? AllAreas).ToHashSet();
     }
 
-    private enum K { Video, Heap, UdmaDev, DmaBuf, Memfd, Map, Drm }
+    private enum K { Video, Heap, UdmaDev, DmaBuf, Memfd, Map, Drm, Gem, Sync, Fence }
 
     private sealed class V(Var var, K kind)
     {
@@ -60,14 +62,19 @@ public sealed class SequenceGenerator
         public int Prot;
         public bool Anon, Memfd;    // mapping kinds
         public bool Sealed;         // memfd acceptable to udmabuf
+        public Var Owner;           // GEM handles and vgem fences: the DRM fd they belong to
+        public Var Link;            // a GEM handle and the dma-buf it was imported from / exported to
+        public bool Fenced;         // a fence was attached or imported on this buffer
     }
 
     private IReadOnlySet<string> _focus = new HashSet<string>();
+    private bool _mixVideo;   // fence/prime sequences that also drive the V4L2 queue (EXPBUF exporter, DMABUF importer)
 
     public OpSequence Generate(ulong seed, int length)
     {
         _memory = 0;
         var rng = new Rng(seed);
+        _mixVideo = rng.Chance(35);
         // half the sequences focus on one area, so deep states of each area are reached as often as mixed ones
         _focus = Areas.Count > 1 && rng.Chance(50) ? new HashSet<string> { rng.Pick(Areas.Order().ToList()) } : Areas;
         var model = new ReferenceModel(Profile);
@@ -134,6 +141,27 @@ public sealed class SequenceGenerator
             case MmapAnon x:
                 vars.Add(new V(new Var(op.Id), K.Map) { Size = x.Length, Prot = PROT_READ | PROT_WRITE, Anon = true });
                 break;
+            case DrmCreateDumb x:
+                vars.Add(new V(new Var(op.Id), K.Gem) { Owner = x.Drm, Size = o.R1, Device = "drm" });
+                break;
+            case PrimeFdToHandle x when Find(x.Fd) is { } src:
+                vars.Add(new V(new Var(op.Id), K.Gem) { Owner = x.Drm, Size = src.Size, Device = src.Device, Link = src.Var, Fenced = src.Fenced });
+                break;
+            case PrimeHandleToFd x when Find(x.Handle) is { } g:
+                vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = g.Size, AccMode = (x.Flags & DRM_RDWR) != 0 ? O_RDWR : O_RDONLY, Device = g.Device, Link = g.Var, Fenced = g.Fenced });
+                break;
+            case GemClose x when Find(x.Handle) is { } g: g.Live = false; break;
+            case DrmMapDumb x when Find(x.Handle) is { } g:
+                vars.Add(new V(new Var(op.Id), K.Map) { Size = g.Size, Prot = x.Prot, Device = "drm" });
+                break;
+            case VgemFenceAttach x:
+                vars.Add(new V(new Var(op.Id), K.Fence) { Owner = x.Drm });
+                if (Find(x.Handle) is { } fg) { fg.Fenced = true; if (Find(fg.Link) is { } lb) lb.Fenced = true; }
+                break;
+            case ImportSyncFile x when Find(x.Fd) is { } ib: ib.Fenced = true; break;
+            case ExportSyncFile or SyncMerge:
+                vars.Add(new V(new Var(op.Id), K.Sync) { AccMode = O_RDONLY });
+                break;
         }
     }
 
@@ -145,6 +173,7 @@ public sealed class SequenceGenerator
         List<V> Of(K k) => live.Where(v => v.Kind == k).ToList();
         var video = Of(K.Video); var heaps = Of(K.Heap); var udev = Of(K.UdmaDev); var drms = Of(K.Drm);
         var bufs = Of(K.DmaBuf); var memfds = Of(K.Memfd); var maps = Of(K.Map);
+        var gems = Of(K.Gem); var syncs = Of(K.Sync); var fences = Of(K.Fence);
         var areas = _focus;
         bool vb2 = areas.Contains("vb2") && Profile.Video.Count > 0, heap = areas.Contains("heap") && Profile.Heaps.Count > 0,
              udma = areas.Contains("udmabuf") && Profile.UdmabufDevice != null, core = areas.Contains("dmabuf"), drm = false;
@@ -155,6 +184,14 @@ public sealed class SequenceGenerator
         {
             vb2 = Profile.Video.Count > 0; heap = Profile.Heaps.Count > 0; udma = Profile.UdmabufDevice != null; drm = Profile.Drm.Count > 0;
         }
+        bool fence = areas.Contains("fence") && Profile.Drm.Any(d => d.VgemFences), prime = areas.Contains("prime") && Profile.Drm.Count > 0;
+        if (fence || prime)
+        {
+            // every exporter beside the DRM device, so buffers from each meet vgem's PRIME import and its fences
+            drm = true; core = true;
+            heap |= Profile.Heaps.Count > 0; udma |= Profile.UdmabufDevice != null; vb2 |= _mixVideo && Profile.Video.Count > 0;
+        }
+        bool fenceMix = fence && vb2;
         var rules = new List<(int W, Func<Rng, Op?> F)>();
         void Add(int w, Func<Rng, Op?> f) { if (w > 0) rules.Add((w, f)); }
 
@@ -164,7 +201,7 @@ public sealed class SequenceGenerator
             Add(video.Count == 0 ? 40 : video.Count < 3 ? 3 : 0, _ => new Open(node.Device, O_RDWR | O_NONBLOCK));
             if (video.Count > 0)
             {
-                Add(12, r => new ReqBufs(r.Pick(video).Var, TypeArg(ref r, node), MemoryArg(ref r), r.Weighted((6, 1u), (3, 2u), (maps.Count > 0 ? 8 : 3, 0u), (2, 4u), (1, 3u), (1, 1000u))));
+                Add(12, r => new ReqBufs(r.Pick(video).Var, TypeArg(ref r, node), fenceMix && r.Chance(60) ? V4L2_MEMORY_DMABUF : MemoryArg(ref r), r.Weighted((6, 1u), (3, 2u), (maps.Count > 0 ? 8 : 3, 0u), (2, 4u), (1, 3u), (1, 1000u))));
                 Add(6, r => new CreateBufs(r.Pick(video).Var, TypeArg(ref r, node), MemoryArg(ref r), r.Weighted((6, 1u), (3, 0u), (2, 2u), (1, 100u)), r.Weighted((8, 0L), (2, 4096L), (1, -1L), (1, 1L))));
                 Add(10, r => new QueryBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r)));
                 Add(10, r => new ExpBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), r.Weighted((12, 0u), (1, 1u)),
@@ -177,12 +214,17 @@ public sealed class SequenceGenerator
                 Add(8, r =>
                 {
                     uint m = qmem != 0 && r.Chance(90) ? qmem : MemoryArg(ref r);
-                    return new QBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), m, QBufMem(ref r, m, bufs, memfds, maps, video));
+                    var pool = fenceMix && bufs.Any(b => b.Fenced) && r.Chance(60) ? bufs.Where(b => b.Fenced).ToList() : bufs;
+                    return new QBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), m, QBufMem(ref r, m, pool, memfds, maps, video, node.SizeImage));
                 });
                 Add(6, r => new DQBuf(r.Pick(video).Var, node.BufType));
                 Add(4, r => new StreamOn(r.Pick(video).Var, TypeArg(ref r, node)));
                 Add(3, r => new StreamOff(r.Pick(video).Var, TypeArg(ref r, node)));
                 Add(4, r => new RemoveBufs(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), r.Weighted((5, 1u), (2, 0u), (2, 2u), (1, 65u))));
+                // USERPTR on a dma-buf mapping (VM_PFNMAP: EFAULT) needs a frame-sized heap or udmabuf mapping first
+                var frameBufs = bufs.Where(b => b.Size >= node.SizeImage && b.Device is "heap" or "udmabuf" && b.AccMode != O_WRONLY).ToList();
+                if (_memory == V4L2_MEMORY_USERPTR && frameBufs.Count > 0 && !maps.Any(m => !m.Anon && m.Size >= node.SizeImage))
+                    Add(8, r => { var b = r.Pick(frameBufs); return new Mmap(b.Var, 0, b.Size, b.AccMode == O_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED); });
                 Add(_memory == V4L2_MEMORY_USERPTR && maps.Count(m => m.Anon) < 2 ? 6 : 1, r => new MmapAnon(PageAlign(node.SizeImage + PAGE_SIZE)));   // covers CREATE_BUFS' largest size delta
                 Add(2, r => new Dup(r.Pick(video).Var));
                 Add(video.Count > 1 ? 3 : 1, r => new Close(r.Pick(video).Var));
@@ -191,19 +233,22 @@ public sealed class SequenceGenerator
         if (drm)
         {
             var dp = Profile.Drm[0];
-            Add(drms.Count == 0 ? 25 : 0, _ => new Open(dp.Device, O_RDWR | O_CLOEXEC));
+            // a second DRM file shows that handles and fence ids are per file
+            Add(drms.Count == 0 ? 25 : drms.Count == 1 && (fence || prime) ? 2 : 0, _ => new Open(dp.Device, O_RDWR | O_CLOEXEC));
             if (drms.Count > 0)
                 Add(14, r => new DrmDumbExport(r.Pick(drms).Var, r.Weighted((5, 64u), (2, 640u), (1, 100u)), r.Weighted((5, 64u), (2, 360u), (1, 1u)),
                     r.Weighted((5, 32u), (2, 16u), (1, 8u)),
                     r.Weighted((6, DRM_CLOEXEC | DRM_RDWR), (3, DRM_RDWR), (2, DRM_CLOEXEC), (2, 0u), (1, DRM_RDWR | (uint)O_NONBLOCK), (1, 0x4u))));
         }
+        if ((prime || fence) && drms.Count > 0) PrimeRules(Add, drms, gems, bufs, memfds, syncs, fenceMix);
+        if (fence) FenceRules(Add, drms, gems, bufs, syncs, fences);
         if (heap)
         {
             var hp = Profile.Heaps[0];
             Add(heaps.Count == 0 ? 25 : 0, _ => new Open(hp.Device, O_RDONLY | O_CLOEXEC));
             if (heaps.Count > 0)
                 Add(14, r => new DmaHeapAlloc(r.Pick(heaps).Var,
-                    r.Weighted((5, (ulong)PAGE_SIZE), (4, (ulong)(3 * PAGE_SIZE)), (3, 100UL), (2, (ulong)(2 * PAGE_SIZE + 1)), (1, 0UL), (_memory == V4L2_MEMORY_USERPTR ? 6 : 1, (ulong)PageAlign(Profile.Video.Count > 0 ? Profile.Video[0].SizeImage : PAGE_SIZE))),
+                    r.Weighted((5, (ulong)PAGE_SIZE), (4, (ulong)(3 * PAGE_SIZE)), (3, 100UL), (2, (ulong)(2 * PAGE_SIZE + 1)), (1, 0UL), (_memory == V4L2_MEMORY_USERPTR ? 12 : 1, (ulong)PageAlign(Profile.Video.Count > 0 ? Profile.Video[0].SizeImage : PAGE_SIZE))),
                     r.Weighted((6, (uint)(O_RDWR | O_CLOEXEC)), (3, (uint)O_RDWR), (2, (uint)O_RDONLY), (1, (uint)O_WRONLY), (1, 3u), (1, (uint)O_NONBLOCK)),
                     r.Weighted((12, 0UL), (1, 1UL)), r.Weighted((12, 0u), (1, 5u)), r.Weighted((10, HeapAbi.Current), (1, HeapAbi.Short), (1, HeapAbi.Long))));
         }
@@ -283,8 +328,70 @@ public sealed class SequenceGenerator
         return null;
     }
 
+    private static Var DrmFor(ref Rng r, V gem, List<V> drms) =>
+        r.Chance(90) && drms.Any(d => d.Var == gem.Owner) ? gem.Owner : r.Pick(drms).Var;
+
+    private void PrimeRules(Action<int, Func<Rng, Op?>> Add, List<V> drms, List<V> gems, List<V> bufs, List<V> memfds, List<V> syncs, bool frameSized)
+    {
+        // with a V4L2 queue in the sequence, a frame-sized buffer (vivid's 640x360 YUYV) can be queued as DMABUF
+        var frame = Profile.Video.Count > 0 ? Profile.Video[0].SizeImage : 0;
+        if (frameSized && frame > 0) Add(6, r => new DrmCreateDumb(r.Pick(drms).Var, (uint)(frame / 720), 360, 16));
+        Add(10, r => new DrmCreateDumb(r.Pick(drms).Var, r.Weighted((5, 64u), (2, 640u), (1, 100u)), r.Weighted((5, 64u), (2, 360u), (1, 1u)), r.Weighted((5, 32u), (2, 16u), (1, 8u))));
+        if (gems.Count > 0)
+        {
+            Add(12, r => { var g = r.Pick(gems); return new PrimeHandleToFd(DrmFor(ref r, g, drms), g.Var,
+                r.Weighted((6, DRM_CLOEXEC | DRM_RDWR), (3, DRM_RDWR), (2, DRM_CLOEXEC), (2, 0u), (1, (uint)O_NONBLOCK))); });
+            Add(4, r => { var g = r.Pick(gems); return new GemClose(DrmFor(ref r, g, drms), g.Var); });
+            Add(5, r => { var g = r.Pick(gems); return new DrmMapDumb(DrmFor(ref r, g, drms), g.Var, r.Weighted((4, PROT_READ | PROT_WRITE), (1, PROT_READ))); });
+        }
+        Add(1, r => r.Chance(50) ? new PrimeHandleToFd(r.Pick(drms).Var, Var.BadFd, DRM_CLOEXEC) : new GemClose(r.Pick(drms).Var, Var.BadFd));
+        if (bufs.Count > 0)
+        {
+            Add(12, r => new PrimeFdToHandle(r.Pick(drms).Var,
+                r.Weighted((14, r.Pick(bufs).Var), (1, memfds.Count > 0 ? r.Pick(memfds).Var : Var.BadFd), (1, syncs.Count > 0 ? r.Pick(syncs).Var : Var.BadFd), (1, Var.BadFd)),
+                r.Weighted((12, 0u), (1, 0xffffffffu))));
+            if (bufs.Count > 1) Add(5, r => new SameInode(r.Pick(bufs).Var, r.Pick(bufs).Var));
+        }
+    }
+
+    private void FenceRules(Action<int, Func<Rng, Op?>> Add, List<V> drms, List<V> gems, List<V> bufs, List<V> syncs, List<V> fences)
+    {
+        if (gems.Count > 0 && drms.Count > 0)
+            Add(14, r => { var g = r.Pick(gems); return new VgemFenceAttach(DrmFor(ref r, g, drms), g.Var,
+                r.Weighted((4, VGEM_FENCE_WRITE), (8, 0u), (1, 2u), (1, 0xffffffffu)), r.Weighted((14, 0u), (1, 1u))); });
+        if (fences.Count > 0 && drms.Count > 0)
+            Add(5, r => { var f = r.Pick(fences); return new VgemFenceSignal(DrmFor(ref r, f, drms), f.Var, r.Weighted((14, 0u), (1, 1u))); });
+        if (drms.Count > 0) Add(1, r => new VgemFenceSignal(r.Pick(drms).Var, Var.BadFd, 0));
+        // releasing a DRM file signals the fences attached through it
+        if (drms.Count > 0 && fences.Count > 0) Add(2, r => new Close(r.Pick(drms).Var));
+        // buffers that carry fences are where the interesting answers are: pick them most of the time
+        var fenced = bufs.Where(b => b.Fenced).ToList();
+        V Buf(ref Rng r) => fenced.Count > 0 && r.Chance(75) ? r.Pick(fenced) : r.Pick(bufs);
+        var fenceFds = bufs.Concat(syncs).ToList();
+        if (bufs.Count > 0)
+        {
+            Add(12, r => new ExportSyncFile(r.Chance(93) || syncs.Count == 0 ? Buf(ref r).Var : r.Pick(syncs).Var,
+                r.Weighted((5, (uint)DMA_BUF_SYNC_READ), (5, (uint)DMA_BUF_SYNC_WRITE), (3, (uint)DMA_BUF_SYNC_RW), (1, 0u), (1, (uint)DMA_BUF_SYNC_END), (1, 0x100u))));
+            if (syncs.Count > 0)
+                Add(10, r => new ImportSyncFile(r.Chance(93) ? Buf(ref r).Var : r.Pick(syncs).Var,
+                    r.Weighted((14, r.Pick(syncs).Var), (1, r.Pick(bufs).Var), (1, Var.BadFd)),
+                    r.Weighted((5, (uint)DMA_BUF_SYNC_READ), (5, (uint)DMA_BUF_SYNC_WRITE), (2, (uint)DMA_BUF_SYNC_RW), (1, 0u), (1, (uint)(DMA_BUF_SYNC_RW | DMA_BUF_SYNC_END)))));
+        }
+        if (fenceFds.Count > 0)
+            Add(10, r => new Poll(r.Chance(50) && bufs.Count > 0 ? Buf(ref r).Var : r.Pick(fenceFds).Var, r.Weighted((6, (short)(POLLIN | POLLOUT)), (2, POLLIN), (2, POLLOUT))));
+        if (syncs.Count > 0)
+        {
+            Add(5, r => new SyncMerge(r.Chance(93) || bufs.Count == 0 ? r.Pick(syncs).Var : r.Pick(bufs).Var,
+                r.Weighted((14, r.Pick(syncs).Var), (1, bufs.Count > 0 ? r.Pick(bufs).Var : Var.BadFd), (1, Var.BadFd)), r.Chance(30), r.Weighted((14, 0u), (1, 1u))));
+            Add(7, r => new SyncFileInfo(r.Chance(93) || bufs.Count == 0 ? r.Pick(syncs).Var : r.Pick(bufs).Var,
+                r.Weighted((6, 0u), (2, 1u), (2, 2u), (2, 4u), (1, 8u)), r.Weighted((16, 0u), (1, 1u)), r.Weighted((16, 0u), (1, 1u))));
+            Add(3, r => new Close(r.Pick(syncs).Var));
+        }
+        if (SlowOps && fences.Count > 0) Add(1, _ => new VgemFenceExpire());
+    }
+
     private static uint TypeArg(ref Rng r, VideoNodeProfile node) => r.Chance(94) ? node.BufType : node.BufType == V4L2_BUF_TYPE_VIDEO_CAPTURE ? V4L2_BUF_TYPE_VIDEO_OUTPUT : V4L2_BUF_TYPE_VIDEO_CAPTURE;
-    private static uint MemoryArg(ref Rng r) => r.Weighted((14, V4L2_MEMORY_MMAP), (3, V4L2_MEMORY_DMABUF), (2, V4L2_MEMORY_USERPTR), (1, 0u), (1, V4L2_MEMORY_OVERLAY));
+    private static uint MemoryArg(ref Rng r) => r.Weighted((14, V4L2_MEMORY_MMAP), (3, V4L2_MEMORY_DMABUF), (3, V4L2_MEMORY_USERPTR), (1, 0u), (1, V4L2_MEMORY_OVERLAY));
     private static uint IndexArg(ref Rng r) => r.Weighted((8, 0u), (6, 1u), (3, 2u), (2, 3u), (1, 63u), (1, 64u), (1, 1000u));
     private static long OffsetArg(ref Rng r, long len)
     {
@@ -300,13 +407,16 @@ public sealed class SequenceGenerator
         return r.Weighted((14, (off, size)), (2, (off, size + PAGE_SIZE)), (1, (off + 100, size)), (1, (off, size - 100)), (1, (off, 0L)), (2, (off, (long)PAGE_SIZE)));
     }
     /// <summary>m.fd for DMABUF (a dma-buf, sometimes a memfd or the video fd itself), userptr for USERPTR (anonymous memory or a dma-buf mapping).</summary>
-    private static Var QBufMem(ref Rng r, uint memory, List<V> bufs, List<V> memfds, List<V> maps, List<V> video)
+    private static Var QBufMem(ref Rng r, uint memory, List<V> bufs, List<V> memfds, List<V> maps, List<V> video, long frame)
     {
         if (memory == V4L2_MEMORY_USERPTR)
         {
             var anon = maps.Where(m => m.Anon).ToList();
             var pfn = maps.Where(m => !m.Anon && !m.Memfd && m.Device is "heap" or "udmabuf").ToList();
-            return r.Weighted((4, anon.Count > 0 ? r.Pick(anon).Var : Var.None), (2, pfn.Count > 0 ? r.Pick(pfn).Var : Var.None));
+            // a mapping as long as a frame reaches the pinning step (a shorter one stops at the length check)
+            var big = pfn.Where(m => m.Size >= frame).ToList();
+            if (big.Count > 0 && r.Chance(70)) pfn = big;
+            return r.Weighted((2, anon.Count > 0 ? r.Pick(anon).Var : Var.None), (4, pfn.Count > 0 ? r.Pick(pfn).Var : Var.None));
         }
         if (memory == V4L2_MEMORY_DMABUF)
             return r.Weighted((6, bufs.Count > 0 ? r.Pick(bufs).Var : Var.None), (1, memfds.Count > 0 ? r.Pick(memfds).Var : Var.None),

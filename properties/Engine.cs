@@ -27,6 +27,8 @@ public sealed record RunOptions
     public IReadOnlyList<string> Areas { get; init; } = SequenceGenerator.AllAreas;
     public IReadOnlyList<string> Ids { get; init; } = [];
     public string? Property { get; init; }
+    /// <summary>Generate ops that wait in real time (vgem fence expiry, 10 s each); null = only on the model.</summary>
+    public bool? SlowOps { get; init; }
     /// <summary>Told, before each sequence runs, how to describe it (called only if a hang must be reported).</summary>
     public Action<Func<string>>? OnSequence { get; init; }
     /// <summary>Told each batch's property and seed before it runs (the lab records it to name what a kernel WARNING interrupted).</summary>
@@ -54,7 +56,8 @@ public static class Engine
     {
         var sw = Stopwatch.StartNew();
         var exercise = new Exercise();
-        var gen = new SequenceGenerator(target.Profile, AreasFor(opt, catalog));
+        // waiting out vgem's 10 s fence timeout is free on the model; on a kernel only when asked for
+        var gen = new SequenceGenerator(target.Profile, AreasFor(opt, catalog)) { SlowOps = opt.SlowOps ?? target is Conformance.Adapters.Model.ReferenceModel };
         var results = new List<PropertyResult>();
         var props = Properties.All.Where(p => opt.Property == null || p.Name == opt.Property)
             .Where(p => Wanted(p, opt, catalog)).ToList();

@@ -22,7 +22,7 @@ public static class Program
           --sequences N      sequences per property (default 3000 on the model, 500 on a kernel target)
           --time SECONDS     time budget instead of a sequence count (split evenly over the properties)
           --max-length N     longest generated sequence (default 60 ops)
-          --area A[,A]       only these areas: dmabuf, vb2, heap, udmabuf
+          --area A[,A]       only these areas: dmabuf, vb2, heap, udmabuf, fence, prime
           --id ID[,ID]       only these invariants (e.g. DMABUF-LLSEEK-3)
           --property NAME    only this property: lockstep | release | aliasing
           --out DIR          where results go (default out/); JUnit XML is written to DIR/junit.xml

@@ -10,19 +10,20 @@ namespace Conformance.Adapters.Kernel;
 /// and to refuse exactly what the reference model refuses as NotRun (e.g. a MAP_PRIVATE mapping of a
 /// heap buffer), so the two stay comparable. It never predicts an outcome.
 /// </summary>
-public sealed unsafe class KernelTarget : IBufferTarget
+public sealed unsafe partial class KernelTarget : IBufferTarget
 {
-    private enum Kind { Video, Heap, Udmabuf, DmaBuf, Memfd, Drm }
+    private enum Kind { Video, Heap, Udmabuf, DmaBuf, Memfd, Drm, SyncFile }
     private enum Exporter { None, Heap, Udmabuf, Vb2, Drm }
     /// <summary>Size is kept for memfds only: it bounds the mappings the harness allows (reads past i_size would SIGBUS).</summary>
-    private readonly record struct FdInfo(Kind Kind, int AccMode, long Size = 0, Exporter Exporter = Exporter.None);
+    /// <summary>File is the open file description (a DRM fd and its dups share GEM handles).</summary>
+    private readonly record struct FdInfo(Kind Kind, int AccMode, long Size = 0, Exporter Exporter = Exporter.None, int File = 0);
     private readonly record struct Map(long Addr, long Length, int Prot, bool Anon, bool DmaBuf = false);
 
     private readonly Dictionary<int, FdInfo> _fds = new();
     private readonly Dictionary<int, Map> _maps = new();
     private readonly IReadOnlyDictionary<string, string> _paths;
     private readonly Watchdog _watchdog;
-    private int _nextMap = 1;
+    private int _nextMap = 1, _nextFile;
     private int _baseline;
     private static readonly byte[] _names = Encoding.ASCII.GetBytes(new string('n', 64) + "\0");
 
@@ -63,7 +64,7 @@ public sealed unsafe class KernelTarget : IBufferTarget
         // a blocking DQBUF on a driver that never completes would hang the suite, not fail it
         if (kind == Kind.Video) oflags |= O_NONBLOCK;
         using var _ = _watchdog.Op("open " + path, -1);
-        return Track(Sys.Open(path, oflags), new FdInfo(kind, oflags & O_ACCMODE));
+        return Track(Sys.Open(path, oflags), new FdInfo(kind, oflags & O_ACCMODE, File: ++_nextFile));
     }
 
     public Outcome Close(int fd)
@@ -184,6 +185,10 @@ public sealed unsafe class KernelTarget : IBufferTarget
 
     public Outcome DmaBufSync(int fd, ulong flags)
     {
+        // a well-formed START sleeps on conflicting fences: ask poll (the same usage test) first and do not sleep
+        bool start = (flags & ~(DMA_BUF_SYNC_RW | DMA_BUF_SYNC_END)) == 0 && (flags & DMA_BUF_SYNC_RW) != 0 && (flags & DMA_BUF_SYNC_END) == 0;
+        if (start && _fencesUsed && Is(fd, Kind.DmaBuf) && !Ready(fd, (flags & DMA_BUF_SYNC_WRITE) != 0 ? POLLOUT : POLLIN))
+            return Outcome.Fail(Errno.WouldBlock);
         var s = new dma_buf_sync { flags = flags };
         using var _ = _watchdog.Op("DMA_BUF_IOCTL_SYNC", fd);
         long r = Sys.Ioctl(fd, Req.DMA_BUF_IOCTL_SYNC, &s);
@@ -390,6 +395,9 @@ public sealed unsafe class KernelTarget : IBufferTarget
         _maps.Clear();
         foreach (var fd in _fds.Keys) Sys.Close(fd);
         _fds.Clear();
+        _handleSizes.Clear();
+        _fencesUsed = false;
+        _lastAttach = 0;
     }
 
     public void Dispose()

@@ -9,8 +9,8 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Invariant, 
 {
     public static IReadOnlyList<BrokenVariant> All { get; } =
     [
-        new("llseek-seek-cur", ModelBug.LlseekAcceptsSeekCur, Inv.LlseekOther, 3, "lseek(SEEK_CUR, 0) on a dma-buf returns 0 instead of EINVAL"),
-        new("reqbufs0-frees-mapped", ModelBug.ReqBufs0FreesMapped, Inv.ReqBufsOrphan, 6, "REQBUFS(0) frees the memory of buffers that are still mapped or exported"),
+        new("llseek-seek-cur", ModelBug.LlseekAcceptsSeekCur, Inv.LlseekOther, 4, "lseek(SEEK_CUR, 0) on a dma-buf returns 0 instead of EINVAL"),
+        new("reqbufs0-frees-mapped", ModelBug.ReqBufs0FreesMapped, Inv.ReqBufsOrphan, 7, "REQBUFS(0) frees the memory of buffers that are still mapped or exported"),
         new("expbuf-drops-cloexec", ModelBug.ExpBufDropsCloexec, Inv.Cloexec, 4, "EXPBUF ignores O_CLOEXEC"),
         new("heap-not-zeroed", ModelBug.HeapNotZeroed, Inv.HeapZero, 4, "a fresh dma-heap buffer holds stale data"),
         new("mmap-ignores-offset", ModelBug.MmapIgnoresOffset, Inv.MmapOffset, 5, "dma-buf mmap maps from byte 0 whatever the page offset"),
@@ -20,6 +20,9 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Invariant, 
         new("close-leaks-dmabuf", ModelBug.CloseLeaksDmaBuf, Inv.LifeRelease, 2, "closing the last reference never releases the dma-buf"),
         new("udmabuf-accepts-write-seal", ModelBug.UdmabufAcceptsWriteSeal, Inv.UdmaWriteSeal, 3, "udmabuf accepts a memfd sealed with F_SEAL_WRITE"),
         new("expbuf-copies-memory", ModelBug.ExpBufCopiesMemory, Inv.ExpBufAlias, 6, "EXPBUF exports a copy instead of the buffer's memory"),
+        new("import-drops-fence", ModelBug.ImportDropsFence, Inv.IsfNoDrop, 8, "IMPORT_SYNC_FILE replaces the fences already attached instead of adding to them"),
+        new("read-export-ignores-write", ModelBug.ReadExportIgnoresWrite, Inv.EsfUsage, 5, "EXPORT_SYNC_FILE(READ) ignores a pending write fence and returns a signalled stub"),
+        new("prime-no-dedupe", ModelBug.PrimeImportNoDedupe, Inv.F2hDedupe, 4, "PRIME_FD_TO_HANDLE of a dma-buf the file already has a handle for creates a second handle"),
         new("prime-ignores-rdwr", ModelBug.PrimeIgnoresRdwr, Inv.AccMode, 3, "PRIME_HANDLE_TO_FD makes every dma-buf O_RDWR, DRM_RDWR or not"),
     ];
 

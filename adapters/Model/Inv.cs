@@ -33,6 +33,18 @@ public static class Inv
         UdmaFlags = "UDMABUF-FLAGS-1", UdmaRdwr = "UDMABUF-ACC-1", UdmaList = "UDMABUF-LIST-1", UdmaList0 = "UDMABUF-LIST-2", UdmaItem0 = "UDMABUF-LIST-3", UdmaAlias = "UDMABUF-ALIAS-1",
         UdmaPrivate = "UDMABUF-MMAP-1", UdmaEndFirst = "UDMABUF-SYNC-1", UdmaLife = "UDMABUF-LIFE-1";
 
+    public const string EsfFlags = "FENCE-ESF-1", EsfFd = "FENCE-ESF-2", EsfIdle = "FENCE-ESF-3", EsfUsage = "FENCE-ESF-4", EsfShape = "FENCE-ESF-5", EsfSnapshot = "FENCE-ESF-6",
+        IsfFlags = "FENCE-ISF-1", IsfNotSync = "FENCE-ISF-2", IsfRead = "FENCE-ISF-3", IsfWrite = "FENCE-ISF-4", IsfNoDrop = "FENCE-ISF-5", IsfUnwrap = "FENCE-ISF-6",
+        FenceAcc = "FENCE-ACC-1", BufPoll = "FENCE-POLL-1", SyncWaits = "FENCE-SYNC-1",
+        InfoFlags = "FENCE-SYNCF-1", InfoQuery = "FENCE-SYNCF-2", InfoCount = "FENCE-SYNCF-3", InfoStatus = "FENCE-SYNCF-4",
+        MergeErrors = "FENCE-MERGE-1", MergeFences = "FENCE-MERGE-2", MergeName = "FENCE-MERGE-3", SyncFilePoll = "FENCE-SFPOLL-1", SyncFileIoctl = "FENCE-SFIOCTL-1",
+        VgemAttachArgs = "FENCE-VGEM-1", VgemAttach = "FENCE-VGEM-2", VgemBusy = "FENCE-VGEM-3", VgemSignal = "FENCE-VGEM-4", VgemIds = "FENCE-VGEM-5",
+        VgemTimeout = "FENCE-VGEM-6", VgemClose = "FENCE-VGEM-7", V4l2IgnoresFences = "FENCE-V4L2-1";
+
+    public const string DumbCreate = "PRIME-DUMB-1", H2fNoHandle = "PRIME-H2F-1", H2fSame = "PRIME-H2F-2", H2fCached = "PRIME-H2F-3",
+        F2hErrors = "PRIME-F2H-1", F2hDedupe = "PRIME-F2H-2", F2hPerFile = "PRIME-F2H-3", GemCloseUnknown = "PRIME-CLOSE-1", GemCloseKeeps = "PRIME-CLOSE-2",
+        PrimeForeign = "PRIME-IMPORT-1", MapDumb = "PRIME-MAP-1", MapDumbImported = "PRIME-MAP-2";
+
     /// <summary>Every ID above (reflection once; the meta-tests compare it with the catalog).</summary>
     public static IReadOnlyList<string> All { get; } = typeof(Inv).GetFields()
         .Where(f => f.IsLiteral && f.FieldType == typeof(string)).Select(f => (string)f.GetRawConstantValue()!).Distinct().Order().ToList();

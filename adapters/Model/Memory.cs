@@ -72,17 +72,22 @@ public sealed partial class ReferenceModel
         if (!_maps.TryGetValue(map, out var m) || (m.Prot & PROT_READ) == 0 || offset < 0 || offset + 8 > m.Length)
             return Outcome.Fail(Errno.NotRun);
         if (!m.Locate(offset, out var mem, out var memOff)) return Outcome.Fail(Errno.NotRun);
-        CiteRead(m, mem);
         // where the word comes from is decided by the mapping's page offset: cite that rule last
         bool offsetDecides = m.Base != 0 && m.File is DmaBuf;
         if (mem.DeviceUsers > 0)
+        {
+            CiteRead(m, mem);
             return Outcome.Success((long)ChooseValue("any value (a capture device owns this memory while its buffer is queued)"));
+        }
         if (mem.TryRead(memOff, out var s))
         {
             if (s.Writer != m.Id) CiteAlias(m, s);
+            // the word survived because something kept the memory alive: that lifetime rule decides the value
+            CiteRead(m, mem);
             if (offsetDecides) Cite(Inv.MmapOffset);
             return Outcome.Success((long)s.Value);
         }
+        CiteRead(m, mem);
         if (offsetDecides) Cite(Inv.MmapOffset);
         if (mem.Initial is ulong init)
         {
@@ -99,6 +104,7 @@ public sealed partial class ReferenceModel
     /// <summary>Lifetime rules a read through a mapping exercises.</summary>
     private void CiteRead(Mapping m, Mem mem)
     {
+        if (m.File is DmaBuf { Gem: { HandleCount: 0 } }) Cite(Inv.GemCloseKeeps);   // the object outlives its handles through its dma-buf
         if (m.File is DmaBuf d)
         {
             if (d.Fds == 0) Cite(Inv.LifeMapping);
@@ -123,6 +129,7 @@ public sealed partial class ReferenceModel
             || (reader.File is DmaBuf { Exporter: Exporter.Vb2 } && s.WriterKind == MapKind.DmaBuf))
             Cite(Inv.ExpBufAlias);
         if (reader.Kind == MapKind.Video) Cite(Inv.VMmapOk);
+        if (kinds is (MapKind.Drm, _) or (_, MapKind.Drm)) Cite(Inv.MapDumb);
     }
 
     // ---------------------------------------------------------------- dma-buf ioctls
@@ -134,6 +141,9 @@ public sealed partial class ReferenceModel
         if ((flags & ~(DMA_BUF_SYNC_RW | DMA_BUF_SYNC_END)) != 0 && Bug != ModelBug.SyncAcceptsUnknownFlags)
             return Cite(Inv.SyncBadBits, Errno.EINVAL);
         if ((flags & DMA_BUF_SYNC_RW) == 0) return Cite(Inv.SyncNoDir, Errno.EINVAL);
+        // START waits for the fences its direction conflicts with (__dma_buf_begin_cpu_access); the harness does not sleep
+        bool fenced = d.Resv.Pending(Usage.Read).Any();
+        if (SyncStartWouldBlock(d, flags)) return Cite(Inv.SyncWaits, Errno.WouldBlock);
         if (d.Exporter == Exporter.Udmabuf)
         {
             if ((flags & DMA_BUF_SYNC_END) != 0)
@@ -143,7 +153,9 @@ public sealed partial class ReferenceModel
             }
             else d.CpuAccessStarted = true;
         }
-        return Cite(Inv.SyncValid, Outcome.Success());
+        var ok = Cite(Inv.SyncValid, Outcome.Success());
+        if (fenced) Cite(Inv.SyncWaits);
+        return ok;
     }
 
     public Outcome DmaBufSetName(int fd, int nameLength)
@@ -179,23 +191,6 @@ public sealed partial class ReferenceModel
         var d = NewDmaBuf(Exporter.Heap, [new Seg(mem, 0, mem.Size)], mem.Size, dev.Heap!.HonoursMmapOffset, (int)(fdFlags & O_ACCMODE));
         Cite(Inv.HeapSize);
         return Outcome.Created(Install(d, (fdFlags & O_CLOEXEC) != 0));
-    }
-
-    // ---------------------------------------------------------------- DRM PRIME
-
-    public Outcome DrmDumbExport(int drmFd, uint width, uint height, uint bpp, uint primeFlags)
-    {
-        if (!TryFile(drmFd, out var f)) return Cite(Inv.DmaBufBadFd, Errno.EBADF);
-        if (f is not DevFile { Kind: DevKind.Drm } dev) return Outcome.Fail(Errno.NotRun);   // the harness sends it to DRM fds only
-        if (width == 0 || height == 0 || bpp == 0) return Outcome.Fail(Errno.NotRun);
-        // drm_gem_shmem_dumb_create: pitch = DIV_ROUND_UP(width * bpp, 8), size = PAGE_ALIGN(pitch * height)
-        long size = PageAlign(((long)width * bpp + 7) / 8 * height);
-        if ((primeFlags & ~(DRM_CLOEXEC | DRM_RDWR)) != 0) return Cite(Inv.PrimeFlags, Errno.EINVAL);
-        var mem = new Mem(size, null);
-        var d = NewDmaBuf(Exporter.Drm, [new Seg(mem, 0, size)], size, dev.Drm!.HonoursMmapOffset,
-            (primeFlags & DRM_RDWR) != 0 || Bug == ModelBug.PrimeIgnoresRdwr ? O_RDWR : O_RDONLY);
-        Cite(Inv.PrimeExport);
-        return Outcome.Created(Install(d, (primeFlags & DRM_CLOEXEC) != 0), size);
     }
 
     // ---------------------------------------------------------------- memfd / udmabuf

@@ -18,6 +18,9 @@ public enum ModelBug
     UdmabufAcceptsWriteSeal,
     ExpBufCopiesMemory,
     PrimeIgnoresRdwr,
+    ImportDropsFence,
+    ReadExportIgnoresWrite,
+    PrimeImportNoDedupe,
 }
 
 /// <summary>
@@ -106,6 +109,8 @@ public sealed partial class ReferenceModel : IBufferTarget
         _queues.Clear();
         foreach (var v in Profile.Video) _queues[v.Device] = new VideoQueue(v);
         _nextFd = 3; _nextMap = 1;
+        _nextCtx = 1;
+        _vgemFences.Clear();
     }
 
     public void Dispose() => Reset();
@@ -139,6 +144,9 @@ public sealed partial class ReferenceModel : IBufferTarget
                 break;
             case MemfdFile m:
                 m.Mem.Orphaned = true;
+                break;
+            case DevFile { Kind: DevKind.Drm } drm:
+                ReleaseDrmFile(drm);
                 break;
         }
     }

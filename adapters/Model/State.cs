@@ -29,7 +29,7 @@ internal sealed class Mem(long size, ulong? initial)
 /// <summary>A word written through some mapping; Writer names the mapping, WriterKind what it maps.</summary>
 internal readonly record struct Stamp(ulong Value, int Writer, MapKind WriterKind);
 
-internal enum MapKind { Anon, Video, DmaBuf, Memfd }
+internal enum MapKind { Anon, Video, DmaBuf, Memfd, Drm }
 
 /// <summary>Contiguous run of a Mem that forms part of a buffer (udmabuf lists have several).</summary>
 internal readonly record struct Seg(Mem Mem, long MemOffset, long Length);
@@ -50,6 +50,10 @@ internal sealed class DevFile(DevKind kind, HeapProfile? heap, DrmProfile? drm =
     public readonly DevKind Kind = kind;
     public readonly HeapProfile? Heap = heap;
     public readonly DrmProfile? Drm = drm;
+    // a DRM file: its GEM handle namespace, its PRIME table (dma-buf -> handle) and its vgem fence ids (index = id - 1; null once signalled by the client)
+    public Dictionary<uint, GemObject>? Handles;
+    public Dictionary<DmaBuf, uint>? Prime;
+    public List<Fence?>? FenceIds;
 }
 
 internal sealed class MemfdFile(Mem mem, bool allowSealing, int seals) : OFile
@@ -70,6 +74,8 @@ internal sealed class DmaBuf(Exporter exporter, Seg[] segs, long size, bool hono
     public readonly bool HonoursOffset = honoursOffset;
     public VideoBuffer? From;       // vb2 buffer this was exported from
     public bool CpuAccessStarted;   // udmabuf tracks begin_cpu_access
+    public Resv Resv = new();       // the reservation object (a DRM export shares its GEM object's)
+    public GemObject? Gem;          // the GEM object a DRM export was made from
     public int Renames;
     public bool Released;
 }

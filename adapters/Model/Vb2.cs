@@ -252,6 +252,7 @@ public sealed partial class ReferenceModel
             }
             b.Length = d.Size;
             Cite(Inv.DmabufOk);
+            if (d.Resv.Pending(Usage.Read).Any()) Cite(Inv.V4l2IgnoresFences);   // vb2 neither waits for nor adds fences
         }
         else if (memory == V4L2_MEMORY_USERPTR)
         {
