@@ -149,6 +149,7 @@ public sealed class SequenceGenerator
                 break;
             case PrimeHandleToFd x when Find(x.Handle) is { } g:
                 vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = g.Size, AccMode = (x.Flags & DRM_RDWR) != 0 ? O_RDWR : O_RDONLY, Device = g.Device, Link = g.Var, Fenced = g.Fenced });
+                if (g.Link.Id == 0) g.Link = new Var(op.Id);
                 break;
             case GemClose x when Find(x.Handle) is { } g: g.Live = false; break;
             case DrmMapDumb x when Find(x.Handle) is { } g:
@@ -160,7 +161,7 @@ public sealed class SequenceGenerator
                 break;
             case ImportSyncFile x when Find(x.Fd) is { } ib: ib.Fenced = true; break;
             case ExportSyncFile or SyncMerge:
-                vars.Add(new V(new Var(op.Id), K.Sync) { AccMode = O_RDONLY });
+                vars.Add(new V(new Var(op.Id), K.Sync) { AccMode = O_RDONLY, Size = o.R1, Fenced = o.R0 == 0 });   // Size: num_fences; Fenced: pending
                 break;
         }
     }
@@ -214,7 +215,8 @@ public sealed class SequenceGenerator
                 Add(8, r =>
                 {
                     uint m = qmem != 0 && r.Chance(90) ? qmem : MemoryArg(ref r);
-                    var pool = fenceMix && bufs.Any(b => b.Fenced) && r.Chance(60) ? bufs.Where(b => b.Fenced).ToList() : bufs;
+                    var fencedFrames = bufs.Where(b => b.Fenced && b.Size >= node.SizeImage).ToList();
+                    var pool = fenceMix && fencedFrames.Count > 0 && r.Chance(70) ? fencedFrames : bufs;
                     return new QBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), m, QBufMem(ref r, m, pool, memfds, maps, video, node.SizeImage));
                 });
                 Add(6, r => new DQBuf(r.Pick(video).Var, node.BufType));
@@ -357,7 +359,7 @@ public sealed class SequenceGenerator
     private void FenceRules(Action<int, Func<Rng, Op?>> Add, List<V> drms, List<V> gems, List<V> bufs, List<V> syncs, List<V> fences)
     {
         if (gems.Count > 0 && drms.Count > 0)
-            Add(14, r => { var g = r.Pick(gems); return new VgemFenceAttach(DrmFor(ref r, g, drms), g.Var,
+            Add(14, r => { var linked = gems.Where(x => x.Link.Id > 0).ToList(); var g = linked.Count > 0 && r.Chance(80) ? r.Pick(linked) : r.Pick(gems); return new VgemFenceAttach(DrmFor(ref r, g, drms), g.Var,
                 r.Weighted((4, VGEM_FENCE_WRITE), (8, 0u), (1, 2u), (1, 0xffffffffu)), r.Weighted((14, 0u), (1, 1u))); });
         if (fences.Count > 0 && drms.Count > 0)
             Add(5, r => { var f = r.Pick(fences); return new VgemFenceSignal(DrmFor(ref r, f, drms), f.Var, r.Weighted((14, 0u), (1, 1u))); });
@@ -366,21 +368,25 @@ public sealed class SequenceGenerator
         if (drms.Count > 0 && fences.Count > 0) Add(2, r => new Close(r.Pick(drms).Var));
         // buffers that carry fences are where the interesting answers are: pick them most of the time
         var fenced = bufs.Where(b => b.Fenced).ToList();
-        V Buf(ref Rng r) => fenced.Count > 0 && r.Chance(75) ? r.Pick(fenced) : r.Pick(bufs);
+        V Buf(ref Rng r) => fenced.Count > 0 && r.Chance(85) ? r.Pick(fenced) : r.Pick(bufs);
         var fenceFds = bufs.Concat(syncs).ToList();
+        var multi = syncs.Where(x => x.Size > 1).ToList();   // sync_files holding several fences: imported component by component
         if (bufs.Count > 0)
         {
             Add(12, r => new ExportSyncFile(r.Chance(93) || syncs.Count == 0 ? Buf(ref r).Var : r.Pick(syncs).Var,
                 r.Weighted((5, (uint)DMA_BUF_SYNC_READ), (5, (uint)DMA_BUF_SYNC_WRITE), (3, (uint)DMA_BUF_SYNC_RW), (1, 0u), (1, (uint)DMA_BUF_SYNC_END), (1, 0x100u))));
             if (syncs.Count > 0)
                 Add(10, r => new ImportSyncFile(r.Chance(93) ? Buf(ref r).Var : r.Pick(syncs).Var,
-                    r.Weighted((14, r.Pick(syncs).Var), (1, r.Pick(bufs).Var), (1, Var.BadFd)),
+                    r.Weighted((14, multi.Count > 0 && r.Chance(50) ? r.Pick(multi).Var : r.Pick(syncs).Var), (1, r.Pick(bufs).Var), (1, Var.BadFd)),
                     r.Weighted((5, (uint)DMA_BUF_SYNC_READ), (5, (uint)DMA_BUF_SYNC_WRITE), (2, (uint)DMA_BUF_SYNC_RW), (1, 0u), (1, (uint)(DMA_BUF_SYNC_RW | DMA_BUF_SYNC_END)))));
         }
         if (fenceFds.Count > 0)
             Add(10, r => new Poll(r.Chance(50) && bufs.Count > 0 ? Buf(ref r).Var : r.Pick(fenceFds).Var, r.Weighted((6, (short)(POLLIN | POLLOUT)), (2, POLLIN), (2, POLLOUT))));
         if (syncs.Count > 0)
         {
+            // two pending sync_files merge into an array, which an import then unwraps
+            var pending = syncs.Where(x => x.Fenced).ToList();
+            if (pending.Count > 1) Add(4, r => new SyncMerge(r.Pick(pending).Var, r.Pick(pending).Var, r.Chance(30), 0));
             Add(5, r => new SyncMerge(r.Chance(93) || bufs.Count == 0 ? r.Pick(syncs).Var : r.Pick(bufs).Var,
                 r.Weighted((14, r.Pick(syncs).Var), (1, bufs.Count > 0 ? r.Pick(bufs).Var : Var.BadFd), (1, Var.BadFd)), r.Chance(30), r.Weighted((14, 0u), (1, 1u))));
             Add(7, r => new SyncFileInfo(r.Chance(93) || bufs.Count == 0 ? r.Pick(syncs).Var : r.Pick(bufs).Var,

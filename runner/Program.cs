@@ -23,6 +23,8 @@ public static class Program
           --time SECONDS     time budget instead of a sequence count (split evenly over the properties)
           --max-length N     longest generated sequence (default 60 ops)
           --area A[,A]       only these areas: dmabuf, vb2, heap, udmabuf, fence, prime
+          --slow-ops         on a kernel too, generate ops that wait in real time (vgem fence expiry:
+                             10 s each; always on for the model), so FENCE-VGEM-6 is exercised
           --id ID[,ID]       only these invariants (e.g. DMABUF-LLSEEK-3)
           --property NAME    only this property: lockstep | release | aliasing
           --out DIR          where results go (default out/); JUnit XML is written to DIR/junit.xml
@@ -83,6 +85,7 @@ public static class Program
                         break;
                     }
                 case "--sequences": o = o with { Sequences = (int)Num(1, 10_000_000) }; break;
+                case "--slow-ops": o = o with { SlowOps = true }; break;
                 case "--time": o = o with { Budget = TimeSpan.FromSeconds(Num(1, 7 * 86400)) }; break;
                 case "--max-length": o = o with { MaxLength = (int)Num(1, 10_000) }; break;
                 case "--area":
@@ -147,6 +150,7 @@ public static class Program
             "--max-length", cli.Options.MaxLength.ToString()]);
         if (cli.Options.Ids.Count > 0) parts.AddRange(["--id", string.Join(",", cli.Options.Ids)]);
         else if (cli.Options.Areas.Count != SequenceGenerator.AllAreas.Length) parts.AddRange(["--area", string.Join(",", cli.Options.Areas)]);
+        if (cli.Options.SlowOps == true) parts.Add("--slow-ops");   // the generator draws differently with them
         return string.Join(" ", parts);
     }
 

@@ -80,7 +80,10 @@ public static unsafe class Discovery
                         skipped.Add(new(path, SysfsDriver(path), why2));
                         break;
                     }
-                    var d = ProbeDrm(path, kernel, out var dskip);
+                    // PRIME import and fences are certified on buffers from every other exporter found here
+                    var video = units.FirstOrDefault(x => x.Profile.Video.Count > 0 && x.Profile.Video[0].BufType == V4L2_BUF_TYPE_VIDEO_CAPTURE
+                        && x.Profile.Video[0].SupportsMemory(V4L2_MEMORY_DMABUF));
+                    var d = ProbeDrm(path, kernel, out var dskip, heaps.FirstOrDefault(), File.Exists("/dev/udmabuf") ? "/dev/udmabuf" : null, video);
                     if (d != null) units.Add(d);
                     else if (named) throw new DeviceException($"{path}: {dskip!.Reason}");
                     else skipped.Add(dskip!);
@@ -152,7 +155,8 @@ public static unsafe class Discovery
     /// A DRM device as a dma-buf exporter: a dumb buffer exported with PRIME. Reads the exporter's name and
     /// whether its mmap honours the page offset. Null (with the reason) when it cannot export.
     /// </summary>
-    public static CertUnit? ProbeDrm(string path, string kernel, out SkippedDevice? skip)
+    public static CertUnit? ProbeDrm(string path, string kernel, out SkippedDevice? skip,
+        (string Path, HeapProfile Heap, string ExpName) helperHeap = default, string? udmabuf = null, CertUnit? helperVideo = null)
     {
         skip = null;
         string driver = SysfsDriver(path);
@@ -173,10 +177,25 @@ public static unsafe class Discovery
             bool honours = MmapHonoursOffset(h.fd);
             Sys.Close(h.fd);
             var drm = new DrmProfile("drm:" + driver, driver, honours);
-            return new CertUnit($"{path} (DRM {driver}: PRIME exporter {expName})", path, driver,
-                new TargetProfile($"kernel:{path}", kernel, [], [], null, 0) { Drm = [drm] }, ["dmabuf"],
-                new Dictionary<string, string> { [drm.Device] = path },
-                [$"dumb buffers exported with DRM_IOCTL_PRIME_HANDLE_TO_FD; mmap page offset {(honours ? "honoured" : "ignored (AMB-11)")}"]);
+            var paths = new Dictionary<string, string> { [drm.Device] = path };
+            var notes = new List<string> { $"dumb buffers exported with DRM_IOCTL_PRIME_HANDLE_TO_FD; mmap page offset {(honours ? "honoured" : "ignored (AMB-11)")}" };
+            var areas = new List<string> { "dmabuf", "prime" };
+            if (drm.VgemFences) areas.Add("fence");
+            else notes.Add("not vgem: no userspace-controlled fences, so the fence area is not certified here");
+            var heaps = new List<HeapProfile>();
+            if (helperHeap.Heap != null)
+            {
+                var hh = helperHeap.Heap with { Device = "heap:" + helperHeap.Heap.Name };
+                heaps.Add(hh);
+                paths[hh.Device] = helperHeap.Path!;
+            }
+            if (udmabuf != null) paths["udmabuf"] = udmabuf;
+            var video = new List<VideoNodeProfile>();
+            if (helperVideo != null) { video.Add(helperVideo.Profile.Video[0]); paths[helperVideo.Profile.Video[0].Device] = helperVideo.Path; }
+            var helpers = paths.Where(kv => kv.Key != drm.Device).Select(kv => kv.Value).ToList();
+            if (helpers.Count > 0) notes.Add($"buffers from {string.Join(", ", helpers)} are imported with PRIME and carry fences (those devices are not certified here)");
+            var profile = new TargetProfile($"kernel:{path}", kernel, video, heaps, udmabuf != null ? "udmabuf" : null, udmabuf != null ? UdmabufSizeLimit() : 0) { Drm = [drm] };
+            return new CertUnit($"{path} (DRM {driver}: PRIME exporter {expName})", path, driver, profile, areas, paths, notes);
         }
         finally { Sys.Close(fd); }
     }

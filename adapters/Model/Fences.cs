@@ -222,8 +222,10 @@ public sealed partial class ReferenceModel
         var conflicts = obj.Resv.Pending(write ? Usage.Read : Usage.Write).ToList();
         if (conflicts.Count > 0)
         {
+            // what put the conflicting fence there is the more specific rule: cite it last
+            Cite(Inv.VgemBusy);
             CiteHistory(obj.Resv, conflicts);
-            return Cite(Inv.VgemBusy, Errno.EBUSY);
+            return Outcome.Fail(Errno.EBUSY);
         }
         var fence = new Fence(_nextCtx++, FenceKind.Vgem);
         _vgemFences.Add(fence);
