@@ -258,7 +258,14 @@ public sealed partial class ReferenceModel
         {
             // the harness hands USERPTR only anonymous memory or dma-buf mappings, passing the mapping's length
             if (!_maps.TryGetValue(userMap, out var m) || !(m.Kind == MapKind.Anon || m.Pfnmap)) return Outcome.Fail(Errno.NotRun);
-            if (m.Length < b.MinLength) return Cite(Inv.UserptrShort, Errno.EINVAL);
+            if (m.Length < b.MinLength)
+            {
+                // the length check jumps to __prepare_userptr's error path, which drops the pinned pages and zeroes the length too
+                b.UserMem = null;
+                b.Length = 0;
+                Cite(Inv.UserptrLength);
+                return Cite(Inv.UserptrShort, Errno.EINVAL);
+            }
             if (m.Pfnmap)
             {
                 // __prepare_userptr drops the old pages and zeroes the length before trying to pin
