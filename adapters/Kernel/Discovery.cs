@@ -183,12 +183,7 @@ public static unsafe class Discovery
             if (drm.VgemFences) areas.Add("fence");
             else notes.Add("not vgem: no userspace-controlled fences, so the fence area is not certified here");
             var heaps = new List<HeapProfile>();
-            if (helperHeap.Heap != null)
-            {
-                var hh = helperHeap.Heap with { Device = "heap:" + helperHeap.Heap.Name };
-                heaps.Add(hh);
-                paths[hh.Device] = helperHeap.Path!;
-            }
+            AddHelperHeap(helperHeap, heaps, paths);
             if (udmabuf != null) paths["udmabuf"] = udmabuf;
             var video = new List<VideoNodeProfile>();
             if (helperVideo != null) { video.Add(helperVideo.Profile.Video[0]); paths[helperVideo.Profile.Video[0].Device] = helperVideo.Path; }
@@ -198,6 +193,16 @@ public static unsafe class Discovery
             return new CertUnit($"{path} (DRM {driver}: PRIME exporter {expName})", path, driver, profile, areas, paths, notes);
         }
         finally { Sys.Close(fd); }
+    }
+
+    /// <summary>Puts a heap that supplies dma-bufs beside the certified device into its profile and paths; false when there is none.</summary>
+    private static bool AddHelperHeap((string Path, HeapProfile Heap, string ExpName) helper, List<HeapProfile> heaps, Dictionary<string, string> paths)
+    {
+        if (helper.Heap == null) return false;
+        var hh = helper.Heap with { Device = "heap:" + helper.Heap.Name };
+        heaps.Add(hh);
+        paths[hh.Device] = helper.Path;
+        return true;
     }
 
     /// <summary>Write distinct words at pages 0 and 1 of a two-page dma-buf, map page 1 alone and see which one it shows.</summary>
@@ -277,11 +282,8 @@ public static unsafe class Discovery
                 $"{BufTypeName(type)}, sizeimage {sizeImage}, buffer caps {CapNames(bufCaps)}, min buffers {minReq}, max buffers {maxBufs}",
                 $"VIDIOC_REMOVE_BUFS {(hasRemove ? "implemented" : "not implemented")}; exported dma-buf mmap page offset {(probeMem != V4L2_MEMORY_MMAP ? "not probed (no MMAP)" : honours ? "honoured" : "ignored (AMB-11)")}",
             };
-            if (helperHeap.Heap != null)
+            if (AddHelperHeap(helperHeap, heaps, paths))
             {
-                var hh = helperHeap.Heap with { Device = "heap:" + helperHeap.Heap.Name };
-                heaps.Add(hh);
-                paths[hh.Device] = helperHeap.Path;
                 notes.Add($"dma-bufs for V4L2_MEMORY_DMABUF come from {helperHeap.Path} (not certified here)");
             }
             else if ((bufCaps & V4L2_BUF_CAP_SUPPORTS_DMABUF) != 0)

@@ -8,8 +8,9 @@ namespace Conformance.Adapters.Kernel;
 /// <summary>DRM GEM handles, PRIME, vgem fences and sync_file: the real ioctls, with the model's NotRun guards.</summary>
 public sealed unsafe partial class KernelTarget
 {
-    /// <summary>Object sizes per (DRM file, handle): MAP_DUMB returns only an offset, and the mapping needs a length.</summary>
-    private readonly Dictionary<(int File, uint Handle), long> _handleSizes = new();
+    /// <summary>Per (DRM file, handle): the object's size (MAP_DUMB returns only an offset, and the mapping needs a
+    /// length) and who exported its memory (a re-export of an imported buffer is the original dma-buf).</summary>
+    private readonly Dictionary<(int File, uint Handle), (long Size, Exporter Exporter)> _handles = new();
     /// <summary>Set once this target attached or imported a fence; until then no START can sleep, and no poll is spent on it.</summary>
     private bool _fencesUsed;
     private long _lastAttach;   // Stopwatch timestamp of the newest successful vgem attach
@@ -38,26 +39,26 @@ public sealed unsafe partial class KernelTarget
         var c = new drm_mode_create_dumb { width = width, height = height, bpp = bpp };
         long r = Ioctl(drmFd, Req.DRM_IOCTL_MODE_CREATE_DUMB, ref c, "DRM_IOCTL_MODE_CREATE_DUMB");
         if (r < 0) return Err(r);
-        _handleSizes[(f.File, c.handle)] = (long)c.size;
+        _handles[(f.File, c.handle)] = ((long)c.size, Exporter.Drm);
         return new Outcome(Errno.OK, c.handle, (long)c.size) { Handle = (int)c.handle };
     }
 
     public Outcome PrimeHandleToFd(int drmFd, uint handle, uint flags)
     {
-        if (NotDrm(drmFd, out _)) return Outcome.NotRun;
+        if (NotDrm(drmFd, out var f)) return Outcome.NotRun;
         var h = new drm_prime_handle { handle = handle, flags = flags, fd = -1 };
         long r = Ioctl(drmFd, Req.DRM_IOCTL_PRIME_HANDLE_TO_FD, ref h, "DRM_IOCTL_PRIME_HANDLE_TO_FD");
         if (r < 0) return Err(r);
         // a re-export of an imported buffer is the original dma-buf: the harness's guards follow its real exporter
-        var exp = Discovery.FdInfoField(h.fd, "exp_name") switch
+        // (fdinfo names it when the handle is not one this adapter made, e.g. a number valid in another file)
+        var exp = _handles.TryGetValue((f.File, handle), out var known) ? known.Exporter : Discovery.FdInfoField(h.fd, "exp_name") switch
         {
             "drm" => Exporter.Drm,
             "udmabuf" => Exporter.Udmabuf,
             { } n when n.StartsWith("videobuf2", StringComparison.Ordinal) => Exporter.Vb2,
             _ => Exporter.Heap,
         };
-        long fl = Sys.Fcntl(h.fd, Libc.F_GETFL);
-        _fds[h.fd] = new FdInfo(Kind.DmaBuf, (int)(fl & O_ACCMODE), Exporter: exp);
+        _fds[h.fd] = new FdInfo(Kind.DmaBuf, (flags & DRM_RDWR) != 0 ? O_RDWR : O_RDONLY, Exporter: exp);
         return Outcome.Created(h.fd);
     }
 
@@ -67,7 +68,7 @@ public sealed unsafe partial class KernelTarget
         var h = new drm_prime_handle { fd = fd, flags = flags };
         long r = Ioctl(drmFd, Req.DRM_IOCTL_PRIME_FD_TO_HANDLE, ref h, "DRM_IOCTL_PRIME_FD_TO_HANDLE");
         if (r < 0) return Err(r);
-        _handleSizes[(f.File, h.handle)] = Sys.Lseek(fd, 0, SEEK_END);
+        _handles[(f.File, h.handle)] = (Sys.Lseek(fd, 0, SEEK_END), _fds.TryGetValue(fd, out var src) ? src.Exporter : Exporter.None);
         return new Outcome(Errno.OK, h.handle) { Handle = (int)h.handle };
     }
 
@@ -77,7 +78,7 @@ public sealed unsafe partial class KernelTarget
         var c = new drm_gem_close { handle = handle };
         long r = Ioctl(drmFd, Req.DRM_IOCTL_GEM_CLOSE, ref c, "DRM_IOCTL_GEM_CLOSE");
         if (r < 0) return Err(r);
-        _handleSizes.Remove((f.File, handle));
+        _handles.Remove((f.File, handle));
         return Outcome.Success();
     }
 
@@ -87,7 +88,8 @@ public sealed unsafe partial class KernelTarget
         var m = new drm_mode_map_dumb { handle = handle };
         long r = Ioctl(drmFd, Req.DRM_IOCTL_MODE_MAP_DUMB, ref m, "DRM_IOCTL_MODE_MAP_DUMB");
         if (r < 0) return Err(r);
-        if (!_handleSizes.TryGetValue((f.File, handle), out var size) || size <= 0) return Outcome.NotRun;
+        if (!_handles.TryGetValue((f.File, handle), out var obj) || obj.Size <= 0) return Outcome.NotRun;
+        long size = obj.Size;
         using (_watchdog.Op("mmap(drm)", drmFd))
             r = Sys.Mmap(size, prot, MAP_SHARED, drmFd, (long)m.offset);
         return r < 0 ? Err(r) : AddMap(r, size, prot, anon: false, dmaBuf: true);

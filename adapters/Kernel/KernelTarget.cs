@@ -227,21 +227,13 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
 
     public Outcome DrmDumbExport(int drmFd, uint width, uint height, uint bpp, uint primeFlags)
     {
-        if (!Is(drmFd, Kind.Drm) || width == 0 || height == 0 || bpp == 0) return Outcome.NotRun;
-        var c = new drm_mode_create_dumb { width = width, height = height, bpp = bpp };
-        long r;
-        using (_watchdog.Op("DRM_IOCTL_MODE_CREATE_DUMB", drmFd))
-            r = Sys.Ioctl(drmFd, Req.DRM_IOCTL_MODE_CREATE_DUMB, &c);
-        if (r < 0) return Err(r);
-        var h = new drm_prime_handle { handle = c.handle, flags = primeFlags, fd = -1 };
-        using (_watchdog.Op("DRM_IOCTL_PRIME_HANDLE_TO_FD", drmFd))
-            r = Sys.Ioctl(drmFd, Req.DRM_IOCTL_PRIME_HANDLE_TO_FD, &h);
+        if (!Is(drmFd, Kind.Drm)) return Outcome.NotRun;
+        var created = DrmCreateDumb(drmFd, width, height, bpp);
+        if (!created.Ok) return created;
+        var exported = PrimeHandleToFd(drmFd, (uint)created.R0, primeFlags);
         // the dma-buf holds its own reference to the GEM object: drop the handle either way
-        var close = new drm_gem_close { handle = c.handle };
-        Sys.Ioctl(drmFd, Req.DRM_IOCTL_GEM_CLOSE, &close);
-        if (r < 0) return Err(r);
-        _fds[h.fd] = new FdInfo(Kind.DmaBuf, (primeFlags & DRM_RDWR) != 0 ? O_RDWR : O_RDONLY, Exporter: Exporter.Drm);
-        return Outcome.Created(h.fd, (long)c.size);
+        GemClose(drmFd, (uint)created.R0);
+        return exported.Ok ? exported with { R0 = created.R1 } : exported;
     }
 
     // ---- memfd / udmabuf ---------------------------------------------------------------------------
@@ -395,7 +387,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         _maps.Clear();
         foreach (var fd in _fds.Keys) Sys.Close(fd);
         _fds.Clear();
-        _handleSizes.Clear();
+        _handles.Clear();
         _fencesUsed = false;
         _lastAttach = 0;
     }

@@ -119,7 +119,6 @@ public sealed partial class ReferenceModel
         if (obj.DmaBuf == null) { obj.DmaBuf = d; Get(d); }
         uint h = NewHandle(dev, obj);
         dev.Prime[d] = h;
-        if (obj.HandleCount > 1) Cite(Inv.F2hPerFile);
         if (d.Gem != null) Cite(Inv.F2hDedupe);
         return Cite(Inv.F2hPerFile, new Outcome(Errno.OK, h) { Handle = (int)h });
     }
@@ -147,7 +146,6 @@ public sealed partial class ReferenceModel
     {
         if (!TryFile(fdA, out var a) || !TryFile(fdB, out var b) || a is not DmaBuf da || b is not DmaBuf db) return Outcome.NotRun;
         if (da.Gem != null && da.Gem == db.Gem) Cite(Inv.H2fSame);
-        if (da == db && (da.Gem != null || db.Gem != null)) Cite(Inv.H2fSame);
         if (da == db && da.Gem == null && da.Exporter != Exporter.Drm) Cite(Inv.PrimeForeign);
         return Outcome.Success(da == db ? 1 : 0);
     }
