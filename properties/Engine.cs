@@ -14,7 +14,14 @@ public sealed record InvariantResult(Invariant Invariant, Verdict Verdict, long 
 
 public sealed record PropertyResult(
     IConformanceProperty Property, int Sequences, Failure? Failure, Failure? Original, int ShrinkSteps,
-    ulong ReplaySeed, int ReplaySequences, TimeSpan Elapsed);
+    ulong ReplaySeed, int ReplaySequences, TimeSpan Elapsed)
+{
+    /// <summary>How many times the final counterexample failed again, each time from a fresh state, out of <see cref="ReproRuns"/>.</summary>
+    public int Reproduced { get; init; }
+    public int ReproRuns { get; init; }
+    /// <summary>Failed on every re-run: not a flaky failure.</summary>
+    public bool Deterministic => ReproRuns > 0 && Reproduced == ReproRuns;
+}
 
 /// <summary>What to run and how much of it.</summary>
 public sealed record RunOptions
