@@ -8,6 +8,7 @@ namespace Conformance.Generators;
 /// <summary>A GEM handle is bound like any handle: the symbolic var stands for the handle number in its DRM file.</summary>
 public sealed record DrmCreateDumb(Var Drm, uint Width, uint Height, uint Bpp) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "prime";
     public override bool Creates => true;
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Drm, out var fd) ? t.DrmCreateDumb(fd, Width, Height, Bpp) : NotRun;
@@ -18,6 +19,7 @@ public sealed record DrmCreateDumb(Var Drm, uint Width, uint Height, uint Bpp) :
 
 public sealed record PrimeHandleToFd(Var Drm, Var Handle, uint Flags) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "prime";
     public override bool Creates => true;
     protected override Outcome Call(IBufferTarget t, Env env) =>
@@ -28,6 +30,7 @@ public sealed record PrimeHandleToFd(Var Drm, Var Handle, uint Flags) : Op
 
 public sealed record PrimeFdToHandle(Var Drm, Var Fd, uint Flags) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "prime";
     public override bool Creates => true;
     protected override Outcome Call(IBufferTarget t, Env env) =>
@@ -39,6 +42,7 @@ public sealed record PrimeFdToHandle(Var Drm, Var Fd, uint Flags) : Op
 
 public sealed record GemClose(Var Drm, Var Handle) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "prime";
     public override Var Consumes => Handle;
     protected override Outcome Call(IBufferTarget t, Env env) =>
@@ -48,6 +52,7 @@ public sealed record GemClose(Var Drm, Var Handle) : Op
 
 public sealed record DrmMapDumb(Var Drm, Var Handle, int Prot) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "prime";
     public override bool Creates => true;
     protected override Outcome Call(IBufferTarget t, Env env) =>
@@ -58,6 +63,7 @@ public sealed record DrmMapDumb(Var Drm, Var Handle, int Prot) : Op
 
 public sealed record SameInode(Var A, Var B) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "prime";
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(A, out var a) && env.Resolve(B, out var b) ? t.SameInode(a, b) : NotRun;
     public override string Text => $"statx({A}).stx_ino == statx({B}).stx_ino";
@@ -68,6 +74,7 @@ public sealed record SameInode(Var A, Var B) : Op
 
 public sealed record VgemFenceAttach(Var Drm, Var Handle, uint Flags, uint Pad) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "fence";
     public override bool Creates => true;
     protected override Outcome Call(IBufferTarget t, Env env) =>
@@ -79,6 +86,7 @@ public sealed record VgemFenceAttach(Var Drm, Var Handle, uint Flags, uint Pad) 
 
 public sealed record VgemFenceSignal(Var Drm, Var Fence, uint Flags) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "fence";
     protected override Outcome Call(IBufferTarget t, Env env) =>
         env.Resolve(Drm, out var fd) && env.Resolve(Fence, out var id) ? t.VgemFenceSignal(fd, (uint)id, Flags) : NotRun;
@@ -87,6 +95,7 @@ public sealed record VgemFenceSignal(Var Drm, Var Fence, uint Flags) : Op
 
 public sealed record VgemFenceExpire : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "fence";
     protected override Outcome Call(IBufferTarget t, Env env) => t.VgemFenceExpire();
     public override string Text => "sleep until every vgem fence attached so far has expired (10 s after its attach)";
@@ -96,13 +105,14 @@ public sealed record VgemFenceExpire : Op
 
 public sealed record ExportSyncFile(Var Fd, uint Flags) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "fence";
     public override bool Creates => true;
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.ExportSyncFile(fd, Flags) : NotRun;
     public override string Text => $"v{Id} = ioctl({Fd}, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, {{.flags = {FenceFlags(Flags)}}}).fd";
     public override string Observed(in Outcome o) => o.Ok ? SyncFileText(o) : base.Observed(o);
     /// <summary>dma_buf_export/import_sync_file flags (READ, WRITE, both; anything else in hex).</summary>
-    internal static string FenceFlags(uint f) => f switch
+    public static string FenceFlags(uint f) => f switch
     {
         (uint)DMA_BUF_SYNC_READ => "DMA_BUF_SYNC_READ", (uint)DMA_BUF_SYNC_WRITE => "DMA_BUF_SYNC_WRITE", (uint)DMA_BUF_SYNC_RW => "DMA_BUF_SYNC_RW", _ => $"0x{f:x}",
     };
@@ -112,6 +122,7 @@ public sealed record ExportSyncFile(Var Fd, uint Flags) : Op
 
 public sealed record ImportSyncFile(Var Fd, Var Sync, uint Flags) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "fence";
     protected override Outcome Call(IBufferTarget t, Env env) =>
         env.Resolve(Fd, out var fd) && env.Resolve(Sync, out var s) ? t.ImportSyncFile(fd, s, Flags) : NotRun;
@@ -120,6 +131,7 @@ public sealed record ImportSyncFile(Var Fd, Var Sync, uint Flags) : Op
 
 public sealed record SyncMerge(Var Fd, Var Fd2, bool Named, uint Flags) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "fence";
     public override bool Creates => true;
     protected override Outcome Call(IBufferTarget t, Env env) =>
@@ -131,6 +143,7 @@ public sealed record SyncMerge(Var Fd, Var Fd2, bool Named, uint Flags) : Op
 
 public sealed record SyncFileInfo(Var Fd, uint NumFences, uint Flags, uint Pad) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "fence";
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.SyncFileInfo(fd, NumFences, Flags, Pad) : NotRun;
     public override string Text => $"ioctl({Fd}, SYNC_IOC_FILE_INFO, {{.num_fences = {NumFences}{(Flags != 0 ? $", .flags = {Flags}" : "")}{(Pad != 0 ? $", .pad = {Pad}" : "")}}})";
@@ -140,6 +153,7 @@ public sealed record SyncFileInfo(Var Fd, uint NumFences, uint Flags, uint Pad) 
 
 public sealed record Poll(Var Fd, short Events) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "fence";
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.Poll(fd, Events) : NotRun;
     public override string Text => $"poll({{.fd = {Fd}, .events = {Names(Events)}}}, 1, 0)";

@@ -60,6 +60,9 @@ public abstract record Op
     /// <summary>Simpler variants of this op, for shrinking (same Id, smaller or more canonical arguments).</summary>
     public virtual IEnumerable<Op> Simplify() => [];
 
+    /// <summary>Double dispatch for what is written per op outside this file (the C reproducer): adding an op makes the compiler name each visitor.</summary>
+    public abstract T Accept<T>(IOpVisitor<T> v);
+
     public Outcome Run(IBufferTarget t, Env env)
     {
         var o = Call(t, env);
@@ -98,10 +101,60 @@ public abstract record Op
     public override string ToString() => Text;
 }
 
+/// <summary>One method per op: whatever renders ops outside this file implements it, so a new op cannot be forgotten.</summary>
+public interface IOpVisitor<out T>
+{
+    T Visit(Open op);
+    T Visit(Close op);
+    T Visit(Dup op);
+    T Visit(FcntlGetFd op);
+    T Visit(FcntlGetFl op);
+    T Visit(Llseek op);
+    T Visit(UnknownIoctl op);
+    T Visit(Mmap op);
+    T Visit(MmapVideo op);
+    T Visit(MmapAnon op);
+    T Visit(Munmap op);
+    T Visit(WriteStamp op);
+    T Visit(ReadStamp op);
+    T Visit(TransferStamp op);
+    T Visit(DmaBufSync op);
+    T Visit(DmaBufSetName op);
+    T Visit(DmaHeapAlloc op);
+    T Visit(DrmDumbExport op);
+    T Visit(MemfdCreate op);
+    T Visit(UdmabufCreate op);
+    T Visit(UdmabufCreateList op);
+    T Visit(ReqBufs op);
+    T Visit(CreateBufs op);
+    T Visit(QueryBuf op);
+    T Visit(ExpBuf op);
+    T Visit(QBuf op);
+    T Visit(DQBuf op);
+    T Visit(StreamOn op);
+    T Visit(StreamOff op);
+    T Visit(RemoveBufs op);
+    T Visit(DrmCreateDumb op);
+    T Visit(PrimeHandleToFd op);
+    T Visit(PrimeFdToHandle op);
+    T Visit(GemClose op);
+    T Visit(DrmMapDumb op);
+    T Visit(SameInode op);
+    T Visit(VgemFenceAttach op);
+    T Visit(VgemFenceSignal op);
+    T Visit(VgemFenceExpire op);
+    T Visit(ExportSyncFile op);
+    T Visit(ImportSyncFile op);
+    T Visit(SyncMerge op);
+    T Visit(SyncFileInfo op);
+    T Visit(Poll op);
+}
+
 // ------------------------------------------------------------------ fd table
 
 public sealed record Open(string Device, int Flags) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => Device.StartsWith("video") ? "vb2" : Device.StartsWith("heap") ? "heap" : Device.StartsWith("drm") ? "dmabuf" : "udmabuf";
     public override bool Creates => true;
     protected override Outcome Call(IBufferTarget t, Env env) => t.Open(Device, Flags);
@@ -110,6 +163,7 @@ public sealed record Open(string Device, int Flags) : Op
 
 public sealed record Close(Var Fd) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "dmabuf";
     public override Var Consumes => Fd;
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.Close(fd) : NotRun;
@@ -118,6 +172,7 @@ public sealed record Close(Var Fd) : Op
 
 public sealed record Dup(Var Fd) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "dmabuf";
     public override bool Creates => true;
     public override Var AliasOf => Fd;
@@ -127,6 +182,7 @@ public sealed record Dup(Var Fd) : Op
 
 public sealed record FcntlGetFd(Var Fd) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "dmabuf";
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.FcntlGetFd(fd) : NotRun;
     public override string Text => $"fcntl({Fd}, F_GETFD)";
@@ -135,6 +191,7 @@ public sealed record FcntlGetFd(Var Fd) : Op
 
 public sealed record FcntlGetFl(Var Fd) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "dmabuf";
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.FcntlGetFl(fd) : NotRun;
     public override string Text => $"fcntl({Fd}, F_GETFL) & O_ACCMODE";
@@ -143,6 +200,7 @@ public sealed record FcntlGetFl(Var Fd) : Op
 
 public sealed record Llseek(Var Fd, long Offset, int Whence) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "dmabuf";
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.Llseek(fd, Offset, Whence) : NotRun;
     public override string Text => $"lseek({Fd}, {Offset}, {WhenceName(Whence)})";
@@ -152,6 +210,7 @@ public sealed record Llseek(Var Fd, long Offset, int Whence) : Op
 
 public sealed record UnknownIoctl(Var Fd) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "dmabuf";
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.UnknownIoctl(fd) : NotRun;
     public override string Text => $"ioctl({Fd}, _IO('b', 0x7f))";
@@ -161,16 +220,18 @@ public sealed record UnknownIoctl(Var Fd) : Op
 
 public sealed record Mmap(Var Fd, long PgOff, long Length, int Prot, int Flags) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "dmabuf";
     public override bool Creates => true;
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.Mmap(fd, PgOff, Length, Prot, Flags) : NotRun;
     public override string Text => $"v{Id} = mmap(NULL, {Length}, {ProtNames(Prot)}, {(Flags == MAP_SHARED ? "MAP_SHARED" : "MAP_PRIVATE")}, {Fd}, {PgOff}*PAGE_SIZE)";
     public override string Observed(in Outcome o) => o.Ok ? "mapped" : $"MAP_FAILED {o.Errno}";
-    internal static string ProtNames(int p) => p switch { PROT_READ => "PROT_READ", PROT_WRITE => "PROT_WRITE", PROT_READ | PROT_WRITE => "PROT_READ|PROT_WRITE", _ => "PROT_NONE" };
+    public static string ProtNames(int p) => p switch { PROT_READ => "PROT_READ", PROT_WRITE => "PROT_WRITE", PROT_READ | PROT_WRITE => "PROT_READ|PROT_WRITE", _ => "PROT_NONE" };
 }
 
 public sealed record MmapVideo(Var Fd, uint Type, uint Index, uint Plane, long Length, int Prot, int Flags) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
     public override bool Creates => true;
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.MmapVideo(fd, Type, Index, Plane, Length, Prot, Flags) : NotRun;
@@ -180,6 +241,7 @@ public sealed record MmapVideo(Var Fd, uint Type, uint Index, uint Plane, long L
 
 public sealed record MmapAnon(long Length) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
     public override bool Creates => true;
     protected override Outcome Call(IBufferTarget t, Env env) => t.MmapAnon(Length);
@@ -188,6 +250,7 @@ public sealed record MmapAnon(long Length) : Op
 
 public sealed record Munmap(Var Map) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "dmabuf";
     public override Var Consumes => Map;
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Map, out var m) ? t.Munmap(m) : NotRun;
@@ -196,6 +259,7 @@ public sealed record Munmap(Var Map) : Op
 
 public sealed record WriteStamp(Var Map, long Offset, ulong Value) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "dmabuf";
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Map, out var m) ? t.WriteStamp(m, Offset, Value) : NotRun;
     public override string Text => $"*(u64 *)({Map} + {Offset}) = 0x{Value:x}";
@@ -204,6 +268,7 @@ public sealed record WriteStamp(Var Map, long Offset, ulong Value) : Op
 
 public sealed record ReadStamp(Var Map, long Offset) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "dmabuf";
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Map, out var m) ? t.ReadStamp(m, Offset) : NotRun;
     public override string Text => $"*(u64 *)({Map} + {Offset})";
@@ -211,10 +276,29 @@ public sealed record ReadStamp(Var Map, long Offset) : Op
     public override IEnumerable<Op> Simplify() { if (Offset != 0) yield return this with { Offset = 0 }; }
 }
 
+/// <summary>Writes a word through one mapping and reads the same buffer byte through another. R0 = read value, R1 = written value.</summary>
+/// <remarks>The aliasing property's op: model-free, the target's own write is the expectation.</remarks>
+public sealed record TransferStamp(Var From, long FromOffset, Var To, long ToOffset, ulong Value, string Invariant) : Op
+{
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
+    public override string Area => "dmabuf";
+    protected override Outcome Call(IBufferTarget t, Env env)
+    {
+        if (!env.Resolve(From, out var a) || !env.Resolve(To, out var b)) return NotRun;
+        var w = t.WriteStamp(a, FromOffset, Value);
+        if (!w.Ok) return w;
+        var r = t.ReadStamp(b, ToOffset);
+        return r.Ok ? Outcome.Success(r.R0, (long)Value) : r;
+    }
+    public override string Text => $"*(u64 *)({From} + {FromOffset}) = 0x{Value:x}; read *(u64 *)({To} + {ToOffset})";
+    public override string Observed(in Outcome o) => o.Ok ? $"0x{(ulong)o.R0:x}" : base.Observed(o);
+}
+
 // ------------------------------------------------------------------ dma-buf ioctls
 
 public sealed record DmaBufSync(Var Fd, ulong Flags) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "dmabuf";
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.DmaBufSync(fd, Flags) : NotRun;
     public override string Text => $"ioctl({Fd}, DMA_BUF_IOCTL_SYNC, {{.flags = {SyncFlagNames(Flags)}}})";
@@ -222,6 +306,7 @@ public sealed record DmaBufSync(Var Fd, ulong Flags) : Op
 
 public sealed record DmaBufSetName(Var Fd, int Length) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "dmabuf";
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.DmaBufSetName(fd, Length) : NotRun;
     public override string Text => $"ioctl({Fd}, DMA_BUF_SET_NAME, \"<{Length} bytes>\")";
@@ -231,6 +316,7 @@ public sealed record DmaBufSetName(Var Fd, int Length) : Op
 
 public sealed record DmaHeapAlloc(Var Heap, ulong Len, uint FdFlags, ulong HeapFlags, uint FdIn, HeapAbi Abi) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "heap";
     public override bool Creates => true;
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Heap, out var h) ? t.DmaHeapAlloc(h, Len, FdFlags, HeapFlags, FdIn, Abi) : NotRun;
@@ -246,6 +332,7 @@ public sealed record DmaHeapAlloc(Var Heap, ulong Len, uint FdFlags, ulong HeapF
 
 public sealed record DrmDumbExport(Var Drm, uint Width, uint Height, uint Bpp, uint Flags) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "dmabuf";
     public override bool Creates => true;
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Drm, out var fd) ? t.DrmDumbExport(fd, Width, Height, Bpp, Flags) : NotRun;
@@ -260,6 +347,7 @@ public sealed record DrmDumbExport(Var Drm, uint Width, uint Height, uint Bpp, u
 
 public sealed record MemfdCreate(long Size, bool AllowSealing, int Seals) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "udmabuf";
     public override bool Creates => true;
     protected override Outcome Call(IBufferTarget t, Env env) => t.MemfdCreate(Size, AllowSealing, Seals);
@@ -268,6 +356,7 @@ public sealed record MemfdCreate(long Size, bool AllowSealing, int Seals) : Op
 
 public sealed record UdmabufCreate(Var Dev, Var Memfd, long Offset, long Size, uint Flags) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "udmabuf";
     public override bool Creates => true;
     protected override Outcome Call(IBufferTarget t, Env env) =>
@@ -279,6 +368,7 @@ public readonly record struct ListItem(Var Memfd, long Offset, long Size);
 
 public sealed record UdmabufCreateList(Var Dev, uint Flags, ImmutableArray<ListItem> Items) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "udmabuf";
     public override bool Creates => true;
     protected override IEnumerable<Var> ExtraUses => Items.Select(i => i.Memfd);
@@ -306,6 +396,7 @@ public sealed record UdmabufCreateList(Var Dev, uint Flags, ImmutableArray<ListI
 
 public sealed record ReqBufs(Var Fd, uint Type, uint Memory, uint Count) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.ReqBufs(fd, Type, Memory, Count) : NotRun;
     public override string Text => $"ioctl({Fd}, VIDIOC_REQBUFS, {{.count = {Count}, .type = {BufTypeName(Type)}, .memory = {MemoryName(Memory)}}})";
@@ -315,6 +406,7 @@ public sealed record ReqBufs(Var Fd, uint Type, uint Memory, uint Count) : Op
 
 public sealed record CreateBufs(Var Fd, uint Type, uint Memory, uint Count, long SizeDelta) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.CreateBufs(fd, Type, Memory, Count, SizeDelta) : NotRun;
     public override string Text => $"ioctl({Fd}, VIDIOC_CREATE_BUFS, {{.count = {Count}, .memory = {MemoryName(Memory)}, .format = G_FMT({BufTypeName(Type)}) with sizeimage{(SizeDelta >= 0 ? "+" : "")}{SizeDelta}}})";
@@ -328,6 +420,7 @@ public sealed record CreateBufs(Var Fd, uint Type, uint Memory, uint Count, long
 
 public sealed record QueryBuf(Var Fd, uint Type, uint Index) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.QueryBuf(fd, Type, Index) : NotRun;
     public override string Text => $"ioctl({Fd}, VIDIOC_QUERYBUF, {{.index = {Index}, .type = {BufTypeName(Type)}}})";
@@ -344,6 +437,7 @@ public sealed record QueryBuf(Var Fd, uint Type, uint Index) : Op
 
 public sealed record ExpBuf(Var Fd, uint Type, uint Index, uint Plane, uint Flags) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
     public override bool Creates => true;
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.ExpBuf(fd, Type, Index, Plane, Flags) : NotRun;
@@ -352,6 +446,7 @@ public sealed record ExpBuf(Var Fd, uint Type, uint Index, uint Plane, uint Flag
 
 public sealed record QBuf(Var Fd, uint Type, uint Index, uint Memory, Var Mem) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
     protected override Outcome Call(IBufferTarget t, Env env)
     {
@@ -367,6 +462,7 @@ public sealed record QBuf(Var Fd, uint Type, uint Index, uint Memory, Var Mem) :
 
 public sealed record DQBuf(Var Fd, uint Type) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.DQBuf(fd, Type) : NotRun;
     public override string Text => $"ioctl({Fd}, VIDIOC_DQBUF, {{.type = {BufTypeName(Type)}}}) /* O_NONBLOCK */";
@@ -375,6 +471,7 @@ public sealed record DQBuf(Var Fd, uint Type) : Op
 
 public sealed record StreamOn(Var Fd, uint Type) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.StreamOn(fd, Type) : NotRun;
     public override string Text => $"ioctl({Fd}, VIDIOC_STREAMON, {BufTypeName(Type)})";
@@ -382,6 +479,7 @@ public sealed record StreamOn(Var Fd, uint Type) : Op
 
 public sealed record StreamOff(Var Fd, uint Type) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.StreamOff(fd, Type) : NotRun;
     public override string Text => $"ioctl({Fd}, VIDIOC_STREAMOFF, {BufTypeName(Type)})";
@@ -389,6 +487,7 @@ public sealed record StreamOff(Var Fd, uint Type) : Op
 
 public sealed record RemoveBufs(Var Fd, uint Type, uint Index, uint Count) : Op
 {
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.RemoveBufs(fd, Type, Index, Count) : NotRun;
     public override string Text => $"ioctl({Fd}, VIDIOC_REMOVE_BUFS, {{.index = {Index}, .count = {Count}, .type = {BufTypeName(Type)}}})";

@@ -10,22 +10,6 @@ using static Conformance.Adapters.Uapi;
 
 namespace Conformance.Properties;
 
-/// <summary>Writes a word through one mapping and reads the same buffer byte through another. R0 = read value, R1 = written value.</summary>
-public sealed record TransferStamp(Var From, long FromOffset, Var To, long ToOffset, ulong Value, string Invariant) : Op
-{
-    public override string Area => "dmabuf";
-    protected override Outcome Call(IBufferTarget t, Env env)
-    {
-        if (!env.Resolve(From, out var a) || !env.Resolve(To, out var b)) return NotRun;
-        var w = t.WriteStamp(a, FromOffset, Value);
-        if (!w.Ok) return w;
-        var r = t.ReadStamp(b, ToOffset);
-        return r.Ok ? Outcome.Success(r.R0, (long)Value) : r;
-    }
-    public override string Text => $"*(u64 *)({From} + {FromOffset}) = 0x{Value:x}; read *(u64 *)({To} + {ToOffset})";
-    public override string Observed(in Outcome o) => o.Ok ? $"0x{(ulong)o.R0:x}" : base.Observed(o);
-}
-
 /// <summary>
 /// Model-free aliasing: the generator builds two routes to the same buffer byte (two mappings of one
 /// dma-buf at different page offsets, a video mapping and EXPBUF dma-buf mappings, a memfd mapping and

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Diagnostics;
 using Conformance.Adapters;
 using Conformance.Generators;
@@ -40,6 +41,8 @@ public sealed record RunOptions
     public Action<Func<string>>? OnSequence { get; init; }
     /// <summary>Told each batch's property and seed before it runs (the lab records it to name what a kernel WARNING interrupted).</summary>
     public Action<string, ulong, int>? OnBatch { get; init; }
+    /// <summary>How many times the final counterexample is run again, each from a fresh state, to tell a flaky failure from a solid one.</summary>
+    public int ReproRuns { get; init; } = 10;
 }
 
 public sealed record SuiteResult(
@@ -115,9 +118,27 @@ public static class Engine
             }
             done += r.Ran;
             if (r.Shrunk != null)
-                return new PropertyResult(p, done, r.Shrunk, r.Original, r.ShrinkSteps, seed, n, sw.Elapsed);
+            {
+                int again = Reproduce(p, r.Shrunk, target, opt.ReproRuns, opt.OnSequence);
+                return new PropertyResult(p, done, r.Shrunk, r.Original, r.ShrinkSteps, seed, n, sw.Elapsed) { Reproduced = again, ReproRuns = opt.ReproRuns };
+            }
         }
         return new PropertyResult(p, done, null, null, 0, opt.Seed, opt.Sequences, sw.Elapsed);
+    }
+
+    /// <summary>Runs a counterexample's steps again, runs times, each on a fresh target state (the property's Check resets
+    /// before and after); counts the runs that fail the same invariant at the same step.</summary>
+    public static int Reproduce(IConformanceProperty p, Failure f, IBufferTarget target, int runs, Action<Func<string>>? onSequence = null)
+    {
+        var seq = new OpSequence(0, f.Steps.Select(s => s.Op).ToImmutableArray());
+        int again = 0;
+        for (int k = 0; k < runs; k++)
+        {
+            onSequence?.Invoke(() => $"property {p.Name}, re-run {k + 1} of {runs} of the counterexample:\n{seq}");
+            var g = p.Check(seq, target, null);
+            if (g != null && g.InvariantId == f.InvariantId && g.StepIndex == f.StepIndex) again++;
+        }
+        return again;
     }
 
     public sealed record BatchResult(int Ran, Failure? Original, Failure? Shrunk, int ShrinkSteps);

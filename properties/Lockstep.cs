@@ -17,12 +17,15 @@ public sealed class LockstepProperty : IConformanceProperty
 
     public FsCheck.Arbitrary<OpSequence> Arbitrary(SequenceGenerator gen, int maxLength) => Shrink.Arbitrary(gen, maxLength);
 
-    public Failure? Check(OpSequence seq, IBufferTarget target, Exercise? exercise)
+    public Failure? Check(OpSequence seq, IBufferTarget target, Exercise? exercise) => Trace(seq, target, exercise, out _);
+
+    /// <summary>Check, keeping every executed step even when the sequence passes (a sample reproducer is written from them).</summary>
+    public Failure? Trace(OpSequence seq, IBufferTarget target, Exercise? exercise, out List<Step> steps)
     {
         var oracle = new ReferenceModel(target.Profile);
         var envT = new Env();
         var envM = new Env();
-        var steps = new List<Step>(seq.Ops.Length);
+        steps = new List<Step>(seq.Ops.Length);
         target.Reset();
         try
         {

@@ -41,7 +41,7 @@ public static class TextReport
         return $"totals: {pass} passed, {fail} failed, {skip} skipped, {nx} not exercised; {seqs} sequences, {r.Exercise.Ops} ops in {r.Elapsed.TotalSeconds:F1} s (seed {r.Options.Seed})";
     }
 
-    public static string Counterexample(SuiteResult r, PropertyResult p, Catalog catalog, string replayCommand)
+    public static string Counterexample(SuiteResult r, PropertyResult p, Catalog catalog, string replayCommand, CounterexampleFiles? files = null)
     {
         var f = p.Failure!;
         var sb = new StringBuilder();
@@ -57,6 +57,14 @@ public static class TextReport
         sb.AppendLine();
         sb.Append(Steps(f));
         sb.AppendLine();
+        if (p.ReproRuns > 0)
+            sb.AppendLine(p.Deterministic ? $"  reproduced: failed again in {p.Reproduced} of {p.ReproRuns} re-runs, each from a fresh state"
+                : $"  FLAKY: failed again in only {p.Reproduced} of {p.ReproRuns} re-runs, each from a fresh state");
+        if (files != null)
+        {
+            sb.AppendLine($"  replay file:  {files.ReplayPath}   (./run-suite.sh --replay {files.ReplayPath})");
+            sb.AppendLine($"  C reproducer: {files.ReproducerPath}   (gcc -Wall -o repro {files.ReproducerPath} && ./repro)");
+        }
         sb.AppendLine($"  replay: {replayCommand}");
         return sb.ToString();
     }

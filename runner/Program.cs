@@ -27,13 +27,22 @@ public static class Program
                              10 s each; always on for the model), so FENCE-VGEM-6 is exercised
           --id ID[,ID]       only these invariants (e.g. DMABUF-LLSEEK-3)
           --property NAME    only this property: lockstep | release | aliasing
-          --out DIR          where results go (default out/); JUnit XML is written to DIR/junit.xml
+          --out DIR          where results go (default out/): results.ktap, results.json, junit.xml, and
+                             counterexamples/UNIT/*.replay.json and *.c for every failure
+          --repro-runs N     re-run each final counterexample N times from a fresh state (default 10)
+          --replay FILE      run a replay file (written beside every failure) again; its target, device
+                             and profile come from the file (a kernel file needs the same driver)
+          --emit-c FILE      with --replay: write that counterexample's standalone C reproducer and exit
+          --sample N         with --target kernel: also write N passing sequences per device with their
+                             C programs to OUT/samples/ (the C-vs-adapter round trip)
+          --check-ktap FILE  validate a KTAP file against Documentation/dev-tools/ktap.rst and exit
           --list-variants    list the broken model variants and exit
           --list-invariants  list the catalog and exit
           --render-spec F    write the catalog as Markdown to F and exit
           --bench            run the benchmark (model throughput, default run wall time) and exit
           -h, --help         this text
-        exit status: 0 all pass, 1 an invariant failed, 2 usage or environment error
+        exit status: 0 all pass, 1 an invariant failed (with --replay: the counterexample reproduced),
+                     2 usage or environment error (also a corrupt or mismatched replay file), 3 a hung driver
         """;
 
     public static int Main(string[] args)
@@ -51,6 +60,13 @@ public static class Program
 
     public sealed record Cli(string Target, string ProfileName, RunOptions Options, string OutDir, string? Mode, string? ModeArg)
     {
+        /// <summary>--replay FILE: run exactly this counterexample again.</summary>
+        public string? Replay { get; init; }
+        /// <summary>--emit-c FILE (with --replay): write the file's C reproducer and exit.</summary>
+        public string? EmitC { get; init; }
+        /// <summary>--sample N (kernel): N generated sequences per device written with their C programs, for the round trip.</summary>
+        public int Sample { get; init; }
+        public bool TargetGiven { get; init; }
         public IReadOnlyList<string> Devices { get; init; } = [];
         public int OpTimeout { get; init; } = 20;
     }
@@ -58,7 +74,9 @@ public static class Program
     public static Cli Parse(string[] args)
     {
         string target = "model", profile = "vivid-like", outDir = "out";
-        string? mode = null, modeArg = null;
+        string? mode = null, modeArg = null, replay = null, emitC = null;
+        int sample = 0;
+        bool targetGiven = false;
         var devices = new List<string>();
         int opTimeout = 20;
         var o = new RunOptions();
@@ -75,7 +93,12 @@ public static class Program
             }
             switch (a)
             {
-                case "--target": target = Val(); break;
+                case "--target": target = Val(); targetGiven = true; break;
+                case "--replay": replay = Val(); break;
+                case "--emit-c": emitC = Val(); break;
+                case "--sample": sample = (int)Num(1, 100_000); break;
+                case "--repro-runs": o = o with { ReproRuns = (int)Num(0, 10_000) }; break;
+                case "--check-ktap": mode = a; modeArg = Val(); break;
                 case "--profile": profile = Val(); break;
                 case "--seed":
                     {
@@ -121,8 +144,10 @@ public static class Program
         }
         // a real kernel runs ~50x slower than the model: keep the default run to about a minute per lab boot
         if (target == "kernel" && !args.Contains("--sequences") && !args.Contains("--time")) o = o with { Sequences = 500 };
-        if (devices.Count > 0 && target != "kernel") throw new UsageException("--device needs --target kernel (or ./run-suite.sh --target vm)");
-        return new Cli(target, profile, o, outDir, mode, modeArg) { Devices = devices, OpTimeout = opTimeout };
+        if (devices.Count > 0 && target != "kernel" && replay == null) throw new UsageException("--device needs --target kernel (or ./run-suite.sh --target vm)");
+        if (emitC != null && replay == null) throw new UsageException("--emit-c needs --replay FILE (the counterexample to write as C)");
+        if (sample > 0 && target != "kernel") throw new UsageException("--sample needs --target kernel (it records what the real devices did)");
+        return new Cli(target, profile, o, outDir, mode, modeArg) { Devices = devices, OpTimeout = opTimeout, Replay = replay, EmitC = emitC, Sample = sample, TargetGiven = targetGiven };
     }
 
     public static IBufferTarget MakeTarget(string target, string profileName)
@@ -171,30 +196,29 @@ public static class Program
                 File.WriteAllText(cli.ModeArg!, CatalogMarkdown.Render(catalog));
                 output.WriteLine($"wrote {cli.ModeArg}");
                 return 0;
+            case "--check-ktap":
+                {
+                    string text;
+                    try { text = File.ReadAllText(cli.ModeArg!); }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new UsageException($"cannot read '{cli.ModeArg}': {e.Message}"); }
+                    var errors = KtapChecker.Check(text);
+                    foreach (var e in errors) output.WriteLine($"{cli.ModeArg}:{e}");
+                    output.WriteLine(errors.Count == 0 ? $"{cli.ModeArg}: valid KTAP" : $"{cli.ModeArg}: {errors.Count} KTAP error(s)");
+                    return errors.Count == 0 ? 0 : 1;
+                }
             case "--bench":
                 return cli.Target == "kernel" ? KernelBench.Run(cli, output) : Bench.Run(cli, output);
         }
+        if (cli.Replay != null) return Replay.Run(cli, catalog, output);
         if (cli.Target == "kernel") return KernelRun.Run(cli, catalog, output);
         using var target = MakeTarget(cli.Target, cli.ProfileName);
         var result = Engine.Run(cli.Target, target, cli.Options, catalog, output.WriteLine);
-        output.WriteLine(TextReport.Header(result));
-        output.Write(TextReport.Invariants(result));
-        foreach (var p in result.Properties.Where(p => p.Failure != null))
-        {
-            output.WriteLine();
-            output.Write(TextReport.Counterexample(result, p, catalog, ReplayCommand(cli, p)));
-        }
-        output.WriteLine(TextReport.Totals(result));
-        try
-        {
-            Directory.CreateDirectory(cli.OutDir);
-            var junit = JUnitReport.Build(result, p => TextReport.Counterexample(result, p, catalog, ReplayCommand(cli, p)));
-            var path = Path.Combine(cli.OutDir, "junit.xml");
-            junit.Save(path);
-            output.WriteLine($"# JUnit XML: {path}");
-        }
-        catch (IOException e) { throw new UsageException($"cannot write results to '{cli.OutDir}': {e.Message}"); }
-        catch (UnauthorizedAccessException e) { throw new UsageException($"cannot write results to '{cli.OutDir}': {e.Message}"); }
+        var site = new RunSite(cli.Target, cli.ProfileName, target.Profile, null, null, RunSite.DefaultPaths(target.Profile));
+        var unit = Results.Unit($"{cli.Target} ({cli.ProfileName})", null, site, result, cli, catalog, Path.Combine(cli.OutDir, "counterexamples", Results.Slug(cli.Target)),
+            p => ReplayCommand(cli, p));
+        Results.Print(unit, catalog, output);
+        Results.WriteJUnit(unit, catalog, cli.OutDir, output);
+        Results.WriteRun([unit], catalog, cli.OutDir, output);
         return result.Failed ? 1 : 0;
     }
 }

@@ -57,12 +57,18 @@ public sealed partial class ReferenceModel : IBufferTarget
     public IReadOnlyList<string> Cited => _cited;
     /// <summary>When the last op allowed several outcomes: a description of the set; otherwise null.</summary>
     public string? AllowedSet { get; private set; }
+    /// <summary>When the last op allowed several outcomes: each of them (a reproducer accepts any); otherwise null.</summary>
+    public Outcome[]? AllowedOutcomes { get; private set; }
+    /// <summary>The last op's R0 is a value the documentation leaves open (contents a device wrote): any is allowed.</summary>
+    public bool AnyValue { get; private set; }
 
     /// <summary>Starts one op. With the target's outcome given, the model acts as an oracle and follows it where allowed.</summary>
     public void BeginStep(in Outcome? actual)
     {
         _cited.Clear();
         AllowedSet = null;
+        AllowedOutcomes = null;
+        AnyValue = false;
         _hasActual = actual.HasValue;
         _actual = actual.GetValueOrDefault();
     }
@@ -84,6 +90,7 @@ public sealed partial class ReferenceModel : IBufferTarget
     private int Choose(string description, params Outcome[] allowed)
     {
         AllowedSet = description;
+        AllowedOutcomes = allowed;
         if (_hasActual)
         {
             for (int i = 0; i < allowed.Length; i++)
@@ -97,6 +104,7 @@ public sealed partial class ReferenceModel : IBufferTarget
     private ulong ChooseValue(string description)
     {
         AllowedSet = description;
+        AnyValue = true;
         return _hasActual ? (ulong)_actual.R0 : NextRandom() % 1000;
     }
 

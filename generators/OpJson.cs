@@ -1,0 +1,114 @@
+using System.Collections.Immutable;
+using System.Reflection;
+using System.Text.Json.Nodes;
+using Conformance.Adapters;
+
+namespace Conformance.Generators;
+
+/// <summary>A replay file that cannot be read back into ops: the message says where and why.</summary>
+public sealed class OpFormatException(string message) : Exception(message);
+
+/// <summary>
+/// Ops as JSON, by reflection over each record's positional parameters, so a new op needs no change
+/// here: {"op": "ReqBufs", "id": 0, "Fd": 1, "Type": 1, "Memory": 1, "Count": 2}. Handles are the
+/// symbolic ids (0 none, -1 an fd number that is never open).
+/// </summary>
+public static class OpJson
+{
+    private static readonly Dictionary<string, Type> Types = typeof(Op).Assembly.GetTypes()
+        .Where(t => t.IsSubclassOf(typeof(Op)) && !t.IsAbstract).ToDictionary(t => t.Name, StringComparer.Ordinal);
+
+    private static ParameterInfo[] Parameters(Type t) =>
+        t.GetConstructors().OrderByDescending(c => c.GetParameters().Length).First().GetParameters();
+
+    public static JsonObject ToJson(Op op)
+    {
+        var o = new JsonObject { ["op"] = op.GetType().Name, ["id"] = op.Id };
+        foreach (var p in Parameters(op.GetType()))
+            o[p.Name!] = Value(op.GetType().GetProperty(p.Name!)!.GetValue(op)!);
+        return o;
+    }
+
+    private static JsonNode Value(object v) => v switch
+    {
+        Var x => JsonValue.Create(x.Id),
+        string s => JsonValue.Create(s),
+        bool b => JsonValue.Create(b),
+        Enum e => JsonValue.Create(e.ToString()),
+        ImmutableArray<ListItem> items => new JsonArray(items.Select(i => (JsonNode)new JsonObject
+            { ["Memfd"] = i.Memfd.Id, ["Offset"] = i.Offset, ["Size"] = i.Size }).ToArray()),
+        ulong u => JsonValue.Create(u),
+        _ => JsonValue.Create(System.Convert.ToInt64(v)),
+    };
+
+    /// <summary>Reads one op; where names the step in error messages.</summary>
+    public static Op FromJson(JsonNode? node, string where)
+    {
+        if (node is not JsonObject o) throw new OpFormatException($"{where}: not a JSON object");
+        var name = Str(o, "op", where);
+        if (!Types.TryGetValue(name, out var t)) throw new OpFormatException($"{where}: unknown op \"{name}\" (this suite knows {Types.Count} ops; was the file written by another version?)");
+        var ps = Parameters(t);
+        var args = new object?[ps.Length];
+        for (int i = 0; i < ps.Length; i++)
+        {
+            var p = ps[i];
+            if (!o.TryGetPropertyValue(p.Name!, out var v) || v == null) throw new OpFormatException($"{where}: {name} has no \"{p.Name}\"");
+            args[i] = Convert(v, p.ParameterType, $"{where}: {name}.{p.Name}");
+        }
+        var op = (Op)Activator.CreateInstance(t, args)!;
+        var known = ps.Select(p => p.Name!).Append("op").Append("id").ToHashSet();
+        var extra = o.Select(kv => kv.Key).FirstOrDefault(k => !known.Contains(k));
+        if (extra != null) throw new OpFormatException($"{where}: {name} has an unknown field \"{extra}\"");
+        return op with { Id = (int)Int(o["id"], $"{where}: id", 0, int.MaxValue) };
+    }
+
+    private static string Str(JsonObject o, string key, string where) =>
+        o[key] is JsonValue v && v.TryGetValue<string>(out var s) ? s : throw new OpFormatException($"{where}: \"{key}\" must be a string");
+
+    private static long Int(JsonNode? n, string where, long min, long max)
+    {
+        if (n is JsonValue v && v.TryGetValue<long>(out var x) && x >= min && x <= max) return x;
+        if (n is JsonValue d && d.TryGetValue<double>(out var f) && f == Math.Floor(f) && f >= min && f <= max) return (long)f;
+        throw new OpFormatException($"{where}: expected a whole number from {min} to {max}, got {n?.ToJsonString() ?? "nothing"}");
+    }
+
+    private static object Convert(JsonNode n, Type t, string where)
+    {
+        if (t == typeof(Var)) return new Var((int)Int(n, where, -1, int.MaxValue));
+        if (t == typeof(string)) return n is JsonValue v && v.TryGetValue<string>(out var s) ? s : throw new OpFormatException($"{where}: expected a string");
+        if (t == typeof(bool)) return n is JsonValue b && b.TryGetValue<bool>(out var x) ? x : throw new OpFormatException($"{where}: expected true or false");
+        if (t.IsEnum)
+            return n is JsonValue e && e.TryGetValue<string>(out var es) && Enum.TryParse(t, es, false, out var ev) && Enum.IsDefined(t, ev!)
+                ? ev! : throw new OpFormatException($"{where}: expected one of {string.Join(", ", Enum.GetNames(t))}");
+        if (t == typeof(ulong))
+        {
+            if (n is JsonValue u && u.TryGetValue<ulong>(out var ux)) return ux;
+            throw new OpFormatException($"{where}: expected an unsigned 64-bit number");
+        }
+        if (t == typeof(ImmutableArray<ListItem>))
+        {
+            if (n is not JsonArray a) throw new OpFormatException($"{where}: expected an array");
+            return a.Select((item, k) => item is JsonObject io
+                ? new ListItem(new Var((int)Int(io["Memfd"], $"{where}[{k}].Memfd", -1, int.MaxValue)), Int(io["Offset"], $"{where}[{k}].Offset", long.MinValue, long.MaxValue), Int(io["Size"], $"{where}[{k}].Size", long.MinValue, long.MaxValue))
+                : throw new OpFormatException($"{where}[{k}]: expected an object")).ToImmutableArray();
+        }
+        var (min, max) = t == typeof(int) ? (int.MinValue, int.MaxValue) : t == typeof(uint) ? (0, uint.MaxValue) : t == typeof(short) ? (short.MinValue, short.MaxValue)
+            : t == typeof(long) ? (long.MinValue, long.MaxValue) : throw new OpFormatException($"{where}: no JSON form for {t.Name}");
+        return System.Convert.ChangeType(Int(n, where, min, max), t);
+    }
+
+    /// <summary>Every handle a step uses must be created by an earlier step: a replay file that breaks this was edited or truncated.</summary>
+    public static void CheckHandles(IReadOnlyList<Op> ops)
+    {
+        var created = new HashSet<int>();
+        for (int i = 0; i < ops.Count; i++)
+        {
+            foreach (var v in ops[i].Uses)
+                if (!created.Contains(v.Id)) throw new OpFormatException($"step {i + 1}: uses v{v.Id}, which no earlier step creates");
+            if (ops[i].Creates)
+            {
+                if (ops[i].Id <= 0 || !created.Add(ops[i].Id)) throw new OpFormatException($"step {i + 1}: creates a resource but its id {ops[i].Id} is not new and positive");
+            }
+        }
+    }
+}

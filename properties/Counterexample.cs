@@ -1,0 +1,56 @@
+using Conformance.Adapters;
+using Conformance.Adapters.Model;
+using Conformance.Generators;
+
+namespace Conformance.Properties;
+
+/// <summary>
+/// One step of a counterexample with what the documentation expects of it: every outcome the reference
+/// model allows there (several where the docs leave a choice, e.g. a capture device completing a buffer
+/// on its own clock), and the one this run took. AnyValue: R0 is not specified (contents a device wrote).
+/// </summary>
+public sealed record ExpectedStep(Op Op, Outcome Actual, IReadOnlyList<Outcome> Allowed, bool AnyValue, IReadOnlyList<string> Cited)
+{
+    public bool Admits(in Outcome o)
+    {
+        foreach (var a in Allowed)
+            if (a.Errno == o.Errno && (AnyValue || a.R0 == o.R0) && a.R1 == o.R1 && a.R2 == o.R2) return true;
+        return false;
+    }
+
+    /// <summary>Which allowed outcome this run took (-1: none, this is where it departs from the documentation).</summary>
+    public int Taken
+    {
+        get
+        {
+            for (int i = 0; i < Allowed.Count; i++)
+                if (Allowed[i].Errno == Actual.Errno && (AnyValue || Allowed[i].R0 == Actual.R0) && Allowed[i].R1 == Actual.R1 && Allowed[i].R2 == Actual.R2) return i;
+            return -1;
+        }
+    }
+}
+
+/// <summary>What a failure's steps were expected to do, with the documented expectation on every step
+/// (never the broken target's), as the replay file and the C reproducer carry them.</summary>
+public static class Expectations
+{
+    /// <summary>
+    /// Runs the reference model as an oracle over the recorded outcomes, so every property's counterexample
+    /// (lockstep, release, aliasing) gets per-step expectations. The model takes the target's branch
+    /// wherever the documentation allows several.
+    /// </summary>
+    public static IReadOnlyList<ExpectedStep> Derive(TargetProfile profile, IReadOnlyList<Step> steps)
+    {
+        var oracle = new ReferenceModel(profile);
+        var env = new Env();
+        var list = new List<ExpectedStep>(steps.Count);
+        foreach (var s in steps)
+        {
+            oracle.BeginStep(s.Actual);
+            var e = s.Op.Run(oracle, env);
+            list.Add(new ExpectedStep(s.Op, s.Actual, oracle.AllowedOutcomes is { } a ? a.ToArray() : [e], oracle.AnyValue, oracle.Cited.ToArray()));
+        }
+        oracle.Reset();
+        return list;
+    }
+}

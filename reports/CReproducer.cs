@@ -1,0 +1,904 @@
+using System.Text;
+using Conformance.Adapters;
+using Conformance.Generators;
+using Conformance.Properties;
+using static Conformance.Adapters.Uapi;
+
+namespace Conformance.Reports;
+
+/// <summary>
+/// A counterexample as one standalone C file (libc and the kernel's uapi headers only) that a driver's
+/// developer can build and run without this suite: it opens the same devices, makes the same calls with
+/// the same arguments, and checks each step against every outcome the documentation allows there (never
+/// against what a broken target did), printing KTAP. Each op computes its observed values exactly as the
+/// kernel adapter does (adapters/Kernel), so the two agree step by step.
+/// </summary>
+public static class CReproducer
+{
+    public const int ExitDocumented = 0, ExitDiverged = 1, ExitSetup = 2, ExitInconclusive = 4;
+
+    public static string Write(ReplayFile r, string? replayPath = null)
+    {
+        var slots = new Slots(r.Steps);
+        var em = new Emitter(slots, r.OutputPayload);
+        var body = new StringBuilder();
+        var names = StepNames(r.Steps.Select(s => (s.Op, s.Actual)).ToList());
+        bool endCheck = r.Property == "release";
+        int total = r.Steps.Count + (endCheck ? 1 : 0);
+        for (int i = 0; i < r.Steps.Count; i++)
+        {
+            var s = r.Steps[i];
+            int n = i + 1;
+            var text = CString(Ktap(names[i]));
+            body.Append($"\n\t/* {n}. {Comment(names[i])} */\n");
+            if (s.Allowed.All(a => a.Errno == Errno.NotRun))
+            {
+                body.Append($"\tstep_skipped({n}, {text}, {CString(NotRunReason(s, r.Steps.Take(i)))});\n");
+                continue;
+            }
+            em.Headers(s.Op);
+            var code = s.Op.Accept(em);
+            var allowed = string.Join(", ", s.Allowed.Select(a => $"{{ {CErr(a.Errno)}, {L(a.R0)}, {L(a.R1)}, {L(a.R2)} }}"));
+            var expectedText = CString(string.Join(" or ", s.Allowed.Select(a => a.Errno == Errno.NotRun ? "not run" : s.Op.Observed(a)).Distinct()));
+            bool content = s.Op is ReadStamp or TransferStamp;
+            body.Append("\t{\n");
+            body.Append($"\t\tstatic const struct outcome allowed[] = {{ {allowed} }};\n");
+            body.Append("\t\tstruct outcome o;\n");
+            // a pure query that found the device not yet done may look again: the recorded run saw it later
+            var retry = Retry(s);
+            if (retry != null) body.Append("\t\tstart_waiting();\n\t\tfor (;;) {\n" + Indent(code, 3) + $"\t\t\tif (!({retry}) || !still_waiting()) break;\n\t\t}}\n");
+            else body.Append(Indent(code, 2));
+            body.Append($"\t\trc = check({n}, {text}, &o, allowed, {s.Allowed.Count}, {s.Taken}, {(s.AnyValue ? 1 : 0)}, {(content ? 1 : 0)}, {expectedText});\n");
+            body.Append("\t\tif (rc != 0)\n\t\t\treturn rc;\n\t}\n");
+        }
+        if (endCheck)
+        {
+            body.Append($"\n\t/* {total}. after every fd is closed and every mapping unmapped, no dma-buf the sequence created is alive */\n");
+            body.Append($"\tcleanup();\n\treturn end_check({total}, live_before);\n");
+        }
+        else body.Append("\treturn 0;\n");
+
+        var sb = new StringBuilder();
+        sb.Append(Header(r, replayPath, total));
+        sb.Append("#define _GNU_SOURCE\n");
+        foreach (var h in Slots.SystemHeaders.Concat(em.UapiHeaders.Order(StringComparer.Ordinal))) sb.Append($"#include <{h}>\n");
+        sb.Append('\n');
+        sb.Append($"#define NSTEPS {total}\n#define NSLOTS {slots.Count + 1}\n");
+        sb.Append($"#define OUTPUT_PAYLOAD {r.OutputPayload}u\n");
+        sb.Append("\n/* symbolic device names the steps open, and their paths (NAME=PATH on the command line overrides one) */\n");
+        var devs = r.Devices.Where(kv => r.Steps.Any(s => s.Op is Open o && o.Device == kv.Key)).OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList();
+        sb.Append($"static const char *dev_name[] = {{ {string.Join(", ", devs.Select(d => CString(d.Key)).DefaultIfEmpty("NULL"))} }};\n");
+        sb.Append($"static const char *dev_path[] = {{ {string.Join(", ", devs.Select(d => CString(d.Value)).DefaultIfEmpty("NULL"))} }};\n");
+        sb.Append($"#define NDEVS {devs.Count}\n");
+        sb.Append($"/* what each step's result is: 1 an fd, 2 a mapping, 3 a GEM handle, 4 a vgem fence id (for the clean-up) */\n");
+        sb.Append($"static const int slot_kind[NSLOTS] = {{ 0{string.Concat(slots.Kinds.Select(k => $", {k}"))} }};\n");
+        sb.Append(Prelude);
+        foreach (var helper in em.Helpers.Order(StringComparer.Ordinal)) sb.Append(Helpers[helper]);
+        sb.Append("\n/* The sequence. Returns 0 when every step was as documented, 1 at the first that was not, 4 when the\n * device took another documented outcome than the recorded run at a step the rest depends on. */\n");
+        sb.Append("static int run(void)\n{\n\tint rc = 0;\n");
+        if (endCheck) sb.Append("\tint live_before = live_dmabufs();\n");
+        else sb.Append("\t(void)rc;\n");
+        sb.Append(body);
+        sb.Append("}\n");
+        sb.Append(Main);
+        return sb.ToString();
+    }
+
+    /// <summary>Step texts with handles renumbered v1, v2, ... in creation order, as the text report prints them.</summary>
+    public static IReadOnlyList<string> StepNames(IReadOnlyList<(Op Op, Outcome Actual)> steps)
+    {
+        var names = new Dictionary<int, int>();
+        foreach (var (op, actual) in steps) if (op.Creates && actual.Ok) names[op.Id] = names.Count + 1;
+        Var Rename(Var v) => names.TryGetValue(v.Id, out var k) ? new Var(k) : v;
+        return steps.Select(s => (s.Op.MapVars(Rename) with { Id = names.GetValueOrDefault(s.Op.Id, 0) }).Text).ToList();
+    }
+
+    private static string NotRunReason(ExpectedStep s, IEnumerable<ExpectedStep> before)
+    {
+        var failed = before.Where(b => b.Op.Creates && !b.Actual.Ok && s.Op.Uses.Any(u => u.Id == b.Op.Id)).ToList();
+        return failed.Count > 0 ? "not run: a handle it names was never created"
+            : "not run: a handle it names is gone, or the suite's harness does not issue this call (it would fault, sleep, or leave what the suite certifies)";
+    }
+
+    /// <summary>The condition (on o) under which a side-effect-free step may be issued again.</summary>
+    private static string? Retry(ExpectedStep s)
+    {
+        if (s.Allowed.Count < 2 || s.Taken < 0) return null;
+        var taken = s.Allowed[s.Taken];
+        return s.Op switch
+        {
+            DQBuf when taken.Ok => "o.err == EAGAIN",   // an EAGAIN dequeues nothing
+            QueryBuf when (taken.R1 & V4L2_BUF_FLAG_DONE) != 0 => "o.err == 0 && (o.r1 & V4L2_BUF_FLAG_QUEUED)",
+            _ => null,
+        };
+    }
+
+    private static string Header(ReplayFile r, string? replayPath, int total)
+    {
+        var sb = new StringBuilder("/*\n");
+        void Line(string s = "") => sb.Append(s.Length == 0 ? " *\n" : $" * {Comment(s)}\n");
+        void Wrapped(string label, string text)
+        {
+            var words = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            var line = new StringBuilder(label);
+            foreach (var w in words)
+            {
+                if (line.Length + w.Length + 1 > 100 && line.Length > label.Length) { Line(line.ToString()); line.Clear().Append(new string(' ', label.Length)); }
+                line.Append(line.Length == label.Length || line[^1] == ' ' ? "" : " ").Append(w);
+            }
+            Line(line.ToString());
+        }
+        var where = r.Target == "kernel" ? $"{r.Device} ({r.Driver}) on Linux {r.Kernel}" : $"the suite's {r.Target} target (profile {r.Profile})";
+        if (r.Failed)
+        {
+            Line("Standalone reproducer written by the buffer-sharing conformance suite.");
+            Line();
+            Wrapped("Invariant: ", $"{r.Invariant}{(r.Rule != null ? " - " + r.Rule : "")}");
+            Wrapped("Source:    ", r.Source ?? "");
+            Wrapped("Found:     ", $"property {r.Property} on {where}, seed {r.Seed}; " +
+                (r.FailingStep > 0 ? $"step {r.FailingStep} of {r.Steps.Count}" : "the check after the last step") +
+                $": expected {r.Expected}, got {r.Actual}" + (r.ReproRuns > 0 ? $"; failed again {r.Reproduced} of {r.ReproRuns} times from a fresh state" : ""));
+        }
+        else
+        {
+            Line("A sample sequence written by the buffer-sharing conformance suite: it passed on the target, and this");
+            Line("program must agree with the suite's kernel adapter on every step (the round trip CI checks).");
+            Line();
+            Wrapped("Ran:       ", $"property {r.Property} on {where}, seed {r.Seed}");
+        }
+        if (r.Target.StartsWith("broken:", StringComparison.Ordinal))
+            Wrapped("Note:      ", $"{r.Target} is a deliberately broken model: on a kernel that follows the documentation this program passes.");
+        Wrapped("Replay:    ", $"./run-suite.sh --replay {replayPath ?? "FILE.replay.json"}");
+        Wrapped("Found by:  ", r.Command);
+        Line();
+        Line("Build:     gcc -Wall -o repro repro.c");
+        Line("           (uapi headers of Linux 6.10 or later: linux-libc-dev, or -I<dir> after `make headers_install`)");
+        var devs = r.Devices.Where(kv => r.Steps.Any(s => s.Op is Open o && o.Device == kv.Key)).OrderBy(kv => kv.Key, StringComparer.Ordinal);
+        Wrapped("Run:       ", "./repro [NAME=PATH ...]   (defaults: " + string.Join(" ", devs.Select(kv => $"{kv.Key}={kv.Value}")) + ")");
+        Wrapped("Output:    ", $"KTAP, one result line per step ({total}); REPRO_TRACE=1 adds each step's raw outcome. Every step is checked " +
+            "against all outcomes the documentation allows there. Exit 0: every step as documented; 1: a step that is not (the " +
+            "counterexample reproduced); 4: inconclusive (in every attempt the device took another documented outcome at a step " +
+            "the rest of the sequence depends on); 2: a set-up error (a device that cannot be opened, bad arguments).");
+        sb.Append(" */\n");
+        return sb.ToString();
+    }
+
+    // ------------------------------------------------------------------------------------------ helpers
+
+    private static string Comment(string s) => s.Replace("*/", "* /").Replace("/*", "/ *");
+    private static string Ktap(string s) => s.Replace('#', 'N').Replace('\n', ' ');
+    internal static string CString(string s)
+    {
+        var sb = new StringBuilder("\"");
+        foreach (var c in s)
+            sb.Append(c switch { '"' => "\\\"", '\\' => "\\\\", '\n' => "\\n", '\t' => "\\t", '?' => "\\?", _ => c < 32 || c > 126 ? $"\\{(int)c:o3}" : c.ToString() });
+        return sb.Append('"').ToString();
+    }
+    /// <summary>A 64-bit signed C literal (LLONG_MIN has no literal of its own).</summary>
+    internal static string L(long v) => v == long.MinValue ? "(-9223372036854775807LL - 1)" : $"{v}LL";
+    private static string CErr(Errno e) => e switch { Errno.OK => "0", Errno.NotRun => "NOT_RUN", Errno.WouldBlock => "WOULD_BLOCK", _ => e.ToString() };
+    private static string Indent(string code, int tabs) =>
+        string.Concat(code.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => new string('\t', tabs) + l + "\n"));
+
+    /// <summary>Storage for every resource a step creates: one slot per creating op, in order.</summary>
+    private sealed class Slots
+    {
+        public static readonly string[] SystemHeaders =
+            ["errno.h", "fcntl.h", "poll.h", "stdarg.h", "stdint.h", "stdio.h", "stdlib.h", "string.h", "time.h", "unistd.h", "sys/ioctl.h", "sys/mman.h", "sys/stat.h", "linux/types.h"];
+        private readonly Dictionary<int, int> _slot = new();
+        public readonly List<int> Kinds = new();
+        /// <summary>Static kind of each fd slot: dma-buf or not (a START SYNC asks poll first only on a dma-buf, as the adapter does).</summary>
+        public readonly HashSet<int> DmaBufs = new();
+
+        public Slots(IReadOnlyList<ExpectedStep> steps)
+        {
+            foreach (var s in steps)
+            {
+                if (!s.Op.Creates) continue;
+                _slot[s.Op.Id] = _slot.Count + 1;
+                Kinds.Add(s.Op switch
+                {
+                    Mmap or MmapVideo or MmapAnon or DrmMapDumb => 2,
+                    DrmCreateDumb or PrimeFdToHandle => 3,
+                    VgemFenceAttach => 4,
+                    _ => 1,
+                });
+                if (s.Op is DmaHeapAlloc or DrmDumbExport or UdmabufCreate or UdmabufCreateList or ExpBuf or PrimeHandleToFd
+                    || s.Op is Dup d && d.Fd.Id > 0 && DmaBufs.Contains(_slot.GetValueOrDefault(d.Fd.Id)))
+                    DmaBufs.Add(_slot[s.Op.Id]);
+            }
+        }
+
+        public int Count => _slot.Count;
+        public int Of(Op op) => _slot[op.Id];
+        public int Of(Var v) => _slot.TryGetValue(v.Id, out var s) ? s : throw new InvalidOperationException($"{v} is created by no step");
+    }
+
+    /// <summary>Each op's C: sets `o` to the outcome exactly as adapters/Kernel observes it.</summary>
+    private sealed class Emitter(Slots slots, long outputPayload) : IOpVisitor<string>
+    {
+        public readonly HashSet<string> UapiHeaders = new();
+        public readonly HashSet<string> Helpers = new();
+
+        public void Headers(Op op)
+        {
+            switch (op)
+            {
+                case ReqBufs or CreateBufs or QueryBuf or ExpBuf or QBuf or DQBuf or StreamOn or StreamOff or RemoveBufs or MmapVideo:
+                    UapiHeaders.Add("linux/videodev2.h"); break;
+                case DmaBufSync or DmaBufSetName: UapiHeaders.Add("linux/dma-buf.h"); break;
+                case ExportSyncFile or ImportSyncFile: UapiHeaders.Add("linux/dma-buf.h"); UapiHeaders.Add("linux/sync_file.h"); break;
+                case SyncMerge or SyncFileInfo: UapiHeaders.Add("linux/sync_file.h"); break;
+                case DmaHeapAlloc: UapiHeaders.Add("linux/dma-heap.h"); break;
+                case UdmabufCreate or UdmabufCreateList: UapiHeaders.Add("linux/udmabuf.h"); break;
+                case DrmDumbExport or DrmCreateDumb or PrimeHandleToFd or PrimeFdToHandle or GemClose or DrmMapDumb:
+                    UapiHeaders.Add("drm/drm.h"); UapiHeaders.Add("drm/drm_mode.h"); break;
+                case VgemFenceAttach or VgemFenceSignal: UapiHeaders.Add("drm/drm.h"); UapiHeaders.Add("drm/vgem_drm.h"); break;
+            }
+        }
+
+        private string Fd(Var v) => v.Id == -1 ? "-1" : $"(int)h[{slots.Of(v)}]";
+        private string U32(Var v) => v.Id == -1 ? "0xffffffffu" : $"(__u32)h[{slots.Of(v)}]";
+        private string Map(Var v) => $"maddr[{slots.Of(v)}]";
+        private static string Prot(int p) => Mmap.ProtNames(p);
+        private static string MapFlags(int f) => f == MAP_SHARED ? "MAP_SHARED" : "MAP_PRIVATE";
+        private static string Type(uint t) => BufTypeName(t);
+
+        public string Visit(Open op) =>
+            $"o = new_fd(open(device({CString(op.Device)}), {OpenFlagNames(op.Flags)}{(op.Device.StartsWith("video", StringComparison.Ordinal) && (op.Flags & O_NONBLOCK) == 0 ? " | O_NONBLOCK /* the suite never lets DQBUF sleep */" : "")}), {slots.Of(op)});";
+        public string Visit(Close op) => $"o = result(close({Fd(op.Fd)}));\nif (o.err == 0)\n\tlive[{slots.Of(op.Fd)}] = 0;";
+        public string Visit(Dup op) => $"o = new_fd(dup({Fd(op.Fd)}), {slots.Of(op)});";
+        public string Visit(FcntlGetFd op) => $"{{\n\tint r = fcntl({Fd(op.Fd)}, F_GETFD);\n\to = r < 0 ? fail() : done(r & FD_CLOEXEC, 0, 0);\n}}";
+        public string Visit(FcntlGetFl op) => $"{{\n\tint r = fcntl({Fd(op.Fd)}, F_GETFL);\n\to = r < 0 ? fail() : done(r & O_ACCMODE, 0, 0);\n}}";
+        public string Visit(Llseek op) => $"{{\n\toff_t r = lseek({Fd(op.Fd)}, {L(op.Offset)}, {WhenceName(op.Whence)});\n\to = r < 0 ? fail() : done(r, 0, 0);\n}}";
+        public string Visit(UnknownIoctl op) => $"{{\n\tlong r = xioctl({Fd(op.Fd)}, _IO('b', 0x7f), NULL);\n\to = r < 0 ? fail() : done(r, 0, 0);\n}}";
+
+        public string Visit(Mmap op) =>
+            $"o = new_map(mmap(NULL, {op.Length}, {Prot(op.Prot)}, {MapFlags(op.Flags)}, {Fd(op.Fd)}, (off_t)0x{unchecked((ulong)(op.PgOff * PAGE_SIZE)):x}ULL /* page {op.PgOff} */), {op.Length}, {slots.Of(op)});";
+        public string Visit(MmapVideo op)
+        {
+            UapiHeaders.Add("linux/videodev2.h");
+            return $"{{\n\t/* the mem offset QUERYBUF reports for the buffer, else where vb2 would put it */\n" +
+                $"\tstruct v4l2_buffer b = {{ .index = {op.Index}, .type = {Type(op.Type)}, .memory = V4L2_MEMORY_MMAP }};\n" +
+                $"\toff_t off = xioctl({Fd(op.Fd)}, VIDIOC_QUERYBUF, &b) == 0 && b.memory == V4L2_MEMORY_MMAP ? (off_t)b.m.offset + ({op.Plane} << 12) : ((off_t){op.Index} << 15) | ({op.Plane} << 12);\n\n" +
+                $"\to = new_map(mmap(NULL, {op.Length}, {Prot(op.Prot)}, {MapFlags(op.Flags)}, {Fd(op.Fd)}, off), {op.Length}, {slots.Of(op)});\n}}";
+        }
+        public string Visit(MmapAnon op) =>
+            $"o = new_map(mmap(NULL, {PageAlign(op.Length)}, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), {op.Length}, {slots.Of(op)});";
+        public string Visit(Munmap op) => $"o = result(munmap({Map(op.Map)}, mlen[{slots.Of(op.Map)}]));\nif (o.err == 0)\n\tlive[{slots.Of(op.Map)}] = 0;";
+        public string Visit(WriteStamp op) => $"*(volatile uint64_t *)({Map(op.Map)} + {op.Offset}) = 0x{op.Value:x}ULL;\no = done(0, 0, 0);";
+        public string Visit(ReadStamp op) => $"o = done((long long)*(volatile uint64_t *)({Map(op.Map)} + {op.Offset}), 0, 0);";
+        public string Visit(TransferStamp op) =>
+            $"*(volatile uint64_t *)({Map(op.From)} + {op.FromOffset}) = 0x{op.Value:x}ULL;\n" +
+            $"o = done((long long)*(volatile uint64_t *)({Map(op.To)} + {op.ToOffset}), (long long)0x{op.Value:x}ULL, 0);";
+
+        public string Visit(DmaBufSync op)
+        {
+            bool start = (op.Flags & ~(DMA_BUF_SYNC_RW | DMA_BUF_SYNC_END)) == 0 && (op.Flags & DMA_BUF_SYNC_RW) != 0 && (op.Flags & DMA_BUF_SYNC_END) == 0;
+            var call = $"{{\n\tstruct dma_buf_sync s = {{ .flags = {SyncFlagNames(op.Flags)} }};\n\n\to = result(xioctl({Fd(op.Fd)}, DMA_BUF_IOCTL_SYNC, &s));\n}}";
+            if (!start || op.Fd.Id <= 0 || !slots.DmaBufs.Contains(slots.Of(op.Fd))) return call;
+            Helpers.Add("ready");
+            // a START that would sleep on a fence is not issued: the same usage test as poll
+            return $"if (fences_used && !ready({Fd(op.Fd)}, {((op.Flags & DMA_BUF_SYNC_WRITE) != 0 ? "POLLOUT" : "POLLIN")}))\n\to = would_block();\nelse " + call;
+        }
+        public string Visit(DmaBufSetName op) =>
+            $"{{\n\tstatic const char name[] = {CString(new string('n', op.Length))};\n\n\to = result(xioctl({Fd(op.Fd)}, DMA_BUF_SET_NAME, name));\n}}";
+
+        public string Visit(DmaHeapAlloc op)
+        {
+            if (op.Abi == HeapAbi.Current)
+                return $"{{\n\tstruct dma_heap_allocation_data a = {{ .len = {op.Len}ULL, .fd = {op.FdIn}, .fd_flags = {OpenFlagNames((int)op.FdFlags)}, .heap_flags = {op.HeapFlags}ULL }};\n\n" +
+                    $"\to = xioctl({Fd(op.Heap)}, DMA_HEAP_IOCTL_ALLOC, &a) < 0 ? fail() : new_fd(a.fd, {slots.Of(op)});\n}}";
+            int size = op.Abi == HeapAbi.Short ? 16 : 32;
+            return $"{{\n\t/* the {size}-byte form of struct dma_heap_allocation_data: the request's size field selects the version */\n" +
+                $"\tuint64_t a[4] = {{ {op.Len}ULL, {op.FdIn}u | ((uint64_t)({OpenFlagNames((int)op.FdFlags)}) << 32), {op.HeapFlags}ULL, 0 }};\n\n" +
+                $"\to = xioctl({Fd(op.Heap)}, _IOC(_IOC_READ | _IOC_WRITE, DMA_HEAP_IOC_MAGIC, 0x0, {size}), a) < 0 ? fail() : new_fd((int)(uint32_t)a[1], {slots.Of(op)});\n}}";
+        }
+
+        public string Visit(DrmDumbExport op)
+        {
+            Helpers.Add("dumb_export");
+            return $"o = dumb_export({Fd(op.Drm)}, {op.Width}, {op.Height}, {op.Bpp}, {PrimeFlagNames(op.Flags)}, {slots.Of(op)});";
+        }
+        public string Visit(MemfdCreate op)
+        {
+            Helpers.Add("memfd");
+            return $"o = memfd({op.Size}, {(op.AllowSealing ? "MFD_ALLOW_SEALING" : "0")}, {SealNames(op.Seals)}, {slots.Of(op)});";
+        }
+        public string Visit(UdmabufCreate op) =>
+            $"{{\n\tstruct udmabuf_create c = {{ .memfd = {Fd(op.Memfd)}, .flags = {(op.Flags == UDMABUF_FLAGS_CLOEXEC ? "UDMABUF_FLAGS_CLOEXEC" : $"0x{op.Flags:x}")}, .offset = {op.Offset}, .size = {op.Size} }};\n\n" +
+            $"\to = new_fd(xioctl({Fd(op.Dev)}, UDMABUF_CREATE, &c), {slots.Of(op)});\n}}";
+        public string Visit(UdmabufCreateList op)
+        {
+            var sb = new StringBuilder("{\n");
+            sb.Append($"\tunion {{\n\t\tstruct udmabuf_create_list head;\n\t\tchar bytes[sizeof(struct udmabuf_create_list) + {op.Items.Length} * sizeof(struct udmabuf_create_item)];\n\t}} l;\n\n");
+            sb.Append($"\tmemset(&l, 0, sizeof(l));\n\tl.head.flags = 0x{op.Flags:x};\n\tl.head.count = {op.Items.Length};\n");
+            for (int i = 0; i < op.Items.Length; i++)
+                sb.Append($"\tl.head.list[{i}].memfd = {Fd(op.Items[i].Memfd)};\n\tl.head.list[{i}].offset = {op.Items[i].Offset};\n\tl.head.list[{i}].size = {op.Items[i].Size};\n");
+            sb.Append($"\to = new_fd(xioctl({Fd(op.Dev)}, UDMABUF_CREATE_LIST, &l), {slots.Of(op)});\n}}");
+            return sb.ToString();
+        }
+
+        public string Visit(ReqBufs op) =>
+            $"{{\n\tstruct v4l2_requestbuffers rb = {{ .count = {op.Count}, .type = {Type(op.Type)}, .memory = {MemoryName(op.Memory)} }};\n\n" +
+            $"\to = xioctl({Fd(op.Fd)}, VIDIOC_REQBUFS, &rb) < 0 ? fail() : done(rb.count, rb.capabilities, 0);\n}}";
+        public string Visit(CreateBufs op) =>
+            $"{{\n\tstruct v4l2_create_buffers cb = {{ .count = {op.Count}, .memory = {MemoryName(op.Memory)} }};\n\n" +
+            $"\t/* the current format, with sizeimage {(op.SizeDelta >= 0 ? "+" : "")}{op.SizeDelta} */\n" +
+            $"\tcb.format.type = {Type(op.Type)};\n" +
+            $"\tif (xioctl({Fd(op.Fd)}, VIDIOC_G_FMT, &cb.format) == 0) {{\n" +
+            $"\t\tlong long size = (long long)cb.format.fmt.pix.sizeimage + ({op.SizeDelta}LL);\n\n" +
+            "\t\tcb.format.fmt.pix.sizeimage = size < 0 ? 0 : size > 0xffffffffLL ? 0xffffffffu : (__u32)size;\n" +
+            $"\t}} else {{\n\t\tmemset(&cb.format, 0, sizeof(cb.format));\n\t\tcb.format.type = {Type(op.Type)};\n\t}}\n" +
+            $"\to = xioctl({Fd(op.Fd)}, VIDIOC_CREATE_BUFS, &cb) < 0 ? fail() : done(cb.index, cb.count, cb.capabilities);\n}}";
+        public string Visit(QueryBuf op) =>
+            $"{{\n\tstruct v4l2_buffer b = {{ .index = {op.Index}, .type = {Type(op.Type)} }};\n\n" +
+            $"\to = xioctl({Fd(op.Fd)}, VIDIOC_QUERYBUF, &b) < 0 ? fail() : done(b.length, b.flags & STATE_FLAGS, b.memory);\n}}";
+        public string Visit(ExpBuf op) =>
+            $"{{\n\tstruct v4l2_exportbuffer e = {{ .type = {Type(op.Type)}, .index = {op.Index}, .plane = {op.Plane}, .flags = {OpenFlagNames((int)op.Flags)} }};\n\n" +
+            $"\to = xioctl({Fd(op.Fd)}, VIDIOC_EXPBUF, &e) < 0 ? fail() : new_fd(e.fd, {slots.Of(op)});\n}}";
+        public string Visit(QBuf op)
+        {
+            var sb = new StringBuilder($"{{\n\tstruct v4l2_buffer b = {{ .index = {op.Index}, .type = {Type(op.Type)}, .memory = {MemoryName(op.Memory)}, .field = V4L2_FIELD_NONE }};\n\n");
+            if (op.Memory == V4L2_MEMORY_DMABUF) sb.Append($"\tb.m.fd = {Fd(op.Mem)};\n");
+            else if (op.Memory == V4L2_MEMORY_USERPTR)
+                sb.Append($"\tb.m.userptr = (unsigned long){Map(op.Mem)};\n\tb.length = mlen[{slots.Of(op.Mem)}];\n");
+            if (op.Type == V4L2_BUF_TYPE_VIDEO_OUTPUT && outputPayload > 0) sb.Append("\tb.bytesused = OUTPUT_PAYLOAD;   /* an application fills an output buffer before queueing it: one frame */\n");
+            sb.Append($"\to = result(xioctl({Fd(op.Fd)}, VIDIOC_QBUF, &b));\n}}");
+            return sb.ToString();
+        }
+        public string Visit(DQBuf op) =>
+            $"{{\n\tstruct v4l2_buffer b = {{ .type = {Type(op.Type)} }};\n\n" +
+            $"\to = xioctl({Fd(op.Fd)}, VIDIOC_DQBUF, &b) < 0 ? fail() : done(b.index, b.flags & STATE_FLAGS, 0);\n}}";
+        public string Visit(StreamOn op) => $"{{\n\tint type = {Type(op.Type)};\n\n\to = result(xioctl({Fd(op.Fd)}, VIDIOC_STREAMON, &type));\n}}";
+        public string Visit(StreamOff op) => $"{{\n\tint type = {Type(op.Type)};\n\n\to = result(xioctl({Fd(op.Fd)}, VIDIOC_STREAMOFF, &type));\n}}";
+        public string Visit(RemoveBufs op) =>
+            $"{{\n\tstruct v4l2_remove_buffers rb = {{ .index = {op.Index}, .count = {op.Count}, .type = {Type(op.Type)} }};\n\n" +
+            $"\to = result(xioctl({Fd(op.Fd)}, VIDIOC_REMOVE_BUFS, &rb));\n}}";
+
+        public string Visit(DrmCreateDumb op) =>
+            $"{{\n\tstruct drm_mode_create_dumb c = {{ .width = {op.Width}, .height = {op.Height}, .bpp = {op.Bpp} }};\n\n" +
+            $"\to = xioctl({Fd(op.Drm)}, DRM_IOCTL_MODE_CREATE_DUMB, &c) < 0 ? fail() : new_handle(c.handle, c.size, {slots.Of(op)});\n\tif (o.err == 0)\n\t\to.r1 = c.size;\n}}";
+        public string Visit(PrimeHandleToFd op) =>
+            $"{{\n\tstruct drm_prime_handle p = {{ .handle = {U32(op.Handle)}, .flags = {PrimeFlagNames(op.Flags)}, .fd = -1 }};\n\n" +
+            $"\to = xioctl({Fd(op.Drm)}, DRM_IOCTL_PRIME_HANDLE_TO_FD, &p) < 0 ? fail() : new_fd(p.fd, {slots.Of(op)});\n}}";
+        public string Visit(PrimeFdToHandle op) =>
+            $"{{\n\tstruct drm_prime_handle p = {{ .fd = {Fd(op.Fd)}, .flags = 0x{op.Flags:x} }};\n\n" +
+            $"\to = xioctl({Fd(op.Drm)}, DRM_IOCTL_PRIME_FD_TO_HANDLE, &p) < 0 ? fail() : new_handle(p.handle, lseek({Fd(op.Fd)}, 0, SEEK_END), {slots.Of(op)});\n}}";
+        public string Visit(GemClose op) =>
+            $"{{\n\tstruct drm_gem_close c = {{ .handle = {U32(op.Handle)} }};\n\n\to = result(xioctl({Fd(op.Drm)}, DRM_IOCTL_GEM_CLOSE, &c));\n\tif (o.err == 0)\n\t\tlive[{slots.Of(op.Handle)}] = 0;\n}}";
+        public string Visit(DrmMapDumb op) =>
+            $"{{\n\tstruct drm_mode_map_dumb m = {{ .handle = {U32(op.Handle)} }};\n\n" +
+            $"\tif (xioctl({Fd(op.Drm)}, DRM_IOCTL_MODE_MAP_DUMB, &m) < 0)\n\t\to = fail();\n" +
+            $"\telse\n\t\to = new_map(mmap(NULL, hsize[{slots.Of(op.Handle)}], {Prot(op.Prot)}, MAP_SHARED, {Fd(op.Drm)}, m.offset), hsize[{slots.Of(op.Handle)}], {slots.Of(op)});\n}}";
+        public string Visit(SameInode op)
+        {
+            Helpers.Add("same_inode");
+            return $"o = same_inode({Fd(op.A)}, {Fd(op.B)});";
+        }
+
+        public string Visit(VgemFenceAttach op) =>
+            $"{{\n\tstruct drm_vgem_fence_attach a = {{ .handle = {U32(op.Handle)}, .flags = {(op.Flags == VGEM_FENCE_WRITE ? "VGEM_FENCE_WRITE" : $"0x{op.Flags:x}")}, .pad = {op.Pad} }};\n\n" +
+            $"\tif (xioctl({Fd(op.Drm)}, DRM_IOCTL_VGEM_FENCE_ATTACH, &a) < 0) {{\n\t\to = fail();\n\t}} else {{\n" +
+            $"\t\th[{slots.Of(op)}] = a.out_fence;\n\t\tlive[{slots.Of(op)}] = 1;\n\t\tfences_used = 1;\n\t\tclock_gettime(CLOCK_MONOTONIC, &last_attach);\n\t\to = done(a.out_fence, 0, 0);\n\t}}\n}}";
+        public string Visit(VgemFenceSignal op) =>
+            $"{{\n\tstruct drm_vgem_fence_signal s = {{ .fence = {U32(op.Fence)}, .flags = {op.Flags} }};\n\n\to = result(xioctl({Fd(op.Drm)}, DRM_IOCTL_VGEM_FENCE_SIGNAL, &s));\n}}";
+        public string Visit(VgemFenceExpire op)
+        {
+            Helpers.Add("expire");
+            return "o = wait_for_vgem_expiry();";
+        }
+
+        public string Visit(ExportSyncFile op)
+        {
+            Helpers.Add("file_info");
+            return $"{{\n\tstruct dma_buf_export_sync_file e = {{ .flags = {ExportSyncFile.FenceFlags(op.Flags)}, .fd = -1 }};\n\n" +
+                $"\to = xioctl({Fd(op.Fd)}, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &e) < 0 ? fail() : new_sync_file(e.fd, {slots.Of(op)});\n}}";
+        }
+        public string Visit(ImportSyncFile op) =>
+            $"{{\n\tstruct dma_buf_import_sync_file i = {{ .flags = {ExportSyncFile.FenceFlags(op.Flags)}, .fd = {Fd(op.Sync)} }};\n\n" +
+            $"\to = result(xioctl({Fd(op.Fd)}, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &i));\n\tif (o.err == 0)\n\t\tfences_used = 1;\n}}";
+        public string Visit(SyncMerge op)
+        {
+            Helpers.Add("file_info");
+            return $"{{\n\tstruct sync_merge_data m = {{ .name = {(op.Named ? "\"merged\"" : "\"\"")}, .fd2 = {Fd(op.Fd2)}, .flags = {op.Flags}, .fence = -1 }};\n\n" +
+                $"\to = xioctl({Fd(op.Fd)}, SYNC_IOC_MERGE, &m) < 0 ? fail() : new_sync_file(m.fence, {slots.Of(op)});\n}}";
+        }
+        public string Visit(SyncFileInfo op)
+        {
+            Helpers.Add("file_info");
+            return $"o = file_info({Fd(op.Fd)}, {op.NumFences}, {op.Flags}, {op.Pad});";
+        }
+        public string Visit(Poll op) =>
+            $"{{\n\tstruct pollfd p = {{ .fd = {Fd(op.Fd)}, .events = {(op.Events switch { 0 => "0", POLLIN => "POLLIN", POLLOUT => "POLLOUT", POLLIN | POLLOUT => "POLLIN | POLLOUT", _ => op.Events.ToString() })} }};\n\n" +
+            "\to = poll(&p, 1, 0) < 0 ? fail() : done(p.revents & (POLLIN | POLLOUT), 0, 0);\n}";
+    }
+
+    // ------------------------------------------------------------------------------------------ C text
+
+    private const string Prelude = """
+
+        #define NOT_RUN      (-1)   /* the suite's harness does not issue this step */
+        #define WOULD_BLOCK  (-2)   /* a DMA_BUF_IOCTL_SYNC START that would sleep on a fence: not issued */
+        #define MAX_ATTEMPTS 10
+        #define UNUSED       __attribute__((unused))
+        #define STATE_FLAGS  (V4L2_BUF_FLAG_MAPPED | V4L2_BUF_FLAG_QUEUED | V4L2_BUF_FLAG_DONE)
+
+        /* what one step did: an errno (0 on success) and up to three values the step observes */
+        struct outcome {
+        	int err;
+        	long long r0, r1, r2;
+        };
+
+        static long long h[NSLOTS];     /* fd, GEM handle or vgem fence id of each created resource */
+        static char *maddr[NSLOTS];     /* mappings */
+        static size_t mlen[NSLOTS];
+        static long long hsize[NSLOTS]; /* size of the object behind a GEM handle */
+        static int live[NSLOTS];
+        static int fences_used;         /* a fence was attached or imported: a START SYNC may sleep */
+        static struct timespec last_attach;
+        static int trace;
+        static int reached;             /* the last step with a result line in this attempt */
+
+        /* a departure from the recorded run: a device's own timing took another documented branch */
+        static char departure[512];
+        /* contents a device wrote are not specified: values learned in this attempt, recorded -> seen */
+        static long long learned_from[64], learned_to[64];
+        static int nlearned;
+
+        /* KTAP lines of the current attempt (an attempt that departs from the recorded run is retried) */
+        static char out[1 << 17];
+        static size_t outlen;
+
+        __attribute__((format(printf, 1, 2)))
+        static UNUSED void emit(const char *fmt, ...)
+        {
+        	va_list ap;
+        	int n;
+
+        	va_start(ap, fmt);
+        	n = vsnprintf(out + outlen, sizeof(out) - outlen, fmt, ap);
+        	va_end(ap);
+        	if (n > 0)
+        		outlen = outlen + (size_t)n < sizeof(out) ? outlen + (size_t)n : sizeof(out) - 1;
+        }
+
+        static UNUSED struct outcome done(long long r0, long long r1, long long r2)
+        {
+        	struct outcome o = { 0, r0, r1, r2 };
+
+        	return o;
+        }
+
+        static UNUSED struct outcome fail(void)
+        {
+        	struct outcome o = { errno, 0, 0, 0 };
+
+        	return o;
+        }
+
+        static UNUSED struct outcome would_block(void)
+        {
+        	struct outcome o = { WOULD_BLOCK, 0, 0, 0 };
+
+        	return o;
+        }
+
+        static UNUSED struct outcome result(long r)
+        {
+        	return r < 0 ? fail() : done(0, 0, 0);
+        }
+
+        /* the one place EINTR is retried */
+        static UNUSED long xioctl(int fd, unsigned long request, void *arg)
+        {
+        	long r;
+
+        	do
+        		r = ioctl(fd, request, arg);
+        	while (r < 0 && errno == EINTR);
+        	return r;
+        }
+
+        static UNUSED struct outcome new_fd(long fd, int slot)
+        {
+        	if (fd < 0)
+        		return fail();
+        	h[slot] = fd;
+        	live[slot] = 1;
+        	return done(0, 0, 0);
+        }
+
+        static UNUSED struct outcome new_map(void *p, size_t len, int slot)
+        {
+        	if (p == MAP_FAILED)
+        		return fail();
+        	maddr[slot] = p;
+        	mlen[slot] = len;
+        	live[slot] = 1;
+        	return done(0, 0, 0);
+        }
+
+        static UNUSED struct outcome new_handle(__u32 handle, long long size, int slot)
+        {
+        	h[slot] = handle;
+        	hsize[slot] = size;
+        	live[slot] = 1;
+        	return done(handle, 0, 0);
+        }
+
+        static const char *device(const char *name)
+        {
+        	for (int i = 0; i < NDEVS; i++)
+        		if (strcmp(dev_name[i], name) == 0)
+        			return dev_path[i];
+        	return name;
+        }
+
+        static const char *errname(int e)
+        {
+        	static char buf[32];
+
+        	switch (e) {
+        	case 0: return "0";
+        	case NOT_RUN: return "not run";
+        	case WOULD_BLOCK: return "would block on a fence";
+        	case EPERM: return "-1 EPERM";
+        	case ENOENT: return "-1 ENOENT";
+        	case EINTR: return "-1 EINTR";
+        	case EIO: return "-1 EIO";
+        	case EBADF: return "-1 EBADF";
+        	case EAGAIN: return "-1 EAGAIN";
+        	case ENOMEM: return "-1 ENOMEM";
+        	case EACCES: return "-1 EACCES";
+        	case EFAULT: return "-1 EFAULT";
+        	case EBUSY: return "-1 EBUSY";
+        	case EEXIST: return "-1 EEXIST";
+        	case ENODEV: return "-1 ENODEV";
+        	case EINVAL: return "-1 EINVAL";
+        	case ENFILE: return "-1 ENFILE";
+        	case EMFILE: return "-1 EMFILE";
+        	case ENOTTY: return "-1 ENOTTY";
+        	case ESPIPE: return "-1 ESPIPE";
+        	case EPIPE: return "-1 EPIPE";
+        	case ERANGE: return "-1 ERANGE";
+        	case ENOSYS: return "-1 ENOSYS";
+        	case EOVERFLOW: return "-1 EOVERFLOW";
+        	case EBADFD: return "-1 EBADFD";
+        	case EOPNOTSUPP: return "-1 EOPNOTSUPP";
+        	case ENOBUFS: return "-1 ENOBUFS";
+        	case ETIMEDOUT: return "-1 ETIMEDOUT";
+        	}
+        	snprintf(buf, sizeof(buf), "-1 errno %d", e);
+        	return buf;
+        }
+
+        static const char *describe(const struct outcome *o)
+        {
+        	static char buf[160];
+
+        	if (o->err != 0 || (o->r0 == 0 && o->r1 == 0 && o->r2 == 0))
+        		return errname(o->err);
+        	snprintf(buf, sizeof(buf), "0 (values 0x%llx, 0x%llx, 0x%llx)", (unsigned long long)o->r0,
+        		 (unsigned long long)o->r1, (unsigned long long)o->r2);
+        	return buf;
+        }
+
+        static UNUSED long long learned(long long recorded)
+        {
+        	for (int i = 0; i < nlearned; i++)
+        		if (learned_from[i] == recorded)
+        			return learned_to[i];
+        	return recorded;
+        }
+
+        /*
+         * A step's outcome against every outcome the documentation allows (taken: the one the recorded
+         * run took, -1 where it took none). 0: as documented; 1: not; 4: documented, but not the recorded
+         * branch, which the rest of the sequence was written for.
+         */
+        static UNUSED int check(int n, const char *what, const struct outcome *got, const struct outcome *allowed, int nallowed,
+        		 int taken, int any_value, int content, const char *expected)
+        {
+        	int match = -1;
+
+        	reached = n;
+        	if (trace)
+        		emit("# trace %d %d %lld %lld %lld\n", n, got->err, got->r0, got->r1, got->r2);
+        	for (int i = 0; i < nallowed && match < 0; i++) {
+        		long long want = content ? learned(allowed[i].r0) : allowed[i].r0;
+
+        		if (got->err == allowed[i].err && (any_value || got->r0 == want) &&
+        		    got->r1 == allowed[i].r1 && got->r2 == allowed[i].r2)
+        			match = i;
+        	}
+        	if (match < 0) {
+        		emit("# step %d is not as documented\n", n);
+        		emit("not ok %d - %s # expected %s, got %s\n", n, what, expected, describe(got));
+        		return 1;
+        	}
+        	if (any_value && taken >= 0 && got->r0 != allowed[taken].r0 && nlearned < 64) {
+        		learned_from[nlearned] = allowed[taken].r0;
+        		learned_to[nlearned++] = got->r0;
+        	}
+        	if (taken >= 0 && match != taken) {
+        		snprintf(departure, sizeof(departure), "step %d: %s is documented too, but the recorded run took %s",
+        			 n, describe(got), describe(&allowed[taken]));
+        		emit("ok %d - %s # %s\n", n, what, departure);
+        		return 4;
+        	}
+        	emit("ok %d - %s\n", n, what);
+        	return 0;
+        }
+
+        static UNUSED void step_skipped(int n, const char *what, const char *why)
+        {
+        	reached = n;
+        	emit("ok %d - %s # SKIP %s\n", n, what, why);
+        }
+
+        /* a side-effect-free query may look again for up to 2 s: the recorded run saw the device later */
+        static struct timespec wait_start;
+
+        static UNUSED void start_waiting(void)
+        {
+        	clock_gettime(CLOCK_MONOTONIC, &wait_start);
+        }
+
+        static UNUSED int still_waiting(void)
+        {
+        	struct timespec now;
+
+        	clock_gettime(CLOCK_MONOTONIC, &now);
+        	if ((now.tv_sec - wait_start.tv_sec) * 1000000000LL + (now.tv_nsec - wait_start.tv_nsec) > 2000000000LL)
+        		return 0;
+        	usleep(5000);
+        	return 1;
+        }
+
+        /* live dma-bufs system-wide: the "Total N objects" line of debugfs dma_buf/bufinfo, -1 if unreadable */
+        static UNUSED int live_dmabufs(void)
+        {
+        	FILE *f = fopen("/sys/kernel/debug/dma_buf/bufinfo", "r");
+        	char line[256];
+        	int n = -1, k;
+
+        	if (!f)
+        		return -1;
+        	while (fgets(line, sizeof(line), f))
+        		if (sscanf(line, "Total %d objects", &k) == 1)
+        			n = k;
+        	fclose(f);
+        	return n;
+        }
+
+        /* unmap every mapping, then close every fd: GEM handles and vgem fences go with their DRM file */
+        static UNUSED void cleanup(void)
+        {
+        	for (int i = 1; i < NSLOTS; i++)
+        		if (live[i] && slot_kind[i] == 2) {
+        			munmap(maddr[i], mlen[i]);
+        			live[i] = 0;
+        		}
+        	for (int i = 1; i < NSLOTS; i++)
+        		if (live[i] && slot_kind[i] == 1)
+        			close((int)h[i]);
+        	memset(live, 0, sizeof(live));
+        	fences_used = 0;
+        	nlearned = 0;
+        	last_attach.tv_sec = 0;
+        	last_attach.tv_nsec = 0;
+        }
+
+        static UNUSED int end_check(int n, int before)
+        {
+        	const char *what = "no dma-buf outlives the last fd and mapping that named it";
+        	int after = live_dmabufs();
+
+        	reached = n;
+        	if (before < 0 || after < 0) {
+        		emit("ok %d - %s # SKIP cannot read /sys/kernel/debug/dma_buf/bufinfo (needs root and debugfs)\n", n, what);
+        		return 4;
+        	}
+        	if (after != before) {
+        		emit("# %d live dma-bufs before the sequence, %d after it closed and unmapped everything\n", before, after);
+        		emit("not ok %d - %s # expected %d live dma-bufs, got %d\n", n, what, before, after);
+        		return 1;
+        	}
+        	emit("ok %d - %s\n", n, what);
+        	return 0;
+        }
+
+        """;
+
+    private static readonly Dictionary<string, string> Helpers = new()
+    {
+        ["ready"] = """
+
+            /* poll with a zero timeout: would a wait for this usage return at once? */
+            static int ready(int fd, short events)
+            {
+            	struct pollfd p = { .fd = fd, .events = events };
+
+            	return poll(&p, 1, 0) > 0 && (p.revents & events) == events;
+            }
+
+            """,
+        ["dumb_export"] = """
+
+            /* CREATE_DUMB, PRIME_HANDLE_TO_FD, then GEM_CLOSE (the dma-buf keeps the object): r0 = size */
+            static struct outcome dumb_export(int drm, __u32 width, __u32 height, __u32 bpp, __u32 flags, int slot)
+            {
+            	struct drm_mode_create_dumb c = { .width = width, .height = height, .bpp = bpp };
+            	struct drm_prime_handle p = { .flags = flags, .fd = -1 };
+            	struct drm_gem_close g = { 0 };
+            	struct outcome o;
+
+            	if (xioctl(drm, DRM_IOCTL_MODE_CREATE_DUMB, &c) < 0)
+            		return fail();
+            	p.handle = c.handle;
+            	o = xioctl(drm, DRM_IOCTL_PRIME_HANDLE_TO_FD, &p) < 0 ? fail() : new_fd(p.fd, slot);
+            	g.handle = c.handle;
+            	xioctl(drm, DRM_IOCTL_GEM_CLOSE, &g);
+            	if (o.err == 0)
+            		o.r0 = c.size;
+            	return o;
+            }
+
+            """,
+        ["memfd"] = """
+
+            /* memfd_create, ftruncate(size), F_ADD_SEALS(seals) */
+            static struct outcome memfd(off_t size, unsigned int flags, int seals, int slot)
+            {
+            	int fd = memfd_create("conformance", flags);
+            	int r;
+
+            	if (fd < 0)
+            		return fail();
+            	r = ftruncate(fd, size);
+            	if (r == 0 && seals != 0)
+            		r = fcntl(fd, F_ADD_SEALS, seals);
+            	if (r < 0) {
+            		struct outcome o = fail();
+
+            		close(fd);
+            		return o;
+            	}
+            	return new_fd(fd, slot);
+            }
+
+            """,
+        ["same_inode"] = """
+
+            /* do two fds name the same dma-buf (same inode on the same device)? */
+            static struct outcome same_inode(int a, int b)
+            {
+            	struct statx sa, sb;
+
+            	if (statx(a, "", AT_EMPTY_PATH, STATX_INO, &sa) < 0 || statx(b, "", AT_EMPTY_PATH, STATX_INO, &sb) < 0)
+            		return fail();
+            	return done(sa.stx_ino == sb.stx_ino && sa.stx_dev_major == sb.stx_dev_major && sa.stx_dev_minor == sb.stx_dev_minor, 0, 0);
+            }
+
+            """,
+        ["expire"] = """
+
+            /* vgem signals a fence 10 s after its attach (VGEM_FENCE_TIMEOUT): wait out the newest, with a margin */
+            static struct outcome wait_for_vgem_expiry(void)
+            {
+            	struct timespec now;
+            	long long left;
+
+            	if (last_attach.tv_sec == 0 && last_attach.tv_nsec == 0)
+            		return done(0, 0, 0);
+            	clock_gettime(CLOCK_MONOTONIC, &now);
+            	left = 10500000000LL - ((now.tv_sec - last_attach.tv_sec) * 1000000000LL + (now.tv_nsec - last_attach.tv_nsec));
+            	if (left > 0) {
+            		struct timespec t = { .tv_sec = left / 1000000000LL, .tv_nsec = left % 1000000000LL };
+
+            		nanosleep(&t, NULL);
+            	}
+            	return done(0, 0, 0);
+            }
+
+            """,
+        ["file_info"] = """
+
+            /* what a sync_file's name starts with: 0 the stub fence, 1 a vgem fence, 2 a fence array, 3 a chosen name */
+            static int name_kind(const char *name)
+            {
+            	if (strncmp(name, "stub-", 5) == 0)
+            		return 0;
+            	if (strncmp(name, "vgem-", 5) == 0)
+            		return 1;
+            	if (strncmp(name, "dma_fence_array-", 16) == 0)
+            		return 2;
+            	return 3;
+            }
+
+            /* SYNC_IOC_FILE_INFO. num 0: r0 = status, r1 = num_fences, r2 = name kind; else r2 = entries signalled */
+            static struct outcome file_info(int fd, __u32 num, __u32 flags, __u32 pad)
+            {
+            	struct sync_fence_info entries[64];
+            	struct sync_file_info info = { .num_fences = num, .flags = flags, .pad = pad,
+            				       .sync_fence_info = (unsigned long)entries };
+            	int signalled = 0;
+
+            	memset(entries, 0, sizeof(entries));
+            	if (xioctl(fd, SYNC_IOC_FILE_INFO, &info) < 0)
+            		return fail();
+            	if (num == 0)
+            		return done(info.status, info.num_fences, name_kind(info.name));
+            	for (__u32 k = 0; k < info.num_fences && k < 64; k++)
+            		if (entries[k].status == 1)
+            			signalled++;
+            	return done(info.status, info.num_fences, signalled);
+            }
+
+            static struct outcome new_sync_file(int fd, int slot)
+            {
+            	new_fd(fd, slot);
+            	return file_info(fd, 0, 0, 0);
+            }
+
+            """,
+    };
+
+    private const string Main = """
+
+        int main(int argc, char **argv)
+        {
+        	int rc = 0, attempt;
+
+        	for (int i = 1; i < argc; i++) {
+        		char *eq = strchr(argv[i], '=');
+        		int known = 0;
+
+        		for (int d = 0; eq && d < NDEVS; d++)
+        			if (strncmp(argv[i], dev_name[d], (size_t)(eq - argv[i])) == 0 && dev_name[d][eq - argv[i]] == '\0') {
+        				dev_path[d] = eq + 1;
+        				known = 1;
+        			}
+        		if (!known) {
+        			fprintf(stderr, "usage: %s [NAME=PATH ...]; device names:", argv[0]);
+        			for (int d = 0; d < NDEVS; d++)
+        				fprintf(stderr, " %s (default %s)", dev_name[d], dev_path[d]);
+        			fprintf(stderr, "\n");
+        			return 2;
+        		}
+        	}
+        	for (int d = 0; d < NDEVS; d++)
+        		if (access(dev_path[d], F_OK) != 0) {
+        			fprintf(stderr, "error: %s (%s): %s; name another with %s=PATH\n", dev_name[d], dev_path[d],
+        				strerror(errno), dev_name[d]);
+        			return 2;
+        		}
+        	trace = getenv("REPRO_TRACE") != NULL;
+        	setvbuf(stdout, NULL, _IOLBF, 0);
+        	printf("KTAP version 1\n1..%d\n", NSTEPS);
+        	for (attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+        		outlen = 0;
+        		out[0] = '\0';
+        		reached = 0;
+        		rc = run();
+        		cleanup();
+        		if (rc != 4 || attempt == MAX_ATTEMPTS)
+        			break;
+        		printf("# attempt %d: %s; starting again from a fresh state\n", attempt, departure);
+        	}
+        	fputs(out, stdout);
+        	/* steps after the one that decided the attempt were not run */
+        	for (int n = reached + 1; n <= NSTEPS; n++)
+        		printf("ok %d - step %d # SKIP not reached: the sequence stopped at step %d\n", n, n, reached);
+        	if (rc == 0)
+        		printf("# every step was as documented: the counterexample does not reproduce here\n");
+        	else if (rc == 1)
+        		printf("# a step was not as documented: the counterexample reproduced\n");
+        	else
+        		printf("# inconclusive after %d attempts: %s\n", MAX_ATTEMPTS, departure);
+        	return rc;
+        }
+
+        """;
+}

@@ -1,0 +1,185 @@
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Conformance.Properties;
+using Conformance.Spec;
+
+namespace Conformance.Reports;
+
+/// <summary>
+/// Machine-readable results (schema reports/results.schema.json, embedded as <see cref="Schema"/>): run
+/// options, and per unit its totals, properties with their counterexamples, and every invariant with its
+/// status. Keys are written in a fixed order and only durations vary between runs of the same seed.
+/// </summary>
+public static class JsonReport
+{
+    public const string SchemaVersion = "conformance-results/1";
+
+    /// <summary>The JSON Schema (draft 2020-12) the output follows.</summary>
+    public static string Schema { get; } = LoadSchema();
+
+    private static string LoadSchema()
+    {
+        using var s = typeof(JsonReport).Assembly.GetManifestResourceStream("results.schema.json")
+            ?? throw new InvalidOperationException("results.schema.json is not embedded in Conformance.Reports");
+        using var r = new StreamReader(s, Encoding.UTF8);
+        return r.ReadToEnd();
+    }
+
+    public static string Build(IReadOnlyList<UnitResult> units, Catalog catalog, string? kernel = null, string? suiteVersion = null)
+    {
+        using var ms = new MemoryStream();
+        // relaxed escaping keeps "kernel>=6.2" and quotes in rules readable; the output is a file, never HTML
+        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            var ran = units.Where(u => u.Result != null).Select(u => u.Result!).ToList();
+            var totals = units.Select(Totals).Aggregate(new Tally(0, 0, 0, 0), (a, b) => a + b);
+            w.WriteStartObject();
+            w.WriteString("schema", SchemaVersion);
+            w.WriteString("suite_version", suiteVersion);
+            w.WriteString("kernel", kernel);
+            var results = units.Select(Result).ToList();
+            w.WriteString("result", results.Contains("fail") ? "fail" : results.All(x => x == "skip") ? "skip" : "pass");
+            w.WriteStartObject("run");
+            w.WriteStartArray("targets");
+            foreach (var t in ran.Select(r => r.Target).Distinct()) w.WriteStringValue(t);
+            w.WriteEndArray();
+            // every unit of one run shares the options' seed, sequence count and length; null when they differ or nothing ran
+            WriteShared(w, "seed", ran.Select(r => (ulong?)r.Options.Seed));
+            WriteShared(w, "sequences", ran.Select(r => r.Options.Budget == null ? (ulong?)(ulong)r.Options.Sequences : null));
+            var budget = ran.Select(r => r.Options.Budget?.TotalSeconds).Distinct().ToList();
+            if (budget.Count == 1 && budget[0] is { } b) w.WriteNumber("time_budget_seconds", b); else w.WriteNull("time_budget_seconds");
+            WriteShared(w, "max_length", ran.Select(r => (ulong?)(ulong)r.Options.MaxLength));
+            w.WriteEndObject();
+            WriteTally(w, totals);
+            w.WriteStartArray("units");
+            foreach (var u in units) WriteUnit(w, u, catalog);
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(ms.ToArray()) + "\n";
+    }
+
+    private readonly record struct Tally(int Passed, int Failed, int Skipped, int NotExercised)
+    {
+        public static Tally operator +(Tally a, Tally b) => new(a.Passed + b.Passed, a.Failed + b.Failed, a.Skipped + b.Skipped, a.NotExercised + b.NotExercised);
+    }
+
+    /// <summary>Invariant counts; a failure citing no invariant of the unit counts as failed, as in the text report.</summary>
+    private static Tally Totals(UnitResult u)
+    {
+        if (u.Result is not { } r) return default;
+        var judged = r.Invariants.Select(i => i.Invariant.Id).ToHashSet(StringComparer.Ordinal);
+        int outside = r.Properties.Where(p => p.Failure != null && !judged.Contains(p.Failure.InvariantId)).Select(p => p.Failure!.InvariantId).Distinct().Count();
+        return new(r.Invariants.Count(i => i.Verdict == Verdict.Pass), r.Invariants.Count(i => i.Verdict == Verdict.Fail) + outside,
+            r.Invariants.Count(i => i.Verdict == Verdict.Skip), r.Invariants.Count(i => i.Verdict == Verdict.NotExercised));
+    }
+
+    /// <summary>As in the KTAP report: a leak or any failure fails the unit; a unit none of whose invariants was checked is skipped.</summary>
+    private static string Result(UnitResult u) =>
+        u.Leak != null || u.Result is { } r && (r.Failed || r.Invariants.Any(i => i.Verdict == Verdict.Fail)) ? "fail"
+        : u.Result == null || u.Result.Invariants.All(i => i.Verdict is Verdict.Skip or Verdict.NotExercised) ? "skip"
+        : "pass";
+
+    private static void WriteShared(Utf8JsonWriter w, string name, IEnumerable<ulong?> values)
+    {
+        var distinct = values.Distinct().ToList();
+        if (distinct.Count == 1 && distinct[0] is { } v) w.WriteNumber(name, v); else w.WriteNull(name);
+    }
+
+    private static void WriteTally(Utf8JsonWriter w, Tally t)
+    {
+        w.WriteStartObject("totals");
+        w.WriteNumber("passed", t.Passed);
+        w.WriteNumber("failed", t.Failed);
+        w.WriteNumber("skipped", t.Skipped);
+        w.WriteNumber("not_exercised", t.NotExercised);
+        w.WriteEndObject();
+    }
+
+    private static void WriteUnit(Utf8JsonWriter w, UnitResult u, Catalog catalog)
+    {
+        var r = u.Result;
+        w.WriteStartObject();
+        w.WriteString("name", u.Name);
+        w.WriteString("device", u.Device);
+        w.WriteString("target", r?.Target);
+        w.WriteString("profile", r?.Profile.Name);
+        w.WriteString("result", Result(u));
+        w.WriteString("skip_reason", r == null ? u.SkipReason ?? "not run" : null);
+        w.WriteString("leak", u.Leak);
+        w.WriteStartArray("notes");
+        foreach (var n in u.Notes) w.WriteStringValue(n);
+        w.WriteEndArray();
+        WriteTally(w, Totals(u));
+        w.WriteNumber("sequences", r?.Properties.Sum(p => (long)p.Sequences) ?? 0);
+        w.WriteNumber("ops", r?.Exercise.Ops ?? 0);
+        if (r != null) w.WriteNumber("elapsed_seconds", Seconds(r.Elapsed)); else w.WriteNull("elapsed_seconds");
+        w.WriteStartArray("properties");
+        if (r != null) foreach (var p in r.Properties) WriteProperty(w, p, u, r, catalog);
+        w.WriteEndArray();
+        w.WriteStartArray("invariants");
+        if (r != null) foreach (var i in r.Invariants) WriteInvariant(w, i);
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static void WriteProperty(Utf8JsonWriter w, PropertyResult p, UnitResult u, SuiteResult r, Catalog catalog)
+    {
+        w.WriteStartObject();
+        w.WriteString("name", p.Property.Name);
+        w.WriteString("description", p.Property.Description);
+        w.WriteNumber("sequences", p.Sequences);
+        w.WriteNumber("elapsed_seconds", Seconds(p.Elapsed));
+        if (p.Failure is not { } f) { w.WriteNull("failure"); w.WriteEndObject(); return; }
+        w.WriteStartObject("failure");
+        w.WriteString("invariant", f.InvariantId);
+        w.WriteBoolean("in_scope", r.Invariants.Any(i => i.Invariant.Id == f.InvariantId));
+        w.WriteString("rule", catalog.Contains(f.InvariantId) ? catalog[f.InvariantId].Rule : null);
+        if (f.StepIndex >= 0) w.WriteNumber("step", f.StepIndex + 1); else w.WriteNull("step");
+        w.WriteString("expected", f.Expected);
+        w.WriteString("actual", f.Actual);
+        w.WriteString("detail", f.Detail);
+        w.WriteNumber("seed", r.Options.Seed);
+        w.WriteNumber("replay_seed", p.ReplaySeed);
+        w.WriteNumber("replay_sequences", p.ReplaySequences);
+        w.WriteNumber("reproduced", p.Reproduced);
+        w.WriteNumber("repro_runs", p.ReproRuns);
+        if (p.ReproRuns > 0) w.WriteBoolean("flaky", p.Reproduced < p.ReproRuns); else w.WriteNull("flaky");
+        var files = u.FilesFor(p);
+        w.WriteString("replay_file", files?.ReplayPath);
+        w.WriteString("reproducer", files?.ReproducerPath);
+        w.WriteString("replay_command", u.ReplayCommand(p));
+        w.WriteNumber("shrunk_steps", f.Steps.Count);
+        w.WriteNumber("original_steps", p.Original?.Steps.Count ?? f.Steps.Count);
+        w.WriteNumber("shrinks", p.ShrinkSteps);
+        w.WriteStartArray("counterexample");
+        foreach (var line in TextReport.Steps(f).TrimEnd().Replace("\r", "").Split('\n')) w.WriteStringValue(line);
+        w.WriteEndArray();
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    private static void WriteInvariant(Utf8JsonWriter w, InvariantResult i)
+    {
+        w.WriteStartObject();
+        w.WriteString("id", i.Invariant.Id);
+        w.WriteString("area", i.Invariant.Area);
+        w.WriteString("status", Status(i.Verdict));
+        w.WriteNumber("checked", i.Exercised);
+        w.WriteString("reason", i.Reason);
+        w.WriteString("rule", i.Invariant.Rule);
+        w.WriteString("source", i.Invariant.Source.ToString());
+        w.WriteEndObject();
+    }
+
+    public static string Status(Verdict v) => v switch
+    {
+        Verdict.Pass => "pass",
+        Verdict.Fail => "fail",
+        Verdict.Skip => "skip",
+        _ => "not_exercised",
+    };
+
+    private static double Seconds(TimeSpan t) => Math.Round(t.TotalSeconds, 3);
+}

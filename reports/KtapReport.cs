@@ -1,0 +1,183 @@
+using System.Text;
+using Conformance.Properties;
+using Conformance.Spec;
+
+namespace Conformance.Reports;
+
+/// <summary>
+/// KTAP (Documentation/dev-tools/ktap.rst) for kselftest-style CI: one top-level test per unit, one
+/// subtest per area inside it, one result line per invariant inside that. A passing invariant is a plain
+/// <c>ok</c> (its check count is in the JSON report); a skipped or not-exercised one is <c>ok # SKIP</c>
+/// with the reason; a failing one is <c>not ok</c> after diagnostic lines that carry its counterexample.
+/// Failures bubble up: an area or unit with a failing child, or a unit that leaked, is <c>not ok</c>.
+/// </summary>
+public static class KtapReport
+{
+    public const string VersionLine = "KTAP version 1";
+    /// <summary>The subtest holding failures whose invariant is not in the catalog (the model cited no rule).</summary>
+    public const string UncitedArea = "uncited";
+
+    public static string Build(IReadOnlyList<UnitResult> units, Catalog catalog)
+    {
+        var sb = new StringBuilder();
+        WriteLevel(sb, 0, units.Select(u => UnitTest(u, catalog)).ToList(), [], []);
+        return sb.ToString();
+    }
+
+    /// <summary>One KTAP test: diagnostics before its subtests (or result line), subtests, diagnostics after them.</summary>
+    private sealed class KtapTest(string name)
+    {
+        public string Name { get; } = name;
+        public List<string> Head { get; } = [];
+        public List<string> Tail { get; } = [];
+        public List<KtapTest> Subtests { get; } = [];
+        /// <summary>Failed on its own account (a failing invariant, a leak), whatever its subtests did.</summary>
+        public bool FailedItself { get; set; }
+        /// <summary>SKIP reason for a leaf; a parent derives its own from its subtests.</summary>
+        public string? SkipReason { get; set; }
+
+        public bool Failed => FailedItself || Subtests.Any(s => s.Failed);
+
+        public string? Skip => Failed ? null
+            : Subtests.Count == 0 ? SkipReason
+            : Subtests.All(s => s.Skip != null) ? "every invariant skipped" : null;
+    }
+
+    private static KtapTest UnitTest(UnitResult u, Catalog catalog)
+    {
+        var t = new KtapTest(u.Name);
+        if (u.Device != null) t.Head.Add($"device {u.Device}");
+        var r = u.Result;
+        if (r == null)
+        {
+            t.Head.AddRange(u.Notes);
+            t.SkipReason = u.SkipReason ?? "not run";
+            AddLeak(t, u);
+            return t;
+        }
+        t.Head.Add($"target {r.Target}, profile {r.Profile.Name}, kernel {r.Profile.Kernel}");
+        t.Head.Add($"seed {r.Options.Seed}, " + (r.Options.Budget is { } b ? $"time budget {b.TotalSeconds:F0} s" : $"{r.Options.Sequences} sequences per property")
+                   + $", max length {r.Options.MaxLength}");
+        t.Head.AddRange(u.Notes);
+
+        var failures = r.Properties.Where(p => p.Failure != null).ToList();
+        var areas = new List<KtapTest>();
+        KtapTest Area(string name)
+        {
+            var a = areas.FirstOrDefault(x => x.Name == name);
+            if (a == null) areas.Add(a = new KtapTest(name));
+            return a;
+        }
+        foreach (var i in r.Invariants)
+            Area(i.Invariant.Area).Subtests.Add(InvariantTest(i, failures.Where(p => p.Failure!.InvariantId == i.Invariant.Id).ToList(), u, r, catalog));
+
+        // a failure citing an invariant outside this unit's list must still fail the unit: never drop it
+        var judged = r.Invariants.Select(i => i.Invariant.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var g in failures.Where(p => !judged.Contains(p.Failure!.InvariantId)).GroupBy(p => p.Failure!.InvariantId))
+        {
+            var inCatalog = catalog.Contains(g.Key);
+            var leaf = new KtapTest(g.Key) { FailedItself = true };
+            leaf.Head.Add(inCatalog ? $"{g.Key} is outside the selected areas or IDs, but a property failed on it"
+                                    : $"{g.Key}: the model cites no catalog invariant for this outcome");
+            foreach (var p in g) leaf.Head.AddRange(FailureLines(p, u, r, catalog));
+            Area(inCatalog ? catalog[g.Key].Area : UncitedArea).Subtests.Add(leaf);
+        }
+        t.Subtests.AddRange(areas);
+        if (areas.Count == 0) t.SkipReason = "no invariant in scope";
+        t.Tail.Add(TextReport.Totals(r));
+        AddLeak(t, u);
+        return t;
+    }
+
+    private static void AddLeak(KtapTest t, UnitResult u)
+    {
+        if (u.Leak == null) return;
+        t.Tail.Add($"LEAK: {u.Leak}");
+        t.FailedItself = true;
+    }
+
+    private static KtapTest InvariantTest(InvariantResult i, List<PropertyResult> failures, UnitResult u, SuiteResult r, Catalog catalog)
+    {
+        var t = new KtapTest(i.Invariant.Id);
+        switch (i.Verdict)
+        {
+            case Verdict.Fail:
+                t.FailedItself = true;
+                if (failures.Count == 0) t.Head.Add($"{i.Invariant.Id}: {i.Invariant.Rule} (no counterexample recorded)");
+                foreach (var p in failures) t.Head.AddRange(FailureLines(p, u, r, catalog));
+                break;
+            case Verdict.Skip:
+                t.SkipReason = i.Reason ?? "precondition not met";
+                break;
+            case Verdict.NotExercised:
+                t.SkipReason = $"not exercised: {i.Reason ?? "no sequence reached it"}";
+                break;
+        }
+        return t;
+    }
+
+    /// <summary>Everything needed to understand and re-run a counterexample, as diagnostic lines.</summary>
+    private static IEnumerable<string> FailureLines(PropertyResult p, UnitResult u, SuiteResult r, Catalog catalog)
+    {
+        var f = p.Failure!;
+        if (catalog.Contains(f.InvariantId))
+        {
+            var inv = catalog[f.InvariantId];
+            yield return $"{f.InvariantId}: {inv.Rule}";
+            yield return $"source: {inv.Source}";
+        }
+        yield return $"property {p.Property.Name}: failed after {p.Sequences} sequences";
+        yield return $"seed {r.Options.Seed}; replay seed {p.ReplaySeed} ({p.ReplaySequences} sequences)";
+        yield return f.StepIndex >= 0 ? $"failing step {f.StepIndex + 1} of {f.Steps.Count}" : $"failing check: end of sequence ({f.Steps.Count} steps){(f.Detail != null ? $": {f.Detail}" : "")}";
+        yield return $"expected: {f.Expected}";
+        yield return $"actual: {f.Actual}";
+        yield return p.ReproRuns == 0 ? "reproduced: not measured"
+            : $"reproduced {p.Reproduced}/{p.ReproRuns}{(p.Reproduced < p.ReproRuns ? " FLAKY" : "")}";
+        var files = u.FilesFor(p);
+        yield return files == null ? "replay file: not written" : $"replay file: {files.ReplayPath}";
+        yield return files == null ? "C reproducer: not written" : $"C reproducer: {files.ReproducerPath}";
+        yield return $"replay: {u.ReplayCommand(p)}";
+        yield return $"counterexample, shrunk from {p.Original?.Steps.Count ?? f.Steps.Count} to {f.Steps.Count} steps:";
+        yield return TextReport.Steps(f).TrimEnd();
+    }
+
+    /// <summary>Writes a version line, plan and the tests of one level; a test with subtests recurses one level deeper first.</summary>
+    private static void WriteLevel(StringBuilder sb, int depth, IReadOnlyList<KtapTest> tests, IEnumerable<string> head, IEnumerable<string> tail)
+    {
+        var indent = new string(' ', 2 * depth);
+        sb.Append(indent).Append(VersionLine).Append('\n');
+        sb.Append(indent).Append("1..").Append(tests.Count).Append('\n');
+        foreach (var d in head) Diagnostic(sb, indent, d);
+        for (int n = 0; n < tests.Count; n++)
+        {
+            var t = tests[n];
+            if (t.Subtests.Count > 0) WriteLevel(sb, depth + 1, t.Subtests, t.Head, t.Tail);
+            else foreach (var d in t.Head.Concat(t.Tail)) Diagnostic(sb, indent, d);
+            sb.Append(indent).Append(t.Failed ? "not ok " : "ok ").Append(n + 1).Append(' ').Append(Description(t.Name));
+            if (t.Skip is { } skip) sb.Append(" # SKIP ").Append(OneLine(skip));
+            sb.Append('\n');
+        }
+        foreach (var d in tail) Diagnostic(sb, indent, d);
+    }
+
+    /// <summary>A diagnostic line per line of text: KTAP lines cannot carry a newline.</summary>
+    private static void Diagnostic(StringBuilder sb, string indent, string text)
+    {
+        foreach (var line in text.Replace("\r\n", "\n").Split('\n', '\r'))
+            sb.Append(indent).Append("# ").Append(OneLine(line).TrimEnd()).Append('\n');
+    }
+
+    /// <summary>A test description: one line, no '#' (it would start a directive).</summary>
+    public static string Description(string name)
+    {
+        var s = OneLine(name.Replace('#', '_')).Trim();
+        return s.Length == 0 ? "unnamed" : s;
+    }
+
+    private static string OneLine(string s)
+    {
+        var sb = new StringBuilder(s.Length);
+        foreach (var c in s) sb.Append(char.IsControl(c) ? ' ' : c);
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,180 @@
+using System.Collections.Immutable;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Conformance.Adapters;
+using Conformance.Generators;
+using Conformance.Properties;
+
+namespace Conformance.Reports;
+
+/// <summary>A replay file that is corrupt, from another version, or names something this suite does not know.</summary>
+public sealed class ReplayFormatException(string message) : Exception(message);
+
+/// <summary>
+/// A counterexample as data: the target it ran on, the seed and options that found it, and the shrunk op
+/// sequence with each step's outcome on the target and every outcome the documentation allows there.
+/// `--replay FILE` runs exactly these steps again; the C reproducer is written from the same record.
+/// Format: "conformance-replay/1", documented in reports/replay.schema.json.
+/// </summary>
+public sealed record ReplayFile
+{
+    public const string FormatName = "conformance-replay/1";
+
+    /// <summary>"model", "broken:NAME" or "kernel".</summary>
+    public required string Target { get; init; }
+    /// <summary>The model's profile name; for a kernel, the profile is read from the device again.</summary>
+    public required string Profile { get; init; }
+    /// <summary>The certified device (kernel) or null.</summary>
+    public string? Device { get; init; }
+    /// <summary>The driver behind Device (QUERYCAP driver, heap name, DRM driver): a replay elsewhere must find the same.</summary>
+    public string? Driver { get; init; }
+    public required string Kernel { get; init; }
+    /// <summary>Symbolic device names the ops open → paths on the machine that ran them.</summary>
+    public required IReadOnlyDictionary<string, string> Devices { get; init; }
+    /// <summary>sizeimage of the first video node (an output QBUF carries one frame of it), 0 when there is none.</summary>
+    public long OutputPayload { get; init; }
+    public required ulong Seed { get; init; }
+    public required int Sequences { get; init; }
+    public required string Property { get; init; }
+    public required int MaxLength { get; init; }
+    public bool SlowOps { get; init; }
+    /// <summary>The broken invariant; null for a sample sequence that passed (written for the C round trip).</summary>
+    public string? Invariant { get; init; }
+    public string? Source { get; init; }
+    public string? Rule { get; init; }
+    /// <summary>1-based step that diverged; 0 when the check is after the last step (e.g. a leaked dma-buf).</summary>
+    public int FailingStep { get; init; }
+    public string? Expected { get; init; }
+    public string? Actual { get; init; }
+    public string? Detail { get; init; }
+    public int Reproduced { get; init; }
+    public int ReproRuns { get; init; }
+    public required string Command { get; init; }
+    public required IReadOnlyList<ExpectedStep> Steps { get; init; }
+
+    public bool Failed => Invariant != null;
+
+    public OpSequence Sequence => new(Seed, Steps.Select(s => s.Op).ToImmutableArray());
+
+    public string ToJson()
+    {
+        var steps = new JsonArray();
+        foreach (var s in Steps)
+            steps.Add(new JsonObject
+            {
+                ["op"] = OpJson.ToJson(s.Op),
+                ["text"] = s.Op.Text,
+                ["actual"] = Out(s.Actual),
+                ["allowed"] = new JsonArray(s.Allowed.Select(a => (JsonNode)Out(a)).ToArray()),
+                ["any_value"] = s.AnyValue,
+                ["cited"] = new JsonArray(s.Cited.Select(c => (JsonNode)JsonValue.Create(c)).ToArray()),
+            });
+        var o = new JsonObject
+        {
+            ["format"] = FormatName,
+            ["target"] = new JsonObject
+            {
+                ["kind"] = Target, ["profile"] = Profile, ["device"] = Device, ["driver"] = Driver, ["kernel"] = Kernel,
+                ["devices"] = new JsonObject(Devices.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value)))),
+                ["output_payload"] = OutputPayload,
+            },
+            ["run"] = new JsonObject
+            {
+                ["seed"] = Seed, ["sequences"] = Sequences, ["property"] = Property, ["max_length"] = MaxLength, ["slow_ops"] = SlowOps, ["command"] = Command,
+            },
+            ["failure"] = !Failed ? null : new JsonObject
+            {
+                ["invariant"] = Invariant, ["rule"] = Rule, ["source"] = Source, ["step"] = FailingStep, ["expected"] = Expected, ["actual"] = Actual,
+                ["detail"] = Detail, ["reproduced"] = Reproduced, ["runs"] = ReproRuns,
+            },
+            ["steps"] = steps,
+        };
+        return o.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
+    }
+
+    private static JsonObject Out(in Outcome o) => new() { ["errno"] = o.Errno.ToString(), ["r0"] = o.R0, ["r1"] = o.R1, ["r2"] = o.R2 };
+
+    public static ReplayFile Load(string path)
+    {
+        string text;
+        try { text = File.ReadAllText(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new ReplayFormatException($"cannot read replay file '{path}': {e.Message}"); }
+        try { return Parse(text); }
+        catch (ReplayFormatException e) { throw new ReplayFormatException($"{path}: {e.Message}"); }
+    }
+
+    public static ReplayFile Parse(string text)
+    {
+        JsonNode? root;
+        try { root = JsonNode.Parse(text); }
+        catch (JsonException e) { throw new ReplayFormatException($"not valid JSON ({e.Message})"); }
+        if (root is not JsonObject o) throw new ReplayFormatException("not a replay file (the top level is not a JSON object)");
+        var format = o["format"] is JsonValue fv && fv.TryGetValue<string>(out var f) ? f : null;
+        if (format != FormatName)
+            throw new ReplayFormatException(format == null ? $"not a replay file (no \"format\": \"{FormatName}\")" : $"format \"{format}\" is not one this suite reads ({FormatName})");
+        var t = Obj(o, "target");
+        var run = Obj(o, "run");
+        var fail = o["failure"] is null ? null : Obj(o, "failure");
+        if (o["steps"] is not JsonArray arr) throw new ReplayFormatException("\"steps\" is missing or not an array");
+        var steps = new List<ExpectedStep>();
+        try
+        {
+            for (int i = 0; i < arr.Count; i++)
+            {
+                var where = $"step {i + 1}";
+                if (arr[i] is not JsonObject so) throw new ReplayFormatException($"{where}: not an object");
+                var op = OpJson.FromJson(so["op"], where);
+                if (so["allowed"] is not JsonArray allowed || allowed.Count == 0) throw new ReplayFormatException($"{where}: \"allowed\" must be a non-empty array");
+                var cited = so["cited"] is JsonArray ca ? ca.Select(c => c?.GetValue<string>() ?? "").ToArray() : throw new ReplayFormatException($"{where}: \"cited\" must be an array");
+                steps.Add(new ExpectedStep(op, In(so["actual"], $"{where}.actual"), allowed.Select((a, k) => In(a, $"{where}.allowed[{k}]")).ToArray(),
+                    Bool(so, "any_value"), cited));
+            }
+            OpJson.CheckHandles(steps.Select(s => s.Op).ToList());
+        }
+        catch (OpFormatException e) { throw new ReplayFormatException(e.Message); }
+        catch (InvalidOperationException e) { throw new ReplayFormatException($"a step has a value of the wrong type ({e.Message})"); }
+        int failing = fail == null ? 0 : (int)Num(fail, "step", 0, steps.Count);
+        if (steps.Count == 0) throw new ReplayFormatException("the sequence has no steps");
+        var devices = t["devices"] is JsonObject dv
+            ? dv.ToDictionary(kv => kv.Key, kv => kv.Value is JsonValue v && v.TryGetValue<string>(out var s) ? s : throw new ReplayFormatException($"target.devices.{kv.Key} must be a string"))
+            : throw new ReplayFormatException("target.devices is missing");
+        return new ReplayFile
+        {
+            Target = Str(t, "kind")!, Profile = Str(t, "profile")!, Device = Str(t, "device", optional: true), Driver = Str(t, "driver", optional: true),
+            Kernel = Str(t, "kernel")!, Devices = devices, OutputPayload = Num(t, "output_payload", 0, uint.MaxValue),
+            Seed = run["seed"] is JsonValue sv && sv.TryGetValue<ulong>(out var seed) ? seed : throw new ReplayFormatException("run.seed must be an unsigned 64-bit number"),
+            Sequences = (int)Num(run, "sequences", 1, int.MaxValue), Property = Str(run, "property")!, MaxLength = (int)Num(run, "max_length", 1, int.MaxValue),
+            SlowOps = Bool(run, "slow_ops"), Command = Str(run, "command")!,
+            Invariant = fail == null ? null : Str(fail, "invariant")!, Rule = fail == null ? null : Str(fail, "rule", optional: true),
+            Source = fail == null ? null : Str(fail, "source")!, FailingStep = failing,
+            Expected = fail == null ? null : Str(fail, "expected")!, Actual = fail == null ? null : Str(fail, "actual")!,
+            Detail = fail == null ? null : Str(fail, "detail", optional: true),
+            Reproduced = fail == null ? 0 : (int)Num(fail, "reproduced", 0, int.MaxValue), ReproRuns = fail == null ? 0 : (int)Num(fail, "runs", 0, int.MaxValue),
+            Steps = steps,
+        };
+    }
+
+    private static JsonObject Obj(JsonObject o, string key) => o[key] as JsonObject ?? throw new ReplayFormatException($"\"{key}\" is missing or not an object");
+
+    private static string? Str(JsonObject o, string key, bool optional = false)
+    {
+        var n = o[key];
+        if (n == null && optional) return null;
+        return n is JsonValue v && v.TryGetValue<string>(out var s) ? s : throw new ReplayFormatException($"\"{key}\" must be a string");
+    }
+
+    private static long Num(JsonObject o, string key, long min, long max) =>
+        o[key] is JsonValue v && v.TryGetValue<long>(out var n) && n >= min && n <= max ? n
+            : throw new ReplayFormatException($"\"{key}\" must be a whole number from {min} to {max}");
+
+    private static bool Bool(JsonObject o, string key) =>
+        o[key] is JsonValue v && v.TryGetValue<bool>(out var b) ? b : throw new ReplayFormatException($"\"{key}\" must be true or false");
+
+    private static Outcome In(JsonNode? n, string where)
+    {
+        if (n is not JsonObject o) throw new ReplayFormatException($"{where}: not an outcome object");
+        var e = Str(o, "errno")!;
+        if (!Enum.TryParse<Errno>(e, false, out var errno) || !Enum.IsDefined(errno)) throw new ReplayFormatException($"{where}: unknown errno \"{e}\"");
+        return new Outcome(errno, Num(o, "r0", long.MinValue, long.MaxValue), Num(o, "r1", long.MinValue, long.MaxValue), Num(o, "r2", long.MinValue, long.MaxValue));
+    }
+}
