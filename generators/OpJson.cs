@@ -67,8 +67,8 @@ public static class OpJson
 
     private static long Int(JsonNode? n, string where, long min, long max)
     {
-        if (n is JsonValue v && v.TryGetValue<long>(out var x) && x >= min && x <= max) return x;
-        if (n is JsonValue d && d.TryGetValue<double>(out var f) && f == Math.Floor(f) && f >= min && f <= max) return (long)f;
+        // a parsed file holds JsonElements, a node built in memory holds the CLR number: read both through the text
+        if (n is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.Number && long.TryParse(v.ToJsonString(), out var x) && x >= min && x <= max) return x;
         throw new OpFormatException($"{where}: expected a whole number from {min} to {max}, got {n?.ToJsonString() ?? "nothing"}");
     }
 
@@ -82,7 +82,7 @@ public static class OpJson
                 ? ev! : throw new OpFormatException($"{where}: expected one of {string.Join(", ", Enum.GetNames(t))}");
         if (t == typeof(ulong))
         {
-            if (n is JsonValue u && u.TryGetValue<ulong>(out var ux)) return ux;
+            if (n is JsonValue u && u.GetValueKind() == System.Text.Json.JsonValueKind.Number && ulong.TryParse(u.ToJsonString(), out var ux)) return ux;
             throw new OpFormatException($"{where}: expected an unsigned 64-bit number");
         }
         if (t == typeof(ImmutableArray<ListItem>))

@@ -246,7 +246,9 @@ public static class CReproducer
 
         public string Visit(Open op) =>
             $"o = new_fd(open(device({CString(op.Device)}), {OpenFlagNames(op.Flags)}{(op.Device.StartsWith("video", StringComparison.Ordinal) && (op.Flags & O_NONBLOCK) == 0 ? " | O_NONBLOCK /* the suite never lets DQBUF sleep */" : "")}), {slots.Of(op)});";
-        public string Visit(Close op) => $"o = result(close({Fd(op.Fd)}));\nif (o.err == 0)\n\tlive[{slots.Of(op.Fd)}] = 0;";
+        /// <summary>A consumed handle is no longer live (an fd number that never was needs nothing).</summary>
+        private string Kill(Var v, string indent = "") => v.Id <= 0 ? "" : $"\n{indent}if (o.err == 0)\n{indent}\tlive[{slots.Of(v)}] = 0;";
+        public string Visit(Close op) => $"o = result(close({Fd(op.Fd)}));" + Kill(op.Fd);
         public string Visit(Dup op) => $"o = new_fd(dup({Fd(op.Fd)}), {slots.Of(op)});";
         public string Visit(FcntlGetFd op) => $"{{\n\tint r = fcntl({Fd(op.Fd)}, F_GETFD);\n\to = r < 0 ? fail() : done(r & FD_CLOEXEC, 0, 0);\n}}";
         public string Visit(FcntlGetFl op) => $"{{\n\tint r = fcntl({Fd(op.Fd)}, F_GETFL);\n\to = r < 0 ? fail() : done(r & O_ACCMODE, 0, 0);\n}}";
@@ -265,7 +267,7 @@ public static class CReproducer
         }
         public string Visit(MmapAnon op) =>
             $"o = new_map(mmap(NULL, {PageAlign(op.Length)}, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), {op.Length}, {slots.Of(op)});";
-        public string Visit(Munmap op) => $"o = result(munmap({Map(op.Map)}, mlen[{slots.Of(op.Map)}]));\nif (o.err == 0)\n\tlive[{slots.Of(op.Map)}] = 0;";
+        public string Visit(Munmap op) => $"o = result(munmap({Map(op.Map)}, mlen[{slots.Of(op.Map)}]));" + Kill(op.Map);
         public string Visit(WriteStamp op) => $"*(volatile uint64_t *)({Map(op.Map)} + {op.Offset}) = 0x{op.Value:x}ULL;\no = done(0, 0, 0);";
         public string Visit(ReadStamp op) => $"o = done((long long)*(volatile uint64_t *)({Map(op.Map)} + {op.Offset}), 0, 0);";
         public string Visit(TransferStamp op) =>
@@ -282,7 +284,7 @@ public static class CReproducer
             return $"if (fences_used && !ready({Fd(op.Fd)}, {((op.Flags & DMA_BUF_SYNC_WRITE) != 0 ? "POLLOUT" : "POLLIN")}))\n\to = would_block();\nelse " + call;
         }
         public string Visit(DmaBufSetName op) =>
-            $"{{\n\tstatic const char name[] = {CString(new string('n', op.Length))};\n\n\to = result(xioctl({Fd(op.Fd)}, DMA_BUF_SET_NAME, name));\n}}";
+            $"{{\n\tchar name[] = {CString(new string('n', op.Length))};\n\n\to = result(xioctl({Fd(op.Fd)}, DMA_BUF_SET_NAME, name));\n}}";
 
         public string Visit(DmaHeapAlloc op)
         {
@@ -366,7 +368,7 @@ public static class CReproducer
             $"{{\n\tstruct drm_prime_handle p = {{ .fd = {Fd(op.Fd)}, .flags = 0x{op.Flags:x} }};\n\n" +
             $"\to = xioctl({Fd(op.Drm)}, DRM_IOCTL_PRIME_FD_TO_HANDLE, &p) < 0 ? fail() : new_handle(p.handle, lseek({Fd(op.Fd)}, 0, SEEK_END), {slots.Of(op)});\n}}";
         public string Visit(GemClose op) =>
-            $"{{\n\tstruct drm_gem_close c = {{ .handle = {U32(op.Handle)} }};\n\n\to = result(xioctl({Fd(op.Drm)}, DRM_IOCTL_GEM_CLOSE, &c));\n\tif (o.err == 0)\n\t\tlive[{slots.Of(op.Handle)}] = 0;\n}}";
+            $"{{\n\tstruct drm_gem_close c = {{ .handle = {U32(op.Handle)} }};\n\n\to = result(xioctl({Fd(op.Drm)}, DRM_IOCTL_GEM_CLOSE, &c));" + Kill(op.Handle, "\t") + "\n}";
         public string Visit(DrmMapDumb op) =>
             $"{{\n\tstruct drm_mode_map_dumb m = {{ .handle = {U32(op.Handle)} }};\n\n" +
             $"\tif (xioctl({Fd(op.Drm)}, DRM_IOCTL_MODE_MAP_DUMB, &m) < 0)\n\t\to = fail();\n" +

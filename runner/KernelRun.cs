@@ -1,4 +1,5 @@
 using Conformance.Adapters.Kernel;
+using Conformance.Generators;
 using Conformance.Properties;
 using Conformance.Reports;
 using Conformance.Spec;
@@ -18,7 +19,13 @@ public static class KernelRun
         try { found = Discovery.Discover(cli.Devices); }
         catch (DeviceException e) { throw new Program.UsageException(e.Message); }
         output.WriteLine($"# kernel {found.Kernel}: {found.Units.Count} device(s) to certify, {found.Skipped.Count} found but not certifiable");
-        foreach (var s in found.Skipped) output.WriteLine($"SKIP          {s.Path} ({s.Driver}): {s.Reason}");
+        var units = new List<UnitResult>();
+        UnitResult Skipped(string name, string path, string reason) => new(name, path, null, reason, _ => null, _ => "");
+        foreach (var s in found.Skipped)
+        {
+            output.WriteLine($"SKIP          {s.Path} ({s.Driver}): {s.Reason}");
+            units.Add(Skipped($"{s.Path} ({s.Driver})", s.Path, s.Reason));
+        }
         if (found.Units.Count == 0)
             throw new Program.UsageException(cli.Devices.Count > 0 ? "none of the named devices can be certified"
                 : "this machine has no device the suite can certify (no /dev/video* with streaming, /dev/dma_heap/*, /dev/udmabuf); name one with --device, or use --target vm");
@@ -36,7 +43,13 @@ public static class KernelRun
             output.WriteLine($"# device {unitNo}/{found.Units.Count}: {unit.Name}");
             foreach (var n in unit.Notes) output.WriteLine($"#   {n}");
             var areas = cli.Options.Areas.Intersect(unit.Areas).ToList();
-            if (areas.Count == 0 && cli.Options.Ids.Count == 0) { output.WriteLine($"SKIP          {unit.Path}: none of the selected areas apply (it covers {string.Join(", ", unit.Areas)})"); continue; }
+            if (areas.Count == 0 && cli.Options.Ids.Count == 0)
+            {
+                var why = $"none of the selected areas apply (it covers {string.Join(", ", unit.Areas)})";
+                output.WriteLine($"SKIP          {unit.Path}: {why}");
+                units.Add(Skipped(unit.Name, unit.Path, why));
+                continue;
+            }
             int fdsBefore = OpenFds(), bufsBefore = BufInfo.LiveCount();
             var target = new KernelTarget(unit.Profile, unit.Paths, TimeSpan.FromSeconds(cli.OpTimeout));
             var opt = cli.Options with
@@ -47,19 +60,27 @@ public static class KernelRun
                 OnBatch = labOut == null ? null : (prop, seed, n) => File.WriteAllText(Path.Combine(labOut, "current-sequence"),
                     $"device {unit.Path}, property {prop}, batch seed {seed}: replay with ./run-suite.sh --target vm --device {unit.Path} --seed {seed} --sequences {n} --property {prop} --max-length {cli.Options.MaxLength}\n"),
             };
-            if (cli.Options.Ids.Count > 0 && opt.Ids.Count == 0) { output.WriteLine($"SKIP          {unit.Path}: none of the selected invariants apply"); target.Dispose(); continue; }
+            if (cli.Options.Ids.Count > 0 && opt.Ids.Count == 0)
+            {
+                output.WriteLine($"SKIP          {unit.Path}: none of the selected invariants apply");
+                units.Add(Skipped(unit.Name, unit.Path, "none of the selected invariants apply"));
+                target.Dispose();
+                continue;
+            }
+            var site = new RunSite("kernel", unit.Profile.Name, unit.Profile, unit.Path, unit.Driver, unit.Paths);
+            if (cli.Sample > 0)
+            {
+                Samples(cli, site, target, opt, Path.Combine(cli.OutDir, "samples", Slug(unit.Path)), output);
+                target.Dispose();
+                continue;
+            }
             var result = Engine.Run($"kernel {unit.Path}", target, opt, catalog, output.WriteLine);
             target.Dispose();
             int fdsAfter = OpenFds(), bufsAfter = BufInfo.LiveCount();
 
-            output.WriteLine(TextReport.Header(result));
-            output.Write(TextReport.Invariants(result));
-            foreach (var p in result.Properties.Where(p => p.Failure != null))
-            {
-                output.WriteLine();
-                output.Write(TextReport.Counterexample(result, p, catalog, Program.ReplayCommand(cli, p, unit.Path)));
-            }
-            output.WriteLine(TextReport.Totals(result));
+            var report = Results.Unit(unit.Name, unit.Path, site, result, cli, catalog, Path.Combine(cli.OutDir, "counterexamples", Slug(unit.Path)),
+                p => Program.ReplayCommand(cli, p, unit.Path));
+            Results.Print(report, catalog, output);
             // the suite's own hygiene: every fd and dma-buf the unit made is gone
             var hygiene = $"hygiene: {fdsBefore} device/dma-buf/memfd fds open before, {fdsAfter} after; " +
                 (bufsBefore >= 0 ? $"{bufsBefore} live dma-bufs before, {bufsAfter} after" : "live dma-bufs not countable");
@@ -67,15 +88,11 @@ public static class KernelRun
             output.WriteLine((unitLeaked ? "LEAK: " : "# ") + hygiene);
             leaked |= unitLeaked;
             failed |= result.Failed;
-            try
-            {
-                var dir = Path.Combine(cli.OutDir, Slug(unit.Path));
-                Directory.CreateDirectory(dir);
-                JUnitReport.Build(result, p => TextReport.Counterexample(result, p, catalog, Program.ReplayCommand(cli, p, unit.Path))).Save(Path.Combine(dir, "junit.xml"));
-                output.WriteLine($"# JUnit XML: {Path.Combine(dir, "junit.xml")}");
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new Program.UsageException($"cannot write results to '{cli.OutDir}': {e.Message}"); }
+            units.Add(report with { Notes = unit.Notes.Append(hygiene).ToList(), Leak = unitLeaked ? hygiene : null });
+            Results.WriteJUnit(report, catalog, Path.Combine(cli.OutDir, Slug(unit.Path)), output);
         }
+        if (cli.Sample > 0) return 0;
+        Results.WriteRun(units, catalog, cli.OutDir, output, found.Kernel);
         output.WriteLine();
         output.WriteLine($"# kernel run: {found.Units.Count} device(s), {(failed ? "FAILED" : "all certified invariants pass")}{(leaked ? ", LEAKED resources" : "")}");
         return failed || leaked ? 1 : 0;
@@ -98,4 +115,28 @@ public static class KernelRun
     }
 
     private static string Slug(string path) => path.TrimStart('/').Replace('/', '_');
+
+    /// <summary>--sample: generated sequences run in lockstep on the device and written, passing or not, with their C programs.</summary>
+    private static void Samples(Program.Cli cli, RunSite site, KernelTarget target, RunOptions opt, string dir, TextWriter output)
+    {
+        var gen = new SequenceGenerator(target.Profile, opt.Areas) { SlowOps = false };
+        var lockstep = new LockstepProperty();
+        var rng = new Rng(cli.Options.Seed);
+        int failed = 0;
+        for (int i = 1; i <= cli.Sample; i++)
+        {
+            ulong seed = rng.Next();
+            var seq = gen.Generate(seed, Math.Min(cli.Options.MaxLength, 40));
+            target.Context = () => $"sample {i} (seed {seed}):\n{seq}";
+            var f = lockstep.Trace(seq, target, null, out var steps);
+            if (f != null) failed++;
+            var cmd = $"./run-suite.sh --target kernel --device {site.Device} --sample {cli.Sample} --seed {cli.Options.Seed}";
+            var rf = Counterexamples.Sample(site, cli, lockstep.Name, seed, 1, steps, cmd);
+            Counterexamples.Write(dir, $"sample-{i:D3}", f == null ? rf : rf with
+            {
+                Invariant = f.InvariantId, Source = "", FailingStep = f.StepIndex + 1, Expected = f.Expected, Actual = f.Actual,
+            });
+        }
+        output.WriteLine($"# samples: {cli.Sample} sequences written to {Counterexamples.Display(dir)} ({failed} diverged from the model)");
+    }
 }

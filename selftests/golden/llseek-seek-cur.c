@@ -1,0 +1,454 @@
+/*
+ * Standalone reproducer written by the buffer-sharing conformance suite.
+ *
+ * Invariant: DMABUF-LLSEEK-3 - Any other lseek on a dma-buf fd (SEEK_CUR, SEEK_DATA, SEEK_HOLE, or a
+ *            non-zero offset with SEEK_SET or SEEK_END) fails.
+ * Source:    Documentation/driver-api/dma-buf.rst, Userspace Interface Notes: "llseek operation will
+ *            report -EINVAL."
+ * Found:     property lockstep on the suite's broken:llseek-seek-cur target (profile vivid-like), seed
+ *            1; step 4 of 4: expected -1 EINVAL, got 0; failed again 10 of 10 times from a fresh state
+ * Note:      broken:llseek-seek-cur is a deliberately broken model: on a kernel that follows the
+ *            documentation this program passes.
+ * Replay:    ./run-suite.sh --replay
+ *            OUT/counterexamples/broken_llseek-seek-cur/lockstep-DMABUF-LLSEEK-3.replay.json
+ * Found by:  ./run-suite.sh --target broken:llseek-seek-cur --profile vivid-like --seed 1 --sequences
+ *            50 --property lockstep --max-length 60
+ *
+ * Build:     gcc -Wall -o repro repro.c
+ *            (uapi headers of Linux 6.10 or later: linux-libc-dev, or -I<dir> after `make headers_install`)
+ * Run:       ./repro [NAME=PATH ...] (defaults: video0=/dev/video0)
+ * Output:    KTAP, one result line per step (4); REPRO_TRACE=1 adds each step's raw outcome. Every
+ *            step is checked against all outcomes the documentation allows there. Exit 0: every step
+ *            as documented; 1: a step that is not (the counterexample reproduced); 4: inconclusive (in
+ *            every attempt the device took another documented outcome at a step the rest of the
+ *            sequence depends on); 2: a set-up error (a device that cannot be opened, bad arguments).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <linux/types.h>
+#include <linux/videodev2.h>
+
+#define NSTEPS 4
+#define NSLOTS 3
+#define OUTPUT_PAYLOAD 460800u
+
+/* symbolic device names the steps open, and their paths (NAME=PATH on the command line overrides one) */
+static const char *dev_name[] = { "video0" };
+static const char *dev_path[] = { "/dev/video0" };
+#define NDEVS 1
+/* what each step's result is: 1 an fd, 2 a mapping, 3 a GEM handle, 4 a vgem fence id (for the clean-up) */
+static const int slot_kind[NSLOTS] = { 0, 1, 1 };
+
+#define NOT_RUN      (-1)   /* the suite's harness does not issue this step */
+#define WOULD_BLOCK  (-2)   /* a DMA_BUF_IOCTL_SYNC START that would sleep on a fence: not issued */
+#define MAX_ATTEMPTS 10
+#define UNUSED       __attribute__((unused))
+#define STATE_FLAGS  (V4L2_BUF_FLAG_MAPPED | V4L2_BUF_FLAG_QUEUED | V4L2_BUF_FLAG_DONE)
+
+/* what one step did: an errno (0 on success) and up to three values the step observes */
+struct outcome {
+	int err;
+	long long r0, r1, r2;
+};
+
+static long long h[NSLOTS];     /* fd, GEM handle or vgem fence id of each created resource */
+static char *maddr[NSLOTS];     /* mappings */
+static size_t mlen[NSLOTS];
+static long long hsize[NSLOTS]; /* size of the object behind a GEM handle */
+static int live[NSLOTS];
+static int fences_used;         /* a fence was attached or imported: a START SYNC may sleep */
+static struct timespec last_attach;
+static int trace;
+static int reached;             /* the last step with a result line in this attempt */
+
+/* a departure from the recorded run: a device's own timing took another documented branch */
+static char departure[512];
+/* contents a device wrote are not specified: values learned in this attempt, recorded -> seen */
+static long long learned_from[64], learned_to[64];
+static int nlearned;
+
+/* KTAP lines of the current attempt (an attempt that departs from the recorded run is retried) */
+static char out[1 << 17];
+static size_t outlen;
+
+__attribute__((format(printf, 1, 2)))
+static UNUSED void emit(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(out + outlen, sizeof(out) - outlen, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		outlen = outlen + (size_t)n < sizeof(out) ? outlen + (size_t)n : sizeof(out) - 1;
+}
+
+static UNUSED struct outcome done(long long r0, long long r1, long long r2)
+{
+	struct outcome o = { 0, r0, r1, r2 };
+
+	return o;
+}
+
+static UNUSED struct outcome fail(void)
+{
+	struct outcome o = { errno, 0, 0, 0 };
+
+	return o;
+}
+
+static UNUSED struct outcome would_block(void)
+{
+	struct outcome o = { WOULD_BLOCK, 0, 0, 0 };
+
+	return o;
+}
+
+static UNUSED struct outcome result(long r)
+{
+	return r < 0 ? fail() : done(0, 0, 0);
+}
+
+/* the one place EINTR is retried */
+static UNUSED long xioctl(int fd, unsigned long request, void *arg)
+{
+	long r;
+
+	do
+		r = ioctl(fd, request, arg);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+static UNUSED struct outcome new_fd(long fd, int slot)
+{
+	if (fd < 0)
+		return fail();
+	h[slot] = fd;
+	live[slot] = 1;
+	return done(0, 0, 0);
+}
+
+static UNUSED struct outcome new_map(void *p, size_t len, int slot)
+{
+	if (p == MAP_FAILED)
+		return fail();
+	maddr[slot] = p;
+	mlen[slot] = len;
+	live[slot] = 1;
+	return done(0, 0, 0);
+}
+
+static UNUSED struct outcome new_handle(__u32 handle, long long size, int slot)
+{
+	h[slot] = handle;
+	hsize[slot] = size;
+	live[slot] = 1;
+	return done(handle, 0, 0);
+}
+
+static const char *device(const char *name)
+{
+	for (int i = 0; i < NDEVS; i++)
+		if (strcmp(dev_name[i], name) == 0)
+			return dev_path[i];
+	return name;
+}
+
+static const char *errname(int e)
+{
+	static char buf[32];
+
+	switch (e) {
+	case 0: return "0";
+	case NOT_RUN: return "not run";
+	case WOULD_BLOCK: return "would block on a fence";
+	case EPERM: return "-1 EPERM";
+	case ENOENT: return "-1 ENOENT";
+	case EINTR: return "-1 EINTR";
+	case EIO: return "-1 EIO";
+	case EBADF: return "-1 EBADF";
+	case EAGAIN: return "-1 EAGAIN";
+	case ENOMEM: return "-1 ENOMEM";
+	case EACCES: return "-1 EACCES";
+	case EFAULT: return "-1 EFAULT";
+	case EBUSY: return "-1 EBUSY";
+	case EEXIST: return "-1 EEXIST";
+	case ENODEV: return "-1 ENODEV";
+	case EINVAL: return "-1 EINVAL";
+	case ENFILE: return "-1 ENFILE";
+	case EMFILE: return "-1 EMFILE";
+	case ENOTTY: return "-1 ENOTTY";
+	case ESPIPE: return "-1 ESPIPE";
+	case EPIPE: return "-1 EPIPE";
+	case ERANGE: return "-1 ERANGE";
+	case ENOSYS: return "-1 ENOSYS";
+	case EOVERFLOW: return "-1 EOVERFLOW";
+	case EBADFD: return "-1 EBADFD";
+	case EOPNOTSUPP: return "-1 EOPNOTSUPP";
+	case ENOBUFS: return "-1 ENOBUFS";
+	case ETIMEDOUT: return "-1 ETIMEDOUT";
+	}
+	snprintf(buf, sizeof(buf), "-1 errno %d", e);
+	return buf;
+}
+
+static const char *describe(const struct outcome *o)
+{
+	static char buf[160];
+
+	if (o->err != 0 || (o->r0 == 0 && o->r1 == 0 && o->r2 == 0))
+		return errname(o->err);
+	snprintf(buf, sizeof(buf), "0 (values 0x%llx, 0x%llx, 0x%llx)", (unsigned long long)o->r0,
+		 (unsigned long long)o->r1, (unsigned long long)o->r2);
+	return buf;
+}
+
+static UNUSED long long learned(long long recorded)
+{
+	for (int i = 0; i < nlearned; i++)
+		if (learned_from[i] == recorded)
+			return learned_to[i];
+	return recorded;
+}
+
+/*
+ * A step's outcome against every outcome the documentation allows (taken: the one the recorded
+ * run took, -1 where it took none). 0: as documented; 1: not; 4: documented, but not the recorded
+ * branch, which the rest of the sequence was written for.
+ */
+static UNUSED int check(int n, const char *what, const struct outcome *got, const struct outcome *allowed, int nallowed,
+		 int taken, int any_value, int content, const char *expected)
+{
+	int match = -1;
+
+	reached = n;
+	if (trace)
+		emit("# trace %d %d %lld %lld %lld\n", n, got->err, got->r0, got->r1, got->r2);
+	for (int i = 0; i < nallowed && match < 0; i++) {
+		long long want = content ? learned(allowed[i].r0) : allowed[i].r0;
+
+		if (got->err == allowed[i].err && (any_value || got->r0 == want) &&
+		    got->r1 == allowed[i].r1 && got->r2 == allowed[i].r2)
+			match = i;
+	}
+	if (match < 0) {
+		emit("# step %d is not as documented\n", n);
+		emit("not ok %d - %s # expected %s, got %s\n", n, what, expected, describe(got));
+		return 1;
+	}
+	if (any_value && taken >= 0 && got->r0 != allowed[taken].r0 && nlearned < 64) {
+		learned_from[nlearned] = allowed[taken].r0;
+		learned_to[nlearned++] = got->r0;
+	}
+	if (taken >= 0 && match != taken) {
+		snprintf(departure, sizeof(departure), "step %d: %s is documented too, but the recorded run took %s",
+			 n, describe(got), describe(&allowed[taken]));
+		emit("ok %d - %s # %s\n", n, what, departure);
+		return 4;
+	}
+	emit("ok %d - %s\n", n, what);
+	return 0;
+}
+
+static UNUSED void step_skipped(int n, const char *what, const char *why)
+{
+	reached = n;
+	emit("ok %d - %s # SKIP %s\n", n, what, why);
+}
+
+/* a side-effect-free query may look again for up to 2 s: the recorded run saw the device later */
+static struct timespec wait_start;
+
+static UNUSED void start_waiting(void)
+{
+	clock_gettime(CLOCK_MONOTONIC, &wait_start);
+}
+
+static UNUSED int still_waiting(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((now.tv_sec - wait_start.tv_sec) * 1000000000LL + (now.tv_nsec - wait_start.tv_nsec) > 2000000000LL)
+		return 0;
+	usleep(5000);
+	return 1;
+}
+
+/* live dma-bufs system-wide: the "Total N objects" line of debugfs dma_buf/bufinfo, -1 if unreadable */
+static UNUSED int live_dmabufs(void)
+{
+	FILE *f = fopen("/sys/kernel/debug/dma_buf/bufinfo", "r");
+	char line[256];
+	int n = -1, k;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Total %d objects", &k) == 1)
+			n = k;
+	fclose(f);
+	return n;
+}
+
+/* unmap every mapping, then close every fd: GEM handles and vgem fences go with their DRM file */
+static UNUSED void cleanup(void)
+{
+	for (int i = 1; i < NSLOTS; i++)
+		if (live[i] && slot_kind[i] == 2) {
+			munmap(maddr[i], mlen[i]);
+			live[i] = 0;
+		}
+	for (int i = 1; i < NSLOTS; i++)
+		if (live[i] && slot_kind[i] == 1)
+			close((int)h[i]);
+	memset(live, 0, sizeof(live));
+	fences_used = 0;
+	nlearned = 0;
+	last_attach.tv_sec = 0;
+	last_attach.tv_nsec = 0;
+}
+
+static UNUSED int end_check(int n, int before)
+{
+	const char *what = "no dma-buf outlives the last fd and mapping that named it";
+	int after = live_dmabufs();
+
+	reached = n;
+	if (before < 0 || after < 0) {
+		emit("ok %d - %s # SKIP cannot read /sys/kernel/debug/dma_buf/bufinfo (needs root and debugfs)\n", n, what);
+		return 4;
+	}
+	if (after != before) {
+		emit("# %d live dma-bufs before the sequence, %d after it closed and unmapped everything\n", before, after);
+		emit("not ok %d - %s # expected %d live dma-bufs, got %d\n", n, what, before, after);
+		return 1;
+	}
+	emit("ok %d - %s\n", n, what);
+	return 0;
+}
+
+/* The sequence. Returns 0 when every step was as documented, 1 at the first that was not, 4 when the
+ * device took another documented outcome than the recorded run at a step the rest depends on. */
+static int run(void)
+{
+	int rc = 0;
+	(void)rc;
+
+	/* 1. v1 = open("video0", O_RDWR|O_NONBLOCK) */
+	{
+		static const struct outcome allowed[] = { { 0, 0LL, 0LL, 0LL } };
+		struct outcome o;
+		o = new_fd(open(device("video0"), O_RDWR|O_NONBLOCK), 1);
+		rc = check(1, "v1 = open(\"video0\", O_RDWR|O_NONBLOCK)", &o, allowed, 1, 0, 0, 0, "0");
+		if (rc != 0)
+			return rc;
+	}
+
+	/* 2. ioctl(v1, VIDIOC_REQBUFS, {.count = 1, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP}) */
+	{
+		static const struct outcome allowed[] = { { 0, 2LL, 287LL, 0LL } };
+		struct outcome o;
+		{
+			struct v4l2_requestbuffers rb = { .count = 1, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP };
+			o = xioctl((int)h[1], VIDIOC_REQBUFS, &rb) < 0 ? fail() : done(rb.count, rb.capabilities, 0);
+		}
+		rc = check(2, "ioctl(v1, VIDIOC_REQBUFS, {.count = 1, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP})", &o, allowed, 1, 0, 0, 0, "0, count = 2, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS");
+		if (rc != 0)
+			return rc;
+	}
+
+	/* 3. v2 = ioctl(v1, VIDIOC_EXPBUF, {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .index = 0, .plane = 0, .flags = O_RDONLY}).fd */
+	{
+		static const struct outcome allowed[] = { { 0, 0LL, 0LL, 0LL } };
+		struct outcome o;
+		{
+			struct v4l2_exportbuffer e = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .index = 0, .plane = 0, .flags = O_RDONLY };
+			o = xioctl((int)h[1], VIDIOC_EXPBUF, &e) < 0 ? fail() : new_fd(e.fd, 2);
+		}
+		rc = check(3, "v2 = ioctl(v1, VIDIOC_EXPBUF, {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .index = 0, .plane = 0, .flags = O_RDONLY}).fd", &o, allowed, 1, 0, 0, 0, "0");
+		if (rc != 0)
+			return rc;
+	}
+
+	/* 4. lseek(v2, 0, SEEK_CUR) */
+	{
+		static const struct outcome allowed[] = { { EINVAL, 0LL, 0LL, 0LL } };
+		struct outcome o;
+		{
+			off_t r = lseek((int)h[2], 0LL, SEEK_CUR);
+			o = r < 0 ? fail() : done(r, 0, 0);
+		}
+		rc = check(4, "lseek(v2, 0, SEEK_CUR)", &o, allowed, 1, -1, 0, 0, "-1 EINVAL");
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int rc = 0, attempt;
+
+	for (int i = 1; i < argc; i++) {
+		char *eq = strchr(argv[i], '=');
+		int known = 0;
+
+		for (int d = 0; eq && d < NDEVS; d++)
+			if (strncmp(argv[i], dev_name[d], (size_t)(eq - argv[i])) == 0 && dev_name[d][eq - argv[i]] == '\0') {
+				dev_path[d] = eq + 1;
+				known = 1;
+			}
+		if (!known) {
+			fprintf(stderr, "usage: %s [NAME=PATH ...]; device names:", argv[0]);
+			for (int d = 0; d < NDEVS; d++)
+				fprintf(stderr, " %s (default %s)", dev_name[d], dev_path[d]);
+			fprintf(stderr, "\n");
+			return 2;
+		}
+	}
+	for (int d = 0; d < NDEVS; d++)
+		if (access(dev_path[d], F_OK) != 0) {
+			fprintf(stderr, "error: %s (%s): %s; name another with %s=PATH\n", dev_name[d], dev_path[d],
+				strerror(errno), dev_name[d]);
+			return 2;
+		}
+	trace = getenv("REPRO_TRACE") != NULL;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("KTAP version 1\n1..%d\n", NSTEPS);
+	for (attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+		outlen = 0;
+		out[0] = '\0';
+		reached = 0;
+		rc = run();
+		cleanup();
+		if (rc != 4 || attempt == MAX_ATTEMPTS)
+			break;
+		printf("# attempt %d: %s; starting again from a fresh state\n", attempt, departure);
+	}
+	fputs(out, stdout);
+	/* steps after the one that decided the attempt were not run */
+	for (int n = reached + 1; n <= NSTEPS; n++)
+		printf("ok %d - step %d # SKIP not reached: the sequence stopped at step %d\n", n, n, reached);
+	if (rc == 0)
+		printf("# every step was as documented: the counterexample does not reproduce here\n");
+	else if (rc == 1)
+		printf("# a step was not as documented: the counterexample reproduced\n");
+	else
+		printf("# inconclusive after %d attempts: %s\n", MAX_ATTEMPTS, departure);
+	return rc;
+}
