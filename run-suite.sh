@@ -45,15 +45,15 @@ done
 raw="$here/runner/bin/raw-loop"
 if [ "$bench" = 1 ]; then
   # the raw C baseline, built here against the lab kernel's headers (the guest has no network or compiler cache)
-  eval "$(bash "$here/lab/fetch-kernel.sh" | grep -E '^(UAPI)=')"
   inc="$(mktemp -d)"; trap 'rm -rf "$inc"' EXIT
-  mkdir -p "$inc/linux"
-  for h in videodev2 v4l2-common v4l2-controls dma-buf dma-heap; do
-    sed -E -e 's/([[:space:](])(__user|__force|__iomem)[[:space:]]/\1/g' -e 's@^#include <linux/compiler(|_types).h>@@' "$UAPI/linux/$h.h" >"$inc/linux/$h.h"
-  done
+  bash "$here/lab/uapi-include.sh" "$inc" || { echo "error: cannot prepare the lab kernel's uapi headers" >&2; exit 2; }
   gcc -O2 -Wall -Wextra -Werror -I"$inc" -o "$raw" "$here/runner/bench/raw-loop.c" || { echo "error: cannot build runner/bench/raw-loop.c" >&2; exit 2; }
 fi
 out="$(mkdir -p "$out/vm" && cd "$out/vm" && pwd)"
-export CONFORMANCE_BIN="$bin" CONFORMANCE_RAW_LOOP="$raw" CONFORMANCE_CERTIFY_NEW=$(( modules == 1 && devices == 0 ? 1 : 0 ))
+# the guest writes to /lab-out; reports name the host's path for the same files, and replay commands
+# that boot the same lab (with the same modules) again
+prefix="./run-suite.sh --target vm"; for a in "${lab[@]}"; do prefix+=" $(printf '%q' "$a")"; done
+export CONFORMANCE_REPLAY_PREFIX="$prefix"
+export CONFORMANCE_BIN="$bin" CONFORMANCE_RAW_LOOP="$raw" CONFORMANCE_HOST_OUT="$out" CONFORMANCE_CERTIFY_NEW=$(( modules == 1 && devices == 0 ? 1 : 0 ))
 cd "$here"
 exec bash "$here/lab/vm.sh" run --out "$out" "${lab[@]}" -- bash "$here/lab/guest-run.sh" "${inner[@]}"

@@ -148,7 +148,7 @@ public static class CReproducer
         }
         if (r.Target.StartsWith("broken:", StringComparison.Ordinal))
             Wrapped("Note:      ", $"{r.Target} is a deliberately broken model: on a kernel that follows the documentation this program passes.");
-        Wrapped("Replay:    ", $"./run-suite.sh --replay {replayPath ?? "FILE.replay.json"}");
+        Wrapped("Replay:    ", TextReport.ReplayFileCommand(replayPath ?? "FILE.replay.json", r.Target));
         Wrapped("Found by:  ", r.Command);
         Line();
         Line("Build:     gcc -Wall -o repro repro.c");

@@ -14,7 +14,7 @@ public sealed class ReplayFormatException(string message) : Exception(message);
 /// A counterexample as data: the target it ran on, the seed and options that found it, and the shrunk op
 /// sequence with each step's outcome on the target and every outcome the documentation allows there.
 /// `--replay FILE` runs exactly these steps again; the C reproducer is written from the same record.
-/// Format: "conformance-replay/1", documented in reports/replay.schema.json.
+/// Format: "conformance-replay/1", described in the README (Replay files and C reproducers).
 /// </summary>
 public sealed record ReplayFile
 {

@@ -62,12 +62,17 @@ public static class TextReport
                 : $"  FLAKY: failed again in only {p.Reproduced} of {p.ReproRuns} re-runs, each from a fresh state");
         if (files != null)
         {
-            sb.AppendLine($"  replay file:  {files.ReplayPath}   (./run-suite.sh --replay {files.ReplayPath})");
+            sb.AppendLine($"  replay file:  {files.ReplayPath}   ({ReplayFileCommand(files.ReplayPath, r.Target)})");
             sb.AppendLine($"  C reproducer: {files.ReproducerPath}   (gcc -Wall -o repro {files.ReproducerPath} && ./repro)");
         }
         sb.AppendLine($"  replay: {replayCommand}");
         return sb.ToString();
     }
+
+    /// <summary>The command that runs a replay file again: in the lab VM it boots the same lab (modules included).</summary>
+    public static string ReplayFileCommand(string path, string target) =>
+        target.StartsWith("kernel", StringComparison.Ordinal) && Environment.GetEnvironmentVariable("CONFORMANCE_REPLAY_PREFIX") is { Length: > 0 } prefix
+            ? $"{prefix} --replay {path}" : $"./run-suite.sh --replay {path}";
 
     /// <summary>Numbered steps, model and target side by side; the divergent step is marked.</summary>
     public static string Steps(Failure f)

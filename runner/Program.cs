@@ -168,7 +168,9 @@ public static class Program
 
     public static string ReplayCommand(Cli cli, PropertyResult p, string? device = null)
     {
-        var parts = new List<string> { "./run-suite.sh", "--target", cli.Target };
+        // inside the lab VM: the command that boots the same lab again
+        var parts = Environment.GetEnvironmentVariable("CONFORMANCE_REPLAY_PREFIX") is { Length: > 0 } prefix && cli.Target == "kernel"
+            ? new List<string> { prefix } : new List<string> { "./run-suite.sh", "--target", cli.Target };
         parts.AddRange(device != null ? ["--device", device] : ["--profile", cli.ProfileName]);
         parts.AddRange([
             "--seed", p.ReplaySeed.ToString(), "--sequences", p.ReplaySequences.ToString(), "--property", p.Property.Name,

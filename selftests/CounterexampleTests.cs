@@ -223,3 +223,38 @@ public static class CCompile
         finally { dir.Delete(true); }
     }
 }
+
+/// <summary>A counterexample that fails only on some re-runs is labelled FLAKY with its rate, never reported as solid.</summary>
+public class FlakyTests
+{
+    /// <summary>Forwards every call to a broken model on odd fresh states and to a correct one on even ones.</summary>
+    public class Alternating : System.Reflection.DispatchProxy
+    {
+        public ReferenceModel Broken = null!, Good = null!;
+        private int _resets;
+        protected override object? Invoke(System.Reflection.MethodInfo? m, object?[]? args)
+        {
+            if (m!.Name == nameof(IBufferTarget.Reset)) _resets++;
+            var current = (_resets / 2) % 2 == 0 ? Broken : Good;   // Check resets before and after each run
+            return m.Invoke(current, args);
+        }
+    }
+
+    [Fact]
+    public void A_counterexample_that_fails_on_half_the_reruns_is_labelled_flaky_with_its_rate()
+    {
+        var target = System.Reflection.DispatchProxy.Create<IBufferTarget, Alternating>();
+        var proxy = (Alternating)(object)target;
+        proxy.Broken = new ReferenceModel(TargetProfile.VividLike, BrokenVariant.Find("llseek-seek-cur")!.Bug);
+        proxy.Good = new ReferenceModel(TargetProfile.VividLike);
+        var found = Engine.Run("flaky", new ReferenceModel(TargetProfile.VividLike, proxy.Broken.Bug), new RunOptions { Property = "lockstep" }, Catalog.Load());
+        var f = found.Properties.Single(p => p.Failure != null);
+        int again = Engine.Reproduce(f.Property, f.Failure!, target, 10);
+        Assert.Equal(5, again);
+        var flaky = f with { Reproduced = again, ReproRuns = 10 };
+        Assert.False(flaky.Deterministic);
+        var text = TextReport.Counterexample(found, flaky, Catalog.Load(), "cmd");
+        Assert.Contains("FLAKY: failed again in only 5 of 10 re-runs, each from a fresh state", text);
+        Assert.Contains("reproduced: failed again in 10 of 10", TextReport.Counterexample(found, f, Catalog.Load(), "cmd"));
+    }
+}

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The C round trip on the lab kernel: the suite's standalone C reproducers must agree with its C# kernel
+# adapter. Three kinds of program, all compiled here with gcc -Wall -Werror against the 6.12 uapi headers
+# and run in one boot of the lab VM:
+#   sample     sequences generated on vivid, the system heap and udmabuf and run by the C# adapter
+#              (--sample); the C program must take the same outcome at every step (exit 0), or, where
+#              the adapter saw a divergence, fail at the same step (exit 1)
+#   broken     counterexamples of deliberately broken model variants; the C program checks the
+#              documented outcome, so on this kernel it must pass (exit 0)
+#   deviation  with --module KO --module-args "bug=...": the suite's counterexample for a divergence the
+#              kernel really has; the C program must fail (exit 1) at the step the suite recorded
+# usage: lab/roundtrip.sh [--samples N] [--module KO --module-args ARGS] --out DIR
+# exit: 0 every program agrees; 1 one does not; 2 set-up error
+set -uo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+out="" samples=15 module="" margs=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out) out="$2"; shift 2 ;;
+    --samples) samples="$2"; shift 2 ;;
+    --module) module="$2"; shift 2 ;;
+    --module-args) margs="$2"; shift 2 ;;
+    *) echo "usage: $0 [--samples N] [--module KO --module-args ARGS] --out DIR" >&2; exit 2 ;;
+  esac
+done
+[ -n "$out" ] || { echo "error: --out DIR is required" >&2; exit 2; }
+mkdir -p "$out" && out="$(cd "$out" && pwd)"
+rm -rf "$out"/{samples,broken-*,deviation,bin,runs,list.txt}
+cd "$here"
+fail() { echo "roundtrip: $*" >&2; exit 2; }
+list="$out/list.txt"; : >"$list"
+
+if [ -n "$module" ]; then
+  echo "== the suite on the module ($margs) must find the divergence"
+  ./run-suite.sh --target vm --module "$module" --module-args "$margs" --sequences 300 --out "$out/deviation" >"$out/deviation.log" 2>&1
+  rc=$?; [ "$rc" -eq 1 ] || { tail -30 "$out/deviation.log"; fail "expected exit 1 from the module run, got $rc"; }
+  for r in "$out"/deviation/vm/counterexamples/*/*.replay.json; do
+    [ -f "$r" ] || fail "the module run wrote no counterexample"
+    echo "deviation $(basename "${r%.replay.json}") ${r%.replay.json} $r" >>"$list"
+  done
+else
+  echo "== $samples sample sequences per device on vivid, the system heap and udmabuf"
+  ./run-suite.sh --target vm --device /dev/video0 --device /dev/dma_heap/system --device /dev/udmabuf \
+    --sample "$samples" --out "$out/samples" >"$out/samples.log" 2>&1 || { tail -30 "$out/samples.log"; fail "the sample run failed"; }
+  for r in "$out"/samples/vm/samples/*/*.replay.json; do
+    d="$(basename "$(dirname "$r")")"
+    echo "sample $d-$(basename "${r%.replay.json}") ${r%.replay.json} $r" >>"$list"
+  done
+  echo "== counterexamples of broken model variants (on this machine: no kernel needed)"
+  for v in reqbufs0-frees-mapped heap-not-zeroed udmabuf-accepts-write-seal llseek-seek-cur; do
+    ./run-suite.sh --target "broken:$v" --property lockstep --out "$out/broken-$v" >"$out/broken-$v.log" 2>&1
+    [ $? -eq 1 ] || fail "broken:$v was not caught"
+    for r in "$out/broken-$v"/counterexamples/*/*.replay.json; do
+      echo "broken $v ${r%.replay.json} $r" >>"$list"
+    done
+  done
+fi
+
+echo "== compile $(wc -l <"$list") C programs (gcc -Wall -Werror, Linux 6.12 uapi headers)"
+inc="$out/include"; bash lab/uapi-include.sh "$inc" || fail "cannot prepare the uapi headers"
+mkdir -p "$out/bin"
+{
+  echo "all:"
+  while read -r kind name base replay; do
+    echo "all: $out/bin/$name"
+    printf '%s: %s.c\n\tgcc -Wall -Werror -I%s -o $@ $<\n' "$out/bin/$name" "$base" "$inc"
+  done <"$list"
+} >"$out/Makefile"
+make -s -k -j"$(nproc)" -f "$out/Makefile" >"$out/compile.log" 2>&1 || { cat "$out/compile.log"; echo "roundtrip: a reproducer does not compile cleanly"; exit 1; }
+awk -v b="$out/bin" '{ print $1, $2, b "/" $2, $4 }' "$list" >"$list.run" && mv "$list.run" "$list"
+
+echo "== run them in the lab VM"
+lab=(bash lab/vm.sh run --out "$out/vm")
+[ -n "$module" ] && lab+=(--module "$module" --module-args "$margs")
+"${lab[@]}" -- bash lab/run-repros.sh "$list" >"$out/vm.log" 2>&1 || { tail -30 "$out/vm.log"; fail "the lab VM run failed"; }
+
+agree=0 disagree=0 inconclusive=0
+while read -r kind name bin replay; do
+  rc="$(cat "$out/vm/runs/$name.rc" 2>/dev/null || echo missing)"
+  ktap="$out/vm/runs/$name.ktap"
+  step="$(grep -o '"step": [0-9]*' "$replay" | head -1 | grep -o '[0-9]*$' || true)"
+  first_bad="$(grep -m1 -oE '^not ok [0-9]+' "$ktap" 2>/dev/null | grep -oE '[0-9]+$' || true)"
+  case "$kind" in
+    sample) if [ -z "$step" ]; then want=0; else want=1; fi ;;
+    broken) want=0 ;;
+    deviation) want=1 ;;
+  esac
+  verdict=agree
+  if [ "$rc" = 4 ] && [ "$kind" != deviation ]; then verdict=inconclusive
+  elif [ "$rc" != "$want" ]; then verdict=DISAGREE
+  elif [ "$want" = 1 ] && [ -n "$step" ] && [ "$step" != 0 ] && [ "$first_bad" != "$step" ]; then verdict=DISAGREE
+  fi
+  case "$verdict" in
+    agree) agree=$((agree + 1)) ;;
+    inconclusive) inconclusive=$((inconclusive + 1)); echo "inconclusive: $kind $name: $(tail -1 "$ktap")" ;;
+    *) disagree=$((disagree + 1))
+       echo "DISAGREE: $kind $name: exit $rc (want $want${step:+, first failing step $step}), first 'not ok' at ${first_bad:-none}"
+       grep -E '^(not ok|# )' "$ktap" | head -8 | sed 's/^/    /' ;;
+  esac
+done <"$list"
+total=$(wc -l <"$list")
+echo "round trip: $total C programs: $agree agree with the suite, $inconclusive inconclusive, $disagree disagree"
+# a device's own timing may keep a sample off its recorded branch; more than a few is a harness problem
+[ "$disagree" -eq 0 ] && [ $((inconclusive * 10)) -le "$total" ]
