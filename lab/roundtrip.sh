@@ -47,11 +47,11 @@ else
     echo "sample $d-$(basename "${r%.replay.json}") ${r%.replay.json} $r" >>"$list"
   done
   echo "== counterexamples of broken model variants (on this machine: no kernel needed)"
-  for v in reqbufs0-frees-mapped heap-not-zeroed udmabuf-accepts-write-seal llseek-seek-cur; do
-    ./run-suite.sh --target "broken:$v" --property lockstep --out "$out/broken-$v" >"$out/broken-$v.log" 2>&1
+  for v in reqbufs0-frees-mapped heap-not-zeroed udmabuf-accepts-write-seal llseek-seek-cur close-leaks-dmabuf expbuf-copies-memory; do
+    ./run-suite.sh --target "broken:$v" --out "$out/broken-$v" >"$out/broken-$v.log" 2>&1
     [ $? -eq 1 ] || fail "broken:$v was not caught"
     for r in "$out/broken-$v"/counterexamples/*/*.replay.json; do
-      echo "broken $v ${r%.replay.json} $r" >>"$list"
+      echo "broken $v-$(basename "${r%.replay.json}") ${r%.replay.json} $r" >>"$list"
     done
   done
 fi

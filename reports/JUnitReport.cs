@@ -8,7 +8,9 @@ public static class JUnitReport
 {
     public static XDocument Build(SuiteResult r, Func<PropertyResult, string> counterexample)
     {
-        var failures = r.Properties.Where(p => p.Failure != null).ToDictionary(p => p.Failure!.InvariantId, counterexample);
+        // two properties (e.g. lockstep and aliasing) can break the same invariant: the test case carries both
+        var failures = r.Properties.Where(p => p.Failure != null).GroupBy(p => p.Failure!.InvariantId)
+            .ToDictionary(g => g.Key, g => string.Join("\n", g.Select(counterexample)));
         var suites = new XElement("testsuites", new XAttribute("name", $"conformance {r.Target}"),
             new XAttribute("tests", r.Invariants.Count),
             new XAttribute("failures", r.Invariants.Count(i => i.Verdict == Verdict.Fail)),
