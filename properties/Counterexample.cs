@@ -11,13 +11,6 @@ namespace Conformance.Properties;
 /// </summary>
 public sealed record ExpectedStep(Op Op, Outcome Actual, IReadOnlyList<Outcome> Allowed, bool AnyValue, IReadOnlyList<string> Cited)
 {
-    public bool Admits(in Outcome o)
-    {
-        foreach (var a in Allowed)
-            if (a.Errno == o.Errno && (AnyValue || a.R0 == o.R0) && a.R1 == o.R1 && a.R2 == o.R2) return true;
-        return false;
-    }
-
     /// <summary>Which allowed outcome this run took (-1: none, this is where it departs from the documentation).</summary>
     public int Taken
     {

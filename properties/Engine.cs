@@ -50,6 +50,15 @@ public sealed record SuiteResult(
     IReadOnlyList<InvariantResult> Invariants, Exercise Exercise, TimeSpan Elapsed)
 {
     public bool Failed => Properties.Any(p => p.Failure != null);
+
+    /// <summary>Invariants by verdict; a failure citing no invariant judged in this run (e.g. UNCITED) still counts as failed, once per ID.</summary>
+    public (int Passed, int Failed, int Skipped, int NotExercised) Counts()
+    {
+        var judged = Invariants.Select(i => i.Invariant.Id).ToHashSet(StringComparer.Ordinal);
+        int outside = Properties.Where(p => p.Failure != null && !judged.Contains(p.Failure.InvariantId)).Select(p => p.Failure!.InvariantId).Distinct().Count();
+        return (Invariants.Count(i => i.Verdict == Verdict.Pass), Invariants.Count(i => i.Verdict == Verdict.Fail) + outside,
+            Invariants.Count(i => i.Verdict == Verdict.Skip), Invariants.Count(i => i.Verdict == Verdict.NotExercised));
+    }
 }
 
 /// <summary>

@@ -22,7 +22,7 @@ public static class CReproducer
         var slots = new Slots(r.Steps);
         var em = new Emitter(slots, r.OutputPayload);
         var body = new StringBuilder();
-        var names = StepNames(r.Steps.Select(s => (s.Op, s.Actual)).ToList());
+        var names = TextReport.StepTexts(r.Steps.Select(s => (s.Op, s.Actual)).ToList());
         bool endCheck = r.Property == "release";
         int total = r.Steps.Count + (endCheck ? 1 : 0);
         for (int i = 0; i < r.Steps.Count; i++)
@@ -66,7 +66,7 @@ public static class CReproducer
         sb.Append($"#define NSTEPS {total}\n#define NSLOTS {slots.Count + 1}\n");
         sb.Append($"#define OUTPUT_PAYLOAD {r.OutputPayload}u\n");
         sb.Append("\n/* symbolic device names the steps open, and their paths (NAME=PATH on the command line overrides one) */\n");
-        var devs = r.Devices.Where(kv => r.Steps.Any(s => s.Op is Open o && o.Device == kv.Key)).OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList();
+        var devs = OpenedDevices(r);
         sb.Append($"static const char *dev_name[] = {{ {string.Join(", ", devs.Select(d => CString(d.Key)).DefaultIfEmpty("NULL"))} }};\n");
         sb.Append($"static const char *dev_path[] = {{ {string.Join(", ", devs.Select(d => CString(d.Value)).DefaultIfEmpty("NULL"))} }};\n");
         sb.Append($"#define NDEVS {devs.Count}\n");
@@ -84,14 +84,9 @@ public static class CReproducer
         return sb.ToString();
     }
 
-    /// <summary>Step texts with handles renumbered v1, v2, ... in creation order, as the text report prints them.</summary>
-    public static IReadOnlyList<string> StepNames(IReadOnlyList<(Op Op, Outcome Actual)> steps)
-    {
-        var names = new Dictionary<int, int>();
-        foreach (var (op, actual) in steps) if (op.Creates && actual.Ok) names[op.Id] = names.Count + 1;
-        Var Rename(Var v) => names.TryGetValue(v.Id, out var k) ? new Var(k) : v;
-        return steps.Select(s => (s.Op.MapVars(Rename) with { Id = names.GetValueOrDefault(s.Op.Id, 0) }).Text).ToList();
-    }
+    /// <summary>The recorded devices the steps open (symbolic name and path), in a stable order.</summary>
+    private static List<KeyValuePair<string, string>> OpenedDevices(ReplayFile r) =>
+        r.Devices.Where(kv => r.Steps.Any(s => s.Op is Open o && o.Device == kv.Key)).OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList();
 
     private static string NotRunReason(ExpectedStep s, IEnumerable<ExpectedStep> before)
     {
@@ -153,7 +148,7 @@ public static class CReproducer
         Line();
         Line("Build:     gcc -Wall -o repro repro.c");
         Line("           (uapi headers of Linux 6.10 or later: linux-libc-dev, or -I<dir> after `make headers_install`)");
-        var devs = r.Devices.Where(kv => r.Steps.Any(s => s.Op is Open o && o.Device == kv.Key)).OrderBy(kv => kv.Key, StringComparer.Ordinal);
+        var devs = OpenedDevices(r);
         Wrapped("Run:       ", "./repro [NAME=PATH ...]   (defaults: " + string.Join(" ", devs.Select(kv => $"{kv.Key}={kv.Value}")) + ")");
         Wrapped("Output:    ", $"KTAP, one result line per step ({total}); REPRO_TRACE=1 adds each step's raw outcome. Every step is checked " +
             "against all outcomes the documentation allows there. Exit 0: every step as documented; 1: a step that is not (the " +

@@ -69,10 +69,8 @@ public static class JsonReport
     private static Tally Totals(UnitResult u)
     {
         if (u.Result is not { } r) return default;
-        var judged = r.Invariants.Select(i => i.Invariant.Id).ToHashSet(StringComparer.Ordinal);
-        int outside = r.Properties.Where(p => p.Failure != null && !judged.Contains(p.Failure.InvariantId)).Select(p => p.Failure!.InvariantId).Distinct().Count();
-        return new(r.Invariants.Count(i => i.Verdict == Verdict.Pass), r.Invariants.Count(i => i.Verdict == Verdict.Fail) + outside,
-            r.Invariants.Count(i => i.Verdict == Verdict.Skip), r.Invariants.Count(i => i.Verdict == Verdict.NotExercised));
+        var (passed, failed, skipped, notExercised) = r.Counts();
+        return new(passed, failed, skipped, notExercised);
     }
 
     /// <summary>As in the KTAP report: a leak or any failure fails the unit; a unit none of whose invariants was checked is skipped.</summary>

@@ -33,11 +33,8 @@ public static class TextReport
 
     public static string Totals(SuiteResult r)
     {
-        int pass = r.Invariants.Count(i => i.Verdict == Verdict.Pass), fail = r.Invariants.Count(i => i.Verdict == Verdict.Fail),
-            skip = r.Invariants.Count(i => i.Verdict == Verdict.Skip), nx = r.Invariants.Count(i => i.Verdict == Verdict.NotExercised);
+        var (pass, fail, skip, nx) = r.Counts();
         long seqs = r.Properties.Sum(p => p.Sequences);
-        // a divergence the model cites no invariant for is still a failure
-        fail += r.Properties.Count(p => p.Failure != null && r.Invariants.All(i => i.Invariant.Id != p.Failure.InvariantId));
         return $"totals: {pass} passed, {fail} failed, {skip} skipped, {nx} not exercised; {seqs} sequences, {r.Exercise.Ops} ops in {r.Elapsed.TotalSeconds:F1} s (seed {r.Options.Seed})";
     }
 
@@ -74,20 +71,25 @@ public static class TextReport
         target.StartsWith("kernel", StringComparison.Ordinal) && Environment.GetEnvironmentVariable("CONFORMANCE_REPLAY_PREFIX") is { Length: > 0 } prefix
             ? $"{prefix} --replay {path}" : $"./run-suite.sh --replay {path}";
 
+    /// <summary>Each step's call with handles renumbered v1, v2, ... in the order they were created, so a shrunk sequence reads cleanly.</summary>
+    public static IReadOnlyList<string> StepTexts(IReadOnlyList<(Op Op, Outcome Actual)> steps)
+    {
+        var names = new Dictionary<int, int>();
+        foreach (var (op, actual) in steps) if (op.Creates && actual.Ok) names[op.Id] = names.Count + 1;
+        Var Rename(Var v) => names.TryGetValue(v.Id, out var k) ? new Var(k) : v;
+        return steps.Select(s => (s.Op.MapVars(Rename) with { Id = names.GetValueOrDefault(s.Op.Id, 0) }).Text).ToList();
+    }
+
     /// <summary>Numbered steps, model and target side by side; the divergent step is marked.</summary>
     public static string Steps(Failure f)
     {
         var sb = new StringBuilder();
-        // handles are renumbered v1, v2, ... in creation order so a shrunk sequence reads cleanly
-        var names = new Dictionary<int, int>();
-        foreach (var st in f.Steps) if (st.Op.Creates && st.Actual.Ok) names[st.Op.Id] = names.Count + 1;
-        Var Rename(Var v) => names.TryGetValue(v.Id, out var k) ? new Var(k) : v;
+        var texts = StepTexts(f.Steps.Select(s => (s.Op, s.Actual)).ToList());
         for (int i = 0; i < f.Steps.Count; i++)
         {
             var s = f.Steps[i];
             bool bad = i == f.StepIndex;
-            var op = s.Op.MapVars(Rename) with { Id = names.GetValueOrDefault(s.Op.Id, 0) };
-            sb.AppendLine($"  {(bad ? ">" : " ")}{i + 1,3}. {op.Text}");
+            sb.AppendLine($"  {(bad ? ">" : " ")}{i + 1,3}. {texts[i]}");
             var actual = s.Actual.Errno == Errno.NotRun ? "not run (a handle it names does not exist)" : s.Op.Observed(s.Actual);
             if (bad)
             {

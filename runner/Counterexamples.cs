@@ -23,15 +23,19 @@ public sealed record RunSite(string Target, string ProfileName, TargetProfile Pr
 /// <summary>Every failure is written as a replay file and a standalone C reproducer under OUT/counterexamples/UNIT/.</summary>
 public static class Counterexamples
 {
-    public static ReplayFile Record(RunSite site, Program.Cli cli, PropertyResult p, Catalog catalog, string command)
+    public static ReplayFile Record(RunSite site, Program.Cli cli, PropertyResult p, Catalog catalog, string command) =>
+        WithFailure(Sample(site, cli, p.Property.Name, p.ReplaySeed, p.ReplaySequences, p.Failure!.Steps, command), p.Failure, catalog)
+            with { Reproduced = p.Reproduced, ReproRuns = p.ReproRuns };
+
+    /// <summary>The broken invariant (rule, source and quote from the catalog) and where the steps departed from it.</summary>
+    public static ReplayFile WithFailure(ReplayFile rf, Failure f, Catalog catalog)
     {
-        var f = p.Failure!;
         var inv = catalog.Contains(f.InvariantId) ? catalog[f.InvariantId] : null;
-        return Sample(site, cli, p.Property.Name, p.ReplaySeed, p.ReplaySequences, f.Steps, command) with
+        return rf with
         {
-            Invariant = f.InvariantId, Rule = inv?.Rule, Source = inv == null ? null : inv.Source.Quote is { } q ? $"{inv.Source}: \"{q}\"" : inv.Source.ToString() ?? "(no invariant cited: the model has no rule for this outcome)",
+            Invariant = f.InvariantId, Rule = inv?.Rule,
+            Source = inv == null ? "(no invariant cited: the model has no rule for this outcome)" : inv.Source.Quote is { } q ? $"{inv.Source}: \"{q}\"" : inv.Source.ToString(),
             FailingStep = f.StepIndex + 1, Expected = f.Expected, Actual = f.Actual, Detail = f.Detail,
-            Reproduced = p.Reproduced, ReproRuns = p.ReproRuns,
         };
     }
 

@@ -70,7 +70,7 @@ public static class KernelRun
             var site = new RunSite("kernel", unit.Profile.Name, unit.Profile, unit.Path, unit.Driver, unit.Paths);
             if (cli.Sample > 0)
             {
-                Samples(cli, site, target, opt, Path.Combine(cli.OutDir, "samples", Slug(unit.Path)), output);
+                Samples(cli, catalog, site, target, opt, Path.Combine(cli.OutDir, "samples", Results.Slug(unit.Path)), output);
                 target.Dispose();
                 continue;
             }
@@ -78,7 +78,7 @@ public static class KernelRun
             target.Dispose();
             int fdsAfter = OpenFds(), bufsAfter = BufInfo.LiveCount();
 
-            var report = Results.Unit(unit.Name, unit.Path, site, result, cli, catalog, Path.Combine(cli.OutDir, "counterexamples", Slug(unit.Path)),
+            var report = Results.Unit(unit.Name, unit.Path, site, result, cli, catalog, Path.Combine(cli.OutDir, "counterexamples", Results.Slug(unit.Path)),
                 p => Program.ReplayCommand(cli, p, unit.Path));
             Results.Print(report, catalog, output);
             // the suite's own hygiene: every fd and dma-buf the unit made is gone
@@ -89,7 +89,7 @@ public static class KernelRun
             leaked |= unitLeaked;
             failed |= result.Failed;
             units.Add(report with { Notes = unit.Notes.Append(hygiene).ToList(), Leak = unitLeaked ? hygiene : null });
-            Results.WriteJUnit(report, catalog, Path.Combine(cli.OutDir, Slug(unit.Path)), output);
+            Results.WriteJUnit(report, catalog, Path.Combine(cli.OutDir, Results.Slug(unit.Path)), output);
         }
         if (cli.Sample > 0) return 0;
         Results.WriteRun(units, catalog, cli.OutDir, output, found.Kernel);
@@ -114,10 +114,8 @@ public static class KernelRun
         return n;
     }
 
-    private static string Slug(string path) => path.TrimStart('/').Replace('/', '_');
-
     /// <summary>--sample: generated sequences run in lockstep on the device and written, passing or not, with their C programs.</summary>
-    private static void Samples(Program.Cli cli, RunSite site, KernelTarget target, RunOptions opt, string dir, TextWriter output)
+    private static void Samples(Program.Cli cli, Catalog catalog, RunSite site, KernelTarget target, RunOptions opt, string dir, TextWriter output)
     {
         var gen = new SequenceGenerator(target.Profile, opt.Areas) { SlowOps = false };
         var lockstep = new LockstepProperty();
@@ -132,10 +130,7 @@ public static class KernelRun
             if (f != null) failed++;
             var cmd = $"./run-suite.sh --target kernel --device {site.Device} --sample {cli.Sample} --seed {cli.Options.Seed}";
             var rf = Counterexamples.Sample(site, cli, lockstep.Name, seed, 1, steps, cmd);
-            Counterexamples.Write(dir, $"sample-{i:D3}", f == null ? rf : rf with
-            {
-                Invariant = f.InvariantId, Source = "", FailingStep = f.StepIndex + 1, Expected = f.Expected, Actual = f.Actual,
-            });
+            Counterexamples.Write(dir, $"sample-{i:D3}", f == null ? rf : Counterexamples.WithFailure(rf, f, catalog));
         }
         output.WriteLine($"# samples: {cli.Sample} sequences written to {Counterexamples.Display(dir)} ({failed} diverged from the model)");
     }

@@ -198,8 +198,7 @@ public static class CCompile
     private static readonly Lazy<string> Include = new(() =>
     {
         var dir = Path.Combine(Path.GetTempPath(), $"conformance-uapi-{Environment.ProcessId}");
-        var (rc, _, err) = LayoutCheck.Exec("bash", $"{Path.Combine(Repo.Root, "lab", "uapi-include.sh")} {dir}");
-        if (rc != 0) throw new InvalidOperationException($"lab/uapi-include.sh failed: {err}");
+        UapiHeaders.Install(dir);
         return dir;
     });
 

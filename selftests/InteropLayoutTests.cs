@@ -3,7 +3,6 @@ using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
-using System.Text.RegularExpressions;
 using Conformance.Adapters;
 using Conformance.Adapters.Interop;
 using Xunit;
@@ -62,9 +61,6 @@ public class InteropLayoutTests
 /// <summary>Compiles C against the uapi headers and compares; returns one line per mismatch.</summary>
 public static class LayoutCheck
 {
-    private static readonly string[] Headers =
-        ["linux/videodev2.h", "linux/v4l2-common.h", "linux/v4l2-controls.h", "linux/dma-buf.h", "linux/dma-heap.h", "linux/udmabuf.h", "linux/sync_file.h", "drm/drm.h", "drm/drm_mode.h", "drm/vgem_drm.h"];
-
     public static IReadOnlyList<Type> InteropStructs() =>
         typeof(v4l2_buffer).Assembly.GetTypes().Where(t => t.GetCustomAttribute<UapiAttribute>() != null).ToList();
 
@@ -97,9 +93,12 @@ public static class LayoutCheck
         var dir = Directory.CreateTempSubdirectory("conformance-layout");
         try
         {
-            SanitisedHeaders(UapiHeaders.Find(), dir.FullName);
+            var include = Path.Combine(dir.FullName, "include");
+            UapiHeaders.Install(include);
             var src = new StringBuilder("#define _GNU_SOURCE\n#include <stddef.h>\n#include <stdio.h>\n#include <fcntl.h>\n#include <sys/mman.h>\n#include <poll.h>\n#include <sys/time.h>\n#include <sys/stat.h>\n#include <unistd.h>\n");
-            foreach (var h in Headers) src.Append($"#include <{h}>\n");
+            // every header lab/uapi-include.sh installs (the ones the suite's C programs use)
+            foreach (var h in Directory.GetFiles(include, "*.h", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(include, f)).Order(StringComparer.Ordinal))
+                src.Append($"#include <{h}>\n");
             src.Append("int main(void) {\n");
             foreach (var (expr, _, _) in expect) src.Append($"  printf(\"%llu\\n\", (unsigned long long)({expr}));\n");
             src.Append("  return 0;\n}\n");
@@ -121,20 +120,6 @@ public static class LayoutCheck
 
     private static int SizeOf(Type t) => (int)typeof(Unsafe).GetMethod(nameof(Unsafe.SizeOf))!.MakeGenericMethod(t).Invoke(null, null)!;
 
-    /// <summary>The source tree's uapi headers are not sanitised; apply headers_install.sh's two rewrites the suite's headers need.</summary>
-    private static void SanitisedHeaders(string uapi, string dir)
-    {
-        foreach (var h in Headers)
-        {
-            var text = File.ReadAllText(Path.Combine(uapi, h));
-            text = Regex.Replace(text, @"([\s(])(__user|__force|__iomem)\s", "$1");
-            text = Regex.Replace(text, @"^#include <linux/compiler(_types)?\.h>", "", RegexOptions.Multiline);
-            var dest = Path.Combine(dir, "include", h);
-            Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
-            File.WriteAllText(dest, text);
-        }
-    }
-
     internal static (int, string, string) Exec(string file, string args)
     {
         var psi = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -146,18 +131,14 @@ public static class LayoutCheck
     }
 }
 
-/// <summary>Where the lab kernel's uapi headers are: $CONFORMANCE_UAPI, else lab/fetch-kernel.sh fetches them.</summary>
+/// <summary>The lab kernel's uapi headers ($CONFORMANCE_UAPI, else what lab/fetch-kernel.sh fetches), sanitised by lab/uapi-include.sh.</summary>
 public static class UapiHeaders
 {
-    public static string Find()
+    /// <summary>The headers the suite's C programs use, made as `make headers_install` makes them, into dir (lab/uapi-include.sh).</summary>
+    public static void Install(string dir)
     {
-        var env = Environment.GetEnvironmentVariable("CONFORMANCE_UAPI");
-        if (!string.IsNullOrEmpty(env)) return env;
-        var script = Path.Combine(Repo.Root, "lab", "fetch-kernel.sh");
-        var (rc, output, err) = LayoutCheck.Exec("bash", script);
-        if (rc != 0) throw new InvalidOperationException($"lab/fetch-kernel.sh failed ({rc}): {err}");
-        var line = output.Split('\n').FirstOrDefault(l => l.StartsWith("UAPI=")) ?? throw new InvalidOperationException("lab/fetch-kernel.sh printed no UAPI=");
-        return line["UAPI=".Length..].Trim();
+        var (rc, _, err) = LayoutCheck.Exec("bash", $"{Path.Combine(Repo.Root, "lab", "uapi-include.sh")} {dir}");
+        if (rc != 0) throw new InvalidOperationException($"lab/uapi-include.sh failed ({rc}): {err}");
     }
 }
 
