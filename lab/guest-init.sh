@@ -1,10 +1,10 @@
 #!/bin/busybox sh
 # The lab VM's init, in two stages (one file, so the initramfs and the chroot never disagree).
 #
-# stage 1 (no argument; PID 1 in the initramfs, busybox sh): mount proc/sys/dev, load the 9p and
-#   overlay modules, mount the host's / (9p "hostroot", read-only) under a tmpfs overlay, mount the
-#   results share (9p "labout") at /lab-out, move the mounts into the new root and chroot into it,
-#   re-running this file as stage 2 with the host's bash.
+# stage 1 (no argument; PID 1 in the initramfs, busybox sh): mount proc/sys/dev, load the virtio,
+#   9p and overlay modules listed in /modules/order, mount the host's / (9p "hostroot", read-only)
+#   under a tmpfs overlay, mount the results share (9p "labout") at /lab-out, move the mounts into
+#   the new root and chroot into it, re-running this file as stage 2 with the host's bash.
 # stage 2 ("stage2"; PID 1 inside the chroot, host bash): read /lab-out/job.env (written by
 #   lab/vm.sh), modprobe vivid/vgem, insmod the user's modules, run /lab-out/cmd.sh, record the exit
 #   status and dmesg in /lab-out, print the @@LAB-* markers and power off.
@@ -42,10 +42,12 @@ stage1() {
 	# The kernel may have found no /dev/console before devtmpfs was mounted.
 	exec </dev/console >/dev/console 2>&1
 
-	# Order matters: each needs the ones before it.
-	for m in netfs 9pnet 9pnet_virtio 9p overlay; do
+	# The virtio/9p/overlay modules this kernel does not build in, in the order lab/fetch-kernel.sh
+	# wrote (each needs the ones before it; 6.1 has virtio as modules, 6.12 builds it in).
+	[ -r /modules/order ] || lab_die "stage1: the initramfs has no /modules/order"
+	while read -r m; do
 		insmod "/modules/$m.ko" || lab_die "stage1: insmod $m failed"
-	done
+	done </modules/order
 
 	mkdir -p /lower /ovl /newroot
 	# cache=loose: the host tree does not change under a run, and it makes dotnet start much faster.
@@ -90,6 +92,8 @@ stage2() {
 	[ -r /lab-out/job.env ] || lab_die "stage2: /lab-out/job.env missing"
 	# shellcheck source=/dev/null
 	. /lab-out/job.env
+	# The kernel the host meant to boot, or the results would be filed under the wrong one.
+	[ "$(uname -r)" = "$LAB_KVER" ] || lab_die "stage2: booted kernel $(uname -r), but the host expected $LAB_KVER"
 
 	mount -t debugfs debugfs /sys/kernel/debug || lab_die "stage2: mounting debugfs failed"
 

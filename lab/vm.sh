@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The lab VM: runs a command inside a real Debian 6.12 kernel under QEMU (TCG), with vivid, vgem,
-# udmabuf and the system dma-heap present, and judges the kernel's health afterwards.
+# The lab VM: runs a command inside a real Debian kernel under QEMU (TCG) — 6.12 by default, with
+# vivid, vgem, udmabuf and the system dma-heap present, or 6.1 (--kernel 6.1: vivid and vgem, no
+# udmabuf, no dma-heaps) — and judges the kernel's health afterwards.
 #
-#   lab/vm.sh run [options] -- CMD [ARGS...]   boot, run CMD in the guest, power off
-#   lab/vm.sh headers [DIR]                    print the make line that builds the module in DIR
-#   lab/vm.sh fetch                            fetch/prepare the kernel; print its KEY=value lines
+#   lab/vm.sh run [--kernel S] [options] -- CMD [ARGS...]   boot, run CMD in the guest, power off
+#   lab/vm.sh headers [--kernel S] [DIR]       print the make line that builds the module in DIR
+#   lab/vm.sh fetch [--kernel S]               fetch/prepare the kernel; print its KEY=value lines
 #
 # The guest's root is this machine's own / (9p, read-only) under a tmpfs overlay: the host's
 # dotnet, build outputs and NuGet cache are all there, and writes vanish at power-off. CMD runs
@@ -41,15 +42,24 @@ t_begin=$EPOCHREALTIME
 usage() {
 	cat <<'EOF'
 usage: lab/vm.sh run [options] -- CMD [ARGS...]
-       lab/vm.sh headers [DIR]     print `make -C KBUILD M=DIR modules` for an out-of-tree module
-       lab/vm.sh fetch             prepare the kernel (lab/fetch-kernel.sh); print KEY=value lines
+       lab/vm.sh headers [--kernel S] [DIR]  print `make -C KBUILD M=DIR modules` for an
+                                             out-of-tree module
+       lab/vm.sh fetch [--kernel S]          prepare the kernel (lab/fetch-kernel.sh); print
+                                             KEY=value lines
 
-Boots a Debian 6.12 kernel under QEMU (TCG) with this machine's / as the guest's root (read-only,
-tmpfs overlay), loads vivid and vgem (udmabuf and the system dma-heap are built in), mounts debugfs
-and runs CMD as root in the current directory. stdout/stderr of CMD and the kernel's messages go
-to the console, streamed here and saved to OUT/console.log.
+Boots a Debian kernel under QEMU (TCG) with this machine's / as the guest's root (read-only,
+tmpfs overlay), loads vivid and vgem, mounts debugfs and runs CMD as root in the current
+directory. stdout/stderr of CMD and the kernel's messages go to the console, streamed here and
+saved to OUT/console.log.
+
+kernels (--kernel SERIES, for run, headers and fetch):
+  6.12   the default: linux-image-6.12.<N>+deb12-amd64 (newest N); udmabuf and the system
+         dma-heap are built in
+  6.1    bookworm's own: linux-image-6.1.0-<N>-amd64 (newest N); no /dev/udmabuf and no
+         /dev/dma_heap (not configured)
 
 options of run:
+  --kernel SERIES      6.12 (default) or 6.1
   --out DIR            results directory, shared with the guest as /lab-out (default out/vm)
   --timeout SECONDS    kill the guest after this long (default 900)
   --module PATH.ko     insmod this module after vivid/vgem (repeatable); new /dev char devices
@@ -68,8 +78,9 @@ missing, fetch failed, modprobe/insmod failed, no exit reported by the guest); 1
 2 bad usage of lab/vm.sh itself.
 
 environment: CONFORMANCE_LAB_CACHE (kernel cache, default ~/.cache/conformance-lab),
-CONFORMANCE_LAB_KVER (e.g. 6.12.117+deb12-amd64), CONFORMANCE_LAB_REFRESH=1 (look for a newer
-kernel).
+CONFORMANCE_LAB_SERIES (the series when --kernel is not given), CONFORMANCE_LAB_KVER (a release
+of the series, e.g. 6.12.117+deb12-amd64 or 6.1.0-57-amd64), CONFORMANCE_LAB_REFRESH=1 (look for
+a newer kernel).
 EOF
 }
 
@@ -80,13 +91,25 @@ log() { say "$@"; }
 # shellcheck source=lab/lib.sh
 . "$here/lib.sh"
 
+# The kernel series from --kernel; empty leaves the choice to lab/fetch-kernel.sh (6.12, unless
+# CONFORMANCE_LAB_SERIES or CONFORMANCE_LAB_KVER say otherwise).
+series=""
+
+# Takes --kernel's value, or exits 2 (bad usage) with one error line.
+set_series() {
+	case "$1" in
+	6.12 | 6.1) series="$1" ;;
+	*) say "error: --kernel must be 6.12 or 6.1, not '$1'"; exit 2 ;;
+	esac
+}
+
 # Runs lab/fetch-kernel.sh and sets KVER, VMLINUZ, INITRD, MODULES_DIR, KBUILD, ... from it.
 fetch() {
 	local output key value
-	output="$("$here/fetch-kernel.sh")" || lab_fail "lab/fetch-kernel.sh failed"
+	output="$("$here/fetch-kernel.sh" ${series:+--kernel "$series"})" || lab_fail "lab/fetch-kernel.sh failed"
 	while IFS='=' read -r key value; do
 		case "$key" in
-		KVER | CACHE | KDIR | VMLINUZ | INITRD | MODULES_DIR | KBUILD | UAPI) printf -v "$key" '%s' "$value" ;;
+		SERIES | KVER | CACHE | KDIR | VMLINUZ | INITRD | MODULES_DIR | KBUILD | UAPI) printf -v "$key" '%s' "$value" ;;
 		esac
 	done <<<"$output"
 	if [ -z "${KVER:-}" ] || [ ! -f "${VMLINUZ:-}" ] || [ ! -f "${INITRD:-}" ]; then
@@ -96,7 +119,16 @@ fetch() {
 }
 
 cmd_headers() {
-	local dir="${1:-$PWD}"
+	local dir=""
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--kernel) [ $# -ge 2 ] || { say "error: --kernel needs a value"; exit 2; }; set_series "$2"; shift 2 ;;
+		-h | --help) usage; exit 0 ;;
+		-*) say "error: unknown option '$1' of headers"; exit 2 ;;
+		*) [ -z "$dir" ] || { say "error: headers takes one DIR"; exit 2; }; dir="$1"; shift ;;
+		esac
+	done
+	dir="${dir:-$PWD}"
 	dir="$(cd "$dir" && pwd)" || exit 2
 	fetch
 	echo "make -C $KBUILD M=$dir modules"
@@ -110,10 +142,11 @@ cmd_run() {
 	local modules=() module_args=()
 	while [ $# -gt 0 ]; do
 		case "$1" in
-		--out | --timeout | --module | --module-args | --mem | --smp | --append)
+		--out | --timeout | --module | --module-args | --mem | --smp | --append | --kernel)
 			[ $# -ge 2 ] || { say "$1 needs a value"; exit 2; } ;;
 		esac
 		case "$1" in
+		--kernel) set_series "$2"; shift 2 ;;
 		--out) out="$2"; shift 2 ;;
 		--timeout) timeout="$2"; shift 2 ;;
 		--module) modules+=("$2"); module_args+=(""); shift 2 ;;
@@ -313,10 +346,23 @@ report_progress() {
 	fi
 }
 
+# Options of fetch: only --kernel.
+cmd_fetch() {
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--kernel) [ $# -ge 2 ] || { say "error: --kernel needs a value"; exit 2; }; set_series "$2"; shift 2 ;;
+		-h | --help) usage; exit 0 ;;
+		*) say "error: unknown argument '$1' of fetch"; exit 2 ;;
+		esac
+	done
+	fetch
+	printf '%s\n' "$FETCH_OUTPUT"
+}
+
 case "${1:-}" in
 run) shift; cmd_run "$@" ;;
 headers | --headers) shift; cmd_headers "$@" ;;
-fetch) fetch; printf '%s\n' "$FETCH_OUTPUT" ;;
+fetch) shift; cmd_fetch "$@" ;;
 -h | --help | help) usage ;;
 *) usage >&2; exit 2 ;;
 esac
