@@ -1,22 +1,26 @@
 namespace Conformance.Adapters;
 
 /// <summary>
-/// What one V4L2 node's queue offers. The kernel adapter reads it from the device (QUERYCAP,
-/// REQBUFS(0) capabilities, G_FMT); the model target takes a built-in one. The model uses it to
-/// predict the specific driver where the documentation leaves a choice to the driver.
+/// What one V4L2 node's queue offers, as the documentation lets a driver choose it and as the documented query
+/// interfaces report it: QUERYCAP (driver, card, buffer type), the capabilities REQBUFS(0) and CREATE_BUFS(0)
+/// report, CREATE_BUFS(0)'s max_num_buffers, G_FMT's sizeimage, V4L2_CID_MIN_BUFFERS_FOR_CAPTURE/OUTPUT where the
+/// driver has it, and whether VIDIOC_REMOVE_BUFS exists. Nothing the suite tests (counts REQBUFS grants, offsets,
+/// contents, errnos) is read into it: those are judged, never learned.
 /// </summary>
+/// <param name="Device">Symbolic device name the ops use, e.g. "video0".</param>
+/// <param name="Capabilities">V4L2_BUF_CAP_* as REQBUFS(0) reports them (REQBUFS reports the same on every call).</param>
+/// <param name="CreateCapabilities">V4L2_BUF_CAP_* as CREATE_BUFS(0) reports them (6.8+ adds SUPPORTS_MAX_NUM_BUFFERS there).</param>
+/// <param name="MaxBuffers">The queue's maximum: CREATE_BUFS(0)'s max_num_buffers when it reports V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS,
+/// otherwise VIDEO_MAX_FRAME (32), as vidioc-reqbufs.rst says.</param>
+/// <param name="MinBuffersControl">V4L2_CID_MIN_BUFFERS_FOR_CAPTURE/OUTPUT (a hint, control.rst), or null when the driver has none.</param>
+/// <param name="SizeImage">The current format's sizeimage in bytes (single plane), from G_FMT.</param>
+/// <param name="Exporter">fdinfo exp_name of a buffer EXPBUF exported (e.g. videobuf2_vmalloc), naming the dma-buf exporter; null when unknown.</param>
+/// <param name="ModelMinBuffers">Only when the reference model plays this driver as a target: the minimum REQBUFS count it then requires.
+/// The oracle never reads it: a driver's minimum is judged by its bounds and its consistency (VB2-REQBUFS-2).</param>
 public sealed record VideoNodeProfile(
-    string Device,               // symbolic device name the ops use, e.g. "video0"
-    string Driver,               // VIDIOC_QUERYCAP driver
-    string Card,
-    uint BufType,                // V4L2_BUF_TYPE_VIDEO_CAPTURE / _OUTPUT
-    uint Capabilities,           // V4L2_BUF_CAP_* reported by REQBUFS
-    int MinReqBufs,              // min_reqbufs_allocation: REQBUFS(1) returns at least this
-    int MaxBuffers,              // max_num_buffers
-    long SizeImage,              // current format's sizeimage (single plane)
-    bool HasRemoveBufs,          // VIDIOC_REMOVE_BUFS is a valid ioctl on this node
-    bool ExportHonoursMmapOffset,// does the exported dma-buf's mmap honour vm_pgoff (vb2-vmalloc: no)
-    bool DeviceWritesCaptureBuffers) // streaming capture fills queued buffers
+    string Device, string Driver, string Card, uint BufType, uint Capabilities, uint CreateCapabilities,
+    int MaxBuffers, int? MinBuffersControl, long SizeImage, bool HasRemoveBufs, string? Exporter, bool DeviceWritesCaptureBuffers,
+    int ModelMinBuffers = 1)
 {
     public bool Has(uint cap) => (Capabilities & cap) != 0;
     public bool SupportsMemory(uint memory) => memory switch
@@ -27,13 +31,15 @@ public sealed record VideoNodeProfile(
         _ => false,
     };
     public const int NumPlanes = 1;
+    /// <summary>VIDEO_MAX_FRAME (videodev2.h): the maximum when a queue does not report SUPPORTS_MAX_NUM_BUFFERS.</summary>
+    public const int VideoMaxFrame = 32;
 }
 
-/// <summary>A dma-heap device (or any char device speaking the dma-heap ABI).</summary>
-public sealed record HeapProfile(string Device, string Name, bool HonoursMmapOffset = true);
+/// <summary>A dma-heap device (or any char device speaking the dma-heap ABI); Exporter is its buffers' fdinfo exp_name.</summary>
+public sealed record HeapProfile(string Device, string Name, string? Exporter = null);
 
 /// <summary>A DRM device the suite uses as a dma-buf exporter (dumb buffers exported with PRIME).</summary>
-public sealed record DrmProfile(string Device, string Driver, bool HonoursMmapOffset = true)
+public sealed record DrmProfile(string Device, string Driver)
 {
     /// <summary>The driver is vgem: DRM_IOCTL_VGEM_FENCE_ATTACH/SIGNAL make fences userspace controls.</summary>
     public bool VgemFences => Driver == "vgem";
@@ -51,16 +57,18 @@ public sealed record TargetProfile(
     /// <summary>A profile resembling vivid's default capture node, the system heap and udmabuf on Debian's 6.12.</summary>
     public static TargetProfile VividLike { get; } = new(
         "vivid-like", "6.12.117",
-        [new VideoNodeProfile("video0", "vivid", "vivid-000-vid-cap", Uapi.V4L2_BUF_TYPE_VIDEO_CAPTURE,
-            Uapi.V4L2_BUF_CAP_SUPPORTS_MMAP | Uapi.V4L2_BUF_CAP_SUPPORTS_USERPTR | Uapi.V4L2_BUF_CAP_SUPPORTS_DMABUF
-            | Uapi.V4L2_BUF_CAP_SUPPORTS_REQUESTS | Uapi.V4L2_BUF_CAP_SUPPORTS_ORPHANED_BUFS | Uapi.V4L2_BUF_CAP_SUPPORTS_REMOVE_BUFS,
-            MinReqBufs: 2, MaxBuffers: 64, SizeImage: 640 * 360 * 2, HasRemoveBufs: true,
-            ExportHonoursMmapOffset: false, DeviceWritesCaptureBuffers: true)],
-        [new HeapProfile("heap:system", "system")],
+        [new VideoNodeProfile("video0", "vivid", "vivid-000-vid-cap", Uapi.V4L2_BUF_TYPE_VIDEO_CAPTURE, VividCaps,
+            VividCaps | Uapi.V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS, MaxBuffers: 64, MinBuffersControl: null, SizeImage: 640 * 360 * 2,
+            HasRemoveBufs: true, Exporter: "videobuf2_vmalloc", DeviceWritesCaptureBuffers: true, ModelMinBuffers: 2)],
+        [new HeapProfile("heap:system", "system", "system")],
         "udmabuf", 64L << 20)
     {
-        Drm = [new DrmProfile("drm:vgem", "vgem", HonoursMmapOffset: false)],
+        Drm = [new DrmProfile("drm:vgem", "vgem")],
     };
+
+    private const uint VividCaps = Uapi.V4L2_BUF_CAP_SUPPORTS_MMAP | Uapi.V4L2_BUF_CAP_SUPPORTS_USERPTR | Uapi.V4L2_BUF_CAP_SUPPORTS_DMABUF
+        | Uapi.V4L2_BUF_CAP_SUPPORTS_REQUESTS | Uapi.V4L2_BUF_CAP_SUPPORTS_ORPHANED_BUFS | Uapi.V4L2_BUF_CAP_SUPPORTS_REMOVE_BUFS;
+    private const uint LegacyCaps = Uapi.V4L2_BUF_CAP_SUPPORTS_MMAP | Uapi.V4L2_BUF_CAP_SUPPORTS_USERPTR | Uapi.V4L2_BUF_CAP_SUPPORTS_DMABUF;
 
     /// <summary>A vb2 queue that does not report V4L2_BUF_CAP_SUPPORTS_ORPHANED_BUFS nor REMOVE_BUFS (pre-5.0 style driver).</summary>
     public static TargetProfile LegacyVb2 { get; } = VividLike with
@@ -69,8 +77,8 @@ public sealed record TargetProfile(
         Video = [VividLike.Video[0] with
         {
             Driver = "legacy", Card = "legacy-vid-cap",
-            Capabilities = Uapi.V4L2_BUF_CAP_SUPPORTS_MMAP | Uapi.V4L2_BUF_CAP_SUPPORTS_USERPTR | Uapi.V4L2_BUF_CAP_SUPPORTS_DMABUF,
-            HasRemoveBufs = false, MinReqBufs = 1, MaxBuffers = 32, ExportHonoursMmapOffset = true,
+            Capabilities = LegacyCaps, CreateCapabilities = LegacyCaps,
+            HasRemoveBufs = false, ModelMinBuffers = 1, MaxBuffers = VideoNodeProfile.VideoMaxFrame,
         }],
     };
 
@@ -82,6 +90,14 @@ public sealed record TargetProfile(
     public DrmProfile? DrmDevice(string device) => Drm.FirstOrDefault(d => d.Device == device);
 
     public VideoNodeProfile? VideoNode(string device) => Video.FirstOrDefault(v => v.Device == device);
+
+    /// <summary>Who a symbolic device is, as known-issue entries name it (driver; exporter of the dma-bufs it makes); null when unknown.</summary>
+    public Conformance.Spec.DeviceIdentity? Identity(string device) =>
+        VideoNode(device) is { } v ? new("video", v.Driver, v.Exporter)
+        : Heap(device) is { } h ? new("heap", h.Name, h.Exporter ?? h.Name)
+        : device == UdmabufDevice ? new("udmabuf", "udmabuf", "udmabuf")
+        : DrmDevice(device) is { } d ? new("drm", d.Driver, null)
+        : null;
     public HeapProfile? Heap(string device) => Heaps.FirstOrDefault(h => h.Device == device);
 
     /// <summary>Whether this target meets a catalog precondition token; if not, why (reported as the skip reason).</summary>
@@ -89,13 +105,6 @@ public sealed record TargetProfile(
     {
         reason = "";
         var (kind, arg) = token.IndexOf(':') is var c and > 0 ? (token[..c], token[(c + 1)..]) : (token, "");
-        if (token.StartsWith("kernel>=", StringComparison.Ordinal))
-        {
-            var want = token["kernel>=".Length..];
-            if (CompareVersion(Kernel, want) >= 0) return true;
-            reason = $"needs kernel >= {want}, target runs {Kernel}";
-            return false;
-        }
         switch (kind)
         {
             case "cap":
@@ -143,17 +152,4 @@ public sealed record TargetProfile(
         "V4L2_BUF_CAP_SUPPORTS_REMOVE_BUFS" => Uapi.V4L2_BUF_CAP_SUPPORTS_REMOVE_BUFS,
         _ => throw new ArgumentException($"unknown capability {name}"),
     };
-
-    public static int CompareVersion(string a, string b)
-    {
-        int[] pa = Parse(a), pb = Parse(b);
-        for (int i = 0; i < Math.Max(pa.Length, pb.Length); i++)
-        {
-            int x = i < pa.Length ? pa[i] : 0, y = i < pb.Length ? pb[i] : 0;
-            if (x != y) return x.CompareTo(y);
-        }
-        return 0;
-        static int[] Parse(string v) => v.Split('.', '-', '+').TakeWhile(p => p.Length > 0 && char.IsDigit(p[0]))
-            .Select(p => int.Parse(new string(p.TakeWhile(char.IsDigit).ToArray()))).ToArray();
-    }
 }

@@ -9,20 +9,37 @@ using Microsoft.FSharp.Core;
 
 namespace Conformance.Properties;
 
-public enum Verdict { Pass, Fail, NotExercised, Skip }
+/// <summary>
+/// An invariant's verdict on one target. Known: it failed, and every counterexample matches an entry of the
+/// known kernel issues (spec/known-issues.json or --expectations) for this kernel and driver; never a pass.
+/// </summary>
+public enum Verdict { Pass, Fail, NotExercised, Skip, Known }
 
-public sealed record InvariantResult(Invariant Invariant, Verdict Verdict, long Exercised, string? Reason);
+public sealed record InvariantResult(Invariant Invariant, Verdict Verdict, long Exercised, string? Reason)
+{
+    /// <summary>For <see cref="Verdict.Known"/>: the known issues its counterexamples matched.</summary>
+    public IReadOnlyList<KnownIssue> Known { get; init; } = [];
+}
 
-public sealed record PropertyResult(
-    IConformanceProperty Property, int Sequences, Failure? Failure, Failure? Original, int ShrinkSteps,
-    ulong ReplaySeed, int ReplaySequences, TimeSpan Elapsed)
+/// <summary>
+/// One distinct failure a property found: the shrunk counterexample (Failure), the sequence it was shrunk from
+/// (Original), the batch seed and size that replay it, and how often it failed again from a fresh state.
+/// </summary>
+public sealed record Finding(IConformanceProperty Property, Failure Failure, Failure? Original, int ShrinkSteps, ulong ReplaySeed, int ReplaySequences, int FoundAfter)
 {
     /// <summary>How many times the final counterexample failed again, each time from a fresh state, out of <see cref="ReproRuns"/>.</summary>
     public int Reproduced { get; init; }
     public int ReproRuns { get; init; }
     /// <summary>Failed on every re-run: not a flaky failure.</summary>
     public bool Deterministic => ReproRuns > 0 && Reproduced == ReproRuns;
+    /// <summary>The known kernel issue this failure matches (kernel targets only), or null: a plain failure.</summary>
+    public KnownIssue? Known { get; init; }
+    /// <summary>Invariants the property had already found failing when it found this one (their divergences were not judged).</summary>
+    public IReadOnlyList<string> AlreadyFailing { get; init; } = [];
 }
+
+/// <summary>What one property did on one target: how many sequences it ran and every distinct failure it found (one per invariant).</summary>
+public sealed record PropertyResult(IConformanceProperty Property, int Sequences, IReadOnlyList<Finding> Findings, TimeSpan Elapsed);
 
 /// <summary>What to run and how much of it.</summary>
 public sealed record RunOptions
@@ -49,16 +66,31 @@ public sealed record SuiteResult(
     string Target, TargetProfile Profile, RunOptions Options, IReadOnlyList<PropertyResult> Properties,
     IReadOnlyList<InvariantResult> Invariants, Exercise Exercise, TimeSpan Elapsed)
 {
-    public bool Failed => Properties.Any(p => p.Failure != null);
+    /// <summary>Every distinct failure, property by property.</summary>
+    public IEnumerable<Finding> Findings => Properties.SelectMany(p => p.Findings);
+
+    /// <summary>A failure that is not a known kernel issue: the target does not conform.</summary>
+    public bool Failed => Findings.Any(f => f.Known == null);
+
+    /// <summary>Some invariant failed only as a known kernel issue.</summary>
+    public bool HasKnown => Findings.Any(f => f.Known != null);
 
     /// <summary>Invariants by verdict; a failure citing no invariant judged in this run (e.g. UNCITED) still counts as failed, once per ID.</summary>
-    public (int Passed, int Failed, int Skipped, int NotExercised) Counts()
+    public VerdictCounts Counts()
     {
         var judged = Invariants.Select(i => i.Invariant.Id).ToHashSet(StringComparer.Ordinal);
-        int outside = Properties.Where(p => p.Failure != null && !judged.Contains(p.Failure.InvariantId)).Select(p => p.Failure!.InvariantId).Distinct().Count();
-        return (Invariants.Count(i => i.Verdict == Verdict.Pass), Invariants.Count(i => i.Verdict == Verdict.Fail) + outside,
-            Invariants.Count(i => i.Verdict == Verdict.Skip), Invariants.Count(i => i.Verdict == Verdict.NotExercised));
+        var outside = Findings.Where(f => !judged.Contains(f.Failure.InvariantId)).GroupBy(f => f.Failure.InvariantId).ToList();
+        int outsideKnown = outside.Count(g => g.All(f => f.Known != null));
+        return new(Invariants.Count(i => i.Verdict == Verdict.Pass), Invariants.Count(i => i.Verdict == Verdict.Fail) + outside.Count - outsideKnown,
+            Invariants.Count(i => i.Verdict == Verdict.Known) + outsideKnown, Invariants.Count(i => i.Verdict == Verdict.Skip), Invariants.Count(i => i.Verdict == Verdict.NotExercised));
     }
+}
+
+/// <summary>Invariants per verdict for one unit or a whole run.</summary>
+public readonly record struct VerdictCounts(int Passed, int Failed, int Known, int Skipped, int NotExercised)
+{
+    public static VerdictCounts operator +(VerdictCounts a, VerdictCounts b) =>
+        new(a.Passed + b.Passed, a.Failed + b.Failed, a.Known + b.Known, a.Skipped + b.Skipped, a.NotExercised + b.NotExercised);
 }
 
 /// <summary>
@@ -71,7 +103,12 @@ public static class Engine
 {
     private const ulong Gamma = 0x9E3779B97F4A7C15UL | 1;
 
-    public static SuiteResult Run(string targetName, IBufferTarget target, RunOptions opt, Catalog catalog, Action<string>? progress = null)
+    /// <summary>
+    /// Runs every selected property on the target. <paramref name="classify"/> (kernel targets) tells which failures
+    /// match a known kernel issue; such a failure is still a failure, reported as KNOWN.
+    /// </summary>
+    public static SuiteResult Run(string targetName, IBufferTarget target, RunOptions opt, Catalog catalog, Action<string>? progress = null,
+        Func<Failure, KnownIssue?>? classify = null)
     {
         var sw = Stopwatch.StartNew();
         var exercise = new Exercise();
@@ -81,10 +118,13 @@ public static class Engine
         var props = Properties.All.Where(p => opt.Property == null || p.Name == opt.Property)
             .Where(p => Wanted(p, opt, catalog)).ToList();
         DateTime? deadline = opt.Budget is { } b ? DateTime.UtcNow + b : null;
+        // a rule whose behaviour arrived in a later kernel (minKernel: a change the documentation allows, never a bug fix,
+        // which is a known issue) is not judged on an older one: a divergence on it is not a failure there
+        var older = NotYetApplicable(catalog, target.Profile).Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
         foreach (var p in props)
         {
             progress?.Invoke($"# property {p.Name}: {p.Description}");
-            results.Add(RunProperty(p, gen, target, opt, exercise, deadline, props.Count, progress));
+            results.Add(RunProperty(p, gen, target, opt, catalog, exercise, deadline, props.Count, progress, classify, older));
         }
         var verdicts = Judge(catalog, target.Profile, opt, results, exercise);
         return new SuiteResult(targetName, target.Profile, opt, results, verdicts, exercise, sw.Elapsed);
@@ -104,47 +144,61 @@ public static class Engine
 
     public static ulong BatchSeed(ulong seed, int batch) => seed + (ulong)batch * 0xD1B54A32D192ED03UL;
 
-    private static PropertyResult RunProperty(IConformanceProperty p, SequenceGenerator gen, IBufferTarget target, RunOptions opt,
-        Exercise exercise, DateTime? deadline, int propertyCount, Action<string>? progress)
+    /// <summary>
+    /// Runs one property's batches until its budget is spent. A failure is shrunk, re-run from a fresh state and
+    /// recorded; its invariant is then settled for this property, so later sequences judge everything else and a
+    /// second bug gets a counterexample of its own. (Each property keeps its own: the model-free aliasing property
+    /// stays independent evidence for what lockstep also found.)
+    /// </summary>
+    private static PropertyResult RunProperty(IConformanceProperty p, SequenceGenerator gen, IBufferTarget target, RunOptions opt, Catalog catalog,
+        Exercise exercise, DateTime? deadline, int propertyCount, Action<string>? progress, Func<Failure, KnownIssue?>? classify, IEnumerable<string> notJudged)
     {
+        var settled = new HashSet<string>(notJudged, StringComparer.Ordinal);
         var sw = Stopwatch.StartNew();
         var arb = p.Arbitrary(gen, opt.MaxLength);
         int done = 0, batch = 0;
+        var findings = new List<Finding>();
         var lastProgress = DateTime.UtcNow;
+        var judges = p.Checks.Where(id => catalog.Contains(id) && InScope(catalog[id], opt)).ToList();
         // with a time budget every property gets an equal share
         DateTime? myDeadline = deadline is { } d ? DateTime.UtcNow + (d - DateTime.UtcNow) / Math.Max(1, propertyCount) : null;
         while (done < opt.Sequences || myDeadline != null)
         {
             if (myDeadline is { } md && DateTime.UtcNow >= md && done > 0) break;
+            if (judges.Count > 0 && judges.All(settled.Contains)) break;   // everything it judges has a counterexample already
             int n = myDeadline != null ? opt.BatchSize : Math.Min(opt.BatchSize, opt.Sequences - done);
             ulong seed = BatchSeed(opt.Seed, batch++);
             opt.OnBatch?.Invoke(p.Name, seed, n);
-            var r = RunBatch(p, arb, target, seed, n, exercise, opt.OnSequence);
+            var r = RunBatch(p, arb, target, seed, n, exercise, opt.OnSequence, settled);
             if (progress != null && DateTime.UtcNow - lastProgress > TimeSpan.FromSeconds(10))
             {
                 lastProgress = DateTime.UtcNow;
                 progress($"# progress: property {p.Name}, {done} sequences, batch seed {seed}");
             }
             done += r.Ran;
-            if (r.Shrunk != null)
+            if (r.Shrunk is { } f)
             {
-                int again = Reproduce(p, r.Shrunk, target, opt.ReproRuns, opt.OnSequence);
-                return new PropertyResult(p, done, r.Shrunk, r.Original, r.ShrinkSteps, seed, n, sw.Elapsed) { Reproduced = again, ReproRuns = opt.ReproRuns };
+                int again = Reproduce(p, f, target, opt.ReproRuns, opt.OnSequence, settled);
+                findings.Add(new Finding(p, f, r.Original, r.ShrinkSteps, seed, n, done)
+                    { Reproduced = again, ReproRuns = opt.ReproRuns, Known = classify?.Invoke(f), AlreadyFailing = settled.Order(StringComparer.Ordinal).ToList() });
+                settled.Add(f.InvariantId);
+                progress?.Invoke($"# found: {f.InvariantId} by {p.Name} after {done} sequences ({f.Steps.Count} steps); judging the rest goes on");
             }
         }
-        return new PropertyResult(p, done, null, null, 0, opt.Seed, opt.Sequences, sw.Elapsed);
+        return new PropertyResult(p, done, findings, sw.Elapsed);
     }
 
     /// <summary>Runs a counterexample's steps again, runs times, each on a fresh target state (the property's Check resets
     /// before and after); counts the runs that fail the same invariant at the same step.</summary>
-    public static int Reproduce(IConformanceProperty p, Failure f, IBufferTarget target, int runs, Action<Func<string>>? onSequence = null)
+    public static int Reproduce(IConformanceProperty p, Failure f, IBufferTarget target, int runs, Action<Func<string>>? onSequence = null,
+        IReadOnlySet<string>? settled = null)
     {
         var seq = new OpSequence(0, f.Steps.Select(s => s.Op).ToImmutableArray());
         int again = 0;
         for (int k = 0; k < runs; k++)
         {
             onSequence?.Invoke(() => $"property {p.Name}, re-run {k + 1} of {runs} of the counterexample:\n{seq}");
-            var g = p.Check(seq, target, null);
+            var g = p.Check(seq, target, null, settled);
             if (g != null && g.InvariantId == f.InvariantId && g.StepIndex == f.StepIndex) again++;
         }
         return again;
@@ -153,8 +207,10 @@ public static class Engine
     public sealed record BatchResult(int Ran, Failure? Original, Failure? Shrunk, int ShrinkSteps);
 
     /// <summary>One FsCheck run of n sequences from a seed; on failure FsCheck shrinks and the last failing candidate is the counterexample.</summary>
+    /// <remarks>Shrinking keeps the invariant: a candidate counts as failing only when it breaks the same invariant as the
+    /// first failure, so one bug does not shrink into another's counterexample.</remarks>
     public static BatchResult RunBatch(IConformanceProperty p, Arbitrary<OpSequence> arb, IBufferTarget target, ulong seed, int n, Exercise? exercise,
-        Action<Func<string>>? onSequence = null)
+        Action<Func<string>>? onSequence = null, IReadOnlySet<string>? settled = null)
     {
         Failure? original = null, last = null;
         int ran = 0, shrinkSteps = 0;
@@ -163,9 +219,9 @@ public static class Engine
         {
             if (!shrinking) ran++;
             onSequence?.Invoke(() => $"property {p.Name}, batch seed {seed}, {(shrinking ? "shrink candidate" : $"sequence {ran} of {n}")}:\n{seq}");
-            var f = p.Check(seq, target, shrinking ? null : exercise);
+            var f = p.Check(seq, target, shrinking ? null : exercise, settled);
             if (exercise != null && !shrinking) exercise.Sequences++;
-            if (f == null) return true;
+            if (f == null || original != null && f.InvariantId != original.InvariantId) return true;
             if (shrinking) shrinkSteps++;
             original ??= f;
             last = f;
@@ -184,7 +240,7 @@ public static class Engine
 
     private static List<InvariantResult> Judge(Catalog catalog, TargetProfile profile, RunOptions opt, List<PropertyResult> results, Exercise exercise)
     {
-        var failed = results.Where(r => r.Failure != null).Select(r => r.Failure!.InvariantId).ToHashSet();
+        var byInvariant = results.SelectMany(r => r.Findings).ToLookup(f => f.Failure.InvariantId);
         var checkedBy = results.SelectMany(r => r.Property.Checks).ToHashSet();
         var list = new List<InvariantResult>();
         foreach (var inv in catalog.All.Where(i => InScope(i, opt)))
@@ -192,15 +248,26 @@ public static class Engine
             string? reason = null;
             foreach (var pre in inv.Preconditions)
                 if (!profile.Satisfies(pre, out var why)) { reason = why; break; }
+            if (inv.MinKernel != null && KernelVersion.Compare(profile.Kernel, inv.MinKernel) < 0)
+                reason ??= $"applies from Linux {inv.MinKernel}; this kernel ({profile.Kernel}) behaves otherwise, which the documentation allows (see its note)";
             long n = exercise[inv.Id];
-            if (failed.Contains(inv.Id)) list.Add(new(inv, Verdict.Fail, n, null));
+            var found = byInvariant[inv.Id].ToList();
+            if (found.Count > 0 && found.All(f => f.Known != null))
+                list.Add(new(inv, Verdict.Known, n, $"known kernel issue {string.Join(", ", found.Select(f => f.Known!.Id).Distinct())}") { Known = found.Select(f => f.Known!).Distinct().ToList() });
+            else if (found.Count > 0) list.Add(new(inv, Verdict.Fail, n, null));
             else if (reason != null) list.Add(new(inv, Verdict.Skip, n, reason));
             else if (!checkedBy.Contains(inv.Id)) list.Add(new(inv, Verdict.NotExercised, 0, "no property selected for this run checks it"));
-            else if (n == 0) list.Add(new(inv, Verdict.NotExercised, 0, results.Any(r => r.Failure != null) ? "the run stopped at the first failure" : "no generated sequence reached it"));
+            else if (n == 0) list.Add(new(inv, Verdict.NotExercised, 0, exercise.Masked > 0
+                ? $"no generated sequence reached it ({exercise.Masked} sequences stopped early at an invariant already failing)"
+                : "no generated sequence reached it"));
             else list.Add(new(inv, Verdict.Pass, n, null));
         }
         return list;
     }
+
+    /// <summary>Invariants whose minKernel is above the target's kernel.</summary>
+    public static IEnumerable<Invariant> NotYetApplicable(Catalog catalog, TargetProfile profile) =>
+        catalog.All.Where(i => i.MinKernel != null && KernelVersion.Compare(profile.Kernel, i.MinKernel) < 0);
 
     private sealed class SilentRunner : IRunner
     {

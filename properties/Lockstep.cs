@@ -17,12 +17,12 @@ public sealed class LockstepProperty : IConformanceProperty
 
     public FsCheck.Arbitrary<OpSequence> Arbitrary(SequenceGenerator gen, int maxLength) => Shrink.Arbitrary(gen, maxLength);
 
-    public Failure? Check(OpSequence seq, IBufferTarget target, Exercise? exercise) => Trace(seq, target, exercise, out _);
+    public Failure? Check(OpSequence seq, IBufferTarget target, Exercise? exercise, IReadOnlySet<string>? settled = null) => Trace(seq, target, exercise, out _, settled);
 
     /// <summary>Check, keeping every executed step even when the sequence passes (a sample reproducer is written from them).</summary>
-    public Failure? Trace(OpSequence seq, IBufferTarget target, Exercise? exercise, out List<Step> steps)
+    public Failure? Trace(OpSequence seq, IBufferTarget target, Exercise? exercise, out List<Step> steps, IReadOnlySet<string>? settled = null)
     {
-        var oracle = new ReferenceModel(target.Profile);
+        var oracle = new ReferenceModel(target.Profile) { Relaxed = settled ?? new HashSet<string>() };
         var envT = new Env();
         var envM = new Env();
         steps = new List<Step>(seq.Ops.Length);
@@ -39,6 +39,9 @@ public sealed class LockstepProperty : IConformanceProperty
                 if (!expected.SameObservation(actual))
                 {
                     var id = cited.Length > 0 ? cited[^1] : "UNCITED";
+                    // a divergence at a step that follows a rule already found broken is that bug again (the state it left
+                    // behind shows up here), not a new one: judging this sequence ends here
+                    if (settled != null && cited.Any(settled.Contains)) { if (exercise != null) exercise.Masked++; return null; }
                     return new Failure(Name, id, steps.Count - 1, steps, op.Observed(expected), op.Observed(actual));
                 }
                 if (exercise != null && actual.Errno != Errno.NotRun) { exercise.HitAll(cited); exercise.Ops++; }
@@ -65,8 +68,9 @@ public sealed class ReleaseProperty : IConformanceProperty
 
     public FsCheck.Arbitrary<OpSequence> Arbitrary(SequenceGenerator gen, int maxLength) => Shrink.Arbitrary(gen, maxLength);
 
-    public Failure? Check(OpSequence seq, IBufferTarget target, Exercise? exercise)
+    public Failure? Check(OpSequence seq, IBufferTarget target, Exercise? exercise, IReadOnlySet<string>? settled = null)
     {
+        if (settled != null && settled.Contains(Inv.LifeRelease)) return null;   // its one invariant already has a counterexample
         target.Reset();
         int baseline = target.LiveDmaBufs();
         var env = new Env();

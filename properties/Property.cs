@@ -12,6 +12,8 @@ public sealed record Failure(string Property, string InvariantId, int StepIndex,
 /// <summary>How often each invariant was actually checked during a run.</summary>
 public sealed class Exercise
 {
+    /// <summary>Sequences whose judgement ended early at a divergence on an invariant the run had already reported failing.</summary>
+    public long Masked;
     private readonly Dictionary<string, long> _counts = new(StringComparer.Ordinal);
     public void Hit(string id) => _counts[id] = _counts.GetValueOrDefault(id) + 1;
     public void HitAll(IReadOnlyList<string> ids) { for (int i = 0; i < ids.Count; i++) Hit(ids[i]); }
@@ -31,6 +33,11 @@ public interface IConformanceProperty
     IReadOnlyList<string> Checks { get; }
     /// <summary>The sequences this property checks, drawn by FsCheck and shrunk by it.</summary>
     FsCheck.Arbitrary<OpSequence> Arbitrary(SequenceGenerator gen, int maxLength);
-    /// <summary>Runs one sequence on the target (from a fresh state) and returns the first violation, or null. Counts into exercise when given.</summary>
-    Failure? Check(OpSequence seq, IBufferTarget target, Exercise? exercise);
+    /// <summary>
+    /// Runs one sequence on the target (from a fresh state) and returns the first violation, or null. Counts into
+    /// exercise when given. A divergence on an invariant in <paramref name="settled"/> (one this run has already
+    /// reported, with its own counterexample) is not a new failure: judging the sequence ends there, so the other
+    /// invariants are still judged in every sequence up to the known divergence and a second bug is still found.
+    /// </summary>
+    Failure? Check(OpSequence seq, IBufferTarget target, Exercise? exercise, IReadOnlySet<string>? settled = null);
 }

@@ -13,7 +13,7 @@ namespace Conformance.Reports;
 /// </summary>
 public static class JsonReport
 {
-    public const string SchemaVersion = "conformance-results/1";
+    public const string SchemaVersion = "conformance-results/2";
 
     /// <summary>The JSON Schema (draft 2020-12) the output follows.</summary>
     public static string Schema { get; } = LoadSchema();
@@ -33,13 +33,13 @@ public static class JsonReport
         using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             var ran = units.Where(u => u.Result != null).Select(u => u.Result!).ToList();
-            var totals = units.Select(Totals).Aggregate(new Tally(0, 0, 0, 0), (a, b) => a + b);
+            var totals = units.Select(Totals).Aggregate(default(VerdictCounts), (a, b) => a + b);
             w.WriteStartObject();
             w.WriteString("schema", SchemaVersion);
             w.WriteString("suite_version", suiteVersion);
             w.WriteString("kernel", kernel);
             var results = units.Select(Result).ToList();
-            w.WriteString("result", results.Contains("fail") ? "fail" : results.All(x => x == "skip") ? "skip" : "pass");
+            w.WriteString("result", results.Contains("fail") ? "fail" : results.Contains("known") ? "known" : results.All(x => x == "skip") ? "skip" : "pass");
             w.WriteStartObject("run");
             w.WriteStartArray("targets");
             foreach (var t in ran.Select(r => r.Target).Distinct()) w.WriteStringValue(t);
@@ -60,22 +60,14 @@ public static class JsonReport
         return Encoding.UTF8.GetString(ms.ToArray()) + "\n";
     }
 
-    private readonly record struct Tally(int Passed, int Failed, int Skipped, int NotExercised)
-    {
-        public static Tally operator +(Tally a, Tally b) => new(a.Passed + b.Passed, a.Failed + b.Failed, a.Skipped + b.Skipped, a.NotExercised + b.NotExercised);
-    }
-
     /// <summary>Invariant counts; a failure citing no invariant of the unit counts as failed, as in the text report.</summary>
-    private static Tally Totals(UnitResult u)
-    {
-        if (u.Result is not { } r) return default;
-        var (passed, failed, skipped, notExercised) = r.Counts();
-        return new(passed, failed, skipped, notExercised);
-    }
+    private static VerdictCounts Totals(UnitResult u) => u.Result?.Counts() ?? default;
 
-    /// <summary>As in the KTAP report: a leak or any failure fails the unit; a unit none of whose invariants was checked is skipped.</summary>
-    private static string Result(UnitResult u) =>
+    /// <summary>As in the KTAP report: a leak or any failure outside the known issues fails the unit; known failures alone make it
+    /// known; a unit none of whose invariants was checked is skipped.</summary>
+    public static string Result(UnitResult u) =>
         u.Leak != null || u.Result is { } r && (r.Failed || r.Invariants.Any(i => i.Verdict == Verdict.Fail)) ? "fail"
+        : u.Result is { } k && k.HasKnown ? "known"
         : u.Result == null || u.Result.Invariants.All(i => i.Verdict is Verdict.Skip or Verdict.NotExercised) ? "skip"
         : "pass";
 
@@ -85,11 +77,12 @@ public static class JsonReport
         if (distinct.Count == 1 && distinct[0] is { } v) w.WriteNumber(name, v); else w.WriteNull(name);
     }
 
-    private static void WriteTally(Utf8JsonWriter w, Tally t)
+    private static void WriteTally(Utf8JsonWriter w, VerdictCounts t)
     {
         w.WriteStartObject("totals");
         w.WriteNumber("passed", t.Passed);
         w.WriteNumber("failed", t.Failed);
+        w.WriteNumber("known", t.Known);
         w.WriteNumber("skipped", t.Skipped);
         w.WriteNumber("not_exercised", t.NotExercised);
         w.WriteEndObject();
@@ -129,11 +122,21 @@ public static class JsonReport
         w.WriteString("description", p.Property.Description);
         w.WriteNumber("sequences", p.Sequences);
         w.WriteNumber("elapsed_seconds", Seconds(p.Elapsed));
-        if (p.Failure is not { } f) { w.WriteNull("failure"); w.WriteEndObject(); return; }
-        w.WriteStartObject("failure");
+        w.WriteStartArray("failures");
+        foreach (var f in p.Findings) WriteFinding(w, f, u, r, catalog);
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static void WriteFinding(Utf8JsonWriter w, Finding p, UnitResult u, SuiteResult r, Catalog catalog)
+    {
+        var f = p.Failure;
+        w.WriteStartObject();
         w.WriteString("invariant", f.InvariantId);
         w.WriteBoolean("in_scope", r.Invariants.Any(i => i.Invariant.Id == f.InvariantId));
         w.WriteString("rule", catalog.Contains(f.InvariantId) ? catalog[f.InvariantId].Rule : null);
+        if (p.Known is { } k) WriteKnown(w, "known", k); else w.WriteNull("known");
+        w.WriteNumber("found_after", p.FoundAfter);
         if (f.StepIndex >= 0) w.WriteNumber("step", f.StepIndex + 1); else w.WriteNull("step");
         w.WriteString("expected", f.Expected);
         w.WriteString("actual", f.Actual);
@@ -155,6 +158,35 @@ public static class JsonReport
         foreach (var line in TextReport.Steps(f).TrimEnd().Replace("\r", "").Split('\n')) w.WriteStringValue(line);
         w.WriteEndArray();
         w.WriteEndObject();
+    }
+
+    private static void WriteKnown(Utf8JsonWriter w, string name, KnownIssue k)
+    {
+        w.WriteStartObject(name);
+        w.WriteString("id", k.Id);
+        w.WriteString("origin", k.Origin);
+        w.WriteString("title", k.Title);
+        w.WriteStartArray("kernels");
+        foreach (var range in k.Kernels)
+        {
+            w.WriteStartObject();
+            w.WriteString("from", range.From);
+            w.WriteString("fixed", range.Fixed);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("drivers");
+        foreach (var d in k.Drivers) w.WriteStringValue(d);
+        w.WriteEndArray();
+        w.WriteStartArray("exporters");
+        foreach (var e in k.Exporters) w.WriteStringValue(e);
+        w.WriteEndArray();
+        w.WriteStartArray("evidence");
+        foreach (var e in k.Evidence.Source) w.WriteStringValue($"source: {e}");
+        foreach (var e in k.Evidence.Lab) w.WriteStringValue($"lab: {e}");
+        w.WriteEndArray();
+        w.WriteString("fix", k.Fix is { } fix ? $"{fix.Commit} \"{fix.Subject}\"{(fix.Mainline != null ? $" (mainline {fix.Mainline})" : "")}" : null);
+        w.WriteString("see", k.See);
         w.WriteEndObject();
     }
 
@@ -166,6 +198,10 @@ public static class JsonReport
         w.WriteString("status", Status(i.Verdict));
         w.WriteNumber("checked", i.Exercised);
         w.WriteString("reason", i.Reason);
+        w.WriteStartArray("known");
+        foreach (var k in i.Known) w.WriteStringValue(k.Id);
+        w.WriteEndArray();
+        w.WriteString("deviates", i.Invariant.Deviation?.ToString());
         w.WriteString("rule", i.Invariant.Rule);
         w.WriteString("source", i.Invariant.Source.ToString());
         w.WriteEndObject();
@@ -176,6 +212,7 @@ public static class JsonReport
         Verdict.Pass => "pass",
         Verdict.Fail => "fail",
         Verdict.Skip => "skip",
+        Verdict.Known => "known",
         _ => "not_exercised",
     };
 

@@ -8,8 +8,10 @@ namespace Conformance.Reports;
 /// KTAP (Documentation/dev-tools/ktap.rst) for kselftest-style CI: one top-level test per unit, one
 /// subtest per area inside it, one result line per invariant inside that. A passing invariant is a plain
 /// <c>ok</c> (its check count is in the JSON report); a skipped or not-exercised one is <c>ok # SKIP</c>
-/// with the reason; a failing one is <c>not ok</c> after diagnostic lines that carry its counterexample.
-/// Failures bubble up: an area or unit with a failing child, or a unit that leaked, is <c>not ok</c>.
+/// with the reason; a failing one is <c>not ok</c> after diagnostic lines that carry its counterexample, and one that
+/// fails only as a known kernel issue describes is <c>not ok # XFAIL</c> (expected to fail, never a pass).
+/// Failures bubble up: an area or unit with a failing child, or a unit that leaked, is <c>not ok</c>; one whose only
+/// failures are known issues is <c>not ok # XFAIL</c>.
 /// </summary>
 public static class KtapReport
 {
@@ -36,9 +38,17 @@ public static class KtapReport
         /// <summary>SKIP reason for a leaf; a parent derives its own from its subtests.</summary>
         public string? SkipReason { get; set; }
 
+        /// <summary>XFAIL reason for a leaf that failed only as known kernel issues describe.</summary>
+        public string? KnownReason { get; set; }
+
         public bool Failed => FailedItself || Subtests.Any(s => s.Failed);
 
-        public string? Skip => Failed ? null
+        /// <summary>Not a failure of its own, but a known issue in it or below: <c>not ok # XFAIL</c>.</summary>
+        public string? Xfail => Failed ? null
+            : Subtests.Count == 0 ? KnownReason
+            : Subtests.Count(s => s.Xfail != null) is var k and > 0 ? $"{k} with known kernel issues" : null;
+
+        public string? Skip => Failed || Xfail != null ? null
             : Subtests.Count == 0 ? SkipReason
             : Subtests.All(s => s.Skip != null) ? "every invariant skipped" : null;
     }
@@ -60,7 +70,7 @@ public static class KtapReport
                    + $", max length {r.Options.MaxLength}");
         t.Head.AddRange(u.Notes);
 
-        var failures = r.Properties.Where(p => p.Failure != null).ToList();
+        var failures = r.Findings.ToList();
         var areas = new List<KtapTest>();
         KtapTest Area(string name)
         {
@@ -69,14 +79,15 @@ public static class KtapReport
             return a;
         }
         foreach (var i in r.Invariants)
-            Area(i.Invariant.Area).Subtests.Add(InvariantTest(i, failures.Where(p => p.Failure!.InvariantId == i.Invariant.Id).ToList(), u, r, catalog));
+            Area(i.Invariant.Area).Subtests.Add(InvariantTest(i, failures.Where(p => p.Failure.InvariantId == i.Invariant.Id).ToList(), u, r, catalog));
 
         // a failure citing an invariant outside this unit's list must still fail the unit: never drop it
         var judged = r.Invariants.Select(i => i.Invariant.Id).ToHashSet(StringComparer.Ordinal);
-        foreach (var g in failures.Where(p => !judged.Contains(p.Failure!.InvariantId)).GroupBy(p => p.Failure!.InvariantId))
+        foreach (var g in failures.Where(p => !judged.Contains(p.Failure.InvariantId)).GroupBy(p => p.Failure.InvariantId))
         {
             var inCatalog = catalog.Contains(g.Key);
-            var leaf = new KtapTest(g.Key) { FailedItself = true };
+            bool known = g.All(p => p.Known != null);
+            var leaf = new KtapTest(g.Key) { FailedItself = !known, KnownReason = known ? $"known kernel issue {string.Join(", ", g.Select(p => p.Known!.Id).Distinct())}" : null };
             leaf.Head.Add(inCatalog ? $"{g.Key} is outside the selected areas or IDs, but a property failed on it"
                                     : $"{g.Key}: the model cites no catalog invariant for this outcome");
             foreach (var p in g) leaf.Head.AddRange(FailureLines(p, u, r, catalog));
@@ -96,11 +107,16 @@ public static class KtapReport
         t.FailedItself = true;
     }
 
-    private static KtapTest InvariantTest(InvariantResult i, List<PropertyResult> failures, UnitResult u, SuiteResult r, Catalog catalog)
+    private static KtapTest InvariantTest(InvariantResult i, List<Finding> failures, UnitResult u, SuiteResult r, Catalog catalog)
     {
         var t = new KtapTest(i.Invariant.Id);
+        if (i.Invariant.Deviation is { } dev) t.Head.Add($"DEVIATES: {dev}");
         switch (i.Verdict)
         {
+            case Verdict.Known:
+                t.KnownReason = $"known kernel issue {string.Join(", ", i.Known.Select(k => k.Id))}";
+                foreach (var p in failures) t.Head.AddRange(FailureLines(p, u, r, catalog));
+                break;
             case Verdict.Fail:
                 t.FailedItself = true;
                 if (failures.Count == 0) t.Head.Add($"{i.Invariant.Id}: {i.Invariant.Rule} (no counterexample recorded)");
@@ -117,16 +133,22 @@ public static class KtapReport
     }
 
     /// <summary>Everything needed to understand and re-run a counterexample, as diagnostic lines.</summary>
-    private static IEnumerable<string> FailureLines(PropertyResult p, UnitResult u, SuiteResult r, Catalog catalog)
+    private static IEnumerable<string> FailureLines(Finding p, UnitResult u, SuiteResult r, Catalog catalog)
     {
-        var f = p.Failure!;
+        var f = p.Failure;
         if (catalog.Contains(f.InvariantId))
         {
             var inv = catalog[f.InvariantId];
             yield return $"{f.InvariantId}: {inv.Rule}";
             yield return $"source: {inv.Source}";
         }
-        yield return $"property {p.Property.Name}: failed after {p.Sequences} sequences";
+        if (p.Known is { } k)
+        {
+            yield return $"known kernel issue {k.Summary}";
+            foreach (var e in k.Evidence.Source) yield return $"evidence (source): {e}";
+            foreach (var e in k.Evidence.Lab) yield return $"evidence (lab): {e}";
+        }
+        yield return $"property {p.Property.Name}: failed after {p.FoundAfter} sequences";
         yield return $"seed {r.Options.Seed}; replay seed {p.ReplaySeed} ({p.ReplaySequences} sequences)";
         yield return f.StepIndex >= 0 ? $"failing step {f.StepIndex + 1} of {f.Steps.Count}" : $"failing check: end of sequence ({f.Steps.Count} steps){(f.Detail != null ? $": {f.Detail}" : "")}";
         yield return $"expected: {f.Expected}";
@@ -153,8 +175,9 @@ public static class KtapReport
             var t = tests[n];
             if (t.Subtests.Count > 0) WriteLevel(sb, depth + 1, t.Subtests, t.Head, t.Tail);
             else foreach (var d in t.Head.Concat(t.Tail)) Diagnostic(sb, indent, d);
-            sb.Append(indent).Append(t.Failed ? "not ok " : "ok ").Append(n + 1).Append(' ').Append(Description(t.Name));
-            if (t.Skip is { } skip) sb.Append(" # SKIP ").Append(OneLine(skip));
+            sb.Append(indent).Append(t.Failed || t.Xfail != null ? "not ok " : "ok ").Append(n + 1).Append(' ').Append(Description(t.Name));
+            if (t.Xfail is { } xfail) sb.Append(" # XFAIL ").Append(OneLine(xfail));
+            else if (t.Skip is { } skip) sb.Append(" # SKIP ").Append(OneLine(skip));
             sb.Append('\n');
         }
         foreach (var d in tail) Diagnostic(sb, indent, d);

@@ -49,6 +49,11 @@ public sealed record ReplayFile
     public string? Detail { get; init; }
     public int Reproduced { get; init; }
     public int ReproRuns { get; init; }
+    /// <summary>The known kernel issue (spec/known-issues.json ID) the failure matched when it was recorded, or null.</summary>
+    public string? Known { get; init; }
+    /// <summary>Invariants the run had already reported failing on this target when it found this one: at their steps the
+    /// oracle followed the target (a known divergence there is not this counterexample), so a replay does the same.</summary>
+    public IReadOnlyList<string> AlreadyFailing { get; init; } = [];
     public required string Command { get; init; }
     public required IReadOnlyList<ExpectedStep> Steps { get; init; }
 
@@ -85,7 +90,8 @@ public sealed record ReplayFile
             ["failure"] = !Failed ? null : new JsonObject
             {
                 ["invariant"] = Invariant, ["rule"] = Rule, ["source"] = Source, ["step"] = FailingStep, ["expected"] = Expected, ["actual"] = Actual,
-                ["detail"] = Detail, ["reproduced"] = Reproduced, ["runs"] = ReproRuns,
+                ["detail"] = Detail, ["reproduced"] = Reproduced, ["runs"] = ReproRuns, ["known"] = Known,
+                ["already_failing"] = new JsonArray(AlreadyFailing.Select(i => (JsonNode?)JsonValue.Create(i)).ToArray()),
             },
             ["steps"] = steps,
         };
@@ -150,6 +156,9 @@ public sealed record ReplayFile
             Expected = fail == null ? null : Str(fail, "expected")!, Actual = fail == null ? null : Str(fail, "actual")!,
             Detail = fail == null ? null : Str(fail, "detail", optional: true),
             Reproduced = fail == null ? 0 : (int)Num(fail, "reproduced", 0, int.MaxValue), ReproRuns = fail == null ? 0 : (int)Num(fail, "runs", 0, int.MaxValue),
+            Known = fail == null ? null : Str(fail, "known", optional: true),
+            AlreadyFailing = fail?["already_failing"] is JsonArray af ? af.Select(x => x is JsonValue v && v.TryGetValue<string>(out var id) ? id
+                : throw new ReplayFormatException("failure.already_failing must be a list of invariant IDs")).ToArray() : [],
             Steps = steps,
         };
     }

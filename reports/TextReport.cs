@@ -18,39 +18,55 @@ public static class TextReport
         var sb = new StringBuilder();
         foreach (var i in r.Invariants)
         {
-            var tag = i.Verdict switch { Verdict.Pass => "PASS", Verdict.Fail => "FAIL", Verdict.Skip => "SKIP", _ => "NOT EXERCISED" };
+            var tag = Tag(i.Verdict);
             var detail = i.Verdict switch
             {
                 Verdict.Pass => $"checked {i.Exercised} times",
                 Verdict.Fail => "see counterexample below",
-                Verdict.Skip => i.Reason,
+                Verdict.Known => $"{string.Join("; ", i.Known.Select(k => k.Summary))}; see counterexample below",
                 _ => i.Reason,
             };
+            if (i.Invariant.Deviation is { } dev) detail += $"; DEVIATES: follows the kernel's code, the documentation is out of date ({dev})";
             sb.AppendLine($"{tag,-13} {i.Invariant.Id,-20} {detail}");
         }
         return sb.ToString();
     }
 
+    /// <summary>The report's word for a verdict (KTAP, JSON and JUnit carry the same).</summary>
+    public static string Tag(Verdict v) => v switch
+    {
+        Verdict.Pass => "PASS", Verdict.Fail => "FAIL", Verdict.Known => "KNOWN", Verdict.Skip => "SKIP", _ => "NOT EXERCISED",
+    };
+
     public static string Totals(SuiteResult r)
     {
-        var (pass, fail, skip, nx) = r.Counts();
+        var c = r.Counts();
         long seqs = r.Properties.Sum(p => p.Sequences);
-        return $"totals: {pass} passed, {fail} failed, {skip} skipped, {nx} not exercised; {seqs} sequences, {r.Exercise.Ops} ops in {r.Elapsed.TotalSeconds:F1} s (seed {r.Options.Seed})";
+        return $"totals: {c.Passed} passed, {c.Failed} failed, {c.Known} known, {c.Skipped} skipped, {c.NotExercised} not exercised; {seqs} sequences, {r.Exercise.Ops} ops in {r.Elapsed.TotalSeconds:F1} s (seed {r.Options.Seed})";
     }
 
-    public static string Counterexample(SuiteResult r, PropertyResult p, Catalog catalog, string replayCommand, CounterexampleFiles? files = null)
+    public static string Counterexample(SuiteResult r, Finding p, Catalog catalog, string replayCommand, CounterexampleFiles? files = null)
     {
-        var f = p.Failure!;
+        var f = p.Failure;
         var sb = new StringBuilder();
         var inv = catalog.Contains(f.InvariantId) ? catalog[f.InvariantId] : null;
-        sb.AppendLine($"FAIL {f.InvariantId}: {inv?.Rule ?? "(no invariant cited: the model has no rule for this outcome)"}");
+        sb.AppendLine($"{(p.Known != null ? "KNOWN" : "FAIL")} {f.InvariantId}: {inv?.Rule ?? "(no invariant cited: the model has no rule for this outcome)"}");
         if (inv != null)
         {
             sb.AppendLine($"  expected: {inv.Expected}");
             sb.AppendLine($"  source:   {inv.Source}");
             if (inv.Implementation != null) sb.AppendLine($"  implemented in: {inv.Implementation}");
         }
-        sb.AppendLine($"  property: {p.Property.Name} ({p.Property.Description}); found after {p.Sequences} sequences, shrunk from {f.Steps.Count}/{p.Original?.Steps.Count} to {f.Steps.Count} steps in {p.ShrinkSteps} shrink steps");
+        if (p.Known is { } k)
+        {
+            sb.AppendLine($"  known kernel issue {k.Id} ({k.Origin}): {k.Title}");
+            sb.AppendLine($"    kernels: {string.Join("; ", k.Kernels)}; drivers/exporters: {string.Join(", ", k.Drivers.Concat(k.Exporters))}");
+            foreach (var e in k.Evidence.Source) sb.AppendLine($"    source: {e}");
+            foreach (var e in k.Evidence.Lab) sb.AppendLine($"    lab:    {e}");
+            sb.AppendLine(k.Fix is { } fix ? $"    fix:    {fix.Commit} \"{fix.Subject}\"{(fix.Mainline != null ? $" (mainline {fix.Mainline})" : "")}" : "    fix:    none upstream yet");
+            if (k.See != null) sb.AppendLine($"    see:    spec/ambiguities.md {k.See}");
+        }
+        sb.AppendLine($"  property: {p.Property.Name} ({p.Property.Description}); found after {p.FoundAfter} sequences, shrunk from {p.Original?.Steps.Count ?? f.Steps.Count} to {f.Steps.Count} steps in {p.ShrinkSteps} shrink steps");
         sb.AppendLine();
         sb.Append(Steps(f));
         sb.AppendLine();

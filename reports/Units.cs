@@ -8,11 +8,11 @@ public sealed record CounterexampleFiles(string ReplayPath, string ReproducerPat
 /// <summary>
 /// One certified unit of a run: the model target, or one device of a kernel run. Result is null when the
 /// unit was skipped as a whole (SkipReason says why). FilesFor names the replay file and C reproducer
-/// written for a failing property, and ReplayCommand the command line that re-runs it.
+/// written for a finding, and ReplayCommand the command line that re-runs it.
 /// </summary>
 public sealed record UnitResult(
     string Name, string? Device, SuiteResult? Result, string? SkipReason,
-    Func<PropertyResult, CounterexampleFiles?> FilesFor, Func<PropertyResult, string> ReplayCommand)
+    Func<Finding, CounterexampleFiles?> FilesFor, Func<Finding, string> ReplayCommand)
 {
     /// <summary>Lines the runner printed about the unit (driver, notes, hygiene), carried as diagnostics.</summary>
     public IReadOnlyList<string> Notes { get; init; } = [];

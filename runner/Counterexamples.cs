@@ -23,9 +23,9 @@ public sealed record RunSite(string Target, string ProfileName, TargetProfile Pr
 /// <summary>Every failure is written as a replay file and a standalone C reproducer under OUT/counterexamples/UNIT/.</summary>
 public static class Counterexamples
 {
-    public static ReplayFile Record(RunSite site, Program.Cli cli, PropertyResult p, Catalog catalog, string command) =>
-        WithFailure(Sample(site, cli, p.Property.Name, p.ReplaySeed, p.ReplaySequences, p.Failure!.Steps, command), p.Failure, catalog)
-            with { Reproduced = p.Reproduced, ReproRuns = p.ReproRuns };
+    public static ReplayFile Record(RunSite site, Program.Cli cli, Finding p, Catalog catalog, string command) =>
+        WithFailure(Sample(site, cli, p.Property.Name, p.ReplaySeed, p.ReplaySequences, p.Failure.Steps, command, p.AlreadyFailing), p.Failure, catalog)
+            with { Reproduced = p.Reproduced, ReproRuns = p.ReproRuns, Known = p.Known?.Id, AlreadyFailing = p.AlreadyFailing };
 
     /// <summary>The broken invariant (rule, source and quote from the catalog) and where the steps departed from it.</summary>
     public static ReplayFile WithFailure(ReplayFile rf, Failure f, Catalog catalog)
@@ -40,12 +40,13 @@ public static class Counterexamples
     }
 
     /// <summary>A sequence and its steps with the documented expectation on each (no failure recorded).</summary>
-    public static ReplayFile Sample(RunSite site, Program.Cli cli, string property, ulong seed, int sequences, IReadOnlyList<Step> steps, string command) => new()
+    public static ReplayFile Sample(RunSite site, Program.Cli cli, string property, ulong seed, int sequences, IReadOnlyList<Step> steps, string command,
+        IReadOnlyList<string>? alreadyFailing = null) => new()
     {
         Target = site.Target, Profile = site.ProfileName, Device = site.Device, Driver = site.Driver, Kernel = site.Profile.Kernel,
         Devices = site.Devices, OutputPayload = site.Profile.Video.Count > 0 ? site.Profile.Video[0].SizeImage : 0,
         Seed = seed, Sequences = sequences, Property = property, MaxLength = cli.Options.MaxLength, SlowOps = cli.Options.SlowOps == true,
-        Command = command, Steps = Expectations.Derive(site.Profile, steps),
+        Command = command, Steps = Expectations.Derive(site.Profile, steps, alreadyFailing),
     };
 
     /// <summary>Writes NAME.replay.json and NAME.c into dir; returns their paths as the user will see them.</summary>
@@ -67,7 +68,7 @@ public static class Counterexamples
         }
     }
 
-    public static string FileName(PropertyResult p) => $"{p.Property.Name}-{p.Failure!.InvariantId}";
+    public static string FileName(Finding p) => $"{p.Property.Name}-{p.Failure.InvariantId}";
 
     /// <summary>Inside the lab VM results go to /lab-out, which the host sees as its own out directory: name the host's path.</summary>
     public static string Display(string path)

@@ -30,6 +30,11 @@ public static class Program
           --out DIR          where results go (default out/): results.ktap, results.json, junit.xml, and
                              counterexamples/UNIT/*.replay.json and *.c for every failure
           --repro-runs N     re-run each final counterexample N times from a fresh state (default 10)
+          --expectations F   with a kernel target: known kernel issues of this lab (the format of
+                             spec/known-issues.json), added to the suite's own list; a failure they
+                             describe is reported KNOWN (KTAP XFAIL), never as a pass
+          --strict           exit 1 also when an invariant failed only as a known kernel issue, or an
+                             applicable invariant was not exercised (for labs and CI)
           --replay FILE      run a replay file (written beside every failure) again; its target, device
                              and profile come from the file (a kernel file needs the same driver)
           --emit-c FILE      with --replay: write that counterexample's standalone C reproducer and exit
@@ -41,7 +46,8 @@ public static class Program
           --render-spec F    write the catalog as Markdown to F and exit
           --bench            run the benchmark (model throughput, default run wall time) and exit
           -h, --help         this text
-        exit status: 0 all pass, 1 an invariant failed (with --replay: the counterexample reproduced),
+        exit status: 0 all pass (known kernel issues alone included, unless --strict), 1 an invariant failed
+                     outside the known issues (with --replay: the counterexample reproduced),
                      2 usage or environment error (also a corrupt or mismatched replay file), 3 a hung driver
         """;
 
@@ -69,6 +75,16 @@ public static class Program
         public bool TargetGiven { get; init; }
         public IReadOnlyList<string> Devices { get; init; } = [];
         public int OpTimeout { get; init; } = 20;
+        /// <summary>Known kernel issues: the suite's own list plus the --expectations file.</summary>
+        public KnownIssueList Known { get; init; } = KnownIssueList.Empty;
+        /// <summary>--strict: known issues and invariants not exercised fail the run too.</summary>
+        public bool Strict { get; init; }
+
+        /// <summary>The exit status of a run with these results: 1 when a unit failed or leaked, or under --strict had a
+        /// known issue or an applicable invariant not exercised; 0 otherwise.</summary>
+        public int ExitStatus(IEnumerable<SuiteResult> results, bool leaked) =>
+            leaked || results.Any(r => r.Failed)
+            || Strict && results.Any(r => r.HasKnown || r.Invariants.Any(i => i.Verdict == Verdict.NotExercised)) ? 1 : 0;
     }
 
     public static Cli Parse(string[] args)
@@ -76,7 +92,8 @@ public static class Program
         string target = "model", profile = "vivid-like", outDir = "out";
         string? mode = null, modeArg = null, replay = null, emitC = null;
         int sample = 0;
-        bool targetGiven = false;
+        bool targetGiven = false, strict = false;
+        string? expectations = null;
         var devices = new List<string>();
         int opTimeout = 20;
         var o = new RunOptions();
@@ -134,6 +151,8 @@ public static class Program
                         break;
                     }
                 case "--out": outDir = Val(); break;
+                case "--expectations": expectations = Val(); break;
+                case "--strict": strict = true; break;
                 case "--device": devices.Add(Val()); break;
                 case "--op-timeout": opTimeout = (int)Num(1, 3600); break;
                 case "--list-variants": case "--list-invariants": case "--bench": mode = a; break;
@@ -147,7 +166,16 @@ public static class Program
         if (devices.Count > 0 && target != "kernel" && replay == null) throw new UsageException("--device needs --target kernel (or ./run-suite.sh --target vm)");
         if (emitC != null && replay == null) throw new UsageException("--emit-c needs --replay FILE (the counterexample to write as C)");
         if (sample > 0 && target != "kernel") throw new UsageException("--sample needs --target kernel (it records what the real devices did)");
-        return new Cli(target, profile, o, outDir, mode, modeArg) { Devices = devices, OpTimeout = opTimeout, Replay = replay, EmitC = emitC, Sample = sample, TargetGiven = targetGiven };
+        var known = KnownIssueList.BuiltIn(catalog);
+        if (expectations != null)
+        {
+            try { known = known.With(KnownIssueList.Load(expectations, catalog)); }
+            catch (InvalidDataException e) { throw new UsageException($"--expectations: {e.Message}"); }
+        }
+        return new Cli(target, profile, o, outDir, mode, modeArg)
+        {
+            Devices = devices, OpTimeout = opTimeout, Replay = replay, EmitC = emitC, Sample = sample, TargetGiven = targetGiven, Known = known, Strict = strict,
+        };
     }
 
     public static IBufferTarget MakeTarget(string target, string profileName)
@@ -166,7 +194,7 @@ public static class Program
         throw new UsageException($"unknown target '{target}' (targets: model, broken:NAME, kernel, vm)");
     }
 
-    public static string ReplayCommand(Cli cli, PropertyResult p, string? device = null)
+    public static string ReplayCommand(Cli cli, Finding p, string? device = null)
     {
         // inside the lab VM: the command that boots the same lab again
         var parts = Environment.GetEnvironmentVariable("CONFORMANCE_REPLAY_PREFIX") is { Length: > 0 } prefix && cli.Target == "kernel"
@@ -189,7 +217,7 @@ public static class Program
         {
             case "--help": output.WriteLine(Usage); return 0;
             case "--list-variants":
-                foreach (var v in BrokenVariant.All) output.WriteLine($"broken:{v.Name,-28} breaks {v.Invariant,-18} {v.Description}");
+                foreach (var v in BrokenVariant.All) output.WriteLine($"broken:{v.Name,-28} breaks {v.Invariants,-18} {v.Description}");
                 return 0;
             case "--list-invariants":
                 foreach (var i in catalog.All) output.WriteLine($"{i.Id,-20} {i.Rule}");
@@ -221,7 +249,7 @@ public static class Program
         Results.Print(unit, catalog, output);
         Results.WriteJUnit(unit, catalog, cli.OutDir, output);
         Results.WriteRun([unit], catalog, cli.OutDir, output);
-        return result.Failed ? 1 : 0;
+        return cli.ExitStatus([result], leaked: false);
     }
 }
 

@@ -20,6 +20,8 @@ public static class Replay
         catch (ReplayFormatException e) { throw new Program.UsageException($"corrupt replay file: {e.Message}"); }
         if (rf.Invariant != null && !catalog.Contains(rf.Invariant) && rf.Invariant != "UNCITED")
             throw new Program.UsageException($"{cli.Replay}: invariant {rf.Invariant} is not in this suite's catalog (a file from another version?)");
+        foreach (var id in rf.AlreadyFailing.Where(id => !catalog.Contains(id) && id != "UNCITED"))
+            throw new Program.UsageException($"corrupt replay file: {cli.Replay}: failure.already_failing names {id}, which is not in this suite's catalog");
         var property = Properties.Properties.All.FirstOrDefault(p => p.Name == rf.Property)
             ?? throw new Program.UsageException($"{cli.Replay}: property '{rf.Property}' is not one this suite has");
         if (cli.EmitC != null)
@@ -43,7 +45,7 @@ public static class Replay
         for (int k = 0; k < runs; k++)
         {
             if (target is KernelTarget kt) kt.Context = () => $"replay of {cli.Replay}, run {k + 1}:\n{seq}";
-            var f = property.Check(seq, target, null);
+            var f = property.Check(seq, target, null, rf.AlreadyFailing.ToHashSet(StringComparer.Ordinal));
             bool same = f != null && rf.Failed && f.InvariantId == rf.Invariant && f.StepIndex + 1 == rf.FailingStep;
             if (same) again++;
             first ??= f;

@@ -9,10 +9,10 @@ public static class Results
 {
     /// <summary>Writes every failure's replay file and C reproducer and wraps the result as a report unit.</summary>
     public static UnitResult Unit(string name, string? device, RunSite site, SuiteResult result, Program.Cli cli, Catalog catalog, string counterexampleDir,
-        Func<PropertyResult, string> replayCommand)
+        Func<Finding, string> replayCommand)
     {
-        var files = new Dictionary<PropertyResult, CounterexampleFiles>(ReferenceEqualityComparer.Instance);
-        foreach (var p in result.Properties.Where(p => p.Failure != null))
+        var files = new Dictionary<Finding, CounterexampleFiles>(ReferenceEqualityComparer.Instance);
+        foreach (var p in result.Findings)
             files[p] = Counterexamples.Write(counterexampleDir, Counterexamples.FileName(p), Counterexamples.Record(site, cli, p, catalog, replayCommand(p)));
         return new UnitResult(name, device, result, null, p => files.GetValueOrDefault(p), replayCommand);
     }
@@ -22,7 +22,7 @@ public static class Results
         var result = u.Result!;
         output.WriteLine(TextReport.Header(result));
         output.Write(TextReport.Invariants(result));
-        foreach (var p in result.Properties.Where(p => p.Failure != null))
+        foreach (var p in result.Findings)
         {
             output.WriteLine();
             output.Write(TextReport.Counterexample(result, p, catalog, u.ReplayCommand(p), u.FilesFor(p)));

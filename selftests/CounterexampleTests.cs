@@ -247,8 +247,8 @@ public class FlakyTests
         proxy.Broken = new ReferenceModel(TargetProfile.VividLike, BrokenVariant.Find("llseek-seek-cur")!.Bug);
         proxy.Good = new ReferenceModel(TargetProfile.VividLike);
         var found = Engine.Run("flaky", new ReferenceModel(TargetProfile.VividLike, proxy.Broken.Bug), new RunOptions { Property = "lockstep" }, Catalog.Load());
-        var f = found.Properties.Single(p => p.Failure != null);
-        int again = Engine.Reproduce(f.Property, f.Failure!, target, 10);
+        var f = found.Findings.Single();
+        int again = Engine.Reproduce(f.Property, f.Failure, target, 10);
         Assert.Equal(5, again);
         var flaky = f with { Reproduced = again, ReproRuns = 10 };
         Assert.False(flaky.Deterministic);

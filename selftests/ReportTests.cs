@@ -117,25 +117,26 @@ public class ReportTests(ITestOutputHelper output)
         output.WriteLine(string.Join("\n", ktap.Split('\n').Take(60)));
         AssertValid(ktap);
         var lines = Results(ktap);
-        Assert.Equal([v.Invariant], lines.Where(l => l.Depth == 2 && !l.Ok).Select(l => l.Description));
-        Assert.Equal([Cat[v.Invariant].Area], lines.Where(l => l.Depth == 1 && !l.Ok).Select(l => l.Description));
+        var broken = v.Breaks.Single().Invariant;
+        Assert.Equal([broken], lines.Where(l => l.Depth == 2 && !l.Ok).Select(l => l.Description));
+        Assert.Equal([Cat[broken].Area], lines.Where(l => l.Depth == 1 && !l.Ok).Select(l => l.Description));
         Assert.False(lines.Single(l => l.Depth == 0).Ok);
 
-        var failing = r.Properties.First(p => p.Failure?.InvariantId == v.Invariant);
+        var failing = r.Findings.First(p => p.Failure.InvariantId == broken);
         var text = ktap.Split('\n');
-        int at = Array.FindIndex(text, l => l.StartsWith($"    not ok ") && l.EndsWith($" {v.Invariant}"));
+        int at = Array.FindIndex(text, l => l.StartsWith($"    not ok ") && l.EndsWith($" {broken}"));
         // the diagnostics sit right before the failing line, at its indentation
         var diags = text[..at].Reverse().TakeWhile(l => l.StartsWith("    # ")).Select(l => l[6..]).ToList();
         Assert.Contains($"seed {cli.Options.Seed}; replay seed {failing.ReplaySeed} ({failing.ReplaySequences} sequences)", diags);
         Assert.Contains($"replay: {Program.ReplayCommand(cli, failing)}", diags);
-        Assert.Contains($"failing step {failing.Failure!.StepIndex + 1} of {failing.Failure.Steps.Count}", diags);
+        Assert.Contains($"failing step {failing.Failure.StepIndex + 1} of {failing.Failure.Steps.Count}", diags);
         Assert.Contains($"expected: {failing.Failure.Expected}", diags);
         Assert.Contains($"actual: {failing.Failure.Actual}", diags);
         Assert.Contains($"replay file: out/{failing.Property.Name}.replay", diags);
         Assert.Contains($"C reproducer: out/{failing.Property.Name}.c", diags);
         Assert.Contains(failing.ReproRuns == 0 ? "reproduced: not measured"
             : $"reproduced {failing.Reproduced}/{failing.ReproRuns}{(failing.Deterministic ? "" : " FLAKY")}", diags);
-        Assert.Contains(diags, d => d.StartsWith($"{v.Invariant}: "));
+        Assert.Contains(diags, d => d.StartsWith($"{broken}: "));
     }
 
     [Fact]
@@ -144,7 +145,7 @@ public class ReportTests(ITestOutputHelper output)
         var (cli, r) = Passing.Value;
         var prop = r.Properties[0];
         var f = new Failure(prop.Property.Name, "UNCITED", -1, [], "no fds open", "fd 7 still open", "end of sequence");
-        var uncited = prop with { Failure = f, Original = f, Reproduced = 2, ReproRuns = 5 };
+        var uncited = prop with { Findings = [new Finding(prop.Property, f, f, 0, 1, 50, 1) { Reproduced = 2, ReproRuns = 5 }] };
         var res = r with { Properties = [.. r.Properties, uncited] };
         var ktap = KtapReport.Build([Unit((cli, res))], Cat);
         AssertValid(ktap);
@@ -158,7 +159,7 @@ public class ReportTests(ITestOutputHelper output)
 
         // a catalog invariant outside the run's scope goes to its own area, not to "uncited"
         var scoped = r with { Invariants = [.. r.Invariants.Where(i => i.Invariant.Id != "DMABUF-LLSEEK-3")] };
-        var outside = prop with { Failure = f with { InvariantId = "DMABUF-LLSEEK-3" } };
+        var outside = prop with { Findings = [new Finding(prop.Property, f with { InvariantId = "DMABUF-LLSEEK-3" }, null, 0, 1, 50, 1)] };
         var ktap2 = KtapReport.Build([Unit((cli, scoped with { Properties = [outside] }))], Cat);
         AssertValid(ktap2);
         var l2 = Results(ktap2);
@@ -169,7 +170,7 @@ public class ReportTests(ITestOutputHelper output)
         var unit = json.GetProperty("units")[0];
         Assert.Equal("fail", unit.GetProperty("result").GetString());
         Assert.Equal(1, unit.GetProperty("totals").GetProperty("failed").GetInt32());
-        var jf = unit.GetProperty("properties")[r.Properties.Count].GetProperty("failure");
+        var jf = unit.GetProperty("properties")[r.Properties.Count].GetProperty("failures")[0];
         Assert.False(jf.GetProperty("in_scope").GetBoolean());
         Assert.True(jf.GetProperty("flaky").GetBoolean());
         Assert.Equal(JsonValueKind.Null, jf.GetProperty("step").ValueKind);
@@ -215,7 +216,7 @@ public class ReportTests(ITestOutputHelper output)
     {
         var (cli, r) = Passing.Value;
         var prop = r.Properties[0];
-        PropertyResult Failing(string id) => prop with { Failure = new Failure(prop.Property.Name, id, -1, [], "nothing", "something") };
+        PropertyResult Failing(string id) => prop with { Findings = [new Finding(prop.Property, new Failure(prop.Property.Name, id, -1, [], "nothing", "something"), null, 0, 1, 50, 1)] };
         Verdict[] verdicts = [Verdict.Pass, Verdict.Fail, Verdict.Skip, Verdict.NotExercised];
         PropertyCheck.Holds(Arb.From(Gen.Choose(0, int.MaxValue)), seed =>
         {
@@ -376,10 +377,11 @@ public class ReportTests(ITestOutputHelper output)
             Assert.Equal(Stable(text), Stable(JsonReport.Build([Unit(run)], Cat, null, "selftest")));
         }
         var (cli, r) = Broken.Value;
-        var failing = r.Properties.First(p => p.Failure?.InvariantId == BrokenVariant.Find(Variant)!.Invariant);
+        var failing = r.Findings.First(p => p.Failure.InvariantId == BrokenVariant.Find(Variant)!.Breaks[0].Invariant);
         var jf = JsonDocument.Parse(JsonReport.Build([Unit(Broken.Value)], Cat)).RootElement.GetProperty("units")[0].GetProperty("properties")
-            .EnumerateArray().Single(p => p.GetProperty("name").GetString() == failing.Property.Name).GetProperty("failure");
-        Assert.Equal(failing.Failure!.InvariantId, jf.GetProperty("invariant").GetString());
+            .EnumerateArray().Single(p => p.GetProperty("name").GetString() == failing.Property.Name).GetProperty("failures")
+            .EnumerateArray().Single(j => j.GetProperty("invariant").GetString() == failing.Failure.InvariantId);
+        Assert.Equal(failing.Failure.InvariantId, jf.GetProperty("invariant").GetString());
         Assert.Equal(failing.Failure.StepIndex + 1, jf.GetProperty("step").GetInt32());
         Assert.Equal(failing.Failure.Steps.Count, jf.GetProperty("shrunk_steps").GetInt32());
         Assert.Equal(Program.ReplayCommand(cli, failing), jf.GetProperty("replay_command").GetString());
@@ -423,7 +425,7 @@ public class ReportTests(ITestOutputHelper output)
         Assert.Empty(MiniJsonSchema.Validate(schema, JsonDocument.Parse(good).RootElement));
         string[] bad =
         [
-            good.Replace("\"schema\": \"conformance-results/1\"", "\"schema\": \"conformance-results/2\""),
+            good.Replace("\"schema\": \"conformance-results/2\"", "\"schema\": \"conformance-results/1\""),
             good.Replace("\"suite_version\": null", "\"suite_version\": null, \"extra\": 1"),
             good.Replace("\"kernel\": null,", ""),
             good.Replace("\"status\": \"pass\"", "\"status\": \"passed\""),

@@ -26,7 +26,8 @@ public static class CatalogMarkdown
                 var src = i.Source.Kind == "impl"
                     ? $"`{i.Source.File}` `{i.Source.Section}` (implementation)"
                     : $"`{i.Source.File}` — {i.Source.Section}";
-                sb.AppendLine($"| {i.Id} | {Esc(i.Rule)} | {Esc(i.Expected)} | {pre} | {Esc(src)} |");
+                var rule = i.Deviation is { } d ? $"{i.Rule} **DEVIATES** from the documentation, which is out of date here: {d.Summary} ({d.Amb})." : i.Rule;
+                sb.AppendLine($"| {i.Id} | {Esc(rule)} | {Esc(i.Expected)} | {pre} | {Esc(src)} |");
             }
             sb.AppendLine();
         }

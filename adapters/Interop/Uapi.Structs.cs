@@ -115,6 +115,14 @@ public unsafe struct v4l2_exportbuffer
 
 [Uapi("linux/videodev2.h")]
 [StructLayout(LayoutKind.Sequential)]
+public struct v4l2_control
+{
+    public uint id;
+    public int value;
+}
+
+[Uapi("linux/videodev2.h")]
+[StructLayout(LayoutKind.Sequential)]
 public unsafe struct v4l2_remove_buffers
 {
     public uint index, count, type;
@@ -292,6 +300,7 @@ public static unsafe class Req
     public static readonly nuint VIDIOC_DQBUF = Ioc.IOWR<v4l2_buffer>('V', 17);
     public static readonly nuint VIDIOC_STREAMON = Ioc.IOW<int>('V', 18);
     public static readonly nuint VIDIOC_STREAMOFF = Ioc.IOW<int>('V', 19);
+    public static readonly nuint VIDIOC_G_CTRL = Ioc.IOWR<v4l2_control>('V', 27);
     public static readonly nuint VIDIOC_CREATE_BUFS = Ioc.IOWR<v4l2_create_buffers>('V', 92);
     public static readonly nuint VIDIOC_REMOVE_BUFS = Ioc.IOWR<v4l2_remove_buffers>('V', 104);
     public static readonly nuint DMA_BUF_IOCTL_SYNC = Ioc.IOW<dma_buf_sync>('b', 0);

@@ -21,18 +21,39 @@ public sealed record Discovered(string Kernel, IReadOnlyList<CertUnit> Units, IR
 public sealed class DeviceException(string message) : Exception(message);
 
 /// <summary>
-/// Finds what this machine offers and reads each device's profile from the device itself
-/// (QUERYCAP, REQBUFS(0) capabilities, G_FMT, a probe allocation), or checks one device a user names.
+/// Finds what this machine offers and reads each device's profile through the documented query interfaces only
+/// (QUERYCAP, G_FMT, the capabilities REQBUFS(0) and CREATE_BUFS(0) report, V4L2_CID_MIN_BUFFERS_FOR_*, which
+/// ioctls exist, fdinfo exp_name to name an exporter), or checks one device a user names. It never probes a
+/// behaviour the suite judges (offsets, granted counts, contents, errnos): a driver that breaks a rule is a finding.
 /// </summary>
 public static unsafe class Discovery
 {
+    /// <summary>uname -r, e.g. "6.12.117+deb12-amd64" or "6.1.0-41-amd64".</summary>
     public static string KernelRelease() =>
         File.Exists("/proc/sys/kernel/osrelease") ? File.ReadAllText("/proc/sys/kernel/osrelease").Trim() : "unknown";
+
+    /// <summary>
+    /// The upstream version the kernel is built from, which known-issue ranges are written in: Debian names its 6.1
+    /// kernels by ABI ("6.1.0-41-amd64") and puts the version in /proc/version ("... Debian 6.1.158-1 ..."); other
+    /// kernels carry it at the start of the release.
+    /// </summary>
+    public static string KernelVersion()
+    {
+        try
+        {
+            // the last "Debian X.Y.Z": the compiler's own version ("gcc-12 (Debian 12.2.0-14) ...") comes first
+            var ms = System.Text.RegularExpressions.Regex.Matches(File.ReadAllText("/proc/version"), @"Debian (\d+\.\d+\.\d+)");
+            if (ms.Count > 0) return ms[^1].Groups[1].Value;
+        }
+        catch (IOException) { }
+        var r = KernelRelease();
+        return new string(r.TakeWhile(c => char.IsDigit(c) || c == '.').ToArray()) is { Length: > 0 } v ? v : r;
+    }
 
     /// <summary>Everything under /dev the catalog covers, or just <paramref name="devices"/> when given.</summary>
     public static Discovered Discover(IReadOnlyList<string> devices)
     {
-        var kernel = KernelRelease();
+        var kernel = KernelVersion();
         var units = new List<CertUnit>();
         var skipped = new List<SkippedDevice>();
         var heaps = new List<(string Path, HeapProfile Heap, string ExpName)>();
@@ -62,8 +83,7 @@ public static unsafe class Discovery
                     var hp = heap! with { Device = "heap:" + heap!.Name };
                     units.Add(new CertUnit($"{path} (dma-heap ABI: exporter {expName})", path, expName,
                         new TargetProfile($"kernel:{path}", kernel, [], [hp], null, 0), ["heap", "dmabuf"],
-                        new Dictionary<string, string> { [hp.Device] = path },
-                        [$"mmap page offset {(hp.HonoursMmapOffset ? "honoured" : "ignored (AMB-11)")}"]));
+                        new Dictionary<string, string> { [hp.Device] = path }, [$"exporter (fdinfo exp_name) {expName}"]));
                     break;
                 case "udmabuf":
                     long limit = UdmabufSizeLimit();
@@ -94,7 +114,7 @@ public static unsafe class Discovery
                     break;
             }
         }
-        return new Discovered(kernel, units, skipped);
+        return new Discovered(KernelRelease(), units, skipped);
     }
 
     private static IEnumerable<string> Glob(string dir, string pattern) =>
@@ -152,8 +172,8 @@ public static unsafe class Discovery
     }
 
     /// <summary>
-    /// A DRM device as a dma-buf exporter: a dumb buffer exported with PRIME. Reads the exporter's name and
-    /// whether its mmap honours the page offset. Null (with the reason) when it cannot export.
+    /// A DRM device as a dma-buf exporter: a dumb buffer exported with PRIME, to see that it can export and to read
+    /// the exporter's name. Null (with the reason) when it cannot export.
     /// </summary>
     public static CertUnit? ProbeDrm(string path, string kernel, out SkippedDevice? skip,
         (string Path, HeapProfile Heap, string ExpName) helperHeap = default, string? udmabuf = null, CertUnit? helperVideo = null)
@@ -174,11 +194,10 @@ public static unsafe class Discovery
             Sys.Ioctl(fd, Req.DRM_IOCTL_GEM_CLOSE, &close);
             if (r < 0) { skip = new(path, driver, $"DRM_IOCTL_PRIME_HANDLE_TO_FD fails with {Sys.ErrnoOf(r)}: no PRIME export"); return null; }
             string expName = FdInfoField(h.fd, "exp_name") ?? "?";
-            bool honours = MmapHonoursOffset(h.fd);
             Sys.Close(h.fd);
-            var drm = new DrmProfile("drm:" + driver, driver, honours);
+            var drm = new DrmProfile("drm:" + driver, driver);
             var paths = new Dictionary<string, string> { [drm.Device] = path };
-            var notes = new List<string> { $"dumb buffers exported with DRM_IOCTL_PRIME_HANDLE_TO_FD; mmap page offset {(honours ? "honoured" : "ignored (AMB-11)")}" };
+            var notes = new List<string> { $"dumb buffers exported with DRM_IOCTL_PRIME_HANDLE_TO_FD (exporter {expName})" };
             var areas = new List<string> { "dmabuf", "prime" };
             if (drm.VgemFences) areas.Add("fence");
             else notes.Add("not vgem: no userspace-controlled fences, so the fence area is not certified here");
@@ -203,19 +222,6 @@ public static unsafe class Discovery
         heaps.Add(hh);
         paths[hh.Device] = helper.Path;
         return true;
-    }
-
-    /// <summary>Write distinct words at pages 0 and 1 of a two-page dma-buf, map page 1 alone and see which one it shows.</summary>
-    private static bool MmapHonoursOffset(int buf)
-    {
-        bool honours = true;
-        long m = Sys.Mmap(2 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
-        if (m < 0) return true;
-        *(ulong*)m = 1; *(ulong*)(m + PAGE_SIZE) = 2;
-        long m2 = Sys.Mmap(PAGE_SIZE, PROT_READ, MAP_SHARED, buf, PAGE_SIZE);
-        if (m2 >= 0) { honours = *(ulong*)m2 == 2; Sys.Munmap(m2, PAGE_SIZE); }
-        Sys.Munmap(m, 2 * PAGE_SIZE);
-        return honours;
     }
 
     public static long UdmabufSizeLimit()
@@ -250,37 +256,38 @@ public static unsafe class Discovery
                 skip = new(path, who, $"its buffer type ({what}) is not modelled yet; single-planar VIDEO_CAPTURE/OUTPUT queues are");
                 return null;
             }
-            uint bufCaps = 0;
+            uint bufCaps = 0, usable = 0;
             foreach (var mem in new[] { V4L2_MEMORY_MMAP, V4L2_MEMORY_DMABUF, V4L2_MEMORY_USERPTR })
             {
                 var rb = new v4l2_requestbuffers { count = 0, type = type, memory = mem };
-                if (Sys.Ioctl(fd, Req.VIDIOC_REQBUFS, &rb) == 0) { bufCaps = rb.capabilities; break; }
+                if (Sys.Ioctl(fd, Req.VIDIOC_REQBUFS, &rb) == 0) { bufCaps = rb.capabilities; usable = mem; break; }
             }
             if (bufCaps == 0) { skip = new(path, who, "VIDIOC_REQBUFS(0) fails for MMAP, DMABUF and USERPTR"); return null; }
             var fmt = new v4l2_format { type = type };
             if (Sys.Ioctl(fd, Req.VIDIOC_G_FMT, &fmt) != 0 || fmt.fmt_pix.sizeimage == 0) { skip = new(path, who, "VIDIOC_G_FMT gives no sizeimage"); return null; }
             long sizeImage = fmt.fmt_pix.sizeimage;
 
-            uint probeMem = (bufCaps & V4L2_BUF_CAP_SUPPORTS_MMAP) != 0 ? V4L2_MEMORY_MMAP : (bufCaps & V4L2_BUF_CAP_SUPPORTS_DMABUF) != 0 ? V4L2_MEMORY_DMABUF : V4L2_MEMORY_USERPTR;
-            var one = new v4l2_requestbuffers { count = 1, type = type, memory = probeMem };
-            int minReq = Sys.Ioctl(fd, Req.VIDIOC_REQBUFS, &one) == 0 ? (int)one.count : 1;
-            var cb = new v4l2_create_buffers { count = 0, memory = probeMem, format = fmt };
-            int maxBufs = Sys.Ioctl(fd, Req.VIDIOC_CREATE_BUFS, &cb) == 0 && (cb.capabilities & V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS) != 0
-                ? (int)cb.max_num_buffers : 32;
-            bool honours = probeMem == V4L2_MEMORY_MMAP && ExportHonoursOffset(fd, type, sizeImage);
-            var zero = new v4l2_requestbuffers { count = 0, type = type, memory = probeMem };
-            Sys.Ioctl(fd, Req.VIDIOC_REQBUFS, &zero);
+            // CREATE_BUFS(0) reports the queue's capabilities (with SUPPORTS_MAX_NUM_BUFFERS, its maximum) and allocates nothing
+            var cb = new v4l2_create_buffers { count = 0, memory = usable, format = fmt };
+            bool hasCreate = Sys.Ioctl(fd, Req.VIDIOC_CREATE_BUFS, &cb) == 0;
+            uint createCaps = hasCreate ? cb.capabilities : bufCaps;
+            int maxBufs = hasCreate && (cb.capabilities & V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS) != 0 ? (int)cb.max_num_buffers : VideoNodeProfile.VideoMaxFrame;
+            var ctrl = new v4l2_control { id = type == V4L2_BUF_TYPE_VIDEO_CAPTURE ? V4L2_CID_MIN_BUFFERS_FOR_CAPTURE : V4L2_CID_MIN_BUFFERS_FOR_OUTPUT };
+            int? minCtrl = Sys.Ioctl(fd, Req.VIDIOC_G_CTRL, &ctrl) == 0 ? ctrl.value : null;
             var rm = new v4l2_remove_buffers { count = 0, type = type };
             bool hasRemove = Sys.Ioctl(fd, Req.VIDIOC_REMOVE_BUFS, &rm) != -(long)Errno.ENOTTY;
+            string? exporter = (bufCaps & V4L2_BUF_CAP_SUPPORTS_MMAP) != 0 ? ExporterName(fd, type) : null;
 
-            var node = new VideoNodeProfile("video", driver, card, type, bufCaps, minReq, maxBufs, sizeImage, hasRemove,
-                honours, DeviceWritesCaptureBuffers: type == V4L2_BUF_TYPE_VIDEO_CAPTURE);
+            var node = new VideoNodeProfile("video", driver, card, type, bufCaps, createCaps, maxBufs, minCtrl, sizeImage, hasRemove,
+                exporter, DeviceWritesCaptureBuffers: type == V4L2_BUF_TYPE_VIDEO_CAPTURE);
             var paths = new Dictionary<string, string> { ["video"] = path };
             var heaps = new List<HeapProfile>();
             var notes = new List<string>
             {
-                $"{BufTypeName(type)}, sizeimage {sizeImage}, buffer caps {CapNames(bufCaps)}, min buffers {minReq}, max buffers {maxBufs}",
-                $"VIDIOC_REMOVE_BUFS {(hasRemove ? "implemented" : "not implemented")}; exported dma-buf mmap page offset {(probeMem != V4L2_MEMORY_MMAP ? "not probed (no MMAP)" : honours ? "honoured" : "ignored (AMB-11)")}",
+                $"{BufTypeName(type)}, sizeimage {sizeImage}, buffer caps {CapNames(bufCaps)} (CREATE_BUFS: {(hasCreate ? CapNames(createCaps) : "not implemented")}), " +
+                $"max buffers {maxBufs}{(hasCreate && (createCaps & V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS) != 0 ? "" : " (VIDEO_MAX_FRAME: no SUPPORTS_MAX_NUM_BUFFERS)")}",
+                $"{(type == V4L2_BUF_TYPE_VIDEO_CAPTURE ? "V4L2_CID_MIN_BUFFERS_FOR_CAPTURE" : "V4L2_CID_MIN_BUFFERS_FOR_OUTPUT")} {(minCtrl is { } mc ? mc.ToString() : "not implemented")}; " +
+                $"VIDIOC_REMOVE_BUFS {(hasRemove ? "implemented" : "not implemented")}; EXPBUF exporter {exporter ?? "unknown (no MMAP)"}",
             };
             if (AddHelperHeap(helperHeap, heaps, paths))
             {
@@ -294,18 +301,28 @@ public static unsafe class Discovery
         finally { Sys.Close(fd); }
     }
 
-    /// <summary>Whether mmap of buffer 0's export at page offset 1 starts at the buffer's second page (exporter-defined, AMB-11).</summary>
-    private static bool ExportHonoursOffset(int fd, uint type, long sizeImage)
+    /// <summary>
+    /// The exporter's name (fdinfo exp_name, e.g. videobuf2_vmalloc) of a buffer this queue exports: REQBUFS(1) MMAP,
+    /// EXPBUF, read fdinfo, close, REQBUFS(0). Only to name the exporter (known issues are per exporter); the count granted
+    /// and anything else the allocation shows are not looked at. Null when the queue cannot export.
+    /// </summary>
+    private static string? ExporterName(int fd, uint type)
     {
-        if (sizeImage < 2 * PAGE_SIZE) return true;
-        var e = new v4l2_exportbuffer { type = type, index = 0, flags = (uint)(O_RDWR | O_CLOEXEC) };
-        if (Sys.Ioctl(fd, Req.VIDIOC_EXPBUF, &e) != 0) return true;
-        bool honours = MmapHonoursOffset(e.fd);
-        Sys.Close(e.fd);
-        return honours;
+        var one = new v4l2_requestbuffers { count = 1, type = type, memory = V4L2_MEMORY_MMAP };
+        if (Sys.Ioctl(fd, Req.VIDIOC_REQBUFS, &one) != 0) return null;
+        string? name = null;
+        var e = new v4l2_exportbuffer { type = type, index = 0, flags = (uint)(O_RDONLY | O_CLOEXEC) };
+        if (Sys.Ioctl(fd, Req.VIDIOC_EXPBUF, &e) == 0)
+        {
+            name = FdInfoField(e.fd, "exp_name");
+            Sys.Close(e.fd);
+        }
+        var zero = new v4l2_requestbuffers { count = 0, type = type, memory = V4L2_MEMORY_MMAP };
+        Sys.Ioctl(fd, Req.VIDIOC_REQBUFS, &zero);
+        return name;
     }
 
-    /// <summary>Checks a char device speaks the dma-heap ABI and reads its exporter's name and mmap offset behaviour.</summary>
+    /// <summary>Checks a char device speaks the dma-heap ABI and reads its exporter's name (fdinfo exp_name).</summary>
     public static bool ProbeHeap(string path, out HeapProfile? heap, out string expName, out string why)
     {
         heap = null; expName = "?"; why = "";
@@ -321,8 +338,7 @@ public static unsafe class Discovery
             try
             {
                 expName = FdInfoField(buf, "exp_name") ?? "?";
-                bool honours = MmapHonoursOffset(buf);
-                heap = new HeapProfile("heap:" + System.IO.Path.GetFileName(path), System.IO.Path.GetFileName(path), honours);
+                heap = new HeapProfile("heap:" + System.IO.Path.GetFileName(path), System.IO.Path.GetFileName(path), expName);
                 return true;
             }
             finally { Sys.Close(buf); }

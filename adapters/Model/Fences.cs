@@ -122,7 +122,7 @@ public sealed partial class ReferenceModel
         if (!SyncFlagsOk(flags)) return Cite(Inv.EsfFlags, Errno.EINVAL);
         bool write = (flags & DMA_BUF_SYNC_WRITE) != 0;
         var entries = d.Resv.Pending(write ? Usage.Read : Usage.Write).ToList();
-        if (Bug == ModelBug.ReadExportIgnoresWrite && !write) entries.Clear();
+        if (Broken(ModelBug.ReadExportIgnoresWrite) && !write) entries.Clear();
         if (d.AccMode == O_RDONLY) Cite(Inv.FenceAcc);
         Cite(Inv.EsfFd);
         var sf = Snapshot(entries.Select(e => e.Fence).ToArray(), null, exported: true);
@@ -141,7 +141,7 @@ public sealed partial class ReferenceModel
         if (d.AccMode == O_RDONLY) Cite(Inv.FenceAcc);
         bool write = (flags & DMA_BUF_SYNC_WRITE) != 0;
         var r = d.Resv;
-        if (Bug == ModelBug.ImportDropsFence) r.Entries.Clear();
+        if (Broken(ModelBug.ImportDropsFence)) r.Entries.Clear();
         for (int i = 0; i < r.Entries.Count; i++)
             if (!r.Entries[i].Fence.Signalled) r.Entries[i] = r.Entries[i] with { KeptThroughImport = true };
         r.Reserve(sf.Fences.Length);

@@ -24,8 +24,9 @@ public sealed partial class ReferenceModel
                     if (pgoff + pages > d.Size / PAGE_SIZE) return Cite(Inv.MmapBounds, Errno.EINVAL);
                     if (!shared)
                         return d.Exporter == Exporter.Udmabuf ? Cite(Inv.UdmaPrivate, Errno.EINVAL) : Outcome.Fail(Errno.NotRun);
-                    bool honours = d.HonoursOffset && Bug != ModelBug.MmapIgnoresOffset;
-                    if (pgoff != 0 && d.HonoursOffset) Cite(Inv.MmapOffset);
+                    // every exporter honours the page offset (DMABUF-MMAP-5); one that does not is a finding, never a profile
+                    bool honours = !Broken(ModelBug.MmapIgnoresOffset);
+                    if (pgoff != 0) Cite(Inv.MmapOffset);
                     var m = new Mapping(_nextMap++, MapKind.DmaBuf, d.Segs, honours ? pgoff * PAGE_SIZE : 0, length, prot, d)
                     { Pfnmap = d.Exporter != Exporter.Vb2 };
                     Get(d);
@@ -63,7 +64,9 @@ public sealed partial class ReferenceModel
         if (!_maps.TryGetValue(map, out var m) || (m.Prot & PROT_WRITE) == 0 || offset < 0 || offset + 8 > m.Length)
             return Outcome.Fail(Errno.NotRun);
         if (!m.Locate(offset, out var mem, out var memOff)) return Outcome.Fail(Errno.NotRun);
+        bool viaOffset = m.Base != 0 && m.File is DmaBuf;
         mem.Write(memOff, new Stamp(value, m.Id, m.Kind));
+        mem.WrittenViaOffset |= viaOffset;
         return Outcome.Success();
     }
 
@@ -72,8 +75,27 @@ public sealed partial class ReferenceModel
         if (!_maps.TryGetValue(map, out var m) || (m.Prot & PROT_READ) == 0 || offset < 0 || offset + 8 > m.Length)
             return Outcome.Fail(Errno.NotRun);
         if (!m.Locate(offset, out var mem, out var memOff)) return Outcome.Fail(Errno.NotRun);
-        // where the word comes from is decided by the mapping's page offset: cite that rule last
-        bool offsetDecides = m.Base != 0 && m.File is DmaBuf;
+        bool located = m.Base != 0 && m.File is DmaBuf || mem.WrittenViaOffset;
+        if (located && Relaxed.Contains(Inv.MmapOffset))
+        {
+            // the offset rule already failed on this target: which word this reads is not known, so any value is allowed
+            CiteRead(m, mem);
+            Cite(Inv.MmapOffset);
+            return Outcome.Success((long)ChooseValue("any value (DMABUF-MMAP-5 already failed: where an offset mapping lands is unknown)"));
+        }
+        var o = ReadWord(m, mem, memOff);
+        // where the word comes from is decided by a page offset (this mapping's, or that of a mapping that wrote this
+        // memory), so that rule is cited last; unless which word is read cannot matter (every word still holds the same
+        // known contents), or the target read a value this memory never held (then the contents rule cited before is
+        // what it broke, whichever word it read)
+        bool uniform = !mem.HasStamps && mem.Initial != null;
+        bool foreign = _hasActual && _actual.R0 != o.R0 && mem.Initial != null && !mem.EverHeld((ulong)_actual.R0);
+        if (located && !uniform && !foreign) Cite(Inv.MmapOffset);
+        return o;
+    }
+
+    private Outcome ReadWord(Mapping m, Mem mem, long memOff)
+    {
         if (mem.DeviceUsers > 0)
         {
             CiteRead(m, mem);
@@ -84,15 +106,13 @@ public sealed partial class ReferenceModel
             if (s.Writer != m.Id) CiteAlias(m, s);
             // the word survived because something kept the memory alive: that lifetime rule decides the value
             CiteRead(m, mem);
-            if (offsetDecides) Cite(Inv.MmapOffset);
             return Outcome.Success((long)s.Value);
         }
         CiteRead(m, mem);
-        if (offsetDecides) Cite(Inv.MmapOffset);
         if (mem.Initial is ulong init)
         {
             if (m.File is DmaBuf { Exporter: Exporter.Heap }) Cite(Inv.HeapZero);
-            if (Bug == ModelBug.HeapNotZeroed && m.File is DmaBuf { Exporter: Exporter.Heap }) return Outcome.Success(unchecked((long)0xdeadbeefdeadbeef));
+            if (Broken(ModelBug.HeapNotZeroed) && m.File is DmaBuf { Exporter: Exporter.Heap }) return Outcome.Success(unchecked((long)0xdeadbeefdeadbeef));
             return Outcome.Success((long)init);
         }
         // contents not specified (fresh vb2 memory, or a device wrote it): learn what the target holds
@@ -138,7 +158,7 @@ public sealed partial class ReferenceModel
     {
         if (!TryFile(fd, out var f)) return Cite(Inv.DmaBufBadFd, Errno.EBADF);
         if (f is not DmaBuf d) return Outcome.Fail(Errno.ENOTTY);
-        if ((flags & ~(DMA_BUF_SYNC_RW | DMA_BUF_SYNC_END)) != 0 && Bug != ModelBug.SyncAcceptsUnknownFlags)
+        if ((flags & ~(DMA_BUF_SYNC_RW | DMA_BUF_SYNC_END)) != 0 && !Broken(ModelBug.SyncAcceptsUnknownFlags))
             return Cite(Inv.SyncBadBits, Errno.EINVAL);
         if ((flags & DMA_BUF_SYNC_RW) == 0) return Cite(Inv.SyncNoDir, Errno.EINVAL);
         // START waits for the fences its direction conflicts with (__dma_buf_begin_cpu_access); the harness does not sleep
@@ -169,10 +189,10 @@ public sealed partial class ReferenceModel
 
     // ---------------------------------------------------------------- dma-heap
 
-    private DmaBuf NewDmaBuf(Exporter e, Seg[] segs, long size, bool honoursOffset, int accMode)
+    private DmaBuf NewDmaBuf(Exporter e, Seg[] segs, long size, int accMode)
     {
         _liveDmaBufs++;
-        return new DmaBuf(e, segs, size, honoursOffset) { AccMode = accMode };
+        return new DmaBuf(e, segs, size) { AccMode = accMode };
     }
 
     public Outcome DmaHeapAlloc(int heapFd, ulong len, uint fdFlags, ulong heapFlags, uint fdIn, HeapAbi abi)
@@ -188,7 +208,7 @@ public sealed partial class ReferenceModel
         if (aligned == 0) return Cite(Inv.HeapLen0, Errno.EINVAL);
         if (aligned > 1UL << 30) return Outcome.Fail(Errno.NotRun); // the harness never asks for more
         var mem = new Mem((long)aligned, 0);
-        var d = NewDmaBuf(Exporter.Heap, [new Seg(mem, 0, mem.Size)], mem.Size, dev.Heap!.HonoursMmapOffset, (int)(fdFlags & O_ACCMODE));
+        var d = NewDmaBuf(Exporter.Heap, [new Seg(mem, 0, mem.Size)], mem.Size, (int)(fdFlags & O_ACCMODE));
         Cite(Inv.HeapSize);
         return Outcome.Created(Install(d, (fdFlags & O_CLOEXEC) != 0));
     }
@@ -229,13 +249,13 @@ public sealed partial class ReferenceModel
             if (mf is not MemfdFile m) return Cite(Inv.UdmaNotMemfd, Errno.EBADFD);
             int seals = m.AllowSealing ? m.Seals : F_SEAL_SEAL;
             if ((seals & F_SEAL_SHRINK) == 0) return Cite(Inv.UdmaNoShrink, Errno.EINVAL);
-            if ((seals & F_SEAL_WRITE) != 0 && Bug != ModelBug.UdmabufAcceptsWriteSeal) return Cite(Inv.UdmaWriteSeal, Errno.EINVAL);
+            if ((seals & F_SEAL_WRITE) != 0 && !Broken(ModelBug.UdmabufAcceptsWriteSeal)) return Cite(Inv.UdmaWriteSeal, Errno.EINVAL);
             if ((seals & F_SEAL_FUTURE_WRITE) != 0) return Cite(Inv.UdmaFutureWrite, Errno.EINVAL);
             if (it.Size == 0) return Cite(Inv.UdmaItem0, Errno.EINVAL);
             if (it.Offset + it.Size > m.Size) return Cite(Inv.UdmaBounds, Errno.EINVAL);
             segs[i] = new Seg(m.Mem, it.Offset, it.Size);
         }
-        var d = NewDmaBuf(Exporter.Udmabuf, segs, pgcnt * PAGE_SIZE, true, O_RDWR);
+        var d = NewDmaBuf(Exporter.Udmabuf, segs, pgcnt * PAGE_SIZE, O_RDWR);
         if (!single) Cite(Inv.UdmaList);
         Cite(Inv.UdmaRdwr);
         return Outcome.Created(Install(d, (flags & UDMABUF_FLAGS_CLOEXEC) != 0));

@@ -88,8 +88,8 @@ public sealed partial class ReferenceModel
         }
         else
         {
-            d = NewDmaBuf(Exporter.Drm, [new Seg(obj.Mem!, 0, obj.Size)], obj.Size, dev.Drm!.HonoursMmapOffset,
-                (flags & DRM_RDWR) != 0 || Bug == ModelBug.PrimeIgnoresRdwr ? O_RDWR : O_RDONLY);
+            d = NewDmaBuf(Exporter.Drm, [new Seg(obj.Mem!, 0, obj.Size)], obj.Size,
+                (flags & DRM_RDWR) != 0 || Broken(ModelBug.PrimeIgnoresRdwr) ? O_RDWR : O_RDONLY);
             d.Resv = obj.Resv;
             d.Gem = obj;
             obj.DmaBuf = d;
@@ -106,7 +106,7 @@ public sealed partial class ReferenceModel
         if (!TryFile(fd, out var f)) return Cite(Inv.F2hErrors, Errno.EBADF);
         if (f is not DmaBuf d) return Cite(Inv.F2hErrors, Errno.EINVAL);
         if (flags != 0) Cite(Inv.F2hErrors);
-        if (dev.Prime!.TryGetValue(d, out var known) && Bug != ModelBug.PrimeImportNoDedupe)
+        if (dev.Prime!.TryGetValue(d, out var known) && !Broken(ModelBug.PrimeImportNoDedupe))
             return Cite(Inv.F2hDedupe, new Outcome(Errno.OK, known) { Handle = (int)known });
         GemObject obj;
         if (d.Gem != null) obj = d.Gem;   // a dma-buf this device exported: the object itself comes back

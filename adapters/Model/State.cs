@@ -11,6 +11,9 @@ internal sealed class Mem(long size, ulong? initial)
     /// <summary>Queued buffers of streaming capture queues that hold this memory: while any does, the device may
     /// write it at any moment, so a read shows whatever is there and a write need not persist.</summary>
     public int DeviceUsers;
+    /// <summary>Some word was written through a dma-buf mapping at a non-zero page offset: where it landed, and so what
+    /// any read of this memory shows, depends on DMABUF-MMAP-5.</summary>
+    public bool WrittenViaOffset;
     private Dictionary<long, Stamp>? _stamps;
 
     public bool TryRead(long off, out Stamp s)
@@ -20,7 +23,13 @@ internal sealed class Mem(long size, ulong? initial)
         return false;
     }
 
-    public void Write(long off, Stamp s) => (_stamps ??= new())[off] = s;
+    public void Write(long off, Stamp s) { (_stamps ??= new())[off] = s; (_written ??= new()).Add(s.Value); }
+
+    public bool HasStamps => _stamps is { Count: > 0 };
+
+    /// <summary>Some word of this memory holds or held the value (the initial contents count when they are specified).</summary>
+    public bool EverHeld(ulong value) => Initial == value || _written != null && _written.Contains(value);
+    private HashSet<ulong>? _written;
 
     /// <summary>A device may have written anywhere: every word becomes unspecified.</summary>
     public void DeviceWrote() { _stamps?.Clear(); Initial = null; }
@@ -66,12 +75,11 @@ internal sealed class MemfdFile(Mem mem, bool allowSealing, int seals) : OFile
 
 internal enum Exporter { Heap, Udmabuf, Vb2, Drm }
 
-internal sealed class DmaBuf(Exporter exporter, Seg[] segs, long size, bool honoursOffset) : OFile
+internal sealed class DmaBuf(Exporter exporter, Seg[] segs, long size) : OFile
 {
     public readonly Exporter Exporter = exporter;
     public readonly Seg[] Segs = segs;
     public readonly long Size = size;
-    public readonly bool HonoursOffset = honoursOffset;
     public VideoBuffer? From;       // vb2 buffer this was exported from
     public bool CpuAccessStarted;   // udmabuf tracks begin_cpu_access
     public Resv Resv = new();       // the reservation object (a DRM export shares its GEM object's)
@@ -111,6 +119,8 @@ internal sealed class VideoQueue(VideoNodeProfile p)
     public bool Streaming;
     public readonly List<int> QueuedOrder = new();
     public int KnownDone;                       // leading entries of QueuedOrder observed DONE
+    // what the sequence has shown of the driver's minimum buffer count m (REQBUFS grants max(count, m)): m is in [MinLo, MinHi]
+    public int MinLo = 1, MinHi = p.MaxBuffers;
 }
 
 internal sealed class Mapping(int id, MapKind kind, Seg[] segs, long baseOff, long length, int prot, OFile? file)

@@ -97,7 +97,7 @@ public sealed partial class ReferenceModel
         uint caps = Caps(q);
         Cite(Inv.ReqBufsCaps);
         if (!ValidMemory(q, memory)) return Cite(Inv.ReqBufsBadMemory, new Outcome(Errno.EINVAL));
-        if (IsBusy(v) && Bug != ModelBug.NonOwnerReqBufs) return Cite(Inv.OwnReqBufs, new Outcome(Errno.EBUSY));
+        if (IsBusy(v) && !Broken(ModelBug.NonOwnerReqBufs)) return Cite(Inv.OwnReqBufs, new Outcome(Errno.EBUSY));
         if (q.Streaming) return Cite(Inv.ReqBufsStreaming, new Outcome(Errno.EBUSY));
         if (q.NumBufs > 0 && !q.P.Has(V4L2_BUF_CAP_SUPPORTS_ORPHANED_BUFS)
             && q.Bufs.Any(b => b != null && b.MapUsers > 0))
@@ -106,7 +106,7 @@ public sealed partial class ReferenceModel
         {
             if (q.P.Has(V4L2_BUF_CAP_SUPPORTS_ORPHANED_BUFS) && q.Bufs.Any(b => b != null && b.MapUsers > 0)) Cite(Inv.ReqBufsOrphan);
             if (count > 0 && memory != q.Memory) Cite(Inv.ReqBufsSwitch);
-            FreeBuffers(q, 0, q.Bufs.Length, dropExported: Bug == ModelBug.ReqBufs0FreesMapped && count == 0);
+            FreeBuffers(q, 0, q.Bufs.Length, dropExported: Broken(ModelBug.ReqBufs0FreesMapped) && count == 0);
         }
         if (count == 0)
         {
@@ -114,10 +114,33 @@ public sealed partial class ReferenceModel
             q.Owner = null;
             return Cite(Inv.ReqBufsFree, Outcome.Success(0, caps));
         }
-        int want = (int)Math.Min(Math.Max(count, (uint)q.P.MinReqBufs), (uint)q.P.MaxBuffers);
-        int got = Allocate(q, memory, want, q.P.SizeImage, out _);
+        int got = Allocate(q, memory, GrantedCount(q, (int)Math.Min(count, (uint)q.P.MaxBuffers), caps), q.P.SizeImage, out _);
         q.Owner = v;
         return Cite(Inv.ReqBufsCount, Outcome.Success(got, caps));
+    }
+
+    /// <summary>
+    /// How many buffers REQBUFS(n) grants: n, or more when the driver requires more to function (vidioc-reqbufs.rst),
+    /// i.e. max(n, m) for one minimum m of the driver's choosing in [1, max_num_buffers]. The documentation does not let
+    /// the suite know m in advance, so the first grant that shows it fixes it, and every later grant in the sequence
+    /// must agree (a driver's minimum does not drift); as a target the model requires its profile's minimum.
+    /// </summary>
+    private int GrantedCount(VideoQueue q, int n, uint caps)
+    {
+        int Grant(int m) => Math.Min(Math.Max(n, m), q.P.MaxBuffers);
+        int lo = Grant(q.MinLo), hi = Grant(q.MinHi), c = lo;
+        if (hi > lo)
+        {
+            var allowed = Enumerable.Range(lo, hi - lo + 1).Select(k => Outcome.Success(k, caps)).ToArray();
+            c = _hasActual ? lo + Choose($"{lo} to {hi} (the request, or more when the driver requires more buffers; its minimum is the same on every call)", allowed)
+                : Grant(Math.Clamp(q.P.ModelMinBuffers, q.MinLo, q.MinHi));
+            if (!_hasActual) { AllowedSet = null; AllowedOutcomes = null; }
+        }
+        // what this grant shows of the minimum
+        if (c > n && c < q.P.MaxBuffers) q.MinLo = q.MinHi = c;
+        else if (c > n) q.MinLo = Math.Max(q.MinLo, c);
+        else if (n < q.P.MaxBuffers) q.MinHi = Math.Min(q.MinHi, n);
+        return c;
     }
 
     public Outcome CreateBufs(int fd, uint type, uint memory, uint count, long sizeDelta)
@@ -125,7 +148,7 @@ public sealed partial class ReferenceModel
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = v.Q;
         if (type != q.P.BufType) return Cite(Inv.BufType, Errno.EINVAL);
-        uint caps = Caps(q) | V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS;
+        uint caps = q.P.CreateCapabilities;
         bool memOk = ValidMemory(q, memory);
         if (count == 0)
         {
@@ -140,6 +163,8 @@ public sealed partial class ReferenceModel
         long size = q.P.SizeImage + sizeDelta;
         if (size <= 0 || size < q.P.SizeImage) return Cite(Inv.CreateSize, new Outcome(Errno.EINVAL));
         int want = (int)Math.Min(count, (uint)(q.P.MaxBuffers - q.NumBufs));
+        if (_hasActual && Relaxed.Contains(Inv.CreateAppend) && _actual.Ok && _actual.R1 > want && _actual.R1 <= q.P.MaxBuffers - q.NumBufs)
+            want = (int)_actual.R1;   // already reported: follow the count the target created
         int got = Allocate(q, memory, want, size, out int first);
         if (got == 0) return new Outcome(Errno.ENOMEM);
         if (first < q.NumBufs - got) Cite(Inv.RemoveOrphan);   // a hole left by REMOVE_BUFS was reused
@@ -183,18 +208,18 @@ public sealed partial class ReferenceModel
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = v.Q;
-        if (IsBusy(v) && Bug != ModelBug.NonOwnerExpBuf) return Cite(Inv.OwnExpBuf, Errno.EBUSY);
+        if (IsBusy(v) && !Broken(ModelBug.NonOwnerExpBuf)) return Cite(Inv.OwnExpBuf, Errno.EBUSY);
         if (Buffer(q, index) is not { } b) return Cite(Inv.ExpBufIndex, Errno.EINVAL);
         if (q.Memory != V4L2_MEMORY_MMAP) return Cite(Inv.ExpBufMemory, Errno.EINVAL);
         if ((flags & ~(uint)(O_CLOEXEC | O_ACCMODE)) != 0) return Cite(Inv.ExpBufFlags, Errno.EINVAL);
         if (type != q.P.BufType) return Cite(Inv.BufType, Errno.EINVAL);
         if (plane >= VideoNodeProfile.NumPlanes) return Cite(Inv.ExpBufIndex, Errno.EINVAL);
         var mem = b.Plane!;
-        if (Bug == ModelBug.ExpBufCopiesMemory) mem = new Mem(mem.Size, mem.Initial);
-        var d = NewDmaBuf(Exporter.Vb2, [new Seg(mem, 0, mem.Size)], PageAlign(b.Length), q.P.ExportHonoursMmapOffset, (int)(flags & O_ACCMODE));
+        if (Broken(ModelBug.ExpBufCopiesMemory)) mem = new Mem(mem.Size, mem.Initial);
+        var d = NewDmaBuf(Exporter.Vb2, [new Seg(mem, 0, mem.Size)], PageAlign(b.Length), (int)(flags & O_ACCMODE));
         d.From = b;
         b.MapUsers++;
-        bool cloexec = (flags & O_CLOEXEC) != 0 && Bug != ModelBug.ExpBufDropsCloexec;
+        bool cloexec = (flags & O_CLOEXEC) != 0 && !Broken(ModelBug.ExpBufDropsCloexec);
         return Cite(Inv.ExpBufOk, Outcome.Created(Install(d, cloexec)));
     }
 
@@ -239,11 +264,22 @@ public sealed partial class ReferenceModel
         if (IsBusy(v)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
         if (Buffer(q, index) is not { } b) return Cite(Inv.QBufBad, Errno.EINVAL);
         if (memory != q.Memory) return Cite(Inv.QBufBad, Errno.EINVAL);
+        // the order of vb2's checks decides what a refused QBUF leaves behind (spec/notes/vb2-failed-prepare.md):
+        // refusals before __buf_prepare change nothing; inside the memory's prepare they release what the buffer held
+        bool output = q.P.BufType == V4L2_BUF_TYPE_VIDEO_OUTPUT;
+        long payload = output ? q.P.SizeImage : 0;   // an output buffer is queued with one frame (bytesused = sizeimage)
+        if (memory == V4L2_MEMORY_USERPTR && _maps.TryGetValue(userMap, out var um) && payload > um.Length)
+            return Cite(Inv.QBufBad, Errno.EINVAL);   // __verify_length: bytesused above the length passed, before anything is touched
         if (b.Queued) return Cite(Inv.QBufTwice, Errno.EINVAL);
         if (memory == V4L2_MEMORY_DMABUF)
         {
-            if (!TryFile(dmabufFd, out var f) || f is not DmaBuf d) return Cite(Inv.DmabufNotDmabuf, Errno.EINVAL);
-            if (d.Size < b.MinLength) return Cite(Inv.DmabufSmall, Errno.EINVAL);
+            // __prepare_dmabuf: a refusal goes through its error path, which releases the dma-buf the buffer held (length 0);
+            // a buffer that held none keeps its length
+            if (!TryFile(dmabufFd, out var f) || f is not DmaBuf d) { ReleaseImport(b); return Cite(Inv.DmabufNotDmabuf, Errno.EINVAL); }
+            if (d.Size < b.MinLength) { ReleaseImport(b); return Cite(Inv.DmabufSmall, Errno.EINVAL); }
+            // single-planar output: vb2 bounds bytesused by the length it stored, 0 after a refusal, and refuses this QBUF
+            // (known issue vb2-output-dmabuf-stored-length); the documented outcome is success
+            bool stale = payload > b.Length;
             if (b.Imported != d)
             {
                 Get(d);
@@ -253,6 +289,7 @@ public sealed partial class ReferenceModel
             b.Length = d.Size;
             Cite(Inv.DmabufOk);
             if (d.Resv.Pending(Usage.Read).Any()) Cite(Inv.V4l2IgnoresFences);   // vb2 neither waits for nor adds fences
+            if (stale) { Queue(q, b, index); Cite(Inv.QBufOk); return Cite(Inv.DmabufOk, Outcome.Success()); }
         }
         else if (memory == V4L2_MEMORY_USERPTR)
         {
@@ -279,10 +316,24 @@ public sealed partial class ReferenceModel
             Cite(Inv.UserptrLength);
             Cite(Inv.UserptrOk);
         }
+        Queue(q, b, index);
+        return Cite(Inv.QBufOk, Outcome.Success());
+    }
+
+    private static void Queue(VideoQueue q, VideoBuffer b, uint index)
+    {
         b.Queued = true;
         q.QueuedOrder.Add((int)index);
         DeviceOwns(q, b);
-        return Cite(Inv.QBufOk, Outcome.Success());
+    }
+
+    /// <summary>__prepare_dmabuf's error path: the dma-buf the buffer held is put and its length zeroed; nothing held, nothing changes.</summary>
+    private void ReleaseImport(VideoBuffer b)
+    {
+        if (b.Imported is not { } d) return;
+        b.Imported = null;
+        b.Length = 0;
+        Put(d);
     }
 
     public Outcome DQBuf(int fd, uint type)
