@@ -121,4 +121,10 @@ public interface IBufferTarget : IDisposable
     int LiveDmaBufs();
     /// <summary>Closes every fd and unmaps every mapping this target made; afterwards the target is as new.</summary>
     void Reset();
+    /// <summary>
+    /// Reset, then bring the device itself back to its state after loading (the lab reloads a module it loaded for the
+    /// run), so a counterexample is shown to reproduce from a fresh device and not from state an earlier sequence left.
+    /// False when the target cannot (a built-in driver, a device the suite did not load): Reset alone was done.
+    /// </summary>
+    bool Refresh();
 }

@@ -11,6 +11,7 @@ public sealed record DrmCreateDumb(Var Drm, uint Width, uint Height, uint Bpp) :
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "prime";
     public override bool Creates => true;
+    public override Resource Makes => Resource.GemHandle;
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Drm, out var fd) ? t.DrmCreateDumb(fd, Width, Height, Bpp) : NotRun;
     public override string Text => $"v{Id} = ioctl({Drm}, DRM_IOCTL_MODE_CREATE_DUMB, {{.width = {Width}, .height = {Height}, .bpp = {Bpp}}}).handle";
     public override string Observed(in Outcome o) => o.Ok ? $"handle {o.R0}, size {o.R1}" : base.Observed(o);
@@ -33,6 +34,7 @@ public sealed record PrimeFdToHandle(Var Drm, Var Fd, uint Flags) : Op
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "prime";
     public override bool Creates => true;
+    public override Resource Makes => Resource.GemHandle;
     protected override Outcome Call(IBufferTarget t, Env env) =>
         env.Resolve(Drm, out var d) && env.Resolve(Fd, out var fd) ? t.PrimeFdToHandle(d, fd, Flags) : NotRun;
     public override string Text => $"v{Id} = ioctl({Drm}, DRM_IOCTL_PRIME_FD_TO_HANDLE, {{.fd = {Fd}, .flags = 0x{Flags:x}}}).handle";
@@ -55,6 +57,7 @@ public sealed record DrmMapDumb(Var Drm, Var Handle, int Prot) : Op
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "prime";
     public override bool Creates => true;
+    public override Resource Makes => Resource.Mapping;
     protected override Outcome Call(IBufferTarget t, Env env) =>
         env.Resolve(Drm, out var fd) && env.Resolve(Handle, out var h) ? t.DrmMapDumb(fd, (uint)h, Prot) : NotRun;
     public override string Text => $"v{Id} = mmap(NULL, size, {Mmap.ProtNames(Prot)}, MAP_SHARED, {Drm}, ioctl({Drm}, DRM_IOCTL_MODE_MAP_DUMB, {{.handle = {Handle}}}).offset)";
@@ -77,6 +80,7 @@ public sealed record VgemFenceAttach(Var Drm, Var Handle, uint Flags, uint Pad) 
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "fence";
     public override bool Creates => true;
+    public override Resource Makes => Resource.FenceId;
     protected override Outcome Call(IBufferTarget t, Env env) =>
         env.Resolve(Drm, out var fd) && env.Resolve(Handle, out var h) ? t.VgemFenceAttach(fd, (uint)h, Flags, Pad) : NotRun;
     public override string Text => $"v{Id} = ioctl({Drm}, DRM_IOCTL_VGEM_FENCE_ATTACH, {{.handle = {Handle}, .flags = {(Flags == VGEM_FENCE_WRITE ? "VGEM_FENCE_WRITE" : $"0x{Flags:x}")}{(Pad != 0 ? $", .pad = {Pad}" : "")}}}).out_fence";

@@ -14,6 +14,10 @@ public readonly record struct Var(int Id)
     public override string ToString() => Id == -1 ? "-1" : Id == 0 ? "-" : $"v{Id}";
 }
 
+/// <summary>What an op's success creates: an fd (closed with close), a mapping (munmap), a GEM handle or a vgem fence id
+/// (both belong to their DRM file and go with it).</summary>
+public enum Resource { None, Fd, Mapping, GemHandle, FenceId }
+
 /// <summary>Per-target binding of symbolic handles to that target's fds / mapping ids.</summary>
 public sealed class Env
 {
@@ -43,6 +47,8 @@ public abstract record Op
     public abstract string Area { get; }
     /// <summary>True when success creates a resource bound to this op's Id.</summary>
     public virtual bool Creates => false;
+    /// <summary>What kind of resource success creates: an fd unless the op says otherwise.</summary>
+    public virtual Resource Makes => Creates ? Resource.Fd : Resource.None;
     /// <summary>The handle this op releases on success (close, munmap).</summary>
     public virtual Var Consumes => Var.None;
     /// <summary>For ops whose result is another name for an input (dup): the input.</summary>
@@ -223,6 +229,7 @@ public sealed record Mmap(Var Fd, long PgOff, long Length, int Prot, int Flags) 
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "dmabuf";
     public override bool Creates => true;
+    public override Resource Makes => Resource.Mapping;
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.Mmap(fd, PgOff, Length, Prot, Flags) : NotRun;
     public override string Text => $"v{Id} = mmap(NULL, {Length}, {ProtNames(Prot)}, {(Flags == MAP_SHARED ? "MAP_SHARED" : "MAP_PRIVATE")}, {Fd}, {PgOff}*PAGE_SIZE)";
     public override string Observed(in Outcome o) => o.Ok ? "mapped" : $"MAP_FAILED {o.Errno}";
@@ -234,6 +241,7 @@ public sealed record MmapVideo(Var Fd, uint Type, uint Index, uint Plane, long L
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
     public override bool Creates => true;
+    public override Resource Makes => Resource.Mapping;
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.MmapVideo(fd, Type, Index, Plane, Length, Prot, Flags) : NotRun;
     public override string Text => $"v{Id} = mmap(NULL, {Length}, {Mmap.ProtNames(Prot)}, {(Flags == MAP_SHARED ? "MAP_SHARED" : "MAP_PRIVATE")}, {Fd}, mem_offset(index {Index}, plane {Plane}))";
     public override string Observed(in Outcome o) => o.Ok ? "mapped" : $"MAP_FAILED {o.Errno}";
@@ -244,6 +252,7 @@ public sealed record MmapAnon(long Length) : Op
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
     public override bool Creates => true;
+    public override Resource Makes => Resource.Mapping;
     protected override Outcome Call(IBufferTarget t, Env env) => t.MmapAnon(Length);
     public override string Text => $"v{Id} = mmap(NULL, {Length}, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)";
 }

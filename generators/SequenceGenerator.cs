@@ -9,6 +9,43 @@ namespace Conformance.Generators;
 public sealed record OpSequence(ulong Seed, ImmutableArray<Op> Ops)
 {
     public int Length => Ops.Length;
+
+    /// <summary>
+    /// The ops that end this sequence the way the adapters' reset does, as ops a counterexample can show: munmap every
+    /// mapping, then close every fd it created, newest first (one already gone is simply not run). GEM handles and vgem
+    /// fence ids go with their DRM file.
+    /// </summary>
+    public IEnumerable<Op> Closing()
+    {
+        int next = Ops.Length == 0 ? 1 : Ops.Max(o => o.Id) + 1;
+        var made = Ops.Where(o => o.Creates).Reverse().ToList();
+        foreach (var o in made.Where(o => o.Makes == Resource.Mapping)) yield return new Munmap(new Var(o.Id)) { Id = next++ };
+        foreach (var o in made.Where(o => o.Makes == Resource.Fd)) yield return new Close(new Var(o.Id)) { Id = next++ };
+    }
+
+    /// <summary>
+    /// Several sequences run one after another on the same device, as one sequence: each is followed by its closing ops
+    /// and its handles are renumbered after the previous ones, so the whole can be shrunk and replayed as a unit.
+    /// </summary>
+    public static OpSequence Join(IReadOnlyList<OpSequence> parts, bool closeLast = false)
+    {
+        var ops = ImmutableArray.CreateBuilder<Op>();
+        int offset = 0;
+        for (int k = 0; k < parts.Count; k++)
+        {
+            var part = parts[k];
+            var body = k < parts.Count - 1 || closeLast ? part.Ops.Concat(part.Closing()) : part.Ops;
+            int top = 0;
+            foreach (var op in body)
+            {
+                int off = offset;
+                ops.Add(op.MapVars(v => v.Id > 0 ? new Var(v.Id + off) : v) with { Id = op.Id + off });
+                top = Math.Max(top, op.Id);
+            }
+            offset += top;
+        }
+        return new OpSequence(parts.Count > 0 ? parts[^1].Seed : 0, ops.ToImmutable());
+    }
     public override string ToString() => $"seed {Seed}, {Length} ops:\n" + string.Join("\n", Ops.Select((o, i) => $"  {i + 1,3}. {o.Text}"));
 }
 

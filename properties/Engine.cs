@@ -36,6 +36,11 @@ public sealed record Finding(IConformanceProperty Property, Failure Failure, Fai
     public KnownIssue? Known { get; init; }
     /// <summary>Invariants the property had already found failing when it found this one (their divergences were not judged).</summary>
     public IReadOnlyList<string> AlreadyFailing { get; init; } = [];
+    /// <summary>Each re-run started from a freshly loaded driver (the lab reloaded the module), not only from closed files.</summary>
+    public bool DriverReloaded { get; init; }
+    /// <summary>The failing sequence did not reproduce on its own: this counterexample was shrunk from it joined to the
+    /// this many sequences the batch ran before it (0: it stands on its own).</summary>
+    public int JoinedHistory { get; init; }
 }
 
 /// <summary>What one property did on one target: how many sequences it ran and every distinct failure it found (one per invariant).</summary>
@@ -123,6 +128,7 @@ public static class Engine
         var older = NotYetApplicable(catalog, target.Profile).Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
         foreach (var p in props)
         {
+            if (exercise.StoppedBecause != null) break;
             progress?.Invoke($"# property {p.Name}: {p.Description}");
             results.Add(RunProperty(p, gen, target, opt, catalog, exercise, deadline, props.Count, progress, classify, older));
         }
@@ -176,20 +182,37 @@ public static class Engine
                 progress($"# progress: property {p.Name}, {done} sequences, batch seed {seed}");
             }
             done += r.Ran;
+            if (r.Stuck) exercise.StoppedBecause ??= $"the run on this device stopped after {p.Name} sequence {done}: a sequence left a video queue busy (not idle to a new file handle) and the device cannot be reloaded";
             if (r.Shrunk is { } f)
             {
                 int again = Reproduce(p, f, target, opt.ReproRuns, opt.OnSequence, settled);
+                int joined = 0;
+                if (again < opt.ReproRuns && r.History.Count > 0 && r.Original is { } orig)
+                {
+                    // it does not reproduce on its own from a fresh device: it leans on state earlier sequences left
+                    // (pages recycled, a queue kept). Join the batch's history to it and shrink that, from fresh each time
+                    var whole = OpSequence.Join([.. r.History, new OpSequence(seed, orig.Steps.Select(s => s.Op).ToImmutableArray())]);
+                    progress?.Invoke($"# {f.InvariantId} failed again in only {again} of {opt.ReproRuns} re-runs from a fresh state: shrinking it with the {r.History.Count} sequences before it");
+                    if (ShrinkFresh(p, whole, f.InvariantId, target, settled) is { } g && Reproduce(p, g, target, opt.ReproRuns, opt.OnSequence, settled) is var again2 && again2 > again)
+                        (f, again, joined) = (g, again2, r.History.Count);
+                }
                 findings.Add(new Finding(p, f, r.Original, r.ShrinkSteps, seed, n, done)
-                    { Reproduced = again, ReproRuns = opt.ReproRuns, Known = classify?.Invoke(f), AlreadyFailing = settled.Order(StringComparer.Ordinal).ToList() });
+                {
+                    JoinedHistory = joined,
+                    Reproduced = again, ReproRuns = opt.ReproRuns, Known = classify?.Invoke(f), AlreadyFailing = settled.Order(StringComparer.Ordinal).ToList(),
+                    DriverReloaded = target is not Conformance.Adapters.Model.ReferenceModel && target.Refresh(),
+                });
                 settled.Add(f.InvariantId);
                 progress?.Invoke($"# found: {f.InvariantId} by {p.Name} after {done} sequences ({f.Steps.Count} steps); judging the rest goes on");
             }
+            if (exercise.StoppedBecause != null) { progress?.Invoke($"# {exercise.StoppedBecause}"); break; }
         }
         return new PropertyResult(p, done, findings, sw.Elapsed);
     }
 
     /// <summary>Runs a counterexample's steps again, runs times, each on a fresh target state (the property's Check resets
-    /// before and after); counts the runs that fail the same invariant at the same step.</summary>
+    /// before and after, and the device is refreshed first where the target can reload its driver); counts the runs that
+    /// fail the same invariant at the same step.</summary>
     public static int Reproduce(IConformanceProperty p, Failure f, IBufferTarget target, int runs, Action<Func<string>>? onSequence = null,
         IReadOnlySet<string>? settled = null)
     {
@@ -198,13 +221,46 @@ public static class Engine
         for (int k = 0; k < runs; k++)
         {
             onSequence?.Invoke(() => $"property {p.Name}, re-run {k + 1} of {runs} of the counterexample:\n{seq}");
+            target.Refresh();
             var g = p.Check(seq, target, null, settled);
             if (g != null && g.InvariantId == f.InvariantId && g.StepIndex == f.StepIndex) again++;
         }
+        target.Refresh();   // what the last run left behind is not the next sequence's start
         return again;
     }
 
-    public sealed record BatchResult(int Ran, Failure? Original, Failure? Shrunk, int ShrinkSteps);
+    /// <summary>Stuck: a sequence left the device busy and it could not be brought back (no reload): nothing more can be judged on it.</summary>
+    public sealed record BatchResult(int Ran, Failure? Original, Failure? Shrunk, int ShrinkSteps)
+    {
+        public bool Stuck { get; init; }
+        /// <summary>The sequences the batch ran, in order, before the one that failed.</summary>
+        public IReadOnlyList<OpSequence> History { get; init; } = [];
+    }
+
+    /// <summary>
+    /// Shrinks a sequence that fails invariant <paramref name="invariant"/>, every candidate run from a fresh device
+    /// (the target refreshed before and after): greedy over <see cref="Shrink.Candidates"/>, at most budget candidates.
+    /// Null when the sequence itself does not fail that way.
+    /// </summary>
+    public static Failure? ShrinkFresh(IConformanceProperty p, OpSequence seq, string invariant, IBufferTarget target, IReadOnlySet<string>? settled, int budget = 500)
+    {
+        Failure? Try(OpSequence s) { target.Refresh(); var g = p.Check(s, target, null, settled); target.Refresh(); return g?.InvariantId == invariant ? g : null; }
+        var best = Try(seq);
+        if (best == null) return null;
+        var current = seq;
+        for (bool progress = true; progress && budget > 0;)
+        {
+            progress = false;
+            foreach (var c in Shrink.Candidates(current))
+            {
+                if (--budget < 0) break;
+                if (Try(c) is not { } g) continue;
+                (current, best, progress) = (c, g, true);
+                break;
+            }
+        }
+        return best;
+    }
 
     /// <summary>One FsCheck run of n sequences from a seed; on failure FsCheck shrinks and the last failing candidate is the counterexample.</summary>
     /// <remarks>Shrinking keeps the invariant: a candidate counts as failing only when it breaks the same invariant as the
@@ -214,13 +270,22 @@ public static class Engine
     {
         Failure? original = null, last = null;
         int ran = 0, shrinkSteps = 0;
-        bool shrinking = false;
+        bool shrinking = false, stuck = false;
+        var scratch = new Exercise();
+        var history = new List<OpSequence>();
         var prop = Prop.ForAll(arb, (OpSequence seq) =>
         {
+            if (stuck) return true;   // the device cannot be judged any more: the rest of the batch is not run
             if (!shrinking) ran++;
             onSequence?.Invoke(() => $"property {p.Name}, batch seed {seed}, {(shrinking ? "shrink candidate" : $"sequence {ran} of {n}")}:\n{seq}");
-            var f = p.Check(seq, target, shrinking ? null : exercise, settled);
+            var counts = shrinking || exercise == null ? scratch : exercise;   // shrink candidates count nowhere
+            long masked = counts.Masked;
+            var f = p.Check(seq, target, counts, settled);
             if (exercise != null && !shrinking) exercise.Sequences++;
+            // a sequence that failed, or stopped at a known failure, may have left the device in a state the next one must
+            // not inherit: reload it where the target can, and stop when it stays busy
+            if ((f != null || counts.Masked != masked) && !Fresh(target)) { stuck = true; if (f == null) return true; }
+            if (f == null && !shrinking) history.Add(seq);
             if (f == null || original != null && f.InvariantId != original.InvariantId) return true;
             if (shrinking) shrinkSteps++;
             original ??= f;
@@ -235,7 +300,15 @@ public static class Engine
             .WithRunner(new SilentRunner())
             .WithReplay(FSharpOption<Replay>.Some(new Replay(new Rnd(seed, Gamma), FSharpOption<int>.None)));
         Check.One(config, prop);
-        return new BatchResult(ran, original, last, shrinkSteps);
+        return new BatchResult(ran, original, last, shrinkSteps) { Stuck = stuck, History = history };
+    }
+
+    /// <summary>Refreshes the target and checks with the idle probe that its video queues are idle again.</summary>
+    public static bool Fresh(IBufferTarget target)
+    {
+        target.Refresh();
+        var probe = LockstepProperty.IdleProbe(target.Profile);
+        return probe.Length == 0 || new LockstepProperty().Check(probe, target, null) == null;
     }
 
     private static List<InvariantResult> Judge(Catalog catalog, TargetProfile profile, RunOptions opt, List<PropertyResult> results, Exercise exercise)
@@ -256,6 +329,7 @@ public static class Engine
                 list.Add(new(inv, Verdict.Known, n, $"known kernel issue {string.Join(", ", found.Select(f => f.Known!.Id).Distinct())}") { Known = found.Select(f => f.Known!).Distinct().ToList() });
             else if (found.Count > 0) list.Add(new(inv, Verdict.Fail, n, null));
             else if (reason != null) list.Add(new(inv, Verdict.Skip, n, reason));
+            else if (n == 0 && exercise.StoppedBecause != null) list.Add(new(inv, Verdict.NotExercised, 0, exercise.StoppedBecause));
             else if (!checkedBy.Contains(inv.Id)) list.Add(new(inv, Verdict.NotExercised, 0, "no property selected for this run checks it"));
             else if (n == 0) list.Add(new(inv, Verdict.NotExercised, 0, exercise.Masked > 0
                 ? $"no generated sequence reached it ({exercise.Masked} sequences stopped early at an invariant already failing)"

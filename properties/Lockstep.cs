@@ -1,13 +1,17 @@
+using System.Collections.Immutable;
 using Conformance.Adapters;
 using Conformance.Adapters.Model;
 using Conformance.Generators;
+using static Conformance.Adapters.Uapi;
 
 namespace Conformance.Properties;
 
 /// <summary>
 /// Lockstep: every op's outcome on the target must be one the reference model allows, and what both
 /// can observe (sizes, counts, flags, contents read through mappings, fd flags) must agree. Stops at
-/// the first divergence. Handles are compared as opaque.
+/// the first divergence. Handles are compared as opaque. Every sequence on a target with video nodes
+/// ends by closing what it opened and asking each queue, from a new file handle, whether it is idle
+/// (<see cref="IdleProbe"/>): state a sequence leaves behind fails that sequence, not the next one.
 /// </summary>
 public sealed class LockstepProperty : IConformanceProperty
 {
@@ -17,7 +21,51 @@ public sealed class LockstepProperty : IConformanceProperty
 
     public FsCheck.Arbitrary<OpSequence> Arbitrary(SequenceGenerator gen, int maxLength) => Shrink.Arbitrary(gen, maxLength);
 
-    public Failure? Check(OpSequence seq, IBufferTarget target, Exercise? exercise, IReadOnlySet<string>? settled = null) => Trace(seq, target, exercise, out _, settled);
+    public Failure? Check(OpSequence seq, IBufferTarget target, Exercise? exercise, IReadOnlySet<string>? settled = null) =>
+        Trace(WithIdleProbe(seq, target.Profile), target, exercise, out _, settled);
+
+    /// <summary>
+    /// The ops that show a video queue is idle to a file handle that has done nothing: open the node, CREATE_BUFS(0)
+    /// (index = the number of buffers: 0), REQBUFS(0) (0, not EBUSY: no other file owns the queue, nothing streams),
+    /// close. On an idle queue they change nothing.
+    /// </summary>
+    public static OpSequence IdleProbe(TargetProfile p)
+    {
+        var ops = ImmutableArray.CreateBuilder<Op>();
+        int id = 0;
+        foreach (var v in p.Video)
+        {
+            uint mem = new[] { V4L2_MEMORY_MMAP, V4L2_MEMORY_DMABUF, V4L2_MEMORY_USERPTR }.FirstOrDefault(v.SupportsMemory);
+            if (mem == 0) continue;
+            var fd = new Var(++id);
+            ops.Add(new Open(v.Device, O_RDWR | O_NONBLOCK) { Id = id });
+            ops.Add(new CreateBufs(fd, v.BufType, mem, 0, 0) { Id = ++id });
+            ops.Add(new ReqBufs(fd, v.BufType, mem, 0) { Id = ++id });
+            ops.Add(new Close(fd) { Id = ++id });
+        }
+        return new OpSequence(0, ops.ToImmutable());
+    }
+
+    /// <summary>The sequence, its closing ops and the idle probe (once: a counterexample that already ends with it is left as it is).</summary>
+    public static OpSequence WithIdleProbe(OpSequence seq, TargetProfile p)
+    {
+        var probe = IdleProbe(p);
+        if (probe.Length == 0 || EndsWith(seq.Ops, probe.Ops)) return seq;
+        return OpSequence.Join([seq, probe]) with { Seed = seq.Seed };
+    }
+
+    /// <summary>The last ops are the probe's, up to handle numbering.</summary>
+    private static bool EndsWith(ImmutableArray<Op> ops, ImmutableArray<Op> probe)
+    {
+        if (ops.Length < probe.Length) return false;
+        int start = ops.Length - probe.Length, delta = ops[start].Id - probe[0].Id;
+        for (int i = 0; i < probe.Length; i++)
+        {
+            var mine = ops[start + i].MapVars(v => v.Id > 0 ? new Var(v.Id - delta) : v) with { Id = ops[start + i].Id - delta };
+            if (mine != probe[i]) return false;
+        }
+        return true;
+    }
 
     /// <summary>Check, keeping every executed step even when the sequence passes (a sample reproducer is written from them).</summary>
     public Failure? Trace(OpSequence seq, IBufferTarget target, Exercise? exercise, out List<Step> steps, IReadOnlySet<string>? settled = null)

@@ -14,6 +14,8 @@ public sealed class Exercise
 {
     /// <summary>Sequences whose judgement ended early at a divergence on an invariant the run had already reported failing.</summary>
     public long Masked;
+    /// <summary>Why the run on this target stopped before its budget (a device left busy that cannot be reloaded), or null.</summary>
+    public string? StoppedBecause;
     private readonly Dictionary<string, long> _counts = new(StringComparer.Ordinal);
     public void Hit(string id) => _counts[id] = _counts.GetValueOrDefault(id) + 1;
     public void HitAll(IReadOnlyList<string> ids) { for (int i = 0; i < ids.Count; i++) Hit(ids[i]); }

@@ -234,11 +234,11 @@ public static class CReproducer
             {
                 if (!s.Op.Creates) continue;
                 _slot[s.Op.Id] = _slot.Count + 1;
-                Kinds.Add(s.Op switch
+                Kinds.Add(s.Op.Makes switch
                 {
-                    Mmap or MmapVideo or MmapAnon or DrmMapDumb => 2,
-                    DrmCreateDumb or PrimeFdToHandle => 3,
-                    VgemFenceAttach => 4,
+                    Resource.Mapping => 2,
+                    Resource.GemHandle => 3,
+                    Resource.FenceId => 4,
                     _ => 1,
                 });
                 if (s.Op is DmaHeapAlloc or DrmDumbExport or UdmabufCreate or UdmabufCreateList or ExpBuf or PrimeHandleToFd

@@ -67,12 +67,14 @@ public static class TextReport
             if (k.See != null) sb.AppendLine($"    see:    spec/ambiguities.md {k.See}");
         }
         sb.AppendLine($"  property: {p.Property.Name} ({p.Property.Description}); found after {p.FoundAfter} sequences, shrunk from {p.Original?.Steps.Count ?? f.Steps.Count} to {f.Steps.Count} steps in {p.ShrinkSteps} shrink steps");
+        if (p.JoinedHistory > 0)
+            sb.AppendLine($"  history: the failing sequence did not fail again on its own from a fresh device; this counterexample is shrunk from it joined to the {p.JoinedHistory} sequence(s) run before it (the device kept state across closes)");
         sb.AppendLine();
         sb.Append(Steps(f));
         sb.AppendLine();
         if (p.ReproRuns > 0)
-            sb.AppendLine(p.Deterministic ? $"  reproduced: failed again in {p.Reproduced} of {p.ReproRuns} re-runs, each from a fresh state"
-                : $"  FLAKY: failed again in only {p.Reproduced} of {p.ReproRuns} re-runs, each from a fresh state");
+            sb.AppendLine((p.Deterministic ? $"  reproduced: failed again in {p.Reproduced} of {p.ReproRuns} re-runs, each from a fresh state"
+                : $"  FLAKY: failed again in only {p.Reproduced} of {p.ReproRuns} re-runs, each from a fresh state") + (p.DriverReloaded ? " (driver reloaded)" : ""));
         if (files != null)
         {
             sb.AppendLine($"  replay file:  {files.ReplayPath}   ({ReplayFileCommand(files.ReplayPath, r.Target)})");

@@ -52,7 +52,18 @@ public static class KernelRun
                 continue;
             }
             int fdsBefore = OpenFds(), bufsBefore = BufInfo.LiveCount();
-            var target = new KernelTarget(unit.Profile, unit.Paths, TimeSpan.FromSeconds(cli.OpTimeout));
+            var target = new KernelTarget(unit.Profile, unit.Paths, TimeSpan.FromSeconds(cli.OpTimeout)) { ReloadCommand = ReloadFor(unit.Path) };
+            // a queue that is already owned, allocated or streaming before the first sequence cannot be judged from a fresh state
+            target.Context = () => $"idle check of {unit.Path} before the first sequence";
+            if (new LockstepProperty().Check(new OpSequence(0, []), target, null) is { } busy)
+            {
+                var why = $"not idle before the suite started (another process holds it?): {busy.Steps[busy.StepIndex].Op.Text} gave {busy.Actual}, expected {busy.Expected}";
+                output.WriteLine($"SKIP          {unit.Path}: {why}");
+                units.Add(Skipped(unit.Name, unit.Path, why));
+                target.Dispose();
+                continue;
+            }
+            if (target.ReloadCommand != null) output.WriteLine($"#   fresh state: the lab reloads the driver under test ({target.ReloadCommand}) before each re-run of a counterexample and after each failure");
             var opt = cli.Options with
             {
                 Areas = areas,
@@ -100,6 +111,13 @@ public static class KernelRun
             $"{(known ? $", {results.Sum(r => r.Counts().Known)} invariant(s) KNOWN" : "")}{(leaked ? ", LEAKED resources" : "")}");
         return cli.ExitStatus(results, leaked);
     }
+
+    /// <summary>The lab's command that reloads the modules it loaded (CONFORMANCE_RELOAD), for a device one of them created
+    /// (CONFORMANCE_MODULE_DEVICES); null otherwise: a built-in driver or vivid cannot be brought back fresh.</summary>
+    private static string? ReloadFor(string path) =>
+        Environment.GetEnvironmentVariable("CONFORMANCE_RELOAD") is { Length: > 0 } cmd
+        && (Environment.GetEnvironmentVariable("CONFORMANCE_MODULE_DEVICES") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries).Contains(path)
+            ? cmd : null;
 
     /// <summary>The command that boots the same lab again (modules, module arguments, kernel), as run-suite.sh passes it in.</summary>
     private static string LabPrefix =>

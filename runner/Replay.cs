@@ -45,6 +45,7 @@ public static class Replay
         for (int k = 0; k < runs; k++)
         {
             if (target is KernelTarget kt) kt.Context = () => $"replay of {cli.Replay}, run {k + 1}:\n{seq}";
+            target.Refresh();
             var f = property.Check(seq, target, null, rf.AlreadyFailing.ToHashSet(StringComparer.Ordinal));
             bool same = f != null && rf.Failed && f.InvariantId == rf.Invariant && f.StepIndex + 1 == rf.FailingStep;
             if (same) again++;

@@ -392,6 +392,30 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         _lastAttach = 0;
     }
 
+    /// <summary>
+    /// The command that reloads the driver under test (CONFORMANCE_RELOAD, set by the lab when it loaded the module that
+    /// created this unit's device), run after Reset; then waits up to 10 s for every device path to be back.
+    /// </summary>
+    public string? ReloadCommand { get; init; }
+
+    public bool Refresh()
+    {
+        Reset();
+        if (ReloadCommand == null) return false;
+        using (_watchdog.Op("reload the driver under test", 0))
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo("/bin/sh", ["-c", ReloadCommand]) { RedirectStandardError = true, RedirectStandardOutput = true };
+            using var p = System.Diagnostics.Process.Start(psi)!;
+            string err = p.StandardError.ReadToEnd() + p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            if (p.ExitCode != 0) throw new InvalidOperationException($"reloading the driver under test failed ({ReloadCommand}): {err.Trim()}");
+        }
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!_paths.Values.All(File.Exists) && DateTime.UtcNow < deadline) Thread.Sleep(20);
+        _baseline = BufInfo.LiveCount();
+        return true;
+    }
+
     public void Dispose()
     {
         Reset();

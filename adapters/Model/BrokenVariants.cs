@@ -33,6 +33,8 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
         new("read-export-ignores-write", ModelBug.ReadExportIgnoresWrite, Inv.EsfUsage, 6, "EXPORT_SYNC_FILE(READ) ignores a pending write fence and returns a signalled stub"),
         new("prime-no-dedupe", ModelBug.PrimeImportNoDedupe, Inv.F2hDedupe, 4, "PRIME_FD_TO_HANDLE of a dma-buf the file already has a handle for creates a second handle"),
         new("prime-ignores-rdwr", ModelBug.PrimeIgnoresRdwr, Inv.AccMode, 3, "PRIME_HANDLE_TO_FD makes every dma-buf O_RDWR, DRM_RDWR or not"),
+        new("close-keeps-queue", ModelBug.CloseKeepsQueue, Inv.OwnClose, 5, "closing the owner's file handle leaves its queue owned, allocated and streaming (a release path without vb2_queue_release)"),
+        new("heap-recycles-dirty", ModelBug.HeapRecyclesDirty, Inv.HeapZero, 10, "a freed heap buffer's pages are handed to the next allocation without being cleared (a sequence sees what an earlier one wrote)"),
         new("seek-cur-and-no-dedupe", ModelBug.LlseekAcceptsSeekCur | ModelBug.PrimeImportNoDedupe,
             "two independent bugs at once: lseek(SEEK_CUR, 0) on a dma-buf returns 0, and PRIME_FD_TO_HANDLE creates a second handle for a dma-buf the file already has",
             [new Break(Inv.LlseekOther, 3), new Break(Inv.F2hDedupe, 4)]),

@@ -208,6 +208,11 @@ public sealed partial class ReferenceModel
         if (aligned == 0) return Cite(Inv.HeapLen0, Errno.EINVAL);
         if (aligned > 1UL << 30) return Outcome.Fail(Errno.NotRun); // the harness never asks for more
         var mem = new Mem((long)aligned, 0);
+        if (Broken(ModelBug.HeapRecyclesDirty) && _recycled.FindIndex(m => m.Size == (long)aligned) is var k and >= 0)
+        {
+            mem = _recycled[k];   // the bug: freed pages handed out again without clearing them
+            _recycled.RemoveAt(k);
+        }
         var d = NewDmaBuf(Exporter.Heap, [new Seg(mem, 0, mem.Size)], mem.Size, (int)(fdFlags & O_ACCMODE));
         Cite(Inv.HeapSize);
         return Outcome.Created(Install(d, (fdFlags & O_CLOEXEC) != 0));

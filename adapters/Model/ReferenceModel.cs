@@ -22,6 +22,8 @@ public enum ModelBug
     ImportDropsFence = 1 << 12,
     ReadExportIgnoresWrite = 1 << 13,
     PrimeImportNoDedupe = 1 << 14,
+    CloseKeepsQueue = 1 << 15,
+    HeapRecyclesDirty = 1 << 16,
 }
 
 /// <summary>
@@ -56,8 +58,12 @@ public sealed partial class ReferenceModel : IBufferTarget
         Reset();
     }
 
-    /// <summary>IDs the last op's decision followed.</summary>
-    public IReadOnlyList<string> Cited => _cited;
+    /// <summary>IDs the last op's decision followed, the deciding one last.</summary>
+    public IReadOnlyList<string> Cited => _decidedBy is { } d && (_cited.Count == 0 || _cited[^1] != d) ? [.. _cited, d] : _cited;
+
+    /// <summary>A rule that decides the whole op whatever else it cites (a queue's state that rests on the owner's close
+    /// having released it): cited last.</summary>
+    private string? _decidedBy;
     /// <summary>When the last op allowed several outcomes: a description of the set; otherwise null.</summary>
     public string? AllowedSet { get; private set; }
     /// <summary>When the last op allowed several outcomes: each of them (a reproducer accepts any); otherwise null.</summary>
@@ -77,6 +83,7 @@ public sealed partial class ReferenceModel : IBufferTarget
     public void BeginStep(in Outcome? actual)
     {
         _cited.Clear();
+        _decidedBy = null;
         AllowedSet = null;
         AllowedOutcomes = null;
         AnyValue = false;
@@ -123,8 +130,7 @@ public sealed partial class ReferenceModel : IBufferTarget
     /// stays visible in <see cref="LiveDmaBufs"/>), then starts from fresh device state.</summary>
     public void Reset()
     {
-        foreach (var m in _maps.Keys.ToList()) Munmap(m);
-        foreach (var fd in _fds.Keys.ToList()) Close(fd);
+        CloseAll();
         _queues.Clear();
         foreach (var v in Profile.Video) _queues[v.Device] = new VideoQueue(v);
         _nextFd = 3; _nextMap = 1;
@@ -132,7 +138,24 @@ public sealed partial class ReferenceModel : IBufferTarget
         _vgemFences.Clear();
     }
 
+    /// <summary>
+    /// Unmaps every mapping and closes every fd through the ordinary release paths, and nothing more: the device keeps
+    /// whatever state its release paths left, as a kernel's does when a process closes its files.
+    /// </summary>
+    public void CloseAll()
+    {
+        foreach (var m in _maps.Keys.ToList()) Munmap(m);
+        foreach (var fd in _fds.Keys.ToList()) Close(fd);
+    }
+
     public void Dispose() => Reset();
+
+    /// <summary>The model's Reset already starts from fresh device state, but for the pages a broken heap recycles,
+    /// which only a reload (Refresh) forgets, as freed pages outlive the files that used them.</summary>
+    public bool Refresh() { Reset(); _recycled.Clear(); return true; }
+
+    /// <summary>Freed heap memory, contents and all, that <see cref="ModelBug.HeapRecyclesDirty"/> hands out again.</summary>
+    private readonly List<Mem> _recycled = new();
 
     public int LiveDmaBufs() => _liveDmaBufs;
 
@@ -155,11 +178,12 @@ public sealed partial class ReferenceModel : IBufferTarget
         {
             case DmaBuf d:
                 d.Released = true;
+                if (Broken(ModelBug.HeapRecyclesDirty) && d.Exporter == Exporter.Heap) _recycled.Add(d.Segs[0].Mem);
                 if (!Broken(ModelBug.CloseLeaksDmaBuf)) _liveDmaBufs--;
                 if (d.From is { Freed: false } vb) vb.MapUsers--;
                 break;
             case VideoFile v:
-                if (v.Q.Owner == v || v.Q.Owner == null) QueueRelease(v.Q);
+                if ((v.Q.Owner == v || v.Q.Owner == null) && !(Broken(ModelBug.CloseKeepsQueue) && v.Q.Owner == v)) QueueRelease(v.Q);
                 break;
             case MemfdFile m:
                 m.Mem.Orphaned = true;

@@ -116,11 +116,16 @@ internal sealed class VideoQueue(VideoNodeProfile p)
     public readonly VideoBuffer?[] Bufs = new VideoBuffer?[p.MaxBuffers];
     public int NumBufs;
     public VideoFile? Owner;
+    /// <summary>The owner's close released the queue and nothing was allocated since: a new file handle's view of an
+    /// empty, unowned, idle queue rests on VB2-OWN-9.</summary>
+    public bool ReleasedOnClose;
     public bool Streaming;
     public readonly List<int> QueuedOrder = new();
     public int KnownDone;                       // leading entries of QueuedOrder observed DONE
     // what the sequence has shown of the driver's minimum buffer count m (REQBUFS grants max(count, m)): m is in [MinLo, MinHi]
     public int MinLo = 1, MinHi = p.MaxBuffers;
+    // and of how many buffers STREAMON needs allocated (vb2's min_queued_buffers, the driver's choice): t is in [StartLo, StartHi]
+    public int StartLo = 1, StartHi = 1 + p.MaxBuffers;
 }
 
 internal sealed class Mapping(int id, MapKind kind, Seg[] segs, long baseOff, long length, int prot, OFile? file)

@@ -10,7 +10,13 @@ public sealed partial class ReferenceModel
     {
         error = default;
         if (!TryFile(fd, out var f)) { v = null!; error = Cite(Inv.DmaBufBadFd, Errno.EBADF); return false; }
-        if (f is VideoFile vf) { v = vf; return true; }
+        if (f is VideoFile vf)
+        {
+            v = vf;
+            // until something is allocated again, what any handle sees of this queue rests on the close that released it
+            if (vf.Q.ReleasedOnClose) _decidedBy = Inv.OwnClose;
+            return true;
+        }
         v = null!;
         error = Outcome.Fail(Errno.ENOTTY);
         return false;
@@ -52,7 +58,7 @@ public sealed partial class ReferenceModel
 
     private void QueueRelease(VideoQueue q)
     {
-        if (q.Owner != null || q.NumBufs > 0) Cite(Inv.OwnClose);
+        if (q.Owner != null || q.NumBufs > 0) { Cite(Inv.OwnClose); q.ReleasedOnClose = true; }
         StopStreaming(q);
         FreeBuffers(q, 0, q.Bufs.Length);
         q.Owner = null;
@@ -112,8 +118,11 @@ public sealed partial class ReferenceModel
         {
             if (q.Owner == v) Cite(Inv.OwnRelease);
             q.Owner = null;
-            return Cite(Inv.ReqBufsFree, Outcome.Success(0, caps));
+            Cite(Inv.ReqBufsFree);
+            if (q.ReleasedOnClose) Cite(Inv.OwnClose);   // unowned and empty because the owner's close released it
+            return Outcome.Success(0, caps);
         }
+        q.ReleasedOnClose = false;
         int got = Allocate(q, memory, GrantedCount(q, (int)Math.Min(count, (uint)q.P.MaxBuffers), caps), q.P.SizeImage, out _);
         q.Owner = v;
         return Cite(Inv.ReqBufsCount, Outcome.Success(got, caps));
@@ -154,7 +163,9 @@ public sealed partial class ReferenceModel
         {
             if (!memOk) return Cite(Inv.ReqBufsBadMemory, new Outcome(Errno.EINVAL));
             if (IsBusy(v)) Cite(Inv.OwnCreate0);
-            return Cite(Inv.Create0, Outcome.Success(q.NumBufs, 0, caps));
+            Cite(Inv.Create0);
+            if (q.ReleasedOnClose) Cite(Inv.OwnClose);   // no buffers because the owner's close released them
+            return Outcome.Success(q.NumBufs, 0, caps);
         }
         if (!memOk) return Cite(Inv.ReqBufsBadMemory, new Outcome(Errno.EINVAL));
         if (IsBusy(v)) return Cite(Inv.OwnCreate, new Outcome(Errno.EBUSY));
@@ -169,6 +180,7 @@ public sealed partial class ReferenceModel
         if (got == 0) return new Outcome(Errno.ENOMEM);
         if (first < q.NumBufs - got) Cite(Inv.RemoveOrphan);   // a hole left by REMOVE_BUFS was reused
         q.Owner = v;
+        q.ReleasedOnClose = false;
         return Cite(Inv.CreateAppend, Outcome.Success(first, got, caps));
     }
 
@@ -367,6 +379,14 @@ public sealed partial class ReferenceModel
         if (type != q.P.BufType) return Cite(Inv.BufType, Errno.EINVAL);
         if (q.Streaming) return Cite(Inv.StreamOn, Outcome.Success());
         if (q.NumBufs == 0) return Cite(Inv.StreamOn, Errno.EINVAL);
+        // vb2 also refuses fewer buffers than the driver's min_queued_buffers, which no query reports: the first STREAMON
+        // that shows the threshold fixes it for the rest of the sequence (as a target the model needs one buffer)
+        int n = q.NumBufs;
+        bool ok = n >= q.StartHi || n >= q.StartLo && (!_hasActual || Choose(
+            "0, or EINVAL while fewer buffers are allocated than the driver needs to start (its min_queued_buffers)",
+            Outcome.Success(), Outcome.Fail(Errno.EINVAL)) == 0);
+        if (ok) q.StartHi = Math.Min(q.StartHi, n);
+        else { q.StartLo = Math.Max(q.StartLo, n + 1); return Cite(Inv.StreamOn, Errno.EINVAL); }
         q.Streaming = true;
         foreach (var i in q.QueuedOrder) DeviceOwns(q, q.Bufs[i]!);
         return Cite(Inv.StreamOn, Outcome.Success());
