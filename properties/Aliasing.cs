@@ -61,7 +61,7 @@ public sealed class AliasingProperty : IConformanceProperty
         var p = gen.Profile;
         var kinds = new List<int>();
         if (p.Heaps.Count > 0 && (gen.Areas.Contains("heap") || gen.Areas.Contains("dmabuf"))) kinds.Add(0);
-        if (p.Video.Count > 0 && gen.Areas.Contains("vb2")) kinds.Add(1);
+        if (p.Video.Count > 0 && (gen.Areas.Contains("vb2") || gen.Areas.Contains("dmabuf"))) kinds.Add(1);
         if (p.UdmabufDevice != null && gen.Areas.Contains("udmabuf")) kinds.Add(2);
         if (p.Drm.Count > 0 && (gen.Areas.Contains("prime") || gen.Areas.Contains("dmabuf"))) kinds.Add(3);
         var ops = ImmutableArray.CreateBuilder<Op>();

@@ -139,7 +139,9 @@ public static class Engine
     private static IReadOnlyList<string> AreasFor(RunOptions opt, Catalog catalog)
     {
         if (opt.Ids.Count == 0) return opt.Areas;
-        return opt.Ids.Select(id => catalog[id].Area).Distinct().ToList();
+        var areas = opt.Ids.Select(id => catalog[id].Area).Distinct().ToList();
+        // a dma-buf rule is judged on the dma-bufs the target's exporters make: their areas' ops are needed to make them
+        return areas.Contains("dmabuf") ? areas.Union(opt.Areas).ToList() : areas;
     }
 
     private static bool Wanted(IConformanceProperty p, RunOptions opt, Catalog catalog) =>

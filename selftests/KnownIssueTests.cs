@@ -137,7 +137,7 @@ public class KnownIssueTests
         Assert.Equal(0, cli.ExitStatus([r], leaked: false));
         Assert.Equal(1, (cli with { Strict = true }).ExitStatus([r], leaked: false));
 
-        Assert.Contains("KNOWN         DMABUF-MMAP-5        test-issue: t (kernels 6.12 up to 6.13", TextReport.Invariants(r));
+        Assert.Contains("KNOWN         DMABUF-MMAP-5        test-issue: t (kernels 6.12 to before 6.13", TextReport.Invariants(r));
         var unit = new UnitResult("model", null, r, null, _ => null, _ => "replay");
         var finding = r.Findings.First(f => f.Failure.InvariantId == "DMABUF-MMAP-5");
         Assert.StartsWith("KNOWN DMABUF-MMAP-5:", TextReport.Counterexample(r, finding, Cat, "cmd"));

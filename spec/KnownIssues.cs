@@ -11,7 +11,8 @@ public sealed record KernelRange(
     public bool Contains(string kernel) =>
         KernelVersion.Compare(kernel, From) >= 0 && (Fixed == null || KernelVersion.Compare(kernel, Fixed) < 0);
 
-    public override string ToString() => Fixed == null ? $"{From} and later (not fixed)" : $"{From} up to {Fixed} (fixed in {Fixed})";
+    /// <summary>"6.12 and later" or "5.1 to before 6.1.122" (the end is where the issue stops: its fix, or the next series).</summary>
+    public override string ToString() => Fixed == null ? $"{From} and later" : $"{From} to before {Fixed}";
 }
 
 /// <summary>What shows the issue: lines of the kernel source (file:function and the code) and what the lab saw.</summary>

@@ -34,5 +34,17 @@ public static class CatalogMarkdown
         return sb.ToString();
     }
 
+    /// <summary>The known kernel issues as a Markdown table (the README shows it; a test keeps it current).</summary>
+    public static string KnownIssues(KnownIssueList list)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("| ID | invariant | kernels | drivers / exporters | fix |");
+        sb.AppendLine("| --- | --- | --- | --- | --- |");
+        foreach (var k in list.Issues)
+            sb.AppendLine($"| `{k.Id}` | {k.Invariant} | {Esc(string.Join("; ", k.Kernels))} | {Esc(string.Join(", ", k.Drivers.Concat(k.Exporters)))} | " +
+                $"{(k.Fix is { } f ? Esc($"{f.Commit[..Math.Min(12, f.Commit.Length)]} \"{f.Subject}\"") : "none upstream")} |");
+        return sb.ToString();
+    }
+
     private static string Esc(string s) => s.Replace("|", "\\|").Replace("\n", " ");
 }

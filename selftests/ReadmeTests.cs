@@ -1,0 +1,76 @@
+using System.Text.RegularExpressions;
+using Conformance.Adapters;
+using Conformance.Properties;
+using Conformance.Reports;
+using Conformance.Runner;
+using Conformance.Spec;
+using Xunit;
+
+namespace Conformance.SelfTests;
+
+/// <summary>
+/// The README's samples are produced by the code: each block marked <c>&lt;!-- readme-sample: NAME --&gt;</c> is
+/// regenerated here and must match (UPDATE_README=1 rewrites them).
+/// </summary>
+public class ReadmeTests
+{
+    private static readonly Catalog Cat = Catalog.Load();
+    private static readonly string ReadmePath = Path.Combine(Repo.Root, "README.md");
+
+    private static readonly Lazy<string> BrokenRun = new(() =>
+    {
+        var dir = Directory.CreateTempSubdirectory().FullName;
+        var sw = new StringWriter();
+        Assert.Equal(1, Program.Run(["--target", "broken:reqbufs0-frees-mapped", "--out", dir], sw));
+        return Regex.Replace(sw.ToString().Replace(dir, "out"), @" in [0-9.]+ s \(seed", " in T s (seed");
+    });
+
+    /// <summary>The KNOWN line vivid's DMABUF-MMAP-5 gets on the lab's 6.12 (the entry is the built-in one).</summary>
+    private static string KnownLine()
+    {
+        var entry = KnownIssueList.BuiltIn(Cat).Issues.Single(k => k.Id == "vb2-vmalloc-mmap-pgoff");
+        var inv = new InvariantResult(Cat["DMABUF-MMAP-5"], Verdict.Known, 0, null) { Known = [entry] };
+        var r = new SuiteResult("kernel /dev/video0", TargetProfile.VividLike, new RunOptions(), [], [inv], new Exercise(), TimeSpan.Zero);
+        return TextReport.Invariants(r).TrimEnd();
+    }
+
+    private static IReadOnlyDictionary<string, string> Generated()
+    {
+        var run = BrokenRun.Value.Split('\n');
+        string Line(string prefix) => run.Single(l => l.StartsWith(prefix, StringComparison.Ordinal));
+        var cx = BrokenRun.Value;
+        int from = cx.IndexOf("FAIL VB2-REQBUFS-7:", StringComparison.Ordinal);
+        int to = cx.IndexOf('\n', cx.IndexOf("  replay: ", from, StringComparison.Ordinal));
+        return new Dictionary<string, string>
+        {
+            ["verdicts"] = string.Join("\n", Line("PASS          VB2-EXPBUF-6 "), Line("PASS          PRIME-CLOSE-1 "), Line("SKIP          VB2-REQBUFS-6 "),
+                Line("FAIL          VB2-REQBUFS-7 "), KnownLine(), Line("totals: ")),
+            ["counterexample"] = cx[from..to],
+            ["known-issues"] = CatalogMarkdown.KnownIssues(KnownIssueList.BuiltIn(Cat)).TrimEnd(),
+        };
+    }
+
+    private static readonly Regex Block = new(@"<!-- readme-sample: (?<name>[a-z-]+)[^>]*-->\n(?:```\n(?<fenced>.*?)\n```|(?<plain>.*?)\n\n)", RegexOptions.Singleline);
+
+    [Fact]
+    public void Every_sample_in_the_README_is_what_the_code_prints()
+    {
+        var readme = File.ReadAllText(ReadmePath);
+        var want = Generated();
+        if (Environment.GetEnvironmentVariable("UPDATE_README") == "1")
+        {
+            readme = Block.Replace(readme, m =>
+            {
+                var text = want[m.Groups["name"].Value];
+                var head = m.Value[..(m.Value.IndexOf("-->", StringComparison.Ordinal) + 4)];
+                return m.Groups["fenced"].Success ? $"{head}```\n{text}\n```" : $"{head}{text}\n\n";
+            });
+            File.WriteAllText(ReadmePath, readme);
+            return;
+        }
+        var found = Block.Matches(readme).ToDictionary(m => m.Groups["name"].Value, m => m.Groups["fenced"].Success ? m.Groups["fenced"].Value : m.Groups["plain"].Value);
+        Assert.Equal(want.Keys.Order(), found.Keys.Order());
+        foreach (var (name, text) in want)
+            Assert.True(text == found[name], $"README sample '{name}' is stale (UPDATE_README=1 dotnet test regenerates it):\n--- README\n{found[name]}\n--- code\n{text}");
+    }
+}
