@@ -63,6 +63,9 @@ public sealed record RunOptions
     public Action<Func<string>>? OnSequence { get; init; }
     /// <summary>Told each batch's property and seed before it runs (the lab records it to name what a kernel WARNING interrupted).</summary>
     public Action<string, ulong, int>? OnBatch { get; init; }
+    /// <summary>Told after each batch how far a property has got: its name, sequences done, sequences planned (0 with a
+    /// time budget), ops run so far and time spent on it (a terminal's live progress line).</summary>
+    public Action<string, int, int, long, TimeSpan>? OnProgress { get; init; }
     /// <summary>How many times the final counterexample is run again, each from a fresh state, to tell a flaky failure from a solid one.</summary>
     public int ReproRuns { get; init; } = 10;
 }
@@ -184,6 +187,7 @@ public static class Engine
                 progress($"# progress: property {p.Name}, {done} sequences, batch seed {seed}");
             }
             done += r.Ran;
+            opt.OnProgress?.Invoke(p.Name, done, myDeadline == null ? opt.Sequences : 0, exercise.Ops, sw.Elapsed);
             if (r.Stuck) exercise.StoppedBecause ??= $"the run on this device stopped after {p.Name} sequence {done}: a sequence left a video queue busy (not idle to a new file handle) and the device cannot be reloaded";
             if (r.Shrunk is { } f)
             {
@@ -202,7 +206,7 @@ public static class Engine
                 {
                     JoinedHistory = joined,
                     Reproduced = again, ReproRuns = opt.ReproRuns, Known = classify?.Invoke(f), AlreadyFailing = settled.Order(StringComparer.Ordinal).ToList(),
-                    DriverReloaded = target is not Conformance.Adapters.Model.ReferenceModel && target.Refresh(),
+                    DriverReloaded = target.Profile.Name.StartsWith("kernel:", StringComparison.Ordinal) && target.Refresh(),
                 });
                 settled.Add(f.InvariantId);
                 progress?.Invoke($"# found: {f.InvariantId} by {p.Name} after {done} sequences ({f.Steps.Count} steps); judging the rest goes on");

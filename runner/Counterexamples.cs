@@ -70,9 +70,19 @@ public static class Counterexamples
 
     public static string FileName(Finding p) => $"{p.Property.Name}-{p.Failure.InvariantId}";
 
-    /// <summary>Inside the lab VM results go to /lab-out, which the host sees as its own out directory: name the host's path.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _displayAs = new(StringComparer.Ordinal);
+
+    /// <summary>Paths under from are shown as under to (a run writes to a staging folder swapped in at its end; each
+    /// staging folder is unique, so runs in one process keep their own).</summary>
+    public static void DisplayAs(string from, string to) => _displayAs[from.TrimEnd('/')] = to;
+
+    /// <summary>Inside the lab VM results go to /lab-out, which the host sees as its own out directory: name the host's path.
+    /// A run writing to its staging folder names the folder it will be swapped into.</summary>
     public static string Display(string path)
     {
+        foreach (var (from, to) in _displayAs)
+            if (path == from || path.StartsWith(from + "/", StringComparison.Ordinal))
+                return Path.Combine(to, path[Math.Min(path.Length, from.Length + 1)..]);
         var labOut = Environment.GetEnvironmentVariable("LAB_OUT");
         var hostOut = Environment.GetEnvironmentVariable("CONFORMANCE_HOST_OUT");
         if (!string.IsNullOrEmpty(labOut) && !string.IsNullOrEmpty(hostOut) && path.StartsWith(labOut.TrimEnd('/') + "/", StringComparison.Ordinal))

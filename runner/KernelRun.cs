@@ -15,6 +15,16 @@ public static class KernelRun
     public static int Run(Program.Cli cli, Catalog catalog, TextWriter output)
     {
         if (!OperatingSystem.IsLinux()) throw new Program.UsageException("--target kernel needs Linux");
+        // the results folder is checked before the first sequence; inside the lab VM the host swaps the shared folder in
+        OutputFolder? folder = OutputFolder.InsideLab(cli.OutDir) ? null : OutputFolder.Begin(cli.OutDir);
+        var final = cli;
+        if (folder != null) cli = cli with { OutDir = folder.Staging };
+        try { return Certify(cli, final, catalog, output); }
+        finally { folder?.Commit(); }
+    }
+
+    private static int Certify(Program.Cli cli, Program.Cli final, Catalog catalog, TextWriter output)
+    {
         Discovered found;
         try { found = Discovery.Discover(cli.Devices); }
         catch (DeviceException e) { throw new Program.UsageException(e.Message); }
@@ -86,13 +96,16 @@ public static class KernelRun
                 target.Dispose();
                 continue;
             }
-            var result = Engine.Run($"kernel {unit.Path}", target, opt, catalog, output.WriteLine, KnownIssues.Classifier(unit.Profile, cli.Known));
+            var live = new LiveProgress(output, !cli.Quiet && LiveProgress.IsTerminal(output));
+            var result = Engine.Run($"kernel {unit.Path}", cli.Trace ? TracingTarget.Wrap(target, live.Line) : target, opt with { OnProgress = live.Report },
+                catalog, cli.Quiet ? null : live.Line, KnownIssues.Classifier(unit.Profile, cli.Known));
+            live.Clear();
             target.Dispose();
             int fdsAfter = OpenFds(), bufsAfter = BufInfo.LiveCount();
 
             var report = Results.Unit(unit.Name, unit.Path, site, result, cli, catalog, Path.Combine(cli.OutDir, "counterexamples", Results.Slug(unit.Path)),
-                p => Program.ReplayCommand(cli, p, unit.Path));
-            Results.Print(report, catalog, output);
+                p => Program.ReplayCommand(final, p, unit.Path));
+            Results.Print(report, catalog, output, final);
             // the suite's own hygiene: every fd and dma-buf the unit made is gone
             var hygiene = $"hygiene: {fdsBefore} device/dma-buf/memfd fds open before, {fdsAfter} after; " +
                 (bufsBefore >= 0 ? $"{bufsBefore} live dma-bufs before, {bufsAfter} after" : "live dma-bufs not countable");

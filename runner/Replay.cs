@@ -16,8 +16,10 @@ public static class Replay
     public static int Run(Program.Cli cli, Catalog catalog, TextWriter output)
     {
         ReplayFile rf;
-        try { rf = ReplayFile.Load(cli.Replay!); }
-        catch (ReplayFormatException e) { throw new Program.UsageException($"corrupt replay file: {e.Message}"); }
+        var text = Results.ReadFile(cli.Replay!, "--replay");
+        if (cli.EmitC != null) Results.CheckWritableFile(cli.EmitC, "--emit-c");
+        try { rf = ReplayFile.Parse(text); }
+        catch (ReplayFormatException e) { throw new Program.UsageException($"corrupt replay file: {cli.Replay}: {e.Message}"); }
         if (rf.Invariant != null && !catalog.Contains(rf.Invariant) && rf.Invariant != "UNCITED")
             throw new Program.UsageException($"{cli.Replay}: invariant {rf.Invariant} is not in this suite's catalog (a file from another version?)");
         foreach (var id in rf.AlreadyFailing.Where(id => !catalog.Contains(id) && id != "UNCITED"))
@@ -26,8 +28,7 @@ public static class Replay
             ?? throw new Program.UsageException($"{cli.Replay}: property '{rf.Property}' is not one this suite has");
         if (cli.EmitC != null)
         {
-            try { File.WriteAllText(cli.EmitC, CReproducer.Write(rf, cli.Replay)); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new Program.UsageException($"cannot write '{cli.EmitC}': {e.Message}"); }
+            Results.WriteFile(cli.EmitC, CReproducer.Write(rf, cli.Replay), "--emit-c");
             output.WriteLine($"wrote {cli.EmitC}");
             return 0;
         }

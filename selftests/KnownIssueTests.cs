@@ -177,11 +177,12 @@ public class KnownIssueTests
         var dir = Directory.CreateTempSubdirectory().FullName;
         var good = Path.Combine(dir, "lab.json");
         File.WriteAllText(good, Entry(id: "lab-only"));
-        Assert.Contains(Program.Parse(["--expectations", good]).Known.Issues, i => i.Id == "lab-only");
+        Assert.Contains(Program.Parse(["--target", "kernel", "--expectations", good]).Known.Issues, i => i.Id == "lab-only");
         var bad = Path.Combine(dir, "bad.json");
         File.WriteAllText(bad, "{ nope");
-        Assert.Contains("--expectations", Assert.Throws<Program.UsageException>(() => Program.Parse(["--expectations", bad])).Message);
-        Assert.Equal(2, Program.Main(["--expectations", Path.Combine(dir, "missing.json")]));
+        Assert.Contains("--expectations", Assert.Throws<Program.UsageException>(() => Program.Parse(["--target", "kernel", "--expectations", bad])).Message);
+        Assert.Equal(2, Program.Main(["--target", "kernel", "--expectations", Path.Combine(dir, "missing.json")]));
+        Assert.Contains("needs --target kernel", Assert.Throws<Program.UsageException>(() => Program.Parse(["--expectations", good])).Message);
     }
 
     [Fact]

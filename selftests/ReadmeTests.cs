@@ -47,10 +47,29 @@ public class ReadmeTests
                 Line("FAIL          VB2-REQBUFS-7 "), KnownLine(), Line("totals: ")),
             ["counterexample"] = cx[from..to],
             ["known-issues"] = CatalogMarkdown.KnownIssues(KnownIssueList.BuiltIn(Cat)).TrimEnd(),
+            ["options"] = SuiteCommandLine.Help().TrimEnd(),
         };
     }
 
-    private static readonly Regex Block = new(@"<!-- readme-sample: (?<name>[a-z-]+)[^>]*-->\n(?:```\n(?<fenced>.*?)\n```|(?<plain>.*?)\n\n)", RegexOptions.Singleline);
+    private static readonly Regex Block = new(@"<!-- readme-sample: (?<name>[a-z-]+)[^>]*-->\n(?:```\n(?<fenced>.*?)\n?```|(?<plain>.*?)\n\n)", RegexOptions.Singleline);
+
+    [Fact]
+    public void Help_lists_every_option_the_parser_accepts_and_every_exit_status()
+    {
+        var help = SuiteCommandLine.Help();
+        foreach (var name in SuiteCommandLine.OptionNames) Assert.Contains(name, help);
+        foreach (var (code, _) in SuiteCommandLine.ExitCodes) Assert.Contains($"  {code}  ", help);
+        Assert.Equal([0, 1, 2, 3, 4, 5], SuiteCommandLine.ExitCodes.Select(e => e.Code));
+        // and every option the README names in backticks is one the parser takes
+        var readme = File.ReadAllText(ReadmePath);
+        var named = Regex.Matches(readme, @"`(--[a-z][a-z-]*)").Select(m => m.Groups[1].Value).Distinct();
+        var known = SuiteCommandLine.OptionNames.ToHashSet();
+        var unknown = named.Where(n => !known.Contains(n) && !LabScriptOptions.Contains(n)).ToList();
+        Assert.True(unknown.Count == 0, "the README names options the parser does not take: " + string.Join(", ", unknown));
+    }
+
+    /// <summary>Options of lab/vm.sh itself, which the README names where it shows that script.</summary>
+    private static readonly HashSet<string> LabScriptOptions = ["--timeout", "--mem", "--smp", "--no-vivid", "--no-vgem", "--samples", "--module-args"];
 
     [Fact]
     public void Every_sample_in_the_README_is_what_the_code_prints()

@@ -76,13 +76,17 @@ public class SuiteTests(ITestOutputHelper output)
     public void The_printed_replay_command_reproduces_the_same_counterexample()
     {
         var sw = new StringWriter();
-        Assert.Equal(1, Program.Run(["--target", "broken:non-owner-reqbufs", "--out", Path.GetTempPath()], sw));
+        var dir = Directory.CreateTempSubdirectory().FullName;
+        Assert.Equal(1, Program.Run(["--target", "broken:non-owner-reqbufs", "--out", dir], sw));
         var text = sw.ToString();
         var replay = text.Split('\n').Single(l => l.TrimStart().StartsWith("replay: ")).Trim()["replay: ./run-suite.sh ".Length..];
         var sw2 = new StringWriter();
-        Assert.Equal(1, Program.Run([.. replay.Split(' '), "--out", Path.GetTempPath()], sw2));
-        string Steps(string s) => s[s.IndexOf("FAIL VB2-OWN-1:")..s.IndexOf("  replay:")];
-        Assert.Equal(Steps(text).Split('\n').Skip(6), Steps(sw2.ToString()).Split('\n').Skip(6));
+        Assert.Equal(1, Program.Run([.. Shell.Words(replay)], sw2));
+        // the same counterexample: every step and verdict line (the replay's files go to its own folder)
+        IEnumerable<string> Steps(string s) => s[s.IndexOf("FAIL VB2-OWN-1:")..s.IndexOf("  replay:")].Split('\n').Skip(6)
+            .Where(l => !l.Contains("replay file:") && !l.Contains("C reproducer:"));
+        Assert.Equal(Steps(text), Steps(sw2.ToString()));
+        Assert.Contains($"--out {dir}/replays/lockstep-VB2-OWN-1", replay);
     }
 
     private static string FindSelftests()
@@ -93,21 +97,26 @@ public class SuiteTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData(new[] { "--bogus" }, "unknown option")]
+    [InlineData(new[] { "--bogus" }, "unknown option '--bogus'")]
     [InlineData(new[] { "--target", "nonsense" }, "unknown target")]
     [InlineData(new[] { "--target", "broken:nope" }, "unknown broken variant")]
     [InlineData(new[] { "--target", "kernel", "--device", "/nonexistent/video9" }, "no such file or directory")]
     [InlineData(new[] { "--target", "kernel", "--device", "/tmp" }, "not a character device (a directory)")]
     [InlineData(new[] { "--target", "kernel", "--device", "/etc/hostname" }, "not a character device (a regular file")]
     [InlineData(new[] { "--target", "kernel", "--device", "/dev/null" }, "not a V4L2, dma-heap or udmabuf device")]
-    [InlineData(new[] { "--device", "/dev/null" }, "--device needs --target kernel")]
-    [InlineData(new[] { "--target", "vm" }, "run by ./run-suite.sh")]
+    [InlineData(new[] { "--device", "/dev/null" }, "/dev/null: not a V4L2, dma-heap or udmabuf device")]
+    [InlineData(new[] { "--target", "model", "--device", "/dev/null" }, "--device names a device of this machine")]
+    [InlineData(new[] { "--target", "vm", "--module", "/nonexistent/x.ko" }, "no such file")]
+    [InlineData(new[] { "--module", "x.ko" }, "needs --target vm")]
+    [InlineData(new[] { "--seed", "1", "--seed", "2" }, "--seed is given more than once")]
+    [InlineData(new[] { "--sequences", "5", "--time", "5" }, "both set the budget")]
+    [InlineData(new[] { "--area", "" }, "names no area")]
     [InlineData(new[] { "--seed", "-5" }, "--seed takes")]
     [InlineData(new[] { "--sequences", "0" }, "--sequences takes")]
     [InlineData(new[] { "--area", "gpu" }, "unknown area")]
     [InlineData(new[] { "--id", "NOPE-1" }, "unknown invariant ID")]
     [InlineData(new[] { "--profile", "x" }, "unknown profile")]
-    [InlineData(new[] { "--seed" }, "needs a value")]
+    [InlineData(new[] { "--seed" }, "--seed needs a value")]
     public void Usage_errors_are_clear_and_exit_2(string[] args, string message)
     {
         var e = Assert.Throws<Program.UsageException>(() => Program.Run(args, TextWriter.Null));
@@ -120,7 +129,7 @@ public class SuiteTests(ITestOutputHelper output)
     public void Filtering_by_invariant_reports_only_that_invariant()
     {
         var sw = new StringWriter();
-        Assert.Equal(0, Program.Run(["--id", "DMABUF-LLSEEK-3", "--sequences", "200", "--out", Path.GetTempPath()], sw));
+        Assert.Equal(0, Program.Run(["--id", "DMABUF-LLSEEK-3", "--sequences", "200", "--out", Directory.CreateTempSubdirectory().FullName], sw));
         var lines = sw.ToString().Split('\n').Where(l => l.StartsWith("PASS") || l.StartsWith("FAIL") || l.StartsWith("SKIP") || l.StartsWith("NOT")).ToList();
         Assert.Single(lines);
         Assert.Contains("DMABUF-LLSEEK-3", lines[0]);

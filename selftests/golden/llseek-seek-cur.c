@@ -12,7 +12,8 @@
  * Replay:    ./run-suite.sh --replay
  *            OUT/counterexamples/broken_llseek-seek-cur/lockstep-DMABUF-LLSEEK-3.replay.json
  * Found by:  ./run-suite.sh --target broken:llseek-seek-cur --profile vivid-like --seed 1 --sequences
- *            50 --property lockstep --max-length 60
+ *            50 --property lockstep --max-length 60 --out
+ *            OUT/replays/lockstep-DMABUF-LLSEEK-3
  *
  * Build:     gcc -Wall -o repro repro.c
  *            (uapi headers of Linux 6.10 or later: linux-libc-dev, or -I<dir> after `make headers_install`)

@@ -1,0 +1,323 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Parsing;
+using Conformance.Adapters;
+using Conformance.Adapters.Model;
+using Conformance.Generators;
+using Conformance.Properties;
+using Conformance.Spec;
+
+namespace Conformance.Runner;
+
+/// <summary>
+/// The command line of run-suite.sh and the runner, one parser for both (System.CommandLine): typed options with
+/// their ranges, <c>--opt=value</c>, an error for an option given twice or two options that contradict each other, the
+/// lab VM's options (only with <c>--target vm</c>), and generated help that lists every option and exit status. Every
+/// error becomes one <see cref="Program.UsageException"/> line (exit 2).
+/// </summary>
+public static class SuiteCommandLine
+{
+    /// <summary>Exit statuses, as --help prints them and the README lists them.</summary>
+    public static readonly IReadOnlyList<(int Code, string Meaning)> ExitCodes =
+    [
+        (0, "every applicable invariant held (known kernel issues alone included, unless --strict); --replay: the failure did not reproduce"),
+        (1, "an invariant failed outside the known kernel issues, or resources leaked (--strict: also a known issue or an invariant not exercised); --replay: the failure reproduced"),
+        (2, "usage or environment error: a bad option, a missing or wrong device, an unwritable path, a corrupt replay file"),
+        (3, "a hung driver (an op did not return within --op-timeout), or in the lab VM a kernel WARNING, BUG, Oops or panic"),
+        (4, "the lab VM hung or ran out of --vm-timeout"),
+        (5, "lab set-up error: QEMU or the kernel could not be fetched or booted, a module would not load"),
+    ];
+
+    public static readonly Option<string> Target = new("--target") { HelpName = "T", Description = "model (default) | broken:NAME (a deliberately broken model, see --list-variants) | kernel (this machine's devices) | vm (Debian's kernel under QEMU: vivid, vgem, udmabuf, the system heap)" };
+    public static readonly Option<string[]> Device = new("--device", "-d") { HelpName = "PATH", Description = "certify only this device (repeatable; implies --target kernel unless --target vm): a V4L2 node, a dma-heap or any char device speaking the dma-heap ABI, /dev/udmabuf, a DRM node", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false };
+    public static readonly Option<int> OpTimeout = Ranged("--op-timeout", "S", "on a kernel target, an op taking longer is a hung driver (default 20)", 1, 3600);
+    public static readonly Option<string> Profile = new("--profile") { HelpName = "P", Description = "device profile for the model target: vivid-like (default) | legacy-vb2" };
+    public static readonly Option<ulong> Seed = new("--seed") { HelpName = "N", Description = "master seed (default 1); every failure prints the seed that replays it" };
+    public static readonly Option<int> Sequences = Ranged("--sequences", "N", "sequences per property (default 3000 on the model, 500 on a kernel target)", 1, 10_000_000);
+    public static readonly Option<int> Time = Ranged("--time", "SECONDS", "a time budget instead of a sequence count (split evenly over the properties)", 1, 7 * 86400);
+    public static readonly Option<int> MaxLength = Ranged("--max-length", "N", "longest generated sequence (default 60 ops)", 1, 10_000);
+    public static readonly Option<string> Area = new("--area") { HelpName = "A[,A]", Description = $"only these areas: {string.Join(", ", SequenceGenerator.AllAreas)}" };
+    public static readonly Option<string> Id = new("--id") { HelpName = "ID[,ID]", Description = "only these invariants (e.g. DMABUF-LLSEEK-3; see --list-invariants)" };
+    public static readonly Option<string> Property = new("--property") { HelpName = "NAME", Description = "only this property: lockstep | release | aliasing" };
+    public static readonly Option<bool> SlowOps = new("--slow-ops") { Description = "on a kernel too, generate ops that wait in real time (vgem fence expiry: 10 s each; always on for the model)" };
+    public static readonly Option<string> Out = new("--out") { HelpName = "DIR", Description = "where results go (default out/): results.ktap, results.json, junit.xml, and counterexamples/UNIT/*.replay.json and *.c; checked before the run, replaced as a whole when it ends" };
+    public static readonly Option<int> ReproRuns = Ranged("--repro-runs", "N", "re-run each final counterexample N times from a fresh state (default 10)", 0, 10_000);
+    public static readonly Option<string> Replay = new("--replay") { HelpName = "FILE", Description = "run a replay file (written beside every failure) again; its target, device, steps and profile come from the file" };
+    public static readonly Option<string> EmitC = new("--emit-c") { HelpName = "FILE", Description = "with --replay: write that counterexample's standalone C reproducer and exit" };
+    public static readonly Option<int> Sample = Ranged("--sample", "N", "with --target kernel: also write N passing sequences per device with their C programs to OUT/samples/ (the C round trip)", 1, 100_000);
+    public static readonly Option<string> CheckKtap = new("--check-ktap") { HelpName = "FILE", Description = "validate a KTAP file against Documentation/dev-tools/ktap.rst and exit" };
+    public static readonly Option<string> Expectations = new("--expectations") { HelpName = "FILE", Description = "with a kernel target: a lab's own known kernel issues (the format of spec/known-issues.json), added to the suite's list; a failure they describe is KNOWN (KTAP XFAIL), never a pass" };
+    public static readonly Option<bool> Strict = new("--strict") { Description = "exit 1 also when an invariant failed only as a known kernel issue, or an applicable invariant was not exercised (for labs and CI)" };
+    public static readonly Option<bool> ListVariants = new("--list-variants") { Description = "list the broken model variants and exit" };
+    public static readonly Option<bool> ListInvariants = new("--list-invariants") { Description = "list the catalog (or, with --area/--id, those invariants) and exit" };
+    public static readonly Option<string> RenderSpec = new("--render-spec") { HelpName = "FILE", Description = "write the catalog as Markdown to FILE and exit" };
+    public static readonly Option<bool> Bench = new("--bench") { Description = "run the benchmark (the model; with --target vm the kernel against a raw C loop) and exit" };
+    public static readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "print failures and totals only (no per-invariant lines, no progress)" };
+    public static readonly Option<bool> Trace = new("--trace", "-T") { Description = "print every op and its outcome as it runs (as v4l2-compliance -T does)" };
+    public static readonly Option<bool> Version = new("--version") { Description = "print the suite's version and commit, and exit" };
+    // the lab VM (--target vm)
+    public static readonly Option<string> Kernel = new("--kernel") { HelpName = "6.12|6.1", Description = "with --target vm: the lab kernel series, Debian's newest 6.12 (default) or 6.1 LTS" };
+    public static readonly Option<string[]> Module = new("--module") { HelpName = "PATH.ko", Description = "with --target vm: insmod this module after vivid and vgem (repeatable); without --device, certify every char device it creates", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false };
+    public static readonly Option<string[]> ModuleArgs = new("--module-args") { HelpName = "ARGS", Description = "with --target vm: parameters for the --module before it, e.g. \"bug=keepowner\"", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false };
+    public static readonly Option<int> VmTimeout = Ranged("--vm-timeout", "S", "with --target vm: stop the guest after this long (default 900)", 10, 86_400);
+    public static readonly Option<int> VmMem = Ranged("--vm-mem", "MB", "with --target vm: guest memory (default 4096)", 512, 65_536);
+
+    private static Option<int> Ranged(string name, string helpName, string description, int min, int max)
+    {
+        var o = new Option<int>(name) { HelpName = helpName, Description = description };
+        o.Validators.Add(r =>
+        {
+            if (r.Tokens.Count > 0 && int.TryParse(r.Tokens[^1].Value, out var v) && (v < min || v > max))
+                r.AddError($"{name} takes a whole number from {min} to {max}, not '{r.Tokens[^1].Value}'");
+        });
+        return o;
+    }
+
+    /// <summary>The lab's options: refused without --target vm, removed from what runs inside the guest.</summary>
+    public static readonly IReadOnlyList<Option> LabOptions = [Kernel, Module, ModuleArgs, VmTimeout, VmMem];
+
+    /// <summary>Options that pick a mode: at most one per command line.</summary>
+    private static readonly IReadOnlyList<Option> Modes = [CheckKtap, ListVariants, ListInvariants, RenderSpec, Bench, Replay, Version];
+
+    /// <summary>What the recorded replay file decides: naming it beside --replay would be silently ignored, so it is refused.</summary>
+    private static readonly IReadOnlyList<Option> DecidedByReplay = [Seed, Sequences, Time, Area, Id, Property, Profile, MaxLength, SlowOps, Sample];
+
+    public static RootCommand Root { get; } = Build();
+
+    private static RootCommand Build()
+    {
+        var root = new RootCommand("Certifies Linux drivers that share buffers (V4L2 videobuf2, the dma-buf core, dma-heaps, udmabuf, DRM PRIME, " +
+            "sync_file and fences) against the documented semantics: random op sequences checked in lockstep with a reference model, " +
+            "each failure shrunk to a minimal counterexample with a replay file and a standalone C reproducer.");
+        // --version is the suite's own (version and commit); the generated one would print the assembly's alone
+        foreach (var v in root.Options.OfType<VersionOption>().ToList()) root.Options.Remove(v);
+        // only the POSIX spellings: an option the parser takes is one --help and the README show
+        foreach (var h in root.Options.OfType<HelpOption>())
+            foreach (var alias in h.Aliases.Where(a => a.StartsWith('/')).ToList()) h.Aliases.Remove(alias);
+        foreach (var o in new Option[] { Target, Device, Profile, Seed, Sequences, Time, MaxLength, Area, Id, Property, SlowOps, OpTimeout, Out, ReproRuns,
+                     Replay, EmitC, Sample, Expectations, Strict, Quiet, Trace, CheckKtap, ListVariants, ListInvariants, RenderSpec, Bench, Version,
+                     Kernel, Module, ModuleArgs, VmTimeout, VmMem })
+            root.Options.Add(o);
+        return root;
+    }
+
+    /// <summary>The generated help, the exit statuses and where the rest is documented.</summary>
+    public static string Help()
+    {
+        var sw = new StringWriter();
+        Root.Parse(["--help"]).Invoke(new InvocationConfiguration { Output = sw });
+        var text = sw.ToString().Replace(Path.GetFileNameWithoutExtension(Environment.ProcessPath ?? "conformance") + " [options]", "./run-suite.sh [options]")
+            .Replace("conformance [options]", "./run-suite.sh [options]");
+        var sb = new System.Text.StringBuilder(text.TrimEnd()).AppendLine().AppendLine().AppendLine("Exit status:");
+        foreach (var (code, meaning) in ExitCodes) sb.AppendLine($"  {code}  {meaning}");
+        sb.AppendLine().AppendLine("README.md explains the verdicts (PASS, FAIL, KNOWN, SKIP, NOT EXERCISED, DEVIATES) and the files a run writes.");
+        return sb.ToString();
+    }
+
+    /// <summary>Every option name the parser accepts (aliases included), for the test that compares help and README with it.</summary>
+    public static IEnumerable<string> OptionNames => Root.Options.SelectMany(o => o.Aliases.Prepend(o.Name)).Distinct();
+
+    /// <summary>Parses a command line into a <see cref="Program.Cli"/>; one <see cref="Program.UsageException"/> for the first problem.</summary>
+    public static Program.Cli Parse(string[] args)
+    {
+        var r = Root.Parse(args);
+        if (r.Errors.Count > 0) throw new Program.UsageException(Clean(r.Errors[0].Message));
+        bool Has(Option o) => r.GetResult(o) is { Implicit: false };
+        if (Has(Root.Options.OfType<HelpOption>().First())) return Empty("--help");
+
+        var modes = Modes.Where(Has).ToList();
+        if (modes.Count > 1) throw new Program.UsageException($"{modes[0].Name} and {modes[1].Name} cannot be combined: each is a whole run of its own");
+        if (Has(Replay) && DecidedByReplay.FirstOrDefault(Has) is { } decided)
+            throw new Program.UsageException($"--replay runs exactly the recorded steps, so {decided.Name} does not apply (the file records it)");
+        if (Has(Sequences) && Has(Time)) throw new Program.UsageException("--sequences and --time both set the budget: give one");
+        if (Has(EmitC) && !Has(Replay)) throw new Program.UsageException("--emit-c needs --replay FILE (the counterexample to write as C)");
+
+        var catalog = Catalog.Load();
+        string target = r.GetValue(Target) ?? "model";
+        bool targetGiven = Has(Target);
+        var devices = r.GetValue(Device) ?? [];
+        if (!targetGiven && devices.Length > 0 && !Has(Replay)) target = "kernel";   // --device implies a kernel target
+        if (targetGiven && !(target is "model" or "kernel" or "vm" || target.StartsWith("broken:", StringComparison.Ordinal)))
+            throw new Program.UsageException($"unknown target '{target}' (targets: model, broken:NAME, kernel, vm)");
+        if (target.StartsWith("broken:", StringComparison.Ordinal) && BrokenVariant.Find(target["broken:".Length..]) == null)
+            throw new Program.UsageException($"unknown broken variant '{target["broken:".Length..]}' (see --list-variants)");
+        if (devices.Length > 0 && target is not ("kernel" or "vm") && !Has(Replay))
+            throw new Program.UsageException($"--device names a device of this machine: it needs --target kernel or --target vm, not --target {target}");
+        if (target != "vm" && LabOptions.FirstOrDefault(Has) is { } lab)
+            throw new Program.UsageException($"{lab.Name} is an option of the lab VM: it needs --target vm");
+        if (Has(Sample) && target is not ("kernel" or "vm")) throw new Program.UsageException("--sample needs --target kernel (it records what the real devices did)");
+        if (Has(Expectations) && target is "model" || Has(Expectations) && target.StartsWith("broken:", StringComparison.Ordinal))
+            throw new Program.UsageException("--expectations lists known kernel issues: it needs --target kernel or --target vm (the model has none)");
+
+        string profile = r.GetValue(Profile) ?? "vivid-like";
+        if (Has(Profile) && TargetProfile.BuiltIn.All(p => p.Name != profile))
+            throw new Program.UsageException($"unknown profile '{profile}' (profiles: {string.Join(", ", TargetProfile.BuiltIn.Select(p => p.Name))})");
+        if (Has(Profile) && target is "kernel" or "vm") throw new Program.UsageException("--profile chooses the model's device profile; a kernel target reads its devices' own");
+
+        var o = new RunOptions();
+        if (Has(Seed)) o = o with { Seed = r.GetValue(Seed) };
+        if (Has(Sequences)) o = o with { Sequences = r.GetValue(Sequences) };
+        else if (target is "kernel" or "vm") o = o with { Sequences = 500 };   // a real kernel runs ~50x slower: about a minute per lab boot
+        if (Has(Time)) o = o with { Budget = TimeSpan.FromSeconds(r.GetValue(Time)) };
+        if (Has(MaxLength)) o = o with { MaxLength = r.GetValue(MaxLength) };
+        if (Has(ReproRuns)) o = o with { ReproRuns = r.GetValue(ReproRuns) };
+        if (Has(SlowOps)) o = o with { SlowOps = true };
+        if (Has(Area))
+        {
+            var areas = (r.GetValue(Area) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (areas.Length == 0) throw new Program.UsageException($"--area names no area: a run that selects nothing judges nothing (areas: {string.Join(", ", SequenceGenerator.AllAreas)})");
+            foreach (var a in areas)
+                if (!SequenceGenerator.AllAreas.Contains(a)) throw new Program.UsageException($"unknown area '{a}' (areas: {string.Join(", ", SequenceGenerator.AllAreas)})");
+            o = o with { Areas = areas.Distinct().ToArray() };
+        }
+        if (Has(Id))
+        {
+            var ids = (r.GetValue(Id) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (ids.Length == 0) throw new Program.UsageException("--id names no invariant: a run that selects nothing judges nothing (see --list-invariants)");
+            foreach (var id in ids) if (!catalog.Contains(id)) throw new Program.UsageException($"unknown invariant ID '{id}' (see --list-invariants)");
+            o = o with { Ids = ids.Distinct().ToArray() };
+        }
+        if (Has(Property))
+        {
+            var p = r.GetValue(Property)!;
+            if (Properties.Properties.All.All(x => x.Name != p)) throw new Program.UsageException($"unknown property '{p}' (properties: {string.Join(", ", Properties.Properties.All.Select(x => x.Name))})");
+            o = o with { Property = p };
+        }
+
+        var known = KnownIssueList.BuiltIn(catalog);
+        if (Has(Expectations))
+        {
+            try { known = known.With(KnownIssueList.Load(r.GetValue(Expectations)!, catalog)); }
+            catch (InvalidDataException e) { throw new Program.UsageException($"--expectations: {e.Message}"); }
+        }
+
+        string? mode = modes.FirstOrDefault() is { } m && m != Replay ? m.Name : null;
+        string? modeArg = mode switch { "--check-ktap" => r.GetValue(CheckKtap), "--render-spec" => r.GetValue(RenderSpec), _ => null };
+        if (mode is "--check-ktap" or "--render-spec" && string.IsNullOrEmpty(modeArg)) throw new Program.UsageException($"{mode} needs a file name");
+
+        return new Program.Cli(target, profile, o, r.GetValue(Out) ?? "out", mode, modeArg)
+        {
+            Devices = devices, OpTimeout = Has(OpTimeout) ? r.GetValue(OpTimeout) : 20, Replay = r.GetValue(Replay), EmitC = r.GetValue(EmitC),
+            Sample = Has(Sample) ? r.GetValue(Sample) : 0, TargetGiven = targetGiven, Known = known, Strict = Has(Strict),
+            OutGiven = Has(Out), Quiet = Has(Quiet), Trace = Has(Trace),
+            Lab = target == "vm" ? LabFrom(args, r) : null,
+        };
+    }
+
+    private static Program.Cli Empty(string mode) => new("model", "vivid-like", new RunOptions(), "out", mode, null);
+
+    /// <summary>The lab's options in order: each --module-args belongs to the --module before it.</summary>
+    private static LabOptions LabFrom(string[] args, ParseResult r)
+    {
+        var modules = new List<(string Path, string? Args)>();
+        foreach (var (name, value) in Occurrences(args, Module, ModuleArgs))
+        {
+            if (name == Module.Name) { modules.Add((value, null)); continue; }
+            if (modules.Count == 0) throw new Program.UsageException("--module-args gives the parameters of the --module before it, and there is none");
+            if (modules[^1].Args != null) throw new Program.UsageException($"--module {modules[^1].Path} has two --module-args: give its parameters in one (\"a=1 b=2\")");
+            modules[^1] = (modules[^1].Path, value);
+        }
+        foreach (var (path, _) in modules)
+        {
+            if (!path.EndsWith(".ko", StringComparison.Ordinal)) throw new Program.UsageException($"--module {path}: not a kernel module (a .ko file)");
+            if (!File.Exists(path)) throw new Program.UsageException($"--module {path}: no such file (build it against the lab headers: lab/vm.sh headers DIR)");
+        }
+        string kernel = r.GetValue(Kernel) ?? "6.12";
+        if (kernel is not ("6.12" or "6.1")) throw new Program.UsageException($"--kernel must be 6.12 or 6.1 (the lab's kernel series), not '{kernel}'");
+        return new LabOptions(kernel, modules, r.GetResult(VmTimeout) is { Implicit: false } ? r.GetValue(VmTimeout) : null,
+            r.GetResult(VmMem) is { Implicit: false } ? r.GetValue(VmMem) : null, r.GetResult(Kernel) is { Implicit: false });
+    }
+
+    /// <summary>The values of the named options in command-line order (--name VALUE or --name=VALUE).</summary>
+    private static IEnumerable<(string Name, string Value)> Occurrences(string[] args, params Option[] options)
+    {
+        for (int i = 0; i < args.Length; i++)
+            foreach (var o in options)
+                foreach (var alias in o.Aliases.Prepend(o.Name))
+                {
+                    if (args[i] == alias && i + 1 < args.Length) { yield return (o.Name, args[++i]); goto next; }
+                    if (args[i].StartsWith(alias + "=", StringComparison.Ordinal)) { yield return (o.Name, args[i][(alias.Length + 1)..]); goto next; }
+                }
+            next:;
+    }
+
+    /// <summary>The arguments without the given options (and their values): what runs inside the lab VM.</summary>
+    public static List<string> Without(string[] args, IEnumerable<Option> drop)
+    {
+        var names = drop.SelectMany(o => o.Aliases.Prepend(o.Name)).ToHashSet(StringComparer.Ordinal);
+        var kept = new List<string>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            var a = args[i];
+            if (names.Contains(a)) { i++; continue; }
+            if (a.Contains('=') && names.Contains(a[..a.IndexOf('=')])) continue;
+            kept.Add(a);
+        }
+        return kept;
+    }
+
+    /// <summary>System.CommandLine's messages, as one line in the suite's words.</summary>
+    private static string Clean(string message)
+    {
+        message = message.Replace("\n", " ").Trim();
+        var m = System.Text.RegularExpressions.Regex.Match(message, @"^Unrecognized command or argument '(.*)'\.?$");
+        if (m.Success) return $"unknown option '{m.Groups[1].Value}' (./run-suite.sh --help lists the options)";
+        m = System.Text.RegularExpressions.Regex.Match(message, @"^Option '(.*)' expects a single argument but \d+ were provided\.?$");
+        if (m.Success) return $"{m.Groups[1].Value} is given more than once: give it once";
+        m = System.Text.RegularExpressions.Regex.Match(message, @"^Cannot parse argument '(.*)' for option '(.*)' as expected type '(.*)'\.?$");
+        if (m.Success) return $"{m.Groups[2].Value} takes {TypeWords(m.Groups[3].Value)}, not '{m.Groups[1].Value}'";
+        m = System.Text.RegularExpressions.Regex.Match(message, @"^Required argument missing for option: '(.*)'\.?$");
+        if (m.Success) return $"{m.Groups[1].Value} needs a value";
+        return message;
+
+        static string TypeWords(string type) => type switch
+        {
+            "System.UInt64" => "an unsigned 64-bit number", "System.Int32" => "a whole number", _ => $"a value of type {type}",
+        };
+    }
+}
+
+/// <summary>The lab VM's options (--target vm): the kernel series, modules in load order with their parameters, limits.</summary>
+public sealed record LabOptions(string Kernel, IReadOnlyList<(string Path, string? Args)> Modules, int? VmTimeout, int? VmMem, bool KernelGiven)
+{
+    /// <summary>The options as run-suite.sh takes them, shell-quoted: what boots the same lab again (for printed replay commands).</summary>
+    public string Spelled()
+    {
+        var parts = new List<string>();
+        if (KernelGiven) parts.AddRange(["--kernel", Kernel]);
+        foreach (var (path, args) in Modules)
+        {
+            parts.AddRange(["--module", path]);
+            if (args != null) parts.AddRange(["--module-args", args]);
+        }
+        if (VmMem is { } mem) parts.AddRange(["--vm-mem", mem.ToString()]);
+        if (VmTimeout is { } t) parts.AddRange(["--vm-timeout", t.ToString()]);
+        return string.Join(" ", parts.Select(Shell.Quote));
+    }
+}
+
+/// <summary>POSIX shell quoting for the commands the suite prints, so each can be pasted as it is.</summary>
+public static class Shell
+{
+    public static string Quote(string s) =>
+        s.Length > 0 && s.All(c => char.IsAsciiLetterOrDigit(c) || c is '/' or '.' or '_' or '-' or ':' or ',' or '=' or '+' or '@' or '%')
+            ? s : "'" + s.Replace("'", "'\\''") + "'";
+
+    public static string Join(IEnumerable<string> words) => string.Join(" ", words.Select(Quote));
+
+    /// <summary>The words of a line <see cref="Join"/> made (single quotes only, as Quote writes them).</summary>
+    public static IEnumerable<string> Words(string line)
+    {
+        var w = new System.Text.StringBuilder();
+        bool quoted = false, any = false;
+        for (int i = 0; i < line.Length; i++)
+        {
+            char c = line[i];
+            if (c == '\'' ) { quoted = !quoted; any = true; continue; }
+            if (c == '\\' && !quoted && i + 1 < line.Length) { w.Append(line[++i]); any = true; continue; }
+            if (c == ' ' && !quoted) { if (any) yield return w.ToString(); w.Clear(); any = false; continue; }
+            w.Append(c); any = true;
+        }
+        if (any) yield return w.ToString();
+    }
+}
