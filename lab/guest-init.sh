@@ -7,7 +7,10 @@
 #   the new root and chroot into it, re-running this file as stage 2 with the host's bash.
 # stage 2 ("stage2"; PID 1 inside the chroot, host bash): read /lab-out/job.env (written by
 #   lab/vm.sh), modprobe vivid/vgem, insmod the user's modules, run /lab-out/cmd.sh, record the exit
-#   status and dmesg in /lab-out, print the @@LAB-* markers and power off.
+#   status and dmesg in /lab-out, print the @@LAB-* markers and power off. Meanwhile a watcher reads
+#   the kernel's log: after a BUG/Oops/panic/GPF/hung task it saves dmesg and powers off without
+#   waiting for the command (which a task stuck in the kernel may keep from ever exiting), after a
+#   WARNING it does so LAB_WARN_GRACE seconds later.
 #
 # Console markers (parsed by lab/vm.sh): @@LAB-ERROR <msg>, @@LAB-NEW-DEVICE <path>, @@LAB-START,
 # @@LAB-EXIT <status>.
@@ -81,6 +84,48 @@ stage1() {
 	lab_die "stage1: chroot failed"
 }
 
+# Save the kernel's log in /lab-out, and its complaints (with the lines that start a trace) apart.
+save_dmesg() {
+	dmesg >/lab-out/dmesg.txt 2>&1
+	# The defaults are for a job.env from a lab/vm.sh that did not pass the patterns.
+	grep -E "Call Trace|${LAB_KERNEL_WARNING:-WARNING:}|${LAB_KERNEL_FATAL:-BUG:|Oops|Kernel panic|general protection fault|blocked for more than}" \
+		/lab-out/dmesg.txt >/lab-out/dmesg-problems.txt
+}
+
+# The kernel watcher: reads the complaints (LAB_KERNEL_FATAL, LAB_KERNEL_WARNING; one kmsg record
+# a line, "priority,sequence,time,flags;message") on stdin. A fatal one gives the kernel a second
+# or two to finish its report, a WARNING gives CMD LAB_WARN_GRACE seconds; then it saves dmesg
+# and powers off. No sync: the results share is uncached 9p, the rest tmpfs or read-only, and a
+# broken kernel may never finish one.
+# shellcheck disable=SC3010,SC3028,SC3045 # stage 2 runs under bash ([[ =~ ]], EPOCHSECONDS, read -t)
+kernel_watch() {
+	deadline="" why=""
+	while :; do
+		if [ -z "$deadline" ]; then
+			IFS= read -r line || return 0
+		else
+			left=$((deadline - EPOCHSECONDS))
+			[ "$left" -gt 0 ] || break
+			IFS= read -r -t "$left" line
+			rc=$?
+			# Over 128: the deadline came. Another failure: the log ended; wait the deadline out.
+			if [ "$rc" -gt 128 ]; then break; fi
+			if [ "$rc" -ne 0 ]; then sleep "$left"; break; fi
+		fi
+		line="${line#*;}"
+		# No grep here: a fork costs a good part of a second on a loaded TCG guest.
+		if [[ "$line" =~ $LAB_KERNEL_FATAL ]]; then
+			at=$((EPOCHSECONDS + 2))
+		else
+			at=$((EPOCHSECONDS + LAB_WARN_GRACE))
+		fi
+		if [ -z "$deadline" ] || [ "$at" -lt "$deadline" ]; then deadline=$at why=$line; fi
+	done
+	echo "lab: the kernel complained ($why): saving dmesg and powering off"
+	save_dmesg
+	echo o >/proc/sysrq-trigger
+}
+
 # Print every character device under /dev, sorted (for before/after comparison).
 list_devices() {
 	find /dev -type c 2>/dev/null | sort
@@ -96,6 +141,15 @@ stage2() {
 	[ "$(uname -r)" = "$LAB_KVER" ] || lab_die "stage2: booted kernel $(uname -r), but the host expected $LAB_KVER"
 
 	mount -t debugfs debugfs /sys/kernel/debug || lab_die "stage2: mounting debugfs failed"
+
+	# The kernel watcher, from before the modules load (they may crash too). /dev/kmsg gives whole
+	# records only, and bash's read takes a byte at a time: grep reads it and keeps the complaints.
+	# $! is the watcher itself, the pipeline's last process.
+	watch=""
+	if [ -n "${LAB_KERNEL_FATAL:-}" ]; then
+		grep --line-buffered -E "$LAB_KERNEL_FATAL|$LAB_KERNEL_WARNING" /dev/kmsg | kernel_watch &
+		watch=$!
+	fi
 
 	export HOME="$LAB_HOME" PATH="$LAB_PATH" TERM=dumb
 	export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -135,10 +189,10 @@ stage2() {
 	echo "@@LAB-START"
 	bash /lab-out/cmd.sh </dev/null
 	status=$?
+	# CMD ended: the power-off below is the watcher's no more.
+	if [ -n "$watch" ]; then kill "$watch" 2>/dev/null; fi
 	echo "$status" >/lab-out/exit-status
-	dmesg >/lab-out/dmesg.txt 2>&1
-	grep -E 'WARNING:|BUG:|Oops|Call Trace|Kernel panic|general protection fault|blocked for more than' \
-		/lab-out/dmesg.txt >/lab-out/dmesg-problems.txt
+	save_dmesg
 	# On a line of its own even if CMD's output did not end with a newline.
 	printf '\n@@LAB-EXIT %s\n' "$status"
 	lab_poweroff

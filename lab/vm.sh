@@ -15,9 +15,10 @@
 #
 # Exit status of `run`:
 #   CMD's own status   when the kernel stayed clean and CMD ran to the end
-#   3                  the kernel logged WARNING:, BUG:, Oops, Kernel panic, general protection
-#                      fault or "blocked for more than" (wins over every other verdict)
-#   4                  the guest hung or exceeded --timeout
+#   3                  the kernel logged WARNING:, kernel BUG at, BUG:, Oops, Kernel panic, general
+#                      protection fault or "blocked for more than" (wins over every other verdict)
+#   4                  the guest hung or exceeded --timeout, or CMD reported a hung op ("HANG: ...")
+#                      and the guest could not end it
 #   5                  lab set-up error: QEMU or the kernel missing, fetch failed, modprobe/insmod
 #                      failed in the guest, or the guest never reported CMD's exit (@@LAB-EXIT)
 #   130                interrupted (SIGINT/SIGTERM)
@@ -25,10 +26,27 @@
 # (A CMD that itself exits 3, 4 or 5 is indistinguishable from those verdicts by status alone:
 # the summary line says which.)
 #
+# A crash ends the run within seconds, not at --timeout:
+#   - a fatal complaint (kernel BUG at, BUG:, Oops, Kernel panic, general protection fault, blocked
+#     for more than): the guest's own watcher (lab/guest-init.sh) saves dmesg and powers off 1-2 s
+#     later, without waiting for CMD; if the guest cannot, the host, which watches the console as
+#     it streams, ends QEMU 5 s after that;
+#   - a WARNING alone: the kernel usually goes on working, so CMD may go on to finish its work for
+#     at most --warn-grace seconds (default 30), then the same power-off; exit 3 either way;
+#   - a line "HANG: ..." from CMD (the suite's watchdog, which then exits): the guest has 10 s to
+#     report CMD's exit, else QEMU is ended (a thread stuck in the kernel keeps a process from ever
+#     finishing its exit) and the verdict is 4.
+# Whatever the guest wrote to /lab-out before is on the host already (an uncached 9p share) and
+# stays. When the guest could not save dmesg, dmesg-problems.txt holds the kernel's lines from
+# the console instead, from just before the first complaint on. The summary line names the
+# complaint and what CMD was running (current-sequence); a "lab: timeline from QEMU's start:"
+# line before it says when the command started, when the complaint came and when QEMU exited.
+#
 # In the results directory (--out, default out/vm):
 #   console.log         the whole serial console (also streamed to stdout as it happens)
 #   exit-status         CMD's exit status, written by the guest
-#   dmesg.txt           the guest's full dmesg after CMD; dmesg-problems.txt the suspicious lines
+#   dmesg.txt           the guest's full dmesg after CMD (or at the crash); dmesg-problems.txt the
+#                       suspicious lines (from the console when the guest could not save dmesg)
 #   devices-before.txt, devices-after.txt   `find /dev -type c` around the --module insmods
 #   current-sequence    optional: CMD may write what it is doing; named when the kernel complains
 #   job.env, cmd.sh     what the guest was told to do
@@ -62,6 +80,9 @@ options of run:
   --kernel SERIES      6.12 (default) or 6.1
   --out DIR            results directory, shared with the guest as /lab-out (default out/vm)
   --timeout SECONDS    kill the guest after this long (default 900)
+  --warn-grace SECONDS after a kernel WARNING, let CMD go on this long before powering off
+                       (default 30, or CONFORMANCE_LAB_WARN_GRACE; 0: at once). A BUG, Oops,
+                       panic, GPF or hung task powers off at once, whatever this says
   --module PATH.ko     insmod this module after vivid/vgem (repeatable); new /dev char devices
                        are printed as "@@LAB-NEW-DEVICE /dev/NAME"
   --module-args ARGS   parameters for the most recent --module, e.g. "a=1 b=2"
@@ -73,14 +94,15 @@ options of run:
   -h, --help           this text
 
 exit status of run: CMD's status when the kernel stayed clean; 3 kernel WARNING/BUG/Oops/panic/
-GPF/hung task (wins over the rest); 4 guest hung or timed out; 5 lab set-up error (QEMU or kernel
-missing, fetch failed, modprobe/insmod failed, no exit reported by the guest); 130 interrupted;
-2 bad usage of lab/vm.sh itself.
+GPF/hung task (wins over the rest); 4 guest hung or timed out, or CMD's "HANG:" and the guest could
+not end it; 5 lab set-up error (QEMU or kernel missing, fetch failed, modprobe/insmod failed, no
+exit reported by the guest); 130 interrupted; 2 bad usage of lab/vm.sh itself.
+A BUG/Oops/panic/GPF/hung task ends the run within seconds (exit 3); a WARNING after --warn-grace.
 
 environment: CONFORMANCE_LAB_CACHE (kernel cache, default ~/.cache/conformance-lab),
 CONFORMANCE_LAB_SERIES (the series when --kernel is not given), CONFORMANCE_LAB_KVER (a release
 of the series, e.g. 6.12.117+deb12-amd64 or 6.1.0-57-amd64), CONFORMANCE_LAB_REFRESH=1 (look for
-a newer kernel).
+a newer kernel), CONFORMANCE_LAB_WARN_GRACE (the default of --warn-grace).
 EOF
 }
 
@@ -90,6 +112,15 @@ lab_fail() { say "error: $*"; exit 5; }
 log() { say "$@"; }
 # shellcheck source=lab/lib.sh
 . "$here/lib.sh"
+
+# The kernel's complaints (extended regexps; lab/guest-init.sh gets them through job.env). On the
+# console only kernel lines count ("[   12.345678] ..."), not CMD's own output.
+kernel_fatal='kernel BUG at|BUG:|Oops|Kernel panic|general protection fault|blocked for more than'
+kernel_warning='WARNING:'
+kernel_line='\[ *[0-9]+\.[0-9]+\] '
+# Seconds the host gives the guest to power itself off after it should have, and after CMD's
+# "HANG:" line, before it ends QEMU itself.
+host_grace=5 hang_grace=10
 
 # The kernel series from --kernel; empty leaves the choice to lab/fetch-kernel.sh (6.12, unless
 # CONFORMANCE_LAB_SERIES or CONFORMANCE_LAB_KVER say otherwise).
@@ -139,16 +170,18 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
 cmd_run() {
 	local out=out/vm timeout=900 mem=4096 smp=2 vivid=1 vgem=1 append=""
+	local warn_grace="${CONFORMANCE_LAB_WARN_GRACE:-30}"
 	local modules=() module_args=()
 	while [ $# -gt 0 ]; do
 		case "$1" in
-		--out | --timeout | --module | --module-args | --mem | --smp | --append | --kernel)
+		--out | --timeout | --warn-grace | --module | --module-args | --mem | --smp | --append | --kernel)
 			[ $# -ge 2 ] || { say "$1 needs a value"; exit 2; } ;;
 		esac
 		case "$1" in
 		--kernel) set_series "$2"; shift 2 ;;
 		--out) out="$2"; shift 2 ;;
 		--timeout) timeout="$2"; shift 2 ;;
+		--warn-grace) warn_grace="$2"; shift 2 ;;
 		--module) modules+=("$2"); module_args+=(""); shift 2 ;;
 		--module-args)
 			[ ${#modules[@]} -gt 0 ] || { say "--module-args must follow a --module"; exit 2; }
@@ -168,6 +201,7 @@ cmd_run() {
 	for n in "$timeout" "$mem" "$smp"; do
 		[[ "$n" =~ ^[1-9][0-9]*$ ]] || { say "'$n' is not a positive integer"; exit 2; }
 	done
+	[[ "$warn_grace" =~ ^[0-9]+$ ]] || { say "--warn-grace: '$warn_grace' is not a number of seconds"; exit 2; }
 
 	# Modules are insmod-ed from their host path, which the guest sees through the 9p root.
 	local i
@@ -184,7 +218,7 @@ cmd_run() {
 	out="$(cd "$out" && pwd)"
 	# Clear what a previous run left, so nothing stale is read as this run's result.
 	rm -f "$out"/{console.log,exit-status,dmesg.txt,dmesg-problems.txt,devices-before.txt} \
-		"$out"/{devices-after.txt,current-sequence,lab-error,job.env,cmd.sh,.console.fifo}
+		"$out"/{devices-after.txt,current-sequence,lab-error,job.env,cmd.sh,.console.fifo,.lab-stop}
 
 	# The host's dotnet, found the same way in the guest (the guest sees the same files).
 	local dotnet_root=""
@@ -198,6 +232,8 @@ cmd_run() {
 		printf 'LAB_KVER=%q\n' "$KVER"
 		printf 'LAB_MODULES_DIR=%q\n' "$MODULES_DIR"
 		printf 'LAB_VIVID=%q\nLAB_VGEM=%q\n' "$vivid" "$vgem"
+		printf 'LAB_KERNEL_FATAL=%q\nLAB_KERNEL_WARNING=%q\n' "$kernel_fatal" "$kernel_warning"
+		printf 'LAB_WARN_GRACE=%q\n' "$warn_grace"
 		printf 'LAB_CWD=%q\n' "$PWD"
 		printf 'LAB_HOME=%q\n' "${HOME:-/root}"
 		printf 'LAB_PATH=%q\n' "$guest_path"
@@ -236,13 +272,18 @@ cmd_run() {
 	local fifo="$out/.console.fifo"
 	mkfifo "$fifo"
 	local t_qemu=$EPOCHREALTIME t_start="" t_exit="" exit_marker="" lab_error="" interrupted=0
+	# The first fatal complaint, the first WARNING and CMD's first "HANG:" line, and when they came.
+	local t_fatal="" fatal="" t_warn="" warning="" t_hang="" hang=""
 	# stdin from /dev/null: QEMU must not take over the terminal (Ctrl-C stays ours).
 	timeout --kill-after=10 "$timeout" "${qemu[@]}" </dev/null >"$fifo" 2>&1 &
 	local qpid=$!
 	trap 'interrupted=1; kill -TERM "$qpid" 2>/dev/null || true' INT TERM
+	# The pending end of QEMU, if any (see schedule_stop).
+	local stopper="" stop_at=""
 
-	# Stream the console: save it, show it, and note the markers as they pass.
+	# Stream the console: save it, show it, and note the markers and the kernel's complaints.
 	local line esc=$'\e'
+	local re_fatal="$kernel_line.*($kernel_fatal)" re_warning="$kernel_line.*($kernel_warning)"
 	exec 3>"$out/console.log"
 	while IFS= read -r line || [ -n "$line" ]; do
 		line="${line//$'\r'/}"
@@ -258,9 +299,26 @@ cmd_run() {
 		@@LAB-START) [ -n "$t_start" ] || t_start=$EPOCHREALTIME ;;
 		@@LAB-EXIT\ +([0-9])) t_exit=$EPOCHREALTIME; exit_marker="${line#@@LAB-EXIT }" ;;
 		@@LAB-ERROR\ *) [ -n "$t_start" ] || lab_error="${line#@@LAB-ERROR }" ;;
+		HANG:\ *)
+			if [ -z "$t_hang" ]; then
+				t_hang=$EPOCHREALTIME hang="$line"
+				schedule_stop "$hang_grace" "CMD reported a hung op and did not end within $hang_grace s"
+			fi ;;
 		esac
+		# The guest's watcher powers off 1-2 s after a fatal complaint, or --warn-grace
+		# seconds after a WARNING; QEMU is ended here if it has not done so host_grace s later.
+		if [ -z "$t_fatal" ] && [[ "$line" =~ $re_fatal ]]; then
+			t_fatal=$EPOCHREALTIME fatal="${line#*"] "}"
+			schedule_stop $((2 + host_grace)) "the guest did not power off after: $fatal"
+		elif [ -z "$t_warn" ] && [[ "$line" =~ $re_warning ]]; then
+			t_warn=$EPOCHREALTIME warning="${line#*"] "}"
+			schedule_stop $((warn_grace + 1 + host_grace)) "the guest did not power off $warn_grace s after: $warning"
+		fi
 	done <"$fifo"
 	exec 3>&-
+	cancel_stop
+	local ended_by=""
+	if [ -f "$out/.lab-stop" ]; then ended_by="$(cat "$out/.lab-stop")"; rm -f "$out/.lab-stop"; fi
 	local qrc=0
 	wait "$qpid" || qrc=$?
 	# A signal interrupts wait itself: wait again for QEMU's real end.
@@ -269,16 +327,25 @@ cmd_run() {
 	rm -f "$fifo"
 	local t_end=$EPOCHREALTIME
 
+	# A guest that could not save its dmesg (or its complaints): the kernel's lines from the console.
+	if [ ! -s "$out/dmesg-problems.txt" ] && { [ -n "$t_fatal" ] || [ -n "$t_warn" ]; }; then
+		console_problems "$out/console.log" >"$out/dmesg-problems.txt" || true
+	fi
+
 	# Verdicts, most specific first.
-	local rc status=""
+	local rc status="" kernel_problem=0
 	[ -f "$out/exit-status" ] && status="$(tr -dc '0-9' <"$out/exit-status")"
 	[ -n "$status" ] || status="$exit_marker"
 	local timed_out=0
 	# timeout(1) exits 124 after TERM, 137 if QEMU needed the KILL.
 	if [ "$interrupted" -eq 0 ] && { [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; }; then timed_out=1; fi
 	if report_kernel_problems "$out"; then
-		rc=3
+		rc=3 kernel_problem=1
 		if [ "$timed_out" -eq 1 ]; then say "the guest also hung or timed out after $timeout s"; fi
+		if [ -n "$ended_by" ]; then say "the lab ended QEMU: $ended_by"; fi
+		if [ ! -s "$out/dmesg.txt" ]; then
+			say "the guest could not save dmesg: dmesg-problems.txt holds the kernel's lines from the console"
+		fi
 	elif [ "$interrupted" -eq 1 ]; then
 		rc=130
 		say "interrupted"
@@ -286,6 +353,10 @@ cmd_run() {
 		rc=4
 		say "guest hung or timed out after $timeout s; the last console lines:"
 		tail -n 20 "$out/console.log" | sed 's/^/  | /' >&2
+		report_progress "$out"
+	elif [ -n "$t_hang" ] && [ -n "$ended_by" ] && [ -z "$status" ]; then
+		rc=4
+		say "$ended_by: $hang"
 		report_progress "$out"
 	elif [ -n "$lab_error" ] || [ -s "$out/lab-error" ]; then
 		rc=5
@@ -305,22 +376,97 @@ cmd_run() {
 	elif [ -n "$t_start" ]; then
 		run="$(elapsed "$t_start" "$t_end") s (unfinished)"
 	fi
-	local why=""
+	# When something went wrong on the way: when it came and when QEMU was gone.
+	local t_first="${t_fatal:-${t_warn:-$t_hang}}" first="fatal complaint"
+	[ -n "$t_fatal" ] || first="WARNING"
+	[ -n "$t_fatal" ] || [ -n "$t_warn" ] || first="HANG line"
+	if [ -n "$t_first" ]; then
+		local timeline="command never started"
+		[ -z "$t_start" ] || timeline="command started +$(elapsed "$t_qemu" "$t_start") s"
+		[ -z "$t_warn" ] || timeline+=", first WARNING +$(elapsed "$t_qemu" "$t_warn") s"
+		[ -z "$t_fatal" ] || timeline+=", first fatal complaint +$(elapsed "$t_qemu" "$t_fatal") s"
+		[ -z "$t_hang" ] || timeline+=", CMD's HANG +$(elapsed "$t_qemu" "$t_hang") s"
+		timeline+=", QEMU exited +$(elapsed "$t_qemu" "$t_end") s ($(elapsed "$t_first" "$t_end") s after the first $first"
+		if [ -n "$ended_by" ]; then timeline+="; ended by the lab)"; else timeline+="; the guest powered off)"; fi
+		say "timeline from QEMU's start: $timeline"
+	fi
+
+	local why="" running
+	running="$(running_now "$out")"
+	running="${running%%: replay with *}"
 	case "$rc" in
-	3) why=" (kernel problem${status:+; command exited $status})" ;;
-	4) why=" (timeout)" ;;
+	3)
+		if [ "$kernel_problem" -eq 1 ]; then
+			why=" (kernel problem: $(problem_name "$out" "$fatal" "$warning")${running:+; running: $running}${status:+; command exited $status})"
+		fi ;;
+	4)
+		if [ -n "$t_hang" ] && [ "$timed_out" -eq 0 ]; then why=" (hung op: ${hang#HANG: }${running:+; running: $running})"
+		else why=" (timeout${running:+; running: $running})"; fi ;;
 	5) why=" (lab error)" ;;
 	esac
 	say "kernel $KVER, boot $boot, command $run, total $(elapsed "$t_begin" "$t_end") s, exit $rc$why"
 	return "$rc"
 }
 
+# Ends QEMU in SECONDS (through timeout(1), which passes the TERM on and sends KILL 10 s later)
+# and writes WHY to OUT/.lab-stop, unless an earlier end is pending. Uses cmd_run's qpid, out,
+# stopper and stop_at.
+schedule_stop() {
+	local at=$((EPOCHSECONDS + $1))
+	if [ -n "$stop_at" ] && [ "$stop_at" -le "$at" ]; then return 0; fi
+	cancel_stop
+	stop_at=$at
+	( sleep "$1"; printf '%s\n' "$2" >"$out/.lab-stop"; kill -TERM "$qpid" 2>/dev/null ) </dev/null 3>&- &
+	stopper=$!
+}
+
+# Drops the pending end of QEMU: the subshell first (else it would go on once its sleep is gone).
+cancel_stop() {
+	[ -n "$stopper" ] || return 0
+	local sleeper
+	sleeper="$(pgrep -P "$stopper" || true)"
+	kill "$stopper" 2>/dev/null || true
+	# shellcheck disable=SC2086 # one pid per word
+	[ -z "$sleeper" ] || kill $sleeper 2>/dev/null || true
+	wait "$stopper" 2>/dev/null || true
+	stopper=""
+}
+
+# The kernel's lines on the console ("[ seconds] ..."), from three before its first complaint to
+# the end: what dmesg-problems.txt holds when the guest could not save dmesg.
+console_problems() {
+	re="$kernel_line.*($kernel_warning|$kernel_fatal)" awk '
+		BEGIN { re = ENVIRON["re"] }
+		match($0, /\[ *[0-9]+\.[0-9]+\] /) {
+			k = substr($0, RSTART)
+			if (!on && k ~ re) {
+				on = 1
+				for (i = (n > 3 ? n - 3 : 0); i < n; i++) print before[i % 3]
+			}
+			if (on) print k; else before[n++ % 3] = k
+		}' "$1"
+}
+
+# Names the kernel's complaint for the summary: the first fatal one and the first WARNING (by
+# its source line) seen on the console, else the first complaint in dmesg.txt.
+problem_name() {
+	local out="$1" fatal="$2" warning="$3" w="" name
+	if [ -n "$warning" ]; then
+		w="WARNING"
+		if [[ "$warning" =~ \ at\ ([^ ]+:[0-9]+) ]]; then w="WARNING at ${BASH_REMATCH[1]}"; fi
+	fi
+	if [ -n "$fatal" ]; then name="$fatal${w:+, after a $w}"; else name="$w"; fi
+	if [ -z "$name" ]; then
+		name="$(grep -m 1 -E "$kernel_warning|$kernel_fatal" "$out/dmesg.txt" 2>/dev/null | sed -E "s/^$kernel_line//")" || true
+	fi
+	printf '%s\n' "${name:-see above}"
+}
+
 # Prints the kernel's complaints (with context) from the console and dmesg; true if there were any.
 report_kernel_problems() {
 	local out="$1"
-	local what='WARNING:|BUG:|Oops|Kernel panic|general protection fault|blocked for more than'
-	# On the console only kernel lines count ("[   12.345678] ..."), not CMD's own output.
-	local on_console="\[ *[0-9]+\.[0-9]+\] .*($what)"
+	local what="$kernel_warning|$kernel_fatal"
+	local on_console="$kernel_line.*($what)"
 	local src=""
 	if grep -qE "$on_console" "$out/console.log" 2>/dev/null; then
 		src="$out/console.log"
@@ -340,10 +486,20 @@ report_kernel_problems() {
 report_progress() {
 	local out="$1" last
 	if [ -s "$out/current-sequence" ]; then
-		say "sequence running at the time (current-sequence): $(tail -n 1 "$out/current-sequence")"
+		say "sequence running at the time (current-sequence): $(running_now "$out")"
 	elif last="$(grep -E '^# progress' "$out/console.log" 2>/dev/null | tail -n 1)" && [ -n "$last" ]; then
 		say "last progress line: $last"
 	fi
+}
+
+# The last line of OUT/current-sequence (empty if none), its replay command made to name the
+# kernel: a prefix without --kernel would boot whatever series is the default then.
+running_now() {
+	local out="$1" now p='replay with ./run-suite.sh --target vm'
+	[ -s "$out/current-sequence" ] || return 0
+	now="$(tail -n 1 "$out/current-sequence")"
+	if [[ "$now" == *"$p"* && "$now" != *" --kernel "* ]]; then now="${now/"$p"/"$p --kernel $SERIES"}"; fi
+	printf '%s\n' "$now"
 }
 
 # Options of fetch: only --kernel.
