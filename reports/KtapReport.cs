@@ -19,10 +19,11 @@ public static class KtapReport
     /// <summary>The subtest holding failures whose invariant is not in the catalog (the model cited no rule).</summary>
     public const string UncitedArea = "uncited";
 
-    public static string Build(IReadOnlyList<UnitResult> units, Catalog catalog)
+    /// <summary>The run's KTAP; its first diagnostic names the suite's version and commit.</summary>
+    public static string Build(IReadOnlyList<UnitResult> units, Catalog catalog, string? suiteVersion = null)
     {
         var sb = new StringBuilder();
-        WriteLevel(sb, 0, units.Select(u => UnitTest(u, catalog)).ToList(), [], []);
+        WriteLevel(sb, 0, units.Select(u => UnitTest(u, catalog)).ToList(), [$"buffer-sharing conformance suite {suiteVersion ?? SuiteVersion.Text}"], []);
         return sb.ToString();
     }
 

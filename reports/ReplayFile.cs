@@ -77,6 +77,7 @@ public sealed record ReplayFile
         var o = new JsonObject
         {
             ["format"] = FormatName,
+            ["suite_version"] = SuiteVersion.Text,
             ["target"] = new JsonObject
             {
                 ["kind"] = Target, ["profile"] = Profile, ["device"] = Device, ["driver"] = Driver, ["kernel"] = Kernel,
@@ -95,7 +96,7 @@ public sealed record ReplayFile
             },
             ["steps"] = steps,
         };
-        return o.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
+        return o.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n";
     }
 
     private static JsonObject Out(in Outcome o) => new() { ["errno"] = o.Errno.ToString(), ["r0"] = o.R0, ["r1"] = o.R1, ["r2"] = o.R2 };

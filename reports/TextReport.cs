@@ -78,7 +78,7 @@ public static class TextReport
         if (files != null)
         {
             sb.AppendLine($"  replay file:  {files.ReplayPath}   ({ReplayFileCommand(files.ReplayPath, r.Target)})");
-            sb.AppendLine($"  C reproducer: {files.ReproducerPath}   (gcc -Wall -o repro {files.ReproducerPath} && ./repro)");
+            sb.AppendLine($"  C reproducer: {files.ReproducerPath}   (gcc -Wall -o repro {Shell.Quote(files.ReproducerPath)} && ./repro)");
         }
         sb.AppendLine($"  replay: {replayCommand}");
         return sb.ToString();
@@ -87,7 +87,7 @@ public static class TextReport
     /// <summary>The command that runs a replay file again: in the lab VM it boots the same lab (modules included).</summary>
     public static string ReplayFileCommand(string path, string target) =>
         target.StartsWith("kernel", StringComparison.Ordinal) && Environment.GetEnvironmentVariable("CONFORMANCE_REPLAY_PREFIX") is { Length: > 0 } prefix
-            ? $"{prefix} --replay {path}" : $"./run-suite.sh --replay {path}";
+            ? $"{prefix} --replay {Shell.Quote(path)}" : $"./run-suite.sh --replay {Shell.Quote(path)}";
 
     /// <summary>Each step's call with handles renumbered v1, v2, ... in the order they were created, so a shrunk sequence reads cleanly.</summary>
     public static IReadOnlyList<string> StepTexts(IReadOnlyList<(Op Op, Outcome Actual)> steps)

@@ -5,6 +5,7 @@ using Conformance.Adapters;
 using Conformance.Adapters.Model;
 using Conformance.Generators;
 using Conformance.Properties;
+using Conformance.Reports;
 using Conformance.Spec;
 
 namespace Conformance.Runner;
@@ -232,13 +233,23 @@ public static class SuiteCommandLine
     private static IEnumerable<(string Name, string Value)> Occurrences(string[] args, params Option[] options)
     {
         for (int i = 0; i < args.Length; i++)
+        {
+            var hit = Match(args, i);
+            if (hit is not { } h) continue;
+            yield return (h.Name, h.Value);
+            if (h.TookNext) i++;
+        }
+
+        (string Name, string Value, bool TookNext)? Match(string[] a, int i)
+        {
             foreach (var o in options)
                 foreach (var alias in o.Aliases.Prepend(o.Name))
                 {
-                    if (args[i] == alias && i + 1 < args.Length) { yield return (o.Name, args[++i]); goto next; }
-                    if (args[i].StartsWith(alias + "=", StringComparison.Ordinal)) { yield return (o.Name, args[i][(alias.Length + 1)..]); goto next; }
+                    if (a[i] == alias && i + 1 < a.Length) return (o.Name, a[i + 1], true);
+                    if (a[i].StartsWith(alias + "=", StringComparison.Ordinal)) return (o.Name, a[i][(alias.Length + 1)..], false);
                 }
-            next:;
+            return null;
+        }
     }
 
     /// <summary>The arguments without the given options (and their values): what runs inside the lab VM.</summary>
@@ -293,31 +304,5 @@ public sealed record LabOptions(string Kernel, IReadOnlyList<(string Path, strin
         if (VmMem is { } mem) parts.AddRange(["--vm-mem", mem.ToString()]);
         if (VmTimeout is { } t) parts.AddRange(["--vm-timeout", t.ToString()]);
         return string.Join(" ", parts.Select(Shell.Quote));
-    }
-}
-
-/// <summary>POSIX shell quoting for the commands the suite prints, so each can be pasted as it is.</summary>
-public static class Shell
-{
-    public static string Quote(string s) =>
-        s.Length > 0 && s.All(c => char.IsAsciiLetterOrDigit(c) || c is '/' or '.' or '_' or '-' or ':' or ',' or '=' or '+' or '@' or '%')
-            ? s : "'" + s.Replace("'", "'\\''") + "'";
-
-    public static string Join(IEnumerable<string> words) => string.Join(" ", words.Select(Quote));
-
-    /// <summary>The words of a line <see cref="Join"/> made (single quotes only, as Quote writes them).</summary>
-    public static IEnumerable<string> Words(string line)
-    {
-        var w = new System.Text.StringBuilder();
-        bool quoted = false, any = false;
-        for (int i = 0; i < line.Length; i++)
-        {
-            char c = line[i];
-            if (c == '\'' ) { quoted = !quoted; any = true; continue; }
-            if (c == '\\' && !quoted && i + 1 < line.Length) { w.Append(line[++i]); any = true; continue; }
-            if (c == ' ' && !quoted) { if (any) yield return w.ToString(); w.Clear(); any = false; continue; }
-            w.Append(c); any = true;
-        }
-        if (any) yield return w.ToString();
     }
 }

@@ -126,8 +126,8 @@ public static class Results
     /// <summary>KTAP (nested per unit and area) and JSON (reports/results.schema.json) for the whole run.</summary>
     public static void WriteRun(IReadOnlyList<UnitResult> units, Catalog catalog, string dir, TextWriter output, string? kernel = null)
     {
-        Save(dir, "results.ktap", path => File.WriteAllText(path, KtapReport.Build(units, catalog)), output, "KTAP");
-        Save(dir, "results.json", path => File.WriteAllText(path, JsonReport.Build(units, catalog, kernel)), output, "JSON");
+        Save(dir, "results.ktap", path => File.WriteAllText(path, KtapReport.Build(units, catalog, SuiteVersion.Text)), output, "KTAP");
+        Save(dir, "results.json", path => File.WriteAllText(path, JsonReport.Build(units, catalog, kernel, SuiteVersion.Text)), output, "JSON");
     }
 
     private static void Save(string dir, string name, Action<string> write, TextWriter output, string what)

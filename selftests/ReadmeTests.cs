@@ -69,7 +69,7 @@ public class ReadmeTests
     }
 
     /// <summary>Options of lab/vm.sh itself, which the README names where it shows that script.</summary>
-    private static readonly HashSet<string> LabScriptOptions = ["--timeout", "--mem", "--smp", "--no-vivid", "--no-vgem", "--samples", "--module-args"];
+    private static readonly HashSet<string> LabScriptOptions = ["--timeout", "--mem", "--smp", "--no-vivid", "--no-vgem", "--samples", "--module-args", "--warn-grace"];
 
     [Fact]
     public void Every_sample_in_the_README_is_what_the_code_prints()
