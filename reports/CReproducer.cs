@@ -187,8 +187,9 @@ public static class CReproducer
         Wrapped("Replay:    ", TextReport.ReplayFileCommand(replayPath ?? "FILE.replay.json", r.Target));
         Wrapped("Found by:  ", r.Command);
         Line();
-        Line("Build:     gcc -Wall -o repro repro.c");
-        Line("           (uapi headers of Linux 6.10 or later: linux-libc-dev, or -I<dir> after `make headers_install`)");
+        Line("Build:     gcc -Wall -I UAPI -o repro repro.c");
+        Line("           UAPI: Linux 6.10+ uapi headers with drm/ (./run-suite.sh --emit-headers UAPI writes the lab's 6.12");
+        Line("           ones, or `make headers_install` of a kernel tree); Debian's linux-libc-dev lacks drm/ and 6.10's V4L2");
         var devs = OpenedDevices(r);
         Wrapped("Run:       ", "./repro [NAME=PATH ...]   (defaults: " + string.Join(" ", devs.Select(kv => $"{kv.Key}={kv.Value}")) + ")");
         Wrapped("Output:    ", $"KTAP, one result line per step ({total}); REPRO_TRACE=1 adds each step's raw outcome. Every step is checked " +

@@ -64,11 +64,13 @@ public sealed record ReplayFile
     public string ToJson()
     {
         var steps = new JsonArray();
-        foreach (var s in Steps)
+        // the text as the console and the C reproducer show it (handles renumbered v1, v2, ...); the op keeps its ids
+        var texts = TextReport.StepTexts(Steps.Select(s => (s.Op, s.Actual)).ToList());
+        foreach (var (s, text) in Steps.Zip(texts))
             steps.Add(new JsonObject
             {
                 ["op"] = OpJson.ToJson(s.Op),
-                ["text"] = s.Op.Text,
+                ["text"] = text,
                 ["actual"] = Out(s.Actual),
                 ["allowed"] = new JsonArray(s.Allowed.Select(a => (JsonNode)Out(a)).ToArray()),
                 ["any_value"] = s.AnyValue,

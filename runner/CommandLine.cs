@@ -56,6 +56,7 @@ public static class SuiteCommandLine
     public static readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "print failures and totals only (no per-invariant lines, no progress)" };
     public static readonly Option<bool> Trace = new("--trace", "-T") { Description = "print every op and its outcome as it runs (as v4l2-compliance -T does)" };
     public static readonly Option<bool> Version = new("--version") { Description = "print the suite's version and commit, and exit" };
+    public static readonly Option<string> EmitHeaders = new("--emit-headers") { HelpName = "DIR", Description = "write the lab kernel's uapi headers the C reproducers build with (gcc -I DIR; fetched once with the lab kernel, about 220 MB) and exit" };
     // the lab VM (--target vm)
     public static readonly Option<string> Kernel = new("--kernel") { HelpName = "6.12|6.1", Description = "with --target vm: the lab kernel series, Debian's newest 6.12 (default) or 6.1 LTS" };
     public static readonly Option<string[]> Module = new("--module") { HelpName = "PATH.ko", Description = "with --target vm: insmod this module after vivid and vgem (repeatable); without --device, certify every char device it creates", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false };
@@ -78,7 +79,7 @@ public static class SuiteCommandLine
     public static readonly IReadOnlyList<Option> LabOptions = [Kernel, Module, ModuleArgs, VmTimeout, VmMem];
 
     /// <summary>Options that pick a mode: at most one per command line.</summary>
-    private static readonly IReadOnlyList<Option> Modes = [CheckKtap, ListVariants, ListInvariants, RenderSpec, Bench, Replay, Version];
+    private static readonly IReadOnlyList<Option> Modes = [CheckKtap, ListVariants, ListInvariants, RenderSpec, Bench, Replay, Version, EmitHeaders];
 
     /// <summary>What the recorded replay file decides: naming it beside --replay would be silently ignored, so it is refused.</summary>
     private static readonly IReadOnlyList<Option> DecidedByReplay = [Seed, Sequences, Time, Area, Id, Property, Profile, MaxLength, SlowOps, Sample];
@@ -96,7 +97,7 @@ public static class SuiteCommandLine
         foreach (var h in root.Options.OfType<HelpOption>())
             foreach (var alias in h.Aliases.Where(a => a.StartsWith('/')).ToList()) h.Aliases.Remove(alias);
         foreach (var o in new Option[] { Target, Device, Profile, Seed, Sequences, Time, MaxLength, Area, Id, Property, SlowOps, OpTimeout, Out, ReproRuns,
-                     Replay, EmitC, Sample, Expectations, Strict, Quiet, Trace, CheckKtap, ListVariants, ListInvariants, RenderSpec, Bench, Version,
+                     Replay, EmitC, Sample, Expectations, Strict, Quiet, Trace, CheckKtap, ListVariants, ListInvariants, RenderSpec, Bench, EmitHeaders, Version,
                      Kernel, Module, ModuleArgs, VmTimeout, VmMem })
             root.Options.Add(o);
         return root;
@@ -137,6 +138,7 @@ public static class SuiteCommandLine
         string target = r.GetValue(Target) ?? "model";
         bool targetGiven = Has(Target);
         var devices = r.GetValue(Device) ?? [];
+        if (devices.Any(d => d.Trim().Length == 0)) throw new Program.UsageException("--device needs a path, e.g. /dev/video0");
         if (!targetGiven && devices.Length > 0 && !Has(Replay)) target = "kernel";   // --device implies a kernel target
         if (targetGiven && !(target is "model" or "kernel" or "vm" || target.StartsWith("broken:", StringComparison.Ordinal)))
             throw new Program.UsageException($"unknown target '{target}' (targets: model, broken:NAME, kernel, vm)");
@@ -193,8 +195,8 @@ public static class SuiteCommandLine
         }
 
         string? mode = modes.FirstOrDefault() is { } m && m != Replay ? m.Name : null;
-        string? modeArg = mode switch { "--check-ktap" => r.GetValue(CheckKtap), "--render-spec" => r.GetValue(RenderSpec), _ => null };
-        if (mode is "--check-ktap" or "--render-spec" && string.IsNullOrEmpty(modeArg)) throw new Program.UsageException($"{mode} needs a file name");
+        string? modeArg = mode switch { "--check-ktap" => r.GetValue(CheckKtap), "--render-spec" => r.GetValue(RenderSpec), "--emit-headers" => r.GetValue(EmitHeaders), _ => null };
+        if (mode is "--check-ktap" or "--render-spec" or "--emit-headers" && string.IsNullOrEmpty(modeArg)) throw new Program.UsageException($"{mode} needs a file name");
 
         return new Program.Cli(target, profile, o, r.GetValue(Out) ?? "out", mode, modeArg)
         {

@@ -20,7 +20,7 @@ public static class KernelRun
         var final = cli;
         if (folder != null) cli = cli with { OutDir = folder.Staging };
         try { return Certify(cli, final, catalog, output); }
-        finally { folder?.Commit(); }
+        finally { folder?.Finish(); }
     }
 
     private static int Certify(Program.Cli cli, Program.Cli final, Catalog catalog, TextWriter output)
@@ -38,7 +38,7 @@ public static class KernelRun
         }
         if (found.Units.Count == 0)
             throw new Program.UsageException(cli.Devices.Count > 0 ? "none of the named devices can be certified"
-                : "this machine has no device the suite can certify (no /dev/video* with streaming, /dev/dma_heap/*, /dev/udmabuf); name one with --device, or use --target vm");
+                : "this machine has no device the suite can certify (no /dev/video* with streaming, /dev/dma_heap/*, /dev/udmabuf or /dev/dri/card*); name one with --device, or use --target vm");
 
         string leakCheck = BufInfo.LiveCount() >= 0 ? $"dma-buf leak check: {BufInfo.Path}" : $"dma-buf leak check NOT available: {BufInfo.WhyUnreadable()}";
         output.WriteLine($"# {leakCheck}");

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Conformance.Reports;
 
 namespace Conformance.Runner;
 
@@ -55,7 +56,17 @@ public static class LabRun
             p.WaitForExit();
             return p.ExitCode;
         }
-        finally { folder.Commit(); }
+        finally { folder.Finish(); }
+    }
+
+    /// <summary>--emit-headers DIR: the lab kernel's uapi headers for building C reproducers (lab/uapi-include.sh).</summary>
+    public static int EmitHeaders(string dir, TextWriter output)
+    {
+        Results.CheckWritable(dir);
+        if (Exec("bash", [Path.Combine(Root, "lab", "uapi-include.sh"), dir]) != 0)
+            throw new Program.UsageException($"cannot write the lab kernel's uapi headers to {dir} (lab/uapi-include.sh fetches them with the lab kernel: needs apt and the network once)");
+        output.WriteLine($"wrote the Linux 6.12 uapi headers the C reproducers use to {dir}: gcc -Wall -I {Shell.Quote(dir)} -o repro FILE.c");
+        return 0;
     }
 
     /// <summary>The benchmark's raw C loop, built against the booted kernel's uapi headers (the guest has no compiler cache).</summary>

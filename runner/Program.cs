@@ -100,11 +100,12 @@ public static class Program
         {
             case "--help": output.Write(SuiteCommandLine.Help()); return 0;
             case "--version": output.WriteLine(SuiteVersion.Text); return 0;
+            case "--emit-headers": return LabRun.EmitHeaders(cli.ModeArg!, output);
             case "--list-variants":
                 foreach (var v in BrokenVariant.All) output.WriteLine($"broken:{v.Name,-28} breaks {v.Invariants,-18} {v.Description}");
                 return 0;
             case "--list-invariants":
-                foreach (var i in catalog.All) output.WriteLine($"{i.Id,-20} {i.Rule}");
+                foreach (var i in catalog.All.Where(i => Engine.InScope(i, cli.Options))) output.WriteLine($"{i.Id,-20} {i.Rule}");
                 return 0;
             case "--render-spec":
                 Results.WriteFile(cli.ModeArg!, CatalogMarkdown.Render(catalog), "--render-spec");
@@ -141,7 +142,7 @@ public static class Program
             Results.WriteJUnit(unit, catalog, staged.OutDir, output);
             Results.WriteRun([unit], catalog, staged.OutDir, output);
         }
-        finally { folder.Commit(); }   // what was written, counterexamples first, is kept even when a later file failed
+        finally { folder.Finish(); }   // what was written, counterexamples first, is kept even when a later file failed
         return cli.ExitStatus([result], leaked: false);
     }
 }
@@ -200,7 +201,7 @@ public static class Bench
         output.WriteLine($"  ({opCount} ops in {seqs.Count} sequences of up to 60; {100.0 * notRun / opCount:F1}% not run because a handle was gone)");
         output.WriteLine($"lockstep throughput:    {lockOps,12:N0} ops/s (model target + model oracle)");
         output.WriteLine($"generation throughput:  {genRate,12:N0} ops/s");
-        output.WriteLine($"default run wall time:  {wall.Elapsed.TotalSeconds,12:F2} s (in process, build excluded; goal <= 15 s: ratio {wall.Elapsed.TotalSeconds / 15:F2}x), {result.Exercise.Sequences} sequences, {result.Exercise.Ops} ops, failed: {result.Failed}");
+        output.WriteLine($"default run wall time:  {wall.Elapsed.TotalSeconds,12:F2} s (in process, build excluded; goal <= 15 s: ratio {wall.Elapsed.TotalSeconds / 15:F2}x), {result.Exercise.Sequences} sequences, {result.Exercise.Ops} ops, {(result.Failed ? "FAILED (the reference model must pass its own run)" : "every invariant held")}");
         return 0;
     }
 }

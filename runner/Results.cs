@@ -47,6 +47,20 @@ public sealed class OutputFolder
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
     }
 
+    /// <summary>
+    /// Ends the run's use of the folder: what it wrote replaces the folder as a whole; a run that wrote nothing (it stopped
+    /// at an error before any result) leaves the previous results exactly as they were.
+    /// </summary>
+    public void Finish()
+    {
+        if (Directory.EnumerateFileSystemEntries(Staging).Any(e => Path.GetFileName(e) != Marker)) Commit();
+        else
+        {
+            try { Directory.Delete(Staging, true); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            Counterexamples.DisplayAs(Staging, Staging);
+        }
+    }
+
     /// <summary>Replaces the folder, as a whole, with what this run wrote.</summary>
     public void Commit()
     {
@@ -120,7 +134,12 @@ public static class Results
     public static void WriteJUnit(UnitResult u, Catalog catalog, string dir, TextWriter output)
     {
         var result = u.Result!;
-        Save(dir, "junit.xml", path => JUnitReport.Build(result, p => TextReport.Counterexample(result, p, catalog, u.ReplayCommand(p), u.FilesFor(p))).Save(path), output, "JUnit XML");
+        // UTF-8 without a byte order mark: JUnit consumers (and diff) expect '<?xml' as the first bytes
+        Save(dir, "junit.xml", path =>
+        {
+            using var w = System.Xml.XmlWriter.Create(path, new System.Xml.XmlWriterSettings { Encoding = new System.Text.UTF8Encoding(false), Indent = true });
+            JUnitReport.Build(result, p => TextReport.Counterexample(result, p, catalog, u.ReplayCommand(p), u.FilesFor(p))).Save(w);
+        }, output, "JUnit XML");
     }
 
     /// <summary>KTAP (nested per unit and area) and JSON (reports/results.schema.json) for the whole run.</summary>

@@ -122,6 +122,20 @@ public class CliTests
         Assert.Contains("two --module-args", Assert.Throws<Program.UsageException>(() => Program.Parse(["--target", "vm", "--module", ko, "--module-args", "a", "--module-args", "b"])).Message);
     }
 
+    [Fact]
+    public void Quiet_prints_failures_and_totals_only_and_trace_prints_every_call_with_its_outcome()
+    {
+        var dir = Path.Combine(Directory.CreateTempSubdirectory().FullName, "o");
+        var quiet = RunMain("--target", "broken:heap-not-zeroed", "--quiet", "--out", dir).Out;
+        Assert.DoesNotContain("PASS ", quiet);
+        Assert.DoesNotContain("# property", quiet);
+        Assert.Contains("FAIL          HEAP-ALLOC-6", quiet);
+        Assert.Contains("totals: ", quiet);
+        var traced = RunMain("--sequences", "1", "--property", "lockstep", "--area", "heap", "--trace", "--out", Path.Combine(dir, "t")).Out;
+        Assert.Matches(@"trace: Open\(heap:system, \d+\) = 0 \[", traced);
+        Assert.Matches(@"trace: DmaHeapAlloc\(", traced);
+    }
+
     [Theory]
     [InlineData("plain")]
     [InlineData("with space")]

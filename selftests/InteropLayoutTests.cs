@@ -138,7 +138,10 @@ public static class UapiHeaders
     public static void Install(string dir)
     {
         var (rc, _, err) = LayoutCheck.Exec("bash", $"{Path.Combine(Repo.Root, "lab", "uapi-include.sh")} {dir}");
-        if (rc != 0) throw new InvalidOperationException($"lab/uapi-include.sh failed ({rc}): {err}");
+        if (rc != 0)
+            throw new InvalidOperationException("this test compiles C against the lab kernel's uapi headers, which lab/uapi-include.sh fetches once " +
+                "with the lab kernel (apt and the network, about 220 MB into ~/.cache/conformance-lab; or set CONFORMANCE_UAPI to a kernel's " +
+                $"include/uapi) and could not get here (exit {rc}): {err.Trim()}");
     }
 }
 

@@ -144,7 +144,7 @@ public static unsafe class Discovery
             // UDMABUF_CREATE with memfd -1 fails in fget (EBADFD, udmabuf.c) only on a udmabuf device
             var u = new udmabuf_create { memfd = uint.MaxValue, size = PAGE_SIZE };
             if (Sys.Ioctl((int)fd, Req.UDMABUF_CREATE, &u) == -(long)Errno.EBADFD) return "udmabuf";
-            return "not a V4L2, dma-heap or udmabuf device (VIDIOC_QUERYCAP, DMA_HEAP_IOCTL_ALLOC and UDMABUF_CREATE were all refused)";
+            return "not a V4L2, dma-heap, udmabuf or DRM device (VIDIOC_QUERYCAP, DMA_HEAP_IOCTL_ALLOC and UDMABUF_CREATE were all refused, and its major is not DRM's 226)";
         }
         finally { Sys.Close((int)fd); }
     }

@@ -15,8 +15,9 @@
  *            50 --property lockstep --max-length 60 --out
  *            OUT/replays/lockstep-DMABUF-LLSEEK-3
  *
- * Build:     gcc -Wall -o repro repro.c
- *            (uapi headers of Linux 6.10 or later: linux-libc-dev, or -I<dir> after `make headers_install`)
+ * Build:     gcc -Wall -I UAPI -o repro repro.c
+ *            UAPI: Linux 6.10+ uapi headers with drm/ (./run-suite.sh --emit-headers UAPI writes the lab's 6.12
+ *            ones, or `make headers_install` of a kernel tree); Debian's linux-libc-dev lacks drm/ and 6.10's V4L2
  * Run:       ./repro [NAME=PATH ...] (defaults: video0=/dev/video0)
  * Output:    KTAP, one result line per step (4); REPRO_TRACE=1 adds each step's raw outcome. Every
  *            step is checked against all outcomes the documentation allows there. Exit 0: every step
