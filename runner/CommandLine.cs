@@ -119,8 +119,26 @@ public static class SuiteCommandLine
     /// <summary>Every option name the parser accepts (aliases included), for the test that compares help and README with it.</summary>
     public static IEnumerable<string> OptionNames => Root.Options.SelectMany(o => o.Aliases.Prepend(o.Name)).Distinct();
 
+    /// <summary>
+    /// Shell completion (System.CommandLine's [suggest] directive, which dotnet-suggest calls): a command line that starts
+    /// with a directive prints the completions and is not run. Null when there is none.
+    /// </summary>
+    public static int? Directive(string[] args, TextWriter output)
+    {
+        if (args.Length == 0 || !args[0].StartsWith('[')) return null;
+        var r = Root.Parse(args);
+        if (r.Action is null || r.Action is HelpAction) return null;
+        return r.Invoke(new InvocationConfiguration { Output = output });
+    }
+
     /// <summary>Parses a command line into a <see cref="Program.Cli"/>; one <see cref="Program.UsageException"/> for the first problem.</summary>
     public static Program.Cli Parse(string[] args)
+    {
+        try { return ParseChecked(args); }
+        catch (InvalidOperationException e) { throw new Program.UsageException(Clean(e.Message)); }   // a value System.CommandLine could not give
+    }
+
+    private static Program.Cli ParseChecked(string[] args)
     {
         var r = Root.Parse(args);
         if (r.Errors.Count > 0) throw new Program.UsageException(Clean(r.Errors[0].Message));
@@ -297,7 +315,7 @@ public sealed record LabOptions(string Kernel, IReadOnlyList<(string Path, strin
     public string Spelled()
     {
         var parts = new List<string>();
-        if (KernelGiven) parts.AddRange(["--kernel", Kernel]);
+        parts.AddRange(["--kernel", Kernel]);   // always: the default series may change, a replay must not
         foreach (var (path, args) in Modules)
         {
             parts.AddRange(["--module", path]);

@@ -94,6 +94,7 @@ public static class Program
 
     public static int Run(string[] args, TextWriter output)
     {
+        if (SuiteCommandLine.Directive(args, output) is { } completed) return completed;
         var cli = Parse(args);
         var catalog = Catalog.Load();
         switch (cli.Mode)

@@ -136,6 +136,14 @@ public class CliTests
         Assert.Matches(@"trace: DmaHeapAlloc\(", traced);
     }
 
+    [Fact]
+    public void A_suggest_directive_prints_completions_and_runs_nothing()
+    {
+        var sw = new StringWriter();
+        Assert.Equal(0, Program.Run(["[suggest:5]", "--tar"], sw));
+        Assert.Equal("--target", sw.ToString().Trim());
+    }
+
     [Theory]
     [InlineData("plain")]
     [InlineData("with space")]
