@@ -29,6 +29,7 @@ public sealed record Deviation(
 /// <summary>One documented rule, with a stable ID, an exact expected outcome and where it comes from.</summary>
 public sealed record Invariant(
     [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("name")] string Name,
     [property: JsonPropertyName("rule")] string Rule,
     [property: JsonPropertyName("expected")] string Expected,
     [property: JsonPropertyName("preconditions")] IReadOnlyList<string> Preconditions,
@@ -96,6 +97,8 @@ public sealed class Catalog
                   ?? throw new InvalidDataException($"{name}: empty catalog");
         foreach (var i in cat.Invariants)
         {
+            if (string.IsNullOrWhiteSpace(i.Name) || !char.IsAsciiLetterUpper(i.Name[0]) || !i.Name.All(char.IsAsciiLetterOrDigit))
+                throw new InvalidDataException($"{name}: invariant {i.Id} needs a \"name\", the PascalCase C# constant the model cites it by (Inv.{i.Name})");
             if (string.IsNullOrWhiteSpace(i.Rule) || string.IsNullOrWhiteSpace(i.Expected) || i.Source is null
                 || string.IsNullOrWhiteSpace(i.Source.File))
                 throw new InvalidDataException($"{name}: invariant {i.Id} lacks a rule, an expected outcome or a source");
