@@ -69,8 +69,9 @@ public struct Rng(ulong seed)
 /// <summary>
 /// Expands a seed into an op sequence. It runs the reference model alongside, so it knows which
 /// handles are live fds, dma-bufs or mappings and which buffer indices exist, and weights the next op
-/// toward reachable, interesting states: mostly valid arguments, sometimes off by one, out of range
-/// or invalid.
+/// toward reachable, interesting states. Argument values come from the declarations in <see cref="Domains"/>
+/// (mostly valid, sometimes off by one, out of range or invalid); only which handle an op names, and values
+/// tied to the state, are chosen here.
 /// </summary>
 public sealed class SequenceGenerator
 {
@@ -79,6 +80,11 @@ public sealed class SequenceGenerator
     public static readonly string[] AllAreas = ["dmabuf", "vb2", "heap", "udmabuf", "fence", "prime"];
     /// <summary>Whether ops that wait in real time (vgem's 10 s fence expiry) may be generated: free on the model, slow on a kernel.</summary>
     public bool SlowOps { get; init; }
+    /// <summary>Counts every value drawn from <see cref="Domains"/> by the sequences this generator made (the run's domain coverage).</summary>
+    public DomainTally Tally { get; } = new();
+
+    /// <summary>One value of a declared domain, counted in <see cref="Tally"/>; a reweight changes one value's weight for this draw.</summary>
+    private T Draw<T>(Domain<T> d, ref Rng r, string? reweightLabel = null, int reweight = 0) => d.Draw(ref r, Tally, reweightLabel, reweight);
 
     public SequenceGenerator(TargetProfile profile, IEnumerable<string>? areas = null)
     {
@@ -239,15 +245,14 @@ public sealed class SequenceGenerator
             Add(video.Count == 0 ? 40 : video.Count < 3 ? 3 : 0, _ => new Open(node.Device, O_RDWR | O_NONBLOCK));
             if (video.Count > 0)
             {
-                Add(12, r => new ReqBufs(r.Pick(video).Var, TypeArg(ref r, node), fenceMix && r.Chance(60) ? V4L2_MEMORY_DMABUF : MemoryArg(ref r), r.Weighted((6, 1u), (3, 2u), (maps.Count > 0 ? 8 : 3, 0u), (2, 4u), (1, 3u), (1, 1000u))));
-                Add(6, r => new CreateBufs(r.Pick(video).Var, TypeArg(ref r, node), MemoryArg(ref r), r.Weighted((6, 1u), (3, 0u), (2, 2u), (1, 100u)), r.Weighted((8, 0L), (2, 4096L), (1, -1L), (1, 1L))));
+                Add(12, r => new ReqBufs(r.Pick(video).Var, TypeArg(ref r, node), fenceMix && r.Chance(60) ? V4L2_MEMORY_DMABUF : MemoryArg(ref r),
+                    Draw(Domains.ReqBufsCount, ref r, "0 (frees the buffers)", maps.Count > 0 ? 8 : 3)));
+                Add(6, r => new CreateBufs(r.Pick(video).Var, TypeArg(ref r, node), MemoryArg(ref r), Draw(Domains.CreateBufsCount, ref r), Draw(Domains.CreateBufsSizeDelta, ref r)));
                 Add(10, r => new QueryBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r)));
-                Add(10, r => new ExpBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), r.Weighted((12, 0u), (1, 1u)),
-                    r.Weighted((5, (uint)(O_RDWR | O_CLOEXEC)), (3, (uint)O_RDWR), (2, (uint)O_RDONLY), (2, (uint)O_CLOEXEC), (1, (uint)O_WRONLY), (1, (uint)O_NONBLOCK), (1, 0x100u))));
+                Add(10, r => new ExpBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), Draw(Domains.ExpBufPlane, ref r), Draw(Domains.ExpBufFlags, ref r)));
                 long plane = node.SizeImage;
-                Add(10, r => new MmapVideo(r.Pick(video).Var, node.BufType, IndexArg(ref r), r.Weighted((15, 0u), (1, 1u)),
-                    r.Weighted((6, plane), (3, PageAlign(plane)), (2, (long)PAGE_SIZE), (1, PageAlign(plane) + PAGE_SIZE), (1, 0L)),
-                    r.Weighted((8, PROT_READ | PROT_WRITE), (3, PROT_READ)), r.Weighted((12, MAP_SHARED), (1, MAP_PRIVATE))));
+                Add(10, r => new MmapVideo(r.Pick(video).Var, node.BufType, IndexArg(ref r), Draw(Domains.MmapVideoPlane, ref r),
+                    Draw(Domains.MmapVideoLength, ref r)(plane), Draw(Domains.MmapVideoProt, ref r), Draw(Domains.MmapVideoFlags, ref r)));
                 uint qmem = _memory;
                 Add(8, r =>
                 {
@@ -259,7 +264,7 @@ public sealed class SequenceGenerator
                 Add(6, r => new DQBuf(r.Pick(video).Var, node.BufType));
                 Add(4, r => new StreamOn(r.Pick(video).Var, TypeArg(ref r, node)));
                 Add(3, r => new StreamOff(r.Pick(video).Var, TypeArg(ref r, node)));
-                Add(4, r => new RemoveBufs(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), r.Weighted((5, 1u), (2, 0u), (2, 2u), (1, 65u))));
+                Add(4, r => new RemoveBufs(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), Draw(Domains.RemoveBufsCount, ref r)));
                 // USERPTR on a dma-buf mapping (VM_PFNMAP: EFAULT) needs a frame-sized heap or udmabuf mapping first
                 var frameBufs = bufs.Where(b => b.Size >= node.SizeImage && b.Device is "heap" or "udmabuf" && b.AccMode != O_WRONLY).ToList();
                 if (_memory == V4L2_MEMORY_USERPTR && frameBufs.Count > 0 && !maps.Any(m => !m.Anon && m.Size >= node.SizeImage))
@@ -275,9 +280,8 @@ public sealed class SequenceGenerator
             // a second DRM file shows that handles and fence ids are per file
             Add(drms.Count == 0 ? 25 : drms.Count == 1 && (fence || prime) ? 2 : 0, _ => new Open(dp.Device, O_RDWR | O_CLOEXEC));
             if (drms.Count > 0)
-                Add(14, r => new DrmDumbExport(r.Pick(drms).Var, r.Weighted((5, 64u), (2, 640u), (1, 100u)), r.Weighted((5, 64u), (2, 360u), (1, 1u)),
-                    r.Weighted((5, 32u), (2, 16u), (1, 8u)),
-                    r.Weighted((6, DRM_CLOEXEC | DRM_RDWR), (3, DRM_RDWR), (2, DRM_CLOEXEC), (2, 0u), (1, DRM_RDWR | (uint)O_NONBLOCK), (1, 0x4u))));
+                Add(14, r => new DrmDumbExport(r.Pick(drms).Var, Draw(Domains.DumbWidth, ref r), Draw(Domains.DumbHeight, ref r), Draw(Domains.DumbBpp, ref r),
+                    Draw(Domains.DumbExportFlags, ref r)));
         }
         if ((prime || fence) && drms.Count > 0) PrimeRules(Add, drms, gems, bufs, memfds, syncs, fenceMix);
         if (fence) FenceRules(Add, drms, gems, bufs, syncs, fences);
@@ -287,15 +291,13 @@ public sealed class SequenceGenerator
             Add(heaps.Count == 0 ? 25 : 0, _ => new Open(hp.Device, O_RDONLY | O_CLOEXEC));
             if (heaps.Count > 0)
                 Add(14, r => new DmaHeapAlloc(r.Pick(heaps).Var,
-                    r.Weighted((5, (ulong)PAGE_SIZE), (4, (ulong)(3 * PAGE_SIZE)), (3, 100UL), (2, (ulong)(2 * PAGE_SIZE + 1)), (1, 0UL), (_memory == V4L2_MEMORY_USERPTR ? 12 : 1, (ulong)PageAlign(Profile.Video.Count > 0 ? Profile.Video[0].SizeImage : PAGE_SIZE))),
-                    r.Weighted((6, (uint)(O_RDWR | O_CLOEXEC)), (3, (uint)O_RDWR), (2, (uint)O_RDONLY), (1, (uint)O_WRONLY), (1, 3u), (1, (uint)O_NONBLOCK)),
-                    r.Weighted((12, 0UL), (1, 1UL)), r.Weighted((12, 0u), (1, 5u)), r.Weighted((10, HeapAbi.Current), (1, HeapAbi.Short), (1, HeapAbi.Long))));
+                    Draw(Domains.HeapLen, ref r, "a frame", _memory == V4L2_MEMORY_USERPTR ? 12 : 1)(Profile.Video.Count > 0 ? Profile.Video[0].SizeImage : PAGE_SIZE),
+                    Draw(Domains.HeapFdFlags, ref r), Draw(Domains.HeapFlags, ref r), Draw(Domains.HeapFdIn, ref r), Draw(Domains.HeapAbiForm, ref r)));
         }
         if (udma)
         {
             Add(udev.Count == 0 ? 20 : 0, _ => new Open(Profile.UdmabufDevice!, O_RDWR | O_CLOEXEC));
-            Add(memfds.Count < 3 ? 8 : 2, r => new MemfdCreate(PAGE_SIZE * r.Weighted((3, 1L), (3, 2L), (2, 4L)), !r.Chance(8),
-                r.Weighted((10, F_SEAL_SHRINK), (3, F_SEAL_SHRINK | F_SEAL_GROW), (2, F_SEAL_SHRINK | F_SEAL_WRITE), (2, F_SEAL_SHRINK | F_SEAL_FUTURE_WRITE), (2, 0))));
+            Add(memfds.Count < 3 ? 8 : 2, r => new MemfdCreate(Draw(Domains.MemfdSize, ref r), Draw(Domains.MemfdAllowSealing, ref r), Draw(Domains.MemfdSeals, ref r)));
             if (udev.Count > 0 && memfds.Count > 0)
             {
                 Add(10, r =>
@@ -303,14 +305,14 @@ public sealed class SequenceGenerator
                     var m = r.Pick(memfds);
                     var (off, size) = RangeArg(ref r, m.Size);
                     var target = r.Chance(5) && bufs.Count > 0 ? r.Pick(bufs).Var : m.Var;
-                    return new UdmabufCreate(r.Pick(udev).Var, target, off, size, r.Weighted((4, UDMABUF_FLAGS_CLOEXEC), (3, 0u), (1, 0x100u)));
+                    return new UdmabufCreate(r.Pick(udev).Var, target, off, size, Draw(Domains.UdmabufFlags, ref r));
                 });
                 Add(4, r =>
                 {
-                    int n = r.Weighted((1, 0), (4, 1), (4, 2), (2, 3));
+                    int n = Draw(Domains.UdmabufListCount, ref r);
                     var items = ImmutableArray.CreateBuilder<ListItem>();
                     for (int i = 0; i < n; i++) { var m = r.Pick(memfds); var (off, size) = RangeArg(ref r, m.Size); items.Add(new ListItem(m.Var, off, size)); }
-                    return new UdmabufCreateList(r.Pick(udev).Var, r.Weighted((1, UDMABUF_FLAGS_CLOEXEC), (1, 0u)), items.ToImmutable());
+                    return new UdmabufCreateList(r.Pick(udev).Var, Draw(Domains.UdmabufListFlags, ref r), items.ToImmutable());
                 });
             }
             if (memfds.Count > 0)
@@ -329,16 +331,15 @@ public sealed class SequenceGenerator
             {
                 var b = r.Pick(bufs);
                 long pages = Math.Max(1, b.Size / PAGE_SIZE);
-                long pg = r.Weighted((6, 0L), (3, Math.Min(1, pages - 1)), (2, pages - 1), (1, pages));
-                long len = r.Weighted((5, (pages - pg) * PAGE_SIZE), (2, (long)PAGE_SIZE), (1, (pages - pg + 1) * PAGE_SIZE), (1, 0L));
+                long pg = Draw(Domains.MmapPage, ref r)(pages);
+                long len = Draw(Domains.MmapLength, ref r)((pages, pg));
                 int prot = r.Chance(80) ? (b.AccMode == O_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE) : r.Pick(new[] { PROT_READ, PROT_READ | PROT_WRITE });
                 int flags = b.Device == "udmabuf" && r.Chance(10) ? MAP_PRIVATE : MAP_SHARED;
                 return new Mmap(b.Var, pg, len, prot, flags);
             });
-            Add(5, r => new Llseek(r.Pick(bufs).Var, r.Weighted((6, 0L), (1, 1L), (1, -1L)), r.Weighted((5, SEEK_END), (4, SEEK_SET), (2, SEEK_CUR), (1, SEEK_DATA), (1, SEEK_HOLE))));
-            Add(5, r => new DmaBufSync(r.Pick(bufs).Var, r.Weighted((4, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW), (4, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW),
-                (2, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ), (2, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE), (1, 0UL), (1, DMA_BUF_SYNC_END), (1, 8UL), (1, ulong.MaxValue))));
-            Add(3, r => new DmaBufSetName(r.Pick(bufs).Var, r.Weighted((3, 5), (2, 31), (2, 32), (1, 0), (1, 64))));
+            Add(5, r => new Llseek(r.Pick(bufs).Var, Draw(Domains.LlseekOffset, ref r), Draw(Domains.LlseekWhence, ref r)));
+            Add(5, r => new DmaBufSync(r.Pick(bufs).Var, Draw(Domains.SyncFlags, ref r)));
+            Add(3, r => new DmaBufSetName(r.Pick(bufs).Var, Draw(Domains.NameLength, ref r)));
             Add(4, r => new FcntlGetFd(r.Pick(bufs).Var));
             Add(3, r => new FcntlGetFl(r.Pick(bufs).Var));
             Add(2, r => new UnknownIoctl(r.Pick(bufs).Var));
@@ -375,20 +376,19 @@ public sealed class SequenceGenerator
         // with a V4L2 queue in the sequence, a frame-sized buffer (vivid's 640x360 YUYV) can be queued as DMABUF
         var frame = Profile.Video.Count > 0 ? Profile.Video[0].SizeImage : 0;
         if (frameSized && frame > 0) Add(6, r => new DrmCreateDumb(r.Pick(drms).Var, (uint)(frame / 720), 360, 16));
-        Add(10, r => new DrmCreateDumb(r.Pick(drms).Var, r.Weighted((5, 64u), (2, 640u), (1, 100u)), r.Weighted((5, 64u), (2, 360u), (1, 1u)), r.Weighted((5, 32u), (2, 16u), (1, 8u))));
+        Add(10, r => new DrmCreateDumb(r.Pick(drms).Var, Draw(Domains.DumbWidth, ref r), Draw(Domains.DumbHeight, ref r), Draw(Domains.DumbBpp, ref r)));
         if (gems.Count > 0)
         {
-            Add(12, r => { var g = r.Pick(gems); return new PrimeHandleToFd(DrmFor(ref r, g, drms), g.Var,
-                r.Weighted((6, DRM_CLOEXEC | DRM_RDWR), (3, DRM_RDWR), (2, DRM_CLOEXEC), (2, 0u), (1, (uint)O_NONBLOCK))); });
+            Add(12, r => { var g = r.Pick(gems); return new PrimeHandleToFd(DrmFor(ref r, g, drms), g.Var, Draw(Domains.PrimeFlags, ref r)); });
             Add(4, r => { var g = r.Pick(gems); return new GemClose(DrmFor(ref r, g, drms), g.Var); });
-            Add(5, r => { var g = r.Pick(gems); return new DrmMapDumb(DrmFor(ref r, g, drms), g.Var, r.Weighted((4, PROT_READ | PROT_WRITE), (1, PROT_READ))); });
+            Add(5, r => { var g = r.Pick(gems); return new DrmMapDumb(DrmFor(ref r, g, drms), g.Var, Draw(Domains.DumbMapProt, ref r)); });
         }
         Add(1, r => r.Chance(50) ? new PrimeHandleToFd(r.Pick(drms).Var, Var.BadFd, DRM_CLOEXEC) : new GemClose(r.Pick(drms).Var, Var.BadFd));
         if (bufs.Count > 0)
         {
             Add(12, r => new PrimeFdToHandle(r.Pick(drms).Var,
                 r.Weighted((14, r.Pick(bufs).Var), (1, memfds.Count > 0 ? r.Pick(memfds).Var : Var.BadFd), (1, syncs.Count > 0 ? r.Pick(syncs).Var : Var.BadFd), (1, Var.BadFd)),
-                r.Weighted((12, 0u), (1, 0xffffffffu))));
+                Draw(Domains.PrimeImportFlags, ref r)));
             if (bufs.Count > 1) Add(5, r => new SameInode(r.Pick(bufs).Var, r.Pick(bufs).Var));
         }
     }
@@ -397,9 +397,9 @@ public sealed class SequenceGenerator
     {
         if (gems.Count > 0 && drms.Count > 0)
             Add(14, r => { var linked = gems.Where(x => x.Link.Id > 0).ToList(); var g = linked.Count > 0 && r.Chance(80) ? r.Pick(linked) : r.Pick(gems); return new VgemFenceAttach(DrmFor(ref r, g, drms), g.Var,
-                r.Weighted((4, VGEM_FENCE_WRITE), (8, 0u), (1, 2u), (1, 0xffffffffu)), r.Weighted((14, 0u), (1, 1u))); });
+                Draw(Domains.VgemFenceFlags, ref r), Draw(Domains.MustBeZero, ref r)); });
         if (fences.Count > 0 && drms.Count > 0)
-            Add(5, r => { var f = r.Pick(fences); return new VgemFenceSignal(DrmFor(ref r, f, drms), f.Var, r.Weighted((14, 0u), (1, 1u))); });
+            Add(5, r => { var f = r.Pick(fences); return new VgemFenceSignal(DrmFor(ref r, f, drms), f.Var, Draw(Domains.MustBeZero, ref r)); });
         if (drms.Count > 0) Add(1, r => new VgemFenceSignal(r.Pick(drms).Var, Var.BadFd, 0));
         // releasing a DRM file signals the fences attached through it
         if (drms.Count > 0 && fences.Count > 0) Add(2, r => new Close(r.Pick(drms).Var));
@@ -411,43 +411,43 @@ public sealed class SequenceGenerator
         if (bufs.Count > 0)
         {
             Add(12, r => new ExportSyncFile(r.Chance(93) || syncs.Count == 0 ? Buf(ref r).Var : r.Pick(syncs).Var,
-                r.Weighted((5, (uint)DMA_BUF_SYNC_READ), (5, (uint)DMA_BUF_SYNC_WRITE), (3, (uint)DMA_BUF_SYNC_RW), (1, 0u), (1, (uint)DMA_BUF_SYNC_END), (1, 0x100u))));
+                Draw(Domains.ExportSyncFlags, ref r)));
             if (syncs.Count > 0)
                 Add(10, r => new ImportSyncFile(r.Chance(93) ? Buf(ref r).Var : r.Pick(syncs).Var,
                     r.Weighted((14, multi.Count > 0 && r.Chance(50) ? r.Pick(multi).Var : r.Pick(syncs).Var), (1, r.Pick(bufs).Var), (1, Var.BadFd)),
-                    r.Weighted((5, (uint)DMA_BUF_SYNC_READ), (5, (uint)DMA_BUF_SYNC_WRITE), (2, (uint)DMA_BUF_SYNC_RW), (1, 0u), (1, (uint)(DMA_BUF_SYNC_RW | DMA_BUF_SYNC_END)))));
+                    Draw(Domains.ImportSyncFlags, ref r)));
         }
         if (fenceFds.Count > 0)
-            Add(10, r => new Poll(r.Chance(50) && bufs.Count > 0 ? Buf(ref r).Var : r.Pick(fenceFds).Var, r.Weighted((6, (short)(POLLIN | POLLOUT)), (2, POLLIN), (2, POLLOUT))));
+            Add(10, r => new Poll(r.Chance(50) && bufs.Count > 0 ? Buf(ref r).Var : r.Pick(fenceFds).Var, Draw(Domains.PollEvents, ref r)));
         if (syncs.Count > 0)
         {
             // two pending sync_files merge into an array, which an import then unwraps
             var pending = syncs.Where(x => x.Fenced).ToList();
-            if (pending.Count > 1) Add(4, r => new SyncMerge(r.Pick(pending).Var, r.Pick(pending).Var, r.Chance(30), 0));
+            if (pending.Count > 1) Add(4, r => new SyncMerge(r.Pick(pending).Var, r.Pick(pending).Var, Draw(Domains.MergeNamed, ref r), 0));
             Add(5, r => new SyncMerge(r.Chance(93) || bufs.Count == 0 ? r.Pick(syncs).Var : r.Pick(bufs).Var,
-                r.Weighted((14, r.Pick(syncs).Var), (1, bufs.Count > 0 ? r.Pick(bufs).Var : Var.BadFd), (1, Var.BadFd)), r.Chance(30), r.Weighted((14, 0u), (1, 1u))));
+                r.Weighted((14, r.Pick(syncs).Var), (1, bufs.Count > 0 ? r.Pick(bufs).Var : Var.BadFd), (1, Var.BadFd)), Draw(Domains.MergeNamed, ref r), Draw(Domains.MustBeZero, ref r)));
             Add(7, r => new SyncFileInfo(r.Chance(93) || bufs.Count == 0 ? r.Pick(syncs).Var : r.Pick(bufs).Var,
-                r.Weighted((6, 0u), (2, 1u), (2, 2u), (2, 4u), (1, 8u)), r.Weighted((16, 0u), (1, 1u)), r.Weighted((16, 0u), (1, 1u))));
+                Draw(Domains.FileInfoNumFences, ref r), Draw(Domains.FileInfoReserved, ref r), Draw(Domains.FileInfoReserved, ref r)));
             Add(3, r => new Close(r.Pick(syncs).Var));
         }
         if (SlowOps && fences.Count > 0) Add(1, _ => new VgemFenceExpire());
     }
 
-    private static uint TypeArg(ref Rng r, VideoNodeProfile node) => r.Chance(94) ? node.BufType : node.BufType == V4L2_BUF_TYPE_VIDEO_CAPTURE ? V4L2_BUF_TYPE_VIDEO_OUTPUT : V4L2_BUF_TYPE_VIDEO_CAPTURE;
-    private static uint MemoryArg(ref Rng r) => r.Weighted((14, V4L2_MEMORY_MMAP), (3, V4L2_MEMORY_DMABUF), (3, V4L2_MEMORY_USERPTR), (1, 0u), (1, V4L2_MEMORY_OVERLAY));
-    private static uint IndexArg(ref Rng r) => r.Weighted((8, 0u), (6, 1u), (3, 2u), (2, 3u), (1, 63u), (1, 64u), (1, 1000u));
+    private uint TypeArg(ref Rng r, VideoNodeProfile node) => Draw(Domains.BufType, ref r)(node.BufType);
+    private uint MemoryArg(ref Rng r) => Draw(Domains.Memory, ref r);
+    private uint IndexArg(ref Rng r) => Draw(Domains.BufIndex, ref r);
     private static long OffsetArg(ref Rng r, long len)
     {
         long pages = Math.Max(1, len / PAGE_SIZE);
         long off = r.Below((int)Math.Min(pages, 4)) * PAGE_SIZE + 8 * r.Below(4);
         return off + 8 <= len ? off : 0;
     }
-    private static (long, long) RangeArg(ref Rng r, long memSize)
+    private (long, long) RangeArg(ref Rng r, long memSize)
     {
         long pages = memSize / PAGE_SIZE;
         long off = r.Chance(70) ? 0 : PAGE_SIZE * r.Below((int)pages);
         long size = pages * PAGE_SIZE - off;
-        return r.Weighted((14, (off, size)), (2, (off, size + PAGE_SIZE)), (1, (off + 100, size)), (1, (off, size - 100)), (1, (off, 0L)), (2, (off, (long)PAGE_SIZE)));
+        return Draw(Domains.UdmabufRange, ref r)((off, size));
     }
     /// <summary>m.fd for DMABUF (a dma-buf, sometimes a memfd or the video fd itself), userptr for USERPTR (anonymous memory or a dma-buf mapping).</summary>
     private static Var QBufMem(ref Rng r, uint memory, List<V> bufs, List<V> memfds, List<V> maps, List<V> video, long frame)

@@ -74,6 +74,9 @@ public sealed record SuiteResult(
     string Target, TargetProfile Profile, RunOptions Options, IReadOnlyList<PropertyResult> Properties,
     IReadOnlyList<InvariantResult> Invariants, Exercise Exercise, TimeSpan Elapsed)
 {
+    /// <summary>Which declared argument values (<see cref="Generators.Domains"/>) the run's generated sequences carried.</summary>
+    public DomainTally Domains { get; init; } = new();
+
     /// <summary>Every distinct failure, property by property.</summary>
     public IEnumerable<Finding> Findings => Properties.SelectMany(p => p.Findings);
 
@@ -136,7 +139,7 @@ public static class Engine
             results.Add(RunProperty(p, gen, target, opt, catalog, exercise, deadline, props.Count, progress, classify, older));
         }
         var verdicts = Judge(catalog, target.Profile, opt, results, exercise);
-        return new SuiteResult(targetName, target.Profile, opt, results, verdicts, exercise, sw.Elapsed);
+        return new SuiteResult(targetName, target.Profile, opt, results, verdicts, exercise, sw.Elapsed) { Domains = gen.Tally };
     }
 
     private static IReadOnlyList<string> AreasFor(RunOptions opt, Catalog catalog)

@@ -13,7 +13,7 @@ namespace Conformance.Reports;
 /// </summary>
 public static class JsonReport
 {
-    public const string SchemaVersion = "conformance-results/2";
+    public const string SchemaVersion = "conformance-results/3";
 
     /// <summary>The JSON Schema (draft 2020-12) the output follows.</summary>
     public static string Schema { get; } = LoadSchema();
@@ -111,6 +111,30 @@ public static class JsonReport
         w.WriteEndArray();
         w.WriteStartArray("invariants");
         if (r != null) foreach (var i in r.Invariants) WriteInvariant(w, i);
+        w.WriteEndArray();
+        w.WriteStartArray("domains");
+        if (r != null) foreach (var (d, values) in r.Domains.Report()) WriteDomain(w, d, values);
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static void WriteDomain(Utf8JsonWriter w, Generators.Domain d, IReadOnlyList<(string Label, bool Valid, long Count)> values)
+    {
+        w.WriteStartObject();
+        w.WriteString("name", d.Name);
+        w.WriteString("source", d.Source);
+        w.WriteStartArray("fields");
+        foreach (var f in d.Fields) w.WriteStringValue(f);
+        w.WriteEndArray();
+        w.WriteStartArray("values");
+        foreach (var (label, valid, count) in values)
+        {
+            w.WriteStartObject();
+            w.WriteString("value", label);
+            w.WriteBoolean("valid", valid);
+            w.WriteNumber("generated", count);
+            w.WriteEndObject();
+        }
         w.WriteEndArray();
         w.WriteEndObject();
     }

@@ -45,6 +45,20 @@ public static class TextReport
         return $"totals: {c.Passed} passed, {c.Failed} failed, {c.Known} known, {c.Skipped} skipped, {c.NotExercised} not exercised; {seqs} sequences, {r.Exercise.Ops} ops in {r.Elapsed.TotalSeconds:F1} s (seed {r.Options.Seed})";
     }
 
+    /// <summary>
+    /// The argument domains the run drew from (a domain no generated op needed is left out: its ops were not in the run's
+    /// areas or profile) and the declared values of theirs it never drew; per value counts are in the JSON report.
+    /// </summary>
+    public static string DomainCoverage(SuiteResult r)
+    {
+        var used = r.Domains.Report().Where(d => d.Values.Any(v => v.Count > 0)).ToList();
+        var values = used.SelectMany(d => d.Values).ToList();
+        var never = used.SelectMany(d => d.Values.Where(v => v.Count == 0).Select(v => $"{d.Domain.Name} = {v.Label}")).ToList();
+        return $"domains: {used.Count} argument domains drawn from, {values.Count(v => v.Count > 0)} of their {values.Count} declared values generated " +
+            $"({values.Count(v => v.Count > 0 && !v.Valid)} of {values.Count(v => !v.Valid)} invalid ones)" +
+            (never.Count == 0 ? "" : $"; never: {string.Join("; ", never.Take(6))}{(never.Count > 6 ? $"; and {never.Count - 6} more (results.json)" : "")}");
+    }
+
     public static string Counterexample(SuiteResult r, Finding p, Catalog catalog, string replayCommand, CounterexampleFiles? files = null)
     {
         var f = p.Failure;

@@ -51,6 +51,7 @@ public static class SuiteCommandLine
     public static readonly Option<bool> Strict = new("--strict") { Description = "exit 1 also when an invariant failed only as a known kernel issue, or an applicable invariant was not exercised (for labs and CI)" };
     public static readonly Option<bool> ListVariants = new("--list-variants") { Description = "list the broken model variants and exit" };
     public static readonly Option<bool> ListInvariants = new("--list-invariants") { Description = "list the catalog (or, with --area/--id, those invariants) and exit" };
+    public static readonly Option<bool> ListDomains = new("--list-domains") { Description = "list the argument domains the generator draws from (each field's valid and invalid values, weights, source) and exit" };
     public static readonly Option<string> RenderSpec = new("--render-spec") { HelpName = "FILE", Description = "write the catalog as Markdown to FILE and exit" };
     public static readonly Option<bool> Bench = new("--bench") { Description = "run the benchmark (the model; with --target vm the kernel against a raw C loop) and exit" };
     public static readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "print failures and totals only (no per-invariant lines, no progress)" };
@@ -79,7 +80,7 @@ public static class SuiteCommandLine
     public static readonly IReadOnlyList<Option> LabOptions = [Kernel, Module, ModuleArgs, VmTimeout, VmMem];
 
     /// <summary>Options that pick a mode: at most one per command line.</summary>
-    private static readonly IReadOnlyList<Option> Modes = [CheckKtap, ListVariants, ListInvariants, RenderSpec, Bench, Replay, Version, EmitHeaders];
+    private static readonly IReadOnlyList<Option> Modes = [CheckKtap, ListVariants, ListInvariants, ListDomains, RenderSpec, Bench, Replay, Version, EmitHeaders];
 
     /// <summary>What the recorded replay file decides: naming it beside --replay would be silently ignored, so it is refused.</summary>
     private static readonly IReadOnlyList<Option> DecidedByReplay = [Seed, Sequences, Time, Area, Id, Property, Profile, MaxLength, SlowOps, Sample];
@@ -97,7 +98,7 @@ public static class SuiteCommandLine
         foreach (var h in root.Options.OfType<HelpOption>())
             foreach (var alias in h.Aliases.Where(a => a.StartsWith('/')).ToList()) h.Aliases.Remove(alias);
         foreach (var o in new Option[] { Target, Device, Profile, Seed, Sequences, Time, MaxLength, Area, Id, Property, SlowOps, OpTimeout, Out, ReproRuns,
-                     Replay, EmitC, Sample, Expectations, Strict, Quiet, Trace, CheckKtap, ListVariants, ListInvariants, RenderSpec, Bench, EmitHeaders, Version,
+                     Replay, EmitC, Sample, Expectations, Strict, Quiet, Trace, CheckKtap, ListVariants, ListInvariants, ListDomains, RenderSpec, Bench, EmitHeaders, Version,
                      Kernel, Module, ModuleArgs, VmTimeout, VmMem })
             root.Options.Add(o);
         return root;

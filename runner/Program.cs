@@ -108,6 +108,14 @@ public static class Program
             case "--list-invariants":
                 foreach (var i in catalog.All.Where(i => Engine.InScope(i, cli.Options))) output.WriteLine($"{i.Id,-20} {i.Rule}");
                 return 0;
+            case "--list-domains":
+                foreach (var d in Domains.All)
+                {
+                    output.WriteLine($"{d.Name}  ({string.Join(", ", d.Fields)}; {d.Source})");
+                    int total = d.Entries.Sum(e => e.Weight);
+                    foreach (var e in d.Entries) output.WriteLine($"  {(e.Valid ? "valid  " : "invalid")} {100.0 * e.Weight / total,5:F1}%  {e.Label}");
+                }
+                return 0;
             case "--render-spec":
                 Results.WriteFile(cli.ModeArg!, CatalogMarkdown.Render(catalog), "--render-spec");
                 output.WriteLine($"wrote {cli.ModeArg}");

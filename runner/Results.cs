@@ -114,6 +114,7 @@ public static class Results
             output.Write(TextReport.Counterexample(result, p, catalog, u.ReplayCommand(p), u.FilesFor(p)));
         }
         output.WriteLine(TextReport.Totals(result));
+        if (cli?.Quiet != true) output.WriteLine("# " + TextReport.DomainCoverage(result));
         var missed = result.Invariants.Where(i => i.Verdict == Verdict.NotExercised).Select(i => i.Invariant.Id).ToList();
         if (missed.Count > 0 && cli != null)
             output.WriteLine($"# {missed.Count} applicable invariant(s) not exercised ({string.Join(", ", missed.Take(8))}{(missed.Count > 8 ? ", ..." : "")}); " +

@@ -62,7 +62,7 @@ public class BadInputTests
         "--replay|@M", "--replay|@D", "--replay|@C", "--replay|@J", "--replay|@C|--seed|5", "--emit-c|x.c", "--replay|@C|--emit-c|@N",
         "--check-ktap|@M", "--check-ktap|@D", "--check-ktap", "--expectations|@M", "--target|kernel|--expectations|@C", "--expectations|@F",
         // modes that cannot be combined
-        "--list-variants|--bench", "--check-ktap|@F|--render-spec|@M",
+        "--list-variants|--bench", "--list-domains|--list-variants", "--check-ktap|@F|--render-spec|@M",
         // the lab's options
         "--module|@K", "--kernel|6.12", "--vm-mem|2048", "--target|vm|--kernel|5.4", "--target|vm|--kernel", "--target|vm|--vm-mem|10",
         "--target|vm|--vm-timeout|x", "--target|vm|--module-args|a=1", "--target|vm|--module|@F", "--target|vm|--module|@M",

@@ -1,0 +1,132 @@
+using System.Reflection;
+
+namespace Conformance.Generators;
+
+/// <summary>
+/// One value of an argument domain: how often the generator draws it (a weight relative to the domain's other values),
+/// what it is, whether the documentation lists it for the field (<see cref="Valid"/>; an invalid value is one a
+/// well-behaved caller never passes, and what the kernel must do with it is the catalog's business, not the domain's),
+/// and a label for listings and coverage.
+/// </summary>
+public sealed record DomainValue<T>(int Weight, T Value, bool Valid, string Label);
+
+/// <summary>
+/// An argument domain as data, the way syzkaller declares flag sets: the values one uapi field (or several fields of the
+/// same meaning) is given, each valid or invalid, with weights. The generator draws from the declaration and nothing
+/// else, so what a run can send is read here, and <see cref="DomainTally"/> counts what it did send.
+/// </summary>
+public abstract class Domain
+{
+    /// <summary>Short name, unique in <see cref="Domains"/> ("v4l2_exportbuffer.flags").</summary>
+    public required string Name { get; init; }
+    /// <summary>Where the valid values are documented (a kernel doc, a uapi header, the code that checks them).</summary>
+    public required string Source { get; init; }
+    /// <summary>The op fields drawn from it, as "Op.Field" (ExpBuf.Flags); checked against the op records by a test.</summary>
+    public required IReadOnlyList<string> Fields { get; init; }
+    /// <summary>The values in declaration order (the order the draw walks, so it is part of what a seed means).</summary>
+    public abstract IReadOnlyList<(int Weight, bool Valid, string Label)> Entries { get; }
+    /// <summary>Values computed from the state they are drawn in (a size relative to the buffer's): their op field holds
+    /// the result, so only the draw can say which entry a value came from.</summary>
+    public abstract bool Relative { get; }
+    /// <summary>The declared value of an absolute domain, boxed (for the test that every generated value is declared).</summary>
+    public abstract object? ValueAt(int index);
+
+    /// <summary>
+    /// The index of one value, drawn by weight: exactly one <see cref="Rng.Below"/> over the total weight, walking the
+    /// entries in order (the same draw as <see cref="Rng.Weighted{T}"/>). A reweight replaces the weight of the entry
+    /// with that label for this draw only (a state that makes a value more interesting, such as REQBUFS(0) once buffers
+    /// are mapped).
+    /// </summary>
+    public int DrawIndex(ref Rng r, string? reweightLabel = null, int reweight = 0)
+    {
+        var entries = Entries;
+        int total = 0;
+        for (int i = 0; i < entries.Count; i++) total += WeightOf(i, entries, reweightLabel, reweight);
+        int pick = r.Below(total);
+        for (int i = 0; i < entries.Count; i++)
+        {
+            int w = WeightOf(i, entries, reweightLabel, reweight);
+            if (pick < w) return i;
+            pick -= w;
+        }
+        return entries.Count - 1;
+    }
+
+    private static int WeightOf(int i, IReadOnlyList<(int Weight, bool Valid, string Label)> entries, string? label, int reweight) =>
+        label != null && entries[i].Label == label ? reweight : entries[i].Weight;
+}
+
+/// <summary>A domain of <typeparamref name="T"/> values; T is a function of the drawing state for a relative domain.</summary>
+public sealed class Domain<T> : Domain
+{
+    private readonly DomainValue<T>[] _values;
+    private readonly (int, bool, string)[] _entries;
+
+    public Domain(params DomainValue<T>[] values)
+    {
+        if (values.Length == 0) throw new ArgumentException("a domain needs at least one value");
+        _values = values;
+        _entries = values.Select(v => (v.Weight, v.Valid, v.Label)).ToArray();
+    }
+
+    public override IReadOnlyList<(int Weight, bool Valid, string Label)> Entries => _entries;
+    public IReadOnlyList<DomainValue<T>> Values => _values;
+    public override bool Relative => typeof(Delegate).IsAssignableFrom(typeof(T));
+    public override object? ValueAt(int index) => Relative ? null : _values[index].Value;
+
+    /// <summary>Draws one value (see <see cref="Domain.DrawIndex"/>) and counts it in <paramref name="tally"/>.</summary>
+    public T Draw(ref Rng r, DomainTally? tally, string? reweightLabel = null, int reweight = 0)
+    {
+        int i = DrawIndex(ref r, reweightLabel, reweight);
+        tally?.Count(this, i);
+        return _values[i].Value;
+    }
+}
+
+/// <summary>Shorthands for declaring domain values: <c>Ok(weight, value)</c> is documented, <c>Bad(weight, value)</c> is not.</summary>
+public static class DomainValues
+{
+    public static DomainValue<T> Ok<T>(int weight, T value, string? label = null) => new(weight, value, true, label ?? Label(value));
+    public static DomainValue<T> Bad<T>(int weight, T value, string? label = null) => new(weight, value, false, label ?? Label(value));
+    private static string Label<T>(T value) => value switch
+    {
+        null => "null",
+        Delegate => throw new ArgumentException("a relative value needs a label"),
+        uint u => u < 0x10000 ? u.ToString() : $"0x{u:x}",
+        ulong u => u < 0x10000 ? u.ToString() : $"0x{u:x}",
+        _ => value.ToString()!,
+    };
+}
+
+/// <summary>
+/// How many times each declared value was drawn: the coverage of the argument domains by the sequences a run generated
+/// (shrinking's simplified arguments are not drawn and not counted). Safe to share between threads.
+/// </summary>
+public sealed class DomainTally
+{
+    private readonly Dictionary<Domain, long[]> _counts = new();
+
+    public void Count(Domain d, int index)
+    {
+        lock (_counts)
+        {
+            if (!_counts.TryGetValue(d, out var c)) _counts[d] = c = new long[d.Entries.Count];
+            c[index]++;
+        }
+    }
+
+    /// <summary>Times the value at index was drawn.</summary>
+    public long this[Domain d, int index] { get { lock (_counts) return _counts.TryGetValue(d, out var c) ? c[index] : 0; } }
+
+    /// <summary>Per declared domain (all of <see cref="Domains.All"/>, in order): each value's label, validity and count.</summary>
+    public IReadOnlyList<(Domain Domain, IReadOnlyList<(string Label, bool Valid, long Count)> Values)> Report() =>
+        Domains.All.Select(d => (d, (IReadOnlyList<(string, bool, long)>)d.Entries.Select((e, i) => (e.Label, e.Valid, this[d, i])).ToList())).ToList();
+}
+
+/// <summary>Reflection over <see cref="Domains"/>: every declared domain, in declaration order.</summary>
+internal static class DomainRegistry
+{
+    public static IReadOnlyList<Domain> Collect(Type t) =>
+        t.GetFields(BindingFlags.Public | BindingFlags.Static).Where(f => typeof(Domain).IsAssignableFrom(f.FieldType))
+            .OrderBy(f => f.MetadataToken).Select(f => (Domain)f.GetValue(null)!).ToList();
+}
