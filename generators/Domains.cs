@@ -120,9 +120,10 @@ public static class Domains
     public static readonly Domain<ulong> SyncFlags = new(
         Ok(4, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW, "START|RW"), Ok(4, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW, "END|RW"),
         Ok(2, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ, "START|READ"), Ok(2, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE, "END|WRITE"),
-        Bad(1, 0UL, "0"), Bad(1, DMA_BUF_SYNC_END, "END (no direction)"), Bad(1, 8UL, "0x8 (an unknown bit)"), Bad(1, ulong.MaxValue, "every bit"))
+        Bad(1, 0UL, "0"), Bad(1, DMA_BUF_SYNC_END, "END (no direction)"), Bad(1, 8UL, "0x8 (an unknown bit)"), Bad(1, ulong.MaxValue, "every bit"),
+        Ok(2, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE, "START|WRITE"), Ok(2, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ, "END|READ"))
     {
-        Name = "dma_buf_sync.flags", Source = "include/uapi/linux/dma-buf.h (DMA_BUF_SYNC_VALID_FLAGS_MASK; a direction is required)",
+        Name = "dma_buf_sync.flags", Source = "include/uapi/linux/dma-buf.h (DMA_BUF_SYNC_VALID_FLAGS_MASK; a direction is required): all six direction pairs are valid",
         Fields = ["DmaBufSync.Flags"],
     };
 
