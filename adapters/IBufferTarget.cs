@@ -99,22 +99,30 @@ public interface IBufferTarget : IDisposable
     Outcome Poll(int fd, short events);
 
     // ---- V4L2 / videobuf2 -------------------------------------------------------------------------
-    /// <summary>VIDIOC_REQBUFS. R0 = count written back, R1 = capabilities.</summary>
+    /// <summary>VIDIOC_REQBUFS; observes what <see cref="Ioctls.ReqBufs"/> reads (R0 = count written back, R1 = capabilities).</summary>
     Outcome ReqBufs(int fd, uint type, uint memory, uint count);
     /// <summary>VIDIOC_CREATE_BUFS with the current format, sizeimage adjusted by sizeDelta. R0 = index, R1 = count, R2 = capabilities.</summary>
     Outcome CreateBufs(int fd, uint type, uint memory, uint count, long sizeDelta);
-    /// <summary>VIDIOC_QUERYBUF. R0 = length, R1 = flags &amp; (MAPPED|QUEUED|DONE), R2 = memory.</summary>
+    /// <summary>VIDIOC_QUERYBUF; observes what <see cref="Ioctls.QueryBuf"/> reads (R0 = length, R1 = flags &amp; (MAPPED|QUEUED|DONE), R2 = memory).</summary>
     Outcome QueryBuf(int fd, uint type, uint index);
     /// <summary>VIDIOC_EXPBUF. Handle = exported dma-buf fd.</summary>
     Outcome ExpBuf(int fd, uint type, uint index, uint plane, uint flags);
     /// <summary>VIDIOC_QBUF. For DMABUF, dmabufFd is m.fd (length 0); for USERPTR, userMap's address and length; an output buffer carries one frame (bytesused = sizeimage).</summary>
     Outcome QBuf(int fd, uint type, uint index, uint memory, int dmabufFd, int userMap);
-    /// <summary>Non-blocking VIDIOC_DQBUF. R0 = index, R1 = flags &amp; (MAPPED|QUEUED|DONE).</summary>
+    /// <summary>Non-blocking VIDIOC_DQBUF; observes what <see cref="Ioctls.DQBuf"/> reads (R0 = index, R1 = flags &amp; (MAPPED|QUEUED|DONE)).</summary>
     Outcome DQBuf(int fd, uint type);
     Outcome StreamOn(int fd, uint type);
     Outcome StreamOff(int fd, uint type);
     /// <summary>VIDIOC_REMOVE_BUFS.</summary>
     Outcome RemoveBufs(int fd, uint type, uint index, uint count);
+
+    // ---- described ioctls ----------------------------------------------------------------------------
+    /// <summary>
+    /// An ioctl made from its description alone (<see cref="IoctlSpec"/>; an op record that is an IoctlOp): the kernel
+    /// adapter packs the argument and reads R0..R2 as the spec says, the model answers with the method it marks
+    /// [ModelOf(request)]. Only results that create nothing (Status, Values): a new fd or handle needs the adapter's books.
+    /// </summary>
+    Outcome Ioctl(int fd, IoctlCall call);
 
     // ---- hygiene -----------------------------------------------------------------------------------
     /// <summary>dma-bufs this target created that are still alive (kernel: bufinfo delta; -1 if it cannot tell).</summary>

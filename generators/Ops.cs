@@ -107,9 +107,57 @@ public abstract record Op
     public override string ToString() => Text;
 }
 
-/// <summary>One method per op: whatever renders ops outside this file implements it, so a new op cannot be forgotten.</summary>
+/// <summary>One input of a described ioctl: a number (with its C spelling), a handle, or a string.</summary>
+public readonly record struct IoctlArg(ulong Value = 0, Var Handle = default, string? Text = null, string? C = null)
+{
+    public static IoctlArg Number(ulong value, string? c = null) => new(value, C: c);
+    public static IoctlArg Fd(Var handle) => new(Handle: handle);
+    public static IoctlArg String(string text) => new(Text: text);
+}
+
+/// <summary>
+/// An op that is one described ioctl (<see cref="IoctlSpec"/>) on one fd: the kernel adapter issues it and the C
+/// reproducer prints it from the description alone, and the model answers with its [ModelOf] method, so a new op of
+/// this kind is its record, its model semantics and its generator rule. Only results that create nothing.
+/// </summary>
+public abstract record IoctlOp : Op
+{
+    /// <summary>The fd the ioctl is issued on.</summary>
+    public abstract Var On { get; }
+    public abstract IoctlSpec Spec { get; }
+    /// <summary>The inputs, in <see cref="IoctlSpec.In"/> order.</summary>
+    public abstract IReadOnlyList<IoctlArg> Inputs { get; }
+
+    public sealed override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
+
+    protected override Outcome Call(IBufferTarget t, Env env)
+    {
+        if (!env.Resolve(On, out var fd)) return NotRun;
+        var inputs = Inputs;
+        var values = new ulong[Spec.Arg == typeof(string) ? 0 : inputs.Count];
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (inputs[i].Handle.Id == 0) { values[i] = inputs[i].Value; continue; }
+            if (!env.Resolve(inputs[i].Handle, out var h)) return NotRun;
+            values[i] = (ulong)h;
+        }
+        return t.Ioctl(fd, new IoctlCall(Spec, values, inputs.Count > 0 ? inputs[0].Text : null));
+    }
+
+    /// <summary>R0..R2 named by the fields the description reads them from.</summary>
+    public override string Observed(in Outcome o)
+    {
+        if (!o.Ok || Spec.Out.Count == 0) return base.Observed(o);
+        var r = new[] { o.R0, o.R1, o.R2 };
+        return string.Join(", ", Spec.Out.Select((x, k) => $"{x.Path} {r[k]}"));
+    }
+}
+
+/// <summary>One method per op: whatever renders ops outside this file implements it, so a new op cannot be forgotten.
+/// Ops that are a described ioctl (<see cref="IoctlOp"/>) share one method: they are rendered from their description.</summary>
 public interface IOpVisitor<out T>
 {
+    T Visit(IoctlOp op);
     T Visit(Open op);
     T Visit(Close op);
     T Visit(Dup op);

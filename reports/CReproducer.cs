@@ -276,12 +276,45 @@ public static class CReproducer
             }
         }
 
+        /// <summary>
+        /// A described ioctl (<see cref="Ioctls"/>) as C: the argument declared with the op's values (their C text, in
+        /// <see cref="IoctlSpec.In"/> order), the call, and the outcome read exactly as the kernel adapter reads it from the
+        /// same description. created: the op (for a slot); handleSize: the C size of a new GEM handle's object; tail: lines
+        /// after the outcome (a handle that is no longer live).
+        /// </summary>
+        private string Ioctl(IoctlSpec s, string fd, IReadOnlyList<string> values, Op? created = null, string? handleSize = null, string tail = "")
+        {
+            if (s.Header.Length > 0) UapiHeaders.Add(s.Header);
+            var v = s.Var;
+            var decl = s.Arg == typeof(int) ? $"\tint {v} = {values[0]};\n"
+                : s.Arg == typeof(string) ? $"\tchar {v}[] = {values[0]};\n"
+                : $"\t{s.CType} {v} = {{ {string.Join(", ", s.In.Select((f, i) => $".{f} = {values[i]}"))} }};\n";
+            var call = $"xioctl({fd}, {s.Request}, {(s.Arg == typeof(string) ? v : "&" + v)})";
+            string Out(int k) => k >= s.Out.Count ? "0" : s.Out[k].Mask is { } m ? $"{v}.{s.Out[k].Path} & {m}" : $"{v}.{s.Out[k].Path}";
+            var body = s.Result switch
+            {
+                IoctlResult.Status => $"\to = result({call});",
+                IoctlResult.Values => $"\to = {call} < 0 ? fail() : done({Out(0)}, {Out(1)}, {Out(2)});",
+                IoctlResult.NewFd => $"\to = {call} < 0 ? fail() : new_fd({v}.{s.Created}, {slots.Of(created!)});",
+                IoctlResult.NewFdReturned => $"\to = new_fd({call}, {slots.Of(created!)});",
+                IoctlResult.NewHandle => $"\to = {call} < 0 ? fail() : new_handle({v}.{s.Created}, {handleSize}, {slots.Of(created!)});" +
+                    string.Concat(Enumerable.Range(1, Math.Max(0, s.Out.Count - 1)).Select(k => $"\n\tif (o.err == 0)\n\t\to.r{k} = {Out(k)};")),
+                IoctlResult.NewSyncFile => $"\to = {call} < 0 ? fail() : new_sync_file({v}.{s.Created}, {slots.Of(created!)});",
+                _ => throw new InvalidOperationException(s.Result.ToString()),
+            };
+            if (s.Result == IoctlResult.NewSyncFile) Helpers.Add("file_info");
+            return "{\n" + decl + "\n" + body + tail + "\n}";
+        }
+
         private string Fd(Var v) => v.Id == -1 ? "-1" : $"(int)h[{slots.Of(v)}]";
         private string U32(Var v) => v.Id == -1 ? "0xffffffffu" : $"(__u32)h[{slots.Of(v)}]";
         private string Map(Var v) => $"maddr[{slots.Of(v)}]";
         private static string Prot(int p) => Mmap.ProtNames(p);
         private static string MapFlags(int f) => f == MAP_SHARED ? "MAP_SHARED" : "MAP_PRIVATE";
         private static string Type(uint t) => BufTypeName(t);
+
+        public string Visit(IoctlOp op) =>
+            Ioctl(op.Spec, Fd(op.On), op.Inputs.Select(a => a.Handle.Id != 0 ? Fd(a.Handle) : a.Text != null ? CString(a.Text) : a.C ?? a.Value.ToString()).ToList());
 
         public string Visit(Open op) =>
             $"o = new_fd(open(device({CString(op.Device)}), {OpenFlagNames(op.Flags)}{(op.Device.StartsWith("video", StringComparison.Ordinal) && (op.Flags & O_NONBLOCK) == 0 ? " | O_NONBLOCK /* the suite never lets DQBUF sleep */" : "")}), {slots.Of(op)});";
@@ -316,7 +349,7 @@ public static class CReproducer
         public string Visit(DmaBufSync op)
         {
             bool start = (op.Flags & ~(DMA_BUF_SYNC_RW | DMA_BUF_SYNC_END)) == 0 && (op.Flags & DMA_BUF_SYNC_RW) != 0 && (op.Flags & DMA_BUF_SYNC_END) == 0;
-            var call = $"{{\n\tstruct dma_buf_sync s = {{ .flags = {SyncFlagNames(op.Flags)} }};\n\n\to = result(xioctl({Fd(op.Fd)}, DMA_BUF_IOCTL_SYNC, &s));\n}}";
+            var call = Ioctl(Ioctls.DmaBufSync, Fd(op.Fd), [SyncFlagNames(op.Flags)]);
             if (!start || op.Fd.Id <= 0 || !slots.DmaBufs.Contains(slots.Of(op.Fd))) return call;
             Helpers.Add("ready");
             // a START that would sleep on a fence is not issued: the same usage test as poll
@@ -347,8 +380,7 @@ public static class CReproducer
             return $"o = memfd({op.Size}, {(op.AllowSealing ? "MFD_ALLOW_SEALING" : "0")}, {SealNames(op.Seals)}, {slots.Of(op)});";
         }
         public string Visit(UdmabufCreate op) =>
-            $"{{\n\tstruct udmabuf_create c = {{ .memfd = {Fd(op.Memfd)}, .flags = {(op.Flags == UDMABUF_FLAGS_CLOEXEC ? "UDMABUF_FLAGS_CLOEXEC" : $"0x{op.Flags:x}")}, .offset = {op.Offset}, .size = {op.Size} }};\n\n" +
-            $"\to = new_fd(xioctl({Fd(op.Dev)}, UDMABUF_CREATE, &c), {slots.Of(op)});\n}}";
+            Ioctl(Ioctls.UdmabufCreate, Fd(op.Dev), [Fd(op.Memfd), op.Flags == UDMABUF_FLAGS_CLOEXEC ? "UDMABUF_FLAGS_CLOEXEC" : $"0x{op.Flags:x}", $"{op.Offset}", $"{op.Size}"], op);
         public string Visit(UdmabufCreateList op)
         {
             var sb = new StringBuilder("{\n");
@@ -360,9 +392,7 @@ public static class CReproducer
             return sb.ToString();
         }
 
-        public string Visit(ReqBufs op) =>
-            $"{{\n\tstruct v4l2_requestbuffers rb = {{ .count = {op.Count}, .type = {Type(op.Type)}, .memory = {MemoryName(op.Memory)} }};\n\n" +
-            $"\to = xioctl({Fd(op.Fd)}, VIDIOC_REQBUFS, &rb) < 0 ? fail() : done(rb.count, rb.capabilities, 0);\n}}";
+        public string Visit(ReqBufs op) => Ioctl(Ioctls.ReqBufs, Fd(op.Fd), [$"{op.Count}", Type(op.Type), MemoryName(op.Memory)]);
         public string Visit(CreateBufs op) =>
             $"{{\n\tstruct v4l2_create_buffers cb = {{ .count = {op.Count}, .memory = {MemoryName(op.Memory)} }};\n\n" +
             $"\t/* the current format, with sizeimage {(op.SizeDelta >= 0 ? "+" : "")}{op.SizeDelta} */\n" +
@@ -372,12 +402,8 @@ public static class CReproducer
             "\t\tcb.format.fmt.pix.sizeimage = size < 0 ? 0 : size > 0xffffffffLL ? 0xffffffffu : (__u32)size;\n" +
             $"\t}} else {{\n\t\tmemset(&cb.format, 0, sizeof(cb.format));\n\t\tcb.format.type = {Type(op.Type)};\n\t}}\n" +
             $"\to = xioctl({Fd(op.Fd)}, VIDIOC_CREATE_BUFS, &cb) < 0 ? fail() : done(cb.index, cb.count, cb.capabilities);\n}}";
-        public string Visit(QueryBuf op) =>
-            $"{{\n\tstruct v4l2_buffer b = {{ .index = {op.Index}, .type = {Type(op.Type)} }};\n\n" +
-            $"\to = xioctl({Fd(op.Fd)}, VIDIOC_QUERYBUF, &b) < 0 ? fail() : done(b.length, b.flags & STATE_FLAGS, b.memory);\n}}";
-        public string Visit(ExpBuf op) =>
-            $"{{\n\tstruct v4l2_exportbuffer e = {{ .type = {Type(op.Type)}, .index = {op.Index}, .plane = {op.Plane}, .flags = {OpenFlagNames((int)op.Flags)} }};\n\n" +
-            $"\to = xioctl({Fd(op.Fd)}, VIDIOC_EXPBUF, &e) < 0 ? fail() : new_fd(e.fd, {slots.Of(op)});\n}}";
+        public string Visit(QueryBuf op) => Ioctl(Ioctls.QueryBuf, Fd(op.Fd), [$"{op.Index}", Type(op.Type)]);
+        public string Visit(ExpBuf op) => Ioctl(Ioctls.ExpBuf, Fd(op.Fd), [Type(op.Type), $"{op.Index}", $"{op.Plane}", OpenFlagNames((int)op.Flags)], op);
         public string Visit(QBuf op)
         {
             var sb = new StringBuilder($"{{\n\tstruct v4l2_buffer b = {{ .index = {op.Index}, .type = {Type(op.Type)}, .memory = {MemoryName(op.Memory)}, .field = V4L2_FIELD_NONE }};\n\n");
@@ -388,26 +414,16 @@ public static class CReproducer
             sb.Append($"\to = result(xioctl({Fd(op.Fd)}, VIDIOC_QBUF, &b));\n}}");
             return sb.ToString();
         }
-        public string Visit(DQBuf op) =>
-            $"{{\n\tstruct v4l2_buffer b = {{ .type = {Type(op.Type)} }};\n\n" +
-            $"\to = xioctl({Fd(op.Fd)}, VIDIOC_DQBUF, &b) < 0 ? fail() : done(b.index, b.flags & STATE_FLAGS, 0);\n}}";
-        public string Visit(StreamOn op) => $"{{\n\tint type = {Type(op.Type)};\n\n\to = result(xioctl({Fd(op.Fd)}, VIDIOC_STREAMON, &type));\n}}";
-        public string Visit(StreamOff op) => $"{{\n\tint type = {Type(op.Type)};\n\n\to = result(xioctl({Fd(op.Fd)}, VIDIOC_STREAMOFF, &type));\n}}";
-        public string Visit(RemoveBufs op) =>
-            $"{{\n\tstruct v4l2_remove_buffers rb = {{ .index = {op.Index}, .count = {op.Count}, .type = {Type(op.Type)} }};\n\n" +
-            $"\to = result(xioctl({Fd(op.Fd)}, VIDIOC_REMOVE_BUFS, &rb));\n}}";
+        public string Visit(DQBuf op) => Ioctl(Ioctls.DQBuf, Fd(op.Fd), [Type(op.Type)]);
+        public string Visit(StreamOn op) => Ioctl(Ioctls.StreamOn, Fd(op.Fd), [Type(op.Type)]);
+        public string Visit(StreamOff op) => Ioctl(Ioctls.StreamOff, Fd(op.Fd), [Type(op.Type)]);
+        public string Visit(RemoveBufs op) => Ioctl(Ioctls.RemoveBufs, Fd(op.Fd), [$"{op.Index}", $"{op.Count}", Type(op.Type)]);
 
-        public string Visit(DrmCreateDumb op) =>
-            $"{{\n\tstruct drm_mode_create_dumb c = {{ .width = {op.Width}, .height = {op.Height}, .bpp = {op.Bpp} }};\n\n" +
-            $"\to = xioctl({Fd(op.Drm)}, DRM_IOCTL_MODE_CREATE_DUMB, &c) < 0 ? fail() : new_handle(c.handle, c.size, {slots.Of(op)});\n\tif (o.err == 0)\n\t\to.r1 = c.size;\n}}";
-        public string Visit(PrimeHandleToFd op) =>
-            $"{{\n\tstruct drm_prime_handle p = {{ .handle = {U32(op.Handle)}, .flags = {PrimeFlagNames(op.Flags)}, .fd = -1 }};\n\n" +
-            $"\to = xioctl({Fd(op.Drm)}, DRM_IOCTL_PRIME_HANDLE_TO_FD, &p) < 0 ? fail() : new_fd(p.fd, {slots.Of(op)});\n}}";
+        public string Visit(DrmCreateDumb op) => Ioctl(Ioctls.CreateDumb, Fd(op.Drm), [$"{op.Width}", $"{op.Height}", $"{op.Bpp}"], op, handleSize: "c.size");
+        public string Visit(PrimeHandleToFd op) => Ioctl(Ioctls.PrimeHandleToFd, Fd(op.Drm), [U32(op.Handle), PrimeFlagNames(op.Flags), "-1"], op);
         public string Visit(PrimeFdToHandle op) =>
-            $"{{\n\tstruct drm_prime_handle p = {{ .fd = {Fd(op.Fd)}, .flags = 0x{op.Flags:x} }};\n\n" +
-            $"\to = xioctl({Fd(op.Drm)}, DRM_IOCTL_PRIME_FD_TO_HANDLE, &p) < 0 ? fail() : new_handle(p.handle, lseek({Fd(op.Fd)}, 0, SEEK_END), {slots.Of(op)});\n}}";
-        public string Visit(GemClose op) =>
-            $"{{\n\tstruct drm_gem_close c = {{ .handle = {U32(op.Handle)} }};\n\n\to = result(xioctl({Fd(op.Drm)}, DRM_IOCTL_GEM_CLOSE, &c));" + Kill(op.Handle, "\t") + "\n}";
+            Ioctl(Ioctls.PrimeFdToHandle, Fd(op.Drm), [Fd(op.Fd), $"0x{op.Flags:x}"], op, handleSize: $"lseek({Fd(op.Fd)}, 0, SEEK_END)");
+        public string Visit(GemClose op) => Ioctl(Ioctls.GemClose, Fd(op.Drm), [U32(op.Handle)], tail: Kill(op.Handle, "\t"));
         public string Visit(DrmMapDumb op) =>
             $"{{\n\tstruct drm_mode_map_dumb m = {{ .handle = {U32(op.Handle)} }};\n\n" +
             $"\tif (xioctl({Fd(op.Drm)}, DRM_IOCTL_MODE_MAP_DUMB, &m) < 0)\n\t\to = fail();\n" +
@@ -422,23 +438,16 @@ public static class CReproducer
             $"{{\n\tstruct drm_vgem_fence_attach a = {{ .handle = {U32(op.Handle)}, .flags = {(op.Flags == VGEM_FENCE_WRITE ? "VGEM_FENCE_WRITE" : $"0x{op.Flags:x}")}, .pad = {op.Pad} }};\n\n" +
             $"\tif (xioctl({Fd(op.Drm)}, DRM_IOCTL_VGEM_FENCE_ATTACH, &a) < 0) {{\n\t\to = fail();\n\t}} else {{\n" +
             $"\t\th[{slots.Of(op)}] = a.out_fence;\n\t\tlive[{slots.Of(op)}] = 1;\n\t\tfences_used = 1;\n\t\tclock_gettime(CLOCK_MONOTONIC, &last_attach);\n\t\to = done(a.out_fence, 0, 0);\n\t}}\n}}";
-        public string Visit(VgemFenceSignal op) =>
-            $"{{\n\tstruct drm_vgem_fence_signal s = {{ .fence = {U32(op.Fence)}, .flags = {op.Flags} }};\n\n\to = result(xioctl({Fd(op.Drm)}, DRM_IOCTL_VGEM_FENCE_SIGNAL, &s));\n}}";
+        public string Visit(VgemFenceSignal op) => Ioctl(Ioctls.VgemFenceSignal, Fd(op.Drm), [U32(op.Fence), $"{op.Flags}"]);
         public string Visit(VgemFenceExpire op)
         {
             Helpers.Add("expire");
             return "o = wait_for_vgem_expiry();";
         }
 
-        public string Visit(ExportSyncFile op)
-        {
-            Helpers.Add("file_info");
-            return $"{{\n\tstruct dma_buf_export_sync_file e = {{ .flags = {ExportSyncFile.FenceFlags(op.Flags)}, .fd = -1 }};\n\n" +
-                $"\to = xioctl({Fd(op.Fd)}, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &e) < 0 ? fail() : new_sync_file(e.fd, {slots.Of(op)});\n}}";
-        }
+        public string Visit(ExportSyncFile op) => Ioctl(Ioctls.ExportSyncFile, Fd(op.Fd), [ExportSyncFile.FenceFlags(op.Flags), "-1"], op);
         public string Visit(ImportSyncFile op) =>
-            $"{{\n\tstruct dma_buf_import_sync_file i = {{ .flags = {ExportSyncFile.FenceFlags(op.Flags)}, .fd = {Fd(op.Sync)} }};\n\n" +
-            $"\to = result(xioctl({Fd(op.Fd)}, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &i));\n\tif (o.err == 0)\n\t\tfences_used = 1;\n}}";
+            Ioctl(Ioctls.ImportSyncFile, Fd(op.Fd), [ExportSyncFile.FenceFlags(op.Flags), Fd(op.Sync)], tail: "\n\tif (o.err == 0)\n\t\tfences_used = 1;");
         public string Visit(SyncMerge op)
         {
             Helpers.Add("file_info");

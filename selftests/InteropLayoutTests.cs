@@ -72,8 +72,16 @@ public static class LayoutCheck
             if (f.Name != "UNKNOWN_b_7f") list.Add((f.Name, (ulong)(nuint)f.GetValue(null)!));
         foreach (var f in typeof(Uapi).GetFields(BindingFlags.Public | BindingFlags.Static).Where(f => f.IsLiteral && f.Name != "PAGE_SIZE"))
             list.Add((f.Name, Convert.ToUInt64(f.GetValue(null) is int i ? (ulong)(uint)i : f.GetValue(null))));
+        // every described ioctl's request code, wherever it is declared (Ioctls, or beside an op)
+        foreach (var s in IoctlSpecs().Where(s => !list.Any(x => x.Item1 == s.Request))) list.Add((s.Request, (ulong)s.Code));
         return list;
     }
+
+    /// <summary>Every <see cref="IoctlSpec"/> the suite declares: Ioctls' and those beside an op record.</summary>
+    public static IReadOnlyList<IoctlSpec> IoctlSpecs() =>
+        typeof(Ioctls).GetFields(BindingFlags.Public | BindingFlags.Static)
+            .Concat(typeof(Conformance.Generators.Op).Assembly.GetTypes().SelectMany(t => t.GetFields(BindingFlags.Public | BindingFlags.Static)))
+            .Where(f => f.FieldType == typeof(IoctlSpec)).Select(f => (IoctlSpec)f.GetValue(null)!).Distinct().ToList();
 
     public static List<string> Run(IEnumerable<Type> structs, IEnumerable<(string Name, ulong Value)> constants)
     {

@@ -36,47 +36,50 @@ public sealed unsafe partial class KernelTarget
     public Outcome DrmCreateDumb(int drmFd, uint width, uint height, uint bpp)
     {
         if (NotDrm(drmFd, out var f) || width == 0 || height == 0 || bpp == 0) return Outcome.NotRun;
-        var c = new drm_mode_create_dumb { width = width, height = height, bpp = bpp };
-        long r = Ioctl(drmFd, Req.DRM_IOCTL_MODE_CREATE_DUMB, ref c, "DRM_IOCTL_MODE_CREATE_DUMB");
+        byte* arg = stackalloc byte[ArgBytes];
+        long r = Issue(Ioctls.CreateDumb, drmFd, [width, height, bpp], arg);
         if (r < 0) return Err(r);
-        _handles[(f.File, c.handle)] = ((long)c.size, Exporter.Drm);
-        return new Outcome(Errno.OK, c.handle, (long)c.size) { Handle = (int)c.handle };
+        var (handle, size, _) = Ioctls.CreateDumb.Observe(arg);
+        _handles[(f.File, (uint)handle)] = (size, Exporter.Drm);
+        return new Outcome(Errno.OK, handle, size) { Handle = (int)handle };
     }
 
     public Outcome PrimeHandleToFd(int drmFd, uint handle, uint flags)
     {
         if (NotDrm(drmFd, out var f)) return Outcome.NotRun;
-        var h = new drm_prime_handle { handle = handle, flags = flags, fd = -1 };
-        long r = Ioctl(drmFd, Req.DRM_IOCTL_PRIME_HANDLE_TO_FD, ref h, "DRM_IOCTL_PRIME_HANDLE_TO_FD");
+        byte* arg = stackalloc byte[ArgBytes];
+        long r = Issue(Ioctls.PrimeHandleToFd, drmFd, [handle, flags, unchecked((ulong)-1)], arg);
         if (r < 0) return Err(r);
+        int fd = (int)Ioctls.PrimeHandleToFd.CreatedValue(arg);
         // a re-export of an imported buffer is the original dma-buf: the harness's guards follow its real exporter
         // (fdinfo names it when the handle is not one this adapter made, e.g. a number valid in another file)
-        var exp = _handles.TryGetValue((f.File, handle), out var known) ? known.Exporter : Discovery.FdInfoField(h.fd, "exp_name") switch
+        var exp = _handles.TryGetValue((f.File, handle), out var known) ? known.Exporter : Discovery.FdInfoField(fd, "exp_name") switch
         {
             "drm" => Exporter.Drm,
             "udmabuf" => Exporter.Udmabuf,
             { } n when n.StartsWith("videobuf2", StringComparison.Ordinal) => Exporter.Vb2,
             _ => Exporter.Heap,
         };
-        _fds[h.fd] = new FdInfo(Kind.DmaBuf, (flags & DRM_RDWR) != 0 ? O_RDWR : O_RDONLY, Exporter: exp);
-        return Outcome.Created(h.fd);
+        _fds[fd] = new FdInfo(Kind.DmaBuf, (flags & DRM_RDWR) != 0 ? O_RDWR : O_RDONLY, Exporter: exp);
+        return Outcome.Created(fd);
     }
 
     public Outcome PrimeFdToHandle(int drmFd, int fd, uint flags)
     {
         if (NotDrm(drmFd, out var f)) return Outcome.NotRun;
-        var h = new drm_prime_handle { fd = fd, flags = flags };
-        long r = Ioctl(drmFd, Req.DRM_IOCTL_PRIME_FD_TO_HANDLE, ref h, "DRM_IOCTL_PRIME_FD_TO_HANDLE");
+        byte* arg = stackalloc byte[ArgBytes];
+        long r = Issue(Ioctls.PrimeFdToHandle, drmFd, [(uint)fd, flags], arg);
         if (r < 0) return Err(r);
-        _handles[(f.File, h.handle)] = (Sys.Lseek(fd, 0, SEEK_END), _fds.TryGetValue(fd, out var src) ? src.Exporter : Exporter.None);
-        return new Outcome(Errno.OK, h.handle) { Handle = (int)h.handle };
+        var (handle, _, _) = Ioctls.PrimeFdToHandle.Observe(arg);
+        _handles[(f.File, (uint)handle)] = (Sys.Lseek(fd, 0, SEEK_END), _fds.TryGetValue(fd, out var src) ? src.Exporter : Exporter.None);
+        return new Outcome(Errno.OK, handle) { Handle = (int)handle };
     }
 
     public Outcome GemClose(int drmFd, uint handle)
     {
         if (NotDrm(drmFd, out var f)) return Outcome.NotRun;
-        var c = new drm_gem_close { handle = handle };
-        long r = Ioctl(drmFd, Req.DRM_IOCTL_GEM_CLOSE, ref c, "DRM_IOCTL_GEM_CLOSE");
+        byte* arg = stackalloc byte[ArgBytes];
+        long r = Issue(Ioctls.GemClose, drmFd, [handle], arg);
         if (r < 0) return Err(r);
         _handles.Remove((f.File, handle));
         return Outcome.Success();
@@ -121,9 +124,8 @@ public sealed unsafe partial class KernelTarget
     public Outcome VgemFenceSignal(int drmFd, uint fenceId, uint flags)
     {
         if (NotDrm(drmFd, out _) || !Vgem) return Outcome.NotRun;
-        var s = new drm_vgem_fence_signal { fence = fenceId, flags = flags };
-        long r = Ioctl(drmFd, Req.DRM_IOCTL_VGEM_FENCE_SIGNAL, ref s, "DRM_IOCTL_VGEM_FENCE_SIGNAL");
-        return r < 0 ? Err(r) : Outcome.Success();
+        byte* arg = stackalloc byte[ArgBytes];
+        return Observed(Ioctls.VgemFenceSignal, Issue(Ioctls.VgemFenceSignal, drmFd, [fenceId, flags], arg), arg);
     }
 
     /// <summary>vgem's timer signals a fence VGEM_FENCE_TIMEOUT (10 s) after its attach; wait out the newest one, with a margin.</summary>
@@ -152,16 +154,16 @@ public sealed unsafe partial class KernelTarget
     public Outcome ExportSyncFile(int fd, uint flags)
     {
         if (!FenceFd(fd)) return Outcome.NotRun;
-        var e = new dma_buf_export_sync_file { flags = flags, fd = -1 };
-        long r = Ioctl(fd, Req.DMA_BUF_IOCTL_EXPORT_SYNC_FILE, ref e, "DMA_BUF_IOCTL_EXPORT_SYNC_FILE");
-        return r < 0 ? Err(r) : SyncFileCreated(e.fd);
+        byte* arg = stackalloc byte[ArgBytes];
+        long r = Issue(Ioctls.ExportSyncFile, fd, [flags, unchecked((ulong)-1)], arg);
+        return r < 0 ? Err(r) : SyncFileCreated((int)Ioctls.ExportSyncFile.CreatedValue(arg));
     }
 
     public Outcome ImportSyncFile(int fd, int syncFd, uint flags)
     {
         if (!FenceFd(fd)) return Outcome.NotRun;
-        var i = new dma_buf_import_sync_file { flags = flags, fd = syncFd };
-        long r = Ioctl(fd, Req.DMA_BUF_IOCTL_IMPORT_SYNC_FILE, ref i, "DMA_BUF_IOCTL_IMPORT_SYNC_FILE");
+        byte* arg = stackalloc byte[ArgBytes];
+        long r = Issue(Ioctls.ImportSyncFile, fd, [flags, (uint)syncFd], arg);
         if (r < 0) return Err(r);
         _fencesUsed = true;
         return Outcome.Success();

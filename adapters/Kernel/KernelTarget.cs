@@ -54,6 +54,26 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
 
     private bool Is(int fd, Kind k) => _fds.TryGetValue(fd, out var f) && f.Kind == k;
 
+    /// <summary>Room for any described ioctl's argument (the largest, v4l2_buffer, is 88 bytes).</summary>
+    private const int ArgBytes = 256;
+
+    /// <summary>A described ioctl (<see cref="Ioctls"/>): the values packed into a zeroed argument, the call made under the
+    /// watchdog. Returns the syscall's result (negative: -errno).</summary>
+    private long Issue(IoctlSpec s, int fd, ReadOnlySpan<ulong> values, byte* arg)
+    {
+        s.Pack(arg, values);
+        using var _ = _watchdog.Op(s.Request, fd);
+        return Sys.Ioctl(fd, s.Code, arg);
+    }
+
+    /// <summary>The outcome of a described ioctl that creates nothing: its status, or R0..R2 as the description reads them.</summary>
+    private static Outcome Observed(IoctlSpec s, long r, byte* arg)
+    {
+        if (r < 0) return Err(r);
+        var (r0, r1, r2) = s.Observe(arg);
+        return Outcome.Success(r0, r1, r2);
+    }
+
     // ---- fd table -------------------------------------------------------------------------------
 
     public Outcome Open(string device, int oflags)
@@ -189,10 +209,8 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         bool start = (flags & ~(DMA_BUF_SYNC_RW | DMA_BUF_SYNC_END)) == 0 && (flags & DMA_BUF_SYNC_RW) != 0 && (flags & DMA_BUF_SYNC_END) == 0;
         if (start && _fencesUsed && Is(fd, Kind.DmaBuf) && !Ready(fd, (flags & DMA_BUF_SYNC_WRITE) != 0 ? POLLOUT : POLLIN))
             return Outcome.Fail(Errno.WouldBlock);
-        var s = new dma_buf_sync { flags = flags };
-        using var _ = _watchdog.Op("DMA_BUF_IOCTL_SYNC", fd);
-        long r = Sys.Ioctl(fd, Req.DMA_BUF_IOCTL_SYNC, &s);
-        return r < 0 ? Err(r) : Outcome.Success();
+        byte* arg = stackalloc byte[ArgBytes];
+        return Observed(Ioctls.DmaBufSync, Issue(Ioctls.DmaBufSync, fd, [flags], arg), arg);
     }
 
     public Outcome DmaBufSetName(int fd, int nameLength)
@@ -251,10 +269,8 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
 
     public Outcome UdmabufCreate(int devFd, int memfd, long offset, long size, uint flags)
     {
-        var c = new udmabuf_create { memfd = (uint)memfd, flags = flags, offset = (ulong)offset, size = (ulong)size };
-        long r;
-        using (_watchdog.Op("UDMABUF_CREATE", devFd))
-            r = Sys.Ioctl(devFd, Req.UDMABUF_CREATE, &c);
+        byte* arg = stackalloc byte[ArgBytes];
+        long r = Issue(Ioctls.UdmabufCreate, devFd, [(uint)memfd, flags, (ulong)offset, (ulong)size], arg);
         return Track(r, new FdInfo(Kind.DmaBuf, O_RDWR, Exporter: Exporter.Udmabuf));
     }
 
@@ -278,11 +294,8 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
 
     public Outcome ReqBufs(int fd, uint type, uint memory, uint count)
     {
-        var rb = new v4l2_requestbuffers { count = count, type = type, memory = memory };
-        long r;
-        using (_watchdog.Op("VIDIOC_REQBUFS", fd))
-            r = Sys.Ioctl(fd, Req.VIDIOC_REQBUFS, &rb);
-        return r < 0 ? Err(r) : Outcome.Success(rb.count, rb.capabilities);
+        byte* arg = stackalloc byte[ArgBytes];
+        return Observed(Ioctls.ReqBufs, Issue(Ioctls.ReqBufs, fd, [count, type, memory], arg), arg);
     }
 
     public Outcome CreateBufs(int fd, uint type, uint memory, uint count, long sizeDelta)
@@ -299,24 +312,20 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         return r < 0 ? Err(r) : Outcome.Success(cb.index, cb.count, cb.capabilities);
     }
 
-    private const uint StateFlags = V4L2_BUF_FLAG_MAPPED | V4L2_BUF_FLAG_QUEUED | V4L2_BUF_FLAG_DONE;
-
     public Outcome QueryBuf(int fd, uint type, uint index)
     {
-        var b = new v4l2_buffer { index = index, type = type };
-        long r = Sys.Ioctl(fd, Req.VIDIOC_QUERYBUF, &b);
-        return r < 0 ? Err(r) : Outcome.Success(b.length, b.flags & StateFlags, b.memory);
+        byte* arg = stackalloc byte[ArgBytes];
+        return Observed(Ioctls.QueryBuf, Issue(Ioctls.QueryBuf, fd, [index, type], arg), arg);
     }
 
     public Outcome ExpBuf(int fd, uint type, uint index, uint plane, uint flags)
     {
-        var e = new v4l2_exportbuffer { type = type, index = index, plane = plane, flags = flags };
-        long r;
-        using (_watchdog.Op("VIDIOC_EXPBUF", fd))
-            r = Sys.Ioctl(fd, Req.VIDIOC_EXPBUF, &e);
+        byte* arg = stackalloc byte[ArgBytes];
+        long r = Issue(Ioctls.ExpBuf, fd, [type, index, plane, flags], arg);
         if (r < 0) return Err(r);
-        _fds[e.fd] = new FdInfo(Kind.DmaBuf, (int)(flags & O_ACCMODE), Exporter: Exporter.Vb2);
-        return Outcome.Created(e.fd);
+        int dmabuf = (int)Ioctls.ExpBuf.CreatedValue(arg);
+        _fds[dmabuf] = new FdInfo(Kind.DmaBuf, (int)(flags & O_ACCMODE), Exporter: Exporter.Vb2);
+        return Outcome.Created(dmabuf);
     }
 
     public Outcome QBuf(int fd, uint type, uint index, uint memory, int dmabufFd, int userMap)
@@ -340,33 +349,46 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
 
     public Outcome DQBuf(int fd, uint type)
     {
-        var b = new v4l2_buffer { type = type };
-        long r;
-        using (_watchdog.Op("VIDIOC_DQBUF", fd))
-            r = Sys.Ioctl(fd, Req.VIDIOC_DQBUF, &b);
-        return r < 0 ? Err(r) : Outcome.Success(b.index, b.flags & StateFlags);
+        byte* arg = stackalloc byte[ArgBytes];
+        return Observed(Ioctls.DQBuf, Issue(Ioctls.DQBuf, fd, [type], arg), arg);
     }
 
-    public Outcome StreamOn(int fd, uint type) => Stream(fd, type, Req.VIDIOC_STREAMON, "VIDIOC_STREAMON");
-
-    public Outcome StreamOff(int fd, uint type) => Stream(fd, type, Req.VIDIOC_STREAMOFF, "VIDIOC_STREAMOFF");
-
-    private Outcome Stream(int fd, uint type, nuint request, string name)
+    public Outcome StreamOn(int fd, uint type)
     {
-        int t = (int)type;
-        long r;
-        using (_watchdog.Op(name, fd))
-            r = Sys.Ioctl(fd, request, &t);
-        return r < 0 ? Err(r) : Outcome.Success();
+        byte* arg = stackalloc byte[ArgBytes];
+        return Observed(Ioctls.StreamOn, Issue(Ioctls.StreamOn, fd, [type], arg), arg);
+    }
+
+    public Outcome StreamOff(int fd, uint type)
+    {
+        byte* arg = stackalloc byte[ArgBytes];
+        return Observed(Ioctls.StreamOff, Issue(Ioctls.StreamOff, fd, [type], arg), arg);
     }
 
     public Outcome RemoveBufs(int fd, uint type, uint index, uint count)
     {
-        var rb = new v4l2_remove_buffers { index = index, count = count, type = type };
-        long r;
-        using (_watchdog.Op("VIDIOC_REMOVE_BUFS", fd))
-            r = Sys.Ioctl(fd, Req.VIDIOC_REMOVE_BUFS, &rb);
-        return r < 0 ? Err(r) : Outcome.Success();
+        byte* arg = stackalloc byte[ArgBytes];
+        return Observed(Ioctls.RemoveBufs, Issue(Ioctls.RemoveBufs, fd, [index, count, type], arg), arg);
+    }
+
+    // ---- described ioctls ----------------------------------------------------------------------------
+
+    public Outcome Ioctl(int fd, IoctlCall call)
+    {
+        var s = call.Spec;
+        if (s.Result is not (IoctlResult.Status or IoctlResult.Values))
+            throw new NotSupportedException($"{s.Request}: a described ioctl that creates something needs the adapter's own method");
+        if (s.Arg == typeof(string))
+        {
+            var text = Encoding.ASCII.GetBytes((call.Text ?? "") + "\0");
+            long r;
+            fixed (byte* p = text)
+                using (_watchdog.Op(s.Request, fd))
+                    r = Sys.Ioctl(fd, s.Code, p);
+            return r < 0 ? Err(r) : Outcome.Success();
+        }
+        byte* arg = stackalloc byte[ArgBytes];
+        return Observed(s, Issue(s, fd, call.Values, arg), arg);
     }
 
     // ---- hygiene -----------------------------------------------------------------------------------

@@ -94,6 +94,18 @@ public sealed partial class ReferenceModel : IBufferTarget
     /// <summary>Seeds the choices the model makes when it is itself the target.</summary>
     public void Seed(ulong seed) => _rng = seed | 1;
 
+    private static readonly Dictionary<string, Func<ReferenceModel, int, IoctlCall, Outcome>> _described =
+        typeof(ReferenceModel).GetMethods(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic)
+            .Where(m => m.GetCustomAttributes(typeof(ModelOfAttribute), false).Length > 0)
+            .ToDictionary(m => ((ModelOfAttribute)m.GetCustomAttributes(typeof(ModelOfAttribute), false)[0]).Request,
+                m => m.CreateDelegate<Func<ReferenceModel, int, IoctlCall, Outcome>>());
+
+    /// <summary>The requests the model has semantics for through <see cref="Ioctl"/> (its [ModelOf] methods).</summary>
+    public static IReadOnlyCollection<string> DescribedRequests => _described.Keys;
+
+    public Outcome Ioctl(int fd, IoctlCall call) => _described.TryGetValue(call.Spec.Request, out var answer) ? answer(this, fd, call)
+        : throw new InvalidOperationException($"the reference model has no semantics for {call.Spec.Request}: mark its method [ModelOf(\"{call.Spec.Request}\")]");
+
     private Outcome Cite(string id, in Outcome o) { _cited.Add(id); return o; }
     private Outcome Cite(string id, Errno e) { _cited.Add(id); return new Outcome(e); }
     private void Cite(string id) => _cited.Add(id);
