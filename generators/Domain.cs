@@ -21,8 +21,10 @@ public abstract class Domain
     public required string Name { get; init; }
     /// <summary>Where the valid values are documented (a kernel doc, a uapi header, the code that checks them).</summary>
     public required string Source { get; init; }
-    /// <summary>The op fields drawn from it, as "Op.Field" (ExpBuf.Flags); checked against the op records by a test.</summary>
-    public required IReadOnlyList<string> Fields { get; init; }
+    /// <summary>Its member name in <see cref="Domains"/> (what <see cref="DrawnFromAttribute"/> names).</summary>
+    public string Key { get; internal set; } = "";
+    /// <summary>The op fields drawn from it, as "Op.Field" (ExpBuf.Flags): the op arguments marked [DrawnFrom] with its key, in declaration order.</summary>
+    public IReadOnlyList<string> Fields => DomainRegistry.FieldsOf(Key);
     /// <summary>The values in declaration order (the order the draw walks, so it is part of what a seed means).</summary>
     public abstract IReadOnlyList<(int Weight, bool Valid, string Label)> Entries { get; }
     /// <summary>Values computed from the state they are drawn in (a size relative to the buffer's): their op field holds
@@ -123,10 +125,51 @@ public sealed class DomainTally
         Domains.All.Select(d => (d, (IReadOnlyList<(string, bool, long)>)d.Entries.Select((e, i) => (e.Label, e.Valid, this[d, i])).ToList())).ToList();
 }
 
-/// <summary>Reflection over <see cref="Domains"/>: every declared domain, in declaration order.</summary>
-internal static class DomainRegistry
+/// <summary>
+/// Says which declared domain an op argument is drawn from, where the op declares the argument (syzkaller's way: the
+/// argument's type names its flag set): <c>[DrawnFrom(nameof(Domains.SyncFlags))] ulong Flags</c>. An argument drawn
+/// from two domains in turn (a list's length, then its items) carries both.
+/// </summary>
+[AttributeUsage(AttributeTargets.Parameter, AllowMultiple = true)]
+public sealed class DrawnFromAttribute(string domain) : Attribute
 {
-    public static IReadOnlyList<Domain> Collect(Type t) =>
+    /// <summary>The domain's member name in <see cref="Domains"/>.</summary>
+    public string Domain { get; } = domain;
+}
+
+/// <summary>Says that an op argument's value comes from the state it is generated in, not from a declared domain, and why
+/// (the queue's own buffer type, a word within the mapping).</summary>
+[AttributeUsage(AttributeTargets.Parameter)]
+public sealed class DerivedAttribute(string reason) : Attribute
+{
+    public string Reason { get; } = reason;
+}
+
+/// <summary>Reflection over <see cref="Domains"/> and the op records: every declared domain in declaration order, and the
+/// op arguments that name each.</summary>
+public static class DomainRegistry
+{
+    internal static IReadOnlyList<Domain> Collect(Type t) =>
         t.GetFields(BindingFlags.Public | BindingFlags.Static).Where(f => typeof(Domain).IsAssignableFrom(f.FieldType))
-            .OrderBy(f => f.MetadataToken).Select(f => (Domain)f.GetValue(null)!).ToList();
+            .OrderBy(f => f.MetadataToken).Select(f => { var d = (Domain)f.GetValue(null)!; d.Key = f.Name; return d; }).ToList();
+
+    /// <summary>Every op record (concrete subclass of <see cref="Op"/>), in declaration order.</summary>
+    public static IReadOnlyList<Type> OpTypes { get; } = typeof(Op).Assembly.GetTypes()
+        .Where(t => t.IsSubclassOf(typeof(Op)) && !t.IsAbstract).OrderBy(t => t.MetadataToken).ToArray();
+
+    /// <summary>An op's arguments: the parameters of its primary constructor (its longest), in order.</summary>
+    public static IReadOnlyList<ParameterInfo> Arguments(Type op) =>
+        op.GetConstructors().OrderByDescending(c => c.GetParameters().Length).First().GetParameters();
+
+    private static ILookup<string, string>? _fields;
+
+    /// <summary>"Op.Field" for each argument marked [DrawnFrom(key)].</summary>
+    public static IReadOnlyList<string> FieldsOf(string key) =>
+        (_fields ??= OpTypes.SelectMany(t => Arguments(t).SelectMany(p => p.GetCustomAttributes<DrawnFromAttribute>().Select(a => (a.Domain, Field: $"{t.Name}.{p.Name}"))))
+            .ToLookup(x => x.Domain, x => x.Field))[key].ToList();
+
+    /// <summary>"Op.Field" → the reason, for each argument marked [Derived].</summary>
+    public static IReadOnlyDictionary<string, string> Derived { get; } = OpTypes
+        .SelectMany(t => Arguments(t).Select(p => (Field: $"{t.Name}.{p.Name}", Attr: p.GetCustomAttribute<DerivedAttribute>())))
+        .Where(x => x.Attr != null).ToDictionary(x => x.Field, x => x.Attr!.Reason);
 }

@@ -9,7 +9,9 @@ namespace Conformance.Generators;
 /// or which buffer an op names, and values tied to the state (the queue's own buffer type, a size relative to the
 /// buffer in hand), are the only choices <see cref="SequenceGenerator"/> makes in code; relative values are declared here
 /// as functions of that state. The order of values is part of what a seed means: append, do not reorder.
-/// A test checks that every scalar field of every op is drawn from a domain here or listed in <see cref="Derived"/>.
+/// An op names the domain of each argument where it declares the argument (<see cref="DrawnFromAttribute"/>, or
+/// <see cref="DerivedAttribute"/> with the reason the state decides); a test checks that every scalar argument of every op
+/// says one or the other.
 /// </summary>
 public static class Domains
 {
@@ -28,7 +30,6 @@ public static class Domains
         Bad<Func<uint, uint>>(6, t => t == V4L2_BUF_TYPE_VIDEO_CAPTURE ? V4L2_BUF_TYPE_VIDEO_OUTPUT : V4L2_BUF_TYPE_VIDEO_CAPTURE, "the other direction"))
     {
         Name = "v4l2 buffer type", Source = "Documentation/userspace-api/media/v4l/buffer.rst (enum v4l2_buf_type): a node serves the types its capabilities list",
-        Fields = ["ReqBufs.Type", "CreateBufs.Type", "QueryBuf.Type", "ExpBuf.Type", "QBuf.Type", "StreamOn.Type", "StreamOff.Type", "RemoveBufs.Type"],
     };
 
     public static readonly Domain<uint> Memory = new(
@@ -36,7 +37,6 @@ public static class Domains
         Bad(1, 0u, "0"), Bad(1, V4L2_MEMORY_OVERLAY, "V4L2_MEMORY_OVERLAY (not a videobuf2 memory type)"))
     {
         Name = "v4l2 memory", Source = "Documentation/userspace-api/media/v4l/buffer.rst (enum v4l2_memory); videobuf2-core.c vb2_verify_memory_type",
-        Fields = ["ReqBufs.Memory", "CreateBufs.Memory", "QBuf.Memory"],
     };
 
     /// <summary>Boundary values: whether an index names a buffer is the queue's state, not the value's.</summary>
@@ -44,33 +44,28 @@ public static class Domains
         Ok(8, 0u), Ok(6, 1u), Ok(3, 2u), Ok(2, 3u), Ok(1, 63u), Ok(1, 64u), Ok(1, 1000u))
     {
         Name = "v4l2 buffer index", Source = "Documentation/userspace-api/media/v4l/buffer.rst (index: 0 to the number of buffers allocated - 1)",
-        Fields = ["QueryBuf.Index", "ExpBuf.Index", "MmapVideo.Index", "QBuf.Index", "RemoveBufs.Index"],
     };
 
     public static readonly Domain<uint> ReqBufsCount = new(
         Ok(6, 1u), Ok(3, 2u), Ok(3, 0u, "0 (frees the buffers)"), Ok(2, 4u), Ok(1, 3u), Ok(1, 1000u, "1000 (more than any queue allows: adjusted)"))
     {
         Name = "v4l2_requestbuffers.count", Source = "Documentation/userspace-api/media/v4l/vidioc-reqbufs.rst (count 0 frees; the driver may adjust it)",
-        Fields = ["ReqBufs.Count"],
     };
 
     public static readonly Domain<uint> CreateBufsCount = new(Ok(6, 1u), Ok(3, 0u, "0 (a query)"), Ok(2, 2u), Ok(1, 100u))
     {
         Name = "v4l2_create_buffers.count", Source = "Documentation/userspace-api/media/v4l/vidioc-create-bufs.rst (count 0 only checks the format and memory)",
-        Fields = ["CreateBufs.Count"],
     };
 
     public static readonly Domain<long> CreateBufsSizeDelta = new(
         Ok(8, 0L, "the current sizeimage"), Ok(2, 4096L, "sizeimage + 4096"), Bad(1, -1L, "sizeimage - 1 (too small for the format)"), Ok(1, 1L, "sizeimage + 1"))
     {
         Name = "v4l2_create_buffers.format sizeimage", Source = "Documentation/userspace-api/media/v4l/vidioc-create-bufs.rst (a sizeimage smaller than the format needs is an error)",
-        Fields = ["CreateBufs.SizeDelta"],
     };
 
     public static readonly Domain<uint> ExpBufPlane = new(Ok(12, 0u), Bad(1, 1u, "1 (a second plane on a single-planar queue)"))
     {
         Name = "v4l2_exportbuffer.plane", Source = "Documentation/userspace-api/media/v4l/vidioc-expbuf.rst (single-planar API: plane must be zero)",
-        Fields = ["ExpBuf.Plane"],
     };
 
     public static readonly Domain<uint> ExpBufFlags = new(
@@ -78,13 +73,11 @@ public static class Domains
         Ok(1, (uint)O_WRONLY, "O_WRONLY"), Bad(1, (uint)O_NONBLOCK, "O_NONBLOCK"), Bad(1, 0x100u, "0x100 (O_NOCTTY)"))
     {
         Name = "v4l2_exportbuffer.flags", Source = "Documentation/userspace-api/media/v4l/vidioc-expbuf.rst (O_CLOEXEC and the access mode); videobuf2-core.c vb2_core_expbuf",
-        Fields = ["ExpBuf.Flags"],
     };
 
     public static readonly Domain<uint> MmapVideoPlane = new(Ok(15, 0u), Bad(1, 1u, "1 (a second plane on a single-planar queue)"))
     {
         Name = "video mmap plane", Source = "Documentation/userspace-api/media/v4l/mmap.rst (the offset QUERYBUF reports for the plane)",
-        Fields = ["MmapVideo.Plane"],
     };
 
     /// <summary>Lengths relative to the format's sizeimage.</summary>
@@ -94,25 +87,21 @@ public static class Domains
         Bad<Func<long, long>>(1, _ => 0L, "0"))
     {
         Name = "video mmap length", Source = "Documentation/userspace-api/media/v4l/func-mmap.rst (length: at most the buffer's length)",
-        Fields = ["MmapVideo.Length"],
     };
 
     public static readonly Domain<int> MmapVideoProt = new(Ok(8, PROT_READ | PROT_WRITE, "PROT_READ|PROT_WRITE"), Ok(3, PROT_READ, "PROT_READ"))
     {
         Name = "video mmap prot", Source = "Documentation/userspace-api/media/v4l/func-mmap.rst (prot)",
-        Fields = ["MmapVideo.Prot"],
     };
 
     public static readonly Domain<int> MmapVideoFlags = new(Ok(12, MAP_SHARED, "MAP_SHARED"), Bad(1, MAP_PRIVATE, "MAP_PRIVATE"))
     {
         Name = "video mmap flags", Source = "Documentation/userspace-api/media/v4l/func-mmap.rst (most drivers support only MAP_SHARED; videobuf2 requires it)",
-        Fields = ["MmapVideo.Flags"],
     };
 
     public static readonly Domain<uint> RemoveBufsCount = new(Ok(5, 1u), Ok(2, 0u, "0 (does nothing)"), Ok(2, 2u), Ok(1, 65u))
     {
         Name = "v4l2_remove_buffers.count", Source = "Documentation/userspace-api/media/v4l/vidioc-remove-bufs.rst (count 0 does nothing and returns 0)",
-        Fields = ["RemoveBufs.Count"],
     };
 
     // ---- dma-buf core --------------------------------------------------------------------------------
@@ -124,27 +113,23 @@ public static class Domains
         Ok(2, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE, "START|WRITE"), Ok(2, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ, "END|READ"))
     {
         Name = "dma_buf_sync.flags", Source = "include/uapi/linux/dma-buf.h (DMA_BUF_SYNC_VALID_FLAGS_MASK; a direction is required): all six direction pairs are valid",
-        Fields = ["DmaBufSync.Flags"],
     };
 
     public static readonly Domain<int> NameLength = new(
         Ok(3, 5), Ok(2, 31, "31 (the longest name)"), Bad(2, 32, "32 (DMA_BUF_NAME_LEN: no room for the NUL)"), Ok(1, 0, "0 (empty)"), Bad(1, 64))
     {
         Name = "DMA_BUF_SET_NAME length", Source = "include/uapi/linux/dma-buf.h (DMA_BUF_NAME_LEN 32, with the NUL)",
-        Fields = ["DmaBufSetName.Length"],
     };
 
     public static readonly Domain<long> LlseekOffset = new(Ok(6, 0L), Bad(1, 1L), Bad(1, -1L))
     {
         Name = "dma-buf lseek offset", Source = "Documentation/driver-api/dma-buf.rst (llseek: only offset 0 is supported)",
-        Fields = ["Llseek.Offset"],
     };
 
     public static readonly Domain<int> LlseekWhence = new(
         Ok(5, SEEK_END, "SEEK_END"), Ok(4, SEEK_SET, "SEEK_SET"), Bad(2, SEEK_CUR, "SEEK_CUR"), Bad(1, SEEK_DATA, "SEEK_DATA"), Bad(1, SEEK_HOLE, "SEEK_HOLE"))
     {
         Name = "dma-buf lseek whence", Source = "Documentation/driver-api/dma-buf.rst (llseek: only SEEK_SET and SEEK_END)",
-        Fields = ["Llseek.Whence"],
     };
 
     /// <summary>Page offsets relative to the buffer's size in pages.</summary>
@@ -153,7 +138,6 @@ public static class Domains
         Ok<Func<long, long>>(2, pages => pages - 1, "the last page"), Bad<Func<long, long>>(1, pages => pages, "one past the last page"))
     {
         Name = "dma-buf mmap page offset", Source = "Documentation/driver-api/dma-buf.rst (mmap: the page offset selects where in the buffer the mapping starts)",
-        Fields = ["Mmap.PgOff"],
     };
 
     /// <summary>Lengths relative to (pages in the buffer, first page mapped).</summary>
@@ -164,7 +148,6 @@ public static class Domains
         Bad<Func<(long Pages, long Page), long>>(1, _ => 0L, "0"))
     {
         Name = "dma-buf mmap length", Source = "mmap(2) (length 0: EINVAL); Documentation/driver-api/dma-buf.rst (a mapping lies within the buffer)",
-        Fields = ["Mmap.Length"],
     };
 
     // ---- dma-heap ------------------------------------------------------------------------------------
@@ -176,7 +159,6 @@ public static class Domains
         Bad<Func<long, ulong>>(1, _ => 0UL, "0"), Ok<Func<long, ulong>>(1, frame => (ulong)PageAlign(frame), "a frame"))
     {
         Name = "dma_heap_allocation_data.len", Source = "Documentation/userspace-api/dma-buf-heaps.rst; drivers/dma-buf/dma-heap.c (len is page-aligned; 0 is refused)",
-        Fields = ["DmaHeapAlloc.Len"],
     };
 
     public static readonly Domain<uint> HeapFdFlags = new(
@@ -184,26 +166,22 @@ public static class Domains
         Bad(1, 3u, "3 (O_ACCMODE: not an access mode)"), Bad(1, (uint)O_NONBLOCK, "O_NONBLOCK"))
     {
         Name = "dma_heap_allocation_data.fd_flags", Source = "include/uapi/linux/dma-heap.h (DMA_HEAP_VALID_FD_FLAGS: O_CLOEXEC | O_ACCMODE)",
-        Fields = ["DmaHeapAlloc.FdFlags"],
     };
 
     public static readonly Domain<ulong> HeapFlags = new(Ok(12, 0UL), Bad(1, 1UL, "1 (no heap flag is defined)"))
     {
         Name = "dma_heap_allocation_data.heap_flags", Source = "include/uapi/linux/dma-heap.h (DMA_HEAP_VALID_HEAP_FLAGS 0)",
-        Fields = ["DmaHeapAlloc.HeapFlags"],
     };
 
     public static readonly Domain<uint> HeapFdIn = new(Ok(12, 0u), Bad(1, 5u, "5 (fd is an output)"))
     {
         Name = "dma_heap_allocation_data.fd (in)", Source = "drivers/dma-buf/dma-heap.c dma_heap_ioctl_allocate (a non-zero fd on input is refused)",
-        Fields = ["DmaHeapAlloc.FdIn"],
     };
 
     public static readonly Domain<Adapters.HeapAbi> HeapAbiForm = new(
         Ok(10, Adapters.HeapAbi.Current, "24 bytes (6.12)"), Ok(1, Adapters.HeapAbi.Short, "16 bytes (without heap_flags)"), Ok(1, Adapters.HeapAbi.Long, "32 bytes (a newer caller's)"))
     {
         Name = "dma_heap_allocation_data size", Source = "drivers/dma-buf/dma-heap.c dma_heap_ioctl (the request's size selects the struct version; the rest is zero-filled)",
-        Fields = ["DmaHeapAlloc.Abi"],
     };
 
     // ---- memfd / udmabuf -----------------------------------------------------------------------------
@@ -211,13 +189,11 @@ public static class Domains
     public static readonly Domain<long> MemfdSize = new(Ok(3, (long)PAGE_SIZE, "one page"), Ok(3, 2L * PAGE_SIZE, "2 pages"), Ok(2, 4L * PAGE_SIZE, "4 pages"))
     {
         Name = "memfd size", Source = "ftruncate(2); udmabuf maps whole pages",
-        Fields = ["MemfdCreate.Size"],
     };
 
     public static readonly Domain<bool> MemfdAllowSealing = new(Ok(8, false, "no MFD_ALLOW_SEALING"), Ok(92, true, "MFD_ALLOW_SEALING"))
     {
         Name = "memfd_create flags", Source = "memfd_create(2)",
-        Fields = ["MemfdCreate.AllowSealing"],
     };
 
     public static readonly Domain<int> MemfdSeals = new(
@@ -225,7 +201,6 @@ public static class Domains
         Bad(2, F_SEAL_SHRINK | F_SEAL_WRITE, "F_SEAL_SHRINK|F_SEAL_WRITE"), Bad(2, F_SEAL_SHRINK | F_SEAL_FUTURE_WRITE, "F_SEAL_SHRINK|F_SEAL_FUTURE_WRITE"), Bad(2, 0, "none"))
     {
         Name = "memfd seals (for udmabuf)", Source = "drivers/dma-buf/udmabuf.c (SEALS_WANTED F_SEAL_SHRINK, SEALS_DENIED F_SEAL_WRITE|F_SEAL_FUTURE_WRITE)",
-        Fields = ["MemfdCreate.Seals"],
     };
 
     /// <summary>(offset, size) relative to a page-aligned offset into the memfd and the bytes from there to its end.</summary>
@@ -238,25 +213,21 @@ public static class Domains
         Ok<Func<(long Off, long Size), (long Off, long Size)>>(2, x => (x.Off, (long)PAGE_SIZE), "one page"))
     {
         Name = "udmabuf range", Source = "include/uapi/linux/udmabuf.h; drivers/dma-buf/udmabuf.c (offset and size page-aligned, within the memfd)",
-        Fields = ["UdmabufCreate.Offset", "UdmabufCreate.Size", "UdmabufCreateList.Items"],
     };
 
     public static readonly Domain<uint> UdmabufFlags = new(Ok(4, UDMABUF_FLAGS_CLOEXEC, "UDMABUF_FLAGS_CLOEXEC"), Ok(3, 0u), Bad(1, 0x100u, "0x100 (undefined)"))
     {
         Name = "udmabuf_create.flags", Source = "include/uapi/linux/udmabuf.h (UDMABUF_FLAGS_CLOEXEC)",
-        Fields = ["UdmabufCreate.Flags"],
     };
 
     public static readonly Domain<uint> UdmabufListFlags = new(Ok(1, UDMABUF_FLAGS_CLOEXEC, "UDMABUF_FLAGS_CLOEXEC"), Ok(1, 0u))
     {
         Name = "udmabuf_create_list.flags", Source = "include/uapi/linux/udmabuf.h (UDMABUF_FLAGS_CLOEXEC)",
-        Fields = ["UdmabufCreateList.Flags"],
     };
 
     public static readonly Domain<int> UdmabufListCount = new(Bad(1, 0, "0 (an empty list)"), Ok(4, 1), Ok(4, 2), Ok(2, 3))
     {
         Name = "udmabuf_create_list.count", Source = "include/uapi/linux/udmabuf.h; drivers/dma-buf/udmabuf.c (list_limit, default 1024)",
-        Fields = ["UdmabufCreateList.Items"],
     };
 
     // ---- DRM PRIME -----------------------------------------------------------------------------------
@@ -264,19 +235,16 @@ public static class Domains
     public static readonly Domain<uint> DumbWidth = new(Ok(5, 64u), Ok(2, 640u), Ok(1, 100u))
     {
         Name = "drm_mode_create_dumb.width", Source = "include/uapi/drm/drm_mode.h (struct drm_mode_create_dumb)",
-        Fields = ["DrmCreateDumb.Width", "DrmDumbExport.Width"],
     };
 
     public static readonly Domain<uint> DumbHeight = new(Ok(5, 64u), Ok(2, 360u), Ok(1, 1u))
     {
         Name = "drm_mode_create_dumb.height", Source = "include/uapi/drm/drm_mode.h (struct drm_mode_create_dumb)",
-        Fields = ["DrmCreateDumb.Height", "DrmDumbExport.Height"],
     };
 
     public static readonly Domain<uint> DumbBpp = new(Ok(5, 32u), Ok(2, 16u), Ok(1, 8u))
     {
         Name = "drm_mode_create_dumb.bpp", Source = "include/uapi/drm/drm_mode.h (struct drm_mode_create_dumb)",
-        Fields = ["DrmCreateDumb.Bpp", "DrmDumbExport.Bpp"],
     };
 
     public static readonly Domain<uint> DumbExportFlags = new(
@@ -284,26 +252,22 @@ public static class Domains
         Bad(1, DRM_RDWR | (uint)O_NONBLOCK, "DRM_RDWR|O_NONBLOCK"), Bad(1, 0x4u, "0x4 (undefined)"))
     {
         Name = "drm_prime_handle.flags (dumb export)", Source = "include/uapi/drm/drm.h (DRM_CLOEXEC, DRM_RDWR); drm_prime.c drm_prime_handle_to_fd_ioctl",
-        Fields = ["DrmDumbExport.Flags"],
     };
 
     public static readonly Domain<uint> PrimeFlags = new(
         Ok(6, DRM_CLOEXEC | DRM_RDWR, "DRM_CLOEXEC|DRM_RDWR"), Ok(3, DRM_RDWR, "DRM_RDWR"), Ok(2, DRM_CLOEXEC, "DRM_CLOEXEC"), Ok(2, 0u), Bad(1, (uint)O_NONBLOCK, "O_NONBLOCK"))
     {
         Name = "drm_prime_handle.flags", Source = "include/uapi/drm/drm.h (DRM_CLOEXEC, DRM_RDWR); drm_prime.c drm_prime_handle_to_fd_ioctl",
-        Fields = ["PrimeHandleToFd.Flags"],
     };
 
     public static readonly Domain<uint> PrimeImportFlags = new(Ok(12, 0u), Bad(1, 0xffffffffu, "every bit"))
     {
         Name = "drm_prime_handle.flags (import)", Source = "include/uapi/drm/drm.h (flags: only for handle to fd)",
-        Fields = ["PrimeFdToHandle.Flags"],
     };
 
     public static readonly Domain<int> DumbMapProt = new(Ok(4, PROT_READ | PROT_WRITE, "PROT_READ|PROT_WRITE"), Ok(1, PROT_READ, "PROT_READ"))
     {
         Name = "dumb mmap prot", Source = "include/uapi/drm/drm_mode.h (DRM_IOCTL_MODE_MAP_DUMB: the offset to mmap)",
-        Fields = ["DrmMapDumb.Prot"],
     };
 
     // ---- fences and sync_file ------------------------------------------------------------------------
@@ -311,14 +275,12 @@ public static class Domains
     public static readonly Domain<uint> VgemFenceFlags = new(Ok(4, VGEM_FENCE_WRITE, "VGEM_FENCE_WRITE"), Ok(8, 0u), Bad(1, 2u, "0x2 (undefined)"), Bad(1, 0xffffffffu, "every bit"))
     {
         Name = "drm_vgem_fence_attach.flags", Source = "include/uapi/drm/vgem_drm.h (VGEM_FENCE_WRITE)",
-        Fields = ["VgemFenceAttach.Flags"],
     };
 
     /// <summary>A reserved field that must be zero.</summary>
     public static readonly Domain<uint> MustBeZero = new(Ok(14, 0u), Bad(1, 1u))
     {
         Name = "reserved (must be zero)", Source = "include/uapi/drm/vgem_drm.h (pad, flags); include/uapi/linux/sync_file.h (sync_merge_data.flags)",
-        Fields = ["VgemFenceAttach.Pad", "VgemFenceSignal.Flags", "SyncMerge.Flags"],
     };
 
     public static readonly Domain<uint> ExportSyncFlags = new(
@@ -326,7 +288,6 @@ public static class Domains
         Bad(1, 0u, "0"), Bad(1, (uint)DMA_BUF_SYNC_END, "END"), Bad(1, 0x100u, "0x100 (an unknown bit)"))
     {
         Name = "dma_buf_export_sync_file.flags", Source = "include/uapi/linux/dma-buf.h (DMA_BUF_SYNC_READ, DMA_BUF_SYNC_WRITE)",
-        Fields = ["ExportSyncFile.Flags"],
     };
 
     public static readonly Domain<uint> ImportSyncFlags = new(
@@ -334,51 +295,25 @@ public static class Domains
         Bad(1, 0u, "0"), Bad(1, (uint)(DMA_BUF_SYNC_RW | DMA_BUF_SYNC_END), "RW|END"))
     {
         Name = "dma_buf_import_sync_file.flags", Source = "include/uapi/linux/dma-buf.h (DMA_BUF_SYNC_READ, DMA_BUF_SYNC_WRITE)",
-        Fields = ["ImportSyncFile.Flags"],
     };
 
     public static readonly Domain<short> PollEvents = new(Ok(6, (short)(POLLIN | POLLOUT), "POLLIN|POLLOUT"), Ok(2, POLLIN, "POLLIN"), Ok(2, POLLOUT, "POLLOUT"))
     {
         Name = "poll events", Source = "Documentation/driver-api/dma-buf.rst (implicit fence poll support: POLLIN, POLLOUT)",
-        Fields = ["Poll.Events"],
     };
 
     public static readonly Domain<bool> MergeNamed = new(Ok(30, true, "\"merged\""), Ok(70, false, "\"\""))
     {
         Name = "sync_merge_data.name", Source = "include/uapi/linux/sync_file.h (name of the new fence)",
-        Fields = ["SyncMerge.Named"],
     };
 
     public static readonly Domain<uint> FileInfoNumFences = new(Ok(6, 0u, "0 (a query)"), Ok(2, 1u), Ok(2, 2u), Ok(2, 4u), Ok(1, 8u))
     {
         Name = "sync_file_info.num_fences", Source = "include/uapi/linux/sync_file.h (0: the kernel fills in the count; else the room in sync_fence_info)",
-        Fields = ["SyncFileInfo.NumFences"],
     };
 
     public static readonly Domain<uint> FileInfoReserved = new(Ok(16, 0u), Bad(1, 1u))
     {
         Name = "sync_file_info flags and pad", Source = "include/uapi/linux/sync_file.h (flags: must be 0; pad)",
-        Fields = ["SyncFileInfo.Flags", "SyncFileInfo.Pad"],
-    };
-
-    // ---- what is not drawn from a domain -------------------------------------------------------------
-
-    /// <summary>Op fields whose values come from the state, not from a declaration, and why.</summary>
-    public static readonly IReadOnlyDictionary<string, string> Derived = new Dictionary<string, string>
-    {
-        ["Open.Device"] = "a device of the profile",
-        ["Open.Flags"] = "fixed per device kind (video O_RDWR|O_NONBLOCK, DRM and udmabuf O_RDWR|O_CLOEXEC, heap O_RDONLY|O_CLOEXEC)",
-        ["MmapVideo.Type"] = "the queue's own type",
-        ["DQBuf.Type"] = "the queue's own type",
-        ["MmapAnon.Length"] = "a frame plus a page, rounded up (covers CREATE_BUFS' largest size delta)",
-        ["Mmap.Prot"] = "from the access mode of the fd mapped (sometimes the other)",
-        ["Mmap.Flags"] = "MAP_SHARED; a udmabuf sometimes MAP_PRIVATE",
-        ["WriteStamp.Offset"] = "a word within the mapping (the harness's own access, not a uapi argument)",
-        ["WriteStamp.Value"] = "a random odd word",
-        ["ReadStamp.Offset"] = "a word within the mapping",
-        ["TransferStamp.FromOffset"] = "the aliasing property's scenario",
-        ["TransferStamp.ToOffset"] = "the aliasing property's scenario",
-        ["TransferStamp.Value"] = "the aliasing property's scenario",
-        ["TransferStamp.Invariant"] = "the aliasing property's scenario",
     };
 }

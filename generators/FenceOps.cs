@@ -6,7 +6,11 @@ namespace Conformance.Generators;
 // ------------------------------------------------------------------ DRM GEM handles and PRIME
 
 /// <summary>A GEM handle is bound like any handle: the symbolic var stands for the handle number in its DRM file.</summary>
-public sealed record DrmCreateDumb(Var Drm, uint Width, uint Height, uint Bpp) : Op
+public sealed record DrmCreateDumb(
+    Var Drm,
+    [DrawnFrom(nameof(Domains.DumbWidth))] uint Width,
+    [DrawnFrom(nameof(Domains.DumbHeight))] uint Height,
+    [DrawnFrom(nameof(Domains.DumbBpp))] uint Bpp) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "prime";
@@ -18,7 +22,7 @@ public sealed record DrmCreateDumb(Var Drm, uint Width, uint Height, uint Bpp) :
     public override IEnumerable<Op> Simplify() { if (Width != 64 || Height != 64 || Bpp != 32) yield return this with { Width = 64, Height = 64, Bpp = 32 }; }
 }
 
-public sealed record PrimeHandleToFd(Var Drm, Var Handle, uint Flags) : Op
+public sealed record PrimeHandleToFd(Var Drm, Var Handle, [DrawnFrom(nameof(Domains.PrimeFlags))] uint Flags) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "prime";
@@ -29,7 +33,7 @@ public sealed record PrimeHandleToFd(Var Drm, Var Handle, uint Flags) : Op
     public override IEnumerable<Op> Simplify() { if (Flags != (DRM_CLOEXEC | DRM_RDWR) && (Flags & ~(DRM_CLOEXEC | DRM_RDWR)) == 0) yield return this with { Flags = DRM_CLOEXEC | DRM_RDWR }; }
 }
 
-public sealed record PrimeFdToHandle(Var Drm, Var Fd, uint Flags) : Op
+public sealed record PrimeFdToHandle(Var Drm, Var Fd, [DrawnFrom(nameof(Domains.PrimeImportFlags))] uint Flags) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "prime";
@@ -52,7 +56,7 @@ public sealed record GemClose(Var Drm, Var Handle) : Op
     public override string Text => $"ioctl({Drm}, DRM_IOCTL_GEM_CLOSE, {{.handle = {Handle}}})";
 }
 
-public sealed record DrmMapDumb(Var Drm, Var Handle, int Prot) : Op
+public sealed record DrmMapDumb(Var Drm, Var Handle, [DrawnFrom(nameof(Domains.DumbMapProt))] int Prot) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "prime";
@@ -75,7 +79,11 @@ public sealed record SameInode(Var A, Var B) : Op
 
 // ------------------------------------------------------------------ vgem fences
 
-public sealed record VgemFenceAttach(Var Drm, Var Handle, uint Flags, uint Pad) : Op
+public sealed record VgemFenceAttach(
+    Var Drm,
+    Var Handle,
+    [DrawnFrom(nameof(Domains.VgemFenceFlags))] uint Flags,
+    [DrawnFrom(nameof(Domains.MustBeZero))] uint Pad) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "fence";
@@ -88,7 +96,7 @@ public sealed record VgemFenceAttach(Var Drm, Var Handle, uint Flags, uint Pad) 
     public override IEnumerable<Op> Simplify() { if (Pad != 0) yield return this with { Pad = 0 }; }
 }
 
-public sealed record VgemFenceSignal(Var Drm, Var Fence, uint Flags) : Op
+public sealed record VgemFenceSignal(Var Drm, Var Fence, [DrawnFrom(nameof(Domains.MustBeZero))] uint Flags) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "fence";
@@ -107,7 +115,7 @@ public sealed record VgemFenceExpire : Op
 
 // ------------------------------------------------------------------ sync_file
 
-public sealed record ExportSyncFile(Var Fd, uint Flags) : Op
+public sealed record ExportSyncFile(Var Fd, [DrawnFrom(nameof(Domains.ExportSyncFlags))] uint Flags) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "fence";
@@ -124,7 +132,7 @@ public sealed record ExportSyncFile(Var Fd, uint Flags) : Op
         $"{(o.R0 == 1 ? "signalled" : o.R0 == 0 ? "pending" : $"status {o.R0}")}, num_fences {o.R1}, name {(o.R2 switch { 0 => "stub-*", 1 => "vgem-*", 2 => "dma_fence_array-*", _ => "\"merged\"" })}";
 }
 
-public sealed record ImportSyncFile(Var Fd, Var Sync, uint Flags) : Op
+public sealed record ImportSyncFile(Var Fd, Var Sync, [DrawnFrom(nameof(Domains.ImportSyncFlags))] uint Flags) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "fence";
@@ -133,7 +141,11 @@ public sealed record ImportSyncFile(Var Fd, Var Sync, uint Flags) : Op
     public override string Text => $"ioctl({Fd}, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, {{.flags = {ExportSyncFile.FenceFlags(Flags)}, .fd = {Sync}}})";
 }
 
-public sealed record SyncMerge(Var Fd, Var Fd2, bool Named, uint Flags) : Op
+public sealed record SyncMerge(
+    Var Fd,
+    Var Fd2,
+    [DrawnFrom(nameof(Domains.MergeNamed))] bool Named,
+    [DrawnFrom(nameof(Domains.MustBeZero))] uint Flags) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "fence";
@@ -145,7 +157,11 @@ public sealed record SyncMerge(Var Fd, Var Fd2, bool Named, uint Flags) : Op
     public override IEnumerable<Op> Simplify() { if (Named) yield return this with { Named = false }; }
 }
 
-public sealed record SyncFileInfo(Var Fd, uint NumFences, uint Flags, uint Pad) : Op
+public sealed record SyncFileInfo(
+    Var Fd,
+    [DrawnFrom(nameof(Domains.FileInfoNumFences))] uint NumFences,
+    [DrawnFrom(nameof(Domains.FileInfoReserved))] uint Flags,
+    [DrawnFrom(nameof(Domains.FileInfoReserved))] uint Pad) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "fence";
@@ -155,7 +171,7 @@ public sealed record SyncFileInfo(Var Fd, uint NumFences, uint Flags, uint Pad) 
         : NumFences == 0 ? ExportSyncFile.SyncFileText(o) : $"status {o.R0}, num_fences {o.R1}, {o.R2} entries signalled";
 }
 
-public sealed record Poll(Var Fd, short Events) : Op
+public sealed record Poll(Var Fd, [DrawnFrom(nameof(Domains.PollEvents))] short Events) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "fence";

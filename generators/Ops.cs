@@ -206,7 +206,9 @@ public interface IOpVisitor<out T>
 
 // ------------------------------------------------------------------ fd table
 
-public sealed record Open(string Device, int Flags) : Op
+public sealed record Open(
+    [Derived("a device of the profile")] string Device,
+    [Derived("fixed per device kind (video O_RDWR|O_NONBLOCK, DRM and udmabuf O_RDWR|O_CLOEXEC, heap O_RDONLY|O_CLOEXEC)")] int Flags) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => Device.StartsWith("video") ? "vb2" : Device.StartsWith("heap") ? "heap" : Device.StartsWith("drm") ? "dmabuf" : "udmabuf";
@@ -252,7 +254,7 @@ public sealed record FcntlGetFl(Var Fd) : Op
     public override string Observed(in Outcome o) => o.Ok ? OpenFlagNames((int)o.R0) : base.Observed(o);
 }
 
-public sealed record Llseek(Var Fd, long Offset, int Whence) : Op
+public sealed record Llseek(Var Fd, [DrawnFrom(nameof(Domains.LlseekOffset))] long Offset, [DrawnFrom(nameof(Domains.LlseekWhence))] int Whence) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "dmabuf";
@@ -272,7 +274,12 @@ public sealed record UnknownIoctl(Var Fd) : Op
 
 // ------------------------------------------------------------------ mappings
 
-public sealed record Mmap(Var Fd, long PgOff, long Length, int Prot, int Flags) : Op
+public sealed record Mmap(
+    Var Fd,
+    [DrawnFrom(nameof(Domains.MmapPage))] long PgOff,
+    [DrawnFrom(nameof(Domains.MmapLength))] long Length,
+    [Derived("from the access mode of the fd mapped (sometimes the other)")] int Prot,
+    [Derived("MAP_SHARED; a udmabuf sometimes MAP_PRIVATE")] int Flags) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "dmabuf";
@@ -284,7 +291,14 @@ public sealed record Mmap(Var Fd, long PgOff, long Length, int Prot, int Flags) 
     public static string ProtNames(int p) => p switch { PROT_READ => "PROT_READ", PROT_WRITE => "PROT_WRITE", PROT_READ | PROT_WRITE => "PROT_READ|PROT_WRITE", _ => "PROT_NONE" };
 }
 
-public sealed record MmapVideo(Var Fd, uint Type, uint Index, uint Plane, long Length, int Prot, int Flags) : Op
+public sealed record MmapVideo(
+    Var Fd,
+    [Derived("the queue's own type")] uint Type,
+    [DrawnFrom(nameof(Domains.BufIndex))] uint Index,
+    [DrawnFrom(nameof(Domains.MmapVideoPlane))] uint Plane,
+    [DrawnFrom(nameof(Domains.MmapVideoLength))] long Length,
+    [DrawnFrom(nameof(Domains.MmapVideoProt))] int Prot,
+    [DrawnFrom(nameof(Domains.MmapVideoFlags))] int Flags) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
@@ -295,7 +309,7 @@ public sealed record MmapVideo(Var Fd, uint Type, uint Index, uint Plane, long L
     public override string Observed(in Outcome o) => o.Ok ? "mapped" : $"MAP_FAILED {o.Errno}";
 }
 
-public sealed record MmapAnon(long Length) : Op
+public sealed record MmapAnon([Derived("a frame plus a page, rounded up (covers CREATE_BUFS' largest size delta)")] long Length) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
@@ -314,7 +328,10 @@ public sealed record Munmap(Var Map) : Op
     public override string Text => $"munmap({Map})";
 }
 
-public sealed record WriteStamp(Var Map, long Offset, ulong Value) : Op
+public sealed record WriteStamp(
+    Var Map,
+    [Derived("a word within the mapping (the harness's own access, not a uapi argument)")] long Offset,
+    [Derived("a random odd word")] ulong Value) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "dmabuf";
@@ -323,7 +340,7 @@ public sealed record WriteStamp(Var Map, long Offset, ulong Value) : Op
     public override IEnumerable<Op> Simplify() { if (Offset != 0) yield return this with { Offset = 0 }; }
 }
 
-public sealed record ReadStamp(Var Map, long Offset) : Op
+public sealed record ReadStamp(Var Map, [Derived("a word within the mapping")] long Offset) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "dmabuf";
@@ -335,7 +352,13 @@ public sealed record ReadStamp(Var Map, long Offset) : Op
 
 /// <summary>Writes a word through one mapping and reads the same buffer byte through another. R0 = read value, R1 = written value.</summary>
 /// <remarks>The aliasing property's op: model-free, the target's own write is the expectation.</remarks>
-public sealed record TransferStamp(Var From, long FromOffset, Var To, long ToOffset, ulong Value, string Invariant) : Op
+public sealed record TransferStamp(
+    Var From,
+    [Derived("the aliasing property's scenario")] long FromOffset,
+    Var To,
+    [Derived("the aliasing property's scenario")] long ToOffset,
+    [Derived("the aliasing property's scenario")] ulong Value,
+    [Derived("the aliasing property's scenario")] string Invariant) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "dmabuf";
@@ -353,7 +376,7 @@ public sealed record TransferStamp(Var From, long FromOffset, Var To, long ToOff
 
 // ------------------------------------------------------------------ dma-buf ioctls
 
-public sealed record DmaBufSync(Var Fd, ulong Flags) : Op
+public sealed record DmaBufSync(Var Fd, [DrawnFrom(nameof(Domains.SyncFlags))] ulong Flags) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "dmabuf";
@@ -361,7 +384,7 @@ public sealed record DmaBufSync(Var Fd, ulong Flags) : Op
     public override string Text => $"ioctl({Fd}, DMA_BUF_IOCTL_SYNC, {{.flags = {SyncFlagNames(Flags)}}})";
 }
 
-public sealed record DmaBufSetName(Var Fd, int Length) : Op
+public sealed record DmaBufSetName(Var Fd, [DrawnFrom(nameof(Domains.NameLength))] int Length) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "dmabuf";
@@ -371,7 +394,13 @@ public sealed record DmaBufSetName(Var Fd, int Length) : Op
 
 // ------------------------------------------------------------------ dma-heap
 
-public sealed record DmaHeapAlloc(Var Heap, ulong Len, uint FdFlags, ulong HeapFlags, uint FdIn, HeapAbi Abi) : Op
+public sealed record DmaHeapAlloc(
+    Var Heap,
+    [DrawnFrom(nameof(Domains.HeapLen))] ulong Len,
+    [DrawnFrom(nameof(Domains.HeapFdFlags))] uint FdFlags,
+    [DrawnFrom(nameof(Domains.HeapFlags))] ulong HeapFlags,
+    [DrawnFrom(nameof(Domains.HeapFdIn))] uint FdIn,
+    [DrawnFrom(nameof(Domains.HeapAbiForm))] HeapAbi Abi) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "heap";
@@ -387,7 +416,12 @@ public sealed record DmaHeapAlloc(Var Heap, ulong Len, uint FdFlags, ulong HeapF
 
 // ------------------------------------------------------------------ memfd / udmabuf
 
-public sealed record DrmDumbExport(Var Drm, uint Width, uint Height, uint Bpp, uint Flags) : Op
+public sealed record DrmDumbExport(
+    Var Drm,
+    [DrawnFrom(nameof(Domains.DumbWidth))] uint Width,
+    [DrawnFrom(nameof(Domains.DumbHeight))] uint Height,
+    [DrawnFrom(nameof(Domains.DumbBpp))] uint Bpp,
+    [DrawnFrom(nameof(Domains.DumbExportFlags))] uint Flags) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "dmabuf";
@@ -402,7 +436,10 @@ public sealed record DrmDumbExport(Var Drm, uint Width, uint Height, uint Bpp, u
     }
 }
 
-public sealed record MemfdCreate(long Size, bool AllowSealing, int Seals) : Op
+public sealed record MemfdCreate(
+    [DrawnFrom(nameof(Domains.MemfdSize))] long Size,
+    [DrawnFrom(nameof(Domains.MemfdAllowSealing))] bool AllowSealing,
+    [DrawnFrom(nameof(Domains.MemfdSeals))] int Seals) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "udmabuf";
@@ -411,7 +448,12 @@ public sealed record MemfdCreate(long Size, bool AllowSealing, int Seals) : Op
     public override string Text => $"v{Id} = memfd_create(\"t\", {(AllowSealing ? "MFD_ALLOW_SEALING" : "0")}); ftruncate(v{Id}, {Size}); fcntl(v{Id}, F_ADD_SEALS, {SealNames(Seals)})";
 }
 
-public sealed record UdmabufCreate(Var Dev, Var Memfd, long Offset, long Size, uint Flags) : Op
+public sealed record UdmabufCreate(
+    Var Dev,
+    Var Memfd,
+    [DrawnFrom(nameof(Domains.UdmabufRange))] long Offset,
+    [DrawnFrom(nameof(Domains.UdmabufRange))] long Size,
+    [DrawnFrom(nameof(Domains.UdmabufFlags))] uint Flags) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "udmabuf";
@@ -423,7 +465,10 @@ public sealed record UdmabufCreate(Var Dev, Var Memfd, long Offset, long Size, u
 
 public readonly record struct ListItem(Var Memfd, long Offset, long Size);
 
-public sealed record UdmabufCreateList(Var Dev, uint Flags, ImmutableArray<ListItem> Items) : Op
+public sealed record UdmabufCreateList(
+    Var Dev,
+    [DrawnFrom(nameof(Domains.UdmabufListFlags))] uint Flags,
+    [DrawnFrom(nameof(Domains.UdmabufRange))] [DrawnFrom(nameof(Domains.UdmabufListCount))] ImmutableArray<ListItem> Items) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "udmabuf";
@@ -451,7 +496,11 @@ public sealed record UdmabufCreateList(Var Dev, uint Flags, ImmutableArray<ListI
 
 // ------------------------------------------------------------------ V4L2
 
-public sealed record ReqBufs(Var Fd, uint Type, uint Memory, uint Count) : Op
+public sealed record ReqBufs(
+    Var Fd,
+    [DrawnFrom(nameof(Domains.BufType))] uint Type,
+    [DrawnFrom(nameof(Domains.Memory))] uint Memory,
+    [DrawnFrom(nameof(Domains.ReqBufsCount))] uint Count) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
@@ -461,7 +510,12 @@ public sealed record ReqBufs(Var Fd, uint Type, uint Memory, uint Count) : Op
     public override IEnumerable<Op> Simplify() { if (Count > 1) yield return this with { Count = 1 }; }
 }
 
-public sealed record CreateBufs(Var Fd, uint Type, uint Memory, uint Count, long SizeDelta) : Op
+public sealed record CreateBufs(
+    Var Fd,
+    [DrawnFrom(nameof(Domains.BufType))] uint Type,
+    [DrawnFrom(nameof(Domains.Memory))] uint Memory,
+    [DrawnFrom(nameof(Domains.CreateBufsCount))] uint Count,
+    [DrawnFrom(nameof(Domains.CreateBufsSizeDelta))] long SizeDelta) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
@@ -475,7 +529,7 @@ public sealed record CreateBufs(Var Fd, uint Type, uint Memory, uint Count, long
     }
 }
 
-public sealed record QueryBuf(Var Fd, uint Type, uint Index) : Op
+public sealed record QueryBuf(Var Fd, [DrawnFrom(nameof(Domains.BufType))] uint Type, [DrawnFrom(nameof(Domains.BufIndex))] uint Index) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
@@ -492,7 +546,12 @@ public sealed record QueryBuf(Var Fd, uint Type, uint Index) : Op
     }
 }
 
-public sealed record ExpBuf(Var Fd, uint Type, uint Index, uint Plane, uint Flags) : Op
+public sealed record ExpBuf(
+    Var Fd,
+    [DrawnFrom(nameof(Domains.BufType))] uint Type,
+    [DrawnFrom(nameof(Domains.BufIndex))] uint Index,
+    [DrawnFrom(nameof(Domains.ExpBufPlane))] uint Plane,
+    [DrawnFrom(nameof(Domains.ExpBufFlags))] uint Flags) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
@@ -501,7 +560,12 @@ public sealed record ExpBuf(Var Fd, uint Type, uint Index, uint Plane, uint Flag
     public override string Text => $"v{Id} = ioctl({Fd}, VIDIOC_EXPBUF, {{.type = {BufTypeName(Type)}, .index = {Index}, .plane = {Plane}, .flags = {OpenFlagNames((int)Flags)}}}).fd";
 }
 
-public sealed record QBuf(Var Fd, uint Type, uint Index, uint Memory, Var Mem) : Op
+public sealed record QBuf(
+    Var Fd,
+    [DrawnFrom(nameof(Domains.BufType))] uint Type,
+    [DrawnFrom(nameof(Domains.BufIndex))] uint Index,
+    [DrawnFrom(nameof(Domains.Memory))] uint Memory,
+    Var Mem) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
@@ -517,7 +581,7 @@ public sealed record QBuf(Var Fd, uint Type, uint Index, uint Memory, Var Mem) :
         (Memory == V4L2_MEMORY_DMABUF ? $", .m.fd = {Mem}" : Memory == V4L2_MEMORY_USERPTR ? $", .m.userptr = {Mem}" : "") + "})";
 }
 
-public sealed record DQBuf(Var Fd, uint Type) : Op
+public sealed record DQBuf(Var Fd, [Derived("the queue's own type")] uint Type) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
@@ -526,7 +590,7 @@ public sealed record DQBuf(Var Fd, uint Type) : Op
     public override string Observed(in Outcome o) => o.Ok ? $"0, index = {o.R0}, flags & MAPPED = {QueryBuf.BufFlags((uint)o.R1)}" : base.Observed(o);
 }
 
-public sealed record StreamOn(Var Fd, uint Type) : Op
+public sealed record StreamOn(Var Fd, [DrawnFrom(nameof(Domains.BufType))] uint Type) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
@@ -534,7 +598,7 @@ public sealed record StreamOn(Var Fd, uint Type) : Op
     public override string Text => $"ioctl({Fd}, VIDIOC_STREAMON, {BufTypeName(Type)})";
 }
 
-public sealed record StreamOff(Var Fd, uint Type) : Op
+public sealed record StreamOff(Var Fd, [DrawnFrom(nameof(Domains.BufType))] uint Type) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
@@ -542,7 +606,11 @@ public sealed record StreamOff(Var Fd, uint Type) : Op
     public override string Text => $"ioctl({Fd}, VIDIOC_STREAMOFF, {BufTypeName(Type)})";
 }
 
-public sealed record RemoveBufs(Var Fd, uint Type, uint Index, uint Count) : Op
+public sealed record RemoveBufs(
+    Var Fd,
+    [DrawnFrom(nameof(Domains.BufType))] uint Type,
+    [DrawnFrom(nameof(Domains.BufIndex))] uint Index,
+    [DrawnFrom(nameof(Domains.RemoveBufsCount))] uint Count) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";

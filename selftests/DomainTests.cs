@@ -12,39 +12,28 @@ namespace Conformance.SelfTests;
 /// <summary>The argument domains are the only source of the generator's argument values, and a run reports what it drew.</summary>
 public class DomainTests
 {
-    private static readonly Type[] OpTypes = typeof(Op).Assembly.GetTypes().Where(t => t.IsSubclassOf(typeof(Op)) && !t.IsAbstract).ToArray();
+    private static readonly IReadOnlyList<Type> OpTypes = DomainRegistry.OpTypes;
 
     /// <summary>The fields an op record declares in its primary constructor (its arguments), by name.</summary>
-    private static IEnumerable<PropertyInfo> Arguments(Type op)
-    {
-        var ctor = op.GetConstructors().OrderByDescending(c => c.GetParameters().Length).First();
-        return ctor.GetParameters().Select(p => op.GetProperty(p.Name!)!);
-    }
-
-    private static bool IsHandle(PropertyInfo p) => p.PropertyType == typeof(Var);
+    private static IEnumerable<PropertyInfo> Arguments(Type op) => DomainRegistry.Arguments(op).Select(p => op.GetProperty(p.Name!)!);
 
     [Fact]
-    public void Every_domain_names_real_op_fields_and_every_argument_of_every_op_is_declared_or_derived()
+    public void Every_argument_of_every_op_names_a_declared_domain_or_why_the_state_decides_it()
     {
-        var declared = new Dictionary<string, List<string>>();
-        foreach (var d in Domains.All)
-            foreach (var f in d.Fields)
+        var keys = Domains.All.Select(d => d.Key).ToHashSet();
+        var missing = new List<string>();
+        foreach (var t in OpTypes)
+            foreach (var p in DomainRegistry.Arguments(t).Where(p => p.ParameterType != typeof(Var)))
             {
-                var parts = f.Split('.');
-                var type = OpTypes.SingleOrDefault(t => t.Name == parts[0]);
-                Assert.True(type != null && parts.Length == 2 && Arguments(type).Any(p => p.Name == parts[1]), $"domain '{d.Name}' names {f}, which is no op argument");
-                (declared.TryGetValue(f, out var l) ? l : declared[f] = new()).Add(d.Name);
+                var from = p.GetCustomAttributes<DrawnFromAttribute>().ToList();
+                var derived = p.GetCustomAttribute<DerivedAttribute>();
+                foreach (var a in from) Assert.True(keys.Contains(a.Domain), $"{t.Name}.{p.Name} is drawn from '{a.Domain}', which generators/Domains.cs does not declare");
+                Assert.False(from.Count > 0 && derived != null, $"{t.Name}.{p.Name} is both drawn from a domain and derived");
+                Assert.True(derived == null || !string.IsNullOrWhiteSpace(derived.Reason), $"{t.Name}.{p.Name}: [Derived] without a reason");
+                if (from.Count == 0 && derived == null) missing.Add($"{t.Name}.{p.Name}");
             }
-        foreach (var f in Domains.Derived.Keys)
-        {
-            var parts = f.Split('.');
-            var type = OpTypes.SingleOrDefault(t => t.Name == parts[0]);
-            Assert.True(type != null && Arguments(type).Any(p => p.Name == parts[1]), $"Domains.Derived names {f}, which is no op argument");
-            Assert.False(declared.ContainsKey(f), $"{f} is both drawn from a domain and derived");
-        }
-        var missing = OpTypes.SelectMany(t => Arguments(t).Where(p => !IsHandle(p)).Select(p => $"{t.Name}.{p.Name}"))
-            .Where(f => !declared.ContainsKey(f) && !Domains.Derived.ContainsKey(f)).ToList();
-        Assert.True(missing.Count == 0, "op arguments with no domain (declare one in generators/Domains.cs, or say in Domains.Derived why the state decides): " + string.Join(", ", missing));
+        Assert.True(missing.Count == 0, "op arguments with no domain (mark each [DrawnFrom(nameof(Domains.X))], declaring X in generators/Domains.cs if it is new, or [Derived(\"why the state decides\")]): " + string.Join(", ", missing));
+        Assert.All(Domains.All, d => Assert.True(d.Fields.Count > 0, $"domain '{d.Name}' is drawn into no op argument"));
     }
 
     [Fact]

@@ -1,5 +1,30 @@
 namespace Conformance.Adapters.Model;
 
+/// <summary>The deliberate bugs the reference model can carry, one flag each; a broken variant below names the ones it has,
+/// and the model's semantics test them with <c>Broken(ModelBug.X)</c> where the bug lives. Used to prove the properties can fail.</summary>
+[Flags]
+public enum ModelBug
+{
+    None = 0,
+    LlseekAcceptsSeekCur = 1 << 0,
+    ReqBufs0FreesMapped = 1 << 1,
+    ExpBufDropsCloexec = 1 << 2,
+    HeapNotZeroed = 1 << 3,
+    MmapIgnoresOffset = 1 << 4,
+    SyncAcceptsUnknownFlags = 1 << 5,
+    NonOwnerReqBufs = 1 << 6,
+    NonOwnerExpBuf = 1 << 7,
+    CloseLeaksDmaBuf = 1 << 8,
+    UdmabufAcceptsWriteSeal = 1 << 9,
+    ExpBufCopiesMemory = 1 << 10,
+    PrimeIgnoresRdwr = 1 << 11,
+    ImportDropsFence = 1 << 12,
+    ReadExportIgnoresWrite = 1 << 13,
+    PrimeImportNoDedupe = 1 << 14,
+    CloseKeepsQueue = 1 << 15,
+    HeapRecyclesDirty = 1 << 16,
+}
+
 /// <summary>One invariant a broken variant breaks, and the length its counterexample must shrink to.</summary>
 public readonly record struct Break(string Invariant, int MinimalSteps);
 

@@ -2,30 +2,6 @@ using static Conformance.Adapters.Uapi;
 
 namespace Conformance.Adapters.Model;
 
-/// <summary>Deliberately broken behaviours, one invariant each, used to prove the properties can fail; a variant may combine several.</summary>
-[Flags]
-public enum ModelBug
-{
-    None = 0,
-    LlseekAcceptsSeekCur = 1 << 0,
-    ReqBufs0FreesMapped = 1 << 1,
-    ExpBufDropsCloexec = 1 << 2,
-    HeapNotZeroed = 1 << 3,
-    MmapIgnoresOffset = 1 << 4,
-    SyncAcceptsUnknownFlags = 1 << 5,
-    NonOwnerReqBufs = 1 << 6,
-    NonOwnerExpBuf = 1 << 7,
-    CloseLeaksDmaBuf = 1 << 8,
-    UdmabufAcceptsWriteSeal = 1 << 9,
-    ExpBufCopiesMemory = 1 << 10,
-    PrimeIgnoresRdwr = 1 << 11,
-    ImportDropsFence = 1 << 12,
-    ReadExportIgnoresWrite = 1 << 13,
-    PrimeImportNoDedupe = 1 << 14,
-    CloseKeepsQueue = 1 << 15,
-    HeapRecyclesDirty = 1 << 16,
-}
-
 /// <summary>
 /// The reference model: pure, deterministic C# of the documented semantics (6.12 where the docs
 /// leave a choice), parameterised by a <see cref="TargetProfile"/>. As an oracle it is told the
