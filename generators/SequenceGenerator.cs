@@ -339,7 +339,9 @@ public sealed class SequenceGenerator
             });
             Add(5, r => new Llseek(r.Pick(bufs).Var, Draw(Domains.LlseekOffset, ref r), Draw(Domains.LlseekWhence, ref r)));
             Add(5, r => new DmaBufSync(r.Pick(bufs).Var, Draw(Domains.SyncFlags, ref r)));
-            Add(3, r => new DmaBufSetName(r.Pick(bufs).Var, Draw(Domains.NameLength, ref r)));
+            // SET_NAME and SET_NAME_A share the weight SET_NAME had alone, so every other draw of every seed is as before
+            Add(2, r => new DmaBufSetName(r.Pick(bufs).Var, Draw(Domains.NameLength, ref r)));
+            Add(1, r => new DmaBufSetNameA(r.Pick(bufs).Var, Draw(Domains.NameLength, ref r)));
             Add(4, r => new FcntlGetFd(r.Pick(bufs).Var));
             Add(3, r => new FcntlGetFl(r.Pick(bufs).Var));
             Add(2, r => new UnknownIoctl(r.Pick(bufs).Var));

@@ -23,6 +23,7 @@ public enum ModelBug
     PrimeImportNoDedupe = 1 << 14,
     CloseKeepsQueue = 1 << 15,
     HeapRecyclesDirty = 1 << 16,
+    SetNameANotTty = 1 << 17,
 }
 
 /// <summary>One invariant a broken variant breaks, and the length its counterexample must shrink to.</summary>
@@ -60,6 +61,9 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
         new("prime-ignores-rdwr", ModelBug.PrimeIgnoresRdwr, Inv.AccMode, 3, "PRIME_HANDLE_TO_FD makes every dma-buf O_RDWR, DRM_RDWR or not"),
         new("close-keeps-queue", ModelBug.CloseKeepsQueue, Inv.OwnClose, 5, "closing the owner's file handle leaves its queue owned, allocated and streaming (a release path without vb2_queue_release)"),
         new("heap-recycles-dirty", ModelBug.HeapRecyclesDirty, Inv.HeapZero, 10, "a freed heap buffer's pages are handed to the next allocation without being cleared (a sequence sees what an earlier one wrote)"),
+        new("set-name-a-enotty", ModelBug.SetNameANotTty,
+            "DMA_BUF_SET_NAME_A, the request number 32-bit callers send, is refused with ENOTTY (the dma-buf core once knew only DMA_BUF_SET_NAME)",
+            [new Break(Inv.NameOk, 4), new Break(Inv.NameLong, 3)]),
         new("seek-cur-and-no-dedupe", ModelBug.LlseekAcceptsSeekCur | ModelBug.PrimeImportNoDedupe,
             "two independent bugs at once: lseek(SEEK_CUR, 0) on a dma-buf returns 0, and PRIME_FD_TO_HANDLE creates a second handle for a dma-buf the file already has",
             [new Break(Inv.LlseekOther, 3), new Break(Inv.F2hDedupe, 4)]),

@@ -187,6 +187,15 @@ public sealed partial class ReferenceModel
         return Cite(Inv.NameOk, Outcome.Success());
     }
 
+    /// <summary>DMA_BUF_SET_NAME_A: the same request as DMA_BUF_SET_NAME under another number (dma_buf_ioctl's
+    /// <c>case DMA_BUF_SET_NAME_A: case DMA_BUF_SET_NAME_B:</c>), so the same DMABUF-NAME rules. The argument is the name.</summary>
+    [ModelOf("DMA_BUF_SET_NAME_A")]
+    private Outcome DmaBufSetNameA(int fd, IoctlCall call)
+    {
+        if (Broken(ModelBug.SetNameANotTty) && TryFile(fd, out var f) && f is DmaBuf) return Outcome.Fail(Errno.ENOTTY);
+        return DmaBufSetName(fd, call.Text!.Length);
+    }
+
     // ---------------------------------------------------------------- dma-heap
 
     private DmaBuf NewDmaBuf(Exporter e, Seg[] segs, long size, int accMode)
