@@ -61,9 +61,11 @@ else
     echo "known $d-$(basename "${r%.replay.json}") ${r%.replay.json} $r" >>"$list"; n=$((n + 1))
   done
   [ "$n" -ge 2 ] || fail "expected DMABUF-MMAP-5 counterexamples on vivid and vgem, got $n"
-  for spec in reqbufs0-frees-mapped heap-not-zeroed udmabuf-accepts-write-seal llseek-seek-cur close-leaks-dmabuf expbuf-copies-memory \
-      "mmap-ignores-offset --area heap"; do
-    read -r v extra <<<"$spec"
+  # every broken variant the suite has (a new one needs no edit here); mmap-ignores-offset only on the heap, because
+  # vivid and vgem break DMABUF-MMAP-5 themselves (a known kernel issue, checked above)
+  for v in $(./run-suite.sh --list-variants | awk '{ sub(/^broken:/, "", $1); print $1 }'); do
+    extra=""
+    [ "$v" = mmap-ignores-offset ] && extra="--area heap"
     # shellcheck disable=SC2086
     ./run-suite.sh --target "broken:$v" $extra --out "$out/broken-$v" >"$out/broken-$v.log" 2>&1
     [ $? -eq 1 ] || fail "broken:$v was not caught"
