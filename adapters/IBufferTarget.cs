@@ -46,8 +46,6 @@ public interface IBufferTarget : IDisposable
 
     // ---- dma-buf core ------------------------------------------------------------------------------
     Outcome DmaBufSync(int fd, ulong flags);
-    /// <summary>DMA_BUF_SET_NAME with a string of nameLength bytes (plus NUL).</summary>
-    Outcome DmaBufSetName(int fd, int nameLength);
 
     // ---- dma-heap --------------------------------------------------------------------------------
     /// <summary>DMA_HEAP_IOCTL_ALLOC. Handle = data.fd.</summary>

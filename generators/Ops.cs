@@ -173,7 +173,6 @@ public interface IOpVisitor<out T>
     T Visit(ReadStamp op);
     T Visit(TransferStamp op);
     T Visit(DmaBufSync op);
-    T Visit(DmaBufSetName op);
     T Visit(DmaHeapAlloc op);
     T Visit(DrmDumbExport op);
     T Visit(MemfdCreate op);
@@ -384,11 +383,15 @@ public sealed record DmaBufSync(Var Fd, [DrawnFrom(nameof(Domains.SyncFlags))] u
     public override string Text => $"ioctl({Fd}, DMA_BUF_IOCTL_SYNC, {{.flags = {SyncFlagNames(Flags)}}})";
 }
 
-public sealed record DmaBufSetName(Var Fd, [DrawnFrom(nameof(Domains.NameLength))] int Length) : Op
+/// <summary>DMA_BUF_SET_NAME = _IOW('b', 1, const char *): names the dma-buf; the argument is the name itself, a
+/// NUL-terminated string of <see cref="Length"/> bytes before the NUL (include/uapi/linux/dma-buf.h, DMA_BUF_NAME_LEN).</summary>
+public sealed record DmaBufSetName(Var Fd, [DrawnFrom(nameof(Domains.NameLength))] int Length) : IoctlOp
 {
-    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
+    public static readonly IoctlSpec Request = new("DMA_BUF_SET_NAME", typeof(string), "name", IoctlResult.Status, [""], header: "linux/dma-buf.h");
+    public override Var On => Fd;
+    public override IoctlSpec Spec => Request;
+    public override IReadOnlyList<IoctlArg> Inputs => [IoctlArg.String(new string('n', Length))];
     public override string Area => "dmabuf";
-    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.DmaBufSetName(fd, Length) : NotRun;
     public override string Text => $"ioctl({Fd}, DMA_BUF_SET_NAME, \"<{Length} bytes>\")";
 }
 

@@ -265,7 +265,7 @@ public static class CReproducer
             {
                 case ReqBufs or CreateBufs or QueryBuf or ExpBuf or QBuf or DQBuf or StreamOn or StreamOff or RemoveBufs or MmapVideo:
                     UapiHeaders.Add("linux/videodev2.h"); break;
-                case DmaBufSync or DmaBufSetName: UapiHeaders.Add("linux/dma-buf.h"); break;
+                case DmaBufSync: UapiHeaders.Add("linux/dma-buf.h"); break;
                 case ExportSyncFile or ImportSyncFile: UapiHeaders.Add("linux/dma-buf.h"); UapiHeaders.Add("linux/sync_file.h"); break;
                 case SyncMerge or SyncFileInfo: UapiHeaders.Add("linux/sync_file.h"); break;
                 case DmaHeapAlloc: UapiHeaders.Add("linux/dma-heap.h"); break;
@@ -355,8 +355,6 @@ public static class CReproducer
             // a START that would sleep on a fence is not issued: the same usage test as poll
             return $"if (fences_used && !ready({Fd(op.Fd)}, {((op.Flags & DMA_BUF_SYNC_WRITE) != 0 ? "POLLOUT" : "POLLIN")}))\n\to = would_block();\nelse " + call;
         }
-        public string Visit(DmaBufSetName op) =>
-            $"{{\n\tchar name[] = {CString(new string('n', op.Length))};\n\n\to = result(xioctl({Fd(op.Fd)}, DMA_BUF_SET_NAME, name));\n}}";
 
         public string Visit(DmaHeapAlloc op)
         {

@@ -25,7 +25,6 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
     private readonly Watchdog _watchdog;
     private int _nextMap = 1, _nextFile;
     private int _baseline;
-    private static readonly byte[] _names = Encoding.ASCII.GetBytes(new string('n', 64) + "\0");
 
     /// <param name="profile">What the devices offer (from <see cref="Discovery"/>).</param>
     /// <param name="paths">Symbolic device name used by the ops → device path.</param>
@@ -211,16 +210,6 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
             return Outcome.Fail(Errno.WouldBlock);
         byte* arg = stackalloc byte[ArgBytes];
         return Observed(Ioctls.DmaBufSync, Issue(Ioctls.DmaBufSync, fd, [flags], arg), arg);
-    }
-
-    public Outcome DmaBufSetName(int fd, int nameLength)
-    {
-        if (nameLength < 0 || nameLength >= _names.Length) return Outcome.NotRun;
-        var name = new byte[nameLength + 1];
-        Array.Copy(_names, name, nameLength);
-        long r;
-        fixed (byte* p = name) r = Sys.Ioctl(fd, Req.DMA_BUF_SET_NAME, p);
-        return r < 0 ? Err(r) : Outcome.Success();
     }
 
     // ---- dma-heap --------------------------------------------------------------------------------

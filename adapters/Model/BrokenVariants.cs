@@ -24,6 +24,7 @@ public enum ModelBug
     CloseKeepsQueue = 1 << 15,
     HeapRecyclesDirty = 1 << 16,
     SetNameANotTty = 1 << 17,
+    SetNameAcceptsFullLength = 1 << 18,
 }
 
 /// <summary>One invariant a broken variant breaks, and the length its counterexample must shrink to.</summary>
@@ -64,6 +65,8 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
         new("set-name-a-enotty", ModelBug.SetNameANotTty,
             "DMA_BUF_SET_NAME_A, the request number 32-bit callers send, is refused with ENOTTY (the dma-buf core once knew only DMA_BUF_SET_NAME)",
             [new Break(Inv.NameOk, 4), new Break(Inv.NameLong, 3)]),
+        new("set-name-accepts-32", ModelBug.SetNameAcceptsFullLength, Inv.NameLong, 4,
+            "DMA_BUF_SET_NAME accepts a 32-byte name, leaving no room for the NUL in DMA_BUF_NAME_LEN (a length check that forgets it)"),
         new("seek-cur-and-no-dedupe", ModelBug.LlseekAcceptsSeekCur | ModelBug.PrimeImportNoDedupe,
             "two independent bugs at once: lseek(SEEK_CUR, 0) on a dma-buf returns 0, and PRIME_FD_TO_HANDLE creates a second handle for a dma-buf the file already has",
             [new Break(Inv.LlseekOther, 3), new Break(Inv.F2hDedupe, 4)]),

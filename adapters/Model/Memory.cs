@@ -178,7 +178,16 @@ public sealed partial class ReferenceModel
         return ok;
     }
 
-    public Outcome DmaBufSetName(int fd, int nameLength)
+    /// <summary>DMA_BUF_SET_NAME: the argument is the name (dma_buf_set_name: strndup_user(buf, DMA_BUF_NAME_LEN)).</summary>
+    [ModelOf("DMA_BUF_SET_NAME")]
+    private Outcome DmaBufSetName(int fd, IoctlCall call)
+    {
+        if (Broken(ModelBug.SetNameAcceptsFullLength) && call.Text!.Length == DMA_BUF_NAME_LEN && TryFile(fd, out var f) && f is DmaBuf)
+            return Outcome.Success();   // the bug: a length check that forgets the NUL
+        return SetName(fd, call.Text!.Length);
+    }
+
+    private Outcome SetName(int fd, int nameLength)
     {
         if (!TryFile(fd, out var f)) return Cite(Inv.DmaBufBadFd, Errno.EBADF);
         if (f is not DmaBuf d) return Outcome.Fail(Errno.ENOTTY);
@@ -193,7 +202,7 @@ public sealed partial class ReferenceModel
     private Outcome DmaBufSetNameA(int fd, IoctlCall call)
     {
         if (Broken(ModelBug.SetNameANotTty) && TryFile(fd, out var f) && f is DmaBuf) return Outcome.Fail(Errno.ENOTTY);
-        return DmaBufSetName(fd, call.Text!.Length);
+        return SetName(fd, call.Text!.Length);
     }
 
     // ---------------------------------------------------------------- dma-heap
