@@ -160,8 +160,23 @@ stage2() {
 	for m in "vivid:$LAB_VIVID" "vgem:$LAB_VGEM"; do
 		[ "${m#*:}" = 1 ] || continue
 		m="${m%:*}"
-		msg="$(modprobe -d "$LAB_MODULES_DIR" "$m" 2>&1)" || lab_die "stage2: modprobe $m failed: $msg"
+		args=""
+		[ "$m" = vivid ] && args="${LAB_VIVID_ARGS:-}"
+		# shellcheck disable=SC2086 # the parameters are separate words
+		msg="$(modprobe -d "$LAB_MODULES_DIR" "$m" $args 2>&1)" || lab_die "stage2: modprobe $m $args failed: $msg"
 	done
+	# The test drivers built by lab/test-drivers.sh, in order: first what each needs from Debian's modules.
+	if [ -n "${LAB_TEST_DRIVERS:-}" ]; then
+		for m in $LAB_TEST_DRIVERS_ORDER; do
+			ko="$LAB_TEST_DRIVERS/$m.ko"
+			deps="$(modinfo -F depends "$ko" 2>/dev/null)" || lab_die "stage2: modinfo $ko failed"
+			for d in ${deps//,/ }; do
+				case " $LAB_TEST_DRIVERS_ORDER " in *" $d "*) continue ;; esac
+				msg="$(modprobe -d "$LAB_MODULES_DIR" "$d" 2>&1)" || lab_die "stage2: modprobe $d (for $m) failed: $msg"
+			done
+			msg="$(insmod "$ko" 2>&1)" || lab_die "stage2: insmod $ko failed: $msg"
+		done
+	fi
 
 	if [ "$LAB_MODULE_COUNT" -gt 0 ]; then
 		list_devices >/lab-out/devices-before.txt

@@ -12,7 +12,8 @@ if [ -z "$uapi" ]; then
 fi
 [ -d "$uapi/linux" ] || { echo "error: no uapi headers at '$uapi'" >&2; exit 2; }
 mkdir -p "$1/linux" "$1/drm"
-for h in linux/videodev2.h linux/v4l2-common.h linux/v4l2-controls.h linux/dma-buf.h linux/dma-heap.h linux/udmabuf.h \
+for h in linux/videodev2.h linux/v4l2-common.h linux/v4l2-controls.h linux/v4l2-subdev.h linux/v4l2-mediabus.h linux/media-bus-format.h \
+         linux/media.h linux/dma-buf.h linux/dma-heap.h linux/udmabuf.h \
          linux/sync_file.h drm/drm.h drm/drm_mode.h drm/vgem_drm.h; do
   sed -E -e 's/([[:space:](])(__user|__force|__iomem)[[:space:]]/\1/g' -e 's@^#include <linux/compiler(|_types).h>@@' "$uapi/$h" >"$1/$h"
 done

@@ -66,7 +66,8 @@ usage: lab/vm.sh run [options] -- CMD [ARGS...]
                                              KEY=value lines
 
 Boots a Debian kernel under QEMU (TCG) with this machine's / as the guest's root (read-only,
-tmpfs overlay), loads vivid and vgem, mounts debugfs and runs CMD as root in the current
+tmpfs overlay), loads vivid and vgem (on 6.12 also the test drivers Debian does not build, and
+a second, multi-planar vivid instance), mounts debugfs and runs CMD as root in the current
 directory. stdout/stderr of CMD and the kernel's messages go to the console, streamed here and
 saved to OUT/console.log.
 
@@ -87,6 +88,9 @@ options of run:
                        are printed as "@@LAB-NEW-DEVICE /dev/NAME"
   --module-args ARGS   parameters for the most recent --module, e.g. "a=1 b=2"
   --no-vivid, --no-vgem  do not load vivid / vgem
+  --no-test-drivers    6.12: do not build and load the kernel's test drivers that Debian leaves
+                       out (lab/test-drivers.sh: v4l2-mem2mem, vim2m, vicodec, vimc, visl, vkms)
+                       and vivid's second, multi-planar instance; 6.1 never has them
   --mem MB             guest memory (default 4096)
   --smp N              guest CPUs (default 2)
   --append ARGS        extra kernel command-line arguments
@@ -169,7 +173,7 @@ cmd_headers() {
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
 cmd_run() {
-	local out=out/vm timeout=900 mem=4096 smp=2 vivid=1 vgem=1 append=""
+	local out=out/vm timeout=900 mem=4096 smp=2 vivid=1 vgem=1 test_drivers=1 append=""
 	local warn_grace="${CONFORMANCE_LAB_WARN_GRACE:-30}"
 	local modules=() module_args=()
 	while [ $# -gt 0 ]; do
@@ -188,6 +192,7 @@ cmd_run() {
 			module_args[${#modules[@]} - 1]="$2"; shift 2 ;;
 		--no-vivid) vivid=0; shift ;;
 		--no-vgem) vgem=0; shift ;;
+		--no-test-drivers) test_drivers=0; shift ;;
 		--mem) mem="$2"; shift 2 ;;
 		--smp) smp="$2"; shift 2 ;;
 		--append) append="$2"; shift 2 ;;
@@ -213,6 +218,20 @@ cmd_run() {
 	ensure_packages qemu-system-x86 || lab_fail "could not install qemu-system-x86"
 	command -v qemu-system-x86_64 >/dev/null || lab_fail "qemu-system-x86_64 not found"
 	fetch
+	# The kernel's own virtual drivers of the shapes Debian's config leaves out, built once and cached.
+	local drivers_dir="" drivers_order="" vivid_args=""
+	if [ "$test_drivers" = 1 ] && [ "$SERIES" = 6.12 ]; then
+		local td key value
+		td="$("$here/test-drivers.sh" "$KVER" "$KBUILD" "$CACHE")" || lab_fail "lab/test-drivers.sh failed"
+		while IFS='=' read -r key value; do
+			case "$key" in
+			TEST_DRIVERS) drivers_dir="$value" ;;
+			TEST_DRIVERS_ORDER) drivers_order="$value" ;;
+			esac
+		done <<<"$td"
+		# vivid's first instance stays single-planar (video0, video1), the second is multi-planar
+		[ "$vivid" = 1 ] && vivid_args="n_devs=2 multiplanar=1,2"
+	fi
 
 	mkdir -p "$out"
 	out="$(cd "$out" && pwd)"
@@ -231,7 +250,8 @@ cmd_run() {
 		echo "# written by lab/vm.sh; read by lab/guest-init.sh (stage 2)"
 		printf 'LAB_KVER=%q\n' "$KVER"
 		printf 'LAB_MODULES_DIR=%q\n' "$MODULES_DIR"
-		printf 'LAB_VIVID=%q\nLAB_VGEM=%q\n' "$vivid" "$vgem"
+		printf 'LAB_VIVID=%q\nLAB_VGEM=%q\nLAB_VIVID_ARGS=%q\n' "$vivid" "$vgem" "$vivid_args"
+		printf 'LAB_TEST_DRIVERS=%q\nLAB_TEST_DRIVERS_ORDER=%q\n' "$drivers_dir" "$drivers_order"
 		printf 'LAB_KERNEL_FATAL=%q\nLAB_KERNEL_WARNING=%q\n' "$kernel_fatal" "$kernel_warning"
 		printf 'LAB_WARN_GRACE=%q\n' "$warn_grace"
 		printf 'LAB_CWD=%q\n' "$PWD"
@@ -264,7 +284,8 @@ cmd_run() {
 		-nographic -no-reboot -nic none
 		-kernel "$VMLINUZ" -initrd "$INITRD"
 		# loglevel=5 lets KERN_WARNING (level 4: WARN()'s "WARNING: CPU:" line) reach the console.
-		-append "console=ttyS0 panic=-1 loglevel=5 $append"
+		# no fbdev console on a KMS driver (vkms): the lab has no display, and drawing text under TCG is slow
+		-append "console=ttyS0 panic=-1 loglevel=5 drm_kms_helper.fbdev_emulation=0 $append"
 		-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
 		-virtfs "local,path=${out//,/,,},mount_tag=labout,security_model=none,multidevs=remap"
 	)

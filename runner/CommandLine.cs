@@ -29,7 +29,7 @@ public static class SuiteCommandLine
         (5, "lab set-up error: QEMU or the kernel could not be fetched or booted, a module would not load"),
     ];
 
-    public static readonly Option<string> Target = new("--target") { HelpName = "T", Description = "model (default) | broken:NAME (a deliberately broken model, see --list-variants) | kernel (this machine's devices) | vm (Debian's kernel under QEMU: vivid, vgem, udmabuf, the system heap)" };
+    public static readonly Option<string> Target = new("--target") { HelpName = "T", Description = "model (default) | broken:NAME (a deliberately broken model, see --list-variants) | kernel (this machine's devices) | vm (Debian's kernel under QEMU: vivid, vgem, udmabuf, the system heap; on 6.12 also vkms, vim2m, vicodec, vimc, visl)" };
     public static readonly Option<string[]> Device = new("--device", "-d") { HelpName = "PATH", Description = "certify only this device (repeatable; implies --target kernel unless --target vm): a V4L2 node, a dma-heap or any char device speaking the dma-heap ABI, /dev/udmabuf, a DRM node", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false };
     public static readonly Option<int> OpTimeout = Ranged("--op-timeout", "S", "on a kernel target, an op taking longer is a hung driver (default 20)", 1, 3600);
     public static readonly Option<string> Profile = new("--profile") { HelpName = "P", Description = "device profile for the model target: vivid-like (default) | legacy-vb2" };

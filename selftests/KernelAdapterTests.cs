@@ -6,6 +6,20 @@ namespace Conformance.SelfTests;
 /// <summary>Parts of the kernel adapter that can be checked off the kernel; the adapter itself runs in the lab VM (.ci/run).</summary>
 public class KernelAdapterTests
 {
+    /// <summary>A device the user names that cannot be certified ends the run (exit 2); the same device found by the lab
+    /// beside a module's other nodes is a SKIP with the reason, and the run goes on.</summary>
+    [Fact]
+    public void A_device_found_beside_others_that_cannot_be_certified_is_a_skip_with_its_reason_not_an_error()
+    {
+        var e = Assert.Throws<DeviceException>(() => Discovery.Discover(["/dev/null"]));
+        Assert.Contains("/dev/null: not a V4L2, dma-heap, udmabuf or DRM device", e.Message);
+        var found = Discovery.Discover(["/dev/null"], found: true);
+        Assert.Empty(found.Units);
+        var skip = Assert.Single(found.Skipped);
+        Assert.Equal("/dev/null", skip.Path);
+        Assert.Contains("VIDIOC_SUBDEV_QUERYCAP, MEDIA_IOC_DEVICE_INFO", skip.Reason);
+    }
+
     [Fact]
     public void Bufinfo_count_is_the_summary_line_not_a_per_buffer_attachment_total()
     {

@@ -129,6 +129,28 @@ public unsafe struct v4l2_remove_buffers
     public fixed uint reserved[13];
 }
 
+/// <summary>MEDIA_IOC_DEVICE_INFO's answer: what discovery reads to name a media-controller node it does not certify.</summary>
+[Uapi("linux/media.h")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct media_device_info
+{
+    public fixed byte driver[16];
+    public fixed byte model[32];
+    public fixed byte serial[40];
+    public fixed byte bus_info[32];
+    public uint media_version, hw_revision, driver_version;
+    public fixed uint reserved[31];
+}
+
+/// <summary>VIDIOC_SUBDEV_QUERYCAP's answer: a V4L2 sub-device node (no buffer queue).</summary>
+[Uapi("linux/v4l2-subdev.h")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct v4l2_subdev_capability
+{
+    public uint version, capabilities;
+    public fixed uint reserved[14];
+}
+
 [Uapi("linux/dma-buf.h")]
 [StructLayout(LayoutKind.Sequential)]
 public struct dma_buf_sync
@@ -303,6 +325,8 @@ public static unsafe class Req
     public static readonly nuint VIDIOC_G_CTRL = Ioc.IOWR<v4l2_control>('V', 27);
     public static readonly nuint VIDIOC_CREATE_BUFS = Ioc.IOWR<v4l2_create_buffers>('V', 92);
     public static readonly nuint VIDIOC_REMOVE_BUFS = Ioc.IOWR<v4l2_remove_buffers>('V', 104);
+    public static readonly nuint VIDIOC_SUBDEV_QUERYCAP = Ioc.IOR<v4l2_subdev_capability>('V', 0);
+    public static readonly nuint MEDIA_IOC_DEVICE_INFO = Ioc.IOWR<media_device_info>('|', 0x00);
     public static readonly nuint DMA_BUF_IOCTL_SYNC = Ioc.IOW<dma_buf_sync>('b', 0);
     /// <summary>_IOW('b', 1, const char *): the argument is the name pointer.</summary>
     public static readonly nuint DMA_BUF_SET_NAME = Ioc.IOW<nuint>('b', 1);

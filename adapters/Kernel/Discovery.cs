@@ -50,8 +50,12 @@ public static unsafe class Discovery
         return new string(r.TakeWhile(c => char.IsDigit(c) || c == '.').ToArray()) is { Length: > 0 } v ? v : r;
     }
 
-    /// <summary>Everything under /dev the catalog covers, or just <paramref name="devices"/> when given.</summary>
-    public static Discovered Discover(IReadOnlyList<string> devices)
+    /// <summary>
+    /// Everything under /dev the catalog covers, or just <paramref name="devices"/> when given. A device named by the user
+    /// that cannot be certified is a <see cref="DeviceException"/>; one found (or, with <paramref name="found"/>, named by
+    /// the lab because a module created it) is a <see cref="SkippedDevice"/> with the reason, and the rest still run.
+    /// </summary>
+    public static Discovered Discover(IReadOnlyList<string> devices, bool found = false)
     {
         var kernel = KernelVersion();
         var units = new List<CertUnit>();
@@ -65,10 +69,11 @@ public static unsafe class Discovery
 
         IEnumerable<string> candidates = devices.Count > 0 ? devices
             : heapPaths.Concat(Glob("/dev", "video*")).Concat(File.Exists("/dev/udmabuf") ? ["/dev/udmabuf"] : [])
-                .Concat(Glob("/dev/dri", "card*")).Concat(Glob("/dev/dri", "renderD*"));
+                .Concat(Glob("/dev/dri", "card*")).Concat(Glob("/dev/dri", "renderD*"))
+                .Concat(Glob("/dev", "media*")).Concat(Glob("/dev", "v4l-subdev*"));
         foreach (var path in candidates)
         {
-            bool named = devices.Count > 0;
+            bool named = devices.Count > 0 && !found;
             var kind = Classify(path, named);
             switch (kind)
             {
@@ -108,6 +113,13 @@ public static unsafe class Discovery
                     else if (named) throw new DeviceException($"{path}: {dskip!.Reason}");
                     else skipped.Add(dskip!);
                     break;
+                case "media":
+                case "subdev":
+                    var (mdriver, why3) = kind == "media" ? MediaNode(path) : (SysfsDriver(path),
+                        "a V4L2 sub-device node: it configures one entity of a media pipeline (formats, links) and has no buffer queue; the pipeline's video nodes are what the suite certifies");
+                    if (named) throw new DeviceException($"{path}: {why3}");
+                    skipped.Add(new(path, mdriver, why3));
+                    break;
                 default:
                     if (named) throw new DeviceException($"{path}: {kind}");
                     skipped.Add(new(path, "?", kind));
@@ -120,7 +132,8 @@ public static unsafe class Discovery
     private static IEnumerable<string> Glob(string dir, string pattern) =>
         Directory.Exists(dir) ? Directory.GetFiles(dir, pattern).OrderBy(p => p.Length).ThenBy(p => p, StringComparer.Ordinal) : [];
 
-    /// <summary>"video", "heap", "udmabuf", "drm", or why the path is none of them.</summary>
+    /// <summary>"video", "heap", "udmabuf", "drm", "media" (a media controller), "subdev" (a V4L2 sub-device), or why the
+    /// path is none of them.</summary>
     public static string Classify(string path, bool named)
     {
         var st = new statx();
@@ -139,12 +152,16 @@ public static unsafe class Discovery
         {
             var cap = new v4l2_capability();
             if (Sys.Ioctl((int)fd, Req.VIDIOC_QUERYCAP, &cap) == 0) return "video";
+            var sc = new v4l2_subdev_capability();
+            if (Sys.Ioctl((int)fd, Req.VIDIOC_SUBDEV_QUERYCAP, &sc) == 0) return "subdev";
+            var mi = new media_device_info();
+            if (Sys.Ioctl((int)fd, Req.MEDIA_IOC_DEVICE_INFO, &mi) == 0) return "media";
             var d = new dma_heap_allocation_data { len = PAGE_SIZE, fd_flags = (uint)(O_RDWR | O_CLOEXEC) };
             if (Sys.Ioctl((int)fd, Req.DMA_HEAP_IOCTL_ALLOC, &d) == 0) { Sys.Close((int)d.fd); return "heap"; }
             // UDMABUF_CREATE with memfd -1 fails in fget (EBADFD, udmabuf.c) only on a udmabuf device
             var u = new udmabuf_create { memfd = uint.MaxValue, size = PAGE_SIZE };
             if (Sys.Ioctl((int)fd, Req.UDMABUF_CREATE, &u) == -(long)Errno.EBADFD) return "udmabuf";
-            return "not a V4L2, dma-heap, udmabuf or DRM device (VIDIOC_QUERYCAP, DMA_HEAP_IOCTL_ALLOC and UDMABUF_CREATE were all refused, and its major is not DRM's 226)";
+            return "not a V4L2, dma-heap, udmabuf or DRM device (VIDIOC_QUERYCAP, VIDIOC_SUBDEV_QUERYCAP, MEDIA_IOC_DEVICE_INFO, DMA_HEAP_IOCTL_ALLOC and UDMABUF_CREATE were all refused, and its major is not DRM's 226)";
         }
         finally { Sys.Close((int)fd); }
     }
@@ -154,6 +171,21 @@ public static unsafe class Discovery
         int len = 0;
         while (len < n && p[len] != 0) len++;
         return Encoding.UTF8.GetString(p, len);
+    }
+
+    /// <summary>A media-controller node's driver and why it is not certified (MEDIA_IOC_DEVICE_INFO names it).</summary>
+    private static (string Driver, string Why) MediaNode(string path)
+    {
+        string driver = "?", model = "";
+        long fd = Sys.Open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+        if (fd >= 0)
+        {
+            var mi = new media_device_info();
+            if (Sys.Ioctl((int)fd, Req.MEDIA_IOC_DEVICE_INFO, &mi) == 0) { driver = Text(mi.driver, 16); model = Text(mi.model, 32); }
+            Sys.Close((int)fd);
+        }
+        return ($"{driver}{(model.Length > 0 ? ": " + model : "")}",
+            "a media-controller node: it describes and links the pipeline's entities and has no buffer queue; the pipeline's video nodes are what the suite certifies");
     }
 
     /// <summary>The kernel driver bound to a char device, from sysfs.</summary>
@@ -246,14 +278,25 @@ public static unsafe class Discovery
             string who = $"{driver}: {card}";
             if ((caps & V4L2_CAP_STREAMING) == 0) { skip = new(path, who, "no streaming I/O (V4L2_CAP_STREAMING not set): the catalog's vb2 invariants do not apply"); return null; }
             uint type;
-            if ((caps & (V4L2_CAP_VIDEO_M2M | V4L2_CAP_VIDEO_M2M_MPLANE)) != 0) { skip = new(path, who, "a mem2mem node: two queues on one fd are not modelled yet"); return null; }
+            if ((caps & (V4L2_CAP_VIDEO_M2M | V4L2_CAP_VIDEO_M2M_MPLANE)) != 0)
+            {
+                skip = new(path, who, $"a mem2mem node ({((caps & V4L2_CAP_VIDEO_M2M_MPLANE) != 0 ? "V4L2_CAP_VIDEO_M2M_MPLANE" : "V4L2_CAP_VIDEO_M2M")}): " +
+                    "an OUTPUT and a CAPTURE queue on each file handle are not modelled yet; the suite certifies single-planar capture and output nodes");
+                return null;
+            }
+            if ((caps & V4L2_CAP_IO_MC) != 0)
+            {
+                skip = new(path, who, "a video node of a media-controller pipeline (V4L2_CAP_IO_MC): streaming needs the pipeline's formats and links " +
+                    "configured through its media and sub-device nodes, which the suite does not do yet");
+                return null;
+            }
             else if ((caps & V4L2_CAP_VIDEO_CAPTURE) != 0) type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
             else if ((caps & V4L2_CAP_VIDEO_OUTPUT) != 0) type = V4L2_BUF_TYPE_VIDEO_OUTPUT;
             else
             {
-                var what = (caps & (V4L2_CAP_VIDEO_CAPTURE_MPLANE | V4L2_CAP_VIDEO_OUTPUT_MPLANE)) != 0 ? "multi-planar video"
-                    : (caps & (V4L2_CAP_META_CAPTURE | V4L2_CAP_META_OUTPUT)) != 0 ? "metadata" : $"device caps 0x{caps:x}";
-                skip = new(path, who, $"its buffer type ({what}) is not modelled yet; single-planar VIDEO_CAPTURE/OUTPUT queues are");
+                var what = (caps & (V4L2_CAP_VIDEO_CAPTURE_MPLANE | V4L2_CAP_VIDEO_OUTPUT_MPLANE)) != 0 ? "multi-planar video, VIDEO_CAPTURE_MPLANE or VIDEO_OUTPUT_MPLANE"
+                    : (caps & (V4L2_CAP_META_CAPTURE | V4L2_CAP_META_OUTPUT)) != 0 ? "metadata" : $"none the suite knows: device caps 0x{caps:x}";
+                skip = new(path, who, $"its buffer type ({what}) is not modelled yet: the suite certifies single-planar VIDEO_CAPTURE and VIDEO_OUTPUT queues");
                 return null;
             }
             uint bufCaps = 0, usable = 0;
