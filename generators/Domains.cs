@@ -242,6 +242,14 @@ public static class Domains
         Name = "drm_mode_create_dumb.height", Source = "include/uapi/drm/drm_mode.h (struct drm_mode_create_dumb)",
     };
 
+    /// <summary>The height of a 640-pixel, 32-bpp dumb buffer that holds one frame of the video node beside it (relative to
+    /// its sizeimage), so a DRM export can be queued as a V4L2 DMABUF buffer and attached by the video device.</summary>
+    public static readonly Domain<Func<long, uint>> DumbFrameHeight = new(Ok<Func<long, uint>>(1, s => (uint)((s + 2559) / 2560), "the rows of one frame at 640 x 32 bpp"))
+    {
+        Name = "drm_mode_create_dumb.height (a frame)",
+        Source = "Documentation/userspace-api/media/v4l/dmabuf.rst (an imported buffer must be large enough for the plane); include/uapi/drm/drm_mode.h",
+    };
+
     public static readonly Domain<uint> DumbBpp = new(Ok(5, 32u), Ok(2, 16u), Ok(1, 8u))
     {
         Name = "drm_mode_create_dumb.bpp", Source = "include/uapi/drm/drm_mode.h (struct drm_mode_create_dumb)",

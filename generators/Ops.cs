@@ -440,7 +440,7 @@ public sealed record DmaHeapAlloc(
 public sealed record DrmDumbExport(
     Var Drm,
     [DrawnFrom(nameof(Domains.DumbWidth))] uint Width,
-    [DrawnFrom(nameof(Domains.DumbHeight))] uint Height,
+    [DrawnFrom(nameof(Domains.DumbHeight)), DrawnFrom(nameof(Domains.DumbFrameHeight))] uint Height,
     [DrawnFrom(nameof(Domains.DumbBpp))] uint Bpp,
     [DrawnFrom(nameof(Domains.DumbExportFlags))] uint Flags) : Op
 {

@@ -243,9 +243,12 @@ public sealed class SequenceGenerator
         {
             var node = Profile.Video[0];
             Add(video.Count == 0 ? 40 : video.Count < 3 ? 3 : 0, _ => new Open(node.Device, O_RDWR | O_NONBLOCK));
+            // a DRM export that holds a frame is imported by the queue (only sequences that made one draw differently)
+            var drmFrames = bufs.Where(b => b.Device == "drm" && b.Size >= node.SizeImage).ToList();
+            bool importFrames = drmFrames.Count > 0 && node.SupportsMemory(V4L2_MEMORY_DMABUF);
             if (video.Count > 0)
             {
-                Add(12, r => new ReqBufs(r.Pick(video).Var, TypeArg(ref r, node), fenceMix && r.Chance(60) ? V4L2_MEMORY_DMABUF : MemoryArg(ref r),
+                Add(12, r => new ReqBufs(r.Pick(video).Var, TypeArg(ref r, node), (fenceMix || importFrames) && r.Chance(60) ? V4L2_MEMORY_DMABUF : MemoryArg(ref r),
                     Draw(Domains.ReqBufsCount, ref r, "0 (frees the buffers)", maps.Count > 0 ? 8 : 3)));
                 Add(6, r => new CreateBufs(r.Pick(video).Var, TypeArg(ref r, node), MemoryArg(ref r), Draw(Domains.CreateBufsCount, ref r), Draw(Domains.CreateBufsSizeDelta, ref r)));
                 Add(10, r => new QueryBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r)));
@@ -254,11 +257,11 @@ public sealed class SequenceGenerator
                 Add(10, r => new MmapVideo(r.Pick(video).Var, node.BufType, IndexArg(ref r), Draw(Domains.MmapVideoPlane, ref r),
                     Draw(Domains.MmapVideoLength, ref r)(plane), Draw(Domains.MmapVideoProt, ref r), Draw(Domains.MmapVideoFlags, ref r)));
                 uint qmem = _memory;
-                Add(8, r =>
+                Add(importFrames ? 20 : 8, r =>
                 {
                     uint m = qmem != 0 && r.Chance(90) ? qmem : MemoryArg(ref r);
                     var fencedFrames = bufs.Where(b => b.Fenced && b.Size >= node.SizeImage).ToList();
-                    var pool = fenceMix && fencedFrames.Count > 0 && r.Chance(70) ? fencedFrames : bufs;
+                    var pool = fenceMix && fencedFrames.Count > 0 && r.Chance(70) ? fencedFrames : importFrames && r.Chance(70) ? drmFrames : bufs;
                     return new QBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), m, QBufMem(ref r, m, pool, memfds, maps, video, node.SizeImage));
                 });
                 Add(6, r => new DQBuf(r.Pick(video).Var, node.BufType));
@@ -280,8 +283,16 @@ public sealed class SequenceGenerator
             // a second DRM file shows that handles and fence ids are per file
             Add(drms.Count == 0 ? 25 : drms.Count == 1 && (fence || prime) ? 2 : 0, _ => new Open(dp.Device, O_RDWR | O_CLOEXEC));
             if (drms.Count > 0)
-                Add(14, r => new DrmDumbExport(r.Pick(drms).Var, Draw(Domains.DumbWidth, ref r), Draw(Domains.DumbHeight, ref r), Draw(Domains.DumbBpp, ref r),
+            {
+                // beside a video queue, some exports hold a whole frame, so the queue can import them (QBUF DMABUF attaches and
+                // maps a DRM export: drm_gem_map_attach, drm_gem_map_dma_buf); the weight is split from the plain export's, so
+                // every other draw of every seed is as before
+                bool frames = vb2 && Profile.Video.Count > 0 && Profile.Video[0].SupportsMemory(V4L2_MEMORY_DMABUF);
+                Add(frames ? 11 : 14, r => new DrmDumbExport(r.Pick(drms).Var, Draw(Domains.DumbWidth, ref r), Draw(Domains.DumbHeight, ref r), Draw(Domains.DumbBpp, ref r),
                     Draw(Domains.DumbExportFlags, ref r)));
+                long frame = Profile.Video.Count > 0 ? Profile.Video[0].SizeImage : 0;
+                Add(frames ? 3 : 0, r => new DrmDumbExport(r.Pick(drms).Var, 640, Draw(Domains.DumbFrameHeight, ref r)(frame), 32, Draw(Domains.DumbExportFlags, ref r)));
+            }
         }
         if ((prime || fence) && drms.Count > 0) PrimeRules(Add, drms, gems, bufs, memfds, syncs, fenceMix);
         if (fence) FenceRules(Add, drms, gems, bufs, syncs, fences);
