@@ -106,7 +106,8 @@ A BUG/Oops/panic/GPF/hung task ends the run within seconds (exit 3); a WARNING a
 environment: CONFORMANCE_LAB_CACHE (kernel cache, default ~/.cache/conformance-lab),
 CONFORMANCE_LAB_SERIES (the series when --kernel is not given), CONFORMANCE_LAB_KVER (a release
 of the series, e.g. 6.12.117+deb12-amd64 or 6.1.0-57-amd64), CONFORMANCE_LAB_REFRESH=1 (look for
-a newer kernel), CONFORMANCE_LAB_WARN_GRACE (the default of --warn-grace).
+a newer kernel), CONFORMANCE_LAB_WARN_GRACE (the default of --warn-grace), CONFORMANCE_LAB_TEST_DRIVERS=0
+(as --no-test-drivers, also for ./run-suite.sh --target vm).
 EOF
 }
 
@@ -173,7 +174,7 @@ cmd_headers() {
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
 cmd_run() {
-	local out=out/vm timeout=900 mem=4096 smp=2 vivid=1 vgem=1 test_drivers=1 append=""
+	local out=out/vm timeout=900 mem=4096 smp=2 vivid=1 vgem=1 test_drivers="${CONFORMANCE_LAB_TEST_DRIVERS:-1}" append=""
 	local warn_grace="${CONFORMANCE_LAB_WARN_GRACE:-30}"
 	local modules=() module_args=()
 	while [ $# -gt 0 ]; do
