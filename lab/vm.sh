@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The lab VM: runs a command inside a real Debian kernel under QEMU (TCG) — 6.12 by default, with
-# vivid, vgem, udmabuf and the system dma-heap present, or 6.1 (--kernel 6.1: vivid and vgem, no
-# udmabuf, no dma-heaps) — and judges the kernel's health afterwards.
+# vivid (two instances, one multi-planar), vgem, udmabuf, the system dma-heap and the test drivers Debian
+# does not build (lab/test-drivers.sh: vim2m, vicodec, vimc, visl, vkms) present, or 6.1 (--kernel 6.1:
+# vivid and vgem, no udmabuf, no dma-heaps) — and judges the kernel's health afterwards.
 #
 #   lab/vm.sh run [--kernel S] [options] -- CMD [ARGS...]   boot, run CMD in the guest, power off
 #   lab/vm.sh headers [--kernel S] [DIR]       print the make line that builds the module in DIR
