@@ -383,16 +383,21 @@ public sealed record DmaBufSync(Var Fd, [DrawnFrom(nameof(Domains.SyncFlags))] u
     public override string Text => $"ioctl({Fd}, DMA_BUF_IOCTL_SYNC, {{.flags = {SyncFlagNames(Flags)}}})";
 }
 
-/// <summary>DMA_BUF_SET_NAME = _IOW('b', 1, const char *): names the dma-buf; the argument is the name itself, a
-/// NUL-terminated string of <see cref="Length"/> bytes before the NUL (include/uapi/linux/dma-buf.h, DMA_BUF_NAME_LEN).</summary>
-public sealed record DmaBufSetName(Var Fd, [DrawnFrom(nameof(Domains.NameLength))] int Length) : IoctlOp
+/// <summary>DMA_BUF_SET_NAME under one of its request numbers: the argument is the name itself, a NUL-terminated string of
+/// <see cref="Length"/> bytes before the NUL (include/uapi/linux/dma-buf.h, DMA_BUF_NAME_LEN).</summary>
+public abstract record DmaBufNameOp(Var Fd, int Length) : IoctlOp
 {
-    public static readonly IoctlSpec Request = new("DMA_BUF_SET_NAME", typeof(string), "name", IoctlResult.Status, [""], header: "linux/dma-buf.h");
     public override Var On => Fd;
-    public override IoctlSpec Spec => Request;
     public override IReadOnlyList<IoctlArg> Inputs => [IoctlArg.String(new string('n', Length))];
     public override string Area => "dmabuf";
-    public override string Text => $"ioctl({Fd}, DMA_BUF_SET_NAME, \"<{Length} bytes>\")";
+    public override string Text => $"ioctl({Fd}, {Spec.Request}, \"<{Length} bytes>\")";
+}
+
+/// <summary>DMA_BUF_SET_NAME = _IOW('b', 1, const char *): names the dma-buf.</summary>
+public sealed record DmaBufSetName(Var Fd, [DrawnFrom(nameof(Domains.NameLength))] int Length) : DmaBufNameOp(Fd, Length)
+{
+    public static readonly IoctlSpec Request = new("DMA_BUF_SET_NAME", typeof(string), "name", IoctlResult.Status, [""], header: "linux/dma-buf.h");
+    public override IoctlSpec Spec => Request;
 }
 
 /// <summary>
@@ -400,17 +405,12 @@ public sealed record DmaBufSetName(Var Fd, [DrawnFrom(nameof(Domains.NameLength)
 /// three numbers for the one request ("32/64bitness of this uapi was botched in android ... they're just different
 /// numbers", include/uapi/linux/dma-buf.h) and dma_buf_ioctl takes _A and _B alike. On a 64-bit kernel DMA_BUF_SET_NAME
 /// is _B, so _A, the number 32-bit callers send, is the one that needs its own op: every DMABUF-NAME rule holds for it.
-/// The argument is the name itself (a NUL-terminated string of <see cref="Length"/> bytes before the NUL).
 /// </summary>
-public sealed record DmaBufSetNameA(Var Fd, [DrawnFrom(nameof(Domains.NameLength))] int Length) : IoctlOp
+public sealed record DmaBufSetNameA(Var Fd, [DrawnFrom(nameof(Domains.NameLength))] int Length) : DmaBufNameOp(Fd, Length)
 {
     public static readonly IoctlSpec Request = new("DMA_BUF_SET_NAME_A", typeof(string), "name", IoctlResult.Status, [""],
         code: Conformance.Adapters.Interop.Ioc.IOW<uint>('b', 1), header: "linux/dma-buf.h");
-    public override Var On => Fd;
     public override IoctlSpec Spec => Request;
-    public override IReadOnlyList<IoctlArg> Inputs => [IoctlArg.String(new string('n', Length))];
-    public override string Area => "dmabuf";
-    public override string Text => $"ioctl({Fd}, DMA_BUF_SET_NAME_A, \"<{Length} bytes>\")";
 }
 
 // ------------------------------------------------------------------ dma-heap
