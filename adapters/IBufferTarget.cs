@@ -3,6 +3,22 @@ namespace Conformance.Adapters;
 /// <summary>One entry of a UDMABUF_CREATE_LIST request (handles are the target's own).</summary>
 public readonly record struct UdmabufItem(int Memfd, long Offset, long Size);
 
+/// <summary>
+/// The format CREATE_BUFS passes on a multi-planar queue, relative to the current one (vidioc-create-bufs.rst; vb2_create_bufs;
+/// the queue_setup contract in include/media/videobuf2-core.h).
+/// </summary>
+public enum PlaneLayout
+{
+    /// <summary>fmt.pix_mp as VIDIOC_G_FMT reports it (and always on a single-planar queue).</summary>
+    Format,
+    /// <summary>num_planes one fewer than the format's (0 for a one-plane format).</summary>
+    FewerPlanes,
+    /// <summary>num_planes one more than the format's, the extra plane as large as the last.</summary>
+    MorePlanes,
+    /// <summary>The last plane's sizeimage 0.</summary>
+    LastPlaneZero,
+}
+
 /// <summary>Which dma_heap_allocation_data layout an allocation passes (the ioctl is extensible).</summary>
 public enum HeapAbi { Current, Short, Long }
 
@@ -99,15 +115,21 @@ public interface IBufferTarget : IDisposable
     // ---- V4L2 / videobuf2 -------------------------------------------------------------------------
     /// <summary>VIDIOC_REQBUFS; observes what <see cref="Ioctls.ReqBufs"/> reads (R0 = count written back, R1 = capabilities).</summary>
     Outcome ReqBufs(int fd, uint type, uint memory, uint count);
-    /// <summary>VIDIOC_CREATE_BUFS with the current format, sizeimage adjusted by sizeDelta. R0 = index, R1 = count, R2 = capabilities.</summary>
-    Outcome CreateBufs(int fd, uint type, uint memory, uint count, long sizeDelta);
-    /// <summary>VIDIOC_QUERYBUF; observes what <see cref="Ioctls.QueryBuf"/> reads (R0 = length, R1 = flags &amp; (MAPPED|QUEUED|DONE), R2 = memory).</summary>
-    Outcome QueryBuf(int fd, uint type, uint index);
+    /// <summary>VIDIOC_CREATE_BUFS with the current format (VIDIOC_G_FMT), every plane's sizeimage adjusted by sizeDelta bytes; on a
+    /// multi-planar queue <paramref name="layout"/> then changes fmt.pix_mp (one plane fewer or more, or the last plane's
+    /// sizeimage 0). R0 = index, R1 = count, R2 = capabilities.</summary>
+    Outcome CreateBufs(int fd, uint type, uint memory, uint count, long sizeDelta, PlaneLayout layout = PlaneLayout.Format);
+    /// <summary>VIDIOC_QUERYBUF. R0 = the length of plane <paramref name="plane"/> in bytes (v4l2_buffer.length on a single-planar
+    /// queue, where plane is 0; m.planes[plane].length on a multi-planar one, or -1 when v4l2_buffer.length, the buffer's number of
+    /// planes, is plane or fewer), R1 = flags &amp; (MAPPED|QUEUED|DONE), R2 = memory.</summary>
+    Outcome QueryBuf(int fd, uint type, uint index, uint plane = 0);
     /// <summary>VIDIOC_EXPBUF. Handle = exported dma-buf fd.</summary>
     Outcome ExpBuf(int fd, uint type, uint index, uint plane, uint flags);
-    /// <summary>VIDIOC_QBUF. For DMABUF, dmabufFd is m.fd (length 0); for USERPTR, userMap's address and length; an output buffer carries one frame (bytesused = sizeimage).</summary>
-    Outcome QBuf(int fd, uint type, uint index, uint memory, int dmabufFd, int userMap);
-    /// <summary>Non-blocking VIDIOC_DQBUF; observes what <see cref="Ioctls.DQBuf"/> reads (R0 = index, R1 = flags &amp; (MAPPED|QUEUED|DONE)).</summary>
+    /// <summary>VIDIOC_QBUF. <paramref name="planes"/> holds one handle per plane (one on a single-planar queue): for DMABUF the
+    /// dma-buf fd (m.fd, or m.planes[p].m.fd with m.planes[p].length its size), for USERPTR a mapping id (its address and length);
+    /// ignored for MMAP. An output buffer carries one frame: bytesused is each plane's sizeimage.</summary>
+    Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes);
+    /// <summary>Non-blocking VIDIOC_DQBUF (with a planes array on a multi-planar queue); observes what <see cref="Ioctls.DQBuf"/> reads (R0 = index, R1 = flags &amp; (MAPPED|QUEUED|DONE)).</summary>
     Outcome DQBuf(int fd, uint type);
     Outcome StreamOn(int fd, uint type);
     Outcome StreamOff(int fd, uint type);

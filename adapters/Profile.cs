@@ -13,7 +13,8 @@ namespace Conformance.Adapters;
 /// <param name="MaxBuffers">The queue's maximum: CREATE_BUFS(0)'s max_num_buffers when it reports V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS,
 /// otherwise VIDEO_MAX_FRAME (32), as vidioc-reqbufs.rst says.</param>
 /// <param name="MinBuffersControl">V4L2_CID_MIN_BUFFERS_FOR_CAPTURE/OUTPUT (a hint, control.rst), or null when the driver has none.</param>
-/// <param name="SizeImage">The current format's sizeimage in bytes (single plane), from G_FMT.</param>
+/// <param name="SizeImage">The current format's sizeimage in bytes, from G_FMT: fmt.pix.sizeimage, or plane 0's
+/// fmt.pix_mp.plane_fmt[0].sizeimage on a multi-planar queue (<see cref="PlaneSizes"/> has every plane's).</param>
 /// <param name="Exporter">fdinfo exp_name of a buffer EXPBUF exported (e.g. videobuf2_vmalloc), naming the dma-buf exporter; null when unknown.</param>
 /// <param name="ModelMinBuffers">Only when the reference model plays this driver as a target: the minimum REQBUFS count it then requires.
 /// The oracle never reads it: a driver's minimum is judged by its bounds and its consistency (VB2-REQBUFS-2).</param>
@@ -30,7 +31,21 @@ public sealed record VideoNodeProfile(
         Uapi.V4L2_MEMORY_DMABUF => Has(Uapi.V4L2_BUF_CAP_SUPPORTS_DMABUF),
         _ => false,
     };
-    public const int NumPlanes = 1;
+    /// <summary>The queue is one of the multi-planar API's (VIDEO_CAPTURE_MPLANE or VIDEO_OUTPUT_MPLANE): v4l2_buffer carries
+    /// an array of v4l2_plane and every plane is its own memory (planar-apis.rst).</summary>
+    public bool MultiPlanar => Uapi.IsMultiPlanar(BufType);
+    /// <summary>The queue's direction is output (the application fills buffers, the device consumes them).</summary>
+    public bool IsOutput => BufType is Uapi.V4L2_BUF_TYPE_VIDEO_OUTPUT or Uapi.V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
+    /// <summary>sizeimage of each plane of the current format, in bytes, one entry per plane (G_FMT fmt.pix_mp.num_planes
+    /// entries of plane_fmt[].sizeimage; one entry, <see cref="SizeImage"/>, on a single-planar queue).</summary>
+    public IReadOnlyList<long> PlaneSizes { get => _planeSizes ?? [SizeImage]; init => _planeSizes = value; }
+    private readonly IReadOnlyList<long>? _planeSizes;
+    /// <summary>How many planes each buffer has: the format's num_planes (1 on a single-planar queue).</summary>
+    public int NumPlanes => PlaneSizes.Count;
+    /// <summary>The pixel format (fourcc) the suite set with VIDIOC_S_FMT before certifying the node, so that a multi-planar
+    /// queue is tested with more than one plane; 0 when the suite keeps the driver's current format. A reproducer sets it
+    /// the same way before its first step.</summary>
+    public uint PixelFormat { get; init; }
     /// <summary>VIDEO_MAX_FRAME (videodev2.h): the maximum when a queue does not report SUPPORTS_MAX_NUM_BUFFERS.</summary>
     public const int VideoMaxFrame = 32;
 }
@@ -82,7 +97,21 @@ public sealed record TargetProfile(
         }],
     };
 
-    public static IReadOnlyList<TargetProfile> BuiltIn { get; } = [VividLike, LegacyVb2];
+    /// <summary>
+    /// A multi-planar capture node like vivid's with <c>multiplanar=2</c>, set to YUV420M at 640x360: three planes (Y, Cb, Cr)
+    /// of 230400, 57600 and 57600 bytes. vivid reports max_num_buffers 32 on these queues.
+    /// </summary>
+    public static TargetProfile VividMplane { get; } = VividLike with
+    {
+        Name = "vivid-mplane",
+        Video = [VividLike.Video[0] with
+        {
+            Card = "vivid-001-vid-cap", BufType = Uapi.V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, SizeImage = 640 * 360, MaxBuffers = 32,
+            PlaneSizes = [640 * 360, 640 * 360 / 4, 640 * 360 / 4], PixelFormat = Uapi.V4L2_PIX_FMT_YUV420M,
+        }],
+    };
+
+    public static IReadOnlyList<TargetProfile> BuiltIn { get; } = [VividLike, LegacyVb2, VividMplane];
 
     /// <summary>DRM devices exporting dumb buffers (vgem on the lab kernel).</summary>
     public IReadOnlyList<DrmProfile> Drm { get; init; } = [];
@@ -130,6 +159,10 @@ public sealed record TargetProfile(
             case "noioctl":
                 if (arg != "VIDIOC_REMOVE_BUFS" || Video.Any(v => !v.HasRemoveBufs)) return true;
                 reason = "every node implements VIDIOC_REMOVE_BUFS";
+                return false;
+            case "queue" when arg == "mplane":
+                if (Video.Any(v => v.MultiPlanar)) return true;
+                reason = Video.Count == 0 ? "no V4L2 node" : "no multi-planar queue (VIDEO_CAPTURE_MPLANE or VIDEO_OUTPUT_MPLANE)";
                 return false;
             case "device":
                 bool has = arg switch { "video" => Video.Count > 0, "heap" => Heaps.Count > 0, "udmabuf" => UdmabufDevice != null, "drm" => Drm.Count > 0, "vgem" => Drm.Any(d => d.VgemFences), _ => false };

@@ -20,7 +20,18 @@ public static class Uapi
         V4L2_CAP_META_CAPTURE = 0x00800000, V4L2_CAP_STREAMING = 0x04000000, V4L2_CAP_META_OUTPUT = 0x08000000,
         V4L2_CAP_TOUCH = 0x10000000, V4L2_CAP_IO_MC = 0x20000000, V4L2_CAP_DEVICE_CAPS = 0x80000000;
     public const uint V4L2_FIELD_ANY = 0, V4L2_FIELD_NONE = 1;
-    public const uint V4L2_BUF_TYPE_VIDEO_CAPTURE = 1, V4L2_BUF_TYPE_VIDEO_OUTPUT = 2;
+    public const uint V4L2_BUF_TYPE_VIDEO_CAPTURE = 1, V4L2_BUF_TYPE_VIDEO_OUTPUT = 2,
+        V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE = 9, V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE = 10;
+    /// <summary>VIDEO_MAX_PLANES (videodev2.h): the most planes a v4l2_buffer can describe.</summary>
+    public const int VIDEO_MAX_PLANES = 8;
+    /// <summary>v4l2_fourcc('Y', 'M', '1', '2'): planar YUV 4:2:0, three planes (videodev2.h V4L2_PIX_FMT_YUV420M).</summary>
+    public const uint V4L2_PIX_FMT_YUV420M = 'Y' | ('M' << 8) | ('1' << 16) | ((uint)'2' << 24);
+    /// <summary>V4L2_TYPE_IS_MULTIPLANAR (videodev2.h).</summary>
+    public static bool IsMultiPlanar(uint type) => type is V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE or V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
+    /// <summary>V4L2_TYPE_IS_CAPTURE's complement for the video types (videodev2.h V4L2_TYPE_IS_OUTPUT).</summary>
+    public static bool IsOutputType(uint type) => type is V4L2_BUF_TYPE_VIDEO_OUTPUT or V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
+    /// <summary>A fourcc as its four characters ("YM12").</summary>
+    public static string FourCC(uint f) => new([(char)(f & 0xff), (char)((f >> 8) & 0xff), (char)((f >> 16) & 0xff), (char)(f >> 24)]);
     public const uint V4L2_MEMORY_MMAP = 1, V4L2_MEMORY_USERPTR = 2, V4L2_MEMORY_OVERLAY = 3, V4L2_MEMORY_DMABUF = 4;
     public const uint V4L2_BUF_CAP_SUPPORTS_MMAP = 1 << 0, V4L2_BUF_CAP_SUPPORTS_USERPTR = 1 << 1,
         V4L2_BUF_CAP_SUPPORTS_DMABUF = 1 << 2, V4L2_BUF_CAP_SUPPORTS_REQUESTS = 1 << 3,
@@ -68,7 +79,9 @@ public static class Uapi
 
     public static string BufTypeName(uint t) => t switch
     {
-        V4L2_BUF_TYPE_VIDEO_CAPTURE => "V4L2_BUF_TYPE_VIDEO_CAPTURE", V4L2_BUF_TYPE_VIDEO_OUTPUT => "V4L2_BUF_TYPE_VIDEO_OUTPUT", _ => t.ToString(),
+        V4L2_BUF_TYPE_VIDEO_CAPTURE => "V4L2_BUF_TYPE_VIDEO_CAPTURE", V4L2_BUF_TYPE_VIDEO_OUTPUT => "V4L2_BUF_TYPE_VIDEO_OUTPUT",
+        V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE => "V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE", V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE => "V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE",
+        _ => t.ToString(),
     };
 
     public static string OpenFlagNames(int f)

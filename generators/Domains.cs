@@ -1,3 +1,4 @@
+using Conformance.Adapters;
 using static Conformance.Adapters.Uapi;
 using static Conformance.Generators.DomainValues;
 
@@ -27,7 +28,11 @@ public static class Domains
     /// <summary>A buffer type relative to the queue under test (its own type, or the other direction).</summary>
     public static readonly Domain<Func<uint, uint>> BufType = new(
         Ok<Func<uint, uint>>(94, t => t, "the queue's type"),
-        Bad<Func<uint, uint>>(6, t => t == V4L2_BUF_TYPE_VIDEO_CAPTURE ? V4L2_BUF_TYPE_VIDEO_OUTPUT : V4L2_BUF_TYPE_VIDEO_CAPTURE, "the other direction"))
+        Bad<Func<uint, uint>>(6, t => t switch
+        {
+            V4L2_BUF_TYPE_VIDEO_CAPTURE => V4L2_BUF_TYPE_VIDEO_OUTPUT, V4L2_BUF_TYPE_VIDEO_OUTPUT => V4L2_BUF_TYPE_VIDEO_CAPTURE,
+            V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE => V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE, _ => V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE,
+        }, "the other direction"))
     {
         Name = "v4l2 buffer type", Source = "Documentation/userspace-api/media/v4l/buffer.rst (enum v4l2_buf_type): a node serves the types its capabilities list",
     };
@@ -102,6 +107,46 @@ public static class Domains
     public static readonly Domain<uint> RemoveBufsCount = new(Ok(5, 1u), Ok(2, 0u, "0 (does nothing)"), Ok(2, 2u), Ok(1, 65u))
     {
         Name = "v4l2_remove_buffers.count", Source = "Documentation/userspace-api/media/v4l/vidioc-remove-bufs.rst (count 0 does nothing and returns 0)",
+    };
+
+    // ---- multi-planar queues: drawn only on a VIDEO_CAPTURE_MPLANE or VIDEO_OUTPUT_MPLANE queue, in place of the
+    // single-planar domains above, so single-planar sequences are drawn exactly as before. Relative to the format's num_planes.
+
+    /// <summary>A plane to export, relative to the format's number of planes n.</summary>
+    public static readonly Domain<Func<int, uint>> ExpBufMplanePlane = new(
+        Ok<Func<int, uint>>(6, _ => 0u, "plane 0"), Ok<Func<int, uint>>(6, n => (uint)n - 1, "the last plane"),
+        Ok<Func<int, uint>>(3, n => (uint)n / 2, "the middle plane"), Bad<Func<int, uint>>(1, n => (uint)n, "num_planes (one past the last)"),
+        Bad<Func<int, uint>>(1, _ => (uint)VIDEO_MAX_PLANES, "VIDEO_MAX_PLANES"))
+    {
+        Name = "v4l2_exportbuffer.plane (multi-planar)",
+        Source = "Documentation/userspace-api/media/v4l/vidioc-expbuf.rst (valid planes range from zero to the number of planes of the active format)",
+    };
+
+    /// <summary>A plane to map, relative to the format's number of planes n: mmap offsets carry the plane in 3 bits (vb2's
+    /// cookie layout), so there is no VIDEO_MAX_PLANES here.</summary>
+    public static readonly Domain<Func<int, uint>> MmapVideoMplanePlane = new(
+        Ok<Func<int, uint>>(6, _ => 0u, "plane 0"), Ok<Func<int, uint>>(6, n => (uint)n - 1, "the last plane"),
+        Ok<Func<int, uint>>(3, n => (uint)n / 2, "the middle plane"), Bad<Func<int, uint>>(1, n => (uint)n, "num_planes (one past the last)"))
+    {
+        Name = "video mmap plane (multi-planar)",
+        Source = "Documentation/userspace-api/media/v4l/mmap.rst (every plane of every buffer is mapped separately, at its own m.offset)",
+    };
+
+    /// <summary>Which plane's length QUERYBUF's observation reads (one past the last reports that there is no such plane).</summary>
+    public static readonly Domain<Func<int, uint>> QueryBufPlane = new(
+        Ok<Func<int, uint>>(4, _ => 0u, "plane 0"), Ok<Func<int, uint>>(4, n => (uint)n - 1, "the last plane"),
+        Ok<Func<int, uint>>(2, n => (uint)n / 2, "the middle plane"), Ok<Func<int, uint>>(1, n => (uint)n, "num_planes (no such plane: length says how many)"))
+    {
+        Name = "v4l2_buffer.m.planes index read",
+        Source = "Documentation/userspace-api/media/v4l/buffer.rst (length: the number of elements in the planes array; struct v4l2_plane length)",
+    };
+
+    public static readonly Domain<PlaneLayout> CreateBufsLayout = new(
+        Ok(12, PlaneLayout.Format, "the format's planes"), Bad(1, PlaneLayout.FewerPlanes, "num_planes - 1"),
+        Bad(1, PlaneLayout.MorePlanes, "num_planes + 1"), Bad(1, PlaneLayout.LastPlaneZero, "a plane's sizeimage 0"))
+    {
+        Name = "v4l2_create_buffers.format.fmt.pix_mp planes",
+        Source = "Documentation/userspace-api/media/v4l/vidioc-create-bufs.rst (the plane sizes of the format); include/media/videobuf2-core.h (queue_setup: invalid num_planes or sizes give EINVAL)",
     };
 
     // ---- dma-buf core --------------------------------------------------------------------------------

@@ -11,7 +11,9 @@ public sealed class OpFormatException(string message) : Exception(message);
 /// <summary>
 /// Ops as JSON, by reflection over each record's positional parameters, so a new op needs no change
 /// here: {"op": "ReqBufs", "id": 0, "Fd": 1, "Type": 1, "Memory": 1, "Count": 2}. Handles are the
-/// symbolic ids (0 none, -1 an fd number that is never open).
+/// symbolic ids (0 none, -1 an fd number that is never open). An argument declared with a default value (one that only
+/// some queues use, such as a multi-planar queue's plane) is left out while it holds that default and read back as the
+/// default when absent, so files written before it existed still replay.
 /// </summary>
 public static class OpJson
 {
@@ -25,12 +27,24 @@ public static class OpJson
     {
         var o = new JsonObject { ["op"] = op.GetType().Name, ["id"] = op.Id };
         foreach (var p in Parameters(op.GetType()))
-            o[p.Name!] = Value(op.GetType().GetProperty(p.Name!)!.GetValue(op)!);
+        {
+            var v = op.GetType().GetProperty(p.Name!)!.GetValue(op)!;
+            if (p.HasDefaultValue && IsDefault(v, p)) continue;
+            o[p.Name!] = Value(v);
+        }
         return o;
     }
 
+    private static bool IsDefault(object v, ParameterInfo p) => v switch
+    {
+        ImmutableArray<Var> a => a.IsDefaultOrEmpty,
+        _ => Equals(v, p.DefaultValue ?? (p.ParameterType.IsValueType ? Activator.CreateInstance(p.ParameterType) : null))
+            || p.ParameterType.IsEnum && p.DefaultValue != null && Equals(v, Enum.ToObject(p.ParameterType, p.DefaultValue)),
+    };
+
     private static JsonNode Value(object v) => v switch
     {
+        ImmutableArray<Var> vars => new JsonArray(vars.Select(x => (JsonNode)JsonValue.Create(x.Id)).ToArray()),
         Var x => JsonValue.Create(x.Id),
         string s => JsonValue.Create(s),
         bool b => JsonValue.Create(b),
@@ -52,7 +66,11 @@ public static class OpJson
         for (int i = 0; i < ps.Length; i++)
         {
             var p = ps[i];
-            if (!o.TryGetPropertyValue(p.Name!, out var v) || v == null) throw new OpFormatException($"{where}: {name} has no \"{p.Name}\"");
+            if (!o.TryGetPropertyValue(p.Name!, out var v) || v == null)
+            {
+                if (p.HasDefaultValue) { args[i] = p.DefaultValue is null && p.ParameterType.IsValueType ? Activator.CreateInstance(p.ParameterType) : p.ParameterType.IsEnum ? Enum.ToObject(p.ParameterType, p.DefaultValue!) : p.DefaultValue; continue; }
+                throw new OpFormatException($"{where}: {name} has no \"{p.Name}\"");
+            }
             args[i] = Convert(v, p.ParameterType, $"{where}: {name}.{p.Name}");
         }
         var op = (Op)Activator.CreateInstance(t, args)!;
@@ -84,6 +102,11 @@ public static class OpJson
         {
             if (n is JsonValue u && u.GetValueKind() == System.Text.Json.JsonValueKind.Number && ulong.TryParse(u.ToJsonString(), out var ux)) return ux;
             throw new OpFormatException($"{where}: expected an unsigned 64-bit number");
+        }
+        if (t == typeof(ImmutableArray<Var>))
+        {
+            if (n is not JsonArray va) throw new OpFormatException($"{where}: expected an array of handles");
+            return va.Select((item, k) => new Var((int)Int(item, $"{where}[{k}]", -1, int.MaxValue))).ToImmutableArray();
         }
         if (t == typeof(ImmutableArray<ListItem>))
         {

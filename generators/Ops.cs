@@ -294,7 +294,7 @@ public sealed record MmapVideo(
     Var Fd,
     [Derived("the queue's own type")] uint Type,
     [DrawnFrom(nameof(Domains.BufIndex))] uint Index,
-    [DrawnFrom(nameof(Domains.MmapVideoPlane))] uint Plane,
+    [DrawnFrom(nameof(Domains.MmapVideoPlane)), DrawnFrom(nameof(Domains.MmapVideoMplanePlane))] uint Plane,
     [DrawnFrom(nameof(Domains.MmapVideoLength))] long Length,
     [DrawnFrom(nameof(Domains.MmapVideoProt))] int Prot,
     [DrawnFrom(nameof(Domains.MmapVideoFlags))] int Flags) : Op
@@ -536,27 +536,43 @@ public sealed record CreateBufs(
     [DrawnFrom(nameof(Domains.BufType))] uint Type,
     [DrawnFrom(nameof(Domains.Memory))] uint Memory,
     [DrawnFrom(nameof(Domains.CreateBufsCount))] uint Count,
-    [DrawnFrom(nameof(Domains.CreateBufsSizeDelta))] long SizeDelta) : Op
+    [DrawnFrom(nameof(Domains.CreateBufsSizeDelta))] long SizeDelta,
+    [DrawnFrom(nameof(Domains.CreateBufsLayout))] PlaneLayout Layout = PlaneLayout.Format) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
-    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.CreateBufs(fd, Type, Memory, Count, SizeDelta) : NotRun;
-    public override string Text => $"ioctl({Fd}, VIDIOC_CREATE_BUFS, {{.count = {Count}, .memory = {MemoryName(Memory)}, .format = G_FMT({BufTypeName(Type)}) with sizeimage{(SizeDelta >= 0 ? "+" : "")}{SizeDelta}}})";
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.CreateBufs(fd, Type, Memory, Count, SizeDelta, Layout) : NotRun;
+    public override string Text => $"ioctl({Fd}, VIDIOC_CREATE_BUFS, {{.count = {Count}, .memory = {MemoryName(Memory)}, .format = G_FMT({BufTypeName(Type)}) with " +
+        $"{(IsMultiPlanar(Type) ? "each plane's " : "")}sizeimage{(SizeDelta >= 0 ? "+" : "")}{SizeDelta}{LayoutText(Layout)}}})";
     public override string Observed(in Outcome o) => o.Ok ? $"0, index = {o.R0}, count = {o.R1}, capabilities = {CapNames((uint)o.R2)}" : base.Observed(o);
     public override IEnumerable<Op> Simplify()
     {
         if (Count > 1) yield return this with { Count = 1 };
         if (SizeDelta > 0) yield return this with { SizeDelta = 0 };
     }
+    internal static string LayoutText(PlaneLayout l) => l switch
+    {
+        PlaneLayout.FewerPlanes => ", num_planes - 1",
+        PlaneLayout.MorePlanes => ", num_planes + 1",
+        PlaneLayout.LastPlaneZero => ", the last plane's sizeimage 0",
+        _ => "",
+    };
 }
 
-public sealed record QueryBuf(Var Fd, [DrawnFrom(nameof(Domains.BufType))] uint Type, [DrawnFrom(nameof(Domains.BufIndex))] uint Index) : Op
+/// <summary>VIDIOC_QUERYBUF of one buffer; on a multi-planar queue <see cref="Plane"/> says whose m.planes[].length to report.</summary>
+public sealed record QueryBuf(
+    Var Fd,
+    [DrawnFrom(nameof(Domains.BufType))] uint Type,
+    [DrawnFrom(nameof(Domains.BufIndex))] uint Index,
+    [DrawnFrom(nameof(Domains.QueryBufPlane))] uint Plane = 0) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
-    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.QueryBuf(fd, Type, Index) : NotRun;
-    public override string Text => $"ioctl({Fd}, VIDIOC_QUERYBUF, {{.index = {Index}, .type = {BufTypeName(Type)}}})";
-    public override string Observed(in Outcome o) => o.Ok ? $"0, length = {o.R0}, flags = {BufFlags((uint)o.R1)}, memory = {MemoryName((uint)o.R2)}" : base.Observed(o);
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.QueryBuf(fd, Type, Index, Plane) : NotRun;
+    public override string Text => $"ioctl({Fd}, VIDIOC_QUERYBUF, {{.index = {Index}, .type = {BufTypeName(Type)}{(IsMultiPlanar(Type) ? ", .m.planes = planes[VIDEO_MAX_PLANES], .length = VIDEO_MAX_PLANES" : "")}}})";
+    public override string Observed(in Outcome o) => !o.Ok ? base.Observed(o)
+        : $"0, {(IsMultiPlanar(Type) ? o.R0 < 0 ? $"length (planes) <= {Plane}" : $"m.planes[{Plane}].length = {o.R0}" : $"length = {o.R0}")}, flags = {BufFlags((uint)o.R1)}, memory = {MemoryName((uint)o.R2)}";
+    public override IEnumerable<Op> Simplify() { if (Plane > 0) yield return this with { Plane = 0 }; }
     internal static string BufFlags(uint f)
     {
         var n = new List<string>();
@@ -571,7 +587,7 @@ public sealed record ExpBuf(
     Var Fd,
     [DrawnFrom(nameof(Domains.BufType))] uint Type,
     [DrawnFrom(nameof(Domains.BufIndex))] uint Index,
-    [DrawnFrom(nameof(Domains.ExpBufPlane))] uint Plane,
+    [DrawnFrom(nameof(Domains.ExpBufPlane)), DrawnFrom(nameof(Domains.ExpBufMplanePlane))] uint Plane,
     [DrawnFrom(nameof(Domains.ExpBufFlags))] uint Flags) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
@@ -581,25 +597,47 @@ public sealed record ExpBuf(
     public override string Text => $"v{Id} = ioctl({Fd}, VIDIOC_EXPBUF, {{.type = {BufTypeName(Type)}, .index = {Index}, .plane = {Plane}, .flags = {OpenFlagNames((int)Flags)}}}).fd";
 }
 
+/// <summary>
+/// VIDIOC_QBUF of one buffer. <see cref="Mem"/> is plane 0's memory (the dma-buf fd for DMABUF, the mapping for USERPTR,
+/// nothing for MMAP) and <see cref="MorePlanes"/> the memory of planes 1 and up on a multi-planar queue (empty otherwise).
+/// </summary>
 public sealed record QBuf(
     Var Fd,
     [DrawnFrom(nameof(Domains.BufType))] uint Type,
     [DrawnFrom(nameof(Domains.BufIndex))] uint Index,
     [DrawnFrom(nameof(Domains.Memory))] uint Memory,
-    Var Mem) : Op
+    Var Mem,
+    ImmutableArray<Var> MorePlanes = default) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
+    /// <summary>Each plane's memory in plane order (one entry on a single-planar queue).</summary>
+    public IEnumerable<Var> PlaneMem => MorePlanes.IsDefaultOrEmpty ? [Mem] : MorePlanes.Prepend(Mem);
+    protected override IEnumerable<Var> ExtraUses => MorePlanes.IsDefaultOrEmpty ? [] : MorePlanes;
     protected override Outcome Call(IBufferTarget t, Env env)
     {
         if (!env.Resolve(Fd, out var fd)) return NotRun;
-        int dmabuf = -1, map = -1;
-        if (Memory == V4L2_MEMORY_DMABUF && !env.Resolve(Mem, out dmabuf)) return NotRun;
-        if (Memory == V4L2_MEMORY_USERPTR && !env.Resolve(Mem, out map)) return NotRun;
-        return t.QBuf(fd, Type, Index, Memory, dmabuf, map);
+        var planes = new List<int>();
+        foreach (var m in PlaneMem)
+        {
+            int h = -1;
+            if (Memory is V4L2_MEMORY_DMABUF or V4L2_MEMORY_USERPTR && !env.Resolve(m, out h)) return NotRun;
+            planes.Add(h);
+        }
+        return t.QBuf(fd, Type, Index, Memory, planes);
     }
-    public override string Text => $"ioctl({Fd}, VIDIOC_QBUF, {{.index = {Index}, .type = {BufTypeName(Type)}, .memory = {MemoryName(Memory)}" +
-        (Memory == V4L2_MEMORY_DMABUF ? $", .m.fd = {Mem}" : Memory == V4L2_MEMORY_USERPTR ? $", .m.userptr = {Mem}" : "") + "})";
+    public override Op MapVars(Func<Var, Var> f) =>
+        this with { Fd = f(Fd), Mem = f(Mem), MorePlanes = MorePlanes.IsDefaultOrEmpty ? MorePlanes : MorePlanes.Select(f).ToImmutableArray() };
+    public override string Text => $"ioctl({Fd}, VIDIOC_QBUF, {{.index = {Index}, .type = {BufTypeName(Type)}, .memory = {MemoryName(Memory)}" + MemText + "})";
+    private string MemText
+    {
+        get
+        {
+            string member = Memory == V4L2_MEMORY_DMABUF ? "fd" : Memory == V4L2_MEMORY_USERPTR ? "userptr" : "";
+            if (!IsMultiPlanar(Type)) return member == "" ? "" : $", .m.{member} = {Mem}";
+            return member == "" ? "" : $", .m.planes = {{{string.Join(", ", PlaneMem.Select(m => $"{{.m.{member} = {m}}}"))}}}";
+        }
+    }
 }
 
 public sealed record DQBuf(Var Fd, [Derived("the queue's own type")] uint Type) : Op

@@ -161,7 +161,7 @@ public sealed class SequenceGenerator
                 vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = (long)PageAlign((long)x.Len), AccMode = (int)(x.FdFlags & O_ACCMODE), Device = "heap" });
                 break;
             case ExpBuf x:
-                vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = PageAlign(Profile.Video[0].SizeImage), AccMode = (int)(x.Flags & O_ACCMODE), Device = "vb2" });
+                vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = PageAlign(Profile.Video[0].PlaneSizes[(int)Math.Min(x.Plane, (uint)Profile.Video[0].NumPlanes - 1)]), AccMode = (int)(x.Flags & O_ACCMODE), Device = "vb2" });
                 break;
             case DrmDumbExport x:
                 vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = o.R0, AccMode = (x.Flags & DRM_RDWR) != 0 ? O_RDWR : O_RDONLY, Device = "drm" });
@@ -250,19 +250,41 @@ public sealed class SequenceGenerator
             {
                 Add(12, r => new ReqBufs(r.Pick(video).Var, TypeArg(ref r, node), (fenceMix || importFrames) && r.Chance(60) ? V4L2_MEMORY_DMABUF : MemoryArg(ref r),
                     Draw(Domains.ReqBufsCount, ref r, "0 (frees the buffers)", maps.Count > 0 ? 8 : 3)));
-                Add(6, r => new CreateBufs(r.Pick(video).Var, TypeArg(ref r, node), MemoryArg(ref r), Draw(Domains.CreateBufsCount, ref r), Draw(Domains.CreateBufsSizeDelta, ref r)));
-                Add(10, r => new QueryBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r)));
-                Add(10, r => new ExpBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), Draw(Domains.ExpBufPlane, ref r), Draw(Domains.ExpBufFlags, ref r)));
-                long plane = node.SizeImage;
-                Add(10, r => new MmapVideo(r.Pick(video).Var, node.BufType, IndexArg(ref r), Draw(Domains.MmapVideoPlane, ref r),
-                    Draw(Domains.MmapVideoLength, ref r)(plane), Draw(Domains.MmapVideoProt, ref r), Draw(Domains.MmapVideoFlags, ref r)));
+                // a multi-planar queue draws its planes (and CREATE_BUFS its plane layout) from the multi-planar domains; a
+                // single-planar one draws exactly as it always has
+                bool mp = node.MultiPlanar;
+                int np = node.NumPlanes;
+                long PlaneSize(uint p) => node.PlaneSizes[(int)Math.Min(p, (uint)np - 1)];
+                Add(6, r => new CreateBufs(r.Pick(video).Var, TypeArg(ref r, node), MemoryArg(ref r), Draw(Domains.CreateBufsCount, ref r), Draw(Domains.CreateBufsSizeDelta, ref r),
+                    mp ? Draw(Domains.CreateBufsLayout, ref r) : PlaneLayout.Format));
+                Add(10, r => new QueryBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), mp ? Draw(Domains.QueryBufPlane, ref r)(np) : 0));
+                Add(10, r => new ExpBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r),
+                    mp ? Draw(Domains.ExpBufMplanePlane, ref r)(np) : Draw(Domains.ExpBufPlane, ref r), Draw(Domains.ExpBufFlags, ref r)));
+                Add(10, r =>
+                {
+                    var fd = r.Pick(video).Var;
+                    uint index = IndexArg(ref r);
+                    uint p = mp ? Draw(Domains.MmapVideoMplanePlane, ref r)(np) : Draw(Domains.MmapVideoPlane, ref r);
+                    return new MmapVideo(fd, node.BufType, index, p, Draw(Domains.MmapVideoLength, ref r)(mp ? PlaneSize(p) : node.SizeImage),
+                        Draw(Domains.MmapVideoProt, ref r), Draw(Domains.MmapVideoFlags, ref r));
+                });
                 uint qmem = _memory;
                 Add(importFrames ? 20 : 8, r =>
                 {
                     uint m = qmem != 0 && r.Chance(90) ? qmem : MemoryArg(ref r);
                     var fencedFrames = bufs.Where(b => b.Fenced && b.Size >= node.SizeImage).ToList();
                     var pool = fenceMix && fencedFrames.Count > 0 && r.Chance(70) ? fencedFrames : importFrames && r.Chance(70) ? drmFrames : bufs;
-                    return new QBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), m, QBufMem(ref r, m, pool, memfds, maps, video, node.SizeImage));
+                    var q = new QBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), m, QBufMem(ref r, m, pool, memfds, maps, video, node.SizeImage));
+                    if (!mp || m is not (V4L2_MEMORY_DMABUF or V4L2_MEMORY_USERPTR)) return q;
+                    // every further plane gets its own memory, drawn the same way for its own size
+                    var more = ImmutableArray.CreateBuilder<Var>();
+                    for (int p = 1; p < np; p++)
+                    {
+                        long size = node.PlaneSizes[p];
+                        var sized = pool.Where(b => b.Size >= size).ToList();
+                        more.Add(QBufMem(ref r, m, sized.Count > 0 && r.Chance(80) ? sized : bufs, memfds, maps, video, size));
+                    }
+                    return q with { MorePlanes = more.ToImmutable() };
                 });
                 Add(6, r => new DQBuf(r.Pick(video).Var, node.BufType));
                 Add(4, r => new StreamOn(r.Pick(video).Var, TypeArg(ref r, node)));
@@ -272,7 +294,7 @@ public sealed class SequenceGenerator
                 var frameBufs = bufs.Where(b => b.Size >= node.SizeImage && b.Device is "heap" or "udmabuf" && b.AccMode != O_WRONLY).ToList();
                 if (_memory == V4L2_MEMORY_USERPTR && frameBufs.Count > 0 && !maps.Any(m => !m.Anon && m.Size >= node.SizeImage))
                     Add(8, r => { var b = r.Pick(frameBufs); return new Mmap(b.Var, 0, b.Size, b.AccMode == O_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED); });
-                Add(_memory == V4L2_MEMORY_USERPTR && maps.Count(m => m.Anon) < 2 ? 6 : 1, r => new MmapAnon(PageAlign(node.SizeImage + PAGE_SIZE)));   // covers CREATE_BUFS' largest size delta
+                Add(_memory == V4L2_MEMORY_USERPTR && maps.Count(m => m.Anon) < (mp ? np + 1 : 2) ? 6 : 1, r => new MmapAnon(PageAlign(node.SizeImage + PAGE_SIZE)));   // covers CREATE_BUFS' largest size delta
                 Add(2, r => new Dup(r.Pick(video).Var));
                 Add(video.Count > 1 ? 3 : 1, r => new Close(r.Pick(video).Var));
             }

@@ -32,7 +32,7 @@ public static class SuiteCommandLine
     public static readonly Option<string> Target = new("--target") { HelpName = "T", Description = "model (default) | broken:NAME (a deliberately broken model, see --list-variants) | kernel (this machine's devices) | vm (Debian's kernel under QEMU: vivid, vgem, udmabuf, the system heap; on 6.12 also vkms, vim2m, vicodec, vimc, visl)" };
     public static readonly Option<string[]> Device = new("--device", "-d") { HelpName = "PATH", Description = "certify only this device (repeatable; implies --target kernel unless --target vm): a V4L2 node, a dma-heap or any char device speaking the dma-heap ABI, /dev/udmabuf, a DRM node", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false };
     public static readonly Option<int> OpTimeout = Ranged("--op-timeout", "S", "on a kernel target, an op taking longer is a hung driver (default 20)", 1, 3600);
-    public static readonly Option<string> Profile = new("--profile") { HelpName = "P", Description = "device profile for the model target: vivid-like (default) | legacy-vb2" };
+    public static readonly Option<string> Profile = new("--profile") { HelpName = "P", Description = "device profile for the model target: vivid-like (default) | legacy-vb2 | vivid-mplane (a three-plane VIDEO_CAPTURE_MPLANE queue)" };
     public static readonly Option<ulong> Seed = new("--seed") { HelpName = "N", Description = "master seed (default 1); every failure prints the seed that replays it" };
     public static readonly Option<int> Sequences = Ranged("--sequences", "N", "sequences per property (default 3000 on the model, 500 on a kernel target)", 1, 10_000_000);
     public static readonly Option<int> Time = Ranged("--time", "SECONDS", "a time budget instead of a sequence count (split evenly over the properties)", 1, 7 * 86400);
@@ -171,7 +171,9 @@ public static class SuiteCommandLine
         if (Has(Expectations) && target is "model" || Has(Expectations) && target.StartsWith("broken:", StringComparison.Ordinal))
             throw new Program.UsageException("--expectations lists known kernel issues: it needs --target kernel or --target vm (the model has none)");
 
-        string profile = r.GetValue(Profile) ?? "vivid-like";
+        // a broken variant of multi-planar rules is played on the multi-planar profile unless --profile says otherwise
+        string profile = r.GetValue(Profile)
+            ?? (target.StartsWith("broken:", StringComparison.Ordinal) ? BrokenVariant.Find(target["broken:".Length..])?.Profile : null) ?? "vivid-like";
         if (Has(Profile) && TargetProfile.BuiltIn.All(p => p.Name != profile))
             throw new Program.UsageException($"unknown profile '{profile}' (profiles: {string.Join(", ", TargetProfile.BuiltIn.Select(p => p.Name))})");
         if (Has(Profile) && target is "kernel" or "vm") throw new Program.UsageException("--profile chooses the model's device profile; a kernel target reads its devices' own");

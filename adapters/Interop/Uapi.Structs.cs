@@ -37,6 +37,49 @@ public struct v4l2_pix_format
     public uint quantization, xfer_func;
 }
 
+/// <summary>One plane's format in a multi-planar format (packed, 20 bytes).</summary>
+[Uapi("linux/videodev2.h")]
+[StructLayout(LayoutKind.Sequential, Pack = 1)]
+public unsafe struct v4l2_plane_pix_format
+{
+    public uint sizeimage, bytesperline;
+    public fixed ushort reserved[6];
+}
+
+/// <summary>A multi-planar format (packed, 192 bytes): plane_fmt holds VIDEO_MAX_PLANES v4l2_plane_pix_format, read with <see cref="Plane"/>.</summary>
+[Uapi("linux/videodev2.h")]
+[StructLayout(LayoutKind.Explicit, Size = 192)]
+public unsafe struct v4l2_pix_format_mplane
+{
+    [FieldOffset(0)] public uint width;
+    [FieldOffset(4)] public uint height;
+    [FieldOffset(8)] public uint pixelformat;
+    [FieldOffset(12)] public uint field;
+    [FieldOffset(16)] public uint colorspace;
+    [FieldOffset(20)] public fixed byte plane_fmt[160];
+    [FieldOffset(180)] public byte num_planes;
+    [FieldOffset(181)] public byte flags;
+    [FieldOffset(182)] public byte ycbcr_enc;
+    [FieldOffset(183)] public byte quantization;
+    [FieldOffset(184)] public byte xfer_func;
+    [FieldOffset(185)] public fixed byte reserved[7];
+
+    /// <summary>plane_fmt[p] of the format at f (p below VIDEO_MAX_PLANES).</summary>
+    public static v4l2_plane_pix_format* Plane(v4l2_pix_format_mplane* f, int p) =>
+        (v4l2_plane_pix_format*)((byte*)f + 20 + p * sizeof(v4l2_plane_pix_format));
+}
+
+/// <summary>VIDIOC_ENUM_FMT's argument.</summary>
+[Uapi("linux/videodev2.h")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct v4l2_fmtdesc
+{
+    public uint index, type, flags;
+    public fixed byte description[32];
+    public uint pixelformat, mbus_code;
+    public fixed uint reserved[3];
+}
+
 [Uapi("linux/videodev2.h")]
 [StructLayout(LayoutKind.Explicit, Size = 208)]
 public unsafe struct v4l2_format
@@ -44,6 +87,7 @@ public unsafe struct v4l2_format
     [FieldOffset(0)] public uint type;
     // the union holds struct v4l2_window (with pointers), hence 8-byte alignment on 64-bit
     [FieldOffset(8), CName("fmt.pix")] public v4l2_pix_format fmt_pix;
+    [FieldOffset(8), CName("fmt.pix_mp")] public v4l2_pix_format_mplane fmt_pix_mp;
     [FieldOffset(8), CName("fmt.raw_data")] public fixed byte fmt_raw_data[200];
     [FieldOffset(8)] private readonly ulong _align8;
 }
@@ -99,9 +143,25 @@ public struct v4l2_buffer
     [FieldOffset(64), CName("m.offset")] public uint m_offset;
     [FieldOffset(64), CName("m.userptr")] public ulong m_userptr;
     [FieldOffset(64), CName("m.fd")] public int m_fd;
+    /// <summary>Multi-planar API: the address of an array of <see cref="v4l2_plane"/>, <see cref="length"/> entries.</summary>
+    [FieldOffset(64), CName("m.planes")] public ulong m_planes;
     [FieldOffset(72)] public uint length;
     [FieldOffset(76)] public uint reserved2;
     [FieldOffset(80)] public int request_fd;
+}
+
+/// <summary>One plane of a multi-planar v4l2_buffer (64 bytes).</summary>
+[Uapi("linux/videodev2.h")]
+[StructLayout(LayoutKind.Explicit, Size = 64)]
+public unsafe struct v4l2_plane
+{
+    [FieldOffset(0)] public uint bytesused;
+    [FieldOffset(4)] public uint length;
+    [FieldOffset(8), CName("m.mem_offset")] public uint m_mem_offset;
+    [FieldOffset(8), CName("m.userptr")] public ulong m_userptr;
+    [FieldOffset(8), CName("m.fd")] public int m_fd;
+    [FieldOffset(16)] public uint data_offset;
+    [FieldOffset(20)] public fixed uint reserved[11];
 }
 
 [Uapi("linux/videodev2.h")]
@@ -290,6 +350,7 @@ public struct statx
     [FieldOffset(0)] public uint stx_mask;
     [FieldOffset(28)] public ushort stx_mode;
     [FieldOffset(32)] public ulong stx_ino;
+    [FieldOffset(40)] public ulong stx_size;
     [FieldOffset(128)] public uint stx_rdev_major;
     [FieldOffset(132)] public uint stx_rdev_minor;
     [FieldOffset(136)] public uint stx_dev_major;
@@ -314,7 +375,10 @@ public static class Ioc
 public static unsafe class Req
 {
     public static readonly nuint VIDIOC_QUERYCAP = Ioc.IOR<v4l2_capability>('V', 0);
+    public static readonly nuint VIDIOC_ENUM_FMT = Ioc.IOWR<v4l2_fmtdesc>('V', 2);
     public static readonly nuint VIDIOC_G_FMT = Ioc.IOWR<v4l2_format>('V', 4);
+    public static readonly nuint VIDIOC_S_FMT = Ioc.IOWR<v4l2_format>('V', 5);
+    public static readonly nuint VIDIOC_TRY_FMT = Ioc.IOWR<v4l2_format>('V', 64);
     public static readonly nuint VIDIOC_REQBUFS = Ioc.IOWR<v4l2_requestbuffers>('V', 8);
     public static readonly nuint VIDIOC_QUERYBUF = Ioc.IOWR<v4l2_buffer>('V', 9);
     public static readonly nuint VIDIOC_QBUF = Ioc.IOWR<v4l2_buffer>('V', 15);

@@ -160,10 +160,24 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
 
     public Outcome MmapVideo(int fd, uint type, uint index, uint plane, long length, int prot, int flags)
     {
-        var b = new v4l2_buffer { index = index, type = type, memory = V4L2_MEMORY_MMAP };
-        // QUERYBUF's offset when the buffer exists (m2m capture queues add bit 30), else vb2's layout
-        long offset = Sys.Ioctl(fd, Req.VIDIOC_QUERYBUF, &b) == 0 && b.memory == V4L2_MEMORY_MMAP
-            ? b.m_offset + ((long)plane << 12) : ((long)index << 15) | ((long)plane << 12);
+        long offset;
+        if (IsMultiPlanar(type))
+        {
+            // the plane's own mem_offset when the buffer has that plane; past the last, vb2's layout from plane 0's
+            var planes = stackalloc v4l2_plane[VIDEO_MAX_PLANES];
+            var mb = PlanesBuffer(type, planes);
+            mb.index = index;
+            offset = Sys.Ioctl(fd, Req.VIDIOC_QUERYBUF, &mb) == 0 && mb.memory == V4L2_MEMORY_MMAP
+                ? plane < mb.length ? planes[plane].m_mem_offset : planes[0].m_mem_offset + ((long)plane << 12)
+                : ((long)index << 15) | ((long)plane << 12);
+        }
+        else
+        {
+            var b = new v4l2_buffer { index = index, type = type, memory = V4L2_MEMORY_MMAP };
+            // QUERYBUF's offset when the buffer exists (m2m capture queues add bit 30), else vb2's layout
+            offset = Sys.Ioctl(fd, Req.VIDIOC_QUERYBUF, &b) == 0 && b.memory == V4L2_MEMORY_MMAP
+                ? b.m_offset + ((long)plane << 12) : ((long)index << 15) | ((long)plane << 12);
+        }
         long r;
         using (_watchdog.Op("mmap(video)", fd))
             r = Sys.Mmap(length, prot, flags, fd, offset);
@@ -287,12 +301,15 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         return Observed(Ioctls.ReqBufs, Issue(Ioctls.ReqBufs, fd, [count, type, memory], arg), arg);
     }
 
-    public Outcome CreateBufs(int fd, uint type, uint memory, uint count, long sizeDelta)
+    public Outcome CreateBufs(int fd, uint type, uint memory, uint count, long sizeDelta, PlaneLayout layout = PlaneLayout.Format)
     {
         var cb = new v4l2_create_buffers { count = count, memory = memory };
         cb.format.type = type;
         if (Sys.Ioctl(fd, Req.VIDIOC_G_FMT, &cb.format) == 0)
-            cb.format.fmt_pix.sizeimage = (uint)Math.Clamp(cb.format.fmt_pix.sizeimage + sizeDelta, 0, uint.MaxValue);
+        {
+            if (IsMultiPlanar(type)) LayOut(&cb.format.fmt_pix_mp, sizeDelta, layout);
+            else cb.format.fmt_pix.sizeimage = (uint)Math.Clamp(cb.format.fmt_pix.sizeimage + sizeDelta, 0, uint.MaxValue);
+        }
         else
             cb.format = new v4l2_format { type = type };
         long r;
@@ -301,10 +318,58 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         return r < 0 ? Err(r) : Outcome.Success(cb.index, cb.count, cb.capabilities);
     }
 
-    public Outcome QueryBuf(int fd, uint type, uint index)
+    /// <summary>A multi-planar format as CREATE_BUFS is given it: every plane's sizeimage moved by delta, then the layout's change.</summary>
+    private static void LayOut(v4l2_pix_format_mplane* f, long delta, PlaneLayout layout)
     {
+        int n = f->num_planes;
+        for (int p = 0; p < n && p < VIDEO_MAX_PLANES; p++)
+        {
+            var pf = v4l2_pix_format_mplane.Plane(f, p);
+            pf->sizeimage = (uint)Math.Clamp(pf->sizeimage + delta, 0, uint.MaxValue);
+        }
+        switch (layout)
+        {
+            case PlaneLayout.FewerPlanes: f->num_planes = (byte)Math.Max(0, n - 1); break;
+            case PlaneLayout.MorePlanes:
+                if (n > 0 && n < VIDEO_MAX_PLANES) *v4l2_pix_format_mplane.Plane(f, n) = *v4l2_pix_format_mplane.Plane(f, n - 1);
+                f->num_planes = (byte)(n + 1);
+                break;
+            case PlaneLayout.LastPlaneZero: if (n > 0) v4l2_pix_format_mplane.Plane(f, n - 1)->sizeimage = 0; break;
+        }
+    }
+
+    public Outcome QueryBuf(int fd, uint type, uint index, uint plane = 0)
+    {
+        if (IsMultiPlanar(type))
+        {
+            var planes = stackalloc v4l2_plane[VIDEO_MAX_PLANES];
+            var b = PlanesBuffer(type, planes);
+            b.index = index;
+            long r;
+            using (_watchdog.Op("VIDIOC_QUERYBUF", fd))
+                r = Sys.Ioctl(fd, Req.VIDIOC_QUERYBUF, &b);
+            if (r < 0) return Err(r);
+            return Outcome.Success(plane < b.length ? planes[plane].length : -1, b.flags & StateFlags, b.memory);
+        }
         byte* arg = stackalloc byte[ArgBytes];
-        return Observed(Ioctls.QueryBuf, Issue(Ioctls.QueryBuf, fd, [index, type], arg), arg);
+        var o = Observed(Ioctls.QueryBuf, Issue(Ioctls.QueryBuf, fd, [index, type], arg), arg);
+        return o.Ok && plane > 0 ? o with { R0 = -1 } : o;   // a single-planar buffer has plane 0 only
+    }
+
+    private const uint StateFlags = V4L2_BUF_FLAG_MAPPED | V4L2_BUF_FLAG_QUEUED | V4L2_BUF_FLAG_DONE;
+
+    /// <summary>A zeroed multi-planar v4l2_buffer whose m.planes is the given zeroed array of VIDEO_MAX_PLANES entries.</summary>
+    private static v4l2_buffer PlanesBuffer(uint type, v4l2_plane* planes)
+    {
+        new Span<byte>(planes, VIDEO_MAX_PLANES * sizeof(v4l2_plane)).Clear();
+        return new v4l2_buffer { type = type, length = VIDEO_MAX_PLANES, m_planes = (ulong)planes };
+    }
+
+    /// <summary>The size fstat reports for fd (a dma-buf's size, a memfd's); 0 for a device node or a closed fd.</summary>
+    private static long FstatSize(int fd)
+    {
+        statx st = default;
+        return Sys.FStatx(fd, &st) == 0 ? (long)st.stx_size : 0;
     }
 
     public Outcome ExpBuf(int fd, uint type, uint index, uint plane, uint flags)
@@ -317,8 +382,10 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         return Outcome.Created(dmabuf);
     }
 
-    public Outcome QBuf(int fd, uint type, uint index, uint memory, int dmabufFd, int userMap)
+    public Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes)
     {
+        if (IsMultiPlanar(type)) return QBufMplane(fd, type, index, memory, planes);
+        int dmabufFd = planes.Count > 0 ? planes[0] : -1, userMap = dmabufFd;
         var b = new v4l2_buffer { index = index, type = type, memory = memory, field = V4L2_FIELD_NONE };
         if (memory == V4L2_MEMORY_DMABUF) b.m_fd = dmabufFd;
         else if (memory == V4L2_MEMORY_USERPTR)
@@ -336,8 +403,53 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         return r < 0 ? Err(r) : Outcome.Success();
     }
 
+    /// <summary>
+    /// QBUF with a planes array of the format's num_planes entries: per plane, for DMABUF m.fd and length = the fd's size as
+    /// fstat reports it (the plane's sizeimage when that is 0), for USERPTR the mapping's address and length; on an output
+    /// queue bytesused = the plane's sizeimage. The model's QBUF assumes exactly these values.
+    /// </summary>
+    private Outcome QBufMplane(int fd, uint type, uint index, uint memory, IReadOnlyList<int> handles)
+    {
+        var node = Profile.Video.Count > 0 ? Profile.Video[0] : null;
+        int n = node?.NumPlanes ?? handles.Count;
+        if (memory is V4L2_MEMORY_DMABUF or V4L2_MEMORY_USERPTR && handles.Count < n) return Outcome.NotRun;
+        var planes = stackalloc v4l2_plane[VIDEO_MAX_PLANES];
+        var b = PlanesBuffer(type, planes);
+        b.index = index; b.memory = memory; b.field = V4L2_FIELD_NONE; b.length = (uint)n;
+        for (int p = 0; p < n && p < VIDEO_MAX_PLANES; p++)
+        {
+            long size = node != null && p < node.NumPlanes ? node.PlaneSizes[p] : 0;
+            if (memory == V4L2_MEMORY_DMABUF)
+            {
+                planes[p].m_fd = handles[p];
+                long fs = FstatSize(handles[p]);
+                planes[p].length = (uint)(fs > 0 ? fs : size);
+            }
+            else if (memory == V4L2_MEMORY_USERPTR)
+            {
+                if (!_maps.TryGetValue(handles[p], out var m) || !(m.Anon || m.DmaBuf)) return Outcome.NotRun;
+                planes[p].m_userptr = (ulong)m.Addr;
+                planes[p].length = (uint)m.Length;
+            }
+            if (IsOutputType(type)) planes[p].bytesused = (uint)size;
+        }
+        long r;
+        using (_watchdog.Op("VIDIOC_QBUF", fd))
+            r = Sys.Ioctl(fd, Req.VIDIOC_QBUF, &b);
+        return r < 0 ? Err(r) : Outcome.Success();
+    }
+
     public Outcome DQBuf(int fd, uint type)
     {
+        if (IsMultiPlanar(type))
+        {
+            var planes = stackalloc v4l2_plane[VIDEO_MAX_PLANES];
+            var b = PlanesBuffer(type, planes);
+            long r;
+            using (_watchdog.Op("VIDIOC_DQBUF", fd))
+                r = Sys.Ioctl(fd, Req.VIDIOC_DQBUF, &b);
+            return r < 0 ? Err(r) : Outcome.Success(b.index, b.flags & StateFlags);
+        }
         byte* arg = stackalloc byte[ArgBytes];
         return Observed(Ioctls.DQBuf, Issue(Ioctls.DQBuf, fd, [type], arg), arg);
     }

@@ -25,6 +25,7 @@ public enum ModelBug
     HeapRecyclesDirty = 1 << 16,
     SetNameANotTty = 1 << 17,
     SetNameAcceptsFullLength = 1 << 18,
+    ExpBufWrongPlane = 1 << 19,
 }
 
 /// <summary>One invariant a broken variant breaks, and the length its counterexample must shrink to.</summary>
@@ -39,6 +40,9 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
 {
     public BrokenVariant(string name, ModelBug bug, string invariant, int minimalSteps, string description)
         : this(name, bug, description, [new Break(invariant, minimalSteps)]) { }
+
+    /// <summary>The built-in profile (<see cref="TargetProfile.BuiltIn"/>) the variant is played on when the command line names none.</summary>
+    public string Profile { get; init; } = "vivid-like";
 
     /// <summary>The invariants it breaks, for listings.</summary>
     public string Invariants => string.Join("+", Breaks.Select(b => b.Invariant));
@@ -67,6 +71,8 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             [new Break(Inv.NameOk, 4), new Break(Inv.NameLong, 3)]),
         new("set-name-accepts-32", ModelBug.SetNameAcceptsFullLength, Inv.NameLong, 4,
             "DMA_BUF_SET_NAME accepts a 32-byte name, leaving no room for the NUL in DMA_BUF_NAME_LEN (a length check that forgets it)"),
+        new("expbuf-wrong-plane", ModelBug.ExpBufWrongPlane, Inv.MplaneExpBuf, 6,
+            "EXPBUF of plane p of a multi-planar buffer exports the plane after it (another plane's memory and size)") { Profile = "vivid-mplane" },
         new("seek-cur-and-no-dedupe", ModelBug.LlseekAcceptsSeekCur | ModelBug.PrimeImportNoDedupe,
             "two independent bugs at once: lseek(SEEK_CUR, 0) on a dma-buf returns 0, and PRIME_FD_TO_HANDLE creates a second handle for a dma-buf the file already has",
             [new Break(Inv.LlseekOther, 3), new Break(Inv.F2hDedupe, 4)]),

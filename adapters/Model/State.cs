@@ -88,24 +88,35 @@ internal sealed class DmaBuf(Exporter exporter, Seg[] segs, long size) : OFile
     public bool Released;
 }
 
-internal sealed class VideoBuffer(int index, long length, Mem? plane)
+/// <summary>One plane of a vb2 buffer (vb2_plane): its length, vb2's min_length (the size it was set up with), and the
+/// memory behind it for the queue's memory type.</summary>
+internal sealed class VideoPlane(long length, Mem? mem)
 {
-    public readonly int Index = index;
     public long Length = length;
     public readonly long MinLength = length;   // vb2's min_length: the setup size
-    public readonly Mem? Plane = plane;     // MMAP memory
-    public int MapUsers;            // live video VMAs + live exported dma-bufs
+    public readonly Mem? Mem = mem;            // MMAP memory
+    public DmaBuf? Imported;                   // DMABUF memory held by the queue
+    public Seg[]? UserMem;                     // USERPTR memory pinned by the queue
+}
+
+internal sealed class VideoBuffer(int index, VideoPlane[] planes)
+{
+    public readonly int Index = index;
+    /// <summary>num_planes planes (one on a single-planar queue).</summary>
+    public readonly VideoPlane[] Planes = planes;
+    public int MapUsers;            // live video VMAs + live exported dma-bufs, over every plane
     public bool Queued;
     public bool Freed;
-    public DmaBuf? Imported;        // DMABUF memory held by the queue
-    public Seg[]? UserMem;          // USERPTR memory pinned by the queue
     public bool DeviceHeld;         // counted in its memory's DeviceUsers
 
     public IEnumerable<Mem> Memory()
     {
-        if (Plane != null) yield return Plane;
-        if (Imported != null) foreach (var s in Imported.Segs) yield return s.Mem;
-        if (UserMem != null) foreach (var s in UserMem) yield return s.Mem;
+        foreach (var p in Planes)
+        {
+            if (p.Mem != null) yield return p.Mem;
+            if (p.Imported != null) foreach (var s in p.Imported.Segs) yield return s.Mem;
+            if (p.UserMem != null) foreach (var s in p.UserMem) yield return s.Mem;
+        }
     }
 }
 

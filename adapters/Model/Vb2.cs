@@ -38,16 +38,19 @@ public sealed partial class ReferenceModel
             if (b == null) continue;
             DeviceReturns(b);
             b.Freed = true;
-            if (b.Plane != null)
+            foreach (var p in b.Planes)
             {
-                b.Plane.Orphaned = true;
-                if (dropExported && b.MapUsers > 0)
+                if (p.Mem != null)
                 {
-                    b.Plane.DeviceWrote();   // the bug: memory reused (zeroed) while still mapped or exported
-                    b.Plane.Initial = 0;
+                    p.Mem.Orphaned = true;
+                    if (dropExported && b.MapUsers > 0)
+                    {
+                        p.Mem.DeviceWrote();   // the bug: memory reused (zeroed) while still mapped or exported
+                        p.Mem.Initial = 0;
+                    }
                 }
+                if (p.Imported != null) { var d = p.Imported; p.Imported = null; Put(d); }
             }
-            if (b.Imported != null) { var d = b.Imported; b.Imported = null; Put(d); }
             q.Bufs[i] = null;
             q.NumBufs--;
         }
@@ -72,7 +75,8 @@ public sealed partial class ReferenceModel
         q.KnownDone = 0;
     }
 
-    private int Allocate(VideoQueue q, uint memory, int n, long length, out int first)
+    /// <summary>Allocates up to n buffers of sizes.Count planes each (sizes in bytes, per plane).</summary>
+    private int Allocate(VideoQueue q, uint memory, int n, IReadOnlyList<long> sizes, out int first)
     {
         first = 0;
         // first free contiguous range, shrinking the request until one fits (__vb2_queue_alloc)
@@ -85,7 +89,7 @@ public sealed partial class ReferenceModel
                 for (int i = s; i < s + n && free; i++) free = q.Bufs[i] == null;
                 if (!free) continue;
                 for (int i = s; i < s + n; i++)
-                    q.Bufs[i] = new VideoBuffer(i, length, memory == V4L2_MEMORY_MMAP ? new Mem(PageAlign(length), null) : null);
+                    q.Bufs[i] = new VideoBuffer(i, sizes.Select(len => new VideoPlane(len, memory == V4L2_MEMORY_MMAP ? new Mem(PageAlign(len), null) : null)).ToArray());
                 q.NumBufs += n;
                 q.Memory = memory;
                 first = s;
@@ -123,7 +127,7 @@ public sealed partial class ReferenceModel
             return Outcome.Success(0, caps);
         }
         q.ReleasedOnClose = false;
-        int got = Allocate(q, memory, GrantedCount(q, (int)Math.Min(count, (uint)q.P.MaxBuffers), caps), q.P.SizeImage, out _);
+        int got = Allocate(q, memory, GrantedCount(q, (int)Math.Min(count, (uint)q.P.MaxBuffers), caps), q.P.PlaneSizes, out _);
         q.Owner = v;
         return Cite(Inv.ReqBufsCount, Outcome.Success(got, caps));
     }
@@ -152,7 +156,7 @@ public sealed partial class ReferenceModel
         return c;
     }
 
-    public Outcome CreateBufs(int fd, uint type, uint memory, uint count, long sizeDelta)
+    public Outcome CreateBufs(int fd, uint type, uint memory, uint count, long sizeDelta, PlaneLayout layout = PlaneLayout.Format)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = v.Q;
@@ -169,14 +173,30 @@ public sealed partial class ReferenceModel
         }
         if (!memOk) return Cite(Inv.ReqBufsBadMemory, new Outcome(Errno.EINVAL));
         if (IsBusy(v)) return Cite(Inv.OwnCreate, new Outcome(Errno.EBUSY));
+        // each plane's size from the format, adjusted; a multi-planar format may also be given the wrong planes
+        var sizes = q.P.PlaneSizes.Select(x => x + sizeDelta).ToList();
+        if (q.P.MultiPlanar)
+        {
+            switch (layout)
+            {
+                case PlaneLayout.FewerPlanes: sizes.RemoveAt(sizes.Count - 1); break;
+                case PlaneLayout.MorePlanes: sizes.Add(sizes[^1]); break;
+                case PlaneLayout.LastPlaneZero: sizes[^1] = 0; break;
+            }
+            // vb2_create_bufs itself, before the queue is looked at
+            if (sizes.Count == 0 || sizes.Count > VIDEO_MAX_PLANES || sizes.Any(x => x == 0)) return Cite(Inv.MplaneCreate, Errno.EINVAL);
+        }
         if (q.NumBufs == q.P.MaxBuffers) return Cite(Inv.CreateFull, new Outcome(Errno.ENOBUFS));
         if (q.NumBufs > 0 && q.Memory != memory) return Cite(Inv.CreateMemory, new Outcome(Errno.EINVAL));
-        long size = q.P.SizeImage + sizeDelta;
-        if (size <= 0 || size < q.P.SizeImage) return Cite(Inv.CreateSize, new Outcome(Errno.EINVAL));
+        // the driver's queue_setup: a format has its own number of planes, each at least its sizeimage
+        if (sizes.Count != q.P.NumPlanes) return Cite(Inv.MplaneCreate, Errno.EINVAL);
+        for (int p = 0; p < sizes.Count; p++)
+            if (sizes[p] <= 0 || sizes[p] < q.P.PlaneSizes[p]) return Cite(Inv.CreateSize, new Outcome(Errno.EINVAL));
         int want = (int)Math.Min(count, (uint)(q.P.MaxBuffers - q.NumBufs));
         if (_hasActual && Relaxed.Contains(Inv.CreateAppend) && _actual.Ok && _actual.R1 > want && _actual.R1 <= q.P.MaxBuffers - q.NumBufs)
             want = (int)_actual.R1;   // already reported: follow the count the target created
-        int got = Allocate(q, memory, want, size, out int first);
+        int got = Allocate(q, memory, want, sizes, out int first);
+        if (q.P.MultiPlanar) Cite(Inv.MplaneCreate);
         if (got == 0) return new Outcome(Errno.ENOMEM);
         if (first < q.NumBufs - got) Cite(Inv.RemoveOrphan);   // a hole left by REMOVE_BUFS was reused
         q.Owner = v;
@@ -186,7 +206,7 @@ public sealed partial class ReferenceModel
 
     private VideoBuffer? Buffer(VideoQueue q, uint index) => index < q.Bufs.Length ? q.Bufs[index] : null;
 
-    public Outcome QueryBuf(int fd, uint type, uint index)
+    public Outcome QueryBuf(int fd, uint type, uint index, uint plane = 0)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = v.Q;
@@ -197,6 +217,10 @@ public sealed partial class ReferenceModel
         if (q.Memory == V4L2_MEMORY_MMAP && b.MapUsers > 0) flags |= V4L2_BUF_FLAG_MAPPED;
         if (q.Memory == V4L2_MEMORY_MMAP) Cite(Inv.QueryBufMapped);
         Cite(Inv.QueryBufFields);
+        // the length read: the buffer's (single-planar), or the plane's, -1 when the buffer has no such plane
+        long length = plane < b.Planes.Length ? b.Planes[plane].Length : -1;
+        if (q.P.MultiPlanar) Cite(Inv.MplanePlanes);
+        if (q.P.MultiPlanar && q.Memory == V4L2_MEMORY_DMABUF && length > 0 && b.Planes[plane].Imported != null) Cite(Inv.MplaneDmabuf);
         if (b.Queued)
         {
             int pos = q.QueuedOrder.IndexOf((int)index);
@@ -204,8 +228,8 @@ public sealed partial class ReferenceModel
             if (mayBeDone && pos < q.KnownDone) flags |= V4L2_BUF_FLAG_DONE;
             else if (mayBeDone)
             {
-                var queued = Outcome.Success(b.Length, flags | V4L2_BUF_FLAG_QUEUED, q.Memory);
-                var done = Outcome.Success(b.Length, flags | V4L2_BUF_FLAG_DONE, q.Memory);
+                var queued = Outcome.Success(length, flags | V4L2_BUF_FLAG_QUEUED, q.Memory);
+                var done = Outcome.Success(length, flags | V4L2_BUF_FLAG_DONE, q.Memory);
                 if (Choose("QUEUED or DONE (the device completes buffers on its own clock)", queued, done) == 1)
                     q.KnownDone = pos + 1;
                 else return queued;
@@ -213,7 +237,7 @@ public sealed partial class ReferenceModel
             }
             else flags |= V4L2_BUF_FLAG_QUEUED;
         }
-        return Outcome.Success(b.Length, flags, q.Memory);
+        return Outcome.Success(length, flags, q.Memory);
     }
 
     public Outcome ExpBuf(int fd, uint type, uint index, uint plane, uint flags)
@@ -225,10 +249,17 @@ public sealed partial class ReferenceModel
         if (q.Memory != V4L2_MEMORY_MMAP) return Cite(Inv.ExpBufMemory, Errno.EINVAL);
         if ((flags & ~(uint)(O_CLOEXEC | O_ACCMODE)) != 0) return Cite(Inv.ExpBufFlags, Errno.EINVAL);
         if (type != q.P.BufType) return Cite(Inv.BufType, Errno.EINVAL);
-        if (plane >= VideoNodeProfile.NumPlanes) return Cite(Inv.ExpBufIndex, Errno.EINVAL);
-        var mem = b.Plane!;
+        if (plane >= b.Planes.Length)
+        {
+            if (q.P.MultiPlanar) Cite(Inv.MplaneExpBuf);
+            return Cite(Inv.ExpBufIndex, Errno.EINVAL);
+        }
+        // the bug: plane p exported as the plane after it
+        var pl = b.Planes[Broken(ModelBug.ExpBufWrongPlane) ? (plane + 1) % (uint)b.Planes.Length : plane];
+        var mem = pl.Mem!;
         if (Broken(ModelBug.ExpBufCopiesMemory)) mem = new Mem(mem.Size, mem.Initial);
-        var d = NewDmaBuf(Exporter.Vb2, [new Seg(mem, 0, mem.Size)], PageAlign(b.Length), (int)(flags & O_ACCMODE));
+        if (q.P.MultiPlanar) Cite(Inv.MplaneExpBuf);
+        var d = NewDmaBuf(Exporter.Vb2, [new Seg(mem, 0, mem.Size)], PageAlign(pl.Length), (int)(flags & O_ACCMODE));
         d.From = b;
         b.MapUsers++;
         bool cloexec = (flags & O_CLOEXEC) != 0 && !Broken(ModelBug.ExpBufDropsCloexec);
@@ -242,11 +273,22 @@ public sealed partial class ReferenceModel
         if (length == 0) return Cite(Inv.MmapZeroLen, Errno.EINVAL);
         if (q.Memory != V4L2_MEMORY_MMAP) return Cite(Inv.VMmapNoBuffer, Errno.EINVAL);
         if ((flags & MAP_SHARED) == 0) return Cite(Inv.VMmapPrivate, Errno.EINVAL);
-        if ((prot & (q.P.BufType == V4L2_BUF_TYPE_VIDEO_CAPTURE ? PROT_READ : PROT_WRITE)) == 0) return Outcome.Fail(Errno.EINVAL);
-        if (Buffer(q, index) is not { } b || plane >= VideoNodeProfile.NumPlanes) return Cite(Inv.VMmapNoBuffer, Errno.EINVAL);
-        if (length > PageAlign(b.Length)) return Cite(Inv.VMmapLength, Errno.EINVAL);
+        if ((prot & (q.P.IsOutput ? PROT_WRITE : PROT_READ)) == 0) return Outcome.Fail(Errno.EINVAL);
+        var b = Buffer(q, index);
+        if (b == null || plane >= b.Planes.Length)
+        {
+            if (q.P.MultiPlanar && b != null) Cite(Inv.MplaneMmap);
+            return Cite(Inv.VMmapNoBuffer, Errno.EINVAL);
+        }
+        var pl = b.Planes[plane];
+        if (length > PageAlign(pl.Length))
+        {
+            if (q.P.MultiPlanar) Cite(Inv.MplaneMmap);
+            return Cite(Inv.VMmapLength, Errno.EINVAL);
+        }
         if (IsBusy(v)) Cite(Inv.OwnMmap);
-        var m = new Mapping(_nextMap++, MapKind.Video, [new Seg(b.Plane!, 0, b.Plane!.Size)], 0, length, prot, v) { VBuf = b };
+        if (q.P.MultiPlanar) Cite(Inv.MplaneMmap);
+        var m = new Mapping(_nextMap++, MapKind.Video, [new Seg(pl.Mem!, 0, pl.Mem!.Size)], 0, length, prot, v) { VBuf = b };
         b.MapUsers++;
         Get(v);
         return Cite(Inv.VMmapOk, Outcome.Created(AddMap(m)));
@@ -268,7 +310,7 @@ public sealed partial class ReferenceModel
         foreach (var m in b.Memory()) { m.DeviceWrote(); m.DeviceUsers--; }
     }
 
-    public Outcome QBuf(int fd, uint type, uint index, uint memory, int dmabufFd, int userMap)
+    public Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = v.Q;
@@ -276,9 +318,12 @@ public sealed partial class ReferenceModel
         if (IsBusy(v)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
         if (Buffer(q, index) is not { } b) return Cite(Inv.QBufBad, Errno.EINVAL);
         if (memory != q.Memory) return Cite(Inv.QBufBad, Errno.EINVAL);
+        if (q.P.MultiPlanar) return QBufMplane(q, b, index, memory, planes);
+        int dmabufFd = planes.Count > 0 ? planes[0] : -1, userMap = dmabufFd;
+        var b0 = b.Planes[0];
         // the order of vb2's checks decides what a refused QBUF leaves behind (spec/notes/vb2-failed-prepare.md):
         // refusals before __buf_prepare change nothing; inside the memory's prepare they release what the buffer held
-        bool output = q.P.BufType == V4L2_BUF_TYPE_VIDEO_OUTPUT;
+        bool output = q.P.IsOutput;
         long payload = output ? q.P.SizeImage : 0;   // an output buffer is queued with one frame (bytesused = sizeimage)
         if (memory == V4L2_MEMORY_USERPTR && _maps.TryGetValue(userMap, out var um) && payload > um.Length)
             return Cite(Inv.QBufBad, Errno.EINVAL);   // __verify_length: bytesused above the length passed, before anything is touched
@@ -288,17 +333,11 @@ public sealed partial class ReferenceModel
             // __prepare_dmabuf: a refusal goes through its error path, which releases the dma-buf the buffer held (length 0);
             // a buffer that held none keeps its length
             if (!TryFile(dmabufFd, out var f) || f is not DmaBuf d) { ReleaseImport(b); return Cite(Inv.DmabufNotDmabuf, Errno.EINVAL); }
-            if (d.Size < b.MinLength) { ReleaseImport(b); return Cite(Inv.DmabufSmall, Errno.EINVAL); }
+            if (d.Size < b0.MinLength) { ReleaseImport(b); return Cite(Inv.DmabufSmall, Errno.EINVAL); }
             // single-planar output: vb2 bounds bytesused by the length it stored, 0 after a refusal, and refuses this QBUF
             // (known issue vb2-output-dmabuf-stored-length); the documented outcome is success
-            bool stale = payload > b.Length;
-            if (b.Imported != d)
-            {
-                Get(d);
-                if (b.Imported != null) Put(b.Imported);
-                b.Imported = d;
-            }
-            b.Length = d.Size;
+            bool stale = payload > b0.Length;
+            Import(b0, d);
             Cite(Inv.DmabufOk);
             if (d.Resv.Pending(Usage.Read).Any()) Cite(Inv.V4l2IgnoresFences);   // vb2 neither waits for nor adds fences
             if (stale) { Queue(q, b, index); Cite(Inv.QBufOk); return Cite(Inv.DmabufOk, Outcome.Success()); }
@@ -307,29 +346,109 @@ public sealed partial class ReferenceModel
         {
             // the harness hands USERPTR only anonymous memory or dma-buf mappings, passing the mapping's length
             if (!_maps.TryGetValue(userMap, out var m) || !(m.Kind == MapKind.Anon || m.Pfnmap)) return Outcome.Fail(Errno.NotRun);
-            if (m.Length < b.MinLength)
+            if (m.Length < b0.MinLength)
             {
                 // the length check jumps to __prepare_userptr's error path, which drops the pinned pages and zeroes the length too
-                b.UserMem = null;
-                b.Length = 0;
+                ReleaseUserptr(b);
                 Cite(Inv.UserptrLength);
                 return Cite(Inv.UserptrShort, Errno.EINVAL);
             }
             if (m.Pfnmap)
             {
                 // __prepare_userptr drops the old pages and zeroes the length before trying to pin
-                b.UserMem = null;
-                b.Length = 0;
+                ReleaseUserptr(b);
                 Cite(Inv.UserptrLength);
                 return Cite(Inv.UserptrPfnmap, Errno.EFAULT);
             }
-            b.UserMem = m.Segs;
-            b.Length = m.Length;
+            b0.UserMem = m.Segs;
+            b0.Length = m.Length;
             Cite(Inv.UserptrLength);
             Cite(Inv.UserptrOk);
         }
         Queue(q, b, index);
         return Cite(Inv.QBufOk, Outcome.Success());
+    }
+
+    /// <summary>
+    /// QBUF on a multi-planar queue: one handle per plane. The harness passes, per plane, bytesused = the plane's sizeimage on
+    /// an output queue and, for DMABUF, length = the fd's size as fstat reports it (the dma-buf's size; the plane's sizeimage
+    /// when fstat gives 0), for USERPTR the mapping's length. vb2's order (videobuf2-v4l2.c __verify_length, then
+    /// videobuf2-core.c __prepare_dmabuf / __prepare_userptr): payloads above the lengths passed are refused before anything
+    /// is touched; a refusal inside the prepare releases every plane the buffer held.
+    /// </summary>
+    private Outcome QBufMplane(VideoQueue q, VideoBuffer b, uint index, uint memory, IReadOnlyList<int> handles)
+    {
+        int n = b.Planes.Length;
+        if (memory != V4L2_MEMORY_MMAP && handles.Count < n) return Outcome.NotRun;   // the generator gives every plane its memory
+        var lengths = new long[n];
+        for (int p = 0; p < n; p++)
+        {
+            lengths[p] = memory switch
+            {
+                V4L2_MEMORY_DMABUF => FstatSize(handles[p]) is > 0 and var sz ? sz : q.P.PlaneSizes[p],
+                V4L2_MEMORY_USERPTR => _maps.TryGetValue(handles[p], out var um) ? um.Length : -1,
+                _ => b.Planes[p].Length,
+            };
+            if (memory == V4L2_MEMORY_USERPTR && (lengths[p] < 0 || !(_maps[handles[p]].Kind == MapKind.Anon || _maps[handles[p]].Pfnmap)))
+                return Outcome.Fail(Errno.NotRun);
+        }
+        if (q.P.IsOutput)
+            for (int p = 0; p < n; p++)
+                if (q.P.PlaneSizes[p] > lengths[p]) return Cite(memory == V4L2_MEMORY_DMABUF ? Inv.MplaneDmabuf : Inv.QBufBad, Errno.EINVAL);
+        if (b.Queued) return Cite(Inv.QBufTwice, Errno.EINVAL);
+        if (memory == V4L2_MEMORY_DMABUF)
+        {
+            var bufs = new DmaBuf[n];
+            for (int p = 0; p < n; p++)
+            {
+                if (!TryFile(handles[p], out var f) || f is not DmaBuf d) { ReleaseImport(b); Cite(Inv.MplaneDmabuf); return Cite(Inv.DmabufNotDmabuf, Errno.EINVAL); }
+                if (d.Size < b.Planes[p].MinLength) { ReleaseImport(b); Cite(Inv.MplaneDmabuf); return Cite(Inv.DmabufSmall, Errno.EINVAL); }
+                bufs[p] = d;
+            }
+            for (int p = 0; p < n; p++)
+            {
+                Import(b.Planes[p], bufs[p]);
+                if (bufs[p].Resv.Pending(Usage.Read).Any()) Cite(Inv.V4l2IgnoresFences);
+            }
+            Cite(Inv.DmabufOk);
+            Cite(Inv.MplaneDmabuf);
+        }
+        else if (memory == V4L2_MEMORY_USERPTR)
+        {
+            for (int p = 0; p < n; p++)
+            {
+                var m = _maps[handles[p]];
+                if (m.Length < b.Planes[p].MinLength) { ReleaseUserptr(b); Cite(Inv.UserptrLength); return Cite(Inv.UserptrShort, Errno.EINVAL); }
+                if (m.Pfnmap) { ReleaseUserptr(b); Cite(Inv.UserptrLength); return Cite(Inv.UserptrPfnmap, Errno.EFAULT); }
+                b.Planes[p].UserMem = m.Segs;
+                b.Planes[p].Length = m.Length;
+            }
+            Cite(Inv.UserptrLength);
+            Cite(Inv.UserptrOk);
+        }
+        Queue(q, b, index);
+        return Cite(Inv.QBufOk, Outcome.Success());
+    }
+
+    /// <summary>What fstat(2) reports as the size of the file behind fd: a dma-buf's size, a memfd's; 0 for device nodes or no file.</summary>
+    private long FstatSize(int fd) => !TryFile(fd, out var f) ? 0 : f switch { DmaBuf d => d.Size, MemfdFile m => m.Size, _ => 0 };
+
+    /// <summary>The plane now holds dma-buf d (its length the dma-buf's size): the queue's reference moves from what it held.</summary>
+    private void Import(VideoPlane p, DmaBuf d)
+    {
+        if (p.Imported != d)
+        {
+            Get(d);
+            if (p.Imported != null) Put(p.Imported);
+            p.Imported = d;
+        }
+        p.Length = d.Size;
+    }
+
+    /// <summary>__prepare_userptr's error path: every plane's pinned pages are dropped and its length zeroed.</summary>
+    private static void ReleaseUserptr(VideoBuffer b)
+    {
+        foreach (var p in b.Planes) { p.UserMem = null; p.Length = 0; }
     }
 
     private static void Queue(VideoQueue q, VideoBuffer b, uint index)
@@ -339,13 +458,17 @@ public sealed partial class ReferenceModel
         DeviceOwns(q, b);
     }
 
-    /// <summary>__prepare_dmabuf's error path: the dma-buf the buffer held is put and its length zeroed; nothing held, nothing changes.</summary>
+    /// <summary>__prepare_dmabuf's error path: every dma-buf the buffer held is put and its plane's length zeroed; a plane that
+    /// held none keeps its length.</summary>
     private void ReleaseImport(VideoBuffer b)
     {
-        if (b.Imported is not { } d) return;
-        b.Imported = null;
-        b.Length = 0;
-        Put(d);
+        foreach (var p in b.Planes)
+        {
+            if (p.Imported is not { } d) continue;
+            p.Imported = null;
+            p.Length = 0;
+            Put(d);
+        }
     }
 
     public Outcome DQBuf(int fd, uint type)
