@@ -149,6 +149,9 @@ public static class Domains
         Source = "Documentation/userspace-api/media/v4l/vidioc-create-bufs.rst (the plane sizes of the format); include/media/videobuf2-core.h (queue_setup: invalid num_planes or sizes give EINVAL)",
     };
 
+    /// <summary>The domains only a multi-planar queue draws from (a single-planar profile never sends their values).</summary>
+    public static IReadOnlyList<Domain> MultiPlanarOnly => [ExpBufMplanePlane, MmapVideoMplanePlane, QueryBufPlane, CreateBufsLayout];
+
     // ---- dma-buf core --------------------------------------------------------------------------------
 
     public static readonly Domain<ulong> SyncFlags = new(
@@ -289,6 +292,13 @@ public static class Domains
 
     /// <summary>The height of a 640-pixel, 32-bpp dumb buffer that holds one frame of the video node beside it (relative to
     /// its sizeimage), so a DRM export can be queued as a V4L2 DMABUF buffer and attached by the video device.</summary>
+    /// <summary>The columns of a dumb buffer one frame (or one plane) large at 360 rows of 16 bpp: a buffer the queue can import.</summary>
+    public static readonly Domain<Func<long, uint>> DumbFrameWidth = new(Ok<Func<long, uint>>(1, s => (uint)(s / 720), "the columns of one frame at 360 rows x 16 bpp"))
+    {
+        Name = "drm_mode_create_dumb.width (a frame)",
+        Source = "Documentation/userspace-api/media/v4l/dmabuf.rst (an imported buffer must be large enough for the plane); include/uapi/drm/drm_mode.h",
+    };
+
     public static readonly Domain<Func<long, uint>> DumbFrameHeight = new(Ok<Func<long, uint>>(1, s => (uint)((s + 2559) / 2560), "the rows of one frame at 640 x 32 bpp"))
     {
         Name = "drm_mode_create_dumb.height (a frame)",

@@ -8,7 +8,7 @@ namespace Conformance.Generators;
 /// <summary>A GEM handle is bound like any handle: the symbolic var stands for the handle number in its DRM file.</summary>
 public sealed record DrmCreateDumb(
     Var Drm,
-    [DrawnFrom(nameof(Domains.DumbWidth))] uint Width,
+    [DrawnFrom(nameof(Domains.DumbWidth)), DrawnFrom(nameof(Domains.DumbFrameWidth))] uint Width,
     [DrawnFrom(nameof(Domains.DumbHeight))] uint Height,
     [DrawnFrom(nameof(Domains.DumbBpp))] uint Bpp) : Op
 {

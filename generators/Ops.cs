@@ -607,7 +607,7 @@ public sealed record QBuf(
     [DrawnFrom(nameof(Domains.BufIndex))] uint Index,
     [DrawnFrom(nameof(Domains.Memory))] uint Memory,
     Var Mem,
-    ImmutableArray<Var> MorePlanes = default) : Op
+    [Derived("one handle per further plane of a multi-planar queue, each picked like Mem for its plane's size")] ImmutableArray<Var> MorePlanes = default) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";

@@ -410,7 +410,7 @@ public sealed class SequenceGenerator
     {
         // with a V4L2 queue in the sequence, a frame-sized buffer (vivid's 640x360 YUYV) can be queued as DMABUF
         var frame = Profile.Video.Count > 0 ? Profile.Video[0].SizeImage : 0;
-        if (frameSized && frame > 0) Add(6, r => new DrmCreateDumb(r.Pick(drms).Var, (uint)(frame / 720), 360, 16));
+        if (frameSized && frame > 0) Add(6, r => new DrmCreateDumb(r.Pick(drms).Var, Draw(Domains.DumbFrameWidth, ref r)(frame), 360, 16));
         Add(10, r => new DrmCreateDumb(r.Pick(drms).Var, Draw(Domains.DumbWidth, ref r), Draw(Domains.DumbHeight, ref r), Draw(Domains.DumbBpp, ref r)));
         if (gems.Count > 0)
         {

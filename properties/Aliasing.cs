@@ -19,7 +19,7 @@ public sealed class AliasingProperty : IConformanceProperty
 {
     public string Name => "aliasing";
     public string Description => "every route to the same buffer byte sees the same bytes";
-    public IReadOnlyList<string> Checks => [Inv.Coherent, Inv.MmapOffset, Inv.ExpBufAlias, Inv.VMmapOk, Inv.UdmaAlias];
+    public IReadOnlyList<string> Checks => [Inv.Coherent, Inv.MmapOffset, Inv.ExpBufAlias, Inv.VMmapOk, Inv.UdmaAlias, Inv.MplaneExpBuf, Inv.MplaneMmap];
 
     public Arbitrary Arbitrary(SequenceGenerator gen, int maxLength)
     {
@@ -112,16 +112,18 @@ public sealed class AliasingProperty : IConformanceProperty
                     var node = p.Video[0];
                     var fd = Add(new Open(node.Device, O_RDWR | O_NONBLOCK));
                     Add(new ReqBufs(fd, node.BufType, V4L2_MEMORY_MMAP, (uint)(1 + r.Below(3))));
-                    var d1 = Add(new ExpBuf(fd, node.BufType, 0, 0, (uint)(O_RDWR | O_CLOEXEC)));
-                    var d2 = Add(new ExpBuf(fd, node.BufType, 0, 0, (uint)O_RDWR));
-                    long len = PageAlign(node.SizeImage);
-                    var mv = Add(new MmapVideo(fd, node.BufType, 0, 0, len, rw, MAP_SHARED));
+                    // a multi-planar buffer: one of its planes, whose export and mappings must all be that plane's memory
+                    uint plane = node.MultiPlanar ? (uint)r.Below(node.NumPlanes) : 0;
+                    var d1 = Add(new ExpBuf(fd, node.BufType, 0, plane, (uint)(O_RDWR | O_CLOEXEC)));
+                    var d2 = Add(new ExpBuf(fd, node.BufType, 0, plane, (uint)O_RDWR));
+                    long len = PageAlign(node.PlaneSizes[(int)plane]);
+                    var mv = Add(new MmapVideo(fd, node.BufType, 0, plane, len, rw, MAP_SHARED));
                     var m1 = Add(new Mmap(d1, 0, len, rw, MAP_SHARED));
                     var m2 = Add(new Mmap(d2, 0, len, rw, MAP_SHARED));
-                    Transfers(mv, 0, m1, 0, len, Inv.ExpBufAlias);
+                    Transfers(mv, 0, m1, 0, len, node.MultiPlanar ? Inv.MplaneExpBuf : Inv.ExpBufAlias);
                     Transfers(m1, 0, m2, 0, len, Inv.ExpBufAlias);
-                    var mv2 = Add(new MmapVideo(fd, node.BufType, 0, 0, len, rw, MAP_SHARED));
-                    Transfers(mv, 0, mv2, 0, len, Inv.VMmapOk);
+                    var mv2 = Add(new MmapVideo(fd, node.BufType, 0, plane, len, rw, MAP_SHARED));
+                    Transfers(mv, 0, mv2, 0, len, node.MultiPlanar ? Inv.MplaneMmap : Inv.VMmapOk);
                     if (len >= 2 * PAGE_SIZE)
                     {
                         // an export mapped at a page offset: byte 0 is buffer byte k pages in (the video node's mapping)

@@ -262,6 +262,45 @@ public static unsafe class Discovery
         return File.Exists(p) && long.TryParse(File.ReadAllText(p).Trim(), out var mb) ? mb << 20 : 64L << 20;
     }
 
+    /// <summary>
+    /// The suite's choice of format for a multi-planar queue, so that more than one plane is certified: of the formats
+    /// VIDIOC_ENUM_FMT lists, the first whose VIDIOC_TRY_FMT (at the current width and height) has the most planes, set with
+    /// VIDIOC_S_FMT. Only documented queries say how many planes a format has; nothing judged is read. False (with the
+    /// reason in note) when no format can be set; otherwise note says what was chosen.
+    /// </summary>
+    private static bool ChooseMostPlanes(int fd, uint type, out uint pixelFormat, out string note)
+    {
+        pixelFormat = 0;
+        var cur = new v4l2_format { type = type };
+        if (Sys.Ioctl(fd, Req.VIDIOC_G_FMT, &cur) != 0) { note = "VIDIOC_G_FMT fails"; return false; }
+        int best = 0;
+        for (uint i = 0; i < 256; i++)
+        {
+            var d = new v4l2_fmtdesc { index = i, type = type };
+            if (Sys.Ioctl(fd, Req.VIDIOC_ENUM_FMT, &d) != 0) break;
+            var t = cur;
+            t.fmt_pix_mp.pixelformat = d.pixelformat;
+            if (Sys.Ioctl(fd, Req.VIDIOC_TRY_FMT, &t) != 0 || t.fmt_pix_mp.pixelformat != d.pixelformat) continue;
+            if (t.fmt_pix_mp.num_planes > best) { best = t.fmt_pix_mp.num_planes; pixelFormat = d.pixelformat; }
+        }
+        if (pixelFormat == 0) { note = $"current format {FourCC(cur.fmt_pix_mp.pixelformat)}, {cur.fmt_pix_mp.num_planes} plane(s) (VIDIOC_ENUM_FMT/TRY_FMT offer no other)"; return true; }
+        long r = SetPixelFormat(fd, type, pixelFormat);
+        if (r < 0) { note = $"VIDIOC_S_FMT to {FourCC(pixelFormat)} (the format with the most planes, {best}) fails with {Sys.ErrnoOf(r)}"; return false; }
+        note = $"format set to {FourCC(pixelFormat)} ({best} planes, the most of any format it lists)";
+        return true;
+    }
+
+    /// <summary>VIDIOC_G_FMT, then VIDIOC_S_FMT with only the pixel format changed (width, height and the rest as they were,
+    /// the driver adjusting what it must). Returns the ioctl result (negative: -errno).</summary>
+    public static long SetPixelFormat(int fd, uint type, uint pixelFormat)
+    {
+        var f = new v4l2_format { type = type };
+        long r = Sys.Ioctl(fd, Req.VIDIOC_G_FMT, &f);
+        if (r < 0) return r;
+        if (IsMultiPlanar(type)) f.fmt_pix_mp.pixelformat = pixelFormat; else f.fmt_pix.pixelformat = pixelFormat;
+        return Sys.Ioctl(fd, Req.VIDIOC_S_FMT, &f);
+    }
+
     /// <summary>Reads a V4L2 node's queue profile from the device. Null (with the reason) when the suite cannot certify it.</summary>
     public static CertUnit? ProbeVideo(string path, (string Path, HeapProfile Heap, string ExpName) helperHeap, string kernel, out SkippedDevice? skip)
     {
@@ -292,11 +331,12 @@ public static unsafe class Discovery
             }
             else if ((caps & V4L2_CAP_VIDEO_CAPTURE) != 0) type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
             else if ((caps & V4L2_CAP_VIDEO_OUTPUT) != 0) type = V4L2_BUF_TYPE_VIDEO_OUTPUT;
+            else if ((caps & V4L2_CAP_VIDEO_CAPTURE_MPLANE) != 0) type = V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE;
+            else if ((caps & V4L2_CAP_VIDEO_OUTPUT_MPLANE) != 0) type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
             else
             {
-                var what = (caps & (V4L2_CAP_VIDEO_CAPTURE_MPLANE | V4L2_CAP_VIDEO_OUTPUT_MPLANE)) != 0 ? "multi-planar video, VIDEO_CAPTURE_MPLANE or VIDEO_OUTPUT_MPLANE"
-                    : (caps & (V4L2_CAP_META_CAPTURE | V4L2_CAP_META_OUTPUT)) != 0 ? "metadata" : $"none the suite knows: device caps 0x{caps:x}";
-                skip = new(path, who, $"its buffer type ({what}) is not modelled yet: the suite certifies single-planar VIDEO_CAPTURE and VIDEO_OUTPUT queues");
+                var what = (caps & (V4L2_CAP_META_CAPTURE | V4L2_CAP_META_OUTPUT)) != 0 ? "metadata" : $"none the suite knows: device caps 0x{caps:x}";
+                skip = new(path, who, $"its buffer type ({what}) is not modelled yet: the suite certifies VIDEO_CAPTURE, VIDEO_OUTPUT and their multi-planar queues");
                 return null;
             }
             uint bufCaps = 0, usable = 0;
@@ -307,29 +347,39 @@ public static unsafe class Discovery
             }
             if (bufCaps == 0) { skip = new(path, who, "VIDIOC_REQBUFS(0) fails for MMAP, DMABUF and USERPTR"); return null; }
             var fmt = new v4l2_format { type = type };
-            if (Sys.Ioctl(fd, Req.VIDIOC_G_FMT, &fmt) != 0 || fmt.fmt_pix.sizeimage == 0) { skip = new(path, who, "VIDIOC_G_FMT gives no sizeimage"); return null; }
-            long sizeImage = fmt.fmt_pix.sizeimage;
+            bool mplane = IsMultiPlanar(type);
+            uint pixelFormat = 0;
+            string? formatNote = null;
+            if (mplane && !ChooseMostPlanes(fd, type, out pixelFormat, out formatNote)) { skip = new(path, who, formatNote!); return null; }
+            if (Sys.Ioctl(fd, Req.VIDIOC_G_FMT, &fmt) != 0) { skip = new(path, who, "VIDIOC_G_FMT fails"); return null; }
+            var planeSizes = new List<long>();
+            if (mplane)
+                for (int p = 0; p < fmt.fmt_pix_mp.num_planes && p < VIDEO_MAX_PLANES; p++)
+                    planeSizes.Add(v4l2_pix_format_mplane.Plane(&fmt.fmt_pix_mp, p)->sizeimage);
+            else planeSizes.Add(fmt.fmt_pix.sizeimage);
+            if (planeSizes.Count == 0 || planeSizes.Any(x => x == 0)) { skip = new(path, who, $"VIDIOC_G_FMT gives no sizeimage{(mplane ? " for some plane" : "")}"); return null; }
+            long sizeImage = planeSizes[0];
 
             // CREATE_BUFS(0) reports the queue's capabilities (with SUPPORTS_MAX_NUM_BUFFERS, its maximum) and allocates nothing
             var cb = new v4l2_create_buffers { count = 0, memory = usable, format = fmt };
             bool hasCreate = Sys.Ioctl(fd, Req.VIDIOC_CREATE_BUFS, &cb) == 0;
             uint createCaps = hasCreate ? cb.capabilities : bufCaps;
             int maxBufs = hasCreate && (cb.capabilities & V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS) != 0 ? (int)cb.max_num_buffers : VideoNodeProfile.VideoMaxFrame;
-            var ctrl = new v4l2_control { id = type == V4L2_BUF_TYPE_VIDEO_CAPTURE ? V4L2_CID_MIN_BUFFERS_FOR_CAPTURE : V4L2_CID_MIN_BUFFERS_FOR_OUTPUT };
+            var ctrl = new v4l2_control { id = IsOutputType(type) ? V4L2_CID_MIN_BUFFERS_FOR_OUTPUT : V4L2_CID_MIN_BUFFERS_FOR_CAPTURE };
             int? minCtrl = Sys.Ioctl(fd, Req.VIDIOC_G_CTRL, &ctrl) == 0 ? ctrl.value : null;
             var rm = new v4l2_remove_buffers { count = 0, type = type };
             bool hasRemove = Sys.Ioctl(fd, Req.VIDIOC_REMOVE_BUFS, &rm) != -(long)Errno.ENOTTY;
             string? exporter = (bufCaps & V4L2_BUF_CAP_SUPPORTS_MMAP) != 0 ? ExporterName(fd, type) : null;
 
             var node = new VideoNodeProfile("video", driver, card, type, bufCaps, createCaps, maxBufs, minCtrl, sizeImage, hasRemove,
-                exporter, DeviceWritesCaptureBuffers: type == V4L2_BUF_TYPE_VIDEO_CAPTURE);
+                exporter, DeviceWritesCaptureBuffers: !IsOutputType(type)) { PlaneSizes = planeSizes, PixelFormat = pixelFormat };
             var paths = new Dictionary<string, string> { ["video"] = path };
             var heaps = new List<HeapProfile>();
             var notes = new List<string>
             {
-                $"{BufTypeName(type)}, sizeimage {sizeImage}, buffer caps {CapNames(bufCaps)} (CREATE_BUFS: {(hasCreate ? CapNames(createCaps) : "not implemented")}), " +
+                $"{BufTypeName(type)}, " + (mplane ? $"{formatNote}, plane sizeimage {string.Join(" + ", planeSizes)}" : $"sizeimage {sizeImage}") + $", buffer caps {CapNames(bufCaps)} (CREATE_BUFS: {(hasCreate ? CapNames(createCaps) : "not implemented")}), " +
                 $"max buffers {maxBufs}{(hasCreate && (createCaps & V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS) != 0 ? "" : " (VIDEO_MAX_FRAME: no SUPPORTS_MAX_NUM_BUFFERS)")}",
-                $"{(type == V4L2_BUF_TYPE_VIDEO_CAPTURE ? "V4L2_CID_MIN_BUFFERS_FOR_CAPTURE" : "V4L2_CID_MIN_BUFFERS_FOR_OUTPUT")} {(minCtrl is { } mc ? mc.ToString() : "not implemented")}; " +
+                $"{(IsOutputType(type) ? "V4L2_CID_MIN_BUFFERS_FOR_OUTPUT" : "V4L2_CID_MIN_BUFFERS_FOR_CAPTURE")} {(minCtrl is { } mc ? mc.ToString() : "not implemented")}; " +
                 $"VIDIOC_REMOVE_BUFS {(hasRemove ? "implemented" : "not implemented")}; EXPBUF exporter {exporter ?? "unknown (no MMAP)"}",
             };
             if (AddHelperHeap(helperHeap, heaps, paths))

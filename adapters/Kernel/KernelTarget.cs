@@ -34,7 +34,26 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         Profile = profile;
         _paths = paths;
         _watchdog = new Watchdog(opTimeout ?? TimeSpan.FromSeconds(20));
+        ApplyFormats();
         _baseline = BufInfo.LiveCount();
+    }
+
+    /// <summary>
+    /// Sets each video node to the pixel format its profile was certified with (<see cref="VideoNodeProfile.PixelFormat"/>, the
+    /// format discovery chose so a multi-planar queue has more than one plane), as every reproducer does before its first
+    /// step: a format is the device's state and a reload of the driver resets it. Throws when the driver refuses.
+    /// </summary>
+    private void ApplyFormats()
+    {
+        foreach (var v in Profile.Video.Where(v => v.PixelFormat != 0))
+        {
+            if (!_paths.TryGetValue(v.Device, out var path)) continue;
+            using var _ = _watchdog.Op($"VIDIOC_S_FMT {FourCC(v.PixelFormat)} on {path}", -1);
+            long fd = Sys.Open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+            long r = fd < 0 ? fd : Discovery.SetPixelFormat((int)fd, v.BufType, v.PixelFormat);
+            if (fd >= 0) Sys.Close((int)fd);
+            if (r < 0) throw new InvalidOperationException($"{path}: setting the certified pixel format {FourCC(v.PixelFormat)} failed: {Sys.ErrnoOf(r)}");
+        }
     }
 
     public TargetProfile Profile { get; }
@@ -535,6 +554,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         }
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         while (!_paths.Values.All(File.Exists) && DateTime.UtcNow < deadline) Thread.Sleep(20);
+        ApplyFormats();
         _baseline = BufInfo.LiveCount();
         return true;
     }

@@ -71,7 +71,7 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             [new Break(Inv.NameOk, 4), new Break(Inv.NameLong, 3)]),
         new("set-name-accepts-32", ModelBug.SetNameAcceptsFullLength, Inv.NameLong, 4,
             "DMA_BUF_SET_NAME accepts a 32-byte name, leaving no room for the NUL in DMA_BUF_NAME_LEN (a length check that forgets it)"),
-        new("expbuf-wrong-plane", ModelBug.ExpBufWrongPlane, Inv.MplaneExpBuf, 6,
+        new("expbuf-wrong-plane", ModelBug.ExpBufWrongPlane, Inv.MplaneExpBuf, 4,
             "EXPBUF of plane p of a multi-planar buffer exports the plane after it (another plane's memory and size)") { Profile = "vivid-mplane" },
         new("seek-cur-and-no-dedupe", ModelBug.LlseekAcceptsSeekCur | ModelBug.PrimeImportNoDedupe,
             "two independent bugs at once: lseek(SEEK_CUR, 0) on a dma-buf returns 0, and PRIME_FD_TO_HANDLE creates a second handle for a dma-buf the file already has",

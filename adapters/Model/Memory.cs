@@ -21,6 +21,8 @@ public sealed partial class ReferenceModel
         {
             case DmaBuf d:
                 {
+                    // whether the mapping fits rests on the size EXPBUF gave a plane's dma-buf
+                    if (d.FromPlane) _decidedBy = Inv.MplaneExpBuf;
                     if (pgoff + pages > d.Size / PAGE_SIZE) return Cite(Inv.MmapBounds, Errno.EINVAL);
                     if (!shared)
                         return d.Exporter == Exporter.Udmabuf ? Cite(Inv.UdmaPrivate, Errno.EINVAL) : Outcome.Fail(Errno.NotRun);

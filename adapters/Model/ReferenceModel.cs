@@ -246,7 +246,12 @@ public sealed partial class ReferenceModel : IBufferTarget
         if (!TryFile(fd, out var f)) return Cite(Inv.DmaBufBadFd, Errno.EBADF);
         if (f is not DmaBuf d)
             return f is MemfdFile ? Outcome.Fail(Errno.NotRun) : Outcome.Fail(Errno.ESPIPE);
-        if (offset == 0 && whence == SEEK_END) { Cite(Inv.LlseekNoPos); return Cite(Inv.LlseekEnd, Outcome.Success(d.Size)); }
+        if (offset == 0 && whence == SEEK_END)
+        {
+            if (d.FromPlane) _decidedBy = Inv.MplaneExpBuf;   // the size is the one EXPBUF gave a plane's dma-buf
+            Cite(Inv.LlseekNoPos);
+            return Cite(Inv.LlseekEnd, Outcome.Success(d.Size));
+        }
         if (offset == 0 && whence == SEEK_SET) { Cite(Inv.LlseekNoPos); return Cite(Inv.LlseekSet, Outcome.Success(0)); }
         if (Broken(ModelBug.LlseekAcceptsSeekCur) && offset == 0 && whence == SEEK_CUR) return Outcome.Success(0);
         return Cite(Inv.LlseekOther, Errno.EINVAL);

@@ -81,6 +81,7 @@ internal sealed class DmaBuf(Exporter exporter, Seg[] segs, long size) : OFile
     public readonly Seg[] Segs = segs;
     public readonly long Size = size;
     public VideoBuffer? From;       // vb2 buffer this was exported from
+    public bool FromPlane;          // exported from one plane of a multi-planar buffer: its size and memory are that plane's (VB2-MPLANE-2)
     public bool CpuAccessStarted;   // udmabuf tracks begin_cpu_access
     public Resv Resv = new();       // the reservation object (a DRM export shares its GEM object's)
     public GemObject? Gem;          // the GEM object a DRM export was made from

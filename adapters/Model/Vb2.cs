@@ -261,6 +261,7 @@ public sealed partial class ReferenceModel
         if (q.P.MultiPlanar) Cite(Inv.MplaneExpBuf);
         var d = NewDmaBuf(Exporter.Vb2, [new Seg(mem, 0, mem.Size)], PageAlign(pl.Length), (int)(flags & O_ACCMODE));
         d.From = b;
+        d.FromPlane = q.P.MultiPlanar;
         b.MapUsers++;
         bool cloexec = (flags & O_CLOEXEC) != 0 && !Broken(ModelBug.ExpBufDropsCloexec);
         return Cite(Inv.ExpBufOk, Outcome.Created(Install(d, cloexec)));
@@ -333,6 +334,7 @@ public sealed partial class ReferenceModel
             // __prepare_dmabuf: a refusal goes through its error path, which releases the dma-buf the buffer held (length 0);
             // a buffer that held none keeps its length
             if (!TryFile(dmabufFd, out var f) || f is not DmaBuf d) { ReleaseImport(b); return Cite(Inv.DmabufNotDmabuf, Errno.EINVAL); }
+            if (d.FromPlane) _decidedBy = Inv.MplaneExpBuf;   // whether it is large enough rests on the size EXPBUF gave it
             if (d.Size < b0.MinLength) { ReleaseImport(b); return Cite(Inv.DmabufSmall, Errno.EINVAL); }
             // single-planar output: vb2 bounds bytesused by the length it stored, 0 after a refusal, and refuses this QBUF
             // (known issue vb2-output-dmabuf-stored-length); the documented outcome is success
@@ -392,6 +394,7 @@ public sealed partial class ReferenceModel
             if (memory == V4L2_MEMORY_USERPTR && (lengths[p] < 0 || !(_maps[handles[p]].Kind == MapKind.Anon || _maps[handles[p]].Pfnmap)))
                 return Outcome.Fail(Errno.NotRun);
         }
+        if (memory == V4L2_MEMORY_DMABUF && handles.Any(h => TryFile(h, out var hf) && hf is DmaBuf { FromPlane: true })) _decidedBy = Inv.MplaneExpBuf;
         if (q.P.IsOutput)
             for (int p = 0; p < n; p++)
                 if (q.P.PlaneSizes[p] > lengths[p]) return Cite(memory == V4L2_MEMORY_DMABUF ? Inv.MplaneDmabuf : Inv.QBufBad, Errno.EINVAL);
@@ -402,6 +405,7 @@ public sealed partial class ReferenceModel
             for (int p = 0; p < n; p++)
             {
                 if (!TryFile(handles[p], out var f) || f is not DmaBuf d) { ReleaseImport(b); Cite(Inv.MplaneDmabuf); return Cite(Inv.DmabufNotDmabuf, Errno.EINVAL); }
+                if (d.FromPlane) _decidedBy = Inv.MplaneExpBuf;   // whether it is large enough rests on the size EXPBUF gave it
                 if (d.Size < b.Planes[p].MinLength) { ReleaseImport(b); Cite(Inv.MplaneDmabuf); return Cite(Inv.DmabufSmall, Errno.EINVAL); }
                 bufs[p] = d;
             }
