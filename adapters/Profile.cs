@@ -18,6 +18,9 @@ namespace Conformance.Adapters;
 /// <param name="Exporter">fdinfo exp_name of a buffer EXPBUF exported (e.g. videobuf2_vmalloc), naming the dma-buf exporter; null when unknown.</param>
 /// <param name="ModelMinBuffers">Only when the reference model plays this driver as a target: the minimum REQBUFS count it then requires.
 /// The oracle never reads it: a driver's minimum is judged by its bounds and its consistency (VB2-REQBUFS-2).</param>
+/// <remarks><see cref="ModelAllocationCap"/> is the same kind of value: the most buffers one allocation call grants when the
+/// model plays the driver (a driver may grant fewer than requested when it runs out of memory, vidioc-reqbufs.rst); the
+/// oracle learns nothing from it.</remarks>
 public sealed record VideoNodeProfile(
     string Device, string Driver, string Card, uint BufType, uint Capabilities, uint CreateCapabilities,
     int MaxBuffers, int? MinBuffersControl, long SizeImage, bool HasRemoveBufs, string? Exporter, bool DeviceWritesCaptureBuffers,
@@ -40,6 +43,16 @@ public sealed record VideoNodeProfile(
     /// entries of plane_fmt[].sizeimage; one entry, <see cref="SizeImage"/>, on a single-planar queue).</summary>
     public IReadOnlyList<long> PlaneSizes { get => _planeSizes ?? [SizeImage]; init => _planeSizes = value; }
     private readonly IReadOnlyList<long>? _planeSizes;
+    /// <summary>
+    /// On a mem2mem node (V4L2_CAP_VIDEO_M2M or _M2M_MPLANE, dev-mem2mem.rst): the OUTPUT queue's profile, read the same way
+    /// as this one, which is then the CAPTURE queue's. Every open of such a node is its own context with its own pair of
+    /// queues. Null on any other node.
+    /// </summary>
+    public VideoNodeProfile? OutputQueue { get; init; }
+    /// <summary>The node is a mem2mem device: an OUTPUT and a CAPTURE queue on every file handle.</summary>
+    public bool IsMem2Mem => OutputQueue != null;
+    /// <summary>The profile of the queue a buffer type names: on a mem2mem node the OUTPUT queue's for an output type, else this one.</summary>
+    public VideoNodeProfile QueueFor(uint type) => OutputQueue != null && Uapi.IsOutputType(type) ? OutputQueue : this;
     /// <summary>How many planes each buffer has: the format's num_planes (1 on a single-planar queue).</summary>
     public int NumPlanes => PlaneSizes.Count;
     /// <summary>The pixel format (fourcc) the suite set with VIDIOC_S_FMT before certifying the node, so that a multi-planar
@@ -48,6 +61,9 @@ public sealed record VideoNodeProfile(
     public uint PixelFormat { get; init; }
     /// <summary>VIDEO_MAX_FRAME (videodev2.h): the maximum when a queue does not report SUPPORTS_MAX_NUM_BUFFERS.</summary>
     public const int VideoMaxFrame = 32;
+    /// <summary>Only when the model plays this driver: the most buffers one REQBUFS or CREATE_BUFS call grants (null: no cap
+    /// below the queue's maximum). Never read by the oracle.</summary>
+    public int? ModelAllocationCap { get; init; }
 }
 
 /// <summary>A dma-heap device (or any char device speaking the dma-heap ABI); Exporter is its buffers' fdinfo exp_name.</summary>
@@ -111,7 +127,27 @@ public sealed record TargetProfile(
         }],
     };
 
-    public static IReadOnlyList<TargetProfile> BuiltIn { get; } = [VividLike, LegacyVb2, VividMplane];
+    /// <summary>
+    /// A mem2mem node like vim2m's default context: CAPTURE and OUTPUT queues of 640x480 RGB565 (614400 bytes), vb2-vmalloc,
+    /// max_num_buffers 32, each allocation call capped by the driver's 16 MiB memory limit (27 buffers).
+    /// </summary>
+    public static TargetProfile Vim2mLike { get; } = VividLike with
+    {
+        Name = "vim2m-like",
+        Video = [new VideoNodeProfile("video0", "vim2m", "vim2m", Uapi.V4L2_BUF_TYPE_VIDEO_CAPTURE, M2mCaps, M2mCaps | Uapi.V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS,
+            MaxBuffers: 32, MinBuffersControl: null, SizeImage: 640 * 480 * 2, HasRemoveBufs: true, Exporter: "videobuf2_vmalloc", DeviceWritesCaptureBuffers: true)
+        {
+            ModelAllocationCap = (16 << 20) / (640 * 480 * 2),
+            OutputQueue = new VideoNodeProfile("video0", "vim2m", "vim2m", Uapi.V4L2_BUF_TYPE_VIDEO_OUTPUT, M2mCaps, M2mCaps | Uapi.V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS,
+                MaxBuffers: 32, MinBuffersControl: null, SizeImage: 640 * 480 * 2, HasRemoveBufs: true, Exporter: "videobuf2_vmalloc", DeviceWritesCaptureBuffers: false)
+            { ModelAllocationCap = (16 << 20) / (640 * 480 * 2) },
+        }],
+    };
+
+    private const uint M2mCaps = Uapi.V4L2_BUF_CAP_SUPPORTS_MMAP | Uapi.V4L2_BUF_CAP_SUPPORTS_USERPTR | Uapi.V4L2_BUF_CAP_SUPPORTS_DMABUF
+        | Uapi.V4L2_BUF_CAP_SUPPORTS_REQUESTS | Uapi.V4L2_BUF_CAP_SUPPORTS_ORPHANED_BUFS | Uapi.V4L2_BUF_CAP_SUPPORTS_REMOVE_BUFS;
+
+    public static IReadOnlyList<TargetProfile> BuiltIn { get; } = [VividLike, LegacyVb2, VividMplane, Vim2mLike];
 
     /// <summary>DRM devices exporting dumb buffers (vgem on the lab kernel).</summary>
     public IReadOnlyList<DrmProfile> Drm { get; init; } = [];
@@ -160,8 +196,16 @@ public sealed record TargetProfile(
                 if (arg != "VIDIOC_REMOVE_BUFS" || Video.Any(v => !v.HasRemoveBufs)) return true;
                 reason = "every node implements VIDIOC_REMOVE_BUFS";
                 return false;
+            case "queue" when arg == "shared":
+                if (Video.Any(v => !v.IsMem2Mem)) return true;
+                reason = Video.Count == 0 ? "no V4L2 node" : "a mem2mem node: every file handle has its own queues, so no handle is another's non-owner (VB2-M2M-1)";
+                return false;
+            case "queue" when arg == "m2m":
+                if (Video.Any(v => v.IsMem2Mem)) return true;
+                reason = Video.Count == 0 ? "no V4L2 node" : "no mem2mem node (V4L2_CAP_VIDEO_M2M or V4L2_CAP_VIDEO_M2M_MPLANE)";
+                return false;
             case "queue" when arg == "mplane":
-                if (Video.Any(v => v.MultiPlanar)) return true;
+                if (Video.Any(v => v.MultiPlanar || v.OutputQueue is { MultiPlanar: true })) return true;
                 reason = Video.Count == 0 ? "no V4L2 node" : "no multi-planar queue (VIDEO_CAPTURE_MPLANE or VIDEO_OUTPUT_MPLANE)";
                 return false;
             case "device":

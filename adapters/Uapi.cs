@@ -20,6 +20,7 @@ public static class Uapi
         V4L2_CAP_META_CAPTURE = 0x00800000, V4L2_CAP_STREAMING = 0x04000000, V4L2_CAP_META_OUTPUT = 0x08000000,
         V4L2_CAP_TOUCH = 0x10000000, V4L2_CAP_IO_MC = 0x20000000, V4L2_CAP_DEVICE_CAPS = 0x80000000;
     public const uint V4L2_FIELD_ANY = 0, V4L2_FIELD_NONE = 1;
+    public const uint V4L2_FMT_FLAG_COMPRESSED = 0x0001;
     public const uint V4L2_BUF_TYPE_VIDEO_CAPTURE = 1, V4L2_BUF_TYPE_VIDEO_OUTPUT = 2,
         V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE = 9, V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE = 10;
     /// <summary>VIDEO_MAX_PLANES (videodev2.h): the most planes a v4l2_buffer can describe.</summary>

@@ -152,6 +152,21 @@ public static class Domains
     /// <summary>The domains only a multi-planar queue draws from (a single-planar profile never sends their values).</summary>
     public static IReadOnlyList<Domain> MultiPlanarOnly => [ExpBufMplanePlane, MmapVideoMplanePlane, QueryBufPlane, CreateBufsLayout];
 
+    /// <summary>A buffer type on a mem2mem node, relative to its profile: either of the context's two queues, or a type of the
+    /// other API (multi-planar on a single-planar node, and the reverse), which the node does not serve. Drawn only on a
+    /// mem2mem node, in place of <see cref="BufType"/>.</summary>
+    public static readonly Domain<Func<VideoNodeProfile, uint>> M2mBufType = new(
+        Ok<Func<VideoNodeProfile, uint>>(10, n => n.BufType, "the CAPTURE queue's type"),
+        Ok<Func<VideoNodeProfile, uint>>(10, n => n.OutputQueue!.BufType, "the OUTPUT queue's type"),
+        Bad<Func<VideoNodeProfile, uint>>(1, n => IsMultiPlanar(n.BufType) ? V4L2_BUF_TYPE_VIDEO_CAPTURE : V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, "the other API's CAPTURE type"))
+    {
+        Name = "v4l2 buffer type (mem2mem)",
+        Source = "Documentation/userspace-api/media/v4l/dev-mem2mem.rst (a mem2mem node has an OUTPUT and a CAPTURE queue); buffer.rst (enum v4l2_buf_type)",
+    };
+
+    /// <summary>The domains only a mem2mem node draws from.</summary>
+    public static IReadOnlyList<Domain> Mem2MemOnly => [M2mBufType];
+
     // ---- dma-buf core --------------------------------------------------------------------------------
 
     public static readonly Domain<ulong> SyncFlags = new(

@@ -292,7 +292,7 @@ public sealed record Mmap(
 
 public sealed record MmapVideo(
     Var Fd,
-    [Derived("the queue's own type")] uint Type,
+    [Derived("the queue's own type (on a mem2mem node, the type of either queue, drawn from M2mBufType)")] uint Type,
     [DrawnFrom(nameof(Domains.BufIndex))] uint Index,
     [DrawnFrom(nameof(Domains.MmapVideoPlane)), DrawnFrom(nameof(Domains.MmapVideoMplanePlane))] uint Plane,
     [DrawnFrom(nameof(Domains.MmapVideoLength))] long Length,
@@ -519,7 +519,7 @@ public sealed record UdmabufCreateList(
 
 public sealed record ReqBufs(
     Var Fd,
-    [DrawnFrom(nameof(Domains.BufType))] uint Type,
+    [DrawnFrom(nameof(Domains.BufType)), DrawnFrom(nameof(Domains.M2mBufType))] uint Type,
     [DrawnFrom(nameof(Domains.Memory))] uint Memory,
     [DrawnFrom(nameof(Domains.ReqBufsCount))] uint Count) : Op
 {
@@ -533,7 +533,7 @@ public sealed record ReqBufs(
 
 public sealed record CreateBufs(
     Var Fd,
-    [DrawnFrom(nameof(Domains.BufType))] uint Type,
+    [DrawnFrom(nameof(Domains.BufType)), DrawnFrom(nameof(Domains.M2mBufType))] uint Type,
     [DrawnFrom(nameof(Domains.Memory))] uint Memory,
     [DrawnFrom(nameof(Domains.CreateBufsCount))] uint Count,
     [DrawnFrom(nameof(Domains.CreateBufsSizeDelta))] long SizeDelta,
@@ -562,7 +562,7 @@ public sealed record CreateBufs(
 /// <summary>VIDIOC_QUERYBUF of one buffer; on a multi-planar queue <see cref="Plane"/> says whose m.planes[].length to report.</summary>
 public sealed record QueryBuf(
     Var Fd,
-    [DrawnFrom(nameof(Domains.BufType))] uint Type,
+    [DrawnFrom(nameof(Domains.BufType)), DrawnFrom(nameof(Domains.M2mBufType))] uint Type,
     [DrawnFrom(nameof(Domains.BufIndex))] uint Index,
     [DrawnFrom(nameof(Domains.QueryBufPlane))] uint Plane = 0) : Op
 {
@@ -585,7 +585,7 @@ public sealed record QueryBuf(
 
 public sealed record ExpBuf(
     Var Fd,
-    [DrawnFrom(nameof(Domains.BufType))] uint Type,
+    [DrawnFrom(nameof(Domains.BufType)), DrawnFrom(nameof(Domains.M2mBufType))] uint Type,
     [DrawnFrom(nameof(Domains.BufIndex))] uint Index,
     [DrawnFrom(nameof(Domains.ExpBufPlane)), DrawnFrom(nameof(Domains.ExpBufMplanePlane))] uint Plane,
     [DrawnFrom(nameof(Domains.ExpBufFlags))] uint Flags) : Op
@@ -603,7 +603,7 @@ public sealed record ExpBuf(
 /// </summary>
 public sealed record QBuf(
     Var Fd,
-    [DrawnFrom(nameof(Domains.BufType))] uint Type,
+    [DrawnFrom(nameof(Domains.BufType)), DrawnFrom(nameof(Domains.M2mBufType))] uint Type,
     [DrawnFrom(nameof(Domains.BufIndex))] uint Index,
     [DrawnFrom(nameof(Domains.Memory))] uint Memory,
     Var Mem,
@@ -640,7 +640,7 @@ public sealed record QBuf(
     }
 }
 
-public sealed record DQBuf(Var Fd, [Derived("the queue's own type")] uint Type) : Op
+public sealed record DQBuf(Var Fd, [Derived("the queue's own type (on a mem2mem node, the type of either queue, drawn from M2mBufType)")] uint Type) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
@@ -649,7 +649,7 @@ public sealed record DQBuf(Var Fd, [Derived("the queue's own type")] uint Type) 
     public override string Observed(in Outcome o) => o.Ok ? $"0, index = {o.R0}, flags & MAPPED = {QueryBuf.BufFlags((uint)o.R1)}" : base.Observed(o);
 }
 
-public sealed record StreamOn(Var Fd, [DrawnFrom(nameof(Domains.BufType))] uint Type) : Op
+public sealed record StreamOn(Var Fd, [DrawnFrom(nameof(Domains.BufType)), DrawnFrom(nameof(Domains.M2mBufType))] uint Type) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
@@ -657,7 +657,7 @@ public sealed record StreamOn(Var Fd, [DrawnFrom(nameof(Domains.BufType))] uint 
     public override string Text => $"ioctl({Fd}, VIDIOC_STREAMON, {BufTypeName(Type)})";
 }
 
-public sealed record StreamOff(Var Fd, [DrawnFrom(nameof(Domains.BufType))] uint Type) : Op
+public sealed record StreamOff(Var Fd, [DrawnFrom(nameof(Domains.BufType)), DrawnFrom(nameof(Domains.M2mBufType))] uint Type) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
@@ -667,7 +667,7 @@ public sealed record StreamOff(Var Fd, [DrawnFrom(nameof(Domains.BufType))] uint
 
 public sealed record RemoveBufs(
     Var Fd,
-    [DrawnFrom(nameof(Domains.BufType))] uint Type,
+    [DrawnFrom(nameof(Domains.BufType)), DrawnFrom(nameof(Domains.M2mBufType))] uint Type,
     [DrawnFrom(nameof(Domains.BufIndex))] uint Index,
     [DrawnFrom(nameof(Domains.RemoveBufsCount))] uint Count) : Op
 {

@@ -265,7 +265,8 @@ public sealed class SequenceGenerator
                     var fd = r.Pick(video).Var;
                     uint index = IndexArg(ref r);
                     uint p = mp ? Draw(Domains.MmapVideoMplanePlane, ref r)(np) : Draw(Domains.MmapVideoPlane, ref r);
-                    return new MmapVideo(fd, node.BufType, index, p, Draw(Domains.MmapVideoLength, ref r)(mp ? PlaneSize(p) : node.SizeImage),
+                    uint t = node.IsMem2Mem ? Draw(Domains.M2mBufType, ref r)(node) : node.BufType;
+                    return new MmapVideo(fd, t, index, p, Draw(Domains.MmapVideoLength, ref r)(mp ? PlaneSize(p) : node.QueueFor(t).SizeImage),
                         Draw(Domains.MmapVideoProt, ref r), Draw(Domains.MmapVideoFlags, ref r));
                 });
                 uint qmem = _memory;
@@ -286,7 +287,7 @@ public sealed class SequenceGenerator
                     }
                     return q with { MorePlanes = more.ToImmutable() };
                 });
-                Add(6, r => new DQBuf(r.Pick(video).Var, node.BufType));
+                Add(6, r => new DQBuf(r.Pick(video).Var, node.IsMem2Mem ? Draw(Domains.M2mBufType, ref r)(node) : node.BufType));
                 Add(4, r => new StreamOn(r.Pick(video).Var, TypeArg(ref r, node)));
                 Add(3, r => new StreamOff(r.Pick(video).Var, TypeArg(ref r, node)));
                 Add(4, r => new RemoveBufs(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), Draw(Domains.RemoveBufsCount, ref r)));
@@ -468,7 +469,8 @@ public sealed class SequenceGenerator
         if (SlowOps && fences.Count > 0) Add(1, _ => new VgemFenceExpire());
     }
 
-    private uint TypeArg(ref Rng r, VideoNodeProfile node) => Draw(Domains.BufType, ref r)(node.BufType);
+    private uint TypeArg(ref Rng r, VideoNodeProfile node) =>
+        node.IsMem2Mem ? Draw(Domains.M2mBufType, ref r)(node) : Draw(Domains.BufType, ref r)(node.BufType);
     private uint MemoryArg(ref Rng r) => Draw(Domains.Memory, ref r);
     private uint IndexArg(ref Rng r) => Draw(Domains.BufIndex, ref r);
     private static long OffsetArg(ref Rng r, long len)

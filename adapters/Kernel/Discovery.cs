@@ -301,6 +301,68 @@ public static unsafe class Discovery
         return Sys.Ioctl(fd, Req.VIDIOC_S_FMT, &f);
     }
 
+    /// <summary>
+    /// One queue of a V4L2 node, read through the documented queries only: REQBUFS(0)'s capabilities, the format (on a
+    /// multi-planar queue first set to the one with the most planes), CREATE_BUFS(0)'s capabilities and max_num_buffers,
+    /// V4L2_CID_MIN_BUFFERS_FOR_*, whether REMOVE_BUFS exists, and the exporter's name. Null, with the reason, when the
+    /// suite cannot certify it; notes say what was read.
+    /// </summary>
+    private static VideoNodeProfile? ProbeQueue(int fd, uint type, string driver, string card, out List<string> notes, out string? why)
+    {
+        notes = [];
+        why = null;
+        uint bufCaps = 0, usable = 0;
+        foreach (var mem in new[] { V4L2_MEMORY_MMAP, V4L2_MEMORY_DMABUF, V4L2_MEMORY_USERPTR })
+        {
+            var rb = new v4l2_requestbuffers { count = 0, type = type, memory = mem };
+            if (Sys.Ioctl(fd, Req.VIDIOC_REQBUFS, &rb) == 0) { bufCaps = rb.capabilities; usable = mem; break; }
+        }
+        if (bufCaps == 0) { why = "VIDIOC_REQBUFS(0) fails for MMAP, DMABUF and USERPTR"; return null; }
+        var fmt = new v4l2_format { type = type };
+        bool mplane = IsMultiPlanar(type);
+        uint pixelFormat = 0;
+        string? formatNote = null;
+        if (mplane && !ChooseMostPlanes(fd, type, out pixelFormat, out formatNote)) { why = formatNote!; return null; }
+        if (Sys.Ioctl(fd, Req.VIDIOC_G_FMT, &fmt) != 0) { why = "VIDIOC_G_FMT fails"; return null; }
+        var planeSizes = new List<long>();
+        if (mplane)
+            for (int p = 0; p < fmt.fmt_pix_mp.num_planes && p < VIDEO_MAX_PLANES; p++)
+                planeSizes.Add(v4l2_pix_format_mplane.Plane(&fmt.fmt_pix_mp, p)->sizeimage);
+        else planeSizes.Add(fmt.fmt_pix.sizeimage);
+        if (planeSizes.Count == 0 || planeSizes.Any(x => x == 0)) { why = $"VIDIOC_G_FMT gives no sizeimage{(mplane ? " for some plane" : "")}"; return null; }
+        long sizeImage = planeSizes[0];
+
+        // CREATE_BUFS(0) reports the queue's capabilities (with SUPPORTS_MAX_NUM_BUFFERS, its maximum) and allocates nothing
+        var cb = new v4l2_create_buffers { count = 0, memory = usable, format = fmt };
+        bool hasCreate = Sys.Ioctl(fd, Req.VIDIOC_CREATE_BUFS, &cb) == 0;
+        uint createCaps = hasCreate ? cb.capabilities : bufCaps;
+        int maxBufs = hasCreate && (cb.capabilities & V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS) != 0 ? (int)cb.max_num_buffers : VideoNodeProfile.VideoMaxFrame;
+        var ctrl = new v4l2_control { id = IsOutputType(type) ? V4L2_CID_MIN_BUFFERS_FOR_OUTPUT : V4L2_CID_MIN_BUFFERS_FOR_CAPTURE };
+        int? minCtrl = Sys.Ioctl(fd, Req.VIDIOC_G_CTRL, &ctrl) == 0 ? ctrl.value : null;
+        var rm = new v4l2_remove_buffers { count = 0, type = type };
+        bool hasRemove = Sys.Ioctl(fd, Req.VIDIOC_REMOVE_BUFS, &rm) != -(long)Errno.ENOTTY;
+        string? exporter = (bufCaps & V4L2_BUF_CAP_SUPPORTS_MMAP) != 0 ? ExporterName(fd, type) : null;
+        notes.Add($"{BufTypeName(type)}, " + (mplane ? $"{formatNote}, plane sizeimage {string.Join(" + ", planeSizes)}" : $"sizeimage {sizeImage}") +
+            $", buffer caps {CapNames(bufCaps)} (CREATE_BUFS: {(hasCreate ? CapNames(createCaps) : "not implemented")}), " +
+            $"max buffers {maxBufs}{(hasCreate && (createCaps & V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS) != 0 ? "" : " (VIDEO_MAX_FRAME: no SUPPORTS_MAX_NUM_BUFFERS)")}");
+        notes.Add($"{(IsOutputType(type) ? "V4L2_CID_MIN_BUFFERS_FOR_OUTPUT" : "V4L2_CID_MIN_BUFFERS_FOR_CAPTURE")} {(minCtrl is { } mc ? mc.ToString() : "not implemented")}; " +
+            $"VIDIOC_REMOVE_BUFS {(hasRemove ? "implemented" : "not implemented")}; EXPBUF exporter {exporter ?? "unknown (no MMAP)"}");
+        return new VideoNodeProfile("video", driver, card, type, bufCaps, createCaps, maxBufs, minCtrl, sizeImage, hasRemove,
+            exporter, DeviceWritesCaptureBuffers: !IsOutputType(type)) { PlaneSizes = planeSizes, PixelFormat = pixelFormat };
+    }
+
+    /// <summary>The first format VIDIOC_ENUM_FMT lists for the type with V4L2_FMT_FLAG_COMPRESSED (a codec's bitstream), or null.</summary>
+    private static string? CompressedFormat(int fd, uint type)
+    {
+        for (uint i = 0; i < 256; i++)
+        {
+            var d = new v4l2_fmtdesc { index = i, type = type };
+            if (Sys.Ioctl(fd, Req.VIDIOC_ENUM_FMT, &d) != 0) return null;
+            if ((d.flags & V4L2_FMT_FLAG_COMPRESSED) != 0) return FourCC(d.pixelformat);
+        }
+        return null;
+    }
+
     /// <summary>Reads a V4L2 node's queue profile from the device. Null (with the reason) when the suite cannot certify it.</summary>
     public static CertUnit? ProbeVideo(string path, (string Path, HeapProfile Heap, string ExpName) helperHeap, string kernel, out SkippedDevice? skip)
     {
@@ -316,12 +378,20 @@ public static unsafe class Discovery
             uint caps = (cap.capabilities & V4L2_CAP_DEVICE_CAPS) != 0 ? cap.device_caps : cap.capabilities;
             string who = $"{driver}: {card}";
             if ((caps & V4L2_CAP_STREAMING) == 0) { skip = new(path, who, "no streaming I/O (V4L2_CAP_STREAMING not set): the catalog's vb2 invariants do not apply"); return null; }
-            uint type;
+            uint type = 0, outType = 0;
             if ((caps & (V4L2_CAP_VIDEO_M2M | V4L2_CAP_VIDEO_M2M_MPLANE)) != 0)
             {
-                skip = new(path, who, $"a mem2mem node ({((caps & V4L2_CAP_VIDEO_M2M_MPLANE) != 0 ? "V4L2_CAP_VIDEO_M2M_MPLANE" : "V4L2_CAP_VIDEO_M2M")}): " +
-                    "an OUTPUT and a CAPTURE queue on each file handle are not modelled yet; the suite certifies single-planar capture and output nodes");
-                return null;
+                // a mem2mem node: its CAPTURE queue is the node's profile, its OUTPUT queue the profile's OutputQueue
+                bool mp = (caps & V4L2_CAP_VIDEO_M2M) == 0;
+                type = mp ? V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE : V4L2_BUF_TYPE_VIDEO_CAPTURE;
+                outType = mp ? V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE : V4L2_BUF_TYPE_VIDEO_OUTPUT;
+                if ((CompressedFormat(fd, outType) ?? CompressedFormat(fd, type)) is { } coded)
+                {
+                    skip = new(path, who, $"a codec (mem2mem, {(mp ? "V4L2_CAP_VIDEO_M2M_MPLANE" : "V4L2_CAP_VIDEO_M2M")}, compressed format {coded}): " +
+                        "the decoder's and encoder's state machines (dev-decoder.rst, dev-encoder.rst, dev-stateless-decoder.rst) are not modelled yet; " +
+                        "mem2mem nodes that convert raw frames are certified");
+                    return null;
+                }
             }
             if ((caps & V4L2_CAP_IO_MC) != 0)
             {
@@ -329,6 +399,7 @@ public static unsafe class Discovery
                     "configured through its media and sub-device nodes, which the suite does not do yet");
                 return null;
             }
+            else if (outType != 0) { }   // mem2mem: both types chosen above
             else if ((caps & V4L2_CAP_VIDEO_CAPTURE) != 0) type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
             else if ((caps & V4L2_CAP_VIDEO_OUTPUT) != 0) type = V4L2_BUF_TYPE_VIDEO_OUTPUT;
             else if ((caps & V4L2_CAP_VIDEO_CAPTURE_MPLANE) != 0) type = V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE;
@@ -339,49 +410,18 @@ public static unsafe class Discovery
                 skip = new(path, who, $"its buffer type ({what}) is not modelled yet: the suite certifies VIDEO_CAPTURE, VIDEO_OUTPUT and their multi-planar queues");
                 return null;
             }
-            uint bufCaps = 0, usable = 0;
-            foreach (var mem in new[] { V4L2_MEMORY_MMAP, V4L2_MEMORY_DMABUF, V4L2_MEMORY_USERPTR })
+            var node = ProbeQueue(fd, type, driver, card, out var notes, out var why);
+            if (node == null) { skip = new(path, who, why!); return null; }
+            if (outType != 0)
             {
-                var rb = new v4l2_requestbuffers { count = 0, type = type, memory = mem };
-                if (Sys.Ioctl(fd, Req.VIDIOC_REQBUFS, &rb) == 0) { bufCaps = rb.capabilities; usable = mem; break; }
+                var output = ProbeQueue(fd, outType, driver, card, out var outNotes, out why);
+                if (output == null) { skip = new(path, who, $"its OUTPUT queue: {why}"); return null; }
+                node = node with { OutputQueue = output };
+                notes = [$"mem2mem: every open is a context of its own with a CAPTURE and an OUTPUT queue", .. notes.Select(n => "CAPTURE " + n), .. outNotes.Select(n => "OUTPUT " + n)];
             }
-            if (bufCaps == 0) { skip = new(path, who, "VIDIOC_REQBUFS(0) fails for MMAP, DMABUF and USERPTR"); return null; }
-            var fmt = new v4l2_format { type = type };
-            bool mplane = IsMultiPlanar(type);
-            uint pixelFormat = 0;
-            string? formatNote = null;
-            if (mplane && !ChooseMostPlanes(fd, type, out pixelFormat, out formatNote)) { skip = new(path, who, formatNote!); return null; }
-            if (Sys.Ioctl(fd, Req.VIDIOC_G_FMT, &fmt) != 0) { skip = new(path, who, "VIDIOC_G_FMT fails"); return null; }
-            var planeSizes = new List<long>();
-            if (mplane)
-                for (int p = 0; p < fmt.fmt_pix_mp.num_planes && p < VIDEO_MAX_PLANES; p++)
-                    planeSizes.Add(v4l2_pix_format_mplane.Plane(&fmt.fmt_pix_mp, p)->sizeimage);
-            else planeSizes.Add(fmt.fmt_pix.sizeimage);
-            if (planeSizes.Count == 0 || planeSizes.Any(x => x == 0)) { skip = new(path, who, $"VIDIOC_G_FMT gives no sizeimage{(mplane ? " for some plane" : "")}"); return null; }
-            long sizeImage = planeSizes[0];
-
-            // CREATE_BUFS(0) reports the queue's capabilities (with SUPPORTS_MAX_NUM_BUFFERS, its maximum) and allocates nothing
-            var cb = new v4l2_create_buffers { count = 0, memory = usable, format = fmt };
-            bool hasCreate = Sys.Ioctl(fd, Req.VIDIOC_CREATE_BUFS, &cb) == 0;
-            uint createCaps = hasCreate ? cb.capabilities : bufCaps;
-            int maxBufs = hasCreate && (cb.capabilities & V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS) != 0 ? (int)cb.max_num_buffers : VideoNodeProfile.VideoMaxFrame;
-            var ctrl = new v4l2_control { id = IsOutputType(type) ? V4L2_CID_MIN_BUFFERS_FOR_OUTPUT : V4L2_CID_MIN_BUFFERS_FOR_CAPTURE };
-            int? minCtrl = Sys.Ioctl(fd, Req.VIDIOC_G_CTRL, &ctrl) == 0 ? ctrl.value : null;
-            var rm = new v4l2_remove_buffers { count = 0, type = type };
-            bool hasRemove = Sys.Ioctl(fd, Req.VIDIOC_REMOVE_BUFS, &rm) != -(long)Errno.ENOTTY;
-            string? exporter = (bufCaps & V4L2_BUF_CAP_SUPPORTS_MMAP) != 0 ? ExporterName(fd, type) : null;
-
-            var node = new VideoNodeProfile("video", driver, card, type, bufCaps, createCaps, maxBufs, minCtrl, sizeImage, hasRemove,
-                exporter, DeviceWritesCaptureBuffers: !IsOutputType(type)) { PlaneSizes = planeSizes, PixelFormat = pixelFormat };
+            uint bufCaps = node.Capabilities | (node.OutputQueue?.Capabilities ?? 0);
             var paths = new Dictionary<string, string> { ["video"] = path };
             var heaps = new List<HeapProfile>();
-            var notes = new List<string>
-            {
-                $"{BufTypeName(type)}, " + (mplane ? $"{formatNote}, plane sizeimage {string.Join(" + ", planeSizes)}" : $"sizeimage {sizeImage}") + $", buffer caps {CapNames(bufCaps)} (CREATE_BUFS: {(hasCreate ? CapNames(createCaps) : "not implemented")}), " +
-                $"max buffers {maxBufs}{(hasCreate && (createCaps & V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS) != 0 ? "" : " (VIDEO_MAX_FRAME: no SUPPORTS_MAX_NUM_BUFFERS)")}",
-                $"{(IsOutputType(type) ? "V4L2_CID_MIN_BUFFERS_FOR_OUTPUT" : "V4L2_CID_MIN_BUFFERS_FOR_CAPTURE")} {(minCtrl is { } mc ? mc.ToString() : "not implemented")}; " +
-                $"VIDIOC_REMOVE_BUFS {(hasRemove ? "implemented" : "not implemented")}; EXPBUF exporter {exporter ?? "unknown (no MMAP)"}",
-            };
             if (AddHelperHeap(helperHeap, heaps, paths))
             {
                 notes.Add($"dma-bufs for V4L2_MEMORY_DMABUF come from {helperHeap.Path} (not certified here)");

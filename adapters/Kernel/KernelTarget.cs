@@ -180,6 +180,10 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
     public Outcome MmapVideo(int fd, uint type, uint index, uint plane, long length, int prot, int flags)
     {
         long offset;
+        // vb2's own layout, for a buffer or plane QUERYBUF does not report; a mem2mem CAPTURE queue's offsets start at
+        // DST_QUEUE_OFF_BASE (v4l2-mem2mem.c), so that the offset reaches the queue the type names
+        long layout = ((long)index << 15) | ((long)plane << 12)
+            | (Profile.Video.Count > 0 && Profile.Video[0].IsMem2Mem && !IsOutputType(type) ? 1L << 30 : 0);
         if (IsMultiPlanar(type))
         {
             // the plane's own mem_offset when the buffer has that plane; past the last, vb2's layout from plane 0's
@@ -188,14 +192,14 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
             mb.index = index;
             offset = Sys.Ioctl(fd, Req.VIDIOC_QUERYBUF, &mb) == 0 && mb.memory == V4L2_MEMORY_MMAP
                 ? plane < mb.length ? planes[plane].m_mem_offset : planes[0].m_mem_offset + ((long)plane << 12)
-                : ((long)index << 15) | ((long)plane << 12);
+                : layout;
         }
         else
         {
             var b = new v4l2_buffer { index = index, type = type, memory = V4L2_MEMORY_MMAP };
             // QUERYBUF's offset when the buffer exists (m2m capture queues add bit 30), else vb2's layout
             offset = Sys.Ioctl(fd, Req.VIDIOC_QUERYBUF, &b) == 0 && b.memory == V4L2_MEMORY_MMAP
-                ? b.m_offset + ((long)plane << 12) : ((long)index << 15) | ((long)plane << 12);
+                ? b.m_offset + ((long)plane << 12) : layout;
         }
         long r;
         using (_watchdog.Op("mmap(video)", fd))
@@ -415,7 +419,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
             b.length = (uint)m.Length;
         }
         // an application fills an output buffer before queueing it: the payload is one frame
-        if (type == V4L2_BUF_TYPE_VIDEO_OUTPUT && Profile.Video.Count > 0) b.bytesused = (uint)Profile.Video[0].SizeImage;
+        if (type == V4L2_BUF_TYPE_VIDEO_OUTPUT && Profile.Video.Count > 0) b.bytesused = (uint)Profile.Video[0].QueueFor(type).SizeImage;
         long r;
         using (_watchdog.Op("VIDIOC_QBUF", fd))
             r = Sys.Ioctl(fd, Req.VIDIOC_QBUF, &b);
@@ -429,7 +433,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
     /// </summary>
     private Outcome QBufMplane(int fd, uint type, uint index, uint memory, IReadOnlyList<int> handles)
     {
-        var node = Profile.Video.Count > 0 ? Profile.Video[0] : null;
+        var node = Profile.Video.Count > 0 ? Profile.Video[0].QueueFor(type) : null;
         int n = node?.NumPlanes ?? handles.Count;
         if (memory is V4L2_MEMORY_DMABUF or V4L2_MEMORY_USERPTR && handles.Count < n) return Outcome.NotRun;
         var planes = stackalloc v4l2_plane[VIDEO_MAX_PLANES];

@@ -26,6 +26,8 @@ public enum ModelBug
     SetNameANotTty = 1 << 17,
     SetNameAcceptsFullLength = 1 << 18,
     ExpBufWrongPlane = 1 << 19,
+    M2mSharedContext = 1 << 20,
+    M2mOutputUnprocessed = 1 << 21,
 }
 
 /// <summary>One invariant a broken variant breaks, and the length its counterexample must shrink to.</summary>
@@ -73,6 +75,10 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             "DMA_BUF_SET_NAME accepts a 32-byte name, leaving no room for the NUL in DMA_BUF_NAME_LEN (a length check that forgets it)"),
         new("expbuf-wrong-plane", ModelBug.ExpBufWrongPlane, Inv.MplaneExpBuf, 4,
             "EXPBUF of plane p of a multi-planar buffer exports the plane after it (another plane's memory and size)") { Profile = "vivid-mplane" },
+        new("m2m-shared-context", ModelBug.M2mSharedContext, Inv.M2mContext, 4,
+            "every open of a mem2mem node gets the same context, so one handle allocates, queues and streams another's queues") { Profile = "vim2m-like" },
+        new("m2m-output-unprocessed", ModelBug.M2mOutputUnprocessed, Inv.M2mJob, 5,
+            "a mem2mem device returns OUTPUT buffers as done without a job: no CAPTURE buffer queued, the CAPTURE queue not streaming") { Profile = "vim2m-like" },
         new("seek-cur-and-no-dedupe", ModelBug.LlseekAcceptsSeekCur | ModelBug.PrimeImportNoDedupe,
             "two independent bugs at once: lseek(SEEK_CUR, 0) on a dma-buf returns 0, and PRIME_FD_TO_HANDLE creates a second handle for a dma-buf the file already has",
             [new Break(Inv.LlseekOther, 3), new Break(Inv.F2hDedupe, 4)]),

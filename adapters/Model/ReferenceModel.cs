@@ -19,6 +19,11 @@ public sealed partial class ReferenceModel : IBufferTarget
     private readonly Dictionary<int, (OFile File, bool Cloexec)> _fds = new();
     private readonly Dictionary<int, Mapping> _maps = new();
     private readonly Dictionary<string, VideoQueue> _queues = new();
+    /// <summary>The last mem2mem context opened (only the broken variant m2m-shared-context hands it to the next open).</summary>
+    private (VideoQueue Cap, VideoQueue Out)? _sharedContext;
+    /// <summary>Mem2mem file handles (contexts) open now.</summary>
+    private readonly List<VideoFile> _contexts = new();
+    private int _openContexts => _contexts.Count;
     private int _nextFd = 3, _nextMap = 1, _liveDmaBufs;
     private ulong _rng = 0x9E3779B97F4A7C15;
 
@@ -120,6 +125,8 @@ public sealed partial class ReferenceModel : IBufferTarget
     {
         CloseAll();
         _queues.Clear();
+        _sharedContext = null;
+        _contexts.Clear();
         foreach (var v in Profile.Video) _queues[v.Device] = new VideoQueue(v);
         _nextFd = 3; _nextMap = 1;
         _nextCtx = 1;
@@ -171,7 +178,9 @@ public sealed partial class ReferenceModel : IBufferTarget
                 if (d.From is { Freed: false } vb) vb.MapUsers--;
                 break;
             case VideoFile v:
-                if ((v.Q.Owner == v || v.Q.Owner == null) && !(Broken(ModelBug.CloseKeepsQueue) && v.Q.Owner == v)) QueueRelease(v.Q);
+                if (v.Out != null) _contexts.Remove(v);
+                foreach (var q in v.Queues)
+                    if ((q.Owner == v || q.Owner == null) && !(Broken(ModelBug.CloseKeepsQueue) && q.Owner == v)) QueueRelease(q);
                 break;
             case MemfdFile m:
                 m.Mem.Orphaned = true;
@@ -192,7 +201,17 @@ public sealed partial class ReferenceModel : IBufferTarget
     public Outcome Open(string device, int oflags)
     {
         OFile f;
-        if (Profile.VideoNode(device) != null) f = new VideoFile(_queues[device]);
+        if (Profile.VideoNode(device) is { IsMem2Mem: true } m2m)
+        {
+            // every open of a mem2mem node is a context of its own, with its own CAPTURE and OUTPUT queues (dev-mem2mem.rst)
+            var (cap, outq) = Broken(ModelBug.M2mSharedContext) && _sharedContext is { } one ? one   // the bug: one context for every open
+                : (new VideoQueue(m2m), new VideoQueue(m2m.OutputQueue!));
+            cap.Peer = outq; outq.Peer = cap;
+            _sharedContext = (cap, outq);
+            f = new VideoFile(cap, outq);
+            _contexts.Add((VideoFile)f);
+        }
+        else if (Profile.VideoNode(device) != null) f = new VideoFile(_queues[device]);
         else if (Profile.Heap(device) is { } h) f = new DevFile(DevKind.Heap, h);
         else if (device == Profile.UdmabufDevice) f = new DevFile(DevKind.Udmabuf, null);
         else if (Profile.DrmDevice(device) is { } drm) f = new DevFile(DevKind.Drm, null, drm);

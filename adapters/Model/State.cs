@@ -1,3 +1,4 @@
+using Conformance.Adapters;
 namespace Conformance.Adapters.Model;
 
 /// <summary>A piece of memory (a vb2 plane, heap pages, a memfd's pages). Contents are sparse 64-bit stamps.</summary>
@@ -50,7 +51,15 @@ internal abstract class OFile
     public int AccMode;
 }
 
-internal sealed class VideoFile(VideoQueue q) : OFile { public readonly VideoQueue Q = q; }
+/// <summary>An open video node: its queue, or on a mem2mem node its own context's CAPTURE queue (Q) and OUTPUT queue (Out).</summary>
+internal sealed class VideoFile(VideoQueue q, VideoQueue? output = null) : OFile
+{
+    public readonly VideoQueue Q = q;
+    public readonly VideoQueue? Out = output;
+    /// <summary>The queue a buffer type reaches: on a mem2mem node v4l2_m2m_get_vq picks by direction; else the node's one queue.</summary>
+    public VideoQueue QueueFor(uint type) => Out != null && Uapi.IsOutputType(type) ? Out : Q;
+    public IEnumerable<VideoQueue> Queues => Out == null ? [Q] : [Q, Out];
+}
 
 internal enum DevKind { Heap, Udmabuf, Drm }
 
@@ -138,6 +147,13 @@ internal sealed class VideoQueue(VideoNodeProfile p)
     public int MinLo = 1, MinHi = p.MaxBuffers;
     // and of how many buffers STREAMON needs allocated (vb2's min_queued_buffers, the driver's choice): t is in [StartLo, StartHi]
     public int StartLo = 1, StartHi = 1 + p.MaxBuffers;
+    // and of the most buffers one allocation call grants (a driver may grant fewer when it runs out of memory): k is in [CapLo, CapHi]
+    public int CapLo = 1, CapHi = p.MaxBuffers;
+    /// <summary>Mem2mem: the other queue of the same context (a job takes one buffer from each).</summary>
+    public VideoQueue? Peer;
+    /// <summary>Mem2mem: jobs that may have completed, unobserved, before the peer's STREAMOFF returned its buffers: each
+    /// lets one more of this queue's queued buffers be found done without a peer buffer.</summary>
+    public int Budget;
 }
 
 internal sealed class Mapping(int id, MapKind kind, Seg[] segs, long baseOff, long length, int prot, OFile? file)

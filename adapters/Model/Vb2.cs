@@ -22,7 +22,47 @@ public sealed partial class ReferenceModel
         return false;
     }
 
-    private static bool IsBusy(VideoFile v) => v.Q.Owner != null && v.Q.Owner != v;
+    /// <summary>
+    /// The queue a buffer type reaches through v. With more than one mem2mem context open, what a handle sees of its own
+    /// queues shows they are its own (VB2-M2M-1); while its queue is still untouched and another context's is not, any
+    /// difference the target shows rests on that rule.
+    /// </summary>
+    private VideoQueue QueueOf(VideoFile v, uint type)
+    {
+        var q = v.QueueFor(type);
+        if (v.Out == null || _openContexts < 2) return q;
+        Cite(Inv.M2mContext);
+        if (q.NumBufs == 0 && !q.Streaming && _contexts.Any(c => c != v && c.Queues.Any(o => o.NumBufs > 0 || o.Streaming)))
+            _decidedBy = Inv.M2mContext;
+        return q;
+    }
+
+    /// <summary>Another file handle owns the queue (never on a mem2mem node: each context's queues are its handle's own).</summary>
+    private static bool IsBusy(VideoFile v, VideoQueue q) => q.Peer == null && q.Owner != null && q.Owner != v;
+
+    /// <summary>
+    /// How many more of q's queued buffers, oldest first, may be found done now. A plain queue: every one, while streaming. A
+    /// mem2mem queue: each needs a job, which takes the other queue's next queued buffer while both stream
+    /// (v4l2-mem2mem.c __v4l2_m2m_try_queue), or a job that ran before the other queue's STREAMOFF (<see cref="VideoQueue.Budget"/>).
+    /// </summary>
+    private int CanComplete(VideoQueue q)
+    {
+        int mine = q.QueuedOrder.Count - q.KnownDone;
+        if (q.Peer == null || Broken(ModelBug.M2mOutputUnprocessed) && q.P.IsOutput) return q.Streaming ? mine : 0;
+        int paired = q.Streaming && q.Peer.Streaming ? q.Peer.QueuedOrder.Count - q.Peer.KnownDone : 0;
+        return Math.Min(mine, paired + q.Budget);
+    }
+
+    /// <summary>k more of q's queued buffers are done; on a mem2mem queue each was a job, which completed the other queue's
+    /// next buffer too, unless it ran before that queue's STREAMOFF.</summary>
+    private void Complete(VideoQueue q, int k)
+    {
+        q.KnownDone += k;
+        if (q.Peer == null || Broken(ModelBug.M2mOutputUnprocessed) && q.P.IsOutput) return;
+        int early = Math.Min(k, q.Budget);
+        q.Budget -= early;
+        q.Peer.KnownDone += k - early;
+    }
 
     private bool ValidMemory(VideoQueue q, uint memory) =>
         memory is V4L2_MEMORY_MMAP or V4L2_MEMORY_USERPTR or V4L2_MEMORY_DMABUF && q.P.SupportsMemory(memory);
@@ -75,6 +115,21 @@ public sealed partial class ReferenceModel
         q.KnownDone = 0;
     }
 
+    /// <summary>Where __vb2_queue_alloc puts n new buffers: the first free run of indices long enough, shrinking n until one
+    /// fits. Returns the first index and how many fit.</summary>
+    private static (int First, int Count) FirstFit(VideoQueue q, int n)
+    {
+        n = Math.Min(n, q.P.MaxBuffers - q.NumBufs);
+        for (; n > 0; n--)
+            for (int s = 0; s + n <= q.P.MaxBuffers; s++)
+            {
+                bool free = true;
+                for (int i = s; i < s + n && free; i++) free = q.Bufs[i] == null;
+                if (free) return (s, n);
+            }
+        return (0, 0);
+    }
+
     /// <summary>Allocates up to n buffers of sizes.Count planes each (sizes in bytes, per plane).</summary>
     private int Allocate(VideoQueue q, uint memory, int n, IReadOnlyList<long> sizes, out int first)
     {
@@ -102,12 +157,12 @@ public sealed partial class ReferenceModel
     public Outcome ReqBufs(int fd, uint type, uint memory, uint count)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
-        var q = v.Q;
+        var q = QueueOf(v, type);
         if (type != q.P.BufType) return Cite(Inv.ReqBufsBadType, Errno.EINVAL);
         uint caps = Caps(q);
         Cite(Inv.ReqBufsCaps);
         if (!ValidMemory(q, memory)) return Cite(Inv.ReqBufsBadMemory, new Outcome(Errno.EINVAL));
-        if (IsBusy(v) && !Broken(ModelBug.NonOwnerReqBufs)) return Cite(Inv.OwnReqBufs, new Outcome(Errno.EBUSY));
+        if (IsBusy(v, q) && !Broken(ModelBug.NonOwnerReqBufs)) return Cite(Inv.OwnReqBufs, new Outcome(Errno.EBUSY));
         if (q.Streaming) return Cite(Inv.ReqBufsStreaming, new Outcome(Errno.EBUSY));
         if (q.NumBufs > 0 && !q.P.Has(V4L2_BUF_CAP_SUPPORTS_ORPHANED_BUFS)
             && q.Bufs.Any(b => b != null && b.MapUsers > 0))
@@ -141,15 +196,18 @@ public sealed partial class ReferenceModel
     private int GrantedCount(VideoQueue q, int n, uint caps)
     {
         int Grant(int m) => Math.Min(Math.Max(n, m), q.P.MaxBuffers);
-        int lo = Grant(q.MinLo), hi = Grant(q.MinHi), c = lo;
-        if (hi > lo)
+        // a driver may also grant fewer when it runs out of memory: the most one call grants, k, is in [CapLo, CapHi]
+        int lo = Math.Min(Grant(q.MinLo), q.CapLo), hi = Math.Min(Grant(q.MinHi), q.CapHi), c = lo;
+        if (!_hasActual) c = Math.Min(Grant(Math.Clamp(q.P.ModelMinBuffers, q.MinLo, q.MinHi)), q.P.ModelAllocationCap ?? q.P.MaxBuffers);
+        else if (hi > lo)
         {
             var allowed = Enumerable.Range(lo, hi - lo + 1).Select(k => Outcome.Success(k, caps)).ToArray();
-            c = _hasActual ? lo + Choose($"{lo} to {hi} (the request, or more when the driver requires more buffers; its minimum is the same on every call)", allowed)
-                : Grant(Math.Clamp(q.P.ModelMinBuffers, q.MinLo, q.MinHi));
-            if (!_hasActual) { AllowedSet = null; AllowedOutcomes = null; }
+            c = lo + Choose($"{lo} to {hi} (the request, or more when the driver requires more buffers, or fewer when it runs out of memory; " +
+                "its minimum and the most it grants are the same on every call)", allowed);
         }
-        // what this grant shows of the minimum
+        // what this grant shows of the minimum and of the most one call grants
+        if (c < Math.Min(Grant(q.MinLo), q.CapHi)) { q.CapLo = q.CapHi = c; return c; }
+        q.CapLo = Math.Max(q.CapLo, c);
         if (c > n && c < q.P.MaxBuffers) q.MinLo = q.MinHi = c;
         else if (c > n) q.MinLo = Math.Max(q.MinLo, c);
         else if (n < q.P.MaxBuffers) q.MinHi = Math.Min(q.MinHi, n);
@@ -159,20 +217,20 @@ public sealed partial class ReferenceModel
     public Outcome CreateBufs(int fd, uint type, uint memory, uint count, long sizeDelta, PlaneLayout layout = PlaneLayout.Format)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
-        var q = v.Q;
+        var q = QueueOf(v, type);
         if (type != q.P.BufType) return Cite(Inv.BufType, Errno.EINVAL);
         uint caps = q.P.CreateCapabilities;
         bool memOk = ValidMemory(q, memory);
         if (count == 0)
         {
             if (!memOk) return Cite(Inv.ReqBufsBadMemory, new Outcome(Errno.EINVAL));
-            if (IsBusy(v)) Cite(Inv.OwnCreate0);
+            if (IsBusy(v, q)) Cite(Inv.OwnCreate0);
             Cite(Inv.Create0);
             if (q.ReleasedOnClose) Cite(Inv.OwnClose);   // no buffers because the owner's close released them
             return Outcome.Success(q.NumBufs, 0, caps);
         }
         if (!memOk) return Cite(Inv.ReqBufsBadMemory, new Outcome(Errno.EINVAL));
-        if (IsBusy(v)) return Cite(Inv.OwnCreate, new Outcome(Errno.EBUSY));
+        if (IsBusy(v, q)) return Cite(Inv.OwnCreate, new Outcome(Errno.EBUSY));
         // each plane's size from the format, adjusted; a multi-planar format may also be given the wrong planes
         var sizes = q.P.PlaneSizes.Select(x => x + sizeDelta).ToList();
         if (q.P.MultiPlanar)
@@ -195,6 +253,15 @@ public sealed partial class ReferenceModel
         int want = (int)Math.Min(count, (uint)(q.P.MaxBuffers - q.NumBufs));
         if (_hasActual && Relaxed.Contains(Inv.CreateAppend) && _actual.Ok && _actual.R1 > want && _actual.R1 <= q.P.MaxBuffers - q.NumBufs)
             want = (int)_actual.R1;   // already reported: follow the count the target created
+        // fewer when the driver runs out of memory: at most the most one call grants, the same on every call
+        int few = Math.Min(want, q.CapLo), many = Math.Min(want, q.CapHi);
+        if (!_hasActual) want = Math.Min(want, q.P.ModelAllocationCap ?? want);
+        else if (many > few)
+            want = few + Choose($"{few} to {many} (the request, or fewer when the driver runs out of memory; the most it grants is the same on every call)",
+                Enumerable.Range(few, many - few + 1).Select(k => FirstFit(q, k) is var (at, got) ? Outcome.Success(at, got, caps) : default).ToArray());
+        else want = few;
+        if (want < Math.Min((int)Math.Min(count, (uint)(q.P.MaxBuffers - q.NumBufs)), q.CapHi)) q.CapLo = q.CapHi = want;
+        else q.CapLo = Math.Max(q.CapLo, want);
         int got = Allocate(q, memory, want, sizes, out int first);
         if (q.P.MultiPlanar) Cite(Inv.MplaneCreate);
         if (got == 0) return new Outcome(Errno.ENOMEM);
@@ -209,10 +276,10 @@ public sealed partial class ReferenceModel
     public Outcome QueryBuf(int fd, uint type, uint index, uint plane = 0)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
-        var q = v.Q;
+        var q = QueueOf(v, type);
         if (type != q.P.BufType) return Cite(Inv.QueryBufType, Errno.EINVAL);
         if (Buffer(q, index) is not { } b) return Cite(Inv.QueryBufIndex, Errno.EINVAL);
-        if (IsBusy(v)) Cite(Inv.OwnQueryBuf);
+        if (IsBusy(v, q)) Cite(Inv.OwnQueryBuf);
         uint flags = 0;
         if (q.Memory == V4L2_MEMORY_MMAP && b.MapUsers > 0) flags |= V4L2_BUF_FLAG_MAPPED;
         if (q.Memory == V4L2_MEMORY_MMAP) Cite(Inv.QueryBufMapped);
@@ -224,14 +291,16 @@ public sealed partial class ReferenceModel
         if (b.Queued)
         {
             int pos = q.QueuedOrder.IndexOf((int)index);
-            bool mayBeDone = q.Streaming;   // capture and output devices both complete buffers
-            if (mayBeDone && pos < q.KnownDone) flags |= V4L2_BUF_FLAG_DONE;
+            // capture and output devices both complete buffers, a mem2mem device one job (a buffer of each queue) at a time
+            bool mayBeDone = pos >= q.KnownDone && CanComplete(q) >= pos + 1 - q.KnownDone;
+            if (q.Peer != null) Cite(Inv.M2mJob);
+            if (pos < q.KnownDone) flags |= V4L2_BUF_FLAG_DONE;
             else if (mayBeDone)
             {
                 var queued = Outcome.Success(length, flags | V4L2_BUF_FLAG_QUEUED, q.Memory);
                 var done = Outcome.Success(length, flags | V4L2_BUF_FLAG_DONE, q.Memory);
                 if (Choose("QUEUED or DONE (the device completes buffers on its own clock)", queued, done) == 1)
-                    q.KnownDone = pos + 1;
+                    Complete(q, pos + 1 - q.KnownDone);
                 else return queued;
                 flags |= V4L2_BUF_FLAG_DONE;
             }
@@ -243,8 +312,8 @@ public sealed partial class ReferenceModel
     public Outcome ExpBuf(int fd, uint type, uint index, uint plane, uint flags)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
-        var q = v.Q;
-        if (IsBusy(v) && !Broken(ModelBug.NonOwnerExpBuf)) return Cite(Inv.OwnExpBuf, Errno.EBUSY);
+        var q = QueueOf(v, type);
+        if (IsBusy(v, q) && !Broken(ModelBug.NonOwnerExpBuf)) return Cite(Inv.OwnExpBuf, Errno.EBUSY);
         if (Buffer(q, index) is not { } b) return Cite(Inv.ExpBufIndex, Errno.EINVAL);
         if (q.Memory != V4L2_MEMORY_MMAP) return Cite(Inv.ExpBufMemory, Errno.EINVAL);
         if ((flags & ~(uint)(O_CLOEXEC | O_ACCMODE)) != 0) return Cite(Inv.ExpBufFlags, Errno.EINVAL);
@@ -270,7 +339,7 @@ public sealed partial class ReferenceModel
     public Outcome MmapVideo(int fd, uint type, uint index, uint plane, long length, int prot, int flags)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
-        var q = v.Q;
+        var q = QueueOf(v, type);
         if (length == 0) return Cite(Inv.MmapZeroLen, Errno.EINVAL);
         if (q.Memory != V4L2_MEMORY_MMAP) return Cite(Inv.VMmapNoBuffer, Errno.EINVAL);
         if ((flags & MAP_SHARED) == 0) return Cite(Inv.VMmapPrivate, Errno.EINVAL);
@@ -287,7 +356,7 @@ public sealed partial class ReferenceModel
             if (q.P.MultiPlanar) Cite(Inv.MplaneMmap);
             return Cite(Inv.VMmapLength, Errno.EINVAL);
         }
-        if (IsBusy(v)) Cite(Inv.OwnMmap);
+        if (IsBusy(v, q)) Cite(Inv.OwnMmap);
         if (q.P.MultiPlanar) Cite(Inv.MplaneMmap);
         var m = new Mapping(_nextMap++, MapKind.Video, [new Seg(pl.Mem!, 0, pl.Mem!.Size)], 0, length, prot, v) { VBuf = b };
         b.MapUsers++;
@@ -314,9 +383,9 @@ public sealed partial class ReferenceModel
     public Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
-        var q = v.Q;
+        var q = QueueOf(v, type);
         if (type != q.P.BufType) return Cite(Inv.BufType, Errno.EINVAL);
-        if (IsBusy(v)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
+        if (IsBusy(v, q)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
         if (Buffer(q, index) is not { } b) return Cite(Inv.QBufBad, Errno.EINVAL);
         if (memory != q.Memory) return Cite(Inv.QBufBad, Errno.EINVAL);
         if (q.P.MultiPlanar) return QBufMplane(q, b, index, memory, planes);
@@ -478,19 +547,26 @@ public sealed partial class ReferenceModel
     public Outcome DQBuf(int fd, uint type)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
-        var q = v.Q;
+        var q = QueueOf(v, type);
         if (type != q.P.BufType) return Cite(Inv.BufType, Errno.EINVAL);
-        if (IsBusy(v)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
+        if (IsBusy(v, q)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
         if (!q.Streaming) return Cite(Inv.DQBufNotStreaming, Errno.EINVAL);
         Cite(Inv.DQBufOrder);
-        // capture and output devices alike complete queued buffers on their own clock
-        if (q.QueuedOrder.Count == 0) return Outcome.Fail(Errno.EAGAIN);
+        // capture and output devices alike complete queued buffers on their own clock; a mem2mem device only in jobs
+        if (q.Peer != null) Cite(Inv.M2mJob);
+        if (q.QueuedOrder.Count == 0 || q.KnownDone == 0 && CanComplete(q) == 0) return Outcome.Fail(Errno.EAGAIN);
         int idx = q.QueuedOrder[0];
         var b = q.Bufs[idx]!;
         uint mapped = q.Memory == V4L2_MEMORY_MMAP && b.MapUsers > 0 ? V4L2_BUF_FLAG_MAPPED : 0;
         var got = Outcome.Success(idx, mapped);
-        if (q.KnownDone == 0 && Choose("EAGAIN or the oldest queued buffer (the device completes buffers on its own clock)", Outcome.Fail(Errno.EAGAIN), got) == 0)
-            return Outcome.Fail(Errno.EAGAIN);
+        if (q.KnownDone == 0)
+        {
+            // the bug returns an OUTPUT buffer at once, unprocessed
+            bool atOnce = !_hasActual && Broken(ModelBug.M2mOutputUnprocessed) && q.P.IsOutput && q.Peer != null;
+            if (!atOnce && Choose("EAGAIN or the oldest queued buffer (the device completes buffers on its own clock)", Outcome.Fail(Errno.EAGAIN), got) == 0)
+                return Outcome.Fail(Errno.EAGAIN);
+            Complete(q, 1);
+        }
         q.QueuedOrder.RemoveAt(0);
         if (q.KnownDone > 0) q.KnownDone--;
         DeviceReturns(b);
@@ -501,8 +577,8 @@ public sealed partial class ReferenceModel
     public Outcome StreamOn(int fd, uint type)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
-        var q = v.Q;
-        if (IsBusy(v)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
+        var q = QueueOf(v, type);
+        if (IsBusy(v, q)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
         if (type != q.P.BufType) return Cite(Inv.BufType, Errno.EINVAL);
         if (q.Streaming) return Cite(Inv.StreamOn, Outcome.Success());
         if (q.NumBufs == 0) return Cite(Inv.StreamOn, Errno.EINVAL);
@@ -522,9 +598,16 @@ public sealed partial class ReferenceModel
     public Outcome StreamOff(int fd, uint type)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
-        var q = v.Q;
-        if (IsBusy(v)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
+        var q = QueueOf(v, type);
+        if (IsBusy(v, q)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
         if (type != q.P.BufType) return Cite(Inv.BufType, Errno.EINVAL);
+        if (q.Peer is { } peer)
+        {
+            // jobs may have run, unobserved, until now: the other queue keeps every buffer they completed
+            peer.Budget = CanComplete(peer);
+            q.Budget = 0;
+            Cite(Inv.M2mStreamOff);
+        }
         StopStreaming(q);
         return Cite(Inv.StreamOff, Outcome.Success());
     }
@@ -532,11 +615,11 @@ public sealed partial class ReferenceModel
     public Outcome RemoveBufs(int fd, uint type, uint index, uint count)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
-        var q = v.Q;
+        var q = QueueOf(v, type);
         if (!q.P.HasRemoveBufs) return Cite(Inv.RemoveNotty, Errno.ENOTTY);
         if (type != q.P.BufType) return Cite(Inv.BufType, Errno.EINVAL);
         if (count == 0) return Cite(Inv.Remove0, Outcome.Success());
-        if (IsBusy(v)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
+        if (IsBusy(v, q)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
         if (count > q.NumBufs) return Cite(Inv.RemoveMissing, Errno.EINVAL);
         if (index > q.P.MaxBuffers - count) return Cite(Inv.RemoveMissing, Errno.EINVAL);
         for (uint i = index; i < index + count; i++)
