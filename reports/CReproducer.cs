@@ -11,7 +11,9 @@ namespace Conformance.Reports;
 /// developer can build and run without this suite: it opens the same devices, makes the same calls with
 /// the same arguments, and checks each step against every outcome the documentation allows there (never
 /// against what a broken target did), printing KTAP. Each op computes its observed values exactly as the
-/// kernel adapter does (adapters/Kernel), so the two agree step by step.
+/// kernel adapter does (adapters/Kernel), so the two agree step by step. It starts from the format the suite certified
+/// the video node with: the recorded pixel format (<see cref="ReplayFile.PixelFormat"/>) is set before the first step, and
+/// a multi-planar step reads the planes of the current format with VIDIOC_G_FMT, as the adapter's profile read them.
 /// </summary>
 public static class CReproducer
 {
@@ -58,6 +60,8 @@ public static class CReproducer
             body.Append($"\tcleanup();\n\treturn end_check({total}, live_before);\n");
         }
         else body.Append("\treturn 0;\n");
+        var devs = OpenedDevices(r);
+        var setup = PixelFormatSetup(r, devs, em);
 
         var sb = new StringBuilder();
         sb.Append(Header(r, replayPath, total));
@@ -68,7 +72,6 @@ public static class CReproducer
         sb.Append($"/* the step the recorded run departed from the documentation at (0: none); a departure at another step is inconclusive */\n#define FAILING_STEP {(r.Failed ? (r.FailingStep > 0 ? r.FailingStep : total) : 0)}\n");
         sb.Append($"#define OUTPUT_PAYLOAD {r.OutputPayload}u\n");
         sb.Append("\n/* symbolic device names the steps open, and their paths (NAME=PATH on the command line overrides one) */\n");
-        var devs = OpenedDevices(r);
         sb.Append($"static const char *dev_name[] = {{ {string.Join(", ", devs.Select(d => CString(d.Key)).DefaultIfEmpty("NULL"))} }};\n");
         sb.Append($"static const char *dev_path[] = {{ {string.Join(", ", devs.Select(d => CString(d.Value)).DefaultIfEmpty("NULL"))} }};\n");
         sb.Append($"#define NDEVS {devs.Count}\n");
@@ -82,7 +85,7 @@ public static class CReproducer
         else sb.Append("\t(void)rc;\n");
         sb.Append(body);
         sb.Append("}\n");
-        sb.Append(Main);
+        sb.Append(MainDevices).Append(setup).Append(MainAttempts);
         return sb.ToString();
     }
 
@@ -123,6 +126,33 @@ public static class CReproducer
             if (i == s.Taken) taken = list.Count - 1;
         }
         return (list, taken);
+    }
+
+    /// <summary>The video devices among <see cref="OpenedDevices"/>, by their index there (dev_name[] in the C file).</summary>
+    private static IEnumerable<int> VideoDevices(List<KeyValuePair<string, string>> devs) =>
+        Enumerable.Range(0, devs.Count).Where(d => devs[d].Key.StartsWith("video", StringComparison.Ordinal));
+
+    /// <summary>
+    /// main's set-up before the first attempt: the pixel format the suite certified the video node with
+    /// (<see cref="ReplayFile.PixelFormat"/>), set on every video device the steps open; empty when it kept the driver's.
+    /// </summary>
+    private static string PixelFormatSetup(ReplayFile r, List<KeyValuePair<string, string>> devs, Emitter em)
+    {
+        if (r.PixelFormat == 0 || !VideoDevices(devs).Any()) return "";
+        em.Helpers.Add("set_pixel_format");
+        em.UapiHeaders.Add("linux/videodev2.h");
+        var sb = new StringBuilder($"\n\t/* before the first step, the pixel format the suite certified the video node with ({FourCC(r.PixelFormat & 0x7fffffff)}) */\n");
+        foreach (var d in VideoDevices(devs))
+            sb.Append($"\tif (set_pixel_format({d}, {BufTypeName(r.VideoBufType)}, {FourCcC(r.PixelFormat)}) < 0)\n\t\treturn 2;\n");
+        return sb.Append('\n').ToString();
+    }
+
+    /// <summary>A fourcc as C: v4l2_fourcc('Y', 'M', '1', '2') (v4l2_fourcc_be with bit 31), or a number when a character is not printable.</summary>
+    private static string FourCcC(uint f)
+    {
+        var c = Enumerable.Range(0, 4).Select(i => (char)((f >> (8 * i)) & (i == 3 ? 0x7fu : 0xffu))).ToArray();
+        if (c.Any(x => x < 32 || x > 126 || x is '\'' or '\\')) return $"0x{f:x8}u";
+        return $"{((f & 0x80000000u) != 0 ? "v4l2_fourcc_be" : "v4l2_fourcc")}({string.Join(", ", c.Select(x => $"'{x}'"))})";
     }
 
     /// <summary>The recorded devices the steps open (symbolic name and path), in a stable order.</summary>
@@ -192,6 +222,10 @@ public static class CReproducer
         Line("           ones, or `make headers_install` of a kernel tree); Debian's linux-libc-dev lacks drm/ and 6.10's V4L2");
         var devs = OpenedDevices(r);
         Wrapped("Run:       ", "./repro [NAME=PATH ...]   (defaults: " + string.Join(" ", devs.Select(kv => $"{kv.Key}={kv.Value}")) + ")");
+        if (r.PixelFormat != 0 && VideoDevices(devs).Any())
+            Wrapped("Format:    ", $"before the first step, {string.Join(" and ", VideoDevices(devs).Select(d => devs[d].Key))} " +
+                $"{(VideoDevices(devs).Count() > 1 ? "are" : "is")} set to pixel format " +
+                $"{FourCC(r.PixelFormat & 0x7fffffff)} (VIDIOC_S_FMT), the format the suite certified it with; a node that does not take it is a set-up error");
         Wrapped("Output:    ", $"KTAP, one result line per step ({total}); REPRO_TRACE=1 adds each step's raw outcome. Every step is checked " +
             "against all outcomes the documentation allows there. Exit 0: every step as documented; 1: a step that is not (the " +
             "counterexample reproduced); 4: inconclusive (in every attempt the device took another documented outcome at a step " +
@@ -938,6 +972,44 @@ public static class CReproducer
             }
 
             """,
+        ["set_pixel_format"] = """
+
+            /*
+             * Before the first step: the pixel format the suite certified the video node with (G_FMT of the node's buffer
+             * type, that fourcc, S_FMT). A node that refuses it, or takes another, is a set-up error.
+             */
+            static int set_pixel_format(int d, __u32 type, __u32 pixelformat)
+            {
+            	struct v4l2_format f = { .type = type };
+            	int mplane = V4L2_TYPE_IS_MULTIPLANAR(type);
+            	const char *why = NULL;
+            	int fd = open(dev_path[d], O_RDWR);
+
+            	if (fd < 0 || xioctl(fd, VIDIOC_G_FMT, &f) < 0) {
+            		why = strerror(errno);
+            	} else {
+            		if (mplane)
+            			f.fmt.pix_mp.pixelformat = pixelformat;
+            		else
+            			f.fmt.pix.pixelformat = pixelformat;
+            		if (xioctl(fd, VIDIOC_S_FMT, &f) < 0)
+            			why = strerror(errno);
+            		else if ((mplane ? f.fmt.pix_mp.pixelformat : f.fmt.pix.pixelformat) != pixelformat)
+            			why = "the driver chose another format";
+            	}
+            	if (fd >= 0)
+            		close(fd);
+            	if (why) {
+            		/* the fourcc's four characters (bit 31 marks a big-endian variant) */
+            		fprintf(stderr, "error: %s (%s): cannot set pixel format %c%c%c%c with VIDIOC_S_FMT: %s\n", dev_name[d],
+            			dev_path[d], pixelformat & 0xff, (pixelformat >> 8) & 0xff, (pixelformat >> 16) & 0xff,
+            			(pixelformat >> 24) & 0x7f, why);
+            		return -1;
+            	}
+            	return 0;
+            }
+
+            """,
         ["ready"] = """
 
             /* poll with a zero timeout: would a wait for this usage return at once? */
@@ -1070,7 +1142,8 @@ public static class CReproducer
             """,
     };
 
-    private const string Main = """
+    /// <summary>main up to the point where every device it names exists.</summary>
+    private const string MainDevices = """
 
         int main(int argc, char **argv)
         {
@@ -1099,6 +1172,11 @@ public static class CReproducer
         				strerror(errno), dev_name[d]);
         			return 2;
         		}
+
+        """;
+
+    /// <summary>main, after the devices are known and before the first attempt (a set-up step may come between).</summary>
+    private const string MainAttempts = """
         	trace = getenv("REPRO_TRACE") != NULL;
         	setvbuf(stdout, NULL, _IOLBF, 0);
         	printf("KTAP version 1\n1..%d\n", NSTEPS);
