@@ -11,7 +11,9 @@ namespace Conformance.Reports;
 /// developer can build and run without this suite: it opens the same devices, makes the same calls with
 /// the same arguments, and checks each step against every outcome the documentation allows there (never
 /// against what a broken target did), printing KTAP. Each op computes its observed values exactly as the
-/// kernel adapter does (adapters/Kernel), so the two agree step by step.
+/// kernel adapter does (adapters/Kernel), so the two agree step by step. It starts from the format the suite certified
+/// the video node with: the recorded pixel format (<see cref="ReplayFile.PixelFormat"/>) is set before the first step, and
+/// a multi-planar step reads the planes of the current format with VIDIOC_G_FMT, as the adapter's profile read them.
 /// </summary>
 public static class CReproducer
 {
@@ -20,7 +22,7 @@ public static class CReproducer
     public static string Write(ReplayFile r, string? replayPath = null)
     {
         var slots = new Slots(r.Steps);
-        var em = new Emitter(slots, r.OutputPayload);
+        var em = new Emitter(slots, r.OutputPayload, r.VideoBufType);
         var body = new StringBuilder();
         var names = TextReport.StepTexts(r.Steps.Select(s => (s.Op, s.Actual)).ToList());
         bool endCheck = r.Property == "release";
@@ -58,6 +60,8 @@ public static class CReproducer
             body.Append($"\tcleanup();\n\treturn end_check({total}, live_before);\n");
         }
         else body.Append("\treturn 0;\n");
+        var devs = OpenedDevices(r);
+        var setup = PixelFormatSetup(r, devs, em);
 
         var sb = new StringBuilder();
         sb.Append(Header(r, replayPath, total));
@@ -68,7 +72,6 @@ public static class CReproducer
         sb.Append($"/* the step the recorded run departed from the documentation at (0: none); a departure at another step is inconclusive */\n#define FAILING_STEP {(r.Failed ? (r.FailingStep > 0 ? r.FailingStep : total) : 0)}\n");
         sb.Append($"#define OUTPUT_PAYLOAD {r.OutputPayload}u\n");
         sb.Append("\n/* symbolic device names the steps open, and their paths (NAME=PATH on the command line overrides one) */\n");
-        var devs = OpenedDevices(r);
         sb.Append($"static const char *dev_name[] = {{ {string.Join(", ", devs.Select(d => CString(d.Key)).DefaultIfEmpty("NULL"))} }};\n");
         sb.Append($"static const char *dev_path[] = {{ {string.Join(", ", devs.Select(d => CString(d.Value)).DefaultIfEmpty("NULL"))} }};\n");
         sb.Append($"#define NDEVS {devs.Count}\n");
@@ -82,7 +85,7 @@ public static class CReproducer
         else sb.Append("\t(void)rc;\n");
         sb.Append(body);
         sb.Append("}\n");
-        sb.Append(Main);
+        sb.Append(MainDevices).Append(setup).Append(MainAttempts);
         return sb.ToString();
     }
 
@@ -123,6 +126,33 @@ public static class CReproducer
             if (i == s.Taken) taken = list.Count - 1;
         }
         return (list, taken);
+    }
+
+    /// <summary>The video devices among <see cref="OpenedDevices"/>, by their index there (dev_name[] in the C file).</summary>
+    private static IEnumerable<int> VideoDevices(List<KeyValuePair<string, string>> devs) =>
+        Enumerable.Range(0, devs.Count).Where(d => devs[d].Key.StartsWith("video", StringComparison.Ordinal));
+
+    /// <summary>
+    /// main's set-up before the first attempt: the pixel format the suite certified the video node with
+    /// (<see cref="ReplayFile.PixelFormat"/>), set on every video device the steps open; empty when it kept the driver's.
+    /// </summary>
+    private static string PixelFormatSetup(ReplayFile r, List<KeyValuePair<string, string>> devs, Emitter em)
+    {
+        if (r.PixelFormat == 0 || !VideoDevices(devs).Any()) return "";
+        em.Helpers.Add("set_pixel_format");
+        em.UapiHeaders.Add("linux/videodev2.h");
+        var sb = new StringBuilder($"\n\t/* before the first step, the pixel format the suite certified the video node with ({FourCC(r.PixelFormat & 0x7fffffff)}) */\n");
+        foreach (var d in VideoDevices(devs))
+            sb.Append($"\tif (set_pixel_format({d}, {BufTypeName(r.VideoBufType)}, {FourCcC(r.PixelFormat)}) < 0)\n\t\treturn 2;\n");
+        return sb.Append('\n').ToString();
+    }
+
+    /// <summary>A fourcc as C: v4l2_fourcc('Y', 'M', '1', '2') (v4l2_fourcc_be with bit 31), or a number when a character is not printable.</summary>
+    private static string FourCcC(uint f)
+    {
+        var c = Enumerable.Range(0, 4).Select(i => (char)((f >> (8 * i)) & (i == 3 ? 0x7fu : 0xffu))).ToArray();
+        if (c.Any(x => x < 32 || x > 126 || x is '\'' or '\\')) return $"0x{f:x8}u";
+        return $"{((f & 0x80000000u) != 0 ? "v4l2_fourcc_be" : "v4l2_fourcc")}({string.Join(", ", c.Select(x => $"'{x}'"))})";
     }
 
     /// <summary>The recorded devices the steps open (symbolic name and path), in a stable order.</summary>
@@ -192,6 +222,10 @@ public static class CReproducer
         Line("           ones, or `make headers_install` of a kernel tree); Debian's linux-libc-dev lacks drm/ and 6.10's V4L2");
         var devs = OpenedDevices(r);
         Wrapped("Run:       ", "./repro [NAME=PATH ...]   (defaults: " + string.Join(" ", devs.Select(kv => $"{kv.Key}={kv.Value}")) + ")");
+        if (r.PixelFormat != 0 && VideoDevices(devs).Any())
+            Wrapped("Format:    ", $"before the first step, {string.Join(" and ", VideoDevices(devs).Select(d => devs[d].Key))} " +
+                $"{(VideoDevices(devs).Count() > 1 ? "are" : "is")} set to pixel format " +
+                $"{FourCC(r.PixelFormat & 0x7fffffff)} (VIDIOC_S_FMT), the format the suite certified it with; a node that does not take it is a set-up error");
         Wrapped("Output:    ", $"KTAP, one result line per step ({total}); REPRO_TRACE=1 adds each step's raw outcome. Every step is checked " +
             "against all outcomes the documentation allows there. Exit 0: every step as documented; 1: a step that is not (the " +
             "counterexample reproduced); 4: inconclusive (in every attempt the device took another documented outcome at a step " +
@@ -254,7 +288,9 @@ public static class CReproducer
     }
 
     /// <summary>Each op's C: sets `o` to the outcome exactly as adapters/Kernel observes it.</summary>
-    private sealed class Emitter(Slots slots, long outputPayload) : IOpVisitor<string>
+    /// <param name="videoBufType">The video node's own buffer type (<see cref="ReplayFile.VideoBufType"/>): a multi-planar QBUF
+    /// reads the plane sizes with VIDIOC_G_FMT of it. 0 when not recorded: then the step's type.</param>
+    private sealed class Emitter(Slots slots, long outputPayload, uint videoBufType) : IOpVisitor<string>
     {
         public readonly HashSet<string> UapiHeaders = new();
         public readonly HashSet<string> Helpers = new();
@@ -332,9 +368,29 @@ public static class CReproducer
         public string Visit(MmapVideo op)
         {
             UapiHeaders.Add("linux/videodev2.h");
+            if (IsMultiPlanar(op.Type)) return MmapVideoMplane(op);
             return $"{{\n\t/* the mem offset QUERYBUF reports for the buffer, else where vb2 would put it */\n" +
                 $"\tstruct v4l2_buffer b = {{ .index = {op.Index}, .type = {Type(op.Type)}, .memory = V4L2_MEMORY_MMAP }};\n" +
                 $"\toff_t off = xioctl({Fd(op.Fd)}, VIDIOC_QUERYBUF, &b) == 0 && b.memory == V4L2_MEMORY_MMAP ? (off_t)b.m.offset + ({op.Plane} << 12) : ((off_t){op.Index} << 15) | ({op.Plane} << 12);\n\n" +
+                $"\to = new_map(mmap(NULL, {op.Length}, {Prot(op.Prot)}, {MapFlags(op.Flags)}, {Fd(op.Fd)}, off), {op.Length}, {slots.Of(op)});\n}}";
+        }
+        /// <summary>
+        /// mmap of one plane of a multi-planar buffer, at the offset KernelTarget.MmapVideo computes: the plane's own
+        /// m.mem_offset from QUERYBUF when the buffer has that plane, plane 0's plus the plane in bits 12.. when it has fewer,
+        /// and vb2's layout (index in bits 15.., plane in bits 12..) when there is no such MMAP buffer.
+        /// </summary>
+        private string MmapVideoMplane(MmapVideo op)
+        {
+            // plane 0 is the same either way; no buffer has VIDEO_MAX_PLANES planes or more
+            var own = op.Plane == 0 ? "(off_t)planes[0].m.mem_offset"
+                : op.Plane < VIDEO_MAX_PLANES ? $"b.length > {op.Plane} ? (off_t)planes[{op.Plane}].m.mem_offset : (off_t)planes[0].m.mem_offset + ({op.Plane} << 12)"
+                : $"(off_t)planes[0].m.mem_offset + ({op.Plane} << 12)";
+            return (op.Plane == 0 ? "{\n\t/* the mem offset QUERYBUF reports for the buffer's plane 0, else where vb2 would put it */\n"
+                    : $"{{\n\t/* the mem offset QUERYBUF reports for the buffer's plane {op.Plane} (plane 0's + ({op.Plane} << 12) when it has fewer\n" +
+                      "\t * planes), else where vb2 would put it */\n") +
+                PlanesBuffer(op.Type, $".index = {op.Index}, ") + "\toff_t off;\n\n" +
+                $"\tif (xioctl({Fd(op.Fd)}, VIDIOC_QUERYBUF, &b) == 0 && b.memory == V4L2_MEMORY_MMAP)\n\t\toff = {own};\n" +
+                $"\telse\n\t\toff = ((off_t){op.Index} << 15) | ({op.Plane} << 12);\n" +
                 $"\to = new_map(mmap(NULL, {op.Length}, {Prot(op.Prot)}, {MapFlags(op.Flags)}, {Fd(op.Fd)}, off), {op.Length}, {slots.Of(op)});\n}}";
         }
         public string Visit(MmapAnon op) =>
@@ -391,7 +447,7 @@ public static class CReproducer
         }
 
         public string Visit(ReqBufs op) => Ioctl(Ioctls.ReqBufs, Fd(op.Fd), [$"{op.Count}", Type(op.Type), MemoryName(op.Memory)]);
-        public string Visit(CreateBufs op) =>
+        public string Visit(CreateBufs op) => IsMultiPlanar(op.Type) ? CreateBufsMplane(op) :
             $"{{\n\tstruct v4l2_create_buffers cb = {{ .count = {op.Count}, .memory = {MemoryName(op.Memory)} }};\n\n" +
             $"\t/* the current format, with sizeimage {(op.SizeDelta >= 0 ? "+" : "")}{op.SizeDelta} */\n" +
             $"\tcb.format.type = {Type(op.Type)};\n" +
@@ -400,10 +456,74 @@ public static class CReproducer
             "\t\tcb.format.fmt.pix.sizeimage = size < 0 ? 0 : size > 0xffffffffLL ? 0xffffffffu : (__u32)size;\n" +
             $"\t}} else {{\n\t\tmemset(&cb.format, 0, sizeof(cb.format));\n\t\tcb.format.type = {Type(op.Type)};\n\t}}\n" +
             $"\to = xioctl({Fd(op.Fd)}, VIDIOC_CREATE_BUFS, &cb) < 0 ? fail() : done(cb.index, cb.count, cb.capabilities);\n}}";
-        public string Visit(QueryBuf op) => Ioctl(Ioctls.QueryBuf, Fd(op.Fd), [$"{op.Index}", Type(op.Type)]);
+
+        /// <summary>
+        /// CREATE_BUFS on a multi-planar queue as KernelTarget.LayOut builds its format: G_FMT, every plane's sizeimage moved
+        /// by SizeDelta (clamped to 0..0xffffffff), then the layout's change to the planes. Only the changes the step makes are
+        /// written out.
+        /// </summary>
+        private string CreateBufsMplane(CreateBufs op)
+        {
+            var change = new StringBuilder();
+            var said = new List<string>();
+            if (op.SizeDelta != 0)
+            {
+                said.Add($"each plane's sizeimage {(op.SizeDelta >= 0 ? "+" : "")}{op.SizeDelta}");
+                change.Append("\t\tfor (int p = 0; p < mp->num_planes && p < VIDEO_MAX_PLANES; p++) {\n" +
+                    $"\t\t\tlong long size = (long long)mp->plane_fmt[p].sizeimage + ({op.SizeDelta}LL);\n\n" +
+                    "\t\t\tmp->plane_fmt[p].sizeimage = size < 0 ? 0 : size > 0xffffffffLL ? 0xffffffffu : (__u32)size;\n\t\t}\n");
+            }
+            switch (op.Layout)
+            {
+                case PlaneLayout.FewerPlanes:
+                    said.Add("one plane fewer");
+                    change.Append("\t\tif (mp->num_planes > 0)\n\t\t\tmp->num_planes--;\n");
+                    break;
+                case PlaneLayout.MorePlanes:
+                    said.Add("one plane more, as large as the last");
+                    change.Append("\t\tif (mp->num_planes > 0 && mp->num_planes < VIDEO_MAX_PLANES)\n" +
+                        "\t\t\tmp->plane_fmt[mp->num_planes] = mp->plane_fmt[mp->num_planes - 1];\n\t\tmp->num_planes++;\n");
+                    break;
+                case PlaneLayout.LastPlaneZero:
+                    said.Add("the last plane's sizeimage 0");
+                    change.Append("\t\tif (mp->num_planes > 0)\n\t\t\tmp->plane_fmt[mp->num_planes - 1].sizeimage = 0;\n");
+                    break;
+            }
+            var sb = new StringBuilder($"{{\n\tstruct v4l2_create_buffers cb = {{ .count = {op.Count}, .memory = {MemoryName(op.Memory)} }};\n");
+            if (change.Length > 0) sb.Append("\tstruct v4l2_pix_format_mplane *mp = &cb.format.fmt.pix_mp;\n");
+            sb.Append($"\n\t/* the current format{(said.Count > 0 ? ", with " + string.Join(" and ", said) : "")} */\n");
+            sb.Append($"\tcb.format.type = {Type(op.Type)};\n");
+            var zeroed = $"\t\tmemset(&cb.format, 0, sizeof(cb.format));\n\t\tcb.format.type = {Type(op.Type)};\n";
+            if (change.Length > 0) sb.Append($"\tif (xioctl({Fd(op.Fd)}, VIDIOC_G_FMT, &cb.format) == 0) {{\n{change}\t}} else {{\n{zeroed}\t}}\n");
+            else sb.Append($"\tif (xioctl({Fd(op.Fd)}, VIDIOC_G_FMT, &cb.format) < 0) {{\n{zeroed}\t}}\n");
+            sb.Append($"\to = xioctl({Fd(op.Fd)}, VIDIOC_CREATE_BUFS, &cb) < 0 ? fail() : done(cb.index, cb.count, cb.capabilities);\n}}");
+            return sb.ToString();
+        }
+
+        /// <summary>
+        /// The v4l2_buffer KernelTarget.PlanesBuffer makes for a multi-planar queue, as C declarations: a zeroed array of
+        /// VIDEO_MAX_PLANES planes, and the buffer with the given members, the type, length VIDEO_MAX_PLANES and m.planes.
+        /// </summary>
+        private static string PlanesBuffer(uint type, string members) =>
+            "\tstruct v4l2_plane planes[VIDEO_MAX_PLANES] = { 0 };\n" +
+            $"\tstruct v4l2_buffer b = {{ {members}.type = {Type(type)}, .length = VIDEO_MAX_PLANES, .m.planes = planes }};\n";
+
+        /// <summary>QUERYBUF: r0 is the length of plane op.Plane (-1 when the buffer has no such plane), as KernelTarget.QueryBuf observes it.</summary>
+        public string Visit(QueryBuf op)
+        {
+            if (!IsMultiPlanar(op.Type))
+                return Ioctl(Ioctls.QueryBuf, Fd(op.Fd), [$"{op.Index}", Type(op.Type)],
+                    tail: op.Plane == 0 ? "" : $"\n\tif (o.err == 0)\n\t\to.r0 = -1;   /* a single-planar buffer has no plane {op.Plane} */");
+            // no buffer has VIDEO_MAX_PLANES planes or more
+            var length = op.Plane < VIDEO_MAX_PLANES ? $"b.length > {op.Plane} ? (long long)planes[{op.Plane}].length : -1" : "-1";
+            return "{\n" + PlanesBuffer(op.Type, $".index = {op.Index}, ") +
+                $"\n\t/* r0: plane {op.Plane}'s length, -1 when the buffer has fewer planes (b.length says how many) */\n" +
+                $"\to = xioctl({Fd(op.Fd)}, VIDIOC_QUERYBUF, &b) < 0 ? fail() : done({length}, b.flags & STATE_FLAGS, b.memory);\n}}";
+        }
         public string Visit(ExpBuf op) => Ioctl(Ioctls.ExpBuf, Fd(op.Fd), [Type(op.Type), $"{op.Index}", $"{op.Plane}", OpenFlagNames((int)op.Flags)], op);
         public string Visit(QBuf op)
         {
+            if (IsMultiPlanar(op.Type)) return QBufMplane(op);
             var sb = new StringBuilder($"{{\n\tstruct v4l2_buffer b = {{ .index = {op.Index}, .type = {Type(op.Type)}, .memory = {MemoryName(op.Memory)}, .field = V4L2_FIELD_NONE }};\n\n");
             if (op.Memory == V4L2_MEMORY_DMABUF) sb.Append($"\tb.m.fd = {Fd(op.Mem)};\n");
             else if (op.Memory == V4L2_MEMORY_USERPTR)
@@ -412,7 +532,47 @@ public static class CReproducer
             sb.Append($"\to = result(xioctl({Fd(op.Fd)}, VIDIOC_QBUF, &b));\n}}");
             return sb.ToString();
         }
-        public string Visit(DQBuf op) => Ioctl(Ioctls.DQBuf, Fd(op.Fd), [Type(op.Type)]);
+
+        /// <summary>
+        /// QBUF on a multi-planar queue as KernelTarget.QBufMplane makes it: a planes array with one entry per plane of the
+        /// current format (read with VIDIOC_G_FMT, as the adapter's profile read it at discovery), each plane's memory (a
+        /// dma-buf fd with the size fstat reports, or the plane's sizeimage when it reports none; a mapping's address and
+        /// length), and on an output queue each plane's sizeimage as bytesused.
+        /// </summary>
+        private string QBufMplane(QBuf op)
+        {
+            bool output = IsOutputType(op.Type), dmabuf = op.Memory == V4L2_MEMORY_DMABUF, userptr = op.Memory == V4L2_MEMORY_USERPTR;
+            // the sizes are what a dma-buf plane without a size of its own and an output plane's payload take
+            bool sizes = dmabuf || output;
+            Helpers.Add("format_planes");
+            var sb = new StringBuilder("{\n\tstruct v4l2_plane planes[VIDEO_MAX_PLANES] = { 0 };\n");
+            sb.Append($"\tstruct v4l2_buffer b = {{ .index = {op.Index}, .type = {Type(op.Type)}, .memory = {MemoryName(op.Memory)}, .field = V4L2_FIELD_NONE, .m.planes = planes }};\n");
+            if (sizes) sb.Append("\t__u32 size[VIDEO_MAX_PLANES];\n");
+            sb.Append("\n\t/* one entry per plane of the current format */\n");
+            sb.Append($"\tb.length = format_planes({Fd(op.Fd)}, {Type(videoBufType != 0 ? videoBufType : op.Type)}, {(sizes ? "size" : "NULL")});\n");
+            if (dmabuf)
+            {
+                Helpers.Add("dmabuf_length");
+                sb.Append("\t/* each plane's dma-buf, as long as fstat says it is (the plane's sizeimage when it has no size) */\n");
+                foreach (var (m, p) in op.PlaneMem.Select((m, p) => (m, p)).Where(x => x.p < VIDEO_MAX_PLANES))
+                    sb.Append($"\tplanes[{p}].m.fd = {Fd(m)};\n\tplanes[{p}].length = dmabuf_length({Fd(m)}, size[{p}]);\n");
+            }
+            else if (userptr)
+            {
+                sb.Append("\t/* each plane's user memory: the whole mapping */\n");
+                foreach (var (m, p) in op.PlaneMem.Select((m, p) => (m, p)).Where(x => x.p < VIDEO_MAX_PLANES))
+                    sb.Append($"\tplanes[{p}].m.userptr = (unsigned long){Map(m)};\n\tplanes[{p}].length = mlen[{slots.Of(m)}];\n");
+            }
+            if (output)
+                sb.Append("\t/* an application fills an output buffer before queueing it: one frame, every plane full */\n" +
+                    "\tfor (__u32 p = 0; p < b.length; p++)\n\t\tplanes[p].bytesused = size[p];\n");
+            sb.Append($"\to = result(xioctl({Fd(op.Fd)}, VIDIOC_QBUF, &b));\n}}");
+            return sb.ToString();
+        }
+
+        /// <summary>DQBUF (non-blocking), with a planes array on a multi-planar queue: r0 = index, r1 = the state flags.</summary>
+        public string Visit(DQBuf op) => !IsMultiPlanar(op.Type) ? Ioctl(Ioctls.DQBuf, Fd(op.Fd), [Type(op.Type)])
+            : "{\n" + PlanesBuffer(op.Type, "") + $"\n\to = xioctl({Fd(op.Fd)}, VIDIOC_DQBUF, &b) < 0 ? fail() : done(b.index, b.flags & STATE_FLAGS, 0);\n}}";
         public string Visit(StreamOn op) => Ioctl(Ioctls.StreamOn, Fd(op.Fd), [Type(op.Type)]);
         public string Visit(StreamOff op) => Ioctl(Ioctls.StreamOff, Fd(op.Fd), [Type(op.Type)]);
         public string Visit(RemoveBufs op) => Ioctl(Ioctls.RemoveBufs, Fd(op.Fd), [$"{op.Index}", $"{op.Count}", Type(op.Type)]);
@@ -779,6 +939,77 @@ public static class CReproducer
 
     private static readonly Dictionary<string, string> Helpers = new()
     {
+        ["format_planes"] = """
+
+            /*
+             * The current format's number of planes (VIDIOC_G_FMT of the video node's own buffer type; 0 when that fails, as on
+             * an fd that is not the node) and, when size is not NULL, each plane's sizeimage.
+             */
+            static __u32 format_planes(int fd, __u32 type, __u32 *size)
+            {
+            	struct v4l2_format f = { .type = type };
+            	__u32 n;
+
+            	if (size)
+            		memset(size, 0, VIDEO_MAX_PLANES * sizeof(*size));
+            	if (xioctl(fd, VIDIOC_G_FMT, &f) < 0)
+            		return 0;
+            	n = f.fmt.pix_mp.num_planes < VIDEO_MAX_PLANES ? f.fmt.pix_mp.num_planes : VIDEO_MAX_PLANES;
+            	for (__u32 p = 0; size && p < n; p++)
+            		size[p] = f.fmt.pix_mp.plane_fmt[p].sizeimage;
+            	return n;
+            }
+
+            """,
+        ["dmabuf_length"] = """
+
+            /* a dma-buf plane's length: the fd's size as fstat reports it, else (not a dma-buf, or no fd) the plane's sizeimage */
+            static __u32 dmabuf_length(int fd, __u32 sizeimage)
+            {
+            	struct stat st;
+
+            	return fstat(fd, &st) == 0 && st.st_size > 0 ? (__u32)st.st_size : sizeimage;
+            }
+
+            """,
+        ["set_pixel_format"] = """
+
+            /*
+             * Before the first step: the pixel format the suite certified the video node with (G_FMT of the node's buffer
+             * type, that fourcc, S_FMT). A node that refuses it, or takes another, is a set-up error.
+             */
+            static int set_pixel_format(int d, __u32 type, __u32 pixelformat)
+            {
+            	struct v4l2_format f = { .type = type };
+            	int mplane = V4L2_TYPE_IS_MULTIPLANAR(type);
+            	const char *why = NULL;
+            	int fd = open(dev_path[d], O_RDWR);
+
+            	if (fd < 0 || xioctl(fd, VIDIOC_G_FMT, &f) < 0) {
+            		why = strerror(errno);
+            	} else {
+            		if (mplane)
+            			f.fmt.pix_mp.pixelformat = pixelformat;
+            		else
+            			f.fmt.pix.pixelformat = pixelformat;
+            		if (xioctl(fd, VIDIOC_S_FMT, &f) < 0)
+            			why = strerror(errno);
+            		else if ((mplane ? f.fmt.pix_mp.pixelformat : f.fmt.pix.pixelformat) != pixelformat)
+            			why = "the driver chose another format";
+            	}
+            	if (fd >= 0)
+            		close(fd);
+            	if (why) {
+            		/* the fourcc's four characters (bit 31 marks a big-endian variant) */
+            		fprintf(stderr, "error: %s (%s): cannot set pixel format %c%c%c%c with VIDIOC_S_FMT: %s\n", dev_name[d],
+            			dev_path[d], pixelformat & 0xff, (pixelformat >> 8) & 0xff, (pixelformat >> 16) & 0xff,
+            			(pixelformat >> 24) & 0x7f, why);
+            		return -1;
+            	}
+            	return 0;
+            }
+
+            """,
         ["ready"] = """
 
             /* poll with a zero timeout: would a wait for this usage return at once? */
@@ -911,7 +1142,8 @@ public static class CReproducer
             """,
     };
 
-    private const string Main = """
+    /// <summary>main up to the point where every device it names exists.</summary>
+    private const string MainDevices = """
 
         int main(int argc, char **argv)
         {
@@ -940,6 +1172,11 @@ public static class CReproducer
         				strerror(errno), dev_name[d]);
         			return 2;
         		}
+
+        """;
+
+    /// <summary>main, after the devices are known and before the first attempt (a set-up step may come between).</summary>
+    private const string MainAttempts = """
         	trace = getenv("REPRO_TRACE") != NULL;
         	setvbuf(stdout, NULL, _IOLBF, 0);
         	printf("KTAP version 1\n1..%d\n", NSTEPS);

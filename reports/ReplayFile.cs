@@ -33,6 +33,13 @@ public sealed record ReplayFile
     public required IReadOnlyDictionary<string, string> Devices { get; init; }
     /// <summary>sizeimage of the first video node (an output QBUF carries one frame of it), 0 when there is none.</summary>
     public long OutputPayload { get; init; }
+    /// <summary>The pixel format (fourcc) the suite set on the first video node before certifying it
+    /// (<see cref="VideoNodeProfile.PixelFormat"/>); 0 when it kept the driver's format. The C reproducer sets it the same way
+    /// before its first step. Written only when non-zero, so files of single-planar queues read as before.</summary>
+    public uint PixelFormat { get; init; }
+    /// <summary>The first video node's buffer type where the C reproducer needs it: a multi-planar queue (its steps read the
+    /// plane sizes with VIDIOC_G_FMT of this type) or a <see cref="PixelFormat"/> to set; 0 otherwise. Written only when non-zero.</summary>
+    public uint VideoBufType { get; init; }
     public required ulong Seed { get; init; }
     public required int Sequences { get; init; }
     public required string Property { get; init; }
@@ -59,6 +66,15 @@ public sealed record ReplayFile
 
     public bool Failed => Invariant != null;
 
+    /// <summary>What a replay file records of the first video node's format: its <see cref="PixelFormat"/>, and its
+    /// <see cref="VideoBufType"/> where a reproducer needs it (a multi-planar queue or a pixel format to set).</summary>
+    public static (uint PixelFormat, uint VideoBufType) VideoFormat(TargetProfile profile)
+    {
+        if (profile.Video.Count == 0) return (0, 0);
+        var v = profile.Video[0];
+        return (v.PixelFormat, v.PixelFormat != 0 || v.MultiPlanar ? v.BufType : 0);
+    }
+
     public OpSequence Sequence => new(Seed, Steps.Select(s => s.Op).ToImmutableArray());
 
     public string ToJson()
@@ -76,16 +92,20 @@ public sealed record ReplayFile
                 ["any_value"] = s.AnyValue,
                 ["cited"] = new JsonArray(s.Cited.Select(c => (JsonNode)JsonValue.Create(c)).ToArray()),
             });
+        var target = new JsonObject
+        {
+            ["kind"] = Target, ["profile"] = Profile, ["device"] = Device, ["driver"] = Driver, ["kernel"] = Kernel,
+            ["devices"] = new JsonObject(Devices.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value)))),
+            ["output_payload"] = OutputPayload,
+        };
+        // a single-planar queue in the driver's own format records neither, as files did before they existed
+        if (PixelFormat != 0) target["pixel_format"] = PixelFormat;
+        if (VideoBufType != 0) target["video_buf_type"] = VideoBufType;
         var o = new JsonObject
         {
             ["format"] = FormatName,
             ["suite_version"] = SuiteVersion.Text,
-            ["target"] = new JsonObject
-            {
-                ["kind"] = Target, ["profile"] = Profile, ["device"] = Device, ["driver"] = Driver, ["kernel"] = Kernel,
-                ["devices"] = new JsonObject(Devices.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value)))),
-                ["output_payload"] = OutputPayload,
-            },
+            ["target"] = target,
             ["run"] = new JsonObject
             {
                 ["seed"] = Seed, ["sequences"] = Sequences, ["property"] = Property, ["max_length"] = MaxLength, ["slow_ops"] = SlowOps, ["command"] = Command,
@@ -147,10 +167,14 @@ public sealed record ReplayFile
         var devices = t["devices"] is JsonObject dv
             ? dv.ToDictionary(kv => kv.Key, kv => kv.Value is JsonValue v && v.TryGetValue<string>(out var s) ? s : throw new ReplayFormatException($"target.devices.{kv.Key} must be a string"))
             : throw new ReplayFormatException("target.devices is missing");
+        if (t["pixel_format"] is not null && t["video_buf_type"] is null)
+            throw new ReplayFormatException("target.pixel_format needs target.video_buf_type (the node whose format it is)");
         return new ReplayFile
         {
             Target = Str(t, "kind")!, Profile = Str(t, "profile")!, Device = Str(t, "device", optional: true), Driver = Str(t, "driver", optional: true),
             Kernel = Str(t, "kernel")!, Devices = devices, OutputPayload = Num(t, "output_payload", 0, uint.MaxValue),
+            PixelFormat = t["pixel_format"] is null ? 0 : (uint)Num(t, "pixel_format", 0, uint.MaxValue),
+            VideoBufType = t["video_buf_type"] is null ? 0 : (uint)Num(t, "video_buf_type", 0, uint.MaxValue),
             Seed = run["seed"] is JsonValue sv && sv.TryGetValue<ulong>(out var seed) ? seed : throw new ReplayFormatException("run.seed must be an unsigned 64-bit number"),
             Sequences = (int)Num(run, "sequences", 1, int.MaxValue), Property = Str(run, "property")!, MaxLength = (int)Num(run, "max_length", 1, int.MaxValue),
             SlowOps = Bool(run, "slow_ops"), Command = Str(run, "command")!,

@@ -41,13 +41,19 @@ public static class Counterexamples
 
     /// <summary>A sequence and its steps with the documented expectation on each (no failure recorded).</summary>
     public static ReplayFile Sample(RunSite site, Program.Cli cli, string property, ulong seed, int sequences, IReadOnlyList<Step> steps, string command,
-        IReadOnlyList<string>? alreadyFailing = null) => new()
+        IReadOnlyList<string>? alreadyFailing = null)
     {
-        Target = site.Target, Profile = site.ProfileName, Device = site.Device, Driver = site.Driver, Kernel = site.Profile.Kernel,
-        Devices = site.Devices, OutputPayload = site.Profile.Video.Count > 0 ? site.Profile.Video[0].SizeImage : 0,
-        Seed = seed, Sequences = sequences, Property = property, MaxLength = cli.Options.MaxLength, SlowOps = cli.Options.SlowOps == true,
-        Command = command, Steps = Expectations.Derive(site.Profile, steps, alreadyFailing),
-    };
+        // the format the suite certified the video node with, so that the C reproducer starts from it too
+        var (pixelFormat, videoBufType) = ReplayFile.VideoFormat(site.Profile);
+        return new()
+        {
+            Target = site.Target, Profile = site.ProfileName, Device = site.Device, Driver = site.Driver, Kernel = site.Profile.Kernel,
+            Devices = site.Devices, OutputPayload = site.Profile.Video.Count > 0 ? site.Profile.Video[0].SizeImage : 0,
+            PixelFormat = pixelFormat, VideoBufType = videoBufType,
+            Seed = seed, Sequences = sequences, Property = property, MaxLength = cli.Options.MaxLength, SlowOps = cli.Options.SlowOps == true,
+            Command = command, Steps = Expectations.Derive(site.Profile, steps, alreadyFailing),
+        };
+    }
 
     /// <summary>Writes NAME.replay.json and NAME.c into dir; returns their paths as the user will see them.</summary>
     public static CounterexampleFiles Write(string dir, string name, ReplayFile rf)

@@ -1,0 +1,119 @@
+using Conformance.Adapters;
+using Conformance.Adapters.Model;
+using Conformance.Generators;
+using Conformance.Properties;
+using Conformance.Reports;
+using Conformance.Runner;
+using Xunit;
+using static Conformance.Adapters.Uapi;
+
+namespace Conformance.SelfTests;
+
+/// <summary>
+/// C reproducers of multi-planar queues (profile vivid-mplane): every multi-planar form of a V4L2 op is written with a
+/// planes array as the kernel adapter passes it, the program sets the pixel format the suite certified the node with
+/// before its first step, and the replay file records that format (and nothing new for a single-planar queue).
+/// </summary>
+public class MplaneReproducerTests
+{
+    private static readonly TargetProfile Mplane = TargetProfile.VividMplane;
+
+    /// <summary>Lockstep samples of generated vb2 sequences on the model, as replay files the way a run writes them.</summary>
+    private static IEnumerable<ReplayFile> Samples(TargetProfile profile, int count)
+    {
+        var gen = new SequenceGenerator(profile, ["vb2", "dmabuf", "heap"]) { SlowOps = true };
+        var site = new RunSite("model", profile.Name, profile, null, null, RunSite.DefaultPaths(profile));
+        var cli = Program.Parse([]);
+        var lockstep = new LockstepProperty();
+        for (ulong seed = 1; seed <= (ulong)count; seed++)
+        {
+            using var model = new ReferenceModel(profile);
+            lockstep.Trace(gen.Generate(seed * 7919, 40), model, null, out var steps);
+            yield return Counterexamples.Sample(site, cli, "lockstep", seed, 1, steps, "test");
+        }
+    }
+
+    private static readonly Lazy<List<(ReplayFile Replay, string C)>> Written =
+        new(() => Samples(Mplane, 150).Select(r => (r, CReproducer.Write(r))).ToList());
+
+    [Fact]
+    public void A_replay_file_records_the_pixel_format_and_buffer_type_only_where_a_reproducer_needs_them()
+    {
+        var rf = Written.Value[0].Replay;
+        Assert.Equal(V4L2_PIX_FMT_YUV420M, rf.PixelFormat);
+        Assert.Equal(V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, rf.VideoBufType);
+        var json = rf.ToJson();
+        Assert.Contains($"\"pixel_format\": {V4L2_PIX_FMT_YUV420M}", json);
+        Assert.Contains($"\"video_buf_type\": {V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE}", json);
+        var back = ReplayFile.Parse(json);
+        Assert.Equal((rf.PixelFormat, rf.VideoBufType), (back.PixelFormat, back.VideoBufType));
+        Assert.Equal(json, back.ToJson());
+
+        // a single-planar queue in the driver's format: the file is as it was before these fields existed
+        var single = Samples(TargetProfile.VividLike, 1).Single();
+        Assert.Equal((0u, 0u), (single.PixelFormat, single.VideoBufType));
+        Assert.DoesNotContain("pixel_format", single.ToJson());
+        Assert.DoesNotContain("video_buf_type", single.ToJson());
+        Assert.DoesNotContain("set_pixel_format", CReproducer.Write(single));
+
+        var orphan = json.Replace($"\"video_buf_type\": {V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE}", "\"unused\": 0");
+        Assert.Contains("target.pixel_format needs target.video_buf_type", Assert.Throws<ReplayFormatException>(() => ReplayFile.Parse(orphan)).Message);
+    }
+
+    [Fact]
+    public void The_reproducer_sets_the_recorded_pixel_format_before_the_first_step()
+    {
+        var c = Written.Value.First(w => w.Replay.Steps.Any(s => s.Op is Open o && o.Device == "video0")).C;
+        var main = c[c.IndexOf("int main(", StringComparison.Ordinal)..];
+        // video0's index among the devices the program names
+        Assert.Matches(@"if \(set_pixel_format\(\d+, V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, v4l2_fourcc\('Y', 'M', '1', '2'\)\) < 0\)\n\t\treturn 2;", main);
+        Assert.True(main.IndexOf("set_pixel_format(", StringComparison.Ordinal) < main.IndexOf("rc = run();", StringComparison.Ordinal));
+        Assert.Contains("VIDIOC_S_FMT", c);
+        Assert.Contains(" * Format:    before the first step, video0 is set to pixel format YM12 (VIDIOC_S_FMT)", c);
+    }
+
+    /// <summary>Each multi-planar form as the kernel adapter makes it (KernelTarget: PlanesBuffer, LayOut, QBufMplane, MmapVideo).</summary>
+    public static TheoryData<string, string> Forms => new()
+    {
+        { "QUERYBUF of plane 0 with a zeroed planes array", "struct v4l2_buffer b = { .index = 0, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, .length = VIDEO_MAX_PLANES, .m.planes = planes };" },
+        { "QUERYBUF of a later plane, -1 past the buffer's last", "done(b.length > 2 ? (long long)planes[2].length : -1, b.flags & STATE_FLAGS, b.memory)" },
+        { "QUERYBUF one past the last plane", "done(b.length > 3 ? (long long)planes[3].length : -1, b.flags & STATE_FLAGS, b.memory)" },
+        { "DQBUF with a planes array", "VIDIOC_DQBUF, &b) < 0 ? fail() : done(b.index, b.flags & STATE_FLAGS, 0);" },
+        { "QBUF: b.length from the current format", "b.length = format_planes(" },
+        { "QBUF of a dma-buf per plane, with its fstat size", "planes[2].length = dmabuf_length(" },
+        { "QBUF of user memory per plane", "planes[1].m.userptr = (unsigned long)maddr[" },
+        { "QBUF of an output buffer: one frame in every plane", "planes[p].bytesused = size[p];" },
+        { "CREATE_BUFS moves every plane's sizeimage", "mp->plane_fmt[p].sizeimage = size < 0 ? 0 : size > 0xffffffffLL ? 0xffffffffu : (__u32)size;" },
+        { "CREATE_BUFS with one plane fewer", "mp->num_planes--;" },
+        { "CREATE_BUFS with one plane more", "mp->plane_fmt[mp->num_planes] = mp->plane_fmt[mp->num_planes - 1];" },
+        { "CREATE_BUFS with the last plane empty", "mp->plane_fmt[mp->num_planes - 1].sizeimage = 0;" },
+        { "mmap of a plane at its own mem_offset", "(off_t)planes[2].m.mem_offset : (off_t)planes[0].m.mem_offset + (2 << 12)" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Forms))]
+    public void Every_multi_planar_form_is_written_as_the_kernel_adapter_makes_it(string what, string c)
+    {
+        Assert.True(Written.Value.Any(w => w.C.Contains(c, StringComparison.Ordinal)), $"{what}: no reproducer has '{c}'");
+    }
+
+    [Fact]
+    public void No_multi_planar_step_uses_the_single_planar_forms()
+    {
+        foreach (var (_, c) in Written.Value)
+        {
+            Assert.DoesNotContain("b.m.fd = ", c);
+            Assert.DoesNotContain("b.m.userptr = ", c);
+            Assert.DoesNotContain("cb.format.fmt.pix.sizeimage", c);
+            Assert.DoesNotContain("(off_t)b.m.offset", c);
+            Assert.DoesNotContain("done(b.length, ", c);
+        }
+    }
+
+    [Fact]
+    public void Multi_planar_reproducers_compile_without_warnings()
+    {
+        var errors = CCompile.CheckMany(Written.Value.Select(w => w.C).ToList());
+        Assert.True(errors == null, errors);
+    }
+}
