@@ -22,7 +22,7 @@ public static class CReproducer
     public static string Write(ReplayFile r, string? replayPath = null)
     {
         var slots = new Slots(r.Steps);
-        var em = new Emitter(slots, r.OutputPayload, r.VideoBufType);
+        var em = new Emitter(slots, r.OutputPayload, r.VideoBufType, r.VideoMem2Mem);
         var body = new StringBuilder();
         var names = TextReport.StepTexts(r.Steps.Select(s => (s.Op, s.Actual)).ToList());
         bool endCheck = r.Property == "release";
@@ -290,7 +290,7 @@ public static class CReproducer
     /// <summary>Each op's C: sets `o` to the outcome exactly as adapters/Kernel observes it.</summary>
     /// <param name="videoBufType">The video node's own buffer type (<see cref="ReplayFile.VideoBufType"/>): a multi-planar QBUF
     /// reads the plane sizes with VIDIOC_G_FMT of it. 0 when not recorded: then the step's type.</param>
-    private sealed class Emitter(Slots slots, long outputPayload, uint videoBufType) : IOpVisitor<string>
+    private sealed class Emitter(Slots slots, long outputPayload, uint videoBufType, bool m2m = false) : IOpVisitor<string>
     {
         public readonly HashSet<string> UapiHeaders = new();
         public readonly HashSet<string> Helpers = new();
@@ -371,7 +371,7 @@ public static class CReproducer
             if (IsMultiPlanar(op.Type)) return MmapVideoMplane(op);
             return $"{{\n\t/* the mem offset QUERYBUF reports for the buffer, else where vb2 would put it */\n" +
                 $"\tstruct v4l2_buffer b = {{ .index = {op.Index}, .type = {Type(op.Type)}, .memory = V4L2_MEMORY_MMAP }};\n" +
-                $"\toff_t off = xioctl({Fd(op.Fd)}, VIDIOC_QUERYBUF, &b) == 0 && b.memory == V4L2_MEMORY_MMAP ? (off_t)b.m.offset + ({op.Plane} << 12) : ((off_t){op.Index} << 15) | ({op.Plane} << 12);\n\n" +
+                $"\toff_t off = xioctl({Fd(op.Fd)}, VIDIOC_QUERYBUF, &b) == 0 && b.memory == V4L2_MEMORY_MMAP ? (off_t)b.m.offset + ({op.Plane} << 12) : ((off_t){op.Index} << 15) | ({op.Plane} << 12){DstBase(op.Type)};\n\n" +
                 $"\to = new_map(mmap(NULL, {op.Length}, {Prot(op.Prot)}, {MapFlags(op.Flags)}, {Fd(op.Fd)}, off), {op.Length}, {slots.Of(op)});\n}}";
         }
         /// <summary>
@@ -379,6 +379,10 @@ public static class CReproducer
         /// m.mem_offset from QUERYBUF when the buffer has that plane, plane 0's plus the plane in bits 12.. when it has fewer,
         /// and vb2's layout (index in bits 15.., plane in bits 12..) when there is no such MMAP buffer.
         /// </summary>
+        /// <summary>On a mem2mem node a CAPTURE queue's offsets start at DST_QUEUE_OFF_BASE (1 << 30, v4l2-mem2mem.h), so vb2's
+        /// layout reaches the queue the type names; nothing elsewhere.</summary>
+        private string DstBase(uint type) => m2m && !IsOutputType(type) ? " | ((off_t)1 << 30) /* DST_QUEUE_OFF_BASE: the mem2mem CAPTURE queue */" : "";
+
         private string MmapVideoMplane(MmapVideo op)
         {
             // plane 0 is the same either way; no buffer has VIDEO_MAX_PLANES planes or more
@@ -390,7 +394,7 @@ public static class CReproducer
                       "\t * planes), else where vb2 would put it */\n") +
                 PlanesBuffer(op.Type, $".index = {op.Index}, ") + "\toff_t off;\n\n" +
                 $"\tif (xioctl({Fd(op.Fd)}, VIDIOC_QUERYBUF, &b) == 0 && b.memory == V4L2_MEMORY_MMAP)\n\t\toff = {own};\n" +
-                $"\telse\n\t\toff = ((off_t){op.Index} << 15) | ({op.Plane} << 12);\n" +
+                $"\telse\n\t\toff = ((off_t){op.Index} << 15) | ({op.Plane} << 12){DstBase(op.Type)};\n" +
                 $"\to = new_map(mmap(NULL, {op.Length}, {Prot(op.Prot)}, {MapFlags(op.Flags)}, {Fd(op.Fd)}, off), {op.Length}, {slots.Of(op)});\n}}";
         }
         public string Visit(MmapAnon op) =>

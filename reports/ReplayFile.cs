@@ -31,7 +31,8 @@ public sealed record ReplayFile
     public required string Kernel { get; init; }
     /// <summary>Symbolic device names the ops open → paths on the machine that ran them.</summary>
     public required IReadOnlyDictionary<string, string> Devices { get; init; }
-    /// <summary>sizeimage of the first video node (an output QBUF carries one frame of it), 0 when there is none.</summary>
+    /// <summary>sizeimage of the first video node's OUTPUT queue (an output QBUF carries one frame of it; on a mem2mem node its
+    /// OUTPUT queue's), 0 when there is none.</summary>
     public long OutputPayload { get; init; }
     /// <summary>The pixel format (fourcc) the suite set on the first video node before certifying it
     /// (<see cref="VideoNodeProfile.PixelFormat"/>); 0 when it kept the driver's format. The C reproducer sets it the same way
@@ -40,6 +41,9 @@ public sealed record ReplayFile
     /// <summary>The first video node's buffer type where the C reproducer needs it: a multi-planar queue (its steps read the
     /// plane sizes with VIDIOC_G_FMT of this type) or a <see cref="PixelFormat"/> to set; 0 otherwise. Written only when non-zero.</summary>
     public uint VideoBufType { get; init; }
+    /// <summary>The first video node is a mem2mem node (<see cref="VideoNodeProfile.IsMem2Mem"/>): its CAPTURE queue's mmap offsets
+    /// start at DST_QUEUE_OFF_BASE, which a reproducer must add where QUERYBUF gives no offset. Written only when true.</summary>
+    public bool VideoMem2Mem { get; init; }
     public required ulong Seed { get; init; }
     public required int Sequences { get; init; }
     public required string Property { get; init; }
@@ -101,6 +105,7 @@ public sealed record ReplayFile
         // a single-planar queue in the driver's own format records neither, as files did before they existed
         if (PixelFormat != 0) target["pixel_format"] = PixelFormat;
         if (VideoBufType != 0) target["video_buf_type"] = VideoBufType;
+        if (VideoMem2Mem) target["video_m2m"] = true;
         var o = new JsonObject
         {
             ["format"] = FormatName,
@@ -175,6 +180,7 @@ public sealed record ReplayFile
             Kernel = Str(t, "kernel")!, Devices = devices, OutputPayload = Num(t, "output_payload", 0, uint.MaxValue),
             PixelFormat = t["pixel_format"] is null ? 0 : (uint)Num(t, "pixel_format", 0, uint.MaxValue),
             VideoBufType = t["video_buf_type"] is null ? 0 : (uint)Num(t, "video_buf_type", 0, uint.MaxValue),
+            VideoMem2Mem = t["video_m2m"] is not null && Bool(t, "video_m2m"),
             Seed = run["seed"] is JsonValue sv && sv.TryGetValue<ulong>(out var seed) ? seed : throw new ReplayFormatException("run.seed must be an unsigned 64-bit number"),
             Sequences = (int)Num(run, "sequences", 1, int.MaxValue), Property = Str(run, "property")!, MaxLength = (int)Num(run, "max_length", 1, int.MaxValue),
             SlowOps = Bool(run, "slow_ops"), Command = Str(run, "command")!,
