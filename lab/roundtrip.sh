@@ -43,7 +43,8 @@ if [ -n "$module" ]; then
   done
 else
   echo "== $samples sample sequences per device on vivid, the system heap and udmabuf"
-  ./run-suite.sh --target vm --device /dev/video0 --device /dev/dma_heap/system --device /dev/udmabuf \
+  # video0 (single-planar capture), video4 and video5 (vivid's multi-planar capture and output), video8 (vim2m, mem2mem)
+  ./run-suite.sh --target vm --device /dev/video0 --device /dev/video4 --device /dev/video5 --device /dev/video8 --device /dev/dma_heap/system --device /dev/udmabuf \
     --sample "$samples" --out "$out/samples" >"$out/samples.log" 2>&1 || { tail -30 "$out/samples.log"; fail "the sample run failed"; }
   for r in "$out"/samples/vm/samples/*/*.replay.json; do
     d="$(basename "$(dirname "$r")")"
@@ -70,7 +71,13 @@ else
     ./run-suite.sh --target "broken:$v" $extra --out "$out/broken-$v" >"$out/broken-$v.log" 2>&1
     [ $? -eq 1 ] || fail "broken:$v was not caught"
     for r in "$out/broken-$v"/counterexamples/*/*.replay.json; do
-      echo "broken $v-$(basename "${r%.replay.json}") ${r%.replay.json} $r" >>"$list"
+      # a variant played on a multi-planar or mem2mem profile runs on the lab's node of that kind (the C program's NAME=PATH)
+      case "$(grep -o '"profile": "[^"]*"' "$r" | head -1)" in
+        *vivid-mplane*) dev="video0=/dev/video4" ;;
+        *vim2m-like*) dev="video0=/dev/video8" ;;
+        *) dev="" ;;
+      esac
+      echo "broken $v-$(basename "${r%.replay.json}") ${r%.replay.json} $r $dev" >>"$list"
     done
   done
 fi
@@ -80,13 +87,13 @@ inc="$out/include"; bash lab/uapi-include.sh "$inc" || fail "cannot prepare the 
 mkdir -p "$out/bin"
 {
   echo "all:"
-  while read -r kind name base replay; do
+  while read -r kind name base replay _; do
     echo "all: $out/bin/$name"
     printf '%s: %s.c\n\tgcc -Wall -Werror -I%s -o $@ $<\n' "$out/bin/$name" "$base" "$inc"
   done <"$list"
 } >"$out/Makefile"
 make -s -k -j"$(nproc)" -f "$out/Makefile" >"$out/compile.log" 2>&1 || { cat "$out/compile.log"; echo "roundtrip: a reproducer does not compile cleanly"; exit 1; }
-awk -v b="$out/bin" '{ print $1, $2, b "/" $2, $4 }' "$list" >"$list.run" && mv "$list.run" "$list"
+awk -v b="$out/bin" '{ print $1, $2, b "/" $2, $4, $5 }' "$list" >"$list.run" && mv "$list.run" "$list"
 
 echo "== run them in the lab VM"
 lab=(bash lab/vm.sh run --out "$out/vm")
@@ -94,7 +101,7 @@ lab=(bash lab/vm.sh run --out "$out/vm")
 "${lab[@]}" -- bash lab/run-repros.sh "$list" >"$out/vm.log" 2>&1 || { tail -30 "$out/vm.log"; fail "the lab VM run failed"; }
 
 agree=0 disagree=0 inconclusive=0
-while read -r kind name bin replay; do
+while read -r kind name bin replay _; do
   rc="$(cat "$out/vm/runs/$name.rc" 2>/dev/null || echo missing)"
   ktap="$out/vm/runs/$name.ktap"
   step="$(grep -o '"step": [0-9]*' "$replay" | head -1 | grep -o '[0-9]*$' || true)"
