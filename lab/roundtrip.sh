@@ -2,7 +2,7 @@
 # The C round trip on the lab kernel: the suite's standalone C reproducers must agree with its C# kernel
 # adapter. Three kinds of program, all compiled here with gcc -Wall -Werror against the 6.12 uapi headers
 # and run in one boot of the lab VM:
-#   sample     sequences generated on vivid, the system heap and udmabuf and run by the C# adapter
+#   sample     sequences generated on vivid (single- and multi-planar), vim2m, the system heap and udmabuf and run by the C# adapter
 #              (--sample); the C program must take the same outcome at every step (exit 0), or, where
 #              the adapter saw a divergence, fail at the same step (exit 1)
 #   broken     counterexamples of deliberately broken model variants; the C program checks the
@@ -42,7 +42,7 @@ if [ -n "$module" ]; then
     echo "deviation $(basename "${r%.replay.json}") ${r%.replay.json} $r" >>"$list"
   done
 else
-  echo "== $samples sample sequences per device on vivid, the system heap and udmabuf"
+  echo "== $samples sample sequences per device on vivid (single- and multi-planar), vim2m, the system heap and udmabuf"
   # video0 (single-planar capture), video4 and video5 (vivid's multi-planar capture and output), video8 (vim2m, mem2mem)
   ./run-suite.sh --target vm --device /dev/video0 --device /dev/video4 --device /dev/video5 --device /dev/video8 --device /dev/dma_heap/system --device /dev/udmabuf \
     --sample "$samples" --out "$out/samples" >"$out/samples.log" 2>&1 || { tail -30 "$out/samples.log"; fail "the sample run failed"; }
