@@ -116,6 +116,7 @@ public sealed class SequenceGenerator
     public OpSequence Generate(ulong seed, int length)
     {
         _memory = 0;
+        _contexts.Clear();
         var rng = new Rng(seed);
         _mixVideo = rng.Chance(35);
         // half the sequences focus on one area, so deep states of each area are reached as often as mixed ones
@@ -143,6 +144,7 @@ public sealed class SequenceGenerator
     private void Track(Op op, Outcome o, List<V> vars)
     {
         if (!o.Ok) return;
+        TrackContext(op);
         if (op is ReqBufs rb) _memory = rb.Count == 0 ? 0 : rb.Memory;
         if (op is CreateBufs cb && cb.Count > 0) _memory = cb.Memory;
         V? Find(Var v) => vars.FirstOrDefault(x => x.Var == v);
@@ -210,6 +212,33 @@ public sealed class SequenceGenerator
     }
 
     private uint _memory;   // the video queue's memory type as last set by REQBUFS / CREATE_BUFS (0 = none)
+
+    /// <summary>A mem2mem context as the generator has seen it set up: which of its queues have buffers and which stream.</summary>
+    private sealed class M2mContext { public bool CapBufs, OutBufs, CapOn, OutOn; }
+    /// <summary>Each open (and dup) of a mem2mem node → its context.</summary>
+    private readonly Dictionary<int, M2mContext> _contexts = new();
+
+    private void TrackContext(Op op)
+    {
+        M2mContext? Of(Var v) => _contexts.GetValueOrDefault(v.Id);
+        switch (op)
+        {
+            case Open x when Profile.VideoNode(x.Device) is { IsMem2Mem: true }: _contexts[op.Id] = new M2mContext(); break;
+            case Dup x when Of(x.Fd) is { } c: _contexts[op.Id] = c; break;
+            case ReqBufs x when Of(x.Fd) is { } c:
+                if (IsOutputType(x.Type)) c.OutBufs = x.Count > 0; else c.CapBufs = x.Count > 0;
+                break;
+            case CreateBufs x when x.Count > 0 && Of(x.Fd) is { } c:
+                if (IsOutputType(x.Type)) c.OutBufs = true; else c.CapBufs = true;
+                break;
+            case StreamOn x when Of(x.Fd) is { } c:
+                if (IsOutputType(x.Type)) c.OutOn = true; else c.CapOn = true;
+                break;
+            case StreamOff x when Of(x.Fd) is { } c:
+                if (IsOutputType(x.Type)) c.OutOn = false; else c.CapOn = false;
+                break;
+        }
+    }
 
     private Op? Next(ref Rng r, List<V> vars)
     {
@@ -298,6 +327,23 @@ public sealed class SequenceGenerator
                 Add(_memory == V4L2_MEMORY_USERPTR && maps.Count(m => m.Anon) < (mp ? np + 1 : 2) ? 6 : 1, r => new MmapAnon(PageAlign(node.SizeImage + PAGE_SIZE)));   // covers CREATE_BUFS' largest size delta
                 Add(2, r => new Dup(r.Pick(video).Var));
                 Add(video.Count > 1 ? 3 : 1, r => new Close(r.Pick(video).Var));
+                if (node.IsMem2Mem)
+                {
+                    // a mem2mem device returns buffers only in jobs, which need both queues of one context set up: take the
+                    // next step of that setup on a context, then queue and dequeue on either queue (VB2-M2M-2, VB2-M2M-3)
+                    uint capT = node.BufType, outT = node.OutputQueue!.BufType;
+                    Add(10, r =>
+                    {
+                        var v = r.Pick(video);
+                        if (!_contexts.TryGetValue(v.Var.Id, out var c)) return null;
+                        if (!c.OutBufs) return new ReqBufs(v.Var, outT, V4L2_MEMORY_MMAP, 2);
+                        if (!c.CapBufs) return new ReqBufs(v.Var, capT, V4L2_MEMORY_MMAP, 2);
+                        if (!c.OutOn) return new StreamOn(v.Var, outT);
+                        if (!c.CapOn) return new StreamOn(v.Var, capT);
+                        uint t = r.Chance(50) ? outT : capT;
+                        return r.Chance(60) ? new QBuf(v.Var, t, (uint)r.Below(2), V4L2_MEMORY_MMAP, Var.None) : new DQBuf(v.Var, t);
+                    });
+                }
             }
         }
         if (drm)

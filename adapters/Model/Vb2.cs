@@ -299,7 +299,9 @@ public sealed partial class ReferenceModel
             {
                 var queued = Outcome.Success(length, flags | V4L2_BUF_FLAG_QUEUED, q.Memory);
                 var done = Outcome.Success(length, flags | V4L2_BUF_FLAG_DONE, q.Memory);
-                if (Choose("QUEUED or DONE (the device completes buffers on its own clock)", queued, done) == 1)
+                // the bug (as a target) returns an OUTPUT buffer at once, unprocessed
+                bool atOnce = !_hasActual && Broken(ModelBug.M2mOutputUnprocessed) && q.P.IsOutput && q.Peer != null;
+                if (atOnce || Choose("QUEUED or DONE (the device completes buffers on its own clock)", queued, done) == 1)
                     Complete(q, pos + 1 - q.KnownDone);
                 else return queued;
                 flags |= V4L2_BUF_FLAG_DONE;
