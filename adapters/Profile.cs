@@ -59,6 +59,9 @@ public sealed record VideoNodeProfile(
     /// queue is tested with more than one plane; 0 when the suite keeps the driver's current format. A reproducer sets it
     /// the same way before its first step.</summary>
     public uint PixelFormat { get; init; }
+    /// <summary>The pixel format the node had before the suite set <see cref="PixelFormat"/> (G_FMT); the kernel adapter puts it
+    /// back when it is done, so certifying a device leaves it as it was. 0 when the suite set none.</summary>
+    public uint InitialPixelFormat { get; init; }
     /// <summary>VIDEO_MAX_FRAME (videodev2.h): the maximum when a queue does not report SUPPORTS_MAX_NUM_BUFFERS.</summary>
     public const int VideoMaxFrame = 32;
     /// <summary>Only when the model plays this driver: the most buffers one REQBUFS or CREATE_BUFS call grants (null: no cap

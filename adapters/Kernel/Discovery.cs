@@ -268,11 +268,13 @@ public static unsafe class Discovery
     /// VIDIOC_S_FMT. Only documented queries say how many planes a format has; nothing judged is read. False (with the
     /// reason in note) when no format can be set; otherwise note says what was chosen.
     /// </summary>
-    private static bool ChooseMostPlanes(int fd, uint type, out uint pixelFormat, out string note)
+    private static bool ChooseMostPlanes(int fd, uint type, out uint pixelFormat, out uint initial, out string note)
     {
         pixelFormat = 0;
+        initial = 0;
         var cur = new v4l2_format { type = type };
         if (Sys.Ioctl(fd, Req.VIDIOC_G_FMT, &cur) != 0) { note = "VIDIOC_G_FMT fails"; return false; }
+        initial = cur.fmt_pix_mp.pixelformat;
         int best = 0;
         for (uint i = 0; i < 256; i++)
         {
@@ -286,7 +288,7 @@ public static unsafe class Discovery
         if (pixelFormat == 0) { note = $"current format {FourCC(cur.fmt_pix_mp.pixelformat)}, {cur.fmt_pix_mp.num_planes} plane(s) (VIDIOC_ENUM_FMT/TRY_FMT offer no other)"; return true; }
         long r = SetPixelFormat(fd, type, pixelFormat);
         if (r < 0) { note = $"VIDIOC_S_FMT to {FourCC(pixelFormat)} (the format with the most planes, {best}) fails with {Sys.ErrnoOf(r)}"; return false; }
-        note = $"format set to {FourCC(pixelFormat)} ({best} planes, the most of any format it lists)";
+        note = $"format set to {FourCC(pixelFormat)} ({best} planes, the most of any format it lists; {FourCC(initial)} is put back afterwards)";
         return true;
     }
 
@@ -320,9 +322,9 @@ public static unsafe class Discovery
         if (bufCaps == 0) { why = "VIDIOC_REQBUFS(0) fails for MMAP, DMABUF and USERPTR"; return null; }
         var fmt = new v4l2_format { type = type };
         bool mplane = IsMultiPlanar(type);
-        uint pixelFormat = 0;
+        uint pixelFormat = 0, initialFormat = 0;
         string? formatNote = null;
-        if (mplane && !ChooseMostPlanes(fd, type, out pixelFormat, out formatNote)) { why = formatNote!; return null; }
+        if (mplane && !ChooseMostPlanes(fd, type, out pixelFormat, out initialFormat, out formatNote)) { why = formatNote!; return null; }
         if (Sys.Ioctl(fd, Req.VIDIOC_G_FMT, &fmt) != 0) { why = "VIDIOC_G_FMT fails"; return null; }
         var planeSizes = new List<long>();
         if (mplane)
@@ -348,7 +350,8 @@ public static unsafe class Discovery
         notes.Add($"{(IsOutputType(type) ? "V4L2_CID_MIN_BUFFERS_FOR_OUTPUT" : "V4L2_CID_MIN_BUFFERS_FOR_CAPTURE")} {(minCtrl is { } mc ? mc.ToString() : "not implemented")}; " +
             $"VIDIOC_REMOVE_BUFS {(hasRemove ? "implemented" : "not implemented")}; EXPBUF exporter {exporter ?? "unknown (no MMAP)"}");
         return new VideoNodeProfile("video", driver, card, type, bufCaps, createCaps, maxBufs, minCtrl, sizeImage, hasRemove,
-            exporter, DeviceWritesCaptureBuffers: !IsOutputType(type)) { PlaneSizes = planeSizes, PixelFormat = pixelFormat };
+            exporter, DeviceWritesCaptureBuffers: !IsOutputType(type))
+        { PlaneSizes = planeSizes, PixelFormat = pixelFormat, InitialPixelFormat = pixelFormat != 0 ? initialFormat : 0 };
     }
 
     /// <summary>The first format VIDIOC_ENUM_FMT lists for the type with V4L2_FMT_FLAG_COMPRESSED (a codec's bitstream), or null.</summary>

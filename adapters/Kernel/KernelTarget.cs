@@ -566,6 +566,16 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
     public void Dispose()
     {
         Reset();
+        // the node's own format back, as it was before discovery set the one it was certified with
+        foreach (var v in Profile.Video.Where(v => v.InitialPixelFormat != 0 && v.InitialPixelFormat != v.PixelFormat))
+        {
+            if (!_paths.TryGetValue(v.Device, out var path)) continue;
+            using var _ = _watchdog.Op($"VIDIOC_S_FMT {FourCC(v.InitialPixelFormat)} on {path}", -1);
+            long fd = Sys.Open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+            if (fd < 0) continue;
+            Discovery.SetPixelFormat((int)fd, v.BufType, v.InitialPixelFormat);
+            Sys.Close((int)fd);
+        }
         _watchdog.Dispose();
     }
 }
