@@ -201,7 +201,7 @@ public sealed record TargetProfile(
                 return false;
             case "queue" when arg == "shared":
                 if (Video.Any(v => !v.IsMem2Mem)) return true;
-                reason = Video.Count == 0 ? "no V4L2 node" : "a mem2mem node: every file handle has its own queues, so no handle is another's non-owner (VB2-M2M-1)";
+                reason = Video.Count == 0 ? "no V4L2 node" : "a mem2mem node: every file handle has its own queues (VB2-M2M-1), so no handle is another's non-owner and none sees what another's close left";
                 return false;
             case "queue" when arg == "m2m":
                 if (Video.Any(v => v.IsMem2Mem)) return true;

@@ -102,6 +102,9 @@ public static class CReproducer
     {
         ReqBufs when invariant != Conformance.Adapters.Model.Inv.ReqBufsCaps => Field.R0,
         CreateBufs when invariant != Conformance.Adapters.Model.Inv.ReqBufsCaps => Field.R0 | Field.R1,
+        // the mem2mem rules constrain a buffer's state, not its length (the driver's frame size)
+        QueryBuf when invariant is Conformance.Adapters.Model.Inv.M2mJob or Conformance.Adapters.Model.Inv.M2mContext
+            or Conformance.Adapters.Model.Inv.M2mStreamOff => Field.R1 | Field.R2,
         _ => Field.All,
     };
 

@@ -42,26 +42,23 @@ public sealed partial class ReferenceModel
 
     /// <summary>
     /// How many more of q's queued buffers, oldest first, may be found done now. A plain queue: every one, while streaming. A
-    /// mem2mem queue: each needs a job, which takes the other queue's next queued buffer while both stream
-    /// (v4l2-mem2mem.c __v4l2_m2m_try_queue), or a job that ran before the other queue's STREAMOFF (<see cref="VideoQueue.Budget"/>).
+    /// mem2mem queue: every one while both queues of its context stream (dev-mem2mem.rst: the hardware starts once both are
+    /// streaming; how many CAPTURE buffers a job fills per OUTPUT buffer is the driver's own, vim2m one, a deinterlacer two);
+    /// once the other queue stopped, only those that may have been processed before its STREAMOFF (<see cref="VideoQueue.Budget"/>).
     /// </summary>
     private int CanComplete(VideoQueue q)
     {
-        int mine = q.QueuedOrder.Count - q.KnownDone;
-        if (q.Peer == null || Broken(ModelBug.M2mOutputUnprocessed) && q.P.IsOutput) return q.Streaming ? mine : 0;
-        int paired = q.Streaming && q.Peer.Streaming ? q.Peer.QueuedOrder.Count - q.Peer.KnownDone : 0;
-        return Math.Min(mine, paired + q.Budget);
+        int mine = q.Streaming ? q.QueuedOrder.Count - q.KnownDone : 0;
+        if (q.Peer == null || Broken(ModelBug.M2mOutputUnprocessed) && q.P.IsOutput || q.Peer.Streaming) return mine;
+        return Math.Min(mine, q.Budget);
     }
 
-    /// <summary>k more of q's queued buffers are done; on a mem2mem queue each was a job, which completed the other queue's
-    /// next buffer too, unless it ran before that queue's STREAMOFF.</summary>
+    /// <summary>k more of q's queued buffers are done; on a mem2mem queue whose other queue has stopped, each was processed
+    /// before that STREAMOFF.</summary>
     private void Complete(VideoQueue q, int k)
     {
         q.KnownDone += k;
-        if (q.Peer == null || Broken(ModelBug.M2mOutputUnprocessed) && q.P.IsOutput) return;
-        int early = Math.Min(k, q.Budget);
-        q.Budget -= early;
-        q.Peer.KnownDone += k - early;
+        if (q.Peer is { Streaming: false } && !(Broken(ModelBug.M2mOutputUnprocessed) && q.P.IsOutput)) q.Budget = Math.Max(0, q.Budget - k);
     }
 
     private bool ValidMemory(VideoQueue q, uint memory) =>
