@@ -53,6 +53,8 @@ public sealed record VideoNodeProfile(
     public bool IsMem2Mem => OutputQueue != null;
     /// <summary>The profile of the queue a buffer type names: on a mem2mem node the OUTPUT queue's for an output type, else this one.</summary>
     public VideoNodeProfile QueueFor(uint type) => OutputQueue != null && Uapi.IsOutputType(type) ? OutputQueue : this;
+    /// <summary>Plane p's sizeimage in bytes; the last plane's for a p past it (a plane number drawn out of range).</summary>
+    public long PlaneSize(uint p) => PlaneSizes[(int)Math.Min(p, (uint)PlaneSizes.Count - 1)];
     /// <summary>How many planes each buffer has: the format's num_planes (1 on a single-planar queue).</summary>
     public int NumPlanes => PlaneSizes.Count;
     /// <summary>The pixel format (fourcc) the suite set with VIDIOC_S_FMT before certifying the node, so that a multi-planar

@@ -163,7 +163,7 @@ public sealed class SequenceGenerator
                 vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = (long)PageAlign((long)x.Len), AccMode = (int)(x.FdFlags & O_ACCMODE), Device = "heap" });
                 break;
             case ExpBuf x:
-                vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = PageAlign(Profile.Video[0].PlaneSizes[(int)Math.Min(x.Plane, (uint)Profile.Video[0].NumPlanes - 1)]), AccMode = (int)(x.Flags & O_ACCMODE), Device = "vb2" });
+                vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = PageAlign(Profile.Video[0].QueueFor(x.Type).PlaneSize(x.Plane)), AccMode = (int)(x.Flags & O_ACCMODE), Device = "vb2" });
                 break;
             case DrmDumbExport x:
                 vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = o.R0, AccMode = (x.Flags & DRM_RDWR) != 0 ? O_RDWR : O_RDONLY, Device = "drm" });
@@ -283,7 +283,6 @@ public sealed class SequenceGenerator
                 // single-planar one draws exactly as it always has
                 bool mp = node.MultiPlanar;
                 int np = node.NumPlanes;
-                long PlaneSize(uint p) => node.PlaneSizes[(int)Math.Min(p, (uint)np - 1)];
                 Add(6, r => new CreateBufs(r.Pick(video).Var, TypeArg(ref r, node), MemoryArg(ref r), Draw(Domains.CreateBufsCount, ref r), Draw(Domains.CreateBufsSizeDelta, ref r),
                     mp ? Draw(Domains.CreateBufsLayout, ref r) : PlaneLayout.Format));
                 Add(10, r => new QueryBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), mp ? Draw(Domains.QueryBufPlane, ref r)(np) : 0));
@@ -295,7 +294,7 @@ public sealed class SequenceGenerator
                     uint index = IndexArg(ref r);
                     uint p = mp ? Draw(Domains.MmapVideoMplanePlane, ref r)(np) : Draw(Domains.MmapVideoPlane, ref r);
                     uint t = node.IsMem2Mem ? Draw(Domains.M2mBufType, ref r)(node) : node.BufType;
-                    return new MmapVideo(fd, t, index, p, Draw(Domains.MmapVideoLength, ref r)(mp ? PlaneSize(p) : node.QueueFor(t).SizeImage),
+                    return new MmapVideo(fd, t, index, p, Draw(Domains.MmapVideoLength, ref r)(node.QueueFor(t).PlaneSize(p)),
                         Draw(Domains.MmapVideoProt, ref r), Draw(Domains.MmapVideoFlags, ref r));
                 });
                 uint qmem = _memory;

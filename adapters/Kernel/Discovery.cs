@@ -276,14 +276,12 @@ public static unsafe class Discovery
         if (Sys.Ioctl(fd, Req.VIDIOC_G_FMT, &cur) != 0) { note = "VIDIOC_G_FMT fails"; return false; }
         initial = cur.fmt_pix_mp.pixelformat;
         int best = 0;
-        for (uint i = 0; i < 256; i++)
+        foreach (var (fourcc, _) in Formats(fd, type))
         {
-            var d = new v4l2_fmtdesc { index = i, type = type };
-            if (Sys.Ioctl(fd, Req.VIDIOC_ENUM_FMT, &d) != 0) break;
             var t = cur;
-            t.fmt_pix_mp.pixelformat = d.pixelformat;
-            if (Sys.Ioctl(fd, Req.VIDIOC_TRY_FMT, &t) != 0 || t.fmt_pix_mp.pixelformat != d.pixelformat) continue;
-            if (t.fmt_pix_mp.num_planes > best) { best = t.fmt_pix_mp.num_planes; pixelFormat = d.pixelformat; }
+            t.fmt_pix_mp.pixelformat = fourcc;
+            if (Sys.Ioctl(fd, Req.VIDIOC_TRY_FMT, &t) != 0 || t.fmt_pix_mp.pixelformat != fourcc) continue;
+            if (t.fmt_pix_mp.num_planes > best) { best = t.fmt_pix_mp.num_planes; pixelFormat = fourcc; }
         }
         if (pixelFormat == 0) { note = $"current format {FourCC(cur.fmt_pix_mp.pixelformat)}, {cur.fmt_pix_mp.num_planes} plane(s) (VIDIOC_ENUM_FMT/TRY_FMT offer no other)"; return true; }
         long r = SetPixelFormat(fd, type, pixelFormat);
@@ -355,15 +353,20 @@ public static unsafe class Discovery
     }
 
     /// <summary>The first format VIDIOC_ENUM_FMT lists for the type with V4L2_FMT_FLAG_COMPRESSED (a codec's bitstream), or null.</summary>
-    private static string? CompressedFormat(int fd, uint type)
+    private static string? CompressedFormat(int fd, uint type) =>
+        Formats(fd, type).Where(f => (f.Flags & V4L2_FMT_FLAG_COMPRESSED) != 0).Select(f => FourCC(f.PixelFormat)).FirstOrDefault();
+
+    /// <summary>Every format VIDIOC_ENUM_FMT lists for the type, in its order (index 0 up to the first refusal, at most 256).</summary>
+    private static List<(uint PixelFormat, uint Flags)> Formats(int fd, uint type)
     {
+        var list = new List<(uint, uint)>();
         for (uint i = 0; i < 256; i++)
         {
             var d = new v4l2_fmtdesc { index = i, type = type };
-            if (Sys.Ioctl(fd, Req.VIDIOC_ENUM_FMT, &d) != 0) return null;
-            if ((d.flags & V4L2_FMT_FLAG_COMPRESSED) != 0) return FourCC(d.pixelformat);
+            if (Sys.Ioctl(fd, Req.VIDIOC_ENUM_FMT, &d) != 0) break;
+            list.Add((d.pixelformat, d.flags));
         }
-        return null;
+        return list;
     }
 
     /// <summary>Reads a V4L2 node's queue profile from the device. Null (with the reason) when the suite cannot certify it.</summary>

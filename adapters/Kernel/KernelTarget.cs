@@ -46,14 +46,20 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
     private void ApplyFormats()
     {
         foreach (var v in Profile.Video.Where(v => v.PixelFormat != 0))
-        {
-            if (!_paths.TryGetValue(v.Device, out var path)) continue;
-            using var _ = _watchdog.Op($"VIDIOC_S_FMT {FourCC(v.PixelFormat)} on {path}", -1);
-            long fd = Sys.Open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-            long r = fd < 0 ? fd : Discovery.SetPixelFormat((int)fd, v.BufType, v.PixelFormat);
-            if (fd >= 0) Sys.Close((int)fd);
-            if (r < 0) throw new InvalidOperationException($"{path}: setting the certified pixel format {FourCC(v.PixelFormat)} failed: {Sys.ErrnoOf(r)}");
-        }
+            if (_paths.TryGetValue(v.Device, out var path) && SetFormat(path, v.BufType, v.PixelFormat) is var r and < 0)
+                throw new InvalidOperationException($"{path}: setting the certified pixel format {FourCC(v.PixelFormat)} failed: {Sys.ErrnoOf(r)}");
+    }
+
+    /// <summary>Opens path, sets the pixel format (<see cref="Discovery.SetPixelFormat"/>) under the watchdog and closes it again.
+    /// Returns the result (negative: -errno of the open or the ioctl).</summary>
+    private long SetFormat(string path, uint type, uint pixelFormat)
+    {
+        using var _ = _watchdog.Op($"VIDIOC_S_FMT {FourCC(pixelFormat)} on {path}", -1);
+        long fd = Sys.Open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0) return fd;
+        long r = Discovery.SetPixelFormat((int)fd, type, pixelFormat);
+        Sys.Close((int)fd);
+        return r;
     }
 
     public TargetProfile Profile { get; }
@@ -372,14 +378,13 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
             using (_watchdog.Op("VIDIOC_QUERYBUF", fd))
                 r = Sys.Ioctl(fd, Req.VIDIOC_QUERYBUF, &b);
             if (r < 0) return Err(r);
-            return Outcome.Success(plane < b.length ? planes[plane].length : -1, b.flags & StateFlags, b.memory);
+            return Outcome.Success(plane < b.length ? planes[plane].length : -1, b.flags & Ioctls.StateFlags, b.memory);
         }
         byte* arg = stackalloc byte[ArgBytes];
         var o = Observed(Ioctls.QueryBuf, Issue(Ioctls.QueryBuf, fd, [index, type], arg), arg);
         return o.Ok && plane > 0 ? o with { R0 = -1 } : o;   // a single-planar buffer has plane 0 only
     }
 
-    private const uint StateFlags = V4L2_BUF_FLAG_MAPPED | V4L2_BUF_FLAG_QUEUED | V4L2_BUF_FLAG_DONE;
 
     /// <summary>A zeroed multi-planar v4l2_buffer whose m.planes is the given zeroed array of VIDEO_MAX_PLANES entries.</summary>
     private static v4l2_buffer PlanesBuffer(uint type, v4l2_plane* planes)
@@ -471,7 +476,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
             long r;
             using (_watchdog.Op("VIDIOC_DQBUF", fd))
                 r = Sys.Ioctl(fd, Req.VIDIOC_DQBUF, &b);
-            return r < 0 ? Err(r) : Outcome.Success(b.index, b.flags & StateFlags);
+            return r < 0 ? Err(r) : Outcome.Success(b.index, b.flags & Ioctls.StateFlags);
         }
         byte* arg = stackalloc byte[ArgBytes];
         return Observed(Ioctls.DQBuf, Issue(Ioctls.DQBuf, fd, [type], arg), arg);
@@ -568,14 +573,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         Reset();
         // the node's own format back, as it was before discovery set the one it was certified with
         foreach (var v in Profile.Video.Where(v => v.InitialPixelFormat != 0 && v.InitialPixelFormat != v.PixelFormat))
-        {
-            if (!_paths.TryGetValue(v.Device, out var path)) continue;
-            using var _ = _watchdog.Op($"VIDIOC_S_FMT {FourCC(v.InitialPixelFormat)} on {path}", -1);
-            long fd = Sys.Open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-            if (fd < 0) continue;
-            Discovery.SetPixelFormat((int)fd, v.BufType, v.InitialPixelFormat);
-            Sys.Close((int)fd);
-        }
+            if (_paths.TryGetValue(v.Device, out var path)) SetFormat(path, v.BufType, v.InitialPixelFormat);
         _watchdog.Dispose();
     }
 }

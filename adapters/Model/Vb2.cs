@@ -130,25 +130,14 @@ public sealed partial class ReferenceModel
     /// <summary>Allocates up to n buffers of sizes.Count planes each (sizes in bytes, per plane).</summary>
     private int Allocate(VideoQueue q, uint memory, int n, IReadOnlyList<long> sizes, out int first)
     {
-        first = 0;
         // first free contiguous range, shrinking the request until one fits (__vb2_queue_alloc)
-        n = Math.Min(n, q.P.MaxBuffers - q.NumBufs);
-        for (; n > 0; n--)
-        {
-            for (int s = 0; s + n <= q.P.MaxBuffers; s++)
-            {
-                bool free = true;
-                for (int i = s; i < s + n && free; i++) free = q.Bufs[i] == null;
-                if (!free) continue;
-                for (int i = s; i < s + n; i++)
-                    q.Bufs[i] = new VideoBuffer(i, sizes.Select(len => new VideoPlane(len, memory == V4L2_MEMORY_MMAP ? new Mem(PageAlign(len), null) : null)).ToArray());
-                q.NumBufs += n;
-                q.Memory = memory;
-                first = s;
-                return n;
-            }
-        }
-        return 0;
+        (first, n) = FirstFit(q, n);
+        if (n == 0) return 0;
+        for (int i = first; i < first + n; i++)
+            q.Bufs[i] = new VideoBuffer(i, sizes.Select(len => new VideoPlane(len, memory == V4L2_MEMORY_MMAP ? new Mem(PageAlign(len), null) : null)).ToArray());
+        q.NumBufs += n;
+        q.Memory = memory;
+        return n;
     }
 
     public Outcome ReqBufs(int fd, uint type, uint memory, uint count)
@@ -247,7 +236,7 @@ public sealed partial class ReferenceModel
         if (sizes.Count != q.P.NumPlanes) return Cite(Inv.MplaneCreate, Errno.EINVAL);
         for (int p = 0; p < sizes.Count; p++)
             if (sizes[p] <= 0 || sizes[p] < q.P.PlaneSizes[p]) return Cite(Inv.CreateSize, new Outcome(Errno.EINVAL));
-        int want = (int)Math.Min(count, (uint)(q.P.MaxBuffers - q.NumBufs));
+        int asked = (int)Math.Min(count, (uint)(q.P.MaxBuffers - q.NumBufs)), want = asked;
         if (_hasActual && Relaxed.Contains(Inv.CreateAppend) && _actual.Ok && _actual.R1 > want && _actual.R1 <= q.P.MaxBuffers - q.NumBufs)
             want = (int)_actual.R1;   // already reported: follow the count the target created
         // fewer when the driver runs out of memory: at most the most one call grants, the same on every call
@@ -257,7 +246,7 @@ public sealed partial class ReferenceModel
             want = few + Choose($"{few} to {many} (the request, or fewer when the driver runs out of memory; the most it grants is the same on every call)",
                 Enumerable.Range(few, many - few + 1).Select(k => FirstFit(q, k) is var (at, got) ? Outcome.Success(at, got, caps) : default).ToArray());
         else want = few;
-        if (want < Math.Min((int)Math.Min(count, (uint)(q.P.MaxBuffers - q.NumBufs)), q.CapHi)) q.CapLo = q.CapHi = want;
+        if (want < Math.Min(asked, q.CapHi)) q.CapLo = q.CapHi = want;
         else q.CapLo = Math.Max(q.CapLo, want);
         int got = Allocate(q, memory, want, sizes, out int first);
         if (q.P.MultiPlanar) Cite(Inv.MplaneCreate);
@@ -462,6 +451,7 @@ public sealed partial class ReferenceModel
             if (memory == V4L2_MEMORY_USERPTR && (lengths[p] < 0 || !(_maps[handles[p]].Kind == MapKind.Anon || _maps[handles[p]].Pfnmap)))
                 return Outcome.Fail(Errno.NotRun);
         }
+        // whether a plane's dma-buf is large enough rests on the size EXPBUF gave it, when it was exported from a plane
         if (memory == V4L2_MEMORY_DMABUF && handles.Any(h => TryFile(h, out var hf) && hf is DmaBuf { FromPlane: true })) _decidedBy = Inv.MplaneExpBuf;
         if (q.P.IsOutput)
             for (int p = 0; p < n; p++)
@@ -473,7 +463,6 @@ public sealed partial class ReferenceModel
             for (int p = 0; p < n; p++)
             {
                 if (!TryFile(handles[p], out var f) || f is not DmaBuf d) { ReleaseImport(b); Cite(Inv.MplaneDmabuf); return Cite(Inv.DmabufNotDmabuf, Errno.EINVAL); }
-                if (d.FromPlane) _decidedBy = Inv.MplaneExpBuf;   // whether it is large enough rests on the size EXPBUF gave it
                 if (d.Size < b.Planes[p].MinLength) { ReleaseImport(b); Cite(Inv.MplaneDmabuf); return Cite(Inv.DmabufSmall, Errno.EINVAL); }
                 bufs[p] = d;
             }
