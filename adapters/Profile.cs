@@ -69,6 +69,61 @@ public sealed record VideoNodeProfile(
     /// <summary>Only when the model plays this driver: the most buffers one REQBUFS or CREATE_BUFS call grants (null: no cap
     /// below the queue's maximum). Never read by the oracle.</summary>
     public int? ModelAllocationCap { get; init; }
+    /// <summary>Only when the model plays this driver: whether its queue requires every QBUF to carry a request (vb2's
+    /// requires_requests; a stateless decoder's OUTPUT queue may, dev-stateless-decoder.rst). Never read by the oracle.</summary>
+    public bool ModelRequiresRequests { get; init; }
+    /// <summary>On a mem2mem node, what converts what (both queues' profiles carry it): a decoder takes a coded bitstream on
+    /// OUTPUT (VIDIOC_ENUM_FMT lists formats with V4L2_FMT_FLAG_COMPRESSED there, dev-decoder.rst and
+    /// dev-stateless-decoder.rst), an encoder gives one on CAPTURE (dev-encoder.rst); <see cref="CodecKind.None"/> otherwise.</summary>
+    public CodecKind Codec { get; init; }
+    /// <summary>On a video node of a media-controller pipeline (V4L2_CAP_IO_MC): the pad formats and the video format the suite
+    /// set so that the pipeline ending at this node is valid to stream (dev-subdev.rst, Format Negotiation), or null on any
+    /// other node. The kernel adapter applies it before it runs and puts <see cref="MediaPipeline.Initial"/> back afterwards;
+    /// a reproducer applies it before its first step.</summary>
+    public MediaPipeline? Pipeline { get; init; }
+}
+
+/// <summary>One pad's active format (VIDIOC_SUBDEV_S_FMT, V4L2_SUBDEV_FORMAT_ACTIVE) on a sub-device node.</summary>
+/// <param name="Subdev">The sub-device node, e.g. /dev/v4l-subdev2.</param>
+/// <param name="Entity">The entity's name in the media graph (MEDIA_IOC_G_TOPOLOGY), for reports.</param>
+/// <param name="Pad">The pad's index within the entity.</param>
+/// <param name="Code">The media bus code (MEDIA_BUS_FMT_*).</param>
+/// <param name="Width">Width in pixels.</param><param name="Height">Height in lines.</param>
+/// <param name="Field">enum v4l2_field.</param>
+public sealed record PadFormat(string Subdev, string Entity, uint Pad, uint Code, uint Width, uint Height, uint Field);
+
+/// <summary>One video node's single-planar format (VIDIOC_S_FMT) in a configured media pipeline.</summary>
+/// <param name="Node">The video node, e.g. /dev/video14.</param>
+/// <param name="BufType">Its buffer type (VIDEO_CAPTURE or VIDEO_OUTPUT).</param>
+/// <param name="PixelFormat">The fourcc.</param><param name="Width">Width in pixels.</param><param name="Height">Height in lines.</param>
+public sealed record NodeFormat(string Node, uint BufType, uint PixelFormat, uint Width, uint Height);
+
+/// <summary>
+/// How the suite configured the media pipeline a video node streams in, from the topology the media device reports
+/// (MEDIA_IOC_G_TOPOLOGY) and the formats its pads accept (VIDIOC_SUBDEV_ENUM_MBUS_CODE, VIDIOC_SUBDEV_S_FMT, then
+/// VIDIOC_ENUM_FMT with mbus_code on each video node): nothing is hard-coded per driver. The pipeline is every entity the
+/// enabled data links join to the node, since STREAMON validates every enabled link of every pad in it
+/// (mc-entity.c:__media_pipeline_start); links are used as the driver enabled them and none is changed.
+/// </summary>
+/// <param name="MediaDevice">The media device node the graph was read from, e.g. /dev/media4.</param>
+/// <param name="Settings">The pad formats, in the order they are set (each entity's after the entities that feed it).</param>
+/// <param name="Nodes">The format of every video node in the pipeline (the certified one among them), set after the pads.</param>
+/// <param name="InitialPads">Every pad's format before the suite set any, to put back.</param>
+/// <param name="InitialNodes">Every video node's format before, to put back.</param>
+/// <param name="Path">The pipeline's entities, sources first, for reports.</param>
+public sealed record MediaPipeline(string MediaDevice, IReadOnlyList<PadFormat> Settings, IReadOnlyList<NodeFormat> Nodes,
+    IReadOnlyList<PadFormat> InitialPads, IReadOnlyList<NodeFormat> InitialNodes, string Path);
+
+/// <summary>What a mem2mem node converts (read from VIDIOC_ENUM_FMT's V4L2_FMT_FLAG_COMPRESSED on each queue).</summary>
+public enum CodecKind
+{
+    /// <summary>Raw frames on both queues (a scaler, a deinterlacer, vim2m).</summary>
+    None,
+    /// <summary>A coded bitstream on OUTPUT, raw frames on CAPTURE: the OUTPUT queue may process buffers while it alone
+    /// streams, to parse the stream's headers (dev-decoder.rst, Initialization).</summary>
+    Decoder,
+    /// <summary>Raw frames on OUTPUT, a coded bitstream on CAPTURE (dev-encoder.rst).</summary>
+    Encoder,
 }
 
 /// <summary>A dma-heap device (or any char device speaking the dma-heap ABI); Exporter is its buffers' fdinfo exp_name.</summary>
@@ -181,8 +236,8 @@ public sealed record TargetProfile(
             case "nocap":
                 {
                     uint bit = CapBit(arg);
-                    bool any = Video.Any(v => v.Has(bit));
-                    if (kind == "cap" ? any : Video.Any(v => !v.Has(bit))) return true;
+                    var queues = Video.SelectMany(v => v.OutputQueue is { } o ? new[] { v, o } : [v]).ToList();   // a mem2mem node's both
+                    if (kind == "cap" ? queues.Any(v => v.Has(bit)) : queues.Any(v => !v.Has(bit))) return true;
                     reason = Video.Count == 0 ? "no V4L2 node" : kind == "cap" ? $"no queue reports {arg}" : $"every queue reports {arg}";
                     return false;
                 }

@@ -141,6 +141,24 @@ public static class CReproducer
     /// </summary>
     private static string PixelFormatSetup(ReplayFile r, List<KeyValuePair<string, string>> devs, Emitter em)
     {
+        if (r.Pipeline is { } mp && VideoDevices(devs).Any())
+        {
+            em.Helpers.Add("set_pad_format");
+            em.UapiHeaders.Add("linux/videodev2.h");
+            em.UapiHeaders.Add("linux/v4l2-subdev.h");
+            var p = new StringBuilder($"\n\t/* before the first step, the media pipeline the suite configured for the video node ({mp.Path}):\n" +
+                "\t * each pad's active format (VIDIOC_SUBDEV_S_FMT), origin first, then the node's format to match the last pad */\n");
+            foreach (var x in mp.Settings)
+                p.Append($"\tif (set_pad_format({CString(x.Subdev)}, {CString(x.Entity)}, {x.Pad}, 0x{x.Code:x4}, {x.Width}, {x.Height}, {x.Field}) < 0)\n\t\treturn 2;\n");
+            // the video nodes: the certified one by its symbolic name (NAME=PATH may move it), the others by path
+            string certified = devs[VideoDevices(devs).First()].Value;
+            foreach (var n in mp.Nodes)
+            {
+                string at = n.Node == certified ? $"dev_path[{VideoDevices(devs).First()}]" : CString(n.Node);
+                p.Append($"\tif (set_video_format({at}, {BufTypeName(n.BufType)}, {FourCcC(n.PixelFormat)}, {n.Width}, {n.Height}) < 0)\n\t\treturn 2;\n");
+            }
+            return p.Append('\n').ToString();
+        }
         if (r.PixelFormat == 0 || !VideoDevices(devs).Any()) return "";
         em.Helpers.Add("set_pixel_format");
         em.UapiHeaders.Add("linux/videodev2.h");
@@ -225,7 +243,12 @@ public static class CReproducer
         Line("           ones, or `make headers_install` of a kernel tree); Debian's linux-libc-dev lacks drm/ and 6.10's V4L2");
         var devs = OpenedDevices(r);
         Wrapped("Run:       ", "./repro [NAME=PATH ...]   (defaults: " + string.Join(" ", devs.Select(kv => $"{kv.Key}={kv.Value}")) + ")");
-        if (r.PixelFormat != 0 && VideoDevices(devs).Any())
+        if (r.Pipeline is { } pipe && VideoDevices(devs).Any())
+            Wrapped("Pipeline:  ", $"before the first step, the media pipeline {pipe.Path} ({pipe.MediaDevice}) is configured as the suite " +
+                $"configured it: {pipe.Settings.Count} pad format(s) with VIDIOC_SUBDEV_S_FMT (the links as the driver enabled them), then " +
+                string.Join(", ", pipe.Nodes.Select(n => $"{n.Node} {FourCC(n.PixelFormat & 0x7fffffff)} {n.Width}x{n.Height}")) +
+                " with VIDIOC_S_FMT; a pad or node that does not take it is a set-up error");
+        else if (r.PixelFormat != 0 && VideoDevices(devs).Any())
             Wrapped("Format:    ", $"before the first step, {string.Join(" and ", VideoDevices(devs).Select(d => devs[d].Key))} " +
                 $"{(VideoDevices(devs).Count() > 1 ? "are" : "is")} set to pixel format " +
                 $"{FourCC(r.PixelFormat & 0x7fffffff)} (VIDIOC_S_FMT), the format the suite certified it with; a node that does not take it is a set-up error");
@@ -786,6 +809,7 @@ public static class CReproducer
         	case EPIPE: return "-1 EPIPE";
         	case ERANGE: return "-1 ERANGE";
         	case ENOSYS: return "-1 ENOSYS";
+        	case EBADR: return "-1 EBADR";
         	case EOVERFLOW: return "-1 EOVERFLOW";
         	case EBADFD: return "-1 EBADFD";
         	case EOPNOTSUPP: return "-1 EOPNOTSUPP";
@@ -1011,6 +1035,64 @@ public static class CReproducer
             		fprintf(stderr, "error: %s (%s): cannot set pixel format %c%c%c%c with VIDIOC_S_FMT: %s\n", dev_name[d],
             			dev_path[d], pixelformat & 0xff, (pixelformat >> 8) & 0xff, (pixelformat >> 16) & 0xff,
             			(pixelformat >> 24) & 0x7f, why);
+            		return -1;
+            	}
+            	return 0;
+            }
+
+            """,
+        ["set_pad_format"] = """
+
+            /*
+             * Before the first step: one pad's active format in the media pipeline the suite configured (VIDIOC_SUBDEV_S_FMT on
+             * the sub-device node). A pad that refuses it, or takes another, is a set-up error.
+             */
+            static int set_pad_format(const char *path, const char *entity, __u32 pad, __u32 code, __u32 width, __u32 height, __u32 field)
+            {
+            	struct v4l2_subdev_format f = { .which = V4L2_SUBDEV_FORMAT_ACTIVE, .pad = pad };
+            	const char *why = NULL;
+            	int fd = open(path, O_RDWR);
+
+            	f.format.code = code;
+            	f.format.width = width;
+            	f.format.height = height;
+            	f.format.field = field;
+            	if (fd < 0 || xioctl(fd, VIDIOC_SUBDEV_S_FMT, &f) < 0)
+            		why = strerror(errno);
+            	else if (f.format.code != code || f.format.width != width || f.format.height != height)
+            		why = "the driver chose another format";
+            	if (fd >= 0)
+            		close(fd);
+            	if (why) {
+            		fprintf(stderr, "error: %s (%s) pad %u: cannot set media bus format 0x%04x %ux%u: %s\n", entity, path, pad, code, width, height, why);
+            		return -1;
+            	}
+            	return 0;
+            }
+
+            /* a video node's single-planar format in the pipeline, after the pads: that fourcc at its pad's size */
+            static int set_video_format(const char *path, __u32 type, __u32 pixelformat, __u32 width, __u32 height)
+            {
+            	struct v4l2_format f = { .type = type };
+            	const char *why = NULL;
+            	int fd = open(path, O_RDWR);
+
+            	if (fd < 0 || xioctl(fd, VIDIOC_G_FMT, &f) < 0) {
+            		why = strerror(errno);
+            	} else {
+            		f.fmt.pix.pixelformat = pixelformat;
+            		f.fmt.pix.width = width;
+            		f.fmt.pix.height = height;
+            		if (xioctl(fd, VIDIOC_S_FMT, &f) < 0)
+            			why = strerror(errno);
+            		else if (f.fmt.pix.pixelformat != pixelformat || f.fmt.pix.width != width || f.fmt.pix.height != height)
+            			why = "the driver chose another format";
+            	}
+            	if (fd >= 0)
+            		close(fd);
+            	if (why) {
+            		fprintf(stderr, "error: %s: cannot set format %c%c%c%c %ux%u with VIDIOC_S_FMT: %s\n", path,
+            			pixelformat & 0xff, (pixelformat >> 8) & 0xff, (pixelformat >> 16) & 0xff, (pixelformat >> 24) & 0x7f, width, height, why);
             		return -1;
             	}
             	return 0;

@@ -45,7 +45,7 @@ public static class JUnitReport
                         tc.Add(new XElement("skipped", new XAttribute("message", $"not exercised: {i.Reason}")));
                         break;
                     default:
-                        tc.Add(new XElement("system-out", $"checked {i.Exercised} times"));
+                        tc.Add(new XElement("system-out", $"checked {i.Exercised} {(i.Exercised == 1 ? "time" : "times")}"));
                         break;
                 }
                 if (i.Invariant.Deviation is { } dev)

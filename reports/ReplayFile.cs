@@ -39,11 +39,14 @@ public sealed record ReplayFile
     /// before its first step. Written only when non-zero, so files of single-planar queues read as before.</summary>
     public uint PixelFormat { get; init; }
     /// <summary>The first video node's buffer type where the C reproducer needs it: a multi-planar queue (its steps read the
-    /// plane sizes with VIDIOC_G_FMT of this type) or a <see cref="PixelFormat"/> to set; 0 otherwise. Written only when non-zero.</summary>
+    /// plane sizes with VIDIOC_G_FMT of this type), a <see cref="PixelFormat"/> or a <see cref="Pipeline"/> to set; 0 otherwise. Written only when non-zero.</summary>
     public uint VideoBufType { get; init; }
     /// <summary>The first video node is a mem2mem node (<see cref="VideoNodeProfile.IsMem2Mem"/>): its CAPTURE queue's mmap offsets
     /// start at DST_QUEUE_OFF_BASE, which a reproducer must add where QUERYBUF gives no offset. Written only when true.</summary>
     public bool VideoMem2Mem { get; init; }
+    /// <summary>The media pipeline the suite configured for the first video node (<see cref="VideoNodeProfile.Pipeline"/>):
+    /// the C reproducer sets the same pad formats and video format before its first step. Written only when there is one.</summary>
+    public MediaPipeline? Pipeline { get; init; }
     public required ulong Seed { get; init; }
     public required int Sequences { get; init; }
     public required string Property { get; init; }
@@ -76,7 +79,7 @@ public sealed record ReplayFile
     {
         if (profile.Video.Count == 0) return (0, 0);
         var v = profile.Video[0];
-        return (v.PixelFormat, v.PixelFormat != 0 || v.MultiPlanar ? v.BufType : 0);
+        return (v.PixelFormat, v.PixelFormat != 0 || v.MultiPlanar || v.Pipeline != null ? v.BufType : 0);
     }
 
     public OpSequence Sequence => new(Seed, Steps.Select(s => s.Op).ToImmutableArray());
@@ -106,6 +109,19 @@ public sealed record ReplayFile
         if (PixelFormat != 0) target["pixel_format"] = PixelFormat;
         if (VideoBufType != 0) target["video_buf_type"] = VideoBufType;
         if (VideoMem2Mem) target["video_m2m"] = true;
+        if (Pipeline is { } mp)
+            target["media_pipeline"] = new JsonObject
+            {
+                ["media"] = mp.MediaDevice, ["path"] = mp.Path,
+                ["pads"] = new JsonArray(mp.Settings.Select(x => (JsonNode)new JsonObject
+                {
+                    ["subdev"] = x.Subdev, ["entity"] = x.Entity, ["pad"] = x.Pad, ["code"] = x.Code, ["width"] = x.Width, ["height"] = x.Height, ["field"] = x.Field,
+                }).ToArray()),
+                ["nodes"] = new JsonArray(mp.Nodes.Select(x => (JsonNode)new JsonObject
+                {
+                    ["node"] = x.Node, ["buf_type"] = x.BufType, ["pixel_format"] = x.PixelFormat, ["width"] = x.Width, ["height"] = x.Height,
+                }).ToArray()),
+            };
         var o = new JsonObject
         {
             ["format"] = FormatName,
@@ -181,6 +197,7 @@ public sealed record ReplayFile
             PixelFormat = t["pixel_format"] is null ? 0 : (uint)Num(t, "pixel_format", 0, uint.MaxValue),
             VideoBufType = t["video_buf_type"] is null ? 0 : (uint)Num(t, "video_buf_type", 0, uint.MaxValue),
             VideoMem2Mem = t["video_m2m"] is not null && Bool(t, "video_m2m"),
+            Pipeline = t["media_pipeline"] is null ? null : ReadPipeline(Obj(t, "media_pipeline")),
             Seed = run["seed"] is JsonValue sv && sv.TryGetValue<ulong>(out var seed) ? seed : throw new ReplayFormatException("run.seed must be an unsigned 64-bit number"),
             Sequences = (int)Num(run, "sequences", 1, int.MaxValue), Property = Str(run, "property")!, MaxLength = (int)Num(run, "max_length", 1, int.MaxValue),
             SlowOps = Bool(run, "slow_ops"), Command = Str(run, "command")!,
@@ -194,6 +211,20 @@ public sealed record ReplayFile
                 : throw new ReplayFormatException("failure.already_failing must be a list of invariant IDs")).ToArray() : [],
             Steps = steps,
         };
+    }
+
+    private static MediaPipeline ReadPipeline(JsonObject mp)
+    {
+        var pads = mp["pads"] as JsonArray ?? throw new ReplayFormatException("target.media_pipeline.pads must be a list");
+        var settings = pads.Select(n => n is JsonObject o
+            ? new PadFormat(Str(o, "subdev")!, Str(o, "entity")!, (uint)Num(o, "pad", 0, uint.MaxValue), (uint)Num(o, "code", 0, uint.MaxValue),
+                (uint)Num(o, "width", 0, uint.MaxValue), (uint)Num(o, "height", 0, uint.MaxValue), (uint)Num(o, "field", 0, uint.MaxValue))
+            : throw new ReplayFormatException("target.media_pipeline.pads holds a non-object")).ToList();
+        var nodes = (mp["nodes"] as JsonArray ?? throw new ReplayFormatException("target.media_pipeline.nodes must be a list")).Select(n => n is JsonObject o
+            ? new NodeFormat(Str(o, "node")!, (uint)Num(o, "buf_type", 0, uint.MaxValue), (uint)Num(o, "pixel_format", 0, uint.MaxValue),
+                (uint)Num(o, "width", 0, uint.MaxValue), (uint)Num(o, "height", 0, uint.MaxValue))
+            : throw new ReplayFormatException("target.media_pipeline.nodes holds a non-object")).ToList();
+        return new MediaPipeline(Str(mp, "media")!, settings, nodes, [], [], Str(mp, "path")!);
     }
 
     private static JsonObject Obj(JsonObject o, string key) => o[key] as JsonObject ?? throw new ReplayFormatException($"\"{key}\" is missing or not an object");

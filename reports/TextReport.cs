@@ -21,7 +21,7 @@ public static class TextReport
             var tag = Tag(i.Verdict);
             var detail = i.Verdict switch
             {
-                Verdict.Pass => $"checked {i.Exercised} times",
+                Verdict.Pass => $"checked {i.Exercised} {(i.Exercised == 1 ? "time" : "times")}",
                 Verdict.Fail => "see counterexample below",
                 Verdict.Known => $"{string.Join("; ", i.Known.Select(k => k.Summary))}; see counterexample below",
                 _ => i.Reason,

@@ -51,6 +51,7 @@ public static class Counterexamples
             Devices = site.Devices, OutputPayload = site.Profile.Video.Count > 0 ? site.Profile.Video[0].QueueFor(Conformance.Adapters.Uapi.V4L2_BUF_TYPE_VIDEO_OUTPUT).SizeImage : 0,
             VideoMem2Mem = site.Profile.Video.Count > 0 && site.Profile.Video[0].IsMem2Mem,
             PixelFormat = pixelFormat, VideoBufType = videoBufType,
+            Pipeline = site.Profile.Video.Count > 0 ? site.Profile.Video[0].Pipeline : null,
             Seed = seed, Sequences = sequences, Property = property, MaxLength = cli.Options.MaxLength, SlowOps = cli.Options.SlowOps == true,
             Command = command, Steps = Expectations.Derive(site.Profile, steps, alreadyFailing),
         };

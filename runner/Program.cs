@@ -103,7 +103,7 @@ public static class Program
             case "--version": output.WriteLine(SuiteVersion.Text); return 0;
             case "--emit-headers": return LabRun.EmitHeaders(cli.ModeArg!, output);
             case "--list-variants":
-                foreach (var v in BrokenVariant.All) output.WriteLine($"broken:{v.Name,-28} breaks {v.Invariants,-18} {v.Description}");
+                foreach (var v in BrokenVariant.All) output.WriteLine($"broken:{v.Name,-28} breaks {v.Invariants,-18} {v.Description} (profile {v.Profile})");
                 return 0;
             case "--list-invariants":
                 foreach (var i in catalog.All.Where(i => Engine.InScope(i, cli.Options))) output.WriteLine($"{i.Id,-20} {i.Rule}");

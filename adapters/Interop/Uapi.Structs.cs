@@ -211,6 +211,94 @@ public unsafe struct v4l2_subdev_capability
     public fixed uint reserved[14];
 }
 
+/// <summary>MEDIA_IOC_G_TOPOLOGY's argument: the counts of each object kind, and user pointers to arrays the kernel fills
+/// (media-ioc-g-topology.rst; call once with null pointers for the counts, then with arrays that large).</summary>
+[Uapi("linux/media.h")]
+[StructLayout(LayoutKind.Sequential, Pack = 1)]
+public struct media_v2_topology
+{
+    public ulong topology_version;
+    public uint num_entities, reserved1;
+    public ulong ptr_entities;
+    public uint num_interfaces, reserved2;
+    public ulong ptr_interfaces;
+    public uint num_pads, reserved3;
+    public ulong ptr_pads;
+    public uint num_links, reserved4;
+    public ulong ptr_links;
+}
+
+/// <summary>One entity of a media graph (a sensor, a scaler, a video node's DMA engine...).</summary>
+[Uapi("linux/media.h")]
+[StructLayout(LayoutKind.Sequential, Pack = 1)]
+public unsafe struct media_v2_entity
+{
+    public uint id;
+    public fixed byte name[64];
+    public uint function, flags;
+    public fixed uint reserved[5];
+}
+
+/// <summary>One interface (a device node) of a media graph; for device-node interfaces the union holds major and minor.</summary>
+[Uapi("linux/media.h")]
+[StructLayout(LayoutKind.Sequential, Pack = 1)]
+public unsafe struct media_v2_interface
+{
+    public uint id, intf_type, flags;
+    public fixed uint reserved[9];
+    [CName("devnode.major")] public uint devnode_major;
+    [CName("devnode.minor")] public uint devnode_minor;
+    [CName("raw[2]")] public fixed uint raw_rest[14];
+}
+
+/// <summary>One pad of an entity; index is its number within the entity (the pad sub-device ioctls name).</summary>
+[Uapi("linux/media.h")]
+[StructLayout(LayoutKind.Sequential, Pack = 1)]
+public unsafe struct media_v2_pad
+{
+    public uint id, entity_id, flags, index;
+    public fixed uint reserved[4];
+}
+
+/// <summary>One link: a data link joins a source pad to a sink pad (ids of pads), an interface link an interface to an entity.</summary>
+[Uapi("linux/media.h")]
+[StructLayout(LayoutKind.Sequential, Pack = 1)]
+public unsafe struct media_v2_link
+{
+    public uint id, source_id, sink_id, flags;
+    public fixed uint reserved[6];
+}
+
+/// <summary>A media bus format: what flows on a link between two pads (subdev-formats.rst).</summary>
+[Uapi("linux/v4l2-mediabus.h")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct v4l2_mbus_framefmt
+{
+    public uint width, height, code, field, colorspace;
+    public ushort ycbcr_enc, quantization, xfer_func, flags;
+    public fixed ushort reserved[10];
+}
+
+/// <summary>VIDIOC_SUBDEV_G_FMT/S_FMT's argument: one pad's format, active or try (vidioc-subdev-g-fmt.rst).</summary>
+[Uapi("linux/v4l2-subdev.h")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct v4l2_subdev_format
+{
+    public uint which, pad;
+    public v4l2_mbus_framefmt format;
+    public uint stream;
+    public fixed uint reserved[7];
+}
+
+/// <summary>VIDIOC_SUBDEV_ENUM_MBUS_CODE's argument: the index-th media bus code a pad supports.</summary>
+[Uapi("linux/v4l2-subdev.h")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct v4l2_subdev_mbus_code_enum
+{
+    public uint pad, index, code, which, flags, stream;
+    public fixed uint reserved[6];
+}
+
 [Uapi("linux/dma-buf.h")]
 [StructLayout(LayoutKind.Sequential)]
 public struct dma_buf_sync
@@ -391,6 +479,10 @@ public static unsafe class Req
     public static readonly nuint VIDIOC_REMOVE_BUFS = Ioc.IOWR<v4l2_remove_buffers>('V', 104);
     public static readonly nuint VIDIOC_SUBDEV_QUERYCAP = Ioc.IOR<v4l2_subdev_capability>('V', 0);
     public static readonly nuint MEDIA_IOC_DEVICE_INFO = Ioc.IOWR<media_device_info>('|', 0x00);
+    public static readonly nuint MEDIA_IOC_G_TOPOLOGY = Ioc.IOWR<media_v2_topology>('|', 0x04);
+    public static readonly nuint VIDIOC_SUBDEV_ENUM_MBUS_CODE = Ioc.IOWR<v4l2_subdev_mbus_code_enum>('V', 2);
+    public static readonly nuint VIDIOC_SUBDEV_G_FMT = Ioc.IOWR<v4l2_subdev_format>('V', 4);
+    public static readonly nuint VIDIOC_SUBDEV_S_FMT = Ioc.IOWR<v4l2_subdev_format>('V', 5);
     public static readonly nuint DMA_BUF_IOCTL_SYNC = Ioc.IOW<dma_buf_sync>('b', 0);
     /// <summary>_IOW('b', 1, const char *): the argument is the name pointer.</summary>
     public static readonly nuint DMA_BUF_SET_NAME = Ioc.IOW<nuint>('b', 1);

@@ -284,6 +284,12 @@ public static unsafe class Discovery
             if (t.fmt_pix_mp.num_planes > best) { best = t.fmt_pix_mp.num_planes; pixelFormat = fourcc; }
         }
         if (pixelFormat == 0) { note = $"current format {FourCC(cur.fmt_pix_mp.pixelformat)}, {cur.fmt_pix_mp.num_planes} plane(s) (VIDIOC_ENUM_FMT/TRY_FMT offer no other)"; return true; }
+        if (pixelFormat == initial)
+        {
+            note = $"format {FourCC(pixelFormat)} kept ({best} plane{(best == 1 ? "" : "s")}, the most of any format it lists)";
+            pixelFormat = initial = 0;
+            return true;
+        }
         long r = SetPixelFormat(fd, type, pixelFormat);
         if (r < 0) { note = $"VIDIOC_S_FMT to {FourCC(pixelFormat)} (the format with the most planes, {best}) fails with {Sys.ErrnoOf(r)}"; return false; }
         note = $"format set to {FourCC(pixelFormat)} ({best} planes, the most of any format it lists; {FourCC(initial)} is put back afterwards)";
@@ -385,26 +391,18 @@ public static unsafe class Discovery
             string who = $"{driver}: {card}";
             if ((caps & V4L2_CAP_STREAMING) == 0) { skip = new(path, who, "no streaming I/O (V4L2_CAP_STREAMING not set): the catalog's vb2 invariants do not apply"); return null; }
             uint type = 0, outType = 0;
+            var codec = CodecKind.None;
+            string? coded = null;
             if ((caps & (V4L2_CAP_VIDEO_M2M | V4L2_CAP_VIDEO_M2M_MPLANE)) != 0)
             {
                 // a mem2mem node: its CAPTURE queue is the node's profile, its OUTPUT queue the profile's OutputQueue
                 bool mp = (caps & V4L2_CAP_VIDEO_M2M) == 0;
                 type = mp ? V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE : V4L2_BUF_TYPE_VIDEO_CAPTURE;
                 outType = mp ? V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE : V4L2_BUF_TYPE_VIDEO_OUTPUT;
-                if ((CompressedFormat(fd, outType) ?? CompressedFormat(fd, type)) is { } coded)
-                {
-                    skip = new(path, who, $"a codec (mem2mem, {(mp ? "V4L2_CAP_VIDEO_M2M_MPLANE" : "V4L2_CAP_VIDEO_M2M")}, compressed format {coded}): " +
-                        "the decoder's and encoder's state machines (dev-decoder.rst, dev-encoder.rst, dev-stateless-decoder.rst) are not modelled yet; " +
-                        "mem2mem nodes that convert raw frames are certified");
-                    return null;
-                }
+                if (CompressedFormat(fd, outType) is { } bitstream) { codec = CodecKind.Decoder; coded = bitstream; }
+                else if (CompressedFormat(fd, type) is { } encoded) { codec = CodecKind.Encoder; coded = encoded; }
             }
-            if ((caps & V4L2_CAP_IO_MC) != 0)
-            {
-                skip = new(path, who, "a video node of a media-controller pipeline (V4L2_CAP_IO_MC): streaming needs the pipeline's formats and links " +
-                    "configured through its media and sub-device nodes, which the suite does not do yet");
-                return null;
-            }
+            if (outType != 0) { }   // mem2mem: both types chosen above
             else if (outType != 0) { }   // mem2mem: both types chosen above
             else if ((caps & V4L2_CAP_VIDEO_CAPTURE) != 0) type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
             else if ((caps & V4L2_CAP_VIDEO_OUTPUT) != 0) type = V4L2_BUF_TYPE_VIDEO_OUTPUT;
@@ -416,14 +414,44 @@ public static unsafe class Discovery
                 skip = new(path, who, $"its buffer type ({what}) is not modelled yet: the suite certifies VIDEO_CAPTURE, VIDEO_OUTPUT and their multi-planar queues");
                 return null;
             }
+            MediaPipeline? pipeline = null;
+            if ((caps & V4L2_CAP_IO_MC) != 0)
+            {
+                // the pipeline feeding the node must be configured before it can stream (dev-subdev.rst, Format Negotiation)
+                if (IsMultiPlanar(type) || outType != 0)
+                {
+                    skip = new(path, who, "a multi-planar or mem2mem video node of a media-controller pipeline (V4L2_CAP_IO_MC): the suite configures the pipelines of single-planar nodes only");
+                    return null;
+                }
+                pipeline = MediaGraph.Configure(path, out var whyNot);
+                if (pipeline == null)
+                {
+                    skip = new(path, who, $"a video node of a media-controller pipeline (V4L2_CAP_IO_MC) whose pipeline the suite cannot configure: {whyNot}");
+                    return null;
+                }
+            }
             var node = ProbeQueue(fd, type, driver, card, out var notes, out var why);
+            // another node's pipeline may share pads with this one: each is configured only while it is probed or run
+            if (pipeline != null) MediaGraph.Restore(pipeline);
             if (node == null) { skip = new(path, who, why!); return null; }
+            if (pipeline != null)
+            {
+                node = node with { Pipeline = pipeline };
+                notes.Insert(0, $"media pipeline {pipeline.MediaDevice}: {pipeline.Path} (every entity its enabled links join to the node; links as the driver " +
+                    "set them), configured from its topology before the node is probed or run and put back afterwards: " +
+                    string.Join(", ", pipeline.Settings.Select(x => $"{x.Entity}:{x.Pad} 0x{x.Code:x4} {x.Width}x{x.Height}")
+                        .Concat(pipeline.Nodes.Select(n => $"{n.Node} {FourCC(n.PixelFormat)} {n.Width}x{n.Height}"))));
+            }
             if (outType != 0)
             {
                 var output = ProbeQueue(fd, outType, driver, card, out var outNotes, out why);
                 if (output == null) { skip = new(path, who, $"its OUTPUT queue: {why}"); return null; }
-                node = node with { OutputQueue = output };
+                node = node with { OutputQueue = output with { Codec = codec }, Codec = codec };
                 notes = [$"mem2mem: every open is a context of its own with a CAPTURE and an OUTPUT queue", .. notes.Select(n => "CAPTURE " + n), .. outNotes.Select(n => "OUTPUT " + n)];
+                if (codec != CodecKind.None)
+                    notes.Add($"{(codec == CodecKind.Decoder ? "a decoder" : "an encoder")} ({coded} on {(codec == CodecKind.Decoder ? "OUTPUT" : "CAPTURE")}, V4L2_FMT_FLAG_COMPRESSED): " +
+                        "certified for buffer sharing with the mem2mem rules" + (codec == CodecKind.Decoder ? ", its OUTPUT queue allowed to consume bitstream buffers alone (dev-decoder.rst)" : "") +
+                        "; the suite writes no valid bitstream, so source changes, draining (V4L2_DEC_CMD_STOP/V4L2_ENC_CMD_STOP) and the codec controls are not exercised");
             }
             uint bufCaps = node.Capabilities | (node.OutputQueue?.Capabilities ?? 0);
             var paths = new Dictionary<string, string> { ["video"] = path };

@@ -45,9 +45,19 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
     /// </summary>
     private void ApplyFormats()
     {
+        foreach (var v in Profile.Video.Where(v => v.Pipeline != null))
+            if (_paths.TryGetValue(v.Device, out var path) && Watched($"configuring the media pipeline of {path}", () => MediaGraph.Apply(v.Pipeline!)) is { } err)
+                throw new InvalidOperationException($"{path}: configuring its media pipeline ({v.Pipeline!.Path}) as discovery did failed: {err}");
         foreach (var v in Profile.Video.Where(v => v.PixelFormat != 0))
             if (_paths.TryGetValue(v.Device, out var path) && SetFormat(path, v.BufType, v.PixelFormat) is var r and < 0)
                 throw new InvalidOperationException($"{path}: setting the certified pixel format {FourCC(v.PixelFormat)} failed: {Sys.ErrnoOf(r)}");
+    }
+
+    /// <summary>Runs what under the watchdog (a driver that hangs in it is reported as hung); what it returns.</summary>
+    private string? Watched(string what, Func<string?> action)
+    {
+        using var _ = _watchdog.Op(what, -1);
+        return action();
     }
 
     /// <summary>Opens path, sets the pixel format (<see cref="Discovery.SetPixelFormat"/>) under the watchdog and closes it again.
@@ -574,6 +584,8 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         // the node's own format back, as it was before discovery set the one it was certified with
         foreach (var v in Profile.Video.Where(v => v.InitialPixelFormat != 0 && v.InitialPixelFormat != v.PixelFormat))
             if (_paths.TryGetValue(v.Device, out var path)) SetFormat(path, v.BufType, v.InitialPixelFormat);
+        foreach (var v in Profile.Video.Where(v => v.Pipeline != null))
+            Watched($"restoring the media pipeline of {v.Device}", () => { MediaGraph.Restore(v.Pipeline!); return null; });
         _watchdog.Dispose();
     }
 }

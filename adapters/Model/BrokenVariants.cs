@@ -28,6 +28,7 @@ public enum ModelBug
     ExpBufWrongPlane = 1 << 19,
     M2mSharedContext = 1 << 20,
     M2mOutputUnprocessed = 1 << 21,
+    RequestsRequiredLater = 1 << 22,
 }
 
 /// <summary>One invariant a broken variant breaks, and the length its counterexample must shrink to.</summary>
@@ -79,6 +80,8 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             "every open of a mem2mem node gets the same context, so one handle allocates, queues and streams another's queues") { Profile = "vim2m-like" },
         new("m2m-output-unprocessed", ModelBug.M2mOutputUnprocessed, Inv.M2mJob, 5,
             "a mem2mem device returns OUTPUT buffers as done without a job: no CAPTURE buffer queued, the CAPTURE queue not streaming") { Profile = "vim2m-like" },
+        new("requests-required-later", ModelBug.RequestsRequiredLater, Inv.RequestRequired, 4,
+            "a queue that supports requests takes a QBUF without one, then refuses every later one with EBADR (requiring requests is not a fixed choice of the queue)"),
         new("seek-cur-and-no-dedupe", ModelBug.LlseekAcceptsSeekCur | ModelBug.PrimeImportNoDedupe,
             "two independent bugs at once: lseek(SEEK_CUR, 0) on a dma-buf returns 0, and PRIME_FD_TO_HANDLE creates a second handle for a dma-buf the file already has",
             [new Break(Inv.LlseekOther, 3), new Break(Inv.F2hDedupe, 4)]),

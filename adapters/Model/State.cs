@@ -149,6 +149,9 @@ internal sealed class VideoQueue(VideoNodeProfile p)
     public int StartLo = 1, StartHi = 1 + p.MaxBuffers;
     // and of the most buffers one allocation call grants (a driver may grant fewer when it runs out of memory): k is in [CapLo, CapHi]
     public int CapLo = 1, CapHi = p.MaxBuffers;
+    /// <summary>Whether the driver requires every QBUF to name a request (vb2's requires_requests, which no query reports):
+    /// null until a QBUF without one shows it, then fixed. Only a queue reporting V4L2_BUF_CAP_SUPPORTS_REQUESTS may.</summary>
+    public bool? RequiresRequests;
     /// <summary>Mem2mem: the other queue of the same context (a job takes one buffer from each).</summary>
     public VideoQueue? Peer;
     /// <summary>Mem2mem: jobs that may have completed, unobserved, before the peer's STREAMOFF returned its buffers: each

@@ -45,11 +45,14 @@ public sealed partial class ReferenceModel
     /// mem2mem queue: every one while both queues of its context stream (dev-mem2mem.rst: the hardware starts once both are
     /// streaming; how many CAPTURE buffers a job fills per OUTPUT buffer is the driver's own, vim2m one, a deinterlacer two);
     /// once the other queue stopped, only those that may have been processed before its STREAMOFF (<see cref="VideoQueue.Budget"/>).
+    /// A decoder's OUTPUT queue: every one while it streams, since a decoder consumes bitstream buffers to find the stream's
+    /// headers before its CAPTURE queue is set up (dev-decoder.rst, Initialization, steps 3-4).
     /// </summary>
     private int CanComplete(VideoQueue q)
     {
         int mine = q.Streaming ? q.QueuedOrder.Count - q.KnownDone : 0;
         if (q.Peer == null || Broken(ModelBug.M2mOutputUnprocessed) && q.P.IsOutput || q.Peer.Streaming) return mine;
+        if (q.P.IsOutput && q.P.Codec == CodecKind.Decoder) return mine;   // a decoder parses its bitstream before CAPTURE streams
         return Math.Min(mine, q.Budget);
     }
 
@@ -171,6 +174,32 @@ public sealed partial class ReferenceModel
         int got = Allocate(q, memory, GrantedCount(q, (int)Math.Min(count, (uint)q.P.MaxBuffers), caps), q.P.PlaneSizes, out _);
         q.Owner = v;
         return Cite(Inv.ReqBufsCount, Outcome.Success(got, caps));
+    }
+
+    /// <summary>
+    /// vb2_queue_or_prepare_buf, after the buffer's fields are checked and before vb2_core_qbuf: a QBUF without
+    /// V4L2_BUF_FLAG_REQUEST_FD fails with EBADR when the device requires requests (vidioc-qbuf.rst, EBADR). Only a queue
+    /// reporting V4L2_BUF_CAP_SUPPORTS_REQUESTS may; no query says whether it does, so the first QBUF that reaches this
+    /// check shows it and every later one in the sequence must agree. (The suite queues no requests yet.)
+    /// </summary>
+    private bool RefusesWithoutRequest(VideoQueue q)
+    {
+        Cite(Inv.RequestRequired);
+        if (!q.P.Has(V4L2_BUF_CAP_SUPPORTS_REQUESTS))
+        {
+            if (_hasActual && _actual.Errno == Errno.EBADR) _decidedBy = Inv.RequestRequired;   // refused as if requests were required
+            return false;
+        }
+        // the bug (as a target): a queue that took a QBUF without a request refuses every later one
+        if (q.RequiresRequests is { } known)
+        {
+            if (!known && _hasActual && _actual.Errno == Errno.EBADR) _decidedBy = Inv.RequestRequired;   // the queue changed its mind
+            return known || !_hasActual && Broken(ModelBug.RequestsRequiredLater);
+        }
+        bool refuses = _hasActual ? _actual.Errno == Errno.EBADR : q.P.ModelRequiresRequests;
+        if (refuses) AllowedSet = "EBADR or the QBUF going on (whether the device requires requests is its choice, the same for every QBUF of the queue)";
+        q.RequiresRequests = refuses;
+        return refuses;
     }
 
     /// <summary>
@@ -385,6 +414,7 @@ public sealed partial class ReferenceModel
         long payload = output ? q.P.SizeImage : 0;   // an output buffer is queued with one frame (bytesused = sizeimage)
         if (memory == V4L2_MEMORY_USERPTR && _maps.TryGetValue(userMap, out var um) && payload > um.Length)
             return Cite(Inv.QBufBad, Errno.EINVAL);   // __verify_length: bytesused above the length passed, before anything is touched
+        if (RefusesWithoutRequest(q)) return Cite(Inv.RequestRequired, Errno.EBADR);
         if (b.Queued) return Cite(Inv.QBufTwice, Errno.EINVAL);
         if (memory == V4L2_MEMORY_DMABUF)
         {
@@ -456,6 +486,7 @@ public sealed partial class ReferenceModel
         if (q.P.IsOutput)
             for (int p = 0; p < n; p++)
                 if (q.P.PlaneSizes[p] > lengths[p]) return Cite(memory == V4L2_MEMORY_DMABUF ? Inv.MplaneDmabuf : Inv.QBufBad, Errno.EINVAL);
+        if (RefusesWithoutRequest(q)) return Cite(Inv.RequestRequired, Errno.EBADR);
         if (b.Queued) return Cite(Inv.QBufTwice, Errno.EINVAL);
         if (memory == V4L2_MEMORY_DMABUF)
         {

@@ -211,6 +211,7 @@ static const char *errname(int e)
 	case EPIPE: return "-1 EPIPE";
 	case ERANGE: return "-1 ERANGE";
 	case ENOSYS: return "-1 ENOSYS";
+	case EBADR: return "-1 EBADR";
 	case EOVERFLOW: return "-1 EOVERFLOW";
 	case EBADFD: return "-1 EBADFD";
 	case EOPNOTSUPP: return "-1 EOPNOTSUPP";
