@@ -42,9 +42,11 @@ if [ -n "$module" ]; then
     echo "deviation $(basename "${r%.replay.json}") ${r%.replay.json} $r" >>"$list"
   done
 else
-  echo "== $samples sample sequences per device on vivid (single- and multi-planar), vim2m, the system heap and udmabuf"
-  # video0 (single-planar capture), video4 and video5 (vivid's multi-planar capture and output), video8 (vim2m, mem2mem)
-  ./run-suite.sh --target vm --device /dev/video0 --device /dev/video4 --device /dev/video5 --device /dev/video8 --device /dev/dma_heap/system --device /dev/udmabuf \
+  echo "== $samples sample sequences per device on vivid (single- and multi-planar), vim2m, vicodec, vimc, the system heap and udmabuf"
+  # video0 (single-planar capture), video4 and video5 (vivid's multi-planar capture and output), video8 (vim2m, mem2mem),
+  # video10 (vicodec's decoder), video14 (vimc's RGB/YUV capture: its reproducers configure the media pipeline first)
+  ./run-suite.sh --target vm --device /dev/video0 --device /dev/video4 --device /dev/video5 --device /dev/video8 --device /dev/video10 --device /dev/video14 \
+    --device /dev/dma_heap/system --device /dev/udmabuf \
     --sample "$samples" --out "$out/samples" >"$out/samples.log" 2>&1 || { tail -30 "$out/samples.log"; fail "the sample run failed"; }
   for r in "$out"/samples/vm/samples/*/*.replay.json; do
     d="$(basename "$(dirname "$r")")"
