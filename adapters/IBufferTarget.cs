@@ -131,6 +131,10 @@ public interface IBufferTarget : IDisposable
     Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes);
     /// <summary>Non-blocking VIDIOC_DQBUF (with a planes array on a multi-planar queue); observes what <see cref="Ioctls.DQBuf"/> reads (R0 = index, R1 = flags &amp; (MAPPED|QUEUED|DONE)).</summary>
     Outcome DQBuf(int fd, uint type);
+    /// <summary>read(fd, buf, count) on a video node opened O_NONBLOCK (func-read.rst, vb2_fop_read): R0 = the number of bytes
+    /// read (0 &lt;= R0 &lt;= count); the bytes themselves are not observed. Errors: EAGAIN (no frame ready), EBUSY (another
+    /// handle owns the queue, or streaming I/O holds it), EINVAL (the node offers no read()).</summary>
+    Outcome Read(int fd, long count);
     Outcome StreamOn(int fd, uint type);
     Outcome StreamOff(int fd, uint type);
     /// <summary>VIDIOC_REMOVE_BUFS.</summary>

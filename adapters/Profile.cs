@@ -81,6 +81,9 @@ public sealed record VideoNodeProfile(
     /// other node. The kernel adapter applies it before it runs and puts <see cref="MediaPipeline.Initial"/> back afterwards;
     /// a reproducer applies it before its first step.</summary>
     public MediaPipeline? Pipeline { get; init; }
+    /// <summary>The node offers read() I/O on this single-planar capture queue: QUERYCAP reports V4L2_CAP_READWRITE (rw.rst) and the
+    /// queue is VIDEO_CAPTURE on a node that is not mem2mem. False on every other queue (a write()-only output queue included).</summary>
+    public bool ReadWrite { get; init; }
 }
 
 /// <summary>One pad's active format (VIDIOC_SUBDEV_S_FMT, V4L2_SUBDEV_FORMAT_ACTIVE) on a sub-device node.</summary>
@@ -150,7 +153,7 @@ public sealed record TargetProfile(
         "vivid-like", "6.12.117",
         [new VideoNodeProfile("video0", "vivid", "vivid-000-vid-cap", Uapi.V4L2_BUF_TYPE_VIDEO_CAPTURE, VividCaps,
             VividCaps | Uapi.V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS, MaxBuffers: 64, MinBuffersControl: null, SizeImage: 640 * 360 * 2,
-            HasRemoveBufs: true, Exporter: "videobuf2_vmalloc", DeviceWritesCaptureBuffers: true, ModelMinBuffers: 2)],
+            HasRemoveBufs: true, Exporter: "videobuf2_vmalloc", DeviceWritesCaptureBuffers: true, ModelMinBuffers: 2) { ReadWrite = true }],
         [new HeapProfile("heap:system", "system", "system")],
         "udmabuf", 64L << 20)
     {
@@ -267,6 +270,10 @@ public sealed record TargetProfile(
             case "queue" when arg == "mplane":
                 if (Video.Any(v => v.MultiPlanar || v.OutputQueue is { MultiPlanar: true })) return true;
                 reason = Video.Count == 0 ? "no V4L2 node" : "no multi-planar queue (VIDEO_CAPTURE_MPLANE or VIDEO_OUTPUT_MPLANE)";
+                return false;
+            case "io" when arg == "read":
+                if (Video.Any(v => v.ReadWrite)) return true;
+                reason = Video.Count == 0 ? "no V4L2 node" : "no capture node offers read() (V4L2_CAP_READWRITE on a single-planar VIDEO_CAPTURE node)";
                 return false;
             case "device":
                 bool has = arg switch { "video" => Video.Count > 0, "heap" => Heaps.Count > 0, "udmabuf" => UdmabufDevice != null, "drm" => Drm.Count > 0, "vgem" => Drm.Any(d => d.VgemFences), _ => false };

@@ -184,6 +184,7 @@ public interface IOpVisitor<out T>
     T Visit(ExpBuf op);
     T Visit(QBuf op);
     T Visit(DQBuf op);
+    T Visit(VideoRead op);
     T Visit(StreamOn op);
     T Visit(StreamOff op);
     T Visit(RemoveBufs op);
@@ -647,6 +648,18 @@ public sealed record DQBuf(Var Fd, [Derived("the queue's own type (on a mem2mem 
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.DQBuf(fd, Type) : NotRun;
     public override string Text => $"ioctl({Fd}, VIDIOC_DQBUF, {{.type = {BufTypeName(Type)}}}) /* O_NONBLOCK */";
     public override string Observed(in Outcome o) => o.Ok ? $"0, index = {o.R0}, flags & MAPPED = {QueryBuf.BufFlags((uint)o.R1)}" : base.Observed(o);
+}
+
+/// <summary>read(fd, buf, Count) on a capture node that offers read() I/O (V4L2_CAP_READWRITE): the fd is O_NONBLOCK, so it
+/// returns EAGAIN while no frame is ready; R0 is the byte count. The bytes are not compared (the device wrote them).</summary>
+public sealed record VideoRead(Var Fd, [DrawnFrom(nameof(Domains.ReadCount))] long Count) : Op
+{
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
+    public override string Area => "vb2";
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.Read(fd, Count) : NotRun;
+    public override string Text => $"read({Fd}, buf, {Count}) /* O_NONBLOCK */";
+    public override string Observed(in Outcome o) => o.Ok ? $"{o.R0} bytes" : base.Observed(o);
+    public override IEnumerable<Op> Simplify() { if (Count > 1) yield return this with { Count = 1 }; }
 }
 
 public sealed record StreamOn(Var Fd, [DrawnFrom(nameof(Domains.BufType)), DrawnFrom(nameof(Domains.M2mBufType))] uint Type) : Op

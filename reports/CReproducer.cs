@@ -603,6 +603,8 @@ public static class CReproducer
         /// <summary>DQBUF (non-blocking), with a planes array on a multi-planar queue: r0 = index, r1 = the state flags.</summary>
         public string Visit(DQBuf op) => !IsMultiPlanar(op.Type) ? Ioctl(Ioctls.DQBuf, Fd(op.Fd), [Type(op.Type)])
             : "{\n" + PlanesBuffer(op.Type, "") + $"\n\to = xioctl({Fd(op.Fd)}, VIDIOC_DQBUF, &b) < 0 ? fail() : done(b.index, b.flags & STATE_FLAGS, 0);\n}}";
+        public string Visit(VideoRead op) =>
+            $"{{\n\tstatic char rbuf[{Math.Max(1, op.Count)}];\n\tssize_t r = read({Fd(op.Fd)}, rbuf, {op.Count});\n\to = r < 0 ? fail() : done(r, 0, 0);\n}}";
         public string Visit(StreamOn op) => Ioctl(Ioctls.StreamOn, Fd(op.Fd), [Type(op.Type)]);
         public string Visit(StreamOff op) => Ioctl(Ioctls.StreamOff, Fd(op.Fd), [Type(op.Type)]);
         public string Visit(RemoveBufs op) => Ioctl(Ioctls.RemoveBufs, Fd(op.Fd), [$"{op.Index}", $"{op.Count}", Type(op.Type)]);

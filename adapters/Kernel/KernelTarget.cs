@@ -492,6 +492,20 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         return Observed(Ioctls.DQBuf, Issue(Ioctls.DQBuf, fd, [type], arg), arg);
     }
 
+    public Outcome Read(int fd, long count)
+    {
+        // the frame lands in memory of the harness's own (at most a frame and a page: the generator's largest count)
+        var buf = System.Runtime.InteropServices.NativeMemory.Alloc((nuint)Math.Max(1, count));
+        try
+        {
+            long r;
+            using (_watchdog.Op("read", fd))
+                r = Sys.Read(fd, buf, count);
+            return r < 0 ? Err(r) : Outcome.Success(r);
+        }
+        finally { System.Runtime.InteropServices.NativeMemory.Free(buf); }
+    }
+
     public Outcome StreamOn(int fd, uint type)
     {
         byte* arg = stackalloc byte[ArgBytes];

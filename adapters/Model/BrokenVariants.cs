@@ -29,6 +29,7 @@ public enum ModelBug
     M2mSharedContext = 1 << 20,
     M2mOutputUnprocessed = 1 << 21,
     RequestsRequiredLater = 1 << 22,
+    RemoveBufsDuringRead = 1 << 23,
 }
 
 /// <summary>One invariant a broken variant breaks, and the length its counterexample must shrink to.</summary>
@@ -52,8 +53,8 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
 
     public static IReadOnlyList<BrokenVariant> All { get; } =
     [
-        new("llseek-seek-cur", ModelBug.LlseekAcceptsSeekCur, Inv.LlseekOther, 4, "lseek(SEEK_CUR, 0) on a dma-buf returns 0 instead of EINVAL"),
-        new("reqbufs0-frees-mapped", ModelBug.ReqBufs0FreesMapped, Inv.ReqBufsOrphan, 7, "REQBUFS(0) frees the memory of buffers that are still mapped or exported"),
+        new("llseek-seek-cur", ModelBug.LlseekAcceptsSeekCur, Inv.LlseekOther, 3, "lseek(SEEK_CUR, 0) on a dma-buf returns 0 instead of EINVAL"),
+        new("reqbufs0-frees-mapped", ModelBug.ReqBufs0FreesMapped, Inv.ReqBufsOrphan, 6, "REQBUFS(0) frees the memory of buffers that are still mapped or exported"),
         new("expbuf-drops-cloexec", ModelBug.ExpBufDropsCloexec, Inv.Cloexec, 4, "EXPBUF ignores O_CLOEXEC"),
         new("heap-not-zeroed", ModelBug.HeapNotZeroed, Inv.HeapZero, 4, "a fresh dma-heap buffer holds stale data"),
         new("mmap-ignores-offset", ModelBug.MmapIgnoresOffset, Inv.MmapOffset, 5, "dma-buf mmap maps from byte 0 whatever the page offset"),
@@ -71,7 +72,7 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
         new("heap-recycles-dirty", ModelBug.HeapRecyclesDirty, Inv.HeapZero, 10, "a freed heap buffer's pages are handed to the next allocation without being cleared (a sequence sees what an earlier one wrote)"),
         new("set-name-a-enotty", ModelBug.SetNameANotTty,
             "DMA_BUF_SET_NAME_A, the request number 32-bit callers send, is refused with ENOTTY (the dma-buf core once knew only DMA_BUF_SET_NAME)",
-            [new Break(Inv.NameOk, 4), new Break(Inv.NameLong, 3)]),
+            [new Break(Inv.NameOk, 3), new Break(Inv.NameLong, 3)]),
         new("set-name-accepts-32", ModelBug.SetNameAcceptsFullLength, Inv.NameLong, 4,
             "DMA_BUF_SET_NAME accepts a 32-byte name, leaving no room for the NUL in DMA_BUF_NAME_LEN (a length check that forgets it)"),
         new("expbuf-wrong-plane", ModelBug.ExpBufWrongPlane, Inv.MplaneExpBuf, 4,
@@ -80,6 +81,8 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             "every open of a mem2mem node gets the same context, so one handle allocates, queues and streams another's queues") { Profile = "vim2m-like" },
         new("m2m-output-unprocessed", ModelBug.M2mOutputUnprocessed, Inv.M2mJob, 5,
             "a mem2mem device returns OUTPUT buffers as done without a job: no CAPTURE buffer queued, the CAPTURE queue not streaming") { Profile = "vim2m-like" },
+        new("remove-bufs-during-read", ModelBug.RemoveBufsDuringRead, Inv.ReadBusy, 3,
+            "VIDIOC_REMOVE_BUFS is not refused while read() I/O holds the queue (the file-I/O check is missing): it goes on to look for the buffers"),
         new("requests-required-later", ModelBug.RequestsRequiredLater, Inv.RequestRequired, 4,
             "a queue that supports requests takes a QBUF without one, then refuses every later one with EBADR (requiring requests is not a fixed choice of the queue)"),
         new("seek-cur-and-no-dedupe", ModelBug.LlseekAcceptsSeekCur | ModelBug.PrimeImportNoDedupe,

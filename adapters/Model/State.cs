@@ -152,6 +152,13 @@ internal sealed class VideoQueue(VideoNodeProfile p)
     /// <summary>Whether the driver requires every QBUF to name a request (vb2's requires_requests, which no query reports):
     /// null until a QBUF without one shows it, then fixed. Only a queue reporting V4L2_BUF_CAP_SUPPORTS_REQUESTS may.</summary>
     public bool? RequiresRequests;
+    /// <summary>read() I/O holds the queue (vb2's file I/O emulator): streaming ioctls are refused with EBUSY (VB2-READ-2).</summary>
+    public bool FileIo;
+    /// <summary>How many buffers the emulator allocated (min_reqbufs_allocation, the driver's choice, never reported by read()):
+    /// what QUERYBUF, EXPBUF and CREATE_BUFS(0) have shown puts it in [FileLo, FileHi].</summary>
+    public int FileLo = 1, FileHi = VideoNodeProfile.VideoMaxFrame;
+    /// <summary>The owner whose read() was refused because streaming I/O held the queue: it is still the owner (VB2-READ-3).</summary>
+    public VideoFile? ReadRefusedOwner;
     /// <summary>Mem2mem: the other queue of the same context (a job takes one buffer from each).</summary>
     public VideoQueue? Peer;
     /// <summary>Mem2mem: jobs that may have completed, unobserved, before the peer's STREAMOFF returned its buffers: each

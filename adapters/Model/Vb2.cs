@@ -37,8 +37,15 @@ public sealed partial class ReferenceModel
         return q;
     }
 
-    /// <summary>Another file handle owns the queue (never on a mem2mem node: each context's queues are its handle's own).</summary>
-    private static bool IsBusy(VideoFile v, VideoQueue q) => q.Peer == null && q.Owner != null && q.Owner != v;
+    /// <summary>Another file handle owns the queue (never on a mem2mem node: each context's queues are its handle's own). When the
+    /// owner is one whose read() was refused and the target lets this handle through, the difference rests on VB2-READ-3 (a
+    /// refused read() keeps the ownership); <paramref name="refuses"/> says the caller refuses the op when busy.</summary>
+    private bool IsBusy(VideoFile v, VideoQueue q, bool refuses = true)
+    {
+        bool busy = q.Peer == null && q.Owner != null && q.Owner != v;
+        if (busy && refuses && q.ReadRefusedOwner == q.Owner && _hasActual && _actual.Errno != Errno.EBUSY) _decidedBy = Inv.ReadAfterStreaming;
+        return busy;
+    }
 
     /// <summary>
     /// How many more of q's queued buffers, oldest first, may be found done now. A plain queue: every one, while streaming. A
@@ -105,6 +112,10 @@ public sealed partial class ReferenceModel
         StopStreaming(q);
         FreeBuffers(q, 0, q.Bufs.Length);
         q.Owner = null;
+        if (q.FileIo) Cite(Inv.ReadBusy);   // __vb2_cleanup_fileio: the emulator's buffers go with it
+        q.FileIo = false;
+        q.ReadRefusedOwner = null;
+        q.Memory = 0;
     }
 
     private static void StopStreaming(VideoQueue q)
@@ -151,6 +162,7 @@ public sealed partial class ReferenceModel
         uint caps = Caps(q);
         Cite(Inv.ReqBufsCaps);
         if (!ValidMemory(q, memory)) return Cite(Inv.ReqBufsBadMemory, new Outcome(Errno.EINVAL));
+        if (q.FileIo) return Cite(Inv.ReadBusy, new Outcome(Errno.EBUSY));   // vb2_verify_memory_type, before the owner check
         if (IsBusy(v, q) && !Broken(ModelBug.NonOwnerReqBufs)) return Cite(Inv.OwnReqBufs, new Outcome(Errno.EBUSY));
         if (q.Streaming) return Cite(Inv.ReqBufsStreaming, new Outcome(Errno.EBUSY));
         if (q.NumBufs > 0 && !q.P.Has(V4L2_BUF_CAP_SUPPORTS_ORPHANED_BUFS)
@@ -236,10 +248,17 @@ public sealed partial class ReferenceModel
         if (type != q.P.BufType) return Cite(Inv.BufType, Errno.EINVAL);
         uint caps = q.P.CreateCapabilities;
         bool memOk = ValidMemory(q, memory);
+        if (q.FileIo && memOk)
+        {
+            // vb2_verify_memory_type's EBUSY; with count 0 vb2_ioctl_create_bufs maps it to 0 and reports the emulator's count
+            if (count != 0) return Cite(Inv.ReadBusy, Errno.EBUSY);
+            Cite(Inv.ReadBusy);
+            return Outcome.Success(FileIoCount(q), 0, caps);
+        }
         if (count == 0)
         {
             if (!memOk) return Cite(Inv.ReqBufsBadMemory, new Outcome(Errno.EINVAL));
-            if (IsBusy(v, q)) Cite(Inv.OwnCreate0);
+            if (IsBusy(v, q, refuses: false)) Cite(Inv.OwnCreate0);
             Cite(Inv.Create0);
             if (q.ReleasedOnClose) Cite(Inv.OwnClose);   // no buffers because the owner's close released them
             return Outcome.Success(q.NumBufs, 0, caps);
@@ -293,8 +312,9 @@ public sealed partial class ReferenceModel
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = QueueOf(v, type);
         if (type != q.P.BufType) return Cite(Inv.QueryBufType, Errno.EINVAL);
+        if (q.FileIo) return FileIoQueryBuf(q, index, plane);
         if (Buffer(q, index) is not { } b) return Cite(Inv.QueryBufIndex, Errno.EINVAL);
-        if (IsBusy(v, q)) Cite(Inv.OwnQueryBuf);
+        if (IsBusy(v, q, refuses: false)) Cite(Inv.OwnQueryBuf);
         uint flags = 0;
         if (q.Memory == V4L2_MEMORY_MMAP && b.MapUsers > 0) flags |= V4L2_BUF_FLAG_MAPPED;
         if (q.Memory == V4L2_MEMORY_MMAP) Cite(Inv.QueryBufMapped);
@@ -331,6 +351,14 @@ public sealed partial class ReferenceModel
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = QueueOf(v, type);
         if (IsBusy(v, q) && !Broken(ModelBug.NonOwnerExpBuf)) return Cite(Inv.OwnExpBuf, Errno.EBUSY);
+        if (q.FileIo)
+        {
+            // vb2_expbuf looks the buffer up first; vb2_core_expbuf checks the rest before the file-I/O check
+            bool rest = (flags & ~(uint)(O_CLOEXEC | O_ACCMODE)) == 0 && type == q.P.BufType && plane == 0;
+            if (!FileIoHas(q, index, narrow: rest)) return Cite(Inv.ExpBufIndex, Errno.EINVAL);
+            if (!rest) return Cite(Inv.ExpBufFlags, Errno.EINVAL);
+            return Cite(Inv.ReadBusy, Errno.EBUSY);
+        }
         if (Buffer(q, index) is not { } b) return Cite(Inv.ExpBufIndex, Errno.EINVAL);
         if (q.Memory != V4L2_MEMORY_MMAP) return Cite(Inv.ExpBufMemory, Errno.EINVAL);
         if ((flags & ~(uint)(O_CLOEXEC | O_ACCMODE)) != 0) return Cite(Inv.ExpBufFlags, Errno.EINVAL);
@@ -358,6 +386,13 @@ public sealed partial class ReferenceModel
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = QueueOf(v, type);
         if (length == 0) return Cite(Inv.MmapZeroLen, Errno.EINVAL);
+        if (q.FileIo)
+        {
+            // vb2_mmap: VM_SHARED and the direction's protection first, then __find_plane_by_offset's file-I/O check
+            if ((flags & MAP_SHARED) == 0) return Cite(Inv.VMmapPrivate, Errno.EINVAL);
+            if ((prot & (q.P.IsOutput ? PROT_WRITE : PROT_READ)) == 0) return Outcome.Fail(Errno.EINVAL);
+            return Cite(Inv.ReadBusy, Errno.EBUSY);
+        }
         if (q.Memory != V4L2_MEMORY_MMAP) return Cite(Inv.VMmapNoBuffer, Errno.EINVAL);
         if ((flags & MAP_SHARED) == 0) return Cite(Inv.VMmapPrivate, Errno.EINVAL);
         if ((prot & (q.P.IsOutput ? PROT_WRITE : PROT_READ)) == 0) return Outcome.Fail(Errno.EINVAL);
@@ -373,7 +408,7 @@ public sealed partial class ReferenceModel
             if (q.P.MultiPlanar) Cite(Inv.MplaneMmap);
             return Cite(Inv.VMmapLength, Errno.EINVAL);
         }
-        if (IsBusy(v, q)) Cite(Inv.OwnMmap);
+        if (IsBusy(v, q, refuses: false)) Cite(Inv.OwnMmap);
         if (q.P.MultiPlanar) Cite(Inv.MplaneMmap);
         var m = new Mapping(_nextMap++, MapKind.Video, [new Seg(pl.Mem!, 0, pl.Mem!.Size)], 0, length, prot, v) { VBuf = b };
         b.MapUsers++;
@@ -403,6 +438,7 @@ public sealed partial class ReferenceModel
         var q = QueueOf(v, type);
         if (type != q.P.BufType) return Cite(Inv.BufType, Errno.EINVAL);
         if (IsBusy(v, q)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
+        if (q.FileIo) return Cite(Inv.ReadBusy, Errno.EBUSY);
         if (Buffer(q, index) is not { } b) return Cite(Inv.QBufBad, Errno.EINVAL);
         if (memory != q.Memory) return Cite(Inv.QBufBad, Errno.EINVAL);
         if (q.P.MultiPlanar) return QBufMplane(q, b, index, memory, planes);
@@ -569,6 +605,7 @@ public sealed partial class ReferenceModel
         var q = QueueOf(v, type);
         if (type != q.P.BufType) return Cite(Inv.BufType, Errno.EINVAL);
         if (IsBusy(v, q)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
+        if (q.FileIo) return Cite(Inv.ReadBusy, Errno.EBUSY);
         if (!q.Streaming) return Cite(Inv.DQBufNotStreaming, Errno.EINVAL);
         Cite(Inv.DQBufOrder);
         // capture and output devices alike complete queued buffers on their own clock; a mem2mem device only in jobs
@@ -598,6 +635,7 @@ public sealed partial class ReferenceModel
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = QueueOf(v, type);
         if (IsBusy(v, q)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
+        if (q.FileIo) return Cite(Inv.ReadBusy, Errno.EBUSY);   // vb2_streamon, before vb2_core_streamon looks at the type
         if (type != q.P.BufType) return Cite(Inv.BufType, Errno.EINVAL);
         if (q.Streaming) return Cite(Inv.StreamOn, Outcome.Success());
         if (q.NumBufs == 0) return Cite(Inv.StreamOn, Errno.EINVAL);
@@ -619,6 +657,7 @@ public sealed partial class ReferenceModel
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = QueueOf(v, type);
         if (IsBusy(v, q)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
+        if (q.FileIo) return Cite(Inv.ReadBusy, Errno.EBUSY);   // vb2_streamoff, before vb2_core_streamoff looks at the type
         if (type != q.P.BufType) return Cite(Inv.BufType, Errno.EINVAL);
         if (q.Peer is { } peer)
         {
@@ -631,6 +670,72 @@ public sealed partial class ReferenceModel
         return Cite(Inv.StreamOff, Outcome.Success());
     }
 
+    /// <summary>
+    /// read() on a video node (vb2_fop_read, func-read.rst): count 0 returns 0 and does nothing (VB2-READ-4); another handle's
+    /// queue is refused (EBUSY); a queue streaming I/O holds refuses too and keeps its owner (VB2-READ-3); otherwise the first
+    /// read() starts the file I/O emulator (the reader owns the queue, VB2-READ-2) and each returns EAGAIN or 1 to
+    /// min(count, sizeimage) bytes (VB2-READ-1). R0: the number of bytes read.
+    /// </summary>
+    public Outcome Read(int fd, long count)
+    {
+        if (!TryVideo(fd, out var v, out var err)) return err;
+        var q = v.Q;
+        if (!q.P.ReadWrite) return Outcome.NotRun;   // the generator reads only nodes that offer read()
+        if (count == 0) return Cite(Inv.ReadZero, Outcome.Success(0));
+        if (IsBusy(v, q)) return Cite(Inv.ReadBusy, Errno.EBUSY);
+        if (!q.FileIo)
+        {
+            if (q.Streaming || q.NumBufs > 0) { q.ReadRefusedOwner = q.Owner; return Cite(Inv.ReadAfterStreaming, Errno.EBUSY); }
+            q.FileIo = true;
+            q.Owner = v;
+            q.Memory = V4L2_MEMORY_MMAP;
+            q.ReleasedOnClose = false;
+            (q.FileLo, q.FileHi) = (1, VideoNodeProfile.VideoMaxFrame);
+        }
+        long max = Math.Min(count, q.P.SizeImage);
+        Cite(Inv.ReadIo);
+        // how many bytes is the driver's (the frame's payload, where an earlier read() of it stopped): any in 1..max
+        var data = Outcome.Success(_hasActual && _actual.Ok && _actual.R0 >= 1 && _actual.R0 <= max ? _actual.R0 : max);
+        if (Choose($"1 to {max} bytes (at most one frame, at most count), or EAGAIN while no frame is ready", data, Outcome.Fail(Errno.EAGAIN)) == 1)
+            return Outcome.Fail(Errno.EAGAIN);
+        AnyValue = true;
+        return data;
+    }
+
+    /// <summary>QUERYBUF while read() I/O holds the queue: one of the emulator's MMAP buffers (VB2-READ-2), each a frame long,
+    /// queued, done, or dequeued by the emulator while it is read.</summary>
+    private Outcome FileIoQueryBuf(VideoQueue q, uint index, uint plane)
+    {
+        Cite(Inv.ReadBusy);
+        if (!FileIoHas(q, index, narrow: true)) return Cite(Inv.QueryBufIndex, Errno.EINVAL);
+        long length = plane == 0 ? q.P.SizeImage : -1;
+        Cite(Inv.QueryBufFields);
+        var states = new[] { V4L2_BUF_FLAG_QUEUED, V4L2_BUF_FLAG_DONE, 0u }.Select(f => Outcome.Success(length, f, V4L2_MEMORY_MMAP)).ToArray();
+        return states[Choose("QUEUED, DONE, or dequeued by the file I/O emulator while it is read", states)];
+    }
+
+    /// <summary>Whether the emulator's buffer index exists (index &lt; its count k, in [FileLo, FileHi]); when not yet known, the
+    /// target's answer decides and, if <paramref name="narrow"/> (its answer shows only that), narrows k.</summary>
+    private bool FileIoHas(VideoQueue q, uint index, bool narrow)
+    {
+        if (index < q.FileLo) return true;
+        if (index >= q.FileHi) return false;
+        bool has = _hasActual ? _actual.Errno != Errno.EINVAL : index < Math.Clamp(q.P.ModelMinBuffers + 1, q.FileLo, q.FileHi);
+        AllowedSet = $"the buffer exists, or EINVAL (the emulator allocated between {q.FileLo} and {q.FileHi} buffers, the driver's min_reqbufs_allocation)";
+        if (narrow) { if (has) q.FileLo = (int)index + 1; else q.FileHi = (int)index; }
+        return has;
+    }
+
+    /// <summary>The emulator's buffer count as CREATE_BUFS(0) reports it: the target's, when within [FileLo, FileHi]; then fixed.</summary>
+    private int FileIoCount(VideoQueue q)
+    {
+        int k = _hasActual && _actual.Ok && _actual.R0 >= q.FileLo && _actual.R0 <= q.FileHi ? (int)_actual.R0
+            : Math.Clamp(q.P.ModelMinBuffers + 1, q.FileLo, q.FileHi);
+        if (q.FileLo < q.FileHi) AllowedSet = $"{q.FileLo} to {q.FileHi} (the emulator's buffer count, the driver's min_reqbufs_allocation)";
+        q.FileLo = q.FileHi = k;
+        return k;
+    }
+
     public Outcome RemoveBufs(int fd, uint type, uint index, uint count)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
@@ -639,6 +744,8 @@ public sealed partial class ReferenceModel
         if (type != q.P.BufType) return Cite(Inv.BufType, Errno.EINVAL);
         if (count == 0) return Cite(Inv.Remove0, Outcome.Success());
         if (IsBusy(v, q)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
+        // the bug (as a target): the file-I/O check is missing, and REMOVE_BUFS goes on to look for the buffers
+        if (q.FileIo && !(!_hasActual && Broken(ModelBug.RemoveBufsDuringRead))) return Cite(Inv.ReadBusy, Errno.EBUSY);
         if (count > q.NumBufs) return Cite(Inv.RemoveMissing, Errno.EINVAL);
         if (index > q.P.MaxBuffers - count) return Cite(Inv.RemoveMissing, Errno.EINVAL);
         for (uint i = index; i < index + count; i++)

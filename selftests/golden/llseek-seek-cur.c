@@ -6,7 +6,7 @@
  * Source:    Documentation/driver-api/dma-buf.rst, Userspace Interface Notes: "llseek operation will
  *            report -EINVAL."
  * Found:     property lockstep on the suite's broken:llseek-seek-cur target (profile vivid-like), seed
- *            1; step 4 of 4: expected -1 EINVAL, got 0; failed again 10 of 10 times from a fresh state
+ *            1; step 3 of 3: expected -1 EINVAL, got 0; failed again 10 of 10 times from a fresh state
  * Note:      broken:llseek-seek-cur is a deliberately broken model: on a kernel that follows the
  *            documentation this program passes.
  * Replay:    ./run-suite.sh --replay
@@ -18,8 +18,8 @@
  * Build:     gcc -Wall -I UAPI -o repro repro.c
  *            UAPI: Linux 6.10+ uapi headers with drm/ (./run-suite.sh --emit-headers UAPI writes the lab's 6.12
  *            ones, or `make headers_install` of a kernel tree); Debian's linux-libc-dev lacks drm/ and 6.10's V4L2
- * Run:       ./repro [NAME=PATH ...] (defaults: video0=/dev/video0)
- * Output:    KTAP, one result line per step (4); REPRO_TRACE=1 adds each step's raw outcome. Every
+ * Run:       ./repro [NAME=PATH ...] (defaults: heap:system=/dev/dma_heap/system)
+ * Output:    KTAP, one result line per step (3); REPRO_TRACE=1 adds each step's raw outcome. Every
  *            step is checked against all outcomes the documentation allows there. Exit 0: every step
  *            as documented; 1: a step that is not (the counterexample reproduced); 4: inconclusive (in
  *            every attempt the device took another documented outcome at a step the rest of the
@@ -43,17 +43,17 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <linux/types.h>
-#include <linux/videodev2.h>
+#include <linux/dma-heap.h>
 
-#define NSTEPS 4
+#define NSTEPS 3
 #define NSLOTS 3
 /* the step the recorded run departed from the documentation at (0: none); a departure at another step is inconclusive */
-#define FAILING_STEP 4
+#define FAILING_STEP 3
 #define OUTPUT_PAYLOAD 460800u
 
 /* symbolic device names the steps open, and their paths (NAME=PATH on the command line overrides one) */
-static const char *dev_name[] = { "video0" };
-static const char *dev_path[] = { "/dev/video0" };
+static const char *dev_name[] = { "heap:system" };
+static const char *dev_path[] = { "/dev/dma_heap/system" };
 #define NDEVS 1
 /* what each step's result is: 1 an fd, 2 a mapping, 3 a GEM handle, 4 a vgem fence id (for the clean-up) */
 static const int slot_kind[NSLOTS] = { 0, 1, 1 };
@@ -375,43 +375,30 @@ static int run(void)
 	int rc = 0;
 	(void)rc;
 
-	/* 1. v1 = open("video0", O_RDWR|O_NONBLOCK) */
+	/* 1. v1 = open("heap:system", O_RDONLY|O_CLOEXEC) */
 	{
 		static const struct allowed allowed[] = { { 0, 0LL, 0LL, 0LL, 0LL, 7 } };
 		struct outcome o;
-		o = new_fd(open(device("video0"), O_RDWR|O_NONBLOCK), 1);
-		rc = check(1, "v1 = open(\"video0\", O_RDWR|O_NONBLOCK)", &o, allowed, 1, 0, 0, 0, "0");
+		o = new_fd(open(device("heap:system"), O_RDONLY|O_CLOEXEC), 1);
+		rc = check(1, "v1 = open(\"heap:system\", O_RDONLY|O_CLOEXEC)", &o, allowed, 1, 0, 0, 0, "0");
 		if (rc != 0)
 			return rc;
 	}
 
-	/* 2. ioctl(v1, VIDIOC_REQBUFS, {.count = 1, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP}) */
-	{
-		static const struct allowed allowed[] = { { 0, 1LL, 64LL, 0LL, 0LL, 1 } };
-		struct outcome o;
-		{
-			struct v4l2_requestbuffers rb = { .count = 1, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP };
-			o = xioctl((int)h[1], VIDIOC_REQBUFS, &rb) < 0 ? fail() : done(rb.count, rb.capabilities, 0);
-		}
-		rc = check(2, "ioctl(v1, VIDIOC_REQBUFS, {.count = 1, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP})", &o, allowed, 1, 0, 0, 0, "0, count = 1, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 2, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 3, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 4, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 5, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 6, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 7, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 8, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 9, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 10, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 11, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 12, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 13, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 14, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 15, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 16, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 17, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 18, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 19, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 20, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 21, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 22, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 23, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 24, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 25, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 26, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 27, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 28, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 29, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 30, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 31, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 32, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 33, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 34, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 35, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 36, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 37, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 38, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 39, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 40, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 41, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 42, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 43, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 44, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 45, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 46, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 47, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 48, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 49, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 50, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 51, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 52, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 53, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 54, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 55, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 56, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 57, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 58, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 59, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 60, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 61, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 62, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 63, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS or 0, count = 64, capabilities = MMAP|USERPTR|DMABUF|REQUESTS|ORPHANED_BUFS|REMOVE_BUFS");
-		if (rc != 0)
-			return rc;
-	}
-
-	/* 3. v2 = ioctl(v1, VIDIOC_EXPBUF, {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .index = 0, .plane = 0, .flags = O_RDONLY}).fd */
+	/* 2. v2 = ioctl(v1, DMA_HEAP_IOCTL_ALLOC, {.len = 4096, .fd = 0, .fd_flags = O_RDWR, .heap_flags = 0}) */
 	{
 		static const struct allowed allowed[] = { { 0, 0LL, 0LL, 0LL, 0LL, 7 } };
 		struct outcome o;
 		{
-			struct v4l2_exportbuffer e = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .index = 0, .plane = 0, .flags = O_RDONLY };
-			o = xioctl((int)h[1], VIDIOC_EXPBUF, &e) < 0 ? fail() : new_fd(e.fd, 2);
+			struct dma_heap_allocation_data a = { .len = 4096ULL, .fd = 0, .fd_flags = O_RDWR, .heap_flags = 0ULL };
+			o = xioctl((int)h[1], DMA_HEAP_IOCTL_ALLOC, &a) < 0 ? fail() : new_fd(a.fd, 2);
 		}
-		rc = check(3, "v2 = ioctl(v1, VIDIOC_EXPBUF, {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .index = 0, .plane = 0, .flags = O_RDONLY}).fd", &o, allowed, 1, 0, 0, 0, "0");
+		rc = check(2, "v2 = ioctl(v1, DMA_HEAP_IOCTL_ALLOC, {.len = 4096, .fd = 0, .fd_flags = O_RDWR, .heap_flags = 0})", &o, allowed, 1, 0, 0, 0, "0");
 		if (rc != 0)
 			return rc;
 	}
 
-	/* 4. lseek(v2, 0, SEEK_CUR) */
+	/* 3. lseek(v2, 0, SEEK_CUR) */
 	{
 		static const struct allowed allowed[] = { { EINVAL, 0LL, 0LL, 0LL, 0LL, 7 } };
 		struct outcome o;
@@ -419,7 +406,7 @@ static int run(void)
 			off_t r = lseek((int)h[2], 0LL, SEEK_CUR);
 			o = r < 0 ? fail() : done(r, 0, 0);
 		}
-		rc = check(4, "lseek(v2, 0, SEEK_CUR)", &o, allowed, 1, -1, 0, 0, "-1 EINVAL");
+		rc = check(3, "lseek(v2, 0, SEEK_CUR)", &o, allowed, 1, -1, 0, 0, "-1 EINVAL");
 		if (rc != 0)
 			return rc;
 	}
