@@ -128,7 +128,9 @@ public interface IBufferTarget : IDisposable
     /// <summary>VIDIOC_QBUF. <paramref name="planes"/> holds one handle per plane (one on a single-planar queue): for DMABUF the
     /// dma-buf fd (m.fd, or m.planes[p].m.fd with m.planes[p].length its size), for USERPTR a mapping id (its address and length);
     /// ignored for MMAP. An output buffer carries one frame: bytesused is each plane's sizeimage.</summary>
-    Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes);
+    /// <remarks>With <paramref name="prepare"/> the request is VIDIOC_PREPARE_BUF instead (vidioc-prepare-buf.rst): the same
+    /// argument, and the buffer is made ready (its memory taken as QBUF would) without being queued.</remarks>
+    Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes, bool prepare = false);
     /// <summary>Non-blocking VIDIOC_DQBUF (with a planes array on a multi-planar queue); observes what <see cref="Ioctls.DQBuf"/> reads (R0 = index, R1 = flags &amp; (MAPPED|QUEUED|DONE)).</summary>
     Outcome DQBuf(int fd, uint type);
     /// <summary>read(fd, buf, count) on a video node opened O_NONBLOCK (func-read.rst, vb2_fop_read): R0 = the number of bytes

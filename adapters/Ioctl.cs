@@ -179,7 +179,7 @@ public readonly record struct IoctlCall(IoctlSpec Spec, ulong[] Values, string? 
 public static class Ioctls
 {
     /// <summary>The buffer state flags QUERYBUF and DQBUF observations keep: MAPPED | QUEUED | DONE.</summary>
-    public const uint StateFlags = Uapi.V4L2_BUF_FLAG_MAPPED | Uapi.V4L2_BUF_FLAG_QUEUED | Uapi.V4L2_BUF_FLAG_DONE;
+    public const uint StateFlags = Uapi.V4L2_BUF_FLAG_MAPPED | Uapi.V4L2_BUF_FLAG_QUEUED | Uapi.V4L2_BUF_FLAG_DONE | Uapi.V4L2_BUF_FLAG_PREPARED;
 
     /// <summary>R0 = the count written back, R1 = capabilities.</summary>
     public static readonly IoctlSpec ReqBufs = new("VIDIOC_REQBUFS", typeof(v4l2_requestbuffers), "rb", IoctlResult.Values,

@@ -104,6 +104,12 @@ public static class Domains
         Name = "video mmap flags", Source = "Documentation/userspace-api/media/v4l/func-mmap.rst (most drivers support only MAP_SHARED; videobuf2 requires it)",
     };
 
+    /// <summary>Which request a QBuf op sends: VIDIOC_QBUF, or VIDIOC_PREPARE_BUF with the same argument.</summary>
+    public static readonly Domain<bool> QBufRequest = new(Ok(6, false, "VIDIOC_QBUF"), Ok(1, true, "VIDIOC_PREPARE_BUF"))
+    {
+        Name = "QBUF or PREPARE_BUF", Source = "Documentation/userspace-api/media/v4l/vidioc-prepare-buf.rst (the argument of VIDIOC_QBUF)",
+    };
+
     /// <summary>read()'s count, relative to the queue's sizeimage s.</summary>
     public static readonly Domain<Func<long, long>> ReadCount = new(
         Ok<Func<long, long>>(4, s => s, "sizeimage (one frame)"), Ok<Func<long, long>>(3, _ => PAGE_SIZE, "one page"), Ok<Func<long, long>>(2, _ => 1L, "1"),

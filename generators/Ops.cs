@@ -580,6 +580,7 @@ public sealed record QueryBuf(
         if ((f & V4L2_BUF_FLAG_MAPPED) != 0) n.Add("MAPPED");
         if ((f & V4L2_BUF_FLAG_QUEUED) != 0) n.Add("QUEUED");
         if ((f & V4L2_BUF_FLAG_DONE) != 0) n.Add("DONE");
+        if ((f & V4L2_BUF_FLAG_PREPARED) != 0) n.Add("PREPARED");
         return n.Count == 0 ? "0" : string.Join("|", n);
     }
 }
@@ -608,8 +609,11 @@ public sealed record QBuf(
     [DrawnFrom(nameof(Domains.BufIndex))] uint Index,
     [DrawnFrom(nameof(Domains.Memory))] uint Memory,
     Var Mem,
-    [Derived("one handle per further plane of a multi-planar queue, each picked like Mem for its plane's size")] ImmutableArray<Var> MorePlanes = default) : Op
+    [Derived("one handle per further plane of a multi-planar queue, each picked like Mem for its plane's size")] ImmutableArray<Var> MorePlanes = default,
+    [DrawnFrom(nameof(Domains.QBufRequest))] bool Prepare = false) : Op
 {
+    /// <summary>The request: VIDIOC_PREPARE_BUF when <see cref="Prepare"/> (the same argument; the buffer is made ready, not queued).</summary>
+    public string Request => Prepare ? "VIDIOC_PREPARE_BUF" : "VIDIOC_QBUF";
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
     /// <summary>Each plane's memory in plane order (one entry on a single-planar queue).</summary>
@@ -625,11 +629,12 @@ public sealed record QBuf(
             if (Memory is V4L2_MEMORY_DMABUF or V4L2_MEMORY_USERPTR && !env.Resolve(m, out h)) return NotRun;
             planes.Add(h);
         }
-        return t.QBuf(fd, Type, Index, Memory, planes);
+        return t.QBuf(fd, Type, Index, Memory, planes, Prepare);
     }
     public override Op MapVars(Func<Var, Var> f) =>
         this with { Fd = f(Fd), Mem = f(Mem), MorePlanes = MorePlanes.IsDefaultOrEmpty ? MorePlanes : MorePlanes.Select(f).ToImmutableArray() };
-    public override string Text => $"ioctl({Fd}, VIDIOC_QBUF, {{.index = {Index}, .type = {BufTypeName(Type)}, .memory = {MemoryName(Memory)}" + MemText + "})";
+    public override string Text => $"ioctl({Fd}, {Request}, {{.index = {Index}, .type = {BufTypeName(Type)}, .memory = {MemoryName(Memory)}" + MemText + "})";
+    public override IEnumerable<Op> Simplify() { if (Prepare) yield return this with { Prepare = false }; }
     private string MemText
     {
         get

@@ -303,7 +303,8 @@ public sealed class SequenceGenerator
                     uint m = qmem != 0 && r.Chance(90) ? qmem : MemoryArg(ref r);
                     var fencedFrames = bufs.Where(b => b.Fenced && b.Size >= node.SizeImage).ToList();
                     var pool = fenceMix && fencedFrames.Count > 0 && r.Chance(70) ? fencedFrames : importFrames && r.Chance(70) ? drmFrames : bufs;
-                    var q = new QBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), m, QBufMem(ref r, m, pool, memfds, maps, video, node.SizeImage));
+                    var q = new QBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), m, QBufMem(ref r, m, pool, memfds, maps, video, node.SizeImage))
+                        { Prepare = Draw(Domains.QBufRequest, ref r) };
                     if (!mp || m is not (V4L2_MEMORY_DMABUF or V4L2_MEMORY_USERPTR)) return q;
                     // every further plane gets its own memory, drawn the same way for its own size
                     var more = ImmutableArray.CreateBuilder<Var>();

@@ -139,7 +139,25 @@ public static class CReproducer
     /// main's set-up before the first attempt: the pixel format the suite certified the video node with
     /// (<see cref="ReplayFile.PixelFormat"/>), set on every video device the steps open; empty when it kept the driver's.
     /// </summary>
-    private static string PixelFormatSetup(ReplayFile r, List<KeyValuePair<string, string>> devs, Emitter em)
+    private static string PixelFormatSetup(ReplayFile r, List<KeyValuePair<string, string>> devs, Emitter em) =>
+        Mem2MemCheck(r, devs, em) + FormatSetup(r, devs, em);
+
+    /// <summary>
+    /// main's check before the first step of a mem2mem counterexample: every video device the steps open is a mem2mem node
+    /// (VIDIOC_QUERYCAP device_caps has V4L2_CAP_VIDEO_M2M or _M2M_MPLANE), since the steps use its two queues and its
+    /// CAPTURE offsets; another node is a set-up error (exit 2), not a verdict. Empty for other counterexamples.
+    /// </summary>
+    private static string Mem2MemCheck(ReplayFile r, List<KeyValuePair<string, string>> devs, Emitter em)
+    {
+        if (!r.VideoMem2Mem || !VideoDevices(devs).Any()) return "";
+        em.Helpers.Add("require_m2m");
+        em.UapiHeaders.Add("linux/videodev2.h");
+        var sb = new StringBuilder("\n\t/* the steps use a mem2mem node's two queues: check the device is one */\n");
+        foreach (var d in VideoDevices(devs)) sb.Append($"\tif (require_m2m({d}) < 0)\n\t\treturn 2;\n");
+        return sb.ToString();
+    }
+
+    private static string FormatSetup(ReplayFile r, List<KeyValuePair<string, string>> devs, Emitter em)
     {
         if (r.Pipeline is { } mp && VideoDevices(devs).Any())
         {
@@ -559,7 +577,7 @@ public static class CReproducer
             else if (op.Memory == V4L2_MEMORY_USERPTR)
                 sb.Append($"\tb.m.userptr = (unsigned long){Map(op.Mem)};\n\tb.length = mlen[{slots.Of(op.Mem)}];\n");
             if (op.Type == V4L2_BUF_TYPE_VIDEO_OUTPUT && outputPayload > 0) sb.Append("\tb.bytesused = OUTPUT_PAYLOAD;   /* an application fills an output buffer before queueing it: one frame */\n");
-            sb.Append($"\to = result(xioctl({Fd(op.Fd)}, VIDIOC_QBUF, &b));\n}}");
+            sb.Append($"\to = result(xioctl({Fd(op.Fd)}, {op.Request}, &b));\n}}");
             return sb.ToString();
         }
 
@@ -596,7 +614,7 @@ public static class CReproducer
             if (output)
                 sb.Append("\t/* an application fills an output buffer before queueing it: one frame, every plane full */\n" +
                     "\tfor (__u32 p = 0; p < b.length; p++)\n\t\tplanes[p].bytesused = size[p];\n");
-            sb.Append($"\to = result(xioctl({Fd(op.Fd)}, VIDIOC_QBUF, &b));\n}}");
+            sb.Append($"\to = result(xioctl({Fd(op.Fd)}, {op.Request}, &b));\n}}");
             return sb.ToString();
         }
 
@@ -662,7 +680,7 @@ public static class CReproducer
         #define WOULD_BLOCK  (-2)   /* a DMA_BUF_IOCTL_SYNC START that would sleep on a fence: not issued */
         #define MAX_ATTEMPTS 10
         #define UNUSED       __attribute__((unused))
-        #define STATE_FLAGS  (V4L2_BUF_FLAG_MAPPED | V4L2_BUF_FLAG_QUEUED | V4L2_BUF_FLAG_DONE)
+        #define STATE_FLAGS  (V4L2_BUF_FLAG_MAPPED | V4L2_BUF_FLAG_QUEUED | V4L2_BUF_FLAG_DONE | V4L2_BUF_FLAG_PREPARED)
 
         /* what one step did: an errno (0 on success) and up to three values the step observes */
         struct outcome {
@@ -1037,6 +1055,27 @@ public static class CReproducer
             		fprintf(stderr, "error: %s (%s): cannot set pixel format %c%c%c%c with VIDIOC_S_FMT: %s\n", dev_name[d],
             			dev_path[d], pixelformat & 0xff, (pixelformat >> 8) & 0xff, (pixelformat >> 16) & 0xff,
             			(pixelformat >> 24) & 0x7f, why);
+            		return -1;
+            	}
+            	return 0;
+            }
+
+            """,
+        ["require_m2m"] = """
+
+            /* Before the first step of a mem2mem counterexample: the device must be a mem2mem node (VIDIOC_QUERYCAP). */
+            static int require_m2m(int d)
+            {
+            	struct v4l2_capability cap = { 0 };
+            	int fd = open(dev_path[d], O_RDWR);
+            	int ok = fd >= 0 && xioctl(fd, VIDIOC_QUERYCAP, &cap) == 0;
+            	__u32 caps = (cap.capabilities & V4L2_CAP_DEVICE_CAPS) ? cap.device_caps : cap.capabilities;
+
+            	if (fd >= 0)
+            		close(fd);
+            	if (!ok || !(caps & (V4L2_CAP_VIDEO_M2M | V4L2_CAP_VIDEO_M2M_MPLANE))) {
+            		fprintf(stderr, "error: %s (%s) is not a mem2mem node (VIDIOC_QUERYCAP: %s)\n", dev_name[d], dev_path[d],
+            			ok ? "no V4L2_CAP_VIDEO_M2M or V4L2_CAP_VIDEO_M2M_MPLANE" : strerror(errno));
             		return -1;
             	}
             	return 0;

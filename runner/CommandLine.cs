@@ -109,8 +109,8 @@ public static class SuiteCommandLine
     {
         var sw = new StringWriter();
         Root.Parse(["--help"]).Invoke(new InvocationConfiguration { Output = sw });
-        var text = sw.ToString().Replace(Path.GetFileNameWithoutExtension(Environment.ProcessPath ?? "conformance") + " [options]", "./run-suite.sh [options]")
-            .Replace("conformance [options]", "./run-suite.sh [options]");
+        // the root command is named after the entry assembly (conformance, or testhost under dotnet test): users run the script
+        var text = System.Text.RegularExpressions.Regex.Replace(sw.ToString(), @"(?m)^  \S+ \[options\]$", "  ./run-suite.sh [options]");
         var sb = new System.Text.StringBuilder(text.TrimEnd()).AppendLine().AppendLine().AppendLine("Exit status:");
         foreach (var (code, meaning) in ExitCodes) sb.AppendLine($"  {code}  {meaning}");
         sb.AppendLine().AppendLine("README.md explains the verdicts (PASS, FAIL, KNOWN, SKIP, NOT EXERCISED, DEVIATES) and the files a run writes.");

@@ -61,6 +61,20 @@ public class MplaneReproducerTests
     }
 
     [Fact]
+    public void A_mem2mem_reproducer_checks_the_node_is_mem2mem_before_the_first_step()
+    {
+        var m2m = Samples(TargetProfile.Vim2mLike, 20).First(r => r.VideoMem2Mem && r.Steps.Any(s => s.Op is Open { Device: "video0" }));
+        var c = CReproducer.Write(m2m);
+        var main = c[c.IndexOf("int main(", StringComparison.Ordinal)..];
+        Assert.Matches(@"if \(require_m2m\(\d+\) < 0\)\n\t\treturn 2;", main);
+        Assert.True(main.IndexOf("require_m2m(", StringComparison.Ordinal) < main.IndexOf("rc = run();", StringComparison.Ordinal));
+        Assert.Contains("V4L2_CAP_VIDEO_M2M | V4L2_CAP_VIDEO_M2M_MPLANE", c);
+        Assert.Null(CCompile.Check(c));
+        // a node that is not mem2mem has no such check
+        Assert.DoesNotContain("require_m2m", CReproducer.Write(Samples(TargetProfile.VividLike, 1).Single()));
+    }
+
+    [Fact]
     public void The_reproducer_sets_the_recorded_pixel_format_before_the_first_step()
     {
         var c = Written.Value.First(w => w.Replay.Steps.Any(s => s.Op is Open o && o.Device == "video0")).C;

@@ -470,6 +470,7 @@ public static unsafe class Req
     public static readonly nuint VIDIOC_REQBUFS = Ioc.IOWR<v4l2_requestbuffers>('V', 8);
     public static readonly nuint VIDIOC_QUERYBUF = Ioc.IOWR<v4l2_buffer>('V', 9);
     public static readonly nuint VIDIOC_QBUF = Ioc.IOWR<v4l2_buffer>('V', 15);
+    public static readonly nuint VIDIOC_PREPARE_BUF = Ioc.IOWR<v4l2_buffer>('V', 93);
     public static readonly nuint VIDIOC_EXPBUF = Ioc.IOWR<v4l2_exportbuffer>('V', 16);
     public static readonly nuint VIDIOC_DQBUF = Ioc.IOWR<v4l2_buffer>('V', 17);
     public static readonly nuint VIDIOC_STREAMON = Ioc.IOW<int>('V', 18);

@@ -237,7 +237,8 @@ public static unsafe class Discovery
             AddHelperHeap(helperHeap, heaps, paths);
             if (udmabuf != null) paths["udmabuf"] = udmabuf;
             var video = new List<VideoNodeProfile>();
-            if (helperVideo != null) { video.Add(helperVideo.Profile.Video[0]); paths[helperVideo.Profile.Video[0].Device] = helperVideo.Path; }
+            // the capture node only supplies and takes buffers here: its read() I/O is certified on its own unit
+            if (helperVideo != null) { video.Add(helperVideo.Profile.Video[0] with { ReadWrite = false }); paths[helperVideo.Profile.Video[0].Device] = helperVideo.Path; }
             var helpers = paths.Where(kv => kv.Key != drm.Device).Select(kv => kv.Value).ToList();
             if (helpers.Count > 0) notes.Add($"buffers from {string.Join(", ", helpers)} are imported with PRIME and carry fences (those devices are not certified here)");
             var profile = new TargetProfile($"kernel:{path}", kernel, video, heaps, udmabuf != null ? "udmabuf" : null, udmabuf != null ? UdmabufSizeLimit() : 0) { Drm = [drm] };

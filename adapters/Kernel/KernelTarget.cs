@@ -420,9 +420,9 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         return Outcome.Created(dmabuf);
     }
 
-    public Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes)
+    public Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes, bool prepare = false)
     {
-        if (IsMultiPlanar(type)) return QBufMplane(fd, type, index, memory, planes);
+        if (IsMultiPlanar(type)) return QBufMplane(fd, type, index, memory, planes, prepare);
         int dmabufFd = planes.Count > 0 ? planes[0] : -1, userMap = dmabufFd;
         var b = new v4l2_buffer { index = index, type = type, memory = memory, field = V4L2_FIELD_NONE };
         if (memory == V4L2_MEMORY_DMABUF) b.m_fd = dmabufFd;
@@ -436,8 +436,8 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         // an application fills an output buffer before queueing it: the payload is one frame
         if (type == V4L2_BUF_TYPE_VIDEO_OUTPUT && Profile.Video.Count > 0) b.bytesused = (uint)Profile.Video[0].QueueFor(type).SizeImage;
         long r;
-        using (_watchdog.Op("VIDIOC_QBUF", fd))
-            r = Sys.Ioctl(fd, Req.VIDIOC_QBUF, &b);
+        using (_watchdog.Op(prepare ? "VIDIOC_PREPARE_BUF" : "VIDIOC_QBUF", fd))
+            r = Sys.Ioctl(fd, prepare ? Req.VIDIOC_PREPARE_BUF : Req.VIDIOC_QBUF, &b);
         return r < 0 ? Err(r) : Outcome.Success();
     }
 
@@ -446,7 +446,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
     /// fstat reports it (the plane's sizeimage when that is 0), for USERPTR the mapping's address and length; on an output
     /// queue bytesused = the plane's sizeimage. The model's QBUF assumes exactly these values.
     /// </summary>
-    private Outcome QBufMplane(int fd, uint type, uint index, uint memory, IReadOnlyList<int> handles)
+    private Outcome QBufMplane(int fd, uint type, uint index, uint memory, IReadOnlyList<int> handles, bool prepare)
     {
         var node = Profile.Video.Count > 0 ? Profile.Video[0].QueueFor(type) : null;
         int n = node?.NumPlanes ?? handles.Count;
@@ -472,8 +472,8 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
             if (IsOutputType(type)) planes[p].bytesused = (uint)size;
         }
         long r;
-        using (_watchdog.Op("VIDIOC_QBUF", fd))
-            r = Sys.Ioctl(fd, Req.VIDIOC_QBUF, &b);
+        using (_watchdog.Op(prepare ? "VIDIOC_PREPARE_BUF" : "VIDIOC_QBUF", fd))
+            r = Sys.Ioctl(fd, prepare ? Req.VIDIOC_PREPARE_BUF : Req.VIDIOC_QBUF, &b);
         return r < 0 ? Err(r) : Outcome.Success();
     }
 

@@ -30,6 +30,7 @@ public enum ModelBug
     M2mOutputUnprocessed = 1 << 21,
     RequestsRequiredLater = 1 << 22,
     RemoveBufsDuringRead = 1 << 23,
+    PrepareQueues = 1 << 24,
 }
 
 /// <summary>One invariant a broken variant breaks, and the length its counterexample must shrink to.</summary>
@@ -83,6 +84,8 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             "a mem2mem device returns OUTPUT buffers as done without a job: no CAPTURE buffer queued, the CAPTURE queue not streaming") { Profile = "vim2m-like" },
         new("remove-bufs-during-read", ModelBug.RemoveBufsDuringRead, Inv.ReadBusy, 3,
             "VIDIOC_REMOVE_BUFS is not refused while read() I/O holds the queue (the file-I/O check is missing): it goes on to look for the buffers"),
+        new("prepare-buf-queues", ModelBug.PrepareQueues, Inv.PrepareBuf, 4,
+            "VIDIOC_PREPARE_BUF queues the buffer (as VIDIOC_QBUF would) instead of only preparing it"),
         new("requests-required-later", ModelBug.RequestsRequiredLater, Inv.RequestRequired, 4,
             "a queue that supports requests takes a QBUF without one, then refuses every later one with EBADR (requiring requests is not a fixed choice of the queue)"),
         new("seek-cur-and-no-dedupe", ModelBug.LlseekAcceptsSeekCur | ModelBug.PrimeImportNoDedupe,

@@ -181,6 +181,7 @@ public sealed partial class ReferenceModel : IBufferTarget
                 if (v.Out != null) _contexts.Remove(v);
                 foreach (var q in v.Queues)
                     if ((q.Owner == v || q.Owner == null) && !(Broken(ModelBug.CloseKeepsQueue) && q.Owner == v)) QueueRelease(q);
+                    else if (q.ReadRefusedOwner != null && q.ReadRefusedOwner == q.Owner) q.OwnerAtStake = true;   // see VideoQueue.OwnerAtStake
                 break;
             case MemfdFile m:
                 m.Mem.Orphaned = true;

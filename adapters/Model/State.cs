@@ -118,6 +118,9 @@ internal sealed class VideoBuffer(int index, VideoPlane[] planes)
     public bool Queued;
     public bool Freed;
     public bool DeviceHeld;         // counted in its memory's DeviceUsers
+    /// <summary>VIDIOC_PREPARE_BUF made it ready (vb->prepared): QUERYBUF shows PREPARED while it is dequeued; DQBUF and
+    /// STREAMOFF clear it.</summary>
+    public bool Prepared;
 
     public IEnumerable<Mem> Memory()
     {
@@ -159,6 +162,10 @@ internal sealed class VideoQueue(VideoNodeProfile p)
     public int FileLo = 1, FileHi = VideoNodeProfile.VideoMaxFrame;
     /// <summary>The owner whose read() was refused because streaming I/O held the queue: it is still the owner (VB2-READ-3).</summary>
     public VideoFile? ReadRefusedOwner;
+    /// <summary>Another handle was closed after the owner's refused read(): a vb2 that dropped the owner then (the known issue
+    /// vb2-read-drops-owner) released the queue with that close (_vb2_fop_release frees an unowned queue), so whatever the
+    /// queue shows from here rests on VB2-READ-3.</summary>
+    public bool OwnerAtStake;
     /// <summary>Mem2mem: the other queue of the same context (a job takes one buffer from each).</summary>
     public VideoQueue? Peer;
     /// <summary>Mem2mem: jobs that may have completed, unobserved, before the peer's STREAMOFF returned its buffers: each

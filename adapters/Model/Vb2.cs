@@ -15,6 +15,7 @@ public sealed partial class ReferenceModel
             v = vf;
             // until something is allocated again, what any handle sees of this queue rests on the close that released it
             if (vf.Q.ReleasedOnClose) _decidedBy = Inv.OwnClose;
+            if (vf.Q.OwnerAtStake && vf.Q.ReadRefusedOwner == vf.Q.Owner) _decidedBy = Inv.ReadAfterStreaming;
             return true;
         }
         v = null!;
@@ -115,12 +116,14 @@ public sealed partial class ReferenceModel
         if (q.FileIo) Cite(Inv.ReadBusy);   // __vb2_cleanup_fileio: the emulator's buffers go with it
         q.FileIo = false;
         q.ReadRefusedOwner = null;
+        q.OwnerAtStake = false;
         q.Memory = 0;
     }
 
     private static void StopStreaming(VideoQueue q)
     {
         q.Streaming = false;
+        foreach (var b in q.Bufs) if (b != null) b.Prepared = false;   // __vb2_queue_cancel: every buffer, queued or not
         foreach (var i in q.QueuedOrder) if (q.Bufs[i] is { } b) { DeviceReturns(b); b.Queued = false; }
         q.QueuedOrder.Clear();
         q.KnownDone = 0;
@@ -186,6 +189,18 @@ public sealed partial class ReferenceModel
         int got = Allocate(q, memory, GrantedCount(q, (int)Math.Min(count, (uint)q.P.MaxBuffers), caps), q.P.PlaneSizes, out _);
         q.Owner = v;
         return Cite(Inv.ReqBufsCount, Outcome.Success(got, caps));
+    }
+
+    /// <summary>The QBUF or PREPARE_BUF in progress is a PREPARE_BUF.</summary>
+    private bool _preparing;
+
+    /// <summary>The end of a QBUF that got this far: the buffer is queued; of a PREPARE_BUF: it is prepared, still dequeued.</summary>
+    private Outcome Enqueue(VideoQueue q, VideoBuffer b, uint index)
+    {
+        // the bug (as a target): PREPARE_BUF queues the buffer as QBUF would
+        if (_preparing && !(!_hasActual && Broken(ModelBug.PrepareQueues))) { b.Prepared = true; return Cite(Inv.PrepareBuf, Outcome.Success()); }
+        Queue(q, b, index);
+        return Cite(Inv.QBufOk, Outcome.Success());
     }
 
     /// <summary>
@@ -318,6 +333,7 @@ public sealed partial class ReferenceModel
         uint flags = 0;
         if (q.Memory == V4L2_MEMORY_MMAP && b.MapUsers > 0) flags |= V4L2_BUF_FLAG_MAPPED;
         if (q.Memory == V4L2_MEMORY_MMAP) Cite(Inv.QueryBufMapped);
+        if (b.Prepared && !b.Queued) { flags |= V4L2_BUF_FLAG_PREPARED; _decidedBy = Inv.PrepareBuf; }   // __fill_v4l2_buffer: dequeued and prepared
         Cite(Inv.QueryBufFields);
         // the length read: the buffer's (single-planar), or the plane's, -1 when the buffer has no such plane
         long length = plane < b.Planes.Length ? b.Planes[plane].Length : -1;
@@ -432,7 +448,13 @@ public sealed partial class ReferenceModel
         foreach (var m in b.Memory()) { m.DeviceWrote(); m.DeviceUsers--; }
     }
 
-    public Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes)
+    /// <summary>
+    /// VIDIOC_QBUF, or with <paramref name="prepare"/> VIDIOC_PREPARE_BUF (vb2_prepare_buf and vb2_qbuf share
+    /// vb2_queue_or_prepare_buf): PREPARE_BUF takes the buffer's memory as QBUF would and leaves it dequeued and PREPARED;
+    /// a second PREPARE_BUF, or one of a queued buffer, is refused (EINVAL); QBUF of a prepared buffer queues it with what
+    /// PREPARE_BUF took, without reading the memory fields again (VB2-PREPARE-1).
+    /// </summary>
+    public Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes, bool prepare = false)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = QueueOf(v, type);
@@ -441,6 +463,17 @@ public sealed partial class ReferenceModel
         if (q.FileIo) return Cite(Inv.ReadBusy, Errno.EBUSY);
         if (Buffer(q, index) is not { } b) return Cite(Inv.QBufBad, Errno.EINVAL);
         if (memory != q.Memory) return Cite(Inv.QBufBad, Errno.EINVAL);
+        _preparing = prepare;
+        if (b.Prepared)
+        {
+            // vb2_queue_or_prepare_buf reads nothing more of a prepared buffer; vb2_core_prepare_buf refuses it again,
+            // vb2_core_qbuf queues it (__buf_prepare returns at once)
+            _decidedBy = Inv.PrepareBuf;   // what this QBUF finds rests on PREPARE_BUF having left the buffer dequeued
+            if (prepare) return Cite(Inv.PrepareBuf, Errno.EINVAL);
+            if (RefusesWithoutRequest(q)) return Cite(Inv.RequestRequired, Errno.EBADR);
+            if (b.Queued) return Cite(Inv.QBufTwice, Errno.EINVAL);
+            return Enqueue(q, b, index);
+        }
         if (q.P.MultiPlanar) return QBufMplane(q, b, index, memory, planes);
         int dmabufFd = planes.Count > 0 ? planes[0] : -1, userMap = dmabufFd;
         var b0 = b.Planes[0];
@@ -450,8 +483,8 @@ public sealed partial class ReferenceModel
         long payload = output ? q.P.SizeImage : 0;   // an output buffer is queued with one frame (bytesused = sizeimage)
         if (memory == V4L2_MEMORY_USERPTR && _maps.TryGetValue(userMap, out var um) && payload > um.Length)
             return Cite(Inv.QBufBad, Errno.EINVAL);   // __verify_length: bytesused above the length passed, before anything is touched
-        if (RefusesWithoutRequest(q)) return Cite(Inv.RequestRequired, Errno.EBADR);
-        if (b.Queued) return Cite(Inv.QBufTwice, Errno.EINVAL);
+        if (!_preparing && RefusesWithoutRequest(q)) return Cite(Inv.RequestRequired, Errno.EBADR);
+        if (b.Queued) return _preparing ? Cite(Inv.PrepareBuf, Errno.EINVAL) : Cite(Inv.QBufTwice, Errno.EINVAL);
         if (memory == V4L2_MEMORY_DMABUF)
         {
             // __prepare_dmabuf: a refusal goes through its error path, which releases the dma-buf the buffer held (length 0);
@@ -465,7 +498,7 @@ public sealed partial class ReferenceModel
             Import(b0, d);
             Cite(Inv.DmabufOk);
             if (d.Resv.Pending(Usage.Read).Any()) Cite(Inv.V4l2IgnoresFences);   // vb2 neither waits for nor adds fences
-            if (stale) { Queue(q, b, index); Cite(Inv.QBufOk); return Cite(Inv.DmabufOk, Outcome.Success()); }
+            if (stale) { Enqueue(q, b, index); return Cite(Inv.DmabufOk, Outcome.Success()); }
         }
         else if (memory == V4L2_MEMORY_USERPTR)
         {
@@ -490,8 +523,7 @@ public sealed partial class ReferenceModel
             Cite(Inv.UserptrLength);
             Cite(Inv.UserptrOk);
         }
-        Queue(q, b, index);
-        return Cite(Inv.QBufOk, Outcome.Success());
+        return Enqueue(q, b, index);
     }
 
     /// <summary>
@@ -522,8 +554,8 @@ public sealed partial class ReferenceModel
         if (q.P.IsOutput)
             for (int p = 0; p < n; p++)
                 if (q.P.PlaneSizes[p] > lengths[p]) return Cite(memory == V4L2_MEMORY_DMABUF ? Inv.MplaneDmabuf : Inv.QBufBad, Errno.EINVAL);
-        if (RefusesWithoutRequest(q)) return Cite(Inv.RequestRequired, Errno.EBADR);
-        if (b.Queued) return Cite(Inv.QBufTwice, Errno.EINVAL);
+        if (!_preparing && RefusesWithoutRequest(q)) return Cite(Inv.RequestRequired, Errno.EBADR);
+        if (b.Queued) return _preparing ? Cite(Inv.PrepareBuf, Errno.EINVAL) : Cite(Inv.QBufTwice, Errno.EINVAL);
         if (memory == V4L2_MEMORY_DMABUF)
         {
             var bufs = new DmaBuf[n];
@@ -554,8 +586,7 @@ public sealed partial class ReferenceModel
             Cite(Inv.UserptrLength);
             Cite(Inv.UserptrOk);
         }
-        Queue(q, b, index);
-        return Cite(Inv.QBufOk, Outcome.Success());
+        return Enqueue(q, b, index);
     }
 
     /// <summary>What fstat(2) reports as the size of the file behind fd: a dma-buf's size, a memfd's; 0 for device nodes or no file.</summary>
@@ -606,6 +637,7 @@ public sealed partial class ReferenceModel
         if (type != q.P.BufType) return Cite(Inv.BufType, Errno.EINVAL);
         if (IsBusy(v, q)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
         if (q.FileIo) return Cite(Inv.ReadBusy, Errno.EBUSY);
+        if (q.Bufs.Any(x => x is { Prepared: true, Queued: false })) _decidedBy = Inv.PrepareBuf;   // a prepared buffer is not queued
         if (!q.Streaming) return Cite(Inv.DQBufNotStreaming, Errno.EINVAL);
         Cite(Inv.DQBufOrder);
         // capture and output devices alike complete queued buffers on their own clock; a mem2mem device only in jobs
@@ -627,6 +659,7 @@ public sealed partial class ReferenceModel
         if (q.KnownDone > 0) q.KnownDone--;
         DeviceReturns(b);
         b.Queued = false;
+        b.Prepared = false;   // vb2_core_dqbuf
         return got;
     }
 
@@ -746,6 +779,8 @@ public sealed partial class ReferenceModel
         if (IsBusy(v, q)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
         // the bug (as a target): the file-I/O check is missing, and REMOVE_BUFS goes on to look for the buffers
         if (q.FileIo && !(!_hasActual && Broken(ModelBug.RemoveBufsDuringRead))) return Cite(Inv.ReadBusy, Errno.EBUSY);
+        if (Enumerable.Range((int)Math.Min(index, (uint)q.Bufs.Length), (int)Math.Min(count, (uint)q.Bufs.Length - Math.Min(index, (uint)q.Bufs.Length)))
+                .Any(i => q.Bufs[i] is { Prepared: true })) _decidedBy = Inv.PrepareBuf;   // a prepared buffer is dequeued, so removable
         if (count > q.NumBufs) return Cite(Inv.RemoveMissing, Errno.EINVAL);
         if (index > q.P.MaxBuffers - count) return Cite(Inv.RemoveMissing, Errno.EINVAL);
         for (uint i = index; i < index + count; i++)

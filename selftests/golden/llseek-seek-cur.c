@@ -62,7 +62,7 @@ static const int slot_kind[NSLOTS] = { 0, 1, 1 };
 #define WOULD_BLOCK  (-2)   /* a DMA_BUF_IOCTL_SYNC START that would sleep on a fence: not issued */
 #define MAX_ATTEMPTS 10
 #define UNUSED       __attribute__((unused))
-#define STATE_FLAGS  (V4L2_BUF_FLAG_MAPPED | V4L2_BUF_FLAG_QUEUED | V4L2_BUF_FLAG_DONE)
+#define STATE_FLAGS  (V4L2_BUF_FLAG_MAPPED | V4L2_BUF_FLAG_QUEUED | V4L2_BUF_FLAG_DONE | V4L2_BUF_FLAG_PREPARED)
 
 /* what one step did: an errno (0 on success) and up to three values the step observes */
 struct outcome {
