@@ -173,6 +173,10 @@ public static unsafe class Discovery
         return Encoding.UTF8.GetString(p, len);
     }
 
+    /// <summary>The node's own capabilities from QUERYCAP: device_caps when V4L2_CAP_DEVICE_CAPS says it is filled in, else
+    /// capabilities (vidioc-querycap.rst).</summary>
+    public static uint DeviceCaps(in v4l2_capability cap) => (cap.capabilities & V4L2_CAP_DEVICE_CAPS) != 0 ? cap.device_caps : cap.capabilities;
+
     /// <summary>A media-controller node's driver and why it is not certified (MEDIA_IOC_DEVICE_INFO names it).</summary>
     private static (string Driver, string Why) MediaNode(string path)
     {
@@ -388,7 +392,7 @@ public static unsafe class Discovery
             var cap = new v4l2_capability();
             if (Sys.Ioctl(fd, Req.VIDIOC_QUERYCAP, &cap) != 0) { skip = new(path, "?", "VIDIOC_QUERYCAP failed: not a V4L2 device"); return null; }
             string driver = Text(cap.driver, 16), card = Text(cap.card, 32);
-            uint caps = (cap.capabilities & V4L2_CAP_DEVICE_CAPS) != 0 ? cap.device_caps : cap.capabilities;
+            uint caps = DeviceCaps(cap);
             string who = $"{driver}: {card}";
             if ((caps & V4L2_CAP_STREAMING) == 0) { skip = new(path, who, "no streaming I/O (V4L2_CAP_STREAMING not set): the catalog's vb2 invariants do not apply"); return null; }
             uint type = 0, outType = 0;

@@ -35,7 +35,9 @@ public static unsafe class MediaGraph
     public static MediaPipeline? Configure(string videoPath, out string why)
     {
         why = "";
-        if (DevNum(videoPath) is not var (major, minor)) { why = $"{videoPath}: no /sys/class/video4linux entry gives its device number"; return null; }
+        var st = new statx();
+        if (Sys.Statx(videoPath, &st) is var sr and < 0) { why = $"{videoPath}: statx failed: {Sys.ErrnoOf(sr)}"; return null; }
+        var (major, minor) = (st.stx_rdev_major, st.stx_rdev_minor);
         foreach (var media in Directory.GetFiles("/dev", "media*").Order(StringComparer.Ordinal))
         {
             if (Read(media) is not { } topo) continue;
@@ -100,12 +102,14 @@ public static unsafe class MediaGraph
         finally { Sys.Close((int)fd); }
     }
 
+    private static bool IsInterface(uint flags) => (flags & MEDIA_LNK_FL_LINK_TYPE) == MEDIA_LNK_FL_INTERFACE_LINK;
+
     private static bool IsData(uint flags) => (flags & MEDIA_LNK_FL_LINK_TYPE) == MEDIA_LNK_FL_DATA_LINK && (flags & MEDIA_LNK_FL_ENABLED) != 0;
 
     private static MediaPipeline? Negotiate(string media, Topology topo, uint intfId, out string why)
     {
         why = "";
-        var videoEntity = topo.Links.FirstOrDefault(l => (l.Flags & MEDIA_LNK_FL_LINK_TYPE) == MEDIA_LNK_FL_INTERFACE_LINK && l.Source == intfId).Sink;
+        var videoEntity = topo.Links.FirstOrDefault(l => IsInterface(l.Flags) && l.Source == intfId).Sink;
         if (videoEntity == 0) { why = $"{media}: no interface link joins the node to its entity"; return null; }
         // the pipeline: every entity the enabled data links join to the node, and those links
         var links = topo.Links.Where(l => IsData(l.Flags) && topo.Pads.ContainsKey(l.Source) && topo.Pads.ContainsKey(l.Sink))
@@ -137,12 +141,12 @@ public static unsafe class MediaGraph
         var videos = new Dictionary<uint, (string Node, uint Type)>();
         foreach (var e in order)
         {
-            if (VideoNode(topo, e) is { } v)
+            if (InterfaceNode(topo, e, MEDIA_INTF_T_V4L_VIDEO) is { } v)
             {
                 if (VideoType(v) is not { } t) { why = $"{media}: video node {v} ({Name(topo, e)}) in the pipeline is not a single-planar capture or output node"; return null; }
                 videos[e] = (v, t);
             }
-            else if (SubdevNode(topo, e) is { } n) subdevs[e] = n;
+            else if (InterfaceNode(topo, e, MEDIA_INTF_T_V4L_SUBDEV) is { } n) subdevs[e] = n;
             else { why = $"{media}: entity {Name(topo, e)} of the pipeline ({path}) has neither a sub-device nor a video node to configure it"; return null; }
         }
         var fds = new Dictionary<uint, int>();
@@ -292,31 +296,23 @@ public static unsafe class MediaGraph
         {
             var cap = new v4l2_capability();
             if (Sys.Ioctl((int)fd, Req.VIDIOC_QUERYCAP, &cap) != 0) return null;
-            uint caps = (cap.capabilities & V4L2_CAP_DEVICE_CAPS) != 0 ? cap.device_caps : cap.capabilities;
+            uint caps = Discovery.DeviceCaps(cap);
             return (caps & V4L2_CAP_VIDEO_CAPTURE) != 0 ? V4L2_BUF_TYPE_VIDEO_CAPTURE : (caps & V4L2_CAP_VIDEO_OUTPUT) != 0 ? V4L2_BUF_TYPE_VIDEO_OUTPUT : null;
         }
         finally { Sys.Close((int)fd); }
     }
 
-    /// <summary>The video node (/dev/videoN) an interface link gives the entity, or null.</summary>
-    private static string? VideoNode(Topology t, uint entity)
+    /// <summary>The device node of interface type <paramref name="intfType"/> (a video node, /dev/videoN, or a sub-device
+    /// node, /dev/v4l-subdevN) that an interface link gives the entity, or null.</summary>
+    private static string? InterfaceNode(Topology t, uint entity, uint intfType)
     {
-        foreach (var l in t.Links.Where(l => (l.Flags & MEDIA_LNK_FL_LINK_TYPE) == MEDIA_LNK_FL_INTERFACE_LINK && l.Sink == entity))
-            if (t.Interfaces.FirstOrDefault(i => i.Id == l.Source && i.Type == MEDIA_INTF_T_V4L_VIDEO) is { Id: not 0 } i && NodeOf(i.Major, i.Minor) is { } n)
+        foreach (var l in t.Links.Where(l => IsInterface(l.Flags) && l.Sink == entity))
+            if (t.Interfaces.FirstOrDefault(i => i.Id == l.Source && i.Type == intfType) is { Id: not 0 } i && NodeOf(i.Major, i.Minor) is { } n)
                 return n;
         return null;
     }
 
     private static string Name(Topology t, uint entity) => t.Entities.TryGetValue(entity, out var n) ? n : $"entity {entity}";
-
-    /// <summary>The sub-device node (/dev/v4l-subdevN) an interface link gives the entity, or null.</summary>
-    private static string? SubdevNode(Topology t, uint entity)
-    {
-        foreach (var l in t.Links.Where(l => (l.Flags & MEDIA_LNK_FL_LINK_TYPE) == MEDIA_LNK_FL_INTERFACE_LINK && l.Sink == entity))
-            if (t.Interfaces.FirstOrDefault(i => i.Id == l.Source && i.Type == MEDIA_INTF_T_V4L_SUBDEV) is { Id: not 0 } i && NodeOf(i.Major, i.Minor) is { } n)
-                return n;
-        return null;
-    }
 
     /// <summary>A char device's node from its number: /sys/dev/char/MAJOR:MINOR/uevent's DEVNAME.</summary>
     private static string? NodeOf(uint major, uint minor)
@@ -329,17 +325,6 @@ public static unsafe class MediaGraph
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
         return null;
-    }
-
-    /// <summary>A V4L2 node's device number from /sys/class/video4linux/NAME/dev ("81:12").</summary>
-    private static (uint, uint)? DevNum(string path)
-    {
-        try
-        {
-            var parts = File.ReadAllText($"/sys/class/video4linux/{System.IO.Path.GetFileName(path)}/dev").Trim().Split(':');
-            return (uint.Parse(parts[0]), uint.Parse(parts[1]));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException) { return null; }
     }
 
     /// <summary>MEDIA_IOC_G_TOPOLOGY twice: the counts, then the objects. Null when the node does not answer it.</summary>

@@ -191,14 +191,12 @@ public sealed partial class ReferenceModel
         return Cite(Inv.ReqBufsCount, Outcome.Success(got, caps));
     }
 
-    /// <summary>The QBUF or PREPARE_BUF in progress is a PREPARE_BUF.</summary>
-    private bool _preparing;
-
-    /// <summary>The end of a QBUF that got this far: the buffer is queued; of a PREPARE_BUF: it is prepared, still dequeued.</summary>
-    private Outcome Enqueue(VideoQueue q, VideoBuffer b, uint index)
+    /// <summary>The end of a QBUF that got this far: the buffer is queued; of a PREPARE_BUF (<paramref name="prepare"/>): it is
+    /// prepared, still dequeued.</summary>
+    private Outcome Enqueue(VideoQueue q, VideoBuffer b, uint index, bool prepare)
     {
         // the bug (as a target): PREPARE_BUF queues the buffer as QBUF would
-        if (_preparing && !(!_hasActual && Broken(ModelBug.PrepareQueues))) { b.Prepared = true; return Cite(Inv.PrepareBuf, Outcome.Success()); }
+        if (prepare && !(!_hasActual && Broken(ModelBug.PrepareQueues))) { b.Prepared = true; return Cite(Inv.PrepareBuf, Outcome.Success()); }
         Queue(q, b, index);
         return Cite(Inv.QBufOk, Outcome.Success());
     }
@@ -463,7 +461,6 @@ public sealed partial class ReferenceModel
         if (q.FileIo) return Cite(Inv.ReadBusy, Errno.EBUSY);
         if (Buffer(q, index) is not { } b) return Cite(Inv.QBufBad, Errno.EINVAL);
         if (memory != q.Memory) return Cite(Inv.QBufBad, Errno.EINVAL);
-        _preparing = prepare;
         if (b.Prepared)
         {
             // vb2_queue_or_prepare_buf reads nothing more of a prepared buffer; vb2_core_prepare_buf refuses it again,
@@ -472,9 +469,9 @@ public sealed partial class ReferenceModel
             if (prepare) return Cite(Inv.PrepareBuf, Errno.EINVAL);
             if (RefusesWithoutRequest(q)) return Cite(Inv.RequestRequired, Errno.EBADR);
             if (b.Queued) return Cite(Inv.QBufTwice, Errno.EINVAL);
-            return Enqueue(q, b, index);
+            return Enqueue(q, b, index, prepare: false);
         }
-        if (q.P.MultiPlanar) return QBufMplane(q, b, index, memory, planes);
+        if (q.P.MultiPlanar) return QBufMplane(q, b, index, memory, planes, prepare);
         int dmabufFd = planes.Count > 0 ? planes[0] : -1, userMap = dmabufFd;
         var b0 = b.Planes[0];
         // the order of vb2's checks decides what a refused QBUF leaves behind (spec/notes/vb2-failed-prepare.md):
@@ -483,8 +480,8 @@ public sealed partial class ReferenceModel
         long payload = output ? q.P.SizeImage : 0;   // an output buffer is queued with one frame (bytesused = sizeimage)
         if (memory == V4L2_MEMORY_USERPTR && _maps.TryGetValue(userMap, out var um) && payload > um.Length)
             return Cite(Inv.QBufBad, Errno.EINVAL);   // __verify_length: bytesused above the length passed, before anything is touched
-        if (!_preparing && RefusesWithoutRequest(q)) return Cite(Inv.RequestRequired, Errno.EBADR);
-        if (b.Queued) return _preparing ? Cite(Inv.PrepareBuf, Errno.EINVAL) : Cite(Inv.QBufTwice, Errno.EINVAL);
+        if (!prepare && RefusesWithoutRequest(q)) return Cite(Inv.RequestRequired, Errno.EBADR);
+        if (b.Queued) return prepare ? Cite(Inv.PrepareBuf, Errno.EINVAL) : Cite(Inv.QBufTwice, Errno.EINVAL);
         if (memory == V4L2_MEMORY_DMABUF)
         {
             // __prepare_dmabuf: a refusal goes through its error path, which releases the dma-buf the buffer held (length 0);
@@ -498,7 +495,7 @@ public sealed partial class ReferenceModel
             Import(b0, d);
             Cite(Inv.DmabufOk);
             if (d.Resv.Pending(Usage.Read).Any()) Cite(Inv.V4l2IgnoresFences);   // vb2 neither waits for nor adds fences
-            if (stale) { Enqueue(q, b, index); return Cite(Inv.DmabufOk, Outcome.Success()); }
+            if (stale) { Enqueue(q, b, index, prepare); return Cite(Inv.DmabufOk, Outcome.Success()); }
         }
         else if (memory == V4L2_MEMORY_USERPTR)
         {
@@ -523,7 +520,7 @@ public sealed partial class ReferenceModel
             Cite(Inv.UserptrLength);
             Cite(Inv.UserptrOk);
         }
-        return Enqueue(q, b, index);
+        return Enqueue(q, b, index, prepare);
     }
 
     /// <summary>
@@ -533,7 +530,7 @@ public sealed partial class ReferenceModel
     /// videobuf2-core.c __prepare_dmabuf / __prepare_userptr): payloads above the lengths passed are refused before anything
     /// is touched; a refusal inside the prepare releases every plane the buffer held.
     /// </summary>
-    private Outcome QBufMplane(VideoQueue q, VideoBuffer b, uint index, uint memory, IReadOnlyList<int> handles)
+    private Outcome QBufMplane(VideoQueue q, VideoBuffer b, uint index, uint memory, IReadOnlyList<int> handles, bool prepare)
     {
         int n = b.Planes.Length;
         if (memory != V4L2_MEMORY_MMAP && handles.Count < n) return Outcome.NotRun;   // the generator gives every plane its memory
@@ -554,8 +551,8 @@ public sealed partial class ReferenceModel
         if (q.P.IsOutput)
             for (int p = 0; p < n; p++)
                 if (q.P.PlaneSizes[p] > lengths[p]) return Cite(memory == V4L2_MEMORY_DMABUF ? Inv.MplaneDmabuf : Inv.QBufBad, Errno.EINVAL);
-        if (!_preparing && RefusesWithoutRequest(q)) return Cite(Inv.RequestRequired, Errno.EBADR);
-        if (b.Queued) return _preparing ? Cite(Inv.PrepareBuf, Errno.EINVAL) : Cite(Inv.QBufTwice, Errno.EINVAL);
+        if (!prepare && RefusesWithoutRequest(q)) return Cite(Inv.RequestRequired, Errno.EBADR);
+        if (b.Queued) return prepare ? Cite(Inv.PrepareBuf, Errno.EINVAL) : Cite(Inv.QBufTwice, Errno.EINVAL);
         if (memory == V4L2_MEMORY_DMABUF)
         {
             var bufs = new DmaBuf[n];
@@ -586,7 +583,7 @@ public sealed partial class ReferenceModel
             Cite(Inv.UserptrLength);
             Cite(Inv.UserptrOk);
         }
-        return Enqueue(q, b, index);
+        return Enqueue(q, b, index, prepare);
     }
 
     /// <summary>What fstat(2) reports as the size of the file behind fd: a dma-buf's size, a memfd's; 0 for device nodes or no file.</summary>
@@ -779,14 +776,13 @@ public sealed partial class ReferenceModel
         if (IsBusy(v, q)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
         // the bug (as a target): the file-I/O check is missing, and REMOVE_BUFS goes on to look for the buffers
         if (q.FileIo && !(!_hasActual && Broken(ModelBug.RemoveBufsDuringRead))) return Cite(Inv.ReadBusy, Errno.EBUSY);
-        if (Enumerable.Range((int)Math.Min(index, (uint)q.Bufs.Length), (int)Math.Min(count, (uint)q.Bufs.Length - Math.Min(index, (uint)q.Bufs.Length)))
-                .Any(i => q.Bufs[i] is { Prepared: true })) _decidedBy = Inv.PrepareBuf;   // a prepared buffer is dequeued, so removable
         if (count > q.NumBufs) return Cite(Inv.RemoveMissing, Errno.EINVAL);
         if (index > q.P.MaxBuffers - count) return Cite(Inv.RemoveMissing, Errno.EINVAL);
         for (uint i = index; i < index + count; i++)
         {
             if (q.Bufs[i] is not { } b) return Cite(Inv.RemoveMissing, Errno.EINVAL);
             if (b.Queued) return Cite(Inv.RemoveQueued, Errno.EBUSY);
+            if (b.Prepared) _decidedBy = Inv.PrepareBuf;   // a prepared buffer is dequeued, so removable
         }
         if (Enumerable.Range((int)index, (int)count).Any(i => q.Bufs[i]!.MapUsers > 0)) Cite(Inv.RemoveOrphan);
         FreeBuffers(q, (int)index, (int)count);
