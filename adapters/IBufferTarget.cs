@@ -109,7 +109,8 @@ public interface IBufferTarget : IDisposable
     /// <summary>SYNC_IOC_FILE_INFO. numFences 0: R0 = status, R1 = num_fences, R2 = name kind.
     /// Otherwise: R0 = status, R1 = num_fences, R2 = entries whose status is 1.</summary>
     Outcome SyncFileInfo(int fd, uint numFences, uint flags, uint pad);
-    /// <summary>poll(2) of one fd with a zero timeout. R0 = revents &amp; (POLLIN|POLLOUT).</summary>
+    /// <summary>poll(2) of one fd with a zero timeout. R0 = revents &amp; (POLLIN|POLLOUT) on a dma-buf or sync_file, revents &amp;
+    /// (POLLPRI|POLLERR) on a media request (request-func-poll.rst).</summary>
     Outcome Poll(int fd, short events);
 
     // ---- V4L2 / videobuf2 -------------------------------------------------------------------------
@@ -129,8 +130,14 @@ public interface IBufferTarget : IDisposable
     /// dma-buf fd (m.fd, or m.planes[p].m.fd with m.planes[p].length its size), for USERPTR a mapping id (its address and length);
     /// ignored for MMAP. An output buffer carries one frame: bytesused is each plane's sizeimage.</summary>
     /// <remarks>With <paramref name="prepare"/> the request is VIDIOC_PREPARE_BUF instead (vidioc-prepare-buf.rst): the same
-    /// argument, and the buffer is made ready (its memory taken as QBUF would) without being queued.</remarks>
-    Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes, bool prepare = false);
+    /// argument, and the buffer is made ready (its memory taken as QBUF would) without being queued. With <paramref name="request"/>
+    /// the buffer goes into that request (V4L2_BUF_FLAG_REQUEST_FD, request_fd = the request's fd, buffer.rst): it is not queued
+    /// until MEDIA_REQUEST_IOC_QUEUE (request-api.rst). Errors as vidioc-qbuf.rst lists them (EINVAL, EBADR, EBUSY).</remarks>
+    Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes, bool prepare = false, int? request = null);
+    /// <summary>MEDIA_IOC_REQUEST_ALLOC on the media device <paramref name="media"/> names (a symbolic device, like Open's), opened
+    /// O_RDWR for the call and closed after it (media-ioc-request-alloc.rst). Handle = the request fd; ENOTTY when the media
+    /// device has no request support.</summary>
+    Outcome RequestAlloc(string media);
     /// <summary>Non-blocking VIDIOC_DQBUF (with a planes array on a multi-planar queue); observes what <see cref="Ioctls.DQBuf"/> reads (R0 = index, R1 = flags &amp; (MAPPED|QUEUED|DONE)).</summary>
     Outcome DQBuf(int fd, uint type);
     /// <summary>read(fd, buf, count) on a video node opened O_NONBLOCK (func-read.rst, vb2_fop_read): R0 = the number of bytes

@@ -36,7 +36,8 @@ public readonly record struct IoctlOut(string Path, string? Mask = null, ulong M
 public sealed class IoctlSpec
 {
     /// <param name="request">The request's C macro, as uapi names it ("VIDIOC_QUERYBUF"); its code is <see cref="Req"/>'s of that name unless <paramref name="code"/> is given.</param>
-    /// <param name="arg">The argument's interop struct; typeof(int) for a scalar (STREAMON's type); typeof(string) for a NUL-terminated string (DMA_BUF_SET_NAME).</param>
+    /// <param name="arg">The argument's interop struct; typeof(int) for a scalar (STREAMON's type); typeof(string) for a NUL-terminated string (DMA_BUF_SET_NAME);
+    /// typeof(void) for a request that takes none (an _IO request such as MEDIA_REQUEST_IOC_QUEUE: the pointer passed is NULL).</param>
     /// <param name="var">The variable the reproducer declares for it.</param>
     /// <param name="result">How the outcome is read.</param>
     /// <param name="inputs">C paths of the fields an op sets, in the order its arguments are given (none for a scalar or a string).</param>
@@ -59,6 +60,15 @@ public sealed class IoctlSpec
         if (Out.Count > 3) throw new ArgumentException($"{request}: an op observes at most R0..R2");
         if ((result is IoctlResult.NewFd or IoctlResult.NewHandle or IoctlResult.NewSyncFile) != (created != null))
             throw new ArgumentException($"{request}: a creating result names the field that holds what it creates, and only then");
+        if (arg == typeof(void))
+        {
+            if (inputs.Length != 0 || Out.Count != 0 || created != null) throw new ArgumentException($"{request}: a request without an argument takes no input and observes nothing");
+            Size = 0;
+            Header = header;
+            _in = [];
+            _out = [];
+            return;
+        }
         if (arg == typeof(string) || arg == typeof(int))
         {
             if (inputs.Length != 1 || inputs[0] != "") throw new ArgumentException($"{request}: a scalar or string argument takes one input, \"\"");
@@ -79,10 +89,10 @@ public sealed class IoctlSpec
     public string Request { get; }
     /// <summary>The request code.</summary>
     public nuint Code { get; }
-    /// <summary>The argument's interop type (or int, or string).</summary>
+    /// <summary>The argument's interop type (or int, or string, or void for none).</summary>
     public Type Arg { get; }
     /// <summary>The argument's C type ("struct v4l2_buffer", "int", "char").</summary>
-    public string CType => Arg == typeof(int) ? "int" : Arg == typeof(string) ? "char" : $"struct {Arg.Name}";
+    public string CType => Arg == typeof(int) ? "int" : Arg == typeof(string) ? "char" : Arg == typeof(void) ? "void" : $"struct {Arg.Name}";
     /// <summary>The uapi header that defines the argument ("" for a scalar or string).</summary>
     public string Header { get; }
     /// <summary>The reproducer's variable for the argument.</summary>
@@ -178,8 +188,9 @@ public readonly record struct IoctlCall(IoctlSpec Spec, ulong[] Values, string? 
 /// </summary>
 public static class Ioctls
 {
-    /// <summary>The buffer state flags QUERYBUF and DQBUF observations keep: MAPPED | QUEUED | DONE.</summary>
-    public const uint StateFlags = Uapi.V4L2_BUF_FLAG_MAPPED | Uapi.V4L2_BUF_FLAG_QUEUED | Uapi.V4L2_BUF_FLAG_DONE | Uapi.V4L2_BUF_FLAG_PREPARED;
+    /// <summary>The buffer state flags QUERYBUF and DQBUF observations keep: MAPPED | QUEUED | DONE | PREPARED | IN_REQUEST.</summary>
+    public const uint StateFlags = Uapi.V4L2_BUF_FLAG_MAPPED | Uapi.V4L2_BUF_FLAG_QUEUED | Uapi.V4L2_BUF_FLAG_DONE | Uapi.V4L2_BUF_FLAG_PREPARED
+        | Uapi.V4L2_BUF_FLAG_IN_REQUEST;
 
     /// <summary>R0 = the count written back, R1 = capabilities.</summary>
     public static readonly IoctlSpec ReqBufs = new("VIDIOC_REQBUFS", typeof(v4l2_requestbuffers), "rb", IoctlResult.Values,

@@ -81,6 +81,11 @@ public sealed record VideoNodeProfile(
     /// other node. The kernel adapter applies it before it runs and puts <see cref="MediaPipeline.Initial"/> back afterwards;
     /// a reproducer applies it before its first step.</summary>
     public MediaPipeline? Pipeline { get; init; }
+    /// <summary>The media device that allocates requests for this node's queues (MEDIA_IOC_REQUEST_ALLOC, request-api.rst), as a
+    /// symbolic device name like <see cref="Device"/> ("media"; the kernel adapter maps it to the /dev/mediaN whose graph,
+    /// MEDIA_IOC_G_TOPOLOGY, lists the node). Set only when some queue of the node reports V4L2_BUF_CAP_SUPPORTS_REQUESTS and
+    /// such a media device exists; null otherwise.</summary>
+    public string? RequestMedia { get; init; }
     /// <summary>The node offers read() I/O on this single-planar capture queue: QUERYCAP reports V4L2_CAP_READWRITE (rw.rst) and the
     /// queue is VIDEO_CAPTURE on a node that is not mem2mem. False on every other queue (a write()-only output queue included).</summary>
     public bool ReadWrite { get; init; }
@@ -153,7 +158,7 @@ public sealed record TargetProfile(
         "vivid-like", "6.12.117",
         [new VideoNodeProfile("video0", "vivid", "vivid-000-vid-cap", Uapi.V4L2_BUF_TYPE_VIDEO_CAPTURE, VividCaps,
             VividCaps | Uapi.V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS, MaxBuffers: 64, MinBuffersControl: null, SizeImage: 640 * 360 * 2,
-            HasRemoveBufs: true, Exporter: "videobuf2_vmalloc", DeviceWritesCaptureBuffers: true, ModelMinBuffers: 2) { ReadWrite = true }],
+            HasRemoveBufs: true, Exporter: "videobuf2_vmalloc", DeviceWritesCaptureBuffers: true, ModelMinBuffers: 2) { ReadWrite = true, RequestMedia = "media" }],
         [new HeapProfile("heap:system", "system", "system")],
         "udmabuf", 64L << 20)
     {
@@ -172,7 +177,7 @@ public sealed record TargetProfile(
         {
             Driver = "legacy", Card = "legacy-vid-cap",
             Capabilities = LegacyCaps, CreateCapabilities = LegacyCaps,
-            HasRemoveBufs = false, ModelMinBuffers = 1, MaxBuffers = VideoNodeProfile.VideoMaxFrame,
+            HasRemoveBufs = false, ModelMinBuffers = 1, MaxBuffers = VideoNodeProfile.VideoMaxFrame, RequestMedia = null,
         }],
     };
 
@@ -197,10 +202,11 @@ public sealed record TargetProfile(
     public static TargetProfile Vim2mLike { get; } = VividLike with
     {
         Name = "vim2m-like",
-        Video = [new VideoNodeProfile("video0", "vim2m", "vim2m", Uapi.V4L2_BUF_TYPE_VIDEO_CAPTURE, M2mCaps, M2mCaps | Uapi.V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS,
+        Video = [new VideoNodeProfile("video0", "vim2m", "vim2m", Uapi.V4L2_BUF_TYPE_VIDEO_CAPTURE, M2mCaptureCaps, M2mCaptureCaps | Uapi.V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS,
             MaxBuffers: 32, MinBuffersControl: null, SizeImage: 640 * 480 * 2, HasRemoveBufs: true, Exporter: "videobuf2_vmalloc", DeviceWritesCaptureBuffers: true)
         {
             ModelAllocationCap = (16 << 20) / (640 * 480 * 2),
+            RequestMedia = "media",
             OutputQueue = new VideoNodeProfile("video0", "vim2m", "vim2m", Uapi.V4L2_BUF_TYPE_VIDEO_OUTPUT, M2mCaps, M2mCaps | Uapi.V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS,
                 MaxBuffers: 32, MinBuffersControl: null, SizeImage: 640 * 480 * 2, HasRemoveBufs: true, Exporter: "videobuf2_vmalloc", DeviceWritesCaptureBuffers: false)
             { ModelAllocationCap = (16 << 20) / (640 * 480 * 2) },
@@ -209,6 +215,8 @@ public sealed record TargetProfile(
 
     private const uint M2mCaps = Uapi.V4L2_BUF_CAP_SUPPORTS_MMAP | Uapi.V4L2_BUF_CAP_SUPPORTS_USERPTR | Uapi.V4L2_BUF_CAP_SUPPORTS_DMABUF
         | Uapi.V4L2_BUF_CAP_SUPPORTS_REQUESTS | Uapi.V4L2_BUF_CAP_SUPPORTS_ORPHANED_BUFS | Uapi.V4L2_BUF_CAP_SUPPORTS_REMOVE_BUFS;
+    /// <summary>vim2m's CAPTURE queue: as its OUTPUT queue's, without requests (only src_vq sets supports_requests).</summary>
+    private const uint M2mCaptureCaps = M2mCaps & ~Uapi.V4L2_BUF_CAP_SUPPORTS_REQUESTS;
 
     public static IReadOnlyList<TargetProfile> BuiltIn { get; } = [VividLike, LegacyVb2, VividMplane, Vim2mLike];
 
@@ -270,6 +278,10 @@ public sealed record TargetProfile(
             case "queue" when arg == "mplane":
                 if (Video.Any(v => v.MultiPlanar || v.OutputQueue is { MultiPlanar: true })) return true;
                 reason = Video.Count == 0 ? "no V4L2 node" : "no multi-planar queue (VIDEO_CAPTURE_MPLANE or VIDEO_OUTPUT_MPLANE)";
+                return false;
+            case "queue" when arg == "requests":
+                if (Video.Any(v => v.RequestMedia != null)) return true;
+                reason = Video.Count == 0 ? "no V4L2 node" : "no queue reports V4L2_BUF_CAP_SUPPORTS_REQUESTS with a media device to allocate requests from (MEDIA_IOC_REQUEST_ALLOC)";
                 return false;
             case "io" when arg == "read":
                 if (Video.Any(v => v.ReadWrite)) return true;

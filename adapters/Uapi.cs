@@ -47,7 +47,7 @@ public static class Uapi
         V4L2_BUF_CAP_SUPPORTS_REMOVE_BUFS = 1 << 8;
     public const uint V4L2_CID_MIN_BUFFERS_FOR_CAPTURE = 0x00980900 + 39, V4L2_CID_MIN_BUFFERS_FOR_OUTPUT = 0x00980900 + 40;
     public const uint V4L2_BUF_FLAG_MAPPED = 0x1, V4L2_BUF_FLAG_QUEUED = 0x2, V4L2_BUF_FLAG_DONE = 0x4,
-        V4L2_BUF_FLAG_ERROR = 0x40, V4L2_BUF_FLAG_PREPARED = 0x400;
+        V4L2_BUF_FLAG_ERROR = 0x40, V4L2_BUF_FLAG_IN_REQUEST = 0x80, V4L2_BUF_FLAG_PREPARED = 0x400, V4L2_BUF_FLAG_REQUEST_FD = 0x00800000;
 
     // dma-buf.h
     public const ulong DMA_BUF_SYNC_READ = 1, DMA_BUF_SYNC_WRITE = 2, DMA_BUF_SYNC_RW = 3,
@@ -63,7 +63,7 @@ public static class Uapi
     public const uint VGEM_FENCE_WRITE = 0x1;
 
     // poll.h (short, as struct pollfd's events and revents)
-    public const short POLLIN = 0x1, POLLOUT = 0x4;
+    public const short POLLIN = 0x1, POLLPRI = 0x2, POLLOUT = 0x4, POLLERR = 0x8;
 
     // udmabuf.h
     public const uint UDMABUF_FLAGS_CLOEXEC = 0x01;

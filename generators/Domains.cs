@@ -110,6 +110,15 @@ public static class Domains
         Name = "QBUF or PREPARE_BUF", Source = "Documentation/userspace-api/media/v4l/vidioc-prepare-buf.rst (the argument of VIDIOC_QBUF)",
     };
 
+    /// <summary>Whether a QBUF names a request (V4L2_BUF_FLAG_REQUEST_FD, buffer.rst request_fd): none, a live request of the
+    /// node's media device, or an fd that is not a request (the video node's own). Drawn only where a request fd is live.</summary>
+    public static readonly Domain<RequestArg> QBufInRequest = new(
+        Ok(6, RequestArg.None, "no request"), Ok(4, RequestArg.Request, "a request fd"),
+        Bad(1, RequestArg.NotARequest, "the video node's own fd as request_fd (not a request: EINVAL)"))
+    {
+        Name = "QBUF request_fd", Source = "Documentation/userspace-api/media/v4l/buffer.rst (request_fd, V4L2_BUF_FLAG_REQUEST_FD); vidioc-qbuf.rst (EINVAL, EBADR)",
+    };
+
     /// <summary>read()'s count, relative to the queue's sizeimage s.</summary>
     public static readonly Domain<Func<long, long>> ReadCount = new(
         Ok<Func<long, long>>(4, s => s, "sizeimage (one frame)"), Ok<Func<long, long>>(3, _ => PAGE_SIZE, "one page"), Ok<Func<long, long>>(2, _ => 1L, "1"),
@@ -408,4 +417,15 @@ public static class Domains
     {
         Name = "sync_file_info flags and pad", Source = "include/uapi/linux/sync_file.h (flags: must be 0; pad)",
     };
+}
+
+/// <summary>What a QBUF's request_fd names (<see cref="Domains.QBufInRequest"/>).</summary>
+public enum RequestArg
+{
+    /// <summary>No V4L2_BUF_FLAG_REQUEST_FD.</summary>
+    None,
+    /// <summary>A live request fd.</summary>
+    Request,
+    /// <summary>V4L2_BUF_FLAG_REQUEST_FD with an fd that is not a request.</summary>
+    NotARequest,
 }

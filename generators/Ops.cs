@@ -30,6 +30,12 @@ public sealed class Env
     }
 
     public void Bind(int opId, int handle) => _live[opId] = handle;
+
+    private readonly Dictionary<int, int> _requestHeld = new();
+    /// <summary>How many buffers QBUF has put into this request since it was allocated or re-initialized, on this target.</summary>
+    public int RequestHeld(Var request) => _requestHeld.GetValueOrDefault(request.Id);
+    /// <summary>A QBUF put a buffer into the request (<paramref name="count"/> 1), or a REINIT emptied it (0).</summary>
+    public void SetRequestHeld(Var request, int count) => _requestHeld[request.Id] = count;
     public void Kill(Var v) => _live.Remove(v.Id);
     public bool IsLive(Var v) => v.Id == -1 || _live.ContainsKey(v.Id);
     public IEnumerable<int> LiveVarIds => _live.Keys;
@@ -76,9 +82,13 @@ public abstract record Op
         {
             if (Creates) env.Bind(Id, o.Handle);
             if (Consumes.Id > 0) env.Kill(Consumes);
+            Succeeded(env);
         }
         return o;
     }
+
+    /// <summary>What a success changes in the harness's own bookkeeping of this target (beyond the handle it creates or consumes).</summary>
+    protected virtual void Succeeded(Env env) { }
 
     /// <summary>All symbolic handles this op reads.</summary>
     public IEnumerable<Var> Uses => VarProps(GetType()).Select(p => (Var)p.GetValue(this)!).Concat(ExtraUses).Where(v => v.Id > 0);
@@ -188,6 +198,8 @@ public interface IOpVisitor<out T>
     T Visit(StreamOn op);
     T Visit(StreamOff op);
     T Visit(RemoveBufs op);
+    T Visit(RequestAlloc op);
+    T Visit(RequestPoll op);
     T Visit(DrmCreateDumb op);
     T Visit(PrimeHandleToFd op);
     T Visit(PrimeFdToHandle op);
@@ -581,6 +593,7 @@ public sealed record QueryBuf(
         if ((f & V4L2_BUF_FLAG_QUEUED) != 0) n.Add("QUEUED");
         if ((f & V4L2_BUF_FLAG_DONE) != 0) n.Add("DONE");
         if ((f & V4L2_BUF_FLAG_PREPARED) != 0) n.Add("PREPARED");
+        if ((f & V4L2_BUF_FLAG_IN_REQUEST) != 0) n.Add("IN_REQUEST");
         return n.Count == 0 ? "0" : string.Join("|", n);
     }
 }
@@ -610,8 +623,13 @@ public sealed record QBuf(
     [DrawnFrom(nameof(Domains.Memory))] uint Memory,
     Var Mem,
     [Derived("one handle per further plane of a multi-planar queue, each picked like Mem for its plane's size")] ImmutableArray<Var> MorePlanes = default,
-    [DrawnFrom(nameof(Domains.QBufRequest))] bool Prepare = false) : Op
+    [DrawnFrom(nameof(Domains.QBufRequest))] bool Prepare = false,
+    [DrawnFrom(nameof(Domains.QBufInRequest))] Var Req = default) : Op
 {
+    /// <summary>The buffer goes into a request (V4L2_BUF_FLAG_REQUEST_FD with <see cref="Req"/> as request_fd) instead of the queue.
+    /// The harness sends requests only with V4L2_MEMORY_MMAP (a request's DMABUF or USERPTR memory is taken when the request is
+    /// queued, which the model does not follow): on any other memory the op is not run.</summary>
+    public bool InRequest => Req.Id != 0;
     /// <summary>The request: VIDIOC_PREPARE_BUF when <see cref="Prepare"/> (the same argument; the buffer is made ready, not queued).</summary>
     public string Request => Prepare ? "VIDIOC_PREPARE_BUF" : "VIDIOC_QBUF";
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
@@ -622,6 +640,14 @@ public sealed record QBuf(
     protected override Outcome Call(IBufferTarget t, Env env)
     {
         if (!env.Resolve(Fd, out var fd)) return NotRun;
+        int? request = null;
+        if (InRequest)
+        {
+            // one buffer per request: a request holding two of vivid's capture buffers makes 6.12 WARN when it completes
+            // (spec/notes/vivid-request-two-buffers.md), which would end a lab run
+            if (Memory != V4L2_MEMORY_MMAP || Prepare || !env.Resolve(Req, out var rq) || env.RequestHeld(Req) > 0) return NotRun;
+            request = rq;
+        }
         var planes = new List<int>();
         foreach (var m in PlaneMem)
         {
@@ -629,12 +655,14 @@ public sealed record QBuf(
             if (Memory is V4L2_MEMORY_DMABUF or V4L2_MEMORY_USERPTR && !env.Resolve(m, out h)) return NotRun;
             planes.Add(h);
         }
-        return t.QBuf(fd, Type, Index, Memory, planes, Prepare);
+        return t.QBuf(fd, Type, Index, Memory, planes, Prepare, request);
     }
     public override Op MapVars(Func<Var, Var> f) =>
-        this with { Fd = f(Fd), Mem = f(Mem), MorePlanes = MorePlanes.IsDefaultOrEmpty ? MorePlanes : MorePlanes.Select(f).ToImmutableArray() };
-    public override string Text => $"ioctl({Fd}, {Request}, {{.index = {Index}, .type = {BufTypeName(Type)}, .memory = {MemoryName(Memory)}" + MemText + "})";
+        this with { Fd = f(Fd), Mem = f(Mem), Req = Req.Id > 0 ? f(Req) : Req, MorePlanes = MorePlanes.IsDefaultOrEmpty ? MorePlanes : MorePlanes.Select(f).ToImmutableArray() };
+    public override string Text => $"ioctl({Fd}, {Request}, {{.index = {Index}, .type = {BufTypeName(Type)}, .memory = {MemoryName(Memory)}" + MemText +
+        (InRequest ? $", .flags = V4L2_BUF_FLAG_REQUEST_FD, .request_fd = {Req}" : "") + "})";
     public override IEnumerable<Op> Simplify() { if (Prepare) yield return this with { Prepare = false }; }
+    protected override void Succeeded(Env env) { if (InRequest && Req.Id > 0) env.SetRequestHeld(Req, 1); }
     private string MemText
     {
         get
@@ -693,4 +721,58 @@ public sealed record RemoveBufs(
     public override string Area => "vb2";
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.RemoveBufs(fd, Type, Index, Count) : NotRun;
     public override string Text => $"ioctl({Fd}, VIDIOC_REMOVE_BUFS, {{.index = {Index}, .count = {Count}, .type = {BufTypeName(Type)}}})";
+}
+
+// ------------------------------------------------------------------ media requests
+
+/// <summary>
+/// MEDIA_IOC_REQUEST_ALLOC on the media device of the profile's video node (<see cref="VideoNodeProfile.RequestMedia"/>),
+/// opened O_RDWR for the call and closed after it: success creates a request fd (media-ioc-request-alloc.rst). A request
+/// holds buffers queued with V4L2_BUF_FLAG_REQUEST_FD until MEDIA_REQUEST_IOC_QUEUE (request-api.rst).
+/// </summary>
+public sealed record RequestAlloc([Derived("the media device of the profile's video node (VideoNodeProfile.RequestMedia)")] string Media) : Op
+{
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
+    public override string Area => "vb2";
+    public override bool Creates => true;
+    protected override Outcome Call(IBufferTarget t, Env env) => t.RequestAlloc(Media);
+    public override string Text => $"v{Id} = ioctl(m = open(\"{Media}\", O_RDWR), MEDIA_IOC_REQUEST_ALLOC, &fd) fd; close(m)";
+}
+
+/// <summary>MEDIA_REQUEST_IOC_QUEUE = _IO('|', 0x80) on a request fd: queues the request and the buffers in it
+/// (media-request-ioc-queue.rst).</summary>
+public sealed record RequestQueue(Var Req) : IoctlOp
+{
+    public static readonly IoctlSpec Request = new("MEDIA_REQUEST_IOC_QUEUE", typeof(void), "req", IoctlResult.Status, [], header: "linux/media.h");
+    public override IoctlSpec Spec => Request;
+    public override Var On => Req;
+    public override IReadOnlyList<IoctlArg> Inputs => [];
+    public override string Area => "vb2";
+    public override string Text => $"ioctl({Req}, MEDIA_REQUEST_IOC_QUEUE)";
+}
+
+/// <summary>MEDIA_REQUEST_IOC_REINIT = _IO('|', 0x81) on a request fd: empties a request that is not queued or has completed
+/// (media-request-ioc-reinit.rst).</summary>
+public sealed record RequestReinit(Var Req) : IoctlOp
+{
+    public static readonly IoctlSpec Request = new("MEDIA_REQUEST_IOC_REINIT", typeof(void), "req", IoctlResult.Status, [], header: "linux/media.h");
+    public override IoctlSpec Spec => Request;
+    public override Var On => Req;
+    public override IReadOnlyList<IoctlArg> Inputs => [];
+    public override string Area => "vb2";
+    public override string Text => $"ioctl({Req}, MEDIA_REQUEST_IOC_REINIT)";
+    protected override void Succeeded(Env env) => env.SetRequestHeld(Req, 0);
+}
+
+/// <summary>poll() of a request fd for POLLPRI with a zero timeout (request-func-poll.rst): R0 = revents &amp; (POLLPRI|POLLERR),
+/// POLLPRI once the request completed, POLLERR while it is not queued.</summary>
+public sealed record RequestPoll(Var Req) : Op
+{
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
+    public override string Area => "vb2";
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Req, out var fd) ? t.Poll(fd, POLLPRI) : NotRun;
+    public override string Text => $"poll({{.fd = {Req}, .events = POLLPRI}}, 1, 0)";
+    public override string Observed(in Outcome o) => o.Ok ? $"revents {Names((short)o.R0)}" : base.Observed(o);
+    /// <summary>The revents a request poll can show, by name.</summary>
+    public static string Names(short e) => e switch { 0 => "0", POLLPRI => "POLLPRI", POLLERR => "POLLERR", _ => $"0x{e:x}" };
 }

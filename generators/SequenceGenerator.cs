@@ -92,7 +92,7 @@ public sealed class SequenceGenerator
         Areas = (areas ?? AllAreas).ToHashSet();
     }
 
-    private enum K { Video, Heap, UdmaDev, DmaBuf, Memfd, Map, Drm, Gem, Sync, Fence }
+    private enum K { Video, Heap, UdmaDev, DmaBuf, Memfd, Map, Drm, Gem, Sync, Fence, Request }
 
     private sealed class V(Var var, K kind)
     {
@@ -108,6 +108,8 @@ public sealed class SequenceGenerator
         public Var Owner;           // GEM handles and vgem fences: the DRM fd they belong to
         public Var Link;            // a GEM handle and the dma-buf it was imported from / exported to
         public bool Fenced;         // a fence was attached or imported on this buffer
+        public int Held;            // a request: buffers queued to it since it was allocated or re-initialized
+        public bool Submitted;      // a request: queued with MEDIA_REQUEST_IOC_QUEUE
     }
 
     private IReadOnlySet<string> _focus = new HashSet<string>();
@@ -205,6 +207,12 @@ public sealed class SequenceGenerator
                 if (Find(x.Handle) is { } fg) { fg.Fenced = true; if (Find(fg.Link) is { } lb) lb.Fenced = true; }
                 break;
             case ImportSyncFile x when Find(x.Fd) is { } ib: ib.Fenced = true; break;
+            case RequestAlloc x:
+                vars.Add(new V(new Var(op.Id), K.Request) { Device = x.Media });
+                break;
+            case QBuf { InRequest: true } x when Find(x.Req) is { Kind: K.Request } rq: rq.Held++; break;
+            case RequestQueue x when Find(x.Req) is { } rq: rq.Submitted = true; break;
+            case RequestReinit x when Find(x.Req) is { } rq: rq.Held = 0; rq.Submitted = false; break;
             case ExportSyncFile or SyncMerge:
                 vars.Add(new V(new Var(op.Id), K.Sync) { AccMode = O_RDONLY, Size = o.R1, Fenced = o.R0 == 0 });   // Size: num_fences; Fenced: pending
                 break;
@@ -246,7 +254,7 @@ public sealed class SequenceGenerator
         List<V> Of(K k) => live.Where(v => v.Kind == k).ToList();
         var video = Of(K.Video); var heaps = Of(K.Heap); var udev = Of(K.UdmaDev); var drms = Of(K.Drm);
         var bufs = Of(K.DmaBuf); var memfds = Of(K.Memfd); var maps = Of(K.Map);
-        var gems = Of(K.Gem); var syncs = Of(K.Sync); var fences = Of(K.Fence);
+        var gems = Of(K.Gem); var syncs = Of(K.Sync); var fences = Of(K.Fence); var reqs = Of(K.Request);
         var areas = _focus;
         bool vb2 = areas.Contains("vb2") && Profile.Video.Count > 0, heap = areas.Contains("heap") && Profile.Heaps.Count > 0,
              udma = areas.Contains("udmabuf") && Profile.UdmabufDevice != null, core = areas.Contains("dmabuf"), drm = false;
@@ -305,6 +313,17 @@ public sealed class SequenceGenerator
                     var pool = fenceMix && fencedFrames.Count > 0 && r.Chance(70) ? fencedFrames : importFrames && r.Chance(70) ? drmFrames : bufs;
                     var q = new QBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), m, QBufMem(ref r, m, pool, memfds, maps, video, node.SizeImage))
                         { Prepare = Draw(Domains.QBufRequest, ref r) };
+                    // with a request at hand, an MMAP QBUF may go into it (or name a file that is not a request); a request
+                    // holds one buffer: completing a request with two of vivid's capture buffers makes the kernel WARN
+                    // (spec/notes/vivid-request-two-buffers.md), which would end the lab run
+                    var open = reqs.Where(x => x.Held == 0 || x.Submitted).ToList();
+                    if (open.Count > 0 && m == V4L2_MEMORY_MMAP && !q.Prepare)
+                        q = Draw(Domains.QBufInRequest, ref r) switch
+                        {
+                            RequestArg.Request => q with { Req = r.Pick(open).Var },
+                            RequestArg.NotARequest => q with { Req = q.Fd },
+                            _ => q,
+                        };
                     if (!mp || m is not (V4L2_MEMORY_DMABUF or V4L2_MEMORY_USERPTR)) return q;
                     // every further plane gets its own memory, drawn the same way for its own size
                     var more = ImmutableArray.CreateBuilder<Var>();
@@ -328,6 +347,35 @@ public sealed class SequenceGenerator
                 Add(_memory == V4L2_MEMORY_USERPTR && maps.Count(m => m.Anon) < (mp ? np + 1 : 2) ? 6 : 1, r => new MmapAnon(PageAlign(node.SizeImage + PAGE_SIZE)));   // covers CREATE_BUFS' largest size delta
                 Add(2, r => new Dup(r.Pick(video).Var));
                 Add(video.Count > 1 ? 3 : 1, r => new Close(r.Pick(video).Var));
+                if (node.RequestMedia is { } media)
+                {
+                    // requests of the node's media device: buffers go into them through QBUF (above), then each is queued,
+                    // polled, re-initialized or closed (request-api.rst)
+                    Add(reqs.Count == 0 ? 4 : reqs.Count < 2 ? 1 : 0, _ => new RequestAlloc(media));
+                    if (reqs.Count > 0)
+                    {
+                        Add(5, r => new RequestQueue(r.Pick(reqs).Var));
+                        Add(3, r => new RequestPoll(r.Pick(reqs).Var));
+                        Add(2, r => new RequestReinit(r.Pick(reqs).Var));
+                        Add(1, r => new Close(r.Pick(reqs).Var));
+                        // the next step of one request's life on a queue that is not mem2mem (those have theirs below): a buffer
+                        // into it, then queue it, then watch it complete (poll, DQBUF) or empty it
+                        if (!node.IsMem2Mem)
+                            Add(8, r =>
+                            {
+                                var rq = r.Pick(reqs);
+                                if (!rq.Submitted && rq.Held == 0)
+                                    return new QBuf(r.Pick(video).Var, node.BufType, IndexArg(ref r), V4L2_MEMORY_MMAP, Var.None) { Req = rq.Var };
+                                if (!rq.Submitted) return new RequestQueue(rq.Var);
+                                return r.Weighted((3, 0), (3, 1), (2, 2)) switch
+                                {
+                                    0 => new RequestPoll(rq.Var),
+                                    1 => new DQBuf(r.Pick(video).Var, node.BufType),
+                                    _ => (Op)new RequestReinit(rq.Var),
+                                };
+                            });
+                    }
+                }
                 if (node.IsMem2Mem)
                 {
                     // a mem2mem device returns buffers only in jobs, which need both queues of one context set up: take the
@@ -341,6 +389,14 @@ public sealed class SequenceGenerator
                         if (!c.CapBufs) return new ReqBufs(v.Var, capT, V4L2_MEMORY_MMAP, 2);
                         if (!c.OutOn) return new StreamOn(v.Var, outT);
                         if (!c.CapOn) return new StreamOn(v.Var, capT);
+                        // an OUTPUT queue that supports requests is fed through them too: the next step of a request's life
+                        if (reqs.Count > 0 && node.OutputQueue!.Has(V4L2_BUF_CAP_SUPPORTS_REQUESTS) && r.Chance(35))
+                        {
+                            var rq = r.Pick(reqs);
+                            if (!rq.Submitted && rq.Held == 0) return new QBuf(v.Var, outT, (uint)r.Below(2), V4L2_MEMORY_MMAP, Var.None) { Req = rq.Var };
+                            if (!rq.Submitted) return new RequestQueue(rq.Var);
+                            return r.Chance(50) ? new RequestPoll(rq.Var) : new RequestReinit(rq.Var);
+                        }
                         uint t = r.Chance(50) ? outT : capT;
                         return r.Chance(60) ? new QBuf(v.Var, t, (uint)r.Below(2), V4L2_MEMORY_MMAP, Var.None) : new DQBuf(v.Var, t);
                     });

@@ -119,6 +119,11 @@ kernel_watch() {
 		else
 			at=$((EPOCHSECONDS + LAB_WARN_GRACE))
 		fi
+		# what CMD was running when the kernel first complained (it goes on for the grace period, and
+		# current-sequence with it): the host names this one
+		if [ -z "$deadline" ] && [ -s /lab-out/current-sequence ]; then
+			tail -n 1 /lab-out/current-sequence >/lab-out/sequence-at-complaint
+		fi
 		if [ -z "$deadline" ] || [ "$at" -lt "$deadline" ]; then deadline=$at why=$line; fi
 	done
 	echo "lab: the kernel complained ($why): saving dmesg and powering off"

@@ -239,7 +239,7 @@ cmd_run() {
 	out="$(cd "$out" && pwd)"
 	# Clear what a previous run left, so nothing stale is read as this run's result.
 	rm -f "$out"/{console.log,exit-status,dmesg.txt,dmesg-problems.txt,devices-before.txt} \
-		"$out"/{devices-after.txt,current-sequence,lab-error,job.env,cmd.sh,.console.fifo,.lab-stop}
+		"$out"/{devices-after.txt,current-sequence,sequence-at-complaint,lab-error,job.env,cmd.sh,.console.fifo,.lab-stop}
 
 	# The host's dotnet, found the same way in the guest (the guest sees the same files).
 	local dotnet_root=""
@@ -515,12 +515,14 @@ report_progress() {
 	fi
 }
 
-# The last line of OUT/current-sequence (empty if none), its replay command made to name the
-# kernel: a prefix without --kernel would boot whatever series is the default then.
+# What CMD was running when the kernel first complained (OUT/sequence-at-complaint, which the guest
+# saves then), else the last line of OUT/current-sequence (empty if none); its replay command made
+# to name the kernel: a prefix without --kernel would boot whatever series is the default then.
 running_now() {
 	local out="$1" now p='replay with ./run-suite.sh --target vm'
-	[ -s "$out/current-sequence" ] || return 0
-	now="$(tail -n 1 "$out/current-sequence")"
+	if [ -s "$out/sequence-at-complaint" ]; then now="$(tail -n 1 "$out/sequence-at-complaint")"
+	elif [ -s "$out/current-sequence" ]; then now="$(tail -n 1 "$out/current-sequence")"
+	else return 0; fi
 	if [[ "$now" == *"$p"* && "$now" != *" --kernel "* ]]; then now="${now/"$p"/"$p --kernel $SERIES"}"; fi
 	printf '%s\n' "$now"
 }

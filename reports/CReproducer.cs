@@ -196,13 +196,14 @@ public static class CReproducer
 
     /// <summary>The recorded devices the steps open (symbolic name and path), in a stable order.</summary>
     private static List<KeyValuePair<string, string>> OpenedDevices(ReplayFile r) =>
-        r.Devices.Where(kv => r.Steps.Any(s => s.Op is Open o && o.Device == kv.Key)).OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList();
+        r.Devices.Where(kv => r.Steps.Any(s => s.Op is Open o && o.Device == kv.Key || s.Op is RequestAlloc a && a.Media == kv.Key))
+            .OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList();
 
     private static string NotRunReason(ExpectedStep s, IEnumerable<ExpectedStep> before)
     {
         var failed = before.Where(b => b.Op.Creates && !b.Actual.Ok && s.Op.Uses.Any(u => u.Id == b.Op.Id)).ToList();
         return failed.Count > 0 ? "not run: a handle it names was never created"
-            : "not run: a handle it names is gone, or the suite's harness does not issue this call (it would fault, sleep, or leave what the suite certifies)";
+            : "not run: a handle it names is gone, or the suite's harness does not issue this call (it would fault, sleep, put a second buffer into a request, or leave what the suite certifies)";
     }
 
     /// <summary>The condition (on o) under which a side-effect-free step may be issued again.</summary>
@@ -366,10 +367,11 @@ public static class CReproducer
         {
             if (s.Header.Length > 0) UapiHeaders.Add(s.Header);
             var v = s.Var;
-            var decl = s.Arg == typeof(int) ? $"\tint {v} = {values[0]};\n"
+            var decl = s.Arg == typeof(void) ? ""
+                : s.Arg == typeof(int) ? $"\tint {v} = {values[0]};\n"
                 : s.Arg == typeof(string) ? $"\tchar {v}[] = {values[0]};\n"
                 : $"\t{s.CType} {v} = {{ {string.Join(", ", s.In.Select((f, i) => $".{f} = {values[i]}"))} }};\n";
-            var call = $"xioctl({fd}, {s.Request}, {(s.Arg == typeof(string) ? v : "&" + v)})";
+            var call = $"xioctl({fd}, {s.Request}, {(s.Arg == typeof(void) ? "NULL" : s.Arg == typeof(string) ? v : "&" + v)})";
             string Out(int k) => k >= s.Out.Count ? "0" : s.Out[k].Mask is { } m ? $"{v}.{s.Out[k].Path} & {m}" : $"{v}.{s.Out[k].Path}";
             var body = s.Result switch
             {
@@ -577,6 +579,7 @@ public static class CReproducer
             else if (op.Memory == V4L2_MEMORY_USERPTR)
                 sb.Append($"\tb.m.userptr = (unsigned long){Map(op.Mem)};\n\tb.length = mlen[{slots.Of(op.Mem)}];\n");
             if (op.Type == V4L2_BUF_TYPE_VIDEO_OUTPUT && outputPayload > 0) sb.Append("\tb.bytesused = OUTPUT_PAYLOAD;   /* an application fills an output buffer before queueing it: one frame */\n");
+            sb.Append(RequestFields(op));
             sb.Append($"\to = result(xioctl({Fd(op.Fd)}, {op.Request}, &b));\n}}");
             return sb.ToString();
         }
@@ -614,9 +617,28 @@ public static class CReproducer
             if (output)
                 sb.Append("\t/* an application fills an output buffer before queueing it: one frame, every plane full */\n" +
                     "\tfor (__u32 p = 0; p < b.length; p++)\n\t\tplanes[p].bytesused = size[p];\n");
+            sb.Append(RequestFields(op));
             sb.Append($"\to = result(xioctl({Fd(op.Fd)}, {op.Request}, &b));\n}}");
             return sb.ToString();
         }
+
+        /// <summary>A QBUF into a request: the flag and the request's fd (buffer.rst, request_fd).</summary>
+        private string RequestFields(QBuf op) => !op.InRequest ? ""
+            : $"\t/* into the request: not queued until the request is (MEDIA_REQUEST_IOC_QUEUE) */\n\tb.flags = V4L2_BUF_FLAG_REQUEST_FD;\n\tb.request_fd = {Fd(op.Req)};\n";
+
+        /// <summary>MEDIA_IOC_REQUEST_ALLOC on the media device (opened for the call, closed after it): a new request fd.</summary>
+        public string Visit(RequestAlloc op)
+        {
+            UapiHeaders.Add("linux/media.h");
+            return $"{{\n\tint m = open(device({CString(op.Media)}), O_RDWR | O_CLOEXEC), req = -1;\n\n" +
+                $"\to = m < 0 ? fail() : xioctl(m, MEDIA_IOC_REQUEST_ALLOC, &req) < 0 ? fail() : new_fd(req, {slots.Of(op)});\n" +
+                "\tif (m >= 0)\n\t\tclose(m);\n}";
+        }
+
+        /// <summary>poll() of a request for POLLPRI, zero timeout: r0 = revents &amp; (POLLPRI | POLLERR).</summary>
+        public string Visit(RequestPoll op) =>
+            $"{{\n\tstruct pollfd p = {{ .fd = {Fd(op.Req)}, .events = POLLPRI }};\n\n" +
+            "\to = poll(&p, 1, 0) < 0 ? fail() : done(p.revents & (POLLPRI | POLLERR), 0, 0);\n}";
 
         /// <summary>DQBUF (non-blocking), with a planes array on a multi-planar queue: r0 = index, r1 = the state flags.</summary>
         public string Visit(DQBuf op) => !IsMultiPlanar(op.Type) ? Ioctl(Ioctls.DQBuf, Fd(op.Fd), [Type(op.Type)])
@@ -680,7 +702,7 @@ public static class CReproducer
         #define WOULD_BLOCK  (-2)   /* a DMA_BUF_IOCTL_SYNC START that would sleep on a fence: not issued */
         #define MAX_ATTEMPTS 10
         #define UNUSED       __attribute__((unused))
-        #define STATE_FLAGS  (V4L2_BUF_FLAG_MAPPED | V4L2_BUF_FLAG_QUEUED | V4L2_BUF_FLAG_DONE | V4L2_BUF_FLAG_PREPARED)
+        #define STATE_FLAGS  (V4L2_BUF_FLAG_MAPPED | V4L2_BUF_FLAG_QUEUED | V4L2_BUF_FLAG_DONE | V4L2_BUF_FLAG_PREPARED | V4L2_BUF_FLAG_IN_REQUEST)
 
         /* what one step did: an errno (0 on success) and up to three values the step observes */
         struct outcome {

@@ -481,6 +481,12 @@ public static unsafe class Req
     public static readonly nuint VIDIOC_SUBDEV_QUERYCAP = Ioc.IOR<v4l2_subdev_capability>('V', 0);
     public static readonly nuint MEDIA_IOC_DEVICE_INFO = Ioc.IOWR<media_device_info>('|', 0x00);
     public static readonly nuint MEDIA_IOC_G_TOPOLOGY = Ioc.IOWR<media_v2_topology>('|', 0x04);
+    /// <summary>_IOR('|', 0x05, int): allocates a request; the argument receives its fd (media.h).</summary>
+    public static readonly nuint MEDIA_IOC_REQUEST_ALLOC = Ioc.IOR<int>('|', 0x05);
+    /// <summary>_IO('|', 0x80), on a request fd: queues the request (media.h).</summary>
+    public static readonly nuint MEDIA_REQUEST_IOC_QUEUE = Ioc.IO('|', 0x80);
+    /// <summary>_IO('|', 0x81), on a request fd: re-initializes the request (media.h).</summary>
+    public static readonly nuint MEDIA_REQUEST_IOC_REINIT = Ioc.IO('|', 0x81);
     public static readonly nuint VIDIOC_SUBDEV_ENUM_MBUS_CODE = Ioc.IOWR<v4l2_subdev_mbus_code_enum>('V', 2);
     public static readonly nuint VIDIOC_SUBDEV_G_FMT = Ioc.IOWR<v4l2_subdev_format>('V', 4);
     public static readonly nuint VIDIOC_SUBDEV_S_FMT = Ioc.IOWR<v4l2_subdev_format>('V', 5);

@@ -242,7 +242,7 @@ public static unsafe class Discovery
             if (udmabuf != null) paths["udmabuf"] = udmabuf;
             var video = new List<VideoNodeProfile>();
             // the capture node only supplies and takes buffers here: its read() I/O is certified on its own unit
-            if (helperVideo != null) { video.Add(helperVideo.Profile.Video[0] with { ReadWrite = false }); paths[helperVideo.Profile.Video[0].Device] = helperVideo.Path; }
+            if (helperVideo != null) { video.Add(helperVideo.Profile.Video[0] with { ReadWrite = false, RequestMedia = null }); paths[helperVideo.Profile.Video[0].Device] = helperVideo.Path; }
             var helpers = paths.Where(kv => kv.Key != drm.Device).Select(kv => kv.Value).ToList();
             if (helpers.Count > 0) notes.Add($"buffers from {string.Join(", ", helpers)} are imported with PRIME and carry fences (those devices are not certified here)");
             var profile = new TargetProfile($"kernel:{path}", kernel, video, heaps, udmabuf != null ? "udmabuf" : null, udmabuf != null ? UdmabufSizeLimit() : 0) { Drm = [drm] };
@@ -465,6 +465,18 @@ public static unsafe class Discovery
             }
             uint bufCaps = node.Capabilities | (node.OutputQueue?.Capabilities ?? 0);
             var paths = new Dictionary<string, string> { ["video"] = path };
+            if ((bufCaps & V4L2_BUF_CAP_SUPPORTS_REQUESTS) != 0)
+            {
+                // requests come from the media device whose graph lists the node (request-api.rst, Request Allocation)
+                if (MediaGraph.MediaDeviceOf(path, out var whyNot) is { } media)
+                {
+                    node = node with { RequestMedia = "media" };
+                    paths["media"] = media;
+                    notes.Add($"requests (V4L2_BUF_CAP_SUPPORTS_REQUESTS on {(node.Has(V4L2_BUF_CAP_SUPPORTS_REQUESTS) ? node.OutputQueue?.Has(V4L2_BUF_CAP_SUPPORTS_REQUESTS) == true ? "both queues" : BufTypeName(node.BufType) : BufTypeName(node.OutputQueue!.BufType))}): " +
+                        $"allocated from {media} (MEDIA_IOC_REQUEST_ALLOC), certified with V4L2_MEMORY_MMAP buffers and no controls set in them");
+                }
+                else notes.Add($"reports V4L2_BUF_CAP_SUPPORTS_REQUESTS but no media device lists it{(whyNot.Length > 0 ? $" ({whyNot})" : "")}: requests cannot be allocated and are not exercised");
+            }
             var heaps = new List<HeapProfile>();
             if (AddHelperHeap(helperHeap, heaps, paths))
             {

@@ -12,7 +12,7 @@ namespace Conformance.Adapters.Kernel;
 /// </summary>
 public sealed unsafe partial class KernelTarget : IBufferTarget
 {
-    private enum Kind { Video, Heap, Udmabuf, DmaBuf, Memfd, Drm, SyncFile }
+    private enum Kind { Video, Heap, Udmabuf, DmaBuf, Memfd, Drm, SyncFile, Request }
     private enum Exporter { None, Heap, Udmabuf, Vb2, Drm }
     /// <summary>Size is kept for memfds only: it bounds the mappings the harness allows (reads past i_size would SIGBUS).</summary>
     /// <summary>File is the open file description (a DRM fd and its dups share GEM handles).</summary>
@@ -119,6 +119,24 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         if (kind == Kind.Video) oflags |= O_NONBLOCK;
         using var _ = _watchdog.Op("open " + path, -1);
         return Track(Sys.Open(path, oflags), new FdInfo(kind, oflags & O_ACCMODE, File: ++_nextFile));
+    }
+
+    public Outcome RequestAlloc(string media)
+    {
+        if (!_paths.TryGetValue(media, out var path)) return Outcome.NotRun;
+        long m;
+        using (_watchdog.Op("open " + path, -1))
+            m = Sys.Open(path, O_RDWR | O_CLOEXEC);
+        if (m < 0) return Err(m);
+        try
+        {
+            int req = -1;
+            long r;
+            using (_watchdog.Op("MEDIA_IOC_REQUEST_ALLOC", (int)m))
+                r = Sys.Ioctl((int)m, Req.MEDIA_IOC_REQUEST_ALLOC, &req);
+            return r < 0 ? Err(r) : Track(req, new FdInfo(Kind.Request, O_RDWR, File: ++_nextFile));
+        }
+        finally { Sys.Close((int)m); }
     }
 
     public Outcome Close(int fd)
@@ -420,11 +438,12 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         return Outcome.Created(dmabuf);
     }
 
-    public Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes, bool prepare = false)
+    public Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes, bool prepare = false, int? request = null)
     {
-        if (IsMultiPlanar(type)) return QBufMplane(fd, type, index, memory, planes, prepare);
+        if (IsMultiPlanar(type)) return QBufMplane(fd, type, index, memory, planes, prepare, request);
         int dmabufFd = planes.Count > 0 ? planes[0] : -1, userMap = dmabufFd;
         var b = new v4l2_buffer { index = index, type = type, memory = memory, field = V4L2_FIELD_NONE };
+        if (request is { } rq) { b.flags = V4L2_BUF_FLAG_REQUEST_FD; b.request_fd = rq; }
         if (memory == V4L2_MEMORY_DMABUF) b.m_fd = dmabufFd;
         else if (memory == V4L2_MEMORY_USERPTR)
         {
@@ -446,7 +465,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
     /// fstat reports it (the plane's sizeimage when that is 0), for USERPTR the mapping's address and length; on an output
     /// queue bytesused = the plane's sizeimage. The model's QBUF assumes exactly these values.
     /// </summary>
-    private Outcome QBufMplane(int fd, uint type, uint index, uint memory, IReadOnlyList<int> handles, bool prepare)
+    private Outcome QBufMplane(int fd, uint type, uint index, uint memory, IReadOnlyList<int> handles, bool prepare, int? request)
     {
         var node = Profile.Video.Count > 0 ? Profile.Video[0].QueueFor(type) : null;
         int n = node?.NumPlanes ?? handles.Count;
@@ -454,6 +473,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         var planes = stackalloc v4l2_plane[VIDEO_MAX_PLANES];
         var b = PlanesBuffer(type, planes);
         b.index = index; b.memory = memory; b.field = V4L2_FIELD_NONE; b.length = (uint)n;
+        if (request is { } rq) { b.flags = V4L2_BUF_FLAG_REQUEST_FD; b.request_fd = rq; }
         for (int p = 0; p < n && p < VIDEO_MAX_PLANES; p++)
         {
             long size = node != null && p < node.NumPlanes ? node.PlaneSizes[p] : 0;
@@ -531,6 +551,13 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         var s = call.Spec;
         if (s.Result is not (IoctlResult.Status or IoctlResult.Values))
             throw new NotSupportedException($"{s.Request}: a described ioctl that creates something needs the adapter's own method");
+        if (s.Arg == typeof(void))
+        {
+            long r;
+            using (_watchdog.Op(s.Request, fd))
+                r = Sys.Ioctl(fd, s.Code, null);
+            return r < 0 ? Err(r) : Outcome.Success();
+        }
         if (s.Arg == typeof(string))
         {
             var text = Encoding.ASCII.GetBytes((call.Text ?? "") + "\0");

@@ -34,6 +34,16 @@ public static unsafe class MediaGraph
     /// </summary>
     public static MediaPipeline? Configure(string videoPath, out string why)
     {
+        if (Find(videoPath, out why) is not var (media, topo, intf)) { why = why.Length > 0 ? why : "no /dev/media* node's graph (MEDIA_IOC_G_TOPOLOGY) lists it, so its pipeline cannot be configured"; return null; }
+        return Negotiate(media, topo, intf, out why);
+    }
+
+    /// <summary>The media device node (/dev/mediaN) whose graph (MEDIA_IOC_G_TOPOLOGY) lists the video node at
+    /// <paramref name="videoPath"/> as a V4L video interface, or null (why says why when it is not simply absent).</summary>
+    public static string? MediaDeviceOf(string videoPath, out string why) => Find(videoPath, out why)?.Media;
+
+    private static (string Media, Topology Topo, uint Interface)? Find(string videoPath, out string why)
+    {
         why = "";
         var st = new statx();
         if (Sys.Statx(videoPath, &st) is var sr and < 0) { why = $"{videoPath}: statx failed: {Sys.ErrnoOf(sr)}"; return null; }
@@ -42,10 +52,8 @@ public static unsafe class MediaGraph
         {
             if (Read(media) is not { } topo) continue;
             var intf = topo.Interfaces.FirstOrDefault(i => i.Type == MEDIA_INTF_T_V4L_VIDEO && i.Major == major && i.Minor == minor);
-            if (intf.Id == 0) continue;
-            return Negotiate(media, topo, intf.Id, out why);
+            if (intf.Id != 0) return (media, topo, intf.Id);
         }
-        why = "no /dev/media* node's graph (MEDIA_IOC_G_TOPOLOGY) lists it, so its pipeline cannot be configured";
         return null;
     }
 

@@ -3,7 +3,7 @@ namespace Conformance.Adapters.Model;
 /// <summary>The deliberate bugs the reference model can carry, one flag each; a broken variant below names the ones it has,
 /// and the model's semantics test them with <c>Broken(ModelBug.X)</c> where the bug lives. Used to prove the properties can fail.</summary>
 [Flags]
-public enum ModelBug
+public enum ModelBug : long
 {
     None = 0,
     LlseekAcceptsSeekCur = 1 << 0,
@@ -31,6 +31,13 @@ public enum ModelBug
     RequestsRequiredLater = 1 << 22,
     RemoveBufsDuringRead = 1 << 23,
     PrepareQueues = 1 << 24,
+    RequestFdUnchecked = 1 << 25,
+    RequestQueuesAtOnce = 1 << 26,
+    RequestMixingAllowed = 1 << 27,
+    RequestEmptyQueued = 1 << 28,
+    RequestReinitQueued = 1 << 29,
+    RequestPollEarly = 1 << 30,
+    M2mCaptureInRequest = 1L << 31,
 }
 
 /// <summary>One invariant a broken variant breaks, and the length its counterexample must shrink to.</summary>
@@ -66,15 +73,15 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
         new("udmabuf-accepts-write-seal", ModelBug.UdmabufAcceptsWriteSeal, Inv.UdmaWriteSeal, 3, "udmabuf accepts a memfd sealed with F_SEAL_WRITE"),
         new("expbuf-copies-memory", ModelBug.ExpBufCopiesMemory, Inv.ExpBufAlias, 6, "EXPBUF exports a copy instead of the buffer's memory"),
         new("import-drops-fence", ModelBug.ImportDropsFence, Inv.IsfNoDrop, 9, "IMPORT_SYNC_FILE replaces the fences already attached instead of adding to them"),
-        new("read-export-ignores-write", ModelBug.ReadExportIgnoresWrite, Inv.EsfUsage, 6, "EXPORT_SYNC_FILE(READ) ignores a pending write fence and returns a signalled stub"),
+        new("read-export-ignores-write", ModelBug.ReadExportIgnoresWrite, Inv.EsfUsage, 5, "EXPORT_SYNC_FILE(READ) ignores a pending write fence and returns a signalled stub"),
         new("prime-no-dedupe", ModelBug.PrimeImportNoDedupe, Inv.F2hDedupe, 4, "PRIME_FD_TO_HANDLE of a dma-buf the file already has a handle for creates a second handle"),
         new("prime-ignores-rdwr", ModelBug.PrimeIgnoresRdwr, Inv.AccMode, 3, "PRIME_HANDLE_TO_FD makes every dma-buf O_RDWR, DRM_RDWR or not"),
         new("close-keeps-queue", ModelBug.CloseKeepsQueue, Inv.OwnClose, 5, "closing the owner's file handle leaves its queue owned, allocated and streaming (a release path without vb2_queue_release)"),
         new("heap-recycles-dirty", ModelBug.HeapRecyclesDirty, Inv.HeapZero, 10, "a freed heap buffer's pages are handed to the next allocation without being cleared (a sequence sees what an earlier one wrote)"),
         new("set-name-a-enotty", ModelBug.SetNameANotTty,
             "DMA_BUF_SET_NAME_A, the request number 32-bit callers send, is refused with ENOTTY (the dma-buf core once knew only DMA_BUF_SET_NAME)",
-            [new Break(Inv.NameOk, 3), new Break(Inv.NameLong, 3)]),
-        new("set-name-accepts-32", ModelBug.SetNameAcceptsFullLength, Inv.NameLong, 4,
+            [new Break(Inv.NameOk, 4), new Break(Inv.NameLong, 3)]),
+        new("set-name-accepts-32", ModelBug.SetNameAcceptsFullLength, Inv.NameLong, 3,
             "DMA_BUF_SET_NAME accepts a 32-byte name, leaving no room for the NUL in DMA_BUF_NAME_LEN (a length check that forgets it)"),
         new("expbuf-wrong-plane", ModelBug.ExpBufWrongPlane, Inv.MplaneExpBuf, 4,
             "EXPBUF of plane p of a multi-planar buffer exports the plane after it (another plane's memory and size)") { Profile = "vivid-mplane" },
@@ -88,6 +95,20 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             "VIDIOC_PREPARE_BUF queues the buffer (as VIDIOC_QBUF would) instead of only preparing it"),
         new("requests-required-later", ModelBug.RequestsRequiredLater, Inv.RequestRequired, 4,
             "a queue that supports requests takes a QBUF without one, then refuses every later one with EBADR (requiring requests is not a fixed choice of the queue)"),
+        new("request-fd-unchecked", ModelBug.RequestFdUnchecked, Inv.RequestFd, 3,
+            "QBUF with V4L2_BUF_FLAG_REQUEST_FD and an fd that is not a request queues the buffer directly instead of refusing it with EINVAL"),
+        new("request-queues-at-once", ModelBug.RequestQueuesAtOnce, Inv.RequestHolds, 5,
+            "a buffer queued to a request is queued at once, before the request is (QUERYBUF shows QUEUED, not IN_REQUEST)"),
+        new("request-mixing-allowed", ModelBug.RequestMixingAllowed, Inv.RequestMixing, 6,
+            "after a buffer was queued through a request, QBUF without one is accepted (the queue is fed both ways)"),
+        new("request-empty-queued", ModelBug.RequestEmptyQueued, Inv.RequestQueue, 2,
+            "MEDIA_REQUEST_IOC_QUEUE accepts a request that holds no buffer instead of refusing it with ENOENT"),
+        new("request-reinit-queued", ModelBug.RequestReinitQueued, Inv.RequestReinit, 6,
+            "MEDIA_REQUEST_IOC_REINIT empties a request that is queued and not complete instead of refusing it with EBUSY"),
+        new("request-poll-early", ModelBug.RequestPollEarly, Inv.RequestPoll, 6,
+            "poll() of a queued request reports POLLPRI at once, before its buffers are done"),
+        new("m2m-capture-in-request", ModelBug.M2mCaptureInRequest, Inv.RequestM2mCapture, 3,
+            "a mem2mem device takes a CAPTURE buffer into a request instead of refusing it with EBADR") { Profile = "vim2m-like" },
         new("seek-cur-and-no-dedupe", ModelBug.LlseekAcceptsSeekCur | ModelBug.PrimeImportNoDedupe,
             "two independent bugs at once: lseek(SEEK_CUR, 0) on a dma-buf returns 0, and PRIME_FD_TO_HANDLE creates a second handle for a dma-buf the file already has",
             [new Break(Inv.LlseekOther, 3), new Break(Inv.F2hDedupe, 4)]),

@@ -198,6 +198,8 @@ public sealed partial class ReferenceModel
                     CiteHistory(d.Resv, d.Resv.Pending(Usage.Read));
                     return Cite(Inv.BufPoll, Outcome.Success(rev & events));
                 }
+            case RequestFile r:
+                return RequestPollEvents(r);
             case SyncFile sf:
                 CiteSnapshot(sf);
                 return Cite(Inv.SyncFilePoll, Outcome.Success(sf.Signalled ? POLLIN & events : 0));

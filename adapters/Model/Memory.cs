@@ -93,6 +93,8 @@ public sealed partial class ReferenceModel
         bool uniform = !mem.HasStamps && mem.Initial != null;
         bool foreign = _hasActual && _actual.R0 != o.R0 && mem.Initial != null && !mem.EverHeld((ulong)_actual.R0);
         if (located && !uniform && !foreign) Cite(Inv.MmapOffset);
+        // a device wrote a buffer that was in a request not yet queued: it was queued (VB2-REQ-3)
+        if (_hasActual && _actual.R0 != o.R0 && mem.DeviceUsers == 0 && InRequestMemory(mem)) _decidedBy = Inv.RequestHolds;
         return o;
     }
 

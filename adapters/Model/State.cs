@@ -121,6 +121,14 @@ internal sealed class VideoBuffer(int index, VideoPlane[] planes)
     /// <summary>VIDIOC_PREPARE_BUF made it ready (vb->prepared): QUERYBUF shows PREPARED while it is dequeued; DQBUF and
     /// STREAMOFF clear it.</summary>
     public bool Prepared;
+    /// <summary>The request the buffer is bound to (vb2's req_obj): set by a QBUF with V4L2_BUF_FLAG_REQUEST_FD, cleared when the
+    /// buffer is dequeued, the queue is reset or the request re-initialized. While the buffer is not queued it is IN_REQUEST.</summary>
+    public RequestFile? Request;
+    /// <summary>Dequeued because the request it was in was emptied or its queue reset while the request was not queued: what
+    /// the target shows of it until it is queued again rests on VB2-REQ-3 (it was never queued).</summary>
+    public bool LeftRequest;
+    /// <summary>vb2's VB2_BUF_STATE_IN_REQUEST: in a request that has not been queued (QUERYBUF shows V4L2_BUF_FLAG_IN_REQUEST).</summary>
+    public bool InRequest => Request != null && !Queued;
 
     public IEnumerable<Mem> Memory()
     {
@@ -166,11 +174,31 @@ internal sealed class VideoQueue(VideoNodeProfile p)
     /// vb2-read-drops-owner) released the queue with that close (_vb2_fop_release frees an unowned queue), so whatever the
     /// queue shows from here rests on VB2-READ-3.</summary>
     public bool OwnerAtStake;
+    /// <summary>vb2's uses_requests and uses_qbuf: how buffers were queued since the queue was last reset (request-api.rst: the
+    /// first way locks the other out until STREAMOFF or close; vb2 resets them in __vb2_queue_cancel).</summary>
+    public bool UsesRequests, UsesQbuf;
     /// <summary>Mem2mem: the other queue of the same context (a job takes one buffer from each).</summary>
     public VideoQueue? Peer;
     /// <summary>Mem2mem: jobs that may have completed, unobserved, before the peer's STREAMOFF returned its buffers: each
     /// lets one more of this queue's queued buffers be found done without a peer buffer.</summary>
     public int Budget;
+}
+
+internal enum RequestState { Idle, Queued, Complete }
+
+/// <summary>A media request (MEDIA_IOC_REQUEST_ALLOC): its state and the buffers bound to it, in the order they were queued to it.
+/// A bound buffer keeps the request alive after its fd is closed (vb2 holds vb->request).</summary>
+internal sealed class RequestFile(string media) : OFile
+{
+    public readonly string Media = media;
+    public RequestState State;
+    /// <summary>The rule on which the request's completion was inferred (a poll that reported POLLPRI, a REINIT that succeeded
+    /// while its buffers were still in flight): whether those buffers are done rests on it. Null otherwise.</summary>
+    public string? CompletedBy;
+    /// <summary>The rule by which a queue reset took buffers out of the request while it was not queued (VB2-REQ-6 for
+    /// STREAMOFF and REQBUFS, VB2-OWN-9 for the owner's close): whether it still holds them rests on it. Null otherwise.</summary>
+    public string? EmptiedBy;
+    public readonly List<(VideoQueue Q, VideoBuffer B)> Bufs = new();
 }
 
 internal sealed class Mapping(int id, MapKind kind, Seg[] segs, long baseOff, long length, int prot, OFile? file)

@@ -110,7 +110,7 @@ public sealed partial class ReferenceModel
     private void QueueRelease(VideoQueue q)
     {
         if (q.Owner != null || q.NumBufs > 0) { Cite(Inv.OwnClose); q.ReleasedOnClose = true; }
-        StopStreaming(q);
+        StopStreaming(q, Inv.OwnClose);
         FreeBuffers(q, 0, q.Bufs.Length);
         q.Owner = null;
         if (q.FileIo) Cite(Inv.ReadBusy);   // __vb2_cleanup_fileio: the emulator's buffers go with it
@@ -120,13 +120,16 @@ public sealed partial class ReferenceModel
         q.Memory = 0;
     }
 
-    private static void StopStreaming(VideoQueue q)
+    /// <summary>__vb2_queue_cancel: streaming stops, every buffer is dequeued and unprepared and leaves its request;
+    /// <paramref name="emptiedBy"/> is the rule under which that reset happened (a close's: VB2-OWN-9), for attribution.</summary>
+    private static void StopStreaming(VideoQueue q, string? emptiedBy = null)
     {
         q.Streaming = false;
         foreach (var b in q.Bufs) if (b != null) b.Prepared = false;   // __vb2_queue_cancel: every buffer, queued or not
         foreach (var i in q.QueuedOrder) if (q.Bufs[i] is { } b) { DeviceReturns(b); b.Queued = false; }
         q.QueuedOrder.Clear();
         q.KnownDone = 0;
+        UnbindRequests(q, emptiedBy);
     }
 
     /// <summary>Where __vb2_queue_alloc puts n new buffers: the first free run of indices long enough, shrinking n until one
@@ -171,6 +174,12 @@ public sealed partial class ReferenceModel
         if (q.NumBufs > 0 && !q.P.Has(V4L2_BUF_CAP_SUPPORTS_ORPHANED_BUFS)
             && q.Bufs.Any(b => b != null && b.MapUsers > 0))
             return Cite(Inv.ReqBufsBusyMapped, new Outcome(Errno.EBUSY));
+        // vb2_core_reqbufs cancels the queue before it frees or allocates (__vb2_queue_cancel): requests lose its buffers
+        if (count == 0 || q.NumBufs > 0)
+        {
+            if (q.UsesRequests || q.UsesQbuf || q.Bufs.Any(x => x?.Request != null)) Cite(Inv.RequestMixing);
+            StopStreaming(q);
+        }
         if (q.NumBufs > 0)
         {
             if (q.P.Has(V4L2_BUF_CAP_SUPPORTS_ORPHANED_BUFS) && q.Bufs.Any(b => b != null && b.MapUsers > 0)) Cite(Inv.ReqBufsOrphan);
@@ -332,6 +341,9 @@ public sealed partial class ReferenceModel
         if (q.Memory == V4L2_MEMORY_MMAP && b.MapUsers > 0) flags |= V4L2_BUF_FLAG_MAPPED;
         if (q.Memory == V4L2_MEMORY_MMAP) Cite(Inv.QueryBufMapped);
         if (b.Prepared && !b.Queued) { flags |= V4L2_BUF_FLAG_PREPARED; _decidedBy = Inv.PrepareBuf; }   // __fill_v4l2_buffer: dequeued and prepared
+        if (b.InRequest) flags |= V4L2_BUF_FLAG_IN_REQUEST;   // in a request not yet queued
+        else if (b.Request != null) Cite(Inv.RequestHolds);   // queued with its request
+        RequestDecides(b);
         Cite(Inv.QueryBufFields);
         // the length read: the buffer's (single-planar), or the plane's, -1 when the buffer has no such plane
         long length = plane < b.Planes.Length ? b.Planes[plane].Length : -1;
@@ -452,15 +464,17 @@ public sealed partial class ReferenceModel
     /// a second PREPARE_BUF, or one of a queued buffer, is refused (EINVAL); QBUF of a prepared buffer queues it with what
     /// PREPARE_BUF took, without reading the memory fields again (VB2-PREPARE-1).
     /// </summary>
-    public Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes, bool prepare = false)
+    public Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes, bool prepare = false, int? request = null)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = QueueOf(v, type);
+        if (request != null && v.Out != null && !q.P.IsOutput && QBufM2mCaptureInRequest(q, index) is { } refused) return refused;
         if (type != q.P.BufType) return Cite(Inv.BufType, Errno.EINVAL);
         if (IsBusy(v, q)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
         if (q.FileIo) return Cite(Inv.ReadBusy, Errno.EBUSY);
         if (Buffer(q, index) is not { } b) return Cite(Inv.QBufBad, Errno.EINVAL);
         if (memory != q.Memory) return Cite(Inv.QBufBad, Errno.EINVAL);
+        if (request is { } requestFd) return QBufInRequest(q, b, index, requestFd);
         if (b.Prepared)
         {
             // vb2_queue_or_prepare_buf reads nothing more of a prepared buffer; vb2_core_prepare_buf refuses it again,
@@ -468,6 +482,7 @@ public sealed partial class ReferenceModel
             _decidedBy = Inv.PrepareBuf;   // what this QBUF finds rests on PREPARE_BUF having left the buffer dequeued
             if (prepare) return Cite(Inv.PrepareBuf, Errno.EINVAL);
             if (RefusesWithoutRequest(q)) return Cite(Inv.RequestRequired, Errno.EBADR);
+            if (RefusesDirectQBuf(q)) return Cite(Inv.RequestMixing, Errno.EBUSY);
             if (b.Queued) return Cite(Inv.QBufTwice, Errno.EINVAL);
             return Enqueue(q, b, index, prepare: false);
         }
@@ -481,7 +496,8 @@ public sealed partial class ReferenceModel
         if (memory == V4L2_MEMORY_USERPTR && _maps.TryGetValue(userMap, out var um) && payload > um.Length)
             return Cite(Inv.QBufBad, Errno.EINVAL);   // __verify_length: bytesused above the length passed, before anything is touched
         if (!prepare && RefusesWithoutRequest(q)) return Cite(Inv.RequestRequired, Errno.EBADR);
-        if (b.Queued) return prepare ? Cite(Inv.PrepareBuf, Errno.EINVAL) : Cite(Inv.QBufTwice, Errno.EINVAL);
+        if (!prepare && RefusesDirectQBuf(q)) return Cite(Inv.RequestMixing, Errno.EBUSY);
+        if (b.Queued || prepare && b.InRequest) return prepare ? Cite(Inv.PrepareBuf, Errno.EINVAL) : Cite(Inv.QBufTwice, Errno.EINVAL);
         if (memory == V4L2_MEMORY_DMABUF)
         {
             // __prepare_dmabuf: a refusal goes through its error path, which releases the dma-buf the buffer held (length 0);
@@ -552,7 +568,8 @@ public sealed partial class ReferenceModel
             for (int p = 0; p < n; p++)
                 if (q.P.PlaneSizes[p] > lengths[p]) return Cite(memory == V4L2_MEMORY_DMABUF ? Inv.MplaneDmabuf : Inv.QBufBad, Errno.EINVAL);
         if (!prepare && RefusesWithoutRequest(q)) return Cite(Inv.RequestRequired, Errno.EBADR);
-        if (b.Queued) return prepare ? Cite(Inv.PrepareBuf, Errno.EINVAL) : Cite(Inv.QBufTwice, Errno.EINVAL);
+        if (!prepare && RefusesDirectQBuf(q)) return Cite(Inv.RequestMixing, Errno.EBUSY);
+        if (b.Queued || prepare && b.InRequest) return prepare ? Cite(Inv.PrepareBuf, Errno.EINVAL) : Cite(Inv.QBufTwice, Errno.EINVAL);
         if (memory == V4L2_MEMORY_DMABUF)
         {
             var bufs = new DmaBuf[n];
@@ -610,6 +627,7 @@ public sealed partial class ReferenceModel
     private static void Queue(VideoQueue q, VideoBuffer b, uint index)
     {
         b.Queued = true;
+        b.LeftRequest = false;
         q.QueuedOrder.Add((int)index);
         DeviceOwns(q, b);
     }
@@ -637,11 +655,14 @@ public sealed partial class ReferenceModel
         if (q.Bufs.Any(x => x is { Prepared: true, Queued: false })) _decidedBy = Inv.PrepareBuf;   // a prepared buffer is not queued
         if (!q.Streaming) return Cite(Inv.DQBufNotStreaming, Errno.EINVAL);
         Cite(Inv.DQBufOrder);
+        // a buffer the target returns that is in a request not yet queued was never queued (VB2-REQ-3)
+        if (_hasActual && _actual.Ok && Buffer(q, (uint)_actual.R0) is { InRequest: true }) _decidedBy = Inv.RequestHolds;
         // capture and output devices alike complete queued buffers on their own clock; a mem2mem device only in jobs
         if (q.Peer != null) Cite(Inv.M2mJob);
         if (q.QueuedOrder.Count == 0 || q.KnownDone == 0 && CanComplete(q) == 0) return Outcome.Fail(Errno.EAGAIN);
         int idx = q.QueuedOrder[0];
         var b = q.Bufs[idx]!;
+        RequestDecides(b);
         uint mapped = q.Memory == V4L2_MEMORY_MMAP && b.MapUsers > 0 ? V4L2_BUF_FLAG_MAPPED : 0;
         var got = Outcome.Success(idx, mapped);
         if (q.KnownDone == 0)
@@ -657,6 +678,8 @@ public sealed partial class ReferenceModel
         DeviceReturns(b);
         b.Queued = false;
         b.Prepared = false;   // vb2_core_dqbuf
+        if (b.Request != null) Cite(Inv.RequestHolds);
+        Unbind(q, b);
         return got;
     }
 
@@ -781,7 +804,7 @@ public sealed partial class ReferenceModel
         for (uint i = index; i < index + count; i++)
         {
             if (q.Bufs[i] is not { } b) return Cite(Inv.RemoveMissing, Errno.EINVAL);
-            if (b.Queued) return Cite(Inv.RemoveQueued, Errno.EBUSY);
+            if (b.Queued || b.InRequest) return Cite(b.InRequest ? Inv.RequestHolds : Inv.RemoveQueued, Errno.EBUSY);
             if (b.Prepared) _decidedBy = Inv.PrepareBuf;   // a prepared buffer is dequeued, so removable
         }
         if (Enumerable.Range((int)index, (int)count).Any(i => q.Bufs[i]!.MapUsers > 0)) Cite(Inv.RemoveOrphan);

@@ -6,13 +6,14 @@
  * Source:    Documentation/driver-api/dma-buf.rst, Userspace Interface Notes: "llseek operation will
  *            report -EINVAL."
  * Found:     property lockstep on the suite's broken:llseek-seek-cur target (profile vivid-like), seed
- *            1; step 3 of 3: expected -1 EINVAL, got 0; failed again 10 of 10 times from a fresh state
+ *            15111065706836454660; step 3 of 3: expected -1 EINVAL, got 0; failed again 10 of 10 times
+ *            from a fresh state
  * Note:      broken:llseek-seek-cur is a deliberately broken model: on a kernel that follows the
  *            documentation this program passes.
  * Replay:    ./run-suite.sh --replay
  *            OUT/counterexamples/broken_llseek-seek-cur/lockstep-DMABUF-LLSEEK-3.replay.json
- * Found by:  ./run-suite.sh --target broken:llseek-seek-cur --profile vivid-like --seed 1 --sequences
- *            50 --property lockstep --max-length 60 --out
+ * Found by:  ./run-suite.sh --target broken:llseek-seek-cur --profile vivid-like --seed
+ *            15111065706836454660 --sequences 50 --property lockstep --max-length 60 --out
  *            OUT/replays/lockstep-DMABUF-LLSEEK-3
  *
  * Build:     gcc -Wall -I UAPI -o repro repro.c
@@ -62,7 +63,7 @@ static const int slot_kind[NSLOTS] = { 0, 1, 1 };
 #define WOULD_BLOCK  (-2)   /* a DMA_BUF_IOCTL_SYNC START that would sleep on a fence: not issued */
 #define MAX_ATTEMPTS 10
 #define UNUSED       __attribute__((unused))
-#define STATE_FLAGS  (V4L2_BUF_FLAG_MAPPED | V4L2_BUF_FLAG_QUEUED | V4L2_BUF_FLAG_DONE | V4L2_BUF_FLAG_PREPARED)
+#define STATE_FLAGS  (V4L2_BUF_FLAG_MAPPED | V4L2_BUF_FLAG_QUEUED | V4L2_BUF_FLAG_DONE | V4L2_BUF_FLAG_PREPARED | V4L2_BUF_FLAG_IN_REQUEST)
 
 /* what one step did: an errno (0 on success) and up to three values the step observes */
 struct outcome {
