@@ -122,7 +122,7 @@ public interface IBufferTarget : IDisposable
     Outcome CreateBufs(int fd, uint type, uint memory, uint count, long sizeDelta, PlaneLayout layout = PlaneLayout.Format);
     /// <summary>VIDIOC_QUERYBUF. R0 = the length of plane <paramref name="plane"/> in bytes (v4l2_buffer.length on a single-planar
     /// queue, where plane is 0; m.planes[plane].length on a multi-planar one, or -1 when v4l2_buffer.length, the buffer's number of
-    /// planes, is plane or fewer), R1 = flags &amp; (MAPPED|QUEUED|DONE), R2 = memory.</summary>
+    /// planes, is plane or fewer), R1 = flags &amp; <see cref="Ioctls.StateFlags"/> (MAPPED|QUEUED|DONE|PREPARED|IN_REQUEST), R2 = memory.</summary>
     Outcome QueryBuf(int fd, uint type, uint index, uint plane = 0);
     /// <summary>VIDIOC_EXPBUF. Handle = exported dma-buf fd.</summary>
     Outcome ExpBuf(int fd, uint type, uint index, uint plane, uint flags);
@@ -138,7 +138,7 @@ public interface IBufferTarget : IDisposable
     /// O_RDWR for the call and closed after it (media-ioc-request-alloc.rst). Handle = the request fd; ENOTTY when the media
     /// device has no request support.</summary>
     Outcome RequestAlloc(string media);
-    /// <summary>Non-blocking VIDIOC_DQBUF (with a planes array on a multi-planar queue); observes what <see cref="Ioctls.DQBuf"/> reads (R0 = index, R1 = flags &amp; (MAPPED|QUEUED|DONE)).</summary>
+    /// <summary>Non-blocking VIDIOC_DQBUF (with a planes array on a multi-planar queue); observes what <see cref="Ioctls.DQBuf"/> reads (R0 = index, R1 = flags &amp; <see cref="Ioctls.StateFlags"/> (MAPPED|QUEUED|DONE|PREPARED|IN_REQUEST)).</summary>
     Outcome DQBuf(int fd, uint type);
     /// <summary>read(fd, buf, count) on a video node opened O_NONBLOCK (func-read.rst, vb2_fop_read): R0 = the number of bytes
     /// read (0 &lt;= R0 &lt;= count); the bytes themselves are not observed. Errors: EAGAIN (no frame ready), EBUSY (another

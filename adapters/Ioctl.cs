@@ -195,13 +195,13 @@ public static class Ioctls
     /// <summary>R0 = the count written back, R1 = capabilities.</summary>
     public static readonly IoctlSpec ReqBufs = new("VIDIOC_REQBUFS", typeof(v4l2_requestbuffers), "rb", IoctlResult.Values,
         ["count", "type", "memory"], [new("count"), new("capabilities")]);
-    /// <summary>R0 = length, R1 = flags &amp; (MAPPED|QUEUED|DONE), R2 = memory.</summary>
+    /// <summary>R0 = length, R1 = flags &amp; <see cref="StateFlags"/> (MAPPED|QUEUED|DONE|PREPARED|IN_REQUEST), R2 = memory.</summary>
     public static readonly IoctlSpec QueryBuf = new("VIDIOC_QUERYBUF", typeof(v4l2_buffer), "b", IoctlResult.Values,
         ["index", "type"], [new("length"), new("flags", "STATE_FLAGS", StateFlags), new("memory")]);
     /// <summary>Creates the exported dma-buf's fd.</summary>
     public static readonly IoctlSpec ExpBuf = new("VIDIOC_EXPBUF", typeof(v4l2_exportbuffer), "e", IoctlResult.NewFd,
         ["type", "index", "plane", "flags"], created: "fd");
-    /// <summary>R0 = index, R1 = flags &amp; (MAPPED|QUEUED|DONE).</summary>
+    /// <summary>R0 = index, R1 = flags &amp; <see cref="StateFlags"/> (MAPPED|QUEUED|DONE|PREPARED|IN_REQUEST).</summary>
     public static readonly IoctlSpec DQBuf = new("VIDIOC_DQBUF", typeof(v4l2_buffer), "b", IoctlResult.Values,
         ["type"], [new("index"), new("flags", "STATE_FLAGS", StateFlags)]);
     public static readonly IoctlSpec StreamOn = new("VIDIOC_STREAMON", typeof(int), "type", IoctlResult.Status, [""]);
