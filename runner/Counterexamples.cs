@@ -8,11 +8,16 @@ namespace Conformance.Runner;
 /// <summary>Where a run happened, as a replay file records it.</summary>
 public sealed record RunSite(string Target, string ProfileName, TargetProfile Profile, string? Device, string? Driver, IReadOnlyDictionary<string, string> Devices)
 {
-    /// <summary>The model's symbolic devices at the paths a lab machine gives them (vivid's first node, vgem's card).</summary>
+    /// <summary>The model's symbolic devices at the paths a lab machine gives them (vivid's first node and its media device,
+    /// vgem's card).</summary>
     public static IReadOnlyDictionary<string, string> DefaultPaths(TargetProfile p)
     {
         var d = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var v in p.Video) d[v.Device] = "/dev/" + v.Device;
+        foreach (var v in p.Video)
+        {
+            d[v.Device] = "/dev/" + v.Device;
+            if (v.RequestMedia is { } media) d[media] = "/dev/media0";
+        }
         foreach (var h in p.Heaps) d[h.Device] = "/dev/dma_heap/" + h.Name;
         if (p.UdmabufDevice is { } u) d[u] = "/dev/udmabuf";
         for (int i = 0; i < p.Drm.Count; i++) d[p.Drm[i].Device] = $"/dev/dri/card{i}";
