@@ -739,28 +739,29 @@ public sealed record RequestAlloc([Derived("the media device of the profile's vi
     public override string Text => $"v{Id} = ioctl(m = open(\"{Media}\", O_RDWR), MEDIA_IOC_REQUEST_ALLOC, &fd) fd; close(m)";
 }
 
-/// <summary>MEDIA_REQUEST_IOC_QUEUE = _IO('|', 0x80) on a request fd: queues the request and the buffers in it
-/// (media-request-ioc-queue.rst).</summary>
-public sealed record RequestQueue(Var Req) : IoctlOp
+/// <summary>A request ioctl without an argument (_IO('|', nr) on a request fd, media.h): its description is all it is.</summary>
+public abstract record RequestIoctl(Var Req) : IoctlOp
 {
-    public static readonly IoctlSpec Request = new("MEDIA_REQUEST_IOC_QUEUE", typeof(void), "req", IoctlResult.Status, [], header: "linux/media.h");
-    public override IoctlSpec Spec => Request;
     public override Var On => Req;
     public override IReadOnlyList<IoctlArg> Inputs => [];
     public override string Area => "vb2";
-    public override string Text => $"ioctl({Req}, MEDIA_REQUEST_IOC_QUEUE)";
+    public override string Text => $"ioctl({Req}, {Spec.Request})";
+}
+
+/// <summary>MEDIA_REQUEST_IOC_QUEUE = _IO('|', 0x80) on a request fd: queues the request and the buffers in it
+/// (media-request-ioc-queue.rst).</summary>
+public sealed record RequestQueue(Var Req) : RequestIoctl(Req)
+{
+    public static readonly IoctlSpec Request = new("MEDIA_REQUEST_IOC_QUEUE", typeof(void), "req", IoctlResult.Status, [], header: "linux/media.h");
+    public override IoctlSpec Spec => Request;
 }
 
 /// <summary>MEDIA_REQUEST_IOC_REINIT = _IO('|', 0x81) on a request fd: empties a request that is not queued or has completed
 /// (media-request-ioc-reinit.rst).</summary>
-public sealed record RequestReinit(Var Req) : IoctlOp
+public sealed record RequestReinit(Var Req) : RequestIoctl(Req)
 {
     public static readonly IoctlSpec Request = new("MEDIA_REQUEST_IOC_REINIT", typeof(void), "req", IoctlResult.Status, [], header: "linux/media.h");
     public override IoctlSpec Spec => Request;
-    public override Var On => Req;
-    public override IReadOnlyList<IoctlArg> Inputs => [];
-    public override string Area => "vb2";
-    public override string Text => $"ioctl({Req}, MEDIA_REQUEST_IOC_REINIT)";
     protected override void Succeeded(Env env) => env.SetRequestHeld(Req, 0);
 }
 

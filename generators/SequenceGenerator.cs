@@ -108,7 +108,6 @@ public sealed class SequenceGenerator
         public Var Owner;           // GEM handles and vgem fences: the DRM fd they belong to
         public Var Link;            // a GEM handle and the dma-buf it was imported from / exported to
         public bool Fenced;         // a fence was attached or imported on this buffer
-        public int Held;            // a request: buffers queued to it since it was allocated or re-initialized
         public bool Submitted;      // a request: queued with MEDIA_REQUEST_IOC_QUEUE
     }
 
@@ -131,7 +130,7 @@ public sealed class SequenceGenerator
         int nextId = 1;
         for (int i = 0; i < length; i++)
         {
-            var op = Next(ref rng, vars);
+            var op = Next(ref rng, vars, env);
             if (op == null) continue;
             op = op with { Id = nextId++ };
             model.BeginStep(null);
@@ -210,9 +209,8 @@ public sealed class SequenceGenerator
             case RequestAlloc x:
                 vars.Add(new V(new Var(op.Id), K.Request) { Device = x.Media });
                 break;
-            case QBuf { InRequest: true } x when Find(x.Req) is { Kind: K.Request } rq: rq.Held++; break;
             case RequestQueue x when Find(x.Req) is { } rq: rq.Submitted = true; break;
-            case RequestReinit x when Find(x.Req) is { } rq: rq.Held = 0; rq.Submitted = false; break;
+            case RequestReinit x when Find(x.Req) is { } rq: rq.Submitted = false; break;
             case ExportSyncFile or SyncMerge:
                 vars.Add(new V(new Var(op.Id), K.Sync) { AccMode = O_RDONLY, Size = o.R1, Fenced = o.R0 == 0 });   // Size: num_fences; Fenced: pending
                 break;
@@ -248,7 +246,7 @@ public sealed class SequenceGenerator
         }
     }
 
-    private Op? Next(ref Rng r, List<V> vars)
+    private Op? Next(ref Rng r, List<V> vars, Env env)
     {
         var live = vars.Where(v => v.Live).ToList();
         List<V> Of(K k) => live.Where(v => v.Kind == k).ToList();
@@ -316,7 +314,7 @@ public sealed class SequenceGenerator
                     // with a request at hand, an MMAP QBUF may go into it (or name a file that is not a request); a request
                     // holds one buffer: completing a request with two of vivid's capture buffers makes the kernel WARN
                     // (spec/notes/vivid-request-two-buffers.md), which would end the lab run
-                    var open = reqs.Where(x => x.Held == 0 || x.Submitted).ToList();
+                    var open = reqs.Where(x => env.RequestHeld(x.Var) == 0 || x.Submitted).ToList();
                     if (open.Count > 0 && m == V4L2_MEMORY_MMAP && !q.Prepare)
                         q = Draw(Domains.QBufInRequest, ref r) switch
                         {
@@ -364,7 +362,7 @@ public sealed class SequenceGenerator
                             Add(8, r =>
                             {
                                 var rq = r.Pick(reqs);
-                                if (!rq.Submitted && rq.Held == 0)
+                                if (!rq.Submitted && env.RequestHeld(rq.Var) == 0)
                                     return new QBuf(r.Pick(video).Var, node.BufType, IndexArg(ref r), V4L2_MEMORY_MMAP, Var.None) { Req = rq.Var };
                                 if (!rq.Submitted) return new RequestQueue(rq.Var);
                                 return r.Weighted((3, 0), (3, 1), (2, 2)) switch
@@ -393,7 +391,7 @@ public sealed class SequenceGenerator
                         if (reqs.Count > 0 && node.OutputQueue!.Has(V4L2_BUF_CAP_SUPPORTS_REQUESTS) && r.Chance(35))
                         {
                             var rq = r.Pick(reqs);
-                            if (!rq.Submitted && rq.Held == 0) return new QBuf(v.Var, outT, (uint)r.Below(2), V4L2_MEMORY_MMAP, Var.None) { Req = rq.Var };
+                            if (!rq.Submitted && env.RequestHeld(rq.Var) == 0) return new QBuf(v.Var, outT, (uint)r.Below(2), V4L2_MEMORY_MMAP, Var.None) { Req = rq.Var };
                             if (!rq.Submitted) return new RequestQueue(rq.Var);
                             return r.Chance(50) ? new RequestPoll(rq.Var) : new RequestReinit(rq.Var);
                         }

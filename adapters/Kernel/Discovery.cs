@@ -472,7 +472,8 @@ public static unsafe class Discovery
                 {
                     node = node with { RequestMedia = "media" };
                     paths["media"] = media;
-                    notes.Add($"requests (V4L2_BUF_CAP_SUPPORTS_REQUESTS on {(node.Has(V4L2_BUF_CAP_SUPPORTS_REQUESTS) ? node.OutputQueue?.Has(V4L2_BUF_CAP_SUPPORTS_REQUESTS) == true ? "both queues" : BufTypeName(node.BufType) : BufTypeName(node.OutputQueue!.BufType))}): " +
+                    var with = new[] { node, node.OutputQueue }.Where(x => x != null && x.Has(V4L2_BUF_CAP_SUPPORTS_REQUESTS)).Select(x => BufTypeName(x!.BufType));
+                    notes.Add($"requests (V4L2_BUF_CAP_SUPPORTS_REQUESTS on {string.Join(" and ", with)}): " +
                         $"allocated from {media} (MEDIA_IOC_REQUEST_ALLOC), certified with V4L2_MEMORY_MMAP buffers and no controls set in them");
                 }
                 else notes.Add($"reports V4L2_BUF_CAP_SUPPORTS_REQUESTS but no media device lists it{(whyNot.Length > 0 ? $" ({whyNot})" : "")}: requests cannot be allocated and are not exercised");

@@ -87,8 +87,7 @@ public sealed partial class ReferenceModel
             {
                 if (b.InRequest) r.EmptiedBy = emptiedBy ?? Inv.RequestReinit;
                 b.LeftRequest = b.InRequest;
-                r.Bufs.Remove((q, b));
-                b.Request = null;
+                Unbind(q, b);
             }
         q.UsesRequests = q.UsesQbuf = false;
     }
@@ -101,28 +100,29 @@ public sealed partial class ReferenceModel
         b.Request = null;
     }
 
-    /// <summary>Position of a queued buffer in its queue's order, and whether it is known done.</summary>
-    private static bool KnownDone(VideoQueue q, VideoBuffer b) => q.QueuedOrder.IndexOf(b.Index) is var pos and >= 0 && pos < q.KnownDone;
+    /// <summary>Whether a queued buffer is among the leading ones of its queue known done.</summary>
+    private static bool IsKnownDone(VideoQueue q, VideoBuffer b) => q.QueuedOrder.IndexOf(b.Index) is var pos and >= 0 && pos < q.KnownDone;
 
     /// <summary>A queued request whose buffers are all known done is complete.</summary>
     private static void Settle(RequestFile r)
     {
-        if (r.State == RequestState.Queued && r.Bufs.All(x => KnownDone(x.Q, x.B))) r.State = RequestState.Complete;
+        if (r.State == RequestState.Queued && r.Bufs.All(x => IsKnownDone(x.Q, x.B))) r.State = RequestState.Complete;
     }
 
+    /// <summary>Per queue the request's buffers are in: how many of its leading queued buffers must be done for all of them to be
+    /// (queues complete in order).</summary>
+    private static IEnumerable<(VideoQueue Q, int Reach)> Reaches(RequestFile r) =>
+        r.Bufs.GroupBy(x => x.Q).Select(g => (g.Key, g.Max(x => g.Key.QueuedOrder.IndexOf(x.B.Index)) + 1));
+
     /// <summary>Whether every buffer of a queued request may be done by now (the device completes them on its own clock).</summary>
-    private bool MayComplete(RequestFile r) =>
-        r.Bufs.GroupBy(x => x.Q).All(g => g.Max(x => x.Q.QueuedOrder.IndexOf(x.B.Index)) + 1 <= g.Key.KnownDone + CanComplete(g.Key));
+    private bool MayComplete(RequestFile r) => Reaches(r).All(x => x.Reach <= x.Q.KnownDone + CanComplete(x.Q));
 
     /// <summary>The device has completed every buffer of the request: they are known done.</summary>
     private void CompleteRequest(RequestFile r, string inferredBy)
     {
         r.CompletedBy = inferredBy;
-        foreach (var g in r.Bufs.GroupBy(x => x.Q))
-        {
-            int need = g.Max(x => x.Q.QueuedOrder.IndexOf(x.B.Index)) + 1 - g.Key.KnownDone;
-            if (need > 0) Complete(g.Key, need);
-        }
+        foreach (var (q, reach) in Reaches(r).ToList())
+            if (reach > q.KnownDone) Complete(q, reach - q.KnownDone);
         r.State = RequestState.Complete;
     }
 
