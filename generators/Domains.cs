@@ -119,6 +119,15 @@ public static class Domains
         Name = "QBUF request_fd", Source = "Documentation/userspace-api/media/v4l/buffer.rst (request_fd, V4L2_BUF_FLAG_REQUEST_FD); vidioc-qbuf.rst (EINVAL, EBADR)",
     };
 
+    /// <summary>The events a poll() of a video node asks for: buffers either way, capture's, output's, or events alone (which
+    /// must start nothing).</summary>
+    public static readonly Domain<short> VideoPollEvents = new(
+        Ok(4, (short)(POLLIN | POLLOUT), "POLLIN|POLLOUT"), Ok(3, POLLIN, "POLLIN"), Ok(2, POLLOUT, "POLLOUT"),
+        Ok(1, POLLPRI, "POLLPRI (events only: starts no streaming)"))
+    {
+        Name = "video poll events", Source = "Documentation/userspace-api/media/v4l/func-poll.rst",
+    };
+
     /// <summary>read()'s count, relative to the queue's sizeimage s.</summary>
     public static readonly Domain<Func<long, long>> ReadCount = new(
         Ok<Func<long, long>>(4, s => s, "sizeimage (one frame)"), Ok<Func<long, long>>(3, _ => PAGE_SIZE, "one page"), Ok<Func<long, long>>(2, _ => 1L, "1"),

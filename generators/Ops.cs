@@ -200,6 +200,7 @@ public interface IOpVisitor<out T>
     T Visit(RemoveBufs op);
     T Visit(RequestAlloc op);
     T Visit(RequestPoll op);
+    T Visit(VideoPoll op);
     T Visit(DrmCreateDumb op);
     T Visit(PrimeHandleToFd op);
     T Visit(PrimeFdToHandle op);
@@ -721,6 +722,28 @@ public sealed record RemoveBufs(
     public override string Area => "vb2";
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.RemoveBufs(fd, Type, Index, Count) : NotRun;
     public override string Text => $"ioctl({Fd}, VIDIOC_REMOVE_BUFS, {{.index = {Index}, .count = {Count}, .type = {BufTypeName(Type)}}})";
+}
+
+/// <summary>poll() of a video node with a zero timeout (func-poll.rst): R0 = revents &amp; (POLLIN|POLLOUT|POLLPRI|POLLERR).
+/// POLLIN when a capture buffer can be dequeued, POLLERR when there is nothing to wait for; on a mem2mem node POLLOUT and
+/// POLLIN for each queue's done buffers (v4l2_m2m_poll).</summary>
+public sealed record VideoPoll(Var Fd, [DrawnFrom(nameof(Domains.VideoPollEvents))] short Events) : Op
+{
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
+    public override string Area => "vb2";
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.Poll(fd, Events) : NotRun;
+    public override string Text => $"poll({{.fd = {Fd}, .events = {Names(Events)}}}, 1, 0)";
+    public override string Observed(in Outcome o) => o.Ok ? $"revents {Names((short)o.R0)}" : base.Observed(o);
+    /// <summary>Poll event bits by name, "|"-joined ("0" for none).</summary>
+    public static string Names(short e)
+    {
+        var n = new List<string>();
+        if ((e & POLLIN) != 0) n.Add("POLLIN");
+        if ((e & POLLPRI) != 0) n.Add("POLLPRI");
+        if ((e & POLLOUT) != 0) n.Add("POLLOUT");
+        if ((e & POLLERR) != 0) n.Add("POLLERR");
+        return n.Count == 0 ? "0" : string.Join("|", n);
+    }
 }
 
 // ------------------------------------------------------------------ media requests

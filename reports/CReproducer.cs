@@ -640,6 +640,11 @@ public static class CReproducer
             $"{{\n\tstruct pollfd p = {{ .fd = {Fd(op.Req)}, .events = POLLPRI }};\n\n" +
             "\to = poll(&p, 1, 0) < 0 ? fail() : done(p.revents & (POLLPRI | POLLERR), 0, 0);\n}";
 
+        /// <summary>poll() of a video node, zero timeout: r0 = revents &amp; (POLLIN | POLLOUT | POLLPRI | POLLERR).</summary>
+        public string Visit(VideoPoll op) =>
+            $"{{\n\tstruct pollfd p = {{ .fd = {Fd(op.Fd)}, .events = {VideoPoll.Names(op.Events).Replace("|", " | ")} }};\n\n" +
+            "\to = poll(&p, 1, 0) < 0 ? fail() : done(p.revents & (POLLIN | POLLOUT | POLLPRI | POLLERR), 0, 0);\n}";
+
         /// <summary>DQBUF (non-blocking), with a planes array on a multi-planar queue: r0 = index, r1 = the state flags.</summary>
         public string Visit(DQBuf op) => !IsMultiPlanar(op.Type) ? Ioctl(Ioctls.DQBuf, Fd(op.Fd), [Type(op.Type)])
             : "{\n" + PlanesBuffer(op.Type, "") + $"\n\to = xioctl({Fd(op.Fd)}, VIDIOC_DQBUF, &b) < 0 ? fail() : done(b.index, b.flags & STATE_FLAGS, 0);\n}}";

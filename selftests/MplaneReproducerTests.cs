@@ -34,7 +34,7 @@ public class MplaneReproducerTests
     }
 
     private static readonly Lazy<List<(ReplayFile Replay, string C)>> Written =
-        new(() => Samples(Mplane, 150).Select(r => (r, CReproducer.Write(r))).ToList());
+        new(() => Samples(Mplane, 250).Select(r => (r, CReproducer.Write(r))).ToList());
 
     [Fact]
     public void A_replay_file_records_the_pixel_format_and_buffer_type_only_where_a_reproducer_needs_them()

@@ -206,11 +206,12 @@ public sealed unsafe partial class KernelTarget
 
     public Outcome Poll(int fd, short events)
     {
-        if (!_fds.TryGetValue(fd, out var f) || f.Kind is not (Kind.DmaBuf or Kind.SyncFile or Kind.Request)) return Outcome.NotRun;
+        if (!_fds.TryGetValue(fd, out var f) || f.Kind is not (Kind.DmaBuf or Kind.SyncFile or Kind.Request or Kind.Video)) return Outcome.NotRun;
         var p = new pollfd { fd = fd, events = events };
         long r;
         using (_watchdog.Op("poll", fd))
             r = Sys.Poll(&p, 1, 0);
-        return r < 0 ? Err(r) : Outcome.Success(p.revents & (f.Kind == Kind.Request ? POLLPRI | POLLERR : POLLIN | POLLOUT));
+        int keep = f.Kind switch { Kind.Request => POLLPRI | POLLERR, Kind.Video => POLLIN | POLLOUT | POLLPRI | POLLERR, _ => POLLIN | POLLOUT };
+        return r < 0 ? Err(r) : Outcome.Success(p.revents & keep);
     }
 }

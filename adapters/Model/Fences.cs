@@ -200,6 +200,8 @@ public sealed partial class ReferenceModel
                 }
             case RequestFile r:
                 return RequestPollEvents(r);
+            case VideoFile v:
+                return VideoPollEvents(v, events);
             case SyncFile sf:
                 CiteSnapshot(sf);
                 return Cite(Inv.SyncFilePoll, Outcome.Success(sf.Signalled ? POLLIN & events : 0));

@@ -85,8 +85,11 @@ public sealed partial class ReferenceModel
         foreach (var b in q.Bufs)
             if (b?.Request is { } r)
             {
-                if (b.InRequest) r.EmptiedBy = emptiedBy ?? Inv.RequestReinit;
-                b.LeftRequest = b.InRequest;
+                // (StopStreaming has already taken the queued ones back: the request's state tells which were in a queued one)
+                bool unqueued = r.State == RequestState.Idle;
+                if (unqueued) r.EmptiedBy = emptiedBy ?? Inv.RequestReinit;
+                else if (emptiedBy != null && r.State == RequestState.Queued) r.CompletedBy = emptiedBy;   // complete because the close returned it
+                b.LeftRequest = unqueued;
                 Unbind(q, b);
             }
         q.UsesRequests = q.UsesQbuf = false;
@@ -170,6 +173,7 @@ public sealed partial class ReferenceModel
         if (f is not RequestFile r) return Outcome.Fail(Errno.ENOTTY);
         Cite(Inv.RequestReinit);
         Settle(r);
+        if (r.State == RequestState.Complete && r.CompletedBy is { } by) _decidedBy = by;   // its completion was inferred earlier
         if (r.State == RequestState.Queued)
         {
             bool done = MayComplete(r) && Choose("EBUSY while the request is in flight, or 0 once the device has completed its buffers (on its own clock)",

@@ -154,6 +154,9 @@ internal sealed class VideoQueue(VideoNodeProfile p)
     public bool Streaming;
     public readonly List<int> QueuedOrder = new();
     public int KnownDone;                       // leading entries of QueuedOrder observed DONE
+    /// <summary>The rule whose observation made the leading buffers known done, when it was a poll() (VB2-POLL-2, VB2-POLL-4):
+    /// null when they were seen done directly (QUERYBUF, DQBUF, a request's completion).</summary>
+    public string? DoneInferredBy;
     // what the sequence has shown of the driver's minimum buffer count m (REQBUFS grants max(count, m)): m is in [MinLo, MinHi]
     public int MinLo = 1, MinHi = p.MaxBuffers;
     // and of how many buffers STREAMON needs allocated (vb2's min_queued_buffers, the driver's choice): t is in [StartLo, StartHi]
@@ -177,6 +180,9 @@ internal sealed class VideoQueue(VideoNodeProfile p)
     /// <summary>vb2's uses_requests and uses_qbuf: how buffers were queued since the queue was last reset (request-api.rst: the
     /// first way locks the other out until STREAMOFF or close; vb2 resets them in __vb2_queue_cancel).</summary>
     public bool UsesRequests, UsesQbuf;
+    /// <summary>vb2's waiting_for_buffers: a capture queue that has had no QBUF since its buffers were allocated or it was
+    /// stopped; poll() then sets POLLERR even while it streams (func-poll.rst).</summary>
+    public bool WaitingForBuffers;
     /// <summary>Mem2mem: the other queue of the same context (a job takes one buffer from each).</summary>
     public VideoQueue? Peer;
     /// <summary>Mem2mem: jobs that may have completed, unobserved, before the peer's STREAMOFF returned its buffers: each

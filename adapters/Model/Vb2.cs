@@ -13,14 +13,20 @@ public sealed partial class ReferenceModel
         if (f is VideoFile vf)
         {
             v = vf;
-            // until something is allocated again, what any handle sees of this queue rests on the close that released it
-            if (vf.Q.ReleasedOnClose) _decidedBy = Inv.OwnClose;
-            if (vf.Q.OwnerAtStake && vf.Q.ReadRefusedOwner == vf.Q.Owner) _decidedBy = Inv.ReadAfterStreaming;
+            AttributeQueueState(vf);
             return true;
         }
         v = null!;
         error = Outcome.Fail(Errno.ENOTTY);
         return false;
+    }
+
+    /// <summary>What any handle sees of v's queue rests, until something is allocated again, on the close that released it
+    /// (VB2-OWN-9), and on a read() refused to its owner (VB2-READ-1).</summary>
+    private void AttributeQueueState(VideoFile v)
+    {
+        if (v.Q.ReleasedOnClose) _decidedBy = Inv.OwnClose;
+        if (v.Q.OwnerAtStake && v.Q.ReadRefusedOwner == v.Q.Owner) _decidedBy = Inv.ReadAfterStreaming;
     }
 
     /// <summary>
@@ -66,10 +72,18 @@ public sealed partial class ReferenceModel
 
     /// <summary>k more of q's queued buffers are done; on a mem2mem queue whose other queue has stopped, each was processed
     /// before that STREAMOFF.</summary>
-    private void Complete(VideoQueue q, int k)
+    private void Complete(VideoQueue q, int k, string? inferredBy = null)
     {
         q.KnownDone += k;
+        q.DoneInferredBy = inferredBy;
         if (q.Peer is { Streaming: false } && !(Broken(ModelBug.M2mOutputUnprocessed) && q.P.IsOutput)) q.Budget = Math.Max(0, q.Budget - k);
+    }
+
+    /// <summary>A buffer known done because poll() said one was: what QUERYBUF or DQBUF then shows of it rests on the poll rule
+    /// that inferred it.</summary>
+    private void DoneDecides(VideoQueue q)
+    {
+        if (q.KnownDone > 0 && q.DoneInferredBy is { } by) _decidedBy = by;
     }
 
     private bool ValidMemory(VideoQueue q, uint memory) =>
@@ -129,6 +143,7 @@ public sealed partial class ReferenceModel
         foreach (var i in q.QueuedOrder) if (q.Bufs[i] is { } b) { DeviceReturns(b); b.Queued = false; }
         q.QueuedOrder.Clear();
         q.KnownDone = 0;
+        q.DoneInferredBy = null;
         UnbindRequests(q, emptiedBy);
     }
 
@@ -195,6 +210,7 @@ public sealed partial class ReferenceModel
             return Outcome.Success(0, caps);
         }
         q.ReleasedOnClose = false;
+        q.WaitingForBuffers = !q.P.IsOutput;   // vb2_core_reqbufs
         int got = Allocate(q, memory, GrantedCount(q, (int)Math.Min(count, (uint)q.P.MaxBuffers), caps), q.P.PlaneSizes, out _);
         q.Owner = v;
         return Cite(Inv.ReqBufsCount, Outcome.Success(got, caps));
@@ -318,6 +334,7 @@ public sealed partial class ReferenceModel
         else want = few;
         if (want < Math.Min(asked, q.CapHi)) q.CapLo = q.CapHi = want;
         else q.CapLo = Math.Max(q.CapLo, want);
+        if (q.NumBufs == 0) q.WaitingForBuffers = !q.P.IsOutput;   // vb2_core_create_bufs, first allocation
         int got = Allocate(q, memory, want, sizes, out int first);
         if (q.P.MultiPlanar) Cite(Inv.MplaneCreate);
         if (got == 0) return new Outcome(Errno.ENOMEM);
@@ -355,7 +372,7 @@ public sealed partial class ReferenceModel
             // capture and output devices both complete buffers, a mem2mem device one job (a buffer of each queue) at a time
             bool mayBeDone = pos >= q.KnownDone && CanComplete(q) >= pos + 1 - q.KnownDone;
             if (q.Peer != null) Cite(Inv.M2mJob);
-            if (pos < q.KnownDone) flags |= V4L2_BUF_FLAG_DONE;
+            if (pos < q.KnownDone) { flags |= V4L2_BUF_FLAG_DONE; DoneDecides(q); }
             else if (mayBeDone)
             {
                 var queued = Outcome.Success(length, flags | V4L2_BUF_FLAG_QUEUED, q.Memory);
@@ -626,6 +643,7 @@ public sealed partial class ReferenceModel
 
     private static void Queue(VideoQueue q, VideoBuffer b, uint index)
     {
+        q.WaitingForBuffers = false;
         b.Queued = true;
         b.LeftRequest = false;
         q.QueuedOrder.Add((int)index);
@@ -660,6 +678,7 @@ public sealed partial class ReferenceModel
         // capture and output devices alike complete queued buffers on their own clock; a mem2mem device only in jobs
         if (q.Peer != null) Cite(Inv.M2mJob);
         if (q.QueuedOrder.Count == 0 || q.KnownDone == 0 && CanComplete(q) == 0) return Outcome.Fail(Errno.EAGAIN);
+        DoneDecides(q);
         int idx = q.QueuedOrder[0];
         var b = q.Bufs[idx]!;
         RequestDecides(b);
@@ -674,7 +693,7 @@ public sealed partial class ReferenceModel
             Complete(q, 1);
         }
         q.QueuedOrder.RemoveAt(0);
-        if (q.KnownDone > 0) q.KnownDone--;
+        if (q.KnownDone > 0 && --q.KnownDone == 0) q.DoneInferredBy = null;
         DeviceReturns(b);
         b.Queued = false;
         b.Prepared = false;   // vb2_core_dqbuf
@@ -720,6 +739,7 @@ public sealed partial class ReferenceModel
             Cite(Inv.M2mStreamOff);
         }
         StopStreaming(q);
+        q.WaitingForBuffers = !q.P.IsOutput;   // vb2_core_streamoff
         return Cite(Inv.StreamOff, Outcome.Success());
     }
 
@@ -739,11 +759,8 @@ public sealed partial class ReferenceModel
         if (!q.FileIo)
         {
             if (q.Streaming || q.NumBufs > 0) { q.ReadRefusedOwner = q.Owner; return Cite(Inv.ReadAfterStreaming, Errno.EBUSY); }
-            q.FileIo = true;
-            q.Owner = v;
-            q.Memory = V4L2_MEMORY_MMAP;
+            StartFileIo(q, v);
             q.ReleasedOnClose = false;
-            (q.FileLo, q.FileHi) = (1, VideoNodeProfile.VideoMaxFrame);
         }
         long max = Math.Min(count, q.P.SizeImage);
         Cite(Inv.ReadIo);
@@ -753,6 +770,17 @@ public sealed partial class ReferenceModel
             return Outcome.Fail(Errno.EAGAIN);
         AnyValue = true;
         return data;
+    }
+
+    /// <summary>__vb2_init_fileio for read(): the emulator allocates and queues its buffers and streams; the file that started
+    /// it owns the queue (vb2_fop_read, vb2_fop_poll). Started by a poll(), whose outcome may not show it, what follows still
+    /// rests on the close that released the queue (ReleasedOnClose stays).</summary>
+    private static void StartFileIo(VideoQueue q, VideoFile v)
+    {
+        q.FileIo = true;
+        q.Owner = v;
+        q.Memory = V4L2_MEMORY_MMAP;
+        (q.FileLo, q.FileHi) = (1, VideoNodeProfile.VideoMaxFrame);
     }
 
     /// <summary>QUERYBUF while read() I/O holds the queue: one of the emulator's MMAP buffers (VB2-READ-2), each a frame long,
