@@ -19,6 +19,25 @@ public enum PlaneLayout
     LastPlaneZero,
 }
 
+/// <summary>
+/// The frame size VIDIOC_S_FMT or VIDIOC_TRY_FMT asks for, relative to the queue's current format (VIDIOC_G_FMT): the driver
+/// adjusts what it cannot do to what it can (vidioc-g-fmt.rst), so every value is a valid request and the boundary ones
+/// show the driver's clamping.
+/// </summary>
+public enum FrameSize
+{
+    /// <summary>The current format unchanged (G_FMT's own answer sent back).</summary>
+    Current,
+    /// <summary>Half the current width and height.</summary>
+    Half,
+    /// <summary>Twice the current width and height.</summary>
+    Double,
+    /// <summary>Width and height 1: below any driver's minimum.</summary>
+    Minimum,
+    /// <summary>Width and height 65535: above any driver's maximum.</summary>
+    Maximum,
+}
+
 /// <summary>Which dma_heap_allocation_data layout an allocation passes (the ioctl is extensible).</summary>
 public enum HeapAbi { Current, Short, Long }
 
@@ -148,6 +167,13 @@ public interface IBufferTarget : IDisposable
     Outcome StreamOff(int fd, uint type);
     /// <summary>VIDIOC_REMOVE_BUFS.</summary>
     Outcome RemoveBufs(int fd, uint type, uint index, uint count);
+    /// <summary>
+    /// VIDIOC_G_FMT of the queue <paramref name="type"/> names, its width and height changed as <paramref name="size"/> says,
+    /// then VIDIOC_TRY_FMT (<paramref name="tryOnly"/>) or VIDIOC_S_FMT (vidioc-g-fmt.rst): R0, R1, R2 = the sizeimage, in
+    /// bytes, of planes 0, 1 and 2 of the format the driver returned (0 past its num_planes; R0 alone on a single-planar
+    /// queue). Errors: EBUSY (S_FMT while the queue streams or has buffers), EINVAL (a type the node has no format for).
+    /// </summary>
+    Outcome SetFmt(int fd, uint type, FrameSize size, bool tryOnly);
 
     // ---- described ioctls ----------------------------------------------------------------------------
     /// <summary>

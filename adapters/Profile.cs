@@ -76,6 +76,10 @@ public sealed record VideoNodeProfile(
     /// OUTPUT (VIDIOC_ENUM_FMT lists formats with V4L2_FMT_FLAG_COMPRESSED there, dev-decoder.rst and
     /// dev-stateless-decoder.rst), an encoder gives one on CAPTURE (dev-encoder.rst); <see cref="CodecKind.None"/> otherwise.</summary>
     public CodecKind Codec { get; init; }
+    /// <summary>Format changes (VIDIOC_S_FMT and VIDIOC_TRY_FMT of the frame size, VB2-FMT-1..3) are certified on this node:
+    /// not on a codec (setting one queue's format changes the other's, dev-decoder.rst, dev-encoder.rst) and not in a media
+    /// pipeline (a frame size the pipeline was not configured for fails link validation at STREAMON).</summary>
+    public bool FormatsCertified => Codec == CodecKind.None && Pipeline == null && (OutputQueue == null || OutputQueue.Codec == CodecKind.None);
     /// <summary>On a video node of a media-controller pipeline (V4L2_CAP_IO_MC): the pad formats and the video format the suite
     /// set so that the pipeline ending at this node is valid to stream (dev-subdev.rst, Format Negotiation), or null on any
     /// other node. The kernel adapter applies it before it runs and puts <see cref="MediaPipeline.Initial"/> back afterwards;
@@ -278,6 +282,10 @@ public sealed record TargetProfile(
             case "queue" when arg == "mplane":
                 if (Video.Any(v => v.MultiPlanar || v.OutputQueue is { MultiPlanar: true })) return true;
                 reason = Video.Count == 0 ? "no V4L2 node" : "no multi-planar queue (VIDEO_CAPTURE_MPLANE or VIDEO_OUTPUT_MPLANE)";
+                return false;
+            case "queue" when arg == "formats":
+                if (Video.Any(v => v.FormatsCertified)) return true;
+                reason = Video.Count == 0 ? "no V4L2 node" : "every node is a codec (a format set on one queue changes the other's) or in a media pipeline (a changed format fails link validation at STREAMON)";
                 return false;
             case "queue" when arg == "requests":
                 if (Video.Any(v => v.RequestMedia != null)) return true;

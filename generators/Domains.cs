@@ -128,6 +128,22 @@ public static class Domains
         Name = "video poll events", Source = "Documentation/userspace-api/media/v4l/func-poll.rst",
     };
 
+    /// <summary>The frame size a format change asks for, relative to the current format: unchanged, smaller, larger, and past
+    /// either end of what any driver supports (the driver adjusts).</summary>
+    public static readonly Domain<FrameSize> FormatFrameSize = new(
+        Ok(3, FrameSize.Half, "half width and height"), Ok(2, FrameSize.Current, "the current format"),
+        Ok(2, FrameSize.Double, "twice width and height"), Ok(1, FrameSize.Minimum, "1x1 (below the minimum)"),
+        Ok(1, FrameSize.Maximum, "65535x65535 (above the maximum)"))
+    {
+        Name = "format frame size", Source = "Documentation/userspace-api/media/v4l/vidioc-g-fmt.rst (drivers adjust what they cannot do)",
+    };
+
+    /// <summary>Which format ioctl: VIDIOC_S_FMT (changes the format) or VIDIOC_TRY_FMT (only answers).</summary>
+    public static readonly Domain<bool> FmtIoctl = new(Ok(3, false, "VIDIOC_S_FMT"), Ok(2, true, "VIDIOC_TRY_FMT"))
+    {
+        Name = "format ioctl", Source = "Documentation/userspace-api/media/v4l/vidioc-g-fmt.rst",
+    };
+
     /// <summary>read()'s count, relative to the queue's sizeimage s.</summary>
     public static readonly Domain<Func<long, long>> ReadCount = new(
         Ok<Func<long, long>>(4, s => s, "sizeimage (one frame)"), Ok<Func<long, long>>(3, _ => PAGE_SIZE, "one page"), Ok<Func<long, long>>(2, _ => 1L, "1"),

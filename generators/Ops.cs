@@ -201,6 +201,7 @@ public interface IOpVisitor<out T>
     T Visit(RequestAlloc op);
     T Visit(RequestPoll op);
     T Visit(VideoPoll op);
+    T Visit(SetFmt op);
     T Visit(DrmCreateDumb op);
     T Visit(PrimeHandleToFd op);
     T Visit(PrimeFdToHandle op);
@@ -662,7 +663,12 @@ public sealed record QBuf(
         this with { Fd = f(Fd), Mem = f(Mem), Req = Req.Id > 0 ? f(Req) : Req, MorePlanes = MorePlanes.IsDefaultOrEmpty ? MorePlanes : MorePlanes.Select(f).ToImmutableArray() };
     public override string Text => $"ioctl({Fd}, {Request}, {{.index = {Index}, .type = {BufTypeName(Type)}, .memory = {MemoryName(Memory)}" + MemText +
         (InRequest ? $", .flags = V4L2_BUF_FLAG_REQUEST_FD, .request_fd = {Req}" : "") + "})";
-    public override IEnumerable<Op> Simplify() { if (Prepare) yield return this with { Prepare = false }; }
+    public override IEnumerable<Op> Simplify()
+    {
+        if (Prepare) yield return this with { Prepare = false };
+        // MMAP memory names no other handle, so the steps that made this one's memory can go next
+        if (Memory != V4L2_MEMORY_MMAP) yield return this with { Memory = V4L2_MEMORY_MMAP, Mem = Var.None, MorePlanes = default };
+    }
     protected override void Succeeded(Env env) { if (InRequest && Req.Id > 0) env.SetRequestHeld(Req, 1); }
     private string MemText
     {
@@ -722,6 +728,34 @@ public sealed record RemoveBufs(
     public override string Area => "vb2";
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.RemoveBufs(fd, Type, Index, Count) : NotRun;
     public override string Text => $"ioctl({Fd}, VIDIOC_REMOVE_BUFS, {{.index = {Index}, .count = {Count}, .type = {BufTypeName(Type)}}})";
+}
+
+/// <summary>
+/// VIDIOC_S_FMT or VIDIOC_TRY_FMT (vidioc-g-fmt.rst) of the queue's current format with its frame size changed as
+/// <see cref="Size"/> says: R0..R2 = sizeimage of planes 0..2 of the format the driver returned.
+/// </summary>
+public sealed record SetFmt(
+    Var Fd,
+    [DrawnFrom(nameof(Domains.BufType)), DrawnFrom(nameof(Domains.M2mBufType))] uint Type,
+    [DrawnFrom(nameof(Domains.FormatFrameSize))] FrameSize Size,
+    [DrawnFrom(nameof(Domains.FmtIoctl))] bool Try) : Op
+{
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
+    public override string Area => "vb2";
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.SetFmt(fd, Type, Size, Try) : NotRun;
+    public override string Text => $"ioctl({Fd}, {(Try ? "VIDIOC_TRY_FMT" : "VIDIOC_S_FMT")}, G_FMT({BufTypeName(Type)}) with {SizeText(Size)})";
+    public override string Observed(in Outcome o) => !o.Ok ? base.Observed(o)
+        : $"0, sizeimage = {string.Join(" + ", new[] { o.R0, o.R1, o.R2 }.Where((x, i) => i == 0 || x != 0))}";
+    public override IEnumerable<Op> Simplify() { if (Size != FrameSize.Half) yield return this with { Size = FrameSize.Half }; }
+    /// <summary>The frame size change in words ("width/2, height/2").</summary>
+    public static string SizeText(FrameSize s) => s switch
+    {
+        FrameSize.Half => "width/2, height/2",
+        FrameSize.Double => "width*2, height*2",
+        FrameSize.Minimum => "width = height = 1",
+        FrameSize.Maximum => "width = height = 65535",
+        _ => "the same frame size",
+    };
 }
 
 /// <summary>poll() of a video node with a zero timeout (func-poll.rst): R0 = revents &amp; (POLLIN|POLLOUT|POLLPRI|POLLERR).

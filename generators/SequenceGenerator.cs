@@ -339,6 +339,16 @@ public sealed class SequenceGenerator
                 // (on a node with read() I/O and no buffers, a POLLIN poll starts the emulator, which then holds the queue: rarely)
                 if (!node.IsOutput || node.IsMem2Mem)
                     Add(node.ReadWrite && _memory == 0 ? 1 : 4, r => new VideoPoll(r.Pick(video).Var, Draw(Domains.VideoPollEvents, ref r)));
+                // format changes between allocations (not on codecs or pipeline nodes: VideoNodeProfile.FormatsCertified); the
+                // largest frame is only asked about (TRY_FMT): set, it would make every later buffer the driver's largest frame
+                // (vivid: 4096x2160, 17 MB), too slow to allocate and fill under TCG
+                if (node.FormatsCertified)
+                    Add(3, r =>
+                    {
+                        var size = Draw(Domains.FormatFrameSize, ref r);
+                        bool tryOnly = Draw(Domains.FmtIoctl, ref r) || size == FrameSize.Maximum;
+                        return new SetFmt(r.Pick(video).Var, TypeArg(ref r, node), size, tryOnly);
+                    });
                 Add(4, r => new StreamOn(r.Pick(video).Var, TypeArg(ref r, node)));
                 Add(3, r => new StreamOff(r.Pick(video).Var, TypeArg(ref r, node)));
                 Add(4, r => new RemoveBufs(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), Draw(Domains.RemoveBufsCount, ref r)));

@@ -105,6 +105,8 @@ public static class CReproducer
         // the mem2mem rules constrain a buffer's state, not its length (the driver's frame size)
         QueryBuf when invariant is Conformance.Adapters.Model.Inv.M2mJob or Conformance.Adapters.Model.Inv.M2mContext
             or Conformance.Adapters.Model.Inv.M2mStreamOff => Field.R1 | Field.R2,
+        // a format's sizes are the driver's choice; only their consistency (VB2-FMT-2) is a rule about them
+        SetFmt when invariant != Conformance.Adapters.Model.Inv.FmtTry => 0,
         _ => Field.All,
     };
 
@@ -140,7 +142,24 @@ public static class CReproducer
     /// (<see cref="ReplayFile.PixelFormat"/>), set on every video device the steps open; empty when it kept the driver's.
     /// </summary>
     private static string PixelFormatSetup(ReplayFile r, List<KeyValuePair<string, string>> devs, Emitter em) =>
-        Mem2MemCheck(r, devs, em) + FormatSetup(r, devs, em);
+        Mem2MemCheck(r, devs, em) + FormatSetup(r, devs, em) + FormatRestore(r, devs, em);
+
+    /// <summary>
+    /// main's set-up when a step sets a format (VIDIOC_S_FMT): a format is the device's state and outlives the program's
+    /// files, so each video device's format of every type the steps set is read before the first attempt and put back after
+    /// each one (once every file is closed: no queue is busy then), and each attempt starts from the same format.
+    /// </summary>
+    private static string FormatRestore(ReplayFile r, List<KeyValuePair<string, string>> devs, Emitter em)
+    {
+        var types = r.Steps.Select(x => x.Op).OfType<SetFmt>().Where(x => !x.Try).Select(x => x.Type).Distinct().Order().ToList();
+        if (types.Count == 0 || !VideoDevices(devs).Any()) return "";
+        em.Helpers.Add("restore_formats");
+        em.UapiHeaders.Add("linux/videodev2.h");
+        var sb = new StringBuilder("\n\t/* the steps set a format, which outlives the program: read it now, put it back after each attempt */\n");
+        foreach (var d in VideoDevices(devs))
+            foreach (var t in types) sb.Append($"\tsave_format({d}, {BufTypeName(t)});\n");
+        return sb.Append("\tafter_cleanup = restore_formats;\n").ToString();
+    }
 
     /// <summary>
     /// main's check before the first step of a mem2mem counterexample: every video device the steps open is a mem2mem node
@@ -344,7 +363,7 @@ public static class CReproducer
         {
             switch (op)
             {
-                case ReqBufs or CreateBufs or QueryBuf or ExpBuf or QBuf or DQBuf or StreamOn or StreamOff or RemoveBufs or MmapVideo:
+                case ReqBufs or CreateBufs or QueryBuf or ExpBuf or QBuf or DQBuf or StreamOn or StreamOff or RemoveBufs or MmapVideo or SetFmt:
                     UapiHeaders.Add("linux/videodev2.h"); break;
                 case DmaBufSync: UapiHeaders.Add("linux/dma-buf.h"); break;
                 case ExportSyncFile or ImportSyncFile: UapiHeaders.Add("linux/dma-buf.h"); UapiHeaders.Add("linux/sync_file.h"); break;
@@ -645,6 +664,29 @@ public static class CReproducer
             $"{{\n\tstruct pollfd p = {{ .fd = {Fd(op.Fd)}, .events = {VideoPoll.Names(op.Events).Replace("|", " | ")} }};\n\n" +
             "\to = poll(&p, 1, 0) < 0 ? fail() : done(p.revents & (POLLIN | POLLOUT | POLLPRI | POLLERR), 0, 0);\n}";
 
+        /// <summary>VIDIOC_S_FMT or VIDIOC_TRY_FMT as KernelTarget.SetFmt makes it: G_FMT, the frame size changed, then the
+        /// ioctl: r0..r2 = sizeimage of planes 0..2 (0 past num_planes; plane 0 only on a single-planar queue).</summary>
+        public string Visit(SetFmt op)
+        {
+            bool mp = IsMultiPlanar(op.Type);
+            string pix = mp ? "f.fmt.pix_mp" : "f.fmt.pix";
+            string change = op.Size switch
+            {
+                FrameSize.Half => $"\t\t{pix}.width /= 2;\n\t\t{pix}.height /= 2;\n",
+                FrameSize.Double => $"\t\t{pix}.width *= 2;\n\t\t{pix}.height *= 2;\n",
+                FrameSize.Minimum => $"\t\t{pix}.width = 1;\n\t\t{pix}.height = 1;\n",
+                FrameSize.Maximum => $"\t\t{pix}.width = 65535;\n\t\t{pix}.height = 65535;\n",
+                _ => "",
+            };
+            string result = mp
+                ? "done(f.fmt.pix_mp.plane_fmt[0].sizeimage, f.fmt.pix_mp.num_planes > 1 ? f.fmt.pix_mp.plane_fmt[1].sizeimage : 0, f.fmt.pix_mp.num_planes > 2 ? f.fmt.pix_mp.plane_fmt[2].sizeimage : 0)"
+                : "done(f.fmt.pix.sizeimage, 0, 0)";
+            return $"{{\n\tstruct v4l2_format f = {{ .type = {Type(op.Type)} }};\n\n" +
+                $"\t/* the current format with {SetFmt.SizeText(op.Size)} */\n" +
+                $"\tif (xioctl({Fd(op.Fd)}, VIDIOC_G_FMT, &f) < 0) {{\n\t\to = fail();\n\t}} else {{\n{change}" +
+                $"\t\to = xioctl({Fd(op.Fd)}, {(op.Try ? "VIDIOC_TRY_FMT" : "VIDIOC_S_FMT")}, &f) < 0 ? fail() : {result};\n\t}}\n}}";
+        }
+
         /// <summary>DQBUF (non-blocking), with a planes array on a multi-planar queue: r0 = index, r1 = the state flags.</summary>
         public string Visit(DQBuf op) => !IsMultiPlanar(op.Type) ? Ioctl(Ioctls.DQBuf, Fd(op.Fd), [Type(op.Type)])
             : "{\n" + PlanesBuffer(op.Type, "") + $"\n\to = xioctl({Fd(op.Fd)}, VIDIOC_DQBUF, &b) < 0 ? fail() : done(b.index, b.flags & STATE_FLAGS, 0);\n}}";
@@ -729,6 +771,7 @@ public static class CReproducer
         static long long hsize[NSLOTS]; /* size of the object behind a GEM handle */
         static int live[NSLOTS];
         static int fences_used;         /* a fence was attached or imported: a START SYNC may sleep */
+        static void (*after_cleanup)(void); /* device state the steps changed, put back once every file is closed */
         static struct timespec last_attach;
         static int trace;
         static int reached;             /* the last step with a result line in this attempt */
@@ -992,6 +1035,8 @@ public static class CReproducer
         	nlearned = 0;
         	last_attach.tv_sec = 0;
         	last_attach.tv_nsec = 0;
+        	if (after_cleanup)
+        		after_cleanup();
         }
 
         static UNUSED int end_check(int n, int before)
@@ -1047,6 +1092,45 @@ public static class CReproducer
             	struct stat st;
 
             	return fstat(fd, &st) == 0 && st.st_size > 0 ? (__u32)st.st_size : sizeimage;
+            }
+
+            """,
+        ["restore_formats"] = """
+
+            /*
+             * A format is the device's state, not the file's: the formats the steps change are read before the first attempt
+             * and set again after each attempt, every file closed (VIDIOC_G_FMT, VIDIOC_S_FMT).
+             */
+            static struct v4l2_format saved_format[NDEVS][4];
+            static int nsaved[NDEVS];
+
+            static void save_format(int d, __u32 type)
+            {
+            	struct v4l2_format f = { .type = type };
+            	int fd = open(dev_path[d], O_RDWR | O_NONBLOCK);
+
+            	if (fd < 0)
+            		return;
+            	if (xioctl(fd, VIDIOC_G_FMT, &f) == 0 && nsaved[d] < 4)
+            		saved_format[d][nsaved[d]++] = f;
+            	close(fd);
+            }
+
+            static void restore_formats(void)
+            {
+            	for (int d = 0; d < NDEVS; d++) {
+            		int fd = nsaved[d] ? open(dev_path[d], O_RDWR | O_NONBLOCK) : -1;
+
+            		if (fd < 0)
+            			continue;
+            		for (int i = 0; i < nsaved[d]; i++) {
+            			struct v4l2_format f = saved_format[d][i];
+
+            			if (xioctl(fd, VIDIOC_S_FMT, &f) < 0)
+            				fprintf(stderr, "warning: %s: putting its format back failed: %s\n", dev_path[d], strerror(errno));
+            		}
+            		close(fd);
+            	}
             }
 
             """,

@@ -35,6 +35,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         _paths = paths;
         _watchdog = new Watchdog(opTimeout ?? TimeSpan.FromSeconds(20));
         ApplyFormats();
+        SaveFormats();
         _baseline = BufInfo.LiveCount();
     }
 
@@ -395,6 +396,31 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         }
     }
 
+    public Outcome SetFmt(int fd, uint type, FrameSize size, bool tryOnly)
+    {
+        var f = new v4l2_format { type = type };
+        long r;
+        using (_watchdog.Op("VIDIOC_G_FMT", fd))
+            r = Sys.Ioctl(fd, Req.VIDIOC_G_FMT, &f);
+        if (r < 0) return Err(r);
+        bool mplane = IsMultiPlanar(type);
+        uint w = mplane ? f.fmt_pix_mp.width : f.fmt_pix.width, h = mplane ? f.fmt_pix_mp.height : f.fmt_pix.height;
+        (w, h) = size switch
+        {
+            FrameSize.Half => (w / 2, h / 2), FrameSize.Double => (w * 2, h * 2),
+            FrameSize.Minimum => (1u, 1u), FrameSize.Maximum => (65535u, 65535u), _ => (w, h),
+        };
+        if (mplane) (f.fmt_pix_mp.width, f.fmt_pix_mp.height) = (w, h); else (f.fmt_pix.width, f.fmt_pix.height) = (w, h);
+        using (_watchdog.Op(tryOnly ? "VIDIOC_TRY_FMT" : "VIDIOC_S_FMT", fd))
+            r = Sys.Ioctl(fd, tryOnly ? Req.VIDIOC_TRY_FMT : Req.VIDIOC_S_FMT, &f);
+        if (r < 0) return Err(r);
+        if (!tryOnly) _formatSet = true;
+        if (!mplane) return Outcome.Success(f.fmt_pix.sizeimage);
+        var planes = stackalloc long[3];
+        for (int p = 0; p < 3 && p < f.fmt_pix_mp.num_planes; p++) planes[p] = v4l2_pix_format_mplane.Plane(&f.fmt_pix_mp, p)->sizeimage;
+        return Outcome.Success(planes[0], planes[1], planes[2]);
+    }
+
     public Outcome QueryBuf(int fd, uint type, uint index, uint plane = 0)
     {
         if (IsMultiPlanar(type))
@@ -592,6 +618,45 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         _handles.Clear();
         _fencesUsed = false;
         _lastAttach = 0;
+        // a format is the device's state, not the file's: a sequence that set one leaves the next the certified one
+        if (_formatSet) { _formatSet = false; RestoreFormats(); }
+    }
+
+    /// <summary>Whether a VIDIOC_S_FMT succeeded since the formats were last put back.</summary>
+    private bool _formatSet;
+    /// <summary>Each video node's format as the run certifies it, read after <see cref="ApplyFormats"/>.</summary>
+    private readonly List<(string Path, v4l2_format Format)> _certified = new();
+
+    /// <summary>Reads the format (VIDIOC_G_FMT) of every video node whose format changes are certified, as the run certifies it.</summary>
+    private void SaveFormats()
+    {
+        _certified.Clear();
+        // (a mem2mem node's formats are its file handle's context's, and go with it)
+        foreach (var v in Profile.Video.Where(v => v.FormatsCertified && !v.IsMem2Mem))
+        {
+            if (!_paths.TryGetValue(v.Device, out var path)) continue;
+            long fd = Sys.Open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+            if (fd < 0) continue;
+            var f = new v4l2_format { type = v.BufType };
+            if (Sys.Ioctl((int)fd, Req.VIDIOC_G_FMT, &f) == 0) _certified.Add((path, f));
+            Sys.Close((int)fd);
+        }
+    }
+
+    /// <summary>VIDIOC_S_FMT of every saved format (every file is closed, so no queue is busy). Throws when the driver refuses:
+    /// the next sequence would start from another device state.</summary>
+    private void RestoreFormats()
+    {
+        using var _ = _watchdog.Op("restoring the certified formats", -1);
+        foreach (var (path, saved) in _certified)
+        {
+            long fd = Sys.Open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+            if (fd < 0) throw new InvalidOperationException($"{path}: reopening it to restore its format failed: {Sys.ErrnoOf(fd)}");
+            var f = saved;
+            long r = Sys.Ioctl((int)fd, Req.VIDIOC_S_FMT, &f);
+            Sys.Close((int)fd);
+            if (r < 0) throw new InvalidOperationException($"{path}: restoring its certified format ({BufTypeName(saved.type)}) failed: {Sys.ErrnoOf(r)}");
+        }
     }
 
     /// <summary>
@@ -615,6 +680,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         while (!_paths.Values.All(File.Exists) && DateTime.UtcNow < deadline) Thread.Sleep(20);
         ApplyFormats();
+        SaveFormats();
         _baseline = BufInfo.LiveCount();
         return true;
     }

@@ -6,7 +6,7 @@ public sealed partial class ReferenceModel
 {
     private int AddMap(Mapping m) { _maps[m.Id] = m; return m.Id; }
 
-    public Outcome Mmap(int fd, long pgoff, long length, int prot, int flags)
+    private Outcome MmapCore(int fd, long pgoff, long length, int prot, int flags)
     {
         if (!TryFile(fd, out var f)) return Cite(Inv.DmaBufBadFd, Errno.EBADF);
         if (length == 0) return Cite(Inv.MmapZeroLen, Errno.EINVAL);

@@ -264,7 +264,7 @@ public sealed partial class ReferenceModel : IBufferTarget
         return Outcome.Success(f.AccMode);
     }
 
-    public Outcome Llseek(int fd, long offset, int whence)
+    private Outcome LlseekCore(int fd, long offset, int whence)
     {
         if (!TryFile(fd, out var f)) return Cite(Inv.DmaBufBadFd, Errno.EBADF);
         if (f is not DmaBuf d)

@@ -121,6 +121,8 @@ internal sealed class VideoBuffer(int index, VideoPlane[] planes)
     /// <summary>VIDIOC_PREPARE_BUF made it ready (vb->prepared): QUERYBUF shows PREPARED while it is dequeued; DQBUF and
     /// STREAMOFF clear it.</summary>
     public bool Prepared;
+    /// <summary>The format rule its sizes rest on (<see cref="VideoQueue.SizesAtStake"/> when it was allocated), or null.</summary>
+    public string? SizedBy;
     /// <summary>The request the buffer is bound to (vb2's req_obj): set by a QBUF with V4L2_BUF_FLAG_REQUEST_FD, cleared when the
     /// buffer is dequeued, the queue is reset or the request re-initialized. While the buffer is not queued it is IN_REQUEST.</summary>
     public RequestFile? Request;
@@ -154,6 +156,26 @@ internal sealed class VideoQueue(VideoNodeProfile p)
     public bool Streaming;
     public readonly List<int> QueuedOrder = new();
     public int KnownDone;                       // leading entries of QueuedOrder observed DONE
+    /// <summary>sizeimage of each plane of the queue's current format, in bytes: the profile's until a VIDIOC_S_FMT changes it
+    /// (what REQBUFS and CREATE_BUFS with G_FMT's format allocate from then on).</summary>
+    public List<long> PlaneSizes = [.. p.PlaneSizes];
+    /// <summary>Plane 0's sizeimage of the current format (a single-planar queue's only one).</summary>
+    public long SizeImage => PlaneSizes[0];
+    /// <summary>What the driver answered for each frame-size request in the current format (VIDIOC_TRY_FMT or VIDIOC_S_FMT):
+    /// the same request must get the same answer until the format changes (vidioc-g-fmt.rst).</summary>
+    public readonly Dictionary<FrameSize, long[]> FmtAnswers = new();
+    /// <summary>The driver's answer to VIDIOC_S_FMT while the queue has buffers (EBUSY, or OK where it allows the change), held
+    /// for the sequence once seen; null until then.</summary>
+    public Errno? FmtWithBuffers;
+    /// <summary>vb2's is_busy (vb2_is_busy, which drivers' S_FMT checks): set by an allocation (REQBUFS, CREATE_BUFS, the read()
+    /// emulator), cleared only by REQBUFS freeing and by the queue's release; REMOVE_BUFS of every buffer leaves it set.</summary>
+    public bool FmtBusy;
+    /// <summary>The format rule the sizes of buffers allocated from now on rest on: VB2-FMT-3 once a VIDIOC_S_FMT changed
+    /// them, VB2-FMT-2 once a VIDIOC_TRY_FMT answered other sizes (which must have changed nothing); null before either.</summary>
+    public string? SizesAtStake;
+    /// <summary>The read() emulator's frame size (its buffers' length, set when it started) and the format rule it rests on.</summary>
+    public long FileIoSize;
+    public string? FileIoSizedBy;
     /// <summary>The rule whose observation made the leading buffers known done, when it was a poll() (VB2-POLL-2, VB2-POLL-4):
     /// null when they were seen done directly (QUERYBUF, DQBUF, a request's completion).</summary>
     public string? DoneInferredBy;

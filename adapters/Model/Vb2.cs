@@ -132,6 +132,7 @@ public sealed partial class ReferenceModel
         q.ReadRefusedOwner = null;
         q.OwnerAtStake = false;
         q.Memory = 0;
+        q.FmtBusy = false;
     }
 
     /// <summary>__vb2_queue_cancel: streaming stops, every buffer is dequeued and unprepared and leaves its request;
@@ -169,7 +170,8 @@ public sealed partial class ReferenceModel
         (first, n) = FirstFit(q, n);
         if (n == 0) return 0;
         for (int i = first; i < first + n; i++)
-            q.Bufs[i] = new VideoBuffer(i, sizes.Select(len => new VideoPlane(len, memory == V4L2_MEMORY_MMAP ? new Mem(PageAlign(len), null) : null)).ToArray());
+            q.Bufs[i] = new VideoBuffer(i, sizes.Select(len => new VideoPlane(len, memory == V4L2_MEMORY_MMAP ? new Mem(PageAlign(len), null) : null)).ToArray())
+                { SizedBy = q.SizesAtStake };
         q.NumBufs += n;
         q.Memory = memory;
         return n;
@@ -201,6 +203,7 @@ public sealed partial class ReferenceModel
             if (count > 0 && memory != q.Memory) Cite(Inv.ReqBufsSwitch);
             FreeBuffers(q, 0, q.Bufs.Length, dropExported: Broken(ModelBug.ReqBufs0FreesMapped) && count == 0);
         }
+        q.FmtBusy = false;   // vb2_core_reqbufs clears is_busy whenever it frees (and always for count 0)
         if (count == 0)
         {
             if (q.Owner == v) Cite(Inv.OwnRelease);
@@ -211,7 +214,8 @@ public sealed partial class ReferenceModel
         }
         q.ReleasedOnClose = false;
         q.WaitingForBuffers = !q.P.IsOutput;   // vb2_core_reqbufs
-        int got = Allocate(q, memory, GrantedCount(q, (int)Math.Min(count, (uint)q.P.MaxBuffers), caps), q.P.PlaneSizes, out _);
+        int got = Allocate(q, memory, GrantedCount(q, (int)Math.Min(count, (uint)q.P.MaxBuffers), caps), q.PlaneSizes, out _);
+        q.FmtBusy = got > 0;
         q.Owner = v;
         return Cite(Inv.ReqBufsCount, Outcome.Success(got, caps));
     }
@@ -304,7 +308,7 @@ public sealed partial class ReferenceModel
         if (!memOk) return Cite(Inv.ReqBufsBadMemory, new Outcome(Errno.EINVAL));
         if (IsBusy(v, q)) return Cite(Inv.OwnCreate, new Outcome(Errno.EBUSY));
         // each plane's size from the format, adjusted; a multi-planar format may also be given the wrong planes
-        var sizes = q.P.PlaneSizes.Select(x => x + sizeDelta).ToList();
+        var sizes = q.PlaneSizes.Select(x => x + sizeDelta).ToList();
         if (q.P.MultiPlanar)
         {
             switch (layout)
@@ -321,7 +325,7 @@ public sealed partial class ReferenceModel
         // the driver's queue_setup: a format has its own number of planes, each at least its sizeimage
         if (sizes.Count != q.P.NumPlanes) return Cite(Inv.MplaneCreate, Errno.EINVAL);
         for (int p = 0; p < sizes.Count; p++)
-            if (sizes[p] <= 0 || sizes[p] < q.P.PlaneSizes[p]) return Cite(Inv.CreateSize, new Outcome(Errno.EINVAL));
+            if (sizes[p] <= 0 || sizes[p] < q.PlaneSizes[p]) return Cite(Inv.CreateSize, new Outcome(Errno.EINVAL));
         int asked = (int)Math.Min(count, (uint)(q.P.MaxBuffers - q.NumBufs)), want = asked;
         if (_hasActual && Relaxed.Contains(Inv.CreateAppend) && _actual.Ok && _actual.R1 > want && _actual.R1 <= q.P.MaxBuffers - q.NumBufs)
             want = (int)_actual.R1;   // already reported: follow the count the target created
@@ -338,6 +342,7 @@ public sealed partial class ReferenceModel
         int got = Allocate(q, memory, want, sizes, out int first);
         if (q.P.MultiPlanar) Cite(Inv.MplaneCreate);
         if (got == 0) return new Outcome(Errno.ENOMEM);
+        q.FmtBusy = true;
         if (first < q.NumBufs - got) Cite(Inv.RemoveOrphan);   // a hole left by REMOVE_BUFS was reused
         q.Owner = v;
         q.ReleasedOnClose = false;
@@ -346,7 +351,7 @@ public sealed partial class ReferenceModel
 
     private VideoBuffer? Buffer(VideoQueue q, uint index) => index < q.Bufs.Length ? q.Bufs[index] : null;
 
-    public Outcome QueryBuf(int fd, uint type, uint index, uint plane = 0)
+    private Outcome QueryBufCore(int fd, uint type, uint index, uint plane)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = QueueOf(v, type);
@@ -364,6 +369,7 @@ public sealed partial class ReferenceModel
         Cite(Inv.QueryBufFields);
         // the length read: the buffer's (single-planar), or the plane's, -1 when the buffer has no such plane
         long length = plane < b.Planes.Length ? b.Planes[plane].Length : -1;
+        if (b.SizedBy == Inv.FmtAlloc) Cite(Inv.FmtAlloc);   // a length after a format change is the new format's
         if (q.P.MultiPlanar) Cite(Inv.MplanePlanes);
         if (q.P.MultiPlanar && q.Memory == V4L2_MEMORY_DMABUF && length > 0 && b.Planes[plane].Imported != null) Cite(Inv.MplaneDmabuf);
         if (b.Queued)
@@ -389,7 +395,7 @@ public sealed partial class ReferenceModel
         return Outcome.Success(length, flags, q.Memory);
     }
 
-    public Outcome ExpBuf(int fd, uint type, uint index, uint plane, uint flags)
+    private Outcome ExpBufCore(int fd, uint type, uint index, uint plane, uint flags)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = QueueOf(v, type);
@@ -424,7 +430,7 @@ public sealed partial class ReferenceModel
         return Cite(Inv.ExpBufOk, Outcome.Created(Install(d, cloexec)));
     }
 
-    public Outcome MmapVideo(int fd, uint type, uint index, uint plane, long length, int prot, int flags)
+    private Outcome MmapVideoCore(int fd, uint type, uint index, uint plane, long length, int prot, int flags)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = QueueOf(v, type);
@@ -481,7 +487,7 @@ public sealed partial class ReferenceModel
     /// a second PREPARE_BUF, or one of a queued buffer, is refused (EINVAL); QBUF of a prepared buffer queues it with what
     /// PREPARE_BUF took, without reading the memory fields again (VB2-PREPARE-1).
     /// </summary>
-    public Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes, bool prepare = false, int? request = null)
+    private Outcome QBufCore(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes, bool prepare, int? request)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = QueueOf(v, type);
@@ -509,7 +515,7 @@ public sealed partial class ReferenceModel
         // the order of vb2's checks decides what a refused QBUF leaves behind (spec/notes/vb2-failed-prepare.md):
         // refusals before __buf_prepare change nothing; inside the memory's prepare they release what the buffer held
         bool output = q.P.IsOutput;
-        long payload = output ? q.P.SizeImage : 0;   // an output buffer is queued with one frame (bytesused = sizeimage)
+        long payload = output ? q.SizeImage : 0;   // an output buffer is queued with one frame (bytesused = sizeimage)
         if (memory == V4L2_MEMORY_USERPTR && _maps.TryGetValue(userMap, out var um) && payload > um.Length)
             return Cite(Inv.QBufBad, Errno.EINVAL);   // __verify_length: bytesused above the length passed, before anything is touched
         if (!prepare && RefusesWithoutRequest(q)) return Cite(Inv.RequestRequired, Errno.EBADR);
@@ -572,7 +578,7 @@ public sealed partial class ReferenceModel
         {
             lengths[p] = memory switch
             {
-                V4L2_MEMORY_DMABUF => FstatSize(handles[p]) is > 0 and var sz ? sz : q.P.PlaneSizes[p],
+                V4L2_MEMORY_DMABUF => FstatSize(handles[p]) is > 0 and var sz ? sz : q.PlaneSizes[p],
                 V4L2_MEMORY_USERPTR => _maps.TryGetValue(handles[p], out var um) ? um.Length : -1,
                 _ => b.Planes[p].Length,
             };
@@ -583,7 +589,7 @@ public sealed partial class ReferenceModel
         if (memory == V4L2_MEMORY_DMABUF && handles.Any(h => TryFile(h, out var hf) && hf is DmaBuf { FromPlane: true })) _decidedBy = Inv.MplaneExpBuf;
         if (q.P.IsOutput)
             for (int p = 0; p < n; p++)
-                if (q.P.PlaneSizes[p] > lengths[p]) return Cite(memory == V4L2_MEMORY_DMABUF ? Inv.MplaneDmabuf : Inv.QBufBad, Errno.EINVAL);
+                if (q.PlaneSizes[p] > lengths[p]) return Cite(memory == V4L2_MEMORY_DMABUF ? Inv.MplaneDmabuf : Inv.QBufBad, Errno.EINVAL);
         if (!prepare && RefusesWithoutRequest(q)) return Cite(Inv.RequestRequired, Errno.EBADR);
         if (!prepare && RefusesDirectQBuf(q)) return Cite(Inv.RequestMixing, Errno.EBUSY);
         if (b.Queued || prepare && b.InRequest) return prepare ? Cite(Inv.PrepareBuf, Errno.EINVAL) : Cite(Inv.QBufTwice, Errno.EINVAL);
@@ -749,7 +755,7 @@ public sealed partial class ReferenceModel
     /// read() starts the file I/O emulator (the reader owns the queue, VB2-READ-2) and each returns EAGAIN or 1 to
     /// min(count, sizeimage) bytes (VB2-READ-1). R0: the number of bytes read.
     /// </summary>
-    public Outcome Read(int fd, long count)
+    private Outcome ReadCore(int fd, long count)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = v.Q;
@@ -762,7 +768,7 @@ public sealed partial class ReferenceModel
             StartFileIo(q, v);
             q.ReleasedOnClose = false;
         }
-        long max = Math.Min(count, q.P.SizeImage);
+        long max = Math.Min(count, q.FileIoSize);
         Cite(Inv.ReadIo);
         // how many bytes is the driver's (the frame's payload, where an earlier read() of it stopped): any in 1..max
         var data = Outcome.Success(_hasActual && _actual.Ok && _actual.R0 >= 1 && _actual.R0 <= max ? _actual.R0 : max);
@@ -780,6 +786,8 @@ public sealed partial class ReferenceModel
         q.FileIo = true;
         q.Owner = v;
         q.Memory = V4L2_MEMORY_MMAP;
+        q.FmtBusy = true;
+        (q.FileIoSize, q.FileIoSizedBy) = (q.SizeImage, q.SizesAtStake);
         (q.FileLo, q.FileHi) = (1, VideoNodeProfile.VideoMaxFrame);
     }
 
@@ -789,7 +797,7 @@ public sealed partial class ReferenceModel
     {
         Cite(Inv.ReadBusy);
         if (!FileIoHas(q, index, narrow: true)) return Cite(Inv.QueryBufIndex, Errno.EINVAL);
-        long length = plane == 0 ? q.P.SizeImage : -1;
+        long length = plane == 0 ? q.FileIoSize : -1;
         Cite(Inv.QueryBufFields);
         var states = new[] { V4L2_BUF_FLAG_QUEUED, V4L2_BUF_FLAG_DONE, 0u }.Select(f => Outcome.Success(length, f, V4L2_MEMORY_MMAP)).ToArray();
         return states[Choose("QUEUED, DONE, or dequeued by the file I/O emulator while it is read", states)];
