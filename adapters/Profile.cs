@@ -283,6 +283,10 @@ public sealed record TargetProfile(
                 if (Video.Any(v => v.MultiPlanar || v.OutputQueue is { MultiPlanar: true })) return true;
                 reason = Video.Count == 0 ? "no V4L2 node" : "no multi-planar queue (VIDEO_CAPTURE_MPLANE or VIDEO_OUTPUT_MPLANE)";
                 return false;
+            case "queue" when arg == "polled":
+                if (Video.Any(v => !v.IsOutput || v.IsMem2Mem)) return true;
+                reason = Video.Count == 0 ? "no V4L2 node" : "an output node: poll() of it starts write() I/O, which is not modelled, so it is not polled";
+                return false;
             case "queue" when arg == "formats":
                 if (Video.Any(v => v.FormatsCertified)) return true;
                 reason = Video.Count == 0 ? "no V4L2 node" : "every node is a codec (a format set on one queue changes the other's) or in a media pipeline (a changed format fails link validation at STREAMON)";

@@ -597,7 +597,11 @@ public static class CReproducer
             if (op.Memory == V4L2_MEMORY_DMABUF) sb.Append($"\tb.m.fd = {Fd(op.Mem)};\n");
             else if (op.Memory == V4L2_MEMORY_USERPTR)
                 sb.Append($"\tb.m.userptr = (unsigned long){Map(op.Mem)};\n\tb.length = mlen[{slots.Of(op.Mem)}];\n");
-            if (op.Type == V4L2_BUF_TYPE_VIDEO_OUTPUT && outputPayload > 0) sb.Append("\tb.bytesused = OUTPUT_PAYLOAD;   /* an application fills an output buffer before queueing it: one frame */\n");
+            if (op.Type == V4L2_BUF_TYPE_VIDEO_OUTPUT && outputPayload > 0)
+            {
+                Helpers.Add("frame_size");
+                sb.Append($"\tb.bytesused = frame_size({Fd(op.Fd)}, {Type(op.Type)});   /* an application fills an output buffer before queueing it: one frame */\n");
+            }
             sb.Append(RequestFields(op));
             sb.Append($"\to = result(xioctl({Fd(op.Fd)}, {op.Request}, &b));\n}}");
             return sb.ToString();
@@ -1092,6 +1096,17 @@ public static class CReproducer
             	struct stat st;
 
             	return fstat(fd, &st) == 0 && st.st_size > 0 ? (__u32)st.st_size : sizeimage;
+            }
+
+            """,
+        ["frame_size"] = """
+
+            /* one frame of the queue's current format (VIDIOC_G_FMT sizeimage; OUTPUT_PAYLOAD, the recorded one, if that fails) */
+            static __u32 frame_size(int fd, __u32 type)
+            {
+            	struct v4l2_format f = { .type = type };
+
+            	return xioctl(fd, VIDIOC_G_FMT, &f) < 0 ? OUTPUT_PAYLOAD : f.fmt.pix.sizeimage;
             }
 
             """,

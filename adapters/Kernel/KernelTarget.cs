@@ -478,31 +478,44 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
             b.m_userptr = (ulong)m.Addr;
             b.length = (uint)m.Length;
         }
-        // an application fills an output buffer before queueing it: the payload is one frame
-        if (type == V4L2_BUF_TYPE_VIDEO_OUTPUT && Profile.Video.Count > 0) b.bytesused = (uint)Profile.Video[0].QueueFor(type).SizeImage;
+        // an application fills an output buffer before queueing it: the payload is one frame of the current format
+        if (type == V4L2_BUF_TYPE_VIDEO_OUTPUT && Profile.Video.Count > 0) b.bytesused = (uint)CurrentPlaneSizes(fd, type, Profile.Video[0].QueueFor(type).PlaneSizes)[0];
         long r;
         using (_watchdog.Op(prepare ? "VIDIOC_PREPARE_BUF" : "VIDIOC_QBUF", fd))
             r = Sys.Ioctl(fd, prepare ? Req.VIDIOC_PREPARE_BUF : Req.VIDIOC_QBUF, &b);
         return r < 0 ? Err(r) : Outcome.Success();
     }
 
+    /// <summary>The sizeimage of each plane of the queue's current format (VIDIOC_G_FMT on fd: a format is the device's or,
+    /// on a mem2mem node, the file handle's, and VIDIOC_S_FMT may have changed it); the profile's when G_FMT fails.</summary>
+    private IReadOnlyList<long> CurrentPlaneSizes(int fd, uint type, IReadOnlyList<long> profile)
+    {
+        var f = new v4l2_format { type = type };
+        if (Sys.Ioctl(fd, Req.VIDIOC_G_FMT, &f) < 0) return profile;
+        if (!IsMultiPlanar(type)) return [f.fmt_pix.sizeimage];
+        var sizes = new List<long>();
+        for (int p = 0; p < f.fmt_pix_mp.num_planes && p < VIDEO_MAX_PLANES; p++) sizes.Add(v4l2_pix_format_mplane.Plane(&f.fmt_pix_mp, p)->sizeimage);
+        return sizes.Count > 0 ? sizes : profile;
+    }
+
     /// <summary>
     /// QBUF with a planes array of the format's num_planes entries: per plane, for DMABUF m.fd and length = the fd's size as
     /// fstat reports it (the plane's sizeimage when that is 0), for USERPTR the mapping's address and length; on an output
-    /// queue bytesused = the plane's sizeimage. The model's QBUF assumes exactly these values.
+    /// queue bytesused = the plane's sizeimage in the current format. The model's QBUF assumes exactly these values.
     /// </summary>
     private Outcome QBufMplane(int fd, uint type, uint index, uint memory, IReadOnlyList<int> handles, bool prepare, int? request)
     {
         var node = Profile.Video.Count > 0 ? Profile.Video[0].QueueFor(type) : null;
         int n = node?.NumPlanes ?? handles.Count;
         if (memory is V4L2_MEMORY_DMABUF or V4L2_MEMORY_USERPTR && handles.Count < n) return Outcome.NotRun;
+        var sizes = IsOutputType(type) && node != null ? CurrentPlaneSizes(fd, type, node.PlaneSizes) : node?.PlaneSizes;
         var planes = stackalloc v4l2_plane[VIDEO_MAX_PLANES];
         var b = PlanesBuffer(type, planes);
         b.index = index; b.memory = memory; b.field = V4L2_FIELD_NONE; b.length = (uint)n;
         if (request is { } rq) { b.flags = V4L2_BUF_FLAG_REQUEST_FD; b.request_fd = rq; }
         for (int p = 0; p < n && p < VIDEO_MAX_PLANES; p++)
         {
-            long size = node != null && p < node.NumPlanes ? node.PlaneSizes[p] : 0;
+            long size = sizes != null && p < sizes.Count ? sizes[p] : 0;
             if (memory == V4L2_MEMORY_DMABUF)
             {
                 planes[p].m_fd = handles[p];

@@ -100,7 +100,7 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             "VIDIOC_REMOVE_BUFS is not refused while read() I/O holds the queue (the file-I/O check is missing): it goes on to look for the buffers"),
         new("prepare-buf-queues", ModelBug.PrepareQueues, Inv.PrepareBuf, 5,
             "VIDIOC_PREPARE_BUF queues the buffer (as VIDIOC_QBUF would) instead of only preparing it"),
-        new("requests-required-later", ModelBug.RequestsRequiredLater, Inv.RequestRequired, 8,
+        new("requests-required-later", ModelBug.RequestsRequiredLater, Inv.RequestRequired, 6,
             "a queue that supports requests takes a QBUF without one, then refuses every later one with EBADR (requiring requests is not a fixed choice of the queue)"),
         new("request-fd-unchecked", ModelBug.RequestFdUnchecked, Inv.RequestFd, 3,
             "QBUF with V4L2_BUF_FLAG_REQUEST_FD and an fd that is not a request queues the buffer directly instead of refusing it with EINVAL"),

@@ -45,12 +45,13 @@ public sealed partial class ReferenceModel
             }
         }
         // the current format sent back shows the format the last S_FMT (or, wrongly, TRY_FMT) set
-        if (size == FrameSize.Current && q.SizesAtStake != null) SizeDecides(q.SizesAtStake, Outcome.Success(Padded(q.PlaneSizes)[0], Padded(q.PlaneSizes)[1], Padded(q.PlaneSizes)[2]));
+        if (size == FrameSize.Current && q.SizesAtStake != null)
+            SizeDecides(q.SizesAtStake, Outcome.Success(Padded(q.PlaneSizes)[0], Padded(q.PlaneSizes)[1], Padded(q.PlaneSizes)[2]));
         var answer = FmtAnswer(q, size);
         if (answer == null) return new Outcome(Errno.OK, q.PlaneSizes[0]);   // out of bounds: AllowedSet says what was expected
         if (!tryOnly && !(!_hasActual && Broken(ModelBug.FmtIgnoredByReqBufs)))
         {
-            if (!answer.Take(q.P.NumPlanes).SequenceEqual(q.PlaneSizes)) q.SizesAtStake = Inv.FmtAlloc;
+            q.SizesAtStake = Inv.FmtAlloc;   // changed or not, the format is now the one S_FMT answered
             q.PlaneSizes = [.. answer.Take(q.P.NumPlanes)];
             q.FmtAnswers.Clear();   // every later request is relative to the new format
         }
@@ -64,38 +65,47 @@ public sealed partial class ReferenceModel
     // shows another outcome than the model, the divergence is that rule's, not the one the op otherwise follows
 
     public Outcome Mmap(int fd, long pgoff, long length, int prot, int flags) =>
-        SizeDecides(TryFile(fd, out var f) && f is DmaBuf d ? d.From?.SizedBy : null, MmapCore(fd, pgoff, length, prot, flags));
+        SizeDecides(TryFile(fd, out var f) && f is DmaBuf d ? d.From?.SizedBy : null, MmapCore(fd, pgoff, length, prot, flags), SizeShows.Success);
 
     public Outcome Llseek(int fd, long offset, int whence) =>
-        SizeDecides(TryFile(fd, out var f) && f is DmaBuf d ? d.From?.SizedBy : null, LlseekCore(fd, offset, whence));
-
-    public Outcome ExpBuf(int fd, uint type, uint index, uint plane, uint flags) =>
-        SizeDecides(BufferOf(fd, type, index)?.SizedBy, ExpBufCore(fd, type, index, plane, flags));
+        SizeDecides(TryFile(fd, out var f) && f is DmaBuf d ? d.From?.SizedBy : null, LlseekCore(fd, offset, whence), SizeShows.Value);
 
     public Outcome MmapVideo(int fd, uint type, uint index, uint plane, long length, int prot, int flags) =>
-        SizeDecides(BufferOf(fd, type, index)?.SizedBy, MmapVideoCore(fd, type, index, plane, length, prot, flags));
+        SizeDecides(BufferOf(fd, type, index)?.SizedBy, MmapVideoCore(fd, type, index, plane, length, prot, flags), SizeShows.Success);
 
     public Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes, bool prepare = false, int? request = null) =>
-        SizeDecides(BufferOf(fd, type, index)?.SizedBy, QBufCore(fd, type, index, memory, planes, prepare, request));
+        SizeDecides(BufferOf(fd, type, index)?.SizedBy, QBufCore(fd, type, index, memory, planes, prepare, request), SizeShows.Einval);
 
     public Outcome QueryBuf(int fd, uint type, uint index, uint plane = 0) =>
         SizeDecides(BufferOf(fd, type, index)?.SizedBy ?? (TryFile(fd, out var f) && f is VideoFile { Q.FileIo: true } v ? v.Q.FileIoSizedBy : null),
-            QueryBufCore(fd, type, index, plane));
+            QueryBufCore(fd, type, index, plane), SizeShows.Value);
 
     public Outcome Read(int fd, long count) =>
-        SizeDecides(TryFile(fd, out var f) && f is VideoFile v ? (v.Q.FileIo ? v.Q.FileIoSizedBy : v.Q.SizesAtStake) : null, ReadCore(fd, count));
+        SizeDecides(TryFile(fd, out var f) && f is VideoFile v ? (v.Q.FileIo ? v.Q.FileIoSizedBy : v.Q.SizesAtStake) : null, ReadCore(fd, count), SizeShows.Value);
+
+    /// <summary>Where an op's outcome shows a buffer's size: its value (a length, a size, a count of bytes), whether it
+    /// succeeds (a mapping's bounds), or whether it fails with EINVAL (a buffer too small for its frame).</summary>
+    private enum SizeShows { Value, Success, Einval }
 
     /// <summary>The buffer an op names (before the op runs), or null.</summary>
     private VideoBuffer? BufferOf(int fd, uint type, uint index) =>
         TryFile(fd, out var f) && f is VideoFile v ? Buffer(v.QueueFor(type), index) : null;
 
-    /// <summary>The outcome; where a format rule is at stake and the target showed something else, that rule decides.</summary>
-    private Outcome SizeDecides(string? by, Outcome expected)
+    /// <summary>The outcome; where a format rule is at stake and the target showed another size than the model (in the way
+    /// the op shows one), that rule decides.</summary>
+    private Outcome SizeDecides(string? by, Outcome expected, SizeShows shows = SizeShows.Value)
     {
-        if (by != null && _hasActual && !expected.SameObservation(_actual) && !(AllowedOutcomes?.Any(a => a.SameObservation(_actual)) ?? false))
-            // the size is what differs: the format rule it rests on decides over the op's own, but not over a queue state
-            // that rests on the owner's close (VB2-OWN-9: a queue that close should have released keeps its old buffers)
-            if (_decidedBy != Inv.OwnClose) _decidedBy = by;
+        if (by == null || !_hasActual || expected.SameObservation(_actual) || (AllowedOutcomes?.Any(a => a.SameObservation(_actual)) ?? false))
+            return expected;
+        bool aboutSize = shows switch
+        {
+            SizeShows.Value => expected.Ok && _actual.Ok && expected.R0 != _actual.R0,
+            SizeShows.Success => expected.Ok != _actual.Ok,
+            _ => expected.Ok != _actual.Ok && (expected.Errno == Errno.EINVAL || _actual.Errno == Errno.EINVAL),
+        };
+        // the size is what differs: the format rule it rests on decides over the op's own, but not over a queue state
+        // that rests on the owner's close (VB2-OWN-9: a queue that close should have released keeps its old buffers)
+        if (aboutSize && _decidedBy != Inv.OwnClose) _decidedBy = by;
         return expected;
     }
 

@@ -170,8 +170,8 @@ internal sealed class VideoQueue(VideoNodeProfile p)
     /// <summary>vb2's is_busy (vb2_is_busy, which drivers' S_FMT checks): set by an allocation (REQBUFS, CREATE_BUFS, the read()
     /// emulator), cleared only by REQBUFS freeing and by the queue's release; REMOVE_BUFS of every buffer leaves it set.</summary>
     public bool FmtBusy;
-    /// <summary>The format rule the sizes of buffers allocated from now on rest on: VB2-FMT-3 once a VIDIOC_S_FMT changed
-    /// them, VB2-FMT-2 once a VIDIOC_TRY_FMT answered other sizes (which must have changed nothing); null before either.</summary>
+    /// <summary>The format rule the sizes of buffers allocated from now on rest on: VB2-FMT-3 once a VIDIOC_S_FMT set
+    /// the format, VB2-FMT-2 once a VIDIOC_TRY_FMT answered other sizes (which must have changed nothing); null before either.</summary>
     public string? SizesAtStake;
     /// <summary>The read() emulator's frame size (its buffers' length, set when it started) and the format rule it rests on.</summary>
     public long FileIoSize;

@@ -395,7 +395,7 @@ public sealed partial class ReferenceModel
         return Outcome.Success(length, flags, q.Memory);
     }
 
-    private Outcome ExpBufCore(int fd, uint type, uint index, uint plane, uint flags)
+    public Outcome ExpBuf(int fd, uint type, uint index, uint plane, uint flags)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = QueueOf(v, type);
