@@ -337,12 +337,15 @@ public sealed class SequenceGenerator
                 if (node.ReadWrite) Add(3, r => new VideoRead(r.Pick(video).Var, Draw(Domains.ReadCount, ref r)(node.SizeImage)));
                 // poll() of capture and mem2mem nodes (an output node's poll starts write() I/O, which is not modelled)
                 // (on a node with read() I/O and no buffers, a POLLIN poll starts the emulator, which then holds the queue: rarely)
-                if (!node.IsOutput || node.IsMem2Mem)
+                // (only where vb2 is certified: a node that only lends its buffers to another unit, its read() I/O certified on its
+                // own unit, is not told apart from one without read(), and a POLLIN poll would start its read() emulator)
+                bool certifiesVb2 = Areas.Contains("vb2");
+                if ((!node.IsOutput || node.IsMem2Mem) && certifiesVb2)
                     Add(node.ReadWrite && _memory == 0 ? 1 : 4, r => new VideoPoll(r.Pick(video).Var, Draw(Domains.VideoPollEvents, ref r)));
                 // format changes between allocations (not on codecs or pipeline nodes: VideoNodeProfile.FormatsCertified); the
                 // largest frame is only asked about (TRY_FMT): set, it would make every later buffer the driver's largest frame
                 // (vivid: 4096x2160, 17 MB), too slow to allocate and fill under TCG
-                if (node.FormatsCertified)
+                if (node.FormatsCertified && certifiesVb2)
                     Add(3, r =>
                     {
                         var size = Draw(Domains.FormatFrameSize, ref r);

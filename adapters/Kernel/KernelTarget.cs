@@ -631,9 +631,15 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         _handles.Clear();
         _fencesUsed = false;
         _lastAttach = 0;
-        // a format is the device's state, not the file's: a sequence that set one leaves the next the certified one
-        if (_formatSet) { _formatSet = false; RestoreFormats(); }
+        // a format is the device's state, not the file's: a sequence that set one leaves the next the certified one (a driver
+        // that keeps a released queue busy refuses it: then it is tried again at the next reset, and a reload restores it)
+        if (_formatSet) _formatSet = !RestoreFormats();
+        // where the driver can be reloaded, that puts its formats back too, so the next sequence starts from them
+        if (_formatSet && ReloadCommand != null && !_reloading) Refresh();
     }
+
+    /// <summary>A reload is under way (its own Reset must not start another).</summary>
+    private bool _reloading;
 
     /// <summary>Whether a VIDIOC_S_FMT succeeded since the formats were last put back.</summary>
     private bool _formatSet;
@@ -656,20 +662,21 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         }
     }
 
-    /// <summary>VIDIOC_S_FMT of every saved format (every file is closed, so no queue is busy). Throws when the driver refuses:
-    /// the next sequence would start from another device state.</summary>
-    private void RestoreFormats()
+    /// <summary>VIDIOC_S_FMT of every saved format, every file closed. False when the driver refuses one (a queue it keeps
+    /// busy after its files were closed): the device is not in its certified state then, which the next sequence shows.</summary>
+    private bool RestoreFormats()
     {
         using var _ = _watchdog.Op("restoring the certified formats", -1);
+        bool all = true;
         foreach (var (path, saved) in _certified)
         {
             long fd = Sys.Open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-            if (fd < 0) throw new InvalidOperationException($"{path}: reopening it to restore its format failed: {Sys.ErrnoOf(fd)}");
+            if (fd < 0) { all = false; continue; }
             var f = saved;
-            long r = Sys.Ioctl((int)fd, Req.VIDIOC_S_FMT, &f);
+            all &= Sys.Ioctl((int)fd, Req.VIDIOC_S_FMT, &f) >= 0;
             Sys.Close((int)fd);
-            if (r < 0) throw new InvalidOperationException($"{path}: restoring its certified format ({BufTypeName(saved.type)}) failed: {Sys.ErrnoOf(r)}");
         }
+        return all;
     }
 
     /// <summary>
@@ -680,7 +687,9 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
 
     public bool Refresh()
     {
-        Reset();
+        _reloading = true;
+        try { Reset(); }
+        finally { _reloading = false; }
         if (ReloadCommand == null) return false;
         using (_watchdog.Op("reload the driver under test", 0))
         {
@@ -694,6 +703,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         while (!_paths.Values.All(File.Exists) && DateTime.UtcNow < deadline) Thread.Sleep(20);
         ApplyFormats();
         SaveFormats();
+        _formatSet = false;   // the reload put every format back to the driver's own
         _baseline = BufInfo.LiveCount();
         return true;
     }
