@@ -187,15 +187,16 @@ public sealed record TargetProfile(
 
     /// <summary>
     /// A multi-planar capture node like vivid's with <c>multiplanar=2</c>, set to YUV420M at 640x360: three planes (Y, Cb, Cr)
-    /// of 230400, 57600 and 57600 bytes. vivid reports max_num_buffers 32 on these queues.
+    /// of 460800, 57600 and 57600 bytes, as vivid on 6.12 reports them (its Y plane's sizeimage is twice the 230400 bytes the
+    /// luma needs; a driver may ask for more). vivid reports max_num_buffers 32 on these queues.
     /// </summary>
     public static TargetProfile VividMplane { get; } = VividLike with
     {
         Name = "vivid-mplane",
         Video = [VividLike.Video[0] with
         {
-            Card = "vivid-001-vid-cap", BufType = Uapi.V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, SizeImage = 640 * 360, MaxBuffers = 32,
-            PlaneSizes = [640 * 360, 640 * 360 / 4, 640 * 360 / 4], PixelFormat = Uapi.V4L2_PIX_FMT_YUV420M,
+            Card = "vivid-001-vid-cap", BufType = Uapi.V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, SizeImage = 640 * 360 * 2, MaxBuffers = 32,
+            PlaneSizes = [640 * 360 * 2, 640 * 360 / 4, 640 * 360 / 4], PixelFormat = Uapi.V4L2_PIX_FMT_YUV420M,
         }],
     };
 

@@ -43,7 +43,9 @@ public static class CReproducer
             var (entries, takenEntry) = Compact(s, Checked(s.Op, r.Invariant));
             var allowed = string.Join(", ", entries.Select(a => $"{{ {CErr(a.Err)}, {L(a.R0)}, {L(a.R0Max)}, {L(a.R1)}, {L(a.R2)}, {a.Mask} }}"));
             var expectedText = CString(string.Join(" or ", s.Allowed.Select(a => a.Errno == Errno.NotRun ? "not run" : s.Op.Observed(a)).Distinct()));
-            bool content = s.Op is ReadStamp or TransferStamp;
+            // values a device chose (contents it wrote, a format's sizes and the lengths that follow from them) are compared
+            // as learned from this device where an earlier step learned them
+            bool content = s.Op is ReadStamp or TransferStamp or SetFmt or QueryBuf;
             body.Append("\t{\n");
             body.Append($"\t\tstatic const struct allowed allowed[] = {{ {allowed} }};\n");
             body.Append("\t\tstruct outcome o;\n");
@@ -106,7 +108,7 @@ public static class CReproducer
         QueryBuf when invariant is Conformance.Adapters.Model.Inv.M2mJob or Conformance.Adapters.Model.Inv.M2mContext
             or Conformance.Adapters.Model.Inv.M2mStreamOff => Field.R1 | Field.R2,
         // a format's sizes are the driver's choice; only their consistency (VB2-FMT-2) is a rule about them
-        SetFmt when invariant != Conformance.Adapters.Model.Inv.FmtTry => 0,
+        SetFmt => invariant == Conformance.Adapters.Model.Inv.FmtTry ? Field.R0 : 0,
         _ => Field.All,
     };
 
@@ -925,6 +927,15 @@ public static class CReproducer
         	return buf;
         }
 
+        /* a value the device chose where the recorded run saw another: later steps expect the device's */
+        static UNUSED void learn(long long recorded, long long got)
+        {
+        	if (recorded != got && nlearned < 64) {
+        		learned_from[nlearned] = recorded;
+        		learned_to[nlearned++] = got;
+        	}
+        }
+
         static UNUSED long long learned(long long recorded)
         {
         	for (int i = 0; i < nlearned; i++)
@@ -966,9 +977,10 @@ public static class CReproducer
         		emit("not ok %d - %s # expected %s, got %s\n", n, what, expected, describe(got));
         		return 1;
         	}
-        	if (any_value && taken >= 0 && got->r0 != allowed[taken].r0 && nlearned < 64) {
-        		learned_from[nlearned] = allowed[taken].r0;
-        		learned_to[nlearned++] = got->r0;
+        	if (any_value && taken >= 0) {
+        		learn(allowed[taken].r0, got->r0);
+        		learn(allowed[taken].r1, got->r1);
+        		learn(allowed[taken].r2, got->r2);
         	}
         	if (taken >= 0 && match != taken) {
         		struct outcome rec = { allowed[taken].err, allowed[taken].r0, allowed[taken].r1, allowed[taken].r2 };

@@ -143,6 +143,7 @@ public sealed partial class ReferenceModel
             answer = Padded(q.PlaneSizes.Select(Scale));
         }
         q.FmtAnswers[size] = answer;
+        AnyValue = true;   // the driver's choice: a reproducer learns it from the device it runs on
         return answer;
     }
 

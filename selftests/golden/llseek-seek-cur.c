@@ -235,6 +235,15 @@ static const char *describe(const struct outcome *o)
 	return buf;
 }
 
+/* a value the device chose where the recorded run saw another: later steps expect the device's */
+static UNUSED void learn(long long recorded, long long got)
+{
+	if (recorded != got && nlearned < 64) {
+		learned_from[nlearned] = recorded;
+		learned_to[nlearned++] = got;
+	}
+}
+
 static UNUSED long long learned(long long recorded)
 {
 	for (int i = 0; i < nlearned; i++)
@@ -276,9 +285,10 @@ static UNUSED int check(int n, const char *what, const struct outcome *got, cons
 		emit("not ok %d - %s # expected %s, got %s\n", n, what, expected, describe(got));
 		return 1;
 	}
-	if (any_value && taken >= 0 && got->r0 != allowed[taken].r0 && nlearned < 64) {
-		learned_from[nlearned] = allowed[taken].r0;
-		learned_to[nlearned++] = got->r0;
+	if (any_value && taken >= 0) {
+		learn(allowed[taken].r0, got->r0);
+		learn(allowed[taken].r1, got->r1);
+		learn(allowed[taken].r2, got->r2);
 	}
 	if (taken >= 0 && match != taken) {
 		struct outcome rec = { allowed[taken].err, allowed[taken].r0, allowed[taken].r1, allowed[taken].r2 };
