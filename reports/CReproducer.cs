@@ -45,7 +45,9 @@ public static class CReproducer
             var expectedText = CString(string.Join(" or ", s.Allowed.Select(a => a.Errno == Errno.NotRun ? "not run" : s.Op.Observed(a)).Distinct()));
             // values a device chose (contents it wrote, a format's sizes and the lengths that follow from them) are compared
             // as learned from this device where an earlier step learned them
-            bool content = s.Op is ReadStamp or TransferStamp or SetFmt or QueryBuf;
+            // (1: contents, learned by the steps that read them; 2: a format's sizes, learned by the format steps; 3: a
+            // buffer's length, which follows them)
+            int content = s.Op is ReadStamp or TransferStamp ? 1 : s.Op is SetFmt ? 2 : s.Op is QueryBuf ? 3 : 0;
             body.Append("\t{\n");
             body.Append($"\t\tstatic const struct allowed allowed[] = {{ {allowed} }};\n");
             body.Append("\t\tstruct outcome o;\n");
@@ -53,7 +55,7 @@ public static class CReproducer
             var retry = Retry(s);
             if (retry != null) body.Append("\t\tstart_waiting();\n\t\tfor (;;) {\n" + Indent(code, 3) + $"\t\t\tif (!({retry}) || !still_waiting()) break;\n\t\t}}\n");
             else body.Append(Indent(code, 2));
-            body.Append($"\t\trc = check({n}, {text}, &o, allowed, {entries.Count}, {takenEntry}, {(s.AnyValue ? 1 : 0)}, {(content ? 1 : 0)}, {expectedText});\n");
+            body.Append($"\t\trc = check({n}, {text}, &o, allowed, {entries.Count}, {takenEntry}, {(s.AnyValue ? 1 : 0)}, {content}, {expectedText});\n");
             body.Append("\t\tif (rc != 0)\n\t\t\treturn rc;\n\t}\n");
         }
         if (endCheck)
@@ -784,9 +786,9 @@ public static class CReproducer
 
         /* a departure from the recorded run: a device's own timing took another documented branch */
         static char departure[512];
-        /* contents a device wrote are not specified: values learned in this attempt, recorded -> seen */
-        static long long learned_from[64], learned_to[64];
-        static int nlearned;
+        /* what a device chose, learned in this attempt, recorded -> seen: [0] contents it wrote, [1] a format's sizes */
+        static long long learned_from[2][64], learned_to[2][64];
+        static int nlearned[2];
 
         /* KTAP lines of the current attempt (an attempt that departs from the recorded run is retried) */
         static char out[1 << 17];
@@ -928,19 +930,19 @@ public static class CReproducer
         }
 
         /* a value the device chose where the recorded run saw another: later steps expect the device's */
-        static UNUSED void learn(long long recorded, long long got)
+        static UNUSED void learn(int kind, long long recorded, long long got)
         {
-        	if (recorded != got && nlearned < 64) {
-        		learned_from[nlearned] = recorded;
-        		learned_to[nlearned++] = got;
+        	if (recorded != got && nlearned[kind] < 64) {
+        		learned_from[kind][nlearned[kind]] = recorded;
+        		learned_to[kind][nlearned[kind]++] = got;
         	}
         }
 
-        static UNUSED long long learned(long long recorded)
+        static UNUSED long long learned(int kind, long long recorded)
         {
-        	for (int i = 0; i < nlearned; i++)
-        		if (learned_from[i] == recorded)
-        			return learned_to[i];
+        	for (int i = 0; i < nlearned[kind]; i++)
+        		if (learned_from[kind][i] == recorded)
+        			return learned_to[kind][i];
         	return recorded;
         }
 
@@ -959,9 +961,11 @@ public static class CReproducer
         		emit("# trace %d %d %lld %lld %lld\n", n, got->err, got->r0, got->r1, got->r2);
         	for (int i = 0; i < nallowed && match < 0; i++) {
         		const struct allowed *a = &allowed[i];
-        		long long want = content ? learned(a->r0) : a->r0;
+        		/* a value learned from this device is compared exactly, and only where the outcome is a success */
+        		int learnt = content && a->err == 0;
+        		long long want = learnt ? learned(content == 1 ? 0 : 1, a->r0) : a->r0;
 
-        		if (got->err == a->err && (any_value || !(a->mask & 1) || (got->r0 >= want && got->r0 <= (content ? want : a->r0_max))) &&
+        		if (got->err == a->err && (any_value || !(a->mask & 1) || (got->r0 >= want && got->r0 <= (learnt ? want : a->r0_max))) &&
         		    (!(a->mask & 2) || got->r1 == a->r1) && (!(a->mask & 4) || got->r2 == a->r2))
         			match = i;
         	}
@@ -978,9 +982,11 @@ public static class CReproducer
         		return 1;
         	}
         	if (any_value && taken >= 0) {
-        		learn(allowed[taken].r0, got->r0);
-        		learn(allowed[taken].r1, got->r1);
-        		learn(allowed[taken].r2, got->r2);
+        		learn(content == 2, allowed[taken].r0, got->r0);
+        		if (content == 2) {   /* a format's further planes */
+        			learn(1, allowed[taken].r1, got->r1);
+        			learn(1, allowed[taken].r2, got->r2);
+        		}
         	}
         	if (taken >= 0 && match != taken) {
         		struct outcome rec = { allowed[taken].err, allowed[taken].r0, allowed[taken].r1, allowed[taken].r2 };
@@ -1048,7 +1054,7 @@ public static class CReproducer
         			close((int)h[i]);
         	memset(live, 0, sizeof(live));
         	fences_used = 0;
-        	nlearned = 0;
+        	nlearned[0] = nlearned[1] = 0;
         	last_attach.tv_sec = 0;
         	last_attach.tv_nsec = 0;
         	if (after_cleanup)

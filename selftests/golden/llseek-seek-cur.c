@@ -92,9 +92,9 @@ static int reached;             /* the last step with a result line in this atte
 
 /* a departure from the recorded run: a device's own timing took another documented branch */
 static char departure[512];
-/* contents a device wrote are not specified: values learned in this attempt, recorded -> seen */
-static long long learned_from[64], learned_to[64];
-static int nlearned;
+/* what a device chose, learned in this attempt, recorded -> seen: [0] contents it wrote, [1] a format's sizes */
+static long long learned_from[2][64], learned_to[2][64];
+static int nlearned[2];
 
 /* KTAP lines of the current attempt (an attempt that departs from the recorded run is retried) */
 static char out[1 << 17];
@@ -236,19 +236,19 @@ static const char *describe(const struct outcome *o)
 }
 
 /* a value the device chose where the recorded run saw another: later steps expect the device's */
-static UNUSED void learn(long long recorded, long long got)
+static UNUSED void learn(int kind, long long recorded, long long got)
 {
-	if (recorded != got && nlearned < 64) {
-		learned_from[nlearned] = recorded;
-		learned_to[nlearned++] = got;
+	if (recorded != got && nlearned[kind] < 64) {
+		learned_from[kind][nlearned[kind]] = recorded;
+		learned_to[kind][nlearned[kind]++] = got;
 	}
 }
 
-static UNUSED long long learned(long long recorded)
+static UNUSED long long learned(int kind, long long recorded)
 {
-	for (int i = 0; i < nlearned; i++)
-		if (learned_from[i] == recorded)
-			return learned_to[i];
+	for (int i = 0; i < nlearned[kind]; i++)
+		if (learned_from[kind][i] == recorded)
+			return learned_to[kind][i];
 	return recorded;
 }
 
@@ -267,9 +267,11 @@ static UNUSED int check(int n, const char *what, const struct outcome *got, cons
 		emit("# trace %d %d %lld %lld %lld\n", n, got->err, got->r0, got->r1, got->r2);
 	for (int i = 0; i < nallowed && match < 0; i++) {
 		const struct allowed *a = &allowed[i];
-		long long want = content ? learned(a->r0) : a->r0;
+		/* a value learned from this device is compared exactly, and only where the outcome is a success */
+		int learnt = content && a->err == 0;
+		long long want = learnt ? learned(content == 1 ? 0 : 1, a->r0) : a->r0;
 
-		if (got->err == a->err && (any_value || !(a->mask & 1) || (got->r0 >= want && got->r0 <= (content ? want : a->r0_max))) &&
+		if (got->err == a->err && (any_value || !(a->mask & 1) || (got->r0 >= want && got->r0 <= (learnt ? want : a->r0_max))) &&
 		    (!(a->mask & 2) || got->r1 == a->r1) && (!(a->mask & 4) || got->r2 == a->r2))
 			match = i;
 	}
@@ -286,9 +288,11 @@ static UNUSED int check(int n, const char *what, const struct outcome *got, cons
 		return 1;
 	}
 	if (any_value && taken >= 0) {
-		learn(allowed[taken].r0, got->r0);
-		learn(allowed[taken].r1, got->r1);
-		learn(allowed[taken].r2, got->r2);
+		learn(content == 2, allowed[taken].r0, got->r0);
+		if (content == 2) {   /* a format's further planes */
+			learn(1, allowed[taken].r1, got->r1);
+			learn(1, allowed[taken].r2, got->r2);
+		}
 	}
 	if (taken >= 0 && match != taken) {
 		struct outcome rec = { allowed[taken].err, allowed[taken].r0, allowed[taken].r1, allowed[taken].r2 };
@@ -356,7 +360,7 @@ static UNUSED void cleanup(void)
 			close((int)h[i]);
 	memset(live, 0, sizeof(live));
 	fences_used = 0;
-	nlearned = 0;
+	nlearned[0] = nlearned[1] = 0;
 	last_attach.tv_sec = 0;
 	last_attach.tv_nsec = 0;
 	if (after_cleanup)
