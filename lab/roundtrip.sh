@@ -4,7 +4,8 @@
 # and run in one boot of the lab VM:
 #   sample     sequences generated on vivid (single- and multi-planar), vim2m, the system heap and udmabuf and run by the C# adapter
 #              (--sample); the C program must take the same outcome at every step (exit 0), or, where
-#              the adapter saw a divergence, fail at the same step (exit 1)
+#              the adapter saw a divergence, fail at the same step (exit 1); where that divergence is a known issue in
+#              the lab kernel's range, passing is accepted too (some show only by the device's timing)
 #   broken     counterexamples of deliberately broken model variants; the C program checks the
 #              documented outcome, so on this kernel it must pass (exit 0); mmap-ignores-offset's, on
 #              the system heap (which honours the page offset), included
@@ -44,6 +45,15 @@ if [ -n "$module" ]; then
     echo "deviation $(basename "${r%.replay.json}") ${r%.replay.json} $r" >>"$list"
   done
 else
+  # the invariants the lab kernel breaks itself (known issues whose range holds 6.12.117)
+  kernel_known="$(python3 -c '
+import json, sys
+v = lambda s: tuple(int(x) for x in s.split("."))
+k = v("6.12.117")
+for i in json.load(open("spec/known-issues.json"))["issues"]:
+    if any(v(r["from"]) <= k and (r["fixed"] is None or k < v(r["fixed"])) for r in i["kernels"]):
+        print(i["invariant"])
+')" || fail "cannot read spec/known-issues.json"
   echo "== $samples sample sequences per device on vivid (single- and multi-planar), vim2m, vicodec, vimc, the system heap and udmabuf"
   # video0 (single-planar capture), video4 and video5 (vivid's multi-planar capture and output), video8 (vim2m, mem2mem),
   # video10 (vicodec's decoder), video14 (vimc's RGB/YUV capture: its reproducers configure the media pipeline first)
@@ -52,7 +62,12 @@ else
     --sample "$samples" --out "$out/samples" >"$out/samples.log" 2>&1 || { tail -30 "$out/samples.log"; fail "the sample run failed"; }
   for r in "$out"/samples/vm/samples/*/*.replay.json; do
     d="$(basename "$(dirname "$r")")"
-    echo "sample $d-$(basename "${r%.replay.json}") ${r%.replay.json} $r" >>"$list"
+    # a sample that departed at a known kernel issue may not depart again where the issue shows only by the device's
+    # timing (vb2-read-count-zero gives EAGAIN only while no frame is ready): it passes, or fails at the recorded step
+    kind=sample
+    inv="$(grep -o '"invariant": "[^"]*"' "$r" | head -1 | cut -d'"' -f4)"
+    if [ -n "$inv" ] && grep -qxF "$inv" <<<"$kernel_known"; then kind=broken-or-known; fi
+    echo "$kind $d-$(basename "${r%.replay.json}") ${r%.replay.json} $r" >>"$list"
   done
   echo "== counterexamples of broken model variants (on this machine: no kernel needed)"
   echo "== DMABUF-MMAP-5 on vivid and vgem (known kernel issues: their counterexamples must fail here)"
@@ -70,14 +85,6 @@ else
   # vivid and vgem break DMABUF-MMAP-5 themselves (a known kernel issue, checked above)
   # a broken variant's counterexample of an invariant that the lab kernel itself breaks (a known issue whose range holds
   # 6.12.117) may depart from the documentation on the kernel too, at the step the suite recorded
-  kernel_known="$(python3 -c '
-import json, sys
-v = lambda s: tuple(int(x) for x in s.split("."))
-k = v("6.12.117")
-for i in json.load(open("spec/known-issues.json"))["issues"]:
-    if any(v(r["from"]) <= k and (r["fixed"] is None or k < v(r["fixed"])) for r in i["kernels"]):
-        print(i["invariant"])
-')" || fail "cannot read spec/known-issues.json"
   for v in $(./run-suite.sh --list-variants | awk '{ sub(/^broken:/, "", $1); print $1 }'); do
     extra=""
     [ "$v" = mmap-ignores-offset ] && extra="--area heap"
