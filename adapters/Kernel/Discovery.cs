@@ -301,6 +301,16 @@ public static unsafe class Discovery
         return true;
     }
 
+    /// <summary>The sizeimage of each plane of a format, in bytes: num_planes entries of plane_fmt[] on a multi-planar type
+    /// (at most VIDEO_MAX_PLANES), fmt.pix.sizeimage alone on a single-planar one.</summary>
+    public static List<long> PlaneSizes(v4l2_format* f)
+    {
+        if (!IsMultiPlanar(f->type)) return [f->fmt_pix.sizeimage];
+        var sizes = new List<long>();
+        for (int p = 0; p < f->fmt_pix_mp.num_planes && p < VIDEO_MAX_PLANES; p++) sizes.Add(v4l2_pix_format_mplane.Plane(&f->fmt_pix_mp, p)->sizeimage);
+        return sizes;
+    }
+
     /// <summary>VIDIOC_G_FMT, then VIDIOC_S_FMT with only the pixel format changed (width, height and the rest as they were,
     /// the driver adjusting what it must). Returns the ioctl result (negative: -errno).</summary>
     public static long SetPixelFormat(int fd, uint type, uint pixelFormat)
@@ -335,11 +345,7 @@ public static unsafe class Discovery
         string? formatNote = null;
         if (mplane && !ChooseMostPlanes(fd, type, out pixelFormat, out initialFormat, out formatNote)) { why = formatNote!; return null; }
         if (Sys.Ioctl(fd, Req.VIDIOC_G_FMT, &fmt) != 0) { why = "VIDIOC_G_FMT fails"; return null; }
-        var planeSizes = new List<long>();
-        if (mplane)
-            for (int p = 0; p < fmt.fmt_pix_mp.num_planes && p < VIDEO_MAX_PLANES; p++)
-                planeSizes.Add(v4l2_pix_format_mplane.Plane(&fmt.fmt_pix_mp, p)->sizeimage);
-        else planeSizes.Add(fmt.fmt_pix.sizeimage);
+        var planeSizes = PlaneSizes(&fmt);
         if (planeSizes.Count == 0 || planeSizes.Any(x => x == 0)) { why = $"VIDIOC_G_FMT gives no sizeimage{(mplane ? " for some plane" : "")}"; return null; }
         long sizeImage = planeSizes[0];
 

@@ -414,11 +414,9 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         using (_watchdog.Op(tryOnly ? "VIDIOC_TRY_FMT" : "VIDIOC_S_FMT", fd))
             r = Sys.Ioctl(fd, tryOnly ? Req.VIDIOC_TRY_FMT : Req.VIDIOC_S_FMT, &f);
         if (r < 0) return Err(r);
-        if (!tryOnly) _formatSet = true;
-        if (!mplane) return Outcome.Success(f.fmt_pix.sizeimage);
-        var planes = stackalloc long[3];
-        for (int p = 0; p < 3 && p < f.fmt_pix_mp.num_planes; p++) planes[p] = v4l2_pix_format_mplane.Plane(&f.fmt_pix_mp, p)->sizeimage;
-        return Outcome.Success(planes[0], planes[1], planes[2]);
+        _formatSet = true;   // TRY_FMT must change nothing, but the driver under test may not know it
+        var sizes = Discovery.PlaneSizes(&f);
+        return Outcome.Success(sizes.ElementAtOrDefault(0), sizes.ElementAtOrDefault(1), sizes.ElementAtOrDefault(2));
     }
 
     public Outcome QueryBuf(int fd, uint type, uint index, uint plane = 0)
@@ -486,15 +484,15 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         return r < 0 ? Err(r) : Outcome.Success();
     }
 
-    /// <summary>The sizeimage of each plane of the queue's current format (VIDIOC_G_FMT on fd: a format is the device's or,
-    /// on a mem2mem node, the file handle's, and VIDIOC_S_FMT may have changed it); the profile's when G_FMT fails.</summary>
+    /// <summary>The sizeimage of each plane of the queue's current format: the profile's (the certified format) until a format
+    /// ioctl of this sequence may have changed it, then VIDIOC_G_FMT on fd (a format is the device's or, on a mem2mem node,
+    /// the file handle's); the profile's when G_FMT fails.</summary>
     private IReadOnlyList<long> CurrentPlaneSizes(int fd, uint type, IReadOnlyList<long> profile)
     {
+        if (!_formatSet) return profile;
         var f = new v4l2_format { type = type };
         if (Sys.Ioctl(fd, Req.VIDIOC_G_FMT, &f) < 0) return profile;
-        if (!IsMultiPlanar(type)) return [f.fmt_pix.sizeimage];
-        var sizes = new List<long>();
-        for (int p = 0; p < f.fmt_pix_mp.num_planes && p < VIDEO_MAX_PLANES; p++) sizes.Add(v4l2_pix_format_mplane.Plane(&f.fmt_pix_mp, p)->sizeimage);
+        var sizes = Discovery.PlaneSizes(&f);
         return sizes.Count > 0 ? sizes : profile;
     }
 
@@ -641,7 +639,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
     /// <summary>A reload is under way (its own Reset must not start another).</summary>
     private bool _reloading;
 
-    /// <summary>Whether a VIDIOC_S_FMT succeeded since the formats were last put back.</summary>
+    /// <summary>Whether a VIDIOC_S_FMT or VIDIOC_TRY_FMT succeeded since the formats were last put back.</summary>
     private bool _formatSet;
     /// <summary>Each video node's format as the run certifies it, read after <see cref="ApplyFormats"/>.</summary>
     private readonly List<(string Path, v4l2_format Format)> _certified = new();

@@ -45,21 +45,30 @@ public sealed partial class ReferenceModel
             }
         }
         // the current format sent back shows the format the last S_FMT (or, wrongly, TRY_FMT) set
-        if (size == FrameSize.Current && q.SizesAtStake != null)
-            SizeDecides(q.SizesAtStake, Outcome.Success(Padded(q.PlaneSizes)[0], Padded(q.PlaneSizes)[1], Padded(q.PlaneSizes)[2]));
+        if (size == FrameSize.Current && q.SizesAtStake != null) SizeDecides(q.SizesAtStake, AsOutcome(Padded(q.PlaneSizes)));
         var answer = FmtAnswer(q, size);
         if (answer == null) return new Outcome(Errno.OK, q.PlaneSizes[0]);   // out of bounds: AllowedSet says what was expected
+        var planes = answer.Take(q.P.NumPlanes).ToList();
         if (!tryOnly && !(!_hasActual && Broken(ModelBug.FmtIgnoredByReqBufs)))
         {
             q.SizesAtStake = Inv.FmtAlloc;   // changed or not, the format is now the one S_FMT answered
-            q.PlaneSizes = [.. answer.Take(q.P.NumPlanes)];
-            q.FmtAnswers.Clear();   // every later request is relative to the new format
+            TakeFormat(q, planes);
         }
-        if (tryOnly && !answer.Take(q.P.NumPlanes).SequenceEqual(q.PlaneSizes)) q.SizesAtStake = Inv.FmtTry;
+        if (tryOnly && !planes.SequenceEqual(q.PlaneSizes)) q.SizesAtStake = Inv.FmtTry;
         // the bug (as a target): TRY_FMT sets the format
-        if (tryOnly && !_hasActual && Broken(ModelBug.TryFmtSets)) { q.PlaneSizes = [.. answer.Take(q.P.NumPlanes)]; q.FmtAnswers.Clear(); }
-        return Cite(Inv.FmtTry, Outcome.Success(answer[0], answer[1], answer[2]));
+        if (tryOnly && !_hasActual && Broken(ModelBug.TryFmtSets)) TakeFormat(q, planes);
+        return Cite(Inv.FmtTry, AsOutcome(answer));
     }
+
+    /// <summary>The queue's format is now one of these plane sizes; every later request is relative to it.</summary>
+    private static void TakeFormat(VideoQueue q, List<long> planes)
+    {
+        q.PlaneSizes = planes;
+        q.FmtAnswers.Clear();
+    }
+
+    /// <summary>Plane sizes (R0..R2, <see cref="Padded"/>) as the outcome a format ioctl reports.</summary>
+    private static Outcome AsOutcome(long[] padded) => Outcome.Success(padded[0], padded[1], padded[2]);
 
     // ---- what a buffer's size shows rests on the format rule it was sized under (VideoBuffer.SizedBy): where the target
     // shows another outcome than the model, the divergence is that rule's, not the one the op otherwise follows
