@@ -80,4 +80,20 @@ public class ShrinkAndModelTests(ITestOutputHelper output)
         m.Munmap(map);
         Assert.Equal(0, m.LiveDmaBufs());
     }
+
+    [Fact]
+    public void Poll_of_a_streaming_queue_whose_buffers_were_all_removed_starts_no_read_io()
+    {
+        // found by the lab on conformance_vcap: __vb2_init_fileio refuses a streaming queue, and vb2_core_poll says POLLERR
+        var m = new ReferenceModel(TargetProfile.VividLike);
+        int fd = m.Open("video0", O_RDWR | O_NONBLOCK).Handle;
+        Assert.Equal(2, m.ReqBufs(fd, V4L2_BUF_TYPE_VIDEO_CAPTURE, V4L2_MEMORY_USERPTR, 1).R0);
+        Assert.True(m.StreamOn(fd, V4L2_BUF_TYPE_VIDEO_CAPTURE).Ok);
+        Assert.True(m.RemoveBufs(fd, V4L2_BUF_TYPE_VIDEO_CAPTURE, 0, 2).Ok);
+        m.BeginStep(null);
+        Assert.Equal(POLLERR, m.Poll(fd, POLLIN | POLLOUT).R0);
+        Assert.Contains(Inv.PollStartsRead, m.Cited);
+        // nothing started: read() is refused as it is for any queue the streaming API holds
+        Assert.Equal(Errno.EBUSY, m.Read(fd, 4096).Errno);
+    }
 }

@@ -17,6 +17,12 @@ public sealed partial class ReferenceModel
         // only buffers are asked about here; a poll for events alone starts nothing (vb2_core_poll's first check)
         if ((events & POLLIN) == 0) { Cite(Inv.PollStartsRead); return Outcome.Success(0); }
         // the bug (as a target): poll() starts no read() I/O
+        if (q.NumBufs == 0 && !q.FileIo && q.P.ReadWrite && q.Streaming)
+        {
+            // every buffer removed while streaming: __vb2_init_fileio refuses a streaming queue (EBUSY), and poll reports POLLERR
+            Cite(Inv.PollStartsRead);
+            return Outcome.Success(POLLERR);
+        }
         if (q.NumBufs == 0 && !q.FileIo && q.P.ReadWrite && !(!_hasActual && Broken(ModelBug.PollStartsNothing)))
         {
             // the read() emulator starts, as read() would have started it, and the poller owns the queue
