@@ -163,6 +163,10 @@ public interface IBufferTarget : IDisposable
     /// read (0 &lt;= R0 &lt;= count); the bytes themselves are not observed. Errors: EAGAIN (no frame ready), EBUSY (another
     /// handle owns the queue, or streaming I/O holds it), EINVAL (the node offers no read()).</summary>
     Outcome Read(int fd, long count);
+    /// <summary>write(fd, buf, count) on a video output node opened O_NONBLOCK (func-write.rst, vb2_fop_write), of count bytes
+    /// the harness does not look at again: R0 = the number of bytes written (0 &lt;= R0 &lt;= count). Errors: EAGAIN (no buffer
+    /// space free), EBUSY (another handle owns the queue, or streaming I/O holds it), EINVAL (the node offers no write()).</summary>
+    Outcome Write(int fd, long count);
     Outcome StreamOn(int fd, uint type);
     Outcome StreamOff(int fd, uint type);
     /// <summary>VIDIOC_REMOVE_BUFS.</summary>

@@ -90,8 +90,9 @@ public sealed record VideoNodeProfile(
     /// MEDIA_IOC_G_TOPOLOGY, lists the node). Set only when some queue of the node reports V4L2_BUF_CAP_SUPPORTS_REQUESTS and
     /// such a media device exists; null otherwise.</summary>
     public string? RequestMedia { get; init; }
-    /// <summary>The node offers read() I/O on this single-planar capture queue: QUERYCAP reports V4L2_CAP_READWRITE (rw.rst) and the
-    /// queue is VIDEO_CAPTURE on a node that is not mem2mem. False on every other queue (a write()-only output queue included).</summary>
+    /// <summary>The node offers file I/O on this single-planar queue: read() on a VIDEO_CAPTURE queue, write() on a VIDEO_OUTPUT one
+    /// (QUERYCAP reports V4L2_CAP_READWRITE, rw.rst) of a node that is not mem2mem. False on every other queue (multi-planar ones
+    /// included: vb2's emulator serves single-plane formats only).</summary>
     public bool ReadWrite { get; init; }
 }
 
@@ -201,6 +202,20 @@ public sealed record TargetProfile(
     };
 
     /// <summary>
+    /// An output node like vivid's default one: VIDEO_OUTPUT, 720x576 YUYV (829440 bytes), max_num_buffers 32, with write() I/O
+    /// (V4L2_CAP_READWRITE) beside streaming I/O.
+    /// </summary>
+    public static TargetProfile VividOutput { get; } = VividLike with
+    {
+        Name = "vivid-output",
+        Video = [VividLike.Video[0] with
+        {
+            Card = "vivid-000-vid-out", BufType = Uapi.V4L2_BUF_TYPE_VIDEO_OUTPUT, SizeImage = 720 * 576 * 2, PlaneSizes = [720 * 576 * 2],
+            MaxBuffers = 32, DeviceWritesCaptureBuffers = false, RequestMedia = null,
+        }],
+    };
+
+    /// <summary>
     /// A mem2mem node like vim2m's default context: CAPTURE and OUTPUT queues of 640x480 RGB565 (614400 bytes), vb2-vmalloc,
     /// max_num_buffers 32, each allocation call capped by the driver's 16 MiB memory limit (27 buffers).
     /// </summary>
@@ -223,7 +238,7 @@ public sealed record TargetProfile(
     /// <summary>vim2m's CAPTURE queue: as its OUTPUT queue's, without requests (only src_vq sets supports_requests).</summary>
     private const uint M2mCaptureCaps = M2mCaps & ~Uapi.V4L2_BUF_CAP_SUPPORTS_REQUESTS;
 
-    public static IReadOnlyList<TargetProfile> BuiltIn { get; } = [VividLike, LegacyVb2, VividMplane, Vim2mLike];
+    public static IReadOnlyList<TargetProfile> BuiltIn { get; } = [VividLike, LegacyVb2, VividMplane, Vim2mLike, VividOutput];
 
     /// <summary>DRM devices exporting dumb buffers (vgem on the lab kernel).</summary>
     public IReadOnlyList<DrmProfile> Drm { get; init; } = [];
@@ -286,7 +301,7 @@ public sealed record TargetProfile(
                 return false;
             case "queue" when arg == "polled":
                 if (Video.Any(v => !v.IsOutput || v.IsMem2Mem)) return true;
-                reason = Video.Count == 0 ? "no V4L2 node" : "an output node: poll() of it starts write() I/O, which is not modelled, so it is not polled";
+                reason = Video.Count == 0 ? "no V4L2 node" : "only output nodes: their poll() is judged by VB2-POLL-5 where they offer write(), and not polled otherwise (poll() may start write() I/O)";
                 return false;
             case "queue" when arg == "formats":
                 if (Video.Any(v => v.FormatsCertified)) return true;
@@ -296,8 +311,12 @@ public sealed record TargetProfile(
                 if (Video.Any(v => v.RequestMedia != null)) return true;
                 reason = Video.Count == 0 ? "no V4L2 node" : "no queue reports V4L2_BUF_CAP_SUPPORTS_REQUESTS with a media device to allocate requests from (MEDIA_IOC_REQUEST_ALLOC)";
                 return false;
+            case "io" when arg == "write":
+                if (Video.Any(v => v.ReadWrite && v.IsOutput)) return true;
+                reason = Video.Count == 0 ? "no V4L2 node" : "no output node offers write() (V4L2_CAP_READWRITE on a single-planar VIDEO_OUTPUT node)";
+                return false;
             case "io" when arg == "read":
-                if (Video.Any(v => v.ReadWrite)) return true;
+                if (Video.Any(v => v.ReadWrite && !v.IsOutput)) return true;
                 reason = Video.Count == 0 ? "no V4L2 node" : "no capture node offers read() (V4L2_CAP_READWRITE on a single-planar VIDEO_CAPTURE node)";
                 return false;
             case "device":

@@ -152,6 +152,14 @@ public static class Domains
         Name = "read count", Source = "Documentation/userspace-api/media/v4l/func-read.rst (count 0 returns 0; at most one frame per call)",
     };
 
+    /// <summary>write()'s count, relative to the queue's sizeimage s.</summary>
+    public static readonly Domain<Func<long, long>> WriteCount = new(
+        Ok<Func<long, long>>(4, s => s, "sizeimage (one frame)"), Ok<Func<long, long>>(3, _ => PAGE_SIZE, "one page"), Ok<Func<long, long>>(2, _ => 1L, "1"),
+        Ok<Func<long, long>>(2, s => s + PAGE_SIZE, "a frame and a page (more than one frame)"), Ok<Func<long, long>>(1, _ => 0L, "0 (returns 0, does nothing)"))
+    {
+        Name = "write count", Source = "Documentation/userspace-api/media/v4l/func-write.rst (count 0 returns 0 without any other effect; up to count bytes)",
+    };
+
     public static readonly Domain<uint> RemoveBufsCount = new(Ok(5, 1u), Ok(2, 0u, "0 (does nothing)"), Ok(2, 2u), Ok(1, 65u))
     {
         Name = "v4l2_remove_buffers.count", Source = "Documentation/userspace-api/media/v4l/vidioc-remove-bufs.rst (count 0 does nothing and returns 0)",
@@ -214,6 +222,9 @@ public static class Domains
 
     /// <summary>The domains only a mem2mem node draws from.</summary>
     public static IReadOnlyList<Domain> Mem2MemOnly => [M2mBufType];
+
+    /// <summary>The domains only an output node with write() I/O draws from.</summary>
+    public static IReadOnlyList<Domain> WriteOnly => [WriteCount];
 
     // ---- dma-buf core --------------------------------------------------------------------------------
 

@@ -195,6 +195,7 @@ public interface IOpVisitor<out T>
     T Visit(QBuf op);
     T Visit(DQBuf op);
     T Visit(VideoRead op);
+    T Visit(VideoWrite op);
     T Visit(StreamOn op);
     T Visit(StreamOff op);
     T Visit(RemoveBufs op);
@@ -698,6 +699,19 @@ public sealed record VideoRead(Var Fd, [DrawnFrom(nameof(Domains.ReadCount))] lo
     public override string Area => "vb2";
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.Read(fd, Count) : NotRun;
     public override string Text => $"read({Fd}, buf, {Count}) /* O_NONBLOCK */";
+    public override string Observed(in Outcome o) => o.Ok ? $"{o.R0} bytes" : base.Observed(o);
+    public override IEnumerable<Op> Simplify() { if (Count > 1) yield return this with { Count = 1 }; }
+}
+
+/// <summary>write(fd, buf, Count) on an output node that offers write() I/O (V4L2_CAP_READWRITE): the fd is O_NONBLOCK, so it
+/// returns EAGAIN while no buffer space is free; R0 is the byte count. The bytes are zeros (the device outputs them; nothing
+/// compares them).</summary>
+public sealed record VideoWrite(Var Fd, [DrawnFrom(nameof(Domains.WriteCount))] long Count) : Op
+{
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
+    public override string Area => "vb2";
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.Write(fd, Count) : NotRun;
+    public override string Text => $"write({Fd}, buf, {Count}) /* O_NONBLOCK */";
     public override string Observed(in Outcome o) => o.Ok ? $"{o.R0} bytes" : base.Observed(o);
     public override IEnumerable<Op> Simplify() { if (Count > 1) yield return this with { Count = 1 }; }
 }

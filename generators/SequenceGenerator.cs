@@ -334,13 +334,15 @@ public sealed class SequenceGenerator
                     return q with { MorePlanes = more.ToImmutable() };
                 });
                 Add(6, r => new DQBuf(r.Pick(video).Var, node.IsMem2Mem ? Draw(Domains.M2mBufType, ref r)(node) : node.BufType));
-                if (node.ReadWrite) Add(3, r => new VideoRead(r.Pick(video).Var, Draw(Domains.ReadCount, ref r)(node.SizeImage)));
-                // poll() of capture and mem2mem nodes (an output node's poll starts write() I/O, which is not modelled)
+                if (node.ReadWrite && !node.IsOutput) Add(3, r => new VideoRead(r.Pick(video).Var, Draw(Domains.ReadCount, ref r)(node.SizeImage)));
+                if (node.ReadWrite && node.IsOutput) Add(3, r => new VideoWrite(r.Pick(video).Var, Draw(Domains.WriteCount, ref r)(node.SizeImage)));
+                // poll() of capture, mem2mem and single-planar output nodes (a multi-planar output node's poll may start write() I/O,
+                // which is modelled on single-planar ones only)
                 // (on a node with read() I/O and no buffers, a POLLIN poll starts the emulator, which then holds the queue: rarely)
                 // (only where vb2 is certified: a node that only lends its buffers to another unit, its read() I/O certified on its
                 // own unit, is not told apart from one without read(), and a POLLIN poll would start its read() emulator)
                 bool certifiesVb2 = Areas.Contains("vb2");
-                if ((!node.IsOutput || node.IsMem2Mem) && certifiesVb2)
+                if ((!node.IsOutput || node.IsMem2Mem || node.ReadWrite) && certifiesVb2)
                     Add(node.ReadWrite && _memory == 0 ? 1 : 4, r => new VideoPoll(r.Pick(video).Var, Draw(Domains.VideoPollEvents, ref r)));
                 // format changes between allocations (not on codecs or pipeline nodes: VideoNodeProfile.FormatsCertified); the
                 // largest frame is only asked about (TRY_FMT): set, it would make every later buffer the driver's largest frame

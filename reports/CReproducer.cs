@@ -700,6 +700,8 @@ public static class CReproducer
             : "{\n" + PlanesBuffer(op.Type, "") + $"\n\to = xioctl({Fd(op.Fd)}, VIDIOC_DQBUF, &b) < 0 ? fail() : done(b.index, b.flags & STATE_FLAGS, 0);\n}}";
         public string Visit(VideoRead op) =>
             $"{{\n\tstatic char rbuf[{Math.Max(1, op.Count)}];\n\tssize_t r = read({Fd(op.Fd)}, rbuf, {op.Count});\n\to = r < 0 ? fail() : done(r, 0, 0);\n}}";
+        public string Visit(VideoWrite op) =>
+            $"{{\n\tstatic const char wbuf[{Math.Max(1, op.Count)}];\n\tssize_t r = write({Fd(op.Fd)}, wbuf, {op.Count});\n\to = r < 0 ? fail() : done(r, 0, 0);\n}}";
         public string Visit(StreamOn op) => Ioctl(Ioctls.StreamOn, Fd(op.Fd), [Type(op.Type)]);
         public string Visit(StreamOff op) => Ioctl(Ioctls.StreamOff, Fd(op.Fd), [Type(op.Type)]);
         public string Visit(RemoveBufs op) => Ioctl(Ioctls.RemoveBufs, Fd(op.Fd), [$"{op.Index}", $"{op.Count}", Type(op.Type)]);

@@ -29,6 +29,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "read", SetLastError = true)]
     internal static partial nint read(int fd, void* buf, nuint count);
 
+    [LibraryImport(Lib, EntryPoint = "write", SetLastError = true)]
+    internal static partial nint write(int fd, void* buf, nuint count);
+
     [LibraryImport(Lib, EntryPoint = "lseek", SetLastError = true)]
     internal static partial long lseek(int fd, long offset, int whence);
 
@@ -99,6 +102,7 @@ internal static unsafe class Sys
     private readonly struct DupCall(int fd) : ICall { public long Invoke() => Libc.dup(fd); }
     private readonly struct FcntlCall(int fd, int cmd, long arg) : ICall { public long Invoke() => Libc.fcntl(fd, cmd, arg); }
     private readonly struct ReadCall(int fd, void* buf, nuint count) : ICall { public long Invoke() => Libc.read(fd, buf, count); }
+    private readonly struct WriteCall(int fd, void* buf, nuint count) : ICall { public long Invoke() => Libc.write(fd, buf, count); }
     private readonly struct LseekCall(int fd, long off, int whence) : ICall { public long Invoke() => Libc.lseek(fd, off, whence); }
     private readonly struct MmapCall(nuint len, int prot, int flags, int fd, long off) : ICall
     {
@@ -120,6 +124,8 @@ internal static unsafe class Sys
     public static long Lseek(int fd, long offset, int whence) => Retry(new LseekCall(fd, offset, whence));
     /// <summary>read(2) into buf: the byte count, or -errno.</summary>
     public static long Read(int fd, void* buf, long count) => Retry(new ReadCall(fd, buf, (nuint)count));
+    /// <summary>write(2) from buf: the byte count, or -errno.</summary>
+    public static long Write(int fd, void* buf, long count) => Retry(new WriteCall(fd, buf, (nuint)count));
     /// <summary>Address on success (user addresses are below 2^47), or -errno.</summary>
     public static long Mmap(long length, int prot, int flags, int fd, long offset) => Retry(new MmapCall((nuint)length, prot, flags, fd, offset));
     public static long Munmap(long addr, long length) => Retry(new MunmapCall((void*)addr, (nuint)length));

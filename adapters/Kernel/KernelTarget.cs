@@ -563,6 +563,20 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         finally { System.Runtime.InteropServices.NativeMemory.Free(buf); }
     }
 
+    public Outcome Write(int fd, long count)
+    {
+        // zeros from memory of the harness's own (at most a frame and a page: the generator's largest count)
+        var buf = System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)Math.Max(1, count));
+        try
+        {
+            long r;
+            using (_watchdog.Op("write", fd))
+                r = Sys.Write(fd, buf, count);
+            return r < 0 ? Err(r) : Outcome.Success(r);
+        }
+        finally { System.Runtime.InteropServices.NativeMemory.Free(buf); }
+    }
+
     public Outcome StreamOn(int fd, uint type)
     {
         byte* arg = stackalloc byte[ArgBytes];

@@ -13,7 +13,7 @@ public sealed partial class ReferenceModel
         AttributeQueueState(v);
         if (v.Out != null) return M2mPollEvents(v, events);
         var q = v.Q;
-        if (q.P.IsOutput) return Outcome.NotRun;   // write() I/O is not modelled: the generator polls capture and mem2mem nodes only
+        if (q.P.IsOutput) return q.P.ReadWrite ? OutputPollEvents(v, events) : Outcome.NotRun;   // output nodes are polled where write() is modelled
         // only buffers are asked about here; a poll for events alone starts nothing (vb2_core_poll's first check)
         if ((events & POLLIN) == 0) { Cite(Inv.PollStartsRead); return Outcome.Success(0); }
         // the bug (as a target): poll() starts no read() I/O

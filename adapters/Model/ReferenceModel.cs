@@ -183,8 +183,11 @@ public sealed partial class ReferenceModel : IBufferTarget
             case VideoFile v:
                 if (v.Out != null) _contexts.Remove(v);
                 foreach (var q in v.Queues)
+                {
                     if ((q.Owner == v || q.Owner == null) && !(Broken(ModelBug.CloseKeepsQueue) && q.Owner == v)) QueueRelease(q);
                     else if (q.ReadRefusedOwner != null && q.ReadRefusedOwner == q.Owner) q.OwnerAtStake = true;   // see VideoQueue.OwnerAtStake
+                    if (q.ZeroWriter == v) q.ZeroWriter = null;   // vb2 released the emulator the zero-count write() started with it
+                }
                 break;
             case MemfdFile m:
                 m.Mem.Orphaned = true;

@@ -173,6 +173,18 @@ internal sealed class VideoQueue(VideoNodeProfile p)
     /// <summary>The format rule the sizes of buffers allocated from now on rest on: VB2-FMT-3 once a VIDIOC_S_FMT set
     /// the format, VB2-FMT-2 once a VIDIOC_TRY_FMT answered other sizes (which must have changed nothing); null before either.</summary>
     public string? SizesAtStake;
+    /// <summary>The file I/O emulator holding the queue is write()'s (an output queue), not read()'s: what it refuses rests on
+    /// VB2-WRITE-2 rather than VB2-READ-2.</summary>
+    public bool FileIoWrite;
+    /// <summary>Bytes write() has taken since the write() emulator started, in bytes: space is free (no EAGAIN) until a frame per
+    /// buffer it may have allocated (FileLo frames of FileIoSize) was taken.</summary>
+    public long WriteTaken;
+    /// <summary>Only once VB2-WRITE-1 has failed on the target (relaxed): the target refused a full frame with EINVAL, as vb2 does
+    /// for every frame (vb2-write-bytesused-lost); its emulator stays at that frame's end and refuses each write() the same way.</summary>
+    public bool WriteStuck;
+    /// <summary>The handle whose write() of 0 bytes found the queue idle: vb2 starts its emulator there (func-write.rst says
+    /// nothing happens), so until that handle is closed or starts write() I/O itself, what the queue shows rests on VB2-WRITE-4.</summary>
+    public VideoFile? ZeroWriter;
     /// <summary>The read() emulator's frame size (its buffers' length, set when it started) and the format rule it rests on.</summary>
     public long FileIoSize;
     public string? FileIoSizedBy;

@@ -27,7 +27,11 @@ public sealed partial class ReferenceModel
     {
         if (v.Q.ReleasedOnClose) _decidedBy = Inv.OwnClose;
         if (v.Q.OwnerAtStake && v.Q.ReadRefusedOwner == v.Q.Owner) _decidedBy = Inv.ReadAfterStreaming;
+        if (v.Q.ZeroWriter != null) _decidedBy = Inv.WriteZero;
     }
+
+    /// <summary>The rule the file I/O emulator holding q refuses streaming I/O by: VB2-WRITE-2 for write(), VB2-READ-2 for read().</summary>
+    private static string FileIoRule(VideoQueue q) => q.FileIoWrite ? Inv.WriteBusy : Inv.ReadBusy;
 
     /// <summary>
     /// The queue a buffer type reaches through v. With more than one mem2mem context open, what a handle sees of its own
@@ -127,8 +131,12 @@ public sealed partial class ReferenceModel
         StopStreaming(q, Inv.OwnClose);
         FreeBuffers(q, 0, q.Bufs.Length);
         q.Owner = null;
-        if (q.FileIo) Cite(Inv.ReadBusy);   // __vb2_cleanup_fileio: the emulator's buffers go with it
+        if (q.FileIo) Cite(FileIoRule(q));   // __vb2_cleanup_fileio: the emulator's buffers go with it
         q.FileIo = false;
+        q.FileIoWrite = false;
+        q.WriteTaken = 0;
+        q.WriteStuck = false;
+        q.ZeroWriter = null;
         q.ReadRefusedOwner = null;
         q.OwnerAtStake = false;
         q.Memory = 0;
@@ -185,7 +193,7 @@ public sealed partial class ReferenceModel
         uint caps = Caps(q);
         Cite(Inv.ReqBufsCaps);
         if (!ValidMemory(q, memory)) return Cite(Inv.ReqBufsBadMemory, new Outcome(Errno.EINVAL));
-        if (q.FileIo) return Cite(Inv.ReadBusy, new Outcome(Errno.EBUSY));   // vb2_verify_memory_type, before the owner check
+        if (q.FileIo) return Cite(FileIoRule(q), new Outcome(Errno.EBUSY));   // vb2_verify_memory_type, before the owner check
         if (IsBusy(v, q) && !Broken(ModelBug.NonOwnerReqBufs)) return Cite(Inv.OwnReqBufs, new Outcome(Errno.EBUSY));
         if (q.Streaming) return Cite(Inv.ReqBufsStreaming, new Outcome(Errno.EBUSY));
         if (q.NumBufs > 0 && !q.P.Has(V4L2_BUF_CAP_SUPPORTS_ORPHANED_BUFS)
@@ -293,8 +301,8 @@ public sealed partial class ReferenceModel
         if (q.FileIo && memOk)
         {
             // vb2_verify_memory_type's EBUSY; with count 0 vb2_ioctl_create_bufs maps it to 0 and reports the emulator's count
-            if (count != 0) return Cite(Inv.ReadBusy, Errno.EBUSY);
-            Cite(Inv.ReadBusy);
+            if (count != 0) return Cite(FileIoRule(q), Errno.EBUSY);
+            Cite(FileIoRule(q));
             return Outcome.Success(FileIoCount(q), 0, caps);
         }
         if (count == 0)
@@ -406,7 +414,7 @@ public sealed partial class ReferenceModel
             bool rest = (flags & ~(uint)(O_CLOEXEC | O_ACCMODE)) == 0 && type == q.P.BufType && plane == 0;
             if (!FileIoHas(q, index, narrow: rest)) return Cite(Inv.ExpBufIndex, Errno.EINVAL);
             if (!rest) return Cite(Inv.ExpBufFlags, Errno.EINVAL);
-            return Cite(Inv.ReadBusy, Errno.EBUSY);
+            return Cite(FileIoRule(q), Errno.EBUSY);
         }
         if (Buffer(q, index) is not { } b) return Cite(Inv.ExpBufIndex, Errno.EINVAL);
         if (q.Memory != V4L2_MEMORY_MMAP) return Cite(Inv.ExpBufMemory, Errno.EINVAL);
@@ -440,7 +448,7 @@ public sealed partial class ReferenceModel
             // vb2_mmap: VM_SHARED and the direction's protection first, then __find_plane_by_offset's file-I/O check
             if ((flags & MAP_SHARED) == 0) return Cite(Inv.VMmapPrivate, Errno.EINVAL);
             if ((prot & (q.P.IsOutput ? PROT_WRITE : PROT_READ)) == 0) return Outcome.Fail(Errno.EINVAL);
-            return Cite(Inv.ReadBusy, Errno.EBUSY);
+            return Cite(FileIoRule(q), Errno.EBUSY);
         }
         if (q.Memory != V4L2_MEMORY_MMAP) return Cite(Inv.VMmapNoBuffer, Errno.EINVAL);
         if ((flags & MAP_SHARED) == 0) return Cite(Inv.VMmapPrivate, Errno.EINVAL);
@@ -494,7 +502,7 @@ public sealed partial class ReferenceModel
         if (request != null && v.Out != null && !q.P.IsOutput && QBufM2mCaptureInRequest(q, index) is { } refused) return refused;
         if (type != q.P.BufType) return Cite(Inv.BufType, Errno.EINVAL);
         if (IsBusy(v, q)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
-        if (q.FileIo) return Cite(Inv.ReadBusy, Errno.EBUSY);
+        if (q.FileIo) return Cite(FileIoRule(q), Errno.EBUSY);
         if (Buffer(q, index) is not { } b) return Cite(Inv.QBufBad, Errno.EINVAL);
         if (memory != q.Memory) return Cite(Inv.QBufBad, Errno.EINVAL);
         if (request is { } requestFd) return QBufInRequest(q, b, index, requestFd);
@@ -675,7 +683,7 @@ public sealed partial class ReferenceModel
         var q = QueueOf(v, type);
         if (type != q.P.BufType) return Cite(Inv.BufType, Errno.EINVAL);
         if (IsBusy(v, q)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
-        if (q.FileIo) return Cite(Inv.ReadBusy, Errno.EBUSY);
+        if (q.FileIo) return Cite(FileIoRule(q), Errno.EBUSY);
         if (q.Bufs.Any(x => x is { Prepared: true, Queued: false })) _decidedBy = Inv.PrepareBuf;   // a prepared buffer is not queued
         if (!q.Streaming) return Cite(Inv.DQBufNotStreaming, Errno.EINVAL);
         Cite(Inv.DQBufOrder);
@@ -713,7 +721,7 @@ public sealed partial class ReferenceModel
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = QueueOf(v, type);
         if (IsBusy(v, q)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
-        if (q.FileIo) return Cite(Inv.ReadBusy, Errno.EBUSY);   // vb2_streamon, before vb2_core_streamon looks at the type
+        if (q.FileIo) return Cite(FileIoRule(q), Errno.EBUSY);   // vb2_streamon, before vb2_core_streamon looks at the type
         if (type != q.P.BufType) return Cite(Inv.BufType, Errno.EINVAL);
         if (q.Streaming) return Cite(Inv.StreamOn, Outcome.Success());
         if (q.NumBufs == 0) return Cite(Inv.StreamOn, Errno.EINVAL);
@@ -735,7 +743,7 @@ public sealed partial class ReferenceModel
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = QueueOf(v, type);
         if (IsBusy(v, q)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
-        if (q.FileIo) return Cite(Inv.ReadBusy, Errno.EBUSY);   // vb2_streamoff, before vb2_core_streamoff looks at the type
+        if (q.FileIo) return Cite(FileIoRule(q), Errno.EBUSY);   // vb2_streamoff, before vb2_core_streamoff looks at the type
         if (type != q.P.BufType) return Cite(Inv.BufType, Errno.EINVAL);
         if (q.Peer is { } peer)
         {
@@ -759,7 +767,7 @@ public sealed partial class ReferenceModel
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = v.Q;
-        if (!q.P.ReadWrite) return Outcome.NotRun;   // the generator reads only nodes that offer read()
+        if (!q.P.ReadWrite || q.P.IsOutput) return Outcome.NotRun;   // the generator reads only capture nodes that offer read()
         if (count == 0) return Cite(Inv.ReadZero, Outcome.Success(0));
         if (IsBusy(v, q)) return Cite(Inv.ReadBusy, Errno.EBUSY);
         if (!q.FileIo)
@@ -781,9 +789,13 @@ public sealed partial class ReferenceModel
     /// <summary>__vb2_init_fileio for read(): the emulator allocates and queues its buffers and streams; the file that started
     /// it owns the queue (vb2_fop_read, vb2_fop_poll). Started by a poll(), whose outcome may not show it, what follows still
     /// rests on the close that released the queue (ReleasedOnClose stays).</summary>
-    private static void StartFileIo(VideoQueue q, VideoFile v)
+    private static void StartFileIo(VideoQueue q, VideoFile v, bool write = false)
     {
         q.FileIo = true;
+        q.FileIoWrite = write;
+        q.WriteTaken = 0;
+        q.WriteStuck = false;
+        if (q.ZeroWriter == v) q.ZeroWriter = null;   // the zero-count write() had started this already
         q.Owner = v;
         q.Memory = V4L2_MEMORY_MMAP;
         q.FmtBusy = true;
@@ -795,7 +807,7 @@ public sealed partial class ReferenceModel
     /// queued, done, or dequeued by the emulator while it is read.</summary>
     private Outcome FileIoQueryBuf(VideoQueue q, uint index, uint plane)
     {
-        Cite(Inv.ReadBusy);
+        Cite(FileIoRule(q));
         if (!FileIoHas(q, index, narrow: true)) return Cite(Inv.QueryBufIndex, Errno.EINVAL);
         long length = plane == 0 ? q.FileIoSize : -1;
         Cite(Inv.QueryBufFields);
@@ -834,7 +846,7 @@ public sealed partial class ReferenceModel
         if (count == 0) return Cite(Inv.Remove0, Outcome.Success());
         if (IsBusy(v, q)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
         // the bug (as a target): the file-I/O check is missing, and REMOVE_BUFS goes on to look for the buffers
-        if (q.FileIo && !(!_hasActual && Broken(ModelBug.RemoveBufsDuringRead))) return Cite(Inv.ReadBusy, Errno.EBUSY);
+        if (q.FileIo && !(!_hasActual && Broken(ModelBug.RemoveBufsDuringRead))) return Cite(FileIoRule(q), Errno.EBUSY);
         if (count > q.NumBufs) return Cite(Inv.RemoveMissing, Errno.EINVAL);
         if (index > q.P.MaxBuffers - count) return Cite(Inv.RemoveMissing, Errno.EINVAL);
         for (uint i = index; i < index + count; i++)
