@@ -50,6 +50,7 @@ public enum ModelBug : long
     WriteWhileStreaming = 1L << 41,
     WriteZeroStartsIo = 1L << 42,
     PollOutStartsNothing = 1L << 43,
+    WriteEagainAfterPollOut = 1L << 44,
 }
 
 /// <summary>One invariant a broken variant breaks, and the length its counterexample must shrink to.</summary>
@@ -146,6 +147,8 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             "write() with count 0 starts the write() emulator (the writer owns the queue), as vb2 does") { Profile = "vivid-output" },
         new("poll-out-starts-nothing", ModelBug.PollOutStartsNothing, Inv.PollOutput, 2,
             "poll(POLLOUT) of an idle output node with write() I/O does not start the write() emulator and reports POLLERR") { Profile = "vivid-output" },
+        new("write-eagain-after-pollout", ModelBug.WriteEagainAfterPollOut, Inv.PollOutput, 5,
+            "poll() of write() I/O reports POLLOUT with every buffer queued, and the next write() still finds no buffer space (EAGAIN)") { Profile = "vivid-output" },
         new("seek-cur-and-no-dedupe", ModelBug.LlseekAcceptsSeekCur | ModelBug.PrimeImportNoDedupe,
             "two independent bugs at once: lseek(SEEK_CUR, 0) on a dma-buf returns 0, and PRIME_FD_TO_HANDLE creates a second handle for a dma-buf the file already has",
             [new Break(Inv.LlseekOther, 3), new Break(Inv.F2hDedupe, 4)]),

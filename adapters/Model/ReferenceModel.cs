@@ -186,7 +186,10 @@ public sealed partial class ReferenceModel : IBufferTarget
                 {
                     if ((q.Owner == v || q.Owner == null) && !(Broken(ModelBug.CloseKeepsQueue) && q.Owner == v)) QueueRelease(q);
                     else if (q.ReadRefusedOwner != null && q.ReadRefusedOwner == q.Owner) q.OwnerAtStake = true;   // see VideoQueue.OwnerAtStake
-                    if (q.ZeroWriter == v) q.ZeroWriter = null;   // vb2 released the emulator the zero-count write() started with it
+                    // vb2 released the emulator the zero-count write() started with its owner's close; where the model's queue is
+                    // idle now too, the two agree again (another handle's close, or a queue the model has given to another
+                    // handle since, leaves what follows resting on VB2-WRITE-4)
+                    if (q.ZeroWriter == v && q.Owner == null && !q.FileIo && q.NumBufs == 0 && !q.Streaming) q.ZeroWriter = null;
                 }
                 break;
             case MemfdFile m:

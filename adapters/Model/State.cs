@@ -185,6 +185,9 @@ internal sealed class VideoQueue(VideoNodeProfile p)
     /// <summary>The handle whose write() of 0 bytes found the queue idle: vb2 starts its emulator there (func-write.rst says
     /// nothing happens), so until that handle is closed or starts write() I/O itself, what the queue shows rests on VB2-WRITE-4.</summary>
     public VideoFile? ZeroWriter;
+    /// <summary>poll() reported POLLOUT while every buffer of the write() emulator may have been queued: a buffer is free or done,
+    /// so the next write() at a frame boundary takes data (no EAGAIN: VB2-POLL-5). Cleared by that write().</summary>
+    public bool WriteReady;
     /// <summary>The read() emulator's frame size (its buffers' length, set when it started) and the format rule it rests on.</summary>
     public long FileIoSize;
     public string? FileIoSizedBy;

@@ -136,7 +136,7 @@ public sealed partial class ReferenceModel
         q.FileIoWrite = false;
         q.WriteTaken = 0;
         q.WriteStuck = false;
-        q.ZeroWriter = null;
+        q.WriteReady = false;
         q.ReadRefusedOwner = null;
         q.OwnerAtStake = false;
         q.Memory = 0;

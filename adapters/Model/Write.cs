@@ -62,11 +62,22 @@ public sealed partial class ReferenceModel
         // the bug (as a target): the first write() finds no buffer space
         if (!_hasActual && Broken(ModelBug.WriteRefusesFirst) && q.WriteTaken == 0) return Outcome.Fail(Errno.EAGAIN);
         bool spaceKnown = q.WriteTaken < (long)q.FileLo * q.FileIoSize;
-        if (!spaceKnown && q.WriteTaken % q.FileIoSize == 0
+        bool boundary = q.WriteTaken % q.FileIoSize == 0;
+        if (spaceKnown) AllowedSet = $"1 to {count} bytes (buffer space is free: fewer than {q.FileLo} frames of {q.FileIoSize} bytes were written)";
+        else if (boundary && q.WriteReady)
+        {
+            // an earlier poll() said write() would take data: the done buffer it saw is still there (VB2-POLL-5)
+            Cite(Inv.PollOutput);
+            q.WriteReady = false;
+            // the bug (as a target): the readiness poll() reported is not there
+            if (!_hasActual && Broken(ModelBug.WriteEagainAfterPollOut)) return Outcome.Fail(Errno.EAGAIN);
+            spaceKnown = true;
+            AllowedSet = $"1 to {count} bytes (poll() reported POLLOUT: a buffer is free or done)";
+        }
+        if (!spaceKnown && boundary
             && Choose($"1 to {count} bytes, or EAGAIN once no buffer space is free (every buffer queued, none output yet)",
                       Outcome.Success(taken), Outcome.Fail(Errno.EAGAIN)) == 1)
             return Outcome.Fail(Errno.EAGAIN);
-        if (spaceKnown) AllowedSet = $"1 to {count} bytes (buffer space is free: fewer than {q.FileLo} frames of {q.FileIoSize} bytes were written)";
         AnyValue = true;
         q.WriteTaken += taken;
         return Outcome.Success(taken);
@@ -98,10 +109,14 @@ public sealed partial class ReferenceModel
         }
         if (q.FileIo)
         {
-            // a buffer is free (not queued) before a frame per buffer was written, and while a refused frame holds one (WriteStuck)
-            if (q.WriteStuck || q.WriteTaken < (long)q.FileLo * q.FileIoSize) return Outcome.Success(POLLOUT);
+            // a buffer is free (not queued): before a frame per buffer was written, while one is partly written, and while a
+            // refused frame holds one (WriteStuck)
+            if (q.WriteStuck || q.WriteTaken < (long)q.FileLo * q.FileIoSize || q.WriteTaken % q.FileIoSize != 0) return Outcome.Success(POLLOUT);
             var either = new[] { Outcome.Success(POLLOUT), Outcome.Success(0) };
-            return either[Choose("POLLOUT, or 0 while every buffer is queued and none was output yet", either)];
+            int k = Choose("POLLOUT, or 0 while every buffer is queued and none was output yet", either);
+            // POLLOUT: a buffer is free or done, so the next write() takes data
+            if (k == 0) q.WriteReady = true;
+            return either[k];
         }
         if (!q.Streaming) return Outcome.Success(POLLERR);
         if (q.KnownDone > 0) { DoneDecides(q); return Outcome.Success(POLLOUT); }
