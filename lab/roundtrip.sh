@@ -92,13 +92,14 @@ for i in json.load(open("spec/known-issues.json"))["issues"]:
     ./run-suite.sh --target "broken:$v" $extra --out "$out/broken-$v" >"$out/broken-$v.log" 2>&1
     [ $? -eq 1 ] || fail "broken:$v was not caught"
     for r in "$out/broken-$v"/counterexamples/*/*.replay.json; do
-      # a variant played on a multi-planar or mem2mem profile runs on the lab's node of that kind (the C program's NAME=PATH)
-      # (and a program that allocates requests takes them from that node's media device: vivid's second instance is
-      # media1, vim2m's media2)
+      # a variant played on a multi-planar, mem2mem or output profile runs on the lab's node of that kind (the C program's
+      # NAME=PATH: vivid's output node with write() is video1) (and a program that allocates requests takes them from that
+      # node's media device: vivid's first instance is media0, its second media1, vim2m's media2)
       media=""
       case "$(grep -o '"profile": "[^"]*"' "$r" | head -1)" in
         *vivid-mplane*) dev="video0=/dev/video4"; media="media=/dev/media1" ;;
         *vim2m-like*) dev="video0=/dev/video8"; media="media=/dev/media2" ;;
+        *vivid-output*) dev="video0=/dev/video1"; media="media=/dev/media0" ;;
         *) dev="" ;;
       esac
       grep -q '"op": "RequestAlloc"' "$r" && dev="$dev $media"
