@@ -549,29 +549,21 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         return Observed(Ioctls.DQBuf, Issue(Ioctls.DQBuf, fd, [type], arg), arg);
     }
 
-    public Outcome Read(int fd, long count)
-    {
-        // the frame lands in memory of the harness's own (at most a frame and a page: the generator's largest count)
-        var buf = System.Runtime.InteropServices.NativeMemory.Alloc((nuint)Math.Max(1, count));
-        try
-        {
-            long r;
-            using (_watchdog.Op("read", fd))
-                r = Sys.Read(fd, buf, count);
-            return r < 0 ? Err(r) : Outcome.Success(r);
-        }
-        finally { System.Runtime.InteropServices.NativeMemory.Free(buf); }
-    }
+    public Outcome Read(int fd, long count) => FileIo(fd, count, write: false);
 
-    public Outcome Write(int fd, long count)
+    public Outcome Write(int fd, long count) => FileIo(fd, count, write: true);
+
+    /// <summary>read(2) into, or write(2) of zeros from, memory of the harness's own (at most a frame and a page: the generator's
+    /// largest count), under the watchdog. R0: the byte count.</summary>
+    private Outcome FileIo(int fd, long count, bool write)
     {
-        // zeros from memory of the harness's own (at most a frame and a page: the generator's largest count)
-        var buf = System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)Math.Max(1, count));
+        nuint size = (nuint)Math.Max(1, count);
+        var buf = write ? System.Runtime.InteropServices.NativeMemory.AllocZeroed(size) : System.Runtime.InteropServices.NativeMemory.Alloc(size);
         try
         {
             long r;
-            using (_watchdog.Op("write", fd))
-                r = Sys.Write(fd, buf, count);
+            using (_watchdog.Op(write ? "write" : "read", fd))
+                r = write ? Sys.Write(fd, buf, count) : Sys.Read(fd, buf, count);
             return r < 0 ? Err(r) : Outcome.Success(r);
         }
         finally { System.Runtime.InteropServices.NativeMemory.Free(buf); }

@@ -89,8 +89,14 @@ public sealed partial class ReferenceModel
         SizeDecides(BufferOf(fd, type, index)?.SizedBy ?? (TryFile(fd, out var f) && f is VideoFile { Q.FileIo: true } v ? v.Q.FileIoSizedBy : null),
             QueryBufCore(fd, type, index, plane), SizeShows.Value);
 
-    public Outcome Read(int fd, long count) =>
-        SizeDecides(TryFile(fd, out var f) && f is VideoFile v ? (v.Q.FileIo ? v.Q.FileIoSizedBy : v.Q.SizesAtStake) : null, ReadCore(fd, count), SizeShows.Value);
+    public Outcome Read(int fd, long count) => SizeDecides(FileIoSizedBy(fd), ReadCore(fd, count), SizeShows.Value);
+
+    public Outcome Write(int fd, long count) => SizeDecides(FileIoSizedBy(fd), WriteCore(fd, count), SizeShows.Value);
+
+    /// <summary>The format rule read() or write() on fd rests on: the one that sized the running emulator's frames, or the
+    /// current format's, which a starting emulator takes.</summary>
+    private string? FileIoSizedBy(int fd) =>
+        TryFile(fd, out var f) && f is VideoFile v ? (v.Q.FileIo ? v.Q.FileIoSizedBy : v.Q.SizesAtStake) : null;
 
     /// <summary>Where an op's outcome shows a buffer's size: its value (a length, a size, a count of bytes), whether it
     /// succeeds (a mapping's bounds), or whether it fails with EINVAL (a buffer too small for its frame).</summary>

@@ -83,10 +83,6 @@ public sealed partial class ReferenceModel
         return Outcome.Success(taken);
     }
 
-    /// <summary>write() on a video node: the outcome rests on the format rule that sized the emulator's frames.</summary>
-    public Outcome Write(int fd, long count) =>
-        SizeDecides(TryFile(fd, out var f) && f is VideoFile v ? (v.Q.FileIo ? v.Q.FileIoSizedBy : v.Q.SizesAtStake) : null, WriteCore(fd, count), SizeShows.Value);
-
     /// <summary>
     /// poll() of an output node with write() I/O (VB2-POLL-5): without POLLOUT asked for, 0. A queue without buffers starts the
     /// write() emulator and reports POLLOUT (POLLERR if it streams: the emulator refuses); the emulator reports POLLOUT while a
