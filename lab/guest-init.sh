@@ -12,7 +12,7 @@
 #   waiting for the command (which a task stuck in the kernel may keep from ever exiting), after a
 #   WARNING it does so LAB_WARN_GRACE seconds later.
 #
-# Console markers (parsed by lab/vm.sh): @@LAB-ERROR <msg>, @@LAB-NEW-DEVICE <path>, @@LAB-START,
+# Console markers (parsed by lab/vm.sh): @@LAB-INIT, @@LAB-ERROR <msg>, @@LAB-NEW-DEVICE <path>, @@LAB-START,
 # @@LAB-EXIT <status>.
 #
 # No `set -e`: this runs as PID 1, and PID 1 exiting panics the kernel, which the host would
@@ -44,6 +44,8 @@ stage1() {
 	mount -t devtmpfs devtmpfs /dev || lab_die "stage1: mount /dev failed"
 	# The kernel may have found no /dev/console before devtmpfs was mounted.
 	exec </dev/console >/dev/console 2>&1
+	# From here on, a kernel that dies is not one that died in its own boot (lab/vm.sh boots those again).
+	echo "@@LAB-INIT"
 
 	# The virtio/9p/overlay modules this kernel does not build in, in the order lab/fetch-kernel.sh
 	# wrote (each needs the ones before it; 6.1 has virtio as modules, 6.12 builds it in).

@@ -43,8 +43,16 @@
 # complaint and what CMD was running (current-sequence); a "lab: timeline from QEMU's start:"
 # line before it says when the command started, when the complaint came and when QEMU exited.
 #
+# A kernel that dies in its own boot, before the lab's init has run (no @@LAB-INIT on the console:
+# no module of the lab's or the user's loaded, nothing of CMD's run), is booted again, up to three
+# boots in all, each failed boot's console kept as console-boot-N.log and named on a "lab:" line.
+# Nothing under test can have caused it; under QEMU's multi-threaded TCG the one seen is "Oops:
+# int3" in a static-key site the kernel is patching at late init (sched_clock marking itself stable)
+# while another vCPU runs it. A third such boot is reported like any crash: exit 3.
+#
 # In the results directory (--out, default out/vm):
 #   console.log         the whole serial console (also streamed to stdout as it happens)
+#   console-boot-N.log  the console of boot N, when the kernel died in its boot and was booted again
 #   exit-status         CMD's exit status, written by the guest
 #   dmesg.txt           the guest's full dmesg after CMD (or at the crash); dmesg-problems.txt the
 #                       suspicious lines (from the console when the guest could not save dmesg)
@@ -239,7 +247,7 @@ cmd_run() {
 	out="$(cd "$out" && pwd)"
 	# Clear what a previous run left, so nothing stale is read as this run's result.
 	rm -f "$out"/{console.log,exit-status,dmesg.txt,dmesg-problems.txt,devices-before.txt} \
-		"$out"/{devices-after.txt,current-sequence,sequence-at-complaint,lab-error,job.env,cmd.sh,.console.fifo,.lab-stop}
+		"$out"/{devices-after.txt,current-sequence,sequence-at-complaint,lab-error,job.env,cmd.sh,.console.fifo,.lab-stop} "$out"/console-boot-*.log
 
 	# The host's dotnet, found the same way in the guest (the guest sees the same files).
 	local dotnet_root=""
@@ -292,63 +300,78 @@ cmd_run() {
 		-virtfs "local,path=${out//,/,,},mount_tag=labout,security_model=none,multidevs=remap"
 	)
 
-	local fifo="$out/.console.fifo"
-	mkfifo "$fifo"
-	local t_qemu=$EPOCHREALTIME t_start="" t_exit="" exit_marker="" lab_error="" interrupted=0
-	# The first fatal complaint, the first WARNING and CMD's first "HANG:" line, and when they came.
-	local t_fatal="" fatal="" t_warn="" warning="" t_hang="" hang=""
-	# stdin from /dev/null: QEMU must not take over the terminal (Ctrl-C stays ours).
-	timeout --kill-after=10 "$timeout" "${qemu[@]}" </dev/null >"$fifo" 2>&1 &
-	local qpid=$!
-	trap 'interrupted=1; kill -TERM "$qpid" 2>/dev/null || true' INT TERM
-	# The pending end of QEMU, if any (see schedule_stop).
-	local stopper="" stop_at=""
+	local boot_no=1 boot_tries=3 t_init=""
+	# One boot, or more when the kernel dies before the lab's init (see the header).
+	while :; do
+		local fifo="$out/.console.fifo"
+		mkfifo "$fifo"
+		local t_qemu=$EPOCHREALTIME t_start="" t_exit="" exit_marker="" lab_error="" interrupted=0
+		t_init=""
+		# The first fatal complaint, the first WARNING and CMD's first "HANG:" line, and when they came.
+		local t_fatal="" fatal="" t_warn="" warning="" t_hang="" hang=""
+		# stdin from /dev/null: QEMU must not take over the terminal (Ctrl-C stays ours).
+		timeout --kill-after=10 "$timeout" "${qemu[@]}" </dev/null >"$fifo" 2>&1 &
+		local qpid=$!
+		trap 'interrupted=1; kill -TERM "$qpid" 2>/dev/null || true' INT TERM
+		# The pending end of QEMU, if any (see schedule_stop).
+		local stopper="" stop_at=""
 
-	# Stream the console: save it, show it, and note the markers and the kernel's complaints.
-	local line esc=$'\e'
-	local re_fatal="$kernel_line.*($kernel_fatal)" re_warning="$kernel_line.*($kernel_warning)"
-	exec 3>"$out/console.log"
-	while IFS= read -r line || [ -n "$line" ]; do
-		line="${line//$'\r'/}"
-		# SeaBIOS clears the screen and turns off line wrap: keep terminal escapes out.
-		if [[ "$line" == *"$esc"* ]]; then
-			line="${line//$esc\[*([0-9;?])[A-Za-z]/}"
-			line="${line//${esc}c/}"
+		# Stream the console: save it, show it, and note the markers and the kernel's complaints.
+		local line esc=$'\e'
+		local re_fatal="$kernel_line.*($kernel_fatal)" re_warning="$kernel_line.*($kernel_warning)"
+		exec 3>"$out/console.log"
+		while IFS= read -r line || [ -n "$line" ]; do
+			line="${line//$'\r'/}"
+			# SeaBIOS clears the screen and turns off line wrap: keep terminal escapes out.
+			if [[ "$line" == *"$esc"* ]]; then
+				line="${line//$esc\[*([0-9;?])[A-Za-z]/}"
+				line="${line//${esc}c/}"
+			fi
+			printf '%s\n' "$line" >&3
+			printf '%s\n' "$line"
+			# Markers count only at the start of a line: CMD may print these words too.
+			case "$line" in
+			@@LAB-INIT) [ -n "$t_init" ] || t_init=$EPOCHREALTIME ;;
+			@@LAB-START) [ -n "$t_start" ] || t_start=$EPOCHREALTIME ;;
+			@@LAB-EXIT\ +([0-9])) t_exit=$EPOCHREALTIME; exit_marker="${line#@@LAB-EXIT }" ;;
+			@@LAB-ERROR\ *) [ -n "$t_start" ] || lab_error="${line#@@LAB-ERROR }" ;;
+			HANG:\ *)
+				if [ -z "$t_hang" ]; then
+					t_hang=$EPOCHREALTIME hang="$line"
+					schedule_stop "$hang_grace" "CMD reported a hung op and did not end within $hang_grace s"
+				fi ;;
+			esac
+			# The guest's watcher powers off 1-2 s after a fatal complaint, or --warn-grace
+			# seconds after a WARNING; QEMU is ended here if it has not done so host_grace s later.
+			if [ -z "$t_fatal" ] && [[ "$line" =~ $re_fatal ]]; then
+				t_fatal=$EPOCHREALTIME fatal="${line#*"] "}"
+				schedule_stop $((2 + host_grace)) "the guest did not power off after: $fatal"
+			elif [ -z "$t_warn" ] && [[ "$line" =~ $re_warning ]]; then
+				t_warn=$EPOCHREALTIME warning="${line#*"] "}"
+				schedule_stop $((warn_grace + 1 + host_grace)) "the guest did not power off $warn_grace s after: $warning"
+			fi
+		done <"$fifo"
+		exec 3>&-
+		cancel_stop
+		local ended_by=""
+		if [ -f "$out/.lab-stop" ]; then ended_by="$(cat "$out/.lab-stop")"; rm -f "$out/.lab-stop"; fi
+		local qrc=0
+		wait "$qpid" || qrc=$?
+		# A signal interrupts wait itself: wait again for QEMU's real end.
+		while kill -0 "$qpid" 2>/dev/null; do wait "$qpid" || qrc=$?; done
+		trap - INT TERM
+		rm -f "$fifo"
+		local t_end=$EPOCHREALTIME
+		# The kernel died in its own boot, before the lab's init ran: nothing under test had run. Boot again.
+		if [ -n "$t_fatal" ] && [ -z "$t_init" ] && [ -z "$t_start" ] && [ "$interrupted" -eq 0 ] && [ "$boot_no" -lt "$boot_tries" ]; then
+			mv "$out/console.log" "$out/console-boot-$boot_no.log"
+			say "boot $boot_no of at most $boot_tries: the kernel died in its own boot, before the lab's init ran ($fatal, +$(elapsed "$t_qemu" "$t_fatal") s); nothing under test had run; console in console-boot-$boot_no.log; booting again"
+			rm -f "$out"/{exit-status,dmesg.txt,dmesg-problems.txt,lab-error,.lab-stop}
+			boot_no=$((boot_no + 1))
+			continue
 		fi
-		printf '%s\n' "$line" >&3
-		printf '%s\n' "$line"
-		# Markers count only at the start of a line: CMD may print these words too.
-		case "$line" in
-		@@LAB-START) [ -n "$t_start" ] || t_start=$EPOCHREALTIME ;;
-		@@LAB-EXIT\ +([0-9])) t_exit=$EPOCHREALTIME; exit_marker="${line#@@LAB-EXIT }" ;;
-		@@LAB-ERROR\ *) [ -n "$t_start" ] || lab_error="${line#@@LAB-ERROR }" ;;
-		HANG:\ *)
-			if [ -z "$t_hang" ]; then
-				t_hang=$EPOCHREALTIME hang="$line"
-				schedule_stop "$hang_grace" "CMD reported a hung op and did not end within $hang_grace s"
-			fi ;;
-		esac
-		# The guest's watcher powers off 1-2 s after a fatal complaint, or --warn-grace
-		# seconds after a WARNING; QEMU is ended here if it has not done so host_grace s later.
-		if [ -z "$t_fatal" ] && [[ "$line" =~ $re_fatal ]]; then
-			t_fatal=$EPOCHREALTIME fatal="${line#*"] "}"
-			schedule_stop $((2 + host_grace)) "the guest did not power off after: $fatal"
-		elif [ -z "$t_warn" ] && [[ "$line" =~ $re_warning ]]; then
-			t_warn=$EPOCHREALTIME warning="${line#*"] "}"
-			schedule_stop $((warn_grace + 1 + host_grace)) "the guest did not power off $warn_grace s after: $warning"
-		fi
-	done <"$fifo"
-	exec 3>&-
-	cancel_stop
-	local ended_by=""
-	if [ -f "$out/.lab-stop" ]; then ended_by="$(cat "$out/.lab-stop")"; rm -f "$out/.lab-stop"; fi
-	local qrc=0
-	wait "$qpid" || qrc=$?
-	# A signal interrupts wait itself: wait again for QEMU's real end.
-	while kill -0 "$qpid" 2>/dev/null; do wait "$qpid" || qrc=$?; done
-	trap - INT TERM
-	rm -f "$fifo"
-	local t_end=$EPOCHREALTIME
+		break
+	done
 
 	# A guest that could not save its dmesg (or its complaints): the kernel's lines from the console.
 	if [ ! -s "$out/dmesg-problems.txt" ] && { [ -n "$t_fatal" ] || [ -n "$t_warn" ]; }; then
@@ -420,7 +443,9 @@ cmd_run() {
 	case "$rc" in
 	3)
 		if [ "$kernel_problem" -eq 1 ]; then
-			why=" (kernel problem: $(problem_name "$out" "$fatal" "$warning")${running:+; running: $running}${status:+; command exited $status})"
+			local in_boot=""
+			if [ -z "$t_init" ] && [ -z "$t_start" ] && [ "$boot_no" -gt 1 ]; then in_boot=" in the kernel's own boot, on each of $boot_no boots"; fi
+			why=" (kernel problem: $(problem_name "$out" "$fatal" "$warning")$in_boot${running:+; running: $running}${status:+; command exited $status})"
 		fi ;;
 	4)
 		if [ -n "$t_hang" ] && [ "$timed_out" -eq 0 ]; then why=" (hung op: ${hang#HANG: }${running:+; running: $running})"
