@@ -157,8 +157,13 @@ public interface IBufferTarget : IDisposable
     /// O_RDWR for the call and closed after it (media-ioc-request-alloc.rst). Handle = the request fd; ENOTTY when the media
     /// device has no request support.</summary>
     Outcome RequestAlloc(string media);
-    /// <summary>Non-blocking VIDIOC_DQBUF (with a planes array on a multi-planar queue); observes what <see cref="Ioctls.DQBuf"/> reads (R0 = index, R1 = flags &amp; <see cref="Ioctls.StateFlags"/> (MAPPED|QUEUED|DONE|PREPARED|IN_REQUEST)).</summary>
-    Outcome DQBuf(int fd, uint type);
+    /// <summary>VIDIOC_DQBUF (with a planes array on a multi-planar queue); observes what <see cref="Ioctls.DQBuf"/> reads (R0 = index, R1 = flags &amp; <see cref="Ioctls.StateFlags"/> (MAPPED|QUEUED|DONE|PREPARED|IN_REQUEST)).
+    /// The harness's video files are O_NONBLOCK: with nothing done the call fails with EAGAIN (vidioc-qbuf.rst).</summary>
+    /// <param name="blocking">Clear O_NONBLOCK for this one call (F_SETFL, then back): it sleeps in vb2 until a buffer is done,
+    /// streaming stops or the queue errs, so callers issue it only where a buffer will be done (see
+    /// <see cref="Model.ReferenceModel.DQBufReturns"/>); a kernel target bounds it by its hang watchdog. The reference model,
+    /// asked where it would sleep, returns NotRun.</param>
+    Outcome DQBuf(int fd, uint type, bool blocking);
     /// <summary>read(fd, buf, count) on a video node opened O_NONBLOCK (func-read.rst, vb2_fop_read): R0 = the number of bytes
     /// read (0 &lt;= R0 &lt;= count); the bytes themselves are not observed. Errors: EAGAIN (no frame ready), EBUSY (another
     /// handle owns the queue, or streaming I/O holds it), EINVAL (the node offers no read()).</summary>

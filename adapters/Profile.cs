@@ -291,6 +291,10 @@ public sealed record TargetProfile(
                 if (Video.Any(v => !v.IsMem2Mem)) return true;
                 reason = Video.Count == 0 ? "no V4L2 node" : "a mem2mem node: every file handle has its own queues (VB2-M2M-1), so no handle is another's non-owner and none sees what another's close left";
                 return false;
+            case "queue" when arg == "plain":
+                if (Video.Any(v => !v.IsMem2Mem)) return true;
+                reason = Video.Count == 0 ? "no V4L2 node" : "a mem2mem node: a job needs buffers on both queues of a context, and a blocking DQBUF is issued only where the model knows a buffer will be done";
+                return false;
             case "queue" when arg == "m2m":
                 if (Video.Any(v => v.IsMem2Mem)) return true;
                 reason = Video.Count == 0 ? "no V4L2 node" : "no mem2mem node (V4L2_CAP_VIDEO_M2M or V4L2_CAP_VIDEO_M2M_MPLANE)";

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Reflection;
 using Conformance.Adapters;
+using Conformance.Adapters.Model;
 using static Conformance.Adapters.Uapi;
 
 namespace Conformance.Generators;
@@ -62,6 +63,15 @@ public abstract record Op
 
     /// <summary>Calls the target with resolved handles; NotRun if a handle is not live.</summary>
     protected abstract Outcome Call(IBufferTarget t, Env env);
+
+    /// <summary>True when the call, on a target, may sleep until the device acts (a blocking DQBUF): the harness issues it only
+    /// where <see cref="Returns"/> says it comes back, and properties that run without the model's oracle never issue it.</summary>
+    public virtual bool MaySleep => false;
+
+    /// <summary>Whether the call returns on a target whose history the oracle has followed so far (lockstep; the oracle has
+    /// seen every earlier outcome): false where it could sleep for ever, and the step is then NOT RUN on both sides. Only
+    /// ops that <see cref="MaySleep"/> ask; the rest always return.</summary>
+    public virtual bool Returns(ReferenceModel oracle, Env oracleEnv) => true;
 
     /// <summary>The call as a C-like line, with symbolic handles.</summary>
     public abstract string Text { get; }
@@ -194,6 +204,7 @@ public interface IOpVisitor<out T>
     T Visit(ExpBuf op);
     T Visit(QBuf op);
     T Visit(DQBuf op);
+    T Visit(DQBufBlocking op);
     T Visit(VideoRead op);
     T Visit(VideoWrite op);
     T Visit(StreamOn op);
@@ -667,6 +678,8 @@ public sealed record QBuf(
     public override IEnumerable<Op> Simplify()
     {
         if (Prepare) yield return this with { Prepare = false };
+        // a lower index: the buffers allocated after the first ones it needs can go next
+        if (Index > 0 && Index < VideoNodeProfile.VideoMaxFrame) yield return this with { Index = Index - 1 };
         // MMAP memory names no other handle, so the steps that made this one's memory can go next
         if (Memory != V4L2_MEMORY_MMAP) yield return this with { Memory = V4L2_MEMORY_MMAP, Mem = Var.None, MorePlanes = default };
     }
@@ -686,8 +699,26 @@ public sealed record DQBuf(Var Fd, [Derived("the queue's own type (on a mem2mem 
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
-    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.DQBuf(fd, Type) : NotRun;
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.DQBuf(fd, Type, blocking: false) : NotRun;
     public override string Text => $"ioctl({Fd}, VIDIOC_DQBUF, {{.type = {BufTypeName(Type)}}}) /* O_NONBLOCK */";
+    public override string Observed(in Outcome o) => o.Ok ? $"0, index = {o.R0}, flags & MAPPED = {QueryBuf.BufFlags((uint)o.R1)}" : base.Observed(o);
+}
+
+/// <summary>
+/// VIDIOC_DQBUF on a file without O_NONBLOCK (vidioc-qbuf.rst: "By default VIDIOC_DQBUF blocks when no buffer is in the
+/// outgoing queue"): the harness's files are O_NONBLOCK, so the call clears the flag for itself and sets it back. It waits in
+/// vb2 (__vb2_wait_for_done_vb: wait_prepare, sleep on done_wq, wait_finish) until a buffer is done, so it is issued only
+/// where the oracle knows one will be (<see cref="ReferenceModel.DQBufReturns"/>), and a driver that never completes it is a
+/// hung op (--op-timeout). Observes what <see cref="DQBuf"/> does: R0 = index, R1 = the state flags.
+/// </summary>
+public sealed record DQBufBlocking(Var Fd, [Derived("the queue's own type")] uint Type) : Op
+{
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
+    public override string Area => "vb2";
+    public override bool MaySleep => true;
+    public override bool Returns(ReferenceModel oracle, Env oracleEnv) => !oracleEnv.Resolve(Fd, out var fd) || oracle.DQBufReturns(fd, Type);
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.DQBuf(fd, Type, blocking: true) : NotRun;
+    public override string Text => $"ioctl({Fd}, VIDIOC_DQBUF, {{.type = {BufTypeName(Type)}}}) /* blocking: O_NONBLOCK cleared */";
     public override string Observed(in Outcome o) => o.Ok ? $"0, index = {o.R0}, flags & MAPPED = {QueryBuf.BufFlags((uint)o.R1)}" : base.Observed(o);
 }
 

@@ -118,11 +118,14 @@ public sealed class SequenceGenerator
     {
         _memory = 0;
         _contexts.Clear();
+        // a quarter of the sequences, picked from the seed without a draw (the others are generated exactly as before the
+        // family existed), are steered to a blocking DQBUF that waits for a buffer: swarm testing's per-sequence feature switch
+        _waitFamily = seed % 4 == 3;
         var rng = new Rng(seed);
         _mixVideo = rng.Chance(35);
         // half the sequences focus on one area, so deep states of each area are reached as often as mixed ones
         _focus = Areas.Count > 1 && rng.Chance(50) ? new HashSet<string> { rng.Pick(Areas.Order().ToList()) } : Areas;
-        var model = new ReferenceModel(Profile);
+        var model = _model = new ReferenceModel(Profile);
         model.Seed(seed);
         var env = new Env();
         var vars = new List<V>();
@@ -217,6 +220,8 @@ public sealed class SequenceGenerator
         }
     }
 
+    private bool _waitFamily;   // this sequence is steered to a blocking DQBUF that waits (see Generate)
+    private ReferenceModel _model = null!;   // the model the sequence being generated runs on (its own device clock)
     private uint _memory;   // the video queue's memory type as last set by REQBUFS / CREATE_BUFS (0 = none)
 
     /// <summary>A mem2mem context as the generator has seen it set up: which of its queues have buffers and which stream.</summary>
@@ -333,7 +338,30 @@ public sealed class SequenceGenerator
                     }
                     return q with { MorePlanes = more.ToImmutable() };
                 });
+                bool certifiesVb2 = Areas.Contains("vb2");
                 Add(6, r => new DQBuf(r.Pick(video).Var, node.IsMem2Mem ? Draw(Domains.M2mBufType, ref r)(node) : node.BufType));
+                // a blocking DQBUF (not on mem2mem nodes: a job needs both queues); the harness runs it only where a buffer will be
+                // done, so it is drawn most once buffers are queued on a streaming queue
+                if (!node.IsMem2Mem && certifiesVb2)
+                {
+                    // drawn most where this generator's own model (whose device clock is its own) expects it to wait for a buffer
+                    var waits = video.Where(v => env.Resolve(v.Var, out var fd) && _model.DQBufWait(fd, node.BufType) == BlockingDQBuf.WaitsForBuffer).ToList();
+                    Add(waits.Count > 0 ? 12 : _waitFamily ? 1 : 0, r => new DQBufBlocking(r.Pick(waits.Count > 0 ? waits : video).Var, node.BufType));
+                    // and, in the sequences of the wait family, the way there, one step at a time on a handle: MMAP buffers, every
+                    // one queued, streaming, then the wait (a random QBUF index seldom queues them all, and the wait needs as many
+                    // as the driver may need to start)
+                    if (_waitFamily && node.SupportsMemory(V4L2_MEMORY_MMAP))
+                        Add(waits.Count > 0 ? 0 : 20, r =>
+                        {
+                            var v = r.Pick(video);
+                            if (!env.Resolve(v.Var, out var fd) || _model.ViewQueue(fd, node.BufType) is not { } q) return null;
+                            if (q.Allocated == 0) return new ReqBufs(v.Var, node.BufType, V4L2_MEMORY_MMAP, (uint)(1 + r.Below(3)));
+                            if (q.Memory != V4L2_MEMORY_MMAP) return null;
+                            // (an index the BufIndex domain declares: past 3, the random QBUF rule queues it, seldom)
+                            if (q.Idle is { } i) return i <= 3 ? new QBuf(v.Var, node.BufType, (uint)i, V4L2_MEMORY_MMAP, Var.None) : null;
+                            return q.Streaming ? new DQBufBlocking(v.Var, node.BufType) : new StreamOn(v.Var, node.BufType);
+                        });
+                }
                 if (node.ReadWrite && !node.IsOutput) Add(3, r => new VideoRead(r.Pick(video).Var, Draw(Domains.ReadCount, ref r)(node.SizeImage)));
                 if (node.ReadWrite && node.IsOutput) Add(3, r => new VideoWrite(r.Pick(video).Var, Draw(Domains.WriteCount, ref r)(node.SizeImage)));
                 // poll() of capture, mem2mem and single-planar output nodes (a multi-planar output node's poll may start write() I/O,
@@ -341,7 +369,6 @@ public sealed class SequenceGenerator
                 // (on a node with read() I/O and no buffers, a POLLIN poll starts the emulator, which then holds the queue: rarely)
                 // (only where vb2 is certified: a node that only lends its buffers to another unit, its read() I/O certified on its
                 // own unit, is not told apart from one without read(), and a POLLIN poll would start its read() emulator)
-                bool certifiesVb2 = Areas.Contains("vb2");
                 if ((!node.IsOutput || node.IsMem2Mem || node.ReadWrite) && certifiesVb2)
                     Add(node.ReadWrite && _memory == 0 ? 1 : 4, r => new VideoPoll(r.Pick(video).Var, Draw(Domains.VideoPollEvents, ref r)));
                 // format changes between allocations (not on codecs or pipeline nodes: VideoNodeProfile.FormatsCertified); the

@@ -6,7 +6,8 @@ namespace Conformance.Generators;
 
 /// <summary>
 /// Shrinking for op sequences: drop chunks of ops (halves down to single ops), inline dups (a later
-/// use of the dup's handle names the original instead), then simplify arguments op by op. Handles are
+/// use of the dup's handle names the original instead), merge two opens of one device into the first,
+/// then simplify arguments op by op. Handles are
 /// symbolic, so a removed creator simply leaves its users NotRun, and the next round drops them.
 /// </summary>
 public static class Shrink
@@ -44,7 +45,23 @@ public static class Shrink
             yield return s with { Ops = b.ToImmutable() };
         }
 
-        // 4. simpler arguments
+        // 4. one handle instead of two: a later open of the same device, with the same flags, gives way to an earlier one (its
+        //    users take the earlier handle), where the two handles were not what mattered
+        for (int i = 0; i < ops.Length; i++)
+        {
+            if (ops[i] is not Open first) continue;
+            for (int j = i + 1; j < ops.Length; j++)
+            {
+                if (ops[j] is not Open second || second.Device != first.Device || second.Flags != first.Flags) continue;
+                Var from = new(second.Id), to = new(first.Id);
+                var b = ImmutableArray.CreateBuilder<Op>(ops.Length - 1);
+                for (int k = 0; k < ops.Length; k++)
+                    if (k != j) b.Add(k > j ? ops[k].MapVars(v => v == from ? to : v) : ops[k]);
+                yield return s with { Ops = b.ToImmutable() };
+            }
+        }
+
+        // 5. simpler arguments
         for (int i = 0; i < ops.Length; i++)
             foreach (var simpler in ops[i].Simplify())
                 yield return s with { Ops = ops.SetItem(i, simpler) };

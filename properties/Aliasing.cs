@@ -36,7 +36,7 @@ public sealed class AliasingProperty : IConformanceProperty
         {
             foreach (var op in seq.Ops)
             {
-                var o = op.Run(target, env);
+                var o = op.MaySleep ? Outcome.NotRun : op.Run(target, env);   // no oracle to say a sleeping call returns
                 steps.Add(new Step(op, o));
                 if (op is TransferStamp ts && o.Ok)
                 {

@@ -41,6 +41,13 @@ public static class Expectations
         var list = new List<ExpectedStep>(steps.Count);
         foreach (var s in steps)
         {
+            // where the harness did not issue a call that may sleep (lockstep asked the same oracle; release never issues one),
+            // neither does this
+            if (s.Op.MaySleep && (s.Actual.Errno == Errno.NotRun || !s.Op.Returns(oracle, env)))
+            {
+                list.Add(new ExpectedStep(s.Op, s.Actual, [Outcome.NotRun], false, []));
+                continue;
+            }
             oracle.BeginStep(s.Actual);
             var e = s.Op.Run(oracle, env);
             list.Add(new ExpectedStep(s.Op, s.Actual, oracle.AllowedOutcomes is { } a ? a.ToArray() : [e], oracle.AnyValue, oracle.Cited.ToArray()));

@@ -367,7 +367,7 @@ public static class CReproducer
         {
             switch (op)
             {
-                case ReqBufs or CreateBufs or QueryBuf or ExpBuf or QBuf or DQBuf or StreamOn or StreamOff or RemoveBufs or MmapVideo or SetFmt:
+                case ReqBufs or CreateBufs or QueryBuf or ExpBuf or QBuf or DQBuf or DQBufBlocking or StreamOn or StreamOff or RemoveBufs or MmapVideo or SetFmt:
                     UapiHeaders.Add("linux/videodev2.h"); break;
                 case DmaBufSync: UapiHeaders.Add("linux/dma-buf.h"); break;
                 case ExportSyncFile or ImportSyncFile: UapiHeaders.Add("linux/dma-buf.h"); UapiHeaders.Add("linux/sync_file.h"); break;
@@ -698,6 +698,13 @@ public static class CReproducer
         /// <summary>DQBUF (non-blocking), with a planes array on a multi-planar queue: r0 = index, r1 = the state flags.</summary>
         public string Visit(DQBuf op) => !IsMultiPlanar(op.Type) ? Ioctl(Ioctls.DQBuf, Fd(op.Fd), [Type(op.Type)])
             : "{\n" + PlanesBuffer(op.Type, "") + $"\n\to = xioctl({Fd(op.Fd)}, VIDIOC_DQBUF, &b) < 0 ? fail() : done(b.index, b.flags & STATE_FLAGS, 0);\n}}";
+        /// <summary>DQBUF without O_NONBLOCK for this one call (dqbuf_blocking, bounded by alarm()): r0 = index, r1 = the state flags.</summary>
+        public string Visit(DQBufBlocking op)
+        {
+            Helpers.Add("dqbuf_blocking");
+            var buffer = IsMultiPlanar(op.Type) ? PlanesBuffer(op.Type, "") : $"\tstruct v4l2_buffer b = {{ .type = {Type(op.Type)} }};\n";
+            return "{\n" + buffer + $"\n\to = dqbuf_blocking({Fd(op.Fd)}, &b) < 0 ? fail() : done(b.index, b.flags & STATE_FLAGS, 0);\n}}";
+        }
         public string Visit(VideoRead op) =>
             $"{{\n\tstatic char rbuf[{Math.Max(1, op.Count)}];\n\tssize_t r = read({Fd(op.Fd)}, rbuf, {op.Count});\n\to = r < 0 ? fail() : done(r, 0, 0);\n}}";
         public string Visit(VideoWrite op) =>
@@ -1283,6 +1290,41 @@ public static class CReproducer
             		return -1;
             	}
             	return 0;
+            }
+
+            """,
+        ["dqbuf_blocking"] = """
+
+            #include <signal.h>
+
+            #define OP_TIMEOUT 20   /* seconds, as the suite's --op-timeout */
+
+            static void on_alarm(int sig)
+            {
+            	(void)sig;
+            }
+
+            /* VIDIOC_DQBUF without O_NONBLOCK for this one call (the file's flag is cleared, then set back): it sleeps until a
+               buffer is done. A SIGALRM after OP_TIMEOUT s, caught without SA_RESTART, ends the wait with EINTR: the driver did
+               not complete a buffer in time (the suite reports that as a hung op). */
+            static int dqbuf_blocking(int fd, struct v4l2_buffer *b)
+            {
+            	struct sigaction sa = { .sa_handler = on_alarm };
+            	int fl = fcntl(fd, F_GETFL), r, e;
+
+            	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+            		return -1;
+            	sigemptyset(&sa.sa_mask);
+            	sigaction(SIGALRM, &sa, NULL);
+            	alarm(OP_TIMEOUT);
+            	r = ioctl(fd, VIDIOC_DQBUF, b);
+            	e = errno;
+            	alarm(0);
+            	fcntl(fd, F_SETFL, fl);
+            	if (r < 0 && e == EINTR)
+            		fprintf(stderr, "VIDIOC_DQBUF without O_NONBLOCK did not return within %d s\n", OP_TIMEOUT);
+            	errno = e;
+            	return r;
             }
 
             """,

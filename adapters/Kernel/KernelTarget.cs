@@ -534,19 +534,35 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         return r < 0 ? Err(r) : Outcome.Success();
     }
 
-    public Outcome DQBuf(int fd, uint type)
+    public Outcome DQBuf(int fd, uint type, bool blocking)
     {
-        if (IsMultiPlanar(type))
+        // vb2_ioctl_dqbuf reads O_NONBLOCK from the file at the call: cleared for this one, set back after (every other op
+        // must not sleep); a dup shares the file, and sees the flag back as it was before the next op
+        long flags = 0;
+        if (blocking)
         {
-            var planes = stackalloc v4l2_plane[VIDEO_MAX_PLANES];
-            var b = PlanesBuffer(type, planes);
-            long r;
-            using (_watchdog.Op("VIDIOC_DQBUF", fd))
-                r = Sys.Ioctl(fd, Req.VIDIOC_DQBUF, &b);
-            return r < 0 ? Err(r) : Outcome.Success(b.index, b.flags & Ioctls.StateFlags);
+            flags = Sys.Fcntl(fd, Libc.F_GETFL);
+            if (flags < 0) return Err(flags);
+            if (Sys.Fcntl(fd, Libc.F_SETFL, flags & ~O_NONBLOCK) is var set and < 0) return Err(set);
         }
-        byte* arg = stackalloc byte[ArgBytes];
-        return Observed(Ioctls.DQBuf, Issue(Ioctls.DQBuf, fd, [type], arg), arg);
+        try
+        {
+            if (IsMultiPlanar(type))
+            {
+                var planes = stackalloc v4l2_plane[VIDEO_MAX_PLANES];
+                var b = PlanesBuffer(type, planes);
+                long r;
+                using (_watchdog.Op(blocking ? "VIDIOC_DQBUF (blocking)" : "VIDIOC_DQBUF", fd))
+                    r = Sys.Ioctl(fd, Req.VIDIOC_DQBUF, &b);
+                return r < 0 ? Err(r) : Outcome.Success(b.index, b.flags & Ioctls.StateFlags);
+            }
+            byte* arg = stackalloc byte[ArgBytes];
+            return Observed(Ioctls.DQBuf, Issue(Ioctls.DQBuf, fd, [type], arg), arg);
+        }
+        finally
+        {
+            if (blocking) Sys.Fcntl(fd, Libc.F_SETFL, flags);
+        }
     }
 
     public Outcome Read(int fd, long count) => FileIo(fd, count, write: false);

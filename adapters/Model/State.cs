@@ -268,3 +268,19 @@ internal sealed class Mapping(int id, MapKind kind, Seg[] segs, long baseOff, lo
         return false;
     }
 }
+
+/// <summary>What a VIDIOC_DQBUF from a file without O_NONBLOCK does (<see cref="ReferenceModel.DQBufWait"/>).</summary>
+public enum BlockingDQBuf
+{
+    /// <summary>It fails or finds a done buffer without sleeping.</summary>
+    ReturnsAtOnce,
+    /// <summary>It sleeps until the device completes the oldest queued buffer, which it must.</summary>
+    WaitsForBuffer,
+    /// <summary>Nothing says a buffer will be done: it could sleep until STREAMOFF or a signal (never issued).</summary>
+    MaySleepForever,
+}
+
+/// <summary>A read-only view of a video queue for generators (<see cref="ReferenceModel.ViewQueue"/>): memory type (0 = none),
+/// buffers allocated, the lowest index neither queued nor in a request (null if none), streaming.</summary>
+public readonly record struct QueueView(uint Memory, int Allocated, int? Idle, bool Streaming);
+

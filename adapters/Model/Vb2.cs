@@ -677,7 +677,43 @@ public sealed partial class ReferenceModel
         }
     }
 
-    public Outcome DQBuf(int fd, uint type)
+    /// <summary>
+    /// What VIDIOC_DQBUF on fd's queue does from a file without O_NONBLOCK (__vb2_wait_for_done_vb), as far as this model knows.
+    /// <see cref="BlockingDQBuf.ReturnsAtOnce"/> where the non-blocking call fails before looking for a done buffer (a handle
+    /// that is not a video node, the wrong type, another handle's queue, read()/write() I/O, not streaming) or a buffer is known
+    /// done. <see cref="BlockingDQBuf.WaitsForBuffer"/> where the device must complete one: a queue that is not mem2mem (there a
+    /// job needs buffers on both queues), with no request-bound buffer queued, holding at least one queued buffer and as many as
+    /// the most its driver may need to start (vb2 calls start_streaming once queued_count reaches min_queued_buffers, which no
+    /// query reports; the STREAMON the queue accepted bounds it: StartHi). Otherwise <see cref="BlockingDQBuf.MaySleepForever"/>:
+    /// the call could sleep until a STREAMOFF or a signal. Pure: it changes nothing.
+    /// </summary>
+    public BlockingDQBuf DQBufWait(int fd, uint type)
+    {
+        if (!TryFile(fd, out var f) || f is not VideoFile v) return BlockingDQBuf.ReturnsAtOnce;
+        var q = QueueOf(v, type);
+        if (type != q.P.BufType || IsBusy(v, q, refuses: false) || q.FileIo || !q.Streaming || q.KnownDone > 0) return BlockingDQBuf.ReturnsAtOnce;
+        return q.Peer == null && q.QueuedOrder.Count >= Math.Max(1, q.StartHi) && q.QueuedOrder.All(i => q.Bufs[i]!.Request == null)
+            ? BlockingDQBuf.WaitsForBuffer : BlockingDQBuf.MaySleepForever;
+    }
+
+    /// <summary>What a generator may read of fd's queue (of <paramref name="type"/>'s queue on a mem2mem node): its memory type (0
+    /// without buffers), how many buffers it has, the lowest index of one that is neither queued nor in a request (null if
+    /// none), and whether it streams. Null when fd is not a video node. Read-only.</summary>
+    public QueueView? ViewQueue(int fd, uint type)
+    {
+        if (!TryFile(fd, out var f) || f is not VideoFile v) return null;
+        var q = QueueOf(v, type);
+        int? idle = null;
+        for (int i = 0; i < q.Bufs.Length && idle == null; i++)
+            if (q.Bufs[i] is { Queued: false, Request: null }) idle = i;
+        return new QueueView(q.Memory, q.NumBufs, idle, q.Streaming);
+    }
+
+    /// <summary>Whether a blocking VIDIOC_DQBUF on fd's queue returns (<see cref="DQBufWait"/> is not MaySleepForever). The lockstep
+    /// harness asks the oracle, which has followed the target's history, before the target runs one.</summary>
+    public bool DQBufReturns(int fd, uint type) => DQBufWait(fd, type) != BlockingDQBuf.MaySleepForever;
+
+    public Outcome DQBuf(int fd, uint type, bool blocking)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = QueueOf(v, type);
@@ -687,6 +723,18 @@ public sealed partial class ReferenceModel
         if (q.Bufs.Any(x => x is { Prepared: true, Queued: false })) _decidedBy = Inv.PrepareBuf;   // a prepared buffer is not queued
         if (!q.Streaming) return Cite(Inv.DQBufNotStreaming, Errno.EINVAL);
         Cite(Inv.DQBufOrder);
+        // a blocking DQBUF that would sleep is not issued (the harness asks DQBufReturns first); one that returns waits for the
+        // oldest queued buffer to be done: no EAGAIN (VB2-DQBUF-3)
+        if (blocking)
+        {
+            if (!DQBufReturns(fd, type)) return Outcome.NotRun;
+            Cite(Inv.DQBufBlocking);
+            if (q.KnownDone == 0)
+            {
+                if (!_hasActual && Broken(ModelBug.BlockingDQBufEagain)) return Outcome.Fail(Errno.EAGAIN);   // the bug: as if O_NONBLOCK
+                Complete(q, 1);
+            }
+        }
         // a buffer the target returns that is in a request not yet queued was never queued (VB2-REQ-3)
         if (_hasActual && _actual.Ok && Buffer(q, (uint)_actual.R0) is { InRequest: true }) _decidedBy = Inv.RequestHolds;
         // capture and output devices alike complete queued buffers on their own clock; a mem2mem device only in jobs

@@ -18,7 +18,7 @@
  * Build:     gcc -Wall -I UAPI -o repro repro.c
  *            UAPI: Linux 6.10+ uapi headers with drm/ (./run-suite.sh --emit-headers UAPI writes the lab's 6.12
  *            ones, or `make headers_install` of a kernel tree); Debian's linux-libc-dev lacks drm/ and 6.10's V4L2
- * Run:       ./repro [NAME=PATH ...] (defaults: drm:vgem=/dev/dri/card0)
+ * Run:       ./repro [NAME=PATH ...] (defaults: heap:system=/dev/dma_heap/system)
  * Output:    KTAP, one result line per step (3); REPRO_TRACE=1 adds each step's raw outcome. Every
  *            step is checked against all outcomes the documentation allows there. Exit 0: every step
  *            as documented; 1: a step that is not (the counterexample reproduced); 4: inconclusive (in
@@ -43,8 +43,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <linux/types.h>
-#include <drm/drm.h>
-#include <drm/drm_mode.h>
+#include <linux/dma-heap.h>
 
 #define NSTEPS 3
 #define NSLOTS 3
@@ -53,8 +52,8 @@
 #define OUTPUT_PAYLOAD 460800u
 
 /* symbolic device names the steps open, and their paths (NAME=PATH on the command line overrides one) */
-static const char *dev_name[] = { "drm:vgem" };
-static const char *dev_path[] = { "/dev/dri/card0" };
+static const char *dev_name[] = { "heap:system" };
+static const char *dev_path[] = { "/dev/dma_heap/system" };
 #define NDEVS 1
 /* what each step's result is: 1 an fd, 2 a mapping, 3 a GEM handle, 4 a vgem fence id (for the clean-up) */
 static const int slot_kind[NSLOTS] = { 0, 1, 1 };
@@ -386,25 +385,6 @@ static UNUSED int end_check(int n, int before)
 	return 0;
 }
 
-/* CREATE_DUMB, PRIME_HANDLE_TO_FD, then GEM_CLOSE (the dma-buf keeps the object): r0 = size */
-static struct outcome dumb_export(int drm, __u32 width, __u32 height, __u32 bpp, __u32 flags, int slot)
-{
-	struct drm_mode_create_dumb c = { .width = width, .height = height, .bpp = bpp };
-	struct drm_prime_handle p = { .flags = flags, .fd = -1 };
-	struct drm_gem_close g = { 0 };
-	struct outcome o;
-
-	if (xioctl(drm, DRM_IOCTL_MODE_CREATE_DUMB, &c) < 0)
-		return fail();
-	p.handle = c.handle;
-	o = xioctl(drm, DRM_IOCTL_PRIME_HANDLE_TO_FD, &p) < 0 ? fail() : new_fd(p.fd, slot);
-	g.handle = c.handle;
-	xioctl(drm, DRM_IOCTL_GEM_CLOSE, &g);
-	if (o.err == 0)
-		o.r0 = c.size;
-	return o;
-}
-
 /* The sequence. Returns 0 when every step was as documented, 1 at the first that was not, 4 when the
  * device took another documented outcome than the recorded run at a step the rest depends on. */
 static int run(void)
@@ -412,22 +392,25 @@ static int run(void)
 	int rc = 0;
 	(void)rc;
 
-	/* 1. v1 = open("drm:vgem", O_RDWR|O_CLOEXEC) */
+	/* 1. v1 = open("heap:system", O_RDONLY|O_CLOEXEC) */
 	{
 		static const struct allowed allowed[] = { { 0, 0LL, 0LL, 0LL, 0LL, 7 } };
 		struct outcome o;
-		o = new_fd(open(device("drm:vgem"), O_RDWR|O_CLOEXEC), 1);
-		rc = check(1, "v1 = open(\"drm:vgem\", O_RDWR|O_CLOEXEC)", &o, allowed, 1, 0, 0, 0, "0");
+		o = new_fd(open(device("heap:system"), O_RDONLY|O_CLOEXEC), 1);
+		rc = check(1, "v1 = open(\"heap:system\", O_RDONLY|O_CLOEXEC)", &o, allowed, 1, 0, 0, 0, "0");
 		if (rc != 0)
 			return rc;
 	}
 
-	/* 2. v2 = ioctl(v1, DRM_IOCTL_PRIME_HANDLE_TO_FD, {.handle = DRM_IOCTL_MODE_CREATE_DUMB(64x64, bpp 32), .flags = DRM_CLOEXEC|DRM_RDWR}).fd; DRM_IOCTL_GEM_CLOSE(handle) */
+	/* 2. v2 = ioctl(v1, DMA_HEAP_IOCTL_ALLOC, {.len = 4096, .fd = 0, .fd_flags = O_RDONLY, .heap_flags = 0}) */
 	{
-		static const struct allowed allowed[] = { { 0, 16384LL, 16384LL, 0LL, 0LL, 7 } };
+		static const struct allowed allowed[] = { { 0, 0LL, 0LL, 0LL, 0LL, 7 } };
 		struct outcome o;
-		o = dumb_export((int)h[1], 64, 64, 32, DRM_CLOEXEC|DRM_RDWR, 2);
-		rc = check(2, "v2 = ioctl(v1, DRM_IOCTL_PRIME_HANDLE_TO_FD, {.handle = DRM_IOCTL_MODE_CREATE_DUMB(64x64, bpp 32), .flags = DRM_CLOEXEC|DRM_RDWR}).fd; DRM_IOCTL_GEM_CLOSE(handle)", &o, allowed, 1, 0, 0, 0, "0, size = 16384");
+		{
+			struct dma_heap_allocation_data a = { .len = 4096ULL, .fd = 0, .fd_flags = O_RDONLY, .heap_flags = 0ULL };
+			o = xioctl((int)h[1], DMA_HEAP_IOCTL_ALLOC, &a) < 0 ? fail() : new_fd(a.fd, 2);
+		}
+		rc = check(2, "v2 = ioctl(v1, DMA_HEAP_IOCTL_ALLOC, {.len = 4096, .fd = 0, .fd_flags = O_RDONLY, .heap_flags = 0})", &o, allowed, 1, 0, 0, 0, "0");
 		if (rc != 0)
 			return rc;
 	}
