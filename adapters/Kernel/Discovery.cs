@@ -464,6 +464,7 @@ public static unsafe class Discovery
                         "certified for buffer sharing with the mem2mem rules" + (codec == CodecKind.Decoder ? ", its OUTPUT queue allowed to consume bitstream buffers alone (dev-decoder.rst)" : "") +
                         "; the suite writes no valid bitstream, so source changes, draining (V4L2_DEC_CMD_STOP/V4L2_ENC_CMD_STOP) and the codec controls are not exercised");
             }
+            if ((caps & V4L2_CAP_READWRITE) != 0 && outType == 0) node = node with { ReportsReadWrite = true };
             if ((caps & V4L2_CAP_READWRITE) != 0 && type is V4L2_BUF_TYPE_VIDEO_CAPTURE or V4L2_BUF_TYPE_VIDEO_OUTPUT && outType == 0)
             {
                 node = node with { ReadWrite = true };

@@ -557,7 +557,12 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
                 return r < 0 ? Err(r) : Outcome.Success(b.index, b.flags & Ioctls.StateFlags);
             }
             byte* arg = stackalloc byte[ArgBytes];
-            return Observed(Ioctls.DQBuf, Issue(Ioctls.DQBuf, fd, [type], arg), arg);
+            if (!blocking) return Observed(Ioctls.DQBuf, Issue(Ioctls.DQBuf, fd, [type], arg), arg);
+            Ioctls.DQBuf.Pack(arg, [type]);
+            long rb;
+            using (_watchdog.Op("VIDIOC_DQBUF (blocking)", fd))
+                rb = Sys.Ioctl(fd, Ioctls.DQBuf.Code, arg);
+            return Observed(Ioctls.DQBuf, rb, arg);
         }
         finally
         {

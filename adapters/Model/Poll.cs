@@ -16,14 +16,17 @@ public sealed partial class ReferenceModel
         if (q.P.IsOutput) return q.P.ReadWrite ? OutputPollEvents(v, events) : Outcome.NotRun;   // output nodes are polled where write() is modelled
         // only buffers are asked about here; a poll for events alone starts nothing (vb2_core_poll's first check)
         if ((events & POLLIN) == 0) { Cite(Inv.PollStartsRead); return Outcome.Success(0); }
-        // the bug (as a target): poll() starts no read() I/O
-        if (q.NumBufs == 0 && !q.FileIo && q.P.ReadWrite && q.Streaming)
+        // vb2 tries its read() emulator on a queue without buffers of a node that reports V4L2_CAP_READWRITE, multi-planar or not
+        bool tries = q.NumBufs == 0 && !q.FileIo && (q.P.ReadWrite || q.P.ReportsReadWrite);
+        if (tries && (q.Streaming || q.PlaneSizes.Count > 1))
         {
-            // every buffer removed while streaming: __vb2_init_fileio refuses a streaming queue (EBUSY), and poll reports POLLERR
+            // every buffer removed while streaming, or a format of more than one plane (the emulator's buffers have one):
+            // __vb2_init_fileio refuses (EBUSY), and poll reports POLLERR
             Cite(Inv.PollStartsRead);
             return Outcome.Success(POLLERR);
         }
-        if (q.NumBufs == 0 && !q.FileIo && q.P.ReadWrite && !(!_hasActual && Broken(ModelBug.PollStartsNothing)))
+        // the bug (as a target): poll() starts no read() I/O
+        if (tries && !(!_hasActual && Broken(ModelBug.PollStartsNothing)))
         {
             // the read() emulator starts, as read() would have started it, and the poller owns the queue
             StartFileIo(q, v);

@@ -26,8 +26,9 @@ public sealed partial class ReferenceModel : IBufferTarget
     private int _openContexts => _contexts.Count;
     private int _nextFd = 3, _nextMap = 1, _liveDmaBufs;
     private const ulong InitialClock = 0x9E3779B97F4A7C15;
-    /// <summary>The device's clock as a target (which of several documented outcomes it shows): it runs on across sequences,
-    /// and a reload (<see cref="Refresh"/>) starts it again, so a counterexample run from a fresh device meets the same clock.</summary>
+    /// <summary>The device's clock as a target (which of several documented outcomes it shows): it starts again with every
+    /// sequence (<see cref="Reset"/>), so a sequence meets the same clock whether it runs after others or alone from a fresh
+    /// device, and a counterexample shrinks without the sequences before it.</summary>
     private ulong _rng = InitialClock, _rngAtLoad = InitialClock;
 
     // oracle protocol
@@ -134,6 +135,7 @@ public sealed partial class ReferenceModel : IBufferTarget
         _nextFd = 3; _nextMap = 1;
         _nextCtx = 1;
         _vgemFences.Clear();
+        _rng = _rngAtLoad;
     }
 
     /// <summary>

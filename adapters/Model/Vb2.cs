@@ -682,9 +682,10 @@ public sealed partial class ReferenceModel
     /// <see cref="BlockingDQBuf.ReturnsAtOnce"/> where the non-blocking call fails before looking for a done buffer (a handle
     /// that is not a video node, the wrong type, another handle's queue, read()/write() I/O, not streaming) or a buffer is known
     /// done. <see cref="BlockingDQBuf.WaitsForBuffer"/> where the device must complete one: a queue that is not mem2mem (there a
-    /// job needs buffers on both queues), with no request-bound buffer queued, holding at least one queued buffer and as many as
-    /// the most its driver may need to start (vb2 calls start_streaming once queued_count reaches min_queued_buffers, which no
-    /// query reports; the STREAMON the queue accepted bounds it: StartHi). Otherwise <see cref="BlockingDQBuf.MaySleepForever"/>:
+    /// job needs buffers on both queues), with no request-bound buffer queued, holding as many queued buffers as the most its
+    /// driver may need to start (vb2 calls start_streaming once queued_count reaches min_queued_buffers, which no query reports;
+    /// the STREAMON the queue accepted bounds it: StartHi), and at least one on a capture queue, two on an output queue (an
+    /// output device may hold the frame it shows until the next one comes). Otherwise <see cref="BlockingDQBuf.MaySleepForever"/>:
     /// the call could sleep until a STREAMOFF or a signal. Pure: it changes nothing.
     /// </summary>
     public BlockingDQBuf DQBufWait(int fd, uint type)
@@ -692,7 +693,10 @@ public sealed partial class ReferenceModel
         if (!TryFile(fd, out var f) || f is not VideoFile v) return BlockingDQBuf.ReturnsAtOnce;
         var q = QueueOf(v, type);
         if (type != q.P.BufType || IsBusy(v, q, refuses: false) || q.FileIo || !q.Streaming || q.KnownDone > 0) return BlockingDQBuf.ReturnsAtOnce;
-        return q.Peer == null && q.QueuedOrder.Count >= Math.Max(1, q.StartHi) && q.QueuedOrder.All(i => q.Bufs[i]!.Request == null)
+        // an output device may keep showing its last buffer until another comes ("a repeated frame was displayed again by an
+        // output device because the application did not pass new data in time", buffer.rst; vivid holds it): two there
+        int need = Math.Max(q.P.IsOutput ? 2 : 1, q.StartHi);
+        return q.Peer == null && q.QueuedOrder.Count >= need && q.QueuedOrder.All(i => q.Bufs[i]!.Request == null)
             ? BlockingDQBuf.WaitsForBuffer : BlockingDQBuf.MaySleepForever;
     }
 
