@@ -203,6 +203,7 @@ public sealed record TargetProfile(
         {
             Card = "vivid-001-vid-cap", BufType = Uapi.V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, SizeImage = 640 * 360 * 2, MaxBuffers = 32,
             PlaneSizes = [640 * 360 * 2, 640 * 360 / 4, 640 * 360 / 4], PixelFormat = Uapi.V4L2_PIX_FMT_YUV420M,
+            ReadWrite = false, ReportsReadWrite = true,   // vivid reports V4L2_CAP_READWRITE here; read() is modelled on single-planar queues
         }],
     };
 

@@ -716,7 +716,7 @@ public sealed record DQBufBlocking(Var Fd, [Derived("the queue's own type")] uin
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
     public override bool MaySleep => true;
-    public override bool Returns(ReferenceModel oracle, Env oracleEnv) => !oracleEnv.Resolve(Fd, out var fd) || oracle.DQBufReturns(fd, Type);
+    public override bool Returns(ReferenceModel oracle, Env oracleEnv) => oracleEnv.Resolve(Fd, out var fd) && oracle.DQBufReturns(fd, Type);
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.DQBuf(fd, Type, blocking: true) : NotRun;
     public override string Text => $"ioctl({Fd}, VIDIOC_DQBUF, {{.type = {BufTypeName(Type)}}}) /* blocking: O_NONBLOCK cleared */";
     public override string Observed(in Outcome o) => o.Ok ? $"0, index = {o.R0}, flags & MAPPED = {QueryBuf.BufFlags((uint)o.R1)}" : base.Observed(o);

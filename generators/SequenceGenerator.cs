@@ -118,8 +118,8 @@ public sealed class SequenceGenerator
     {
         _memory = 0;
         _contexts.Clear();
-        // a quarter of the sequences, picked from the seed without a draw (the others are generated exactly as before the
-        // family existed), are steered to a blocking DQBUF that waits for a buffer: swarm testing's per-sequence feature switch
+        // a quarter of the sequences, picked from the seed without a random draw (so the others are not reshuffled), are
+        // steered to a blocking DQBUF that waits for a buffer: swarm testing's per-sequence feature switch
         _waitFamily = seed % 4 == 3;
         var rng = new Rng(seed);
         _mixVideo = rng.Chance(35);

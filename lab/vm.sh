@@ -43,7 +43,7 @@
 # complaint and what CMD was running (current-sequence); a "lab: timeline from QEMU's start:"
 # line before it says when the command started, when the complaint came and when QEMU exited.
 #
-# A kernel that dies in its own boot, before the lab's init has run (no @@LAB-INIT on the console:
+# A kernel that dies in its own boot, before the lab's init has run (its first fatal complaint before @@LAB-INIT on the console:
 # no module of the lab's or the user's loaded, nothing of CMD's run), is booted again, up to three
 # boots in all, each failed boot's console kept as console-boot-N.log and named on a "lab:" line.
 # Nothing under test can have caused it; under QEMU's multi-threaded TCG the one seen is "Oops:
@@ -300,13 +300,13 @@ cmd_run() {
 		-virtfs "local,path=${out//,/,,},mount_tag=labout,security_model=none,multidevs=remap"
 	)
 
-	local boot_no=1 boot_tries=3 t_init=""
+	local boot_no=1 boot_tries=3 t_init="" fatal_in_boot=0
 	# One boot, or more when the kernel dies before the lab's init (see the header).
 	while :; do
 		local fifo="$out/.console.fifo"
 		mkfifo "$fifo"
 		local t_qemu=$EPOCHREALTIME t_start="" t_exit="" exit_marker="" lab_error="" interrupted=0
-		t_init=""
+		t_init="" fatal_in_boot=0
 		# The first fatal complaint, the first WARNING and CMD's first "HANG:" line, and when they came.
 		local t_fatal="" fatal="" t_warn="" warning="" t_hang="" hang=""
 		# stdin from /dev/null: QEMU must not take over the terminal (Ctrl-C stays ours).
@@ -331,7 +331,7 @@ cmd_run() {
 			printf '%s\n' "$line"
 			# Markers count only at the start of a line: CMD may print these words too.
 			case "$line" in
-			@@LAB-INIT) [ -n "$t_init" ] || t_init=$EPOCHREALTIME ;;
+			*@@LAB-INIT*) [ -n "$t_init" ] || t_init=$EPOCHREALTIME ;;   # the kernel may print into the same line
 			@@LAB-START) [ -n "$t_start" ] || t_start=$EPOCHREALTIME ;;
 			@@LAB-EXIT\ +([0-9])) t_exit=$EPOCHREALTIME; exit_marker="${line#@@LAB-EXIT }" ;;
 			@@LAB-ERROR\ *) [ -n "$t_start" ] || lab_error="${line#@@LAB-ERROR }" ;;
@@ -345,6 +345,7 @@ cmd_run() {
 			# seconds after a WARNING; QEMU is ended here if it has not done so host_grace s later.
 			if [ -z "$t_fatal" ] && [[ "$line" =~ $re_fatal ]]; then
 				t_fatal=$EPOCHREALTIME fatal="${line#*"] "}"
+				[ -n "$t_init" ] || fatal_in_boot=1
 				schedule_stop $((2 + host_grace)) "the guest did not power off after: $fatal"
 			elif [ -z "$t_warn" ] && [[ "$line" =~ $re_warning ]]; then
 				t_warn=$EPOCHREALTIME warning="${line#*"] "}"
@@ -363,7 +364,7 @@ cmd_run() {
 		rm -f "$fifo"
 		local t_end=$EPOCHREALTIME
 		# The kernel died in its own boot, before the lab's init ran: nothing under test had run. Boot again.
-		if [ -n "$t_fatal" ] && [ -z "$t_init" ] && [ -z "$t_start" ] && [ "$interrupted" -eq 0 ] && [ "$boot_no" -lt "$boot_tries" ]; then
+		if [ "$fatal_in_boot" -eq 1 ] && [ -z "$t_start" ] && [ "$interrupted" -eq 0 ] && [ "$boot_no" -lt "$boot_tries" ]; then
 			mv "$out/console.log" "$out/console-boot-$boot_no.log"
 			say "boot $boot_no of at most $boot_tries: the kernel died in its own boot, before the lab's init ran ($fatal, +$(elapsed "$t_qemu" "$t_fatal") s); nothing under test had run; console in console-boot-$boot_no.log; booting again"
 			rm -f "$out"/{exit-status,dmesg.txt,dmesg-problems.txt,lab-error,.lab-stop}
@@ -444,7 +445,7 @@ cmd_run() {
 	3)
 		if [ "$kernel_problem" -eq 1 ]; then
 			local in_boot=""
-			if [ -z "$t_init" ] && [ -z "$t_start" ] && [ "$boot_no" -gt 1 ]; then in_boot=" in the kernel's own boot, on each of $boot_no boots"; fi
+			if [ "$fatal_in_boot" -eq 1 ] && [ -z "$t_start" ] && [ "$boot_no" -gt 1 ]; then in_boot=" in the kernel's own boot, on each of $boot_no boots"; fi
 			why=" (kernel problem: $(problem_name "$out" "$fatal" "$warning")$in_boot${running:+; running: $running}${status:+; command exited $status})"
 		fi ;;
 	4)

@@ -1297,7 +1297,7 @@ public static class CReproducer
 
             #include <signal.h>
 
-            #define OP_TIMEOUT 20   /* seconds, as the suite's --op-timeout */
+            #define OP_TIMEOUT 20   /* seconds: the suite's default --op-timeout */
 
             static void on_alarm(int sig)
             {

@@ -691,7 +691,7 @@ public sealed partial class ReferenceModel
     public BlockingDQBuf DQBufWait(int fd, uint type)
     {
         if (!TryFile(fd, out var f) || f is not VideoFile v) return BlockingDQBuf.ReturnsAtOnce;
-        var q = QueueOf(v, type);
+        var q = v.QueueFor(type);
         if (type != q.P.BufType || IsBusy(v, q, refuses: false) || q.FileIo || !q.Streaming || q.KnownDone > 0) return BlockingDQBuf.ReturnsAtOnce;
         // an output device may keep showing its last buffer until another comes ("a repeated frame was displayed again by an
         // output device because the application did not pass new data in time", buffer.rst; vivid holds it): two there
@@ -706,7 +706,7 @@ public sealed partial class ReferenceModel
     public QueueView? ViewQueue(int fd, uint type)
     {
         if (!TryFile(fd, out var f) || f is not VideoFile v) return null;
-        var q = QueueOf(v, type);
+        var q = v.QueueFor(type);
         int? idle = null;
         for (int i = 0; i < q.Bufs.Length && idle == null; i++)
             if (q.Bufs[i] is { Queued: false, Request: null }) idle = i;
