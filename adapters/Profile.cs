@@ -98,7 +98,8 @@ public sealed record VideoNodeProfile(
     /// queue included). vb2's poll() tries its read() emulator on such a capture queue that has no buffers (vb2_core_poll,
     /// __vb2_init_fileio): it starts it on an idle queue with a one-plane format, and refuses it (EBUSY, so poll() reports
     /// POLLERR) on a queue that streams or whose format has more planes. True wherever <see cref="ReadWrite"/> is.</summary>
-    public bool ReportsReadWrite { get; init; }
+    public bool ReportsReadWrite { get => _reportsReadWrite || ReadWrite; init => _reportsReadWrite = value; }
+    private readonly bool _reportsReadWrite;
 }
 
 /// <summary>One pad's active format (VIDIOC_SUBDEV_S_FMT, V4L2_SUBDEV_FORMAT_ACTIVE) on a sub-device node.</summary>
@@ -168,7 +169,7 @@ public sealed record TargetProfile(
         "vivid-like", "6.12.117",
         [new VideoNodeProfile("video0", "vivid", "vivid-000-vid-cap", Uapi.V4L2_BUF_TYPE_VIDEO_CAPTURE, VividCaps,
             VividCaps | Uapi.V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS, MaxBuffers: 64, MinBuffersControl: null, SizeImage: 640 * 360 * 2,
-            HasRemoveBufs: true, Exporter: "videobuf2_vmalloc", DeviceWritesCaptureBuffers: true, ModelMinBuffers: 2) { ReadWrite = true, ReportsReadWrite = true, RequestMedia = "media" }],
+            HasRemoveBufs: true, Exporter: "videobuf2_vmalloc", DeviceWritesCaptureBuffers: true, ModelMinBuffers: 2) { ReadWrite = true, RequestMedia = "media" }],
         [new HeapProfile("heap:system", "system", "system")],
         "udmabuf", 64L << 20)
     {
@@ -326,7 +327,7 @@ public sealed record TargetProfile(
                 reason = Video.Count == 0 ? "no V4L2 node" : "no output node offers write() (V4L2_CAP_READWRITE on a single-planar VIDEO_OUTPUT node)";
                 return false;
             case "io" when arg == "readcap":
-                if (Video.Any(v => (v.ReadWrite || v.ReportsReadWrite) && !v.IsOutput && !v.IsMem2Mem)) return true;
+                if (Video.Any(v => v.ReportsReadWrite && !v.IsOutput && !v.IsMem2Mem)) return true;
                 reason = Video.Count == 0 ? "no V4L2 node" : "no capture node reports V4L2_CAP_READWRITE";
                 return false;
             case "io" when arg == "read":

@@ -701,7 +701,9 @@ public sealed record DQBuf(Var Fd, [Derived("the queue's own type (on a mem2mem 
     public override string Area => "vb2";
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.DQBuf(fd, Type, blocking: false) : NotRun;
     public override string Text => $"ioctl({Fd}, VIDIOC_DQBUF, {{.type = {BufTypeName(Type)}}}) /* O_NONBLOCK */";
-    public override string Observed(in Outcome o) => o.Ok ? $"0, index = {o.R0}, flags & MAPPED = {QueryBuf.BufFlags((uint)o.R1)}" : base.Observed(o);
+    public override string Observed(in Outcome o) => o.Ok ? Dequeued(o) : base.Observed(o);
+    /// <summary>A dequeued buffer as DQBUF (blocking or not) shows it: its index and flags.</summary>
+    internal static string Dequeued(in Outcome o) => $"0, index = {o.R0}, flags & MAPPED = {QueryBuf.BufFlags((uint)o.R1)}";
 }
 
 /// <summary>
@@ -719,7 +721,7 @@ public sealed record DQBufBlocking(Var Fd, [Derived("the queue's own type")] uin
     public override bool Returns(ReferenceModel oracle, Env oracleEnv) => oracleEnv.Resolve(Fd, out var fd) && oracle.DQBufReturns(fd, Type);
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.DQBuf(fd, Type, blocking: true) : NotRun;
     public override string Text => $"ioctl({Fd}, VIDIOC_DQBUF, {{.type = {BufTypeName(Type)}}}) /* blocking: O_NONBLOCK cleared */";
-    public override string Observed(in Outcome o) => o.Ok ? $"0, index = {o.R0}, flags & MAPPED = {QueryBuf.BufFlags((uint)o.R1)}" : base.Observed(o);
+    public override string Observed(in Outcome o) => o.Ok ? DQBuf.Dequeued(o) : base.Observed(o);
 }
 
 /// <summary>read(fd, buf, Count) on a capture node that offers read() I/O (V4L2_CAP_READWRITE): the fd is O_NONBLOCK, so it

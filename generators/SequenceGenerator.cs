@@ -370,7 +370,7 @@ public sealed class SequenceGenerator
                 // (only where vb2 is certified: a node that only lends its buffers to another unit, its read() I/O certified on its
                 // own unit, is not told apart from one without read(), and a POLLIN poll would start its read() emulator)
                 if ((!node.IsOutput || node.IsMem2Mem || node.ReadWrite) && certifiesVb2)
-                    Add((node.ReadWrite || node.ReportsReadWrite) && _memory == 0 ? 1 : 4, r => new VideoPoll(r.Pick(video).Var, Draw(Domains.VideoPollEvents, ref r)));
+                    Add(node.ReportsReadWrite && _memory == 0 ? 1 : 4, r => new VideoPoll(r.Pick(video).Var, Draw(Domains.VideoPollEvents, ref r)));
                 // format changes between allocations (not on codecs or pipeline nodes: VideoNodeProfile.FormatsCertified); the
                 // largest frame is only asked about (TRY_FMT): set, it would make every later buffer the driver's largest frame
                 // (vivid: 4096x2160, 17 MB), too slow to allocate and fill under TCG

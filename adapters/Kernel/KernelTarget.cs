@@ -94,10 +94,11 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
 
     /// <summary>A described ioctl (<see cref="Ioctls"/>): the values packed into a zeroed argument, the call made under the
     /// watchdog. Returns the syscall's result (negative: -errno).</summary>
-    private long Issue(IoctlSpec s, int fd, ReadOnlySpan<ulong> values, byte* arg)
+    /// <param name="what">The op's name in a hang report; the request's name unless given.</param>
+    private long Issue(IoctlSpec s, int fd, ReadOnlySpan<ulong> values, byte* arg, string? what = null)
     {
         s.Pack(arg, values);
-        using var _ = _watchdog.Op(s.Request, fd);
+        using var _ = _watchdog.Op(what ?? s.Request, fd);
         return Sys.Ioctl(fd, s.Code, arg);
     }
 
@@ -557,12 +558,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
                 return r < 0 ? Err(r) : Outcome.Success(b.index, b.flags & Ioctls.StateFlags);
             }
             byte* arg = stackalloc byte[ArgBytes];
-            if (!blocking) return Observed(Ioctls.DQBuf, Issue(Ioctls.DQBuf, fd, [type], arg), arg);
-            Ioctls.DQBuf.Pack(arg, [type]);
-            long rb;
-            using (_watchdog.Op("VIDIOC_DQBUF (blocking)", fd))
-                rb = Sys.Ioctl(fd, Ioctls.DQBuf.Code, arg);
-            return Observed(Ioctls.DQBuf, rb, arg);
+            return Observed(Ioctls.DQBuf, Issue(Ioctls.DQBuf, fd, [type], arg, blocking ? "VIDIOC_DQBUF (blocking)" : null), arg);
         }
         finally
         {

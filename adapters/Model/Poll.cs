@@ -17,7 +17,7 @@ public sealed partial class ReferenceModel
         // only buffers are asked about here; a poll for events alone starts nothing (vb2_core_poll's first check)
         if ((events & POLLIN) == 0) { Cite(Inv.PollStartsRead); return Outcome.Success(0); }
         // vb2 tries its read() emulator on a queue without buffers of a node that reports V4L2_CAP_READWRITE, multi-planar or not
-        bool tries = q.NumBufs == 0 && !q.FileIo && (q.P.ReadWrite || q.P.ReportsReadWrite);
+        bool tries = q.NumBufs == 0 && !q.FileIo && q.P.ReportsReadWrite;
         if (tries && (q.Streaming || q.PlaneSizes.Count > 1))
         {
             // every buffer removed while streaming, or a format of more than one plane (the emulator's buffers have one):
