@@ -27,6 +27,11 @@ public static class CReproducer
         var names = TextReport.StepTexts(r.Steps.Select(s => (s.Op, s.Actual)).ToList());
         bool endCheck = r.Property == "release";
         int total = r.Steps.Count + (endCheck ? 1 : 0);
+        // the fds that name a dma-buf EXPBUF made (or a dup of one): its size follows the plane's length, which a format
+        // step may have let the device choose
+        var exported = new HashSet<int>();
+        foreach (var s in r.Steps)
+            if (s.Op is ExpBuf || s.Op.AliasOf.Id > 0 && exported.Contains(s.Op.AliasOf.Id)) exported.Add(s.Op.Id);
         for (int i = 0; i < r.Steps.Count; i++)
         {
             var s = r.Steps[i];
@@ -46,8 +51,9 @@ public static class CReproducer
             // values a device chose (contents it wrote, a format's sizes and the lengths that follow from them) are compared
             // as learned from this device where an earlier step learned them
             // (1: contents, learned by the steps that read them; 2: a format's sizes, learned by the format steps; 3: a
-            // buffer's length, which follows them)
-            int content = s.Op is ReadStamp or TransferStamp ? 1 : s.Op is SetFmt ? 2 : s.Op is QueryBuf ? 3 : 0;
+            // buffer's length, which follows them; 4: the size of a dma-buf EXPBUF made of a plane, its length in whole pages)
+            int content = s.Op is ReadStamp or TransferStamp ? 1 : s.Op is SetFmt ? 2 : s.Op is QueryBuf ? 3
+                : s.Op is Llseek { Whence: SEEK_END } l && exported.Contains(l.Fd.Id) ? 4 : 0;
             body.Append("\t{\n");
             body.Append($"\t\tstatic const struct allowed allowed[] = {{ {allowed} }};\n");
             body.Append("\t\tstruct outcome o;\n");
@@ -795,9 +801,12 @@ public static class CReproducer
 
         /* a departure from the recorded run: a device's own timing took another documented branch */
         static char departure[512];
-        /* what a device chose, learned in this attempt, recorded -> seen: [0] contents it wrote, [1] a format's sizes */
-        static long long learned_from[2][64], learned_to[2][64];
-        static int nlearned[2];
+        /*
+         * what a device chose, learned in this attempt, recorded -> seen: [0] contents it wrote, [1] a format's sizes,
+         * [2] those sizes in whole pages (the size of a dma-buf exported from such a plane)
+         */
+        static long long learned_from[3][64], learned_to[3][64];
+        static int nlearned[3];
 
         /* KTAP lines of the current attempt (an attempt that departs from the recorded run is retried) */
         static char out[1 << 17];
@@ -947,6 +956,12 @@ public static class CReproducer
         	}
         }
 
+        /* a size rounded up to whole pages of the given size (the recorded run's pages were 4096 bytes) */
+        static UNUSED long long page_align(long long size, long page)
+        {
+        	return (size + page - 1) / page * page;
+        }
+
         static UNUSED long long learned(int kind, long long recorded)
         {
         	for (int i = 0; i < nlearned[kind]; i++)
@@ -972,7 +987,7 @@ public static class CReproducer
         		const struct allowed *a = &allowed[i];
         		/* a value learned from this device is compared exactly, and only where the outcome is a success */
         		int learnt = content && a->err == 0;
-        		long long want = learnt ? learned(content == 1 ? 0 : 1, a->r0) : a->r0;
+        		long long want = learnt ? learned(content == 1 ? 0 : content == 4 ? 2 : 1, a->r0) : a->r0;
 
         		if (got->err == a->err && (any_value || !(a->mask & 1) || (got->r0 >= want && got->r0 <= (learnt ? want : a->r0_max))) &&
         		    (!(a->mask & 2) || got->r1 == a->r1) && (!(a->mask & 4) || got->r2 == a->r2))
@@ -992,9 +1007,12 @@ public static class CReproducer
         	}
         	if (any_value && taken >= 0) {
         		learn(content == 2, allowed[taken].r0, got->r0);
-        		if (content == 2) {   /* a format's further planes */
+        		if (content == 2) {   /* a format's further planes, and every plane's size in whole pages */
         			learn(1, allowed[taken].r1, got->r1);
         			learn(1, allowed[taken].r2, got->r2);
+        			learn(2, page_align(allowed[taken].r0, 4096), page_align(got->r0, sysconf(_SC_PAGESIZE)));
+        			learn(2, page_align(allowed[taken].r1, 4096), page_align(got->r1, sysconf(_SC_PAGESIZE)));
+        			learn(2, page_align(allowed[taken].r2, 4096), page_align(got->r2, sysconf(_SC_PAGESIZE)));
         		}
         	}
         	if (taken >= 0 && match != taken) {
@@ -1063,7 +1081,7 @@ public static class CReproducer
         			close((int)h[i]);
         	memset(live, 0, sizeof(live));
         	fences_used = 0;
-        	nlearned[0] = nlearned[1] = 0;
+        	nlearned[0] = nlearned[1] = nlearned[2] = 0;
         	last_attach.tv_sec = 0;
         	last_attach.tv_nsec = 0;
         	if (after_cleanup)

@@ -130,4 +130,57 @@ public class MplaneReproducerTests
         var errors = CCompile.CheckMany(Written.Value.Select(w => w.C).ToList());
         Assert.True(errors == null, errors);
     }
+
+    /// <summary>
+    /// A format the device chose carries into every size that follows from it: the VB2-FMT-3 counterexample of
+    /// expbuf-wrong-plane (S_FMT at half the frame size, REQBUFS, EXPBUF of plane 2, lseek to its end) was written for the
+    /// model's plane sizes; vivid chooses others (230400 + 28800 + 28800 at 320x180, where the model said
+    /// 115200 + 14400 + 14400), and the program must then expect plane 2's own size in whole pages, 32768, not 16384.
+    /// The program's own check() and learn() run here on those outcomes (compiled with gcc, no device needed).
+    /// </summary>
+    [Fact]
+    public void An_exported_plane_size_is_expected_from_the_format_the_device_chose()
+    {
+        var dir = Directory.CreateTempSubdirectory("conformance-fmt3").FullName;
+        try
+        {
+            Assert.Equal(1, Program.Run(["--target", "broken:expbuf-wrong-plane", "--property", "lockstep", "--out", dir], new StringWriter()));
+            var c = File.ReadAllText(Path.Combine(dir, "counterexamples/broken_expbuf-wrong-plane/lockstep-VB2-FMT-3.c"));
+            Assert.Matches(@"VIDIOC_S_FMT[^\n]*\n(.*\n)*?\t\trc = check\(2, [^;]*, 1, 0, 1, 2, ", c);      // any value, learned as a format
+            Assert.Matches(@"\t\trc = check\(5, ""lseek\(v2, 0, SEEK_END\)"", &o, allowed, 1, -1, 0, 4, ", c);   // an exported plane's size
+
+            // the program's runtime, then the two checks with vivid's outcomes
+            string runtime = c[..c.IndexOf("static int run(void)", StringComparison.Ordinal)];
+            string harness = runtime + """
+                int main(void)
+                {
+                	static const struct allowed fmt[] = { { 0, 115200LL, 115200LL, 14400LL, 14400LL, 0 } };
+                	static const struct allowed size[] = { { 0, 16384LL, 16384LL, 0LL, 0LL, 7 } };
+                	struct outcome chose = { 0, 230400, 28800, 28800 }, right = { 0, 32768, 0, 0 }, model = { 0, 16384, 0, 0 };
+                	int a, b, c;
+
+                	setvbuf(stdout, NULL, _IONBF, 0);
+                	if (check(2, "S_FMT", &chose, fmt, 1, 0, 1, 2, "any") != 0)
+                		return 10;
+                	a = check(5, "lseek", &right, size, 1, -1, 0, 4, "16384");
+                	b = check(5, "lseek", &model, size, 1, -1, 0, 4, "16384");
+                	nlearned[0] = nlearned[1] = nlearned[2] = 0;   /* a device that kept the recorded sizes */
+                	c = check(5, "lseek", &model, size, 1, -1, 0, 4, "16384");
+                	printf("%d %d %d\n", a, b, c);
+                	return 0;
+                }
+                """;
+            string src = Path.Combine(dir, "harness.c"), bin = Path.Combine(dir, "harness");
+            File.WriteAllText(src, harness);
+            var inc = Path.Combine(dir, "include");
+            UapiHeaders.Install(inc);
+            var (rc, _, err) = LayoutCheck.Exec("gcc", $"-Wall -Werror -Wno-unused-function -I{inc} -o {bin} {src}");
+            Assert.True(rc == 0, err);
+            var (run, output, _) = LayoutCheck.Exec(bin, "");
+            Assert.Equal(0, run);
+            // the device's own plane size in pages passes, the model's fails, and without a learned format the recorded one passes
+            Assert.Equal("0 1 0", output.Trim().Split('\n').Last());
+        }
+        finally { Directory.Delete(dir, true); }
+    }
 }
