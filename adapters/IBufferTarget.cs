@@ -157,7 +157,7 @@ public interface IBufferTarget : IDisposable
     /// O_RDWR for the call and closed after it (media-ioc-request-alloc.rst). Handle = the request fd; ENOTTY when the media
     /// device has no request support.</summary>
     Outcome RequestAlloc(string media);
-    /// <summary>VIDIOC_DQBUF (with a planes array on a multi-planar queue); observes what <see cref="Ioctls.DQBuf"/> reads (R0 = index, R1 = flags &amp; <see cref="Ioctls.StateFlags"/> (MAPPED|QUEUED|DONE|PREPARED|IN_REQUEST)).
+    /// <summary>VIDIOC_DQBUF (with a planes array on a multi-planar queue); observes what <see cref="Ioctls.DQBuf"/> reads (R0 = index, R1 = flags &amp; <see cref="Ioctls.DQBufFlags"/> (MAPPED|QUEUED|DONE|PREPARED|IN_REQUEST|LAST)).
     /// The harness's video files are O_NONBLOCK: with nothing done the call fails with EAGAIN (vidioc-qbuf.rst).</summary>
     /// <param name="blocking">Clear O_NONBLOCK for this one call (F_SETFL, then back): it sleeps in vb2 until a buffer is done,
     /// streaming stops or the queue errs, so callers issue it only where a buffer will be done (see
@@ -174,6 +174,11 @@ public interface IBufferTarget : IDisposable
     Outcome Write(int fd, long count);
     Outcome StreamOn(int fd, uint type);
     Outcome StreamOff(int fd, uint type);
+    /// <summary>VIDIOC_ENCODER_CMD (or, with <paramref name="tryOnly"/>, VIDIOC_TRY_ENCODER_CMD) on a stateful encoder's node, with
+    /// cmd <paramref name="cmd"/> (V4L2_ENC_CMD_*) and flags and data 0 (vidioc-encoder-cmd.rst; dev-encoder.rst, Drain). No
+    /// values: 0, or EINVAL (a command the encoder does not take), EBUSY (STOP or START while a drain is in progress),
+    /// ENOTTY (not an encoder).</summary>
+    Outcome EncoderCmd(int fd, uint cmd, bool tryOnly);
     /// <summary>VIDIOC_REMOVE_BUFS.</summary>
     Outcome RemoveBufs(int fd, uint type, uint index, uint count);
     /// <summary>

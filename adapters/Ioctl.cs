@@ -201,9 +201,16 @@ public static class Ioctls
     /// <summary>Creates the exported dma-buf's fd.</summary>
     public static readonly IoctlSpec ExpBuf = new("VIDIOC_EXPBUF", typeof(v4l2_exportbuffer), "e", IoctlResult.NewFd,
         ["type", "index", "plane", "flags"], created: "fd");
-    /// <summary>R0 = index, R1 = flags &amp; <see cref="StateFlags"/> (MAPPED|QUEUED|DONE|PREPARED|IN_REQUEST).</summary>
+    /// <summary>The flags DQBUF observations keep: <see cref="StateFlags"/> and LAST (the last buffer of a codec's drain, buffer.rst;
+    /// vb2_dqbuf then makes every DQBUF of the capture queue fail with EPIPE).</summary>
+    public const uint DQBufFlags = StateFlags | Uapi.V4L2_BUF_FLAG_LAST;
+    /// <summary>R0 = index, R1 = flags &amp; <see cref="DQBufFlags"/> (MAPPED|QUEUED|DONE|PREPARED|IN_REQUEST|LAST).</summary>
     public static readonly IoctlSpec DQBuf = new("VIDIOC_DQBUF", typeof(v4l2_buffer), "b", IoctlResult.Values,
-        ["type"], [new("index"), new("flags", "STATE_FLAGS", StateFlags)]);
+        ["type"], [new("index"), new("flags", "DQBUF_FLAGS", DQBufFlags)]);
+    /// <summary>VIDIOC_ENCODER_CMD with cmd set, flags and data 0 (dev-encoder.rst, Drain): 0 or an errno.</summary>
+    public static readonly IoctlSpec EncoderCmd = new("VIDIOC_ENCODER_CMD", typeof(v4l2_encoder_cmd), "ec", IoctlResult.Status, ["cmd"]);
+    /// <summary>VIDIOC_TRY_ENCODER_CMD: the same command, checked and not executed (vidioc-encoder-cmd.rst).</summary>
+    public static readonly IoctlSpec TryEncoderCmd = new("VIDIOC_TRY_ENCODER_CMD", typeof(v4l2_encoder_cmd), "ec", IoctlResult.Status, ["cmd"]);
     public static readonly IoctlSpec StreamOn = new("VIDIOC_STREAMON", typeof(int), "type", IoctlResult.Status, [""]);
     public static readonly IoctlSpec StreamOff = new("VIDIOC_STREAMOFF", typeof(int), "type", IoctlResult.Status, [""]);
     public static readonly IoctlSpec RemoveBufs = new("VIDIOC_REMOVE_BUFS", typeof(v4l2_remove_buffers), "rb", IoctlResult.Status,

@@ -240,12 +240,34 @@ public sealed record TargetProfile(
         }],
     };
 
+    /// <summary>
+    /// A stateful encoder like vicodec's (dev-encoder.rst): a mem2mem node whose OUTPUT queue takes 1280x720 YUV420 frames
+    /// (1382400 bytes, max_num_buffers 32) and whose CAPTURE queue gives FWHT frames (sizeimage 3686444, max_num_buffers 64),
+    /// vb2-vmalloc, no requests. What the drain (VIDIOC_ENCODER_CMD STOP, the LAST buffer, EPIPE) is certified on without a kernel.
+    /// </summary>
+    public static TargetProfile VicodecEncoderLike { get; } = VividLike with
+    {
+        Name = "vicodec-encoder-like",
+        Video = [new VideoNodeProfile("video0", "vicodec", "vicodec", Uapi.V4L2_BUF_TYPE_VIDEO_CAPTURE, CodecCaps, CodecCaps | Uapi.V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS,
+            MaxBuffers: 64, MinBuffersControl: null, SizeImage: 3686444, HasRemoveBufs: true, Exporter: "videobuf2_vmalloc", DeviceWritesCaptureBuffers: true)
+        {
+            Codec = CodecKind.Encoder,
+            RequestMedia = null,
+            OutputQueue = new VideoNodeProfile("video0", "vicodec", "vicodec", Uapi.V4L2_BUF_TYPE_VIDEO_OUTPUT, CodecCaps, CodecCaps | Uapi.V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS,
+                MaxBuffers: 32, MinBuffersControl: 1, SizeImage: 1280 * 720 * 3 / 2, HasRemoveBufs: true, Exporter: "videobuf2_vmalloc", DeviceWritesCaptureBuffers: false)
+            { Codec = CodecKind.Encoder },
+        }],
+    };
+
+    private const uint CodecCaps = Uapi.V4L2_BUF_CAP_SUPPORTS_MMAP | Uapi.V4L2_BUF_CAP_SUPPORTS_USERPTR | Uapi.V4L2_BUF_CAP_SUPPORTS_DMABUF
+        | Uapi.V4L2_BUF_CAP_SUPPORTS_ORPHANED_BUFS | Uapi.V4L2_BUF_CAP_SUPPORTS_REMOVE_BUFS;
+
     private const uint M2mCaps = Uapi.V4L2_BUF_CAP_SUPPORTS_MMAP | Uapi.V4L2_BUF_CAP_SUPPORTS_USERPTR | Uapi.V4L2_BUF_CAP_SUPPORTS_DMABUF
         | Uapi.V4L2_BUF_CAP_SUPPORTS_REQUESTS | Uapi.V4L2_BUF_CAP_SUPPORTS_ORPHANED_BUFS | Uapi.V4L2_BUF_CAP_SUPPORTS_REMOVE_BUFS;
     /// <summary>vim2m's CAPTURE queue: as its OUTPUT queue's, without requests (only src_vq sets supports_requests).</summary>
     private const uint M2mCaptureCaps = M2mCaps & ~Uapi.V4L2_BUF_CAP_SUPPORTS_REQUESTS;
 
-    public static IReadOnlyList<TargetProfile> BuiltIn { get; } = [VividLike, LegacyVb2, VividMplane, Vim2mLike, VividOutput];
+    public static IReadOnlyList<TargetProfile> BuiltIn { get; } = [VividLike, LegacyVb2, VividMplane, Vim2mLike, VividOutput, VicodecEncoderLike];
 
     /// <summary>DRM devices exporting dumb buffers (vgem on the lab kernel).</summary>
     public IReadOnlyList<DrmProfile> Drm { get; init; } = [];
@@ -305,6 +327,10 @@ public sealed record TargetProfile(
             case "queue" when arg == "m2m":
                 if (Video.Any(v => v.IsMem2Mem)) return true;
                 reason = Video.Count == 0 ? "no V4L2 node" : "no mem2mem node (V4L2_CAP_VIDEO_M2M or V4L2_CAP_VIDEO_M2M_MPLANE)";
+                return false;
+            case "queue" when arg == "encoder":
+                if (Video.Any(v => v.IsMem2Mem && v.Codec == CodecKind.Encoder)) return true;
+                reason = Video.Count == 0 ? "no V4L2 node" : "no stateful encoder (a mem2mem node whose CAPTURE queue gives a compressed format, V4L2_FMT_FLAG_COMPRESSED): the drain (VIDIOC_ENCODER_CMD) is an encoder's";
                 return false;
             case "queue" when arg == "mplane":
                 if (Video.Any(v => v.MultiPlanar || v.OutputQueue is { MultiPlanar: true })) return true;

@@ -225,6 +225,8 @@ public static class Domains
 
     /// <summary>The domains only an output node with write() I/O draws from.</summary>
     public static IReadOnlyList<Domain> WriteOnly => [WriteCount];
+    /// <summary>Domains drawn only on a stateful encoder's node (a mem2mem node whose CAPTURE format is compressed).</summary>
+    public static IReadOnlyList<Domain> EncoderOnly => [EncoderCommand, EncoderCmdIoctl];
 
     // ---- dma-buf core --------------------------------------------------------------------------------
 
@@ -241,6 +243,20 @@ public static class Domains
         Ok(3, 5), Ok(2, 31, "31 (the longest name)"), Bad(2, 32, "32 (DMA_BUF_NAME_LEN: no room for the NUL)"), Ok(1, 0, "0 (empty)"), Bad(1, 64))
     {
         Name = "DMA_BUF_SET_NAME length", Source = "include/uapi/linux/dma-buf.h (DMA_BUF_NAME_LEN 32, with the NUL)",
+    };
+
+    /// <summary>v4l2_encoder_cmd.cmd on a stateful encoder: STOP and START are the drain's (dev-encoder.rst); PAUSE and RESUME
+    /// are for encoders that capture (vidioc-encoder-cmd.rst), and a mem2mem encoder need not take them; 4 is no command.</summary>
+    public static readonly Domain<uint> EncoderCommand = new(
+        Ok(8, V4L2_ENC_CMD_STOP, "V4L2_ENC_CMD_STOP"), Ok(4, V4L2_ENC_CMD_START, "V4L2_ENC_CMD_START"), Bad(1, 4u, "4 (no such command)"))
+    {
+        Name = "encoder command", Source = "Documentation/userspace-api/media/v4l/vidioc-encoder-cmd.rst (cmd); dev-encoder.rst (Drain)",
+    };
+
+    /// <summary>VIDIOC_ENCODER_CMD, or VIDIOC_TRY_ENCODER_CMD (checks the command and executes nothing).</summary>
+    public static readonly Domain<bool> EncoderCmdIoctl = new(Ok(4, false, "VIDIOC_ENCODER_CMD"), Ok(1, true, "VIDIOC_TRY_ENCODER_CMD"))
+    {
+        Name = "encoder command ioctl", Source = "Documentation/userspace-api/media/v4l/vidioc-encoder-cmd.rst",
     };
 
     public static readonly Domain<long> LlseekOffset = new(Ok(6, 0L), Bad(1, 1L), Bad(1, -1L))

@@ -209,6 +209,7 @@ public interface IOpVisitor<out T>
     T Visit(VideoWrite op);
     T Visit(StreamOn op);
     T Visit(StreamOff op);
+    T Visit(EncoderCmd op);
     T Visit(RemoveBufs op);
     T Visit(RequestAlloc op);
     T Visit(RequestPoll op);
@@ -703,7 +704,8 @@ public sealed record DQBuf(Var Fd, [Derived("the queue's own type (on a mem2mem 
     public override string Text => $"ioctl({Fd}, VIDIOC_DQBUF, {{.type = {BufTypeName(Type)}}}) /* O_NONBLOCK */";
     public override string Observed(in Outcome o) => o.Ok ? Dequeued(o) : base.Observed(o);
     /// <summary>A dequeued buffer as DQBUF (blocking or not) shows it: its index and flags.</summary>
-    internal static string Dequeued(in Outcome o) => $"0, index = {o.R0}, flags & MAPPED = {QueryBuf.BufFlags((uint)o.R1)}";
+    internal static string Dequeued(in Outcome o) => $"0, index = {o.R0}, flags & MAPPED = {QueryBuf.BufFlags((uint)o.R1 & ~V4L2_BUF_FLAG_LAST)}"
+        + ((o.R1 & V4L2_BUF_FLAG_LAST) != 0 ? ", V4L2_BUF_FLAG_LAST (the drain's last buffer)" : "");
 }
 
 /// <summary>
@@ -763,6 +765,25 @@ public sealed record StreamOff(Var Fd, [DrawnFrom(nameof(Domains.BufType)), Draw
     public override string Area => "vb2";
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.StreamOff(fd, Type) : NotRun;
     public override string Text => $"ioctl({Fd}, VIDIOC_STREAMOFF, {BufTypeName(Type)})";
+}
+
+/// <summary>
+/// VIDIOC_ENCODER_CMD, or VIDIOC_TRY_ENCODER_CMD with <see cref="Try"/>, on a stateful encoder (dev-encoder.rst): STOP begins the
+/// drain (the last CAPTURE buffer comes back with V4L2_BUF_FLAG_LAST, then DQBUF of CAPTURE fails with EPIPE), START resumes
+/// after it. Flags and data 0, as the drain sequence requires.
+/// </summary>
+public sealed record EncoderCmd(Var Fd, [DrawnFrom(nameof(Domains.EncoderCommand))] uint Cmd, [DrawnFrom(nameof(Domains.EncoderCmdIoctl))] bool Try) : Op
+{
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
+    public override string Area => "vb2";
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.EncoderCmd(fd, Cmd, Try) : NotRun;
+    public override string Text => $"ioctl({Fd}, {(Try ? "VIDIOC_TRY_ENCODER_CMD" : "VIDIOC_ENCODER_CMD")}, {{.cmd = {EncCmdName(Cmd)}}})";
+    /// <summary>The V4L2_ENC_CMD_* name of a command, or its number.</summary>
+    public static string EncCmdName(uint cmd) => cmd switch
+    {
+        V4L2_ENC_CMD_START => "V4L2_ENC_CMD_START", V4L2_ENC_CMD_STOP => "V4L2_ENC_CMD_STOP",
+        V4L2_ENC_CMD_PAUSE => "V4L2_ENC_CMD_PAUSE", V4L2_ENC_CMD_RESUME => "V4L2_ENC_CMD_RESUME", _ => cmd.ToString(),
+    };
 }
 
 public sealed record RemoveBufs(

@@ -121,6 +121,8 @@ public sealed class SequenceGenerator
         // a quarter of the sequences, picked from the seed without a random draw (so the others are not reshuffled), are
         // steered to a blocking DQBUF that waits for a buffer: swarm testing's per-sequence feature switch
         _waitFamily = seed % 4 == 3;
+        // another quarter, on a stateful encoder, is steered through its drain (STOP, the LAST buffer, EPIPE, START)
+        _drainFamily = seed % 4 == 2;
         var rng = new Rng(seed);
         _mixVideo = rng.Chance(35);
         // half the sequences focus on one area, so deep states of each area are reached as often as mixed ones
@@ -221,6 +223,7 @@ public sealed class SequenceGenerator
     }
 
     private bool _waitFamily;   // this sequence is steered to a blocking DQBUF that waits (see Generate)
+    private bool _drainFamily;  // this sequence is steered through an encoder's drain (see Generate)
     private ReferenceModel _model = null!;   // the model the sequence being generated runs on (its own device clock)
     private uint _memory;   // the video queue's memory type as last set by REQBUFS / CREATE_BUFS (0 = none)
 
@@ -425,6 +428,7 @@ public sealed class SequenceGenerator
                     // a mem2mem device returns buffers only in jobs, which need both queues of one context set up: take the
                     // next step of that setup on a context, then queue and dequeue on either queue (VB2-M2M-2, VB2-M2M-3)
                     uint capT = node.BufType, outT = node.OutputQueue!.BufType;
+                    bool encoder = node.Codec == CodecKind.Encoder;
                     Add(10, r =>
                     {
                         var v = r.Pick(video);
@@ -444,6 +448,48 @@ public sealed class SequenceGenerator
                         uint t = r.Chance(50) ? outT : capT;
                         return r.Chance(60) ? new QBuf(v.Var, t, (uint)r.Below(2), V4L2_MEMORY_MMAP, Var.None) : new DQBuf(v.Var, t);
                     });
+                    // during an encoder's drain every queued CAPTURE buffer comes back, the last flagged LAST: a blocking DQBUF
+                    // of CAPTURE returns, drawn where this generator's own model knows the drain runs
+                    if (encoder && certifiesVb2)
+                    {
+                        // a stateful encoder's drain: STOP (and START to resume) on a context whose queues stream, among the
+                        // queueing and dequeueing that drive it (rarely on one that does not: AMB-37, not judged)
+                        Add(6, r =>
+                        {
+                            var v = r.Pick(video);
+                            if (_contexts.TryGetValue(v.Var.Id, out var c) && !(c.OutOn && c.CapOn) && !r.Chance(10)) return null;
+                            return new EncoderCmd(v.Var, Draw(Domains.EncoderCommand, ref r), Draw(Domains.EncoderCmdIoctl, ref r));
+                        });
+                        var draining = video.Where(v => env.Resolve(v.Var, out var fd) && _model.DQBufWait(fd, capT) == BlockingDQBuf.WaitsForBuffer).ToList();
+                        Add(draining.Count > 0 ? 8 : 0, r => new DQBufBlocking(r.Pick(draining).Var, capT));
+                        // in the drain family, the way through a drain one step at a time on a context: MMAP buffers on both
+                        // queues, both streaming, a frame queued on each, STOP, every CAPTURE buffer back (the last flagged
+                        // LAST), a DQBUF that finds EPIPE, then START or STREAMOFF to resume
+                        if (_drainFamily && node.SupportsMemory(V4L2_MEMORY_MMAP) && node.OutputQueue!.SupportsMemory(V4L2_MEMORY_MMAP))
+                            Add(25, r =>
+                            {
+                                var v = r.Pick(video);
+                                if (!env.Resolve(v.Var, out var fd) || _model.ViewQueue(fd, capT) is not { } cq || _model.ViewQueue(fd, outT) is not { } oq) return null;
+                                if (oq.Allocated == 0) return new ReqBufs(v.Var, outT, V4L2_MEMORY_MMAP, 2);
+                                if (cq.Allocated == 0) return new ReqBufs(v.Var, capT, V4L2_MEMORY_MMAP, 2);
+                                if (oq.Memory != V4L2_MEMORY_MMAP || cq.Memory != V4L2_MEMORY_MMAP) return null;
+                                if (!oq.Streaming) return new StreamOn(v.Var, outT);
+                                if (!cq.Streaming) return new StreamOn(v.Var, capT);
+                                if (cq.LastDequeued)
+                                    return r.Weighted((4, 0), (3, 1), (1, 2)) switch
+                                    {
+                                        0 => new DQBuf(v.Var, capT),
+                                        1 => new EncoderCmd(v.Var, V4L2_ENC_CMD_START, false),
+                                        _ => (Op)new StreamOff(v.Var, capT),
+                                    };
+                                if (cq.Draining)
+                                    return cq.Idle is { } ci && ci <= 3 && r.Chance(25) ? new QBuf(v.Var, capT, (uint)ci, V4L2_MEMORY_MMAP, Var.None)
+                                        : draining.Any(d => d.Var == v.Var) ? new DQBufBlocking(v.Var, capT) : new DQBuf(v.Var, capT);
+                                if (oq.Idle is { } oi && oi <= 3 && r.Chance(50)) return new QBuf(v.Var, outT, (uint)oi, V4L2_MEMORY_MMAP, Var.None);
+                                if (cq.Idle is { } i && i <= 3 && r.Chance(50)) return new QBuf(v.Var, capT, (uint)i, V4L2_MEMORY_MMAP, Var.None);
+                                return r.Chance(70) ? new EncoderCmd(v.Var, V4L2_ENC_CMD_STOP, false) : new DQBuf(v.Var, r.Chance(50) ? capT : outT);
+                            });
+                    }
                 }
             }
         }

@@ -55,9 +55,9 @@ for i in json.load(open("spec/known-issues.json"))["issues"]:
         print(i["invariant"])
 ')" || fail "cannot read spec/known-issues.json"
   echo "== $samples sample sequences per device on vivid (single- and multi-planar), vim2m, vicodec, vimc, the system heap and udmabuf"
-  # video0 (single-planar capture), video4 and video5 (vivid's multi-planar capture and output), video8 (vim2m, mem2mem),
+  # video0 (single-planar capture), video4 and video5 (vivid's multi-planar capture and output), video8 (vim2m, mem2mem), video9 (vicodec's encoder: its drain),
   # video10 (vicodec's decoder), video14 (vimc's RGB/YUV capture: its reproducers configure the media pipeline first)
-  ./run-suite.sh --target vm --device /dev/video0 --device /dev/video4 --device /dev/video5 --device /dev/video8 --device /dev/video10 --device /dev/video14 \
+  ./run-suite.sh --target vm --device /dev/video0 --device /dev/video4 --device /dev/video5 --device /dev/video8 --device /dev/video9 --device /dev/video10 --device /dev/video14 \
     --device /dev/dma_heap/system --device /dev/udmabuf \
     --sample "$samples" --out "$out/samples" >"$out/samples.log" 2>&1 || { tail -30 "$out/samples.log"; fail "the sample run failed"; }
   for r in "$out"/samples/vm/samples/*/*.replay.json; do
@@ -99,6 +99,7 @@ for i in json.load(open("spec/known-issues.json"))["issues"]:
       case "$(grep -o '"profile": "[^"]*"' "$r" | head -1)" in
         *vivid-mplane*) dev="video0=/dev/video4"; media="media=/dev/media1" ;;
         *vim2m-like*) dev="video0=/dev/video8"; media="media=/dev/media2" ;;
+        *vicodec-encoder-like*) dev="video0=/dev/video9" ;;   # vicodec's stateful encoder
         *vivid-output*) dev="video0=/dev/video1"; media="media=/dev/media0" ;;
         *) dev="" ;;
       esac
@@ -146,6 +147,16 @@ while read -r kind name bin replay _; do
   if [ "$rc" = 4 ] && [ "$kind" != deviation ] && [ "$kind" != known ]; then verdict=inconclusive
   elif [ "$rc" != "$want" ]; then verdict=DISAGREE
   elif [ "$want" = 1 ] && [ -n "$step" ] && [ "$step" != 0 ] && [ "$first_bad" != "$step" ]; then verdict=DISAGREE
+  fi
+  # a sample the C# adapter saw documented may meet, in the program's run, a known kernel issue that shows only by the
+  # device's timing (vb2-read-count-zero: EAGAIN only while no frame is ready): a failure at a step that rests on such an
+  # invariant (the step's cited rules) is that known issue, not a disagreement
+  if [ "$verdict" = DISAGREE ] && [ "$kind" = sample ] && [ "$want" = 0 ] && [ -n "$first_bad" ] && [ -n "${kernel_known:-}" ]; then
+    cited="$(python3 -c 'import json, sys; print("\n".join(json.load(open(sys.argv[1]))["steps"][int(sys.argv[2]) - 1]["cited"]))' "$replay" "$first_bad" 2>/dev/null)"
+    if grep -qxFf <(printf '%s\n' "$kernel_known") <<<"$cited"; then
+      verdict=agree
+      echo "known: $kind $name: step $first_bad departs at a known issue of this kernel ($(grep -xFf <(printf '%s\n' "$kernel_known") <<<"$cited" | head -1)), as the device's timing allows"
+    fi
   fi
   case "$verdict" in
     agree) agree=$((agree + 1)) ;;

@@ -45,15 +45,15 @@ public static class CReproducer
             }
             em.Headers(s.Op);
             var code = s.Op.Accept(em);
-            var (entries, takenEntry) = Compact(s, Checked(s.Op, r.Invariant));
-            var allowed = string.Join(", ", entries.Select(a => $"{{ {CErr(a.Err)}, {L(a.R0)}, {L(a.R0Max)}, {L(a.R1)}, {L(a.R2)}, {a.Mask} }}"));
-            var expectedText = CString(string.Join(" or ", s.Allowed.Select(a => a.Errno == Errno.NotRun ? "not run" : s.Op.Observed(a)).Distinct()));
             // values a device chose (contents it wrote, a format's sizes and the lengths that follow from them) are compared
             // as learned from this device where an earlier step learned them
             // (1: contents, learned by the steps that read them; 2: a format's sizes, learned by the format steps; 3: a
             // buffer's length, which follows them; 4: the size of a dma-buf EXPBUF made of a plane, its length in whole pages)
             int content = s.Op is ReadStamp or TransferStamp ? 1 : s.Op is SetFmt ? 2 : s.Op is QueryBuf ? 3
                 : s.Op is Llseek { Whence: SEEK_END } l && exported.Contains(l.Fd.Id) ? 4 : 0;
+            var (entries, takenEntry) = Compact(s, Checked(s.Op, r.Invariant), keepValues: content == 2);
+            var allowed = string.Join(", ", entries.Select(a => $"{{ {CErr(a.Err)}, {L(a.R0)}, {L(a.R0Max)}, {L(a.R1)}, {L(a.R2)}, {a.Mask} }}"));
+            var expectedText = CString(string.Join(" or ", s.Allowed.Select(a => a.Errno == Errno.NotRun ? "not run" : s.Op.Observed(a)).Distinct()));
             body.Append("\t{\n");
             body.Append($"\t\tstatic const struct allowed allowed[] = {{ {allowed} }};\n");
             body.Append("\t\tstruct outcome o;\n");
@@ -126,14 +126,15 @@ public static class CReproducer
     /// The allowed outcomes as C table entries, runs of consecutive r0 values (a count the driver may choose within its
     /// documented bounds) joined into one range; returns the entry the recorded run took (-1: none).
     /// </summary>
-    private static (List<Entry> Entries, int Taken) Compact(ExpectedStep s, Field mask)
+    private static (List<Entry> Entries, int Taken) Compact(ExpectedStep s, Field mask, bool keepValues = false)
     {
         var list = new List<Entry>();
         int taken = -1;
         for (int i = 0; i < s.Allowed.Count; i++)
         {
             var a = s.Allowed[i];
-            long r1 = (mask & Field.R1) != 0 ? a.R1 : 0, r2 = (mask & Field.R2) != 0 ? a.R2 : 0;
+            // values no rule constrains read 0, except where the program learns the device's choice from them
+            long r1 = keepValues || (mask & Field.R1) != 0 ? a.R1 : 0, r2 = keepValues || (mask & Field.R2) != 0 ? a.R2 : 0;
             if (list.Count > 0 && list[^1] is var last && last.Err == a.Errno && last.R1 == r1 && last.R2 == r2
                 && (last.R0Max == a.R0 - 1 || last.R0 <= a.R0 && a.R0 <= last.R0Max))
                 list[^1] = last with { R0Max = Math.Max(last.R0Max, a.R0) };
@@ -703,13 +704,13 @@ public static class CReproducer
 
         /// <summary>DQBUF (non-blocking), with a planes array on a multi-planar queue: r0 = index, r1 = the state flags.</summary>
         public string Visit(DQBuf op) => !IsMultiPlanar(op.Type) ? Ioctl(Ioctls.DQBuf, Fd(op.Fd), [Type(op.Type)])
-            : "{\n" + PlanesBuffer(op.Type, "") + $"\n\to = xioctl({Fd(op.Fd)}, VIDIOC_DQBUF, &b) < 0 ? fail() : done(b.index, b.flags & STATE_FLAGS, 0);\n}}";
+            : "{\n" + PlanesBuffer(op.Type, "") + $"\n\to = xioctl({Fd(op.Fd)}, VIDIOC_DQBUF, &b) < 0 ? fail() : done(b.index, b.flags & DQBUF_FLAGS, 0);\n}}";
         /// <summary>DQBUF without O_NONBLOCK for this one call (dqbuf_blocking, bounded by alarm()): r0 = index, r1 = the state flags.</summary>
         public string Visit(DQBufBlocking op)
         {
             Helpers.Add("dqbuf_blocking");
             var buffer = IsMultiPlanar(op.Type) ? PlanesBuffer(op.Type, "") : $"\tstruct v4l2_buffer b = {{ .type = {Type(op.Type)} }};\n";
-            return "{\n" + buffer + $"\n\to = dqbuf_blocking({Fd(op.Fd)}, &b) < 0 ? fail() : done(b.index, b.flags & STATE_FLAGS, 0);\n}}";
+            return "{\n" + buffer + $"\n\to = dqbuf_blocking({Fd(op.Fd)}, &b) < 0 ? fail() : done(b.index, b.flags & DQBUF_FLAGS, 0);\n}}";
         }
         public string Visit(VideoRead op) =>
             $"{{\n\tstatic char rbuf[{Math.Max(1, op.Count)}];\n\tssize_t r = read({Fd(op.Fd)}, rbuf, {op.Count});\n\to = r < 0 ? fail() : done(r, 0, 0);\n}}";
@@ -717,6 +718,7 @@ public static class CReproducer
             $"{{\n\tstatic const char wbuf[{Math.Max(1, op.Count)}];\n\tssize_t r = write({Fd(op.Fd)}, wbuf, {op.Count});\n\to = r < 0 ? fail() : done(r, 0, 0);\n}}";
         public string Visit(StreamOn op) => Ioctl(Ioctls.StreamOn, Fd(op.Fd), [Type(op.Type)]);
         public string Visit(StreamOff op) => Ioctl(Ioctls.StreamOff, Fd(op.Fd), [Type(op.Type)]);
+        public string Visit(EncoderCmd op) => Ioctl(op.Try ? Ioctls.TryEncoderCmd : Ioctls.EncoderCmd, Fd(op.Fd), [EncoderCmd.EncCmdName(op.Cmd)]);
         public string Visit(RemoveBufs op) => Ioctl(Ioctls.RemoveBufs, Fd(op.Fd), [$"{op.Index}", $"{op.Count}", Type(op.Type)]);
 
         public string Visit(DrmCreateDumb op) => Ioctl(Ioctls.CreateDumb, Fd(op.Drm), [$"{op.Width}", $"{op.Height}", $"{op.Bpp}"], op, handleSize: "c.size");
@@ -773,6 +775,8 @@ public static class CReproducer
         #define MAX_ATTEMPTS 10
         #define UNUSED       __attribute__((unused))
         #define STATE_FLAGS  (V4L2_BUF_FLAG_MAPPED | V4L2_BUF_FLAG_QUEUED | V4L2_BUF_FLAG_DONE | V4L2_BUF_FLAG_PREPARED | V4L2_BUF_FLAG_IN_REQUEST)
+        /* what a DQBUF observation keeps: the state flags and LAST (a codec's last buffer of a drain) */
+        #define DQBUF_FLAGS  (STATE_FLAGS | V4L2_BUF_FLAG_LAST)
 
         /* what one step did: an errno (0 on success) and up to three values the step observes */
         struct outcome {

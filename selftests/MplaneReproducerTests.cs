@@ -92,7 +92,7 @@ public class MplaneReproducerTests
         { "QUERYBUF of plane 0 with a zeroed planes array", "struct v4l2_buffer b = { .index = 0, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, .length = VIDEO_MAX_PLANES, .m.planes = planes };" },
         { "QUERYBUF of a later plane, -1 past the buffer's last", "done(b.length > 2 ? (long long)planes[2].length : -1, b.flags & STATE_FLAGS, b.memory)" },
         { "QUERYBUF one past the last plane", "done(b.length > 3 ? (long long)planes[3].length : -1, b.flags & STATE_FLAGS, b.memory)" },
-        { "DQBUF with a planes array", "VIDIOC_DQBUF, &b) < 0 ? fail() : done(b.index, b.flags & STATE_FLAGS, 0);" },
+        { "DQBUF with a planes array", "VIDIOC_DQBUF, &b) < 0 ? fail() : done(b.index, b.flags & DQBUF_FLAGS, 0);" },
         { "QBUF: b.length from the current format", "b.length = format_planes(" },
         { "QBUF of a dma-buf per plane, with its fstat size", "planes[2].length = dmabuf_length(" },
         { "QBUF of user memory per plane", "planes[1].m.userptr = (unsigned long)maddr[" },
@@ -148,6 +148,8 @@ public class MplaneReproducerTests
             var c = File.ReadAllText(Path.Combine(dir, "counterexamples/broken_expbuf-wrong-plane/lockstep-VB2-FMT-3.c"));
             Assert.Matches(@"VIDIOC_S_FMT[^\n]*\n(.*\n)*?\t\trc = check\(2, [^;]*, 1, 0, 1, 2, ", c);      // any value, learned as a format
             Assert.Matches(@"\t\trc = check\(5, ""lseek\(v2, 0, SEEK_END\)"", &o, allowed, 1, -1, 0, 4, ", c);   // an exported plane's size
+            // the format step keeps every plane's recorded size, though no rule constrains them, so the program can learn them
+            Assert.Contains("{ { 0, 115200LL, 115200LL, 14400LL, 14400LL, 0 } }", c);
 
             // the program's runtime, then the two checks with vivid's outcomes
             string runtime = c[..c.IndexOf("static int run(void)", StringComparison.Ordinal)];

@@ -173,6 +173,16 @@ public unsafe struct v4l2_exportbuffer
     public fixed uint reserved[11];
 }
 
+/// <summary>VIDIOC_ENCODER_CMD / VIDIOC_TRY_ENCODER_CMD's argument: the command, its flags, and 32 bytes of command data
+/// (zero for START and STOP).</summary>
+[Uapi("linux/videodev2.h")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct v4l2_encoder_cmd
+{
+    public uint cmd, flags;
+    [CName("raw.data")] public fixed uint raw_data[8];
+}
+
 [Uapi("linux/videodev2.h")]
 [StructLayout(LayoutKind.Sequential)]
 public struct v4l2_control
@@ -473,6 +483,8 @@ public static unsafe class Req
     public static readonly nuint VIDIOC_PREPARE_BUF = Ioc.IOWR<v4l2_buffer>('V', 93);
     public static readonly nuint VIDIOC_EXPBUF = Ioc.IOWR<v4l2_exportbuffer>('V', 16);
     public static readonly nuint VIDIOC_DQBUF = Ioc.IOWR<v4l2_buffer>('V', 17);
+    public static readonly nuint VIDIOC_ENCODER_CMD = Ioc.IOWR<v4l2_encoder_cmd>('V', 77);
+    public static readonly nuint VIDIOC_TRY_ENCODER_CMD = Ioc.IOWR<v4l2_encoder_cmd>('V', 78);
     public static readonly nuint VIDIOC_STREAMON = Ioc.IOW<int>('V', 18);
     public static readonly nuint VIDIOC_STREAMOFF = Ioc.IOW<int>('V', 19);
     public static readonly nuint VIDIOC_G_CTRL = Ioc.IOWR<v4l2_control>('V', 27);

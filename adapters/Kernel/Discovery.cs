@@ -462,7 +462,9 @@ public static unsafe class Discovery
                 if (codec != CodecKind.None)
                     notes.Add($"{(codec == CodecKind.Decoder ? "a decoder" : "an encoder")} ({coded} on {(codec == CodecKind.Decoder ? "OUTPUT" : "CAPTURE")}, V4L2_FMT_FLAG_COMPRESSED): " +
                         "certified for buffer sharing with the mem2mem rules" + (codec == CodecKind.Decoder ? ", its OUTPUT queue allowed to consume bitstream buffers alone (dev-decoder.rst)" : "") +
-                        "; the suite writes no valid bitstream, so source changes, draining (V4L2_DEC_CMD_STOP/V4L2_ENC_CMD_STOP) and the codec controls are not exercised");
+                        (codec == CodecKind.Encoder
+                            ? "; its drain (VIDIOC_ENCODER_CMD STOP and START, the LAST buffer, EPIPE) is certified (VB2-DRAIN-1..3); the codec controls are not exercised"
+                            : "; the suite writes no valid bitstream, so source changes, the drain (V4L2_DEC_CMD_STOP) and the codec controls are not exercised"));
             }
             if ((caps & V4L2_CAP_READWRITE) != 0 && outType == 0) node = node with { ReportsReadWrite = true };
             if ((caps & V4L2_CAP_READWRITE) != 0 && type is V4L2_BUF_TYPE_VIDEO_CAPTURE or V4L2_BUF_TYPE_VIDEO_OUTPUT && outType == 0)

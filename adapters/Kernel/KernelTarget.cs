@@ -555,7 +555,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
                 long r;
                 using (_watchdog.Op(blocking ? "VIDIOC_DQBUF (blocking)" : "VIDIOC_DQBUF", fd))
                     r = Sys.Ioctl(fd, Req.VIDIOC_DQBUF, &b);
-                return r < 0 ? Err(r) : Outcome.Success(b.index, b.flags & Ioctls.StateFlags);
+                return r < 0 ? Err(r) : Outcome.Success(b.index, b.flags & Ioctls.DQBufFlags);
             }
             byte* arg = stackalloc byte[ArgBytes];
             return Observed(Ioctls.DQBuf, Issue(Ioctls.DQBuf, fd, [type], arg, blocking ? "VIDIOC_DQBUF (blocking)" : null), arg);
@@ -590,6 +590,13 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
     {
         byte* arg = stackalloc byte[ArgBytes];
         return Observed(Ioctls.StreamOn, Issue(Ioctls.StreamOn, fd, [type], arg), arg);
+    }
+
+    public Outcome EncoderCmd(int fd, uint cmd, bool tryOnly)
+    {
+        byte* arg = stackalloc byte[ArgBytes];
+        var spec = tryOnly ? Ioctls.TryEncoderCmd : Ioctls.EncoderCmd;
+        return Observed(spec, Issue(spec, fd, [cmd], arg), arg);
     }
 
     public Outcome StreamOff(int fd, uint type)

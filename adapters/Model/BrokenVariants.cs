@@ -52,6 +52,8 @@ public enum ModelBug : long
     PollOutStartsNothing = 1L << 43,
     WriteEagainAfterPollOut = 1L << 44,
     BlockingDQBufEagain = 1L << 45,
+    LastNoEpipe = 1L << 46,
+    StartKeepsEpipe = 1L << 47,
 }
 
 /// <summary>One invariant a broken variant breaks, and the length its counterexample must shrink to.</summary>
@@ -152,6 +154,10 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             "poll() of write() I/O reports POLLOUT with every buffer queued, and the next write() still finds no buffer space (EAGAIN)") { Profile = "vivid-output" },
         new("blocking-dqbuf-eagain", ModelBug.BlockingDQBufEagain, Inv.DQBufBlocking, 6,
             "DQBUF on a file without O_NONBLOCK fails with EAGAIN while no buffer is done yet, as if the file were non-blocking"),
+        new("last-no-epipe", ModelBug.LastNoEpipe, Inv.DrainLast, 9,
+            "an encoder's CAPTURE queue goes on answering DQBUF as usual after the drain's LAST buffer was dequeued, instead of EPIPE") { Profile = "vicodec-encoder-like" },
+        new("start-keeps-epipe", ModelBug.StartKeepsEpipe, Inv.DrainResume, 10,
+            "V4L2_ENC_CMD_START after a drain resumes the encoder but DQBUF of CAPTURE still fails with EPIPE (vb2's last_buffer_dequeued is never cleared)") { Profile = "vicodec-encoder-like" },
         new("seek-cur-and-no-dedupe", ModelBug.LlseekAcceptsSeekCur | ModelBug.PrimeImportNoDedupe,
             "two independent bugs at once: lseek(SEEK_CUR, 0) on a dma-buf returns 0, and PRIME_FD_TO_HANDLE creates a second handle for a dma-buf the file already has",
             [new Break(Inv.LlseekOther, 3), new Break(Inv.F2hDedupe, 4)]),

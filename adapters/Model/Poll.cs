@@ -67,7 +67,10 @@ public sealed partial class ReferenceModel
         if ((events & (POLLIN | POLLOUT)) == 0) return Outcome.Success(0);
         Cite(Inv.PollM2m);
         VideoQueue cap = QueueOf(v, v.Q.P.BufType), outq = QueueOf(v, v.Out!.P.BufType);
-        bool Active(VideoQueue q) => q.Streaming && q.QueuedOrder.Count > 0;
+        // resumed by START after a drain, the CAPTURE queue no longer counts its LAST buffer: that rests on VB2-DRAIN-3
+        if (cap.Resumed) _decidedBy = Inv.DrainResume;
+        // (a capture queue whose LAST buffer was dequeued counts: DQBUF will return EPIPE at once)
+        bool Active(VideoQueue q) => q.Streaming && (q.QueuedOrder.Count > 0 || q.LastDequeued);
         if (!Active(outq) && !Active(cap) && !(!_hasActual && Broken(ModelBug.M2mPollNoError))) return Outcome.Success(POLLERR);
         // each queue: known done, may be done, or not done; every combination the device's clock allows is a documented outcome
         var sides = new List<(VideoQueue Q, short Bit, bool Known, bool May)>();
@@ -78,7 +81,7 @@ public sealed partial class ReferenceModel
             // the bug (as a target): an OUTPUT buffer comes back at once, unprocessed
             bool atOnce = !_hasActual && Broken(ModelBug.M2mOutputUnprocessed) && q.P.IsOutput && waiting > 0;
             if (atOnce) Complete(q, 1);
-            bool known = q.KnownDone > 0, may = !known && CanComplete(q) > 0;
+            bool known = q.KnownDone > 0 || q.LastDequeued && q.Streaming, may = !known && CanComplete(q) > 0;
             if (known) DoneDecides(q);
             // a buffer the device could only have processed in a job it cannot run (the other queue does not stream) is not done
             if (!known && waiting > CanComplete(q) && _hasActual && (_actual.R0 & bit) != 0 && !may) _decidedBy = Inv.M2mJob;

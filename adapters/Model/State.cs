@@ -143,6 +143,22 @@ internal sealed class VideoBuffer(int index, VideoPlane[] planes)
     }
 }
 
+/// <summary>Where a stateful encoder's context is in the drain (dev-encoder.rst, Drain), as the model knows it.</summary>
+internal enum EncoderDrain
+{
+    /// <summary>No drain: encoding as normal.</summary>
+    Running,
+    /// <summary>STOP was accepted with both queues streaming: the OUTPUT buffers queued before it are encoded, then a CAPTURE
+    /// buffer comes back flagged LAST. Until that buffer is dequeued the device may have finished on its own clock.</summary>
+    Draining,
+    /// <summary>The LAST buffer was dequeued: the encoder has stopped; DQBUF of CAPTURE fails with EPIPE; START resumes.</summary>
+    Stopped,
+    /// <summary>Where the documentation and the kernel's code part ways (a STOP while a queue does not stream; a STREAMOFF of
+    /// OUTPUT during or after a drain; a STOP or START that found the drain over before its LAST buffer was seen): nothing
+    /// about the drain is judged until CAPTURE stops streaming.</summary>
+    Unsure,
+}
+
 internal sealed class VideoQueue(VideoNodeProfile p)
 {
     public readonly VideoNodeProfile P = p;
@@ -154,6 +170,14 @@ internal sealed class VideoQueue(VideoNodeProfile p)
     /// empty, unowned, idle queue rests on VB2-OWN-9.</summary>
     public bool ReleasedOnClose;
     public bool Streaming;
+    /// <summary>On a stateful encoder's CAPTURE queue: where its context is in the drain (dev-encoder.rst, Drain).</summary>
+    public EncoderDrain Drain;
+    /// <summary>vb2's last_buffer_dequeued: a buffer flagged V4L2_BUF_FLAG_LAST was dequeued from this capture queue, so every
+    /// DQBUF fails with EPIPE until streaming stops (or an encoder's START resumes it).</summary>
+    public bool LastDequeued;
+    /// <summary>An encoder's START resumed this CAPTURE queue after its drain: what DQBUF gives rests on VB2-DRAIN-3 until the next
+    /// LAST buffer or STREAMOFF.</summary>
+    public bool Resumed;
     public readonly List<int> QueuedOrder = new();
     public int KnownDone;                       // leading entries of QueuedOrder observed DONE
     /// <summary>sizeimage of each plane of the queue's current format, in bytes: the profile's until a VIDIOC_S_FMT changes it
@@ -281,6 +305,7 @@ public enum BlockingDQBuf
 }
 
 /// <summary>A read-only view of a video queue for generators (<see cref="ReferenceModel.ViewQueue"/>): memory type (0 = none),
-/// buffers allocated, the lowest index neither queued nor in a request (null if none), streaming.</summary>
-public readonly record struct QueueView(uint Memory, int Allocated, int? Idle, bool Streaming);
+/// buffers allocated, the lowest index neither queued nor in a request (null if none), streaming; on a stateful encoder's
+/// CAPTURE queue, whether a drain is in progress and whether its LAST buffer was dequeued.</summary>
+public readonly record struct QueueView(uint Memory, int Allocated, int? Idle, bool Streaming, bool Draining = false, bool LastDequeued = false);
 

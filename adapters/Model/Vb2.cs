@@ -69,6 +69,8 @@ public sealed partial class ReferenceModel
     private int CanComplete(VideoQueue q)
     {
         int mine = q.Streaming ? q.QueuedOrder.Count - q.KnownDone : 0;
+        // an encoder that has stopped after its drain runs no job (v4l2_m2m_try_schedule: has_stopped) until START
+        if (EncoderCapture(q) && q.Drain == EncoderDrain.Stopped) return 0;
         if (q.Peer == null || Broken(ModelBug.M2mOutputUnprocessed) && q.P.IsOutput || q.Peer.Streaming) return mine;
         if (q.P.IsOutput && q.P.Codec == CodecKind.Decoder) return mine;   // a decoder parses its bitstream before CAPTURE streams
         return Math.Min(mine, q.Budget);
@@ -154,6 +156,7 @@ public sealed partial class ReferenceModel
         q.KnownDone = 0;
         q.DoneInferredBy = null;
         UnbindRequests(q, emptiedBy);
+        DrainOnStop(q);
     }
 
     /// <summary>Where __vb2_queue_alloc puts n new buffers: the first free run of indices long enough, shrinking n until one
@@ -692,7 +695,9 @@ public sealed partial class ReferenceModel
     {
         if (!TryFile(fd, out var f) || f is not VideoFile v) return BlockingDQBuf.ReturnsAtOnce;
         var q = v.QueueFor(type);
-        if (type != q.P.BufType || IsBusy(v, q, refuses: false) || q.FileIo || !q.Streaming || q.KnownDone > 0) return BlockingDQBuf.ReturnsAtOnce;
+        if (type != q.P.BufType || IsBusy(v, q, refuses: false) || q.FileIo || !q.Streaming || q.KnownDone > 0 || q.LastDequeued) return BlockingDQBuf.ReturnsAtOnce;
+        // an encoder's drain returns every queued CAPTURE buffer, the last one flagged LAST (dev-encoder.rst, Drain)
+        if (EncoderCapture(q) && q.Drain == EncoderDrain.Draining && q.QueuedOrder.Count > 0) return BlockingDQBuf.WaitsForBuffer;
         // an output device may keep showing its last buffer until another comes ("a repeated frame was displayed again by an
         // output device because the application did not pass new data in time", buffer.rst; vivid holds it): two there
         int need = Math.Max(q.P.IsOutput ? 2 : 1, q.StartHi);
@@ -710,7 +715,7 @@ public sealed partial class ReferenceModel
         int? idle = null;
         for (int i = 0; i < q.Bufs.Length && idle == null; i++)
             if (q.Bufs[i] is { Queued: false, Request: null }) idle = i;
-        return new QueueView(q.Memory, q.NumBufs, idle, q.Streaming);
+        return new QueueView(q.Memory, q.NumBufs, idle, q.Streaming, q.Drain == EncoderDrain.Draining, q.LastDequeued);
     }
 
     /// <summary>Whether a blocking VIDIOC_DQBUF on fd's queue returns (<see cref="DQBufWait"/> is not MaySleepForever). The lockstep
@@ -727,12 +732,14 @@ public sealed partial class ReferenceModel
         if (q.Bufs.Any(x => x is { Prepared: true, Queued: false })) _decidedBy = Inv.PrepareBuf;   // a prepared buffer is not queued
         if (!q.Streaming) return Cite(Inv.DQBufNotStreaming, Errno.EINVAL);
         Cite(Inv.DQBufOrder);
+        // after a codec's LAST buffer: EPIPE, blocking or not (__vb2_wait_for_done_vb, before it looks for a done buffer)
+        if (DrainDQBuf(q) is { } drained) return drained;
         // a blocking DQBUF that would sleep is not issued (the harness asks DQBufReturns first); one that returns waits for the
         // oldest queued buffer to be done: no EAGAIN (VB2-DQBUF-3)
         if (blocking)
         {
             if (!DQBufReturns(fd, type)) return Outcome.NotRun;
-            Cite(Inv.DQBufBlocking);
+            Cite(EncoderCapture(q) ? Inv.DrainLast : Inv.DQBufBlocking);   // on an encoder, the drain is what makes it return
             if (q.KnownDone == 0)
             {
                 if (!_hasActual && Broken(ModelBug.BlockingDQBufEagain)) return Outcome.Fail(Errno.EAGAIN);   // the bug: as if O_NONBLOCK
@@ -745,19 +752,25 @@ public sealed partial class ReferenceModel
         if (q.Peer != null) Cite(Inv.M2mJob);
         if (q.QueuedOrder.Count == 0 || q.KnownDone == 0 && CanComplete(q) == 0) return Outcome.Fail(Errno.EAGAIN);
         DoneDecides(q);
+        if (q.Resumed) _decidedBy = Inv.DrainResume;   // a buffer, not EPIPE, once START resumed the encoder
         int idx = q.QueuedOrder[0];
         var b = q.Bufs[idx]!;
         RequestDecides(b);
         uint mapped = q.Memory == V4L2_MEMORY_MMAP && b.MapUsers > 0 ? V4L2_BUF_FLAG_MAPPED : 0;
-        var got = Outcome.Success(idx, mapped);
+        // the buffer as it may come back: during an encoder's drain, perhaps the last one (V4L2_BUF_FLAG_LAST)
+        var forms = DrainForms(q, Outcome.Success(idx, mapped));
+        var got = forms[0];
         if (q.KnownDone == 0)
         {
             // the bug returns an OUTPUT buffer at once, unprocessed
             bool atOnce = !_hasActual && Broken(ModelBug.M2mOutputUnprocessed) && q.P.IsOutput && q.Peer != null;
-            if (!atOnce && Choose("EAGAIN or the oldest queued buffer (the device completes buffers on its own clock)", Outcome.Fail(Errno.EAGAIN), got) == 0)
-                return Outcome.Fail(Errno.EAGAIN);
+            int k = atOnce ? 1 : Choose("EAGAIN or the oldest queued buffer (the device completes buffers on its own clock)", [Outcome.Fail(Errno.EAGAIN), .. forms]);
+            if (k == 0) return Outcome.Fail(Errno.EAGAIN);
+            got = forms[k - 1];
             Complete(q, 1);
         }
+        else if (forms.Length > 1) got = forms[Choose("the oldest done buffer, as usual or as the drain's last one (V4L2_BUF_FLAG_LAST)", forms)];
+        DrainTook(q, got);
         q.QueuedOrder.RemoveAt(0);
         if (q.KnownDone > 0 && --q.KnownDone == 0) q.DoneInferredBy = null;
         DeviceReturns(b);

@@ -63,6 +63,8 @@ static const int slot_kind[NSLOTS] = { 0, 1, 1 };
 #define MAX_ATTEMPTS 10
 #define UNUSED       __attribute__((unused))
 #define STATE_FLAGS  (V4L2_BUF_FLAG_MAPPED | V4L2_BUF_FLAG_QUEUED | V4L2_BUF_FLAG_DONE | V4L2_BUF_FLAG_PREPARED | V4L2_BUF_FLAG_IN_REQUEST)
+/* what a DQBUF observation keeps: the state flags and LAST (a codec's last buffer of a drain) */
+#define DQBUF_FLAGS  (STATE_FLAGS | V4L2_BUF_FLAG_LAST)
 
 /* what one step did: an errno (0 on success) and up to three values the step observes */
 struct outcome {
@@ -91,9 +93,12 @@ static int reached;             /* the last step with a result line in this atte
 
 /* a departure from the recorded run: a device's own timing took another documented branch */
 static char departure[512];
-/* what a device chose, learned in this attempt, recorded -> seen: [0] contents it wrote, [1] a format's sizes */
-static long long learned_from[2][64], learned_to[2][64];
-static int nlearned[2];
+/*
+ * what a device chose, learned in this attempt, recorded -> seen: [0] contents it wrote, [1] a format's sizes,
+ * [2] those sizes in whole pages (the size of a dma-buf exported from such a plane)
+ */
+static long long learned_from[3][64], learned_to[3][64];
+static int nlearned[3];
 
 /* KTAP lines of the current attempt (an attempt that departs from the recorded run is retried) */
 static char out[1 << 17];
@@ -243,6 +248,12 @@ static UNUSED void learn(int kind, long long recorded, long long got)
 	}
 }
 
+/* a size rounded up to whole pages of the given size (the recorded run's pages were 4096 bytes) */
+static UNUSED long long page_align(long long size, long page)
+{
+	return (size + page - 1) / page * page;
+}
+
 static UNUSED long long learned(int kind, long long recorded)
 {
 	for (int i = 0; i < nlearned[kind]; i++)
@@ -268,7 +279,7 @@ static UNUSED int check(int n, const char *what, const struct outcome *got, cons
 		const struct allowed *a = &allowed[i];
 		/* a value learned from this device is compared exactly, and only where the outcome is a success */
 		int learnt = content && a->err == 0;
-		long long want = learnt ? learned(content == 1 ? 0 : 1, a->r0) : a->r0;
+		long long want = learnt ? learned(content == 1 ? 0 : content == 4 ? 2 : 1, a->r0) : a->r0;
 
 		if (got->err == a->err && (any_value || !(a->mask & 1) || (got->r0 >= want && got->r0 <= (learnt ? want : a->r0_max))) &&
 		    (!(a->mask & 2) || got->r1 == a->r1) && (!(a->mask & 4) || got->r2 == a->r2))
@@ -288,9 +299,12 @@ static UNUSED int check(int n, const char *what, const struct outcome *got, cons
 	}
 	if (any_value && taken >= 0) {
 		learn(content == 2, allowed[taken].r0, got->r0);
-		if (content == 2) {   /* a format's further planes */
+		if (content == 2) {   /* a format's further planes, and every plane's size in whole pages */
 			learn(1, allowed[taken].r1, got->r1);
 			learn(1, allowed[taken].r2, got->r2);
+			learn(2, page_align(allowed[taken].r0, 4096), page_align(got->r0, sysconf(_SC_PAGESIZE)));
+			learn(2, page_align(allowed[taken].r1, 4096), page_align(got->r1, sysconf(_SC_PAGESIZE)));
+			learn(2, page_align(allowed[taken].r2, 4096), page_align(got->r2, sysconf(_SC_PAGESIZE)));
 		}
 	}
 	if (taken >= 0 && match != taken) {
@@ -359,7 +373,7 @@ static UNUSED void cleanup(void)
 			close((int)h[i]);
 	memset(live, 0, sizeof(live));
 	fences_used = 0;
-	nlearned[0] = nlearned[1] = 0;
+	nlearned[0] = nlearned[1] = nlearned[2] = 0;
 	last_attach.tv_sec = 0;
 	last_attach.tv_nsec = 0;
 	if (after_cleanup)
