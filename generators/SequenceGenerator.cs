@@ -466,7 +466,7 @@ public sealed class SequenceGenerator
                         // queues, both streaming, a frame queued on each, STOP, every CAPTURE buffer back (the last flagged
                         // LAST), a DQBUF that finds EPIPE, then START or STREAMOFF to resume
                         if (_drainFamily && node.SupportsMemory(V4L2_MEMORY_MMAP) && node.OutputQueue!.SupportsMemory(V4L2_MEMORY_MMAP))
-                            Add(25, r =>
+                            Add(40, r =>
                             {
                                 var v = r.Pick(video);
                                 if (!env.Resolve(v.Var, out var fd) || _model.ViewQueue(fd, capT) is not { } cq || _model.ViewQueue(fd, outT) is not { } oq) return null;
@@ -482,9 +482,11 @@ public sealed class SequenceGenerator
                                         1 => new EncoderCmd(v.Var, V4L2_ENC_CMD_START, false),
                                         _ => (Op)new StreamOff(v.Var, capT),
                                     };
+                                // draining: a blocking DQBUF where the drain must return a buffer, else queue every CAPTURE buffer
+                                // (the drain hands them all back; vb2 gives them to the driver once enough are queued)
                                 if (cq.Draining)
-                                    return cq.Idle is { } ci && ci <= 3 && r.Chance(25) ? new QBuf(v.Var, capT, (uint)ci, V4L2_MEMORY_MMAP, Var.None)
-                                        : draining.Any(d => d.Var == v.Var) ? new DQBufBlocking(v.Var, capT) : new DQBuf(v.Var, capT);
+                                    return draining.Any(d => d.Var == v.Var) ? new DQBufBlocking(v.Var, capT)
+                                        : cq.Idle is { } ci && ci <= 3 ? new QBuf(v.Var, capT, (uint)ci, V4L2_MEMORY_MMAP, Var.None) : new DQBuf(v.Var, capT);
                                 if (oq.Idle is { } oi && oi <= 3 && r.Chance(50)) return new QBuf(v.Var, outT, (uint)oi, V4L2_MEMORY_MMAP, Var.None);
                                 if (cq.Idle is { } i && i <= 3 && r.Chance(50)) return new QBuf(v.Var, capT, (uint)i, V4L2_MEMORY_MMAP, Var.None);
                                 return r.Chance(70) ? new EncoderCmd(v.Var, V4L2_ENC_CMD_STOP, false) : new DQBuf(v.Var, r.Chance(50) ? capT : outT);

@@ -951,9 +951,14 @@ public static class CReproducer
         	return buf;
         }
 
-        /* a value the device chose where the recorded run saw another: later steps expect the device's */
+        /* a value the device chose where the recorded run saw another: later steps expect the device's (the latest answer for it) */
         static UNUSED void learn(int kind, long long recorded, long long got)
         {
+        	for (int i = 0; i < nlearned[kind]; i++)
+        		if (learned_from[kind][i] == recorded) {
+        			learned_to[kind][i] = got;
+        			return;
+        		}
         	if (recorded != got && nlearned[kind] < 64) {
         		learned_from[kind][nlearned[kind]] = recorded;
         		learned_to[kind][nlearned[kind]++] = got;

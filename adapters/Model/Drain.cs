@@ -28,6 +28,9 @@ public sealed partial class ReferenceModel
         var cap = v.Q;
         switch (cap.Drain)
         {
+            case EncoderDrain.Draining when cap.QueuedOrder.Count == 0:
+                // no CAPTURE buffer queued: none can have come back as the LAST one, so the drain is still in progress
+                return Outcome.Fail(Errno.EBUSY);
             case EncoderDrain.Draining:
                 // the device ends the drain when it returns the LAST buffer, which this model has not seen yet: EBUSY while it
                 // runs, 0 once it is over (what follows is then past what the documentation describes)
@@ -78,8 +81,8 @@ public sealed partial class ReferenceModel
         }
         if (!q.LastDequeued)
         {
-            // resumed by START after a drain: DQBUF waits for buffers again, whatever follows rests on that
-            if (q.Resumed) _decidedBy = Inv.DrainResume;
+            // resumed by START after a drain: DQBUF waits for buffers again, and an EPIPE rests on that
+            if (q.Resumed && _hasActual && _actual.Errno == Errno.EPIPE) _decidedBy = Inv.DrainResume;
             return null;
         }
         Cite(Inv.DrainLast);
@@ -119,14 +122,22 @@ public sealed partial class ReferenceModel
         if (q.Drain == EncoderDrain.Draining) q.Drain = EncoderDrain.Stopped;
     }
 
-    /// <summary>The drain when q stops streaming (STREAMOFF, or REQBUFS(0) and close cancelling it): CAPTURE ends it and vb2 forgets
-    /// the LAST buffer (v4l2_m2m_clear_state, __vb2_queue_cancel); OUTPUT during or after one leaves it where the documentation and
-    /// the code part ways.</summary>
-    private static void DrainOnStop(VideoQueue q)
+    /// <summary>
+    /// The drain when q stops streaming (STREAMOFF, or REQBUFS(0) and close cancelling it). A CAPTURE queue whose driver had
+    /// started (<paramref name="started"/>: vb2 calls stop_streaming only then) ends it: v4l2_m2m_update_stop_streaming_state
+    /// clears the context's drain state. vb2 forgets a dequeued LAST buffer only on STREAMOFF (vb2_core_streamoff, which the
+    /// caller handles): after REQBUFS(0) it still answers EPIPE once streaming again, which the documentation does not
+    /// describe, so that is not judged. An OUTPUT queue stopping during or after a drain leaves it where the documentation
+    /// and the code part ways (AMB-37).
+    /// </summary>
+    private static void DrainOnStop(VideoQueue q, bool started)
     {
-        q.LastDequeued = false;
-        q.Resumed = false;
-        if (EncoderCapture(q)) q.Drain = EncoderDrain.Running;
+        if (EncoderCapture(q))
+        {
+            if (started) q.Drain = EncoderDrain.Running;
+            else if (q.Drain != EncoderDrain.Running) q.Drain = EncoderDrain.Unsure;
+            if (q.LastDequeued) q.Drain = EncoderDrain.Unsure;
+        }
         else if (q.Peer is { } cap && EncoderCapture(cap) && cap.Drain != EncoderDrain.Running) cap.Drain = EncoderDrain.Unsure;
     }
 }

@@ -67,8 +67,17 @@ public sealed partial class ReferenceModel
         if ((events & (POLLIN | POLLOUT)) == 0) return Outcome.Success(0);
         Cite(Inv.PollM2m);
         VideoQueue cap = QueueOf(v, v.Q.P.BufType), outq = QueueOf(v, v.Out!.P.BufType);
-        // resumed by START after a drain, the CAPTURE queue no longer counts its LAST buffer: that rests on VB2-DRAIN-3
-        if (cap.Resumed) _decidedBy = Inv.DrainResume;
+        // resumed by START after a drain, the CAPTURE queue no longer counts its LAST buffer: a POLLIN for it rests on VB2-DRAIN-3
+        if (cap.Resumed && _hasActual && (_actual.R0 & POLLIN) != 0) _decidedBy = Inv.DrainResume;
+        // past what the documentation describes of a drain, whether vb2 still remembers a LAST buffer (which makes the context
+        // active and reports POLLIN) is not known: not judged
+        if (EncoderCapture(cap) && cap.Drain == EncoderDrain.Unsure && cap.Streaming)
+        {
+            short asked = (short)(events & (POLLIN | POLLOUT));
+            var any = new[] { POLLERR, POLLIN, POLLOUT, (short)(POLLIN | POLLOUT), (short)0 }.Where(r => r == POLLERR || (r & ~asked) == 0)
+                .Select(r => Outcome.Success(r)).ToArray();
+            return any[Choose("any (the drain is past what the documentation describes: AMB-37)", any)];
+        }
         // (a capture queue whose LAST buffer was dequeued counts: DQBUF will return EPIPE at once)
         bool Active(VideoQueue q) => q.Streaming && (q.QueuedOrder.Count > 0 || q.LastDequeued);
         if (!Active(outq) && !Active(cap) && !(!_hasActual && Broken(ModelBug.M2mPollNoError))) return Outcome.Success(POLLERR);

@@ -178,6 +178,9 @@ internal sealed class VideoQueue(VideoNodeProfile p)
     /// <summary>An encoder's START resumed this CAPTURE queue after its drain: what DQBUF gives rests on VB2-DRAIN-3 until the next
     /// LAST buffer or STREAMOFF.</summary>
     public bool Resumed;
+    /// <summary>The most buffers queued at once since STREAMON: once it reaches the most min_queued_buffers may be (StartHi), vb2
+    /// has called the driver's start_streaming.</summary>
+    public int PeakQueued;
     public readonly List<int> QueuedOrder = new();
     public int KnownDone;                       // leading entries of QueuedOrder observed DONE
     /// <summary>sizeimage of each plane of the queue's current format, in bytes: the profile's until a VIDIOC_S_FMT changes it

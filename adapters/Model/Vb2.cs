@@ -149,14 +149,18 @@ public sealed partial class ReferenceModel
     /// <paramref name="emptiedBy"/> is the rule under which that reset happened (a close's: VB2-OWN-9), for attribution.</summary>
     private static void StopStreaming(VideoQueue q, string? emptiedBy = null)
     {
+        // whether vb2 had called start_streaming (queued_count reached min_queued_buffers, which is at most StartHi): only
+        // then does it call the driver's stop_streaming now
+        bool started = q.Streaming && q.PeakQueued >= q.StartHi;
         q.Streaming = false;
+        q.PeakQueued = 0;
         foreach (var b in q.Bufs) if (b != null) b.Prepared = false;   // __vb2_queue_cancel: every buffer, queued or not
         foreach (var i in q.QueuedOrder) if (q.Bufs[i] is { } b) { DeviceReturns(b); b.Queued = false; }
         q.QueuedOrder.Clear();
         q.KnownDone = 0;
         q.DoneInferredBy = null;
         UnbindRequests(q, emptiedBy);
-        DrainOnStop(q);
+        DrainOnStop(q, started);
     }
 
     /// <summary>Where __vb2_queue_alloc puts n new buffers: the first free run of indices long enough, shrinking n until one
@@ -664,6 +668,7 @@ public sealed partial class ReferenceModel
         b.Queued = true;
         b.LeftRequest = false;
         q.QueuedOrder.Add((int)index);
+        if (q.Streaming) q.PeakQueued = Math.Max(q.PeakQueued, q.QueuedOrder.Count);
         DeviceOwns(q, b);
     }
 
@@ -695,9 +700,14 @@ public sealed partial class ReferenceModel
     {
         if (!TryFile(fd, out var f) || f is not VideoFile v) return BlockingDQBuf.ReturnsAtOnce;
         var q = v.QueueFor(type);
-        if (type != q.P.BufType || IsBusy(v, q, refuses: false) || q.FileIo || !q.Streaming || q.KnownDone > 0 || q.LastDequeued) return BlockingDQBuf.ReturnsAtOnce;
-        // an encoder's drain returns every queued CAPTURE buffer, the last one flagged LAST (dev-encoder.rst, Drain)
-        if (EncoderCapture(q) && q.Drain == EncoderDrain.Draining && q.QueuedOrder.Count > 0) return BlockingDQBuf.WaitsForBuffer;
+        if (type != q.P.BufType || IsBusy(v, q, refuses: false) || q.FileIo || !q.Streaming || q.KnownDone > 0) return BlockingDQBuf.ReturnsAtOnce;
+        // past what the documentation describes of a drain, whether vb2 still remembers a LAST buffer is not known
+        if (EncoderCapture(q) && q.Drain == EncoderDrain.Unsure) return BlockingDQBuf.MaySleepForever;
+        if (q.LastDequeued) return BlockingDQBuf.ReturnsAtOnce;   // EPIPE
+        // an encoder's drain returns every queued CAPTURE buffer, the last one flagged LAST (dev-encoder.rst, Drain), once vb2
+        // has handed them to the driver (start_streaming: as many queued as the most min_queued_buffers may be)
+        if (EncoderCapture(q) && q.Drain == EncoderDrain.Draining && q.QueuedOrder.Count > 0 && q.QueuedOrder.Count >= q.StartHi)
+            return BlockingDQBuf.WaitsForBuffer;
         // an output device may keep showing its last buffer until another comes ("a repeated frame was displayed again by an
         // output device because the application did not pass new data in time", buffer.rst; vivid holds it): two there
         int need = Math.Max(q.P.IsOutput ? 2 : 1, q.StartHi);
@@ -752,7 +762,7 @@ public sealed partial class ReferenceModel
         if (q.Peer != null) Cite(Inv.M2mJob);
         if (q.QueuedOrder.Count == 0 || q.KnownDone == 0 && CanComplete(q) == 0) return Outcome.Fail(Errno.EAGAIN);
         DoneDecides(q);
-        if (q.Resumed) _decidedBy = Inv.DrainResume;   // a buffer, not EPIPE, once START resumed the encoder
+        if (q.Resumed && _hasActual && _actual.Errno == Errno.EPIPE) _decidedBy = Inv.DrainResume;   // a buffer, not EPIPE, once START resumed the encoder
         int idx = q.QueuedOrder[0];
         var b = q.Bufs[idx]!;
         RequestDecides(b);
@@ -799,6 +809,7 @@ public sealed partial class ReferenceModel
         if (ok) q.StartHi = Math.Min(q.StartHi, n);
         else { q.StartLo = Math.Max(q.StartLo, n + 1); return Cite(Inv.StreamOn, Errno.EINVAL); }
         q.Streaming = true;
+        q.PeakQueued = q.QueuedOrder.Count;
         foreach (var i in q.QueuedOrder) DeviceOwns(q, q.Bufs[i]!);
         return Cite(Inv.StreamOn, Outcome.Success());
     }
@@ -817,6 +828,8 @@ public sealed partial class ReferenceModel
             q.Budget = 0;
             Cite(Inv.M2mStreamOff);
         }
+        q.LastDequeued = false;   // vb2_core_streamoff, streaming or not (REQBUFS(0) and close leave it set)
+        q.Resumed = false;
         StopStreaming(q);
         q.WaitingForBuffers = !q.P.IsOutput;   // vb2_core_streamoff
         return Cite(Inv.StreamOff, Outcome.Success());
