@@ -228,13 +228,16 @@ static const char *errname(int e)
 	return buf;
 }
 
+/* two buffers in turn, so that one message can describe two outcomes */
 static const char *describe(const struct outcome *o)
 {
-	static char buf[160];
+	static char bufs[2][160];
+	static int turn;
+	char *buf = bufs[turn++ & 1];
 
 	if (o->err != 0 || (o->r0 == 0 && o->r1 == 0 && o->r2 == 0))
 		return errname(o->err);
-	snprintf(buf, sizeof(buf), "0 (values 0x%llx, 0x%llx, 0x%llx)", (unsigned long long)o->r0,
+	snprintf(buf, sizeof(bufs[0]), "0 (values 0x%llx, 0x%llx, 0x%llx)", (unsigned long long)o->r0,
 		 (unsigned long long)o->r1, (unsigned long long)o->r2);
 	return buf;
 }
