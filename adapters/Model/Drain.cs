@@ -84,8 +84,7 @@ public sealed partial class ReferenceModel
         }
         if (!q.LastDequeued)
         {
-            // resumed by START after a drain: DQBUF waits for buffers again, and an EPIPE rests on that
-            if (q.Resumed && _hasActual && _actual.Errno == Errno.EPIPE) _decidedBy = Inv.DrainResume;
+            ResumedDecides(q);   // DQBUF waits for buffers again after a START
             return null;
         }
         Cite(Inv.DrainLast);
@@ -101,18 +100,14 @@ public sealed partial class ReferenceModel
     private Outcome[] DrainForms(VideoQueue q, Outcome got)
     {
         if (!EncoderCapture(q)) return [got];
-        var last = Outcome.Success(got.R0, got.R1 | V4L2_BUF_FLAG_LAST);
-        switch (q.Drain)
-        {
-            case EncoderDrain.Draining:
-                Cite(Inv.DrainLast);
-                return [got, last];
-            case EncoderDrain.Unsure:
-                return [got, last];
-            default:
-                Cite(Inv.DrainLast);   // no drain, no LAST
-                return [got];
-        }
+        if (q.Drain != EncoderDrain.Unsure) Cite(Inv.DrainLast);   // judged: LAST during a drain only
+        return q.Drain is EncoderDrain.Draining or EncoderDrain.Unsure ? [got, Outcome.Success(got.R0, got.R1 | V4L2_BUF_FLAG_LAST)] : [got];
+    }
+
+    /// <summary>Resumed by START after a drain, the queue answers as before it: an EPIPE the target gives rests on VB2-DRAIN-3.</summary>
+    private void ResumedDecides(VideoQueue q)
+    {
+        if (q.Resumed && _hasActual && _actual.Errno == Errno.EPIPE) _decidedBy = Inv.DrainResume;
     }
 
     /// <summary>A CAPTURE buffer was dequeued in the form <paramref name="got"/>: flagged LAST, the encoder has stopped and vb2

@@ -762,7 +762,7 @@ public sealed partial class ReferenceModel
         if (q.Peer != null) Cite(Inv.M2mJob);
         if (q.QueuedOrder.Count == 0 || q.KnownDone == 0 && CanComplete(q) == 0) return Outcome.Fail(Errno.EAGAIN);
         DoneDecides(q);
-        if (q.Resumed && _hasActual && _actual.Errno == Errno.EPIPE) _decidedBy = Inv.DrainResume;   // a buffer, not EPIPE, once START resumed the encoder
+        ResumedDecides(q);   // over what DoneDecides set: a buffer, not EPIPE, once START resumed the encoder
         int idx = q.QueuedOrder[0];
         var b = q.Bufs[idx]!;
         RequestDecides(b);
