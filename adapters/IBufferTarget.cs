@@ -51,6 +51,11 @@ public interface IBufferTarget : IDisposable
 {
     TargetProfile Profile { get; }
 
+    /// <summary>An op with id <paramref name="opId"/> (its place-independent name in its sequence) is about to call the target.
+    /// A real kernel ignores it; the model as a target draws the device's clock for that op from it, so that removing other
+    /// ops (as shrinking does) leaves this one's timing as it was.</summary>
+    void BeginOp(int opId) { }
+
     // ---- fd table -------------------------------------------------------------------------------
     /// <summary>open(2) of a profile device ("video0", "heap:system", "udmabuf"). Handle = fd.</summary>
     Outcome Open(string device, int oflags);
@@ -179,6 +184,14 @@ public interface IBufferTarget : IDisposable
     /// values: 0, or EINVAL (a command the encoder does not take), EBUSY (STOP or START while a drain is in progress),
     /// ENOTTY (not an encoder).</summary>
     Outcome EncoderCmd(int fd, uint cmd, bool tryOnly);
+    /// <summary>VIDIOC_SUBSCRIBE_EVENT (or, with <paramref name="unsubscribe"/>, VIDIOC_UNSUBSCRIBE_EVENT) of event type
+    /// <paramref name="type"/> (V4L2_EVENT_*; V4L2_EVENT_ALL only to unsubscribe) on a video node's file, id and flags 0
+    /// (vidioc-subscribe-event.rst). Events belong to the open file, not the fd: a dup shares them. No values: 0, or EINVAL (an
+    /// event the driver does not signal), ENOTTY (a node without events).</summary>
+    Outcome SubscribeEvent(int fd, uint type, bool unsubscribe);
+    /// <summary>VIDIOC_DQEVENT on a video node's file, which the harness keeps O_NONBLOCK (vidioc-dqevent.rst). R0 = the
+    /// event's type (V4L2_EVENT_*), R1 = the number of events still pending after it. ENOENT when none is pending.</summary>
+    Outcome DQEvent(int fd);
     /// <summary>VIDIOC_REMOVE_BUFS.</summary>
     Outcome RemoveBufs(int fd, uint type, uint index, uint count);
     /// <summary>

@@ -211,6 +211,12 @@ public static class Ioctls
     public static readonly IoctlSpec EncoderCmd = new("VIDIOC_ENCODER_CMD", typeof(v4l2_encoder_cmd), "ec", IoctlResult.Status, ["cmd"]);
     /// <summary>VIDIOC_TRY_ENCODER_CMD: the same command, checked and not executed (vidioc-encoder-cmd.rst).</summary>
     public static readonly IoctlSpec TryEncoderCmd = new("VIDIOC_TRY_ENCODER_CMD", typeof(v4l2_encoder_cmd), "ec", IoctlResult.Status, ["cmd"]);
+    /// <summary>VIDIOC_SUBSCRIBE_EVENT of one event type, id and flags 0 (vidioc-subscribe-event.rst): 0 or an errno.</summary>
+    public static readonly IoctlSpec SubscribeEvent = new("VIDIOC_SUBSCRIBE_EVENT", typeof(v4l2_event_subscription), "sub", IoctlResult.Status, ["type"]);
+    /// <summary>VIDIOC_UNSUBSCRIBE_EVENT of one event type, or of every one with V4L2_EVENT_ALL: 0 or an errno.</summary>
+    public static readonly IoctlSpec UnsubscribeEvent = new("VIDIOC_UNSUBSCRIBE_EVENT", typeof(v4l2_event_subscription), "sub", IoctlResult.Status, ["type"]);
+    /// <summary>VIDIOC_DQEVENT (vidioc-dqevent.rst): R0 = the event's type, R1 = how many events are still pending after it.</summary>
+    public static readonly IoctlSpec DQEvent = new("VIDIOC_DQEVENT", typeof(v4l2_event), "ev", IoctlResult.Values, [], [new("type"), new("pending")]);
     public static readonly IoctlSpec StreamOn = new("VIDIOC_STREAMON", typeof(int), "type", IoctlResult.Status, [""]);
     public static readonly IoctlSpec StreamOff = new("VIDIOC_STREAMOFF", typeof(int), "type", IoctlResult.Status, [""]);
     public static readonly IoctlSpec RemoveBufs = new("VIDIOC_REMOVE_BUFS", typeof(v4l2_remove_buffers), "rb", IoctlResult.Status,

@@ -49,6 +49,8 @@ public static class Uapi
     public const uint V4L2_BUF_FLAG_MAPPED = 0x1, V4L2_BUF_FLAG_QUEUED = 0x2, V4L2_BUF_FLAG_DONE = 0x4,
         V4L2_BUF_FLAG_ERROR = 0x40, V4L2_BUF_FLAG_IN_REQUEST = 0x80, V4L2_BUF_FLAG_PREPARED = 0x400, V4L2_BUF_FLAG_LAST = 0x00100000,
         V4L2_BUF_FLAG_REQUEST_FD = 0x00800000;
+    /// <summary>v4l2_event.type and v4l2_event_subscription.type (videodev2.h): ALL (unsubscribe only), EOS, SOURCE_CHANGE.</summary>
+    public const uint V4L2_EVENT_ALL = 0, V4L2_EVENT_EOS = 2, V4L2_EVENT_SOURCE_CHANGE = 5;
     /// <summary>v4l2_encoder_cmd.cmd (videodev2.h).</summary>
     public const uint V4L2_ENC_CMD_START = 0, V4L2_ENC_CMD_STOP = 1, V4L2_ENC_CMD_PAUSE = 2, V4L2_ENC_CMD_RESUME = 3;
 

@@ -225,8 +225,9 @@ public static class Domains
 
     /// <summary>The domains only an output node with write() I/O draws from.</summary>
     public static IReadOnlyList<Domain> WriteOnly => [WriteCount];
-    /// <summary>Domains drawn only on a stateful encoder's node (a mem2mem node whose CAPTURE format is compressed).</summary>
-    public static IReadOnlyList<Domain> EncoderOnly => [EncoderCommand, EncoderCmdIoctl];
+    /// <summary>Domains drawn only on a stateful codec's node (a mem2mem node with a compressed format on one side); the
+    /// encoder's default run sends every value of each.</summary>
+    public static IReadOnlyList<Domain> EncoderOnly => [EncoderCommand, EncoderCmdIoctl, EventType, EventIoctl];
 
     // ---- dma-buf core --------------------------------------------------------------------------------
 
@@ -257,6 +258,22 @@ public static class Domains
     public static readonly Domain<bool> EncoderCmdIoctl = new(Ok(4, false, "VIDIOC_ENCODER_CMD"), Ok(1, true, "VIDIOC_TRY_ENCODER_CMD"))
     {
         Name = "encoder command ioctl", Source = "Documentation/userspace-api/media/v4l/vidioc-encoder-cmd.rst",
+    };
+
+    /// <summary>v4l2_event_subscription.type on a stateful codec: EOS (dev-encoder.rst and dev-decoder.rst, Drain), SOURCE_CHANGE
+    /// (dev-decoder.rst: a decoder's; an encoder may refuse it), and V4L2_EVENT_ALL, which only VIDIOC_UNSUBSCRIBE_EVENT takes
+    /// (vidioc-dqevent.rst, event types).</summary>
+    public static readonly Domain<uint> EventType = new(
+        Ok(6, V4L2_EVENT_EOS, "V4L2_EVENT_EOS"), Ok(2, V4L2_EVENT_SOURCE_CHANGE, "V4L2_EVENT_SOURCE_CHANGE"),
+        Ok(1, V4L2_EVENT_ALL, "V4L2_EVENT_ALL (unsubscribes every event; EINVAL to subscribe)"))
+    {
+        Name = "event type", Source = "Documentation/userspace-api/media/v4l/vidioc-subscribe-event.rst; vidioc-dqevent.rst (event types)",
+    };
+
+    /// <summary>VIDIOC_SUBSCRIBE_EVENT, or VIDIOC_UNSUBSCRIBE_EVENT.</summary>
+    public static readonly Domain<bool> EventIoctl = new(Ok(4, false, "VIDIOC_SUBSCRIBE_EVENT"), Ok(1, true, "VIDIOC_UNSUBSCRIBE_EVENT"))
+    {
+        Name = "event subscription ioctl", Source = "Documentation/userspace-api/media/v4l/vidioc-subscribe-event.rst",
     };
 
     public static readonly Domain<long> LlseekOffset = new(Ok(6, 0L), Bad(1, 1L), Bad(1, -1L))

@@ -87,6 +87,7 @@ public abstract record Op
 
     public Outcome Run(IBufferTarget t, Env env)
     {
+        t.BeginOp(Id);
         var o = Call(t, env);
         if (o.Errno == Errno.OK)
         {
@@ -210,6 +211,8 @@ public interface IOpVisitor<out T>
     T Visit(StreamOn op);
     T Visit(StreamOff op);
     T Visit(EncoderCmd op);
+    T Visit(SubscribeEvent op);
+    T Visit(DQEvent op);
     T Visit(RemoveBufs op);
     T Visit(RequestAlloc op);
     T Visit(RequestPoll op);
@@ -784,6 +787,39 @@ public sealed record EncoderCmd(Var Fd, [DrawnFrom(nameof(Domains.EncoderCommand
         V4L2_ENC_CMD_START => "V4L2_ENC_CMD_START", V4L2_ENC_CMD_STOP => "V4L2_ENC_CMD_STOP",
         V4L2_ENC_CMD_PAUSE => "V4L2_ENC_CMD_PAUSE", V4L2_ENC_CMD_RESUME => "V4L2_ENC_CMD_RESUME", _ => cmd.ToString(),
     };
+}
+
+/// <summary>
+/// VIDIOC_SUBSCRIBE_EVENT, or VIDIOC_UNSUBSCRIBE_EVENT with <see cref="Unsubscribe"/>, of one event type on a video node's file
+/// (vidioc-subscribe-event.rst), id and flags 0: a stateful codec's EOS (dev-encoder.rst and dev-decoder.rst, Drain) and a
+/// decoder's SOURCE_CHANGE; V4L2_EVENT_ALL unsubscribes every one.
+/// </summary>
+public sealed record SubscribeEvent(Var Fd, [DrawnFrom(nameof(Domains.EventType))] uint Type, [DrawnFrom(nameof(Domains.EventIoctl))] bool Unsubscribe) : Op
+{
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
+    public override string Area => "vb2";
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.SubscribeEvent(fd, Type, Unsubscribe) : NotRun;
+    public override string Text => $"ioctl({Fd}, {(Unsubscribe ? "VIDIOC_UNSUBSCRIBE_EVENT" : "VIDIOC_SUBSCRIBE_EVENT")}, {{.type = {EventName(Type)}}})";
+    /// <summary>The V4L2_EVENT_* name of an event type, or its number.</summary>
+    public static string EventName(uint type) => type switch
+    {
+        V4L2_EVENT_ALL => "V4L2_EVENT_ALL", V4L2_EVENT_EOS => "V4L2_EVENT_EOS", V4L2_EVENT_SOURCE_CHANGE => "V4L2_EVENT_SOURCE_CHANGE",
+        _ => type.ToString(),
+    };
+}
+
+/// <summary>
+/// VIDIOC_DQEVENT on a video node's file (O_NONBLOCK, as every file the harness opens there): the oldest pending event, or
+/// ENOENT when none is (vidioc-dqevent.rst; __v4l2_event_dequeue in v4l2-event.c). Observes R0 = the event's type and R1 =
+/// the number still pending after it.
+/// </summary>
+public sealed record DQEvent(Var Fd) : Op
+{
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
+    public override string Area => "vb2";
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.DQEvent(fd) : NotRun;
+    public override string Text => $"ioctl({Fd}, VIDIOC_DQEVENT, &ev) /* O_NONBLOCK */";
+    public override string Observed(in Outcome o) => o.Ok ? $"0, type = {SubscribeEvent.EventName((uint)o.R0)}, pending = {o.R1}" : base.Observed(o);
 }
 
 public sealed record RemoveBufs(

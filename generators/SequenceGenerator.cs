@@ -460,6 +460,9 @@ public sealed class SequenceGenerator
                             if (_contexts.TryGetValue(v.Var.Id, out var c) && !(c.OutOn && c.CapOn) && !r.Chance(10)) return null;
                             return new EncoderCmd(v.Var, Draw(Domains.EncoderCommand, ref r), Draw(Domains.EncoderCmdIoctl, ref r));
                         });
+                        // its events: EOS (the drain's end) subscribed, unsubscribed and dequeued on any context
+                        Add(3, r => new SubscribeEvent(r.Pick(video).Var, Draw(Domains.EventType, ref r), Draw(Domains.EventIoctl, ref r)));
+                        Add(3, r => new DQEvent(r.Pick(video).Var));
                         var draining = video.Where(v => env.Resolve(v.Var, out var fd) && _model.DQBufWait(fd, capT) == BlockingDQBuf.WaitsForBuffer).ToList();
                         Add(draining.Count > 0 ? 8 : 0, r => new DQBufBlocking(r.Pick(draining).Var, capT));
                         // in the drain family, the way through a drain one step at a time on a context: MMAP buffers on both
@@ -475,12 +478,15 @@ public sealed class SequenceGenerator
                                 if (oq.Memory != V4L2_MEMORY_MMAP || cq.Memory != V4L2_MEMORY_MMAP) return null;
                                 if (!oq.Streaming) return new StreamOn(v.Var, outT);
                                 if (!cq.Streaming) return new StreamOn(v.Var, capT);
+                                bool eos = (_model.SubscribedEvents(fd) & (1u << (int)V4L2_EVENT_EOS)) != 0;
                                 if (cq.LastDequeued)
-                                    return r.Weighted((4, 0), (3, 1), (1, 2)) switch
+                                    return r.Weighted((4, 0), (3, 1), (1, 2), (eos ? 4 : 1, 3), (eos ? 2 : 0, 4)) switch
                                     {
                                         0 => new DQBuf(v.Var, capT),
                                         1 => new EncoderCmd(v.Var, V4L2_ENC_CMD_START, false),
-                                        _ => (Op)new StreamOff(v.Var, capT),
+                                        2 => new StreamOff(v.Var, capT),
+                                        3 => new DQEvent(v.Var),   // the drain's EOS, if the file subscribed before the STOP
+                                        _ => (Op)new SubscribeEvent(v.Var, r.Chance(50) ? V4L2_EVENT_EOS : V4L2_EVENT_ALL, true),   // and its end
                                     };
                                 // draining: a blocking DQBUF where the drain must return a buffer, else queue every CAPTURE buffer
                                 // (the drain hands them all back; vb2 gives them to the driver once enough are queued)
@@ -489,6 +495,7 @@ public sealed class SequenceGenerator
                                         : cq.Idle is { } ci && ci <= 3 ? new QBuf(v.Var, capT, (uint)ci, V4L2_MEMORY_MMAP, Var.None) : new DQBuf(v.Var, capT);
                                 if (oq.Idle is { } oi && oi <= 3 && r.Chance(50)) return new QBuf(v.Var, outT, (uint)oi, V4L2_MEMORY_MMAP, Var.None);
                                 if (cq.Idle is { } i && i <= 3 && r.Chance(50)) return new QBuf(v.Var, capT, (uint)i, V4L2_MEMORY_MMAP, Var.None);
+                                if (!eos && r.Chance(50)) return new SubscribeEvent(v.Var, V4L2_EVENT_EOS, false);
                                 return r.Chance(70) ? new EncoderCmd(v.Var, V4L2_ENC_CMD_STOP, false) : new DQBuf(v.Var, r.Chance(50) ? capT : outT);
                             });
                     }

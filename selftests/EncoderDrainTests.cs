@@ -131,4 +131,46 @@ public class EncoderDrainTests
         Assert.All(r.Take(10), s => Assert.True(s.Allowed));
         Assert.False(r[10].Allowed);
     }
+
+    [Fact]
+    public void The_drains_EOS_is_owed_to_a_file_subscribed_before_STOP_and_gone_once_unsubscribed()
+    {
+        // vicodec's order (6.12.117, /dev/video9): subscribe, STOP, the LAST buffer, then the EOS event is pending
+        var ops = Numbered(new Open("video0", O_RDWR | O_NONBLOCK), new ReqBufs(V1, Out, Mmap, 1), new ReqBufs(V1, Cap, Mmap, 1),
+            new StreamOn(V1, Out), new StreamOn(V1, Cap), new QBuf(V1, Cap, 0, Mmap, Var.None), new SubscribeEvent(V1, V4L2_EVENT_EOS, false),
+            new DQEvent(V1), new EncoderCmd(V1, V4L2_ENC_CMD_STOP, false), new DQBufBlocking(V1, Cap), new VideoPoll(V1, POLLPRI), new DQEvent(V1));
+        Outcome[] vicodec = [Ok, Outcome.Success(1, Caps), Outcome.Success(1, Caps), Ok, Ok, Ok, Ok, Outcome.Fail(Errno.ENOENT), Ok,
+            Outcome.Success(0, V4L2_BUF_FLAG_LAST), Outcome.Success(POLLPRI), Outcome.Success(V4L2_EVENT_EOS, 0)];
+        Assert.All(Follow(new ReferenceModel(Enc), new Env(), Pair(ops, vicodec)), s => Assert.True(s.Allowed));
+
+        // no EOS after the LAST buffer: VB2-DRAIN-4, at the poll and at the DQEVENT
+        var none = (Outcome[])vicodec.Clone();
+        none[10] = Outcome.Success(0);
+        none[11] = Outcome.Fail(Errno.ENOENT);
+        var r = Follow(new ReferenceModel(Enc), new Env(), Pair(ops, none));
+        Assert.Equal((false, Inv.DrainEos), r[10]);
+
+        // an EOS before any drain: VB2-DRAIN-4 too
+        var early = (Outcome[])vicodec.Clone();
+        early[7] = Outcome.Success(V4L2_EVENT_EOS, 0);
+        Assert.Equal((false, Inv.DrainEos), Follow(new ReferenceModel(Enc), new Env(), Pair(ops, early))[7]);
+
+        // unsubscribed after the LAST buffer: the pending EOS went with the subscription (VB2-EVENT-1)
+        var unsub = Numbered([.. ops.Take(10), new SubscribeEvent(V1, V4L2_EVENT_ALL, true), new DQEvent(V1)]);
+        var kept = Follow(new ReferenceModel(Enc), new Env(), Pair(unsub, [.. vicodec.Take(10), Ok, Outcome.Success(V4L2_EVENT_EOS, 0)]));
+        Assert.Equal((false, Inv.EventSubscribe), kept[11]);
+        Assert.True(Follow(new ReferenceModel(Enc), new Env(), Pair(unsub, [.. vicodec.Take(10), Ok, Outcome.Fail(Errno.ENOENT)]))[11].Allowed);
+    }
+
+    [Fact]
+    public void Subscribing_V4L2_EVENT_ALL_is_EINVAL_and_an_empty_event_queue_is_ENOENT()
+    {
+        var ops = Numbered(new Open("video0", O_RDWR | O_NONBLOCK), new SubscribeEvent(V1, V4L2_EVENT_ALL, false), new DQEvent(V1),
+            new SubscribeEvent(V1, V4L2_EVENT_EOS, true));
+        Assert.All(Follow(new ReferenceModel(Enc), new Env(), Pair(ops, Ok, Outcome.Fail(Errno.EINVAL), Outcome.Fail(Errno.ENOENT), Ok)),
+            s => Assert.True(s.Allowed));
+        var r = Follow(new ReferenceModel(Enc), new Env(), Pair(ops, Ok, Ok, Outcome.Fail(Errno.EAGAIN), Ok));
+        Assert.Equal((false, Inv.EventSubscribe), r[1]);
+        Assert.Equal((false, Inv.EventDequeue), r[2]);
+    }
 }

@@ -183,6 +183,32 @@ public unsafe struct v4l2_encoder_cmd
     [CName("raw.data")] public fixed uint raw_data[8];
 }
 
+/// <summary>VIDIOC_SUBSCRIBE_EVENT / VIDIOC_UNSUBSCRIBE_EVENT's argument: the event type (V4L2_EVENT_*), the object id (0 for
+/// EOS and SOURCE_CHANGE's pad 0) and V4L2_EVENT_SUB_FL_* flags.</summary>
+[Uapi("linux/videodev2.h")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct v4l2_event_subscription
+{
+    public uint type, id, flags;
+    public fixed uint reserved[5];
+}
+
+/// <summary>VIDIOC_DQEVENT's argument (136 bytes on a 64-bit kernel): the event's type, its 64-byte payload (a union whose
+/// largest member holds an s64, so it starts at byte 8), how many events are still pending after it, the sequence number,
+/// the timestamp (struct timespec), and the object id.</summary>
+[Uapi("linux/videodev2.h")]
+[StructLayout(LayoutKind.Explicit, Size = 136)]
+public unsafe struct v4l2_event
+{
+    [FieldOffset(0)] public uint type;
+    [FieldOffset(8), CName("u.data")] public fixed byte u_data[64];
+    [FieldOffset(72)] public uint pending;
+    [FieldOffset(76)] public uint sequence;
+    [FieldOffset(80)] public fixed byte timestamp[16];
+    [FieldOffset(96)] public uint id;
+    [FieldOffset(100)] public fixed uint reserved[8];
+}
+
 [Uapi("linux/videodev2.h")]
 [StructLayout(LayoutKind.Sequential)]
 public struct v4l2_control
@@ -485,6 +511,9 @@ public static unsafe class Req
     public static readonly nuint VIDIOC_DQBUF = Ioc.IOWR<v4l2_buffer>('V', 17);
     public static readonly nuint VIDIOC_ENCODER_CMD = Ioc.IOWR<v4l2_encoder_cmd>('V', 77);
     public static readonly nuint VIDIOC_TRY_ENCODER_CMD = Ioc.IOWR<v4l2_encoder_cmd>('V', 78);
+    public static readonly nuint VIDIOC_DQEVENT = Ioc.IOR<v4l2_event>('V', 89);
+    public static readonly nuint VIDIOC_SUBSCRIBE_EVENT = Ioc.IOW<v4l2_event_subscription>('V', 90);
+    public static readonly nuint VIDIOC_UNSUBSCRIBE_EVENT = Ioc.IOW<v4l2_event_subscription>('V', 91);
     public static readonly nuint VIDIOC_STREAMON = Ioc.IOW<int>('V', 18);
     public static readonly nuint VIDIOC_STREAMOFF = Ioc.IOW<int>('V', 19);
     public static readonly nuint VIDIOC_G_CTRL = Ioc.IOWR<v4l2_control>('V', 27);

@@ -463,7 +463,7 @@ public static unsafe class Discovery
                     notes.Add($"{(codec == CodecKind.Decoder ? "a decoder" : "an encoder")} ({coded} on {(codec == CodecKind.Decoder ? "OUTPUT" : "CAPTURE")}, V4L2_FMT_FLAG_COMPRESSED): " +
                         "certified for buffer sharing with the mem2mem rules" + (codec == CodecKind.Decoder ? ", its OUTPUT queue allowed to consume bitstream buffers alone (dev-decoder.rst)" : "") +
                         (codec == CodecKind.Encoder
-                            ? "; its drain (VIDIOC_ENCODER_CMD STOP and START, the LAST buffer, EPIPE) is certified (VB2-DRAIN-1..3); the codec controls are not exercised"
+                            ? "; its drain (VIDIOC_ENCODER_CMD STOP and START, the LAST buffer, EPIPE, the EOS event) and its events (VIDIOC_SUBSCRIBE_EVENT, VIDIOC_DQEVENT, POLLPRI) are certified (VB2-DRAIN-1..4, VB2-EVENT-1..2); the codec controls are not exercised"
                             : "; the suite writes no valid bitstream, so source changes, the drain (V4L2_DEC_CMD_STOP) and the codec controls are not exercised"));
             }
             if ((caps & V4L2_CAP_READWRITE) != 0 && outType == 0) node = node with { ReportsReadWrite = true };

@@ -599,6 +599,19 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         return Observed(spec, Issue(spec, fd, [cmd], arg), arg);
     }
 
+    public Outcome SubscribeEvent(int fd, uint type, bool unsubscribe)
+    {
+        byte* arg = stackalloc byte[ArgBytes];
+        var spec = unsubscribe ? Ioctls.UnsubscribeEvent : Ioctls.SubscribeEvent;
+        return Observed(spec, Issue(spec, fd, [type], arg), arg);
+    }
+
+    public Outcome DQEvent(int fd)
+    {
+        byte* arg = stackalloc byte[ArgBytes];
+        return Observed(Ioctls.DQEvent, Issue(Ioctls.DQEvent, fd, [], arg), arg);
+    }
+
     public Outcome StreamOff(int fd, uint type)
     {
         byte* arg = stackalloc byte[ArgBytes];

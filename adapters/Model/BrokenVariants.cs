@@ -54,6 +54,9 @@ public enum ModelBug : long
     BlockingDQBufEagain = 1L << 45,
     LastNoEpipe = 1L << 46,
     StartKeepsEpipe = 1L << 47,
+    EosNever = 1L << 48,
+    UnsubscribeKeepsPending = 1L << 49,
+    DQEventEagain = 1L << 50,
 }
 
 /// <summary>One invariant a broken variant breaks, and the length its counterexample must shrink to.</summary>
@@ -150,7 +153,7 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             "write() with count 0 starts the write() emulator (the writer owns the queue), as vb2 does") { Profile = "vivid-output" },
         new("poll-out-starts-nothing", ModelBug.PollOutStartsNothing, Inv.PollOutput, 2,
             "poll(POLLOUT) of an idle output node with write() I/O does not start the write() emulator and reports POLLERR") { Profile = "vivid-output" },
-        new("write-eagain-after-pollout", ModelBug.WriteEagainAfterPollOut, Inv.PollOutput, 5,
+        new("write-eagain-after-pollout", ModelBug.WriteEagainAfterPollOut, Inv.PollOutput, 4,
             "poll() of write() I/O reports POLLOUT with every buffer queued, and the next write() still finds no buffer space (EAGAIN)") { Profile = "vivid-output" },
         new("blocking-dqbuf-eagain", ModelBug.BlockingDQBufEagain, Inv.DQBufBlocking, 6,
             "DQBUF on a file without O_NONBLOCK fails with EAGAIN while no buffer is done yet, as if the file were non-blocking"),
@@ -158,6 +161,12 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             "an encoder's CAPTURE queue goes on answering DQBUF as usual after the drain's LAST buffer was dequeued, instead of EPIPE") { Profile = "vicodec-encoder-like" },
         new("start-keeps-epipe", ModelBug.StartKeepsEpipe, Inv.DrainResume, 10,
             "V4L2_ENC_CMD_START after a drain resumes the encoder but DQBUF of CAPTURE still fails with EPIPE (vb2's last_buffer_dequeued is never cleared)") { Profile = "vicodec-encoder-like" },
+        new("eos-never", ModelBug.EosNever, Inv.DrainEos, 10,
+            "an encoder's drain ends with its LAST buffer but never signals V4L2_EVENT_EOS to the file that subscribed to it") { Profile = "vicodec-encoder-like" },
+        new("unsubscribe-keeps-pending", ModelBug.UnsubscribeKeepsPending, Inv.EventSubscribe, 11,
+            "VIDIOC_UNSUBSCRIBE_EVENT ends the subscription but leaves its pending event to be dequeued") { Profile = "vicodec-encoder-like" },
+        new("dqevent-eagain", ModelBug.DQEventEagain, Inv.EventDequeue, 2,
+            "VIDIOC_DQEVENT with no event pending fails with EAGAIN instead of ENOENT") { Profile = "vicodec-encoder-like" },
         new("seek-cur-and-no-dedupe", ModelBug.LlseekAcceptsSeekCur | ModelBug.PrimeImportNoDedupe,
             "two independent bugs at once: lseek(SEEK_CUR, 0) on a dma-buf returns 0, and PRIME_FD_TO_HANDLE creates a second handle for a dma-buf the file already has",
             [new Break(Inv.LlseekOther, 3), new Break(Inv.F2hDedupe, 4)]),

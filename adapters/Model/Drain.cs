@@ -54,6 +54,7 @@ public sealed partial class ReferenceModel
                 // helpers and drivers differ there (spec/ambiguities.md, AMB-37): not judged
                 cap.Drain = cap.Streaming && v.Out.Streaming ? EncoderDrain.Draining : EncoderDrain.Unsure;
                 if (cap.Drain == EncoderDrain.Draining) Cite(Inv.DrainLast);
+                EosOnStop(cap);
                 return Outcome.Success();
             case EncoderDrain.Unsure:
                 // a drain the code may have begun where the documentation says none begins (AMB-37): EBUSY or 0, not judged
@@ -112,9 +113,10 @@ public sealed partial class ReferenceModel
 
     /// <summary>A CAPTURE buffer was dequeued in the form <paramref name="got"/>: flagged LAST, the encoder has stopped and vb2
     /// makes every later DQBUF of the queue fail with EPIPE (vb2_dqbuf sets last_buffer_dequeued).</summary>
-    private static void DrainTook(VideoQueue q, in Outcome got)
+    private void DrainTook(VideoQueue q, in Outcome got)
     {
         if (!got.Ok || (got.R1 & V4L2_BUF_FLAG_LAST) == 0 || q.P.IsOutput) return;
+        EosOnLast(q);
         q.LastDequeued = true;
         q.Resumed = false;
         if (q.Drain == EncoderDrain.Draining) q.Drain = EncoderDrain.Stopped;
@@ -130,6 +132,9 @@ public sealed partial class ReferenceModel
     /// </summary>
     private static void DrainOnStop(VideoQueue q, bool started)
     {
+        // an EOS the drain may have signalled stays pending on the file; one owed is no longer judged once the drain is cut short
+        var ctx = EncoderCapture(q) ? q : q.Peer is { } p && EncoderCapture(p) ? p : null;
+        if (ctx != null) { EosMayCome(ctx); if (ctx.Context is { } f) f.EosWatch = false; }
         if (EncoderCapture(q))
         {
             if (started) q.Drain = EncoderDrain.Running;
@@ -137,5 +142,6 @@ public sealed partial class ReferenceModel
             if (q.LastDequeued) q.Drain = EncoderDrain.Unsure;
         }
         else if (q.Peer is { } cap && EncoderCapture(cap) && cap.Drain != EncoderDrain.Running) cap.Drain = EncoderDrain.Unsure;
+        if (ctx != null) EosMayCome(ctx);
     }
 }

@@ -30,6 +30,9 @@ public sealed partial class ReferenceModel : IBufferTarget
     /// sequence (<see cref="Reset"/>), so a sequence meets the same clock whether it runs after others or alone from a fresh
     /// device, and a counterexample shrinks without the sequences before it.</summary>
     private ulong _rng = InitialClock, _rngAtLoad = InitialClock;
+    /// <summary>The contents the device writes (a value the documentation leaves open), drawn apart from the clock, so that a
+    /// read added or removed (as shrinking does) leaves the clock's later choices as they were.</summary>
+    private ulong _contents = (InitialClock ^ 0xD1B54A32D192ED03) | 1;
 
     // oracle protocol
     private Outcome _actual;
@@ -64,6 +67,15 @@ public sealed partial class ReferenceModel : IBufferTarget
     public IReadOnlySet<string> Relaxed { get; set; } = EmptySet;
     private static readonly IReadOnlySet<string> EmptySet = new HashSet<string>();
 
+    /// <summary>The device's clock for op <paramref name="opId"/>: drawn from the sequence's seed and the op's id alone, so an
+    /// op meets the same timing whichever other ops run before it.</summary>
+    public void BeginOp(int opId)
+    {
+        ulong z = _rngAtLoad + (ulong)(uint)opId * 0x9E3779B97F4A7C15;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9; z = (z ^ (z >> 27)) * 0x94D049BB133111EB;
+        _rng = (z ^ (z >> 31)) | 1;
+    }
+
     /// <summary>Starts one op. With the target's outcome given, the model acts as an oracle and follows it where allowed.</summary>
     public void BeginStep(in Outcome? actual)
     {
@@ -77,7 +89,7 @@ public sealed partial class ReferenceModel : IBufferTarget
     }
 
     /// <summary>Seeds the choices the model makes when it is itself the target.</summary>
-    public void Seed(ulong seed) => _rng = _rngAtLoad = seed | 1;
+    public void Seed(ulong seed) { _rng = _rngAtLoad = seed | 1; _contents = (_rngAtLoad ^ 0xD1B54A32D192ED03) | 1; }
 
     private static readonly Dictionary<string, Func<ReferenceModel, int, IoctlCall, Outcome>> _described =
         typeof(ReferenceModel).GetMethods(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic)
@@ -112,7 +124,8 @@ public sealed partial class ReferenceModel : IBufferTarget
                 if (allowed[i].SameObservation(_actual)) return i;
             return 0;
         }
-        return (int)(NextRandom() % (ulong)allowed.Length);
+        // a single allowed outcome takes no draw: a step with no choice leaves the clock's later ones as they were
+        return allowed.Length == 1 ? 0 : (int)(NextRandom() % (ulong)allowed.Length);
     }
 
     /// <summary>A value the documentation leaves unspecified (e.g. contents a device wrote): learn the target's.</summary>
@@ -120,7 +133,9 @@ public sealed partial class ReferenceModel : IBufferTarget
     {
         AllowedSet = description;
         AnyValue = true;
-        return _hasActual ? (ulong)_actual.R0 : NextRandom() % 1000;
+        if (_hasActual) return (ulong)_actual.R0;
+        _contents ^= _contents << 13; _contents ^= _contents >> 7; _contents ^= _contents << 17;
+        return _contents % 1000;
     }
 
     /// <summary>Unmaps every mapping and closes every fd through the ordinary release paths (so a leak
@@ -136,6 +151,7 @@ public sealed partial class ReferenceModel : IBufferTarget
         _nextCtx = 1;
         _vgemFences.Clear();
         _rng = _rngAtLoad;
+        _contents = (_rngAtLoad ^ 0xD1B54A32D192ED03) | 1;
     }
 
     /// <summary>
@@ -221,6 +237,7 @@ public sealed partial class ReferenceModel : IBufferTarget
             cap.Peer = outq; outq.Peer = cap;
             _sharedContext = (cap, outq);
             f = new VideoFile(cap, outq);
+            cap.Context = (VideoFile)f;
             _contexts.Add((VideoFile)f);
         }
         else if (Profile.VideoNode(device) != null) f = new VideoFile(_queues[device]);

@@ -59,6 +59,20 @@ internal sealed class VideoFile(VideoQueue q, VideoQueue? output = null) : OFile
     /// <summary>The queue a buffer type reaches: on a mem2mem node v4l2_m2m_get_vq picks by direction; else the node's one queue.</summary>
     public VideoQueue QueueFor(uint type) => Out != null && Uapi.IsOutputType(type) ? Out : Q;
     public IEnumerable<VideoQueue> Queues => Out == null ? [Q] : [Q, Out];
+    /// <summary>The event types this open file is subscribed to, one bit (1 &lt;&lt; type) each (vidioc-subscribe-event.rst; v4l2_fh's
+    /// subscribed list). Events belong to the file: a dup shares them.</summary>
+    public uint Subscribed;
+    /// <summary>The event types certainly pending (at most one of each: a subscription holds one element).</summary>
+    public uint Pending;
+    /// <summary>The event types that may be pending: caused on the device's clock, or where what causes them is past what the
+    /// documentation describes.</summary>
+    public uint Maybe;
+    /// <summary>Subscribed to EOS when the encoder's drain began and not dequeued since: the drain's LAST buffer brings one
+    /// (VB2-DRAIN-4).</summary>
+    public bool EosWatch;
+    /// <summary>The event types whose subscription VIDIOC_UNSUBSCRIBE_EVENT ended (and none has renewed): one of them dequeued
+    /// rests on VB2-EVENT-1.</summary>
+    public uint Ended;
 }
 
 internal enum DevKind { Heap, Udmabuf, Drm }
@@ -166,6 +180,8 @@ internal sealed class VideoQueue(VideoNodeProfile p)
     public readonly VideoBuffer?[] Bufs = new VideoBuffer?[p.MaxBuffers];
     public int NumBufs;
     public VideoFile? Owner;
+    /// <summary>On a mem2mem node's CAPTURE queue: the open file whose context it is (where the context's events go).</summary>
+    public VideoFile? Context;
     /// <summary>The owner's close released the queue and nothing was allocated since: a new file handle's view of an
     /// empty, unowned, idle queue rests on VB2-OWN-9.</summary>
     public bool ReleasedOnClose;
