@@ -123,6 +123,10 @@ public sealed class SequenceGenerator
         _waitFamily = seed % 4 == 3;
         // another quarter, on a stateful encoder, is steered through its drain (STOP, the LAST buffer, EPIPE, START)
         _drainFamily = seed % 4 == 2;
+        // and on a mem2mem node a quarter more allocates USERPTR or DMABUF memory (alternately) rather than MMAP: a context's two
+        // queues, the drain and the waits take most of a mem2mem run's steps, and imported memory would otherwise seldom be queued
+        _memoryFamily = Profile.Video.Count > 0 && Profile.Video[0].IsMem2Mem && seed % 4 == 0
+            ? seed / 4 % 2 == 0 ? V4L2_MEMORY_USERPTR : V4L2_MEMORY_DMABUF : 0;
         var rng = new Rng(seed);
         _mixVideo = rng.Chance(35);
         // half the sequences focus on one area, so deep states of each area are reached as often as mixed ones
@@ -224,6 +228,7 @@ public sealed class SequenceGenerator
 
     private bool _waitFamily;   // this sequence is steered to a blocking DQBUF that waits (see Generate)
     private bool _drainFamily;  // this sequence is steered through an encoder's drain (see Generate)
+    private uint _memoryFamily; // on a mem2mem node, the memory this sequence allocates most (see Generate); 0 = as drawn
     private ReferenceModel _model = null!;   // the model the sequence being generated runs on (its own device clock)
     private uint _memory;   // the video queue's memory type as last set by REQBUFS / CREATE_BUFS (0 = none)
 
@@ -265,7 +270,7 @@ public sealed class SequenceGenerator
         bool vb2 = areas.Contains("vb2") && Profile.Video.Count > 0, heap = areas.Contains("heap") && Profile.Heaps.Count > 0,
              udma = areas.Contains("udmabuf") && Profile.UdmabufDevice != null, core = areas.Contains("dmabuf"), drm = false;
         // a DMABUF or USERPTR queue needs memory from another exporter to import
-        if (vb2 && _memory is V4L2_MEMORY_DMABUF or V4L2_MEMORY_USERPTR && Profile.Heaps.Count > 0) heap = true;
+        if (vb2 && (_memory is V4L2_MEMORY_DMABUF or V4L2_MEMORY_USERPTR || _memoryFamily != 0) && Profile.Heaps.Count > 0) heap = true;
         // dma-buf core ops need some exporter; with only "dmabuf" selected, use every exporter
         if (core && !vb2 && !heap && !udma)
         {
@@ -315,9 +320,18 @@ public sealed class SequenceGenerator
                 Add(importFrames ? 20 : 8, r =>
                 {
                     uint m = qmem != 0 && r.Chance(90) ? qmem : MemoryArg(ref r);
+                    // USERPTR memory comes from a mapping: with none at hand, make the anonymous one first (the way there)
+                    if (m == V4L2_MEMORY_USERPTR && !maps.Any(x => x.Anon || x.Device is "heap" or "udmabuf") && r.Chance(80))
+                        return new MmapAnon(PageAlign(node.SizeImage + PAGE_SIZE));
                     var fencedFrames = bufs.Where(b => b.Fenced && b.Size >= node.SizeImage).ToList();
                     var pool = fenceMix && fencedFrames.Count > 0 && r.Chance(70) ? fencedFrames : importFrames && r.Chance(70) ? drmFrames : bufs;
-                    var q = new QBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), m, QBufMem(ref r, m, pool, memfds, maps, video, node.SizeImage))
+                    var qv = r.Pick(video).Var;
+                    uint qt = TypeArg(ref r, node);
+                    // in a memory family on a mem2mem node, the queue of the context that holds that memory (either may)
+                    if (_memoryFamily == m && node.IsMem2Mem && env.Resolve(qv, out var qfd) && r.Chance(80))
+                        foreach (var t in (uint[])[node.BufType, node.OutputQueue!.BufType])
+                            if (_model.ViewQueue(qfd, t) is { } view && view.Memory == m) { qt = t; break; }
+                    var q = new QBuf(qv, qt, IndexArg(ref r), m, QBufMem(ref r, m, pool, memfds, maps, video, node.SizeImage))
                         { Prepare = Draw(Domains.QBufRequest, ref r) };
                     // with a request at hand, an MMAP QBUF may go into it (or name a file that is not a request); a request
                     // holds one buffer: completing a request with two of vivid's capture buffers makes the kernel WARN
@@ -389,9 +403,9 @@ public sealed class SequenceGenerator
                 Add(4, r => new RemoveBufs(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), Draw(Domains.RemoveBufsCount, ref r)));
                 // USERPTR on a dma-buf mapping (VM_PFNMAP: EFAULT) needs a frame-sized heap or udmabuf mapping first
                 var frameBufs = bufs.Where(b => b.Size >= node.SizeImage && b.Device is "heap" or "udmabuf" && b.AccMode != O_WRONLY).ToList();
-                if (_memory == V4L2_MEMORY_USERPTR && frameBufs.Count > 0 && !maps.Any(m => !m.Anon && m.Size >= node.SizeImage))
+                if (Wants(V4L2_MEMORY_USERPTR) && frameBufs.Count > 0 && !maps.Any(m => !m.Anon && m.Size >= node.SizeImage))
                     Add(8, r => { var b = r.Pick(frameBufs); return new Mmap(b.Var, 0, b.Size, b.AccMode == O_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED); });
-                Add(_memory == V4L2_MEMORY_USERPTR && maps.Count(m => m.Anon) < (mp ? np + 1 : 2) ? 6 : 1, r => new MmapAnon(PageAlign(node.SizeImage + PAGE_SIZE)));   // covers CREATE_BUFS' largest size delta
+                Add(Wants(V4L2_MEMORY_USERPTR) && maps.Count(m => m.Anon) < (mp ? np + 1 : 2) ? 6 : 1, r => new MmapAnon(PageAlign(node.SizeImage + PAGE_SIZE)));   // covers CREATE_BUFS' largest size delta
                 Add(2, r => new Dup(r.Pick(video).Var));
                 Add(video.Count > 1 ? 3 : 1, r => new Close(r.Pick(video).Var));
                 if (node.RequestMedia is { } media)
@@ -527,7 +541,7 @@ public sealed class SequenceGenerator
             Add(heaps.Count == 0 ? 25 : 0, _ => new Open(hp.Device, O_RDONLY | O_CLOEXEC));
             if (heaps.Count > 0)
                 Add(14, r => new DmaHeapAlloc(r.Pick(heaps).Var,
-                    Draw(Domains.HeapLen, ref r, "a frame", _memory == V4L2_MEMORY_USERPTR ? 12 : 1)(Profile.Video.Count > 0 ? Profile.Video[0].SizeImage : PAGE_SIZE),
+                    Draw(Domains.HeapLen, ref r, "a frame", Wants(V4L2_MEMORY_USERPTR) || _memoryFamily == V4L2_MEMORY_DMABUF ? 12 : 1)(Profile.Video.Count > 0 ? Profile.Video[0].SizeImage : PAGE_SIZE),
                     Draw(Domains.HeapFdFlags, ref r), Draw(Domains.HeapFlags, ref r), Draw(Domains.HeapFdIn, ref r), Draw(Domains.HeapAbiForm, ref r)));
         }
         if (udma)
@@ -673,7 +687,10 @@ public sealed class SequenceGenerator
 
     private uint TypeArg(ref Rng r, VideoNodeProfile node) =>
         node.IsMem2Mem ? Draw(Domains.M2mBufType, ref r)(node) : Draw(Domains.BufType, ref r)(node.BufType);
-    private uint MemoryArg(ref Rng r) => Draw(Domains.Memory, ref r);
+    /// <summary>Whether this sequence's video queue uses, or its memory family prefers, memory m.</summary>
+    private bool Wants(uint m) => _memory == m || _memoryFamily == m;
+    private uint MemoryArg(ref Rng r) =>
+        _memoryFamily != 0 && Profile.Video[0].SupportsMemory(_memoryFamily) && r.Chance(70) ? _memoryFamily : Draw(Domains.Memory, ref r);
     private uint IndexArg(ref Rng r) => Draw(Domains.BufIndex, ref r);
     private static long OffsetArg(ref Rng r, long len)
     {
@@ -698,12 +715,21 @@ public sealed class SequenceGenerator
             // a mapping as long as a frame reaches the pinning step (a shorter one stops at the length check)
             var big = pfn.Where(m => m.Size >= frame).ToList();
             if (big.Count > 0 && r.Chance(70)) pfn = big;
-            return r.Weighted((2, anon.Count > 0 ? r.Pick(anon).Var : Var.None), (4, pfn.Count > 0 ? r.Pick(pfn).Var : Var.None));
+            return Among(ref r, (2, anon), (4, pfn));
         }
         if (memory == V4L2_MEMORY_DMABUF)
-            return r.Weighted((6, bufs.Count > 0 ? r.Pick(bufs).Var : Var.None), (1, memfds.Count > 0 ? r.Pick(memfds).Var : Var.None),
-                (1, video.Count > 0 ? r.Pick(video).Var : Var.None));   // an fd that is not a dma-buf
+            return Among(ref r, (6, bufs), (1, memfds), (1, video));   // a memfd or a video node: an fd that is not a dma-buf
         return Var.None;
+    }
+
+    /// <summary>A handle from one of the lists, each list weighted as given among those that hold any (an empty one is never
+    /// picked: a QBUF without memory would not run); Var.None when all are empty.</summary>
+    private static Var Among(ref Rng r, params (int W, List<V> Vars)[] lists)
+    {
+        var held = lists.Where(l => l.Vars.Count > 0).ToArray();
+        if (held.Length == 0) return Var.None;
+        var list = r.Weighted([.. held.Select(l => (l.W, l.Vars))]);
+        return r.Pick(list).Var;
     }
 }
 

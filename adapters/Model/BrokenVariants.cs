@@ -155,7 +155,7 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             "poll(POLLOUT) of an idle output node with write() I/O does not start the write() emulator and reports POLLERR") { Profile = "vivid-output" },
         new("write-eagain-after-pollout", ModelBug.WriteEagainAfterPollOut, Inv.PollOutput, 4,
             "poll() of write() I/O reports POLLOUT with every buffer queued, and the next write() still finds no buffer space (EAGAIN)") { Profile = "vivid-output" },
-        new("blocking-dqbuf-eagain", ModelBug.BlockingDQBufEagain, Inv.DQBufBlocking, 6,
+        new("blocking-dqbuf-eagain", ModelBug.BlockingDQBufEagain, Inv.DQBufBlocking, 5,
             "DQBUF on a file without O_NONBLOCK fails with EAGAIN while no buffer is done yet, as if the file were non-blocking"),
         new("last-no-epipe", ModelBug.LastNoEpipe, Inv.DrainLast, 9,
             "an encoder's CAPTURE queue goes on answering DQBUF as usual after the drain's LAST buffer was dequeued, instead of EPIPE") { Profile = "vicodec-encoder-like" },
