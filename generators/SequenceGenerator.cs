@@ -483,7 +483,7 @@ public sealed class SequenceGenerator
                         // queues, both streaming, a frame queued on each, STOP, every CAPTURE buffer back (the last flagged
                         // LAST), a DQBUF that finds EPIPE, then START or STREAMOFF to resume
                         if (_drainFamily && node.SupportsMemory(V4L2_MEMORY_MMAP) && node.OutputQueue!.SupportsMemory(V4L2_MEMORY_MMAP))
-                            Add(40, r =>
+                            Add(80, r =>
                             {
                                 var v = r.Pick(video);
                                 if (!env.Resolve(v.Var, out var fd) || _model.ViewQueue(fd, capT) is not { } cq || _model.ViewQueue(fd, outT) is not { } oq) return null;
@@ -494,8 +494,10 @@ public sealed class SequenceGenerator
                                 if (!cq.Streaming) return new StreamOn(v.Var, capT);
                                 bool eos = (_model.SubscribedEvents(fd) & (1u << (int)V4L2_EVENT_EOS)) != 0;
                                 if (cq.LastDequeued)
-                                    return r.Weighted((4, 0), (3, 1), (1, 2), (eos ? 4 : 1, 3), (eos ? 2 : 0, 4)) switch
+                                    return r.Weighted((4, 0), (3, 1), (1, 2), (4, 3), (eos ? 3 : 0, 4), (4, 5)) switch
                                     {
+                                        // an OUTPUT buffer queued now waits for START (VB2-DRAIN-5): queue one, or look for it
+                                        5 => oq.Idle is { } li && li <= 3 && r.Chance(60) ? new QBuf(v.Var, outT, (uint)li, V4L2_MEMORY_MMAP, Var.None) : new DQBuf(v.Var, outT),
                                         0 => new DQBuf(v.Var, capT),
                                         1 => new EncoderCmd(v.Var, V4L2_ENC_CMD_START, false),
                                         2 => new StreamOff(v.Var, capT),
@@ -504,6 +506,8 @@ public sealed class SequenceGenerator
                                     };
                                 // draining: a blocking DQBUF where the drain must return a buffer, else queue every CAPTURE buffer
                                 // (the drain hands them all back; vb2 gives them to the driver once enough are queued)
+                                if (cq.Draining && oq.Idle is { } di && di <= 3 && r.Chance(25))
+                                    return new QBuf(v.Var, outT, (uint)di, V4L2_MEMORY_MMAP, Var.None);   // queued after the STOP: held
                                 if (cq.Draining)
                                     return draining.Any(d => d.Var == v.Var) ? new DQBufBlocking(v.Var, capT)
                                         : cq.Idle is { } ci && ci <= 3 ? new QBuf(v.Var, capT, (uint)ci, V4L2_MEMORY_MMAP, Var.None) : new DQBuf(v.Var, capT);

@@ -57,6 +57,7 @@ public enum ModelBug : long
     EosNever = 1L << 48,
     UnsubscribeKeepsPending = 1L << 49,
     DQEventEagain = 1L << 50,
+    DrainProcessesLate = 1L << 51,
 }
 
 /// <summary>One invariant a broken variant breaks, and the length its counterexample must shrink to.</summary>
@@ -167,6 +168,8 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             "VIDIOC_UNSUBSCRIBE_EVENT ends the subscription but leaves its pending event to be dequeued") { Profile = "vicodec-encoder-like" },
         new("dqevent-eagain", ModelBug.DQEventEagain, Inv.EventDequeue, 2,
             "VIDIOC_DQEVENT with no event pending fails with EAGAIN instead of ENOENT") { Profile = "vicodec-encoder-like" },
+        new("drain-processes-late", ModelBug.DrainProcessesLate, Inv.DrainHold, 8,
+            "an encoder goes on encoding OUTPUT buffers queued after V4L2_ENC_CMD_STOP, during the drain and after it, where it must hold them until START") { Profile = "vicodec-encoder-like" },
         new("seek-cur-and-no-dedupe", ModelBug.LlseekAcceptsSeekCur | ModelBug.PrimeImportNoDedupe,
             "two independent bugs at once: lseek(SEEK_CUR, 0) on a dma-buf returns 0, and PRIME_FD_TO_HANDLE creates a second handle for a dma-buf the file already has",
             [new Break(Inv.LlseekOther, 3), new Break(Inv.F2hDedupe, 4)]),

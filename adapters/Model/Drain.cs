@@ -54,6 +54,8 @@ public sealed partial class ReferenceModel
                 // helpers and drivers differ there (spec/ambiguities.md, AMB-37): not judged
                 cap.Drain = cap.Streaming && v.Out.Streaming ? EncoderDrain.Draining : EncoderDrain.Unsure;
                 if (cap.Drain == EncoderDrain.Draining) Cite(Inv.DrainLast);
+                // the OUTPUT buffers queued now are the ones this drain processes; any queued from here on wait (VB2-DRAIN-5)
+                foreach (var i in v.Out.QueuedOrder) if (v.Out.Bufs[i] is { } ob) ob.AfterStop = false;
                 EosOnStop(cap);
                 return Outcome.Success();
             case EncoderDrain.Unsure:

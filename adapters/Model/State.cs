@@ -135,6 +135,9 @@ internal sealed class VideoBuffer(int index, VideoPlane[] planes)
     /// <summary>VIDIOC_PREPARE_BUF made it ready (vb->prepared): QUERYBUF shows PREPARED while it is dequeued; DQBUF and
     /// STREAMOFF clear it.</summary>
     public bool Prepared;
+    /// <summary>An encoder's OUTPUT buffer queued after the STOP that began the current drain: accepted, and not processed until
+    /// START or a STREAMOFF ends the drain (VB2-DRAIN-5).</summary>
+    public bool AfterStop;
     /// <summary>The format rule its sizes rest on (<see cref="VideoQueue.SizesAtStake"/> when it was allocated), or null.</summary>
     public string? SizedBy;
     /// <summary>The request the buffer is bound to (vb2's req_obj): set by a QBUF with V4L2_BUF_FLAG_REQUEST_FD, cleared when the
@@ -268,6 +271,9 @@ internal sealed class VideoQueue(VideoNodeProfile p)
     /// <summary>Mem2mem: jobs that may have completed, unobserved, before the peer's STREAMOFF returned its buffers: each
     /// lets one more of this queue's queued buffers be found done without a peer buffer.</summary>
     public int Budget;
+    /// <summary>The rule that kept <see cref="Budget"/> below what was queued (VB2-DRAIN-5: OUTPUT buffers the encoder held), or
+    /// null: a buffer found done beyond it rests on that rule.</summary>
+    public string? BudgetBy;
 }
 
 internal enum RequestState { Idle, Queued, Complete }

@@ -71,8 +71,18 @@ public sealed partial class ReferenceModel
         int mine = q.Streaming ? q.QueuedOrder.Count - q.KnownDone : 0;
         // an encoder that has stopped after its drain runs no job (v4l2_m2m_try_schedule: has_stopped) until START
         if (EncoderCapture(q) && q.Drain == EncoderDrain.Stopped) return 0;
+        // during and after its drain, an encoder processes only the OUTPUT buffers queued before the STOP: those queued after
+        // it wait for START or a STREAMOFF (VB2-DRAIN-5)
+        if (q.P.IsOutput && q.Peer is { } cap && EncoderCapture(cap) && cap.Drain is EncoderDrain.Draining or EncoderDrain.Stopped
+            && !(!_hasActual && Broken(ModelBug.DrainProcessesLate)))
+        {
+            int before = 0;
+            for (int i = q.KnownDone; i < q.QueuedOrder.Count && q.Bufs[q.QueuedOrder[i]] is { AfterStop: false }; i++) before++;
+            if (before < mine) { Cite(Inv.DrainHold); _decidedBy = Inv.DrainHold; mine = before; }   // what is not done rests on it
+        }
         if (q.Peer == null || Broken(ModelBug.M2mOutputUnprocessed) && q.P.IsOutput || q.Peer.Streaming) return mine;
         if (q.P.IsOutput && q.P.Codec == CodecKind.Decoder) return mine;   // a decoder parses its bitstream before CAPTURE streams
+        if (q.Budget < mine && q.BudgetBy is { } by) _decidedBy = by;
         return Math.Min(mine, q.Budget);
     }
 
@@ -668,6 +678,7 @@ public sealed partial class ReferenceModel
         b.Queued = true;
         b.LeftRequest = false;
         q.QueuedOrder.Add((int)index);
+        b.AfterStop = q.P.IsOutput && q.Peer is { } cap && EncoderCapture(cap) && cap.Drain is EncoderDrain.Draining or EncoderDrain.Stopped;
         if (q.Streaming) q.PeakQueued = Math.Max(q.PeakQueued, q.QueuedOrder.Count);
         DeviceOwns(q, b);
     }
@@ -824,7 +835,10 @@ public sealed partial class ReferenceModel
         if (q.Peer is { } peer)
         {
             // jobs may have run, unobserved, until now: the other queue keeps every buffer they completed
+            var decided = _decidedBy;
             peer.Budget = CanComplete(peer);
+            peer.BudgetBy = _decidedBy == Inv.DrainHold ? Inv.DrainHold : null;   // buffers held by a drain were not processed
+            _decidedBy = decided;
             q.Budget = 0;
             Cite(Inv.M2mStreamOff);
         }
