@@ -117,6 +117,8 @@ public static class CReproducer
             or Conformance.Adapters.Model.Inv.M2mStreamOff => Field.R1 | Field.R2,
         // a format's sizes are the driver's choice; only their consistency (VB2-FMT-2) is a rule about them
         SetFmt => invariant == Conformance.Adapters.Model.Inv.FmtTry ? Field.R0 : 0,
+        // the drain's EOS is about which event comes, not how many are still pending (VB2-EVENT-2's)
+        DQEvent when invariant == Conformance.Adapters.Model.Inv.DrainEos => Field.R0,
         _ => Field.All,
     };
 

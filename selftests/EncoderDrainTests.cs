@@ -155,6 +155,12 @@ public class EncoderDrainTests
         early[7] = Outcome.Success(V4L2_EVENT_EOS, 0);
         Assert.Equal((false, Inv.DrainEos), Follow(new ReferenceModel(Enc), new Env(), Pair(ops, early))[7]);
 
+        // dequeued, then a second STOP once stopped: vicodec_encoder_cmd signals the end of the stream again, which no rule
+        // forbids (found by review; v4l2_update_last_buf_state returns 0 when has_stopped)
+        var again = Numbered([.. ops, new EncoderCmd(V1, V4L2_ENC_CMD_STOP, false), new DQEvent(V1)]);
+        Assert.All(Follow(new ReferenceModel(Enc), new Env(), Pair(again, [.. vicodec, Ok, Outcome.Success(V4L2_EVENT_EOS, 0)])), s => Assert.True(s.Allowed));
+        Assert.All(Follow(new ReferenceModel(Enc), new Env(), Pair(again, [.. vicodec, Ok, Outcome.Fail(Errno.ENOENT)])), s => Assert.True(s.Allowed));
+
         // unsubscribed after the LAST buffer: the pending EOS went with the subscription (VB2-EVENT-1)
         var unsub = Numbered([.. ops.Take(10), new SubscribeEvent(V1, V4L2_EVENT_ALL, true), new DQEvent(V1)]);
         var kept = Follow(new ReferenceModel(Enc), new Env(), Pair(unsub, [.. vicodec.Take(10), Ok, Outcome.Success(V4L2_EVENT_EOS, 0)]));

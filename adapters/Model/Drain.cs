@@ -63,7 +63,10 @@ public sealed partial class ReferenceModel
                 return Choose("0, or EBUSY if the driver began a drain (AMB-37: not judged)", Outcome.Success(), Outcome.Fail(Errno.EBUSY)) == 0
                     ? Outcome.Success() : Outcome.Fail(Errno.EBUSY);
             default:
-                return Outcome.Success();   // STOP when stopped, START when running: nothing to do
+                // STOP when stopped, START when running: nothing to do; a STOP once stopped may signal the end of the stream
+                // again (vicodec_encoder_cmd queues another EOS), which no rule forbids
+                if (cmd == V4L2_ENC_CMD_STOP && cap.Context is { } f && (f.Subscribed & EosBit) != 0) f.Maybe |= EosBit;
+                return Outcome.Success();
         }
     }
 

@@ -840,6 +840,7 @@ public sealed partial class ReferenceModel
             peer.BudgetBy = _decidedBy == Inv.DrainHold ? Inv.DrainHold : null;   // buffers held by a drain were not processed
             _decidedBy = decided;
             q.Budget = 0;
+            q.BudgetBy = null;
             Cite(Inv.M2mStreamOff);
         }
         q.LastDequeued = false;   // vb2_core_streamoff, streaming or not (REQBUFS(0) and close leave it set)
