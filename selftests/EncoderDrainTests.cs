@@ -7,7 +7,7 @@ using static Conformance.Adapters.Uapi;
 namespace Conformance.SelfTests;
 
 /// <summary>
-/// The reference model as the oracle of a stateful encoder's drain (VB2-DRAIN-1..3, adapters/Model/Drain.cs), fed what vicodec
+/// The reference model as the oracle of a stateful encoder's drain and its events (VB2-DRAIN-1..5, VB2-EVENT-1..2; adapters/Model/Drain.cs, Events.cs), fed what vicodec
 /// did in the lab: the documented drain is judged, the paths where the kernel's code and the documentation part ways (AMB-37)
 /// are not, and a blocking DQBUF is let run only where the drain must hand a buffer back.
 /// </summary>
