@@ -21,7 +21,8 @@ public sealed partial class ReferenceModel
     public Outcome EncoderCmd(int fd, uint cmd, bool tryOnly)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
-        if (v.Out == null || v.Q.P.Codec != CodecKind.Encoder) return Outcome.Fail(Errno.ENOTTY);
+        if (!EncoderFile(v)) return Outcome.Fail(Errno.ENOTTY);
+        var outq = v.Out!;   // an encoder's file has both queues
         Cite(Inv.EncoderCmd);
         if (cmd is not (V4L2_ENC_CMD_STOP or V4L2_ENC_CMD_START)) return Outcome.Fail(Errno.EINVAL);
         if (tryOnly) return Outcome.Success();
@@ -52,10 +53,10 @@ public sealed partial class ReferenceModel
                 // "The sequence can be only initiated if both OUTPUT and CAPTURE queues are streaming ... the call will not
                 // fail even if any of the queues is not streaming, but ... it will not initiate the Drain sequence"; the kernel's
                 // helpers and drivers differ there (spec/ambiguities.md, AMB-37): not judged
-                cap.Drain = cap.Streaming && v.Out.Streaming ? EncoderDrain.Draining : EncoderDrain.Unsure;
+                cap.Drain = cap.Streaming && outq.Streaming ? EncoderDrain.Draining : EncoderDrain.Unsure;
                 if (cap.Drain == EncoderDrain.Draining) Cite(Inv.DrainLast);
                 // the OUTPUT buffers queued now are the ones this drain processes; any queued from here on wait (VB2-DRAIN-5)
-                foreach (var i in v.Out.QueuedOrder) if (v.Out.Bufs[i] is { } ob) ob.AfterStop = false;
+                foreach (var i in outq.QueuedOrder) if (outq.Bufs[i] is { } ob) ob.AfterStop = false;
                 EosOnStop(cap);
                 return Outcome.Success();
             case EncoderDrain.Unsure:
@@ -72,6 +73,14 @@ public sealed partial class ReferenceModel
 
     /// <summary>A stateful encoder's CAPTURE queue (the one whose <see cref="VideoQueue.Drain"/> is kept).</summary>
     private static bool EncoderCapture(VideoQueue q) => q.Peer != null && !q.P.IsOutput && q.P.Codec == CodecKind.Encoder;
+
+    /// <summary>A stateful encoder's open file: a mem2mem context whose CAPTURE format is coded.</summary>
+    private static bool EncoderFile(VideoFile v) => v.Out != null && v.Q.P.Codec == CodecKind.Encoder;
+
+    /// <summary>An encoder's OUTPUT queue while its drain runs or after it has stopped: what is queued now waits for START or a
+    /// STREAMOFF (VB2-DRAIN-5).</summary>
+    private static bool HoldsNewOutput(VideoQueue q) =>
+        q.P.IsOutput && q.Peer is { } cap && EncoderCapture(cap) && cap.Drain is EncoderDrain.Draining or EncoderDrain.Stopped;
 
     /// <summary>
     /// What DQBUF of q gives before it looks for a done buffer, once the queue streams: EPIPE after a LAST buffer was dequeued

@@ -114,9 +114,6 @@ public sealed partial class ReferenceModel
     /// file that is not a video node's.</summary>
     public uint SubscribedEvents(int fd) => TryFile(fd, out var f) && f is VideoFile v ? v.Subscribed : 0;
 
-    /// <summary>A stateful encoder's open file: a mem2mem context whose CAPTURE format is coded.</summary>
-    private static bool EncoderFile(VideoFile v) => v.Out != null && v.Q.P.Codec == CodecKind.Encoder;
-
     /// <summary>While cap's drain is in progress or past what the documentation describes, an EOS may be signalled on its
     /// context's file (if subscribed) at any time: vicodec, for one, signals it again when OUTPUT stops after a drain.</summary>
     private static void EosMayCome(VideoQueue cap)

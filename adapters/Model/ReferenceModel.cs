@@ -32,7 +32,9 @@ public sealed partial class ReferenceModel : IBufferTarget
     private ulong _rng = InitialClock, _rngAtLoad = InitialClock;
     /// <summary>The contents the device writes (a value the documentation leaves open), drawn apart from the clock, so that a
     /// read added or removed (as shrinking does) leaves the clock's later choices as they were.</summary>
-    private ulong _contents = (InitialClock ^ 0xD1B54A32D192ED03) | 1;
+    private ulong _contents = ContentsSeed(InitialClock);
+    /// <summary>The contents stream's start for a clock seed: apart from the clock's own.</summary>
+    private static ulong ContentsSeed(ulong clock) => (clock ^ 0xD1B54A32D192ED03) | 1;
 
     // oracle protocol
     private Outcome _actual;
@@ -89,7 +91,7 @@ public sealed partial class ReferenceModel : IBufferTarget
     }
 
     /// <summary>Seeds the choices the model makes when it is itself the target.</summary>
-    public void Seed(ulong seed) { _rng = _rngAtLoad = seed | 1; _contents = (_rngAtLoad ^ 0xD1B54A32D192ED03) | 1; }
+    public void Seed(ulong seed) { _rng = _rngAtLoad = seed | 1; _contents = ContentsSeed(_rngAtLoad); }
 
     private static readonly Dictionary<string, Func<ReferenceModel, int, IoctlCall, Outcome>> _described =
         typeof(ReferenceModel).GetMethods(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic)
@@ -107,10 +109,13 @@ public sealed partial class ReferenceModel : IBufferTarget
     private Outcome Cite(string id, Errno e) { _cited.Add(id); return new Outcome(e); }
     private void Cite(string id) => _cited.Add(id);
 
-    private ulong NextRandom()
+    private ulong NextRandom() => XorShift(ref _rng);
+
+    /// <summary>One xorshift64 step of a stream (the clock's or the contents').</summary>
+    private static ulong XorShift(ref ulong x)
     {
-        _rng ^= _rng << 13; _rng ^= _rng >> 7; _rng ^= _rng << 17;
-        return _rng;
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        return x;
     }
 
     /// <summary>Several outcomes are documented: follow the target's if it is one of them, else pick one.</summary>
@@ -134,8 +139,7 @@ public sealed partial class ReferenceModel : IBufferTarget
         AllowedSet = description;
         AnyValue = true;
         if (_hasActual) return (ulong)_actual.R0;
-        _contents ^= _contents << 13; _contents ^= _contents >> 7; _contents ^= _contents << 17;
-        return _contents % 1000;
+        return XorShift(ref _contents) % 1000;
     }
 
     /// <summary>Unmaps every mapping and closes every fd through the ordinary release paths (so a leak
@@ -151,7 +155,7 @@ public sealed partial class ReferenceModel : IBufferTarget
         _nextCtx = 1;
         _vgemFences.Clear();
         _rng = _rngAtLoad;
-        _contents = (_rngAtLoad ^ 0xD1B54A32D192ED03) | 1;
+        _contents = ContentsSeed(_rngAtLoad);
     }
 
     /// <summary>

@@ -73,8 +73,7 @@ public sealed partial class ReferenceModel
         if (EncoderCapture(q) && q.Drain == EncoderDrain.Stopped) return 0;
         // during and after its drain, an encoder processes only the OUTPUT buffers queued before the STOP: those queued after
         // it wait for START or a STREAMOFF (VB2-DRAIN-5)
-        if (q.P.IsOutput && q.Peer is { } cap && EncoderCapture(cap) && cap.Drain is EncoderDrain.Draining or EncoderDrain.Stopped
-            && !(!_hasActual && Broken(ModelBug.DrainProcessesLate)))
+        if (HoldsNewOutput(q) && !(!_hasActual && Broken(ModelBug.DrainProcessesLate)))
         {
             int before = 0;
             for (int i = q.KnownDone; i < q.QueuedOrder.Count && q.Bufs[q.QueuedOrder[i]] is { AfterStop: false }; i++) before++;
@@ -678,7 +677,7 @@ public sealed partial class ReferenceModel
         b.Queued = true;
         b.LeftRequest = false;
         q.QueuedOrder.Add((int)index);
-        b.AfterStop = q.P.IsOutput && q.Peer is { } cap && EncoderCapture(cap) && cap.Drain is EncoderDrain.Draining or EncoderDrain.Stopped;
+        b.AfterStop = HoldsNewOutput(q);
         if (q.Streaming) q.PeakQueued = Math.Max(q.PeakQueued, q.QueuedOrder.Count);
         DeviceOwns(q, b);
     }
