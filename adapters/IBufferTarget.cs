@@ -81,6 +81,9 @@ public interface IBufferTarget : IDisposable
     Outcome Munmap(int map);
     /// <summary>Stores a 64-bit value at byte offset of a mapping. NotRun if the mapping is not writable.</summary>
     Outcome WriteStamp(int map, long offset, ulong value);
+    /// <summary>Writes one coded frame of stream resolution res (<see cref="Bitstream.Resolutions"/> index) at offset 0 of a
+    /// mapping (<see cref="Bitstream.WriteFrame"/>). R0 = its length in bytes. NotRun if the mapping is not writable or shorter.</summary>
+    Outcome WriteFrame(int map, int res);
     /// <summary>Loads the 64-bit value at byte offset of a mapping. R0 = value.</summary>
     Outcome ReadStamp(int map, long offset);
 
@@ -157,7 +160,7 @@ public interface IBufferTarget : IDisposable
     /// argument, and the buffer is made ready (its memory taken as QBUF would) without being queued. With <paramref name="request"/>
     /// the buffer goes into that request (V4L2_BUF_FLAG_REQUEST_FD, request_fd = the request's fd, buffer.rst): it is not queued
     /// until MEDIA_REQUEST_IOC_QUEUE (request-api.rst). Errors as vidioc-qbuf.rst lists them (EINVAL, EBADR, EBUSY).</remarks>
-    Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes, bool prepare = false, int? request = null);
+    Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes, bool prepare = false, int? request = null, long bytesUsed = 0);
     /// <summary>MEDIA_IOC_REQUEST_ALLOC on the media device <paramref name="media"/> names (a symbolic device, like Open's), opened
     /// O_RDWR for the call and closed after it (media-ioc-request-alloc.rst). Handle = the request fd; ENOTTY when the media
     /// device has no request support.</summary>

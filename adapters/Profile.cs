@@ -76,6 +76,10 @@ public sealed record VideoNodeProfile(
     /// OUTPUT (VIDIOC_ENUM_FMT lists formats with V4L2_FMT_FLAG_COMPRESSED there, dev-decoder.rst and
     /// dev-stateless-decoder.rst), an encoder gives one on CAPTURE (dev-encoder.rst); <see cref="CodecKind.None"/> otherwise.</summary>
     public CodecKind Codec { get; init; }
+    /// <summary>On a stateful decoder's CAPTURE queue profile: the stream the suite writes into its OUTPUT buffers
+    /// (<see cref="Bitstream"/>) and what the decoder gives each resolution of it; null where the suite writes none of the
+    /// decoder's coded formats (its source change is then not exercised).</summary>
+    public DecoderStream? Stream { get; init; }
     /// <summary>Format changes (VIDIOC_S_FMT and VIDIOC_TRY_FMT of the frame size, VB2-FMT-1..3) are certified on this node:
     /// not on a codec (setting one queue's format changes the other's, dev-decoder.rst, dev-encoder.rst) and not in a media
     /// pipeline (a frame size the pipeline was not configured for fails link validation at STREAMON).</summary>
@@ -132,6 +136,17 @@ public sealed record NodeFormat(string Node, uint BufType, uint PixelFormat, uin
 /// <param name="Path">The pipeline's entities, sources first, for reports.</param>
 public sealed record MediaPipeline(string MediaDevice, IReadOnlyList<PadFormat> Settings, IReadOnlyList<NodeFormat> Nodes,
     IReadOnlyList<PadFormat> InitialPads, IReadOnlyList<NodeFormat> InitialNodes, string Path);
+
+/// <summary>
+/// A stateful decoder's stream as the suite writes it (<see cref="Bitstream"/>), read at discovery.
+/// </summary>
+/// <param name="CodedFormat">The OUTPUT queue's coded pixel format (a fourcc <see cref="Bitstream.Writes"/>).</param>
+/// <param name="CaptureSizes">Per <see cref="Bitstream.Resolutions"/> index, in bytes: the sizeimage of plane 0 of the CAPTURE
+/// format the decoder gives a stream of that resolution once it signalled the source change (dev-decoder.rst, Capture Setup,
+/// step 1: VIDIOC_G_FMT "to get format for the destination buffers parsed/decoded from the bytestream"). The driver's choice,
+/// read through G_FMT at discovery and checked there to hold a frame (at least width x height bytes); the oracle judges
+/// every later allocation against it.</param>
+public sealed record DecoderStream(uint CodedFormat, IReadOnlyList<long> CaptureSizes);
 
 /// <summary>What a mem2mem node converts (read from VIDIOC_ENUM_FMT's V4L2_FMT_FLAG_COMPRESSED on each queue).</summary>
 public enum CodecKind
@@ -259,6 +274,28 @@ public sealed record TargetProfile(
         }],
     };
 
+    /// <summary>
+    /// A stateful decoder like vicodec's (dev-decoder.rst): a mem2mem node whose OUTPUT queue takes FWHT frames (the default
+    /// 1280x720 stream's sizeimage 1382444, max_num_buffers 32) and whose CAPTURE queue gives YUV420 frames (1382400 bytes
+    /// until a stream says otherwise, max_num_buffers 64), vb2-vmalloc, no requests. A stream of either resolution the suite
+    /// writes gets CAPTURE buffers of 460800 bytes (640x480 and 768x400 at 12 bits per pixel). What the source change is
+    /// certified on without a kernel.
+    /// </summary>
+    public static TargetProfile VicodecDecoderLike { get; } = VividLike with
+    {
+        Name = "vicodec-decoder-like",
+        Video = [new VideoNodeProfile("video0", "vicodec", "vicodec", Uapi.V4L2_BUF_TYPE_VIDEO_CAPTURE, CodecCaps, CodecCaps | Uapi.V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS,
+            MaxBuffers: 64, MinBuffersControl: 1, SizeImage: 1280 * 720 * 3 / 2, HasRemoveBufs: true, Exporter: "videobuf2_vmalloc", DeviceWritesCaptureBuffers: true)
+        {
+            Codec = CodecKind.Decoder,
+            RequestMedia = null,
+            Stream = new DecoderStream(Uapi.V4L2_PIX_FMT_FWHT, [.. Bitstream.Resolutions.Select(r => (long)r.Width * r.Height * 3 / 2)]),
+            OutputQueue = new VideoNodeProfile("video0", "vicodec", "vicodec", Uapi.V4L2_BUF_TYPE_VIDEO_OUTPUT, CodecCaps, CodecCaps | Uapi.V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS,
+                MaxBuffers: 32, MinBuffersControl: null, SizeImage: 1280 * 720 * 3 / 2 + Bitstream.FwhtHeaderBytes, HasRemoveBufs: true, Exporter: "videobuf2_vmalloc", DeviceWritesCaptureBuffers: false)
+            { Codec = CodecKind.Decoder },
+        }],
+    };
+
     private const uint CodecCaps = Uapi.V4L2_BUF_CAP_SUPPORTS_MMAP | Uapi.V4L2_BUF_CAP_SUPPORTS_USERPTR | Uapi.V4L2_BUF_CAP_SUPPORTS_DMABUF
         | Uapi.V4L2_BUF_CAP_SUPPORTS_ORPHANED_BUFS | Uapi.V4L2_BUF_CAP_SUPPORTS_REMOVE_BUFS;
 
@@ -267,7 +304,7 @@ public sealed record TargetProfile(
     /// <summary>vim2m's CAPTURE queue: as its OUTPUT queue's, without requests (only src_vq sets supports_requests).</summary>
     private const uint M2mCaptureCaps = M2mCaps & ~Uapi.V4L2_BUF_CAP_SUPPORTS_REQUESTS;
 
-    public static IReadOnlyList<TargetProfile> BuiltIn { get; } = [VividLike, LegacyVb2, VividMplane, Vim2mLike, VividOutput, VicodecEncoderLike];
+    public static IReadOnlyList<TargetProfile> BuiltIn { get; } = [VividLike, LegacyVb2, VividMplane, Vim2mLike, VividOutput, VicodecEncoderLike, VicodecDecoderLike];
 
     /// <summary>DRM devices exporting dumb buffers (vgem on the lab kernel).</summary>
     public IReadOnlyList<DrmProfile> Drm { get; init; } = [];
@@ -331,6 +368,17 @@ public sealed record TargetProfile(
             case "queue" when arg == "encoder":
                 if (Video.Any(v => v.IsMem2Mem && v.Codec == CodecKind.Encoder)) return true;
                 reason = Video.Count == 0 ? "no V4L2 node" : "no stateful encoder (a mem2mem node whose CAPTURE queue gives a compressed format, V4L2_FMT_FLAG_COMPRESSED): the drain (VIDIOC_ENCODER_CMD) is an encoder's";
+                return false;
+            case "queue" when arg == "events":
+                if (Video.Any(v => v.IsMem2Mem && (v.Codec == CodecKind.Encoder || v.Codec == CodecKind.Decoder && v.Stream != null))) return true;
+                reason = Video.Count == 0 ? "no V4L2 node" : "no stateful codec whose events the suite causes (an encoder's drain, or a decoder whose stream the suite writes): nothing would be pending to dequeue";
+                return false;
+            case "queue" when arg == "decoder":
+                if (Video.Any(v => v.IsMem2Mem && v.Codec == CodecKind.Decoder && v.Stream != null)) return true;
+                reason = Video.Count == 0 ? "no V4L2 node"
+                    : Video.Any(v => v.IsMem2Mem && v.Codec == CodecKind.Decoder)
+                        ? "a stateful decoder whose coded format the suite does not write (it writes FWHT frames only; see the node's notes): no stream reaches its parser, so its source change is not exercised"
+                        : "no stateful decoder (a mem2mem node whose OUTPUT queue takes a compressed format, V4L2_FMT_FLAG_COMPRESSED): the source change is a decoder's";
                 return false;
             case "queue" when arg == "mplane":
                 if (Video.Any(v => v.MultiPlanar || v.OutputQueue is { MultiPlanar: true })) return true;

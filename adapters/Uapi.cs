@@ -33,6 +33,12 @@ public static class Uapi
     public const int VIDEO_MAX_PLANES = 8;
     /// <summary>v4l2_fourcc('Y', 'M', '1', '2'): planar YUV 4:2:0, three planes (videodev2.h V4L2_PIX_FMT_YUV420M).</summary>
     public const uint V4L2_PIX_FMT_YUV420M = 'Y' | ('M' << 8) | ('1' << 16) | ((uint)'2' << 24);
+    /// <summary>v4l2_fourcc('F', 'W', 'H', 'T'): the FWHT codec's bitstream (videodev2.h V4L2_PIX_FMT_FWHT, pixfmt-compressed.rst).</summary>
+    public const uint V4L2_PIX_FMT_FWHT = 'F' | ('W' << 8) | ('H' << 16) | ((uint)'T' << 24);
+    /// <summary>struct fwht_cframe_hdr's flags (v4l2-controls.h V4L2_FWHT_FL_*) and version (V4L2_FWHT_VERSION).</summary>
+    public const uint V4L2_FWHT_VERSION = 3, V4L2_FWHT_FL_LUMA_IS_UNCOMPRESSED = 1 << 4, V4L2_FWHT_FL_CB_IS_UNCOMPRESSED = 1 << 5,
+        V4L2_FWHT_FL_CR_IS_UNCOMPRESSED = 1 << 6, V4L2_FWHT_FL_I_FRAME = 1 << 10, V4L2_FWHT_FL_COMPONENTS_NUM_OFFSET = 16,
+        V4L2_FWHT_FL_PIXENC_YUV = 1 << 19;
     /// <summary>V4L2_TYPE_IS_MULTIPLANAR (videodev2.h).</summary>
     public static bool IsMultiPlanar(uint type) => type is V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE or V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
     /// <summary>V4L2_TYPE_IS_CAPTURE's complement for the video types (videodev2.h V4L2_TYPE_IS_OUTPUT).</summary>
@@ -51,6 +57,8 @@ public static class Uapi
         V4L2_BUF_FLAG_REQUEST_FD = 0x00800000;
     /// <summary>v4l2_event.type and v4l2_event_subscription.type (videodev2.h): ALL (unsubscribe only), EOS, SOURCE_CHANGE.</summary>
     public const uint V4L2_EVENT_ALL = 0, V4L2_EVENT_EOS = 2, V4L2_EVENT_SOURCE_CHANGE = 5;
+    /// <summary>v4l2_event_src_change.changes (videodev2.h).</summary>
+    public const uint V4L2_EVENT_SRC_CH_RESOLUTION = 1;
     /// <summary>v4l2_encoder_cmd.cmd (videodev2.h).</summary>
     public const uint V4L2_ENC_CMD_START = 0, V4L2_ENC_CMD_STOP = 1, V4L2_ENC_CMD_PAUSE = 2, V4L2_ENC_CMD_RESUME = 3;
 

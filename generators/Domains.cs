@@ -229,6 +229,17 @@ public static class Domains
     /// encoder's default run sends every value of each.</summary>
     public static IReadOnlyList<Domain> EncoderOnly => [EncoderCommand, EncoderCmdIoctl, EventType, EventIoctl];
 
+    /// <summary>The resolution of a coded frame the suite writes into a decoder's OUTPUT buffer (an index into
+    /// <see cref="Bitstream.Resolutions"/>): a frame of the other one than the stream has is a resolution change.</summary>
+    public static readonly Domain<int> StreamResolution = new(
+        Ok(1, 0, $"{Bitstream.Resolutions[0]}"), Ok(1, 1, $"{Bitstream.Resolutions[1]}"))
+    {
+        Name = "stream resolution", Source = "Documentation/userspace-api/media/v4l/dev-decoder.rst (Dynamic Resolution Change); pixfmt-compressed.rst (V4L2_PIX_FMT_FWHT)",
+    };
+
+    /// <summary>Drawn only on a stateful decoder whose stream the suite writes.</summary>
+    public static IReadOnlyList<Domain> DecoderOnly => [StreamResolution];
+
     // ---- dma-buf core --------------------------------------------------------------------------------
 
     public static readonly Domain<ulong> SyncFlags = new(

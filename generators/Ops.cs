@@ -191,6 +191,7 @@ public interface IOpVisitor<out T>
     T Visit(MmapAnon op);
     T Visit(Munmap op);
     T Visit(WriteStamp op);
+    T Visit(WriteFrame op);
     T Visit(ReadStamp op);
     T Visit(TransferStamp op);
     T Visit(DmaBufSync op);
@@ -368,6 +369,23 @@ public sealed record WriteStamp(
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Map, out var m) ? t.WriteStamp(m, Offset, Value) : NotRun;
     public override string Text => $"*(u64 *)({Map} + {Offset}) = 0x{Value:x}";
     public override IEnumerable<Op> Simplify() { if (Offset != 0) yield return this with { Offset = 0 }; }
+}
+
+/// <summary>
+/// Writes one coded frame of the stream resolution <see cref="Res"/> (an index into <see cref="Bitstream.Resolutions"/>) at the
+/// start of a mapping, as an application fills a stateful decoder's OUTPUT buffer (dev-decoder.rst, Decoding: "The content of
+/// the source OUTPUT buffers depends on the active coded pixel format"): the bytes <see cref="Bitstream.WriteFrame"/> gives.
+/// R0 = the frame's length in bytes, which the QBUF that queues it passes as bytesused. Not run where the mapping is not
+/// writable or too short.
+/// </summary>
+public sealed record WriteFrame(Var Map, [DrawnFrom(nameof(Domains.StreamResolution))] int Res) : Op
+{
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
+    public override string Area => "vb2";
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Map, out var m) ? t.WriteFrame(m, Res) : NotRun;
+    public override string Text => $"write_fwht_frame({Map}, {Bitstream.Resolutions[Res].Width}, {Bitstream.Resolutions[Res].Height})";
+    public override string Observed(in Outcome o) => o.Ok ? $"{o.R0} bytes" : base.Observed(o);
+    public override IEnumerable<Op> Simplify() { if (Res != 0) yield return this with { Res = 0 }; }
 }
 
 public sealed record ReadStamp(Var Map, [Derived("a word within the mapping")] long Offset) : Op
@@ -642,7 +660,8 @@ public sealed record QBuf(
     Var Mem,
     [Derived("one handle per further plane of a multi-planar queue, each picked like Mem for its plane's size")] ImmutableArray<Var> MorePlanes = default,
     [DrawnFrom(nameof(Domains.QBufRequest))] bool Prepare = false,
-    [DrawnFrom(nameof(Domains.QBufInRequest))] Var Req = default) : Op
+    [DrawnFrom(nameof(Domains.QBufInRequest))] Var Req = default,
+    [Derived("on a decoder's OUTPUT queue, the length of the frame WriteFrame put in the buffer (its R0); 0 elsewhere: the format's sizeimage")] long BytesUsed = 0) : Op
 {
     /// <summary>The buffer goes into a request (V4L2_BUF_FLAG_REQUEST_FD with <see cref="Req"/> as request_fd) instead of the queue.
     /// The harness sends requests only with V4L2_MEMORY_MMAP (a request's DMABUF or USERPTR memory is taken when the request is
@@ -673,12 +692,12 @@ public sealed record QBuf(
             if (Memory is V4L2_MEMORY_DMABUF or V4L2_MEMORY_USERPTR && !env.Resolve(m, out h)) return NotRun;
             planes.Add(h);
         }
-        return t.QBuf(fd, Type, Index, Memory, planes, Prepare, request);
+        return t.QBuf(fd, Type, Index, Memory, planes, Prepare, request, BytesUsed);
     }
     public override Op MapVars(Func<Var, Var> f) =>
         this with { Fd = f(Fd), Mem = f(Mem), Req = Req.Id > 0 ? f(Req) : Req, MorePlanes = MorePlanes.IsDefaultOrEmpty ? MorePlanes : MorePlanes.Select(f).ToImmutableArray() };
     public override string Text => $"ioctl({Fd}, {Request}, {{.index = {Index}, .type = {BufTypeName(Type)}, .memory = {MemoryName(Memory)}" + MemText +
-        (InRequest ? $", .flags = V4L2_BUF_FLAG_REQUEST_FD, .request_fd = {Req}" : "") + "})";
+        (InRequest ? $", .flags = V4L2_BUF_FLAG_REQUEST_FD, .request_fd = {Req}" : "") + (BytesUsed > 0 ? $", .bytesused = {BytesUsed}" : "") + "})";
     public override IEnumerable<Op> Simplify()
     {
         if (Prepare) yield return this with { Prepare = false };

@@ -109,6 +109,8 @@ public sealed class SequenceGenerator
         public Var Link;            // a GEM handle and the dma-buf it was imported from / exported to
         public bool Fenced;         // a fence was attached or imported on this buffer
         public bool Submitted;      // a request: queued with MEDIA_REQUEST_IOC_QUEUE
+        public uint BufType, BufIndex;   // a video mapping: the buffer it maps (Owner: the file it was mapped through)
+        public int Gen;                  // a mem2mem OUTPUT mapping: the context's OUTPUT allocation it maps (M2mContext.OutGen)
     }
 
     private IReadOnlySet<string> _focus = new HashSet<string>();
@@ -122,7 +124,7 @@ public sealed class SequenceGenerator
         // steered to a blocking DQBUF that waits for a buffer: swarm testing's per-sequence feature switch
         _waitFamily = seed % 4 == 3;
         // another quarter, on a stateful encoder, is steered through its drain (STOP, the LAST buffer, EPIPE, START)
-        _drainFamily = seed % 4 == 2;
+        _drainFamily = seed % 4 == 2;   // on a stateful decoder whose stream the suite writes: steered through its source change
         // and on a mem2mem node a quarter more allocates USERPTR or DMABUF memory (alternately) rather than MMAP: a context's two
         // queues, the drain and the waits take most of a mem2mem run's steps, and imported memory would otherwise seldom be queued
         _memoryFamily = Profile.Video.Count > 0 && Profile.Video[0].IsMem2Mem && seed % 4 == 0
@@ -173,7 +175,7 @@ public sealed class SequenceGenerator
                 vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = (long)PageAlign((long)x.Len), AccMode = (int)(x.FdFlags & O_ACCMODE), Device = "heap" });
                 break;
             case ExpBuf x:
-                vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = PageAlign(Profile.Video[0].QueueFor(x.Type).PlaneSize(x.Plane)), AccMode = (int)(x.Flags & O_ACCMODE), Device = "vb2" });
+                vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = PageAlign(Profile.Video[0].QueueFor(x.Type).PlaneSize(x.Plane)), AccMode = (int)(x.Flags & O_ACCMODE), Device = "vb2", Owner = x.Fd });
                 break;
             case DrmDumbExport x:
                 vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = o.R0, AccMode = (x.Flags & DRM_RDWR) != 0 ? O_RDWR : O_RDONLY, Device = "drm" });
@@ -188,10 +190,14 @@ public sealed class SequenceGenerator
                 vars.Add(new V(new Var(op.Id), K.Memfd) { Size = x.Size, AccMode = O_RDWR, Sealed = (x.Seals & F_SEAL_WRITE) == 0 });
                 break;
             case Mmap x when Find(x.Fd) is { } f:
-                vars.Add(new V(new Var(op.Id), K.Map) { Size = x.Length, Prot = x.Prot, Memfd = f.Kind == K.Memfd, Device = f.Device });
+                vars.Add(new V(new Var(op.Id), K.Map) { Size = x.Length, Prot = x.Prot, Memfd = f.Kind == K.Memfd, Device = f.Device, Owner = x.Fd });
                 break;
             case MmapVideo x:
-                vars.Add(new V(new Var(op.Id), K.Map) { Size = x.Length, Prot = x.Prot, Device = "video" });
+                vars.Add(new V(new Var(op.Id), K.Map) { Size = x.Length, Prot = x.Prot, Device = "video", Owner = x.Fd, BufType = x.Type, BufIndex = x.Index,
+                    Gen = _contexts.GetValueOrDefault(x.Fd.Id)?.OutGen ?? 0 });
+                break;
+            case WriteFrame x when Find(x.Map) is { Device: "video" } m && _contexts.GetValueOrDefault(m.Owner.Id) is { } wc:
+                wc.Written[m.BufIndex] = x.Res;
                 break;
             case MmapAnon x:
                 vars.Add(new V(new Var(op.Id), K.Map) { Size = x.Length, Prot = PROT_READ | PROT_WRITE, Anon = true });
@@ -233,7 +239,16 @@ public sealed class SequenceGenerator
     private uint _memory;   // the video queue's memory type as last set by REQBUFS / CREATE_BUFS (0 = none)
 
     /// <summary>A mem2mem context as the generator has seen it set up: which of its queues have buffers and which stream.</summary>
-    private sealed class M2mContext { public bool CapBufs, OutBufs, CapOn, OutOn; }
+    private sealed class M2mContext
+    {
+        public bool CapBufs, OutBufs, CapOn, OutOn;
+        /// <summary>On a decoder: the OUTPUT buffers (by index) a frame was written into, and its resolution.</summary>
+        public readonly Dictionary<uint, int> Written = new();
+        /// <summary>How many times REQBUFS allocated or freed its OUTPUT buffers: a mapping made before maps buffers since gone.</summary>
+        public int OutGen;
+        /// <summary>On a decoder: the stream resolution its decoder had signalled when the generator last allocated CAPTURE.</summary>
+        public int? CapAllocRes;
+    }
     /// <summary>Each open (and dup) of a mem2mem node → its context.</summary>
     private readonly Dictionary<int, M2mContext> _contexts = new();
 
@@ -246,6 +261,7 @@ public sealed class SequenceGenerator
             case Dup x when Of(x.Fd) is { } c: _contexts[op.Id] = c; break;
             case ReqBufs x when Of(x.Fd) is { } c:
                 if (IsOutputType(x.Type)) c.OutBufs = x.Count > 0; else c.CapBufs = x.Count > 0;
+                if (IsOutputType(x.Type)) { c.Written.Clear(); c.OutGen++; }   // new buffers: what was written stays with the old ones
                 break;
             case CreateBufs x when x.Count > 0 && Of(x.Fd) is { } c:
                 if (IsOutputType(x.Type)) c.OutBufs = true; else c.CapBufs = true;
@@ -517,6 +533,7 @@ public sealed class SequenceGenerator
                                 return r.Chance(70) ? new EncoderCmd(v.Var, V4L2_ENC_CMD_STOP, false) : new DQBuf(v.Var, r.Chance(50) ? capT : outT);
                             });
                     }
+                    if (node.Codec == CodecKind.Decoder && node.Stream != null && certifiesVb2) DecoderRules(Add, node, video, maps, bufs, env);
                 }
             }
         }
@@ -626,6 +643,89 @@ public sealed class SequenceGenerator
 
     private static Var DrmFor(ref Rng r, V gem, List<V> drms) =>
         r.Chance(90) && drms.Any(d => d.Var == gem.Owner) ? gem.Owner : r.Pick(drms).Var;
+
+    /// <summary>
+    /// A stateful decoder whose stream the suite writes (dev-decoder.rst): frames written into mappings of OUTPUT buffers and
+    /// queued with their length, its events (SOURCE_CHANGE, EOS) subscribed and dequeued; and in the sequences of the drain's
+    /// family, the way through a source change one step at a time on a context: subscribe, an OUTPUT buffer mapped, a frame
+    /// written and queued, OUTPUT streaming, the event, CAPTURE allocated, one of its buffers exported, CAPTURE streaming,
+    /// buffers decoded; a frame of the other resolution, the LAST buffer and EPIPE, the event; CAPTURE stopped, freed with the
+    /// export still open, allocated for the new resolution and streaming again, and the exported buffer read.
+    /// </summary>
+    private void DecoderRules(Action<int, Func<Rng, Op?>> Add, VideoNodeProfile node, List<V> video, List<V> maps, List<V> bufs, Env env)
+    {
+        uint capT = node.BufType, outT = node.OutputQueue!.BufType;
+        long frame = Bitstream.FrameLength(0);
+        V? OutMap(V v, uint index) => _contexts.GetValueOrDefault(v.Var.Id) is { } c
+            ? maps.FirstOrDefault(m => m.Device == "video" && m.BufType == outT && m.BufIndex == index && (m.Prot & PROT_WRITE) != 0 && m.Size >= frame
+                && _contexts.GetValueOrDefault(m.Owner.Id) == c && m.Gen == c.OutGen) : null;
+        // an OUTPUT buffer is queued with the frame written into it (its length as bytesused), else as any output buffer
+        QBuf QueueOut(V v, uint index) => new(v.Var, outT, index, V4L2_MEMORY_MMAP, Var.None)
+            { BytesUsed = _contexts.GetValueOrDefault(v.Var.Id)?.Written.ContainsKey(index) == true ? frame : 0 };
+        var writable = maps.Where(m => m.Device == "video" && m.BufType == outT && (m.Prot & PROT_WRITE) != 0 && m.Size >= frame).ToList();
+        Add(writable.Count > 0 ? 5 : 0, r => new WriteFrame(r.Pick(writable).Var, Draw(Domains.StreamResolution, ref r)));
+        Add(4, r =>
+        {
+            var v = r.Pick(video);
+            if (_contexts.GetValueOrDefault(v.Var.Id) is not { Written.Count: > 0 } c) return null;
+            return QueueOut(v, r.Pick(c.Written.Keys.Order().ToList()));
+        });
+        Add(3, r => new SubscribeEvent(r.Pick(video).Var, Draw(Domains.EventType, ref r), Draw(Domains.EventIoctl, ref r)));
+        Add(3, r => new DQEvent(r.Pick(video).Var));
+        if (!_drainFamily || !node.SupportsMemory(V4L2_MEMORY_MMAP) || !node.OutputQueue.SupportsMemory(V4L2_MEMORY_MMAP)) return;
+        // a source change takes some twenty steps on one context: the way there outweighs the rest of the node's rules
+        Add(300, r =>
+        {
+            var v = r.Pick(video);
+            if (!env.Resolve(v.Var, out var fd) || !_contexts.TryGetValue(v.Var.Id, out var c) || _model.ViewQueue(fd, capT) is not { } cq || _model.ViewQueue(fd, outT) is not { } oq)
+                return null;
+            bool subscribed = (_model.SubscribedEvents(fd) & (1u << (int)V4L2_EVENT_SOURCE_CHANGE)) != 0;
+            if (!subscribed && r.Chance(70)) return new SubscribeEvent(v.Var, V4L2_EVENT_SOURCE_CHANGE, false);
+            if (oq.Allocated == 0) return new ReqBufs(v.Var, outT, V4L2_MEMORY_MMAP, 2);
+            if (oq.Memory != V4L2_MEMORY_MMAP) return null;
+            var exported = bufs.FirstOrDefault(b => b.Device == "vb2" && b.Owner == v.Var);
+            // a frame into an idle OUTPUT buffer, then queued: once the stream has a resolution and nothing is ahead, mostly one
+            // of the other resolution (a change)
+            bool settled = cq.StreamRes != null && cq.ChangeAhead == null;
+            if (oq.Idle is { } oi && oi <= 1 && (!oq.Streaming || r.Chance(settled && cq.Streaming ? 50 : 15)))
+            {
+                if (OutMap(v, (uint)oi) is not { } map) return new MmapVideo(v.Var, outT, (uint)oi, 0, node.OutputQueue.SizeImage, PROT_READ | PROT_WRITE, MAP_SHARED);
+                int res = settled && r.Chance(80) ? 1 - cq.StreamRes!.Value : Draw(Domains.StreamResolution, ref r);
+                if (!c.Written.TryGetValue((uint)oi, out var had) || had != res && r.Chance(70)) return new WriteFrame(map.Var, res);
+                return QueueOut(v, (uint)oi);
+            }
+            if (!oq.Streaming) return new StreamOn(v.Var, outT);
+            // a change the decoder may have signalled: its event first, so that CAPTURE is set up for the stream
+            if (subscribed && cq.ChangeAhead != null && !cq.Streaming && r.Chance(60)) return new DQEvent(v.Var);
+            // after the LAST buffer: EPIPE, the event, and CAPTURE stopped to resume
+            if (cq.LastDequeued)
+                return r.Weighted((2, 0), (3, 1), (4, 2)) switch { 0 => new DQBuf(v.Var, capT), 1 => new DQEvent(v.Var), _ => (Op)new StreamOff(v.Var, capT) };
+            if (!cq.Streaming)
+            {
+                if (r.Chance(subscribed && cq.ChangeAhead != null ? 80 : 20)) return new DQEvent(v.Var);
+                if (cq.Allocated == 0)
+                {
+                    c.CapAllocRes = cq.StreamRes;
+                    return new ReqBufs(v.Var, capT, V4L2_MEMORY_MMAP, 2);
+                }
+                if (cq.Memory != V4L2_MEMORY_MMAP) return null;
+                if (exported == null && r.Chance(60)) return new ExpBuf(v.Var, capT, 0, 0, O_RDWR | O_CLOEXEC);
+                // once stopped after a change, free the buffers (with the export still open: it stays valid) and allocate anew
+                // for the stream's resolution
+                if (cq.Idle == 0 && (c.CapAllocRes != cq.StreamRes ? r.Chance(70) : exported != null && r.Chance(10)))
+                    return new ReqBufs(v.Var, capT, V4L2_MEMORY_MMAP, 0);
+                if (exported != null && r.Chance(15)) return new Mmap(exported.Var, 0, PAGE_SIZE, PROT_READ, MAP_SHARED);   // one page: the buffer's size is the stream's
+                // a buffer's length: the format it was allocated in (the stream's, once the decoder signalled it)
+                if (r.Chance(cq.StreamRes != null ? 30 : 10)) return new QueryBuf(v.Var, capT, (uint)r.Below(2));
+                if (cq.Idle is { } ci && ci <= 1 && r.Chance(70)) return new QBuf(v.Var, capT, (uint)ci, V4L2_MEMORY_MMAP, Var.None);
+                return new StreamOn(v.Var, capT);
+            }
+            if (cq.Idle is { } i && i <= 1 && r.Chance(50)) return new QBuf(v.Var, capT, (uint)i, V4L2_MEMORY_MMAP, Var.None);
+            var expMap = maps.FirstOrDefault(m => exported != null && m.Device == "vb2" && m.Owner == exported.Var);
+            if (expMap != null && r.Chance(10)) return new ReadStamp(expMap.Var, 0);
+            return r.Weighted((5, 0), (2, 1), (2, 2)) switch { 0 => new DQBuf(v.Var, capT), 1 => new DQBuf(v.Var, outT), _ => (Op)new DQEvent(v.Var) };
+        });
+    }
 
     private void PrimeRules(Action<int, Func<Rng, Op?>> Add, List<V> drms, List<V> gems, List<V> bufs, List<V> memfds, List<V> syncs, bool frameSized)
     {

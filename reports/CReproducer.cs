@@ -602,6 +602,12 @@ public static class CReproducer
                 $"\n\t/* r0: plane {op.Plane}'s length, -1 when the buffer has fewer planes (b.length says how many) */\n" +
                 $"\to = xioctl({Fd(op.Fd)}, VIDIOC_QUERYBUF, &b) < 0 ? fail() : done({length}, b.flags & STATE_FLAGS, b.memory);\n}}";
         }
+        public string Visit(WriteFrame op)
+        {
+            Helpers.Add("fwht_frame");
+            var r = Bitstream.Resolutions[op.Res];
+            return $"o = mlen[{slots.Of(op.Map)}] < {Bitstream.FrameLength(op.Res)} ? done(0, 0, 0) : done(write_fwht_frame({Map(op.Map)}, {r.Width}, {r.Height}), 0, 0);";
+        }
         public string Visit(ExpBuf op) => Ioctl(Ioctls.ExpBuf, Fd(op.Fd), [Type(op.Type), $"{op.Index}", $"{op.Plane}", OpenFlagNames((int)op.Flags)], op);
         public string Visit(QBuf op)
         {
@@ -610,7 +616,9 @@ public static class CReproducer
             if (op.Memory == V4L2_MEMORY_DMABUF) sb.Append($"\tb.m.fd = {Fd(op.Mem)};\n");
             else if (op.Memory == V4L2_MEMORY_USERPTR)
                 sb.Append($"\tb.m.userptr = (unsigned long){Map(op.Mem)};\n\tb.length = mlen[{slots.Of(op.Mem)}];\n");
-            if (op.Type == V4L2_BUF_TYPE_VIDEO_OUTPUT && outputPayload > 0)
+            if (op.Type == V4L2_BUF_TYPE_VIDEO_OUTPUT && op.BytesUsed > 0)
+                sb.Append($"\tb.bytesused = {op.BytesUsed};   /* the coded frame written into the buffer */\n");
+            else if (op.Type == V4L2_BUF_TYPE_VIDEO_OUTPUT && outputPayload > 0)
             {
                 Helpers.Add("frame_size");
                 sb.Append($"\tb.bytesused = frame_size({Fd(op.Fd)}, {Type(op.Type)});   /* an application fills an output buffer before queueing it: one frame */\n");
@@ -1157,6 +1165,33 @@ public static class CReproducer
             	struct stat st;
 
             	return fstat(fd, &st) == 0 && st.st_size > 0 ? (__u32)st.st_size : sizeimage;
+            }
+
+            """,
+        ["fwht_frame"] = $$"""
+
+            /*
+             * One FWHT frame (V4L2_PIX_FMT_FWHT, pixfmt-compressed.rst; struct fwht_cframe_hdr in the kernel's
+             * drivers/media/test-drivers/vicodec/codec-fwht.h): the 8-byte magic, then big-endian version, width, height, flags,
+             * colorspace, xfer_func, ycbcr_enc, quantization and the size of the planes that follow, stored uncompressed (flags:
+             * V4L2_FWHT_FL_LUMA/CB/CR_IS_UNCOMPRESSED | V4L2_FWHT_FL_I_FRAME | three components | V4L2_FWHT_FL_PIXENC_YUV, from
+             * <linux/v4l2-controls.h>; an I-frame of YUV 4:2:0). Returns the bytes written.
+             */
+            static void put_be32(unsigned char *p, __u32 v)
+            {
+            	p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v;
+            }
+
+            static long long write_fwht_frame(void *mem, __u32 w, __u32 h)
+            {
+            	unsigned char *b = mem;
+            	__u32 planes = w * h * 3 / 2, hdr[11] = { 0x4f4f4f4f, 0xffffffff, {{Uapi.V4L2_FWHT_VERSION}}, w, h, 0x{{Bitstream.FwhtFlags:x}}, 0, 0, 0, 0, planes };
+
+            	for (int i = 0; i < 11; i++)
+            		put_be32(b + 4 * i, hdr[i]);
+            	memset(b + 44, 0x{{Bitstream.Luma:x2}}, (size_t)w * h);
+            	memset(b + 44 + (size_t)w * h, 0x80, planes - (size_t)w * h);
+            	return 44 + planes;
             }
 
             """,

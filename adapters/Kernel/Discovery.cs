@@ -373,6 +373,70 @@ public static unsafe class Discovery
     private static string? CompressedFormat(int fd, uint type) =>
         Formats(fd, type).Where(f => (f.Flags & V4L2_FMT_FLAG_COMPRESSED) != 0).Select(f => FourCC(f.PixelFormat)).FirstOrDefault();
 
+    /// <summary>
+    /// What a stateful decoder (single-planar) gives each resolution of the stream the suite writes (<see cref="Bitstream"/>),
+    /// or null with the reason. Per resolution, on a file of its own (a context of its own): the OUTPUT format must already be
+    /// a coded format the suite writes (VIDIOC_G_FMT; the suite sets no codec format), then one MMAP OUTPUT buffer holding
+    /// one frame, V4L2_EVENT_SOURCE_CHANGE subscribed, STREAMON of OUTPUT, up to 2 s for the event (poll POLLPRI) and
+    /// VIDIOC_DQEVENT, then VIDIOC_G_FMT of CAPTURE (dev-decoder.rst, Initialization step 4 and Capture Setup step 1). Its
+    /// sizeimage is the driver's choice and is kept only if it holds a frame (at least width x height bytes); the file's
+    /// close releases everything. Only the query answers are kept: whether the event came is judged again by the run.
+    /// </summary>
+    private static DecoderStream? ProbeStream(string path, out string why)
+    {
+        why = "";
+        var sizes = new List<long>();
+        uint coded = 0;
+        for (int res = 0; res < Bitstream.Resolutions.Length; res++)
+        {
+            long fdr = Sys.Open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+            if (fdr < 0) { why = $"cannot open it again: {Sys.ErrnoOf(fdr)}"; return null; }
+            int fd = (int)fdr;
+            long map = -1, len = 0;
+            try
+            {
+                var f = new v4l2_format { type = V4L2_BUF_TYPE_VIDEO_OUTPUT };
+                if (Sys.Ioctl(fd, Req.VIDIOC_G_FMT, &f) != 0) { why = "VIDIOC_G_FMT of OUTPUT fails"; return null; }
+                coded = f.fmt_pix.pixelformat;
+                if (!Bitstream.Writes(coded)) { why = $"its OUTPUT format is {FourCC(coded)}, and the suite writes FWHT frames only"; return null; }
+                var rb = new v4l2_requestbuffers { count = 1, type = V4L2_BUF_TYPE_VIDEO_OUTPUT, memory = V4L2_MEMORY_MMAP };
+                var b = new v4l2_buffer { index = 0, type = V4L2_BUF_TYPE_VIDEO_OUTPUT, memory = V4L2_MEMORY_MMAP };
+                if (Sys.Ioctl(fd, Req.VIDIOC_REQBUFS, &rb) != 0 || rb.count < 1 || Sys.Ioctl(fd, Req.VIDIOC_QUERYBUF, &b) != 0)
+                { why = "no MMAP OUTPUT buffer to write a frame into"; return null; }
+                long frame = Bitstream.FrameLength(res);
+                if (b.length < frame) { why = $"its OUTPUT buffers ({b.length} bytes) are shorter than a {Bitstream.Resolutions[res]} frame ({frame} bytes)"; return null; }
+                len = b.length;
+                map = Sys.Mmap(len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, b.m_offset);
+                if (map < 0 && map > -4096) { why = $"mmap of an OUTPUT buffer fails: {Sys.ErrnoOf(map)}"; map = -1; return null; }
+                Bitstream.WriteFrame(new Span<byte>((void*)map, (int)frame), res);
+                b.bytesused = (uint)frame;
+                b.field = V4L2_FIELD_NONE;
+                var sub = new v4l2_event_subscription { type = V4L2_EVENT_SOURCE_CHANGE };
+                uint outType = V4L2_BUF_TYPE_VIDEO_OUTPUT;
+                if (Sys.Ioctl(fd, Req.VIDIOC_SUBSCRIBE_EVENT, &sub) != 0) { why = "VIDIOC_SUBSCRIBE_EVENT(V4L2_EVENT_SOURCE_CHANGE) fails"; return null; }
+                if (Sys.Ioctl(fd, Req.VIDIOC_QBUF, &b) != 0 || Sys.Ioctl(fd, Req.VIDIOC_STREAMON, &outType) != 0) { why = "the frame cannot be queued and streamed"; return null; }
+                var pfd = new pollfd { fd = fd, events = (short)POLLPRI };
+                Sys.Poll(&pfd, 1, 2000);
+                var ev = new v4l2_event();
+                if (Sys.Ioctl(fd, Req.VIDIOC_DQEVENT, &ev) != 0 || ev.type != V4L2_EVENT_SOURCE_CHANGE)
+                { why = $"no V4L2_EVENT_SOURCE_CHANGE within 2 s of a {Bitstream.Resolutions[res]} frame"; return null; }
+                var cf = new v4l2_format { type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
+                if (Sys.Ioctl(fd, Req.VIDIOC_G_FMT, &cf) != 0) { why = "VIDIOC_G_FMT of CAPTURE fails after the source change"; return null; }
+                var r = Bitstream.Resolutions[res];
+                long size = cf.fmt_pix.sizeimage;
+                if (size < (long)r.Width * r.Height)
+                { why = $"after a {r} frame its CAPTURE sizeimage is {size}, less than one byte per pixel"; return null; }
+                sizes.Add(size);
+            }
+            finally
+            {
+                if (map >= 0) Sys.Munmap(map, len);
+                Sys.Close(fd);
+            }
+        }
+        return new DecoderStream(coded, sizes);
+    }
+
     /// <summary>Every format VIDIOC_ENUM_FMT lists for the type, in its order (index 0 up to the first refusal, at most 256).</summary>
     private static List<(uint PixelFormat, uint Flags)> Formats(int fd, uint type)
     {
@@ -414,7 +478,6 @@ public static unsafe class Discovery
                 else if (CompressedFormat(fd, type) is { } encoded) { codec = CodecKind.Encoder; coded = encoded; }
             }
             if (outType != 0) { }   // mem2mem: both types chosen above
-            else if (outType != 0) { }   // mem2mem: both types chosen above
             else if ((caps & V4L2_CAP_VIDEO_CAPTURE) != 0) type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
             else if ((caps & V4L2_CAP_VIDEO_OUTPUT) != 0) type = V4L2_BUF_TYPE_VIDEO_OUTPUT;
             else if ((caps & V4L2_CAP_VIDEO_CAPTURE_MPLANE) != 0) type = V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE;
@@ -458,13 +521,24 @@ public static unsafe class Discovery
                 var output = ProbeQueue(fd, outType, driver, card, out var outNotes, out why);
                 if (output == null) { skip = new(path, who, $"its OUTPUT queue: {why}"); return null; }
                 node = node with { OutputQueue = output with { Codec = codec }, Codec = codec };
+                // a stateful decoder whose bitstream the suite writes: what it gives each resolution of that stream
+                string? streamWhy = null;
+                if (codec == CodecKind.Decoder && !IsMultiPlanar(type) && coded == "FWHT")
+                {
+                    if (ProbeStream(path, out var whyStream) is { } stream) node = node with { Stream = stream };
+                    else streamWhy = whyStream;
+                }
+                else if (codec == CodecKind.Decoder)
+                    streamWhy = IsMultiPlanar(type) ? "a multi-planar decoder (the suite writes its frames into single-planar OUTPUT buffers only)" : $"its coded format is {coded}, and the suite writes FWHT frames only";
                 notes = [$"mem2mem: every open is a context of its own with a CAPTURE and an OUTPUT queue", .. notes.Select(n => "CAPTURE " + n), .. outNotes.Select(n => "OUTPUT " + n)];
                 if (codec != CodecKind.None)
                     notes.Add($"{(codec == CodecKind.Decoder ? "a decoder" : "an encoder")} ({coded} on {(codec == CodecKind.Decoder ? "OUTPUT" : "CAPTURE")}, V4L2_FMT_FLAG_COMPRESSED): " +
                         "certified for buffer sharing with the mem2mem rules" + (codec == CodecKind.Decoder ? ", its OUTPUT queue allowed to consume bitstream buffers alone (dev-decoder.rst)" : "") +
                         (codec == CodecKind.Encoder
                             ? "; its drain (VIDIOC_ENCODER_CMD STOP and START, the LAST buffer, EPIPE, the EOS event) and its events (VIDIOC_SUBSCRIBE_EVENT, VIDIOC_DQEVENT, POLLPRI) are certified (VB2-DRAIN-1..4, VB2-EVENT-1..2); the codec controls are not exercised"
-                            : "; the suite writes no valid bitstream, so source changes, the drain (V4L2_DEC_CMD_STOP) and the codec controls are not exercised"));
+                            : node.Stream is { } st
+                                ? $"; the suite writes FWHT frames of {string.Join(" and ", Bitstream.Resolutions.Select(r => r.ToString()))} into its OUTPUT buffers, and its source change (the event, the LAST buffer, EPIPE, the CAPTURE format, reallocation) is certified (VB2-DEC-1..3; CAPTURE sizeimage {string.Join(" and ", st.CaptureSizes)} bytes, read with G_FMT after the change); the drain (V4L2_DEC_CMD_STOP) and the codec controls are not exercised"
+                                : $"; its source change is not exercised: {streamWhy}; nor are the drain (V4L2_DEC_CMD_STOP) and the codec controls"));
             }
             if ((caps & V4L2_CAP_READWRITE) != 0 && outType == 0) node = node with { ReportsReadWrite = true };
             if ((caps & V4L2_CAP_READWRITE) != 0 && type is V4L2_BUF_TYPE_VIDEO_CAPTURE or V4L2_BUF_TYPE_VIDEO_OUTPUT && outType == 0)

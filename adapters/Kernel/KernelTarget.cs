@@ -266,6 +266,14 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         return Outcome.Success();
     }
 
+    public Outcome WriteFrame(int map, int res)
+    {
+        long len = Bitstream.FrameLength(res);
+        if (!_maps.TryGetValue(map, out var m) || (m.Prot & PROT_WRITE) == 0 || len > m.Length) return Outcome.NotRun;
+        Bitstream.WriteFrame(new Span<byte>((void*)m.Addr, (int)len), res);
+        return Outcome.Success(len);
+    }
+
     public Outcome ReadStamp(int map, long offset)
     {
         if (!_maps.TryGetValue(map, out var m) || (m.Prot & PROT_READ) == 0 || offset < 0 || offset + 8 > m.Length)
@@ -463,9 +471,9 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         return Outcome.Created(dmabuf);
     }
 
-    public Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes, bool prepare = false, int? request = null)
+    public Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes, bool prepare = false, int? request = null, long bytesUsed = 0)
     {
-        if (IsMultiPlanar(type)) return QBufMplane(fd, type, index, memory, planes, prepare, request);
+        if (IsMultiPlanar(type)) return QBufMplane(fd, type, index, memory, planes, prepare, request, bytesUsed);
         int dmabufFd = planes.Count > 0 ? planes[0] : -1, userMap = dmabufFd;
         var b = new v4l2_buffer { index = index, type = type, memory = memory, field = V4L2_FIELD_NONE };
         if (request is { } rq) { b.flags = V4L2_BUF_FLAG_REQUEST_FD; b.request_fd = rq; }
@@ -478,7 +486,9 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
             b.length = (uint)m.Length;
         }
         // an application fills an output buffer before queueing it: the payload is one frame of the current format
-        if (type == V4L2_BUF_TYPE_VIDEO_OUTPUT && Profile.Video.Count > 0) b.bytesused = (uint)CurrentPlaneSizes(fd, type, Profile.Video[0].QueueFor(type).PlaneSizes)[0];
+        // (or, where the step says, the coded frame WriteFrame put there)
+        if (type == V4L2_BUF_TYPE_VIDEO_OUTPUT && Profile.Video.Count > 0)
+            b.bytesused = bytesUsed > 0 ? (uint)bytesUsed : (uint)CurrentPlaneSizes(fd, type, Profile.Video[0].QueueFor(type).PlaneSizes)[0];
         long r;
         using (_watchdog.Op(prepare ? "VIDIOC_PREPARE_BUF" : "VIDIOC_QBUF", fd))
             r = Sys.Ioctl(fd, prepare ? Req.VIDIOC_PREPARE_BUF : Req.VIDIOC_QBUF, &b);
@@ -502,7 +512,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
     /// fstat reports it (the plane's sizeimage when that is 0), for USERPTR the mapping's address and length; on an output
     /// queue bytesused = the plane's sizeimage in the current format. The model's QBUF assumes exactly these values.
     /// </summary>
-    private Outcome QBufMplane(int fd, uint type, uint index, uint memory, IReadOnlyList<int> handles, bool prepare, int? request)
+    private Outcome QBufMplane(int fd, uint type, uint index, uint memory, IReadOnlyList<int> handles, bool prepare, int? request, long bytesUsed)
     {
         var node = Profile.Video.Count > 0 ? Profile.Video[0].QueueFor(type) : null;
         int n = node?.NumPlanes ?? handles.Count;
@@ -527,7 +537,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
                 planes[p].m_userptr = (ulong)m.Addr;
                 planes[p].length = (uint)m.Length;
             }
-            if (IsOutputType(type)) planes[p].bytesused = (uint)size;
+            if (IsOutputType(type)) planes[p].bytesused = (uint)(p == 0 && bytesUsed > 0 ? bytesUsed : size);
         }
         long r;
         using (_watchdog.Op(prepare ? "VIDIOC_PREPARE_BUF" : "VIDIOC_QBUF", fd))

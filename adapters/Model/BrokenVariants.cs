@@ -58,6 +58,9 @@ public enum ModelBug : long
     UnsubscribeKeepsPending = 1L << 49,
     DQEventEagain = 1L << 50,
     DrainProcessesLate = 1L << 51,
+    SourceChangeNever = 1L << 52,
+    LastWithoutChange = 1L << 53,
+    CaptureFormatStale = 1L << 54,
 }
 
 /// <summary>One invariant a broken variant breaks, and the length its counterexample must shrink to.</summary>
@@ -170,6 +173,12 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             "VIDIOC_DQEVENT with no event pending fails with EAGAIN instead of ENOENT") { Profile = "vicodec-encoder-like" },
         new("drain-processes-late", ModelBug.DrainProcessesLate, Inv.DrainHold, 8,
             "an encoder goes on encoding OUTPUT buffers queued after V4L2_ENC_CMD_STOP, during the drain and after it, where it must hold them until START") { Profile = "vicodec-encoder-like" },
+        new("source-change-never", ModelBug.SourceChangeNever, Inv.DecSourceChange, 12,
+            "a decoder switches to a new stream resolution (the LAST buffer, then EPIPE) without ever signalling V4L2_EVENT_SOURCE_CHANGE") { Profile = "vicodec-decoder-like" },
+        new("last-without-change", ModelBug.LastWithoutChange, Inv.DecChangeLast, 7,
+            "a decoder flags a CAPTURE buffer V4L2_BUF_FLAG_LAST with no resolution change in the stream") { Profile = "vicodec-decoder-like" },
+        new("capture-format-stale", ModelBug.CaptureFormatStale, Inv.DecStreamFormat, 10,
+            "after a decoder signalled a source change, REQBUFS on CAPTURE still allocates the sizeimage of the format it had before") { Profile = "vicodec-decoder-like" },
         new("seek-cur-and-no-dedupe", ModelBug.LlseekAcceptsSeekCur | ModelBug.PrimeImportNoDedupe,
             "two independent bugs at once: lseek(SEEK_CUR, 0) on a dma-buf returns 0, and PRIME_FD_TO_HANDLE creates a second handle for a dma-buf the file already has",
             [new Break(Inv.LlseekOther, 3), new Break(Inv.F2hDedupe, 4)]),

@@ -102,7 +102,7 @@ public sealed partial class ReferenceModel
             ResumedDecides(q);   // DQBUF waits for buffers again after a START
             return null;
         }
-        Cite(Inv.DrainLast);
+        Cite(DecoderCapture(q) ? Inv.DecChangeLast : Inv.DrainLast);
         if (!_hasActual && Broken(ModelBug.LastNoEpipe)) return null;   // the bug: as if no LAST buffer had come
         return Outcome.Fail(Errno.EPIPE);
     }
@@ -114,6 +114,8 @@ public sealed partial class ReferenceModel
     /// </summary>
     private Outcome[] DrainForms(VideoQueue q, Outcome got)
     {
+        // a decoder's LAST buffer ends what it decoded before a resolution change (VB2-DEC-2)
+        if (DecoderCapture(q)) return DecoderLastAllowed(q) ? [got, Outcome.Success(got.R0, got.R1 | V4L2_BUF_FLAG_LAST)] : [got];
         if (!EncoderCapture(q)) return [got];
         if (q.Drain != EncoderDrain.Unsure) Cite(Inv.DrainLast);   // judged: LAST during a drain only
         return q.Drain is EncoderDrain.Draining or EncoderDrain.Unsure ? [got, Outcome.Success(got.R0, got.R1 | V4L2_BUF_FLAG_LAST)] : [got];
@@ -131,6 +133,7 @@ public sealed partial class ReferenceModel
     {
         if (!got.Ok || (got.R1 & V4L2_BUF_FLAG_LAST) == 0 || q.P.IsOutput) return;
         EosOnLast(q);
+        if (DecoderCapture(q)) DecoderLast(q);
         q.LastDequeued = true;
         q.Resumed = false;
         if (q.Drain == EncoderDrain.Draining) q.Drain = EncoderDrain.Stopped;

@@ -4,10 +4,11 @@ using static Conformance.Adapters.Uapi;
 namespace Conformance.Adapters.Model;
 
 /// <summary>
-/// V4L2 events on a stateful encoder's file (vidioc-subscribe-event.rst, vidioc-dqevent.rst, func-poll.rst; v4l2-event.c and
-/// v4l2_m2m_poll in 6.12): which types the file is subscribed to, which are certainly pending and which may be, and the EOS
-/// the drain's end signals (dev-encoder.rst, Drain; VB2-DRAIN-4). The state is kept on the open file
-/// (<see cref="VideoFile.Subscribed"/>, <see cref="VideoFile.Pending"/>, <see cref="VideoFile.Maybe"/>).
+/// V4L2 events on a stateful codec's file (vidioc-subscribe-event.rst, vidioc-dqevent.rst, func-poll.rst; v4l2-event.c and
+/// v4l2_m2m_poll in 6.12): which types the file is subscribed to, which are certainly pending and which may be, the EOS an
+/// encoder's drain signals (dev-encoder.rst, Drain; VB2-DRAIN-4) and the SOURCE_CHANGE a decoder's stream brings
+/// (dev-decoder.rst; VB2-DEC-1, in Decoder.cs). The state is kept on the open file (<see cref="VideoFile.Subscribed"/>,
+/// <see cref="VideoFile.Pending"/>, <see cref="VideoFile.Maybe"/>).
 /// </summary>
 public sealed partial class ReferenceModel
 {
@@ -17,15 +18,15 @@ public sealed partial class ReferenceModel
     private static uint EventBit(uint type) => type < 32 ? 1u << (int)type : 0;
 
     /// <summary>
-    /// VIDIOC_SUBSCRIBE_EVENT or VIDIOC_UNSUBSCRIBE_EVENT (id and flags 0). On a node that is not a stateful encoder: ENOTTY
-    /// (the generator sends it only to encoders). Unsubscribing always succeeds and drops the ended subscriptions' pending
-    /// events (V4L2_EVENT_ALL: every one); subscribing V4L2_EVENT_ALL fails with EINVAL; EOS is taken; another type is the
-    /// encoder's choice (not judged).
+    /// VIDIOC_SUBSCRIBE_EVENT or VIDIOC_UNSUBSCRIBE_EVENT (id and flags 0). On a node that is not a stateful codec: ENOTTY
+    /// (the generator sends it only to codecs). Unsubscribing always succeeds and drops the ended subscriptions' pending
+    /// events (V4L2_EVENT_ALL: every one); subscribing V4L2_EVENT_ALL fails with EINVAL; EOS is taken, and on a decoder
+    /// SOURCE_CHANGE too (VB2-DEC-1); another type is the codec's choice (not judged).
     /// </summary>
     public Outcome SubscribeEvent(int fd, uint type, bool unsubscribe)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
-        if (!EncoderFile(v)) return Outcome.Fail(Errno.ENOTTY);
+        if (!EncoderFile(v) && !DecoderFile(v)) return Outcome.Fail(Errno.ENOTTY);
         Cite(Inv.EventSubscribe);
         uint bit = EventBit(type);
         if (unsubscribe)
@@ -37,13 +38,24 @@ public sealed partial class ReferenceModel
             if (!(!_hasActual && Broken(ModelBug.UnsubscribeKeepsPending))) v.Pending &= ~gone;
             v.Maybe &= ~gone;
             if ((gone & EosBit) != 0) v.EosWatch = false;
+            if ((gone & SrcChangeBit) != 0) v.SrcWatch = false;
             return Outcome.Success();
         }
         if (type == V4L2_EVENT_ALL) return Outcome.Fail(Errno.EINVAL);
+        if (type == V4L2_EVENT_SOURCE_CHANGE && DecoderCapture(v.Q))
+        {
+            // a stateful decoder signals it (dev-decoder.rst): taken; pending at once if a change is ahead of the decoder
+            Cite(Inv.DecSourceChange);
+            v.Subscribed |= SrcChangeBit;
+            v.Ended &= ~SrcChangeBit;
+            SourceChangeMayCome(v.Q);
+            return Outcome.Success();
+        }
         if (type != V4L2_EVENT_EOS)
         {
-            // whether an encoder signals a source change is its own (vicodec refuses it): if taken, it may come at any time
-            if (Choose("0 or EINVAL (whether an encoder takes this event is its own choice)", Outcome.Success(), Outcome.Fail(Errno.EINVAL)) == 1)
+            // whether an encoder signals a source change is its own (vicodec refuses it), and so whether a decoder whose stream
+            // the suite does not write takes one: if taken, it may come at any time
+            if (Choose("0 or EINVAL (whether this codec takes this event is its own choice)", Outcome.Success(), Outcome.Fail(Errno.EINVAL)) == 1)
                 return Outcome.Fail(Errno.EINVAL);
             v.Subscribed |= bit;
             v.Ended &= ~bit;
@@ -64,15 +76,24 @@ public sealed partial class ReferenceModel
     public Outcome DQEvent(int fd)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
-        if (!EncoderFile(v)) return Outcome.Fail(Errno.ENOTTY);
+        if (!EncoderFile(v) && !DecoderFile(v)) return Outcome.Fail(Errno.ENOTTY);
         EosMayCome(v.Q);
+        SourceChangeMayCome(v.Q);
+        // a source change comes with a new resolution, and only then: one owed or given rests on VB2-DEC-1, judged too where
+        // none may come and none did
+        // (an event made certain before the stream went past what the model follows is still owed)
+        bool srcJudged = DecoderCapture(v.Q) && !v.Q.StreamUnsure && (v.Subscribed & SrcChangeBit) != 0;
+        bool srcDecides = DecoderCapture(v.Q) && (v.Subscribed & SrcChangeBit) != 0
+            && ((v.Pending & SrcChangeBit) != 0 || srcJudged && _hasActual && _actual.Ok && _actual.R0 == V4L2_EVENT_SOURCE_CHANGE);
+        if (srcJudged && !srcDecides) Cite(Inv.DecSourceChange);
         // an EOS comes with the drain's end, and only then: an EOS owed or given rests on VB2-DRAIN-4; where none is owed and
         // none came, VB2-DRAIN-4 was judged too, and the rest of the answer rests on VB2-EVENT-2
-        bool eosSure = (v.Subscribed & EosBit) != 0 && (v.Maybe & EosBit) == 0;
-        bool eosDecides = (v.Subscribed & EosBit) != 0 && ((v.Pending & EosBit) != 0 || _hasActual && _actual.Ok && _actual.R0 == V4L2_EVENT_EOS);
+        bool eosSure = EncoderFile(v) && (v.Subscribed & EosBit) != 0 && (v.Maybe & EosBit) == 0;
+        bool eosDecides = EncoderFile(v) && (v.Subscribed & EosBit) != 0 && ((v.Pending & EosBit) != 0 || _hasActual && _actual.Ok && _actual.R0 == V4L2_EVENT_EOS);
         if (eosSure && !eosDecides) Cite(Inv.DrainEos);
         Cite(Inv.EventDequeue);
         if (eosDecides) Cite(Inv.DrainEos);
+        if (srcDecides) Cite(Inv.DecSourceChange);
         // an event of a type whose subscription was ended: its pending instance should have gone with it
         if (_hasActual && _actual.Ok && (v.Ended & EventBit((uint)_actual.R0)) != 0) Cite(Inv.EventSubscribe);
         uint could = v.Pending | v.Maybe;
@@ -93,17 +114,26 @@ public sealed partial class ReferenceModel
         v.Pending = still;
         v.Maybe &= ~got & ~still;
         if (got == EosBit) v.EosWatch = false;
+        if (got == SrcChangeBit && DecoderCapture(v.Q))
+        {
+            v.SrcWatch = false;
+            DecoderSignalled(v.Q);   // the decoder has parsed the change: queries now answer for it
+        }
         return o;
     }
 
-    /// <summary>poll() of a stateful encoder's file for POLLPRI alone: POLLPRI when an event is pending, 0 when none can be,
+    /// <summary>poll() of a stateful codec's file for POLLPRI alone: POLLPRI when an event is pending, 0 when none can be,
     /// either while one may have come on the device's clock. Starts nothing.</summary>
     private Outcome EventPoll(VideoFile v)
     {
         Cite(Inv.EventDequeue);
         EosMayCome(v.Q);
-        if ((v.Subscribed & EosBit) != 0 && ((v.Pending & EosBit) != 0 || v.Pending == 0 && _hasActual && (_actual.R0 & POLLPRI) != 0))
+        SourceChangeMayCome(v.Q);
+        bool shown = v.Pending == 0 && _hasActual && (_actual.R0 & POLLPRI) != 0;
+        if ((v.Subscribed & EosBit) != 0 && ((v.Pending & EosBit) != 0 || shown) && EncoderFile(v))
             Cite(Inv.DrainEos);
+        if ((v.Subscribed & SrcChangeBit) != 0 && DecoderCapture(v.Q) && ((v.Pending & SrcChangeBit) != 0 || !v.Q.StreamUnsure && shown))
+            Cite(Inv.DecSourceChange);
         if (v.Pending != 0) return Outcome.Success(POLLPRI);
         if (v.Maybe == 0) return Outcome.Success(0);
         return Choose("0 or POLLPRI (an event caused on the device's clock may have come)", Outcome.Success(0), Outcome.Success(POLLPRI)) == 0

@@ -82,8 +82,8 @@ public sealed partial class ReferenceModel
     public Outcome MmapVideo(int fd, uint type, uint index, uint plane, long length, int prot, int flags) =>
         SizeDecides(BufferOf(fd, type, index)?.SizedBy, MmapVideoCore(fd, type, index, plane, length, prot, flags), SizeShows.Success);
 
-    public Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes, bool prepare = false, int? request = null) =>
-        SizeDecides(BufferOf(fd, type, index)?.SizedBy, QBufCore(fd, type, index, memory, planes, prepare, request), SizeShows.Einval);
+    public Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes, bool prepare = false, int? request = null, long bytesUsed = 0) =>
+        SizeDecides(BufferOf(fd, type, index)?.SizedBy, QBufCore(fd, type, index, memory, planes, prepare, request, bytesUsed), SizeShows.Einval);
 
     public Outcome QueryBuf(int fd, uint type, uint index, uint plane = 0) =>
         SizeDecides(BufferOf(fd, type, index)?.SizedBy ?? (TryFile(fd, out var f) && f is VideoFile { Q.FileIo: true } v ? v.Q.FileIoSizedBy : null),
@@ -118,6 +118,13 @@ public sealed partial class ReferenceModel
             SizeShows.Success => expected.Ok != _actual.Ok,
             _ => expected.Ok != _actual.Ok && (expected.Errno == Errno.EINVAL || _actual.Errno == Errno.EINVAL),
         };
+        // allocated while a decoder's source change was queued and not yet signalled: either format's size is allowed, and
+        // the model follows what the target shows (VB2-DEC-3 judges sizes only once the change was signalled)
+        if (aboutSize && by == UnsettledSizes)
+        {
+            AllowedSet = "either format's size (allocated while a source change was queued and not yet signalled: not judged)";
+            return _actual;
+        }
         // the size is what differs: the format rule it rests on decides over the op's own, but not over a queue state
         // that rests on the owner's close (VB2-OWN-9: a queue that close should have released keeps its old buffers)
         if (aboutSize && _decidedBy != Inv.OwnClose) _decidedBy = by;

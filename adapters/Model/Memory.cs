@@ -69,6 +69,7 @@ public sealed partial class ReferenceModel
         bool viaOffset = m.Base != 0 && m.File is DmaBuf;
         mem.Write(memOff, new Stamp(value, m.Id, m.Kind));
         mem.WrittenViaOffset |= viaOffset;
+        HarnessWroteQueued(mem);
         return Outcome.Success();
     }
 

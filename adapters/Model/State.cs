@@ -24,7 +24,12 @@ internal sealed class Mem(long size, ulong? initial)
         return false;
     }
 
-    public void Write(long off, Stamp s) { (_stamps ??= new())[off] = s; (_written ??= new()).Add(s.Value); }
+    public void Write(long off, Stamp s)
+    {
+        (_stamps ??= new())[off] = s;
+        (_written ??= new()).Add(s.Value);
+        if (Frame is { } f && off + 8 > f.Offset && off < f.Offset + Bitstream.FwhtHeaderBytes) Frame = null;   // its header is gone
+    }
 
     public bool HasStamps => _stamps is { Count: > 0 };
 
@@ -33,7 +38,10 @@ internal sealed class Mem(long size, ulong? initial)
     private HashSet<ulong>? _written;
 
     /// <summary>A device may have written anywhere: every word becomes unspecified.</summary>
-    public void DeviceWrote() { _stamps?.Clear(); Initial = null; }
+    public void DeviceWrote() { _stamps?.Clear(); Initial = null; Frame = null; }
+    /// <summary>A coded frame the harness wrote (WriteFrame) starting at byte Offset of this memory, of resolution index Res and
+    /// Length bytes, intact since (no word of its header written over); null when none is.</summary>
+    public (long Offset, int Res, long Length)? Frame;
 }
 
 /// <summary>A word written through some mapping; Writer names the mapping, WriterKind what it maps.</summary>
@@ -70,6 +78,9 @@ internal sealed class VideoFile(VideoQueue q, VideoQueue? output = null) : OFile
     /// <summary>Subscribed to EOS when the encoder's drain began and not dequeued since: the drain's LAST buffer brings one
     /// (VB2-DRAIN-4).</summary>
     public bool EosWatch;
+    /// <summary>Subscribed to SOURCE_CHANGE when a frame of a new resolution was queued to this decoder's context, and not dequeued
+    /// since: the LAST buffer that change brings comes after the event (VB2-DEC-1).</summary>
+    public bool SrcWatch;
     /// <summary>The event types whose subscription VIDIOC_UNSUBSCRIBE_EVENT ended (and none has renewed): one of them dequeued
     /// rests on VB2-EVENT-1.</summary>
     public uint Ended;
@@ -138,6 +149,8 @@ internal sealed class VideoBuffer(int index, VideoPlane[] planes)
     /// <summary>An encoder's OUTPUT buffer queued after the STOP that began the current drain: accepted, and not processed until
     /// START or a STREAMOFF ends the drain (VB2-DRAIN-5).</summary>
     public bool AfterStop;
+    /// <summary>On an output queue: bytesused of plane 0 as last queued (the format's sizeimage, or the step's), in bytes.</summary>
+    public long Payload;
     /// <summary>The format rule its sizes rest on (<see cref="VideoQueue.SizesAtStake"/> when it was allocated), or null.</summary>
     public string? SizedBy;
     /// <summary>The request the buffer is bound to (vb2's req_obj): set by a QBUF with V4L2_BUF_FLAG_REQUEST_FD, cleared when the
@@ -197,6 +210,22 @@ internal sealed class VideoQueue(VideoNodeProfile p)
     /// <summary>An encoder's START resumed this CAPTURE queue after its drain: what DQBUF gives rests on VB2-DRAIN-3 until the next
     /// LAST buffer or STREAMOFF.</summary>
     public bool Resumed;
+    /// <summary>On a stateful decoder's CAPTURE queue: the stream resolution (<see cref="Bitstream.Resolutions"/> index) the decoder
+    /// has signalled, null before its first.</summary>
+    public int? StreamRes;
+    /// <summary>On a stateful decoder's CAPTURE queue: the resolutions of the frames queued on OUTPUT since the last one the model
+    /// knows the decoder signalled, in queue order (the decoder parses them in that order).</summary>
+    public readonly List<int> StreamAhead = new();
+    /// <summary>On a stateful decoder's CAPTURE queue: a source change was signalled while CAPTURE streamed and its LAST buffer
+    /// has not been dequeued: the LAST buffer may still come.</summary>
+    public bool LastMayCome;
+    /// <summary>On a stateful decoder's CAPTURE queue: OUTPUT stopped streaming (a seek) after frames reached the decoder, which
+    /// then parses the next first frame afresh: it may signal a source change even for the resolution it had.</summary>
+    public bool Reparse;
+    /// <summary>On a stateful decoder's CAPTURE queue: OUTPUT stopped streaming while a change was queued and not yet signalled,
+    /// or a queued buffer may hold part of a frame: where the stream stands is past what the model follows, and nothing about
+    /// the source change is judged for the rest of the context's life.</summary>
+    public bool StreamUnsure;
     /// <summary>The most buffers queued at once since STREAMON: once it reaches the most min_queued_buffers may be (StartHi), vb2
     /// has called the driver's start_streaming.</summary>
     public int PeakQueued;
@@ -331,6 +360,9 @@ public enum BlockingDQBuf
 
 /// <summary>A read-only view of a video queue for generators (<see cref="ReferenceModel.ViewQueue"/>): memory type (0 = none),
 /// buffers allocated, the lowest index neither queued nor in a request (null if none), streaming; on a stateful encoder's
-/// CAPTURE queue, whether a drain is in progress and whether its LAST buffer was dequeued.</summary>
-public readonly record struct QueueView(uint Memory, int Allocated, int? Idle, bool Streaming, bool Draining = false, bool LastDequeued = false);
+/// CAPTURE queue, whether a drain is in progress and whether its LAST buffer was dequeued (on a codec's CAPTURE queue); on a
+/// stateful decoder's CAPTURE queue, the stream resolution signalled last and the first one queued that differs from it
+/// (<see cref="Bitstream.Resolutions"/> indices, null for none).</summary>
+public readonly record struct QueueView(uint Memory, int Allocated, int? Idle, bool Streaming, bool Draining = false, bool LastDequeued = false,
+    int? StreamRes = null, int? ChangeAhead = null);
 

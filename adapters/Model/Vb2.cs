@@ -160,7 +160,7 @@ public sealed partial class ReferenceModel
     {
         // whether vb2 had called start_streaming (queued_count reached min_queued_buffers, which is at most StartHi): only
         // then does it call the driver's stop_streaming now
-        bool started = q.Streaming && q.PeakQueued >= q.StartHi;
+        bool started = q.Streaming && q.PeakQueued >= q.StartHi, wasStreaming = q.Streaming;
         q.Streaming = false;
         q.PeakQueued = 0;
         foreach (var b in q.Bufs) if (b != null) b.Prepared = false;   // __vb2_queue_cancel: every buffer, queued or not
@@ -170,6 +170,7 @@ public sealed partial class ReferenceModel
         q.DoneInferredBy = null;
         UnbindRequests(q, emptiedBy);
         DrainOnStop(q, started);
+        DecoderOnStop(q, wasStreaming);
     }
 
     /// <summary>Where __vb2_queue_alloc puts n new buffers: the first free run of indices long enough, shrinking n until one
@@ -393,7 +394,7 @@ public sealed partial class ReferenceModel
         Cite(Inv.QueryBufFields);
         // the length read: the buffer's (single-planar), or the plane's, -1 when the buffer has no such plane
         long length = plane < b.Planes.Length ? b.Planes[plane].Length : -1;
-        if (b.SizedBy == Inv.FmtAlloc) Cite(Inv.FmtAlloc);   // a length after a format change is the new format's
+        if (b.SizedBy is Inv.FmtAlloc or Inv.DecStreamFormat) Cite(b.SizedBy);   // a length after a format change is the new format's
         if (q.P.MultiPlanar) Cite(Inv.MplanePlanes);
         if (q.P.MultiPlanar && q.Memory == V4L2_MEMORY_DMABUF && length > 0 && b.Planes[plane].Imported != null) Cite(Inv.MplaneDmabuf);
         if (b.Queued)
@@ -511,7 +512,7 @@ public sealed partial class ReferenceModel
     /// a second PREPARE_BUF, or one of a queued buffer, is refused (EINVAL); QBUF of a prepared buffer queues it with what
     /// PREPARE_BUF took, without reading the memory fields again (VB2-PREPARE-1).
     /// </summary>
-    private Outcome QBufCore(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes, bool prepare, int? request)
+    private Outcome QBufCore(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes, bool prepare, int? request, long bytesUsed)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = QueueOf(v, type);
@@ -539,12 +540,14 @@ public sealed partial class ReferenceModel
         // the order of vb2's checks decides what a refused QBUF leaves behind (spec/notes/vb2-failed-prepare.md):
         // refusals before __buf_prepare change nothing; inside the memory's prepare they release what the buffer held
         bool output = q.P.IsOutput;
-        long payload = output ? q.SizeImage : 0;   // an output buffer is queued with one frame (bytesused = sizeimage)
+        // an output buffer is queued with one frame: bytesused = sizeimage, or the coded frame's length where the step gives it
+        long payload = output ? bytesUsed > 0 ? bytesUsed : q.SizeImage : 0;
         if (memory == V4L2_MEMORY_USERPTR && _maps.TryGetValue(userMap, out var um) && payload > um.Length)
             return Cite(Inv.QBufBad, Errno.EINVAL);   // __verify_length: bytesused above the length passed, before anything is touched
         if (!prepare && RefusesWithoutRequest(q)) return Cite(Inv.RequestRequired, Errno.EBADR);
         if (!prepare && RefusesDirectQBuf(q)) return Cite(Inv.RequestMixing, Errno.EBUSY);
         if (b.Queued || prepare && b.InRequest) return prepare ? Cite(Inv.PrepareBuf, Errno.EINVAL) : Cite(Inv.QBufTwice, Errno.EINVAL);
+        b.Payload = payload;
         if (memory == V4L2_MEMORY_DMABUF)
         {
             // __prepare_dmabuf: a refusal goes through its error path, which releases the dma-buf the buffer held (length 0);
@@ -678,6 +681,7 @@ public sealed partial class ReferenceModel
         b.LeftRequest = false;
         q.QueuedOrder.Add((int)index);
         b.AfterStop = HoldsNewOutput(q);
+        if (q.P.IsOutput && q.Streaming) StreamQueued(q, b);   // a decoder parses what reaches it
         if (q.Streaming) q.PeakQueued = Math.Max(q.PeakQueued, q.QueuedOrder.Count);
         DeviceOwns(q, b);
     }
@@ -735,7 +739,8 @@ public sealed partial class ReferenceModel
         int? idle = null;
         for (int i = 0; i < q.Bufs.Length && idle == null; i++)
             if (q.Bufs[i] is { Queued: false, Request: null }) idle = i;
-        return new QueueView(q.Memory, q.NumBufs, idle, q.Streaming, q.Drain == EncoderDrain.Draining, q.LastDequeued);
+        return new QueueView(q.Memory, q.NumBufs, idle, q.Streaming, q.Drain == EncoderDrain.Draining, q.LastDequeued,
+            DecoderCapture(q) ? q.StreamRes : null, DecoderCapture(q) ? ChangeAhead(q) : null);
     }
 
     /// <summary>Whether a blocking VIDIOC_DQBUF on fd's queue returns (<see cref="DQBufWait"/> is not MaySleepForever). The lockstep
@@ -821,6 +826,7 @@ public sealed partial class ReferenceModel
         q.Streaming = true;
         q.PeakQueued = q.QueuedOrder.Count;
         foreach (var i in q.QueuedOrder) DeviceOwns(q, q.Bufs[i]!);
+        if (q.P.IsOutput) foreach (var i in q.QueuedOrder) StreamQueued(q, q.Bufs[i]!);   // vb2 hands them to the driver in order
         return Cite(Inv.StreamOn, Outcome.Success());
     }
 
