@@ -100,6 +100,7 @@ for i in json.load(open("spec/known-issues.json"))["issues"]:
         *vivid-mplane*) dev="video0=/dev/video4"; media="media=/dev/media1" ;;
         *vim2m-like*) dev="video0=/dev/video8"; media="media=/dev/media2" ;;
         *vicodec-encoder-like*) dev="video0=/dev/video9" ;;   # vicodec's stateful encoder
+        *vicodec-decoder-like*) dev="video0=/dev/video10" ;;   # vicodec's stateful decoder
         *vivid-output*) dev="video0=/dev/video1"; media="media=/dev/media0" ;;
         *) dev="" ;;
       esac
