@@ -59,7 +59,7 @@ public sealed partial class ReferenceModel
             // (before STREAMON the driver has seen nothing: STREAMON hands the buffers over as they are then)
             if (f.Out is not { Streaming: true } outq || !DecoderCapture(f.Q) || f.Q.StreamUnsure) continue;
             foreach (int i in outq.QueuedOrder)
-                if (outq.Bufs[i] is { } b && b.Memory().Contains(mem)) { f.Q.StreamUnsure = true; SourceChangeMayCome(f.Q); break; }
+                if (outq.Bufs[i] is { } b && b.Memory().Contains(mem)) { Unsure(f.Q); break; }
         }
     }
 
@@ -82,7 +82,7 @@ public sealed partial class ReferenceModel
     {
         if (outq.Peer is not { } cap || !DecoderCapture(cap) || outq.P.MultiPlanar) return;
         if (FrameQueued(b, b.Payload) is not { } res) return;
-        if (res < 0) { cap.StreamUnsure = true; SourceChangeMayCome(cap); return; }
+        if (res < 0) { Unsure(cap); return; }
         bool wasAhead = ChangeAhead(cap) != null;
         cap.StreamAhead.Add(res);
         if (ChangeAhead(cap) is { } next && !wasAhead)
@@ -92,6 +92,16 @@ public sealed partial class ReferenceModel
             cap.FmtAnswers.Clear();
             cap.SizesAtStake = UnsettledSizes;
         }
+        SourceChangeMayCome(cap);
+    }
+
+    /// <summary>Where the stream stands is past what the model follows, for the rest of the context's life: an event may come at
+    /// any time, and a LAST buffer too. (The sizes CAPTURE allocates stay judged once a change was signalled: the model cannot
+    /// follow a target's other size into the state that rests on it, a mapping it refused, and every resolution the suite
+    /// writes has one CAPTURE size on the decoders it certifies, spec/notes/vicodec-drc-small-buffers.md.)</summary>
+    private static void Unsure(VideoQueue cap)
+    {
+        cap.StreamUnsure = true;
         SourceChangeMayCome(cap);
     }
 
@@ -170,7 +180,7 @@ public sealed partial class ReferenceModel
         if (DecoderCapture(q)) { q.LastMayCome = false; return; }
         if (!q.P.IsOutput || q.Peer is not { } cap || !DecoderCapture(cap)) return;
         if (!wasStreaming) { cap.StreamAhead.Clear(); return; }
-        if (ChangeAhead(cap) != null) { cap.StreamUnsure = true; SourceChangeMayCome(cap); }
+        if (ChangeAhead(cap) != null) Unsure(cap);
         if (cap.StreamAhead.Count > 0 || cap.StreamRes != null) cap.Reparse = true;
         cap.StreamAhead.Clear();
         if (cap.Context is { } f) f.SrcWatch = false;
