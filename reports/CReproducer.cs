@@ -52,6 +52,10 @@ public static class CReproducer
             int content = s.Op is ReadStamp or TransferStamp ? 1 : s.Op is SetFmt ? 2 : s.Op is QueryBuf ? 3
                 : s.Op is Llseek { Whence: SEEK_END } l && exported.Contains(l.Fd.Id) ? 4 : 0;
             var (entries, takenEntry) = Compact(s, Checked(s.Op, r.Invariant), keepValues: content == 2);
+            // a CAPTURE buffer allocated after a decoder signalled a source change has the format's size, which is the
+            // decoder's choice (VB2-DEC-3): learned from this device's VIDIOC_G_FMT, not the recorded one
+            if (s.Op is QueryBuf { Type: var qt } q && !IsOutputType(qt) && s.Cited.Contains(Conformance.Adapters.Model.Inv.DecStreamFormat))
+                code = em.LearnFormatSize(q, entries.Where(a => a.Err == Errno.OK).Select(a => a.R0).Distinct()) + code;
             var allowed = string.Join(", ", entries.Select(a => $"{{ {CErr(a.Err)}, {L(a.R0)}, {L(a.R0Max)}, {L(a.R1)}, {L(a.R2)}, {a.Mask} }}"));
             var expectedText = CString(string.Join(" or ", s.Allowed.Select(a => a.Errno == Errno.NotRun ? "not run" : s.Op.Observed(a)).Distinct()));
             body.Append("\t{\n");
@@ -117,6 +121,8 @@ public static class CReproducer
             or Conformance.Adapters.Model.Inv.M2mStreamOff => Field.R1 | Field.R2,
         // a format's sizes are the driver's choice; only their consistency (VB2-FMT-2) is a rule about them
         SetFmt => invariant == Conformance.Adapters.Model.Inv.FmtTry ? Field.R0 : 0,
+        // the CAPTURE format following a decoder's stream is about a buffer's length, not its state
+        QueryBuf when invariant == Conformance.Adapters.Model.Inv.DecStreamFormat => Field.R0,
         // the drain's EOS is about which event comes, not how many are still pending (VB2-EVENT-2's)
         DQEvent when invariant == Conformance.Adapters.Model.Inv.DrainEos => Field.R0,
         _ => Field.All,
@@ -601,6 +607,14 @@ public static class CReproducer
             return "{\n" + PlanesBuffer(op.Type, $".index = {op.Index}, ") +
                 $"\n\t/* r0: plane {op.Plane}'s length, -1 when the buffer has fewer planes (b.length says how many) */\n" +
                 $"\to = xioctl({Fd(op.Fd)}, VIDIOC_QUERYBUF, &b) < 0 ? fail() : done({length}, b.flags & STATE_FLAGS, b.memory);\n}}";
+        }
+        /// <summary>C that maps each recorded length of a buffer allocated after a decoder's source change to the sizeimage this
+        /// device's CAPTURE format has now (VIDIOC_G_FMT), so the QUERYBUF that follows compares its length with that.</summary>
+        public string LearnFormatSize(QueryBuf op, IEnumerable<long> recorded)
+        {
+            Helpers.Add("frame_size");
+            return "/* the CAPTURE format's size is the decoder's choice: this device's sizeimage is the length expected */\n" +
+                string.Concat(recorded.Select(r0 => $"learn(1, {L(r0)}, frame_size({Fd(op.Fd)}, {Type(op.Type)}));\n"));
         }
         public string Visit(WriteFrame op)
         {
