@@ -406,8 +406,9 @@ public static unsafe class Discovery
                 long frame = Bitstream.FrameLength(res);
                 if (b.length < frame) { why = $"its OUTPUT buffers ({b.length} bytes) are shorter than a {Bitstream.Resolutions[res]} frame ({frame} bytes)"; return null; }
                 len = b.length;
-                map = Sys.Mmap(len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, b.m_offset);
-                if (map < 0 && map > -4096) { why = $"mmap of an OUTPUT buffer fails: {Sys.ErrnoOf(map)}"; map = -1; return null; }
+                long mr = Sys.Mmap(len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, b.m_offset);
+                if (mr < 0) { why = $"mmap of an OUTPUT buffer fails: {Sys.ErrnoOf(mr)}"; return null; }
+                map = mr;
                 Bitstream.WriteFrame(new Span<byte>((void*)map, (int)frame), res);
                 b.bytesused = (uint)frame;
                 b.field = V4L2_FIELD_NONE;
@@ -423,7 +424,7 @@ public static unsafe class Discovery
                 var cf = new v4l2_format { type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
                 if (Sys.Ioctl(fd, Req.VIDIOC_G_FMT, &cf) != 0) { why = "VIDIOC_G_FMT of CAPTURE fails after the source change"; return null; }
                 var r = Bitstream.Resolutions[res];
-                long size = cf.fmt_pix.sizeimage;
+                long size = PlaneSizes(&cf)[0];
                 if (size < (long)r.Width * r.Height)
                 { why = $"after a {r} frame its CAPTURE sizeimage is {size}, less than one byte per pixel"; return null; }
                 sizes.Add(size);

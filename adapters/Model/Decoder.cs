@@ -85,14 +85,19 @@ public sealed partial class ReferenceModel
         if (res < 0) { Unsure(cap); return; }
         bool wasAhead = ChangeAhead(cap) != null;
         cap.StreamAhead.Add(res);
-        if (ChangeAhead(cap) is { } next && !wasAhead)
-        {
-            if (cap.Context is { } f && (f.Subscribed & SrcChangeBit) != 0 && !cap.StreamUnsure) f.SrcWatch = true;
-            cap.PlaneSizes = [cap.P.Stream!.CaptureSizes[next]];
-            cap.FmtAnswers.Clear();
-            cap.SizesAtStake = UnsettledSizes;
-        }
+        if (!wasAhead) ExpectChange(cap);
         SourceChangeMayCome(cap);
+    }
+
+    /// <summary>If a change is now ahead (none was): a file subscribed to SOURCE_CHANGE is owed its event, and until the change
+    /// is signalled CAPTURE allocations may get the new format's sizes or the old one's (not judged).</summary>
+    private static void ExpectChange(VideoQueue cap)
+    {
+        if (ChangeAhead(cap) is not { } next) return;
+        if (cap.Context is { } f && (f.Subscribed & SrcChangeBit) != 0 && !cap.StreamUnsure) f.SrcWatch = true;
+        cap.PlaneSizes = [cap.P.Stream!.CaptureSizes[next]];
+        cap.FmtAnswers.Clear();
+        cap.SizesAtStake = UnsettledSizes;
     }
 
     /// <summary>Where the stream stands is past what the model follows, for the rest of the context's life: an event may come at
@@ -138,9 +143,8 @@ public sealed partial class ReferenceModel
             cap.PlaneSizes = [.. cap.P.PlaneSizes];
         else
             TakeFormat(cap, [cap.P.Stream!.CaptureSizes[res]]);
-        cap.SizesAtStake = ChangeAhead(cap) != null ? UnsettledSizes : Inv.DecStreamFormat;
-        if (ChangeAhead(cap) is { } next) cap.PlaneSizes = [cap.P.Stream!.CaptureSizes[next]];
-        if (cap.Context is { } f && ChangeAhead(cap) != null && (f.Subscribed & SrcChangeBit) != 0) f.SrcWatch = true;
+        cap.SizesAtStake = Inv.DecStreamFormat;
+        ExpectChange(cap);   // a further change queued behind this one
         SourceChangeMayCome(cap);
     }
 
