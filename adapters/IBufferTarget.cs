@@ -187,6 +187,11 @@ public interface IBufferTarget : IDisposable
     /// values: 0, or EINVAL (a command the encoder does not take), EBUSY (STOP or START while a drain is in progress),
     /// ENOTTY (not an encoder).</summary>
     Outcome EncoderCmd(int fd, uint cmd, bool tryOnly);
+    /// <summary>VIDIOC_DECODER_CMD (or, with <paramref name="tryOnly"/>, VIDIOC_TRY_DECODER_CMD) on a stateful decoder's node, with
+    /// cmd <paramref name="cmd"/> (V4L2_DEC_CMD_*) and flags and data 0 (vidioc-decoder-cmd.rst; dev-decoder.rst, Drain). No
+    /// values: 0, or EINVAL (a command the decoder does not take), EBUSY (STOP or START while a drain is in progress),
+    /// ENOTTY (not a decoder).</summary>
+    Outcome DecoderCmd(int fd, uint cmd, bool tryOnly);
     /// <summary>VIDIOC_SUBSCRIBE_EVENT (or, with <paramref name="unsubscribe"/>, VIDIOC_UNSUBSCRIBE_EVENT) of event type
     /// <paramref name="type"/> (V4L2_EVENT_*; V4L2_EVENT_ALL only to unsubscribe) on a video node's file, id and flags 0
     /// (vidioc-subscribe-event.rst). Events belong to the open file, not the fd: a dup shares them. No values: 0, or EINVAL (an

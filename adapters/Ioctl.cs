@@ -211,6 +211,10 @@ public static class Ioctls
     public static readonly IoctlSpec EncoderCmd = new("VIDIOC_ENCODER_CMD", typeof(v4l2_encoder_cmd), "ec", IoctlResult.Status, ["cmd"]);
     /// <summary>VIDIOC_TRY_ENCODER_CMD: the same command, checked and not executed (vidioc-encoder-cmd.rst).</summary>
     public static readonly IoctlSpec TryEncoderCmd = new("VIDIOC_TRY_ENCODER_CMD", typeof(v4l2_encoder_cmd), "ec", IoctlResult.Status, ["cmd"]);
+    /// <summary>VIDIOC_DECODER_CMD with cmd set, flags and data 0 (dev-decoder.rst, Drain): 0 or an errno.</summary>
+    public static readonly IoctlSpec DecoderCmd = new("VIDIOC_DECODER_CMD", typeof(v4l2_decoder_cmd), "dc", IoctlResult.Status, ["cmd"]);
+    /// <summary>VIDIOC_TRY_DECODER_CMD: the same command, checked and not executed (vidioc-decoder-cmd.rst).</summary>
+    public static readonly IoctlSpec TryDecoderCmd = new("VIDIOC_TRY_DECODER_CMD", typeof(v4l2_decoder_cmd), "dc", IoctlResult.Status, ["cmd"]);
     /// <summary>VIDIOC_SUBSCRIBE_EVENT of one event type, id and flags 0 (vidioc-subscribe-event.rst): 0 or an errno.</summary>
     public static readonly IoctlSpec SubscribeEvent = new("VIDIOC_SUBSCRIBE_EVENT", typeof(v4l2_event_subscription), "sub", IoctlResult.Status, ["type"]);
     /// <summary>VIDIOC_UNSUBSCRIBE_EVENT of one event type, or of every one with V4L2_EVENT_ALL: 0 or an errno.</summary>

@@ -61,6 +61,8 @@ public static class Uapi
     public const uint V4L2_EVENT_SRC_CH_RESOLUTION = 1;
     /// <summary>v4l2_encoder_cmd.cmd (videodev2.h).</summary>
     public const uint V4L2_ENC_CMD_START = 0, V4L2_ENC_CMD_STOP = 1, V4L2_ENC_CMD_PAUSE = 2, V4L2_ENC_CMD_RESUME = 3;
+    /// <summary>v4l2_decoder_cmd.cmd (videodev2.h): START and STOP have the encoder's numbers; FLUSH is for stateless decoders.</summary>
+    public const uint V4L2_DEC_CMD_START = 0, V4L2_DEC_CMD_STOP = 1, V4L2_DEC_CMD_PAUSE = 2, V4L2_DEC_CMD_RESUME = 3, V4L2_DEC_CMD_FLUSH = 4;
 
     // dma-buf.h
     public const ulong DMA_BUF_SYNC_READ = 1, DMA_BUF_SYNC_WRITE = 2, DMA_BUF_SYNC_RW = 3,

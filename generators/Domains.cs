@@ -238,7 +238,7 @@ public static class Domains
     };
 
     /// <summary>Drawn only on a stateful decoder whose stream the suite writes.</summary>
-    public static IReadOnlyList<Domain> DecoderOnly => [StreamResolution];
+    public static IReadOnlyList<Domain> DecoderOnly => [StreamResolution, DecoderCommand, DecoderCmdIoctl];
 
     // ---- dma-buf core --------------------------------------------------------------------------------
 
@@ -269,6 +269,22 @@ public static class Domains
     public static readonly Domain<bool> EncoderCmdIoctl = new(Ok(4, false, "VIDIOC_ENCODER_CMD"), Ok(1, true, "VIDIOC_TRY_ENCODER_CMD"))
     {
         Name = "encoder command ioctl", Source = "Documentation/userspace-api/media/v4l/vidioc-encoder-cmd.rst",
+    };
+
+    /// <summary>v4l2_decoder_cmd.cmd on a stateful decoder: STOP and START are the drain's (dev-decoder.rst); FLUSH is "only
+    /// valid for stateless decoders" and 5 is no command (vidioc-decoder-cmd.rst). PAUSE and RESUME (EPERM before the decoder
+    /// started) are not sent.</summary>
+    public static readonly Domain<uint> DecoderCommand = new(
+        Ok(8, V4L2_DEC_CMD_STOP, "V4L2_DEC_CMD_STOP"), Ok(4, V4L2_DEC_CMD_START, "V4L2_DEC_CMD_START"),
+        Bad(1, V4L2_DEC_CMD_FLUSH, "V4L2_DEC_CMD_FLUSH (stateless decoders only)"), Bad(1, 5u, "5 (no such command)"))
+    {
+        Name = "decoder command", Source = "Documentation/userspace-api/media/v4l/vidioc-decoder-cmd.rst (cmd); dev-decoder.rst (Drain)",
+    };
+
+    /// <summary>VIDIOC_DECODER_CMD, or VIDIOC_TRY_DECODER_CMD (checks the command and executes nothing).</summary>
+    public static readonly Domain<bool> DecoderCmdIoctl = new(Ok(4, false, "VIDIOC_DECODER_CMD"), Ok(1, true, "VIDIOC_TRY_DECODER_CMD"))
+    {
+        Name = "decoder command ioctl", Source = "Documentation/userspace-api/media/v4l/vidioc-decoder-cmd.rst",
     };
 
     /// <summary>v4l2_event_subscription.type on a stateful codec: EOS (dev-encoder.rst and dev-decoder.rst, Drain), SOURCE_CHANGE

@@ -124,7 +124,11 @@ public sealed class SequenceGenerator
         // steered to a blocking DQBUF that waits for a buffer: swarm testing's per-sequence feature switch
         _waitFamily = seed % 4 == 3;
         // another quarter, on a stateful encoder, is steered through its drain (STOP, the LAST buffer, EPIPE, START)
-        _drainFamily = seed % 4 == 2;   // on a stateful decoder whose stream the suite writes: steered through its source change
+        _drainFamily = seed % 4 == 2;   // on a stateful decoder whose stream the suite writes: steered through its source change;
+        // and there the wait family's quarter (no blocking DQBUF waits for a buffer on a mem2mem queue outside a drain) is steered
+        // through the decoder's drain instead
+        _decoderDrain = seed % 4 == 3 && Profile.Video.Any(v => v.Codec == CodecKind.Decoder && v.Stream != null);
+        _drainFamily |= _decoderDrain;
         // and on a mem2mem node a quarter more allocates USERPTR or DMABUF memory (alternately) rather than MMAP: a context's two
         // queues, the drain and the waits take most of a mem2mem run's steps, and imported memory would otherwise seldom be queued
         _memoryFamily = Profile.Video.Count > 0 && Profile.Video[0].IsMem2Mem && seed % 4 == 0
@@ -234,6 +238,7 @@ public sealed class SequenceGenerator
 
     private bool _waitFamily;   // this sequence is steered to a blocking DQBUF that waits (see Generate)
     private bool _drainFamily;  // this sequence is steered through an encoder's drain (see Generate)
+    private bool _decoderDrain; // in the drain family on a stateful decoder: its drain rather than its source change
     private uint _memoryFamily; // on a mem2mem node, the memory this sequence allocates most (see Generate); 0 = as drawn
     private ReferenceModel _model = null!;   // the model the sequence being generated runs on (its own device clock)
     private uint _memory;   // the video queue's memory type as last set by REQBUFS / CREATE_BUFS (0 = none)
@@ -672,7 +677,55 @@ public sealed class SequenceGenerator
         });
         Add(3, r => new SubscribeEvent(r.Pick(video).Var, Draw(Domains.EventType, ref r), Draw(Domains.EventIoctl, ref r)));
         Add(3, r => new DQEvent(r.Pick(video).Var));
+        // its drain: STOP (and START to resume) on a context whose queues stream, among the queueing and dequeueing that drive
+        // it (rarely on one that does not: AMB-37, not judged); a blocking DQBUF of CAPTURE where the drain must return a buffer
+        Add(3, r =>
+        {
+            var v = r.Pick(video);
+            if (_contexts.TryGetValue(v.Var.Id, out var c) && !(c.OutOn && c.CapOn) && !r.Chance(10)) return null;
+            return new DecoderCmd(v.Var, Draw(Domains.DecoderCommand, ref r), Draw(Domains.DecoderCmdIoctl, ref r));
+        });
+        var draining = video.Where(v => env.Resolve(v.Var, out var fd) && _model.DQBufWait(fd, capT) == BlockingDQBuf.WaitsForBuffer).ToList();
+        Add(draining.Count > 0 ? 8 : 0, r => new DQBufBlocking(r.Pick(draining).Var, capT));
         if (!_drainFamily || !node.SupportsMemory(V4L2_MEMORY_MMAP) || !node.OutputQueue.SupportsMemory(V4L2_MEMORY_MMAP)) return;
+        if (_decoderDrain)
+        {
+            // the way through a drain one step at a time on a context: EOS subscribed, MMAP buffers on both queues, both
+            // streaming, STOP, CAPTURE buffers queued until the LAST one comes back (no OUTPUT buffer pending, so at once), a
+            // DQBUF that finds EPIPE, then START or STREAMOFF to resume; OUTPUT buffers queued after the STOP are held
+            Add(300, r =>
+            {
+                var v = r.Pick(video);
+                if (!env.Resolve(v.Var, out var fd) || _model.ViewQueue(fd, capT) is not { } cq || _model.ViewQueue(fd, outT) is not { } oq) return null;
+                bool eos = (_model.SubscribedEvents(fd) & (1u << (int)V4L2_EVENT_EOS)) != 0;
+                if (!eos && r.Chance(50)) return new SubscribeEvent(v.Var, V4L2_EVENT_EOS, false);
+                if (oq.Allocated == 0) return new ReqBufs(v.Var, outT, V4L2_MEMORY_MMAP, 2);
+                if (cq.Allocated == 0) return new ReqBufs(v.Var, capT, V4L2_MEMORY_MMAP, 2);
+                if (oq.Memory != V4L2_MEMORY_MMAP || cq.Memory != V4L2_MEMORY_MMAP) return null;
+                if (!oq.Streaming) return new StreamOn(v.Var, outT);
+                if (!cq.Streaming) return new StreamOn(v.Var, capT);
+                if (cq.LastDequeued)
+                    return r.Weighted((4, 0), (4, 1), (1, 2), (3, 3), (3, 4)) switch
+                    {
+                        // an OUTPUT buffer queued now is held until START (VB2-DEC-8): queue one, or look for it
+                        4 => oq.Idle is { } li && li <= 1 && r.Chance(60) ? new QBuf(v.Var, outT, (uint)li, V4L2_MEMORY_MMAP, Var.None) : new DQBuf(v.Var, outT),
+                        0 => new DQBuf(v.Var, capT),
+                        1 => new DecoderCmd(v.Var, V4L2_DEC_CMD_START, false),
+                        2 => new StreamOff(v.Var, capT),
+                        _ => (Op)new DQEvent(v.Var),   // the drain's EOS, if the file subscribed before the STOP
+                    };
+                if (cq.Draining)
+                {
+                    if (draining.Any(d => d.Var == v.Var) && r.Chance(70)) return new DQBufBlocking(v.Var, capT);
+                    if (oq.Idle is { } di && di <= 1 && r.Chance(20)) return new QBuf(v.Var, outT, (uint)di, V4L2_MEMORY_MMAP, Var.None);   // held
+                    if (cq.Idle is { } ci && ci <= 1 && r.Chance(70)) return new QBuf(v.Var, capT, (uint)ci, V4L2_MEMORY_MMAP, Var.None);
+                    return r.Chance(60) ? new DQBuf(v.Var, capT) : new DQBuf(v.Var, outT);
+                }
+                if (cq.Idle is { } i && i <= 1 && r.Chance(40)) return new QBuf(v.Var, capT, (uint)i, V4L2_MEMORY_MMAP, Var.None);
+                return r.Chance(70) ? new DecoderCmd(v.Var, V4L2_DEC_CMD_STOP, false) : new DQBuf(v.Var, r.Chance(50) ? capT : outT);
+            });
+            return;
+        }
         // a source change takes some twenty steps on one context: the way there outweighs the rest of the node's rules
         Add(300, r =>
         {
@@ -697,9 +750,21 @@ public sealed class SequenceGenerator
             if (!oq.Streaming) return new StreamOn(v.Var, outT);
             // a change the decoder may have signalled: its event first, so that CAPTURE is set up for the stream
             if (subscribed && cq.ChangeAhead != null && !cq.Streaming && r.Chance(60)) return new DQEvent(v.Var);
-            // after the LAST buffer: EPIPE, the event, and CAPTURE stopped to resume
+            // after the LAST buffer (a change's or a drain's): EPIPE, the events, and CAPTURE stopped or START to resume
             if (cq.LastDequeued)
-                return r.Weighted((2, 0), (3, 1), (4, 2)) switch { 0 => new DQBuf(v.Var, capT), 1 => new DQEvent(v.Var), _ => (Op)new StreamOff(v.Var, capT) };
+                return r.Weighted((2, 0), (3, 1), (4, 2), (2, 3)) switch
+                {
+                    0 => new DQBuf(v.Var, capT), 1 => new DQEvent(v.Var), 3 => new DecoderCmd(v.Var, V4L2_DEC_CMD_START, false),
+                    _ => (Op)new StreamOff(v.Var, capT),
+                };
+            // during a drain: a blocking DQBUF where the drain must return a buffer, else a CAPTURE buffer queued (the drain hands
+            // one back flagged LAST), or a frame queued on OUTPUT after the STOP (held until START: VB2-DEC-8)
+            if (cq.Draining)
+            {
+                if (draining.Any(d => d.Var == v.Var) && r.Chance(70)) return new DQBufBlocking(v.Var, capT);
+                if (cq.Idle is { } di && di <= 1 && r.Chance(60)) return new QBuf(v.Var, capT, (uint)di, V4L2_MEMORY_MMAP, Var.None);
+                return r.Weighted((3, 0), (2, 1), (1, 2)) switch { 0 => new DQBuf(v.Var, capT), 1 => new DQBuf(v.Var, outT), _ => (Op)new DQEvent(v.Var) };
+            }
             if (!cq.Streaming)
             {
                 if (r.Chance(subscribed && cq.ChangeAhead != null ? 80 : 20)) return new DQEvent(v.Var);
@@ -721,6 +786,12 @@ public sealed class SequenceGenerator
                 return new StreamOn(v.Var, capT);
             }
             if (cq.Idle is { } i && i <= 1 && r.Chance(50)) return new QBuf(v.Var, capT, (uint)i, V4L2_MEMORY_MMAP, Var.None);
+            // with the stream settled and CAPTURE streaming: the drain, with EOS subscribed first (mostly)
+            if (settled && r.Chance(12))
+            {
+                bool eos = (_model.SubscribedEvents(fd) & (1u << (int)V4L2_EVENT_EOS)) != 0;
+                return !eos && r.Chance(60) ? new SubscribeEvent(v.Var, V4L2_EVENT_EOS, false) : new DecoderCmd(v.Var, V4L2_DEC_CMD_STOP, false);
+            }
             var expMap = maps.FirstOrDefault(m => exported != null && m.Device == "vb2" && m.Owner == exported.Var);
             if (expMap != null && r.Chance(10)) return new ReadStamp(expMap.Var, 0);
             return r.Weighted((5, 0), (2, 1), (2, 2)) switch { 0 => new DQBuf(v.Var, capT), 1 => new DQBuf(v.Var, outT), _ => (Op)new DQEvent(v.Var) };

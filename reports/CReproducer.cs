@@ -743,6 +743,7 @@ public static class CReproducer
         public string Visit(StreamOn op) => Ioctl(Ioctls.StreamOn, Fd(op.Fd), [Type(op.Type)]);
         public string Visit(StreamOff op) => Ioctl(Ioctls.StreamOff, Fd(op.Fd), [Type(op.Type)]);
         public string Visit(EncoderCmd op) => Ioctl(op.Try ? Ioctls.TryEncoderCmd : Ioctls.EncoderCmd, Fd(op.Fd), [EncoderCmd.EncCmdName(op.Cmd)]);
+        public string Visit(DecoderCmd op) => Ioctl(op.Try ? Ioctls.TryDecoderCmd : Ioctls.DecoderCmd, Fd(op.Fd), [DecoderCmd.DecCmdName(op.Cmd)]);
         public string Visit(SubscribeEvent op) => Ioctl(op.Unsubscribe ? Ioctls.UnsubscribeEvent : Ioctls.SubscribeEvent, Fd(op.Fd), [SubscribeEvent.EventName(op.Type)]);
         public string Visit(DQEvent op) => Ioctl(Ioctls.DQEvent, Fd(op.Fd), []);
         public string Visit(RemoveBufs op) => Ioctl(Ioctls.RemoveBufs, Fd(op.Fd), [$"{op.Index}", $"{op.Count}", Type(op.Type)]);

@@ -11,7 +11,7 @@ namespace Conformance.SelfTests;
 /// did in the lab: the documented drain is judged, the paths where the kernel's code and the documentation part ways (AMB-37)
 /// are not, and a blocking DQBUF is let run only where the drain must hand a buffer back.
 /// </summary>
-public class EncoderDrainTests
+public class CodecDrainTests
 {
     private static readonly TargetProfile Enc = TargetProfile.VicodecEncoderLike;
     private static readonly Var V1 = new(1);

@@ -183,6 +183,16 @@ public unsafe struct v4l2_encoder_cmd
     [CName("raw.data")] public fixed uint raw_data[8];
 }
 
+/// <summary>VIDIOC_DECODER_CMD / VIDIOC_TRY_DECODER_CMD's argument: the command, its flags, and 64 bytes of command data (the
+/// union of stop.pts, start.speed and start.format, and raw.data; zero for START and STOP of a stateful decoder).</summary>
+[Uapi("linux/videodev2.h")]
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct v4l2_decoder_cmd
+{
+    public uint cmd, flags;
+    [CName("raw.data")] public fixed uint raw_data[16];
+}
+
 /// <summary>VIDIOC_SUBSCRIBE_EVENT / VIDIOC_UNSUBSCRIBE_EVENT's argument: the event type (V4L2_EVENT_*), the object id (0 for
 /// EOS and SOURCE_CHANGE's pad 0) and V4L2_EVENT_SUB_FL_* flags.</summary>
 [Uapi("linux/videodev2.h")]
@@ -511,6 +521,8 @@ public static unsafe class Req
     public static readonly nuint VIDIOC_DQBUF = Ioc.IOWR<v4l2_buffer>('V', 17);
     public static readonly nuint VIDIOC_ENCODER_CMD = Ioc.IOWR<v4l2_encoder_cmd>('V', 77);
     public static readonly nuint VIDIOC_TRY_ENCODER_CMD = Ioc.IOWR<v4l2_encoder_cmd>('V', 78);
+    public static readonly nuint VIDIOC_DECODER_CMD = Ioc.IOWR<v4l2_decoder_cmd>('V', 96);
+    public static readonly nuint VIDIOC_TRY_DECODER_CMD = Ioc.IOWR<v4l2_decoder_cmd>('V', 97);
     public static readonly nuint VIDIOC_DQEVENT = Ioc.IOR<v4l2_event>('V', 89);
     public static readonly nuint VIDIOC_SUBSCRIBE_EVENT = Ioc.IOW<v4l2_event_subscription>('V', 90);
     public static readonly nuint VIDIOC_UNSUBSCRIBE_EVENT = Ioc.IOW<v4l2_event_subscription>('V', 91);

@@ -538,8 +538,8 @@ public static unsafe class Discovery
                         (codec == CodecKind.Encoder
                             ? "; its drain (VIDIOC_ENCODER_CMD STOP and START, the LAST buffer, EPIPE, the EOS event) and its events (VIDIOC_SUBSCRIBE_EVENT, VIDIOC_DQEVENT, POLLPRI) are certified (VB2-DRAIN-1..4, VB2-EVENT-1..2); the codec controls are not exercised"
                             : node.Stream is { } st
-                                ? $"; the suite writes FWHT frames of {string.Join(" and ", Bitstream.Resolutions.Select(r => r.ToString()))} into its OUTPUT buffers, and its source change (the event, the LAST buffer, EPIPE, the CAPTURE format, reallocation) is certified (VB2-DEC-1..3; CAPTURE sizeimage {string.Join(" and ", st.CaptureSizes)} bytes, read with G_FMT after the change); the drain (V4L2_DEC_CMD_STOP) and the codec controls are not exercised"
-                                : $"; its source change is not exercised: {streamWhy}; nor are the drain (V4L2_DEC_CMD_STOP) and the codec controls"));
+                                ? $"; the suite writes FWHT frames of {string.Join(" and ", Bitstream.Resolutions.Select(r => r.ToString()))} into its OUTPUT buffers, and its source change (the event, the LAST buffer, EPIPE, the CAPTURE format, reallocation) is certified (VB2-DEC-1..3; CAPTURE sizeimage {string.Join(" and ", st.CaptureSizes)} bytes, read with G_FMT after the change); its drain (VIDIOC_DECODER_CMD STOP and START, the LAST buffer, EPIPE, the EOS event, OUTPUT buffers held) is certified (VB2-DEC-4..8); the codec controls are not exercised"
+                                : $"; its source change and its drain are not exercised: {streamWhy}; nor are the codec controls"));
             }
             if ((caps & V4L2_CAP_READWRITE) != 0 && outType == 0) node = node with { ReportsReadWrite = true };
             if ((caps & V4L2_CAP_READWRITE) != 0 && type is V4L2_BUF_TYPE_VIDEO_CAPTURE or V4L2_BUF_TYPE_VIDEO_OUTPUT && outType == 0)

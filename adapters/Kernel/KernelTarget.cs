@@ -609,6 +609,13 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         return Observed(spec, Issue(spec, fd, [cmd], arg), arg);
     }
 
+    public Outcome DecoderCmd(int fd, uint cmd, bool tryOnly)
+    {
+        byte* arg = stackalloc byte[ArgBytes];
+        var spec = tryOnly ? Ioctls.TryDecoderCmd : Ioctls.DecoderCmd;
+        return Observed(spec, Issue(spec, fd, [cmd], arg), arg);
+    }
+
     public Outcome SubscribeEvent(int fd, uint type, bool unsubscribe)
     {
         byte* arg = stackalloc byte[ArgBytes];

@@ -61,6 +61,7 @@ public enum ModelBug : long
     SourceChangeNever = 1L << 52,
     LastWithoutChange = 1L << 53,
     CaptureFormatStale = 1L << 54,
+    CodecCmdAcceptsAny = 1L << 55,
 }
 
 /// <summary>One invariant a broken variant breaks, and the length its counterexample must shrink to.</summary>
@@ -179,6 +180,17 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             "a decoder flags a CAPTURE buffer V4L2_BUF_FLAG_LAST with no resolution change in the stream") { Profile = "vicodec-decoder-like" },
         new("capture-format-stale", ModelBug.CaptureFormatStale, Inv.DecStreamFormat, 10,
             "after a decoder signalled a source change, REQBUFS on CAPTURE still allocates the sizeimage of the format it had before") { Profile = "vicodec-decoder-like" },
+        new("decoder-cmd-accepts-flush", ModelBug.CodecCmdAcceptsAny, Inv.DecoderCmd, 2,
+            "a stateful decoder takes V4L2_DEC_CMD_FLUSH, a stateless decoder's command, and any other number as if it were a command (0), instead of EINVAL") { Profile = "vicodec-decoder-like" },
+        new("decoder-last-no-epipe", ModelBug.LastNoEpipe,
+            "a decoder's CAPTURE queue goes on answering DQBUF as usual after a LAST buffer was dequeued (the drain's, or a resolution change's), instead of EPIPE",
+            [new Break(Inv.DecDrainLast, 9), new Break(Inv.DecChangeLast, 11)]) { Profile = "vicodec-decoder-like" },
+        new("decoder-start-keeps-epipe", ModelBug.StartKeepsEpipe, Inv.DecResume, 10,
+            "V4L2_DEC_CMD_START after a drain resumes the decoder but DQBUF of CAPTURE still fails with EPIPE (vb2's last_buffer_dequeued is never cleared)") { Profile = "vicodec-decoder-like" },
+        new("decoder-eos-never", ModelBug.EosNever, Inv.DecDrainEos, 10,
+            "a decoder's drain ends with its LAST buffer but never signals V4L2_EVENT_EOS to the file that subscribed to it") { Profile = "vicodec-decoder-like" },
+        new("decoder-drain-processes-late", ModelBug.DrainProcessesLate, Inv.DecDrainHold, 8,
+            "a decoder goes on consuming OUTPUT buffers queued after V4L2_DEC_CMD_STOP, during the drain and after it, where it must hold them until START") { Profile = "vicodec-decoder-like" },
         new("seek-cur-and-no-dedupe", ModelBug.LlseekAcceptsSeekCur | ModelBug.PrimeImportNoDedupe,
             "two independent bugs at once: lseek(SEEK_CUR, 0) on a dma-buf returns 0, and PRIME_FD_TO_HANDLE creates a second handle for a dma-buf the file already has",
             [new Break(Inv.LlseekOther, 3), new Break(Inv.F2hDedupe, 4)]),

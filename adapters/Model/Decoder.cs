@@ -82,7 +82,9 @@ public sealed partial class ReferenceModel
     {
         if (outq.Peer is not { } cap || !DecoderCapture(cap) || outq.P.MultiPlanar) return;
         if (FrameQueued(b, b.Payload) is not { } res) return;
-        if (res < 0) { Unsure(cap); return; }
+        // a frame queued after a STOP waits with its buffer (VB2-DEC-8) and is parsed only once the decoder resumes: where the
+        // stream then stands is past what the model follows (the drain's own LAST buffer is still judged)
+        if (res < 0 || cap.Drain is CodecDrain.Draining or CodecDrain.Stopped) { Unsure(cap); return; }
         bool wasAhead = ChangeAhead(cap) != null;
         cap.StreamAhead.Add(res);
         if (!wasAhead) ExpectChange(cap);

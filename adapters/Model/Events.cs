@@ -86,13 +86,14 @@ public sealed partial class ReferenceModel
         bool srcDecides = DecoderCapture(v.Q) && (v.Subscribed & SrcChangeBit) != 0
             && ((v.Pending & SrcChangeBit) != 0 || srcJudged && _hasActual && _actual.Ok && _actual.R0 == V4L2_EVENT_SOURCE_CHANGE);
         if (srcJudged && !srcDecides) Cite(Inv.DecSourceChange);
-        // an EOS comes with the drain's end, and only then: an EOS owed or given rests on VB2-DRAIN-4; where none is owed and
-        // none came, VB2-DRAIN-4 was judged too, and the rest of the answer rests on VB2-EVENT-2
-        bool eosSure = EncoderFile(v) && (v.Subscribed & EosBit) != 0 && (v.Maybe & EosBit) == 0;
-        bool eosDecides = EncoderFile(v) && (v.Subscribed & EosBit) != 0 && ((v.Pending & EosBit) != 0 || _hasActual && _actual.Ok && _actual.R0 == V4L2_EVENT_EOS);
-        if (eosSure && !eosDecides) Cite(Inv.DrainEos);
+        // an EOS comes with the drain's end, and only then: an EOS owed or given rests on VB2-DRAIN-4 (VB2-DEC-7 on a decoder);
+        // where none is owed and none came, that was judged too, and the rest of the answer rests on VB2-EVENT-2
+        var eosRule = Ids(v.Q).Eos;
+        bool eosSure = DrainFile(v) && (v.Subscribed & EosBit) != 0 && (v.Maybe & EosBit) == 0;
+        bool eosDecides = DrainFile(v) && (v.Subscribed & EosBit) != 0 && ((v.Pending & EosBit) != 0 || _hasActual && _actual.Ok && _actual.R0 == V4L2_EVENT_EOS);
+        if (eosSure && !eosDecides) Cite(eosRule);
         Cite(Inv.EventDequeue);
-        if (eosDecides) Cite(Inv.DrainEos);
+        if (eosDecides) Cite(eosRule);
         if (srcDecides) Cite(Inv.DecSourceChange);
         // an event of a type whose subscription was ended: its pending instance should have gone with it
         if (_hasActual && _actual.Ok && (v.Ended & EventBit((uint)_actual.R0)) != 0) Cite(Inv.EventSubscribe);
@@ -130,8 +131,8 @@ public sealed partial class ReferenceModel
         EosMayCome(v.Q);
         SourceChangeMayCome(v.Q);
         bool shown = v.Pending == 0 && _hasActual && (_actual.R0 & POLLPRI) != 0;
-        if ((v.Subscribed & EosBit) != 0 && ((v.Pending & EosBit) != 0 || shown) && EncoderFile(v))
-            Cite(Inv.DrainEos);
+        if ((v.Subscribed & EosBit) != 0 && ((v.Pending & EosBit) != 0 || shown) && DrainFile(v))
+            Cite(Ids(v.Q).Eos);
         if ((v.Subscribed & SrcChangeBit) != 0 && DecoderCapture(v.Q) && ((v.Pending & SrcChangeBit) != 0 || !v.Q.StreamUnsure && shown))
             Cite(Inv.DecSourceChange);
         if (v.Pending != 0) return Outcome.Success(POLLPRI);
@@ -148,13 +149,13 @@ public sealed partial class ReferenceModel
     /// context's file (if subscribed) at any time: vicodec, for one, signals it again when OUTPUT stops after a drain.</summary>
     private static void EosMayCome(VideoQueue cap)
     {
-        if (cap.Context is { } f && (f.Subscribed & EosBit) != 0 && cap.Drain is EncoderDrain.Draining or EncoderDrain.Unsure) f.Maybe |= EosBit;
+        if (cap.Context is { } f && (f.Subscribed & EosBit) != 0 && cap.Drain is CodecDrain.Draining or CodecDrain.Unsure) f.Maybe |= EosBit;
     }
 
     /// <summary>STOP began a drain on cap: a file subscribed to EOS now is owed one when the LAST buffer comes (VB2-DRAIN-4).</summary>
     private static void EosOnStop(VideoQueue cap)
     {
-        if (cap.Context is { } f && (f.Subscribed & EosBit) != 0 && cap.Drain == EncoderDrain.Draining) f.EosWatch = true;
+        if (cap.Context is { } f && (f.Subscribed & EosBit) != 0 && cap.Drain == CodecDrain.Draining) f.EosWatch = true;
         EosMayCome(cap);
     }
 

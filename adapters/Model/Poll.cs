@@ -68,10 +68,10 @@ public sealed partial class ReferenceModel
         Cite(Inv.PollM2m);
         VideoQueue cap = QueueOf(v, v.Q.P.BufType), outq = QueueOf(v, v.Out!.P.BufType);
         // resumed by START after a drain, the CAPTURE queue no longer counts its LAST buffer: a POLLIN for it rests on VB2-DRAIN-3
-        if (cap.Resumed && _hasActual && (_actual.R0 & POLLIN) != 0) _decidedBy = Inv.DrainResume;
+        if (cap.Resumed && _hasActual && (_actual.R0 & POLLIN) != 0) _decidedBy = Ids(cap).Resume;
         // past what the documentation describes of a drain, whether vb2 still remembers a LAST buffer (which makes the context
         // active and reports POLLIN) is not known: not judged
-        if (EncoderCapture(cap) && cap.Drain == EncoderDrain.Unsure && cap.Streaming)
+        if (DrainCapture(cap) && cap.Drain == CodecDrain.Unsure && cap.Streaming)
         {
             short asked = (short)(events & (POLLIN | POLLOUT));
             var any = new[] { POLLERR, POLLIN, POLLOUT, (short)(POLLIN | POLLOUT), (short)0 }.Where(r => r == POLLERR || (r & ~asked) == 0)

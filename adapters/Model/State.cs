@@ -173,15 +173,15 @@ internal sealed class VideoBuffer(int index, VideoPlane[] planes)
     }
 }
 
-/// <summary>Where a stateful encoder's context is in the drain (dev-encoder.rst, Drain), as the model knows it.</summary>
-internal enum EncoderDrain
+/// <summary>Where a stateful codec's context is in the drain (dev-encoder.rst and dev-decoder.rst, Drain), as the model knows it.</summary>
+internal enum CodecDrain
 {
-    /// <summary>No drain: encoding as normal.</summary>
+    /// <summary>No drain: encoding or decoding as normal.</summary>
     Running,
     /// <summary>STOP was accepted with both queues streaming: the OUTPUT buffers queued before it are encoded, then a CAPTURE
     /// buffer comes back flagged LAST. Until that buffer is dequeued the device may have finished on its own clock.</summary>
     Draining,
-    /// <summary>The LAST buffer was dequeued: the encoder has stopped; DQBUF of CAPTURE fails with EPIPE; START resumes.</summary>
+    /// <summary>The drain's LAST buffer was dequeued: the codec has stopped; DQBUF of CAPTURE fails with EPIPE; START resumes.</summary>
     Stopped,
     /// <summary>Where the documentation and the kernel's code part ways (a STOP while a queue does not stream; a STREAMOFF of
     /// OUTPUT during or after a drain; a STOP or START that found the drain over before its LAST buffer was seen): nothing
@@ -202,13 +202,16 @@ internal sealed class VideoQueue(VideoNodeProfile p)
     /// empty, unowned, idle queue rests on VB2-OWN-9.</summary>
     public bool ReleasedOnClose;
     public bool Streaming;
-    /// <summary>On a stateful encoder's CAPTURE queue: where its context is in the drain (dev-encoder.rst, Drain).</summary>
-    public EncoderDrain Drain;
+    /// <summary>On a stateful codec's CAPTURE queue: where its context is in the drain (dev-encoder.rst, dev-decoder.rst, Drain).</summary>
+    public CodecDrain Drain;
     /// <summary>vb2's last_buffer_dequeued: a buffer flagged V4L2_BUF_FLAG_LAST was dequeued from this capture queue, so every
-    /// DQBUF fails with EPIPE until streaming stops (or an encoder's START resumes it).</summary>
+    /// DQBUF fails with EPIPE until streaming stops (or a codec's START resumes it).</summary>
     public bool LastDequeued;
-    /// <summary>An encoder's START resumed this CAPTURE queue after its drain: what DQBUF gives rests on VB2-DRAIN-3 until the next
-    /// LAST buffer or STREAMOFF.</summary>
+    /// <summary>The invariant the LAST buffer that set <see cref="LastDequeued"/> rests on: a drain's (VB2-DRAIN-2, VB2-DEC-5) or a
+    /// decoder's resolution change (VB2-DEC-2).</summary>
+    public string? LastBy;
+    /// <summary>A codec's START resumed this CAPTURE queue after its LAST buffer: what DQBUF gives rests on VB2-DRAIN-3 (VB2-DEC-6
+    /// on a decoder) until the next LAST buffer or STREAMOFF.</summary>
     public bool Resumed;
     /// <summary>On a stateful decoder's CAPTURE queue: the stream resolution (<see cref="Bitstream.Resolutions"/> index) the decoder
     /// has signalled, null before its first.</summary>

@@ -69,15 +69,15 @@ public sealed partial class ReferenceModel
     private int CanComplete(VideoQueue q)
     {
         int mine = q.Streaming ? q.QueuedOrder.Count - q.KnownDone : 0;
-        // an encoder that has stopped after its drain runs no job (v4l2_m2m_try_schedule: has_stopped) until START
-        if (EncoderCapture(q) && q.Drain == EncoderDrain.Stopped) return 0;
-        // during and after its drain, an encoder processes only the OUTPUT buffers queued before the STOP: those queued after
-        // it wait for START or a STREAMOFF (VB2-DRAIN-5)
+        // a codec that has stopped after its drain runs no job (v4l2_m2m_try_schedule: has_stopped) until START
+        if (DrainCapture(q) && q.Drain == CodecDrain.Stopped) return 0;
+        // during and after its drain, a codec processes only the OUTPUT buffers queued before the STOP: those queued after
+        // it wait for START or a STREAMOFF (VB2-DRAIN-5, VB2-DEC-8)
         if (HoldsNewOutput(q) && !(!_hasActual && Broken(ModelBug.DrainProcessesLate)))
         {
             int before = 0;
             for (int i = q.KnownDone; i < q.QueuedOrder.Count && q.Bufs[q.QueuedOrder[i]] is { AfterStop: false }; i++) before++;
-            if (before < mine) { Cite(Inv.DrainHold); _decidedBy = Inv.DrainHold; mine = before; }   // what is not done rests on it
+            if (before < mine) { var hold = Ids(q).Hold; Cite(hold); _decidedBy = hold; mine = before; }   // what is not done rests on it
         }
         if (q.Peer == null || Broken(ModelBug.M2mOutputUnprocessed) && q.P.IsOutput || q.Peer.Streaming) return mine;
         if (q.P.IsOutput && q.P.Codec == CodecKind.Decoder) return mine;   // a decoder parses its bitstream before CAPTURE streams
@@ -716,11 +716,11 @@ public sealed partial class ReferenceModel
         var q = v.QueueFor(type);
         if (type != q.P.BufType || IsBusy(v, q, refuses: false) || q.FileIo || !q.Streaming || q.KnownDone > 0) return BlockingDQBuf.ReturnsAtOnce;
         // past what the documentation describes of a drain, whether vb2 still remembers a LAST buffer is not known
-        if (EncoderCapture(q) && q.Drain == EncoderDrain.Unsure) return BlockingDQBuf.MaySleepForever;
+        if (DrainCapture(q) && q.Drain == CodecDrain.Unsure) return BlockingDQBuf.MaySleepForever;
         if (q.LastDequeued) return BlockingDQBuf.ReturnsAtOnce;   // EPIPE
-        // an encoder's drain returns every queued CAPTURE buffer, the last one flagged LAST (dev-encoder.rst, Drain), once vb2
-        // has handed them to the driver (start_streaming: as many queued as the most min_queued_buffers may be)
-        if (EncoderCapture(q) && q.Drain == EncoderDrain.Draining && q.QueuedOrder.Count > 0 && q.QueuedOrder.Count >= q.StartHi)
+        // a codec's drain returns a queued CAPTURE buffer, the last one flagged LAST (dev-encoder.rst, dev-decoder.rst, Drain),
+        // once vb2 has handed them to the driver (start_streaming: as many queued as the most min_queued_buffers may be)
+        if (DrainCapture(q) && q.Drain == CodecDrain.Draining && q.QueuedOrder.Count > 0 && q.QueuedOrder.Count >= q.StartHi)
             return BlockingDQBuf.WaitsForBuffer;
         // an output device may keep showing its last buffer until another comes ("a repeated frame was displayed again by an
         // output device because the application did not pass new data in time", buffer.rst; vivid holds it): two there
@@ -739,7 +739,7 @@ public sealed partial class ReferenceModel
         int? idle = null;
         for (int i = 0; i < q.Bufs.Length && idle == null; i++)
             if (q.Bufs[i] is { Queued: false, Request: null }) idle = i;
-        return new QueueView(q.Memory, q.NumBufs, idle, q.Streaming, q.Drain == EncoderDrain.Draining, q.LastDequeued,
+        return new QueueView(q.Memory, q.NumBufs, idle, q.Streaming, q.Drain == CodecDrain.Draining, q.LastDequeued,
             DecoderCapture(q) ? q.StreamRes : null, DecoderCapture(q) ? ChangeAhead(q) : null);
     }
 
@@ -764,7 +764,7 @@ public sealed partial class ReferenceModel
         if (blocking)
         {
             if (!DQBufReturns(fd, type)) return Outcome.NotRun;
-            Cite(EncoderCapture(q) ? Inv.DrainLast : Inv.DQBufBlocking);   // on an encoder, the drain is what makes it return
+            Cite(DrainCapture(q) && q.Drain == CodecDrain.Draining ? Ids(q).Last : Inv.DQBufBlocking);   // on a codec, the drain is what makes it return
             if (q.KnownDone == 0)
             {
                 if (!_hasActual && Broken(ModelBug.BlockingDQBufEagain)) return Outcome.Fail(Errno.EAGAIN);   // the bug: as if O_NONBLOCK
@@ -842,7 +842,7 @@ public sealed partial class ReferenceModel
             // jobs may have run, unobserved, until now: the other queue keeps every buffer they completed
             var decided = _decidedBy;
             peer.Budget = CanComplete(peer);
-            peer.BudgetBy = _decidedBy == Inv.DrainHold ? Inv.DrainHold : null;   // buffers held by a drain were not processed
+            peer.BudgetBy = _decidedBy == Ids(peer).Hold ? _decidedBy : null;   // buffers held by a drain were not processed
             _decidedBy = decided;
             q.Budget = 0;
             q.BudgetBy = null;
