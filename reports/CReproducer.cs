@@ -57,7 +57,7 @@ public static class CReproducer
             if (s.Op is QueryBuf { Type: var qt } q && !IsOutputType(qt) && s.Cited.Contains(Conformance.Adapters.Model.Inv.DecStreamFormat))
                 code = em.LearnFormatSize(q, entries.Where(a => a.Err == Errno.OK).Select(a => a.R0).Distinct()) + code;
             var allowed = string.Join(", ", entries.Select(a => $"{{ {CErr(a.Err)}, {L(a.R0)}, {L(a.R0Max)}, {L(a.R1)}, {L(a.R2)}, {a.Mask} }}"));
-            var expectedText = CString(string.Join(" or ", s.Allowed.Select(a => a.Errno == Errno.NotRun ? "not run" : s.Op.Observed(a)).Distinct()));
+            var expectedText = CString(Alternatives([.. s.Allowed.Select(a => a.Errno == Errno.NotRun ? "not run" : s.Op.Observed(a)).Distinct()]));
             body.Append("\t{\n");
             body.Append($"\t\tstatic const struct allowed allowed[] = {{ {allowed} }};\n");
             body.Append("\t\tstruct outcome o;\n");
@@ -323,6 +323,49 @@ public static class CReproducer
 
     private static string Comment(string s) => s.Replace("*/", "* /").Replace("/*", "/ *");
     private static string Ktap(string s) => s.Replace('#', 'N').Replace('\n', ' ');
+    /// <summary>
+    /// The texts of the outcomes a step allows, joined with " or ", where a run of three or more texts that differ only in one
+    /// number, each one more than the one before, is written once with that number as "first..last" (a REQBUFS that may grant
+    /// 1 to 32 buffers reads "0, count = 1..32, ..." rather than 32 texts).
+    /// </summary>
+    public static string Alternatives(IReadOnlyList<string> texts)
+    {
+        // odd indexes hold the numbers (Split keeps what its capture group matched)
+        var parts = texts.Select(t => System.Text.RegularExpressions.Regex.Split(t, "([0-9]+)")).ToList();
+        var result = new List<string>();
+        for (int i = 0; i < parts.Count;)
+        {
+            int j = i + 1, at = -1;
+            while (j < parts.Count && NextInRun(parts[j - 1], parts[j], ref at)) j++;
+            if (j - i >= 3)
+            {
+                var first = (string[])parts[i].Clone();
+                first[at] = $"{parts[i][at]}..{parts[j - 1][at]}";
+                result.Add(string.Concat(first));
+            }
+            else for (int k = i; k < j; k++) result.Add(string.Concat(parts[k]));
+            i = j;
+        }
+        return string.Join(" or ", result);
+    }
+
+    /// <summary>Whether b is a's text with the number at index <paramref name="at"/> (the first that differs, when -1) one more.</summary>
+    private static bool NextInRun(string[] a, string[] b, ref int at)
+    {
+        if (a.Length != b.Length) return false;
+        int differs = -1;
+        for (int k = 0; k < a.Length; k++)
+            if (a[k] != b[k])
+            {
+                if (k % 2 == 0 || differs >= 0) return false;
+                differs = k;
+            }
+        if (differs < 0 || at >= 0 && differs != at) return false;
+        if (!long.TryParse(a[differs], out var x) || !long.TryParse(b[differs], out var y) || y != x + 1) return false;
+        at = differs;
+        return true;
+    }
+
     internal static string CString(string s)
     {
         var sb = new StringBuilder("\"");

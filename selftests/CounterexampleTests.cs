@@ -51,6 +51,18 @@ public class CounterexampleTests
     }
 
     [Fact]
+    public void A_reproducers_expected_text_folds_a_run_of_counts_into_a_range()
+    {
+        var granted = Enumerable.Range(1, 32).Select(n => $"0, count = {n}, capabilities = MMAP|DMABUF").ToList();
+        Assert.Equal("0, count = 1..32, capabilities = MMAP|DMABUF", CReproducer.Alternatives(granted));
+        // two texts, texts differing in more than one number, or numbers not one apart: as they are
+        Assert.Equal("0, index = 0 or 0, index = 1", CReproducer.Alternatives(["0, index = 0", "0, index = 1"]));
+        Assert.Equal("0 or -1 EINVAL", CReproducer.Alternatives(["0", "-1 EINVAL"]));
+        Assert.Equal("0, a = 1, b = 1 or 0, a = 2, b = 2 or 0, a = 3, b = 3", CReproducer.Alternatives(["0, a = 1, b = 1", "0, a = 2, b = 2", "0, a = 3, b = 3"]));
+        Assert.Equal("0, count = 1..3 or -1 ENOMEM or 0, count = 8", CReproducer.Alternatives(["0, count = 1", "0, count = 2", "0, count = 3", "-1 ENOMEM", "0, count = 8"]));
+    }
+
+    [Fact]
     public void Counterexample_text_matches_the_golden_file()
     {
         var r = Llseek.Value;
