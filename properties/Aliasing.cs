@@ -40,7 +40,7 @@ public sealed class AliasingProperty : IConformanceProperty
                 steps.Add(new Step(op, o));
                 if (op is TransferStamp ts && o.Ok)
                 {
-                    if (o.R0 != o.R1 && settled != null && settled.Contains(ts.Invariant)) { if (exercise != null) exercise.Masked++; return null; }
+                    if (o.R0 != o.R1 && settled != null && settled.Contains(ts.Invariant)) { exercise?.Mask(Name); return null; }
                     if (o.R0 != o.R1)
                         return new Failure(Name, ts.Invariant, steps.Count - 1, steps, $"0x{(ulong)o.R1:x}", $"0x{(ulong)o.R0:x}",
                             "the two mappings name the same buffer byte");

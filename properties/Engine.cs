@@ -340,9 +340,14 @@ public static class Engine
             else if (reason != null) list.Add(new(inv, Verdict.Skip, n, reason));
             else if (n == 0 && exercise.StoppedBecause != null) list.Add(new(inv, Verdict.NotExercised, 0, exercise.StoppedBecause));
             else if (!checkedBy.Contains(inv.Id)) list.Add(new(inv, Verdict.NotExercised, 0, "no property selected for this run checks it"));
-            else if (n == 0) list.Add(new(inv, Verdict.NotExercised, 0, exercise.Masked > 0
-                ? $"no generated sequence reached it ({exercise.Masked} sequences stopped early at an invariant already failing)"
-                : "no generated sequence reached it"));
+            else if (n == 0)
+            {
+                // only the sequences of properties that judge this invariant could have reached it
+                long masked = results.Where(r => r.Property.Checks.Contains(inv.Id)).Select(r => r.Property.Name).Distinct().Sum(exercise.MaskedIn);
+                list.Add(new(inv, Verdict.NotExercised, 0, masked > 0
+                    ? $"no generated sequence reached it ({masked} sequences of the properties that judge it stopped early at an invariant already failing)"
+                    : "no generated sequence reached it"));
+            }
             else list.Add(new(inv, Verdict.Pass, n, null));
         }
         return list;

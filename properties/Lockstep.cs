@@ -95,7 +95,7 @@ public sealed class LockstepProperty : IConformanceProperty
                     var id = cited.Length > 0 ? cited[^1] : "UNCITED";
                     // a divergence at a step that follows a rule already found broken is that bug again (the state it left
                     // behind shows up here), not a new one: judging this sequence ends here
-                    if (settled != null && cited.Any(settled.Contains)) { if (exercise != null) exercise.Masked++; return null; }
+                    if (settled != null && cited.Any(settled.Contains)) { exercise?.Mask(Name); return null; }
                     return new Failure(Name, id, steps.Count - 1, steps, op.Observed(expected), op.Observed(actual));
                 }
                 if (exercise != null && actual.Errno != Errno.NotRun) { exercise.HitAll(cited); exercise.Ops++; }

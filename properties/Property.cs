@@ -14,6 +14,11 @@ public sealed class Exercise
 {
     /// <summary>Sequences whose judgement ended early at a divergence on an invariant the run had already reported failing.</summary>
     public long Masked;
+    private readonly Dictionary<string, long> _maskedIn = new(StringComparer.Ordinal);
+    /// <summary>A sequence of <paramref name="property"/> ended early at an invariant already failing (<see cref="Masked"/>).</summary>
+    public void Mask(string property) { Masked++; _maskedIn[property] = _maskedIn.GetValueOrDefault(property) + 1; }
+    /// <summary>How many of <see cref="Masked"/> were sequences of <paramref name="property"/>.</summary>
+    public long MaskedIn(string property) => _maskedIn.GetValueOrDefault(property);
     /// <summary>Why the run on this target stopped before its budget (a device left busy that cannot be reloaded), or null.</summary>
     public string? StoppedBecause;
     private readonly Dictionary<string, long> _counts = new(StringComparer.Ordinal);
