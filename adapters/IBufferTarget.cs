@@ -200,6 +200,10 @@ public interface IBufferTarget : IDisposable
     /// <summary>VIDIOC_DQEVENT on a video node's file, which the harness keeps O_NONBLOCK (vidioc-dqevent.rst). R0 = the
     /// event's type (V4L2_EVENT_*), R1 = the number of events still pending after it. ENOENT when none is pending.</summary>
     Outcome DQEvent(int fd);
+    /// <summary>poll(2) of a video node's file for POLLPRI alone, waiting up to <paramref name="timeoutMs"/> milliseconds
+    /// (func-poll.rst): R0 = revents &amp; POLLPRI (0 when the wait ran out). The harness issues it only where an event is
+    /// certain to come, so a conforming driver never makes it wait out.</summary>
+    Outcome EventWait(int fd, int timeoutMs);
     /// <summary>VIDIOC_REMOVE_BUFS.</summary>
     Outcome RemoveBufs(int fd, uint type, uint index, uint count);
     /// <summary>

@@ -145,7 +145,8 @@ public sealed record MediaPipeline(string MediaDevice, IReadOnlyList<PadFormat> 
 /// format the decoder gives a stream of that resolution once it signalled the source change (dev-decoder.rst, Capture Setup,
 /// step 1: VIDIOC_G_FMT "to get format for the destination buffers parsed/decoded from the bytestream"). The driver's choice,
 /// read through G_FMT at discovery and checked there to hold a frame (at least width x height bytes); the oracle judges
-/// every later allocation against it.</param>
+/// every later allocation against it. 0 where discovery saw no V4L2_EVENT_SOURCE_CHANGE for that resolution within 2 s (the
+/// size is then unknown and not judged; the missing event is VB2-DEC-1's to judge in the run).</param>
 public sealed record DecoderStream(uint CodedFormat, IReadOnlyList<long> CaptureSizes);
 
 /// <summary>What a mem2mem node converts (read from VIDIOC_ENUM_FMT's V4L2_FMT_FLAG_COMPRESSED on each queue).</summary>
@@ -377,7 +378,7 @@ public sealed record TargetProfile(
                 if (Video.Any(v => v.IsMem2Mem && v.Codec == CodecKind.Decoder && v.Stream != null)) return true;
                 reason = Video.Count == 0 ? "no V4L2 node"
                     : Video.Any(v => v.IsMem2Mem && v.Codec == CodecKind.Decoder)
-                        ? "a stateful decoder whose stream discovery could not set up (the node's notes say why: a coded format other than FWHT, which is all the suite writes, a multi-planar queue, or no V4L2_EVENT_SOURCE_CHANGE within 2 s of a frame, itself against VB2-DEC-1)"
+                        ? "a stateful decoder whose stream discovery could not set up (the node's notes say why: a coded format other than FWHT, which is all the suite writes, a multi-planar queue, or OUTPUT buffers that cannot hold a frame)"
                         : "no stateful decoder (a mem2mem node whose OUTPUT queue takes a compressed format, V4L2_FMT_FLAG_COMPRESSED): the source change and the drain of VIDIOC_DECODER_CMD are a decoder's";
                 return false;
             case "queue" when arg == "mplane":

@@ -213,6 +213,7 @@ public interface IOpVisitor<out T>
     T Visit(StreamOff op);
     T Visit(EncoderCmd op);
     T Visit(DecoderCmd op);
+    T Visit(EventWait op);
     T Visit(SubscribeEvent op);
     T Visit(DQEvent op);
     T Visit(RemoveBufs op);
@@ -861,6 +862,26 @@ public sealed record DQEvent(Var Fd) : Op
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.DQEvent(fd) : NotRun;
     public override string Text => $"ioctl({Fd}, VIDIOC_DQEVENT, &ev) /* O_NONBLOCK */";
     public override string Observed(in Outcome o) => o.Ok ? $"0, type = {SubscribeEvent.EventName((uint)o.R0)}, pending = {o.R1}" : base.Observed(o);
+}
+
+/// <summary>
+/// poll() of a stateful codec's file for POLLPRI alone, waiting up to <see cref="TimeoutMs"/> (func-poll.rst): R0 = revents &amp;
+/// POLLPRI. Issued only where the oracle says an event is certain to come (<see cref="Returns"/>): one is pending, or a
+/// decoder owes the event of its stream's first resolution (dev-decoder.rst, Initialization, step 4). A driver that lets the
+/// wait run out is a failure of the rule that owed the event, with a counterexample, not a hang.
+/// </summary>
+public sealed record EventWait(Var Fd) : Op
+{
+    /// <summary>How long the wait may take, in milliseconds: the suite's bound for a decoder to parse one whole frame it holds
+    /// (discovery waits as long).</summary>
+    public const int TimeoutMs = 2000;
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
+    public override string Area => "vb2";
+    public override bool MaySleep => true;
+    public override bool Returns(ReferenceModel oracle, Env oracleEnv) => oracleEnv.Resolve(Fd, out var fd) && oracle.EventComes(fd);
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.EventWait(fd, TimeoutMs) : NotRun;
+    public override string Text => $"poll({{.fd = {Fd}, .events = POLLPRI}}, 1, {TimeoutMs})";
+    public override string Observed(in Outcome o) => o.Ok ? $"revents {VideoPoll.Names((short)o.R0)}" : base.Observed(o);
 }
 
 public sealed record RemoveBufs(

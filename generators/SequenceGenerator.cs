@@ -677,6 +677,9 @@ public sealed class SequenceGenerator
         });
         Add(3, r => new SubscribeEvent(r.Pick(video).Var, Draw(Domains.EventType, ref r), Draw(Domains.EventIoctl, ref r)));
         Add(3, r => new DQEvent(r.Pick(video).Var));
+        // a wait for an event that is certain to come (one pending, or the stream's first resolution owed)
+        var owed = video.Where(v => env.Resolve(v.Var, out var fd) && _model.EventComes(fd)).ToList();
+        Add(owed.Count > 0 ? 3 : 0, r => new EventWait(r.Pick(owed).Var));
         // its drain: STOP (and START to resume) on a context whose queues stream, among the queueing and dequeueing that drive
         // it (rarely on one that does not: AMB-37, not judged); a blocking DQBUF of CAPTURE where the drain must return a buffer
         Add(3, r =>
@@ -748,8 +751,11 @@ public sealed class SequenceGenerator
                 return QueueOut(v, (uint)oi);
             }
             if (!oq.Streaming) return new StreamOn(v.Var, outT);
-            // a change the decoder may have signalled: its event first, so that CAPTURE is set up for the stream
-            if (subscribed && cq.ChangeAhead != null && !cq.Streaming && r.Chance(60)) return new DQEvent(v.Var);
+            // a change the decoder may have signalled: its event first, so that CAPTURE is set up for the stream; where the
+            // decoder owes the stream's first resolution, waited for with poll() first (VB2-DEC-1: it must come)
+            if (subscribed && cq.ChangeAhead != null && !cq.Streaming && r.Chance(60))
+                return _model.EventComes(fd) && (_model.SubscribedEvents(fd) & 1u << (int)V4L2_EVENT_SOURCE_CHANGE) != 0 && r.Chance(50)
+                    ? new EventWait(v.Var) : new DQEvent(v.Var);
             // after the LAST buffer (a change's or a drain's): EPIPE, the events, and CAPTURE stopped or START to resume
             if (cq.LastDequeued)
                 return r.Weighted((2, 0), (3, 1), (4, 2), (2, 3)) switch

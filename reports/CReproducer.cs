@@ -742,6 +742,10 @@ public static class CReproducer
             "\to = poll(&p, 1, 0) < 0 ? fail() : done(p.revents & (POLLPRI | POLLERR), 0, 0);\n}";
 
         /// <summary>poll() of a video node, zero timeout: r0 = revents &amp; (POLLIN | POLLOUT | POLLPRI | POLLERR).</summary>
+        public string Visit(EventWait op) =>
+            $"{{\n\tstruct pollfd p = {{ .fd = {Fd(op.Fd)}, .events = POLLPRI }};\n\n" +
+            $"\to = poll(&p, 1, {EventWait.TimeoutMs}) < 0 ? fail() : done(p.revents & POLLPRI, 0, 0);\n}}";
+
         public string Visit(VideoPoll op) =>
             $"{{\n\tstruct pollfd p = {{ .fd = {Fd(op.Fd)}, .events = {VideoPoll.Names(op.Events).Replace("|", " | ")} }};\n\n" +
             "\to = poll(&p, 1, 0) < 0 ? fail() : done(p.revents & (POLLIN | POLLOUT | POLLPRI | POLLERR), 0, 0);\n}";

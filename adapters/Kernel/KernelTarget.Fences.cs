@@ -214,4 +214,14 @@ public sealed unsafe partial class KernelTarget
         int keep = f.Kind switch { Kind.Request => POLLPRI | POLLERR, Kind.Video => POLLIN | POLLOUT | POLLPRI | POLLERR, _ => POLLIN | POLLOUT };
         return r < 0 ? Err(r) : Outcome.Success(p.revents & keep);
     }
+
+    public Outcome EventWait(int fd, int timeoutMs)
+    {
+        if (!_fds.TryGetValue(fd, out var f) || f.Kind != Kind.Video) return Outcome.NotRun;
+        var p = new pollfd { fd = fd, events = POLLPRI };
+        long r;
+        using (_watchdog.Op("poll", fd))
+            r = Sys.Poll(&p, 1, timeoutMs);
+        return r < 0 ? Err(r) : Outcome.Success(p.revents & POLLPRI);
+    }
 }

@@ -97,7 +97,7 @@ public sealed partial class ReferenceModel
     {
         if (ChangeAhead(cap) is not { } next) return;
         if (cap.Context is { } f && (f.Subscribed & SrcChangeBit) != 0 && !cap.StreamUnsure) f.SrcWatch = true;
-        cap.PlaneSizes = [cap.P.Stream!.CaptureSizes[next]];
+        if (cap.P.Stream!.CaptureSizes[next] is > 0 and var size) cap.PlaneSizes = [size];
         cap.FmtAnswers.Clear();
         cap.SizesAtStake = UnsettledSizes;
     }
@@ -143,9 +143,10 @@ public sealed partial class ReferenceModel
         // the bug (as a target): the CAPTURE format keeps the sizes it had before the stream said otherwise
         if (!_hasActual && Broken(ModelBug.CaptureFormatStale))
             cap.PlaneSizes = [.. cap.P.PlaneSizes];
-        else
+        else if (cap.P.Stream!.CaptureSizes[res] > 0)
             TakeFormat(cap, [cap.P.Stream!.CaptureSizes[res]]);
-        cap.SizesAtStake = Inv.DecStreamFormat;
+        // a resolution whose CAPTURE size discovery could not read (the decoder gave it no event): its sizes are not judged
+        cap.SizesAtStake = cap.P.Stream!.CaptureSizes[res] > 0 ? Inv.DecStreamFormat : UnsettledSizes;
         ExpectChange(cap);   // a further change queued behind this one
         SourceChangeMayCome(cap);
     }

@@ -123,6 +123,51 @@ public sealed partial class ReferenceModel
         return o;
     }
 
+    /// <summary>
+    /// Whether an event is certain to come on fd's file, so that a poll() for POLLPRI with a timeout returns before it runs out
+    /// (<see cref="EventWait"/> is issued only then): one is pending, or a decoder owes the event of its stream's first
+    /// resolution (<see cref="FirstChangeOwed"/>). Pure.
+    /// </summary>
+    public bool EventComes(int fd) =>
+        TryFile(fd, out var f) && f is VideoFile v && (EncoderFile(v) || DecoderFile(v)) && (v.Pending != 0 || FirstChangeOwed(v));
+
+    /// <summary>
+    /// A stateful decoder's file owes the event of the stream's first resolution: it was subscribed when a whole frame reached
+    /// the driver (queued while OUTPUT streams, or at STREAMON), no resolution was signalled yet, and CAPTURE is not streaming,
+    /// so the decoder has nothing to do but parse what OUTPUT holds "until required metadata to configure the CAPTURE queue
+    /// are found. This is indicated by the decoder sending a V4L2_EVENT_SOURCE_CHANGE event" (dev-decoder.rst, Initialization,
+    /// step 4). Not where the stream is past what the model follows.
+    /// </summary>
+    private static bool FirstChangeOwed(VideoFile v) =>
+        DecoderCapture(v.Q) && v.SrcWatch && (v.Pending & SrcChangeBit) == 0 && v.Q.StreamRes == null && !v.Q.Streaming
+        && !v.Q.StreamUnsure && ChangeAhead(v.Q) != null && v.Out is { Streaming: true };
+
+    /// <summary>
+    /// poll() for POLLPRI with a timeout (<see cref="EventWait"/>), issued only where an event is certain to come: POLLPRI. An
+    /// event a decoder owes for its stream's first resolution is pending from then on (VB2-DEC-1). Where none is certain the op
+    /// is not run (it could wait the whole timeout).
+    /// </summary>
+    public Outcome EventWait(int fd, int timeoutMs)
+    {
+        if (!TryVideo(fd, out var v, out var err)) return err;
+        bool comes = EventComes(fd);
+        if (_hasActual && !comes) return Outcome.NotRun;   // the harness never issues it where it could wait out
+        if (!comes) return EventPoll(v);                   // the model as the device: what the wait would end with
+        Cite(Inv.EventDequeue);
+        // the event that is certain rests on the rule that made it so
+        if ((v.Pending & EosBit) != 0 && DrainFile(v)) Cite(Ids(v.Q).Eos);
+        bool first = FirstChangeOwed(v);
+        if (first || (v.Pending & SrcChangeBit) != 0 && DecoderCapture(v.Q)) Cite(Inv.DecSourceChange);
+        if (first)
+        {
+            // the bug (as a target): the decoder never signals the change
+            if (!_hasActual && Broken(ModelBug.SourceChangeNever)) return Outcome.Success(0);
+            v.Pending |= SrcChangeBit;
+            v.Maybe &= ~SrcChangeBit;
+        }
+        return Outcome.Success(POLLPRI);
+    }
+
     /// <summary>poll() of a stateful codec's file for POLLPRI alone: POLLPRI when an event is pending, 0 when none can be,
     /// either while one may have come on the device's clock. Starts nothing.</summary>
     private Outcome EventPoll(VideoFile v)

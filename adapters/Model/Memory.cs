@@ -122,7 +122,7 @@ public sealed partial class ReferenceModel
         }
         // contents not specified (fresh vb2 memory, or a device wrote it): learn what the target holds
         ulong v = ChooseValue("any value (contents not specified)");
-        mem.Write(memOff, new Stamp(v, m.Id, m.Kind));
+        mem.Learn(memOff, new Stamp(v, m.Id, m.Kind));   // a read: a frame whose bytes these are is still whole
         return Outcome.Success((long)v);
     }
 

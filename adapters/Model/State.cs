@@ -31,6 +31,14 @@ internal sealed class Mem(long size, ulong? initial)
         if (Frame is { } f && off + 8 > f.Offset && off < f.Offset + Bitstream.FwhtHeaderBytes) Frame = null;   // its header is gone
     }
 
+    /// <summary>A read learned what an unspecified word holds: recorded as <see cref="Write"/> does, but nothing was written,
+    /// so a coded frame there stays intact.</summary>
+    public void Learn(long off, Stamp s)
+    {
+        (_stamps ??= new())[off] = s;
+        (_written ??= new()).Add(s.Value);
+    }
+
     public bool HasStamps => _stamps is { Count: > 0 };
 
     /// <summary>Some word of this memory holds or held the value (the initial contents count when they are specified).</summary>

@@ -1,17 +1,19 @@
 using Conformance.Adapters;
 using Conformance.Adapters.Model;
 using Conformance.Generators;
+using Conformance.Properties;
+using Conformance.Spec;
 using Xunit;
 using static Conformance.Adapters.Uapi;
 
 namespace Conformance.SelfTests;
 
 /// <summary>
-/// The reference model as the oracle of a stateful decoder's drain (VB2-DEC-4..8; adapters/Model/Drain.cs, Decoder.cs), fed what
+/// The reference model as the oracle of a stateful decoder (VB2-DEC-1, VB2-DEC-4..8; adapters/Model/Drain.cs, Decoder.cs, Events.cs), fed what
 /// vicodec's decoder did in the lab: the documented drain is judged with the decoder's own rules, and a drain begun while a
 /// resolution change is queued ahead (whose LAST buffer may be either's) is not.
 /// </summary>
-public class DecoderDrainTests
+public class DecoderTests
 {
     private static readonly TargetProfile Dec = TargetProfile.VicodecDecoderLike;
     private static readonly Var V1 = new(1);
@@ -76,6 +78,47 @@ public class DecoderDrainTests
         // accepting FLUSH is a VB2-DEC-4 failure
         var bad = Follow(new ReferenceModel(Dec), Steps([.. Streaming, (new DecoderCmd(V1, V4L2_DEC_CMD_FLUSH, false), Ok)]));
         Assert.Equal((false, Inv.DecoderCmd), bad[5]);
+    }
+
+    [Fact]
+    public void Reading_a_written_frame_back_leaves_it_whole_and_its_first_resolution_owed()
+    {
+        // the lab's 9 steps on vicodec's decoder (6.12.118, /dev/video10): the model once took the read at step 7 for a write
+        // over the frame's header, lost the frame, and refused the event the decoder then rightly signalled
+        long frame = Bitstream.FrameLength(0);
+        var map = new Var(4);
+        (Op, Outcome)[] steps =
+        [
+            (new Open("video0", O_RDWR | O_NONBLOCK), Ok), (new SubscribeEvent(V1, V4L2_EVENT_SOURCE_CHANGE, false), Ok),
+            (new ReqBufs(V1, Out, Mmap, 1), Outcome.Success(1, Caps)),
+            (new MmapVideo(V1, Out, 0, 0, Dec.Video[0].OutputQueue!.SizeImage, PROT_READ | PROT_WRITE, MAP_SHARED), Ok),
+            (new WriteFrame(map, 0), Outcome.Success(frame)), (new QBuf(V1, Out, 0, Mmap, Var.None) { BytesUsed = frame }, Ok),
+            (new ReadStamp(map, 0), Outcome.Success(unchecked((long)0xffffffff4f4f4f4f))), (new StreamOn(V1, Out), Ok),
+        ];
+        var m = new ReferenceModel(Dec);
+        var r = Follow(m, Steps([.. steps, (new DQEvent(V1), Outcome.Success(V4L2_EVENT_SOURCE_CHANGE, 0))]));
+        Assert.All(r, s => Assert.True(s.Allowed));
+        // before it is dequeued, the event is owed: a wait for it must end with POLLPRI (VB2-DEC-1)
+        var owed = new ReferenceModel(Dec);
+        var w = Follow(owed, Steps([.. steps, (new EventWait(V1), Outcome.Success(0))]));
+        Assert.Equal((false, Inv.DecSourceChange), w[^1]);
+    }
+
+    [Fact]
+    public void A_decoder_that_never_signals_fails_VB2_DEC_1_even_when_discovery_saw_no_event()
+    {
+        // discovery keeps the stream with its CAPTURE sizes unknown (0) when no event came: the run waits for the first
+        // resolution's event with poll() and reports its absence, with a counterexample, instead of skipping the decoder
+        var node = Dec.Video[0] with { Stream = Dec.Video[0].Stream! with { CaptureSizes = [0, 0] } };
+        var silent = Dec with { Video = [node] };
+        var r = Engine.Run("broken:source-change-never", new ReferenceModel(silent, ModelBug.SourceChangeNever), new RunOptions(), Catalog.Load());
+        var failed = r.Invariants.Where(i => i.Verdict == Verdict.Fail).Select(i => i.Invariant.Id).ToList();
+        Assert.Equal(["VB2-DEC-1"], failed);
+        Assert.Contains(r.Findings, f => f.Failure.InvariantId == Inv.DecSourceChange && f.Failure.Steps[^1].Op is EventWait);
+
+        // and a decoder that signals is judged on the same profile without a failure
+        var ok = Engine.Run("model", new ReferenceModel(silent), new RunOptions { Sequences = 100 }, Catalog.Load());
+        Assert.False(ok.Failed);
     }
 
     [Fact]
