@@ -663,7 +663,7 @@ public sealed record QBuf(
     [Derived("one handle per further plane of a multi-planar queue, each picked like Mem for its plane's size")] ImmutableArray<Var> MorePlanes = default,
     [DrawnFrom(nameof(Domains.QBufRequest))] bool Prepare = false,
     [DrawnFrom(nameof(Domains.QBufInRequest))] Var Req = default,
-    [Derived("on a decoder's OUTPUT queue, the length of the frame WriteFrame put in the buffer (its R0); 0 elsewhere: the format's sizeimage")] long BytesUsed = 0) : Op
+    [Derived("on a decoder's OUTPUT queue, the length of the frame WriteFrame put in the buffer (its R0); for a USERPTR mapping shorter than a frame on an output queue, the mapping's length (so the length check is what refuses it); 0 elsewhere: the format's sizeimage")] long BytesUsed = 0) : Op
 {
     /// <summary>The buffer goes into a request (V4L2_BUF_FLAG_REQUEST_FD with <see cref="Req"/> as request_fd) instead of the queue.
     /// The harness sends requests only with V4L2_MEMORY_MMAP (a request's DMABUF or USERPTR memory is taken when the request is

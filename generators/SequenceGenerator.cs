@@ -133,6 +133,11 @@ public sealed class SequenceGenerator
         // queues, the drain and the waits take most of a mem2mem run's steps, and imported memory would otherwise seldom be queued
         _memoryFamily = Profile.Video.Count > 0 && Profile.Video[0].IsMem2Mem && seed % 4 == 0
             ? seed / 4 % 2 == 0 ? V4L2_MEMORY_USERPTR : V4L2_MEMORY_DMABUF : 0;
+        // an eighth (on a mem2mem node, the USERPTR half of the memory family) takes the way to a USERPTR QBUF of memory vb2
+        // must refuse: a dma-heap buffer's mapping (VM_PFNMAP, VB2-USERPTR-1) and a mapping shorter than the buffer
+        // (VB2-USERPTR-3); each needs five steps in order that random draws seldom line up
+        _pinPath = seed % 8 == 0;
+        _pinQueued = 0;
         var rng = new Rng(seed);
         _mixVideo = rng.Chance(35);
         // half the sequences focus on one area, so deep states of each area are reached as often as mixed ones
@@ -239,6 +244,8 @@ public sealed class SequenceGenerator
     private bool _waitFamily;   // this sequence is steered to a blocking DQBUF that waits (see Generate)
     private bool _drainFamily;  // this sequence is steered through an encoder's drain (see Generate)
     private bool _decoderDrain; // in the drain family on a stateful decoder: its drain rather than its source change
+    private bool _pinPath;      // steered to USERPTR QBUFs of memory vb2 must refuse to pin (see Generate)
+    private int _pinQueued;     // how many such QBUFs this sequence has sent
     private uint _memoryFamily; // on a mem2mem node, the memory this sequence allocates most (see Generate); 0 = as drawn
     private ReferenceModel _model = null!;   // the model the sequence being generated runs on (its own device clock)
     private uint _memory;   // the video queue's memory type as last set by REQBUFS / CREATE_BUFS (0 = none)
@@ -427,6 +434,30 @@ public sealed class SequenceGenerator
                 if (Wants(V4L2_MEMORY_USERPTR) && frameBufs.Count > 0 && !maps.Any(m => !m.Anon && m.Size >= node.SizeImage))
                     Add(8, r => { var b = r.Pick(frameBufs); return new Mmap(b.Var, 0, b.Size, b.AccMode == O_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED); });
                 Add(Wants(V4L2_MEMORY_USERPTR) && maps.Count(m => m.Anon) < (mp ? np + 1 : 2) ? 6 : 1, r => new MmapAnon(PageAlign(node.SizeImage + PAGE_SIZE)));   // covers CREATE_BUFS' largest size delta
+                if (_pinPath && _pinQueued < 2 && Profile.Heaps.Count > 0 && node.SupportsMemory(V4L2_MEMORY_USERPTR))
+                    Add(60, r =>
+                    {
+                        // the node's queue (a mem2mem node's CAPTURE), with a dma-heap buffer's mapping or one shorter than a frame
+                        var v = r.Pick(video);
+                        long frame = node.SizeImage;
+                        if (heaps.Count == 0) return new Open(Profile.Heaps[0].Device, O_RDONLY | O_CLOEXEC);
+                        var big = bufs.Where(b => b.Device == "heap" && b.Size >= frame && b.AccMode == O_RDWR).ToList();
+                        if (big.Count == 0) return new DmaHeapAlloc(r.Pick(heaps).Var, (ulong)PageAlign(frame), O_RDWR | O_CLOEXEC, 0, 0, HeapAbi.Current);
+                        var pfn = maps.Where(m => !m.Anon && !m.Memfd && m.Device == "heap" && m.Size >= frame).ToList();
+                        if (pfn.Count == 0) { var b = r.Pick(big); return new Mmap(b.Var, 0, b.Size, PROT_READ | PROT_WRITE, MAP_SHARED); }
+                        var shortMaps = maps.Where(m => m.Anon && m.Size < frame).ToList();
+                        if (shortMaps.Count == 0) return new MmapAnon(PAGE_SIZE);
+                        if (!env.Resolve(v.Var, out var fd) || _model.ViewQueue(fd, node.BufType) is not { } q) return null;
+                        if (q.Allocated == 0) return new ReqBufs(v.Var, node.BufType, V4L2_MEMORY_USERPTR, 2);
+                        if (q.Memory != V4L2_MEMORY_USERPTR || q.Idle is not { } idle) return null;
+                        _pinQueued++;
+                        bool shortOne = !(node.IsOutput && mp) && r.Chance(50);
+                        var mem = shortOne ? r.Pick(shortMaps) : r.Pick(pfn);
+                        var more = ImmutableArray.CreateRange(Enumerable.Repeat(mem.Var, mp ? np - 1 : 0));
+                        // on an output queue the payload must fit the mapping, or the payload check refuses it first
+                        return new QBuf(v.Var, node.BufType, (uint)idle, V4L2_MEMORY_USERPTR, mem.Var)
+                            { MorePlanes = mp ? more : default, BytesUsed = node.IsOutput && shortOne ? mem.Size : 0 };
+                    });
                 Add(2, r => new Dup(r.Pick(video).Var));
                 Add(video.Count > 1 ? 3 : 1, r => new Close(r.Pick(video).Var));
                 if (node.RequestMedia is { } media)

@@ -674,7 +674,7 @@ public static class CReproducer
             else if (op.Memory == V4L2_MEMORY_USERPTR)
                 sb.Append($"\tb.m.userptr = (unsigned long){Map(op.Mem)};\n\tb.length = mlen[{slots.Of(op.Mem)}];\n");
             if (op.Type == V4L2_BUF_TYPE_VIDEO_OUTPUT && op.BytesUsed > 0)
-                sb.Append($"\tb.bytesused = {op.BytesUsed};   /* the coded frame written into the buffer */\n");
+                sb.Append($"\tb.bytesused = {op.BytesUsed};   /* {(op.Memory == V4L2_MEMORY_USERPTR ? "as much as the mapping holds" : "the coded frame written into the buffer")} */\n");
             else if (op.Type == V4L2_BUF_TYPE_VIDEO_OUTPUT && outputPayload > 0)
             {
                 Helpers.Add("frame_size");

@@ -119,7 +119,7 @@ public class CounterexampleTests
         { "another format", "{\"format\": \"conformance-replay/9\"}", "is not one this suite reads" },
         { "unknown op", "\"op\": \"Llseek\"|\"op\": \"Frobnicate\"", "unknown op \"Frobnicate\"" },
         { "missing argument", "\"Whence\": 1|\"Wence\": 1", "has no \"Whence\"" },
-        { "handle from nowhere", "\"Fd\": 19|\"Fd\": 42", "uses v42, which no earlier step creates" },
+        { "handle from nowhere", "\"Fd\": 10|\"Fd\": 42", "uses v42, which no earlier step creates" },
         { "bad errno", "\"errno\": \"EINVAL\"|\"errno\": \"EWHATEVER\"", "unknown errno \"EWHATEVER\"" },
         { "unknown target", "\"kind\": \"broken:llseek-seek-cur\"|\"kind\": \"broken:no-such\"", "unknown broken variant 'no-such'" },
         { "unknown invariant", "\"invariant\": \"DMABUF-LLSEEK-3\"|\"invariant\": \"DMABUF-LLSEEK-99\"", "not in this suite's catalog" },

@@ -6,13 +6,14 @@
  * Source:    Documentation/driver-api/dma-buf.rst, Userspace Interface Notes: "llseek operation will
  *            report -EINVAL."
  * Found:     property lockstep on the suite's broken:llseek-seek-cur target (profile vivid-like), seed
- *            1; step 3 of 3: expected -1 EINVAL, got 0; failed again 10 of 10 times from a fresh state
+ *            15111065706836454660; step 3 of 3: expected -1 EINVAL, got 0; failed again 10 of 10 times
+ *            from a fresh state
  * Note:      broken:llseek-seek-cur is a deliberately broken model: on a kernel that follows the
  *            documentation this program passes.
  * Replay:    ./run-suite.sh --replay
  *            OUT/counterexamples/broken_llseek-seek-cur/lockstep-DMABUF-LLSEEK-3.replay.json
- * Found by:  ./run-suite.sh --target broken:llseek-seek-cur --profile vivid-like --seed 1 --sequences
- *            50 --property lockstep --max-length 60 --out
+ * Found by:  ./run-suite.sh --target broken:llseek-seek-cur --profile vivid-like --seed
+ *            15111065706836454660 --sequences 50 --property lockstep --max-length 60 --out
  *            OUT/replays/lockstep-DMABUF-LLSEEK-3
  *
  * Build:     gcc -Wall -I UAPI -o repro repro.c
@@ -424,15 +425,15 @@ static int run(void)
 			return rc;
 	}
 
-	/* 2. v2 = ioctl(v1, DMA_HEAP_IOCTL_ALLOC, {.len = 4096, .fd = 0, .fd_flags = O_RDONLY, .heap_flags = 0}) */
+	/* 2. v2 = ioctl(v1, DMA_HEAP_IOCTL_ALLOC, {.len = 4096, .fd = 0, .fd_flags = O_RDWR, .heap_flags = 0}) */
 	{
 		static const struct allowed allowed[] = { { 0, 0LL, 0LL, 0LL, 0LL, 7 } };
 		struct outcome o;
 		{
-			struct dma_heap_allocation_data a = { .len = 4096ULL, .fd = 0, .fd_flags = O_RDONLY, .heap_flags = 0ULL };
+			struct dma_heap_allocation_data a = { .len = 4096ULL, .fd = 0, .fd_flags = O_RDWR, .heap_flags = 0ULL };
 			o = xioctl((int)h[1], DMA_HEAP_IOCTL_ALLOC, &a) < 0 ? fail() : new_fd(a.fd, 2);
 		}
-		rc = check(2, "v2 = ioctl(v1, DMA_HEAP_IOCTL_ALLOC, {.len = 4096, .fd = 0, .fd_flags = O_RDONLY, .heap_flags = 0})", &o, allowed, 1, 0, 0, 0, "0");
+		rc = check(2, "v2 = ioctl(v1, DMA_HEAP_IOCTL_ALLOC, {.len = 4096, .fd = 0, .fd_flags = O_RDWR, .heap_flags = 0})", &o, allowed, 1, 0, 0, 0, "0");
 		if (rc != 0)
 			return rc;
 	}
