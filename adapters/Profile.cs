@@ -312,6 +312,11 @@ public sealed record TargetProfile(
 
     public DrmProfile? DrmDevice(string device) => Drm.FirstOrDefault(d => d.Device == device);
 
+    /// <summary>A multi-planar node (not mem2mem) that reports V4L2_CAP_READWRITE, certified with a format of more than one
+    /// plane: vb2's read()/write() emulator serves one-plane formats only, so read() (capture) or write() (output) is refused
+    /// there (VB2-READ-5).</summary>
+    public static bool PlanesRefuseFileIo(VideoNodeProfile v) => v.ReportsReadWrite && v.MultiPlanar && !v.IsMem2Mem && v.NumPlanes > 1;
+
     public VideoNodeProfile? VideoNode(string device) => Video.FirstOrDefault(v => v.Device == device);
 
     /// <summary>Who a symbolic device is, as known-issue entries name it (driver; exporter of the dma-bufs it makes); null when unknown.</summary>
@@ -400,6 +405,10 @@ public sealed record TargetProfile(
             case "io" when arg == "write":
                 if (Video.Any(v => v.ReadWrite && v.IsOutput)) return true;
                 reason = Video.Count == 0 ? "no V4L2 node" : "no output node offers write() (V4L2_CAP_READWRITE on a single-planar VIDEO_OUTPUT node)";
+                return false;
+            case "io" when arg == "planes":
+                if (Video.Any(PlanesRefuseFileIo)) return true;
+                reason = Video.Count == 0 ? "no V4L2 node" : "no multi-planar node that reports V4L2_CAP_READWRITE with a format of more than one plane";
                 return false;
             case "io" when arg == "readcap":
                 if (Video.Any(v => v.ReportsReadWrite && !v.IsOutput && !v.IsMem2Mem)) return true;

@@ -409,6 +409,10 @@ public sealed class SequenceGenerator
                 }
                 if (node.ReadWrite && !node.IsOutput) Add(3, r => new VideoRead(r.Pick(video).Var, Draw(Domains.ReadCount, ref r)(node.SizeImage)));
                 if (node.ReadWrite && node.IsOutput) Add(3, r => new VideoWrite(r.Pick(video).Var, Draw(Domains.WriteCount, ref r)(node.SizeImage)));
+                // a multi-planar node that reports read()/write() with a format of more than one plane: vb2 refuses them there
+                if (TargetProfile.PlanesRefuseFileIo(node))
+                    Add(2, r => node.IsOutput ? new VideoWrite(r.Pick(video).Var, Draw(Domains.WriteCount, ref r)(node.SizeImage))
+                        : new VideoRead(r.Pick(video).Var, Draw(Domains.ReadCount, ref r)(node.SizeImage)));
                 // poll() of capture, mem2mem and single-planar output nodes (a multi-planar output node's poll may start write() I/O,
                 // which is modelled on single-planar ones only)
                 // (on a node with read() I/O and no buffers, a POLLIN poll starts the emulator, which then holds the queue: rarely)

@@ -144,8 +144,10 @@ public class MplaneReproducerTests
         var dir = Directory.CreateTempSubdirectory("conformance-fmt3").FullName;
         try
         {
-            Assert.Equal(1, Program.Run(["--target", "broken:expbuf-wrong-plane", "--property", "lockstep", "--out", dir], new StringWriter()));
-            var c = File.ReadAllText(Path.Combine(dir, "counterexamples/broken_expbuf-wrong-plane/lockstep-VB2-FMT-3.c"));
+            // a counterexample broken:expbuf-wrong-plane once shrank to (kept as a fixture, so that the generator's draws do not
+            // change what this test reads): S_FMT to half the frame size, CREATE_BUFS, EXPBUF of plane 0, lseek(SEEK_END)
+            var rf = ReplayFile.Load(Path.Combine(AppContext.BaseDirectory, "fixtures", "expbuf-wrong-plane-fmt3.replay.json"));
+            var c = CReproducer.Write(rf);
             Assert.Matches(@"VIDIOC_S_FMT[^\n]*\n(.*\n)*?\t\trc = check\(2, [^;]*, 1, 0, 1, 2, ", c);      // any value, learned as a format
             Assert.Matches(@"\t\trc = check\(5, ""lseek\(v2, 0, SEEK_END\)"", &o, allowed, 1, -1, 0, 4, ", c);   // an exported plane's size
             // the format step keeps every plane's recorded size, though no rule constrains them, so the program can learn them

@@ -62,6 +62,7 @@ public enum ModelBug : long
     LastWithoutChange = 1L << 53,
     CaptureFormatStale = 1L << 54,
     CodecCmdAcceptsAny = 1L << 55,
+    FileIoPlanesKeepsBuffers = 1L << 56,
 }
 
 /// <summary>One invariant a broken variant breaks, and the length its counterexample must shrink to.</summary>
@@ -191,6 +192,8 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             "a decoder's drain ends with its LAST buffer but never signals V4L2_EVENT_EOS to the file that subscribed to it") { Profile = "vicodec-decoder-like" },
         new("decoder-drain-processes-late", ModelBug.DrainProcessesLate, Inv.DecDrainHold, 8,
             "a decoder goes on consuming OUTPUT buffers queued after V4L2_DEC_CMD_STOP, during the drain and after it, where it must hold them until START") { Profile = "vicodec-decoder-like" },
+        new("fileio-planes-keeps-buffers", ModelBug.FileIoPlanesKeepsBuffers, Inv.FileIoPlanes, 3,
+            "read() on a multi-planar queue whose format has three planes fails with EBUSY but leaves the emulator's buffers allocated and the reader owning the queue") { Profile = "vivid-mplane" },
         new("seek-cur-and-no-dedupe", ModelBug.LlseekAcceptsSeekCur | ModelBug.PrimeImportNoDedupe,
             "two independent bugs at once: lseek(SEEK_CUR, 0) on a dma-buf returns 0, and PRIME_FD_TO_HANDLE creates a second handle for a dma-buf the file already has",
             [new Break(Inv.LlseekOther, 3), new Break(Inv.F2hDedupe, 4)]),

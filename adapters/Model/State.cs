@@ -209,6 +209,9 @@ internal sealed class VideoQueue(VideoNodeProfile p)
     /// <summary>The owner's close released the queue and nothing was allocated since: a new file handle's view of an
     /// empty, unowned, idle queue rests on VB2-OWN-9.</summary>
     public bool ReleasedOnClose;
+    /// <summary>A read() or write() was refused for the format's planes and nothing was allocated since: what any handle sees
+    /// of the queue (no buffers, no owner) rests on VB2-READ-5.</summary>
+    public bool PlanesRefused;
     public bool Streaming;
     /// <summary>On a stateful codec's CAPTURE queue: where its context is in the drain (dev-encoder.rst, dev-decoder.rst, Drain).</summary>
     public CodecDrain Drain;

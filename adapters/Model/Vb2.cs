@@ -22,12 +22,14 @@ public sealed partial class ReferenceModel
     }
 
     /// <summary>What any handle sees of v's queue rests, until something is allocated again, on the close that released it
-    /// (VB2-OWN-9), and on a read() refused to its owner (VB2-READ-1).</summary>
+    /// (VB2-OWN-9), on a read() refused to its owner (VB2-READ-1), and on a read() or write() refused for its planes
+    /// (VB2-READ-5: it must have left nothing behind).</summary>
     private void AttributeQueueState(VideoFile v)
     {
         if (v.Q.ReleasedOnClose) _decidedBy = Inv.OwnClose;
         if (v.Q.OwnerAtStake && v.Q.ReadRefusedOwner == v.Q.Owner) _decidedBy = Inv.ReadAfterStreaming;
         if (v.Q.ZeroWriter != null) _decidedBy = Inv.WriteZero;
+        if (v.Q.PlanesRefused) _decidedBy = Inv.FileIoPlanes;
     }
 
     /// <summary>The rule the file I/O emulator holding q refuses streaming I/O by: VB2-WRITE-2 for write(), VB2-READ-2 for read().</summary>
@@ -237,7 +239,7 @@ public sealed partial class ReferenceModel
             if (q.ReleasedOnClose) Cite(Inv.OwnClose);   // unowned and empty because the owner's close released it
             return Outcome.Success(0, caps);
         }
-        q.ReleasedOnClose = false;
+        q.ReleasedOnClose = q.PlanesRefused = false;
         q.WaitingForBuffers = !q.P.IsOutput;   // vb2_core_reqbufs
         int got = Allocate(q, memory, GrantedCount(q, (int)Math.Min(count, (uint)q.P.MaxBuffers), caps), q.PlaneSizes, out _);
         q.FmtBusy = got > 0;
@@ -370,7 +372,7 @@ public sealed partial class ReferenceModel
         q.FmtBusy = true;
         if (first < q.NumBufs - got) Cite(Inv.RemoveOrphan);   // a hole left by REMOVE_BUFS was reused
         q.Owner = v;
-        q.ReleasedOnClose = false;
+        q.ReleasedOnClose = q.PlanesRefused = false;
         return Cite(Inv.CreateAppend, Outcome.Success(first, got, caps));
     }
 
@@ -865,14 +867,18 @@ public sealed partial class ReferenceModel
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = v.Q;
-        if (!q.P.ReadWrite || q.P.IsOutput) return Outcome.NotRun;   // the generator reads only capture nodes that offer read()
+        // the generator reads only capture nodes that offer read(), and multi-planar ones that report it with a format of more
+        // than one plane (which vb2 refuses)
+        bool planes = TargetProfile.PlanesRefuseFileIo(q.P);
+        if (!(q.P.ReadWrite || planes) || q.P.IsOutput) return Outcome.NotRun;
         if (count == 0) return Cite(Inv.ReadZero, Outcome.Success(0));
         if (IsBusy(v, q)) return Cite(Inv.ReadBusy, Errno.EBUSY);
         if (!q.FileIo)
         {
             if (q.Streaming || q.NumBufs > 0) { q.ReadRefusedOwner = q.Owner; return Cite(Inv.ReadAfterStreaming, Errno.EBUSY); }
+            if (planes) return FileIoRefusedPlanes(q, v);
             StartFileIo(q, v);
-            q.ReleasedOnClose = false;
+            q.ReleasedOnClose = q.PlanesRefused = false;
         }
         long max = Math.Min(count, q.FileIoSize);
         Cite(Inv.ReadIo);
@@ -882,6 +888,23 @@ public sealed partial class ReferenceModel
             return Outcome.Fail(Errno.EAGAIN);
         AnyValue = true;
         return data;
+    }
+
+    /// <summary>
+    /// read() or write() that would start vb2's emulator on a multi-planar queue whose format has more than one plane:
+    /// __vb2_init_fileio allocates the emulator's buffers, finds more than one plane, frees them and fails with EBUSY, and
+    /// vb2_fop_read/vb2_fop_write drop the ownership they took, so nothing changes (VB2-READ-5).
+    /// </summary>
+    private Outcome FileIoRefusedPlanes(VideoQueue q, VideoFile v)
+    {
+        // the bug (as a target): the emulator keeps the buffers it allocated, and the caller owns the queue
+        if (!_hasActual && Broken(ModelBug.FileIoPlanesKeepsBuffers))
+        {
+            q.Owner = v;
+            Allocate(q, V4L2_MEMORY_MMAP, 2, q.PlaneSizes, out _);
+        }
+        q.PlanesRefused = true;
+        return Cite(Inv.FileIoPlanes, Errno.EBUSY);
     }
 
     /// <summary>__vb2_init_fileio for read(): the emulator allocates and queues its buffers and streams; the file that started

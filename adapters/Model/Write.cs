@@ -19,7 +19,10 @@ public sealed partial class ReferenceModel
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = v.Q;
-        if (!q.P.ReadWrite || !q.P.IsOutput) return Outcome.NotRun;   // the generator writes only output nodes that offer write()
+        // the generator writes only output nodes that offer write(), and multi-planar ones that report it with a format of more
+        // than one plane (which vb2 refuses)
+        bool planes = TargetProfile.PlanesRefuseFileIo(q.P);
+        if (!(q.P.ReadWrite || planes) || !q.P.IsOutput) return Outcome.NotRun;
         // VB2-WRITE-4 already failed on this target: count 0 is followed as vb2 runs it (as any write(), vb2-write-count-zero),
         // so that what the rest of the sequence shows is judged on its own
         bool vb2Zero = count == 0 && Relaxed.Contains(Inv.WriteZero);
@@ -28,7 +31,7 @@ public sealed partial class ReferenceModel
         {
             // func-write.rst: nothing happens. vb2 starts its emulator first (and, with every buffer queued, may dequeue one):
             // whatever the queue shows until this handle is closed rests on this rule
-            if (!q.FileIo && !q.Streaming && q.NumBufs == 0 && !IsBusy(v, q, refuses: false))
+            if (!q.FileIo && !q.Streaming && q.NumBufs == 0 && !IsBusy(v, q, refuses: false) && !planes)
             {
                 // the bug (as a target), vb2's own: the emulator starts and the writer owns the queue
                 if (!_hasActual && Broken(ModelBug.WriteZeroStartsIo)) StartFileIo(q, v, write: true);
@@ -42,10 +45,11 @@ public sealed partial class ReferenceModel
             // the bug (as a target): write() goes through although streaming I/O holds the queue, and changes nothing
             if (q.Streaming || q.NumBufs > 0)
                 return Cite(Inv.WriteAfterStreaming, !_hasActual && Broken(ModelBug.WriteWhileStreaming) ? Outcome.Success(count) : Outcome.Fail(Errno.EBUSY));
+            if (planes) return FileIoRefusedPlanes(q, v);
             StartFileIo(q, v, write: true);
             // the bug (as a target): the writer does not become the owner
             if (!_hasActual && Broken(ModelBug.WriteTakesNoOwner)) q.Owner = null;
-            q.ReleasedOnClose = false;
+            q.ReleasedOnClose = q.PlanesRefused = false;
         }
         Cite(Inv.WriteIo);
         // VB2-WRITE-1 already failed on this target with a full frame refused (vb2-write-bytesused-lost): the emulator is
@@ -100,7 +104,7 @@ public sealed partial class ReferenceModel
             // the bug (as a target): poll() starts no write() I/O
             if (!_hasActual && Broken(ModelBug.PollOutStartsNothing)) return Outcome.Success(POLLERR);
             StartFileIo(q, v, write: true);
-            q.ReleasedOnClose = false;
+            q.ReleasedOnClose = q.PlanesRefused = false;
             return Outcome.Success(POLLOUT);
         }
         if (q.FileIo)
