@@ -383,7 +383,7 @@ public sealed record TargetProfile(
                 if (Video.Any(v => v.IsMem2Mem && v.Codec == CodecKind.Decoder && v.Stream != null)) return true;
                 reason = Video.Count == 0 ? "no V4L2 node"
                     : Video.Any(v => v.IsMem2Mem && v.Codec == CodecKind.Decoder)
-                        ? "a stateful decoder whose stream discovery could not set up (the node's notes say why: a coded format other than FWHT, which is all the suite writes, a multi-planar queue, or OUTPUT buffers that cannot hold a frame)"
+                        ? "a decoder whose stream the suite does not write (the node's notes say why: a coded format other than FWHT, which is all the suite writes, a stateless decoder's included; a multi-planar queue; or OUTPUT buffers that cannot hold a frame)"
                         : "no stateful decoder (a mem2mem node whose OUTPUT queue takes a compressed format, V4L2_FMT_FLAG_COMPRESSED): the source change and the drain of VIDIOC_DECODER_CMD are a decoder's";
                 return false;
             case "queue" when arg == "mplane":
