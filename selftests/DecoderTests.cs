@@ -21,19 +21,9 @@ public class DecoderTests
     private static readonly Outcome Ok = Outcome.Success();
     private static readonly long Caps = Dec.Video[0].Capabilities;
 
-    /// <summary>Each op with the outcome the target gave; per step, whether the oracle allowed it and the rule it cited last.</summary>
-    private static List<(bool Allowed, string? Rule)> Follow(ReferenceModel m, params (Op Op, Outcome Actual)[] steps)
-    {
-        var env = new Env();
-        var result = new List<(bool, string?)>();
-        foreach (var (op, actual) in steps)
-        {
-            m.BeginStep(actual);
-            var expected = op.Run(m, env);
-            result.Add((expected.SameObservation(actual), m.Cited.LastOrDefault()));
-        }
-        return result;
-    }
+    /// <summary>Each op with the outcome the target gave, from a fresh environment (<see cref="CodecDrainTests.Follow"/>).</summary>
+    private static List<(bool Allowed, string? Rule)> Follow(ReferenceModel m, params (Op Op, Outcome Actual)[] steps) =>
+        CodecDrainTests.Follow(m, new Env(), steps);
 
     private static (Op, Outcome)[] Steps(params (Op Op, Outcome Actual)[] steps) =>
         [.. steps.Select((s, i) => (s.Op with { Id = i + 1 }, s.Actual))];

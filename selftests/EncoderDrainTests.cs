@@ -19,8 +19,9 @@ public class CodecDrainTests
     private static readonly Outcome Ok = Outcome.Success();
     private static readonly long Caps = Enc.Video[0].Capabilities;
 
-    /// <summary>Each op with the outcome the target gave; returns, per step, whether the oracle allowed it and the rule it cited last.</summary>
-    private static List<(bool Allowed, string? Rule)> Follow(ReferenceModel m, Env env, params (Op Op, Outcome Actual)[] steps)
+    /// <summary>Each op with the outcome the target gave; returns, per step, whether the oracle allowed it and the rule it cited last.
+    /// The decoder's tests (DecoderTests) follow their steps with it too.</summary>
+    internal static List<(bool Allowed, string? Rule)> Follow(ReferenceModel m, Env env, params (Op Op, Outcome Actual)[] steps)
     {
         var result = new List<(bool, string?)>();
         foreach (var (op, actual) in steps)

@@ -119,6 +119,10 @@ public sealed partial class ReferenceModel
     /// <summary>A stateful encoder's open file: a mem2mem context whose CAPTURE format is coded.</summary>
     private static bool EncoderFile(VideoFile v) => v.Out != null && v.Q.P.Codec == CodecKind.Encoder;
 
+    /// <summary>A stateful codec's open file (an encoder's, or a decoder's: a mem2mem context with a coded format on one side),
+    /// whose events (EOS, SOURCE_CHANGE) the model follows.</summary>
+    private static bool CodecFile(VideoFile v) => EncoderFile(v) || DecoderFile(v);
+
     /// <summary>A stateful codec's CAPTURE queue whose drain the model follows: an encoder's, or a decoder's whose stream the suite
     /// writes.</summary>
     private static bool DrainCapture(VideoQueue q) => EncoderCapture(q) || DecoderCapture(q);

@@ -26,7 +26,7 @@ public sealed partial class ReferenceModel
     public Outcome SubscribeEvent(int fd, uint type, bool unsubscribe)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
-        if (!EncoderFile(v) && !DecoderFile(v)) return Outcome.Fail(Errno.ENOTTY);
+        if (!CodecFile(v)) return Outcome.Fail(Errno.ENOTTY);
         Cite(Inv.EventSubscribe);
         uint bit = EventBit(type);
         if (unsubscribe)
@@ -76,7 +76,7 @@ public sealed partial class ReferenceModel
     public Outcome DQEvent(int fd)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
-        if (!EncoderFile(v) && !DecoderFile(v)) return Outcome.Fail(Errno.ENOTTY);
+        if (!CodecFile(v)) return Outcome.Fail(Errno.ENOTTY);
         EosMayCome(v.Q);
         SourceChangeMayCome(v.Q);
         // a source change comes with a new resolution, and only then: one owed or given rests on VB2-DEC-1, judged too where
@@ -128,8 +128,9 @@ public sealed partial class ReferenceModel
     /// (<see cref="EventWait"/> is issued only then): one is pending, or a decoder owes the event of its stream's first
     /// resolution (<see cref="FirstChangeOwed"/>). Pure.
     /// </summary>
-    public bool EventComes(int fd) =>
-        TryFile(fd, out var f) && f is VideoFile v && (EncoderFile(v) || DecoderFile(v)) && (v.Pending != 0 || FirstChangeOwed(v));
+    public bool EventComes(int fd) => TryFile(fd, out var f) && f is VideoFile v && EventComes(v);
+
+    private static bool EventComes(VideoFile v) => CodecFile(v) && (v.Pending != 0 || FirstChangeOwed(v));
 
     /// <summary>
     /// A stateful decoder's file owes the event of the stream's first resolution: it was subscribed when a whole frame reached
@@ -150,7 +151,7 @@ public sealed partial class ReferenceModel
     public Outcome EventWait(int fd, int timeoutMs)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
-        bool comes = EventComes(fd);
+        bool comes = EventComes(v);
         if (_hasActual && !comes) return Outcome.NotRun;   // the harness never issues it where it could wait out
         if (!comes) return EventPoll(v);                   // the model as the device: what the wait would end with
         Cite(Inv.EventDequeue);

@@ -64,7 +64,7 @@ public sealed partial class ReferenceModel
     /// </summary>
     private Outcome M2mPollEvents(VideoFile v, short events)
     {
-        if ((events & (POLLIN | POLLOUT)) == 0) return (events & POLLPRI) != 0 && (EncoderFile(v) || DecoderFile(v)) ? EventPoll(v) : Outcome.Success(0);
+        if ((events & (POLLIN | POLLOUT)) == 0) return (events & POLLPRI) != 0 && CodecFile(v) ? EventPoll(v) : Outcome.Success(0);
         Cite(Inv.PollM2m);
         VideoQueue cap = QueueOf(v, v.Q.P.BufType), outq = QueueOf(v, v.Out!.P.BufType);
         // resumed by START after a drain, the CAPTURE queue no longer counts its LAST buffer: a POLLIN for it rests on VB2-DRAIN-3

@@ -26,8 +26,7 @@ internal sealed class Mem(long size, ulong? initial)
 
     public void Write(long off, Stamp s)
     {
-        (_stamps ??= new())[off] = s;
-        (_written ??= new()).Add(s.Value);
+        Learn(off, s);
         if (Frame is { } f && off + 8 > f.Offset && off < f.Offset + Bitstream.FwhtHeaderBytes) Frame = null;   // its header is gone
     }
 
