@@ -666,8 +666,7 @@ public sealed record QBuf(
     [Derived("on a decoder's OUTPUT queue, the length of the frame WriteFrame put in the buffer (its R0); for a USERPTR mapping shorter than a frame on an output queue, the mapping's length (so the length check is what refuses it); 0 elsewhere: the format's sizeimage")] long BytesUsed = 0) : Op
 {
     /// <summary>The buffer goes into a request (V4L2_BUF_FLAG_REQUEST_FD with <see cref="Req"/> as request_fd) instead of the queue.
-    /// The harness sends requests only with V4L2_MEMORY_MMAP (a request's DMABUF or USERPTR memory is taken when the request is
-    /// queued, which the model does not follow): on any other memory the op is not run.</summary>
+    /// Its DMABUF fds or USERPTR addresses are stored, not taken: vb2 takes them when the request is queued (VB2-REQ-9).</summary>
     public bool InRequest => Req.Id != 0;
     /// <summary>The request: VIDIOC_PREPARE_BUF when <see cref="Prepare"/> (the same argument; the buffer is made ready, not queued).</summary>
     public string Request => Prepare ? "VIDIOC_PREPARE_BUF" : "VIDIOC_QBUF";
@@ -684,7 +683,7 @@ public sealed record QBuf(
         {
             // one buffer per request: a request holding two of vivid's capture buffers makes 6.12 WARN when it completes
             // (spec/notes/vivid-request-two-buffers.md), which would end a lab run
-            if (Memory != V4L2_MEMORY_MMAP || Prepare || !env.Resolve(Req, out var rq) || env.RequestHeld(Req) > 0) return NotRun;
+            if (Prepare || !env.Resolve(Req, out var rq) || env.RequestHeld(Req) > 0) return NotRun;
             request = rq;
         }
         var planes = new List<int>();
@@ -703,6 +702,8 @@ public sealed record QBuf(
     public override IEnumerable<Op> Simplify()
     {
         if (Prepare) yield return this with { Prepare = false };
+        // queued directly: the request (and the steps that made it) can go next
+        if (InRequest) yield return this with { Req = default };
         // a lower index: the buffers allocated after the first ones it needs can go next
         if (Index > 0 && Index < VideoNodeProfile.VideoMaxFrame) yield return this with { Index = Index - 1 };
         // MMAP memory names no other handle, so the steps that made this one's memory can go next

@@ -138,6 +138,11 @@ public sealed class SequenceGenerator
         // (VB2-USERPTR-3); each needs five steps in order that random draws seldom line up
         _pinPath = seed % 8 == 0;
         _pinQueued = 0;
+        // and one in eight more feeds requests imported memory: its request-bearing queue is allocated DMABUF (or, every other
+        // time and where the queue takes it, USERPTR), which vb2 takes only when the request is queued (VB2-REQ-9)
+        _requestMemory = seed % 8 == 4 && Profile.Video.Any(v => v.RequestMedia != null && (v.OutputQueue ?? v).Has(V4L2_BUF_CAP_SUPPORTS_REQUESTS))
+            ? seed / 8 % 2 == 0 ? V4L2_MEMORY_DMABUF : V4L2_MEMORY_USERPTR : 0;
+        _requestMemoryQueued = 0;
         var rng = new Rng(seed);
         _mixVideo = rng.Chance(35);
         // half the sequences focus on one area, so deep states of each area are reached as often as mixed ones
@@ -151,7 +156,7 @@ public sealed class SequenceGenerator
         for (int i = 0; i < length; i++)
         {
             var op = Next(ref rng, vars, env);
-            if (op == null) continue;
+            if (op == null || ClosesWhatARequestNames(op, env)) continue;
             op = op with { Id = nextId++ };
             model.BeginStep(null);
             var o = op.Run(model, env);
@@ -161,6 +166,16 @@ public sealed class SequenceGenerator
         model.Reset();
         return new OpSequence(seed, ops.ToImmutable());
     }
+
+    /// <summary>Whether op closes an fd or unmaps a mapping that a buffer in a request not yet queued names as its memory: the
+    /// kernel looks the number or address up only when the request is queued (VB2-REQ-9), and what it finds there after a
+    /// close is beyond the model, so such a step is never generated.</summary>
+    private bool ClosesWhatARequestNames(Op op, Env env) => op switch
+    {
+        Close c => env.Resolve(c.Fd, out var fd) && _model.NamedByRequest(fd, mapping: false),
+        Munmap u => env.Resolve(u.Map, out var map) && _model.NamedByRequest(map, mapping: true),
+        _ => false,
+    };
 
     private void Track(Op op, Outcome o, List<V> vars)
     {
@@ -246,6 +261,8 @@ public sealed class SequenceGenerator
     private bool _decoderDrain; // in the drain family on a stateful decoder: its drain rather than its source change
     private bool _pinPath;      // steered to USERPTR QBUFs of memory vb2 must refuse to pin (see Generate)
     private int _pinQueued;     // how many such QBUFs this sequence has sent
+    private int _requestMemoryQueued;   // QBUFs into requests the request-memory way has taken in this sequence
+    private uint _requestMemory; // the memory this sequence's requests carry (see Generate); 0 = MMAP, as the queue was set up
     private uint _memoryFamily; // on a mem2mem node, the memory this sequence allocates most (see Generate); 0 = as drawn
     private ReferenceModel _model = null!;   // the model the sequence being generated runs on (its own device clock)
     private uint _memory;   // the video queue's memory type as last set by REQBUFS / CREATE_BUFS (0 = none)
@@ -361,28 +378,38 @@ public sealed class SequenceGenerator
                             if (_model.ViewQueue(qfd, t) is { } view && view.Memory == m) { qt = t; break; }
                     var q = new QBuf(qv, qt, IndexArg(ref r), m, QBufMem(ref r, m, pool, memfds, maps, video, node.SizeImage))
                         { Prepare = Draw(Domains.QBufRequest, ref r) };
-                    // with a request at hand, an MMAP QBUF may go into it (or name a file that is not a request); a request
-                    // holds one buffer: completing a request with two of vivid's capture buffers makes the kernel WARN
+                    // with a request at hand, a QBUF may go into it (or name a file that is not a request); a request holds one
+                    // buffer: completing a request with two of vivid's capture buffers makes the kernel WARN
                     // (spec/notes/vivid-request-two-buffers.md), which would end the lab run
                     var open = reqs.Where(x => env.RequestHeld(x.Var) == 0 || x.Submitted).ToList();
-                    if (open.Count > 0 && m == V4L2_MEMORY_MMAP && !q.Prepare)
+                    if (open.Count > 0 && !q.Prepare)
                         q = Draw(Domains.QBufInRequest, ref r) switch
                         {
                             RequestArg.Request => q with { Req = r.Pick(open).Var },
                             RequestArg.NotARequest => q with { Req = q.Fd },
                             _ => q,
                         };
-                    if (!mp || m is not (V4L2_MEMORY_DMABUF or V4L2_MEMORY_USERPTR)) return q;
-                    // every further plane gets its own memory, drawn the same way for its own size
+                    return MorePlanes(ref r, q, pool);
+                });
+                // a QBUF with the memory its queue holds: MMAP, or DMABUF or USERPTR handles drawn from pool, one per plane
+                QBuf WithMemory(ref Rng r, QBuf q, List<V> pool) =>
+                    MorePlanes(ref r, q with { Mem = QBufMem(ref r, q.Memory, pool, memfds, maps, video, node.SizeImage) }, pool);
+                // on a multi-planar queue, every further plane gets its own memory, drawn the same way for its own size
+                QBuf MorePlanes(ref Rng r, QBuf q, List<V> pool)
+                {
+                    if (!mp || q.Memory is not (V4L2_MEMORY_DMABUF or V4L2_MEMORY_USERPTR)) return q;
                     var more = ImmutableArray.CreateBuilder<Var>();
                     for (int p = 1; p < np; p++)
                     {
                         long size = node.PlaneSizes[p];
                         var sized = pool.Where(b => b.Size >= size).ToList();
-                        more.Add(QBufMem(ref r, m, sized.Count > 0 && r.Chance(80) ? sized : bufs, memfds, maps, video, size));
+                        more.Add(QBufMem(ref r, q.Memory, sized.Count > 0 && r.Chance(80) ? sized : bufs, memfds, maps, video, size));
                     }
                     return q with { MorePlanes = more.ToImmutable() };
-                });
+                }
+                // the memory fd's queue of this type holds (MMAP when it has none: the QBUF is refused either way)
+                uint QueueMemory(Var v, uint t) =>
+                    env.Resolve(v, out var vfd) && _model.ViewQueue(vfd, t) is { Memory: var qm and not 0 } ? qm : V4L2_MEMORY_MMAP;
                 bool certifiesVb2 = Areas.Contains("vb2");
                 Add(6, r => new DQBuf(r.Pick(video).Var, node.IsMem2Mem ? Draw(Domains.M2mBufType, ref r)(node) : node.BufType));
                 // a blocking DQBUF (not on mem2mem nodes: a job needs both queues); the harness runs it only where a buffer will be
@@ -462,6 +489,33 @@ public sealed class SequenceGenerator
                         return new QBuf(v.Var, node.BufType, (uint)idle, V4L2_MEMORY_USERPTR, mem.Var)
                             { MorePlanes = mp ? more : default, BytesUsed = node.IsOutput && shortOne ? mem.Size : 0 };
                     });
+                // in the request-memory family, the way to a request carrying imported memory, one step at a time: a request, the
+                // request-bearing queue (a mem2mem node's OUTPUT) allocated with that memory, memory of a frame (a dma-heap
+                // buffer, or an anonymous mapping), a QBUF of an idle buffer into the empty request (now and then with memory
+                // vb2 must refuse), then MEDIA_REQUEST_IOC_QUEUE, which takes it (VB2-REQ-9)
+                var rqNode = node.IsMem2Mem ? node.OutputQueue! : node;
+                uint rmem = RequestQueueMemory(rqNode);
+                if (node.RequestMedia is { } rmedia && rmem != V4L2_MEMORY_MMAP && _requestMemoryQueued < 2 && (rmem == V4L2_MEMORY_USERPTR || Profile.Heaps.Count > 0))
+                    Add(60, r =>
+                    {
+                        var v = r.Pick(video);
+                        long frame = rqNode.SizeImage;
+                        var pool = rmem == V4L2_MEMORY_DMABUF ? bufs.Where(b => b.Size >= frame && b.AccMode == O_RDWR).ToList() : maps.Where(m => m.Anon && m.Size >= frame).ToList();
+                        if (pool.Count == 0 && rmem == V4L2_MEMORY_USERPTR) return new MmapAnon(PageAlign(frame));
+                        if (pool.Count == 0 && heaps.Count == 0) return new Open(Profile.Heaps[0].Device, O_RDONLY | O_CLOEXEC);
+                        if (pool.Count == 0) return new DmaHeapAlloc(r.Pick(heaps).Var, (ulong)PageAlign(frame), O_RDWR | O_CLOEXEC, 0, 0, HeapAbi.Current);
+                        if (reqs.Count == 0) return new RequestAlloc(rmedia);
+                        if (reqs.FirstOrDefault(x => !x.Submitted && env.RequestHeld(x.Var) > 0) is { } full) return new RequestQueue(full.Var);
+                        if (!env.Resolve(v.Var, out var fd) || _model.ViewQueue(fd, rqNode.BufType) is not { } q) return null;
+                        if (q.Allocated == 0 && !q.Streaming) return new ReqBufs(v.Var, rqNode.BufType, rmem, 2);
+                        if (q.Memory != rmem || q.Idle is not { } idle || reqs.FirstOrDefault(x => !x.Submitted) is not { } empty) return null;
+                        _requestMemoryQueued++;
+                        // one in four names memory vb2 must refuse when the request is queued: a file that is not a dma-buf, or a
+                        // mapping shorter than a frame
+                        var mem = !r.Chance(25) ? r.Pick(pool).Var
+                            : rmem == V4L2_MEMORY_DMABUF ? Among(ref r, (1, memfds), (1, video)) : Among(ref r, (1, maps.Where(m => m.Anon && m.Size < frame).ToList()), (1, pool));
+                        return MorePlanes(ref r, new QBuf(v.Var, rqNode.BufType, (uint)idle, rmem, mem), pool) with { Req = empty.Var };
+                    });
                 Add(2, r => new Dup(r.Pick(video).Var));
                 Add(video.Count > 1 ? 3 : 1, r => new Close(r.Pick(video).Var));
                 if (node.RequestMedia is { } media)
@@ -482,7 +536,13 @@ public sealed class SequenceGenerator
                             {
                                 var rq = r.Pick(reqs);
                                 if (!rq.Submitted && env.RequestHeld(rq.Var) == 0)
-                                    return new QBuf(r.Pick(video).Var, node.BufType, IndexArg(ref r), V4L2_MEMORY_MMAP, Var.None) { Req = rq.Var };
+                                {
+                                    var qv = r.Pick(video).Var;
+                                    // the queue is set up first, with the memory this sequence's requests carry
+                                    if (_requestMemory != 0 && env.Resolve(qv, out var qfd) && _model.ViewQueue(qfd, node.BufType) is { Allocated: 0, Streaming: false })
+                                        return new ReqBufs(qv, node.BufType, RequestQueueMemory(node), 2);
+                                    return WithMemory(ref r, new QBuf(qv, node.BufType, IndexArg(ref r), QueueMemory(qv, node.BufType), Var.None), bufs) with { Req = rq.Var };
+                                }
                                 if (!rq.Submitted) return new RequestQueue(rq.Var);
                                 return r.Weighted((3, 0), (3, 1), (2, 2)) switch
                                 {
@@ -503,7 +563,7 @@ public sealed class SequenceGenerator
                     {
                         var v = r.Pick(video);
                         if (!_contexts.TryGetValue(v.Var.Id, out var c)) return null;
-                        if (!c.OutBufs) return new ReqBufs(v.Var, outT, V4L2_MEMORY_MMAP, 2);
+                        if (!c.OutBufs) return new ReqBufs(v.Var, outT, RequestQueueMemory(node.OutputQueue!), 2);
                         if (!c.CapBufs) return new ReqBufs(v.Var, capT, V4L2_MEMORY_MMAP, 2);
                         if (!c.OutOn) return new StreamOn(v.Var, outT);
                         if (!c.CapOn) return new StreamOn(v.Var, capT);
@@ -511,12 +571,13 @@ public sealed class SequenceGenerator
                         if (reqs.Count > 0 && node.OutputQueue!.Has(V4L2_BUF_CAP_SUPPORTS_REQUESTS) && r.Chance(35))
                         {
                             var rq = r.Pick(reqs);
-                            if (!rq.Submitted && env.RequestHeld(rq.Var) == 0) return new QBuf(v.Var, outT, (uint)r.Below(2), V4L2_MEMORY_MMAP, Var.None) { Req = rq.Var };
+                            if (!rq.Submitted && env.RequestHeld(rq.Var) == 0)
+                                return WithMemory(ref r, new QBuf(v.Var, outT, (uint)r.Below(2), QueueMemory(v.Var, outT), Var.None), bufs) with { Req = rq.Var };
                             if (!rq.Submitted) return new RequestQueue(rq.Var);
                             return r.Chance(50) ? new RequestPoll(rq.Var) : new RequestReinit(rq.Var);
                         }
                         uint t = r.Chance(50) ? outT : capT;
-                        return r.Chance(60) ? new QBuf(v.Var, t, (uint)r.Below(2), V4L2_MEMORY_MMAP, Var.None) : new DQBuf(v.Var, t);
+                        return r.Chance(60) ? WithMemory(ref r, new QBuf(v.Var, t, (uint)r.Below(2), QueueMemory(v.Var, t), Var.None), bufs) : new DQBuf(v.Var, t);
                     });
                     // during an encoder's drain every queued CAPTURE buffer comes back, the last flagged LAST: a blocking DQBUF
                     // of CAPTURE returns, drawn where this generator's own model knows the drain runs
@@ -904,7 +965,13 @@ public sealed class SequenceGenerator
     private uint TypeArg(ref Rng r, VideoNodeProfile node) =>
         node.IsMem2Mem ? Draw(Domains.M2mBufType, ref r)(node) : Draw(Domains.BufType, ref r)(node.BufType);
     /// <summary>Whether this sequence's video queue uses, or its memory family prefers, memory m.</summary>
-    private bool Wants(uint m) => _memory == m || _memoryFamily == m;
+    private bool Wants(uint m) => _memory == m || _memoryFamily == m || _requestMemory == m;
+
+    /// <summary>The memory a queue fed through requests is allocated with: the sequence's request memory where the queue
+    /// supports requests and that memory (else DMABUF where it takes that), MMAP otherwise.</summary>
+    private uint RequestQueueMemory(VideoNodeProfile q) =>
+        _requestMemory == 0 || !q.Has(V4L2_BUF_CAP_SUPPORTS_REQUESTS) ? V4L2_MEMORY_MMAP
+        : q.SupportsMemory(_requestMemory) ? _requestMemory : q.SupportsMemory(V4L2_MEMORY_DMABUF) ? V4L2_MEMORY_DMABUF : V4L2_MEMORY_MMAP;
     private uint MemoryArg(ref Rng r) =>
         _memoryFamily != 0 && Profile.Video[0].SupportsMemory(_memoryFamily) && r.Chance(70) ? _memoryFamily : Draw(Domains.Memory, ref r);
     private uint IndexArg(ref Rng r) => Draw(Domains.BufIndex, ref r);

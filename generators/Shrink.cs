@@ -1,13 +1,14 @@
 using System.Collections.Immutable;
 using FsCheck;
 using FsCheck.Fluent;
+using static Conformance.Adapters.Uapi;
 
 namespace Conformance.Generators;
 
 /// <summary>
 /// Shrinking for op sequences: drop chunks of ops (halves down to single ops), inline dups (a later
 /// use of the dup's handle names the original instead), merge two opens of one device into the first,
-/// then simplify arguments op by op. Handles are
+/// turn a queue's imported memory into MMAP, then simplify arguments op by op. Handles are
 /// symbolic, so a removed creator simply leaves its users NotRun, and the next round drops them.
 /// </summary>
 public static class Shrink
@@ -61,7 +62,22 @@ public static class Shrink
             }
         }
 
-        // 5. simpler arguments
+        // 5. MMAP memory instead of imported memory: every REQBUFS, CREATE_BUFS and QBUF of one imported type at once (one op at
+        //    a time would leave a queue's memory and its QBUFs disagreeing); the steps that made the memory can go next
+        foreach (uint m in (uint[])[V4L2_MEMORY_DMABUF, V4L2_MEMORY_USERPTR])
+            if (ops.Any(o => o is ReqBufs { Memory: var x } && x == m || o is CreateBufs { Memory: var y } && y == m || o is QBuf { Memory: var z } && z == m))
+                yield return s with
+                {
+                    Ops = [.. ops.Select(o => o switch
+                    {
+                        ReqBufs r when r.Memory == m => r with { Memory = V4L2_MEMORY_MMAP },
+                        CreateBufs c when c.Memory == m => c with { Memory = V4L2_MEMORY_MMAP },
+                        QBuf q when q.Memory == m => q with { Memory = V4L2_MEMORY_MMAP, Mem = Var.None, MorePlanes = default },
+                        _ => o,
+                    })],
+                };
+
+        // 6. simpler arguments
         for (int i = 0; i < ops.Length; i++)
             foreach (var simpler in ops[i].Simplify())
                 yield return s with { Ops = ops.SetItem(i, simpler) };

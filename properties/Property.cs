@@ -12,10 +12,11 @@ public sealed record Failure(string Property, string InvariantId, int StepIndex,
 /// <summary>How often each invariant was actually checked during a run.</summary>
 public sealed class Exercise
 {
-    /// <summary>Sequences whose judgement ended early at a divergence on an invariant the run had already reported failing.</summary>
+    /// <summary>Sequences whose judgement ended early: at a divergence on an invariant the run had already reported failing, or
+    /// where the model could no longer follow the target (<see cref="Conformance.Adapters.Model.ReferenceModel.Unfollowed"/>).</summary>
     public long Masked;
     private readonly Dictionary<string, long> _maskedIn = new(StringComparer.Ordinal);
-    /// <summary>A sequence of <paramref name="property"/> ended early at an invariant already failing (<see cref="Masked"/>).</summary>
+    /// <summary>A sequence of <paramref name="property"/> ended early (<see cref="Masked"/>).</summary>
     public void Mask(string property) { Masked++; _maskedIn[property] = _maskedIn.GetValueOrDefault(property) + 1; }
     /// <summary>How many of <see cref="Masked"/> were sequences of <paramref name="property"/>.</summary>
     public long MaskedIn(string property) => _maskedIn.GetValueOrDefault(property);

@@ -63,6 +63,7 @@ public enum ModelBug : long
     CaptureFormatStale = 1L << 54,
     CodecCmdAcceptsAny = 1L << 55,
     FileIoPlanesKeepsBuffers = 1L << 56,
+    RequestMemoryUnchecked = 1L << 57,
 }
 
 /// <summary>One invariant a broken variant breaks, and the length its counterexample must shrink to.</summary>
@@ -122,7 +123,7 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             "a queue that supports requests takes a QBUF without one, then refuses every later one with EBADR (requiring requests is not a fixed choice of the queue)"),
         new("request-fd-unchecked", ModelBug.RequestFdUnchecked, Inv.RequestFd, 3,
             "QBUF with V4L2_BUF_FLAG_REQUEST_FD and an fd that is not a request queues the buffer directly instead of refusing it with EINVAL"),
-        new("request-queues-at-once", ModelBug.RequestQueuesAtOnce, Inv.RequestHolds, 10,
+        new("request-queues-at-once", ModelBug.RequestQueuesAtOnce, Inv.RequestHolds, 5,
             "a buffer queued to a request is queued at once, before the request is (QUERYBUF shows QUEUED, not IN_REQUEST)"),
         new("request-mixing-allowed", ModelBug.RequestMixingAllowed, Inv.RequestMixing, 5,
             "after a buffer was queued through a request, QBUF without one is accepted (the queue is fed both ways)"),
@@ -194,6 +195,8 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             "a decoder goes on consuming OUTPUT buffers queued after V4L2_DEC_CMD_STOP, during the drain and after it, where it must hold them until START") { Profile = "vicodec-decoder-like" },
         new("fileio-planes-keeps-buffers", ModelBug.FileIoPlanesKeepsBuffers, Inv.FileIoPlanes, 3,
             "read() on a multi-planar queue whose format has three planes fails with EBUSY but leaves the emulator's buffers allocated and the reader owning the queue") { Profile = "vivid-mplane" },
+        new("request-memory-unchecked", ModelBug.RequestMemoryUnchecked, Inv.RequestMemory, 5,
+            "MEDIA_REQUEST_IOC_QUEUE queues a request whose buffer's DMABUF fd names no dma-buf (the driver's req_validate never calls vb2_request_validate), instead of refusing it with EINVAL"),
         new("seek-cur-and-no-dedupe", ModelBug.LlseekAcceptsSeekCur | ModelBug.PrimeImportNoDedupe,
             "two independent bugs at once: lseek(SEEK_CUR, 0) on a dma-buf returns 0, and PRIME_FD_TO_HANDLE creates a second handle for a dma-buf the file already has",
             [new Break(Inv.LlseekOther, 3), new Break(Inv.F2hDedupe, 4)]),

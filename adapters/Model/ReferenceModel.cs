@@ -60,6 +60,12 @@ public sealed partial class ReferenceModel : IBufferTarget
     public Outcome[]? AllowedOutcomes { get; private set; }
     /// <summary>The last op's R0 is a value the documentation leaves open (contents a device wrote): any is allowed.</summary>
     public bool AnyValue { get; private set; }
+    /// <summary>
+    /// Set when the sequence has gone where the model cannot follow the target (why, in a sentence): from then on the
+    /// target's outcomes cannot be judged, and an oracle's caller stops comparing there (the sequence counts as masked).
+    /// Only hand-made sequences get there; the generator steers around each case. Cleared by <see cref="Reset"/>.
+    /// </summary>
+    public string? Unfollowed { get; private set; }
 
     /// <summary>
     /// Invariants the run has already reported failing on this target. As an oracle the model then follows the target where
@@ -147,6 +153,7 @@ public sealed partial class ReferenceModel : IBufferTarget
     public void Reset()
     {
         CloseAll();
+        Unfollowed = null;
         _queues.Clear();
         _sharedContext = null;
         _contexts.Clear();

@@ -24,13 +24,18 @@ public sealed partial class ReferenceModel
 
     /// <summary>
     /// QBUF of a dequeued buffer with V4L2_BUF_FLAG_REQUEST_FD, in vb2_queue_or_prepare_buf's order: a buffer that is not
-    /// dequeued (EINVAL), a queue that does not support requests (EBADR), a queue fed directly (EBUSY, VB2-REQ-4), an fd that is
-    /// not a request (EINVAL), a request that is not idle (EBUSY); then vb2_core_qbuf binds the buffer (IN_REQUEST).
+    /// dequeued (EINVAL), the lengths the QBUF passes (EINVAL, __verify_length), a queue that does not support requests
+    /// (EBADR), a queue fed directly (EBUSY, VB2-REQ-4), an fd that is not a request (EINVAL), a request that is not idle
+    /// (EBUSY); then vb2_core_qbuf binds the buffer (IN_REQUEST). DMABUF and USERPTR memory is only noted: vb2 takes it
+    /// when the request is queued (VB2-REQ-9). <paramref name="payload"/> is the output payload in bytes (0 on capture).
     /// </summary>
-    private Outcome QBufInRequest(VideoQueue q, VideoBuffer b, uint index, int requestFd)
+    private Outcome QBufInRequest(VideoQueue q, VideoBuffer b, uint index, int requestFd, uint memory, IReadOnlyList<int> handles, long payload)
     {
         Cite(Inv.RequestFd);
         if (b.Queued || b.Request != null) return Cite(Inv.RequestFd, Errno.EINVAL);   // "buffer is not in dequeued state"
+        // a prepared buffer's fields are not copied again (vb2_queue_or_prepare_buf), and its memory is already taken
+        bool copies = !b.Prepared && memory != V4L2_MEMORY_MMAP;
+        if (!b.Prepared && VerifyLength(q, b, memory, handles, payload) is { } tooLong) return tooLong;
         if (!q.P.Has(V4L2_BUF_CAP_SUPPORTS_REQUESTS) && !(!_hasActual && Broken(ModelBug.M2mCaptureInRequest))) return Cite(Inv.RequestFd, Errno.EBADR);
         if (q.UsesQbuf) return Cite(Inv.RequestMixing, Errno.EBUSY);
         if (!TryFile(requestFd, out var f) || f is not RequestFile r)
@@ -46,10 +51,27 @@ public sealed partial class ReferenceModel
         if (!_hasActual && Broken(ModelBug.RequestQueuesAtOnce)) { Queue(q, b, index); return Outcome.Success(); }
         b.Request = r;
         b.LeftRequest = false;
+        if (!q.P.MultiPlanar) b.Payload = payload;
+        b.Pending = copies ? new PendingMemory(memory, [.. handles], payload, [.. handles.Select(h => Named(memory, h))]) : null;
+        if (copies) Cite(Inv.RequestMemory);
+        // the single-planar output payload is bounded by the length the buffer stored (known issue vb2-output-dmabuf-stored-length)
+        if (!b.Prepared && StaleLength(q, b, memory, payload)) _decidedBy = Inv.DmabufOk;
         r.EmptiedBy = null;
         r.Bufs.Add((q, b));
         return Cite(Inv.RequestHolds, Outcome.Success());
     }
+
+    /// <summary>What a handle names now: the open file behind a DMABUF fd, the mapping behind a USERPTR handle, or null.</summary>
+    private object? Named(uint memory, int handle) =>
+        memory == V4L2_MEMORY_DMABUF ? TryFile(handle, out var f) ? f : null : _maps.TryGetValue(handle, out var m) ? m : null;
+
+    /// <summary>Whether a buffer bound to a request not yet queued names this fd (DMABUF: any fd it was given, dma-buf or not) or
+    /// mapping handle (USERPTR) for vb2 to take when the request is queued (VB2-REQ-9): closing or unmapping it first would
+    /// leave the kernel a number or an address that names whatever comes next, which the model cannot follow. Read-only; a
+    /// generator steers around it.</summary>
+    public bool NamedByRequest(int handle, bool mapping) =>
+        _queues.Values.Concat(_contexts.SelectMany(c => c.Queues)).SelectMany(q => q.Bufs).Any(b =>
+            b is { InRequest: true, Pending: { } p } && p.Memory == (mapping ? V4L2_MEMORY_USERPTR : V4L2_MEMORY_DMABUF) && p.Handles.Contains(handle));
 
     /// <summary>
     /// A mem2mem device takes requests for OUTPUT buffers only: a CAPTURE buffer with V4L2_BUF_FLAG_REQUEST_FD is refused with
@@ -149,7 +171,25 @@ public sealed partial class ReferenceModel
             if (!_hasActual && Broken(ModelBug.RequestEmptyQueued)) { r.State = RequestState.Complete; return Outcome.Success(); }
             return Cite(Inv.RequestQueue, Errno.ENOENT);
         }
-        if (!_requestVerdicts.TryGetValue(n, out var verdict))
+        // the memory vb2 is still to take, and whether its handles still name what they named at the QBUF
+        var pending = r.Bufs.Where(x => x.B.Pending != null).ToList();
+        foreach (var (_, b) in pending)
+            if (!b.Pending!.Handles.Select(h => Named(b.Pending.Memory, h)).SequenceEqual(b.Pending.Named))
+            {
+                Unfollowed = $"buffer {b.Index}'s {(b.Pending.Memory == V4L2_MEMORY_DMABUF ? "dma-buf fd was closed" : "USERPTR mapping was unmapped")} before its request was queued: the kernel looks up the number or address it stored, which may name anything opened since";
+                return _hasActual ? _actual : Outcome.NotRun;
+            }
+        var fault = pending.Select(x => MemoryFault(x.Q, x.B, x.B.Pending!.Memory, x.B.Pending.Handles)).FirstOrDefault(x => x != null);
+        if (!_requestVerdicts.TryGetValue(n, out var verdict) && fault is var (faultOutcome, _))
+        {
+            // the driver's validation answers first, then vb2 prepares the buffers: either refuses, never 0; where the target
+            // refused as vb2 refuses the memory, the driver's own answer is still to be learned (an EINVAL of its own looks alike)
+            var allowed = new[] { faultOutcome, Outcome.Fail(Errno.ENOENT), Outcome.Fail(Errno.EINVAL) }.DistinctBy(o => o.Errno).ToArray();
+            int pick = _hasActual ? Choose("the memory's refusal when vb2 prepares the buffer, or ENOENT or EINVAL from the driver's own validation before it", allowed) : 0;
+            verdict = pick == 0 ? Errno.OK : allowed[pick].Errno;
+            if (pick != 0) _requestVerdicts[n] = verdict;
+        }
+        else if (!_requestVerdicts.ContainsKey(n))
         {
             var allowed = new[] { Outcome.Success(), Outcome.Fail(Errno.ENOENT), Outcome.Fail(Errno.EINVAL) };
             verdict = _hasActual ? allowed[Choose($"0, or ENOENT or EINVAL when the driver requires what the request lacks (its choice, the same for every request of {n} buffer{(n == 1 ? "" : "s")})", allowed)].Errno
@@ -158,8 +198,25 @@ public sealed partial class ReferenceModel
         }
         else if (verdict != Errno.OK && _hasActual && _actual.Errno != verdict) _decidedBy = Inv.RequestQueue;   // the driver changed its mind
         if (verdict != Errno.OK) return Cite(Inv.RequestQueue, verdict);   // nothing changes: the buffers stay IN_REQUEST
+        // vb2_request_validate prepares each buffer in the order it was bound: its memory is taken now (VB2-REQ-9); a refusal
+        // leaves the request idle and the buffers IN_REQUEST, as the prepare's error path leaves them (spec/notes/vb2-failed-prepare.md)
+        foreach (var (q, b) in pending)
+        {
+            Cite(Inv.RequestMemory);
+            // the bug (as a target): the driver's validation never asks vb2 to prepare the buffers, so the request is queued
+            // and vb2_req_queue's QBUF fails on the memory, leaving that buffer in the request, never queued
+            if (!_hasActual && Broken(ModelBug.RequestMemoryUnchecked) && MemoryFault(q, b, b.Pending!.Memory, b.Pending.Handles) != null)
+                continue;
+            if (TakeMemory(q, b, b.Pending!.Memory, b.Pending.Handles) is { } refusal)
+            {
+                Cite(Inv.RequestQueue);
+                return Cite(Inv.RequestMemory, refusal);
+            }
+            b.Pending = null;
+        }
         r.State = RequestState.Queued;
-        foreach (var (q, b) in r.Bufs) Queue(q, b, (uint)b.Index);
+        foreach (var (q, b) in r.Bufs) if (b.Pending == null) Queue(q, b, (uint)b.Index);
+        if (pending.Count > 0) Cite(Inv.RequestMemory);
         Cite(Inv.RequestHolds);
         return Cite(Inv.RequestQueue, Outcome.Success());
     }

@@ -141,6 +141,15 @@ internal sealed class VideoPlane(long length, Mem? mem)
     public Seg[]? UserMem;                     // USERPTR memory pinned by the queue
 }
 
+/// <summary>
+/// What vb2_fill_vb2_v4l2_buffer copied at a QBUF into a request, for vb2_req_prepare to take when the request is queued
+/// (VB2-REQ-9): the memory type, one handle per plane (the model's fds for DMABUF, its mapping handles for USERPTR), the
+/// output payload in bytes, and what each handle named at the QBUF (the file or the mapping; null for none). The kernel
+/// keeps fd numbers and addresses, not files: if a handle names something else when the request is queued, what vb2 finds
+/// there is beyond the model (<see cref="ReferenceModel.Unfollowed"/>).
+/// </summary>
+internal sealed record PendingMemory(uint Memory, int[] Handles, long Payload, object?[] Named);
+
 internal sealed class VideoBuffer(int index, VideoPlane[] planes)
 {
     public readonly int Index = index;
@@ -166,6 +175,9 @@ internal sealed class VideoBuffer(int index, VideoPlane[] planes)
     /// <summary>Dequeued because the request it was in was emptied or its queue reset while the request was not queued: what
     /// the target shows of it until it is queued again rests on VB2-REQ-3 (it was never queued).</summary>
     public bool LeftRequest;
+    /// <summary>The DMABUF or USERPTR memory a QBUF into a request named, which vb2 takes only when the request is queued;
+    /// null for MMAP and for a buffer PREPARE_BUF had prepared.</summary>
+    public PendingMemory? Pending;
     /// <summary>vb2's VB2_BUF_STATE_IN_REQUEST: in a request that has not been queued (QUERYBUF shows V4L2_BUF_FLAG_IN_REQUEST).</summary>
     public bool InRequest => Request != null && !Queued;
 

@@ -524,7 +524,9 @@ public sealed partial class ReferenceModel
         if (q.FileIo) return Cite(FileIoRule(q), Errno.EBUSY);
         if (Buffer(q, index) is not { } b) return Cite(Inv.QBufBad, Errno.EINVAL);
         if (memory != q.Memory) return Cite(Inv.QBufBad, Errno.EINVAL);
-        if (request is { } requestFd) return QBufInRequest(q, b, index, requestFd);
+        // an output buffer is queued with one frame: bytesused = sizeimage, or the coded frame's length where the step gives it
+        long payload = q.P.IsOutput ? bytesUsed > 0 ? bytesUsed : q.SizeImage : 0;
+        if (request is { } requestFd) return QBufInRequest(q, b, index, requestFd, memory, planes, payload);
         if (b.Prepared)
         {
             // vb2_queue_or_prepare_buf reads nothing more of a prepared buffer; vb2_core_prepare_buf refuses it again,
@@ -536,123 +538,122 @@ public sealed partial class ReferenceModel
             if (b.Queued) return Cite(Inv.QBufTwice, Errno.EINVAL);
             return Enqueue(q, b, index, prepare: false);
         }
-        if (q.P.MultiPlanar) return QBufMplane(q, b, index, memory, planes, prepare);
-        int dmabufFd = planes.Count > 0 ? planes[0] : -1, userMap = dmabufFd;
-        var b0 = b.Planes[0];
         // the order of vb2's checks decides what a refused QBUF leaves behind (spec/notes/vb2-failed-prepare.md):
         // refusals before __buf_prepare change nothing; inside the memory's prepare they release what the buffer held
-        bool output = q.P.IsOutput;
-        // an output buffer is queued with one frame: bytesused = sizeimage, or the coded frame's length where the step gives it
-        long payload = output ? bytesUsed > 0 ? bytesUsed : q.SizeImage : 0;
-        if (memory == V4L2_MEMORY_USERPTR && _maps.TryGetValue(userMap, out var um) && payload > um.Length)
-            return Cite(Inv.QBufBad, Errno.EINVAL);   // __verify_length: bytesused above the length passed, before anything is touched
+        if (VerifyLength(q, b, memory, planes, payload) is { } tooLong) return tooLong;
         if (!prepare && RefusesWithoutRequest(q)) return Cite(Inv.RequestRequired, Errno.EBADR);
         if (!prepare && RefusesDirectQBuf(q)) return Cite(Inv.RequestMixing, Errno.EBUSY);
         if (b.Queued || prepare && b.InRequest) return prepare ? Cite(Inv.PrepareBuf, Errno.EINVAL) : Cite(Inv.QBufTwice, Errno.EINVAL);
-        b.Payload = payload;
-        if (memory == V4L2_MEMORY_DMABUF)
-        {
-            // __prepare_dmabuf: a refusal goes through its error path, which releases the dma-buf the buffer held (length 0);
-            // a buffer that held none keeps its length
-            if (!TryFile(dmabufFd, out var f) || f is not DmaBuf d) { ReleaseImport(b); return Cite(Inv.DmabufNotDmabuf, Errno.EINVAL); }
-            if (d.FromPlane) _decidedBy = Inv.MplaneExpBuf;   // whether it is large enough rests on the size EXPBUF gave it
-            if (d.Size < b0.MinLength) { ReleaseImport(b); return Cite(Inv.DmabufSmall, Errno.EINVAL); }
-            // single-planar output: vb2 bounds bytesused by the length it stored, 0 after a refusal, and refuses this QBUF
-            // (known issue vb2-output-dmabuf-stored-length); the documented outcome is success
-            bool stale = payload > b0.Length;
-            Import(b0, d);
-            Cite(Inv.DmabufOk);
-            if (d.Resv.Pending(Usage.Read).Any()) Cite(Inv.V4l2IgnoresFences);   // vb2 neither waits for nor adds fences
-            if (stale) { Enqueue(q, b, index, prepare); return Cite(Inv.DmabufOk, Outcome.Success()); }
-        }
-        else if (memory == V4L2_MEMORY_USERPTR)
-        {
-            // the harness hands USERPTR only anonymous memory or dma-buf mappings, passing the mapping's length
-            if (!_maps.TryGetValue(userMap, out var m) || !(m.Kind == MapKind.Anon || m.Pfnmap)) return Outcome.Fail(Errno.NotRun);
-            if (m.Length < b0.MinLength)
-            {
-                // the length check jumps to __prepare_userptr's error path, which drops the pinned pages and zeroes the length too
-                ReleaseUserptr(b);
-                Cite(Inv.UserptrLength);
-                return Cite(Inv.UserptrShort, Errno.EINVAL);
-            }
-            if (m.Pfnmap)
-            {
-                // __prepare_userptr drops the old pages and zeroes the length before trying to pin
-                ReleaseUserptr(b);
-                Cite(Inv.UserptrLength);
-                return Cite(Inv.UserptrPfnmap, Errno.EFAULT);
-            }
-            b0.UserMem = m.Segs;
-            b0.Length = m.Length;
-            Cite(Inv.UserptrLength);
-            Cite(Inv.UserptrOk);
-        }
-        return Enqueue(q, b, index, prepare);
+        if (!q.P.MultiPlanar) b.Payload = payload;
+        bool stale = StaleLength(q, b, memory, payload);
+        if (TakeMemory(q, b, memory, planes) is { } refusal) return refusal;
+        var queued = Enqueue(q, b, index, prepare);
+        // single-planar output: vb2 bounds bytesused by the length it stored, 0 after a refusal, and refuses this QBUF
+        // (known issue vb2-output-dmabuf-stored-length); the documented outcome is success
+        return stale ? Cite(Inv.DmabufOk, Outcome.Success()) : queued;
     }
 
+    /// <summary>Whether vb2 bounds this single-planar output DMABUF QBUF's payload by the length the buffer stored (0 after a
+    /// refused import) rather than by the dma-buf it names: the known issue vb2-output-dmabuf-stored-length.</summary>
+    private static bool StaleLength(VideoQueue q, VideoBuffer b, uint memory, long payload) =>
+        !q.P.MultiPlanar && q.P.IsOutput && memory == V4L2_MEMORY_DMABUF && payload > b.Planes[0].Length;
+
     /// <summary>
-    /// QBUF on a multi-planar queue: one handle per plane. The harness passes, per plane, bytesused = the plane's sizeimage on
-    /// an output queue and, for DMABUF, length = the fd's size as fstat reports it (the dma-buf's size; the plane's sizeimage
-    /// when fstat gives 0), for USERPTR the mapping's length. vb2's order (videobuf2-v4l2.c __verify_length, then
-    /// videobuf2-core.c __prepare_dmabuf / __prepare_userptr): payloads above the lengths passed are refused before anything
-    /// is touched; a refusal inside the prepare releases every plane the buffer held.
+    /// The lengths a QBUF passes, as vb2_fill_vb2_v4l2_buffer checks them before anything is touched (videobuf2-v4l2.c
+    /// __verify_length): an output payload above the length passed is refused with EINVAL. The harness passes, per plane of a
+    /// multi-planar queue, bytesused = the plane's sizeimage on an output queue and, for DMABUF, length = the fd's size as
+    /// fstat reports it (the plane's sizeimage when fstat gives 0), for USERPTR the mapping's length; on a single-planar queue
+    /// the USERPTR mapping's length. Null when the lengths pass; NotRun for memory the harness does not hand over.
     /// </summary>
-    private Outcome QBufMplane(VideoQueue q, VideoBuffer b, uint index, uint memory, IReadOnlyList<int> handles, bool prepare)
+    private Outcome? VerifyLength(VideoQueue q, VideoBuffer b, uint memory, IReadOnlyList<int> handles, long payload)
     {
+        if (!q.P.MultiPlanar)
+        {
+            if (memory != V4L2_MEMORY_USERPTR) return null;
+            // the harness hands USERPTR only anonymous memory or dma-buf mappings, passing the mapping's length
+            if (!_maps.TryGetValue(Handle(handles, 0), out var um) || !(um.Kind == MapKind.Anon || um.Pfnmap)) return Outcome.NotRun;
+            return payload > um.Length ? Cite(Inv.QBufBad, Errno.EINVAL) : null;
+        }
         int n = b.Planes.Length;
-        if (memory != V4L2_MEMORY_MMAP && handles.Count < n) return Outcome.NotRun;   // the generator gives every plane its memory
-        var lengths = new long[n];
+        if (memory == V4L2_MEMORY_MMAP) return null;
+        if (handles.Count < n) return Outcome.NotRun;   // the generator gives every plane its memory
         for (int p = 0; p < n; p++)
         {
-            lengths[p] = memory switch
-            {
-                V4L2_MEMORY_DMABUF => FstatSize(handles[p]) is > 0 and var sz ? sz : q.PlaneSizes[p],
-                V4L2_MEMORY_USERPTR => _maps.TryGetValue(handles[p], out var um) ? um.Length : -1,
-                _ => b.Planes[p].Length,
-            };
-            if (memory == V4L2_MEMORY_USERPTR && (lengths[p] < 0 || !(_maps[handles[p]].Kind == MapKind.Anon || _maps[handles[p]].Pfnmap)))
-                return Outcome.Fail(Errno.NotRun);
+            long length = memory == V4L2_MEMORY_DMABUF ? FstatSize(handles[p]) is > 0 and var sz ? sz : q.PlaneSizes[p]
+                : _maps.TryGetValue(handles[p], out var um) && (um.Kind == MapKind.Anon || um.Pfnmap) ? um.Length : -1;
+            if (length < 0) return Outcome.NotRun;
+            if (q.P.IsOutput && q.PlaneSizes[p] > length) return Cite(memory == V4L2_MEMORY_DMABUF ? Inv.MplaneDmabuf : Inv.QBufBad, Errno.EINVAL);
         }
         // whether a plane's dma-buf is large enough rests on the size EXPBUF gave it, when it was exported from a plane
         if (memory == V4L2_MEMORY_DMABUF && handles.Any(h => TryFile(h, out var hf) && hf is DmaBuf { FromPlane: true })) _decidedBy = Inv.MplaneExpBuf;
-        if (q.P.IsOutput)
-            for (int p = 0; p < n; p++)
-                if (q.PlaneSizes[p] > lengths[p]) return Cite(memory == V4L2_MEMORY_DMABUF ? Inv.MplaneDmabuf : Inv.QBufBad, Errno.EINVAL);
-        if (!prepare && RefusesWithoutRequest(q)) return Cite(Inv.RequestRequired, Errno.EBADR);
-        if (!prepare && RefusesDirectQBuf(q)) return Cite(Inv.RequestMixing, Errno.EBUSY);
-        if (b.Queued || prepare && b.InRequest) return prepare ? Cite(Inv.PrepareBuf, Errno.EINVAL) : Cite(Inv.QBufTwice, Errno.EINVAL);
-        if (memory == V4L2_MEMORY_DMABUF)
+        return null;
+    }
+
+    /// <summary>
+    /// Why vb2's prepare of the buffer's memory (videobuf2-core.c __prepare_dmabuf, __prepare_userptr) refuses these handles,
+    /// one per plane, or null when it takes them: DMABUF, an fd that is not a dma-buf or one smaller than the plane
+    /// (EINVAL); USERPTR, a mapping shorter than the plane (EINVAL) or one of VM_PFNMAP pages, which cannot be pinned
+    /// (EFAULT). NotRun for memory the harness does not hand over. Pure: it changes nothing.
+    /// </summary>
+    private (Outcome Refusal, string Rule)? MemoryFault(VideoQueue q, VideoBuffer b, uint memory, IReadOnlyList<int> handles)
+    {
+        if (memory == V4L2_MEMORY_MMAP) return null;
+        for (int p = 0; p < b.Planes.Length; p++)
+            if (memory == V4L2_MEMORY_DMABUF)
+            {
+                if (!TryFile(Handle(handles, p), out var f) || f is not DmaBuf d) return (Outcome.Fail(Errno.EINVAL), Inv.DmabufNotDmabuf);
+                if (d.FromPlane) _decidedBy = Inv.MplaneExpBuf;   // whether it is large enough rests on the size EXPBUF gave it
+                if (d.Size < b.Planes[p].MinLength) return (Outcome.Fail(Errno.EINVAL), Inv.DmabufSmall);
+            }
+            else
+            {
+                // the harness hands USERPTR only anonymous memory or dma-buf mappings, passing the mapping's length
+                if (!_maps.TryGetValue(Handle(handles, p), out var m) || !(m.Kind == MapKind.Anon || m.Pfnmap)) return (Outcome.NotRun, Inv.QBufBad);
+                if (m.Length < b.Planes[p].MinLength) return (Outcome.Fail(Errno.EINVAL), Inv.UserptrShort);
+                // __prepare_userptr drops the old pages and zeroes the length before trying to pin
+                if (m.Pfnmap) return (Outcome.Fail(Errno.EFAULT), Inv.UserptrPfnmap);
+            }
+        return null;
+    }
+
+    /// <summary>Plane p's handle, or -1 (no file, no mapping) where the QBUF gave none.</summary>
+    private static int Handle(IReadOnlyList<int> handles, int p) => p < handles.Count ? handles[p] : -1;
+
+    /// <summary>
+    /// vb2's prepare of the buffer's DMABUF or USERPTR memory (__prepare_dmabuf, __prepare_userptr), run by QBUF and
+    /// PREPARE_BUF, and by MEDIA_REQUEST_IOC_QUEUE for a buffer in the request (vb2_req_prepare): each plane takes the
+    /// dma-buf (its length the dma-buf's size) or the pinned pages its handle names. A refusal goes through the prepare's
+    /// error path, which releases every dma-buf or page the buffer held and zeroes those planes' lengths (a plane that held
+    /// none keeps its length). Null once taken, else the refusal.
+    /// </summary>
+    private Outcome? TakeMemory(VideoQueue q, VideoBuffer b, uint memory, IReadOnlyList<int> handles)
+    {
+        if (memory == V4L2_MEMORY_MMAP) return null;
+        string ok = memory == V4L2_MEMORY_DMABUF ? Inv.DmabufOk : Inv.UserptrOk;
+        if (MemoryFault(q, b, memory, handles) is var (refusal, rule))
         {
-            var bufs = new DmaBuf[n];
-            for (int p = 0; p < n; p++)
-            {
-                if (!TryFile(handles[p], out var f) || f is not DmaBuf d) { ReleaseImport(b); Cite(Inv.MplaneDmabuf); return Cite(Inv.DmabufNotDmabuf, Errno.EINVAL); }
-                if (d.Size < b.Planes[p].MinLength) { ReleaseImport(b); Cite(Inv.MplaneDmabuf); return Cite(Inv.DmabufSmall, Errno.EINVAL); }
-                bufs[p] = d;
-            }
-            for (int p = 0; p < n; p++)
-            {
-                Import(b.Planes[p], bufs[p]);
-                if (bufs[p].Resv.Pending(Usage.Read).Any()) Cite(Inv.V4l2IgnoresFences);
-            }
-            Cite(Inv.DmabufOk);
-            Cite(Inv.MplaneDmabuf);
+            if (refusal.Errno == Errno.NotRun) return refusal;
+            if (memory == V4L2_MEMORY_DMABUF) ReleaseImport(b); else { ReleaseUserptr(b); Cite(Inv.UserptrLength); }
+            if (q.P.MultiPlanar && memory == V4L2_MEMORY_DMABUF) Cite(Inv.MplaneDmabuf);
+            return Cite(rule, refusal);
         }
-        else if (memory == V4L2_MEMORY_USERPTR)
-        {
-            for (int p = 0; p < n; p++)
+        for (int p = 0; p < b.Planes.Length; p++)
+            if (memory == V4L2_MEMORY_DMABUF)
+            {
+                var d = (DmaBuf)_fds[handles[p]].File;
+                Import(b.Planes[p], d);
+                if (d.Resv.Pending(Usage.Read).Any()) Cite(Inv.V4l2IgnoresFences);   // vb2 neither waits for nor adds fences
+            }
+            else
             {
                 var m = _maps[handles[p]];
-                if (m.Length < b.Planes[p].MinLength) { ReleaseUserptr(b); Cite(Inv.UserptrLength); return Cite(Inv.UserptrShort, Errno.EINVAL); }
-                if (m.Pfnmap) { ReleaseUserptr(b); Cite(Inv.UserptrLength); return Cite(Inv.UserptrPfnmap, Errno.EFAULT); }
                 b.Planes[p].UserMem = m.Segs;
                 b.Planes[p].Length = m.Length;
             }
-            Cite(Inv.UserptrLength);
-            Cite(Inv.UserptrOk);
-        }
-        return Enqueue(q, b, index, prepare);
+        if (memory == V4L2_MEMORY_USERPTR) Cite(Inv.UserptrLength);
+        Cite(ok);
+        if (q.P.MultiPlanar && memory == V4L2_MEMORY_DMABUF) Cite(Inv.MplaneDmabuf);
+        return null;
     }
 
     /// <summary>What fstat(2) reports as the size of the file behind fd: a dma-buf's size, a memfd's; 0 for device nodes or no file.</summary>
