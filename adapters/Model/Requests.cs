@@ -52,7 +52,7 @@ public sealed partial class ReferenceModel
         b.Request = r;
         b.LeftRequest = false;
         if (!q.P.MultiPlanar) b.Payload = payload;
-        b.Pending = copies ? new PendingMemory(memory, [.. handles], payload, [.. handles.Select(h => Named(memory, h))]) : null;
+        b.Pending = copies ? new PendingMemory(memory, [.. handles], [.. handles.Select(h => Named(memory, h))]) : null;
         if (copies) Cite(Inv.RequestMemory);
         // the single-planar output payload is bounded by the length the buffer stored (known issue vb2-output-dmabuf-stored-length)
         if (!b.Prepared && StaleLength(q, b, memory, payload)) _decidedBy = Inv.DmabufOk;

@@ -143,12 +143,12 @@ internal sealed class VideoPlane(long length, Mem? mem)
 
 /// <summary>
 /// What vb2_fill_vb2_v4l2_buffer copied at a QBUF into a request, for vb2_req_prepare to take when the request is queued
-/// (VB2-REQ-9): the memory type, one handle per plane (the model's fds for DMABUF, its mapping handles for USERPTR), the
-/// output payload in bytes, and what each handle named at the QBUF (the file or the mapping; null for none). The kernel
+/// (VB2-REQ-9): the memory type, one handle per plane (the model's fds for DMABUF, its mapping handles for USERPTR), and
+/// what each handle named at the QBUF (the file or the mapping; null for none). The kernel
 /// keeps fd numbers and addresses, not files: if a handle names something else when the request is queued, what vb2 finds
 /// there is beyond the model (<see cref="ReferenceModel.Unfollowed"/>).
 /// </summary>
-internal sealed record PendingMemory(uint Memory, int[] Handles, long Payload, object?[] Named);
+internal sealed record PendingMemory(uint Memory, int[] Handles, object?[] Named);
 
 internal sealed class VideoBuffer(int index, VideoPlane[] planes)
 {

@@ -593,7 +593,8 @@ public sealed partial class ReferenceModel
     /// Why vb2's prepare of the buffer's memory (videobuf2-core.c __prepare_dmabuf, __prepare_userptr) refuses these handles,
     /// one per plane, or null when it takes them: DMABUF, an fd that is not a dma-buf or one smaller than the plane
     /// (EINVAL); USERPTR, a mapping shorter than the plane (EINVAL) or one of VM_PFNMAP pages, which cannot be pinned
-    /// (EFAULT). NotRun for memory the harness does not hand over. Pure: it changes nothing.
+    /// (EFAULT). NotRun for memory the harness does not hand over. It changes no state (it may name the rule a plane's size
+    /// rests on: the size EXPBUF gave a plane's dma-buf, VB2-MPLANE-2).
     /// </summary>
     private (Outcome Refusal, string Rule)? MemoryFault(VideoQueue q, VideoBuffer b, uint memory, IReadOnlyList<int> handles)
     {
