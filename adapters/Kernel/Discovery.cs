@@ -566,9 +566,11 @@ public static unsafe class Discovery
                 {
                     node = node with { RequestMedia = "media" };
                     paths["media"] = media;
-                    var with = new[] { node, node.OutputQueue }.Where(x => x != null && x.Has(V4L2_BUF_CAP_SUPPORTS_REQUESTS)).Select(x => BufTypeName(x!.BufType));
-                    notes.Add($"requests (V4L2_BUF_CAP_SUPPORTS_REQUESTS on {string.Join(" and ", with)}): " +
-                        $"allocated from {media} (MEDIA_IOC_REQUEST_ALLOC), certified with V4L2_MEMORY_MMAP buffers and no controls set in them");
+                    var with = new[] { node, node.OutputQueue }.Where(x => x != null && x.Has(V4L2_BUF_CAP_SUPPORTS_REQUESTS)).ToList();
+                    var memories = new[] { (V4L2_MEMORY_MMAP, "MMAP"), (V4L2_MEMORY_DMABUF, "DMABUF"), (V4L2_MEMORY_USERPTR, "USERPTR") }
+                        .Where(m => with.Any(x => x!.SupportsMemory(m.Item1))).Select(m => m.Item2);
+                    notes.Add($"requests (V4L2_BUF_CAP_SUPPORTS_REQUESTS on {string.Join(" and ", with.Select(x => BufTypeName(x!.BufType)))}): " +
+                        $"allocated from {media} (MEDIA_IOC_REQUEST_ALLOC), certified with {string.Join(", ", memories)} buffers and no controls set in them");
                 }
                 else notes.Add($"reports V4L2_BUF_CAP_SUPPORTS_REQUESTS but no media device lists it{(whyNot.Length > 0 ? $" ({whyNot})" : "")}: requests cannot be allocated and are not exercised");
             }
