@@ -66,6 +66,14 @@ public interface IBufferTarget : IDisposable
     Outcome FcntlGetFd(int fd);
     /// <summary>fcntl(F_GETFL). R0 = flags &amp; O_ACCMODE.</summary>
     Outcome FcntlGetFl(int fd);
+    /// <summary>
+    /// A new program exec'd by this process (posix_spawn of /bin/sh, an execve), asked from inside about each of
+    /// <paramref name="fds"/> (at most 62, fds of this process): R0 bit i = fds[i] is open in the new program; R1 bit i = it
+    /// is open there and names the same file as here (same device and inode). execve closes exactly the fds with
+    /// FD_CLOEXEC (fs/exec.c begin_new_exec, fs/file.c do_close_on_exec; DMABUF-CLOEXEC-3). EBADF for an fd this process
+    /// does not hold.
+    /// </summary>
+    Outcome Exec(IReadOnlyList<int> fds);
     /// <summary>lseek(2). R0 = resulting offset.</summary>
     Outcome Llseek(int fd, long offset, int whence);
     /// <summary>An ioctl request no driver in the catalog defines (_IO('b', 0x7f) family, per file kind).</summary>

@@ -184,6 +184,7 @@ public interface IOpVisitor<out T>
     T Visit(Dup op);
     T Visit(FcntlGetFd op);
     T Visit(FcntlGetFl op);
+    T Visit(Exec op);
     T Visit(Llseek op);
     T Visit(UnknownIoctl op);
     T Visit(Mmap op);
@@ -276,6 +277,42 @@ public sealed record FcntlGetFd(Var Fd) : Op
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.FcntlGetFd(fd) : NotRun;
     public override string Text => $"fcntl({Fd}, F_GETFD)";
     public override string Observed(in Outcome o) => o.Ok ? (o.R0 == FD_CLOEXEC ? "FD_CLOEXEC" : "0") : base.Observed(o);
+}
+
+/// <summary>
+/// exec of a new program (/bin/sh through posix_spawn), asked from inside which of <see cref="Fds"/> it holds and whether each
+/// is the same file (DMABUF-CLOEXEC-3: the fds with close-on-exec are gone, the rest are there). The generator hands it every
+/// fd the sequence holds, at most 62; shrinking drops them one at a time down to the one that matters.
+/// </summary>
+public sealed record Exec([Derived("every fd the sequence holds, in the order they were made")] ImmutableArray<Var> Fds) : Op
+{
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
+    public override string Area => "dmabuf";
+    protected override IEnumerable<Var> ExtraUses => Fds;
+    protected override Outcome Call(IBufferTarget t, Env env)
+    {
+        var fds = new List<int>(Fds.Length);
+        foreach (var v in Fds)
+        {
+            if (!env.Resolve(v, out var fd)) return NotRun;
+            fds.Add(fd);
+        }
+        return t.Exec(fds);
+    }
+    public override Op MapVars(Func<Var, Var> f) => this with { Fds = [.. Fds.Select(f)] };
+    public override string Text => $"exec(\"/bin/sh\"), asked which of {{{string.Join(", ", Fds)}}} it holds";
+    public override string Observed(in Outcome o)
+    {
+        if (!o.Ok) return base.Observed(o);
+        // per fd in the order asked (the text names them; an observation outlives the renumbering of handles)
+        long open = o.R0, same = o.R1;
+        string Each(long m) => string.Join(", ", Fds.Select((_, i) => (m >> i & 1) != 0 ? "yes" : "no"));
+        return $"holds: {Each(open)}" + (same == open ? "" : $"; the same file: {Each(same)}");
+    }
+    public override IEnumerable<Op> Simplify()
+    {
+        for (int i = 0; i < Fds.Length && Fds.Length > 1; i++) yield return this with { Fds = Fds.RemoveAt(i) };
+    }
 }
 
 public sealed record FcntlGetFl(Var Fd) : Op

@@ -143,6 +143,8 @@ public sealed class SequenceGenerator
         _requestMemory = seed % 8 == 4 && Profile.Video.Any(v => v.RequestMedia != null && (v.OutputQueue ?? v).Has(V4L2_BUF_CAP_SUPPORTS_REQUESTS))
             ? seed / 8 % 2 == 0 ? V4L2_MEMORY_DMABUF : V4L2_MEMORY_USERPTR : 0;
         _requestMemoryQueued = 0;
+        // and the quarter no family above uses execs a new program now and then, to ask it which fds it was handed
+        _execFamily = seed % 4 == 1;
         var rng = new Rng(seed);
         _mixVideo = rng.Chance(35);
         // half the sequences focus on one area, so deep states of each area are reached as often as mixed ones
@@ -261,6 +263,7 @@ public sealed class SequenceGenerator
     private bool _decoderDrain; // in the drain family on a stateful decoder: its drain rather than its source change
     private bool _pinPath;      // steered to USERPTR QBUFs of memory vb2 must refuse to pin (see Generate)
     private int _pinQueued;     // how many such QBUFs this sequence has sent
+    private bool _execFamily;   // asks an exec'd program which fds it holds (see Generate)
     private int _requestMemoryQueued;   // QBUFs into requests the request-memory way has taken in this sequence
     private uint _requestMemory; // the memory this sequence's requests carry (see Generate); 0 = MMAP, as the queue was set up
     private uint _memoryFamily; // on a mem2mem node, the memory this sequence allocates most (see Generate); 0 = as drawn
@@ -719,6 +722,13 @@ public sealed class SequenceGenerator
             Add(2, r => new UnknownIoctl(r.Pick(bufs).Var));
             Add(3, r => new Dup(r.Pick(bufs).Var));
             Add(5, r => new Close(r.Pick(bufs).Var));
+        }
+        // in the exec family, now and then a new program is asked which of the sequence's fds it holds (DMABUF-CLOEXEC-3); a
+        // process start is costly under TCG, so only a quarter of the sequences do it, about once each
+        if (_execFamily && core && bufs.Count > 0)
+        {
+            var fds = live.Where(v => v.Kind is not (K.Map or K.Gem or K.Fence)).Select(v => v.Var).Take(62).ToImmutableArray();
+            Add(2, _ => new Exec(fds));
         }
         if (core && rules.Count > 0)
         {

@@ -486,6 +486,11 @@ public static class CReproducer
         public string Visit(Close op) => $"o = result(close({Fd(op.Fd)}));" + Kill(op.Fd);
         public string Visit(Dup op) => $"o = new_fd(dup({Fd(op.Fd)}), {slots.Of(op)});";
         public string Visit(FcntlGetFd op) => $"{{\n\tint r = fcntl({Fd(op.Fd)}, F_GETFD);\n\to = r < 0 ? fail() : done(r & FD_CLOEXEC, 0, 0);\n}}";
+        public string Visit(Exec op)
+        {
+            Helpers.Add("exec_check");
+            return $"{{\n\tconst int fds[] = {{ {string.Join(", ", op.Fds.Select(Fd))} }};\n\n\to = exec_check(fds, {op.Fds.Length});\n}}";
+        }
         public string Visit(FcntlGetFl op) => $"{{\n\tint r = fcntl({Fd(op.Fd)}, F_GETFL);\n\to = r < 0 ? fail() : done(r & O_ACCMODE, 0, 0);\n}}";
         public string Visit(Llseek op) => $"{{\n\toff_t r = lseek({Fd(op.Fd)}, {L(op.Offset)}, {WhenceName(op.Whence)});\n\to = r < 0 ? fail() : done(r, 0, 0);\n}}";
         public string Visit(UnknownIoctl op) => $"{{\n\tlong r = xioctl({Fd(op.Fd)}, _IO('b', 0x7f), NULL);\n\to = r < 0 ? fail() : done(r, 0, 0);\n}}";
@@ -1489,6 +1494,65 @@ public static class CReproducer
             	if (o.err == 0)
             		o.r0 = c.size;
             	return o;
+            }
+
+            """,
+        ["exec_check"] = """
+
+            #include <sys/wait.h>
+
+            /*
+             * exec of a new program (/bin/sh with an empty environment) that says, before it opens anything, which of
+             * fds[0..n) it holds (r0 bit i) and which of those are the same file as in this process (r1 bit i: test -ef of
+             * /proc/self/fd/N and /proc/PPID/fd/N, same device and inode).
+             */
+            static struct outcome exec_check(const int *fds, int n)
+            {
+            	char script[4096], said[256];
+            	char *const envp[] = { NULL };
+            	long long held = 0, same = 0;
+            	int len, p[2], status, i;
+            	ssize_t got = 0, r;
+            	pid_t pid;
+
+            	len = snprintf(script, sizeof(script), "m=; s=; for n in");
+            	for (i = 0; i < n; i++)
+            		len += snprintf(script + len, sizeof(script) - (size_t)len, " %d", fds[i]);
+            	snprintf(script + len, sizeof(script) - (size_t)len, "; do if [ -e /proc/self/fd/$n ]; then m=${m}1; "
+            		 "if [ /proc/self/fd/$n -ef /proc/$PPID/fd/$n ]; then s=${s}1; else s=${s}0; fi; "
+            		 "else m=${m}0; s=${s}0; fi; done; echo \"$m $s\"");
+            	if (pipe2(p, O_CLOEXEC) < 0)
+            		return fail();
+            	pid = fork();
+            	if (pid < 0) {
+            		struct outcome o = fail();
+
+            		close(p[0]);
+            		close(p[1]);
+            		return o;
+            	}
+            	if (pid == 0) {
+            		dup2(p[1], 1);
+            		execle("/bin/sh", "sh", "-c", script, (char *)NULL, envp);
+            		_exit(127);
+            	}
+            	close(p[1]);
+            	while (got < (ssize_t)sizeof(said) - 1 && (r = read(p[0], said + got, sizeof(said) - 1 - (size_t)got)) > 0)
+            		got += r;
+            	close(p[0]);
+            	waitpid(pid, &status, 0);
+            	said[got] = '\0';
+            	if (got < 2 * n + 1) {
+            		errno = EIO;
+            		return fail();
+            	}
+            	for (i = 0; i < n; i++) {
+            		if (said[i] == '1')
+            			held |= 1LL << i;
+            		if (said[n + 1 + i] == '1')
+            			same |= 1LL << i;
+            	}
+            	return done(held, same, 0);
             }
 
             """,

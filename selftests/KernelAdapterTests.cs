@@ -45,6 +45,24 @@ public class KernelAdapterTests
         Assert.Contains("property lockstep, sequence 3 of 50", report);
     }
 
+    /// <summary>The exec check runs for real on any machine: a memfd made without MFD_CLOEXEC reaches the new program as the
+    /// same file; a file .NET opened (with O_CLOEXEC) does not; an fd the process does not hold is EBADF.</summary>
+    [Fact]
+    public void An_exec_d_program_holds_the_fds_without_close_on_exec_and_no_others()
+    {
+        var t = new KernelTarget(Conformance.Adapters.TargetProfile.VividLike with { Video = [] }, new Dictionary<string, string>());
+        var memfd = t.MemfdCreate(4096, allowSealing: false, seals: 0);
+        Assert.True(memfd.Ok);
+        using var net = File.OpenHandle(typeof(KernelAdapterTests).Assembly.Location);
+        int cloexec = (int)net.DangerousGetHandle();
+        var o = t.Exec([(int)memfd.R0, cloexec]);
+        Assert.True(o.Ok, $"exec gave {o.Errno}");
+        Assert.Equal(0b01, o.R0);
+        Assert.Equal(0b01, o.R1);
+        Assert.Equal(Conformance.Adapters.Errno.EBADF, t.Exec([999]).Errno);
+        t.Close((int)memfd.R0);
+    }
+
     [Fact]
     public void The_watchdog_stays_quiet_while_ops_keep_returning()
     {

@@ -59,6 +59,29 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "getpid")]
     internal static partial int getpid();
 
+    [LibraryImport(Lib, EntryPoint = "pipe2", SetLastError = true)]
+    internal static partial int pipe2(int* pipefd, int flags);
+
+    /// <summary>posix_spawn(3): glibc's runs the child with CLONE_VM|CLONE_VFORK, safe in a multi-threaded process. Returns an
+    /// error number (not -1 and errno).</summary>
+    [LibraryImport(Lib, EntryPoint = "posix_spawn", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int posix_spawn(int* pid, string path, void* fileActions, void* attr, byte** argv, byte** envp);
+
+    [LibraryImport(Lib, EntryPoint = "posix_spawn_file_actions_init")]
+    internal static partial int posix_spawn_file_actions_init(void* fileActions);
+
+    [LibraryImport(Lib, EntryPoint = "posix_spawn_file_actions_adddup2")]
+    internal static partial int posix_spawn_file_actions_adddup2(void* fileActions, int fd, int newfd);
+
+    [LibraryImport(Lib, EntryPoint = "posix_spawn_file_actions_destroy")]
+    internal static partial int posix_spawn_file_actions_destroy(void* fileActions);
+
+    [LibraryImport(Lib, EntryPoint = "waitpid", SetLastError = true)]
+    internal static partial int waitpid(int pid, int* status, int options);
+
+    /// <summary>Bytes reserved for an opaque posix_spawn_file_actions_t (80 on glibc x86-64 and arm64).</summary>
+    internal const int SpawnFileActionsBytes = 256;
+    internal const int O_CLOEXEC_PIPE = 0x80000;
     internal const int AT_FDCWD = -100, AT_EMPTY_PATH = 0x1000;
     internal const uint STATX_TYPE = 1, STATX_MODE = 2, STATX_INO = 0x100;
     internal const int F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4;
@@ -136,4 +159,41 @@ internal static unsafe class Sys
     /// <summary>statx(2) of an open fd (AT_EMPTY_PATH): its inode number and device.</summary>
     public static long FStatx(int fd, statx* buf) => Retry(new FStatxCall(fd, buf));
     public static long Poll(pollfd* fds, int n, int timeoutMs) => Retry(new PollCall(fds, (nuint)n, timeoutMs));
+
+    /// <summary>
+    /// Runs <c>/bin/sh -c script</c> as a new program (posix_spawn, so it inherits every fd without FD_CLOEXEC and none with it)
+    /// with an empty environment and its stdout on a pipe; returns what it printed (at most 4 KiB) and waits for it to exit.
+    /// Null with <paramref name="error"/> = -errno when it cannot be started or read.
+    /// </summary>
+    public static string? RunShell(string script, out long error)
+    {
+        error = 0;
+        int* pipe = stackalloc int[2];
+        if (Libc.pipe2(pipe, Libc.O_CLOEXEC_PIPE) < 0) { error = -Marshal.GetLastPInvokeError(); return null; }
+        byte* actions = stackalloc byte[Libc.SpawnFileActionsBytes];
+        Libc.posix_spawn_file_actions_init(actions);
+        Libc.posix_spawn_file_actions_adddup2(actions, pipe[1], 1);   // dup2 clears FD_CLOEXEC on the copy
+        var args = new[] { "sh", "-c", script };
+        var handles = args.Select(a => Marshal.StringToCoTaskMemUTF8(a)).ToArray();
+        byte** argv = stackalloc byte*[args.Length + 1];
+        for (int i = 0; i < args.Length; i++) argv[i] = (byte*)handles[i];
+        argv[args.Length] = null;
+        byte** envp = stackalloc byte*[1];
+        envp[0] = null;
+        int pid;
+        int rc = Libc.posix_spawn(&pid, "/bin/sh", actions, null, argv, envp);
+        Libc.posix_spawn_file_actions_destroy(actions);
+        foreach (var h in handles) Marshal.FreeCoTaskMem(h);
+        Close(pipe[1]);
+        if (rc != 0) { Close(pipe[0]); error = -rc; return null; }
+        var text = new System.Text.StringBuilder();
+        byte* buf = stackalloc byte[4096];
+        long n;
+        while ((n = Read(pipe[0], buf, 4096)) > 0 && text.Length < 4096) text.Append(System.Text.Encoding.ASCII.GetString(buf, (int)n));
+        Close(pipe[0]);
+        int status;
+        while (Libc.waitpid(pid, &status, 0) < 0 && Marshal.GetLastPInvokeError() == (int)Errno.EINTR) { }
+        if (n < 0) { error = n; return null; }
+        return text.ToString();
+    }
 }

@@ -288,6 +288,23 @@ public sealed partial class ReferenceModel : IBufferTarget
         return Outcome.Success(e.Cloexec ? FD_CLOEXEC : 0);
     }
 
+    /// <summary>
+    /// A program the process execs holds every fd without FD_CLOEXEC, each the same open file, and none with it
+    /// (DMABUF-CLOEXEC-3): R0 = R1 = the mask of fds without close-on-exec, in the order given.
+    /// </summary>
+    public Outcome Exec(IReadOnlyList<int> fds)
+    {
+        long open = 0;
+        for (int i = 0; i < fds.Count; i++)
+        {
+            if (!_fds.TryGetValue(fds[i], out var e)) return Cite(Inv.DmaBufBadFd, Errno.EBADF);
+            // the bug (as a target): the new program is handed every fd, close-on-exec or not
+            if (!e.Cloexec || !_hasActual && Broken(ModelBug.ExecKeepsCloexec)) open |= 1L << i;
+            if (e.File is DmaBuf) Cite(Inv.Cloexec);
+        }
+        return Cite(Inv.ExecCloses, Outcome.Success(open, open));
+    }
+
     public Outcome FcntlGetFl(int fd)
     {
         if (!TryFile(fd, out var f)) return Cite(Inv.DmaBufBadFd, Errno.EBADF);
