@@ -62,6 +62,12 @@ public interface IBufferTarget : IDisposable
     Outcome Close(int fd);
     /// <summary>dup(2). Handle = new fd.</summary>
     Outcome Dup(int fd);
+    /// <summary>
+    /// fd sent over a UNIX socketpair with SCM_RIGHTS and received in this process, with MSG_CMSG_CLOEXEC when
+    /// <paramref name="cloexec"/>. Handle = the received fd; R0 = 1 when it is the same file as fd (fstat: same device and
+    /// inode), else 0. EBADF for an fd the process does not hold (net/core/scm.c; DMABUF-SCM-1).
+    /// </summary>
+    Outcome PassFd(int fd, bool cloexec);
     /// <summary>fcntl(F_GETFD). R0 = FD_CLOEXEC bit.</summary>
     Outcome FcntlGetFd(int fd);
     /// <summary>fcntl(F_GETFL). R0 = flags &amp; O_ACCMODE.</summary>

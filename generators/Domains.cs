@@ -104,6 +104,12 @@ public static class Domains
         Name = "video mmap flags", Source = "Documentation/userspace-api/media/v4l/func-mmap.rst (most drivers support only MAP_SHARED; videobuf2 requires it)",
     };
 
+    /// <summary>recvmsg's flags when an fd comes back through SCM_RIGHTS: with or without MSG_CMSG_CLOEXEC.</summary>
+    public static readonly Domain<bool> RecvCloexec = new(Ok(1, false, "recvmsg flags 0"), Ok(1, true, "recvmsg MSG_CMSG_CLOEXEC"))
+    {
+        Name = "recvmsg flags (SCM_RIGHTS)", Source = "net/core/scm.c:scm_detach_fds (MSG_CMSG_CLOEXEC gives the received fd O_CLOEXEC)",
+    };
+
     /// <summary>Which request a QBuf op sends: VIDIOC_QBUF, or VIDIOC_PREPARE_BUF with the same argument.</summary>
     public static readonly Domain<bool> QBufRequest = new(Ok(6, false, "VIDIOC_QBUF"), Ok(1, true, "VIDIOC_PREPARE_BUF"))
     {

@@ -185,6 +185,7 @@ public interface IOpVisitor<out T>
     T Visit(FcntlGetFd op);
     T Visit(FcntlGetFl op);
     T Visit(Exec op);
+    T Visit(PassFd op);
     T Visit(Llseek op);
     T Visit(UnknownIoctl op);
     T Visit(Mmap op);
@@ -277,6 +278,22 @@ public sealed record FcntlGetFd(Var Fd) : Op
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.FcntlGetFd(fd) : NotRun;
     public override string Text => $"fcntl({Fd}, F_GETFD)";
     public override string Observed(in Outcome o) => o.Ok ? (o.R0 == FD_CLOEXEC ? "FD_CLOEXEC" : "0") : base.Observed(o);
+}
+
+/// <summary>
+/// The fd sent over a UNIX socketpair with SCM_RIGHTS and received back (with MSG_CMSG_CLOEXEC when <see cref="Cloexec"/>):
+/// a new fd for the same open file, observed as R0 = 1 when fstat finds the same device and inode (DMABUF-SCM-1).
+/// </summary>
+public sealed record PassFd(Var Fd, [DrawnFrom(nameof(Domains.RecvCloexec))] bool Cloexec) : Op
+{
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
+    public override string Area => "dmabuf";
+    public override bool Creates => true;
+    public override Var AliasOf => Fd;
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.PassFd(fd, Cloexec) : NotRun;
+    public override string Text => $"v{Id} = recvmsg(SCM_RIGHTS{(Cloexec ? ", MSG_CMSG_CLOEXEC" : "")}) of sendmsg(SCM_RIGHTS, {Fd})";
+    public override string Observed(in Outcome o) => o.Ok ? (o.R0 == 1 ? "the same file" : "another file") : base.Observed(o);
+    public override IEnumerable<Op> Simplify() { if (Cloexec) yield return this with { Cloexec = false }; }
 }
 
 /// <summary>

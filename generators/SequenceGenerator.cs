@@ -195,6 +195,9 @@ public sealed class SequenceGenerator
             case Dup x when Find(x.Fd) is { } src:
                 vars.Add(new V(new Var(op.Id), src.Kind) { Device = src.Device, Size = src.Size, AccMode = src.AccMode, Sealed = src.Sealed });
                 break;
+            case PassFd x when Find(x.Fd) is { } sent:
+                vars.Add(new V(new Var(op.Id), sent.Kind) { Device = sent.Device, Size = sent.Size, AccMode = sent.AccMode, Sealed = sent.Sealed, Fenced = sent.Fenced });
+                break;
             case Close x when Find(x.Fd) is { } c: c.Live = false; break;
             case Munmap x when Find(x.Map) is { } m: m.Live = false; break;
             case DmaHeapAlloc x:
@@ -720,7 +723,9 @@ public sealed class SequenceGenerator
             Add(4, r => new FcntlGetFd(r.Pick(bufs).Var));
             Add(3, r => new FcntlGetFl(r.Pick(bufs).Var));
             Add(2, r => new UnknownIoctl(r.Pick(bufs).Var));
-            Add(3, r => new Dup(r.Pick(bufs).Var));
+            // SCM_RIGHTS takes a third of the weight dup() had alone, so every other draw of every seed is as before
+            Add(2, r => new Dup(r.Pick(bufs).Var));
+            Add(1, r => new PassFd(r.Pick(bufs).Var, Draw(Domains.RecvCloexec, ref r)));
             Add(5, r => new Close(r.Pick(bufs).Var));
         }
         // in the exec family, now and then a new program is asked which of the sequence's fds it holds (DMABUF-CLOEXEC-3); a

@@ -486,6 +486,11 @@ public static class CReproducer
         public string Visit(Close op) => $"o = result(close({Fd(op.Fd)}));" + Kill(op.Fd);
         public string Visit(Dup op) => $"o = new_fd(dup({Fd(op.Fd)}), {slots.Of(op)});";
         public string Visit(FcntlGetFd op) => $"{{\n\tint r = fcntl({Fd(op.Fd)}, F_GETFD);\n\to = r < 0 ? fail() : done(r & FD_CLOEXEC, 0, 0);\n}}";
+        public string Visit(PassFd op)
+        {
+            Helpers.Add("pass_fd");
+            return $"o = pass_fd({Fd(op.Fd)}, {(op.Cloexec ? 1 : 0)}, {slots.Of(op)});";
+        }
         public string Visit(Exec op)
         {
             Helpers.Add("exec_check");
@@ -1493,6 +1498,59 @@ public static class CReproducer
             	xioctl(drm, DRM_IOCTL_GEM_CLOSE, &g);
             	if (o.err == 0)
             		o.r0 = c.size;
+            	return o;
+            }
+
+            """,
+        ["pass_fd"] = """
+
+            #include <sys/socket.h>
+
+            /*
+             * fd sent over a fresh AF_UNIX socketpair with SCM_RIGHTS and received back (MSG_CMSG_CLOEXEC when cloexec): the
+             * received fd goes into slot; r0 = 1 when fstat finds it the same file as fd (same device and inode).
+             */
+            static struct outcome pass_fd(int fd, int cloexec, int slot)
+            {
+            	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control;
+            	char data = 0;
+            	struct iovec iov = { .iov_base = &data, .iov_len = 1 };
+            	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof(control.buf) };
+            	struct cmsghdr *c;
+            	struct stat a, b;
+            	struct outcome o;
+            	int sv[2], got;
+
+            	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
+            		return fail();
+            	memset(&control, 0, sizeof(control));
+            	c = CMSG_FIRSTHDR(&m);
+            	c->cmsg_len = CMSG_LEN(sizeof(int));
+            	c->cmsg_level = SOL_SOCKET;
+            	c->cmsg_type = SCM_RIGHTS;
+            	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+            	if (sendmsg(sv[0], &m, 0) < 0) {
+            		o = fail();
+            		goto out;
+            	}
+            	memset(&control, 0, sizeof(control));
+            	m.msg_controllen = sizeof(control.buf);
+            	if (recvmsg(sv[1], &m, cloexec ? MSG_CMSG_CLOEXEC : 0) < 0) {
+            		o = fail();
+            		goto out;
+            	}
+            	c = CMSG_FIRSTHDR(&m);
+            	if (!c || c->cmsg_type != SCM_RIGHTS) {
+            		errno = EIO;
+            		o = fail();
+            		goto out;
+            	}
+            	memcpy(&got, CMSG_DATA(c), sizeof(int));
+            	o = new_fd(got, slot);
+            	o.r0 = fstat(fd, &a) == 0 && fstat(got, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+            out:
+            	close(sv[0]);
+            	close(sv[1]);
             	return o;
             }
 

@@ -46,7 +46,7 @@ public class KernelAdapterTests
     }
 
     /// <summary>The exec check runs for real on any machine: a memfd made without MFD_CLOEXEC reaches the new program as the
-    /// same file; a file .NET opened (with O_CLOEXEC) does not; an fd the process does not hold is EBADF.</summary>
+    /// same file; a file .NET opened (with O_CLOEXEC) does not; an fd number the process does not hold is EBADF.</summary>
     [Fact]
     public void An_exec_d_program_holds_the_fds_without_close_on_exec_and_no_others()
     {
@@ -55,12 +55,32 @@ public class KernelAdapterTests
         Assert.True(memfd.Ok);
         using var net = File.OpenHandle(typeof(KernelAdapterTests).Assembly.Location);
         int cloexec = (int)net.DangerousGetHandle();
-        var o = t.Exec([(int)memfd.R0, cloexec]);
+        var o = t.Exec([memfd.Handle, cloexec]);
         Assert.True(o.Ok, $"exec gave {o.Errno}");
         Assert.Equal(0b01, o.R0);
         Assert.Equal(0b01, o.R1);
-        Assert.Equal(Conformance.Adapters.Errno.EBADF, t.Exec([999]).Errno);
-        t.Close((int)memfd.R0);
+        Assert.Equal(Conformance.Adapters.Errno.EBADF, t.Exec([1 << 30]).Errno);
+        t.Close(memfd.Handle);
+    }
+
+    /// <summary>SCM_RIGHTS for real: the fd comes back as the same file, FD_CLOEXEC as recvmsg asked; an fd number the process does not hold is EBADF.</summary>
+    [Fact]
+    public void An_fd_passed_with_SCM_RIGHTS_comes_back_as_the_same_file_with_the_receiver_s_close_on_exec()
+    {
+        var t = new KernelTarget(Conformance.Adapters.TargetProfile.VividLike with { Video = [] }, new Dictionary<string, string>());
+        var memfd = t.MemfdCreate(4096, allowSealing: false, seals: 0);
+        foreach (bool cloexec in new[] { false, true })
+        {
+            var got = t.PassFd(memfd.Handle, cloexec);
+            Assert.True(got.Ok, $"PassFd gave {got.Errno}");
+            Assert.Equal(1, got.R0);
+            Assert.NotEqual(memfd.Handle, got.Handle);
+            Assert.Equal(cloexec ? Conformance.Adapters.Uapi.FD_CLOEXEC : 0, t.FcntlGetFd(got.Handle).R0);
+            t.Close(got.Handle);
+        }
+        t.Close(memfd.Handle);
+        // (a number no process holds: a closed one may be reused at once by another test of this run)
+        Assert.Equal(Conformance.Adapters.Errno.EBADF, t.PassFd(1 << 30, false).Errno);
     }
 
     [Fact]

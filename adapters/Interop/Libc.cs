@@ -59,6 +59,19 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "getpid")]
     internal static partial int getpid();
 
+    [LibraryImport(Lib, EntryPoint = "socketpair", SetLastError = true)]
+    internal static partial int socketpair(int domain, int type, int protocol, int* sv);
+
+    [LibraryImport(Lib, EntryPoint = "sendmsg", SetLastError = true)]
+    internal static partial nint sendmsg(int fd, msghdr* msg, int flags);
+
+    [LibraryImport(Lib, EntryPoint = "recvmsg", SetLastError = true)]
+    internal static partial nint recvmsg(int fd, msghdr* msg, int flags);
+
+    internal const int AF_UNIX = 1, SOCK_DGRAM = 2, SOCK_CLOEXEC = 0x80000, SOL_SOCKET = 1, SCM_RIGHTS = 1, MSG_CMSG_CLOEXEC = 0x40000000;
+    /// <summary>CMSG_LEN(sizeof(int)) and CMSG_SPACE(sizeof(int)) on LP64 (a 16-byte cmsghdr, 8-byte alignment).</summary>
+    internal const int CmsgLenInt = 20, CmsgSpaceInt = 24;
+
     [LibraryImport(Lib, EntryPoint = "pipe2", SetLastError = true)]
     internal static partial int pipe2(int* pipefd, int flags);
 
@@ -88,6 +101,36 @@ internal static unsafe partial class Libc
     internal const int F_ADD_SEALS = 1024 + 9, F_GET_SEALS = 1024 + 10;
     internal const uint MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2;
     internal static readonly void* MAP_FAILED = (void*)-1;
+}
+
+/// <summary>struct iovec (LP64).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct iovec
+{
+    public void* iov_base;
+    public nuint iov_len;
+}
+
+/// <summary>struct msghdr (LP64: 56 bytes); the control buffer holds one cmsghdr (16 bytes) and its data.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct msghdr
+{
+    public void* msg_name;
+    public uint msg_namelen;
+    public iovec* msg_iov;
+    public nuint msg_iovlen;
+    public void* msg_control;
+    public nuint msg_controllen;
+    public int msg_flags;
+}
+
+/// <summary>struct cmsghdr (LP64: 16 bytes, then the data).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct cmsghdr
+{
+    public nuint cmsg_len;
+    public int cmsg_level;
+    public int cmsg_type;
 }
 
 [StructLayout(LayoutKind.Sequential)]
@@ -159,6 +202,45 @@ internal static unsafe class Sys
     /// <summary>statx(2) of an open fd (AT_EMPTY_PATH): its inode number and device.</summary>
     public static long FStatx(int fd, statx* buf) => Retry(new FStatxCall(fd, buf));
     public static long Poll(pollfd* fds, int n, int timeoutMs) => Retry(new PollCall(fds, (nuint)n, timeoutMs));
+
+    /// <summary>
+    /// Sends fd over a fresh AF_UNIX socketpair with SCM_RIGHTS and receives it (with MSG_CMSG_CLOEXEC when
+    /// <paramref name="cloexec"/>): the new fd, or -errno (EBADF for an fd this process does not hold).
+    /// </summary>
+    public static long PassFd(int fd, bool cloexec)
+    {
+        int* sv = stackalloc int[2];
+        if (Libc.socketpair(Libc.AF_UNIX, Libc.SOCK_DGRAM | Libc.SOCK_CLOEXEC, 0, sv) < 0) return -Marshal.GetLastPInvokeError();
+        try
+        {
+            byte data = 0;
+            var iov = new iovec { iov_base = &data, iov_len = 1 };
+            byte* control = stackalloc byte[Libc.CmsgSpaceInt];
+            new Span<byte>(control, Libc.CmsgSpaceInt).Clear();
+            var c = (cmsghdr*)control;
+            c->cmsg_len = Libc.CmsgLenInt;
+            c->cmsg_level = Libc.SOL_SOCKET;
+            c->cmsg_type = Libc.SCM_RIGHTS;
+            *(int*)(control + sizeof(cmsghdr)) = fd;
+            var m = new msghdr { msg_iov = &iov, msg_iovlen = 1, msg_control = control, msg_controllen = Libc.CmsgSpaceInt };
+            long r = Retry(new SendmsgCall(sv[0], &m));
+            if (r < 0) return r;
+            new Span<byte>(control, Libc.CmsgSpaceInt).Clear();
+            m = new msghdr { msg_iov = &iov, msg_iovlen = 1, msg_control = control, msg_controllen = Libc.CmsgSpaceInt };
+            r = Retry(new RecvmsgCall(sv[1], &m, cloexec ? Libc.MSG_CMSG_CLOEXEC : 0));
+            if (r < 0) return r;
+            if (m.msg_controllen < Libc.CmsgLenInt || c->cmsg_level != Libc.SOL_SOCKET || c->cmsg_type != Libc.SCM_RIGHTS) return -(long)Errno.EIO;
+            return *(int*)(control + sizeof(cmsghdr));
+        }
+        finally
+        {
+            Close(sv[0]);
+            Close(sv[1]);
+        }
+    }
+
+    private readonly struct SendmsgCall(int fd, msghdr* m) : ICall { public long Invoke() => Libc.sendmsg(fd, m, 0); }
+    private readonly struct RecvmsgCall(int fd, msghdr* m, int flags) : ICall { public long Invoke() => Libc.recvmsg(fd, m, flags); }
 
     /// <summary>
     /// Runs <c>/bin/sh -c script</c> as a new program (posix_spawn, so it inherits every fd without FD_CLOEXEC and none with it)

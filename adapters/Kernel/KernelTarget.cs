@@ -164,6 +164,23 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         return r < 0 ? Err(r) : Outcome.Success(r & FD_CLOEXEC);
     }
 
+    public Outcome PassFd(int fd, bool cloexec)
+    {
+        long r = Sys.PassFd(fd, cloexec);
+        if (r < 0) return Err(r);
+        int got = (int)r;
+        _fds[got] = _fds.TryGetValue(fd, out var f) ? f : new FdInfo(Kind.Memfd, O_RDWR);
+        return Outcome.Created(got, SameFile(fd, got) ? 1 : 0);
+    }
+
+    /// <summary>Whether two fds name the same file: fstat's device and inode agree.</summary>
+    private static bool SameFile(int a, int b)
+    {
+        statx sa = default, sb = default;
+        return Sys.FStatx(a, &sa) == 0 && Sys.FStatx(b, &sb) == 0 && sa.stx_ino == sb.stx_ino
+            && sa.stx_dev_major == sb.stx_dev_major && sa.stx_dev_minor == sb.stx_dev_minor;
+    }
+
     /// <summary>The new program is /bin/sh running a script that opens nothing before it has looked: for each fd, whether
     /// /proc/self/fd/N exists, and whether it is the same file as the parent's /proc/PPID/fd/N (test -ef).</summary>
     public Outcome Exec(IReadOnlyList<int> fds)

@@ -65,6 +65,7 @@ public enum ModelBug : long
     FileIoPlanesKeepsBuffers = 1L << 56,
     RequestMemoryUnchecked = 1L << 57,
     ExecKeepsCloexec = 1L << 58,
+    PassFdCopies = 1L << 59,
 }
 
 /// <summary>One invariant a broken variant breaks, and the length its counterexample must shrink to.</summary>
@@ -200,6 +201,8 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             "MEDIA_REQUEST_IOC_QUEUE queues a request whose buffer's DMABUF fd names no dma-buf (the driver's req_validate never calls vb2_request_validate), instead of refusing it with EINVAL"),
         new("exec-keeps-cloexec", ModelBug.ExecKeepsCloexec, Inv.ExecCloses, 3,
             "a program the process execs still holds the fds created with close-on-exec requested (F_GETFD reports FD_CLOEXEC all the same)"),
+        new("scm-rights-new-buffer", ModelBug.PassFdCopies, Inv.ScmRights, 3,
+            "a dma-buf fd received through SCM_RIGHTS names a new buffer of the same size instead of the sender's (another inode, its own contents)"),
         new("seek-cur-and-no-dedupe", ModelBug.LlseekAcceptsSeekCur | ModelBug.PrimeImportNoDedupe,
             "two independent bugs at once: lseek(SEEK_CUR, 0) on a dma-buf returns 0, and PRIME_FD_TO_HANDLE creates a second handle for a dma-buf the file already has",
             [new Break(Inv.LlseekOther, 3), new Break(Inv.F2hDedupe, 4)]),

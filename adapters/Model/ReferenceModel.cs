@@ -17,6 +17,8 @@ public sealed partial class ReferenceModel : IBufferTarget
     private bool Broken(ModelBug b) => (Bug & b) != 0;
 
     private readonly Dictionary<int, (OFile File, bool Cloexec)> _fds = new();
+    /// <summary>fds received through SCM_RIGHTS (<see cref="PassFd"/>): their FD_CLOEXEC is the receiver's choice.</summary>
+    private readonly HashSet<int> _received = new();
     private readonly Dictionary<int, Mapping> _maps = new();
     private readonly Dictionary<string, VideoQueue> _queues = new();
     /// <summary>The last mem2mem context opened (only the broken variant m2m-shared-context hands it to the next open).</summary>
@@ -263,6 +265,7 @@ public sealed partial class ReferenceModel : IBufferTarget
     public Outcome Close(int fd)
     {
         if (!_fds.Remove(fd, out var e)) return Outcome.Fail(Errno.EBADF);
+        _received.Remove(fd);
         e.File.Fds--;
         Put(e.File);
         return Outcome.Success();
@@ -276,10 +279,31 @@ public sealed partial class ReferenceModel : IBufferTarget
         return Outcome.Created(n);
     }
 
+    /// <summary>
+    /// SCM_RIGHTS within the process: a new fd for the same open file, FD_CLOEXEC as the receiver asked (DMABUF-SCM-1). R0 = 1
+    /// (the same file).
+    /// </summary>
+    public Outcome PassFd(int fd, bool cloexec)
+    {
+        if (!TryFile(fd, out var f)) return Cite(Inv.DmaBufBadFd, Errno.EBADF);
+        // the bug (as a target): the receiver gets a new buffer of the same size, not the sender's file
+        if (!_hasActual && Broken(ModelBug.PassFdCopies) && f is DmaBuf d0)
+        {
+            var copy = NewDmaBuf(d0.Exporter, [.. d0.Segs.Select(s => s with { Mem = new Mem(s.Mem.Size, 0) })], d0.Size, d0.AccMode);
+            int c = Install(copy, cloexec);
+            _received.Add(c);
+            return Outcome.Created(c, 0);
+        }
+        int n = Install(f, cloexec);
+        _received.Add(n);
+        return Cite(Inv.ScmRights, Outcome.Created(n, 1));
+    }
+
     public Outcome FcntlGetFd(int fd)
     {
         if (!_fds.TryGetValue(fd, out var e)) return Cite(Inv.DmaBufBadFd, Errno.EBADF);
-        if (e.File is DmaBuf d)
+        if (_received.Contains(fd)) Cite(Inv.ScmRights);   // its flag is the receiver's MSG_CMSG_CLOEXEC
+        else if (e.File is DmaBuf d)
         {
             Cite(Inv.Cloexec);
             if (d.Exporter == Exporter.Heap) Cite(Inv.HeapModes);
