@@ -143,6 +143,8 @@ public sealed class SequenceGenerator
         _requestMemory = seed % 8 == 4 && Profile.Video.Any(v => v.RequestMedia != null && (v.OutputQueue ?? v).Has(V4L2_BUF_CAP_SUPPORTS_REQUESTS))
             ? seed / 8 % 2 == 0 ? V4L2_MEMORY_DMABUF : V4L2_MEMORY_USERPTR : 0;
         _requestMemoryQueued = 0;
+        _requestBound = null;
+        _requestPoked = false;
         // and the quarter no family above uses execs a new program now and then, to ask it which fds it was handed
         _execFamily = seed % 4 == 1;
         var rng = new Rng(seed);
@@ -267,6 +269,8 @@ public sealed class SequenceGenerator
     private bool _pinPath;      // steered to USERPTR QBUFs of memory vb2 must refuse to pin (see Generate)
     private int _pinQueued;     // how many such QBUFs this sequence has sent
     private bool _execFamily;   // asks an exec'd program which fds it holds (see Generate)
+    private uint? _requestBound;      // the buffer the request-memory way last put into a request
+    private bool _requestPoked;       // and whether a refused QBUF without the request has been tried on it since
     private int _requestMemoryQueued;   // QBUFs into requests the request-memory way has taken in this sequence
     private uint _requestMemory; // the memory this sequence's requests carry (see Generate); 0 = MMAP, as the queue was set up
     private uint _memoryFamily; // on a mem2mem node, the memory this sequence allocates most (see Generate); 0 = as drawn
@@ -511,11 +515,24 @@ public sealed class SequenceGenerator
                         if (pool.Count == 0 && heaps.Count == 0) return new Open(Profile.Heaps[0].Device, O_RDONLY | O_CLOEXEC);
                         if (pool.Count == 0) return new DmaHeapAlloc(r.Pick(heaps).Var, (ulong)PageAlign(frame), O_RDWR | O_CLOEXEC, 0, 0, HeapAbi.Current);
                         if (reqs.Count == 0) return new RequestAlloc(rmedia);
-                        if (reqs.FirstOrDefault(x => !x.Submitted && env.RequestHeld(x.Var) > 0) is { } full) return new RequestQueue(full.Var);
+                        if (reqs.FirstOrDefault(x => !x.Submitted && env.RequestHeld(x.Var) > 0) is { } full)
+                        {
+                            // now and then, first a QBUF of that buffer without the request, with other memory: vb2 refuses it
+                            // (the queue is fed through requests), and the request must still take what its own QBUF gave (VB2-REQ-10)
+                            if (_requestBound is { } bound && !_requestPoked && r.Chance(40))
+                            {
+                                _requestPoked = true;
+                                var other = r.Chance(50) ? r.Pick(pool).Var : rmem == V4L2_MEMORY_DMABUF ? Among(ref r, (1, memfds), (1, video)) : r.Pick(pool).Var;
+                                return MorePlanes(ref r, new QBuf(v.Var, rqNode.BufType, bound, rmem, other), pool);
+                            }
+                            return new RequestQueue(full.Var);
+                        }
                         if (!env.Resolve(v.Var, out var fd) || _model.ViewQueue(fd, rqNode.BufType) is not { } q) return null;
                         if (q.Allocated == 0 && !q.Streaming) return new ReqBufs(v.Var, rqNode.BufType, rmem, 2);
                         if (q.Memory != rmem || q.Idle is not { } idle || reqs.FirstOrDefault(x => !x.Submitted) is not { } empty) return null;
                         _requestMemoryQueued++;
+                        _requestBound = (uint)idle;
+                        _requestPoked = false;
                         // one in four names memory vb2 must refuse when the request is queued: a file that is not a dma-buf, or a
                         // mapping shorter than a frame
                         var mem = !r.Chance(25) ? r.Pick(pool).Var

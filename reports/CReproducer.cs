@@ -1539,8 +1539,13 @@ public static class CReproducer
             		o = fail();
             		goto out;
             	}
+            	if (m.msg_flags & MSG_CTRUNC) {
+            		errno = EMFILE;
+            		o = fail();
+            		goto out;
+            	}
             	c = CMSG_FIRSTHDR(&m);
-            	if (!c || c->cmsg_type != SCM_RIGHTS) {
+            	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
             		errno = EIO;
             		o = fail();
             		goto out;
@@ -1573,7 +1578,12 @@ public static class CReproducer
             	ssize_t got = 0, r;
             	pid_t pid;
 
-            	len = snprintf(script, sizeof(script), "m=; s=; for n in");
+            	for (i = 0; i < n; i++)
+            		if (fcntl(fds[i], F_GETFD) < 0)
+            			return fail();
+            	if (n == 0)
+            		return done(0, 0, 0);
+            	len = snprintf(script, sizeof(script), "[ -d /proc/self/fd ] || exit 3; m=; s=; for n in");
             	for (i = 0; i < n; i++)
             		len += snprintf(script + len, sizeof(script) - (size_t)len, " %d", fds[i]);
             	snprintf(script + len, sizeof(script) - (size_t)len, "; do if [ -e /proc/self/fd/$n ]; then m=${m}1; "
@@ -1600,7 +1610,7 @@ public static class CReproducer
             	close(p[0]);
             	waitpid(pid, &status, 0);
             	said[got] = '\0';
-            	if (got < 2 * n + 1) {
+            	if (status != 0 || got < 2 * n + 1) {
             		errno = EIO;
             		return fail();
             	}

@@ -68,7 +68,7 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "recvmsg", SetLastError = true)]
     internal static partial nint recvmsg(int fd, msghdr* msg, int flags);
 
-    internal const int AF_UNIX = 1, SOCK_DGRAM = 2, SOCK_CLOEXEC = 0x80000, SOL_SOCKET = 1, SCM_RIGHTS = 1, MSG_CMSG_CLOEXEC = 0x40000000;
+    internal const int AF_UNIX = 1, SOCK_DGRAM = 2, SOCK_CLOEXEC = 0x80000, SOL_SOCKET = 1, SCM_RIGHTS = 1, MSG_CTRUNC = 8, MSG_CMSG_CLOEXEC = 0x40000000;
     /// <summary>CMSG_LEN(sizeof(int)) and CMSG_SPACE(sizeof(int)) on LP64 (a 16-byte cmsghdr, 8-byte alignment).</summary>
     internal const int CmsgLenInt = 20, CmsgSpaceInt = 24;
 
@@ -229,6 +229,8 @@ internal static unsafe class Sys
             m = new msghdr { msg_iov = &iov, msg_iovlen = 1, msg_control = control, msg_controllen = Libc.CmsgSpaceInt };
             r = Retry(new RecvmsgCall(sv[1], &m, cloexec ? Libc.MSG_CMSG_CLOEXEC : 0));
             if (r < 0) return r;
+            // no room for the fd (the receiver's fd table is full): the kernel installs none and sets MSG_CTRUNC
+            if ((m.msg_flags & Libc.MSG_CTRUNC) != 0) return -(long)Errno.EMFILE;
             if (m.msg_controllen < Libc.CmsgLenInt || c->cmsg_level != Libc.SOL_SOCKET || c->cmsg_type != Libc.SCM_RIGHTS) return -(long)Errno.EIO;
             return *(int*)(control + sizeof(cmsghdr));
         }
@@ -253,8 +255,10 @@ internal static unsafe class Sys
         int* pipe = stackalloc int[2];
         if (Libc.pipe2(pipe, Libc.O_CLOEXEC_PIPE) < 0) { error = -Marshal.GetLastPInvokeError(); return null; }
         byte* actions = stackalloc byte[Libc.SpawnFileActionsBytes];
-        Libc.posix_spawn_file_actions_init(actions);
-        Libc.posix_spawn_file_actions_adddup2(actions, pipe[1], 1);   // dup2 clears FD_CLOEXEC on the copy
+        int arc = Libc.posix_spawn_file_actions_init(actions);
+        if (arc == 0 && (arc = Libc.posix_spawn_file_actions_adddup2(actions, pipe[1], 1)) != 0)   // dup2 clears FD_CLOEXEC on the copy
+            Libc.posix_spawn_file_actions_destroy(actions);
+        if (arc != 0) { Close(pipe[0]); Close(pipe[1]); error = -arc; return null; }
         var args = new[] { "sh", "-c", script };
         var handles = args.Select(a => Marshal.StringToCoTaskMemUTF8(a)).ToArray();
         byte** argv = stackalloc byte*[args.Length + 1];
@@ -273,9 +277,11 @@ internal static unsafe class Sys
         long n;
         while ((n = Read(pipe[0], buf, 4096)) > 0 && text.Length < 4096) text.Append(System.Text.Encoding.ASCII.GetString(buf, (int)n));
         Close(pipe[0]);
-        int status;
+        int status = 0;
         while (Libc.waitpid(pid, &status, 0) < 0 && Marshal.GetLastPInvokeError() == (int)Errno.EINTR) { }
         if (n < 0) { error = n; return null; }
+        // the program must have run to its end (exit status 0): anything else is no answer
+        if (status != 0) { error = -(long)Errno.EIO; return null; }
         return text.ToString();
     }
 }

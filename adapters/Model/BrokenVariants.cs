@@ -66,6 +66,7 @@ public enum ModelBug : long
     RequestMemoryUnchecked = 1L << 57,
     ExecKeepsCloexec = 1L << 58,
     PassFdCopies = 1L << 59,
+    RefusedQbufRewrites = 1L << 60,
 }
 
 /// <summary>One invariant a broken variant breaks, and the length its counterexample must shrink to.</summary>
@@ -201,6 +202,8 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             "MEDIA_REQUEST_IOC_QUEUE queues a request whose buffer's DMABUF fd names no dma-buf (the driver's req_validate never calls vb2_request_validate), instead of refusing it with EINVAL"),
         new("exec-keeps-cloexec", ModelBug.ExecKeepsCloexec, Inv.ExecCloses, 3,
             "a program the process execs still holds the fds created with close-on-exec requested (F_GETFD reports FD_CLOEXEC all the same)"),
+        new("refused-qbuf-rewrites-request", ModelBug.RefusedQbufRewrites, Inv.RequestKeepsFields, 8,
+            "a QBUF without a request that is refused (EBUSY) for a buffer waiting in a request replaces the memory that request will take, as vb2 does"),
         new("scm-rights-new-buffer", ModelBug.PassFdCopies, Inv.ScmRights, 3,
             "a dma-buf fd received through SCM_RIGHTS names a new buffer of the same size instead of the sender's (another inode, its own contents)"),
         new("seek-cur-and-no-dedupe", ModelBug.LlseekAcceptsSeekCur | ModelBug.PrimeImportNoDedupe,

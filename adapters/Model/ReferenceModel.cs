@@ -318,6 +318,7 @@ public sealed partial class ReferenceModel : IBufferTarget
     /// </summary>
     public Outcome Exec(IReadOnlyList<int> fds)
     {
+        if (fds.Count > 62) return Outcome.NotRun;   // the answer is a 62-bit mask
         long open = 0;
         for (int i = 0; i < fds.Count; i++)
         {

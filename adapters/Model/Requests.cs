@@ -51,6 +51,7 @@ public sealed partial class ReferenceModel
         if (!_hasActual && Broken(ModelBug.RequestQueuesAtOnce)) { Queue(q, b, index); return Outcome.Success(); }
         b.Request = r;
         b.LeftRequest = false;
+        b.RefusedWhileInRequest = false;
         if (!q.P.MultiPlanar) b.Payload = payload;
         b.Pending = copies ? new PendingMemory(memory, [.. handles], [.. handles.Select(h => Named(memory, h))]) : null;
         if (copies) Cite(Inv.RequestMemory);
@@ -198,6 +199,8 @@ public sealed partial class ReferenceModel
         }
         else if (verdict != Errno.OK && _hasActual && _actual.Errno != verdict) _decidedBy = Inv.RequestQueue;   // the driver changed its mind
         if (verdict != Errno.OK) return Cite(Inv.RequestQueue, verdict);   // nothing changes: the buffers stay IN_REQUEST
+        // a refused QBUF or PREPARE_BUF touched a buffer of this request: what vb2 takes now rests on VB2-REQ-10 too
+        if (pending.Any(x => x.B.RefusedWhileInRequest)) _decidedBy = Inv.RequestKeepsFields;
         // vb2_request_validate prepares each buffer in the order it was bound: its memory is taken now (VB2-REQ-9); a refusal
         // leaves the request idle and the buffers IN_REQUEST, as the prepare's error path leaves them (spec/notes/vb2-failed-prepare.md)
         foreach (var (q, b) in pending)

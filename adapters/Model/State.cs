@@ -178,6 +178,9 @@ internal sealed class VideoBuffer(int index, VideoPlane[] planes)
     /// <summary>The DMABUF or USERPTR memory a QBUF into a request named, which vb2 takes only when the request is queued;
     /// null for MMAP and for a buffer PREPARE_BUF had prepared.</summary>
     public PendingMemory? Pending;
+    /// <summary>A QBUF without a request or a PREPARE_BUF was refused for this buffer while it waited in a request, after vb2
+    /// had copied that call's fields (VB2-REQ-10): what the request's queue then finds rests on that rule.</summary>
+    public bool RefusedWhileInRequest;
     /// <summary>vb2's VB2_BUF_STATE_IN_REQUEST: in a request that has not been queued (QUERYBUF shows V4L2_BUF_FLAG_IN_REQUEST).</summary>
     public bool InRequest => Request != null && !Queued;
 

@@ -540,6 +540,13 @@ public sealed partial class ReferenceModel
         }
         // the order of vb2's checks decides what a refused QBUF leaves behind (spec/notes/vb2-failed-prepare.md):
         // refusals before __buf_prepare change nothing; inside the memory's prepare they release what the buffer held
+        // vb2 has copied this call's fields by now (vb2_fill_vb2_v4l2_buffer); a buffer waiting in a request refuses the call
+        // below, and must keep the fields its request's QBUF gave it (VB2-REQ-10)
+        if (b.InRequest) b.RefusedWhileInRequest = true;
+        if (!prepare && b.InRequest && !(!_hasActual && Broken(ModelBug.RefusedQbufRewrites))) Cite(Inv.RequestKeepsFields);
+        // the bug (as a target): the refused call's memory replaces what the request's QBUF gave
+        if (b.InRequest && b.Pending != null && !_hasActual && Broken(ModelBug.RefusedQbufRewrites) && memory == b.Pending.Memory)
+            b.Pending = new PendingMemory(memory, [.. planes], [.. planes.Select(h => Named(memory, h))]);
         if (VerifyLength(q, b, memory, planes, payload) is { } tooLong) return tooLong;
         if (!prepare && RefusesWithoutRequest(q)) return Cite(Inv.RequestRequired, Errno.EBADR);
         if (!prepare && RefusesDirectQBuf(q)) return Cite(Inv.RequestMixing, Errno.EBUSY);
