@@ -537,7 +537,11 @@ public sealed class SequenceGenerator
                         // mapping shorter than a frame
                         var mem = !r.Chance(25) ? r.Pick(pool).Var
                             : rmem == V4L2_MEMORY_DMABUF ? Among(ref r, (1, memfds), (1, video)) : Among(ref r, (1, maps.Where(m => m.Anon && m.Size < frame).ToList()), (1, pool));
-                        return MorePlanes(ref r, new QBuf(v.Var, rqNode.BufType, (uint)idle, rmem, mem), pool) with { Req = empty.Var };
+                        // on a single-planar output queue a short mapping goes with a payload that fits it, or the QBUF's own length
+                        // check refuses it before the request can (as on the way to a direct USERPTR QBUF above)
+                        long shortPayload = rqNode.IsOutput && !rqNode.MultiPlanar && rmem == V4L2_MEMORY_USERPTR
+                            && maps.FirstOrDefault(m => m.Var == mem) is { Anon: true } sm && sm.Size < frame ? sm.Size : 0;
+                        return MorePlanes(ref r, new QBuf(v.Var, rqNode.BufType, (uint)idle, rmem, mem), pool) with { Req = empty.Var, BytesUsed = shortPayload };
                     });
                 Add(2, r => new Dup(r.Pick(video).Var));
                 Add(video.Count > 1 ? 3 : 1, r => new Close(r.Pick(video).Var));

@@ -180,7 +180,8 @@ public sealed partial class ReferenceModel
                 Unfollowed = $"buffer {b.Index}'s {(b.Pending.Memory == V4L2_MEMORY_DMABUF ? "dma-buf fd was closed" : "USERPTR mapping was unmapped")} before its request was queued: the kernel looks up the number or address it stored, which may name anything opened since";
                 return _hasActual ? _actual : Outcome.NotRun;
             }
-        var fault = pending.Select(x => MemoryFault(x.Q, x.B, x.B.Pending!.Memory, x.B.Pending.Handles)).FirstOrDefault(x => x != null);
+        // (a look ahead, before the driver's own answer: no rule is named for it yet)
+        var fault = pending.Select(x => MemoryFault(x.Q, x.B, x.B.Pending!.Memory, x.B.Pending.Handles, attribute: false)).FirstOrDefault(x => x != null);
         if (!_requestVerdicts.TryGetValue(n, out var verdict) && fault is var (faultOutcome, _))
         {
             // the driver's validation answers first, then vb2 prepares the buffers: either refuses, never 0; where the target

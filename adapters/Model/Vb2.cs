@@ -600,17 +600,17 @@ public sealed partial class ReferenceModel
     /// Why vb2's prepare of the buffer's memory (videobuf2-core.c __prepare_dmabuf, __prepare_userptr) refuses these handles,
     /// one per plane, or null when it takes them: DMABUF, an fd that is not a dma-buf or one smaller than the plane
     /// (EINVAL); USERPTR, a mapping shorter than the plane (EINVAL) or one of VM_PFNMAP pages, which cannot be pinned
-    /// (EFAULT). NotRun for memory the harness does not hand over. It changes no state (it may name the rule a plane's size
-    /// rests on: the size EXPBUF gave a plane's dma-buf, VB2-MPLANE-2).
+    /// (EFAULT). NotRun for memory the harness does not hand over. It changes no state; with <paramref name="attribute"/> it
+    /// names the rule a plane's size rests on (the size EXPBUF gave a plane's dma-buf, VB2-MPLANE-2).
     /// </summary>
-    private (Outcome Refusal, string Rule)? MemoryFault(VideoQueue q, VideoBuffer b, uint memory, IReadOnlyList<int> handles)
+    private (Outcome Refusal, string Rule)? MemoryFault(VideoQueue q, VideoBuffer b, uint memory, IReadOnlyList<int> handles, bool attribute = true)
     {
         if (memory == V4L2_MEMORY_MMAP) return null;
         for (int p = 0; p < b.Planes.Length; p++)
             if (memory == V4L2_MEMORY_DMABUF)
             {
                 if (!TryFile(Handle(handles, p), out var f) || f is not DmaBuf d) return (Outcome.Fail(Errno.EINVAL), Inv.DmabufNotDmabuf);
-                if (d.FromPlane) _decidedBy = Inv.MplaneExpBuf;   // whether it is large enough rests on the size EXPBUF gave it
+                if (d.FromPlane && attribute) _decidedBy = Inv.MplaneExpBuf;   // whether it is large enough rests on the size EXPBUF gave it
                 if (d.Size < b.Planes[p].MinLength) return (Outcome.Fail(Errno.EINVAL), Inv.DmabufSmall);
             }
             else
