@@ -522,7 +522,7 @@ public sealed class SequenceGenerator
                             if (_requestBound is { } bound && !_requestPoked && r.Chance(40))
                             {
                                 _requestPoked = true;
-                                var other = r.Chance(50) ? r.Pick(pool).Var : rmem == V4L2_MEMORY_DMABUF ? Among(ref r, (1, memfds), (1, video)) : r.Pick(pool).Var;
+                                var other = r.Chance(50) || rmem != V4L2_MEMORY_DMABUF ? r.Pick(pool).Var : Among(ref r, (1, memfds), (1, video));
                                 return MorePlanes(ref r, new QBuf(v.Var, rqNode.BufType, bound, rmem, other), pool);
                             }
                             return new RequestQueue(full.Var);

@@ -53,7 +53,7 @@ public sealed partial class ReferenceModel
         b.LeftRequest = false;
         b.RefusedWhileInRequest = false;
         if (!q.P.MultiPlanar) b.Payload = payload;
-        b.Pending = copies ? new PendingMemory(memory, [.. handles], [.. handles.Select(h => Named(memory, h))]) : null;
+        b.Pending = copies ? Note(memory, handles) : null;
         if (copies) Cite(Inv.RequestMemory);
         // the single-planar output payload is bounded by the length the buffer stored (known issue vb2-output-dmabuf-stored-length)
         if (!b.Prepared && StaleLength(q, b, memory, payload)) _decidedBy = Inv.DmabufOk;
@@ -65,6 +65,13 @@ public sealed partial class ReferenceModel
     /// <summary>What a handle names now: the open file behind a DMABUF fd, the mapping behind a USERPTR handle, or null.</summary>
     private object? Named(uint memory, int handle) =>
         memory == V4L2_MEMORY_DMABUF ? TryFile(handle, out var f) ? f : null : _maps.TryGetValue(handle, out var m) ? m : null;
+
+    /// <summary>The memory a QBUF gives a buffer in a request, with what each handle names now.</summary>
+    private PendingMemory Note(uint memory, IReadOnlyList<int> handles) =>
+        new(memory, [.. handles], [.. handles.Select(h => Named(memory, h))]);
+
+    /// <summary>Whether every handle still names what it named when the memory was noted.</summary>
+    private bool StillNames(PendingMemory p) => p.Handles.Select(h => Named(p.Memory, h)).SequenceEqual(p.Named);
 
     /// <summary>Whether a buffer bound to a request not yet queued names this fd (DMABUF: any fd it was given, dma-buf or not) or
     /// mapping handle (USERPTR) for vb2 to take when the request is queued (VB2-REQ-9): closing or unmapping it first would
@@ -175,9 +182,9 @@ public sealed partial class ReferenceModel
         // the memory vb2 is still to take, and whether its handles still name what they named at the QBUF
         var pending = r.Bufs.Where(x => x.B.Pending != null).ToList();
         foreach (var (_, b) in pending)
-            if (!b.Pending!.Handles.Select(h => Named(b.Pending.Memory, h)).SequenceEqual(b.Pending.Named))
+            if (b.Pending is { } noted && !StillNames(noted))
             {
-                Unfollowed = $"buffer {b.Index}'s {(b.Pending.Memory == V4L2_MEMORY_DMABUF ? "dma-buf fd was closed" : "USERPTR mapping was unmapped")} before its request was queued: the kernel looks up the number or address it stored, which may name anything opened since";
+                Unfollowed = $"buffer {b.Index}'s {(noted.Memory == V4L2_MEMORY_DMABUF ? "dma-buf fd was closed" : "USERPTR mapping was unmapped")} before its request was queued: the kernel looks up the number or address it stored, which may name anything opened since";
                 return _hasActual ? _actual : Outcome.NotRun;
             }
         // (a look ahead, before the driver's own answer: no rule is named for it yet)

@@ -546,7 +546,7 @@ public sealed partial class ReferenceModel
         if (!prepare && b.InRequest && !(!_hasActual && Broken(ModelBug.RefusedQbufRewrites))) Cite(Inv.RequestKeepsFields);
         // the bug (as a target): the refused call's memory replaces what the request's QBUF gave
         if (b.InRequest && b.Pending != null && !_hasActual && Broken(ModelBug.RefusedQbufRewrites) && memory == b.Pending.Memory)
-            b.Pending = new PendingMemory(memory, [.. planes], [.. planes.Select(h => Named(memory, h))]);
+            b.Pending = Note(memory, planes);
         if (VerifyLength(q, b, memory, planes, payload) is { } tooLong) return tooLong;
         if (!prepare && RefusesWithoutRequest(q)) return Cite(Inv.RequestRequired, Errno.EBADR);
         if (!prepare && RefusesDirectQBuf(q)) return Cite(Inv.RequestMixing, Errno.EBUSY);
@@ -577,8 +577,7 @@ public sealed partial class ReferenceModel
         if (!q.P.MultiPlanar)
         {
             if (memory != V4L2_MEMORY_USERPTR) return null;
-            // the harness hands USERPTR only anonymous memory or dma-buf mappings, passing the mapping's length
-            if (!_maps.TryGetValue(Handle(handles, 0), out var um) || !(um.Kind == MapKind.Anon || um.Pfnmap)) return Outcome.NotRun;
+            if (HandedOver(Handle(handles, 0)) is not { } um) return Outcome.NotRun;
             return payload > um.Length ? Cite(Inv.QBufBad, Errno.EINVAL) : null;
         }
         int n = b.Planes.Length;
@@ -587,7 +586,7 @@ public sealed partial class ReferenceModel
         for (int p = 0; p < n; p++)
         {
             long length = memory == V4L2_MEMORY_DMABUF ? FstatSize(handles[p]) is > 0 and var sz ? sz : q.PlaneSizes[p]
-                : _maps.TryGetValue(handles[p], out var um) && (um.Kind == MapKind.Anon || um.Pfnmap) ? um.Length : -1;
+                : HandedOver(handles[p])?.Length ?? -1;
             if (length < 0) return Outcome.NotRun;
             if (q.P.IsOutput && q.PlaneSizes[p] > length) return Cite(memory == V4L2_MEMORY_DMABUF ? Inv.MplaneDmabuf : Inv.QBufBad, Errno.EINVAL);
         }
@@ -615,14 +614,18 @@ public sealed partial class ReferenceModel
             }
             else
             {
-                // the harness hands USERPTR only anonymous memory or dma-buf mappings, passing the mapping's length
-                if (!_maps.TryGetValue(Handle(handles, p), out var m) || !(m.Kind == MapKind.Anon || m.Pfnmap)) return (Outcome.NotRun, Inv.QBufBad);
+                if (HandedOver(Handle(handles, p)) is not { } m) return (Outcome.NotRun, Inv.QBufBad);
                 if (m.Length < b.Planes[p].MinLength) return (Outcome.Fail(Errno.EINVAL), Inv.UserptrShort);
                 // __prepare_userptr drops the old pages and zeroes the length before trying to pin
                 if (m.Pfnmap) return (Outcome.Fail(Errno.EFAULT), Inv.UserptrPfnmap);
             }
         return null;
     }
+
+    /// <summary>The mapping behind a USERPTR handle, where it is one the harness hands over (anonymous memory or a dma-buf
+    /// mapping, passed with its whole length); null otherwise (the QBUF is not run).</summary>
+    private Mapping? HandedOver(int handle) =>
+        _maps.TryGetValue(handle, out var m) && (m.Kind == MapKind.Anon || m.Pfnmap) ? m : null;
 
     /// <summary>Plane p's handle, or -1 (no file, no mapping) where the QBUF gave none.</summary>
     private static int Handle(IReadOnlyList<int> handles, int p) => p < handles.Count ? handles[p] : -1;
