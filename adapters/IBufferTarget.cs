@@ -56,6 +56,15 @@ public interface IBufferTarget : IDisposable
     /// ops (as shrinking does) leaves this one's timing as it was.</summary>
     void BeginOp(int opId) { }
 
+    /// <summary>True when the target runs a parallel block's branches on threads of their own, started together (a kernel: its
+    /// calls may overlap and race); false when the harness runs the branches' ops one after another in an interleaving it
+    /// chooses (the model as a target). Either way the outcomes are judged against every interleaving (DMABUF-PAR-1).</summary>
+    bool Concurrent => false;
+
+    /// <summary>A parallel block's branches start (<paramref name="inBlock"/> true) or have all returned (false). A real kernel
+    /// ignores it; a broken model uses it to act as a non-atomic implementation would when calls overlap.</summary>
+    void Parallel(bool inBlock) { }
+
     // ---- fd table -------------------------------------------------------------------------------
     /// <summary>open(2) of a profile device ("video0", "heap:system", "udmabuf"). Handle = fd.</summary>
     Outcome Open(string device, int oflags);

@@ -26,6 +26,7 @@ public static class OpJson
     public static JsonObject ToJson(Op op)
     {
         var o = new JsonObject { ["op"] = op.GetType().Name, ["id"] = op.Id };
+        if (op.Branch != 0) o["branch"] = op.Branch;   // only a parallel block's ops: files of sequential ones stay as they were
         foreach (var p in Parameters(op.GetType()))
         {
             var v = op.GetType().GetProperty(p.Name!)!.GetValue(op)!;
@@ -74,10 +75,14 @@ public static class OpJson
             args[i] = Convert(v, p.ParameterType, $"{where}: {name}.{p.Name}");
         }
         var op = (Op)Activator.CreateInstance(t, args)!;
-        var known = ps.Select(p => p.Name!).Append("op").Append("id").ToHashSet();
+        var known = ps.Select(p => p.Name!).Append("op").Append("id").Append("branch").ToHashSet();
         var extra = o.Select(kv => kv.Key).FirstOrDefault(k => !known.Contains(k));
         if (extra != null) throw new OpFormatException($"{where}: {name} has an unknown field \"{extra}\"");
-        return op with { Id = (int)Int(o["id"], $"{where}: id", 0, int.MaxValue) };
+        return op with
+        {
+            Id = (int)Int(o["id"], $"{where}: id", 0, int.MaxValue),
+            Branch = o["branch"] is { } b ? (int)Int(b, $"{where}: branch", 0, Op.MaxBranches) : 0,
+        };
     }
 
     private static string Str(JsonObject o, string key, string where) =>
@@ -124,10 +129,17 @@ public static class OpJson
     public static void CheckHandles(IReadOnlyList<Op> ops)
     {
         var created = new HashSet<int>();
+        var branchOf = new Dictionary<int, int>();   // handles created in the current parallel block, and by which branch
         for (int i = 0; i < ops.Count; i++)
         {
+            if (ops[i].Branch == 0) branchOf.Clear();
             foreach (var v in ops[i].Uses)
+            {
                 if (!created.Contains(v.Id)) throw new OpFormatException($"step {i + 1}: uses v{v.Id}, which no earlier step creates");
+                if (branchOf.TryGetValue(v.Id, out var b) && b != ops[i].Branch)
+                    throw new OpFormatException($"step {i + 1}: uses v{v.Id}, which another branch of its parallel block creates");
+            }
+            if (ops[i].Branch != 0 && ops[i].Creates) branchOf[ops[i].Id] = ops[i].Branch;
             if (ops[i].Creates)
             {
                 if (ops[i].Id <= 0 || !created.Add(ops[i].Id)) throw new OpFormatException($"step {i + 1}: creates a resource but its id {ops[i].Id} is not new and positive");

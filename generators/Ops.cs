@@ -40,6 +40,24 @@ public sealed class Env
     public void Kill(Var v) => _live.Remove(v.Id);
     public bool IsLive(Var v) => v.Id == -1 || _live.ContainsKey(v.Id);
     public IEnumerable<int> LiveVarIds => _live.Keys;
+
+    /// <summary>A copy: a branch of a parallel block binds what it creates in a copy of its own, so no two threads share one
+    /// (and a handle the other branch closes still names its number here, as the kernel's fd would).</summary>
+    public Env Clone()
+    {
+        var e = new Env();
+        foreach (var kv in _live) e._live[kv.Key] = kv.Value;
+        foreach (var kv in _requestHeld) e._requestHeld[kv.Key] = kv.Value;
+        return e;
+    }
+
+    /// <summary>After a parallel block: every handle a branch created is bound here, every handle one released is gone.</summary>
+    public void Merge(Env before, Env branch)
+    {
+        foreach (var kv in branch._live) if (!before._live.ContainsKey(kv.Key)) _live[kv.Key] = kv.Value;
+        foreach (var k in before._live.Keys) if (!branch._live.ContainsKey(k)) _live.Remove(k);
+        foreach (var kv in branch._requestHeld) _requestHeld[kv.Key] = kv.Value;
+    }
 }
 
 /// <summary>
@@ -49,6 +67,19 @@ public sealed class Env
 public abstract record Op
 {
     public int Id { get; init; }
+
+    /// <summary>
+    /// 0 for an op the sequence runs in order. 1, 2 or 3: the op belongs to that branch of a parallel block, a maximal run of
+    /// consecutive ops with a non-zero branch; each branch runs its ops in order on a thread of its own while the other
+    /// branches run theirs, and the outcomes must be those of some interleaving of them (DMABUF-PAR-1).
+    /// </summary>
+    public int Branch { get; init; }
+
+    /// <summary>The most branches a parallel block has.</summary>
+    public const int MaxBranches = 3;
+
+    /// <summary>The op as a counterexample lists it: <see cref="Text"/>, after "[A] ", "[B] " or "[C] " for a parallel block's branch.</summary>
+    public string Listed => Branch == 0 ? Text : $"[{(char)('A' + Branch - 1)}] {Text}";
 
     /// <summary>Catalog area the op belongs to (for --area filtering).</summary>
     public abstract string Area { get; }

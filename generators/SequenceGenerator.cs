@@ -46,7 +46,7 @@ public sealed record OpSequence(ulong Seed, ImmutableArray<Op> Ops)
         }
         return new OpSequence(parts.Count > 0 ? parts[^1].Seed : 0, ops.ToImmutable());
     }
-    public override string ToString() => $"seed {Seed}, {Length} ops:\n" + string.Join("\n", Ops.Select((o, i) => $"  {i + 1,3}. {o.Text}"));
+    public override string ToString() => $"seed {Seed}, {Length} ops:\n" + string.Join("\n", Ops.Select((o, i) => $"  {i + 1,3}. {o.Listed}"));
 }
 
 /// <summary>Small deterministic PRNG (xorshift64*): the same seed always expands to the same sequence.</summary>
@@ -84,7 +84,8 @@ public sealed class SequenceGenerator
     public DomainTally Tally { get; } = new();
 
     /// <summary>One value of a declared domain, counted in <see cref="Tally"/>; a reweight changes one value's weight for this draw.</summary>
-    private T Draw<T>(Domain<T> d, ref Rng r, string? reweightLabel = null, int reweight = 0) => d.Draw(ref r, Tally, reweightLabel, reweight);
+    private T Draw<T>(Domain<T> d, ref Rng r, string? reweightLabel = null, int reweight = 0) => d.Draw(ref r, _untallied ? null : Tally, reweightLabel, reweight);
+    private bool _untallied;   // drawing a parallel block's candidates (see GenerateParallel)
 
     public SequenceGenerator(TargetProfile profile, IEnumerable<string>? areas = null)
     {
@@ -117,6 +118,27 @@ public sealed class SequenceGenerator
     private bool _mixVideo;   // fence/prime sequences that also drive the V4L2 queue (EXPBUF exporter, DMABUF importer)
 
     public OpSequence Generate(ulong seed, int length)
+    {
+        var (rng, vars, env) = Start(seed);
+        var model = _model;
+        var ops = ImmutableArray.CreateBuilder<Op>(length);
+        int nextId = 1;
+        for (int i = 0; i < length; i++)
+        {
+            var op = Next(ref rng, vars, env);
+            if (op == null || ClosesWhatARequestNames(op, env)) continue;
+            op = op with { Id = nextId++ };
+            model.BeginStep(null);
+            var o = op.Run(model, env);
+            Track(op, o, vars);
+            ops.Add(op);
+        }
+        model.Reset();
+        return new OpSequence(seed, ops.ToImmutable());
+    }
+
+    /// <summary>The generator's state for a new sequence from <paramref name="seed"/>: its families, its model, no handles yet.</summary>
+    private (Rng Rng, List<V> Vars, Env Env) Start(ulong seed)
     {
         _memory = 0;
         _contexts.Clear();
@@ -151,24 +173,87 @@ public sealed class SequenceGenerator
         _mixVideo = rng.Chance(35);
         // half the sequences focus on one area, so deep states of each area are reached as often as mixed ones
         _focus = Areas.Count > 1 && rng.Chance(50) ? new HashSet<string> { rng.Pick(Areas.Order().ToList()) } : Areas;
-        var model = _model = new ReferenceModel(Profile);
-        model.Seed(seed);
-        var env = new Env();
-        var vars = new List<V>();
-        var ops = ImmutableArray.CreateBuilder<Op>(length);
-        int nextId = 1;
-        for (int i = 0; i < length; i++)
+        _model = new ReferenceModel(Profile);
+        _model.Seed(seed);
+        return (rng, new List<V>(), new Env());
+    }
+
+    /// <summary>
+    /// A sequence that ends in a parallel block (<see cref="Op.Branch"/>, DMABUF-PAR-1): <see cref="Generate"/>'s sequence of
+    /// two thirds the length, then two branches (one in four: three) of one to three ops each, every branch drawn from the state
+    /// the sequence left, so each of its ops is one the generator would make there. Branch ops are the calls whose overlap
+    /// the kernel must serialize (<see cref="InBlock"/>), steered at one handle the branches share (a dma-buf, a video file, a
+    /// GEM handle, a mapping): SYNC against SYNC, EXPBUF against REQBUFS(0), close against mmap. A block that releases a
+    /// handle (close, GEM_CLOSE) creates no fd or handle, so no number a branch holds can be reused under it by another.
+    /// </summary>
+    public OpSequence GenerateParallel(ulong seed, int length)
+    {
+        var seq = Generate(seed, Math.Max(2, length * 2 / 3));
+        var r = new Rng(seed ^ 0xA5A5_5A5A_C3C3_3C3CUL);   // the block's own draws: the steps before it are Generate's
+        int branches = r.Chance(25) ? 3 : 2;
+        int nextId = seq.Ops.Length == 0 ? 1 : seq.Ops.Max(o => o.Id) + 1;
+        var block = new List<Op>();
+        Var focus = Var.None;
+        for (int b = 1; b <= branches; b++)
         {
-            var op = Next(ref rng, vars, env);
-            if (op == null || ClosesWhatARequestNames(op, env)) continue;
-            op = op with { Id = nextId++ };
-            model.BeginStep(null);
-            var o = op.Run(model, env);
-            Track(op, o, vars);
-            ops.Add(op);
+            // the state the sequence left, rebuilt by running its steps again
+            var (_, vars, env) = Start(seed);
+            foreach (var op in seq.Ops) { _model.BeginStep(null); Track(op, op.Run(_model, env), vars); }
+            if (b == 1)
+            {
+                var shared = vars.Where(v => v.Live && v.Kind is K.DmaBuf or K.Video or K.Gem or K.Map or K.Sync).ToList();
+                if (shared.Count > 0) focus = r.Pick(shared).Var;
+            }
+            var br = new Rng(r.Next());
+            int count = 1 + br.Below(3);
+            _untallied = true;   // of the many draws made here few become steps: the domain tally counts none of them
+            try
+            {
+                for (int n = 0; n < count; n++)
+                {
+                    Op? onFocus = null, other = null;
+                    for (int t = 0; t < 60 && onFocus == null; t++)
+                    {
+                        var op = Next(ref br, vars, env);
+                        if (op == null || !InBlock(op) || ClosesWhatARequestNames(op, env)) continue;
+                        if (op.Uses.Contains(focus)) onFocus = op; else other ??= op;
+                    }
+                    if ((onFocus ?? other) is not { } chosen) break;
+                    chosen = chosen with { Id = nextId++, Branch = b };
+                    _model.BeginStep(null);
+                    Track(chosen, chosen.Run(_model, env), vars);
+                    block.Add(chosen);
+                }
+            }
+            finally { _untallied = false; _model.Reset(); }
         }
-        model.Reset();
-        return new OpSequence(seed, ops.ToImmutable());
+        return seq with { Ops = seq.Ops.AddRange(NoReuse(block)) };
+    }
+
+    /// <summary>The calls a parallel block may hold: ones that return at once (no blocking DQBUF, no exec), on the kernel's
+    /// locked paths that race in real programs. Not IMPORT_SYNC_FILE: a fence it adds while the other branch's SYNC START is
+    /// inside the kernel makes that call sleep out vgem's 10 s timeout. Not munmap: the harness itself reads and writes
+    /// through mappings, and one unmapped under it by another thread would fault the suite, not the kernel.</summary>
+    public static bool InBlock(Op op) => !op.MaySleep && op is DmaBufSync or Close or Dup or FcntlGetFd or FcntlGetFl or Llseek or Mmap or MmapVideo
+        or ReadStamp or WriteStamp or ExpBuf or QueryBuf or ReqBufs or PrimeHandleToFd or PrimeFdToHandle or GemClose or SameInode
+        or ExportSyncFile or SyncFileInfo or Poll or VgemFenceSignal or DmaBufSetName or DmaBufSetNameA or DmaHeapAlloc or UdmabufCreate
+        or DrmDumbExport;
+
+    /// <summary>A block's ops less, where one of them releases an fd or a GEM handle, every op that creates one and every op that
+    /// uses what those created: the kernel hands out the lowest free number, so a branch's fd or handle could otherwise be
+    /// closed and given to another branch's new file while it still names the old one.</summary>
+    private static IEnumerable<Op> NoReuse(List<Op> block)
+    {
+        if (!block.Any(o => o is Close or GemClose)) return block;
+        var gone = new HashSet<Var>();
+        var kept = new List<Op>();
+        foreach (var o in block)
+        {
+            if (o.Uses.Any(gone.Contains)) { if (o.Creates) gone.Add(new Var(o.Id)); continue; }
+            if (o.Creates && o.Makes is Resource.Fd or Resource.GemHandle or Resource.FenceId) { gone.Add(new Var(o.Id)); continue; }
+            kept.Add(o);
+        }
+        return kept;
     }
 
     /// <summary>Whether op closes an fd or unmaps a mapping that a buffer in a request not yet queued names as its memory: the

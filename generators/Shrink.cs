@@ -87,10 +87,15 @@ public static class Shrink
     /// FsCheck arbitrary: FsCheck draws the seed and a size-driven length; the generator expands them
     /// deterministically; shrinking uses <see cref="Candidates"/>.
     /// </summary>
-    public static Arbitrary<OpSequence> Arbitrary(SequenceGenerator gen, int maxLength)
+    /// <param name="parallel">Sequences that end in a parallel block (<see cref="SequenceGenerator.GenerateParallel"/>).</param>
+    public static Arbitrary<OpSequence> Arbitrary(SequenceGenerator gen, int maxLength, bool parallel = false)
     {
         Gen<OpSequence> g = Gen.Sized(size => Gen.Choose(0, int.MaxValue).Two().Select(t =>
-            gen.Generate(((ulong)(uint)t.Item1 << 32) | (uint)t.Item2, 4 + Math.Min(maxLength, size * maxLength / 100 + 1))));
+        {
+            ulong seed = ((ulong)(uint)t.Item1 << 32) | (uint)t.Item2;
+            int length = 4 + Math.Min(maxLength, size * maxLength / 100 + 1);
+            return parallel ? gen.GenerateParallel(seed, length) : gen.Generate(seed, length);
+        }));
         return Arb.From(g, Candidates);
     }
 }

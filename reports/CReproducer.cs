@@ -32,10 +32,19 @@ public static class CReproducer
         var exported = new HashSet<int>();
         foreach (var s in r.Steps)
             if (s.Op is ExpBuf || s.Op.AliasOf.Id > 0 && exported.Contains(s.Op.AliasOf.Id)) exported.Add(s.Op.Id);
+        var blocks = Linearization.Blocks(r.Steps.Select(s => s.Op).ToList());
+        var branchFunctions = new StringBuilder();
         for (int i = 0; i < r.Steps.Count; i++)
         {
             var s = r.Steps[i];
             int n = i + 1;
+            if (s.Op.Branch != 0)
+            {
+                int end = blocks.First(b => b.Start == i).End;
+                Block(r, i, end, names, em, body, branchFunctions);
+                i = end - 1;
+                continue;
+            }
             var text = CString(Ktap(names[i]));
             body.Append($"\n\t/* {n}. {Comment(names[i])} */\n");
             if (s.Allowed.All(a => a.Errno == Errno.NotRun))
@@ -80,11 +89,13 @@ public static class CReproducer
         var sb = new StringBuilder();
         sb.Append(Header(r, replayPath, total));
         sb.Append("#define _GNU_SOURCE\n");
-        foreach (var h in Slots.SystemHeaders.Concat(em.UapiHeaders.Order(StringComparer.Ordinal))) sb.Append($"#include <{h}>\n");
+        foreach (var h in Slots.SystemHeaders.Concat(blocks.Count > 0 ? ["pthread.h"] : []).Concat(em.UapiHeaders.Order(StringComparer.Ordinal))) sb.Append($"#include <{h}>\n");
         sb.Append('\n');
         sb.Append($"#define NSTEPS {total}\n#define NSLOTS {slots.Count + 1}\n");
         sb.Append($"/* the step the recorded run departed from the documentation at (0: none); a departure at another step is inconclusive */\n#define FAILING_STEP {(r.Failed ? (r.FailingStep > 0 ? r.FailingStep : total) : 0)}\n");
         sb.Append($"#define OUTPUT_PAYLOAD {r.OutputPayload}u\n");
+        if (blocks.Count > 0)
+            sb.Append($"/* a parallel block's race shows in some runs only: a run in which every step is as documented is made again, up to this many in all (a sample that passed: once) */\n#define RACE_RUNS {(r.Failed ? RaceRuns : 1)}\n");
         sb.Append("\n/* symbolic device names the steps open, and their paths (NAME=PATH on the command line overrides one) */\n");
         sb.Append($"static const char *dev_name[] = {{ {string.Join(", ", devs.Select(d => CString(d.Key)).DefaultIfEmpty("NULL"))} }};\n");
         sb.Append($"static const char *dev_path[] = {{ {string.Join(", ", devs.Select(d => CString(d.Value)).DefaultIfEmpty("NULL"))} }};\n");
@@ -93,6 +104,7 @@ public static class CReproducer
         sb.Append($"static const int slot_kind[NSLOTS] = {{ 0{string.Concat(slots.Kinds.Select(k => $", {k}"))} }};\n");
         sb.Append(Prelude);
         foreach (var helper in em.Helpers.Order(StringComparer.Ordinal)) sb.Append(Helpers[helper]);
+        sb.Append(branchFunctions);
         sb.Append("\n/* The sequence. Returns 0 when every step was as documented, 1 at the first that was not, 4 when the\n * device took another documented outcome than the recorded run at a step the rest depends on. */\n");
         sb.Append("static int run(void)\n{\n\tint rc = 0;\n");
         if (endCheck) sb.Append("\tint live_before = live_dmabufs();\n");
@@ -101,6 +113,71 @@ public static class CReproducer
         sb.Append("}\n");
         sb.Append(MainDevices).Append(setup).Append(MainAttempts);
         return sb.ToString();
+    }
+
+    /// <summary>How many times a reproducer runs a sequence with a parallel block whose every step was as documented.</summary>
+    public const int RaceRuns = 200;
+
+    /// <summary>
+    /// A parallel block, steps [start, end): one C function per branch (into <paramref name="functions"/>) that waits at a
+    /// barrier and makes its steps' calls in order, storing each outcome; in run(), the threads started and joined
+    /// (run_block), then check_block: the block is as documented when some order of its steps explains every outcome, each
+    /// step's tables per order from <see cref="ExpectedStep.ByOrder"/>.
+    /// </summary>
+    private static void Block(ReplayFile r, int start, int end, IReadOnlyList<string> names, Emitter em, StringBuilder body, StringBuilder functions)
+    {
+        int count = end - start;
+        var steps = r.Steps.Skip(start).Take(count).ToList();
+        var branches = Enumerable.Range(0, count).GroupBy(k => steps[k].Op.Branch).OrderBy(g => g.Key).ToList();
+        string Fn(int branch) => $"block{start + 1}_{(char)('A' + branch - 1)}";
+        foreach (var g in branches)
+        {
+            functions.Append($"\n/* branch {(char)('A' + g.Key - 1)} of the parallel block of steps {start + 1} to {end}: step{(g.Count() > 1 ? "s" : "")} {string.Join(", ", g.Select(k => start + k + 1))} */\n");
+            functions.Append($"static void *{Fn(g.Key)}(void *arg)\n{{\n\tstruct outcome *po = arg;\n\n\tpthread_barrier_wait(&block_go);\n");
+            foreach (var k in g)
+            {
+                var s = steps[k];
+                functions.Append($"\t/* {start + k + 1}. {Comment(names[start + k])} */\n\t{{\n");
+                if (s.ByOrder!.All(list => list.All(a => a.Errno == Errno.NotRun)))
+                    functions.Append("\t\tstruct outcome o = { NOT_RUN, 0, 0, 0 };\n\n");
+                else
+                {
+                    em.Headers(s.Op);
+                    functions.Append("\t\tstruct outcome o;\n\n").Append(Indent(s.Op.Accept(em), 2));
+                }
+                functions.Append($"\t\tpo[{k}] = o;\n\t}}\n");
+            }
+            functions.Append("\treturn NULL;\n}\n");
+        }
+        int orders = steps[0].ByOrder!.Count;
+        var tables = new StringBuilder();
+        var alt = new List<string>();
+        var nalt = new List<int>();
+        for (int j = 0; j < orders; j++)
+            for (int k = 0; k < count; k++)
+            {
+                var s = steps[k];
+                var (entries, _) = Compact(s with { Allowed = s.ByOrder![j] }, Checked(s.Op, r.Invariant));
+                tables.Append($"\t\tstatic const struct allowed s{start + k + 1}_{j}[] = {{ {string.Join(", ", entries.Select(a => $"{{ {CErr(a.Err)}, {L(a.R0)}, {L(a.R0Max)}, {L(a.R1)}, {L(a.R2)}, {a.Mask} }}"))} }};\n");
+                alt.Add($"s{start + k + 1}_{j}");
+                nalt.Add(entries.Count);
+            }
+        string Texts(int j) => "(" + string.Join(", ", steps.Select((s, k) => Alternatives([.. s.ByOrder![j].Select(a => a.Errno == Errno.NotRun ? "not run" : s.Op.Observed(a)).Distinct()]))) + ")";
+        var expected = string.Join(" or ", Enumerable.Range(0, orders).Select(Texts));
+        body.Append($"\n\t/* {start + 1}-{end}. a parallel block: {string.Join(", ", branches.Select(g => $"branch {(char)('A' + g.Key - 1)} step{(g.Count() > 1 ? "s" : "")} {string.Join(", ", g.Select(k => start + k + 1))}"))}, ");
+        body.Append("each branch on a thread of its own, all released at once; as documented when some order of the steps gives every outcome */\n");
+        body.Append("\t{\n").Append(tables);
+        body.Append($"\t\t/* [order][step]: what each step may return under each order of the block the documentation tells apart */\n");
+        body.Append($"\t\tstatic const struct allowed *const alt[] = {{ {string.Join(", ", alt)} }};\n");
+        body.Append($"\t\tstatic const int nalt[] = {{ {string.Join(", ", nalt)} }};\n");
+        body.Append($"\t\tstatic const int any_value[] = {{ {string.Join(", ", steps.Select(s => s.AnyValue ? 1 : 0))} }};\n");
+        body.Append($"\t\tstatic const char *const what[] = {{ {string.Join(", ", Enumerable.Range(start, count).Select(i => CString(Ktap(names[i]))))} }};\n");
+        body.Append($"\t\tstatic void *(*const branch[])(void *) = {{ {string.Join(", ", branches.Select(g => Fn(g.Key)))} }};\n");
+        body.Append($"\t\tstruct outcome po[{count}];\n\n");
+        body.Append($"\t\trun_block({branches.Count}, branch, po);\n");
+        body.Append($"\t\trc = check_block({start + 1}, {count}, what, po, {orders}, alt, nalt, any_value, {CString(expected)});\n");
+        body.Append("\t\tif (rc != 0)\n\t\t\treturn rc;\n\t}\n");
+        em.Helpers.Add("block");
     }
 
     /// <summary>Observed fields of an outcome, as the mask in the C file's allowed table names them.</summary>
@@ -315,6 +392,10 @@ public static class CReproducer
             "the rest of the sequence depends on, or it departed from the documentation at another step than the recorded one); " +
             "2: a set-up error (a device that cannot be opened, bad arguments). Fields a driver may choose (capability bits, counts " +
             "within their documented bounds) are not compared unless the rule is about them.");
+        if (r.Steps.Any(s => s.Op.Branch != 0))
+            Wrapped("Parallel:  ", "the steps marked [A], [B], [C] form a parallel block: each branch runs on a thread of its own (pthreads), " +
+                "all released together, and the block is as documented when some order of its steps, each branch's in its own order, " +
+                $"gives every outcome. A race shows in some runs only: while every step is as documented the sequence runs again, up to {RaceRuns} times.");
         sb.Append(" */\n");
         return sb.ToString();
     }
@@ -1071,15 +1152,10 @@ public static class CReproducer
          * run took, -1 where it took none). 0: as documented; 1: not; 4: documented, but not the recorded
          * branch, which the rest of the sequence was written for.
          */
-        static UNUSED int check(int n, const char *what, const struct outcome *got, const struct allowed *allowed, int nallowed,
-        		 int taken, int any_value, int content, const char *expected)
+        /* the first allowed outcome got is (-1: none); content as for check() */
+        static UNUSED int allowed_match(const struct outcome *got, const struct allowed *allowed, int nallowed, int any_value, int content)
         {
-        	int match = -1;
-
-        	reached = n;
-        	if (trace)
-        		emit("# trace %d %d %lld %lld %lld\n", n, got->err, got->r0, got->r1, got->r2);
-        	for (int i = 0; i < nallowed && match < 0; i++) {
+        	for (int i = 0; i < nallowed; i++) {
         		const struct allowed *a = &allowed[i];
         		/* a value learned from this device is compared exactly, and only where the outcome is a success */
         		int learnt = content && a->err == 0;
@@ -1087,8 +1163,20 @@ public static class CReproducer
 
         		if (got->err == a->err && (any_value || !(a->mask & 1) || (got->r0 >= want && got->r0 <= (learnt ? want : a->r0_max))) &&
         		    (!(a->mask & 2) || got->r1 == a->r1) && (!(a->mask & 4) || got->r2 == a->r2))
-        			match = i;
+        			return i;
         	}
+        	return -1;
+        }
+
+        static UNUSED int check(int n, const char *what, const struct outcome *got, const struct allowed *allowed, int nallowed,
+        		 int taken, int any_value, int content, const char *expected)
+        {
+        	int match;
+
+        	reached = n;
+        	if (trace)
+        		emit("# trace %d %d %lld %lld %lld\n", n, got->err, got->r0, got->r1, got->r2);
+        	match = allowed_match(got, allowed, nallowed, any_value, content);
         	if (match < 0 && FAILING_STEP != 0 && n != FAILING_STEP) {
         		/* not where the recorded run departed: this device fails differently, which proves nothing either way */
         		snprintf(departure, sizeof(departure), "step %d is not as documented (expected %s, got %s), but the recorded departure is at step %d",
@@ -1207,6 +1295,79 @@ public static class CReproducer
 
     private static readonly Dictionary<string, string> Helpers = new()
     {
+        ["block"] = """
+
+            static pthread_barrier_t block_go;
+
+            /* a parallel block: each branch on a thread of its own, all released together by a barrier, then joined */
+            static void run_block(int n, void *(*const *branch)(void *), struct outcome *po)
+            {
+            	pthread_t t[3];
+            	int err;
+
+            	pthread_barrier_init(&block_go, NULL, (unsigned)n);
+            	for (int i = 0; i < n; i++)
+            		if ((err = pthread_create(&t[i], NULL, branch[i], po)) != 0) {
+            			fprintf(stderr, "error: pthread_create: %s\n", strerror(err));
+            			_exit(2);
+            		}
+            	for (int i = 0; i < n; i++)
+            		pthread_join(t[i], NULL);
+            	pthread_barrier_destroy(&block_go);
+            }
+
+            /*
+             * The n steps from first on ran at once: as documented when some order of them explains every outcome, i.e. for
+             * some j each step k's outcome is in alt[j * n + k]. 0: as documented; 1: not; 5: not, but the recorded run
+             * departed at another step.
+             */
+            static int check_block(int first, int n, const char *const *what, const struct outcome *got, int norders,
+            		       const struct allowed *const *alt, const int *nalt, const int *any_value, const char *expected)
+            {
+            	char text[512];
+            	size_t len = 0;
+            	int at, order = -1;
+
+            	for (int j = 0; j < norders && order < 0; j++) {
+            		int k = 0;
+
+            		while (k < n && allowed_match(&got[k], alt[j * n + k], nalt[j * n + k], any_value[k], 0) >= 0)
+            			k++;
+            		if (k == n)
+            			order = j;
+            	}
+            	text[0] = '\0';
+            	for (int k = 0; k < n; k++) {
+            		if (trace)
+            			emit("# trace %d %d %lld %lld %lld\n", first + k, got[k].err, got[k].r0, got[k].r1, got[k].r2);
+            		if (len < sizeof(text))
+            			len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s", k ? ", " : "(", describe(&got[k]));
+            	}
+            	if (len < sizeof(text))
+            		snprintf(text + len, sizeof(text) - len, ")");
+            	reached = first + n - 1;
+            	if (order >= 0) {
+            		for (int k = 0; k < n; k++)
+            			emit("ok %d - %s\n", first + k, what[k]);
+            		return 0;
+            	}
+            	at = FAILING_STEP >= first && FAILING_STEP < first + n ? FAILING_STEP : first + n - 1;
+            	if (FAILING_STEP != 0 && at != FAILING_STEP) {
+            		snprintf(departure, sizeof(departure), "no order of steps %d to %d gives %.400s, but the recorded departure is at step %d",
+            			 first, first + n - 1, text, FAILING_STEP);
+            		emit("not ok %d - %s # %s\n", at, what[at - first], departure);
+            		return 5;
+            	}
+            	emit("# no order of steps %d to %d, run at once, gives what they returned\n", first, first + n - 1);
+            	for (int k = 0; k < n; k++)
+            		if (first + k == at)
+            			emit("not ok %d - %s # expected %s, got %s\n", at, what[k], expected, text);
+            		else
+            			emit("ok %d - %s # ran at once with the other steps of the block\n", first + k, what[k]);
+            	return 1;
+            }
+
+            """,
         ["format_planes"] = """
 
             /*
@@ -1776,6 +1937,22 @@ public static class CReproducer
         			break;
         		printf("# attempt %d: %s; starting again from a fresh state\n", attempt, departure);
         	}
+        #ifdef RACE_RUNS
+        	/* a parallel block: a run as documented proves little about a race, so it is made again (from a fresh state) */
+        	if (rc == 0) {
+        		int runs;
+
+        		for (runs = 1; rc == 0 && runs < RACE_RUNS; runs++) {
+        			outlen = 0;
+        			out[0] = '\0';
+        			reached = 0;
+        			rc = run();
+        			cleanup();
+        			rc = rc == 5 ? 4 : rc;
+        		}
+        		printf("# %d run(s) of the sequence with its parallel block%s\n", runs, rc == 1 ? ": the last one reproduced the counterexample" : "");
+        	}
+        #endif
         	fputs(out, stdout);
         	/* steps after the one that decided the attempt were not run */
         	for (int n = reached + 1; n <= NSTEPS; n++)

@@ -90,7 +90,8 @@ public sealed record ReplayFile
         // the text as the console and the C reproducer show it (handles renumbered v1, v2, ...); the op keeps its ids
         var texts = TextReport.StepTexts(Steps.Select(s => (s.Op, s.Actual)).ToList());
         foreach (var (s, text) in Steps.Zip(texts))
-            steps.Add(new JsonObject
+        {
+            var step = new JsonObject
             {
                 ["op"] = OpJson.ToJson(s.Op),
                 ["text"] = text,
@@ -98,7 +99,12 @@ public sealed record ReplayFile
                 ["allowed"] = new JsonArray(s.Allowed.Select(a => (JsonNode)Out(a)).ToArray()),
                 ["any_value"] = s.AnyValue,
                 ["cited"] = new JsonArray(s.Cited.Select(c => (JsonNode)JsonValue.Create(c)).ToArray()),
-            });
+            };
+            // a parallel block's step: what it may return under each order of its block (ExpectedStep.ByOrder)
+            if (s.ByOrder is { } byOrder)
+                step["allowed_by_order"] = new JsonArray(byOrder.Select(list => (JsonNode)new JsonArray(list.Select(a => (JsonNode)Out(a)).ToArray())).ToArray());
+            steps.Add(step);
+        }
         var target = new JsonObject
         {
             ["kind"] = Target, ["profile"] = Profile, ["device"] = Device, ["driver"] = Driver, ["kernel"] = Kernel,
@@ -176,10 +182,24 @@ public sealed record ReplayFile
                 var op = OpJson.FromJson(so["op"], where);
                 if (so["allowed"] is not JsonArray allowed || allowed.Count == 0) throw new ReplayFormatException($"{where}: \"allowed\" must be a non-empty array");
                 var cited = so["cited"] is JsonArray ca ? ca.Select(c => c?.GetValue<string>() ?? "").ToArray() : throw new ReplayFormatException($"{where}: \"cited\" must be an array");
+                IReadOnlyList<IReadOnlyList<Outcome>>? byOrder = null;
+                if (so["allowed_by_order"] is { } bo)
+                {
+                    if (op.Branch == 0) throw new ReplayFormatException($"{where}: \"allowed_by_order\" on a step that is in no parallel block");
+                    byOrder = bo is JsonArray alts && alts.Count > 0
+                        ? alts.Select((alt, j) => alt is JsonArray list && list.Count > 0
+                            ? (IReadOnlyList<Outcome>)list.Select((a, k) => In(a, $"{where}.allowed_by_order[{j}][{k}]")).ToArray()
+                            : throw new ReplayFormatException($"{where}: allowed_by_order[{j}] must be a non-empty array")).ToArray()
+                        : throw new ReplayFormatException($"{where}: \"allowed_by_order\" must be a non-empty array");
+                }
+                else if (op.Branch != 0) throw new ReplayFormatException($"{where}: a parallel block's step needs \"allowed_by_order\"");
                 steps.Add(new ExpectedStep(op, In(so["actual"], $"{where}.actual"), allowed.Select((a, k) => In(a, $"{where}.allowed[{k}]")).ToArray(),
-                    Bool(so, "any_value"), cited));
+                    Bool(so, "any_value"), cited) { ByOrder = byOrder });
             }
             OpJson.CheckHandles(steps.Select(s => s.Op).ToList());
+            foreach (var (start, end) in Linearization.Blocks(steps.Select(s => s.Op).ToList()))
+                if (steps.Skip(start).Take(end - start).Select(s => s.ByOrder!.Count).Distinct().Count() != 1)
+                    throw new ReplayFormatException($"steps {start + 1} to {end}: a parallel block's steps must list the same number of orders");
         }
         catch (OpFormatException e) { throw new ReplayFormatException(e.Message); }
         catch (InvalidOperationException e) { throw new ReplayFormatException($"a step has a value of the wrong type ({e.Message})"); }

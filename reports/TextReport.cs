@@ -109,7 +109,7 @@ public static class TextReport
         var names = new Dictionary<int, int>();
         foreach (var (op, actual) in steps) if (op.Creates && actual.Ok) names[op.Id] = names.Count + 1;
         Var Rename(Var v) => names.TryGetValue(v.Id, out var k) ? new Var(k) : v;
-        return steps.Select(s => (s.Op.MapVars(Rename) with { Id = names.GetValueOrDefault(s.Op.Id, 0) }).Text).ToList();
+        return steps.Select(s => (s.Op.MapVars(Rename) with { Id = names.GetValueOrDefault(s.Op.Id, 0) }).Listed).ToList();
     }
 
     /// <summary>Numbered steps, model and target side by side; the divergent step is marked.</summary>
@@ -127,6 +127,7 @@ public static class TextReport
             {
                 sb.AppendLine($"         expected: {f.Expected}{(s.Allowed != null ? $"   (allowed: {s.Allowed})" : "")}");
                 sb.AppendLine($"         actual:   {f.Actual}");
+                if (f.Detail != null && s.Op.Branch != 0) sb.AppendLine($"         why:      {f.Detail}");
             }
             else sb.AppendLine($"         = {actual}");
         }

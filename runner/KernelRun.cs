@@ -153,22 +153,25 @@ public static class KernelRun
         return n;
     }
 
-    /// <summary>--sample: generated sequences run in lockstep on the device and written, passing or not, with their C programs.</summary>
+    /// <summary>--sample: generated sequences run in lockstep on the device (one in four ending in a parallel block) and written,
+    /// passing or not, with their C programs.</summary>
     private static void Samples(Program.Cli cli, Catalog catalog, RunSite site, KernelTarget target, RunOptions opt, string dir, TextWriter output)
     {
         var gen = new SequenceGenerator(target.Profile, opt.Areas) { SlowOps = false };
-        var lockstep = new LockstepProperty();
+        LockstepProperty lockstep = new(), parallel = new(parallel: true);
         var rng = new Rng(cli.Options.Seed);
         int failed = 0;
         for (int i = 1; i <= cli.Sample; i++)
         {
             ulong seed = rng.Next();
-            var seq = gen.Generate(seed, Math.Min(cli.Options.MaxLength, 40));
+            // one in four ends in a parallel block: its C program runs the branches on threads, as the adapter does
+            bool par = i % 4 == 0;
+            var seq = par ? gen.GenerateParallel(seed, Math.Min(cli.Options.MaxLength, 40)) : gen.Generate(seed, Math.Min(cli.Options.MaxLength, 40));
             target.Context = () => $"sample {i} (seed {seed}):\n{seq}";
-            var f = lockstep.Trace(seq, target, null, out var steps);
+            var f = (par ? parallel : lockstep).Trace(seq, target, null, out var steps);
             if (f != null) failed++;
             var cmd = $"./run-suite.sh --target kernel --device {site.Device} --sample {cli.Sample} --seed {cli.Options.Seed}";
-            var rf = Counterexamples.Sample(site, cli, lockstep.Name, seed, 1, steps, cmd);
+            var rf = Counterexamples.Sample(site, cli, (par ? parallel : lockstep).Name, seed, 1, steps, cmd);
             Counterexamples.Write(dir, $"sample-{i:D3}", f == null ? rf : Counterexamples.WithFailure(rf, f, catalog));
         }
         output.WriteLine($"# samples: {cli.Sample} sequences written to {Counterexamples.Display(dir)} ({failed} diverged from the model)");

@@ -10,7 +10,7 @@ public sealed unsafe partial class KernelTarget
 {
     /// <summary>Per (DRM file, handle): the object's size (MAP_DUMB returns only an offset, and the mapping needs a
     /// length) and who exported its memory (a re-export of an imported buffer is the original dma-buf).</summary>
-    private readonly Dictionary<(int File, uint Handle), (long Size, Exporter Exporter)> _handles = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(int File, uint Handle), (long Size, Exporter Exporter)> _handles = new();
     /// <summary>Set once this target attached or imported a fence; until then no START can sleep, and no poll is spent on it.</summary>
     private bool _fencesUsed;
     private long _lastAttach;   // Stopwatch timestamp of the newest successful vgem attach
@@ -81,7 +81,7 @@ public sealed unsafe partial class KernelTarget
         byte* arg = stackalloc byte[ArgBytes];
         long r = Issue(Ioctls.GemClose, drmFd, [handle], arg);
         if (r < 0) return Err(r);
-        _handles.Remove((f.File, handle));
+        _handles.TryRemove((f.File, handle), out _);
         return Outcome.Success();
     }
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using Conformance.Adapters.Interop;
 using static Conformance.Adapters.Uapi;
@@ -19,8 +20,9 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
     private readonly record struct FdInfo(Kind Kind, int AccMode, long Size = 0, Exporter Exporter = Exporter.None, int File = 0);
     private readonly record struct Map(long Addr, long Length, int Prot, bool Anon, bool DmaBuf = false);
 
-    private readonly Dictionary<int, FdInfo> _fds = new();
-    private readonly Dictionary<int, Map> _maps = new();
+    // concurrent: a parallel block's branches call the adapter from threads of their own (DMABUF-PAR-1)
+    private readonly ConcurrentDictionary<int, FdInfo> _fds = new();
+    private readonly ConcurrentDictionary<int, Map> _maps = new();
     private readonly IReadOnlyDictionary<string, string> _paths;
     private readonly Watchdog _watchdog;
     private int _nextMap = 1, _nextFile;
@@ -75,6 +77,9 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
 
     public TargetProfile Profile { get; }
 
+    /// <summary>A parallel block's branches run on threads of their own, their calls overlapping in the kernel.</summary>
+    public bool Concurrent => true;
+
     /// <summary>What the watchdog prints if an op hangs (set per sequence by the runner).</summary>
     public Func<string> Context { get => _watchdog.Context; set => _watchdog.Context = value; }
 
@@ -120,7 +125,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         // a blocking DQBUF on a driver that never completes would hang the suite, not fail it
         if (kind == Kind.Video) oflags |= O_NONBLOCK;
         using var _ = _watchdog.Op("open " + path, -1);
-        return Track(Sys.Open(path, oflags), new FdInfo(kind, oflags & O_ACCMODE, File: ++_nextFile));
+        return Track(Sys.Open(path, oflags), new FdInfo(kind, oflags & O_ACCMODE, File: Interlocked.Increment(ref _nextFile)));
     }
 
     public Outcome RequestAlloc(string media)
@@ -136,7 +141,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
             long r;
             using (_watchdog.Op("MEDIA_IOC_REQUEST_ALLOC", (int)m))
                 r = Sys.Ioctl((int)m, Req.MEDIA_IOC_REQUEST_ALLOC, &req);
-            return r < 0 ? Err(r) : Track(req, new FdInfo(Kind.Request, O_RDWR, File: ++_nextFile));
+            return r < 0 ? Err(r) : Track(req, new FdInfo(Kind.Request, O_RDWR, File: Interlocked.Increment(ref _nextFile)));
         }
         finally { Sys.Close((int)m); }
     }
@@ -146,7 +151,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         using var _ = _watchdog.Op("close", fd);
         long r = Sys.Close(fd);
         if (r < 0) return Err(r);
-        _fds.Remove(fd);
+        _fds.TryRemove(fd, out var _closed);
         return Outcome.Success();
     }
 
@@ -231,7 +236,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
 
     private Outcome AddMap(long addr, long length, int prot, bool anon, bool dmaBuf = false)
     {
-        int id = _nextMap++;
+        int id = Interlocked.Increment(ref _nextMap) - 1;
         _maps[id] = new Map(addr, length, prot, anon, dmaBuf);
         return Outcome.Created(id);
     }
@@ -296,7 +301,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
 
     public Outcome Munmap(int map)
     {
-        if (!_maps.Remove(map, out var m)) return Outcome.NotRun;
+        if (!_maps.TryRemove(map, out var m)) return Outcome.NotRun;
         using var _ = _watchdog.Op("munmap", map);
         long r = Sys.Munmap(m.Addr, m.Length);
         return r < 0 ? Err(r) : Outcome.Success();

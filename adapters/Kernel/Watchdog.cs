@@ -43,14 +43,14 @@ public sealed class Watchdog : IDisposable
 
     public readonly struct Scope(Watchdog w) : IDisposable
     {
-        public void Dispose() => Volatile.Write(ref w._finished, w._started);
+        public void Dispose() => Interlocked.Increment(ref w._finished);
     }
 
     public Scope Op(string op, long arg)
     {
         _op = op;
         _arg = arg;
-        Volatile.Write(ref _started, _started + 1);
+        Interlocked.Increment(ref _started);   // ops of a parallel block's branches begin and end on several threads
         return new Scope(this);
     }
 

@@ -67,6 +67,7 @@ public enum ModelBug : long
     ExecKeepsCloexec = 1L << 58,
     PassFdCopies = 1L << 59,
     RefusedQbufRewrites = 1L << 60,
+    CloseRaces = 1L << 61,
 }
 
 /// <summary>One invariant a broken variant breaks, and the length its counterexample must shrink to.</summary>
@@ -206,6 +207,8 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             "a QBUF without a request that is refused (EBUSY) for a buffer waiting in a request replaces the memory that request will take, as vb2 does"),
         new("scm-rights-new-buffer", ModelBug.PassFdCopies, Inv.ScmRights, 3,
             "a dma-buf fd received through SCM_RIGHTS names a new buffer of the same size instead of the sender's (another inode, its own contents)"),
+        new("close-races", ModelBug.CloseRaces, Inv.Linearizable, 5,
+            "close(2) looks the fd up outside the fd table's lock: of two threads closing one fd at once, both succeed (a double fput) where exactly one must get EBADF"),
         new("seek-cur-and-no-dedupe", ModelBug.LlseekAcceptsSeekCur | ModelBug.PrimeImportNoDedupe,
             "two independent bugs at once: lseek(SEEK_CUR, 0) on a dma-buf returns 0, and PRIME_FD_TO_HANDLE creates a second handle for a dma-buf the file already has",
             [new Break(Inv.LlseekOther, 3), new Break(Inv.F2hDedupe, 4)]),

@@ -188,6 +188,11 @@ public sealed partial class ReferenceModel : IBufferTarget
 
     public int LiveDmaBufs() => _liveDmaBufs;
 
+    /// <summary>While a parallel block runs on the model as a target: the fds closed in it (<see cref="ModelBug.CloseRaces"/>).</summary>
+    private HashSet<int>? _closedInBlock;
+
+    public void Parallel(bool inBlock) => _closedInBlock = inBlock ? new HashSet<int>() : null;
+
     // ---------------------------------------------------------------- fd table
 
     private int Install(OFile f, bool cloexec)
@@ -264,12 +269,31 @@ public sealed partial class ReferenceModel : IBufferTarget
 
     public Outcome Close(int fd)
     {
+        // the bug: two threads' close() of one fd in a parallel block both find it (the second one's lookup raced the first)
+        if (!_hasActual && Broken(ModelBug.CloseRaces) && _closedInBlock?.Contains(fd) == true) return Outcome.Success();
         if (!_fds.Remove(fd, out var e)) return Outcome.Fail(Errno.EBADF);
+        _closedInBlock?.Add(fd);
         _received.Remove(fd);
         e.File.Fds--;
+        if (DeferRelease) { DeferRelease = false; Deferred = e.File; return Outcome.Success(); }
         Put(e.File);
         return Outcome.Success();
     }
+
+    /// <summary>
+    /// Set by the harness for the next close(2) only: the fd goes at once, but the file's last reference waits for
+    /// <see cref="ReleaseDeferred"/>. Another thread's call on the same file holds a reference from its lookup (fdget) to its
+    /// return, so a close made meanwhile drops the fd and the release comes when that call ends (close(2), NOTES: "the
+    /// blocking I/O system call holds a reference to the underlying open file description"; fs/file.c:close_fd, fput).
+    /// </summary>
+    public bool DeferRelease { get => _deferRelease; set { _deferRelease = value; if (value) Deferred = null; } }
+    private bool _deferRelease;
+
+    /// <summary>The file the last deferred close kept (<see cref="DeferRelease"/>), until <see cref="ReleaseDeferred"/>.</summary>
+    public object? Deferred { get; private set; }
+
+    /// <summary>Drops the reference a deferred close kept: the file is released now if that was its last.</summary>
+    public void ReleaseDeferred(object file) => Put((OFile)file);
 
     public Outcome Dup(int fd)
     {

@@ -276,15 +276,10 @@ static UNUSED long long learned(int kind, long long recorded)
  * run took, -1 where it took none). 0: as documented; 1: not; 4: documented, but not the recorded
  * branch, which the rest of the sequence was written for.
  */
-static UNUSED int check(int n, const char *what, const struct outcome *got, const struct allowed *allowed, int nallowed,
-		 int taken, int any_value, int content, const char *expected)
+/* the first allowed outcome got is (-1: none); content as for check() */
+static UNUSED int allowed_match(const struct outcome *got, const struct allowed *allowed, int nallowed, int any_value, int content)
 {
-	int match = -1;
-
-	reached = n;
-	if (trace)
-		emit("# trace %d %d %lld %lld %lld\n", n, got->err, got->r0, got->r1, got->r2);
-	for (int i = 0; i < nallowed && match < 0; i++) {
+	for (int i = 0; i < nallowed; i++) {
 		const struct allowed *a = &allowed[i];
 		/* a value learned from this device is compared exactly, and only where the outcome is a success */
 		int learnt = content && a->err == 0;
@@ -292,8 +287,20 @@ static UNUSED int check(int n, const char *what, const struct outcome *got, cons
 
 		if (got->err == a->err && (any_value || !(a->mask & 1) || (got->r0 >= want && got->r0 <= (learnt ? want : a->r0_max))) &&
 		    (!(a->mask & 2) || got->r1 == a->r1) && (!(a->mask & 4) || got->r2 == a->r2))
-			match = i;
+			return i;
 	}
+	return -1;
+}
+
+static UNUSED int check(int n, const char *what, const struct outcome *got, const struct allowed *allowed, int nallowed,
+		 int taken, int any_value, int content, const char *expected)
+{
+	int match;
+
+	reached = n;
+	if (trace)
+		emit("# trace %d %d %lld %lld %lld\n", n, got->err, got->r0, got->r1, got->r2);
+	match = allowed_match(got, allowed, nallowed, any_value, content);
 	if (match < 0 && FAILING_STEP != 0 && n != FAILING_STEP) {
 		/* not where the recorded run departed: this device fails differently, which proves nothing either way */
 		snprintf(departure, sizeof(departure), "step %d is not as documented (expected %s, got %s), but the recorded departure is at step %d",
@@ -498,6 +505,22 @@ int main(int argc, char **argv)
 			break;
 		printf("# attempt %d: %s; starting again from a fresh state\n", attempt, departure);
 	}
+#ifdef RACE_RUNS
+	/* a parallel block: a run as documented proves little about a race, so it is made again (from a fresh state) */
+	if (rc == 0) {
+		int runs;
+
+		for (runs = 1; rc == 0 && runs < RACE_RUNS; runs++) {
+			outlen = 0;
+			out[0] = '\0';
+			reached = 0;
+			rc = run();
+			cleanup();
+			rc = rc == 5 ? 4 : rc;
+		}
+		printf("# %d run(s) of the sequence with its parallel block%s\n", runs, rc == 1 ? ": the last one reproduced the counterexample" : "");
+	}
+#endif
 	fputs(out, stdout);
 	/* steps after the one that decided the attempt were not run */
 	for (int n = reached + 1; n <= NSTEPS; n++)
