@@ -215,7 +215,7 @@ public sealed class SequenceGenerator
                     for (int t = 0; t < 60 && onFocus == null; t++)
                     {
                         var op = Next(ref br, vars, env);
-                        if (op == null || !InBlock(op) || ClosesWhatARequestNames(op, env)) continue;
+                        if (op == null || !InBlock(op) || ClosesWhatARequestNames(op, env) || ReleasesRequestContext(op, vars)) continue;
                         if (op.Uses.Contains(focus)) onFocus = op; else other ??= op;
                     }
                     if ((onFocus ?? other) is not { } chosen) break;
@@ -238,6 +238,17 @@ public sealed class SequenceGenerator
         or ReadStamp or WriteStamp or ExpBuf or QueryBuf or ReqBufs or PrimeHandleToFd or PrimeFdToHandle or GemClose or SameInode
         or ExportSyncFile or SyncFileInfo or Poll or VgemFenceSignal or DmaBufSetName or DmaBufSetNameA or DmaHeapAlloc or UdmabufCreate
         or DrmDumbExport;
+
+    /// <summary>
+    /// A close, in a block, of a video file or a request fd on a profile whose mem2mem node takes requests: each open of such a
+    /// node has its own control handler, which the requests' control objects point at, and 6.12 oopsed once (list_del
+    /// corruption in v4l2_ctrl_request_unbind, from a request's release on visl) in a run whose blocks closed them; until a
+    /// reproducer isolates that race the blocks leave those closes out, so a lab run is not lost to it
+    /// (spec/notes/visl-request-release-oops.md).
+    /// </summary>
+    private bool ReleasesRequestContext(Op op, List<V> vars) =>
+        op is Close c && vars.FirstOrDefault(v => v.Var == c.Fd) is { Kind: K.Video or K.Request }
+        && Profile.Video.Any(n => n.IsMem2Mem && n.RequestMedia != null);
 
     /// <summary>A block's ops less, where one of them releases an fd or a GEM handle, every op that creates one and every op that
     /// uses what those created: the kernel hands out the lowest free number, so a branch's fd or handle could otherwise be

@@ -160,11 +160,6 @@ stage2() {
 
 	export HOME="$LAB_HOME" PATH="$LAB_PATH" TERM=dumb
 	export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-	# The runtime stops threads that run managed code for a garbage collection by injecting a signal and resumes them
-	# with an iretq in user mode (RtlRestoreContext); QEMU 7.2's TCG gets that iretq's stack access wrong (a supervisor
-	# read), and the guest kernel oopses on the fault ("BUG: unable to handle page fault ... supervisor read access in
-	# user mode", RIP 0033 on "48 cf"). A parallel block's threads made it happen: suspend them at safe points instead.
-	export DOTNET_INTERNAL_ThreadSuspendInjection=0
 	if [ -n "$LAB_DOTNET_ROOT" ]; then export DOTNET_ROOT="$LAB_DOTNET_ROOT"; fi
 	# Let the command know where it runs and where results go.
 	export LAB_GUEST=1 LAB_OUT=/lab-out LAB_KVER LAB_MODULES_DIR

@@ -447,6 +447,9 @@ cmd_run() {
 			local in_boot=""
 			if [ "$fatal_in_boot" -eq 1 ] && [ -z "$t_start" ] && [ "$boot_no" -gt 1 ]; then in_boot=" in the kernel's own boot, on each of $boot_no boots"; fi
 			why=" (kernel problem: $(problem_name "$out" "$fatal" "$warning")$in_boot${running:+; running: $running}${status:+; command exited $status})"
+			if suite_fault "$out"; then
+				why="${why%)}; the oops is in user mode in the suite's own process (RIP 0033, Comm dotnet): QEMU's TCG turns the .NET runtime's user-mode iretq, which dispatches a hardware exception such as a NullReferenceException, into a kernel page fault, so this is a suite bug, not the kernel's)"
+			fi
 		fi ;;
 	4)
 		if [ -n "$t_hang" ] && [ "$timed_out" -eq 0 ]; then why=" (hung op: ${hang#HANG: }${running:+; running: $running})"
@@ -509,6 +512,15 @@ problem_name() {
 		name="$(grep -m 1 -E "$kernel_warning|$kernel_fatal" "$out/dmesg.txt" 2>/dev/null | sed -E "s/^$kernel_line//")" || true
 	fi
 	printf '%s\n' "${name:-see above}"
+}
+
+# True when the console's oops is a user-mode fault of the suite's .NET process (RIP in CS 0033, Comm dotnet), the way
+# QEMU 7.2's TCG mis-emulates a user-mode iretq: the suite's own hardware exception, not a kernel bug.
+suite_fault() {
+	local out="$1"
+	grep -qE "^\[ *[0-9.]+\] #PF: supervisor [a-z]+ access in user mode" "$out/console.log" 2>/dev/null &&
+		grep -qE "^\[ *[0-9.]+\] RIP: 0033:" "$out/console.log" 2>/dev/null &&
+		grep -qE "^\[ *[0-9.]+\] CPU: [0-9]+ UID: [0-9]+ PID: [0-9]+ Comm: dotnet" "$out/console.log" 2>/dev/null
 }
 
 # Prints the kernel's complaints (with context) from the console and dmesg; true if there were any.

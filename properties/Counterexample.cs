@@ -78,14 +78,8 @@ public static class Expectations
     {
         var ops = steps.Select(s => s.Op).ToImmutableArray();
         var lin = new Linearization(ops, steps.Select(s => s.Actual).ToArray(), blocks, profile, relaxed, blocks[0].Start);
-        Linearization.Play? judged = null;
-        for (long c = 0; c < Math.Min(lin.Combinations, LockstepProperty.MaxInterleavings); c++)
-        {
-            var play = lin.Replay(lin.Combination(c));
-            if (judged == null || play.Diverged < 0 || play.Judged > judged.Judged) judged = play;
-            if (play.Diverged < 0) break;
-        }
-        var orders = judged!.Orders.ToArray();
+        var search = lin.Search(LockstepProperty.MaxInterleavings);
+        var orders = (search.Match ?? search.Best ?? lin.Replay([.. blocks.Select((_, b) => lin.OrdersOf(b)[0])])).Orders.ToArray();
         var whole = lin.Replay(orders, toTheEnd: true);
         var byOrder = new IReadOnlyList<Outcome>[ops.Length][];
         var anyByOrder = new bool[ops.Length];

@@ -63,8 +63,48 @@ public sealed class Linearization(ImmutableArray<Op> ops, IReadOnlyList<Outcome>
         return list;
     }
 
-    /// <summary>How many combinations of one interleaving per block there are.</summary>
-    public long Combinations => _orders.Aggregate(1L, (n, o) => n * o.Count);
+    /// <summary>How many combinations of one interleaving per block there are (long.MaxValue when more).</summary>
+    public long Combinations => _orders.Aggregate(1L, (n, o) => n > long.MaxValue / Math.Max(1, o.Count) ? long.MaxValue : n * o.Count);
+
+    /// <summary>What <see cref="Search"/> found: the first play that explains every outcome (null: none), the one that got
+    /// furthest, how many plays it ran, where each failing play diverged and under which rule, and whether it gave up at its
+    /// limit before trying every order.</summary>
+    public sealed record Result(Play? Match, Play? Best, int Tried, HashSet<(int Step, string Rule)> Diverging, bool GaveUp);
+
+    /// <summary>
+    /// Depth first over the blocks: an order of block b is kept only while the model allows every outcome up to the next
+    /// block, so the orders of later blocks are tried only behind orders of earlier ones that explain what came before them
+    /// (a sequence joined from many that each end in a block costs their sum, not their product). At most
+    /// <paramref name="limit"/> plays.
+    /// </summary>
+    public Result Search(int limit)
+    {
+        var choice = _orders.Select(o => o[0]).ToArray();
+        var diverging = new HashSet<(int, string)>();
+        Play? best = null, match = null;
+        int tried = 0;
+        bool gaveUp = false;
+        bool Walk(int b)
+        {
+            int boundary = b + 1 < blocks.Count ? blocks[b + 1].Start : ops.Length;
+            foreach (var order in _orders[b])
+            {
+                if (tried >= limit) { gaveUp = true; return false; }
+                choice[b] = order;
+                var play = Replay(choice);
+                tried++;
+                if (play.Unfollowed) { match = play; return true; }
+                if (play.Diverged < 0) { match = play; return true; }
+                diverging.Add((play.Diverged, play.Cited[play.Diverged] is { Length: > 0 } r ? r[^1] : "UNCITED"));
+                if (best == null || play.Judged > best.Judged) best = play;
+                if (play.Diverged >= boundary && b + 1 < blocks.Count && Walk(b + 1)) return true;
+                if (gaveUp) return false;
+            }
+            return false;
+        }
+        if (blocks.Count > 0) Walk(0);
+        return new Result(match, best, tried, diverging, gaveUp);
+    }
 
     /// <summary>The interleavings of block b.</summary>
     public IReadOnlyList<int[]> OrdersOf(int b) => _orders[b];

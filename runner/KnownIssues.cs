@@ -12,7 +12,22 @@ public static class KnownIssues
     /// A failure is a known issue when an entry names its invariant, the kernel's upstream version is in the entry's
     /// range, and one of the devices the shrunk counterexample opens is a driver or exporter the entry names.
     /// </summary>
+    /// <remarks>An entry that names calls (a race) matches only a failing step that makes that call, in a parallel block whose
+    /// other branches make the racing ones.</remarks>
     public static Func<Failure, KnownIssue?> Classifier(TargetProfile profile, KnownIssueList list) => f =>
-        list.Match(f.InvariantId, profile.Kernel, f.Steps.Select(s => s.Op).OfType<Open>()
-            .Select(o => profile.Identity(o.Device)).Where(i => i.HasValue).Select(i => i!.Value));
+    {
+        Op? failing = f.StepIndex >= 0 && f.StepIndex < f.Steps.Count ? f.Steps[f.StepIndex].Op : null;
+        var racing = new HashSet<string>(StringComparer.Ordinal);
+        if (failing is { Branch: not 0 })
+        {
+            // the steps of its block: the run of steps with a branch around it
+            int start = f.StepIndex, end = f.StepIndex;
+            while (start > 0 && f.Steps[start - 1].Op.Branch != 0) start--;
+            while (end + 1 < f.Steps.Count && f.Steps[end + 1].Op.Branch != 0) end++;
+            for (int i = start; i <= end; i++)
+                if (f.Steps[i].Op.Branch != failing.Branch) racing.Add(f.Steps[i].Op.GetType().Name);
+        }
+        return list.Match(f.InvariantId, profile.Kernel, f.Steps.Select(s => s.Op).OfType<Open>()
+            .Select(o => profile.Identity(o.Device)).Where(i => i.HasValue).Select(i => i!.Value), failing?.GetType().Name, racing);
+    };
 }

@@ -162,6 +162,33 @@ public class ParallelTests
     }
 
     [Fact]
+    public void A_known_race_matches_only_its_failing_call_raced_by_its_calls()
+    {
+        var catalog = Conformance.Spec.Catalog.Load();
+        var classify = KnownIssues.Classifier(TargetProfile.VividLike, Conformance.Spec.KnownIssueList.BuiltIn(catalog));
+        Var v1 = new(1);
+        Failure Race(Op racing)
+        {
+            Op[] ops =
+            [
+                new Open("video0", O_RDWR | O_NONBLOCK) { Id = 1 },
+                new ReqBufs(v1, V4L2_BUF_TYPE_VIDEO_CAPTURE, V4L2_MEMORY_MMAP, 2) { Id = 2 },
+                new MmapVideo(v1, V4L2_BUF_TYPE_VIDEO_CAPTURE, 0, 0, 460800, PROT_READ | PROT_WRITE, MAP_SHARED) { Id = 3, Branch = 1 },
+                racing with { Id = 4, Branch = 2 },
+            ];
+            return new Failure("parallel", Inv.Linearizable, 2, [.. ops.Select(o => new Step(o, Outcome.Fail(Errno.EINVAL)))], "mapped", "MAP_FAILED EINVAL");
+        }
+        Assert.Equal("vb2-mmap-during-reqbufs", classify(Race(new ReqBufs(v1, V4L2_BUF_TYPE_VIDEO_CAPTURE, V4L2_MEMORY_MMAP, 4)))?.Id);
+        // another race on the same call is not that issue: a plain failure
+        Assert.Null(classify(Race(new QueryBuf(v1, V4L2_BUF_TYPE_VIDEO_CAPTURE, 0))));
+        // nor is a failure at the REQBUFS, or one outside a parallel block
+        var atReqBufs = Race(new ReqBufs(v1, V4L2_BUF_TYPE_VIDEO_CAPTURE, V4L2_MEMORY_MMAP, 4)) with { StepIndex = 3 };
+        Assert.Null(classify(atReqBufs));
+        var sequential = Race(new ReqBufs(v1, V4L2_BUF_TYPE_VIDEO_CAPTURE, V4L2_MEMORY_MMAP, 4));
+        Assert.Null(classify(sequential with { Steps = [.. sequential.Steps.Select(st => st with { Op = st.Op with { Branch = 0 } })] }));
+    }
+
+    [Fact]
     public void A_step_that_names_a_handle_another_branch_creates_is_refused()
     {
         var ops = WithBuffer(new Dup(Buf) { Branch = 1 }, new FcntlGetFd(new Var(3)) { Branch = 2 });

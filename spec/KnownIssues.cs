@@ -27,6 +27,14 @@ public sealed record KnownIssueFix(
     [property: JsonPropertyName("mainline")] string? Mainline);
 
 /// <summary>
+/// For an issue of a rule that many different bugs can break (DMABUF-PAR-1: calls made at once): the call that fails, as the
+/// op record names it (e.g. "MmapVideo"), and the calls that must race it in the other branches of its parallel block.
+/// </summary>
+public sealed record KnownIssueCalls(
+    [property: JsonPropertyName("failing")] string Failing,
+    [property: JsonPropertyName("racing")] IReadOnlyList<string> Racing);
+
+/// <summary>
 /// A kernel bug the suite reports as KNOWN rather than as a plain failure: the invariant it breaks, the kernel
 /// releases that have it, and which drivers (QUERYCAP driver, DRM driver, heap name, "udmabuf"; "video:*" for every V4L2
 /// driver, "*" for every device) or dma-buf exporters (fdinfo exp_name, e.g. "videobuf2_vmalloc") it affects. A failure outside these
@@ -41,17 +49,21 @@ public sealed record KnownIssue(
     [property: JsonPropertyName("exporters")] IReadOnlyList<string> Exporters,
     [property: JsonPropertyName("evidence")] KnownIssueEvidence Evidence,
     [property: JsonPropertyName("fix")] KnownIssueFix? Fix,
-    [property: JsonPropertyName("see")] string? See)
+    [property: JsonPropertyName("see")] string? See,
+    [property: JsonPropertyName("calls")] KnownIssueCalls? Calls = null)
 {
     /// <summary>Where the entry comes from: "built-in" (spec/known-issues.json) or the --expectations file's path.</summary>
     [JsonIgnore] public string Origin { get; internal set; } = "built-in";
 
     /// <summary>Whether a failure of <paramref name="invariant"/> on <paramref name="kernel"/>, in a counterexample that
     /// used devices with these identities, is this issue.</summary>
-    public bool Matches(string invariant, string kernel, IEnumerable<DeviceIdentity> devices) =>
+    /// <param name="failing">The op the failing step makes (its record's name), where the entry names <see cref="Calls"/>.</param>
+    /// <param name="racing">The ops of the other branches of that step's parallel block.</param>
+    public bool Matches(string invariant, string kernel, IEnumerable<DeviceIdentity> devices, string? failing = null, IReadOnlyCollection<string>? racing = null) =>
         invariant == Invariant && Kernels.Any(r => r.Contains(kernel))
         && devices.Any(d => Drivers.Contains("*") || Drivers.Contains(d.Kind + ":*") || Drivers.Contains(d.Driver)
-            || d.Exporter != null && Exporters.Contains(d.Exporter));
+            || d.Exporter != null && Exporters.Contains(d.Exporter))
+        && (Calls == null || failing == Calls.Failing && racing != null && Calls.Racing.All(racing.Contains));
 
     /// <summary>One line for reports: the title, the versions and the fix.</summary>
     public string Summary =>
@@ -110,10 +122,10 @@ public sealed class KnownIssueList
     }
 
     /// <summary>The first entry the failure matches, or null.</summary>
-    public KnownIssue? Match(string invariant, string kernel, IEnumerable<DeviceIdentity> devices)
+    public KnownIssue? Match(string invariant, string kernel, IEnumerable<DeviceIdentity> devices, string? failing = null, IReadOnlyCollection<string>? racing = null)
     {
         var ds = devices.ToList();
-        return Issues.FirstOrDefault(i => i.Matches(invariant, kernel, ds));
+        return Issues.FirstOrDefault(i => i.Matches(invariant, kernel, ds, failing, racing));
     }
 
     private static KnownIssueList Parse(Stream s, string name, Catalog catalog, string origin)
@@ -141,6 +153,8 @@ public sealed class KnownIssueList
             }
             if ((i.Drivers?.Count ?? 0) + (i.Exporters?.Count ?? 0) == 0)
                 throw new InvalidDataException($"{where} names no driver and no exporter (use \"*\" for every one)");
+            if (i.Calls is { } calls && (string.IsNullOrWhiteSpace(calls.Failing) || calls.Racing is not { Count: > 0 }))
+                throw new InvalidDataException($"{where}: \"calls\" needs the failing call and at least one racing call");
             if (i.Evidence is not { Source.Count: > 0 })
                 throw new InvalidDataException($"{where} gives no evidence from the source");
         }

@@ -397,6 +397,9 @@ public sealed partial class ReferenceModel
         // the length read: the buffer's (single-planar), or the plane's, -1 when the buffer has no such plane
         long length = plane < b.Planes.Length ? b.Planes[plane].Length : -1;
         if (b.SizedBy is Inv.FmtAlloc or Inv.DecStreamFormat) Cite(b.SizedBy);   // a length after a format change is the new format's
+        // a refused QBUF or PREPARE_BUF touched this buffer while it waited in a request: the length it reports rests on
+        // VB2-REQ-10 (vb2 keeps the refused call's fields: known issue vb2-refused-qbuf-rewrites-request)
+        if (b.RefusedWhileInRequest) _decidedBy = Inv.RequestKeepsFields;
         if (q.P.MultiPlanar) Cite(Inv.MplanePlanes);
         if (q.P.MultiPlanar && q.Memory == V4L2_MEMORY_DMABUF && length > 0 && b.Planes[plane].Imported != null) Cite(Inv.MplaneDmabuf);
         if (b.Queued)
