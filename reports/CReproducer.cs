@@ -175,10 +175,16 @@ public static class CReproducer
         body.Append($"\t\tstatic void *(*const branch[])(void *) = {{ {string.Join(", ", branches.Select(g => Fn(g.Key)))} }};\n");
         body.Append($"\t\tstruct outcome po[{count}];\n\n");
         body.Append($"\t\trun_block({branches.Count}, branch, po);\n");
-        body.Append($"\t\trc = check_block({start + 1}, {count}, what, po, {orders}, alt, nalt, any_value, {CString(expected)});\n");
+        // the order the recorded run's outcomes fit (-1: none, where it failed): another documented order is a departure
+        int recorded = Enumerable.Range(0, orders).FirstOrDefault(j => steps.All(st => st.ByOrder![j].Any(a => Fits(a, st.Actual, st.AnyValue))), -1);
+        body.Append($"\t\trc = check_block({start + 1}, {count}, what, po, {orders}, alt, nalt, any_value, {recorded}, {CString(expected)});\n");
         body.Append("\t\tif (rc != 0)\n\t\t\treturn rc;\n\t}\n");
         em.Helpers.Add("block");
     }
+
+    /// <summary>Whether an outcome is the allowed one, as <see cref="ExpectedStep.Taken"/> compares them.</summary>
+    private static bool Fits(Outcome allowed, Outcome actual, bool anyValue) =>
+        allowed.Errno == actual.Errno && (anyValue || allowed.R0 == actual.R0) && allowed.R1 == actual.R1 && allowed.R2 == actual.R2;
 
     /// <summary>Observed fields of an outcome, as the mask in the C file's allowed table names them.</summary>
     [Flags]
@@ -1321,21 +1327,26 @@ public static class CReproducer
              * some j each step k's outcome is in alt[j * n + k]. 0: as documented; 1: not; 5: not, but the recorded run
              * departed at another step.
              */
+            /* whether the block's outcomes are what order j allows */
+            static int block_fits(int n, const struct outcome *got, int j, const struct allowed *const *alt, const int *nalt, const int *any_value)
+            {
+            	for (int k = 0; k < n; k++)
+            		if (allowed_match(&got[k], alt[j * n + k], nalt[j * n + k], any_value[k], 0) < 0)
+            			return 0;
+            	return 1;
+            }
+
+            /* recorded: the order the recorded run's outcomes fit (-1: none); the steps after the block were written for it */
             static int check_block(int first, int n, const char *const *what, const struct outcome *got, int norders,
-            		       const struct allowed *const *alt, const int *nalt, const int *any_value, const char *expected)
+            		       const struct allowed *const *alt, const int *nalt, const int *any_value, int recorded, const char *expected)
             {
             	char text[512];
             	size_t len = 0;
             	int at, order = -1;
 
-            	for (int j = 0; j < norders && order < 0; j++) {
-            		int k = 0;
-
-            		while (k < n && allowed_match(&got[k], alt[j * n + k], nalt[j * n + k], any_value[k], 0) >= 0)
-            			k++;
-            		if (k == n)
+            	for (int j = 0; j < norders && order < 0; j++)
+            		if (block_fits(n, got, j, alt, nalt, any_value))
             			order = j;
-            	}
             	text[0] = '\0';
             	for (int k = 0; k < n; k++) {
             		if (trace)
@@ -1346,6 +1357,14 @@ public static class CReproducer
             	if (len < sizeof(text))
             		snprintf(text + len, sizeof(text) - len, ")");
             	reached = first + n - 1;
+            	if (order >= 0 && recorded >= 0 && !block_fits(n, got, recorded, alt, nalt, any_value)) {
+            		/* a documented order, not the recorded run's, which the rest of the sequence was written for */
+            		snprintf(departure, sizeof(departure), "steps %d to %d ran in another documented order than the recorded run's, giving %.400s",
+            			 first, first + n - 1, text);
+            		for (int k = 0; k < n; k++)
+            			emit("ok %d - %s%s%s\n", first + k, what[k], k == n - 1 ? " # " : "", k == n - 1 ? departure : "");
+            		return 4;
+            	}
             	if (order >= 0) {
             		for (int k = 0; k < n; k++)
             			emit("ok %d - %s\n", first + k, what[k]);

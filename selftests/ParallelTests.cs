@@ -153,7 +153,7 @@ public class ParallelTests
         Assert.Equal([Errno.EBADF, Errno.OK], back.Steps[3].ByOrder!.Select(l => l.Single().Errno));
         var c = CReproducer.Write(back);
         Assert.Contains("pthread_barrier_wait(&block_go);", c);
-        Assert.Contains("rc = check_block(3, 2, what, po, 2, alt, nalt, any_value, \"(0, -1 EBADF) or (-1 EBADF, 0)\");", c);
+        Assert.Contains("rc = check_block(3, 2, what, po, 2, alt, nalt, any_value, -1, \"(0, -1 EBADF) or (-1 EBADF, 0)\");", c);
         Assert.Contains($"#define RACE_RUNS {CReproducer.RaceRuns}", c);
         Assert.Null(CCompile.Check(c));
         // a block step without what each order allows is not a replay file
