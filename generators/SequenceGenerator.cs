@@ -233,9 +233,11 @@ public sealed class SequenceGenerator
     /// <summary>The calls a parallel block may hold: ones that return at once (no blocking DQBUF, no exec), on the kernel's
     /// locked paths that race in real programs. Not IMPORT_SYNC_FILE: a fence it adds while the other branch's SYNC START is
     /// inside the kernel makes that call sleep out vgem's 10 s timeout. Not munmap: the harness itself reads and writes
-    /// through mappings, and one unmapped under it by another thread would fault the suite, not the kernel.</summary>
+    /// through mappings, and one unmapped under it by another thread would fault the suite, not the kernel. Not the harness's
+    /// own comparison of two fds (SameInode: the adapter's books, then two statx calls), which is no one call the kernel makes
+    /// atomic: a close in another branch between them gave the lab a false alarm.</summary>
     public static bool InBlock(Op op) => !op.MaySleep && op is DmaBufSync or Close or Dup or FcntlGetFd or FcntlGetFl or Llseek or Mmap or MmapVideo
-        or ReadStamp or WriteStamp or ExpBuf or QueryBuf or ReqBufs or PrimeHandleToFd or PrimeFdToHandle or GemClose or SameInode
+        or ReadStamp or WriteStamp or ExpBuf or QueryBuf or ReqBufs or PrimeHandleToFd or PrimeFdToHandle or GemClose
         or ExportSyncFile or SyncFileInfo or Poll or VgemFenceSignal or DmaBufSetName or DmaBufSetNameA or DmaHeapAlloc or UdmabufCreate
         or DrmDumbExport;
 
