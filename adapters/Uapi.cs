@@ -78,7 +78,7 @@ public static class Uapi
     public const uint VGEM_FENCE_WRITE = 0x1;
 
     // poll.h (short, as struct pollfd's events and revents)
-    public const short POLLIN = 0x1, POLLPRI = 0x2, POLLOUT = 0x4, POLLERR = 0x8;
+    public const short POLLIN = 0x1, POLLPRI = 0x2, POLLOUT = 0x4, POLLERR = 0x8, POLLNVAL = 0x20;
 
     // udmabuf.h
     public const uint UDMABUF_FLAGS_CLOEXEC = 0x01;

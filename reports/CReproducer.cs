@@ -934,7 +934,7 @@ public static class CReproducer
         }
         public string Visit(Poll op) =>
             $"{{\n\tstruct pollfd p = {{ .fd = {Fd(op.Fd)}, .events = {(op.Events switch { 0 => "0", POLLIN => "POLLIN", POLLOUT => "POLLOUT", POLLIN | POLLOUT => "POLLIN | POLLOUT", _ => op.Events.ToString() })} }};\n\n" +
-            "\to = poll(&p, 1, 0) < 0 ? fail() : done(p.revents & (POLLIN | POLLOUT), 0, 0);\n}";
+            "\to = poll(&p, 1, 0) < 0 ? fail() : (p.revents & POLLNVAL) ? (struct outcome){ NOT_RUN, 0, 0, 0 } : done(p.revents & (POLLIN | POLLOUT), 0, 0);\n}";
     }
 
     // ------------------------------------------------------------------------------------------ C text
@@ -1656,7 +1656,8 @@ public static class CReproducer
             {
             	struct pollfd p = { .fd = fd, .events = events };
 
-            	return poll(&p, 1, 0) > 0 && (p.revents & events) == events;
+            	/* POLLNVAL: closed by another thread first; the call it guards then says EBADF */
+            	return poll(&p, 1, 0) > 0 && ((p.revents & POLLNVAL) || (p.revents & events) == events);
             }
 
             """,
