@@ -36,6 +36,9 @@ public static class LabRun
         }
         if (lab.VmTimeout is { } t) vm.AddRange(["--timeout", t.ToString()]);
         if (lab.VmMem is { } mem) vm.AddRange(["--mem", mem.ToString()]);
+        // SLUB tracks who allocated each live kmalloc object (debugfs slab/*/alloc_traces): the kernel memory check after
+        // each device (AllocTraces); not for the benchmark, whose ratios would carry the tracking's cost
+        if (cli.Mode != "--bench") vm.AddRange(["--append", "slub_debug=U,kmalloc-*"]);
         vm.AddRange(["--", "bash", Path.Combine(root, "lab", "guest-run.sh"), .. inner]);
 
         var psi = new ProcessStartInfo("bash") { WorkingDirectory = Environment.CurrentDirectory, UseShellExecute = false };

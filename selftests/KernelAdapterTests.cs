@@ -34,6 +34,37 @@ public class KernelAdapterTests
         Assert.Equal(-1, BufInfo.Parse(["", "Dma-buf Objects:"]));
     }
 
+    /// <summary>SLUB's alloc_traces as 6.12 prints it (mm/slub.c slab_debugfs_show; the udmabuf entry is the lab's, from the
+    /// two-thread SYNC START race): chains through the dma-buf paths are kept, innermost frame first, cut at the system call
+    /// entry, compiler-clone suffixes and offsets dropped; a chain of other code is not; growth is what got bigger.</summary>
+    [Fact]
+    public void Alloc_traces_keep_the_chains_on_the_dma_buf_paths_and_growth_is_what_got_bigger()
+    {
+        string[] traces =
+        [
+            "      8 get_sg_table.isra.0+0x2e/0x120 age=1559/2018/3231 pid=241-2444 cpus=0-1",
+            "        get_sg_table.isra.0+0x2e/0x120",
+            "        begin_cpu_udmabuf+0x59/0x80",
+            "        dma_buf_ioctl+0x1c6/0x2a0",
+            "        __x64_sys_ioctl+0x94/0xd0",
+            "        do_syscall_64+0x82/0x190",
+            "        entry_SYSCALL_64_after_hwframe+0x76/0x7e",
+            "",
+            "     12 init_msg_buckets+0x27/0x40 age=4294 pid=1 cpus=0",
+            "        init_msg_buckets+0x27/0x40",
+            "        msg_init+0x15/0x40",
+            "",
+            "      2 vgem_fence_attach_ioctl+0x5a/0x1f0 [vgem] age=10/20/30 pid=300 cpus=1",
+        ];
+        var chains = AllocTraces.Parse("kmalloc-16", traces).ToList();
+        Assert.Equal([("kmalloc-16: get_sg_table <- begin_cpu_udmabuf <- dma_buf_ioctl", 8L), ("kmalloc-16: vgem_fence_attach_ioctl", 2L)], chains);
+        var before = new AllocTraces.Snapshot(new Dictionary<string, long> { ["a"] = 3, ["b"] = 5 }, 1);
+        var after = new AllocTraces.Snapshot(new Dictionary<string, long> { ["a"] = 3, ["b"] = 4, ["c"] = 2 }, 1);
+        var grown = Assert.Single(AllocTraces.Grown(before, after));
+        Assert.Equal(("c", 0L, 2L), (grown.Chain, grown.Before, grown.After));
+        Assert.Empty(AllocTraces.Grown(after, after));
+    }
+
     [Fact]
     public void The_watchdog_names_an_op_that_does_not_return_and_the_sequence_running()
     {

@@ -1,0 +1,138 @@
+namespace Conformance.Adapters.Kernel;
+
+/// <summary>
+/// Kernel memory still allocated on the dma-buf paths, read from SLUB's own allocation tracking: with the kernel booted
+/// with <c>slub_debug=U</c> (the lab passes <c>slub_debug=U,kmalloc-*</c>), debugfs <c>slab/CACHE/alloc_traces</c> lists
+/// each cache's live objects grouped by the call chain that allocated them (mm/slub.c slab_debugfs_show: a line
+/// "COUNT FUNCTION+OFF/SIZE age=... pid=...", the stack one frame per indented line, then a blank line). A snapshot keeps
+/// the chains with a frame in the subsystems the suite drives (<see cref="OnPath"/>): a race that leaks an sg table or a
+/// mapping shows there, where bufinfo (which counts dma-bufs, not what their exporters allocated) cannot see it.
+/// </summary>
+public static class AllocTraces
+{
+    public const string Root = "/sys/kernel/debug/slab";
+
+    /// <summary>Live objects per allocating chain: key "CACHE: f1 &lt;- f2 &lt;- ..." (frames without offsets, innermost first,
+    /// up to the system call entry), value the object count.</summary>
+    public sealed record Snapshot(IReadOnlyDictionary<string, long> Live, int Caches);
+
+    /// <summary>One chain that holds more objects than before.</summary>
+    public sealed record Growth(string Chain, long Before, long After)
+    {
+        public long Delta => After - Before;
+    }
+
+    /// <summary>The tracked kmalloc caches' chains on the dma-buf paths, or null when no cache is tracked (not booted with
+    /// slub_debug=U, no debugfs, not root): <see cref="WhyUnavailable"/> says which.</summary>
+    public static Snapshot? Take()
+    {
+        if (!Directory.Exists(Root)) return null;
+        var live = new Dictionary<string, long>(StringComparer.Ordinal);
+        int caches = 0;
+        try
+        {
+            foreach (var dir in Directory.EnumerateDirectories(Root, "kmalloc-*"))
+            {
+                var file = System.IO.Path.Combine(dir, "alloc_traces");
+                IEnumerable<string> lines;
+                try { lines = File.ReadAllLines(file); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { continue; }
+                caches++;
+                foreach (var (chain, n) in Parse(System.IO.Path.GetFileName(dir), lines))
+                    live[chain] = live.GetValueOrDefault(chain) + n;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+        return caches == 0 ? null : new Snapshot(live, caches);
+    }
+
+    /// <summary>Why <see cref="Take"/> is null, for the report.</summary>
+    public static string WhyUnavailable() =>
+        !Directory.Exists(Root) ? $"{Root} does not exist (mount debugfs at /sys/kernel/debug as root)"
+            : $"no kmalloc cache has allocation tracking (boot the kernel with slub_debug=U,kmalloc-*; {Root}/kmalloc-*/alloc_traces is missing or unreadable)";
+
+    /// <summary>The chains of one cache's alloc_traces that pass through <see cref="OnPath"/>, with their object counts.</summary>
+    public static IEnumerable<(string Chain, long Count)> Parse(string cache, IEnumerable<string> lines)
+    {
+        long count = -1;
+        var frames = new List<string>();
+        foreach (var raw in lines.Append(""))
+        {
+            var line = raw.TrimEnd();
+            if (line.Length == 0)
+            {
+                if (count > 0 && frames.Any(OnPath)) yield return ($"{cache}: {string.Join(" <- ", Outer(frames))}", count);
+                count = -1; frames.Clear();
+                continue;
+            }
+            var parts = line.Split(' ', 3, StringSplitOptions.RemoveEmptyEntries);
+            if (count < 0 && parts.Length >= 2 && long.TryParse(parts[0], out var n))
+            {
+                count = n;
+                frames.Add(Function(parts[1]));   // the allocating site; the stack below repeats it when tracked
+            }
+            else if (count >= 0 && parts.Length >= 1)
+            {
+                var f = Function(parts[0]);
+                if (frames.Count == 1 && frames[0] == f) continue;
+                frames.Add(f);
+            }
+        }
+    }
+
+    /// <summary>Frames up to the system call's entry: what comes after is the same for every call.</summary>
+    private static IEnumerable<string> Outer(List<string> frames) =>
+        frames.TakeWhile(f => !f.StartsWith("__x64_sys_", StringComparison.Ordinal) && !f.StartsWith("__do_sys_", StringComparison.Ordinal)
+            && f != "do_syscall_64" && f != "entry_SYSCALL_64_after_hwframe");
+
+    /// <summary>"get_sg_table.isra.0+0x2e/0x120 [udmabuf]" → "get_sg_table".</summary>
+    public static string Function(string frame)
+    {
+        var f = frame;
+        int plus = f.IndexOf('+');
+        if (plus > 0) f = f[..plus];
+        int dot = f.IndexOf('.');
+        if (dot > 0) f = f[..dot];   // .isra.0, .constprop.0, .part.0, .cold: compiler clones of one function
+        return f;
+    }
+
+    /// <summary>A frame of the code the suite drives: the dma-buf core, dma-heaps, udmabuf, videobuf2, DRM GEM and PRIME,
+    /// vgem, sync_file and fences.</summary>
+    public static bool OnPath(string function) =>
+        function.Contains("udmabuf", StringComparison.Ordinal) || function.Contains("dma_buf", StringComparison.Ordinal)
+        || function.StartsWith("dma_heap", StringComparison.Ordinal) || function.StartsWith("system_heap", StringComparison.Ordinal)
+        || function.StartsWith("vb2_", StringComparison.Ordinal) || function.StartsWith("__vb2_", StringComparison.Ordinal)
+        || function.StartsWith("drm_gem_", StringComparison.Ordinal) || function.StartsWith("drm_prime_", StringComparison.Ordinal)
+        || function.StartsWith("vgem_", StringComparison.Ordinal) || function.StartsWith("sync_file", StringComparison.Ordinal)
+        || function.StartsWith("dma_fence", StringComparison.Ordinal) || function.StartsWith("dma_resv", StringComparison.Ordinal);
+
+    /// <summary>Chains holding more objects in <paramref name="after"/> than in <paramref name="before"/>, largest growth first.</summary>
+    public static IReadOnlyList<Growth> Grown(Snapshot before, Snapshot after) =>
+        [.. after.Live.Where(kv => kv.Value > before.Live.GetValueOrDefault(kv.Key))
+            .Select(kv => new Growth(kv.Key, before.Live.GetValueOrDefault(kv.Key), kv.Value))
+            .OrderByDescending(g => g.Delta).ThenBy(g => g.Chain, StringComparer.Ordinal)];
+
+    /// <summary>
+    /// A snapshot after the run that gives late frees their time: taken again once a second while some chain has grown
+    /// and the growth is still shrinking, for at most <paramref name="maxWait"/> (vgem's unsignalled fences are freed only
+    /// when they expire, 10 s after their attach; RCU frees a fence a grace period after its last put).
+    /// </summary>
+    public static (Snapshot After, IReadOnlyList<Growth> Grown, TimeSpan Waited) Settle(Snapshot before, TimeSpan maxWait)
+    {
+        var start = DateTime.UtcNow;
+        var after = Take() ?? before;
+        var grown = Grown(before, after);
+        long last = grown.Sum(g => g.Delta);
+        while (grown.Count > 0 && DateTime.UtcNow - start < maxWait)
+        {
+            Thread.Sleep(1000);
+            after = Take() ?? after;
+            grown = Grown(before, after);
+            long now = grown.Sum(g => g.Delta);
+            // stable for a second: nothing more is on its way (unless a 10 s fence expiry is still pending: keep going)
+            if (now == last && DateTime.UtcNow - start > TimeSpan.FromSeconds(11)) break;
+            last = now;
+        }
+        return (after, grown, DateTime.UtcNow - start);
+    }
+}
