@@ -55,6 +55,8 @@ public class KernelAdapterTests
             "        msg_init+0x15/0x40",
             "",
             "      2 vgem_fence_attach_ioctl+0x5a/0x1f0 [vgem] age=10/20/30 pid=300 cpus=1",
+            "        __kmalloc_cache_noprof+0x10/0x200",
+            "        vgem_fence_attach_ioctl+0x5a/0x1f0 [vgem]",
         ];
         var chains = AllocTraces.Parse("kmalloc-16", traces).ToList();
         Assert.Equal([("kmalloc-16: get_sg_table <- begin_cpu_udmabuf <- dma_buf_ioctl", 8L), ("kmalloc-16: vgem_fence_attach_ioctl", 2L)], chains);

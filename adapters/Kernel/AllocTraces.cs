@@ -74,11 +74,17 @@ public static class AllocTraces
             else if (count >= 0 && parts.Length >= 1)
             {
                 var f = Function(parts[0]);
-                if (frames.Count == 1 && frames[0] == f) continue;
+                // the header's site repeated (6.12), or the allocator's own frames (6.1 records from inside kmalloc)
+                if (frames.Count == 1 && frames[0] == f || Allocator(f)) continue;
                 frames.Add(f);
             }
         }
     }
+
+    private static bool Allocator(string f) =>
+        f.StartsWith("__kmalloc", StringComparison.Ordinal) || f.StartsWith("kmalloc_", StringComparison.Ordinal)
+        || f.StartsWith("kmem_cache_alloc", StringComparison.Ordinal) || f.StartsWith("__kmem_cache_alloc", StringComparison.Ordinal)
+        || f.StartsWith("slab_alloc", StringComparison.Ordinal) || f.StartsWith("__slab_alloc", StringComparison.Ordinal);
 
     /// <summary>Frames up to the system call's entry: what comes after is the same for every call.</summary>
     private static IEnumerable<string> Outer(List<string> frames) =>
