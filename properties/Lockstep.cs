@@ -253,13 +253,19 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
                 // them with a user-mode iretq (RtlRestoreContext), which QEMU 7.2's TCG emulates wrongly: the lab's guest
                 // kernel oopsed on it twice ("BUG: unable to handle page fault ... supervisor read access in user mode")
                 using var noGc = NoGc.Region();
-                using var go = new Barrier(branches.Length);
+                // the branches start together: each spins (yielding, never sleeping) until all have arrived, so their first
+                // calls enter the kernel within about a microsecond of each other. A blocking barrier wakes the early ones
+                // tens of microseconds after the last, and races with a window of a few microseconds (udmabuf's first SYNC
+                // START) were then almost never met
+                int arrived = 0;
                 Exception? error = null;
                 var threads = branches.Select((b, bi) => new Thread(() =>
                 {
                     try
                     {
-                        go.SignalAndWait();
+                        Interlocked.Increment(ref arrived);
+                        var spin = new SpinWait();
+                        while (Volatile.Read(ref arrived) < branches.Length) spin.SpinOnce(sleep1Threshold: -1);
                         foreach (var k in b) Issue(k, envs[bi]);
                     }
                     catch (Exception e) { Interlocked.CompareExchange(ref error, e, null); }

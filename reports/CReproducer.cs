@@ -89,7 +89,7 @@ public static class CReproducer
         var sb = new StringBuilder();
         sb.Append(Header(r, replayPath, total));
         sb.Append("#define _GNU_SOURCE\n");
-        foreach (var h in Slots.SystemHeaders.Concat(blocks.Count > 0 ? ["pthread.h"] : []).Concat(em.UapiHeaders.Order(StringComparer.Ordinal))) sb.Append($"#include <{h}>\n");
+        foreach (var h in Slots.SystemHeaders.Concat(blocks.Count > 0 ? ["pthread.h", "sched.h"] : []).Concat(em.UapiHeaders.Order(StringComparer.Ordinal))) sb.Append($"#include <{h}>\n");
         sb.Append('\n');
         sb.Append($"#define NSTEPS {total}\n#define NSLOTS {slots.Count + 1}\n");
         sb.Append($"/* the step the recorded run departed from the documentation at (0: none); a departure at another step is inconclusive */\n#define FAILING_STEP {(r.Failed ? (r.FailingStep > 0 ? r.FailingStep : total) : 0)}\n");
@@ -133,7 +133,7 @@ public static class CReproducer
         foreach (var g in branches)
         {
             functions.Append($"\n/* branch {(char)('A' + g.Key - 1)} of the parallel block of steps {start + 1} to {end}: step{(g.Count() > 1 ? "s" : "")} {string.Join(", ", g.Select(k => start + k + 1))} */\n");
-            functions.Append($"static void *{Fn(g.Key)}(void *arg)\n{{\n\tstruct outcome *po = arg;\n\n\tpthread_barrier_wait(&block_go);\n");
+            functions.Append($"static void *{Fn(g.Key)}(void *arg)\n{{\n\tstruct outcome *po = arg;\n\n\tblock_start();\n");
             foreach (var k in g)
             {
                 var s = steps[k];
@@ -1303,15 +1303,26 @@ public static class CReproducer
     {
         ["block"] = """
 
-            static pthread_barrier_t block_go;
+            static int block_n, block_arrived;
 
-            /* a parallel block: each branch on a thread of its own, all released together by a barrier, then joined */
+            /* a branch's start: spin until every branch of the block has arrived, so that their first calls enter the kernel
+             * within about a microsecond of each other (a blocking barrier wakes the early ones tens of microseconds late) */
+            static void block_start(void)
+            {
+            	__atomic_add_fetch(&block_arrived, 1, __ATOMIC_SEQ_CST);
+            	for (unsigned spins = 1; __atomic_load_n(&block_arrived, __ATOMIC_SEQ_CST) < block_n; spins++)
+            		if (spins % 4096 == 0)
+            			sched_yield();
+            }
+
+            /* a parallel block: each branch on a thread of its own, all started together (block_start), then joined */
             static void run_block(int n, void *(*const *branch)(void *), struct outcome *po)
             {
             	pthread_t t[3];
             	int err;
 
-            	pthread_barrier_init(&block_go, NULL, (unsigned)n);
+            	block_n = n;
+            	__atomic_store_n(&block_arrived, 0, __ATOMIC_SEQ_CST);
             	for (int i = 0; i < n; i++)
             		if ((err = pthread_create(&t[i], NULL, branch[i], po)) != 0) {
             			fprintf(stderr, "error: pthread_create: %s\n", strerror(err));
@@ -1319,7 +1330,6 @@ public static class CReproducer
             		}
             	for (int i = 0; i < n; i++)
             		pthread_join(t[i], NULL);
-            	pthread_barrier_destroy(&block_go);
             }
 
             /*
