@@ -41,7 +41,7 @@ public static class CReproducer
             if (s.Op.Branch != 0)
             {
                 int end = blocks.First(b => b.Start == i).End;
-                Block(r, i, end, names, em, body, branchFunctions);
+                Block(r, i, end, names, em, body, branchFunctions, exported);
                 i = end - 1;
                 continue;
             }
@@ -58,8 +58,7 @@ public static class CReproducer
             // as learned from this device where an earlier step learned them
             // (1: contents, learned by the steps that read them; 2: a format's sizes, learned by the format steps; 3: a
             // buffer's length, which follows them; 4: the size of a dma-buf EXPBUF made of a plane, its length in whole pages)
-            int content = s.Op is ReadStamp or TransferStamp ? 1 : s.Op is SetFmt ? 2 : s.Op is QueryBuf ? 3
-                : s.Op is Llseek { Whence: SEEK_END } l && exported.Contains(l.Fd.Id) ? 4 : 0;
+            int content = Content(s.Op, exported);
             var (entries, takenEntry) = Compact(s, Checked(s.Op, r.Invariant), keepValues: content == 2);
             // a CAPTURE buffer allocated after a decoder signalled a source change has the format's size, which is the
             // decoder's choice (VB2-DEC-3): learned from this device's VIDIOC_G_FMT, not the recorded one
@@ -124,7 +123,8 @@ public static class CReproducer
     /// (run_block), then check_block: the block is as documented when some order of its steps explains every outcome, each
     /// step's tables per order from <see cref="ExpectedStep.ByOrder"/>.
     /// </summary>
-    private static void Block(ReplayFile r, int start, int end, IReadOnlyList<string> names, Emitter em, StringBuilder body, StringBuilder functions)
+    private static void Block(ReplayFile r, int start, int end, IReadOnlyList<string> names, Emitter em, StringBuilder body, StringBuilder functions,
+        HashSet<int> exported)
     {
         int count = end - start;
         var steps = r.Steps.Skip(start).Take(count).ToList();
@@ -171,16 +171,25 @@ public static class CReproducer
         body.Append($"\t\tstatic const struct allowed *const alt[] = {{ {string.Join(", ", alt)} }};\n");
         body.Append($"\t\tstatic const int nalt[] = {{ {string.Join(", ", nalt)} }};\n");
         body.Append($"\t\tstatic const int any_value[] = {{ {string.Join(", ", steps.Select(s => s.AnyValue ? 1 : 0))} }};\n");
+        // contents a step reads are compared as learned from this device, as a step outside a block compares them
+        body.Append($"\t\tstatic const int content[] = {{ {string.Join(", ", steps.Select(s => Content(s.Op, exported)))} }};\n");
         body.Append($"\t\tstatic const char *const what[] = {{ {string.Join(", ", Enumerable.Range(start, count).Select(i => CString(Ktap(names[i]))))} }};\n");
         body.Append($"\t\tstatic void *(*const branch[])(void *) = {{ {string.Join(", ", branches.Select(g => Fn(g.Key)))} }};\n");
         body.Append($"\t\tstruct outcome po[{count}];\n\n");
         body.Append($"\t\trun_block({branches.Count}, branch, po);\n");
         // the order the recorded run's outcomes fit (-1: none, where it failed): another documented order is a departure
         int recorded = Enumerable.Range(0, orders).FirstOrDefault(j => steps.All(st => st.ByOrder![j].Any(a => Fits(a, st.Actual, st.AnyValue))), -1);
-        body.Append($"\t\trc = check_block({start + 1}, {count}, what, po, {orders}, alt, nalt, any_value, {recorded}, {CString(expected)});\n");
+        body.Append($"\t\trc = check_block({start + 1}, {count}, what, po, {orders}, alt, nalt, any_value, content, {recorded}, {CString(expected)});\n");
         body.Append("\t\tif (rc != 0)\n\t\t\treturn rc;\n\t}\n");
         em.Helpers.Add("block");
     }
+
+    /// <summary>Which value of a step's outcome the device chose and an earlier step learned, compared as learned (the C
+    /// helper learned()): 1 contents read through a mapping, 2 a format's sizes, 3 a buffer's length, 4 the size of a dma-buf
+    /// EXPBUF made (<paramref name="exported"/>: those fds and their dups); 0 none.</summary>
+    private static int Content(Op op, HashSet<int> exported) =>
+        op is ReadStamp or TransferStamp ? 1 : op is SetFmt ? 2 : op is QueryBuf ? 3
+            : op is Llseek { Whence: SEEK_END } l && exported.Contains(l.Fd.Id) ? 4 : 0;
 
     /// <summary>Whether an outcome is the allowed one, as <see cref="ExpectedStep.Taken"/> compares them.</summary>
     private static bool Fits(Outcome allowed, Outcome actual, bool anyValue) =>
@@ -1338,24 +1347,26 @@ public static class CReproducer
              * departed at another step.
              */
             /* whether the block's outcomes are what order j allows */
-            static int block_fits(int n, const struct outcome *got, int j, const struct allowed *const *alt, const int *nalt, const int *any_value)
+            static int block_fits(int n, const struct outcome *got, int j, const struct allowed *const *alt, const int *nalt, const int *any_value,
+            		      const int *content)
             {
             	for (int k = 0; k < n; k++)
-            		if (allowed_match(&got[k], alt[j * n + k], nalt[j * n + k], any_value[k], 0) < 0)
+            		if (allowed_match(&got[k], alt[j * n + k], nalt[j * n + k], any_value[k], content[k]) < 0)
             			return 0;
             	return 1;
             }
 
             /* recorded: the order the recorded run's outcomes fit (-1: none); the steps after the block were written for it */
             static int check_block(int first, int n, const char *const *what, const struct outcome *got, int norders,
-            		       const struct allowed *const *alt, const int *nalt, const int *any_value, int recorded, const char *expected)
+            		       const struct allowed *const *alt, const int *nalt, const int *any_value, const int *content, int recorded,
+            		       const char *expected)
             {
             	char text[512];
             	size_t len = 0;
             	int at, order = -1;
 
             	for (int j = 0; j < norders && order < 0; j++)
-            		if (block_fits(n, got, j, alt, nalt, any_value))
+            		if (block_fits(n, got, j, alt, nalt, any_value, content))
             			order = j;
             	text[0] = '\0';
             	for (int k = 0; k < n; k++) {
@@ -1367,7 +1378,7 @@ public static class CReproducer
             	if (len < sizeof(text))
             		snprintf(text + len, sizeof(text) - len, ")");
             	reached = first + n - 1;
-            	if (order >= 0 && recorded >= 0 && !block_fits(n, got, recorded, alt, nalt, any_value)) {
+            	if (order >= 0 && recorded >= 0 && !block_fits(n, got, recorded, alt, nalt, any_value, content)) {
             		/* a documented order, not the recorded run's, which the rest of the sequence was written for */
             		snprintf(departure, sizeof(departure), "steps %d to %d ran in another documented order than the recorded run's, giving %.400s",
             			 first, first + n - 1, text);

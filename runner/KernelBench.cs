@@ -38,6 +38,7 @@ public static class KernelBench
             double adapter = Time(6, n => HeapMix(t, dev, n));
             double lockstep = Lockstep(t, HeapSequence(dev), 6);
             Report(output, "heap mix  (DMA_HEAP_IOCTL_ALLOC, SYNC start, SYNC end, lseek, F_GETFD, close)", rawRates["heap"], adapter, lockstep);
+            Generated(output, t, "heap");
         }
         if (video != null)
         {
@@ -46,6 +47,7 @@ public static class KernelBench
             double adapter = Time(4, n => VideoMix(t, node, n));
             double lockstep = Lockstep(t, VideoSequence(node), 4);
             Report(output, "video mix (QUERYBUF, EXPBUF, F_GETFD, close)", rawRates["video"], adapter, lockstep);
+            Generated(output, t, "video");
         }
         return 0;
     }
@@ -166,6 +168,38 @@ public static class KernelBench
             ops.Add(new Close(e) { Id = id++ });
         }
         return new OpSequence(0, ops.ToImmutable());
+    }
+
+    /// <summary>Generated sequences per property, each property's own draws on the same device in the same run.</summary>
+    private const int GeneratedSequences = 300;
+
+    /// <summary>
+    /// The same device through generated sequences: the parallel property (sequences ending in two or three branches on
+    /// threads, judged against every interleaving) against lockstep (one thread), each on <see cref="GeneratedSequences"/>
+    /// sequences of its own generator (seeds 1 to 300, at most 60 ops), best of 2 runs: sequences/s, ops/s (the sequences'
+    /// steps over the time), and the ratio parallel / lockstep.
+    /// </summary>
+    private static void Generated(TextWriter o, KernelTarget t, string what)
+    {
+        var gen = new SequenceGenerator(t.Profile) { SlowOps = false };
+        (double Seqs, double Ops) Rate(LockstepProperty p, bool parallel)
+        {
+            var seqs = Enumerable.Range(1, GeneratedSequences)
+                .Select(i => parallel ? gen.GenerateParallel((ulong)i, 60) : gen.Generate((ulong)i, 60)).ToList();
+            long ops = seqs.Sum(q => (long)q.Ops.Length);
+            double best = double.MaxValue;
+            for (int r = 0; r < 2; r++)
+            {
+                var sw = Stopwatch.StartNew();
+                foreach (var q in seqs) p.Check(q, t, null);
+                best = Math.Min(best, sw.Elapsed.TotalSeconds);
+            }
+            return (seqs.Count / best, ops / best);
+        }
+        var serial = Rate(new LockstepProperty(), false);
+        var par = Rate(new LockstepProperty(parallel: true), true);
+        o.WriteLine($"  generated, {what}: lockstep {serial.Seqs,8:N1} seq/s {serial.Ops,9:N0} ops/s; parallel {par.Seqs,8:N1} seq/s {par.Ops,9:N0} ops/s; " +
+            $"parallel/lockstep {par.Ops / serial.Ops:F2}x ops/s ({GeneratedSequences} sequences each, best of 2)");
     }
 
     /// <summary>The mix's ops per second through the lockstep property (setup ops excluded from the count).</summary>

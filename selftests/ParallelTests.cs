@@ -153,12 +153,41 @@ public class ParallelTests
         Assert.Equal([Errno.EBADF, Errno.OK], back.Steps[3].ByOrder!.Select(l => l.Single().Errno));
         var c = CReproducer.Write(back);
         Assert.Contains("\tblock_start();\n", c);
-        Assert.Contains("rc = check_block(3, 2, what, po, 2, alt, nalt, any_value, -1, \"(0, -1 EBADF) or (-1 EBADF, 0)\");", c);
+        Assert.Contains("rc = check_block(3, 2, what, po, 2, alt, nalt, any_value, content, -1, \"(0, -1 EBADF) or (-1 EBADF, 0)\");", c);
         Assert.Contains($"#define RACE_RUNS {CReproducer.RaceRuns}", c);
         Assert.Null(CCompile.Check(c));
         // a block step without what each order allows is not a replay file
         var broken = rf.ToJson().Replace("\"allowed_by_order\"", "\"allowed_by_orders\"");
         Assert.Contains("allowed_by_order", Assert.Throws<ReplayFormatException>(() => ReplayFile.Parse(broken)).Message);
+    }
+
+    /// <summary>The lab's round trip: a block step that reads a buffer's contents is compared, in the C reproducer, with what
+    /// this device showed an earlier step (learned), as a step outside a block is: the recorded run's bytes were another
+    /// device's (here the model's), and vivid's buffer held zeros.</summary>
+    [Fact]
+    public void A_block_step_reading_contents_compares_them_as_learned_from_the_device()
+    {
+        Var v1 = new(1), v2 = new(3), v3 = new(4), v4 = new(5);
+        Op[] ops =
+        [
+            new Open("video0", O_RDWR | O_NONBLOCK) { Id = 1 },
+            new ReqBufs(v1, V4L2_BUF_TYPE_VIDEO_CAPTURE, V4L2_MEMORY_MMAP, 1) { Id = 2 },
+            new ExpBuf(v1, V4L2_BUF_TYPE_VIDEO_CAPTURE, 0, 0, (uint)(O_RDWR | O_CLOEXEC)) { Id = 3 },
+            new Mmap(v2, 0, 462848, PROT_READ, MAP_SHARED) { Id = 4 },
+            new MmapVideo(v1, V4L2_BUF_TYPE_VIDEO_CAPTURE, 0, 0, 462848, PROT_READ | PROT_WRITE, MAP_SHARED) { Id = 5 },
+            new ReadStamp(v3, 4120) { Id = 6 },
+            new ReadStamp(v4, 4120) { Id = 7, Branch = 2 },
+        ];
+        var target = new ReferenceModel(TargetProfile.VividLike, ModelBug.ExpBufCopiesMemory);
+        var f = new LockstepProperty(parallel: true).Check(new OpSequence(1, [.. ops]), target, null);
+        Assert.NotNull(f);
+        Assert.Equal(6, f.StepIndex);
+        var site = new RunSite("broken:expbuf-copies-memory", "vivid-like", TargetProfile.VividLike, null, null, RunSite.DefaultPaths(TargetProfile.VividLike));
+        var rf = Counterexamples.WithFailure(Counterexamples.Sample(site, Program.Parse([]), "parallel", 1, 1, f.Steps, "test"), f, Conformance.Spec.Catalog.Load());
+        var c = CReproducer.Write(ReplayFile.Parse(rf.ToJson()));
+        Assert.Contains("static const int content[] = { 1 };", c);
+        Assert.Contains("alt, nalt, any_value, content, ", c);
+        Assert.Null(CCompile.Check(c));
     }
 
     [Fact]
