@@ -129,7 +129,8 @@ public static class Program
                     return errors.Count == 0 ? 0 : 1;
                 }
             case "--bench":
-                return cli.Target == "kernel" ? KernelBench.Run(cli, output) : Bench.Run(cli, output);
+                // --target vm: the lab boots and runs --target kernel --bench inside the guest (LabRun builds the raw C loop)
+                return cli.Target switch { "vm" => LabRun.Run(cli, args, output), "kernel" => KernelBench.Run(cli, output), _ => Bench.Run(cli, output) };
         }
         if (cli.Target == "vm") return LabRun.Run(cli, args, output);
         if (cli.Replay != null) return Replay.Run(cli, catalog, output);
