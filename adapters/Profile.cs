@@ -310,6 +310,13 @@ public sealed record TargetProfile(
     /// <summary>DRM devices exporting dumb buffers (vgem on the lab kernel).</summary>
     public IReadOnlyList<DrmProfile> Drm { get; init; } = [];
 
+    /// <summary>
+    /// Why the kernel's allocations on the dma-buf paths cannot be followed on this target (precondition kernel:memory, rule
+    /// DMABUF-LIFE-4), or null where they can: a kernel booted with slub_debug=U, debugfs readable (the runner reads SLUB's
+    /// alloc_traces before and after each property). A fact of the machine, not of the driver.
+    /// </summary>
+    public string? MemoryUntracked { get; init; } = "the reference model allocates no kernel memory: judged on a kernel booted with slub_debug=U (the lab VM boots so)";
+
     public DrmProfile? DrmDevice(string device) => Drm.FirstOrDefault(d => d.Device == device);
 
     /// <summary>A multi-planar node (not mem2mem) that reports V4L2_CAP_READWRITE, certified with a format of more than one
@@ -417,6 +424,10 @@ public sealed record TargetProfile(
             case "io" when arg == "read":
                 if (Video.Any(v => v.ReadWrite && !v.IsOutput)) return true;
                 reason = Video.Count == 0 ? "no V4L2 node" : "no capture node offers read() (V4L2_CAP_READWRITE on a single-planar VIDEO_CAPTURE node)";
+                return false;
+            case "kernel" when arg == "memory":
+                if (MemoryUntracked == null) return true;
+                reason = MemoryUntracked;
                 return false;
             case "device":
                 bool has = arg switch { "video" => Video.Count > 0, "heap" => Heaps.Count > 0, "udmabuf" => UdmabufDevice != null, "drm" => Drm.Count > 0, "vgem" => Drm.Any(d => d.VgemFences), _ => false };

@@ -19,7 +19,7 @@ public sealed class AliasingProperty : IConformanceProperty
 {
     public string Name => "aliasing";
     public string Description => "every route to the same buffer byte sees the same bytes";
-    public IReadOnlyList<string> Checks => [Inv.Coherent, Inv.MmapOffset, Inv.ExpBufAlias, Inv.VMmapOk, Inv.UdmaAlias, Inv.MplaneExpBuf, Inv.MplaneMmap];
+    public IReadOnlyList<string> Checks => [Inv.Coherent, Inv.MmapOffset, Inv.ExpBufAlias, Inv.VMmapOk, Inv.UdmaAlias, Inv.MplaneExpBuf, Inv.MplaneMmap, Inv.LifeFreed];
 
     public Arbitrary Arbitrary(SequenceGenerator gen, int maxLength)
     {

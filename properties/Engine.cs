@@ -1,6 +1,8 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
 using Conformance.Adapters;
+using Conformance.Adapters.Kernel;
+using Conformance.Adapters.Model;
 using Conformance.Generators;
 using Conformance.Spec;
 using FsCheck;
@@ -44,7 +46,34 @@ public sealed record Finding(IConformanceProperty Property, Failure Failure, Fai
 }
 
 /// <summary>What one property did on one target: how many sequences it ran and every distinct failure it found (one per invariant).</summary>
-public sealed record PropertyResult(IConformanceProperty Property, int Sequences, IReadOnlyList<Finding> Findings, TimeSpan Elapsed);
+public sealed record PropertyResult(IConformanceProperty Property, int Sequences, IReadOnlyList<Finding> Findings, TimeSpan Elapsed)
+{
+    /// <summary>The kernel's allocations on the dma-buf paths before and after this property's sequences (DMABUF-LIFE-4), where
+    /// the run follows them (<see cref="RunOptions.Memory"/>); null elsewhere.</summary>
+    public MemoryCheck? Memory { get; init; }
+}
+
+/// <summary>
+/// How a run follows the kernel's allocations on the dma-buf paths (DMABUF-LIFE-4): a snapshot before and after each
+/// property's sequences (<see cref="Take"/>: SLUB's alloc_traces, <see cref="AllocTraces"/>), late frees given up to
+/// <see cref="MaxWait"/>, and <see cref="Classify"/> telling which growth a known kernel issue explains.
+/// </summary>
+public sealed record MemoryWatch(Func<AllocTraces.Snapshot?> Take, TimeSpan MaxWait, Func<IReadOnlyList<AllocTraces.Growth>, KnownIssue?>? Classify = null);
+
+/// <summary>
+/// One property's sequences seen through SLUB (DMABUF-LIFE-4): the chains on the dma-buf paths that hold more live objects
+/// after them than before (empty: nothing left behind), how long late frees were waited for, how many chains were live
+/// before, and the known kernel issue that explains every chain that grew (null: none, or nothing grew).
+/// </summary>
+public sealed record MemoryCheck(string Property, int Sequences, IReadOnlyList<AllocTraces.Growth> Grown, TimeSpan Waited, int ChainsBefore)
+{
+    public KnownIssue? Known { get; init; }
+
+    /// <summary>One line for reports: "after the parallel property's 300 sequences: +2 kmalloc-16: get_sg_table &lt;- ...".</summary>
+    public override string ToString() => Grown.Count == 0
+        ? $"after the {Property} property's {Sequences} sequences no allocating chain on the dma-buf paths holds more live objects than before ({ChainsBefore} chains live before)"
+        : $"after the {Property} property's {Sequences} sequences, still allocated {Waited.TotalSeconds:F0} s later: {string.Join("; ", Grown)}";
+}
 
 /// <summary>What to run and how much of it.</summary>
 public sealed record RunOptions
@@ -68,6 +97,9 @@ public sealed record RunOptions
     public Action<string, int, int, long, TimeSpan>? OnProgress { get; init; }
     /// <summary>How many times the final counterexample is run again, each from a fresh state, to tell a flaky failure from a solid one.</summary>
     public int ReproRuns { get; init; } = 10;
+    /// <summary>The kernel's allocations followed around each property (DMABUF-LIFE-4); null: not followed (the model, or a
+    /// kernel without slub_debug=U, where the rule is a SKIP through its precondition).</summary>
+    public MemoryWatch? Memory { get; init; }
 }
 
 public sealed record SuiteResult(
@@ -80,11 +112,12 @@ public sealed record SuiteResult(
     /// <summary>Every distinct failure, property by property.</summary>
     public IEnumerable<Finding> Findings => Properties.SelectMany(p => p.Findings);
 
-    /// <summary>A failure that is not a known kernel issue: the target does not conform.</summary>
-    public bool Failed => Findings.Any(f => f.Known == null);
+    /// <summary>A failure that is not a known kernel issue: the target does not conform. (A verdict can fail without a
+    /// finding: kernel memory left allocated over a property's sequences, DMABUF-LIFE-4.)</summary>
+    public bool Failed => Findings.Any(f => f.Known == null) || Invariants.Any(i => i.Verdict == Verdict.Fail);
 
     /// <summary>Some invariant failed only as a known kernel issue.</summary>
-    public bool HasKnown => Findings.Any(f => f.Known != null);
+    public bool HasKnown => Findings.Any(f => f.Known != null) || Invariants.Any(i => i.Verdict == Verdict.Known);
 
     /// <summary>Invariants by verdict; a failure citing no invariant judged in this run (e.g. UNCITED) still counts as failed, once per ID.</summary>
     public VerdictCounts Counts()
@@ -148,10 +181,26 @@ public static class Engine
             // the parallel property runs lockstep's judgement on sequences that end in a block: a rule lockstep found broken
             // is that bug again there, not a race
             var settled = p.Name == "parallel" ? older.Union(results.Where(r => r.Property.Name == "lockstep").SelectMany(r => r.Findings).Select(f => f.Failure.InvariantId)) : older;
-            results.Add(RunProperty(p, gen, target, opt, catalog, exercise, deadline, props.Count, progress, classify, settled));
+            var memoryBefore = opt.Memory?.Take();
+            var result = RunProperty(p, gen, target, opt, catalog, exercise, deadline, props.Count, progress, classify, settled);
+            if (memoryBefore != null && result.Sequences > 0)
+            {
+                result = result with { Memory = CheckMemory(p.Name, result.Sequences, memoryBefore, opt.Memory!) };
+                exercise.Hit(Inv.LifeFreed, result.Sequences);
+                if (result.Memory.Grown.Count > 0) progress?.Invoke($"# kernel memory: {result.Memory}");
+            }
+            results.Add(result);
         }
         var verdicts = Judge(catalog, target.Profile, opt, results, exercise);
         return new SuiteResult(targetName, target.Profile, opt, results, verdicts, exercise, sw.Elapsed) { Domains = gen.Tally };
+    }
+
+    /// <summary>The chains that grew over a property's sequences, late frees given their time, and the known issue that
+    /// explains them.</summary>
+    private static MemoryCheck CheckMemory(string property, int sequences, AllocTraces.Snapshot before, MemoryWatch watch)
+    {
+        var (_, grown, waited) = AllocTraces.Settle(before, watch.MaxWait, watch.Take);
+        return new MemoryCheck(property, sequences, grown, waited, before.Live.Count) { Known = grown.Count > 0 ? watch.Classify?.Invoke(grown) : null };
     }
 
     private static IReadOnlyList<string> AreasFor(RunOptions opt, Catalog catalog)
@@ -185,7 +234,8 @@ public static class Engine
         int done = 0, batch = 0;
         var findings = new List<Finding>();
         var lastProgress = DateTime.UtcNow;
-        var judges = p.Checks.Where(id => catalog.Contains(id) && InScope(catalog[id], opt)).ToList();
+        // DMABUF-LIFE-4 is judged around the property's sequences (Memory), never settled by one of them
+        var judges = p.Checks.Where(id => id != Inv.LifeFreed && catalog.Contains(id) && InScope(catalog[id], opt)).ToList();
         // with a time budget every property gets an equal share
         DateTime? myDeadline = deadline is { } d ? DateTime.UtcNow + (d - DateTime.UtcNow) / Math.Max(1, propertyCount) : null;
         while (done < opt.Sequences || myDeadline != null)
@@ -376,6 +426,17 @@ public static class Engine
                 reason ??= $"applies from Linux {inv.MinKernel}; this kernel ({profile.Kernel}) behaves otherwise, which the documentation allows (see its note)";
             long n = exercise[inv.Id];
             var found = byInvariant[inv.Id].ToList();
+            if (inv.Id == Inv.LifeFreed && reason == null
+                && results.Select(r => r.Memory).Where(m => m is { Grown.Count: > 0 }).Select(m => m!).ToList() is { Count: > 0 } grew)
+            {
+                // growth seen over a property's sequences: no single sequence carries it, so no counterexample; the chains are the evidence
+                var why = string.Join(" | ", grew);
+                var fromIssues = grew.Select(m => m.Known).ToList();
+                if (fromIssues.All(k => k != null) && found.All(f => f.Known != null))
+                    list.Add(new(inv, Verdict.Known, n, why) { Known = fromIssues.Concat(found.Select(f => f.Known)).Select(k => k!).Distinct().ToList() });
+                else list.Add(new(inv, Verdict.Fail, n, why));
+                continue;
+            }
             if (found.Count > 0 && found.All(f => f.Known != null))
                 list.Add(new(inv, Verdict.Known, n, $"known kernel issue {string.Join(", ", found.Select(f => f.Known!.Id).Distinct())}") { Known = found.Select(f => f.Known!).Distinct().ToList() });
             else if (found.Count > 0) list.Add(new(inv, Verdict.Fail, n, null));

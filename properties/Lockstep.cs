@@ -298,7 +298,8 @@ public sealed class ReleaseProperty : IConformanceProperty
 {
     public string Name => "release";
     public string Description => "after every fd and mapping is gone, no dma-buf outlives them";
-    public IReadOnlyList<string> Checks => [Inv.LifeRelease];
+    /// <summary>LIFE-3 per sequence (bufinfo); LIFE-4 as every property does, over all its sequences (<see cref="RunOptions.Memory"/>).</summary>
+    public IReadOnlyList<string> Checks => [Inv.LifeRelease, Inv.LifeFreed];
 
     public FsCheck.Arbitrary<OpSequence> Arbitrary(SequenceGenerator gen, int maxLength) => Shrink.Arbitrary(gen, maxLength);
 

@@ -24,6 +24,8 @@ public sealed class Exercise
     public string? StoppedBecause;
     private readonly Dictionary<string, long> _counts = new(StringComparer.Ordinal);
     public void Hit(string id) => _counts[id] = _counts.GetValueOrDefault(id) + 1;
+    /// <summary>Invariant <paramref name="id"/> was checked n times at once (DMABUF-LIFE-4: once per sequence of a property).</summary>
+    public void Hit(string id, long n) => _counts[id] = _counts.GetValueOrDefault(id) + n;
     public void HitAll(IReadOnlyList<string> ids) { for (int i = 0; i < ids.Count; i++) Hit(ids[i]); }
     public long this[string id] => _counts.GetValueOrDefault(id);
     public long Ops;

@@ -31,12 +31,12 @@ public static class JUnitReport
                 switch (i.Verdict)
                 {
                     case Verdict.Fail:
-                        tc.Add(new XElement("failure", new XAttribute("message", i.Invariant.Rule), failures.GetValueOrDefault(i.Invariant.Id, "")));
+                        tc.Add(new XElement("failure", new XAttribute("message", i.Invariant.Rule), failures.GetValueOrDefault(i.Invariant.Id, i.Reason ?? "")));
                         break;
                     case Verdict.Known:
                         // a known kernel issue is still a failure (JUnit has no expected-failure state); type says which
                         tc.Add(new XElement("failure", new XAttribute("type", "known-issue"),
-                            new XAttribute("message", $"KNOWN: {string.Join("; ", i.Known.Select(k => k.Summary))}"), failures.GetValueOrDefault(i.Invariant.Id, "")));
+                            new XAttribute("message", $"KNOWN: {string.Join("; ", i.Known.Select(k => k.Summary))}"), failures.GetValueOrDefault(i.Invariant.Id, i.Reason ?? "")));
                         break;
                     case Verdict.Skip:
                         tc.Add(new XElement("skipped", new XAttribute("message", $"precondition not met: {i.Reason}")));

@@ -116,11 +116,12 @@ public static class KtapReport
         {
             case Verdict.Known:
                 t.KnownReason = $"known kernel issue {string.Join(", ", i.Known.Select(k => k.Id))}";
+                if (failures.Count == 0) t.Head.Add($"{i.Invariant.Id}: {i.Invariant.Rule} ({i.Reason ?? "no counterexample recorded"})");
                 foreach (var p in failures) t.Head.AddRange(FailureLines(p, u, r, catalog));
                 break;
             case Verdict.Fail:
                 t.FailedItself = true;
-                if (failures.Count == 0) t.Head.Add($"{i.Invariant.Id}: {i.Invariant.Rule} (no counterexample recorded)");
+                if (failures.Count == 0) t.Head.Add($"{i.Invariant.Id}: {i.Invariant.Rule} ({i.Reason ?? "no counterexample recorded"})");
                 foreach (var p in failures) t.Head.AddRange(FailureLines(p, u, r, catalog));
                 break;
             case Verdict.Skip:

@@ -16,14 +16,17 @@ public static class TextReport
     public static string Invariants(SuiteResult r)
     {
         var sb = new StringBuilder();
+        var withCounterexample = r.Findings.Select(f => f.Failure.InvariantId).ToHashSet(StringComparer.Ordinal);
         foreach (var i in r.Invariants)
         {
             var tag = Tag(i.Verdict);
+            // a verdict without a counterexample (kernel memory left over a property's sequences, DMABUF-LIFE-4) says what was seen
+            var evidence = withCounterexample.Contains(i.Invariant.Id) ? "see counterexample below" : i.Reason ?? "no counterexample recorded";
             var detail = i.Verdict switch
             {
                 Verdict.Pass => $"checked {i.Exercised} {(i.Exercised == 1 ? "time" : "times")}",
-                Verdict.Fail => "see counterexample below",
-                Verdict.Known => $"{string.Join("; ", i.Known.Select(k => k.Summary))}; see counterexample below",
+                Verdict.Fail => evidence,
+                Verdict.Known => $"{string.Join("; ", i.Known.Select(k => k.Summary))}; {evidence}",
                 _ => i.Reason,
             };
             if (i.Invariant.Deviation is { } dev) detail += $"; DEVIATES: follows the kernel's code, the documentation is out of date ({dev})";

@@ -1,4 +1,6 @@
 using Conformance.Adapters;
+using Conformance.Adapters.Kernel;
+using Conformance.Adapters.Model;
 using Conformance.Generators;
 using Conformance.Properties;
 using Conformance.Spec;
@@ -29,5 +31,17 @@ public static class KnownIssues
         }
         return list.Match(f.InvariantId, profile.Kernel, f.Steps.Select(s => s.Op).OfType<Open>()
             .Select(o => profile.Identity(o.Device)).Where(i => i.HasValue).Select(i => i!.Value), failing?.GetType().Name, racing);
+    };
+
+    /// <summary>
+    /// Kernel memory left allocated over a property's sequences (DMABUF-LIFE-4) is a known issue when an entry names that
+    /// rule, the kernel is in its range, one of the unit's devices is a driver or exporter it names, and (where it names
+    /// "leaks") every chain that grew passes through that function: growth the entry does not explain stays a FAIL.
+    /// </summary>
+    public static Func<IReadOnlyList<AllocTraces.Growth>, KnownIssue?> LeakClassifier(TargetProfile profile, KnownIssueList list) => grown =>
+    {
+        var devices = profile.Video.Select(v => v.Device).Concat(profile.Heaps.Select(h => h.Device)).Concat(profile.Drm.Select(d => d.Device))
+            .Concat(profile.UdmabufDevice is { } u ? [u] : []).Select(profile.Identity).Where(i => i.HasValue).Select(i => i!.Value);
+        return list.Match(Inv.LifeFreed, profile.Kernel, devices, leaked: grown.Select(g => g.Frames).ToList());
     };
 }

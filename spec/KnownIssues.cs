@@ -50,7 +50,8 @@ public sealed record KnownIssue(
     [property: JsonPropertyName("evidence")] KnownIssueEvidence Evidence,
     [property: JsonPropertyName("fix")] KnownIssueFix? Fix,
     [property: JsonPropertyName("see")] string? See,
-    [property: JsonPropertyName("calls")] KnownIssueCalls? Calls = null)
+    [property: JsonPropertyName("calls")] KnownIssueCalls? Calls = null,
+    [property: JsonPropertyName("leaks")] string? Leaks = null)
 {
     /// <summary>Where the entry comes from: "built-in" (spec/known-issues.json) or the --expectations file's path.</summary>
     [JsonIgnore] public string Origin { get; internal set; } = "built-in";
@@ -59,11 +60,15 @@ public sealed record KnownIssue(
     /// used devices with these identities, is this issue.</summary>
     /// <param name="failing">The op the failing step makes (its record's name), where the entry names <see cref="Calls"/>.</param>
     /// <param name="racing">The ops of the other branches of that step's parallel block.</param>
-    public bool Matches(string invariant, string kernel, IEnumerable<DeviceIdentity> devices, string? failing = null, IReadOnlyCollection<string>? racing = null) =>
+    /// <param name="leaked">For kernel memory left allocated (DMABUF-LIFE-4): each allocating call chain that grew, its
+    /// functions innermost first; an entry that names <see cref="Leaks"/> matches only when every chain passes through it.</param>
+    public bool Matches(string invariant, string kernel, IEnumerable<DeviceIdentity> devices, string? failing = null, IReadOnlyCollection<string>? racing = null,
+        IReadOnlyList<IReadOnlyList<string>>? leaked = null) =>
         invariant == Invariant && Kernels.Any(r => r.Contains(kernel))
         && devices.Any(d => Drivers.Contains("*") || Drivers.Contains(d.Kind + ":*") || Drivers.Contains(d.Driver)
             || d.Exporter != null && Exporters.Contains(d.Exporter))
-        && (Calls == null || failing == Calls.Failing && racing != null && Calls.Racing.All(racing.Contains));
+        && (Calls == null || failing == Calls.Failing && racing != null && Calls.Racing.All(racing.Contains))
+        && (Leaks == null || leaked is { Count: > 0 } && leaked.All(chain => chain.Contains(Leaks)));
 
     /// <summary>One line for reports: the title, the versions and the fix.</summary>
     public string Summary =>
@@ -122,10 +127,11 @@ public sealed class KnownIssueList
     }
 
     /// <summary>The first entry the failure matches, or null.</summary>
-    public KnownIssue? Match(string invariant, string kernel, IEnumerable<DeviceIdentity> devices, string? failing = null, IReadOnlyCollection<string>? racing = null)
+    public KnownIssue? Match(string invariant, string kernel, IEnumerable<DeviceIdentity> devices, string? failing = null, IReadOnlyCollection<string>? racing = null,
+        IReadOnlyList<IReadOnlyList<string>>? leaked = null)
     {
         var ds = devices.ToList();
-        return Issues.FirstOrDefault(i => i.Matches(invariant, kernel, ds, failing, racing));
+        return Issues.FirstOrDefault(i => i.Matches(invariant, kernel, ds, failing, racing, leaked));
     }
 
     private static KnownIssueList Parse(Stream s, string name, Catalog catalog, string origin)
@@ -155,6 +161,8 @@ public sealed class KnownIssueList
                 throw new InvalidDataException($"{where} names no driver and no exporter (use \"*\" for every one)");
             if (i.Calls is { } calls && (string.IsNullOrWhiteSpace(calls.Failing) || calls.Racing is not { Count: > 0 }))
                 throw new InvalidDataException($"{where}: \"calls\" needs the failing call and at least one racing call");
+            if (i.Leaks is { } leaks && (string.IsNullOrWhiteSpace(leaks) || leaks.Any(char.IsWhiteSpace)))
+                throw new InvalidDataException($"{where}: \"leaks\" names one kernel function on the leaking allocation's call chain (e.g. begin_cpu_udmabuf)");
             if (i.Evidence is not { Source.Count: > 0 })
                 throw new InvalidDataException($"{where} gives no evidence from the source");
         }

@@ -20,6 +20,12 @@ public static class AllocTraces
     public sealed record Growth(string Chain, long Before, long After)
     {
         public long Delta => After - Before;
+        /// <summary>The kmalloc cache the chain's objects are in ("kmalloc-16").</summary>
+        public string Cache => Chain[..Math.Max(0, Chain.IndexOf(':'))];
+        /// <summary>The call chain alone, innermost first ("get_sg_table &lt;- begin_cpu_udmabuf &lt;- ...").</summary>
+        public IReadOnlyList<string> Frames => Chain[(Chain.IndexOf(':') + 1)..].Split(" <- ", StringSplitOptions.TrimEntries);
+        /// <summary>"+2 kmalloc-16: get_sg_table &lt;- ... (0 live before)".</summary>
+        public override string ToString() => $"+{Delta} {Chain} ({Before} live before)";
     }
 
     /// <summary>The tracked kmalloc caches' chains on the dma-buf paths, or null when no cache is tracked (not booted with
@@ -123,16 +129,18 @@ public static class AllocTraces
     /// and the growth is still shrinking, for at most <paramref name="maxWait"/> (vgem's unsignalled fences are freed only
     /// when they expire, 10 s after their attach; RCU frees a fence a grace period after its last put).
     /// </summary>
-    public static (Snapshot After, IReadOnlyList<Growth> Grown, TimeSpan Waited) Settle(Snapshot before, TimeSpan maxWait)
+    /// <param name="take">How a snapshot is taken (<see cref="Take"/> on the machine; a test gives its own).</param>
+    public static (Snapshot After, IReadOnlyList<Growth> Grown, TimeSpan Waited) Settle(Snapshot before, TimeSpan maxWait, Func<Snapshot?>? take = null)
     {
+        take ??= Take;
         var start = DateTime.UtcNow;
-        var after = Take() ?? before;
+        var after = take() ?? before;
         var grown = Grown(before, after);
         long last = grown.Sum(g => g.Delta);
         while (grown.Count > 0 && DateTime.UtcNow - start < maxWait)
         {
             Thread.Sleep(1000);
-            after = Take() ?? after;
+            after = take() ?? after;
             grown = Grown(before, after);
             long now = grown.Sum(g => g.Delta);
             // stable for a second: nothing more is on its way (unless a 10 s fence expiry is still pending: keep going)
