@@ -152,5 +152,5 @@ public sealed class AliasingProperty : IConformanceProperty
 /// <summary>The properties the suite runs, in order.</summary>
 public static class Properties
 {
-    public static IReadOnlyList<IConformanceProperty> All { get; } = [new LockstepProperty(), new ReleaseProperty(), new AliasingProperty(), new LockstepProperty(parallel: true)];
+    public static IReadOnlyList<IConformanceProperty> All { get; } = [new LockstepProperty(), new ReleaseProperty(), new AliasingProperty(), new LockstepProperty(parallel: true), new KernelMemoryProperty()];
 }

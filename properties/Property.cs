@@ -41,6 +41,9 @@ public interface IConformanceProperty
     string Name { get; }
     string Description { get; }
     IReadOnlyList<string> Checks { get; }
+    /// <summary>Run when no --property names one (false: only when named, or by the engine for its own purpose, as the
+    /// kernel-memory property is).</summary>
+    bool RunsByDefault => true;
     /// <summary>The sequences this property checks, drawn by FsCheck and shrunk by it.</summary>
     FsCheck.Arbitrary<OpSequence> Arbitrary(SequenceGenerator gen, int maxLength);
     /// <summary>

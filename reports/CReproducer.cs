@@ -26,7 +26,9 @@ public static class CReproducer
         var body = new StringBuilder();
         var names = TextReport.StepTexts(r.Steps.Select(s => (s.Op, s.Actual)).ToList());
         bool endCheck = r.Property == "release";
-        int total = r.Steps.Count + (endCheck ? 1 : 0);
+        // DMABUF-LIFE-4's property: nothing allocated on the dma-buf paths outlives the sequence (SLUB's alloc_traces)
+        bool memoryCheck = r.Property == "kernel-memory";
+        int total = r.Steps.Count + (endCheck || memoryCheck ? 1 : 0);
         // the fds that name a dma-buf EXPBUF made (or a dup of one): its size follows the plane's length, which a format
         // step may have let the device choose
         var exported = new HashSet<int>();
@@ -81,6 +83,11 @@ public static class CReproducer
             body.Append($"\n\t/* {total}. after every fd is closed and every mapping unmapped, no dma-buf the sequence created is alive */\n");
             body.Append($"\tcleanup();\n\treturn end_check({total}, live_before);\n");
         }
+        else if (memoryCheck)
+        {
+            body.Append($"\n\t/* {total}. after every fd is closed and every mapping unmapped, nothing allocated on the dma-buf paths for the sequence is still allocated */\n");
+            body.Append($"\tcleanup();\n\treturn memory_check({total}, tracked);\n");
+        }
         else body.Append("\treturn 0;\n");
         var devs = OpenedDevices(r);
         var setup = PixelFormatSetup(r, devs, em);
@@ -103,10 +110,12 @@ public static class CReproducer
         sb.Append($"static const int slot_kind[NSLOTS] = {{ 0{string.Concat(slots.Kinds.Select(k => $", {k}"))} }};\n");
         sb.Append(Prelude);
         foreach (var helper in em.Helpers.Order(StringComparer.Ordinal)) sb.Append(Helpers[helper]);
+        if (memoryCheck) sb.Append(MemoryHelpers);
         sb.Append(branchFunctions);
         sb.Append("\n/* The sequence. Returns 0 when every step was as documented, 1 at the first that was not, 4 when the\n * device took another documented outcome than the recorded run at a step the rest depends on. */\n");
         sb.Append("static int run(void)\n{\n\tint rc = 0;\n");
         if (endCheck) sb.Append("\tint live_before = live_dmabufs();\n");
+        else if (memoryCheck) sb.Append("\tint tracked = take_chains(&chains_before);\n");
         else sb.Append("\t(void)rc;\n");
         sb.Append(body);
         sb.Append("}\n");
@@ -1300,6 +1309,186 @@ public static class CReproducer
         	if (after != before) {
         		emit("# %d live dma-bufs before the sequence, %d after it closed and unmapped everything\n", before, after);
         		emit("not ok %d - %s # expected %d live dma-bufs, got %d\n", n, what, before, after);
+        		return 1;
+        	}
+        	emit("ok %d - %s\n", n, what);
+        	return 0;
+        }
+
+        """;
+
+    /// <summary>
+    /// The kernel-memory end check (DMABUF-LIFE-4), as the suite's AllocTraces reads it: SLUB's live objects per allocating
+    /// call chain from every kmalloc cache's alloc_traces (a kernel booted with slub_debug=U,kmalloc-*, debugfs, root), kept
+    /// where a frame is on the dma-buf paths; after the clean-up, a chain with more live objects than before the sequence,
+    /// still there after up to 15 s (vgem's fences expire 10 s after their attach), is memory the sequence left behind.
+    /// </summary>
+    private const string MemoryHelpers = """
+
+        #include <dirent.h>
+
+        #define MAXCHAINS 4096
+        struct chains {
+        	int n;
+        	unsigned long long key[MAXCHAINS];
+        	long count[MAXCHAINS];
+        	char name[MAXCHAINS][200];
+        };
+        static struct chains chains_before, chains_after;
+
+        /* "get_sg_table.isra.0+0x2e/0x120 [udmabuf]" -> "get_sg_table" */
+        static void function_of(const char *frame, char *out, size_t len)
+        {
+        	size_t i = 0;
+
+        	while (frame[i] && frame[i] != '+' && frame[i] != '.' && frame[i] != ' ' && i + 1 < len) {
+        		out[i] = frame[i];
+        		i++;
+        	}
+        	out[i] = 0;
+        }
+
+        /* a frame of the code the suite drives: the dma-buf core, heaps, udmabuf, videobuf2, DRM GEM and PRIME, vgem, fences */
+        static int on_path(const char *f)
+        {
+        	static const char *const prefix[] = { "dma_heap", "system_heap", "vb2_", "__vb2_", "drm_gem_", "drm_prime_", "vgem_",
+        					      "sync_file", "dma_fence", "dma_resv" };
+
+        	if (strstr(f, "udmabuf") || strstr(f, "dma_buf"))
+        		return 1;
+        	for (size_t i = 0; i < sizeof(prefix) / sizeof(prefix[0]); i++)
+        		if (!strncmp(f, prefix[i], strlen(prefix[i])))
+        			return 1;
+        	return 0;
+        }
+
+        static void add_chain(struct chains *c, unsigned long long key, long count, const char *name)
+        {
+        	for (int i = 0; i < c->n; i++)
+        		if (c->key[i] == key) {
+        			c->count[i] += count;
+        			return;
+        		}
+        	if (c->n == MAXCHAINS)
+        		return;
+        	c->key[c->n] = key;
+        	c->count[c->n] = count;
+        	snprintf(c->name[c->n], sizeof(c->name[0]), "%s", name);
+        	c->n++;
+        }
+
+        /* every kmalloc cache's live objects by allocating chain, those with a frame on the dma-buf paths; 0 when none is tracked */
+        static int take_chains(struct chains *c)
+        {
+        	DIR *d = opendir("/sys/kernel/debug/slab");
+        	struct dirent *e;
+        	int caches = 0;
+
+        	c->n = 0;
+        	if (!d)
+        		return 0;
+        	while ((e = readdir(d))) {
+        		char path[512], line[512], fn[128], name[256];
+        		unsigned long long key = 0;
+        		long count = -1;
+        		int path_hit = 0;
+        		FILE *f;
+
+        		if (strncmp(e->d_name, "kmalloc-", 8))
+        			continue;
+        		snprintf(path, sizeof(path), "/sys/kernel/debug/slab/%s/alloc_traces", e->d_name);
+        		if (!(f = fopen(path, "r")))
+        			continue;
+        		caches++;
+        		for (int more = 1; more;) {
+        			char *p;
+
+        			more = fgets(line, sizeof(line), f) != NULL;
+        			for (p = line; more && (*p == ' ' || *p == '\t'); p++)
+        				;
+        			if (!more || *p == '\n' || *p == 0) {
+        				/* the end of a chain: kept if one of its frames is on the path */
+        				if (count > 0 && path_hit)
+        					add_chain(c, key, count, name);
+        				count = -1;
+        				continue;
+        			}
+        			if (count < 0) {
+        				char *sp;
+        				long n = strtol(p, &sp, 10);
+
+        				if (sp == p)
+        					continue;
+        				count = n;
+        				while (*sp == ' ')
+        					sp++;
+        				function_of(sp, fn, sizeof(fn));
+        				/* the chain's identity: its cache and every frame's function (FNV-1a) */
+        				key = 1469598103934665603ULL;
+        				for (const char *q = e->d_name; *q; q++)
+        					key = (key ^ (unsigned char)*q) * 1099511628211ULL;
+        				snprintf(name, sizeof(name), "%.40s: %.120s", e->d_name, fn);
+        				path_hit = on_path(fn);
+        				continue;
+        			}
+        			function_of(p, fn, sizeof(fn));
+        			for (const char *q = fn; *q; q++)
+        				key = (key ^ (unsigned char)*q) * 1099511628211ULL;
+        			key = (key ^ '<') * 1099511628211ULL;
+        			path_hit |= on_path(fn);
+        			if (strlen(name) + strlen(fn) + 5 < sizeof(c->name[0]) && strncmp(fn, "__x64_sys_", 10) && strcmp(fn, "do_syscall_64")
+        			    && strncmp(fn, "entry_SYSCALL", 13) && !strstr(name, " <- __x64_sys_") && !strstr(name, fn)) {
+        				strcat(name, " <- ");
+        				strcat(name, fn);
+        			}
+        		}
+        		fclose(f);
+        	}
+        	closedir(d);
+        	return caches;
+        }
+
+        /* the chains of after that hold more than in before; each printed when print is set */
+        static long grown(int print)
+        {
+        	long total = 0;
+
+        	for (int i = 0; i < chains_after.n; i++) {
+        		long was = 0;
+
+        		for (int j = 0; j < chains_before.n; j++)
+        			if (chains_before.key[j] == chains_after.key[i])
+        				was = chains_before.count[j];
+        		if (chains_after.count[i] > was) {
+        			total += chains_after.count[i] - was;
+        			if (print)
+        				emit("# +%ld %s (%ld live before)\n", chains_after.count[i] - was, chains_after.name[i], was);
+        		}
+        	}
+        	return total;
+        }
+
+        static UNUSED int memory_check(int n, int tracked)
+        {
+        	const char *what = "nothing allocated on the dma-buf paths outlives the last fd and mapping of the sequence's buffers";
+        	long more = 0;
+
+        	reached = n;
+        	if (!tracked) {
+        		emit("ok %d - %s # SKIP no kmalloc cache's allocations are tracked (boot with slub_debug=U,kmalloc-*, mount debugfs, run as root)\n", n, what);
+        		return 4;
+        	}
+        	/* late frees: RCU, and vgem's fences that expire 10 s after their attach */
+        	for (int waited = 0; waited <= 15; waited++) {
+        		if (waited)
+        			sleep(1);
+        		take_chains(&chains_after);
+        		if (!(more = grown(0)))
+        			break;
+        	}
+        	if (more) {
+        		grown(1);
+        		emit("not ok %d - %s # %ld live object(s) more than before the sequence, 15 s after its clean-up\n", n, what, more);
         		return 1;
         	}
         	emit("ok %d - %s\n", n, what);

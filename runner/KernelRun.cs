@@ -88,7 +88,7 @@ public static class KernelRun
                 Ids = cli.Options.Ids.Where(id => unit.Areas.Contains(catalog[id].Area)).ToList(),
                 OnSequence = d => target.Context = d,
                 // vgem's unsignalled fences are freed only when they expire, 10 s after their attach: 15 s covers them
-                Memory = tracked == null ? null : new MemoryWatch(AllocTraces.Take, TimeSpan.FromSeconds(15), KnownIssues.LeakClassifier(profile, cli.Known)),
+                Memory = tracked == null ? null : new MemoryWatch(only => AllocTraces.Take(only), TimeSpan.FromSeconds(15), KnownIssues.LeakClassifier(profile, cli.Known)),
                 OnBatch = labOut == null ? null : (prop, seed, n) => File.WriteAllText(Path.Combine(labOut, "current-sequence"),
                     $"device {unit.Path}, property {prop}, batch seed {seed}: replay with {LabPrefix} --device {unit.Path} --seed {seed} --sequences {n} --property {prop} --max-length {cli.Options.MaxLength}\n"),
             };

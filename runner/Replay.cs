@@ -87,6 +87,7 @@ public static class Replay
         if (missing.Count > 0)
             throw new Program.UsageException($"{cli.Replay} opens {string.Join(", ", missing)}, which this machine does not offer beside {device} (it has {string.Join(", ", unit.Paths.Keys)})");
         if (found.Kernel != rf.Kernel) output.WriteLine($"# note: recorded on Linux {rf.Kernel}, replaying on {found.Kernel}");
-        return new KernelTarget(unit.Profile, unit.Paths, TimeSpan.FromSeconds(cli.OpTimeout));
+        // the kernel-memory property (DMABUF-LIFE-4) reads SLUB's allocation tracking where the kernel has it
+        return new KernelTarget(unit.Profile with { MemoryUntracked = AllocTraces.WhyUntracked() }, unit.Paths, TimeSpan.FromSeconds(cli.OpTimeout));
     }
 }

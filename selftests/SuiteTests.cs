@@ -165,7 +165,9 @@ public class PropertiesCanFailTests
                 if (p.Failure.StepIndex >= 0) failingOps.Add(p.Failure.Steps[p.Failure.StepIndex].Op.GetType());
             }
         }
-        foreach (var p in Properties.Properties.All) Assert.Contains(p.Name, caughtBy);
+        // the kernel-memory property judges kernel allocations, which the model has none of: it is shown catching a leaking
+        // exporter in KernelMemoryTests (and the conformance_heap module's bug=cpuleak in the lab)
+        foreach (var p in Properties.Properties.All.Where(p => p.RunsByDefault)) Assert.Contains(p.Name, caughtBy);
         var uncaught = DomainRegistry.OpTypes.Where(t => t.IsSubclassOf(typeof(IoctlOp)) && !failingOps.Contains(t)).Select(t => t.Name).ToList();
         Assert.True(uncaught.Count == 0, "ops no broken variant gets wrong (add a ModelBug and a variant in adapters/Model/BrokenVariants.cs): " + string.Join(", ", uncaught));
     }

@@ -39,6 +39,7 @@ enum ch_bug {
 	CH_BUG_NOCLOEXEC,
 	CH_BUG_MMAPOFFSET,
 	CH_BUG_LEAK,
+	CH_BUG_CPULEAK,
 };
 
 static const char * const ch_bug_names[] = {
@@ -47,12 +48,13 @@ static const char * const ch_bug_names[] = {
 	[CH_BUG_NOCLOEXEC]	= "nocloexec",
 	[CH_BUG_MMAPOFFSET]	= "mmapoffset",
 	[CH_BUG_LEAK]		= "leak",
+	[CH_BUG_CPULEAK]	= "cpuleak",
 };
 
 static char *bug = "";
 module_param(bug, charp, 0444);
 MODULE_PARM_DESC(bug,
-		 "deliberate defect: \"\" or none (correct), nozero, nocloexec, mmapoffset, leak");
+		 "deliberate defect: \"\" or none (correct), nozero, nocloexec, mmapoffset, leak, cpuleak");
 
 /* Parsed once at load time; the parameter is read-only afterwards. */
 static enum ch_bug ch_bug;
@@ -65,6 +67,17 @@ struct ch_buffer {
 	struct page **pages;
 	int vmap_cnt;
 	void *vaddr;
+	struct ch_cpu_access *cpu;	/* made at the first CPU access */
+};
+
+/*
+ * What CPU access the buffer has seen, kept from its first
+ * DMA_BUF_IOCTL_SYNC START to its release (as udmabuf keeps the sg table its
+ * first begin_cpu_access builds).
+ */
+struct ch_cpu_access {
+	unsigned int begun;
+	enum dma_data_direction last_dir;
 };
 
 struct ch_attachment {
@@ -155,6 +168,16 @@ static int ch_begin_cpu_access(struct dma_buf *dmabuf,
 	struct ch_attachment *a;
 
 	mutex_lock(&buf->lock);
+
+	if (!buf->cpu) {
+		buf->cpu = kzalloc(sizeof(*buf->cpu), GFP_KERNEL);
+		if (!buf->cpu) {
+			mutex_unlock(&buf->lock);
+			return -ENOMEM;
+		}
+	}
+	buf->cpu->begun++;
+	buf->cpu->last_dir = dir;
 
 	/* Needed on aliasing-cache architectures; a no-op on x86. */
 	if (buf->vmap_cnt)
@@ -261,6 +284,14 @@ static void ch_release(struct dma_buf *dmabuf)
 {
 	struct ch_buffer *buf = dmabuf->priv;
 
+	/*
+	 * bug=cpuleak: forget the CPU-access record.  The buffer is released
+	 * (bufinfo is back to its count) but the record stays allocated for
+	 * good: only the kernel's own allocation tracking (slub_debug=U) shows
+	 * it (DMABUF-LIFE-4).
+	 */
+	if (ch_bug != CH_BUG_CPULEAK)
+		kfree(buf->cpu);
 	ch_free_pages(buf, buf->npages);
 }
 
