@@ -127,7 +127,8 @@ make -s -k -j"$(nproc)" -f "$out/Makefile" >"$out/compile.log" 2>&1 || { cat "$o
 awk -v b="$out/bin" '{ $3 = b "/" $2; print }' "$list" >"$list.run" && mv "$list.run" "$list"
 
 echo "== run them in the lab VM"
-lab=(bash lab/vm.sh run --out "$out/vm")
+# booted as the suite's lab runs are (slub_debug=U: a kernel-memory counterexample's check reads SLUB's alloc_traces)
+lab=(bash lab/vm.sh run --append "slub_debug=U,kmalloc-*" --out "$out/vm")
 [ -n "$module" ] && lab+=(--module "$module" --module-args "$margs")
 "${lab[@]}" -- bash lab/run-repros.sh "$list" >"$out/vm.log" 2>&1 || { tail -30 "$out/vm.log"; fail "the lab VM run failed"; }
 

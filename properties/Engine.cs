@@ -166,6 +166,7 @@ public static class Engine
         // a rule whose behaviour arrived in a later kernel (minKernel: a change the documentation allows, never a bug fix,
         // which is a known issue) is not judged on an older one: a divergence on it is not a failure there
         var older = NotYetApplicable(catalog, target.Profile).Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
+        AllocTraces.Snapshot? memory = null;
         foreach (var p in props)
         {
             if (exercise.StoppedBecause != null) break;
@@ -182,14 +183,17 @@ public static class Engine
             // the parallel property runs lockstep's judgement on sequences that end in a block: a rule lockstep found broken
             // is that bug again there, not a race
             var settled = p.Name == "parallel" ? older.Union(results.Where(r => r.Property.Name == "lockstep").SelectMany(r => r.Findings).Select(f => f.Failure.InvariantId)) : older;
-            var memoryBefore = p is KernelMemoryProperty ? null : opt.Memory?.Take(null);
+            // the snapshot after the last property is this one's before (reading every cache takes a second under TCG)
+            var memoryBefore = p is KernelMemoryProperty ? null : memory ?? opt.Memory?.Take(null);
             var result = RunProperty(p, gen, target, opt, catalog, exercise, deadline, props.Count, progress, classify, settled);
             if (memoryBefore != null && result.Sequences > 0)
             {
-                result = result with { Memory = CheckMemory(p.Name, result.Sequences, memoryBefore, opt.Memory!) };
+                (var check, memory) = CheckMemory(p.Name, result.Sequences, memoryBefore, opt.Memory!);
+                result = result with { Memory = check };
                 exercise.Hit(Inv.LifeFreed, result.Sequences);
-                if (result.Memory.Grown.Count > 0)
+                if (check.Grown.Count > 0)
                 {
+                    memory = null;   // the search below runs sequences of its own
                     progress?.Invoke($"# kernel memory: {result.Memory}");
                     // a leak no known issue explains gets a counterexample where one sequence repeats it on its own
                     if (result.Memory.Known == null && !results.Any(r => r.Findings.Any(f => f.Failure.InvariantId == Inv.LifeFreed))
@@ -205,10 +209,10 @@ public static class Engine
 
     /// <summary>The chains that grew over a property's sequences, late frees given their time, and the known issue that
     /// explains them.</summary>
-    private static MemoryCheck CheckMemory(string property, int sequences, AllocTraces.Snapshot before, MemoryWatch watch)
+    private static (MemoryCheck Check, AllocTraces.Snapshot After) CheckMemory(string property, int sequences, AllocTraces.Snapshot before, MemoryWatch watch)
     {
-        var (_, grown, waited) = AllocTraces.Settle(before, watch.MaxWait, () => watch.Take(null));
-        return new MemoryCheck(property, sequences, grown, waited, before.Live.Count) { Known = grown.Count > 0 ? watch.Classify?.Invoke(grown) : null };
+        var (after, grown, waited) = AllocTraces.Settle(before, watch.MaxWait, () => watch.Take(null));
+        return (new MemoryCheck(property, sequences, grown, waited, before.Live.Count) { Known = grown.Count > 0 ? watch.Classify?.Invoke(grown) : null }, after);
     }
 
     /// <summary>

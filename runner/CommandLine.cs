@@ -39,7 +39,7 @@ public static class SuiteCommandLine
     public static readonly Option<int> MaxLength = Ranged("--max-length", "N", "longest generated sequence (default 60 ops)", 1, 10_000);
     public static readonly Option<string> Area = new("--area") { HelpName = "A[,A]", Description = $"only these areas: {string.Join(", ", SequenceGenerator.AllAreas)}" };
     public static readonly Option<string> Id = new("--id") { HelpName = "ID[,ID]", Description = "only these invariants (e.g. DMABUF-LLSEEK-3; see --list-invariants)" };
-    public static readonly Option<string> Property = new("--property") { HelpName = "NAME", Description = "only this property: lockstep | release | aliasing | parallel" };
+    public static readonly Option<string> Property = new("--property") { HelpName = "NAME", Description = "only this property: lockstep | release | aliasing | parallel | kernel-memory (a kernel booted with slub_debug=U: DMABUF-LIFE-4 per sequence, about 2 s each under TCG)" };
     public static readonly Option<bool> SlowOps = new("--slow-ops") { Description = "on a kernel too, generate ops that wait in real time (vgem fence expiry: 10 s each; always on for the model)" };
     public static readonly Option<string> Out = new("--out") { HelpName = "DIR", Description = "where results go (default out/): results.ktap, results.json, junit.xml, and counterexamples/UNIT/*.replay.json and *.c; checked before the run, replaced as a whole when it ends" };
     public static readonly Option<int> ReproRuns = Ranged("--repro-runs", "N", "re-run each final counterexample N times from a fresh state (default 10)", 0, 10_000);

@@ -7,7 +7,7 @@
  * heaps/system_heap.c do in Linux 6.12.  It exists because an out-of-tree
  * module cannot call dma_heap_add() (not exported in 6.12), and because a
  * conformance suite needs an exporter it can break on purpose: the "bug"
- * module parameter selects one deliberate defect.
+ * module parameter selects deliberate defects (comma-separated).
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -54,10 +54,15 @@ static const char * const ch_bug_names[] = {
 static char *bug = "";
 module_param(bug, charp, 0444);
 MODULE_PARM_DESC(bug,
-		 "deliberate defect: \"\" or none (correct), nozero, nocloexec, mmapoffset, leak, cpuleak");
+		 "deliberate defects, comma-separated: \"\" or none (correct), nozero, nocloexec, mmapoffset, leak, cpuleak");
 
 /* Parsed once at load time; the parameter is read-only afterwards. */
-static enum ch_bug ch_bug;
+static unsigned long ch_bugs;	/* bit n set: defect n of enum ch_bug */
+
+static bool ch_has(enum ch_bug b)
+{
+	return ch_bugs & BIT(b);
+}
 
 struct ch_buffer {
 	struct mutex lock;		/* guards attachments, vmap_cnt, vaddr */
@@ -220,7 +225,7 @@ static int ch_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 	int ret;
 
 	/* bug=mmapoffset: ignore the requested offset, always start at page 0. */
-	if (ch_bug == CH_BUG_MMAPOFFSET)
+	if (ch_has(CH_BUG_MMAPOFFSET))
 		pgoff = 0;
 
 	for (addr = vma->vm_start; addr < vma->vm_end; addr += PAGE_SIZE) {
@@ -290,7 +295,7 @@ static void ch_release(struct dma_buf *dmabuf)
 	 * good: only the kernel's own allocation tracking (slub_debug=U) shows
 	 * it (DMABUF-LIFE-4).
 	 */
-	if (ch_bug != CH_BUG_CPULEAK)
+	if (!ch_has(CH_BUG_CPULEAK))
 		kfree(buf->cpu);
 	ch_free_pages(buf, buf->npages);
 }
@@ -324,7 +329,7 @@ static struct dma_buf *ch_allocate(size_t len, u32 fd_flags)
 		return ERR_PTR(-ENOMEM);
 
 	/* bug=nozero: hand out pages as they come, made visibly dirty below. */
-	if (ch_bug != CH_BUG_NOZERO)
+	if (!ch_has(CH_BUG_NOZERO))
 		gfp |= __GFP_ZERO;
 
 	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
@@ -353,7 +358,7 @@ static struct dma_buf *ch_allocate(size_t len, u32 fd_flags)
 		if (!buf->pages[i])
 			goto err;
 		/* A fixed pattern makes stale contents unmistakable in a test. */
-		if (ch_bug == CH_BUG_NOZERO)
+		if (ch_has(CH_BUG_NOZERO))
 			memset_page(buf->pages[i], 0, 0xa5, PAGE_SIZE);
 		cond_resched();
 	}
@@ -374,7 +379,7 @@ static struct dma_buf *ch_allocate(size_t len, u32 fd_flags)
 	 * (and, via dma_buf_export's module ref, this module) just stay
 	 * pinned until reboot, listed in debugfs dma_buf/bufinfo.
 	 */
-	if (ch_bug == CH_BUG_LEAK)
+	if (ch_has(CH_BUG_LEAK))
 		get_dma_buf(dmabuf);
 
 	return dmabuf;
@@ -412,7 +417,7 @@ static struct dma_buf *ch_ioctl_allocate(void *data)
 
 	fd_flags = heap_allocation->fd_flags;
 	/* bug=nocloexec: drop the caller's O_CLOEXEC on the new descriptor. */
-	if (ch_bug == CH_BUG_NOCLOEXEC)
+	if (ch_has(CH_BUG_NOCLOEXEC))
 		fd_flags &= ~O_CLOEXEC;
 
 	fd = get_unused_fd_flags(fd_flags);
@@ -530,26 +535,33 @@ static struct miscdevice ch_misc = {
 
 static int __init ch_init(void)
 {
+	char *list, *rest, *name;
 	int ret;
 
-	if (!bug || !*bug) {
-		ch_bug = CH_BUG_NONE;
-	} else {
-		ret = sysfs_match_string(ch_bug_names, bug);
-		if (ret < 0) {
-			pr_err("unknown bug=%s\n", bug);
-			return -EINVAL;
+	/* bug=a,b: several defects at once (one lab boot covers them) */
+	if (bug && *bug) {
+		rest = list = kstrdup(bug, GFP_KERNEL);
+		if (!list)
+			return -ENOMEM;
+		while ((name = strsep(&rest, ","))) {
+			ret = sysfs_match_string(ch_bug_names, name);
+			if (ret < 0) {
+				pr_err("unknown bug=%s\n", name);
+				kfree(list);
+				return -EINVAL;
+			}
+			if (ret != CH_BUG_NONE)
+				ch_bugs |= BIT(ret);
 		}
-		ch_bug = ret;
+		kfree(list);
 	}
 
 	ret = misc_register(&ch_misc);
 	if (ret)
 		return ret;
 
-	if (ch_bug != CH_BUG_NONE)
-		pr_warn("deliberate defect enabled: bug=%s\n",
-			ch_bug_names[ch_bug]);
+	if (ch_bugs)
+		pr_warn("deliberate defect enabled: bug=%s\n", bug);
 	return 0;
 }
 
