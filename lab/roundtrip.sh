@@ -38,7 +38,8 @@ list="$out/list.txt"; : >"$list"
 
 if [ -n "$module" ]; then
   echo "== the suite on the module ($margs) must find the divergence"
-  ./run-suite.sh --target vm --module "$module" --module-args "$margs" --sequences 300 --out "$out/deviation" >"$out/deviation.log" 2>&1
+  # 150 sequences per property find the module's defects well within their first batches
+  ./run-suite.sh --target vm --module "$module" --module-args "$margs" --sequences 150 --out "$out/deviation" >"$out/deviation.log" 2>&1
   rc=$?; [ "$rc" -eq 1 ] || { tail -30 "$out/deviation.log"; fail "expected exit 1 from the module run, got $rc"; }
   for r in "$out"/deviation/vm/counterexamples/*/*.replay.json; do
     [ -f "$r" ] || fail "the module run wrote no counterexample"

@@ -184,7 +184,9 @@ public static class Engine
             // is that bug again there, not a race
             var settled = p.Name == "parallel" ? older.Union(results.Where(r => r.Property.Name == "lockstep").SelectMany(r => r.Findings).Select(f => f.Failure.InvariantId)) : older;
             // the snapshot after the last property is this one's before (reading every cache takes a second under TCG)
-            var memoryBefore = p is KernelMemoryProperty ? null : memory ?? opt.Memory?.Take(null);
+            // (once a sequence that leaks on its own has been found, DMABUF-LIFE-4 is settled like any rule with a counterexample)
+            bool leakFound = results.Any(r => r.Findings.Any(f => f.Failure.InvariantId == Inv.LifeFreed));
+            var memoryBefore = p is KernelMemoryProperty || leakFound ? null : memory ?? opt.Memory?.Take(null);
             var result = RunProperty(p, gen, target, opt, catalog, exercise, deadline, props.Count, progress, classify, settled);
             if (memoryBefore != null && result.Sequences > 0)
             {
@@ -196,8 +198,7 @@ public static class Engine
                     memory = null;   // the search below runs sequences of its own
                     progress?.Invoke($"# kernel memory: {result.Memory}");
                     // a leak no known issue explains gets a counterexample where one sequence repeats it on its own
-                    if (result.Memory.Known == null && !results.Any(r => r.Findings.Any(f => f.Failure.InvariantId == Inv.LifeFreed))
-                        && HuntLeak(p, result, gen, target, opt, progress, classify) is { } leak)
+                    if (result.Memory.Known == null && HuntLeak(p, result, gen, target, opt, progress, classify) is { } leak)
                         result = result with { Findings = [.. result.Findings, leak] };
                 }
             }

@@ -119,6 +119,13 @@ public class KernelMemoryTests
         Assert.True(f.Failure.Steps.Count <= 3, string.Join("\n", f.Failure.Steps.Select(s => s.Op.Text)));
         Assert.Equal((10, 10), (f.Reproduced, f.ReproRuns));
 
+        // with every property: once one leaks with a counterexample, the rule is settled and the properties after it are not
+        // waited on (their sequences leak too)
+        var all = Engine.Run("test", target, new RunOptions { Sequences = 30, Memory = new MemoryWatch(take, TimeSpan.Zero) }, Catalog.Load());
+        Assert.Single(all.Findings, f => f.Failure.InvariantId == Inv.LifeFreed);
+        var first = all.Properties.ToList().FindIndex(p => p.Memory is { Grown.Count: > 0 });
+        Assert.True(first >= 0 && all.Properties.Skip(first + 1).All(p => p.Memory == null), string.Join(", ", all.Properties.Select(p => $"{p.Property.Name}: {p.Memory}")));
+
         // its replay file names the kernel-memory property, and its C reproducer ends with the memory check, compiled clean
         var site = new RunSite("model", "kernel:tracked", Tracked, null, null, RunSite.DefaultPaths(Tracked));
         var rf = Counterexamples.WithFailure(Counterexamples.Sample(site, Program.Parse([]), f.Property.Name, 1, 1, f.Failure.Steps, "test"), f.Failure, Catalog.Load());
