@@ -86,7 +86,7 @@ public static class Replay
         var missing = rf.Steps.Select(s => s.Op).OfType<Conformance.Generators.Open>().Select(o => o.Device).Distinct().Where(d => !unit.Paths.ContainsKey(d)).ToList();
         if (missing.Count > 0)
             throw new Program.UsageException($"{cli.Replay} opens {string.Join(", ", missing)}, which this machine does not offer beside {device} (it has {string.Join(", ", unit.Paths.Keys)})");
-        if (found.Kernel != rf.Kernel) output.WriteLine($"# note: recorded on Linux {rf.Kernel}, replaying on {found.Kernel}");
+        if (KernelVersion.Compare(found.Kernel, rf.Kernel) != 0) output.WriteLine($"# note: recorded on Linux {rf.Kernel}, replaying on {found.Kernel}");
         // the kernel-memory property (DMABUF-LIFE-4) reads SLUB's allocation tracking where the kernel has it
         return new KernelTarget(unit.Profile with { MemoryUntracked = AllocTraces.WhyUntracked() }, unit.Paths, TimeSpan.FromSeconds(cli.OpTimeout));
     }
