@@ -117,6 +117,10 @@ public sealed record SuiteResult(
     /// finding: kernel memory left allocated over a property's sequences, DMABUF-LIFE-4.)</summary>
     public bool Failed => Findings.Any(f => f.Known == null) || Invariants.Any(i => i.Verdict == Verdict.Fail);
 
+    /// <summary>No invariant got a verdict: every one selected was skipped or not exercised (e.g. the kernel-memory property
+    /// alone on the model). Such a run certifies nothing and is not green.</summary>
+    public bool JudgedNothing => !Invariants.Any(i => i.Verdict is Verdict.Pass or Verdict.Fail or Verdict.Known);
+
     /// <summary>Some invariant failed only as a known kernel issue.</summary>
     public bool HasKnown => Findings.Any(f => f.Known != null) || Invariants.Any(i => i.Verdict == Verdict.Known);
 

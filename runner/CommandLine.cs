@@ -22,7 +22,7 @@ public static class SuiteCommandLine
     public static readonly IReadOnlyList<(int Code, string Meaning)> ExitCodes =
     [
         (0, "every applicable invariant held (known kernel issues alone included, unless --strict); --replay: the failure did not reproduce"),
-        (1, "an invariant failed outside the known kernel issues, or resources leaked (--strict: also a known issue or an invariant not exercised); --replay: the failure reproduced"),
+        (1, "an invariant failed outside the known kernel issues, or resources leaked, or nothing was judged (every selected invariant skipped or not exercised; --strict: also a known issue or an invariant not exercised); --replay: the failure reproduced"),
         (2, "usage or environment error: a bad option, a missing or wrong device, an unwritable path, a corrupt replay file"),
         (3, "a hung driver (an op did not return within --op-timeout), or in the lab VM a kernel WARNING, BUG, Oops or panic"),
         (4, "the lab VM hung or ran out of --vm-timeout"),

@@ -138,6 +138,7 @@ public static class KernelRun
         bool failed = results.Any(r => r.Failed), known = results.Any(r => r.HasKnown);
         output.WriteLine($"# kernel run: {found.Units.Count} device(s), {(failed ? "FAILED" : known ? "no failure outside the known kernel issues" : "all certified invariants pass")}" +
             $"{(known ? $", {results.Sum(r => r.Counts().Known)} invariant(s) KNOWN" : "")}{(leaked ? ", LEAKED resources" : "")}");
+        if (Program.Cli.NothingJudged(results) is { } nothing) output.WriteLine(nothing);
         return cli.ExitStatus(results, leaked);
     }
 

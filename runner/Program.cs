@@ -49,8 +49,13 @@ public static class Program
         /// <summary>The exit status of a run with these results: 1 when a unit failed or leaked, or under --strict had a
         /// known issue or an applicable invariant not exercised; 0 otherwise.</summary>
         public int ExitStatus(IEnumerable<SuiteResult> results, bool leaked) =>
-            leaked || results.Any(r => r.Failed)
+            leaked || results.Any(r => r.Failed) || results.All(r => r.JudgedNothing)
             || Strict && results.Any(r => r.HasKnown || r.Invariants.Any(i => i.Verdict == Verdict.NotExercised)) ? 1 : 0;
+
+        /// <summary>The line a run that judged nothing ends with (its exit status is 1), or null.</summary>
+        public static string? NothingJudged(IReadOnlyCollection<SuiteResult> results) => results.All(r => r.JudgedNothing)
+            ? "# nothing was judged: every selected invariant was skipped or not exercised (see the reasons above), so this run certifies nothing: exit 1"
+            : null;
     }
 
     /// <summary>Parses the command line (see <see cref="SuiteCommandLine"/>); a <see cref="UsageException"/> for any problem.</summary>
@@ -153,6 +158,7 @@ public static class Program
             Results.WriteRun([unit], catalog, staged.OutDir, output);
         }
         finally { folder.Finish(); }   // what was written, counterexamples first, is kept even when a later file failed
+        if (Cli.NothingJudged([result]) is { } nothing) output.WriteLine(nothing);
         return cli.ExitStatus([result], leaked: false);
     }
 }

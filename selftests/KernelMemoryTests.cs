@@ -137,4 +137,16 @@ public class KernelMemoryTests
         var errors = CCompile.Check(c);
         Assert.True(errors == null, errors);
     }
+
+    /// <summary>The kernel-memory property alone on the model judges nothing (the model allocates no kernel memory): not
+    /// green, exit 1, and the run says why.</summary>
+    [Fact]
+    public void A_run_that_judged_nothing_exits_1_and_says_so()
+    {
+        var dir = Directory.CreateTempSubdirectory().FullName;
+        var output = new StringWriter();
+        Assert.Equal(1, Program.Run(["--property", "kernel-memory", "--sequences", "5", "--out", dir], output));
+        Assert.Contains("# nothing was judged: every selected invariant was skipped or not exercised", output.ToString());
+        Assert.Contains("SKIP          DMABUF-LIFE-4        the reference model allocates no kernel memory", output.ToString());
+    }
 }
