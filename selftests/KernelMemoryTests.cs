@@ -68,6 +68,21 @@ public class KernelMemoryTests
         Assert.True(known.HasKnown);
 
         // a second chain the entry does not name: FAIL
+        // the reports carry the verdict without a counterexample: KTAP's XFAIL with the chains, JUnit's known-issue failure,
+        // JSON's status and reason
+        var site = new RunSite("model", "kernel:tracked", Tracked, "/dev/udmabuf", "udmabuf", RunSite.DefaultPaths(Tracked));
+        var unit = Results.Unit("udmabuf", "/dev/udmabuf", site, known, Program.Parse([]), Catalog.Load(), Directory.CreateTempSubdirectory().FullName, _ => "");
+        var ktap = KtapReport.Build([unit], Catalog.Load());
+        Assert.Contains(ktap.Split('\n'), l => l.Contains($"DMABUF-LIFE-4 # XFAIL known kernel issue udmabuf-sync-start-leak"));
+        Assert.Contains($"(after the release property's 20 sequences, still allocated 0 s later: +1 {SgTable} (1 live before))", ktap);
+        var junit = JUnitReport.Build(known, _ => "").ToString();
+        Assert.Contains("type=\"known-issue\"", junit);
+        Assert.Contains("+1 kmalloc-16: get_sg_table &lt;- begin_cpu_udmabuf", junit);
+        var doc = System.Text.Json.Nodes.JsonNode.Parse(JsonReport.Build([unit], Catalog.Load()))!;
+        var life = doc["units"]![0]!["invariants"]!.AsArray().Single(i => (string?)i!["id"] == Inv.LifeFreed)!;
+        Assert.Equal(("known", "udmabuf-sync-start-leak"), ((string?)life["status"], (string?)life["known"]![0]));
+        Assert.Contains($"+1 {SgTable}", (string?)life["reason"]);
+
         var mixed = Run(Tracked, new MemoryWatch(Growing((SgTable, 1), (HeapAttach, 1)), TimeSpan.Zero, KnownIssues.LeakClassifier(Tracked, list)));
         Assert.Equal(Verdict.Fail, LifeFreed(mixed).Verdict);
         // the same chain on a target without udmabuf: FAIL
