@@ -191,7 +191,16 @@ public static class Engine
             // (once a sequence that leaks on its own has been found, DMABUF-LIFE-4 is settled like any rule with a counterexample)
             bool leakFound = results.Any(r => r.Findings.Any(f => f.Failure.InvariantId == Inv.LifeFreed));
             var memoryBefore = p is KernelMemoryProperty || leakFound ? null : memory ?? opt.Memory?.Take(null);
+            int bufsBefore = memoryBefore != null ? target.LiveDmaBufs() : -1;
             var result = RunProperty(p, gen, target, opt, catalog, exercise, deadline, props.Count, progress, classify, settled);
+            // a dma-buf that outlived the sequences (DMABUF-LIFE-3, bufinfo) keeps what was allocated for it: that growth is not
+            // this rule's, which is about buffers that were released; judged again once the count is back
+            if (memoryBefore != null && result.Sequences > 0 && target.LiveDmaBufs() is var bufsAfter && bufsAfter > bufsBefore)
+            {
+                progress?.Invoke($"# kernel memory: not judged after the {p.Name} property: {bufsAfter - bufsBefore} dma-buf(s) its sequences made are still alive (bufinfo), holding what was allocated for them");
+                memoryBefore = null;
+                memory = null;
+            }
             if (memoryBefore != null && result.Sequences > 0)
             {
                 (var check, memory) = CheckMemory(p.Name, result.Sequences, memoryBefore, opt.Memory!);

@@ -164,4 +164,17 @@ public class KernelMemoryTests
         Assert.Contains("# nothing was judged: every selected invariant was skipped or not exercised", output.ToString());
         Assert.Contains("SKIP          DMABUF-LIFE-4        the reference model allocates no kernel memory", output.ToString());
     }
+
+    /// <summary>Memory held by dma-bufs that were never released (close-leaks-dmabuf: DMABUF-LIFE-3's bug) is not this rule's:
+    /// the release property reports the leak, and DMABUF-LIFE-4 is not judged after a property whose buffers outlived it.</summary>
+    [Fact]
+    public void Growth_while_dma_bufs_are_still_alive_is_left_to_DMABUF_LIFE_3()
+    {
+        var r = Engine.Run("test", new ReferenceModel(Tracked, ModelBug.CloseLeaksDmaBuf),
+            new RunOptions { Sequences = 20, Property = "release", Memory = new MemoryWatch(Growing((SgTable, 1)), TimeSpan.Zero) }, Catalog.Load());
+        Assert.Contains(r.Findings, f => f.Failure.InvariantId == Inv.LifeRelease);
+        Assert.DoesNotContain(r.Findings, f => f.Failure.InvariantId == Inv.LifeFreed);
+        Assert.Null(Assert.Single(r.Properties).Memory);
+        Assert.NotEqual(Verdict.Fail, LifeFreed(r).Verdict);
+    }
 }
