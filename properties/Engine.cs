@@ -51,6 +51,9 @@ public sealed record PropertyResult(IConformanceProperty Property, int Sequences
     /// <summary>The kernel's allocations on the dma-buf paths before and after this property's sequences (DMABUF-LIFE-4), where
     /// the run follows them (<see cref="RunOptions.Memory"/>); null elsewhere.</summary>
     public MemoryCheck? Memory { get; init; }
+    /// <summary>How many more dma-bufs were alive (bufinfo) after this property's sequences, every fd and mapping closed, than
+    /// before them: 0 where none outlived them or the target cannot count (DMABUF-LIFE-3 over the property's whole run).</summary>
+    public int DmaBufsLeft { get; init; }
 }
 
 /// <summary>
@@ -191,13 +194,15 @@ public static class Engine
             // (once a sequence that leaks on its own has been found, DMABUF-LIFE-4 is settled like any rule with a counterexample)
             bool leakFound = results.Any(r => r.Findings.Any(f => f.Failure.InvariantId == Inv.LifeFreed));
             var memoryBefore = p is KernelMemoryProperty || leakFound ? null : memory ?? opt.Memory?.Take(null);
-            int bufsBefore = memoryBefore != null ? target.LiveDmaBufs() : -1;
+            int bufsBefore = target.LiveDmaBufs();
             var result = RunProperty(p, gen, target, opt, catalog, exercise, deadline, props.Count, progress, classify, settled);
-            // a dma-buf that outlived the sequences (DMABUF-LIFE-3, bufinfo) keeps what was allocated for it: that growth is not
-            // this rule's, which is about buffers that were released; judged again once the count is back
-            if (memoryBefore != null && result.Sequences > 0 && target.LiveDmaBufs() is var bufsAfter && bufsAfter > bufsBefore)
+            // dma-bufs that outlived the property's sequences (bufinfo): DMABUF-LIFE-3 over the whole run, which the release
+            // property's own per-sequence count misses where an earlier property's leaks have used up the memory it allocates
+            if (bufsBefore >= 0 && result.Sequences > 0 && target.LiveDmaBufs() is var bufsAfter && bufsAfter > bufsBefore)
             {
-                progress?.Invoke($"# kernel memory: not judged after the {p.Name} property: {bufsAfter - bufsBefore} dma-buf(s) its sequences made are still alive (bufinfo), holding what was allocated for them");
+                result = result with { DmaBufsLeft = bufsAfter - bufsBefore };
+                progress?.Invoke($"# after the {p.Name} property's sequences {bufsAfter - bufsBefore} dma-buf(s) they made are still alive (bufinfo)" +
+                    (memoryBefore != null ? "; kernel memory not judged over them: a live buffer holds what was allocated for it (DMABUF-LIFE-3's leak, not DMABUF-LIFE-4's)" : ""));
                 memoryBefore = null;
                 memory = null;
             }
@@ -486,6 +491,13 @@ public static class Engine
                 reason ??= $"applies from Linux {inv.MinKernel}; this kernel ({profile.Kernel}) behaves otherwise, which the documentation allows (see its note)";
             long n = exercise[inv.Id];
             var found = byInvariant[inv.Id].ToList();
+            if (inv.Id == Inv.LifeRelease && reason == null && found.Count == 0
+                && results.Where(r => r.DmaBufsLeft > 0).Select(r => $"after the {r.Property.Name} property's {r.Sequences} sequences, {r.DmaBufsLeft} dma-buf(s) they made are still alive (bufinfo), every fd and mapping closed").ToList() is { Count: > 0 } left)
+            {
+                // no single sequence showed it (the release property's did not), so no counterexample: the counts are the evidence
+                list.Add(new(inv, Verdict.Fail, n, string.Join(" | ", left)));
+                continue;
+            }
             if (inv.Id == Inv.LifeFreed && reason == null
                 && results.Select(r => r.Memory).Where(m => m is { Grown.Count: > 0 }).Select(m => m!).ToList() is { Count: > 0 } grew)
             {

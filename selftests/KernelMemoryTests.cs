@@ -177,4 +177,18 @@ public class KernelMemoryTests
         Assert.Null(Assert.Single(r.Properties).Memory);
         Assert.NotEqual(Verdict.Fail, LifeFreed(r).Verdict);
     }
+
+    /// <summary>Dma-bufs that outlive a property's sequences fail DMABUF-LIFE-3 even where no property counts them per sequence
+    /// (the lab's bug=leak run: lockstep's leaks used up the memory the release property then could not allocate).</summary>
+    [Fact]
+    public void Dma_bufs_left_alive_over_a_property_fail_DMABUF_LIFE_3_without_a_counterexample()
+    {
+        var r = Engine.Run("test", new ReferenceModel(TargetProfile.VividLike, ModelBug.CloseLeaksDmaBuf), new RunOptions { Sequences = 20, Property = "aliasing" }, Catalog.Load());
+        var life3 = r.Invariants.Single(i => i.Invariant.Id == Inv.LifeRelease);
+        Assert.DoesNotContain(r.Findings, f => f.Failure.InvariantId == Inv.LifeRelease);
+        Assert.True(Assert.Single(r.Properties).DmaBufsLeft > 0);
+        Assert.Equal(Verdict.Fail, life3.Verdict);
+        Assert.Contains("after the aliasing property's 20 sequences", life3.Reason);
+        Assert.True(r.Failed);
+    }
 }
