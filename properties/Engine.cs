@@ -231,6 +231,7 @@ public static class Engine
     private static (MemoryCheck Check, AllocTraces.Snapshot After) CheckMemory(string property, int sequences, AllocTraces.Snapshot before, MemoryWatch watch)
     {
         var (after, grown, waited) = AllocTraces.Settle(before, watch.MaxWait, () => watch.Take(null));
+        grown = [.. grown.Where(g => AllocTraces.ForDmaBuf(g.Frames))];   // a queue's own memory is not a dma-buf's
         return (new MemoryCheck(property, sequences, grown, waited, before.Live.Count) { Known = grown.Count > 0 ? watch.Classify?.Invoke(grown) : null }, after);
     }
 

@@ -191,4 +191,18 @@ public class KernelMemoryTests
         Assert.Contains("after the aliasing property's 20 sequences", life3.Reason);
         Assert.True(r.Failed);
     }
+
+    /// <summary>Only chains allocated for a dma-buf are judged: a video queue's own buffer memory that a driver keeps (the lab's
+    /// conformance_vcap bug=keepowner, VB2-OWN-9's bug) is not DMABUF-LIFE-4's.</summary>
+    [Fact]
+    public void A_video_queue_s_own_memory_is_not_a_dma_buf_s()
+    {
+        Assert.True(AllocTraces.ForDmaBuf(new AllocTraces.Growth(SgTable, 0, 1).Frames));
+        Assert.True(AllocTraces.ForDmaBuf(["ch_begin_cpu_access", "dma_buf_begin_cpu_access", "dma_buf_ioctl"]));
+        Assert.False(AllocTraces.ForDmaBuf(["vb2_core_allocated_buffers_storage", "vb2_core_create_bufs", "vb2_ioctl_create_bufs"]));
+        Assert.False(AllocTraces.ForDmaBuf(["__vmalloc_node_range_noprof", "vmalloc_user_noprof", "vb2_vmalloc_alloc", "__vb2_queue_alloc"]));
+        var kept = "kmalloc-256: vb2_core_allocated_buffers_storage <- vb2_core_create_bufs <- vb2_ioctl_create_bufs";
+        var r = Run(Tracked, new MemoryWatch(Growing((kept, 1)), TimeSpan.Zero));
+        Assert.Equal(Verdict.Pass, LifeFreed(r).Verdict);
+    }
 }

@@ -137,6 +137,18 @@ public static class AllocTraces
         || function.StartsWith("vgem_", StringComparison.Ordinal) || function.StartsWith("sync_file", StringComparison.Ordinal)
         || function.StartsWith("dma_fence", StringComparison.Ordinal) || function.StartsWith("dma_resv", StringComparison.Ordinal);
 
+    /// <summary>
+    /// A chain allocated for a dma-buf (DMABUF-LIFE-4 judges only these): one of its frames is the dma-buf core's, a dma-buf
+    /// exporter's or importer's dma-buf code ("dma_buf", "dmabuf", udmabuf, dma-heaps, PRIME) or fences and reservations.
+    /// A video queue's own buffer memory (vb2_vmalloc_alloc, vb2_core_allocated_buffers_storage) is on the paths the
+    /// suite watches but is the queue's, not a dma-buf's: a driver that keeps its queue is VB2-OWN-9's bug.
+    /// </summary>
+    public static bool ForDmaBuf(IEnumerable<string> frames) => frames.Any(f =>
+        f.Contains("dma_buf", StringComparison.Ordinal) || f.Contains("dmabuf", StringComparison.Ordinal) || f.Contains("udmabuf", StringComparison.Ordinal)
+        || f.StartsWith("dma_heap", StringComparison.Ordinal) || f.StartsWith("system_heap", StringComparison.Ordinal)
+        || f.StartsWith("drm_prime", StringComparison.Ordinal) || f.StartsWith("drm_gem_prime", StringComparison.Ordinal)
+        || f.StartsWith("sync_file", StringComparison.Ordinal) || f.StartsWith("dma_fence", StringComparison.Ordinal) || f.StartsWith("dma_resv", StringComparison.Ordinal));
+
     /// <summary>Chains holding more objects in <paramref name="after"/> than in <paramref name="before"/>, largest growth first.</summary>
     public static IReadOnlyList<Growth> Grown(Snapshot before, Snapshot after) =>
         [.. after.Live.Where(kv => kv.Value > before.Live.GetValueOrDefault(kv.Key))
