@@ -59,16 +59,8 @@ public sealed class KernelMemoryProperty : IConformanceProperty
         var before = _take(_caches);
         if (before == null) return null;
         int bufs = target.LiveDmaBufs();
-        var env = new Env();
-        var steps = new List<Step>(seq.Ops.Length);
-        foreach (var step in seq.Ops)
-        {
-            // a parallel block's steps run here one after another, and are recorded so (a counterexample in order)
-            var op = step.Branch == 0 ? step : step with { Branch = 0 };
-            // without an oracle nothing says whether a call that may sleep returns: not issued
-            var o = op.MaySleep ? Outcome.NotRun : op.Run(target, env);
-            steps.Add(new Step(op, o));
-        }
+        // a parallel block's steps run here one after another, and are recorded so (a counterexample in order)
+        var steps = ReleaseProperty.RunWithoutOracle(seq.Ops.Select(op => op.Branch == 0 ? op : op with { Branch = 0 }), target);
         target.Reset();
         // a dma-buf the sequence left alive keeps what was allocated for it: the release property's (DMABUF-LIFE-3), not this
         if (target.LiveDmaBufs() > bufs) return null;

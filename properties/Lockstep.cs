@@ -308,16 +308,8 @@ public sealed class ReleaseProperty : IConformanceProperty
         if (settled != null && settled.Contains(Inv.LifeRelease)) return null;   // its one invariant already has a counterexample
         target.Reset();
         int baseline = target.LiveDmaBufs();
-        var env = new Env();
-        var steps = new List<Step>(seq.Ops.Length);
-        int created = 0;
-        foreach (var op in seq.Ops)
-        {
-            // without an oracle nothing says whether a call that may sleep returns: not issued
-            var o = op.MaySleep ? Outcome.NotRun : op.Run(target, env);
-            steps.Add(new Step(op, o));
-            if (o.Ok && op.Creates) created++;
-        }
+        var steps = RunWithoutOracle(seq.Ops, target);
+        int created = steps.Count(s => s.Actual.Ok && s.Op.Creates);
         target.Reset();
         int after = target.LiveDmaBufs();
         if (after < 0) return null;   // the target cannot count (reported by the runner as a limitation)
@@ -326,6 +318,16 @@ public sealed class ReleaseProperty : IConformanceProperty
             return new Failure(Name, Inv.LifeRelease, -1, steps, $"{baseline} live dma-bufs after closing and unmapping everything",
                 $"{after} live dma-bufs", "the target was reset: every fd the sequence opened was closed and every mapping unmapped");
         return null;
+    }
+
+    /// <summary>Runs the ops one after another with no oracle, recording each outcome; a call that may sleep is not issued
+    /// (nothing says whether it returns). Shared by the properties that judge only what is left at the end.</summary>
+    internal static List<Step> RunWithoutOracle(IEnumerable<Op> ops, IBufferTarget target)
+    {
+        var env = new Env();
+        var steps = new List<Step>();
+        foreach (var op in ops) steps.Add(new Step(op, op.MaySleep ? Outcome.NotRun : op.Run(target, env)));
+        return steps;
     }
 }
 
