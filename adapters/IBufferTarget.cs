@@ -42,12 +42,38 @@ public enum FrameSize
 public enum HeapAbi { Current, Short, Long }
 
 /// <summary>
+/// The calls an op can make in any process of a sequence (<c>Op.Process</c>): the suite's own (the target itself) and the
+/// helper processes a target starts for a sequence (<see cref="IBufferTarget.Process"/>). Handles are that process's own
+/// fd numbers and mapping ids; an fd of one process means nothing in another.
+/// </summary>
+public interface IProcessCalls
+{
+    /// <summary>close(2). EBADF for an fd the process does not hold.</summary>
+    Outcome Close(int fd);
+    /// <summary>fcntl(F_GETFD). R0 = FD_CLOEXEC bit.</summary>
+    Outcome FcntlGetFd(int fd);
+    /// <summary>mmap(2) of a dma-buf or memfd. Handle = mapping id.</summary>
+    Outcome Mmap(int fd, long pgoff, long length, int prot, int flags);
+    /// <summary>mmap of the video node at the mem offset of (index, plane) as QUERYBUF reports it (or the vb2 layout when there is no such buffer). Handle = mapping id.</summary>
+    Outcome MmapVideo(int fd, uint type, uint index, uint plane, long length, int prot, int flags);
+    /// <summary>munmap(2) of a mapping this process made. NotRun for an id it does not hold.</summary>
+    Outcome Munmap(int map);
+    /// <summary>Stores a 64-bit value at byte offset of a mapping. NotRun if the mapping is not writable.</summary>
+    Outcome WriteStamp(int map, long offset, ulong value);
+    /// <summary>Loads the 64-bit value at byte offset of a mapping. R0 = value.</summary>
+    Outcome ReadStamp(int map, long offset);
+    /// <summary>DMA_BUF_IOCTL_SYNC with <paramref name="flags"/> (DMA_BUF_SYNC_*). EINVAL for undefined flags; EWOULDBLOCK, without
+    /// the call, for a START that would sleep on a fence.</summary>
+    Outcome DmaBufSync(int fd, ulong flags);
+}
+
+/// <summary>
 /// Every operation the suite can drive, with uapi arguments and the target's own handles (fd numbers,
 /// mapping ids). The reference model and the kernel adapter both implement it, so the compiler keeps
 /// them in step. Expected failures come back as <see cref="Outcome"/> values, never as exceptions.
 /// Observed values (R0..R2) per method are documented on the method.
 /// </summary>
-public interface IBufferTarget : IDisposable
+public interface IBufferTarget : IProcessCalls, IDisposable
 {
     TargetProfile Profile { get; }
 
@@ -65,10 +91,32 @@ public interface IBufferTarget : IDisposable
     /// ignores it; a broken model uses it to act as a non-atomic implementation would when calls overlap.</summary>
     void Parallel(bool inBlock) { }
 
+    // ---- processes ----------------------------------------------------------------------------------
+    /// <summary>
+    /// The calls of helper process <paramref name="process"/> (1 or 2): a process of the sequence besides the suite's own,
+    /// started with no fd and no mapping of the suite's (a kernel target starts a small program of its own on first use and
+    /// drives it over a socket; the model keeps one fd table per process). It lives until <see cref="ExitProcess"/> or
+    /// <see cref="Reset"/>, which ends it; a call after that starts a new one.
+    /// </summary>
+    IProcessCalls Process(int process);
+    /// <summary>
+    /// sendmsg(SCM_RIGHTS) of <paramref name="fd"/> by process <paramref name="from"/> (0: the suite's own) to process
+    /// <paramref name="to"/>, which receives it with recvmsg (MSG_CMSG_CLOEXEC when <paramref name="cloexec"/>). Handle = the fd
+    /// in process <paramref name="to"/>; R0 = 1 when it is the same file as the sender's (fstat: device and inode), else 0.
+    /// EBADF for an fd the sender does not hold (unix(7), net/core/scm.c; DMABUF-PROC-1).
+    /// </summary>
+    Outcome SendFd(int from, int fd, int to, bool cloexec);
+    /// <summary>
+    /// Helper process <paramref name="process"/> calls _exit(0) holding whatever it holds, and the suite waits for it
+    /// (waitpid). R0 = how many dma-bufs its exit released (live dma-bufs before less after, as <see cref="LiveDmaBufs"/> counts
+    /// them), or -1 when the target cannot count. The exit closes every fd and unmaps every mapping of the process before the
+    /// wait returns (kernel/exit.c do_exit: exit_mm, exit_files, exit_task_work, then exit_notify; DMABUF-PROC-2).
+    /// </summary>
+    Outcome ExitProcess(int process);
+
     // ---- fd table -------------------------------------------------------------------------------
     /// <summary>open(2) of a profile device ("video0", "heap:system", "udmabuf"). Handle = fd.</summary>
     Outcome Open(string device, int oflags);
-    Outcome Close(int fd);
     /// <summary>dup(2). Handle = new fd.</summary>
     Outcome Dup(int fd);
     /// <summary>
@@ -77,8 +125,6 @@ public interface IBufferTarget : IDisposable
     /// inode), else 0. EBADF for an fd the process does not hold (net/core/scm.c; DMABUF-SCM-1).
     /// </summary>
     Outcome PassFd(int fd, bool cloexec);
-    /// <summary>fcntl(F_GETFD). R0 = FD_CLOEXEC bit.</summary>
-    Outcome FcntlGetFd(int fd);
     /// <summary>fcntl(F_GETFL). R0 = flags &amp; O_ACCMODE.</summary>
     Outcome FcntlGetFl(int fd);
     /// <summary>
@@ -95,23 +141,13 @@ public interface IBufferTarget : IDisposable
     Outcome UnknownIoctl(int fd);
 
     // ---- mappings ---------------------------------------------------------------------------------
-    /// <summary>mmap(2) of a dma-buf or memfd. Handle = mapping id.</summary>
-    Outcome Mmap(int fd, long pgoff, long length, int prot, int flags);
-    /// <summary>mmap of the video node at the mem offset of (index, plane) as QUERYBUF reports it (or the vb2 layout when there is no such buffer). Handle = mapping id.</summary>
-    Outcome MmapVideo(int fd, uint type, uint index, uint plane, long length, int prot, int flags);
     /// <summary>Anonymous private memory (for USERPTR). Handle = mapping id.</summary>
     Outcome MmapAnon(long length);
-    Outcome Munmap(int map);
-    /// <summary>Stores a 64-bit value at byte offset of a mapping. NotRun if the mapping is not writable.</summary>
-    Outcome WriteStamp(int map, long offset, ulong value);
     /// <summary>Writes one coded frame of stream resolution res (<see cref="Bitstream.Resolutions"/> index) at offset 0 of a
     /// mapping (<see cref="Bitstream.WriteFrame"/>). R0 = its length in bytes. NotRun if the mapping is not writable or shorter.</summary>
     Outcome WriteFrame(int map, int res);
-    /// <summary>Loads the 64-bit value at byte offset of a mapping. R0 = value.</summary>
-    Outcome ReadStamp(int map, long offset);
 
     // ---- dma-buf core ------------------------------------------------------------------------------
-    Outcome DmaBufSync(int fd, ulong flags);
 
     // ---- dma-heap --------------------------------------------------------------------------------
     /// <summary>DMA_HEAP_IOCTL_ALLOC. Handle = data.fd.</summary>

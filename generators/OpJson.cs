@@ -27,6 +27,7 @@ public static class OpJson
     {
         var o = new JsonObject { ["op"] = op.GetType().Name, ["id"] = op.Id };
         if (op.Branch != 0) o["branch"] = op.Branch;   // only a parallel block's ops: files of sequential ones stay as they were
+        if (op.Process != 0) o["process"] = op.Process;   // only a helper process's ops, likewise
         foreach (var p in Parameters(op.GetType()))
         {
             var v = op.GetType().GetProperty(p.Name!)!.GetValue(op)!;
@@ -75,13 +76,14 @@ public static class OpJson
             args[i] = Convert(v, p.ParameterType, $"{where}: {name}.{p.Name}");
         }
         var op = (Op)Activator.CreateInstance(t, args)!;
-        var known = ps.Select(p => p.Name!).Append("op").Append("id").Append("branch").ToHashSet();
+        var known = ps.Select(p => p.Name!).Append("op").Append("id").Append("branch").Append("process").ToHashSet();
         var extra = o.Select(kv => kv.Key).FirstOrDefault(k => !known.Contains(k));
         if (extra != null) throw new OpFormatException($"{where}: {name} has an unknown field \"{extra}\"");
         return op with
         {
             Id = (int)Int(o["id"], $"{where}: id", 0, int.MaxValue),
             Branch = o["branch"] is { } b ? (int)Int(b, $"{where}: branch", 0, Op.MaxBranches) : 0,
+            Process = o["process"] is { } pr ? (int)Int(pr, $"{where}: process", 0, op.RunsInAnyProcess ? Op.MaxProcess : 0) : 0,
         };
     }
 
@@ -130,6 +132,7 @@ public static class OpJson
     {
         var created = new HashSet<int>();
         var branchOf = new Dictionary<int, int>();   // handles created in the current parallel block, and by which branch
+        var processOf = new Dictionary<int, int>();  // the process each handle belongs to
         for (int i = 0; i < ops.Count; i++)
         {
             if (ops[i].Branch == 0) branchOf.Clear();
@@ -138,7 +141,10 @@ public static class OpJson
                 if (!created.Contains(v.Id)) throw new OpFormatException($"step {i + 1}: uses v{v.Id}, which no earlier step creates");
                 if (branchOf.TryGetValue(v.Id, out var b) && b != ops[i].Branch)
                     throw new OpFormatException($"step {i + 1}: uses v{v.Id}, which another branch of its parallel block creates");
+                if (processOf.GetValueOrDefault(v.Id) != ops[i].Process)
+                    throw new OpFormatException($"step {i + 1}: runs in P{ops[i].Process} but uses v{v.Id}, a handle of P{processOf.GetValueOrDefault(v.Id)}");
             }
+            if (ops[i].Creates) processOf[ops[i].Id] = ops[i].CreatesIn;
             if (ops[i].Branch != 0 && ops[i].Creates) branchOf[ops[i].Id] = ops[i].Branch;
             if (ops[i].Creates)
             {

@@ -32,6 +32,22 @@ public sealed class Env
 
     public void Bind(int opId, int handle) => _live[opId] = handle;
 
+    private readonly Dictionary<int, int> _process = new();
+    /// <summary>Binds a handle that belongs to helper process <paramref name="process"/> (0: the suite's own process).</summary>
+    public void Bind(int opId, int handle, int process)
+    {
+        _live[opId] = handle;
+        if (process != 0) _process[opId] = process; else _process.Remove(opId);
+    }
+    /// <summary>The process a live handle belongs to (0: the suite's own).</summary>
+    public int ProcessOf(Var v) => _process.GetValueOrDefault(v.Id);
+    /// <summary>A process exited: every handle it held is gone.</summary>
+    public void KillProcess(int process)
+    {
+        foreach (var (id, p) in _process.ToList())
+            if (p == process) { _live.Remove(id); _process.Remove(id); }
+    }
+
     private readonly Dictionary<int, int> _requestHeld = new();
     /// <summary>How many buffers QBUF has put into this request since it was allocated or re-initialized, on this target.</summary>
     public int RequestHeld(Var request) => _requestHeld.GetValueOrDefault(request.Id);
@@ -48,6 +64,7 @@ public sealed class Env
         var e = new Env();
         foreach (var kv in _live) e._live[kv.Key] = kv.Value;
         foreach (var kv in _requestHeld) e._requestHeld[kv.Key] = kv.Value;
+        foreach (var kv in _process) e._process[kv.Key] = kv.Value;
         return e;
     }
 
@@ -57,6 +74,7 @@ public sealed class Env
         foreach (var kv in branch._live) if (!before._live.ContainsKey(kv.Key)) _live[kv.Key] = kv.Value;
         foreach (var k in before._live.Keys) if (!branch._live.ContainsKey(k)) _live.Remove(k);
         foreach (var kv in branch._requestHeld) _requestHeld[kv.Key] = kv.Value;
+        foreach (var kv in branch._process) _process[kv.Key] = kv.Value;
     }
 }
 
@@ -78,8 +96,25 @@ public abstract record Op
     /// <summary>The most branches a parallel block has.</summary>
     public const int MaxBranches = 3;
 
-    /// <summary>The op as a counterexample lists it: <see cref="Text"/>, after "[A] ", "[B] " or "[C] " for a parallel block's branch.</summary>
-    public string Listed => Branch == 0 ? Text : $"[{(char)('A' + Branch - 1)}] {Text}";
+    /// <summary>
+    /// The process the op runs in: 0, the suite's own; 1, the sequence's helper process (<see cref="IBufferTarget.Process"/>),
+    /// which holds only what was sent to it (<see cref="SendFd"/>) or made there, until it exits (<see cref="ExitProcess"/>).
+    /// Only ops that can run anywhere (<see cref="RunsInAnyProcess"/>) take a non-zero process.
+    /// </summary>
+    public int Process { get; init; }
+
+    /// <summary>The most helper processes a sequence has.</summary>
+    public const int MaxProcess = 1;
+
+    /// <summary>Whether the op may run in a helper process (<see cref="Process"/> non-zero).</summary>
+    public virtual bool RunsInAnyProcess => false;
+
+    /// <summary>The process whose handle the op's success creates: its own, unless the op says otherwise (a sent fd).</summary>
+    public virtual int CreatesIn => Process;
+
+    /// <summary>The op as a counterexample lists it: <see cref="Text"/>, after "[A] ", "[B] " or "[C] " for a parallel block's
+    /// branch, and "[P1] " for an op the helper process runs.</summary>
+    public string Listed => (Branch == 0 ? "" : $"[{(char)('A' + Branch - 1)}] ") + (Process == 0 ? "" : $"[P{Process}] ") + Text;
 
     /// <summary>Catalog area the op belongs to (for --area filtering).</summary>
     public abstract string Area { get; }
@@ -119,10 +154,10 @@ public abstract record Op
     public Outcome Run(IBufferTarget t, Env env)
     {
         t.BeginOp(Id);
-        var o = Call(t, env);
+        var o = Process == 0 || this is not ProcessOp p ? Call(t, env) : p.CallIn(t.Process(Process), env);
         if (o.Errno == Errno.OK)
         {
-            if (Creates) env.Bind(Id, o.Handle);
+            if (Creates) env.Bind(Id, o.Handle, CreatesIn);
             if (Consumes.Id > 0) env.Kill(Consumes);
             Succeeded(env);
         }
@@ -217,6 +252,8 @@ public interface IOpVisitor<out T>
     T Visit(FcntlGetFl op);
     T Visit(Exec op);
     T Visit(PassFd op);
+    T Visit(SendFd op);
+    T Visit(ExitProcess op);
     T Visit(Llseek op);
     T Visit(UnknownIoctl op);
     T Visit(Mmap op);
@@ -270,6 +307,18 @@ public interface IOpVisitor<out T>
     T Visit(Poll op);
 }
 
+/// <summary>
+/// An op that can run in any process of the sequence (<see cref="Op.Process"/>): its call is one of <see cref="IProcessCalls"/>,
+/// made on the suite's own process or on a helper's, with handles of that process.
+/// </summary>
+public abstract record ProcessOp : Op
+{
+    public sealed override bool RunsInAnyProcess => true;
+    /// <summary>The call, on the calls of the process the op runs in.</summary>
+    protected internal abstract Outcome CallIn(IProcessCalls t, Env env);
+    protected sealed override Outcome Call(IBufferTarget t, Env env) => CallIn(t, env);
+}
+
 // ------------------------------------------------------------------ fd table
 
 public sealed record Open(
@@ -283,12 +332,12 @@ public sealed record Open(
     public override string Text => $"v{Id} = open(\"{Device}\", {OpenFlagNames(Flags)})";
 }
 
-public sealed record Close(Var Fd) : Op
+public sealed record Close(Var Fd) : ProcessOp
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "dmabuf";
     public override Var Consumes => Fd;
-    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.Close(fd) : NotRun;
+    protected internal override Outcome CallIn(IProcessCalls t, Env env) => env.Resolve(Fd, out var fd) ? t.Close(fd) : NotRun;
     public override string Text => $"close({Fd})";
 }
 
@@ -302,11 +351,11 @@ public sealed record Dup(Var Fd) : Op
     public override string Text => $"v{Id} = dup({Fd})";
 }
 
-public sealed record FcntlGetFd(Var Fd) : Op
+public sealed record FcntlGetFd(Var Fd) : ProcessOp
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "dmabuf";
-    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.FcntlGetFd(fd) : NotRun;
+    protected internal override Outcome CallIn(IProcessCalls t, Env env) => env.Resolve(Fd, out var fd) ? t.FcntlGetFd(fd) : NotRun;
     public override string Text => $"fcntl({Fd}, F_GETFD)";
     public override string Observed(in Outcome o) => o.Ok ? (o.R0 == FD_CLOEXEC ? "FD_CLOEXEC" : "0") : base.Observed(o);
 }
@@ -325,6 +374,41 @@ public sealed record PassFd(Var Fd, [DrawnFrom(nameof(Domains.RecvCloexec))] boo
     public override string Text => $"v{Id} = recvmsg(SCM_RIGHTS{(Cloexec ? ", MSG_CMSG_CLOEXEC" : "")}) of sendmsg(SCM_RIGHTS, {Fd})";
     public override string Observed(in Outcome o) => o.Ok ? (o.R0 == 1 ? "the same file" : "another file") : base.Observed(o);
     public override IEnumerable<Op> Simplify() { if (Cloexec) yield return this with { Cloexec = false }; }
+}
+
+/// <summary>
+/// The fd sent by the op's process (<see cref="Op.Process"/>) to process <see cref="To"/> over the socket between them
+/// (sendmsg, SCM_RIGHTS) and received there (recvmsg, with MSG_CMSG_CLOEXEC when <see cref="Cloexec"/>): a new fd in
+/// <see cref="To"/> for the same file, observed as R0 = 1 when fstat finds the same device and inode (DMABUF-PROC-1).
+/// </summary>
+public sealed record SendFd(Var Fd, [Derived("the other process: 1 from the suite's own, 0 from the helper")] int To,
+    [DrawnFrom(nameof(Domains.RecvCloexec))] bool Cloexec) : Op
+{
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
+    public override string Area => "dmabuf";
+    public override bool Creates => true;
+    public override bool RunsInAnyProcess => true;
+    public override int CreatesIn => To;
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.SendFd(Process, fd, To, Cloexec) : NotRun;
+    public override string Text => $"v{Id} = {Fd} sent to P{To} (sendmsg SCM_RIGHTS; recvmsg{(Cloexec ? " MSG_CMSG_CLOEXEC" : "")} there)";
+    public override string Observed(in Outcome o) => o.Ok ? (o.R0 == 1 ? "the same file" : "another file") : base.Observed(o);
+    public override IEnumerable<Op> Simplify() { if (Cloexec) yield return this with { Cloexec = false }; }
+}
+
+/// <summary>
+/// The op's process (a helper, <see cref="Op.Process"/> 1) calls _exit(0) holding what it holds, and the suite waits for it:
+/// R0 = how many dma-bufs the exit released, by bufinfo's count (DMABUF-PROC-2); -1 where the target cannot count.
+/// Afterwards none of its handles is live; a later op in that process runs in a new one.
+/// </summary>
+public sealed record ExitProcess : Op
+{
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
+    public override string Area => "dmabuf";
+    public override bool RunsInAnyProcess => true;
+    protected override Outcome Call(IBufferTarget t, Env env) => Process == 0 ? NotRun : t.ExitProcess(Process);
+    protected override void Succeeded(Env env) => env.KillProcess(Process);
+    public override string Text => "_exit(0); the suite's waitpid returns";
+    public override string Observed(in Outcome o) => o.Ok ? (o.R0 < 0 ? "exited (released dma-bufs not counted)" : $"exited; {o.R0} dma-buf(s) released") : base.Observed(o);
 }
 
 /// <summary>
@@ -397,13 +481,13 @@ public sealed record Mmap(
     [DrawnFrom(nameof(Domains.MmapPage))] long PgOff,
     [DrawnFrom(nameof(Domains.MmapLength))] long Length,
     [Derived("from the access mode of the fd mapped (sometimes the other)")] int Prot,
-    [Derived("MAP_SHARED; a udmabuf sometimes MAP_PRIVATE")] int Flags) : Op
+    [Derived("MAP_SHARED; a udmabuf sometimes MAP_PRIVATE")] int Flags) : ProcessOp
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "dmabuf";
     public override bool Creates => true;
     public override Resource Makes => Resource.Mapping;
-    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.Mmap(fd, PgOff, Length, Prot, Flags) : NotRun;
+    protected internal override Outcome CallIn(IProcessCalls t, Env env) => env.Resolve(Fd, out var fd) ? t.Mmap(fd, PgOff, Length, Prot, Flags) : NotRun;
     public override string Text => $"v{Id} = mmap(NULL, {Length}, {ProtNames(Prot)}, {(Flags == MAP_SHARED ? "MAP_SHARED" : "MAP_PRIVATE")}, {Fd}, {PgOff}*PAGE_SIZE)";
     public override string Observed(in Outcome o) => o.Ok ? "mapped" : $"MAP_FAILED {o.Errno}";
     public static string ProtNames(int p) => p switch { PROT_READ => "PROT_READ", PROT_WRITE => "PROT_WRITE", PROT_READ | PROT_WRITE => "PROT_READ|PROT_WRITE", _ => "PROT_NONE" };
@@ -416,13 +500,13 @@ public sealed record MmapVideo(
     [DrawnFrom(nameof(Domains.MmapVideoPlane)), DrawnFrom(nameof(Domains.MmapVideoMplanePlane))] uint Plane,
     [DrawnFrom(nameof(Domains.MmapVideoLength))] long Length,
     [DrawnFrom(nameof(Domains.MmapVideoProt))] int Prot,
-    [DrawnFrom(nameof(Domains.MmapVideoFlags))] int Flags) : Op
+    [DrawnFrom(nameof(Domains.MmapVideoFlags))] int Flags) : ProcessOp
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
     public override bool Creates => true;
     public override Resource Makes => Resource.Mapping;
-    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.MmapVideo(fd, Type, Index, Plane, Length, Prot, Flags) : NotRun;
+    protected internal override Outcome CallIn(IProcessCalls t, Env env) => env.Resolve(Fd, out var fd) ? t.MmapVideo(fd, Type, Index, Plane, Length, Prot, Flags) : NotRun;
     public override string Text => $"v{Id} = mmap(NULL, {Length}, {Mmap.ProtNames(Prot)}, {(Flags == MAP_SHARED ? "MAP_SHARED" : "MAP_PRIVATE")}, {Fd}, mem_offset(index {Index}, plane {Plane}))";
     public override string Observed(in Outcome o) => o.Ok ? "mapped" : $"MAP_FAILED {o.Errno}";
 }
@@ -437,23 +521,23 @@ public sealed record MmapAnon([Derived("a frame plus a page, rounded up (covers 
     public override string Text => $"v{Id} = mmap(NULL, {Length}, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)";
 }
 
-public sealed record Munmap(Var Map) : Op
+public sealed record Munmap(Var Map) : ProcessOp
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "dmabuf";
     public override Var Consumes => Map;
-    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Map, out var m) ? t.Munmap(m) : NotRun;
+    protected internal override Outcome CallIn(IProcessCalls t, Env env) => env.Resolve(Map, out var m) ? t.Munmap(m) : NotRun;
     public override string Text => $"munmap({Map})";
 }
 
 public sealed record WriteStamp(
     Var Map,
     [Derived("a word within the mapping (the harness's own access, not a uapi argument)")] long Offset,
-    [Derived("a random odd word")] ulong Value) : Op
+    [Derived("a random odd word")] ulong Value) : ProcessOp
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "dmabuf";
-    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Map, out var m) ? t.WriteStamp(m, Offset, Value) : NotRun;
+    protected internal override Outcome CallIn(IProcessCalls t, Env env) => env.Resolve(Map, out var m) ? t.WriteStamp(m, Offset, Value) : NotRun;
     public override string Text => $"*(u64 *)({Map} + {Offset}) = 0x{Value:x}";
     public override IEnumerable<Op> Simplify() { if (Offset != 0) yield return this with { Offset = 0 }; }
 }
@@ -475,11 +559,11 @@ public sealed record WriteFrame(Var Map, [DrawnFrom(nameof(Domains.StreamResolut
     public override IEnumerable<Op> Simplify() { if (Res != 0) yield return this with { Res = 0 }; }
 }
 
-public sealed record ReadStamp(Var Map, [Derived("a word within the mapping")] long Offset) : Op
+public sealed record ReadStamp(Var Map, [Derived("a word within the mapping")] long Offset) : ProcessOp
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "dmabuf";
-    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Map, out var m) ? t.ReadStamp(m, Offset) : NotRun;
+    protected internal override Outcome CallIn(IProcessCalls t, Env env) => env.Resolve(Map, out var m) ? t.ReadStamp(m, Offset) : NotRun;
     public override string Text => $"*(u64 *)({Map} + {Offset})";
     public override string Observed(in Outcome o) => o.Ok ? $"0x{(ulong)o.R0:x}" : base.Observed(o);
     public override IEnumerable<Op> Simplify() { if (Offset != 0) yield return this with { Offset = 0 }; }
@@ -511,11 +595,11 @@ public sealed record TransferStamp(
 
 // ------------------------------------------------------------------ dma-buf ioctls
 
-public sealed record DmaBufSync(Var Fd, [DrawnFrom(nameof(Domains.SyncFlags))] ulong Flags) : Op
+public sealed record DmaBufSync(Var Fd, [DrawnFrom(nameof(Domains.SyncFlags))] ulong Flags) : ProcessOp
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "dmabuf";
-    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.DmaBufSync(fd, Flags) : NotRun;
+    protected internal override Outcome CallIn(IProcessCalls t, Env env) => env.Resolve(Fd, out var fd) ? t.DmaBufSync(fd, Flags) : NotRun;
     public override string Text => $"ioctl({Fd}, DMA_BUF_IOCTL_SYNC, {{.flags = {SyncFlagNames(Flags)}}})";
 }
 

@@ -112,6 +112,8 @@ public sealed class SequenceGenerator
         public bool Submitted;      // a request: queued with MEDIA_REQUEST_IOC_QUEUE
         public uint BufType, BufIndex;   // a video mapping: the buffer it maps (Owner: the file it was mapped through)
         public int Gen;                  // a mem2mem OUTPUT mapping: the context's OUTPUT allocation it maps (M2mContext.OutGen)
+        public int Proc;                 // the process it belongs to (Op.Process): 0, the suite's own; 1, the helper
+        public Var SentFrom;             // an fd another process sent: the sender's
     }
 
     private IReadOnlySet<string> _focus = new HashSet<string>();
@@ -169,6 +171,9 @@ public sealed class SequenceGenerator
         _requestPoked = false;
         // and the quarter no family above uses execs a new program now and then, to ask it which fds it was handed
         _execFamily = seed % 4 == 1;
+        // and half of that quarter has a second process: fds are sent to it, it maps, reads, writes, syncs and closes them,
+        // sends them back, and exits holding what it holds, while this process goes on with the same buffers (DMABUF-PROC-1, -2)
+        _procFamily = seed % 8 == 5;
         var rng = new Rng(seed);
         _mixVideo = rng.Chance(35);
         // half the sequences focus on one area, so deep states of each area are reached as often as mixed ones
@@ -201,7 +206,7 @@ public sealed class SequenceGenerator
             foreach (var op in seq.Ops) { _model.BeginStep(null); Track(op, op.Run(_model, env), vars); }
             if (b == 1)
             {
-                var shared = vars.Where(v => v.Live && v.Kind is K.DmaBuf or K.Video or K.Gem or K.Map or K.Sync).ToList();
+                var shared = vars.Where(v => v.Live && v.Proc == 0 && v.Kind is K.DmaBuf or K.Video or K.Gem or K.Map or K.Sync).ToList();
                 if (shared.Count > 0) focus = r.Pick(shared).Var;
             }
             var br = new Rng(r.Next());
@@ -236,7 +241,7 @@ public sealed class SequenceGenerator
     /// through mappings, and one unmapped under it by another thread would fault the suite, not the kernel. Not the harness's
     /// own comparison of two fds (SameInode: the adapter's books, then two statx calls), which is no one call the kernel makes
     /// atomic: a close in another branch between them gave the lab a false alarm.</summary>
-    public static bool InBlock(Op op) => !op.MaySleep && op is DmaBufSync or Close or Dup or FcntlGetFd or FcntlGetFl or Llseek or Mmap or MmapVideo
+    public static bool InBlock(Op op) => !op.MaySleep && op.Process == 0 && op is DmaBufSync or Close or Dup or FcntlGetFd or FcntlGetFl or Llseek or Mmap or MmapVideo
         or ReadStamp or WriteStamp or ExpBuf or QueryBuf or ReqBufs or PrimeHandleToFd or PrimeFdToHandle or GemClose
         or ExportSyncFile or SyncFileInfo or Poll or VgemFenceSignal or DmaBufSetName or DmaBufSetNameA or DmaHeapAlloc or UdmabufCreate
         or DrmDumbExport;
@@ -282,6 +287,14 @@ public sealed class SequenceGenerator
     private void Track(Op op, Outcome o, List<V> vars)
     {
         if (!o.Ok) return;
+        int before = vars.Count;
+        TrackHandles(op, o, vars);
+        // what the op made belongs to the process it was made in (a sent fd: the receiver)
+        if (vars.Count > before) vars[^1].Proc = op.CreatesIn;
+    }
+
+    private void TrackHandles(Op op, Outcome o, List<V> vars)
+    {
         TrackContext(op);
         if (op is ReqBufs rb) _memory = rb.Count == 0 ? 0 : rb.Memory;
         if (op is CreateBufs cb && cb.Count > 0) _memory = cb.Memory;
@@ -294,6 +307,13 @@ public sealed class SequenceGenerator
                 break;
             case Dup x when Find(x.Fd) is { } src:
                 vars.Add(new V(new Var(op.Id), src.Kind) { Device = src.Device, Size = src.Size, AccMode = src.AccMode, Sealed = src.Sealed });
+                break;
+            case SendFd x when Find(x.Fd) is { } sent:
+                vars.Add(new V(new Var(op.Id), sent.Kind) { Device = sent.Device, Size = sent.Size, AccMode = sent.AccMode, Sealed = sent.Sealed, Fenced = sent.Fenced,
+                    SentFrom = x.Fd });
+                break;
+            case ExitProcess:
+                foreach (var v in vars) if (v.Proc == op.Process) v.Live = false;
                 break;
             case PassFd x when Find(x.Fd) is { } sent:
                 vars.Add(new V(new Var(op.Id), sent.Kind) { Device = sent.Device, Size = sent.Size, AccMode = sent.AccMode, Sealed = sent.Sealed, Fenced = sent.Fenced });
@@ -367,6 +387,7 @@ public sealed class SequenceGenerator
     private bool _pinPath;      // steered to USERPTR QBUFs of memory vb2 must refuse to pin (see Generate)
     private int _pinQueued;     // how many such QBUFs this sequence has sent
     private bool _execFamily;   // asks an exec'd program which fds it holds (see Generate)
+    private bool _procFamily;   // has a second process (see Generate)
     private uint? _requestBound;      // the buffer the request-memory way last put into a request
     private bool _requestPoked;       // and whether a refused QBUF without the request has been tried on it since
     private int _requestMemoryQueued;   // QBUFs into requests the request-memory way has taken in this sequence
@@ -396,6 +417,7 @@ public sealed class SequenceGenerator
         {
             case Open x when Profile.VideoNode(x.Device) is { IsMem2Mem: true }: _contexts[op.Id] = new M2mContext(); break;
             case Dup x when Of(x.Fd) is { } c: _contexts[op.Id] = c; break;
+            case SendFd x when Of(x.Fd) is { } c: _contexts[op.Id] = c; break;
             case ReqBufs x when Of(x.Fd) is { } c:
                 if (IsOutputType(x.Type)) c.OutBufs = x.Count > 0; else c.CapBufs = x.Count > 0;
                 if (IsOutputType(x.Type)) { c.Written.Clear(); c.OutGen++; }   // new buffers: what was written stays with the old ones
@@ -414,7 +436,7 @@ public sealed class SequenceGenerator
 
     private Op? Next(ref Rng r, List<V> vars, Env env)
     {
-        var live = vars.Where(v => v.Live).ToList();
+        var live = vars.Where(v => v.Live && v.Proc == 0).ToList();
         List<V> Of(K k) => live.Where(v => v.Kind == k).ToList();
         var video = Of(K.Video); var heaps = Of(K.Heap); var udev = Of(K.UdmaDev); var drms = Of(K.Drm);
         var bufs = Of(K.DmaBuf); var memfds = Of(K.Memfd); var maps = Of(K.Map);
@@ -854,6 +876,7 @@ public sealed class SequenceGenerator
             var fds = live.Where(v => v.Kind is not (K.Map or K.Gem or K.Fence)).Select(v => v.Var).Take(62).ToImmutableArray();
             Add(2, _ => new Exec(fds));
         }
+        if (_procFamily && core) ProcessRules(Add, vars, bufs, video);
         if (core && rules.Count > 0)
         {
             Add(1, r => r.Weighted<Op>((1, new Llseek(Var.BadFd, 0, SEEK_END)), (1, new DmaBufSync(Var.BadFd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW)), (1, new FcntlGetFd(Var.BadFd))));
@@ -874,6 +897,60 @@ public sealed class SequenceGenerator
             pick -= w;
         }
         return null;
+    }
+
+    /// <summary>
+    /// The second process (<see cref="Op.Process"/> 1): this process's dma-buf and video fds are sent to it (SCM_RIGHTS), and it
+    /// maps them (a dma-buf whole, a video buffer as this process would), writes and reads the mappings, syncs and closes
+    /// them, sends one back, and exits holding what it holds, while this process's own rules go on with the same buffers: the
+    /// owner's REQBUFS(0) or close while the other process maps the queue's buffers, a close here while it holds the fd there
+    /// (DMABUF-PROC-1, DMABUF-PROC-2).
+    /// </summary>
+    private void ProcessRules(Action<int, Func<Rng, Op?>> Add, List<V> vars, List<V> bufs, List<V> video)
+    {
+        var theirs = vars.Where(v => v.Live && v.Proc == 1).ToList();
+        var fds = theirs.Where(v => v.Kind is K.DmaBuf or K.Video).ToList();
+        var theirBufs = theirs.Where(v => v.Kind == K.DmaBuf).ToList();
+        var theirVideo = theirs.Where(v => v.Kind == K.Video).ToList();
+        var theirMaps = theirs.Where(v => v.Kind == K.Map).ToList();
+        var sendable = bufs.Concat(video).ToList();
+        if (sendable.Count > 0) Add(fds.Count < 2 ? 30 : fds.Count < 4 ? 6 : 1, r => new SendFd(r.Pick(sendable).Var, 1, Draw(Domains.RecvCloexec, ref r)));
+        // this process closes its fd of a file the other holds too: the file lives on there (and goes with its exit)
+        var alsoTheirs = bufs.Concat(video).Where(b => fds.Any(f => f.SentFrom == b.Var)).ToList();
+        if (alsoTheirs.Count > 0) Add(8, r => new Close(r.Pick(alsoTheirs).Var));
+        if (theirBufs.Count > 0)
+        {
+            Add(10, r =>
+            {
+                var b = r.Pick(theirBufs);
+                return new Mmap(b.Var, 0, b.Size, b.AccMode == O_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED) { Process = 1 };
+            });
+            Add(6, r => new DmaBufSync(r.Pick(theirBufs).Var, Draw(Domains.SyncFlags, ref r)) { Process = 1 });
+            Add(3, r => new FcntlGetFd(r.Pick(theirBufs).Var) { Process = 1 });
+            Add(3, r => new SendFd(r.Pick(theirBufs).Var, 0, Draw(Domains.RecvCloexec, ref r)) { Process = 1 });
+        }
+        if (theirVideo.Count > 0 && Profile.Video.Count > 0)
+        {
+            var node = Profile.Video[0];
+            bool mp = node.MultiPlanar;
+            int np = node.NumPlanes;
+            Add(10, r =>
+            {
+                uint p = mp ? Draw(Domains.MmapVideoMplanePlane, ref r)(np) : Draw(Domains.MmapVideoPlane, ref r);
+                uint t = node.IsMem2Mem ? Draw(Domains.M2mBufType, ref r)(node) : node.BufType;
+                return new MmapVideo(r.Pick(theirVideo).Var, t, IndexArg(ref r), p, Draw(Domains.MmapVideoLength, ref r)(node.QueueFor(t).PlaneSize(p)),
+                    Draw(Domains.MmapVideoProt, ref r), Draw(Domains.MmapVideoFlags, ref r)) { Process = 1 };
+            });
+        }
+        if (fds.Count > 0) Add(4, r => new Close(r.Pick(fds).Var) { Process = 1 });
+        if (theirMaps.Count > 0)
+        {
+            var writable = theirMaps.Where(m => (m.Prot & PROT_WRITE) != 0).ToList();
+            if (writable.Count > 0) Add(10, r => { var m = r.Pick(writable); return new WriteStamp(m.Var, OffsetArg(ref r, m.Size), r.Next() | 1) { Process = 1 }; });
+            Add(12, r => { var m = r.Pick(theirMaps); return new ReadStamp(m.Var, OffsetArg(ref r, m.Size)) { Process = 1 }; });
+            Add(3, r => new Munmap(r.Pick(theirMaps).Var) { Process = 1 });
+        }
+        if (theirs.Count > 0) Add(8, _ => new ExitProcess { Process = 1 });
     }
 
     private static Var DrmFor(ref Rng r, V gem, List<V> drms) =>

@@ -55,7 +55,7 @@ public static class CReproducer
                 continue;
             }
             em.Headers(s.Op);
-            var code = s.Op.Accept(em);
+            var code = s.Op.Process != 0 && s.Op is ProcessOp ? em.InP1(s.Op) : s.Op.Accept(em);
             // values a device chose (contents it wrote, a format's sizes and the lengths that follow from them) are compared
             // as learned from this device where an earlier step learned them
             // (1: contents, learned by the steps that read them; 2: a format's sizes, learned by the format steps; 3: a
@@ -111,6 +111,7 @@ public static class CReproducer
         sb.Append(Prelude);
         foreach (var helper in em.Helpers.Order(StringComparer.Ordinal)) sb.Append(Helpers[helper]);
         if (memoryCheck) sb.Append(MemoryHelpers);
+        if (em.P1Cases.Count > 0 || em.Helpers.Contains("p1")) sb.Append(P1Steps(em.P1Cases));
         sb.Append(branchFunctions);
         sb.Append("\n/* The sequence. Returns 0 when every step was as documented, 1 at the first that was not, 4 when the\n * device took another documented outcome than the recorded run at a step the rest depends on. */\n");
         sb.Append("static int run(void)\n{\n\tint rc = 0;\n");
@@ -119,7 +120,23 @@ public static class CReproducer
         else sb.Append("\t(void)rc;\n");
         sb.Append(body);
         sb.Append("}\n");
-        sb.Append(MainDevices).Append(setup).Append(MainAttempts);
+        // the second process is this program started again: it serves P1's steps instead of running the sequence
+        sb.Append(em.Helpers.Contains("p1") ? MainDevices.Replace("\tint rc = 0, attempt;\n\n", "\tint rc = 0, attempt;\n\n\tif (argc == 2 && strcmp(argv[1], P1_ARG) == 0)\n\t\treturn p1_serve();\n") : MainDevices)
+            .Append(setup).Append(MainAttempts);
+        var program = sb.ToString();
+        // every clean-up ends P1 first: its exit releases what it holds
+        return em.Helpers.Contains("p1") ? program.Replace("static UNUSED void cleanup(void)\n{\n", "static void p1_stop(void);\n\nstatic UNUSED void cleanup(void)\n{\n\tp1_stop();\n") : program;
+    }
+
+    /// <summary>P1's steps: one case per step it runs (by op id), the same C as a step in this process.</summary>
+    private static string P1Steps(IReadOnlyDictionary<int, string> cases)
+    {
+        var sb = new StringBuilder("\n/* the steps P1 runs, by their request number; passed: the fd the request carried (-1: none) */\n");
+        sb.Append("static struct outcome p1_step(int step, int passed, const struct p1_req *q, int *send)\n{\n\tstruct outcome o = { NOT_RUN, 0, 0, 0 };\n\n");
+        sb.Append("\t(void)passed;\n\t(void)q;\n\t(void)send;\n\tswitch (step) {\n");
+        foreach (var (id, code) in cases)
+            sb.Append($"\tcase {id}: {{\n").Append(Indent(code, 2)).Append("\t\tbreak;\n\t}\n");
+        sb.Append("\t}\n\treturn o;\n}\n");
         return sb.ToString();
     }
 
@@ -508,7 +525,8 @@ public static class CReproducer
                     _ => 1,
                 });
                 if (s.Op is DmaHeapAlloc or DrmDumbExport or UdmabufCreate or UdmabufCreateList or ExpBuf or PrimeHandleToFd
-                    || s.Op is Dup d && d.Fd.Id > 0 && DmaBufs.Contains(_slot.GetValueOrDefault(d.Fd.Id)))
+                    || s.Op is Dup d && d.Fd.Id > 0 && DmaBufs.Contains(_slot.GetValueOrDefault(d.Fd.Id))
+                    || s.Op is SendFd sf && sf.Fd.Id > 0 && DmaBufs.Contains(_slot.GetValueOrDefault(sf.Fd.Id)))
                     DmaBufs.Add(_slot[s.Op.Id]);
             }
         }
@@ -525,6 +543,36 @@ public static class CReproducer
     {
         public readonly HashSet<string> UapiHeaders = new();
         public readonly HashSet<string> Helpers = new();
+        /// <summary>The C of each step the second process runs, by op id: the cases of p1_step.</summary>
+        public readonly SortedDictionary<int, string> P1Cases = new();
+
+        /// <summary>A step P1 runs: its own C goes into p1_step (the same C as in this process, on P1's slots); here, the request.</summary>
+        public string InP1(Op op)
+        {
+            Helpers.Add("p1");
+            P1Cases[op.Id] = op.Accept(this);
+            return $"o = in_p1({op.Id}, -1, 0, NULL);";
+        }
+
+        public string Visit(SendFd op)
+        {
+            Helpers.Add("p1");
+            if (op.Process == 0)
+            {
+                // this process sends; P1 takes the fd into the step's slot and compares it with the sender's
+                P1Cases[op.Id] = $"o = p1_took(passed, q, {slots.Of(op)});";
+                return $"o = in_p1({op.Id}, {Fd(op.Fd)}, {(op.Cloexec ? 1 : 0)}, NULL);";
+            }
+            // P1 sends its fd back with its device and inode; this process takes it into the step's slot
+            P1Cases[op.Id] = $"o = p1_give({Fd(op.Fd)}, send);";
+            return $"{{\n\tint got = -1;\n\n\to = in_p1({op.Id}, -1, {(op.Cloexec ? 1 : 0)}, &got);\n\tif (o.err == 0)\n\t\to = p1_sent_back(got, o, {slots.Of(op)});\n}}";
+        }
+
+        public string Visit(ExitProcess op)
+        {
+            Helpers.Add("p1");
+            return "o = p1_exit();";
+        }
 
         public void Headers(Op op)
         {
@@ -1890,6 +1938,230 @@ public static class CReproducer
             	if (o.err == 0)
             		o.r0 = c.size;
             	return o;
+            }
+
+            """,
+        ["p1"] = """
+
+            #include <spawn.h>
+            #include <sys/socket.h>
+            #include <sys/sysmacros.h>
+            #include <sys/wait.h>
+
+            /*
+             * P1, the sequence's second process: this program started again (posix_spawn of /proc/self/exe with P1_ARG), so it
+             * holds no fd and no mapping of this one's, only what the steps send it or make there. It runs each step marked
+             * [P1] when asked (p1_step, on its own slots) and answers with the outcome, over a SOCK_SEQPACKET socketpair that
+             * is its fd 3, as the suite's conformance-helper does. Its exit releases whatever it holds.
+             */
+            #define P1_ARG "--conformance-p1"
+            struct p1_req { int step, cloexec, fences_used; long long dev_major, dev_minor, ino; };
+            static pid_t p1_pid = -1;
+            static int p1_sock = -1;
+            static struct outcome p1_step(int step, int passed, const struct p1_req *q, int *send);
+
+            static int p1_start(void)
+            {
+            	posix_spawn_file_actions_t fa;
+            	char *args[] = { "repro", P1_ARG, NULL };
+            	extern char **environ;
+            	struct outcome ready;
+            	int sv[2], rc;
+
+            	if (p1_sock >= 0)
+            		return 0;
+            	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+            		return -1;
+            	posix_spawn_file_actions_init(&fa);
+            	posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
+            	posix_spawn_file_actions_addclosefrom_np(&fa, 4);
+            	rc = posix_spawn(&p1_pid, "/proc/self/exe", &fa, NULL, args, environ);
+            	posix_spawn_file_actions_destroy(&fa);
+            	close(sv[1]);
+            	if (rc != 0) {
+            		close(sv[0]);
+            		p1_pid = -1;
+            		errno = rc;
+            		return -1;
+            	}
+            	p1_sock = sv[0];
+            	if (recv(p1_sock, &ready, sizeof(ready), 0) != (ssize_t)sizeof(ready) || ready.r0 != p1_pid) {
+            		p1_stop();
+            		errno = ECHILD;
+            		return -1;
+            	}
+            	return 0;
+            }
+
+            /* P1 exits (a request for step 0) and is waited for */
+            static void p1_stop(void)
+            {
+            	struct p1_req q = { 0, 0, 0, 0, 0, 0 };
+            	int status;
+
+            	if (p1_sock >= 0) {
+            		if (send(p1_sock, &q, sizeof(q), 0) != (ssize_t)sizeof(q) && p1_pid > 0)
+            			kill(p1_pid, SIGKILL);
+            		close(p1_sock);
+            		p1_sock = -1;
+            	}
+            	if (p1_pid > 0)
+            		while (waitpid(p1_pid, &status, 0) < 0 && errno == EINTR)
+            			;
+            	p1_pid = -1;
+            }
+
+            /* step `step` in P1 (started first if it is not running); fd, when >= 0, is sent with it (SCM_RIGHTS) with its
+             * device and inode; an fd P1 sends back goes to *got (received with MSG_CMSG_CLOEXEC when cloexec) */
+            static struct outcome in_p1(int step, int fd, int cloexec, int *got)
+            {
+            	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control;
+            	struct p1_req q = { step, cloexec, fences_used, 0, 0, 0 };
+            	struct iovec iov = { .iov_base = &q, .iov_len = sizeof(q) };
+            	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+            	struct outcome o;
+            	struct cmsghdr *c;
+            	struct stat st;
+
+            	if (p1_start() != 0)
+            		return fail();
+            	memset(&control, 0, sizeof(control));
+            	if (fd >= 0) {
+            		if (fstat(fd, &st) != 0)
+            			return fail();
+            		q.dev_major = major(st.st_dev);
+            		q.dev_minor = minor(st.st_dev);
+            		q.ino = (long long)st.st_ino;
+            		m.msg_control = control.buf;
+            		m.msg_controllen = sizeof(control.buf);
+            		c = CMSG_FIRSTHDR(&m);
+            		c->cmsg_len = CMSG_LEN(sizeof(int));
+            		c->cmsg_level = SOL_SOCKET;
+            		c->cmsg_type = SCM_RIGHTS;
+            		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+            	}
+            	if (sendmsg(p1_sock, &m, 0) != (ssize_t)sizeof(q))
+            		goto lost;
+            	memset(&control, 0, sizeof(control));
+            	iov.iov_base = &o;
+            	iov.iov_len = sizeof(o);
+            	m.msg_control = control.buf;
+            	m.msg_controllen = sizeof(control.buf);
+            	if (recvmsg(p1_sock, &m, got && cloexec ? MSG_CMSG_CLOEXEC : 0) != (ssize_t)sizeof(o))
+            		goto lost;
+            	if (got) {
+            		c = CMSG_FIRSTHDR(&m);
+            		*got = (m.msg_flags & MSG_CTRUNC) ? -EMFILE
+            			: c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS ? *(int *)CMSG_DATA(c) : -1;
+            	}
+            	return o;
+            lost:
+            	printf("# P1 (pid %d) was lost under step request %d\n", (int)p1_pid, step);
+            	p1_stop();
+            	errno = ECHILD;
+            	return fail();
+            }
+
+            /* in P1: the fd this step was sent goes into slot; r0 = 1 when it is the sender's file (same device and inode) */
+            static UNUSED struct outcome p1_took(int passed, const struct p1_req *q, int slot)
+            {
+            	struct stat st;
+
+            	if (passed < 0) {
+            		errno = EMFILE;
+            		return fail();
+            	}
+            	h[slot] = passed;
+            	live[slot] = 1;
+            	return done(fstat(passed, &st) == 0 && (long long)major(st.st_dev) == q->dev_major
+            		&& (long long)minor(st.st_dev) == q->dev_minor && (long long)st.st_ino == q->ino, 0, 0);
+            }
+
+            /* in P1: fd is sent back with the reply; r0..r2 = its device's major, minor and inode */
+            static UNUSED struct outcome p1_give(int fd, int *send)
+            {
+            	struct stat st;
+
+            	if (fstat(fd, &st) != 0)
+            		return fail();
+            	*send = fd;
+            	return done(major(st.st_dev), minor(st.st_dev), (long long)st.st_ino);
+            }
+
+            /* here: the fd P1 sent back goes into slot; r0 = 1 when it is P1's file (as P1 reported its device and inode) */
+            static UNUSED struct outcome p1_sent_back(int got, struct outcome theirs, int slot)
+            {
+            	struct stat st;
+
+            	if (got < 0) {
+            		errno = got == -EMFILE ? EMFILE : EIO;
+            		return fail();
+            	}
+            	h[slot] = got;
+            	live[slot] = 1;
+            	return done(fstat(got, &st) == 0 && (long long)major(st.st_dev) == theirs.r0
+            		&& (long long)minor(st.st_dev) == theirs.r1 && (long long)st.st_ino == theirs.r2, 0, 0);
+            }
+
+            /* P1 exits holding what it holds; r0 = how many dma-bufs that released (bufinfo before and after the wait) */
+            static UNUSED struct outcome p1_exit(void)
+            {
+            	int before = live_dmabufs(), after;
+
+            	if (p1_sock < 0 && p1_start() != 0)
+            		return fail();
+            	p1_stop();
+            	after = live_dmabufs();
+            	if (before < 0 || after < 0) {
+            		fprintf(stderr, "error: the dma-bufs an exit released cannot be counted here: /sys/kernel/debug/dma_buf/bufinfo "
+            			"needs root and debugfs\n");
+            		exit(2);
+            	}
+            	return done(before - after, 0, 0);
+            }
+
+            /* P1's loop: each request runs its step and answers with the outcome (and an fd, for a step that sends one back) */
+            static int p1_serve(void)
+            {
+            	struct outcome ready = { 0, getpid(), 0, 0 };
+
+            	if (send(3, &ready, sizeof(ready), 0) != (ssize_t)sizeof(ready))
+            		return 3;
+            	for (;;) {
+            		union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control, rcontrol;
+            		struct p1_req q;
+            		struct iovec iov = { .iov_base = &q, .iov_len = sizeof(q) };
+            		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof(control.buf) };
+            		struct outcome o;
+            		struct iovec riov = { .iov_base = &o, .iov_len = sizeof(o) };
+            		struct msghdr r = { .msg_iov = &riov, .msg_iovlen = 1 };
+            		struct cmsghdr *c;
+            		int passed = -1, send = -1;
+
+            		/* whether the fd gets close-on-exec is recvmsg's choice: peek at the request first */
+            		if (recv(3, &q, sizeof(q), MSG_PEEK) != (ssize_t)sizeof(q) || q.step == 0)
+            			_exit(0);
+            		if (recvmsg(3, &m, q.cloexec ? MSG_CMSG_CLOEXEC : 0) != (ssize_t)sizeof(q))
+            			_exit(0);
+            		c = CMSG_FIRSTHDR(&m);
+            		if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && !(m.msg_flags & MSG_CTRUNC))
+            			memcpy(&passed, CMSG_DATA(c), sizeof(int));
+            		fences_used = q.fences_used;
+            		errno = 0;
+            		o = p1_step(q.step, passed, &q, &send);
+            		if (send >= 0 && o.err == 0) {
+            			memset(&rcontrol, 0, sizeof(rcontrol));
+            			r.msg_control = rcontrol.buf;
+            			r.msg_controllen = sizeof(rcontrol.buf);
+            			c = CMSG_FIRSTHDR(&r);
+            			c->cmsg_len = CMSG_LEN(sizeof(int));
+            			c->cmsg_level = SOL_SOCKET;
+            			c->cmsg_type = SCM_RIGHTS;
+            			memcpy(CMSG_DATA(c), &send, sizeof(int));
+            		}
+            		if (sendmsg(3, &r, 0) != (ssize_t)sizeof(o))
+            			_exit(0);
+            	}
             }
 
             """,

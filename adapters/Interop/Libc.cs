@@ -68,7 +68,7 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "recvmsg", SetLastError = true)]
     internal static partial nint recvmsg(int fd, msghdr* msg, int flags);
 
-    internal const int AF_UNIX = 1, SOCK_DGRAM = 2, SOCK_CLOEXEC = 0x80000, SOL_SOCKET = 1, SCM_RIGHTS = 1, MSG_CTRUNC = 8, MSG_CMSG_CLOEXEC = 0x40000000;
+    internal const int AF_UNIX = 1, SOCK_DGRAM = 2, SOCK_SEQPACKET = 5, SOCK_CLOEXEC = 0x80000, SOL_SOCKET = 1, SCM_RIGHTS = 1, MSG_CTRUNC = 8, MSG_CMSG_CLOEXEC = 0x40000000;
     /// <summary>CMSG_LEN(sizeof(int)) and CMSG_SPACE(sizeof(int)) on LP64 (a 16-byte cmsghdr, 8-byte alignment).</summary>
     internal const int CmsgLenInt = 20, CmsgSpaceInt = 24;
 
@@ -85,6 +85,13 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Lib, EntryPoint = "posix_spawn_file_actions_adddup2")]
     internal static partial int posix_spawn_file_actions_adddup2(void* fileActions, int fd, int newfd);
+
+    /// <summary>posix_spawn_file_actions_addclosefrom_np(3) (glibc 2.34): the child closes every fd from <paramref name="from"/> up.</summary>
+    [LibraryImport(Lib, EntryPoint = "posix_spawn_file_actions_addclosefrom_np")]
+    internal static partial int posix_spawn_file_actions_addclosefrom_np(void* fileActions, int from);
+
+    [LibraryImport(Lib, EntryPoint = "kill", SetLastError = true)]
+    internal static partial int kill(int pid, int sig);
 
     [LibraryImport(Lib, EntryPoint = "posix_spawn_file_actions_destroy")]
     internal static partial int posix_spawn_file_actions_destroy(void* fileActions);

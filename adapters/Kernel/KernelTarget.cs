@@ -265,10 +265,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
     public Outcome MmapVideo(int fd, uint type, uint index, uint plane, long length, int prot, int flags)
     {
         long offset;
-        // vb2's own layout, for a buffer or plane QUERYBUF does not report; a mem2mem CAPTURE queue's offsets start at
-        // DST_QUEUE_OFF_BASE (v4l2-mem2mem.c), so that the offset reaches the queue the type names
-        long layout = ((long)index << 15) | ((long)plane << 12)
-            | (Profile.Video.Count > 0 && Profile.Video[0].IsMem2Mem && !IsOutputType(type) ? 1L << 30 : 0);
+        long layout = VideoLayout(type, index, plane);
         if (IsMultiPlanar(type))
         {
             // the plane's own mem_offset when the buffer has that plane; past the last, vb2's layout from plane 0's
@@ -291,6 +288,12 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
             r = Sys.Mmap(length, prot, flags, fd, offset);
         return r < 0 ? Err(r) : AddMap(r, length, prot, anon: false);
     }
+
+    /// <summary>vb2's own layout of a buffer's mmap offset, for a buffer or plane QUERYBUF does not report: index &lt;&lt; 15 | plane &lt;&lt;
+    /// 12, and a mem2mem CAPTURE queue's offsets start at DST_QUEUE_OFF_BASE (v4l2-mem2mem.c), so that the offset reaches the
+    /// queue the type names.</summary>
+    private long VideoLayout(uint type, uint index, uint plane) => ((long)index << 15) | ((long)plane << 12)
+        | (Profile.Video.Count > 0 && Profile.Video[0].IsMem2Mem && !IsOutputType(type) ? 1L << 30 : 0);
 
     public Outcome MmapAnon(long length)
     {
@@ -731,6 +734,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
     public void Reset()
     {
         using var _ = _watchdog.Op("reset", 0);
+        _helper?.Exit();   // its exit releases what it holds
         foreach (var m in _maps.Values) Sys.Munmap(m.Addr, m.Length);
         _maps.Clear();
         foreach (var fd in _fds.Keys) Sys.Close(fd);

@@ -68,6 +68,8 @@ public enum ModelBug : long
     PassFdCopies = 1L << 59,
     RefusedQbufRewrites = 1L << 60,
     CloseRaces = 1L << 61,
+    ExitKeepsFiles = 1L << 62,
+    SendFdCopies = 1L << 63,
 }
 
 /// <summary>One invariant a broken variant breaks, and the length its counterexample must shrink to.</summary>
@@ -207,6 +209,10 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             "a QBUF without a request that is refused (EBUSY) for a buffer waiting in a request replaces the memory that request will take, as vb2 does"),
         new("scm-rights-new-buffer", ModelBug.PassFdCopies, Inv.ScmRights, 3,
             "a dma-buf fd received through SCM_RIGHTS names a new buffer of the same size instead of the sender's (another inode, its own contents)"),
+        new("send-fd-new-buffer", ModelBug.SendFdCopies, Inv.ProcShared, 3,
+            "a dma-buf fd another process receives through SCM_RIGHTS names a new buffer of the same size instead of the sender's (another inode, its own contents)"),
+        new("exit-keeps-files", ModelBug.ExitKeepsFiles, Inv.ProcExit, 4,
+            "a process's exit leaves its dma-buf fds and mappings referenced: a dma-buf only the exited process held stays alive after the parent's wait returns"),
         new("close-races", ModelBug.CloseRaces, Inv.Linearizable, 5,
             "close(2) looks the fd up outside the fd table's lock: of two threads closing one fd at once, both succeed (a double fput) where exactly one must get EBADF"),
         new("seek-cur-and-no-dedupe", ModelBug.LlseekAcceptsSeekCur | ModelBug.PrimeImportNoDedupe,

@@ -4,7 +4,7 @@ namespace Conformance.Adapters.Model;
 
 public sealed partial class ReferenceModel
 {
-    private int AddMap(Mapping m) { _maps[m.Id] = m; return m.Id; }
+    private int AddMap(Mapping m) { _maps[m.Id] = m; Owned(_mapProcess, m.Id); return m.Id; }
 
     private Outcome MmapCore(int fd, long pgoff, long length, int prot, int flags)
     {
@@ -56,6 +56,7 @@ public sealed partial class ReferenceModel
     public Outcome Munmap(int map)
     {
         if (!_maps.Remove(map, out var m)) return Outcome.Fail(Errno.NotRun);
+        _mapProcess.Remove(map);
         if (m.VBuf is { Freed: false } vb) vb.MapUsers--;
         if (m.File != null) Put(m.File);
         return Outcome.Success();

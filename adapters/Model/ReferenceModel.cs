@@ -155,6 +155,7 @@ public sealed partial class ReferenceModel : IBufferTarget
     public void Reset()
     {
         CloseAll();
+        ResetProcesses();
         Unfollowed = null;
         _queues.Clear();
         _sharedContext = null;
@@ -199,6 +200,7 @@ public sealed partial class ReferenceModel : IBufferTarget
     {
         int fd = _nextFd++;
         _fds[fd] = (f, cloexec);
+        Owned(_fdProcess, fd);
         f.Refs++; f.Fds++;
         return fd;
     }
@@ -274,6 +276,8 @@ public sealed partial class ReferenceModel : IBufferTarget
         if (!_fds.Remove(fd, out var e)) return Outcome.Fail(Errno.EBADF);
         _closedInBlock?.Add(fd);
         _received.Remove(fd);
+        _sent.Remove(fd);
+        _fdProcess.Remove(fd);
         e.File.Fds--;
         if (DeferRelease) { DeferRelease = false; Deferred = e.File; return Outcome.Success(); }
         Put(e.File);
@@ -327,6 +331,7 @@ public sealed partial class ReferenceModel : IBufferTarget
     {
         if (!_fds.TryGetValue(fd, out var e)) return Cite(Inv.DmaBufBadFd, Errno.EBADF);
         if (_received.Contains(fd)) Cite(Inv.ScmRights);   // its flag is the receiver's MSG_CMSG_CLOEXEC
+        else if (_sent.Contains(fd)) Cite(Inv.ProcShared);
         else if (e.File is DmaBuf d)
         {
             Cite(Inv.Cloexec);

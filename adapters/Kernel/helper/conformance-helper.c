@@ -1,0 +1,220 @@
+/*
+ * conformance-helper: a second process of a sequence, for the kernel adapter (adapters/Kernel/HelperProcess.cs).
+ *
+ * The suite starts it with posix_spawn, with one end of a SOCK_SEQPACKET socketpair as fd 3 and no other fd of the
+ * suite's (the spawn closes them; close_range here makes sure). It answers one request at a time: each request is one
+ * struct h_req (and, for H_RECV, an fd in SCM_RIGHTS), each reply one struct h_rep (and, for H_SEND, an fd). Its fd
+ * numbers and mapping ids are its own; the suite keeps them as the handles of the ops that run here. H_EXIT, or the
+ * socket's end, ends it with _exit(0), holding whatever it holds: the kernel's exit releases that (DMABUF-PROC-2).
+ *
+ * Built by `dotnet build` (adapters/Conformance.Adapters.csproj) with gcc -Wall -Werror; no library beyond libc.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <linux/dma-buf.h>
+#include <linux/videodev2.h>
+
+/* The wire format, shared with adapters/Kernel/HelperProcess.cs: little-endian, no padding. */
+struct h_req { int32_t cmd; int32_t fd; int64_t a[6]; };
+struct h_rep { int32_t err; int32_t fd; int64_t r[3]; };
+
+enum {
+	H_RECV = 1,       /* an fd in SCM_RIGHTS; a0 = MSG_CMSG_CLOEXEC wanted, a1..a3 = the sender's dev major, minor, ino.
+	                     rep.fd = the new fd, r0 = 1 when it is the same file */
+	H_SEND = 2,       /* fd: sent back in SCM_RIGHTS with the reply; r0..r2 = its dev major, minor, ino */
+	H_CLOSE = 3,      /* fd */
+	H_GETFD = 4,      /* fd: r0 = F_GETFD & FD_CLOEXEC */
+	H_MMAP = 5,       /* fd, a0 = offset in bytes, a1 = length, a2 = prot, a3 = flags: rep.fd = mapping id */
+	H_MMAP_VIDEO = 6, /* fd, a0 = type, a1 = index | plane << 32, a2 = length, a3 = prot, a4 = flags, a5 = vb2's layout offset */
+	H_MUNMAP = 7,     /* a0 = mapping id */
+	H_READ = 8,       /* a0 = mapping id, a1 = byte offset: r0 = the 64-bit word there */
+	H_WRITE = 9,      /* a0 = mapping id, a1 = byte offset, a2 = the word */
+	H_SYNC = 10,      /* fd, a0 = DMA_BUF_SYNC_* flags, a1 = poll events that must be ready first (0: none) */
+	H_EXIT = 11,      /* _exit(0), no reply */
+};
+
+#define MAX_MAPS 256
+static struct { void *addr; size_t len; } maps[MAX_MAPS];
+static sigjmp_buf fault_jmp;
+static volatile sig_atomic_t in_access;
+
+static void on_fault(int sig)
+{
+	(void)sig;
+	if (in_access) siglongjmp(fault_jmp, 1);
+	_exit(2);
+}
+
+static int same_file(int fd, int64_t dev_major, int64_t dev_minor, int64_t ino)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0) return 0;
+	return (int64_t)major(st.st_dev) == dev_major && (int64_t)minor(st.st_dev) == dev_minor && (int64_t)st.st_ino == ino;
+}
+
+static int new_map(void *addr, size_t len)
+{
+	for (int i = 1; i < MAX_MAPS; i++)
+		if (!maps[i].addr) { maps[i].addr = addr; maps[i].len = len; return i; }
+	munmap(addr, len);
+	return -ENOMEM;
+}
+
+/* The offset of (index, plane) as QUERYBUF reports it, else vb2's own layout (as KernelTarget.MmapVideo finds it). */
+static off_t video_offset(int fd, uint32_t type, uint32_t index, uint32_t plane, off_t layout)
+{
+	struct v4l2_plane planes[VIDEO_MAX_PLANES];
+	struct v4l2_buffer b;
+	memset(&b, 0, sizeof b);
+	memset(planes, 0, sizeof planes);
+	b.type = type;
+	b.index = index;
+	b.memory = V4L2_MEMORY_MMAP;
+	if (type == V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE || type == V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE) {
+		b.m.planes = planes;
+		b.length = VIDEO_MAX_PLANES;
+		if (ioctl(fd, VIDIOC_QUERYBUF, &b) != 0 || b.memory != V4L2_MEMORY_MMAP) return layout;
+		return plane < b.length ? (off_t)planes[plane].m.mem_offset : (off_t)planes[0].m.mem_offset + ((off_t)plane << 12);
+	}
+	if (ioctl(fd, VIDIOC_QUERYBUF, &b) != 0 || b.memory != V4L2_MEMORY_MMAP) return layout;
+	return (off_t)b.m.offset + ((off_t)plane << 12);
+}
+
+static void serve(int sock, const struct h_req *q, int passed, struct h_rep *p, int *send_fd)
+{
+	int64_t id = q->a[0];
+	switch (q->cmd) {
+	case H_RECV:
+		if (passed < 0) { p->err = EMFILE; return; }
+		p->fd = passed;
+		p->r[0] = same_file(passed, q->a[1], q->a[2], q->a[3]);
+		return;
+	case H_SEND: {
+		struct stat st;
+		if (fstat(q->fd, &st) != 0) { p->err = errno; return; }
+		p->r[0] = major(st.st_dev); p->r[1] = minor(st.st_dev); p->r[2] = (int64_t)st.st_ino;
+		*send_fd = q->fd;
+		return;
+	}
+	case H_CLOSE:
+		if (close(q->fd) != 0) p->err = errno;
+		return;
+	case H_GETFD: {
+		int r = fcntl(q->fd, F_GETFD);
+		if (r < 0) p->err = errno; else p->r[0] = r & FD_CLOEXEC;
+		return;
+	}
+	case H_MMAP:
+	case H_MMAP_VIDEO: {
+		off_t off = q->a[0];
+		size_t len = (size_t)q->a[1];
+		int prot = (int)q->a[2], flags = (int)q->a[3];
+		if (q->cmd == H_MMAP_VIDEO) {
+			off = video_offset(q->fd, (uint32_t)q->a[0], (uint32_t)q->a[1], (uint32_t)(q->a[1] >> 32), q->a[5]);
+			len = (size_t)q->a[2]; prot = (int)q->a[3]; flags = (int)q->a[4];
+		}
+		void *m = mmap(NULL, len, prot, flags, q->fd, off);
+		if (m == MAP_FAILED) { p->err = errno; return; }
+		int slot = new_map(m, len);
+		if (slot < 0) p->err = -slot; else p->fd = slot;
+		return;
+	}
+	case H_MUNMAP:
+		if (id <= 0 || id >= MAX_MAPS || !maps[id].addr) { p->err = EINVAL; return; }
+		if (munmap(maps[id].addr, maps[id].len) != 0) p->err = errno;
+		maps[id].addr = NULL;
+		return;
+	case H_READ:
+	case H_WRITE: {
+		int64_t off = q->a[1];
+		if (id <= 0 || id >= MAX_MAPS || !maps[id].addr || off < 0 || (size_t)off + 8 > maps[id].len) { p->err = EINVAL; return; }
+		volatile uint64_t *w = (volatile uint64_t *)((char *)maps[id].addr + off);
+		if (sigsetjmp(fault_jmp, 1)) { in_access = 0; p->err = EFAULT; return; }
+		in_access = 1;
+		if (q->cmd == H_READ) p->r[0] = (int64_t)*w; else *w = (uint64_t)q->a[2];
+		in_access = 0;
+		return;
+	}
+	case H_SYNC: {
+		if (q->a[1]) {
+			struct pollfd pf = { .fd = q->fd, .events = (short)q->a[1] };
+			int n = poll(&pf, 1, 0);
+			if (n < 0) { p->err = errno; return; }
+			if (n == 1 && (pf.revents & POLLNVAL)) { p->err = EBADF; return; }
+			if (n == 0 || !(pf.revents & q->a[1])) { p->err = EWOULDBLOCK; return; }
+		}
+		struct dma_buf_sync s = { .flags = (uint64_t)q->a[0] };
+		if (ioctl(q->fd, DMA_BUF_IOCTL_SYNC, &s) != 0) p->err = errno;
+		return;
+	}
+	default:
+		p->err = ENOSYS;
+	}
+	(void)sock;
+}
+
+int main(void)
+{
+	const int sock = 3;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_fault;
+	sigaction(SIGBUS, &sa, NULL);
+	sigaction(SIGSEGV, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* hold nothing of the suite's: every fd above the socket goes (the spawn already closed them where it could) */
+	syscall(SYS_close_range, 4U, ~0U, 0U);
+	struct h_rep ready = { .err = 0, .fd = (int32_t)getpid() };
+	if (send(sock, &ready, sizeof ready, 0) != (ssize_t)sizeof ready) _exit(3);
+	for (;;) {
+		struct h_req q;
+		union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } ctl;
+		struct iovec iov = { .iov_base = &q, .iov_len = sizeof q };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
+		memset(&q, 0, sizeof q);
+		/* a request to receive says whether the fd gets close-on-exec, which recvmsg must know before it installs the fd:
+		   peek at the request first, then receive it for real */
+		ssize_t n = recv(sock, &q, sizeof q, MSG_PEEK);
+		if (n <= 0) _exit(0);
+		int flags = q.cmd == H_RECV && q.a[0] ? MSG_CMSG_CLOEXEC : 0;
+		n = recvmsg(sock, &m, flags);
+		if (n != (ssize_t)sizeof q) _exit(n == 0 ? 0 : 4);
+		int passed = -1;
+		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+		if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && !(m.msg_flags & MSG_CTRUNC))
+			memcpy(&passed, CMSG_DATA(c), sizeof passed);
+		if (q.cmd == H_EXIT) _exit(0);
+		struct h_rep p;
+		int send_fd = -1;
+		memset(&p, 0, sizeof p);
+		p.fd = -1;
+		serve(sock, &q, passed, &p, &send_fd);
+		struct iovec riov = { .iov_base = &p, .iov_len = sizeof p };
+		struct msghdr r = { .msg_iov = &riov, .msg_iovlen = 1 };
+		union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } rctl;
+		if (send_fd >= 0) {
+			memset(&rctl, 0, sizeof rctl);
+			r.msg_control = rctl.buf;
+			r.msg_controllen = sizeof rctl.buf;
+			struct cmsghdr *rc = CMSG_FIRSTHDR(&r);
+			rc->cmsg_level = SOL_SOCKET;
+			rc->cmsg_type = SCM_RIGHTS;
+			rc->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(rc), &send_fd, sizeof send_fd);
+		}
+		if (sendmsg(sock, &r, 0) != (ssize_t)sizeof p) _exit(5);
+	}
+}
