@@ -154,6 +154,8 @@ public abstract record Op
     public Outcome Run(IBufferTarget t, Env env)
     {
         t.BeginOp(Id);
+        // a handle of another process names nothing here (its number may name another file of this one): never made
+        foreach (var v in Uses) if (env.IsLive(v) && env.ProcessOf(v) != Process) return NotRun;
         var o = Process == 0 || this is not ProcessOp p ? Call(t, env) : p.CallIn(t.Process(Process), env);
         if (o.Errno == Errno.OK)
         {

@@ -19,8 +19,9 @@ public sealed record OpSequence(ulong Seed, ImmutableArray<Op> Ops)
     {
         int next = Ops.Length == 0 ? 1 : Ops.Max(o => o.Id) + 1;
         var made = Ops.Where(o => o.Creates).Reverse().ToList();
-        foreach (var o in made.Where(o => o.Makes == Resource.Mapping)) yield return new Munmap(new Var(o.Id)) { Id = next++ };
-        foreach (var o in made.Where(o => o.Makes == Resource.Fd)) yield return new Close(new Var(o.Id)) { Id = next++ };
+        // each in the process that holds it (an fd sent to another process is closed there)
+        foreach (var o in made.Where(o => o.Makes == Resource.Mapping)) yield return new Munmap(new Var(o.Id)) { Id = next++, Process = o.CreatesIn };
+        foreach (var o in made.Where(o => o.Makes == Resource.Fd)) yield return new Close(new Var(o.Id)) { Id = next++, Process = o.CreatesIn };
     }
 
     /// <summary>

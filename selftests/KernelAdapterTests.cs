@@ -117,6 +117,50 @@ public class KernelAdapterTests
     }
 
     [Fact]
+    public void A_second_process_receives_the_same_file_shares_its_pages_and_sends_it_back()
+    {
+        Assert.True(File.Exists(KernelTarget.HelperPath), $"{KernelTarget.HelperPath}: dotnet build builds it with the machine's C compiler");
+        var t = new KernelTarget(Conformance.Adapters.TargetProfile.VividLike with { Video = [] }, new Dictionary<string, string>());
+        var memfd = t.MemfdCreate(4096, allowSealing: false, seals: 0);
+        var p1 = t.Process(1);
+        foreach (bool cloexec in new[] { false, true })
+        {
+            var got = t.SendFd(0, memfd.Handle, 1, cloexec);
+            Assert.True(got.Ok, $"SendFd gave {got.Errno}");
+            Assert.Equal(1, got.R0);
+            Assert.Equal(cloexec ? Conformance.Adapters.Uapi.FD_CLOEXEC : 0, p1.FcntlGetFd(got.Handle).R0);
+            // its pages are this process's: a word written there is read here, and the other way round
+            var there = p1.Mmap(got.Handle, 0, 4096, Conformance.Adapters.Uapi.PROT_READ | Conformance.Adapters.Uapi.PROT_WRITE, Conformance.Adapters.Uapi.MAP_SHARED);
+            var here = t.Mmap(memfd.Handle, 0, 4096, Conformance.Adapters.Uapi.PROT_READ | Conformance.Adapters.Uapi.PROT_WRITE, Conformance.Adapters.Uapi.MAP_SHARED);
+            Assert.True(there.Ok && here.Ok, $"mmap gave {there.Errno} there, {here.Errno} here");
+            Assert.True(p1.WriteStamp(there.Handle, 8, 0x1234_5679UL).Ok);
+            Assert.Equal(0x1234_5679L, t.ReadStamp(here.Handle, 8).R0);
+            Assert.True(t.WriteStamp(here.Handle, 16, 0xABCDEFUL).Ok);
+            Assert.Equal(0xABCDEFL, p1.ReadStamp(there.Handle, 16).R0);
+            // sent back, it is the same file again, with this process's choice of close-on-exec
+            var back = t.SendFd(1, got.Handle, 0, !cloexec);
+            Assert.True(back.Ok, $"SendFd back gave {back.Errno}");
+            Assert.Equal(1, back.R0);
+            Assert.Equal(!cloexec ? Conformance.Adapters.Uapi.FD_CLOEXEC : 0, t.FcntlGetFd(back.Handle).R0);
+            Assert.True(p1.Munmap(there.Handle).Ok);
+            Assert.True(p1.Close(got.Handle).Ok);
+            Assert.Equal(Conformance.Adapters.Errno.EBADF, p1.Close(got.Handle).Errno);
+            t.Munmap(here.Handle);
+            t.Close(back.Handle);
+        }
+        // a number the sender does not hold
+        Assert.Equal(Conformance.Adapters.Errno.EBADF, t.SendFd(0, 1 << 30, 1, false).Errno);
+        // the exit ends it (how many dma-bufs it released is -1 where bufinfo cannot be read); the next call starts another
+        var kept = t.SendFd(0, memfd.Handle, 1, false);
+        Assert.True(kept.Ok);
+        var exit = t.ExitProcess(1);
+        Assert.True(exit.Ok, $"ExitProcess gave {exit.Errno}");
+        Assert.Equal(Conformance.Adapters.Errno.EBADF, p1.FcntlGetFd(kept.Handle).Errno);
+        t.Close(memfd.Handle);
+        t.Dispose();
+    }
+
+    [Fact]
     public void The_watchdog_stays_quiet_while_ops_keep_returning()
     {
         bool fired = false;

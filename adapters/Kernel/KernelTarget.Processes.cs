@@ -212,8 +212,11 @@ public sealed unsafe partial class KernelTarget
         public Outcome Mmap(int fd, long pgoff, long length, int prot, int flags)
         {
             bool shared = (flags & MAP_SHARED) != 0;
-            // what the adapter refuses in its own process it refuses here, before the call (KernelTarget.Mmap)
-            if (!_fds.TryGetValue(fd, out var f) || f.Kind != Kind.DmaBuf || !shared && f.Exporter != Exporter.Udmabuf) return Outcome.NotRun;
+            // what the adapter refuses in its own process it refuses here, before the call (KernelTarget.Mmap): only dma-bufs and
+            // memfds are mapped, a dma-buf privately only when udmabuf exports it, a memfd shared and within its size
+            if (!_fds.TryGetValue(fd, out var f)
+                || !(f.Kind == Kind.DmaBuf && (shared || f.Exporter == Exporter.Udmabuf) || f.Kind == Kind.Memfd && shared && pgoff * PAGE_SIZE + length <= f.Size))
+                return Outcome.NotRun;
             return Result(Call(HCmd.Mmap, fd, pgoff * PAGE_SIZE, length, prot, flags), p => { _maps[p.Fd] = (length, prot); return Outcome.Created(p.Fd); });
         }
 

@@ -211,7 +211,7 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             "a dma-buf fd received through SCM_RIGHTS names a new buffer of the same size instead of the sender's (another inode, its own contents)"),
         new("send-fd-new-buffer", ModelBug.SendFdCopies, Inv.ProcShared, 3,
             "a dma-buf fd another process receives through SCM_RIGHTS names a new buffer of the same size instead of the sender's (another inode, its own contents)"),
-        new("exit-keeps-files", ModelBug.ExitKeepsFiles, Inv.ProcExit, 4,
+        new("exit-keeps-files", ModelBug.ExitKeepsFiles, Inv.ProcExit, 5,
             "a process's exit leaves its dma-buf fds and mappings referenced: a dma-buf only the exited process held stays alive after the parent's wait returns"),
         new("close-races", ModelBug.CloseRaces, Inv.Linearizable, 5,
             "close(2) looks the fd up outside the fd table's lock: of two threads closing one fd at once, both succeed (a double fput) where exactly one must get EBADF"),
