@@ -38,6 +38,7 @@ public static class KernelBench
             double adapter = Time(6, n => HeapMix(t, dev, n));
             double lockstep = Lockstep(t, HeapSequence(dev), 6);
             Report(output, "heap mix  (DMA_HEAP_IOCTL_ALLOC, SYNC start, SYNC end, lseek, F_GETFD, close)", rawRates["heap"], adapter, lockstep);
+            SecondProcess(output, t, dev);
             Generated(output, t, "heap");
         }
         if (video != null)
@@ -200,6 +201,42 @@ public static class KernelBench
         var par = Rate(new LockstepProperty(parallel: true), true);
         o.WriteLine($"  generated, {what}: lockstep {serial.Seqs,8:N1} seq/s {serial.Ops,9:N0} ops/s; parallel {par.Seqs,8:N1} seq/s {par.Ops,9:N0} ops/s; " +
             $"parallel/lockstep {par.Ops / serial.Ops:F2}x ops/s ({GeneratedSequences} sequences each, best of 2)");
+    }
+
+    /// <summary>How many helper processes are started and ended for the start-and-exit figure (each costs a process start).</summary>
+    private const int HelperLifetimes = 50;
+
+    /// <summary>
+    /// The second process's cost on one dma-buf: SYNC start, SYNC end and F_GETFD made by the suite's own process, against the
+    /// same three made by the helper (P1, one request and reply each over its socket), best of 3 each; and a helper's whole
+    /// life (started, sent the fd, exited and waited for) per second.
+    /// </summary>
+    private static void SecondProcess(TextWriter o, KernelTarget t, string dev)
+    {
+        var h = t.Open(dev, O_RDONLY | O_CLOEXEC); Check(h, "open");
+        var b = t.DmaHeapAlloc(h.Handle, PAGE_SIZE, (uint)(O_RDWR | O_CLOEXEC), 0, 0, HeapAbi.Current); Check(b, "alloc");
+        void Mix(IProcessCalls p, int fd, int rounds)
+        {
+            for (int i = 0; i < rounds; i++)
+            {
+                Check(p.DmaBufSync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW), "sync");
+                Check(p.DmaBufSync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW), "sync");
+                Check(p.FcntlGetFd(fd), "fcntl");
+            }
+        }
+        double here = Time(3, n => Mix(t, b.Handle, n));
+        var sent = t.SendFd(0, b.Handle, 1, true); Check(sent, "send to P1");
+        double there = Time(3, n => Mix(t.Process(1), sent.Handle, n));
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < HelperLifetimes; i++)
+        {
+            Check(t.SendFd(0, b.Handle, 1, true), "send to P1");
+            Check(t.ExitProcess(1), "exit");
+        }
+        double lives = HelperLifetimes / sw.Elapsed.TotalSeconds;
+        t.Reset();
+        o.WriteLine($"  second process (SYNC start, SYNC end, F_GETFD on one dma-buf): here {here,10:N0} ops/s; in P1 {there,10:N0} ops/s; " +
+            $"P1/here {there / here:F2}x; a helper started, sent the fd, exited and waited for: {lives:N1}/s ({HelperLifetimes} of them)");
     }
 
     /// <summary>The mix's ops per second through the lockstep property (setup ops excluded from the count).</summary>
