@@ -113,6 +113,16 @@ public interface IBufferTarget : IProcessCalls, IDisposable
     /// wait returns (kernel/exit.c do_exit: exit_mm, exit_files, exit_task_work, then exit_notify; DMABUF-PROC-2).
     /// </summary>
     Outcome ExitProcess(int process);
+    /// <summary>
+    /// Helper process <paramref name="from"/> calls fork(2); the child becomes process <paramref name="to"/>, holding a copy of
+    /// each of its fds (the same open files, FD_CLOEXEC kept) and of each of its mappings (fork(2); kernel/fork.c: dup_fd,
+    /// dup_mmap; DMABUF-PROC-3). No values. The parent of <paramref name="to"/> is <paramref name="from"/>, not the suite: its
+    /// <see cref="ExitProcess"/> waits for it through a pidfd.
+    /// </summary>
+    Outcome Fork(int from, int to);
+    /// <summary>After <see cref="Fork"/>: the child's own handle for the parent's <paramref name="handle"/> (an fd number, or a
+    /// mapping id when <paramref name="mapping"/>). A kernel's child has the parent's very numbers and addresses.</summary>
+    int ForkedHandle(int to, int handle, bool mapping);
 
     // ---- fd table -------------------------------------------------------------------------------
     /// <summary>open(2) of a profile device ("video0", "heap:system", "udmabuf"). Handle = fd.</summary>

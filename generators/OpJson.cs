@@ -132,7 +132,7 @@ public static class OpJson
     {
         var created = new HashSet<int>();
         var branchOf = new Dictionary<int, int>();   // handles created in the current parallel block, and by which branch
-        var processOf = new Dictionary<int, int>();  // the process each handle belongs to
+        var held = new HashSet<(int Process, int Id)>();  // which process ever held each handle (a fork's child: its parent's too)
         for (int i = 0; i < ops.Count; i++)
         {
             if (ops[i].Branch == 0) branchOf.Clear();
@@ -141,10 +141,11 @@ public static class OpJson
                 if (!created.Contains(v.Id)) throw new OpFormatException($"step {i + 1}: uses v{v.Id}, which no earlier step creates");
                 if (branchOf.TryGetValue(v.Id, out var b) && b != ops[i].Branch)
                     throw new OpFormatException($"step {i + 1}: uses v{v.Id}, which another branch of its parallel block creates");
-                if (processOf.GetValueOrDefault(v.Id) != ops[i].Process)
-                    throw new OpFormatException($"step {i + 1}: runs in P{ops[i].Process} but uses v{v.Id}, a handle of P{processOf.GetValueOrDefault(v.Id)}");
+                if (!held.Contains((ops[i].Process, v.Id)))
+                    throw new OpFormatException($"step {i + 1}: runs in P{ops[i].Process} but uses v{v.Id}, which that process never held");
             }
-            if (ops[i].Creates) processOf[ops[i].Id] = ops[i].CreatesIn;
+            if (ops[i].Creates) held.Add((ops[i].CreatesIn, ops[i].Id));
+            if (ops[i] is Fork f) held.UnionWith(held.Where(h => h.Process == f.Process).Select(h => (f.To, h.Id)).ToList());
             if (ops[i].Branch != 0 && ops[i].Creates) branchOf[ops[i].Id] = ops[i].Branch;
             if (ops[i].Creates)
             {

@@ -19,33 +19,52 @@ public readonly record struct Var(int Id)
 /// (both belong to their DRM file and go with it).</summary>
 public enum Resource { None, Fd, Mapping, GemHandle, FenceId }
 
-/// <summary>Per-target binding of symbolic handles to that target's fds / mapping ids.</summary>
+/// <summary>
+/// Per-target binding of symbolic handles to that target's fds / mapping ids, one table per process: a handle made in (or
+/// sent to) one process names nothing in another, and after a fork the child's copy of a handle is bound under the same
+/// symbolic name in the child (<see cref="Fork"/>). Lookups are made in <see cref="Current"/>, the process of the op running.
+/// </summary>
 public sealed class Env
 {
-    private readonly Dictionary<int, int> _live = new();
+    private readonly Dictionary<(int Process, int Id), int> _live = new();
+    /// <summary>The bindings that are mappings (the rest are fds, GEM handles and fence ids).</summary>
+    private readonly HashSet<(int Process, int Id)> _mappings = new();
+
+    /// <summary>The process whose table lookups use: the running op's (<see cref="Op.Process"/>); 0, the suite's own.</summary>
+    public int Current { get; set; }
 
     public bool Resolve(Var v, out int handle)
     {
         if (v.Id == -1) { handle = -1; return true; }
-        return _live.TryGetValue(v.Id, out handle);
+        return _live.TryGetValue((Current, v.Id), out handle);
     }
 
-    public void Bind(int opId, int handle) => _live[opId] = handle;
+    /// <summary>Binds a handle of the current process.</summary>
+    public void Bind(int opId, int handle) => Bind(opId, handle, Current, mapping: false);
 
-    private readonly Dictionary<int, int> _process = new();
-    /// <summary>Binds a handle that belongs to helper process <paramref name="process"/> (0: the suite's own process).</summary>
-    public void Bind(int opId, int handle, int process)
+    /// <summary>Binds a handle that belongs to process <paramref name="process"/> (0: the suite's own).</summary>
+    public void Bind(int opId, int handle, int process, bool mapping)
     {
-        _live[opId] = handle;
-        if (process != 0) _process[opId] = process; else _process.Remove(opId);
+        _live[(process, opId)] = handle;
+        if (mapping) _mappings.Add((process, opId)); else _mappings.Remove((process, opId));
     }
-    /// <summary>The process a live handle belongs to (0: the suite's own).</summary>
-    public int ProcessOf(Var v) => _process.GetValueOrDefault(v.Id);
+
     /// <summary>A process exited: every handle it held is gone.</summary>
     public void KillProcess(int process)
     {
-        foreach (var (id, p) in _process.ToList())
-            if (p == process) { _live.Remove(id); _process.Remove(id); }
+        foreach (var k in _live.Keys.Where(k => k.Process == process).ToList()) { _live.Remove(k); _mappings.Remove(k); }
+    }
+
+    /// <summary>Process <paramref name="from"/> forked <paramref name="to"/>: the child holds a copy of each of its handles, bound
+    /// under the same name; <paramref name="copy"/> gives the child's own handle for a parent's (handle, is a mapping).</summary>
+    public void Fork(int from, int to, Func<int, bool, int> copy)
+    {
+        KillProcess(to);
+        foreach (var (k, h) in _live.Where(kv => kv.Key.Process == from).ToList())
+        {
+            bool mapping = _mappings.Contains(k);
+            Bind(k.Id, copy(h, mapping), to, mapping);
+        }
     }
 
     private readonly Dictionary<int, int> _requestHeld = new();
@@ -53,28 +72,26 @@ public sealed class Env
     public int RequestHeld(Var request) => _requestHeld.GetValueOrDefault(request.Id);
     /// <summary>A QBUF put a buffer into the request (<paramref name="count"/> 1), or a REINIT emptied it (0).</summary>
     public void SetRequestHeld(Var request, int count) => _requestHeld[request.Id] = count;
-    public void Kill(Var v) => _live.Remove(v.Id);
-    public bool IsLive(Var v) => v.Id == -1 || _live.ContainsKey(v.Id);
-    public IEnumerable<int> LiveVarIds => _live.Keys;
+    public void Kill(Var v) { _live.Remove((Current, v.Id)); _mappings.Remove((Current, v.Id)); }
+    public bool IsLive(Var v) => v.Id == -1 || _live.ContainsKey((Current, v.Id));
 
     /// <summary>A copy: a branch of a parallel block binds what it creates in a copy of its own, so no two threads share one
     /// (and a handle the other branch closes still names its number here, as the kernel's fd would).</summary>
     public Env Clone()
     {
-        var e = new Env();
+        var e = new Env { Current = Current };
         foreach (var kv in _live) e._live[kv.Key] = kv.Value;
+        e._mappings.UnionWith(_mappings);
         foreach (var kv in _requestHeld) e._requestHeld[kv.Key] = kv.Value;
-        foreach (var kv in _process) e._process[kv.Key] = kv.Value;
         return e;
     }
 
     /// <summary>After a parallel block: every handle a branch created is bound here, every handle one released is gone.</summary>
     public void Merge(Env before, Env branch)
     {
-        foreach (var kv in branch._live) if (!before._live.ContainsKey(kv.Key)) _live[kv.Key] = kv.Value;
-        foreach (var k in before._live.Keys) if (!branch._live.ContainsKey(k)) _live.Remove(k);
+        foreach (var kv in branch._live) if (!before._live.ContainsKey(kv.Key)) { _live[kv.Key] = kv.Value; if (branch._mappings.Contains(kv.Key)) _mappings.Add(kv.Key); }
+        foreach (var k in before._live.Keys) if (!branch._live.ContainsKey(k)) { _live.Remove(k); _mappings.Remove(k); }
         foreach (var kv in branch._requestHeld) _requestHeld[kv.Key] = kv.Value;
-        foreach (var kv in branch._process) _process[kv.Key] = kv.Value;
     }
 }
 
@@ -98,13 +115,14 @@ public abstract record Op
 
     /// <summary>
     /// The process the op runs in: 0, the suite's own; 1, the sequence's helper process (<see cref="IBufferTarget.Process"/>),
-    /// which holds only what was sent to it (<see cref="SendFd"/>) or made there, until it exits (<see cref="ExitProcess"/>).
+    /// which holds only what was sent to it (<see cref="SendFd"/>) or made there, until it exits (<see cref="ExitProcess"/>);
+    /// 2, the child P1 forks (<see cref="Fork"/>), which starts with a copy of everything P1 holds.
     /// Only ops that can run anywhere (<see cref="RunsInAnyProcess"/>) take a non-zero process.
     /// </summary>
     public int Process { get; init; }
 
-    /// <summary>The most helper processes a sequence has.</summary>
-    public const int MaxProcess = 1;
+    /// <summary>The most helper processes a sequence has: P1, and P2 that P1 forks.</summary>
+    public const int MaxProcess = 2;
 
     /// <summary>Whether the op may run in a helper process (<see cref="Process"/> non-zero).</summary>
     public virtual bool RunsInAnyProcess => false;
@@ -113,7 +131,7 @@ public abstract record Op
     public virtual int CreatesIn => Process;
 
     /// <summary>The op as a counterexample lists it: <see cref="Text"/>, after "[A] ", "[B] " or "[C] " for a parallel block's
-    /// branch, and "[P1] " for an op the helper process runs.</summary>
+    /// branch, and "[P1] " or "[P2] " for an op a helper process runs.</summary>
     public string Listed => (Branch == 0 ? "" : $"[{(char)('A' + Branch - 1)}] ") + (Process == 0 ? "" : $"[P{Process}] ") + Text;
 
     /// <summary>Catalog area the op belongs to (for --area filtering).</summary>
@@ -154,20 +172,28 @@ public abstract record Op
     public Outcome Run(IBufferTarget t, Env env)
     {
         t.BeginOp(Id);
-        // a handle of another process names nothing here (its number may name another file of this one): never made
-        foreach (var v in Uses) if (env.IsLive(v) && env.ProcessOf(v) != Process) return NotRun;
-        var o = Process == 0 || this is not ProcessOp p ? Call(t, env) : p.CallIn(t.Process(Process), env);
-        if (o.Errno == Errno.OK)
+        // handles are looked up in the op's own process: one of another process names nothing here (its number may name
+        // another file of this one), so an op given one is not run
+        int was = env.Current;
+        env.Current = Process;
+        try
         {
-            if (Creates) env.Bind(Id, o.Handle, CreatesIn);
-            if (Consumes.Id > 0) env.Kill(Consumes);
-            Succeeded(env);
+            var o = Process == 0 || this is not ProcessOp p ? Call(t, env) : p.CallIn(t.Process(Process), env);
+            if (o.Errno == Errno.OK)
+            {
+                if (Creates) env.Bind(Id, o.Handle, CreatesIn, Makes == Resource.Mapping);
+                if (Consumes.Id > 0) env.Kill(Consumes);
+                Succeeded(env, t);
+            }
+            return o;
         }
-        return o;
+        finally { env.Current = was; }
     }
 
     /// <summary>What a success changes in the harness's own bookkeeping of this target (beyond the handle it creates or consumes).</summary>
     protected virtual void Succeeded(Env env) { }
+    /// <summary>As <see cref="Succeeded(Env)"/>, for an op whose bookkeeping asks the target (a fork: the child's handles).</summary>
+    protected virtual void Succeeded(Env env, IBufferTarget t) => Succeeded(env);
 
     /// <summary>All symbolic handles this op reads.</summary>
     public IEnumerable<Var> Uses => VarProps(GetType()).Select(p => (Var)p.GetValue(this)!).Concat(ExtraUses).Where(v => v.Id > 0);
@@ -256,6 +282,7 @@ public interface IOpVisitor<out T>
     T Visit(PassFd op);
     T Visit(SendFd op);
     T Visit(ExitProcess op);
+    T Visit(Fork op);
     T Visit(Llseek op);
     T Visit(UnknownIoctl op);
     T Visit(Mmap op);
@@ -411,6 +438,22 @@ public sealed record ExitProcess : Op
     protected override void Succeeded(Env env) => env.KillProcess(Process);
     public override string Text => "_exit(0); the suite's waitpid returns";
     public override string Observed(in Outcome o) => o.Ok ? (o.R0 < 0 ? "exited (released dma-bufs not counted)" : $"exited; {o.R0} dma-buf(s) released") : base.Observed(o);
+}
+
+/// <summary>
+/// The op's process (P1) calls fork(2): the child, process <see cref="To"/> (P2), holds a copy of each of P1's fds (the same
+/// open files, FD_CLOEXEC kept) and of each of its mappings (MAP_SHARED: the same pages), each bound under the same symbolic
+/// name in P2 (DMABUF-PROC-3). Nothing is observed of the call itself; what the copies do afterwards is.
+/// </summary>
+public sealed record Fork([Derived("the next process: 2")] int To) : Op
+{
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
+    public override string Area => "dmabuf";
+    public override bool RunsInAnyProcess => true;
+    protected override Outcome Call(IBufferTarget t, Env env) => Process == 0 || To <= Process ? NotRun : t.Fork(Process, To);
+    protected override void Succeeded(Env env, IBufferTarget t) => env.Fork(Process, To, (h, mapping) => t.ForkedHandle(To, h, mapping));
+    public override string Text => $"fork(): P{To}, a copy of P{Process}'s fds and mappings";
+    public override string Observed(in Outcome o) => o.Ok ? "forked" : base.Observed(o);
 }
 
 /// <summary>

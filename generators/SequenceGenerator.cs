@@ -291,7 +291,7 @@ public sealed class SequenceGenerator
         int before = vars.Count;
         TrackHandles(op, o, vars);
         // what the op made belongs to the process it was made in (a sent fd: the receiver)
-        if (vars.Count > before) vars[^1].Proc = op.CreatesIn;
+        if (op.Creates && vars.Count > before) vars[^1].Proc = op.CreatesIn;
     }
 
     private void TrackHandles(Op op, Outcome o, List<V> vars)
@@ -299,7 +299,8 @@ public sealed class SequenceGenerator
         TrackContext(op);
         if (op is ReqBufs rb) _memory = rb.Count == 0 ? 0 : rb.Memory;
         if (op is CreateBufs cb && cb.Count > 0) _memory = cb.Memory;
-        V? Find(Var v) => vars.FirstOrDefault(x => x.Var == v);
+        // a handle as the op's own process holds it (after a fork, P1 and P2 hold one under the same name)
+        V? Find(Var v) => vars.FirstOrDefault(x => x.Var == v && x.Proc == op.Process);
         switch (op)
         {
             case Open x:
@@ -315,6 +316,11 @@ public sealed class SequenceGenerator
                 break;
             case ExitProcess:
                 foreach (var v in vars) if (v.Proc == op.Process) v.Live = false;
+                break;
+            case Fork f:
+                foreach (var v in vars.Where(v => v.Live && v.Proc == f.Process).ToList())
+                    vars.Add(new V(v.Var, v.Kind) { Device = v.Device, Size = v.Size, AccMode = v.AccMode, Prot = v.Prot, Sealed = v.Sealed, Fenced = v.Fenced,
+                        SentFrom = v.SentFrom, Owner = v.Owner, BufType = v.BufType, BufIndex = v.BufIndex, Proc = f.To });
                 break;
             case PassFd x when Find(x.Fd) is { } sent:
                 vars.Add(new V(new Var(op.Id), sent.Kind) { Device = sent.Device, Size = sent.Size, AccMode = sent.AccMode, Sealed = sent.Sealed, Fenced = sent.Fenced });
@@ -877,7 +883,7 @@ public sealed class SequenceGenerator
             var fds = live.Where(v => v.Kind is not (K.Map or K.Gem or K.Fence)).Select(v => v.Var).Take(62).ToImmutableArray();
             Add(2, _ => new Exec(fds));
         }
-        if (_procFamily && core) ProcessRules(Add, vars, bufs, video);
+        if (_procFamily && core) { ProcessRules(Add, vars, bufs, video, 1); ProcessRules(Add, vars, bufs, video, 2); }
         if (core && rules.Count > 0)
         {
             Add(1, r => r.Weighted<Op>((1, new Llseek(Var.BadFd, 0, SEEK_END)), (1, new DmaBufSync(Var.BadFd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW)), (1, new FcntlGetFd(Var.BadFd))));
@@ -907,28 +913,33 @@ public sealed class SequenceGenerator
     /// owner's REQBUFS(0) or close while the other process maps the queue's buffers, a close here while it holds the fd there
     /// (DMABUF-PROC-1, DMABUF-PROC-2).
     /// </summary>
-    private void ProcessRules(Action<int, Func<Rng, Op?>> Add, List<V> vars, List<V> bufs, List<V> video)
+    private void ProcessRules(Action<int, Func<Rng, Op?>> Add, List<V> vars, List<V> bufs, List<V> video, int proc)
     {
-        var theirs = vars.Where(v => v.Live && v.Proc == 1).ToList();
+        var theirs = vars.Where(v => v.Live && v.Proc == proc).ToList();
         var fds = theirs.Where(v => v.Kind is K.DmaBuf or K.Video).ToList();
         var theirBufs = theirs.Where(v => v.Kind == K.DmaBuf).ToList();
         var theirVideo = theirs.Where(v => v.Kind == K.Video).ToList();
         var theirMaps = theirs.Where(v => v.Kind == K.Map).ToList();
         var sendable = bufs.Concat(video).ToList();
-        if (sendable.Count > 0) Add(fds.Count < 2 ? 30 : fds.Count < 4 ? 6 : 1, r => new SendFd(r.Pick(sendable).Var, 1, Draw(Domains.RecvCloexec, ref r)));
+        if (proc == 1)
+        {
+            // the suite's process sends P1 its fds; P2 gets its own by P1's fork, once P1 holds something
+            if (sendable.Count > 0) Add(fds.Count < 2 ? 30 : fds.Count < 4 ? 6 : 1, r => new SendFd(r.Pick(sendable).Var, 1, Draw(Domains.RecvCloexec, ref r)));
+            if (fds.Count > 0 && !vars.Any(v => v.Live && v.Proc == 2)) Add(4, _ => new Fork(2) { Process = 1 });
+        }
         // this process closes its fd of a file the other holds too: the file lives on there (and goes with its exit)
         var alsoTheirs = bufs.Concat(video).Where(b => fds.Any(f => f.SentFrom == b.Var)).ToList();
-        if (alsoTheirs.Count > 0) Add(8, r => new Close(r.Pick(alsoTheirs).Var));
+        if (alsoTheirs.Count > 0) Add(proc == 1 ? 8 : 3, r => new Close(r.Pick(alsoTheirs).Var));
         if (theirBufs.Count > 0)
         {
             Add(10, r =>
             {
                 var b = r.Pick(theirBufs);
-                return new Mmap(b.Var, 0, b.Size, b.AccMode == O_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED) { Process = 1 };
+                return new Mmap(b.Var, 0, b.Size, b.AccMode == O_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED) { Process = proc };
             });
-            Add(6, r => new DmaBufSync(r.Pick(theirBufs).Var, Draw(Domains.SyncFlags, ref r)) { Process = 1 });
-            Add(3, r => new FcntlGetFd(r.Pick(theirBufs).Var) { Process = 1 });
-            Add(3, r => new SendFd(r.Pick(theirBufs).Var, 0, Draw(Domains.RecvCloexec, ref r)) { Process = 1 });
+            Add(6, r => new DmaBufSync(r.Pick(theirBufs).Var, Draw(Domains.SyncFlags, ref r)) { Process = proc });
+            Add(3, r => new FcntlGetFd(r.Pick(theirBufs).Var) { Process = proc });
+            Add(3, r => new SendFd(r.Pick(theirBufs).Var, 0, Draw(Domains.RecvCloexec, ref r)) { Process = proc });
         }
         if (theirVideo.Count > 0 && Profile.Video.Count > 0)
         {
@@ -940,18 +951,18 @@ public sealed class SequenceGenerator
                 uint p = mp ? Draw(Domains.MmapVideoMplanePlane, ref r)(np) : Draw(Domains.MmapVideoPlane, ref r);
                 uint t = node.IsMem2Mem ? Draw(Domains.M2mBufType, ref r)(node) : node.BufType;
                 return new MmapVideo(r.Pick(theirVideo).Var, t, IndexArg(ref r), p, Draw(Domains.MmapVideoLength, ref r)(node.QueueFor(t).PlaneSize(p)),
-                    Draw(Domains.MmapVideoProt, ref r), Draw(Domains.MmapVideoFlags, ref r)) { Process = 1 };
+                    Draw(Domains.MmapVideoProt, ref r), Draw(Domains.MmapVideoFlags, ref r)) { Process = proc };
             });
         }
-        if (fds.Count > 0) Add(4, r => new Close(r.Pick(fds).Var) { Process = 1 });
+        if (fds.Count > 0) Add(4, r => new Close(r.Pick(fds).Var) { Process = proc });
         if (theirMaps.Count > 0)
         {
             var writable = theirMaps.Where(m => (m.Prot & PROT_WRITE) != 0).ToList();
-            if (writable.Count > 0) Add(10, r => { var m = r.Pick(writable); return new WriteStamp(m.Var, OffsetArg(ref r, m.Size), r.Next() | 1) { Process = 1 }; });
-            Add(12, r => { var m = r.Pick(theirMaps); return new ReadStamp(m.Var, OffsetArg(ref r, m.Size)) { Process = 1 }; });
-            Add(3, r => new Munmap(r.Pick(theirMaps).Var) { Process = 1 });
+            if (writable.Count > 0) Add(10, r => { var m = r.Pick(writable); return new WriteStamp(m.Var, OffsetArg(ref r, m.Size), r.Next() | 1) { Process = proc }; });
+            Add(12, r => { var m = r.Pick(theirMaps); return new ReadStamp(m.Var, OffsetArg(ref r, m.Size)) { Process = proc }; });
+            Add(3, r => new Munmap(r.Pick(theirMaps).Var) { Process = proc });
         }
-        if (theirs.Count > 0) Add(8, _ => new ExitProcess { Process = 1 });
+        if (theirs.Count > 0) Add(8, _ => new ExitProcess { Process = proc });
     }
 
     private static Var DrmFor(ref Rng r, V gem, List<V> drms) =>

@@ -121,18 +121,18 @@ public static class CReproducer
         sb.Append(body);
         sb.Append("}\n");
         // the second process is this program started again: it serves P1's steps instead of running the sequence
-        sb.Append(em.Helpers.Contains("p1") ? MainDevices.Replace("\tint rc = 0, attempt;\n\n", "\tint rc = 0, attempt;\n\n\tif (argc == 2 && strcmp(argv[1], P1_ARG) == 0)\n\t\treturn p1_serve();\n") : MainDevices)
+        sb.Append(em.Helpers.Contains("p1") ? MainDevices.Replace("\tint rc = 0, attempt;\n\n", "\tint rc = 0, attempt;\n\n\tif (argc == 2 && strcmp(argv[1], P_ARG) == 0)\n\t\treturn p_serve();\n") : MainDevices)
             .Append(setup).Append(MainAttempts);
         var program = sb.ToString();
         // every clean-up ends P1 first: its exit releases what it holds
-        return em.Helpers.Contains("p1") ? program.Replace("static UNUSED void cleanup(void)\n{\n", "static void p1_stop(void);\n\nstatic UNUSED void cleanup(void)\n{\n\tp1_stop();\n") : program;
+        return em.Helpers.Contains("p1") ? program.Replace("static UNUSED void cleanup(void)\n{\n", "static void p_stop(int proc);\nstatic void p_stop_all(void);\n\nstatic UNUSED void cleanup(void)\n{\n\tp_stop_all();\n") : program;
     }
 
-    /// <summary>P1's steps: one case per step it runs (by op id), the same C as a step in this process.</summary>
+    /// <summary>The other processes' steps: one case per step (by op id), the same C as a step in this process.</summary>
     private static string P1Steps(IReadOnlyDictionary<int, string> cases)
     {
-        var sb = new StringBuilder("\n/* the steps P1 runs, by their request number; passed: the fd the request carried (-1: none) */\n");
-        sb.Append("static struct outcome p1_step(int step, int passed, const struct p1_req *q, int *send)\n{\n\tstruct outcome o = { NOT_RUN, 0, 0, 0 };\n\n");
+        var sb = new StringBuilder("\n/* the steps the other processes run, by their request number; passed: the fd the request carried (-1: none) */\n");
+        sb.Append("static struct outcome p_step(int step, int passed, const struct p_req *q, int *send)\n{\n\tstruct outcome o = { NOT_RUN, 0, 0, 0 };\n\n");
         sb.Append("\t(void)passed;\n\t(void)q;\n\t(void)send;\n\tswitch (step) {\n");
         foreach (var (id, code) in cases)
             sb.Append($"\tcase {id}: {{\n").Append(Indent(code, 2)).Append("\t\tbreak;\n\t}\n");
@@ -543,15 +543,16 @@ public static class CReproducer
     {
         public readonly HashSet<string> UapiHeaders = new();
         public readonly HashSet<string> Helpers = new();
-        /// <summary>The C of each step the second process runs, by op id: the cases of p1_step.</summary>
+        /// <summary>The C of each step another process runs, by op id: the cases of p_step.</summary>
         public readonly SortedDictionary<int, string> P1Cases = new();
 
-        /// <summary>A step P1 runs: its own C goes into p1_step (the same C as in this process, on P1's slots); here, the request.</summary>
+        /// <summary>A step another process runs: its own C goes into p_step (the same C as in this process, on that process's
+        /// slots); here, the request.</summary>
         public string InP1(Op op)
         {
             Helpers.Add("p1");
             P1Cases[op.Id] = op.Accept(this);
-            return $"o = in_p1({op.Id}, -1, 0, NULL);";
+            return $"o = in_proc({op.Process}, {op.Id}, -1, 0, NULL);";
         }
 
         public string Visit(SendFd op)
@@ -559,19 +560,26 @@ public static class CReproducer
             Helpers.Add("p1");
             if (op.Process == 0)
             {
-                // this process sends; P1 takes the fd into the step's slot and compares it with the sender's
-                P1Cases[op.Id] = $"o = p1_took(passed, q, {slots.Of(op)});";
-                return $"o = in_p1({op.Id}, {Fd(op.Fd)}, {(op.Cloexec ? 1 : 0)}, NULL);";
+                // this process sends; the receiver takes the fd into the step's slot and compares it with the sender's
+                P1Cases[op.Id] = $"o = p_took(passed, q, {slots.Of(op)});";
+                return $"o = in_proc({op.To}, {op.Id}, {Fd(op.Fd)}, {(op.Cloexec ? 1 : 0)}, NULL);";
             }
-            // P1 sends its fd back with its device and inode; this process takes it into the step's slot
-            P1Cases[op.Id] = $"o = p1_give({Fd(op.Fd)}, send);";
-            return $"{{\n\tint got = -1;\n\n\to = in_p1({op.Id}, -1, {(op.Cloexec ? 1 : 0)}, &got);\n\tif (o.err == 0)\n\t\to = p1_sent_back(got, o, {slots.Of(op)});\n}}";
+            // the other process sends its fd back with its device and inode; this process takes it into the step's slot
+            P1Cases[op.Id] = $"o = p_give({Fd(op.Fd)}, send);";
+            return $"{{\n\tint got = -1;\n\n\to = in_proc({op.Process}, {op.Id}, -1, {(op.Cloexec ? 1 : 0)}, &got);\n\tif (o.err == 0)\n\t\to = p_sent_back(got, o, {slots.Of(op)});\n}}";
+        }
+
+        public string Visit(Fork op)
+        {
+            Helpers.Add("p1");
+            P1Cases[op.Id] = "o = p_forked_here(passed);";
+            return $"o = p_fork({op.Process}, {op.To}, {op.Id});";
         }
 
         public string Visit(ExitProcess op)
         {
             Helpers.Add("p1");
-            return "o = p1_exit();";
+            return $"o = p_exit({op.Process});";
         }
 
         public void Headers(Op op)
@@ -1945,85 +1953,115 @@ public static class CReproducer
 
             #include <spawn.h>
             #include <sys/socket.h>
+            #include <sys/syscall.h>
             #include <sys/sysmacros.h>
             #include <sys/wait.h>
 
             /*
-             * P1, the sequence's second process: this program started again (posix_spawn of /proc/self/exe with P1_ARG), so it
-             * holds no fd and no mapping of this one's, only what the steps send it or make there. It runs each step marked
-             * [P1] when asked (p1_step, on its own slots) and answers with the outcome, over a SOCK_SEQPACKET socketpair that
-             * is its fd 3, as the suite's conformance-helper does. Its exit releases whatever it holds.
+             * The sequence's other processes. P1 is this program started again (posix_spawn of /proc/self/exe with P_ARG), so
+             * it holds no fd and no mapping of this one's, only what the steps send it or make there; P2 is P1's fork(2) child,
+             * holding a copy of what P1 held. Each runs the steps marked [P1] or [P2] when asked (p_step, on its own slots) and
+             * answers with the outcome, over a SOCK_SEQPACKET socket that is its fd 3, as the suite's conformance-helper does.
+             * An exit releases whatever the process holds.
              */
-            #define P1_ARG "--conformance-p1"
-            struct p1_req { int step, cloexec, fences_used; long long dev_major, dev_minor, ino; };
-            static pid_t p1_pid = -1;
-            static int p1_sock = -1;
-            static struct outcome p1_step(int step, int passed, const struct p1_req *q, int *send);
+            #define P_ARG "--conformance-p1"
+            struct p_req { int step, cloexec, fences_used; long long dev_major, dev_minor, ino; };
+            static pid_t p_pid[3] = { -1, -1, -1 };
+            static int p_sock[3] = { -1, -1, -1 };
+            static int p_forked[3];
+            static struct outcome p_step(int step, int passed, const struct p_req *q, int *send);
 
-            static int p1_start(void)
+            /* the process's first message is its pid */
+            static int p_ready(int proc)
+            {
+            	struct outcome ready;
+
+            	if (recv(p_sock[proc], &ready, sizeof(ready), 0) != (ssize_t)sizeof(ready) || (p_pid[proc] > 0 && ready.r0 != p_pid[proc])) {
+            		p_stop(proc);
+            		errno = ECHILD;
+            		return -1;
+            	}
+            	p_pid[proc] = (pid_t)ready.r0;
+            	return 0;
+            }
+
+            static int p_start(int proc)
             {
             	posix_spawn_file_actions_t fa;
-            	char *args[] = { "repro", P1_ARG, NULL };
+            	char *args[] = { "repro", P_ARG, NULL };
             	extern char **environ;
-            	struct outcome ready;
             	int sv[2], rc;
 
-            	if (p1_sock >= 0)
+            	if (p_sock[proc] >= 0)
             		return 0;
             	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
             		return -1;
             	posix_spawn_file_actions_init(&fa);
             	posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
             	posix_spawn_file_actions_addclosefrom_np(&fa, 4);
-            	rc = posix_spawn(&p1_pid, "/proc/self/exe", &fa, NULL, args, environ);
+            	rc = posix_spawn(&p_pid[proc], "/proc/self/exe", &fa, NULL, args, environ);
             	posix_spawn_file_actions_destroy(&fa);
             	close(sv[1]);
             	if (rc != 0) {
             		close(sv[0]);
-            		p1_pid = -1;
+            		p_pid[proc] = -1;
             		errno = rc;
             		return -1;
             	}
-            	p1_sock = sv[0];
-            	if (recv(p1_sock, &ready, sizeof(ready), 0) != (ssize_t)sizeof(ready) || ready.r0 != p1_pid) {
-            		p1_stop();
-            		errno = ECHILD;
-            		return -1;
-            	}
-            	return 0;
+            	p_sock[proc] = sv[0];
+            	p_forked[proc] = 0;
+            	return p_ready(proc);
             }
 
-            /* P1 exits (a request for step 0) and is waited for */
-            static void p1_stop(void)
+            /* the process exits (a request for step 0) and is waited for: this program's child with waitpid, P1's child
+             * through a pidfd, which is readable once it has exited, its files and mappings released */
+            static void p_stop(int proc)
             {
-            	struct p1_req q = { 0, 0, 0, 0, 0, 0 };
+            	struct p_req q = { 0, 0, 0, 0, 0, 0 };
             	int status;
 
-            	if (p1_sock >= 0) {
-            		if (send(p1_sock, &q, sizeof(q), 0) != (ssize_t)sizeof(q) && p1_pid > 0)
-            			kill(p1_pid, SIGKILL);
-            		close(p1_sock);
-            		p1_sock = -1;
+            	if (p_sock[proc] >= 0) {
+            		if (send(p_sock[proc], &q, sizeof(q), 0) != (ssize_t)sizeof(q) && p_pid[proc] > 0)
+            			kill(p_pid[proc], SIGKILL);
+            		close(p_sock[proc]);
+            		p_sock[proc] = -1;
             	}
-            	if (p1_pid > 0)
-            		while (waitpid(p1_pid, &status, 0) < 0 && errno == EINTR)
+            	if (p_pid[proc] > 0 && !p_forked[proc]) {
+            		while (waitpid(p_pid[proc], &status, 0) < 0 && errno == EINTR)
             			;
-            	p1_pid = -1;
+            	} else if (p_pid[proc] > 0) {
+            		int pidfd = (int)syscall(SYS_pidfd_open, p_pid[proc], 0);
+            		struct pollfd pf = { .fd = pidfd, .events = POLLIN };
+
+            		if (pidfd >= 0) {
+            			while (poll(&pf, 1, -1) < 0 && errno == EINTR)
+            				;
+            			close(pidfd);
+            		}
+            	}
+            	p_pid[proc] = -1;
+            	p_forked[proc] = 0;
             }
 
-            /* step `step` in P1 (started first if it is not running); fd, when >= 0, is sent with it (SCM_RIGHTS) with its
-             * device and inode; an fd P1 sends back goes to *got (received with MSG_CMSG_CLOEXEC when cloexec) */
-            static struct outcome in_p1(int step, int fd, int cloexec, int *got)
+            static UNUSED void p_stop_all(void)
+            {
+            	p_stop(2);
+            	p_stop(1);
+            }
+
+            /* step `step` in process proc (started first if it is not running); fd, when >= 0, is sent with it (SCM_RIGHTS)
+             * with its device and inode; an fd the process sends back goes to *got (received with MSG_CMSG_CLOEXEC when cloexec) */
+            static struct outcome in_proc(int proc, int step, int fd, int cloexec, int *got)
             {
             	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control;
-            	struct p1_req q = { step, cloexec, fences_used, 0, 0, 0 };
+            	struct p_req q = { step, cloexec, fences_used, 0, 0, 0 };
             	struct iovec iov = { .iov_base = &q, .iov_len = sizeof(q) };
             	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
             	struct outcome o;
             	struct cmsghdr *c;
             	struct stat st;
 
-            	if (p1_start() != 0)
+            	if (p_start(proc) != 0)
             		return fail();
             	memset(&control, 0, sizeof(control));
             	if (fd >= 0) {
@@ -2040,14 +2078,14 @@ public static class CReproducer
             		c->cmsg_type = SCM_RIGHTS;
             		memcpy(CMSG_DATA(c), &fd, sizeof(int));
             	}
-            	if (sendmsg(p1_sock, &m, 0) != (ssize_t)sizeof(q))
+            	if (sendmsg(p_sock[proc], &m, 0) != (ssize_t)sizeof(q))
             		goto lost;
             	memset(&control, 0, sizeof(control));
             	iov.iov_base = &o;
             	iov.iov_len = sizeof(o);
             	m.msg_control = control.buf;
             	m.msg_controllen = sizeof(control.buf);
-            	if (recvmsg(p1_sock, &m, got && cloexec ? MSG_CMSG_CLOEXEC : 0) != (ssize_t)sizeof(o))
+            	if (recvmsg(p_sock[proc], &m, got && cloexec ? MSG_CMSG_CLOEXEC : 0) != (ssize_t)sizeof(o))
             		goto lost;
             	if (got) {
             		c = CMSG_FIRSTHDR(&m);
@@ -2056,14 +2094,14 @@ public static class CReproducer
             	}
             	return o;
             lost:
-            	printf("# P1 (pid %d) was lost under step request %d\n", (int)p1_pid, step);
-            	p1_stop();
+            	printf("# P%d (pid %d) was lost under step request %d\n", proc, (int)p_pid[proc], step);
+            	p_stop(proc);
             	errno = ECHILD;
             	return fail();
             }
 
-            /* in P1: the fd this step was sent goes into slot; r0 = 1 when it is the sender's file (same device and inode) */
-            static UNUSED struct outcome p1_took(int passed, const struct p1_req *q, int slot)
+            /* in the receiver: the fd this step was sent goes into slot; r0 = 1 when it is the sender's file (same device and inode) */
+            static UNUSED struct outcome p_took(int passed, const struct p_req *q, int slot)
             {
             	struct stat st;
 
@@ -2077,8 +2115,8 @@ public static class CReproducer
             		&& (long long)minor(st.st_dev) == q->dev_minor && (long long)st.st_ino == q->ino, 0, 0);
             }
 
-            /* in P1: fd is sent back with the reply; r0..r2 = its device's major, minor and inode */
-            static UNUSED struct outcome p1_give(int fd, int *send)
+            /* in the sender: fd is sent back with the reply; r0..r2 = its device's major, minor and inode */
+            static UNUSED struct outcome p_give(int fd, int *send)
             {
             	struct stat st;
 
@@ -2088,8 +2126,8 @@ public static class CReproducer
             	return done(major(st.st_dev), minor(st.st_dev), (long long)st.st_ino);
             }
 
-            /* here: the fd P1 sent back goes into slot; r0 = 1 when it is P1's file (as P1 reported its device and inode) */
-            static UNUSED struct outcome p1_sent_back(int got, struct outcome theirs, int slot)
+            /* here: the fd a process sent back goes into slot; r0 = 1 when it is that process's file (its device and inode) */
+            static UNUSED struct outcome p_sent_back(int got, struct outcome theirs, int slot)
             {
             	struct stat st;
 
@@ -2103,14 +2141,14 @@ public static class CReproducer
             		&& (long long)minor(st.st_dev) == theirs.r1 && (long long)st.st_ino == theirs.r2, 0, 0);
             }
 
-            /* P1 exits holding what it holds; r0 = how many dma-bufs that released (bufinfo before and after the wait) */
-            static UNUSED struct outcome p1_exit(void)
+            /* the process exits holding what it holds; r0 = how many dma-bufs that released (bufinfo before and after the wait) */
+            static UNUSED struct outcome p_exit(int proc)
             {
             	int before = live_dmabufs(), after;
 
-            	if (p1_sock < 0 && p1_start() != 0)
+            	if (p_sock[proc] < 0 && p_start(proc) != 0)
             		return fail();
-            	p1_stop();
+            	p_stop(proc);
             	after = live_dmabufs();
             	if (before < 0 || after < 0) {
             		fprintf(stderr, "error: the dma-bufs an exit released cannot be counted here: /sys/kernel/debug/dma_buf/bufinfo "
@@ -2120,16 +2158,65 @@ public static class CReproducer
             	return done(before - after, 0, 0);
             }
 
-            /* P1's loop: each request runs its step and answers with the outcome (and an fd, for a step that sends one back) */
-            static int p1_serve(void)
+            /* process `from` forks `to` (step `step`): a new socket's end goes with the request; the child answers on it */
+            static UNUSED struct outcome p_fork(int from, int to, int step)
+            {
+            	struct outcome o;
+            	int sv[2];
+
+            	p_stop(to);
+            	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+            		return fail();
+            	o = in_proc(from, step, sv[1], 0, NULL);
+            	close(sv[1]);
+            	if (o.err != 0) {
+            		close(sv[0]);
+            		return o;
+            	}
+            	p_sock[to] = sv[0];
+            	p_pid[to] = -1;
+            	p_forked[to] = 1;
+            	if (p_ready(to) != 0)
+            		return fail();
+            	return done(0, 0, 0);
+            }
+
+            static int p_serve(void);
+
+            /* in the forking process: fork(2); the child takes the socket that came with the request as its own and serves */
+            static UNUSED struct outcome p_forked_here(int passed)
+            {
+            	pid_t pid;
+
+            	if (passed < 0) {
+            		errno = EINVAL;
+            		return fail();
+            	}
+            	pid = fork();
+            	if (pid < 0) {
+            		close(passed);
+            		return fail();
+            	}
+            	if (pid == 0) {
+            		dup2(passed, 3);
+            		close(passed);
+            		_exit(p_serve());
+            	}
+            	close(passed);
+            	return done(0, 0, 0);
+            }
+
+            /* a process's loop: each request runs its step and answers with the outcome (and an fd, for a step that sends one back) */
+            static int p_serve(void)
             {
             	struct outcome ready = { 0, getpid(), 0, 0 };
 
+            	signal(SIGCHLD, SIG_IGN);   /* a child it forks is reaped by the kernel; this program waits for it with a pidfd */
             	if (send(3, &ready, sizeof(ready), 0) != (ssize_t)sizeof(ready))
             		return 3;
             	for (;;) {
             		union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control, rcontrol;
-            		struct p1_req q;
+            		struct p_req q;
             		struct iovec iov = { .iov_base = &q, .iov_len = sizeof(q) };
             		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof(control.buf) };
             		struct outcome o;
@@ -2148,7 +2235,7 @@ public static class CReproducer
             			memcpy(&passed, CMSG_DATA(c), sizeof(int));
             		fences_used = q.fences_used;
             		errno = 0;
-            		o = p1_step(q.step, passed, &q, &send);
+            		o = p_step(q.step, passed, &q, &send);
             		if (send >= 0 && o.err == 0) {
             			memset(&rcontrol, 0, sizeof(rcontrol));
             			r.msg_control = rcontrol.buf;

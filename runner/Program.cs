@@ -70,7 +70,7 @@ public static class Program
         {
             var v = BrokenVariant.Find(target["broken:".Length..])
                 ?? throw new UsageException($"unknown broken variant '{target["broken:".Length..]}' (see --list-variants)");
-            return new ReferenceModel(profile, v.Bug);
+            return v.Model(profile);
         }
         if (target == "vm")
             throw new UsageException("--target vm is run by ./run-suite.sh, which boots the lab VM and runs --target kernel inside it");

@@ -44,7 +44,7 @@ public class SuiteTests(ITestOutputHelper output)
     public void Each_broken_variant_is_caught_and_shrunk_to_its_known_minimal_length_and_the_rest_is_still_judged(string name)
     {
         var v = BrokenVariant.Find(name)!;
-        var r = Engine.Run($"broken:{name}", new ReferenceModel(TargetProfile.BuiltIn.Single(p => p.Name == v.Profile), v.Bug), new RunOptions(), Cat);
+        var r = Engine.Run($"broken:{name}", v.Model(TargetProfile.BuiltIn.Single(p => p.Name == v.Profile)), new RunOptions(), Cat);
         Assert.True(r.Failed, $"{name} was not caught within the default budget");
         // every break has a counterexample of its own, each minimal
         foreach (var b in v.Breaks)
@@ -158,7 +158,7 @@ public class PropertiesCanFailTests
         var failingOps = new HashSet<Type>();
         foreach (var v in BrokenVariant.All)
         {
-            var r = Engine.Run(v.Name, new ReferenceModel(TargetProfile.VividLike, v.Bug), new RunOptions(), Catalog.Load());
+            var r = Engine.Run(v.Name, v.Model(TargetProfile.VividLike), new RunOptions(), Catalog.Load());
             foreach (var p in r.Findings)
             {
                 caughtBy.Add(p.Property.Name);

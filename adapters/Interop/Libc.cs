@@ -90,6 +90,10 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "posix_spawn_file_actions_addclosefrom_np")]
     internal static partial int posix_spawn_file_actions_addclosefrom_np(void* fileActions, int from);
 
+    /// <summary>pidfd_open(2) (glibc 2.36): an fd that polls readable once the process has exited.</summary>
+    [LibraryImport(Lib, EntryPoint = "pidfd_open", SetLastError = true)]
+    internal static partial int pidfd_open(int pid, uint flags);
+
     [LibraryImport(Lib, EntryPoint = "kill", SetLastError = true)]
     internal static partial int kill(int pid, int sig);
 

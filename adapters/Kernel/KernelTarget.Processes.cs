@@ -12,23 +12,31 @@ namespace Conformance.Adapters.Kernel;
 /// </summary>
 public sealed unsafe partial class KernelTarget
 {
-    private Helper? _helper;
+    /// <summary>The helper processes, P1 and P2 (index 1 and 2).</summary>
+    private readonly Helper?[] _helpers = new Helper?[3];
 
     /// <summary>Where the helper program is: beside the assemblies (the build puts it there).</summary>
     public static string HelperPath => Path.Combine(AppContext.BaseDirectory, "conformance-helper");
 
-    public IProcessCalls Process(int process) =>
-        process == 1 ? _helper ??= new Helper(this) : throw new ArgumentOutOfRangeException(nameof(process), process, "the kernel adapter runs one helper process (1)");
+    public IProcessCalls Process(int process) => process is 1 or 2 ? _helpers[process] ??= new Helper(this)
+        : throw new ArgumentOutOfRangeException(nameof(process), process, "the kernel adapter's helper processes are 1 and 2");
+
+    /// <summary>Ends every helper process (a child P2 first, then its parent P1): their exits release what they hold.</summary>
+    private void EndHelpers()
+    {
+        for (int p = 2; p >= 1; p--) _helpers[p]?.Exit();
+    }
 
     public Outcome SendFd(int from, int fd, int to, bool cloexec)
     {
+        if (from == to || from is < 0 or > 2 || to is < 0 or > 2 || from != 0 && to != 0) return Outcome.NotRun;
         var h = (Helper)Process(from == 0 ? to : from);
         return from == 0 ? h.Receive(fd, cloexec) : h.SendBack(fd, cloexec);
     }
 
     public Outcome ExitProcess(int process)
     {
-        if (process != 1) return Outcome.NotRun;
+        if (process is not (1 or 2)) return Outcome.NotRun;
         var h = (Helper)Process(process);
         if (!h.Running) return h.Start() is { } why ? Unavailable(why) : Outcome.NotRun;
         int before = LiveDmaBufs();
@@ -36,6 +44,18 @@ public sealed unsafe partial class KernelTarget
         int after = LiveDmaBufs();
         return Outcome.Success(before < 0 || after < 0 ? -1 : before - after);
     }
+
+    public Outcome Fork(int from, int to)
+    {
+        if (from != 1 || to != 2) return Outcome.NotRun;
+        var parent = (Helper)Process(from);
+        var child = (Helper)Process(to);
+        child.Exit();
+        return parent.Fork(child);
+    }
+
+    /// <summary>A forked child has its parent's very fd numbers and mapping ids (the helper's table is copied with it).</summary>
+    public int ForkedHandle(int to, int handle, bool mapping) => handle;
 
     private static bool _unavailableSaid;
     /// <summary>The helper cannot run here (no helper program, a spawn that failed): every call in it is NOT RUN, said once.</summary>
@@ -51,12 +71,14 @@ public sealed unsafe partial class KernelTarget
     [StructLayout(LayoutKind.Sequential)]
     private struct HRep { public int Err, Fd; public long R0, R1, R2; }
 
-    private enum HCmd { Recv = 1, Send = 2, Close = 3, GetFd = 4, Mmap = 5, MmapVideo = 6, Munmap = 7, Read = 8, Write = 9, Sync = 10, Exit = 11 }
+    private enum HCmd { Recv = 1, Send = 2, Close = 3, GetFd = 4, Mmap = 5, MmapVideo = 6, Munmap = 7, Read = 8, Write = 9, Sync = 10, Exit = 11, Fork = 12 }
 
     /// <summary>One helper process and the adapter's books of what it holds.</summary>
     private sealed class Helper(KernelTarget k) : IProcessCalls
     {
         private int _pid = -1, _sock = -1;
+        /// <summary>Forked by another helper: not the suite's child, so its exit is waited for through a pidfd, not waitpid.</summary>
+        private bool _forked;
         private readonly Dictionary<int, FdInfo> _fds = new();
         private readonly Dictionary<int, (long Length, int Prot)> _maps = new();
 
@@ -84,7 +106,14 @@ public sealed unsafe partial class KernelTarget
             Marshal.FreeCoTaskMem((nint)path);
             Sys.Close(sv[1]);
             if (rc != 0) { Sys.Close(sv[0]); return $"posix_spawn of {HelperPath}: {(Errno)rc}"; }
-            _pid = pid; _sock = sv[0];
+            _pid = pid; _sock = sv[0]; _forked = false;
+            return Ready();
+        }
+
+        /// <summary>Waits for the program's first message, its pid: null when it came, else why not (and the program is ended).</summary>
+        private string? Ready()
+        {
+            int pid = _pid;
             HRep ready = default;
             var iov = new iovec { iov_base = &ready, iov_len = (nuint)sizeof(HRep) };
             var m = new msghdr { msg_iov = &iov, msg_iovlen = 1 };
@@ -149,6 +178,31 @@ public sealed unsafe partial class KernelTarget
         private static Outcome Result(HRep? rep, Func<HRep, Outcome> ok) =>
             rep is not { } p ? Outcome.NotRun : p.Err != 0 ? Outcome.Fail((Errno)p.Err) : ok(p);
 
+        /// <summary>
+        /// This helper forks <paramref name="child"/>: a new socketpair's end goes with the request (H_FORK), the child takes it as
+        /// its socket and answers on it with its pid; the child's books are a copy of this one's (the same fd numbers and mapping
+        /// ids). No values.
+        /// </summary>
+        public Outcome Fork(Helper child)
+        {
+            int* sv = stackalloc int[2];
+            if (Libc.socketpair(Libc.AF_UNIX, Libc.SOCK_SEQPACKET | Libc.SOCK_CLOEXEC, 0, sv) < 0) return Outcome.Fail((Errno)Marshal.GetLastPInvokeError());
+            var rep = Call(HCmd.Fork, -1, passFd: sv[1]);
+            Sys.Close(sv[1]);
+            if (rep is not { } p || p.Err != 0)
+            {
+                Sys.Close(sv[0]);
+                return rep is { } failed ? Outcome.Fail((Errno)failed.Err) : Outcome.NotRun;
+            }
+            child._pid = (int)p.R0;
+            child._sock = sv[0];
+            child._forked = true;
+            if (child.Ready() is { } why) { Console.Error.WriteLine($"warning: the forked helper process: {why}"); return Outcome.NotRun; }
+            foreach (var (fd, f) in _fds) child._fds[fd] = f;
+            foreach (var (id, m) in _maps) child._maps[id] = m;
+            return Outcome.Success();
+        }
+
         /// <summary>Ends the helper (H_EXIT, or SIGKILL if it does not go) and waits for it; its books are emptied.</summary>
         public void Exit()
         {
@@ -165,8 +219,22 @@ public sealed unsafe partial class KernelTarget
             {
                 int status;
                 using (k._watchdog.Op("wait for the helper process", _pid))
-                    while (Libc.waitpid(_pid, &status, 0) < 0 && Marshal.GetLastPInvokeError() == (int)Errno.EINTR) { }
+                    if (!_forked)
+                        while (Libc.waitpid(_pid, &status, 0) < 0 && Marshal.GetLastPInvokeError() == (int)Errno.EINTR) { }
+                    else
+                    {
+                        // another helper's child: a pidfd is readable once it has exited, its files and mappings released
+                        // (pidfd_open(2)); one that is already gone (ESRCH) needs no wait
+                        int pidfd = Libc.pidfd_open(_pid, 0);
+                        if (pidfd >= 0)
+                        {
+                            var pfd = new pollfd { fd = pidfd, events = POLLIN };
+                            Sys.Poll(&pfd, 1, -1);
+                            Sys.Close(pidfd);
+                        }
+                    }
                 _pid = -1;
+                _forked = false;
             }
             _fds.Clear();
             _maps.Clear();

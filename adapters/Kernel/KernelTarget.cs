@@ -734,7 +734,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
     public void Reset()
     {
         using var _ = _watchdog.Op("reset", 0);
-        _helper?.Exit();   // its exit releases what it holds
+        EndHelpers();   // their exits release what they hold
         foreach (var m in _maps.Values) Sys.Munmap(m.Addr, m.Length);
         _maps.Clear();
         foreach (var fd in _fds.Keys) Sys.Close(fd);

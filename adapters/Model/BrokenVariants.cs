@@ -72,6 +72,14 @@ public enum ModelBug : long
     SendFdCopies = 1L << 63,
 }
 
+/// <summary>More deliberate bugs: <see cref="ModelBug"/>'s 64 bits are all taken.</summary>
+[Flags]
+public enum ModelBug2 : long
+{
+    None = 0,
+    ForkSharesFdTable = 1 << 0,
+}
+
 /// <summary>One invariant a broken variant breaks, and the length its counterexample must shrink to.</summary>
 public readonly record struct Break(string Invariant, int MinimalSteps);
 
@@ -87,6 +95,12 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
 
     /// <summary>The built-in profile (<see cref="TargetProfile.BuiltIn"/>) the variant is played on when the command line names none.</summary>
     public string Profile { get; init; } = "vivid-like";
+
+    /// <summary>Its bugs beyond <see cref="ModelBug"/>'s 64.</summary>
+    public ModelBug2 Bug2 { get; init; }
+
+    /// <summary>The reference model with this variant's bugs, on <paramref name="profile"/>.</summary>
+    public ReferenceModel Model(TargetProfile profile) => new(profile, Bug) { Bug2 = Bug2 };
 
     /// <summary>The invariants it breaks, for listings.</summary>
     public string Invariants => string.Join("+", Breaks.Select(b => b.Invariant));
@@ -213,6 +227,8 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             "a dma-buf fd another process receives through SCM_RIGHTS names a new buffer of the same size instead of the sender's (another inode, its own contents)"),
         new("exit-keeps-files", ModelBug.ExitKeepsFiles, Inv.ProcExit, 5,
             "a process's exit leaves its dma-buf fds and mappings referenced: a dma-buf only the exited process held stays alive after the parent's wait returns"),
+        new("fork-shares-fd-table", ModelBug.None, Inv.ProcFork, 5,
+            "a forked child shares its parent's fd table instead of a copy of it (as clone(CLONE_FILES) would): the child's close closes the parent's fd") { Bug2 = ModelBug2.ForkSharesFdTable },
         new("close-races", ModelBug.CloseRaces, Inv.Linearizable, 5,
             "close(2) looks the fd up outside the fd table's lock: of two threads closing one fd at once, both succeed (a double fput) where exactly one must get EBADF"),
         new("seek-cur-and-no-dedupe", ModelBug.LlseekAcceptsSeekCur | ModelBug.PrimeImportNoDedupe,

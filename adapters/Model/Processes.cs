@@ -88,12 +88,74 @@ public sealed partial class ReferenceModel
         return Cite(Inv.ProcExit, Outcome.Success(before - _liveDmaBufs));
     }
 
+    /// <summary>The child's handle for each parent's one, per fork: (child process, parent's handle, is a mapping).</summary>
+    private readonly Dictionary<(int To, int Handle, bool Mapping), int> _forked = new();
+    /// <summary>fds that a fork copied, in the parent and in the child: what a close does to them is DMABUF-PROC-3's.</summary>
+    private readonly HashSet<int> _forkFds = new();
+
+    /// <summary>
+    /// Process <paramref name="from"/> forks <paramref name="to"/>: a copy of each of its fds (the same file, FD_CLOEXEC kept)
+    /// and of each of its mappings (a reference to the file, and to the video buffer as vb2_common_vm_open takes one), bound
+    /// to new handles of the child (DMABUF-PROC-3).
+    /// </summary>
+    public Outcome Fork(int from, int to)
+    {
+        if (from == 0 || to <= from) return Outcome.NotRun;
+        foreach (var k in _forked.Keys.Where(k => k.To == to).ToList()) _forked.Remove(k);
+        _process = to;
+        try
+        {
+            foreach (var (fd, p) in _fdProcess.ToList())
+            {
+                if (p != from) continue;
+                var (file, cloexec) = _fds[fd];
+                int n = Install(file, cloexec);
+                _forked[(to, fd, false)] = n;
+                if (_sent.Contains(fd)) _sent.Add(n);
+                _forkFds.Add(fd);
+                _forkFds.Add(n);
+            }
+            foreach (var (map, p) in _mapProcess.ToList())
+            {
+                if (p != from) continue;
+                var m = _maps[map];
+                var copy = new Mapping(_nextMap++, m.Kind, m.Segs, m.Base, m.Length, m.Prot, m.File) { VBuf = m.VBuf, Pfnmap = m.Pfnmap };
+                if (copy.File != null) Get(copy.File);
+                if (copy.VBuf is { Freed: false } vb) vb.MapUsers++;
+                _forked[(to, map, true)] = AddMap(copy);
+            }
+        }
+        finally { _process = 0; }
+        return Cite(Inv.ProcFork, Outcome.Success());
+    }
+
+    public int ForkedHandle(int to, int handle, bool mapping) => _forked.TryGetValue((to, handle, mapping), out var h) ? h : handle;
+
+    /// <summary>Parent fds whose child's copy was closed, where the child shares its parent's fd table (the bug
+    /// <see cref="ModelBug2.ForkSharesFdTable"/>, as a target): the parent finds them closed (EBADF), though the reference they
+    /// held is dropped only when the parent closes them or exits, so no file goes earlier than it would.</summary>
+    private readonly HashSet<int> _closedByChild = new();
+
+    /// <summary>The bug's side of a close of <paramref name="fd"/>: a child's close closes its parent's copy too.</summary>
+    private void ChildClosed(int fd)
+    {
+        if (_hasActual || !Broken(ModelBug2.ForkSharesFdTable)) return;
+        foreach (var (k, copy) in _forked)
+            if (!k.Mapping && copy == fd && _fdProcess.GetValueOrDefault(fd) == k.To) _closedByChild.Add(k.Handle);
+    }
+
+    /// <summary>Whether the bug has closed this parent's fd under it (it then answers EBADF).</summary>
+    private bool ClosedByChild(int fd) => _closedByChild.Contains(fd);
+
     /// <summary>Forgets which process each handle belonged to (every fd and mapping is gone).</summary>
     private void ResetProcesses()
     {
         _fdProcess.Clear();
         _mapProcess.Clear();
         _sent.Clear();
+        _forked.Clear();
+        _forkFds.Clear();
+        _closedByChild.Clear();
         _process = 0;
     }
 }

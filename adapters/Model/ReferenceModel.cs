@@ -15,6 +15,9 @@ public sealed partial class ReferenceModel : IBufferTarget
     public ModelBug Bug { get; }
     /// <summary>This model has the deliberate defect (a broken variant may combine several).</summary>
     private bool Broken(ModelBug b) => (Bug & b) != 0;
+    /// <summary>More deliberate defects (<see cref="ModelBug2"/>).</summary>
+    public ModelBug2 Bug2 { get; init; }
+    private bool Broken(ModelBug2 b) => (Bug2 & b) != 0;
 
     private readonly Dictionary<int, (OFile File, bool Cloexec)> _fds = new();
     /// <summary>fds received through SCM_RIGHTS (<see cref="PassFd"/>): their FD_CLOEXEC is the receiver's choice.</summary>
@@ -273,6 +276,9 @@ public sealed partial class ReferenceModel : IBufferTarget
     {
         // the bug: two threads' close() of one fd in a parallel block both find it (the second one's lookup raced the first)
         if (!_hasActual && Broken(ModelBug.CloseRaces) && _closedInBlock?.Contains(fd) == true) return Outcome.Success();
+        // a copy a fork made (or the fd it was made from): that the other process's stays open is DMABUF-PROC-3's
+        if (_forkFds.Remove(fd)) { _decidedBy = Inv.ProcFork; ChildClosed(fd); }
+        bool closedByChild = _closedByChild.Remove(fd);
         if (!_fds.Remove(fd, out var e)) return Outcome.Fail(Errno.EBADF);
         _closedInBlock?.Add(fd);
         _received.Remove(fd);
@@ -281,7 +287,7 @@ public sealed partial class ReferenceModel : IBufferTarget
         e.File.Fds--;
         if (DeferRelease) { DeferRelease = false; Deferred = e.File; return Outcome.Success(); }
         Put(e.File);
-        return Outcome.Success();
+        return closedByChild ? Outcome.Fail(Errno.EBADF) : Outcome.Success();
     }
 
     /// <summary>
@@ -330,6 +336,8 @@ public sealed partial class ReferenceModel : IBufferTarget
     public Outcome FcntlGetFd(int fd)
     {
         if (!_fds.TryGetValue(fd, out var e)) return Cite(Inv.DmaBufBadFd, Errno.EBADF);
+        if (_forkFds.Contains(fd)) _decidedBy = Inv.ProcFork;   // a fork's copy keeps the flag; the other's close leaves it open
+        if (ClosedByChild(fd)) return Outcome.Fail(Errno.EBADF);
         if (_received.Contains(fd)) Cite(Inv.ScmRights);   // its flag is the receiver's MSG_CMSG_CLOEXEC
         else if (_sent.Contains(fd)) Cite(Inv.ProcShared);
         else if (e.File is DmaBuf d)

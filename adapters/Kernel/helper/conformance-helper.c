@@ -44,6 +44,8 @@ enum {
 	H_WRITE = 9,      /* a0 = mapping id, a1 = byte offset, a2 = the word */
 	H_SYNC = 10,      /* fd, a0 = DMA_BUF_SYNC_* flags, a1 = poll events that must be ready first (0: none) */
 	H_EXIT = 11,      /* _exit(0), no reply */
+	H_FORK = 12,      /* a socket in SCM_RIGHTS: fork(2); the child takes the socket as its fd 3 and answers there with its pid
+	                     (as a new helper does), keeping every other fd and mapping of its parent; r0 = the child's pid */
 };
 
 #define MAX_MAPS 256
@@ -93,7 +95,7 @@ static off_t video_offset(int fd, uint32_t type, uint32_t index, uint32_t plane,
 	return (off_t)b.m.offset + ((off_t)plane << 12);
 }
 
-static void serve(int sock, const struct h_req *q, int passed, struct h_rep *p, int *send_fd)
+static void serve(int sock, const struct h_req *q, int passed, struct h_rep *p, int *send_fd, int *is_child)
 {
 	int64_t id = q->a[0];
 	switch (q->cmd) {
@@ -160,6 +162,21 @@ static void serve(int sock, const struct h_req *q, int passed, struct h_rep *p, 
 		if (ioctl(q->fd, DMA_BUF_IOCTL_SYNC, &s) != 0) p->err = errno;
 		return;
 	}
+	case H_FORK: {
+		if (passed < 0) { p->err = EINVAL; return; }
+		pid_t pid = fork();
+		if (pid < 0) { p->err = errno; close(passed); return; }
+		if (pid == 0) {
+			/* the child: its own socket at 3 (the parent's goes), every other fd and mapping as the parent has them */
+			dup2(passed, 3);
+			close(passed);
+			*is_child = 1;
+			return;
+		}
+		close(passed);
+		p->r[0] = pid;
+		return;
+	}
 	default:
 		p->err = ENOSYS;
 	}
@@ -175,6 +192,7 @@ int main(void)
 	sigaction(SIGBUS, &sa, NULL);
 	sigaction(SIGSEGV, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGCHLD, SIG_IGN);   /* a child it forks is reaped by the kernel when it exits: the suite waits for it with a pidfd */
 	/* hold nothing of the suite's: every fd above the socket goes (the spawn already closed them where it could) */
 	syscall(SYS_close_range, 4U, ~0U, 0U);
 	struct h_rep ready = { .err = 0, .fd = (int32_t)getpid() };
@@ -198,10 +216,16 @@ int main(void)
 			memcpy(&passed, CMSG_DATA(c), sizeof passed);
 		if (q.cmd == H_EXIT) _exit(0);
 		struct h_rep p;
-		int send_fd = -1;
+		int send_fd = -1, is_child = 0;
 		memset(&p, 0, sizeof p);
 		p.fd = -1;
-		serve(sock, &q, passed, &p, &send_fd);
+		serve(sock, &q, passed, &p, &send_fd, &is_child);
+		if (is_child) {
+			/* a forked child answers on its own socket first, with its pid, as a new helper does */
+			struct h_rep child_ready = { .err = 0, .fd = (int32_t)getpid() };
+			if (send(sock, &child_ready, sizeof child_ready, 0) != (ssize_t)sizeof child_ready) _exit(3);
+			continue;
+		}
 		struct iovec riov = { .iov_base = &p, .iov_len = sizeof p };
 		struct msghdr r = { .msg_iov = &riov, .msg_iovlen = 1 };
 		union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } rctl;
