@@ -196,6 +196,9 @@ public static class KernelRun
             ulong seed = rng.Next();
             // one in four ends in a parallel block: its C program runs the branches on threads, as the adapter does
             bool par = i % 4 == 0;
+            // and one in four is of the family with other processes (seeds 5 mod 8): its C program starts P1 (and P1's fork,
+            // P2) as the adapter starts its helper
+            if (i % 4 == 2) seed = seed / 8 * 8 + 5;
             var seq = par ? gen.GenerateParallel(seed, Math.Min(cli.Options.MaxLength, 40)) : gen.Generate(seed, Math.Min(cli.Options.MaxLength, 40));
             target.Context = () => $"sample {i} (seed {seed}):\n{seq}";
             var f = (par ? parallel : lockstep).Trace(seq, target, null, out var steps);

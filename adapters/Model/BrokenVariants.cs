@@ -229,7 +229,7 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             "a process's exit leaves its dma-buf fds and mappings referenced: a dma-buf only the exited process held stays alive after the parent's wait returns"),
         new("fork-shares-fd-table", ModelBug.None, Inv.ProcFork, 5,
             "a forked child shares its parent's fd table instead of a copy of it (as clone(CLONE_FILES) would): the child's close closes the parent's fd") { Bug2 = ModelBug2.ForkSharesFdTable },
-        new("close-races", ModelBug.CloseRaces, Inv.Linearizable, 5,
+        new("close-races", ModelBug.CloseRaces, Inv.Linearizable, 4,
             "close(2) looks the fd up outside the fd table's lock: of two threads closing one fd at once, both succeed (a double fput) where exactly one must get EBADF"),
         new("seek-cur-and-no-dedupe", ModelBug.LlseekAcceptsSeekCur | ModelBug.PrimeImportNoDedupe,
             "two independent bugs at once: lseek(SEEK_CUR, 0) on a dma-buf returns 0, and PRIME_FD_TO_HANDLE creates a second handle for a dma-buf the file already has",
