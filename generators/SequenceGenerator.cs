@@ -12,8 +12,8 @@ public sealed record OpSequence(ulong Seed, ImmutableArray<Op> Ops)
 
     /// <summary>
     /// The ops that end this sequence the way the adapters' reset does, as ops a counterexample can show: munmap every
-    /// mapping, then close every fd it created, newest first (one already gone is simply not run). GEM handles and vgem
-    /// fence ids go with their DRM file.
+    /// mapping, then close every fd it created, newest first (one already gone is simply not run), then end the other
+    /// processes it ran (<see cref="ExitProcess"/>). GEM handles and vgem fence ids go with their DRM file.
     /// </summary>
     public IEnumerable<Op> Closing()
     {
@@ -22,6 +22,10 @@ public sealed record OpSequence(ulong Seed, ImmutableArray<Op> Ops)
         // each in the process that holds it (an fd sent to another process is closed there)
         foreach (var o in made.Where(o => o.Makes == Resource.Mapping)) yield return new Munmap(new Var(o.Id)) { Id = next++, Process = o.CreatesIn };
         foreach (var o in made.Where(o => o.Makes == Resource.Fd)) yield return new Close(new Var(o.Id)) { Id = next++, Process = o.CreatesIn };
+        // and the other processes end, a fork's child first: what they still hold (a child's copies, which no op above names
+        // in it) goes with them, as it would at the adapters' reset, so what follows (the idle probe) sees it released
+        for (int p = Op.MaxProcess; p >= 1; p--)
+            if (Ops.Any(o => o.Process == p || o.CreatesIn == p || o is Fork f && f.To == p)) yield return new ExitProcess { Id = next++, Process = p };
     }
 
     /// <summary>

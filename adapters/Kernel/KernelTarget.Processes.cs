@@ -38,7 +38,8 @@ public sealed unsafe partial class KernelTarget
     {
         if (process is not (1 or 2)) return Outcome.NotRun;
         var h = (Helper)Process(process);
-        if (!h.Running) return h.Start() is { } why ? Unavailable(why) : Outcome.NotRun;
+        // a process that is not running holds nothing: its exit releases nothing (none is started to end it)
+        if (!h.Running) return Outcome.Success(LiveDmaBufs() < 0 ? -1 : 0);
         int before = LiveDmaBufs();
         h.Exit();
         int after = LiveDmaBufs();
