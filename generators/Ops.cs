@@ -436,7 +436,7 @@ public sealed record ExitProcess : Op
     public override bool RunsInAnyProcess => true;
     protected override Outcome Call(IBufferTarget t, Env env) => Process == 0 ? NotRun : t.ExitProcess(Process);
     protected override void Succeeded(Env env) => env.KillProcess(Process);
-    public override string Text => "_exit(0); the suite's waitpid returns";
+    public override string Text => Process == 1 ? "_exit(0); the suite's waitpid returns" : "_exit(0); its pidfd polls readable (it is P1's child)";
     public override string Observed(in Outcome o) => o.Ok ? (o.R0 < 0 ? "exited (released dma-bufs not counted)" : $"exited; {o.R0} dma-buf(s) released") : base.Observed(o);
 }
 

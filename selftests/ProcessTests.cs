@@ -56,6 +56,28 @@ public class ProcessTests
         Assert.Equal(Errno.NotRun, (new FcntlGetFd(new Var(3)) { Id = 11, Process = 2 }).Run(model, env).Errno);
     }
 
+    [Fact]
+    public void A_second_fork_ends_the_child_of_the_first_as_the_adapters_do()
+    {
+        var model = new ReferenceModel(TargetProfile.VividLike with { Video = [] });
+        var env = new Env();
+        var heap = TargetProfile.VividLike.Heaps[0].Device;
+        Op[] ops =
+        [
+            new Open(heap, O_RDONLY | O_CLOEXEC) { Id = 1 },
+            new DmaHeapAlloc(new Var(1), 4096, (uint)(O_RDWR | O_CLOEXEC), 0, 0, HeapAbi.Current) { Id = 2 },
+            new SendFd(new Var(2), 1, false) { Id = 3 },
+            new Fork(2) { Id = 4, Process = 1 },
+            new Close(new Var(2)) { Id = 5 },
+            new Close(new Var(3)) { Id = 6, Process = 1 },
+        ];
+        foreach (var op in ops) Assert.True(op.Run(model, env).Ok, op.Text);
+        Assert.Equal(1, model.LiveDmaBufs());   // only the first child's copy holds it
+        Assert.True((new Fork(2) { Id = 7, Process = 1 }).Run(model, env).Ok);
+        Assert.Equal(0, model.LiveDmaBufs());   // that child was ended first: its copy went with it
+        Assert.Equal(0, (new ExitProcess { Id = 8, Process = 2 }).Run(model, env).R0);
+    }
+
     private static void OwnProcessOnly(IReadOnlyList<Op> ops)
     {
         var held = new HashSet<(int Process, int Id)>();

@@ -94,6 +94,10 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "pidfd_open", SetLastError = true)]
     internal static partial int pidfd_open(int pid, uint flags);
 
+    /// <summary>pidfd_send_signal(2) (glibc 2.36): a signal to the process the pidfd names, never to one that reused its pid.</summary>
+    [LibraryImport(Lib, EntryPoint = "pidfd_send_signal", SetLastError = true)]
+    internal static partial int pidfd_send_signal(int pidfd, int sig, void* info, uint flags);
+
     [LibraryImport(Lib, EntryPoint = "kill", SetLastError = true)]
     internal static partial int kill(int pid, int sig);
 

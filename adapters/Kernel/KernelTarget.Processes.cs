@@ -39,7 +39,7 @@ public sealed unsafe partial class KernelTarget
         if (process is not (1 or 2)) return Outcome.NotRun;
         var h = (Helper)Process(process);
         // a process that is not running holds nothing: its exit releases nothing (none is started to end it)
-        if (!h.Running) return Outcome.Success(LiveDmaBufs() < 0 ? -1 : 0);
+        if (!h.Running) { h.Exit(); return Outcome.Success(LiveDmaBufs() < 0 ? -1 : 0); }
         int before = LiveDmaBufs();
         h.Exit();
         int after = LiveDmaBufs();
@@ -80,6 +80,10 @@ public sealed unsafe partial class KernelTarget
         private int _pid = -1, _sock = -1;
         /// <summary>Forked by another helper: not the suite's child, so its exit is waited for through a pidfd, not waitpid.</summary>
         private bool _forked;
+        /// <summary>For a forked one: a pidfd opened while it waits on its socket (so no reused pid can be met later).</summary>
+        private int _pidfd = -1;
+        /// <summary>It died under a call: every later call is NOT RUN (its handles name nothing) until it is ended.</summary>
+        private bool _lost;
         private readonly Dictionary<int, FdInfo> _fds = new();
         private readonly Dictionary<int, (long Length, int Prot)> _maps = new();
 
@@ -129,6 +133,7 @@ public sealed unsafe partial class KernelTarget
         private HRep? Call(HCmd cmd, int fd, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0,
             int passFd = -1, int recvFlags = 0, int* gotFd = null)
         {
+            if (_lost) return null;
             if (Start() is { } why) { Unavailable(why); return null; }
             var q = new HReq { Cmd = (int)cmd, Fd = fd, A0 = a0, A1 = a1, A2 = a2, A3 = a3, A4 = a4, A5 = a5 };
             byte* control = stackalloc byte[Libc.CmsgSpaceInt];
@@ -172,8 +177,9 @@ public sealed unsafe partial class KernelTarget
         /// <summary>The helper died under a call (a kernel that killed it, an oops): said, and the next call starts another.</summary>
         private void Lost(string how)
         {
-            Console.Error.WriteLine($"warning: the helper process (pid {_pid}) was lost ({how}); the call is NOT RUN");
+            Console.Error.WriteLine($"warning: the helper process (pid {_pid}) was lost ({how}); its calls are NOT RUN until the sequence ends");
             Exit();
+            _lost = true;
         }
 
         private static Outcome Result(HRep? rep, Func<HRep, Outcome> ok) =>
@@ -198,7 +204,10 @@ public sealed unsafe partial class KernelTarget
             child._pid = (int)p.R0;
             child._sock = sv[0];
             child._forked = true;
+            child._lost = false;
             if (child.Ready() is { } why) { Console.Error.WriteLine($"warning: the forked helper process: {why}"); return Outcome.NotRun; }
+            // while it waits on its socket it cannot have exited: its pid is its own now
+            child._pidfd = Libc.pidfd_open(child._pid, 0);
             foreach (var (fd, f) in _fds) child._fds[fd] = f;
             foreach (var (id, m) in _maps) child._maps[id] = m;
             return Outcome.Success();
@@ -212,7 +221,9 @@ public sealed unsafe partial class KernelTarget
                 var q = new HReq { Cmd = (int)HCmd.Exit };
                 var iov = new iovec { iov_base = &q, iov_len = (nuint)sizeof(HReq) };
                 var m = new msghdr { msg_iov = &iov, msg_iovlen = 1 };
-                if (Libc.sendmsg(_sock, &m, 0) != sizeof(HReq) && _pid > 0) Libc.kill(_pid, 9);
+                // one that does not take the request is killed: the suite's own child by pid, a forked one through its pidfd
+                if (Libc.sendmsg(_sock, &m, 0) != sizeof(HReq) && _pid > 0)
+                    if (!_forked) Libc.kill(_pid, 9); else if (_pidfd >= 0) Libc.pidfd_send_signal(_pidfd, 9, null, 0);
                 Sys.Close(_sock);
                 _sock = -1;
             }
@@ -224,19 +235,20 @@ public sealed unsafe partial class KernelTarget
                         while (Libc.waitpid(_pid, &status, 0) < 0 && Marshal.GetLastPInvokeError() == (int)Errno.EINTR) { }
                     else
                     {
-                        // another helper's child: a pidfd is readable once it has exited, its files and mappings released
-                        // (pidfd_open(2)); one that is already gone (ESRCH) needs no wait
-                        int pidfd = Libc.pidfd_open(_pid, 0);
-                        if (pidfd >= 0)
+                        // another helper's child: its pidfd is readable once it has exited, its files and mappings released
+                        // (pidfd_open(2))
+                        if (_pidfd >= 0)
                         {
-                            var pfd = new pollfd { fd = pidfd, events = POLLIN };
+                            var pfd = new pollfd { fd = _pidfd, events = POLLIN };
                             Sys.Poll(&pfd, 1, -1);
-                            Sys.Close(pidfd);
+                            Sys.Close(_pidfd);
+                            _pidfd = -1;
                         }
                     }
                 _pid = -1;
                 _forked = false;
             }
+            _lost = false;
             _fds.Clear();
             _maps.Clear();
         }

@@ -50,6 +50,8 @@ public sealed partial class ReferenceModel
     /// </summary>
     public Outcome SendFd(int from, int fd, int to, bool cloexec)
     {
+        // between the suite's process and another (the adapters send no fd from one helper to the other)
+        if (from == to || from != 0 && to != 0) return Outcome.NotRun;
         if (!TryFile(fd, out var f) || _fdProcess.GetValueOrDefault(fd) != from) return Cite(Inv.ProcShared, Errno.EBADF);
         _process = to;
         try
@@ -78,12 +80,7 @@ public sealed partial class ReferenceModel
     {
         if (process == 0) return Outcome.NotRun;
         int before = _liveDmaBufs;
-        // the bug (as a target): an exiting process's dma-buf fds and mappings stay referenced until the suite resets
-        bool keeps = !_hasActual && Broken(ModelBug.ExitKeepsFiles);
-        foreach (var (map, p) in _mapProcess.ToList())
-            if (p == process && !(keeps && _maps[map].File is DmaBuf)) Munmap(map);
-        foreach (var (fd, p) in _fdProcess.ToList())
-            if (p == process && !(keeps && _fds[fd].File is DmaBuf)) Close(fd);
+        Exited(process, keepDmaBufs: !_hasActual && Broken(ModelBug.ExitKeepsFiles));
         if (_hasActual && _actual is { Ok: true, R0: -1 }) return Outcome.Success(-1);
         return Cite(Inv.ProcExit, Outcome.Success(before - _liveDmaBufs));
     }
@@ -101,6 +98,8 @@ public sealed partial class ReferenceModel
     public Outcome Fork(int from, int to)
     {
         if (from == 0 || to <= from) return Outcome.NotRun;
+        // a child still running from an earlier fork is ended first, as the adapters end it (its exit releases what it holds)
+        Exited(to);
         foreach (var k in _forked.Keys.Where(k => k.To == to).ToList()) _forked.Remove(k);
         _process = to;
         try
@@ -146,6 +145,16 @@ public sealed partial class ReferenceModel
 
     /// <summary>Whether the bug has closed this parent's fd under it (it then answers EBADF).</summary>
     private bool ClosedByChild(int fd) => _closedByChild.Contains(fd);
+
+    /// <summary>Process <paramref name="process"/> is gone: its mappings, then its fds, through the ordinary release paths. With
+    /// <paramref name="keepDmaBufs"/> (the bug <see cref="ModelBug.ExitKeepsFiles"/>) its dma-buf fds and mappings stay.</summary>
+    private void Exited(int process, bool keepDmaBufs = false)
+    {
+        foreach (var (map, p) in _mapProcess.ToList())
+            if (p == process && !(keepDmaBufs && _maps[map].File is DmaBuf)) Munmap(map);
+        foreach (var (fd, p) in _fdProcess.ToList())
+            if (p == process && !(keepDmaBufs && _fds[fd].File is DmaBuf)) Close(fd);
+    }
 
     /// <summary>Forgets which process each handle belonged to (every fd and mapping is gone).</summary>
     private void ResetProcesses()

@@ -1,5 +1,5 @@
 /*
- * conformance-helper: a second process of a sequence, for the kernel adapter (adapters/Kernel/HelperProcess.cs).
+ * conformance-helper: a second process of a sequence, for the kernel adapter (adapters/Kernel/KernelTarget.Processes.cs).
  *
  * The suite starts it with posix_spawn, with one end of a SOCK_SEQPACKET socketpair as fd 3 and no other fd of the
  * suite's (the spawn closes them; close_range here makes sure). It answers one request at a time: each request is one
@@ -27,7 +27,7 @@
 #include <linux/dma-buf.h>
 #include <linux/videodev2.h>
 
-/* The wire format, shared with adapters/Kernel/HelperProcess.cs: little-endian, no padding. */
+/* The wire format, shared with adapters/Kernel/KernelTarget.Processes.cs: little-endian, no padding. */
 struct h_req { int32_t cmd; int32_t fd; int64_t a[6]; };
 struct h_rep { int32_t err; int32_t fd; int64_t r[3]; };
 
@@ -220,6 +220,8 @@ int main(void)
 		memset(&p, 0, sizeof p);
 		p.fd = -1;
 		serve(sock, &q, passed, &p, &send_fd, &is_child);
+		/* an fd that came with a request that takes none is not kept */
+		if (passed >= 0 && q.cmd != H_RECV && q.cmd != H_FORK) close(passed);
 		if (is_child) {
 			/* a forked child answers on its own socket first, with its pid, as a new helper does */
 			struct h_rep child_ready = { .err = 0, .fd = (int32_t)getpid() };
