@@ -121,6 +121,13 @@ public class ParallelTests
             OpJson.CheckHandles(seq.Ops);   // no branch names what another creates
             if (block.Any(o => o is Close or GemClose))
                 Assert.DoesNotContain(block, o => o.Creates && o.Makes is Resource.Fd or Resource.GemHandle or Resource.FenceId);
+            // a close of an fd another branch names ends its branch (that call may act on the file after it)
+            foreach (var g in block.GroupBy(o => o.Branch))
+            {
+                var mine = g.ToList();
+                int at = mine.FindIndex(o => o is Close c && block.Any(x => x.Branch != o.Branch && x.Uses.Contains(c.Fd)));
+                Assert.True(at < 0 || at == mine.Count - 1, $"{profile}: branch {g.Key} goes on after closing what another branch names");
+            }
             var branches = block.GroupBy(o => o.Branch).ToList();
             if (branches.Count >= 2) twoBranches++;
             if (branches.Count >= 2 && branches.Select(g => g.SelectMany(o => o.Uses).ToHashSet()).Aggregate((a, b) => [.. a.Intersect(b)]).Count > 0) shared++;
