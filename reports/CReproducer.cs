@@ -1973,6 +1973,21 @@ public static class CReproducer
             static int p_lost[3];                     /* died under a request: its later steps fail with ECHILD until the attempt ends */
             static struct outcome p_step(int step, int passed, const struct p_req *q, int *send);
 
+            /* m carries fd in SCM_RIGHTS, its control message in buf (CMSG_SPACE(sizeof(int)) bytes, aligned for a cmsghdr) */
+            static void p_attach(struct msghdr *m, char *buf, int fd)
+            {
+            	struct cmsghdr *c;
+
+            	memset(buf, 0, CMSG_SPACE(sizeof(int)));
+            	m->msg_control = buf;
+            	m->msg_controllen = CMSG_SPACE(sizeof(int));
+            	c = CMSG_FIRSTHDR(m);
+            	c->cmsg_len = CMSG_LEN(sizeof(int));
+            	c->cmsg_level = SOL_SOCKET;
+            	c->cmsg_type = SCM_RIGHTS;
+            	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+            }
+
             /* the process's first message is its pid */
             static int p_ready(int proc)
             {
@@ -2081,13 +2096,7 @@ public static class CReproducer
             		q.dev_major = major(st.st_dev);
             		q.dev_minor = minor(st.st_dev);
             		q.ino = (long long)st.st_ino;
-            		m.msg_control = control.buf;
-            		m.msg_controllen = sizeof(control.buf);
-            		c = CMSG_FIRSTHDR(&m);
-            		c->cmsg_len = CMSG_LEN(sizeof(int));
-            		c->cmsg_level = SOL_SOCKET;
-            		c->cmsg_type = SCM_RIGHTS;
-            		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+            		p_attach(&m, control.buf, fd);
             	}
             	if (sendmsg(p_sock[proc], &m, 0) != (ssize_t)sizeof(q))
             		goto lost;
@@ -2247,16 +2256,8 @@ public static class CReproducer
             		fences_used = q.fences_used;
             		errno = 0;
             		o = p_step(q.step, passed, &q, &send);
-            		if (send >= 0 && o.err == 0) {
-            			memset(&rcontrol, 0, sizeof(rcontrol));
-            			r.msg_control = rcontrol.buf;
-            			r.msg_controllen = sizeof(rcontrol.buf);
-            			c = CMSG_FIRSTHDR(&r);
-            			c->cmsg_len = CMSG_LEN(sizeof(int));
-            			c->cmsg_level = SOL_SOCKET;
-            			c->cmsg_type = SCM_RIGHTS;
-            			memcpy(CMSG_DATA(c), &send, sizeof(int));
-            		}
+            		if (send >= 0 && o.err == 0)
+            			p_attach(&r, rcontrol.buf, send);
             		if (sendmsg(3, &r, 0) != (ssize_t)sizeof(o))
             			_exit(0);
             	}

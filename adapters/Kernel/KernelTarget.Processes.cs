@@ -253,16 +253,11 @@ public sealed unsafe partial class KernelTarget
             _maps.Clear();
         }
 
-        private static (uint Major, uint Minor, ulong Ino)? Stat(int fd)
-        {
-            statx st = default;
-            return Sys.FStatx(fd, &st) == 0 ? (st.stx_dev_major, st.stx_dev_minor, st.stx_ino) : null;
-        }
 
         /// <summary>The suite's fd, sent here (H_RECV).</summary>
         public Outcome Receive(int fd, bool cloexec)
         {
-            if (Stat(fd) is not { } st) return Outcome.Fail(Errno.EBADF);
+            if (FileId(fd) is not { } st) return Outcome.Fail(Errno.EBADF);
             var rep = Call(HCmd.Recv, -1, cloexec ? 1 : 0, st.Major, st.Minor, (long)st.Ino, passFd: fd);
             return Result(rep, p =>
             {
@@ -281,7 +276,7 @@ public sealed unsafe partial class KernelTarget
             {
                 if (got < 0) return Outcome.Fail(got == -(int)Errno.EMFILE ? Errno.EMFILE : Errno.EIO);
                 k._fds[got] = _fds.TryGetValue(fd, out var f) ? f : new FdInfo(Kind.Memfd, O_RDWR);
-                bool same = Stat(got) is { } st && st.Major == p.R0 && st.Minor == p.R1 && (long)st.Ino == p.R2;
+                bool same = FileId(got) is { } st && st.Major == p.R0 && st.Minor == p.R1 && (long)st.Ino == p.R2;
                 return Outcome.Created(got, same ? 1 : 0);
             });
         }
@@ -295,8 +290,7 @@ public sealed unsafe partial class KernelTarget
             bool shared = (flags & MAP_SHARED) != 0;
             // what the adapter refuses in its own process it refuses here, before the call (KernelTarget.Mmap): only dma-bufs and
             // memfds are mapped, a dma-buf privately only when udmabuf exports it, a memfd shared and within its size
-            if (!_fds.TryGetValue(fd, out var f)
-                || !(f.Kind == Kind.DmaBuf && (shared || f.Exporter == Exporter.Udmabuf) || f.Kind == Kind.Memfd && shared && pgoff * PAGE_SIZE + length <= f.Size))
+            if (!_fds.TryGetValue(fd, out var f) || f.Kind is not (Kind.DmaBuf or Kind.Memfd) || MapRefused(f, pgoff, length, shared))
                 return Outcome.NotRun;
             return Result(Call(HCmd.Mmap, fd, pgoff * PAGE_SIZE, length, prot, flags), p => { _maps[p.Fd] = (length, prot); return Outcome.Created(p.Fd); });
         }
@@ -319,8 +313,7 @@ public sealed unsafe partial class KernelTarget
         public Outcome DmaBufSync(int fd, ulong flags)
         {
             // as in the suite's own process: a well-formed START that would sleep on a fence is not made (KernelTarget.DmaBufSync)
-            bool start = (flags & ~(DMA_BUF_SYNC_RW | DMA_BUF_SYNC_END)) == 0 && (flags & DMA_BUF_SYNC_RW) != 0 && (flags & DMA_BUF_SYNC_END) == 0;
-            long events = start && k._fencesUsed && _fds.TryGetValue(fd, out var f) && f.Kind == Kind.DmaBuf ? (flags & DMA_BUF_SYNC_WRITE) != 0 ? POLLOUT : POLLIN : 0;
+            long events = SyncStart(flags) && k._fencesUsed && _fds.TryGetValue(fd, out var f) && f.Kind == Kind.DmaBuf ? (flags & DMA_BUF_SYNC_WRITE) != 0 ? POLLOUT : POLLIN : 0;
             return Result(Call(HCmd.Sync, fd, (long)flags, events), _ => Outcome.Success());
         }
     }

@@ -179,11 +179,14 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
     }
 
     /// <summary>Whether two fds name the same file: fstat's device and inode agree.</summary>
-    private static bool SameFile(int a, int b)
+    private static bool SameFile(int a, int b) => FileId(a) is { } x && FileId(b) == x;
+
+    /// <summary>What names an open file's inode across processes: its device (major, minor) and inode number (statx); null for
+    /// an fd this process does not hold.</summary>
+    private static (uint Major, uint Minor, ulong Ino)? FileId(int fd)
     {
-        statx sa = default, sb = default;
-        return Sys.FStatx(a, &sa) == 0 && Sys.FStatx(b, &sb) == 0 && sa.stx_ino == sb.stx_ino
-            && sa.stx_dev_major == sb.stx_dev_major && sa.stx_dev_minor == sb.stx_dev_minor;
+        statx st = default;
+        return Sys.FStatx(fd, &st) == 0 ? (st.stx_dev_major, st.stx_dev_minor, st.stx_ino) : null;
     }
 
     /// <summary>The new program is /bin/sh running a script that opens nothing before it has looked: for each fd, whether
@@ -241,6 +244,17 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         return Outcome.Created(id);
     }
 
+    /// <summary>Mappings the harness refuses, in any process (unverified exporter behaviour; memfd reads past i_size would
+    /// SIGBUS): a private mapping of a dma-buf udmabuf does not export, a memfd's private or past its size.</summary>
+    private static bool MapRefused(FdInfo f, long pgoff, long length, bool shared) =>
+        f.Kind == Kind.DmaBuf && !shared && f.Exporter != Exporter.Udmabuf
+        || f.Kind == Kind.Memfd && (!shared || pgoff * PAGE_SIZE + length > f.Size);
+
+    /// <summary>A well-formed SYNC START (read, write or both, without END): one that sleeps on conflicting fences, so the
+    /// harness asks poll first where fences were used.</summary>
+    private static bool SyncStart(ulong flags) =>
+        (flags & ~(DMA_BUF_SYNC_RW | DMA_BUF_SYNC_END)) == 0 && (flags & DMA_BUF_SYNC_RW) != 0 && (flags & DMA_BUF_SYNC_END) == 0;
+
     public Outcome Mmap(int fd, long pgoff, long length, int prot, int flags)
     {
         bool shared = (flags & MAP_SHARED) != 0;
@@ -256,9 +270,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
             r = Sys.Mmap(length, prot, flags, fd, pgoff * PAGE_SIZE);
         if (r < 0) return Err(r);
         // cases the harness refuses (unverified exporter behaviour; memfd reads past i_size would SIGBUS): undo
-        bool refuse = known && (f.Kind == Kind.DmaBuf && !shared && f.Exporter != Exporter.Udmabuf
-            || f.Kind == Kind.Memfd && (!shared || pgoff * PAGE_SIZE + length > f.Size));
-        if (refuse) { Sys.Munmap(r, length); return Outcome.NotRun; }
+        if (known && MapRefused(f, pgoff, length, shared)) { Sys.Munmap(r, length); return Outcome.NotRun; }
         return AddMap(r, length, prot, anon: false, dmaBuf: known && f.Kind == Kind.DmaBuf && f.Exporter != Exporter.Vb2);
     }
 
@@ -338,8 +350,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
     public Outcome DmaBufSync(int fd, ulong flags)
     {
         // a well-formed START sleeps on conflicting fences: ask poll (the same usage test) first and do not sleep
-        bool start = (flags & ~(DMA_BUF_SYNC_RW | DMA_BUF_SYNC_END)) == 0 && (flags & DMA_BUF_SYNC_RW) != 0 && (flags & DMA_BUF_SYNC_END) == 0;
-        if (start && _fencesUsed && Is(fd, Kind.DmaBuf) && !Ready(fd, (flags & DMA_BUF_SYNC_WRITE) != 0 ? POLLOUT : POLLIN))
+        if (SyncStart(flags) && _fencesUsed && Is(fd, Kind.DmaBuf) && !Ready(fd, (flags & DMA_BUF_SYNC_WRITE) != 0 ? POLLOUT : POLLIN))
             return Outcome.Fail(Errno.WouldBlock);
         byte* arg = stackalloc byte[ArgBytes];
         return Observed(Ioctls.DmaBufSync, Issue(Ioctls.DmaBufSync, fd, [flags], arg), arg);

@@ -54,20 +54,7 @@ public sealed partial class ReferenceModel
         if (from == to || from != 0 && to != 0) return Outcome.NotRun;
         if (!TryFile(fd, out var f) || _fdProcess.GetValueOrDefault(fd) != from) return Cite(Inv.ProcShared, Errno.EBADF);
         _process = to;
-        try
-        {
-            // the bug (as a target): the receiver gets a new buffer of the same size, not the sender's file
-            if (!_hasActual && Broken(ModelBug.SendFdCopies) && f is DmaBuf d0)
-            {
-                var copy = NewDmaBuf(d0.Exporter, [.. d0.Segs.Select(s => s with { Mem = new Mem(s.Mem.Size, 0) })], d0.Size, d0.AccMode);
-                int c = Install(copy, cloexec);
-                _sent.Add(c);
-                return Outcome.Created(c, 0);
-            }
-            int n = Install(f, cloexec);
-            _sent.Add(n);
-            return Cite(Inv.ProcShared, Outcome.Created(n, 1));
-        }
+        try { return Receive(f, cloexec, _sent, Inv.ProcShared, copies: Broken(ModelBug.SendFdCopies)); }
         finally { _process = 0; }
     }
 

@@ -320,17 +320,27 @@ public sealed partial class ReferenceModel : IBufferTarget
     public Outcome PassFd(int fd, bool cloexec)
     {
         if (!TryFile(fd, out var f)) return Cite(Inv.DmaBufBadFd, Errno.EBADF);
-        // the bug (as a target): the receiver gets a new buffer of the same size, not the sender's file
-        if (!_hasActual && Broken(ModelBug.PassFdCopies) && f is DmaBuf d0)
+        return Receive(f, cloexec, _received, Inv.ScmRights, copies: Broken(ModelBug.PassFdCopies));
+    }
+
+    /// <summary>
+    /// The receiving end of SCM_RIGHTS, in the process the call runs in: a new fd for file f with FD_CLOEXEC as the receiver
+    /// asked, marked in <paramref name="received"/> (whose FD_CLOEXEC then cites <paramref name="rule"/>), R0 = 1 (the same
+    /// file). With <paramref name="copies"/> (a broken variant, as a target) the receiver gets a new buffer of the same size
+    /// instead, R0 = 0.
+    /// </summary>
+    private Outcome Receive(OFile f, bool cloexec, HashSet<int> received, string rule, bool copies)
+    {
+        if (!_hasActual && copies && f is DmaBuf d0)
         {
             var copy = NewDmaBuf(d0.Exporter, [.. d0.Segs.Select(s => s with { Mem = new Mem(s.Mem.Size, 0) })], d0.Size, d0.AccMode);
             int c = Install(copy, cloexec);
-            _received.Add(c);
+            received.Add(c);
             return Outcome.Created(c, 0);
         }
         int n = Install(f, cloexec);
-        _received.Add(n);
-        return Cite(Inv.ScmRights, Outcome.Created(n, 1));
+        received.Add(n);
+        return Cite(rule, Outcome.Created(n, 1));
     }
 
     public Outcome FcntlGetFd(int fd)
