@@ -226,7 +226,9 @@ public sealed partial class ReferenceModel
             b.Pending = null;
         }
         r.State = RequestState.Queued;
-        foreach (var (q, b) in r.Bufs) if (b.Pending == null) Queue(q, b, (uint)b.Index);
+        // vb2_req_prepare prepared each buffer (vb->prepared) before vb2_req_queue queued it: a QBUF of it now reads none of
+        // its fields (vb2_queue_or_prepare_buf) and is refused by the request rules
+        foreach (var (q, b) in r.Bufs) if (b.Pending == null) { Queue(q, b, (uint)b.Index); b.Prepared = b.PreparedInRequest = true; }
         if (pending.Count > 0) Cite(Inv.RequestMemory);
         Cite(Inv.RequestHolds);
         return Cite(Inv.RequestQueue, Outcome.Success());

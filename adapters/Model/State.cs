@@ -162,6 +162,10 @@ internal sealed class VideoBuffer(int index, VideoPlane[] planes)
     /// <summary>VIDIOC_PREPARE_BUF made it ready (vb->prepared): QUERYBUF shows PREPARED while it is dequeued; DQBUF and
     /// STREAMOFF clear it.</summary>
     public bool Prepared;
+    /// <summary>Prepared by its request's MEDIA_REQUEST_IOC_QUEUE (vb2_req_prepare, __buf_prepare sets vb->prepared), not by
+    /// PREPARE_BUF: a later QBUF without a request is refused before its fields are read (EBUSY or EBADR), and that rests on
+    /// the request, not on PREPARE_BUF.</summary>
+    public bool PreparedInRequest;
     /// <summary>An encoder's OUTPUT buffer queued after the STOP that began the current drain: accepted, and not processed until
     /// START or a STREAMOFF ends the drain (VB2-DRAIN-5).</summary>
     public bool AfterStop;
@@ -361,6 +365,10 @@ internal sealed class Mapping(int id, MapKind kind, Seg[] segs, long baseOff, lo
     public readonly OFile? File = file;
     public VideoBuffer? VBuf;                   // video mapping: the buffer whose MAPPED count it holds
     public bool Pfnmap;                         // VM_PFNMAP / VM_IO (not usable as USERPTR)
+    /// <summary>Per offset this mapping read, the word its memory held then: a later read of the same offset while the word
+    /// is still that one (nothing wrote it since) reads where the first did, so where the mapping lands (DMABUF-MMAP-5) is
+    /// no longer what decides it.</summary>
+    public Dictionary<long, Stamp>? Seen;
 
     public bool Locate(long off, out Mem mem, out long memOff)
     {

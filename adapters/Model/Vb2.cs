@@ -165,7 +165,7 @@ public sealed partial class ReferenceModel
         bool started = q.Streaming && q.PeakQueued >= q.StartHi, wasStreaming = q.Streaming;
         q.Streaming = false;
         q.PeakQueued = 0;
-        foreach (var b in q.Bufs) if (b != null) b.Prepared = false;   // __vb2_queue_cancel: every buffer, queued or not
+        foreach (var b in q.Bufs) if (b != null) b.Prepared = b.PreparedInRequest = false;   // __vb2_queue_cancel: every buffer, queued or not
         foreach (var i in q.QueuedOrder) if (q.Bufs[i] is { } b) { DeviceReturns(b); b.Queued = false; }
         q.QueuedOrder.Clear();
         q.KnownDone = 0;
@@ -534,7 +534,9 @@ public sealed partial class ReferenceModel
         {
             // vb2_queue_or_prepare_buf reads nothing more of a prepared buffer; vb2_core_prepare_buf refuses it again,
             // vb2_core_qbuf queues it (__buf_prepare returns at once)
-            _decidedBy = Inv.PrepareBuf;   // what this QBUF finds rests on PREPARE_BUF having left the buffer dequeued
+            // what this QBUF finds rests on PREPARE_BUF having left the buffer dequeued; a buffer its queued request prepared is
+            // refused by the request rules below
+            _decidedBy = b.PreparedInRequest ? null : Inv.PrepareBuf;
             if (prepare) return Cite(Inv.PrepareBuf, Errno.EINVAL);
             if (RefusesWithoutRequest(q)) return Cite(Inv.RequestRequired, Errno.EBADR);
             if (RefusesDirectQBuf(q)) return Cite(Inv.RequestMixing, Errno.EBUSY);
@@ -817,7 +819,7 @@ public sealed partial class ReferenceModel
         if (q.KnownDone > 0 && --q.KnownDone == 0) q.DoneInferredBy = null;
         DeviceReturns(b);
         b.Queued = false;
-        b.Prepared = false;   // vb2_core_dqbuf
+        b.Prepared = b.PreparedInRequest = false;   // vb2_core_dqbuf
         if (b.Request != null) Cite(Inv.RequestHolds);
         Unbind(q, b);
         return got;
