@@ -91,6 +91,23 @@ public interface IBufferTarget : IProcessCalls, IDisposable
     /// ignores it; a broken model uses it to act as a non-atomic implementation would when calls overlap.</summary>
     void Parallel(bool inBlock) { }
 
+    /// <summary>
+    /// The next call (one ioctl whose result is a new fd written into its argument: DMA_HEAP_IOCTL_ALLOC, VIDIOC_EXPBUF,
+    /// DRM_IOCTL_PRIME_HANDLE_TO_FD, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, SYNC_IOC_MERGE) passes its argument in a page the process
+    /// can read but not write, so the kernel's copy of the result back faults (EFAULT). A kernel target notes which dma-buf
+    /// and sync_file fds the process holds, for <see cref="EndReadOnlyArg"/>.
+    /// </summary>
+    void BeginReadOnlyArg();
+
+    /// <summary>
+    /// The call made after <see cref="BeginReadOnlyArg"/> returned <paramref name="call"/>. Returns what the op observes: on
+    /// failure, the errno with R0 = how many dma-buf and sync_file fds the process gained (a kernel target closes them: the
+    /// caller never learned their numbers), which must be 0 (DMABUF-FAIL-1: a create ioctl that fails leaves no fd behind;
+    /// drivers/dma-buf/dma-heap.c dma_heap_ioctl installs the fd only after copy_to_user). A success (the copy-out did not
+    /// fault) is returned as it is.
+    /// </summary>
+    Outcome EndReadOnlyArg(in Outcome call);
+
     // ---- processes ----------------------------------------------------------------------------------
     /// <summary>
     /// The calls of helper process <paramref name="process"/> (1 or 2): a process of the sequence besides the suite's own,

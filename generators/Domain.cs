@@ -130,7 +130,7 @@ public sealed class DomainTally
 /// argument's type names its flag set): <c>[DrawnFrom(nameof(Domains.SyncFlags))] ulong Flags</c>. An argument drawn
 /// from two domains in turn (a list's length, then its items) carries both.
 /// </summary>
-[AttributeUsage(AttributeTargets.Parameter, AllowMultiple = true)]
+[AttributeUsage(AttributeTargets.Parameter | AttributeTargets.Property, AllowMultiple = true)]
 public sealed class DrawnFromAttribute(string domain) : Attribute
 {
     /// <summary>The domain's member name in <see cref="Domains"/>.</summary>
@@ -163,9 +163,11 @@ public static class DomainRegistry
 
     private static ILookup<string, string>? _fields;
 
-    /// <summary>"Op.Field" for each argument marked [DrawnFrom(key)].</summary>
+    /// <summary>"Op.Field" for each argument marked [DrawnFrom(key)], and "Op.Property" for each property every op has
+    /// (<see cref="Op.ReadOnlyArg"/>) so marked.</summary>
     public static IReadOnlyList<string> FieldsOf(string key) =>
         (_fields ??= OpTypes.SelectMany(t => Arguments(t).SelectMany(p => p.GetCustomAttributes<DrawnFromAttribute>().Select(a => (a.Domain, Field: $"{t.Name}.{p.Name}"))))
+            .Concat(typeof(Op).GetProperties().SelectMany(p => p.GetCustomAttributes<DrawnFromAttribute>().Select(a => (a.Domain, Field: $"Op.{p.Name}"))))
             .ToLookup(x => x.Domain, x => x.Field))[key].ToList();
 
     /// <summary>"Op.Field" → the reason, for each argument marked [Derived].</summary>

@@ -257,6 +257,13 @@ public static class Domains
         Name = "dma_buf_sync.flags", Source = "include/uapi/linux/dma-buf.h (DMA_BUF_SYNC_VALID_FLAGS_MASK; a direction is required): all six direction pairs are valid",
     };
 
+    /// <summary>Where the argument of an ioctl that writes a new fd into it lies (<see cref="Op.ReadOnlyArg"/>): writable memory,
+    /// or a read-only page, so that the kernel's copy of the result back faults after the fd was made.</summary>
+    public static readonly Domain<bool> ArgPage = new(Ok(40, false, "writable"), Bad(1, true, "a read-only page (the copy-out faults: EFAULT)"))
+    {
+        Name = "ioctl argument memory", Source = "Documentation/userspace-api/media/gen-errors.rst (EFAULT: the argument references an inaccessible memory area); drivers/dma-buf/dma-heap.c dma_heap_ioctl (copy_to_user, then fd_install)",
+    };
+
     public static readonly Domain<int> NameLength = new(
         Ok(3, 5), Ok(2, 31, "31 (the longest name)"), Bad(2, 32, "32 (DMA_BUF_NAME_LEN: no room for the NUL)"), Ok(1, 0, "0 (empty)"), Bad(1, 64))
     {

@@ -27,6 +27,7 @@ public sealed record PrimeHandleToFd(Var Drm, Var Handle, [DrawnFrom(nameof(Doma
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "prime";
     public override bool Creates => true;
+    public override bool CopiesOutFd => true;
     protected override Outcome Call(IBufferTarget t, Env env) =>
         env.Resolve(Drm, out var fd) && env.Resolve(Handle, out var h) ? t.PrimeHandleToFd(fd, (uint)h, Flags) : NotRun;
     public override string Text => $"v{Id} = ioctl({Drm}, DRM_IOCTL_PRIME_HANDLE_TO_FD, {{.handle = {Handle}, .flags = {PrimeFlagNames(Flags)}}}).fd";
@@ -120,6 +121,7 @@ public sealed record ExportSyncFile(Var Fd, [DrawnFrom(nameof(Domains.ExportSync
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "fence";
     public override bool Creates => true;
+    public override bool CopiesOutFd => true;
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.ExportSyncFile(fd, Flags) : NotRun;
     public override string Text => $"v{Id} = ioctl({Fd}, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, {{.flags = {FenceFlags(Flags)}}}).fd";
     public override string Observed(in Outcome o) => o.Ok ? SyncFileText(o) : base.Observed(o);
@@ -150,6 +152,7 @@ public sealed record SyncMerge(
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "fence";
     public override bool Creates => true;
+    public override bool CopiesOutFd => true;
     protected override Outcome Call(IBufferTarget t, Env env) =>
         env.Resolve(Fd, out var a) && env.Resolve(Fd2, out var b) ? t.SyncMerge(a, b, Named, Flags) : NotRun;
     public override string Text => $"v{Id} = ioctl({Fd}, SYNC_IOC_MERGE, {{.name = \"{(Named ? "merged" : "")}\", .fd2 = {Fd2}, .flags = {Flags}}}).fence";

@@ -28,6 +28,7 @@ public static class OpJson
         var o = new JsonObject { ["op"] = op.GetType().Name, ["id"] = op.Id };
         if (op.Branch != 0) o["branch"] = op.Branch;   // only a parallel block's ops: files of sequential ones stay as they were
         if (op.Process != 0) o["process"] = op.Process;   // only a helper process's ops, likewise
+        if (op.ReadOnlyArg) o["readOnlyArg"] = true;       // only a create whose argument lies in a read-only page, likewise
         foreach (var p in Parameters(op.GetType()))
         {
             var v = op.GetType().GetProperty(p.Name!)!.GetValue(op)!;
@@ -76,7 +77,7 @@ public static class OpJson
             args[i] = Convert(v, p.ParameterType, $"{where}: {name}.{p.Name}");
         }
         var op = (Op)Activator.CreateInstance(t, args)!;
-        var known = ps.Select(p => p.Name!).Append("op").Append("id").Append("branch").Append("process").ToHashSet();
+        var known = ps.Select(p => p.Name!).Append("op").Append("id").Append("branch").Append("process").Append("readOnlyArg").ToHashSet();
         var extra = o.Select(kv => kv.Key).FirstOrDefault(k => !known.Contains(k));
         if (extra != null) throw new OpFormatException($"{where}: {name} has an unknown field \"{extra}\"");
         return op with
@@ -84,7 +85,15 @@ public static class OpJson
             Id = (int)Int(o["id"], $"{where}: id", 0, int.MaxValue),
             Branch = o["branch"] is { } b ? (int)Int(b, $"{where}: branch", 0, Op.MaxBranches) : 0,
             Process = o["process"] is { } pr ? (int)Int(pr, $"{where}: process", 0, op.RunsInAnyProcess ? Op.MaxProcess : 0) : 0,
+            ReadOnlyArg = o["readOnlyArg"] is { } ro && ReadOnlyArg(ro, op, $"{where}: {name}.readOnlyArg"),
         };
+    }
+
+    private static bool ReadOnlyArg(JsonNode n, Op op, string where)
+    {
+        bool ro = (bool)Convert(n, typeof(bool), where);
+        if (ro && !op.CopiesOutFd) throw new OpFormatException($"{where}: only an ioctl that writes the fd it creates into its argument takes a read-only one");
+        return ro;
     }
 
     private static string Str(JsonObject o, string key, string where) =>

@@ -127,12 +127,26 @@ public abstract record Op
     /// <summary>Whether the op may run in a helper process (<see cref="Process"/> non-zero).</summary>
     public virtual bool RunsInAnyProcess => false;
 
+    /// <summary>
+    /// True: the ioctl's argument lies in a page the process may read but not write, so the kernel reads it and its copy of
+    /// the result back faults (EFAULT). Only ops whose result is an fd written into the argument take it
+    /// (<see cref="CopiesOutFd"/>); the failed call must leave no new fd and no new dma-buf behind (DMABUF-FAIL-1), which
+    /// the target reports in R0 (the dma-buf and sync_file fds the process gained).
+    /// </summary>
+    [DrawnFrom(nameof(Domains.ArgPage))]
+    public bool ReadOnlyArg { get; init; }
+
+    /// <summary>Whether the op's ioctl writes the fd it creates into its argument (an _IOWR request whose copy-out comes after
+    /// the fd exists in the kernel): the ops that may take <see cref="ReadOnlyArg"/>.</summary>
+    public virtual bool CopiesOutFd => false;
+
     /// <summary>The process whose handle the op's success creates: its own, unless the op says otherwise (a sent fd).</summary>
     public virtual int CreatesIn => Process;
 
     /// <summary>The op as a counterexample lists it: <see cref="Text"/>, after "[A] ", "[B] " or "[C] " for a parallel block's
     /// branch, and "[P1] " or "[P2] " for an op a helper process runs.</summary>
-    public string Listed => (Branch == 0 ? "" : $"[{(char)('A' + Branch - 1)}] ") + (Process == 0 ? "" : $"[P{Process}] ") + Text;
+    public string Listed => (Branch == 0 ? "" : $"[{(char)('A' + Branch - 1)}] ") + (Process == 0 ? "" : $"[P{Process}] ") + Text
+        + (ReadOnlyArg ? "   /* the argument in a read-only page */" : "");
 
     /// <summary>Catalog area the op belongs to (for --area filtering).</summary>
     public abstract string Area { get; }
@@ -161,7 +175,8 @@ public abstract record Op
     public abstract string Text { get; }
 
     /// <summary>What the outcome's R0..R2 mean for this op, for counterexamples.</summary>
-    public virtual string Observed(in Outcome o) => o.Errno == Errno.OK ? "0" : $"-1 {o.Errno}";
+    public virtual string Observed(in Outcome o) => o.Errno == Errno.OK ? "0"
+        : ReadOnlyArg ? $"-1 {o.Errno}, {o.R0} new fd(s) left open" : $"-1 {o.Errno}";
 
     /// <summary>Simpler variants of this op, for shrinking (same Id, smaller or more canonical arguments).</summary>
     public virtual IEnumerable<Op> Simplify() => [];
@@ -178,7 +193,13 @@ public abstract record Op
         env.Current = Process;
         try
         {
-            var o = Process == 0 || this is not ProcessOp p ? Call(t, env) : p.CallIn(t.Process(Process), env);
+            Outcome o;
+            if (ReadOnlyArg)
+            {
+                t.BeginReadOnlyArg();
+                o = t.EndReadOnlyArg(Call(t, env));
+            }
+            else o = Process == 0 || this is not ProcessOp p ? Call(t, env) : p.CallIn(t.Process(Process), env);
             if (o.Errno == Errno.OK)
             {
                 if (Creates) env.Bind(Id, o.Handle, CreatesIn, Makes == Resource.Mapping);
@@ -691,6 +712,7 @@ public sealed record DmaHeapAlloc(
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "heap";
     public override bool Creates => true;
+    public override bool CopiesOutFd => true;
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Heap, out var h) ? t.DmaHeapAlloc(h, Len, FdFlags, HeapFlags, FdIn, Abi) : NotRun;
     public override string Text => $"v{Id} = ioctl({Heap}, DMA_HEAP_IOCTL_ALLOC{(Abi == HeapAbi.Current ? "" : Abi == HeapAbi.Short ? " (16-byte struct)" : " (32-byte struct)")}, {{.len = {Len}, .fd = {FdIn}, .fd_flags = {OpenFlagNames((int)FdFlags)}, .heap_flags = {HeapFlags}}})";
     public override IEnumerable<Op> Simplify()
@@ -860,6 +882,7 @@ public sealed record ExpBuf(
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "vb2";
     public override bool Creates => true;
+    public override bool CopiesOutFd => true;
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Fd, out var fd) ? t.ExpBuf(fd, Type, Index, Plane, Flags) : NotRun;
     public override string Text => $"v{Id} = ioctl({Fd}, VIDIOC_EXPBUF, {{.type = {BufTypeName(Type)}, .index = {Index}, .plane = {Plane}, .flags = {OpenFlagNames((int)Flags)}}}).fd";
 }

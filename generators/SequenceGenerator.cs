@@ -127,6 +127,9 @@ public sealed class SequenceGenerator
     public OpSequence Generate(ulong seed, int length)
     {
         var (rng, vars, env) = Start(seed);
+        // the argument-memory draws (Op.ReadOnlyArg) come from a stream of their own, so the main stream's draws, and with
+        // them every sequence without such a step, are what they were before the domain existed
+        var argRng = new Rng(seed ^ 0xC0FF_EE00_D15E_A5E5UL);
         var model = _model;
         var ops = ImmutableArray.CreateBuilder<Op>(length);
         int nextId = 1;
@@ -134,6 +137,8 @@ public sealed class SequenceGenerator
         {
             var op = Next(ref rng, vars, env);
             if (op == null || ClosesWhatARequestNames(op, env)) continue;
+            // now and then the argument of an ioctl that writes its new fd back lies in a read-only page (DMABUF-FAIL-1)
+            if (op.CopiesOutFd && Draw(Domains.ArgPage, ref argRng)) op = op with { ReadOnlyArg = true };
             op = op with { Id = nextId++ };
             model.BeginStep(null);
             var o = op.Run(model, env);
@@ -263,8 +268,10 @@ public sealed class SequenceGenerator
     /// inside the kernel makes that call sleep out vgem's 10 s timeout. Not munmap: the harness itself reads and writes
     /// through mappings, and one unmapped under it by another thread would fault the suite, not the kernel. Not the harness's
     /// own comparison of two fds (SameInode: the adapter's books, then two statx calls), which is no one call the kernel makes
-    /// atomic: a close in another branch between them gave the lab a false alarm.</summary>
-    public static bool InBlock(Op op) => !op.MaySleep && op.Process == 0 && op is DmaBufSync or Close or Dup or FcntlGetFd or FcntlGetFl or Llseek or Mmap or MmapVideo
+    /// atomic: a close in another branch between them gave the lab a false alarm. Not a call whose argument lies in a read-only
+    /// page (<see cref="Op.ReadOnlyArg"/>): what it left behind is counted from the process's fd table, which another branch's
+    /// calls change meanwhile.</summary>
+    public static bool InBlock(Op op) => !op.MaySleep && op.Process == 0 && !op.ReadOnlyArg && op is DmaBufSync or Close or Dup or FcntlGetFd or FcntlGetFl or Llseek or Mmap or MmapVideo
         or ReadStamp or WriteStamp or ExpBuf or QueryBuf or ReqBufs or PrimeHandleToFd or PrimeFdToHandle or GemClose
         or ExportSyncFile or SyncFileInfo or Poll or VgemFenceSignal or DmaBufSetName or DmaBufSetNameA or DmaHeapAlloc or UdmabufCreate
         or DrmDumbExport;

@@ -55,7 +55,7 @@ public static class CReproducer
                 continue;
             }
             em.Headers(s.Op);
-            var code = s.Op.Process != 0 && s.Op is ProcessOp ? em.InP1(s.Op) : s.Op.Accept(em);
+            var code = s.Op.Process != 0 && s.Op is ProcessOp ? em.InP1(s.Op) : s.Op.ReadOnlyArg ? em.ReadOnlyArg(s.Op) : s.Op.Accept(em);
             // values a device chose (contents it wrote, a format's sizes and the lengths that follow from them) are compared
             // as learned from this device where an earlier step learned them
             // (1: contents, learned by the steps that read them; 2: a format's sizes, learned by the format steps; 3: a
@@ -975,6 +975,18 @@ public static class CReproducer
             $"{{\n\tstruct drm_mode_map_dumb m = {{ .handle = {U32(op.Handle)} }};\n\n" +
             $"\tif (xioctl({Fd(op.Drm)}, DRM_IOCTL_MODE_MAP_DUMB, &m) < 0)\n\t\to = fail();\n" +
             $"\telse\n\t\to = new_map(mmap(NULL, hsize[{slots.Of(op.Handle)}], {Prot(op.Prot)}, MAP_SHARED, {Fd(op.Drm)}, m.offset), hsize[{slots.Of(op.Handle)}], {slots.Of(op)});\n}}";
+        /// <summary>An op whose argument lies in a read-only page (<see cref="Op.ReadOnlyArg"/>): its one ioctl made by ro_ioctl,
+        /// between ro_begin and ro_end, which count the fds the failed call left behind into r0 (DMABUF-FAIL-1).</summary>
+        public string ReadOnlyArg(Op op)
+        {
+            var code = op.Accept(this);
+            int at = code.IndexOf("xioctl(", StringComparison.Ordinal);
+            if (at < 0 || code.IndexOf("xioctl(", at + 1, StringComparison.Ordinal) >= 0)
+                throw new InvalidOperationException($"{op.GetType().Name}: a read-only argument needs exactly one ioctl in its C form");
+            Helpers.Add("ro_ioctl");
+            return "ro_begin();\n" + code.Remove(at, "xioctl(".Length).Insert(at, "ro_ioctl(") + "\nro_end(&o);";
+        }
+
         public string Visit(SameInode op)
         {
             Helpers.Add("same_inode");
@@ -2406,6 +2418,88 @@ public static class CReproducer
             		return o;
             	}
             	return new_fd(fd, slot);
+            }
+
+            """,
+        ["ro_ioctl"] = """
+
+            #include <dirent.h>
+
+            /* a create ioctl's argument in a read-only page: the kernel reads it, and its copy of the new fd back faults */
+            #define RO_MAX 4096
+            static int ro_before[RO_MAX], ro_nbefore;
+
+            /* this process's fds that name a dma-buf or a sync_file, into fds; how many */
+            static int shared_fds(int *fds)
+            {
+            	DIR *d = opendir("/proc/self/fd");
+            	struct dirent *e;
+            	char path[64], link[256];
+            	int n = 0;
+
+            	if (!d)
+            		return 0;
+            	while ((e = readdir(d)) && n < RO_MAX) {
+            		int fd = atoi(e->d_name);
+            		ssize_t len;
+
+            		if (e->d_name[0] < '0' || e->d_name[0] > '9' || fd == dirfd(d))
+            			continue;
+            		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+            		len = readlink(path, link, sizeof(link) - 1);
+            		if (len < 0)
+            			continue;
+            		link[len] = 0;
+            		if (!strncmp(link, "/dmabuf:", 8) || !strcmp(link, "anon_inode:dmabuf") || !strcmp(link, "anon_inode:sync_file"))
+            			fds[n++] = fd;
+            	}
+            	closedir(d);
+            	return n;
+            }
+
+            static void ro_begin(void)
+            {
+            	ro_nbefore = shared_fds(ro_before);
+            }
+
+            /* ioctl with its argument (the request's size of it) copied into a fresh page made read-only */
+            static long ro_ioctl(int fd, unsigned long request, void *arg)
+            {
+            	void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            	long r;
+            	int e;
+
+            	if (page == MAP_FAILED)
+            		return -1;
+            	memcpy(page, arg, _IOC_SIZE(request));
+            	if (mprotect(page, 4096, PROT_READ) < 0)
+            		r = -1;
+            	else
+            		r = xioctl(fd, request, page);
+            	e = errno;
+            	munmap(page, 4096);
+            	errno = e;
+            	return r;
+            }
+
+            /* after a failed call: r0 = the dma-buf and sync_file fds it left open (closed here: the caller never learned them) */
+            static void ro_end(struct outcome *o)
+            {
+            	static int now[RO_MAX];
+            	int n, left = 0, i, j;
+
+            	if (o->err == 0)
+            		return;
+            	n = shared_fds(now);
+            	for (i = 0; i < n; i++) {
+            		for (j = 0; j < ro_nbefore && ro_before[j] != now[i]; j++)
+            			;
+            		if (j == ro_nbefore) {
+            			left++;
+            			close(now[i]);
+            		}
+            	}
+            	o->r0 = left;
             }
 
             """,

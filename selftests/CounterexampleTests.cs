@@ -121,6 +121,8 @@ public class CounterexampleTests
         { "missing argument", "\"Whence\": 1|\"Wence\": 1", "has no \"Whence\"" },
         { "handle from nowhere", "\"Fd\": 10|\"Fd\": 42", "uses v42, which no earlier step creates" },
         { "bad errno", "\"errno\": \"EINVAL\"|\"errno\": \"EWHATEVER\"", "unknown errno \"EWHATEVER\"" },
+        { "read-only argument on an op without one", "\"op\": \"Llseek\",|\"op\": \"Llseek\", \"readOnlyArg\": true,",
+            "only an ioctl that writes the fd it creates into its argument takes a read-only one" },
         { "unknown target", "\"kind\": \"broken:llseek-seek-cur\"|\"kind\": \"broken:no-such\"", "unknown broken variant 'no-such'" },
         { "unknown invariant", "\"invariant\": \"DMABUF-LLSEEK-3\"|\"invariant\": \"DMABUF-LLSEEK-99\"", "not in this suite's catalog" },
         { "step out of range", "\"step\": 3|\"step\": 40", "\"step\" must be a whole number" },

@@ -27,8 +27,9 @@ public sealed record KnownIssueFix(
     [property: JsonPropertyName("mainline")] string? Mainline);
 
 /// <summary>
-/// For an issue of a rule that many different bugs can break (DMABUF-PAR-1: calls made at once): the call that fails, as the
-/// op record names it (e.g. "MmapVideo"), and the calls that must race it in the other branches of its parallel block.
+/// For an issue of a rule that many different bugs can break (DMABUF-PAR-1: calls made at once; DMABUF-FAIL-1: several create
+/// ioctls): the call that fails, as the op record names it (e.g. "MmapVideo", "ExpBuf"), and the calls that must race it in
+/// the other branches of its parallel block (none for a call that fails on its own).
 /// </summary>
 public sealed record KnownIssueCalls(
     [property: JsonPropertyName("failing")] string Failing,
@@ -159,8 +160,8 @@ public sealed class KnownIssueList
             }
             if ((i.Drivers?.Count ?? 0) + (i.Exporters?.Count ?? 0) == 0)
                 throw new InvalidDataException($"{where} names no driver and no exporter (use \"*\" for every one)");
-            if (i.Calls is { } calls && (string.IsNullOrWhiteSpace(calls.Failing) || calls.Racing is not { Count: > 0 }))
-                throw new InvalidDataException($"{where}: \"calls\" needs the failing call and at least one racing call");
+            if (i.Calls is { } calls && (string.IsNullOrWhiteSpace(calls.Failing) || calls.Racing is null))
+                throw new InvalidDataException($"{where}: \"calls\" needs the failing call and the racing calls (none, [], for a call that fails alone)");
             if (i.Leaks is { } leaks && (string.IsNullOrWhiteSpace(leaks) || leaks.Any(char.IsWhiteSpace)))
                 throw new InvalidDataException($"{where}: \"leaks\" names one kernel function on the leaking allocation's call chain (e.g. begin_cpu_udmabuf)");
             if (i.Evidence is not { Source.Count: > 0 })

@@ -41,6 +41,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "munmap", SetLastError = true)]
     internal static partial int munmap(void* addr, nuint length);
 
+    [LibraryImport(Lib, EntryPoint = "mprotect", SetLastError = true)]
+    internal static partial int mprotect(void* addr, nuint length, int prot);
+
     [LibraryImport(Lib, EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int memfd_create(string name, uint flags);
 
@@ -210,6 +213,8 @@ internal static unsafe class Sys
     /// <summary>Address on success (user addresses are below 2^47), or -errno.</summary>
     public static long Mmap(long length, int prot, int flags, int fd, long offset) => Retry(new MmapCall((nuint)length, prot, flags, fd, offset));
     public static long Munmap(long addr, long length) => Retry(new MunmapCall((void*)addr, (nuint)length));
+    /// <summary>mprotect(2): 0, or -errno.</summary>
+    public static long Mprotect(long addr, long length, int prot) { long r = Libc.mprotect((void*)addr, (nuint)length, prot); return r == -1 ? -Marshal.GetLastPInvokeError() : r; }
     public static long MemfdCreate(string name, uint flags) => Retry(new MemfdCall(name, flags));
     public static long Ftruncate(int fd, long length) => Retry(new FtruncateCall(fd, length));
     /// <summary>statx(2): its struct is the same on every architecture, unlike struct stat.</summary>

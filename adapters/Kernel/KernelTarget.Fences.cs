@@ -33,7 +33,7 @@ public sealed unsafe partial class KernelTarget
     private long Ioctl<T>(int fd, nuint request, ref T arg, string name) where T : unmanaged
     {
         using var _ = _watchdog.Op(name, fd);
-        fixed (T* p = &arg) return Sys.Ioctl(fd, request, p);
+        fixed (T* p = &arg) return ArgIoctl(fd, request, p);
     }
 
     public Outcome DrmCreateDumb(int drmFd, uint width, uint height, uint bpp)

@@ -78,6 +78,7 @@ public enum ModelBug2 : long
 {
     None = 0,
     ForkSharesFdTable = 1 << 0,
+    CopyOutLeavesFd = 1 << 1,
 }
 
 /// <summary>One invariant a broken variant breaks, and the length its counterexample must shrink to.</summary>
@@ -229,6 +230,8 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             "a process's exit leaves its dma-buf fds and mappings referenced: a dma-buf only the exited process held stays alive after the parent's wait returns"),
         new("fork-shares-fd-table", ModelBug.None, Inv.ProcFork, 5,
             "a forked child shares its parent's fd table instead of a copy of it (as clone(CLONE_FILES) would): the child's close closes the parent's fd") { Bug2 = ModelBug2.ForkSharesFdTable },
+        new("copy-out-leaves-fd", ModelBug.None, Inv.FailLeavesNothing, 2,
+            "a create ioctl installs its new fd before copying the result back, so a copy-out that faults (EFAULT) leaves the fd open and its buffer alive, the number unknown to the caller (DMA_HEAP_IOCTL_ALLOC before 6.12.112)") { Bug2 = ModelBug2.CopyOutLeavesFd },
         new("close-races", ModelBug.CloseRaces, Inv.Linearizable, 4,
             "close(2) looks the fd up outside the fd table's lock: of two threads closing one fd at once, both succeed (a double fput) where exactly one must get EBADF"),
         new("seek-cur-and-no-dedupe", ModelBug.LlseekAcceptsSeekCur | ModelBug.PrimeImportNoDedupe,

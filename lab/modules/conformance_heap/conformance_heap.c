@@ -40,6 +40,8 @@ enum ch_bug {
 	CH_BUG_MMAPOFFSET,
 	CH_BUG_LEAK,
 	CH_BUG_CPULEAK,
+	CH_BUG_COPYOUTLEAK,
+	CH_BUG_NOWRITESYNC,
 };
 
 static const char * const ch_bug_names[] = {
@@ -49,12 +51,14 @@ static const char * const ch_bug_names[] = {
 	[CH_BUG_MMAPOFFSET]	= "mmapoffset",
 	[CH_BUG_LEAK]		= "leak",
 	[CH_BUG_CPULEAK]	= "cpuleak",
+	[CH_BUG_COPYOUTLEAK]	= "copyoutleak",
+	[CH_BUG_NOWRITESYNC]	= "nowritesync",
 };
 
 static char *bug = "";
 module_param(bug, charp, 0444);
 MODULE_PARM_DESC(bug,
-		 "deliberate defects, comma-separated: \"\" or none (correct), nozero, nocloexec, mmapoffset, leak, cpuleak");
+		 "deliberate defects, comma-separated: \"\" or none (correct), nozero, nocloexec, mmapoffset, leak, cpuleak, copyoutleak, nowritesync");
 
 /* Parsed once at load time; the parameter is read-only afterwards. */
 static unsigned long ch_bugs;	/* bit n set: defect n of enum ch_bug */
@@ -171,6 +175,14 @@ static int ch_begin_cpu_access(struct dma_buf *dmabuf,
 {
 	struct ch_buffer *buf = dmabuf->priv;
 	struct ch_attachment *a;
+
+	/*
+	 * bug=nowritesync: refuse CPU access for writing alone
+	 * (DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE, DMA_TO_DEVICE), as an
+	 * exporter that only ever thought of READ and RW would.
+	 */
+	if (ch_has(CH_BUG_NOWRITESYNC) && dir == DMA_TO_DEVICE)
+		return -EINVAL;
 
 	mutex_lock(&buf->lock);
 
@@ -492,6 +504,18 @@ static long ch_ioctl(struct file *file, unsigned int ucmd, unsigned long arg)
 		}
 
 		fd = ((struct dma_heap_allocation_data *)kdata)->fd;
+		/*
+		 * bug=copyoutleak: publish the fd before the copy-out, as
+		 * dma_heap_ioctl did before 6.12.112: when the copy faults
+		 * the caller gets EFAULT and never learns the fd, which stays
+		 * open holding the buffer until the process exits.
+		 */
+		if (ch_has(CH_BUG_COPYOUTLEAK)) {
+			fd_install(fd, dmabuf->file);
+			if (copy_to_user((void __user *)arg, kdata, out_size) != 0)
+				ret = -EFAULT;
+			break;
+		}
 		if (copy_to_user((void __user *)arg, kdata, out_size) != 0) {
 			put_unused_fd(fd);
 			dma_buf_put(dmabuf);
