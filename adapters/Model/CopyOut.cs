@@ -19,10 +19,18 @@ public sealed partial class ReferenceModel
     {
         if (!call.Ok)
         {
-            // the call's own rules decided its errno; what it left behind is this rule's
-            if (_hasActual && _actual.Errno == call.Errno && _actual.R0 != 0) _decidedBy = Inv.FailLeavesNothing;
-            if (_hasActual && Relaxed.Contains(Inv.FailLeavesNothing)) return new Outcome(call.Errno, _actual.R0);
-            return new Outcome(call.Errno);
+            // a call that fails may still have its argument copied back (drm_ioctl copies out whatever the handler returned;
+            // video_usercopy and dma_heap_ioctl only after a success), and that copy faults: which of the two errors the
+            // caller sees is not specified, so either is allowed; the call's own rules decided its errno, and what it left
+            // behind is this rule's
+            var own = new Outcome(call.Errno);
+            int pick = call.Errno == Errno.EFAULT || call.Errno == Errno.NotRun ? 0
+                : Choose($"{call.Errno} (the call's own error), or EFAULT where the core copies the argument back after a failure too", own, new Outcome(Errno.EFAULT));
+            var seen = pick == 0 ? own : new Outcome(Errno.EFAULT);
+            if (pick == 1) _decidedBy = Inv.FailLeavesNothing;
+            if (_hasActual && _actual.Errno == seen.Errno && _actual.R0 != 0) _decidedBy = Inv.FailLeavesNothing;
+            if (_hasActual && Relaxed.Contains(Inv.FailLeavesNothing)) return seen with { R0 = _actual.R0 };
+            return seen;
         }
         if (_fds.Remove(call.Handle, out var e))
         {
