@@ -95,9 +95,11 @@ public interface IBufferTarget : IProcessCalls, IDisposable
     /// The next call (one ioctl whose result is a new fd written into its argument: DMA_HEAP_IOCTL_ALLOC, VIDIOC_EXPBUF,
     /// DRM_IOCTL_PRIME_HANDLE_TO_FD, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, SYNC_IOC_MERGE) passes its argument in a page the process
     /// can read but not write, so the kernel's copy of the result back faults (EFAULT). A kernel target notes which dma-buf
-    /// and sync_file fds the process holds, for <see cref="EndReadOnlyArg"/>.
+    /// and sync_file fds the process holds, for <see cref="EndReadOnlyArg"/>. <paramref name="copiedBackOnFailure"/>: the
+    /// request's core copies the argument back whatever the call returned (drm_ioctl), so a call that fails for its own
+    /// reason fails with EFAULT here too; video_usercopy, dma_heap_ioctl and the dma-buf core copy back only after a success.
     /// </summary>
-    void BeginReadOnlyArg();
+    void BeginReadOnlyArg(bool copiedBackOnFailure);
 
     /// <summary>
     /// The call made after <see cref="BeginReadOnlyArg"/> returned <paramref name="call"/>. Returns what the op observes: on

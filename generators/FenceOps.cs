@@ -28,6 +28,7 @@ public sealed record PrimeHandleToFd(Var Drm, Var Handle, [DrawnFrom(nameof(Doma
     public override string Area => "prime";
     public override bool Creates => true;
     public override bool CopiesOutFd => true;
+    public override bool CopiedBackOnFailure => true;
     protected override Outcome Call(IBufferTarget t, Env env) =>
         env.Resolve(Drm, out var fd) && env.Resolve(Handle, out var h) ? t.PrimeHandleToFd(fd, (uint)h, Flags) : NotRun;
     public override string Text => $"v{Id} = ioctl({Drm}, DRM_IOCTL_PRIME_HANDLE_TO_FD, {{.handle = {Handle}, .flags = {PrimeFlagNames(Flags)}}}).fd";

@@ -140,6 +140,11 @@ public abstract record Op
     /// the fd exists in the kernel): the ops that may take <see cref="ReadOnlyArg"/>.</summary>
     public virtual bool CopiesOutFd => false;
 
+    /// <summary>Whether the core that carries the op's ioctl copies the argument back even when the call failed (drm_ioctl
+    /// does; video_usercopy, dma_heap_ioctl and the dma-buf core do only after a success): with <see cref="ReadOnlyArg"/>,
+    /// such a call fails with EFAULT whatever its own error.</summary>
+    public virtual bool CopiedBackOnFailure => false;
+
     /// <summary>The process whose handle the op's success creates: its own, unless the op says otherwise (a sent fd).</summary>
     public virtual int CreatesIn => Process;
 
@@ -196,7 +201,7 @@ public abstract record Op
             Outcome o;
             if (ReadOnlyArg)
             {
-                t.BeginReadOnlyArg();
+                t.BeginReadOnlyArg(CopiedBackOnFailure);
                 o = t.EndReadOnlyArg(Call(t, env));
             }
             else o = Process == 0 || this is not ProcessOp p ? Call(t, env) : p.CallIn(t.Process(Process), env);

@@ -16,7 +16,7 @@ public sealed unsafe partial class KernelTarget
     [ThreadStatic] private static bool t_readOnlyArg;
     private HashSet<int> _sharedFdsBefore = [];
 
-    public void BeginReadOnlyArg()
+    public void BeginReadOnlyArg(bool copiedBackOnFailure)
     {
         _sharedFdsBefore = SharedFds();
         t_readOnlyArg = true;

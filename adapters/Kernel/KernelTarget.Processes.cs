@@ -314,7 +314,10 @@ public sealed unsafe partial class KernelTarget
         {
             // as in the suite's own process: a well-formed START that would sleep on a fence is not made (KernelTarget.DmaBufSync)
             long events = SyncStart(flags) && k._fencesUsed && _fds.TryGetValue(fd, out var f) && f.Kind == Kind.DmaBuf ? (flags & DMA_BUF_SYNC_WRITE) != 0 ? POLLOUT : POLLIN : 0;
-            return Result(Call(HCmd.Sync, fd, (long)flags, events), _ => Outcome.Success());
+            var o = Result(Call(HCmd.Sync, fd, (long)flags, events), _ => Outcome.Success());
+            // the helper answers EWOULDBLOCK where its poll said the START would sleep and it made no call (the SYNC ioctl never
+            // returns EAGAIN itself): the harness's WouldBlock, as in the suite's own process
+            return events != 0 && o.Errno == Errno.EAGAIN ? Outcome.Fail(Errno.WouldBlock) : o;
         }
     }
 }

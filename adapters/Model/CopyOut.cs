@@ -8,7 +8,9 @@ namespace Conformance.Adapters.Model;
 /// </summary>
 public sealed partial class ReferenceModel
 {
-    public void BeginReadOnlyArg() { }
+    private bool _copiedBackOnFailure;
+
+    public void BeginReadOnlyArg(bool copiedBackOnFailure) => _copiedBackOnFailure = copiedBackOnFailure;
 
     /// <summary>
     /// The call's own outcome, <paramref name="call"/>, becomes what the caller sees: a success (the fd made, in the model's
@@ -19,15 +21,11 @@ public sealed partial class ReferenceModel
     {
         if (!call.Ok)
         {
-            // a call that fails may still have its argument copied back (drm_ioctl copies out whatever the handler returned;
-            // video_usercopy and dma_heap_ioctl only after a success), and that copy faults: which of the two errors the
-            // caller sees is not specified, so either is allowed; the call's own rules decided its errno, and what it left
-            // behind is this rule's
-            var own = new Outcome(call.Errno);
-            int pick = call.Errno == Errno.EFAULT || call.Errno == Errno.NotRun ? 0
-                : Choose($"{call.Errno} (the call's own error), or EFAULT where the core copies the argument back after a failure too", own, new Outcome(Errno.EFAULT));
-            var seen = pick == 0 ? own : new Outcome(Errno.EFAULT);
-            if (pick == 1) _decidedBy = Inv.FailLeavesNothing;
+            // where the core copies the argument back whatever the call returned (drm_ioctl; video_usercopy, dma_heap_ioctl
+            // and the sync_file ioctls copy only after a success), that copy faults too and EFAULT is what the caller sees
+            var seen = _copiedBackOnFailure && call.Errno != Errno.NotRun ? new Outcome(Errno.EFAULT) : new Outcome(call.Errno);
+            if (seen.Errno != call.Errno) _decidedBy = Inv.FailLeavesNothing;
+            // the call's own rules decided its errno; what it left behind is this rule's
             if (_hasActual && _actual.Errno == seen.Errno && _actual.R0 != 0) _decidedBy = Inv.FailLeavesNothing;
             if (_hasActual && Relaxed.Contains(Inv.FailLeavesNothing)) return seen with { R0 = _actual.R0 };
             return seen;
