@@ -11,7 +11,7 @@ public static class Uapi
     public const int FD_CLOEXEC = 1;
     public const int SEEK_SET = 0, SEEK_CUR = 1, SEEK_END = 2, SEEK_DATA = 3, SEEK_HOLE = 4;
     public const int PROT_READ = 1, PROT_WRITE = 2;
-    public const int MAP_SHARED = 1, MAP_PRIVATE = 2;
+    public const int MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_ANONYMOUS = 0x20;
     public const int F_SEAL_SEAL = 1, F_SEAL_SHRINK = 2, F_SEAL_GROW = 4, F_SEAL_WRITE = 8, F_SEAL_FUTURE_WRITE = 0x10;
 
     // videodev2.h

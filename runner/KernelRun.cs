@@ -171,16 +171,8 @@ public static class KernelRun
     private static int OpenFds()
     {
         if (!Directory.Exists("/proc/self/fd")) return -1;
-        int n = 0;
-        foreach (var f in Directory.GetFiles("/proc/self/fd"))
-        {
-            string? t;
-            try { t = new FileInfo(f).LinkTarget; } catch (IOException) { continue; }
-            if (t != null && (t.StartsWith("/dev/", StringComparison.Ordinal) && t != "/dev/null" && !t.StartsWith("/dev/pts", StringComparison.Ordinal)
-                || t.StartsWith("anon_inode:dmabuf", StringComparison.Ordinal) || t.StartsWith("/dmabuf", StringComparison.Ordinal) || t.StartsWith("/memfd:", StringComparison.Ordinal)))
-                n++;
-        }
-        return n;
+        return Discovery.FdLinks().Count(l => l.Target is var t && (t.StartsWith("/dev/", StringComparison.Ordinal) && t != "/dev/null" && !t.StartsWith("/dev/pts", StringComparison.Ordinal)
+            || t.StartsWith("anon_inode:dmabuf", StringComparison.Ordinal) || t.StartsWith("/dmabuf", StringComparison.Ordinal) || t.StartsWith("/memfd:", StringComparison.Ordinal)));
     }
 
     /// <summary>--sample: generated sequences run in lockstep on the device (one in four ending in a parallel block) and written,

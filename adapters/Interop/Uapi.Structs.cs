@@ -503,6 +503,8 @@ public static class Ioc
     public static nuint IOW<T>(char t, uint nr) where T : unmanaged => Make(WRITE, t, nr, Unsafe.SizeOf<T>());
     public static nuint IOWR<T>(char t, uint nr) where T : unmanaged => Make(READ | WRITE, t, nr, Unsafe.SizeOf<T>());
     public static nuint IOWR(char t, uint nr, int size) => Make(READ | WRITE, t, nr, size);
+    /// <summary>_IOC_SIZE: the argument's size in bytes that a request code carries.</summary>
+    public static int Size(nuint request) => (int)((request >> 16) & 0x3fff);
 }
 
 /// <summary>The request codes the kernel adapter issues, named as in the uapi headers.</summary>

@@ -632,6 +632,21 @@ public static unsafe class Discovery
         finally { Sys.Close(fd); }
     }
 
+    /// <summary>This process's open fds and what each names, as readlink(2) of /proc/self/fd/N gives it ("/dev/video0",
+    /// "/dmabuf:NAME", "anon_inode:sync_file", "/memfd:NAME (deleted)"); an fd closed meanwhile (another thread of the
+    /// runtime) is left out. Empty where /proc is not mounted.</summary>
+    public static IEnumerable<(int Fd, string Target)> FdLinks()
+    {
+        if (!Directory.Exists("/proc/self/fd")) yield break;
+        foreach (var path in Directory.GetFiles("/proc/self/fd"))
+        {
+            if (!int.TryParse(Path.GetFileName(path), out int fd)) continue;
+            string? target;
+            try { target = new FileInfo(path).LinkTarget; } catch (IOException) { continue; }
+            if (target != null) yield return (fd, target);
+        }
+    }
+
     /// <summary>A field of /proc/self/fdinfo/FD (dma-buf fds show size, count, exp_name, flags).</summary>
     public static string? FdInfoField(int fd, string field)
     {

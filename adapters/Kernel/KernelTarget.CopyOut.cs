@@ -35,20 +35,9 @@ public sealed unsafe partial class KernelTarget
 
     /// <summary>This process's fds that name a dma-buf ("/dmabuf:NAME", or "anon_inode:dmabuf" on kernels that name it so) or a
     /// sync_file ("anon_inode:sync_file"): the files a create ioctl of the buffer-sharing code makes.</summary>
-    private static HashSet<int> SharedFds()
-    {
-        var found = new HashSet<int>();
-        foreach (var path in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
-        {
-            if (!int.TryParse(Path.GetFileName(path), out int fd)) continue;
-            string? target;
-            try { target = new FileInfo(path).LinkTarget; }   // readlink(2): "/dmabuf:NAME", "anon_inode:sync_file"
-            catch (IOException) { continue; }   // closed meanwhile (another thread of the runtime)
-            if (target != null && (target.StartsWith("/dmabuf:", StringComparison.Ordinal) || target == "anon_inode:dmabuf" || target == "anon_inode:sync_file"))
-                found.Add(fd);
-        }
-        return found;
-    }
+    private static HashSet<int> SharedFds() =>
+        Discovery.FdLinks().Where(l => l.Target.StartsWith("/dmabuf:", StringComparison.Ordinal) || l.Target is "anon_inode:dmabuf" or "anon_inode:sync_file")
+            .Select(l => l.Fd).ToHashSet();
 
     /// <summary>
     /// ioctl(2) as <see cref="Sys.Ioctl"/> makes it, or, for the first one after <see cref="BeginReadOnlyArg"/> on this
@@ -59,8 +48,8 @@ public sealed unsafe partial class KernelTarget
     {
         if (!t_readOnlyArg) return Sys.Ioctl(fd, request, arg);
         t_readOnlyArg = false;   // the op's one create ioctl: what follows a success (a FILE_INFO query) is as usual
-        int size = (int)((request >> 16) & 0x3fff);   // _IOC_SIZE
-        long page = Sys.Mmap(PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | 0x20 /* MAP_ANONYMOUS */, -1, 0);
+        int size = Ioc.Size(request);
+        long page = Sys.Mmap(PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (page < 0) return page;
         try
         {

@@ -309,7 +309,6 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
 
     public Outcome MmapAnon(long length)
     {
-        const int MAP_ANONYMOUS = 0x20;
         long r = Sys.Mmap(PageAlign(length), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         return r < 0 ? Err(r) : AddMap(r, length, PROT_READ | PROT_WRITE, anon: true);
     }
