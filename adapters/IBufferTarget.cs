@@ -110,6 +110,24 @@ public interface IBufferTarget : IProcessCalls, IDisposable
     /// </summary>
     Outcome EndReadOnlyArg(in Outcome call);
 
+    /// <summary>
+    /// The next call (one create ioctl whose success is a new dma-buf or sync_file fd: UDMABUF_CREATE, UDMABUF_CREATE_LIST,
+    /// DMA_HEAP_IOCTL_ALLOC, VIDIOC_EXPBUF, DRM_IOCTL_PRIME_HANDLE_TO_FD, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, SYNC_IOC_MERGE) runs
+    /// with the process's fd table full up to its RLIMIT_NOFILE, so get_unused_fd_flags fails with EMFILE (fs/file.c alloc_fd).
+    /// A kernel target counts the live dma-bufs (debugfs bufinfo), lowers the soft limit to one past its highest open fd and
+    /// fills every free number below it with a duplicate; it must call <see cref="EndFdTableFull"/> right after the call.
+    /// </summary>
+    void BeginFdTableFull();
+
+    /// <summary>
+    /// The call made after <see cref="BeginFdTableFull"/> returned <paramref name="call"/>; the fd table is given its room
+    /// back (the duplicates closed, the limit restored). Returns what the op observes: the call's errno (EMFILE where the fd
+    /// was what failed) with R0 = the change in the system's count of live dma-bufs across the call, which must be 0
+    /// (DMABUF-FAIL-2: drivers/dma-buf/udmabuf.c udmabuf_create drops the dma-buf it exported when dma_buf_fd fails), or -1
+    /// where bufinfo cannot be read (not root, no debugfs), and then the count is not judged.
+    /// </summary>
+    Outcome EndFdTableFull(in Outcome call);
+
     // ---- processes ----------------------------------------------------------------------------------
     /// <summary>
     /// The calls of helper process <paramref name="process"/> (1 or 2): a process of the sequence besides the suite's own,

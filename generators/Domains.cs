@@ -264,6 +264,13 @@ public static class Domains
         Name = "ioctl argument memory", Source = "Documentation/userspace-api/media/gen-errors.rst (EFAULT: the argument references an inaccessible memory area); drivers/dma-buf/dma-heap.c dma_heap_ioctl (copy_to_user, then fd_install)",
     };
 
+    /// <summary>Whether the process's fd table has room when a create ioctl runs (<see cref="Op.FdTableFull"/>): room, or full
+    /// up to its RLIMIT_NOFILE, so the call cannot get an fd (EMFILE).</summary>
+    public static readonly Domain<bool> FdTable = new(Ok(40, false, "room for an fd"), Bad(1, true, "full up to RLIMIT_NOFILE (no fd can be had: EMFILE)"))
+    {
+        Name = "the process's fd table", Source = "fs/file.c alloc_fd (-EMFILE when no fd below rlimit(RLIMIT_NOFILE) is free); drivers/dma-buf/udmabuf.c udmabuf_create (dma_buf_put when dma_buf_fd fails)",
+    };
+
     public static readonly Domain<int> NameLength = new(
         Ok(3, 5), Ok(2, 31, "31 (the longest name)"), Bad(2, 32, "32 (DMA_BUF_NAME_LEN: no room for the NUL)"), Ok(1, 0, "0 (empty)"), Bad(1, 64))
     {

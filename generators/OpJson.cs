@@ -29,6 +29,7 @@ public static class OpJson
         if (op.Branch != 0) o["branch"] = op.Branch;   // only a parallel block's ops: files of sequential ones stay as they were
         if (op.Process != 0) o["process"] = op.Process;   // only a helper process's ops, likewise
         if (op.ReadOnlyArg) o["readOnlyArg"] = true;       // only a create whose argument lies in a read-only page, likewise
+        if (op.FdTableFull) o["fdTableFull"] = true;       // only a create made with the fd table full, likewise
         foreach (var p in Parameters(op.GetType()))
         {
             var v = op.GetType().GetProperty(p.Name!)!.GetValue(op)!;
@@ -77,7 +78,7 @@ public static class OpJson
             args[i] = Convert(v, p.ParameterType, $"{where}: {name}.{p.Name}");
         }
         var op = (Op)Activator.CreateInstance(t, args)!;
-        var known = ps.Select(p => p.Name!).Append("op").Append("id").Append("branch").Append("process").Append("readOnlyArg").ToHashSet();
+        var known = ps.Select(p => p.Name!).Append("op").Append("id").Append("branch").Append("process").Append("readOnlyArg").Append("fdTableFull").ToHashSet();
         var extra = o.Select(kv => kv.Key).FirstOrDefault(k => !known.Contains(k));
         if (extra != null) throw new OpFormatException($"{where}: {name} has an unknown field \"{extra}\"");
         return op with
@@ -86,6 +87,7 @@ public static class OpJson
             Branch = o["branch"] is { } b ? (int)Int(b, $"{where}: branch", 0, Op.MaxBranches) : 0,
             Process = o["process"] is { } pr ? (int)Int(pr, $"{where}: process", 0, op.RunsInAnyProcess ? Op.MaxProcess : 0) : 0,
             ReadOnlyArg = o["readOnlyArg"] is { } ro && ReadOnlyArg(ro, op, $"{where}: {name}.readOnlyArg"),
+            FdTableFull = o["fdTableFull"] is { } full && FdTableFull(full, op, o["readOnlyArg"] is { } r2 && (bool)Convert(r2, typeof(bool), where), $"{where}: {name}.fdTableFull"),
         };
     }
 
@@ -94,6 +96,14 @@ public static class OpJson
         bool ro = (bool)Convert(n, typeof(bool), where);
         if (ro && !op.CopiesOutFd) throw new OpFormatException($"{where}: only an ioctl that writes the fd it creates into its argument takes a read-only one");
         return ro;
+    }
+
+    private static bool FdTableFull(JsonNode n, Op op, bool readOnlyArg, string where)
+    {
+        bool full = (bool)Convert(n, typeof(bool), where);
+        if (full && !op.InstallsFd) throw new OpFormatException($"{where}: only an ioctl whose success is a new dma-buf or sync_file fd runs with the fd table full");
+        if (full && readOnlyArg) throw new OpFormatException($"{where}: a step runs with the fd table full or with its argument read-only, not both");
+        return full;
     }
 
     private static string Str(JsonObject o, string key, string where) =>

@@ -136,6 +136,23 @@ public abstract record Op
     [DrawnFrom(nameof(Domains.ArgPage))]
     public bool ReadOnlyArg { get; init; }
 
+    /// <summary>
+    /// True: the call runs with the process's fd table full up to its RLIMIT_NOFILE, so the kernel cannot reserve the fd it
+    /// would create (EMFILE). Only ops whose success is a new dma-buf or sync_file fd take it (<see cref="InstallsFd"/>), and
+    /// not with <see cref="ReadOnlyArg"/>; the failed call must leave no fd and no dma-buf behind (DMABUF-FAIL-2), which the
+    /// target reports in R0 (the change in the system's count of live dma-bufs across the call; -1 where it cannot be read).
+    /// </summary>
+    [DrawnFrom(nameof(Domains.FdTable))]
+    public bool FdTableFull { get; init; }
+
+    /// <summary>Whether the op's success is a new dma-buf or sync_file fd the kernel reserves with get_unused_fd_flags: the ops
+    /// that may take <see cref="FdTableFull"/> (those that write it into their argument, and the udmabuf creates, which
+    /// return it).</summary>
+    public virtual bool InstallsFd => CopiesOutFd;
+
+    /// <summary>Whether the op is made to fail on purpose (<see cref="ReadOnlyArg"/> or <see cref="FdTableFull"/>).</summary>
+    public bool ForcedFailure => ReadOnlyArg || FdTableFull;
+
     /// <summary>Whether the op's ioctl writes the fd it creates into its argument (an _IOWR request whose copy-out comes after
     /// the fd exists in the kernel): the ops that may take <see cref="ReadOnlyArg"/>.</summary>
     public virtual bool CopiesOutFd => false;
@@ -151,7 +168,7 @@ public abstract record Op
     /// <summary>The op as a counterexample lists it: <see cref="Text"/>, after "[A] ", "[B] " or "[C] " for a parallel block's
     /// branch, and "[P1] " or "[P2] " for an op a helper process runs.</summary>
     public string Listed => (Branch == 0 ? "" : $"[{(char)('A' + Branch - 1)}] ") + (Process == 0 ? "" : $"[P{Process}] ") + Text
-        + (ReadOnlyArg ? "   /* the argument in a read-only page */" : "");
+        + (ReadOnlyArg ? "   /* the argument in a read-only page */" : "") + (FdTableFull ? "   /* the fd table full (RLIMIT_NOFILE) */" : "");
 
     /// <summary>Catalog area the op belongs to (for --area filtering).</summary>
     public abstract string Area { get; }
@@ -181,7 +198,9 @@ public abstract record Op
 
     /// <summary>What the outcome's R0..R2 mean for this op, for counterexamples.</summary>
     public virtual string Observed(in Outcome o) => o.Errno == Errno.OK ? "0"
-        : ReadOnlyArg ? $"-1 {o.Errno}, {o.R0} new fd(s) left open" : $"-1 {o.Errno}";
+        : ReadOnlyArg ? $"-1 {o.Errno}, {o.R0} new fd(s) left open"
+        : FdTableFull ? (o.R0 < 0 ? $"-1 {o.Errno} (live dma-bufs not counted: bufinfo unreadable)" : $"-1 {o.Errno}, {o.R0} dma-buf(s) left without an fd")
+        : $"-1 {o.Errno}";
 
     /// <summary>Simpler variants of this op, for shrinking (same Id, smaller or more canonical arguments).</summary>
     public virtual IEnumerable<Op> Simplify() => [];
@@ -203,6 +222,11 @@ public abstract record Op
             {
                 t.BeginReadOnlyArg(CopiedBackOnFailure);
                 o = t.EndReadOnlyArg(Call(t, env));
+            }
+            else if (FdTableFull)
+            {
+                t.BeginFdTableFull();
+                o = t.EndFdTableFull(Call(t, env));
             }
             else o = Process == 0 || this is not ProcessOp p ? Call(t, env) : p.CallIn(t.Process(Process), env);
             if (o.Errno == Errno.OK)
@@ -771,6 +795,7 @@ public sealed record UdmabufCreate(
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "udmabuf";
     public override bool Creates => true;
+    public override bool InstallsFd => true;
     protected override Outcome Call(IBufferTarget t, Env env) =>
         env.Resolve(Dev, out var d) && env.Resolve(Memfd, out var m) ? t.UdmabufCreate(d, m, Offset, Size, Flags) : NotRun;
     public override string Text => $"v{Id} = ioctl({Dev}, UDMABUF_CREATE, {{.memfd = {Memfd}, .flags = {(Flags == UDMABUF_FLAGS_CLOEXEC ? "UDMABUF_FLAGS_CLOEXEC" : $"0x{Flags:x}")}, .offset = {Offset}, .size = {Size}}})";
@@ -786,6 +811,7 @@ public sealed record UdmabufCreateList(
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "udmabuf";
     public override bool Creates => true;
+    public override bool InstallsFd => true;
     protected override IEnumerable<Var> ExtraUses => Items.Select(i => i.Memfd);
     protected override Outcome Call(IBufferTarget t, Env env)
     {

@@ -130,6 +130,8 @@ public sealed class SequenceGenerator
         // the argument-memory draws (Op.ReadOnlyArg) come from a stream of their own, so the main stream's draws, and with
         // them every sequence without such a step, are what they were before the domain existed
         var argRng = new Rng(seed ^ 0xC0FF_EE00_D15E_A5E5UL);
+        // and the fd-table draws (Op.FdTableFull) from another, for the same reason
+        var fdRng = new Rng(seed ^ 0x0F11_ED7A_B1E5_0E3FUL);
         var model = _model;
         var ops = ImmutableArray.CreateBuilder<Op>(length);
         int nextId = 1;
@@ -139,6 +141,8 @@ public sealed class SequenceGenerator
             if (op == null || ClosesWhatARequestNames(op, env)) continue;
             // now and then the argument of an ioctl that writes its new fd back lies in a read-only page (DMABUF-FAIL-1)
             if (op.CopiesOutFd && Draw(Domains.ArgPage, ref argRng)) op = op with { ReadOnlyArg = true };
+            // and now and then a create ioctl runs with the fd table full (DMABUF-FAIL-2)
+            else if (op.InstallsFd && op.Process == 0 && Draw(Domains.FdTable, ref fdRng)) op = op with { FdTableFull = true };
             op = op with { Id = nextId++ };
             model.BeginStep(null);
             var o = op.Run(model, env);
@@ -270,8 +274,9 @@ public sealed class SequenceGenerator
     /// own comparison of two fds (SameInode: the adapter's books, then two statx calls), which is no one call the kernel makes
     /// atomic: a close in another branch between them gave the lab a false alarm. Not a call whose argument lies in a read-only
     /// page (<see cref="Op.ReadOnlyArg"/>): what it left behind is counted from the process's fd table, which another branch's
-    /// calls change meanwhile.</summary>
-    public static bool InBlock(Op op) => !op.MaySleep && op.Process == 0 && !op.ReadOnlyArg && op is DmaBufSync or Close or Dup or FcntlGetFd or FcntlGetFl or Llseek or Mmap or MmapVideo
+    /// calls change meanwhile; nor one run with the fd table full (<see cref="Op.FdTableFull"/>), which every other branch's
+    /// create would find full too.</summary>
+    public static bool InBlock(Op op) => !op.MaySleep && op.Process == 0 && !op.ForcedFailure && op is DmaBufSync or Close or Dup or FcntlGetFd or FcntlGetFl or Llseek or Mmap or MmapVideo
         or ReadStamp or WriteStamp or ExpBuf or QueryBuf or ReqBufs or PrimeHandleToFd or PrimeFdToHandle or GemClose
         or ExportSyncFile or SyncFileInfo or Poll or VgemFenceSignal or DmaBufSetName or DmaBufSetNameA or DmaHeapAlloc or UdmabufCreate
         or DrmDumbExport;

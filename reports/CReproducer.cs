@@ -55,7 +55,7 @@ public static class CReproducer
                 continue;
             }
             em.Headers(s.Op);
-            var code = s.Op.Process != 0 && s.Op is ProcessOp ? em.InP1(s.Op) : s.Op.ReadOnlyArg ? em.ReadOnlyArg(s.Op) : s.Op.Accept(em);
+            var code = s.Op.Process != 0 && s.Op is ProcessOp ? em.InP1(s.Op) : s.Op.ReadOnlyArg ? em.ReadOnlyArg(s.Op) : s.Op.FdTableFull ? em.FdTableFull(s.Op) : s.Op.Accept(em);
             // values a device chose (contents it wrote, a format's sizes and the lengths that follow from them) are compared
             // as learned from this device where an earlier step learned them
             // (1: contents, learned by the steps that read them; 2: a format's sizes, learned by the format steps; 3: a
@@ -985,6 +985,15 @@ public static class CReproducer
                 throw new InvalidOperationException($"{op.GetType().Name}: a read-only argument needs exactly one ioctl in its C form");
             Helpers.Add("ro_ioctl");
             return "ro_begin();\n" + code.Remove(at, "xioctl(".Length).Insert(at, "ro_ioctl(") + "\nro_end(&o);";
+        }
+
+        /// <summary>An op made with the fd table full (<see cref="Op.FdTableFull"/>): its C form between full_begin, which fills
+        /// the table up to a lowered RLIMIT_NOFILE, and full_end, which gives the room back and puts the change in live dma-bufs
+        /// into r0 (DMABUF-FAIL-2).</summary>
+        public string FdTableFull(Op op)
+        {
+            Helpers.Add("fd_table_full");
+            return "full_begin();\n" + op.Accept(this) + "\nfull_end(&o);";
         }
 
         public string Visit(SameInode op)
@@ -2500,6 +2509,62 @@ public static class CReproducer
             		}
             	}
             	o->r0 = left;
+            }
+
+            """,
+        ["fd_table_full"] = """
+
+            #include <dirent.h>
+            #include <sys/resource.h>
+
+            /* a create ioctl made with the fd table full: the soft RLIMIT_NOFILE lowered to one past the highest open fd, and
+             * every free number below it filled with a duplicate of /dev/null, so the kernel can reserve no fd (EMFILE) */
+            #define FULL_MAX 65536
+            static int full_fds[FULL_MAX], full_n, full_bufs;
+            static struct rlimit full_saved;
+
+            static void full_begin(void)
+            {
+            	DIR *d = opendir("/proc/self/fd");
+            	struct dirent *e;
+            	struct rlimit r;
+            	int top = 0, nul;
+
+            	full_bufs = live_dmabufs();
+            	getrlimit(RLIMIT_NOFILE, &full_saved);
+            	full_n = 0;
+            	nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+            	if (nul >= 0)
+            		full_fds[full_n++] = nul;
+            	if (d) {
+            		while ((e = readdir(d)))
+            			if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && atoi(e->d_name) != dirfd(d) && atoi(e->d_name) > top)
+            				top = atoi(e->d_name);
+            		closedir(d);
+            	}
+            	r.rlim_max = full_saved.rlim_max;
+            	r.rlim_cur = (rlim_t)top + 1 < r.rlim_max ? (rlim_t)top + 1 : r.rlim_max;
+            	setrlimit(RLIMIT_NOFILE, &r);
+            	while (nul >= 0 && full_n < FULL_MAX) {
+            		int fd = fcntl(nul, F_DUPFD_CLOEXEC, 0);
+
+            		if (fd < 0)
+            			break;
+            		full_fds[full_n++] = fd;
+            	}
+            }
+
+            /* the table's room given back; after a failed call, r0 = the live dma-bufs it left (-1 where bufinfo cannot be read) */
+            static void full_end(struct outcome *o)
+            {
+            	int after;
+
+            	while (full_n > 0)
+            		close(full_fds[--full_n]);
+            	setrlimit(RLIMIT_NOFILE, &full_saved);
+            	after = live_dmabufs();
+            	if (o->err != 0)
+            		o->r0 = full_bufs < 0 || after < 0 ? -1 : after - full_bufs;
             }
 
             """,

@@ -23,6 +23,19 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "fcntl", SetLastError = true)]
     internal static partial int fcntl(int fd, int cmd, long arg);
 
+    [LibraryImport(Lib, EntryPoint = "getrlimit", SetLastError = true)]
+    internal static partial int getrlimit(int resource, rlimit* rlim);
+
+    [LibraryImport(Lib, EntryPoint = "setrlimit", SetLastError = true)]
+    internal static partial int setrlimit(int resource, rlimit* rlim);
+
+    /// <summary>struct rlimit (sys/resource.h): the soft and hard limits, rlim_t each.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct rlimit { public ulong rlim_cur, rlim_max; }
+
+    internal const int RLIMIT_NOFILE = 7;
+    internal const int F_DUPFD_CLOEXEC = 1030;
+
     [LibraryImport(Lib, EntryPoint = "ioctl", SetLastError = true)]
     internal static partial int ioctl(int fd, nuint request, void* arg);
 
@@ -213,6 +226,16 @@ internal static unsafe class Sys
     /// <summary>Address on success (user addresses are below 2^47), or -errno.</summary>
     public static long Mmap(long length, int prot, int flags, int fd, long offset) => Retry(new MmapCall((nuint)length, prot, flags, fd, offset));
     public static long Munmap(long addr, long length) => Retry(new MunmapCall((void*)addr, (nuint)length));
+    /// <summary>getrlimit(2) of <paramref name="resource"/>: 0, or -errno.</summary>
+    public static long GetRlimit(int resource, out Libc.rlimit limit)
+    {
+        Libc.rlimit l;
+        long r = Libc.getrlimit(resource, &l);
+        limit = l;
+        return r == -1 ? -Marshal.GetLastPInvokeError() : r;
+    }
+    /// <summary>setrlimit(2) of <paramref name="resource"/>: 0, or -errno.</summary>
+    public static long SetRlimit(int resource, Libc.rlimit limit) { long r = Libc.setrlimit(resource, &limit); return r == -1 ? -Marshal.GetLastPInvokeError() : r; }
     /// <summary>mprotect(2): 0, or -errno.</summary>
     public static long Mprotect(long addr, long length, int prot) { long r = Libc.mprotect((void*)addr, (nuint)length, prot); return r == -1 ? -Marshal.GetLastPInvokeError() : r; }
     public static long MemfdCreate(string name, uint flags) => Retry(new MemfdCall(name, flags));

@@ -79,6 +79,7 @@ public enum ModelBug2 : long
     None = 0,
     ForkSharesFdTable = 1 << 0,
     CopyOutLeavesFd = 1 << 1,
+    FdLimitLeaksDmaBuf = 1 << 2,
 }
 
 /// <summary>One invariant a broken variant breaks, and the length its counterexample must shrink to.</summary>
@@ -128,7 +129,7 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
         new("set-name-a-enotty", ModelBug.SetNameANotTty,
             "DMA_BUF_SET_NAME_A, the request number 32-bit callers send, is refused with ENOTTY (the dma-buf core once knew only DMA_BUF_SET_NAME)",
             [new Break(Inv.NameOk, 4), new Break(Inv.NameLong, 3)]),
-        new("set-name-accepts-32", ModelBug.SetNameAcceptsFullLength, Inv.NameLong, 4,
+        new("set-name-accepts-32", ModelBug.SetNameAcceptsFullLength, Inv.NameLong, 3,
             "DMA_BUF_SET_NAME accepts a 32-byte name, leaving no room for the NUL in DMA_BUF_NAME_LEN (a length check that forgets it)"),
         new("expbuf-wrong-plane", ModelBug.ExpBufWrongPlane, Inv.MplaneExpBuf, 4,
             "EXPBUF of plane p of a multi-planar buffer exports the plane after it (another plane's memory and size)") { Profile = "vivid-mplane" },
@@ -228,10 +229,12 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             "a dma-buf fd another process receives through SCM_RIGHTS names a new buffer of the same size instead of the sender's (another inode, its own contents)"),
         new("exit-keeps-files", ModelBug.ExitKeepsFiles, Inv.ProcExit, 5,
             "a process's exit leaves its dma-buf fds and mappings referenced: a dma-buf only the exited process held stays alive after the parent's wait returns"),
-        new("fork-shares-fd-table", ModelBug.None, Inv.ProcFork, 5,
+        new("fork-shares-fd-table", ModelBug.None, Inv.ProcFork, 6,
             "a forked child shares its parent's fd table instead of a copy of it (as clone(CLONE_FILES) would): the child's close closes the parent's fd") { Bug2 = ModelBug2.ForkSharesFdTable },
         new("copy-out-leaves-fd", ModelBug.None, Inv.FailLeavesNothing, 2,
             "a create ioctl installs its new fd before copying the result back, so a copy-out that faults (EFAULT) leaves the fd open and its buffer alive, the number unknown to the caller (DMA_HEAP_IOCTL_ALLOC before 6.12.112)") { Bug2 = ModelBug2.CopyOutLeavesFd },
+        new("fd-limit-leaks-dmabuf", ModelBug.None, Inv.FdLimitLeavesNothing, 2,
+            "a create ioctl whose fd cannot be had (the fd table full: EMFILE) returns the error but never puts the dma-buf it already exported, which stays alive with no fd (UDMABUF_CREATE before 6.12.7, CVE-2024-56712)") { Bug2 = ModelBug2.FdLimitLeaksDmaBuf },
         new("close-races", ModelBug.CloseRaces, Inv.Linearizable, 4,
             "close(2) looks the fd up outside the fd table's lock: of two threads closing one fd at once, both succeed (a double fput) where exactly one must get EBADF"),
         new("seek-cur-and-no-dedupe", ModelBug.LlseekAcceptsSeekCur | ModelBug.PrimeImportNoDedupe,

@@ -155,6 +155,7 @@ public sealed partial class ReferenceModel
     {
         if (!TryFile(fd, out var f)) return Cite(Inv.DmaBufBadFd, Errno.EBADF);
         if (f is not SyncFile a) return f is DmaBuf ? Cite(Inv.SyncFileIoctl, Errno.ENOTTY) : Outcome.Fail(Errno.NotRun);
+        if (NoFdFree(out var full)) return full;   // sync_file_ioctl_merge reserves the fd before it reads its argument
         if (flags != 0) return Cite(Inv.MergeErrors, Errno.EINVAL);
         if (!TryFile(fd2, out var g) || g is not SyncFile b) return Cite(Inv.MergeErrors, Errno.ENOENT);
         // signalled components are dropped; one fence per context is kept (__dma_fence_unwrap_merge)

@@ -77,6 +77,7 @@ public sealed partial class ReferenceModel
     {
         if (!TryDrm(drmFd, out var dev, out var fail)) return fail;
         if ((flags & ~(DRM_CLOEXEC | DRM_RDWR)) != 0) return Cite(Inv.PrimeFlags, Errno.EINVAL);
+        if (NoFdFree(out var full)) return full;   // drm_gem_prime_handle_to_fd reserves the fd before it looks the handle up
         if (!dev.Handles!.TryGetValue(handle, out var obj)) return Cite(Inv.H2fNoHandle, Errno.ENOENT);
         DmaBuf d;
         if (obj.DmaBuf is { } cached)

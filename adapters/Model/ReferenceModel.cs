@@ -208,6 +208,16 @@ public sealed partial class ReferenceModel : IBufferTarget
         return fd;
     }
 
+    /// <summary>The fd number given back and the file's fd count dropped (the reference it held is the caller's to put): what
+    /// a create the kernel undoes leaves, as put_unused_fd does for a reserved number.</summary>
+    private OFile? Uninstall(int fd)
+    {
+        if (!_fds.Remove(fd, out var e)) return null;
+        _fdProcess.Remove(fd);
+        e.File.Fds--;
+        return e.File;
+    }
+
     private void Get(OFile f) => f.Refs++;
 
     private void Put(OFile f)

@@ -42,6 +42,7 @@ enum ch_bug {
 	CH_BUG_CPULEAK,
 	CH_BUG_COPYOUTLEAK,
 	CH_BUG_NOWRITESYNC,
+	CH_BUG_FDLEAK,
 };
 
 static const char * const ch_bug_names[] = {
@@ -53,12 +54,13 @@ static const char * const ch_bug_names[] = {
 	[CH_BUG_CPULEAK]	= "cpuleak",
 	[CH_BUG_COPYOUTLEAK]	= "copyoutleak",
 	[CH_BUG_NOWRITESYNC]	= "nowritesync",
+	[CH_BUG_FDLEAK]		= "fdleak",
 };
 
 static char *bug = "";
 module_param(bug, charp, 0444);
 MODULE_PARM_DESC(bug,
-		 "deliberate defects, comma-separated: \"\" or none (correct), nozero, nocloexec, mmapoffset, leak, cpuleak, copyoutleak, nowritesync");
+		 "deliberate defects, comma-separated: \"\" or none (correct), nozero, nocloexec, mmapoffset, leak, cpuleak, copyoutleak, nowritesync, fdleak");
 
 /* Parsed once at load time; the parameter is read-only afterwards. */
 static unsigned long ch_bugs;	/* bit n set: defect n of enum ch_bug */
@@ -434,7 +436,13 @@ static struct dma_buf *ch_ioctl_allocate(void *data)
 
 	fd = get_unused_fd_flags(fd_flags);
 	if (fd < 0) {
-		dma_buf_put(dmabuf);
+		/*
+		 * bug=fdleak: forget the buffer when no fd can be had (the fd
+		 * table full: EMFILE), as udmabuf_create did before 6.12.7
+		 * (CVE-2024-56712): it stays alive with no fd until reboot.
+		 */
+		if (!ch_has(CH_BUG_FDLEAK))
+			dma_buf_put(dmabuf);
 		return ERR_PTR(fd);
 	}
 
