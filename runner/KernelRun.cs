@@ -68,6 +68,7 @@ public static class KernelRun
                 units.Add(Skipped(unit.Name, unit.Path, why));
                 continue;
             }
+            var heldBefore = HeldFds();
             int fdsBefore = OpenFds(), bufsBefore = BufInfo.LiveCount();
             var profile = unit.Profile with { MemoryUntracked = untracked };
             var target = new KernelTarget(profile, unit.Paths, TimeSpan.FromSeconds(cli.OpTimeout)) { ReloadCommand = ReloadFor(unit.Path) };
@@ -119,6 +120,8 @@ public static class KernelRun
             // the suite's own hygiene: every fd and dma-buf the unit made is gone
             var hygiene = $"hygiene: {fdsBefore} device/dma-buf/memfd fds open before, {fdsAfter} after; " +
                 (bufsBefore >= 0 ? $"{bufsBefore} live dma-bufs before, {bufsAfter} after" : "live dma-bufs not countable");
+            // which fds the unit left, by name, so a leak says where to look
+            if (fdsAfter > fdsBefore) hygiene += $" (left open: {string.Join(", ", HeldFds().Except(heldBefore))})";
             bool unitLeaked = fdsAfter != fdsBefore || (bufsBefore >= 0 && bufsAfter != bufsBefore);
             output.WriteLine((unitLeaked ? "LEAK: " : "# ") + hygiene);
             leaked |= unitLeaked;
@@ -168,12 +171,16 @@ public static class KernelRun
         Environment.GetEnvironmentVariable("CONFORMANCE_REPLAY_PREFIX") is { Length: > 0 } p ? p : "./run-suite.sh --target vm";
 
     /// <summary>Open fds of the kinds the suite creates (device nodes, dma-bufs, memfds); the runtime's own come and go.</summary>
-    private static int OpenFds()
-    {
-        if (!Directory.Exists("/proc/self/fd")) return -1;
-        return Discovery.FdLinks().Count(l => l.Target is var t && (t.StartsWith("/dev/", StringComparison.Ordinal) && t != "/dev/null" && !t.StartsWith("/dev/pts", StringComparison.Ordinal)
-            || t.StartsWith("anon_inode:dmabuf", StringComparison.Ordinal) || t.StartsWith("/dmabuf", StringComparison.Ordinal) || t.StartsWith("/memfd:", StringComparison.Ordinal)));
-    }
+    private static int OpenFds() => Directory.Exists("/proc/self/fd") ? HeldFds().Count : -1;
+
+    /// <summary>The process's fds that name a device (not /dev/null or a terminal), a dma-buf or a memfd: what a unit may open,
+    /// each as "fd -> what it names". The terminals are the runtime's: the first child process .NET starts (a driver reload)
+    /// makes it open the controlling terminal, /dev/console in the lab VM, and keep it for the process's life.</summary>
+    private static List<string> HeldFds() =>
+        Discovery.FdLinks().Where(l => l.Target is var t && (t.StartsWith("/dev/", StringComparison.Ordinal) && t is not ("/dev/null" or "/dev/console" or "/dev/tty")
+                && !t.StartsWith("/dev/pts", StringComparison.Ordinal) && !t.StartsWith("/dev/ttyS", StringComparison.Ordinal)
+            || t.StartsWith("anon_inode:dmabuf", StringComparison.Ordinal) || t.StartsWith("/dmabuf", StringComparison.Ordinal) || t.StartsWith("/memfd:", StringComparison.Ordinal)))
+            .Select(l => $"{l.Fd} -> {l.Target}").ToList();
 
     /// <summary>--sample: generated sequences run in lockstep on the device (one in four ending in a parallel block) and written,
     /// passing or not, with their C programs.</summary>
