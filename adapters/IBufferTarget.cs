@@ -92,6 +92,18 @@ public interface IBufferTarget : IProcessCalls, IDisposable
     void Parallel(bool inBlock) { }
 
     /// <summary>
+    /// mremap(2) of a dma-buf mapping this process made, growing it with MREMAP_MAYMOVE to <paramref name="newLength"/> bytes,
+    /// past the end of its buffer, which lies <paramref name="end"/> bytes into the mapping (the buffer's size less the
+    /// mapping's page offset; <paramref name="end"/> &lt; <paramref name="newLength"/>). The errno where mremap refuses
+    /// (EFAULT: the exporter's mapping is VM_DONTEXPAND or VM_PFNMAP, mm/mremap.c vma_to_resize). Where it grows the mapping:
+    /// R0 = 1 when the kernel could copy the 8 bytes at the buffer's end out of the grown mapping (write(2) of them to a pipe;
+    /// a page that cannot be faulted in fails that copy with EFAULT, raising no signal), 0 when it could not; the mapping is
+    /// then shrunk back to its old length (at the address mremap moved it to), so later steps see it as before. DMABUF-MMAP-6.
+    /// NotRun for a mapping that is not of a dma-buf.
+    /// </summary>
+    Outcome MremapGrow(int map, long newLength, long end);
+
+    /// <summary>
     /// The next call (one ioctl whose result is a new fd written into its argument: DMA_HEAP_IOCTL_ALLOC, VIDIOC_EXPBUF,
     /// DRM_IOCTL_PRIME_HANDLE_TO_FD, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, SYNC_IOC_MERGE) passes its argument in a page the process
     /// can read but not write, so the kernel's copy of the result back faults (EFAULT). A kernel target notes which dma-buf

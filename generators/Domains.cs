@@ -257,6 +257,12 @@ public static class Domains
         Name = "dma_buf_sync.flags", Source = "include/uapi/linux/dma-buf.h (DMA_BUF_SYNC_VALID_FLAGS_MASK; a direction is required): all six direction pairs are valid",
     };
 
+    /// <summary>How far past its buffer's end a dma-buf mapping is grown (<see cref="MremapGrow"/>), in pages: one, a few, or far.</summary>
+    public static readonly Domain<long> MremapPastEnd = new(Ok(4, 1L, "1 page"), Ok(2, 2L, "2 pages"), Ok(1, 64L, "64 pages"))
+    {
+        Name = "mremap growth past the buffer's end (pages)", Source = "mm/mremap.c vma_to_resize (growth of a VM_DONTEXPAND or VM_PFNMAP mapping: EFAULT); drivers/dma-buf/udmabuf.c udmabuf_vm_fault (a page offset past the buffer: SIGBUS)",
+    };
+
     /// <summary>Where the argument of an ioctl that writes a new fd into it lies (<see cref="Op.ReadOnlyArg"/>): writable memory,
     /// or a read-only page, so that the kernel's copy of the result back faults after the fd was made.</summary>
     public static readonly Domain<bool> ArgPage = new(Ok(40, false, "writable"), Bad(1, true, "a read-only page (the copy-out faults: EFAULT)"))

@@ -343,6 +343,7 @@ public interface IOpVisitor<out T>
     T Visit(MmapVideo op);
     T Visit(MmapAnon op);
     T Visit(Munmap op);
+    T Visit(MremapGrow op);
     T Visit(WriteStamp op);
     T Visit(WriteFrame op);
     T Visit(ReadStamp op);
@@ -627,6 +628,24 @@ public sealed record Munmap(Var Map) : ProcessOp
     public override Var Consumes => Map;
     protected internal override Outcome CallIn(IProcessCalls t, Env env) => env.Resolve(Map, out var m) ? t.Munmap(m) : NotRun;
     public override string Text => $"munmap({Map})";
+}
+
+/// <summary>
+/// mremap(2) of a dma-buf mapping to <see cref="NewLength"/> bytes, past the end of its buffer, which lies <see cref="End"/>
+/// bytes into the mapping (DMABUF-MMAP-6): refused with EFAULT, or grown with nothing readable past the end (R0 = 0); the
+/// mapping is shrunk back after a growth, so it is unchanged for the steps after it. Only in the suite's own process.
+/// </summary>
+public sealed record MremapGrow(
+    Var Map,
+    [Derived("the buffer's end in the mapping plus the pages drawn from MremapPastEnd")] long NewLength,
+    [Derived("the buffer's size less the mapping's page offset")] long End) : Op
+{
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
+    public override string Area => "dmabuf";
+    protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Map, out var m) ? t.MremapGrow(m, NewLength, End) : NotRun;
+    public override string Text => $"p = mremap({Map}, len, {NewLength}, MREMAP_MAYMOVE); write(pipe, p + {End}, 8); mremap(p, {NewLength}, len, 0)";
+    public override string Observed(in Outcome o) => o.Ok ? (o.R0 != 0 ? "grown; the 8 bytes past the buffer's end read" : "grown; the bytes past the buffer's end unreadable (EFAULT)") : $"-1 {o.Errno}";
+    public override IEnumerable<Op> Simplify() { if (NewLength > End + PAGE_SIZE) yield return this with { NewLength = End + PAGE_SIZE }; }
 }
 
 public sealed record WriteStamp(

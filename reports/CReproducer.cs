@@ -698,6 +698,16 @@ public static class CReproducer
         public string Visit(MmapAnon op) =>
             $"o = new_map(mmap(NULL, {PageAlign(op.Length)}, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), {op.Length}, {slots.Of(op)});";
         public string Visit(Munmap op) => $"o = result(munmap({Map(op.Map)}, mlen[{slots.Of(op.Map)}]));" + Kill(op.Map);
+        public string Visit(MremapGrow op)
+        {
+            string map = Map(op.Map), len = $"mlen[{slots.Of(op.Map)}]";
+            return $"{{\n\tvoid *p = mremap({map}, {len}, {op.NewLength}, MREMAP_MAYMOVE);\n\n" +
+                "\tif (p == MAP_FAILED) {\n\t\to = fail();\n\t} else {\n" +
+                "\t\t/* can the kernel copy the bytes at the buffer's end? (a page it cannot fault in: EFAULT, no signal) */\n" +
+                "\t\tint pf[2];\n\t\tlong long readable = -1;\n\n" +
+                $"\t\tif (pipe2(pf, O_CLOEXEC) == 0) {{\n\t\t\treadable = write(pf[1], (char *)p + {op.End}, 8) == 8;\n\t\t\tclose(pf[0]);\n\t\t\tclose(pf[1]);\n\t\t}}\n" +
+                $"\t\t{map} = mremap(p, {op.NewLength}, {len}, 0);\n\t\to = done(readable, 0, 0);\n\t}}\n}}";
+        }
         public string Visit(WriteStamp op) => $"*(volatile uint64_t *)({Map(op.Map)} + {op.Offset}) = 0x{op.Value:x}ULL;\no = done(0, 0, 0);";
         public string Visit(ReadStamp op) => $"o = done((long long)*(volatile uint64_t *)({Map(op.Map)} + {op.Offset}), 0, 0);";
         public string Visit(TransferStamp op) =>

@@ -54,6 +54,12 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "munmap", SetLastError = true)]
     internal static partial int munmap(void* addr, nuint length);
 
+    /// <summary>mremap(2) without a new address (the call is variadic only for MREMAP_FIXED).</summary>
+    [LibraryImport(Lib, EntryPoint = "mremap", SetLastError = true)]
+    internal static partial void* mremap(void* oldAddress, nuint oldSize, nuint newSize, int flags);
+
+    internal const int MREMAP_MAYMOVE = 1;
+
     [LibraryImport(Lib, EntryPoint = "mprotect", SetLastError = true)]
     internal static partial int mprotect(void* addr, nuint length, int prot);
 
@@ -236,6 +242,24 @@ internal static unsafe class Sys
     }
     /// <summary>setrlimit(2) of <paramref name="resource"/>: 0, or -errno.</summary>
     public static long SetRlimit(int resource, Libc.rlimit limit) { long r = Libc.setrlimit(resource, &limit); return r == -1 ? -Marshal.GetLastPInvokeError() : r; }
+    /// <summary>mremap(2) of the mapping at <paramref name="addr"/>: the (possibly new) address, or -errno.</summary>
+    public static long Mremap(long addr, long oldLength, long newLength, int flags)
+    {
+        var p = Libc.mremap((void*)addr, (nuint)oldLength, (nuint)newLength, flags);
+        return p == Libc.MAP_FAILED ? -Marshal.GetLastPInvokeError() : (long)p;
+    }
+    /// <summary>Whether the kernel can copy <paramref name="length"/> bytes from user address <paramref name="addr"/>: a write(2)
+    /// of them to a fresh pipe, where a page that cannot be faulted in fails the copy with EFAULT instead of raising a signal.
+    /// 1 copied, 0 EFAULT; -errno when the pipe cannot be made or the write fails otherwise.</summary>
+    public static long CanCopyFrom(long addr, int length)
+    {
+        int* fds = stackalloc int[2];
+        if (Libc.pipe2(fds, Libc.O_CLOEXEC_PIPE) < 0) return -Marshal.GetLastPInvokeError();
+        long r = Write(fds[1], (void*)addr, length);
+        Libc.close(fds[0]);
+        Libc.close(fds[1]);
+        return r == length ? 1 : r == -(long)Errno.EFAULT ? 0 : r < 0 ? r : -(long)Errno.EIO;
+    }
     /// <summary>mprotect(2): 0, or -errno.</summary>
     public static long Mprotect(long addr, long length, int prot) { long r = Libc.mprotect((void*)addr, (nuint)length, prot); return r == -1 ? -Marshal.GetLastPInvokeError() : r; }
     public static long MemfdCreate(string name, uint flags) => Retry(new MemfdCall(name, flags));

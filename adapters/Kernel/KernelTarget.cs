@@ -18,7 +18,9 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
     /// <summary>Size is kept for memfds only: it bounds the mappings the harness allows (reads past i_size would SIGBUS).</summary>
     /// <summary>File is the open file description (a DRM fd and its dups share GEM handles).</summary>
     private readonly record struct FdInfo(Kind Kind, int AccMode, long Size = 0, Exporter Exporter = Exporter.None, int File = 0);
-    private readonly record struct Map(long Addr, long Length, int Prot, bool Anon, bool DmaBuf = false);
+    /// <summary>A mapping the adapter made: DmaBuf, of a dma-buf an exporter other than vb2 made (VM_PFNMAP pages, not usable as
+    /// USERPTR); OfDmaBuf, of any dma-buf.</summary>
+    private readonly record struct Map(long Addr, long Length, int Prot, bool Anon, bool DmaBuf = false, bool OfDmaBuf = false);
 
     // concurrent: a parallel block's branches call the adapter from threads of their own (DMABUF-PAR-1)
     private readonly ConcurrentDictionary<int, FdInfo> _fds = new();
@@ -237,10 +239,10 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
 
     // ---- mappings ---------------------------------------------------------------------------------
 
-    private Outcome AddMap(long addr, long length, int prot, bool anon, bool dmaBuf = false)
+    private Outcome AddMap(long addr, long length, int prot, bool anon, bool dmaBuf = false, bool ofDmaBuf = false)
     {
         int id = Interlocked.Increment(ref _nextMap) - 1;
-        _maps[id] = new Map(addr, length, prot, anon, dmaBuf);
+        _maps[id] = new Map(addr, length, prot, anon, dmaBuf, ofDmaBuf);
         return Outcome.Created(id);
     }
 
@@ -271,7 +273,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         if (r < 0) return Err(r);
         // cases the harness refuses (unverified exporter behaviour; memfd reads past i_size would SIGBUS): undo
         if (known && MapRefused(f, pgoff, length, shared)) { Sys.Munmap(r, length); return Outcome.NotRun; }
-        return AddMap(r, length, prot, anon: false, dmaBuf: known && f.Kind == Kind.DmaBuf && f.Exporter != Exporter.Vb2);
+        return AddMap(r, length, prot, anon: false, dmaBuf: known && f.Kind == Kind.DmaBuf && f.Exporter != Exporter.Vb2, ofDmaBuf: known && f.Kind == Kind.DmaBuf);
     }
 
     public Outcome MmapVideo(int fd, uint type, uint index, uint plane, long length, int prot, int flags)
@@ -335,6 +337,21 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         if (!_maps.TryGetValue(map, out var m) || (m.Prot & PROT_WRITE) == 0 || len > m.Length) return Outcome.NotRun;
         Bitstream.WriteFrame(new Span<byte>((void*)m.Addr, (int)len), res);
         return Outcome.Success(len);
+    }
+
+    public Outcome MremapGrow(int map, long newLength, long end)
+    {
+        if (!_maps.TryGetValue(map, out var m) || !m.OfDmaBuf || end < 0 || newLength <= end) return Outcome.NotRun;
+        long p;
+        using (_watchdog.Op("mremap", -1))
+            p = Sys.Mremap(m.Addr, m.Length, newLength, Libc.MREMAP_MAYMOVE);
+        if (p < 0) return Err(p);
+        // grown (and perhaps moved): the kernel copies from the buffer's end, and the mapping goes back to its length in place
+        long readable = Sys.CanCopyFrom(p + end, 8);
+        long back = Sys.Mremap(p, newLength, m.Length, 0);
+        _maps[map] = m with { Addr = p };
+        if (back < 0) throw new InvalidOperationException($"mremap could not shrink a grown dma-buf mapping back ({Sys.ErrnoOf(back)})");
+        return readable < 0 ? Err(readable) : Outcome.Success(readable);
     }
 
     public Outcome ReadStamp(int map, long offset)

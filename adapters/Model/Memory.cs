@@ -62,6 +62,28 @@ public sealed partial class ReferenceModel
         return Outcome.Success();
     }
 
+    /// <summary>
+    /// Growing a dma-buf mapping past its buffer's end (DMABUF-MMAP-6): the exporter either refuses (EFAULT, a VM_DONTEXPAND or
+    /// VM_PFNMAP mapping: mm/mremap.c vma_to_resize) or lets it grow with nothing past the end to read (R0 = 0); which is its
+    /// choice, so either is allowed and the model follows the one the target took. The mapping is as before after it.
+    /// </summary>
+    public Outcome MremapGrow(int map, long newLength, long end)
+    {
+        if (!_maps.TryGetValue(map, out var m) || m.File is not DmaBuf d || m.Kind != MapKind.DmaBuf || end < 0 || newLength <= end)
+            return Outcome.Fail(Errno.NotRun);
+        // the probe reads past the buffer where the step's end is the buffer's (the generator's reckoning of its size); where it
+        // falls inside, a grown mapping reads there, and the step is not this rule's
+        bool past = end >= d.Size - m.Base;
+        if (d.FromPlane) _decidedBy = Inv.MplaneExpBuf;   // the buffer's end rests on the size EXPBUF gave a plane's dma-buf
+        if (past) Cite(Inv.MmapNoGrowth);
+        // the bug (as a target): the mapping grows and its fault handler serves pages past the buffer (udmabuf before the fix
+        // for CVE-2023-2008 read past its page array)
+        if (!_hasActual && Broken(ModelBug2.MremapReadsPastEnd)) return Outcome.Success(1);
+        var refused = new Outcome(Errno.EFAULT);
+        var grown = Outcome.Success(past ? 0 : 1);
+        return Choose("EFAULT or grown with nothing readable past the end (the exporter's VMA flags decide)", refused, grown) == 0 ? refused : grown;
+    }
+
     public Outcome WriteStamp(int map, long offset, ulong value)
     {
         if (!_maps.TryGetValue(map, out var m) || (m.Prot & PROT_WRITE) == 0 || offset < 0 || offset + 8 > m.Length)
