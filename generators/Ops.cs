@@ -631,21 +631,24 @@ public sealed record Munmap(Var Map) : ProcessOp
 }
 
 /// <summary>
-/// mremap(2) of a dma-buf mapping to <see cref="NewLength"/> bytes, past the end of its buffer, which lies <see cref="End"/>
-/// bytes into the mapping (DMABUF-MMAP-6): refused with EFAULT, or grown with nothing readable past the end (R0 = 0); the
-/// mapping is shrunk back after a growth, so it is unchanged for the steps after it. Only in the suite's own process.
+/// mremap(2) of a dma-buf mapping to <see cref="NewLength"/> bytes, <see cref="PagesPastEnd"/> pages past the end of its
+/// buffer, which lies <see cref="End"/> bytes into the mapping (DMABUF-MMAP-6): refused with EFAULT, or grown with nothing
+/// readable past the end (R0 = 0); the mapping is shrunk back after a growth, so it is unchanged for the steps after it.
+/// Only in the suite's own process.
 /// </summary>
 public sealed record MremapGrow(
     Var Map,
-    [Derived("the buffer's end in the mapping plus the pages drawn from MremapPastEnd")] long NewLength,
-    [Derived("the buffer's size less the mapping's page offset")] long End) : Op
+    [DrawnFrom(nameof(Domains.MremapPastEnd))] long PagesPastEnd,
+    [Derived("the buffer's size (the mapping is of the buffer from its start)")] long End) : Op
 {
+    /// <summary>The length the mapping is grown to, in bytes.</summary>
+    public long NewLength => End + PagesPastEnd * PAGE_SIZE;
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "dmabuf";
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Map, out var m) ? t.MremapGrow(m, NewLength, End) : NotRun;
     public override string Text => $"p = mremap({Map}, len, {NewLength}, MREMAP_MAYMOVE); write(pipe, p + {End}, 8); mremap(p, {NewLength}, len, 0)";
     public override string Observed(in Outcome o) => o.Ok ? (o.R0 != 0 ? "grown; the 8 bytes past the buffer's end read" : "grown; the bytes past the buffer's end unreadable (EFAULT)") : $"-1 {o.Errno}";
-    public override IEnumerable<Op> Simplify() { if (NewLength > End + PAGE_SIZE) yield return this with { NewLength = End + PAGE_SIZE }; }
+    public override IEnumerable<Op> Simplify() { if (PagesPastEnd > 1) yield return this with { PagesPastEnd = 1 }; }
 }
 
 public sealed record WriteStamp(

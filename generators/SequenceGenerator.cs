@@ -119,7 +119,7 @@ public sealed class SequenceGenerator
         public int Gen;                  // a mem2mem OUTPUT mapping: the context's OUTPUT allocation it maps (M2mContext.OutGen)
         public int Proc;                 // the process it belongs to (Op.Process): 0, the suite's own; 1, the helper
         public Var SentFrom;             // an fd another process sent: the sender's
-        public long End = -1;            // a dma-buf mapping (Mmap): where its buffer ends in it (the size less the page offset)
+        public long End = -1;            // a dma-buf mapping (Mmap) from the buffer's start: where its buffer ends in it
     }
 
     private IReadOnlySet<string> _focus = new HashSet<string>();
@@ -382,7 +382,9 @@ public sealed class SequenceGenerator
                 break;
             case Mmap x when Find(x.Fd) is { } f:
                 vars.Add(new V(new Var(op.Id), K.Map) { Size = x.Length, Prot = x.Prot, Memfd = f.Kind == K.Memfd, Device = f.Device, Owner = x.Fd,
-                    End = f.Kind == K.DmaBuf && op.Process == 0 ? f.Size - x.PgOff * PAGE_SIZE : -1 });
+                    // only a mapping from the buffer's start: where the end of one at a page offset lies is the offset rule's
+                    // (DMABUF-MMAP-5), which some exporters break
+                    End = f.Kind == K.DmaBuf && op.Process == 0 && x.PgOff == 0 ? f.Size : -1 });
                 break;
             case MmapVideo x:
                 vars.Add(new V(new Var(op.Id), K.Map) { Size = x.Length, Prot = x.Prot, Device = "video", Owner = x.Fd, BufType = x.Type, BufIndex = x.Index,
@@ -933,7 +935,7 @@ public sealed class SequenceGenerator
             // seed is as before
             var growable = maps.Where(m => m.End > 0 && m.Proc == 0).ToList();
             Add(growable.Count > 0 ? 13 : 14, r => { var m = r.Pick(maps); return new ReadStamp(m.Var, OffsetArg(ref r, m.Size)); });
-            if (growable.Count > 0) Add(1, r => { var m = r.Pick(growable); return new MremapGrow(m.Var, m.End + Draw(Domains.MremapPastEnd, ref r) * PAGE_SIZE, m.End); });
+            if (growable.Count > 0) Add(1, r => { var m = r.Pick(growable); return new MremapGrow(m.Var, Draw(Domains.MremapPastEnd, ref r), m.End); });
             Add(4, r => new Munmap(r.Pick(maps).Var));
         }
         if (rules.Count == 0) return null;

@@ -236,6 +236,11 @@ static const char *describe(const struct outcome *o)
 	static int turn;
 	char *buf = bufs[turn++ & 1];
 
+	/* a failure's r0 counts what it left behind where the step asks (fds, dma-bufs) */
+	if (o->err != 0 && o->r0 != 0) {
+		snprintf(buf, sizeof(bufs[0]), "%s, r0 %lld", errname(o->err), o->r0);
+		return buf;
+	}
 	if (o->err != 0 || (o->r0 == 0 && o->r1 == 0 && o->r2 == 0))
 		return errname(o->err);
 	snprintf(buf, sizeof(bufs[0]), "0 (values 0x%llx, 0x%llx, 0x%llx)", (unsigned long long)o->r0,

@@ -27,6 +27,7 @@
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/pfn_t.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 #include <uapi/linux/dma-heap.h>
@@ -43,6 +44,7 @@ enum ch_bug {
 	CH_BUG_COPYOUTLEAK,
 	CH_BUG_NOWRITESYNC,
 	CH_BUG_FDLEAK,
+	CH_BUG_MREMAPGROW,
 };
 
 static const char * const ch_bug_names[] = {
@@ -55,12 +57,13 @@ static const char * const ch_bug_names[] = {
 	[CH_BUG_COPYOUTLEAK]	= "copyoutleak",
 	[CH_BUG_NOWRITESYNC]	= "nowritesync",
 	[CH_BUG_FDLEAK]		= "fdleak",
+	[CH_BUG_MREMAPGROW]	= "mremapgrow",
 };
 
 static char *bug = "";
 module_param(bug, charp, 0444);
 MODULE_PARM_DESC(bug,
-		 "deliberate defects, comma-separated: \"\" or none (correct), nozero, nocloexec, mmapoffset, leak, cpuleak, copyoutleak, nowritesync, fdleak");
+		 "deliberate defects, comma-separated: \"\" or none (correct), nozero, nocloexec, mmapoffset, leak, cpuleak, copyoutleak, nowritesync, fdleak, mremapgrow");
 
 /* Parsed once at load time; the parameter is read-only afterwards. */
 static unsigned long ch_bugs;	/* bit n set: defect n of enum ch_bug */
@@ -231,12 +234,43 @@ static int ch_end_cpu_access(struct dma_buf *dmabuf,
 	return 0;
 }
 
+/*
+ * bug=mremapgrow: the mapping is filled by faults, with nothing that keeps
+ * mremap from growing it (VM_MIXEDMAP, not VM_DONTEXPAND or VM_PFNMAP), and the
+ * fault handler wraps a page offset past the buffer back to its start, so the
+ * bytes past the buffer's end of a grown mapping can be read, as through
+ * udmabuf's fault handler before the fix for CVE-2023-2008 (which read past
+ * its page array).  The wrap keeps it memory-safe: it serves the buffer's own
+ * pages.  The pages are inserted as special PTEs (vmf_insert_mixed), which
+ * take no reference and no rmap: the mapping holds the dma-buf's file, and
+ * with it the buffer, for as long as it exists.
+ */
+static vm_fault_t ch_vm_fault(struct vm_fault *vmf)
+{
+	struct ch_buffer *buf = vmf->vma->vm_private_data;
+	struct page *page = buf->pages[vmf->pgoff % buf->npages];
+
+	return vmf_insert_mixed(vmf->vma, vmf->address,
+				__pfn_to_pfn_t(page_to_pfn(page), 0));
+}
+
+static const struct vm_operations_struct ch_vm_ops = {
+	.fault = ch_vm_fault,
+};
+
 static int ch_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 {
 	struct ch_buffer *buf = dmabuf->priv;
 	unsigned long addr;
 	pgoff_t pgoff = vma->vm_pgoff;
 	int ret;
+
+	if (ch_has(CH_BUG_MREMAPGROW)) {
+		vm_flags_set(vma, VM_MIXEDMAP);
+		vma->vm_ops = &ch_vm_ops;
+		vma->vm_private_data = buf;
+		return 0;
+	}
 
 	/* bug=mmapoffset: ignore the requested offset, always start at page 0. */
 	if (ch_has(CH_BUG_MMAPOFFSET))
