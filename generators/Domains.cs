@@ -423,6 +423,21 @@ public static class Domains
         Name = "udmabuf range", Source = "include/uapi/linux/udmabuf.h; drivers/dma-buf/udmabuf.c (offset and size page-aligned, within the memfd)",
     };
 
+    /// <summary>Now and then a UDMABUF_CREATE's range (drawn from <see cref="UdmabufRange"/>) is replaced by one at the boundaries of
+    /// the size limit's arithmetic: page counts that need 20 and 21 bits, one near 2^52 (a size just under 2^64), each far above
+    /// size_limit_mb; offsets at the top of loff_t's range and past it. Drawn from a stream of its own, so sequences without
+    /// such a step are as they were.</summary>
+    public static readonly Domain<Func<(long Off, long Size), (long Off, long Size)>> UdmabufLimits = new(
+        Ok<Func<(long Off, long Size), (long Off, long Size)>>(60, x => x, "as drawn"),
+        Bad<Func<(long Off, long Size), (long Off, long Size)>>(1, x => (x.Off, 1L << 31), "size 2^31 (above size_limit_mb)"),
+        Bad<Func<(long Off, long Size), (long Off, long Size)>>(1, x => (x.Off, 1L << 32), "size 2^32 (above size_limit_mb)"),
+        Bad<Func<(long Off, long Size), (long Off, long Size)>>(1, x => (x.Off, -(long)PAGE_SIZE), "size 2^64 - one page (above size_limit_mb)"),
+        Bad<Func<(long Off, long Size), (long Off, long Size)>>(1, x => (long.MaxValue - (PAGE_SIZE - 1), (long)PAGE_SIZE), "offset 2^63 - one page (past the memfd)"),
+        Bad<Func<(long Off, long Size), (long Off, long Size)>>(1, x => (long.MinValue, (long)PAGE_SIZE), "offset 2^63 (a negative loff_t)"))
+    {
+        Name = "udmabuf range at the limits", Source = "drivers/dma-buf/udmabuf.c udmabuf_create (the total at most size_limit_mb MiB, counted in pages in 64 bits); mm/gup.c memfd_pin_folios (a negative start, or an end at or past i_size: EINVAL)",
+    };
+
     public static readonly Domain<uint> UdmabufFlags = new(Ok(4, UDMABUF_FLAGS_CLOEXEC, "UDMABUF_FLAGS_CLOEXEC"), Ok(3, 0u), Bad(1, 0x100u, "0x100 (undefined)"))
     {
         Name = "udmabuf_create.flags", Source = "include/uapi/linux/udmabuf.h (UDMABUF_FLAGS_CLOEXEC)",

@@ -814,8 +814,8 @@ public sealed record MemfdCreate(
 public sealed record UdmabufCreate(
     Var Dev,
     Var Memfd,
-    [DrawnFrom(nameof(Domains.UdmabufRange))] long Offset,
-    [DrawnFrom(nameof(Domains.UdmabufRange))] long Size,
+    [DrawnFrom(nameof(Domains.UdmabufRange)), DrawnFrom(nameof(Domains.UdmabufLimits))] long Offset,
+    [DrawnFrom(nameof(Domains.UdmabufRange)), DrawnFrom(nameof(Domains.UdmabufLimits))] long Size,
     [DrawnFrom(nameof(Domains.UdmabufFlags))] uint Flags) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
@@ -824,7 +824,9 @@ public sealed record UdmabufCreate(
     public override bool InstallsFd => true;
     protected override Outcome Call(IBufferTarget t, Env env) =>
         env.Resolve(Dev, out var d) && env.Resolve(Memfd, out var m) ? t.UdmabufCreate(d, m, Offset, Size, Flags) : NotRun;
-    public override string Text => $"v{Id} = ioctl({Dev}, UDMABUF_CREATE, {{.memfd = {Memfd}, .flags = {(Flags == UDMABUF_FLAGS_CLOEXEC ? "UDMABUF_FLAGS_CLOEXEC" : $"0x{Flags:x}")}, .offset = {Offset}, .size = {Size}}})";
+    public override string Text => $"v{Id} = ioctl({Dev}, UDMABUF_CREATE, {{.memfd = {Memfd}, .flags = {(Flags == UDMABUF_FLAGS_CLOEXEC ? "UDMABUF_FLAGS_CLOEXEC" : $"0x{Flags:x}")}, .offset = {U64(Offset)}, .size = {U64(Size)}}})";
+    /// <summary>A __u64 field as the kernel reads it (a negative long is a value near 2^64).</summary>
+    internal static string U64(long v) => v >= 0 ? $"{v}" : $"0x{(ulong)v:x}";
 }
 
 public readonly record struct ListItem(Var Memfd, long Offset, long Size);
@@ -852,7 +854,7 @@ public sealed record UdmabufCreateList(
     }
     public override Op MapVars(Func<Var, Var> f) =>
         this with { Dev = f(Dev), Items = Items.Select(i => i with { Memfd = f(i.Memfd) }).ToImmutableArray() };
-    public override string Text => $"v{Id} = ioctl({Dev}, UDMABUF_CREATE_LIST, {{.flags = 0x{Flags:x}, .count = {Items.Length}, .list = {{{string.Join(", ", Items.Select(i => $"{{{i.Memfd}, {i.Offset}, {i.Size}}}"))}}}}})";
+    public override string Text => $"v{Id} = ioctl({Dev}, UDMABUF_CREATE_LIST, {{.flags = 0x{Flags:x}, .count = {Items.Length}, .list = {{{string.Join(", ", Items.Select(i => $"{{{i.Memfd}, {UdmabufCreate.U64(i.Offset)}, {UdmabufCreate.U64(i.Size)}}}"))}}}}})";
     public override IEnumerable<Op> Simplify()
     {
         for (int i = 0; i < Items.Length && Items.Length > 1; i++) yield return this with { Items = Items.RemoveAt(i) };

@@ -133,6 +133,8 @@ public sealed class SequenceGenerator
         var argRng = new Rng(seed ^ 0xC0FF_EE00_D15E_A5E5UL);
         // and the fd-table draws (Op.FdTableFull) from another, for the same reason
         var fdRng = new Rng(seed ^ 0x0F11_ED7A_B1E5_0E3FUL);
+        // and the ranges at the size limit's boundaries (Domains.UdmabufLimits) from a third
+        var limitRng = new Rng(seed ^ 0x5123_0000_FFFF_F000UL);
         var model = _model;
         var ops = ImmutableArray.CreateBuilder<Op>(length);
         int nextId = 1;
@@ -140,6 +142,9 @@ public sealed class SequenceGenerator
         {
             var op = Next(ref rng, vars, env);
             if (op == null || ClosesWhatARequestNames(op, env)) continue;
+            // now and then a udmabuf's range lies at the boundaries of the size limit's arithmetic (UDMABUF-SIZE-2)
+            if (op is UdmabufCreate uc && Draw(Domains.UdmabufLimits, ref limitRng)((uc.Offset, uc.Size)) is var (lo, ls) && (lo, ls) != (uc.Offset, uc.Size))
+                op = uc with { Offset = lo, Size = ls };
             // now and then the argument of an ioctl that writes its new fd back lies in a read-only page (DMABUF-FAIL-1)
             if (op.CopiesOutFd && Draw(Domains.ArgPage, ref argRng)) op = op with { ReadOnlyArg = true };
             // and now and then a create ioctl runs with the fd table full (DMABUF-FAIL-2)

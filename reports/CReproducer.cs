@@ -746,14 +746,16 @@ public static class CReproducer
             return $"o = memfd({op.Size}, {(op.AllowSealing ? "MFD_ALLOW_SEALING" : "0")}, {SealNames(op.Seals)}, {slots.Of(op)});";
         }
         public string Visit(UdmabufCreate op) =>
-            Ioctl(Ioctls.UdmabufCreate, Fd(op.Dev), [Fd(op.Memfd), op.Flags == UDMABUF_FLAGS_CLOEXEC ? "UDMABUF_FLAGS_CLOEXEC" : $"0x{op.Flags:x}", $"{op.Offset}", $"{op.Size}"], op);
+            Ioctl(Ioctls.UdmabufCreate, Fd(op.Dev), [Fd(op.Memfd), op.Flags == UDMABUF_FLAGS_CLOEXEC ? "UDMABUF_FLAGS_CLOEXEC" : $"0x{op.Flags:x}", U64(op.Offset), U64(op.Size)], op);
+        /// <summary>A __u64 field's value as C: small ones in decimal, the rest (sizes near 2^32 and 2^64) in hex with ULL.</summary>
+        private static string U64(long v) => v is >= 0 and <= int.MaxValue ? $"{v}" : $"0x{(ulong)v:x}ULL";
         public string Visit(UdmabufCreateList op)
         {
             var sb = new StringBuilder("{\n");
             sb.Append($"\tunion {{\n\t\tstruct udmabuf_create_list head;\n\t\tchar bytes[sizeof(struct udmabuf_create_list) + {op.Items.Length} * sizeof(struct udmabuf_create_item)];\n\t}} l;\n\n");
             sb.Append($"\tmemset(&l, 0, sizeof(l));\n\tl.head.flags = 0x{op.Flags:x};\n\tl.head.count = {op.Items.Length};\n");
             for (int i = 0; i < op.Items.Length; i++)
-                sb.Append($"\tl.head.list[{i}].memfd = {Fd(op.Items[i].Memfd)};\n\tl.head.list[{i}].offset = {op.Items[i].Offset};\n\tl.head.list[{i}].size = {op.Items[i].Size};\n");
+                sb.Append($"\tl.head.list[{i}].memfd = {Fd(op.Items[i].Memfd)};\n\tl.head.list[{i}].offset = {U64(op.Items[i].Offset)};\n\tl.head.list[{i}].size = {U64(op.Items[i].Size)};\n");
             sb.Append($"\to = new_fd(xioctl({Fd(op.Dev)}, UDMABUF_CREATE_LIST, &l), {slots.Of(op)});\n}}");
             return sb.ToString();
         }

@@ -81,6 +81,7 @@ public enum ModelBug2 : long
     CopyOutLeavesFd = 1 << 1,
     FdLimitLeaksDmaBuf = 1 << 2,
     MremapReadsPastEnd = 1 << 3,
+    UdmabufNoSizeLimit = 1 << 4,
 }
 
 /// <summary>One invariant a broken variant breaks, and the length its counterexample must shrink to.</summary>
@@ -238,6 +239,8 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             "a create ioctl whose fd cannot be had (the fd table full: EMFILE) returns the error but never puts the dma-buf it already exported, which stays alive with no fd (UDMABUF_CREATE before 6.12.7, CVE-2024-56712)") { Bug2 = ModelBug2.FdLimitLeaksDmaBuf },
         new("mremap-reads-past-end", ModelBug.None, Inv.MmapNoGrowth, 4,
             "a dma-buf mapping grown past its buffer with mremap serves pages past the buffer's end: their bytes can be read (udmabuf before the fix for CVE-2023-2008, whose fault handler read past its page array)") { Bug2 = ModelBug2.MremapReadsPastEnd },
+        new("udmabuf-no-size-limit", ModelBug.None, Inv.UdmaSizeLimit, 3,
+            "UDMABUF_CREATE does not hold the total to size_limit_mb: a size near 2^64 sizes the page array by itself, and the allocation fails with ENOMEM where EINVAL is due") { Bug2 = ModelBug2.UdmabufNoSizeLimit },
         new("close-races", ModelBug.CloseRaces, Inv.Linearizable, 4,
             "close(2) looks the fd up outside the fd table's lock: of two threads closing one fd at once, both succeed (a double fput) where exactly one must get EBADF"),
         new("seek-cur-and-no-dedupe", ModelBug.LlseekAcceptsSeekCur | ModelBug.PrimeImportNoDedupe,

@@ -287,13 +287,21 @@ public sealed partial class ReferenceModel
     {
         if (!TryFile(devFd, out var f)) return Cite(Inv.DmaBufBadFd, Errno.EBADF);
         if (f is not DevFile { Kind: DevKind.Udmabuf }) return Outcome.Fail(Errno.ENOTTY);
-        long pglimit = Profile.UdmabufSizeLimit / PAGE_SIZE, pgcnt = 0;
+        // offsets and sizes are __u64 (a negative long is a value near 2^64); the page count is kept in 64 bits and checked
+        // after each item, so it cannot wrap (udmabuf_create: pgoff_t pgcnt, pglimit)
+        ulong pglimit = (ulong)Profile.UdmabufSizeLimit / PAGE_SIZE, pgcnt = 0;
         foreach (var it in items)
         {
-            if (it.Offset % PAGE_SIZE != 0) return Cite(Inv.UdmaOffsetAlign, Errno.EINVAL);
-            if (it.Size % PAGE_SIZE != 0) return Cite(Inv.UdmaSizeAlign, Errno.EINVAL);
-            pgcnt += it.Size / PAGE_SIZE;
-            if (pgcnt > pglimit) return Outcome.Fail(Errno.EINVAL);
+            if ((ulong)it.Offset % PAGE_SIZE != 0) return Cite(Inv.UdmaOffsetAlign, Errno.EINVAL);
+            if ((ulong)it.Size % PAGE_SIZE != 0) return Cite(Inv.UdmaSizeAlign, Errno.EINVAL);
+            pgcnt += (ulong)it.Size / PAGE_SIZE;
+            if (pgcnt > pglimit)
+            {
+                // the bug (as a target): no limit, so the page array is sized by the request: past what kvmalloc gives, ENOMEM;
+                // short of it, the memfd's bounds refuse the range below
+                if (!(!_hasActual && Broken(ModelBug2.UdmabufNoSizeLimit))) return Cite(Inv.UdmaSizeLimit, Errno.EINVAL);
+                if (pgcnt > 1UL << 28) return Outcome.Fail(Errno.ENOMEM);
+            }
         }
         if (pgcnt == 0) return single ? Cite(Inv.UdmaSize0, Errno.EINVAL) : Cite(Inv.UdmaList0, Errno.EINVAL);
         var segs = new Seg[items.Count];
@@ -307,10 +315,11 @@ public sealed partial class ReferenceModel
             if ((seals & F_SEAL_WRITE) != 0 && !Broken(ModelBug.UdmabufAcceptsWriteSeal)) return Cite(Inv.UdmaWriteSeal, Errno.EINVAL);
             if ((seals & F_SEAL_FUTURE_WRITE) != 0) return Cite(Inv.UdmaFutureWrite, Errno.EINVAL);
             if (it.Size == 0) return Cite(Inv.UdmaItem0, Errno.EINVAL);
-            if (it.Offset + it.Size > m.Size) return Cite(Inv.UdmaBounds, Errno.EINVAL);
+            // memfd_pin_folios: a start past loff_t's range (negative) or an end at or past i_size
+            if ((ulong)it.Offset >= (ulong)m.Size || (ulong)it.Size > (ulong)m.Size - (ulong)it.Offset) return Cite(Inv.UdmaBounds, Errno.EINVAL);
             segs[i] = new Seg(m.Mem, it.Offset, it.Size);
         }
-        var d = NewDmaBuf(Exporter.Udmabuf, segs, pgcnt * PAGE_SIZE, O_RDWR);
+        var d = NewDmaBuf(Exporter.Udmabuf, segs, (long)(pgcnt * PAGE_SIZE), O_RDWR);
         if (!single) Cite(Inv.UdmaList);
         Cite(Inv.UdmaRdwr);
         return Outcome.Created(Install(d, (flags & UDMABUF_FLAGS_CLOEXEC) != 0));
