@@ -135,8 +135,9 @@ public interface IBufferTarget : IProcessCalls, IDisposable
     /// The call made after <see cref="BeginFdTableFull"/> returned <paramref name="call"/>; the fd table is given its room
     /// back (the duplicates closed, the limit restored). Returns what the op observes: the call's errno (EMFILE where the fd
     /// was what failed) with R0 = the change in the system's count of live dma-bufs across the call, which must be 0
-    /// (DMABUF-FAIL-2: drivers/dma-buf/udmabuf.c udmabuf_create drops the dma-buf it exported when dma_buf_fd fails), or -1
-    /// where bufinfo cannot be read (not root, no debugfs), and then the count is not judged.
+    /// (DMABUF-FAIL-2: drivers/dma-buf/udmabuf.c udmabuf_create drops the dma-buf it exported when dma_buf_fd fails) but for a
+    /// PRIME export an older kernel caches in its GEM object (it goes with the handle), or -1 where bufinfo cannot be read
+    /// (not root, no debugfs), and then the count is not judged.
     /// </summary>
     Outcome EndFdTableFull(in Outcome call);
 

@@ -72,7 +72,8 @@ public sealed partial class ReferenceModel
         {
             // the call's own rules decided its errno; a dma-buf it left behind is this rule's
             if (_hasActual && _actual.Errno == call.Errno && _actual.R0 > 0) _decidedBy = Inv.FdLimitLeavesNothing;
-            seen = new Outcome(call.Errno, call.Errno == Errno.NotRun ? 0 : counted);
+            // R0 as the call gave it where it counted what it left (a PRIME export cached in its object), else the count
+            seen = new Outcome(call.Errno, call.Errno == Errno.NotRun ? 0 : counted < 0 ? -1 : call.R0);
         }
         else
         {

@@ -77,7 +77,7 @@ public sealed partial class ReferenceModel
     {
         if (!TryDrm(drmFd, out var dev, out var fail)) return fail;
         if ((flags & ~(DRM_CLOEXEC | DRM_RDWR)) != 0) return Cite(Inv.PrimeFlags, Errno.EINVAL);
-        if (NoFdFree(out var full)) return full;   // drm_gem_prime_handle_to_fd reserves the fd before it looks the handle up
+        if (_fdTableFull) return PrimeNoFd(dev, handle, flags);
         if (!dev.Handles!.TryGetValue(handle, out var obj)) return Cite(Inv.H2fNoHandle, Errno.ENOENT);
         DmaBuf d;
         if (obj.DmaBuf is { } cached)
@@ -89,16 +89,43 @@ public sealed partial class ReferenceModel
         }
         else
         {
-            d = NewDmaBuf(Exporter.Drm, [new Seg(obj.Mem!, 0, obj.Size)], obj.Size,
-                (flags & DRM_RDWR) != 0 || Broken(ModelBug.PrimeIgnoresRdwr) ? O_RDWR : O_RDONLY);
-            d.Resv = obj.Resv;
-            d.Gem = obj;
-            obj.DmaBuf = d;
-            Get(d);   // the object's reference to its export
+            d = Export(dev, obj, handle, flags);
             Cite(Inv.PrimeExport);
         }
         dev.Prime![d] = handle;
         return Outcome.Created(Install(d, (flags & DRM_CLOEXEC) != 0));
+    }
+
+    /// <summary>The object's export, made and cached in it (with the object's reference to it) as drm_gem_prime_handle_to_dmabuf
+    /// does; the handle it was exported through is the caller's to record.</summary>
+    private DmaBuf Export(DevFile dev, GemObject obj, uint handle, uint flags)
+    {
+        var d = NewDmaBuf(Exporter.Drm, [new Seg(obj.Mem!, 0, obj.Size)], obj.Size,
+            (flags & DRM_RDWR) != 0 || Broken(ModelBug.PrimeIgnoresRdwr) ? O_RDWR : O_RDONLY);
+        d.Resv = obj.Resv;
+        d.Gem = obj;
+        obj.DmaBuf = d;
+        Get(d);   // the object's reference to its export
+        return d;
+    }
+
+    /// <summary>
+    /// PRIME_HANDLE_TO_FD with the fd table full (DMABUF-FAIL-2). 6.12's drm_gem_prime_handle_to_fd reserves the fd before it
+    /// looks the handle up: EMFILE at once. Older kernels' (6.1's) looked the handle up, exported the object and cached the export
+    /// in it, and reserved the fd last: a missing handle is ENOENT, and an object not exported before keeps its new export, which
+    /// goes with the handle ('Closing the handle will clean out the cache anyway, so we don't leak'), so bufinfo counts one more
+    /// (R0 = 1). Neither order is documented; both leave nothing the handle does not own, so both are allowed.
+    /// </summary>
+    private Outcome PrimeNoFd(DevFile dev, uint handle, uint flags)
+    {
+        Cite(Inv.FdLimitLeavesNothing);
+        var fdFirst = new Outcome(Errno.EMFILE);
+        var obj = dev.Handles!.GetValueOrDefault(handle);
+        var exportFirst = obj == null ? new Outcome(Errno.ENOENT) : new Outcome(Errno.EMFILE, obj.DmaBuf == null ? 1 : 0);
+        if (exportFirst == fdFirst || Choose("EMFILE at once (the fd reserved first, 6.12), or the handle looked up and the object exported and cached in it first (6.1)", fdFirst, exportFirst) == 0)
+            return fdFirst;
+        if (obj is { DmaBuf: null }) dev.Prime![Export(dev, obj, handle, flags)] = handle;
+        return exportFirst;
     }
 
     public Outcome PrimeFdToHandle(int drmFd, int fd, uint flags)
