@@ -81,13 +81,14 @@ public static class OpJson
         var known = ps.Select(p => p.Name!).Append("op").Append("id").Append("branch").Append("process").Append("readOnlyArg").Append("fdTableFull").ToHashSet();
         var extra = o.Select(kv => kv.Key).FirstOrDefault(k => !known.Contains(k));
         if (extra != null) throw new OpFormatException($"{where}: {name} has an unknown field \"{extra}\"");
+        bool readOnlyArg = o["readOnlyArg"] is { } ro && ReadOnlyArg(ro, op, $"{where}: {name}.readOnlyArg");
         return op with
         {
             Id = (int)Int(o["id"], $"{where}: id", 0, int.MaxValue),
             Branch = o["branch"] is { } b ? (int)Int(b, $"{where}: branch", 0, Op.MaxBranches) : 0,
             Process = o["process"] is { } pr ? (int)Int(pr, $"{where}: process", 0, op.RunsInAnyProcess ? Op.MaxProcess : 0) : 0,
-            ReadOnlyArg = o["readOnlyArg"] is { } ro && ReadOnlyArg(ro, op, $"{where}: {name}.readOnlyArg"),
-            FdTableFull = o["fdTableFull"] is { } full && FdTableFull(full, op, o["readOnlyArg"] is { } r2 && (bool)Convert(r2, typeof(bool), where), $"{where}: {name}.fdTableFull"),
+            ReadOnlyArg = readOnlyArg,
+            FdTableFull = o["fdTableFull"] is { } full && FdTableFull(full, op, readOnlyArg, $"{where}: {name}.fdTableFull"),
         };
     }
 

@@ -153,6 +153,9 @@ public abstract record Op
     /// <summary>Whether the op is made to fail on purpose (<see cref="ReadOnlyArg"/> or <see cref="FdTableFull"/>).</summary>
     public bool ForcedFailure => ReadOnlyArg || FdTableFull;
 
+    /// <summary>The target's end of a <see cref="ForcedFailure"/>: what the op observes of <paramref name="call"/>.</summary>
+    private Outcome EndForced(IBufferTarget t, in Outcome call) => ReadOnlyArg ? t.EndReadOnlyArg(call) : t.EndFdTableFull(call);
+
     /// <summary>Whether the op's ioctl writes the fd it creates into its argument (an _IOWR request whose copy-out comes after
     /// the fd exists in the kernel): the ops that may take <see cref="ReadOnlyArg"/>.</summary>
     public virtual bool CopiesOutFd => false;
@@ -218,19 +221,16 @@ public abstract record Op
         try
         {
             Outcome o;
-            if (ReadOnlyArg)
+            if (ForcedFailure)
             {
-                t.BeginReadOnlyArg(CopiedBackOnFailure);
-                o = t.EndReadOnlyArg(Call(t, env));
-            }
-            else if (FdTableFull)
-            {
-                t.BeginFdTableFull();
+                if (ReadOnlyArg) t.BeginReadOnlyArg(CopiedBackOnFailure);
+                else t.BeginFdTableFull();
                 Outcome call;
-                // the table must get its room back whatever the call does: the harness itself opens files after it
+                // the target's set-up is undone whatever the call does (the fd table's room, the read-only flag): the harness
+                // itself makes calls after it
                 try { call = Call(t, env); }
-                catch { t.EndFdTableFull(Outcome.NotRun); throw; }
-                o = t.EndFdTableFull(call);
+                catch { EndForced(t, Outcome.NotRun); throw; }
+                o = EndForced(t, call);
             }
             else o = Process == 0 || this is not ProcessOp p ? Call(t, env) : p.CallIn(t.Process(Process), env);
             if (o.Errno == Errno.OK)

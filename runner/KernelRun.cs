@@ -69,7 +69,7 @@ public static class KernelRun
                 continue;
             }
             var heldBefore = HeldFds();
-            int fdsBefore = OpenFds(), bufsBefore = BufInfo.LiveCount();
+            int fdsBefore = heldBefore?.Count ?? -1, bufsBefore = BufInfo.LiveCount();
             var profile = unit.Profile with { MemoryUntracked = untracked };
             var target = new KernelTarget(profile, unit.Paths, TimeSpan.FromSeconds(cli.OpTimeout)) { ReloadCommand = ReloadFor(unit.Path) };
             // a queue that is already owned, allocated or streaming before the first sequence cannot be judged from a fresh state
@@ -112,7 +112,8 @@ public static class KernelRun
                 catalog, cli.Quiet ? null : live.Line, KnownIssues.Classifier(profile, cli.Known));
             live.Clear();
             target.Dispose();
-            int fdsAfter = OpenFds(), bufsAfter = BufInfo.LiveCount();
+            var heldAfter = HeldFds();
+            int fdsAfter = heldAfter?.Count ?? -1, bufsAfter = BufInfo.LiveCount();
 
             var report = Results.Unit(unit.Name, unit.Path, site, result, cli, catalog, Path.Combine(cli.OutDir, "counterexamples", Results.Slug(unit.Path)),
                 p => Program.ReplayCommand(final, p, unit.Path));
@@ -121,7 +122,7 @@ public static class KernelRun
             var hygiene = $"hygiene: {fdsBefore} device/dma-buf/memfd fds open before, {fdsAfter} after; " +
                 (bufsBefore >= 0 ? $"{bufsBefore} live dma-bufs before, {bufsAfter} after" : "live dma-bufs not countable");
             // which fds the unit left, by name, so a leak says where to look
-            if (fdsAfter > fdsBefore) hygiene += $" (left open: {string.Join(", ", HeldFds().Except(heldBefore))})";
+            if (fdsAfter > fdsBefore) hygiene += $" (left open: {string.Join(", ", heldAfter!.Except(heldBefore!))})";
             bool unitLeaked = fdsAfter != fdsBefore || (bufsBefore >= 0 && bufsAfter != bufsBefore);
             output.WriteLine((unitLeaked ? "LEAK: " : "# ") + hygiene);
             leaked |= unitLeaked;
@@ -170,13 +171,11 @@ public static class KernelRun
     private static string LabPrefix =>
         Environment.GetEnvironmentVariable("CONFORMANCE_REPLAY_PREFIX") is { Length: > 0 } p ? p : "./run-suite.sh --target vm";
 
-    /// <summary>Open fds of the kinds the suite creates (device nodes, dma-bufs, memfds); the runtime's own come and go.</summary>
-    private static int OpenFds() => Directory.Exists("/proc/self/fd") ? HeldFds().Count : -1;
-
-    /// <summary>The process's fds that name a device (not /dev/null or a terminal), a dma-buf or a memfd: what a unit may open,
-    /// each as "fd -> what it names". The terminals are the runtime's: the first child process .NET starts (a driver reload)
-    /// makes it open the controlling terminal, /dev/console in the lab VM, and keep it for the process's life.</summary>
-    private static List<string> HeldFds() =>
+    /// <summary>The process's open fds of the kinds the suite creates, each as "fd -> what it names": a device (not /dev/null or
+    /// a terminal), a dma-buf or a memfd; the runtime's own come and go. The terminals are the runtime's: the first child process
+    /// .NET starts (a driver reload) makes it open the controlling terminal, /dev/console in the lab VM, and keep it for the
+    /// process's life. Null where /proc/self/fd cannot be read.</summary>
+    private static List<string>? HeldFds() => !Directory.Exists("/proc/self/fd") ? null :
         Discovery.FdLinks().Where(l => l.Target is var t && (t.StartsWith("/dev/", StringComparison.Ordinal) && t is not ("/dev/null" or "/dev/console" or "/dev/tty")
                 && !t.StartsWith("/dev/pts", StringComparison.Ordinal) && !t.StartsWith("/dev/ttyS", StringComparison.Ordinal)
             || t.StartsWith("anon_inode:dmabuf", StringComparison.Ordinal) || t.StartsWith("/dmabuf", StringComparison.Ordinal) || t.StartsWith("/memfd:", StringComparison.Ordinal)))
