@@ -20,6 +20,30 @@ public enum PlaneLayout
 }
 
 /// <summary>
+/// The payload fields a DMABUF QBUF (or PREPARE_BUF) on an output queue passes per plane, which the application sets
+/// (buffer.rst, struct v4l2_plane: bytesused and data_offset, "applications when it refers to an output stream"). L is the
+/// length the call passes for the plane (multi-planar: the dma-buf's size as fstat reports it; single-planar, where the
+/// harness passes length 0: the dma-buf's size), S the plane's sizeimage in the current format. Every value but
+/// <see cref="Format"/> makes the op report what VIDIOC_QUERYBUF shows of plane 0 right after a call that succeeded
+/// (<see cref="IBufferTarget.QBuf"/>). The offsets and the payload past the plane exist on a multi-planar queue only
+/// (a single-planar buffer has no data_offset, and there vb2 bounds the payload by a stored length: known issue
+/// vb2-output-dmabuf-stored-length).
+/// </summary>
+public enum PlaneFields
+{
+    /// <summary>bytesused = S, data_offset 0: one frame, as every QBUF of the harness passes it.</summary>
+    Format,
+    /// <summary>bytesused = L, data_offset 0: the whole plane.</summary>
+    PayloadLength,
+    /// <summary>Multi-planar: bytesused = L, data_offset = L - S (the frame at the plane's end; 0 where L is not above S).</summary>
+    OffsetTail,
+    /// <summary>Multi-planar: bytesused = L + 1, one byte past the plane (videobuf2-v4l2.c __verify_length: EINVAL).</summary>
+    PayloadPastLength,
+    /// <summary>Multi-planar: bytesused = S, data_offset = S (data_offset not below the payload: EINVAL).</summary>
+    OffsetAtPayload,
+}
+
+/// <summary>
 /// The frame size VIDIOC_S_FMT or VIDIOC_TRY_FMT asks for, relative to the queue's current format (VIDIOC_G_FMT): the driver
 /// adjusts what it cannot do to what it can (vidioc-g-fmt.rst), so every value is a valid request and the boundary ones
 /// show the driver's clamping.
@@ -278,8 +302,13 @@ public interface IBufferTarget : IProcessCalls, IDisposable
     /// <remarks>With <paramref name="prepare"/> the request is VIDIOC_PREPARE_BUF instead (vidioc-prepare-buf.rst): the same
     /// argument, and the buffer is made ready (its memory taken as QBUF would) without being queued. With <paramref name="request"/>
     /// the buffer goes into that request (V4L2_BUF_FLAG_REQUEST_FD, request_fd = the request's fd, buffer.rst): it is not queued
-    /// until MEDIA_REQUEST_IOC_QUEUE (request-api.rst). Errors as vidioc-qbuf.rst lists them (EINVAL, EBADR, EBUSY).</remarks>
-    Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes, bool prepare = false, int? request = null, long bytesUsed = 0);
+    /// until MEDIA_REQUEST_IOC_QUEUE (request-api.rst). Errors as vidioc-qbuf.rst lists them (EINVAL, EBADR, EBUSY).
+    /// With <paramref name="fields"/> other than <see cref="PlaneFields.Format"/> (a DMABUF buffer of an output queue, not in
+    /// a request) each plane's bytesused and data_offset are as <see cref="PlaneFields"/> says, and a call that succeeds is
+    /// followed by VIDIOC_QUERYBUF of the buffer: R0 = plane 0's bytesused, R1 = its data_offset (0 on a single-planar
+    /// queue), in bytes, or both -1 when that QUERYBUF fails.</remarks>
+    Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes, bool prepare = false, int? request = null, long bytesUsed = 0,
+        PlaneFields fields = PlaneFields.Format);
     /// <summary>MEDIA_IOC_REQUEST_ALLOC on the media device <paramref name="media"/> names (a symbolic device, like Open's), opened
     /// O_RDWR for the call and closed after it (media-ioc-request-alloc.rst). Handle = the request fd; ENOTTY when the media
     /// device has no request support.</summary>

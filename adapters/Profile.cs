@@ -239,6 +239,21 @@ public sealed record TargetProfile(
     };
 
     /// <summary>
+    /// An output node like vivid's on an instance loaded with <c>multiplanar=2</c>: VIDEO_OUTPUT_MPLANE, 720x576 YUYV in one
+    /// plane (829440 bytes), max_num_buffers 32; write() I/O is modelled on single-planar queues only. Where the payload fields
+    /// of a multi-planar output buffer (bytesused, data_offset: VB2-QBUF-4) are certified without a kernel.
+    /// </summary>
+    public static TargetProfile VividMplaneOutput { get; } = VividLike with
+    {
+        Name = "vivid-mplane-output",
+        Video = [VividLike.Video[0] with
+        {
+            Card = "vivid-001-vid-out", BufType = Uapi.V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE, SizeImage = 720 * 576 * 2, PlaneSizes = [720 * 576 * 2],
+            MaxBuffers = 32, DeviceWritesCaptureBuffers = false, RequestMedia = null, ReadWrite = false, ReportsReadWrite = true,
+        }],
+    };
+
+    /// <summary>
     /// A mem2mem node like vim2m's default context: CAPTURE and OUTPUT queues of 640x480 RGB565 (614400 bytes), vb2-vmalloc,
     /// max_num_buffers 32, each allocation call capped by the driver's 16 MiB memory limit (27 buffers).
     /// </summary>
@@ -305,7 +320,7 @@ public sealed record TargetProfile(
     /// <summary>vim2m's CAPTURE queue: as its OUTPUT queue's, without requests (only src_vq sets supports_requests).</summary>
     private const uint M2mCaptureCaps = M2mCaps & ~Uapi.V4L2_BUF_CAP_SUPPORTS_REQUESTS;
 
-    public static IReadOnlyList<TargetProfile> BuiltIn { get; } = [VividLike, LegacyVb2, VividMplane, Vim2mLike, VividOutput, VicodecEncoderLike, VicodecDecoderLike];
+    public static IReadOnlyList<TargetProfile> BuiltIn { get; } = [VividLike, LegacyVb2, VividMplane, Vim2mLike, VividOutput, VividMplaneOutput, VicodecEncoderLike, VicodecDecoderLike];
 
     /// <summary>DRM devices exporting dumb buffers (vgem on the lab kernel).</summary>
     public IReadOnlyList<DrmProfile> Drm { get; init; } = [];
@@ -396,6 +411,11 @@ public sealed record TargetProfile(
             case "queue" when arg == "mplane":
                 if (Video.Any(v => v.MultiPlanar || v.OutputQueue is { MultiPlanar: true })) return true;
                 reason = Video.Count == 0 ? "no V4L2 node" : "no multi-planar queue (VIDEO_CAPTURE_MPLANE or VIDEO_OUTPUT_MPLANE)";
+                return false;
+            case "queue" when arg == "rawoutput":
+                if (Video.Any(v => v.Codec != CodecKind.Decoder
+                    && (v.IsOutput && v.SupportsMemory(Uapi.V4L2_MEMORY_DMABUF) || v.OutputQueue is { } o && o.SupportsMemory(Uapi.V4L2_MEMORY_DMABUF)))) return true;
+                reason = Video.Count == 0 ? "no V4L2 node" : "no output queue of raw frames that takes V4L2_MEMORY_DMABUF (a decoder's OUTPUT queue takes coded data, whose payload is the frame's)";
                 return false;
             case "queue" when arg == "polled":
                 if (Video.Any(v => !v.IsOutput || v.IsMem2Mem)) return true;

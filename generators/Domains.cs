@@ -116,6 +116,17 @@ public static class Domains
         Name = "QBUF or PREPARE_BUF", Source = "Documentation/userspace-api/media/v4l/vidioc-prepare-buf.rst (the argument of VIDIOC_QBUF)",
     };
 
+    /// <summary>The payload fields a DMABUF QBUF of an output queue passes (<see cref="PlaneFields"/>): one frame, the whole plane,
+    /// the frame at the plane's end, and the two vb2 refuses. Drawn from a stream of its own, so sequences without such a step
+    /// are as they were.</summary>
+    public static readonly Domain<PlaneFields> QBufPlaneFields = new(
+        Ok(12, PlaneFields.Format, "bytesused = sizeimage, data_offset 0"), Ok(3, PlaneFields.PayloadLength, "bytesused = the plane's length"),
+        Ok(2, PlaneFields.OffsetTail, "data_offset = length - sizeimage, bytesused = length"),
+        Bad(1, PlaneFields.PayloadPastLength, "bytesused = length + 1"), Bad(1, PlaneFields.OffsetAtPayload, "data_offset = bytesused"))
+    {
+        Name = "QBUF payload fields (output)", Source = "Documentation/userspace-api/media/v4l/buffer.rst (struct v4l2_plane: bytesused, data_offset); drivers/media/common/videobuf2/videobuf2-v4l2.c __verify_length",
+    };
+
     /// <summary>Whether a QBUF names a request (V4L2_BUF_FLAG_REQUEST_FD, buffer.rst request_fd): none, a live request of the
     /// node's media device, or an fd that is not a request (the video node's own). Drawn only where a request fd is live.</summary>
     public static readonly Domain<RequestArg> QBufInRequest = new(
@@ -231,6 +242,10 @@ public static class Domains
 
     /// <summary>The domains only an output node with write() I/O draws from.</summary>
     public static IReadOnlyList<Domain> WriteOnly => [WriteCount];
+
+    /// <summary>Domains drawn only for a multi-planar output queue of raw frames (the payload fields; on a single-planar
+    /// queue only two of their values apply): the default run on such a node sends every value.</summary>
+    public static IReadOnlyList<Domain> MplaneOutputOnly => [QBufPlaneFields];
     /// <summary>Domains drawn only on a stateful codec's node (a mem2mem node with a compressed format on one side); the
     /// encoder's default run sends every value of each.</summary>
     public static IReadOnlyList<Domain> EncoderOnly => [EncoderCommand, EncoderCmdIoctl, EventType, EventIoctl];

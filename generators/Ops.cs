@@ -959,8 +959,15 @@ public sealed record QBuf(
     [Derived("one handle per further plane of a multi-planar queue, each picked like Mem for its plane's size")] ImmutableArray<Var> MorePlanes = default,
     [DrawnFrom(nameof(Domains.QBufRequest))] bool Prepare = false,
     [DrawnFrom(nameof(Domains.QBufInRequest))] Var Req = default,
-    [Derived("on a decoder's OUTPUT queue, the length of the frame WriteFrame put in the buffer (its R0); for a USERPTR mapping shorter than a frame on an output queue, the mapping's length (so the length check is what refuses it); 0 elsewhere: the format's sizeimage")] long BytesUsed = 0) : Op
+    [Derived("on a decoder's OUTPUT queue, the length of the frame WriteFrame put in the buffer (its R0); for a USERPTR mapping shorter than a frame on an output queue, the mapping's length (so the length check is what refuses it); 0 elsewhere: the format's sizeimage")] long BytesUsed = 0,
+    [DrawnFrom(nameof(Domains.QBufPlaneFields))] PlaneFields Fields = PlaneFields.Format) : Op
 {
+    /// <summary>The payload fields the call passes: <see cref="Fields"/> where they apply (a DMABUF buffer of an output queue,
+    /// not into a request, with no frame length of its own; the offsets and the payload past the plane on a multi-planar
+    /// queue only), <see cref="PlaneFields.Format"/> elsewhere.</summary>
+    public PlaneFields EffectiveFields =>
+        Fields == PlaneFields.Format || Memory != V4L2_MEMORY_DMABUF || !IsOutputType(Type) || InRequest || BytesUsed > 0 ? PlaneFields.Format
+        : Fields == PlaneFields.PayloadLength || IsMultiPlanar(Type) ? Fields : PlaneFields.Format;
     /// <summary>The buffer goes into a request (V4L2_BUF_FLAG_REQUEST_FD with <see cref="Req"/> as request_fd) instead of the queue.
     /// Its DMABUF fds or USERPTR addresses are stored, not taken: vb2 takes them when the request is queued (VB2-REQ-9).</summary>
     public bool InRequest => Req.Id != 0;
@@ -989,14 +996,28 @@ public sealed record QBuf(
             if (Memory is V4L2_MEMORY_DMABUF or V4L2_MEMORY_USERPTR && !env.Resolve(m, out h)) return NotRun;
             planes.Add(h);
         }
-        return t.QBuf(fd, Type, Index, Memory, planes, Prepare, request, BytesUsed);
+        return t.QBuf(fd, Type, Index, Memory, planes, Prepare, request, BytesUsed, EffectiveFields);
     }
     public override Op MapVars(Func<Var, Var> f) =>
         this with { Fd = f(Fd), Mem = f(Mem), Req = Req.Id > 0 ? f(Req) : Req, MorePlanes = MorePlanes.IsDefaultOrEmpty ? MorePlanes : MorePlanes.Select(f).ToImmutableArray() };
     public override string Text => $"ioctl({Fd}, {Request}, {{.index = {Index}, .type = {BufTypeName(Type)}, .memory = {MemoryName(Memory)}" + MemText +
-        (InRequest ? $", .flags = V4L2_BUF_FLAG_REQUEST_FD, .request_fd = {Req}" : "") + (BytesUsed > 0 ? $", .bytesused = {BytesUsed}" : "") + "})";
+        (InRequest ? $", .flags = V4L2_BUF_FLAG_REQUEST_FD, .request_fd = {Req}" : "") + (BytesUsed > 0 ? $", .bytesused = {BytesUsed}" : "") + FieldsText + "})"
+        + (EffectiveFields != PlaneFields.Format ? $"; ioctl({Fd}, VIDIOC_QUERYBUF, {{.index = {Index}}})" : "");
+    /// <summary>The payload fields other than one frame, as the op's text says them (L the dma-buf's size, S the sizeimage).</summary>
+    private string FieldsText => EffectiveFields switch
+    {
+        PlaneFields.PayloadLength => ", .bytesused = the dma-buf's size" + EachPlane,
+        PlaneFields.OffsetTail => ", .bytesused = the dma-buf's size, .data_offset = that - sizeimage" + EachPlane,
+        PlaneFields.PayloadPastLength => ", .bytesused = the dma-buf's size + 1" + EachPlane,
+        PlaneFields.OffsetAtPayload => ", .bytesused = sizeimage, .data_offset = sizeimage" + EachPlane,
+        _ => "",
+    };
+    private string EachPlane => IsMultiPlanar(Type) ? " (each plane)" : "";
+    public override string Observed(in Outcome o) => o.Ok && EffectiveFields != PlaneFields.Format
+        ? $"0, then QUERYBUF: plane 0 bytesused = {o.R0}, data_offset = {o.R1}" : base.Observed(o);
     public override IEnumerable<Op> Simplify()
     {
+        if (Fields != PlaneFields.Format) yield return this with { Fields = PlaneFields.Format };
         if (Prepare) yield return this with { Prepare = false };
         // queued directly: the request (and the steps that made it) can go next
         if (InRequest) yield return this with { Req = default };

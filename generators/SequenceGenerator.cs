@@ -135,6 +135,8 @@ public sealed class SequenceGenerator
         var fdRng = new Rng(seed ^ 0x0F11_ED7A_B1E5_0E3FUL);
         // and the ranges at the size limit's boundaries (Domains.UdmabufLimits) from a third
         var limitRng = new Rng(seed ^ 0x5123_0000_FFFF_F000UL);
+        // and the payload fields of an output queue's DMABUF QBUF (Domains.QBufPlaneFields) from a fourth
+        var fieldsRng = new Rng(seed ^ 0xB17E_5D5E_D0FF_5E70UL);
         var model = _model;
         var ops = ImmutableArray.CreateBuilder<Op>(length);
         int nextId = 1;
@@ -145,6 +147,9 @@ public sealed class SequenceGenerator
             // now and then a udmabuf's range lies at the boundaries of the size limit's arithmetic (UDMABUF-SIZE-2)
             if (op is UdmabufCreate uc && Draw(Domains.UdmabufLimits, ref limitRng)((uc.Offset, uc.Size)) is var (lo, ls) && (lo, ls) != (uc.Offset, uc.Size))
                 op = uc with { Offset = lo, Size = ls };
+            // now and then an output queue's DMABUF QBUF passes other payload fields than one frame (VB2-QBUF-4)
+            if (op is QBuf qb && RawOutput(qb) && Draw(Domains.QBufPlaneFields, ref fieldsRng) is var pf && pf != PlaneFields.Format)
+                op = qb with { Fields = pf };
             // now and then the argument of an ioctl that writes its new fd back lies in a read-only page (DMABUF-FAIL-1)
             if (op.CopiesOutFd && Draw(Domains.ArgPage, ref argRng)) op = op with { ReadOnlyArg = true };
             // and now and then a create ioctl runs with the fd table full (DMABUF-FAIL-2)
@@ -158,6 +163,13 @@ public sealed class SequenceGenerator
         model.Reset();
         return new OpSequence(seed, ops.ToImmutable());
     }
+
+    /// <summary>Whether a QBUF's payload fields are drawn (<see cref="QBuf.EffectiveFields"/>): a DMABUF buffer of an output
+    /// queue that carries raw frames (not a decoder's coded ones), queued directly.</summary>
+    private bool RawOutput(QBuf q) =>
+        q.Memory == V4L2_MEMORY_DMABUF && IsOutputType(q.Type) && !q.InRequest && q.BytesUsed == 0
+        && Profile.Video.Count > 0 && Profile.Video[0] is var n && n.Codec != CodecKind.Decoder
+        && (n.IsOutput && n.BufType == q.Type || n.OutputQueue?.BufType == q.Type);
 
     /// <summary>The generator's state for a new sequence from <paramref name="seed"/>: its families, its model, no handles yet.</summary>
     private (Rng Rng, List<V> Vars, Env Env) Start(ulong seed)

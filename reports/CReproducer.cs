@@ -66,6 +66,7 @@ public static class CReproducer
             // decoder's choice (VB2-DEC-3): learned from this device's VIDIOC_G_FMT, not the recorded one
             if (s.Op is QueryBuf { Type: var qt } q && !IsOutputType(qt) && s.Cited.Contains(Conformance.Adapters.Model.Inv.DecStreamFormat))
                 code = em.LearnFormatSize(q, entries.Where(a => a.Err == Errno.OK).Select(a => a.R0).Distinct()) + code;
+            code = Emitter.ShownValues(code, s.Allowed);
             var allowed = string.Join(", ", entries.Select(a => $"{{ {CErr(a.Err)}, {L(a.R0)}, {L(a.R0Max)}, {L(a.R1)}, {L(a.R2)}, {a.Mask} }}"));
             var expectedText = CString(Alternatives([.. s.Allowed.Select(a => a.Errno == Errno.NotRun ? "not run" : s.Op.Observed(a)).Distinct()]));
             body.Append("\t{\n");
@@ -863,9 +864,54 @@ public static class CReproducer
                 Helpers.Add("frame_size");
                 sb.Append($"\tb.bytesused = frame_size({Fd(op.Fd)}, {Type(op.Type)});   /* an application fills an output buffer before queueing it: one frame */\n");
             }
+            if (op.EffectiveFields == PlaneFields.PayloadLength)
+            {
+                Helpers.Add("dmabuf_length");
+                sb.Append($"\tb.bytesused = dmabuf_length({Fd(op.Mem)}, b.bytesused);   /* the whole plane: the dma-buf's size */\n");
+            }
             sb.Append(RequestFields(op));
-            sb.Append($"\to = result(xioctl({Fd(op.Fd)}, {op.Request}, &b));\n}}");
+            if (op.EffectiveFields != PlaneFields.Format)
+                sb.Append("\tlong long sent_used = b.bytesused, sent_offset = 0;   /* QBUF writes the buffer back: what it was given */\n");
+            sb.Append($"\to = result(xioctl({Fd(op.Fd)}, {op.Request}, &b));\n");
+            sb.Append(FieldsShown(op));
+            sb.Append('}');
             return sb.ToString();
+        }
+
+        /// <summary>
+        /// After a QBUF that set its payload fields and succeeded: VIDIOC_QUERYBUF of the buffer, r0 = plane 0's bytesused and
+        /// r1 its data_offset (0 on a single-planar queue), both -1 when QUERYBUF fails (KernelTarget.PlaneFieldsShown). The rule
+        /// is that QUERYBUF shows what the call passed, whatever the sizes on this device (its dma-buf's size, its format's
+        /// sizeimage): a value equal to what this program passed is reported as the recorded run's, any other as it is.
+        /// </summary>
+        private string FieldsShown(QBuf op)
+        {
+            if (op.EffectiveFields == PlaneFields.Format) return "";
+            string fd = Fd(op.Fd);
+            string shown(string used, string offset) =>
+                $"done({used} == sent_used ? {RecordedUsed} : {used}, {offset} == sent_offset ? {RecordedOffset} : {offset}, 0)";
+            if (!IsMultiPlanar(op.Type))
+                return "\tif (o.err == 0) {\n\t\t/* what QUERYBUF shows of the payload now: what this program passed, or not */\n" +
+                    $"\t\tstruct v4l2_buffer qb = {{ .index = {op.Index}, .type = {Type(op.Type)} }};\n\n" +
+                    $"\t\to = xioctl({fd}, VIDIOC_QUERYBUF, &qb) < 0 ? done(-1, -1, 0) : {shown("(long long)qb.bytesused", "0LL")};\n\t}}\n";
+            return "\tif (o.err == 0) {\n\t\t/* what QUERYBUF shows of plane 0's payload now: what this program passed, or not */\n" +
+                "\t\tstruct v4l2_plane qp[VIDEO_MAX_PLANES] = { 0 };\n" +
+                $"\t\tstruct v4l2_buffer qb = {{ .index = {op.Index}, .type = {Type(op.Type)}, .length = VIDEO_MAX_PLANES, .m.planes = qp }};\n\n" +
+                $"\t\to = xioctl({fd}, VIDIOC_QUERYBUF, &qb) < 0 ? done(-1, -1, 0) : {shown("(long long)qp[0].bytesused", "(long long)qp[0].data_offset")};\n\t}}\n";
+        }
+
+        /// <summary>The placeholders <see cref="FieldsShown"/> leaves for the values the recorded run's QUERYBUF showed (the
+        /// model's bytesused and data_offset of plane 0), filled in by <see cref="ShownValues"/>.</summary>
+        private const string RecordedUsed = "@RECORDED_BYTESUSED@", RecordedOffset = "@RECORDED_DATA_OFFSET@";
+
+        /// <summary>A QBUF step's code with the recorded QUERYBUF values in place of <see cref="FieldsShown"/>'s placeholders:
+        /// those of the success the model expected (-2, no value QUERYBUF gives, where it expected a refusal).</summary>
+        public static string ShownValues(string code, IEnumerable<Outcome> allowed)
+        {
+            if (!code.Contains(RecordedUsed, StringComparison.Ordinal)) return code;
+            var ok = allowed.FirstOrDefault(a => a.Ok);
+            var (used, offset) = ok.Ok ? (ok.R0, ok.R1) : (-2L, -2L);
+            return code.Replace(RecordedUsed, $"{used}LL", StringComparison.Ordinal).Replace(RecordedOffset, $"{offset}LL", StringComparison.Ordinal);
         }
 
         /// <summary>
@@ -899,10 +945,24 @@ public static class CReproducer
                     sb.Append($"\tplanes[{p}].m.userptr = (unsigned long){Map(m)};\n\tplanes[{p}].length = mlen[{slots.Of(m)}];\n");
             }
             if (output)
-                sb.Append("\t/* an application fills an output buffer before queueing it: one frame, every plane full */\n" +
-                    "\tfor (__u32 p = 0; p < b.length; p++)\n\t\tplanes[p].bytesused = size[p];\n");
+                sb.Append(op.EffectiveFields switch
+                {
+                    PlaneFields.PayloadLength => "\t/* every plane's payload: the whole plane */\n\tfor (__u32 p = 0; p < b.length; p++)\n\t\tplanes[p].bytesused = planes[p].length;\n",
+                    PlaneFields.OffsetTail => "\t/* every plane's frame at the plane's end: the payload is the whole plane, the data starts sizeimage before its end */\n" +
+                        "\tfor (__u32 p = 0; p < b.length; p++) {\n\t\tplanes[p].bytesused = planes[p].length;\n" +
+                        "\t\tplanes[p].data_offset = planes[p].length > size[p] ? planes[p].length - size[p] : 0;\n\t}\n",
+                    PlaneFields.PayloadPastLength => "\t/* every plane's payload one byte past the plane */\n\tfor (__u32 p = 0; p < b.length; p++)\n\t\tplanes[p].bytesused = planes[p].length + 1;\n",
+                    PlaneFields.OffsetAtPayload => "\t/* one frame per plane, its data_offset at the payload's end */\n" +
+                        "\tfor (__u32 p = 0; p < b.length; p++) {\n\t\tplanes[p].bytesused = size[p];\n\t\tplanes[p].data_offset = size[p];\n\t}\n",
+                    _ => "\t/* an application fills an output buffer before queueing it: one frame, every plane full */\n" +
+                        "\tfor (__u32 p = 0; p < b.length; p++)\n\t\tplanes[p].bytesused = size[p];\n",
+                });
             sb.Append(RequestFields(op));
-            sb.Append($"\to = result(xioctl({Fd(op.Fd)}, {op.Request}, &b));\n}}");
+            if (op.EffectiveFields != PlaneFields.Format)
+                sb.Append("\tlong long sent_used = planes[0].bytesused, sent_offset = planes[0].data_offset;   /* QBUF writes the planes back: what they were given */\n");
+            sb.Append($"\to = result(xioctl({Fd(op.Fd)}, {op.Request}, &b));\n");
+            sb.Append(FieldsShown(op));
+            sb.Append('}');
             return sb.ToString();
         }
 

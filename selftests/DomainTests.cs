@@ -117,6 +117,7 @@ public class DomainTests
         var mp = Engine.Run("model", new ReferenceModel(TargetProfile.VividMplane), new RunOptions(), Catalog.Load());
         var m2m = Engine.Run("model", new ReferenceModel(TargetProfile.Vim2mLike), new RunOptions(), Catalog.Load());
         var output = Engine.Run("model", new ReferenceModel(TargetProfile.VividOutput), new RunOptions(), Catalog.Load());
+        var mpOutput = Engine.Run("model", new ReferenceModel(TargetProfile.VividMplaneOutput), new RunOptions(), Catalog.Load());
         var encoder = Engine.Run("model", new ReferenceModel(TargetProfile.VicodecEncoderLike), new RunOptions(), Catalog.Load());
         var decoder = Engine.Run("model", new ReferenceModel(TargetProfile.VicodecDecoderLike), new RunOptions(), Catalog.Load());
         var mplaneOnly = Domains.MultiPlanarOnly.ToHashSet();
@@ -124,13 +125,16 @@ public class DomainTests
         var writeOnly = Domains.WriteOnly.ToHashSet();
         var encoderOnly = Domains.EncoderOnly.ToHashSet();
         var decoderOnly = Domains.DecoderOnly.ToHashSet();
-        bool Elsewhere(Domain d) => mplaneOnly.Contains(d) || m2mOnly.Contains(d) || writeOnly.Contains(d) || encoderOnly.Contains(d) || decoderOnly.Contains(d);
+        var mpOutputOnly = Domains.MplaneOutputOnly.ToHashSet();
+        bool Elsewhere(Domain d) => mplaneOnly.Contains(d) || m2mOnly.Contains(d) || writeOnly.Contains(d) || encoderOnly.Contains(d) || decoderOnly.Contains(d)
+            || mpOutputOnly.Contains(d);
         var never = r.Domains.Report().Where(d => !Elsewhere(d.Domain))
             .Concat(mp.Domains.Report().Where(d => mplaneOnly.Contains(d.Domain)))
             .Concat(m2m.Domains.Report().Where(d => m2mOnly.Contains(d.Domain)))
             .Concat(output.Domains.Report().Where(d => writeOnly.Contains(d.Domain)))
             .Concat(encoder.Domains.Report().Where(d => encoderOnly.Contains(d.Domain)))
             .Concat(decoder.Domains.Report().Where(d => decoderOnly.Contains(d.Domain)))
+            .Concat(mpOutput.Domains.Report().Where(d => mpOutputOnly.Contains(d.Domain)))
             .SelectMany(d => d.Values.Where(v => v.Count == 0).Select(v => $"{d.Domain.Name} = {v.Label}")).ToList();
         Assert.True(never.Count == 0, "never generated: " + string.Join("; ", never));
         int n = Domains.All.Where(d => !Elsewhere(d)).Sum(d => d.Entries.Count);

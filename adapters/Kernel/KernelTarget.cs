@@ -550,9 +550,10 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         return Outcome.Created(dmabuf);
     }
 
-    public Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes, bool prepare = false, int? request = null, long bytesUsed = 0)
+    public Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes, bool prepare = false, int? request = null, long bytesUsed = 0,
+        PlaneFields fields = PlaneFields.Format)
     {
-        if (IsMultiPlanar(type)) return QBufMplane(fd, type, index, memory, planes, prepare, request, bytesUsed);
+        if (IsMultiPlanar(type)) return QBufMplane(fd, type, index, memory, planes, prepare, request, bytesUsed, fields);
         int dmabufFd = planes.Count > 0 ? planes[0] : -1, userMap = dmabufFd;
         var b = new v4l2_buffer { index = index, type = type, memory = memory, field = V4L2_FIELD_NONE };
         if (request is { } rq) { b.flags = V4L2_BUF_FLAG_REQUEST_FD; b.request_fd = rq; }
@@ -568,10 +569,26 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         // (or, where the step says, the coded frame WriteFrame put there)
         if (type == V4L2_BUF_TYPE_VIDEO_OUTPUT && Profile.Video.Count > 0)
             b.bytesused = bytesUsed > 0 ? (uint)bytesUsed : (uint)CurrentPlaneSizes(fd, type, Profile.Video[0].QueueFor(type).PlaneSizes)[0];
+        // the whole plane: the dma-buf's size (a single-planar QBUF passes length 0, so vb2 takes that size as the length)
+        if (fields == PlaneFields.PayloadLength && memory == V4L2_MEMORY_DMABUF && FstatSize(dmabufFd) is > 0 and var whole) b.bytesused = (uint)whole;
         long r;
         using (_watchdog.Op(prepare ? "VIDIOC_PREPARE_BUF" : "VIDIOC_QBUF", fd))
             r = Sys.Ioctl(fd, prepare ? Req.VIDIOC_PREPARE_BUF : Req.VIDIOC_QBUF, &b);
-        return r < 0 ? Err(r) : Outcome.Success();
+        return r < 0 ? Err(r) : fields == PlaneFields.Format ? Outcome.Success() : PlaneFieldsShown(fd, type, index);
+    }
+
+    /// <summary>What VIDIOC_QUERYBUF shows of plane 0 of a buffer right after a QBUF that set its payload fields: R0 = bytesused,
+    /// R1 = data_offset (0 on a single-planar queue), both -1 when the QUERYBUF fails.</summary>
+    private Outcome PlaneFieldsShown(int fd, uint type, uint index)
+    {
+        var planes = stackalloc v4l2_plane[VIDEO_MAX_PLANES];
+        var b = IsMultiPlanar(type) ? PlanesBuffer(type, planes) : new v4l2_buffer { type = type };
+        b.index = index;
+        long r;
+        using (_watchdog.Op("VIDIOC_QUERYBUF", fd))
+            r = Sys.Ioctl(fd, Req.VIDIOC_QUERYBUF, &b);
+        if (r < 0) return Outcome.Success(-1, -1);
+        return IsMultiPlanar(type) ? Outcome.Success(planes[0].bytesused, planes[0].data_offset) : Outcome.Success(b.bytesused, 0);
     }
 
     /// <summary>The sizeimage of each plane of the queue's current format: the profile's (the certified format) until a format
@@ -589,9 +606,11 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
     /// <summary>
     /// QBUF with a planes array of the format's num_planes entries: per plane, for DMABUF m.fd and length = the fd's size as
     /// fstat reports it (the plane's sizeimage when that is 0), for USERPTR the mapping's address and length; on an output
-    /// queue bytesused = the plane's sizeimage in the current format. The model's QBUF assumes exactly these values.
+    /// queue bytesused = the plane's sizeimage in the current format and data_offset 0, or for DMABUF what
+    /// <paramref name="fields"/> says (<see cref="PlaneFields"/>). The model's QBUF assumes exactly these values.
     /// </summary>
-    private Outcome QBufMplane(int fd, uint type, uint index, uint memory, IReadOnlyList<int> handles, bool prepare, int? request, long bytesUsed)
+    private Outcome QBufMplane(int fd, uint type, uint index, uint memory, IReadOnlyList<int> handles, bool prepare, int? request, long bytesUsed,
+        PlaneFields fields)
     {
         var node = Profile.Video.Count > 0 ? Profile.Video[0].QueueFor(type) : null;
         int n = node?.NumPlanes ?? handles.Count;
@@ -616,12 +635,23 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
                 planes[p].m_userptr = (ulong)m.Addr;
                 planes[p].length = (uint)m.Length;
             }
-            if (IsOutputType(type)) planes[p].bytesused = (uint)(p == 0 && bytesUsed > 0 ? bytesUsed : size);
+            if (!IsOutputType(type)) continue;
+            long frame = p == 0 && bytesUsed > 0 ? bytesUsed : size, length = planes[p].length;
+            (long used, long offset) = memory != V4L2_MEMORY_DMABUF ? (frame, 0) : fields switch
+            {
+                PlaneFields.PayloadLength => (length, 0),
+                PlaneFields.OffsetTail => (length, length > frame ? length - frame : 0),
+                PlaneFields.PayloadPastLength => (length + 1, 0),
+                PlaneFields.OffsetAtPayload => (frame, frame),
+                _ => (frame, 0L),
+            };
+            planes[p].bytesused = (uint)used;
+            planes[p].data_offset = (uint)offset;
         }
         long r;
         using (_watchdog.Op(prepare ? "VIDIOC_PREPARE_BUF" : "VIDIOC_QBUF", fd))
             r = Sys.Ioctl(fd, prepare ? Req.VIDIOC_PREPARE_BUF : Req.VIDIOC_QBUF, &b);
-        return r < 0 ? Err(r) : Outcome.Success();
+        return r < 0 ? Err(r) : fields == PlaneFields.Format ? Outcome.Success() : PlaneFieldsShown(fd, type, index);
     }
 
     public Outcome DQBuf(int fd, uint type, bool blocking)

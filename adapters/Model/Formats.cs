@@ -82,8 +82,9 @@ public sealed partial class ReferenceModel
     public Outcome MmapVideo(int fd, uint type, uint index, uint plane, long length, int prot, int flags) =>
         SizeDecides(BufferOf(fd, type, index)?.SizedBy, MmapVideoCore(fd, type, index, plane, length, prot, flags), SizeShows.Success);
 
-    public Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes, bool prepare = false, int? request = null, long bytesUsed = 0) =>
-        SizeDecides(BufferOf(fd, type, index)?.SizedBy, QBufCore(fd, type, index, memory, planes, prepare, request, bytesUsed), SizeShows.Einval);
+    public Outcome QBuf(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes, bool prepare = false, int? request = null, long bytesUsed = 0,
+        PlaneFields fields = PlaneFields.Format) =>
+        SizeDecides(BufferOf(fd, type, index)?.SizedBy, QBufCore(fd, type, index, memory, planes, prepare, request, bytesUsed, fields), SizeShows.Einval);
 
     public Outcome QueryBuf(int fd, uint type, uint index, uint plane = 0) =>
         SizeDecides(BufferOf(fd, type, index)?.SizedBy ?? (TryFile(fd, out var f) && f is VideoFile { Q.FileIo: true } v ? v.Q.FileIoSizedBy : null),

@@ -139,6 +139,9 @@ internal sealed class VideoPlane(long length, Mem? mem)
     public readonly Mem? Mem = mem;            // MMAP memory
     public DmaBuf? Imported;                   // DMABUF memory held by the queue
     public Seg[]? UserMem;                     // USERPTR memory pinned by the queue
+    /// <summary>On an output queue: the bytesused and data_offset the last QBUF or PREPARE_BUF that took memory passed for
+    /// this plane, in bytes (what QUERYBUF reports, VB2-QBUF-4).</summary>
+    public long BytesUsed, DataOffset;
 }
 
 /// <summary>

@@ -517,7 +517,11 @@ public sealed partial class ReferenceModel
     /// a second PREPARE_BUF, or one of a queued buffer, is refused (EINVAL); QBUF of a prepared buffer queues it with what
     /// PREPARE_BUF took, without reading the memory fields again (VB2-PREPARE-1).
     /// </summary>
-    private Outcome QBufCore(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes, bool prepare, int? request, long bytesUsed)
+    /// <remarks><paramref name="fields"/> other than <see cref="PlaneFields.Format"/> (the op passes them only for a DMABUF buffer
+    /// of an output queue, not in a request) sets each plane's bytesused and data_offset as <see cref="SentFields"/> says,
+    /// and a call that succeeds reports what QUERYBUF then shows of plane 0 (<see cref="Reported"/>).</remarks>
+    private Outcome QBufCore(int fd, uint type, uint index, uint memory, IReadOnlyList<int> planes, bool prepare, int? request, long bytesUsed,
+        PlaneFields fields = PlaneFields.Format)
     {
         if (!TryVideo(fd, out var v, out var err)) return err;
         var q = QueueOf(v, type);
@@ -541,7 +545,7 @@ public sealed partial class ReferenceModel
             if (RefusesWithoutRequest(q)) return Cite(Inv.RequestRequired, Errno.EBADR);
             if (RefusesDirectQBuf(q)) return Cite(Inv.RequestMixing, Errno.EBUSY);
             if (b.Queued) return Cite(Inv.QBufTwice, Errno.EINVAL);
-            return Enqueue(q, b, index, prepare: false);
+            return Reported(b, fields, Enqueue(q, b, index, prepare: false));
         }
         // the order of vb2's checks decides what a refused QBUF leaves behind (spec/notes/vb2-failed-prepare.md):
         // refusals before __buf_prepare change nothing; inside the memory's prepare they release what the buffer held
@@ -552,17 +556,72 @@ public sealed partial class ReferenceModel
         // the bug (as a target): the refused call's memory replaces what the request's QBUF gave
         if (b.InRequest && b.Pending != null && !_hasActual && Broken(ModelBug.RefusedQbufRewrites) && memory == b.Pending.Memory)
             b.Pending = Note(memory, planes);
-        if (VerifyLength(q, b, memory, planes, payload) is { } tooLong) return tooLong;
+        var sent = SentFields(q, b, memory, planes, payload, bytesUsed, fields);
+        if (!q.P.MultiPlanar && q.P.IsOutput) payload = sent[0].BytesUsed;
+        if (VerifyLength(q, b, memory, planes, payload, fields == PlaneFields.Format ? null : sent) is { } tooLong) return tooLong;
         if (!prepare && RefusesWithoutRequest(q)) return Cite(Inv.RequestRequired, Errno.EBADR);
         if (!prepare && RefusesDirectQBuf(q)) return Cite(Inv.RequestMixing, Errno.EBUSY);
         if (b.Queued || prepare && b.InRequest) return prepare ? Cite(Inv.PrepareBuf, Errno.EINVAL) : Cite(Inv.QBufTwice, Errno.EINVAL);
         if (!q.P.MultiPlanar) b.Payload = payload;
         bool stale = StaleLength(q, b, memory, payload);
+        // the bug (as a target, vb2 in 6.12-rc1 to rc6): a plane whose dma-buf and length are what it already holds is skipped,
+        // and with it the copy of the call's bytesused and data_offset
+        bool keeps = !_hasActual && Broken(ModelBug2.QBufKeepsFields) && SameMemory(b, memory, planes);
         if (TakeMemory(q, b, memory, planes) is { } refusal) return refusal;
+        // __prepare_dmabuf (and __prepare_mmap, __prepare_userptr) copy the call's plane fields once the memory is taken
+        if (q.P.IsOutput && !keeps)
+            for (int p = 0; p < b.Planes.Length; p++) (b.Planes[p].BytesUsed, b.Planes[p].DataOffset) = sent[p];
         var queued = Enqueue(q, b, index, prepare);
         // single-planar output: vb2 bounds bytesused by the length it stored, 0 after a refusal, and refuses this QBUF
         // (known issue vb2-output-dmabuf-stored-length); the documented outcome is success
-        return stale ? Cite(Inv.DmabufOk, Outcome.Success()) : queued;
+        return Reported(b, fields, stale ? Cite(Inv.DmabufOk, Outcome.Success()) : queued);
+    }
+
+    /// <summary>
+    /// Each plane's bytesused and data_offset as the QBUF passes them (the kernel adapter's QBuf makes the same): on an output
+    /// queue the frame (plane 0's <paramref name="bytesUsed"/> where the step gives one, else the plane's sizeimage; a
+    /// single-planar queue's <paramref name="payload"/>) and data_offset 0, unless <paramref name="fields"/> says otherwise
+    /// (<see cref="PlaneFields"/>, with L the plane's dma-buf size as fstat reports it, or the plane's sizeimage when it
+    /// reports none). All 0 on a capture queue, where the driver sets them.
+    /// </summary>
+    private (long BytesUsed, long DataOffset)[] SentFields(VideoQueue q, VideoBuffer b, uint memory, IReadOnlyList<int> handles, long payload, long bytesUsed, PlaneFields fields)
+    {
+        var sent = new (long, long)[b.Planes.Length];
+        if (!q.P.IsOutput) return sent;
+        for (int p = 0; p < sent.Length; p++)
+        {
+            long s = !q.P.MultiPlanar ? payload : p == 0 && bytesUsed > 0 ? bytesUsed : p < q.PlaneSizes.Count ? q.PlaneSizes[p] : 0;
+            long l = memory == V4L2_MEMORY_DMABUF && FstatSize(Handle(handles, p)) is > 0 and var size ? size : s;
+            sent[p] = fields switch
+            {
+                PlaneFields.PayloadLength => (l, 0),
+                PlaneFields.OffsetTail => (l, l > s ? l - s : 0),
+                PlaneFields.PayloadPastLength => (l + 1, 0),
+                PlaneFields.OffsetAtPayload => (s, s),
+                _ => (s, 0),
+            };
+        }
+        return sent;
+    }
+
+    /// <summary>Whether every plane of this DMABUF QBUF names the dma-buf the plane already holds, at the same length (the
+    /// dma-buf's size, the length the harness passes): __prepare_dmabuf then skips the plane ("already verified").</summary>
+    private bool SameMemory(VideoBuffer b, uint memory, IReadOnlyList<int> handles) =>
+        memory == V4L2_MEMORY_DMABUF && Enumerable.Range(0, b.Planes.Length).All(p =>
+            TryFile(Handle(handles, p), out var f) && f is DmaBuf d && b.Planes[p].Imported == d && b.Planes[p].Length == d.Size);
+
+    /// <summary>
+    /// A QBUF with <paramref name="fields"/> that succeeded reports what the QUERYBUF after it shows of plane 0: R0 = its
+    /// bytesused, R1 = its data_offset (buffer.rst: applications set both on an output stream; VB2-QBUF-4). Other outcomes
+    /// pass unchanged.
+    /// </summary>
+    private Outcome Reported(VideoBuffer b, PlaneFields fields, Outcome o)
+    {
+        if (fields == PlaneFields.Format || !o.Ok) return o;
+        Cite(Inv.QBufFields);
+        var shown = o with { R0 = b.Planes[0].BytesUsed, R1 = b.Planes[0].DataOffset };
+        if (_hasActual && _actual.Ok && !shown.SameObservation(_actual)) _decidedBy = Inv.QBufFields;
+        return shown;
     }
 
     /// <summary>Whether vb2 bounds this single-planar output DMABUF QBUF's payload by the length the buffer stored (0 after a
@@ -577,7 +636,9 @@ public sealed partial class ReferenceModel
     /// fstat reports it (the plane's sizeimage when fstat gives 0), for USERPTR the mapping's length; on a single-planar queue
     /// the USERPTR mapping's length. Null when the lengths pass; NotRun for memory the harness does not hand over.
     /// </summary>
-    private Outcome? VerifyLength(VideoQueue q, VideoBuffer b, uint memory, IReadOnlyList<int> handles, long payload)
+    /// <remarks>With <paramref name="sent"/> (a step that sets the payload fields, <see cref="PlaneFields"/>), each plane's
+    /// bytesused is held to the length passed and a data_offset other than 0 must lie below the payload (VB2-QBUF-4).</remarks>
+    private Outcome? VerifyLength(VideoQueue q, VideoBuffer b, uint memory, IReadOnlyList<int> handles, long payload, (long BytesUsed, long DataOffset)[]? sent = null)
     {
         if (!q.P.MultiPlanar)
         {
@@ -593,6 +654,12 @@ public sealed partial class ReferenceModel
             long length = memory == V4L2_MEMORY_DMABUF ? FstatSize(handles[p]) is > 0 and var sz ? sz : q.PlaneSizes[p]
                 : HandedOver(handles[p])?.Length ?? -1;
             if (length < 0) return Outcome.NotRun;
+            if (sent != null && q.P.IsOutput)
+            {
+                var (used, offset) = sent[p];
+                if (used > length || offset > 0 && offset >= (used > 0 ? used : length)) return Cite(Inv.QBufFields, Errno.EINVAL);
+                continue;
+            }
             if (q.P.IsOutput && q.PlaneSizes[p] > length) return Cite(memory == V4L2_MEMORY_DMABUF ? Inv.MplaneDmabuf : Inv.QBufBad, Errno.EINVAL);
         }
         // whether a plane's dma-buf is large enough rests on the size EXPBUF gave it, when it was exported from a plane
