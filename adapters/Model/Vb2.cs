@@ -363,8 +363,12 @@ public sealed partial class ReferenceModel
             want = few + Choose($"{few} to {many} (the request, or fewer when the driver runs out of memory; the most it grants is the same on every call)",
                 Enumerable.Range(few, many - few + 1).Select(k => FirstFit(q, k) is var (at, got) ? Outcome.Success(at, got, caps) : default).ToArray());
         else want = few;
-        if (want < Math.Min(asked, q.CapHi)) q.CapLo = q.CapHi = want;
-        else q.CapLo = Math.Max(q.CapLo, want);
+        // vb2 asks the driver first (queue_setup may grant fewer), then gives the largest run of free indices that holds
+        // what was granted (__vb2_queue_alloc): a count the free run bounds shows nothing of the driver's memory, only that it
+        // granted at least that many
+        int fit = FirstFit(q, asked).Count;
+        if (want < Math.Min(fit, q.CapHi)) q.CapLo = q.CapHi = want;
+        else q.CapLo = Math.Max(q.CapLo, Math.Min(want, fit));
         if (q.NumBufs == 0) q.WaitingForBuffers = !q.P.IsOutput;   // vb2_core_create_bufs, first allocation
         int got = Allocate(q, memory, want, sizes, out int first);
         if (q.P.MultiPlanar) Cite(Inv.MplaneCreate);
@@ -618,8 +622,11 @@ public sealed partial class ReferenceModel
     private Outcome Reported(VideoBuffer b, PlaneFields fields, Outcome o)
     {
         if (fields == PlaneFields.Format || !o.Ok) return o;
-        Cite(Inv.QBufFields);
         var shown = o with { R0 = b.Planes[0].BytesUsed, R1 = b.Planes[0].DataOffset };
+        // a target that refused the call departs from the rule that decided the QBUF (the stored length's, VB2-DMABUF-3,
+        // where a single-planar payload is above it), not from what QUERYBUF would have shown
+        if (_hasActual && !_actual.Ok) return shown;
+        Cite(Inv.QBufFields);
         if (_hasActual && _actual.Ok && !shown.SameObservation(_actual)) _decidedBy = Inv.QBufFields;
         return shown;
     }
