@@ -194,6 +194,12 @@ public sealed class SequenceGenerator
         // (VB2-USERPTR-3); each needs five steps in order that random draws seldom line up
         _pinPath = seed % 8 == 0;
         _pinQueued = 0;
+        // and on a queue of raw output frames (no codec: there the drain takes this quarter) the drain's quarter queues a
+        // dma-buf larger than a frame, takes it back and queues it again (VB2-QBUF-4's payload fields); a plain capture node
+        // has no such queue and its sequences are unchanged
+        _payloadFamily = seed % 4 == 2 && Profile.Video.Count > 0 && Profile.Video[0] is var pn && pn.Codec == CodecKind.None
+            && (pn.IsOutput || pn.OutputQueue != null);
+        _payloadQueued = 0;
         // and one in eight more feeds requests imported memory: its request-bearing queue is allocated DMABUF (or, every other
         // time and where the queue takes it, USERPTR), which vb2 takes only when the request is queued (VB2-REQ-9)
         _requestMemory = seed % 8 == 4 && Profile.Video.Any(v => v.RequestMedia != null && (v.OutputQueue ?? v).Has(V4L2_BUF_CAP_SUPPORTS_REQUESTS))
@@ -448,6 +454,8 @@ public sealed class SequenceGenerator
     private bool _decoderDrain; // in the drain family on a stateful decoder: its drain rather than its source change
     private bool _pinPath;      // steered to USERPTR QBUFs of memory vb2 must refuse to pin (see Generate)
     private int _pinQueued;     // how many such QBUFs this sequence has sent
+    private bool _payloadFamily;   // steered to queue a raw output buffer's dma-buf again (see Start)
+    private int _payloadQueued;    // how many such QBUFs this sequence has sent
     private bool _execFamily;   // asks an exec'd program which fds it holds (see Generate)
     private bool _procFamily;   // has a second process (see Generate)
     private uint? _requestBound;      // the buffer the request-memory way last put into a request
@@ -680,6 +688,27 @@ public sealed class SequenceGenerator
                         // on an output queue the payload must fit the mapping, or the payload check refuses it first
                         return new QBuf(v.Var, node.BufType, (uint)idle, V4L2_MEMORY_USERPTR, mem.Var)
                             { MorePlanes = mp ? more : default, BytesUsed = node.IsOutput && shortOne ? mem.Size : 0 };
+                    });
+                // in the payload family, the way to a DMABUF buffer of a raw output queue queued with a dma-buf larger than a frame,
+                // taken back by STREAMOFF and queued again with the same dma-buf: each QBUF's payload fields are drawn (Generate),
+                // so the second may pass others than the first, which QUERYBUF must then show (VB2-QBUF-4)
+                var payNode = node.IsMem2Mem ? node.OutputQueue! : node;
+                if (_payloadFamily && _payloadQueued < 4 && Profile.Heaps.Count > 0 && payNode.SupportsMemory(V4L2_MEMORY_DMABUF))
+                    Add(60, r =>
+                    {
+                        var v = r.Pick(video);
+                        uint t = payNode.BufType;
+                        long size = PageAlign(payNode.SizeImage) + PAGE_SIZE;
+                        if (heaps.Count == 0) return new Open(Profile.Heaps[0].Device, O_RDONLY | O_CLOEXEC);
+                        if (bufs.FirstOrDefault(b => b.Device == "heap" && b.Size >= size && b.AccMode == O_RDWR) is not { } mem)
+                            return new DmaHeapAlloc(r.Pick(heaps).Var, (ulong)size, O_RDWR | O_CLOEXEC, 0, 0, HeapAbi.Current);
+                        if (!env.Resolve(v.Var, out var fd) || _model.ViewQueue(fd, t) is not { } q) return null;
+                        if (q.Allocated == 0) return new ReqBufs(v.Var, t, V4L2_MEMORY_DMABUF, 1);
+                        if (q.Memory != V4L2_MEMORY_DMABUF) return null;
+                        if (q.Idle is not { } idle) return new StreamOff(v.Var, t);
+                        _payloadQueued++;
+                        var more = IsMultiPlanar(t) ? ImmutableArray.CreateRange(Enumerable.Repeat(mem.Var, payNode.NumPlanes - 1)) : default;
+                        return new QBuf(v.Var, t, (uint)idle, V4L2_MEMORY_DMABUF, mem.Var) { MorePlanes = more };
                     });
                 // in the request-memory family, the way to a request carrying imported memory, one step at a time: a request, the
                 // request-bearing queue (a mem2mem node's OUTPUT) allocated with that memory, memory of a frame (a dma-heap
