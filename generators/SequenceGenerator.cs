@@ -148,7 +148,10 @@ public sealed class SequenceGenerator
             if (op is UdmabufCreate uc && Draw(Domains.UdmabufLimits, ref limitRng)((uc.Offset, uc.Size)) is var (lo, ls) && (lo, ls) != (uc.Offset, uc.Size))
                 op = uc with { Offset = lo, Size = ls };
             // now and then an output queue's DMABUF QBUF passes other payload fields than one frame (VB2-QBUF-4)
-            if (op is QBuf qb && RawOutput(qb) && Draw(Domains.QBufPlaneFields, ref fieldsRng) is var pf && pf != PlaneFields.Format)
+            // (on a single-planar queue only where the buffer's stored length holds the whole dma-buf: above it vb2 refuses
+            // the payload, a known issue that would end the sequence before the payload is looked at)
+            if (op is QBuf qb && RawOutput(qb) && Draw(Domains.QBufPlaneFields, ref fieldsRng) is var pf && pf != PlaneFields.Format
+                && (IsMultiPlanar(qb.Type) || env.Resolve(qb.Fd, out var qfd) && env.Resolve(qb.Mem, out var qmem) && model.StoredLengthHolds(qfd, qb.Type, qb.Index, qmem)))
                 op = qb with { Fields = pf };
             // now and then the argument of an ioctl that writes its new fd back lies in a read-only page (DMABUF-FAIL-1)
             if (op.CopiesOutFd && Draw(Domains.ArgPage, ref argRng)) op = op with { ReadOnlyArg = true };
@@ -693,7 +696,7 @@ public sealed class SequenceGenerator
                 // taken back by STREAMOFF and queued again with the same dma-buf: each QBUF's payload fields are drawn (Generate),
                 // so the second may pass others than the first, which QUERYBUF must then show (VB2-QBUF-4)
                 var payNode = node.IsMem2Mem ? node.OutputQueue! : node;
-                if (_payloadFamily && _payloadQueued < 4 && Profile.Heaps.Count > 0 && payNode.SupportsMemory(V4L2_MEMORY_DMABUF))
+                if (_payloadFamily && _payloadQueued < 6 && Profile.Heaps.Count > 0 && payNode.SupportsMemory(V4L2_MEMORY_DMABUF))
                     Add(60, r =>
                     {
                         var v = r.Pick(video);
@@ -707,8 +710,14 @@ public sealed class SequenceGenerator
                         if (q.Memory != V4L2_MEMORY_DMABUF) return null;
                         if (q.Idle is not { } idle) return new StreamOff(v.Var, t);
                         _payloadQueued++;
-                        var more = IsMultiPlanar(t) ? ImmutableArray.CreateRange(Enumerable.Repeat(mem.Var, payNode.NumPlanes - 1)) : default;
-                        return new QBuf(v.Var, t, (uint)idle, V4L2_MEMORY_DMABUF, mem.Var) { MorePlanes = more };
+                        bool mpq = IsMultiPlanar(t);
+                        var more = mpq ? ImmutableArray.CreateRange(Enumerable.Repeat(mem.Var, payNode.NumPlanes - 1)) : default;
+                        var again = new QBuf(v.Var, t, (uint)idle, V4L2_MEMORY_DMABUF, mem.Var) { MorePlanes = more };
+                        // a buffer that already holds this dma-buf is queued with other payload fields than its last QBUF's (the
+                        // first QBUF passes one frame: a single-planar payload above the setup size meets the stored-length bound)
+                        if (!mpq && !(env.Resolve(mem.Var, out var mfd) && _model.StoredLengthHolds(fd, t, (uint)idle, mfd))) return again;
+                        PlaneFields[] others = mpq ? [PlaneFields.PayloadLength, PlaneFields.OffsetTail, PlaneFields.PayloadPastLength, PlaneFields.OffsetAtPayload] : [PlaneFields.PayloadLength];
+                        return r.Chance(75) ? again with { Fields = r.Pick(others) } : again;
                     });
                 // in the request-memory family, the way to a request carrying imported memory, one step at a time: a request, the
                 // request-bearing queue (a mem2mem node's OUTPUT) allocated with that memory, memory of a frame (a dma-heap

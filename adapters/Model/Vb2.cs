@@ -825,6 +825,17 @@ public sealed partial class ReferenceModel
     /// <summary>What a generator may read of fd's queue (of <paramref name="type"/>'s queue on a mem2mem node): its memory type (0
     /// without buffers), how many buffers it has, the lowest index of one that is neither queued nor in a request (null if
     /// none), and whether it streams. Null when fd is not a video node. Read-only.</summary>
+    /// <summary>For generators: whether buffer <paramref name="index"/> of fd's single-planar queue has stored a length (its
+    /// setup size until it takes a dma-buf, then that dma-buf's size; 0 after a refused import) of at least the size of the
+    /// dma-buf <paramref name="dmabuf"/>, so that a payload of that whole dma-buf stays clear of the stored-length bound
+    /// (known issue vb2-output-dmabuf-stored-length, VB2-DMABUF-3's) and is judged by VB2-QBUF-4.</summary>
+    public bool StoredLengthHolds(int fd, uint type, uint index, int dmabuf)
+    {
+        if (!TryFile(fd, out var f) || f is not VideoFile v) return false;
+        var q = v.QueueFor(type);
+        return Buffer(q, index) is { } b && FstatSize(dmabuf) is > 0 and var size && b.Planes[0].Length >= size;
+    }
+
     public QueueView? ViewQueue(int fd, uint type)
     {
         if (!TryFile(fd, out var f) || f is not VideoFile v) return null;
