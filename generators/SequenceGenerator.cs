@@ -197,11 +197,11 @@ public sealed class SequenceGenerator
         // (VB2-USERPTR-3); each needs five steps in order that random draws seldom line up
         _pinPath = seed % 8 == 0;
         _pinQueued = 0;
-        // and on a queue of raw output frames (no codec: there the drain takes this quarter) the drain's quarter queues a
-        // dma-buf larger than a frame, takes it back and queues it again (VB2-QBUF-4's payload fields); a plain capture node
-        // has no such queue and its sequences are unchanged
-        _payloadFamily = seed % 4 == 2 && Profile.Video.Count > 0 && Profile.Video[0] is var pn && pn.Codec == CodecKind.None
-            && (pn.IsOutput || pn.OutputQueue != null);
+        // and on a queue of raw output frames the drain's quarter (an encoder's: the wait family's, which has nothing to wait
+        // for on a mem2mem queue outside a drain) queues a dma-buf larger than a frame, takes it back and queues it again
+        // (VB2-QBUF-4's payload fields); a capture node or a decoder has no such queue and its sequences are unchanged
+        _payloadFamily = Profile.Video.Count > 0 && Profile.Video[0] is var pn && (pn.IsOutput || pn.OutputQueue != null)
+            && (pn.Codec == CodecKind.None && seed % 4 == 2 || pn.Codec == CodecKind.Encoder && seed % 4 == 3);
         _payloadQueued = 0;
         // and one in eight more feeds requests imported memory: its request-bearing queue is allocated DMABUF (or, every other
         // time and where the queue takes it, USERPTR), which vb2 takes only when the request is queued (VB2-REQ-9)
