@@ -314,10 +314,9 @@ public sealed unsafe partial class KernelTarget
         {
             // as in the suite's own process: a well-formed START that would sleep on a fence is not made (KernelTarget.DmaBufSync)
             long events = SyncStart(flags) && k._fencesUsed && _fds.TryGetValue(fd, out var f) && f.Kind == Kind.DmaBuf ? (flags & DMA_BUF_SYNC_WRITE) != 0 ? POLLOUT : POLLIN : 0;
-            var o = Result(Call(HCmd.Sync, fd, (long)flags, events), _ => Outcome.Success());
-            // the helper answers EWOULDBLOCK where its poll said the START would sleep and it made no call (the SYNC ioctl never
-            // returns EAGAIN itself): the harness's WouldBlock, as in the suite's own process
-            return events != 0 && o.Errno == Errno.EAGAIN ? Outcome.Fail(Errno.WouldBlock) : o;
+            // the helper answers r[0] = 1 where its poll said the START would sleep and it made no call: the harness's WouldBlock,
+            // as in the suite's own process (a reply flag, not an errno: EWOULDBLOCK is EAGAIN, which the ioctl itself could return)
+            return Result(Call(HCmd.Sync, fd, (long)flags, events), p => p.R0 == 1 ? Outcome.Fail(Errno.WouldBlock) : Outcome.Success());
         }
     }
 }

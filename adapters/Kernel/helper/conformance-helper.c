@@ -42,7 +42,7 @@ enum {
 	H_MUNMAP = 7,     /* a0 = mapping id */
 	H_READ = 8,       /* a0 = mapping id, a1 = byte offset: r0 = the 64-bit word there */
 	H_WRITE = 9,      /* a0 = mapping id, a1 = byte offset, a2 = the word */
-	H_SYNC = 10,      /* fd, a0 = DMA_BUF_SYNC_* flags, a1 = poll events that must be ready first (0: none) */
+	H_SYNC = 10,      /* fd, a0 = DMA_BUF_SYNC_* flags, a1 = poll events that must be ready first (0: none): rep.r[0] = 1 where they were not and no call was made */
 	H_EXIT = 11,      /* _exit(0), no reply */
 	H_FORK = 12,      /* a socket in SCM_RIGHTS: fork(2); the child takes the socket as its fd 3 and answers there with its pid
 	                     (as a new helper does), keeping every other fd and mapping of its parent; r0 = the child's pid */
@@ -156,7 +156,8 @@ static void serve(int sock, const struct h_req *q, int passed, struct h_rep *p, 
 			int n = poll(&pf, 1, 0);
 			if (n < 0) { p->err = errno; return; }
 			if (n == 1 && (pf.revents & POLLNVAL)) { p->err = EBADF; return; }
-			if (n == 0 || !(pf.revents & q->a[1])) { p->err = EWOULDBLOCK; return; }
+			/* not made: the START would sleep (r[0] = 1 says so; an errno would be one the ioctl could return) */
+			if (n == 0 || !(pf.revents & q->a[1])) { p->r[0] = 1; return; }
 		}
 		struct dma_buf_sync s = { .flags = (uint64_t)q->a[0] };
 		if (ioctl(q->fd, DMA_BUF_IOCTL_SYNC, &s) != 0) p->err = errno;
