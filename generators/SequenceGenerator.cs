@@ -322,8 +322,21 @@ public sealed class SequenceGenerator
     /// <summary>A block's ops less, where one of them releases an fd or a GEM handle, every op that creates one and every op that
     /// uses what those created: the kernel hands out the lowest free number, so a branch's fd or handle could otherwise be
     /// closed and given to another branch's new file while it still names the old one.</summary>
+    /// <remarks>A DRM_IOCTL_MODE_CREATE_DUMB export (<see cref="DrmDumbExport"/>) holds a GEM handle from its create to the
+    /// GEM_CLOSE inside the same step: a GEM handle another branch creates meanwhile gets the next number, which no order of
+    /// whole steps gives (the lab saw PRIME_FD_TO_HANDLE return handle 2 beside one), so such a block keeps the export and
+    /// drops the steps that create GEM handles, and what uses them.</remarks>
     private static IEnumerable<Op> NoReuse(List<Op> block)
     {
+        if (block.Any(o => o is DrmDumbExport) && block.Any(o => o.Creates && o.Makes == Resource.GemHandle))
+        {
+            var handles = new HashSet<Var>();
+            var rest = new List<Op>();
+            foreach (var o in block)
+                if (o.Uses.Any(handles.Contains) || o.Creates && o.Makes == Resource.GemHandle) { if (o.Creates) handles.Add(new Var(o.Id)); }
+                else rest.Add(o);
+            block = rest;
+        }
         if (!block.Any(o => o is Close or GemClose)) return block;
         var gone = new HashSet<Var>();
         var kept = new List<Op>();

@@ -121,6 +121,9 @@ public class ParallelTests
             OpJson.CheckHandles(seq.Ops);   // no branch names what another creates
             if (block.Any(o => o is Close or GemClose))
                 Assert.DoesNotContain(block, o => o.Creates && o.Makes is Resource.Fd or Resource.GemHandle or Resource.FenceId);
+            // a dumb export's GEM handle lives and dies inside its step: no other step of the block may take a handle number
+            if (block.Any(o => o is DrmDumbExport))
+                Assert.DoesNotContain(block, o => o.Creates && o.Makes == Resource.GemHandle);
             // a close of an fd another branch names ends its branch (that call may act on the file after it)
             foreach (var g in block.GroupBy(o => o.Branch))
             {
