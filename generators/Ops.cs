@@ -1013,8 +1013,8 @@ public sealed record QBuf(
         _ => "",
     };
     private string EachPlane => IsMultiPlanar(Type) ? " (each plane)" : "";
-    public override string Observed(in Outcome o) => o.Ok && EffectiveFields != PlaneFields.Format
-        ? $"0, then QUERYBUF: plane 0 bytesused = {o.R0}, data_offset = {o.R1}" : base.Observed(o);
+    public override string Observed(in Outcome o) => !o.Ok || EffectiveFields == PlaneFields.Format ? base.Observed(o)
+        : IsMultiPlanar(Type) ? $"0, then QUERYBUF: plane 0 bytesused = {o.R0}, data_offset = {o.R1}" : $"0, then QUERYBUF: bytesused = {o.R0}";
     public override IEnumerable<Op> Simplify()
     {
         if (Fields != PlaneFields.Format) yield return this with { Fields = PlaneFields.Format };

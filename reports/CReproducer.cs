@@ -871,7 +871,7 @@ public static class CReproducer
             }
             sb.Append(RequestFields(op));
             if (op.EffectiveFields != PlaneFields.Format)
-                sb.Append("\tlong long sent_used = b.bytesused, sent_offset = 0;   /* QBUF writes the buffer back: what it was given */\n");
+                sb.Append("\tlong long sent_used = b.bytesused;   /* QBUF writes the buffer back: what it was given */\n");
             sb.Append($"\to = result(xioctl({Fd(op.Fd)}, {op.Request}, &b));\n");
             sb.Append(FieldsShown(op));
             sb.Append('}');
@@ -893,7 +893,7 @@ public static class CReproducer
             if (!IsMultiPlanar(op.Type))
                 return "\tif (o.err == 0) {\n\t\t/* what QUERYBUF shows of the payload now: what this program passed, or not */\n" +
                     $"\t\tstruct v4l2_buffer qb = {{ .index = {op.Index}, .type = {Type(op.Type)} }};\n\n" +
-                    $"\t\to = xioctl({fd}, VIDIOC_QUERYBUF, &qb) < 0 ? done(-1, -1, 0) : {shown("(long long)qb.bytesused", "0LL")};\n\t}}\n";
+                    $"\t\to = xioctl({fd}, VIDIOC_QUERYBUF, &qb) < 0 ? done(-1, -1, 0) : done((long long)qb.bytesused == sent_used ? {RecordedUsed} : (long long)qb.bytesused, 0, 0);\n\t}}\n";
             return "\tif (o.err == 0) {\n\t\t/* what QUERYBUF shows of plane 0's payload now: what this program passed, or not */\n" +
                 "\t\tstruct v4l2_plane qp[VIDEO_MAX_PLANES] = { 0 };\n" +
                 $"\t\tstruct v4l2_buffer qb = {{ .index = {op.Index}, .type = {Type(op.Type)}, .length = VIDEO_MAX_PLANES, .m.planes = qp }};\n\n" +

@@ -45,7 +45,7 @@ public class QBufFieldsTests
             steps.Add(S(new StreamOff(new Var(1), p.Video[0].BufType) { Id = 6 }, Ok()));
             var good = steps.Append(S(Q(p, 7, PlaneFields.PayloadLength), Ok(size, 0))).ToList();
             Assert.All(Taken(p, good), t => Assert.True(t >= 0));
-            // vb2 in 6.12-rc1 to rc6 skipped the copy for a plane it already held: the frame's size stayed
+            // vb2 in 6.12's release candidates skipped the copy for a plane it already held: the frame's size stayed
             var stale = steps.Append(S(Q(p, 7, PlaneFields.PayloadLength), Ok(829440, 0))).ToList();
             Assert.Equal(-1, Taken(p, stale)[^1]);
             Assert.Equal("VB2-QBUF-4", Expectations.Derive(p, stale)[^1].Cited[^1]);

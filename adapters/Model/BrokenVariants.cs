@@ -243,7 +243,7 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
         new("udmabuf-no-size-limit", ModelBug.None, Inv.UdmaSizeLimit, 3,
             "UDMABUF_CREATE does not hold the total to size_limit_mb: a size near 2^64 sizes the page array by itself, and the allocation fails with ENOMEM where EINVAL is due") { Bug2 = ModelBug2.UdmabufNoSizeLimit },
         new("qbuf-keeps-stale-payload", ModelBug.None, Inv.QBufFields, 7,
-            "a DMABUF QBUF that names the dma-buf its buffer already holds, at the same length, keeps the bytesused and data_offset of the earlier QBUF (vb2's __prepare_dmabuf in 6.12-rc1 to rc6, fixed by 702a47ce6dde)") { Bug2 = ModelBug2.QBufKeepsFields, Profile = "vivid-output" },
+            "a DMABUF QBUF that names the dma-buf its buffer already holds, at the same length, keeps the bytesused and data_offset of the earlier QBUF (vb2's __prepare_dmabuf in 6.12's release candidates, until 702a47ce6dde)") { Bug2 = ModelBug2.QBufKeepsFields, Profile = "vivid-output" },
         new("close-races", ModelBug.CloseRaces, Inv.Linearizable, 4,
             "close(2) looks the fd up outside the fd table's lock: of two threads closing one fd at once, both succeed (a double fput) where exactly one must get EBADF"),
         new("seek-cur-and-no-dedupe", ModelBug.LlseekAcceptsSeekCur | ModelBug.PrimeImportNoDedupe,

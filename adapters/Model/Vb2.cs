@@ -568,7 +568,7 @@ public sealed partial class ReferenceModel
         if (b.Queued || prepare && b.InRequest) return prepare ? Cite(Inv.PrepareBuf, Errno.EINVAL) : Cite(Inv.QBufTwice, Errno.EINVAL);
         if (!q.P.MultiPlanar) b.Payload = payload;
         bool stale = StaleLength(q, b, memory, payload);
-        // the bug (as a target, vb2 in 6.12-rc1 to rc6): a plane whose dma-buf and length are what it already holds is skipped,
+        // the bug (as a target, vb2 in 6.12's release candidates): a plane whose dma-buf and length are what it already holds is skipped,
         // and with it the copy of the call's bytesused and data_offset
         bool keeps = !_hasActual && Broken(ModelBug2.QBufKeepsFields) && SameMemory(b, memory, planes);
         if (TakeMemory(q, b, memory, planes) is { } refusal) return refusal;
