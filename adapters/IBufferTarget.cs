@@ -43,6 +43,21 @@ public enum PlaneFields
     OffsetAtPayload,
 }
 
+/// <summary>What <see cref="PlaneFields"/> puts in a plane: the one place both the model and the kernel adapter read it from.</summary>
+public static class PlaneFieldValues
+{
+    /// <summary>A plane's bytesused and data_offset, in bytes, for the frame <paramref name="frame"/> (S) and the length
+    /// <paramref name="length"/> (L) the call passes.</summary>
+    public static (long BytesUsed, long DataOffset) Of(PlaneFields fields, long frame, long length) => fields switch
+    {
+        PlaneFields.PayloadLength => (length, 0),
+        PlaneFields.OffsetTail => (length, length > frame ? length - frame : 0),
+        PlaneFields.PayloadPastLength => (length + 1, 0),
+        PlaneFields.OffsetAtPayload => (frame, frame),
+        _ => (frame, 0),
+    };
+}
+
 /// <summary>
 /// The frame size VIDIOC_S_FMT or VIDIOC_TRY_FMT asks for, relative to the queue's current format (VIDIOC_G_FMT): the driver
 /// adjusts what it cannot do to what it can (vidioc-g-fmt.rst), so every value is a valid request and the boundary ones

@@ -39,6 +39,9 @@ public sealed record VideoNodeProfile(
     public bool MultiPlanar => Uapi.IsMultiPlanar(BufType);
     /// <summary>The queue's direction is output (the application fills buffers, the device consumes them).</summary>
     public bool IsOutput => BufType is Uapi.V4L2_BUF_TYPE_VIDEO_OUTPUT or Uapi.V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
+    /// <summary>The node's queue of raw output frames (the node itself if it is an output node, a mem2mem node's OUTPUT queue),
+    /// or null: a capture node, or a decoder, whose OUTPUT takes coded data (VB2-QBUF-4's payload fields are drawn there).</summary>
+    public VideoNodeProfile? RawOutputQueue => Codec == CodecKind.Decoder ? null : IsOutput ? this : OutputQueue;
     /// <summary>sizeimage of each plane of the current format, in bytes, one entry per plane (G_FMT fmt.pix_mp.num_planes
     /// entries of plane_fmt[].sizeimage; one entry, <see cref="SizeImage"/>, on a single-planar queue).</summary>
     public IReadOnlyList<long> PlaneSizes { get => _planeSizes ?? [SizeImage]; init => _planeSizes = value; }
@@ -413,8 +416,7 @@ public sealed record TargetProfile(
                 reason = Video.Count == 0 ? "no V4L2 node" : "no multi-planar queue (VIDEO_CAPTURE_MPLANE or VIDEO_OUTPUT_MPLANE)";
                 return false;
             case "queue" when arg == "rawoutput":
-                if (Video.Any(v => v.Codec != CodecKind.Decoder
-                    && (v.IsOutput && v.SupportsMemory(Uapi.V4L2_MEMORY_DMABUF) || v.OutputQueue is { } o && o.SupportsMemory(Uapi.V4L2_MEMORY_DMABUF)))) return true;
+                if (Video.Any(v => v.RawOutputQueue?.SupportsMemory(Uapi.V4L2_MEMORY_DMABUF) == true)) return true;
                 reason = Video.Count == 0 ? "no V4L2 node" : "no output queue of raw frames that takes V4L2_MEMORY_DMABUF (a decoder's OUTPUT queue takes coded data, whose payload is the frame's)";
                 return false;
             case "queue" when arg == "polled":

@@ -171,8 +171,7 @@ public sealed class SequenceGenerator
     /// queue that carries raw frames (not a decoder's coded ones), queued directly.</summary>
     private bool RawOutput(QBuf q) =>
         q.Memory == V4L2_MEMORY_DMABUF && IsOutputType(q.Type) && !q.InRequest && q.BytesUsed == 0
-        && Profile.Video.Count > 0 && Profile.Video[0] is var n && n.Codec != CodecKind.Decoder
-        && (n.IsOutput && n.BufType == q.Type || n.OutputQueue?.BufType == q.Type);
+        && Profile.Video.Count > 0 && Profile.Video[0].RawOutputQueue?.BufType == q.Type;
 
     /// <summary>The generator's state for a new sequence from <paramref name="seed"/>: its families, its model, no handles yet.</summary>
     private (Rng Rng, List<V> Vars, Env Env) Start(ulong seed)
@@ -200,7 +199,7 @@ public sealed class SequenceGenerator
         // and on a queue of raw output frames the drain's quarter (an encoder's: the wait family's, which has nothing to wait
         // for on a mem2mem queue outside a drain) queues a dma-buf larger than a frame, takes it back and queues it again
         // (VB2-QBUF-4's payload fields); a capture node or a decoder has no such queue and its sequences are unchanged
-        _payloadFamily = Profile.Video.Count > 0 && Profile.Video[0] is var pn && (pn.IsOutput || pn.OutputQueue != null)
+        _payloadFamily = Profile.Video.Count > 0 && Profile.Video[0] is { RawOutputQueue: not null } pn
             && (pn.Codec == CodecKind.None && seed % 4 == 2 || pn.Codec == CodecKind.Encoder && seed % 4 == 3);
         _payloadQueued = 0;
         // and one in eight more feeds requests imported memory: its request-bearing queue is allocated DMABUF (or, every other
@@ -708,8 +707,7 @@ public sealed class SequenceGenerator
                 // in the payload family, the way to a DMABUF buffer of a raw output queue queued with a dma-buf larger than a frame,
                 // taken back by STREAMOFF and queued again with the same dma-buf: each QBUF's payload fields are drawn (Generate),
                 // so the second may pass others than the first, which QUERYBUF must then show (VB2-QBUF-4)
-                var payNode = node.IsMem2Mem ? node.OutputQueue! : node;
-                if (_payloadFamily && _payloadQueued < 6 && Profile.Heaps.Count > 0 && payNode.SupportsMemory(V4L2_MEMORY_DMABUF))
+                if (_payloadFamily && node.RawOutputQueue is { } payNode && _payloadQueued < 6 && Profile.Heaps.Count > 0 && payNode.SupportsMemory(V4L2_MEMORY_DMABUF))
                     Add(60, r =>
                     {
                         var v = r.Pick(video);

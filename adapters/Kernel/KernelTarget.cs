@@ -637,14 +637,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
             }
             if (!IsOutputType(type)) continue;
             long frame = p == 0 && bytesUsed > 0 ? bytesUsed : size, length = planes[p].length;
-            (long used, long offset) = memory != V4L2_MEMORY_DMABUF ? (frame, 0) : fields switch
-            {
-                PlaneFields.PayloadLength => (length, 0),
-                PlaneFields.OffsetTail => (length, length > frame ? length - frame : 0),
-                PlaneFields.PayloadPastLength => (length + 1, 0),
-                PlaneFields.OffsetAtPayload => (frame, frame),
-                _ => (frame, 0L),
-            };
+            var (used, offset) = PlaneFieldValues.Of(memory == V4L2_MEMORY_DMABUF ? fields : PlaneFields.Format, frame, length);
             planes[p].bytesused = (uint)used;
             planes[p].data_offset = (uint)offset;
         }

@@ -596,14 +596,7 @@ public sealed partial class ReferenceModel
         {
             long s = !q.P.MultiPlanar ? payload : p == 0 && bytesUsed > 0 ? bytesUsed : p < q.PlaneSizes.Count ? q.PlaneSizes[p] : 0;
             long l = memory == V4L2_MEMORY_DMABUF && FstatSize(Handle(handles, p)) is > 0 and var size ? size : s;
-            sent[p] = fields switch
-            {
-                PlaneFields.PayloadLength => (l, 0),
-                PlaneFields.OffsetTail => (l, l > s ? l - s : 0),
-                PlaneFields.PayloadPastLength => (l + 1, 0),
-                PlaneFields.OffsetAtPayload => (s, s),
-                _ => (s, 0),
-            };
+            sent[p] = PlaneFieldValues.Of(fields, s, l);
         }
         return sent;
     }
