@@ -253,8 +253,19 @@ public interface IBufferTarget : IProcessCalls, IDisposable
     Outcome DmaHeapAlloc(int heapFd, ulong len, uint fdFlags, ulong heapFlags, uint fdIn, HeapAbi abi);
 
     // ---- memfd / udmabuf ---------------------------------------------------------------------------
-    /// <summary>memfd_create + ftruncate(size) + F_ADD_SEALS(seals). Handle = fd.</summary>
-    Outcome MemfdCreate(long size, bool allowSealing, int seals);
+    /// <summary>
+    /// memfd_create + ftruncate(size) + F_ADD_SEALS(seals). Handle = fd. With <paramref name="hugetlb"/>, MFD_HUGETLB: a
+    /// hugetlbfs file of the default huge page size, whose size must be whole huge pages (else ftruncate's EINVAL,
+    /// fs/hugetlbfs/inode.c hugetlbfs_setattr) and whose mappings start at a huge page (hugetlbfs_file_mmap). Errors: the
+    /// first call's that fails (the fd is closed then); EPERM for seals without allowSealing.
+    /// </summary>
+    Outcome MemfdCreate(long size, bool allowSealing, int seals, bool hugetlb = false);
+    /// <summary>
+    /// The hugetlb pool's counters, from the start of the sequence (the last <see cref="Reset"/>): R0 = huge pages taken
+    /// (HugePages_Free then less now), R1 = reservations made (HugePages_Rsvd now less then; one that wrapped past 0 reads
+    /// negative). Always succeeds where the machine has a pool (Documentation/admin-guide/mm/hugetlbpage.rst); NotRun without one.
+    /// </summary>
+    Outcome HugetlbPool();
     /// <summary>UDMABUF_CREATE. Handle = returned fd.</summary>
     Outcome UdmabufCreate(int devFd, int memfd, long offset, long size, uint flags);
     /// <summary>UDMABUF_CREATE_LIST. Handle = returned fd.</summary>

@@ -174,6 +174,18 @@ public sealed record DrmProfile(string Device, string Driver)
     public bool VgemFences => Driver == "vgem";
 }
 
+/// <summary>
+/// The hugetlb pool the suite may draw on for hugetlb memfds (memfd_create MFD_HUGETLB), read from /proc/meminfo: the default
+/// huge page size (Hugepagesize, in bytes) and how many of its pages were free (HugePages_Free) when the device was probed,
+/// capped at <see cref="MaxPages"/>. A fact of the machine (the admin's vm.nr_hugepages or hugepages= on the command line),
+/// not of the driver under test (Documentation/admin-guide/mm/hugetlbpage.rst).
+/// </summary>
+public sealed record HugetlbProfile(long PageSize, int Pages)
+{
+    /// <summary>The most huge pages one sequence's memfds hold at once.</summary>
+    public const int MaxPages = 4;
+}
+
 /// <summary>Everything a target offers, as the suite sees it.</summary>
 public sealed record TargetProfile(
     string Name,
@@ -193,6 +205,7 @@ public sealed record TargetProfile(
         "udmabuf", 64L << 20)
     {
         Drm = [new DrmProfile("drm:vgem", "vgem")],
+        Hugetlb = new HugetlbProfile(2L << 20, HugetlbProfile.MaxPages),
     };
 
     private const uint VividCaps = Uapi.V4L2_BUF_CAP_SUPPORTS_MMAP | Uapi.V4L2_BUF_CAP_SUPPORTS_USERPTR | Uapi.V4L2_BUF_CAP_SUPPORTS_DMABUF
@@ -325,6 +338,10 @@ public sealed record TargetProfile(
 
     public static IReadOnlyList<TargetProfile> BuiltIn { get; } = [VividLike, LegacyVb2, VividMplane, Vim2mLike, VividOutput, VividMplaneOutput, VicodecEncoderLike, VicodecDecoderLike];
 
+    /// <summary>Huge pages the udmabuf certification may put under hugetlb memfds (precondition device:hugetlb), or null where
+    /// none are free (no pool: the hugetlb rules are not exercised, with that reason).</summary>
+    public HugetlbProfile? Hugetlb { get; init; }
+
     /// <summary>DRM devices exporting dumb buffers (vgem on the lab kernel).</summary>
     public IReadOnlyList<DrmProfile> Drm { get; init; } = [];
 
@@ -452,8 +469,8 @@ public sealed record TargetProfile(
                 reason = MemoryUntracked;
                 return false;
             case "device":
-                bool has = arg switch { "video" => Video.Count > 0, "heap" => Heaps.Count > 0, "udmabuf" => UdmabufDevice != null, "drm" => Drm.Count > 0, "vgem" => Drm.Any(d => d.VgemFences), _ => false };
-                if (!has) reason = $"target has no {arg} device";
+                bool has = arg switch { "video" => Video.Count > 0, "heap" => Heaps.Count > 0, "udmabuf" => UdmabufDevice != null, "hugetlb" => UdmabufDevice != null && Hugetlb != null, "drm" => Drm.Count > 0, "vgem" => Drm.Any(d => d.VgemFences), _ => false };
+                if (!has) reason = arg == "hugetlb" && UdmabufDevice != null ? "no free huge pages for hugetlb memfds (HugePages_Free 0 in /proc/meminfo: boot with hugepages=N or set vm.nr_hugepages)" : $"target has no {arg} device";
                 return has;
         }
         reason = $"unknown precondition {token}";

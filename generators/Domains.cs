@@ -419,6 +419,13 @@ public static class Domains
         Name = "memfd_create flags", Source = "memfd_create(2)",
     };
 
+    /// <summary>Whether a memfd is a hugetlb one (MFD_HUGETLB, whole huge pages), drawn from a stream of its own where the profile
+    /// has a hugetlb pool (<see cref="Adapters.TargetProfile.Hugetlb"/>), so that sequences without one are as they were.</summary>
+    public static readonly Domain<bool> MemfdHugetlb = new(Ok(3, false, "shmem"), Ok(1, true, "MFD_HUGETLB"))
+    {
+        Name = "memfd backing", Source = "memfd_create(2) MFD_HUGETLB; drivers/dma-buf/udmabuf.c (a shmem or hugetlbfs memfd)",
+    };
+
     public static readonly Domain<int> MemfdSeals = new(
         Ok(10, F_SEAL_SHRINK, "F_SEAL_SHRINK"), Ok(3, F_SEAL_SHRINK | F_SEAL_GROW, "F_SEAL_SHRINK|F_SEAL_GROW"),
         Bad(2, F_SEAL_SHRINK | F_SEAL_WRITE, "F_SEAL_SHRINK|F_SEAL_WRITE"), Bad(2, F_SEAL_SHRINK | F_SEAL_FUTURE_WRITE, "F_SEAL_SHRINK|F_SEAL_FUTURE_WRITE"), Bad(2, 0, "none"))

@@ -352,6 +352,7 @@ public interface IOpVisitor<out T>
     T Visit(DmaHeapAlloc op);
     T Visit(DrmDumbExport op);
     T Visit(MemfdCreate op);
+    T Visit(HugetlbPool op);
     T Visit(UdmabufCreate op);
     T Visit(UdmabufCreateList op);
     T Visit(ReqBufs op);
@@ -799,16 +800,40 @@ public sealed record DrmDumbExport(
     }
 }
 
+/// <summary>A memfd of Size bytes with Seals added: shmem, or with Hugetlb a hugetlbfs file of the default huge page size
+/// (MFD_HUGETLB; Size then whole huge pages, drawn apart from the rest: <see cref="Domains.MemfdHugetlb"/>).</summary>
 public sealed record MemfdCreate(
     [DrawnFrom(nameof(Domains.MemfdSize))] long Size,
     [DrawnFrom(nameof(Domains.MemfdAllowSealing))] bool AllowSealing,
-    [DrawnFrom(nameof(Domains.MemfdSeals))] int Seals) : Op
+    [DrawnFrom(nameof(Domains.MemfdSeals))] int Seals,
+    [DrawnFrom(nameof(Domains.MemfdHugetlb))] bool Hugetlb = false) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "udmabuf";
     public override bool Creates => true;
-    protected override Outcome Call(IBufferTarget t, Env env) => t.MemfdCreate(Size, AllowSealing, Seals);
-    public override string Text => $"v{Id} = memfd_create(\"t\", {(AllowSealing ? "MFD_ALLOW_SEALING" : "0")}); ftruncate(v{Id}, {Size}); fcntl(v{Id}, F_ADD_SEALS, {SealNames(Seals)})";
+    protected override Outcome Call(IBufferTarget t, Env env) => t.MemfdCreate(Size, AllowSealing, Seals, Hugetlb);
+    public override string Text => $"v{Id} = memfd_create(\"t\", {FlagNames(AllowSealing, Hugetlb)}); ftruncate(v{Id}, {Size}); fcntl(v{Id}, F_ADD_SEALS, {SealNames(Seals)})";
+    /// <summary>memfd_create's flags as C.</summary>
+    public static string FlagNames(bool allowSealing, bool hugetlb) =>
+        (allowSealing, hugetlb) switch { (true, true) => "MFD_ALLOW_SEALING|MFD_HUGETLB", (true, false) => "MFD_ALLOW_SEALING", (false, true) => "MFD_HUGETLB", _ => "0" };
+    public override IEnumerable<Op> Simplify()
+    {
+        if (Hugetlb) yield return this with { Hugetlb = false };
+    }
+}
+
+/// <summary>
+/// Reads the hugetlb pool's counters (/proc/meminfo): R0 = huge pages taken from the pool since the sequence began
+/// (HugePages_Free then, less now), R1 = reservations made since (HugePages_Rsvd now, less then; a counter that wrapped
+/// past 0 reads as a negative number). UDMABUF-HUGE-2; Documentation/admin-guide/mm/hugetlbpage.rst.
+/// </summary>
+public sealed record HugetlbPool : Op
+{
+    public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
+    public override string Area => "udmabuf";
+    protected override Outcome Call(IBufferTarget t, Env env) => t.HugetlbPool();
+    public override string Text => "read /proc/meminfo: HugePages_Free, HugePages_Rsvd";
+    public override string Observed(in Outcome o) => o.Ok ? $"{o.R0} huge page(s) taken from the pool, {(o.R1 >= 0 ? "+" : "")}{o.R1} reserved since the start" : base.Observed(o);
 }
 
 public sealed record UdmabufCreate(

@@ -137,6 +137,9 @@ public sealed class SequenceGenerator
         var limitRng = new Rng(seed ^ 0x5123_0000_FFFF_F000UL);
         // and the payload fields of an output queue's DMABUF QBUF (Domains.QBufPlaneFields) from a fourth
         var fieldsRng = new Rng(seed ^ 0xB17E_5D5E_D0FF_5E70UL);
+        // and whether a memfd is a hugetlb one (Domains.MemfdHugetlb) from a fifth
+        var hugeRng = new Rng(seed ^ 0x2000_0000_4B1D_F00DUL);
+        int hugePages = 0;
         var model = _model;
         var ops = ImmutableArray.CreateBuilder<Op>(length);
         int nextId = 1;
@@ -153,6 +156,15 @@ public sealed class SequenceGenerator
             if (op is QBuf qb && RawOutput(qb) && Draw(Domains.QBufPlaneFields, ref fieldsRng) is var pf && pf != PlaneFields.Format
                 && (IsMultiPlanar(qb.Type) || env.Resolve(qb.Fd, out var qfd) && env.Resolve(qb.Mem, out var qmem) && model.StoredLengthHolds(qfd, qb.Type, qb.Index, qmem)))
                 op = qb with { Fields = pf };
+            // now and then, in the hugetlb family, a memfd is a hugetlb one, of whole huge pages (one, or two for a memfd of more
+            // than a page), while the sequence's hugetlb memfds fit the pool the profile gives (UDMABUF-HUGE-1, -2)
+            if (op is MemfdCreate mc && _hugeFamily && Profile.Hugetlb is { } hp && Draw(Domains.MemfdHugetlb, ref hugeRng)
+                && (mc.Size > PAGE_SIZE ? 2 : 1) is var hn && hugePages + hn <= hp.Pages)
+            {
+                op = mc with { Hugetlb = true, Size = hn * hp.PageSize };
+                hugePages += hn;
+            }
+            op = WholeHugeMap(op, vars);
             // now and then the argument of an ioctl that writes its new fd back lies in a read-only page (DMABUF-FAIL-1)
             if (op.CopiesOutFd && Draw(Domains.ArgPage, ref argRng)) op = op with { ReadOnlyArg = true };
             // and now and then a create ioctl runs with the fd table full (DMABUF-FAIL-2)
@@ -166,6 +178,12 @@ public sealed class SequenceGenerator
         model.Reset();
         return new OpSequence(seed, ops.ToImmutable());
     }
+
+    /// <summary>A mapping of a hugetlb memfd maps it whole: hugetlbfs maps from a huge page to a huge page (a shorter length is
+    /// rounded up, and its munmap at the length asked fails), so the harness makes no other (the adapter refuses one).</summary>
+    private static Op WholeHugeMap(Op op, List<V> vars) =>
+        op is Mmap mp && vars.FirstOrDefault(x => x.Var == mp.Fd && x.Proc == mp.Process) is { Kind: K.Memfd, Device: "hugetlb" } hm
+            ? mp with { PgOff = 0, Length = hm.Size } : op;
 
     /// <summary>Whether a QBUF's payload fields are drawn (<see cref="QBuf.EffectiveFields"/>): a DMABUF buffer of an output
     /// queue that carries raw frames (not a decoder's coded ones), queued directly.</summary>
@@ -214,6 +232,9 @@ public sealed class SequenceGenerator
         // and half of that quarter has a second process: fds are sent to it, it maps, reads, writes, syncs and closes them,
         // sends them back, and exits holding what it holds, while this process goes on with the same buffers (DMABUF-PROC-1, -2)
         _procFamily = seed % 8 == 5;
+        // and where the machine has a hugetlb pool, an eighth more (half the sequences of a device with no video node, as
+        // udmabuf's own) makes hugetlb memfds and reads the pool (UDMABUF-HUGE-1, -2); the rest are as they were without one
+        _hugeFamily = Profile.Hugetlb != null && (Profile.Video.Count == 0 ? seed % 2 == 0 : seed % 8 == 6);
         var rng = new Rng(seed);
         _mixVideo = rng.Chance(35);
         // half the sequences focus on one area, so deep states of each area are reached as often as mixed ones
@@ -260,6 +281,7 @@ public sealed class SequenceGenerator
                     for (int t = 0; t < 60 && onFocus == null; t++)
                     {
                         var op = Next(ref br, vars, env);
+                        if (op != null) op = WholeHugeMap(op, vars);
                         if (op == null || !InBlock(op) || ClosesWhatARequestNames(op, env) || ReleasesRequestContext(op, vars)) continue;
                         if (op.Uses.Contains(focus)) onFocus = op; else other ??= op;
                     }
@@ -416,7 +438,7 @@ public sealed class SequenceGenerator
                 vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = x.Items.Sum(i => i.Size), AccMode = O_RDWR, Device = "udmabuf" });
                 break;
             case MemfdCreate x:
-                vars.Add(new V(new Var(op.Id), K.Memfd) { Size = x.Size, AccMode = O_RDWR, Sealed = (x.Seals & F_SEAL_WRITE) == 0 });
+                vars.Add(new V(new Var(op.Id), K.Memfd) { Size = x.Size, AccMode = O_RDWR, Sealed = (x.Seals & F_SEAL_WRITE) == 0, Device = x.Hugetlb ? "hugetlb" : "" });
                 break;
             case Mmap x when Find(x.Fd) is { } f:
                 vars.Add(new V(new Var(op.Id), K.Map) { Size = x.Length, Prot = x.Prot, Memfd = f.Kind == K.Memfd, Device = f.Device, Owner = x.Fd,
@@ -470,6 +492,7 @@ public sealed class SequenceGenerator
     private bool _pinPath;      // steered to USERPTR QBUFs of memory vb2 must refuse to pin (see Generate)
     private int _pinQueued;     // how many such QBUFs this sequence has sent
     private bool _payloadFamily;   // steered to queue a raw output buffer's dma-buf again (see Start)
+    private bool _hugeFamily;      // makes hugetlb memfds and reads the hugetlb pool (see Start)
     private int _payloadQueued;    // how many such QBUFs this sequence has sent
     private bool _execFamily;   // asks an exec'd program which fds it holds (see Generate)
     private bool _procFamily;   // has a second process (see Generate)
@@ -954,6 +977,8 @@ public sealed class SequenceGenerator
                     return new Mmap(m.Var, pg, (pages - pg) * PAGE_SIZE, m.Sealed ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED);
                 });
             Add(memfds.Count > 0 ? 2 : 0, r => new Close(r.Pick(memfds).Var));
+            // where a hugetlb memfd was made, the pool's counters are read now and then (UDMABUF-HUGE-2)
+            Add(_hugeFamily && vars.Any(v => v.Kind == K.Memfd && v.Device == "hugetlb") ? 3 : 0, _ => new HugetlbPool());
         }
         if (bufs.Count > 0)
         {

@@ -102,7 +102,8 @@ options of run:
                        and vivid's second, multi-planar instance; 6.1 never has them
   --mem MB             guest memory (default 4096)
   --smp N              guest CPUs (default 2)
-  --append ARGS        extra kernel command-line arguments
+  --append ARGS        extra kernel command-line arguments (repeatable; the lab always boots with
+                       hugepages=8, a pool of eight 2 MiB pages for hugetlb memfds)
   --headers            same as the headers subcommand
   -h, --help           this text
 
@@ -205,7 +206,7 @@ cmd_run() {
 		--no-test-drivers) test_drivers=0; shift ;;
 		--mem) mem="$2"; shift 2 ;;
 		--smp) smp="$2"; shift 2 ;;
-		--append) append="$2"; shift 2 ;;
+		--append) append="${append:+$append }$2"; shift 2 ;;
 		--headers) shift; cmd_headers "$@"; return ;;
 		-h | --help) usage; return 0 ;;
 		--) shift; break ;;
@@ -295,7 +296,8 @@ cmd_run() {
 		-kernel "$VMLINUZ" -initrd "$INITRD"
 		# loglevel=5 lets KERN_WARNING (level 4: WARN()'s "WARNING: CPU:" line) reach the console.
 		# no fbdev console on a KMS driver (vkms): the lab has no display, and drawing text under TCG is slow
-		-append "console=ttyS0 panic=-1 loglevel=5 drm_kms_helper.fbdev_emulation=0 $append"
+		# hugepages=8: a pool of eight 2 MiB pages for hugetlb memfds under udmabuf (UDMABUF-HUGE-1, -2)
+		-append "console=ttyS0 panic=-1 loglevel=5 drm_kms_helper.fbdev_emulation=0 hugepages=8 $append"
 		-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
 		-virtfs "local,path=${out//,/,,},mount_tag=labout,security_model=none,multidevs=remap"
 	)

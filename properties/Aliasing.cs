@@ -19,7 +19,7 @@ public sealed class AliasingProperty : IConformanceProperty
 {
     public string Name => "aliasing";
     public string Description => "every route to the same buffer byte sees the same bytes";
-    public IReadOnlyList<string> Checks => [Inv.Coherent, Inv.MmapOffset, Inv.ExpBufAlias, Inv.VMmapOk, Inv.UdmaAlias, Inv.MplaneExpBuf, Inv.MplaneMmap, Inv.LifeFreed];
+    public IReadOnlyList<string> Checks => [Inv.Coherent, Inv.MmapOffset, Inv.ExpBufAlias, Inv.VMmapOk, Inv.UdmaAlias, Inv.UdmaHugeAlias, Inv.MplaneExpBuf, Inv.MplaneMmap, Inv.LifeFreed];
 
     public Arbitrary Arbitrary(SequenceGenerator gen, int maxLength)
     {
@@ -135,6 +135,19 @@ public sealed class AliasingProperty : IConformanceProperty
                 }
             default:
                 {
+                    if (p.Hugetlb is { Pages: >= 2 } hp && r.Chance(50))
+                    {
+                        // a hugetlb memfd of two huge pages and a udmabuf of a range that starts k pages before the first one
+                        // ends and runs j pages into the second: each udmabuf page is the memfd's page at the range's offset on
+                        long huge = hp.PageSize, k = 1 + r.Below(4), j = 1 + r.Below(4), hoff = huge - k * PAGE_SIZE, hsize = (k + j) * PAGE_SIZE;
+                        var hfd = Add(new MemfdCreate(2 * huge, true, F_SEAL_SHRINK, Hugetlb: true));
+                        var hdev = Add(new Open(p.UdmabufDevice!, O_RDWR | O_CLOEXEC));
+                        var hub = Add(new UdmabufCreate(hdev, hfd, hoff, hsize, UDMABUF_FLAGS_CLOEXEC));
+                        var hm = Add(new Mmap(hfd, 0, 2 * huge, rw, MAP_SHARED));
+                        var hu = Add(new Mmap(hub, 0, hsize, rw, MAP_SHARED));
+                        Transfers(hm, hoff, hu, 0, hsize, Inv.UdmaHugeAlias);
+                        break;
+                    }
                     long pages = 2 + r.Below(4), off = r.Below((int)pages - 1), size = pages - off;
                     var mfd = Add(new MemfdCreate(pages * PAGE_SIZE, true, F_SEAL_SHRINK));
                     var dev = Add(new Open(p.UdmabufDevice!, O_RDWR | O_CLOEXEC));

@@ -119,6 +119,7 @@ public static class CReproducer
         if (endCheck) sb.Append("\tint live_before = live_dmabufs();\n");
         else if (memoryCheck) sb.Append("\tint tracked = take_chains(&chains_before);\n");
         else sb.Append("\t(void)rc;\n");
+        if (em.Helpers.Contains("hugetlb_pool")) sb.Append("\tpool_base();\n");
         sb.Append(body);
         sb.Append("}\n");
         // the second process is this program started again: it serves P1's steps instead of running the sequence
@@ -744,7 +745,12 @@ public static class CReproducer
         public string Visit(MemfdCreate op)
         {
             Helpers.Add("memfd");
-            return $"o = memfd({op.Size}, {(op.AllowSealing ? "MFD_ALLOW_SEALING" : "0")}, {SealNames(op.Seals)}, {slots.Of(op)});";
+            return $"o = memfd({op.Size}, {MemfdCreate.FlagNames(op.AllowSealing, op.Hugetlb)}, {SealNames(op.Seals)}, {slots.Of(op)});";
+        }
+        public string Visit(HugetlbPool op)
+        {
+            Helpers.Add("hugetlb_pool");
+            return "o = hugetlb_pool();";
         }
         public string Visit(UdmabufCreate op) =>
             Ioctl(Ioctls.UdmabufCreate, Fd(op.Dev), [Fd(op.Memfd), op.Flags == UDMABUF_FLAGS_CLOEXEC ? "UDMABUF_FLAGS_CLOEXEC" : $"0x{op.Flags:x}", U64(op.Offset), U64(op.Size)], op);
@@ -2481,6 +2487,44 @@ public static class CReproducer
             			same |= 1LL << i;
             	}
             	return done(held, same, 0);
+            }
+
+            """,
+        ["hugetlb_pool"] = """
+
+            /* one /proc/meminfo count (HugePages_*); the kernel prints an unsigned long, so one decremented below 0 reads as the
+             * negative number it wrapped to */
+            static long long meminfo_count(const char *name)
+            {
+            	FILE *f = fopen("/proc/meminfo", "r");
+            	char line[256];
+            	long long v = 0;
+            	size_t n = strlen(name);
+
+            	if (!f)
+            		return 0;
+            	while (fgets(line, sizeof(line), f))
+            		if (strncmp(line, name, n) == 0) {
+            			v = (long long)strtoull(line + n, NULL, 10);
+            			break;
+            		}
+            	fclose(f);
+            	return v;
+            }
+
+            static long long pool_free0, pool_rsvd0;
+
+            /* the hugetlb pool's counters as the sequence starts */
+            static void pool_base(void)
+            {
+            	pool_free0 = meminfo_count("HugePages_Free:");
+            	pool_rsvd0 = meminfo_count("HugePages_Rsvd:");
+            }
+
+            /* r0: huge pages taken from the pool since the start; r1: reservations made since (HugePages_Rsvd now less then) */
+            static struct outcome hugetlb_pool(void)
+            {
+            	return done(pool_free0 - meminfo_count("HugePages_Free:"), meminfo_count("HugePages_Rsvd:") - pool_rsvd0, 0);
             }
 
             """,

@@ -136,7 +136,7 @@ internal static unsafe partial class Libc
     internal const uint STATX_TYPE = 1, STATX_MODE = 2, STATX_INO = 0x100;
     internal const int F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4;
     internal const int F_ADD_SEALS = 1024 + 9, F_GET_SEALS = 1024 + 10;
-    internal const uint MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2;
+    internal const uint MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2, MFD_HUGETLB = 4;
     internal static readonly void* MAP_FAILED = (void*)-1;
 }
 

@@ -92,9 +92,11 @@ public static unsafe class Discovery
                     break;
                 case "udmabuf":
                     long limit = UdmabufSizeLimit();
+                    var huge = HugetlbPool();
                     units.Add(new CertUnit($"{path} (udmabuf)", path, "udmabuf",
-                        new TargetProfile($"kernel:{path}", kernel, [], [], "udmabuf", limit), ["udmabuf", "dmabuf"],
-                        new Dictionary<string, string> { ["udmabuf"] = path }, [$"size_limit_mb {limit >> 20}"]));
+                        new TargetProfile($"kernel:{path}", kernel, [], [], "udmabuf", limit) { Hugetlb = huge }, ["udmabuf", "dmabuf"],
+                        new Dictionary<string, string> { ["udmabuf"] = path },
+                        [$"size_limit_mb {limit >> 20}", huge != null ? $"hugetlb memfds: {huge.Pages} huge page(s) of {huge.PageSize >> 10} KiB" : "hugetlb memfds: none (HugePages_Free 0)"]));
                     break;
                 case "drm":
                     if (System.IO.Path.GetFileName(path).StartsWith("renderD", StringComparison.Ordinal))
@@ -259,6 +261,35 @@ public static unsafe class Discovery
         heaps.Add(hh);
         paths[hh.Device] = helper.Path;
         return true;
+    }
+
+    /// <summary>The hugetlb pool hugetlb memfds may use (<see cref="HugetlbProfile"/>): /proc/meminfo's Hugepagesize and
+    /// HugePages_Free, at most <see cref="HugetlbProfile.MaxPages"/> pages; null when none is free or the file cannot be read.</summary>
+    public static HugetlbProfile? HugetlbPool()
+    {
+        long size = HugePageSize(), free = MeminfoField("HugePages_Free:") ?? 0;
+        return size > 0 && free > 0 ? new HugetlbProfile(size, (int)Math.Min(free, HugetlbProfile.MaxPages)) : null;
+    }
+
+    /// <summary>The default huge page size in bytes (/proc/meminfo Hugepagesize), 0 where there is none.</summary>
+    public static long HugePageSize() => (MeminfoField("Hugepagesize:") ?? 0) << 10;
+
+    /// <summary>One /proc/meminfo field's number (kB for sizes, a count for HugePages_*), null where absent or unreadable.
+    /// The kernel prints unsigned longs: one past long's range (a counter decremented below 0) reads as the negative number
+    /// it wrapped from.</summary>
+    public static long? MeminfoField(string name)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/meminfo"))
+            {
+                var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (f.Length < 2 || f[0] != name) continue;
+                return ulong.TryParse(f[1], out var u) ? unchecked((long)u) : null;
+            }
+        }
+        catch (IOException) { }
+        return null;
     }
 
     public static long UdmabufSizeLimit()

@@ -17,7 +17,8 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
     private enum Exporter { None, Heap, Udmabuf, Vb2, Drm }
     /// <summary>Size is kept for memfds only: it bounds the mappings the harness allows (reads past i_size would SIGBUS).</summary>
     /// <summary>File is the open file description (a DRM fd and its dups share GEM handles).</summary>
-    private readonly record struct FdInfo(Kind Kind, int AccMode, long Size = 0, Exporter Exporter = Exporter.None, int File = 0);
+    /// <summary>What the adapter knows of an fd it made; HugePage, a hugetlb memfd's huge page size in bytes (0 otherwise).</summary>
+    private readonly record struct FdInfo(Kind Kind, int AccMode, long Size = 0, Exporter Exporter = Exporter.None, int File = 0, long HugePage = 0);
     /// <summary>A mapping the adapter made: DmaBuf, of a dma-buf an exporter other than vb2 made (VM_PFNMAP pages, not usable as
     /// USERPTR); OfDmaBuf, of any dma-buf.</summary>
     private readonly record struct Map(long Addr, long Length, int Prot, bool Anon, bool DmaBuf = false, bool OfDmaBuf = false);
@@ -41,6 +42,24 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         ApplyFormats();
         SaveFormats();
         _baseline = BufInfo.LiveCount();
+        PoolBaseline();
+    }
+
+    /// <summary>HugePages_Free and HugePages_Rsvd at the start of the sequence (the last reset), for <see cref="HugetlbPool"/>.</summary>
+    private long _hugeFree0, _hugeRsvd0;
+
+    private void PoolBaseline()
+    {
+        if (Profile.Hugetlb == null) return;
+        _hugeFree0 = Discovery.MeminfoField("HugePages_Free:") ?? 0;
+        _hugeRsvd0 = Discovery.MeminfoField("HugePages_Rsvd:") ?? 0;
+    }
+
+    public Outcome HugetlbPool()
+    {
+        if (Profile.Hugetlb == null || Discovery.MeminfoField("HugePages_Free:") is not { } free || Discovery.MeminfoField("HugePages_Rsvd:") is not { } rsvd)
+            return Outcome.NotRun;
+        return Outcome.Success(_hugeFree0 - free, rsvd - _hugeRsvd0);
     }
 
     /// <summary>
@@ -250,7 +269,12 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
     /// SIGBUS): a private mapping of a dma-buf udmabuf does not export, a memfd's private or past its size.</summary>
     private static bool MapRefused(FdInfo f, long pgoff, long length, bool shared) =>
         f.Kind == Kind.DmaBuf && !shared && f.Exporter != Exporter.Udmabuf
-        || f.Kind == Kind.Memfd && (!shared || pgoff * PAGE_SIZE + length > f.Size);
+        || f.Kind == Kind.Memfd && (!shared || pgoff * PAGE_SIZE + length > f.Size) || HugeMisaligned(f, pgoff, length);
+
+    /// <summary>A mapping of a hugetlb memfd the harness does not make: one that does not start and end at a huge page, which
+    /// hugetlbfs refuses or rounds (and whose munmap at the asked length then fails), so it could not be undone.</summary>
+    private static bool HugeMisaligned(FdInfo f, long pgoff, long length) =>
+        f.HugePage > 0 && (pgoff * PAGE_SIZE % f.HugePage != 0 || length % f.HugePage != 0);
 
     /// <summary>A well-formed SYNC START (read, write or both, without END): one that sleeps on conflicting fences, so the
     /// harness asks poll first where fences were used.</summary>
@@ -267,6 +291,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
             bool denied = (shared && (prot & PROT_WRITE) != 0 && f.AccMode == O_RDONLY) || f.AccMode == O_WRONLY;
             if (!denied) return Outcome.NotRun;
         }
+        if (known && HugeMisaligned(f, pgoff, length)) return Outcome.NotRun;
         long r;
         using (_watchdog.Op("mmap", fd))
             r = Sys.Mmap(length, prot, flags, fd, pgoff * PAGE_SIZE);
@@ -405,14 +430,14 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
 
     // ---- memfd / udmabuf ---------------------------------------------------------------------------
 
-    public Outcome MemfdCreate(long size, bool allowSealing, int seals)
+    public Outcome MemfdCreate(long size, bool allowSealing, int seals, bool hugetlb = false)
     {
-        long fd = Sys.MemfdCreate("conformance", allowSealing ? Libc.MFD_ALLOW_SEALING : 0);
+        long fd = Sys.MemfdCreate("conformance", (allowSealing ? Libc.MFD_ALLOW_SEALING : 0) | (hugetlb ? Libc.MFD_HUGETLB : 0));
         if (fd < 0) return Err(fd);
         long r = Sys.Ftruncate((int)fd, size);
         if (r == 0 && seals != 0) r = Sys.Fcntl((int)fd, Libc.F_ADD_SEALS, seals);
         if (r < 0) { Sys.Close((int)fd); return Err(r); }
-        _fds[(int)fd] = new FdInfo(Kind.Memfd, O_RDWR, size);
+        _fds[(int)fd] = new FdInfo(Kind.Memfd, O_RDWR, size, HugePage: hugetlb ? Discovery.HugePageSize() : 0);
         return Outcome.Created((int)fd);
     }
 
@@ -797,6 +822,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         if (_formatSet) _formatSet = !RestoreFormats();
         // where the driver can be reloaded, that puts its formats back too, so the next sequence starts from them
         if (_formatSet && ReloadCommand != null && !_reloading) Refresh();
+        PoolBaseline();
     }
 
     /// <summary>A reload is under way (its own Reset must not start another).</summary>

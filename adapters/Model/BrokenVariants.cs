@@ -83,6 +83,8 @@ public enum ModelBug2 : long
     MremapReadsPastEnd = 1 << 3,
     UdmabufNoSizeLimit = 1 << 4,
     QBufKeepsFields = 1 << 5,
+    HugetlbPinUnreserved = 1 << 6,
+    HugetlbSubpageOffset = 1 << 7,
 }
 
 /// <summary>One invariant a broken variant breaks, and the length its counterexample must shrink to.</summary>
@@ -244,6 +246,10 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             "UDMABUF_CREATE does not hold the total to size_limit_mb: a size near 2^64 sizes the page array by itself, and the allocation fails with ENOMEM where EINVAL is due") { Bug2 = ModelBug2.UdmabufNoSizeLimit },
         new("qbuf-keeps-stale-payload", ModelBug.None, Inv.QBufFields, 7,
             "a DMABUF QBUF that names the dma-buf its buffer already holds, at the same length, keeps the bytesused and data_offset of the earlier QBUF (vb2's __prepare_dmabuf in 6.12's release candidates, until 702a47ce6dde)") { Bug2 = ModelBug2.QBufKeepsFields, Profile = "vivid-output" },
+        new("udmabuf-hugetlb-pin-unreserved", ModelBug.None, Inv.UdmaHugePool, 4,
+            "UDMABUF_CREATE on a hugetlb memfd takes each huge page the memfd does not hold yet from the pool with no reservation made for it, so HugePages_Rsvd drops one below the reservations left (6.12's memfd_alloc_folio, until 'mm/memfd: reserve hugetlb folios before allocation')") { Bug2 = ModelBug2.HugetlbPinUnreserved },
+        new("udmabuf-hugetlb-subpage-offset", ModelBug.None, Inv.UdmaHugeAlias, 6,
+            "a udmabuf whose range starts inside a huge page of a hugetlb memfd maps every later huge page from that same page offset on, not from its start: its pages past the first huge page show the memfd's bytes some pages further on") { Bug2 = ModelBug2.HugetlbSubpageOffset },
         new("close-races", ModelBug.CloseRaces, Inv.Linearizable, 4,
             "close(2) looks the fd up outside the fd table's lock: of two threads closing one fd at once, both succeed (a double fput) where exactly one must get EBADF"),
         new("seek-cur-and-no-dedupe", ModelBug.LlseekAcceptsSeekCur | ModelBug.PrimeImportNoDedupe,

@@ -37,7 +37,20 @@ public sealed partial class ReferenceModel
             case MemfdFile mf:
                 {
                     if (!shared || pgoff * PAGE_SIZE + length > mf.Size) return Outcome.Fail(Errno.NotRun); // harness keeps memfd maps in bounds
+                    // a hugetlb memfd is mapped whole huge pages (the harness maps it so, and its adapter refuses other mappings)
+                    if (mf.Mem.Huge is { } hh && (pgoff * PAGE_SIZE % hh.PageSize != 0 || length % hh.PageSize != 0)) return Outcome.Fail(Errno.NotRun);
                     if ((prot & PROT_WRITE) != 0 && (mf.Seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) != 0) return Outcome.Fail(Errno.EPERM);
+                    if (mf.Mem.Huge is { } h)
+                    {
+                        // the mapping reserves each page of its range not yet in the inode's reservation map (mm/hugetlb.c
+                        // hugetlb_reserve_pages; the write seal is checked first, hugetlbfs_file_mmap)
+                        for (long i = pgoff * PAGE_SIZE / h.PageSize; i < (pgoff * PAGE_SIZE + length) / h.PageSize; i++)
+                        {
+                            if (h.Reserved.Contains(i)) continue;
+                            if (h.Unregioned.Remove(i)) h.Debt++;   // the bug's page, taken unreserved, is reserved now
+                            h.Reserved.Add(i);
+                        }
+                    }
                     var m = new Mapping(_nextMap++, MapKind.Memfd, [new Seg(mf.Mem, 0, mf.Size)], pgoff * PAGE_SIZE, length, prot, mf);
                     Get(mf);
                     return Outcome.Created(AddMap(m));
@@ -89,6 +102,8 @@ public sealed partial class ReferenceModel
         if (!_maps.TryGetValue(map, out var m) || (m.Prot & PROT_WRITE) == 0 || offset < 0 || offset + 8 > m.Length)
             return Outcome.Fail(Errno.NotRun);
         if (!m.Locate(offset, out var mem, out var memOff)) return Outcome.Fail(Errno.NotRun);
+        // a hugetlb page is allocated at the first fault of a mapping of the memfd, read or write (a udmabuf's pages are pinned)
+        if (m.Kind == MapKind.Memfd) mem.Huge?.Populate(memOff / mem.Huge.PageSize);
         bool viaOffset = m.Base != 0 && m.File is DmaBuf;
         mem.Write(memOff, new Stamp(value, m.Id, m.Kind));
         mem.WrittenViaOffset |= viaOffset;
@@ -101,6 +116,7 @@ public sealed partial class ReferenceModel
         if (!_maps.TryGetValue(map, out var m) || (m.Prot & PROT_READ) == 0 || offset < 0 || offset + 8 > m.Length)
             return Outcome.Fail(Errno.NotRun);
         if (!m.Locate(offset, out var mem, out var memOff)) return Outcome.Fail(Errno.NotRun);
+        if (m.Kind == MapKind.Memfd) mem.Huge?.Populate(memOff / mem.Huge.PageSize);
         bool located = m.Base != 0 && m.File is DmaBuf || mem.WrittenViaOffset;
         if (located && Relaxed.Contains(Inv.MmapOffset))
         {
@@ -135,7 +151,7 @@ public sealed partial class ReferenceModel
         }
         if (mem.TryRead(memOff, out var s))
         {
-            if (s.Writer != m.Id) CiteAlias(m, s);
+            if (s.Writer != m.Id) CiteAlias(m, s, mem);
             // the word survived because something kept the memory alive: that lifetime rule decides the value
             CiteRead(m, mem);
             return Outcome.Success((long)s.Value);
@@ -171,12 +187,12 @@ public sealed partial class ReferenceModel
     }
 
     /// <summary>Aliasing rules a read of a word written through another mapping exercises.</summary>
-    private void CiteAlias(Mapping reader, Stamp s)
+    private void CiteAlias(Mapping reader, Stamp s, Mem mem)
     {
         if (s.Writer <= 0) return;
         Cite(Inv.Coherent);
         var kinds = (s.WriterKind, reader.Kind);
-        if (kinds is (MapKind.Memfd, MapKind.DmaBuf) or (MapKind.DmaBuf, MapKind.Memfd)) Cite(Inv.UdmaAlias);
+        if (kinds is (MapKind.Memfd, MapKind.DmaBuf) or (MapKind.DmaBuf, MapKind.Memfd)) Cite(mem.Huge != null ? Inv.UdmaHugeAlias : Inv.UdmaAlias);
         if (kinds is (MapKind.Video, MapKind.DmaBuf) or (MapKind.DmaBuf, MapKind.Video) or (MapKind.Video, MapKind.Video)
             || (reader.File is DmaBuf { Exporter: Exporter.Vb2 } && s.WriterKind == MapKind.DmaBuf))
             Cite(Inv.ExpBufAlias);
@@ -270,11 +286,79 @@ public sealed partial class ReferenceModel
 
     // ---------------------------------------------------------------- memfd / udmabuf
 
-    public Outcome MemfdCreate(long size, bool allowSealing, int seals)
+    public Outcome MemfdCreate(long size, bool allowSealing, int seals, bool hugetlb = false)
     {
+        var mem = new Mem(size, 0);
+        if (hugetlb)
+        {
+            // the harness makes hugetlb memfds only where the profile gives a pool; a size of part of a huge page is
+            // refused by ftruncate (fs/hugetlbfs/inode.c hugetlbfs_setattr)
+            if (Profile.Hugetlb is not { } hp) return Outcome.Fail(Errno.NotRun);
+            if (size % hp.PageSize != 0) return Outcome.Fail(Errno.EINVAL);
+            _huge.Add(mem.Huge = new HugeFile(hp.PageSize));
+        }
         if (seals != 0 && !allowSealing) return Outcome.Fail(Errno.EPERM);
-        var m = new MemfdFile(new Mem(size, 0), allowSealing, seals) { AccMode = O_RDWR };
+        var m = new MemfdFile(mem, allowSealing, seals) { AccMode = O_RDWR };
         return Outcome.Created(Install(m, false));
+    }
+
+    /// <summary>The hugetlb memfds of the sequence (since the last reset), for <see cref="HugetlbPool"/>.</summary>
+    private readonly List<HugeFile> _huge = new();
+
+    public Outcome HugetlbPool()
+    {
+        if (Profile.Hugetlb == null) return Outcome.Fail(Errno.NotRun);
+        long taken = 0, reserved = 0;
+        foreach (var h in _huge)
+        {
+            if (!h.Evicted)
+            {
+                taken += h.Populated.Count;
+                reserved += h.Reserved.Count(p => !h.Populated.Contains(p)) + h.Debt;
+            }
+            else
+                taken += h.Pins.Where(p => !p.Buf.Released).SelectMany(p => LongRange(p.First, p.Last)).Distinct().Count();
+        }
+        if (_huge.Count > 0) Cite(Inv.UdmaHugePool);
+        return Outcome.Success(taken, reserved);
+    }
+
+    private static IEnumerable<long> LongRange(long first, long last) { for (long i = first; i <= last; i++) yield return i; }
+
+    /// <summary>
+    /// udmabuf pins huge pages first..last of a hugetlb memfd (memfd_pin_folios): a page its page cache lacks is allocated,
+    /// using the reservation a shared mapping made or, where none did, one made for it then (mm/memfd.c memfd_alloc_folio);
+    /// the bug (as a target, and 6.12's code): taken with no reservation made, HugePages_Rsvd one lower.
+    /// </summary>
+    private void TakeHuge(HugeFile h, long first, long last)
+    {
+        for (long i = first; i <= last; i++)
+        {
+            if (h.Populated.Contains(i)) continue;
+            if (!h.Reserved.Contains(i) && !_hasActual && Broken(ModelBug2.HugetlbPinUnreserved))
+            {
+                h.Populated.Add(i);
+                h.Unregioned.Add(i);
+                h.Debt--;
+            }
+            else h.Populate(i);
+        }
+    }
+
+    /// <summary>The broken variant's segments for a range that starts inside a huge page: the first folio's part as it should
+    /// be, then each later folio from the same page offset on, for as many pages as the range still needs.</summary>
+    private static IEnumerable<Seg> SkewedFolios(Seg s, long huge)
+    {
+        long sub = s.MemOffset % huge, left = s.Length;
+        long first = Math.Min(left, huge - sub);
+        yield return new Seg(s.Mem, s.MemOffset, first);
+        left -= first;
+        for (long folio = s.MemOffset - sub + huge; left > 0; folio += huge)
+        {
+            long part = Math.Min(left, huge - sub);
+            yield return new Seg(s.Mem, folio + sub, part);
+            left -= part;
+        }
     }
 
     public Outcome UdmabufCreate(int devFd, int memfd, long offset, long size, uint flags) =>
@@ -318,8 +402,18 @@ public sealed partial class ReferenceModel
             // memfd_pin_folios: a start past loff_t's range (negative) or an end at or past i_size
             if ((ulong)it.Offset >= (ulong)m.Size || (ulong)it.Size > (ulong)m.Size - (ulong)it.Offset) return Cite(Inv.UdmaBounds, Errno.EINVAL);
             segs[i] = new Seg(m.Mem, it.Offset, it.Size);
+            // each item is pinned before the next is looked at (udmabuf_create): a later item that fails unpins them, but
+            // the pages the pin allocated stay in the memfd's page cache
+            if (m.Mem.Huge is { } h) TakeHuge(h, it.Offset / h.PageSize, (it.Offset + it.Size - 1) / h.PageSize);
         }
+        // the bug (as a target): each huge folio after a range's first starts at the first one's page offset, as if
+        // udmabuf_pin_folios did not start later folios at 0
+        if (!_hasActual && Broken(ModelBug2.HugetlbSubpageOffset))
+            segs = segs.SelectMany(s => s.Mem.Huge is { } h && s.MemOffset % h.PageSize != 0 ? SkewedFolios(s, h.PageSize) : [s]).ToArray();
         var d = NewDmaBuf(Exporter.Udmabuf, segs, (long)(pgcnt * PAGE_SIZE), O_RDWR);
+        foreach (var it in items)
+            if (TryFile(it.Memfd, out var hf) && hf is MemfdFile { Mem.Huge: { } h })
+                h.Pins.Add((d, it.Offset / h.PageSize, (it.Offset + it.Size - 1) / h.PageSize));
         if (!single) Cite(Inv.UdmaList);
         Cite(Inv.UdmaRdwr);
         return Outcome.Created(Install(d, (flags & UDMABUF_FLAGS_CLOEXEC) != 0));

@@ -167,6 +167,7 @@ public sealed partial class ReferenceModel : IBufferTarget
         _nextFd = 3; _nextMap = 1;
         _nextCtx = 1;
         _vgemFences.Clear();
+        _huge.Clear();
         _rng = _rngAtLoad;
         _contents = ContentsSeed(_rngAtLoad);
     }
@@ -245,6 +246,9 @@ public sealed partial class ReferenceModel : IBufferTarget
                 break;
             case MemfdFile m:
                 m.Mem.Orphaned = true;
+                // the last reference to a hugetlb memfd's inode: its reservations go, and its pages go back to the pool but for
+                // those a udmabuf still pins (fs/hugetlbfs/inode.c hugetlbfs_evict_inode, remove_inode_hugepages)
+                if (m.Mem.Huge is { } h) { h.Evicted = true; h.Debt = 0; h.Reserved.Clear(); h.Unregioned.Clear(); }
                 break;
             case DevFile { Kind: DevKind.Drm } drm:
                 ReleaseDrmFile(drm);

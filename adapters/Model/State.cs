@@ -49,6 +49,31 @@ internal sealed class Mem(long size, ulong? initial)
     /// <summary>A coded frame the harness wrote (WriteFrame) starting at byte Offset of this memory, of resolution index Res and
     /// Length bytes, intact since (no word of its header written over); null when none is.</summary>
     public (long Offset, int Res, long Length)? Frame;
+    /// <summary>A hugetlb memfd's memory: which of its huge pages the pool gave it and which are reserved; null for any other.</summary>
+    public HugeFile? Huge;
+}
+
+/// <summary>
+/// The hugetlb pool's view of one hugetlb memfd (UDMABUF-HUGE-2), by huge page index: Populated, the pages its page cache holds
+/// (taken from HugePages_Free); Reserved, those a shared mapping or an allocation reserved (its inode's reservation map);
+/// HugePages_Rsvd counts the reserved ones not populated. Pins: the pages each udmabuf pinned, which stay taken after the
+/// memfd is gone (Evicted) until that udmabuf is. Debt and Unregioned belong to the broken behaviour only (a page taken
+/// with no reservation made: HugePages_Rsvd one lower, the page not in the reservation map).
+/// </summary>
+internal sealed class HugeFile(long pageSize)
+{
+    public readonly long PageSize = pageSize;
+    public readonly HashSet<long> Populated = new(), Reserved = new(), Unregioned = new();
+    public int Debt;
+    public bool Evicted;
+    public readonly List<(DmaBuf Buf, long First, long Last)> Pins = new();
+
+    /// <summary>A fault (or a pin) put huge page idx in the page cache, using its reservation.</summary>
+    public void Populate(long idx)
+    {
+        if (Evicted || !Populated.Add(idx)) return;
+        Reserved.Add(idx);
+    }
 }
 
 /// <summary>A word written through some mapping; Writer names the mapping, WriterKind what it maps.</summary>
@@ -106,6 +131,7 @@ internal sealed class DevFile(DevKind kind, HeapProfile? heap, DrmProfile? drm =
     public List<Fence?>? FenceIds;
 }
 
+/// <summary>A memfd; its Mem's <see cref="Mem.Huge"/> is set for a hugetlb one.</summary>
 internal sealed class MemfdFile(Mem mem, bool allowSealing, int seals) : OFile
 {
     public readonly Mem Mem = mem;
