@@ -268,8 +268,12 @@ public interface IBufferTarget : IProcessCalls, IDisposable
     Outcome HugetlbPool();
     /// <summary>UDMABUF_CREATE. Handle = returned fd.</summary>
     Outcome UdmabufCreate(int devFd, int memfd, long offset, long size, uint flags);
-    /// <summary>UDMABUF_CREATE_LIST. Handle = returned fd.</summary>
-    Outcome UdmabufCreateList(int devFd, uint flags, IReadOnlyList<UdmabufItem> items);
+    /// <summary>
+    /// UDMABUF_CREATE_LIST with <paramref name="items"/> as the list. Handle = returned fd. <paramref name="count"/>: the
+    /// header's count where it is not the number of items (0: it is), for a count past list_limit that the kernel must refuse
+    /// before it reads the list (EINVAL, UDMABUF-LIST-4), of which only the items given are in memory.
+    /// </summary>
+    Outcome UdmabufCreateList(int devFd, uint flags, IReadOnlyList<UdmabufItem> items, uint count = 0);
 
     // ---- DRM PRIME --------------------------------------------------------------------------------
     /// <summary>DRM_IOCTL_MODE_CREATE_DUMB(width, height, bpp), DRM_IOCTL_PRIME_HANDLE_TO_FD(flags), then

@@ -338,6 +338,10 @@ public sealed record TargetProfile(
 
     public static IReadOnlyList<TargetProfile> BuiltIn { get; } = [VividLike, LegacyVb2, VividMplane, Vim2mLike, VividOutput, VividMplaneOutput, VicodecEncoderLike, VicodecDecoderLike];
 
+    /// <summary>udmabuf's list_limit module parameter (/sys/module/udmabuf/parameters/list_limit, default 1024): the most items
+    /// UDMABUF_CREATE_LIST takes (UDMABUF-LIST-4). The admin's setting, read through the documented parameter.</summary>
+    public int UdmabufListLimit { get; init; } = 1024;
+
     /// <summary>Huge pages the udmabuf certification may put under hugetlb memfds (precondition device:hugetlb), or null where
     /// none are free (no pool: the hugetlb rules are not exercised, with that reason).</summary>
     public HugetlbProfile? Hugetlb { get; init; }

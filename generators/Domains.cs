@@ -426,6 +426,13 @@ public static class Domains
         Name = "memfd backing", Source = "memfd_create(2) MFD_HUGETLB; drivers/dma-buf/udmabuf.c (a shmem or hugetlbfs memfd)",
     };
 
+    /// <summary>A hugetlb memfd's size, from the huge page size: whole huge pages (hugetlbfs refuses a part of one).</summary>
+    public static readonly Domain<Func<long, long>> MemfdHugeSize = new(
+        Ok<Func<long, long>>(2, h => h, "one huge page"), Ok<Func<long, long>>(1, h => 2 * h, "two huge pages"))
+    {
+        Name = "hugetlb memfd size", Source = "fs/hugetlbfs/inode.c hugetlbfs_setattr (a size of whole huge pages); the profile's Hugepagesize",
+    };
+
     public static readonly Domain<int> MemfdSeals = new(
         Ok(10, F_SEAL_SHRINK, "F_SEAL_SHRINK"), Ok(3, F_SEAL_SHRINK | F_SEAL_GROW, "F_SEAL_SHRINK|F_SEAL_GROW"),
         Bad(2, F_SEAL_SHRINK | F_SEAL_WRITE, "F_SEAL_SHRINK|F_SEAL_WRITE"), Bad(2, F_SEAL_SHRINK | F_SEAL_FUTURE_WRITE, "F_SEAL_SHRINK|F_SEAL_FUTURE_WRITE"), Bad(2, 0, "none"))
@@ -468,6 +475,20 @@ public static class Domains
     public static readonly Domain<uint> UdmabufListFlags = new(Ok(1, UDMABUF_FLAGS_CLOEXEC, "UDMABUF_FLAGS_CLOEXEC"), Ok(1, 0u))
     {
         Name = "udmabuf_create_list.flags", Source = "include/uapi/linux/udmabuf.h (UDMABUF_FLAGS_CLOEXEC)",
+    };
+
+    /// <summary>Now and then a UDMABUF_CREATE_LIST's header count is set apart from its items, from list_limit (the profile's
+    /// <see cref="Adapters.TargetProfile.UdmabufListLimit"/>): exactly the limit and one past it (the drawn items repeated
+    /// to that count), 2^31 and 2^32 - 1 (the drawn items alone in memory: the count must be refused before the list is
+    /// read). Drawn from a stream of its own, so sequences without such a step are as they were.</summary>
+    public static readonly Domain<Func<int, uint>> UdmabufListLimits = new(
+        Ok<Func<int, uint>>(60, _ => 0u, "as drawn"),
+        Ok<Func<int, uint>>(1, l => (uint)l, "list_limit (the items repeated)"),
+        Bad<Func<int, uint>>(1, l => (uint)l + 1, "list_limit + 1 (the items repeated)"),
+        Bad<Func<int, uint>>(1, _ => 1u << 31, "2^31 (the items alone in memory)"),
+        Bad<Func<int, uint>>(1, _ => uint.MaxValue, "2^32 - 1 (the items alone in memory)"))
+    {
+        Name = "udmabuf_create_list.count at list_limit", Source = "drivers/dma-buf/udmabuf.c udmabuf_ioctl_create_list (head.count > list_limit: EINVAL, before memdup_user)",
     };
 
     public static readonly Domain<int> UdmabufListCount = new(Bad(1, 0, "0 (an empty list)"), Ok(4, 1), Ok(4, 2), Ok(2, 3))

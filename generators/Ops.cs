@@ -803,7 +803,7 @@ public sealed record DrmDumbExport(
 /// <summary>A memfd of Size bytes with Seals added: shmem, or with Hugetlb a hugetlbfs file of the default huge page size
 /// (MFD_HUGETLB; Size then whole huge pages, drawn apart from the rest: <see cref="Domains.MemfdHugetlb"/>).</summary>
 public sealed record MemfdCreate(
-    [DrawnFrom(nameof(Domains.MemfdSize))] long Size,
+    [DrawnFrom(nameof(Domains.MemfdSize)), DrawnFrom(nameof(Domains.MemfdHugeSize))] long Size,
     [DrawnFrom(nameof(Domains.MemfdAllowSealing))] bool AllowSealing,
     [DrawnFrom(nameof(Domains.MemfdSeals))] int Seals,
     [DrawnFrom(nameof(Domains.MemfdHugetlb))] bool Hugetlb = false) : Op
@@ -856,11 +856,20 @@ public sealed record UdmabufCreate(
 
 public readonly record struct ListItem(Var Memfd, long Offset, long Size);
 
+/// <summary>UDMABUF_CREATE_LIST of Items; with Count (not 0) the header's count is Count, and the list in memory is the items
+/// repeated to Count where that is at most <see cref="Materialized"/>, the items alone past it (UDMABUF-LIST-4).</summary>
 public sealed record UdmabufCreateList(
     Var Dev,
     [DrawnFrom(nameof(Domains.UdmabufListFlags))] uint Flags,
-    [DrawnFrom(nameof(Domains.UdmabufRange))] [DrawnFrom(nameof(Domains.UdmabufListCount))] ImmutableArray<ListItem> Items) : Op
+    [DrawnFrom(nameof(Domains.UdmabufRange))] [DrawnFrom(nameof(Domains.UdmabufListCount))] ImmutableArray<ListItem> Items,
+    [DrawnFrom(nameof(Domains.UdmabufListLimits))] uint Count = 0) : Op
 {
+    /// <summary>The most items a list holds in memory (a count past it is sent with the drawn items alone).</summary>
+    public const uint Materialized = 1 << 16;
+
+    /// <summary>The items in memory: Items, or Items repeated to Count where Count is at most <see cref="Materialized"/>.</summary>
+    public IEnumerable<ListItem> Sent => Count == 0 || Count > Materialized || Items.Length == 0 ? Items
+        : Enumerable.Range(0, (int)Count).Select(i => Items[i % Items.Length]);
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "udmabuf";
     public override bool Creates => true;
@@ -869,19 +878,23 @@ public sealed record UdmabufCreateList(
     protected override Outcome Call(IBufferTarget t, Env env)
     {
         if (!env.Resolve(Dev, out var d)) return NotRun;
-        var items = new UdmabufItem[Items.Length];
+        var sent = Sent.ToList();
+        var items = new UdmabufItem[sent.Count];
         for (int i = 0; i < items.Length; i++)
         {
-            if (!env.Resolve(Items[i].Memfd, out var m)) return NotRun;
-            items[i] = new UdmabufItem(m, Items[i].Offset, Items[i].Size);
+            if (!env.Resolve(sent[i].Memfd, out var m)) return NotRun;
+            items[i] = new UdmabufItem(m, sent[i].Offset, sent[i].Size);
         }
-        return t.UdmabufCreateList(d, Flags, items);
+        return t.UdmabufCreateList(d, Flags, items, Count != 0 && Count != items.Length ? Count : 0);
     }
     public override Op MapVars(Func<Var, Var> f) =>
         this with { Dev = f(Dev), Items = Items.Select(i => i with { Memfd = f(i.Memfd) }).ToImmutableArray() };
-    public override string Text => $"v{Id} = ioctl({Dev}, UDMABUF_CREATE_LIST, {{.flags = 0x{Flags:x}, .count = {Items.Length}, .list = {{{string.Join(", ", Items.Select(i => $"{{{i.Memfd}, {UdmabufCreate.U64(i.Offset)}, {UdmabufCreate.U64(i.Size)}}}"))}}}}})";
+    public override string Text => $"v{Id} = ioctl({Dev}, UDMABUF_CREATE_LIST, {{.flags = 0x{Flags:x}, .count = {(Count != 0 ? Count : Items.Length)}, .list = {{{string.Join(", ", Items.Select(i => $"{{{i.Memfd}, {UdmabufCreate.U64(i.Offset)}, {UdmabufCreate.U64(i.Size)}}}"))}}}{ListTail}}})";
+    /// <summary>What follows the drawn items in the list, where Count is not their number.</summary>
+    private string ListTail => Count == 0 || Count == Items.Length ? "" : Count <= Materialized ? " repeated" : " only";
     public override IEnumerable<Op> Simplify()
     {
+        if (Count != 0) yield return this with { Count = 0 };
         for (int i = 0; i < Items.Length && Items.Length > 1; i++) yield return this with { Items = Items.RemoveAt(i) };
     }
 }

@@ -140,6 +140,8 @@ public sealed class SequenceGenerator
         // and whether a memfd is a hugetlb one (Domains.MemfdHugetlb) from a fifth
         var hugeRng = new Rng(seed ^ 0x2000_0000_4B1D_F00DUL);
         int hugePages = 0;
+        // and a list's header count at list_limit's boundaries (Domains.UdmabufListLimits) from a sixth
+        var listRng = new Rng(seed ^ 0x0000_0400_0000_0401UL);
         var model = _model;
         var ops = ImmutableArray.CreateBuilder<Op>(length);
         int nextId = 1;
@@ -156,15 +158,18 @@ public sealed class SequenceGenerator
             if (op is QBuf qb && RawOutput(qb) && Draw(Domains.QBufPlaneFields, ref fieldsRng) is var pf && pf != PlaneFields.Format
                 && (IsMultiPlanar(qb.Type) || env.Resolve(qb.Fd, out var qfd) && env.Resolve(qb.Mem, out var qmem) && model.StoredLengthHolds(qfd, qb.Type, qb.Index, qmem)))
                 op = qb with { Fields = pf };
-            // now and then, in the hugetlb family, a memfd is a hugetlb one, of whole huge pages (one, or two for a memfd of more
-            // than a page), while the sequence's hugetlb memfds fit the pool the profile gives (UDMABUF-HUGE-1, -2)
+            // now and then, in the hugetlb family, a memfd is a hugetlb one, of whole huge pages, while the sequence's hugetlb
+            // memfds fit the pool the profile gives (UDMABUF-HUGE-1, -2)
             if (op is MemfdCreate mc && _hugeFamily && Profile.Hugetlb is { } hp && Draw(Domains.MemfdHugetlb, ref hugeRng)
-                && (mc.Size > PAGE_SIZE ? 2 : 1) is var hn && hugePages + hn <= hp.Pages)
+                && Draw(Domains.MemfdHugeSize, ref hugeRng)(hp.PageSize) is var hs && hugePages + hs / hp.PageSize <= hp.Pages)
             {
-                op = mc with { Hugetlb = true, Size = hn * hp.PageSize };
-                hugePages += hn;
+                op = mc with { Hugetlb = true, Size = hs };
+                hugePages += (int)(hs / hp.PageSize);
             }
             op = WholeHugeMap(op, vars);
+            // now and then a list's header count is list_limit, one past it, or far past it (UDMABUF-LIST-4)
+            if (op is UdmabufCreateList ul && Draw(Domains.UdmabufListLimits, ref listRng)(Profile.UdmabufListLimit) is var lc and not 0)
+                op = ul with { Count = lc };
             // now and then the argument of an ioctl that writes its new fd back lies in a read-only page (DMABUF-FAIL-1)
             if (op.CopiesOutFd && Draw(Domains.ArgPage, ref argRng)) op = op with { ReadOnlyArg = true };
             // and now and then a create ioctl runs with the fd table full (DMABUF-FAIL-2)
@@ -435,7 +440,7 @@ public sealed class SequenceGenerator
                 vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = x.Size, AccMode = O_RDWR, Device = "udmabuf" });
                 break;
             case UdmabufCreateList x:
-                vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = x.Items.Sum(i => i.Size), AccMode = O_RDWR, Device = "udmabuf" });
+                vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = x.Sent.Sum(i => i.Size), AccMode = O_RDWR, Device = "udmabuf" });
                 break;
             case MemfdCreate x:
                 vars.Add(new V(new Var(op.Id), K.Memfd) { Size = x.Size, AccMode = O_RDWR, Sealed = (x.Seals & F_SEAL_WRITE) == 0, Device = x.Hugetlb ? "hugetlb" : "" });

@@ -758,12 +758,28 @@ public static class CReproducer
         private static string U64(long v) => v is >= 0 and <= int.MaxValue ? $"{v}" : $"0x{(ulong)v:x}ULL";
         public string Visit(UdmabufCreateList op)
         {
+            if (op.Count != 0 && op.Count != op.Items.Length) return LongList(op);
             var sb = new StringBuilder("{\n");
             sb.Append($"\tunion {{\n\t\tstruct udmabuf_create_list head;\n\t\tchar bytes[sizeof(struct udmabuf_create_list) + {op.Items.Length} * sizeof(struct udmabuf_create_item)];\n\t}} l;\n\n");
             sb.Append($"\tmemset(&l, 0, sizeof(l));\n\tl.head.flags = 0x{op.Flags:x};\n\tl.head.count = {op.Items.Length};\n");
             for (int i = 0; i < op.Items.Length; i++)
                 sb.Append($"\tl.head.list[{i}].memfd = {Fd(op.Items[i].Memfd)};\n\tl.head.list[{i}].offset = {U64(op.Items[i].Offset)};\n\tl.head.list[{i}].size = {U64(op.Items[i].Size)};\n");
             sb.Append($"\to = new_fd(xioctl({Fd(op.Dev)}, UDMABUF_CREATE_LIST, &l), {slots.Of(op)});\n}}");
+            return sb.ToString();
+        }
+
+        /// <summary>A list whose header count is not its drawn items': the items repeated to the count where the op holds them
+        /// so (<see cref="UdmabufCreateList.Materialized"/>), else the items alone with the count past them.</summary>
+        private string LongList(UdmabufCreateList op)
+        {
+            long n = op.Sent.LongCount();
+            var sb = new StringBuilder("{\n");
+            sb.Append($"\tstatic const struct {{ int slot; __u64 offset, size; }} item[] = {{ {string.Join(", ", op.Items.Select(i => $"{{ {slots.Of(i.Memfd)}, {U64(i.Offset)}, {U64(i.Size)} }}"))} }};\n");
+            sb.Append($"\tstruct udmabuf_create_list *l = calloc(1, sizeof(*l) + {n} * sizeof(struct udmabuf_create_item));\n\tunsigned int i;\n\n");
+            sb.Append($"\tif (!l)\n\t\tabort();\n\tl->flags = 0x{op.Flags:x};\n");
+            sb.Append($"\tl->count = {op.Count}u;   /* {(op.Count <= UdmabufCreateList.Materialized ? $"the {op.Items.Length} item(s) below, repeated" : $"only the {op.Items.Length} item(s) below are in memory")} */\n");
+            sb.Append($"\tfor (i = 0; i < {n}u; i++) {{\n\t\tl->list[i].memfd = (int)h[item[i % {op.Items.Length}].slot];\n\t\tl->list[i].offset = item[i % {op.Items.Length}].offset;\n\t\tl->list[i].size = item[i % {op.Items.Length}].size;\n\t}}\n");
+            sb.Append($"\to = new_fd(xioctl({Fd(op.Dev)}, UDMABUF_CREATE_LIST, l), {slots.Of(op)});\n\tfree(l);\n}}");
             return sb.ToString();
         }
 

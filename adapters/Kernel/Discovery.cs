@@ -94,9 +94,9 @@ public static unsafe class Discovery
                     long limit = UdmabufSizeLimit();
                     var huge = HugetlbPool();
                     units.Add(new CertUnit($"{path} (udmabuf)", path, "udmabuf",
-                        new TargetProfile($"kernel:{path}", kernel, [], [], "udmabuf", limit) { Hugetlb = huge }, ["udmabuf", "dmabuf"],
+                        new TargetProfile($"kernel:{path}", kernel, [], [], "udmabuf", limit) { Hugetlb = huge, UdmabufListLimit = UdmabufListLimit() }, ["udmabuf", "dmabuf"],
                         new Dictionary<string, string> { ["udmabuf"] = path },
-                        [$"size_limit_mb {limit >> 20}", huge != null ? $"hugetlb memfds: {huge.Pages} huge page(s) of {huge.PageSize >> 10} KiB" : "hugetlb memfds: none (HugePages_Free 0)"]));
+                        [$"size_limit_mb {limit >> 20}, list_limit {UdmabufListLimit()}", huge != null ? $"hugetlb memfds: {huge.Pages} huge page(s) of {huge.PageSize >> 10} KiB" : "hugetlb memfds: none (HugePages_Free 0)"]));
                     break;
                 case "drm":
                     if (System.IO.Path.GetFileName(path).StartsWith("renderD", StringComparison.Ordinal))
@@ -290,6 +290,13 @@ public static unsafe class Discovery
         }
         catch (IOException) { }
         return null;
+    }
+
+    /// <summary>udmabuf's list_limit parameter (UDMABUF_CREATE_LIST's most items), 1024 where it cannot be read.</summary>
+    public static int UdmabufListLimit()
+    {
+        const string p = "/sys/module/udmabuf/parameters/list_limit";
+        return File.Exists(p) && int.TryParse(File.ReadAllText(p).Trim(), out var n) ? n : 1024;
     }
 
     public static long UdmabufSizeLimit()

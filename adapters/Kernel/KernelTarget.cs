@@ -448,13 +448,13 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         return Track(r, new FdInfo(Kind.DmaBuf, O_RDWR, Exporter: Exporter.Udmabuf));
     }
 
-    public Outcome UdmabufCreateList(int devFd, uint flags, IReadOnlyList<UdmabufItem> items)
+    public Outcome UdmabufCreateList(int devFd, uint flags, IReadOnlyList<UdmabufItem> items, uint count = 0)
     {
         int bytes = sizeof(udmabuf_create_list) + items.Count * sizeof(udmabuf_create_item);
         var buf = stackalloc byte[bytes];
         var head = (udmabuf_create_list*)buf;
         head->flags = flags;
-        head->count = (uint)items.Count;
+        head->count = count != 0 ? count : (uint)items.Count;
         var list = (udmabuf_create_item*)(buf + sizeof(udmabuf_create_list));
         for (int i = 0; i < items.Count; i++)
             list[i] = new udmabuf_create_item { memfd = (uint)items[i].Memfd, offset = (ulong)items[i].Offset, size = (ulong)items[i].Size };

@@ -85,6 +85,7 @@ public enum ModelBug2 : long
     QBufKeepsFields = 1 << 5,
     HugetlbPinUnreserved = 1 << 6,
     HugetlbSubpageOffset = 1 << 7,
+    UdmabufListLimitOffByOne = 1 << 8,
 }
 
 /// <summary>One invariant a broken variant breaks, and the length its counterexample must shrink to.</summary>
@@ -250,6 +251,8 @@ public sealed record BrokenVariant(string Name, ModelBug Bug, string Description
             "UDMABUF_CREATE on a hugetlb memfd takes each huge page the memfd does not hold yet from the pool with no reservation made for it, so HugePages_Rsvd drops one below the reservations left (6.12's memfd_alloc_folio, until 'mm/memfd: reserve hugetlb folios before allocation')") { Bug2 = ModelBug2.HugetlbPinUnreserved },
         new("udmabuf-hugetlb-subpage-offset", ModelBug.None, Inv.UdmaHugeAlias, 6,
             "a udmabuf whose range starts inside a huge page of a hugetlb memfd maps every later huge page from that same page offset on, not from its start: its pages past the first huge page show the memfd's bytes some pages further on") { Bug2 = ModelBug2.HugetlbSubpageOffset },
+        new("udmabuf-list-limit-off-by-one", ModelBug.None, Inv.UdmaListLimit, 3,
+            "UDMABUF_CREATE_LIST takes list_limit + 1 items (the limit compared with >= one too late), where a count above list_limit must be refused with EINVAL") { Bug2 = ModelBug2.UdmabufListLimitOffByOne },
         new("close-races", ModelBug.CloseRaces, Inv.Linearizable, 4,
             "close(2) looks the fd up outside the fd table's lock: of two threads closing one fd at once, both succeed (a double fput) where exactly one must get EBADF"),
         new("seek-cur-and-no-dedupe", ModelBug.LlseekAcceptsSeekCur | ModelBug.PrimeImportNoDedupe,

@@ -364,13 +364,20 @@ public sealed partial class ReferenceModel
     public Outcome UdmabufCreate(int devFd, int memfd, long offset, long size, uint flags) =>
         UdmabufCreateList(devFd, flags, [new UdmabufItem(memfd, offset, size)], single: true);
 
-    public Outcome UdmabufCreateList(int devFd, uint flags, IReadOnlyList<UdmabufItem> items) =>
-        UdmabufCreateList(devFd, flags, items, single: false);
+    public Outcome UdmabufCreateList(int devFd, uint flags, IReadOnlyList<UdmabufItem> items, uint count = 0) =>
+        UdmabufCreateList(devFd, flags, items, single: false, count);
 
-    private Outcome UdmabufCreateList(int devFd, uint flags, IReadOnlyList<UdmabufItem> items, bool single)
+    private Outcome UdmabufCreateList(int devFd, uint flags, IReadOnlyList<UdmabufItem> items, bool single, uint count = 0)
     {
         if (!TryFile(devFd, out var f)) return Cite(Inv.DmaBufBadFd, Errno.EBADF);
         if (f is not DevFile { Kind: DevKind.Udmabuf }) return Outcome.Fail(Errno.ENOTTY);
+        // the header's count against list_limit, before the list is read (udmabuf_ioctl_create_list: a __u32 against the
+        // int parameter); the bug (as a target): one item more is let through
+        ulong listed = count != 0 ? count : (ulong)items.Count;
+        if (!single && listed > (ulong)Profile.UdmabufListLimit + (!_hasActual && Broken(ModelBug2.UdmabufListLimitOffByOne) ? 1UL : 0))
+            return Cite(Inv.UdmaListLimit, Errno.EINVAL);
+        if (!single && listed == (ulong)Profile.UdmabufListLimit) Cite(Inv.UdmaListLimit);
+        if (count != 0 && count != items.Count) return Outcome.Fail(Errno.NotRun);   // the harness sends such a count only past the limit
         // offsets and sizes are __u64 (a negative long is a value near 2^64); the page count is kept in 64 bits and checked
         // after each item, so it cannot wrap (udmabuf_create: pgoff_t pgcnt, pglimit)
         ulong pglimit = (ulong)Profile.UdmabufSizeLimit / PAGE_SIZE, pgcnt = 0;
