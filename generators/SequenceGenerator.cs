@@ -168,7 +168,8 @@ public sealed class SequenceGenerator
             }
             op = WholeHugeMap(op, vars);
             // now and then a list's header count is list_limit, one past it, or far past it (UDMABUF-LIST-4)
-            if (op is UdmabufCreateList ul && Draw(Domains.UdmabufListLimits, ref listRng)(Profile.UdmabufListLimit) is var lc and not 0)
+            // (a list of items: an empty one has nothing to repeat, and its count is UDMABUF-LIST-2's)
+            if (op is UdmabufCreateList { Items.Length: > 0 } ul && Draw(Domains.UdmabufListLimits, ref listRng)(Profile.UdmabufListLimit) is var lc and not 0)
                 op = ul with { Count = lc };
             // now and then the argument of an ioctl that writes its new fd back lies in a read-only page (DMABUF-FAIL-1)
             if (op.CopiesOutFd && Draw(Domains.ArgPage, ref argRng)) op = op with { ReadOnlyArg = true };

@@ -758,7 +758,7 @@ public static class CReproducer
         private static string U64(long v) => v is >= 0 and <= int.MaxValue ? $"{v}" : $"0x{(ulong)v:x}ULL";
         public string Visit(UdmabufCreateList op)
         {
-            if (op.Count != 0 && op.Count != op.Items.Length) return LongList(op);
+            if (op.Count != 0 && op.Count != op.Items.Length && op.Items.Length > 0) return LongList(op);   // (with no items the harness sends nothing)
             var sb = new StringBuilder("{\n");
             sb.Append($"\tunion {{\n\t\tstruct udmabuf_create_list head;\n\t\tchar bytes[sizeof(struct udmabuf_create_list) + {op.Items.Length} * sizeof(struct udmabuf_create_item)];\n\t}} l;\n\n");
             sb.Append($"\tmemset(&l, 0, sizeof(l));\n\tl.head.flags = 0x{op.Flags:x};\n\tl.head.count = {op.Items.Length};\n");
