@@ -37,6 +37,23 @@ public class SuiteTests(ITestOutputHelper output)
         Assert.False(legacy.Failed);
     }
 
+    [Fact]
+    public void On_udmabuf_alone_the_rules_no_call_of_it_can_reach_are_skips_with_their_reason()
+    {
+        // udmabuf's own unit, as discovery makes it: every dma-buf is O_RDWR and UDMABUF_CREATE returns its fd
+        var unit = new TargetProfile("kernel:/dev/udmabuf", "6.12.118", [], [], "udmabuf", 64L << 20);
+        var r = Engine.Run("model", new ReferenceModel(unit), new RunOptions { Sequences = 100, Areas = ["udmabuf", "dmabuf"] }, Cat);
+        foreach (var id in new[] { "DMABUF-MMAP-3", "DMABUF-MMAP-4", "DMABUF-FAIL-1" })
+        {
+            var v = r.Invariants.Single(i => i.Invariant.Id == id);
+            Assert.Equal(Verdict.Skip, v.Verdict);
+            Assert.Contains(id == "DMABUF-FAIL-1" ? "returns its fd" : "O_RDWR", v.Reason);
+        }
+        // where a heap is, they are judged
+        var heap = Engine.Run("model", new ReferenceModel(TargetProfile.VividLike), new RunOptions { Sequences = 300, Areas = ["heap", "dmabuf"] }, Cat);
+        Assert.All(heap.Invariants.Where(i => i.Invariant.Id is "DMABUF-MMAP-3" or "DMABUF-MMAP-4" or "DMABUF-FAIL-1"), i => Assert.Equal(Verdict.Pass, i.Verdict));
+    }
+
     public static TheoryData<string> Variants => new(BrokenVariant.All.Select(v => v.Name));
 
     [Theory]

@@ -117,6 +117,6 @@ public static class Precondition
 {
     // no kernel-version token: a behaviour that changed because a bug was fixed is a known issue
     // (spec/known-issues.json), so an older kernel is reported as having the bug, never as exempt
-    private static readonly string[] Prefixes = ["cap:", "nocap:", "memory:", "ioctl:", "noioctl:", "device:", "queue:", "io:", "kernel:"];
+    private static readonly string[] Prefixes = ["cap:", "nocap:", "memory:", "ioctl:", "noioctl:", "device:", "queue:", "io:", "kernel:", "calls:"];
     public static bool IsWellFormed(string token) => Prefixes.Any(p => token.StartsWith(p, StringComparison.Ordinal) && token.Length > p.Length);
 }
