@@ -22,7 +22,7 @@ public static class SuiteCommandLine
     public static readonly IReadOnlyList<(int Code, string Meaning)> ExitCodes =
     [
         (0, "every applicable invariant held (known kernel issues alone included, unless --strict); --replay: the failure did not reproduce"),
-        (1, "an invariant failed outside the known kernel issues, or resources leaked, or nothing was judged (every selected invariant skipped or not exercised; --strict: also a known issue or an invariant not exercised); --replay: the failure reproduced"),
+        (1, "an invariant failed outside the known kernel issues, or resources leaked, or nothing was judged (every selected invariant skipped or not exercised; --strict: also a known issue or an invariant not exercised; --baseline: also anything regressed against it); --replay: the failure reproduced"),
         (2, "usage or environment error: a bad option, a missing or wrong device, an unwritable path, a corrupt replay file"),
         (3, "a hung driver (an op did not return within --op-timeout), or in the lab VM a kernel WARNING, BUG, Oops or panic"),
         (4, "the lab VM hung or ran out of --vm-timeout"),
@@ -48,6 +48,7 @@ public static class SuiteCommandLine
     public static readonly Option<int> Sample = Ranged("--sample", "N", "with --target kernel: also write N passing sequences per device with their C programs to OUT/samples/ (the C round trip)", 1, 100_000);
     public static readonly Option<string> CheckKtap = new("--check-ktap") { HelpName = "FILE", Description = "validate a KTAP file against Documentation/dev-tools/ktap.rst and exit" };
     public static readonly Option<string> Expectations = new("--expectations") { HelpName = "FILE", Description = "with a kernel target: a lab's own known kernel issues (the format of spec/known-issues.json), added to the suite's list; a failure they describe is KNOWN (KTAP XFAIL), never a pass" };
+    public static readonly Option<string> Baseline = new("--baseline") { HelpName = "FILE", Description = "compare with an earlier run's results.json (last night's, a release's): per device and invariant, new failures, newly known issues, fixed, still failing (the same counterexample or another), newly and no longer exercised, and both sides' kernel and suite versions; printed, and written to OUT/regressions.json; exit 1 when anything regressed (a new failure, a newly known issue, a device missing)" };
     public static readonly Option<bool> Strict = new("--strict") { Description = "exit 1 also when an invariant failed only as a known kernel issue, or an applicable invariant was not exercised (for labs and CI)" };
     public static readonly Option<bool> ListVariants = new("--list-variants") { Description = "list the broken model variants and exit" };
     public static readonly Option<bool> ListInvariants = new("--list-invariants") { Description = "list the catalog (or, with --area/--id, those invariants) and exit" };
@@ -98,7 +99,7 @@ public static class SuiteCommandLine
         foreach (var h in root.Options.OfType<HelpOption>())
             foreach (var alias in h.Aliases.Where(a => a.StartsWith('/')).ToList()) h.Aliases.Remove(alias);
         foreach (var o in new Option[] { Target, Device, Profile, Seed, Sequences, Time, MaxLength, Area, Id, Property, SlowOps, OpTimeout, Out, ReproRuns,
-                     Replay, EmitC, Sample, Expectations, Strict, Quiet, Trace, CheckKtap, ListVariants, ListInvariants, ListDomains, RenderSpec, Bench, EmitHeaders, Version,
+                     Replay, EmitC, Sample, Expectations, Baseline, Strict, Quiet, Trace, CheckKtap, ListVariants, ListInvariants, ListDomains, RenderSpec, Bench, EmitHeaders, Version,
                      Kernel, Module, ModuleArgs, VmTimeout, VmMem })
             root.Options.Add(o);
         return root;
@@ -215,6 +216,15 @@ public static class SuiteCommandLine
             catch (InvalidDataException e) { throw new Program.UsageException($"--expectations: {e.Message}"); }
         }
 
+        string? baseline = r.GetValue(Baseline);
+        if (baseline != null)
+        {
+            if (Has(Replay)) throw new Program.UsageException("--baseline compares a run's results: it does not go with --replay");
+            try { RegressionDiff.Load(baseline).Dispose(); }
+            catch (InvalidDataException e) { throw new Program.UsageException($"--baseline: {e.Message}"); }
+            baseline = Path.GetFullPath(baseline);
+        }
+
         string? mode = modes.FirstOrDefault() is { } m && m != Replay ? m.Name : null;
         string? modeArg = mode switch { "--check-ktap" => r.GetValue(CheckKtap), "--render-spec" => r.GetValue(RenderSpec), "--emit-headers" => r.GetValue(EmitHeaders), _ => null };
         if (mode is "--check-ktap" or "--render-spec" or "--emit-headers" && string.IsNullOrEmpty(modeArg)) throw new Program.UsageException($"{mode} needs a file name");
@@ -222,7 +232,7 @@ public static class SuiteCommandLine
         return new Program.Cli(target, profile, o, r.GetValue(Out) ?? "out", mode, modeArg)
         {
             Devices = devices, OpTimeout = Has(OpTimeout) ? r.GetValue(OpTimeout) : 20, Replay = r.GetValue(Replay), EmitC = r.GetValue(EmitC),
-            Sample = Has(Sample) ? r.GetValue(Sample) : 0, TargetGiven = targetGiven, Known = known, Strict = Has(Strict),
+            Sample = Has(Sample) ? r.GetValue(Sample) : 0, TargetGiven = targetGiven, Known = known, Strict = Has(Strict), Baseline = baseline,
             OutGiven = Has(Out), Quiet = Has(Quiet), Trace = Has(Trace),
             Lab = target == "vm" ? LabFrom(args, r) : null,
         };

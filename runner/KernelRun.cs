@@ -138,12 +138,13 @@ public static class KernelRun
         }
         if (cli.Sample > 0) return 0;
         Results.WriteRun(units, catalog, cli.OutDir, output, found.Kernel);
+        bool regressed = Results.CompareBaseline(cli.Baseline, cli.OutDir, output);
         output.WriteLine();
         bool failed = results.Any(r => r.Failed), known = results.Any(r => r.HasKnown);
         output.WriteLine($"# kernel run: {found.Units.Count} device(s), {(failed ? "FAILED" : known ? "no failure outside the known kernel issues" : "all certified invariants pass")}" +
             $"{(known ? $", {results.Sum(r => r.Counts().Known)} invariant(s) KNOWN" : "")}{(leaked ? ", LEAKED resources" : "")}");
         if (Program.Cli.NothingJudged(results) is { } nothing) output.WriteLine(nothing);
-        return cli.ExitStatus(results, leaked);
+        return regressed ? 1 : cli.ExitStatus(results, leaked);
     }
 
     /// <summary>

@@ -45,6 +45,8 @@ public static class Program
         public KnownIssueList Known { get; init; } = KnownIssueList.Empty;
         /// <summary>--strict: known issues and invariants not exercised fail the run too.</summary>
         public bool Strict { get; init; }
+        /// <summary>--baseline: the earlier results.json the run is compared with (a full path, checked at parse time).</summary>
+        public string? Baseline { get; init; }
 
         /// <summary>The exit status of a run with these results: 1 when a unit failed or leaked, or under --strict had a
         /// known issue or an applicable invariant not exercised; 0 otherwise.</summary>
@@ -149,6 +151,7 @@ public static class Program
         var result = Engine.Run(cli.Target, target, opt, catalog, cli.Quiet ? null : live.Line);
         live.Clear();
         var site = new RunSite(cli.Target, cli.ProfileName, target.Profile, null, null, RunSite.DefaultPaths(target.Profile));
+        bool regressed = false;
         try
         {
             var unit = Results.Unit($"{cli.Target} ({cli.ProfileName})", null, site, result, staged, catalog, Path.Combine(staged.OutDir, "counterexamples", Results.Slug(cli.Target)),
@@ -156,10 +159,11 @@ public static class Program
             Results.Print(unit, catalog, output, cli);
             Results.WriteJUnit(unit, catalog, staged.OutDir, output);
             Results.WriteRun([unit], catalog, staged.OutDir, output);
+            regressed = Results.CompareBaseline(cli.Baseline, staged.OutDir, output);
         }
         finally { folder.Finish(); }   // what was written, counterexamples first, is kept even when a later file failed
         if (Cli.NothingJudged([result]) is { } nothing) output.WriteLine(nothing);
-        return cli.ExitStatus([result], leaked: false);
+        return regressed ? 1 : cli.ExitStatus([result], leaked: false);
     }
 }
 

@@ -143,6 +143,23 @@ public static class Results
         }, output, "JUnit XML");
     }
 
+    /// <summary>
+    /// --baseline: compares the run's results.json in <paramref name="dir"/> with the baseline's, prints the diff and writes it
+    /// as regressions.json beside it. True when anything regressed; false without a baseline or a results file to compare.
+    /// </summary>
+    public static bool CompareBaseline(string? baseline, string dir, TextWriter output)
+    {
+        var mine = Path.Combine(dir, "results.json");
+        if (baseline == null || !File.Exists(mine)) return false;
+        using var before = RegressionDiff.Load(baseline);
+        using var now = RegressionDiff.Load(mine);
+        var diff = RegressionDiff.Compare(baseline, before, now);
+        output.WriteLine();
+        output.Write(diff.Text());
+        Save(dir, "regressions.json", path => File.WriteAllText(path, diff.Json()), output, "regression diff");
+        return diff.Regressed;
+    }
+
     /// <summary>KTAP (nested per unit and area) and JSON (reports/results.schema.json) for the whole run.</summary>
     public static void WriteRun(IReadOnlyList<UnitResult> units, Catalog catalog, string dir, TextWriter output, string? kernel = null)
     {

@@ -61,6 +61,7 @@ public class BadInputTests
         // paths the run would read
         "--replay|@M", "--replay|@D", "--replay|@C", "--replay|@J", "--replay|@C|--seed|5", "--emit-c|x.c", "--replay|@C|--emit-c|@N",
         "--check-ktap|@M", "--check-ktap|@D", "--check-ktap", "--expectations|@M", "--target|kernel|--expectations|@C", "--expectations|@F",
+        "--baseline", "--baseline|@M", "--baseline|@D", "--baseline|@C", "--baseline|@J", "--baseline|@F",
         // modes that cannot be combined
         "--list-variants|--bench", "--list-domains|--list-variants", "--check-ktap|@F|--render-spec|@M",
         // the lab's options
