@@ -137,8 +137,7 @@ public static class KernelRun
             Results.WriteJUnit(report, catalog, Path.Combine(cli.OutDir, Results.Slug(unit.Path)), output);
         }
         if (cli.Sample > 0) return 0;
-        Results.WriteRun(units, catalog, cli.OutDir, output, found.Kernel);
-        bool regressed = Results.CompareBaseline(cli.Baseline, cli.OutDir, output);
+        bool regressed = Results.WriteRun(units, catalog, cli.OutDir, output, found.Kernel, cli.Baseline);
         output.WriteLine();
         bool failed = results.Any(r => r.Failed), known = results.Any(r => r.HasKnown);
         output.WriteLine($"# kernel run: {found.Units.Count} device(s), {(failed ? "FAILED" : known ? "no failure outside the known kernel issues" : "all certified invariants pass")}" +

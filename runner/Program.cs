@@ -158,8 +158,7 @@ public static class Program
                 p => ReplayCommand(cli, p));
             Results.Print(unit, catalog, output, cli);
             Results.WriteJUnit(unit, catalog, staged.OutDir, output);
-            Results.WriteRun([unit], catalog, staged.OutDir, output);
-            regressed = Results.CompareBaseline(cli.Baseline, staged.OutDir, output);
+            regressed = Results.WriteRun([unit], catalog, staged.OutDir, output, baseline: cli.Baseline);
         }
         finally { folder.Finish(); }   // what was written, counterexamples first, is kept even when a later file failed
         if (Cli.NothingJudged([result]) is { } nothing) output.WriteLine(nothing);

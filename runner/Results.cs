@@ -144,27 +144,32 @@ public static class Results
     }
 
     /// <summary>
-    /// --baseline: compares the run's results.json in <paramref name="dir"/> with the baseline's, prints the diff and writes it
-    /// as regressions.json beside it. True when anything regressed; false without a baseline or a results file to compare.
+    /// KTAP (nested per unit and area), JSON (reports/results.schema.json) and the HTML certificate (report.html) for the whole
+    /// run; with a <paramref name="baseline"/> results.json (--baseline), the regression diff too: printed, written as
+    /// regressions.json and put at the top of the certificate. True when the run regressed against the baseline.
     /// </summary>
-    public static bool CompareBaseline(string? baseline, string dir, TextWriter output)
-    {
-        var mine = Path.Combine(dir, "results.json");
-        if (baseline == null || !File.Exists(mine)) return false;
-        using var before = RegressionDiff.Load(baseline);
-        using var now = RegressionDiff.Load(mine);
-        var diff = RegressionDiff.Compare(baseline, before, now);
-        output.WriteLine();
-        output.Write(diff.Text());
-        Save(dir, "regressions.json", path => File.WriteAllText(path, diff.Json()), output, "regression diff");
-        return diff.Regressed;
-    }
-
-    /// <summary>KTAP (nested per unit and area) and JSON (reports/results.schema.json) for the whole run.</summary>
-    public static void WriteRun(IReadOnlyList<UnitResult> units, Catalog catalog, string dir, TextWriter output, string? kernel = null)
+    public static bool WriteRun(IReadOnlyList<UnitResult> units, Catalog catalog, string dir, TextWriter output, string? kernel = null, string? baseline = null)
     {
         Save(dir, "results.ktap", path => File.WriteAllText(path, KtapReport.Build(units, catalog, SuiteVersion.Text)), output, "KTAP");
-        Save(dir, "results.json", path => File.WriteAllText(path, JsonReport.Build(units, catalog, kernel, SuiteVersion.Text)), output, "JSON");
+        var json = JsonReport.Build(units, catalog, kernel, SuiteVersion.Text);
+        Save(dir, "results.json", path => File.WriteAllText(path, json), output, "JSON");
+        RegressionDiff? diff = null;
+        if (baseline != null)
+        {
+            using var before = RegressionDiff.Load(baseline);
+            using var now = System.Text.Json.JsonDocument.Parse(json);
+            diff = RegressionDiff.Compare(baseline, before, now);
+            Save(dir, "regressions.json", path => File.WriteAllText(path, diff.Json()), output, "regression diff");
+        }
+        // counterexample files are linked from the certificate by their place in the results folder
+        Save(dir, "report.html", path => File.WriteAllText(path, HtmlReport.Build(units, catalog, kernel, SuiteVersion.Text, diff,
+            p => p.IndexOf("counterexamples/", StringComparison.Ordinal) is var i and >= 0 ? p[i..] : null)), output, "HTML certificate");
+        if (diff != null)
+        {
+            output.WriteLine();
+            output.Write(diff.Text());
+        }
+        return diff?.Regressed == true;
     }
 
     private static void Save(string dir, string name, Action<string> write, TextWriter output, string what)
