@@ -46,7 +46,7 @@ public static class HtmlReport
             var v = UnitVerdict(u);
             var c = u.Result?.Counts() ?? default;
             sb.Append("<tr><td>").Append(E(u.Name)).Append("</td><td class=\"").Append(v.Css).Append("\">").Append(E(v.Text)).Append("</td>")
-              .Append($"<td>{c.Passed}</td><td>{c.Failed}</td><td>{c.Known}</td><td>{c.Skipped}</td><td>{c.NotExercised}</td><td>")
+              .Append($"<td>{c.Passed}</td><td>{c.Failed}</td><td>{c.Known}</td><td>{c.Skipped}</td><td>{c.NotExercised}</td><td class=\"notes\">")
               .Append(E(string.Join("; ", (u.Result == null ? [u.SkipReason ?? "not run"] : u.Notes).Concat(u.Leak is { } l ? [l] : []))))
               .Append("</td></tr>\n");
         }
@@ -223,6 +223,7 @@ public static class HtmlReport
         article { border: 1px solid #ccc; border-radius: 4px; padding: .4em .8em; margin: .8em 0; }
         article.fail { border-left: 6px solid #c33; } article.known { border-left: 6px solid #d90; }
         pre.steps { background: #f7f7f7; padding: .5em; overflow-x: auto; font-size: 12px; } code { font-size: 12px; }
+        td { overflow-wrap: anywhere; } td.notes { font-size: 12px; color: #333; max-width: 60em; } table.verdicts td:first-child { white-space: nowrap; }
         .rule { font-style: italic; } .src { color: #555; } dd { margin: 0 0 .6em 1.5em; } dt { font-family: monospace; font-weight: bold; }
         """;
 }

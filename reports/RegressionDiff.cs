@@ -57,9 +57,13 @@ public sealed record RegressionDiff(
         return doc;
     }
 
-    public static RegressionDiff Compare(string baselinePath, JsonDocument baseline, JsonDocument current)
+    /// <param name="scope">The devices the run was limited to (--device), or null: a baseline's device outside them is not
+    /// missing, only not asked for.</param>
+    public static RegressionDiff Compare(string baselinePath, JsonDocument baseline, JsonDocument current, IReadOnlyCollection<string>? scope = null)
     {
         var before = Units(baseline.RootElement);
+        // a device the baseline did not certify (skipped as a whole), or one this run was not asked for, cannot go missing
+        var asked = scope is { Count: > 0 } ? scope.ToHashSet(StringComparer.Ordinal) : null;
         var after = Units(current.RootElement);
         var changes = new List<InvariantChange>();
         foreach (var (key, now) in after)
@@ -76,7 +80,8 @@ public sealed record RegressionDiff(
         }
         return new(baselinePath, Str(baseline.RootElement, "kernel"), Str(current.RootElement, "kernel"),
             Str(baseline.RootElement, "suite_version"), Str(current.RootElement, "suite_version"), changes,
-            [.. after.Keys.Where(k => !before.ContainsKey(k))], [.. before.Keys.Where(k => !after.ContainsKey(k))]);
+            [.. after.Keys.Where(k => !before.ContainsKey(k))],
+            [.. before.Where(b => !after.ContainsKey(b.Key) && !b.Value.Skipped && (asked == null || asked.Contains(b.Key))).Select(b => b.Key)]);
     }
 
     private static Change? Classify(string before, string after, string? cxBefore, string? cxAfter) => (before, after) switch
@@ -94,7 +99,7 @@ public sealed record RegressionDiff(
     };
 
     private sealed record Inv(string Status, string? Counterexample);
-    private sealed record Unit(Dictionary<string, Inv> Invariants);
+    private sealed record Unit(Dictionary<string, Inv> Invariants, bool Skipped);
 
     private static Dictionary<string, Unit> Units(JsonElement root)
     {
@@ -116,7 +121,7 @@ public sealed record RegressionDiff(
                 foreach (var i in list.EnumerateArray())
                     if (Str(i, "id") is { } id && Str(i, "status") is { } status)
                         invs[id] = new(status, cx.GetValueOrDefault(id));
-            units[key] = new(invs);
+            units[key] = new(invs, Str(u, "result") == "skip");
         }
         return units;
     }

@@ -137,7 +137,7 @@ public static class KernelRun
             Results.WriteJUnit(report, catalog, Path.Combine(cli.OutDir, Results.Slug(unit.Path)), output);
         }
         if (cli.Sample > 0) return 0;
-        bool regressed = Results.WriteRun(units, catalog, cli.OutDir, output, found.Kernel, cli.Baseline);
+        bool regressed = Results.WriteRun(units, catalog, cli.OutDir, output, found.Kernel, cli.Baseline, cli.Devices);
         output.WriteLine();
         bool failed = results.Any(r => r.Failed), known = results.Any(r => r.HasKnown);
         output.WriteLine($"# kernel run: {found.Units.Count} device(s), {(failed ? "FAILED" : known ? "no failure outside the known kernel issues" : "all certified invariants pass")}" +

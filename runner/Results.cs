@@ -148,7 +148,8 @@ public static class Results
     /// run; with a <paramref name="baseline"/> results.json (--baseline), the regression diff too: printed, written as
     /// regressions.json and put at the top of the certificate. True when the run regressed against the baseline.
     /// </summary>
-    public static bool WriteRun(IReadOnlyList<UnitResult> units, Catalog catalog, string dir, TextWriter output, string? kernel = null, string? baseline = null)
+    public static bool WriteRun(IReadOnlyList<UnitResult> units, Catalog catalog, string dir, TextWriter output, string? kernel = null, string? baseline = null,
+        IReadOnlyCollection<string>? scope = null)
     {
         Save(dir, "results.ktap", path => File.WriteAllText(path, KtapReport.Build(units, catalog, SuiteVersion.Text)), output, "KTAP");
         var json = JsonReport.Build(units, catalog, kernel, SuiteVersion.Text);
@@ -158,7 +159,7 @@ public static class Results
         {
             using var before = RegressionDiff.Load(baseline);
             using var now = System.Text.Json.JsonDocument.Parse(json);
-            diff = RegressionDiff.Compare(baseline, before, now);
+            diff = RegressionDiff.Compare(baseline, before, now, scope);
             Save(dir, "regressions.json", path => File.WriteAllText(path, diff.Json()), output, "regression diff");
         }
         // counterexample files are linked from the certificate by their place in the results folder

@@ -52,13 +52,18 @@ public class RegressionDiffTests
     {
         static JsonDocument Doc(params string[] devices) => JsonDocument.Parse(
             "{\"schema\":\"conformance-results/3\",\"kernel\":\"6.12.118\",\"units\":[" + string.Join(",", devices.Select(d =>
-                $"{{\"name\":\"{d}\",\"device\":\"{d}\",\"invariants\":[{{\"id\":\"X-1\",\"status\":\"pass\"}}],\"properties\":[]}}")) + "]}");
+                $"{{\"name\":\"{d.TrimStart('~')}\",\"device\":\"{d.TrimStart('~')}\",\"result\":\"{(d[0] == '~' ? "skip" : "pass")}\",\"invariants\":[{{\"id\":\"X-1\",\"status\":\"pass\"}}],\"properties\":[]}}")) + "]}");
         var d = RegressionDiff.Compare("b", Doc("/dev/video0", "/dev/udmabuf"), Doc("/dev/video0", "/dev/video1"));
         Assert.True(d.Regressed);
         Assert.Equal(["/dev/udmabuf"], d.UnitsMissing);
         Assert.Equal(["/dev/video1"], d.UnitsAdded);
         Assert.Empty(d.Changes);   // a new unit's passes are not listed one by one
         Assert.Contains("unit missing now (in the baseline): /dev/udmabuf", d.Text());
+        // a device the baseline skipped as a whole (~) was not certified then: its absence is no regression
+        Assert.False(RegressionDiff.Compare("b", Doc("/dev/video0", "~/dev/media0"), Doc("/dev/video0")).Regressed);
+        // a run limited to some devices (--device) misses none of the others
+        Assert.False(RegressionDiff.Compare("b", Doc("/dev/video0", "/dev/udmabuf"), Doc("/dev/video0"), ["/dev/video0"]).Regressed);
+        Assert.True(RegressionDiff.Compare("b", Doc("/dev/video0", "/dev/udmabuf"), Doc("/dev/video0"), ["/dev/video0", "/dev/udmabuf"]).Regressed);
     }
 
     [Fact]
