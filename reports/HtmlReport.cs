@@ -223,7 +223,7 @@ public static class HtmlReport
         article { border: 1px solid #ccc; border-radius: 4px; padding: .4em .8em; margin: .8em 0; }
         article.fail { border-left: 6px solid #c33; } article.known { border-left: 6px solid #d90; }
         pre.steps { background: #f7f7f7; padding: .5em; overflow-x: auto; font-size: 12px; } code { font-size: 12px; }
-        td { overflow-wrap: anywhere; } td.notes { font-size: 12px; color: #333; max-width: 60em; } table.verdicts td:first-child { white-space: nowrap; }
+        td { overflow-wrap: break-word; } td.notes { font-size: 12px; color: #333; min-width: 30em; } table.verdicts { width: 100%; }
         .rule { font-style: italic; } .src { color: #555; } dd { margin: 0 0 .6em 1.5em; } dt { font-family: monospace; font-weight: bold; }
         """;
 }
