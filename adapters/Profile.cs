@@ -397,16 +397,14 @@ public sealed record TargetProfile(
                     reason = $"no queue supports V4L2_MEMORY_{arg}";
                     return false;
                 }
-            case "calls" when arg == "accmode":
-                // a dma-buf fd of another access mode than O_RDWR: a heap's fd_flags, EXPBUF's flags, PRIME's DRM_RDWR
+            case "calls" when arg is "accmode" or "fdcopyout":
+                // the exporters besides udmabuf give both: a dma-buf fd of another access mode than O_RDWR (a heap's fd_flags,
+                // EXPBUF's flags, PRIME's DRM_RDWR), and an ioctl that writes the fd it creates into its argument
+                // (DMA_HEAP_IOCTL_ALLOC, VIDIOC_EXPBUF, PRIME_HANDLE_TO_FD, the sync_file exports with a DRM device's fences)
                 if (Heaps.Count > 0 || Video.Count > 0 || Drm.Count > 0) return true;
-                reason = "every dma-buf this target makes is O_RDWR: udmabuf exports its buffers so (exp_info.flags), and no exporter here takes an access mode (a heap's fd_flags, EXPBUF's flags, PRIME's DRM_RDWR)";
-                return false;
-            case "calls" when arg == "fdcopyout":
-                // an ioctl that writes the fd it creates into its argument: DMA_HEAP_IOCTL_ALLOC, VIDIOC_EXPBUF, PRIME_HANDLE_TO_FD,
-                // the sync_file exports (the fence area, with a DRM device's fences)
-                if (Heaps.Count > 0 || Video.Count > 0 || Drm.Count > 0) return true;
-                reason = "no call made on this target writes the fd it creates into its argument: UDMABUF_CREATE returns its fd (a sync_file export of udmabuf's buffers is judged with a DRM device's fences)";
+                reason = arg == "accmode"
+                    ? "every dma-buf this target makes is O_RDWR: udmabuf exports its buffers so (exp_info.flags), and no exporter here takes an access mode (a heap's fd_flags, EXPBUF's flags, PRIME's DRM_RDWR)"
+                    : "no call made on this target writes the fd it creates into its argument: UDMABUF_CREATE returns its fd (a sync_file export of udmabuf's buffers is judged with a DRM device's fences)";
                 return false;
             case "ioctl":
                 if (arg != "VIDIOC_REMOVE_BUFS" || Video.Any(v => v.HasRemoveBufs)) return true;

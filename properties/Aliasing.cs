@@ -135,26 +135,26 @@ public sealed class AliasingProperty : IConformanceProperty
                 }
             default:
                 {
+                    // a memfd mapped whole and a udmabuf of bytes off..off+size of it: each udmabuf page is the memfd's
+                    // page at the range's offset on
+                    void Udmabuf(long memfdSize, bool hugetlb, long off, long size, string inv)
+                    {
+                        var mfd = Add(new MemfdCreate(memfdSize, true, F_SEAL_SHRINK, hugetlb));
+                        var dev = Add(new Open(p.UdmabufDevice!, O_RDWR | O_CLOEXEC));
+                        var ub = Add(new UdmabufCreate(dev, mfd, off, size, UDMABUF_FLAGS_CLOEXEC));
+                        var mm = Add(new Mmap(mfd, 0, memfdSize, rw, MAP_SHARED));
+                        var mu = Add(new Mmap(ub, 0, size, rw, MAP_SHARED));
+                        Transfers(mm, off, mu, 0, size, inv);
+                    }
                     if (p.Hugetlb is { Pages: >= 2 } hp && r.Chance(50))
                     {
-                        // a hugetlb memfd of two huge pages and a udmabuf of a range that starts k pages before the first one
-                        // ends and runs j pages into the second: each udmabuf page is the memfd's page at the range's offset on
-                        long huge = hp.PageSize, k = 1 + r.Below(4), j = 1 + r.Below(4), hoff = huge - k * PAGE_SIZE, hsize = (k + j) * PAGE_SIZE;
-                        var hfd = Add(new MemfdCreate(2 * huge, true, F_SEAL_SHRINK, Hugetlb: true));
-                        var hdev = Add(new Open(p.UdmabufDevice!, O_RDWR | O_CLOEXEC));
-                        var hub = Add(new UdmabufCreate(hdev, hfd, hoff, hsize, UDMABUF_FLAGS_CLOEXEC));
-                        var hm = Add(new Mmap(hfd, 0, 2 * huge, rw, MAP_SHARED));
-                        var hu = Add(new Mmap(hub, 0, hsize, rw, MAP_SHARED));
-                        Transfers(hm, hoff, hu, 0, hsize, Inv.UdmaHugeAlias);
+                        // a hugetlb memfd of two huge pages, the range k pages before the first one ends to j pages into the second
+                        long huge = hp.PageSize, k = 1 + r.Below(4), j = 1 + r.Below(4);
+                        Udmabuf(2 * huge, true, huge - k * PAGE_SIZE, (k + j) * PAGE_SIZE, Inv.UdmaHugeAlias);
                         break;
                     }
-                    long pages = 2 + r.Below(4), off = r.Below((int)pages - 1), size = pages - off;
-                    var mfd = Add(new MemfdCreate(pages * PAGE_SIZE, true, F_SEAL_SHRINK));
-                    var dev = Add(new Open(p.UdmabufDevice!, O_RDWR | O_CLOEXEC));
-                    var ub = Add(new UdmabufCreate(dev, mfd, off * PAGE_SIZE, size * PAGE_SIZE, UDMABUF_FLAGS_CLOEXEC));
-                    var mm = Add(new Mmap(mfd, 0, pages * PAGE_SIZE, rw, MAP_SHARED));
-                    var mu = Add(new Mmap(ub, 0, size * PAGE_SIZE, rw, MAP_SHARED));
-                    Transfers(mm, off * PAGE_SIZE, mu, 0, size * PAGE_SIZE, Inv.UdmaAlias);
+                    long pages = 2 + r.Below(4), first = r.Below((int)pages - 1);
+                    Udmabuf(pages * PAGE_SIZE, false, first * PAGE_SIZE, (pages - first) * PAGE_SIZE, Inv.UdmaAlias);
                     break;
                 }
         }

@@ -116,8 +116,9 @@ public static class HtmlReport
                 foreach (var r in results)
                 {
                     if (!r.TryGetValue(inv.Id, out var v)) { sb.Append("<td class=\"none\">&ndash;</td>"); continue; }
-                    var (word, css) = Cell(v);
-                    sb.Append("<td class=\"").Append(css).Append("\" title=\"").Append(E(v.Reason ?? word)).Append("\">").Append(word);
+                    // the verdict's word as the text report prints it, its class results.json's status
+                    string word = TextReport.Tag(v.Verdict);
+                    sb.Append("<td class=\"").Append(JsonReport.Status(v.Verdict)).Append("\" title=\"").Append(E(v.Reason ?? word)).Append("\">").Append(word);
                     if (v.Verdict == Verdict.Pass) sb.Append(' ').Append(v.Exercised);
                     sb.Append("</td>");
                 }
@@ -126,12 +127,6 @@ public static class HtmlReport
         }
         sb.Append("</table>\n</section>\n");
     }
-
-    private static (string Word, string Css) Cell(InvariantResult v) => v.Verdict switch
-    {
-        Verdict.Pass => ("PASS", "pass"), Verdict.Fail => ("FAIL", "fail"), Verdict.Known => ("KNOWN", "known"),
-        Verdict.Skip => ("SKIP", "skip"), _ => ("NOT EXERCISED", "nx"),
-    };
 
     /// <summary>A column's heading: the device path, or the model's profile.</summary>
     private static string Short(UnitResult u) => u.Device ?? u.Result?.Profile.Name ?? u.Name;
@@ -219,7 +214,7 @@ public static class HtmlReport
         table.matrix td { text-align: center; white-space: nowrap; font-size: 12px; } table.matrix th.id { font-weight: normal; font-family: monospace; }
         tr.area th { background: #eef; text-transform: uppercase; letter-spacing: .05em; }
         .pass { background: #d9f2d9; } .fail { background: #f8d0d0; font-weight: bold; } .known { background: #fde9c4; }
-        .skip { background: #eee; color: #555; } .nx { background: #e8e0f5; } .none { color: #999; } .note { background: #f4f4f4; }
+        .skip { background: #eee; color: #555; } .not_exercised { background: #e8e0f5; } .none { color: #999; } .note { background: #f4f4f4; }
         article { border: 1px solid #ccc; border-radius: 4px; padding: .4em .8em; margin: .8em 0; }
         article.fail { border-left: 6px solid #c33; } article.known { border-left: 6px solid #d90; }
         pre.steps { background: #f7f7f7; padding: .5em; overflow-x: auto; font-size: 12px; } code { font-size: 12px; }

@@ -92,11 +92,12 @@ public static unsafe class Discovery
                     break;
                 case "udmabuf":
                     long limit = UdmabufSizeLimit();
+                    int listLimit = UdmabufListLimit();
                     var huge = HugetlbPool();
                     units.Add(new CertUnit($"{path} (udmabuf)", path, "udmabuf",
-                        new TargetProfile($"kernel:{path}", kernel, [], [], "udmabuf", limit) { Hugetlb = huge, UdmabufListLimit = UdmabufListLimit() }, ["udmabuf", "dmabuf"],
+                        new TargetProfile($"kernel:{path}", kernel, [], [], "udmabuf", limit) { Hugetlb = huge, UdmabufListLimit = listLimit }, ["udmabuf", "dmabuf"],
                         new Dictionary<string, string> { ["udmabuf"] = path },
-                        [$"size_limit_mb {limit >> 20}, list_limit {UdmabufListLimit()}", huge != null ? $"hugetlb memfds: {huge.Pages} huge page(s) of {huge.PageSize >> 10} KiB" : "hugetlb memfds: none (HugePages_Free 0)"]));
+                        [$"size_limit_mb {limit >> 20}, list_limit {listLimit}", huge != null ? $"hugetlb memfds: {huge.Pages} huge page(s) of {huge.PageSize >> 10} KiB" : "hugetlb memfds: none (HugePages_Free 0)"]));
                     break;
                 case "drm":
                     if (System.IO.Path.GetFileName(path).StartsWith("renderD", StringComparison.Ordinal))
@@ -267,29 +268,30 @@ public static unsafe class Discovery
     /// HugePages_Free, at most <see cref="HugetlbProfile.MaxPages"/> pages; null when none is free or the file cannot be read.</summary>
     public static HugetlbProfile? HugetlbPool()
     {
-        long size = HugePageSize(), free = MeminfoField("HugePages_Free:") ?? 0;
+        var m = Meminfo();
+        long size = m.GetValueOrDefault("Hugepagesize") << 10, free = m.GetValueOrDefault("HugePages_Free");
         return size > 0 && free > 0 ? new HugetlbProfile(size, (int)Math.Min(free, HugetlbProfile.MaxPages)) : null;
     }
 
     /// <summary>The default huge page size in bytes (/proc/meminfo Hugepagesize), 0 where there is none.</summary>
-    public static long HugePageSize() => (MeminfoField("Hugepagesize:") ?? 0) << 10;
+    public static long HugePageSize() => Meminfo().GetValueOrDefault("Hugepagesize") << 10;
 
-    /// <summary>One /proc/meminfo field's number (kB for sizes, a count for HugePages_*), null where absent or unreadable.
-    /// The kernel prints unsigned longs: one past long's range (a counter decremented below 0) reads as the negative number
-    /// it wrapped from.</summary>
-    public static long? MeminfoField(string name)
+    /// <summary>/proc/meminfo's fields by name (without the colon), in one read: kB for sizes, a count for HugePages_*; empty
+    /// where unreadable. The kernel prints unsigned longs: one past long's range (a counter decremented below 0) reads as
+    /// the negative number it wrapped from.</summary>
+    public static Dictionary<string, long> Meminfo()
     {
+        var fields = new Dictionary<string, long>(StringComparer.Ordinal);
         try
         {
             foreach (var line in File.ReadLines("/proc/meminfo"))
             {
                 var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                if (f.Length < 2 || f[0] != name) continue;
-                return ulong.TryParse(f[1], out var u) ? unchecked((long)u) : null;
+                if (f.Length >= 2 && f[0].EndsWith(':') && ulong.TryParse(f[1], out var u)) fields[f[0][..^1]] = unchecked((long)u);
             }
         }
         catch (IOException) { }
-        return null;
+        return fields;
     }
 
     /// <summary>udmabuf's list_limit parameter (UDMABUF_CREATE_LIST's most items), 1024 where it cannot be read.</summary>

@@ -51,14 +51,15 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
     private void PoolBaseline()
     {
         if (Profile.Hugetlb == null) return;
-        _hugeFree0 = Discovery.MeminfoField("HugePages_Free:") ?? 0;
-        _hugeRsvd0 = Discovery.MeminfoField("HugePages_Rsvd:") ?? 0;
+        var m = Discovery.Meminfo();
+        _hugeFree0 = m.GetValueOrDefault("HugePages_Free");
+        _hugeRsvd0 = m.GetValueOrDefault("HugePages_Rsvd");
     }
 
     public Outcome HugetlbPool()
     {
-        if (Profile.Hugetlb == null || Discovery.MeminfoField("HugePages_Free:") is not { } free || Discovery.MeminfoField("HugePages_Rsvd:") is not { } rsvd)
-            return Outcome.NotRun;
+        var m = Profile.Hugetlb == null ? null : Discovery.Meminfo();
+        if (m == null || !m.TryGetValue("HugePages_Free", out var free) || !m.TryGetValue("HugePages_Rsvd", out var rsvd)) return Outcome.NotRun;
         return Outcome.Success(_hugeFree0 - free, rsvd - _hugeRsvd0);
     }
 
@@ -437,7 +438,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         long r = Sys.Ftruncate((int)fd, size);
         if (r == 0 && seals != 0) r = Sys.Fcntl((int)fd, Libc.F_ADD_SEALS, seals);
         if (r < 0) { Sys.Close((int)fd); return Err(r); }
-        _fds[(int)fd] = new FdInfo(Kind.Memfd, O_RDWR, size, HugePage: hugetlb ? Discovery.HugePageSize() : 0);
+        _fds[(int)fd] = new FdInfo(Kind.Memfd, O_RDWR, size, HugePage: hugetlb ? Profile.Hugetlb?.PageSize ?? Discovery.HugePageSize() : 0);
         return Outcome.Created((int)fd);
     }
 

@@ -38,13 +38,15 @@ public sealed partial class ReferenceModel
                 {
                     if (!shared || pgoff * PAGE_SIZE + length > mf.Size) return Outcome.Fail(Errno.NotRun); // harness keeps memfd maps in bounds
                     // a hugetlb memfd is mapped whole huge pages (the harness maps it so, and its adapter refuses other mappings)
-                    if (mf.Mem.Huge is { } hh && (pgoff * PAGE_SIZE % hh.PageSize != 0 || length % hh.PageSize != 0)) return Outcome.Fail(Errno.NotRun);
+                    var huge = mf.Mem.Huge;
+                    if (huge != null && (pgoff * PAGE_SIZE % huge.PageSize != 0 || length % huge.PageSize != 0)) return Outcome.Fail(Errno.NotRun);
                     if ((prot & PROT_WRITE) != 0 && (mf.Seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) != 0) return Outcome.Fail(Errno.EPERM);
-                    if (mf.Mem.Huge is { } h)
+                    if (huge is { } h)
                     {
                         // the mapping reserves each page of its range not yet in the inode's reservation map (mm/hugetlb.c
                         // hugetlb_reserve_pages; the write seal is checked first, hugetlbfs_file_mmap)
-                        for (long i = pgoff * PAGE_SIZE / h.PageSize; i < (pgoff * PAGE_SIZE + length) / h.PageSize; i++)
+                        var (first, last) = h.PagesOf(pgoff * PAGE_SIZE, length);
+                        for (long i = first; i <= last; i++)
                         {
                             if (h.Reserved.Contains(i)) continue;
                             if (h.Unregioned.Remove(i)) h.Debt++;   // the bug's page, taken unreserved, is reserved now
@@ -330,9 +332,9 @@ public sealed partial class ReferenceModel
     /// using the reservation a shared mapping made or, where none did, one made for it then (mm/memfd.c memfd_alloc_folio);
     /// the bug (as a target, and 6.12's code): taken with no reservation made, HugePages_Rsvd one lower.
     /// </summary>
-    private void TakeHuge(HugeFile h, long first, long last)
+    private void TakeHuge(HugeFile h, (long First, long Last) pages)
     {
-        for (long i = first; i <= last; i++)
+        for (long i = pages.First; i <= pages.Last; i++)
         {
             if (h.Populated.Contains(i)) continue;
             if (!h.Reserved.Contains(i) && !_hasActual && Broken(ModelBug2.HugetlbPinUnreserved))
@@ -411,16 +413,16 @@ public sealed partial class ReferenceModel
             segs[i] = new Seg(m.Mem, it.Offset, it.Size);
             // each item is pinned before the next is looked at (udmabuf_create): a later item that fails unpins them, but
             // the pages the pin allocated stay in the memfd's page cache
-            if (m.Mem.Huge is { } h) TakeHuge(h, it.Offset / h.PageSize, (it.Offset + it.Size - 1) / h.PageSize);
+            if (m.Mem.Huge is { } h) TakeHuge(h, h.PagesOf(it.Offset, it.Size));
         }
+        var pinned = segs;   // the items' ranges, as the pins hold them (before the broken variant's skew below)
         // the bug (as a target): each huge folio after a range's first starts at the first one's page offset, as if
         // udmabuf_pin_folios did not start later folios at 0
         if (!_hasActual && Broken(ModelBug2.HugetlbSubpageOffset))
             segs = segs.SelectMany(s => s.Mem.Huge is { } h && s.MemOffset % h.PageSize != 0 ? SkewedFolios(s, h.PageSize) : [s]).ToArray();
         var d = NewDmaBuf(Exporter.Udmabuf, segs, (long)(pgcnt * PAGE_SIZE), O_RDWR);
-        foreach (var it in items)
-            if (TryFile(it.Memfd, out var hf) && hf is MemfdFile { Mem.Huge: { } h })
-                h.Pins.Add((d, it.Offset / h.PageSize, (it.Offset + it.Size - 1) / h.PageSize));
+        foreach (var s in pinned)
+            if (s.Mem.Huge is { } h && h.PagesOf(s.MemOffset, s.Length) is var (first, last)) h.Pins.Add((d, first, last));
         if (!single) Cite(Inv.UdmaList);
         Cite(Inv.UdmaRdwr);
         return Outcome.Created(Install(d, (flags & UDMABUF_FLAGS_CLOEXEC) != 0));

@@ -68,6 +68,9 @@ internal sealed class HugeFile(long pageSize)
     public bool Evicted;
     public readonly List<(DmaBuf Buf, long First, long Last)> Pins = new();
 
+    /// <summary>The huge pages bytes offset..offset+length-1 of the memfd lie in, first and last.</summary>
+    public (long First, long Last) PagesOf(long offset, long length) => (offset / PageSize, (offset + length - 1) / PageSize);
+
     /// <summary>A fault (or a pin) put huge page idx in the page cache, using its reservation.</summary>
     public void Populate(long idx)
     {
