@@ -117,6 +117,16 @@ public sealed class DomainTally
         }
     }
 
+    /// <summary>Adds n draws of the value at index (a run's counts read back from results.json, shard by shard, by --merge).</summary>
+    public void Add(Domain d, int index, long n)
+    {
+        lock (_counts)
+        {
+            if (!_counts.TryGetValue(d, out var c)) _counts[d] = c = new long[d.Entries.Count];
+            c[index] += n;
+        }
+    }
+
     /// <summary>Times the value at index was drawn.</summary>
     public long this[Domain d, int index] { get { lock (_counts) return _counts.TryGetValue(d, out var c) ? c[index] : 0; } }
 

@@ -40,6 +40,11 @@ public sealed record Finding(IConformanceProperty Property, Failure Failure, Fai
     public IReadOnlyList<string> AlreadyFailing { get; init; } = [];
     /// <summary>Each re-run started from a freshly loaded driver (the lab reloaded the module), not only from closed files.</summary>
     public bool DriverReloaded { get; init; }
+    /// <summary>How many steps the failing sequence had before shrinking (set where <see cref="Original"/> is not kept: a finding
+    /// read back from results.json by --merge).</summary>
+    public int? OriginalSteps { get; init; }
+    /// <summary>Steps of the failing sequence before shrinking.</summary>
+    public int OriginalLength => OriginalSteps ?? Original?.Steps.Count ?? Failure.Steps.Count;
     /// <summary>The failing sequence did not reproduce on its own: this counterexample was shrunk from it joined to the
     /// this many sequences the batch ran before it (0: it stands on its own).</summary>
     public int JoinedHistory { get; init; }
@@ -104,6 +109,39 @@ public sealed record RunOptions
     /// <summary>The kernel's allocations followed around each property (DMABUF-LIFE-4); null: not followed (the model, or a
     /// kernel without slub_debug=U, where the rule is a SKIP through its precondition).</summary>
     public MemoryWatch? Memory { get; init; }
+    /// <summary>--shard I/N: this run does only shard I's share of the batches (<see cref="Shard.Takes"/>); null: all of them.</summary>
+    public Shard? Shard { get; init; }
+    /// <summary>The unit's place in the run (a kernel run's device index, 0 on the model): with the property's place in
+    /// <see cref="Properties.All"/> it decides which shard takes a property's first batch, so that properties and devices with
+    /// one batch each are spread over the shards rather than all given to the first.</summary>
+    public int ShardLane { get; init; }
+}
+
+/// <summary>
+/// One of N shares of a run (--shard I/N, I from 1): N boards or LAVA jobs each run one with the same seed and options, and
+/// --merge joins their results into the run's. A property's sequences come in batches of <see cref="RunOptions.BatchSize"/>
+/// whose seeds follow from the master seed and the batch's index alone (<see cref="Engine.BatchSeed"/>), so a batch is the
+/// same sequences whichever shard runs it: shard I takes the batches whose index plus the property's lane is I-1 modulo N.
+/// Every batch is taken by exactly one shard, and the shards together run the sequences the unsharded run runs.
+/// </summary>
+public readonly record struct Shard(int Index, int Count)
+{
+    /// <summary>Whether this shard runs batch <paramref name="batch"/> of the property in lane <paramref name="lane"/>.</summary>
+    public bool Takes(int batch, int lane) => (int)(((long)batch + lane) % Count) == Index - 1;
+
+    /// <summary>"I/N", as --shard takes it.</summary>
+    public override string ToString() => $"{Index}/{Count}";
+
+    /// <summary>Reads "I/N" (1 &lt;= I &lt;= N &lt;= 1024); null with the reason in <paramref name="error"/> otherwise.</summary>
+    public static Shard? Parse(string text, out string? error)
+    {
+        error = null;
+        var parts = text.Split('/');
+        if (parts.Length == 2 && int.TryParse(parts[0], out int i) && int.TryParse(parts[1], out int n) && n is >= 1 and <= 1024 && i >= 1 && i <= n)
+            return new Shard(i, n);
+        error = $"--shard takes I/N, shard I of N with 1 <= I <= N <= 1024 (e.g. 1/4), not '{text}'";
+        return null;
+    }
 }
 
 public sealed record SuiteResult(
@@ -249,9 +287,11 @@ public static class Engine
             watch.MaxWait < TimeSpan.FromSeconds(3) ? watch.MaxWait : TimeSpan.FromSeconds(3));
         var arb = hunt.Arbitrary(gen, opt.MaxLength);
         progress?.Invoke($"# kernel memory: looking for one of the {p.Name} property's {run.Sequences} sequences that leaves it behind on its own");
-        for (int batch = 0, done = 0; done < run.Sequences; batch++)
+        int done = 0;
+        foreach (var (batch, size) in Batches(opt, Lane(p, opt)))
         {
-            int n = Math.Min(opt.BatchSize, run.Sequences - done);
+            if (done >= run.Sequences) break;
+            int n = Math.Min(size, run.Sequences - done);
             ulong seed = BatchSeed(opt.Seed, batch);
             opt.OnBatch?.Invoke(hunt.Name, seed, n);
             var r = RunBatch(hunt, arb, target, seed, n, null, opt.OnSequence, null);
@@ -283,7 +323,37 @@ public static class Engine
     public static bool InScope(Invariant inv, RunOptions opt) =>
         opt.Ids.Count > 0 ? opt.Ids.Contains(inv.Id) : opt.Areas.Contains(inv.Area);
 
-    public static ulong BatchSeed(ulong seed, int batch) => seed + (ulong)batch * 0xD1B54A32D192ED03UL;
+    public static ulong BatchSeed(ulong seed, int batch) => seed + (ulong)batch * BatchStride;
+
+    private const ulong BatchStride = 0xD1B54A32D192ED03UL;
+
+    /// <summary>The batch index whose seed is <paramref name="batchSeed"/> in a run of master seed <paramref name="seed"/> (the
+    /// inverse of <see cref="BatchSeed"/>: the stride is odd, so it has an inverse modulo 2^64); what orders two shards'
+    /// findings as the unsharded run would have met them.</summary>
+    public static ulong BatchIndex(ulong seed, ulong batchSeed)
+    {
+        ulong inverse = BatchStride;   // Newton's iteration: each step doubles the correct low bits (3, 6, 12, 24, 48, 96)
+        for (int i = 0; i < 5; i++) inverse *= 2 - BatchStride * inverse;
+        return (batchSeed - seed) * inverse;
+    }
+
+    /// <summary>
+    /// The batches of a property this run runs, in order: each one's index (its seed is <see cref="BatchSeed"/>) and how many
+    /// sequences it has. Batch b holds the run's sequences 50b to 50b+49 (<see cref="RunOptions.BatchSize"/>), the last one
+    /// fewer; under a time budget the batches do not end. Under --shard only the shard's own (<see cref="Shard.Takes"/>).
+    /// A batch that meets a failure stops there; the next batch begins where its numbering says, so every shard and the
+    /// unsharded run agree on each batch's sequences.
+    /// </summary>
+    public static IEnumerable<(int Batch, int Size)> Batches(RunOptions opt, int lane)
+    {
+        for (int b = 0; opt.Budget != null || (long)b * opt.BatchSize < opt.Sequences; b++)
+            if (opt.Shard is not { } shard || shard.Takes(b, lane))
+                yield return (b, opt.Budget != null ? opt.BatchSize : (int)Math.Min(opt.BatchSize, opt.Sequences - (long)b * opt.BatchSize));
+    }
+
+    /// <summary>A property's lane for <see cref="Shard.Takes"/>: its place among the properties, after the unit's.</summary>
+    private static int Lane(IConformanceProperty p, RunOptions opt) =>
+        opt.ShardLane + Math.Max(0, Properties.All.ToList().FindIndex(x => x.Name == p.Name));
 
     /// <summary>
     /// Runs one property's batches until its budget is spent. A failure is shrunk, re-run from a fresh state and
@@ -297,19 +367,20 @@ public static class Engine
         var settled = new HashSet<string>(notJudged, StringComparer.Ordinal);
         var sw = Stopwatch.StartNew();
         var arb = p.Arbitrary(gen, opt.MaxLength);
-        int done = 0, batch = 0;
+        int done = 0;
         var findings = new List<Finding>();
         var lastProgress = DateTime.UtcNow;
         // DMABUF-LIFE-4 is judged around the property's sequences (Memory), never settled by one of them
         var judges = p.Checks.Where(id => id != Inv.LifeFreed && catalog.Contains(id) && InScope(catalog[id], opt)).ToList();
         // with a time budget every property gets an equal share
         DateTime? myDeadline = deadline is { } d ? DateTime.UtcNow + (d - DateTime.UtcNow) / Math.Max(1, propertyCount) : null;
-        while (done < opt.Sequences || myDeadline != null)
+        int lane = Lane(p, opt);
+        int planned = myDeadline == null ? Batches(opt, lane).Sum(b => b.Size) : 0;
+        foreach (var (batch, n) in Batches(opt, lane))
         {
             if (myDeadline is { } md && DateTime.UtcNow >= md && done > 0) break;
             if (judges.Count > 0 && judges.All(settled.Contains)) break;   // everything it judges has a counterexample already
-            int n = myDeadline != null ? opt.BatchSize : Math.Min(opt.BatchSize, opt.Sequences - done);
-            ulong seed = BatchSeed(opt.Seed, batch++);
+            ulong seed = BatchSeed(opt.Seed, batch);
             opt.OnBatch?.Invoke(p.Name, seed, n);
             var r = RunBatch(p, arb, target, seed, n, exercise, opt.OnSequence, settled);
             if (progress != null && DateTime.UtcNow - lastProgress > TimeSpan.FromSeconds(10))
@@ -318,7 +389,7 @@ public static class Engine
                 progress($"# progress: property {p.Name}, {done} sequences, batch seed {seed}");
             }
             done += r.Ran;
-            opt.OnProgress?.Invoke(p.Name, done, myDeadline == null ? opt.Sequences : 0, exercise.Ops, sw.Elapsed);
+            opt.OnProgress?.Invoke(p.Name, done, planned, exercise.Ops, sw.Elapsed);
             if (r.Stuck) exercise.StoppedBecause ??= $"the run on this device stopped after {p.Name} sequence {done}: a sequence left a video queue busy (not idle to a new file handle) and the device cannot be reloaded";
             if (r.Shrunk is { } f)
             {

@@ -22,8 +22,9 @@ public static class HtmlReport
     /// <param name="suiteVersion">The suite's version line.</param>
     /// <param name="diff">The regression diff against --baseline, or null.</param>
     /// <param name="link">A counterexample file's path as a link relative to the report (null: not linked).</param>
+    /// <param name="merged">For results joined by --merge: the shards merged and missing (an incomplete merge says so at the top).</param>
     public static string Build(IReadOnlyList<UnitResult> units, Catalog catalog, string? kernel, string suiteVersion, RegressionDiff? diff = null,
-        Func<string, string?>? link = null)
+        Func<string, string?>? link = null, MergedShards? merged = null)
     {
         link ??= p => p;
         var ran = units.Where(u => u.Result != null).ToList();
@@ -34,9 +35,10 @@ public static class HtmlReport
         var first = ran.FirstOrDefault()?.Result;
         sb.Append("<p class=\"meta\">kernel <b>").Append(E(kernel ?? "none (the reference model)")).Append("</b> &middot; suite ").Append(E(suiteVersion));
         if (first != null)
-            sb.Append(" &middot; seed ").Append(first.Options.Seed).Append(" &middot; ")
-              .Append(first.Options.Budget is { } b ? $"time budget {b.TotalSeconds:F0} s" : $"{first.Options.Sequences} sequences per property")
-              .Append(" &middot; longest sequence ").Append(first.Options.MaxLength).Append(" ops");
+            sb.Append(" &middot; ").Append(E(TextReport.Budget(first.Options))).Append(" &middot; longest sequence ").Append(first.Options.MaxLength).Append(" ops");
+        if (merged is { } m)
+            sb.Append(" &middot; merged from shard").Append(m.Present.Count == 1 ? " " : "s ").Append(string.Join(", ", m.Present)).Append(" of ").Append(m.Count)
+              .Append(m.Missing.Count > 0 ? $" <b class=\"fail\">(incomplete: shard{(m.Missing.Count == 1 ? "" : "s")} {string.Join(", ", m.Missing)} missing)</b>" : "");
         sb.Append("</p>\n");
 
         // the verdict of each device

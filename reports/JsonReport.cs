@@ -6,6 +6,9 @@ using Conformance.Spec;
 
 namespace Conformance.Reports;
 
+/// <summary>What a merged run (--merge) joined: N of --shard I/N, the shard numbers merged and those missing.</summary>
+public sealed record MergedShards(int Count, IReadOnlyList<int> Present, IReadOnlyList<int> Missing);
+
 /// <summary>
 /// Machine-readable results (schema reports/results.schema.json, embedded as <see cref="Schema"/>): run
 /// options, and per unit its totals, properties with their counterexamples, and every invariant with its
@@ -13,7 +16,7 @@ namespace Conformance.Reports;
 /// </summary>
 public static class JsonReport
 {
-    public const string SchemaVersion = "conformance-results/3";
+    public const string SchemaVersion = "conformance-results/4";
 
     /// <summary>The JSON Schema (draft 2020-12) the output follows.</summary>
     public static string Schema { get; } = LoadSchema();
@@ -26,7 +29,8 @@ public static class JsonReport
         return r.ReadToEnd();
     }
 
-    public static string Build(IReadOnlyList<UnitResult> units, Catalog catalog, string? kernel = null, string? suiteVersion = null)
+    /// <param name="merged">For results joined by --merge: the shards they came from (run.merged); null otherwise.</param>
+    public static string Build(IReadOnlyList<UnitResult> units, Catalog catalog, string? kernel = null, string? suiteVersion = null, MergedShards? merged = null)
     {
         using var ms = new MemoryStream();
         // relaxed escaping keeps "kernel>=6.2" and quotes in rules readable; the output is a file, never HTML
@@ -50,6 +54,21 @@ public static class JsonReport
             var budget = ran.Select(r => r.Options.Budget?.TotalSeconds).Distinct().ToList();
             if (budget.Count == 1 && budget[0] is { } b) w.WriteNumber("time_budget_seconds", b); else w.WriteNull("time_budget_seconds");
             WriteShared(w, "max_length", ran.Select(r => (ulong?)(ulong)r.Options.MaxLength));
+            var shards = ran.Select(r => r.Options.Shard).Distinct().ToList();
+            w.WriteString("shard", shards.Count == 1 && shards[0] is { } shard ? shard.ToString() : null);
+            if (merged is { } m)
+            {
+                w.WriteStartObject("merged");
+                w.WriteNumber("shards", m.Count);
+                w.WriteStartArray("merged");
+                foreach (var i in m.Present) w.WriteNumberValue(i);
+                w.WriteEndArray();
+                w.WriteStartArray("missing");
+                foreach (var i in m.Missing) w.WriteNumberValue(i);
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            else w.WriteNull("merged");
             w.WriteEndObject();
             WriteTally(w, totals);
             w.WriteStartArray("units");
@@ -171,13 +190,16 @@ public static class JsonReport
         w.WriteNumber("reproduced", p.Reproduced);
         w.WriteNumber("repro_runs", p.ReproRuns);
         if (p.ReproRuns > 0) w.WriteBoolean("flaky", p.Reproduced < p.ReproRuns); else w.WriteNull("flaky");
+        w.WriteBoolean("driver_reloaded", p.DriverReloaded);
+        w.WriteNumber("joined_history", p.JoinedHistory);
         var files = u.FilesFor(p);
         w.WriteString("replay_file", files?.ReplayPath);
         w.WriteString("reproducer", files?.ReproducerPath);
         w.WriteString("replay_command", u.ReplayCommand(p));
         w.WriteNumber("shrunk_steps", f.Steps.Count);
-        w.WriteNumber("original_steps", p.Original?.Steps.Count ?? f.Steps.Count);
+        w.WriteNumber("original_steps", p.OriginalLength);
         w.WriteNumber("shrinks", p.ShrinkSteps);
+        w.WriteString("allowed", f.StepIndex >= 0 && f.StepIndex < f.Steps.Count ? f.Steps[f.StepIndex].Allowed : null);
         w.WriteStartArray("counterexample");
         foreach (var line in TextReport.Steps(f).TrimEnd().Replace("\r", "").Split('\n')) w.WriteStringValue(line);
         w.WriteEndArray();

@@ -67,8 +67,7 @@ public static class KtapReport
             return t;
         }
         t.Head.Add($"target {r.Target}, profile {r.Profile.Name}, kernel {r.Profile.Kernel}");
-        t.Head.Add($"seed {r.Options.Seed}, " + (r.Options.Budget is { } b ? $"time budget {b.TotalSeconds:F0} s" : $"{r.Options.Sequences} sequences per property")
-                   + $", max length {r.Options.MaxLength}");
+        t.Head.Add($"{TextReport.Budget(r.Options)}, max length {r.Options.MaxLength}");
         t.Head.AddRange(u.Notes);
 
         var failures = r.Findings.ToList();
@@ -161,7 +160,7 @@ public static class KtapReport
         yield return files == null ? "replay file: not written" : $"replay file: {files.ReplayPath}";
         yield return files == null ? "C reproducer: not written" : $"C reproducer: {files.ReproducerPath}";
         yield return $"replay: {u.ReplayCommand(p)}";
-        yield return $"counterexample, shrunk from {p.Original?.Steps.Count ?? f.Steps.Count} to {f.Steps.Count} steps:";
+        yield return $"counterexample, shrunk from {p.OriginalLength} to {f.Steps.Count} steps:";
         yield return TextReport.Steps(f).TrimEnd();
     }
 

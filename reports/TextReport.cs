@@ -41,11 +41,16 @@ public static class TextReport
         Verdict.Pass => "PASS", Verdict.Fail => "FAIL", Verdict.Known => "KNOWN", Verdict.Skip => "SKIP", _ => "NOT EXERCISED",
     };
 
+    /// <summary>"seed 1, 3000 sequences per property" (or "time budget 600 s"), with ", shard 1/4" under --shard: what the
+    /// certificate and KTAP say a run was given.</summary>
+    public static string Budget(RunOptions o) =>
+        $"seed {o.Seed}{(o.Shard is { } shard ? $", shard {shard}" : "")}, " + (o.Budget is { } b ? $"time budget {b.TotalSeconds:F0} s" : $"{o.Sequences} sequences per property");
+
     public static string Totals(SuiteResult r)
     {
         var c = r.Counts();
         long seqs = r.Properties.Sum(p => p.Sequences);
-        return $"totals: {c.Passed} passed, {c.Failed} failed, {c.Known} known, {c.Skipped} skipped, {c.NotExercised} not exercised; {seqs} sequences, {r.Exercise.Ops} ops in {r.Elapsed.TotalSeconds:F1} s (seed {r.Options.Seed})";
+        return $"totals: {c.Passed} passed, {c.Failed} failed, {c.Known} known, {c.Skipped} skipped, {c.NotExercised} not exercised; {seqs} sequences, {r.Exercise.Ops} ops in {r.Elapsed.TotalSeconds:F1} s (seed {r.Options.Seed}{(r.Options.Shard is { } shard ? $", shard {shard}" : "")})";
     }
 
     /// <summary>
@@ -83,7 +88,7 @@ public static class TextReport
             sb.AppendLine(k.Fix is { } fix ? $"    fix:    {fix.Commit} \"{fix.Subject}\"{(fix.Mainline != null ? $" (mainline {fix.Mainline})" : "")}" : "    fix:    none upstream yet");
             if (k.See != null) sb.AppendLine($"    see:    spec/ambiguities.md {k.See}");
         }
-        sb.AppendLine($"  property: {p.Property.Name} ({p.Property.Description}); found after {p.FoundAfter} sequences, shrunk from {p.Original?.Steps.Count ?? f.Steps.Count} to {f.Steps.Count} steps in {p.ShrinkSteps} shrink steps");
+        sb.AppendLine($"  property: {p.Property.Name} ({p.Property.Description}); found after {p.FoundAfter} sequences, shrunk from {p.OriginalLength} to {f.Steps.Count} steps in {p.ShrinkSteps} shrink steps");
         if (p.JoinedHistory > 0)
             sb.AppendLine($"  history: the failing sequence did not fail again on its own from a fresh device; this counterexample is shrunk from it joined to the {p.JoinedHistory} sequence(s) run before it (the device kept state across closes)");
         sb.AppendLine();

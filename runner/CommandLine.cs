@@ -33,7 +33,9 @@ public static class SuiteCommandLine
     public static readonly Option<string[]> Device = new("--device", "-d") { HelpName = "PATH", Description = "certify only this device (repeatable; implies --target kernel unless --target vm): a V4L2 node, a dma-heap or any char device speaking the dma-heap ABI, /dev/udmabuf, a DRM node", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false };
     public static readonly Option<int> OpTimeout = Ranged("--op-timeout", "S", "on a kernel target, an op taking longer is a hung driver (default 20)", 1, 3600);
     public static readonly Option<string> Profile = new("--profile") { HelpName = "P", Description = "device profile for the model target: vivid-like (default) | legacy-vb2 | vivid-mplane (a three-plane VIDEO_CAPTURE_MPLANE queue) | vim2m-like (a mem2mem node) | vivid-output (a VIDEO_OUTPUT node with write() I/O) | vicodec-encoder-like (a stateful encoder: its drain) | vicodec-decoder-like (a stateful decoder: its source change and its drain)" };
-    public static readonly Option<ulong> Seed = new("--seed") { HelpName = "N", Description = "master seed (default 1); every failure prints the seed that replays it" };
+    public static readonly Option<string> Seed = new("--seed") { HelpName = "N|nightly", Description = "master seed (default 1); every failure prints the seed that replays it. nightly: the UTC date as YYYYMMDD (20261204), so each night runs new sequences and any night's run is replayed with its date" };
+    public static readonly Option<string> ShardOption = new("--shard") { HelpName = "I/N", Description = "run shard I of N of the run (I from 1): the same seed and options on N boards or LAVA jobs split each device's and property's batches of sequences among them without overlap; --merge joins their results folders into the run's" };
+    public static readonly Option<string[]> MergeOption = new("--merge") { HelpName = "DIR", Description = "join the results folders of a sharded run's shards (each written with --shard I/N, the same seed and options) into one run's results in --out: KTAP, JSON, JUnit, the certificate and the counterexamples; a shard missing makes the run incomplete (exit 1)", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true };
     public static readonly Option<int> Sequences = Ranged("--sequences", "N", "sequences per property (default 3000 on the model, 500 on a kernel target)", 1, 10_000_000);
     public static readonly Option<int> Time = Ranged("--time", "SECONDS", "a time budget instead of a sequence count (split evenly over the properties)", 1, 7 * 86400);
     public static readonly Option<int> MaxLength = Ranged("--max-length", "N", "longest generated sequence (default 60 ops)", 1, 10_000);
@@ -81,10 +83,13 @@ public static class SuiteCommandLine
     public static readonly IReadOnlyList<Option> LabOptions = [Kernel, Module, ModuleArgs, VmTimeout, VmMem];
 
     /// <summary>Options that pick a mode: at most one per command line.</summary>
-    private static readonly IReadOnlyList<Option> Modes = [CheckKtap, ListVariants, ListInvariants, ListDomains, RenderSpec, Bench, Replay, Version, EmitHeaders];
+    private static readonly IReadOnlyList<Option> Modes = [CheckKtap, ListVariants, ListInvariants, ListDomains, RenderSpec, Bench, Replay, Version, EmitHeaders, MergeOption];
+
+    /// <summary>What decides the sequences a run generates: a merge takes them from its shards' results, so naming one beside --merge is refused.</summary>
+    private static readonly IReadOnlyList<Option> DecidedByShards = [Target, Device, Profile, Seed, Sequences, Time, MaxLength, Area, Id, Property, SlowOps, ShardOption, Sample, ReproRuns, Trace];
 
     /// <summary>What the recorded replay file decides: naming it beside --replay would be silently ignored, so it is refused.</summary>
-    private static readonly IReadOnlyList<Option> DecidedByReplay = [Seed, Sequences, Time, Area, Id, Property, Profile, MaxLength, SlowOps, Sample];
+    private static readonly IReadOnlyList<Option> DecidedByReplay = [Seed, Sequences, Time, Area, Id, Property, Profile, MaxLength, SlowOps, Sample, ShardOption];
 
     public static RootCommand Root { get; } = Build();
 
@@ -99,7 +104,7 @@ public static class SuiteCommandLine
         foreach (var h in root.Options.OfType<HelpOption>())
             foreach (var alias in h.Aliases.Where(a => a.StartsWith('/')).ToList()) h.Aliases.Remove(alias);
         foreach (var o in new Option[] { Target, Device, Profile, Seed, Sequences, Time, MaxLength, Area, Id, Property, SlowOps, OpTimeout, Out, ReproRuns,
-                     Replay, EmitC, Sample, Expectations, Baseline, Strict, Quiet, Trace, CheckKtap, ListVariants, ListInvariants, ListDomains, RenderSpec, Bench, EmitHeaders, Version,
+                     ShardOption, MergeOption, Replay, EmitC, Sample, Expectations, Baseline, Strict, Quiet, Trace, CheckKtap, ListVariants, ListInvariants, ListDomains, RenderSpec, Bench, EmitHeaders, Version,
                      Kernel, Module, ModuleArgs, VmTimeout, VmMem })
             root.Options.Add(o);
         return root;
@@ -153,6 +158,8 @@ public static class SuiteCommandLine
             throw new Program.UsageException($"--replay runs exactly the recorded steps, so {decided.Name} does not apply (the file records it)");
         if (Has(Sequences) && Has(Time)) throw new Program.UsageException("--sequences and --time both set the budget: give one");
         if (Has(EmitC) && !Has(Replay)) throw new Program.UsageException("--emit-c needs --replay FILE (the counterexample to write as C)");
+        if (Has(MergeOption) && DecidedByShards.FirstOrDefault(Has) is { } fromShards)
+            throw new Program.UsageException($"--merge joins the shards' results as they ran, so {fromShards.Name} does not apply (their results.json records it)");
 
         var catalog = Catalog.Load();
         string target = r.GetValue(Target) ?? "model";
@@ -169,7 +176,7 @@ public static class SuiteCommandLine
         if (target != "vm" && LabOptions.FirstOrDefault(Has) is { } lab)
             throw new Program.UsageException($"{lab.Name} is an option of the lab VM: it needs --target vm");
         if (Has(Sample) && target is not ("kernel" or "vm")) throw new Program.UsageException("--sample needs --target kernel (it records what the real devices did)");
-        if (Has(Expectations) && target is "model" || Has(Expectations) && target.StartsWith("broken:", StringComparison.Ordinal))
+        if (Has(Expectations) && !Has(MergeOption) && (target is "model" || target.StartsWith("broken:", StringComparison.Ordinal)))
             throw new Program.UsageException("--expectations lists known kernel issues: it needs --target kernel or --target vm (the model has none)");
 
         // a broken variant of multi-planar rules is played on the multi-planar profile unless --profile says otherwise
@@ -180,7 +187,9 @@ public static class SuiteCommandLine
         if (Has(Profile) && target is "kernel" or "vm") throw new Program.UsageException("--profile chooses the model's device profile; a kernel target reads its devices' own");
 
         var o = new RunOptions();
-        if (Has(Seed)) o = o with { Seed = r.GetValue(Seed) };
+        if (Has(Seed)) o = o with { Seed = SeedFrom(r.GetValue(Seed)!, DateTime.UtcNow) };
+        if (Has(ShardOption))
+            o = o with { Shard = Shard.Parse(r.GetValue(ShardOption)!, out var shardError) ?? throw new Program.UsageException(shardError!) };
         if (Has(Sequences)) o = o with { Sequences = r.GetValue(Sequences) };
         else if (target is "kernel" or "vm") o = o with { Sequences = 500 };   // a real kernel runs ~50x slower: about a minute per lab boot
         if (Has(Time)) o = o with { Budget = TimeSpan.FromSeconds(r.GetValue(Time)) };
@@ -225,6 +234,8 @@ public static class SuiteCommandLine
             baseline = Path.GetFullPath(baseline);
         }
 
+        var merge = r.GetValue(MergeOption) ?? [];
+        if (merge.Any(d => d.Trim().Length == 0)) throw new Program.UsageException("--merge needs the shards' results folders, e.g. --merge out/shard1 out/shard2");
         string? mode = modes.FirstOrDefault() is { } m && m != Replay ? m.Name : null;
         string? modeArg = mode switch { "--check-ktap" => r.GetValue(CheckKtap), "--render-spec" => r.GetValue(RenderSpec), "--emit-headers" => r.GetValue(EmitHeaders), _ => null };
         if (mode is "--check-ktap" or "--render-spec" or "--emit-headers" && string.IsNullOrEmpty(modeArg)) throw new Program.UsageException($"{mode} needs a file name");
@@ -233,9 +244,21 @@ public static class SuiteCommandLine
         {
             Devices = devices, OpTimeout = Has(OpTimeout) ? r.GetValue(OpTimeout) : 20, Replay = r.GetValue(Replay), EmitC = r.GetValue(EmitC),
             Sample = Has(Sample) ? r.GetValue(Sample) : 0, TargetGiven = targetGiven, Known = known, Strict = Has(Strict), Baseline = baseline,
-            OutGiven = Has(Out), Quiet = Has(Quiet), Trace = Has(Trace),
+            OutGiven = Has(Out), Quiet = Has(Quiet), Trace = Has(Trace), Merge = merge, SeedNightly = Has(Seed) && r.GetValue(Seed) == "nightly",
             Lab = target == "vm" ? LabFrom(args, r) : null,
         };
+    }
+
+    /// <summary>
+    /// --seed's value: a number (decimal, up to 2^64-1), or "nightly": the UTC date as the number YYYYMMDD, so that each
+    /// night's run draws new sequences, every shard of one night draws from the same seed (a shard picks batches, not seeds),
+    /// and the date alone replays a night.
+    /// </summary>
+    public static ulong SeedFrom(string value, DateTime utcNow)
+    {
+        if (value == "nightly") return (ulong)(utcNow.Year * 10000 + utcNow.Month * 100 + utcNow.Day);
+        if (ulong.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seed)) return seed;
+        throw new Program.UsageException($"--seed takes an unsigned 64-bit number or 'nightly', not '{value}'");
     }
 
     private static Program.Cli Empty(string mode) => new("model", "vivid-like", new RunOptions(), "out", mode, null);

@@ -88,6 +88,7 @@ public static class KernelRun
                 Areas = areas,
                 Ids = cli.Options.Ids.Where(id => unit.Areas.Contains(catalog[id].Area)).ToList(),
                 OnSequence = d => target.Context = d,
+                ShardLane = unitNo - 1,   // under --shard, devices with one batch per property are spread over the shards
                 // vgem's unsignalled fences are freed only when they expire, 10 s after their attach: 15 s covers them
                 Memory = tracked == null ? null : new MemoryWatch(only => AllocTraces.Take(only), TimeSpan.FromSeconds(15), KnownIssues.LeakClassifier(profile, cli.Known)),
                 OnBatch = labOut == null ? null : (prop, seed, n) => File.WriteAllText(Path.Combine(labOut, "current-sequence"),

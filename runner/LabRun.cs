@@ -20,8 +20,10 @@ public static class LabRun
         var root = Root;
         if (!File.Exists(Path.Combine(root, "lab", "vm.sh"))) throw new Program.UsageException($"--target vm needs the suite's tree: no lab/vm.sh under {root}");
         // what runs inside the guest: the same options, as --target kernel, without the lab's own and with the guest's --out
-        var inner = SuiteCommandLine.Without(args, [.. SuiteCommandLine.LabOptions, SuiteCommandLine.Target, SuiteCommandLine.Out, SuiteCommandLine.Baseline]);
+        var inner = SuiteCommandLine.Without(args, [.. SuiteCommandLine.LabOptions, SuiteCommandLine.Target, SuiteCommandLine.Out, SuiteCommandLine.Baseline, SuiteCommandLine.Seed]);
         inner.InsertRange(0, ["--target", "kernel"]);
+        // the seed as the host read it (--seed nightly: today's date here, not the guest's clock at boot)
+        inner.AddRange(["--seed", cli.Options.Seed.ToString()]);
         // the guest sees the host's files where the host does: the baseline by its full path
         if (cli.Baseline != null) inner.AddRange(["--baseline", cli.Baseline]);
         // the lab writes to a fresh folder swapped in as OUT/vm when the guest is gone, whatever happened in it

@@ -47,6 +47,10 @@ public static class Program
         public bool Strict { get; init; }
         /// <summary>--baseline: the earlier results.json the run is compared with (a full path, checked at parse time).</summary>
         public string? Baseline { get; init; }
+        /// <summary>--merge DIR...: the shards' results folders to join (empty: not a merge).</summary>
+        public IReadOnlyList<string> Merge { get; init; } = [];
+        /// <summary>--seed nightly: the seed is the date (<see cref="SuiteCommandLine.SeedFrom"/>); the run says so.</summary>
+        public bool SeedNightly { get; init; }
 
         /// <summary>The exit status of a run with these results: 1 when a unit failed or leaked, or under --strict had a
         /// known issue or an applicable invariant not exercised; 0 otherwise.</summary>
@@ -109,6 +113,7 @@ public static class Program
             case "--help": output.Write(SuiteCommandLine.Help()); return 0;
             case "--version": output.WriteLine(SuiteVersion.Text); return 0;
             case "--emit-headers": return LabRun.EmitHeaders(cli.ModeArg!, output);
+            case "--merge": return Merge.Run(cli, catalog, output);
             case "--list-variants":
                 foreach (var v in BrokenVariant.All) output.WriteLine($"broken:{v.Name,-28} breaks {v.Invariants,-18} {v.Description} (profile {v.Profile})");
                 return 0;
@@ -139,6 +144,7 @@ public static class Program
                 // --target vm: the lab boots and runs --target kernel --bench inside the guest (LabRun builds the raw C loop)
                 return cli.Target switch { "vm" => LabRun.Run(cli, args, output), "kernel" => KernelBench.Run(cli, output), _ => Bench.Run(cli, output) };
         }
+        if (cli.SeedNightly) output.WriteLine($"# --seed nightly: seed {cli.Options.Seed} (the UTC date); --seed {cli.Options.Seed} runs this night's sequences again");
         if (cli.Target == "vm") return LabRun.Run(cli, args, output);
         if (cli.Replay != null) return Replay.Run(cli, catalog, output);
         if (cli.Target == "kernel") return KernelRun.Run(cli, catalog, output);

@@ -148,11 +148,12 @@ public static class Results
     /// run; with a <paramref name="baseline"/> results.json (--baseline), the regression diff too: printed, written as
     /// regressions.json and put at the top of the certificate. True when the run regressed against the baseline.
     /// </summary>
+    /// <param name="merged">Results joined by --merge: the shards they came from, written into results.json and the certificate.</param>
     public static bool WriteRun(IReadOnlyList<UnitResult> units, Catalog catalog, string dir, TextWriter output, string? kernel = null, string? baseline = null,
-        IReadOnlyCollection<string>? scope = null)
+        IReadOnlyCollection<string>? scope = null, MergedShards? merged = null)
     {
         Save(dir, "results.ktap", path => File.WriteAllText(path, KtapReport.Build(units, catalog, SuiteVersion.Text)), output, "KTAP");
-        var json = JsonReport.Build(units, catalog, kernel, SuiteVersion.Text);
+        var json = JsonReport.Build(units, catalog, kernel, SuiteVersion.Text, merged);
         Save(dir, "results.json", path => File.WriteAllText(path, json), output, "JSON");
         RegressionDiff? diff = null;
         if (baseline != null)
@@ -164,7 +165,7 @@ public static class Results
         }
         // counterexample files are linked from the certificate by their place in the results folder
         Save(dir, "report.html", path => File.WriteAllText(path, HtmlReport.Build(units, catalog, kernel, SuiteVersion.Text, diff,
-            p => p.IndexOf("counterexamples/", StringComparison.Ordinal) is var i and >= 0 ? p[i..] : null)), output, "HTML certificate");
+            p => p.IndexOf("counterexamples/", StringComparison.Ordinal) is var i and >= 0 ? p[i..] : null, merged)), output, "HTML certificate");
         if (diff != null)
         {
             output.WriteLine();

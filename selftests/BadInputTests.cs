@@ -36,7 +36,8 @@ public class BadInputTests
     }
 
     /// <summary>Placeholders: @F a regular file, @D a folder, @C a corrupt replay file, @J JSON that is not a replay file,
-    /// @X a folder with someone else's files, @K an empty .ko, @M a path that does not exist, @N a path under a file.</summary>
+    /// @X a folder with someone else's files, @K an empty .ko, @M a path that does not exist, @N a path under a file, @R a whole
+    /// run's results folder.</summary>
     public static TheoryData<string[]> Cases => new(Raw.Select(c => c.Split('|')).ToArray());
 
     private static readonly string[] Raw =
@@ -62,6 +63,10 @@ public class BadInputTests
         "--replay|@M", "--replay|@D", "--replay|@C", "--replay|@J", "--replay|@C|--seed|5", "--emit-c|x.c", "--replay|@C|--emit-c|@N",
         "--check-ktap|@M", "--check-ktap|@D", "--check-ktap", "--expectations|@M", "--target|kernel|--expectations|@C", "--expectations|@F",
         "--baseline", "--baseline|@M", "--baseline|@D", "--baseline|@C", "--baseline|@J", "--baseline|@F",
+        // shards and their merge
+        "--shard", "--shard|0/1", "--shard|2/1", "--shard|x", "--shard|1/1025", "--replay|@C|--shard|1/2",
+        "--merge", "--merge|@M", "--merge|@D", "--merge|@F", "--merge|@X", "--merge|@R", "--merge|@D|--seed|3", "--merge|@R|--shard|1/2",
+        "--merge|@D|--target|model", "--merge|@D|--list-variants",
         // modes that cannot be combined
         "--list-variants|--bench", "--list-domains|--list-variants", "--check-ktap|@F|--render-spec|@M",
         // the lab's options
@@ -73,7 +78,7 @@ public class BadInputTests
     private static string Fill(string a, Fixture f) => a switch
     {
         "@F" => f.AFile, "@D" => f.AFolder, "@C" => f.Corrupt, "@J" => f.NotReplay, "@X" => f.Foreign, "@K" => f.Ko,
-        "@M" => Path.Combine(f.Root, "missing 'file'"), "@N" => Path.Combine(f.AFile, "under"), _ => a,
+        "@M" => Path.Combine(f.Root, "missing 'file'"), "@N" => Path.Combine(f.AFile, "under"), "@R" => f.Results, _ => a,
     };
 
     private static Dictionary<string, string> Snapshot(string dir) =>

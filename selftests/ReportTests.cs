@@ -425,7 +425,7 @@ public class ReportTests(ITestOutputHelper output)
         Assert.Empty(MiniJsonSchema.Validate(schema, JsonDocument.Parse(good).RootElement));
         string[] bad =
         [
-            good.Replace("\"schema\": \"conformance-results/3\"", "\"schema\": \"conformance-results/2\""),
+            good.Replace("\"schema\": \"conformance-results/4\"", "\"schema\": \"conformance-results/2\""),
             good.Replace("\"suite_version\": null", "\"suite_version\": null, \"extra\": 1"),
             good.Replace("\"kernel\": null,", ""),
             good.Replace("\"status\": \"pass\"", "\"status\": \"passed\""),
@@ -501,6 +501,10 @@ internal static class MiniJsonSchema
                         foreach (var p in x.EnumerateObject())
                             if (!known.Contains(p.Name)) errors.Add($"{path}: property '{p.Name}' is not allowed");
                     }
+                    break;
+                case "pattern":
+                    if (x.ValueKind == JsonValueKind.String && !System.Text.RegularExpressions.Regex.IsMatch(x.GetString()!, v.GetString()!))
+                        errors.Add($"{path}: '{x.GetString()}' does not match {v.GetString()}");
                     break;
                 case "items":
                     if (x.ValueKind == JsonValueKind.Array)
