@@ -74,6 +74,13 @@ stage1() {
 	mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 labout /newroot/lab-out ||
 		lab_die "stage1: mount of the 9p share labout (results) failed"
 
+	# A LAVA job's overlay (its test runner and definitions, /lava-JOBID) is unpacked into this initramfs: the test shell
+	# runs it in the new root, so it is seen there at the same path.
+	for d in /lava-*; do
+		[ -d "$d" ] || continue
+		mkdir -p "/newroot$d" && mount --bind "$d" "/newroot$d" || lab_die "stage1: binding LAVA's overlay $d into the new root failed"
+	done
+
 	# dotnet test talks to its test host over TCP on 127.0.0.1.
 	ip link set lo up
 	hostname lab
@@ -208,6 +215,18 @@ stage2() {
 	fi
 
 	cd "$LAB_CWD" || lab_die "stage2: cannot cd to $LAB_CWD"
+	if [ "${LAB_SHELL:-0}" = 1 ]; then
+		# lab/vm.sh dut: a root shell on the console for a LAVA test shell, which waits for its prompt. The kernel watcher
+		# still powers off after a BUG or an Oops (the job then ends incomplete); the shell's end powers off too.
+		echo "@@LAB-START"
+		export PS1='lab# '
+		setsid -c -w bash --norc --noprofile -i </dev/ttyS0 >/dev/ttyS0 2>&1
+		status=$?
+		if [ -n "$watch" ]; then kill "$watch" 2>/dev/null; fi
+		save_dmesg
+		printf '\n@@LAB-EXIT %s\n' "$status"
+		lab_poweroff
+	fi
 	echo "@@LAB-START"
 	bash /lab-out/cmd.sh </dev/null
 	status=$?

@@ -7,6 +7,11 @@
 #   lab/vm.sh run [--kernel S] [options] -- CMD [ARGS...]   boot, run CMD in the guest, power off
 #   lab/vm.sh headers [--kernel S] [DIR]       print the make line that builds the module in DIR
 #   lab/vm.sh fetch [--kernel S]               fetch/prepare the kernel; print its KEY=value lines
+#   lab/vm.sh dut [options of run]             prepare the same machine for a LAVA job (the suite's
+#                                              --emit-lava-job): --out DIR gets job.env; print the kernel,
+#                                              initramfs, kernel arguments and QEMU options as KEY=value
+#                                              lines. The guest sets up as for run, then gives a root
+#                                              shell on the console (prompt "lab# ") instead of CMD.
 #
 # The guest's root is this machine's own / (9p, read-only) under a tmpfs overlay: the host's
 # dotnet, build outputs and NuGet cache are all there, and writes vanish at power-off. CMD runs
@@ -73,6 +78,10 @@ usage: lab/vm.sh run [options] -- CMD [ARGS...]
                                              out-of-tree module
        lab/vm.sh fetch [--kernel S]          prepare the kernel (lab/fetch-kernel.sh); print
                                              KEY=value lines
+       lab/vm.sh dut [options of run]        prepare the same machine for a LAVA job: --out DIR
+                                             gets job.env (shared as /lab-out); print VMLINUZ,
+                                             INITRD, KERNEL_ARGS and each QEMU_OPTION; the guest
+                                             gives a root shell (prompt "lab# ") instead of CMD
 
 Boots a Debian kernel under QEMU (TCG) with this machine's / as the guest's root (read-only,
 tmpfs overlay), loads vivid and vgem (on 6.12 also the test drivers Debian does not build, and
@@ -185,7 +194,7 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
 cmd_run() {
 	local out=out/vm timeout=900 mem=4096 smp=2 vivid=1 vgem=1 test_drivers="${CONFORMANCE_LAB_TEST_DRIVERS:-1}" append=""
-	local warn_grace="${CONFORMANCE_LAB_WARN_GRACE:-30}"
+	local warn_grace="${CONFORMANCE_LAB_WARN_GRACE:-30}" dut=0
 	local modules=() module_args=()
 	while [ $# -gt 0 ]; do
 		case "$1" in
@@ -208,12 +217,13 @@ cmd_run() {
 		--smp) smp="$2"; shift 2 ;;
 		--append) append="${append:+$append }$2"; shift 2 ;;
 		--headers) shift; cmd_headers "$@"; return ;;
+		--dut) dut=1; shift ;;
 		-h | --help) usage; return 0 ;;
 		--) shift; break ;;
 		*) say "unknown option '$1' (the command goes after --)"; usage >&2; exit 2 ;;
 		esac
 	done
-	[ $# -gt 0 ] || { say "no command given (lab/vm.sh run [options] -- CMD [ARGS...])"; exit 2; }
+	[ $# -gt 0 ] || [ "$dut" = 1 ] || { say "no command given (lab/vm.sh run [options] -- CMD [ARGS...])"; exit 2; }
 	for n in "$timeout" "$mem" "$smp"; do
 		[[ "$n" =~ ^[1-9][0-9]*$ ]] || { say "'$n' is not a positive integer"; exit 2; }
 	done
@@ -265,6 +275,8 @@ cmd_run() {
 		printf 'LAB_TEST_DRIVERS=%q\nLAB_TEST_DRIVERS_ORDER=%q\n' "$drivers_dir" "$drivers_order"
 		printf 'LAB_KERNEL_FATAL=%q\nLAB_KERNEL_WARNING=%q\n' "$kernel_fatal" "$kernel_warning"
 		printf 'LAB_WARN_GRACE=%q\n' "$warn_grace"
+		# dut: a root shell on the console instead of CMD (a LAVA test shell drives it)
+		printf 'LAB_SHELL=%q\n' "$dut"
 		printf 'LAB_CWD=%q\n' "$PWD"
 		printf 'LAB_HOME=%q\n' "${HOME:-/root}"
 		printf 'LAB_PATH=%q\n' "$guest_path"
@@ -290,17 +302,34 @@ cmd_run() {
 
 	# QEMU's -virtfs takes comma-separated options: a comma in a path is written twice.
 	# shellcheck disable=SC2054 # the commas are QEMU's, inside single words
-	local qemu=(
-		qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$mem" -smp "$smp"
+	# loglevel=5 lets KERN_WARNING (level 4: WARN()'s "WARNING: CPU:" line) reach the console.
+	# no fbdev console on a KMS driver (vkms): the lab has no display, and drawing text under TCG is slow
+	# hugepages=8: a pool of eight 2 MiB pages for hugetlb memfds under udmabuf (UDMABUF-HUGE-1, -2)
+	local kernel_args="console=ttyS0 panic=-1 loglevel=5 drm_kms_helper.fbdev_emulation=0 hugepages=8${append:+ $append}"
+	local machine=(
+		-accel tcg,thread=multi -cpu max -m "$mem" -smp "$smp"
 		-nographic -no-reboot -nic none
-		-kernel "$VMLINUZ" -initrd "$INITRD"
-		# loglevel=5 lets KERN_WARNING (level 4: WARN()'s "WARNING: CPU:" line) reach the console.
-		# no fbdev console on a KMS driver (vkms): the lab has no display, and drawing text under TCG is slow
-		# hugepages=8: a pool of eight 2 MiB pages for hugetlb memfds under udmabuf (UDMABUF-HUGE-1, -2)
-		-append "console=ttyS0 panic=-1 loglevel=5 drm_kms_helper.fbdev_emulation=0 hugepages=8 $append"
 		-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
 		-virtfs "local,path=${out//,/,,},mount_tag=labout,security_model=none,multidevs=remap"
 	)
+	if [ "$dut" = 1 ]; then
+		# The machine for a LAVA job (lab/vm.sh dut): its device dictionary passes these options to QEMU and the job
+		# deploys the kernel and the initramfs with these arguments; the guest sets up as for run, then gives a shell.
+		printf 'KVER=%s\nVMLINUZ=%s\nINITRD=%s\nKERNEL_ARGS=%s\nQEMU=qemu-system-x86_64\n' "$KVER" "$VMLINUZ" "$INITRD" "$kernel_args"
+		# one line per option with its value ("-m 4096"), as a LAVA device dictionary lists them
+		local word opt=""
+		for word in "${machine[@]}"; do
+			if [[ "$word" == -* ]]; then
+				[ -z "$opt" ] || printf 'QEMU_OPTION=%s\n' "$opt"
+				opt="$word"
+			else
+				opt="$opt $word"
+			fi
+		done
+		printf 'QEMU_OPTION=%s\n' "$opt"
+		return 0
+	fi
+	local qemu=(qemu-system-x86_64 "${machine[@]}" -kernel "$VMLINUZ" -initrd "$INITRD" -append "$kernel_args")
 
 	local boot_no=1 boot_tries=3 t_init="" fatal_in_boot=0
 	# One boot, or more when the kernel dies before the lab's init (see the header).
@@ -582,6 +611,7 @@ cmd_fetch() {
 
 case "${1:-}" in
 run) shift; cmd_run "$@" ;;
+dut) shift; cmd_run --dut "$@" ;;
 headers | --headers) shift; cmd_headers "$@" ;;
 fetch) shift; cmd_fetch "$@" ;;
 -h | --help | help) usage ;;
