@@ -155,6 +155,7 @@ public static class Results
         Save(dir, "results.ktap", path => File.WriteAllText(path, KtapReport.Build(units, catalog, SuiteVersion.Text)), output, "KTAP");
         var json = JsonReport.Build(units, catalog, kernel, SuiteVersion.Text, merged);
         Save(dir, "results.json", path => File.WriteAllText(path, json), output, "JSON");
+        Save(dir, "result.txt", path => File.WriteAllText(path, LavaReport.Build(units)), output, "LAVA result file");
         RegressionDiff? diff = null;
         if (baseline != null)
         {
