@@ -108,14 +108,7 @@ public sealed class DomainTally
 {
     private readonly Dictionary<Domain, long[]> _counts = new();
 
-    public void Count(Domain d, int index)
-    {
-        lock (_counts)
-        {
-            if (!_counts.TryGetValue(d, out var c)) _counts[d] = c = new long[d.Entries.Count];
-            c[index]++;
-        }
-    }
+    public void Count(Domain d, int index) => Add(d, index, 1);
 
     /// <summary>Adds n draws of the value at index (a run's counts read back from results.json, shard by shard, by --merge).</summary>
     public void Add(Domain d, int index, long n)

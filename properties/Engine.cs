@@ -165,11 +165,20 @@ public sealed record SuiteResult(
     /// <summary>Some invariant failed only as a known kernel issue.</summary>
     public bool HasKnown => Findings.Any(f => f.Known != null) || Invariants.Any(i => i.Verdict == Verdict.Known);
 
+    /// <summary>Findings that cite no invariant judged in this run (e.g. UNCITED): each still fails the unit, once per ID.</summary>
+    public IEnumerable<Finding> Unjudged
+    {
+        get
+        {
+            var judged = Invariants.Select(i => i.Invariant.Id).ToHashSet(StringComparer.Ordinal);
+            return Findings.Where(f => !judged.Contains(f.Failure.InvariantId));
+        }
+    }
+
     /// <summary>Invariants by verdict; a failure citing no invariant judged in this run (e.g. UNCITED) still counts as failed, once per ID.</summary>
     public VerdictCounts Counts()
     {
-        var judged = Invariants.Select(i => i.Invariant.Id).ToHashSet(StringComparer.Ordinal);
-        var outside = Findings.Where(f => !judged.Contains(f.Failure.InvariantId)).GroupBy(f => f.Failure.InvariantId).ToList();
+        var outside = Unjudged.GroupBy(f => f.Failure.InvariantId).ToList();
         int outsideKnown = outside.Count(g => g.All(f => f.Known != null));
         return new(Invariants.Count(i => i.Verdict == Verdict.Pass), Invariants.Count(i => i.Verdict == Verdict.Fail) + outside.Count - outsideKnown,
             Invariants.Count(i => i.Verdict == Verdict.Known) + outsideKnown, Invariants.Count(i => i.Verdict == Verdict.Skip), Invariants.Count(i => i.Verdict == Verdict.NotExercised));

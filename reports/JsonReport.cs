@@ -60,12 +60,12 @@ public static class JsonReport
             {
                 w.WriteStartObject("merged");
                 w.WriteNumber("shards", m.Count);
-                w.WriteStartArray("merged");
-                foreach (var i in m.Present) w.WriteNumberValue(i);
-                w.WriteEndArray();
-                w.WriteStartArray("missing");
-                foreach (var i in m.Missing) w.WriteNumberValue(i);
-                w.WriteEndArray();
+                foreach (var (name, numbers) in new[] { ("merged", m.Present), ("missing", m.Missing) })
+                {
+                    w.WriteStartArray(name);
+                    foreach (var i in numbers) w.WriteNumberValue(i);
+                    w.WriteEndArray();
+                }
                 w.WriteEndObject();
             }
             else w.WriteNull("merged");

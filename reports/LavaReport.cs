@@ -28,8 +28,7 @@ public static class LavaReport
                     Verdict.Pass => "pass", Verdict.Fail or Verdict.Known => "fail", _ => "skip",
                 }).Append('\n');
             // a failure citing no invariant the unit judged (e.g. UNCITED) fails a case of its own
-            var judged = r.Invariants.Select(i => i.Invariant.Id).ToHashSet(StringComparer.Ordinal);
-            foreach (var id in r.Findings.Select(f => f.Failure.InvariantId).Where(id => !judged.Contains(id)).Distinct())
+            foreach (var id in r.Unjudged.Select(f => f.Failure.InvariantId).Distinct())
                 sb.Append(unit).Append('_').Append(id).Append(" fail\n");
             sb.Append(unit).Append("_hygiene ").Append(u.Leak == null ? "pass" : "fail").Append('\n');
         }

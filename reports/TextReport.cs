@@ -44,13 +44,16 @@ public static class TextReport
     /// <summary>"seed 1, 3000 sequences per property" (or "time budget 600 s"), with ", shard 1/4" under --shard: what the
     /// certificate and KTAP say a run was given.</summary>
     public static string Budget(RunOptions o) =>
-        $"seed {o.Seed}{(o.Shard is { } shard ? $", shard {shard}" : "")}, " + (o.Budget is { } b ? $"time budget {b.TotalSeconds:F0} s" : $"{o.Sequences} sequences per property");
+        $"{Seed(o)}, " + (o.Budget is { } b ? $"time budget {b.TotalSeconds:F0} s" : $"{o.Sequences} sequences per property");
+
+    /// <summary>"seed 1", or "seed 1, shard 1/4" under --shard.</summary>
+    private static string Seed(RunOptions o) => $"seed {o.Seed}{(o.Shard is { } shard ? $", shard {shard}" : "")}";
 
     public static string Totals(SuiteResult r)
     {
         var c = r.Counts();
         long seqs = r.Properties.Sum(p => p.Sequences);
-        return $"totals: {c.Passed} passed, {c.Failed} failed, {c.Known} known, {c.Skipped} skipped, {c.NotExercised} not exercised; {seqs} sequences, {r.Exercise.Ops} ops in {r.Elapsed.TotalSeconds:F1} s (seed {r.Options.Seed}{(r.Options.Shard is { } shard ? $", shard {shard}" : "")})";
+        return $"totals: {c.Passed} passed, {c.Failed} failed, {c.Known} known, {c.Skipped} skipped, {c.NotExercised} not exercised; {seqs} sequences, {r.Exercise.Ops} ops in {r.Elapsed.TotalSeconds:F1} s ({Seed(r.Options)})";
     }
 
     /// <summary>

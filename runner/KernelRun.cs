@@ -135,7 +135,7 @@ public static class KernelRun
             }
             results.Add(result);
             units.Add(report with { Notes = notes, Leak = unitLeaked ? hygiene : null });
-            Results.WriteJUnit(report, catalog, Path.Combine(cli.OutDir, Results.Slug(unit.Path)), output);
+            Results.WriteJUnit(report, catalog, cli.OutDir, output);
         }
         if (cli.Sample > 0) return 0;
         bool regressed = Results.WriteRun(units, catalog, cli.OutDir, output, found.Kernel, cli.Baseline, cli.Devices);

@@ -55,7 +55,7 @@ public static class Merge
                     if (unit.Result != null)
                     {
                         Results.Print(unit, catalog, output);
-                        Results.WriteJUnit(unit, catalog, unit.Device != null ? Path.Combine(folder.Staging, Results.Slug(unit.Device)) : folder.Staging, output);
+                        Results.WriteJUnit(unit, catalog, folder.Staging, output);
                     }
                     else output.WriteLine($"SKIP          {unit.Device ?? unit.Name}: {unit.SkipReason}");
                     units.Add(unit);
@@ -95,25 +95,24 @@ public static class Merge
         JsonDocument doc;
         try { doc = RegressionDiff.Load(file); }
         catch (InvalidDataException e) { throw new Program.UsageException($"--merge: {e.Message}"); }
-        var root = doc.RootElement;
-        var schema = root.GetProperty("schema").GetString();
-        if (schema != JsonReport.SchemaVersion)
+        try
+        {
+            var root = doc.RootElement;
+            var schema = root.GetProperty("schema").GetString();
+            if (schema != JsonReport.SchemaVersion)
+                throw new Program.UsageException($"--merge {dir}: its results.json is {schema}; this suite writes and merges {JsonReport.SchemaVersion} (results of another version of the suite)");
+            var text = root.TryGetProperty("run", out var run) && run.TryGetProperty("shard", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString()! : null;
+            if (text == null)
+                throw new Program.UsageException($"--merge {dir}: a whole run (written without --shard), not a shard: there is nothing to merge it with");
+            if (Shard.Parse(text, out _) is not { } shard)
+                throw new Program.UsageException($"--merge {dir}: run.shard '{text}' in its results.json is not I/N");
+            return new ShardDir(Path.GetFullPath(dir).TrimEnd('/'), doc, shard);
+        }
+        catch
         {
             doc.Dispose();
-            throw new Program.UsageException($"--merge {dir}: its results.json is {schema}; this suite writes and merges {JsonReport.SchemaVersion} (results of another version of the suite)");
+            throw;
         }
-        var text = root.TryGetProperty("run", out var run) && run.TryGetProperty("shard", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString()! : null;
-        if (text == null)
-        {
-            doc.Dispose();
-            throw new Program.UsageException($"--merge {dir}: a whole run (written without --shard), not a shard: there is nothing to merge it with");
-        }
-        if (Shard.Parse(text, out _) is not { } shard)
-        {
-            doc.Dispose();
-            throw new Program.UsageException($"--merge {dir}: run.shard '{text}' in its results.json is not I/N");
-        }
-        return new ShardDir(Path.GetFullPath(dir).TrimEnd('/'), doc, shard);
     }
 
     /// <summary>The shards are of one run: the same N, each shard once, the same seed, budget, length, kernel and suite version;
@@ -125,7 +124,7 @@ public static class Merge
         {
             if (s.Shard.Count != first.Shard.Count)
                 throw new Program.UsageException($"--merge: {s.Dir} is shard {s.Shard} and {first.Dir} shard {first.Shard}: shards of one run share their N");
-            if (s.Shard.Index == first.Shard.Index || shards.Count(x => x.Shard.Index == s.Shard.Index) > 1)
+            if (shards.Count(x => x.Shard.Index == s.Shard.Index) > 1)
                 throw new Program.UsageException($"--merge: shard {s.Shard} is given twice ({string.Join(", ", shards.Where(x => x.Shard.Index == s.Shard.Index).Select(x => x.Dir))})");
             foreach (var field in new[] { "seed", "sequences", "time_budget_seconds", "max_length" })
                 if (s.Run.GetProperty(field).GetRawText() != first.Run.GetProperty(field).GetRawText())

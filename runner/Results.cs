@@ -132,9 +132,11 @@ public static class Results
         return Shell.Join(parts);
     }
 
-    public static void WriteJUnit(UnitResult u, Catalog catalog, string dir, TextWriter output)
+    /// <summary>The unit's JUnit XML: OUT/junit.xml for the model, OUT/DEVICE/junit.xml for a device of a kernel run.</summary>
+    public static void WriteJUnit(UnitResult u, Catalog catalog, string outDir, TextWriter output)
     {
         var result = u.Result!;
+        var dir = u.Device != null ? Path.Combine(outDir, Slug(u.Device)) : outDir;
         // UTF-8 without a byte order mark: JUnit consumers (and diff) expect '<?xml' as the first bytes
         Save(dir, "junit.xml", path =>
         {
