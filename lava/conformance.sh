@@ -1,17 +1,20 @@
 #!/bin/sh
 # Run by lava/conformance.yaml on the device under test (POSIX sh): runs the suite there, then reports each line of its
 # result.txt ("CASE RESULT") with lava-test-case, and prints each counterexample and its C reproducer in the log.
-#   conformance.sh SUITE OUT SEQUENCES SEED SHARD [DEVICE...]
+#   conformance.sh SUITE OUT SEQUENCES TIME SEED SHARD OPTIONS [DEVICE...]
+# TIME (seconds), when not empty, is the budget instead of SEQUENCES; OPTIONS are further words for the suite.
 set -u
-[ $# -ge 5 ] || { echo "usage: conformance.sh SUITE OUT SEQUENCES SEED SHARD [DEVICE...]" >&2; exit 2; }
-suite="$1" out="$2" sequences="$3" seed="$4" shard="$5"
-shift 5
-# device paths have no spaces: one --device word pair each
+[ $# -ge 7 ] || { echo "usage: conformance.sh SUITE OUT SEQUENCES TIME SEED SHARD OPTIONS [DEVICE...]" >&2; exit 2; }
+suite="$1" out="$2" sequences="$3" time="$4" seed="$5" shard="$6" options="$7"
+shift 7
+budget="--sequences $sequences"
+[ -n "$time" ] && budget="--time $time"
+# device paths and options have no spaces: separate words
 devices=""
 for d in "$@"; do devices="$devices --device $d"; done
-echo "conformance: $suite/run-suite.sh --target kernel --sequences $sequences --seed $seed --shard $shard --out $out --quiet$devices"
-# shellcheck disable=SC2086 # the devices are separate words
-"$suite/run-suite.sh" --target kernel --sequences "$sequences" --seed "$seed" --shard "$shard" --out "$out" --quiet $devices
+echo "conformance: $suite/run-suite.sh --target kernel $budget --seed $seed --shard $shard --out $out --quiet${options:+ $options}$devices"
+# shellcheck disable=SC2086 # the budget, options and devices are separate words
+"$suite/run-suite.sh" --target kernel $budget --seed "$seed" --shard "$shard" --out "$out" --quiet $options $devices
 status=$?
 echo "conformance: the suite exited $status (0 certified, 1 a failure, 2 usage or environment, 3 hung driver or kernel problem)"
 if [ ! -s "$out/result.txt" ]; then

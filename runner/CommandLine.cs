@@ -61,6 +61,13 @@ public static class SuiteCommandLine
     public static readonly Option<bool> Trace = new("--trace", "-T") { Description = "print every op and its outcome as it runs (as v4l2-compliance -T does)" };
     public static readonly Option<bool> Version = new("--version") { Description = "print the suite's version and commit, and exit" };
     public static readonly Option<string> EmitHeaders = new("--emit-headers") { HelpName = "DIR", Description = "write the lab kernel's uapi headers the C reproducers build with (gcc -I DIR; fetched once with the lab kernel, about 220 MB) and exit" };
+    // LAVA jobs
+    public static readonly Option<string> EmitLavaJob = new("--emit-lava-job") { HelpName = "DIR", Description = "write a LAVA job per shard (DIR/shard-I/job.yaml) that runs this run's devices, seed, budget and selection with the suite's test definition (lava/conformance.yaml), and exit: with --target vm for the lab's machine (device type qemu, with its device dictionary for lava-run), with --target kernel for a lab's board (--lava-device-type, --lava-actions)" };
+    public static readonly Option<int> Shards = Ranged("--shards", "N", "with --emit-lava-job: N jobs, shard 1 to N of the run (default 1); --merge joins their results folders", 1, 1024);
+    public static readonly Option<string> LavaDeviceType = new("--lava-device-type") { HelpName = "NAME", Description = "with --emit-lava-job: the LAVA device type of the lab's board (qemu for the lab's own machine)" };
+    public static readonly Option<string> LavaActions = new("--lava-actions") { HelpName = "FILE", Description = "with --emit-lava-job and a board: the lab's deploy and boot actions for it, a YAML list as under a job's actions: (the suite adds the test action)" };
+    public static readonly Option<string> LavaSuite = new("--lava-suite") { HelpName = "PATH", Description = "with --emit-lava-job: where the suite's tree is on the device under test (default /opt/conformance on a board; this tree for the lab's machine, which sees the host's files)" };
+    public static readonly Option<string> LavaRepository = new("--lava-repository") { HelpName = "URL", Description = "with --emit-lava-job: the git repository LAVA fetches lava/conformance.yaml from (default this tree, at its commit)" };
     // the lab VM (--target vm)
     public static readonly Option<string> Kernel = new("--kernel") { HelpName = "6.12|6.1", Description = "with --target vm: the lab kernel series, Debian's newest 6.12 (default) or 6.1 LTS" };
     public static readonly Option<string[]> Module = new("--module") { HelpName = "PATH.ko", Description = "with --target vm: insmod this module after vivid and vgem (repeatable); without --device, certify every char device it creates", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false };
@@ -83,7 +90,27 @@ public static class SuiteCommandLine
     public static readonly IReadOnlyList<Option> LabOptions = [Kernel, Module, ModuleArgs, VmTimeout, VmMem];
 
     /// <summary>Options that pick a mode: at most one per command line.</summary>
-    private static readonly IReadOnlyList<Option> Modes = [CheckKtap, ListVariants, ListInvariants, ListDomains, RenderSpec, Bench, Replay, Version, EmitHeaders, MergeOption];
+    private static readonly IReadOnlyList<Option> Modes = [CheckKtap, ListVariants, ListInvariants, ListDomains, RenderSpec, Bench, Replay, Version, EmitHeaders, MergeOption, EmitLavaJob];
+
+    /// <summary>The options of --emit-lava-job alone.</summary>
+    private static readonly IReadOnlyList<Option> LavaOptions = [Shards, LavaDeviceType, LavaActions, LavaSuite, LavaRepository];
+
+    /// <summary>What a LAVA job's run on the device does not take from the emitting command line: each would be silently
+    /// lost, so it is refused beside --emit-lava-job (the reason follows each).</summary>
+    private static readonly IReadOnlyList<(Option Option, string Why)> NotInLavaJob =
+    [
+        (ShardOption, "--shards N writes a job for each shard"),
+        (Out, "the jobs go to --emit-lava-job's DIR and each run's results to the test definition's OUT"),
+        (Sample, "samples are for the C round trip on this machine"),
+        (Baseline, "compare the merged results: ./run-suite.sh --merge DIRS... --baseline FILE"),
+        (Expectations, "the run on the device knows the suite's own list; give a lab's own to --merge, which decides KNOWN again"),
+        (Trace, "a job's log holds the cases, counterexamples and C reproducers"),
+        (Quiet, "the run on the device is quiet already"),
+        (Strict, "a job reports each case; the exit status is not a case"),
+    ];
+
+    /// <summary>The options a LAVA job passes on to the run on the device (its OPTIONS parameter).</summary>
+    private static readonly IReadOnlyList<Option> PassedToLava = [Area, Id, Property, MaxLength, SlowOps, ReproRuns, OpTimeout];
 
     /// <summary>What decides the sequences a run generates: a merge takes them from its shards' results, so naming one beside --merge is refused.</summary>
     private static readonly IReadOnlyList<Option> DecidedByShards = [Target, Device, Profile, Seed, Sequences, Time, MaxLength, Area, Id, Property, SlowOps, ShardOption, Sample, ReproRuns, Trace];
@@ -105,6 +132,7 @@ public static class SuiteCommandLine
             foreach (var alias in h.Aliases.Where(a => a.StartsWith('/')).ToList()) h.Aliases.Remove(alias);
         foreach (var o in new Option[] { Target, Device, Profile, Seed, Sequences, Time, MaxLength, Area, Id, Property, SlowOps, OpTimeout, Out, ReproRuns,
                      ShardOption, MergeOption, Replay, EmitC, Sample, Expectations, Baseline, Strict, Quiet, Trace, CheckKtap, ListVariants, ListInvariants, ListDomains, RenderSpec, Bench, EmitHeaders, Version,
+                     EmitLavaJob, Shards, LavaDeviceType, LavaActions, LavaSuite, LavaRepository,
                      Kernel, Module, ModuleArgs, VmTimeout, VmMem })
             root.Options.Add(o);
         return root;
@@ -160,6 +188,11 @@ public static class SuiteCommandLine
         if (Has(EmitC) && !Has(Replay)) throw new Program.UsageException("--emit-c needs --replay FILE (the counterexample to write as C)");
         if (Has(MergeOption) && DecidedByShards.FirstOrDefault(Has) is { } fromShards)
             throw new Program.UsageException($"--merge joins the shards' results as they ran, so {fromShards.Name} does not apply (their results.json records it)");
+
+        if (!Has(EmitLavaJob) && LavaOptions.FirstOrDefault(Has) is { } lavaOnly)
+            throw new Program.UsageException($"{lavaOnly.Name} is an option of --emit-lava-job DIR");
+        if (Has(EmitLavaJob) && NotInLavaJob.FirstOrDefault(x => Has(x.Option)) is { Option: not null } notInJob)
+            throw new Program.UsageException($"{notInJob.Option.Name} does not go into a LAVA job: {notInJob.Why}");
 
         var catalog = Catalog.Load();
         string target = r.GetValue(Target) ?? "model";
@@ -237,16 +270,47 @@ public static class SuiteCommandLine
         var merge = r.GetValue(MergeOption) ?? [];
         if (merge.Any(d => d.Trim().Length == 0)) throw new Program.UsageException("--merge needs the shards' results folders, e.g. --merge out/shard1 out/shard2");
         string? mode = modes.FirstOrDefault() is { } m && m != Replay ? m.Name : null;
-        string? modeArg = mode switch { "--check-ktap" => r.GetValue(CheckKtap), "--render-spec" => r.GetValue(RenderSpec), "--emit-headers" => r.GetValue(EmitHeaders), _ => null };
-        if (mode is "--check-ktap" or "--render-spec" or "--emit-headers" && string.IsNullOrEmpty(modeArg)) throw new Program.UsageException($"{mode} needs a file name");
+        string? modeArg = mode switch { "--check-ktap" => r.GetValue(CheckKtap), "--render-spec" => r.GetValue(RenderSpec), "--emit-headers" => r.GetValue(EmitHeaders), "--emit-lava-job" => r.GetValue(EmitLavaJob), _ => null };
+        if (mode is "--check-ktap" or "--render-spec" or "--emit-headers" or "--emit-lava-job" && string.IsNullOrEmpty(modeArg)) throw new Program.UsageException($"{mode} needs a {(mode == "--emit-lava-job" ? "folder" : "file")} name");
+        var lava = mode == "--emit-lava-job" ? LavaFrom(r, target, modeArg!, Has) : null;
 
         return new Program.Cli(target, profile, o, r.GetValue(Out) ?? "out", mode, modeArg)
         {
             Devices = devices, OpTimeout = Has(OpTimeout) ? r.GetValue(OpTimeout) : 20, Replay = r.GetValue(Replay), EmitC = r.GetValue(EmitC),
             Sample = Has(Sample) ? r.GetValue(Sample) : 0, TargetGiven = targetGiven, Known = known, Strict = Has(Strict), Baseline = baseline,
             OutGiven = Has(Out), Quiet = Has(Quiet), Trace = Has(Trace), Merge = merge, SeedNightly = Has(Seed) && r.GetValue(Seed) == "nightly",
-            Lab = target == "vm" ? LabFrom(args, r) : null,
+            Lab = target == "vm" ? LabFrom(args, r) : null, Lava = lava,
         };
+    }
+
+    /// <summary>--emit-lava-job's settings: the lab's machine (--target vm, device type qemu) or a board (--target kernel,
+    /// its device type and deploy/boot actions named), and the selection options passed on to the run on the device.</summary>
+    private static LavaJob.Settings LavaFrom(ParseResult r, string target, string dir, Func<Option, bool> has)
+    {
+        string? deviceType = r.GetValue(LavaDeviceType), actions = r.GetValue(LavaActions);
+        if (target == "vm")
+        {
+            if (actions != null) throw new Program.UsageException("--lava-actions gives a board's deploy and boot; the lab's machine (--target vm) has its own");
+            if (deviceType != null && deviceType != "qemu") throw new Program.UsageException($"the lab's machine (--target vm) is LAVA device type qemu, not '{deviceType}'");
+            deviceType = "qemu";
+        }
+        else if (target == "kernel")
+        {
+            if (deviceType == null || actions == null)
+                throw new Program.UsageException("a board's LAVA job needs its device type and the lab's deploy and boot actions for it: --lava-device-type NAME --lava-actions FILE");
+            if (!System.Text.RegularExpressions.Regex.IsMatch(deviceType, "^[A-Za-z0-9][A-Za-z0-9_.-]*$"))
+                throw new Program.UsageException($"--lava-device-type: '{deviceType}' is not a LAVA device type name (letters, digits, '-', '_', '.')");
+        }
+        else throw new Program.UsageException("--emit-lava-job writes jobs for a device under test: --target vm (the lab's machine) or --target kernel with --lava-device-type and --lava-actions (a board)");
+        var passed = new List<string>();
+        foreach (var o in PassedToLava.Where(has))
+        {
+            if (o is Option<bool>) { passed.Add(o.Name); continue; }
+            var value = r.GetResult(o)!.Tokens[^1].Value;
+            if (value.Any(char.IsWhiteSpace)) throw new Program.UsageException($"{o.Name} '{value}': a LAVA job passes options as words, so a value cannot hold a space");
+            passed.AddRange([o.Name, value]);
+        }
+        return new LavaJob.Settings(dir, has(Shards) ? r.GetValue(Shards) : 1, deviceType!, actions, r.GetValue(LavaSuite), r.GetValue(LavaRepository), passed);
     }
 
     /// <summary>

@@ -49,6 +49,8 @@ public static class Program
         public string? Baseline { get; init; }
         /// <summary>--merge DIR...: the shards' results folders to join (empty: not a merge).</summary>
         public IReadOnlyList<string> Merge { get; init; } = [];
+        /// <summary>--emit-lava-job DIR: the jobs' settings (null: not that mode).</summary>
+        public LavaJob.Settings? Lava { get; init; }
         /// <summary>--seed nightly: the seed is the date (<see cref="SuiteCommandLine.SeedFrom"/>); the run says so.</summary>
         public bool SeedNightly { get; init; }
 
@@ -114,6 +116,7 @@ public static class Program
             case "--version": output.WriteLine(SuiteVersion.Text); return 0;
             case "--emit-headers": return LabRun.EmitHeaders(cli.ModeArg!, output);
             case "--merge": return Merge.Run(cli, catalog, output);
+            case "--emit-lava-job": return LavaJob.Emit(cli, cli.Lava!, output);
             case "--list-variants":
                 foreach (var v in BrokenVariant.All) output.WriteLine($"broken:{v.Name,-28} breaks {v.Invariants,-18} {v.Description} (profile {v.Profile})");
                 return 0;

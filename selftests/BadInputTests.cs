@@ -73,6 +73,17 @@ public class BadInputTests
         "--module|@K", "--kernel|6.12", "--vm-mem|2048", "--target|vm|--kernel|5.4", "--target|vm|--kernel", "--target|vm|--vm-mem|10",
         "--target|vm|--vm-timeout|x", "--target|vm|--module-args|a=1", "--target|vm|--module|@F", "--target|vm|--module|@M",
         "--target|vm|--module|@K|--module-args|a|--module-args|b",
+        // LAVA jobs
+        "--shards|2", "--lava-device-type|rpi", "--lava-actions|@F", "--lava-suite|/opt/x", "--lava-repository|x", "--emit-lava-job",
+        "--emit-lava-job|@D", "--target|vm|--emit-lava-job|@F", "--target|vm|--emit-lava-job|@N", "--target|kernel|--emit-lava-job|@D",
+        "--target|kernel|--emit-lava-job|@D|--lava-device-type|rpi", "--target|kernel|--emit-lava-job|@D|--lava-actions|@F",
+        "--target|kernel|--emit-lava-job|@D|--lava-device-type|a b|--lava-actions|@F", "--target|kernel|--emit-lava-job|@D|--lava-device-type|rpi|--lava-actions|@M",
+        "--target|kernel|--emit-lava-job|@D|--lava-device-type|rpi|--lava-actions|@F", "--target|kernel|--emit-lava-job|@D|--lava-device-type|rpi|--lava-actions|@J",
+        "--target|kernel|--emit-lava-job|@D|--lava-device-type|rpi|--lava-actions|@D", "--target|vm|--emit-lava-job|@D|--lava-actions|@F",
+        "--target|vm|--emit-lava-job|@D|--lava-device-type|rpi", "--target|vm|--emit-lava-job|@D|--out|@D", "--target|vm|--emit-lava-job|@D|--shard|1/2",
+        "--target|vm|--emit-lava-job|@D|--shards|0", "--target|vm|--emit-lava-job|@D|--shards|1025", "--target|vm|--emit-lava-job|@D|--area|dmabuf, vb2",
+        "--target|vm|--emit-lava-job|@D|--expectations|@F", "--target|vm|--emit-lava-job|@D|--baseline|@F", "--target|vm|--emit-lava-job|@D|--strict",
+        "--emit-lava-job|@D|--list-variants",
     ];
 
     private static string Fill(string a, Fixture f) => a switch
@@ -90,7 +101,7 @@ public class BadInputTests
     {
         var f = Setup.Value;
         var args = raw.Select(a => Fill(a, f)).ToList();
-        if (!args.Contains("--out")) args.AddRange(["--out", f.Results]);
+        if (!args.Contains("--out") && !args.Contains("--emit-lava-job")) args.AddRange(["--out", f.Results]);
         var before = Snapshot(f.Results);
         var foreign = Snapshot(f.Foreign);
         var err = new StringWriter();
