@@ -59,6 +59,12 @@ public sealed record PropertyResult(IConformanceProperty Property, int Sequences
     /// <summary>How many more dma-bufs were alive (bufinfo) after this property's sequences, every fd and mapping closed, than
     /// before them: 0 where none outlived them or the target cannot count (DMABUF-LIFE-3 over the property's whole run).</summary>
     public int DmaBufsLeft { get; init; }
+    /// <summary>Under --time: this property's share of its target's budget (what was left, divided among the properties
+    /// still to run); null without a time budget.</summary>
+    public TimeSpan? TimeShare { get; init; }
+    /// <summary>Under --time: the share ran out while the property had sequences left to run (its last batch stopped at
+    /// the deadline, or batches were never started).</summary>
+    public bool OutOfTime { get; init; }
 }
 
 /// <summary>
@@ -89,7 +95,12 @@ public sealed record RunOptions
 {
     public ulong Seed { get; init; } = 1;
     public int Sequences { get; init; } = 3000;
+    /// <summary>--time: the whole run's time budget, shared by its devices (a kernel run divides it as each device's turn
+    /// comes: what is left over the devices left) and, on each, by its properties (likewise); null: a sequence count.</summary>
     public TimeSpan? Budget { get; init; }
+    /// <summary>Under --time, when this target's share ends (set by a run of several devices); null: <see cref="Budget"/> from
+    /// the start of <see cref="Engine.Run"/>.</summary>
+    public DateTime? Deadline { get; init; }
     public int MaxLength { get; init; } = 60;
     public int BatchSize { get; init; } = 50;
     public IReadOnlyList<string> Areas { get; init; } = SequenceGenerator.AllAreas;
@@ -216,13 +227,14 @@ public static class Engine
         var results = new List<PropertyResult>();
         var props = Properties.All.Where(p => opt.Property == null ? p.RunsByDefault : p.Name == opt.Property)
             .Where(p => Wanted(p, opt, catalog)).ToList();
-        DateTime? deadline = opt.Budget is { } b ? DateTime.UtcNow + b : null;
+        DateTime? deadline = opt.Budget is { } b ? opt.Deadline ?? DateTime.UtcNow + b : null;
         // a rule whose behaviour arrived in a later kernel (minKernel: a change the documentation allows, never a bug fix,
         // which is a known issue) is not judged on an older one: a divergence on it is not a failure there
         var older = NotYetApplicable(catalog, target.Profile).Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
         AllocTraces.Snapshot? memory = null;
-        foreach (var p in props)
+        for (int pi = 0; pi < props.Count; pi++)
         {
+            var p = props[pi];
             if (exercise.StoppedBecause != null) break;
             // every property starts from an idle device: the release and aliasing properties judge no ownership, and on a
             // driver whose release keeps the queue owned (a bug lockstep reports) the next property's first sequence would
@@ -242,7 +254,7 @@ public static class Engine
             bool leakFound = results.Any(r => r.Findings.Any(f => f.Failure.InvariantId == Inv.LifeFreed));
             var memoryBefore = p is KernelMemoryProperty || leakFound ? null : memory ?? opt.Memory?.Take(null);
             int bufsBefore = target.LiveDmaBufs();
-            var result = RunProperty(p, gen, target, opt, catalog, exercise, deadline, props.Count, progress, classify, settled);
+            var result = RunProperty(p, gen, target, opt, catalog, exercise, deadline, props.Count - pi, progress, classify, settled);
             // dma-bufs that outlived the property's sequences (bufinfo): DMABUF-LIFE-3 over the whole run, which the release
             // property's own per-sequence count misses where an earlier property's leaks have used up the memory it allocates
             if (bufsBefore >= 0 && result.Sequences > 0 && target.LiveDmaBufs() is var bufsAfter && bufsAfter > bufsBefore)
@@ -371,7 +383,7 @@ public static class Engine
     /// stays independent evidence for what lockstep also found.)
     /// </summary>
     private static PropertyResult RunProperty(IConformanceProperty p, SequenceGenerator gen, IBufferTarget target, RunOptions opt, Catalog catalog,
-        Exercise exercise, DateTime? deadline, int propertyCount, Action<string>? progress, Func<Failure, KnownIssue?>? classify, IEnumerable<string> notJudged)
+        Exercise exercise, DateTime? deadline, int propertiesLeft, Action<string>? progress, Func<Failure, KnownIssue?>? classify, IEnumerable<string> notJudged)
     {
         var settled = new HashSet<string>(notJudged, StringComparer.Ordinal);
         var sw = Stopwatch.StartNew();
@@ -381,17 +393,20 @@ public static class Engine
         var lastProgress = DateTime.UtcNow;
         // DMABUF-LIFE-4 is judged around the property's sequences (Memory), never settled by one of them
         var judges = p.Checks.Where(id => id != Inv.LifeFreed && catalog.Contains(id) && InScope(catalog[id], opt)).ToList();
-        // with a time budget every property gets an equal share
-        DateTime? myDeadline = deadline is { } d ? DateTime.UtcNow + (d - DateTime.UtcNow) / Math.Max(1, propertyCount) : null;
+        // with a time budget every property gets an equal share of what is left (this one and those after it)
+        TimeSpan? share = deadline is { } d ? (d - DateTime.UtcNow) / Math.Max(1, propertiesLeft) : null;
+        DateTime? myDeadline = share is { } sh ? DateTime.UtcNow + sh : null;
+        bool outOfTime = false;
         int lane = Lane(p, opt);
         int planned = myDeadline == null ? Batches(opt, lane).Sum(b => b.Size) : 0;
         foreach (var (batch, n) in Batches(opt, lane))
         {
-            if (myDeadline is { } md && DateTime.UtcNow >= md && done > 0) break;
+            if (myDeadline is { } md && DateTime.UtcNow >= md && done > 0) { outOfTime = true; break; }
             if (judges.Count > 0 && judges.All(settled.Contains)) break;   // everything it judges has a counterexample already
             ulong seed = BatchSeed(opt.Seed, batch);
             opt.OnBatch?.Invoke(p.Name, seed, n);
-            var r = RunBatch(p, arb, target, seed, n, exercise, opt.OnSequence, settled);
+            var r = RunBatch(p, arb, target, seed, n, exercise, opt.OnSequence, settled, myDeadline);
+            outOfTime |= r.OutOfTime;
             if (progress != null && DateTime.UtcNow - lastProgress > TimeSpan.FromSeconds(10))
             {
                 lastProgress = DateTime.UtcNow;
@@ -424,7 +439,7 @@ public static class Engine
             }
             if (exercise.StoppedBecause != null) { progress?.Invoke($"# {exercise.StoppedBecause}"); break; }
         }
-        return new PropertyResult(p, done, findings, sw.Elapsed);
+        return new PropertyResult(p, done, findings, sw.Elapsed) { TimeShare = share, OutOfTime = outOfTime };
     }
 
     /// <summary>Runs a counterexample's steps again, runs times, each on a fresh target state (the property's Check resets
@@ -450,6 +465,8 @@ public static class Engine
     public sealed record BatchResult(int Ran, Failure? Original, Failure? Shrunk, int ShrinkSteps)
     {
         public bool Stuck { get; init; }
+        /// <summary>The batch stopped at its deadline with sequences not run.</summary>
+        public bool OutOfTime { get; init; }
         /// <summary>The sequences the batch ran, in order, before the one that failed.</summary>
         public IReadOnlyList<OpSequence> History { get; init; } = [];
     }
@@ -493,16 +510,18 @@ public static class Engine
     /// <remarks>Shrinking keeps the invariant: a candidate counts as failing only when it breaks the same invariant as the
     /// first failure, so one bug does not shrink into another's counterexample.</remarks>
     public static BatchResult RunBatch(IConformanceProperty p, Arbitrary<OpSequence> arb, IBufferTarget target, ulong seed, int n, Exercise? exercise,
-        Action<Func<string>>? onSequence = null, IReadOnlySet<string>? settled = null)
+        Action<Func<string>>? onSequence = null, IReadOnlySet<string>? settled = null, DateTime? stopAt = null)
     {
         Failure? original = null, last = null;
         int ran = 0, shrinkSteps = 0;
-        bool shrinking = false, stuck = false;
+        bool shrinking = false, stuck = false, outOfTime = false;
         var scratch = new Exercise();
         var history = new List<OpSequence>();
         var prop = Prop.ForAll(arb, (OpSequence seq) =>
         {
-            if (stuck) return true;   // the device cannot be judged any more: the rest of the batch is not run
+            if (stuck || outOfTime) return true;   // the device cannot be judged any more, or the time is up: the rest of the batch is not run
+            // the deadline ends a batch between sequences (after its first), never a shrink (a failure found gets its counterexample)
+            if (!shrinking && ran > 0 && stopAt is { } t && DateTime.UtcNow >= t) { outOfTime = true; return true; }
             if (!shrinking) ran++;
             onSequence?.Invoke(() => $"property {p.Name}, batch seed {seed}, {(shrinking ? "shrink candidate" : $"sequence {ran} of {n}")}:\n{seq}");
             var counts = shrinking || exercise == null ? scratch : exercise;   // shrink candidates count nowhere
@@ -530,7 +549,7 @@ public static class Engine
             .WithRunner(new SilentRunner())
             .WithReplay(FSharpOption<Replay>.Some(new Replay(new Rnd(seed, Gamma), FSharpOption<int>.None)));
         Check.One(config, prop);
-        return new BatchResult(ran, original, last, shrinkSteps) { Stuck = stuck, History = history };
+        return new BatchResult(ran, original, last, shrinkSteps) { Stuck = stuck, History = history, OutOfTime = outOfTime };
     }
 
     /// <summary>How many times a shrink candidate whose race may not have shown is run before it counts as passing.</summary>
@@ -600,15 +619,22 @@ public static class Engine
             else if (n == 0)
             {
                 // only the sequences of properties that judge this invariant could have reached it
-                long masked = results.Where(r => r.Property.Checks.Contains(inv.Id)).Select(r => r.Property.Name).Distinct().Sum(exercise.MaskedIn);
+                var judging = results.Where(r => r.Property.Checks.Contains(inv.Id)).ToList();
+                long masked = judging.Select(r => r.Property.Name).Distinct().Sum(exercise.MaskedIn);
+                var cut = judging.Where(r => r.OutOfTime).ToList();
                 list.Add(new(inv, Verdict.NotExercised, 0, masked > 0
                     ? $"no generated sequence reached it ({masked} sequences of the properties that judge it stopped early at an invariant already failing)"
+                    : cut.Count > 0
+                    ? $"{OutOfTimeReason} ({string.Join(", ", cut.Select(r => $"{r.Property.Name}: {r.Sequences} sequences in its {r.TimeShare!.Value.TotalSeconds:0} s share"))}): a longer --time may"
                     : "no generated sequence reached it"));
             }
             else list.Add(new(inv, Verdict.Pass, n, null));
         }
         return list;
     }
+
+    /// <summary>How the reason of an invariant NOT EXERCISED because its properties' time shares ran out begins.</summary>
+    public const string OutOfTimeReason = "no generated sequence reached it in the time budget";
 
     /// <summary>Invariants whose minKernel is above the target's kernel.</summary>
     public static IEnumerable<Invariant> NotYetApplicable(Catalog catalog, TargetProfile profile) =>

@@ -54,12 +54,29 @@ public static class KernelRun
         // inside the lab VM: where the host looks for what was running when the kernel complained
         var labOut = Environment.GetEnvironmentVariable("LAB_OUT") is { Length: > 0 } lo && Directory.Exists(lo) ? lo : null;
         int unitNo = 0;
+        // --time is the whole run's: each device's turn gets what is left divided by the devices left (one that finishes
+        // early leaves its time to the rest); a device whose turn comes after the budget is spent is not reached
+        var budget = new TimeBudget(cli.Options.Budget, DateTime.UtcNow);
         foreach (var unit in found.Units)
         {
             unitNo++;
             output.WriteLine();
             output.WriteLine($"# device {unitNo}/{found.Units.Count}: {unit.Name}");
             foreach (var n in unit.Notes) output.WriteLine($"#   {n}");
+            DateTime? deadline = null;
+            if (cli.Options.Budget != null)
+            {
+                if (budget.Share(found.Units.Count - unitNo + 1, DateTime.UtcNow) is not { } share)
+                {
+                    var why = $"not reached: the --time budget of {cli.Options.Budget.Value.TotalSeconds:0} s was spent by the devices before it";
+                    output.WriteLine($"SKIP          {unit.Path}: {why}");
+                    units.Add(Skipped(unit.Name, unit.Path, why));
+                    budget.NotReached.Add(unit.Path);
+                    continue;
+                }
+                output.WriteLine($"#   time: {share.TotalSeconds:0} s of the {cli.Options.Budget.Value.TotalSeconds:0} s budget (what is left, over the {found.Units.Count - unitNo + 1} device(s) left), shared by its properties");
+                deadline = DateTime.UtcNow + share;
+            }
             var areas = cli.Options.Areas.Intersect(unit.Areas).ToList();
             if (areas.Count == 0 && cli.Options.Ids.Count == 0)
             {
@@ -85,6 +102,7 @@ public static class KernelRun
             if (target.ReloadCommand != null) output.WriteLine($"#   fresh state: the lab reloads the driver under test ({target.ReloadCommand}) before each re-run of a counterexample and after each failure");
             var opt = cli.Options with
             {
+                Deadline = deadline,
                 Areas = areas,
                 Ids = cli.Options.Ids.Where(id => unit.Areas.Contains(catalog[id].Area)).ToList(),
                 OnSequence = d => target.Context = d,
@@ -138,6 +156,7 @@ public static class KernelRun
             Results.WriteJUnit(report, catalog, cli.OutDir, output);
         }
         if (cli.Sample > 0) return 0;
+        if (budget.Summary(results, DateTime.UtcNow) is { } spent) output.WriteLine(spent);
         bool regressed = Results.WriteRun(units, catalog, cli.OutDir, output, found.Kernel, cli.Baseline, cli.Devices);
         output.WriteLine();
         bool failed = results.Any(r => r.Failed), known = results.Any(r => r.HasKnown);
@@ -145,6 +164,38 @@ public static class KernelRun
             $"{(known ? $", {results.Sum(r => r.Counts().Known)} invariant(s) KNOWN" : "")}{(leaked ? ", LEAKED resources" : "")}");
         if (Program.Cli.NothingJudged(results) is { } nothing) output.WriteLine(nothing);
         return regressed ? 1 : cli.ExitStatus(results, leaked);
+    }
+
+    /// <summary>
+    /// --time over a kernel run's devices: each device's share is what is left of the budget over the devices left; a
+    /// device whose turn comes when less than a second is left is not reached. Null budget: no shares.
+    /// </summary>
+    public sealed class TimeBudget(TimeSpan? budget, DateTime start)
+    {
+        /// <summary>The devices whose turn came after the budget was spent.</summary>
+        public List<string> NotReached { get; } = [];
+
+        /// <summary>The share of the next device, <paramref name="devicesLeft"/> counting it; null when the budget is spent.</summary>
+        public TimeSpan? Share(int devicesLeft, DateTime now)
+        {
+            if (budget is not { } b) return null;
+            var left = start + b - now;
+            return left < TimeSpan.FromSeconds(1) ? null : left / Math.Max(1, devicesLeft);
+        }
+
+        /// <summary>The run's last word on its budget: what it spent, and what it could not reach (devices whose turn came
+        /// after it was spent, and invariants no sequence reached within their properties' shares); null without --time.</summary>
+        public string? Summary(IReadOnlyList<SuiteResult> results, DateTime now)
+        {
+            if (budget is not { } b) return null;
+            var unreached = results.SelectMany(r => r.Invariants.Where(i => i.Verdict == Verdict.NotExercised && (i.Reason ?? "").StartsWith(Engine.OutOfTimeReason, StringComparison.Ordinal))
+                .Select(i => i.Invariant.Id)).Distinct().Order(StringComparer.Ordinal).ToList();
+            var words = new List<string>();
+            if (NotReached.Count > 0) words.Add($"devices not reached: {string.Join(", ", NotReached)}");
+            if (unreached.Count > 0) words.Add($"{unreached.Count} invariant(s) no sequence reached in their properties' shares: {string.Join(", ", unreached)}");
+            return $"# time budget: {(now - start).TotalSeconds:0} s of {b.TotalSeconds:0} s spent on {results.Count} device(s), each property running to the end of its share; " +
+                (words.Count > 0 ? "not reached: " + string.Join("; ", words) : "nothing it could not reach");
+        }
     }
 
     /// <summary>

@@ -157,6 +157,7 @@ public static class Program
         var live = new LiveProgress(output, !cli.Quiet && LiveProgress.IsTerminal(output));
         var target = cli.Trace ? TracingTarget.Wrap(model, live.Line) : model;
         var opt = cli.Options with { SlowOps = cli.Options.SlowOps ?? true, OnProgress = live.Report };   // waiting is free on the model
+        var budget = new KernelRun.TimeBudget(opt.Budget, DateTime.UtcNow);
         var result = Engine.Run(cli.Target, target, opt, catalog, cli.Quiet ? null : live.Line);
         live.Clear();
         var site = new RunSite(cli.Target, cli.ProfileName, target.Profile, null, null, RunSite.DefaultPaths(target.Profile));
@@ -166,6 +167,7 @@ public static class Program
             var unit = Results.Unit($"{cli.Target} ({cli.ProfileName})", null, site, result, staged, catalog, Path.Combine(staged.OutDir, "counterexamples", Results.Slug(cli.Target)),
                 p => ReplayCommand(cli, p));
             Results.Print(unit, catalog, output, cli);
+            if (budget.Summary([result], DateTime.UtcNow) is { } spent) output.WriteLine(spent);
             Results.WriteJUnit(unit, catalog, staged.OutDir, output);
             regressed = Results.WriteRun([unit], catalog, staged.OutDir, output, baseline: cli.Baseline);
         }

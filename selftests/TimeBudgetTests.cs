@@ -1,0 +1,72 @@
+using Conformance.Adapters;
+using Conformance.Adapters.Model;
+using Conformance.Properties;
+using Conformance.Runner;
+using Conformance.Spec;
+using Xunit;
+
+namespace Conformance.SelfTests;
+
+/// <summary>
+/// --time is the whole run's budget: a kernel run's devices each get what is left over the devices left, a device's
+/// properties likewise, a share that runs out stops its property between sequences, and the run says what it could not
+/// reach (devices whose turn came too late; invariants no sequence reached in their properties' shares).
+/// </summary>
+public class TimeBudgetTests
+{
+    [Fact]
+    public void Each_device_gets_what_is_left_over_the_devices_left_and_a_spent_budget_reaches_no_more()
+    {
+        var t0 = new DateTime(2026, 12, 4, 0, 0, 0, DateTimeKind.Utc);
+        var budget = new KernelRun.TimeBudget(TimeSpan.FromSeconds(100), t0);
+        Assert.Equal(TimeSpan.FromSeconds(25), budget.Share(4, t0));
+        // the first device took 40 s: the three left share the 60 s left
+        Assert.Equal(TimeSpan.FromSeconds(20), budget.Share(3, t0.AddSeconds(40)));
+        // one that finished early leaves its time to the rest
+        Assert.Equal(TimeSpan.FromSeconds(50), budget.Share(1, t0.AddSeconds(50)));
+        Assert.Null(budget.Share(1, t0.AddSeconds(99.5)));
+        Assert.Null(budget.Share(2, t0.AddSeconds(130)));
+        Assert.Null(new KernelRun.TimeBudget(null, t0).Share(1, t0));
+        Assert.Null(new KernelRun.TimeBudget(null, t0).Summary([], t0));
+    }
+
+    [Fact]
+    public void A_share_that_runs_out_stops_its_property_and_its_unreached_invariants_say_so()
+    {
+        var catalog = Catalog.Load();
+        // a millisecond: every property runs the one sequence a share always gets, then its time is up
+        var opt = new RunOptions { Budget = TimeSpan.FromMilliseconds(1), SlowOps = true };
+        var result = Engine.Run("model", new ReferenceModel(TargetProfile.VividLike), opt, catalog);
+        Assert.NotEmpty(result.Properties);
+        Assert.All(result.Properties, p =>
+        {
+            Assert.Equal(1, p.Sequences);
+            Assert.True(p.OutOfTime, p.Property.Name);
+            Assert.NotNull(p.TimeShare);
+        });
+        var unreached = result.Invariants.Where(i => i.Verdict == Verdict.NotExercised && i.Reason!.StartsWith(Engine.OutOfTimeReason)).ToList();
+        Assert.NotEmpty(unreached);
+        Assert.Contains("lockstep: 1 sequences in its 0 s share", unreached[0].Reason);
+        Assert.EndsWith("a longer --time may", unreached[0].Reason);
+
+        var summary = new KernelRun.TimeBudget(opt.Budget, DateTime.UtcNow).Summary([result], DateTime.UtcNow)!;
+        Assert.StartsWith("# time budget: 0 s of 0 s spent on 1 device(s), each property running to the end of its share; not reached: ", summary);
+        Assert.Contains($"{unreached.Count} invariant(s) no sequence reached in their properties' shares: {unreached.Select(i => i.Invariant.Id).Order(StringComparer.Ordinal).First()}", summary);
+    }
+
+    [Fact]
+    public void The_properties_share_a_devices_time_as_it_is_left()
+    {
+        var catalog = Catalog.Load();
+        var opt = new RunOptions { Budget = TimeSpan.FromSeconds(4), SlowOps = true };
+        var start = DateTime.UtcNow;
+        var result = Engine.Run("model", new ReferenceModel(TargetProfile.VividLike), opt, catalog);
+        var elapsed = DateTime.UtcNow - start;
+        var shares = result.Properties.Select(p => p.TimeShare!.Value.TotalSeconds).ToList();
+        // the first property's share is the budget over all of them; the shares add up to about the budget, not more
+        Assert.InRange(shares[0], 4.0 / shares.Count - 0.05, 4.0 / shares.Count + 0.001);
+        Assert.InRange(shares.Sum(), 3.5, 4.5);
+        Assert.All(result.Properties, p => Assert.True(p.Sequences > 1, $"{p.Property.Name}: {p.Sequences} sequences"));
+        Assert.InRange(elapsed.TotalSeconds, 3.5, 30);   // a batch in progress finishes its sequence, never a whole batch more
+    }
+}
