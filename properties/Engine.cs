@@ -362,8 +362,8 @@ public static class Engine
     /// The batches of a property this run runs, in order: each one's index (its seed is <see cref="BatchSeed"/>) and how many
     /// sequences it has. Batch b holds the run's sequences 50b to 50b+49 (<see cref="RunOptions.BatchSize"/>), the last one
     /// fewer; under a time budget the batches do not end. Under --shard only the shard's own (<see cref="Shard.Takes"/>).
-    /// A batch that meets a failure stops there; the next batch begins where its numbering says, so every shard and the
-    /// unsharded run agree on each batch's sequences.
+    /// A batch runs whole: after a failure it goes on from the sequence after the failing one (RunProperty), so every shard
+    /// and the unsharded run run each batch's sequences, the same ones.
     /// </summary>
     public static IEnumerable<(int Batch, int Size)> Batches(RunOptions opt, int lane)
     {
@@ -405,39 +405,47 @@ public static class Engine
             if (judges.Count > 0 && judges.All(settled.Contains)) break;   // everything it judges has a counterexample already
             ulong seed = BatchSeed(opt.Seed, batch);
             opt.OnBatch?.Invoke(p.Name, seed, n);
-            var r = RunBatch(p, arb, target, seed, n, exercise, opt.OnSequence, settled, myDeadline);
-            outOfTime |= r.OutOfTime;
-            if (progress != null && DateTime.UtcNow - lastProgress > TimeSpan.FromSeconds(10))
+            // a batch runs all its sequences: after a failure (shrunk, re-run, settled) it goes on from the sequence after
+            // the one that failed, so every shard and the unsharded run run the same sequences whatever they find
+            for (int next = 0; next < n;)
             {
-                lastProgress = DateTime.UtcNow;
-                progress($"# progress: property {p.Name}, {done} sequences, batch seed {seed}");
-            }
-            done += r.Ran;
-            opt.OnProgress?.Invoke(p.Name, done, planned, exercise.Ops, sw.Elapsed);
-            if (r.Stuck) exercise.StoppedBecause ??= $"the run on this device stopped after {p.Name} sequence {done}: a sequence left a video queue busy (not idle to a new file handle) and the device cannot be reloaded";
-            if (r.Shrunk is { } f)
-            {
-                int again = Reproduce(p, f, target, opt.ReproRuns, opt.OnSequence, settled);
-                int joined = 0;
-                if (again < opt.ReproRuns && r.History.Count > 0 && r.Original is { } orig)
+                var r = RunBatch(p, arb, target, seed, n, exercise, opt.OnSequence, settled, myDeadline, next);
+                next = r.Next;
+                outOfTime |= r.OutOfTime;
+                if (progress != null && DateTime.UtcNow - lastProgress > TimeSpan.FromSeconds(10))
                 {
-                    // it does not reproduce on its own from a fresh device: it leans on state earlier sequences left
-                    // (pages recycled, a queue kept). Join the batch's history to it and shrink that, from fresh each time
-                    var whole = OpSequence.Join([.. r.History, new OpSequence(seed, orig.Steps.Select(s => s.Op).ToImmutableArray())]);
-                    progress?.Invoke($"# {f.InvariantId} failed again in only {again} of {opt.ReproRuns} re-runs from a fresh state: shrinking it with the {r.History.Count} sequences before it");
-                    if (ShrinkFresh(p, whole, f.InvariantId, target, settled) is { } g && Reproduce(p, g, target, opt.ReproRuns, opt.OnSequence, settled) is var again2 && again2 > again)
-                        (f, again, joined) = (g, again2, r.History.Count);
+                    lastProgress = DateTime.UtcNow;
+                    progress($"# progress: property {p.Name}, {done} sequences, batch seed {seed}");
                 }
-                findings.Add(new Finding(p, f, r.Original, r.ShrinkSteps, seed, n, done)
+                done += r.Ran;
+                opt.OnProgress?.Invoke(p.Name, done, planned, exercise.Ops, sw.Elapsed);
+                if (r.Stuck) exercise.StoppedBecause ??= $"the run on this device stopped after {p.Name} sequence {done}: a sequence left a video queue busy (not idle to a new file handle) and the device cannot be reloaded";
+                if (r.Shrunk is { } f)
                 {
-                    JoinedHistory = joined,
-                    Reproduced = again, ReproRuns = opt.ReproRuns, Known = classify?.Invoke(f), AlreadyFailing = settled.Order(StringComparer.Ordinal).ToList(),
-                    DriverReloaded = target.Profile.Name.StartsWith("kernel:", StringComparison.Ordinal) && target.Refresh(),
-                });
-                settled.Add(f.InvariantId);
-                progress?.Invoke($"# found: {f.InvariantId} by {p.Name} after {done} sequences ({f.Steps.Count} steps); judging the rest goes on");
+                    int again = Reproduce(p, f, target, opt.ReproRuns, opt.OnSequence, settled);
+                    int joined = 0;
+                    if (again < opt.ReproRuns && r.History.Count > 0 && r.Original is { } orig)
+                    {
+                        // it does not reproduce on its own from a fresh device: it leans on state earlier sequences left
+                        // (pages recycled, a queue kept). Join the batch's history to it and shrink that, from fresh each time
+                        var whole = OpSequence.Join([.. r.History, new OpSequence(seed, orig.Steps.Select(s => s.Op).ToImmutableArray())]);
+                        progress?.Invoke($"# {f.InvariantId} failed again in only {again} of {opt.ReproRuns} re-runs from a fresh state: shrinking it with the {r.History.Count} sequences before it");
+                        if (ShrinkFresh(p, whole, f.InvariantId, target, settled) is { } g && Reproduce(p, g, target, opt.ReproRuns, opt.OnSequence, settled) is var again2 && again2 > again)
+                            (f, again, joined) = (g, again2, r.History.Count);
+                    }
+                    findings.Add(new Finding(p, f, r.Original, r.ShrinkSteps, seed, n, done)
+                    {
+                        JoinedHistory = joined,
+                        Reproduced = again, ReproRuns = opt.ReproRuns, Known = classify?.Invoke(f), AlreadyFailing = settled.Order(StringComparer.Ordinal).ToList(),
+                        DriverReloaded = target.Profile.Name.StartsWith("kernel:", StringComparison.Ordinal) && target.Refresh(),
+                    });
+                    settled.Add(f.InvariantId);
+                    progress?.Invoke($"# found: {f.InvariantId} by {p.Name} after {done} sequences ({f.Steps.Count} steps); judging the rest goes on");
+                }
+                if (r.Shrunk == null || r.Stuck || r.OutOfTime || exercise.StoppedBecause != null || judges.Count > 0 && judges.All(settled.Contains)) break;
             }
             if (exercise.StoppedBecause != null) { progress?.Invoke($"# {exercise.StoppedBecause}"); break; }
+            if (outOfTime) break;
         }
         return new PropertyResult(p, done, findings, sw.Elapsed) { TimeShare = share, OutOfTime = outOfTime };
     }
@@ -467,6 +475,9 @@ public static class Engine
         public bool Stuck { get; init; }
         /// <summary>The batch stopped at its deadline with sequences not run.</summary>
         public bool OutOfTime { get; init; }
+        /// <summary>The index in the batch of the first sequence this run of it did not consume: where its rest begins (after
+        /// a failure, the sequence after the failing one).</summary>
+        public int Next { get; init; }
         /// <summary>The sequences the batch ran, in order, before the one that failed.</summary>
         public IReadOnlyList<OpSequence> History { get; init; } = [];
     }
@@ -510,16 +521,17 @@ public static class Engine
     /// <remarks>Shrinking keeps the invariant: a candidate counts as failing only when it breaks the same invariant as the
     /// first failure, so one bug does not shrink into another's counterexample.</remarks>
     public static BatchResult RunBatch(IConformanceProperty p, Arbitrary<OpSequence> arb, IBufferTarget target, ulong seed, int n, Exercise? exercise,
-        Action<Func<string>>? onSequence = null, IReadOnlySet<string>? settled = null, DateTime? stopAt = null)
+        Action<Func<string>>? onSequence = null, IReadOnlySet<string>? settled = null, DateTime? stopAt = null, int skip = 0)
     {
         Failure? original = null, last = null;
-        int ran = 0, shrinkSteps = 0;
+        int ran = 0, shrinkSteps = 0, seen = 0;
         bool shrinking = false, stuck = false, outOfTime = false;
         var scratch = new Exercise();
         var history = new List<OpSequence>();
         var prop = Prop.ForAll(arb, (OpSequence seq) =>
         {
             if (stuck || outOfTime) return true;   // the device cannot be judged any more, or the time is up: the rest of the batch is not run
+            if (!shrinking && seen++ < skip) return true;   // run before, up to a failure: the batch goes on after it
             // the deadline ends a batch between sequences (after its first), never a shrink (a failure found gets its counterexample)
             if (!shrinking && ran > 0 && stopAt is { } t && DateTime.UtcNow >= t) { outOfTime = true; return true; }
             if (!shrinking) ran++;
@@ -549,7 +561,7 @@ public static class Engine
             .WithRunner(new SilentRunner())
             .WithReplay(FSharpOption<Replay>.Some(new Replay(new Rnd(seed, Gamma), FSharpOption<int>.None)));
         Check.One(config, prop);
-        return new BatchResult(ran, original, last, shrinkSteps) { Stuck = stuck, History = history, OutOfTime = outOfTime };
+        return new BatchResult(ran, original, last, shrinkSteps) { Stuck = stuck, History = history, OutOfTime = outOfTime, Next = skip + ran };
     }
 
     /// <summary>How many times a shrink candidate whose race may not have shown is run before it counts as passing.</summary>
