@@ -67,9 +67,11 @@ public static class LavaJob
             IReadOnlyList<object> actions;
             if (lab)
             {
+                // each shard's machine has its own results share (QEMU's options name the shard's folder); the kernel and
+                // initramfs are the same for all, copied once
                 var m = Dut(cli, root, shardDir);
                 machine ??= Copied(m, dir);
-                File.WriteAllText(Path.Combine(shardDir, "device.yaml"), Yaml(DeviceDictionary(machine.Value.Qemu)));
+                File.WriteAllText(Path.Combine(shardDir, "device.yaml"), Yaml(DeviceDictionary(m.Qemu)));
                 actions = LabActions(machine.Value.Vmlinuz, machine.Value.Initrd, machine.Value.KernelArgs);
                 results = "/lab-out/conformance";
             }
