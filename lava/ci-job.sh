@@ -78,13 +78,17 @@ def verdicts(path):
     with open(path, encoding="utf-8") as f:
         run = json.load(f)
     return {(u.get("device") or u["name"], i["id"]): i["status"] for u in run["units"] for i in u.get("invariants", [])}, run
-whole, _ = verdicts(sys.argv[1])
+whole, w = verdicts(sys.argv[1])
 merged, m = verdicts(sys.argv[2])
+def counts(run):  # sequences run and checks made: equal where no race decides a check
+    return (sum(p["sequences"] for u in run["units"] for p in u.get("properties", [])),
+            sum(i.get("checked") or 0 for u in run["units"] for i in u.get("invariants", [])))
 differ = sorted(k for k in whole.keys() | merged.keys() if whole.get(k) != merged.get(k))
 for k in differ:
     print(f"lab: lava: DISAGREE {k[0]} {k[1]}: unsharded {whole.get(k)}, two shards merged {merged.get(k)}")
 print(f"lab: lava: two shards merged (shards {m['run']['merged']['merged']} of {m['run']['merged']['shards']}): "
-      f"{len(whole)} verdicts, {len(differ)} differing from the unsharded job's")
+      f"{len(whole)} verdicts, {len(differ)} differing from the unsharded job's; sequences and checks "
+      f"{counts(m)[0]} and {counts(m)[1]}, the unsharded job's {counts(w)[0]} and {counts(w)[1]}")
 sys.exit(1 if differ or not whole else 0)
 EOF
 [ "$bad" -eq 0 ] && echo "lab: lava: every check held" || echo "lab: lava: $bad check(s) failed"
