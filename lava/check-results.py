@@ -3,11 +3,12 @@
 
     check-results.py LAVA_LOG RESULTS_JSON DEFINITION
 
-LAVA_LOG is what `lava-run` printed: one YAML record a line (its tags, as in `! "577"`, are YAML, not JSON). The test
+LAVA_LOG is what `lava-run` printed on stderr: one YAML record a line (its tags, as in `! "577"`, are YAML, not JSON). The test
 cases of DEFINITION (LAVA names it "N_NAME", e.g. "0_conformance") are compared with what results.json says of each unit
 and invariant, mapped as reports/LavaReport.cs maps them: pass, fail (a failure or a known kernel issue), skip (skipped
-or not exercised). lava-run exits 0 when a case fails, so this is what tells. Exit 0 when every case agrees and every
-invariant has its case, 1 otherwise, 2 when a file cannot be read.
+or not exercised), and each unit's hygiene; the definition's own conformance-run case (the suite ran and wrote its
+results) is the one more. lava-run exits 0 when a case fails, so this is what tells. Exit 0 when every case agrees and
+every invariant has its case, 1 otherwise, 2 when a file cannot be read or the log holds no case of DEFINITION.
 """
 import json
 import re
@@ -73,6 +74,10 @@ def main():
             want = expected_cases(json.load(f))
     except (OSError, ValueError, KeyError) as e:
         print(f"check-results: {e}", file=sys.stderr)
+        return 2
+    if not got:
+        print(f"check-results: {log} holds no LAVA test case of {definition} (is it lava-run's log? lava-run writes it to stderr: 2>LOG)",
+              file=sys.stderr)
         return 2
     bad = 0
     for case, result in sorted(want.items()):

@@ -297,7 +297,7 @@ public static class SuiteCommandLine
         else if (target == "kernel")
         {
             if (deviceType == null || actions == null)
-                throw new Program.UsageException("a board's LAVA job needs its device type and the lab's deploy and boot actions for it: --lava-device-type NAME --lava-actions FILE");
+                throw new Program.UsageException($"with --target kernel{(has(Target) ? "" : " (which --device implies)")} the jobs are for a lab's board: give its device type and the lab's deploy and boot actions for it (--lava-device-type NAME --lava-actions FILE), or --target vm for the lab's own QEMU machine");
             if (!System.Text.RegularExpressions.Regex.IsMatch(deviceType, "^[A-Za-z0-9][A-Za-z0-9_.-]*$"))
                 throw new Program.UsageException($"--lava-device-type: '{deviceType}' is not a LAVA device type name (letters, digits, '-', '_', '.')");
         }

@@ -46,13 +46,18 @@ public static class LavaJob
     /// <summary>Writes the jobs (and, for the lab's machine, the device dictionaries); prints what to run. Exit 0.</summary>
     public static int Emit(Program.Cli cli, Settings s, TextWriter output)
     {
-        Results.CheckWritable(s.Dir);
+        // a folder of its own: an earlier emit's jobs, or the results its jobs wrote, would be mixed with these
+        if (Directory.Exists(s.Dir) && Directory.EnumerateFileSystemEntries(s.Dir).Any())
+            throw new Program.UsageException($"--emit-lava-job {s.Dir}: the folder is not empty (an earlier emit's jobs or their results?); name a new folder");
+        Results.CheckWritable(s.Dir, "--emit-lava-job");
         var dir = Path.GetFullPath(s.Dir);
         var root = LabRun.Root;
         string repository = s.Repository ?? root;
         string? revision = s.Repository == null ? Revision(root) : null;
         if (revision != null && Git(root, "status", "--porcelain", "--", "lava") is { Length: > 0 })
             output.WriteLine($"# lava/ has changes not committed: the jobs fetch the test definition at commit {revision[..12]}, without them");
+        if (s.Repository == null && cli.Target != "vm")
+            output.WriteLine($"# the jobs fetch the test definition from {root}, a path on this machine: a LAVA server's dispatcher must see it there (else give --lava-repository URL)");
         IReadOnlyList<object> boardActions = s.Actions != null ? ReadActions(s.Actions) : [];
         bool lab = cli.Target == "vm";
         string suite = s.Suite ?? (lab ? root : "/opt/conformance");   // the lab's guest sees the host's files where the host does
@@ -92,9 +97,15 @@ public static class LavaJob
         if (lab)
         {
             output.WriteLine("run one with Debian's lava-dispatcher (no server; as root, a distinct --job-id per job running at once):");
-            output.WriteLine($"  lava-run --job-id 1 --output-dir {Shell.Quote(Counterexamples.Display(Path.Combine(dir, "shard-1", "lava")))} --device {Shell.Quote(Counterexamples.Display(Path.Combine(dir, "shard-1", "device.yaml")))} {Shell.Quote(Counterexamples.Display(jobs[0]))}");
-            output.WriteLine($"each job's results folder is {Counterexamples.Display(Path.Combine(dir, "shard-I", "conformance"))}; join the shards' with:");
-            output.WriteLine($"  ./run-suite.sh --merge {string.Join(" ", Enumerable.Range(1, s.Shards).Select(i => Shell.Quote(Counterexamples.Display(Path.Combine(dir, $"shard-{i}", "conformance")))))} --out {Shell.Quote(Counterexamples.Display(Path.Combine(dir, "merged")))}");
+            string Shown(params string[] parts) => Shell.Quote(Counterexamples.Display(Path.Combine([dir, .. parts])));
+            output.WriteLine($"  lava-run --job-id 1 --output-dir {Shown("shard-1", "lava")} --device {Shown("shard-1", "device.yaml")} {Shown("shard-1", "job.yaml")} 2>{Shown("shard-1", "lava.log")}");
+            output.WriteLine($"lava-run writes its log to stderr. The job's results folder is {Counterexamples.Display(Path.Combine(dir, "shard-1", "conformance"))}; LAVA's cases are checked against it with:");
+            output.WriteLine($"  lava/check-results.py {Shown("shard-1", "lava.log")} {Shown("shard-1", "conformance", "results.json")} conformance");
+            if (s.Shards > 1)
+            {
+                output.WriteLine("the shards' results folders join into the run's with:");
+                output.WriteLine($"  ./run-suite.sh --merge {string.Join(" ", Enumerable.Range(1, s.Shards).Select(i => Shown($"shard-{i}", "conformance")))} --out {Shown("merged")}");
+            }
         }
         else
         {

@@ -196,9 +196,9 @@ public static class Results
     /// Checks before any work that results can be written to dir: not a file, creatable, writable. One
     /// <see cref="Program.UsageException"/> naming the path and why otherwise.
     /// </summary>
-    public static void CheckWritable(string dir)
+    public static void CheckWritable(string dir, string option = "--out")
     {
-        if (File.Exists(dir)) throw new Program.UsageException($"cannot write results to '{dir}': it is a file, not a folder (name a folder with --out)");
+        if (File.Exists(dir)) throw new Program.UsageException($"cannot write to '{dir}': it is a file, not a folder (name a folder with {option})");
         try
         {
             Directory.CreateDirectory(dir);

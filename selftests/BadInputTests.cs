@@ -83,7 +83,7 @@ public class BadInputTests
         "--target|vm|--emit-lava-job|@D|--lava-device-type|rpi", "--target|vm|--emit-lava-job|@D|--out|@D", "--target|vm|--emit-lava-job|@D|--shard|1/2",
         "--target|vm|--emit-lava-job|@D|--shards|0", "--target|vm|--emit-lava-job|@D|--shards|1025", "--target|vm|--emit-lava-job|@D|--area|dmabuf, vb2",
         "--target|vm|--emit-lava-job|@D|--expectations|@F", "--target|vm|--emit-lava-job|@D|--baseline|@F", "--target|vm|--emit-lava-job|@D|--strict",
-        "--emit-lava-job|@D|--list-variants",
+        "--emit-lava-job|@D|--list-variants", "--target|vm|--emit-lava-job|@X", "--target|kernel|--emit-lava-job|@X|--lava-device-type|rpi|--lava-actions|@F",
     ];
 
     private static string Fill(string a, Fixture f) => a switch
