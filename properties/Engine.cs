@@ -394,7 +394,8 @@ public static class Engine
         // DMABUF-LIFE-4 is judged around the property's sequences (Memory), never settled by one of them
         var judges = p.Checks.Where(id => id != Inv.LifeFreed && catalog.Contains(id) && InScope(catalog[id], opt)).ToList();
         // with a time budget every property gets an equal share of what is left (this one and those after it)
-        TimeSpan? share = deadline is { } d ? (d - DateTime.UtcNow) / Math.Max(1, propertiesLeft) : null;
+        // (none left when the properties before overran: the property still runs its first sequence)
+        TimeSpan? share = deadline is { } d ? TimeSpan.FromTicks(Math.Max(0, (d - DateTime.UtcNow).Ticks / Math.Max(1, propertiesLeft))) : null;
         DateTime? myDeadline = share is { } sh ? DateTime.UtcNow + sh : null;
         bool outOfTime = false;
         int lane = Lane(p, opt);

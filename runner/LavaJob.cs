@@ -61,7 +61,7 @@ public static class LavaJob
         IReadOnlyList<object> boardActions = s.Actions != null ? ReadActions(s.Actions) : [];
         bool lab = cli.Target == "vm";
         string suite = s.Suite ?? (lab ? root : "/opt/conformance");   // the lab's guest sees the host's files where the host does
-        (string Vmlinuz, string Initrd, string KernelArgs, List<string> Qemu)? machine = null;
+        (string Vmlinuz, string Initrd)? copied = null;
         var jobs = new List<string>();
         for (int i = 1; i <= s.Shards; i++)
         {
@@ -75,9 +75,9 @@ public static class LavaJob
                 // each shard's machine has its own results share (QEMU's options name the shard's folder); the kernel and
                 // initramfs are the same for all, copied once
                 var m = Dut(cli, root, shardDir);
-                machine ??= Copied(m, dir);
+                copied ??= Copied(m.Vmlinuz, m.Initrd, dir);
                 File.WriteAllText(Path.Combine(shardDir, "device.yaml"), Yaml(DeviceDictionary(m.Qemu)));
-                actions = LabActions(machine.Value.Vmlinuz, machine.Value.Initrd, machine.Value.KernelArgs);
+                actions = LabActions(copied.Value.Vmlinuz, copied.Value.Initrd, m.KernelArgs);
                 results = "/lab-out/conformance";
             }
             else
@@ -92,7 +92,7 @@ public static class LavaJob
         }
 
         string seedWords = cli.SeedNightly ? $"seed {cli.Options.Seed} (--seed nightly: the UTC date)" : $"seed {cli.Options.Seed}";
-        output.WriteLine($"wrote {jobs.Count} LAVA job(s) for device type {s.DeviceType}, {seedWords}, {Budget(cli)} per property and device:");
+        output.WriteLine($"wrote {jobs.Count} LAVA job(s) for device type {s.DeviceType}, {seedWords}, {Budget(cli)}:");
         foreach (var j in jobs) output.WriteLine($"  {Counterexamples.Display(j)}");
         if (lab)
         {
@@ -118,8 +118,9 @@ public static class LavaJob
     /// <summary>Where a board's job leaves its results folder (the test definition's OUT).</summary>
     public const string BoardResults = "/tmp/conformance-results";
 
-    /// <summary>The test action's budget words: N sequences, or the time budget.</summary>
-    private static string Budget(Program.Cli cli) => cli.Options.Budget is { } b ? $"{b.TotalSeconds:0} s" : $"{cli.Options.Sequences} sequences";
+    /// <summary>The jobs' budget in words: N sequences per property and device, or each job's time budget.</summary>
+    private static string Budget(Program.Cli cli) =>
+        cli.Options.Budget is { } b ? $"a time budget of {b.TotalSeconds:0} s for each job's run" : $"{cli.Options.Sequences} sequences per property and device";
 
     /// <summary>
     /// The job of one shard: device_type, job_name, timeouts (the test action's from the budget: --time plus half again and
@@ -238,13 +239,12 @@ public static class LavaJob
 
     /// <summary>The kernel and initramfs copied beside the jobs: the lab's cache rebuilds its initramfs when the lab's init
     /// changes, and a job must deploy the files it was written for.</summary>
-    private static (string, string, string, List<string>) Copied((string Vmlinuz, string Initrd, string KernelArgs, List<string> Qemu) m, string dir)
+    private static (string Vmlinuz, string Initrd) Copied(string vmlinuz, string initrd, string dir)
     {
-        var kernel = Path.Combine(dir, "vmlinuz");
-        var initrd = Path.Combine(dir, "initrd.gz");
-        File.Copy(m.Vmlinuz, kernel, overwrite: true);
-        File.Copy(m.Initrd, initrd, overwrite: true);
-        return (kernel, initrd, m.KernelArgs, m.Qemu);
+        var (k, i) = (Path.Combine(dir, "vmlinuz"), Path.Combine(dir, "initrd.gz"));
+        File.Copy(vmlinuz, k, overwrite: true);
+        File.Copy(initrd, i, overwrite: true);
+        return (k, i);
     }
 
     /// <summary>The commit LAVA fetches the test definition at, so a job runs the definition it was written with (null

@@ -34,8 +34,9 @@ public class TimeBudgetTests
     public void A_share_that_runs_out_stops_its_property_and_its_unreached_invariants_say_so()
     {
         var catalog = Catalog.Load();
-        // a millisecond: every property runs the one sequence a share always gets, then its time is up
-        var opt = new RunOptions { Budget = TimeSpan.FromMilliseconds(1), SlowOps = true };
+        // a tick (100 ns, less than any sequence takes): every property runs the one sequence a share always gets, then its
+        // time is up
+        var opt = new RunOptions { Budget = TimeSpan.FromTicks(1), SlowOps = true };
         var result = Engine.Run("model", new ReferenceModel(TargetProfile.VividLike), opt, catalog);
         Assert.NotEmpty(result.Properties);
         Assert.All(result.Properties, p =>
