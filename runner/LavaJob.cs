@@ -149,7 +149,7 @@ public static class LavaJob
             ("SHARD", shard.ToString()),
             ("OPTIONS", string.Join(" ", s.Options)),
             ("OUT", results));
-        var all = new List<object>(actions.Select(Clone)) { Map(("test", Map(("timeout", Minutes(testMinutes)), ("definitions", new List<object> { definition })))) };
+        var all = new List<object>(actions) { Map(("test", Map(("timeout", Minutes(testMinutes)), ("definitions", new List<object> { definition })))) };
         var job = Map(
             ("device_type", s.DeviceType),
             ("job_name", $"buffer-sharing conformance, shard {shard.Index} of {shard.Count}, seed {cli.Options.Seed}"),
@@ -309,13 +309,4 @@ public static class LavaJob
         foreach (var (k, v) in entries) d.Add(k, v);
         return d;
     }
-
-    /// <summary>A deep copy of an action (each job gets its own: YamlDotNet may write one object once with an anchor).</summary>
-    private static object Clone(object o) => o switch
-    {
-        Dictionary<object, object> m => m.ToDictionary(kv => kv.Key, kv => Clone(kv.Value)),
-        Dictionary<string, object?> m => m.ToDictionary(kv => kv.Key, kv => kv.Value is null ? null : Clone(kv.Value)),
-        List<object> l => l.Select(Clone).ToList(),
-        _ => o,
-    };
 }
