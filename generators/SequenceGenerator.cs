@@ -548,10 +548,20 @@ public sealed class SequenceGenerator
         }
     }
 
+    // Next's working lists (see there)
+    private readonly List<V> _live = new();
+    private readonly List<V>[] _byKind = Enum.GetValues<K>().Select(_ => new List<V>()).ToArray();
+    private readonly List<(int W, Func<Rng, Op?> F)> _rules = new();
+
     private Op? Next(ref Rng r, List<V> vars, Env env)
     {
-        var live = vars.Where(v => v.Live && v.Proc == 0).ToList();
-        List<V> Of(K k) => live.Where(v => v.Kind == k).ToList();
+        // this process's live handles, and each kind's, in the order they were made: lists kept across calls (cleared, not
+        // rebuilt), because the rules below only read them before Next returns
+        var live = _live; live.Clear();
+        foreach (var l in _byKind) l.Clear();
+        foreach (var v in vars)
+            if (v.Live && v.Proc == 0) { live.Add(v); _byKind[(int)v.Kind].Add(v); }
+        List<V> Of(K k) => _byKind[(int)k];
         var video = Of(K.Video); var heaps = Of(K.Heap); var udev = Of(K.UdmaDev); var drms = Of(K.Drm);
         var bufs = Of(K.DmaBuf); var memfds = Of(K.Memfd); var maps = Of(K.Map);
         var gems = Of(K.Gem); var syncs = Of(K.Sync); var fences = Of(K.Fence); var reqs = Of(K.Request);
@@ -573,7 +583,7 @@ public sealed class SequenceGenerator
             heap |= Profile.Heaps.Count > 0; udma |= Profile.UdmabufDevice != null; vb2 |= _mixVideo && Profile.Video.Count > 0;
         }
         bool fenceMix = fence && vb2;
-        var rules = new List<(int W, Func<Rng, Op?> F)>();
+        var rules = _rules; rules.Clear();
         void Add(int w, Func<Rng, Op?> f) { if (w > 0) rules.Add((w, f)); }
 
         if (vb2)
@@ -1036,7 +1046,9 @@ public sealed class SequenceGenerator
             Add(4, r => new Munmap(r.Pick(maps).Var));
         }
         if (rules.Count == 0) return null;
-        int total = rules.Sum(x => x.W), pick = r.Below(total);
+        int total = 0;
+        foreach (var (w, _) in rules) total += w;
+        int pick = r.Below(total);
         foreach (var (w, f) in rules)
         {
             if (pick < w) return f(r.Fork());
