@@ -106,22 +106,17 @@ public static class DomainValues
 /// </summary>
 public sealed class DomainTally
 {
-    private readonly Dictionary<Domain, long[]> _counts = new();
+    // lock-free: a count is one interlocked add into the domain's array (every draw of a generated argument counts here)
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Domain, long[]> _counts = new();
 
     public void Count(Domain d, int index) => Add(d, index, 1);
 
     /// <summary>Adds n draws of the value at index (a run's counts read back from results.json, shard by shard, by --merge).</summary>
-    public void Add(Domain d, int index, long n)
-    {
-        lock (_counts)
-        {
-            if (!_counts.TryGetValue(d, out var c)) _counts[d] = c = new long[d.Entries.Count];
-            c[index] += n;
-        }
-    }
+    public void Add(Domain d, int index, long n) =>
+        Interlocked.Add(ref _counts.GetOrAdd(d, static d => new long[d.Entries.Count])[index], n);
 
     /// <summary>Times the value at index was drawn.</summary>
-    public long this[Domain d, int index] { get { lock (_counts) return _counts.TryGetValue(d, out var c) ? c[index] : 0; } }
+    public long this[Domain d, int index] => _counts.TryGetValue(d, out var c) ? Interlocked.Read(ref c[index]) : 0;
 
     /// <summary>Per declared domain (all of <see cref="Domains.All"/>, in order): each value's label, validity and count.</summary>
     public IReadOnlyList<(Domain Domain, IReadOnlyList<(string Label, bool Valid, long Count)> Values)> Report() =>

@@ -250,7 +250,15 @@ public abstract record Op
     protected virtual void Succeeded(Env env, IBufferTarget t) => Succeeded(env);
 
     /// <summary>All symbolic handles this op reads.</summary>
-    public IEnumerable<Var> Uses => VarProps(GetType()).Select(p => (Var)p.GetValue(this)!).Concat(ExtraUses).Where(v => v.Id > 0);
+    public IEnumerable<Var> Uses
+    {
+        get
+        {
+            // compiled getters, not reflection: generation and shrinking ask this of most ops they make
+            foreach (var get in VarGetters(GetType())) { var v = get(this); if (v.Id > 0) yield return v; }
+            foreach (var v in ExtraUses) if (v.Id > 0) yield return v;
+        }
+    }
     protected virtual IEnumerable<Var> ExtraUses => [];
 
     /// <summary>A copy with every handle passed through f (used when shrinking inlines a dup).</summary>
@@ -261,16 +269,18 @@ public abstract record Op
         return copy;
     }
 
-    private static readonly Dictionary<Type, PropertyInfo[]> _varProps = new();
-    private static PropertyInfo[] VarProps(Type t)
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, PropertyInfo[]> _varProps = new();
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, Func<Op, Var>[]> _varGetters = new();
+    /// <summary>An op type's handle properties (its own settable <see cref="Var"/> properties), in declaration order.</summary>
+    private static PropertyInfo[] VarProps(Type t) => _varProps.GetOrAdd(t, static t =>
+        t.GetProperties().Where(p => p.PropertyType == typeof(Var) && p.CanWrite && p.DeclaringType != typeof(Op)).ToArray());
+    /// <summary><see cref="VarProps"/>' getters, compiled once per op type.</summary>
+    private static Func<Op, Var>[] VarGetters(Type t) => _varGetters.GetOrAdd(t, static t => VarProps(t).Select(p =>
     {
-        lock (_varProps)
-        {
-            if (!_varProps.TryGetValue(t, out var ps))
-                _varProps[t] = ps = t.GetProperties().Where(p => p.PropertyType == typeof(Var) && p.CanWrite && p.DeclaringType != typeof(Op)).ToArray();
-            return ps;
-        }
-    }
+        var op = System.Linq.Expressions.Expression.Parameter(typeof(Op));
+        return System.Linq.Expressions.Expression.Lambda<Func<Op, Var>>(
+            System.Linq.Expressions.Expression.Property(System.Linq.Expressions.Expression.Convert(op, t), p), op).Compile();
+    }).ToArray());
 
     protected static Outcome NotRun => Outcome.NotRun;
     public override string ToString() => Text;

@@ -550,6 +550,21 @@ public sealed class SequenceGenerator
 
     // Next's working lists (see there)
     private readonly List<V> _live = new();
+    private readonly List<List<V>> _scratch = new();
+    private int _scratchUsed;
+
+    /// <summary>The handles of a (then b) that match, in order, in a list of Next's own (reused by its next call: a rule reads
+    /// it before Next returns, and no op holds one).</summary>
+    private List<V> Filter(List<V> a, Func<V, bool> match) => Filter(a, null, match);
+    private List<V> Filter(List<V> a, List<V>? b, Func<V, bool> match)
+    {
+        if (_scratchUsed == _scratch.Count) _scratch.Add(new List<V>());
+        var list = _scratch[_scratchUsed++];
+        list.Clear();
+        foreach (var v in a) if (match(v)) list.Add(v);
+        if (b != null) foreach (var v in b) if (match(v)) list.Add(v);
+        return list;
+    }
     private readonly List<V>[] _byKind = Enum.GetValues<K>().Select(_ => new List<V>()).ToArray();
     private readonly List<(int W, Func<Rng, Op?> F)> _rules = new();
 
@@ -558,6 +573,7 @@ public sealed class SequenceGenerator
         // this process's live handles, and each kind's, in the order they were made: lists kept across calls (cleared, not
         // rebuilt), because the rules below only read them before Next returns
         var live = _live; live.Clear();
+        _scratchUsed = 0;
         foreach (var l in _byKind) l.Clear();
         foreach (var v in vars)
             if (v.Live && v.Proc == 0) { live.Add(v); _byKind[(int)v.Kind].Add(v); }
@@ -591,7 +607,7 @@ public sealed class SequenceGenerator
             var node = Profile.Video[0];
             Add(video.Count == 0 ? 40 : video.Count < 3 ? 3 : 0, _ => new Open(node.Device, O_RDWR | O_NONBLOCK));
             // a DRM export that holds a frame is imported by the queue (only sequences that made one draw differently)
-            var drmFrames = bufs.Where(b => b.Device == "drm" && b.Size >= node.SizeImage).ToList();
+            var drmFrames = Filter(bufs, b => b.Device == "drm" && b.Size >= node.SizeImage);
             bool importFrames = drmFrames.Count > 0 && node.SupportsMemory(V4L2_MEMORY_DMABUF);
             if (video.Count > 0)
             {
@@ -671,7 +687,7 @@ public sealed class SequenceGenerator
                 if (!node.IsMem2Mem && certifiesVb2)
                 {
                     // drawn most where this generator's own model (whose device clock is its own) expects it to wait for a buffer
-                    var waits = video.Where(v => env.Resolve(v.Var, out var fd) && _model.DQBufWait(fd, node.BufType) == BlockingDQBuf.WaitsForBuffer).ToList();
+                    var waits = Filter(video, v => env.Resolve(v.Var, out var fd) && _model.DQBufWait(fd, node.BufType) == BlockingDQBuf.WaitsForBuffer);
                     Add(waits.Count > 0 ? 12 : _waitFamily ? 1 : 0, r => new DQBufBlocking(r.Pick(waits.Count > 0 ? waits : video).Var, node.BufType));
                     // and, in the sequences of the wait family, the way there, one step at a time on a handle: MMAP buffers, every
                     // one queued, streaming, then the wait (a random QBUF index seldom queues them all, and the wait needs as many
@@ -715,7 +731,7 @@ public sealed class SequenceGenerator
                 Add(3, r => new StreamOff(r.Pick(video).Var, TypeArg(ref r, node)));
                 Add(4, r => new RemoveBufs(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), Draw(Domains.RemoveBufsCount, ref r)));
                 // USERPTR on a dma-buf mapping (VM_PFNMAP: EFAULT) needs a frame-sized heap or udmabuf mapping first
-                var frameBufs = bufs.Where(b => b.Size >= node.SizeImage && b.Device is "heap" or "udmabuf" && b.AccMode != O_WRONLY).ToList();
+                var frameBufs = Filter(bufs, b => b.Size >= node.SizeImage && b.Device is "heap" or "udmabuf" && b.AccMode != O_WRONLY);
                 if (Wants(V4L2_MEMORY_USERPTR) && frameBufs.Count > 0 && !maps.Any(m => !m.Anon && m.Size >= node.SizeImage))
                     Add(8, r => { var b = r.Pick(frameBufs); return new Mmap(b.Var, 0, b.Size, b.AccMode == O_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED); });
                 Add(Wants(V4L2_MEMORY_USERPTR) && maps.Count(m => m.Anon) < (mp ? np + 1 : 2) ? 6 : 1, r => new MmapAnon(PageAlign(node.SizeImage + PAGE_SIZE)));   // covers CREATE_BUFS' largest size delta
@@ -891,7 +907,7 @@ public sealed class SequenceGenerator
                         // its events: EOS (the drain's end) subscribed, unsubscribed and dequeued on any context
                         Add(3, r => new SubscribeEvent(r.Pick(video).Var, Draw(Domains.EventType, ref r), Draw(Domains.EventIoctl, ref r)));
                         Add(3, r => new DQEvent(r.Pick(video).Var));
-                        var draining = video.Where(v => env.Resolve(v.Var, out var fd) && _model.DQBufWait(fd, capT) == BlockingDQBuf.WaitsForBuffer).ToList();
+                        var draining = Filter(video, v => env.Resolve(v.Var, out var fd) && _model.DQBufWait(fd, capT) == BlockingDQBuf.WaitsForBuffer);
                         Add(draining.Count > 0 ? 8 : 0, r => new DQBufBlocking(r.Pick(draining).Var, capT));
                         // in the drain family, the way through a drain one step at a time on a context: MMAP buffers on both
                         // queues, both streaming, a frame queued on each, STOP, every CAPTURE buffer back (the last flagged
@@ -1036,11 +1052,11 @@ public sealed class SequenceGenerator
         }
         if (maps.Count > 0)
         {
-            var writable = maps.Where(m => (m.Prot & PROT_WRITE) != 0).ToList();
+            var writable = Filter(maps, static m => (m.Prot & PROT_WRITE) != 0);
             if (writable.Count > 0) Add(14, r => { var m = r.Pick(writable); return new WriteStamp(m.Var, OffsetArg(ref r, m.Size), r.Next() | 1); });
             // growing a dma-buf mapping past its buffer takes one of the weight reads had alone, so every other draw of every
             // seed is as before
-            var growable = maps.Where(m => m.End > 0 && m.Proc == 0).ToList();
+            var growable = Filter(maps, static m => m.End > 0 && m.Proc == 0);
             Add(growable.Count > 0 ? 13 : 14, r => { var m = r.Pick(maps); return new ReadStamp(m.Var, OffsetArg(ref r, m.Size)); });
             if (growable.Count > 0) Add(1, r => { var m = r.Pick(growable); return new MremapGrow(m.Var, Draw(Domains.MremapPastEnd, ref r), m.End); });
             Add(4, r => new Munmap(r.Pick(maps).Var));
@@ -1066,12 +1082,12 @@ public sealed class SequenceGenerator
     /// </summary>
     private void ProcessRules(Action<int, Func<Rng, Op?>> Add, List<V> vars, List<V> bufs, List<V> video, int proc)
     {
-        var theirs = vars.Where(v => v.Live && v.Proc == proc).ToList();
-        var fds = theirs.Where(v => v.Kind is K.DmaBuf or K.Video).ToList();
-        var theirBufs = theirs.Where(v => v.Kind == K.DmaBuf).ToList();
-        var theirVideo = theirs.Where(v => v.Kind == K.Video).ToList();
-        var theirMaps = theirs.Where(v => v.Kind == K.Map).ToList();
-        var sendable = bufs.Concat(video).ToList();
+        var theirs = Filter(vars, v => v.Live && v.Proc == proc);
+        var fds = Filter(theirs, static v => v.Kind is K.DmaBuf or K.Video);
+        var theirBufs = Filter(theirs, static v => v.Kind == K.DmaBuf);
+        var theirVideo = Filter(theirs, static v => v.Kind == K.Video);
+        var theirMaps = Filter(theirs, static v => v.Kind == K.Map);
+        var sendable = Filter(bufs, video, static _ => true);
         if (proc == 1)
         {
             // the suite's process sends P1 its fds; P2 gets its own by P1's fork, once P1 holds something
@@ -1079,7 +1095,7 @@ public sealed class SequenceGenerator
             if (fds.Count > 0 && !vars.Any(v => v.Live && v.Proc == 2)) Add(4, _ => new Fork(2) { Process = 1 });
         }
         // this process closes its fd of a file the other holds too: the file lives on there (and goes with its exit)
-        var alsoTheirs = bufs.Concat(video).Where(b => fds.Any(f => f.SentFrom == b.Var)).ToList();
+        var alsoTheirs = Filter(bufs, video, b => fds.Any(f => f.SentFrom == b.Var));
         if (alsoTheirs.Count > 0) Add(proc == 1 ? 8 : 3, r => new Close(r.Pick(alsoTheirs).Var));
         if (theirBufs.Count > 0)
         {
@@ -1108,7 +1124,7 @@ public sealed class SequenceGenerator
         if (fds.Count > 0) Add(4, r => new Close(r.Pick(fds).Var) { Process = proc });
         if (theirMaps.Count > 0)
         {
-            var writable = theirMaps.Where(m => (m.Prot & PROT_WRITE) != 0).ToList();
+            var writable = Filter(theirMaps, static m => (m.Prot & PROT_WRITE) != 0);
             if (writable.Count > 0) Add(10, r => { var m = r.Pick(writable); return new WriteStamp(m.Var, OffsetArg(ref r, m.Size), r.Next() | 1) { Process = proc }; });
             Add(12, r => { var m = r.Pick(theirMaps); return new ReadStamp(m.Var, OffsetArg(ref r, m.Size)) { Process = proc }; });
             Add(3, r => new Munmap(r.Pick(theirMaps).Var) { Process = proc });
@@ -1158,7 +1174,7 @@ public sealed class SequenceGenerator
             if (_contexts.TryGetValue(v.Var.Id, out var c) && !(c.OutOn && c.CapOn) && !r.Chance(10)) return null;
             return new DecoderCmd(v.Var, Draw(Domains.DecoderCommand, ref r), Draw(Domains.DecoderCmdIoctl, ref r));
         });
-        var draining = video.Where(v => env.Resolve(v.Var, out var fd) && _model.DQBufWait(fd, capT) == BlockingDQBuf.WaitsForBuffer).ToList();
+        var draining = Filter(video, v => env.Resolve(v.Var, out var fd) && _model.DQBufWait(fd, capT) == BlockingDQBuf.WaitsForBuffer);
         Add(draining.Count > 0 ? 8 : 0, r => new DQBufBlocking(r.Pick(draining).Var, capT));
         if (!_drainFamily || !node.SupportsMemory(V4L2_MEMORY_MMAP) || !node.OutputQueue.SupportsMemory(V4L2_MEMORY_MMAP)) return;
         if (_decoderDrain)
@@ -1307,26 +1323,29 @@ public sealed class SequenceGenerator
         // releasing a DRM file signals the fences attached through it
         if (drms.Count > 0 && fences.Count > 0) Add(2, r => new Close(r.Pick(drms).Var));
         // buffers that carry fences are where the interesting answers are: pick them most of the time
-        var fenced = bufs.Where(b => b.Fenced).ToList();
-        V Buf(ref Rng r) => fenced.Count > 0 && r.Chance(85) ? r.Pick(fenced) : r.Pick(bufs);
-        var fenceFds = bufs.Concat(syncs).ToList();
-        var multi = syncs.Where(x => x.Size > 1).ToList();   // sync_files holding several fences: imported component by component
+        // (the lists only the chosen rule reads are made when it runs)
+        V Buf(ref Rng r)
+        {
+            var fenced = bufs.Where(b => b.Fenced).ToList();
+            return fenced.Count > 0 && r.Chance(85) ? r.Pick(fenced) : r.Pick(bufs);
+        }
+        List<V> Multi() => syncs.Where(x => x.Size > 1).ToList();   // sync_files holding several fences: imported component by component
         if (bufs.Count > 0)
         {
             Add(12, r => new ExportSyncFile(r.Chance(93) || syncs.Count == 0 ? Buf(ref r).Var : r.Pick(syncs).Var,
                 Draw(Domains.ExportSyncFlags, ref r)));
             if (syncs.Count > 0)
                 Add(10, r => new ImportSyncFile(r.Chance(93) ? Buf(ref r).Var : r.Pick(syncs).Var,
-                    r.Weighted((14, multi.Count > 0 && r.Chance(50) ? r.Pick(multi).Var : r.Pick(syncs).Var), (1, r.Pick(bufs).Var), (1, Var.BadFd)),
+                    r.Weighted((14, Multi() is { Count: > 0 } multi && r.Chance(50) ? r.Pick(multi).Var : r.Pick(syncs).Var), (1, r.Pick(bufs).Var), (1, Var.BadFd)),
                     Draw(Domains.ImportSyncFlags, ref r)));
         }
-        if (fenceFds.Count > 0)
-            Add(10, r => new Poll(r.Chance(50) && bufs.Count > 0 ? Buf(ref r).Var : r.Pick(fenceFds).Var, Draw(Domains.PollEvents, ref r)));
+        if (bufs.Count + syncs.Count > 0)
+            Add(10, r => new Poll(r.Chance(50) && bufs.Count > 0 ? Buf(ref r).Var : r.Pick(bufs.Concat(syncs).ToList()).Var, Draw(Domains.PollEvents, ref r)));
         if (syncs.Count > 0)
         {
             // two pending sync_files merge into an array, which an import then unwraps
-            var pending = syncs.Where(x => x.Fenced).ToList();
-            if (pending.Count > 1) Add(4, r => new SyncMerge(r.Pick(pending).Var, r.Pick(pending).Var, Draw(Domains.MergeNamed, ref r), 0));
+            if (CountOf(syncs, static x => x.Fenced) > 1)
+                Add(4, r => { var pending = syncs.Where(x => x.Fenced).ToList(); return new SyncMerge(r.Pick(pending).Var, r.Pick(pending).Var, Draw(Domains.MergeNamed, ref r), 0); });
             Add(5, r => new SyncMerge(r.Chance(93) || bufs.Count == 0 ? r.Pick(syncs).Var : r.Pick(bufs).Var,
                 r.Weighted((14, r.Pick(syncs).Var), (1, bufs.Count > 0 ? r.Pick(bufs).Var : Var.BadFd), (1, Var.BadFd)), Draw(Domains.MergeNamed, ref r), Draw(Domains.MustBeZero, ref r)));
             Add(7, r => new SyncFileInfo(r.Chance(93) || bufs.Count == 0 ? r.Pick(syncs).Var : r.Pick(bufs).Var,
@@ -1334,6 +1353,14 @@ public sealed class SequenceGenerator
             Add(3, r => new Close(r.Pick(syncs).Var));
         }
         if (SlowOps && fences.Count > 0) Add(1, _ => new VgemFenceExpire());
+    }
+
+    /// <summary>How many of the list's handles match: a rule's weight, counted without making a list.</summary>
+    private static int CountOf(List<V> list, Func<V, bool> match)
+    {
+        int n = 0;
+        foreach (var v in list) if (match(v)) n++;
+        return n;
     }
 
     private uint TypeArg(ref Rng r, VideoNodeProfile node) =>
