@@ -336,7 +336,7 @@ public sealed class ReleaseProperty : IConformanceProperty
 }
 
 /// <summary>A stretch of code during which the runtime does not collect garbage (GC.TryStartNoGCRegion), where it can promise so.</summary>
-internal readonly struct NoGc : IDisposable
+public readonly struct NoGc : IDisposable
 {
     /// <summary>Room for what a parallel block allocates (handle tables, outcomes, threads): far more than it needs.</summary>
     private const long Budget = 16 << 20;
@@ -344,10 +344,26 @@ internal readonly struct NoGc : IDisposable
     private readonly bool _on;
     private NoGc(bool on) => _on = on;
 
+    /// <summary>Regions started and refused, and the time spent starting them (Stopwatch ticks), over the process: the
+    /// harness's cost of a parallel block, reported after a kernel run.</summary>
+    private static long _started, _refused, _ticks;
+
+    /// <summary>(started, refused, seconds spent starting) so far.</summary>
+    public static (long Started, long Refused, double Seconds) Stats =>
+        (Interlocked.Read(ref _started), Interlocked.Read(ref _refused), Interlocked.Read(ref _ticks) / (double)System.Diagnostics.Stopwatch.Frequency);
+
+    /// <remarks>Without a full blocking collection first (disallowFullBlockingGC): a full one before every block costs time that
+    /// grows with the heap, under TCG too. Where the budget cannot be had without one the region is refused and the block
+    /// runs without it (counted in <see cref="Stats"/>).</remarks>
     public static NoGc Region()
     {
-        try { return new NoGc(GCSettings.LatencyMode != GCLatencyMode.NoGCRegion && GC.TryStartNoGCRegion(Budget)); }
-        catch (ArgumentOutOfRangeException) { return new NoGc(false); }
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        bool on;
+        try { on = GCSettings.LatencyMode != GCLatencyMode.NoGCRegion && GC.TryStartNoGCRegion(Budget, disallowFullBlockingGC: true); }
+        catch (ArgumentOutOfRangeException) { on = false; }
+        Interlocked.Add(ref _ticks, System.Diagnostics.Stopwatch.GetTimestamp() - t0);
+        Interlocked.Increment(ref on ? ref _started : ref _refused);
+        return new NoGc(on);
     }
 
     public void Dispose()

@@ -51,6 +51,8 @@ public static class SuiteCommandLine
     public static readonly Option<string> CheckKtap = new("--check-ktap") { HelpName = "FILE", Description = "validate a KTAP file against Documentation/dev-tools/ktap.rst and exit" };
     public static readonly Option<string> Expectations = new("--expectations") { HelpName = "FILE", Description = "with a kernel target: a lab's own known kernel issues (the format of spec/known-issues.json), added to the suite's list; a failure they describe is KNOWN (KTAP XFAIL), never a pass" };
     public static readonly Option<string> Baseline = new("--baseline") { HelpName = "FILE", Description = "compare with an earlier run's results.json (last night's, a release's): per device and invariant, new failures, newly known issues, fixed, still failing (the same counterexample or another), newly and no longer exercised, and both sides' kernel and suite versions; printed, and written to OUT/regressions.json; exit 1 when anything regressed (a new failure, a newly known issue, a device missing)" };
+    public static readonly Option<bool> KernelCoverage = new("--kernel-coverage") { Description = "with --target vm, or --target kernel as root: trace which functions of the kernel's buffer-sharing code the run enters (the ftrace function tracer: vb2, the dma-buf core, fences and sync_file, heaps, udmabuf, vgem and DRM PRIME, the drivers under test): per group, functions reached of those traceable, printed, in results.json (kernel_coverage) and in OUT/kernel-coverage.json with the list never reached" };
+    public static readonly Option<string> CoverageBaseline = new("--coverage-baseline") { HelpName = "FILE", Description = "with --kernel-coverage: an earlier run's kernel-coverage.json: the functions this run reached that it did not, and those it reached that this run did not, per group" };
     public static readonly Option<bool> Strict = new("--strict") { Description = "exit 1 also when an invariant failed only as a known kernel issue, or an applicable invariant was not exercised (for labs and CI)" };
     public static readonly Option<bool> ListVariants = new("--list-variants") { Description = "list the broken model variants and exit" };
     public static readonly Option<bool> ListInvariants = new("--list-invariants") { Description = "list the catalog (or, with --area/--id, those invariants) and exit" };
@@ -107,10 +109,11 @@ public static class SuiteCommandLine
         (Trace, "a job's log holds the cases, counterexamples and C reproducers"),
         (Quiet, "the run on the device is quiet already"),
         (Strict, "a job reports each case; the exit status is not a case"),
+        (CoverageBaseline, "compare a job's OUT/kernel-coverage.json on this machine: --kernel-coverage goes into the job"),
     ];
 
     /// <summary>The options a LAVA job passes on to the run on the device (its OPTIONS parameter).</summary>
-    private static readonly IReadOnlyList<Option> PassedToLava = [Area, Id, Property, MaxLength, SlowOps, ReproRuns, OpTimeout];
+    private static readonly IReadOnlyList<Option> PassedToLava = [Area, Id, Property, MaxLength, SlowOps, ReproRuns, OpTimeout, KernelCoverage];
 
     /// <summary>What decides the sequences a run generates: a merge takes them from its shards' results, so naming one beside --merge is refused.</summary>
     private static readonly IReadOnlyList<Option> DecidedByShards = [Target, Device, Profile, Seed, Sequences, Time, MaxLength, Area, Id, Property, SlowOps, ShardOption, Sample, ReproRuns, Trace];
@@ -131,7 +134,7 @@ public static class SuiteCommandLine
         foreach (var h in root.Options.OfType<HelpOption>())
             foreach (var alias in h.Aliases.Where(a => a.StartsWith('/')).ToList()) h.Aliases.Remove(alias);
         foreach (var o in new Option[] { Target, Device, Profile, Seed, Sequences, Time, MaxLength, Area, Id, Property, SlowOps, OpTimeout, Out, ReproRuns,
-                     ShardOption, MergeOption, Replay, EmitC, Sample, Expectations, Baseline, Strict, Quiet, Trace, CheckKtap, ListVariants, ListInvariants, ListDomains, RenderSpec, Bench, EmitHeaders, Version,
+                     ShardOption, MergeOption, Replay, EmitC, Sample, Expectations, Baseline, KernelCoverage, CoverageBaseline, Strict, Quiet, Trace, CheckKtap, ListVariants, ListInvariants, ListDomains, RenderSpec, Bench, EmitHeaders, Version,
                      EmitLavaJob, Shards, LavaDeviceType, LavaActions, LavaSuite, LavaRepository,
                      Kernel, Module, ModuleArgs, VmTimeout, VmMem })
             root.Options.Add(o);
@@ -267,6 +270,17 @@ public static class SuiteCommandLine
             baseline = Path.GetFullPath(baseline);
         }
 
+        string? coverageBaseline = r.GetValue(CoverageBaseline);
+        if (Has(KernelCoverage) && (target is not ("kernel" or "vm") || Has(Replay) || Has(Sample) || modes.Count > 0 && !Has(EmitLavaJob)))
+            throw new Program.UsageException("--kernel-coverage traces the kernel under a run of the suite: it needs --target kernel (as root) or --target vm, and a run (not --replay, --sample or another mode)");
+        if (coverageBaseline != null)
+        {
+            if (!Has(KernelCoverage)) throw new Program.UsageException("--coverage-baseline compares kernel coverage: it needs --kernel-coverage");
+            try { KernelCoverageReport.Load(coverageBaseline); }
+            catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException) { throw new Program.UsageException($"--coverage-baseline: {e.Message}"); }
+            coverageBaseline = Path.GetFullPath(coverageBaseline);
+        }
+
         var merge = r.GetValue(MergeOption) ?? [];
         if (merge.Any(d => d.Trim().Length == 0)) throw new Program.UsageException("--merge needs the shards' results folders, e.g. --merge out/shard1 out/shard2");
         string? mode = modes.FirstOrDefault() is { } m && m != Replay ? m.Name : null;
@@ -279,7 +293,7 @@ public static class SuiteCommandLine
             Devices = devices, OpTimeout = Has(OpTimeout) ? r.GetValue(OpTimeout) : 20, Replay = r.GetValue(Replay), EmitC = r.GetValue(EmitC),
             Sample = Has(Sample) ? r.GetValue(Sample) : 0, TargetGiven = targetGiven, Known = known, Strict = Has(Strict), Baseline = baseline,
             OutGiven = Has(Out), Quiet = Has(Quiet), Trace = Has(Trace), Merge = merge, SeedNightly = Has(Seed) && r.GetValue(Seed) == "nightly",
-            Lab = target == "vm" ? LabFrom(args, r) : null, Lava = lava,
+            Lab = target == "vm" ? LabFrom(args, r) : null, Lava = lava, KernelCoverage = Has(KernelCoverage), CoverageBaseline = coverageBaseline,
         };
     }
 

@@ -30,13 +30,7 @@ public static class KernelRun
         try { found = Discovery.Discover(cli.Devices, found: Environment.GetEnvironmentVariable("CONFORMANCE_CERTIFY_NEW") == "1"); }
         catch (DeviceException e) { throw new Program.UsageException(e.Message); }
         output.WriteLine($"# kernel {found.Kernel}: {found.Units.Count} device(s) to certify, {found.Skipped.Count} found but not certifiable");
-        var units = new List<UnitResult>();
-        UnitResult Skipped(string name, string path, string reason) => new(name, path, null, reason, _ => null, _ => "");
-        foreach (var s in found.Skipped)
-        {
-            output.WriteLine($"SKIP          {s.Path} ({s.Driver}): {s.Reason}");
-            units.Add(Skipped($"{s.Path} ({s.Driver})", s.Path, s.Reason));
-        }
+        foreach (var s in found.Skipped) output.WriteLine($"SKIP          {s.Path} ({s.Driver}): {s.Reason}");
         if (found.Units.Count == 0)
             throw new Program.UsageException(cli.Devices.Count > 0 ? "none of the named devices can be certified"
                 : "this machine has no device the suite can certify (no /dev/video* with streaming, /dev/dma_heap/*, /dev/udmabuf or /dev/dri/card*); name one with --device, or use --target vm");
@@ -49,6 +43,28 @@ public static class KernelRun
         output.WriteLine(tracked != null
             ? $"# kernel memory check (DMABUF-LIFE-4): live objects of {tracked.Caches} tracked kmalloc caches by allocating call chain ({AllocTraces.Root}/kmalloc-*/alloc_traces), on the dma-buf paths, before and after each property's sequences"
             : $"# kernel memory check NOT available (DMABUF-LIFE-4 skipped): {AllocTraces.WhyUnavailable()}");
+        // --kernel-coverage: the function tracer follows the buffer-sharing code from the first device's first sequence to the
+        // last's end (the drivers under test are traced by their modules)
+        FunctionCoverage? coverage = null;
+        if (cli.KernelCoverage)
+        {
+            if (FunctionCoverage.WhyUnavailable() is { } noTrace) throw new Program.UsageException($"--kernel-coverage: {noTrace}");
+            var modules = found.Units.SelectMany(u => u.Paths.Values.Append(u.Path)).Distinct().Select(Discovery.DriverModule).OfType<string>()
+                .Concat(FunctionCoverage.OutOfTreeModules());
+            try { coverage = FunctionCoverage.Start(modules); }
+            catch (InvalidOperationException e) { throw new Program.UsageException($"--kernel-coverage: {e.Message}"); }
+            output.WriteLine($"# kernel coverage: the function tracer follows {coverage.Traced.Functions} functions in {coverage.Traced.Groups} groups; each is dropped from the filter once entered");
+        }
+        try { return CertifyUnits(cli, final, catalog, output, found, untracked, tracked, coverage); }
+        finally { coverage?.Dispose(); }
+    }
+
+    private static int CertifyUnits(Program.Cli cli, Program.Cli final, Catalog catalog, TextWriter output, Discovered found, string? untracked,
+        AllocTraces.Snapshot? tracked, FunctionCoverage? coverage)
+    {
+        var units = new List<UnitResult>();
+        UnitResult Skipped(string name, string path, string reason) => new(name, path, null, reason, _ => null, _ => "");
+        foreach (var s in found.Skipped) units.Add(Skipped($"{s.Path} ({s.Driver})", s.Path, s.Reason));
         bool leaked = false;
         var results = new List<SuiteResult>();
         // inside the lab VM: where the host looks for what was running when the kernel complained
@@ -126,6 +142,7 @@ public static class KernelRun
                 target.Dispose();
                 continue;
             }
+            var noGcBefore = NoGc.Stats;
             var live = new LiveProgress(output, !cli.Quiet && LiveProgress.IsTerminal(output));
             var result = Engine.Run($"kernel {unit.Path}", cli.Trace ? TracingTarget.Wrap(target, live.Line) : target, opt with { OnProgress = live.Report },
                 catalog, cli.Quiet ? null : live.Line, KnownIssues.Classifier(profile, cli.Known));
@@ -145,6 +162,10 @@ public static class KernelRun
             bool unitLeaked = fdsAfter != fdsBefore || (bufsBefore >= 0 && bufsAfter != bufsBefore);
             output.WriteLine((unitLeaked ? "LEAK: " : "# ") + hygiene);
             leaked |= unitLeaked;
+            // what the parallel blocks' no-GC regions cost (the harness's own time, not the kernel's)
+            var noGc = NoGc.Stats;
+            if (noGc.Started + noGc.Refused > noGcBefore.Started + noGcBefore.Refused)
+                output.WriteLine($"# harness: {noGc.Started - noGcBefore.Started} parallel block(s) ran without garbage collection, {noGc.Refused - noGcBefore.Refused} with it (no-GC region refused); {noGc.Seconds - noGcBefore.Seconds:0.0} s spent starting the regions");
             var notes = unit.Notes.Append(hygiene).ToList();
             if (KernelMemory(result) is { } memory)
             {
@@ -157,7 +178,19 @@ public static class KernelRun
         }
         if (cli.Sample > 0) return 0;
         if (budget.Summary(results, DateTime.UtcNow) is { } spent) output.WriteLine(spent);
-        bool regressed = Results.WriteRun(units, catalog, cli.OutDir, output, found.Kernel, cli.Baseline, cli.Devices);
+        System.Text.Json.Nodes.JsonObject? coverageJson = null;
+        if (coverage != null)
+        {
+            CoverageReport reached;
+            try { reached = coverage.Stop(found.Kernel); }
+            catch (InvalidOperationException e) { throw new Program.UsageException($"--kernel-coverage: {e.Message}"); }
+            output.WriteLine();
+            output.WriteLine(KernelCoverageReport.Table(reached));
+            if (cli.CoverageBaseline != null) output.WriteLine(KernelCoverageReport.DiffText(KernelCoverageReport.Load(cli.CoverageBaseline), reached, cli.CoverageBaseline));
+            coverageJson = KernelCoverageReport.Json(reached);
+            Results.SaveText(cli.OutDir, "kernel-coverage.json", coverageJson.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }), output, "kernel coverage");
+        }
+        bool regressed = Results.WriteRun(units, catalog, cli.OutDir, output, found.Kernel, cli.Baseline, cli.Devices, kernelCoverage: coverageJson);
         output.WriteLine();
         bool failed = results.Any(r => r.Failed), known = results.Any(r => r.HasKnown);
         output.WriteLine($"# kernel run: {found.Units.Count} device(s), {(failed ? "FAILED" : known ? "no failure outside the known kernel issues" : "all certified invariants pass")}" +

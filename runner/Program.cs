@@ -35,6 +35,10 @@ public static class Program
         public int OpTimeout { get; init; } = 20;
         /// <summary>--out was given (a printed replay command then names its own folder rather than the run's).</summary>
         public bool OutGiven { get; init; }
+        /// <summary>--kernel-coverage: the kernel functions of the buffer-sharing code the run entered (FunctionCoverage).</summary>
+        public bool KernelCoverage { get; init; }
+        /// <summary>--coverage-baseline FILE (full path): an earlier run's kernel-coverage.json to compare with.</summary>
+        public string? CoverageBaseline { get; init; }
         /// <summary>--quiet: failures and totals only.</summary>
         public bool Quiet { get; init; }
         /// <summary>--trace: every op and its outcome as it runs.</summary>

@@ -152,10 +152,17 @@ public static class Results
     /// </summary>
     /// <param name="merged">Results joined by --merge: the shards they came from, written into results.json and the certificate.</param>
     public static bool WriteRun(IReadOnlyList<UnitResult> units, Catalog catalog, string dir, TextWriter output, string? kernel = null, string? baseline = null,
-        IReadOnlyCollection<string>? scope = null, MergedShards? merged = null)
+        IReadOnlyCollection<string>? scope = null, MergedShards? merged = null, System.Text.Json.Nodes.JsonObject? kernelCoverage = null)
     {
         Save(dir, "results.ktap", path => File.WriteAllText(path, KtapReport.Build(units, catalog, SuiteVersion.Text)), output, "KTAP");
         var json = JsonReport.Build(units, catalog, kernel, SuiteVersion.Text, merged);
+        if (kernelCoverage != null)
+        {
+            // --kernel-coverage: the figure per group beside the verdicts (kernel_coverage, as in kernel-coverage.json)
+            var node = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
+            node["kernel_coverage"] = System.Text.Json.Nodes.JsonNode.Parse(kernelCoverage.ToJsonString());
+            json = node.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+        }
         Save(dir, "results.json", path => File.WriteAllText(path, json), output, "JSON");
         Save(dir, "result.txt", path => File.WriteAllText(path, LavaReport.Build(units)), output, "LAVA result file");
         RegressionDiff? diff = null;
@@ -176,6 +183,10 @@ public static class Results
         }
         return diff?.Regressed == true;
     }
+
+    /// <summary>Writes text to DIR/NAME and says where ("# WHAT: PATH"); an unwritable folder is a usage error (exit 2).</summary>
+    public static void SaveText(string dir, string name, string text, TextWriter output, string what) =>
+        Save(dir, name, path => File.WriteAllText(path, text), output, what);
 
     private static void Save(string dir, string name, Action<string> write, TextWriter output, string what)
     {

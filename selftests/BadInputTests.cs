@@ -63,6 +63,12 @@ public class BadInputTests
         "--replay|@M", "--replay|@D", "--replay|@C", "--replay|@J", "--replay|@C|--seed|5", "--emit-c|x.c", "--replay|@C|--emit-c|@N",
         "--check-ktap|@M", "--check-ktap|@D", "--check-ktap", "--expectations|@M", "--target|kernel|--expectations|@C", "--expectations|@F",
         "--baseline", "--baseline|@M", "--baseline|@D", "--baseline|@C", "--baseline|@J", "--baseline|@F",
+        // kernel coverage: a kernel's, and its baseline a coverage file
+        "--kernel-coverage", "--target|broken:llseek-seek-cur|--kernel-coverage", "--coverage-baseline|@F", "--target|kernel|--coverage-baseline|@F",
+        "--target|kernel|--kernel-coverage|--coverage-baseline|@M", "--target|kernel|--kernel-coverage|--coverage-baseline|@D",
+        "--target|kernel|--kernel-coverage|--coverage-baseline|@C", "--target|kernel|--kernel-coverage|--coverage-baseline|@J",
+        "--target|kernel|--kernel-coverage|--coverage-baseline", "--target|vm|--kernel-coverage|--bench", "--target|kernel|--kernel-coverage|--sample|5",
+        "--target|vm|--emit-lava-job|@D|--kernel-coverage|--coverage-baseline|@F",
         // shards and their merge
         "--shard", "--shard|0/1", "--shard|2/1", "--shard|x", "--shard|1/1025", "--replay|@C|--shard|1/2",
         "--merge", "--merge|@M", "--merge|@D", "--merge|@F", "--merge|@X", "--merge|@R", "--merge|@D|--seed|3", "--merge|@R|--shard|1/2",

@@ -48,6 +48,8 @@ public class ReadmeTests
             ["counterexample"] = cx[from..to],
             ["known-issues"] = CatalogMarkdown.KnownIssues(KnownIssueList.BuiltIn(Cat)).TrimEnd(),
             ["options"] = SuiteCommandLine.Help().TrimEnd(),
+            // the lab's own run (.ci/run's vm-certify, with --kernel-coverage), kept as a fixture
+            ["kernel-coverage"] = KernelCoverageReport.Table(KernelCoverageReport.Load(Path.Combine(Repo.Root, "selftests", "fixtures", "kernel-coverage-6.12.json"))),
         };
     }
 

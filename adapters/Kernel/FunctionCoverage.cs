@@ -1,0 +1,332 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.RegularExpressions;
+using Conformance.Adapters.Interop;
+
+namespace Conformance.Adapters.Kernel;
+
+/// <summary>
+/// One group of the kernel's buffer-sharing code that <c>--kernel-coverage</c> traces: every traceable function of the named
+/// modules (the <c>[module]</c> tag of <c>available_filter_functions</c>), and every function whose name matches one of the
+/// globs, built in or in a module. A function belongs to the first group that claims it.
+/// </summary>
+/// <param name="Name">The group's name in the table and the JSON ("vb2", "dma-buf core", ...).</param>
+/// <param name="Modules">Module names, as the kernel spells them (underscores).</param>
+/// <param name="Globs">Name globs with <c>*</c> (any run of characters), as <c>set_ftrace_filter</c> takes them.</param>
+public sealed record CoverageGroup(string Name, IReadOnlyList<string> Modules, IReadOnlyList<string> Globs)
+{
+    /// <summary>Whether the function (its name, and its module or null when built in) is this group's.</summary>
+    public bool Claims(string function, string? module) =>
+        module != null && Modules.Contains(module) || Globs.Any(g => GlobMatch(g, function));
+
+    private static bool GlobMatch(string glob, string name) =>
+        Regex.IsMatch(name, "^" + string.Join(".*", glob.Split('*').Select(Regex.Escape)) + "$", RegexOptions.CultureInvariant);
+}
+
+/// <summary>What one group's functions did during a traced run.</summary>
+/// <param name="Name">The group (<see cref="CoverageGroup.Name"/>).</param>
+/// <param name="Traceable">Distinct function names of the group the function tracer can trace on this kernel.</param>
+/// <param name="Reached">The names among them that were entered at least once while tracing, sorted.</param>
+public sealed record GroupCoverage(string Name, IReadOnlyList<string> Traceable, IReadOnlyList<string> Reached)
+{
+    /// <summary>The traceable names never entered, sorted.</summary>
+    public IReadOnlyList<string> Never => Traceable.Except(Reached, StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+}
+
+/// <summary>
+/// The kernel functions of the buffer-sharing code a run reached (<see cref="FunctionCoverage"/>): per group, what could be
+/// traced and what was entered.
+/// </summary>
+/// <param name="Kernel">The kernel's release (uname -r).</param>
+/// <param name="Seconds">How long tracing ran, in seconds.</param>
+/// <param name="LostEvents">Trace events the ring buffer overran or dropped (per_cpu/cpu*/stats): 0 means no entry was
+/// missed; more means a function entered only in a lost event may be counted as never reached (the figures are then a
+/// lower bound).</param>
+/// <param name="Groups">Each group, in <see cref="FunctionCoverage.Groups"/> order (the drivers under test last).</param>
+public sealed record CoverageReport(string Kernel, double Seconds, long LostEvents, IReadOnlyList<GroupCoverage> Groups)
+{
+    public int Traceable => Groups.Sum(g => g.Traceable.Count);
+    public int Reached => Groups.Sum(g => g.Reached.Count);
+}
+
+/// <summary>
+/// Kernel function coverage by the ftrace function tracer, where the kernel has no KCOV (Debian's does not): the functions
+/// of <see cref="Groups"/> are put in <c>set_ftrace_filter</c>, the function tracer is started, and a collector thread
+/// streams <c>trace_pipe</c>; each function it sees for the first time is dropped from the filter at once (<c>!name</c>),
+/// so a hot function stops producing events within milliseconds and the ring buffer (enlarged to 8 MB per CPU while
+/// tracing) does not overrun. The overrun and dropped counts are read back and reported (<see cref="CoverageReport.LostEvents"/>).
+/// Needs root and tracefs (<c>/sys/kernel/tracing</c>, or <c>tracing</c> under debugfs); the tracer's state (current tracer,
+/// filter, buffer size, tracing_on) is put back when the collector is disposed.
+/// Source: Documentation/trace/ftrace.rst (set_ftrace_filter, "!" to remove, available_filter_functions, trace_pipe,
+/// per_cpu/cpuN/stats), kernel/trace/ftrace.c (a filter change takes effect when the file is closed).
+/// </summary>
+public sealed unsafe class FunctionCoverage : IDisposable
+{
+    /// <summary>The groups traced: the issue's six, then the modules of the drivers under test (added by <see cref="Start"/>).</summary>
+    public static IReadOnlyList<CoverageGroup> Groups { get; } =
+    [
+        new("vb2", ["videobuf2_common", "videobuf2_v4l2", "videobuf2_memops", "videobuf2_vmalloc", "videobuf2_dma_contig", "videobuf2_dma_sg"], []),
+        new("dma-buf core", [], ["dma_buf_*"]),
+        new("fences and sync_file", [], ["dma_fence_*", "dma_resv_*", "sync_file_*"]),
+        new("heaps", [], ["dma_heap_*", "system_heap_*", "cma_heap_*"]),
+        new("udmabuf", ["udmabuf"], ["*udmabuf*"]),
+        new("vgem/DRM", ["vgem", "drm_shmem_helper"], ["drm_prime_*", "drm_gem_*"]),
+    ];
+
+    /// <summary>The name of the group of the drivers under test (their modules, named by the run).</summary>
+    public const string DriversGroup = "drivers under test";
+
+    private const int BufferKb = 8192;
+    private static readonly Regex EventLine = new(@"\s\d+\.\d+: ([^\s]+)", RegexOptions.CultureInvariant);
+
+    private readonly string _root;
+    private readonly List<CoverageGroup> _groups;
+    private readonly Dictionary<string, int> _groupOf = new(StringComparer.Ordinal);   // function name -> index in _groups
+    private readonly HashSet<string> _reached = new(StringComparer.Ordinal);
+    private readonly Thread _thread;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly string _savedTracer, _savedBufferKb, _savedTracingOn;
+    private volatile bool _stop;
+    private Exception? _error;
+    private double _seconds = -1;
+
+    /// <summary>Loaded modules built out of the kernel's tree (the "O" taint flag in /proc/modules): a lab's or a user's
+    /// driver under test, whose functions are then traced with the drivers under test.</summary>
+    public static IReadOnlyList<string> OutOfTreeModules() => !File.Exists("/proc/modules") ? [] :
+        File.ReadLines("/proc/modules").Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(f => f.Length > 0 && f[^1].StartsWith('(') && f[^1].Contains('O')).Select(f => f[0]).ToList();
+
+    /// <summary>Tracefs' directory, or null where it cannot be found.</summary>
+    public static string? Root() =>
+        new[] { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" }.FirstOrDefault(d => File.Exists(Path.Combine(d, "available_filter_functions")));
+
+    /// <summary>Why coverage cannot be collected here, or null when it can.</summary>
+    public static string? WhyUnavailable()
+    {
+        if (!OperatingSystem.IsLinux()) return "kernel coverage needs Linux";
+        if (Root() is not { } root) return "tracefs is not mounted (/sys/kernel/tracing or /sys/kernel/debug/tracing; mount -t tracefs nodev /sys/kernel/tracing as root) or the kernel has no function tracer";
+        if (!File.ReadAllText(Path.Combine(root, "available_tracers")).Split(' ', '\n').Contains("function"))
+            return "the kernel has no function tracer (CONFIG_FUNCTION_TRACER)";
+        try { using var _ = File.OpenWrite(Path.Combine(root, "set_ftrace_filter")); }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException) { return $"{root}/set_ftrace_filter is not writable (needs root): {e.Message}"; }
+        return null;
+    }
+
+    /// <summary>The traceable functions of each group on this kernel: <c>available_filter_functions</c> read, each
+    /// function (name, module) given to the first group that claims it. A name the file lists twice (static functions of
+    /// two files) counts once.</summary>
+    public static IReadOnlyList<(CoverageGroup Group, IReadOnlyList<string> Functions)> Traceable(string root, IReadOnlyList<CoverageGroup> groups)
+    {
+        var byGroup = groups.Select(_ => new SortedSet<string>(StringComparer.Ordinal)).ToArray();
+        foreach (var line in File.ReadLines(Path.Combine(root, "available_filter_functions")))
+        {
+            var (name, module) = ParseAvailable(line);
+            if (name.Length == 0) continue;
+            for (int i = 0; i < groups.Count; i++)
+                if (groups[i].Claims(name, module)) { byGroup[i].Add(name); break; }
+        }
+        return groups.Select((g, i) => (g, (IReadOnlyList<string>)byGroup[i].ToList())).ToList();
+    }
+
+    /// <summary>A line of available_filter_functions: "name" or "name [module]".</summary>
+    public static (string Name, string? Module) ParseAvailable(string line)
+    {
+        line = line.Trim();
+        int sp = line.IndexOf(' ');
+        if (sp < 0) return (line, null);
+        var rest = line[(sp + 1)..].Trim();
+        return (line[..sp], rest.StartsWith('[') && rest.EndsWith(']') ? rest[1..^1] : null);
+    }
+
+    /// <summary>The function a trace_pipe line of the function tracer names ("comm-pid [cpu] flags ts: name &lt;-caller"), or null.</summary>
+    public static string? ParseEvent(string line) => EventLine.Match(line) is { Success: true } m ? m.Groups[1].Value : null;
+
+    /// <summary>
+    /// Starts tracing the groups' functions, and the modules of the drivers under test as a group of their own.
+    /// </summary>
+    /// <param name="driverModules">Modules of the drivers the run certifies (vivid, vim2m, a user's module); those already
+    /// in a group stay there.</param>
+    /// <exception cref="InvalidOperationException">Tracing cannot start (<see cref="WhyUnavailable"/>, or a write to tracefs
+    /// failed): the message says which file and why.</exception>
+    public static FunctionCoverage Start(IEnumerable<string> driverModules)
+    {
+        if (WhyUnavailable() is { } why) throw new InvalidOperationException(why);
+        var inGroups = Groups.SelectMany(g => g.Modules).ToHashSet(StringComparer.Ordinal);
+        var drivers = driverModules.Where(m => !inGroups.Contains(m)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var groups = Groups.ToList();
+        if (drivers.Count > 0) groups.Add(new CoverageGroup(DriversGroup, drivers, []));
+        return new FunctionCoverage(Root()!, groups);
+    }
+
+    private FunctionCoverage(string root, List<CoverageGroup> groups)
+    {
+        _root = root;
+        _groups = groups;
+        var traceable = Traceable(root, groups);
+        for (int i = 0; i < traceable.Count; i++)
+            foreach (var f in traceable[i].Functions) _groupOf[f] = i;
+        _savedTracer = ReadSetting("current_tracer");
+        _savedBufferKb = ReadSetting("buffer_size_kb");
+        _savedTracingOn = ReadSetting("tracing_on");
+        if (_groupOf.Count == 0) throw new InvalidOperationException("none of the traced groups has a traceable function on this kernel");
+        Write("tracing_on", "0");
+        Write("current_tracer", "nop");
+        Write("buffer_size_kb", BufferKb.ToString());
+        SetFilter(_groupOf.Keys, truncate: true);
+        Write("trace", "");   // empties the ring buffer
+        Write("current_tracer", "function");
+        Write("tracing_on", "1");
+        _thread = new Thread(Collect) { IsBackground = true, Name = "conformance-coverage" };
+        _thread.Start();
+    }
+
+    /// <summary>How many distinct functions are traced, over how many groups.</summary>
+    public (int Functions, int Groups) Traced => (_groupOf.Count, _groups.Count);
+
+    /// <summary>Stops tracing, puts the tracer's state back, and says what was reached.</summary>
+    /// <param name="kernel">The kernel's release, for the report.</param>
+    public CoverageReport Stop(string kernel)
+    {
+        if (_seconds < 0)
+        {
+            _seconds = _clock.Elapsed.TotalSeconds;
+            Write("tracing_on", "0");
+            _stop = true;
+            _thread.Join();
+        }
+        long lost = LostEvents();
+        Restore();
+        if (_error != null) throw new InvalidOperationException($"reading {_root}/trace_pipe failed: {_error.Message}", _error);
+        var groups = _groups.Select((g, i) => new GroupCoverage(g.Name,
+            _groupOf.Where(kv => kv.Value == i).Select(kv => kv.Key).Order(StringComparer.Ordinal).ToList(),
+            _reached.Where(f => _groupOf[f] == i).Order(StringComparer.Ordinal).ToList())).ToList();
+        return new CoverageReport(kernel, Math.Round(_seconds, 1), lost, groups);
+    }
+
+    public void Dispose()
+    {
+        if (_seconds < 0) { _stop = true; Write("tracing_on", "0"); _thread.Join(); _seconds = _clock.Elapsed.TotalSeconds; }
+        Restore();
+    }
+
+    private bool _restored;
+    private void Restore()
+    {
+        if (_restored) return;
+        _restored = true;
+        // best effort: a tracer left running would slow every later test of the machine
+        foreach (var (file, value) in new[] { ("current_tracer", "nop"), ("set_ftrace_filter", ""), ("buffer_size_kb", _savedBufferKb), ("current_tracer", _savedTracer), ("tracing_on", _savedTracingOn) })
+            try { Write(file, value); } catch (InvalidOperationException) { }
+    }
+
+    /// <summary>The collector: reads trace_pipe as events come, and drops each new function from the filter (in batches of
+    /// what one read brought) so it is not traced again. When every traced function has been seen the tracer is stopped
+    /// instead: an empty filter would trace every function of the kernel.</summary>
+    private void Collect()
+    {
+        try
+        {
+            long fd = Sys.Open(Path.Combine(_root, "trace_pipe"), 0 /* O_RDONLY */ | 0x800 /* O_NONBLOCK */ | 0x80000 /* O_CLOEXEC */);
+            if (fd < 0) throw new IOException($"open: errno {-fd}");
+            var buf = new byte[1 << 16];
+            var pending = new StringBuilder();
+            try
+            {
+                while (true)
+                {
+                    var pfd = new pollfd { fd = (int)fd, events = 1 /* POLLIN */ };
+                    Sys.Poll(&pfd, 1, 50);
+                    long n;
+                    fixed (byte* p = buf) n = Sys.Read((int)fd, p, buf.Length);
+                    if (n > 0)
+                    {
+                        pending.Append(Encoding.UTF8.GetString(buf, 0, (int)n));
+                        Take(pending);
+                        continue;
+                    }
+                    // nothing (EAGAIN): once stopping, the buffer is drained
+                    if (_stop) break;
+                }
+            }
+            finally { Sys.Close((int)fd); }
+        }
+        catch (Exception e) { _error = e; }
+    }
+
+    private void Take(StringBuilder pending)
+    {
+        var text = pending.ToString();
+        int end = text.LastIndexOf('\n');
+        if (end < 0) return;
+        pending.Remove(0, end + 1);
+        List<string>? fresh = null;
+        foreach (var line in text[..end].Split('\n'))
+            if (ParseEvent(line) is { } f && _groupOf.ContainsKey(f) && _reached.Add(f)) (fresh ??= []).Add(f);
+        if (fresh == null || _stop) return;
+        if (_reached.Count == _groupOf.Count) { Write("current_tracer", "nop"); return; }
+        SetFilter(fresh.Select(f => "!" + f), truncate: false);
+    }
+
+    /// <summary>Writes filter lines to set_ftrace_filter (emptied first when truncate), in writes that end at a line's end;
+    /// the kernel applies them when the file is closed. A write the kernel refuses (a name it no longer knows) is retried
+    /// line by line, and a line it refuses alone is skipped.</summary>
+    private void SetFilter(IEnumerable<string> lines, bool truncate)
+    {
+        var path = Path.Combine(_root, "set_ftrace_filter");
+        using var f = new FileStream(path, truncate ? FileMode.Truncate : FileMode.Append, FileAccess.Write, FileShare.ReadWrite, 1);
+        var chunk = new StringBuilder();
+        void Flush()
+        {
+            if (chunk.Length == 0) return;
+            var bytes = Encoding.ASCII.GetBytes(chunk.ToString());
+            try { f.Write(bytes); f.Flush(); }
+            catch (IOException)
+            {
+                foreach (var one in chunk.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                    try { f.Write(Encoding.ASCII.GetBytes(one + "\n")); f.Flush(); } catch (IOException) { }
+            }
+            chunk.Clear();
+        }
+        foreach (var l in lines)
+        {
+            if (chunk.Length + l.Length + 1 > 3500) Flush();
+            chunk.Append(l).Append('\n');
+        }
+        Flush();
+    }
+
+    /// <summary>Events the ring buffer lost while tracing: the sum of "overrun" and "dropped events" over the CPUs.</summary>
+    private long LostEvents()
+    {
+        long lost = 0;
+        var perCpu = Path.Combine(_root, "per_cpu");
+        if (!Directory.Exists(perCpu)) return 0;
+        foreach (var cpu in Directory.GetDirectories(perCpu, "cpu*"))
+            foreach (var line in File.ReadLines(Path.Combine(cpu, "stats")))
+                if ((line.StartsWith("overrun:", StringComparison.Ordinal) || line.StartsWith("dropped events:", StringComparison.Ordinal))
+                    && long.TryParse(line[(line.IndexOf(':') + 1)..].Trim(), out var n)) lost += n;
+        return lost;
+    }
+
+    private string ReadSetting(string file)
+    {
+        var text = File.ReadAllText(Path.Combine(_root, file)).Trim();
+        // buffer_size_kb reads "1408 (expanded: 1408)" before the buffer is first used
+        return file == "buffer_size_kb" && text.IndexOf(' ') is var sp and > 0 ? text[..sp] : text;
+    }
+
+    private void Write(string file, string value)
+    {
+        var path = Path.Combine(_root, file);
+        try
+        {
+            using var f = new FileStream(path, FileMode.Truncate, FileAccess.Write, FileShare.ReadWrite, 1);
+            if (value.Length > 0) f.Write(Encoding.ASCII.GetBytes(value + "\n"));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidOperationException($"cannot write '{value}' to {path}: {e.Message}", e);
+        }
+    }
+}
