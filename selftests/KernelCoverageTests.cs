@@ -97,7 +97,7 @@ public class KernelCoverageTests
     public void The_table_gives_each_group_reached_of_traceable_and_says_whether_events_were_lost()
     {
         var table = KernelCoverageReport.Table(Sample("6.12.118", "vb2_core_qbuf"));
-        Assert.StartsWith("kernel coverage: 2 of 5 traceable functions reached (40%), 812 s traced on 6.12.118, no trace event lost", table);
+        Assert.StartsWith("kernel coverage: 2 of 5 traceable functions of the buffer-sharing code reached (40%), 812 s traced on 6.12.118, no trace event lost", table);
         Assert.Matches(@"\n  vb2 +1 / 3 +33%\n", table);
         Assert.Matches(@"\n  dma-buf core +1 / 2 +50%$", table);
         Assert.Contains("LOST", KernelCoverageReport.Table(Sample("6.12.118") with { LostEvents = 7 }));
