@@ -24,8 +24,7 @@ public static class KernelCoverageReport
         int width = Math.Max(5, r.Groups.Max(g => g.Name.Length));
         sb.AppendLine($"  {"group".PadRight(width)}  reached / traceable");
         foreach (var g in r.Groups)
-            sb.AppendLine($"  {g.Name.PadRight(width)}  {g.Reached.Count,7} / {g.Traceable.Count,-9} {Percent(g.Reached.Count, g.Traceable.Count),4}" +
-                (g.Name == FunctionCoverage.DriversGroup ? "  (not in the total)" : ""));
+            sb.AppendLine($"  {g.Name.PadRight(width)}  {g.Reached.Count,7} / {g.Traceable.Count,-9} {Percent(g.Reached.Count, g.Traceable.Count),4}");
         return sb.ToString().TrimEnd();
     }
 

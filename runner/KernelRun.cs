@@ -44,14 +44,12 @@ public static class KernelRun
             ? $"# kernel memory check (DMABUF-LIFE-4): live objects of {tracked.Caches} tracked kmalloc caches by allocating call chain ({AllocTraces.Root}/kmalloc-*/alloc_traces), on the dma-buf paths, before and after each property's sequences"
             : $"# kernel memory check NOT available (DMABUF-LIFE-4 skipped): {AllocTraces.WhyUnavailable()}");
         // --kernel-coverage: the function tracer follows the buffer-sharing code from the first device's first sequence to the
-        // last's end (the drivers under test are traced by their modules)
+        // last's end
         FunctionCoverage? coverage = null;
         if (cli.KernelCoverage)
         {
             if (FunctionCoverage.WhyUnavailable() is { } noTrace) throw new Program.UsageException($"--kernel-coverage: {noTrace}");
-            var modules = found.Units.SelectMany(u => u.Paths.Values.Append(u.Path)).Distinct().Select(Discovery.DriverModule).OfType<string>()
-                .Concat(FunctionCoverage.OutOfTreeModules());
-            try { coverage = FunctionCoverage.Start(modules); }
+            try { coverage = FunctionCoverage.Start(); }
             catch (InvalidOperationException e) { throw new Program.UsageException($"--kernel-coverage: {e.Message}"); }
             output.WriteLine($"# kernel coverage: the function tracer follows {coverage.Traced.Functions} functions in {coverage.Traced.Groups} groups; each is dropped from the filter once entered");
         }

@@ -195,16 +195,6 @@ public static unsafe class Discovery
             "a media-controller node: it describes and links the pipeline's entities and has no buffer queue; the pipeline's video nodes are what the suite certifies");
     }
 
-    /// <summary>The module of the kernel driver bound to a char device (sysfs: /sys/dev/char/MAJ:MIN/device/driver/module),
-    /// or null: a built-in driver, no bound driver (vgem's platform device), or not a char device.</summary>
-    public static string? DriverModule(string path)
-    {
-        var st = new statx();
-        if (Sys.Statx(path, &st) < 0) return null;
-        try { return new FileInfo($"/sys/dev/char/{st.stx_rdev_major}:{st.stx_rdev_minor}/device/driver/module").LinkTarget is { } t ? System.IO.Path.GetFileName(t) : null; }
-        catch (IOException) { return null; }
-    }
-
     /// <summary>The kernel driver bound to a char device, from sysfs.</summary>
     private static string SysfsDriver(string path)
     {
