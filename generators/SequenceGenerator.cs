@@ -1344,8 +1344,8 @@ public sealed class SequenceGenerator
         if (syncs.Count > 0)
         {
             // two pending sync_files merge into an array, which an import then unwraps
-            if (CountOf(syncs, static x => x.Fenced) > 1)
-                Add(4, r => { var pending = syncs.Where(x => x.Fenced).ToList(); return new SyncMerge(r.Pick(pending).Var, r.Pick(pending).Var, Draw(Domains.MergeNamed, ref r), 0); });
+            var pending = Filter(syncs, static x => x.Fenced);
+            if (pending.Count > 1) Add(4, r => new SyncMerge(r.Pick(pending).Var, r.Pick(pending).Var, Draw(Domains.MergeNamed, ref r), 0));
             Add(5, r => new SyncMerge(r.Chance(93) || bufs.Count == 0 ? r.Pick(syncs).Var : r.Pick(bufs).Var,
                 r.Weighted((14, r.Pick(syncs).Var), (1, bufs.Count > 0 ? r.Pick(bufs).Var : Var.BadFd), (1, Var.BadFd)), Draw(Domains.MergeNamed, ref r), Draw(Domains.MustBeZero, ref r)));
             Add(7, r => new SyncFileInfo(r.Chance(93) || bufs.Count == 0 ? r.Pick(syncs).Var : r.Pick(bufs).Var,
@@ -1353,14 +1353,6 @@ public sealed class SequenceGenerator
             Add(3, r => new Close(r.Pick(syncs).Var));
         }
         if (SlowOps && fences.Count > 0) Add(1, _ => new VgemFenceExpire());
-    }
-
-    /// <summary>How many of the list's handles match: a rule's weight, counted without making a list.</summary>
-    private static int CountOf(List<V> list, Func<V, bool> match)
-    {
-        int n = 0;
-        foreach (var v in list) if (match(v)) n++;
-        return n;
     }
 
     private uint TypeArg(ref Rng r, VideoNodeProfile node) =>

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text;
 using Conformance.Adapters.Interop;
 
@@ -76,9 +75,9 @@ public sealed record CoverageReport(string Kernel, double Seconds, long LostEven
 /// <summary>
 /// Kernel function coverage by the ftrace function tracer, where the kernel has no KCOV (Debian's does not): the functions
 /// of <see cref="Groups"/> are put in <c>set_ftrace_filter</c>, the function tracer is started, and a collector thread
-/// streams <c>trace_pipe</c>; each function it sees for the first time is dropped from the filter at once (<c>!name</c>),
-/// so a hot function stops producing events soon after its first and the ring buffer (enlarged to 16 MB per CPU while
-/// tracing) does not overrun. The overrun and dropped counts are read back and reported (<see cref="CoverageReport.LostEvents"/>).
+/// streams <c>trace_pipe</c>; each function it has seen is dropped from the filter (<c>!name</c>, the busiest first, a few
+/// at a time), so a hot function stops producing events soon after its first and the ring buffer (enlarged to 16 MB per
+/// CPU while tracing) does not overrun. The overrun and dropped counts are read back and reported (<see cref="CoverageReport.LostEvents"/>).
 /// Needs root and tracefs (<c>/sys/kernel/tracing</c>, or <c>tracing</c> under debugfs); the tracer's state (current tracer,
 /// filter, buffer size, tracing_on) is put back when the collector is disposed.
 /// Source: Documentation/trace/ftrace.rst (set_ftrace_filter, "!" to remove, available_filter_functions, trace_pipe,
@@ -208,13 +207,7 @@ public sealed unsafe class FunctionCoverage : IDisposable
     /// <param name="kernel">The kernel's release, for the report.</param>
     public CoverageReport Stop(string kernel)
     {
-        if (_seconds < 0)
-        {
-            _seconds = _clock.Elapsed.TotalSeconds;
-            Write("tracing_on", "0");
-            _stop = true;
-            _thread.Join();
-        }
+        Halt();
         long lost = LostEvents();
         Restore();
         if (_error != null) throw new InvalidOperationException($"reading {_root}/trace_pipe failed: {_error.Message}", _error);
@@ -226,8 +219,18 @@ public sealed unsafe class FunctionCoverage : IDisposable
 
     public void Dispose()
     {
-        if (_seconds < 0) { _stop = true; Write("tracing_on", "0"); _thread.Join(); _seconds = _clock.Elapsed.TotalSeconds; }
+        Halt();
         Restore();
+    }
+
+    /// <summary>Once: stops tracing, notes how long it ran, and waits for the collector to drain trace_pipe.</summary>
+    private void Halt()
+    {
+        if (_seconds >= 0) return;
+        _seconds = _clock.Elapsed.TotalSeconds;
+        Write("tracing_on", "0");
+        _stop = true;
+        _thread.Join();
     }
 
     private bool _restored;
