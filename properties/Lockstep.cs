@@ -34,7 +34,12 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
     /// (index = the number of buffers: 0), REQBUFS(0) (0, not EBUSY: no other file owns the queue, nothing streams),
     /// close. On an idle queue they change nothing.
     /// </summary>
-    public static OpSequence IdleProbe(TargetProfile p)
+    public static OpSequence IdleProbe(TargetProfile p) => Probes.GetValue(p, BuildIdleProbe);
+
+    /// <summary>Each profile's probe, built once: it is joined to every sequence.</summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<TargetProfile, OpSequence> Probes = new();
+
+    private static OpSequence BuildIdleProbe(TargetProfile p)
     {
         var ops = ImmutableArray.CreateBuilder<Op>();
         int id = 0;
@@ -100,7 +105,7 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
                 var actual = op.Run(target, envT);
                 oracle.BeginStep(actual);
                 var expected = op.Run(oracle, envM);
-                var cited = oracle.Cited.ToArray();
+                var cited = oracle.CitedArray();
                 steps.Add(new Step(op, actual, expected, oracle.AllowedSet, cited));
                 // past what the model can follow (a hand-made sequence only): nothing from here on is judged
                 if (oracle.Unfollowed != null) { exercise?.Mask(Name); return null; }
