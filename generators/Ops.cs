@@ -523,7 +523,7 @@ public sealed record Fork([Derived("the next process: 2")] int To) : Op
 }
 
 /// <summary>
-/// exec of a new program (/bin/sh through posix_spawn), asked from inside which of <see cref="Fds"/> it holds and whether each
+/// exec of a new program (posix_spawn; on a kernel the helper's exec-probe), asked from inside which of <see cref="Fds"/> it holds and whether each
 /// is the same file (DMABUF-CLOEXEC-3: the fds with close-on-exec are gone, the rest are there). The generator hands it every
 /// fd the sequence holds, at most 62; shrinking drops them one at a time down to the one that matters.
 /// </summary>
@@ -543,7 +543,7 @@ public sealed record Exec([Derived("every fd the sequence holds, in the order th
         return t.Exec(fds);
     }
     public override Op MapVars(Func<Var, Var> f) => this with { Fds = [.. Fds.Select(f)] };
-    public override string Text => $"exec(\"/bin/sh\"), asked which of {{{string.Join(", ", Fds)}}} it holds";
+    public override string Text => $"exec() of a new program, asked which of {{{string.Join(", ", Fds)}}} it holds";
     public override string Observed(in Outcome o)
     {
         if (!o.Ok) return base.Observed(o);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Collections.Immutable;
 using System.Runtime;
 using Conformance.Adapters;
@@ -90,12 +91,20 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
         var envT = new Env();
         var envM = new Env();
         steps = new List<Step>(seq.Ops.Length);
+        var clock = Clock;
+        long t0 = clock != null ? Stopwatch.GetTimestamp() : 0;
         target.Reset();
+        if (clock != null) t0 = clock.Add(OpClock.Reset, t0, isTarget: true);
         try
         {
             foreach (var op in seq.Ops)
             {
-                if (op.Branch != 0) return JudgeParallel(seq, target, envT, exercise, steps, relaxed, settled);
+                if (op.Branch != 0)
+                {
+                    var verdict = JudgeParallel(seq, target, envT, exercise, steps, relaxed, settled);
+                    if (clock != null) clock.Add(OpClock.Parallel, t0, isTarget: true);
+                    return verdict;
+                }
                 // a call that may sleep (a blocking DQBUF) is issued only where the oracle knows it returns
                 if (op.MaySleep && !op.Returns(oracle, envM))
                 {
@@ -103,10 +112,12 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
                     continue;
                 }
                 var actual = op.Run(target, envT);
+                if (clock != null) t0 = clock.Add(op.GetType().Name, t0, isTarget: true);
                 oracle.BeginStep(actual);
                 var expected = op.Run(oracle, envM);
                 var cited = oracle.CitedArray();
                 steps.Add(new Step(op, actual, expected, oracle.AllowedSet, cited));
+                if (clock != null) t0 = clock.Add(op.GetType().Name, t0, isTarget: false);
                 // past what the model can follow (a hand-made sequence only): nothing from here on is judged
                 if (oracle.Unfollowed != null) { exercise?.Mask(Name); return null; }
                 if (!expected.SameObservation(actual))
@@ -123,10 +134,16 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
         }
         finally
         {
+            if (clock != null) t0 = Stopwatch.GetTimestamp();
             target.Reset();
+            if (clock != null) clock.Add(OpClock.Reset, t0, isTarget: true);
             oracle.Reset();
         }
     }
+
+    /// <summary>Where set (the kernel benchmark), the time each kind of call takes on the target and in the oracle, and the
+    /// target's resets, is added to it.</summary>
+    public OpClock? Clock { get; init; }
 
     /// <summary>The most plays of the model (one order per block) tried for one sequence: beyond it the sequence is not judged
     /// past its first block.</summary>
@@ -376,4 +393,33 @@ public readonly struct NoGc : IDisposable
         // a block that allocated past the budget has ended the region itself
         if (_on && GCSettings.LatencyMode == GCLatencyMode.NoGCRegion) GC.EndNoGCRegion();
     }
+}
+
+/// <summary>
+/// Where a judged run's time goes, per kind of call (the op record's type: ExpBuf, DmaBufSync...): the target's side (the call through the adapter,
+/// the kernel included) and the oracle's (the model's step and the step's record), plus the target's reset before and after
+/// each sequence and its parallel blocks (run and judged) as wholes. Times are Stopwatch ticks; one thread at a time.
+/// </summary>
+public sealed class OpClock
+{
+    /// <summary>The kinds that are not calls: the target's reset (closing and unmapping what a sequence left, helpers ended),
+    /// and a parallel block from its start to its verdict.</summary>
+    public const string Reset = "(reset)", Parallel = "(parallel block)";
+
+    private readonly Dictionary<string, (long Calls, long Target, long Oracle)> _kinds = new(StringComparer.Ordinal);
+
+    /// <summary>Adds the time since <paramref name="since"/> to <paramref name="kind"/>'s target or oracle side (a call is
+    /// counted on its target side); returns now, the next interval's start.</summary>
+    public long Add(string kind, long since, bool isTarget)
+    {
+        long now = Stopwatch.GetTimestamp();
+        var k = _kinds.GetValueOrDefault(kind);
+        _kinds[kind] = isTarget ? (k.Calls + 1, k.Target + now - since, k.Oracle) : (k.Calls, k.Target, k.Oracle + now - since);
+        return now;
+    }
+
+    /// <summary>Each kind's calls and seconds on the target's side and the oracle's, the most time first.</summary>
+    public IEnumerable<(string Kind, long Calls, double Target, double Oracle)> Kinds =>
+        _kinds.Select(kv => (kv.Key, kv.Value.Calls, kv.Value.Target / (double)Stopwatch.Frequency, kv.Value.Oracle / (double)Stopwatch.Frequency))
+            .OrderByDescending(k => k.Item3 + k.Item4);
 }

@@ -178,15 +178,18 @@ public static class KernelBench
     /// The same device through generated sequences: the parallel property (sequences ending in two or three branches on
     /// threads, judged against every interleaving) against lockstep (one thread), each on <see cref="GeneratedSequences"/>
     /// sequences of its own generator (seeds 1 to 300, at most 60 ops), best of 2 runs: sequences/s, ops/s (the sequences'
-    /// steps over the time), and the ratio parallel / lockstep.
+    /// steps over the time), and the ratio parallel / lockstep. Then generation alone (the same 300 lockstep sequences drawn
+    /// again, in this VM), and one more lockstep pass with an <see cref="OpClock"/>: where its time goes, per kind of call,
+    /// on the target's side and the oracle's.
     /// </summary>
     private static void Generated(TextWriter o, KernelTarget t, string what)
     {
         var gen = new SequenceGenerator(t.Profile) { SlowOps = false };
+        List<OpSequence> Draw(bool parallel) => Enumerable.Range(1, GeneratedSequences)
+            .Select(i => parallel ? gen.GenerateParallel((ulong)i, 60) : gen.Generate((ulong)i, 60)).ToList();
         (double Seqs, double Ops) Rate(LockstepProperty p, bool parallel)
         {
-            var seqs = Enumerable.Range(1, GeneratedSequences)
-                .Select(i => parallel ? gen.GenerateParallel((ulong)i, 60) : gen.Generate((ulong)i, 60)).ToList();
+            var seqs = Draw(parallel);
             long ops = seqs.Sum(q => (long)q.Ops.Length);
             double best = double.MaxValue;
             for (int r = 0; r < 2; r++)
@@ -201,6 +204,23 @@ public static class KernelBench
         var par = Rate(new LockstepProperty(parallel: true), true);
         o.WriteLine($"  generated, {what}: lockstep {serial.Seqs,8:N1} seq/s {serial.Ops,9:N0} ops/s; parallel {par.Seqs,8:N1} seq/s {par.Ops,9:N0} ops/s; " +
             $"parallel/lockstep {par.Ops / serial.Ops:F2}x ops/s ({GeneratedSequences} sequences each, best of 2)");
+        var drawn = Stopwatch.StartNew();
+        var again = Draw(false);
+        double genSeconds = drawn.Elapsed.TotalSeconds;
+        long genOps = again.Sum(q => (long)q.Ops.Length);
+        o.WriteLine($"  generation alone, {what}: {genOps / genSeconds,9:N0} ops/s, {1000 * genSeconds / again.Count:F2} ms a sequence " +
+            $"({100 * (genSeconds / again.Count) * serial.Seqs:F0}% of a lockstep sequence's time on the kernel)");
+        var clock = new OpClock();
+        var timed = new LockstepProperty { Clock = clock };
+        var whole = Stopwatch.StartNew();
+        foreach (var q in again) timed.Check(q, t, null);
+        double total = whole.Elapsed.TotalSeconds;
+        var kinds = clock.Kinds.ToList();
+        double oracle = kinds.Sum(k => k.Oracle);
+        o.WriteLine($"  where lockstep's time goes, {what} ({total:F1} s for {again.Count} sequences; the oracle {100 * oracle / total:F0}% of it, " +
+            $"the rest outside the clock {100 * (total - kinds.Sum(k => k.Target + k.Oracle)) / total:F0}%):");
+        foreach (var k in kinds.Take(8))
+            o.WriteLine($"    {k.Kind,-20} {100 * (k.Target + k.Oracle) / total,5:F1}%  {k.Calls,6} calls  target {1e6 * k.Target / Math.Max(1, k.Calls),9:N0} us each  oracle {1e6 * k.Oracle / Math.Max(1, k.Calls),7:N0} us each");
     }
 
     /// <summary>How many helper processes are started and ended for the start-and-exit figure (each costs a process start).</summary>

@@ -4,8 +4,12 @@ using Xunit;
 namespace Conformance.SelfTests;
 
 /// <summary>Parts of the kernel adapter that can be checked off the kernel; the adapter itself runs in the lab VM (.ci/run).</summary>
+[Collection(KernelAdapterTests.Helpers)]
 public class KernelAdapterTests
 {
+    /// <summary>The test classes that start helper processes run one at a time: a test here counts this process's children.</summary>
+    public const string Helpers = "helper processes";
+
     /// <summary>A device the user names that cannot be certified ends the run (exit 2); the same device found by the lab
     /// beside a module's other nodes is a SKIP with the reason, and the run goes on.</summary>
     [Fact]
@@ -158,6 +162,39 @@ public class KernelAdapterTests
         Assert.Equal(Conformance.Adapters.Errno.EBADF, p1.FcntlGetFd(kept.Handle).Errno);
         t.Close(memfd.Handle);
         t.Dispose();
+    }
+
+    /// <summary>The helper started ahead: once a sequence has used a second process, each reset spawns the next one, which the
+    /// next sequence's first call there takes (a working process, holding only what it is sent); none is left after Dispose.</summary>
+    [Fact]
+    public void A_helper_spawned_ahead_at_a_reset_serves_the_next_sequence_and_none_outlives_the_target()
+    {
+        int before = Children().Count;
+        var t = new KernelTarget(Conformance.Adapters.TargetProfile.VividLike with { Video = [] }, new Dictionary<string, string>());
+        t.Reset();
+        Assert.Equal(before, Children().Count);   // no sequence has used a helper yet: none is spawned ahead
+        var pids = new HashSet<int>();
+        for (int sequence = 0; sequence < 3; sequence++)
+        {
+            var memfd = t.MemfdCreate(4096, allowSealing: false, seals: 0);
+            var got = t.SendFd(0, memfd.Handle, 1, false);
+            Assert.True(got.Ok, $"sequence {sequence + 1}: SendFd gave {got.Errno}");
+            Assert.Equal(1, got.R0);
+            Assert.Equal(0, t.Process(1).FcntlGetFd(got.Handle).R0);
+            var mine = Children();
+            pids.UnionWith(mine);
+            t.Reset();   // ends P1 and spawns the next one ahead
+            Assert.Equal(before + 1, Children().Count);
+            Assert.DoesNotContain(Children(), mine.Contains);
+        }
+        Assert.True(pids.Count >= 3, "each sequence's P1 is a process of its own");
+        t.Dispose();
+        Assert.Equal(before, Children().Count);
+
+        // this process's children, over all its threads (/proc/PID/task/TID/children)
+        static List<int> Children() => Directory.GetDirectories($"/proc/{Environment.ProcessId}/task")
+            .SelectMany(d => File.Exists(Path.Combine(d, "children")) ? File.ReadAllText(Path.Combine(d, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries) : [])
+            .Select(int.Parse).ToList();
     }
 
     [Fact]

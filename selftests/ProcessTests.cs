@@ -12,6 +12,7 @@ using static Conformance.Adapters.Uapi;
 namespace Conformance.SelfTests;
 
 /// <summary>The second process (Op.Process, SendFd, ExitProcess): generation, shrinking and the model's books.</summary>
+[Collection(KernelAdapterTests.Helpers)]
 public class ProcessTests
 {
     public static TheoryData<string> Profiles => new(TargetProfile.BuiltIn.Select(p => p.Name));

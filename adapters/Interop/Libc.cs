@@ -312,11 +312,12 @@ internal static unsafe class Sys
     private readonly struct RecvmsgCall(int fd, msghdr* m, int flags) : ICall { public long Invoke() => Libc.recvmsg(fd, m, flags); }
 
     /// <summary>
-    /// Runs <c>/bin/sh -c script</c> as a new program (posix_spawn, so it inherits every fd without FD_CLOEXEC and none with it)
-    /// with an empty environment and its stdout on a pipe; returns what it printed (at most 4 KiB) and waits for it to exit.
-    /// Null with <paramref name="error"/> = -errno when it cannot be started or read.
+    /// Runs the program at <paramref name="path"/> with arguments <paramref name="args"/> (argv, the program's name first) as a
+    /// new program (posix_spawn, so it inherits every fd without FD_CLOEXEC and none with it) with an empty environment and its
+    /// stdout on a pipe; returns what it printed (at most 4 KiB) and waits for it to exit. Null with <paramref name="error"/> =
+    /// -errno when it cannot be started or read, or -EIO when it exits with a status other than 0.
     /// </summary>
-    public static string? RunShell(string script, out long error)
+    public static string? Run(string path, IReadOnlyList<string> args, out long error)
     {
         error = 0;
         int* pipe = stackalloc int[2];
@@ -326,15 +327,14 @@ internal static unsafe class Sys
         if (arc == 0 && (arc = Libc.posix_spawn_file_actions_adddup2(actions, pipe[1], 1)) != 0)   // dup2 clears FD_CLOEXEC on the copy
             Libc.posix_spawn_file_actions_destroy(actions);
         if (arc != 0) { Close(pipe[0]); Close(pipe[1]); error = -arc; return null; }
-        var args = new[] { "sh", "-c", script };
         var handles = args.Select(a => Marshal.StringToCoTaskMemUTF8(a)).ToArray();
-        byte** argv = stackalloc byte*[args.Length + 1];
-        for (int i = 0; i < args.Length; i++) argv[i] = (byte*)handles[i];
-        argv[args.Length] = null;
+        byte** argv = stackalloc byte*[args.Count + 1];
+        for (int i = 0; i < args.Count; i++) argv[i] = (byte*)handles[i];
+        argv[args.Count] = null;
         byte** envp = stackalloc byte*[1];
         envp[0] = null;
         int pid;
-        int rc = Libc.posix_spawn(&pid, "/bin/sh", actions, null, argv, envp);
+        int rc = Libc.posix_spawn(&pid, path, actions, null, argv, envp);
         Libc.posix_spawn_file_actions_destroy(actions);
         foreach (var h in handles) Marshal.FreeCoTaskMem(h);
         Close(pipe[1]);

@@ -27,6 +27,34 @@ public sealed unsafe partial class KernelTarget
         for (int p = 2; p >= 1; p--) _helpers[p]?.Exit();
     }
 
+    /// <summary>
+    /// A helper process spawned ahead, between sequences, once a sequence has used one (<see cref="_helpersUsed"/>): the next
+    /// helper a sequence starts takes it (<see cref="Helper.Start"/>), so the program's start (exec, 15 to 60 ms a helper under
+    /// the lab's TCG, a third of a generated sequence's time on the kernel) runs on another processor while the sequence's
+    /// first calls are made. It holds none of the suite's fds (the spawn closes them) and nothing else until it is taken;
+    /// the suite's end of its socket has close-on-exec.
+    /// </summary>
+    private (int Pid, int Sock)? _spare;
+    private bool _helpersUsed;
+
+    /// <summary>Spawns the spare helper where a sequence has used one and there is none; a spawn that fails leaves none (the
+    /// next start says why).</summary>
+    private void SpareHelper()
+    {
+        if (_helpersUsed && _spare == null && Helper.Spawn(out var started) == null) _spare = started;
+    }
+
+    /// <summary>Ends the spare helper: its socket closed, it exits (at its first message or its first read) and is waited for.</summary>
+    private void EndSpare()
+    {
+        if (_spare is not { } s) return;
+        _spare = null;
+        Sys.Close(s.Sock);
+        int status;
+        using (_watchdog.Op("wait for the spare helper process", s.Pid))
+            while (Libc.waitpid(s.Pid, &status, 0) < 0 && Marshal.GetLastPInvokeError() == (int)Errno.EINTR) { }
+    }
+
     public Outcome SendFd(int from, int fd, int to, bool cloexec)
     {
         if (from == to || from is < 0 or > 2 || to is < 0 or > 2 || from != 0 && to != 0) return Outcome.NotRun;
@@ -89,10 +117,28 @@ public sealed unsafe partial class KernelTarget
 
         public bool Running => _sock >= 0;
 
-        /// <summary>Starts the program (if it is not running); null when it runs, else why it cannot.</summary>
+        /// <summary>Starts the program (if it is not running): the spare one the adapter started ahead where there is one, else a
+        /// new one; null when it runs, else why it cannot.</summary>
         public string? Start()
         {
             if (Running) return null;
+            k._helpersUsed = true;
+            if (k._spare is { } spare)
+            {
+                k._spare = null;
+                (_pid, _sock, _forked) = (spare.Pid, spare.Sock, false);
+                if (Ready() == null) return null;   // (a spare that did not answer is ended there, and a new one started)
+            }
+            if (Spawn(out var started) is { } why) return why;
+            (_pid, _sock, _forked) = (started.Pid, started.Sock, false);
+            return Ready();
+        }
+
+        /// <summary>posix_spawn of the program with one end of a new socketpair as its fd 3 and no other fd of the suite's: its
+        /// pid and the suite's end of the socket; null when it was spawned (its first message not read yet), else why not.</summary>
+        public static string? Spawn(out (int Pid, int Sock) started)
+        {
+            started = (-1, -1);
             if (!File.Exists(HelperPath)) return $"{HelperPath} is missing (it is built with the machine's C compiler by dotnet build)";
             int* sv = stackalloc int[2];
             if (Libc.socketpair(Libc.AF_UNIX, Libc.SOCK_SEQPACKET | Libc.SOCK_CLOEXEC, 0, sv) < 0) return $"socketpair: {(Errno)Marshal.GetLastPInvokeError()}";
@@ -111,8 +157,8 @@ public sealed unsafe partial class KernelTarget
             Marshal.FreeCoTaskMem((nint)path);
             Sys.Close(sv[1]);
             if (rc != 0) { Sys.Close(sv[0]); return $"posix_spawn of {HelperPath}: {(Errno)rc}"; }
-            _pid = pid; _sock = sv[0]; _forked = false;
-            return Ready();
+            started = (pid, sv[0]);
+            return null;
         }
 
         /// <summary>Waits for the program's first message, its pid: null when it came, else why not (and the program is ended).</summary>

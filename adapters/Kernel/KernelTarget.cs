@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Collections.Concurrent;
 using System.Text;
 using Conformance.Adapters.Interop;
@@ -218,13 +219,14 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         if (fds.Count > 62) return Outcome.NotRun;
         foreach (var fd in fds) if (Sys.Fcntl(fd, Libc.F_GETFD) < 0) return Outcome.Fail(Errno.EBADF);
         if (fds.Count == 0) return Outcome.Success(0, 0);
-        // without /proc the program could not tell a held fd from a closed one: it exits 3, which is EIO here, not a verdict
-        var script = "[ -d /proc/self/fd ] || exit 3; m=; s=; for n in " + string.Join(' ', fds) + "; do if [ -e /proc/self/fd/$n ]; then m=${m}1; " +
-            "if [ /proc/self/fd/$n -ef /proc/$PPID/fd/$n ]; then s=${s}1; else s=${s}0; fi; else m=${m}0; s=${s}0; fi; done; echo \"$m $s\"";
+        // the new program is the helper, asked as `conformance-helper exec-probe FD...`: a static C program starts in about half
+        // the time /bin/sh took under the lab's TCG (a shell script asking /proc did this before); it exits 3 without /proc,
+        // where it cannot tell a held fd from a closed one, which is EIO here, not a verdict
+        if (!File.Exists(HelperPath)) return Unavailable($"{HelperPath} is missing (it is built with the machine's C compiler by dotnet build)");
         string? said;
         long err;
         using (_watchdog.Op("exec", fds.Count))
-            said = Sys.RunShell(script, out err);
+            said = Sys.Run(HelperPath, ["conformance-helper", "exec-probe", .. fds.Select(fd => fd.ToString(CultureInfo.InvariantCulture))], out err);
         if (said == null) return Err(err);
         var parts = said.Trim().Split(' ');
         if (parts.Length != 2 || parts[0].Length != fds.Count || parts[1].Length != fds.Count) return Outcome.Fail(Errno.EIO);
@@ -824,6 +826,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         // where the driver can be reloaded, that puts its formats back too, so the next sequence starts from them
         if (_formatSet && ReloadCommand != null && !_reloading) Refresh();
         PoolBaseline();
+        SpareHelper();
     }
 
     /// <summary>A reload is under way (its own Reset must not start another).</summary>
@@ -909,6 +912,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
     public void Dispose()
     {
         Reset();
+        EndSpare();
         // the node's own format back, as it was before discovery set the one it was certified with
         foreach (var v in Profile.Video.Where(v => v.InitialPixelFormat != 0 && v.InitialPixelFormat != v.PixelFormat))
             if (_paths.TryGetValue(v.Device, out var path)) SetFormat(path, v.BufType, v.InitialPixelFormat);

@@ -7,7 +7,9 @@
  * numbers and mapping ids are its own; the suite keeps them as the handles of the ops that run here. H_EXIT, or the
  * socket's end, ends it with _exit(0), holding whatever it holds: the kernel's exit releases that (DMABUF-PROC-2).
  *
- * Built by `dotnet build` (adapters/Conformance.Adapters.csproj) with gcc -Wall -Werror; no library beyond libc.
+ * Built by `dotnet build` (adapters/Conformance.Adapters.csproj) with gcc -Wall -Werror, statically linked where the C library
+ * allows (under the lab's TCG a dynamically linked start, the loader's work, took twice as long); no library beyond libc.
+ * Run as `conformance-helper exec-probe FD...` it is the program the exec op runs instead (exec_probe below).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,6 +18,8 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -184,8 +188,34 @@ static void serve(int sock, const struct h_req *q, int passed, struct h_rep *p, 
 	(void)sock;
 }
 
-int main(void)
+/*
+ * `conformance-helper exec-probe FD...`: the image a process runs after execve (DMABUF-EXEC-*; KernelTarget.Exec starts it
+ * with posix_spawn, which execs it with every fd of the suite that has no close-on-exec). Prints two strings of one digit per
+ * FD, "M S": M's digit is 1 where FD is open here, S's where it is also the same file as the parent's FD (the device and
+ * inode fstat gives here, and stat of /proc/PPID/fd/FD gives there). Exit 3 without /proc, where neither can be told.
+ */
+static int exec_probe(int argc, char **argv)
 {
+	if (access("/proc/self/fd", F_OK) != 0) return 3;
+	char m[64], s[64];
+	int k = 0;
+	for (int i = 2; i < argc && k < 63; i++, k++) {
+		int fd = atoi(argv[i]);
+		struct stat here, there;
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)getppid(), fd);
+		m[k] = fcntl(fd, F_GETFD) >= 0 ? '1' : '0';
+		s[k] = m[k] == '1' && fstat(fd, &here) == 0 && stat(path, &there) == 0
+			&& here.st_dev == there.st_dev && here.st_ino == there.st_ino ? '1' : '0';
+	}
+	m[k] = s[k] = '\0';
+	printf("%s %s\n", m, s);
+	return fflush(stdout) == 0 ? 0 : 4;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "exec-probe") == 0) return exec_probe(argc, argv);
 	const int sock = 3;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
