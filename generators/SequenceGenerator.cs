@@ -249,7 +249,7 @@ public sealed class SequenceGenerator
         _focus = Areas.Count > 1 && rng.Chance(50) ? new HashSet<string> { rng.Pick(Areas.Order().ToList()) } : Areas;
         _model = new ReferenceModel(Profile);
         _model.Seed(seed);
-        return (rng, new List<V>(), new Env());
+        return (rng, new List<V>(64), new Env());
     }
 
     /// <summary>
@@ -640,7 +640,7 @@ public sealed class SequenceGenerator
                     // USERPTR memory comes from a mapping: with none at hand, make the anonymous one first (the way there)
                     if (m == V4L2_MEMORY_USERPTR && !maps.Any(x => x.Anon || x.Device is "heap" or "udmabuf") && r.Chance(80))
                         return new MmapAnon(PageAlign(node.SizeImage + PAGE_SIZE));
-                    var fencedFrames = bufs.Where(b => b.Fenced && b.Size >= node.SizeImage).ToList();
+                    var fencedFrames = Filter(bufs, b => b.Fenced && b.Size >= node.SizeImage);
                     var pool = fenceMix && fencedFrames.Count > 0 && r.Chance(70) ? fencedFrames : importFrames && r.Chance(70) ? drmFrames : bufs;
                     var qv = r.Pick(video).Var;
                     uint qt = TypeArg(ref r, node);
@@ -653,7 +653,7 @@ public sealed class SequenceGenerator
                     // with a request at hand, a QBUF may go into it (or name a file that is not a request); a request holds one
                     // buffer: completing a request with two of vivid's capture buffers makes the kernel WARN
                     // (spec/notes/vivid-request-two-buffers.md), which would end the lab run
-                    var open = reqs.Where(x => env.RequestHeld(x.Var) == 0 || x.Submitted).ToList();
+                    var open = Filter(reqs, x => env.RequestHeld(x.Var) == 0 || x.Submitted);
                     if (open.Count > 0 && !q.Prepare)
                         q = Draw(Domains.QBufInRequest, ref r) switch
                         {
@@ -674,7 +674,7 @@ public sealed class SequenceGenerator
                     for (int p = 1; p < np; p++)
                     {
                         long size = node.PlaneSizes[p];
-                        var sized = pool.Where(b => b.Size >= size).ToList();
+                        var sized = Filter(pool, b => b.Size >= size);
                         more.Add(QBufMem(ref r, q.Memory, sized.Count > 0 && r.Chance(80) ? sized : bufs, memfds, maps, video, size));
                     }
                     return q with { MorePlanes = more.ToImmutable() };
@@ -1317,7 +1317,7 @@ public sealed class SequenceGenerator
     private void FenceRules(Action<int, Func<Rng, Op?>> Add, List<V> drms, List<V> gems, List<V> bufs, List<V> syncs, List<V> fences)
     {
         if (gems.Count > 0 && drms.Count > 0)
-            Add(14, r => { var linked = gems.Where(x => x.Link.Id > 0).ToList(); var g = linked.Count > 0 && r.Chance(80) ? r.Pick(linked) : r.Pick(gems); return new VgemFenceAttach(DrmFor(ref r, g, drms), g.Var,
+            Add(14, r => { var linked = Filter(gems, static x => x.Link.Id > 0); var g = linked.Count > 0 && r.Chance(80) ? r.Pick(linked) : r.Pick(gems); return new VgemFenceAttach(DrmFor(ref r, g, drms), g.Var,
                 Draw(Domains.VgemFenceFlags, ref r), Draw(Domains.MustBeZero, ref r)); });
         if (fences.Count > 0 && drms.Count > 0)
             Add(5, r => { var f = r.Pick(fences); return new VgemFenceSignal(DrmFor(ref r, f, drms), f.Var, Draw(Domains.MustBeZero, ref r)); });
@@ -1328,10 +1328,10 @@ public sealed class SequenceGenerator
         // (the lists only the chosen rule reads are made when it runs)
         V Buf(ref Rng r)
         {
-            var fenced = bufs.Where(b => b.Fenced).ToList();
+            var fenced = Filter(bufs, static b => b.Fenced);
             return fenced.Count > 0 && r.Chance(85) ? r.Pick(fenced) : r.Pick(bufs);
         }
-        List<V> Multi() => syncs.Where(x => x.Size > 1).ToList();   // sync_files holding several fences: imported component by component
+        List<V> Multi() => Filter(syncs, static x => x.Size > 1);   // sync_files holding several fences: imported component by component
         if (bufs.Count > 0)
         {
             Add(12, r => new ExportSyncFile(r.Chance(93) || syncs.Count == 0 ? Buf(ref r).Var : r.Pick(syncs).Var,
@@ -1342,7 +1342,7 @@ public sealed class SequenceGenerator
                     Draw(Domains.ImportSyncFlags, ref r)));
         }
         if (bufs.Count + syncs.Count > 0)
-            Add(10, r => new Poll(r.Chance(50) && bufs.Count > 0 ? Buf(ref r).Var : r.Pick(bufs.Concat(syncs).ToList()).Var, Draw(Domains.PollEvents, ref r)));
+            Add(10, r => new Poll(r.Chance(50) && bufs.Count > 0 ? Buf(ref r).Var : r.Pick(Filter(bufs, syncs, static _ => true)).Var, Draw(Domains.PollEvents, ref r)));
         if (syncs.Count > 0)
         {
             // two pending sync_files merge into an array, which an import then unwraps
