@@ -53,6 +53,8 @@ public sealed record Finding(IConformanceProperty Property, Failure Failure, Fai
 /// <summary>What one property did on one target: how many sequences it ran and every distinct failure it found (one per invariant).</summary>
 public sealed record PropertyResult(IConformanceProperty Property, int Sequences, IReadOnlyList<Finding> Findings, TimeSpan Elapsed)
 {
+    /// <summary>Where the property's time went (<see cref="TimeSplit"/>); null where it was not measured.</summary>
+    public TimeSplit? Split { get; init; }
     /// <summary>The kernel's allocations on the dma-buf paths before and after this property's sequences (DMABUF-LIFE-4), where
     /// the run follows them (<see cref="RunOptions.Memory"/>); null elsewhere.</summary>
     public MemoryCheck? Memory { get; init; }
@@ -80,6 +82,27 @@ public sealed record MemoryWatch(Func<IReadOnlyCollection<string>?, AllocTraces.
 /// after them than before (empty: nothing left behind), how long late frees were waited for, how many chains were live
 /// before, and the known kernel issue that explains every chain that grew (null: none, or nothing grew).
 /// </summary>
+/// <summary>
+/// Where one property's run on a target spent its time, in seconds of wall time: its sequences (the target running them and
+/// the oracle judging them, resets included), drawing them (FsCheck and the generator: the batches' time outside the checks),
+/// checking shrink candidates, re-running counterexamples from a fresh device (the reproductions, and shrinking with the
+/// batch's history), and the kernel-memory check around the property (reading the allocation traces, letting late frees
+/// settle, hunting a leak).
+/// </summary>
+public sealed record TimeSplit(double Sequences, double Drawing, double Shrinking, double ReRuns, double KernelMemory)
+{
+    /// <summary>This split with a batch's checks, shrink candidates and drawing added.</summary>
+    public TimeSplit Add(Engine.BatchResult r) => this with
+    {
+        Sequences = Sequences + r.Checking.TotalSeconds,
+        Shrinking = Shrinking + r.Shrinking.TotalSeconds,
+        Drawing = Drawing + Math.Max(0, (r.Whole - r.Checking - r.Shrinking).TotalSeconds),
+    };
+
+    public override string ToString() =>
+        $"sequences {Sequences:0.0}, drawing {Drawing:0.0}, shrinking {Shrinking:0.0}, re-runs {ReRuns:0.0}, kernel memory {KernelMemory:0.0}";
+}
+
 public sealed record MemoryCheck(string Property, int Sequences, IReadOnlyList<AllocTraces.Growth> Grown, TimeSpan Waited, int ChainsBefore)
 {
     public KnownIssue? Known { get; init; }
@@ -252,7 +275,9 @@ public static class Engine
             // the snapshot after the last property is this one's before (reading every cache takes a second under TCG)
             // (once a sequence that leaks on its own has been found, DMABUF-LIFE-4 is settled like any rule with a counterexample)
             bool leakFound = results.Any(r => r.Findings.Any(f => f.Failure.InvariantId == Inv.LifeFreed));
+            long memoryFrom = Stopwatch.GetTimestamp();
             var memoryBefore = p is KernelMemoryProperty || leakFound ? null : memory ?? opt.Memory?.Take(null);
+            var memoryTime = Stopwatch.GetElapsedTime(memoryFrom);
             int bufsBefore = target.LiveDmaBufs();
             var result = RunProperty(p, gen, target, opt, catalog, exercise, deadline, props.Count - pi, progress, classify, settled);
             // dma-bufs that outlived the property's sequences (bufinfo): DMABUF-LIFE-3 over the whole run, which the release
@@ -265,6 +290,7 @@ public static class Engine
                 memoryBefore = null;
                 memory = null;
             }
+            memoryFrom = Stopwatch.GetTimestamp();
             if (memoryBefore != null && result.Sequences > 0)
             {
                 (var check, memory) = CheckMemory(p.Name, result.Sequences, memoryBefore, opt.Memory!);
@@ -279,6 +305,8 @@ public static class Engine
                         result = result with { Findings = [.. result.Findings, leak] };
                 }
             }
+            memoryTime += Stopwatch.GetElapsedTime(memoryFrom);
+            if (result.Split is { } rs) result = result with { Split = rs with { KernelMemory = memoryTime.TotalSeconds } };
             results.Add(result);
         }
         var verdicts = Judge(catalog, target.Profile, opt, results, exercise);
@@ -400,6 +428,7 @@ public static class Engine
         bool outOfTime = false;
         int lane = Lane(p, opt);
         int planned = myDeadline == null ? Batches(opt, lane).Sum(b => b.Size) : 0;
+        var split = new TimeSplit(0, 0, 0, 0, 0);
         foreach (var (batch, n) in Batches(opt, lane))
         {
             if (myDeadline is { } md && DateTime.UtcNow >= md && done > 0) { outOfTime = true; break; }
@@ -411,6 +440,8 @@ public static class Engine
             for (int next = 0; next < n;)
             {
                 var r = RunBatch(p, arb, target, seed, n, exercise, opt.OnSequence, settled, myDeadline, next);
+                split = split.Add(r);
+                long rerunsFrom = Stopwatch.GetTimestamp();
                 next = r.Next;
                 outOfTime |= r.OutOfTime;
                 if (progress != null && DateTime.UtcNow - lastProgress > TimeSpan.FromSeconds(10))
@@ -448,12 +479,13 @@ public static class Engine
                     settled.Add(f.InvariantId);
                     progress?.Invoke($"# found: {f.InvariantId} by {p.Name} after {done} sequences ({f.Steps.Count} steps); judging the rest goes on");
                 }
+                split = split with { ReRuns = split.ReRuns + Stopwatch.GetElapsedTime(rerunsFrom).TotalSeconds };
                 if (r.Shrunk == null || r.Stuck || r.OutOfTime || exercise.StoppedBecause != null || judges.Count > 0 && judges.All(settled.Contains)) break;
             }
             if (exercise.StoppedBecause != null) { progress?.Invoke($"# {exercise.StoppedBecause}"); break; }
             if (outOfTime) break;
         }
-        return new PropertyResult(p, done, findings, sw.Elapsed) { TimeShare = share, OutOfTime = outOfTime };
+        return new PropertyResult(p, done, findings, sw.Elapsed) { TimeShare = share, OutOfTime = outOfTime, Split = split };
     }
 
     /// <summary>Runs a counterexample's steps again, runs times, each on a fresh target state (the property's Check resets
@@ -486,6 +518,11 @@ public static class Engine
         public int Next { get; init; }
         /// <summary>The sequences the batch ran, in order, before the one that failed.</summary>
         public IReadOnlyList<OpSequence> History { get; init; } = [];
+        /// <summary>The time the property's Check took on the batch's sequences, on its shrink candidates, and the whole batch
+        /// (the rest is FsCheck drawing the sequences: the generator, and its shrinker's candidates).</summary>
+        public TimeSpan Checking { get; init; }
+        public TimeSpan Shrinking { get; init; }
+        public TimeSpan Whole { get; init; }
     }
 
     /// <summary>
@@ -531,6 +568,7 @@ public static class Engine
     {
         Failure? original = null, last = null;
         int ran = 0, shrinkSteps = 0, seen = 0;
+        long checkTicks = 0, shrinkTicks = 0, began = Stopwatch.GetTimestamp();
         bool shrinking = false, stuck = false, outOfTime = false;
         var scratch = new Exercise();
         var history = new List<OpSequence>();
@@ -544,10 +582,12 @@ public static class Engine
             onSequence?.Invoke(() => $"property {p.Name}, batch seed {seed}, {(shrinking ? "shrink candidate" : $"sequence {ran} of {n}")}:\n{seq}");
             var counts = shrinking || exercise == null ? scratch : exercise;   // shrink candidates count nowhere
             long masked = counts.Masked;
+            long t0 = Stopwatch.GetTimestamp();
             var f = p.Check(seq, target, counts, settled);
             // a race fails in some runs only: a shrink candidate with a parallel block that passed is run again before it is
             // taken for one without the race
             for (int k = 1; f == null && shrinking && Racy(seq, target) && k < RaceRetries; k++) f = p.Check(seq, target, counts, settled);
+            if (shrinking) shrinkTicks += Stopwatch.GetTimestamp() - t0; else checkTicks += Stopwatch.GetTimestamp() - t0;
             if (exercise != null && !shrinking) exercise.Sequences++;
             // a sequence that failed, or stopped at a known failure, may have left the device in a state the next one must
             // not inherit: reload it where the target can, and stop when it stays busy
@@ -567,7 +607,12 @@ public static class Engine
             .WithRunner(new SilentRunner())
             .WithReplay(FSharpOption<Replay>.Some(new Replay(new Rnd(seed, Gamma), FSharpOption<int>.None)));
         Check.One(config, prop);
-        return new BatchResult(ran, original, last, shrinkSteps) { Stuck = stuck, History = history, OutOfTime = outOfTime, Next = skip + ran };
+        return new BatchResult(ran, original, last, shrinkSteps)
+        {
+            Stuck = stuck, History = history, OutOfTime = outOfTime, Next = skip + ran,
+            Checking = Stopwatch.GetElapsedTime(0, checkTicks), Shrinking = Stopwatch.GetElapsedTime(0, shrinkTicks),
+            Whole = Stopwatch.GetElapsedTime(began),
+        };
     }
 
     /// <summary>How many times a shrink candidate whose race may not have shown is run before it counts as passing.</summary>

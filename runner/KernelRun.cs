@@ -158,6 +158,9 @@ public static class KernelRun
             if (fdsAfter > fdsBefore) hygiene += $" (left open: {string.Join(", ", heldAfter!.Except(heldBefore!))})";
             bool unitLeaked = fdsAfter != fdsBefore || (bufsBefore >= 0 && bufsAfter != bufsBefore);
             output.WriteLine((unitLeaked ? "LEAK: " : "# ") + hygiene);
+            // where the unit's time went, per property (the harness's own cost against the kernel's: issue 17)
+            foreach (var pr in result.Properties.Where(pr => pr.Split != null))
+                output.WriteLine($"# time: {pr.Property.Name} {pr.Elapsed.TotalSeconds:0.0} s ({pr.Split})");
             leaked |= unitLeaked;
             // what the parallel blocks' no-GC regions cost (the harness's own time, not the kernel's)
             var noGc = NoGc.Stats;
