@@ -191,10 +191,17 @@ public class KernelAdapterTests
         t.Dispose();
         Assert.Equal(before, Children().Count);
 
-        // this process's children, over all its threads (/proc/PID/task/TID/children)
+        // this process's children running the helper program, over all its threads (/proc/PID/task/TID/children; other test
+        // classes start other programs meanwhile)
         static List<int> Children() => Directory.GetDirectories($"/proc/{Environment.ProcessId}/task")
             .SelectMany(d => File.Exists(Path.Combine(d, "children")) ? File.ReadAllText(Path.Combine(d, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries) : [])
-            .Select(int.Parse).ToList();
+            .Select(int.Parse).Where(IsHelper).ToList();
+        static bool IsHelper(int pid)
+        {
+            try { return new FileInfo($"/proc/{pid}/exe").LinkTarget is { } exe && Path.GetFullPath(exe) == Path.GetFullPath(KernelTarget.HelperPath); }
+            catch (IOException) { return false; }
+            catch (UnauthorizedAccessException) { return false; }
+        }
     }
 
     [Fact]
