@@ -160,7 +160,7 @@ public static class KernelRun
             output.WriteLine((unitLeaked ? "LEAK: " : "# ") + hygiene);
             // where the unit's time went, per property (the harness's own cost against the kernel's: issue 17)
             foreach (var pr in result.Properties.Where(pr => pr.Split != null))
-                output.WriteLine($"# time: {pr.Property.Name} {pr.Elapsed.TotalSeconds:0.0} s ({pr.Split})");
+                output.WriteLine($"# time: {pr.Property.Name} {pr.Elapsed.TotalSeconds:0.0} s ({pr.Split}); the kernel-memory check around it {pr.Split!.KernelMemory:0.0} s more");
             leaked |= unitLeaked;
             // what the parallel blocks' no-GC regions cost (the harness's own time, not the kernel's)
             var noGc = NoGc.Stats;
