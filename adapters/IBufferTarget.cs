@@ -228,11 +228,10 @@ public interface IBufferTarget : IProcessCalls, IDisposable
     Outcome FcntlGetFl(int fd);
     /// <summary>
     /// A new program exec'd by this process (posix_spawn, an execve; the kernel adapter runs conformance-helper exec-probe),
-    /// asked from inside about each of
-    /// <paramref name="fds"/> (at most 62, fds of this process): R0 bit i = fds[i] is open in the new program; R1 bit i = it
-    /// is open there and names the same file as here (same device and inode). execve closes exactly the fds with
-    /// FD_CLOEXEC (fs/exec.c begin_new_exec, fs/file.c do_close_on_exec; DMABUF-CLOEXEC-3). EBADF for an fd this process
-    /// does not hold.
+    /// asked from inside about each of <paramref name="fds"/> (at most 62, fds of this process): R0 bit i = fds[i] is open
+    /// in the new program; R1 bit i = it is open there and names the same file as here (same device and inode). execve
+    /// closes exactly the fds with FD_CLOEXEC (fs/exec.c begin_new_exec, fs/file.c do_close_on_exec; DMABUF-CLOEXEC-3).
+    /// EBADF for an fd this process does not hold.
     /// </summary>
     Outcome Exec(IReadOnlyList<int> fds);
     /// <summary>lseek(2). R0 = resulting offset.</summary>

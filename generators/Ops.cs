@@ -523,8 +523,8 @@ public sealed record Fork([Derived("the next process: 2")] int To) : Op
 }
 
 /// <summary>
-/// exec of a new program (posix_spawn; on a kernel the helper's exec-probe), asked from inside which of <see cref="Fds"/> it holds and whether each
-/// is the same file (DMABUF-CLOEXEC-3: the fds with close-on-exec are gone, the rest are there). The generator hands it every
+/// exec of a new program (posix_spawn; on a kernel the helper's exec-probe), asked from inside which of <see cref="Fds"/> it
+/// holds and whether each is the same file (DMABUF-CLOEXEC-3: the fds with close-on-exec are gone, the rest are there). The generator hands it every
 /// fd the sequence holds, at most 62; shrinking drops them one at a time down to the one that matters.
 /// </summary>
 public sealed record Exec([Derived("every fd the sequence holds, in the order they were made")] ImmutableArray<Var> Fds) : Op

@@ -62,7 +62,7 @@ public static class Expectations
             }
             oracle.BeginStep(s.Actual);
             var e = s.Op.Run(oracle, env);
-            list.Add(new ExpectedStep(s.Op, s.Actual, oracle.AllowedOutcomes is { } a ? a.ToArray() : [e], oracle.AnyValue, oracle.Cited.ToArray()));
+            list.Add(new ExpectedStep(s.Op, s.Actual, oracle.AllowedOutcomes is { } a ? a.ToArray() : [e], oracle.AnyValue, oracle.CitedArray()));
         }
         oracle.Reset();
         return list;

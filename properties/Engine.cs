@@ -78,11 +78,6 @@ public sealed record PropertyResult(IConformanceProperty Property, int Sequences
 public sealed record MemoryWatch(Func<IReadOnlyCollection<string>?, AllocTraces.Snapshot?> Take, TimeSpan MaxWait, Func<IReadOnlyList<AllocTraces.Growth>, KnownIssue?>? Classify = null);
 
 /// <summary>
-/// One property's sequences seen through SLUB (DMABUF-LIFE-4): the chains on the dma-buf paths that hold more live objects
-/// after them than before (empty: nothing left behind), how long late frees were waited for, how many chains were live
-/// before, and the known kernel issue that explains every chain that grew (null: none, or nothing grew).
-/// </summary>
-/// <summary>
 /// Where one property's run on a target spent its time, in seconds of wall time: its sequences (the target running them and
 /// the oracle judging them, resets included), drawing them (FsCheck and the generator: the batches' time outside the checks),
 /// checking shrink candidates, re-running counterexamples from a fresh device (the reproductions, and shrinking with the
@@ -104,6 +99,11 @@ public sealed record TimeSplit(double Sequences, double Drawing, double Shrinkin
         $"sequences {Sequences:0.0}, drawing {Drawing:0.0}, shrinking {Shrinking:0.0}, re-runs {ReRuns:0.0}";
 }
 
+/// <summary>
+/// One property's sequences seen through SLUB (DMABUF-LIFE-4): the chains on the dma-buf paths that hold more live objects
+/// after them than before (empty: nothing left behind), how long late frees were waited for, how many chains were live
+/// before, and the known kernel issue that explains every chain that grew (null: none, or nothing grew).
+/// </summary>
 public sealed record MemoryCheck(string Property, int Sequences, IReadOnlyList<AllocTraces.Growth> Grown, TimeSpan Waited, int ChainsBefore)
 {
     public KnownIssue? Known { get; init; }

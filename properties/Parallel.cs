@@ -153,7 +153,7 @@ public sealed class Linearization(ImmutableArray<Op> ops, IReadOnlyList<Outcome>
                 expected[i] = x;
                 options[i] = model.AllowedOutcomes is { } a ? a.ToArray() : [x];
                 any[i] = model.AnyValue;
-                cited[i] = model.Cited.ToArray();
+                cited[i] = model.CitedArray();
                 allowed[i] = model.AllowedSet;
             }
             judged++;

@@ -18,6 +18,9 @@ public sealed unsafe partial class KernelTarget
     /// <summary>Where the helper program is: beside the assemblies (the build puts it there).</summary>
     public static string HelperPath => Path.Combine(AppContext.BaseDirectory, "conformance-helper");
 
+    /// <summary>Why the helper program cannot run here (it was not built), or null.</summary>
+    private static string? HelperMissing => File.Exists(HelperPath) ? null : $"{HelperPath} is missing (it is built with the machine's C compiler by dotnet build)";
+
     public IProcessCalls Process(int process) => process is 1 or 2 ? _helpers[process] ??= new Helper(this)
         : throw new ArgumentOutOfRangeException(nameof(process), process, "the kernel adapter's helper processes are 1 and 2");
 
@@ -139,7 +142,7 @@ public sealed unsafe partial class KernelTarget
         public static string? Spawn(out (int Pid, int Sock) started)
         {
             started = (-1, -1);
-            if (!File.Exists(HelperPath)) return $"{HelperPath} is missing (it is built with the machine's C compiler by dotnet build)";
+            if (HelperMissing is { } missing) return missing;
             int* sv = stackalloc int[2];
             if (Libc.socketpair(Libc.AF_UNIX, Libc.SOCK_SEQPACKET | Libc.SOCK_CLOEXEC, 0, sv) < 0) return $"socketpair: {(Errno)Marshal.GetLastPInvokeError()}";
             byte* actions = stackalloc byte[Libc.SpawnFileActionsBytes];

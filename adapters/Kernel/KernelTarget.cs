@@ -222,7 +222,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
         // the new program is the helper, asked as `conformance-helper exec-probe FD...`: a static C program starts in about half
         // the time /bin/sh took under the lab's TCG (a shell script asking /proc did this before); it exits 3 without /proc,
         // where it cannot tell a held fd from a closed one, which is EIO here, not a verdict
-        if (!File.Exists(HelperPath)) return Unavailable($"{HelperPath} is missing (it is built with the machine's C compiler by dotnet build)");
+        if (HelperMissing is { } missing) return Unavailable(missing);
         string? said;
         long err;
         using (_watchdog.Op("exec", fds.Count))

@@ -53,10 +53,11 @@ public sealed partial class ReferenceModel : IBufferTarget
         Reset();
     }
 
-    /// <summary>IDs the last op's decision followed, the deciding one last.</summary>
-    public IReadOnlyList<string> Cited => _decidedBy is { } d && (_cited.Count == 0 || _cited[^1] != d) ? [.. _cited, d] : _cited;
+    /// <summary>IDs the last op's decision followed, the deciding one last (<see cref="CitedArray"/>).</summary>
+    public IReadOnlyList<string> Cited => CitedArray();
 
-    /// <summary><see cref="Cited"/> as an array of its own (the empty one shared), made in one allocation: a judged step keeps it.</summary>
+    /// <summary>The IDs the last op's decision followed, the deciding one last, as an array a step can keep (never written after
+    /// it is made; the empty one shared).</summary>
     /// <remarks>Arrays of up to three IDs are shared between steps (never written after they are made): most steps cite one to
     /// three rules, and a judged run keeps every step's, so one array per step was a third of what the oracle allocated.</remarks>
     public string[] CitedArray()
