@@ -73,6 +73,17 @@ public sealed class Env
     /// <summary>A QBUF put a buffer into the request (<paramref name="count"/> 1), or a REINIT emptied it (0).</summary>
     public void SetRequestHeld(Var request, int count) => _requestHeld[request.Id] = count;
     public void Kill(Var v) { _live.Remove((Current, v.Id)); _mappings.Remove((Current, v.Id)); }
+
+    /// <summary>Forgets every binding (of every process) and goes back to process 0, keeping the tables' room: a new sequence's
+    /// env, as a new <see cref="Env"/> would be, without growing its tables again (the generator makes one per sequence).</summary>
+    public void Clear()
+    {
+        _live.Clear();
+        _mappings.Clear();
+        _requestHeld.Clear();
+        Current = 0;
+    }
+
     public bool IsLive(Var v) => v.Id == -1 || _live.ContainsKey((Current, v.Id));
 
     /// <summary>A copy: a branch of a parallel block binds what it creates in a copy of its own, so no two threads share one

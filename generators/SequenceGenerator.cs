@@ -98,7 +98,12 @@ public sealed class SequenceGenerator
     {
         Profile = profile;
         Areas = (areas ?? AllAreas).ToHashSet();
+        _model = new ReferenceModel(profile);
+        _areaFocus = Areas.Order().Select(a => (IReadOnlySet<string>)new HashSet<string> { a }).ToList();
     }
+
+    /// <summary>Each area alone, in order: the focus a sequence that focuses on one area draws from.</summary>
+    private readonly List<IReadOnlySet<string>> _areaFocus;
 
     private enum K { Video, Heap, UdmaDev, DmaBuf, Memfd, Map, Drm, Gem, Sync, Fence, Request }
 
@@ -149,7 +154,7 @@ public sealed class SequenceGenerator
         int nextId = 1;
         for (int i = 0; i < length; i++)
         {
-            var op = Next(ref rng, vars, env);
+            var op = Next(ref rng);
             if (op == null || ClosesWhatARequestNames(op, env)) continue;
             // now and then a udmabuf's range lies at the boundaries of the size limit's arithmetic (UDMABUF-SIZE-2)
             if (op is UdmabufCreate uc && Draw(Domains.UdmabufLimits, ref limitRng)((uc.Offset, uc.Size)) is var (lo, ls) && (lo, ls) != (uc.Offset, uc.Size))
@@ -246,11 +251,18 @@ public sealed class SequenceGenerator
         var rng = new Rng(seed);
         _mixVideo = rng.Chance(35);
         // half the sequences focus on one area, so deep states of each area are reached as often as mixed ones
-        _focus = Areas.Count > 1 && rng.Chance(50) ? new HashSet<string> { rng.Pick(Areas.Order().ToList()) } : Areas;
-        _model = new ReferenceModel(Profile);
+        _focus = Areas.Count > 1 && rng.Chance(50) ? rng.Pick(_areaFocus) : Areas;
+        // one model, env and handle list for every sequence, each put back as new (their tables keep their room: growing them
+        // again each sequence was a tenth of generation's time)
+        _model.Refresh();
         _model.Seed(seed);
-        return (rng, new List<V>(64), new Env());
+        _env.Clear();
+        _vars.Clear();
+        return (rng, _vars, _env);
     }
+
+    private readonly Env _env = new();
+    private readonly List<V> _vars = new(64);
 
     /// <summary>
     /// A sequence that ends in a parallel block (<see cref="Op.Branch"/>, DMABUF-PAR-1): <see cref="Generate"/>'s sequence of
@@ -288,7 +300,7 @@ public sealed class SequenceGenerator
                     Op? onFocus = null, other = null;
                     for (int t = 0; t < 60 && onFocus == null; t++)
                     {
-                        var op = Next(ref br, vars, env);
+                        var op = Next(ref br);
                         if (op != null) op = WholeHugeMap(op, vars);
                         if (op == null || !InBlock(op) || ClosesWhatARequestNames(op, env) || ReleasesRequestContext(op, vars)) continue;
                         if (op.Uses.Contains(focus)) onFocus = op; else other ??= op;
@@ -509,7 +521,7 @@ public sealed class SequenceGenerator
     private int _requestMemoryQueued;   // QBUFs into requests the request-memory way has taken in this sequence
     private uint _requestMemory; // the memory this sequence's requests carry (see Generate); 0 = MMAP, as the queue was set up
     private uint _memoryFamily; // on a mem2mem node, the memory this sequence allocates most (see Generate); 0 = as drawn
-    private ReferenceModel _model = null!;   // the model the sequence being generated runs on (its own device clock)
+    private readonly ReferenceModel _model;   // the model the sequence being generated runs on (its own device clock)
     private uint _memory;   // the video queue's memory type as last set by REQBUFS / CREATE_BUFS (0 = none)
 
     /// <summary>A mem2mem context as the generator has seen it set up: which of its queues have buffers and which stream.</summary>
@@ -567,11 +579,54 @@ public sealed class SequenceGenerator
         if (b != null) foreach (var v in b) if (match(v)) list.Add(v);
         return list;
     }
-    private readonly List<V>[] _byKind = Enum.GetValues<K>().Select(_ => new List<V>()).ToArray();
-    private readonly List<(int W, Func<Rng, Op?> F)> _rules = new();
 
-    private Op? Next(ref Rng r, List<V> vars, Env env)
+    /// <summary><see cref="Filter(List{V}, Func{V, bool})"/> with a value the test reads (so the test can be a static lambda:
+    /// one that captures a local is a new delegate at each call).</summary>
+    private List<V> Filter<T>(List<V> a, T arg, Func<V, T, bool> match)
     {
+        if (_scratchUsed == _scratch.Count) _scratch.Add(new List<V>());
+        var list = _scratch[_scratchUsed++];
+        list.Clear();
+        foreach (var v in a) if (match(v, arg)) list.Add(v);
+        return list;
+    }
+    private readonly List<V>[] _byKind = Enum.GetValues<K>().Select(_ => new List<V>()).ToArray();
+
+    /// <summary>
+    /// A rule <see cref="Next"/> may draw: its weight, and how it makes its op from a random stream of its own. Most are static
+    /// lambdas (<paramref name="Make"/>) that read what Next found through the generator (<see cref="Video"/>, <see cref="Bufs"/>,
+    /// the fields Next sets before it offers them): the compiler makes each once, so offering it allocates nothing. The others
+    /// (<paramref name="Build"/>) capture Next's locals and are a new delegate each time they are offered; they are the rules of
+    /// the steered families, offered in a few sequences only.
+    /// </summary>
+    private readonly record struct Rule(int W, Func<SequenceGenerator, Rng, Op?>? Make, Func<Rng, Op?>? Build);
+    private readonly List<Rule> _rules = new();
+
+    /// <summary>Offers a static rule (<see cref="Rule"/>) with weight <paramref name="w"/>; one of weight 0 is not offered.</summary>
+    private void Offer(int w, Func<SequenceGenerator, Rng, Op?> make) { if (w > 0) _rules.Add(new Rule(w, make, null)); }
+
+    // this process's live handles of each kind while Next runs (the rules read them before it returns)
+    private List<V> Video => _byKind[(int)K.Video];
+    private List<V> Heaps => _byKind[(int)K.Heap];
+    private List<V> Udev => _byKind[(int)K.UdmaDev];
+    private List<V> Drms => _byKind[(int)K.Drm];
+    private List<V> Bufs => _byKind[(int)K.DmaBuf];
+    private List<V> Memfds => _byKind[(int)K.Memfd];
+    private List<V> Maps => _byKind[(int)K.Map];
+    private List<V> Gems => _byKind[(int)K.Gem];
+    private List<V> Syncs => _byKind[(int)K.Sync];
+    private List<V> Fences => _byKind[(int)K.Fence];
+    private List<V> Reqs => _byKind[(int)K.Request];
+    /// <summary>The profile's first video node, the one the V4L2 rules drive.</summary>
+    private VideoNodeProfile Node => Profile.Video[0];
+    // what Next found for the rules it offers (set before it offers them; read before it returns)
+    private bool _fenceMix, _importFrames;
+    private List<V> _drmFrames = [], _waits = [], _frameBufs = [], _writable = [], _growable = [], _draining = [], _pending = [];
+
+    private Op? Next(ref Rng r)
+    {
+        var vars = _vars;
+        var env = _env;
         // this process's live handles, and each kind's, in the order they were made: lists kept across calls (cleared, not
         // rebuilt), because the rules below only read them before Next returns
         var live = _live; live.Clear();
@@ -601,37 +656,39 @@ public sealed class SequenceGenerator
             heap |= Profile.Heaps.Count > 0; udma |= Profile.UdmabufDevice != null; vb2 |= _mixVideo && Profile.Video.Count > 0;
         }
         bool fenceMix = fence && vb2;
+        _fenceMix = fenceMix;
         var rules = _rules; rules.Clear();
-        void Add(int w, Func<Rng, Op?> f) { if (w > 0) rules.Add((w, f)); }
+        void Add(int w, Func<Rng, Op?> f) { if (w > 0) rules.Add(new Rule(w, null, f)); }
 
         if (vb2)
         {
             var node = Profile.Video[0];
-            Add(video.Count == 0 ? 40 : video.Count < 3 ? 3 : 0, _ => new Open(node.Device, O_RDWR | O_NONBLOCK));
+            Offer(video.Count == 0 ? 40 : video.Count < 3 ? 3 : 0, static (g, _) => new Open(g.Node.Device, O_RDWR | O_NONBLOCK));
             // a DRM export that holds a frame is imported by the queue (only sequences that made one draw differently)
-            var drmFrames = Filter(bufs, b => b.Device == "drm" && b.Size >= node.SizeImage);
-            bool importFrames = drmFrames.Count > 0 && node.SupportsMemory(V4L2_MEMORY_DMABUF);
+            var drmFrames = _drmFrames = Filter(bufs, node.SizeImage, static (b, frame) => b.Device == "drm" && b.Size >= frame);
+            bool importFrames = _importFrames = drmFrames.Count > 0 && node.SupportsMemory(V4L2_MEMORY_DMABUF);
             if (video.Count > 0)
             {
-                Add(12, r => new ReqBufs(r.Pick(video).Var, TypeArg(ref r, node), (fenceMix || importFrames) && r.Chance(60) ? V4L2_MEMORY_DMABUF : MemoryArg(ref r),
-                    Draw(Domains.ReqBufsCount, ref r, "0 (frees the buffers)", maps.Count > 0 ? 8 : 3)));
+                Offer(12, static (g, r) => new ReqBufs(r.Pick(g.Video).Var, g.TypeArg(ref r, g.Node), (g._fenceMix || g._importFrames) && r.Chance(60) ? V4L2_MEMORY_DMABUF : g.MemoryArg(ref r),
+                    g.Draw(Domains.ReqBufsCount, ref r, "0 (frees the buffers)", g.Maps.Count > 0 ? 8 : 3)));
                 // a multi-planar queue draws its planes (and CREATE_BUFS its plane layout) from the multi-planar domains; a
                 // single-planar one draws exactly as it always has
                 bool mp = node.MultiPlanar;
                 int np = node.NumPlanes;
-                Add(6, r => new CreateBufs(r.Pick(video).Var, TypeArg(ref r, node), MemoryArg(ref r), Draw(Domains.CreateBufsCount, ref r), Draw(Domains.CreateBufsSizeDelta, ref r),
-                    mp ? Draw(Domains.CreateBufsLayout, ref r) : PlaneLayout.Format));
-                Add(10, r => new QueryBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), mp ? Draw(Domains.QueryBufPlane, ref r)(np) : 0));
-                Add(10, r => new ExpBuf(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r),
-                    mp ? Draw(Domains.ExpBufMplanePlane, ref r)(np) : Draw(Domains.ExpBufPlane, ref r), Draw(Domains.ExpBufFlags, ref r)));
-                Add(10, r =>
+                Offer(6, static (g, r) => new CreateBufs(r.Pick(g.Video).Var, g.TypeArg(ref r, g.Node), g.MemoryArg(ref r), g.Draw(Domains.CreateBufsCount, ref r), g.Draw(Domains.CreateBufsSizeDelta, ref r),
+                    g.Node.MultiPlanar ? g.Draw(Domains.CreateBufsLayout, ref r) : PlaneLayout.Format));
+                Offer(10, static (g, r) => new QueryBuf(r.Pick(g.Video).Var, g.TypeArg(ref r, g.Node), g.IndexArg(ref r), g.Node.MultiPlanar ? g.Draw(Domains.QueryBufPlane, ref r)(g.Node.NumPlanes) : 0));
+                Offer(10, static (g, r) => new ExpBuf(r.Pick(g.Video).Var, g.TypeArg(ref r, g.Node), g.IndexArg(ref r),
+                    g.Node.MultiPlanar ? g.Draw(Domains.ExpBufMplanePlane, ref r)(g.Node.NumPlanes) : g.Draw(Domains.ExpBufPlane, ref r), g.Draw(Domains.ExpBufFlags, ref r)));
+                Offer(10, static (g, r) =>
                 {
-                    var fd = r.Pick(video).Var;
-                    uint index = IndexArg(ref r);
-                    uint p = mp ? Draw(Domains.MmapVideoMplanePlane, ref r)(np) : Draw(Domains.MmapVideoPlane, ref r);
-                    uint t = node.IsMem2Mem ? Draw(Domains.M2mBufType, ref r)(node) : node.BufType;
-                    return new MmapVideo(fd, t, index, p, Draw(Domains.MmapVideoLength, ref r)(node.QueueFor(t).PlaneSize(p)),
-                        Draw(Domains.MmapVideoProt, ref r), Draw(Domains.MmapVideoFlags, ref r));
+                    var node = g.Node;
+                    var fd = r.Pick(g.Video).Var;
+                    uint index = g.IndexArg(ref r);
+                    uint p = node.MultiPlanar ? g.Draw(Domains.MmapVideoMplanePlane, ref r)(node.NumPlanes) : g.Draw(Domains.MmapVideoPlane, ref r);
+                    uint t = node.IsMem2Mem ? g.Draw(Domains.M2mBufType, ref r)(node) : node.BufType;
+                    return new MmapVideo(fd, t, index, p, g.Draw(Domains.MmapVideoLength, ref r)(node.QueueFor(t).PlaneSize(p)),
+                        g.Draw(Domains.MmapVideoProt, ref r), g.Draw(Domains.MmapVideoFlags, ref r));
                 });
                 uint qmem = _memory;
                 Add(importFrames ? 20 : 8, r =>
@@ -683,14 +740,14 @@ public sealed class SequenceGenerator
                 uint QueueMemory(Var v, uint t) =>
                     env.Resolve(v, out var vfd) && _model.ViewQueue(vfd, t) is { Memory: var qm and not 0 } ? qm : V4L2_MEMORY_MMAP;
                 bool certifiesVb2 = Areas.Contains("vb2");
-                Add(6, r => new DQBuf(r.Pick(video).Var, node.IsMem2Mem ? Draw(Domains.M2mBufType, ref r)(node) : node.BufType));
+                Offer(6, static (g, r) => new DQBuf(r.Pick(g.Video).Var, g.Node.IsMem2Mem ? g.Draw(Domains.M2mBufType, ref r)(g.Node) : g.Node.BufType));
                 // a blocking DQBUF (not on mem2mem nodes: a job needs both queues); the harness runs it only where a buffer will be
                 // done, so it is drawn most once buffers are queued on a streaming queue
                 if (!node.IsMem2Mem && certifiesVb2)
                 {
                     // drawn most where this generator's own model (whose device clock is its own) expects it to wait for a buffer
-                    var waits = Filter(video, v => env.Resolve(v.Var, out var fd) && _model.DQBufWait(fd, node.BufType) == BlockingDQBuf.WaitsForBuffer);
-                    Add(waits.Count > 0 ? 12 : _waitFamily ? 1 : 0, r => new DQBufBlocking(r.Pick(waits.Count > 0 ? waits : video).Var, node.BufType));
+                    var waits = _waits = Filter(video, this, static (v, g) => g._env.Resolve(v.Var, out var fd) && g._model.DQBufWait(fd, g.Node.BufType) == BlockingDQBuf.WaitsForBuffer);
+                    Offer(waits.Count > 0 ? 12 : _waitFamily ? 1 : 0, static (g, r) => new DQBufBlocking(r.Pick(g._waits.Count > 0 ? g._waits : g.Video).Var, g.Node.BufType));
                     // and, in the sequences of the wait family, the way there, one step at a time on a handle: MMAP buffers, every
                     // one queued, streaming, then the wait (a random QBUF index seldom queues them all, and the wait needs as many
                     // as the driver may need to start)
@@ -706,37 +763,37 @@ public sealed class SequenceGenerator
                             return q.Streaming ? new DQBufBlocking(v.Var, node.BufType) : new StreamOn(v.Var, node.BufType);
                         });
                 }
-                if (node.ReadWrite && !node.IsOutput) Add(3, r => new VideoRead(r.Pick(video).Var, Draw(Domains.ReadCount, ref r)(node.SizeImage)));
-                if (node.ReadWrite && node.IsOutput) Add(3, r => new VideoWrite(r.Pick(video).Var, Draw(Domains.WriteCount, ref r)(node.SizeImage)));
+                if (node.ReadWrite && !node.IsOutput) Offer(3, static (g, r) => new VideoRead(r.Pick(g.Video).Var, g.Draw(Domains.ReadCount, ref r)(g.Node.SizeImage)));
+                if (node.ReadWrite && node.IsOutput) Offer(3, static (g, r) => new VideoWrite(r.Pick(g.Video).Var, g.Draw(Domains.WriteCount, ref r)(g.Node.SizeImage)));
                 // a multi-planar node that reports read()/write() with a format of more than one plane: vb2 refuses them there
                 if (TargetProfile.PlanesRefuseFileIo(node))
-                    Add(2, r => node.IsOutput ? new VideoWrite(r.Pick(video).Var, Draw(Domains.WriteCount, ref r)(node.SizeImage))
-                        : new VideoRead(r.Pick(video).Var, Draw(Domains.ReadCount, ref r)(node.SizeImage)));
+                    Offer(2, static (g, r) => g.Node.IsOutput ? new VideoWrite(r.Pick(g.Video).Var, g.Draw(Domains.WriteCount, ref r)(g.Node.SizeImage))
+                        : new VideoRead(r.Pick(g.Video).Var, g.Draw(Domains.ReadCount, ref r)(g.Node.SizeImage)));
                 // poll() of capture, mem2mem and single-planar output nodes (a multi-planar output node's poll may start write() I/O,
                 // which is modelled on single-planar ones only)
                 // (on a node with read() I/O and no buffers, a POLLIN poll starts the emulator, which then holds the queue: rarely)
                 // (only where vb2 is certified: a node that only lends its buffers to another unit, its read() I/O certified on its
                 // own unit, is not told apart from one without read(), and a POLLIN poll would start its read() emulator)
                 if ((!node.IsOutput || node.IsMem2Mem || node.ReadWrite) && certifiesVb2)
-                    Add(node.ReportsReadWrite && _memory == 0 ? 1 : 4, r => new VideoPoll(r.Pick(video).Var, Draw(Domains.VideoPollEvents, ref r)));
+                    Offer(node.ReportsReadWrite && _memory == 0 ? 1 : 4, static (g, r) => new VideoPoll(r.Pick(g.Video).Var, g.Draw(Domains.VideoPollEvents, ref r)));
                 // format changes between allocations (not on codecs or pipeline nodes: VideoNodeProfile.FormatsCertified); the
                 // largest frame is only asked about (TRY_FMT): set, it would make every later buffer the driver's largest frame
                 // (vivid: 4096x2160, 17 MB), too slow to allocate and fill under TCG
                 if (node.FormatsCertified && certifiesVb2)
-                    Add(3, r =>
+                    Offer(3, static (g, r) =>
                     {
-                        var size = Draw(Domains.FormatFrameSize, ref r);
-                        bool tryOnly = Draw(Domains.FmtIoctl, ref r) || size == FrameSize.Maximum;
-                        return new SetFmt(r.Pick(video).Var, TypeArg(ref r, node), size, tryOnly);
+                        var size = g.Draw(Domains.FormatFrameSize, ref r);
+                        bool tryOnly = g.Draw(Domains.FmtIoctl, ref r) || size == FrameSize.Maximum;
+                        return new SetFmt(r.Pick(g.Video).Var, g.TypeArg(ref r, g.Node), size, tryOnly);
                     });
-                Add(4, r => new StreamOn(r.Pick(video).Var, TypeArg(ref r, node)));
-                Add(3, r => new StreamOff(r.Pick(video).Var, TypeArg(ref r, node)));
-                Add(4, r => new RemoveBufs(r.Pick(video).Var, TypeArg(ref r, node), IndexArg(ref r), Draw(Domains.RemoveBufsCount, ref r)));
+                Offer(4, static (g, r) => new StreamOn(r.Pick(g.Video).Var, g.TypeArg(ref r, g.Node)));
+                Offer(3, static (g, r) => new StreamOff(r.Pick(g.Video).Var, g.TypeArg(ref r, g.Node)));
+                Offer(4, static (g, r) => new RemoveBufs(r.Pick(g.Video).Var, g.TypeArg(ref r, g.Node), g.IndexArg(ref r), g.Draw(Domains.RemoveBufsCount, ref r)));
                 // USERPTR on a dma-buf mapping (VM_PFNMAP: EFAULT) needs a frame-sized heap or udmabuf mapping first
-                var frameBufs = Filter(bufs, b => b.Size >= node.SizeImage && b.Device is "heap" or "udmabuf" && b.AccMode != O_WRONLY);
-                if (Wants(V4L2_MEMORY_USERPTR) && frameBufs.Count > 0 && !maps.Any(m => !m.Anon && m.Size >= node.SizeImage))
-                    Add(8, r => { var b = r.Pick(frameBufs); return new Mmap(b.Var, 0, b.Size, b.AccMode == O_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED); });
-                Add(Wants(V4L2_MEMORY_USERPTR) && maps.Count(m => m.Anon) < (mp ? np + 1 : 2) ? 6 : 1, r => new MmapAnon(PageAlign(node.SizeImage + PAGE_SIZE)));   // covers CREATE_BUFS' largest size delta
+                var frameBufs = _frameBufs = Filter(bufs, node.SizeImage, static (b, frame) => b.Size >= frame && b.Device is "heap" or "udmabuf" && b.AccMode != O_WRONLY);
+                if (Wants(V4L2_MEMORY_USERPTR) && frameBufs.Count > 0 && !maps.Exists(m => !m.Anon && m.Size >= node.SizeImage))
+                    Offer(8, static (g, r) => { var b = r.Pick(g._frameBufs); return new Mmap(b.Var, 0, b.Size, b.AccMode == O_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED); });
+                Offer(Wants(V4L2_MEMORY_USERPTR) && maps.Count(static m => m.Anon) < (mp ? np + 1 : 2) ? 6 : 1, static (g, r) => new MmapAnon(PageAlign(g.Node.SizeImage + PAGE_SIZE)));   // covers CREATE_BUFS' largest size delta
                 if (_pinPath && _pinQueued < 2 && Profile.Heaps.Count > 0 && node.SupportsMemory(V4L2_MEMORY_USERPTR))
                     Add(60, r =>
                     {
@@ -831,19 +888,19 @@ public sealed class SequenceGenerator
                             && maps.FirstOrDefault(m => m.Var == mem) is { Anon: true } sm && sm.Size < frame ? sm.Size : 0;
                         return MorePlanes(ref r, new QBuf(v.Var, rqNode.BufType, (uint)idle, rmem, mem), pool) with { Req = empty.Var, BytesUsed = shortPayload };
                     });
-                Add(2, r => new Dup(r.Pick(video).Var));
-                Add(video.Count > 1 ? 3 : 1, r => new Close(r.Pick(video).Var));
+                Offer(2, static (g, r) => new Dup(r.Pick(g.Video).Var));
+                Offer(video.Count > 1 ? 3 : 1, static (g, r) => new Close(r.Pick(g.Video).Var));
                 if (node.RequestMedia is { } media)
                 {
                     // requests of the node's media device: buffers go into them through QBUF (above), then each is queued,
                     // polled, re-initialized or closed (request-api.rst)
-                    Add(reqs.Count == 0 ? 4 : reqs.Count < 2 ? 1 : 0, _ => new RequestAlloc(media));
+                    Offer(reqs.Count == 0 ? 4 : reqs.Count < 2 ? 1 : 0, static (g, _) => new RequestAlloc(g.Node.RequestMedia!));
                     if (reqs.Count > 0)
                     {
-                        Add(5, r => new RequestQueue(r.Pick(reqs).Var));
-                        Add(3, r => new RequestPoll(r.Pick(reqs).Var));
-                        Add(2, r => new RequestReinit(r.Pick(reqs).Var));
-                        Add(1, r => new Close(r.Pick(reqs).Var));
+                        Offer(5, static (g, r) => new RequestQueue(r.Pick(g.Reqs).Var));
+                        Offer(3, static (g, r) => new RequestPoll(r.Pick(g.Reqs).Var));
+                        Offer(2, static (g, r) => new RequestReinit(r.Pick(g.Reqs).Var));
+                        Offer(1, static (g, r) => new Close(r.Pick(g.Reqs).Var));
                         // the next step of one request's life on a queue that is not mem2mem (those have theirs below): a buffer
                         // into it, then queue it, then watch it complete (poll, DQBUF) or empty it
                         if (!node.IsMem2Mem)
@@ -955,89 +1012,86 @@ public sealed class SequenceGenerator
         }
         if (drm)
         {
-            var dp = Profile.Drm[0];
             // a second DRM file shows that handles and fence ids are per file
-            Add(drms.Count == 0 ? 25 : drms.Count == 1 && (fence || prime) ? 2 : 0, _ => new Open(dp.Device, O_RDWR | O_CLOEXEC));
+            Offer(drms.Count == 0 ? 25 : drms.Count == 1 && (fence || prime) ? 2 : 0, static (g, _) => new Open(g.Profile.Drm[0].Device, O_RDWR | O_CLOEXEC));
             if (drms.Count > 0)
             {
                 // beside a video queue, some exports hold a whole frame, so the queue can import them (QBUF DMABUF attaches and
                 // maps a DRM export: drm_gem_map_attach, drm_gem_map_dma_buf); the weight is split from the plain export's, so
                 // every other draw of every seed is as before
                 bool frames = vb2 && Profile.Video.Count > 0 && Profile.Video[0].SupportsMemory(V4L2_MEMORY_DMABUF);
-                Add(frames ? 11 : 14, r => new DrmDumbExport(r.Pick(drms).Var, Draw(Domains.DumbWidth, ref r), Draw(Domains.DumbHeight, ref r), Draw(Domains.DumbBpp, ref r),
-                    Draw(Domains.DumbExportFlags, ref r)));
-                long frame = Profile.Video.Count > 0 ? Profile.Video[0].SizeImage : 0;
-                Add(frames ? 3 : 0, r => new DrmDumbExport(r.Pick(drms).Var, 640, Draw(Domains.DumbFrameHeight, ref r)(frame), 32, Draw(Domains.DumbExportFlags, ref r)));
+                Offer(frames ? 11 : 14, static (g, r) => new DrmDumbExport(r.Pick(g.Drms).Var, g.Draw(Domains.DumbWidth, ref r), g.Draw(Domains.DumbHeight, ref r), g.Draw(Domains.DumbBpp, ref r),
+                    g.Draw(Domains.DumbExportFlags, ref r)));
+                Offer(frames ? 3 : 0, static (g, r) => new DrmDumbExport(r.Pick(g.Drms).Var, 640, g.Draw(Domains.DumbFrameHeight, ref r)(g.Profile.Video.Count > 0 ? g.Node.SizeImage : 0), 32, g.Draw(Domains.DumbExportFlags, ref r)));
             }
         }
         if ((prime || fence) && drms.Count > 0) PrimeRules(Add, drms, gems, bufs, memfds, syncs, fenceMix);
         if (fence) FenceRules(Add, drms, gems, bufs, syncs, fences);
         if (heap)
         {
-            var hp = Profile.Heaps[0];
-            Add(heaps.Count == 0 ? 25 : 0, _ => new Open(hp.Device, O_RDONLY | O_CLOEXEC));
+            Offer(heaps.Count == 0 ? 25 : 0, static (g, _) => new Open(g.Profile.Heaps[0].Device, O_RDONLY | O_CLOEXEC));
             if (heaps.Count > 0)
-                Add(14, r => new DmaHeapAlloc(r.Pick(heaps).Var,
-                    Draw(Domains.HeapLen, ref r, "a frame", Wants(V4L2_MEMORY_USERPTR) || _memoryFamily == V4L2_MEMORY_DMABUF ? 12 : 1)(Profile.Video.Count > 0 ? Profile.Video[0].SizeImage : PAGE_SIZE),
-                    Draw(Domains.HeapFdFlags, ref r), Draw(Domains.HeapFlags, ref r), Draw(Domains.HeapFdIn, ref r), Draw(Domains.HeapAbiForm, ref r)));
+                Offer(14, static (g, r) => new DmaHeapAlloc(r.Pick(g.Heaps).Var,
+                    g.Draw(Domains.HeapLen, ref r, "a frame", g.Wants(V4L2_MEMORY_USERPTR) || g._memoryFamily == V4L2_MEMORY_DMABUF ? 12 : 1)(g.Profile.Video.Count > 0 ? g.Node.SizeImage : PAGE_SIZE),
+                    g.Draw(Domains.HeapFdFlags, ref r), g.Draw(Domains.HeapFlags, ref r), g.Draw(Domains.HeapFdIn, ref r), g.Draw(Domains.HeapAbiForm, ref r)));
         }
         if (udma)
         {
-            Add(udev.Count == 0 ? 20 : 0, _ => new Open(Profile.UdmabufDevice!, O_RDWR | O_CLOEXEC));
-            Add(memfds.Count < 3 ? 8 : 2, r => new MemfdCreate(Draw(Domains.MemfdSize, ref r), Draw(Domains.MemfdAllowSealing, ref r), Draw(Domains.MemfdSeals, ref r)));
+            Offer(udev.Count == 0 ? 20 : 0, static (g, _) => new Open(g.Profile.UdmabufDevice!, O_RDWR | O_CLOEXEC));
+            Offer(memfds.Count < 3 ? 8 : 2, static (g, r) => new MemfdCreate(g.Draw(Domains.MemfdSize, ref r), g.Draw(Domains.MemfdAllowSealing, ref r), g.Draw(Domains.MemfdSeals, ref r)));
             if (udev.Count > 0 && memfds.Count > 0)
             {
-                Add(10, r =>
+                Offer(10, static (g, r) =>
                 {
-                    var m = r.Pick(memfds);
-                    var (off, size) = RangeArg(ref r, m.Size);
-                    var target = r.Chance(5) && bufs.Count > 0 ? r.Pick(bufs).Var : m.Var;
-                    return new UdmabufCreate(r.Pick(udev).Var, target, off, size, Draw(Domains.UdmabufFlags, ref r));
+                    var m = r.Pick(g.Memfds);
+                    var (off, size) = g.RangeArg(ref r, m.Size);
+                    var target = r.Chance(5) && g.Bufs.Count > 0 ? r.Pick(g.Bufs).Var : m.Var;
+                    return new UdmabufCreate(r.Pick(g.Udev).Var, target, off, size, g.Draw(Domains.UdmabufFlags, ref r));
                 });
-                Add(4, r =>
+                Offer(4, static (g, r) =>
                 {
-                    int n = Draw(Domains.UdmabufListCount, ref r);
+                    int n = g.Draw(Domains.UdmabufListCount, ref r);
                     var items = ImmutableArray.CreateBuilder<ListItem>();
-                    for (int i = 0; i < n; i++) { var m = r.Pick(memfds); var (off, size) = RangeArg(ref r, m.Size); items.Add(new ListItem(m.Var, off, size)); }
-                    return new UdmabufCreateList(r.Pick(udev).Var, Draw(Domains.UdmabufListFlags, ref r), items.ToImmutable());
+                    for (int i = 0; i < n; i++) { var m = r.Pick(g.Memfds); var (off, size) = g.RangeArg(ref r, m.Size); items.Add(new ListItem(m.Var, off, size)); }
+                    return new UdmabufCreateList(r.Pick(g.Udev).Var, g.Draw(Domains.UdmabufListFlags, ref r), items.ToImmutable());
                 });
             }
             if (memfds.Count > 0)
-                Add(4, r =>
+                Offer(4, static (g, r) =>
                 {
-                    var m = r.Pick(memfds);
+                    var m = r.Pick(g.Memfds);
                     long pages = m.Size / PAGE_SIZE;
                     long pg = r.Below((int)pages);
                     return new Mmap(m.Var, pg, (pages - pg) * PAGE_SIZE, m.Sealed ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED);
                 });
-            Add(memfds.Count > 0 ? 2 : 0, r => new Close(r.Pick(memfds).Var));
+            Offer(memfds.Count > 0 ? 2 : 0, static (g, r) => new Close(r.Pick(g.Memfds).Var));
             // where a hugetlb memfd was made, the pool's counters are read now and then (UDMABUF-HUGE-2)
-            Add(_hugeFamily && vars.Any(v => v.Kind == K.Memfd && v.Device == "hugetlb") ? 3 : 0, _ => new HugetlbPool());
+            Offer(_hugeFamily && vars.Any(static v => v.Kind == K.Memfd && v.Device == "hugetlb") ? 3 : 0, static (_, _) => new HugetlbPool());
         }
         if (bufs.Count > 0)
         {
-            Add(10, r =>
+            Offer(10, static (g, r) =>
             {
-                var b = r.Pick(bufs);
+                var b = r.Pick(g.Bufs);
                 long pages = Math.Max(1, b.Size / PAGE_SIZE);
-                long pg = Draw(Domains.MmapPage, ref r)(pages);
-                long len = Draw(Domains.MmapLength, ref r)((pages, pg));
+                long pg = g.Draw(Domains.MmapPage, ref r)(pages);
+                long len = g.Draw(Domains.MmapLength, ref r)((pages, pg));
                 int prot = r.Chance(80) ? (b.AccMode == O_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE) : r.Pick(new[] { PROT_READ, PROT_READ | PROT_WRITE });
                 int flags = b.Device == "udmabuf" && r.Chance(10) ? MAP_PRIVATE : MAP_SHARED;
                 return new Mmap(b.Var, pg, len, prot, flags);
             });
-            Add(5, r => new Llseek(r.Pick(bufs).Var, Draw(Domains.LlseekOffset, ref r), Draw(Domains.LlseekWhence, ref r)));
-            Add(5, r => new DmaBufSync(r.Pick(bufs).Var, Draw(Domains.SyncFlags, ref r)));
+            Offer(5, static (g, r) => new Llseek(r.Pick(g.Bufs).Var, g.Draw(Domains.LlseekOffset, ref r), g.Draw(Domains.LlseekWhence, ref r)));
+            Offer(5, static (g, r) => new DmaBufSync(r.Pick(g.Bufs).Var, g.Draw(Domains.SyncFlags, ref r)));
             // SET_NAME and SET_NAME_A share the weight SET_NAME had alone, so every other draw of every seed is as before
-            Add(2, r => new DmaBufSetName(r.Pick(bufs).Var, Draw(Domains.NameLength, ref r)));
-            Add(1, r => new DmaBufSetNameA(r.Pick(bufs).Var, Draw(Domains.NameLength, ref r)));
-            Add(4, r => new FcntlGetFd(r.Pick(bufs).Var));
-            Add(3, r => new FcntlGetFl(r.Pick(bufs).Var));
-            Add(2, r => new UnknownIoctl(r.Pick(bufs).Var));
+            Offer(2, static (g, r) => new DmaBufSetName(r.Pick(g.Bufs).Var, g.Draw(Domains.NameLength, ref r)));
+            Offer(1, static (g, r) => new DmaBufSetNameA(r.Pick(g.Bufs).Var, g.Draw(Domains.NameLength, ref r)));
+            Offer(4, static (g, r) => new FcntlGetFd(r.Pick(g.Bufs).Var));
+            Offer(3, static (g, r) => new FcntlGetFl(r.Pick(g.Bufs).Var));
+            Offer(2, static (g, r) => new UnknownIoctl(r.Pick(g.Bufs).Var));
             // SCM_RIGHTS takes a third of the weight dup() had alone, so every other draw of every seed is as before
-            Add(2, r => new Dup(r.Pick(bufs).Var));
-            Add(1, r => new PassFd(r.Pick(bufs).Var, Draw(Domains.RecvCloexec, ref r)));
-            Add(5, r => new Close(r.Pick(bufs).Var));
+            Offer(2, static (g, r) => new Dup(r.Pick(g.Bufs).Var));
+            Offer(1, static (g, r) => new PassFd(r.Pick(g.Bufs).Var, g.Draw(Domains.RecvCloexec, ref r)));
+            Offer(5, static (g, r) => new Close(r.Pick(g.Bufs).Var));
         }
         // in the exec family, now and then a new program is asked which of the sequence's fds it holds (DMABUF-CLOEXEC-3); a
         // process start is costly under TCG, so only a quarter of the sequences do it, about once each
@@ -1049,28 +1103,28 @@ public sealed class SequenceGenerator
         if (_procFamily && core) { ProcessRules(Add, vars, bufs, video, 1); ProcessRules(Add, vars, bufs, video, 2); }
         if (core && rules.Count > 0)
         {
-            Add(1, r => r.Weighted<Op>((1, new Llseek(Var.BadFd, 0, SEEK_END)), (1, new DmaBufSync(Var.BadFd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW)), (1, new FcntlGetFd(Var.BadFd))));
-            if (heaps.Count > 0 || udev.Count > 0) Add(1, r => new UnknownIoctl(r.Pick(heaps.Concat(udev).ToList()).Var));
+            Offer(1, static (_, r) => r.Weighted<Op>((1, new Llseek(Var.BadFd, 0, SEEK_END)), (1, new DmaBufSync(Var.BadFd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW)), (1, new FcntlGetFd(Var.BadFd))));
+            if (heaps.Count > 0 || udev.Count > 0) Offer(1, static (g, r) => new UnknownIoctl(r.Pick(g.Filter(g.Heaps, g.Udev, static _ => true)).Var));
         }
         if (maps.Count > 0)
         {
-            var writable = Filter(maps, static m => (m.Prot & PROT_WRITE) != 0);
-            if (writable.Count > 0) Add(14, r => { var m = r.Pick(writable); return new WriteStamp(m.Var, OffsetArg(ref r, m.Size), r.Next() | 1); });
+            var writable = _writable = Filter(maps, static m => (m.Prot & PROT_WRITE) != 0);
+            if (writable.Count > 0) Offer(14, static (g, r) => { var m = r.Pick(g._writable); return new WriteStamp(m.Var, OffsetArg(ref r, m.Size), r.Next() | 1); });
             // growing a dma-buf mapping past its buffer takes one of the weight reads had alone, so every other draw of every
             // seed is as before
-            var growable = Filter(maps, static m => m.End > 0 && m.Proc == 0);
-            Add(growable.Count > 0 ? 13 : 14, r => { var m = r.Pick(maps); return new ReadStamp(m.Var, OffsetArg(ref r, m.Size)); });
-            if (growable.Count > 0) Add(1, r => { var m = r.Pick(growable); return new MremapGrow(m.Var, Draw(Domains.MremapPastEnd, ref r), m.End); });
-            Add(4, r => new Munmap(r.Pick(maps).Var));
+            var growable = _growable = Filter(maps, static m => m.End > 0 && m.Proc == 0);
+            Offer(growable.Count > 0 ? 13 : 14, static (g, r) => { var m = r.Pick(g.Maps); return new ReadStamp(m.Var, OffsetArg(ref r, m.Size)); });
+            if (growable.Count > 0) Offer(1, static (g, r) => { var m = r.Pick(g._growable); return new MremapGrow(m.Var, g.Draw(Domains.MremapPastEnd, ref r), m.End); });
+            Offer(4, static (g, r) => new Munmap(r.Pick(g.Maps).Var));
         }
         if (rules.Count == 0) return null;
         int total = 0;
-        foreach (var (w, _) in rules) total += w;
+        foreach (var rule in rules) total += rule.W;
         int pick = r.Below(total);
-        foreach (var (w, f) in rules)
+        foreach (var rule in rules)
         {
-            if (pick < w) return f(r.Fork());
-            pick -= w;
+            if (pick < rule.W) return rule.Make is { } make ? make(this, r.Fork()) : rule.Build!(r.Fork());
+            pick -= rule.W;
         }
         return null;
     }

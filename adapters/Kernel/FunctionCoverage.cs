@@ -301,10 +301,13 @@ public sealed unsafe class FunctionCoverage : IDisposable
         foreach (var f in drop) _inFilter.Remove(f);
     }
 
-    /// <summary>Writes filter lines to set_ftrace_filter (emptied first when truncate), in writes that end at a line's end;
-    /// the kernel applies them when the file is closed. A write the kernel refuses (a name it no longer knows) is retried
+    /// <summary>Writes filter lines to set_ftrace_filter (emptied first when truncate), in writes that end at a line's end,
+    /// outside any window in which an op has the fd table full (<see cref="KernelTarget.WithFdRoom"/>); the kernel applies them
+    /// when the file is closed. A write the kernel refuses (a name it no longer knows) is retried
     /// line by line, and a line it refuses alone is skipped.</summary>
-    private void SetFilter(IEnumerable<string> lines, bool truncate)
+    private void SetFilter(IEnumerable<string> lines, bool truncate) => KernelTarget.WithFdRoom(() => WriteFilter(lines, truncate));
+
+    private void WriteFilter(IEnumerable<string> lines, bool truncate)
     {
         var path = Path.Combine(_root, "set_ftrace_filter");
         using var f = new FileStream(path, truncate ? FileMode.Truncate : FileMode.Append, FileAccess.Write, FileShare.ReadWrite, 1);
@@ -349,13 +352,17 @@ public sealed unsafe class FunctionCoverage : IDisposable
         return file == "buffer_size_kb" && text.IndexOf(' ') is var sp and > 0 ? text[..sp] : text;
     }
 
+    /// <summary>Writes one setting (the collector's thread too, while ops run: through <see cref="KernelTarget.WithFdRoom"/>).</summary>
     private void Write(string file, string value)
     {
         var path = Path.Combine(_root, file);
         try
         {
-            using var f = new FileStream(path, FileMode.Truncate, FileAccess.Write, FileShare.ReadWrite, 1);
-            if (value.Length > 0) f.Write(Encoding.ASCII.GetBytes(value + "\n"));
+            KernelTarget.WithFdRoom(() =>
+            {
+                using var f = new FileStream(path, FileMode.Truncate, FileAccess.Write, FileShare.ReadWrite, 1);
+                if (value.Length > 0) f.Write(Encoding.ASCII.GetBytes(value + "\n"));
+            });
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -11,8 +11,10 @@ namespace Conformance.Adapters.Kernel;
 /// the fd table full (<see cref="Op"/>'s FdTableFull, DMABUF-FAIL-2): the soft RLIMIT_NOFILE is lowered to one past the
 /// highest open fd and every free number below it is filled with a duplicate of /dev/null, so the kernel's
 /// get_unused_fd_flags finds none (EMFILE); bufinfo's count of live dma-bufs before and after the call says what it left.
-/// Another thread of this process that opens a file in that window gets EMFILE too: the window is the one ioctl, and the
-/// suite's threads make no calls of their own meanwhile.
+/// Another thread of this process that opened a file in that window would get EMFILE too: the suite's own threads that open
+/// files while ops run (the kernel-coverage collector, <see cref="FunctionCoverage"/>) do it through <see cref="WithFdRoom"/>,
+/// which waits the window out. (A lab run with --kernel-coverage lost its coverage so: the collector's open of
+/// set_ftrace_filter met a full table.)
 /// </summary>
 public sealed unsafe partial class KernelTarget
 {
@@ -65,12 +67,34 @@ public sealed unsafe partial class KernelTarget
         finally { Sys.Munmap(page, PAGE_SIZE); }
     }
 
+    /// <summary>Held by the thread that fills the fd table, from <see cref="BeginFdTableFull"/> to <see cref="EndFdTableFull"/>
+    /// (a process has one fd table, so one gate for every target).</summary>
+    private static readonly object FdTableGate = new();
+
+    /// <summary>
+    /// Runs <paramref name="open"/>, a short piece of work of another thread of the suite's that opens files while ops run,
+    /// when no op has the fd table full: it waits for such a window (one create ioctl) to close. Throws what
+    /// <paramref name="open"/> throws.
+    /// </summary>
+    public static void WithFdRoom(Action open)
+    {
+        lock (FdTableGate) open();
+    }
+
     /// <summary>The duplicates filling the fd table between <see cref="BeginFdTableFull"/> and <see cref="EndFdTableFull"/>.</summary>
     private readonly List<int> _fillers = [];
     private Libc.rlimit _nofile;
+    private bool _limitLowered;
     private int _bufsBeforeFull;
 
     public void BeginFdTableFull()
+    {
+        Monitor.Enter(FdTableGate);
+        try { Fill(); }
+        catch { EndFill(); throw; }
+    }
+
+    private void Fill()
     {
         _bufsBeforeFull = BufInfo.LiveCount();
         if (Sys.GetRlimit(Libc.RLIMIT_NOFILE, out _nofile) < 0) throw new InvalidOperationException("getrlimit(RLIMIT_NOFILE) failed: the fd table cannot be filled");
@@ -79,13 +103,13 @@ public sealed unsafe partial class KernelTarget
         _fillers.Add((int)nul);
         ulong top = (ulong)Discovery.FdLinks().Max(l => l.Fd);
         long r = Sys.SetRlimit(Libc.RLIMIT_NOFILE, new Libc.rlimit { rlim_cur = Math.Min(top + 1, _nofile.rlim_max), rlim_max = _nofile.rlim_max });
-        if (r < 0) { EndFill(); throw new InvalidOperationException($"setrlimit(RLIMIT_NOFILE) failed ({Sys.ErrnoOf(r)}): the fd table cannot be filled"); }
+        if (r < 0) throw new InvalidOperationException($"setrlimit(RLIMIT_NOFILE) failed ({Sys.ErrnoOf(r)}): the fd table cannot be filled");
+        _limitLowered = true;
         while (true)
         {
             long d = Sys.Fcntl((int)nul, Libc.F_DUPFD_CLOEXEC, 0);
             if (d >= 0) { _fillers.Add((int)d); continue; }
             if (Sys.ErrnoOf(d) == Errno.EMFILE) return;
-            EndFill();
             throw new InvalidOperationException($"filling the fd table stopped with {Sys.ErrnoOf(d)}, not EMFILE");
         }
     }
@@ -98,11 +122,13 @@ public sealed unsafe partial class KernelTarget
         return call with { R0 = _bufsBeforeFull < 0 || after < 0 ? -1 : after - _bufsBeforeFull };
     }
 
-    /// <summary>The fd table's room given back: the duplicates closed and the soft limit restored.</summary>
+    /// <summary>The fd table's room given back: the duplicates closed, the soft limit restored, and the gate opened.</summary>
     private void EndFill()
     {
         foreach (int fd in _fillers) Sys.Close(fd);
         _fillers.Clear();
-        Sys.SetRlimit(Libc.RLIMIT_NOFILE, _nofile);
+        if (_limitLowered) Sys.SetRlimit(Libc.RLIMIT_NOFILE, _nofile);
+        _limitLowered = false;
+        if (Monitor.IsEntered(FdTableGate)) Monitor.Exit(FdTableGate);
     }
 }
