@@ -99,9 +99,12 @@ public sealed class SequenceGenerator
         Profile = profile;
         Areas = (areas ?? AllAreas).ToHashSet();
         _model = new ReferenceModel(profile);
+        _vgemFences = profile.Drm.Any(d => d.VgemFences);
+        _certifiesVb2 = Areas.Contains("vb2");
         _areaFocus = Areas.Order().Select(a => (IReadOnlySet<string>)new HashSet<string> { a }).ToList();
     }
 
+    private readonly bool _vgemFences, _certifiesVb2;
     /// <summary>Each area alone, in order: the focus a sequence that focuses on one area draws from.</summary>
     private readonly List<IReadOnlySet<string>> _areaFocus;
 
@@ -130,6 +133,9 @@ public sealed class SequenceGenerator
     }
 
     private IReadOnlySet<string> _focus = new HashSet<string>();
+    /// <summary>Which areas this sequence's <see cref="_focus"/> holds (looked up once a sequence, not once a step).</summary>
+    private readonly record struct Focus(bool Vb2, bool Heap, bool Udmabuf, bool DmaBuf, bool Fence, bool Prime);
+    private Focus _in;
     private bool _mixVideo;   // fence/prime sequences that also drive the V4L2 queue (EXPBUF exporter, DMABUF importer)
 
     public OpSequence Generate(ulong seed, int length)
@@ -189,7 +195,7 @@ public sealed class SequenceGenerator
             ops.Add(op);
         }
         model.Reset();
-        return new OpSequence(seed, ops.ToImmutable());
+        return new OpSequence(seed, ops.Count == ops.Capacity ? ops.MoveToImmutable() : ops.ToImmutable());
     }
 
     /// <summary>A mapping of a hugetlb memfd maps it whole: hugetlbfs maps from a huge page to a huge page (a shorter length is
@@ -252,6 +258,7 @@ public sealed class SequenceGenerator
         _mixVideo = rng.Chance(35);
         // half the sequences focus on one area, so deep states of each area are reached as often as mixed ones
         _focus = Areas.Count > 1 && rng.Chance(50) ? rng.Pick(_areaFocus) : Areas;
+        _in = new Focus(_focus.Contains("vb2"), _focus.Contains("heap"), _focus.Contains("udmabuf"), _focus.Contains("dmabuf"), _focus.Contains("fence"), _focus.Contains("prime"));
         // one model, env and handle list for every sequence, each put back as new (their tables keep their room: growing them
         // again each sequence was a tenth of generation's time)
         _model.Refresh();
@@ -638,9 +645,9 @@ public sealed class SequenceGenerator
         var video = Of(K.Video); var heaps = Of(K.Heap); var udev = Of(K.UdmaDev); var drms = Of(K.Drm);
         var bufs = Of(K.DmaBuf); var memfds = Of(K.Memfd); var maps = Of(K.Map);
         var gems = Of(K.Gem); var syncs = Of(K.Sync); var fences = Of(K.Fence); var reqs = Of(K.Request);
-        var areas = _focus;
-        bool vb2 = areas.Contains("vb2") && Profile.Video.Count > 0, heap = areas.Contains("heap") && Profile.Heaps.Count > 0,
-             udma = areas.Contains("udmabuf") && Profile.UdmabufDevice != null, core = areas.Contains("dmabuf"), drm = false;
+        var areas = _in;
+        bool vb2 = areas.Vb2 && Profile.Video.Count > 0, heap = areas.Heap && Profile.Heaps.Count > 0,
+             udma = areas.Udmabuf && Profile.UdmabufDevice != null, core = areas.DmaBuf, drm = false;
         // a DMABUF or USERPTR queue needs memory from another exporter to import
         if (vb2 && (_memory is V4L2_MEMORY_DMABUF or V4L2_MEMORY_USERPTR || _memoryFamily != 0) && Profile.Heaps.Count > 0) heap = true;
         // dma-buf core ops need some exporter; with only "dmabuf" selected, use every exporter
@@ -648,7 +655,7 @@ public sealed class SequenceGenerator
         {
             vb2 = Profile.Video.Count > 0; heap = Profile.Heaps.Count > 0; udma = Profile.UdmabufDevice != null; drm = Profile.Drm.Count > 0;
         }
-        bool fence = areas.Contains("fence") && Profile.Drm.Any(d => d.VgemFences), prime = areas.Contains("prime") && Profile.Drm.Count > 0;
+        bool fence = areas.Fence && _vgemFences, prime = areas.Prime && Profile.Drm.Count > 0;
         if (fence || prime)
         {
             // every exporter beside the DRM device, so buffers from each meet vgem's PRIME import and its fences
@@ -658,7 +665,7 @@ public sealed class SequenceGenerator
         bool fenceMix = fence && vb2;
         _fenceMix = fenceMix;
         var rules = _rules; rules.Clear();
-        void Add(int w, Func<Rng, Op?> f) { if (w > 0) rules.Add(new Rule(w, null, f)); }
+        void Add(int w, Func<Rng, Op?> f) { if (w > 0) _rules.Add(new Rule(w, null, f)); }
 
         if (vb2)
         {
@@ -690,56 +697,40 @@ public sealed class SequenceGenerator
                     return new MmapVideo(fd, t, index, p, g.Draw(Domains.MmapVideoLength, ref r)(node.QueueFor(t).PlaneSize(p)),
                         g.Draw(Domains.MmapVideoProt, ref r), g.Draw(Domains.MmapVideoFlags, ref r));
                 });
-                uint qmem = _memory;
-                Add(importFrames ? 20 : 8, r =>
+                Offer(importFrames ? 20 : 8, static (g, r) =>
                 {
-                    uint m = qmem != 0 && r.Chance(90) ? qmem : MemoryArg(ref r);
+                    List<V> maps = g.Maps, bufs = g.Bufs, video = g.Video;
+                    var node = g.Node;
+                    var env = g._env;
+                    uint qmem = g._memory;
+                    uint m = qmem != 0 && r.Chance(90) ? qmem : g.MemoryArg(ref r);
                     // USERPTR memory comes from a mapping: with none at hand, make the anonymous one first (the way there)
                     if (m == V4L2_MEMORY_USERPTR && !maps.Any(x => x.Anon || x.Device is "heap" or "udmabuf") && r.Chance(80))
                         return new MmapAnon(PageAlign(node.SizeImage + PAGE_SIZE));
-                    var fencedFrames = Filter(bufs, b => b.Fenced && b.Size >= node.SizeImage);
-                    var pool = fenceMix && fencedFrames.Count > 0 && r.Chance(70) ? fencedFrames : importFrames && r.Chance(70) ? drmFrames : bufs;
+                    var fencedFrames = g.Filter(bufs, node.SizeImage, static (b, frame) => b.Fenced && b.Size >= frame);
+                    var pool = g._fenceMix && fencedFrames.Count > 0 && r.Chance(70) ? fencedFrames : g._importFrames && r.Chance(70) ? g._drmFrames : bufs;
                     var qv = r.Pick(video).Var;
-                    uint qt = TypeArg(ref r, node);
+                    uint qt = g.TypeArg(ref r, node);
                     // in a memory family on a mem2mem node, the queue of the context that holds that memory (either may)
-                    if (_memoryFamily == m && node.IsMem2Mem && env.Resolve(qv, out var qfd) && r.Chance(80))
+                    if (g._memoryFamily == m && node.IsMem2Mem && env.Resolve(qv, out var qfd) && r.Chance(80))
                         foreach (var t in (uint[])[node.BufType, node.OutputQueue!.BufType])
-                            if (_model.ViewQueue(qfd, t) is { } view && view.Memory == m) { qt = t; break; }
-                    var q = new QBuf(qv, qt, IndexArg(ref r), m, QBufMem(ref r, m, pool, memfds, maps, video, node.SizeImage))
-                        { Prepare = Draw(Domains.QBufRequest, ref r) };
+                            if (g._model.ViewQueue(qfd, t) is { } view && view.Memory == m) { qt = t; break; }
+                    var q = new QBuf(qv, qt, g.IndexArg(ref r), m, QBufMem(ref r, m, pool, g.Memfds, maps, video, node.SizeImage))
+                        { Prepare = g.Draw(Domains.QBufRequest, ref r) };
                     // with a request at hand, a QBUF may go into it (or name a file that is not a request); a request holds one
                     // buffer: completing a request with two of vivid's capture buffers makes the kernel WARN
                     // (spec/notes/vivid-request-two-buffers.md), which would end the lab run
-                    var open = Filter(reqs, x => env.RequestHeld(x.Var) == 0 || x.Submitted);
+                    var open = g.Filter(g.Reqs, env, static (x, e) => e.RequestHeld(x.Var) == 0 || x.Submitted);
                     if (open.Count > 0 && !q.Prepare)
-                        q = Draw(Domains.QBufInRequest, ref r) switch
+                        q = g.Draw(Domains.QBufInRequest, ref r) switch
                         {
                             RequestArg.Request => q with { Req = r.Pick(open).Var },
                             RequestArg.NotARequest => q with { Req = q.Fd },
                             _ => q,
                         };
-                    return MorePlanes(ref r, q, pool);
+                    return g.MorePlanes(ref r, q, pool);
                 });
-                // a QBUF with the memory its queue holds: MMAP, or DMABUF or USERPTR handles drawn from pool, one per plane
-                QBuf WithMemory(ref Rng r, QBuf q, List<V> pool) =>
-                    MorePlanes(ref r, q with { Mem = QBufMem(ref r, q.Memory, pool, memfds, maps, video, node.SizeImage) }, pool);
-                // on a multi-planar queue, every further plane gets its own memory, drawn the same way for its own size
-                QBuf MorePlanes(ref Rng r, QBuf q, List<V> pool)
-                {
-                    if (!mp || q.Memory is not (V4L2_MEMORY_DMABUF or V4L2_MEMORY_USERPTR)) return q;
-                    var more = ImmutableArray.CreateBuilder<Var>();
-                    for (int p = 1; p < np; p++)
-                    {
-                        long size = node.PlaneSizes[p];
-                        var sized = Filter(pool, b => b.Size >= size);
-                        more.Add(QBufMem(ref r, q.Memory, sized.Count > 0 && r.Chance(80) ? sized : bufs, memfds, maps, video, size));
-                    }
-                    return q with { MorePlanes = more.ToImmutable() };
-                }
-                // the memory fd's queue of this type holds (MMAP when it has none: the QBUF is refused either way)
-                uint QueueMemory(Var v, uint t) =>
-                    env.Resolve(v, out var vfd) && _model.ViewQueue(vfd, t) is { Memory: var qm and not 0 } ? qm : V4L2_MEMORY_MMAP;
-                bool certifiesVb2 = Areas.Contains("vb2");
+                bool certifiesVb2 = _certifiesVb2;
                 Offer(6, static (g, r) => new DQBuf(r.Pick(g.Video).Var, g.Node.IsMem2Mem ? g.Draw(Domains.M2mBufType, ref r)(g.Node) : g.Node.BufType));
                 // a blocking DQBUF (not on mem2mem nodes: a job needs both queues); the harness runs it only where a buffer will be
                 // done, so it is drawn most once buffers are queued on a streaming queue
@@ -1025,8 +1016,8 @@ public sealed class SequenceGenerator
                 Offer(frames ? 3 : 0, static (g, r) => new DrmDumbExport(r.Pick(g.Drms).Var, 640, g.Draw(Domains.DumbFrameHeight, ref r)(g.Profile.Video.Count > 0 ? g.Node.SizeImage : 0), 32, g.Draw(Domains.DumbExportFlags, ref r)));
             }
         }
-        if ((prime || fence) && drms.Count > 0) PrimeRules(Add, drms, gems, bufs, memfds, syncs, fenceMix);
-        if (fence) FenceRules(Add, drms, gems, bufs, syncs, fences);
+        if ((prime || fence) && drms.Count > 0) PrimeRules(fenceMix);
+        if (fence) FenceRules();
         if (heap)
         {
             Offer(heaps.Count == 0 ? 25 : 0, static (g, _) => new Open(g.Profile.Heaps[0].Device, O_RDONLY | O_CLOEXEC));
@@ -1346,70 +1337,80 @@ public sealed class SequenceGenerator
         });
     }
 
-    private void PrimeRules(Action<int, Func<Rng, Op?>> Add, List<V> drms, List<V> gems, List<V> bufs, List<V> memfds, List<V> syncs, bool frameSized)
+    /// <summary>DRM PRIME: dumb buffers created, exported (HANDLE_TO_FD), closed and mapped by their GEM handle, and dma-bufs
+    /// of every exporter imported (FD_TO_HANDLE); a frame-sized dumb buffer where the sequence mixes in the V4L2 queue
+    /// (<paramref name="frameSized"/>), so the queue can import it.</summary>
+    private void PrimeRules(bool frameSized)
     {
+        List<V> gems = Gems, bufs = Bufs;
         // with a V4L2 queue in the sequence, a frame-sized buffer (vivid's 640x360 YUYV) can be queued as DMABUF
         var frame = Profile.Video.Count > 0 ? Profile.Video[0].SizeImage : 0;
-        if (frameSized && frame > 0) Add(6, r => new DrmCreateDumb(r.Pick(drms).Var, Draw(Domains.DumbFrameWidth, ref r)(frame), 360, 16));
-        Add(10, r => new DrmCreateDumb(r.Pick(drms).Var, Draw(Domains.DumbWidth, ref r), Draw(Domains.DumbHeight, ref r), Draw(Domains.DumbBpp, ref r)));
+        if (frameSized && frame > 0) Offer(6, static (g, r) => new DrmCreateDumb(r.Pick(g.Drms).Var, g.Draw(Domains.DumbFrameWidth, ref r)(g.Node.SizeImage), 360, 16));
+        Offer(10, static (g, r) => new DrmCreateDumb(r.Pick(g.Drms).Var, g.Draw(Domains.DumbWidth, ref r), g.Draw(Domains.DumbHeight, ref r), g.Draw(Domains.DumbBpp, ref r)));
         if (gems.Count > 0)
         {
-            Add(12, r => { var g = r.Pick(gems); return new PrimeHandleToFd(DrmFor(ref r, g, drms), g.Var, Draw(Domains.PrimeFlags, ref r)); });
-            Add(4, r => { var g = r.Pick(gems); return new GemClose(DrmFor(ref r, g, drms), g.Var); });
-            Add(5, r => { var g = r.Pick(gems); return new DrmMapDumb(DrmFor(ref r, g, drms), g.Var, Draw(Domains.DumbMapProt, ref r)); });
+            Offer(12, static (g, r) => { var gem = r.Pick(g.Gems); return new PrimeHandleToFd(DrmFor(ref r, gem, g.Drms), gem.Var, g.Draw(Domains.PrimeFlags, ref r)); });
+            Offer(4, static (g, r) => { var gem = r.Pick(g.Gems); return new GemClose(DrmFor(ref r, gem, g.Drms), gem.Var); });
+            Offer(5, static (g, r) => { var gem = r.Pick(g.Gems); return new DrmMapDumb(DrmFor(ref r, gem, g.Drms), gem.Var, g.Draw(Domains.DumbMapProt, ref r)); });
         }
-        Add(1, r => r.Chance(50) ? new PrimeHandleToFd(r.Pick(drms).Var, Var.BadFd, DRM_CLOEXEC) : new GemClose(r.Pick(drms).Var, Var.BadFd));
+        Offer(1, static (g, r) => r.Chance(50) ? new PrimeHandleToFd(r.Pick(g.Drms).Var, Var.BadFd, DRM_CLOEXEC) : new GemClose(r.Pick(g.Drms).Var, Var.BadFd));
         if (bufs.Count > 0)
         {
-            Add(12, r => new PrimeFdToHandle(r.Pick(drms).Var,
-                r.Weighted((14, r.Pick(bufs).Var), (1, memfds.Count > 0 ? r.Pick(memfds).Var : Var.BadFd), (1, syncs.Count > 0 ? r.Pick(syncs).Var : Var.BadFd), (1, Var.BadFd)),
-                Draw(Domains.PrimeImportFlags, ref r)));
-            if (bufs.Count > 1) Add(5, r => new SameInode(r.Pick(bufs).Var, r.Pick(bufs).Var));
+            Offer(12, static (g, r) => new PrimeFdToHandle(r.Pick(g.Drms).Var,
+                r.Weighted((14, r.Pick(g.Bufs).Var), (1, g.Memfds.Count > 0 ? r.Pick(g.Memfds).Var : Var.BadFd), (1, g.Syncs.Count > 0 ? r.Pick(g.Syncs).Var : Var.BadFd), (1, Var.BadFd)),
+                g.Draw(Domains.PrimeImportFlags, ref r)));
+            if (bufs.Count > 1) Offer(5, static (g, r) => new SameInode(r.Pick(g.Bufs).Var, r.Pick(g.Bufs).Var));
         }
     }
 
-    private void FenceRules(Action<int, Func<Rng, Op?>> Add, List<V> drms, List<V> gems, List<V> bufs, List<V> syncs, List<V> fences)
+    /// <summary>vgem's fences and sync_file: fences attached to dumb buffers and signalled, sync_files exported from dma-bufs,
+    /// imported into them, polled, merged and asked about, and the DRM file closed with its fences pending.</summary>
+    private void FenceRules()
     {
+        List<V> drms = Drms, gems = Gems, bufs = Bufs, syncs = Syncs, fences = Fences;
         if (gems.Count > 0 && drms.Count > 0)
-            Add(14, r => { var linked = Filter(gems, static x => x.Link.Id > 0); var g = linked.Count > 0 && r.Chance(80) ? r.Pick(linked) : r.Pick(gems); return new VgemFenceAttach(DrmFor(ref r, g, drms), g.Var,
-                Draw(Domains.VgemFenceFlags, ref r), Draw(Domains.MustBeZero, ref r)); });
+            Offer(14, static (g, r) => { var linked = g.Filter(g.Gems, static x => x.Link.Id > 0); var gem = linked.Count > 0 && r.Chance(80) ? r.Pick(linked) : r.Pick(g.Gems); return new VgemFenceAttach(DrmFor(ref r, gem, g.Drms), gem.Var,
+                g.Draw(Domains.VgemFenceFlags, ref r), g.Draw(Domains.MustBeZero, ref r)); });
         if (fences.Count > 0 && drms.Count > 0)
-            Add(5, r => { var f = r.Pick(fences); return new VgemFenceSignal(DrmFor(ref r, f, drms), f.Var, Draw(Domains.MustBeZero, ref r)); });
-        if (drms.Count > 0) Add(1, r => new VgemFenceSignal(r.Pick(drms).Var, Var.BadFd, 0));
+            Offer(5, static (g, r) => { var f = r.Pick(g.Fences); return new VgemFenceSignal(DrmFor(ref r, f, g.Drms), f.Var, g.Draw(Domains.MustBeZero, ref r)); });
+        if (drms.Count > 0) Offer(1, static (g, r) => new VgemFenceSignal(r.Pick(g.Drms).Var, Var.BadFd, 0));
         // releasing a DRM file signals the fences attached through it
-        if (drms.Count > 0 && fences.Count > 0) Add(2, r => new Close(r.Pick(drms).Var));
-        // buffers that carry fences are where the interesting answers are: pick them most of the time
-        // (the lists only the chosen rule reads are made when it runs)
-        V Buf(ref Rng r)
-        {
-            var fenced = Filter(bufs, static b => b.Fenced);
-            return fenced.Count > 0 && r.Chance(85) ? r.Pick(fenced) : r.Pick(bufs);
-        }
-        List<V> Multi() => Filter(syncs, static x => x.Size > 1);   // sync_files holding several fences: imported component by component
+        if (drms.Count > 0 && fences.Count > 0) Offer(2, static (g, r) => new Close(r.Pick(g.Drms).Var));
         if (bufs.Count > 0)
         {
-            Add(12, r => new ExportSyncFile(r.Chance(93) || syncs.Count == 0 ? Buf(ref r).Var : r.Pick(syncs).Var,
-                Draw(Domains.ExportSyncFlags, ref r)));
+            Offer(12, static (g, r) => new ExportSyncFile(r.Chance(93) || g.Syncs.Count == 0 ? g.FencedBuf(ref r).Var : r.Pick(g.Syncs).Var,
+                g.Draw(Domains.ExportSyncFlags, ref r)));
             if (syncs.Count > 0)
-                Add(10, r => new ImportSyncFile(r.Chance(93) ? Buf(ref r).Var : r.Pick(syncs).Var,
-                    r.Weighted((14, Multi() is { Count: > 0 } multi && r.Chance(50) ? r.Pick(multi).Var : r.Pick(syncs).Var), (1, r.Pick(bufs).Var), (1, Var.BadFd)),
-                    Draw(Domains.ImportSyncFlags, ref r)));
+                Offer(10, static (g, r) => new ImportSyncFile(r.Chance(93) ? g.FencedBuf(ref r).Var : r.Pick(g.Syncs).Var,
+                    r.Weighted((14, g.MultiSyncs() is { Count: > 0 } multi && r.Chance(50) ? r.Pick(multi).Var : r.Pick(g.Syncs).Var), (1, r.Pick(g.Bufs).Var), (1, Var.BadFd)),
+                    g.Draw(Domains.ImportSyncFlags, ref r)));
         }
         if (bufs.Count + syncs.Count > 0)
-            Add(10, r => new Poll(r.Chance(50) && bufs.Count > 0 ? Buf(ref r).Var : r.Pick(Filter(bufs, syncs, static _ => true)).Var, Draw(Domains.PollEvents, ref r)));
+            Offer(10, static (g, r) => new Poll(r.Chance(50) && g.Bufs.Count > 0 ? g.FencedBuf(ref r).Var : r.Pick(g.Filter(g.Bufs, g.Syncs, static _ => true)).Var, g.Draw(Domains.PollEvents, ref r)));
         if (syncs.Count > 0)
         {
             // two pending sync_files merge into an array, which an import then unwraps
-            var pending = Filter(syncs, static x => x.Fenced);
-            if (pending.Count > 1) Add(4, r => new SyncMerge(r.Pick(pending).Var, r.Pick(pending).Var, Draw(Domains.MergeNamed, ref r), 0));
-            Add(5, r => new SyncMerge(r.Chance(93) || bufs.Count == 0 ? r.Pick(syncs).Var : r.Pick(bufs).Var,
-                r.Weighted((14, r.Pick(syncs).Var), (1, bufs.Count > 0 ? r.Pick(bufs).Var : Var.BadFd), (1, Var.BadFd)), Draw(Domains.MergeNamed, ref r), Draw(Domains.MustBeZero, ref r)));
-            Add(7, r => new SyncFileInfo(r.Chance(93) || bufs.Count == 0 ? r.Pick(syncs).Var : r.Pick(bufs).Var,
-                Draw(Domains.FileInfoNumFences, ref r), Draw(Domains.FileInfoReserved, ref r), Draw(Domains.FileInfoReserved, ref r)));
-            Add(3, r => new Close(r.Pick(syncs).Var));
+            var pending = _pending = Filter(syncs, static x => x.Fenced);
+            if (pending.Count > 1) Offer(4, static (g, r) => new SyncMerge(r.Pick(g._pending).Var, r.Pick(g._pending).Var, g.Draw(Domains.MergeNamed, ref r), 0));
+            Offer(5, static (g, r) => new SyncMerge(r.Chance(93) || g.Bufs.Count == 0 ? r.Pick(g.Syncs).Var : r.Pick(g.Bufs).Var,
+                r.Weighted((14, r.Pick(g.Syncs).Var), (1, g.Bufs.Count > 0 ? r.Pick(g.Bufs).Var : Var.BadFd), (1, Var.BadFd)), g.Draw(Domains.MergeNamed, ref r), g.Draw(Domains.MustBeZero, ref r)));
+            Offer(7, static (g, r) => new SyncFileInfo(r.Chance(93) || g.Bufs.Count == 0 ? r.Pick(g.Syncs).Var : r.Pick(g.Bufs).Var,
+                g.Draw(Domains.FileInfoNumFences, ref r), g.Draw(Domains.FileInfoReserved, ref r), g.Draw(Domains.FileInfoReserved, ref r)));
+            Offer(3, static (g, r) => new Close(r.Pick(g.Syncs).Var));
         }
-        if (SlowOps && fences.Count > 0) Add(1, _ => new VgemFenceExpire());
+        if (SlowOps && fences.Count > 0) Offer(1, static (_, _) => new VgemFenceExpire());
     }
+
+    /// <summary>A dma-buf, most often one that carries fences (where the interesting answers are); the list of those is made
+    /// only when the drawn rule asks.</summary>
+    private V FencedBuf(ref Rng r)
+    {
+        var fenced = Filter(Bufs, static b => b.Fenced);
+        return fenced.Count > 0 && r.Chance(85) ? r.Pick(fenced) : r.Pick(Bufs);
+    }
+
+    /// <summary>The sync_files holding several fences (imported component by component).</summary>
+    private List<V> MultiSyncs() => Filter(Syncs, static x => x.Size > 1);
 
     private uint TypeArg(ref Rng r, VideoNodeProfile node) =>
         node.IsMem2Mem ? Draw(Domains.M2mBufType, ref r)(node) : Draw(Domains.BufType, ref r)(node.BufType);
@@ -1453,6 +1454,31 @@ public sealed class SequenceGenerator
             return Among(ref r, (6, bufs), (1, memfds), (1, video));   // a memfd or a video node: an fd that is not a dma-buf
         return Var.None;
     }
+
+    /// <summary>A QBUF of the first video node with the memory its queue holds: MMAP, or DMABUF or USERPTR handles drawn from
+    /// pool, one per plane.</summary>
+    private QBuf WithMemory(ref Rng r, QBuf q, List<V> pool) =>
+        MorePlanes(ref r, q with { Mem = QBufMem(ref r, q.Memory, pool, Memfds, Maps, Video, Node.SizeImage) }, pool);
+
+    /// <summary>On a multi-planar queue, every further plane of a DMABUF or USERPTR QBUF gets its own memory, drawn the way
+    /// <see cref="QBufMem"/> draws it, for its own size (from pool where it holds a handle that large).</summary>
+    private QBuf MorePlanes(ref Rng r, QBuf q, List<V> pool)
+    {
+        var node = Node;
+        if (!node.MultiPlanar || q.Memory is not (V4L2_MEMORY_DMABUF or V4L2_MEMORY_USERPTR)) return q;
+        var more = ImmutableArray.CreateBuilder<Var>();
+        for (int p = 1; p < node.NumPlanes; p++)
+        {
+            long size = node.PlaneSizes[p];
+            var sized = Filter(pool, size, static (b, size) => b.Size >= size);
+            more.Add(QBufMem(ref r, q.Memory, sized.Count > 0 && r.Chance(80) ? sized : Bufs, Memfds, Maps, Video, size));
+        }
+        return q with { MorePlanes = more.ToImmutable() };
+    }
+
+    /// <summary>The memory the queue of type t of fd v holds (MMAP when it has none: the QBUF is refused either way).</summary>
+    private uint QueueMemory(Var v, uint t) =>
+        _env.Resolve(v, out var vfd) && _model.ViewQueue(vfd, t) is { Memory: var qm and not 0 } ? qm : V4L2_MEMORY_MMAP;
 
     /// <summary>A handle from one of the lists, each list weighted as given among those that hold any (an empty one is never
     /// picked: a QBUF without memory would not run); Var.None when all are empty.</summary>
