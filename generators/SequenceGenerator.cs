@@ -895,22 +895,23 @@ public sealed class SequenceGenerator
                         // the next step of one request's life on a queue that is not mem2mem (those have theirs below): a buffer
                         // into it, then queue it, then watch it complete (poll, DQBUF) or empty it
                         if (!node.IsMem2Mem)
-                            Add(8, r =>
+                            Offer(8, static (g, r) =>
                             {
-                                var rq = r.Pick(reqs);
-                                if (!rq.Submitted && env.RequestHeld(rq.Var) == 0)
+                                var node = g.Node;
+                                var rq = r.Pick(g.Reqs);
+                                if (!rq.Submitted && g._env.RequestHeld(rq.Var) == 0)
                                 {
-                                    var qv = r.Pick(video).Var;
+                                    var qv = r.Pick(g.Video).Var;
                                     // the queue is set up first, with the memory this sequence's requests carry
-                                    if (_requestMemory != 0 && env.Resolve(qv, out var qfd) && _model.ViewQueue(qfd, node.BufType) is { Allocated: 0, Streaming: false })
-                                        return new ReqBufs(qv, node.BufType, RequestQueueMemory(node), 2);
-                                    return WithMemory(ref r, new QBuf(qv, node.BufType, IndexArg(ref r), QueueMemory(qv, node.BufType), Var.None), bufs) with { Req = rq.Var };
+                                    if (g._requestMemory != 0 && g._env.Resolve(qv, out var qfd) && g._model.ViewQueue(qfd, node.BufType) is { Allocated: 0, Streaming: false })
+                                        return new ReqBufs(qv, node.BufType, g.RequestQueueMemory(node), 2);
+                                    return g.WithMemory(ref r, new QBuf(qv, node.BufType, g.IndexArg(ref r), g.QueueMemory(qv, node.BufType), Var.None), g.Bufs) with { Req = rq.Var };
                                 }
                                 if (!rq.Submitted) return new RequestQueue(rq.Var);
                                 return r.Weighted((3, 0), (3, 1), (2, 2)) switch
                                 {
                                     0 => new RequestPoll(rq.Var),
-                                    1 => new DQBuf(r.Pick(video).Var, node.BufType),
+                                    1 => new DQBuf(r.Pick(g.Video).Var, node.BufType),
                                     _ => (Op)new RequestReinit(rq.Var),
                                 };
                             });
@@ -922,25 +923,27 @@ public sealed class SequenceGenerator
                     // next step of that setup on a context, then queue and dequeue on either queue (VB2-M2M-2, VB2-M2M-3)
                     uint capT = node.BufType, outT = node.OutputQueue!.BufType;
                     bool encoder = node.Codec == CodecKind.Encoder;
-                    Add(10, r =>
+                    Offer(10, static (g, r) =>
                     {
-                        var v = r.Pick(video);
-                        if (!_contexts.TryGetValue(v.Var.Id, out var c)) return null;
-                        if (!c.OutBufs) return new ReqBufs(v.Var, outT, RequestQueueMemory(node.OutputQueue!), 2);
+                        var node = g.Node;
+                        uint capT = node.BufType, outT = node.OutputQueue!.BufType;
+                        var v = r.Pick(g.Video);
+                        if (!g._contexts.TryGetValue(v.Var.Id, out var c)) return null;
+                        if (!c.OutBufs) return new ReqBufs(v.Var, outT, g.RequestQueueMemory(node.OutputQueue!), 2);
                         if (!c.CapBufs) return new ReqBufs(v.Var, capT, V4L2_MEMORY_MMAP, 2);
                         if (!c.OutOn) return new StreamOn(v.Var, outT);
                         if (!c.CapOn) return new StreamOn(v.Var, capT);
                         // an OUTPUT queue that supports requests is fed through them too: the next step of a request's life
-                        if (reqs.Count > 0 && node.OutputQueue!.Has(V4L2_BUF_CAP_SUPPORTS_REQUESTS) && r.Chance(35))
+                        if (g.Reqs.Count > 0 && node.OutputQueue!.Has(V4L2_BUF_CAP_SUPPORTS_REQUESTS) && r.Chance(35))
                         {
-                            var rq = r.Pick(reqs);
-                            if (!rq.Submitted && env.RequestHeld(rq.Var) == 0)
-                                return WithMemory(ref r, new QBuf(v.Var, outT, (uint)r.Below(2), QueueMemory(v.Var, outT), Var.None), bufs) with { Req = rq.Var };
+                            var rq = r.Pick(g.Reqs);
+                            if (!rq.Submitted && g._env.RequestHeld(rq.Var) == 0)
+                                return g.WithMemory(ref r, new QBuf(v.Var, outT, (uint)r.Below(2), g.QueueMemory(v.Var, outT), Var.None), g.Bufs) with { Req = rq.Var };
                             if (!rq.Submitted) return new RequestQueue(rq.Var);
                             return r.Chance(50) ? new RequestPoll(rq.Var) : new RequestReinit(rq.Var);
                         }
                         uint t = r.Chance(50) ? outT : capT;
-                        return r.Chance(60) ? WithMemory(ref r, new QBuf(v.Var, t, (uint)r.Below(2), QueueMemory(v.Var, t), Var.None), bufs) : new DQBuf(v.Var, t);
+                        return r.Chance(60) ? g.WithMemory(ref r, new QBuf(v.Var, t, (uint)r.Below(2), g.QueueMemory(v.Var, t), Var.None), g.Bufs) : new DQBuf(v.Var, t);
                     });
                     // during an encoder's drain every queued CAPTURE buffer comes back, the last flagged LAST: a blocking DQBUF
                     // of CAPTURE returns, drawn where this generator's own model knows the drain runs
@@ -948,17 +951,17 @@ public sealed class SequenceGenerator
                     {
                         // a stateful encoder's drain: STOP (and START to resume) on a context whose queues stream, among the
                         // queueing and dequeueing that drive it (rarely on one that does not: AMB-37, not judged)
-                        Add(6, r =>
+                        Offer(6, static (g, r) =>
                         {
-                            var v = r.Pick(video);
-                            if (_contexts.TryGetValue(v.Var.Id, out var c) && !(c.OutOn && c.CapOn) && !r.Chance(10)) return null;
-                            return new EncoderCmd(v.Var, Draw(Domains.EncoderCommand, ref r), Draw(Domains.EncoderCmdIoctl, ref r));
+                            var v = r.Pick(g.Video);
+                            if (g._contexts.TryGetValue(v.Var.Id, out var c) && !(c.OutOn && c.CapOn) && !r.Chance(10)) return null;
+                            return new EncoderCmd(v.Var, g.Draw(Domains.EncoderCommand, ref r), g.Draw(Domains.EncoderCmdIoctl, ref r));
                         });
                         // its events: EOS (the drain's end) subscribed, unsubscribed and dequeued on any context
-                        Add(3, r => new SubscribeEvent(r.Pick(video).Var, Draw(Domains.EventType, ref r), Draw(Domains.EventIoctl, ref r)));
-                        Add(3, r => new DQEvent(r.Pick(video).Var));
-                        var draining = Filter(video, v => env.Resolve(v.Var, out var fd) && _model.DQBufWait(fd, capT) == BlockingDQBuf.WaitsForBuffer);
-                        Add(draining.Count > 0 ? 8 : 0, r => new DQBufBlocking(r.Pick(draining).Var, capT));
+                        Offer(3, static (g, r) => new SubscribeEvent(r.Pick(g.Video).Var, g.Draw(Domains.EventType, ref r), g.Draw(Domains.EventIoctl, ref r)));
+                        Offer(3, static (g, r) => new DQEvent(r.Pick(g.Video).Var));
+                        var draining = _draining = Filter(video, this, static (v, g) => g._env.Resolve(v.Var, out var fd) && g._model.DQBufWait(fd, g.Node.BufType) == BlockingDQBuf.WaitsForBuffer);
+                        Offer(draining.Count > 0 ? 8 : 0, static (g, r) => new DQBufBlocking(r.Pick(g._draining).Var, g.Node.BufType));
                         // in the drain family, the way through a drain one step at a time on a context: MMAP buffers on both
                         // queues, both streaming, a frame queued on each, STOP, every CAPTURE buffer back (the last flagged
                         // LAST), a DQBUF that finds EPIPE, then START or STREAMOFF to resume
