@@ -64,6 +64,8 @@ public struct Rng(ulong seed)
     public int Below(int n) => (int)(Next() % (ulong)n);
     public bool Chance(int percent) => Below(100) < percent;
     public T Pick<T>(IReadOnlyList<T> xs) => xs[Below(xs.Count)];
+    /// <summary><see cref="Pick{T}(IReadOnlyList{T})"/> of a list, without the interface's dispatch (the same draw).</summary>
+    public T Pick<T>(List<T> xs) => xs[Below(xs.Count)];
     public T Weighted<T>(params (int W, T V)[] xs)
     {
         int total = 0; foreach (var x in xs) total += x.W;
@@ -607,10 +609,20 @@ public sealed class SequenceGenerator
     /// the steered families, offered in a few sequences only.
     /// </summary>
     private readonly record struct Rule(int W, Func<SequenceGenerator, Rng, Op?>? Make, Func<Rng, Op?>? Build);
-    private readonly List<Rule> _rules = new();
+    /// <summary>The rules offered to the current <see cref="Next"/> call (the first <see cref="_ruleCount"/>), and the sum of
+    /// their weights.</summary>
+    private Rule[] _rules = new Rule[64];
+    private int _ruleCount, _ruleWeight;
 
     /// <summary>Offers a static rule (<see cref="Rule"/>) with weight <paramref name="w"/>; one of weight 0 is not offered.</summary>
-    private void Offer(int w, Func<SequenceGenerator, Rng, Op?> make) { if (w > 0) _rules.Add(new Rule(w, make, null)); }
+    private void Offer(int w, Func<SequenceGenerator, Rng, Op?> make) { if (w > 0) Offered(new Rule(w, make, null)); }
+
+    private void Offered(in Rule rule)
+    {
+        if (_ruleCount == _rules.Length) Array.Resize(ref _rules, _ruleCount * 2);
+        _rules[_ruleCount++] = rule;
+        _ruleWeight += rule.W;
+    }
 
     // this process's live handles of each kind while Next runs (the rules read them before it returns)
     private List<V> Video => _byKind[(int)K.Video];
@@ -664,8 +676,8 @@ public sealed class SequenceGenerator
         }
         bool fenceMix = fence && vb2;
         _fenceMix = fenceMix;
-        var rules = _rules; rules.Clear();
-        void Add(int w, Func<Rng, Op?> f) { if (w > 0) _rules.Add(new Rule(w, null, f)); }
+        _ruleCount = _ruleWeight = 0;
+        void Add(int w, Func<Rng, Op?> f) { if (w > 0) Offered(new Rule(w, null, f)); }
 
         if (vb2)
         {
@@ -1095,7 +1107,7 @@ public sealed class SequenceGenerator
             Add(2, _ => new Exec(fds));
         }
         if (_procFamily && core) { ProcessRules(Add, vars, bufs, video, 1); ProcessRules(Add, vars, bufs, video, 2); }
-        if (core && rules.Count > 0)
+        if (core && _ruleCount > 0)
         {
             Offer(1, static (_, r) => r.Weighted<Op>((1, new Llseek(Var.BadFd, 0, SEEK_END)), (1, new DmaBufSync(Var.BadFd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW)), (1, new FcntlGetFd(Var.BadFd))));
             if (heaps.Count > 0 || udev.Count > 0) Offer(1, static (g, r) => new UnknownIoctl(r.Pick(g.Filter(g.Heaps, g.Udev, static _ => true)).Var));
@@ -1111,12 +1123,11 @@ public sealed class SequenceGenerator
             if (growable.Count > 0) Offer(1, static (g, r) => { var m = r.Pick(g._growable); return new MremapGrow(m.Var, g.Draw(Domains.MremapPastEnd, ref r), m.End); });
             Offer(4, static (g, r) => new Munmap(r.Pick(g.Maps).Var));
         }
-        if (rules.Count == 0) return null;
-        int total = 0;
-        foreach (var rule in rules) total += rule.W;
-        int pick = r.Below(total);
-        foreach (var rule in rules)
+        if (_ruleCount == 0) return null;
+        int pick = r.Below(_ruleWeight);
+        for (int i = 0; i < _ruleCount; i++)
         {
+            ref readonly var rule = ref _rules[i];
             if (pick < rule.W) return rule.Make is { } make ? make(this, r.Fork()) : rule.Build!(r.Fork());
             pick -= rule.W;
         }
