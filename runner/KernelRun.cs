@@ -179,11 +179,16 @@ public static class KernelRun
         if (cli.Sample > 0) return 0;
         if (budget.Summary(results, DateTime.UtcNow) is { } spent) output.WriteLine(spent);
         System.Text.Json.Nodes.JsonObject? coverageJson = null;
+        // a collector that failed costs the coverage, not the run's verdicts: they are written, then the run exits 2
+        string? coverageLost = null;
+        CoverageReport? reached = null;
         if (coverage != null)
         {
-            CoverageReport reached;
             try { reached = coverage.Stop(found.Kernel); }
-            catch (InvalidOperationException e) { throw new Program.UsageException($"--kernel-coverage: {e.Message}"); }
+            catch (InvalidOperationException e) { coverageLost = $"--kernel-coverage: {e.Message}"; }
+        }
+        if (reached != null)
+        {
             output.WriteLine();
             output.WriteLine(KernelCoverageReport.Table(reached));
             if (cli.CoverageBaseline != null) output.WriteLine(KernelCoverageReport.DiffText(KernelCoverageReport.Load(cli.CoverageBaseline), reached, cli.CoverageBaseline));
@@ -196,6 +201,11 @@ public static class KernelRun
         output.WriteLine($"# kernel run: {found.Units.Count} device(s), {(failed ? "FAILED" : known ? "no failure outside the known kernel issues" : "all certified invariants pass")}" +
             $"{(known ? $", {results.Sum(r => r.Counts().Known)} invariant(s) KNOWN" : "")}{(leaked ? ", LEAKED resources" : "")}");
         if (Program.Cli.NothingJudged(results) is { } nothing) output.WriteLine(nothing);
+        if (coverageLost != null)
+        {
+            Console.Error.WriteLine($"error: {coverageLost} (the verdicts above are written; the run's kernel coverage is not)");
+            return 2;
+        }
         return regressed ? 1 : cli.ExitStatus(results, leaked);
     }
 
