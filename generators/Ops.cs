@@ -26,9 +26,13 @@ public enum Resource { None, Fd, Mapping, GemHandle, FenceId }
 /// </summary>
 public sealed class Env
 {
-    private readonly Dictionary<(int Process, int Id), int> _live = new();
+    // a binding's key: its process in the high half, its symbolic id in the low (a long hashes cheaply; this is looked up
+    // once per handle per op, by the generator and the oracle alike)
+    private static long Key(int process, int id) => (long)process << 32 | (uint)id;
+    private static int ProcessOf(long key) => (int)(key >> 32);
+    private readonly Dictionary<long, int> _live = new();
     /// <summary>The bindings that are mappings (the rest are fds, GEM handles and fence ids).</summary>
-    private readonly HashSet<(int Process, int Id)> _mappings = new();
+    private readonly HashSet<long> _mappings = new();
 
     /// <summary>The process whose table lookups use: the running op's (<see cref="Op.Process"/>); 0, the suite's own.</summary>
     public int Current { get; set; }
@@ -36,7 +40,7 @@ public sealed class Env
     public bool Resolve(Var v, out int handle)
     {
         if (v.Id == -1) { handle = -1; return true; }
-        return _live.TryGetValue((Current, v.Id), out handle);
+        return _live.TryGetValue(Key(Current, v.Id), out handle);
     }
 
     /// <summary>Binds a handle of the current process.</summary>
@@ -45,14 +49,15 @@ public sealed class Env
     /// <summary>Binds a handle that belongs to process <paramref name="process"/> (0: the suite's own).</summary>
     public void Bind(int opId, int handle, int process, bool mapping)
     {
-        _live[(process, opId)] = handle;
-        if (mapping) _mappings.Add((process, opId)); else _mappings.Remove((process, opId));
+        long k = Key(process, opId);
+        _live[k] = handle;
+        if (mapping) _mappings.Add(k); else _mappings.Remove(k);
     }
 
     /// <summary>A process exited: every handle it held is gone.</summary>
     public void KillProcess(int process)
     {
-        foreach (var k in _live.Keys.Where(k => k.Process == process).ToList()) { _live.Remove(k); _mappings.Remove(k); }
+        foreach (var k in _live.Keys.Where(k => ProcessOf(k) == process).ToList()) { _live.Remove(k); _mappings.Remove(k); }
     }
 
     /// <summary>Process <paramref name="from"/> forked <paramref name="to"/>: the child holds a copy of each of its handles, bound
@@ -60,10 +65,10 @@ public sealed class Env
     public void Fork(int from, int to, Func<int, bool, int> copy)
     {
         KillProcess(to);
-        foreach (var (k, h) in _live.Where(kv => kv.Key.Process == from).ToList())
+        foreach (var (k, h) in _live.Where(kv => ProcessOf(kv.Key) == from).ToList())
         {
             bool mapping = _mappings.Contains(k);
-            Bind(k.Id, copy(h, mapping), to, mapping);
+            Bind((int)k, copy(h, mapping), to, mapping);
         }
     }
 
@@ -72,7 +77,7 @@ public sealed class Env
     public int RequestHeld(Var request) => _requestHeld.GetValueOrDefault(request.Id);
     /// <summary>A QBUF put a buffer into the request (<paramref name="count"/> 1), or a REINIT emptied it (0).</summary>
     public void SetRequestHeld(Var request, int count) => _requestHeld[request.Id] = count;
-    public void Kill(Var v) { _live.Remove((Current, v.Id)); _mappings.Remove((Current, v.Id)); }
+    public void Kill(Var v) { long k = Key(Current, v.Id); _live.Remove(k); _mappings.Remove(k); }
 
     /// <summary>Forgets every binding (of every process) and goes back to process 0, keeping the tables' room: a new sequence's
     /// env, as a new <see cref="Env"/> would be, without growing its tables again (the generator makes one per sequence).</summary>
@@ -84,7 +89,7 @@ public sealed class Env
         Current = 0;
     }
 
-    public bool IsLive(Var v) => v.Id == -1 || _live.ContainsKey((Current, v.Id));
+    public bool IsLive(Var v) => v.Id == -1 || _live.ContainsKey(Key(Current, v.Id));
 
     /// <summary>A copy: a branch of a parallel block binds what it creates in a copy of its own, so no two threads share one
     /// (and a handle the other branch closes still names its number here, as the kernel's fd would).</summary>
