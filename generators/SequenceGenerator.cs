@@ -137,7 +137,7 @@ public sealed class SequenceGenerator
     private IReadOnlySet<string> _focus = new HashSet<string>();
     /// <summary>Which areas this sequence's <see cref="_focus"/> holds (looked up once a sequence, not once a step).</summary>
     private readonly record struct Focus(bool Vb2, bool Heap, bool Udmabuf, bool DmaBuf, bool Fence, bool Prime);
-    private Focus _in;
+    private Focus _areasIn;
     private bool _mixVideo;   // fence/prime sequences that also drive the V4L2 queue (EXPBUF exporter, DMABUF importer)
 
     public OpSequence Generate(ulong seed, int length)
@@ -260,9 +260,9 @@ public sealed class SequenceGenerator
         _mixVideo = rng.Chance(35);
         // half the sequences focus on one area, so deep states of each area are reached as often as mixed ones
         _focus = Areas.Count > 1 && rng.Chance(50) ? rng.Pick(_areaFocus) : Areas;
-        _in = new Focus(_focus.Contains("vb2"), _focus.Contains("heap"), _focus.Contains("udmabuf"), _focus.Contains("dmabuf"), _focus.Contains("fence"), _focus.Contains("prime"));
-        // one model, env and handle list for every sequence, each put back as new (their tables keep their room: growing them
-        // again each sequence was a tenth of generation's time)
+        _areasIn = new Focus(_focus.Contains("vb2"), _focus.Contains("heap"), _focus.Contains("udmabuf"), _focus.Contains("dmabuf"), _focus.Contains("fence"), _focus.Contains("prime"));
+        // one model, env and handle list for every sequence, each put back as new (their tables keep their room instead of
+        // growing again each sequence)
         _model.Refresh();
         _model.Seed(seed);
         _env.Clear();
@@ -657,7 +657,7 @@ public sealed class SequenceGenerator
         var video = Of(K.Video); var heaps = Of(K.Heap); var udev = Of(K.UdmaDev); var drms = Of(K.Drm);
         var bufs = Of(K.DmaBuf); var memfds = Of(K.Memfd); var maps = Of(K.Map);
         var gems = Of(K.Gem); var syncs = Of(K.Sync); var fences = Of(K.Fence); var reqs = Of(K.Request);
-        var areas = _in;
+        var areas = _areasIn;
         bool vb2 = areas.Vb2 && Profile.Video.Count > 0, heap = areas.Heap && Profile.Heaps.Count > 0,
              udma = areas.Udmabuf && Profile.UdmabufDevice != null, core = areas.DmaBuf, drm = false;
         // a DMABUF or USERPTR queue needs memory from another exporter to import
