@@ -15,17 +15,21 @@ public sealed record OpSequence(ulong Seed, ImmutableArray<Op> Ops)
     /// mapping, then close every fd it created, newest first (one already gone is simply not run), then end the other
     /// processes it ran (<see cref="ExitProcess"/>). GEM handles and vgem fence ids go with their DRM file.
     /// </summary>
-    public IEnumerable<Op> Closing()
+    public List<Op> Closing()
     {
-        int next = Ops.Length == 0 ? 1 : Ops.Max(o => o.Id) + 1;
-        var made = Ops.Where(o => o.Creates).Reverse().ToList();
-        // each in the process that holds it (an fd sent to another process is closed there)
-        foreach (var o in made.Where(o => o.Makes == Resource.Mapping)) yield return new Munmap(new Var(o.Id)) { Id = next++, Process = o.CreatesIn };
-        foreach (var o in made.Where(o => o.Makes == Resource.Fd)) yield return new Close(new Var(o.Id)) { Id = next++, Process = o.CreatesIn };
+        int next = 1;
+        foreach (var o in Ops) next = Math.Max(next, o.Id + 1);
+        var closing = new List<Op>();
+        // each in the process that holds it (an fd sent to another process is closed there), newest first
+        for (int i = Ops.Length - 1; i >= 0; i--)
+            if (Ops[i] is { Creates: true, Makes: Resource.Mapping } o) closing.Add(new Munmap(new Var(o.Id)) { Id = next++, Process = o.CreatesIn });
+        for (int i = Ops.Length - 1; i >= 0; i--)
+            if (Ops[i] is { Creates: true, Makes: Resource.Fd } o) closing.Add(new Close(new Var(o.Id)) { Id = next++, Process = o.CreatesIn });
         // and the other processes end, a fork's child first: what they still hold (a child's copies, which no op above names
         // in it) goes with them, as it would at the adapters' reset, so what follows (the idle probe) sees it released
         for (int p = Op.MaxProcess; p >= 1; p--)
-            if (Ops.Any(o => o.Process == p || o.CreatesIn == p || o is Fork f && f.To == p)) yield return new ExitProcess { Id = next++, Process = p };
+            if (Ops.Any(o => o.Process == p || o.CreatesIn == p || o is Fork f && f.To == p)) closing.Add(new ExitProcess { Id = next++, Process = p });
+        return closing;
     }
 
     /// <summary>

@@ -58,18 +58,42 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
     }
 
     /// <summary>The sequence, its closing ops and the idle probe (once: a counterexample that already ends with it is left as it is).</summary>
+    /// <remarks>What <see cref="OpSequence.Join"/> of the two makes, built without its copies: the sequence's ops as they are,
+    /// its closing ops, and the probe renumbered after them, which is made once per profile and offset (the lockstep harness
+    /// does this for every sequence it judges).</remarks>
     public static OpSequence WithIdleProbe(OpSequence seq, TargetProfile p)
     {
         var probe = IdleProbe(p);
         if (probe.Length == 0 || EndsWith(seq.Ops, probe.Ops)) return seq;
-        return OpSequence.Join([seq, probe]) with { Seed = seq.Seed };
+        var closing = seq.Closing();
+        int top = 0;
+        foreach (var op in seq.Ops) top = Math.Max(top, op.Id);
+        foreach (var op in closing) top = Math.Max(top, op.Id);
+        static ImmutableArray<Op> Shift(int off, OpSequence probe) =>
+            [.. probe.Ops.Select(op => op.MapVars(v => v.Id > 0 ? new Var(v.Id + off) : v) with { Id = op.Id + off })];
+        // (a generated sequence's ids stay well below the bound; a long joined history's are not kept)
+        var shifted = top <= MaxSharedOffset ? ShiftedProbes.GetValue(probe, static _ => new()).GetOrAdd(top, Shift, probe) : Shift(top, probe);
+        var ops = ImmutableArray.CreateBuilder<Op>(seq.Ops.Length + closing.Count + shifted.Length);
+        ops.AddRange(seq.Ops);
+        ops.AddRange(closing);
+        ops.AddRange(shifted);
+        return new OpSequence(seq.Seed, ops.MoveToImmutable());
     }
+
+    /// <summary>Each probe renumbered to start after a given handle id (up to <see cref="MaxSharedOffset"/>): ops never change,
+    /// so these are shared.</summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<OpSequence, System.Collections.Concurrent.ConcurrentDictionary<int, ImmutableArray<Op>>> ShiftedProbes = new();
+
+    private const int MaxSharedOffset = 1024;
 
     /// <summary>The last ops are the probe's, up to handle numbering.</summary>
     private static bool EndsWith(ImmutableArray<Op> ops, ImmutableArray<Op> probe)
     {
         if (ops.Length < probe.Length) return false;
         int start = ops.Length - probe.Length, delta = ops[start].Id - probe[0].Id;
+        // most sequences end otherwise: the kinds of call tell before any op is renumbered
+        for (int i = 0; i < probe.Length; i++)
+            if (ops[start + i].GetType() != probe[i].GetType()) return false;
         for (int i = 0; i < probe.Length; i++)
         {
             var mine = ops[start + i].MapVars(v => v.Id > 0 ? new Var(v.Id - delta) : v) with { Id = ops[start + i].Id - delta };
