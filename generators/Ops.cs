@@ -285,6 +285,10 @@ public abstract record Op
         return copy;
     }
 
+    /// <summary>A copy with its id and every handle it names moved by <paramref name="by"/> (Var.None and the bad fds, which
+    /// are not positive, stay): how sequences run one after another are numbered apart (<see cref="OpSequence.Join"/>).</summary>
+    public Op Renumbered(int by) => MapVars(v => v.Id > 0 ? new Var(v.Id + by) : v) with { Id = Id + by };
+
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, PropertyInfo[]> _varProps = new();
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, Func<Op, Var>[]> _varGetters = new();
     /// <summary>An op type's handle properties (its own settable <see cref="Var"/> properties), in declaration order.</summary>

@@ -45,12 +45,11 @@ public sealed record OpSequence(ulong Seed, ImmutableArray<Op> Ops)
             var part = parts[k];
             var body = k < parts.Count - 1 || closeLast ? part.Ops.Concat(part.Closing()) : part.Ops;
             int top = 0, off = offset;
-            Func<Var, Var> shift = v => v.Id > 0 ? new Var(v.Id + off) : v;
             foreach (var op in body)
             {
                 // the first part keeps its numbering: its ops are taken as they are (a copy of each cost a third of the
                 // lockstep harness's time, which joins the idle probe to every sequence)
-                ops.Add(off == 0 ? op : op.MapVars(shift) with { Id = op.Id + off });
+                ops.Add(off == 0 ? op : op.Renumbered(off));
                 top = Math.Max(top, op.Id);
             }
             offset += top;
@@ -107,12 +106,14 @@ public sealed class SequenceGenerator
         _model = new ReferenceModel(profile);
         _vgemFences = profile.Drm.Any(d => d.VgemFences);
         _certifiesVb2 = Areas.Contains("vb2");
-        _areaFocus = Areas.Order().Select(a => (IReadOnlySet<string>)new HashSet<string> { a }).ToList();
+        _allAreas = Focus.Of(Areas);
+        _areaFocus = Areas.Order().Select(a => Focus.Of(new HashSet<string> { a })).ToList();
     }
 
     private readonly bool _vgemFences, _certifiesVb2;
-    /// <summary>Each area alone, in order: the focus a sequence that focuses on one area draws from.</summary>
-    private readonly List<IReadOnlySet<string>> _areaFocus;
+    /// <summary>Every area the generator covers, and each alone, in order: what a sequence focuses on (<see cref="_areasIn"/>).</summary>
+    private readonly Focus _allAreas;
+    private readonly List<Focus> _areaFocus;
 
     private enum K { Video, Heap, UdmaDev, DmaBuf, Memfd, Map, Drm, Gem, Sync, Fence, Request }
 
@@ -138,9 +139,12 @@ public sealed class SequenceGenerator
         public long End = -1;            // a dma-buf mapping (Mmap) from the buffer's start: where its buffer ends in it
     }
 
-    private IReadOnlySet<string> _focus = new HashSet<string>();
-    /// <summary>Which areas this sequence's <see cref="_focus"/> holds (looked up once a sequence, not once a step).</summary>
-    private readonly record struct Focus(bool Vb2, bool Heap, bool Udmabuf, bool DmaBuf, bool Fence, bool Prime);
+    /// <summary>Which areas a sequence focuses on (looked up once per generator, not once a step).</summary>
+    private readonly record struct Focus(bool Vb2, bool Heap, bool Udmabuf, bool DmaBuf, bool Fence, bool Prime)
+    {
+        public static Focus Of(IReadOnlySet<string> areas) => new(areas.Contains("vb2"), areas.Contains("heap"), areas.Contains("udmabuf"),
+            areas.Contains("dmabuf"), areas.Contains("fence"), areas.Contains("prime"));
+    }
     private Focus _areasIn;
     private bool _mixVideo;   // fence/prime sequences that also drive the V4L2 queue (EXPBUF exporter, DMABUF importer)
 
@@ -263,8 +267,7 @@ public sealed class SequenceGenerator
         var rng = new Rng(seed);
         _mixVideo = rng.Chance(35);
         // half the sequences focus on one area, so deep states of each area are reached as often as mixed ones
-        _focus = Areas.Count > 1 && rng.Chance(50) ? rng.Pick(_areaFocus) : Areas;
-        _areasIn = new Focus(_focus.Contains("vb2"), _focus.Contains("heap"), _focus.Contains("udmabuf"), _focus.Contains("dmabuf"), _focus.Contains("fence"), _focus.Contains("prime"));
+        _areasIn = Areas.Count > 1 && rng.Chance(50) ? rng.Pick(_areaFocus) : _allAreas;
         // one model, env and handle list for every sequence, each put back as new (their tables keep their room instead of
         // growing again each sequence)
         _model.Refresh();
@@ -585,9 +588,7 @@ public sealed class SequenceGenerator
     private List<V> Filter(List<V> a, Func<V, bool> match) => Filter(a, null, match);
     private List<V> Filter(List<V> a, List<V>? b, Func<V, bool> match)
     {
-        if (_scratchUsed == _scratch.Count) _scratch.Add(new List<V>());
-        var list = _scratch[_scratchUsed++];
-        list.Clear();
+        var list = Scratch();
         foreach (var v in a) if (match(v)) list.Add(v);
         if (b != null) foreach (var v in b) if (match(v)) list.Add(v);
         return list;
@@ -597,10 +598,17 @@ public sealed class SequenceGenerator
     /// one that captures a local is a new delegate at each call).</summary>
     private List<V> Filter<T>(List<V> a, T arg, Func<V, T, bool> match)
     {
+        var list = Scratch();
+        foreach (var v in a) if (match(v, arg)) list.Add(v);
+        return list;
+    }
+
+    /// <summary>Next's next pooled list, empty.</summary>
+    private List<V> Scratch()
+    {
         if (_scratchUsed == _scratch.Count) _scratch.Add(new List<V>());
         var list = _scratch[_scratchUsed++];
         list.Clear();
-        foreach (var v in a) if (match(v, arg)) list.Add(v);
         return list;
     }
     private readonly List<V>[] _byKind = Enum.GetValues<K>().Select(_ => new List<V>()).ToArray();
@@ -657,10 +665,8 @@ public sealed class SequenceGenerator
         foreach (var l in _byKind) l.Clear();
         foreach (var v in vars)
             if (v.Live && v.Proc == 0) { live.Add(v); _byKind[(int)v.Kind].Add(v); }
-        List<V> Of(K k) => _byKind[(int)k];
-        var video = Of(K.Video); var heaps = Of(K.Heap); var udev = Of(K.UdmaDev); var drms = Of(K.Drm);
-        var bufs = Of(K.DmaBuf); var memfds = Of(K.Memfd); var maps = Of(K.Map);
-        var gems = Of(K.Gem); var syncs = Of(K.Sync); var fences = Of(K.Fence); var reqs = Of(K.Request);
+        List<V> video = Video, heaps = Heaps, udev = Udev, drms = Drms, bufs = Bufs, memfds = Memfds, maps = Maps,
+            gems = Gems, syncs = Syncs, fences = Fences, reqs = Reqs;
         var areas = _areasIn;
         bool vb2 = areas.Vb2 && Profile.Video.Count > 0, heap = areas.Heap && Profile.Heaps.Count > 0,
              udma = areas.Udmabuf && Profile.UdmabufDevice != null, core = areas.DmaBuf, drm = false;

@@ -69,8 +69,7 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
         int top = 0;
         foreach (var op in seq.Ops) top = Math.Max(top, op.Id);
         foreach (var op in closing) top = Math.Max(top, op.Id);
-        static ImmutableArray<Op> Shift(int off, OpSequence probe) =>
-            [.. probe.Ops.Select(op => op.MapVars(v => v.Id > 0 ? new Var(v.Id + off) : v) with { Id = op.Id + off })];
+        static ImmutableArray<Op> Shift(int off, OpSequence probe) => [.. probe.Ops.Select(op => op.Renumbered(off))];
         // (a generated sequence's ids stay well below the bound; a long joined history's are not kept)
         var shifted = top <= MaxSharedOffset ? ShiftedProbes.GetValue(probe, static _ => new()).GetOrAdd(top, Shift, probe) : Shift(top, probe);
         var ops = ImmutableArray.CreateBuilder<Op>(seq.Ops.Length + closing.Count + shifted.Length);
@@ -96,7 +95,7 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
             if (ops[start + i].GetType() != probe[i].GetType()) return false;
         for (int i = 0; i < probe.Length; i++)
         {
-            var mine = ops[start + i].MapVars(v => v.Id > 0 ? new Var(v.Id - delta) : v) with { Id = ops[start + i].Id - delta };
+            var mine = ops[start + i].Renumbered(-delta);
             if (mine != probe[i]) return false;
         }
         return true;
