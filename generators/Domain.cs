@@ -109,7 +109,37 @@ public sealed class DomainTally
     // lock-free: a count is one interlocked add into the domain's array (every draw of a generated argument counts here)
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Domain, long[]> _counts = new();
 
-    public void Count(Domain d, int index) => Add(d, index, 1);
+    public void Count(Domain d, int index)
+    {
+        if (_held != null) _held.Add((d, index));
+        else Add(d, index, 1);
+    }
+
+    /// <summary>Draws held back (a <see cref="Held"/> tally's): counted nowhere until <see cref="Release"/>.</summary>
+    private readonly List<(Domain, int)>? _held;
+
+    private DomainTally(bool held) => _held = held ? new() : null;
+    public DomainTally() : this(false) { }
+
+    /// <summary>A tally that holds its draws back instead of counting them, for one thread: what a generator that expands
+    /// sequences ahead of their use draws (they are counted where a sequence is used, and a sequence never used is never
+    /// counted).</summary>
+    public static DomainTally Held() => new(true);
+
+    /// <summary>The draws held since the last call, taken out of this held tally (empty for another).</summary>
+    public (Domain Domain, int Index)[] Release()
+    {
+        if (_held is not { Count: > 0 }) return [];
+        var taken = _held.ToArray();
+        _held.Clear();
+        return taken;
+    }
+
+    /// <summary>Counts draws another tally held back (<see cref="Release"/>).</summary>
+    public void Count(IEnumerable<(Domain Domain, int Index)> draws)
+    {
+        foreach (var (d, i) in draws) Count(d, i);
+    }
 
     /// <summary>Adds n draws of the value at index (a run's counts read back from results.json, shard by shard, by --merge).</summary>
     public void Add(Domain d, int index, long n) =>

@@ -93,14 +93,17 @@ public sealed class SequenceGenerator
     /// <summary>Whether ops that wait in real time (vgem's 10 s fence expiry) may be generated: free on the model, slow on a kernel.</summary>
     public bool SlowOps { get; init; }
     /// <summary>Counts every value drawn from <see cref="Domains"/> by the sequences this generator made (the run's domain coverage).</summary>
-    public DomainTally Tally { get; } = new();
+    public DomainTally Tally { get; }
 
     /// <summary>One value of a declared domain, counted in <see cref="Tally"/>; a reweight changes one value's weight for this draw.</summary>
     private T Draw<T>(Domain<T> d, ref Rng r, string? reweightLabel = null, int reweight = 0) => d.Draw(ref r, _untallied ? null : Tally, reweightLabel, reweight);
     private bool _untallied;   // drawing a parallel block's candidates (see GenerateParallel)
 
-    public SequenceGenerator(TargetProfile profile, IEnumerable<string>? areas = null)
+    public SequenceGenerator(TargetProfile profile, IEnumerable<string>? areas = null) : this(profile, areas, new DomainTally()) { }
+
+    private SequenceGenerator(TargetProfile profile, IEnumerable<string>? areas, DomainTally tally)
     {
+        Tally = tally;
         Profile = profile;
         Areas = (areas ?? AllAreas).ToHashSet();
         _model = new ReferenceModel(profile);
@@ -109,6 +112,12 @@ public sealed class SequenceGenerator
         _allAreas = Focus.Of(Areas);
         _areaFocus = Areas.Order().Select(a => Focus.Of(new HashSet<string> { a })).ToList();
     }
+
+    /// <summary>
+    /// A generator that makes the same sequence of every seed as this one (same profile, areas and settings) and holds its
+    /// domain draws back (<see cref="DomainTally.Held"/>): for one other thread, which expands sequences ahead of their use.
+    /// </summary>
+    public SequenceGenerator Twin() => new(Profile, Areas, DomainTally.Held()) { SlowOps = SlowOps };
 
     private readonly bool _vgemFences, _certifiesVb2;
     /// <summary>Every area the generator covers, and each alone, in order: what a sequence focuses on (<see cref="_areasIn"/>).</summary>

@@ -84,18 +84,38 @@ public static class Shrink
     }
 
     /// <summary>
-    /// FsCheck arbitrary: FsCheck draws the seed and a size-driven length; the generator expands them
-    /// deterministically; shrinking uses <see cref="Candidates"/>.
+    /// How the suite's generated sequences are drawn: FsCheck draws the seed and a size-driven length (5 to
+    /// maxLength + 4 ops); the generator expands them deterministically (<see cref="SequenceGenerator.Generate"/>, or
+    /// <see cref="SequenceGenerator.GenerateParallel"/> for sequences that end in a parallel block).
     /// </summary>
-    /// <param name="parallel">Sequences that end in a parallel block (<see cref="SequenceGenerator.GenerateParallel"/>).</param>
-    public static Arbitrary<OpSequence> Arbitrary(SequenceGenerator gen, int maxLength, bool parallel = false)
-    {
-        Gen<OpSequence> g = Gen.Sized(size => Gen.Choose(0, int.MaxValue).Two().Select(t =>
-        {
-            ulong seed = ((ulong)(uint)t.Item1 << 32) | (uint)t.Item2;
-            int length = 4 + Math.Min(maxLength, size * maxLength / 100 + 1);
-            return parallel ? gen.GenerateParallel(seed, length) : gen.Generate(seed, length);
-        }));
-        return Arb.From(g, Candidates);
-    }
+    public static Drawing Drawing(int maxLength, bool parallel = false) =>
+        new(Gen.Sized(size => Gen.Choose(0, int.MaxValue).Two().Select(t =>
+            new Draw(((ulong)(uint)t.Item1 << 32) | (uint)t.Item2, 4 + Math.Min(maxLength, size * maxLength / 100 + 1)))),
+            parallel ? static (g, d) => g.GenerateParallel(d.Seed, d.Length) : static (g, d) => g.Generate(d.Seed, d.Length));
+
+    /// <summary>FsCheck arbitrary of <see cref="Drawing(int, bool)"/>'s sequences, expanded by gen; shrinking uses <see cref="Candidates"/>.</summary>
+    public static Arbitrary<OpSequence> Arbitrary(SequenceGenerator gen, int maxLength, bool parallel = false) => Drawing(maxLength, parallel).Arbitrary(gen);
+}
+
+/// <summary>What FsCheck draws for one sequence: the seed its generator expands and its length in ops (the most ops it may
+/// have; 0 where the expansion chooses its own).</summary>
+public readonly record struct Draw(ulong Seed, int Length);
+
+/// <summary>
+/// How a property's sequences come about: FsCheck draws each one's <see cref="Draw"/> from <see cref="Draws"/> (its random
+/// stream is the batch seed's, so a batch draws the same ones every time it runs), and <see cref="Expand"/> turns a draw into
+/// the sequence. Expand depends on nothing but the draw and the generator's profile and settings: any generator of the same
+/// profile and settings makes the same sequence of it, which is what lets the engine expand a batch's draws ahead, on another
+/// thread, while the target runs the sequences before them.
+/// </summary>
+public sealed class Drawing(Gen<Draw> draws, Func<SequenceGenerator, Draw, OpSequence> expand)
+{
+    /// <summary>FsCheck's generator of the draws.</summary>
+    public Gen<Draw> Draws { get; } = draws;
+
+    /// <summary>The sequence of one draw, made by gen (counted in its <see cref="SequenceGenerator.Tally"/>).</summary>
+    public OpSequence Expand(SequenceGenerator gen, Draw d) => expand(gen, d);
+
+    /// <summary>FsCheck's arbitrary: each draw expanded by gen as FsCheck asks for it; shrinking uses <see cref="Shrink.Candidates"/>.</summary>
+    public Arbitrary<OpSequence> Arbitrary(SequenceGenerator gen) => Arb.From(Draws.Select(d => expand(gen, d)), Shrink.Candidates);
 }

@@ -2,10 +2,8 @@ using System.Collections.Immutable;
 using Conformance.Adapters;
 using Conformance.Adapters.Model;
 using Conformance.Generators;
-using Arbitrary = FsCheck.Arbitrary<Conformance.Generators.OpSequence>;
 using FsCheck.Fluent;
 using Gen = FsCheck.Fluent.Gen;
-using Arb = FsCheck.Fluent.Arb;
 using static Conformance.Adapters.Uapi;
 
 namespace Conformance.Properties;
@@ -21,11 +19,9 @@ public sealed class AliasingProperty : IConformanceProperty
     public string Description => "every route to the same buffer byte sees the same bytes";
     public IReadOnlyList<string> Checks => [Inv.Coherent, Inv.MmapOffset, Inv.ExpBufAlias, Inv.VMmapOk, Inv.UdmaAlias, Inv.UdmaHugeAlias, Inv.MplaneExpBuf, Inv.MplaneMmap, Inv.LifeFreed];
 
-    public Arbitrary Arbitrary(SequenceGenerator gen, int maxLength)
-    {
-        var g = Gen.Choose(0, int.MaxValue).Two().Select(t => Scenario(gen, ((ulong)(uint)t.Item1 << 32) | (uint)t.Item2));
-        return Arb.From(g, Shrink.Candidates);
-    }
+    /// <summary>One <see cref="Scenario"/> a draw (its seed; the scenario has the length it needs).</summary>
+    public Drawing Drawing(int maxLength) =>
+        new(Gen.Choose(0, int.MaxValue).Two().Select(t => new Draw(((ulong)(uint)t.Item1 << 32) | (uint)t.Item2, 0)), static (g, d) => Scenario(g, d.Seed));
 
     public Failure? Check(OpSequence seq, IBufferTarget target, Exercise? exercise, IReadOnlySet<string>? settled = null)
     {

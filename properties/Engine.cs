@@ -79,7 +79,8 @@ public sealed record MemoryWatch(Func<IReadOnlyCollection<string>?, AllocTraces.
 
 /// <summary>
 /// Where one property's run on a target spent its time, in seconds of wall time: its sequences (the target running them and
-/// the oracle judging them, resets included), drawing them (FsCheck and the generator: the batches' time outside the checks),
+/// the oracle judging them, resets included), drawing them (the batches' time outside the checks: FsCheck's, and waiting for
+/// the next sequence where <see cref="Prefetch"/> had not made it yet, or making it),
 /// checking shrink candidates, re-running counterexamples from a fresh device (the reproductions, and shrinking with the
 /// batch's history), and the kernel-memory check around the property (reading the allocation traces, letting late frees
 /// settle, hunting a leak).
@@ -335,7 +336,7 @@ public static class Engine
         var watch = opt.Memory!;
         var hunt = new KernelMemoryProperty(p, run.Memory!.Grown.Select(g => g.Chain).ToHashSet(StringComparer.Ordinal), watch.Take,
             watch.MaxWait < TimeSpan.FromSeconds(3) ? watch.MaxWait : TimeSpan.FromSeconds(3));
-        var arb = hunt.Arbitrary(gen, opt.MaxLength);
+        var arb = hunt.Drawing(opt.MaxLength).Arbitrary(gen);
         progress?.Invoke($"# kernel memory: looking for one of the {p.Name} property's {run.Sequences} sequences that leaves it behind on its own");
         int done = 0;
         foreach (var (batch, size) in Batches(opt, Lane(p, opt)))
@@ -416,7 +417,6 @@ public static class Engine
     {
         var settled = new HashSet<string>(notJudged, StringComparer.Ordinal);
         var sw = Stopwatch.StartNew();
-        var arb = p.Arbitrary(gen, opt.MaxLength);
         int done = 0;
         var findings = new List<Finding>();
         var lastProgress = DateTime.UtcNow;
@@ -430,8 +430,12 @@ public static class Engine
         int lane = Lane(p, opt);
         int planned = myDeadline == null ? Batches(opt, lane).Sum(b => b.Size) : 0;
         var split = new TimeSplit(0, 0, 0, 0, 0);
+        // the batches' sequences are made on another thread while the target runs the ones before them
+        using var ahead = new Prefetch(p.Drawing(opt.MaxLength), gen, Batches(opt, lane).Select(b => (BatchSeed(opt.Seed, b.Batch), b.Size)));
+        int ordinal = -1;
         foreach (var (batch, n) in Batches(opt, lane))
         {
+            ordinal++;
             if (myDeadline is { } md && DateTime.UtcNow >= md && done > 0) { outOfTime = true; break; }
             if (judges.Count > 0 && judges.All(settled.Contains)) break;   // everything it judges has a counterexample already
             ulong seed = BatchSeed(opt.Seed, batch);
@@ -440,7 +444,7 @@ public static class Engine
             // the one that failed, so every shard and the unsharded run run the same sequences whatever they find
             for (int next = 0; next < n;)
             {
-                var r = RunBatch(p, arb, target, seed, n, exercise, opt.OnSequence, settled, myDeadline, next);
+                var r = RunBatch(p, ahead.Arbitrary(ordinal, next), target, seed, n, exercise, opt.OnSequence, settled, myDeadline, next);
                 split = split.Add(r);
                 long rerunsFrom = Stopwatch.GetTimestamp();
                 next = r.Next;
@@ -577,6 +581,7 @@ public static class Engine
         {
             if (stuck || outOfTime) return true;   // the device cannot be judged any more, or the time is up: the rest of the batch is not run
             if (!shrinking && seen++ < skip) return true;   // run before, up to a failure: the batch goes on after it
+            if (ReferenceEquals(seq, Prefetch.Skipped)) throw new InvalidOperationException($"batch seed {seed}: FsCheck asked for its draws in an order the engine does not know");
             // the deadline ends a batch between sequences (after its first), never a shrink (a failure found gets its counterexample)
             if (!shrinking && ran > 0 && stopAt is { } t && DateTime.UtcNow >= t) { outOfTime = true; return true; }
             if (!shrinking) ran++;
@@ -601,13 +606,7 @@ public static class Engine
             shrinking = true;
             return false;
         });
-        var config = Config.Quick
-            .WithMaxTest(n)
-            .WithEndSize(100)
-            .WithQuietOnSuccess(true)
-            .WithRunner(new SilentRunner())
-            .WithReplay(FSharpOption<Replay>.Some(new Replay(new Rnd(seed, Gamma), FSharpOption<int>.None)));
-        Check.One(config, prop);
+        Check.One(BatchConfig(seed, n), prop);
         return new BatchResult(ran, original, last, shrinkSteps)
         {
             Stuck = stuck, History = history, OutOfTime = outOfTime, Next = skip + ran,
@@ -615,6 +614,14 @@ public static class Engine
             Whole = Stopwatch.GetElapsedTime(began),
         };
     }
+
+    /// <summary>The FsCheck configuration of a batch of n sequences from a seed: what decides which sequences it draws.</summary>
+    public static Config BatchConfig(ulong seed, int n) => Config.Quick
+        .WithMaxTest(n)
+        .WithEndSize(100)
+        .WithQuietOnSuccess(true)
+        .WithRunner(new SilentRunner())
+        .WithReplay(FSharpOption<Replay>.Some(new Replay(new Rnd(seed, Gamma), FSharpOption<int>.None)));
 
     /// <summary>How many times a shrink candidate whose race may not have shown is run before it counts as passing.</summary>
     public const int RaceRetries = 10;

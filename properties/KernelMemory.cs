@@ -49,7 +49,7 @@ public sealed class KernelMemoryProperty : IConformanceProperty
     public IReadOnlyList<string> Checks => [Inv.LifeFreed];
     public bool RunsByDefault => false;
 
-    public FsCheck.Arbitrary<OpSequence> Arbitrary(SequenceGenerator gen, int maxLength) => _source?.Arbitrary(gen, maxLength) ?? Shrink.Arbitrary(gen, maxLength);
+    public Drawing Drawing(int maxLength) => _source?.Drawing(maxLength) ?? Shrink.Drawing(maxLength);
 
     public Failure? Check(OpSequence seq, IBufferTarget target, Exercise? exercise, IReadOnlySet<string>? settled = null)
     {

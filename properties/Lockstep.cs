@@ -25,7 +25,7 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
         : "every outcome on the target is one the reference model allows";
     public IReadOnlyList<string> Checks => Inv.All;
 
-    public FsCheck.Arbitrary<OpSequence> Arbitrary(SequenceGenerator gen, int maxLength) => Shrink.Arbitrary(gen, maxLength, parallel);
+    public Drawing Drawing(int maxLength) => Shrink.Drawing(maxLength, parallel);
 
     public Failure? Check(OpSequence seq, IBufferTarget target, Exercise? exercise, IReadOnlySet<string>? settled = null) =>
         Trace(WithIdleProbe(seq, target.Profile), target, exercise, out _, settled);
@@ -346,7 +346,7 @@ public sealed class ReleaseProperty : IConformanceProperty
     /// <summary>LIFE-3 per sequence (bufinfo); LIFE-4 as every property does, over all its sequences (<see cref="RunOptions.Memory"/>).</summary>
     public IReadOnlyList<string> Checks => [Inv.LifeRelease, Inv.LifeFreed];
 
-    public FsCheck.Arbitrary<OpSequence> Arbitrary(SequenceGenerator gen, int maxLength) => Shrink.Arbitrary(gen, maxLength);
+    public Drawing Drawing(int maxLength) => Shrink.Drawing(maxLength);
 
     public Failure? Check(OpSequence seq, IBufferTarget target, Exercise? exercise, IReadOnlySet<string>? settled = null)
     {

@@ -45,8 +45,9 @@ public interface IConformanceProperty
     /// <summary>Run when no --property names one (false: only when named, or by the engine for its own purpose, as the
     /// kernel-memory property is).</summary>
     bool RunsByDefault => true;
-    /// <summary>The sequences this property checks, drawn by FsCheck and shrunk by it.</summary>
-    FsCheck.Arbitrary<OpSequence> Arbitrary(SequenceGenerator gen, int maxLength);
+    /// <summary>How the sequences this property checks are drawn (FsCheck draws each one's seed and length, a generator expands
+    /// it; FsCheck shrinks a failing one through <see cref="Shrink.Candidates"/>), at most about maxLength ops each.</summary>
+    Drawing Drawing(int maxLength);
     /// <summary>
     /// Runs one sequence on the target (from a fresh state) and returns the first violation, or null. Counts into
     /// exercise when given. A divergence on an invariant in <paramref name="settled"/> (one this run has already
