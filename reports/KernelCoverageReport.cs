@@ -15,7 +15,9 @@ public static class KernelCoverageReport
     /// <summary>The JSON's schema name; a baseline of another schema is refused.</summary>
     public const string Schema = "conformance-kernel-coverage/1";
 
-    /// <summary>The table: per group, functions reached of those traceable, and the run's totals, time traced and events lost.</summary>
+    /// <summary>The table: per group, functions reached of those traceable, and the run's totals, time traced and events lost;
+    /// then, where the report has them, its coverage over time (the seconds by which half, 90% and all of what it reached had
+    /// been reached) and its ops per second.</summary>
     public static string Table(CoverageReport r)
     {
         var sb = new StringBuilder();
@@ -25,30 +27,55 @@ public static class KernelCoverageReport
         sb.AppendLine($"  {"group".PadRight(width)}  reached / traceable");
         foreach (var g in r.Groups)
             sb.AppendLine($"  {g.Name.PadRight(width)}  {g.Reached.Count,7} / {g.Traceable.Count,-9} {Percent(g.Reached.Count, g.Traceable.Count),4}");
+        if (OverTime(r) is { } line) sb.AppendLine(line);
         return sb.ToString().TrimEnd();
     }
 
     private static string Percent(int a, int b) => b == 0 ? "-" : $"{100 * a / b}%";
 
-    /// <summary>The report as JSON: kernel, seconds, lost_events, totals, and per group its counts, the functions reached
-    /// and those never reached (each sorted).</summary>
-    public static JsonObject Json(CoverageReport r) => new()
+    /// <summary>"over time: half of it reached by 9 s, 90% by 160 s, all by 1320 s; 1,234,567 ops, 880 a second", or null
+    /// where the report has no times.</summary>
+    public static string? OverTime(CoverageReport r)
     {
-        ["schema"] = Schema,
-        ["kernel"] = r.Kernel,
-        ["seconds"] = r.Seconds,
-        ["lost_events"] = r.LostEvents,
-        ["traceable"] = r.Traceable,
-        ["reached"] = r.Reached,
-        ["groups"] = new JsonArray(r.Groups.Select(g => (JsonNode)new JsonObject
+        if (r.SecondsTo(0.5) is not { } half) return null;
+        string ops = r.Ops is { } n && r.Seconds > 0 ? $"; {n:N0} ops, {n / r.Seconds:N0} a second" : "";
+        return $"  over time: half of it reached by {half:0.#} s, 90% by {r.SecondsTo(0.9):0.#} s, all by {r.SecondsTo(1):0.#} s of {r.Seconds:0} s{ops}";
+    }
+
+    /// <summary>The report as JSON: kernel, seconds, lost_events, totals, and per group its counts, the functions reached
+    /// and those never reached (each sorted); where known, the ops made while tracing (<c>ops</c>), the seconds by which half,
+    /// 90% and all of what was reached had been reached (<c>reached_by_seconds</c>), and per group when each function was
+    /// first seen (<c>reached_at</c>, seconds).</summary>
+    public static JsonObject Json(CoverageReport r)
+    {
+        var o = new JsonObject
         {
-            ["name"] = g.Name,
-            ["traceable"] = g.Traceable.Count,
-            ["reached"] = g.Reached.Count,
-            ["reached_functions"] = new JsonArray(g.Reached.Select(f => (JsonNode)JsonValue.Create(f)!).ToArray()),
-            ["never_reached"] = new JsonArray(g.Never.Select(f => (JsonNode)JsonValue.Create(f)!).ToArray()),
-        }).ToArray()),
-    };
+            ["schema"] = Schema,
+            ["kernel"] = r.Kernel,
+            ["seconds"] = r.Seconds,
+            ["lost_events"] = r.LostEvents,
+            ["traceable"] = r.Traceable,
+            ["reached"] = r.Reached,
+        };
+        if (r.Ops is { } ops) o["ops"] = ops;
+        if (r.SecondsTo(0.5) is { } half)
+            o["reached_by_seconds"] = new JsonObject { ["50%"] = half, ["90%"] = r.SecondsTo(0.9), ["100%"] = r.SecondsTo(1) };
+        o["groups"] = new JsonArray(r.Groups.Select(g =>
+        {
+            var j = new JsonObject
+            {
+                ["name"] = g.Name,
+                ["traceable"] = g.Traceable.Count,
+                ["reached"] = g.Reached.Count,
+                ["reached_functions"] = new JsonArray(g.Reached.Select(f => (JsonNode)JsonValue.Create(f)!).ToArray()),
+                ["never_reached"] = new JsonArray(g.Never.Select(f => (JsonNode)JsonValue.Create(f)!).ToArray()),
+            };
+            if (g.ReachedAt != null)
+                j["reached_at"] = new JsonObject(g.Reached.Where(g.ReachedAt.ContainsKey).Select(f => KeyValuePair.Create(f, (JsonNode?)g.ReachedAt[f])));
+            return (JsonNode)j;
+        }).ToArray());
+        return o;
+    }
 
     /// <summary>Reads a kernel-coverage.json (or the kernel_coverage object of a results.json) back.</summary>
     /// <exception cref="InvalidDataException">Not such a file: the message says what is wrong.</exception>
@@ -66,9 +93,11 @@ public static class KernelCoverageReport
             {
                 var reached = g!["reached_functions"]!.AsArray().Select(f => (string)f!).ToList();
                 var never = g["never_reached"]!.AsArray().Select(f => (string)f!).ToList();
-                return new GroupCoverage((string)g["name"]!, reached.Concat(never).Order(StringComparer.Ordinal).ToList(), reached);
+                // (a file from before the times were kept has none)
+                var at = g["reached_at"] is JsonObject times ? times.ToDictionary(kv => kv.Key, kv => (double)kv.Value!, StringComparer.Ordinal) : null;
+                return new GroupCoverage((string)g["name"]!, reached.Concat(never).Order(StringComparer.Ordinal).ToList(), reached) { ReachedAt = at };
             }).ToList();
-            return new CoverageReport((string)o["kernel"]!, (double)o["seconds"]!, (long)o["lost_events"]!, groups);
+            return new CoverageReport((string)o["kernel"]!, (double)o["seconds"]!, (long)o["lost_events"]!, groups) { Ops = o["ops"] is { } ops ? (long)ops : null };
         }
         catch (Exception e) when (e is InvalidOperationException or NullReferenceException or FormatException)
         {

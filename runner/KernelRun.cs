@@ -184,7 +184,8 @@ public static class KernelRun
         CoverageReport? reached = null;
         if (coverage != null)
         {
-            try { reached = coverage.Stop(found.Kernel); }
+            // (with the ops every device's run made while the tracer ran: coverage per second beside ops per second)
+            try { reached = coverage.Stop(found.Kernel) with { Ops = results.Sum(r => r.Exercise.Ops) }; }
             catch (InvalidOperationException e) { coverageLost = $"--kernel-coverage: {e.Message}"; }
         }
         if (reached != null)

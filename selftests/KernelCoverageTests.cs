@@ -101,4 +101,31 @@ public class KernelCoverageTests
         Assert.Matches(@"\n  dma-buf core +1 / 2 +50%$", table);
         Assert.Contains("LOST", KernelCoverageReport.Table(Sample("6.12.118") with { LostEvents = 7 }));
     }
+
+    [Fact]
+    public void Coverage_over_time_says_when_half_90_percent_and_all_of_it_was_reached_and_reads_back()
+    {
+        var timed = new CoverageReport("6.12.118", 600, 0,
+        [
+            new GroupCoverage("vb2", ["vb2_core_dqbuf", "vb2_core_qbuf", "vb2_core_reqbufs"], ["vb2_core_qbuf", "vb2_core_reqbufs"])
+                { ReachedAt = new Dictionary<string, double> { ["vb2_core_reqbufs"] = 1.5, ["vb2_core_qbuf"] = 40 } },
+            new GroupCoverage("dma-buf core", ["dma_buf_fd", "dma_buf_ioctl"], ["dma_buf_fd", "dma_buf_ioctl"])
+                { ReachedAt = new Dictionary<string, double> { ["dma_buf_fd"] = 2, ["dma_buf_ioctl"] = 412.3 } },
+        ]) { Ops = 1_200_000 };
+        // (90% of four is the fourth: by the time three are reached only 75% are)
+        Assert.Equal((1.5, 2, 40, 412.3, 412.3), (timed.SecondsTo(0.25), timed.SecondsTo(0.5), timed.SecondsTo(0.75), timed.SecondsTo(0.9), timed.SecondsTo(1)));
+        var table = KernelCoverageReport.Table(timed);
+        Assert.EndsWith("\n  over time: half of it reached by 2 s, 90% by 412.3 s, all by 412.3 s of 600 s; 1,200,000 ops, 2,000 a second", table);
+
+        var path = Path.Combine(Directory.CreateTempSubdirectory("coverage").FullName, "kernel-coverage.json");
+        File.WriteAllText(path, KernelCoverageReport.Json(timed).ToJsonString());
+        var back = KernelCoverageReport.Load(path);
+        Assert.Equal(table, KernelCoverageReport.Table(back));
+        Assert.Equal(40, back.Groups[0].ReachedAt!["vb2_core_qbuf"]);
+        Assert.Contains("\"reached_by_seconds\":{\"50%\":2,\"90%\":412.3,\"100%\":412.3}", KernelCoverageReport.Json(timed).ToJsonString());
+
+        // a report without times (a file from before they were kept) has no such line
+        Assert.Null(Sample("6.12.118", "vb2_core_qbuf").SecondsTo(0.5));
+        Assert.DoesNotContain("over time", KernelCoverageReport.Table(Sample("6.12.118", "vb2_core_qbuf")));
+    }
 }

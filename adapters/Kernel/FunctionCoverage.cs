@@ -50,6 +50,10 @@ public sealed record CoverageGroup(string Name, IReadOnlyList<string> Modules, I
 /// <param name="Reached">The names among them that were entered at least once while tracing, sorted.</param>
 public sealed record GroupCoverage(string Name, IReadOnlyList<string> Traceable, IReadOnlyList<string> Reached)
 {
+    /// <summary>When each reached function was first seen, in seconds since the tracer was set up (the collector's clock: within
+    /// a fraction of a second of its first entry); null where not known (a coverage file written before it was kept).</summary>
+    public IReadOnlyDictionary<string, double>? ReachedAt { get; init; }
+
     /// <summary>The traceable names never entered, sorted.</summary>
     public IReadOnlyList<string> Never => Traceable.Except(Reached, StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
 }
@@ -70,6 +74,18 @@ public sealed record CoverageReport(string Kernel, double Seconds, long LostEven
     public int Traceable => Groups.Sum(g => g.Traceable.Count);
     /// <summary>Of <see cref="Traceable"/>, those reached.</summary>
     public int Reached => Groups.Sum(g => g.Reached.Count);
+
+    /// <summary>The ops the run made while the tracer ran (the devices' ops, every property's); null where not known.</summary>
+    public long? Ops { get; init; }
+
+    /// <summary>The seconds (since the tracer was set up) by which the given fraction (0 to 1) of the functions reached had
+    /// been reached: coverage over time, what a shorter run would have reached. Null where the times are not known.</summary>
+    public double? SecondsTo(double fraction)
+    {
+        if (Reached == 0 || Groups.Any(g => g.ReachedAt == null)) return null;
+        var times = Groups.SelectMany(g => g.ReachedAt!.Values).Order().ToList();
+        return times[Math.Clamp((int)Math.Ceiling(fraction * times.Count) - 1, 0, times.Count - 1)];
+    }
 }
 
 /// <summary>
@@ -102,6 +118,8 @@ public sealed unsafe class FunctionCoverage : IDisposable
     private readonly List<CoverageGroup> _groups;
     private readonly Dictionary<string, int> _groupOf = new(StringComparer.Ordinal);   // function name -> index in _groups
     private readonly HashSet<string> _reached = new(StringComparer.Ordinal);
+    /// <summary>When the collector first saw each reached function (<see cref="_clock"/>'s seconds).</summary>
+    private readonly Dictionary<string, double> _reachedAt = new(StringComparer.Ordinal);
     private readonly Thread _thread;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly string _savedTracer, _savedBufferKb, _savedTracingOn;
@@ -213,7 +231,10 @@ public sealed unsafe class FunctionCoverage : IDisposable
         if (_error != null) throw new InvalidOperationException($"reading {_root}/trace_pipe failed: {_error.Message}", _error);
         var groups = _groups.Select((g, i) => new GroupCoverage(g.Name,
             _groupOf.Where(kv => kv.Value == i).Select(kv => kv.Key).Order(StringComparer.Ordinal).ToList(),
-            _reached.Where(f => _groupOf[f] == i).Order(StringComparer.Ordinal).ToList())).ToList();
+            _reached.Where(f => _groupOf[f] == i).Order(StringComparer.Ordinal).ToList())
+        {
+            ReachedAt = _reachedAt.Where(kv => _groupOf[kv.Key] == i).ToDictionary(StringComparer.Ordinal),
+        }).ToList();
         return new CoverageReport(kernel, Math.Round(_seconds, 1), lost, groups);
     }
 
@@ -290,8 +311,12 @@ public sealed unsafe class FunctionCoverage : IDisposable
         if (end < 0) return;
         pending.Remove(0, end + 1);
         foreach (var line in text[..end].Split('\n'))
-            if (ParseEvent(line) is { } f && _groupOf.ContainsKey(f) && (_reached.Add(f) || _inFilter.ContainsKey(f)))
-                _inFilter[f] = _inFilter.GetValueOrDefault(f) + 1;
+            if (ParseEvent(line) is { } f && _groupOf.ContainsKey(f))
+            {
+                bool first = _reached.Add(f);
+                if (first) _reachedAt[f] = Math.Round(_clock.Elapsed.TotalSeconds, 1);
+                if (first || _inFilter.ContainsKey(f)) _inFilter[f] = _inFilter.GetValueOrDefault(f) + 1;
+            }
         if (_inFilter.Count == 0 || _stop) return;
         // every traced function seen: stop the tracer (dropping the last would leave an empty filter, which traces everything)
         if (_reached.Count == _groupOf.Count) { Write("current_tracer", "nop"); _inFilter.Clear(); return; }
