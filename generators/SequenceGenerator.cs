@@ -220,7 +220,7 @@ public sealed class SequenceGenerator
     /// <summary>A mapping of a hugetlb memfd maps it whole: hugetlbfs maps from a huge page to a huge page (a shorter length is
     /// rounded up, and its munmap at the length asked fails), so the harness makes no other (the adapter refuses one).</summary>
     private static Op WholeHugeMap(Op op, List<V> vars) =>
-        op is Mmap mp && vars.FirstOrDefault(x => x.Var == mp.Fd && x.Proc == mp.Process) is { Kind: K.Memfd, Device: "hugetlb" } hm
+        op is Mmap mp && Find(vars, mp.Fd, mp.Process) is { Kind: K.Memfd, Device: "hugetlb" } hm
             ? mp with { PgOff = 0, Length = hm.Size } : op;
 
     /// <summary>Whether a QBUF's payload fields are drawn (<see cref="QBuf.EffectiveFields"/>): a DMABUF buffer of an output
@@ -434,23 +434,30 @@ public sealed class SequenceGenerator
         if (op.Creates && vars.Count > before) vars[^1].Proc = op.CreatesIn;
     }
 
+    /// <summary>The first handle of the list named v in process proc (the op's own: after a fork, P1 and P2 hold one under the
+    /// same name), or null.</summary>
+    private static V? Find(List<V> vars, Var v, int proc)
+    {
+        foreach (var x in vars) if (x.Var == v && x.Proc == proc) return x;
+        return null;
+    }
+
     private void TrackHandles(Op op, Outcome o, List<V> vars)
     {
         TrackContext(op);
         if (op is ReqBufs rb) _memory = rb.Count == 0 ? 0 : rb.Memory;
         if (op is CreateBufs cb && cb.Count > 0) _memory = cb.Memory;
         // a handle as the op's own process holds it (after a fork, P1 and P2 hold one under the same name)
-        V? Find(Var v) => vars.FirstOrDefault(x => x.Var == v && x.Proc == op.Process);
         switch (op)
         {
             case Open x:
                 vars.Add(new V(new Var(op.Id), x.Device.StartsWith("video") ? K.Video : x.Device.StartsWith("heap") ? K.Heap
                     : x.Device.StartsWith("drm") ? K.Drm : K.UdmaDev) { Device = x.Device });
                 break;
-            case Dup x when Find(x.Fd) is { } src:
+            case Dup x when Find(vars, x.Fd, op.Process) is { } src:
                 vars.Add(new V(new Var(op.Id), src.Kind) { Device = src.Device, Size = src.Size, AccMode = src.AccMode, Sealed = src.Sealed });
                 break;
-            case SendFd x when Find(x.Fd) is { } sent:
+            case SendFd x when Find(vars, x.Fd, op.Process) is { } sent:
                 vars.Add(new V(new Var(op.Id), sent.Kind) { Device = sent.Device, Size = sent.Size, AccMode = sent.AccMode, Sealed = sent.Sealed, Fenced = sent.Fenced,
                     SentFrom = x.Fd });
                 break;
@@ -458,15 +465,17 @@ public sealed class SequenceGenerator
                 foreach (var v in vars) if (v.Proc == op.Process) v.Live = false;
                 break;
             case Fork f:
-                foreach (var v in vars.Where(v => v.Live && v.Proc == f.Process).ToList())
-                    vars.Add(new V(v.Var, v.Kind) { Device = v.Device, Size = v.Size, AccMode = v.AccMode, Prot = v.Prot, Sealed = v.Sealed, Fenced = v.Fenced,
-                        SentFrom = v.SentFrom, Owner = v.Owner, BufType = v.BufType, BufIndex = v.BufIndex, Proc = f.To });
+                // (the handles held before the fork: those added here are past n)
+                for (int i = 0, n = vars.Count; i < n; i++)
+                    if (vars[i] is { Live: true } v && v.Proc == f.Process)
+                        vars.Add(new V(v.Var, v.Kind) { Device = v.Device, Size = v.Size, AccMode = v.AccMode, Prot = v.Prot, Sealed = v.Sealed, Fenced = v.Fenced,
+                            SentFrom = v.SentFrom, Owner = v.Owner, BufType = v.BufType, BufIndex = v.BufIndex, Proc = f.To });
                 break;
-            case PassFd x when Find(x.Fd) is { } sent:
+            case PassFd x when Find(vars, x.Fd, op.Process) is { } sent:
                 vars.Add(new V(new Var(op.Id), sent.Kind) { Device = sent.Device, Size = sent.Size, AccMode = sent.AccMode, Sealed = sent.Sealed, Fenced = sent.Fenced });
                 break;
-            case Close x when Find(x.Fd) is { } c: c.Live = false; break;
-            case Munmap x when Find(x.Map) is { } m: m.Live = false; break;
+            case Close x when Find(vars, x.Fd, op.Process) is { } c: c.Live = false; break;
+            case Munmap x when Find(vars, x.Map, op.Process) is { } m: m.Live = false; break;
             case DmaHeapAlloc x:
                 vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = (long)PageAlign((long)x.Len), AccMode = (int)(x.FdFlags & O_ACCMODE), Device = "heap" });
                 break;
@@ -485,7 +494,7 @@ public sealed class SequenceGenerator
             case MemfdCreate x:
                 vars.Add(new V(new Var(op.Id), K.Memfd) { Size = x.Size, AccMode = O_RDWR, Sealed = (x.Seals & F_SEAL_WRITE) == 0, Device = x.Hugetlb ? "hugetlb" : "" });
                 break;
-            case Mmap x when Find(x.Fd) is { } f:
+            case Mmap x when Find(vars, x.Fd, op.Process) is { } f:
                 vars.Add(new V(new Var(op.Id), K.Map) { Size = x.Length, Prot = x.Prot, Memfd = f.Kind == K.Memfd, Device = f.Device, Owner = x.Fd,
                     // only a mapping from the buffer's start: where the end of one at a page offset lies is the offset rule's
                     // (DMABUF-MMAP-5), which some exporters break
@@ -495,7 +504,7 @@ public sealed class SequenceGenerator
                 vars.Add(new V(new Var(op.Id), K.Map) { Size = x.Length, Prot = x.Prot, Device = "video", Owner = x.Fd, BufType = x.Type, BufIndex = x.Index,
                     Gen = _contexts.GetValueOrDefault(x.Fd.Id)?.OutGen ?? 0 });
                 break;
-            case WriteFrame x when Find(x.Map) is { Device: "video" } m && _contexts.GetValueOrDefault(m.Owner.Id) is { } wc:
+            case WriteFrame x when Find(vars, x.Map, op.Process) is { Device: "video" } m && _contexts.GetValueOrDefault(m.Owner.Id) is { } wc:
                 wc.Written[m.BufIndex] = x.Res;
                 break;
             case MmapAnon x:
@@ -504,27 +513,27 @@ public sealed class SequenceGenerator
             case DrmCreateDumb x:
                 vars.Add(new V(new Var(op.Id), K.Gem) { Owner = x.Drm, Size = o.R1, Device = "drm" });
                 break;
-            case PrimeFdToHandle x when Find(x.Fd) is { } src:
+            case PrimeFdToHandle x when Find(vars, x.Fd, op.Process) is { } src:
                 vars.Add(new V(new Var(op.Id), K.Gem) { Owner = x.Drm, Size = src.Size, Device = src.Device, Link = src.Var, Fenced = src.Fenced });
                 break;
-            case PrimeHandleToFd x when Find(x.Handle) is { } g:
+            case PrimeHandleToFd x when Find(vars, x.Handle, op.Process) is { } g:
                 vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = g.Size, AccMode = (x.Flags & DRM_RDWR) != 0 ? O_RDWR : O_RDONLY, Device = g.Device, Link = g.Var, Fenced = g.Fenced });
                 if (g.Link.Id == 0) g.Link = new Var(op.Id);
                 break;
-            case GemClose x when Find(x.Handle) is { } g: g.Live = false; break;
-            case DrmMapDumb x when Find(x.Handle) is { } g:
+            case GemClose x when Find(vars, x.Handle, op.Process) is { } g: g.Live = false; break;
+            case DrmMapDumb x when Find(vars, x.Handle, op.Process) is { } g:
                 vars.Add(new V(new Var(op.Id), K.Map) { Size = g.Size, Prot = x.Prot, Device = "drm" });
                 break;
             case VgemFenceAttach x:
                 vars.Add(new V(new Var(op.Id), K.Fence) { Owner = x.Drm });
-                if (Find(x.Handle) is { } fg) { fg.Fenced = true; if (Find(fg.Link) is { } lb) lb.Fenced = true; }
+                if (Find(vars, x.Handle, op.Process) is { } fg) { fg.Fenced = true; if (Find(vars, fg.Link, op.Process) is { } lb) lb.Fenced = true; }
                 break;
-            case ImportSyncFile x when Find(x.Fd) is { } ib: ib.Fenced = true; break;
+            case ImportSyncFile x when Find(vars, x.Fd, op.Process) is { } ib: ib.Fenced = true; break;
             case RequestAlloc x:
                 vars.Add(new V(new Var(op.Id), K.Request) { Device = x.Media });
                 break;
-            case RequestQueue x when Find(x.Req) is { } rq: rq.Submitted = true; break;
-            case RequestReinit x when Find(x.Req) is { } rq: rq.Submitted = false; break;
+            case RequestQueue x when Find(vars, x.Req, op.Process) is { } rq: rq.Submitted = true; break;
+            case RequestReinit x when Find(vars, x.Req, op.Process) is { } rq: rq.Submitted = false; break;
             case ExportSyncFile or SyncMerge:
                 vars.Add(new V(new Var(op.Id), K.Sync) { AccMode = O_RDONLY, Size = o.R1, Fenced = o.R0 == 0 });   // Size: num_fences; Fenced: pending
                 break;
@@ -603,6 +612,13 @@ public sealed class SequenceGenerator
         return list;
     }
 
+    /// <summary>Whether some handle of the list passes the test, given a value it reads (a static lambda: no closure).</summary>
+    private static bool Exists<T>(List<V> list, T arg, Func<V, T, bool> test)
+    {
+        foreach (var v in list) if (test(v, arg)) return true;
+        return false;
+    }
+
     /// <summary><see cref="Filter(List{V}, Func{V, bool})"/> with a value the test reads (so the test can be a static lambda:
     /// one that captures a local is a new delegate at each call).</summary>
     private List<V> Filter<T>(List<V> a, T arg, Func<V, T, bool> match)
@@ -662,6 +678,166 @@ public sealed class SequenceGenerator
     // what Next found for the rules it offers (set before it offers them; read before it returns)
     private bool _fenceMix, _importFrames;
     private List<V> _drmFrames = [], _waits = [], _frameBufs = [], _writable = [], _growable = [], _draining = [], _pending = [];
+
+    /// <summary>The wait family's way to a blocking DQBUF that waits for a buffer, one step at a time on a handle: MMAP buffers,
+    /// every one queued, streaming, then the wait (null where the drawn handle has no next step).</summary>
+    private Op? WaitPath(Rng r)
+    {
+        List<V> video = Video;
+        var env = _env;
+        var node = Node;
+        var v = r.Pick(video);
+        if (!env.Resolve(v.Var, out var fd) || _model.ViewQueue(fd, node.BufType) is not { } q) return null;
+        if (q.Allocated == 0) return new ReqBufs(v.Var, node.BufType, V4L2_MEMORY_MMAP, (uint)(1 + r.Below(3)));
+        if (q.Memory != V4L2_MEMORY_MMAP) return null;
+        // (an index the BufIndex domain declares: past 3, the random QBUF rule queues it, seldom)
+        if (q.Idle is { } i) return i <= 3 ? new QBuf(v.Var, node.BufType, (uint)i, V4L2_MEMORY_MMAP, Var.None) : null;
+        return q.Streaming ? new DQBufBlocking(v.Var, node.BufType) : new StreamOn(v.Var, node.BufType);
+    }
+
+    /// <summary>The pin path's way to a USERPTR QBUF of memory vb2 must refuse (a dma-heap buffer's mapping, VM_PFNMAP, or a
+    /// mapping shorter than a frame), one step at a time (null where the drawn handle has no next step).</summary>
+    private Op? PinPath(Rng r)
+    {
+        List<V> video = Video, heaps = Heaps, bufs = Bufs, maps = Maps;
+        var env = _env;
+        var node = Node;
+        bool mp = node.MultiPlanar;
+        int np = node.NumPlanes;
+        // the node's queue (a mem2mem node's CAPTURE), with a dma-heap buffer's mapping or one shorter than a frame
+        var v = r.Pick(video);
+        long frame = node.SizeImage;
+        if (heaps.Count == 0) return new Open(Profile.Heaps[0].Device, O_RDONLY | O_CLOEXEC);
+        var big = bufs.Where(b => b.Device == "heap" && b.Size >= frame && b.AccMode == O_RDWR).ToList();
+        if (big.Count == 0) return new DmaHeapAlloc(r.Pick(heaps).Var, (ulong)PageAlign(frame), O_RDWR | O_CLOEXEC, 0, 0, HeapAbi.Current);
+        var pfn = maps.Where(m => !m.Anon && !m.Memfd && m.Device == "heap" && m.Size >= frame).ToList();
+        if (pfn.Count == 0) { var b = r.Pick(big); return new Mmap(b.Var, 0, b.Size, PROT_READ | PROT_WRITE, MAP_SHARED); }
+        var shortMaps = maps.Where(m => m.Anon && m.Size < frame).ToList();
+        if (shortMaps.Count == 0) return new MmapAnon(PAGE_SIZE);
+        if (!env.Resolve(v.Var, out var fd) || _model.ViewQueue(fd, node.BufType) is not { } q) return null;
+        if (q.Allocated == 0) return new ReqBufs(v.Var, node.BufType, V4L2_MEMORY_USERPTR, 2);
+        if (q.Memory != V4L2_MEMORY_USERPTR || q.Idle is not { } idle) return null;
+        _pinQueued++;
+        bool shortOne = !(node.IsOutput && mp) && r.Chance(50);
+        var mem = shortOne ? r.Pick(shortMaps) : r.Pick(pfn);
+        var more = ImmutableArray.CreateRange(Enumerable.Repeat(mem.Var, mp ? np - 1 : 0));
+        // on an output queue the payload must fit the mapping, or the payload check refuses it first
+        return new QBuf(v.Var, node.BufType, (uint)idle, V4L2_MEMORY_USERPTR, mem.Var)
+            { MorePlanes = mp ? more : default, BytesUsed = node.IsOutput && shortOne ? mem.Size : 0 };
+    }
+
+    /// <summary>The payload family's way to a DMABUF buffer of a raw output queue queued with a dma-buf larger than a frame, taken
+    /// back by STREAMOFF and queued again with the same dma-buf, one step at a time (null where there is none).</summary>
+    private Op? PayloadPath(Rng r)
+    {
+        List<V> video = Video, heaps = Heaps, bufs = Bufs;
+        var env = _env;
+        var payNode = Node.RawOutputQueue!;
+        var v = r.Pick(video);
+        uint t = payNode.BufType;
+        long size = PageAlign(payNode.SizeImage) + PAGE_SIZE;
+        if (heaps.Count == 0) return new Open(Profile.Heaps[0].Device, O_RDONLY | O_CLOEXEC);
+        if (bufs.FirstOrDefault(b => b.Device == "heap" && b.Size >= size && b.AccMode == O_RDWR) is not { } mem)
+            return new DmaHeapAlloc(r.Pick(heaps).Var, (ulong)size, O_RDWR | O_CLOEXEC, 0, 0, HeapAbi.Current);
+        if (!env.Resolve(v.Var, out var fd) || _model.ViewQueue(fd, t) is not { } q) return null;
+        if (q.Allocated == 0) return new ReqBufs(v.Var, t, V4L2_MEMORY_DMABUF, 1);
+        if (q.Memory != V4L2_MEMORY_DMABUF) return null;
+        if (q.Idle is not { } idle) return new StreamOff(v.Var, t);
+        _payloadQueued++;
+        bool mpq = IsMultiPlanar(t);
+        var more = mpq ? ImmutableArray.CreateRange(Enumerable.Repeat(mem.Var, payNode.NumPlanes - 1)) : default;
+        var again = new QBuf(v.Var, t, (uint)idle, V4L2_MEMORY_DMABUF, mem.Var) { MorePlanes = more };
+        // a buffer that already holds this dma-buf is queued with other payload fields than its last QBUF's (the
+        // first QBUF passes one frame: a single-planar payload above the setup size meets the stored-length bound)
+        if (!mpq && !(env.Resolve(mem.Var, out var mfd) && _model.StoredLengthHolds(fd, t, (uint)idle, mfd))) return again;
+        PlaneFields[] others = mpq ? [PlaneFields.PayloadLength, PlaneFields.OffsetTail, PlaneFields.PayloadPastLength, PlaneFields.OffsetAtPayload] : [PlaneFields.PayloadLength];
+        return r.Chance(75) ? again with { Fields = r.Pick(others) } : again;
+    }
+
+    /// <summary>The request-memory family's way to a request carrying imported memory, one step at a time (null where the
+    /// drawn handle has no next step).</summary>
+    private Op? RequestMemoryPath(Rng r)
+    {
+        List<V> video = Video, heaps = Heaps, bufs = Bufs, maps = Maps, reqs = Reqs, memfds = Memfds;
+        var env = _env;
+        var node = Node;
+        var rqNode = node.IsMem2Mem ? node.OutputQueue! : node;
+        uint rmem = RequestQueueMemory(rqNode);
+        var rmedia = node.RequestMedia!;
+        var v = r.Pick(video);
+        long frame = rqNode.SizeImage;
+        var pool = rmem == V4L2_MEMORY_DMABUF ? bufs.Where(b => b.Size >= frame && b.AccMode == O_RDWR).ToList() : maps.Where(m => m.Anon && m.Size >= frame).ToList();
+        if (pool.Count == 0 && rmem == V4L2_MEMORY_USERPTR) return new MmapAnon(PageAlign(frame));
+        if (pool.Count == 0 && heaps.Count == 0) return new Open(Profile.Heaps[0].Device, O_RDONLY | O_CLOEXEC);
+        if (pool.Count == 0) return new DmaHeapAlloc(r.Pick(heaps).Var, (ulong)PageAlign(frame), O_RDWR | O_CLOEXEC, 0, 0, HeapAbi.Current);
+        if (reqs.Count == 0) return new RequestAlloc(rmedia);
+        if (reqs.FirstOrDefault(x => !x.Submitted && env.RequestHeld(x.Var) > 0) is { } full)
+        {
+            // now and then, first a QBUF of that buffer without the request, with other memory: vb2 refuses it
+            // (the queue is fed through requests), and the request must still take what its own QBUF gave (VB2-REQ-10)
+            if (_requestBound is { } bound && !_requestPoked && r.Chance(40))
+            {
+                _requestPoked = true;
+                var other = r.Chance(50) || rmem != V4L2_MEMORY_DMABUF ? r.Pick(pool).Var : Among(ref r, (1, memfds), (1, video));
+                return MorePlanes(ref r, new QBuf(v.Var, rqNode.BufType, bound, rmem, other), pool);
+            }
+            return new RequestQueue(full.Var);
+        }
+        if (!env.Resolve(v.Var, out var fd) || _model.ViewQueue(fd, rqNode.BufType) is not { } q) return null;
+        if (q.Allocated == 0 && !q.Streaming) return new ReqBufs(v.Var, rqNode.BufType, rmem, 2);
+        if (q.Memory != rmem || q.Idle is not { } idle || reqs.FirstOrDefault(x => !x.Submitted) is not { } empty) return null;
+        _requestMemoryQueued++;
+        _requestBound = (uint)idle;
+        _requestPoked = false;
+        // one in four names memory vb2 must refuse when the request is queued: a file that is not a dma-buf, or a
+        // mapping shorter than a frame
+        var mem = !r.Chance(25) ? r.Pick(pool).Var
+            : rmem == V4L2_MEMORY_DMABUF ? Among(ref r, (1, memfds), (1, video)) : Among(ref r, (1, maps.Where(m => m.Anon && m.Size < frame).ToList()), (1, pool));
+        // on a single-planar output queue a short mapping goes with a payload that fits it, or the QBUF's own length
+        // check refuses it before the request can (as on the way to a direct USERPTR QBUF above)
+        long shortPayload = rqNode.IsOutput && !rqNode.MultiPlanar && rmem == V4L2_MEMORY_USERPTR
+            && maps.FirstOrDefault(m => m.Var == mem) is { Anon: true } sm && sm.Size < frame ? sm.Size : 0;
+        return MorePlanes(ref r, new QBuf(v.Var, rqNode.BufType, (uint)idle, rmem, mem), pool) with { Req = empty.Var, BytesUsed = shortPayload };
+    }
+
+    /// <summary>The drain family's way through an encoder's drain, one step at a time on a context (null where the drawn handle
+    /// has no next step).</summary>
+    private Op? EncoderDrainPath(Rng r)
+    {
+        List<V> video = Video, draining = _draining;
+        var env = _env;
+        uint capT = Node.BufType, outT = Node.OutputQueue!.BufType;
+        var v = r.Pick(video);
+        if (!env.Resolve(v.Var, out var fd) || _model.ViewQueue(fd, capT) is not { } cq || _model.ViewQueue(fd, outT) is not { } oq) return null;
+        if (oq.Allocated == 0) return new ReqBufs(v.Var, outT, V4L2_MEMORY_MMAP, 2);
+        if (cq.Allocated == 0) return new ReqBufs(v.Var, capT, V4L2_MEMORY_MMAP, 2);
+        if (oq.Memory != V4L2_MEMORY_MMAP || cq.Memory != V4L2_MEMORY_MMAP) return null;
+        if (!oq.Streaming) return new StreamOn(v.Var, outT);
+        if (!cq.Streaming) return new StreamOn(v.Var, capT);
+        bool eos = (_model.SubscribedEvents(fd) & (1u << (int)V4L2_EVENT_EOS)) != 0;
+        if (cq.LastDequeued)
+            return r.Weighted((4, 0), (3, 1), (1, 2), (4, 3), (eos ? 3 : 0, 4), (4, 5)) switch
+            {
+                // an OUTPUT buffer queued now waits for START (VB2-DRAIN-5): queue one, or look for it
+                5 => oq.Idle is { } li && li <= 3 && r.Chance(60) ? new QBuf(v.Var, outT, (uint)li, V4L2_MEMORY_MMAP, Var.None) : new DQBuf(v.Var, outT),
+                0 => new DQBuf(v.Var, capT),
+                1 => new EncoderCmd(v.Var, V4L2_ENC_CMD_START, false),
+                2 => new StreamOff(v.Var, capT),
+                3 => new DQEvent(v.Var),   // the drain's EOS, if the file subscribed before the STOP
+                _ => (Op)new SubscribeEvent(v.Var, r.Chance(50) ? V4L2_EVENT_EOS : V4L2_EVENT_ALL, true),   // and its end
+            };
+        // draining: a blocking DQBUF where the drain must return a buffer, else queue every CAPTURE buffer
+        // (the drain hands them all back; vb2 gives them to the driver once enough are queued)
+        if (cq.Draining && oq.Idle is { } di && di <= 3 && r.Chance(25))
+            return new QBuf(v.Var, outT, (uint)di, V4L2_MEMORY_MMAP, Var.None);   // queued after the STOP: held
+        if (cq.Draining)
+            return draining.Any(d => d.Var == v.Var) ? new DQBufBlocking(v.Var, capT)
+                : cq.Idle is { } ci && ci <= 3 ? new QBuf(v.Var, capT, (uint)ci, V4L2_MEMORY_MMAP, Var.None) : new DQBuf(v.Var, capT);
+        if (oq.Idle is { } oi && oi <= 3 && r.Chance(50)) return new QBuf(v.Var, outT, (uint)oi, V4L2_MEMORY_MMAP, Var.None);
+        if (cq.Idle is { } i && i <= 3 && r.Chance(50)) return new QBuf(v.Var, capT, (uint)i, V4L2_MEMORY_MMAP, Var.None);
+        if (!eos && r.Chance(50)) return new SubscribeEvent(v.Var, V4L2_EVENT_EOS, false);
+        return r.Chance(70) ? new EncoderCmd(v.Var, V4L2_ENC_CMD_STOP, false) : new DQBuf(v.Var, r.Chance(50) ? capT : outT);
+    }
 
     private Op? Next(ref Rng r)
     {
@@ -774,16 +950,7 @@ public sealed class SequenceGenerator
                     // one queued, streaming, then the wait (a random QBUF index seldom queues them all, and the wait needs as many
                     // as the driver may need to start)
                     if (_waitFamily && node.SupportsMemory(V4L2_MEMORY_MMAP))
-                        Add(waits.Count > 0 ? 0 : 20, r =>
-                        {
-                            var v = r.Pick(video);
-                            if (!env.Resolve(v.Var, out var fd) || _model.ViewQueue(fd, node.BufType) is not { } q) return null;
-                            if (q.Allocated == 0) return new ReqBufs(v.Var, node.BufType, V4L2_MEMORY_MMAP, (uint)(1 + r.Below(3)));
-                            if (q.Memory != V4L2_MEMORY_MMAP) return null;
-                            // (an index the BufIndex domain declares: past 3, the random QBUF rule queues it, seldom)
-                            if (q.Idle is { } i) return i <= 3 ? new QBuf(v.Var, node.BufType, (uint)i, V4L2_MEMORY_MMAP, Var.None) : null;
-                            return q.Streaming ? new DQBufBlocking(v.Var, node.BufType) : new StreamOn(v.Var, node.BufType);
-                        });
+                        Offer(waits.Count > 0 ? 0 : 20, static (g, r) => g.WaitPath(r));
                 }
                 if (node.ReadWrite && !node.IsOutput) Offer(3, static (g, r) => new VideoRead(r.Pick(g.Video).Var, g.Draw(Domains.ReadCount, ref r)(g.Node.SizeImage)));
                 if (node.ReadWrite && node.IsOutput) Offer(3, static (g, r) => new VideoWrite(r.Pick(g.Video).Var, g.Draw(Domains.WriteCount, ref r)(g.Node.SizeImage)));
@@ -813,59 +980,16 @@ public sealed class SequenceGenerator
                 Offer(4, static (g, r) => new RemoveBufs(r.Pick(g.Video).Var, g.TypeArg(ref r, g.Node), g.IndexArg(ref r), g.Draw(Domains.RemoveBufsCount, ref r)));
                 // USERPTR on a dma-buf mapping (VM_PFNMAP: EFAULT) needs a frame-sized heap or udmabuf mapping first
                 var frameBufs = _frameBufs = Filter(bufs, node.SizeImage, static (b, frame) => b.Size >= frame && b.Device is "heap" or "udmabuf" && b.AccMode != O_WRONLY);
-                if (Wants(V4L2_MEMORY_USERPTR) && frameBufs.Count > 0 && !maps.Exists(m => !m.Anon && m.Size >= node.SizeImage))
+                if (Wants(V4L2_MEMORY_USERPTR) && frameBufs.Count > 0 && !Exists(maps, node.SizeImage, static (m, frame) => !m.Anon && m.Size >= frame))
                     Offer(8, static (g, r) => { var b = r.Pick(g._frameBufs); return new Mmap(b.Var, 0, b.Size, b.AccMode == O_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED); });
                 Offer(Wants(V4L2_MEMORY_USERPTR) && maps.Count(static m => m.Anon) < (mp ? np + 1 : 2) ? 6 : 1, static (g, r) => new MmapAnon(PageAlign(g.Node.SizeImage + PAGE_SIZE)));   // covers CREATE_BUFS' largest size delta
                 if (_pinPath && _pinQueued < 2 && Profile.Heaps.Count > 0 && node.SupportsMemory(V4L2_MEMORY_USERPTR))
-                    Add(60, r =>
-                    {
-                        // the node's queue (a mem2mem node's CAPTURE), with a dma-heap buffer's mapping or one shorter than a frame
-                        var v = r.Pick(video);
-                        long frame = node.SizeImage;
-                        if (heaps.Count == 0) return new Open(Profile.Heaps[0].Device, O_RDONLY | O_CLOEXEC);
-                        var big = bufs.Where(b => b.Device == "heap" && b.Size >= frame && b.AccMode == O_RDWR).ToList();
-                        if (big.Count == 0) return new DmaHeapAlloc(r.Pick(heaps).Var, (ulong)PageAlign(frame), O_RDWR | O_CLOEXEC, 0, 0, HeapAbi.Current);
-                        var pfn = maps.Where(m => !m.Anon && !m.Memfd && m.Device == "heap" && m.Size >= frame).ToList();
-                        if (pfn.Count == 0) { var b = r.Pick(big); return new Mmap(b.Var, 0, b.Size, PROT_READ | PROT_WRITE, MAP_SHARED); }
-                        var shortMaps = maps.Where(m => m.Anon && m.Size < frame).ToList();
-                        if (shortMaps.Count == 0) return new MmapAnon(PAGE_SIZE);
-                        if (!env.Resolve(v.Var, out var fd) || _model.ViewQueue(fd, node.BufType) is not { } q) return null;
-                        if (q.Allocated == 0) return new ReqBufs(v.Var, node.BufType, V4L2_MEMORY_USERPTR, 2);
-                        if (q.Memory != V4L2_MEMORY_USERPTR || q.Idle is not { } idle) return null;
-                        _pinQueued++;
-                        bool shortOne = !(node.IsOutput && mp) && r.Chance(50);
-                        var mem = shortOne ? r.Pick(shortMaps) : r.Pick(pfn);
-                        var more = ImmutableArray.CreateRange(Enumerable.Repeat(mem.Var, mp ? np - 1 : 0));
-                        // on an output queue the payload must fit the mapping, or the payload check refuses it first
-                        return new QBuf(v.Var, node.BufType, (uint)idle, V4L2_MEMORY_USERPTR, mem.Var)
-                            { MorePlanes = mp ? more : default, BytesUsed = node.IsOutput && shortOne ? mem.Size : 0 };
-                    });
+                    Offer(60, static (g, r) => g.PinPath(r));
                 // in the payload family, the way to a DMABUF buffer of a raw output queue queued with a dma-buf larger than a frame,
                 // taken back by STREAMOFF and queued again with the same dma-buf: each QBUF's payload fields are drawn (Generate),
                 // so the second may pass others than the first, which QUERYBUF must then show (VB2-QBUF-4)
                 if (_payloadFamily && node.RawOutputQueue is { } payNode && _payloadQueued < 6 && Profile.Heaps.Count > 0 && payNode.SupportsMemory(V4L2_MEMORY_DMABUF))
-                    Add(60, r =>
-                    {
-                        var v = r.Pick(video);
-                        uint t = payNode.BufType;
-                        long size = PageAlign(payNode.SizeImage) + PAGE_SIZE;
-                        if (heaps.Count == 0) return new Open(Profile.Heaps[0].Device, O_RDONLY | O_CLOEXEC);
-                        if (bufs.FirstOrDefault(b => b.Device == "heap" && b.Size >= size && b.AccMode == O_RDWR) is not { } mem)
-                            return new DmaHeapAlloc(r.Pick(heaps).Var, (ulong)size, O_RDWR | O_CLOEXEC, 0, 0, HeapAbi.Current);
-                        if (!env.Resolve(v.Var, out var fd) || _model.ViewQueue(fd, t) is not { } q) return null;
-                        if (q.Allocated == 0) return new ReqBufs(v.Var, t, V4L2_MEMORY_DMABUF, 1);
-                        if (q.Memory != V4L2_MEMORY_DMABUF) return null;
-                        if (q.Idle is not { } idle) return new StreamOff(v.Var, t);
-                        _payloadQueued++;
-                        bool mpq = IsMultiPlanar(t);
-                        var more = mpq ? ImmutableArray.CreateRange(Enumerable.Repeat(mem.Var, payNode.NumPlanes - 1)) : default;
-                        var again = new QBuf(v.Var, t, (uint)idle, V4L2_MEMORY_DMABUF, mem.Var) { MorePlanes = more };
-                        // a buffer that already holds this dma-buf is queued with other payload fields than its last QBUF's (the
-                        // first QBUF passes one frame: a single-planar payload above the setup size meets the stored-length bound)
-                        if (!mpq && !(env.Resolve(mem.Var, out var mfd) && _model.StoredLengthHolds(fd, t, (uint)idle, mfd))) return again;
-                        PlaneFields[] others = mpq ? [PlaneFields.PayloadLength, PlaneFields.OffsetTail, PlaneFields.PayloadPastLength, PlaneFields.OffsetAtPayload] : [PlaneFields.PayloadLength];
-                        return r.Chance(75) ? again with { Fields = r.Pick(others) } : again;
-                    });
+                    Offer(60, static (g, r) => g.PayloadPath(r));
                 // in the request-memory family, the way to a request carrying imported memory, one step at a time: a request, the
                 // request-bearing queue (a mem2mem node's OUTPUT) allocated with that memory, memory of a frame (a dma-heap
                 // buffer, or an anonymous mapping), a QBUF of an idle buffer into the empty request (now and then with memory
@@ -873,43 +997,7 @@ public sealed class SequenceGenerator
                 var rqNode = node.IsMem2Mem ? node.OutputQueue! : node;
                 uint rmem = RequestQueueMemory(rqNode);
                 if (node.RequestMedia is { } rmedia && rmem != V4L2_MEMORY_MMAP && _requestMemoryQueued < 2 && (rmem == V4L2_MEMORY_USERPTR || Profile.Heaps.Count > 0))
-                    Add(60, r =>
-                    {
-                        var v = r.Pick(video);
-                        long frame = rqNode.SizeImage;
-                        var pool = rmem == V4L2_MEMORY_DMABUF ? bufs.Where(b => b.Size >= frame && b.AccMode == O_RDWR).ToList() : maps.Where(m => m.Anon && m.Size >= frame).ToList();
-                        if (pool.Count == 0 && rmem == V4L2_MEMORY_USERPTR) return new MmapAnon(PageAlign(frame));
-                        if (pool.Count == 0 && heaps.Count == 0) return new Open(Profile.Heaps[0].Device, O_RDONLY | O_CLOEXEC);
-                        if (pool.Count == 0) return new DmaHeapAlloc(r.Pick(heaps).Var, (ulong)PageAlign(frame), O_RDWR | O_CLOEXEC, 0, 0, HeapAbi.Current);
-                        if (reqs.Count == 0) return new RequestAlloc(rmedia);
-                        if (reqs.FirstOrDefault(x => !x.Submitted && env.RequestHeld(x.Var) > 0) is { } full)
-                        {
-                            // now and then, first a QBUF of that buffer without the request, with other memory: vb2 refuses it
-                            // (the queue is fed through requests), and the request must still take what its own QBUF gave (VB2-REQ-10)
-                            if (_requestBound is { } bound && !_requestPoked && r.Chance(40))
-                            {
-                                _requestPoked = true;
-                                var other = r.Chance(50) || rmem != V4L2_MEMORY_DMABUF ? r.Pick(pool).Var : Among(ref r, (1, memfds), (1, video));
-                                return MorePlanes(ref r, new QBuf(v.Var, rqNode.BufType, bound, rmem, other), pool);
-                            }
-                            return new RequestQueue(full.Var);
-                        }
-                        if (!env.Resolve(v.Var, out var fd) || _model.ViewQueue(fd, rqNode.BufType) is not { } q) return null;
-                        if (q.Allocated == 0 && !q.Streaming) return new ReqBufs(v.Var, rqNode.BufType, rmem, 2);
-                        if (q.Memory != rmem || q.Idle is not { } idle || reqs.FirstOrDefault(x => !x.Submitted) is not { } empty) return null;
-                        _requestMemoryQueued++;
-                        _requestBound = (uint)idle;
-                        _requestPoked = false;
-                        // one in four names memory vb2 must refuse when the request is queued: a file that is not a dma-buf, or a
-                        // mapping shorter than a frame
-                        var mem = !r.Chance(25) ? r.Pick(pool).Var
-                            : rmem == V4L2_MEMORY_DMABUF ? Among(ref r, (1, memfds), (1, video)) : Among(ref r, (1, maps.Where(m => m.Anon && m.Size < frame).ToList()), (1, pool));
-                        // on a single-planar output queue a short mapping goes with a payload that fits it, or the QBUF's own length
-                        // check refuses it before the request can (as on the way to a direct USERPTR QBUF above)
-                        long shortPayload = rqNode.IsOutput && !rqNode.MultiPlanar && rmem == V4L2_MEMORY_USERPTR
-                            && maps.FirstOrDefault(m => m.Var == mem) is { Anon: true } sm && sm.Size < frame ? sm.Size : 0;
-                        return MorePlanes(ref r, new QBuf(v.Var, rqNode.BufType, (uint)idle, rmem, mem), pool) with { Req = empty.Var, BytesUsed = shortPayload };
-                    });
+                    Offer(60, static (g, r) => g.RequestMemoryPath(r));
                 Offer(2, static (g, r) => new Dup(r.Pick(g.Video).Var));
                 Offer(video.Count > 1 ? 3 : 1, static (g, r) => new Close(r.Pick(g.Video).Var));
                 if (node.RequestMedia is { } media)
@@ -997,39 +1085,7 @@ public sealed class SequenceGenerator
                         // queues, both streaming, a frame queued on each, STOP, every CAPTURE buffer back (the last flagged
                         // LAST), a DQBUF that finds EPIPE, then START or STREAMOFF to resume
                         if (_drainFamily && node.SupportsMemory(V4L2_MEMORY_MMAP) && node.OutputQueue!.SupportsMemory(V4L2_MEMORY_MMAP))
-                            Add(80, r =>
-                            {
-                                var v = r.Pick(video);
-                                if (!env.Resolve(v.Var, out var fd) || _model.ViewQueue(fd, capT) is not { } cq || _model.ViewQueue(fd, outT) is not { } oq) return null;
-                                if (oq.Allocated == 0) return new ReqBufs(v.Var, outT, V4L2_MEMORY_MMAP, 2);
-                                if (cq.Allocated == 0) return new ReqBufs(v.Var, capT, V4L2_MEMORY_MMAP, 2);
-                                if (oq.Memory != V4L2_MEMORY_MMAP || cq.Memory != V4L2_MEMORY_MMAP) return null;
-                                if (!oq.Streaming) return new StreamOn(v.Var, outT);
-                                if (!cq.Streaming) return new StreamOn(v.Var, capT);
-                                bool eos = (_model.SubscribedEvents(fd) & (1u << (int)V4L2_EVENT_EOS)) != 0;
-                                if (cq.LastDequeued)
-                                    return r.Weighted((4, 0), (3, 1), (1, 2), (4, 3), (eos ? 3 : 0, 4), (4, 5)) switch
-                                    {
-                                        // an OUTPUT buffer queued now waits for START (VB2-DRAIN-5): queue one, or look for it
-                                        5 => oq.Idle is { } li && li <= 3 && r.Chance(60) ? new QBuf(v.Var, outT, (uint)li, V4L2_MEMORY_MMAP, Var.None) : new DQBuf(v.Var, outT),
-                                        0 => new DQBuf(v.Var, capT),
-                                        1 => new EncoderCmd(v.Var, V4L2_ENC_CMD_START, false),
-                                        2 => new StreamOff(v.Var, capT),
-                                        3 => new DQEvent(v.Var),   // the drain's EOS, if the file subscribed before the STOP
-                                        _ => (Op)new SubscribeEvent(v.Var, r.Chance(50) ? V4L2_EVENT_EOS : V4L2_EVENT_ALL, true),   // and its end
-                                    };
-                                // draining: a blocking DQBUF where the drain must return a buffer, else queue every CAPTURE buffer
-                                // (the drain hands them all back; vb2 gives them to the driver once enough are queued)
-                                if (cq.Draining && oq.Idle is { } di && di <= 3 && r.Chance(25))
-                                    return new QBuf(v.Var, outT, (uint)di, V4L2_MEMORY_MMAP, Var.None);   // queued after the STOP: held
-                                if (cq.Draining)
-                                    return draining.Any(d => d.Var == v.Var) ? new DQBufBlocking(v.Var, capT)
-                                        : cq.Idle is { } ci && ci <= 3 ? new QBuf(v.Var, capT, (uint)ci, V4L2_MEMORY_MMAP, Var.None) : new DQBuf(v.Var, capT);
-                                if (oq.Idle is { } oi && oi <= 3 && r.Chance(50)) return new QBuf(v.Var, outT, (uint)oi, V4L2_MEMORY_MMAP, Var.None);
-                                if (cq.Idle is { } i && i <= 3 && r.Chance(50)) return new QBuf(v.Var, capT, (uint)i, V4L2_MEMORY_MMAP, Var.None);
-                                if (!eos && r.Chance(50)) return new SubscribeEvent(v.Var, V4L2_EVENT_EOS, false);
-                                return r.Chance(70) ? new EncoderCmd(v.Var, V4L2_ENC_CMD_STOP, false) : new DQBuf(v.Var, r.Chance(50) ? capT : outT);
-                            });
+                            Offer(80, static (g, r) => g.EncoderDrainPath(r));
                     }
                     if (node.Codec == CodecKind.Decoder && node.Stream != null && certifiesVb2) DecoderRules(Add, node, video, maps, bufs, env);
                 }
@@ -1122,10 +1178,9 @@ public sealed class SequenceGenerator
         // process start is costly under TCG, so only a quarter of the sequences do it, about once each
         if (_execFamily && core && bufs.Count > 0)
         {
-            var fds = live.Where(v => v.Kind is not (K.Map or K.Gem or K.Fence)).Select(v => v.Var).Take(62).ToImmutableArray();
-            Add(2, _ => new Exec(fds));
+            Offer(2, static (g, _) => new Exec(g._live.Where(v => v.Kind is not (K.Map or K.Gem or K.Fence)).Select(v => v.Var).Take(62).ToImmutableArray()));
         }
-        if (_procFamily && core) { ProcessRules(Add, vars, bufs, video, 1); ProcessRules(Add, vars, bufs, video, 2); }
+        if (_procFamily && core) { ProcessRules<P1>(vars, bufs, video); ProcessRules<P2>(vars, bufs, video); }
         if (core && _ruleCount > 0)
         {
             Offer(1, static (_, r) => r.Weighted<Op>((1, new Llseek(Var.BadFd, 0, SEEK_END)), (1, new DmaBufSync(Var.BadFd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW)), (1, new FcntlGetFd(Var.BadFd))));
@@ -1160,56 +1215,65 @@ public sealed class SequenceGenerator
     /// owner's REQBUFS(0) or close while the other process maps the queue's buffers, a close here while it holds the fd there
     /// (DMABUF-PROC-1, DMABUF-PROC-2).
     /// </summary>
-    private void ProcessRules(Action<int, Func<Rng, Op?>> Add, List<V> vars, List<V> bufs, List<V> video, int proc)
+    /// <summary>Which helper process <see cref="ProcessRules{P}"/> offers the calls of: a type, so that each process's rules are
+    /// static lambdas of their own (cached once, no closure per call).</summary>
+    private interface IHelperProcess { static abstract int N { get; } }
+    private struct P1 : IHelperProcess { public static int N => 1; }
+    private struct P2 : IHelperProcess { public static int N => 2; }
+
+    // what ProcessRules found for process 1 and 2 (index), for the rules it offers (read before Next returns)
+    private readonly List<V>[] _procFds = [[], [], []], _theirBufs = [[], [], []], _theirVideo = [[], [], []], _theirMaps = [[], [], []],
+        _alsoTheirs = [[], [], []], _theirWritable = [[], [], []];
+    private List<V> _sendable = [];
+
+    private void ProcessRules<P>(List<V> vars, List<V> bufs, List<V> video) where P : struct, IHelperProcess
     {
-        var theirs = Filter(vars, v => v.Live && v.Proc == proc);
-        var fds = Filter(theirs, static v => v.Kind is K.DmaBuf or K.Video);
-        var theirBufs = Filter(theirs, static v => v.Kind == K.DmaBuf);
-        var theirVideo = Filter(theirs, static v => v.Kind == K.Video);
-        var theirMaps = Filter(theirs, static v => v.Kind == K.Map);
-        var sendable = Filter(bufs, video, static _ => true);
+        int proc = P.N;
+        var theirs = Filter(vars, proc, static (v, p) => v.Live && v.Proc == p);
+        var fds = _procFds[proc] = Filter(theirs, static v => v.Kind is K.DmaBuf or K.Video);
+        var theirBufs = _theirBufs[proc] = Filter(theirs, static v => v.Kind == K.DmaBuf);
+        var theirVideo = _theirVideo[proc] = Filter(theirs, static v => v.Kind == K.Video);
+        var theirMaps = _theirMaps[proc] = Filter(theirs, static v => v.Kind == K.Map);
+        var sendable = _sendable = Filter(bufs, video, static _ => true);
         if (proc == 1)
         {
             // the suite's process sends P1 its fds; P2 gets its own by P1's fork, once P1 holds something
-            if (sendable.Count > 0) Add(fds.Count < 2 ? 30 : fds.Count < 4 ? 6 : 1, r => new SendFd(r.Pick(sendable).Var, 1, Draw(Domains.RecvCloexec, ref r)));
-            if (fds.Count > 0 && !vars.Any(v => v.Live && v.Proc == 2)) Add(4, _ => new Fork(2) { Process = 1 });
+            if (sendable.Count > 0) Offer(fds.Count < 2 ? 30 : fds.Count < 4 ? 6 : 1, static (g, r) => new SendFd(r.Pick(g._sendable).Var, 1, g.Draw(Domains.RecvCloexec, ref r)));
+            if (fds.Count > 0 && !Exists(vars, 2, static (v, p) => v.Live && v.Proc == p)) Offer(4, static (_, _) => new Fork(2) { Process = 1 });
         }
         // this process closes its fd of a file the other holds too: the file lives on there (and goes with its exit)
-        var alsoTheirs = Filter(bufs, video, b => fds.Any(f => f.SentFrom == b.Var));
-        if (alsoTheirs.Count > 0) Add(proc == 1 ? 8 : 3, r => new Close(r.Pick(alsoTheirs).Var));
+        var alsoTheirs = _alsoTheirs[proc] = Filter(bufs, fds, static (b, theirFds) => Exists(theirFds, b.Var, static (f, v) => f.SentFrom == v));
+        foreach (var v in video) if (Exists(fds, v.Var, static (f, x) => f.SentFrom == x)) alsoTheirs.Add(v);
+        if (alsoTheirs.Count > 0) Offer(proc == 1 ? 8 : 3, static (g, r) => new Close(r.Pick(g._alsoTheirs[P.N]).Var));
         if (theirBufs.Count > 0)
         {
-            Add(10, r =>
+            Offer(10, static (g, r) =>
             {
-                var b = r.Pick(theirBufs);
-                return new Mmap(b.Var, 0, b.Size, b.AccMode == O_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED) { Process = proc };
+                var b = r.Pick(g._theirBufs[P.N]);
+                return new Mmap(b.Var, 0, b.Size, b.AccMode == O_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED) { Process = P.N };
             });
-            Add(6, r => new DmaBufSync(r.Pick(theirBufs).Var, Draw(Domains.SyncFlags, ref r)) { Process = proc });
-            Add(3, r => new FcntlGetFd(r.Pick(theirBufs).Var) { Process = proc });
-            Add(3, r => new SendFd(r.Pick(theirBufs).Var, 0, Draw(Domains.RecvCloexec, ref r)) { Process = proc });
+            Offer(6, static (g, r) => new DmaBufSync(r.Pick(g._theirBufs[P.N]).Var, g.Draw(Domains.SyncFlags, ref r)) { Process = P.N });
+            Offer(3, static (g, r) => new FcntlGetFd(r.Pick(g._theirBufs[P.N]).Var) { Process = P.N });
+            Offer(3, static (g, r) => new SendFd(r.Pick(g._theirBufs[P.N]).Var, 0, g.Draw(Domains.RecvCloexec, ref r)) { Process = P.N });
         }
         if (theirVideo.Count > 0 && Profile.Video.Count > 0)
-        {
-            var node = Profile.Video[0];
-            bool mp = node.MultiPlanar;
-            int np = node.NumPlanes;
-            Add(10, r =>
+            Offer(10, static (g, r) =>
             {
-                uint p = mp ? Draw(Domains.MmapVideoMplanePlane, ref r)(np) : Draw(Domains.MmapVideoPlane, ref r);
-                uint t = node.IsMem2Mem ? Draw(Domains.M2mBufType, ref r)(node) : node.BufType;
-                return new MmapVideo(r.Pick(theirVideo).Var, t, IndexArg(ref r), p, Draw(Domains.MmapVideoLength, ref r)(node.QueueFor(t).PlaneSize(p)),
-                    Draw(Domains.MmapVideoProt, ref r), Draw(Domains.MmapVideoFlags, ref r)) { Process = proc };
+                var node = g.Node;
+                uint p = node.MultiPlanar ? g.Draw(Domains.MmapVideoMplanePlane, ref r)(node.NumPlanes) : g.Draw(Domains.MmapVideoPlane, ref r);
+                uint t = node.IsMem2Mem ? g.Draw(Domains.M2mBufType, ref r)(node) : node.BufType;
+                return new MmapVideo(r.Pick(g._theirVideo[P.N]).Var, t, g.IndexArg(ref r), p, g.Draw(Domains.MmapVideoLength, ref r)(node.QueueFor(t).PlaneSize(p)),
+                    g.Draw(Domains.MmapVideoProt, ref r), g.Draw(Domains.MmapVideoFlags, ref r)) { Process = P.N };
             });
-        }
-        if (fds.Count > 0) Add(4, r => new Close(r.Pick(fds).Var) { Process = proc });
+        if (fds.Count > 0) Offer(4, static (g, r) => new Close(r.Pick(g._procFds[P.N]).Var) { Process = P.N });
         if (theirMaps.Count > 0)
         {
-            var writable = Filter(theirMaps, static m => (m.Prot & PROT_WRITE) != 0);
-            if (writable.Count > 0) Add(10, r => { var m = r.Pick(writable); return new WriteStamp(m.Var, OffsetArg(ref r, m.Size), r.Next() | 1) { Process = proc }; });
-            Add(12, r => { var m = r.Pick(theirMaps); return new ReadStamp(m.Var, OffsetArg(ref r, m.Size)) { Process = proc }; });
-            Add(3, r => new Munmap(r.Pick(theirMaps).Var) { Process = proc });
+            var writable = _theirWritable[proc] = Filter(theirMaps, static m => (m.Prot & PROT_WRITE) != 0);
+            if (writable.Count > 0) Offer(10, static (g, r) => { var m = r.Pick(g._theirWritable[P.N]); return new WriteStamp(m.Var, OffsetArg(ref r, m.Size), r.Next() | 1) { Process = P.N }; });
+            Offer(12, static (g, r) => { var m = r.Pick(g._theirMaps[P.N]); return new ReadStamp(m.Var, OffsetArg(ref r, m.Size)) { Process = P.N }; });
+            Offer(3, static (g, r) => new Munmap(r.Pick(g._theirMaps[P.N]).Var) { Process = P.N });
         }
-        if (theirs.Count > 0) Add(8, _ => new ExitProcess { Process = proc });
+        if (theirs.Count > 0) Offer(8, static (_, _) => new ExitProcess { Process = P.N });
     }
 
     private static Var DrmFor(ref Rng r, V gem, List<V> drms) =>

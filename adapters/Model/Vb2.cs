@@ -811,8 +811,15 @@ public sealed partial class ReferenceModel
         // an output device may keep showing its last buffer until another comes ("a repeated frame was displayed again by an
         // output device because the application did not pass new data in time", buffer.rst; vivid holds it): two there
         int need = Math.Max(q.P.IsOutput ? 2 : 1, q.StartHi);
-        return q.Peer == null && q.QueuedOrder.Count >= need && q.QueuedOrder.All(i => q.Bufs[i]!.Request == null)
+        return q.Peer == null && q.QueuedOrder.Count >= need && NoneInRequest(q)
             ? BlockingDQBuf.WaitsForBuffer : BlockingDQBuf.MaySleepForever;
+    }
+
+    /// <summary>Whether no queued buffer of q was queued through a request.</summary>
+    private static bool NoneInRequest(VideoQueue q)
+    {
+        foreach (int i in q.QueuedOrder) if (q.Bufs[i]!.Request != null) return false;
+        return true;
     }
 
     /// <summary>What a generator may read of fd's queue (of <paramref name="type"/>'s queue on a mem2mem node): its memory type (0
