@@ -17,7 +17,7 @@ public static class KernelCoverageReport
 
     /// <summary>The table: per group, functions reached of those traceable, and the run's totals, time traced and events lost;
     /// then, where the report has them, its coverage over time (the seconds by which half, 90% and all of what it reached had
-    /// been reached) and its ops per second.</summary>
+    /// been reached) and its ops per second, and per device's turn the functions it first reached and how soon.</summary>
     public static string Table(CoverageReport r)
     {
         var sb = new StringBuilder();
@@ -28,6 +28,14 @@ public static class KernelCoverageReport
         foreach (var g in r.Groups)
             sb.AppendLine($"  {g.Name.PadRight(width)}  {g.Reached.Count,7} / {g.Traceable.Count,-9} {Percent(g.Reached.Count, g.Traceable.Count),4}");
         if (OverTime(r) is { } line) sb.AppendLine(line);
+        var byTurn = r.ByTurn();
+        if (byTurn.Count > 0)
+        {
+            sb.AppendLine("  by device (in its turn: functions first reached, and how soon 90% of them were):");
+            int w = byTurn.Max(t => t.Turn.Device.Length);
+            foreach (var (t, n, ninety) in byTurn)
+                sb.AppendLine($"    {t.Device.PadRight(w)}  {n,4} in {t.To - t.From,6:0} s" + (ninety is { } s ? $", 90% by {s:0.#} s" : ""));
+        }
         return sb.ToString().TrimEnd();
     }
 
@@ -44,8 +52,9 @@ public static class KernelCoverageReport
 
     /// <summary>The report as JSON: kernel, seconds, lost_events, totals, and per group its counts, the functions reached
     /// and those never reached (each sorted); where known, the ops made while tracing (<c>ops</c>), the seconds by which half,
-    /// 90% and all of what was reached had been reached (<c>reached_by_seconds</c>), and per group when each function was
-    /// first seen (<c>reached_at</c>, seconds).</summary>
+    /// 90% and all of what was reached had been reached (<c>reached_by_seconds</c>), per group when each function was first
+    /// seen (<c>reached_at</c>, seconds), and each device's turn (<c>turns</c>: device, from_s, to_s, first_reached,
+    /// ninety_percent_by_s, seconds into the turn).</summary>
     public static JsonObject Json(CoverageReport r)
     {
         var o = new JsonObject
@@ -60,6 +69,16 @@ public static class KernelCoverageReport
         if (r.Ops is { } ops) o["ops"] = ops;
         if (r.SecondsTo(0.5) is { } half)
             o["reached_by_seconds"] = new JsonObject { ["50%"] = half, ["90%"] = r.SecondsTo(0.9), ["100%"] = r.SecondsTo(1) };
+        if (r.Turns != null)
+        {
+            var byTurn = r.ByTurn();
+            o["turns"] = new JsonArray(r.Turns.Select((t, i) =>
+            {
+                var j = new JsonObject { ["device"] = t.Device, ["from_s"] = t.From, ["to_s"] = t.To };
+                if (byTurn.Count > i) { j["first_reached"] = byTurn[i].FirstReached; j["ninety_percent_by_s"] = byTurn[i].NinetyPercentBy; }
+                return (JsonNode)j;
+            }).ToArray());
+        }
         o["groups"] = new JsonArray(r.Groups.Select(g =>
         {
             var j = new JsonObject
@@ -97,7 +116,8 @@ public static class KernelCoverageReport
                 var at = g["reached_at"] is JsonObject times ? times.ToDictionary(kv => kv.Key, kv => (double)kv.Value!, StringComparer.Ordinal) : null;
                 return new GroupCoverage((string)g["name"]!, reached.Concat(never).Order(StringComparer.Ordinal).ToList(), reached) { ReachedAt = at };
             }).ToList();
-            return new CoverageReport((string)o["kernel"]!, (double)o["seconds"]!, (long)o["lost_events"]!, groups) { Ops = o["ops"] is { } ops ? (long)ops : null };
+            var turns = o["turns"] is JsonArray ts ? ts.Select(t => new CoverageTurn((string)t!["device"]!, (double)t["from_s"]!, (double)t["to_s"]!)).ToList() : null;
+            return new CoverageReport((string)o["kernel"]!, (double)o["seconds"]!, (long)o["lost_events"]!, groups) { Ops = o["ops"] is { } ops ? (long)ops : null, Turns = turns };
         }
         catch (Exception e) when (e is InvalidOperationException or NullReferenceException or FormatException)
         {

@@ -64,6 +64,8 @@ public static class KernelRun
         foreach (var s in found.Skipped) units.Add(Skipped($"{s.Path} ({s.Driver})", s.Path, s.Reason));
         bool leaked = false;
         var results = new List<SuiteResult>();
+        // each device's turn on the tracer's clock: what it newly reached, and how soon (coverage per second, per device)
+        var turns = new List<CoverageTurn>();
         // inside the lab VM: where the host looks for what was running when the kernel complained
         var labOut = Environment.GetEnvironmentVariable("LAB_OUT") is { Length: > 0 } lo && Directory.Exists(lo) ? lo : null;
         int unitNo = 0;
@@ -141,9 +143,11 @@ public static class KernelRun
             }
             var noGcBefore = NoGc.Stats;
             var live = new LiveProgress(output, !cli.Quiet && LiveProgress.IsTerminal(output));
+            double turnFrom = coverage?.Seconds ?? 0;
             var result = Engine.Run($"kernel {unit.Path}", cli.Trace ? TracingTarget.Wrap(target, live.Line) : target, opt with { OnProgress = live.Report },
                 catalog, cli.Quiet ? null : live.Line, KnownIssues.Classifier(profile, cli.Known));
             live.Clear();
+            if (coverage != null) turns.Add(new CoverageTurn(unit.Path, Math.Round(turnFrom, 1), Math.Round(coverage.Seconds, 1)));
             target.Dispose();
             var heldAfter = HeldFds();
             int fdsAfter = heldAfter?.Count ?? -1, bufsAfter = BufInfo.LiveCount();
@@ -185,7 +189,7 @@ public static class KernelRun
         if (coverage != null)
         {
             // (with the ops every device's run made while the tracer ran: coverage per second beside ops per second)
-            try { reached = coverage.Stop(found.Kernel) with { Ops = results.Sum(r => r.Exercise.Ops) }; }
+            try { reached = coverage.Stop(found.Kernel) with { Ops = results.Sum(r => r.Exercise.Ops), Turns = turns }; }
             catch (InvalidOperationException e) { coverageLost = $"--kernel-coverage: {e.Message}"; }
         }
         if (reached != null)

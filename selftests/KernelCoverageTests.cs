@@ -111,11 +111,13 @@ public class KernelCoverageTests
                 { ReachedAt = new Dictionary<string, double> { ["vb2_core_reqbufs"] = 1.5, ["vb2_core_qbuf"] = 40 } },
             new GroupCoverage("dma-buf core", ["dma_buf_fd", "dma_buf_ioctl"], ["dma_buf_fd", "dma_buf_ioctl"])
                 { ReachedAt = new Dictionary<string, double> { ["dma_buf_fd"] = 2, ["dma_buf_ioctl"] = 412.3 } },
-        ]) { Ops = 1_200_000 };
+        ]) { Ops = 1_200_000, Turns = [new CoverageTurn("/dev/dma_heap/system", 0, 30), new CoverageTurn("/dev/video0", 30, 500), new CoverageTurn("/dev/udmabuf", 500, 600)] };
         // (90% of four is the fourth: by the time three are reached only 75% are)
         Assert.Equal((1.5, 2, 40, 412.3, 412.3), (timed.SecondsTo(0.25), timed.SecondsTo(0.5), timed.SecondsTo(0.75), timed.SecondsTo(0.9), timed.SecondsTo(1)));
         var table = KernelCoverageReport.Table(timed);
-        Assert.EndsWith("\n  over time: half of it reached by 2 s, 90% by 412.3 s, all by 412.3 s of 600 s; 1,200,000 ops, 2,000 a second", table);
+        Assert.Contains("\n  over time: half of it reached by 2 s, 90% by 412.3 s, all by 412.3 s of 600 s; 1,200,000 ops, 2,000 a second\n", table);
+        // each device's turn: the functions first reached in it, and how far into the turn 90% of them were
+        Assert.EndsWith("\n    /dev/dma_heap/system     2 in     30 s, 90% by 2 s\n    /dev/video0              2 in    470 s, 90% by 382.3 s\n    /dev/udmabuf             0 in    100 s", table);
 
         var path = Path.Combine(Directory.CreateTempSubdirectory("coverage").FullName, "kernel-coverage.json");
         File.WriteAllText(path, KernelCoverageReport.Json(timed).ToJsonString());
@@ -124,8 +126,11 @@ public class KernelCoverageTests
         Assert.Equal(40, back.Groups[0].ReachedAt!["vb2_core_qbuf"]);
         Assert.Contains("\"reached_by_seconds\":{\"50%\":2,\"90%\":412.3,\"100%\":412.3}", KernelCoverageReport.Json(timed).ToJsonString());
 
-        // a report without times (a file from before they were kept) has no such line
+        // a report without times (a file from before they were kept, or one whose times were left out) has no such line
         Assert.Null(Sample("6.12.118", "vb2_core_qbuf").SecondsTo(0.5));
+        var emptied = timed with { Groups = [.. timed.Groups.Select(g => g with { ReachedAt = new Dictionary<string, double>() })] };
+        Assert.Null(emptied.SecondsTo(0.5));
+        Assert.DoesNotContain("over time", KernelCoverageReport.Table(emptied));
         Assert.DoesNotContain("over time", KernelCoverageReport.Table(Sample("6.12.118", "vb2_core_qbuf")));
     }
 }

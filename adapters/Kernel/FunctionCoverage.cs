@@ -50,13 +50,17 @@ public sealed record CoverageGroup(string Name, IReadOnlyList<string> Modules, I
 /// <param name="Reached">The names among them that were entered at least once while tracing, sorted.</param>
 public sealed record GroupCoverage(string Name, IReadOnlyList<string> Traceable, IReadOnlyList<string> Reached)
 {
-    /// <summary>When each reached function was first seen, in seconds since the tracer was set up (the collector's clock: within
-    /// a fraction of a second of its first entry); null where not known (a coverage file written before it was kept).</summary>
+    /// <summary>When each reached function was first seen, in seconds since the collector started (just before it sets the
+    /// tracer up; within a fraction of a second of the function's first entry); null where not known (a coverage file written
+    /// before they were kept).</summary>
     public IReadOnlyDictionary<string, double>? ReachedAt { get; init; }
 
     /// <summary>The traceable names never entered, sorted.</summary>
     public IReadOnlyList<string> Never => Traceable.Except(Reached, StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
 }
+
+/// <summary>One device's turn in a traced run: from and to, in seconds since the collector started.</summary>
+public sealed record CoverageTurn(string Device, double From, double To);
 
 /// <summary>
 /// The kernel functions of the buffer-sharing code a run reached (<see cref="FunctionCoverage"/>): per group, what could be
@@ -78,12 +82,29 @@ public sealed record CoverageReport(string Kernel, double Seconds, long LostEven
     /// <summary>The ops the run made while the tracer ran (the devices' ops, every property's); null where not known.</summary>
     public long? Ops { get; init; }
 
-    /// <summary>The seconds (since the tracer was set up) by which the given fraction (0 to 1) of the functions reached had
+    /// <summary>Each device's turn in the run, in order (the devices are certified one after another); null where not known.</summary>
+    public IReadOnlyList<CoverageTurn>? Turns { get; init; }
+
+    /// <summary>Per turn: the functions first reached in it, and how many seconds into the turn 90% of them had been reached
+    /// (null when it reached none). Empty where the turns or the times are not known.</summary>
+    public IReadOnlyList<(CoverageTurn Turn, int FirstReached, double? NinetyPercentBy)> ByTurn()
+    {
+        if (Turns == null || Groups.Any(g => g.ReachedAt == null)) return [];
+        var times = Groups.SelectMany(g => g.ReachedAt!.Values).ToList();
+        return [.. Turns.Select(t =>
+        {
+            var mine = times.Where(s => s >= t.From && s < t.To).Select(s => s - t.From).Order().ToList();
+            return (t, mine.Count, mine.Count == 0 ? (double?)null : Math.Round(mine[Math.Clamp((int)Math.Ceiling(0.9 * mine.Count) - 1, 0, mine.Count - 1)], 1));
+        })];
+    }
+
+    /// <summary>The seconds (since the collector started) by which the given fraction (0 to 1) of the functions reached had
     /// been reached: coverage over time, what a shorter run would have reached. Null where the times are not known.</summary>
     public double? SecondsTo(double fraction)
     {
         if (Reached == 0 || Groups.Any(g => g.ReachedAt == null)) return null;
         var times = Groups.SelectMany(g => g.ReachedAt!.Values).Order().ToList();
+        if (times.Count == 0) return null;   // (a file whose times were left out)
         return times[Math.Clamp((int)Math.Ceiling(fraction * times.Count) - 1, 0, times.Count - 1)];
     }
 }
@@ -217,6 +238,9 @@ public sealed unsafe class FunctionCoverage : IDisposable
         _thread = new Thread(Collect) { IsBackground = true, Name = "conformance-coverage" };
         _thread.Start();
     }
+
+    /// <summary>Seconds since the collector started (the clock <see cref="GroupCoverage.ReachedAt"/> is read on).</summary>
+    public double Seconds => _clock.Elapsed.TotalSeconds;
 
     /// <summary>How many distinct functions are traced, over how many groups.</summary>
     public (int Functions, int Groups) Traced => (_groupOf.Count, _groups.Count);
