@@ -85,7 +85,7 @@ public static class Shrink
 
     /// <summary>
     /// How the suite's generated sequences are drawn: FsCheck draws the seed and a size-driven length (5 to
-    /// maxLength + 4 ops); the generator expands them deterministically (<see cref="SequenceGenerator.Generate"/>, or
+    /// maxLength + 4: the length the expansion is given; a parallel block may add ops); the generator expands them deterministically (<see cref="SequenceGenerator.Generate"/>, or
     /// <see cref="SequenceGenerator.GenerateParallel"/> for sequences that end in a parallel block).
     /// </summary>
     public static Drawing Drawing(int maxLength, bool parallel = false) =>
@@ -97,8 +97,8 @@ public static class Shrink
     public static Arbitrary<OpSequence> Arbitrary(SequenceGenerator gen, int maxLength, bool parallel = false) => Drawing(maxLength, parallel).Arbitrary(gen);
 }
 
-/// <summary>What FsCheck draws for one sequence: the seed its generator expands and its length in ops (the most ops it may
-/// have; 0 where the expansion chooses its own).</summary>
+/// <summary>What FsCheck draws for one sequence: the seed its generator expands and the length the expansion is given (the
+/// ops it draws before any parallel block, which may add a few; 0 where the expansion chooses its own).</summary>
 public readonly record struct Draw(ulong Seed, int Length);
 
 /// <summary>

@@ -135,12 +135,12 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
                     continue;
                 }
                 var actual = op.Run(target, envT);
-                if (clock != null) t0 = clock.Add(op.GetType().Name, t0, isTarget: true);
+                if (clock != null) t0 = clock.Add(clock.KindOf(op), t0, isTarget: true);
                 oracle.BeginStep(actual);
                 var expected = op.Run(oracle, envM);
                 var cited = oracle.CitedArray();
                 steps.Add(new Step(op, actual, expected, oracle.AllowedSet, cited));
-                if (clock != null) t0 = clock.Add(op.GetType().Name, t0, isTarget: false);
+                if (clock != null) t0 = clock.Add(clock.KindOf(op), t0, isTarget: false);
                 // past what the model can follow (a hand-made sequence only): nothing from here on is judged
                 if (oracle.Unfollowed != null) { exercise?.Mask(Name); return null; }
                 if (!expected.SameObservation(actual))
@@ -430,6 +430,9 @@ public sealed class OpClock
     public const string Reset = "(reset)", Parallel = "(parallel block)";
 
     private readonly Dictionary<string, (long Calls, long Target, long Oracle)> _kinds = new(StringComparer.Ordinal);
+
+    /// <summary>The kind a call's time is added to: by default its op's type ("ExpBuf").</summary>
+    public Func<Op, string> KindOf { get; init; } = static op => op.GetType().Name;
 
     /// <summary>Adds the time since <paramref name="since"/> to <paramref name="kind"/>'s target or oracle side (a call is
     /// counted on its target side); returns now, the next interval's start.</summary>

@@ -14,8 +14,9 @@ namespace Conformance.Properties;
 /// each), then expands them in order with a <see cref="SequenceGenerator.Twin"/> of the run's generator, at most
 /// <see cref="Ahead"/> sequences ahead. The batch's real FsCheck run asks for each draw in turn (<see cref="Arbitrary"/>): the
 /// sequence made ahead is used when it is that draw's; any other (a batch the thread did not reach or passed, a draw that
-/// differs, an expansion that threw) is expanded there and then, on the asking thread, by the run's generator, as without
-/// this class. Which thread made a sequence never changes it, nor what a run judges. A sequence's domain draws
+/// differs, and after an expansion on the thread threw, that draw and every one after it: the thread stops there) is
+/// expanded there and then, on the asking thread, by the run's generator, as without this class. (A batch the engine ends
+/// early, every invariant it judges settled, leaves up to <see cref="Ahead"/> sequences made for nothing.) Which thread made a sequence never changes it, nor what a run judges. A sequence's domain draws
 /// (<see cref="SequenceGenerator.Tally"/>) are counted when it is used: one made ahead and never used counts nowhere.
 /// </para>
 /// </summary>
@@ -82,7 +83,8 @@ public sealed class Prefetch : IDisposable
         }
         catch (Exception)
         {
-            // (an expansion that throws throws again where the run asks for that draw, on its own thread: reported there)
+            // (an expansion that throws throws again where the run asks for that draw, on its own thread: reported there;
+            // every draw from there on is expanded on the asking thread)
         }
         finally
         {

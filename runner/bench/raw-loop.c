@@ -142,12 +142,12 @@ static void video_seq(const char *path, long rounds, long per)
 	for (i = 0; i < rounds / per; i++) {
 		struct v4l2_create_buffers cb = { .count = 0, .memory = V4L2_MEMORY_MMAP };
 
-		v = open_or_die(path, O_RDWR | O_NONBLOCK);
+		v = open_or_die(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 		reqbufs(v, type, 2);
 		for (j = 0; j < per; j++)
 			video_round(v, type);
 		close(v);
-		v = open_or_die(path, O_RDWR | O_NONBLOCK);
+		v = open_or_die(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 		cb.format.type = type;
 		if (ioctl(v, VIDIOC_G_FMT, &cb.format))
 			die("VIDIOC_G_FMT");
@@ -186,8 +186,8 @@ int main(int argc, char **argv)
 	}
 	rounds = atol(argv[3]);
 	per = argc == 5 ? atol(argv[4]) : 0;
-	if (rounds <= 0 || (argc == 5 && per <= 0)) {
-		fprintf(stderr, "raw-loop: ROUNDS and PER_SEQUENCE are positive counts\n");
+	if (rounds <= 0 || (argc == 5 && (per <= 0 || per > rounds))) {
+		fprintf(stderr, "raw-loop: ROUNDS and PER_SEQUENCE are positive counts, PER_SEQUENCE at most ROUNDS\n");
 		return 2;
 	}
 	if (strcmp(argv[1], "-")) {
