@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Conformance.Adapters;
 using Conformance.Generators;
 
@@ -23,12 +25,38 @@ public sealed class Exercise
     public long MaskedIn(string property) => _maskedIn.GetValueOrDefault(property);
     /// <summary>Why the run on this target stopped before its budget (a device left busy that cannot be reloaded), or null.</summary>
     public string? StoppedBecause;
-    private readonly Dictionary<string, long> _counts = new(StringComparer.Ordinal);
-    public void Hit(string id) => _counts[id] = _counts.GetValueOrDefault(id) + 1;
+    /// <summary>Each invariant's count, boxed: a step's cited IDs are counted through the boxes its array was given before.</summary>
+    private readonly Dictionary<string, StrongBox<long>> _counts = new(StringComparer.Ordinal);
+    /// <summary>The count boxes of the cited-ID arrays seen (the model hands out one shared array per short combination of IDs:
+    /// <see cref="Conformance.Adapters.Model.ReferenceModel.CitedArray"/>), by the array's identity; at most
+    /// <see cref="MaxArrays"/> are kept.</summary>
+    private readonly Dictionary<string[], StrongBox<long>[]> _byArray = new(ReferenceEqualityComparer.Instance);
+    private const int MaxArrays = 4096;
+
+    private StrongBox<long> Box(string id)
+    {
+        ref var box = ref CollectionsMarshal.GetValueRefOrAddDefault(_counts, id, out _);
+        return box ??= new StrongBox<long>();
+    }
+
+    /// <summary>Invariant <paramref name="id"/> was checked once.</summary>
+    public void Hit(string id) => Box(id).Value++;
     /// <summary>Invariant <paramref name="id"/> was checked n times at once (DMABUF-LIFE-4: once per sequence of a property).</summary>
-    public void Hit(string id, long n) => _counts[id] = _counts.GetValueOrDefault(id) + n;
-    public void HitAll(IReadOnlyList<string> ids) { for (int i = 0; i < ids.Count; i++) Hit(ids[i]); }
-    public long this[string id] => _counts.GetValueOrDefault(id);
+    public void Hit(string id, long n) => Box(id).Value += n;
+    /// <summary>Every invariant a step cited was checked once (an array met before is counted without hashing its IDs).</summary>
+    public void HitAll(IReadOnlyList<string> ids)
+    {
+        if (ids is not string[] a || a.Length == 0) { for (int i = 0; i < ids.Count; i++) Hit(ids[i]); return; }
+        if (!_byArray.TryGetValue(a, out var boxes))
+        {
+            boxes = new StrongBox<long>[a.Length];
+            for (int i = 0; i < a.Length; i++) boxes[i] = Box(a[i]);
+            if (_byArray.Count < MaxArrays) _byArray[a] = boxes;
+        }
+        foreach (var b in boxes) b.Value++;
+    }
+    /// <summary>How many times invariant <paramref name="id"/> was checked.</summary>
+    public long this[string id] => _counts.TryGetValue(id, out var b) ? b.Value : 0;
     public long Ops;
     public long Sequences;
 }
