@@ -56,6 +56,21 @@ public static class KernelRun
         finally { coverage?.Dispose(); }
     }
 
+    /// <summary>The run's `# time:` lines summed over its devices and properties, each part with its share of the whole:
+    /// "# time, all devices: 298.5 s: sequences 169.7 s (57%), the kernel-memory check 85.5 s (29%), ..."; null without any.</summary>
+    public static string? TimeTotals(IEnumerable<SuiteResult> results)
+    {
+        var splits = results.SelectMany(r => r.Properties).Select(p => p.Split).OfType<TimeSplit>().ToList();
+        if (splits.Count == 0) return null;
+        (string Name, double Seconds)[] parts =
+        [
+            ("sequences", splits.Sum(s => s.Sequences)), ("the kernel-memory check", splits.Sum(s => s.KernelMemory)),
+            ("shrinking", splits.Sum(s => s.Shrinking)), ("drawing", splits.Sum(s => s.Drawing)), ("re-runs", splits.Sum(s => s.ReRuns)),
+        ];
+        double all = parts.Sum(p => p.Seconds);
+        return $"# time, all devices: {all:0.0} s: " + string.Join(", ", parts.Select(p => $"{p.Name} {p.Seconds:0.0} s ({(all > 0 ? 100 * p.Seconds / all : 0):0}%)"));
+    }
+
     private static int CertifyUnits(Program.Cli cli, Program.Cli final, Catalog catalog, TextWriter output, Discovered found, string? untracked,
         AllocTraces.Snapshot? tracked, FunctionCoverage? coverage)
     {
@@ -182,6 +197,7 @@ public static class KernelRun
         }
         if (cli.Sample > 0) return 0;
         if (budget.Summary(results, DateTime.UtcNow) is { } spent) output.WriteLine(spent);
+        if (TimeTotals(results) is { } totals) output.WriteLine(totals);
         System.Text.Json.Nodes.JsonObject? coverageJson = null;
         // a collector that failed costs the coverage, not the run's verdicts: they are written, then the run exits 2
         string? coverageLost = null;

@@ -70,4 +70,16 @@ public class TimeBudgetTests
         Assert.All(result.Properties, p => Assert.True(p.Sequences > 1, $"{p.Property.Name}: {p.Sequences} sequences"));
         Assert.InRange(elapsed.TotalSeconds, 3.5, 30);   // a batch in progress finishes its sequence, never a whole batch more
     }
+
+    [Fact]
+    public void The_time_lines_are_summed_over_the_devices_with_each_part_s_share()
+    {
+        var run = Engine.Run("model", new ReferenceModel(TargetProfile.VividLike), new RunOptions { Sequences = 50 }, Catalog.Load());
+        var splits = run.Properties.Select(p => p.Split!).ToList();
+        var line = KernelRun.TimeTotals([run, run])!;
+        double sequences = 2 * splits.Sum(s => s.Sequences), all = 2 * splits.Sum(s => s.Sequences + s.Drawing + s.Shrinking + s.ReRuns + s.KernelMemory);
+        Assert.StartsWith($"# time, all devices: {all:0.0} s: sequences {sequences:0.0} s (", line);
+        Assert.Contains(", the kernel-memory check 0.0 s (0%), shrinking ", line);
+        Assert.Null(KernelRun.TimeTotals([]));
+    }
 }
