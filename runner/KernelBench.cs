@@ -284,8 +284,8 @@ public static class KernelBench
         }
         // the mix's calls by their place: after the sequence's setup, up to its last op (its closing ops and the idle probe,
         // joined after it, are the sequence's other calls, with the setup)
-        int firstMix = seq.Ops.Length - MixesPerSequence * opsPerMix, lastMix = seq.Ops[^1].Id;
-        var clock = new OpClock { KindOf = op => op.Id >= seq.Ops[firstMix].Id && op.Id <= lastMix ? "mix" : "other" };
+        int firstMix = seq.Ops[seq.Ops.Length - MixesPerSequence * opsPerMix].Id, lastMix = seq.Ops[^1].Id;
+        var clock = new OpClock { KindOf = op => op.Id >= firstMix && op.Id <= lastMix ? "mix" : "other" };
         var timed = new LockstepProperty { Clock = clock };
         var whole = Stopwatch.StartNew();
         for (int i = 0; i < sequences; i++) timed.Check(seq, t, null);

@@ -89,24 +89,25 @@ public sealed record CoverageReport(string Kernel, double Seconds, long LostEven
     /// (null when it reached none). Empty where the turns or the times are not known.</summary>
     public IReadOnlyList<(CoverageTurn Turn, int FirstReached, double? NinetyPercentBy)> ByTurn()
     {
-        if (Turns == null || Groups.Any(g => g.ReachedAt == null)) return [];
-        var times = Groups.SelectMany(g => g.ReachedAt!.Values).ToList();
+        if (Turns == null || ReachedTimes() is not { } times) return [];
         return [.. Turns.Select(t =>
         {
-            var mine = times.Where(s => s >= t.From && s < t.To).Select(s => s - t.From).Order().ToList();
-            return (t, mine.Count, mine.Count == 0 ? (double?)null : Math.Round(mine[Math.Clamp((int)Math.Ceiling(0.9 * mine.Count) - 1, 0, mine.Count - 1)], 1));
+            var mine = times.Where(s => s >= t.From && s < t.To).Select(s => s - t.From).ToList();   // (still in order)
+            return (t, mine.Count, By(mine, 0.9) is { } s ? Math.Round(s, 1) : (double?)null);
         })];
     }
 
     /// <summary>The seconds (since the collector started) by which the given fraction (0 to 1) of the functions reached had
     /// been reached: coverage over time, what a shorter run would have reached. Null where the times are not known.</summary>
-    public double? SecondsTo(double fraction)
-    {
-        if (Reached == 0 || Groups.Any(g => g.ReachedAt == null)) return null;
-        var times = Groups.SelectMany(g => g.ReachedAt!.Values).Order().ToList();
-        if (times.Count == 0) return null;   // (a file whose times were left out)
-        return times[Math.Clamp((int)Math.Ceiling(fraction * times.Count) - 1, 0, times.Count - 1)];
-    }
+    public double? SecondsTo(double fraction) => Reached > 0 && ReachedTimes() is { } times ? By(times, fraction) : null;
+
+    /// <summary>When every reached function was first seen, in order; null where some group's times are not known.</summary>
+    private List<double>? ReachedTimes() => Groups.Any(g => g.ReachedAt == null) ? null : [.. Groups.SelectMany(g => g.ReachedAt!.Values).Order()];
+
+    /// <summary>The time in <paramref name="sorted"/> by which the given fraction of its entries had come (the first time at
+    /// or past it); null for none (a file whose times were left out).</summary>
+    private static double? By(List<double> sorted, double fraction) =>
+        sorted.Count == 0 ? null : sorted[Math.Clamp((int)Math.Ceiling(fraction * sorted.Count) - 1, 0, sorted.Count - 1)];
 }
 
 /// <summary>

@@ -83,12 +83,10 @@ static void heap_seq(const char *path, long rounds, long per)
 /* per round: DMA_HEAP_IOCTL_ALLOC, SYNC start, SYNC end, lseek SEEK_END, fcntl F_GETFD, close = 6 ops */
 static void heap(const char *path, long rounds)
 {
-	int h = open(path, O_RDONLY | O_CLOEXEC);
+	int h = open_or_die(path, O_RDONLY | O_CLOEXEC);
 	double t0;
 	long i;
 
-	if (h < 0)
-		die(path);
 	t0 = now();
 	for (i = 0; i < rounds; i++)
 		heap_round(h);
