@@ -75,7 +75,13 @@ public sealed record PropertyResult(IConformanceProperty Property, int Sequences
 /// <see cref="MaxWait"/>, and <see cref="Classify"/> telling which growth a known kernel issue explains.
 /// </summary>
 /// <param name="Take">A snapshot of the named kmalloc caches ("kmalloc-16"), every tracked one for null.</param>
-public sealed record MemoryWatch(Func<IReadOnlyCollection<string>?, AllocTraces.Snapshot?> Take, TimeSpan MaxWait, Func<IReadOnlyList<AllocTraces.Growth>, KnownIssue?>? Classify = null);
+public sealed record MemoryWatch(Func<IReadOnlyCollection<string>?, AllocTraces.Snapshot?> Take, TimeSpan MaxWait, Func<IReadOnlyList<AllocTraces.Growth>, KnownIssue?>? Classify = null)
+{
+    /// <summary>A snapshot of every tracked cache that is still the kernel's state when the run starts (the one the run before
+    /// it ended with, <see cref="SuiteResult.MemoryAfter"/>, with nothing run since on the dma-buf paths): the first property's
+    /// before, instead of a new one (a snapshot takes about a second under TCG). Null: the first property takes its own.</summary>
+    public AllocTraces.Snapshot? Before { get; init; }
+}
 
 /// <summary>
 /// Where one property's run on a target spent its time, in seconds of wall time: its sequences (the target running them and
@@ -187,6 +193,15 @@ public sealed record SuiteResult(
     /// <summary>Which declared argument values (<see cref="Generators.Domains"/>) the run's generated sequences carried.</summary>
     public DomainTally Domains { get; init; } = new();
 
+    /// <summary>The snapshot of every tracked cache the run's last kernel-memory check ended with, where nothing has run on the
+    /// target since (the next run's <see cref="MemoryWatch.Before"/>); null where kernel memory was not followed, or the last
+    /// check found growth, a leak was hunted, or dma-bufs outlived the sequences (the state moved on after the snapshot).</summary>
+    public AllocTraces.Snapshot? MemoryAfter { get; init; }
+
+    /// <summary>The kernel target's system calls over the run and their time (<see cref="Conformance.Adapters.Interop.SyscallClock"/>:
+    /// a kernel run times them); null on the model.</summary>
+    public Conformance.Adapters.Interop.SyscallTime? Syscalls { get; init; }
+
     /// <summary>Every distinct failure, property by property.</summary>
     public IEnumerable<Finding> Findings => Properties.SelectMany(p => p.Findings);
 
@@ -256,7 +271,7 @@ public static class Engine
         // a rule whose behaviour arrived in a later kernel (minKernel: a change the documentation allows, never a bug fix,
         // which is a known issue) is not judged on an older one: a divergence on it is not a failure there
         var older = NotYetApplicable(catalog, target.Profile).Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
-        AllocTraces.Snapshot? memory = null;
+        AllocTraces.Snapshot? memory = opt.Memory?.Before;
         for (int pi = 0; pi < props.Count; pi++)
         {
             var p = props[pi];
@@ -312,7 +327,7 @@ public static class Engine
             results.Add(result);
         }
         var verdicts = Judge(catalog, target.Profile, opt, results, exercise);
-        return new SuiteResult(targetName, target.Profile, opt, results, verdicts, exercise, sw.Elapsed) { Domains = gen.Tally };
+        return new SuiteResult(targetName, target.Profile, opt, results, verdicts, exercise, sw.Elapsed) { Domains = gen.Tally, MemoryAfter = memory };
     }
 
     /// <summary>The chains that grew over a property's sequences, late frees given their time, and the known issue that

@@ -227,7 +227,8 @@ public static class SuiteCommandLine
         if (Has(ShardOption))
             o = o with { Shard = Shard.Parse(r.GetValue(ShardOption)!, out var shardError) ?? throw new Program.UsageException(shardError!) };
         if (Has(Sequences)) o = o with { Sequences = r.GetValue(Sequences) };
-        else if (target is "kernel" or "vm") o = o with { Sequences = 500 };   // a real kernel runs ~50x slower: about a minute per lab boot
+        // a real kernel runs ~50x slower: about a minute per lab boot (the benchmark's default run on every device: a few seconds each)
+        else if (target is "kernel" or "vm") o = o with { Sequences = Has(Bench) ? KernelBench.DefaultRunSequences : 500 };
         if (Has(Time)) o = o with { Budget = TimeSpan.FromSeconds(r.GetValue(Time)) };
         if (Has(MaxLength)) o = o with { MaxLength = r.GetValue(MaxLength) };
         if (Has(ReproRuns)) o = o with { ReproRuns = r.GetValue(ReproRuns) };

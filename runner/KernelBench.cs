@@ -1,9 +1,11 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
 using Conformance.Adapters;
+using Conformance.Adapters.Interop;
 using Conformance.Adapters.Kernel;
 using Conformance.Generators;
 using Conformance.Properties;
+using Conformance.Spec;
 using static Conformance.Adapters.Uapi;
 
 namespace Conformance.Runner;
@@ -31,13 +33,15 @@ public static class KernelBench
         for (int i = 0; i < 2; i++)
             foreach (var (k, v) in RawLoop(raw, heap?.Path ?? "-", video?.Path ?? "-")) rawRates[k] = Math.Max(rawRates[k], v);
         output.WriteLine($"# kernel benchmark on {found.Kernel}: {Rounds} rounds of each op mix; best of 3 runs each; ratio = raw C ops/s / C# ops/s (goal <= 1.3)");
+        double overhead = SyscallClock.Calibrate();
+        output.WriteLine($"# system calls timed as made (SyscallClock): the clock adds {overhead * 1e6:F2} us to each, subtracted from every figure below");
         if (heap != null)
         {
             using var t = new KernelTarget(heap.Profile, heap.Paths);
             string dev = heap.Profile.Heaps[0].Device;
             double adapter = Time(6, n => HeapMix(t, dev, n));
-            var (lockstep, split) = Lockstep(t, HeapSequence(dev), 6);
-            Report(output, "heap mix  (DMA_HEAP_IOCTL_ALLOC, SYNC start, SYNC end, lseek, F_GETFD, close)", rawRates["heap"], rawRates["heap-seq"], adapter, lockstep, split);
+            var (lockstep, split, calls) = Lockstep(t, HeapSequence(dev), 6);
+            Report(output, "heap mix  (DMA_HEAP_IOCTL_ALLOC, SYNC start, SYNC end, lseek, F_GETFD, close)", rawRates["heap"], rawRates["heap-seq"], adapter, lockstep, split, calls);
             SecondProcess(output, t, dev);
             Generated(output, t, "heap");
         }
@@ -46,17 +50,49 @@ public static class KernelBench
             using var t = new KernelTarget(video.Profile, video.Paths);
             var node = video.Profile.Video[0];
             double adapter = Time(4, n => VideoMix(t, node, n));
-            var (lockstep, split) = Lockstep(t, VideoSequence(node), 4);
-            Report(output, "video mix (QUERYBUF, EXPBUF, F_GETFD, close)", rawRates["video"], rawRates["video-seq"], adapter, lockstep, split);
+            var (lockstep, split, calls) = Lockstep(t, VideoSequence(node), 4);
+            Report(output, "video mix (QUERYBUF, EXPBUF, F_GETFD, close)", rawRates["video"], rawRates["video-seq"], adapter, lockstep, split, calls);
             Generated(output, t, "video");
         }
+        DefaultRun(cli, output);
         return 0;
+    }
+
+    /// <summary>Sequences a property in the benchmark's default run on every device (<see cref="DefaultRun"/>), unless
+    /// --sequences says otherwise.</summary>
+    public const int DefaultRunSequences = 20;
+
+    /// <summary>
+    /// The default kernel run on every device the lab has (every property, shrinking: the run <c>--target vm</c> makes, with
+    /// <see cref="DefaultRunSequences"/> sequences a property; the benchmark's VM boots without slub_debug, so without the
+    /// kernel-memory check), its system calls timed as made (<see cref="SyscallClock"/>, as in every kernel run): each
+    /// device's ops per second, and its time against its calls' (a raw C program making the same calls would take the
+    /// calls' time). The run's own output goes to bench-default-run.log in the output folder; its results to the folder as a
+    /// run's would.
+    /// </summary>
+    private static void DefaultRun(Program.Cli cli, TextWriter output)
+    {
+        output.WriteLine();
+        output.WriteLine($"# the default run on every device ({cli.Options.Sequences} sequences a property; this VM tracks no kernel allocations, so no kernel-memory check), " +
+            "its system calls timed as made: the run's time against its calls' (a raw C program making the same calls would spend only theirs)");
+        var log = new StringWriter();
+        int rc = KernelRun.Run(cli, Catalog.Load(), log);
+        var path = Path.Combine(cli.OutDir, "bench-default-run.log");
+        File.WriteAllText(path, log.ToString());
+        string device = "";
+        foreach (var line in log.ToString().Split('\n'))
+        {
+            if (line.StartsWith("# device ", StringComparison.Ordinal)) device = line["# device ".Length..];
+            else if (line.StartsWith("# throughput: ", StringComparison.Ordinal)) output.WriteLine($"  {device}: {line["# throughput: ".Length..]}");
+            else if (line.StartsWith("# throughput, all devices: ", StringComparison.Ordinal)) output.WriteLine($"  all devices: {line["# throughput, all devices: ".Length..]}");
+        }
+        output.WriteLine($"  (the run's exit code {rc}; its output: {path})");
     }
 
     /// <summary>The mix's figures. raw: the raw loop's rounds on one file set up once; fresh: the raw loop's rounds cut into
     /// the harness's sequences, each with the syscalls the harness issues around its ops so that it starts from a fresh device
     /// state (the same syscalls as the lockstep harness, so the ratio to it is what the suite spends outside the kernel).</summary>
-    private static void Report(TextWriter o, string what, double raw, double fresh, double adapter, double lockstep, string split)
+    private static void Report(TextWriter o, string what, double raw, double fresh, double adapter, double lockstep, string split, double calls)
     {
         o.WriteLine($"{what}:");
         o.WriteLine($"  raw C loop        {raw,12:N0} ops/s   (the mix's rounds on one file, set up once)");
@@ -64,6 +100,7 @@ public static class KernelBench
         o.WriteLine($"  kernel adapter    {adapter,12:N0} ops/s   ratio {raw / adapter:F2}x (to the raw loop)");
         o.WriteLine($"  lockstep harness  {lockstep,12:N0} ops/s   ratio {fresh / lockstep:F2}x to the raw sequences, the same syscalls (goal <= 1.5); {raw / lockstep:F2}x to the raw loop");
         o.WriteLine($"    its time: {split}");
+        o.WriteLine($"  its system calls  {calls,12:N0} ops/s   (a lockstep pass's calls alone, each timed as made: {fresh / calls:F2}x the raw sequences' time, the check of the per-device figures below)");
     }
 
     private static Dictionary<string, double> RawLoop(string exe, string heap, string video)
@@ -268,7 +305,7 @@ public static class KernelBench
     /// more pass's time goes (an <see cref="OpClock"/>): the mix's calls on the target, the sequence's other calls (its setup,
     /// closing and the idle probe), the resets, the oracle, and the rest (op records, the verdict's bookkeeping). The clocked
     /// pass is slower than the timed ones (two clock reads a call): its microseconds an op are its own.</summary>
-    private static (double OpsPerSecond, string Split) Lockstep(KernelTarget t, OpSequence seq, int opsPerMix)
+    private static (double OpsPerSecond, string Split, double CallsOpsPerSecond) Lockstep(KernelTarget t, OpSequence seq, int opsPerMix)
     {
         var p = new LockstepProperty();
         int sequences = Rounds / MixesPerSequence;
@@ -296,7 +333,13 @@ public static class KernelBench
         double reset = kinds.Where(k => k.Kind == OpClock.Reset).Sum(k => k.Target), oracle = kinds.Sum(k => k.Oracle);
         double perOp = 1e6 / ((double)sequences * MixesPerSequence * opsPerMix);
         string Part(string what, double s) => $"{what} {100 * s / total:F0}% ({s * perOp:F1} us an op)";
+        // and one more with the system calls timed as made: what the same calls alone take, against the raw C sequences
+        SyscallClock.Reset();
+        SyscallClock.On = true;
+        try { for (int i = 0; i < sequences; i++) p.Check(seq, t, null); }
+        finally { SyscallClock.On = false; }
+        double calls = (double)sequences * MixesPerSequence * opsPerMix / SyscallClock.Read().Seconds;
         return (best, $"{Part("the mix's calls", mix)}, {Part("the sequence's other calls", other)}, {Part("resets", reset)}, " +
-            $"{Part("the oracle", oracle)}, {Part("the rest", total - mix - other - reset - oracle)}");
+            $"{Part("the oracle", oracle)}, {Part("the rest", total - mix - other - reset - oracle)}", calls);
     }
 }

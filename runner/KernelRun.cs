@@ -1,3 +1,4 @@
+using Conformance.Adapters.Interop;
 using Conformance.Adapters.Kernel;
 using Conformance.Generators;
 using Conformance.Properties;
@@ -52,9 +53,37 @@ public static class KernelRun
             catch (InvalidOperationException e) { throw new Program.UsageException($"--kernel-coverage: {e.Message}"); }
             output.WriteLine($"# kernel coverage: the function tracer follows {coverage.Traced.Functions} functions in {coverage.Traced.Groups} groups; each is dropped from the filter once entered, the busiest first");
         }
+        // every system call the adapter makes is timed as made (a tenth of a microsecond each under TCG): each device's run
+        // against a raw C program making the same calls (the # throughput: lines)
+        double clockCost = SyscallClock.Calibrate();
+        output.WriteLine($"# system calls: each timed as made, the clock's own {clockCost * 1e6:F2} us a call subtracted (a device's # throughput: line sets its run's time against its calls', a raw C program's making the same calls)");
+        bool clocked = SyscallClock.On;
+        SyscallClock.On = true;
         try { return CertifyUnits(cli, final, catalog, output, found, untracked, tracked, coverage); }
-        finally { coverage?.Dispose(); }
+        finally { coverage?.Dispose(); SyscallClock.On = clocked; }
     }
+
+    /// <summary>
+    /// Where the run's system calls were timed (<see cref="SuiteResult.Syscalls"/>: every kernel run), the runs' throughput
+    /// against its calls' own, which a raw C program making the same calls would take (the benchmark's mixes check how close):
+    /// "# throughput: 2,000 ops judged in 20.0 s, 100 ops/s; its 5,000 system calls took 2.0 s of it (10%): the run took 10.0x
+    /// its calls' time". The run's time is all of it (drawing, judging, shrinking, the kernel-memory check); the calls' time
+    /// is every call's, shrinking's and re-runs' included, less the clock's own cost of each. Null where the calls were not
+    /// timed.
+    /// </summary>
+    public static string? Throughput(IEnumerable<SuiteResult> results, string? what = null)
+    {
+        var timed = results.Where(r => r.Syscalls != null).ToList();
+        if (timed.Count == 0) return null;
+        long ops = timed.Sum(r => r.Exercise.Ops), calls = timed.Sum(r => r.Syscalls!.Value.Calls);
+        double run = timed.Sum(r => r.Elapsed.TotalSeconds), inCalls = timed.Sum(r => r.Syscalls!.Value.Seconds);
+        return $"# throughput{(what != null ? $", {what}" : "")}: {ops:N0} ops judged in {run:0.0} s, {(run > 0 ? ops / run : 0):N0} ops/s; " +
+            $"its {calls:N0} system calls took {inCalls:0.0} s of it ({(run > 0 ? 100 * inCalls / run : 0):0}%): " +
+            (inCalls > 0 ? $"the run took {run / inCalls:0.0}x its calls' time" : "no time in system calls");
+    }
+
+    /// <summary><see cref="Throughput(IEnumerable{SuiteResult}, string?)"/> of one device's run.</summary>
+    public static string? Throughput(SuiteResult result) => Throughput([result]);
 
     /// <summary>The run's `# time:` lines summed over its devices and properties, each part with its share of the whole:
     /// "# time, all devices: 298.5 s: sequences 169.7 s (57%), the kernel-memory check 85.5 s (29%), ..."; null without any.</summary>
@@ -87,6 +116,10 @@ public static class KernelRun
         // --time is the whole run's: each device's turn gets what is left divided by the devices left (one that finishes
         // early leaves its time to the rest); a device whose turn comes after the budget is spent is not reached
         var budget = new TimeBudget(cli.Options.Budget, DateTime.UtcNow);
+        // the kernel-memory snapshot that is still the kernel's state: the one taken before the first device, then the one the
+        // device before ended its last check with (nothing runs on the dma-buf paths between two devices' runs); each device's
+        // first property starts from it instead of a new one, a second saved a device under TCG
+        var memoryNow = tracked;
         foreach (var unit in found.Units)
         {
             unitNo++;
@@ -138,7 +171,7 @@ public static class KernelRun
                 OnSequence = d => target.Context = d,
                 ShardLane = unitNo - 1,   // under --shard, devices with one batch per property are spread over the shards
                 // vgem's unsignalled fences are freed only when they expire, 10 s after their attach: 15 s covers them
-                Memory = tracked == null ? null : new MemoryWatch(only => AllocTraces.Take(only), TimeSpan.FromSeconds(15), KnownIssues.LeakClassifier(profile, cli.Known)),
+                Memory = tracked == null ? null : new MemoryWatch(only => AllocTraces.Take(only), TimeSpan.FromSeconds(15), KnownIssues.LeakClassifier(profile, cli.Known)) { Before = memoryNow },
                 OnBatch = labOut == null ? null : (prop, seed, n) => File.WriteAllText(Path.Combine(labOut, "current-sequence"),
                     $"device {unit.Path}, property {prop}, batch seed {seed}: replay with {LabPrefix} --device {unit.Path} --seed {seed} --sequences {n} --property {prop} --max-length {cli.Options.MaxLength}\n"),
             };
@@ -154,13 +187,16 @@ public static class KernelRun
             {
                 Samples(cli, catalog, site, target, opt, Path.Combine(cli.OutDir, "samples", Results.Slug(unit.Path)), output);
                 target.Dispose();
+                memoryNow = null;
                 continue;
             }
             var noGcBefore = NoGc.Stats;
             var live = new LiveProgress(output, !cli.Quiet && LiveProgress.IsTerminal(output));
             double turnFrom = coverage?.Seconds ?? 0;
+            SyscallClock.Reset();
             var result = Engine.Run($"kernel {unit.Path}", cli.Trace ? TracingTarget.Wrap(target, live.Line) : target, opt with { OnProgress = live.Report },
                 catalog, cli.Quiet ? null : live.Line, KnownIssues.Classifier(profile, cli.Known));
+            result = result with { Syscalls = SyscallClock.Read() };
             live.Clear();
             if (coverage != null) turns.Add(new CoverageTurn(unit.Path, Math.Round(turnFrom, 1), Math.Round(coverage.Seconds, 1)));
             target.Dispose();
@@ -176,10 +212,13 @@ public static class KernelRun
             // which fds the unit left, by name, so a leak says where to look
             if (fdsAfter > fdsBefore) hygiene += $" (left open: {string.Join(", ", heldAfter!.Except(heldBefore!))})";
             bool unitLeaked = fdsAfter != fdsBefore || (bufsBefore >= 0 && bufsAfter != bufsBefore);
+            // (a device that left fds or dma-bufs behind, or whose run ended on growth or a hunt, leaves no current snapshot)
+            memoryNow = unitLeaked ? null : result.MemoryAfter;
             output.WriteLine((unitLeaked ? "LEAK: " : "# ") + hygiene);
             // where the unit's time went, per property (the harness's own cost against the kernel's: issue 17)
             foreach (var pr in result.Properties.Where(pr => pr.Split != null))
                 output.WriteLine($"# time: {pr.Property.Name} {pr.Elapsed.TotalSeconds:0.0} s ({pr.Split}); the kernel-memory check around it {pr.Split!.KernelMemory:0.0} s more");
+            if (Throughput(result) is { } throughput) output.WriteLine(throughput);
             leaked |= unitLeaked;
             // what the parallel blocks' no-GC regions cost (the harness's own time, not the kernel's)
             var noGc = NoGc.Stats;
@@ -198,6 +237,7 @@ public static class KernelRun
         if (cli.Sample > 0) return 0;
         if (budget.Summary(results, DateTime.UtcNow) is { } spent) output.WriteLine(spent);
         if (TimeTotals(results) is { } totals) output.WriteLine(totals);
+        if (Throughput(results, "all devices") is { } throughputs) output.WriteLine(throughputs);
         System.Text.Json.Nodes.JsonObject? coverageJson = null;
         // a collector that failed costs the coverage, not the run's verdicts: they are written, then the run exits 2
         string? coverageLost = null;

@@ -1,3 +1,4 @@
+using Conformance.Adapters.Interop;
 using Conformance.Adapters.Kernel;
 using Xunit;
 
@@ -98,6 +99,34 @@ public class KernelAdapterTests
         Assert.Equal(0b01, o.R1);
         Assert.Equal(Conformance.Adapters.Errno.EBADF, t.Exec([1 << 30]).Errno);
         t.Close(memfd.Handle);
+    }
+
+    /// <summary>The benchmark's clock of the adapter's system calls, for real on a memfd: on, each call adds its time (other
+    /// tests' calls at the same moment may add theirs: only a lower bound is certain); off, none is counted; its calibration
+    /// measures a positive cost a call and leaves the clock as it was.</summary>
+    [Fact]
+    public void The_system_call_clock_times_each_call_while_on_and_none_while_off()
+    {
+        var t = new KernelTarget(Conformance.Adapters.TargetProfile.VividLike with { Video = [] }, new Dictionary<string, string>());
+        Assert.False(SyscallClock.On);
+        double overhead = SyscallClock.Calibrate();
+        Assert.InRange(overhead, 1e-10, 1e-3);
+        Assert.False(SyscallClock.On);
+        SyscallClock.Reset();
+        var memfd = t.MemfdCreate(4096, allowSealing: false, seals: 0);
+        Assert.Equal(0, SyscallClock.Read().Calls);
+        SyscallClock.On = true;
+        SyscallTime timed;
+        try
+        {
+            for (int i = 0; i < 10; i++) Assert.True(t.FcntlGetFd(memfd.Handle).Ok);
+            t.Close(memfd.Handle);
+            timed = SyscallClock.Read();
+        }
+        finally { SyscallClock.On = false; }
+        Assert.True(timed.Calls >= 11, $"{timed.Calls} calls timed");
+        Assert.True(timed.Timed > 0 && timed.Seconds <= timed.Timed && timed.Overhead == overhead, timed.ToString());
+        Assert.Equal(Math.Max(0, timed.Timed - timed.Calls * overhead), timed.Seconds);
     }
 
     /// <summary>SCM_RIGHTS for real: the fd comes back as the same file, FD_CLOEXEC as recvmsg asked; an fd number the process does not hold is EBADF.</summary>

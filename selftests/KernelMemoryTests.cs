@@ -108,6 +108,35 @@ public class KernelMemoryTests
         Assert.Null(Assert.Single(model.Properties).Memory);
     }
 
+    /// <summary>A run handed the snapshot the run before it ended with (the device before, in a kernel run) starts from it:
+    /// the first property takes no snapshot of its own and judges growth against it; the run hands on its last check's
+    /// snapshot, and none after growth (the hunt's sequences moved the state on).</summary>
+    [Fact]
+    public void A_run_starts_from_the_snapshot_handed_to_it_and_hands_on_its_last()
+    {
+        int taken = 0;
+        var steady = new AllocTraces.Snapshot(new Dictionary<string, long> { [SgTable] = 3 }, 2);
+        Func<IReadOnlyCollection<string>?, AllocTraces.Snapshot?> take = _ => { taken++; return steady; };
+        var r = Engine.Run("test", new ReferenceModel(Tracked), new RunOptions { Sequences = 5, Memory = new MemoryWatch(take, TimeSpan.Zero) { Before = steady } }, Catalog.Load());
+        int checks = r.Properties.Count(p => p.Memory != null);
+        Assert.True(checks >= 2, string.Join(", ", r.Properties.Select(p => p.Property.Name)));
+        Assert.Equal(checks, taken);   // one after each property's sequences, none before the first
+        Assert.Same(steady, r.MemoryAfter);
+        Assert.Equal(Verdict.Pass, LifeFreed(r).Verdict);
+
+        // handed a snapshot with less live: what the first property's check finds is growth over it, and nothing is handed on
+        var earlier = new AllocTraces.Snapshot(new Dictionary<string, long> { [SgTable] = 1 }, 2);
+        var grew = Run(Tracked, new MemoryWatch(take, TimeSpan.Zero) { Before = earlier });
+        Assert.Equal(Verdict.Fail, LifeFreed(grew).Verdict);
+        Assert.Contains($"+2 {SgTable} (1 live before)", LifeFreed(grew).Reason);
+        Assert.Null(grew.MemoryAfter);
+
+        // without one, the first property takes its own, as before
+        taken = 0;
+        var own = Engine.Run("test", new ReferenceModel(Tracked), new RunOptions { Sequences = 5, Memory = new MemoryWatch(take, TimeSpan.Zero) }, Catalog.Load());
+        Assert.Equal(own.Properties.Count(p => p.Memory != null) + 1, taken);
+    }
+
     /// <summary>An exporter that forgets what its first SYNC START allocated (the conformance_heap module's bug=cpuleak, played
     /// by the model with a snapshot that counts the STARTs it let through): the growth over the release property's run is
     /// traced to one sequence, shrunk to the allocation and the one SYNC, and re-run 10 of 10 from a fresh state.</summary>

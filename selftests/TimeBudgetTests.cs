@@ -1,3 +1,4 @@
+using Conformance.Adapters.Interop;
 using Conformance.Adapters;
 using Conformance.Adapters.Model;
 using Conformance.Properties;
@@ -81,5 +82,23 @@ public class TimeBudgetTests
         Assert.StartsWith($"# time, all devices: {all:0.0} s: sequences {sequences:0.0} s (", line);
         Assert.Contains(", the kernel-memory check 0.0 s (0%), shrinking ", line);
         Assert.Null(KernelRun.TimeTotals([]));
+    }
+
+    /// <summary>The benchmark's throughput line: ops judged over the run's whole time, and the run's time against its system
+    /// calls' (what a raw C program making them would take); none where the calls were not timed.</summary>
+    [Fact]
+    public void The_throughput_line_sets_the_run_s_time_against_its_system_calls()
+    {
+        var run = Engine.Run("model", new ReferenceModel(TargetProfile.VividLike), new RunOptions { Sequences = 20 }, Catalog.Load());
+        Assert.Null(KernelRun.Throughput(run));
+        double s = run.Elapsed.TotalSeconds;
+        // 1,000 calls timed at a quarter of the run, each with 10 us of the clock's own (subtracted): a fifth of the run
+        var timed = run with { Syscalls = new SyscallTime(1000, s / 4, s / 20 / 1000) };
+        Assert.Equal($"# throughput: {run.Exercise.Ops:N0} ops judged in {s:0.0} s, {run.Exercise.Ops / s:N0} ops/s; its 1,000 system calls took " +
+            $"{s / 5:0.0} s of it (20%): the run took 5.0x its calls' time", KernelRun.Throughput(timed));
+        var both = KernelRun.Throughput([timed, timed, run], "all devices")!;
+        Assert.StartsWith($"# throughput, all devices: {2 * run.Exercise.Ops:N0} ops judged in {2 * s:0.0} s", both);
+        Assert.Contains("its 2,000 system calls took", both);
+        Assert.EndsWith("(20%): the run took 5.0x its calls' time", both);
     }
 }

@@ -189,6 +189,12 @@ internal static unsafe class Sys
 
     public static long Retry<T>(T call) where T : struct, ICall
     {
+        if (SyscallClock.On) return SyscallClock.Timed(call);
+        return Untimed(call);
+    }
+
+    internal static long Untimed<T>(T call) where T : struct, ICall
+    {
         while (true)
         {
             long r = call.Invoke();
@@ -221,7 +227,10 @@ internal static unsafe class Sys
     public static long Ioctl(int fd, nuint request, void* arg) => Retry(new IoctlCall(fd, request, arg));
     public static long Open(string path, int flags) => Retry(new OpenCall(path, flags));
     /// <summary>close is never retried on EINTR: Linux has released the fd by then.</summary>
-    public static long Close(int fd) { long r = Libc.close(fd); return r == -1 ? -Marshal.GetLastPInvokeError() : r; }
+    public static long Close(int fd) => SyscallClock.On ? SyscallClock.Timed(new CloseCall(fd)) : CloseOnce(fd);
+    private static long CloseOnce(int fd) { long r = Libc.close(fd); return r == -1 ? -Marshal.GetLastPInvokeError() : r; }
+    /// <summary>close(2) once, as a call the clock can time (its -1 is answered inside, so the retry loop never sees it).</summary>
+    private readonly struct CloseCall(int fd) : ICall { public long Invoke() => CloseOnce(fd); }
     public static long Dup(int fd) => Retry(new DupCall(fd));
     public static long Fcntl(int fd, int cmd, long arg = 0) => Retry(new FcntlCall(fd, cmd, arg));
     public static long Lseek(int fd, long offset, int whence) => Retry(new LseekCall(fd, offset, whence));
@@ -351,4 +360,79 @@ internal static unsafe class Sys
         if (status != 0) { error = -(long)Errno.EIO; return null; }
         return text.ToString();
     }
+}
+
+/// <summary>
+/// The kernel adapter's system calls timed as they are made, for the benchmark (<c>--bench</c>): when <see cref="On"/>, each
+/// call through <see cref="Sys"/> (ioctl, open, close, dup, fcntl, lseek, read, write, mmap, munmap, poll, sendmsg and
+/// recvmsg to a helper process, every EINTR retry included) adds its wall time. That sum is what a C program making the same
+/// calls with the same arguments would spend in them, so a run's time over it is the harness's cost over a raw C loop of
+/// the run's own calls. Calls on several threads at once (a parallel block's branches) each add their whole time. Off, a
+/// call pays one static read.
+/// </summary>
+public static class SyscallClock
+{
+    /// <summary>Whether calls are timed (set by a kernel run around its devices' runs, and by the benchmark around what it
+    /// measures; one at a time).</summary>
+    public static volatile bool On;
+    private static long _calls, _ticks;
+
+    /// <summary>The calls timed since the last <see cref="Reset"/>, their summed wall time, and the clock's own cost a call.</summary>
+    public static SyscallTime Read() =>
+        new(Interlocked.Read(ref _calls), Interlocked.Read(ref _ticks) / (double)System.Diagnostics.Stopwatch.Frequency, Overhead);
+
+    /// <summary>Zeroes the count and the time.</summary>
+    public static void Reset() { Interlocked.Exchange(ref _calls, 0); Interlocked.Exchange(ref _ticks, 0); }
+
+    /// <summary>What timing one call adds to its own time, in seconds (the clock read and the sums; about a microsecond under
+    /// TCG, where reading the clock is dear): set by <see cref="Calibrate"/>, 0 before.</summary>
+    public static double Overhead { get; private set; }
+
+    /// <summary>Measures <see cref="Overhead"/>: the least of five rounds of 20,000 timed stretches around nothing (the clock
+    /// left as it was, the count and time zeroed).</summary>
+    public static double Calibrate()
+    {
+        bool was = On;
+        On = true;
+        double best = double.MaxValue;
+        for (int round = 0; round < 5; round++)
+        {
+            Reset();
+            for (int i = 0; i < 20_000; i++) Stop(Start());
+            best = Math.Min(best, Read().Timed / 20_000);
+        }
+        Reset();
+        On = was;
+        return Overhead = best;
+    }
+
+    /// <summary>The start of a stretch of calls made outside <see cref="Sys"/> (a helper process spawned or waited for), to
+    /// pass to <see cref="Stop"/>; 0 when off.</summary>
+    public static long Start() => On ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
+
+    /// <summary>Adds the stretch since <paramref name="t0"/> (<see cref="Start"/>) as one call; nothing for 0.</summary>
+    public static void Stop(long t0)
+    {
+        if (t0 == 0) return;
+        Interlocked.Add(ref _ticks, System.Diagnostics.Stopwatch.GetTimestamp() - t0);
+        Interlocked.Increment(ref _calls);
+    }
+
+    internal static long Timed<T>(T call) where T : struct, Sys.ICall
+    {
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        long r = Sys.Untimed(call);
+        Interlocked.Add(ref _ticks, System.Diagnostics.Stopwatch.GetTimestamp() - t0);
+        Interlocked.Increment(ref _calls);
+        return r;
+    }
+}
+
+/// <summary>What <see cref="SyscallClock"/> timed: <paramref name="Calls"/> system calls (or stretches of them), their summed
+/// wall time in seconds as timed (<paramref name="Timed"/>), and what timing one added to it (<paramref name="Overhead"/>,
+/// seconds; 0 uncalibrated).</summary>
+public readonly record struct SyscallTime(long Calls, double Timed, double Overhead)
+{
+    /// <summary>The calls' own time in seconds: as timed, less the clock's cost of each (never below 0).</summary>
+    public double Seconds => Math.Max(0, Timed - Calls * Overhead);
 }

@@ -54,8 +54,10 @@ public sealed unsafe partial class KernelTarget
         _spare = null;
         Sys.Close(s.Sock);
         int status;
+        long t0 = SyscallClock.Start();
         using (_watchdog.Op("wait for the spare helper process", s.Pid))
             while (Libc.waitpid(s.Pid, &status, 0) < 0 && Marshal.GetLastPInvokeError() == (int)Errno.EINTR) { }
+        SyscallClock.Stop(t0);
     }
 
     public Outcome SendFd(int from, int fd, int to, bool cloexec)
@@ -140,6 +142,13 @@ public sealed unsafe partial class KernelTarget
         /// <summary>posix_spawn of the program with one end of a new socketpair as its fd 3 and no other fd of the suite's: its
         /// pid and the suite's end of the socket; null when it was spawned (its first message not read yet), else why not.</summary>
         public static string? Spawn(out (int Pid, int Sock) started)
+        {
+            long t0 = SyscallClock.Start();
+            try { return SpawnUntimed(out started); }
+            finally { SyscallClock.Stop(t0); }
+        }
+
+        private static string? SpawnUntimed(out (int Pid, int Sock) started)
         {
             started = (-1, -1);
             if (HelperMissing is { } missing) return missing;
@@ -281,7 +290,11 @@ public sealed unsafe partial class KernelTarget
                 int status;
                 using (k._watchdog.Op("wait for the helper process", _pid))
                     if (!_forked)
+                    {
+                        long t0 = SyscallClock.Start();
                         while (Libc.waitpid(_pid, &status, 0) < 0 && Marshal.GetLastPInvokeError() == (int)Errno.EINTR) { }
+                        SyscallClock.Stop(t0);
+                    }
                     else
                     {
                         // another helper's child: its pidfd is readable once it has exited, its files and mappings released
