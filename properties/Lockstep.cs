@@ -27,8 +27,22 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
 
     public Drawing Drawing(int maxLength) => Shrink.Drawing(maxLength, parallel);
 
-    public Failure? Check(OpSequence seq, IBufferTarget target, Exercise? exercise, IReadOnlySet<string>? settled = null) =>
-        Trace(WithIdleProbe(seq, target.Profile), target, exercise, out _, settled);
+    public Failure? Check(OpSequence seq, IBufferTarget target, Exercise? exercise, IReadOnlySet<string>? settled = null)
+    {
+        // a sequence that passes gives its step list back for the next one (one a failure holds is the failure's): a list of
+        // every step's record was a quarter of what lockstep allocated; taken and put back atomically, as one property may
+        // judge on several threads at once
+        var spare = Interlocked.Exchange(ref _spareSteps, null);
+        spare?.Clear();
+        var failure = Judge(WithIdleProbe(seq, target.Profile), target, exercise, settled, spare, out var steps);
+        if (failure == null) _spareSteps = steps;
+        return failure;
+    }
+
+    private List<Step>? _spareSteps;
+
+    /// <summary>No rule settled: a run's first sequences, a replay.</summary>
+    private static readonly IReadOnlySet<string> NoneSettled = new HashSet<string>();
 
     /// <summary>
     /// The ops that show a video queue is idle to a file handle that has done nothing: open the node, CREATE_BUFS(0)
@@ -107,13 +121,17 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
     /// where the target is <see cref="IBufferTarget.Concurrent"/>), and is then judged against every interleaving of each
     /// block (<see cref="JudgeParallel"/>). A call that may sleep is not issued after a block: nothing judges there whether it
     /// returns.</remarks>
-    public Failure? Trace(OpSequence seq, IBufferTarget target, Exercise? exercise, out List<Step> steps, IReadOnlySet<string>? settled = null)
+    public Failure? Trace(OpSequence seq, IBufferTarget target, Exercise? exercise, out List<Step> steps, IReadOnlySet<string>? settled = null) =>
+        Judge(seq, target, exercise, settled, null, out steps);
+
+    /// <summary><see cref="Trace"/>, its steps recorded in <paramref name="into"/> (empty) where given, else in a new list.</summary>
+    private Failure? Judge(OpSequence seq, IBufferTarget target, Exercise? exercise, IReadOnlySet<string>? settled, List<Step>? into, out List<Step> steps)
     {
-        var relaxed = settled ?? new HashSet<string>();
+        var relaxed = settled ?? NoneSettled;
         var oracle = new ReferenceModel(target.Profile) { Relaxed = relaxed };
         var envT = new Env();
         var envM = new Env();
-        steps = new List<Step>(seq.Ops.Length);
+        steps = into ?? new List<Step>(seq.Ops.Length);
         var clock = Clock;
         long t0 = clock != null ? Stopwatch.GetTimestamp() : 0;
         target.Reset();

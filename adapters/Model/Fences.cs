@@ -63,6 +63,14 @@ internal sealed class Resv
     /// <summary>Unsignalled entries a reader of this usage sees (dma_resv_usage_rw: a READ access waits for Write, a WRITE access for Read).</summary>
     public IEnumerable<ResvEntry> Pending(Usage upTo) => Entries.Where(e => !e.Fence.Signalled && e.Usage <= upTo);
 
+    /// <summary>Whether some entry is <see cref="Pending"/> to a reader of this usage (a loop, no enumerator: every SYNC START
+    /// and every poll of a dma-buf asks).</summary>
+    public bool HasPending(Usage upTo)
+    {
+        foreach (var e in Entries) if (!e.Fence.Signalled && e.Usage <= upTo) return true;
+        return false;
+    }
+
     private static int KmallocRoundup(int size)
     {
         foreach (int b in (ReadOnlySpan<int>)[8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192])
@@ -194,7 +202,7 @@ public sealed partial class ReferenceModel
         {
             case DmaBuf d:
                 {
-                    bool readable = !d.Resv.Pending(Usage.Write).Any(), writable = !d.Resv.Pending(Usage.Read).Any();
+                    bool readable = !d.Resv.HasPending(Usage.Write), writable = !d.Resv.HasPending(Usage.Read);
                     long rev = (readable ? POLLIN : 0) | (writable ? POLLOUT : 0);
                     CiteHistory(d.Resv, d.Resv.Pending(Usage.Read));
                     return Cite(Inv.BufPoll, Outcome.Success(rev & events));
@@ -213,7 +221,7 @@ public sealed partial class ReferenceModel
 
     /// <summary>True when a DMA_BUF_IOCTL_SYNC START of this direction would sleep on the buffer's fences.</summary>
     private bool SyncStartWouldBlock(DmaBuf d, ulong flags) =>
-        (flags & DMA_BUF_SYNC_END) == 0 && d.Resv.Pending((flags & DMA_BUF_SYNC_WRITE) != 0 ? Usage.Read : Usage.Write).Any();
+        (flags & DMA_BUF_SYNC_END) == 0 && d.Resv.HasPending((flags & DMA_BUF_SYNC_WRITE) != 0 ? Usage.Read : Usage.Write);
 
     // ---------------------------------------------------------------- vgem fences
 

@@ -212,7 +212,7 @@ public sealed partial class ReferenceModel
             return Cite(Inv.SyncBadBits, Errno.EINVAL);
         if ((flags & DMA_BUF_SYNC_RW) == 0) return Cite(Inv.SyncNoDir, Errno.EINVAL);
         // START waits for the fences its direction conflicts with (__dma_buf_begin_cpu_access); the harness does not sleep
-        bool fenced = d.Resv.Pending(Usage.Read).Any();
+        bool fenced = d.Resv.HasPending(Usage.Read);
         if (SyncStartWouldBlock(d, flags)) return Cite(Inv.SyncWaits, Errno.WouldBlock);
         if (d.Exporter == Exporter.Udmabuf)
         {
@@ -276,7 +276,8 @@ public sealed partial class ReferenceModel
         if (aligned == 0) return Cite(Inv.HeapLen0, Errno.EINVAL);
         if (aligned > 1UL << 30) return Outcome.Fail(Errno.NotRun); // the harness never asks for more
         var mem = new Mem((long)aligned, 0);
-        if (Broken(ModelBug.HeapRecyclesDirty) && _recycled.FindIndex(m => m.Size == (long)aligned) is var k and >= 0)
+        // (a loop, not a lambda: one capturing aligned was a closure made at every ALLOC)
+        if (Broken(ModelBug.HeapRecyclesDirty) && RecycledOfSize((long)aligned) is var k and >= 0)
         {
             mem = _recycled[k];   // the bug: freed pages handed out again without clearing them
             _recycled.RemoveAt(k);
@@ -284,6 +285,13 @@ public sealed partial class ReferenceModel
         var d = NewDmaBuf(Exporter.Heap, [new Seg(mem, 0, mem.Size)], mem.Size, (int)(fdFlags & O_ACCMODE));
         Cite(Inv.HeapSize);
         return Outcome.Created(Install(d, (fdFlags & O_CLOEXEC) != 0));
+    }
+
+    /// <summary>The index of a freed heap memory of this size in <see cref="_recycled"/>, or -1.</summary>
+    private int RecycledOfSize(long size)
+    {
+        for (int i = 0; i < _recycled.Count; i++) if (_recycled[i].Size == size) return i;
+        return -1;
     }
 
     // ---------------------------------------------------------------- memfd / udmabuf

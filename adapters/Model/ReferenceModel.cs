@@ -59,47 +59,38 @@ public sealed partial class ReferenceModel : IBufferTarget
 
     /// <summary>The IDs the last op's decision followed, the deciding one last, as an array a step can keep (never written after
     /// it is made; the empty one shared).</summary>
-    /// <remarks>Arrays of up to three IDs are shared between steps (never written after they are made): most steps cite one to
-    /// three rules, and a judged run keeps every step's, so one array per step was a third of what the oracle allocated.</remarks>
+    /// <remarks>The arrays are shared between steps and between models (never written after they are made): a judged run keeps
+    /// every step's, and the same IDs come again and again. They are found by the IDs' identity (the catalog's constants), in
+    /// a table all models share, without hashing a string: per model (each judged sequence has its own oracle) the table
+    /// started cold every sequence, and arrays of more than three IDs were made anew at every step (a tenth of what
+    /// lockstep allocated on the benchmark's heap mix).</remarks>
     public string[] CitedArray()
     {
         bool extra = _decidedBy is { } d && (_cited.Count == 0 || _cited[^1] != d);
         int n = _cited.Count + (extra ? 1 : 0);
         if (n == 0) return [];
-        string At(int i) => i < _cited.Count ? _cited[i] : _decidedBy!;
-        if (n <= 3)
+        int hash = n;
+        for (int i = 0; i < n; i++) hash = hash * 31 + RuntimeHelpers.GetHashCode(CitedAt(i));
+        ref string[]? slot = ref SharedCited[hash & (CitedSlots - 1)];
+        // (a slot is written whole: another thread sees an array or its replacement, never a mix)
+        if (Volatile.Read(ref slot) is { } seen && seen.Length == n)
         {
-            string a0 = At(0);
-            string? a1 = n > 1 ? At(1) : null, a2 = n > 2 ? At(2) : null;
-            // first the last arrays this model handed out, matched by the IDs' identity (no string hashed)
-            int slot = (RuntimeHelpers.GetHashCode(a0) ^ (a1 is null ? 0 : RuntimeHelpers.GetHashCode(a1) * 31)
-                ^ (a2 is null ? 0 : RuntimeHelpers.GetHashCode(a2) * 997)) & (CitedSlots - 1);
-            if (_citedSeen[slot] is { } seen && ReferenceEquals(seen.A, a0) && ReferenceEquals(seen.B, a1) && ReferenceEquals(seen.C, a2))
-                return seen.Made;
-            var key = (a0, a1, a2);
-            if (!SharedCited.TryGetValue(key, out var shared))
-            {
-                var made = new string[n];
-                for (int i = 0; i < n; i++) made[i] = At(i);
-                shared = SharedCited.GetOrAdd(key, made);
-            }
-            _citedSeen[slot] = new CitedSeen(a0, a1, a2, shared);
-            return shared;
+            bool same = true;
+            for (int i = 0; i < n && same; i++) same = ReferenceEquals(seen[i], CitedAt(i));
+            if (same) return seen;
         }
-        var a = new string[n];
-        for (int i = 0; i < n; i++) a[i] = At(i);
-        return a;
+        var made = new string[n];
+        for (int i = 0; i < n; i++) made[i] = CitedAt(i);
+        Volatile.Write(ref slot, made);
+        return made;
     }
 
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, string?, string?), string[]> SharedCited = new();
+    /// <summary>The last op's i-th cited ID (<see cref="CitedArray"/>'s order: the deciding one last).</summary>
+    private string CitedAt(int i) => i < _cited.Count ? _cited[i] : _decidedBy!;
 
-    /// <summary>A shared array of cited IDs this model handed out, with the ID strings it was asked for: the step's IDs are the
-    /// catalog's constants, so the same strings come again and are found by identity, without hashing three strings a step
-    /// (that hashing and lookup took about 7% of lockstep's time on the benchmark's video mix, natively). One object per
-    /// entry, written whole, so a reader on another thread sees an entry or its replacement, never a mix.</summary>
-    private sealed record CitedSeen(string A, string? B, string? C, string[] Made);
-    private const int CitedSlots = 64;
-    private readonly CitedSeen?[] _citedSeen = new CitedSeen?[CitedSlots];
+    /// <summary>The cited-ID arrays handed out, by the identity hash of their IDs (<see cref="CitedArray"/>).</summary>
+    private static readonly string[]?[] SharedCited = new string[]?[CitedSlots];
+    private const int CitedSlots = 1024;
 
     /// <summary>A rule that decides the whole op whatever else it cites (a queue's state that rests on the owner's close
     /// having released it): cited last.</summary>
