@@ -77,9 +77,10 @@ public sealed record PropertyResult(IConformanceProperty Property, int Sequences
 /// <param name="Take">A snapshot of the named kmalloc caches ("kmalloc-16"), every tracked one for null.</param>
 public sealed record MemoryWatch(Func<IReadOnlyCollection<string>?, AllocTraces.Snapshot?> Take, TimeSpan MaxWait, Func<IReadOnlyList<AllocTraces.Growth>, KnownIssue?>? Classify = null)
 {
-    /// <summary>A snapshot of every tracked cache that is still the kernel's state when the run starts (the one the run before
-    /// it ended with, <see cref="SuiteResult.MemoryAfter"/>, with nothing run since on the dma-buf paths): the first property's
-    /// before, instead of a new one (a snapshot takes about a second under TCG). Null: the first property takes its own.</summary>
+    /// <summary>A snapshot of every tracked cache that still stands for the kernel's state when the run starts (the one the run
+    /// before it ended with, <see cref="SuiteResult.MemoryAfter"/>, where only clean-up and set-up that allocate nothing on the
+    /// dma-buf paths ran since): the first property's before, instead of a new one (a snapshot takes about a second under
+    /// TCG). Null: the first property takes its own.</summary>
     public AllocTraces.Snapshot? Before { get; init; }
 }
 
@@ -193,9 +194,10 @@ public sealed record SuiteResult(
     /// <summary>Which declared argument values (<see cref="Generators.Domains"/>) the run's generated sequences carried.</summary>
     public DomainTally Domains { get; init; } = new();
 
-    /// <summary>The snapshot of every tracked cache the run's last kernel-memory check ended with, where nothing has run on the
-    /// target since (the next run's <see cref="MemoryWatch.Before"/>); null where kernel memory was not followed, or the last
-    /// check found growth, a leak was hunted, or dma-bufs outlived the sequences (the state moved on after the snapshot).</summary>
+    /// <summary>The snapshot of every tracked cache the run's last kernel-memory check ended with, where no sequence has run on
+    /// the target since (the next run's <see cref="MemoryWatch.Before"/>); null where kernel memory was not followed, or the
+    /// last check found growth, a leak was hunted, dma-bufs outlived the sequences, or sequences ran with no check around them
+    /// (the state moved on after the snapshot).</summary>
     public AllocTraces.Snapshot? MemoryAfter { get; init; }
 
     /// <summary>The kernel target's system calls over the run and their time (<see cref="Conformance.Adapters.Interop.SyscallClock"/>:
@@ -297,6 +299,8 @@ public static class Engine
             var memoryTime = Stopwatch.GetElapsedTime(memoryFrom);
             int bufsBefore = target.LiveDmaBufs();
             var result = RunProperty(p, gen, target, opt, catalog, exercise, deadline, props.Count - pi, progress, classify, settled);
+            // sequences run with no check around them move the state on from the last snapshot
+            if (memoryBefore == null && result.Sequences > 0) memory = null;
             // dma-bufs that outlived the property's sequences (bufinfo): DMABUF-LIFE-3 over the whole run, which the release
             // property's own per-sequence count misses where an earlier property's leaks have used up the memory it allocates
             if (bufsBefore >= 0 && result.Sequences > 0 && target.LiveDmaBufs() is var bufsAfter && bufsAfter > bufsBefore)

@@ -125,7 +125,7 @@ public static class JsonReport
         w.WriteNumber("sequences", r?.Properties.Sum(p => (long)p.Sequences) ?? 0);
         w.WriteNumber("ops", r?.Exercise.Ops ?? 0);
         if (r != null) w.WriteNumber("elapsed_seconds", Seconds(r.Elapsed)); else w.WriteNull("elapsed_seconds");
-        // the benchmark's default run times its system calls (SyscallClock): their count and summed time
+        // a kernel run times the target's system calls (SyscallClock): their count and summed time
         if (r?.Syscalls is { } sc) { w.WriteNumber("system_calls", sc.Calls); w.WriteNumber("system_call_seconds", Math.Round(sc.Seconds, 3)); }
         else { w.WriteNull("system_calls"); w.WriteNull("system_call_seconds"); }
         w.WriteStartArray("properties");

@@ -34,7 +34,7 @@ public static class KernelBench
             foreach (var (k, v) in RawLoop(raw, heap?.Path ?? "-", video?.Path ?? "-")) rawRates[k] = Math.Max(rawRates[k], v);
         output.WriteLine($"# kernel benchmark on {found.Kernel}: {Rounds} rounds of each op mix; best of 3 runs each; ratio = raw C ops/s / C# ops/s (goal <= 1.3)");
         double overhead = SyscallClock.Calibrate();
-        output.WriteLine($"# system calls timed as made (SyscallClock): the clock adds {overhead * 1e6:F2} us to each, subtracted from every figure below");
+        output.WriteLine($"# system calls timed as made (SyscallClock): the clock adds {overhead * 1e6:F2} us to each, subtracted from the timed calls' figures below");
         if (heap != null)
         {
             using var t = new KernelTarget(heap.Profile, heap.Paths);
@@ -75,12 +75,12 @@ public static class KernelBench
         output.WriteLine();
         output.WriteLine($"# the default run on every device ({cli.Options.Sequences} sequences a property; this VM tracks no kernel allocations, so no kernel-memory check), " +
             "its system calls timed as made: the run's time against its calls' (a raw C program making the same calls would spend only theirs)");
-        var log = new StringWriter();
-        int rc = KernelRun.Run(cli, Catalog.Load(), log);
+        // (written as it goes: a run the watchdog ends for a hung driver leaves its log up to the hang)
         var path = Path.Combine(cli.OutDir, "bench-default-run.log");
-        File.WriteAllText(path, log.ToString());
+        int rc;
+        using (var log = new StreamWriter(path) { AutoFlush = true }) rc = KernelRun.Run(cli, Catalog.Load(), log);
         string device = "";
-        foreach (var line in log.ToString().Split('\n'))
+        foreach (var line in File.ReadLines(path))
         {
             if (line.StartsWith("# device ", StringComparison.Ordinal)) device = line["# device ".Length..];
             else if (line.StartsWith("# throughput: ", StringComparison.Ordinal)) output.WriteLine($"  {device}: {line["# throughput: ".Length..]}");
@@ -100,7 +100,7 @@ public static class KernelBench
         o.WriteLine($"  kernel adapter    {adapter,12:N0} ops/s   ratio {raw / adapter:F2}x (to the raw loop)");
         o.WriteLine($"  lockstep harness  {lockstep,12:N0} ops/s   ratio {fresh / lockstep:F2}x to the raw sequences, the same syscalls (goal <= 1.5); {raw / lockstep:F2}x to the raw loop");
         o.WriteLine($"    its time: {split}");
-        o.WriteLine($"  its system calls  {calls,12:N0} ops/s   (a lockstep pass's calls alone, each timed as made: {fresh / calls:F2}x the raw sequences' time, the check of the per-device figures below)");
+        o.WriteLine($"  its system calls  {calls,12:N0} ops/s   (lockstep's calls alone, each timed as made, best of 3: {fresh / calls:F2}x the raw sequences' time; the per-device figures below stand on such timing)");
     }
 
     private static Dictionary<string, double> RawLoop(string exe, string heap, string video)
@@ -333,12 +333,17 @@ public static class KernelBench
         double reset = kinds.Where(k => k.Kind == OpClock.Reset).Sum(k => k.Target), oracle = kinds.Sum(k => k.Oracle);
         double perOp = 1e6 / ((double)sequences * MixesPerSequence * opsPerMix);
         string Part(string what, double s) => $"{what} {100 * s / total:F0}% ({s * perOp:F1} us an op)";
-        // and one more with the system calls timed as made: what the same calls alone take, against the raw C sequences
-        SyscallClock.Reset();
-        SyscallClock.On = true;
-        try { for (int i = 0; i < sequences; i++) p.Check(seq, t, null); }
-        finally { SyscallClock.On = false; }
-        double calls = (double)sequences * MixesPerSequence * opsPerMix / SyscallClock.Read().Seconds;
+        // and three more with the system calls timed as made: what the same calls alone take (the best of 3, as the raw C
+        // figures are), against the raw C sequences
+        double calls = 0;
+        for (int r = 0; r < 3; r++)
+        {
+            SyscallClock.Reset();
+            SyscallClock.On = true;
+            try { for (int i = 0; i < sequences; i++) p.Check(seq, t, null); }
+            finally { SyscallClock.On = false; }
+            calls = Math.Max(calls, (double)sequences * MixesPerSequence * opsPerMix / SyscallClock.Read().Seconds);
+        }
         return (best, $"{Part("the mix's calls", mix)}, {Part("the sequence's other calls", other)}, {Part("resets", reset)}, " +
             $"{Part("the oracle", oracle)}, {Part("the rest", total - mix - other - reset - oracle)}", calls);
     }

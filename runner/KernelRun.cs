@@ -56,7 +56,7 @@ public static class KernelRun
         // every system call the adapter makes is timed as made (a tenth of a microsecond each under TCG): each device's run
         // against a raw C program making the same calls (the # throughput: lines)
         double clockCost = SyscallClock.Calibrate();
-        output.WriteLine($"# system calls: each timed as made, the clock's own {clockCost * 1e6:F2} us a call subtracted (a device's # throughput: line sets its run's time against its calls', a raw C program's making the same calls)");
+        output.WriteLine($"# system calls: the target's, each timed as made, the clock's own {clockCost * 1e6:F2} us a call subtracted (a device's # throughput: line sets its run's time against its calls', which stand in for a C program's making the same calls)");
         bool clocked = SyscallClock.On;
         SyscallClock.On = true;
         try { return CertifyUnits(cli, final, catalog, output, found, untracked, tracked, coverage); }
@@ -65,7 +65,8 @@ public static class KernelRun
 
     /// <summary>
     /// Where the run's system calls were timed (<see cref="SuiteResult.Syscalls"/>: every kernel run), the runs' throughput
-    /// against its calls' own, which a raw C program making the same calls would take (the benchmark's mixes check how close):
+    /// against its calls' own, which stand in for what a C program making the same calls would take (a little more: the
+    /// benchmark's mixes measure how much, so the ratio is a lower bound):
     /// "# throughput: 2,000 ops judged in 20.0 s, 100 ops/s; its 5,000 system calls took 2.0 s of it (10%): the run took 10.0x
     /// its calls' time". The run's time is all of it (drawing, judging, shrinking, the kernel-memory check); the calls' time
     /// is every call's, shrinking's and re-runs' included, less the clock's own cost of each. Null where the calls were not
@@ -116,9 +117,12 @@ public static class KernelRun
         // --time is the whole run's: each device's turn gets what is left divided by the devices left (one that finishes
         // early leaves its time to the rest); a device whose turn comes after the budget is spent is not reached
         var budget = new TimeBudget(cli.Options.Budget, DateTime.UtcNow);
-        // the kernel-memory snapshot that is still the kernel's state: the one taken before the first device, then the one the
-        // device before ended its last check with (nothing runs on the dma-buf paths between two devices' runs); each device's
-        // first property starts from it instead of a new one, a second saved a device under TCG
+        // the kernel-memory snapshot that still stands for the kernel's state: the one taken before the first device, then the
+        // one the device before ended its last check with; each device's first property starts from it instead of a new one (a
+        // second saved a device under TCG). Between the two only clean-up and set-up run: the device before's target disposed
+        // (its files were closed by its last reset; formats and media links restored, the spare helper ended, which holds
+        // nothing) and this device's formats set and queues probed for idleness (V4L2 format and count-0 buffer calls), none
+        // of which allocates on the dma-buf paths
         var memoryNow = tracked;
         foreach (var unit in found.Units)
         {
@@ -160,6 +164,7 @@ public static class KernelRun
                 output.WriteLine($"SKIP          {unit.Path}: {why}");
                 units.Add(Skipped(unit.Name, unit.Path, why));
                 target.Dispose();
+                memoryNow = null;   // another process is at work on it: the kernel's state is not the snapshot's
                 continue;
             }
             if (target.ReloadCommand != null) output.WriteLine($"#   fresh state: the lab reloads the driver under test ({target.ReloadCommand}) before each re-run of a counterexample and after each failure");
@@ -212,8 +217,9 @@ public static class KernelRun
             // which fds the unit left, by name, so a leak says where to look
             if (fdsAfter > fdsBefore) hygiene += $" (left open: {string.Join(", ", heldAfter!.Except(heldBefore!))})";
             bool unitLeaked = fdsAfter != fdsBefore || (bufsBefore >= 0 && bufsAfter != bufsBefore);
-            // (a device that left fds or dma-bufs behind, or whose run ended on growth or a hunt, leaves no current snapshot)
-            memoryNow = unitLeaked ? null : result.MemoryAfter;
+            // (a device that left fds or dma-bufs behind, whose run ended on growth or a hunt, or that stopped early with a queue
+            // left busy, which its disposal then releases, leaves no current snapshot)
+            memoryNow = unitLeaked || result.Exercise.StoppedBecause != null ? null : result.MemoryAfter;
             output.WriteLine((unitLeaked ? "LEAK: " : "# ") + hygiene);
             // where the unit's time went, per property (the harness's own cost against the kernel's: issue 17)
             foreach (var pr in result.Properties.Where(pr => pr.Split != null))

@@ -232,7 +232,14 @@ public static class Merge
                     tally.Add(domain, i, v.GetProperty("generated").GetInt64());
         }
         var elapsed = TimeSpan.FromSeconds(ran.Sum(p => p.Unit.GetProperty("elapsed_seconds").GetDouble()));
-        var result = new SuiteResult(target, profile, opt, properties, invariants, exercise, elapsed) { Domains = tally };
+        // the shards' timed system calls, summed where every shard timed them (a kernel run's; the model's are null)
+        static double? Timed(JsonElement unit, string key) =>
+            unit.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
+        var calls = ran.Select(p => Timed(p.Unit, "system_calls")).ToList();
+        var callSeconds = ran.Select(p => Timed(p.Unit, "system_call_seconds")).ToList();
+        Conformance.Adapters.Interop.SyscallTime? syscalls = calls.Count > 0 && calls.All(c => c != null) && callSeconds.All(c => c != null)
+            ? new((long)calls.Sum()!.Value, callSeconds.Sum()!.Value, 0) : null;
+        var result = new SuiteResult(target, profile, opt, properties, invariants, exercise, elapsed) { Domains = tally, Syscalls = syscalls };
         var leaks = ran.Select(p => p.Unit.GetProperty("leak").GetString()).OfType<string>().ToList();
         return new UnitResult(name, device, result, null, f => files.GetValueOrDefault(f), f => commands.GetValueOrDefault(f) ?? "")
         {

@@ -199,6 +199,22 @@ public class ReportTests(ITestOutputHelper output)
         Assert.Equal("none of the selected areas apply", s.GetProperty("skip_reason").GetString());
         Assert.Equal(JsonValueKind.Null, s.GetProperty("elapsed_seconds").ValueKind);
         Assert.Equal(0, s.GetProperty("invariants").GetArrayLength());
+        // a model unit timed no system call, a skipped one ran none
+        Assert.All(json.GetProperty("units").EnumerateArray(), u =>
+            Assert.Equal((JsonValueKind.Null, JsonValueKind.Null), (u.GetProperty("system_calls").ValueKind, u.GetProperty("system_call_seconds").ValueKind)));
+    }
+
+    /// <summary>A kernel unit's timed system calls (SyscallClock): their count and their time less the clock's own cost, as the
+    /// schema describes them.</summary>
+    [Fact]
+    public void A_unit_s_timed_system_calls_are_in_the_json_less_the_clock_s_cost()
+    {
+        var unit = Unit((Passing.Value.Cli, Passing.Value.Result with { Syscalls = new Conformance.Adapters.Interop.SyscallTime(12_345, 2.5, 1e-5) }), "kernel /dev/video0");
+        var json = JsonDocument.Parse(JsonReport.Build([unit], Cat, "6.12.117", "test")).RootElement;
+        AssertMatchesSchema(json);
+        var u = json.GetProperty("units")[0];
+        Assert.Equal(12_345, u.GetProperty("system_calls").GetInt64());
+        Assert.Equal(2.377, u.GetProperty("system_call_seconds").GetDouble(), 3);   // 2.5 s less 12,345 x 10 us
     }
 
     [Fact]

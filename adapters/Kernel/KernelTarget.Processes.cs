@@ -143,17 +143,15 @@ public sealed unsafe partial class KernelTarget
         /// pid and the suite's end of the socket; null when it was spawned (its first message not read yet), else why not.</summary>
         public static string? Spawn(out (int Pid, int Sock) started)
         {
-            long t0 = SyscallClock.Start();
-            try { return SpawnUntimed(out started); }
-            finally { SyscallClock.Stop(t0); }
-        }
-
-        private static string? SpawnUntimed(out (int Pid, int Sock) started)
-        {
             started = (-1, -1);
             if (HelperMissing is { } missing) return missing;
             int* sv = stackalloc int[2];
-            if (Libc.socketpair(Libc.AF_UNIX, Libc.SOCK_SEQPACKET | Libc.SOCK_CLOEXEC, 0, sv) < 0) return $"socketpair: {(Errno)Marshal.GetLastPInvokeError()}";
+            // (the socketpair and the spawn are the helper's start: timed as calls, SyscallClock)
+            long t0 = SyscallClock.Start();
+            int made = Libc.socketpair(Libc.AF_UNIX, Libc.SOCK_SEQPACKET | Libc.SOCK_CLOEXEC, 0, sv);
+            var madeErr = (Errno)Marshal.GetLastPInvokeError();
+            SyscallClock.Stop(t0);
+            if (made < 0) return $"socketpair: {madeErr}";
             byte* actions = stackalloc byte[Libc.SpawnFileActionsBytes];
             int rc = Libc.posix_spawn_file_actions_init(actions);
             if (rc == 0) rc = Libc.posix_spawn_file_actions_adddup2(actions, sv[1], 3);     // the copy at 3 has no close-on-exec
@@ -164,7 +162,9 @@ public sealed unsafe partial class KernelTarget
             byte** envp = stackalloc byte*[1];
             envp[0] = null;
             int pid = 0;
+            t0 = SyscallClock.Start();
             if (rc == 0) rc = Libc.posix_spawn(&pid, HelperPath, actions, null, argv, envp);
+            SyscallClock.Stop(t0);
             Libc.posix_spawn_file_actions_destroy(actions);
             Marshal.FreeCoTaskMem((nint)path);
             Sys.Close(sv[1]);
@@ -251,7 +251,11 @@ public sealed unsafe partial class KernelTarget
         public Outcome Fork(Helper child)
         {
             int* sv = stackalloc int[2];
-            if (Libc.socketpair(Libc.AF_UNIX, Libc.SOCK_SEQPACKET | Libc.SOCK_CLOEXEC, 0, sv) < 0) return Outcome.Fail((Errno)Marshal.GetLastPInvokeError());
+            long t0 = SyscallClock.Start();
+            int made = Libc.socketpair(Libc.AF_UNIX, Libc.SOCK_SEQPACKET | Libc.SOCK_CLOEXEC, 0, sv);
+            var madeErr = (Errno)Marshal.GetLastPInvokeError();
+            SyscallClock.Stop(t0);
+            if (made < 0) return Outcome.Fail(madeErr);
             var rep = Call(HCmd.Fork, -1, passFd: sv[1]);
             Sys.Close(sv[1]);
             if (rep is not { } p || p.Err != 0)
@@ -265,7 +269,9 @@ public sealed unsafe partial class KernelTarget
             child._lost = false;
             if (child.Ready() is { } why) { Console.Error.WriteLine($"warning: the forked helper process: {why}"); return Outcome.NotRun; }
             // while it waits on its socket it cannot have exited: its pid is its own now
+            t0 = SyscallClock.Start();
             child._pidfd = Libc.pidfd_open(child._pid, 0);
+            SyscallClock.Stop(t0);
             foreach (var (fd, f) in _fds) child._fds[fd] = f;
             foreach (var (id, m) in _maps) child._maps[id] = m;
             return Outcome.Success();
@@ -280,8 +286,10 @@ public sealed unsafe partial class KernelTarget
                 var iov = new iovec { iov_base = &q, iov_len = (nuint)sizeof(HReq) };
                 var m = new msghdr { msg_iov = &iov, msg_iovlen = 1 };
                 // one that does not take the request is killed: the suite's own child by pid, a forked one through its pidfd
+                long t0 = SyscallClock.Start();
                 if (Libc.sendmsg(_sock, &m, 0) != sizeof(HReq) && _pid > 0)
                     if (!_forked) Libc.kill(_pid, 9); else if (_pidfd >= 0) Libc.pidfd_send_signal(_pidfd, 9, null, 0);
+                SyscallClock.Stop(t0);
                 Sys.Close(_sock);
                 _sock = -1;
             }
