@@ -74,7 +74,7 @@ public static class KernelBench
     {
         output.WriteLine();
         output.WriteLine($"# the default run on every device ({cli.Options.Sequences} sequences a property; this VM tracks no kernel allocations, so no kernel-memory check), " +
-            "its system calls timed as made: the run's time against its calls' (a raw C program making the same calls would spend only theirs)");
+            "its system calls timed as made: the run's time against its calls', which stand in for a C program's making the same calls (a lower bound: see the timed calls' lines above)");
         // (written as it goes: a run the watchdog ends for a hung driver leaves its log up to the hang)
         var path = Path.Combine(cli.OutDir, "bench-default-run.log");
         int rc;
