@@ -281,12 +281,15 @@ public static class Engine
             // every property starts from an idle device: the release and aliasing properties judge no ownership, and on a
             // driver whose release keeps the queue owned (a bug lockstep reports) the next property's first sequence would
             // inherit their last one's queue and fail for it (the lab met DQBUF's EBUSY there, which no fresh run repeats)
-            if (results.Count > 0 && target.Profile.Name.StartsWith("kernel:", StringComparison.Ordinal) && !StartsIdle(target))
+            bool reloaded = false;
+            if (results.Count > 0 && target.Profile.Name.StartsWith("kernel:", StringComparison.Ordinal) && !StartsIdle(target, out reloaded))
             {
                 exercise.StoppedBecause = $"the run on this device stopped before the {p.Name} property: the properties before it left a video queue busy (not idle to a new file handle) and the device cannot be reloaded";
                 progress?.Invoke($"# {exercise.StoppedBecause}");
                 break;
             }
+            // (a driver reloaded to get there moved the kernel's state on from the last snapshot)
+            if (reloaded) memory = null;
             progress?.Invoke($"# property {p.Name}: {p.Description}");
             // the parallel property runs lockstep's judgement on sequences that end in a block: a rule lockstep found broken
             // is that bug again there, not a race
@@ -651,12 +654,15 @@ public static class Engine
 
     /// <summary>Whether the target's video queues are idle to a new file handle (the idle probe), after a refresh (a driver
     /// reload where the target can) if they were not; true without video queues.</summary>
-    private static bool StartsIdle(IBufferTarget target)
+    private static bool StartsIdle(IBufferTarget target, out bool refreshed)
     {
+        refreshed = false;
         var probe = LockstepProperty.IdleProbe(target.Profile);
         if (probe.Length == 0) return true;
         target.Reset();
-        return new LockstepProperty().Check(probe, target, null) == null || Fresh(target);
+        if (new LockstepProperty().Check(probe, target, null) == null) return true;
+        refreshed = true;
+        return Fresh(target);
     }
 
     /// <summary>Refreshes the target and checks with the idle probe that its video queues are idle again.</summary>

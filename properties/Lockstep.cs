@@ -35,7 +35,7 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
         var spare = Interlocked.Exchange(ref _spareSteps, null);
         spare?.Clear();
         var failure = Judge(WithIdleProbe(seq, target.Profile), target, exercise, settled, spare, out var steps);
-        if (failure == null) _spareSteps = steps;
+        if (failure == null) Volatile.Write(ref _spareSteps, steps);
         return failure;
     }
 

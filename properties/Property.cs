@@ -27,7 +27,8 @@ public sealed class Exercise
     public string? StoppedBecause;
     /// <summary>Each invariant's count, boxed: a step's cited IDs are counted through the boxes its array was given before.</summary>
     private readonly Dictionary<string, StrongBox<long>> _counts = new(StringComparer.Ordinal);
-    /// <summary>The count boxes of the cited-ID arrays seen (the model hands out one shared array per short combination of IDs:
+    /// <summary>The count boxes of the cited-ID arrays seen (the models hand out shared arrays, one per combination of IDs in a
+    /// table all of them use:
     /// <see cref="Conformance.Adapters.Model.ReferenceModel.CitedArray"/>), by the array's identity; at most
     /// <see cref="MaxArrays"/> are kept.</summary>
     private readonly Dictionary<string[], StrongBox<long>[]> _byArray = new(ReferenceEqualityComparer.Instance);

@@ -247,9 +247,10 @@ internal static unsafe class Sys
         Libc.rlimit l;
         long t0 = SyscallClock.Start();
         long r = Libc.getrlimit(resource, &l);
+        r = r == -1 ? -Marshal.GetLastPInvokeError() : r;
         SyscallClock.Stop(t0);
         limit = l;
-        return r == -1 ? -Marshal.GetLastPInvokeError() : r;
+        return r;
     }
     /// <summary>setrlimit(2) of <paramref name="resource"/>: 0, or -errno.</summary>
     public static long SetRlimit(int resource, Libc.rlimit limit)

@@ -162,9 +162,12 @@ public sealed unsafe partial class KernelTarget
             byte** envp = stackalloc byte*[1];
             envp[0] = null;
             int pid = 0;
-            t0 = SyscallClock.Start();
-            if (rc == 0) rc = Libc.posix_spawn(&pid, HelperPath, actions, null, argv, envp);
-            SyscallClock.Stop(t0);
+            if (rc == 0)
+            {
+                t0 = SyscallClock.Start();
+                rc = Libc.posix_spawn(&pid, HelperPath, actions, null, argv, envp);
+                SyscallClock.Stop(t0);
+            }
             Libc.posix_spawn_file_actions_destroy(actions);
             Marshal.FreeCoTaskMem((nint)path);
             Sys.Close(sv[1]);
