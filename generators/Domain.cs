@@ -41,6 +41,19 @@ public abstract class Domain
     /// </summary>
     public int DrawIndex(ref Rng r, string? reweightLabel = null, int reweight = 0)
     {
+        // without a reweight, the declared weights, summed once (the same draw: one Below over the same total, the same walk)
+        if (reweightLabel == null)
+        {
+            var weights = Volatile.Read(ref _weights) ?? Weights();
+            int n = weights.Length - 1;
+            int at = r.Below(weights[n]);
+            for (int i = 0; i < n; i++)
+            {
+                if (at < weights[i]) return i;
+                at -= weights[i];
+            }
+            return n - 1;
+        }
         var entries = Entries;
         int total = 0;
         for (int i = 0; i < entries.Count; i++) total += WeightOf(i, entries, reweightLabel, reweight);
@@ -52,6 +65,18 @@ public abstract class Domain
             pick -= w;
         }
         return entries.Count - 1;
+    }
+
+    // the declared weights in order, then their sum, made at the first draw (a domain's entries never change) and published
+    // whole: generators on several threads draw from the same domains
+    private int[]? _weights;
+
+    private int[] Weights()
+    {
+        var entries = Entries;
+        var w = new int[entries.Count + 1];
+        for (int i = 0; i < entries.Count; i++) { w[i] = entries[i].Weight; w[^1] += entries[i].Weight; }
+        return Interlocked.CompareExchange(ref _weights, w, null) ?? w;
     }
 
     private static int WeightOf(int i, IReadOnlyList<(int Weight, bool Valid, string Label)> entries, string? label, int reweight) =>

@@ -657,7 +657,11 @@ public sealed class SequenceGenerator
     private void Offered(in Rule rule)
     {
         if (_ruleCount == _rules.Length) Array.Resize(ref _rules, _ruleCount * 2);
-        _rules[_ruleCount++] = rule;
+        // most ops are offered the rules the op before was offered, in the same places: an entry that already holds this
+        // rule's delegates is left as it is (writing a reference into the array costs a write barrier each time)
+        ref var slot = ref _rules[_ruleCount++];
+        if (ReferenceEquals(slot.Make, rule.Make) && ReferenceEquals(slot.Build, rule.Build)) { if (slot.W != rule.W) slot = rule; }
+        else slot = rule;
         _ruleWeight += rule.W;
     }
 
