@@ -187,20 +187,24 @@ internal static unsafe class Sys
 {
     internal interface ICall { long Invoke(); }
 
-    public static long Retry<T>(T call) where T : struct, ICall
-    {
-        if (SyscallClock.Timing) return SyscallClock.Timed(call);
-        return Untimed(call);
-    }
+    /// <summary>The call, retried on EINTR: its result, or -errno. Timed where the clock is on (<see cref="SyscallClock"/>).</summary>
+    public static long Retry<T>(T call) where T : struct, ICall =>
+        SyscallClock.Timing ? SyscallClock.Timed(call, retry: true) : Checked(call, retry: true);
 
-    internal static long Untimed<T>(T call) where T : struct, ICall
+    /// <summary>The call made once, never retried (close, whose fd Linux has released by the time it reports EINTR, and the
+    /// calls the adapter has always made once): its result, or -errno. Timed like <see cref="Retry"/>.</summary>
+    public static long Once<T>(T call) where T : struct, ICall =>
+        SyscallClock.Timing ? SyscallClock.Timed(call, retry: false) : Checked(call, retry: false);
+
+    /// <summary>The call's result, -1 turned into -errno; with <paramref name="retry"/>, made again while it fails with EINTR.</summary>
+    internal static long Checked<T>(T call, bool retry) where T : struct, ICall
     {
         while (true)
         {
             long r = call.Invoke();
             if (r != -1) return r;
             int e = Marshal.GetLastPInvokeError();
-            if (e != (int)Errno.EINTR) return -e;
+            if (!retry || e != (int)Errno.EINTR) return -e;
         }
     }
 
@@ -223,14 +227,23 @@ internal static unsafe class Sys
     private readonly struct StatxCall(string path, statx* buf) : ICall { public long Invoke() => Libc.statx(Libc.AT_FDCWD, path, 0, Libc.STATX_TYPE, buf); }
     private readonly struct FStatxCall(int fd, statx* buf) : ICall { public long Invoke() => Libc.statx(fd, "", Libc.AT_EMPTY_PATH, Libc.STATX_INO, buf); }
     private readonly struct PollCall(pollfd* fds, nuint n, int timeout) : ICall { public long Invoke() => Libc.poll(fds, n, timeout); }
+    private readonly struct CloseCall(int fd) : ICall { public long Invoke() => Libc.close(fd); }
+    private readonly struct GetRlimitCall(int resource, Libc.rlimit* limit) : ICall { public long Invoke() => Libc.getrlimit(resource, limit); }
+    private readonly struct SetRlimitCall(int resource, Libc.rlimit* limit) : ICall { public long Invoke() => Libc.setrlimit(resource, limit); }
+    private readonly struct MremapCall(void* addr, nuint oldLength, nuint newLength, int flags) : ICall
+    {
+        public long Invoke() { var p = Libc.mremap(addr, oldLength, newLength, flags); return p == Libc.MAP_FAILED ? -1 : (long)p; }
+    }
+    private readonly struct MprotectCall(void* addr, nuint length, int prot) : ICall { public long Invoke() => Libc.mprotect(addr, length, prot); }
+    private readonly struct Pipe2Call(int* fds) : ICall { public long Invoke() => Libc.pipe2(fds, Libc.O_CLOEXEC_PIPE); }
+    private readonly struct SocketpairCall(int type, int* sv) : ICall { public long Invoke() => Libc.socketpair(Libc.AF_UNIX, type | Libc.SOCK_CLOEXEC, 0, sv); }
+    private readonly struct PidfdOpenCall(int pid) : ICall { public long Invoke() => Libc.pidfd_open(pid, 0); }
+    private readonly struct WaitpidCall(int pid, int* status) : ICall { public long Invoke() => Libc.waitpid(pid, status, 0); }
 
     public static long Ioctl(int fd, nuint request, void* arg) => Retry(new IoctlCall(fd, request, arg));
     public static long Open(string path, int flags) => Retry(new OpenCall(path, flags));
     /// <summary>close is never retried on EINTR: Linux has released the fd by then.</summary>
-    public static long Close(int fd) => SyscallClock.Timing ? SyscallClock.Timed(new CloseCall(fd)) : CloseOnce(fd);
-    private static long CloseOnce(int fd) { long r = Libc.close(fd); return r == -1 ? -Marshal.GetLastPInvokeError() : r; }
-    /// <summary>close(2) once, as a call the clock can time (its -1 is answered inside, so the retry loop never sees it).</summary>
-    private readonly struct CloseCall(int fd) : ICall { public long Invoke() => CloseOnce(fd); }
+    public static long Close(int fd) => Once(new CloseCall(fd));
     public static long Dup(int fd) => Retry(new DupCall(fd));
     public static long Fcntl(int fd, int cmd, long arg = 0) => Retry(new FcntlCall(fd, cmd, arg));
     public static long Lseek(int fd, long offset, int whence) => Retry(new LseekCall(fd, offset, whence));
@@ -245,56 +258,37 @@ internal static unsafe class Sys
     public static long GetRlimit(int resource, out Libc.rlimit limit)
     {
         Libc.rlimit l;
-        long t0 = SyscallClock.Start();
-        long r = Libc.getrlimit(resource, &l);
-        r = r == -1 ? -Marshal.GetLastPInvokeError() : r;
-        SyscallClock.Stop(t0);
+        long r = Once(new GetRlimitCall(resource, &l));
         limit = l;
         return r;
     }
     /// <summary>setrlimit(2) of <paramref name="resource"/>: 0, or -errno.</summary>
-    public static long SetRlimit(int resource, Libc.rlimit limit)
-    {
-        long t0 = SyscallClock.Start();
-        long r = Libc.setrlimit(resource, &limit);
-        r = r == -1 ? -Marshal.GetLastPInvokeError() : r;
-        SyscallClock.Stop(t0);
-        return r;
-    }
+    public static long SetRlimit(int resource, Libc.rlimit limit) => Once(new SetRlimitCall(resource, &limit));
     /// <summary>mremap(2) of the mapping at <paramref name="addr"/>: the (possibly new) address, or -errno.</summary>
-    public static long Mremap(long addr, long oldLength, long newLength, int flags)
-    {
-        long t0 = SyscallClock.Start();
-        var p = Libc.mremap((void*)addr, (nuint)oldLength, (nuint)newLength, flags);
-        long r = p == Libc.MAP_FAILED ? -Marshal.GetLastPInvokeError() : (long)p;
-        SyscallClock.Stop(t0);
-        return r;
-    }
+    public static long Mremap(long addr, long oldLength, long newLength, int flags) =>
+        Once(new MremapCall((void*)addr, (nuint)oldLength, (nuint)newLength, flags));
     /// <summary>Whether the kernel can copy <paramref name="length"/> bytes from user address <paramref name="addr"/>: a write(2)
     /// of them to a fresh pipe, where a page that cannot be faulted in fails the copy with EFAULT instead of raising a signal.
     /// 1 copied, 0 EFAULT; -errno when the pipe cannot be made or the write fails otherwise.</summary>
     public static long CanCopyFrom(long addr, int length)
     {
         int* fds = stackalloc int[2];
-        long t0 = SyscallClock.Start();
-        int made = Libc.pipe2(fds, Libc.O_CLOEXEC_PIPE);
-        long pipeErr = made < 0 ? -Marshal.GetLastPInvokeError() : 0;
-        SyscallClock.Stop(t0);
-        if (made < 0) return pipeErr;
+        if (Pipe2(fds) is var made and < 0) return made;
         long r = Write(fds[1], (void*)addr, length);
         Close(fds[0]);
         Close(fds[1]);
         return r == length ? 1 : r == -(long)Errno.EFAULT ? 0 : r < 0 ? r : -(long)Errno.EIO;
     }
     /// <summary>mprotect(2): 0, or -errno.</summary>
-    public static long Mprotect(long addr, long length, int prot)
-    {
-        long t0 = SyscallClock.Start();
-        long r = Libc.mprotect((void*)addr, (nuint)length, prot);
-        r = r == -1 ? -Marshal.GetLastPInvokeError() : r;
-        SyscallClock.Stop(t0);
-        return r;
-    }
+    public static long Mprotect(long addr, long length, int prot) => Once(new MprotectCall((void*)addr, (nuint)length, prot));
+    /// <summary>pipe2(2) with O_CLOEXEC into fds[0..1]: 0, or -errno.</summary>
+    public static long Pipe2(int* fds) => Once(new Pipe2Call(fds));
+    /// <summary>socketpair(2) of AF_UNIX sockets of <paramref name="type"/> with SOCK_CLOEXEC into sv[0..1]: 0, or -errno.</summary>
+    public static long Socketpair(int type, int* sv) => Once(new SocketpairCall(type, sv));
+    /// <summary>pidfd_open(2) of <paramref name="pid"/>: the pidfd, or -errno.</summary>
+    public static long PidfdOpen(int pid) => Once(new PidfdOpenCall(pid));
+    /// <summary>waitpid(2) of <paramref name="pid"/>, retried on EINTR: the pid, or -errno.</summary>
+    public static long Waitpid(int pid, int* status) => Retry(new WaitpidCall(pid, status));
     public static long MemfdCreate(string name, uint flags) => Retry(new MemfdCall(name, flags));
     public static long Ftruncate(int fd, long length) => Retry(new FtruncateCall(fd, length));
     /// <summary>statx(2): its struct is the same on every architecture, unlike struct stat.</summary>
@@ -310,11 +304,7 @@ internal static unsafe class Sys
     public static long PassFd(int fd, bool cloexec)
     {
         int* sv = stackalloc int[2];
-        long t0 = SyscallClock.Start();
-        int made = Libc.socketpair(Libc.AF_UNIX, Libc.SOCK_DGRAM | Libc.SOCK_CLOEXEC, 0, sv);
-        long madeErr = made < 0 ? -Marshal.GetLastPInvokeError() : 0;
-        SyscallClock.Stop(t0);
-        if (made < 0) return madeErr;
+        if (Socketpair(Libc.SOCK_DGRAM, sv) is var made and < 0) return made;
         try
         {
             byte data = 0;
@@ -358,11 +348,7 @@ internal static unsafe class Sys
     {
         error = 0;
         int* pipe = stackalloc int[2];
-        long t0 = SyscallClock.Start();
-        int made = Libc.pipe2(pipe, Libc.O_CLOEXEC_PIPE);
-        if (made < 0) error = -Marshal.GetLastPInvokeError();
-        SyscallClock.Stop(t0);
-        if (made < 0) return null;
+        if (Pipe2(pipe) is var made and < 0) { error = made; return null; }
         byte* actions = stackalloc byte[Libc.SpawnFileActionsBytes];
         int arc = Libc.posix_spawn_file_actions_init(actions);
         if (arc == 0 && (arc = Libc.posix_spawn_file_actions_adddup2(actions, pipe[1], 1)) != 0)   // dup2 clears FD_CLOEXEC on the copy
@@ -375,7 +361,7 @@ internal static unsafe class Sys
         byte** envp = stackalloc byte*[1];
         envp[0] = null;
         int pid;
-        t0 = SyscallClock.Start();
+        long t0 = SyscallClock.Start();
         int rc = Libc.posix_spawn(&pid, path, actions, null, argv, envp);
         SyscallClock.Stop(t0);
         Libc.posix_spawn_file_actions_destroy(actions);
@@ -388,9 +374,7 @@ internal static unsafe class Sys
         while ((n = Read(pipe[0], buf, 4096)) > 0 && text.Length < 4096) text.Append(System.Text.Encoding.ASCII.GetString(buf, (int)n));
         Close(pipe[0]);
         int status = 0;
-        t0 = SyscallClock.Start();
-        while (Libc.waitpid(pid, &status, 0) < 0 && Marshal.GetLastPInvokeError() == (int)Errno.EINTR) { }
-        SyscallClock.Stop(t0);
+        Waitpid(pid, &status);
         if (n < 0) { error = n; return null; }
         // the program must have run to its end (exit status 0): anything else is no answer
         if (status != 0) { error = -(long)Errno.EIO; return null; }
@@ -468,10 +452,10 @@ public static class SyscallClock
         Interlocked.Increment(ref _calls);
     }
 
-    internal static long Timed<T>(T call) where T : struct, Sys.ICall
+    internal static long Timed<T>(T call, bool retry) where T : struct, Sys.ICall
     {
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-        long r = Sys.Untimed(call);
+        long r = Sys.Checked(call, retry);
         Interlocked.Add(ref _ticks, System.Diagnostics.Stopwatch.GetTimestamp() - t0);
         Interlocked.Increment(ref _calls);
         return r;

@@ -54,10 +54,8 @@ public sealed unsafe partial class KernelTarget
         _spare = null;
         Sys.Close(s.Sock);
         int status;
-        long t0 = SyscallClock.Start();
         using (_watchdog.Op("wait for the spare helper process", s.Pid))
-            while (Libc.waitpid(s.Pid, &status, 0) < 0 && Marshal.GetLastPInvokeError() == (int)Errno.EINTR) { }
-        SyscallClock.Stop(t0);
+            Sys.Waitpid(s.Pid, &status);
     }
 
     public Outcome SendFd(int from, int fd, int to, bool cloexec)
@@ -146,12 +144,7 @@ public sealed unsafe partial class KernelTarget
             started = (-1, -1);
             if (HelperMissing is { } missing) return missing;
             int* sv = stackalloc int[2];
-            // (the socketpair and the spawn are the helper's start: timed as calls, SyscallClock)
-            long t0 = SyscallClock.Start();
-            int made = Libc.socketpair(Libc.AF_UNIX, Libc.SOCK_SEQPACKET | Libc.SOCK_CLOEXEC, 0, sv);
-            var madeErr = (Errno)Marshal.GetLastPInvokeError();
-            SyscallClock.Stop(t0);
-            if (made < 0) return $"socketpair: {madeErr}";
+            if (Sys.Socketpair(Libc.SOCK_SEQPACKET, sv) is var made and < 0) return $"socketpair: {Sys.ErrnoOf(made)}";
             byte* actions = stackalloc byte[Libc.SpawnFileActionsBytes];
             int rc = Libc.posix_spawn_file_actions_init(actions);
             if (rc == 0) rc = Libc.posix_spawn_file_actions_adddup2(actions, sv[1], 3);     // the copy at 3 has no close-on-exec
@@ -164,7 +157,8 @@ public sealed unsafe partial class KernelTarget
             int pid = 0;
             if (rc == 0)
             {
-                t0 = SyscallClock.Start();
+                // (posix_spawn reports an error number, not -1 and errno: timed as one call here)
+                long t0 = SyscallClock.Start();
                 rc = Libc.posix_spawn(&pid, HelperPath, actions, null, argv, envp);
                 SyscallClock.Stop(t0);
             }
@@ -254,11 +248,7 @@ public sealed unsafe partial class KernelTarget
         public Outcome Fork(Helper child)
         {
             int* sv = stackalloc int[2];
-            long t0 = SyscallClock.Start();
-            int made = Libc.socketpair(Libc.AF_UNIX, Libc.SOCK_SEQPACKET | Libc.SOCK_CLOEXEC, 0, sv);
-            var madeErr = (Errno)Marshal.GetLastPInvokeError();
-            SyscallClock.Stop(t0);
-            if (made < 0) return Outcome.Fail(madeErr);
+            if (Sys.Socketpair(Libc.SOCK_SEQPACKET, sv) is var made and < 0) return Outcome.Fail(Sys.ErrnoOf(made));
             var rep = Call(HCmd.Fork, -1, passFd: sv[1]);
             Sys.Close(sv[1]);
             if (rep is not { } p || p.Err != 0)
@@ -272,9 +262,7 @@ public sealed unsafe partial class KernelTarget
             child._lost = false;
             if (child.Ready() is { } why) { Console.Error.WriteLine($"warning: the forked helper process: {why}"); return Outcome.NotRun; }
             // while it waits on its socket it cannot have exited: its pid is its own now
-            t0 = SyscallClock.Start();
-            child._pidfd = Libc.pidfd_open(child._pid, 0);
-            SyscallClock.Stop(t0);
+            child._pidfd = (int)Sys.PidfdOpen(child._pid);
             foreach (var (fd, f) in _fds) child._fds[fd] = f;
             foreach (var (id, m) in _maps) child._maps[id] = m;
             return Outcome.Success();
@@ -301,11 +289,7 @@ public sealed unsafe partial class KernelTarget
                 int status;
                 using (k._watchdog.Op("wait for the helper process", _pid))
                     if (!_forked)
-                    {
-                        long t0 = SyscallClock.Start();
-                        while (Libc.waitpid(_pid, &status, 0) < 0 && Marshal.GetLastPInvokeError() == (int)Errno.EINTR) { }
-                        SyscallClock.Stop(t0);
-                    }
+                        Sys.Waitpid(_pid, &status);
                     else
                     {
                         // another helper's child: its pidfd is readable once it has exited, its files and mappings released
