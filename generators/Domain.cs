@@ -41,30 +41,19 @@ public abstract class Domain
     /// </summary>
     public int DrawIndex(ref Rng r, string? reweightLabel = null, int reweight = 0)
     {
-        // without a reweight, the declared weights, summed once (the same draw: one Below over the same total, the same walk)
-        if (reweightLabel == null)
+        // the declared weights, summed once; a reweight replaces the weight of the one entry with its label (labels are
+        // unique in a domain), and the total with it
+        var weights = Volatile.Read(ref _weights) ?? Weights();
+        int n = weights.Length - 1;
+        int k = reweightLabel == null ? -1 : IndexOf(reweightLabel);
+        int at = r.Below(k < 0 ? weights[n] : weights[n] - weights[k] + reweight);
+        for (int i = 0; i < n; i++)
         {
-            var weights = Volatile.Read(ref _weights) ?? Weights();
-            int n = weights.Length - 1;
-            int at = r.Below(weights[n]);
-            for (int i = 0; i < n; i++)
-            {
-                if (at < weights[i]) return i;
-                at -= weights[i];
-            }
-            return n - 1;
+            int w = i == k ? reweight : weights[i];
+            if (at < w) return i;
+            at -= w;
         }
-        var entries = Entries;
-        int total = 0;
-        for (int i = 0; i < entries.Count; i++) total += WeightOf(i, entries, reweightLabel, reweight);
-        int pick = r.Below(total);
-        for (int i = 0; i < entries.Count; i++)
-        {
-            int w = WeightOf(i, entries, reweightLabel, reweight);
-            if (pick < w) return i;
-            pick -= w;
-        }
-        return entries.Count - 1;
+        return n - 1;
     }
 
     // the declared weights in order, then their sum, made at the first draw (a domain's entries never change) and published
@@ -79,8 +68,13 @@ public abstract class Domain
         return Interlocked.CompareExchange(ref _weights, w, null) ?? w;
     }
 
-    private static int WeightOf(int i, IReadOnlyList<(int Weight, bool Valid, string Label)> entries, string? label, int reweight) =>
-        label != null && entries[i].Label == label ? reweight : entries[i].Weight;
+    /// <summary>The index of the entry with this label, or -1.</summary>
+    private int IndexOf(string label)
+    {
+        var entries = Entries;
+        for (int i = 0; i < entries.Count; i++) if (entries[i].Label == label) return i;
+        return -1;
+    }
 }
 
 /// <summary>A domain of <typeparamref name="T"/> values; T is a function of the drawing state for a relative domain.</summary>
