@@ -126,6 +126,12 @@ public interface IBufferTarget : IProcessCalls, IDisposable
     /// chooses (the model as a target). Either way the outcomes are judged against every interleaving (DMABUF-PAR-1).</summary>
     bool Concurrent => false;
 
+    /// <summary>True when the lockstep harness judges this target's outcomes on a thread of its own while the target runs the
+    /// next calls (a kernel: each call waits in the kernel for microseconds, and the oracle's work fits beside it); false where
+    /// judging each outcome before the next call costs less than handing it to another thread (the model as a target, whose
+    /// calls cost what the oracle's do). Either way the same steps are judged against the same outcomes.</summary>
+    bool OverlapsOracle => false;
+
     /// <summary>A parallel block's branches start (<paramref name="inBlock"/> true) or have all returned (false). A real kernel
     /// ignores it; a broken model uses it to act as a non-atomic implementation would when calls overlap.</summary>
     void Parallel(bool inBlock) { }

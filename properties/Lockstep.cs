@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Collections.Immutable;
 using System.Runtime;
+using System.Runtime.ExceptionServices;
 using Conformance.Adapters;
 using Conformance.Adapters.Model;
 using Conformance.Generators;
@@ -138,6 +139,8 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
         if (clock != null) t0 = clock.Add(OpClock.Reset, t0, isTarget: true);
         try
         {
+            if (clock == null && (JudgeBehind ?? target.OverlapsOracle))
+                return RunAhead(seq, target, oracle, envT, envM, exercise, steps, relaxed, settled);
             foreach (var op in seq.Ops)
             {
                 if (op.Branch != 0)
@@ -154,22 +157,9 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
                 }
                 var actual = op.Run(target, envT);
                 if (clock != null) t0 = clock.Add(clock.KindOf(op), t0, isTarget: true);
-                oracle.BeginStep(actual);
-                var expected = op.Run(oracle, envM);
-                var cited = oracle.CitedArray();
-                steps.Add(new Step(op, actual, expected, oracle.AllowedSet, cited));
+                bool ends = Step(op, actual, oracle, envM, exercise, steps, settled, out var failure);
                 if (clock != null) t0 = clock.Add(clock.KindOf(op), t0, isTarget: false);
-                // past what the model can follow (a hand-made sequence only): nothing from here on is judged
-                if (oracle.Unfollowed != null) { exercise?.Mask(Name); return null; }
-                if (!expected.SameObservation(actual))
-                {
-                    var id = cited.Length > 0 ? cited[^1] : "UNCITED";
-                    // a divergence at a step that follows a rule already found broken is that bug again (the state it left
-                    // behind shows up here), not a new one: judging this sequence ends here
-                    if (settled != null && cited.Any(settled.Contains)) { exercise?.Mask(Name); return null; }
-                    return new Failure(Name, id, steps.Count - 1, steps, op.Observed(expected), op.Observed(actual));
-                }
-                if (exercise != null && actual.Errno != Errno.NotRun) { exercise.HitAll(cited); exercise.Ops++; }
+                if (ends) return failure;
             }
             return null;
         }
@@ -181,6 +171,90 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
             oracle.Reset();
         }
     }
+
+    /// <summary>One step judged: the oracle plays <paramref name="op"/> given the target's outcome, and the step is recorded.
+    /// True when the sequence's judgement ends here, with <paramref name="failure"/> its verdict (null: not judged from here
+    /// on, past what the model follows or after a rule already found broken).</summary>
+    private bool Step(Op op, Outcome actual, ReferenceModel oracle, Env envM, Exercise? exercise, List<Step> steps, IReadOnlySet<string>? settled, out Failure? failure)
+    {
+        failure = null;
+        oracle.BeginStep(actual);
+        var expected = op.Run(oracle, envM);
+        var cited = oracle.CitedArray();
+        steps.Add(new Step(op, actual, expected, oracle.AllowedSet, cited));
+        // past what the model can follow (a hand-made sequence only): nothing from here on is judged
+        if (oracle.Unfollowed != null) { exercise?.Mask(Name); return true; }
+        if (!expected.SameObservation(actual))
+        {
+            var id = cited.Length > 0 ? cited[^1] : "UNCITED";
+            // a divergence at a step that follows a rule already found broken is that bug again (the state it left
+            // behind shows up here), not a new one: judging this sequence ends here
+            if (settled != null && cited.Any(settled.Contains)) { exercise?.Mask(Name); return true; }
+            failure = new Failure(Name, id, steps.Count - 1, steps, op.Observed(expected), op.Observed(actual));
+            return true;
+        }
+        if (exercise != null && actual.Errno != Errno.NotRun) { exercise.HitAll(cited); exercise.Ops++; }
+        return false;
+    }
+
+    /// <summary>
+    /// The sequence judged behind the target (<see cref="OracleThread"/>): this thread runs its ops on the target up to the
+    /// first parallel block, while another plays each through the oracle as its outcome comes in. The same steps are judged,
+    /// in the same order, against the same outcomes, so the verdict is the one judging in step gives; the target runs a few
+    /// more ops than that where the judgement ends early, none of which may sleep. A call that may sleep waits for the
+    /// judgement of every op before it (is it known to return?). A call that throws ends the target's side: where the
+    /// oracle's side finds a verdict in the ops before it, that verdict stands, as judging in step would have returned it
+    /// before the call; otherwise the exception goes on.
+    /// </summary>
+    private Failure? RunAhead(OpSequence seq, IBufferTarget target, ReferenceModel oracle, Env envT, Env envM, Exercise? exercise,
+        List<Step> steps, IReadOnlySet<string> relaxed, IReadOnlySet<string>? settled)
+    {
+        var ops = seq.Ops;
+        int end = 0;
+        while (end < ops.Length && ops[end].Branch == 0) end++;
+        var behind = OracleThread.Rent(end);
+        var actual = behind.Actual;
+        // which calls that may sleep were not issued (the oracle did not know they return): their steps are recorded as such
+        var skipped = new bool[end];
+        Failure? failure = null;
+        bool ended = false;
+        behind.Start(() =>
+        {
+            for (int i = 0; i < end && behind.Await(i); i++)
+            {
+                if (skipped[i]) steps.Add(new Step(ops[i], Outcome.NotRun, Outcome.NotRun, null, []));
+                else if (Step(ops[i], actual[i], oracle, envM, exercise, steps, settled, out failure)) { ended = true; behind.Stop(); return; }
+                behind.Judged(i);
+            }
+        });
+        ExceptionDispatchInfo? thrown = null;
+        try
+        {
+            for (int i = 0; i < end; i++)
+            {
+                var op = ops[i];
+                if (!behind.MayRun(i, all: op.MaySleep)) break;
+                // (with every op before it judged, the oracle's side waits for this one's outcome: the model is still)
+                if (op.MaySleep && !op.Returns(oracle, envM)) { skipped[i] = true; actual[i] = Outcome.NotRun; }
+                else actual[i] = op.Run(target, envT);
+                behind.Produced(i);
+            }
+        }
+        catch (Exception e) { thrown = ExceptionDispatchInfo.Capture(e); }
+        behind.EndTarget();
+        if (ended) return failure;
+        thrown?.Throw();
+        return end < ops.Length ? JudgeParallel(seq, target, envT, exercise, steps, relaxed, settled) : null;
+    }
+
+    /// <summary>Whether a sequence's steps are judged on a thread of their own, behind the target's calls
+    /// (<see cref="OracleThread"/>), rather than each before the next call. Null (the default): where the target asks for
+    /// it (<see cref="IBufferTarget.OverlapsOracle"/>: a kernel). Never with a <see cref="Clock"/>, which times one thread.</summary>
+    public bool? JudgeBehind { get; init; }
+
+    /// <summary>Judging behind the target, how many ops the target may run ahead of the judgement (<see cref="OracleThread.Lag"/>),
+    /// and so past a divergence.</summary>
+    public const int Lag = OracleThread.Lag;
 
     /// <summary>Where set (the kernel benchmark), the time each kind of call takes on the target and in the oracle, and the
     /// target's resets, is added to it.</summary>

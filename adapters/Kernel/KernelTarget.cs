@@ -102,6 +102,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
 
     /// <summary>A parallel block's branches run on threads of their own, their calls overlapping in the kernel.</summary>
     public bool Concurrent => true;
+    public bool OverlapsOracle => true;
 
     /// <summary>What the watchdog prints if an op hangs (set per sequence by the runner).</summary>
     public Func<string> Context { get => _watchdog.Context; set => _watchdog.Context = value; }
