@@ -207,6 +207,12 @@ public abstract record Op
     /// where <see cref="Returns"/> says it comes back, and properties that run without the model's oracle never issue it.</summary>
     public virtual bool MaySleep => false;
 
+    /// <summary>True when the harness itself reads or writes a mapping's memory (a load or store through the pointer, not a system
+    /// call): a driver that wrongly granted the mapping can make it fault, and a fault ends the process, not the call. So where
+    /// the oracle judges behind the calls (<c>LockstepProperty.JudgeBehind</c>) such an op waits, as a call that may sleep
+    /// does, until every op before it is judged: it never runs past a divergence.</summary>
+    public virtual bool TouchesMapping => false;
+
     /// <summary>Whether the call returns on a target whose history the oracle has followed so far (lockstep; the oracle has
     /// seen every earlier outcome): false where it could sleep for ever, and the step is then NOT RUN on both sides. Only
     /// ops that <see cref="MaySleep"/> ask; the rest always return.</summary>
@@ -688,6 +694,7 @@ public sealed record WriteStamp(
     [Derived("a random odd word")] ulong Value) : ProcessOp
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
+    public override bool TouchesMapping => true;
     public override string Area => "dmabuf";
     protected internal override Outcome CallIn(IProcessCalls t, Env env) => env.Resolve(Map, out var m) ? t.WriteStamp(m, Offset, Value) : NotRun;
     public override string Text => $"*(u64 *)({Map} + {Offset}) = 0x{Value:x}";
@@ -704,6 +711,7 @@ public sealed record WriteStamp(
 public sealed record WriteFrame(Var Map, [DrawnFrom(nameof(Domains.StreamResolution))] int Res) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
+    public override bool TouchesMapping => true;
     public override string Area => "vb2";
     protected override Outcome Call(IBufferTarget t, Env env) => env.Resolve(Map, out var m) ? t.WriteFrame(m, Res) : NotRun;
     public override string Text => $"write_fwht_frame({Map}, {Bitstream.Resolutions[Res].Width}, {Bitstream.Resolutions[Res].Height})";
@@ -714,6 +722,7 @@ public sealed record WriteFrame(Var Map, [DrawnFrom(nameof(Domains.StreamResolut
 public sealed record ReadStamp(Var Map, [Derived("a word within the mapping")] long Offset) : ProcessOp
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
+    public override bool TouchesMapping => true;
     public override string Area => "dmabuf";
     protected internal override Outcome CallIn(IProcessCalls t, Env env) => env.Resolve(Map, out var m) ? t.ReadStamp(m, Offset) : NotRun;
     public override string Text => $"*(u64 *)({Map} + {Offset})";
@@ -732,6 +741,7 @@ public sealed record TransferStamp(
     [Derived("the aliasing property's scenario")] string Invariant) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
+    public override bool TouchesMapping => true;
     public override string Area => "dmabuf";
     protected override Outcome Call(IBufferTarget t, Env env)
     {

@@ -117,7 +117,8 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
     }
 
     /// <summary>Check, keeping every executed step even when the sequence passes (a sample reproducer is written from them).</summary>
-    /// <remarks>Steps run in order, each judged as it returns, up to the first parallel block (ops with a <see cref="Op.Branch"/>).
+    /// <remarks>Steps run in order up to the first parallel block (ops with a <see cref="Op.Branch"/>), each judged as it returns
+    /// or, judging behind the target (<see cref="JudgeBehind"/>), a few ops after it, in the same order.
     /// From there the rest of the sequence runs on the target as a whole (each block's branches at once, on threads of their own
     /// where the target is <see cref="IBufferTarget.Concurrent"/>), and is then judged against every interleaving of each
     /// block (<see cref="JudgeParallel"/>). A call that may sleep is not issued after a block: nothing judges there whether it
@@ -201,8 +202,9 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
     /// The sequence judged behind the target (<see cref="OracleThread"/>): this thread runs its ops on the target up to the
     /// first parallel block, while another plays each through the oracle as its outcome comes in. The same steps are judged,
     /// in the same order, against the same outcomes, so the verdict is the one judging in step gives; the target runs a few
-    /// more ops than that where the judgement ends early, none of which may sleep. A call that may sleep waits for the
-    /// judgement of every op before it (is it known to return?). A call that throws ends the target's side: where the
+    /// more ops than that where the judgement ends early, none of which may sleep or touches a mapping's memory. A call that
+    /// may sleep waits for the judgement of every op before it (is it known to return?), and so does an op that touches a
+    /// mapping (<see cref="Op.TouchesMapping"/>: a fault there would end the process). A call that throws ends the target's side: where the
     /// oracle's side finds a verdict in the ops before it, that verdict stands, as judging in step would have returned it
     /// before the call; otherwise the exception goes on.
     /// </summary>
@@ -233,7 +235,7 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
             for (int i = 0; i < end; i++)
             {
                 var op = ops[i];
-                if (!behind.MayRun(i, all: op.MaySleep)) break;
+                if (!behind.MayRun(i, all: op.MaySleep || op.TouchesMapping)) break;
                 // (with every op before it judged, the oracle's side waits for this one's outcome: the model is still)
                 if (op.MaySleep && !op.Returns(oracle, envM)) { skipped[i] = true; actual[i] = Outcome.NotRun; }
                 else actual[i] = op.Run(target, envT);

@@ -10,8 +10,12 @@ namespace Conformance.Properties;
 /// after the call (the model takes the driver's choices from it); the target needs the oracle only before a call that may
 /// sleep (is it known to return?) and to stop at the first divergence. So the two overlap: while the kernel runs op i+1, the
 /// model judges op i. The target runs at most <see cref="Lag"/> ops ahead of the judgement, and none after the oracle says
-/// stop; a call that may sleep waits until every op before it is judged. Ops run past a divergence (at most
-/// <see cref="Lag"/>, none of which may sleep) are never judged or reported; the target's reset clears what they did.
+/// stop; a call that may sleep, and an op that touches a mapping's memory, wait until every op before it is judged. Ops run
+/// past a divergence (at most <see cref="Lag"/>, none of which may sleep or touches a mapping) are never judged or reported;
+/// the target's reset closes and unmaps what they made. What they may do beyond that is what a driver does wrong on its own:
+/// a leak they cause counts in the engine's count of live dma-bufs around the property (DMABUF-LIFE-3), and a call of theirs
+/// that hangs is reported as the hang it is (the watchdog's HANG, with the sequence), where judging in step would have
+/// stopped at the divergence before it.
 /// </summary>
 /// <remarks>
 /// Each sequence's counters start at 0. <c>produced</c>: ops whose outcome is in <see cref="Actual"/> (written by the target
@@ -105,7 +109,9 @@ internal sealed class OracleThread
     }
 
     /// <summary>The target's side has run every op it will (the produced count is final), then waits for the oracle's side to
-    /// end; rethrows what the oracle's side threw. The thread is idle again after this.</summary>
+    /// end; rethrows what the oracle's side threw. The thread goes back to the pool (its last act, waking a waiter that no
+    /// longer waits, may fall in its next sequence: every waiter checks its count again, so that wake-up is spurious and
+    /// harmless).</summary>
     public void EndTarget()
     {
         _targetEnded = true;

@@ -22,10 +22,13 @@ public class JudgeBehindTests
         public ReferenceModel Model = null!;
         public int Ops, ThrowAt;
         public readonly HashSet<int> Threads = [];
+        /// <summary>The ids of the ops started, in order.</summary>
+        public readonly List<int> Started = [];
         protected override object? Invoke(System.Reflection.MethodInfo? m, object?[]? args)
         {
             Threads.Add(Environment.CurrentManagedThreadId);
-            if (m!.Name == nameof(IBufferTarget.BeginOp) && ++Ops == ThrowAt) throw new InvalidOperationException("the target went away");
+            if (m!.Name == nameof(IBufferTarget.BeginOp)) Started.Add((int)args![0]!);
+            if (m.Name == nameof(IBufferTarget.BeginOp) && ++Ops == ThrowAt) throw new InvalidOperationException("the target went away");
             try { return m.Invoke(Model, args); }
             catch (System.Reflection.TargetInvocationException e) when (e.InnerException != null) { throw e.InnerException; }
         }
@@ -51,6 +54,7 @@ public class JudgeBehindTests
     public void Judging_behind_the_target_gives_the_verdicts_steps_and_exercise_judging_in_step_gives_on_every_broken_variant()
     {
         int failures = 0, passes = 0, notIssued = 0, issuedSleeping = 0;
+        long masked = 0;
         var variants = BrokenVariant.All.Select(v => (v.Name, Profile: TargetProfile.BuiltIn.Single(p => p.Name == v.Profile), Make: (Func<TargetProfile, ReferenceModel>)v.Model))
             .Append(("correct", TargetProfile.VividLike, p => new ReferenceModel(p)))
             .Append(("correct m2m", TargetProfile.Vim2mLike, p => new ReferenceModel(p)));
@@ -59,24 +63,32 @@ public class JudgeBehindTests
             var gen = new SequenceGenerator(profile);
             var inStep = new LockstepProperty { JudgeBehind = false };
             var behind = new LockstepProperty { JudgeBehind = true };
-            var e1 = new Exercise();
-            var e2 = new Exercise();
-            for (ulong seed = 1; seed <= 24; seed++)
+            var seqs = Enumerable.Range(1, 24).Select(k => (ulong)k * 7919).Select(seed => seed % 3 == 0 ? gen.GenerateParallel(seed, 40) : gen.Generate(seed, 60)).ToList();
+            // first as a run's first sequences are judged (no rule settled), then with every rule found broken settled, as a
+            // run goes on after its first counterexamples (divergences there end the sequence unjudged: masked)
+            var broken = new HashSet<string>();
+            foreach (var settled in new[] { null, broken })
             {
-                var seq = seed % 3 == 0 ? gen.GenerateParallel(seed * 7919, 40) : gen.Generate(seed * 7919, 60);
-                // (each on a target of its own: a broken heap's recycled pages outlive its resets)
-                var a = inStep.Trace(seq, make(profile), e1, out var stepsA);
-                var b = behind.Trace(seq, make(profile), e2, out var stepsB);
-                Assert.True(Key(a) == Key(b), $"{name}, seed {seed * 7919}: in step {Key(a)}\nbehind {Key(b)}");
-                Assert.Equal(stepsA.Count, stepsB.Count);
-                if (a != null) failures++; else passes++;
-                foreach (var s in stepsB.Where(s => s.Op.MaySleep))
-                    if (s.Actual.Errno == Errno.NotRun) notIssued++; else issuedSleeping++;
+                var e1 = new Exercise();
+                var e2 = new Exercise();
+                foreach (var seq in seqs)
+                {
+                    // (each on a target of its own: a broken heap's recycled pages outlive its resets)
+                    var a = inStep.Trace(seq, make(profile), e1, out var stepsA, settled);
+                    var b = behind.Trace(seq, make(profile), e2, out var stepsB, settled);
+                    Assert.True(Key(a) == Key(b), $"{name}, seed {seq.Seed}: in step {Key(a)}\nbehind {Key(b)}");
+                    Assert.Equal(stepsA.Count, stepsB.Count);
+                    if (a != null) { failures++; if (settled == null) broken.Add(a.InvariantId); } else passes++;
+                    foreach (var st in stepsB.Where(st => st.Op.MaySleep))
+                        if (st.Actual.Errno == Errno.NotRun) notIssued++; else issuedSleeping++;
+                }
+                Assert.True(Key(e1) == Key(e2), $"{name}: exercise in step {Key(e1)}\nbehind {Key(e2)}");
+                if (settled != null) masked += e2.Masked;
             }
-            Assert.True(Key(e1) == Key(e2), $"{name}: exercise in step {Key(e1)}\nbehind {Key(e2)}");
         }
-        // the comparison saw both verdicts, and calls that may sleep both issued and held back
+        // the comparison saw both verdicts, masked sequences, and calls that may sleep both issued and held back
         Assert.True(failures > 10 && passes > 10, $"{failures} failures, {passes} passes");
+        Assert.True(masked > 10, $"{masked} masked");
         Assert.True(notIssued > 0 && issuedSleeping > 0, $"{notIssued} not issued, {issuedSleeping} issued");
     }
 
@@ -86,7 +98,7 @@ public class JudgeBehindTests
         var variant = BrokenVariant.Find("llseek-seek-cur")!;
         var profile = TargetProfile.BuiltIn.Single(p => p.Name == variant.Profile);
         var gen = new SequenceGenerator(profile);
-        int found = 0;
+        int found = 0, ranPast = 0;
         for (ulong seed = 1; seed <= 200 && found < 5; seed++)
         {
             var seq = gen.Generate(seed, 80);
@@ -98,9 +110,14 @@ public class JudgeBehindTests
             Assert.Equal(a == null, b == null);
             if (b == null) { Assert.Equal(counted.Ops, proxy.Ops); continue; }
             found++;
-            // the ops up to the divergence, and at most Lag more
+            // the ops up to the divergence, and at most Lag more, none of which may sleep or touches a mapping's memory
             Assert.InRange(proxy.Ops, counted.Ops, counted.Ops + LockstepProperty.Lag);
+            var byId = LockstepProperty.WithIdleProbe(seq, profile).Ops.ToDictionary(o => o.Id);
+            foreach (var id in proxy.Started.Skip(counted.Ops))
+                Assert.False(byId[id].MaySleep || byId[id].TouchesMapping, $"{byId[id].Listed} ran past the divergence");
+            ranPast += proxy.Ops - counted.Ops;
         }
+        Assert.True(ranPast > 0, "no op ran past a divergence: nothing was judged behind");
         Assert.True(found > 0, "no sequence diverged");
     }
 
@@ -110,25 +127,32 @@ public class JudgeBehindTests
         var variant = BrokenVariant.Find("llseek-seek-cur")!;
         var profile = TargetProfile.BuiltIn.Single(p => p.Name == variant.Profile);
         var gen = new SequenceGenerator(profile);
-        bool kept = false, thrown = false;
-        for (ulong seed = 1; seed <= 300 && !(kept && thrown); seed++)
+        int kept = 0, thrownAtDivergence = 0, thrown = 0;
+        for (ulong seed = 1; seed <= 300 && (kept < 3 || thrownAtDivergence < 3 || thrown < 3); seed++)
         {
             var seq = gen.Generate(seed, 80);
             var (inStep, counted) = Counting.Over(variant.Model(profile));
             var f = new LockstepProperty { JudgeBehind = false }.Check(seq, inStep, null);
-            // the op just after the divergence throws (judging in step never starts it); in a passing sequence, the tenth op
-            var (target, _) = Counting.Over(variant.Model(profile), throwAt: f != null ? counted.Ops + 1 : 10);
             if (f != null)
             {
-                Assert.Equal(Key(f), Key(new LockstepProperty { JudgeBehind = true }.Check(seq, target, null)));
-                kept = true;
+                // the op just after the divergence throws (judging in step never starts it): the verdict stands
+                var (after, p1) = Counting.Over(variant.Model(profile), throwAt: counted.Ops + 1);
+                Assert.Equal(Key(f), Key(new LockstepProperty { JudgeBehind = true }.Check(seq, after, null)));
+                if (p1.Ops >= p1.ThrowAt) kept++;
+                // the diverging op itself throws: judging in step would have thrown there, before any verdict
+                var (at, p2) = Counting.Over(variant.Model(profile), throwAt: counted.Ops);
+                Assert.Throws<InvalidOperationException>(() => new LockstepProperty { JudgeBehind = true }.Check(seq, at, null));
+                thrownAtDivergence++;
             }
             else if (seq.Length > 12)
             {
+                // in a passing sequence, the tenth op
+                var (target, _) = Counting.Over(variant.Model(profile), throwAt: 10);
                 Assert.Throws<InvalidOperationException>(() => new LockstepProperty { JudgeBehind = true }.Check(seq, target, null));
-                thrown = true;
+                thrown++;
             }
         }
-        Assert.True(kept && thrown);
+        // (the op after a divergence starts only when the target ran ahead of the judgement there)
+        Assert.True(kept > 0 && thrownAtDivergence > 0 && thrown > 0, $"kept {kept}, thrown at the divergence {thrownAtDivergence}, thrown {thrown}");
     }
 }
