@@ -204,9 +204,9 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
     /// in the same order, against the same outcomes, so the verdict is the one judging in step gives; the target runs a few
     /// more ops than that where the judgement ends early, none of which may sleep or touches a mapping's memory. A call that
     /// may sleep waits for the judgement of every op before it (is it known to return?), and so does an op that touches a
-    /// mapping (<see cref="Op.TouchesMapping"/>: a fault there would end the process). A call that throws ends the target's side: where the
-    /// oracle's side finds a verdict in the ops before it, that verdict stands, as judging in step would have returned it
-    /// before the call; otherwise the exception goes on.
+    /// mapping (<see cref="Op.TouchesMapping"/>: a fault there would end the process). A call that throws ends the target's
+    /// side: where the oracle's side finds a verdict in the ops before it, that verdict stands, as judging in step would have
+    /// returned it before the call; otherwise the exception goes on.
     /// </summary>
     private Failure? RunAhead(OpSequence seq, IBufferTarget target, ReferenceModel oracle, Env envT, Env envM, Exercise? exercise,
         List<Step> steps, IReadOnlySet<string> relaxed, IReadOnlySet<string>? settled)

@@ -32,12 +32,12 @@ internal sealed class OracleThread
 
     /// <summary>How often a waiting side checks the other's count (spinning, then yielding) before it sleeps: the other's next
     /// step is usually microseconds away, and a sleep and wake-up cost tens of microseconds under TCG.</summary>
-    private const int SpinCount = 100;
+    private const int SpinCount = 200;
 
     private static readonly ConcurrentStack<OracleThread> Idle = new();
 
     private readonly SemaphoreSlim _go = new(0);
-    private readonly ManualResetEventSlim _toOracle = new(false, 200), _toTarget = new(false, 200);
+    private readonly ManualResetEventSlim _toOracle = new(false, SpinCount), _toTarget = new(false, SpinCount);
     private Action? _oracleSide;
     private Exception? _oracleError;
     private int _produced, _judged;
