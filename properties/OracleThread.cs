@@ -36,12 +36,18 @@ internal sealed class OracleThread
 
     private static readonly ConcurrentStack<OracleThread> Idle = new();
 
+    /// <summary>Over the process: sequences judged this way, and ops the target ran past a verdict (before it saw the stop).</summary>
+    private static long _sequences, _pastVerdict;
+
+    /// <summary>(sequences judged behind the calls, ops run past a verdict) so far, over the process.</summary>
+    public static (long Sequences, long PastVerdict) Stats => (Interlocked.Read(ref _sequences), Interlocked.Read(ref _pastVerdict));
+
     private readonly SemaphoreSlim _go = new(0);
     private readonly ManualResetEventSlim _toOracle = new(false, SpinCount), _toTarget = new(false, SpinCount);
     private Action? _oracleSide;
     private Exception? _oracleError;
     private int _produced, _judged;
-    private volatile bool _targetEnded, _stop, _done;
+    private volatile bool _targetEnded, _stop, _done, _verdict;
 
     /// <summary>Each op's outcome on the target, by its index in the sequence (valid below the produced count).</summary>
     public Outcome[] Actual { get; private set; } = new Outcome[128];
@@ -54,10 +60,11 @@ internal sealed class OracleThread
     /// <summary>An idle judging thread (a new one when none is idle), ready for a sequence of <paramref name="length"/> ops.</summary>
     public static OracleThread Rent(int length)
     {
+        Interlocked.Increment(ref _sequences);
         if (!Idle.TryPop(out var b)) b = new OracleThread();
         if (b.Actual.Length < length) b.Actual = new Outcome[Math.Max(length, b.Actual.Length * 2)];
         b._produced = b._judged = 0;
-        b._targetEnded = b._stop = b._done = false;
+        b._targetEnded = b._stop = b._done = b._verdict = false;
         b._oracleError = null;
         b._toOracle.Reset();
         b._toTarget.Reset();
@@ -123,6 +130,9 @@ internal sealed class OracleThread
             _toTarget.Wait();
         }
         var error = _oracleError;
+        // (with the oracle's side ended, its count is final and the verdict's op the one after it: what the target ran beyond
+        // that op came after the verdict)
+        if (_verdict) Interlocked.Add(ref _pastVerdict, Volatile.Read(ref _produced) - Volatile.Read(ref _judged) - 1);
         Idle.Push(this);
         if (error != null) ExceptionDispatchInfo.Throw(error);
     }
@@ -150,9 +160,10 @@ internal sealed class OracleThread
         _toTarget.Set();
     }
 
-    /// <summary>A verdict: the target's side runs no more ops.</summary>
+    /// <summary>A verdict on the op after the judged ones: the target's side runs no more ops.</summary>
     public void Stop()
     {
+        _verdict = true;
         _stop = true;
         _toTarget.Set();
     }

@@ -42,6 +42,7 @@ public static class SuiteCommandLine
     public static readonly Option<string> Area = new("--area") { HelpName = "A[,A]", Description = $"only these areas: {string.Join(", ", SequenceGenerator.AllAreas)}" };
     public static readonly Option<string> Id = new("--id") { HelpName = "ID[,ID]", Description = "only these invariants (e.g. DMABUF-LLSEEK-3; see --list-invariants)" };
     public static readonly Option<string> Property = new("--property") { HelpName = "NAME", Description = "only this property: lockstep | release | aliasing | parallel | kernel-memory (a kernel booted with slub_debug=U: DMABUF-LIFE-4 per sequence, about 2 s each under TCG)" };
+    public static readonly Option<bool> JudgeInStep = new("--judge-in-step") { Description = "on a kernel, judge each outcome before the next call (by default the lockstep oracle judges on a thread of its own, up to 8 ops behind the calls: the same verdicts, but a few calls run past a divergence, where this option stops first)" };
     public static readonly Option<bool> SlowOps = new("--slow-ops") { Description = "on a kernel too, generate ops that wait in real time (vgem fence expiry: 10 s each; always on for the model)" };
     public static readonly Option<string> Out = new("--out") { HelpName = "DIR", Description = "where results go (default out/): results.ktap, results.json, junit.xml, report.html (the HTML certificate), result.txt (per invariant for a LAVA test definition), and counterexamples/UNIT/*.replay.json and *.c; checked before the run, replaced as a whole when it ends" };
     public static readonly Option<int> ReproRuns = Ranged("--repro-runs", "N", "re-run each final counterexample N times from a fresh state (default 10)", 0, 10_000);
@@ -113,7 +114,7 @@ public static class SuiteCommandLine
     ];
 
     /// <summary>The options a LAVA job passes on to the run on the device (its OPTIONS parameter).</summary>
-    private static readonly IReadOnlyList<Option> PassedToLava = [Area, Id, Property, MaxLength, SlowOps, ReproRuns, OpTimeout, KernelCoverage];
+    private static readonly IReadOnlyList<Option> PassedToLava = [Area, Id, Property, MaxLength, SlowOps, ReproRuns, OpTimeout, KernelCoverage, JudgeInStep];
 
     /// <summary>What decides the sequences a run generates: a merge takes them from its shards' results, so naming one beside --merge is refused.</summary>
     private static readonly IReadOnlyList<Option> DecidedByShards = [Target, Device, Profile, Seed, Sequences, Time, MaxLength, Area, Id, Property, SlowOps, ShardOption, Sample, ReproRuns, Trace];
@@ -133,7 +134,7 @@ public static class SuiteCommandLine
         // only the POSIX spellings: an option the parser takes is one --help and the README show
         foreach (var h in root.Options.OfType<HelpOption>())
             foreach (var alias in h.Aliases.Where(a => a.StartsWith('/')).ToList()) h.Aliases.Remove(alias);
-        foreach (var o in new Option[] { Target, Device, Profile, Seed, Sequences, Time, MaxLength, Area, Id, Property, SlowOps, OpTimeout, Out, ReproRuns,
+        foreach (var o in new Option[] { Target, Device, Profile, Seed, Sequences, Time, MaxLength, Area, Id, Property, SlowOps, OpTimeout, JudgeInStep, Out, ReproRuns,
                      ShardOption, MergeOption, Replay, EmitC, Sample, Expectations, Baseline, KernelCoverage, CoverageBaseline, Strict, Quiet, Trace, CheckKtap, ListVariants, ListInvariants, ListDomains, RenderSpec, Bench, EmitHeaders, Version,
                      EmitLavaJob, Shards, LavaDeviceType, LavaActions, LavaSuite, LavaRepository,
                      Kernel, Module, ModuleArgs, VmTimeout, VmMem })
@@ -212,6 +213,8 @@ public static class SuiteCommandLine
         if (target != "vm" && LabOptions.FirstOrDefault(Has) is { } lab)
             throw new Program.UsageException($"{lab.Name} is an option of the lab VM: it needs --target vm");
         if (Has(Sample) && target is not ("kernel" or "vm")) throw new Program.UsageException("--sample needs --target kernel (it records what the real devices did)");
+        if (Has(JudgeInStep) && target is not ("kernel" or "vm"))
+            throw new Program.UsageException("--judge-in-step applies to a kernel target (--target kernel or vm): the model as a target is always judged in step");
         if (Has(Expectations) && !Has(MergeOption) && (target is "model" || target.StartsWith("broken:", StringComparison.Ordinal)))
             throw new Program.UsageException("--expectations lists known kernel issues: it needs --target kernel or --target vm (the model has none)");
 
@@ -295,6 +298,7 @@ public static class SuiteCommandLine
             Sample = Has(Sample) ? r.GetValue(Sample) : 0, TargetGiven = targetGiven, Known = known, Strict = Has(Strict), Baseline = baseline,
             OutGiven = Has(Out), Quiet = Has(Quiet), Trace = Has(Trace), Merge = merge, SeedNightly = Has(Seed) && r.GetValue(Seed) == "nightly",
             Lab = target == "vm" ? LabFrom(args, r) : null, Lava = lava, KernelCoverage = Has(KernelCoverage), CoverageBaseline = coverageBaseline,
+            JudgeInStep = Has(JudgeInStep),
         };
     }
 

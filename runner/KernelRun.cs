@@ -155,7 +155,7 @@ public static class KernelRun
             var heldBefore = HeldFds();
             int fdsBefore = heldBefore?.Count ?? -1, bufsBefore = BufInfo.LiveCount();
             var profile = unit.Profile with { MemoryUntracked = untracked };
-            var target = new KernelTarget(profile, unit.Paths, TimeSpan.FromSeconds(cli.OpTimeout)) { ReloadCommand = ReloadFor(unit.Path) };
+            var target = new KernelTarget(profile, unit.Paths, TimeSpan.FromSeconds(cli.OpTimeout)) { ReloadCommand = ReloadFor(unit.Path), OverlapsOracle = !cli.JudgeInStep };
             // a queue that is already owned, allocated or streaming before the first sequence cannot be judged from a fresh state
             target.Context = () => $"idle check of {unit.Path} before the first sequence";
             if (new LockstepProperty().Check(new OpSequence(0, []), target, null) is { } busy)
@@ -196,6 +196,7 @@ public static class KernelRun
                 continue;
             }
             var noGcBefore = NoGc.Stats;
+            var behindBefore = LockstepProperty.JudgedBehind;
             var live = new LiveProgress(output, !cli.Quiet && LiveProgress.IsTerminal(output));
             double turnFrom = coverage?.Seconds ?? 0;
             SyscallClock.Reset();
@@ -230,6 +231,12 @@ public static class KernelRun
             var noGc = NoGc.Stats;
             if (noGc.Started + noGc.Refused > noGcBefore.Started + noGcBefore.Refused)
                 output.WriteLine($"# harness: {noGc.Started - noGcBefore.Started} parallel block(s) ran without garbage collection, {noGc.Refused - noGcBefore.Refused} with it (no-GC region refused); {noGc.Seconds - noGcBefore.Seconds:0.0} s spent starting the regions");
+            // and how the oracle judged: behind the calls on a thread of its own, or (--judge-in-step) each outcome before the next call
+            var behind = LockstepProperty.JudgedBehind;
+            if (behind.Sequences > behindBefore.Sequences)
+                output.WriteLine($"# harness: {behind.Sequences - behindBefore.Sequences} sequence(s) judged behind the calls (the oracle on a thread of its own, up to " +
+                    $"{LockstepProperty.Lag} ops behind); {behind.PastVerdict - behindBefore.PastVerdict} op(s) ran past a verdict before the calls stopped (--judge-in-step judges each outcome before the next call)");
+            else if (cli.JudgeInStep) output.WriteLine("# harness: every outcome judged before the next call (--judge-in-step)");
             var notes = unit.Notes.Append(hygiene).ToList();
             if (KernelMemory(result) is { } memory)
             {

@@ -33,6 +33,9 @@ public static class Program
         public bool TargetGiven { get; init; }
         public IReadOnlyList<string> Devices { get; init; } = [];
         public int OpTimeout { get; init; } = 20;
+        /// <summary>--judge-in-step: a kernel target's outcomes are each judged before the next call
+        /// (<see cref="KernelTarget.OverlapsOracle"/> false), not on the oracle's own thread behind the calls.</summary>
+        public bool JudgeInStep { get; init; }
         /// <summary>--out was given (a printed replay command then names its own folder rather than the run's).</summary>
         public bool OutGiven { get; init; }
         /// <summary>--kernel-coverage: the kernel functions of the buffer-sharing code the run entered (FunctionCoverage).</summary>

@@ -88,6 +88,7 @@ public static class Replay
             throw new Program.UsageException($"{cli.Replay} opens {string.Join(", ", missing)}, which this machine does not offer beside {device} (it has {string.Join(", ", unit.Paths.Keys)})");
         if (KernelVersion.Compare(found.Kernel, rf.Kernel) != 0) output.WriteLine($"# note: recorded on Linux {rf.Kernel}, replaying on {found.Kernel}");
         // the kernel-memory property (DMABUF-LIFE-4) reads SLUB's allocation tracking where the kernel has it
-        return new KernelTarget(unit.Profile with { MemoryUntracked = AllocTraces.WhyUntracked() }, unit.Paths, TimeSpan.FromSeconds(cli.OpTimeout));
+        return new KernelTarget(unit.Profile with { MemoryUntracked = AllocTraces.WhyUntracked() }, unit.Paths, TimeSpan.FromSeconds(cli.OpTimeout))
+            { OverlapsOracle = !cli.JudgeInStep };
     }
 }

@@ -69,6 +69,7 @@ public class BadInputTests
         "--target|kernel|--kernel-coverage|--coverage-baseline|@C", "--target|kernel|--kernel-coverage|--coverage-baseline|@J",
         "--target|kernel|--kernel-coverage|--coverage-baseline", "--target|vm|--kernel-coverage|--bench", "--target|kernel|--kernel-coverage|--sample|5",
         "--target|vm|--emit-lava-job|@D|--kernel-coverage|--coverage-baseline|@F",
+        "--judge-in-step", "--target|broken:llseek-seek-cur|--judge-in-step",
         // shards and their merge
         "--shard", "--shard|0/1", "--shard|2/1", "--shard|x", "--shard|1/1025", "--replay|@C|--shard|1/2",
         "--merge", "--merge|@M", "--merge|@D", "--merge|@F", "--merge|@X", "--merge|@R", "--merge|@D|--seed|3", "--merge|@R|--shard|1/2",

@@ -1,4 +1,6 @@
+using System.Collections.Immutable;
 using Conformance.Adapters;
+using Conformance.Adapters.Kernel;
 using Conformance.Adapters.Model;
 using Conformance.Generators;
 using Conformance.Properties;
@@ -105,8 +107,11 @@ public class JudgeBehindTests
             var (inStep, counted) = Counting.Over(variant.Model(profile));
             var (behind, proxy) = Counting.Over(variant.Model(profile));
             var a = new LockstepProperty { JudgeBehind = false }.Check(seq, inStep, null);
+            long pastBefore = LockstepProperty.JudgedBehind.PastVerdict;
             var b = new LockstepProperty { JudgeBehind = true }.Check(seq, behind, null);
             Assert.Equal([Environment.CurrentManagedThreadId], proxy.Threads);
+            // (the count is the process's: other tests' sequences may add to it meanwhile)
+            Assert.True(LockstepProperty.JudgedBehind.PastVerdict - pastBefore >= proxy.Ops - counted.Ops);
             Assert.Equal(a == null, b == null);
             if (b == null) { Assert.Equal(counted.Ops, proxy.Ops); continue; }
             found++;
@@ -154,5 +159,34 @@ public class JudgeBehindTests
         }
         // (the op after a divergence starts only when the target ran ahead of the judgement there)
         Assert.True(kept > 0 && thrownAtDivergence > 0 && thrown > 0, $"kept {kept}, thrown at the divergence {thrownAtDivergence}, thrown {thrown}");
+    }
+
+    /// <summary>The real kernel adapter, on a memfd (any machine): judged behind the calls by default, as every kernel run is,
+    /// and in step where told (--judge-in-step), with the same verdict and exercise either way.</summary>
+    [Fact]
+    public void A_kernel_target_is_judged_behind_the_calls_unless_told_to_judge_in_step()
+    {
+        var profile = TargetProfile.VividLike with { Video = [] };
+        const int RW = Uapi.PROT_READ | Uapi.PROT_WRITE;
+        var seq = new OpSequence(1, ImmutableArray.Create<Op>(
+            new MemfdCreate(2 * Uapi.PAGE_SIZE, false, 0) { Id = 1 },
+            new Mmap(new Var(1), 0, 2 * Uapi.PAGE_SIZE, RW, Uapi.MAP_SHARED) { Id = 2 },
+            new WriteStamp(new Var(2), 8, 0x5EED_0001) { Id = 3 },
+            new ReadStamp(new Var(2), 8) { Id = 4 },
+            new FcntlGetFd(new Var(1)) { Id = 5 },
+            new Munmap(new Var(2)) { Id = 6 },
+            new Close(new Var(1)) { Id = 7 }));
+        foreach (bool inStep in new[] { false, true })
+        {
+            using var t = new KernelTarget(profile, new Dictionary<string, string>()) { OverlapsOracle = !inStep };
+            Assert.Equal(!inStep, ((IBufferTarget)t).OverlapsOracle);
+            long before = LockstepProperty.JudgedBehind.Sequences;
+            var e = new Exercise();
+            var f = new LockstepProperty().Trace(seq, t, e, out var steps);
+            Assert.True(f == null, f?.ToString());
+            Assert.Equal(7, e.Ops);
+            Assert.Equal(0x5EED_0001L, steps[3].Actual.R0);
+            if (!inStep) Assert.True(LockstepProperty.JudgedBehind.Sequences > before);
+        }
     }
 }

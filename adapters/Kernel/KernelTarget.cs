@@ -102,7 +102,9 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
 
     /// <summary>A parallel block's branches run on threads of their own, their calls overlapping in the kernel.</summary>
     public bool Concurrent => true;
-    public bool OverlapsOracle => true;
+    /// <summary>Lockstep judges this target's outcomes on a thread of its own, behind the calls (each call waits in the kernel
+    /// for microseconds, and the oracle's work fits beside it); false (--judge-in-step): each before the next call.</summary>
+    public bool OverlapsOracle { get; init; } = true;
 
     /// <summary>What the watchdog prints if an op hangs (set per sequence by the runner).</summary>
     public Func<string> Context { get => _watchdog.Context; set => _watchdog.Context = value; }
