@@ -36,10 +36,10 @@ internal sealed class OracleThread
 
     private static readonly ConcurrentStack<OracleThread> Idle = new();
 
-    /// <summary>Over the process: sequences judged this way, and ops the target ran past a verdict (before it saw the stop).</summary>
+    /// <summary>Over the process: sequences judged this way, and ops the target ran past the step where a judgement ended (before it saw the stop).</summary>
     private static long _sequences, _pastVerdict;
 
-    /// <summary>(sequences judged behind the calls, ops run past a verdict) so far, over the process.</summary>
+    /// <summary>(sequences judged behind the calls, ops run past where a judgement ended) so far, over the process.</summary>
     public static (long Sequences, long PastVerdict) Stats => (Interlocked.Read(ref _sequences), Interlocked.Read(ref _pastVerdict));
 
     private readonly SemaphoreSlim _go = new(0);
