@@ -261,7 +261,7 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
     /// <summary>Over the process: the sequences judged behind the target's calls, and the ops targets ran past the step where a
     /// judgement ended (a divergence: a failure, or a rule already found broken; at most <see cref="Lag"/> a sequence) before
     /// they saw it.</summary>
-    public static (long Sequences, long PastVerdict) JudgedBehind => OracleThread.Stats;
+    public static (long Sequences, long PastDivergence) JudgedBehind => OracleThread.Stats;
 
     /// <summary>Where set (the kernel benchmark), the time each kind of call takes on the target and in the oracle, and the
     /// target's resets, is added to it.</summary>

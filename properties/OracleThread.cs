@@ -8,7 +8,7 @@ namespace Conformance.Properties;
 /// Two threads on one sequence: the caller's runs the target's calls, one op after another, and a thread of this class's
 /// judges their outcomes behind it (<see cref="LockstepProperty.JudgeBehind"/>). The oracle needs each call's outcome only
 /// after the call (the model takes the driver's choices from it); the target needs the oracle only before a call that may
-/// sleep (is it known to return?) and to stop at the first divergence. So the two overlap: while the kernel runs op i+1, the
+/// sleep (is it known to return?), before an op that touches a mapping's memory, and to stop at the first divergence. So the two overlap: while the kernel runs op i+1, the
 /// model judges op i. The target runs at most <see cref="Lag"/> ops ahead of the judgement, and none after the oracle says
 /// stop; a call that may sleep, and an op that touches a mapping's memory, wait until every op before it is judged. Ops run
 /// past a divergence (at most <see cref="Lag"/>, none of which may sleep or touches a mapping) are never judged or reported;
@@ -20,8 +20,8 @@ namespace Conformance.Properties;
 /// <remarks>
 /// Each sequence's counters start at 0. <c>produced</c>: ops whose outcome is in <see cref="Actual"/> (written by the target
 /// thread, each outcome before the count that publishes it). <c>judged</c>: ops the oracle has judged. A thread that finds
-/// the other's count short waits on its event (which spins briefly before it sleeps); each count is written before its event is set, and
-/// each waiter resets its event before reading the count again, so no wake-up is lost. Threads are kept between sequences
+/// the other's count short waits on its event (which spins briefly before it sleeps); each count is written before its
+/// event is set, and each waiter resets its event before reading the count again, so no wake-up is lost. Threads are kept between sequences
 /// (a start under TCG costs milliseconds), one per sequence judged at once.
 /// </remarks>
 internal sealed class OracleThread
@@ -36,11 +36,12 @@ internal sealed class OracleThread
 
     private static readonly ConcurrentStack<OracleThread> Idle = new();
 
-    /// <summary>Over the process: sequences judged this way, and ops the target ran past the step where a judgement ended (before it saw the stop).</summary>
-    private static long _sequences, _pastVerdict;
+    /// <summary>Over the process: sequences judged this way, and ops the target ran past the step where a judgement ended
+    /// (before it saw the stop).</summary>
+    private static long _sequences, _pastDivergence;
 
     /// <summary>(sequences judged behind the calls, ops run past where a judgement ended) so far, over the process.</summary>
-    public static (long Sequences, long PastVerdict) Stats => (Interlocked.Read(ref _sequences), Interlocked.Read(ref _pastVerdict));
+    public static (long Sequences, long PastDivergence) Stats => (Interlocked.Read(ref _sequences), Interlocked.Read(ref _pastDivergence));
 
     private readonly SemaphoreSlim _go = new(0);
     private readonly ManualResetEventSlim _toOracle = new(false, SpinCount), _toTarget = new(false, SpinCount);
@@ -132,7 +133,7 @@ internal sealed class OracleThread
         var error = _oracleError;
         // (with the oracle's side ended, its count is final and the verdict's op the one after it: what the target ran beyond
         // that op came after the verdict)
-        if (_verdict) Interlocked.Add(ref _pastVerdict, Volatile.Read(ref _produced) - Volatile.Read(ref _judged) - 1);
+        if (_verdict) Interlocked.Add(ref _pastDivergence, Volatile.Read(ref _produced) - Volatile.Read(ref _judged) - 1);
         Idle.Push(this);
         if (error != null) ExceptionDispatchInfo.Throw(error);
     }

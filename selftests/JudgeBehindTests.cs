@@ -107,11 +107,11 @@ public class JudgeBehindTests
             var (inStep, counted) = Counting.Over(variant.Model(profile));
             var (behind, proxy) = Counting.Over(variant.Model(profile));
             var a = new LockstepProperty { JudgeBehind = false }.Check(seq, inStep, null);
-            long pastBefore = LockstepProperty.JudgedBehind.PastVerdict;
+            long pastBefore = LockstepProperty.JudgedBehind.PastDivergence;
             var b = new LockstepProperty { JudgeBehind = true }.Check(seq, behind, null);
             Assert.Equal([Environment.CurrentManagedThreadId], proxy.Threads);
             // (the count is the process's: other tests' sequences may add to it meanwhile)
-            Assert.True(LockstepProperty.JudgedBehind.PastVerdict - pastBefore >= proxy.Ops - counted.Ops);
+            Assert.True(LockstepProperty.JudgedBehind.PastDivergence - pastBefore >= proxy.Ops - counted.Ops);
             Assert.Equal(a == null, b == null);
             if (b == null) { Assert.Equal(counted.Ops, proxy.Ops); continue; }
             found++;
