@@ -150,10 +150,9 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
                     if (clock != null) clock.Add(OpClock.Parallel, t0, isTarget: true);
                     return verdict;
                 }
-                // a call that may sleep (a blocking DQBUF) is issued only where the oracle knows it returns
-                if (op.MaySleep && !op.Returns(oracle, envM))
+                if (Withheld(op, oracle, envM))
                 {
-                    steps.Add(new Step(op, Outcome.NotRun, Outcome.NotRun, null, []));
+                    steps.Add(WithheldStep(op));
                     continue;
                 }
                 var actual = op.Run(target, envT);
@@ -172,6 +171,13 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
             oracle.Reset();
         }
     }
+
+    /// <summary>Whether a call that may sleep (a blocking DQBUF) is not issued: the oracle, which has followed every outcome
+    /// before it, does not know that it returns.</summary>
+    private static bool Withheld(Op op, ReferenceModel oracle, Env envM) => op.MaySleep && !op.Returns(oracle, envM);
+
+    /// <summary>The record of a call <see cref="Withheld"/>: not run on either side.</summary>
+    private static Step WithheldStep(Op op) => new(op, Outcome.NotRun, Outcome.NotRun, null, []);
 
     /// <summary>One step judged: the oracle plays <paramref name="op"/> given the target's outcome, and the step is recorded.
     /// True when the sequence's judgement ends here, with <paramref name="failure"/> its verdict (null: not judged from here
@@ -224,7 +230,7 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
         {
             for (int i = 0; i < end && behind.Await(i); i++)
             {
-                if (skipped[i]) steps.Add(new Step(ops[i], Outcome.NotRun, Outcome.NotRun, null, []));
+                if (skipped[i]) steps.Add(WithheldStep(ops[i]));
                 else if (Step(ops[i], actual[i], oracle, envM, exercise, steps, settled, out failure)) { ended = true; behind.Stop(); return; }
                 behind.Judged(i);
             }
@@ -237,7 +243,7 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
                 var op = ops[i];
                 if (!behind.MayRun(i, all: op.MaySleep || op.TouchesMapping)) break;
                 // (with every op before it judged, the oracle's side waits for this one's outcome: the model is still)
-                if (op.MaySleep && !op.Returns(oracle, envM)) { skipped[i] = true; actual[i] = Outcome.NotRun; }
+                if (Withheld(op, oracle, envM)) { skipped[i] = true; actual[i] = Outcome.NotRun; }
                 else actual[i] = op.Run(target, envT);
                 behind.Produced(i);
             }
