@@ -40,8 +40,8 @@ public static class KernelBench
             using var t = new KernelTarget(heap.Profile, heap.Paths);
             string dev = heap.Profile.Heaps[0].Device;
             double adapter = Time(6, n => HeapMix(t, dev, n));
-            var (lockstep, inStep, split, calls) = Lockstep(t, HeapSequence(dev), 6);
-            Report(output, "heap mix  (DMA_HEAP_IOCTL_ALLOC, SYNC start, SYNC end, lseek, F_GETFD, close)", rawRates["heap"], rawRates["heap-seq"], adapter, lockstep, inStep, split, calls);
+            var (lockstep, inStep, split, calls, fresh, rounds) = Lockstep(t, HeapSequence(dev), 6, () => RawLoop(raw, heap.Path, "-")["heap-seq"]);
+            Report(output, "heap mix  (DMA_HEAP_IOCTL_ALLOC, SYNC start, SYNC end, lseek, F_GETFD, close)", rawRates["heap"], fresh, adapter, lockstep, inStep, split, calls, rounds);
             SecondProcess(output, t, dev);
             Generated(output, t, "heap");
         }
@@ -50,8 +50,8 @@ public static class KernelBench
             using var t = new KernelTarget(video.Profile, video.Paths);
             var node = video.Profile.Video[0];
             double adapter = Time(4, n => VideoMix(t, node, n));
-            var (lockstep, inStep, split, calls) = Lockstep(t, VideoSequence(node), 4);
-            Report(output, "video mix (QUERYBUF, EXPBUF, F_GETFD, close)", rawRates["video"], rawRates["video-seq"], adapter, lockstep, inStep, split, calls);
+            var (lockstep, inStep, split, calls, fresh, rounds) = Lockstep(t, VideoSequence(node), 4, () => RawLoop(raw, "-", video.Path)["video-seq"]);
+            Report(output, "video mix (QUERYBUF, EXPBUF, F_GETFD, close)", rawRates["video"], fresh, adapter, lockstep, inStep, split, calls, rounds);
             Generated(output, t, "video");
         }
         DefaultRun(cli, output);
@@ -91,15 +91,19 @@ public static class KernelBench
 
     /// <summary>The mix's figures. raw: the raw loop's rounds on one file set up once; fresh: the raw loop's rounds cut into
     /// the harness's sequences, each with the syscalls the harness issues around its ops so that it starts from a fresh device
-    /// state (the same syscalls as the lockstep harness, so the ratio to it is what the suite spends outside the kernel).</summary>
-    private static void Report(TextWriter o, string what, double raw, double fresh, double adapter, double lockstep, double inStep, string split, double calls)
+    /// state (the same syscalls as the lockstep harness, so the ratio to it is what the suite spends outside the kernel), best
+    /// of the three rounds it ran in beside lockstep's passes; rounds: each round's (raw sequences, lockstep, in step) ops/s.</summary>
+    private static void Report(TextWriter o, string what, double raw, double fresh, double adapter, double lockstep, double inStep, string split, double calls,
+        IReadOnlyList<(double Raw, double Behind, double InStep)> rounds)
     {
+        string Each(Func<(double Raw, double Behind, double InStep), double> ratio) => string.Join(", ", rounds.Select(r => $"{ratio(r):F2}x"));
         o.WriteLine($"{what}:");
         o.WriteLine($"  raw C loop        {raw,12:N0} ops/s   (the mix's rounds on one file, set up once)");
-        o.WriteLine($"  raw C, sequences  {fresh,12:N0} ops/s   ({MixesPerSequence} rounds a sequence, each with the syscalls the harness makes for a fresh device state: {raw / fresh:F2}x the time)");
+        o.WriteLine($"  raw C, sequences  {fresh,12:N0} ops/s   ({MixesPerSequence} rounds a sequence, each with the syscalls the harness makes for a fresh device state: {raw / fresh:F2}x the time; " +
+            "run in each of the rounds below, before lockstep's passes)");
         o.WriteLine($"  kernel adapter    {adapter,12:N0} ops/s   ratio {raw / adapter:F2}x (to the raw loop)");
-        o.WriteLine($"  lockstep harness  {lockstep,12:N0} ops/s   ratio {fresh / lockstep:F2}x to the raw sequences, the same syscalls (goal <= 1.5); {raw / lockstep:F2}x to the raw loop");
-        o.WriteLine($"  judged in step    {inStep,12:N0} ops/s   ratio {fresh / inStep:F2}x to the raw sequences (each outcome judged before the next call, in the same rounds: judging behind the calls is {inStep / lockstep:F2}x its time)");
+        o.WriteLine($"  lockstep harness  {lockstep,12:N0} ops/s   ratio {fresh / lockstep:F2}x to the raw sequences, the same syscalls (goal <= 1.5; round by round: {Each(r => r.Raw / r.Behind)}); {raw / lockstep:F2}x to the raw loop");
+        o.WriteLine($"  judged in step    {inStep,12:N0} ops/s   ratio {fresh / inStep:F2}x to the raw sequences (round by round: {Each(r => r.Raw / r.InStep)}; each outcome judged before the next call, in the same rounds: judging behind the calls is {inStep / lockstep:F2}x its time)");
         o.WriteLine($"    in step, its time: {split}");
         o.WriteLine($"  its system calls  {calls,12:N0} ops/s   (lockstep's calls alone, each timed as made, best of 3: {fresh / calls:F2}x the raw sequences' time; the per-device figures below stand on such timing)");
     }
@@ -303,11 +307,15 @@ public static class KernelBench
     }
 
     /// <summary>The mix's ops per second through the lockstep property (setup ops excluded from the count), as kernel runs judge
-    /// (behind the calls: <see cref="LockstepProperty.JudgeBehind"/>) and each outcome before the next call; where one more
+    /// (behind the calls: <see cref="LockstepProperty.JudgeBehind"/>) and each outcome before the next call, best of three
+    /// rounds, each of which first runs <paramref name="rawSequences"/> (the raw C loop cut into the same sequences: its ops/s),
+    /// so that every ratio is of figures measured side by side (RawSequences, the best of those; Rounds, each round's three
+    /// figures); where one more
     /// pass, judged in step, spends its time (an <see cref="OpClock"/>): the mix's calls on the target, the sequence's other calls (its setup,
     /// closing and the idle probe), the resets, the oracle, and the rest (op records, the verdict's bookkeeping). The clocked
     /// pass is slower than the timed ones (two clock reads a call): its microseconds an op are its own.</summary>
-    private static (double OpsPerSecond, double InStepOpsPerSecond, string Split, double CallsOpsPerSecond) Lockstep(KernelTarget t, OpSequence seq, int opsPerMix)
+    private static (double OpsPerSecond, double InStepOpsPerSecond, string Split, double CallsOpsPerSecond, double RawSequences,
+        List<(double Raw, double Behind, double InStep)> Rounds) Lockstep(KernelTarget t, OpSequence seq, int opsPerMix, Func<double> rawSequences)
     {
         // as every kernel run judges (the oracle on a thread of its own, behind the calls), and, in the same rounds, each
         // outcome judged before the next call: the two alternate, so both meet the same state of the machine
@@ -317,15 +325,23 @@ public static class KernelBench
         if (p.Check(seq, t, null) is { } f) throw new InvalidOperationException($"the benchmark sequence diverged at step {f.StepIndex + 1}: {f.Actual}");
         for (int i = 0; i < sequences; i++) { p.Check(seq, t, null); inStep.Check(seq, t, null); }
         Thread.Sleep(1000);
-        double best = 0, bestInStep = 0;
+        // each round runs the C loop cut into the same sequences first, so each ratio is of rates measured minutes apart at
+        // most, in the same state of the machine (this host's speed drifts by up to 2x between runs)
+        double best = 0, bestInStep = 0, bestRaw = 0;
+        var rounds = new List<(double Raw, double Behind, double InStep)>();
         for (int r = 0; r < 3; r++)
-            foreach (var (prop, behind) in new[] { (p, true), (inStep, false) })
+        {
+            double rawRate = rawSequences();
+            var rates = new double[2];
+            foreach (var (prop, k) in new[] { (p, 0), (inStep, 1) })
             {
                 var sw = Stopwatch.StartNew();
                 for (int i = 0; i < sequences; i++) prop.Check(seq, t, null);
-                double rate = (double)sequences * MixesPerSequence * opsPerMix / sw.Elapsed.TotalSeconds;
-                if (behind) best = Math.Max(best, rate); else bestInStep = Math.Max(bestInStep, rate);
+                rates[k] = (double)sequences * MixesPerSequence * opsPerMix / sw.Elapsed.TotalSeconds;
             }
+            rounds.Add((rawRate, rates[0], rates[1]));
+            (bestRaw, best, bestInStep) = (Math.Max(bestRaw, rawRate), Math.Max(best, rates[0]), Math.Max(bestInStep, rates[1]));
+        }
         // the mix's calls by their place: after the sequence's setup, up to its last op (its closing ops and the idle probe,
         // joined after it, are the sequence's other calls, with the setup)
         int firstMix = seq.Ops[seq.Ops.Length - MixesPerSequence * opsPerMix].Id, lastMix = seq.Ops[^1].Id;
@@ -353,6 +369,6 @@ public static class KernelBench
             calls = Math.Max(calls, (double)sequences * MixesPerSequence * opsPerMix / SyscallClock.Read().Seconds);
         }
         return (best, bestInStep, $"{Part("the mix's calls", mix)}, {Part("the sequence's other calls", other)}, {Part("resets", reset)}, " +
-            $"{Part("the oracle", oracle)}, {Part("the rest", total - mix - other - reset - oracle)}", calls);
+            $"{Part("the oracle", oracle)}, {Part("the rest", total - mix - other - reset - oracle)}", calls, bestRaw, rounds);
     }
 }
