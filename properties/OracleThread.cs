@@ -64,8 +64,9 @@ internal sealed class OracleThread
     /// <summary>
     /// The counts and the sleep flags the two threads share, each on a cache line of its own: a line one side writes at every
     /// op is never one the other writes, and a flag (written only around a sleep) shares no line with a count, so the side
-    /// that reads it at every op reads a line that stays in its cache. Natively, with the four in one line and an event set
-    /// at every op, the hand-over cost a sequence of cheap calls about 480 ns an op.
+    /// that reads it at every op reads a line that stays in its cache. Natively (302-op memfd sequences on the kernel adapter),
+    /// judging behind cost 775-927 ns an op over a plain C# loop's calls with the counts side by side and an event set at
+    /// every op, and 550-719 ns so.
     /// </summary>
     [StructLayout(LayoutKind.Explicit, Size = 5 * 64)]
     private struct Shared
