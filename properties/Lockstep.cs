@@ -264,10 +264,10 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
     /// and so past a divergence.</summary>
     public const int Lag = OracleThread.Lag;
 
-    /// <summary>Over the process: the sequences judged behind the target's calls, and the ops targets ran past the step where a
+    /// <summary>Over the process: the sequences judged behind the target's calls, the ops targets ran past the step where a
     /// judgement ended (a divergence: a failure, or a rule already found broken; at most <see cref="Lag"/> a sequence) before
-    /// they saw it.</summary>
-    public static (long Sequences, long PastDivergence) JudgedBehind => OracleThread.Stats;
+    /// they saw it, and the times the oracle's thread and the calling thread slept waiting for the other (each spins first).</summary>
+    public static (long Sequences, long PastDivergence, long OracleSlept, long TargetSlept) JudgedBehind => OracleThread.Stats;
 
     /// <summary>Where set (the kernel benchmark), the time each kind of call takes on the target and in the oracle, and the
     /// target's resets, is added to it.</summary>

@@ -45,10 +45,12 @@ internal sealed class OracleThread
 
     /// <summary>Over the process: sequences judged this way, and ops the target ran past the step where a judgement ended
     /// (before it saw the stop).</summary>
-    private static long _sequences, _pastDivergence;
+    private static long _sequences, _pastDivergence, _oracleSlept, _targetSlept;
 
-    /// <summary>(sequences judged behind the calls, ops run past where a judgement ended) so far, over the process.</summary>
-    public static (long Sequences, long PastDivergence) Stats => (Interlocked.Read(ref _sequences), Interlocked.Read(ref _pastDivergence));
+    /// <summary>(sequences judged behind the calls, ops run past where a judgement ended, times the oracle's side and the
+    /// target's side slept on their events once their spin ran out) so far, over the process.</summary>
+    public static (long Sequences, long PastDivergence, long OracleSlept, long TargetSlept) Stats =>
+        (Interlocked.Read(ref _sequences), Interlocked.Read(ref _pastDivergence), Interlocked.Read(ref _oracleSlept), Interlocked.Read(ref _targetSlept));
 
     private readonly SemaphoreSlim _go = new(0);
     // each side spins on the other's count itself (see Await, MayRun) and sleeps on its event only then
@@ -153,7 +155,7 @@ internal sealed class OracleThread
             _toTarget.Reset();
             Interlocked.Exchange(ref _s.TargetWaits, 1);
             WakeOracle();
-            if (Volatile.Read(ref _s.Judged) < need && !_stop) _toTarget.Wait();
+            if (Volatile.Read(ref _s.Judged) < need && !_stop) { Interlocked.Increment(ref _targetSlept); _toTarget.Wait(); }
             Volatile.Write(ref _s.TargetWaits, 0);
         }
     }
@@ -216,7 +218,7 @@ internal sealed class OracleThread
             _toOracle.Reset();
             Interlocked.Exchange(ref _s.OracleWaits, 1);
             WakeTarget();
-            if (Volatile.Read(ref _s.Produced) <= i && !_targetEnded) _toOracle.Wait();
+            if (Volatile.Read(ref _s.Produced) <= i && !_targetEnded) { Interlocked.Increment(ref _oracleSlept); _toOracle.Wait(); }
             Volatile.Write(ref _s.OracleWaits, 0);
         }
     }

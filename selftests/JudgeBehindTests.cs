@@ -23,6 +23,8 @@ public class JudgeBehindTests
     {
         public ReferenceModel Model = null!;
         public int Ops, ThrowAt;
+        /// <summary>Where set, every SlowEvery-th op starts SlowMs milliseconds late (a call that takes long).</summary>
+        public int SlowEvery, SlowMs;
         public readonly HashSet<int> Threads = [];
         /// <summary>The ids of the ops started, in order.</summary>
         public readonly List<int> Started = [];
@@ -31,6 +33,7 @@ public class JudgeBehindTests
             Threads.Add(Environment.CurrentManagedThreadId);
             if (m!.Name == nameof(IBufferTarget.BeginOp)) Started.Add((int)args![0]!);
             if (m.Name == nameof(IBufferTarget.BeginOp) && ++Ops == ThrowAt) throw new InvalidOperationException("the target went away");
+            if (m.Name == nameof(IBufferTarget.BeginOp) && SlowEvery > 0 && Ops % SlowEvery == 0) Thread.Sleep(SlowMs);
             try { return m.Invoke(Model, args); }
             catch (System.Reflection.TargetInvocationException e) when (e.InnerException != null) { throw e.InnerException; }
         }
@@ -92,6 +95,37 @@ public class JudgeBehindTests
         Assert.True(failures > 10 && passes > 10, $"{failures} failures, {passes} passes");
         Assert.True(masked > 10, $"{masked} masked");
         Assert.True(notIssued > 0 && issuedSleeping > 0, $"{notIssued} not issued, {issuedSleeping} issued");
+    }
+
+    /// <summary>A call that takes longer than the oracle's thread spins for the next outcome puts that thread to sleep on its
+    /// event; the outcome that follows must wake it (the calling thread sets the event only for a thread that said it
+    /// sleeps). A lost wake-up would leave the sequence waiting for ever: each sequence must end, with the verdict judging in
+    /// step gives.</summary>
+    [Fact]
+    public async Task A_call_that_takes_long_puts_the_oracle_to_sleep_and_the_next_outcome_wakes_it()
+    {
+        var variant = BrokenVariant.Find("llseek-seek-cur")!;
+        var profile = TargetProfile.BuiltIn.Single(p => p.Name == variant.Profile);
+        var gen = new SequenceGenerator(profile);
+        long sleptBefore = LockstepProperty.JudgedBehind.OracleSlept;
+        int failures = 0;
+        for (ulong seed = 1; seed <= 12; seed++)
+        {
+            var seq = gen.Generate(seed, 80);
+            var a = new LockstepProperty { JudgeBehind = false }.Check(seq, variant.Model(profile), null);
+            var (slow, proxy) = Counting.Over(variant.Model(profile));
+            proxy.SlowEvery = 5;
+            proxy.SlowMs = 20;
+            Failure? b = null;
+            try { b = await Task.Run(() => new LockstepProperty { JudgeBehind = true }.Check(seq, slow, null)).WaitAsync(TimeSpan.FromSeconds(60)); }
+            catch (TimeoutException) { Assert.Fail($"seed {seed}: the sequence judged behind the calls did not end in 60 s"); }
+            Assert.True(Key(a) == Key(b), $"seed {seed}: in step {Key(a)}\nbehind {Key(b)}");
+            if (a != null) failures++;
+        }
+        // (20 ms is far past the oracle's spin, which yields for about 200 rounds: each slow call that the oracle waited on
+        // put it to sleep)
+        Assert.True(LockstepProperty.JudgedBehind.OracleSlept - sleptBefore >= 12, $"the oracle slept {LockstepProperty.JudgedBehind.OracleSlept - sleptBefore} times");
+        Assert.True(failures > 0 && failures < 12, $"{failures} of 12 failed");
     }
 
     [Fact]
