@@ -10,7 +10,7 @@ namespace Conformance.Properties;
 /// judges their outcomes behind it (<see cref="LockstepProperty.JudgeBehind"/>). The oracle needs each call's outcome only
 /// after the call (the model takes the driver's choices from it); the target needs the oracle only before a call that may
 /// sleep (is it known to return?), before an op that touches a mapping's memory, and to stop at the first divergence. So the two overlap: while the kernel runs op i+1, the
-/// model judges op i. The target runs at most <see cref="Lag"/> ops ahead of the judgement, and none after the oracle says
+/// model judges op i. An op runs only when at most <see cref="Lag"/> ops before it are unjudged, and none after the oracle says
 /// stop; a call that may sleep, and an op that touches a mapping's memory, wait until every op before it is judged. Ops run
 /// past a divergence (at most <see cref="Lag"/>, none of which may sleep or touches a mapping) are never judged or reported;
 /// the target's reset closes and unmaps what they made. What they may do beyond that is what a driver does wrong on its own:
@@ -23,11 +23,13 @@ namespace Conformance.Properties;
 /// thread, each outcome before the count that publishes it). <c>judged</c>: ops the oracle has judged. Each count is a plain
 /// store on a cache line of its own, read by the other side where it needs it (the target's side keeps its last read of
 /// <c>judged</c> and reads the oracle's line again only when that one is short of what it needs). A side that finds the
-/// other's count short spins on it, then raises its sleep flag and sleeps on its event; a side sets the other's event only
-/// when it sees that flag raised. Neither count's store is fenced, so a side can miss the other's flag as it is raised;
-/// each side therefore, before it waits itself, checks the other's flag across a full fence (and the sleeper raises its
-/// flag across one before its last look at the count), so the two never sleep at once: a missed wake-up costs overlap, never
-/// progress. Threads are kept between sequences (a start under TCG costs milliseconds), one per sequence judged at once;
+/// other's count short spins on it, then raises its sleep flag and sleeps on its event; after each count it publishes, a
+/// side sets the other's event only when it sees that flag raised (the ends of a sequence, a stop, the target's end and the
+/// oracle's, set it whatever the flag). Neither count's store is fenced, so that read can miss the other's flag as it is
+/// raised; each side therefore, before it waits for the other's count, checks the other's flag across a full fence (and the
+/// sleeper raises its flag across one before its last look at the count), so the two never sleep at once: a missed
+/// wake-up costs overlap, never progress. (A stress of both ways of judging cannot show a missing fence, whose window is a
+/// store buffer's: this rests on the argument above.) Threads are kept between sequences (a start under TCG costs milliseconds), one per sequence judged at once;
 /// an idle one spins for its next sequence before it sleeps.
 /// </remarks>
 internal sealed class OracleThread
@@ -47,8 +49,9 @@ internal sealed class OracleThread
     /// (before it saw the stop).</summary>
     private static long _sequences, _pastDivergence, _oracleSlept, _targetSlept;
 
-    /// <summary>(sequences judged behind the calls, ops run past where a judgement ended, times the oracle's side and the
-    /// target's side slept on their events once their spin ran out) so far, over the process.</summary>
+    /// <summary>(sequences judged behind the calls, ops run past where a judgement ended, the times the oracle's side and the
+    /// target's side went to sleep on their events waiting for the other's count once their spin ran out, a wait that may
+    /// return at once) so far, over the process.</summary>
     public static (long Sequences, long PastDivergence, long OracleSlept, long TargetSlept) Stats =>
         (Interlocked.Read(ref _sequences), Interlocked.Read(ref _pastDivergence), Interlocked.Read(ref _oracleSlept), Interlocked.Read(ref _targetSlept));
 
@@ -151,7 +154,9 @@ internal sealed class OracleThread
             _judgedSeen = Volatile.Read(ref _s.Judged);
             if (_judgedSeen >= need || _stop) return !_stop;
             if (spin.Count < SpinCount) { spin.SpinOnce(sleep1Threshold: -1); continue; }
-            // asleep only once the oracle's side can see it is (its Judged reads the flag after its count, across a full fence)
+            // asleep only once the oracle's side can see it is: its Judged reads the flag unfenced and may miss it, but before
+            // it waits for the next outcome it reads it again across a full fence (WakeTarget), and a stop or its end sets the
+            // event whatever the flag
             _toTarget.Reset();
             Interlocked.Exchange(ref _s.TargetWaits, 1);
             WakeOracle();
