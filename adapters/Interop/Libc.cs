@@ -6,27 +6,31 @@ namespace Conformance.Adapters.Interop;
 /// libc entry points the kernel adapter calls, declared verbatim (Tmds.LibC is not obtainable).
 /// Variadic C functions (ioctl, fcntl, open) are declared with the one argument the suite passes;
 /// on x86-64 and arm64 Linux that call is ABI-identical to the variadic one.
+/// None is declared SetLastError: <see cref="Sys.Checked{T}"/> reads errno itself, and only where the call returned -1. The
+/// stub SetLastError generates reads errno at the same point (after the call has returned to managed code), and beside
+/// it zeroes errno before the call and saves it in a thread-local after: three calls out of managed code more per system
+/// call, which under the lab's TCG cost as much as a fifth of a cheap call's time beside the kernel's.
 /// </summary>
 internal static unsafe partial class Libc
 {
     private const string Lib = "libc";
 
-    [LibraryImport(Lib, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport(Lib, EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int open(string pathname, int flags, int mode);
 
-    [LibraryImport(Lib, EntryPoint = "close", SetLastError = true)]
+    [LibraryImport(Lib, EntryPoint = "close")]
     internal static partial int close(int fd);
 
-    [LibraryImport(Lib, EntryPoint = "dup", SetLastError = true)]
+    [LibraryImport(Lib, EntryPoint = "dup")]
     internal static partial int dup(int oldfd);
 
-    [LibraryImport(Lib, EntryPoint = "fcntl", SetLastError = true)]
+    [LibraryImport(Lib, EntryPoint = "fcntl")]
     internal static partial int fcntl(int fd, int cmd, long arg);
 
-    [LibraryImport(Lib, EntryPoint = "getrlimit", SetLastError = true)]
+    [LibraryImport(Lib, EntryPoint = "getrlimit")]
     internal static partial int getrlimit(int resource, rlimit* rlim);
 
-    [LibraryImport(Lib, EntryPoint = "setrlimit", SetLastError = true)]
+    [LibraryImport(Lib, EntryPoint = "setrlimit")]
     internal static partial int setrlimit(int resource, rlimit* rlim);
 
     /// <summary>struct rlimit (sys/resource.h): the soft and hard limits, rlim_t each.</summary>
@@ -36,43 +40,43 @@ internal static unsafe partial class Libc
     internal const int RLIMIT_NOFILE = 7;
     internal const int F_DUPFD_CLOEXEC = 1030;
 
-    [LibraryImport(Lib, EntryPoint = "ioctl", SetLastError = true)]
+    [LibraryImport(Lib, EntryPoint = "ioctl")]
     internal static partial int ioctl(int fd, nuint request, void* arg);
 
-    [LibraryImport(Lib, EntryPoint = "read", SetLastError = true)]
+    [LibraryImport(Lib, EntryPoint = "read")]
     internal static partial nint read(int fd, void* buf, nuint count);
 
-    [LibraryImport(Lib, EntryPoint = "write", SetLastError = true)]
+    [LibraryImport(Lib, EntryPoint = "write")]
     internal static partial nint write(int fd, void* buf, nuint count);
 
-    [LibraryImport(Lib, EntryPoint = "lseek", SetLastError = true)]
+    [LibraryImport(Lib, EntryPoint = "lseek")]
     internal static partial long lseek(int fd, long offset, int whence);
 
-    [LibraryImport(Lib, EntryPoint = "mmap", SetLastError = true)]
+    [LibraryImport(Lib, EntryPoint = "mmap")]
     internal static partial void* mmap(void* addr, nuint length, int prot, int flags, int fd, long offset);
 
-    [LibraryImport(Lib, EntryPoint = "munmap", SetLastError = true)]
+    [LibraryImport(Lib, EntryPoint = "munmap")]
     internal static partial int munmap(void* addr, nuint length);
 
     /// <summary>mremap(2) without a new address (the call is variadic only for MREMAP_FIXED).</summary>
-    [LibraryImport(Lib, EntryPoint = "mremap", SetLastError = true)]
+    [LibraryImport(Lib, EntryPoint = "mremap")]
     internal static partial void* mremap(void* oldAddress, nuint oldSize, nuint newSize, int flags);
 
     internal const int MREMAP_MAYMOVE = 1;
 
-    [LibraryImport(Lib, EntryPoint = "mprotect", SetLastError = true)]
+    [LibraryImport(Lib, EntryPoint = "mprotect")]
     internal static partial int mprotect(void* addr, nuint length, int prot);
 
-    [LibraryImport(Lib, EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport(Lib, EntryPoint = "memfd_create", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int memfd_create(string name, uint flags);
 
-    [LibraryImport(Lib, EntryPoint = "ftruncate", SetLastError = true)]
+    [LibraryImport(Lib, EntryPoint = "ftruncate")]
     internal static partial int ftruncate(int fd, long length);
 
-    [LibraryImport(Lib, EntryPoint = "poll", SetLastError = true)]
+    [LibraryImport(Lib, EntryPoint = "poll")]
     internal static partial int poll(pollfd* fds, nuint nfds, int timeout);
 
-    [LibraryImport(Lib, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport(Lib, EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int statx(int dirfd, string pathname, int flags, uint mask, statx* statxbuf);
 
     [LibraryImport(Lib, EntryPoint = "_exit")]
@@ -81,20 +85,20 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "getpid")]
     internal static partial int getpid();
 
-    [LibraryImport(Lib, EntryPoint = "socketpair", SetLastError = true)]
+    [LibraryImport(Lib, EntryPoint = "socketpair")]
     internal static partial int socketpair(int domain, int type, int protocol, int* sv);
 
-    [LibraryImport(Lib, EntryPoint = "sendmsg", SetLastError = true)]
+    [LibraryImport(Lib, EntryPoint = "sendmsg")]
     internal static partial nint sendmsg(int fd, msghdr* msg, int flags);
 
-    [LibraryImport(Lib, EntryPoint = "recvmsg", SetLastError = true)]
+    [LibraryImport(Lib, EntryPoint = "recvmsg")]
     internal static partial nint recvmsg(int fd, msghdr* msg, int flags);
 
     internal const int AF_UNIX = 1, SOCK_DGRAM = 2, SOCK_SEQPACKET = 5, SOCK_CLOEXEC = 0x80000, SOL_SOCKET = 1, SCM_RIGHTS = 1, MSG_CTRUNC = 8, MSG_CMSG_CLOEXEC = 0x40000000;
     /// <summary>CMSG_LEN(sizeof(int)) and CMSG_SPACE(sizeof(int)) on LP64 (a 16-byte cmsghdr, 8-byte alignment).</summary>
     internal const int CmsgLenInt = 20, CmsgSpaceInt = 24;
 
-    [LibraryImport(Lib, EntryPoint = "pipe2", SetLastError = true)]
+    [LibraryImport(Lib, EntryPoint = "pipe2")]
     internal static partial int pipe2(int* pipefd, int flags);
 
     /// <summary>posix_spawn(3): glibc's runs the child with CLONE_VM|CLONE_VFORK, safe in a multi-threaded process. Returns an
@@ -113,20 +117,20 @@ internal static unsafe partial class Libc
     internal static partial int posix_spawn_file_actions_addclosefrom_np(void* fileActions, int from);
 
     /// <summary>pidfd_open(2) (glibc 2.36): an fd that polls readable once the process has exited.</summary>
-    [LibraryImport(Lib, EntryPoint = "pidfd_open", SetLastError = true)]
+    [LibraryImport(Lib, EntryPoint = "pidfd_open")]
     internal static partial int pidfd_open(int pid, uint flags);
 
     /// <summary>pidfd_send_signal(2) (glibc 2.36): a signal to the process the pidfd names, never to one that reused its pid.</summary>
-    [LibraryImport(Lib, EntryPoint = "pidfd_send_signal", SetLastError = true)]
+    [LibraryImport(Lib, EntryPoint = "pidfd_send_signal")]
     internal static partial int pidfd_send_signal(int pidfd, int sig, void* info, uint flags);
 
-    [LibraryImport(Lib, EntryPoint = "kill", SetLastError = true)]
+    [LibraryImport(Lib, EntryPoint = "kill")]
     internal static partial int kill(int pid, int sig);
 
     [LibraryImport(Lib, EntryPoint = "posix_spawn_file_actions_destroy")]
     internal static partial int posix_spawn_file_actions_destroy(void* fileActions);
 
-    [LibraryImport(Lib, EntryPoint = "waitpid", SetLastError = true)]
+    [LibraryImport(Lib, EntryPoint = "waitpid")]
     internal static partial int waitpid(int pid, int* status, int options);
 
     /// <summary>Bytes reserved for an opaque posix_spawn_file_actions_t (80 on glibc x86-64 and arm64).</summary>
@@ -203,7 +207,9 @@ internal static unsafe class Sys
         {
             long r = call.Invoke();
             if (r != -1) return r;
-            int e = Marshal.GetLastPInvokeError();
+            // errno as the call left it: nothing between the call's return and here makes a call that sets it (this is
+            // where the stub of a SetLastError import reads it too)
+            int e = Marshal.GetLastSystemError();
             if (!retry || e != (int)Errno.EINTR) return -e;
         }
     }
