@@ -25,7 +25,7 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
     private readonly record struct Map(long Addr, long Length, int Prot, bool Anon, bool DmaBuf = false, bool OfDmaBuf = false);
 
     // concurrent: a parallel block's branches call the adapter from threads of their own (DMABUF-PAR-1)
-    private readonly ConcurrentDictionary<int, FdInfo> _fds = new();
+    private readonly FdTable<FdInfo> _fds = new();
     private readonly ConcurrentDictionary<int, Map> _maps = new();
     private readonly IReadOnlyDictionary<string, string> _paths;
     private readonly Watchdog _watchdog;
