@@ -26,50 +26,101 @@ public enum Resource { None, Fd, Mapping, GemHandle, FenceId }
 /// </summary>
 public sealed class Env
 {
-    // a binding's key: its process in the high half, its symbolic id in the low (a long hashes cheaply; this is looked up
-    // once per handle per op, by the generator and the oracle alike)
-    private static long Key(int process, int id) => (long)process << 32 | (uint)id;
-    private static int ProcessOf(long key) => (int)(key >> 32);
-    private readonly Dictionary<long, int> _live = new();
-    /// <summary>The bindings that are mappings (the rest are fds, GEM handles and fence ids).</summary>
-    private readonly HashSet<long> _mappings = new();
+    /// <summary>One process's bindings, indexed by symbolic id (an op's id: small and dense): its handle, and whether the id is
+    /// bound (<see cref="Fd"/>: an fd, GEM handle or fence id; <see cref="Mapping"/>: a mapping). Every op looks its handles up
+    /// here, on the generator's side, the target's and the oracle's: an array read, where a hashed table cost more than the
+    /// kernel's own work for a cheap call under the lab's TCG.</summary>
+    private sealed class Table
+    {
+        public const byte Unbound = 0, Fd = 1, Mapping = 2;
+        public int[] Handle = new int[64];
+        public byte[] State = new byte[64];
+        /// <summary>One past the highest id ever bound since the last clear: the slots past it are all unbound.</summary>
+        public int Top;
+
+        public bool TryGet(int id, out int handle)
+        {
+            if ((uint)id < (uint)State.Length && State[id] != Unbound) { handle = Handle[id]; return true; }
+            handle = 0;
+            return false;
+        }
+
+        public void Set(int id, int handle, bool mapping)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(id);
+            if (id >= State.Length)
+            {
+                int n = Math.Max(id + 1, State.Length * 2);
+                Array.Resize(ref Handle, n);
+                Array.Resize(ref State, n);
+            }
+            Handle[id] = handle;
+            State[id] = mapping ? Mapping : Fd;
+            if (id >= Top) Top = id + 1;
+        }
+
+        public void Remove(int id) { if ((uint)id < (uint)State.Length) State[id] = Unbound; }
+
+        public void Clear() { Array.Clear(State, 0, Top); Top = 0; }
+
+        public void CopyFrom(Table other)
+        {
+            Clear();
+            if (other.State.Length > State.Length) { Handle = new int[other.State.Length]; State = new byte[other.State.Length]; }
+            Array.Copy(other.Handle, Handle, other.Top);
+            Array.Copy(other.State, State, other.Top);
+            Top = other.Top;
+        }
+    }
+
+    /// <summary>The tables of processes 0 (the suite's own) and up, made as a process first binds.</summary>
+    private Table?[] _tables = [new Table()];
+
+    private Table? TableOf(int process) => (uint)process < (uint)_tables.Length ? _tables[process] : null;
+
+    private Table MakeTable(int process)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(process);
+        if (process >= _tables.Length) Array.Resize(ref _tables, process + 1);
+        return _tables[process] ??= new Table();
+    }
 
     /// <summary>The process whose table lookups use: the running op's (<see cref="Op.Process"/>); 0, the suite's own.</summary>
     public int Current { get; set; }
 
+    /// <summary>The handle <paramref name="v"/> names in the current process (-1 for <see cref="Var.BadFd"/>); false if it names
+    /// none there.</summary>
     public bool Resolve(Var v, out int handle)
     {
         if (v.Id == -1) { handle = -1; return true; }
-        return _live.TryGetValue(Key(Current, v.Id), out handle);
+        if (TableOf(Current) is { } t) return t.TryGet(v.Id, out handle);
+        handle = 0;
+        return false;
     }
 
     /// <summary>Binds a handle of the current process.</summary>
     public void Bind(int opId, int handle) => Bind(opId, handle, Current, mapping: false);
 
-    /// <summary>Binds a handle that belongs to process <paramref name="process"/> (0: the suite's own).</summary>
-    public void Bind(int opId, int handle, int process, bool mapping)
-    {
-        long k = Key(process, opId);
-        _live[k] = handle;
-        if (mapping) _mappings.Add(k); else _mappings.Remove(k);
-    }
+    /// <summary>Binds a handle that belongs to process <paramref name="process"/> (0: the suite's own) to the symbolic id
+    /// <paramref name="opId"/> (the op that made it: not negative).</summary>
+    public void Bind(int opId, int handle, int process, bool mapping) => MakeTable(process).Set(opId, handle, mapping);
 
     /// <summary>A process exited: every handle it held is gone.</summary>
-    public void KillProcess(int process)
-    {
-        foreach (var k in _live.Keys.Where(k => ProcessOf(k) == process).ToList()) { _live.Remove(k); _mappings.Remove(k); }
-    }
+    public void KillProcess(int process) => TableOf(process)?.Clear();
 
     /// <summary>Process <paramref name="from"/> forked <paramref name="to"/>: the child holds a copy of each of its handles, bound
     /// under the same name; <paramref name="copy"/> gives the child's own handle for a parent's (handle, is a mapping).</summary>
     public void Fork(int from, int to, Func<int, bool, int> copy)
     {
         KillProcess(to);
-        foreach (var (k, h) in _live.Where(kv => ProcessOf(kv.Key) == from).ToList())
-        {
-            bool mapping = _mappings.Contains(k);
-            Bind((int)k, copy(h, mapping), to, mapping);
-        }
+        if (TableOf(from) is not { } parent) return;
+        var child = MakeTable(to);
+        for (int id = 0; id < parent.Top; id++)
+            if (parent.State[id] != Table.Unbound)
+            {
+                bool mapping = parent.State[id] == Table.Mapping;
+                child.Set(id, copy(parent.Handle[id], mapping), mapping);
+            }
     }
 
     private readonly Dictionary<int, int> _requestHeld = new();
@@ -77,27 +128,28 @@ public sealed class Env
     public int RequestHeld(Var request) => _requestHeld.GetValueOrDefault(request.Id);
     /// <summary>A QBUF put a buffer into the request (<paramref name="count"/> 1), or a REINIT emptied it (0).</summary>
     public void SetRequestHeld(Var request, int count) => _requestHeld[request.Id] = count;
-    public void Kill(Var v) { long k = Key(Current, v.Id); _live.Remove(k); _mappings.Remove(k); }
+    /// <summary>The handle <paramref name="v"/> named in the current process is gone (closed, unmapped).</summary>
+    public void Kill(Var v) => TableOf(Current)?.Remove(v.Id);
 
     /// <summary>Forgets every binding (of every process) and goes back to process 0, keeping the tables' room: a new sequence's
     /// env, as a new <see cref="Env"/> would be, without growing its tables again (the generator makes one per sequence).</summary>
     public void Clear()
     {
-        _live.Clear();
-        _mappings.Clear();
+        foreach (var t in _tables) t?.Clear();
         _requestHeld.Clear();
         Current = 0;
     }
 
-    public bool IsLive(Var v) => v.Id == -1 || _live.ContainsKey(Key(Current, v.Id));
+    public bool IsLive(Var v) => v.Id == -1 || TableOf(Current) is { } t && t.TryGet(v.Id, out _);
 
     /// <summary>A copy: a branch of a parallel block binds what it creates in a copy of its own, so no two threads share one
     /// (and a handle the other branch closes still names its number here, as the kernel's fd would).</summary>
     public Env Clone()
     {
         var e = new Env { Current = Current };
-        foreach (var kv in _live) e._live[kv.Key] = kv.Value;
-        e._mappings.UnionWith(_mappings);
+        e._tables = new Table?[_tables.Length];
+        for (int p = 0; p < _tables.Length; p++)
+            if (_tables[p] is { } t) (e._tables[p] = new Table()).CopyFrom(t);
         foreach (var kv in _requestHeld) e._requestHeld[kv.Key] = kv.Value;
         return e;
     }
@@ -105,8 +157,21 @@ public sealed class Env
     /// <summary>After a parallel block: every handle a branch created is bound here, every handle one released is gone.</summary>
     public void Merge(Env before, Env branch)
     {
-        foreach (var kv in branch._live) if (!before._live.ContainsKey(kv.Key)) { _live[kv.Key] = kv.Value; if (branch._mappings.Contains(kv.Key)) _mappings.Add(kv.Key); }
-        foreach (var k in before._live.Keys) if (!branch._live.ContainsKey(k)) { _live.Remove(k); _mappings.Remove(k); }
+        for (int p = 0; p < branch._tables.Length; p++)
+        {
+            if (branch._tables[p] is not { } b) continue;
+            var was = before.TableOf(p);
+            for (int id = 0; id < b.Top; id++)
+                if (b.State[id] != Table.Unbound && (was == null || !was.TryGet(id, out _)))
+                    MakeTable(p).Set(id, b.Handle[id], b.State[id] == Table.Mapping);
+        }
+        for (int p = 0; p < before._tables.Length; p++)
+        {
+            if (before._tables[p] is not { } w) continue;
+            var now = branch.TableOf(p);
+            for (int id = 0; id < w.Top; id++)
+                if (w.State[id] != Table.Unbound && (now == null || !now.TryGet(id, out _))) TableOf(p)?.Remove(id);
+        }
         foreach (var kv in branch._requestHeld) _requestHeld[kv.Key] = kv.Value;
     }
 }
