@@ -60,6 +60,7 @@ public static class SuiteCommandLine
     public static readonly Option<bool> ListDomains = new("--list-domains") { Description = "list the argument domains the generator draws from (each field's valid and invalid values, weights, source) and exit" };
     public static readonly Option<string> RenderSpec = new("--render-spec") { HelpName = "FILE", Description = "write the catalog as Markdown to FILE and exit" };
     public static readonly Option<bool> Bench = new("--bench") { Description = "run the benchmark (the model; with --target vm the kernel against a raw C loop, then the default run on every device with its system calls timed) and exit" };
+    public static readonly Option<bool> Instructions = new("--instructions") { Description = "with --bench: count the user-mode instructions an op costs under valgrind on this machine's kernel (memfd calls, no device): a raw C loop's, the kernel adapter's, op records' and lockstep's; exact where a time under the lab's TCG is not (needs valgrind and cc)" };
     public static readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "print failures and totals only (no per-invariant lines, no progress)" };
     public static readonly Option<bool> Trace = new("--trace", "-T") { Description = "print every op and its outcome as it runs (as v4l2-compliance -T does)" };
     public static readonly Option<bool> Version = new("--version") { Description = "print the suite's version and commit, and exit" };
@@ -135,7 +136,7 @@ public static class SuiteCommandLine
         foreach (var h in root.Options.OfType<HelpOption>())
             foreach (var alias in h.Aliases.Where(a => a.StartsWith('/')).ToList()) h.Aliases.Remove(alias);
         foreach (var o in new Option[] { Target, Device, Profile, Seed, Sequences, Time, MaxLength, Area, Id, Property, SlowOps, OpTimeout, JudgeInStep, Out, ReproRuns,
-                     ShardOption, MergeOption, Replay, EmitC, Sample, Expectations, Baseline, KernelCoverage, CoverageBaseline, Strict, Quiet, Trace, CheckKtap, ListVariants, ListInvariants, ListDomains, RenderSpec, Bench, EmitHeaders, Version,
+                     ShardOption, MergeOption, Replay, EmitC, Sample, Expectations, Baseline, KernelCoverage, CoverageBaseline, Strict, Quiet, Trace, CheckKtap, ListVariants, ListInvariants, ListDomains, RenderSpec, Bench, Instructions, EmitHeaders, Version,
                      EmitLavaJob, Shards, LavaDeviceType, LavaActions, LavaSuite, LavaRepository,
                      Kernel, Module, ModuleArgs, VmTimeout, VmMem })
             root.Options.Add(o);
@@ -189,6 +190,7 @@ public static class SuiteCommandLine
         if (Has(Replay) && DecidedByReplay.FirstOrDefault(Has) is { } decided)
             throw new Program.UsageException($"--replay runs exactly the recorded steps, so {decided.Name} does not apply (the file records it)");
         if (Has(Sequences) && Has(Time)) throw new Program.UsageException("--sequences and --time both set the budget: give one");
+        if (Has(Instructions) && !Has(Bench)) throw new Program.UsageException("--instructions is an option of --bench (./run-suite.sh --bench --instructions)");
         if (Has(EmitC) && !Has(Replay)) throw new Program.UsageException("--emit-c needs --replay FILE (the counterexample to write as C)");
         if (Has(MergeOption) && DecidedByShards.FirstOrDefault(Has) is { } fromShards)
             throw new Program.UsageException($"--merge joins the shards' results as they ran, so {fromShards.Name} does not apply (their results.json records it)");
@@ -210,6 +212,8 @@ public static class SuiteCommandLine
             throw new Program.UsageException($"unknown broken variant '{target["broken:".Length..]}' (see --list-variants)");
         if (devices.Length > 0 && target is not ("kernel" or "vm") && !Has(Replay))
             throw new Program.UsageException($"--device names a device of this machine: it needs --target kernel or --target vm, not --target {target}");
+        if (Has(Instructions) && (target != "model" || devices.Length > 0))
+            throw new Program.UsageException("--bench --instructions counts on this machine's kernel with memfd calls, no device: it takes no --target or --device (the lab's timed figures: --target vm --bench)");
         if (target != "vm" && LabOptions.FirstOrDefault(Has) is { } lab)
             throw new Program.UsageException($"{lab.Name} is an option of the lab VM: it needs --target vm");
         if (Has(Sample) && target is not ("kernel" or "vm")) throw new Program.UsageException("--sample needs --target kernel (it records what the real devices did)");
@@ -298,7 +302,7 @@ public static class SuiteCommandLine
             Sample = Has(Sample) ? r.GetValue(Sample) : 0, TargetGiven = targetGiven, Known = known, Strict = Has(Strict), Baseline = baseline,
             OutGiven = Has(Out), Quiet = Has(Quiet), Trace = Has(Trace), Merge = merge, SeedNightly = Has(Seed) && r.GetValue(Seed) == "nightly",
             Lab = target == "vm" ? LabFrom(args, r) : null, Lava = lava, KernelCoverage = Has(KernelCoverage), CoverageBaseline = coverageBaseline,
-            JudgeInStep = Has(JudgeInStep),
+            JudgeInStep = Has(JudgeInStep), Instructions = Has(Instructions),
         };
     }
 

@@ -12,7 +12,12 @@ public static class Program
 {
     public static int Main(string[] args)
     {
-        try { return Run(args, Console.Out); }
+        try
+        {
+            // a run of this runner that --bench --instructions counts under valgrind
+            if (Environment.GetEnvironmentVariable(InstructionBench.ChildVariable) is { Length: > 0 } counted) return InstructionBench.Child(counted, Console.Out);
+            return Run(args, Console.Out);
+        }
         catch (UsageException e)
         {
             Console.Error.WriteLine($"error: {e.Message}");
@@ -58,6 +63,8 @@ public static class Program
         public IReadOnlyList<string> Merge { get; init; } = [];
         /// <summary>--emit-lava-job DIR: the jobs' settings (null: not that mode).</summary>
         public LavaJob.Settings? Lava { get; init; }
+        /// <summary>--bench --instructions: user-mode instructions an op, counted under valgrind (<see cref="InstructionBench"/>).</summary>
+        public bool Instructions { get; init; }
         /// <summary>--seed nightly: the seed is the date (<see cref="SuiteCommandLine.SeedFrom"/>); the run says so.</summary>
         public bool SeedNightly { get; init; }
 
@@ -152,7 +159,7 @@ public static class Program
                 }
             case "--bench":
                 // --target vm: the lab boots and runs --target kernel --bench inside the guest (LabRun builds the raw C loop)
-                return cli.Target switch { "vm" => LabRun.Run(cli, args, output), "kernel" => KernelBench.Run(cli, output), _ => Bench.Run(cli, output) };
+                return cli.Target switch { "vm" => LabRun.Run(cli, args, output), "kernel" => KernelBench.Run(cli, output), _ => cli.Instructions ? InstructionBench.Run(output) : Bench.Run(cli, output) };
         }
         if (cli.SeedNightly) output.WriteLine($"# --seed nightly: seed {cli.Options.Seed} (the UTC date); --seed {cli.Options.Seed} runs this night's sequences again");
         if (cli.Target == "vm") return LabRun.Run(cli, args, output);

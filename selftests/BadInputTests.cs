@@ -75,7 +75,10 @@ public class BadInputTests
         "--merge", "--merge|@M", "--merge|@D", "--merge|@F", "--merge|@X", "--merge|@R", "--merge|@D|--seed|3", "--merge|@R|--shard|1/2",
         "--merge|@D|--target|model", "--merge|@D|--list-variants",
         // modes that cannot be combined
-        "--list-variants|--bench", "--list-domains|--list-variants", "--check-ktap|@F|--render-spec|@M",
+        "--list-variants|--bench", "--list-domains|--list-variants",
+        // the instruction count: an option of --bench on this machine's kernel, no target or device
+        "--instructions", "--sequences|5|--instructions", "--target|kernel|--bench|--instructions", "--target|vm|--bench|--instructions",
+        "--target|broken:llseek-seek-cur|--bench|--instructions", "--device|/dev/null|--bench|--instructions", "--check-ktap|@F|--render-spec|@M",
         // the lab's options
         "--module|@K", "--kernel|6.12", "--vm-mem|2048", "--target|vm|--kernel|5.4", "--target|vm|--kernel", "--target|vm|--vm-mem|10",
         "--target|vm|--vm-timeout|x", "--target|vm|--module-args|a=1", "--target|vm|--module|@F", "--target|vm|--module|@M",

@@ -1,0 +1,194 @@
+using System.Collections.Immutable;
+using System.Diagnostics;
+using System.Globalization;
+using Conformance.Adapters;
+using Conformance.Adapters.Kernel;
+using Conformance.Generators;
+using Conformance.Properties;
+
+namespace Conformance.Runner;
+
+/// <summary>
+/// <c>--bench --instructions</c>: the user-mode instructions an op costs, counted by valgrind (cachegrind without its cache
+/// simulation) on this machine's kernel, with memfd calls that need no device, four ways: runner/bench/memfd-loop.c, the
+/// kernel adapter called directly, op records run on it (<see cref="Op.Run"/> and the resets between sequences: what the
+/// calling thread does when lockstep judges behind the calls, less the hand-over to the oracle's thread), and lockstep judged
+/// in step (op records and the oracle on one thread).
+/// </summary>
+/// <remarks>Under the lab's TCG what the suite spends beside the kernel's own work is its user-mode instructions, and a
+/// count is exact where a time measured under TCG varies by a third from one round to the next: the count tells a change to
+/// the per-op path from noise, on any machine. Each figure is the difference between a run of <see cref="Short"/> and one of
+/// <see cref="Long"/> sequences, so start-up (the runtime's, the JIT's) drops out. The C# runs have the runtime's tiered
+/// compilation off, so every method runs fully optimized from its first call and the count does not depend on when the
+/// runtime got round to optimizing it; the lab's runs also have profile-guided code, so the count is a fixed measure of the
+/// path, not the lab's exact figure.</remarks>
+public static class InstructionBench
+{
+    /// <summary>Set by the parent in the environment of a counted run of its own binary: "MODE:SEQUENCES".</summary>
+    public const string ChildVariable = "CONFORMANCE_INSTRUCTIONS_RUN";
+    private const int Short = 500, Long = 1500, RoundsASequence = 50, OpsARound = 4;
+
+    /// <summary>The four figures, printed with their ratios to the C loop's. Exit 0; a missing valgrind or C compiler, or a
+    /// counted run that fails, is an environment error (<see cref="Program.UsageException"/>, exit 2).</summary>
+    public static int Run(TextWriter output)
+    {
+        string valgrind = OnPath("valgrind") ?? throw new Program.UsageException("--bench --instructions counts under valgrind, which is not on PATH (Debian: apt-get install valgrind)");
+        string cc = OnPath("cc") ?? OnPath("gcc") ?? throw new Program.UsageException("--bench --instructions builds runner/bench/memfd-loop.c: no C compiler (cc) on PATH");
+        string root = Environment.GetEnvironmentVariable("CONFORMANCE_ROOT") is { Length: > 0 } r ? r
+            : throw new Program.UsageException("--bench --instructions is run through ./run-suite.sh (CONFORMANCE_ROOT names the suite's tree)");
+        var dir = Directory.CreateTempSubdirectory("conformance-instructions-");
+        try
+        {
+            string loop = Path.Combine(dir.FullName, "memfd-loop");
+            var (rc, err) = Exec(cc, ["-O2", "-Wall", "-o", loop, Path.Combine(root, "runner", "bench", "memfd-loop.c")], null);
+            if (rc != 0) throw new Program.UsageException($"cc could not build runner/bench/memfd-loop.c: {LastLine(err)}");
+            output.WriteLine($"# user-mode instructions an op, counted by valgrind's cachegrind on this machine's kernel ({Environment.OSVersion.Version}): " +
+                $"the memfd mix (dup, F_GETFD, F_GETFL, close of a memfd's dup; {RoundsASequence} rounds a sequence), each figure the difference " +
+                $"between {Short:N0} and {Long:N0} sequences; tiered compilation off in the C# runs (each method fully optimized from its first call)");
+            double raw = PerOp(valgrind, dir.FullName, "raw", [loop], null);
+            output.WriteLine($"  raw C loop               {raw,8:N0} instructions an op   (runner/bench/memfd-loop.c)");
+            var self = SelfCommand();
+            foreach (var (mode, label, what) in new[]
+            {
+                ("adapter", "kernel adapter", "called directly"),
+                ("records", "op records", "op.Run on the kernel target, and its resets: the calling thread's part when lockstep judges behind the calls, less the hand-over"),
+                ("lockstep", "lockstep, in step", "op records and the oracle on one thread"),
+            })
+            {
+                double n = PerOp(valgrind, dir.FullName, mode, self, mode);
+                output.WriteLine($"  {label,-24} {n,8:N0} instructions an op   {n / raw,5:F1}x the raw loop's ({what})");
+            }
+            return 0;
+        }
+        finally { dir.Delete(recursive: true); }
+    }
+
+    /// <summary>One way's instructions an op: two counted runs, their difference over the ops between them.</summary>
+    private static double PerOp(string valgrind, string dir, string name, string[] command, string? mode)
+    {
+        long Count(int sequences)
+        {
+            string file = Path.Combine(dir, $"{name}-{sequences}.out");
+            var args = new List<string> { "--tool=cachegrind", "--cache-sim=no", "-q", $"--cachegrind-out-file={file}" };
+            args.AddRange(command);
+            if (mode == null) args.Add(sequences.ToString(CultureInfo.InvariantCulture));
+            var env = mode == null ? null : new Dictionary<string, string>
+            {
+                [ChildVariable] = $"{mode}:{sequences}",
+                ["DOTNET_TieredCompilation"] = "0",
+                // the runtime's double mapping of JIT code (W^X) is what valgrind cannot follow
+                ["DOTNET_EnableWriteXorExecute"] = "0",
+            };
+            var (rc, err) = Exec(valgrind, args, env);
+            if (rc != 0) throw new Program.UsageException($"valgrind's count of the {name} run failed (exit {rc}): {LastLine(err)}");
+            foreach (var line in File.ReadLines(file))
+                if (line.StartsWith("summary:", StringComparison.Ordinal)) return long.Parse(line["summary:".Length..].Trim(), CultureInfo.InvariantCulture);
+            throw new Program.UsageException($"valgrind's count of the {name} run has no summary line ({file})");
+        }
+        long a = Count(Short), b = Count(Long);
+        return (double)(b - a) / ((long)(Long - Short) * RoundsASequence * OpsARound);
+    }
+
+    /// <summary>A counted run of this runner (<see cref="ChildVariable"/> set): the way named, for the sequences given. Exit 0;
+    /// 1 if lockstep finds a divergence (the host's kernel and the model disagree on a memfd call: no figure then).</summary>
+    public static int Child(string spec, TextWriter output)
+    {
+        var parts = spec.Split(':');
+        if (parts.Length != 2 || !int.TryParse(parts[1], CultureInfo.InvariantCulture, out int sequences) || sequences < 1)
+            throw new Program.UsageException($"{ChildVariable} must be MODE:SEQUENCES, not '{spec}'");
+        var profile = TargetProfile.VividLike with { Name = "host-memfd", Video = [], Heaps = [], UdmabufDevice = null, Drm = [], Hugetlb = null };
+        using var t = new KernelTarget(profile, new Dictionary<string, string>());
+        var seq = MemfdSequence();
+        switch (parts[0])
+        {
+            case "adapter":
+                for (int s = 0; s < sequences; s++)
+                {
+                    int m = Made(t.MemfdCreate(4096, allowSealing: false, seals: 0));
+                    for (int i = 0; i < RoundsASequence; i++)
+                    {
+                        int d = Made(t.Dup(m));
+                        t.FcntlGetFd(d);
+                        t.FcntlGetFl(d);
+                        t.Close(d);
+                    }
+                    t.Close(m);
+                }
+                return 0;
+            case "records":
+                {
+                    var ops = LockstepProperty.WithIdleProbe(seq, profile).Ops;
+                    var env = new Env();
+                    for (int s = 0; s < sequences; s++)
+                    {
+                        t.Reset();
+                        env.Clear();
+                        foreach (var op in ops) op.Run(t, env);
+                        t.Reset();
+                    }
+                    return 0;
+                }
+            case "lockstep":
+                {
+                    var p = new LockstepProperty { JudgeBehind = false };
+                    for (int s = 0; s < sequences; s++)
+                        if (p.Check(seq, t, null) is { } f)
+                        {
+                            output.WriteLine($"lockstep diverged at step {f.StepIndex + 1}: {f.Actual} (expected {f.Expected})");
+                            return 1;
+                        }
+                    return 0;
+                }
+            default: throw new Program.UsageException($"{ChildVariable}: unknown way '{parts[0]}' (adapter, records, lockstep)");
+        }
+
+        static int Made(Outcome o) => o.Ok ? o.Handle : throw new InvalidOperationException($"a memfd call failed: {o.Errno}");
+    }
+
+    /// <summary>The mix as op records: a memfd, <see cref="RoundsASequence"/> rounds of dup, F_GETFD, F_GETFL and close of
+    /// the dup, and the memfd's close.</summary>
+    private static OpSequence MemfdSequence()
+    {
+        var ops = ImmutableArray.CreateBuilder<Op>();
+        int id = 1;
+        ops.Add(new MemfdCreate(4096, false, 0) { Id = id++ });
+        var m = new Var(1);
+        for (int i = 0; i < RoundsASequence; i++)
+        {
+            var d = new Var(id);
+            ops.Add(new Dup(m) { Id = id++ });
+            ops.Add(new FcntlGetFd(d) { Id = id++ });
+            ops.Add(new FcntlGetFl(d) { Id = id++ });
+            ops.Add(new Close(d) { Id = id++ });
+        }
+        ops.Add(new Close(m) { Id = id++ });
+        return new OpSequence(0, ops.ToImmutable());
+    }
+
+    /// <summary>This runner as a command: the dotnet host and the runner's assembly, or the runner's own executable.</summary>
+    private static string[] SelfCommand()
+    {
+        string host = Environment.ProcessPath ?? "dotnet";
+        return Path.GetFileNameWithoutExtension(host) == "dotnet" ? [host, typeof(InstructionBench).Assembly.Location] : [host];
+    }
+
+    private static (int Exit, string Stderr) Exec(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? env)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        if (env != null) foreach (var (k, v) in env) psi.Environment[k] = v;
+        using var p = Process.Start(psi) ?? throw new Program.UsageException($"could not start {file}");
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        string err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        string said = stdout.Result;
+        return (p.ExitCode, err.Length > 0 ? err : said);
+    }
+
+    private static string LastLine(string text) =>
+        text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) is { Length: > 0 } lines ? lines[^1] : "(no output)";
+
+    private static string? OnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
+}
