@@ -283,6 +283,7 @@ public sealed class SequenceGenerator
         _model.Seed(seed);
         _env.Clear();
         _vars.Clear();
+        _handlesChanged++;
         return (rng, _vars, _env);
     }
 
@@ -432,7 +433,13 @@ public sealed class SequenceGenerator
         TrackHandles(op, o, vars);
         // what the op made belongs to the process it was made in (a sent fd: the receiver)
         if (op.Creates && vars.Count > before) vars[^1].Proc = op.CreatesIn;
+        if (vars.Count != before || op is Close or Munmap or GemClose or ExitProcess) _handlesChanged++;
     }
+
+    /// <summary>Counts the ops that changed which handles are live, or whose (<see cref="Track"/>, <see cref="Start"/>); <see cref="Next"/>
+    /// rebuilds its lists of this process's live handles (<see cref="_live"/>, <see cref="_byKind"/>) when the count has moved
+    /// since it last did (<see cref="_handlesSeen"/>).</summary>
+    private long _handlesChanged = 1, _handlesSeen;
 
     /// <summary>The first handle of the list named v in process proc (the op's own: after a fork, P1 and P2 hold one under the
     /// same name), or null.</summary>
@@ -849,11 +856,16 @@ public sealed class SequenceGenerator
         var env = _env;
         // this process's live handles, and each kind's, in the order they were made: lists kept across calls (cleared, not
         // rebuilt), because the rules below only read them before Next returns
-        var live = _live; live.Clear();
         _scratchUsed = 0;
-        foreach (var l in _byKind) l.Clear();
-        foreach (var v in vars)
-            if (v.Live && v.Proc == 0) { live.Add(v); _byKind[(int)v.Kind].Add(v); }
+        // (rebuilt only after an op that made, closed or moved a handle: most ops leave them as they were)
+        if (_handlesSeen != _handlesChanged)
+        {
+            _live.Clear();
+            foreach (var l in _byKind) l.Clear();
+            foreach (var v in vars)
+                if (v.Live && v.Proc == 0) { _live.Add(v); _byKind[(int)v.Kind].Add(v); }
+            _handlesSeen = _handlesChanged;
+        }
         List<V> video = Video, heaps = Heaps, udev = Udev, drms = Drms, bufs = Bufs, memfds = Memfds, maps = Maps,
             gems = Gems, syncs = Syncs, fences = Fences, reqs = Reqs;
         var areas = _areasIn;
