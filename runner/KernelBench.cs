@@ -20,6 +20,11 @@ public static class KernelBench
 {
     private const int Rounds = 20000;
     private const int MixesPerSequence = 50;
+    /// <summary>The rounds in which the raw loop cut into sequences and lockstep's two passes run side by side, each a third
+    /// of <see cref="Rounds"/>: nine short rounds rather than three long ones, so that the median ratio stands on more pairs
+    /// (a round's ratio moved between 1.2x and 4.3x in one run as this host's speed drifted) for the same time.</summary>
+    private const int PairedRounds = 9;
+    private const int RoundMixes = Rounds / 3 / MixesPerSequence * MixesPerSequence;
 
     public static int Run(Program.Cli cli, TextWriter output)
     {
@@ -37,11 +42,11 @@ public static class KernelBench
         // one round's run of the program on one device: its ops/s cut into sequences (and its set-up-once figure kept if best)
         double RoundRaw(string mix, string heapPath, string videoPath)
         {
-            var r = RawLoop(raw, heapPath, videoPath, perSequence: true);
+            var r = RawLoop(raw, heapPath, videoPath, perSequence: true, RoundMixes);
             rawRates[mix] = Math.Max(rawRates[mix], r[mix]);
             return r[mix + "-seq"];
         }
-        output.WriteLine($"# kernel benchmark on {found.Kernel}: {Rounds} rounds of each op mix; best of 3 runs each (the raw C loop on one file set up once: of its 3 runs here and its runs in lockstep's rounds); ratio = raw C ops/s / C# ops/s (goal <= 1.3)");
+        output.WriteLine($"# kernel benchmark on {found.Kernel}: {Rounds} rounds of each op mix; best of 3 runs each (the raw C loop on one file set up once: of its 3 runs here and its runs in lockstep's rounds); ratio = raw C ops/s / C# ops/s (goal <= 1.3); lockstep against the raw loop cut into sequences in {PairedRounds} paired rounds of {RoundMixes} rounds each, the ratio the median round's");
         double overhead = SyscallClock.Calibrate();
         output.WriteLine($"# system calls timed as made (SyscallClock): the clock adds {overhead * 1e6:F2} us to each, subtracted from the timed calls' figures below");
         if (heap != null)
@@ -101,7 +106,7 @@ public static class KernelBench
     /// <summary>The mix's figures. raw: the raw loop's rounds on one file set up once; fresh: the raw loop's rounds cut into
     /// the harness's sequences, each with the syscalls the harness issues around its ops so that it starts from a fresh device
     /// state (the same syscalls as the lockstep harness, so the ratio to it is what the suite spends outside the kernel), best
-    /// of the three rounds it ran in beside lockstep's passes; rounds: each round's (raw sequences, lockstep, in step) ops/s.</summary>
+    /// of the <see cref="PairedRounds"/> rounds it ran in beside lockstep's passes; rounds: each round's (raw sequences, lockstep, in step) ops/s.</summary>
     private static void Report(TextWriter o, string what, double raw, double fresh, double adapter, double lockstep, double inStep, string split, double calls,
         IReadOnlyList<(double Raw, double Behind, double InStep)> rounds)
     {
@@ -122,9 +127,9 @@ public static class KernelBench
     /// <summary>Runs runner/bench/raw-loop.c on the heap and video paths ("-": not that one): ops/s by workload, "heap" and
     /// "video" the loop on one file set up once, and with <paramref name="perSequence"/> also "heap-seq" and "video-seq", the
     /// loop cut into the harness's sequences.</summary>
-    private static Dictionary<string, double> RawLoop(string exe, string heap, string video, bool perSequence)
+    private static Dictionary<string, double> RawLoop(string exe, string heap, string video, bool perSequence, int rounds = Rounds)
     {
-        var (rc, output, err) = Exec(exe, $"{heap} {video} {Rounds}" + (perSequence ? $" {MixesPerSequence}" : ""));
+        var (rc, output, err) = Exec(exe, $"{heap} {video} {rounds}" + (perSequence ? $" {MixesPerSequence}" : ""));
         if (rc != 0) throw new Program.UsageException($"raw-loop failed ({rc}): {err}");
         var rates = new Dictionary<string, double> { ["heap"] = 0, ["video"] = 0, ["heap-seq"] = 0, ["video-seq"] = 0 };
         foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
@@ -328,8 +333,8 @@ public static class KernelBench
     }
 
     /// <summary>The mix's ops per second through the lockstep property (setup ops excluded from the count), as kernel runs judge
-    /// (behind the calls: <see cref="LockstepProperty.JudgeBehind"/>) and each outcome before the next call, best of three
-    /// rounds, each of which first runs <paramref name="rawSequences"/> (the raw C loop cut into the same sequences: its ops/s),
+    /// (behind the calls: <see cref="LockstepProperty.JudgeBehind"/>) and each outcome before the next call, best of
+    /// <see cref="PairedRounds"/> rounds of <see cref="RoundMixes"/> mixes, each of which first runs <paramref name="rawSequences"/> (the raw C loop cut into the same sequences: its ops/s),
     /// so that every ratio is of figures measured side by side (RawSequences, the best of those; Rounds, each round's three
     /// figures); where one more
     /// pass, judged in step, spends its time (an <see cref="OpClock"/>): the mix's calls on the target, the sequence's other calls (its setup,
@@ -346,17 +351,18 @@ public static class KernelBench
         if (p.Check(seq, t, null) is { } f) throw new InvalidOperationException($"the benchmark sequence diverged at step {f.StepIndex + 1}: {f.Actual}");
         for (int i = 0; i < sequences; i++) { p.Check(seq, t, null); inStep.Check(seq, t, null); }
         Thread.Sleep(1000);
+        int roundSequences = RoundMixes / MixesPerSequence;
         double Pass(LockstepProperty prop)
         {
             var sw = Stopwatch.StartNew();
-            for (int i = 0; i < sequences; i++) prop.Check(seq, t, null);
-            return (double)sequences * MixesPerSequence * opsPerMix / sw.Elapsed.TotalSeconds;
+            for (int i = 0; i < roundSequences; i++) prop.Check(seq, t, null);
+            return (double)roundSequences * MixesPerSequence * opsPerMix / sw.Elapsed.TotalSeconds;
         }
-        // each round runs the C loop cut into the same sequences first, so each ratio is of rates measured minutes apart at
-        // most, in the same state of the machine (this host's speed drifts by up to 2x between runs)
+        // each round runs the C loop cut into the same sequences first, so each ratio is of rates measured seconds apart, in
+        // the same state of the machine (this host's speed drifts by up to 2x between runs, and within one)
         double best = 0, bestInStep = 0, bestRaw = 0;
         var rounds = new List<(double Raw, double Behind, double InStep)>();
-        for (int r = 0; r < 3; r++)
+        for (int r = 0; r < PairedRounds; r++)
         {
             double rawRate = rawSequences(), behindRate = Pass(p), inStepRate = Pass(inStep);
             rounds.Add((rawRate, behindRate, inStepRate));
