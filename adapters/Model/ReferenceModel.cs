@@ -20,7 +20,7 @@ public sealed partial class ReferenceModel : IBufferTarget
     public ModelBug2 Bug2 { get; init; }
     private bool Broken(ModelBug2 b) => (Bug2 & b) != 0;
 
-    private readonly Dictionary<int, (OFile File, bool Cloexec)> _fds = new();
+    private readonly FdSlots _fds = new();
     /// <summary>fds received through SCM_RIGHTS (<see cref="PassFd"/>): their FD_CLOEXEC is the receiver's choice.</summary>
     private readonly HashSet<int> _received = new();
     private readonly Dictionary<int, Mapping> _maps = new();
@@ -215,7 +215,7 @@ public sealed partial class ReferenceModel : IBufferTarget
     public void CloseAll()
     {
         foreach (var m in _maps.Keys.ToList()) Munmap(m);
-        foreach (var fd in _fds.Keys.ToList()) Close(fd);
+        foreach (var fd in _fds.Keys) Close(fd);
     }
 
     public void Dispose() => Reset();

@@ -1,0 +1,53 @@
+namespace Conformance.Adapters.Model;
+
+/// <summary>
+/// The model's fd table: each open fd's file and whether it is close-on-exec, indexed by fd number (the subset of a
+/// dictionary's interface the model uses). The model hands out numbers from 3 up and never reuses one within a sequence
+/// (<see cref="ReferenceModel.Reset"/> starts again at 3), so a sequence's fds are a short dense range and a lookup is an
+/// array read: the oracle looks up the fds of every op it judges.
+/// </summary>
+internal sealed class FdSlots
+{
+    private (OFile File, bool Cloexec)[] _slots = new (OFile, bool)[64];
+    private int _top;   // one past the highest fd ever set since the table was last empty
+
+    /// <summary>The fd's entry; a <see cref="KeyNotFoundException"/> for one the table does not hold.</summary>
+    public (OFile File, bool Cloexec) this[int fd]
+    {
+        get => TryGetValue(fd, out var e) ? e : throw new KeyNotFoundException($"fd {fd} is not open in the model");
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(fd);
+            ArgumentNullException.ThrowIfNull(value.File);
+            if (fd >= _slots.Length) Array.Resize(ref _slots, Math.Max(fd + 1, _slots.Length * 2));
+            _slots[fd] = value;
+            if (fd >= _top) _top = fd + 1;
+        }
+    }
+
+    public bool TryGetValue(int fd, out (OFile File, bool Cloexec) entry)
+    {
+        if ((uint)fd < (uint)_top && _slots[fd].File != null) { entry = _slots[fd]; return true; }
+        entry = default;
+        return false;
+    }
+
+    public bool Remove(int fd, out (OFile File, bool Cloexec) entry)
+    {
+        if (!TryGetValue(fd, out entry)) return false;
+        _slots[fd] = default;
+        return true;
+    }
+
+    /// <summary>The open fds, lowest first (a copy: closing them while walking it is safe).</summary>
+    public List<int> Keys
+    {
+        get
+        {
+            var keys = new List<int>();
+            for (int fd = 0; fd < _top; fd++) if (_slots[fd].File != null) keys.Add(fd);
+            if (keys.Count == 0) { Array.Clear(_slots, 0, _top); _top = 0; }
+            return keys;
+        }
+    }
+}
