@@ -33,14 +33,19 @@ public sealed class Env
     private sealed class Table
     {
         public const byte Unbound = 0, Fd = 1, Mapping = 2;
+        /// <summary>Ids from here up (a hand-edited replay file may carry any id up to int.MaxValue) are bound in
+        /// <see cref="Far"/>, so that one large id costs an entry, not an array as long as it.</summary>
+        public const int FarId = 1 << 16;
         public int[] Handle = new int[64];
         public byte[] State = new byte[64];
-        /// <summary>One past the highest id ever bound since the last clear: the slots past it are all unbound.</summary>
+        /// <summary>One past the highest id below <see cref="FarId"/> bound since the last clear: the slots past it are all unbound.</summary>
         public int Top;
+        public Dictionary<int, (int Handle, byte State)>? Far;
 
         public bool TryGet(int id, out int handle)
         {
             if ((uint)id < (uint)State.Length && State[id] != Unbound) { handle = Handle[id]; return true; }
+            if (id >= FarId && Far != null && Far.TryGetValue(id, out var far)) { handle = far.Handle; return true; }
             handle = 0;
             return false;
         }
@@ -48,20 +53,33 @@ public sealed class Env
         public void Set(int id, int handle, bool mapping)
         {
             ArgumentOutOfRangeException.ThrowIfNegative(id);
+            byte state = mapping ? Mapping : Fd;
+            if (id >= FarId) { (Far ??= new())[id] = (handle, state); return; }
             if (id >= State.Length)
             {
-                int n = Math.Max(id + 1, State.Length * 2);
+                int n = Math.Min(FarId, Math.Max(id + 1, State.Length * 2));
                 Array.Resize(ref Handle, n);
                 Array.Resize(ref State, n);
             }
             Handle[id] = handle;
-            State[id] = mapping ? Mapping : Fd;
+            State[id] = state;
             if (id >= Top) Top = id + 1;
         }
 
-        public void Remove(int id) { if ((uint)id < (uint)State.Length) State[id] = Unbound; }
+        public void Remove(int id)
+        {
+            if ((uint)id < (uint)State.Length) State[id] = Unbound;
+            else if (id >= FarId) Far?.Remove(id);
+        }
 
-        public void Clear() { Array.Clear(State, 0, Top); Top = 0; }
+        public void Clear() { Array.Clear(State, 0, Top); Top = 0; Far?.Clear(); }
+
+        /// <summary>Every bound id, in order, with its handle and state.</summary>
+        public IEnumerable<(int Id, int Handle, byte State)> Bound()
+        {
+            for (int id = 0; id < Top; id++) if (State[id] != Unbound) yield return (id, Handle[id], State[id]);
+            if (Far != null) foreach (var (id, e) in Far.OrderBy(kv => kv.Key).Select(kv => (kv.Key, kv.Value)).ToList()) yield return (id, e.Handle, e.State);
+        }
 
         public void CopyFrom(Table other)
         {
@@ -70,6 +88,7 @@ public sealed class Env
             Array.Copy(other.Handle, Handle, other.Top);
             Array.Copy(other.State, State, other.Top);
             Top = other.Top;
+            if (other.Far is { Count: > 0 }) Far = new(other.Far);
         }
     }
 
@@ -115,12 +134,11 @@ public sealed class Env
         KillProcess(to);
         if (TableOf(from) is not { } parent) return;
         var child = MakeTable(to);
-        for (int id = 0; id < parent.Top; id++)
-            if (parent.State[id] != Table.Unbound)
-            {
-                bool mapping = parent.State[id] == Table.Mapping;
-                child.Set(id, copy(parent.Handle[id], mapping), mapping);
-            }
+        foreach (var (id, handle, state) in parent.Bound().ToList())
+        {
+            bool mapping = state == Table.Mapping;
+            child.Set(id, copy(handle, mapping), mapping);
+        }
     }
 
     private readonly Dictionary<int, int> _requestHeld = new();
@@ -161,16 +179,15 @@ public sealed class Env
         {
             if (branch._tables[p] is not { } b) continue;
             var was = before.TableOf(p);
-            for (int id = 0; id < b.Top; id++)
-                if (b.State[id] != Table.Unbound && (was == null || !was.TryGet(id, out _)))
-                    MakeTable(p).Set(id, b.Handle[id], b.State[id] == Table.Mapping);
+            foreach (var (id, handle, state) in b.Bound())
+                if (was == null || !was.TryGet(id, out _)) MakeTable(p).Set(id, handle, state == Table.Mapping);
         }
         for (int p = 0; p < before._tables.Length; p++)
         {
             if (before._tables[p] is not { } w) continue;
             var now = branch.TableOf(p);
-            for (int id = 0; id < w.Top; id++)
-                if (w.State[id] != Table.Unbound && (now == null || !now.TryGet(id, out _))) TableOf(p)?.Remove(id);
+            foreach (var (id, _, _) in w.Bound())
+                if (now == null || !now.TryGet(id, out _)) TableOf(p)?.Remove(id);
         }
         foreach (var kv in branch._requestHeld) _requestHeld[kv.Key] = kv.Value;
     }

@@ -42,7 +42,7 @@ public static class InstructionBench
             string loop = Path.Combine(dir.FullName, "memfd-loop");
             var (rc, err) = Exec(cc, ["-O2", "-Wall", "-o", loop, Path.Combine(root, "runner", "bench", "memfd-loop.c")], null);
             if (rc != 0) throw new Program.UsageException($"cc could not build runner/bench/memfd-loop.c: {LastLine(err)}");
-            output.WriteLine($"# user-mode instructions an op, counted by valgrind's cachegrind on this machine's kernel ({Environment.OSVersion.Version}): " +
+            output.WriteLine($"# user-mode instructions an op, counted by valgrind's cachegrind on this machine's kernel ({KernelRelease()}): " +
                 $"the memfd mix (dup, F_GETFD, F_GETFL, close of a memfd's dup; {RoundsASequence} rounds a sequence), each figure the difference " +
                 $"between {Short:N0} and {Long:N0} sequences; tiered compilation off in the C# runs (each method fully optimized from its first call)");
             double raw = PerOp(valgrind, dir.FullName, "raw", [loop], null);
@@ -183,6 +183,14 @@ public static class InstructionBench
         p.WaitForExit();
         string said = stdout.Result;
         return (p.ExitCode, err.Length > 0 ? err : said);
+    }
+
+    /// <summary>The running kernel's release, as uname -r prints it.</summary>
+    private static string KernelRelease()
+    {
+        try { return File.ReadAllText("/proc/sys/kernel/osrelease").Trim(); }
+        catch (IOException) { return Environment.OSVersion.Version.ToString(); }
+        catch (UnauthorizedAccessException) { return Environment.OSVersion.Version.ToString(); }
     }
 
     private static string LastLine(string text) =>

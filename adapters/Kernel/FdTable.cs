@@ -28,12 +28,13 @@ internal sealed class FdTable<T> where T : struct
 
     public bool ContainsKey(int fd) => TryGetValue(fd, out _);
 
-    /// <summary>Sets the entry of <paramref name="fd"/> (not negative).</summary>
+    /// <summary>Sets the entry of <paramref name="fd"/>. A negative number (a driver that reports success with one) is no fd
+    /// and is not kept: the op's outcome carries it, and the verdict is the oracle's.</summary>
     public T this[int fd]
     {
         set
         {
-            ArgumentOutOfRangeException.ThrowIfNegative(fd);
+            if (fd < 0) return;
             lock (_gate)
             {
                 if (fd >= _slots.Length)
