@@ -172,17 +172,12 @@ public static class InstructionBench
         return Path.GetFileNameWithoutExtension(host) == "dotnet" ? [host, typeof(InstructionBench).Assembly.Location] : [host];
     }
 
-    private static (int Exit, string Stderr) Exec(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? env)
+    /// <summary>A program run to its end (<see cref="KernelBench.Exec"/>): its exit status, and what it said on stderr (or, where
+    /// that is empty, on stdout) for the one line a failure prints.</summary>
+    private static (int Exit, string Said) Exec(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? env)
     {
-        var psi = new ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        if (env != null) foreach (var (k, v) in env) psi.Environment[k] = v;
-        using var p = Process.Start(psi) ?? throw new Program.UsageException($"could not start {file}");
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        string err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        string said = stdout.Result;
-        return (p.ExitCode, err.Length > 0 ? err : said);
+        var (rc, stdout, stderr) = KernelBench.Exec(file, args, env);
+        return (rc, stderr.Length > 0 ? stderr : stdout);
     }
 
     /// <summary>The running kernel's release, as uname -r prints it.</summary>

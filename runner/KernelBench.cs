@@ -129,7 +129,8 @@ public static class KernelBench
     /// loop cut into the harness's sequences.</summary>
     private static Dictionary<string, double> RawLoop(string exe, string heap, string video, bool perSequence, int rounds = Rounds)
     {
-        var (rc, output, err) = Exec(exe, $"{heap} {video} {rounds}" + (perSequence ? $" {MixesPerSequence}" : ""));
+        string[] args = perSequence ? [heap, video, $"{rounds}", $"{MixesPerSequence}"] : [heap, video, $"{rounds}"];
+        var (rc, output, err) = Exec(exe, args);
         if (rc != 0) throw new Program.UsageException($"raw-loop failed ({rc}): {err}");
         var rates = new Dictionary<string, double> { ["heap"] = 0, ["video"] = 0, ["heap-seq"] = 0, ["video-seq"] = 0 };
         foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
@@ -147,10 +148,14 @@ public static class KernelBench
         return a.Length % 2 == 1 ? a[a.Length / 2] : (a[a.Length / 2 - 1] + a[a.Length / 2]) / 2;
     }
 
-    private static (int, string, string) Exec(string file, string args)
+    /// <summary>Runs a program to its end (the benchmarks' C loops, the compiler, valgrind): its exit status and what it wrote
+    /// on each stream; <paramref name="env"/> is added to this process's environment.</summary>
+    internal static (int Exit, string Stdout, string Stderr) Exec(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null)
     {
-        var psi = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var p = Process.Start(psi)!;
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        if (env != null) foreach (var (k, v) in env) psi.Environment[k] = v;
+        using var p = Process.Start(psi) ?? throw new Program.UsageException($"could not start {file}");
         var o = p.StandardOutput.ReadToEndAsync();
         var e = p.StandardError.ReadToEnd();
         p.WaitForExit();
