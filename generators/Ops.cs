@@ -78,7 +78,7 @@ public sealed class Env
         public IEnumerable<(int Id, int Handle, byte State)> Bound()
         {
             for (int id = 0; id < Top; id++) if (State[id] != Unbound) yield return (id, Handle[id], State[id]);
-            if (Far != null) foreach (var (id, e) in Far.OrderBy(kv => kv.Key).Select(kv => (kv.Key, kv.Value)).ToList()) yield return (id, e.Handle, e.State);
+            if (Far != null) foreach (var (id, e) in Far.OrderBy(kv => kv.Key).ToList()) yield return (id, e.Handle, e.State);
         }
 
         public void CopyFrom(Table other)

@@ -9,7 +9,8 @@ namespace Conformance.Adapters.Model;
 internal sealed class FdSlots
 {
     private (OFile File, bool Cloexec)[] _slots = new (OFile, bool)[64];
-    private int _top;   // one past the highest fd ever set since the table was last empty
+    private int _top;     // one past the highest fd set since the table was last empty: every slot past it is empty
+    private int _count;   // the fds it holds
 
     /// <summary>The fd's entry; a <see cref="KeyNotFoundException"/> for one the table does not hold.</summary>
     public (OFile File, bool Cloexec) this[int fd]
@@ -20,6 +21,7 @@ internal sealed class FdSlots
             ArgumentOutOfRangeException.ThrowIfNegative(fd);
             ArgumentNullException.ThrowIfNull(value.File);
             if (fd >= _slots.Length) Array.Resize(ref _slots, Math.Max(fd + 1, _slots.Length * 2));
+            if (_slots[fd].File == null) _count++;
             _slots[fd] = value;
             if (fd >= _top) _top = fd + 1;
         }
@@ -36,6 +38,7 @@ internal sealed class FdSlots
     {
         if (!TryGetValue(fd, out entry)) return false;
         _slots[fd] = default;
+        if (--_count == 0) _top = 0;
         return true;
     }
 
@@ -46,7 +49,6 @@ internal sealed class FdSlots
         {
             var keys = new List<int>();
             for (int fd = 0; fd < _top; fd++) if (_slots[fd].File != null) keys.Add(fd);
-            if (keys.Count == 0) { Array.Clear(_slots, 0, _top); _top = 0; }
             return keys;
         }
     }
