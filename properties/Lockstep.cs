@@ -30,17 +30,24 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
 
     public Failure? Check(OpSequence seq, IBufferTarget target, Exercise? exercise, IReadOnlySet<string>? settled = null)
     {
-        // a sequence that passes gives its step list back for the next one (one a failure holds is the failure's): a list of
-        // every step's record was a quarter of what lockstep allocated; taken and put back atomically, as one property may
-        // judge on several threads at once
-        var spare = Interlocked.Exchange(ref _spareSteps, null);
-        spare?.Clear();
-        var failure = Judge(WithIdleProbe(seq, target.Profile), target, exercise, settled, spare, out var steps);
-        if (failure == null) Volatile.Write(ref _spareSteps, steps);
-        return failure;
+        // a sequence that passes needs no step records, and one that fails gets them by judging its outcomes again (Retrace):
+        // only a sequence with a parallel block keeps them as it goes, since its blocks are judged by replaying the steps
+        // before them. A record of every step was a tenth of what judging a step cost (a 112-byte struct with four references
+        // into a list, and its cited IDs' shared array)
+        var full = WithIdleProbe(seq, target.Profile);
+        return Judge(full, target, exercise, settled, HasBlock(full.Ops) ? new List<Step>(full.Ops.Length) : null);
     }
 
-    private List<Step>? _spareSteps;
+    /// <summary>Whether some op belongs to a parallel block (<see cref="Op.Branch"/>).</summary>
+    private static bool HasBlock(ImmutableArray<Op> ops)
+    {
+        foreach (var op in ops) if (op.Branch != 0) return true;
+        return false;
+    }
+
+    /// <summary>The outcomes a sequence judged in step keeps for <see cref="Retrace"/> (one array per property, taken and put
+    /// back atomically, as one property may judge on several threads at once).</summary>
+    private Outcome[]? _spareActual;
 
     /// <summary>No rule settled: a run's first sequences, a replay.</summary>
     private static readonly IReadOnlySet<string> NoneSettled = new HashSet<string>();
@@ -123,43 +130,56 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
     /// where the target is <see cref="IBufferTarget.Concurrent"/>), and is then judged against every interleaving of each
     /// block (<see cref="JudgeParallel"/>). A call that may sleep is not issued after a block: nothing judges there whether it
     /// returns.</remarks>
-    public Failure? Trace(OpSequence seq, IBufferTarget target, Exercise? exercise, out List<Step> steps, IReadOnlySet<string>? settled = null) =>
-        Judge(seq, target, exercise, settled, null, out steps);
+    public Failure? Trace(OpSequence seq, IBufferTarget target, Exercise? exercise, out List<Step> steps, IReadOnlySet<string>? settled = null)
+    {
+        steps = new List<Step>(seq.Ops.Length);
+        return Judge(seq, target, exercise, settled, steps);
+    }
 
-    /// <summary><see cref="Trace"/>, its steps recorded in <paramref name="into"/> (empty) where given, else in a new list.</summary>
-    private Failure? Judge(OpSequence seq, IBufferTarget target, Exercise? exercise, IReadOnlySet<string>? settled, List<Step>? into, out List<Step> steps)
+    /// <summary>Judges the sequence: each step's record goes to <paramref name="steps"/> where given (a parallel block needs
+    /// them); where not, the target's outcomes are kept, and a failure's steps are made from them (<see cref="Retrace"/>).</summary>
+    private Failure? Judge(OpSequence seq, IBufferTarget target, Exercise? exercise, IReadOnlySet<string>? settled, List<Step>? steps)
     {
         var relaxed = settled ?? NoneSettled;
         var oracle = new ReferenceModel(target.Profile) { Relaxed = relaxed };
         var envT = new Env();
         var envM = new Env();
-        steps = into ?? new List<Step>(seq.Ops.Length);
         var clock = Clock;
         long t0 = clock != null ? Stopwatch.GetTimestamp() : 0;
         target.Reset();
         if (clock != null) t0 = clock.Add(OpClock.Reset, t0, isTarget: true);
+        Outcome[]? kept = null;
         try
         {
             if (clock == null && (JudgeBehind ?? target.OverlapsOracle))
                 return RunAhead(seq, target, oracle, envT, envM, exercise, steps, relaxed, settled);
-            foreach (var op in seq.Ops)
+            var ops = seq.Ops;
+            if (steps == null)
             {
+                kept = Interlocked.Exchange(ref _spareActual, null);
+                if (kept == null || kept.Length < ops.Length) kept = new Outcome[Math.Max(ops.Length, 128)];
+            }
+            for (int i = 0; i < ops.Length; i++)
+            {
+                var op = ops[i];
                 if (op.Branch != 0)
                 {
-                    var verdict = JudgeParallel(seq, target, envT, exercise, steps, relaxed, settled);
+                    var verdict = JudgeParallel(seq, target, envT, exercise, steps!, relaxed, settled);
                     if (clock != null) clock.Add(OpClock.Parallel, t0, isTarget: true);
                     return verdict;
                 }
                 if (Withheld(op, oracle, envM))
                 {
-                    steps.Add(WithheldStep(op));
+                    steps?.Add(WithheldStep(op));
                     continue;
                 }
                 var actual = op.Run(target, envT);
+                if (kept != null) kept[i] = actual;
                 if (clock != null) t0 = clock.Add(clock.KindOf(op), t0, isTarget: true);
-                bool ends = Step(op, actual, oracle, envM, exercise, steps, settled, out var failure);
+                var step = Step(op, actual, oracle, envM, exercise, steps, settled, out var failure);
                 if (clock != null) t0 = clock.Add(clock.KindOf(op), t0, isTarget: false);
-                if (ends) return failure;
+                if (step == Judged.Diverges) return failure ?? Retrace(ops, kept!, i, target.Profile, relaxed, settled);
+                if (step == Judged.Ends) return null;
             }
             return null;
         }
@@ -169,7 +189,36 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
             target.Reset();
             if (clock != null) clock.Add(OpClock.Reset, t0, isTarget: true);
             oracle.Reset();
+            if (kept != null) Volatile.Write(ref _spareActual, kept);
         }
+    }
+
+    /// <summary>
+    /// A failure's steps, made after the fact for a sequence judged without records: a new oracle judges the ops again, from
+    /// the first to <paramref name="last"/> (where the judgement found the divergence), against the outcomes the target gave
+    /// (<paramref name="actual"/>), and records each step. The oracle's judgement is a function of the ops and those outcomes
+    /// alone (its device clock is drawn from each op's id, its choices follow the target's), so it parts from them at the same
+    /// step, with the same verdict; a judgement that does not is the harness's own bug, and throws.
+    /// </summary>
+    private Failure Retrace(ImmutableArray<Op> ops, Outcome[] actual, int last, TargetProfile profile, IReadOnlySet<string> relaxed, IReadOnlySet<string>? settled)
+    {
+        var oracle = new ReferenceModel(profile) { Relaxed = relaxed };
+        var envM = new Env();
+        var steps = new List<Step>(last + 1);
+        try
+        {
+            for (int i = 0; i <= last; i++)
+            {
+                var op = ops[i];
+                if (Withheld(op, oracle, envM)) { steps.Add(WithheldStep(op)); continue; }
+                var step = Step(op, actual[i], oracle, envM, null, steps, settled, out var failure);
+                if (step == Judged.Agrees) continue;
+                if (step == Judged.Diverges && i == last) return failure!;
+                break;
+            }
+            throw new InvalidOperationException($"lockstep: judged again, the sequence's outcomes did not diverge at step {last + 1} as they did the first time (the oracle's judgement depends on more than the ops and the outcomes)");
+        }
+        finally { oracle.Reset(); }
     }
 
     /// <summary>Whether a call that may sleep (a blocking DQBUF) is not issued: the oracle, which has followed every outcome
@@ -179,29 +228,40 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
     /// <summary>The record of a call <see cref="Withheld"/>: not run on either side.</summary>
     private static Step WithheldStep(Op op) => new(op, Outcome.NotRun, Outcome.NotRun, null, []);
 
-    /// <summary>One step judged: the oracle plays <paramref name="op"/> given the target's outcome, and the step is recorded.
-    /// True when the sequence's judgement ends here, with <paramref name="failure"/> its verdict (null: not judged from here
-    /// on, past what the model follows or after a rule already found broken).</summary>
-    private bool Step(Op op, Outcome actual, ReferenceModel oracle, Env envM, Exercise? exercise, List<Step> steps, IReadOnlySet<string>? settled, out Failure? failure)
+    /// <summary>What one step's judgement found (<see cref="Step"/>).</summary>
+    private enum Judged
+    {
+        /// <summary>The outcome is one the model allows: judging goes on.</summary>
+        Agrees,
+        /// <summary>Judging ends here without a verdict: past what the model follows, or at a rule already found broken.</summary>
+        Ends,
+        /// <summary>The outcome is not one the model allows: the sequence fails here.</summary>
+        Diverges,
+    }
+
+    /// <summary>One step judged: the oracle plays <paramref name="op"/> given the target's outcome, and the step is recorded in
+    /// <paramref name="steps"/> where given. Where it <see cref="Judged.Diverges"/>, <paramref name="failure"/> is the verdict
+    /// (with the steps); without <paramref name="steps"/> it is null, and the caller makes it (<see cref="Retrace"/>).</summary>
+    private Judged Step(Op op, in Outcome actual, ReferenceModel oracle, Env envM, Exercise? exercise, List<Step>? steps, IReadOnlySet<string>? settled, out Failure? failure)
     {
         failure = null;
         oracle.BeginStep(actual);
         var expected = op.Run(oracle, envM);
-        var cited = oracle.CitedArray();
-        steps.Add(new Step(op, actual, expected, oracle.AllowedSet, cited));
+        if (steps != null) steps.Add(new Step(op, actual, expected, oracle.AllowedSet, oracle.CitedArray()));
         // past what the model can follow (a hand-made sequence only): nothing from here on is judged
-        if (oracle.Unfollowed != null) { exercise?.Mask(Name); return true; }
+        if (oracle.Unfollowed != null) { exercise?.Mask(Name); return Judged.Ends; }
         if (!expected.SameObservation(actual))
         {
+            var cited = oracle.CitedArray();
             var id = cited.Length > 0 ? cited[^1] : "UNCITED";
             // a divergence at a step that follows a rule already found broken is that bug again (the state it left
             // behind shows up here), not a new one: judging this sequence ends here
-            if (settled != null && cited.Any(settled.Contains)) { exercise?.Mask(Name); return true; }
-            failure = new Failure(Name, id, steps.Count - 1, steps, op.Observed(expected), op.Observed(actual));
-            return true;
+            if (settled != null && cited.Any(settled.Contains)) { exercise?.Mask(Name); return Judged.Ends; }
+            if (steps != null) failure = new Failure(Name, id, steps.Count - 1, steps, op.Observed(expected), op.Observed(actual));
+            return Judged.Diverges;
         }
-        if (exercise != null && actual.Errno != Errno.NotRun) { exercise.HitAll(cited); exercise.Ops++; }
-        return false;
+        if (exercise != null && actual.Errno != Errno.NotRun) { exercise.HitAll(oracle.CitedArray()); exercise.Ops++; }
+        return Judged.Agrees;
     }
 
     /// <summary>
@@ -215,7 +275,7 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
     /// returned it before the call; otherwise the exception goes on.
     /// </summary>
     private Failure? RunAhead(OpSequence seq, IBufferTarget target, ReferenceModel oracle, Env envT, Env envM, Exercise? exercise,
-        List<Step> steps, IReadOnlySet<string> relaxed, IReadOnlySet<string>? settled)
+        List<Step>? steps, IReadOnlySet<string> relaxed, IReadOnlySet<string>? settled)
     {
         var ops = seq.Ops;
         int end = 0;
@@ -230,8 +290,16 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
         {
             for (int i = 0; i < end && behind.Await(i); i++)
             {
-                if (skipped[i]) steps.Add(WithheldStep(ops[i]));
-                else if (Step(ops[i], actual[i], oracle, envM, exercise, steps, settled, out failure)) { ended = true; behind.Stop(); return; }
+                if (skipped[i]) steps?.Add(WithheldStep(ops[i]));
+                else if (Step(ops[i], actual[i], oracle, envM, exercise, steps, settled, out failure) is var step && step != Judged.Agrees)
+                {
+                    ended = true;
+                    behind.Stop();
+                    // (the outcomes up to this op stay as they are: the target's side writes only those after it, and the
+                    // array goes back to the pool only once this side returns)
+                    if (step == Judged.Diverges) failure ??= Retrace(ops, actual, i, oracle.Profile, relaxed, settled);
+                    return;
+                }
                 behind.Judged(i);
             }
         });
@@ -252,7 +320,7 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
         behind.EndTarget();
         if (ended) return failure;
         thrown?.Throw();
-        return end < ops.Length ? JudgeParallel(seq, target, envT, exercise, steps, relaxed, settled) : null;
+        return end < ops.Length ? JudgeParallel(seq, target, envT, exercise, steps!, relaxed, settled) : null;
     }
 
     /// <summary>Whether a sequence's steps are judged on a thread of their own, behind the target's calls

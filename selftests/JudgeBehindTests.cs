@@ -97,6 +97,40 @@ public class JudgeBehindTests
         Assert.True(notIssued > 0 && issuedSleeping > 0, $"{notIssued} not issued, {issuedSleeping} issued");
     }
 
+    /// <summary>
+    /// A sequence judged as runs judge it (<see cref="LockstepProperty.Check"/>) keeps no step records; a failure's steps are
+    /// made after the fact, by judging its outcomes again. They must be the steps a judgement that records every step gives
+    /// (<see cref="LockstepProperty.Trace"/>), with the same verdict and the same exercise, in step and behind the calls, on
+    /// every broken variant, with no rule settled and with the rules found broken settled (masked sequences).
+    /// </summary>
+    [Fact]
+    public void A_failure_judged_without_step_records_has_the_steps_a_recorded_judgement_gives()
+    {
+        int failures = 0, passes = 0;
+        var variants = BrokenVariant.All.Select(v => (v.Name, Profile: TargetProfile.BuiltIn.Single(p => p.Name == v.Profile), Make: (Func<TargetProfile, ReferenceModel>)v.Model));
+        foreach (var (name, profile, make) in variants)
+        {
+            var gen = new SequenceGenerator(profile);
+            var seqs = Enumerable.Range(1, 12).Select(k => (ulong)k * 6007).Select(seed => seed % 4 == 0 ? gen.GenerateParallel(seed, 40) : gen.Generate(seed, 60)).ToList();
+            var broken = new HashSet<string>();
+            foreach (var settled in new[] { null, broken })
+                foreach (bool behind in new[] { false, true })
+                {
+                    var p = new LockstepProperty { JudgeBehind = behind };
+                    var (traced, judged) = (new Exercise(), new Exercise());
+                    foreach (var seq in seqs)
+                    {
+                        var a = p.Trace(LockstepProperty.WithIdleProbe(seq, profile), make(profile), traced, out _, settled);
+                        var b = p.Check(seq, make(profile), judged, settled);
+                        Assert.True(Key(a) == Key(b), $"{name}, seed {seq.Seed}, {(behind ? "behind" : "in step")}: traced {Key(a)}\njudged {Key(b)}");
+                        if (a != null) { failures++; if (settled == null) broken.Add(a.InvariantId); } else passes++;
+                    }
+                    Assert.True(Key(traced) == Key(judged), $"{name}: exercise traced {Key(traced)}\njudged {Key(judged)}");
+                }
+        }
+        Assert.True(failures > 10 && passes > 10, $"{failures} failures, {passes} passes");
+    }
+
     /// <summary>A call that takes longer than the oracle's thread spins for the next outcome puts that thread to sleep on its
     /// event; the outcome that follows must wake it (the calling thread sets the event only for a thread that said it
     /// sleeps). A lost wake-up would leave the sequence waiting for ever: each sequence must end, with the verdict judging in
