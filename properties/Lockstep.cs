@@ -260,7 +260,7 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
             if (steps != null) failure = new Failure(Name, id, steps.Count - 1, steps, op.Observed(expected), op.Observed(actual));
             return Judged.Diverges;
         }
-        if (exercise != null && actual.Errno != Errno.NotRun) { exercise.HitAll(oracle.CitedArray()); exercise.Ops++; }
+        if (exercise != null && actual.Errno != Errno.NotRun) { exercise.HitCited(oracle.CitedCombination); exercise.Ops++; }
         return Judged.Agrees;
     }
 

@@ -56,6 +56,23 @@ public sealed class Exercise
         }
         foreach (var b in boxes) b.Value++;
     }
+    /// <summary>Every invariant of the IDs a model cited for a step was checked once, counted through the boxes kept for the
+    /// combination's number (<see cref="Conformance.Adapters.Model.CitedIds.Key"/>): no ID or array is hashed.</summary>
+    public void HitCited(Conformance.Adapters.Model.CitedIds cited)
+    {
+        int key = cited.Key;
+        if (key < 0) { HitAll(cited.Ids); return; }
+        if (key >= _byKey.Length) Array.Resize(ref _byKey, Math.Max(key + 1, _byKey.Length * 2));
+        ref var boxes = ref _byKey[key];
+        if (boxes == null)
+        {
+            boxes = new StrongBox<long>[cited.Ids.Length];
+            for (int i = 0; i < boxes.Length; i++) boxes[i] = Box(cited.Ids[i]);
+        }
+        foreach (var b in boxes) b.Value++;
+    }
+    /// <summary>The count boxes of each combination of cited IDs met (<see cref="HitCited"/>), by its number.</summary>
+    private StrongBox<long>[]?[] _byKey = new StrongBox<long>[]?[64];
     /// <summary>How many times invariant <paramref name="id"/> was checked.</summary>
     public long this[string id] => _counts.TryGetValue(id, out var b) ? b.Value : 0;
     public long Ops;

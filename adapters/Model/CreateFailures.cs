@@ -78,7 +78,7 @@ public sealed partial class ReferenceModel
         else
         {
             var made = Uninstall(call.Handle);
-            _cited.Clear();
+            _cited = CitedIds.None;
             _decidedBy = Inv.FdLimitLeavesNothing;
             // the bug (as a target): the dma-buf exported before the fd failed is never put, as udmabuf_create did before
             // 6.12.7 (CVE-2024-56712): it stays alive with no fd, which bufinfo shows

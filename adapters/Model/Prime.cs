@@ -187,7 +187,7 @@ public sealed partial class ReferenceModel
         uint h = (uint)created.R0;
         var exported = PrimeHandleToFd(drmFd, h, primeFlags);
         ReleaseHandle(dev, h);
-        _cited.Clear();
+        _cited = CitedIds.None;
         Cite(Inv.PrimeExport);
         return exported with { R0 = created.R1 };
     }

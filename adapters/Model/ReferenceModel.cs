@@ -45,7 +45,8 @@ public sealed partial class ReferenceModel : IBufferTarget
     // oracle protocol
     private Outcome _actual;
     private bool _hasActual;
-    private readonly List<string> _cited = new(4);
+    /// <summary>The IDs the current op has cited so far (<see cref="Cite(string)"/>): a node of the tree all models share.</summary>
+    private CitedIds _cited = CitedIds.None;
 
     public ReferenceModel(TargetProfile profile, ModelBug bug = ModelBug.None)
     {
@@ -58,39 +59,23 @@ public sealed partial class ReferenceModel : IBufferTarget
     public IReadOnlyList<string> Cited => CitedArray();
 
     /// <summary>The IDs the last op's decision followed, the deciding one last, as an array a step can keep (never written after
-    /// it is made; the empty one shared).</summary>
-    /// <remarks>The arrays are shared between steps and between models (never written after they are made): a judged run keeps
-    /// every step's, and the same IDs come again and again. They are found by the IDs' identity (the catalog's constants), in
-    /// a table all models share, without hashing a string: per model (each judged sequence has its own oracle) the table
-    /// started cold every sequence, and arrays of more than three IDs were made anew at every step (a tenth of what
-    /// lockstep allocated on the benchmark's heap mix).</remarks>
-    public string[] CitedArray()
+    /// it is made; shared by every step and model that cites the same IDs: <see cref="CitedIds"/>).</summary>
+    public string[] CitedArray() => CitedCombination.Ids;
+
+    /// <summary>The IDs the last op's decision followed, the deciding one last, with the number that names them
+    /// (<see cref="CitedIds.Key"/>).</summary>
+    /// <remarks>Found as the op cites, one ID at a time, in a tree all models share (<see cref="CitedIds"/>). Each step's array
+    /// was found before by hashing the IDs' identities into a table, and counted by the array's identity in a dictionary: with
+    /// the list the IDs were gathered in, a seventh of what the oracle spent on a step of the video mix.</remarks>
+    public CitedIds CitedCombination
     {
-        bool extra = _decidedBy is { } d && (_cited.Count == 0 || _cited[^1] != d);
-        int n = _cited.Count + (extra ? 1 : 0);
-        if (n == 0) return [];
-        int hash = n;
-        for (int i = 0; i < n; i++) hash = hash * 31 + RuntimeHelpers.GetHashCode(CitedAt(i));
-        ref string[]? slot = ref SharedCited[hash & (CitedSlots - 1)];
-        // (a slot is written whole: another thread sees an array or its replacement, never a mix)
-        if (Volatile.Read(ref slot) is { } seen && seen.Length == n)
+        get
         {
-            bool same = true;
-            for (int i = 0; i < n && same; i++) same = ReferenceEquals(seen[i], CitedAt(i));
-            if (same) return seen;
+            var node = _cited;
+            if (_decidedBy is { } d && (node.Ids.Length == 0 || node.Ids[^1] != d)) node = node.Then(d);
+            return node;
         }
-        var made = new string[n];
-        for (int i = 0; i < n; i++) made[i] = CitedAt(i);
-        Volatile.Write(ref slot, made);
-        return made;
     }
-
-    /// <summary>The last op's i-th cited ID (<see cref="CitedArray"/>'s order: the deciding one last).</summary>
-    private string CitedAt(int i) => i < _cited.Count ? _cited[i] : _decidedBy!;
-
-    /// <summary>The cited-ID arrays handed out, by the identity hash of their IDs (<see cref="CitedArray"/>).</summary>
-    private static readonly string[]?[] SharedCited = new string[]?[CitedSlots];
-    private const int CitedSlots = 1024;
 
     /// <summary>A rule that decides the whole op whatever else it cites (a queue's state that rests on the owner's close
     /// having released it): cited last.</summary>
@@ -120,6 +105,8 @@ public sealed partial class ReferenceModel : IBufferTarget
     /// op meets the same timing whichever other ops run before it.</summary>
     public void BeginOp(int opId)
     {
+        // (as a target the model is given no BeginStep: what it cites is the op's own from here)
+        _cited = CitedIds.None;
         ulong z = _rngAtLoad + (ulong)(uint)opId * 0x9E3779B97F4A7C15;
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9; z = (z ^ (z >> 27)) * 0x94D049BB133111EB;
         _rng = (z ^ (z >> 31)) | 1;
@@ -128,7 +115,7 @@ public sealed partial class ReferenceModel : IBufferTarget
     /// <summary>Starts one op. With the target's outcome given, the model acts as an oracle and follows it where allowed.</summary>
     public void BeginStep(in Outcome? actual)
     {
-        _cited.Clear();
+        _cited = CitedIds.None;
         _decidedBy = null;
         AllowedSet = null;
         AllowedOutcomes = null;
@@ -152,9 +139,9 @@ public sealed partial class ReferenceModel : IBufferTarget
     public Outcome Ioctl(int fd, IoctlCall call) => _described.TryGetValue(call.Spec.Request, out var answer) ? answer(this, fd, call)
         : throw new InvalidOperationException($"the reference model has no semantics for {call.Spec.Request}: mark its method [ModelOf(\"{call.Spec.Request}\")]");
 
-    private Outcome Cite(string id, in Outcome o) { _cited.Add(id); return o; }
-    private Outcome Cite(string id, Errno e) { _cited.Add(id); return new Outcome(e); }
-    private void Cite(string id) => _cited.Add(id);
+    private Outcome Cite(string id, in Outcome o) { _cited = _cited.Then(id); return o; }
+    private Outcome Cite(string id, Errno e) { _cited = _cited.Then(id); return new Outcome(e); }
+    private void Cite(string id) => _cited = _cited.Then(id);
 
     private ulong NextRandom() => XorShift(ref _rng);
 
@@ -195,6 +182,7 @@ public sealed partial class ReferenceModel : IBufferTarget
     {
         CloseAll();
         ResetProcesses();
+        _cited = CitedIds.None;
         Unfollowed = null;
         _queues.Clear();
         _sharedContext = null;
