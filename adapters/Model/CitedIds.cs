@@ -31,6 +31,7 @@ public sealed class CitedIds
     public const int MaxDepth = 24;
     private static int _nodes = 1;
 
+    /// <summary>This node's children, each with the ID it adds; a node off the tree, or at <see cref="MaxDepth"/>, has none.</summary>
     private (string Id, CitedIds Node)[] _children = [];
 
     private CitedIds(string[] ids, int key) { Ids = ids; Key = key; }
@@ -38,9 +39,8 @@ public sealed class CitedIds
     /// <summary>This combination with <paramref name="id"/> cited after it.</summary>
     public CitedIds Then(string id)
     {
-        if (Ids.Length >= MaxDepth || Key < 0) return new CitedIds([.. Ids, id], -1);
         var kids = Volatile.Read(ref _children);
-        foreach (var (kid, node) in kids) if (ReferenceEquals(kid, id)) return node;
+        for (int i = 0; i < kids.Length; i++) if (ReferenceEquals(kids[i].Id, id)) return kids[i].Node;
         return Find(kids, id) ?? Add(id);
     }
 
@@ -52,10 +52,11 @@ public sealed class CitedIds
 
     private CitedIds Add(string id)
     {
+        string[] ids = [.. Ids, id];
+        if (Key < 0 || ids.Length > MaxDepth) return new CitedIds(ids, -1);
         lock (this)
         {
             if (Find(_children, id) is { } found) return found;
-            string[] ids = [.. Ids, id];
             if (_nodes >= MaxNodes) return new CitedIds(ids, -1);
             var node = new CitedIds(ids, Interlocked.Increment(ref _nodes) - 1);
             Volatile.Write(ref _children, [.. _children, (id, node)]);
