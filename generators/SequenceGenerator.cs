@@ -17,19 +17,34 @@ public sealed record OpSequence(ulong Seed, ImmutableArray<Op> Ops)
     /// </summary>
     public List<Op> Closing()
     {
+        var ops = Ops;
         int next = 1;
-        foreach (var o in Ops) next = Math.Max(next, o.Id + 1);
+        // one pass over the ops (the harness asks this of every sequence it judges): the next id, what each op makes, and which
+        // helper processes ran an op, were given a handle or were forked
+        Span<bool> ran = stackalloc bool[Op.MaxProcess + 1];
+        var makes = ops.Length <= 1024 ? stackalloc Resource[ops.Length] : new Resource[ops.Length];
+        for (int i = 0; i < ops.Length; i++)
+        {
+            var o = ops[i];
+            next = Math.Max(next, o.Id + 1);
+            makes[i] = o.Creates ? o.Makes : Resource.None;
+            Mark(ran, o.Process);
+            Mark(ran, o.CreatesIn);
+            if (o is Fork f) Mark(ran, f.To);
+        }
         var closing = new List<Op>();
         // each in the process that holds it (an fd sent to another process is closed there), newest first
-        for (int i = Ops.Length - 1; i >= 0; i--)
-            if (Ops[i] is { Creates: true, Makes: Resource.Mapping } o) closing.Add(new Munmap(new Var(o.Id)) { Id = next++, Process = o.CreatesIn });
-        for (int i = Ops.Length - 1; i >= 0; i--)
-            if (Ops[i] is { Creates: true, Makes: Resource.Fd } o) closing.Add(new Close(new Var(o.Id)) { Id = next++, Process = o.CreatesIn });
+        for (int i = ops.Length - 1; i >= 0; i--)
+            if (makes[i] == Resource.Mapping) closing.Add(new Munmap(new Var(ops[i].Id)) { Id = next++, Process = ops[i].CreatesIn });
+        for (int i = ops.Length - 1; i >= 0; i--)
+            if (makes[i] == Resource.Fd) closing.Add(new Close(new Var(ops[i].Id)) { Id = next++, Process = ops[i].CreatesIn });
         // and the other processes end, a fork's child first: what they still hold (a child's copies, which no op above names
         // in it) goes with them, as it would at the adapters' reset, so what follows (the idle probe) sees it released
         for (int p = Op.MaxProcess; p >= 1; p--)
-            if (Ops.Any(o => o.Process == p || o.CreatesIn == p || o is Fork f && f.To == p)) closing.Add(new ExitProcess { Id = next++, Process = p });
+            if (ran[p]) closing.Add(new ExitProcess { Id = next++, Process = p });
         return closing;
+
+        static void Mark(Span<bool> ran, int process) { if ((uint)process < (uint)ran.Length) ran[process] = true; }
     }
 
     /// <summary>

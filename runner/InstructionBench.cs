@@ -13,7 +13,9 @@ namespace Conformance.Runner;
 /// simulation) on this machine's kernel, with memfd calls that need no device, four ways: runner/bench/memfd-loop.c, the
 /// kernel adapter called directly, op records run on it (<see cref="Op.Run"/> and the resets between sequences: what the
 /// calling thread does when lockstep judges behind the calls, less the hand-over to the oracle's thread), and lockstep judged
-/// in step (op records and the oracle on one thread).
+/// in step (op records and the oracle on one thread). Then the lab benchmark's two mixes (<see cref="KernelBench"/>: the
+/// heap's, the video node's) on the reference model as the target, which needs no device either: op records alone, and
+/// lockstep in step; the difference is what the oracle costs a step of the mixes the lab times.
 /// </summary>
 /// <remarks>Under the lab's TCG what the suite spends beside the kernel's own work is its user-mode instructions, and a
 /// count is exact where a time measured under TCG varies by a third from one round to the next: the count tells a change to
@@ -55,16 +57,40 @@ public static class InstructionBench
                 ("lockstep", "lockstep, in step", "op records and the oracle on one thread"),
             })
             {
-                double n = PerOp(valgrind, dir.FullName, mode, self, mode);
+                double n = PerOp(valgrind, dir.FullName, mode, self, mode, Short, Long, RoundsASequence * OpsARound);
                 output.WriteLine($"  {label,-24} {n,8:N0} instructions an op   {n / raw,5:F1}x the raw loop's ({what})");
+            }
+            output.WriteLine($"# the lab benchmark's mixes on the reference model as the target ({ModelProfile.Name} profile; no device): op records " +
+                $"alone, and lockstep in step, whose difference is the oracle's part; each figure the difference between {ModelShort:N0} and {ModelLong:N0} sequences");
+            foreach (var mix in new[] { "heap", "video" })
+            {
+                int ops = MixOps(mix);
+                double records = PerOp(valgrind, dir.FullName, $"{mix}-records", self, $"{mix}-records", ModelShort, ModelLong, ops);
+                double lockstep = PerOp(valgrind, dir.FullName, $"{mix}-lockstep", self, $"{mix}-lockstep", ModelShort, ModelLong, ops);
+                output.WriteLine($"  {mix + " mix, op records",-24} {records,8:N0} instructions an op   (op.Run on the model, and its resets)");
+                output.WriteLine($"  {mix + " mix, lockstep",-24} {lockstep,8:N0} instructions an op   (the oracle's part: {lockstep - records:N0})");
             }
             return 0;
         }
         finally { dir.Delete(recursive: true); }
     }
 
-    /// <summary>One way's instructions an op: two counted runs, their difference over the ops between them.</summary>
-    private static double PerOp(string valgrind, string dir, string name, string[] command, string? mode)
+    /// <summary>The model's mixes are counted over fewer sequences (each has 200–300 ops, and the model's steps cost more).</summary>
+    private const int ModelShort = 100, ModelLong = 300;
+    /// <summary>The profile the model's mixes run on: one with a heap and a single-planar capture node.</summary>
+    private static readonly TargetProfile ModelProfile = TargetProfile.VividLike;
+
+    /// <summary>A model mix's sequence (<see cref="KernelBench.HeapSequence"/>, <see cref="KernelBench.VideoSequence"/>).</summary>
+    private static OpSequence MixSequence(string mix) =>
+        mix == "heap" ? KernelBench.HeapSequence(ModelProfile.Heaps[0].Device) : KernelBench.VideoSequence(ModelProfile.Video[0]);
+
+    /// <summary>The ops of a mix's sequence that a figure is an op of: its rounds (not its set-up, closing ops or probe).</summary>
+    private static int MixOps(string mix) => KernelBench.MixesPerSequence * (mix == "heap" ? 6 : 4);
+
+    /// <summary>One way's instructions an op: counted runs of <paramref name="shortRun"/> and <paramref name="longRun"/>
+    /// sequences of <paramref name="opsASequence"/> ops each, their difference over the ops between them.</summary>
+    private static double PerOp(string valgrind, string dir, string name, string[] command, string? mode, int shortRun = Short, int longRun = Long,
+        int opsASequence = RoundsASequence * OpsARound)
     {
         long Count(int sequences)
         {
@@ -85,8 +111,8 @@ public static class InstructionBench
                 if (line.StartsWith("summary:", StringComparison.Ordinal)) return long.Parse(line["summary:".Length..].Trim(), CultureInfo.InvariantCulture);
             throw new Program.UsageException($"valgrind's count of the {name} run has no summary line ({file})");
         }
-        long a = Count(Short), b = Count(Long);
-        return (double)(b - a) / ((long)(Long - Short) * RoundsASequence * OpsARound);
+        long a = Count(shortRun), b = Count(longRun);
+        return (double)(b - a) / ((long)(longRun - shortRun) * opsASequence);
     }
 
     /// <summary>A counted run of this runner (<see cref="ChildVariable"/> set): the way named, for the sequences given. Exit 0;
@@ -96,6 +122,8 @@ public static class InstructionBench
         var parts = spec.Split(':');
         if (parts.Length != 2 || !int.TryParse(parts[1], CultureInfo.InvariantCulture, out int sequences) || sequences < 1)
             throw new Program.UsageException($"{ChildVariable} must be MODE:SEQUENCES, not '{spec}'");
+        if (parts[0].Split('-') is [("heap" or "video") and var mix, ("records" or "lockstep") and var way])
+            return ModelChild(mix, way, sequences, output);
         var profile = TargetProfile.VividLike with { Name = "host-memfd", Video = [], Heaps = [], UdmabufDevice = null, Drm = [], Hugetlb = null };
         using var t = new KernelTarget(profile, new Dictionary<string, string>());
         var seq = MemfdSequence();
@@ -139,10 +167,40 @@ public static class InstructionBench
                         }
                     return 0;
                 }
-            default: throw new Program.UsageException($"{ChildVariable}: unknown way '{parts[0]}' (adapter, records, lockstep)");
+            default: throw new Program.UsageException($"{ChildVariable}: unknown way '{parts[0]}' (adapter, records, lockstep, heap-records, heap-lockstep, video-records, video-lockstep)");
         }
 
         static int Made(Outcome o) => o.Ok ? o.Handle : throw new InvalidOperationException($"a memfd call failed: {o.Errno}");
+    }
+
+    /// <summary>A counted run of a lab mix on the reference model as the target: op records alone (with the resets between
+    /// sequences), or lockstep in step. Exit 0; 1 if lockstep finds a divergence (the model disagrees with itself: no figure).</summary>
+    private static int ModelChild(string mix, string way, int sequences, TextWriter output)
+    {
+        var model = new Conformance.Adapters.Model.ReferenceModel(ModelProfile);
+        var seq = MixSequence(mix);
+        if (way == "records")
+        {
+            var ops = LockstepProperty.WithIdleProbe(seq, ModelProfile).Ops;
+            var env = new Env();
+            for (int s = 0; s < sequences; s++)
+            {
+                model.Reset();
+                env.Clear();
+                foreach (var op in ops) op.Run(model, env);
+                model.Reset();
+            }
+            return 0;
+        }
+        var p = new LockstepProperty { JudgeBehind = false };
+        var exercise = new Exercise();
+        for (int s = 0; s < sequences; s++)
+            if (p.Check(seq, model, exercise) is { } f)
+            {
+                output.WriteLine($"lockstep diverged at step {f.StepIndex + 1}: {f.Actual} (expected {f.Expected})");
+                return 1;
+            }
+        return 0;
     }
 
     /// <summary>The mix as op records: a memfd, <see cref="RoundsASequence"/> rounds of dup, F_GETFD, F_GETFL and close of

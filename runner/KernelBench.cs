@@ -19,7 +19,7 @@ namespace Conformance.Runner;
 public static class KernelBench
 {
     private const int Rounds = 20000;
-    private const int MixesPerSequence = 50;
+    internal const int MixesPerSequence = 50;
     /// <summary>The rounds in which the raw loop cut into sequences and lockstep's two passes run side by side, each a third
     /// of <see cref="Rounds"/>: nine short rounds rather than three long ones, so that the median ratio stands on more pairs
     /// (a round's ratio moved between 1.2x and 4.3x in one run as this host's speed drifted) for the same time.</summary>
@@ -212,7 +212,9 @@ public static class KernelBench
         t.Reset();
     }
 
-    private static OpSequence HeapSequence(string dev)
+    /// <summary>The heap mix as op records: the heap opened, then <see cref="MixesPerSequence"/> rounds of
+    /// DMA_HEAP_IOCTL_ALLOC of a page, SYNC start, SYNC end, lseek to the end, F_GETFD and close of the buffer.</summary>
+    internal static OpSequence HeapSequence(string dev)
     {
         var ops = ImmutableArray.CreateBuilder<Op>();
         int id = 1;
@@ -231,7 +233,9 @@ public static class KernelBench
         return new OpSequence(0, ops.ToImmutable());
     }
 
-    private static OpSequence VideoSequence(VideoNodeProfile node)
+    /// <summary>The video mix as op records: the node opened and two MMAP buffers allocated, then
+    /// <see cref="MixesPerSequence"/> rounds of QUERYBUF, EXPBUF, F_GETFD and close of buffer 0's dma-buf.</summary>
+    internal static OpSequence VideoSequence(VideoNodeProfile node)
     {
         var ops = ImmutableArray.CreateBuilder<Op>();
         int id = 1;
