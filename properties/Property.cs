@@ -27,10 +27,9 @@ public sealed class Exercise
     public string? StoppedBecause;
     /// <summary>Each invariant's count, boxed: a step's cited IDs are counted through the boxes its array was given before.</summary>
     private readonly Dictionary<string, StrongBox<long>> _counts = new(StringComparer.Ordinal);
-    /// <summary>The count boxes of the cited-ID arrays seen (the models hand out shared arrays, one per combination of IDs in a
-    /// table all of them use:
-    /// <see cref="Conformance.Adapters.Model.ReferenceModel.CitedArray"/>), by the array's identity; at most
-    /// <see cref="MaxArrays"/> are kept.</summary>
+    /// <summary>The count boxes of the cited-ID arrays seen through <see cref="HitAll"/> (a parallel block's plays: the models
+    /// hand out one shared array per combination of IDs, <see cref="Conformance.Adapters.Model.CitedIds"/>), by the array's
+    /// identity; at most <see cref="MaxArrays"/> are kept.</summary>
     private readonly Dictionary<string[], StrongBox<long>[]> _byArray = new(ReferenceEqualityComparer.Instance);
     private const int MaxArrays = 4096;
 
@@ -61,7 +60,8 @@ public sealed class Exercise
     public void HitCited(Conformance.Adapters.Model.CitedIds cited)
     {
         int key = cited.Key;
-        if (key < 0) { HitAll(cited.Ids); return; }
+        // (a combination outside the tree is met once: counted ID by ID, not kept by its array)
+        if (key < 0) { foreach (var id in cited.Ids) Hit(id); return; }
         if (key >= _byKey.Length) Array.Resize(ref _byKey, Math.Max(key + 1, _byKey.Length * 2));
         ref var boxes = ref _byKey[key];
         if (boxes == null)

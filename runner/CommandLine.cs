@@ -212,8 +212,8 @@ public static class SuiteCommandLine
             throw new Program.UsageException($"unknown broken variant '{target["broken:".Length..]}' (see --list-variants)");
         if (devices.Length > 0 && target is not ("kernel" or "vm") && !Has(Replay))
             throw new Program.UsageException($"--device names a device of this machine: it needs --target kernel or --target vm, not --target {target}");
-        if (Has(Instructions) && (target != "model" || devices.Length > 0))
-            throw new Program.UsageException("--bench --instructions counts on this machine's kernel with memfd calls, no device: it takes no --target or --device (the lab's timed figures: --target vm --bench)");
+        if (Has(Instructions) && (targetGiven || devices.Length > 0))
+            throw new Program.UsageException("--bench --instructions counts on this machine's kernel with memfd calls and on the model, no device: it takes no --target or --device (the lab's timed figures: --target vm --bench)");
         if (target != "vm" && LabOptions.FirstOrDefault(Has) is { } lab)
             throw new Program.UsageException($"{lab.Name} is an option of the lab VM: it needs --target vm");
         if (Has(Sample) && target is not ("kernel" or "vm")) throw new Program.UsageException("--sample needs --target kernel (it records what the real devices did)");

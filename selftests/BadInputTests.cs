@@ -78,7 +78,7 @@ public class BadInputTests
         "--list-variants|--bench", "--list-domains|--list-variants",
         // the instruction count: an option of --bench on this machine's kernel, no target or device
         "--instructions", "--sequences|5|--instructions", "--target|kernel|--bench|--instructions", "--target|vm|--bench|--instructions",
-        "--target|broken:llseek-seek-cur|--bench|--instructions", "--device|/dev/null|--bench|--instructions", "--check-ktap|@F|--render-spec|@M",
+        "--target|broken:llseek-seek-cur|--bench|--instructions", "--target|model|--bench|--instructions", "--device|/dev/null|--bench|--instructions", "--check-ktap|@F|--render-spec|@M",
         // the lab's options
         "--module|@K", "--kernel|6.12", "--vm-mem|2048", "--target|vm|--kernel|5.4", "--target|vm|--kernel", "--target|vm|--vm-mem|10",
         "--target|vm|--vm-timeout|x", "--target|vm|--module-args|a=1", "--target|vm|--module|@F", "--target|vm|--module|@M",

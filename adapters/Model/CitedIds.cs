@@ -34,6 +34,8 @@ public sealed class CitedIds
     /// <summary>This node's children, each with the ID it adds; a node off the tree, or at <see cref="MaxDepth"/>, has none.</summary>
     private (string Id, CitedIds Node)[] _children = [];
 
+    private readonly object _lock = new();
+
     private CitedIds(string[] ids, int key) { Ids = ids; Key = key; }
 
     /// <summary>This combination with <paramref name="id"/> cited after it.</summary>
@@ -54,7 +56,7 @@ public sealed class CitedIds
     {
         string[] ids = [.. Ids, id];
         if (Key < 0 || ids.Length > MaxDepth) return new CitedIds(ids, -1);
-        lock (this)
+        lock (_lock)
         {
             if (Find(_children, id) is { } found) return found;
             if (_nodes >= MaxNodes) return new CitedIds(ids, -1);
