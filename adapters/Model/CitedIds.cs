@@ -7,10 +7,10 @@ namespace Conformance.Adapters.Model;
 /// number of their own (<see cref="Key"/>) that counts them without hashing a string (<c>Exercise.HitCited</c>).
 /// </summary>
 /// <remarks>
-/// The same IDs come again and again (a judged run cites a few hundred combinations), so the tree is small and a step that
-/// cites finds its child among a few, by reference first (the catalog's constants), then by value. Nodes are never changed
-/// once made, and a child is added under the parent's lock as a new array of children, so any thread reads the tree without
-/// a lock. A combination of more than <see cref="MaxDepth"/> IDs (one op that cites a rule for each of many fds), and any
+/// The same IDs come again and again: a run meets some thousands of combinations (a review counted 6,224 over 40 broken
+/// variants of 150 sequences each, still growing slowly), and a step that cites finds its child among a few, by reference
+/// first (the catalog's constants), then by value. A node's IDs and number never change; a child is added under the
+/// parent's lock, as a new array of children that replaces the old one whole, so any thread reads the tree without a lock. A combination of more than <see cref="MaxDepth"/> IDs (one op that cites a rule for each of many fds), and any
 /// past <see cref="MaxNodes"/> nodes, gets a node outside the tree, with <see cref="Key"/> -1: each such node copies its
 /// parent's IDs, which the tree's nodes do once.
 /// </remarks>
