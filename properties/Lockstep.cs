@@ -32,8 +32,8 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
     {
         // a sequence that passes needs no step records, and one that fails gets them by judging its outcomes again (Retrace):
         // only a sequence with a parallel block keeps them as it goes, since its blocks are judged by replaying the steps
-        // before them. A record of every step was a tenth of what judging a step cost (a 112-byte struct with four references
-        // into a list, and its cited IDs' shared array)
+        // before them. A record of every step was a tenth of what judging a step cost (a 112-byte struct with three references
+        // copied into a list, and its cited IDs' shared array)
         var full = WithIdleProbe(seq, target.Profile);
         return Judge(full, target, exercise, settled, HasBlock(full.Ops) ? new List<Step>(full.Ops.Length) : null);
     }
@@ -178,7 +178,7 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
                 if (clock != null) t0 = clock.Add(clock.KindOf(op), t0, isTarget: true);
                 var step = Step(op, actual, oracle, envM, exercise, steps, settled, out var failure);
                 if (clock != null) t0 = clock.Add(clock.KindOf(op), t0, isTarget: false);
-                if (step == Judged.Diverges) return failure ?? Retrace(ops, kept!, i, target.Profile, relaxed, settled);
+                if (step == Judged.Diverges) return failure ?? Retrace(ops, kept!, i, oracle, settled);
                 if (step == Judged.Ends) return null;
             }
             return null;
@@ -196,13 +196,14 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
     /// <summary>
     /// A failure's steps, made after the fact for a sequence judged without records: a new oracle judges the ops again, from
     /// the first to <paramref name="last"/> (where the judgement found the divergence), against the outcomes the target gave
-    /// (<paramref name="actual"/>), and records each step. The oracle's judgement is a function of the ops and those outcomes
+    /// (<paramref name="actual"/>), and records each step; the new oracle is <paramref name="judged"/>'s like (its profile, the
+    /// rules it relaxes). The oracle's judgement is a function of the ops and those outcomes
     /// alone (its device clock is drawn from each op's id, its choices follow the target's), so it parts from them at the same
     /// step, with the same verdict; a judgement that does not is the harness's own bug, and throws.
     /// </summary>
-    private Failure Retrace(ImmutableArray<Op> ops, Outcome[] actual, int last, TargetProfile profile, IReadOnlySet<string> relaxed, IReadOnlySet<string>? settled)
+    private Failure Retrace(ImmutableArray<Op> ops, Outcome[] actual, int last, ReferenceModel judged, IReadOnlySet<string>? settled)
     {
-        var oracle = new ReferenceModel(profile) { Relaxed = relaxed };
+        var oracle = new ReferenceModel(judged.Profile) { Relaxed = judged.Relaxed };
         var envM = new Env();
         var steps = new List<Step>(last + 1);
         try
@@ -297,7 +298,7 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
                     behind.Stop();
                     // (the outcomes up to this op stay as they are: the target's side writes only those after it, and the
                     // array goes back to the pool only once this side returns)
-                    if (step == Judged.Diverges) failure ??= Retrace(ops, actual, i, oracle.Profile, relaxed, settled);
+                    if (step == Judged.Diverges) failure ??= Retrace(ops, actual, i, oracle, settled);
                     return;
                 }
                 behind.Judged(i);

@@ -85,7 +85,7 @@ public static class InstructionBench
         mix == "heap" ? KernelBench.HeapSequence(ModelProfile.Heaps[0].Device) : KernelBench.VideoSequence(ModelProfile.Video[0]);
 
     /// <summary>The ops of a mix's sequence that a figure is an op of: its rounds (not its set-up, closing ops or probe).</summary>
-    private static int MixOps(string mix) => KernelBench.MixesPerSequence * (mix == "heap" ? 6 : 4);
+    private static int MixOps(string mix) => KernelBench.MixesPerSequence * (mix == "heap" ? KernelBench.HeapMixOps : KernelBench.VideoMixOps);
 
     /// <summary>One way's instructions an op: counted runs of <paramref name="shortRun"/> and <paramref name="longRun"/>
     /// sequences of <paramref name="opsASequence"/> ops each, their difference over the ops between them.</summary>
@@ -143,30 +143,8 @@ public static class InstructionBench
                     t.Close(m);
                 }
                 return 0;
-            case "records":
-                {
-                    var ops = LockstepProperty.WithIdleProbe(seq, profile).Ops;
-                    var env = new Env();
-                    for (int s = 0; s < sequences; s++)
-                    {
-                        t.Reset();
-                        env.Clear();
-                        foreach (var op in ops) op.Run(t, env);
-                        t.Reset();
-                    }
-                    return 0;
-                }
-            case "lockstep":
-                {
-                    var p = new LockstepProperty { JudgeBehind = false };
-                    for (int s = 0; s < sequences; s++)
-                        if (p.Check(seq, t, null) is { } f)
-                        {
-                            output.WriteLine($"lockstep diverged at step {f.StepIndex + 1}: {f.Actual} (expected {f.Expected})");
-                            return 1;
-                        }
-                    return 0;
-                }
+            case "records": RunRecords(t, seq, sequences); return 0;
+            case "lockstep": return RunLockstep(t, seq, sequences, null, output);
             default: throw new Program.UsageException($"{ChildVariable}: unknown way '{parts[0]}' (adapter, records, lockstep, heap-records, heap-lockstep, video-records, video-lockstep)");
         }
 
@@ -179,23 +157,32 @@ public static class InstructionBench
     {
         var model = new Conformance.Adapters.Model.ReferenceModel(ModelProfile);
         var seq = MixSequence(mix);
-        if (way == "records")
-        {
-            var ops = LockstepProperty.WithIdleProbe(seq, ModelProfile).Ops;
-            var env = new Env();
-            for (int s = 0; s < sequences; s++)
-            {
-                model.Reset();
-                env.Clear();
-                foreach (var op in ops) op.Run(model, env);
-                model.Reset();
-            }
-            return 0;
-        }
-        var p = new LockstepProperty { JudgeBehind = false };
-        var exercise = new Exercise();
+        if (way == "records") { RunRecords(model, seq, sequences); return 0; }
+        return RunLockstep(model, seq, sequences, new Exercise(), output);
+    }
+
+    /// <summary>Op records alone: the sequence with its closing ops and idle probe run on <paramref name="t"/>, with the
+    /// resets around each run, <paramref name="sequences"/> times.</summary>
+    private static void RunRecords(IBufferTarget t, OpSequence seq, int sequences)
+    {
+        var ops = LockstepProperty.WithIdleProbe(seq, t.Profile).Ops;
+        var env = new Env();
         for (int s = 0; s < sequences; s++)
-            if (p.Check(seq, model, exercise) is { } f)
+        {
+            t.Reset();
+            env.Clear();
+            foreach (var op in ops) op.Run(t, env);
+            t.Reset();
+        }
+    }
+
+    /// <summary>Lockstep judged in step, <paramref name="sequences"/> times (counting what it checked where
+    /// <paramref name="exercise"/> is given). Exit 0; 1, with the divergence printed, where lockstep finds one (no figure then).</summary>
+    private static int RunLockstep(IBufferTarget t, OpSequence seq, int sequences, Exercise? exercise, TextWriter output)
+    {
+        var p = new LockstepProperty { JudgeBehind = false };
+        for (int s = 0; s < sequences; s++)
+            if (p.Check(seq, t, exercise) is { } f)
             {
                 output.WriteLine($"lockstep diverged at step {f.StepIndex + 1}: {f.Actual} (expected {f.Expected})");
                 return 1;

@@ -20,6 +20,8 @@ public static class KernelBench
 {
     private const int Rounds = 20000;
     internal const int MixesPerSequence = 50;
+    /// <summary>The ops of one round of each mix (<see cref="HeapSequence"/>, <see cref="VideoSequence"/>).</summary>
+    internal const int HeapMixOps = 6, VideoMixOps = 4;
     /// <summary>The rounds in which the raw loop cut into sequences and lockstep's two passes run side by side, each a third
     /// of <see cref="Rounds"/>: nine short rounds rather than three long ones, so that the median ratio stands on more pairs
     /// (a round's ratio moved between 1.2x and 4.3x in one run as this host's speed drifted) for the same time.</summary>
@@ -54,7 +56,7 @@ public static class KernelBench
             using var t = new KernelTarget(heap.Profile, heap.Paths);
             string dev = heap.Profile.Heaps[0].Device;
             double adapter = Time(6, n => HeapMix(t, dev, n));
-            var (lockstep, inStep, split, calls, fresh, rounds) = Lockstep(t, HeapSequence(dev), 6, () => RoundRaw("heap", heap.Path, "-"));
+            var (lockstep, inStep, split, calls, fresh, rounds) = Lockstep(t, HeapSequence(dev), HeapMixOps, () => RoundRaw("heap", heap.Path, "-"));
             Report(output, "heap mix  (DMA_HEAP_IOCTL_ALLOC, SYNC start, SYNC end, lseek, F_GETFD, close)", rawRates["heap"], fresh, adapter, lockstep, inStep, split, calls, rounds);
             SecondProcess(output, t, dev);
             Generated(output, t, "heap");
@@ -64,7 +66,7 @@ public static class KernelBench
             using var t = new KernelTarget(video.Profile, video.Paths);
             var node = video.Profile.Video[0];
             double adapter = Time(4, n => VideoMix(t, node, n));
-            var (lockstep, inStep, split, calls, fresh, rounds) = Lockstep(t, VideoSequence(node), 4, () => RoundRaw("video", "-", video.Path));
+            var (lockstep, inStep, split, calls, fresh, rounds) = Lockstep(t, VideoSequence(node), VideoMixOps, () => RoundRaw("video", "-", video.Path));
             Report(output, "video mix (QUERYBUF, EXPBUF, F_GETFD, close)", rawRates["video"], fresh, adapter, lockstep, inStep, split, calls, rounds);
             Generated(output, t, "video");
         }
