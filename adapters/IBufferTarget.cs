@@ -168,23 +168,22 @@ public interface IBufferTarget : IProcessCalls, IDisposable
     Outcome EndReadOnlyArg(in Outcome call);
 
     /// <summary>
-    /// The next call (one create ioctl whose success is a new dma-buf or sync_file fd: UDMABUF_CREATE, UDMABUF_CREATE_LIST,
-    /// DMA_HEAP_IOCTL_ALLOC, VIDIOC_EXPBUF, DRM_IOCTL_PRIME_HANDLE_TO_FD, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, SYNC_IOC_MERGE) runs
-    /// with the process's fd table full up to its RLIMIT_NOFILE, so get_unused_fd_flags fails with EMFILE (fs/file.c alloc_fd).
-    /// A kernel target counts the live dma-bufs (debugfs bufinfo), lowers the soft limit to one past its highest open fd and
-    /// fills every free number below it with a duplicate; it must call <see cref="EndFdTableFull"/> right after the call.
+    /// Makes <paramref name="call"/> (one create ioctl whose success is a new dma-buf or sync_file fd: UDMABUF_CREATE,
+    /// UDMABUF_CREATE_LIST, DMA_HEAP_IOCTL_ALLOC, VIDIOC_EXPBUF, DRM_IOCTL_PRIME_HANDLE_TO_FD, DMA_BUF_IOCTL_EXPORT_SYNC_FILE,
+    /// SYNC_IOC_MERGE) with the fd table full up to RLIMIT_NOFILE, so get_unused_fd_flags fails with EMFILE (fs/file.c
+    /// alloc_fd). Returns what the op observes: the call's errno (EMFILE where the fd was what failed) with R0 = the change in
+    /// the system's count of live dma-bufs across the call, which must be 0 (DMABUF-FAIL-2: drivers/dma-buf/udmabuf.c
+    /// udmabuf_create drops the dma-buf it exported when dma_buf_fd fails) but for a PRIME export an older kernel caches in
+    /// its GEM object (it goes with the handle), or -1 where bufinfo cannot be read (not root, no debugfs), and then the count
+    /// is not judged. A success is returned as the call gave it. Throws what <paramref name="call"/> throws, with the table's
+    /// room given back.
+    /// A kernel target makes the call on a thread of its own whose fd table is a private copy of the process's
+    /// (unshare(CLONE_FILES)), fills that copy (the soft limit lowered to one past its highest fd, every free number below it
+    /// a duplicate) and closes the whole copy after the call: no other thread can free a number in it meanwhile (the
+    /// runtime's own threads open and close files at any moment; its garbage collector reads /proc/meminfo), so the table is
+    /// full when the kernel looks.
     /// </summary>
-    void BeginFdTableFull();
-
-    /// <summary>
-    /// The call made after <see cref="BeginFdTableFull"/> returned <paramref name="call"/>; the fd table is given its room
-    /// back (the duplicates closed, the limit restored). Returns what the op observes: the call's errno (EMFILE where the fd
-    /// was what failed) with R0 = the change in the system's count of live dma-bufs across the call, which must be 0
-    /// (DMABUF-FAIL-2: drivers/dma-buf/udmabuf.c udmabuf_create drops the dma-buf it exported when dma_buf_fd fails) but for a
-    /// PRIME export an older kernel caches in its GEM object (it goes with the handle), or -1 where bufinfo cannot be read
-    /// (not root, no debugfs), and then the count is not judged.
-    /// </summary>
-    Outcome EndFdTableFull(in Outcome call);
+    Outcome WithFdTableFull(Func<Outcome> call);
 
     // ---- processes ----------------------------------------------------------------------------------
     /// <summary>

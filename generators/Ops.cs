@@ -251,8 +251,9 @@ public abstract record Op
     /// <summary>Whether the op is made to fail on purpose (<see cref="ReadOnlyArg"/> or <see cref="FdTableFull"/>).</summary>
     public bool ForcedFailure => ReadOnlyArg || FdTableFull;
 
-    /// <summary>The target's end of a <see cref="ForcedFailure"/>: what the op observes of <paramref name="call"/>.</summary>
-    private Outcome EndForced(IBufferTarget t, in Outcome call) => ReadOnlyArg ? t.EndReadOnlyArg(call) : t.EndFdTableFull(call);
+    /// <summary>The op's call made by the target with the fd table full (<see cref="IBufferTarget.WithFdTableFull"/>): what the
+    /// op observes. Apart from <see cref="Run"/> so that only this path makes the closure.</summary>
+    private Outcome CallWithFdTableFull(IBufferTarget t, Env env) => t.WithFdTableFull(() => Call(t, env));
 
     /// <summary>Whether the op's ioctl writes the fd it creates into its argument (an _IOWR request whose copy-out comes after
     /// the fd exists in the kernel): the ops that may take <see cref="ReadOnlyArg"/>.</summary>
@@ -325,17 +326,16 @@ public abstract record Op
         try
         {
             Outcome o;
-            if (ForcedFailure)
+            if (ReadOnlyArg)
             {
-                if (ReadOnlyArg) t.BeginReadOnlyArg(CopiedBackOnFailure);
-                else t.BeginFdTableFull();
+                t.BeginReadOnlyArg(CopiedBackOnFailure);
                 Outcome call;
-                // the target's set-up is undone whatever the call does (the fd table's room, the read-only flag): the harness
-                // itself makes calls after it
+                // the target's set-up is undone whatever the call does (the read-only flag): the harness itself makes calls after it
                 try { call = Call(t, env); }
-                catch { EndForced(t, Outcome.NotRun); throw; }
-                o = EndForced(t, call);
+                catch { t.EndReadOnlyArg(Outcome.NotRun); throw; }
+                o = t.EndReadOnlyArg(call);
             }
+            else if (FdTableFull) o = CallWithFdTableFull(t, env);
             else o = Process == 0 || this is not ProcessOp p ? Call(t, env) : p.CallIn(t.Process(Process), env);
             if (o.Errno == Errno.OK)
             {

@@ -147,6 +147,50 @@ public class KernelAdapterTests
     }
 
     /// <summary>SCM_RIGHTS for real: the fd comes back as the same file, FD_CLOEXEC as recvmsg asked; an fd number the process does not hold is EBADF.</summary>
+    /// <summary>DMABUF-FAIL-2's precondition holds whatever the process's other threads do: a call made with the fd table full
+    /// meets EMFILE while another thread opens and closes files as fast as it can (as the runtime's garbage collector opens
+    /// /proc/meminfo on whichever thread collects: in the process's own table a number it frees in the window is where the
+    /// kernel installs the fd, and the call succeeds). Afterwards the limit is what it was and the table has room again.</summary>
+    [Fact]
+    public void A_call_made_with_the_fd_table_full_meets_EMFILE_while_another_thread_opens_and_closes_files()
+    {
+        var t = new KernelTarget(Conformance.Adapters.TargetProfile.VividLike with { Video = [] }, new Dictionary<string, string>());
+        string limit = OpenFilesLimit();
+        bool stop = false;
+        long opened = 0;
+        var churn = new Thread(() =>
+        {
+            while (!Volatile.Read(ref stop))
+            {
+                Microsoft.Win32.SafeHandles.SafeFileHandle f;
+                try { f = File.OpenHandle("/proc/meminfo"); }
+                catch (IOException) { continue; }   // EMFILE while the limit is lowered, where this table has no free number below it
+                opened++;
+                Thread.SpinWait(50);
+                f.Dispose();
+            }
+        }) { IsBackground = true };
+        churn.Start();
+        try
+        {
+            for (int i = 0; i < 300; i++)
+            {
+                var o = t.WithFdTableFull(() => t.MemfdCreate(4096, allowSealing: false, seals: 0));
+                Assert.True(o.Errno == Conformance.Adapters.Errno.EMFILE, $"call {i} with the table full gave {o.Errno} (fd {o.Handle})");
+                Assert.InRange(o.R0, -1, 0);   // no dma-buf left (-1: bufinfo unreadable here)
+            }
+        }
+        finally { Volatile.Write(ref stop, true); churn.Join(); }
+        Assert.True(opened > 0, "the other thread never opened a file");
+        Assert.Equal(limit, OpenFilesLimit());
+        var room = t.MemfdCreate(4096, allowSealing: false, seals: 0);
+        Assert.True(room.Ok, $"after the window: {room.Errno}");
+        t.Close(room.Handle);
+
+        // the soft and hard RLIMIT_NOFILE, as /proc/self/limits gives them
+        static string OpenFilesLimit() => File.ReadLines("/proc/self/limits").Single(l => l.StartsWith("Max open files", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void An_fd_passed_with_SCM_RIGHTS_comes_back_as_the_same_file_with_the_receiver_s_close_on_exec()
     {

@@ -674,11 +674,14 @@ public static unsafe class Discovery
 
     /// <summary>This process's open fds and what each names, as readlink(2) of /proc/self/fd/N gives it ("/dev/video0",
     /// "/dmabuf:NAME", "anon_inode:sync_file", "/memfd:NAME (deleted)"); an fd closed meanwhile (another thread of the
-    /// runtime) is left out. Empty where /proc is not mounted.</summary>
-    public static IEnumerable<(int Fd, string Target)> FdLinks()
+    /// runtime) is left out. Empty where /proc is not mounted. With <paramref name="thisThread"/>, the calling thread's own
+    /// table (/proc/thread-self/fd), which differs from the process's once the thread has unshared it (/proc/self names the
+    /// thread group's leader).</summary>
+    public static IEnumerable<(int Fd, string Target)> FdLinks(bool thisThread = false)
     {
-        if (!Directory.Exists("/proc/self/fd")) yield break;
-        foreach (var path in Directory.GetFiles("/proc/self/fd"))
+        string dir = thisThread ? "/proc/thread-self/fd" : "/proc/self/fd";
+        if (!Directory.Exists(dir)) yield break;
+        foreach (var path in Directory.GetFiles(dir))
         {
             if (!int.TryParse(Path.GetFileName(path), out int fd)) continue;
             string? target;

@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using Conformance.Adapters.Interop;
 using static Conformance.Adapters.Uapi;
 
@@ -8,13 +9,17 @@ namespace Conformance.Adapters.Kernel;
 /// copied into a fresh anonymous page that is then made read-only, so the kernel's copy_from_user succeeds and its copy of
 /// the new fd back faults; the dma-buf and sync_file fds the failed call left in this process (read from /proc/self/fd) are
 /// counted and closed. A dma-buf left without an fd shows in the sequence's end-of-sequence bufinfo check. Those made with
-/// the fd table full (<see cref="Op"/>'s FdTableFull, DMABUF-FAIL-2): the soft RLIMIT_NOFILE is lowered to one past the
+/// the fd table full (<see cref="Op"/>'s FdTableFull, DMABUF-FAIL-2): the call runs on a thread of its own whose fd table
+/// is a private copy of the process's (unshare(CLONE_FILES)); there the soft RLIMIT_NOFILE is lowered to one past the
 /// highest open fd and every free number below it is filled with a duplicate of /dev/null, so the kernel's
 /// get_unused_fd_flags finds none (EMFILE); bufinfo's count of live dma-bufs before and after the call says what it left.
-/// Another thread of this process that opened a file in that window would get EMFILE too: the suite's own threads that open
-/// files while ops run (the kernel-coverage collector, <see cref="FunctionCoverage"/>) do it through <see cref="WithFdRoom"/>,
-/// which waits the window out. (A lab run with --kernel-coverage lost its coverage so: the collector's open of
-/// set_ftrace_filter met a full table.)
+/// The copy is what makes the table stay full: in the process's own table any other thread may close a file in the window
+/// (the runtime's garbage collector opens and closes /proc/meminfo on whichever thread collects), and the number it frees is
+/// where the kernel installs the new fd. (A lab round trip met it: a heap ALLOC "succeeded" with the table full, and its
+/// C reproducer, one thread, never did.) The limit is the process's, though: another thread of this process that opens a
+/// file while it is lowered may get EMFILE; the suite's own threads that open files while ops run (the kernel-coverage
+/// collector, <see cref="FunctionCoverage"/>) do it through <see cref="WithFdRoom"/>, which waits the window out. (A lab run
+/// with --kernel-coverage lost its coverage so: the collector's open of set_ftrace_filter met a full table.)
 /// </summary>
 public sealed unsafe partial class KernelTarget
 {
@@ -67,8 +72,8 @@ public sealed unsafe partial class KernelTarget
         finally { Sys.Munmap(page, PAGE_SIZE); }
     }
 
-    /// <summary>Held by the thread that fills the fd table, from <see cref="BeginFdTableFull"/> to <see cref="EndFdTableFull"/>
-    /// (a process has one fd table, so one gate for every target).</summary>
+    /// <summary>Held by the thread whose op has the fd table full, for the whole of <see cref="WithFdTableFull"/> (the limit is
+    /// the process's, so one gate for every target).</summary>
     private static readonly object FdTableGate = new();
 
     /// <summary>
@@ -81,54 +86,64 @@ public sealed unsafe partial class KernelTarget
         lock (FdTableGate) open();
     }
 
-    /// <summary>The duplicates filling the fd table between <see cref="BeginFdTableFull"/> and <see cref="EndFdTableFull"/>.</summary>
-    private readonly List<int> _fillers = [];
-    private Libc.rlimit _nofile;
-    private bool _limitLowered;
-    private int _bufsBeforeFull;
-
-    public void BeginFdTableFull()
+    public Outcome WithFdTableFull(Func<Outcome> call)
     {
-        Monitor.Enter(FdTableGate);
-        try { Fill(); }
-        catch { EndFill(); throw; }
-    }
-
-    private void Fill()
-    {
-        _bufsBeforeFull = BufInfo.LiveCount();
-        if (Sys.GetRlimit(Libc.RLIMIT_NOFILE, out _nofile) < 0) throw new InvalidOperationException("getrlimit(RLIMIT_NOFILE) failed: the fd table cannot be filled");
-        long nul = Sys.Open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (nul < 0) throw new InvalidOperationException($"open(/dev/null) failed ({Sys.ErrnoOf(nul)}): the fd table cannot be filled");
-        _fillers.Add((int)nul);
-        ulong top = (ulong)Discovery.FdLinks().Max(l => l.Fd);
-        long r = Sys.SetRlimit(Libc.RLIMIT_NOFILE, new Libc.rlimit { rlim_cur = Math.Min(top + 1, _nofile.rlim_max), rlim_max = _nofile.rlim_max });
-        if (r < 0) throw new InvalidOperationException($"setrlimit(RLIMIT_NOFILE) failed ({Sys.ErrnoOf(r)}): the fd table cannot be filled");
-        _limitLowered = true;
-        while (true)
+        lock (FdTableGate)
         {
-            long d = Sys.Fcntl((int)nul, Libc.F_DUPFD_CLOEXEC, 0);
-            if (d >= 0) { _fillers.Add((int)d); continue; }
-            if (Sys.ErrnoOf(d) == Errno.EMFILE) return;
-            throw new InvalidOperationException($"filling the fd table stopped with {Sys.ErrnoOf(d)}, not EMFILE");
+            int before = BufInfo.LiveCount();
+            Outcome made = default;
+            ExceptionDispatchInfo? thrown = null;
+            var worker = new Thread(() =>
+            {
+                try { made = InFullPrivateTable(call); }
+                catch (Exception e) { thrown = ExceptionDispatchInfo.Capture(e); }
+            }) { IsBackground = true, Name = "conformance-fd-table-full" };
+            worker.Start();
+            worker.Join();
+            thrown?.Throw();
+            int after = BufInfo.LiveCount();
+            // a success with the table full names no file of this process: the copy it was made in is closed (fs/file.c
+            // alloc_fd gives no number at or past the limit, so the kernel wrote one it never installed); the model judges it
+            if (made.Ok) return made;
+            return made with { R0 = before < 0 || after < 0 ? -1 : after - before };
         }
     }
 
-    public Outcome EndFdTableFull(in Outcome call)
+    /// <summary>
+    /// On the calling thread, which must be one of its own: its fd table unshared (a private copy), filled, <paramref
+    /// name="call"/> made, then the soft limit restored and every fd of the copy closed (none of their files is released
+    /// by it: the process's table holds them all; a file opened in the copy is). Throws InvalidOperationException where the
+    /// table cannot be copied or filled, and what <paramref name="call"/> throws.
+    /// </summary>
+    private static Outcome InFullPrivateTable(Func<Outcome> call)
     {
-        EndFill();
-        int after = BufInfo.LiveCount();
-        if (call.Ok) return call;   // the table had room after all (another thread closed an fd in the window): the model says so
-        return call with { R0 = _bufsBeforeFull < 0 || after < 0 ? -1 : after - _bufsBeforeFull };
-    }
-
-    /// <summary>The fd table's room given back: the duplicates closed, the soft limit restored, and the gate opened.</summary>
-    private void EndFill()
-    {
-        foreach (int fd in _fillers) Sys.Close(fd);
-        _fillers.Clear();
-        if (_limitLowered) Sys.SetRlimit(Libc.RLIMIT_NOFILE, _nofile);
-        _limitLowered = false;
-        if (Monitor.IsEntered(FdTableGate)) Monitor.Exit(FdTableGate);
+        long r = Sys.Unshare(Libc.CLONE_FILES);
+        if (r < 0) throw new InvalidOperationException($"unshare(CLONE_FILES) failed ({Sys.ErrnoOf(r)}): the fd table cannot be filled");
+        bool lowered = false;
+        if (Sys.GetRlimit(Libc.RLIMIT_NOFILE, out var nofile) < 0) throw new InvalidOperationException("getrlimit(RLIMIT_NOFILE) failed: the fd table cannot be filled");
+        try
+        {
+            long nul = Sys.Open("/dev/null", O_RDONLY | O_CLOEXEC);
+            if (nul < 0) throw new InvalidOperationException($"open(/dev/null) failed ({Sys.ErrnoOf(nul)}): the fd table cannot be filled");
+            ulong top = (ulong)Discovery.FdLinks(thisThread: true).Max(l => l.Fd);
+            r = Sys.SetRlimit(Libc.RLIMIT_NOFILE, new Libc.rlimit { rlim_cur = Math.Min(top + 1, nofile.rlim_max), rlim_max = nofile.rlim_max });
+            if (r < 0) throw new InvalidOperationException($"setrlimit(RLIMIT_NOFILE) failed ({Sys.ErrnoOf(r)}): the fd table cannot be filled");
+            lowered = true;
+            while (true)
+            {
+                long d = Sys.Fcntl((int)nul, Libc.F_DUPFD_CLOEXEC, 0);
+                if (d >= 0) continue;
+                if (Sys.ErrnoOf(d) == Errno.EMFILE) break;
+                throw new InvalidOperationException($"filling the fd table stopped with {Sys.ErrnoOf(d)}, not EMFILE");
+            }
+            return call();
+        }
+        finally
+        {
+            if (lowered) Sys.SetRlimit(Libc.RLIMIT_NOFILE, nofile);
+            // the copy goes whole (close_range: Linux 5.9; before it, fd by fd as this thread's /proc lists them)
+            if (Sys.CloseRange(0, uint.MaxValue) < 0)
+                foreach (int fd in Discovery.FdLinks(thisThread: true).Select(l => l.Fd).ToList()) Sys.Close(fd);
+        }
     }
 }

@@ -5,7 +5,7 @@ namespace Conformance.Adapters.Model;
 /// the argument, does the work, and its copy of the new fd back to the caller faults. What it must leave behind is nothing
 /// (DMABUF-FAIL-1): the order of drivers/dma-buf/dma-heap.c dma_heap_ioctl since 6.12.112, of dma_buf_export_sync_file
 /// and of sync_file_ioctl_merge (copy_to_user, then fd_install; put_unused_fd and a put of the new file otherwise). One made
-/// with the process's fd table full (<see cref="IBufferTarget.BeginFdTableFull"/>) cannot reserve its fd: it fails with
+/// with the process's fd table full (<see cref="IBufferTarget.WithFdTableFull"/>) cannot reserve its fd: it fails with
 /// EMFILE and leaves nothing either (DMABUF-FAIL-2), the order of drivers/dma-buf/udmabuf.c udmabuf_create (dma_buf_put when
 /// dma_buf_fd fails), dma_heap_buffer_alloc and vb2_core_expbuf.
 /// </summary>
@@ -46,7 +46,14 @@ public sealed partial class ReferenceModel
 
     private bool _fdTableFull;
 
-    public void BeginFdTableFull() => _fdTableFull = true;
+    public Outcome WithFdTableFull(Func<Outcome> call)
+    {
+        _fdTableFull = true;
+        Outcome made;
+        try { made = call(); }
+        catch { _fdTableFull = false; throw; }
+        return EndFdTableFull(made);
+    }
 
     /// <summary>For a call that reserves its fd before its other checks (drm_gem_prime_handle_to_fd after the ioctl's flags
     /// check, sync_file_ioctl_merge first of all): EMFILE in <paramref name="refused"/> while the fd table is full.</summary>
@@ -63,7 +70,7 @@ public sealed partial class ReferenceModel
     /// EMFILE, its citations dropped (the kernel stopped before the rules they name). R0, the live dma-bufs the call left, is
     /// 0, or -1 where the target cannot count them.
     /// </summary>
-    public Outcome EndFdTableFull(in Outcome call)
+    private Outcome EndFdTableFull(in Outcome call)
     {
         _fdTableFull = false;
         long counted = _hasActual && _actual.R0 < 0 ? -1 : 0;
