@@ -223,7 +223,7 @@ public sealed class SequenceGenerator
             // and now and then a create ioctl runs with the fd table full (DMABUF-FAIL-2)
             else if (op.InstallsFd && op.Process == 0 && Draw(Domains.FdTable, ref fdRng)) op = op with { FdTableFull = true };
             op = op with { Id = nextId++ };
-            model.BeginStep(null);
+            // (the model as a target: no BeginStep, so it cites nothing; no one reads a generator's citations)
             var o = op.Run(model, env);
             Track(op, o, vars);
             ops.Add(op);
@@ -325,7 +325,7 @@ public sealed class SequenceGenerator
         {
             // the state the sequence left, rebuilt by running its steps again
             var (_, vars, env) = Start(seed);
-            foreach (var op in seq.Ops) { _model.BeginStep(null); Track(op, op.Run(_model, env), vars); }
+            foreach (var op in seq.Ops) Track(op, op.Run(_model, env), vars);
             if (b == 1)
             {
                 var shared = vars.Where(v => v.Live && v.Proc == 0 && v.Kind is K.DmaBuf or K.Video or K.Gem or K.Map or K.Sync).ToList();
@@ -348,7 +348,6 @@ public sealed class SequenceGenerator
                     }
                     if ((onFocus ?? other) is not { } chosen) break;
                     chosen = chosen with { Id = nextId++, Branch = b };
-                    _model.BeginStep(null);
                     Track(chosen, chosen.Run(_model, env), vars);
                     block.Add(chosen);
                 }

@@ -78,8 +78,24 @@ public sealed partial class ReferenceModel
     /// leave the kernel a number or an address that names whatever comes next, which the model cannot follow. Read-only; a
     /// generator steers around it.</summary>
     public bool NamedByRequest(int handle, bool mapping) =>
-        _queues.Values.Concat(_contexts.SelectMany(c => c.Queues)).SelectMany(q => q.Bufs).Any(b =>
-            b is { InRequest: true, Pending: { } p } && p.Memory == (mapping ? V4L2_MEMORY_USERPTR : V4L2_MEMORY_DMABUF) && p.Handles.Contains(handle));
+        AnyBuffer((handle, memory: mapping ? V4L2_MEMORY_USERPTR : V4L2_MEMORY_DMABUF),
+            static (b, a) => b is { InRequest: true, Pending: { } p } && p.Memory == a.memory && p.Handles.Contains(a.handle));
+
+    /// <summary>Whether some buffer of any queue (the shared queues', then each mem2mem context's capture and output queues)
+    /// passes <paramref name="test"/>, given a value it reads (a static lambda: the generator asks at every close).</summary>
+    private bool AnyBuffer<T>(T arg, Func<VideoBuffer, T, bool> test)
+    {
+        foreach (var q in _queues.Values) if (AnyIn(q, arg, test)) return true;
+        foreach (var c in _contexts)
+            if (AnyIn(c.Q, arg, test) || c.Out is { } o && AnyIn(o, arg, test)) return true;
+        return false;
+
+        static bool AnyIn(VideoQueue q, T arg, Func<VideoBuffer, T, bool> test)
+        {
+            foreach (var b in q.Bufs) if (b != null && test(b, arg)) return true;
+            return false;
+        }
+    }
 
     /// <summary>
     /// A mem2mem device takes requests for OUTPUT buffers only: a CAPTURE buffer with V4L2_BUF_FLAG_REQUEST_FD is refused with
@@ -280,7 +296,7 @@ public sealed partial class ReferenceModel
 
     /// <summary>Whether this memory is a buffer's that is in a request not yet queued (a device must not have written it).</summary>
     private bool InRequestMemory(Mem mem) =>
-        _queues.Values.Concat(_contexts.SelectMany(c => c.Queues)).SelectMany(q => q.Bufs).Any(b => (b is { InRequest: true } or { LeftRequest: true }) && b.Memory().Contains(mem));
+        AnyBuffer(mem, static (b, m) => (b is { InRequest: true } or { LeftRequest: true }) && b.Memory().Contains(m));
 
     /// <summary>What a divergence about a buffer's state rests on when requests decided it: a buffer that left an unqueued
     /// request was never queued (VB2-REQ-3); one whose request's completion was inferred is done by that rule.</summary>
