@@ -40,11 +40,6 @@ internal static unsafe partial class Libc
 
     internal const int CLONE_FILES = 0x400;
 
-    /// <summary>close_range(2) (Linux 5.9, glibc 2.34): closes every fd of the calling thread's table from
-    /// <paramref name="first"/> to <paramref name="last"/>.</summary>
-    [LibraryImport(Lib, EntryPoint = "close_range")]
-    internal static partial int close_range(uint first, uint last, int flags);
-
     /// <summary>struct rlimit (sys/resource.h): the soft and hard limits, rlim_t each.</summary>
     [StructLayout(LayoutKind.Sequential)]
     internal struct rlimit { public ulong rlim_cur, rlim_max; }
@@ -249,7 +244,6 @@ internal static unsafe class Sys
     private readonly struct GetRlimitCall(int resource, Libc.rlimit* limit) : ICall { public long Invoke() => Libc.getrlimit(resource, limit); }
     private readonly struct SetRlimitCall(int resource, Libc.rlimit* limit) : ICall { public long Invoke() => Libc.setrlimit(resource, limit); }
     private readonly struct UnshareCall(int flags) : ICall { public long Invoke() => Libc.unshare(flags); }
-    private readonly struct CloseRangeCall(uint first, uint last) : ICall { public long Invoke() => Libc.close_range(first, last, 0); }
     private readonly struct MremapCall(void* addr, nuint oldLength, nuint newLength, int flags) : ICall
     {
         public long Invoke() { var p = Libc.mremap(addr, oldLength, newLength, flags); return p == Libc.MAP_FAILED ? -1 : (long)p; }
@@ -286,9 +280,6 @@ internal static unsafe class Sys
     public static long SetRlimit(int resource, Libc.rlimit limit) => Once(new SetRlimitCall(resource, &limit));
     /// <summary>unshare(2) of <paramref name="flags"/> (CLONE_*) for the calling thread: 0, or -errno.</summary>
     public static long Unshare(int flags) => Once(new UnshareCall(flags));
-    /// <summary>close_range(2) over the calling thread's fd table, never retried (as close): 0, or -errno (ENOSYS before
-    /// Linux 5.9).</summary>
-    public static long CloseRange(uint first, uint last) => Once(new CloseRangeCall(first, last));
     /// <summary>mremap(2) of the mapping at <paramref name="addr"/>: the (possibly new) address, or -errno.</summary>
     public static long Mremap(long addr, long oldLength, long newLength, int flags) =>
         Once(new MremapCall((void*)addr, (nuint)oldLength, (nuint)newLength, flags));

@@ -112,8 +112,13 @@ public sealed unsafe partial class KernelTarget
 
     /// <summary>
     /// On the calling thread, which must be one of its own: its fd table unshared (a private copy), filled, <paramref
-    /// name="call"/> made, then the soft limit restored and every fd of the copy closed (none of their files is released
-    /// by it: the process's table holds them all; a file opened in the copy is). Where unshare is refused (a container's
+    /// name="call"/> made, then the soft limit restored and closed in the copy: every fd the copy did not start with (the
+    /// duplicates, anything the call made) and the copies of the suite's own files (<see cref="SuiteFile"/>), so that no
+    /// later step meets one of them still referenced from this thread's table while the thread exits. None of the suite's
+    /// files is released by it: the process's table holds them all. The runtime's own fds stay in the copy until the thread
+    /// ends: the runtime uses some of them on any thread (a small program that closes its whole table on one thread and then
+    /// has a method compiled there aborts without a word, W^X on or off), and closing the whole copy made a lab run abort so.
+    /// Where unshare is refused (a container's
     /// seccomp profile refuses it without CAP_SYS_ADMIN), the process's own table is filled as before this was the way, and
     /// only the duplicates are closed; a note on stderr says so once. Throws InvalidOperationException where the table
     /// cannot be filled, and what <paramref name="call"/> throws.
@@ -122,13 +127,16 @@ public sealed unsafe partial class KernelTarget
     {
         long r = Sys.Unshare(Libc.CLONE_FILES);
         bool own = r >= 0;
+        PrivateFdTables = own;
         if (!own && !_sharedTableNoted)
         {
             _sharedTableNoted = true;
             Console.Error.WriteLine($"# harness: unshare(CLONE_FILES) refused ({Sys.ErrnoOf(r)}): the calls made with the fd table full (DMABUF-FAIL-2) fill the process's own table, where a file another thread of the runtime closes in the window lets the call through (a FAIL whose re-runs say FLAKY)");
         }
-        // in the process's own table, the numbers this thread fills, to be closed after (never the whole table)
+        // in the process's own table, the numbers this thread fills, to be closed after (never the whole table); in a copy,
+        // what the copy started with (what it gains is closed after, and of what it started with the suite's own files)
         var fillers = own ? null : new List<int>();
+        var started = own ? Discovery.FdLinks(thisThread: true).ToDictionary(l => l.Fd, l => l.Target) : null;
         bool lowered = false;
         if (Sys.GetRlimit(Libc.RLIMIT_NOFILE, out var nofile) < 0) throw new InvalidOperationException("getrlimit(RLIMIT_NOFILE) failed: the fd table cannot be filled");
         try
@@ -153,11 +161,26 @@ public sealed unsafe partial class KernelTarget
         {
             if (lowered) Sys.SetRlimit(Libc.RLIMIT_NOFILE, nofile);
             if (fillers != null) foreach (int fd in fillers) Sys.Close(fd);
-            // the copy goes whole (close_range: Linux 5.9; before it, fd by fd as this thread's /proc lists them)
-            else if (Sys.CloseRange(0, uint.MaxValue) < 0)
-                foreach (int fd in Discovery.FdLinks(thisThread: true).Select(l => l.Fd).ToList()) Sys.Close(fd);
+            else
+                foreach (var (fd, target) in Discovery.FdLinks(thisThread: true).ToList())
+                    if (!started!.TryGetValue(fd, out var was) || was == target && fd > 2 && SuiteFile(target)) Sys.Close(fd);
         }
     }
+
+    /// <summary>Whether an fd's link (readlink of /proc/thread-self/fd/N) names a file of the kinds the suite opens and whose
+    /// release its rules watch: a V4L2, media, DRM, dma-heap, udmabuf or test-module device node, a dma-buf, a sync_file, a
+    /// media request, or one of the suite's memfds (named "conformance").</summary>
+    private static bool SuiteFile(string target) =>
+        target.StartsWith("/dev/video", StringComparison.Ordinal) || target.StartsWith("/dev/media", StringComparison.Ordinal)
+        || target.StartsWith("/dev/v4l-subdev", StringComparison.Ordinal) || target.StartsWith("/dev/dri/", StringComparison.Ordinal)
+        || target.StartsWith("/dev/dma_heap/", StringComparison.Ordinal) || target == "/dev/udmabuf"
+        || target.StartsWith("/dev/conformance", StringComparison.Ordinal) || target.StartsWith("/dmabuf:", StringComparison.Ordinal)
+        || target is "anon_inode:dmabuf" or "anon_inode:sync_file" or "anon_inode:request"
+        || target.StartsWith("/memfd:conformance", StringComparison.Ordinal);
+
+    /// <summary>Whether the last call made with the fd table full (<see cref="WithFdTableFull"/>) had a private copy of the
+    /// table (unshare(CLONE_FILES) permitted); null before the first.</summary>
+    public static bool? PrivateFdTables { get; private set; }
 
     /// <summary>Whether the note that unshare was refused has been printed (once a process).</summary>
     private static bool _sharedTableNoted;
