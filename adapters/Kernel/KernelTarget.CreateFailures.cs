@@ -125,6 +125,7 @@ public sealed unsafe partial class KernelTarget
     /// </summary>
     private static Outcome InFullPrivateTable(Func<Outcome> call)
     {
+        if (Sys.GetRlimit(Libc.RLIMIT_NOFILE, out var nofile) < 0) throw new InvalidOperationException("getrlimit(RLIMIT_NOFILE) failed: the fd table cannot be filled");
         long r = Sys.Unshare(Libc.CLONE_FILES);
         bool own = r >= 0;
         PrivateFdTables = own;
@@ -138,7 +139,6 @@ public sealed unsafe partial class KernelTarget
         var fillers = own ? null : new List<int>();
         var started = own ? Discovery.FdLinks(thisThread: true).ToDictionary(l => l.Fd, l => l.Target) : null;
         bool lowered = false;
-        if (Sys.GetRlimit(Libc.RLIMIT_NOFILE, out var nofile) < 0) throw new InvalidOperationException("getrlimit(RLIMIT_NOFILE) failed: the fd table cannot be filled");
         try
         {
             long nul = Sys.Open("/dev/null", O_RDONLY | O_CLOEXEC);
