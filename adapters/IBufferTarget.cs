@@ -179,9 +179,9 @@ public interface IBufferTarget : IProcessCalls, IDisposable
     /// room given back.
     /// A kernel target makes the call on a thread of its own whose fd table is a private copy of the process's
     /// (unshare(CLONE_FILES)), fills that copy (the soft limit lowered to one past its highest fd, every free number below it
-    /// a duplicate) and, after the call, closes there what it opened and its copies of the suite's own files: no other thread can free a number in it meanwhile (the
-    /// runtime's own threads open and close files at any moment; its garbage collector reads /proc/meminfo), so the table is
-    /// full when the kernel looks.
+    /// a duplicate) and, after the call, closes there what it opened and its copies of the suite's own files: no other thread
+    /// can free a number in it meanwhile (the runtime's own threads open and close files at any moment; its garbage collector
+    /// reads /proc/meminfo), so the table is full when the kernel looks.
     /// </summary>
     Outcome WithFdTableFull(Func<Outcome> call);
 

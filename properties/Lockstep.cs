@@ -197,9 +197,9 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
     /// A failure's steps, made after the fact for a sequence judged without records: a new oracle judges the ops again, from
     /// the first to <paramref name="last"/> (where the judgement found the divergence), against the outcomes the target gave
     /// (<paramref name="actual"/>), and records each step; the new oracle is <paramref name="judged"/>'s like (its profile, the
-    /// rules it relaxes). The oracle's judgement is a function of the ops and those outcomes
-    /// alone (its device clock is drawn from each op's id, its choices follow the target's), so it parts from them at the same
-    /// step, with the same verdict; a judgement that does not is the harness's own bug, and throws.
+    /// rules it relaxes). The oracle's judgement is a function of the ops and those outcomes alone (its device clock is drawn
+    /// from each op's id, its choices follow the target's), so it parts from them at the same step, with the same verdict; a
+    /// judgement that does not is the harness's own bug, and throws.
     /// </summary>
     private Failure Retrace(ImmutableArray<Op> ops, Outcome[] actual, int last, ReferenceModel judged, IReadOnlySet<string>? settled)
     {

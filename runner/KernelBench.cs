@@ -55,7 +55,7 @@ public static class KernelBench
         {
             using var t = new KernelTarget(heap.Profile, heap.Paths);
             string dev = heap.Profile.Heaps[0].Device;
-            double adapter = Time(6, n => HeapMix(t, dev, n));
+            double adapter = Time(HeapMixOps, n => HeapMix(t, dev, n));
             var (lockstep, inStep, split, calls, fresh, rounds) = Lockstep(t, HeapSequence(dev), HeapMixOps, () => RoundRaw("heap", heap.Path, "-"));
             Report(output, "heap mix  (DMA_HEAP_IOCTL_ALLOC, SYNC start, SYNC end, lseek, F_GETFD, close)", rawRates["heap"], fresh, adapter, lockstep, inStep, split, calls, rounds);
             SecondProcess(output, t, dev);
@@ -65,7 +65,7 @@ public static class KernelBench
         {
             using var t = new KernelTarget(video.Profile, video.Paths);
             var node = video.Profile.Video[0];
-            double adapter = Time(4, n => VideoMix(t, node, n));
+            double adapter = Time(VideoMixOps, n => VideoMix(t, node, n));
             var (lockstep, inStep, split, calls, fresh, rounds) = Lockstep(t, VideoSequence(node), VideoMixOps, () => RoundRaw("video", "-", video.Path));
             Report(output, "video mix (QUERYBUF, EXPBUF, F_GETFD, close)", rawRates["video"], fresh, adapter, lockstep, inStep, split, calls, rounds);
             Generated(output, t, "video");

@@ -118,10 +118,9 @@ public sealed unsafe partial class KernelTarget
     /// files is released by it: the process's table holds them all. The runtime's own fds stay in the copy until the thread
     /// ends: the runtime uses some of them on any thread (a small program that closes its whole table on one thread and then
     /// has a method compiled there aborts without a word, W^X on or off), and closing the whole copy made a lab run abort so.
-    /// Where unshare is refused (a container's
-    /// seccomp profile refuses it without CAP_SYS_ADMIN), the process's own table is filled as before this was the way, and
-    /// only the duplicates are closed; a note on stderr says so once. Throws InvalidOperationException where the table
-    /// cannot be filled, and what <paramref name="call"/> throws.
+    /// Where unshare is refused (a container's seccomp profile refuses it without CAP_SYS_ADMIN), the process's own table is
+    /// filled instead and only the duplicates are closed; a note on stderr says so once. Throws InvalidOperationException
+    /// where the table cannot be filled, and what <paramref name="call"/> throws.
     /// </summary>
     private static Outcome InFullPrivateTable(Func<Outcome> call)
     {
@@ -135,16 +134,18 @@ public sealed unsafe partial class KernelTarget
             Console.Error.WriteLine($"# harness: unshare(CLONE_FILES) refused ({Sys.ErrnoOf(r)}): the calls made with the fd table full (DMABUF-FAIL-2) fill the process's own table, where a file another thread of the runtime closes in the window lets the call through (a FAIL whose re-runs say FLAKY)");
         }
         // in the process's own table, the numbers this thread fills, to be closed after (never the whole table); in a copy,
-        // what the copy started with (what it gains is closed after, and of what it started with the suite's own files)
+        // the fds the copy started with (what it gains is closed after, and of what it started with the suite's own files)
         var fillers = own ? null : new List<int>();
-        var started = own ? Discovery.FdLinks(thisThread: true).ToDictionary(l => l.Fd, l => l.Target) : null;
+        HashSet<int>? started = null;
         bool lowered = false;
         try
         {
             long nul = Sys.Open("/dev/null", O_RDONLY | O_CLOEXEC);
             if (nul < 0) throw new InvalidOperationException($"open(/dev/null) failed ({Sys.ErrnoOf(nul)}): the fd table cannot be filled");
             fillers?.Add((int)nul);
-            ulong top = (ulong)Discovery.FdLinks(thisThread: true).Max(l => l.Fd);
+            var links = Discovery.FdLinks(thisThread: true).Select(l => l.Fd).ToList();
+            if (own) started = links.Where(fd => fd != nul).ToHashSet();
+            ulong top = (ulong)links.Max();
             r = Sys.SetRlimit(Libc.RLIMIT_NOFILE, new Libc.rlimit { rlim_cur = Math.Min(top + 1, nofile.rlim_max), rlim_max = nofile.rlim_max });
             if (r < 0) throw new InvalidOperationException($"setrlimit(RLIMIT_NOFILE) failed ({Sys.ErrnoOf(r)}): the fd table cannot be filled");
             lowered = true;
@@ -163,7 +164,7 @@ public sealed unsafe partial class KernelTarget
             if (fillers != null) foreach (int fd in fillers) Sys.Close(fd);
             else
                 foreach (var (fd, target) in Discovery.FdLinks(thisThread: true).ToList())
-                    if (!started!.TryGetValue(fd, out var was) || was == target && fd > 2 && SuiteFile(target)) Sys.Close(fd);
+                    if (started != null && !started.Contains(fd) || fd > 2 && SuiteFile(target)) Sys.Close(fd);
         }
     }
 
