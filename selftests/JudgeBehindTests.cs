@@ -23,8 +23,11 @@ public class JudgeBehindTests
     {
         public ReferenceModel Model = null!;
         public int Ops, ThrowAt;
-        /// <summary>Where set, every SlowEvery-th op starts SlowMs milliseconds late (a call that takes long).</summary>
-        public int SlowEvery, SlowMs;
+        /// <summary>Where set, every SlowEvery-th op starts late: only once an oracle's thread has gone to sleep since it began
+        /// (<see cref="LockstepProperty.JudgedBehind"/>'s count), or after 2 s (an oracle that ended, past a divergence, never
+        /// sleeps again). A call that takes long however slowly the host runs the oracle's spin: a fixed delay (20 ms was
+        /// used) is shorter than the spin's yields on a loaded host, and the oracle then never slept.</summary>
+        public int SlowEvery;
         public readonly HashSet<int> Threads = [];
         /// <summary>The ids of the ops started, in order.</summary>
         public readonly List<int> Started = [];
@@ -33,7 +36,12 @@ public class JudgeBehindTests
             Threads.Add(Environment.CurrentManagedThreadId);
             if (m!.Name == nameof(IBufferTarget.BeginOp)) Started.Add((int)args![0]!);
             if (m.Name == nameof(IBufferTarget.BeginOp) && ++Ops == ThrowAt) throw new InvalidOperationException("the target went away");
-            if (m.Name == nameof(IBufferTarget.BeginOp) && SlowEvery > 0 && Ops % SlowEvery == 0) Thread.Sleep(SlowMs);
+            if (m.Name == nameof(IBufferTarget.BeginOp) && SlowEvery > 0 && Ops % SlowEvery == 0)
+            {
+                long slept = LockstepProperty.JudgedBehind.OracleSlept;
+                var until = DateTime.UtcNow.AddSeconds(2);
+                while (LockstepProperty.JudgedBehind.OracleSlept == slept && DateTime.UtcNow < until) Thread.Sleep(1);
+            }
             try { return m.Invoke(Model, args); }
             catch (System.Reflection.TargetInvocationException e) when (e.InnerException != null) { throw e.InnerException; }
         }
@@ -149,15 +157,13 @@ public class JudgeBehindTests
             var a = new LockstepProperty { JudgeBehind = false }.Check(seq, variant.Model(profile), null);
             var (slow, proxy) = Counting.Over(variant.Model(profile));
             proxy.SlowEvery = 5;
-            proxy.SlowMs = 20;
             Failure? b = null;
             try { b = await Task.Run(() => new LockstepProperty { JudgeBehind = true }.Check(seq, slow, null)).WaitAsync(TimeSpan.FromSeconds(60)); }
             catch (TimeoutException) { Assert.Fail($"seed {seed}: the sequence judged behind the calls did not end in 60 s"); }
             Assert.True(Key(a) == Key(b), $"seed {seed}: in step {Key(a)}\nbehind {Key(b)}");
             if (a != null) failures++;
         }
-        // (20 ms is far past the oracle's spin, which yields for about 200 rounds: each slow call that the oracle waited on
-        // put it to sleep)
+        // (each slow call waits until an oracle sleeps: the oracle waiting on it, unless another test's slept first)
         Assert.True(LockstepProperty.JudgedBehind.OracleSlept - sleptBefore >= 12, $"the oracle slept {LockstepProperty.JudgedBehind.OracleSlept - sleptBefore} times");
         Assert.True(failures > 0 && failures < 12, $"{failures} of 12 failed");
     }
