@@ -33,6 +33,11 @@ public abstract class Domain
     /// <summary>The declared value of an absolute domain, boxed (for the test that every generated value is declared).</summary>
     public abstract object? ValueAt(int index);
 
+    /// <summary>This domain's number among all made in the process, from 0: where a <see cref="DomainTally"/> keeps its
+    /// counts (an array indexed by it, not a dictionary: every draw of a generated argument counts there).</summary>
+    internal int Ordinal { get; } = Interlocked.Increment(ref s_made) - 1;
+    private static int s_made;
+
     /// <summary>
     /// The index of one value, drawn by weight: exactly one <see cref="Rng.Below"/> over the total weight, walking the
     /// entries in order (the same draw as <see cref="Rng.Weighted{T}"/>). A reweight replaces the weight of the entry
@@ -125,8 +130,31 @@ public static class DomainValues
 /// </summary>
 public sealed class DomainTally
 {
-    // lock-free: a count is one interlocked add into the domain's array (every draw of a generated argument counts here)
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<Domain, long[]> _counts = new();
+    // lock-free: a count is one interlocked add into the domain's array (every draw of a generated argument counts here),
+    // found by the domain's ordinal; a domain's array is made, and the table grown, under the lock, and published whole
+    private long[]?[] _counts = new long[]?[64];
+    private readonly object _grow = new();
+
+    /// <summary>The domain's counts, made at its first count.</summary>
+    private long[] CountsOf(Domain d)
+    {
+        var all = Volatile.Read(ref _counts);
+        return (uint)d.Ordinal < (uint)all.Length && Volatile.Read(ref all[d.Ordinal]) is { } c ? c : Made(d);
+    }
+
+    private long[] Made(Domain d)
+    {
+        lock (_grow)
+        {
+            var all = _counts;
+            if (d.Ordinal >= all.Length)
+            {
+                Array.Resize(ref all, Math.Max(all.Length * 2, d.Ordinal + 1));
+                Volatile.Write(ref _counts, all);
+            }
+            return all[d.Ordinal] ??= new long[d.Entries.Count];
+        }
+    }
 
     public void Count(Domain d, int index)
     {
@@ -161,11 +189,17 @@ public sealed class DomainTally
     }
 
     /// <summary>Adds n draws of the value at index (a run's counts read back from results.json, shard by shard, by --merge).</summary>
-    public void Add(Domain d, int index, long n) =>
-        Interlocked.Add(ref _counts.GetOrAdd(d, static d => new long[d.Entries.Count])[index], n);
+    public void Add(Domain d, int index, long n) => Interlocked.Add(ref CountsOf(d)[index], n);
 
     /// <summary>Times the value at index was drawn.</summary>
-    public long this[Domain d, int index] => _counts.TryGetValue(d, out var c) ? Interlocked.Read(ref c[index]) : 0;
+    public long this[Domain d, int index]
+    {
+        get
+        {
+            var all = Volatile.Read(ref _counts);
+            return (uint)d.Ordinal < (uint)all.Length && Volatile.Read(ref all[d.Ordinal]) is { } c ? Interlocked.Read(ref c[index]) : 0;
+        }
+    }
 
     /// <summary>Per declared domain (all of <see cref="Domains.All"/>, in order): each value's label, validity and count.</summary>
     public IReadOnlyList<(Domain Domain, IReadOnlyList<(string Label, bool Valid, long Count)> Values)> Report() =>
