@@ -114,16 +114,8 @@ public class BadInputTests
         if (!args.Contains("--out") && !args.Contains("--emit-lava-job")) args.AddRange(["--out", f.Results]);
         var before = Snapshot(f.Results);
         var foreign = Snapshot(f.Foreign);
-        var err = new StringWriter();
-        int code;
-        lock (typeof(Console))
-        {
-            var saved = Console.Error;
-            Console.SetError(err);
-            try { code = Program.Main([.. args]); }
-            finally { Console.SetError(saved); }
-        }
-        var lines = err.ToString().TrimEnd('\n').Split('\n');
+        var (code, _, err) = MainRunner.Run([.. args]);
+        var lines = err.TrimEnd('\n').Split('\n');
         Assert.True(code == 2, $"{string.Join(' ', raw)}: exit {code}, stderr: {err}");
         Assert.Single(lines);
         Assert.StartsWith("error: ", lines[0]);

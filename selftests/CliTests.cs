@@ -11,19 +11,7 @@ namespace Conformance.SelfTests;
 /// </summary>
 public class CliTests
 {
-    private static (int Code, string Out, string Err) RunMain(params string[] args)
-    {
-        var err = new StringWriter();
-        var sw = new StringWriter();
-        var (savedOut, savedErr) = (Console.Out, Console.Error);
-        lock (typeof(Console))
-        {
-            Console.SetError(err);
-            Console.SetOut(sw);
-            try { return (Program.Main(args), sw.ToString(), err.ToString()); }
-            finally { Console.SetError(savedErr); Console.SetOut(savedOut); }
-        }
-    }
+    private static (int Code, string Out, string Err) RunMain(params string[] args) => MainRunner.Run(args);
 
     /// <summary>Every file under a folder with its contents, to show a refused run touched nothing.</summary>
     private static Dictionary<string, string> Snapshot(string dir) =>

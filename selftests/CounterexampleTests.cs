@@ -162,11 +162,8 @@ public class CounterexampleTests
 
     private static (int, string) RunMain(string[] args)
     {
-        var err = new StringWriter();
-        var saved = Console.Error;
-        Console.SetError(err);
-        try { return (Program.Main(args), err.ToString()); }
-        finally { Console.SetError(saved); }
+        var (code, _, err) = MainRunner.Run(args);
+        return (code, err);
     }
 
     /// <summary>Sequences from every area on the model, written as C: every op the suite has must appear and compile.</summary>

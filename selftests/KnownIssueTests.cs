@@ -181,7 +181,7 @@ public class KnownIssueTests
         var bad = Path.Combine(dir, "bad.json");
         File.WriteAllText(bad, "{ nope");
         Assert.Contains("--expectations", Assert.Throws<Program.UsageException>(() => Program.Parse(["--target", "kernel", "--expectations", bad])).Message);
-        Assert.Equal(2, Program.Main(["--target", "kernel", "--expectations", Path.Combine(dir, "missing.json")]));
+        Assert.Equal(2, MainRunner.Run("--target", "kernel", "--expectations", Path.Combine(dir, "missing.json")).Code);
         Assert.Contains("needs --target kernel", Assert.Throws<Program.UsageException>(() => Program.Parse(["--expectations", good])).Message);
     }
 

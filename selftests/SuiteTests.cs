@@ -139,7 +139,7 @@ public class SuiteTests(ITestOutputHelper output)
         var e = Assert.Throws<Program.UsageException>(() => Program.Run(args, TextWriter.Null));
         Assert.Contains(message, e.Message);
         // and the process entry point maps it to exit status 2
-        Assert.Equal(2, Program.Main(args));
+        Assert.Equal(2, MainRunner.Run(args).Code);
     }
 
     [Fact]
