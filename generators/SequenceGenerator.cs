@@ -667,8 +667,8 @@ public sealed class SequenceGenerator
     /// the steered families, offered in a few sequences only.
     /// </summary>
     private readonly record struct Rule(int W, Func<SequenceGenerator, Rng, Op?>? Make, Func<Rng, Op?>? Build);
-    /// <summary>The rules offered to the current <see cref="Next"/> call (the first <see cref="_ruleCount"/>), and the sum of
-    /// their weights.</summary>
+    /// <summary>The rules offered to the section being made (<see cref="Section"/>: the first <see cref="_ruleCount"/>, the
+    /// section's own array), and the sum of their weights.</summary>
     private Rule[] _rules = new Rule[64];
     private int _ruleCount, _ruleWeight;
 
@@ -680,6 +680,7 @@ public sealed class SequenceGenerator
         if (_ruleCount == _rules.Length) Array.Resize(ref _rules, _ruleCount * 2);
         // most ops are offered the rules the op before was offered, in the same places: an entry that already holds this
         // rule's delegates is left as it is (writing a reference into the array costs a write barrier each time)
+        if (rule.Build != null) _offeredBuilt = true;
         ref var slot = ref _rules[_ruleCount++];
         if (ReferenceEquals(slot.Make, rule.Make) && ReferenceEquals(slot.Build, rule.Build)) { if (slot.W != rule.W) slot = rule; }
         else slot = rule;
@@ -702,7 +703,9 @@ public sealed class SequenceGenerator
     private VideoNodeProfile Node => Profile.Video[0];
     // what Next found for the rules it offers (set before it offers them; read before it returns)
     private bool _fenceMix, _importFrames;
-    private List<V> _drmFrames = [], _waits = [], _frameBufs = [], _writable = [], _growable = [], _draining = [], _pending = [];
+    // (the first four are found where the handles change, ObserveHandles; the rest at every op, Observe)
+    private readonly List<V> _drmFrames = [], _frameBufs = [], _writable = [], _growable = [];
+    private List<V> _waits = [], _draining = [], _pending = [];
 
     /// <summary>The wait family's way to a blocking DQBUF that waits for a buffer, one step at a time on a handle: MMAP buffers,
     /// every one queued, streaming, then the wait (null where the drawn handle has no next step).</summary>
@@ -864,6 +867,13 @@ public sealed class SequenceGenerator
         return r.Chance(70) ? new EncoderCmd(v.Var, V4L2_ENC_CMD_STOP, false) : new DQBuf(v.Var, r.Chance(50) ? capT : outT);
     }
 
+    /// <summary>
+    /// The next op of the sequence, drawn by weight from the rules the current state offers (null where it offers none, or
+    /// the drawn rule makes nothing here). The rules come in sections (the V4L2 queue's, the DRM device's, PRIME's, the
+    /// fences', the heap's, udmabuf's, the dma-buf core's, exec, the helper processes', bad fds, mappings), each kept while
+    /// what its key holds is unchanged (<see cref="Sections"/>); the draw is one <see cref="Rng.Below"/> over their total
+    /// weight, walking the rules in that order, as over one table, so a seed draws what it drew before sections existed.
+    /// </summary>
     private Op? Next(ref Rng r)
     {
         var vars = _vars;
@@ -878,6 +888,7 @@ public sealed class SequenceGenerator
             foreach (var l in _byKind) l.Clear();
             foreach (var v in vars)
                 if (v.Live && v.Proc == 0) { _live.Add(v); _byKind[(int)v.Kind].Add(v); }
+            ObserveHandles();
             _handlesSeen = _handlesChanged;
         }
         List<V> video = Video, heaps = Heaps, udev = Udev, drms = Drms, bufs = Bufs, memfds = Memfds, maps = Maps,
@@ -901,341 +912,602 @@ public sealed class SequenceGenerator
         }
         bool fenceMix = fence && vb2;
         _fenceMix = fenceMix;
-        _ruleCount = _ruleWeight = 0;
-        void Add(int w, Func<Rng, Op?> f) { if (w > 0) Offered(new Rule(w, null, f)); }
+        // the rules, section by section in the order they are drawn; a section's rules and their weights follow only what
+        // its key holds, so it is made again only where one of those changed (most ops change none): rule weights kept per
+        // state class, a class per section
+        Observe(vb2, fence);
+        _vb2 = vb2; _fence = fence; _prime = prime;
+        // (where nothing a section reads changed since the last op, every section is as it was: the handles, which the
+        // sequence's start moves too, the area flags, and what else an op changes that the keys below hold)
+        ulong moved = (vb2 ? 1UL : 0) | (heap ? 2UL : 0) | (udma ? 4UL : 0) | (core ? 8UL : 0) | (drm ? 0x10UL : 0) | (fence ? 0x20UL : 0)
+            | (prime ? 0x40UL : 0) | (fenceMix ? 0x80UL : 0) | (_waits.Count > 0 ? 0x100UL : 0) | (_draining.Count > 0 ? 0x200UL : 0)
+            | (_pending.Count > 1 ? 0x400UL : 0) | (_pinQueued < 2 ? 0x800UL : 0) | (_payloadQueued < 6 ? 0x1000UL : 0)
+            | (_requestMemoryQueued < 2 ? 0x2000UL : 0) | (ulong)_memory << 16;
+        int total = 0;
+        bool asBefore = _allKept && moved == _lastMoved && _lastHandles == _handlesSeen;
+        if (asBefore && !CheckRuleTables) total = _lastTotal;
+        else
+        {
+            total = Sections(vb2, heap, udma, core, drm, fence, prime, fenceMix);
+            if (asBefore && (_remade || total != _lastTotal))
+                throw new InvalidOperationException("a section was made again where nothing Next compares with the last op's changed: the comparison misses something a section's key holds");
+        }
+        (_lastMoved, _lastHandles, _lastTotal) = (moved, _handlesSeen, total);
+        if (total == 0) return null;
+        int pick = r.Below(total);
+        foreach (var sec in _sections)
+        {
+            if (pick >= sec.Weight) { pick -= sec.Weight; continue; }
+            for (int i = 0; i < sec.Count; i++)
+            {
+                ref readonly var rule = ref sec.Rules[i];
+                if (pick < rule.W) return rule.Make is { } make ? make(this, r.Fork()) : rule.Build!(r.Fork());
+                pick -= rule.W;
+            }
+        }
+        return null;
+    }
 
+    // what the last Next's sections were made for (see there)
+    private ulong _lastMoved;
+    private long _lastHandles;
+    private int _lastTotal;
+    /// <summary>Every section was kept after the last <see cref="Sections"/> (none holds rules that capture the state).</summary>
+    private bool _allKept;
+    /// <summary>The last <see cref="Sections"/> made some section again.</summary>
+    private bool _remade;
+
+    /// <summary>The sections of <see cref="Next"/>'s rules for the current state, in the order they are drawn, each kept or
+    /// made again (<see cref="Section"/>); their total weight.</summary>
+    private int Sections(bool vb2, bool heap, bool udma, bool core, bool drm, bool fence, bool prime, bool fenceMix)
+    {
+        List<V> video = Video, heaps = Heaps, udev = Udev, drms = Drms, bufs = Bufs, memfds = Memfds, maps = Maps,
+            gems = Gems, syncs = Syncs, fences = Fences, reqs = Reqs;
+        _allKept = true;
+        _remade = false;
+        int total = 0;
+        var k = new ClassKey();
+        k.Put(vb2);
         if (vb2)
         {
-            var node = Profile.Video[0];
-            Offer(video.Count == 0 ? 40 : video.Count < 3 ? 3 : 0, static (g, _) => new Open(g.Node.Device, O_RDWR | O_NONBLOCK));
-            // a DRM export that holds a frame is imported by the queue (only sequences that made one draw differently)
-            var drmFrames = _drmFrames = Filter(bufs, node.SizeImage, static (b, frame) => b.Device == "drm" && b.Size >= frame);
-            bool importFrames = _importFrames = drmFrames.Count > 0 && node.SupportsMemory(V4L2_MEMORY_DMABUF);
+            // (the queue's rules: its fds counted to 3, as they ask none, fewer than 3, more than 1; the sequence's memory, its
+            // families and their progress; what the filters found)
+            k.Put(Math.Min(video.Count, 3), 2); k.Put(_importFrames);
             if (video.Count > 0)
             {
-                Offer(12, static (g, r) => new ReqBufs(r.Pick(g.Video).Var, g.TypeArg(ref r, g.Node), (g._fenceMix || g._importFrames) && r.Chance(60) ? V4L2_MEMORY_DMABUF : g.MemoryArg(ref r),
-                    g.Draw(Domains.ReqBufsCount, ref r, "0 (frees the buffers)", g.Maps.Count > 0 ? 8 : 3)));
-                // a multi-planar queue draws its planes (and CREATE_BUFS its plane layout) from the multi-planar domains; a
-                // single-planar one draws exactly as it always has
-                bool mp = node.MultiPlanar;
-                int np = node.NumPlanes;
-                Offer(6, static (g, r) => new CreateBufs(r.Pick(g.Video).Var, g.TypeArg(ref r, g.Node), g.MemoryArg(ref r), g.Draw(Domains.CreateBufsCount, ref r), g.Draw(Domains.CreateBufsSizeDelta, ref r),
-                    g.Node.MultiPlanar ? g.Draw(Domains.CreateBufsLayout, ref r) : PlaneLayout.Format));
-                Offer(10, static (g, r) => new QueryBuf(r.Pick(g.Video).Var, g.TypeArg(ref r, g.Node), g.IndexArg(ref r), g.Node.MultiPlanar ? g.Draw(Domains.QueryBufPlane, ref r)(g.Node.NumPlanes) : 0));
-                Offer(10, static (g, r) => new ExpBuf(r.Pick(g.Video).Var, g.TypeArg(ref r, g.Node), g.IndexArg(ref r),
-                    g.Node.MultiPlanar ? g.Draw(Domains.ExpBufMplanePlane, ref r)(g.Node.NumPlanes) : g.Draw(Domains.ExpBufPlane, ref r), g.Draw(Domains.ExpBufFlags, ref r)));
-                Offer(10, static (g, r) =>
+                k.Put(_memory, 3); k.Put(_memoryFamily, 3); k.Put(_requestMemory, 3);
+                k.Put(_waitFamily); k.Put(_drainFamily); k.Put(_pinPath); k.Put(_payloadFamily);
+                k.Put(_pinQueued < 2); k.Put(_payloadQueued < 6); k.Put(_requestMemoryQueued < 2); k.Put(Math.Min(reqs.Count, 2), 2);
+                k.Put(_waits.Count > 0); k.Put(_frameBufs.Count > 0); k.Put(_frameMapped); k.Put(_fewAnon); k.Put(_draining.Count > 0);
+            }
+        }
+        total += Section(0, ref k, vb2 ? static g => g.Vb2Rules() : null);
+        k.Put(drm);
+        if (drm) { k.Put(Math.Min(drms.Count, 2), 2); k.Put(fence || prime); k.Put(vb2); }
+        total += Section(1, ref k, drm ? static g => g.DrmRules() : null);
+        bool primeOn = (prime || fence) && drms.Count > 0;
+        k.Put(primeOn);
+        if (primeOn) { k.Put(fenceMix); k.Put(gems.Count > 0); k.Put(Math.Min(bufs.Count, 2), 2); }
+        total += Section(2, ref k, primeOn ? static g => g.PrimeRules(g._fenceMix) : null);
+        k.Put(fence);
+        if (fence) { k.Put(gems.Count > 0); k.Put(drms.Count > 0); k.Put(fences.Count > 0); k.Put(bufs.Count > 0); k.Put(syncs.Count > 0); k.Put(syncs.Count > 0 && _pending.Count > 1); }
+        total += Section(3, ref k, fence ? static g => g.FenceRules() : null);
+        k.Put(heap);
+        if (heap) k.Put(heaps.Count > 0);
+        total += Section(4, ref k, heap ? static g => g.HeapRules() : null);
+        k.Put(udma);
+        if (udma) { k.Put(udev.Count > 0); k.Put(Math.Min(memfds.Count, 3), 2); k.Put(_hugeFamily && _hugetlbMade); }
+        total += Section(5, ref k, udma ? static g => g.UdmabufRules() : null);
+        k.Put(bufs.Count > 0);
+        total += Section(6, ref k, bufs.Count > 0 ? static g => g.DmaBufRules() : null);
+        bool exec = _execFamily && core && bufs.Count > 0;
+        k.Put(exec);
+        total += Section(7, ref k, exec ? static g => g.ExecRule() : null);
+        bool procs = _procFamily && core;
+        k.Put(procs);
+        if (procs)
+        {
+            k.Put(_p2Lives);
+            for (int p = 1; p <= 2; p++)
+            {
+                k.Put(Math.Min(_procFds[p].Count, 4), 3); k.Put(_theirs[p].Count > 0); k.Put(_alsoTheirs[p].Count > 0); k.Put(_theirBufs[p].Count > 0);
+                k.Put(_theirVideo[p].Count > 0 && Profile.Video.Count > 0); k.Put(_theirMaps[p].Count > 0); k.Put(_theirWritable[p].Count > 0); k.Put(_sendable.Count > 0);
+            }
+        }
+        total += Section(8, ref k, procs ? static g => { g.ProcessRules<P1>(); g.ProcessRules<P2>(); } : null);
+        // (a call on a bad fd, where any other rule is offered)
+        bool badFd = core && total > 0;
+        k.Put(badFd);
+        if (badFd) k.Put(heaps.Count > 0 || udev.Count > 0);
+        total += Section(9, ref k, badFd ? static g => g.BadHandleRules() : null);
+        k.Put(maps.Count > 0);
+        if (maps.Count > 0) { k.Put(_writable.Count > 0); k.Put(_growable.Count > 0); }
+        total += Section(10, ref k, maps.Count > 0 ? static g => g.MapRules() : null);
+        return total;
+    }
+
+    /// <summary>
+    /// One section of <see cref="Next"/>'s rules: the rules its maker offered (<see cref="Rules"/>, the first <see
+    /// cref="Count"/>), their total weight, and the key they were made under (<see cref="ClassKey"/>); kept while the key
+    /// stays the same.
+    /// </summary>
+    private sealed class RuleSection
+    {
+        public Rule[] Rules = new Rule[16];
+        public int Count, Weight;
+        public ulong Low, High;
+        public bool Kept;
+    }
+
+    private readonly RuleSection[] _sections = Enumerable.Range(0, 11).Select(_ => new RuleSection()).ToArray();
+    private Rule[] _checked = new Rule[16];
+    // the area flags of the current Next, for the section makers
+    private bool _vb2, _fence, _prime;
+
+    /// <summary>
+    /// The total weight of section <paramref name="i"/>'s rules for the state whose key <paramref name="k"/> holds (then
+    /// cleared for the next section): the rules kept where the key is the one they were made under, else made again by
+    /// <paramref name="offer"/> (none where null). Rules that capture Next's state (<see cref="Rule.Build"/>: a steered
+    /// family's, a stateful decoder's) are made again at every op.
+    /// </summary>
+    private int Section(int i, ref ClassKey k, Action<SequenceGenerator>? offer)
+    {
+        var sec = _sections[i];
+        bool same = sec.Kept && k.Whole && sec.Low == k.Low && sec.High == k.High;
+        if (same && !CheckRuleTables) { k = default; return sec.Weight; }
+        // made again: into the section's own table, or (to check a kept one) into another, compared
+        _rules = same ? _checked : sec.Rules;
+        _ruleCount = _ruleWeight = 0;
+        _offeredBuilt = false;
+        offer?.Invoke(this);
+        if (same)
+        {
+            SectionsChecked++;
+            _checked = _rules;
+            bool equal = _ruleCount == sec.Count && _ruleWeight == sec.Weight;
+            for (int j = 0; equal && j < _ruleCount; j++)
+                equal = _rules[j].W == sec.Rules[j].W && ReferenceEquals(_rules[j].Make, sec.Rules[j].Make) && ReferenceEquals(_rules[j].Build, sec.Rules[j].Build);
+            if (!equal)
+                throw new InvalidOperationException($"section {i}'s rules kept for key {k.High:x16}{k.Low:x16} ({sec.Count} rules) are not the state's ({_ruleCount}): its key misses something its rules read");
+        }
+        else
+        {
+            (sec.Rules, sec.Count, sec.Weight) = (_rules, _ruleCount, _ruleWeight);
+            (sec.Low, sec.High, sec.Kept) = (k.Low, k.High, k.Whole && !_offeredBuilt);
+            _allKept &= sec.Kept;
+            _remade = true;
+        }
+        k = default;
+        return sec.Weight;
+    }
+
+    /// <summary>
+    /// What the sections read of the handles beyond their counts, into their fields: the lists the rules' makers pick from
+    /// (<see cref="_drmFrames"/>, <see cref="_frameBufs"/>, <see cref="_writable"/>, ...) and the flags beside them. Each
+    /// reads only what a handle is given when it is made and whether it lives, so they are found again only where the
+    /// handles changed (<see cref="_handlesChanged"/>), for every section whether it is offered or not.
+    /// </summary>
+    private void ObserveHandles()
+    {
+        List<V> vars = _vars, video = Video, bufs = Bufs, maps = Maps;
+        long frame = Profile.Video.Count > 0 ? Node.SizeImage : long.MaxValue;
+        // a DRM export that holds a frame is imported by the queue (only sequences that made one draw differently)
+        Refill(_drmFrames, bufs, frame, static (b, frame) => b.Device == "drm" && b.Size >= frame);
+        _importFrames = _drmFrames.Count > 0 && Profile.Video.Count > 0 && Node.SupportsMemory(V4L2_MEMORY_DMABUF);
+        // USERPTR on a dma-buf mapping (VM_PFNMAP: EFAULT) needs a frame-sized heap or udmabuf mapping first
+        Refill(_frameBufs, bufs, frame, static (b, frame) => b.Size >= frame && b.Device is "heap" or "udmabuf" && b.AccMode != O_WRONLY);
+        _frameMapped = Exists(maps, frame, static (m, frame) => !m.Anon && m.Size >= frame);
+        int anon = 0;
+        foreach (var m in maps) if (m.Anon) anon++;
+        _fewAnon = Profile.Video.Count > 0 && anon < (Node.MultiPlanar ? Node.NumPlanes + 1 : 2);
+        // where a hugetlb memfd was made, the pool's counters are read now and then (UDMABUF-HUGE-2)
+        _hugetlbMade = Exists(vars, 0, static (v, _) => v.Kind == K.Memfd && v.Device == "hugetlb");
+        if (_procFamily)
+        {
+            ObserveProcess<P1>(vars, bufs, video);
+            ObserveProcess<P2>(vars, bufs, video);
+        }
+        Refill(_writable, maps, 0, static (m, _) => (m.Prot & PROT_WRITE) != 0);
+        // (a dma-buf mapping from the buffer's start, in this process: one MremapGrow grows past its buffer)
+        Refill(_growable, maps, 0, static (m, _) => m.End > 0 && m.Proc == 0);
+    }
+
+    /// <summary>What the sections read that an op may change without changing the handles, into their fields: the queues
+    /// this generator's own model (whose device clock is its own) expects a blocking DQBUF to wait on, the pending
+    /// sync_files (each a list of Next's own, found where a section reads it, else empty).</summary>
+    private void Observe(bool vb2, bool fence)
+    {
+        _waits = _draining = _pending = Scratch();
+        if (vb2 && Video.Count > 0 && _certifiesVb2 && (!Node.IsMem2Mem || Node.Codec == CodecKind.Encoder))
+        {
+            var node = Node;
+            var wait = Filter(Video, this, static (v, g) => g._env.Resolve(v.Var, out var fd) && g._model.DQBufWait(fd, g.Node.BufType) == BlockingDQBuf.WaitsForBuffer);
+            if (!node.IsMem2Mem) _waits = wait;
+            else if (node.Codec == CodecKind.Encoder) _draining = wait;
+        }
+        // two pending sync_files merge into an array, which an import then unwraps
+        if (fence && Syncs.Count > 0) _pending = Filter(Syncs, static x => x.Fenced);
+    }
+
+    /// <summary>Clears <paramref name="into"/> and adds the handles of <paramref name="a"/> that match, in order.</summary>
+    private static void Refill<T>(List<V> into, List<V> a, T arg, Func<V, T, bool> match)
+    {
+        into.Clear();
+        foreach (var v in a) if (match(v, arg)) into.Add(v);
+    }
+
+    /// <summary>The bits of a section's key (<see cref="Section"/>), written in order into 128; not whole where they overflow
+    /// or a value does not fit its width (the section is then made again: never two states under one key). A value is
+    /// written only where the section's rules read it, under conditions the bits before it decide, so two keys written alike
+    /// mean the same state to the section.</summary>
+    private struct ClassKey
+    {
+        public ulong Low, High;
+        private int _used;
+        private bool _over;
+        public readonly bool Whole => !_over;
+        public void Put(bool b) => Put(b ? 1u : 0u, 1);
+        public void Put(int v, int bits) => Put((uint)v, bits);
+        public void Put(uint v, int bits)
+        {
+            if (v >> bits != 0 || _used + bits > 128) { _over = true; return; }
+            if (_used < 64) { Low |= (ulong)v << _used; if (_used + bits > 64) High |= (ulong)v >> (64 - _used); }
+            else High |= (ulong)v << (_used - 64);
+            _used += bits;
+        }
+    }
+
+    /// <summary>A rule that captures Next's state (<see cref="Rule.Build"/>) was offered: the section is the state's own.</summary>
+    private bool _offeredBuilt;
+    // what Observe found beside its lists, for the sections
+    private bool _frameMapped, _fewAnon, _hugetlbMade;
+
+    /// <summary>
+    /// Makes every kept section of rules again where it is used, and throws where the two differ (a rule's weight, its
+    /// maker, their order): a test of the sections' keys, each of which must hold everything its rules read. For tests;
+    /// slower than keeping none.
+    /// </summary>
+    public bool CheckRuleTables { get; init; }
+    /// <summary>How many kept sections <see cref="CheckRuleTables"/> has made again and compared.</summary>
+    public long SectionsChecked { get; private set; }
+
+    /// <summary>The V4L2 queue's rules (the <c>vb2</c> section of <see cref="Next"/>; its key there says what they read).</summary>
+    private void Vb2Rules()
+    {
+        var env = _env;
+        List<V> video = Video, bufs = Bufs, maps = Maps, reqs = Reqs;
+        void Add(int w, Func<Rng, Op?> f) { if (w > 0) Offered(new Rule(w, null, f)); }
+        var node = Profile.Video[0];
+        Offer(video.Count == 0 ? 40 : video.Count < 3 ? 3 : 0, static (g, _) => new Open(g.Node.Device, O_RDWR | O_NONBLOCK));
+        // a DRM export that holds a frame is imported by the queue (only sequences that made one draw differently)
+        bool importFrames = _importFrames;
+        if (video.Count > 0)
+        {
+            Offer(12, static (g, r) => new ReqBufs(r.Pick(g.Video).Var, g.TypeArg(ref r, g.Node), (g._fenceMix || g._importFrames) && r.Chance(60) ? V4L2_MEMORY_DMABUF : g.MemoryArg(ref r),
+                g.Draw(Domains.ReqBufsCount, ref r, "0 (frees the buffers)", g.Maps.Count > 0 ? 8 : 3)));
+            // a multi-planar queue draws its planes (and CREATE_BUFS its plane layout) from the multi-planar domains; a
+            // single-planar one draws exactly as it always has
+            bool mp = node.MultiPlanar;
+            int np = node.NumPlanes;
+            Offer(6, static (g, r) => new CreateBufs(r.Pick(g.Video).Var, g.TypeArg(ref r, g.Node), g.MemoryArg(ref r), g.Draw(Domains.CreateBufsCount, ref r), g.Draw(Domains.CreateBufsSizeDelta, ref r),
+                g.Node.MultiPlanar ? g.Draw(Domains.CreateBufsLayout, ref r) : PlaneLayout.Format));
+            Offer(10, static (g, r) => new QueryBuf(r.Pick(g.Video).Var, g.TypeArg(ref r, g.Node), g.IndexArg(ref r), g.Node.MultiPlanar ? g.Draw(Domains.QueryBufPlane, ref r)(g.Node.NumPlanes) : 0));
+            Offer(10, static (g, r) => new ExpBuf(r.Pick(g.Video).Var, g.TypeArg(ref r, g.Node), g.IndexArg(ref r),
+                g.Node.MultiPlanar ? g.Draw(Domains.ExpBufMplanePlane, ref r)(g.Node.NumPlanes) : g.Draw(Domains.ExpBufPlane, ref r), g.Draw(Domains.ExpBufFlags, ref r)));
+            Offer(10, static (g, r) =>
+            {
+                var node = g.Node;
+                var fd = r.Pick(g.Video).Var;
+                uint index = g.IndexArg(ref r);
+                uint p = node.MultiPlanar ? g.Draw(Domains.MmapVideoMplanePlane, ref r)(node.NumPlanes) : g.Draw(Domains.MmapVideoPlane, ref r);
+                uint t = node.IsMem2Mem ? g.Draw(Domains.M2mBufType, ref r)(node) : node.BufType;
+                return new MmapVideo(fd, t, index, p, g.Draw(Domains.MmapVideoLength, ref r)(node.QueueFor(t).PlaneSize(p)),
+                    g.Draw(Domains.MmapVideoProt, ref r), g.Draw(Domains.MmapVideoFlags, ref r));
+            });
+            Offer(importFrames ? 20 : 8, static (g, r) =>
+            {
+                List<V> maps = g.Maps, bufs = g.Bufs, video = g.Video;
+                var node = g.Node;
+                var env = g._env;
+                uint qmem = g._memory;
+                uint m = qmem != 0 && r.Chance(90) ? qmem : g.MemoryArg(ref r);
+                // USERPTR memory comes from a mapping: with none at hand, make the anonymous one first (the way there)
+                if (m == V4L2_MEMORY_USERPTR && !maps.Any(x => x.Anon || x.Device is "heap" or "udmabuf") && r.Chance(80))
+                    return new MmapAnon(PageAlign(node.SizeImage + PAGE_SIZE));
+                var fencedFrames = g.Filter(bufs, node.SizeImage, static (b, frame) => b.Fenced && b.Size >= frame);
+                var pool = g._fenceMix && fencedFrames.Count > 0 && r.Chance(70) ? fencedFrames : g._importFrames && r.Chance(70) ? g._drmFrames : bufs;
+                var qv = r.Pick(video).Var;
+                uint qt = g.TypeArg(ref r, node);
+                // in a memory family on a mem2mem node, the queue of the context that holds that memory (either may)
+                if (g._memoryFamily == m && node.IsMem2Mem && env.Resolve(qv, out var qfd) && r.Chance(80))
+                    foreach (var t in (uint[])[node.BufType, node.OutputQueue!.BufType])
+                        if (g._model.ViewQueue(qfd, t) is { } view && view.Memory == m) { qt = t; break; }
+                var q = new QBuf(qv, qt, g.IndexArg(ref r), m, QBufMem(ref r, m, pool, g.Memfds, maps, video, node.SizeImage))
+                    { Prepare = g.Draw(Domains.QBufRequest, ref r) };
+                // with a request at hand, a QBUF may go into it (or name a file that is not a request); a request holds one
+                // buffer: completing a request with two of vivid's capture buffers makes the kernel WARN
+                // (spec/notes/vivid-request-two-buffers.md), which would end the lab run
+                var open = g.Filter(g.Reqs, env, static (x, e) => e.RequestHeld(x.Var) == 0 || x.Submitted);
+                if (open.Count > 0 && !q.Prepare)
+                    q = g.Draw(Domains.QBufInRequest, ref r) switch
+                    {
+                        RequestArg.Request => q with { Req = r.Pick(open).Var },
+                        RequestArg.NotARequest => q with { Req = q.Fd },
+                        _ => q,
+                    };
+                return g.MorePlanes(ref r, q, pool);
+            });
+            bool certifiesVb2 = _certifiesVb2;
+            Offer(6, static (g, r) => new DQBuf(r.Pick(g.Video).Var, g.Node.IsMem2Mem ? g.Draw(Domains.M2mBufType, ref r)(g.Node) : g.Node.BufType));
+            // a blocking DQBUF (not on mem2mem nodes: a job needs both queues); the harness runs it only where a buffer will be
+            // done, so it is drawn most once buffers are queued on a streaming queue
+            if (!node.IsMem2Mem && certifiesVb2)
+            {
+                // drawn most where this generator's own model (whose device clock is its own) expects it to wait for a buffer
+                var waits = _waits;
+                Offer(waits.Count > 0 ? 12 : _waitFamily ? 1 : 0, static (g, r) => new DQBufBlocking(r.Pick(g._waits.Count > 0 ? g._waits : g.Video).Var, g.Node.BufType));
+                // and, in the sequences of the wait family, the way there, one step at a time on a handle: MMAP buffers, every
+                // one queued, streaming, then the wait (a random QBUF index seldom queues them all, and the wait needs as many
+                // as the driver may need to start)
+                if (_waitFamily && node.SupportsMemory(V4L2_MEMORY_MMAP))
+                    Offer(waits.Count > 0 ? 0 : 20, static (g, r) => g.WaitPath(r));
+            }
+            if (node.ReadWrite && !node.IsOutput) Offer(3, static (g, r) => new VideoRead(r.Pick(g.Video).Var, g.Draw(Domains.ReadCount, ref r)(g.Node.SizeImage)));
+            if (node.ReadWrite && node.IsOutput) Offer(3, static (g, r) => new VideoWrite(r.Pick(g.Video).Var, g.Draw(Domains.WriteCount, ref r)(g.Node.SizeImage)));
+            // a multi-planar node that reports read()/write() with a format of more than one plane: vb2 refuses them there
+            if (TargetProfile.PlanesRefuseFileIo(node))
+                Offer(2, static (g, r) => g.Node.IsOutput ? new VideoWrite(r.Pick(g.Video).Var, g.Draw(Domains.WriteCount, ref r)(g.Node.SizeImage))
+                    : new VideoRead(r.Pick(g.Video).Var, g.Draw(Domains.ReadCount, ref r)(g.Node.SizeImage)));
+            // poll() of capture, mem2mem and single-planar output nodes (a multi-planar output node's poll may start write() I/O,
+            // which is modelled on single-planar ones only)
+            // (on a node with read() I/O and no buffers, a POLLIN poll starts the emulator, which then holds the queue: rarely)
+            // (only where vb2 is certified: a node that only lends its buffers to another unit, its read() I/O certified on its
+            // own unit, is not told apart from one without read(), and a POLLIN poll would start its read() emulator)
+            if ((!node.IsOutput || node.IsMem2Mem || node.ReadWrite) && certifiesVb2)
+                Offer(node.ReportsReadWrite && _memory == 0 ? 1 : 4, static (g, r) => new VideoPoll(r.Pick(g.Video).Var, g.Draw(Domains.VideoPollEvents, ref r)));
+            // format changes between allocations (not on codecs or pipeline nodes: VideoNodeProfile.FormatsCertified); the
+            // largest frame is only asked about (TRY_FMT): set, it would make every later buffer the driver's largest frame
+            // (vivid: 4096x2160, 17 MB), too slow to allocate and fill under TCG
+            if (node.FormatsCertified && certifiesVb2)
+                Offer(3, static (g, r) =>
                 {
-                    var node = g.Node;
-                    var fd = r.Pick(g.Video).Var;
-                    uint index = g.IndexArg(ref r);
-                    uint p = node.MultiPlanar ? g.Draw(Domains.MmapVideoMplanePlane, ref r)(node.NumPlanes) : g.Draw(Domains.MmapVideoPlane, ref r);
-                    uint t = node.IsMem2Mem ? g.Draw(Domains.M2mBufType, ref r)(node) : node.BufType;
-                    return new MmapVideo(fd, t, index, p, g.Draw(Domains.MmapVideoLength, ref r)(node.QueueFor(t).PlaneSize(p)),
-                        g.Draw(Domains.MmapVideoProt, ref r), g.Draw(Domains.MmapVideoFlags, ref r));
+                    var size = g.Draw(Domains.FormatFrameSize, ref r);
+                    bool tryOnly = g.Draw(Domains.FmtIoctl, ref r) || size == FrameSize.Maximum;
+                    return new SetFmt(r.Pick(g.Video).Var, g.TypeArg(ref r, g.Node), size, tryOnly);
                 });
-                Offer(importFrames ? 20 : 8, static (g, r) =>
+            Offer(4, static (g, r) => new StreamOn(r.Pick(g.Video).Var, g.TypeArg(ref r, g.Node)));
+            Offer(3, static (g, r) => new StreamOff(r.Pick(g.Video).Var, g.TypeArg(ref r, g.Node)));
+            Offer(4, static (g, r) => new RemoveBufs(r.Pick(g.Video).Var, g.TypeArg(ref r, g.Node), g.IndexArg(ref r), g.Draw(Domains.RemoveBufsCount, ref r)));
+            // USERPTR on a dma-buf mapping (VM_PFNMAP: EFAULT) needs a frame-sized heap or udmabuf mapping first
+            if (Wants(V4L2_MEMORY_USERPTR) && _frameBufs.Count > 0 && !_frameMapped)
+                Offer(8, static (g, r) => { var b = r.Pick(g._frameBufs); return new Mmap(b.Var, 0, b.Size, b.AccMode == O_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED); });
+            Offer(Wants(V4L2_MEMORY_USERPTR) && _fewAnon ? 6 : 1, static (g, r) => new MmapAnon(PageAlign(g.Node.SizeImage + PAGE_SIZE)));   // covers CREATE_BUFS' largest size delta
+            if (_pinPath && _pinQueued < 2 && Profile.Heaps.Count > 0 && node.SupportsMemory(V4L2_MEMORY_USERPTR))
+                Offer(60, static (g, r) => g.PinPath(r));
+            // in the payload family, the way to a DMABUF buffer of a raw output queue queued with a dma-buf larger than a frame,
+            // taken back by STREAMOFF and queued again with the same dma-buf: each QBUF's payload fields are drawn (Generate),
+            // so the second may pass others than the first, which QUERYBUF must then show (VB2-QBUF-4)
+            if (_payloadFamily && node.RawOutputQueue is { } payNode && _payloadQueued < 6 && Profile.Heaps.Count > 0 && payNode.SupportsMemory(V4L2_MEMORY_DMABUF))
+                Offer(60, static (g, r) => g.PayloadPath(r));
+            // in the request-memory family, the way to a request carrying imported memory, one step at a time: a request, the
+            // request-bearing queue (a mem2mem node's OUTPUT) allocated with that memory, memory of a frame (a dma-heap
+            // buffer, or an anonymous mapping), a QBUF of an idle buffer into the empty request (now and then with memory
+            // vb2 must refuse), then MEDIA_REQUEST_IOC_QUEUE, which takes it (VB2-REQ-9)
+            var rqNode = node.IsMem2Mem ? node.OutputQueue! : node;
+            uint rmem = RequestQueueMemory(rqNode);
+            if (node.RequestMedia is { } rmedia && rmem != V4L2_MEMORY_MMAP && _requestMemoryQueued < 2 && (rmem == V4L2_MEMORY_USERPTR || Profile.Heaps.Count > 0))
+                Offer(60, static (g, r) => g.RequestMemoryPath(r));
+            Offer(2, static (g, r) => new Dup(r.Pick(g.Video).Var));
+            Offer(video.Count > 1 ? 3 : 1, static (g, r) => new Close(r.Pick(g.Video).Var));
+            if (node.RequestMedia is { } media)
+            {
+                // requests of the node's media device: buffers go into them through QBUF (above), then each is queued,
+                // polled, re-initialized or closed (request-api.rst)
+                Offer(reqs.Count == 0 ? 4 : reqs.Count < 2 ? 1 : 0, static (g, _) => new RequestAlloc(g.Node.RequestMedia!));
+                if (reqs.Count > 0)
                 {
-                    List<V> maps = g.Maps, bufs = g.Bufs, video = g.Video;
-                    var node = g.Node;
-                    var env = g._env;
-                    uint qmem = g._memory;
-                    uint m = qmem != 0 && r.Chance(90) ? qmem : g.MemoryArg(ref r);
-                    // USERPTR memory comes from a mapping: with none at hand, make the anonymous one first (the way there)
-                    if (m == V4L2_MEMORY_USERPTR && !maps.Any(x => x.Anon || x.Device is "heap" or "udmabuf") && r.Chance(80))
-                        return new MmapAnon(PageAlign(node.SizeImage + PAGE_SIZE));
-                    var fencedFrames = g.Filter(bufs, node.SizeImage, static (b, frame) => b.Fenced && b.Size >= frame);
-                    var pool = g._fenceMix && fencedFrames.Count > 0 && r.Chance(70) ? fencedFrames : g._importFrames && r.Chance(70) ? g._drmFrames : bufs;
-                    var qv = r.Pick(video).Var;
-                    uint qt = g.TypeArg(ref r, node);
-                    // in a memory family on a mem2mem node, the queue of the context that holds that memory (either may)
-                    if (g._memoryFamily == m && node.IsMem2Mem && env.Resolve(qv, out var qfd) && r.Chance(80))
-                        foreach (var t in (uint[])[node.BufType, node.OutputQueue!.BufType])
-                            if (g._model.ViewQueue(qfd, t) is { } view && view.Memory == m) { qt = t; break; }
-                    var q = new QBuf(qv, qt, g.IndexArg(ref r), m, QBufMem(ref r, m, pool, g.Memfds, maps, video, node.SizeImage))
-                        { Prepare = g.Draw(Domains.QBufRequest, ref r) };
-                    // with a request at hand, a QBUF may go into it (or name a file that is not a request); a request holds one
-                    // buffer: completing a request with two of vivid's capture buffers makes the kernel WARN
-                    // (spec/notes/vivid-request-two-buffers.md), which would end the lab run
-                    var open = g.Filter(g.Reqs, env, static (x, e) => e.RequestHeld(x.Var) == 0 || x.Submitted);
-                    if (open.Count > 0 && !q.Prepare)
-                        q = g.Draw(Domains.QBufInRequest, ref r) switch
+                    Offer(5, static (g, r) => new RequestQueue(r.Pick(g.Reqs).Var));
+                    Offer(3, static (g, r) => new RequestPoll(r.Pick(g.Reqs).Var));
+                    Offer(2, static (g, r) => new RequestReinit(r.Pick(g.Reqs).Var));
+                    Offer(1, static (g, r) => new Close(r.Pick(g.Reqs).Var));
+                    // the next step of one request's life on a queue that is not mem2mem (those have theirs below): a buffer
+                    // into it, then queue it, then watch it complete (poll, DQBUF) or empty it
+                    if (!node.IsMem2Mem)
+                        Offer(8, static (g, r) =>
                         {
-                            RequestArg.Request => q with { Req = r.Pick(open).Var },
-                            RequestArg.NotARequest => q with { Req = q.Fd },
-                            _ => q,
-                        };
-                    return g.MorePlanes(ref r, q, pool);
-                });
-                bool certifiesVb2 = _certifiesVb2;
-                Offer(6, static (g, r) => new DQBuf(r.Pick(g.Video).Var, g.Node.IsMem2Mem ? g.Draw(Domains.M2mBufType, ref r)(g.Node) : g.Node.BufType));
-                // a blocking DQBUF (not on mem2mem nodes: a job needs both queues); the harness runs it only where a buffer will be
-                // done, so it is drawn most once buffers are queued on a streaming queue
-                if (!node.IsMem2Mem && certifiesVb2)
-                {
-                    // drawn most where this generator's own model (whose device clock is its own) expects it to wait for a buffer
-                    var waits = _waits = Filter(video, this, static (v, g) => g._env.Resolve(v.Var, out var fd) && g._model.DQBufWait(fd, g.Node.BufType) == BlockingDQBuf.WaitsForBuffer);
-                    Offer(waits.Count > 0 ? 12 : _waitFamily ? 1 : 0, static (g, r) => new DQBufBlocking(r.Pick(g._waits.Count > 0 ? g._waits : g.Video).Var, g.Node.BufType));
-                    // and, in the sequences of the wait family, the way there, one step at a time on a handle: MMAP buffers, every
-                    // one queued, streaming, then the wait (a random QBUF index seldom queues them all, and the wait needs as many
-                    // as the driver may need to start)
-                    if (_waitFamily && node.SupportsMemory(V4L2_MEMORY_MMAP))
-                        Offer(waits.Count > 0 ? 0 : 20, static (g, r) => g.WaitPath(r));
-                }
-                if (node.ReadWrite && !node.IsOutput) Offer(3, static (g, r) => new VideoRead(r.Pick(g.Video).Var, g.Draw(Domains.ReadCount, ref r)(g.Node.SizeImage)));
-                if (node.ReadWrite && node.IsOutput) Offer(3, static (g, r) => new VideoWrite(r.Pick(g.Video).Var, g.Draw(Domains.WriteCount, ref r)(g.Node.SizeImage)));
-                // a multi-planar node that reports read()/write() with a format of more than one plane: vb2 refuses them there
-                if (TargetProfile.PlanesRefuseFileIo(node))
-                    Offer(2, static (g, r) => g.Node.IsOutput ? new VideoWrite(r.Pick(g.Video).Var, g.Draw(Domains.WriteCount, ref r)(g.Node.SizeImage))
-                        : new VideoRead(r.Pick(g.Video).Var, g.Draw(Domains.ReadCount, ref r)(g.Node.SizeImage)));
-                // poll() of capture, mem2mem and single-planar output nodes (a multi-planar output node's poll may start write() I/O,
-                // which is modelled on single-planar ones only)
-                // (on a node with read() I/O and no buffers, a POLLIN poll starts the emulator, which then holds the queue: rarely)
-                // (only where vb2 is certified: a node that only lends its buffers to another unit, its read() I/O certified on its
-                // own unit, is not told apart from one without read(), and a POLLIN poll would start its read() emulator)
-                if ((!node.IsOutput || node.IsMem2Mem || node.ReadWrite) && certifiesVb2)
-                    Offer(node.ReportsReadWrite && _memory == 0 ? 1 : 4, static (g, r) => new VideoPoll(r.Pick(g.Video).Var, g.Draw(Domains.VideoPollEvents, ref r)));
-                // format changes between allocations (not on codecs or pipeline nodes: VideoNodeProfile.FormatsCertified); the
-                // largest frame is only asked about (TRY_FMT): set, it would make every later buffer the driver's largest frame
-                // (vivid: 4096x2160, 17 MB), too slow to allocate and fill under TCG
-                if (node.FormatsCertified && certifiesVb2)
-                    Offer(3, static (g, r) =>
-                    {
-                        var size = g.Draw(Domains.FormatFrameSize, ref r);
-                        bool tryOnly = g.Draw(Domains.FmtIoctl, ref r) || size == FrameSize.Maximum;
-                        return new SetFmt(r.Pick(g.Video).Var, g.TypeArg(ref r, g.Node), size, tryOnly);
-                    });
-                Offer(4, static (g, r) => new StreamOn(r.Pick(g.Video).Var, g.TypeArg(ref r, g.Node)));
-                Offer(3, static (g, r) => new StreamOff(r.Pick(g.Video).Var, g.TypeArg(ref r, g.Node)));
-                Offer(4, static (g, r) => new RemoveBufs(r.Pick(g.Video).Var, g.TypeArg(ref r, g.Node), g.IndexArg(ref r), g.Draw(Domains.RemoveBufsCount, ref r)));
-                // USERPTR on a dma-buf mapping (VM_PFNMAP: EFAULT) needs a frame-sized heap or udmabuf mapping first
-                var frameBufs = _frameBufs = Filter(bufs, node.SizeImage, static (b, frame) => b.Size >= frame && b.Device is "heap" or "udmabuf" && b.AccMode != O_WRONLY);
-                if (Wants(V4L2_MEMORY_USERPTR) && frameBufs.Count > 0 && !Exists(maps, node.SizeImage, static (m, frame) => !m.Anon && m.Size >= frame))
-                    Offer(8, static (g, r) => { var b = r.Pick(g._frameBufs); return new Mmap(b.Var, 0, b.Size, b.AccMode == O_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED); });
-                Offer(Wants(V4L2_MEMORY_USERPTR) && maps.Count(static m => m.Anon) < (mp ? np + 1 : 2) ? 6 : 1, static (g, r) => new MmapAnon(PageAlign(g.Node.SizeImage + PAGE_SIZE)));   // covers CREATE_BUFS' largest size delta
-                if (_pinPath && _pinQueued < 2 && Profile.Heaps.Count > 0 && node.SupportsMemory(V4L2_MEMORY_USERPTR))
-                    Offer(60, static (g, r) => g.PinPath(r));
-                // in the payload family, the way to a DMABUF buffer of a raw output queue queued with a dma-buf larger than a frame,
-                // taken back by STREAMOFF and queued again with the same dma-buf: each QBUF's payload fields are drawn (Generate),
-                // so the second may pass others than the first, which QUERYBUF must then show (VB2-QBUF-4)
-                if (_payloadFamily && node.RawOutputQueue is { } payNode && _payloadQueued < 6 && Profile.Heaps.Count > 0 && payNode.SupportsMemory(V4L2_MEMORY_DMABUF))
-                    Offer(60, static (g, r) => g.PayloadPath(r));
-                // in the request-memory family, the way to a request carrying imported memory, one step at a time: a request, the
-                // request-bearing queue (a mem2mem node's OUTPUT) allocated with that memory, memory of a frame (a dma-heap
-                // buffer, or an anonymous mapping), a QBUF of an idle buffer into the empty request (now and then with memory
-                // vb2 must refuse), then MEDIA_REQUEST_IOC_QUEUE, which takes it (VB2-REQ-9)
-                var rqNode = node.IsMem2Mem ? node.OutputQueue! : node;
-                uint rmem = RequestQueueMemory(rqNode);
-                if (node.RequestMedia is { } rmedia && rmem != V4L2_MEMORY_MMAP && _requestMemoryQueued < 2 && (rmem == V4L2_MEMORY_USERPTR || Profile.Heaps.Count > 0))
-                    Offer(60, static (g, r) => g.RequestMemoryPath(r));
-                Offer(2, static (g, r) => new Dup(r.Pick(g.Video).Var));
-                Offer(video.Count > 1 ? 3 : 1, static (g, r) => new Close(r.Pick(g.Video).Var));
-                if (node.RequestMedia is { } media)
-                {
-                    // requests of the node's media device: buffers go into them through QBUF (above), then each is queued,
-                    // polled, re-initialized or closed (request-api.rst)
-                    Offer(reqs.Count == 0 ? 4 : reqs.Count < 2 ? 1 : 0, static (g, _) => new RequestAlloc(g.Node.RequestMedia!));
-                    if (reqs.Count > 0)
-                    {
-                        Offer(5, static (g, r) => new RequestQueue(r.Pick(g.Reqs).Var));
-                        Offer(3, static (g, r) => new RequestPoll(r.Pick(g.Reqs).Var));
-                        Offer(2, static (g, r) => new RequestReinit(r.Pick(g.Reqs).Var));
-                        Offer(1, static (g, r) => new Close(r.Pick(g.Reqs).Var));
-                        // the next step of one request's life on a queue that is not mem2mem (those have theirs below): a buffer
-                        // into it, then queue it, then watch it complete (poll, DQBUF) or empty it
-                        if (!node.IsMem2Mem)
-                            Offer(8, static (g, r) =>
-                            {
-                                var node = g.Node;
-                                var rq = r.Pick(g.Reqs);
-                                if (!rq.Submitted && g._env.RequestHeld(rq.Var) == 0)
-                                {
-                                    var qv = r.Pick(g.Video).Var;
-                                    // the queue is set up first, with the memory this sequence's requests carry
-                                    if (g._requestMemory != 0 && g._env.Resolve(qv, out var qfd) && g._model.ViewQueue(qfd, node.BufType) is { Allocated: 0, Streaming: false })
-                                        return new ReqBufs(qv, node.BufType, g.RequestQueueMemory(node), 2);
-                                    return g.WithMemory(ref r, new QBuf(qv, node.BufType, g.IndexArg(ref r), g.QueueMemory(qv, node.BufType), Var.None), g.Bufs) with { Req = rq.Var };
-                                }
-                                if (!rq.Submitted) return new RequestQueue(rq.Var);
-                                return r.Weighted((3, 0), (3, 1), (2, 2)) switch
-                                {
-                                    0 => new RequestPoll(rq.Var),
-                                    1 => new DQBuf(r.Pick(g.Video).Var, node.BufType),
-                                    _ => (Op)new RequestReinit(rq.Var),
-                                };
-                            });
-                    }
-                }
-                if (node.IsMem2Mem)
-                {
-                    // a mem2mem device returns buffers only in jobs, which need both queues of one context set up: take the
-                    // next step of that setup on a context, then queue and dequeue on either queue (VB2-M2M-2, VB2-M2M-3)
-                    uint capT = node.BufType, outT = node.OutputQueue!.BufType;
-                    bool encoder = node.Codec == CodecKind.Encoder;
-                    Offer(10, static (g, r) =>
-                    {
-                        var node = g.Node;
-                        uint capT = node.BufType, outT = node.OutputQueue!.BufType;
-                        var v = r.Pick(g.Video);
-                        if (!g._contexts.TryGetValue(v.Var.Id, out var c)) return null;
-                        if (!c.OutBufs) return new ReqBufs(v.Var, outT, g.RequestQueueMemory(node.OutputQueue!), 2);
-                        if (!c.CapBufs) return new ReqBufs(v.Var, capT, V4L2_MEMORY_MMAP, 2);
-                        if (!c.OutOn) return new StreamOn(v.Var, outT);
-                        if (!c.CapOn) return new StreamOn(v.Var, capT);
-                        // an OUTPUT queue that supports requests is fed through them too: the next step of a request's life
-                        if (g.Reqs.Count > 0 && node.OutputQueue!.Has(V4L2_BUF_CAP_SUPPORTS_REQUESTS) && r.Chance(35))
-                        {
+                            var node = g.Node;
                             var rq = r.Pick(g.Reqs);
                             if (!rq.Submitted && g._env.RequestHeld(rq.Var) == 0)
-                                return g.WithMemory(ref r, new QBuf(v.Var, outT, (uint)r.Below(2), g.QueueMemory(v.Var, outT), Var.None), g.Bufs) with { Req = rq.Var };
+                            {
+                                var qv = r.Pick(g.Video).Var;
+                                // the queue is set up first, with the memory this sequence's requests carry
+                                if (g._requestMemory != 0 && g._env.Resolve(qv, out var qfd) && g._model.ViewQueue(qfd, node.BufType) is { Allocated: 0, Streaming: false })
+                                    return new ReqBufs(qv, node.BufType, g.RequestQueueMemory(node), 2);
+                                return g.WithMemory(ref r, new QBuf(qv, node.BufType, g.IndexArg(ref r), g.QueueMemory(qv, node.BufType), Var.None), g.Bufs) with { Req = rq.Var };
+                            }
                             if (!rq.Submitted) return new RequestQueue(rq.Var);
-                            return r.Chance(50) ? new RequestPoll(rq.Var) : new RequestReinit(rq.Var);
-                        }
-                        uint t = r.Chance(50) ? outT : capT;
-                        return r.Chance(60) ? g.WithMemory(ref r, new QBuf(v.Var, t, (uint)r.Below(2), g.QueueMemory(v.Var, t), Var.None), g.Bufs) : new DQBuf(v.Var, t);
-                    });
-                    // during an encoder's drain every queued CAPTURE buffer comes back, the last flagged LAST: a blocking DQBUF
-                    // of CAPTURE returns, drawn where this generator's own model knows the drain runs
-                    if (encoder && certifiesVb2)
-                    {
-                        // a stateful encoder's drain: STOP (and START to resume) on a context whose queues stream, among the
-                        // queueing and dequeueing that drive it (rarely on one that does not: AMB-37, not judged)
-                        Offer(6, static (g, r) =>
-                        {
-                            var v = r.Pick(g.Video);
-                            if (g._contexts.TryGetValue(v.Var.Id, out var c) && !(c.OutOn && c.CapOn) && !r.Chance(10)) return null;
-                            return new EncoderCmd(v.Var, g.Draw(Domains.EncoderCommand, ref r), g.Draw(Domains.EncoderCmdIoctl, ref r));
+                            return r.Weighted((3, 0), (3, 1), (2, 2)) switch
+                            {
+                                0 => new RequestPoll(rq.Var),
+                                1 => new DQBuf(r.Pick(g.Video).Var, node.BufType),
+                                _ => (Op)new RequestReinit(rq.Var),
+                            };
                         });
-                        // its events: EOS (the drain's end) subscribed, unsubscribed and dequeued on any context
-                        Offer(3, static (g, r) => new SubscribeEvent(r.Pick(g.Video).Var, g.Draw(Domains.EventType, ref r), g.Draw(Domains.EventIoctl, ref r)));
-                        Offer(3, static (g, r) => new DQEvent(r.Pick(g.Video).Var));
-                        var draining = _draining = Filter(video, this, static (v, g) => g._env.Resolve(v.Var, out var fd) && g._model.DQBufWait(fd, g.Node.BufType) == BlockingDQBuf.WaitsForBuffer);
-                        Offer(draining.Count > 0 ? 8 : 0, static (g, r) => new DQBufBlocking(r.Pick(g._draining).Var, g.Node.BufType));
-                        // in the drain family, the way through a drain one step at a time on a context: MMAP buffers on both
-                        // queues, both streaming, a frame queued on each, STOP, every CAPTURE buffer back (the last flagged
-                        // LAST), a DQBUF that finds EPIPE, then START or STREAMOFF to resume
-                        if (_drainFamily && node.SupportsMemory(V4L2_MEMORY_MMAP) && node.OutputQueue!.SupportsMemory(V4L2_MEMORY_MMAP))
-                            Offer(80, static (g, r) => g.EncoderDrainPath(r));
-                    }
-                    if (node.Codec == CodecKind.Decoder && node.Stream != null && certifiesVb2) DecoderRules(Add, node, video, maps, bufs, env);
                 }
             }
-        }
-        if (drm)
-        {
-            // a second DRM file shows that handles and fence ids are per file
-            Offer(drms.Count == 0 ? 25 : drms.Count == 1 && (fence || prime) ? 2 : 0, static (g, _) => new Open(g.Profile.Drm[0].Device, O_RDWR | O_CLOEXEC));
-            if (drms.Count > 0)
+            if (node.IsMem2Mem)
             {
-                // beside a video queue, some exports hold a whole frame, so the queue can import them (QBUF DMABUF attaches and
-                // maps a DRM export: drm_gem_map_attach, drm_gem_map_dma_buf); the weight is split from the plain export's, so
-                // every other draw of every seed is as before
-                bool frames = vb2 && Profile.Video.Count > 0 && Profile.Video[0].SupportsMemory(V4L2_MEMORY_DMABUF);
-                Offer(frames ? 11 : 14, static (g, r) => new DrmDumbExport(r.Pick(g.Drms).Var, g.Draw(Domains.DumbWidth, ref r), g.Draw(Domains.DumbHeight, ref r), g.Draw(Domains.DumbBpp, ref r),
-                    g.Draw(Domains.DumbExportFlags, ref r)));
-                Offer(frames ? 3 : 0, static (g, r) => new DrmDumbExport(r.Pick(g.Drms).Var, 640, g.Draw(Domains.DumbFrameHeight, ref r)(g.Profile.Video.Count > 0 ? g.Node.SizeImage : 0), 32, g.Draw(Domains.DumbExportFlags, ref r)));
-            }
-        }
-        if ((prime || fence) && drms.Count > 0) PrimeRules(fenceMix);
-        if (fence) FenceRules();
-        if (heap)
-        {
-            Offer(heaps.Count == 0 ? 25 : 0, static (g, _) => new Open(g.Profile.Heaps[0].Device, O_RDONLY | O_CLOEXEC));
-            if (heaps.Count > 0)
-                Offer(14, static (g, r) => new DmaHeapAlloc(r.Pick(g.Heaps).Var,
-                    g.Draw(Domains.HeapLen, ref r, "a frame", g.Wants(V4L2_MEMORY_USERPTR) || g._memoryFamily == V4L2_MEMORY_DMABUF ? 12 : 1)(g.Profile.Video.Count > 0 ? g.Node.SizeImage : PAGE_SIZE),
-                    g.Draw(Domains.HeapFdFlags, ref r), g.Draw(Domains.HeapFlags, ref r), g.Draw(Domains.HeapFdIn, ref r), g.Draw(Domains.HeapAbiForm, ref r)));
-        }
-        if (udma)
-        {
-            Offer(udev.Count == 0 ? 20 : 0, static (g, _) => new Open(g.Profile.UdmabufDevice!, O_RDWR | O_CLOEXEC));
-            Offer(memfds.Count < 3 ? 8 : 2, static (g, r) => new MemfdCreate(g.Draw(Domains.MemfdSize, ref r), g.Draw(Domains.MemfdAllowSealing, ref r), g.Draw(Domains.MemfdSeals, ref r)));
-            if (udev.Count > 0 && memfds.Count > 0)
-            {
+                // a mem2mem device returns buffers only in jobs, which need both queues of one context set up: take the
+                // next step of that setup on a context, then queue and dequeue on either queue (VB2-M2M-2, VB2-M2M-3)
+                uint capT = node.BufType, outT = node.OutputQueue!.BufType;
+                bool encoder = node.Codec == CodecKind.Encoder;
                 Offer(10, static (g, r) =>
                 {
-                    var m = r.Pick(g.Memfds);
-                    var (off, size) = g.RangeArg(ref r, m.Size);
-                    var target = r.Chance(5) && g.Bufs.Count > 0 ? r.Pick(g.Bufs).Var : m.Var;
-                    return new UdmabufCreate(r.Pick(g.Udev).Var, target, off, size, g.Draw(Domains.UdmabufFlags, ref r));
+                    var node = g.Node;
+                    uint capT = node.BufType, outT = node.OutputQueue!.BufType;
+                    var v = r.Pick(g.Video);
+                    if (!g._contexts.TryGetValue(v.Var.Id, out var c)) return null;
+                    if (!c.OutBufs) return new ReqBufs(v.Var, outT, g.RequestQueueMemory(node.OutputQueue!), 2);
+                    if (!c.CapBufs) return new ReqBufs(v.Var, capT, V4L2_MEMORY_MMAP, 2);
+                    if (!c.OutOn) return new StreamOn(v.Var, outT);
+                    if (!c.CapOn) return new StreamOn(v.Var, capT);
+                    // an OUTPUT queue that supports requests is fed through them too: the next step of a request's life
+                    if (g.Reqs.Count > 0 && node.OutputQueue!.Has(V4L2_BUF_CAP_SUPPORTS_REQUESTS) && r.Chance(35))
+                    {
+                        var rq = r.Pick(g.Reqs);
+                        if (!rq.Submitted && g._env.RequestHeld(rq.Var) == 0)
+                            return g.WithMemory(ref r, new QBuf(v.Var, outT, (uint)r.Below(2), g.QueueMemory(v.Var, outT), Var.None), g.Bufs) with { Req = rq.Var };
+                        if (!rq.Submitted) return new RequestQueue(rq.Var);
+                        return r.Chance(50) ? new RequestPoll(rq.Var) : new RequestReinit(rq.Var);
+                    }
+                    uint t = r.Chance(50) ? outT : capT;
+                    return r.Chance(60) ? g.WithMemory(ref r, new QBuf(v.Var, t, (uint)r.Below(2), g.QueueMemory(v.Var, t), Var.None), g.Bufs) : new DQBuf(v.Var, t);
                 });
-                Offer(4, static (g, r) =>
+                // during an encoder's drain every queued CAPTURE buffer comes back, the last flagged LAST: a blocking DQBUF
+                // of CAPTURE returns, drawn where this generator's own model knows the drain runs
+                if (encoder && certifiesVb2)
                 {
-                    int n = g.Draw(Domains.UdmabufListCount, ref r);
-                    var items = ImmutableArray.CreateBuilder<ListItem>();
-                    for (int i = 0; i < n; i++) { var m = r.Pick(g.Memfds); var (off, size) = g.RangeArg(ref r, m.Size); items.Add(new ListItem(m.Var, off, size)); }
-                    return new UdmabufCreateList(r.Pick(g.Udev).Var, g.Draw(Domains.UdmabufListFlags, ref r), items.ToImmutable());
-                });
+                    // a stateful encoder's drain: STOP (and START to resume) on a context whose queues stream, among the
+                    // queueing and dequeueing that drive it (rarely on one that does not: AMB-37, not judged)
+                    Offer(6, static (g, r) =>
+                    {
+                        var v = r.Pick(g.Video);
+                        if (g._contexts.TryGetValue(v.Var.Id, out var c) && !(c.OutOn && c.CapOn) && !r.Chance(10)) return null;
+                        return new EncoderCmd(v.Var, g.Draw(Domains.EncoderCommand, ref r), g.Draw(Domains.EncoderCmdIoctl, ref r));
+                    });
+                    // its events: EOS (the drain's end) subscribed, unsubscribed and dequeued on any context
+                    Offer(3, static (g, r) => new SubscribeEvent(r.Pick(g.Video).Var, g.Draw(Domains.EventType, ref r), g.Draw(Domains.EventIoctl, ref r)));
+                    Offer(3, static (g, r) => new DQEvent(r.Pick(g.Video).Var));
+                    var draining = _draining;
+                    Offer(draining.Count > 0 ? 8 : 0, static (g, r) => new DQBufBlocking(r.Pick(g._draining).Var, g.Node.BufType));
+                    // in the drain family, the way through a drain one step at a time on a context: MMAP buffers on both
+                    // queues, both streaming, a frame queued on each, STOP, every CAPTURE buffer back (the last flagged
+                    // LAST), a DQBUF that finds EPIPE, then START or STREAMOFF to resume
+                    if (_drainFamily && node.SupportsMemory(V4L2_MEMORY_MMAP) && node.OutputQueue!.SupportsMemory(V4L2_MEMORY_MMAP))
+                        Offer(80, static (g, r) => g.EncoderDrainPath(r));
+                }
+                if (node.Codec == CodecKind.Decoder && node.Stream != null && certifiesVb2) DecoderRules(Add, node, video, maps, bufs, env);
             }
-            if (memfds.Count > 0)
-                Offer(4, static (g, r) =>
-                {
-                    var m = r.Pick(g.Memfds);
-                    long pages = m.Size / PAGE_SIZE;
-                    long pg = r.Below((int)pages);
-                    return new Mmap(m.Var, pg, (pages - pg) * PAGE_SIZE, m.Sealed ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED);
-                });
-            Offer(memfds.Count > 0 ? 2 : 0, static (g, r) => new Close(r.Pick(g.Memfds).Var));
-            // where a hugetlb memfd was made, the pool's counters are read now and then (UDMABUF-HUGE-2)
-            Offer(_hugeFamily && vars.Any(static v => v.Kind == K.Memfd && v.Device == "hugetlb") ? 3 : 0, static (_, _) => new HugetlbPool());
         }
-        if (bufs.Count > 0)
+    }
+
+    /// <summary>The DRM device's own rules: a second file, dumb buffers exported (the <c>drm</c> section).</summary>
+    private void DrmRules()
+    {
+        List<V> drms = Drms;
+        bool vb2 = _vb2, fence = _fence, prime = _prime;
+        // a second DRM file shows that handles and fence ids are per file
+        Offer(drms.Count == 0 ? 25 : drms.Count == 1 && (fence || prime) ? 2 : 0, static (g, _) => new Open(g.Profile.Drm[0].Device, O_RDWR | O_CLOEXEC));
+        if (drms.Count > 0)
+        {
+            // beside a video queue, some exports hold a whole frame, so the queue can import them (QBUF DMABUF attaches and
+            // maps a DRM export: drm_gem_map_attach, drm_gem_map_dma_buf); the weight is split from the plain export's, so
+            // every other draw of every seed is as before
+            bool frames = vb2 && Profile.Video.Count > 0 && Profile.Video[0].SupportsMemory(V4L2_MEMORY_DMABUF);
+            Offer(frames ? 11 : 14, static (g, r) => new DrmDumbExport(r.Pick(g.Drms).Var, g.Draw(Domains.DumbWidth, ref r), g.Draw(Domains.DumbHeight, ref r), g.Draw(Domains.DumbBpp, ref r),
+                g.Draw(Domains.DumbExportFlags, ref r)));
+            Offer(frames ? 3 : 0, static (g, r) => new DrmDumbExport(r.Pick(g.Drms).Var, 640, g.Draw(Domains.DumbFrameHeight, ref r)(g.Profile.Video.Count > 0 ? g.Node.SizeImage : 0), 32, g.Draw(Domains.DumbExportFlags, ref r)));
+        }
+    }
+
+    /// <summary>The dma-heap's rules (the <c>heap</c> section).</summary>
+    private void HeapRules()
+    {
+        List<V> heaps = Heaps;
+        Offer(heaps.Count == 0 ? 25 : 0, static (g, _) => new Open(g.Profile.Heaps[0].Device, O_RDONLY | O_CLOEXEC));
+        if (heaps.Count > 0)
+            Offer(14, static (g, r) => new DmaHeapAlloc(r.Pick(g.Heaps).Var,
+                g.Draw(Domains.HeapLen, ref r, "a frame", g.Wants(V4L2_MEMORY_USERPTR) || g._memoryFamily == V4L2_MEMORY_DMABUF ? 12 : 1)(g.Profile.Video.Count > 0 ? g.Node.SizeImage : PAGE_SIZE),
+                g.Draw(Domains.HeapFdFlags, ref r), g.Draw(Domains.HeapFlags, ref r), g.Draw(Domains.HeapFdIn, ref r), g.Draw(Domains.HeapAbiForm, ref r)));
+    }
+
+    /// <summary>udmabuf's rules and its memfds' (the <c>udmabuf</c> section).</summary>
+    private void UdmabufRules()
+    {
+        List<V> udev = Udev, memfds = Memfds;
+        Offer(udev.Count == 0 ? 20 : 0, static (g, _) => new Open(g.Profile.UdmabufDevice!, O_RDWR | O_CLOEXEC));
+        Offer(memfds.Count < 3 ? 8 : 2, static (g, r) => new MemfdCreate(g.Draw(Domains.MemfdSize, ref r), g.Draw(Domains.MemfdAllowSealing, ref r), g.Draw(Domains.MemfdSeals, ref r)));
+        if (udev.Count > 0 && memfds.Count > 0)
         {
             Offer(10, static (g, r) =>
             {
-                var b = r.Pick(g.Bufs);
-                long pages = Math.Max(1, b.Size / PAGE_SIZE);
-                long pg = g.Draw(Domains.MmapPage, ref r)(pages);
-                long len = g.Draw(Domains.MmapLength, ref r)((pages, pg));
-                int prot = r.Chance(80) ? (b.AccMode == O_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE) : r.Pick(new[] { PROT_READ, PROT_READ | PROT_WRITE });
-                int flags = b.Device == "udmabuf" && r.Chance(10) ? MAP_PRIVATE : MAP_SHARED;
-                return new Mmap(b.Var, pg, len, prot, flags);
+                var m = r.Pick(g.Memfds);
+                var (off, size) = g.RangeArg(ref r, m.Size);
+                var target = r.Chance(5) && g.Bufs.Count > 0 ? r.Pick(g.Bufs).Var : m.Var;
+                return new UdmabufCreate(r.Pick(g.Udev).Var, target, off, size, g.Draw(Domains.UdmabufFlags, ref r));
             });
-            Offer(5, static (g, r) => new Llseek(r.Pick(g.Bufs).Var, g.Draw(Domains.LlseekOffset, ref r), g.Draw(Domains.LlseekWhence, ref r)));
-            Offer(5, static (g, r) => new DmaBufSync(r.Pick(g.Bufs).Var, g.Draw(Domains.SyncFlags, ref r)));
-            // SET_NAME and SET_NAME_A share the weight SET_NAME had alone, so every other draw of every seed is as before
-            Offer(2, static (g, r) => new DmaBufSetName(r.Pick(g.Bufs).Var, g.Draw(Domains.NameLength, ref r)));
-            Offer(1, static (g, r) => new DmaBufSetNameA(r.Pick(g.Bufs).Var, g.Draw(Domains.NameLength, ref r)));
-            Offer(4, static (g, r) => new FcntlGetFd(r.Pick(g.Bufs).Var));
-            Offer(3, static (g, r) => new FcntlGetFl(r.Pick(g.Bufs).Var));
-            Offer(2, static (g, r) => new UnknownIoctl(r.Pick(g.Bufs).Var));
-            // SCM_RIGHTS takes a third of the weight dup() had alone, so every other draw of every seed is as before
-            Offer(2, static (g, r) => new Dup(r.Pick(g.Bufs).Var));
-            Offer(1, static (g, r) => new PassFd(r.Pick(g.Bufs).Var, g.Draw(Domains.RecvCloexec, ref r)));
-            Offer(5, static (g, r) => new Close(r.Pick(g.Bufs).Var));
+            Offer(4, static (g, r) =>
+            {
+                int n = g.Draw(Domains.UdmabufListCount, ref r);
+                var items = ImmutableArray.CreateBuilder<ListItem>();
+                for (int i = 0; i < n; i++) { var m = r.Pick(g.Memfds); var (off, size) = g.RangeArg(ref r, m.Size); items.Add(new ListItem(m.Var, off, size)); }
+                return new UdmabufCreateList(r.Pick(g.Udev).Var, g.Draw(Domains.UdmabufListFlags, ref r), items.ToImmutable());
+            });
         }
-        // in the exec family, now and then a new program is asked which of the sequence's fds it holds (DMABUF-CLOEXEC-3); a
-        // process start is costly under TCG, so only a quarter of the sequences do it, about once each
-        if (_execFamily && core && bufs.Count > 0)
+        if (memfds.Count > 0)
+            Offer(4, static (g, r) =>
+            {
+                var m = r.Pick(g.Memfds);
+                long pages = m.Size / PAGE_SIZE;
+                long pg = r.Below((int)pages);
+                return new Mmap(m.Var, pg, (pages - pg) * PAGE_SIZE, m.Sealed ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED);
+            });
+        Offer(memfds.Count > 0 ? 2 : 0, static (g, r) => new Close(r.Pick(g.Memfds).Var));
+        // where a hugetlb memfd was made, the pool's counters are read now and then (UDMABUF-HUGE-2)
+        Offer(_hugeFamily && _hugetlbMade ? 3 : 0, static (_, _) => new HugetlbPool());
+    }
+
+    /// <summary>The dma-buf core's rules on this process's dma-bufs (the <c>dma-buf</c> section).</summary>
+    private void DmaBufRules()
+    {
+        Offer(10, static (g, r) =>
         {
-            Offer(2, static (g, _) => new Exec(g._live.Where(v => v.Kind is not (K.Map or K.Gem or K.Fence)).Select(v => v.Var).Take(62).ToImmutableArray()));
-        }
-        if (_procFamily && core) { ProcessRules<P1>(vars, bufs, video); ProcessRules<P2>(vars, bufs, video); }
-        if (core && _ruleCount > 0)
-        {
-            Offer(1, static (_, r) => r.Weighted<Op>((1, new Llseek(Var.BadFd, 0, SEEK_END)), (1, new DmaBufSync(Var.BadFd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW)), (1, new FcntlGetFd(Var.BadFd))));
-            if (heaps.Count > 0 || udev.Count > 0) Offer(1, static (g, r) => new UnknownIoctl(r.Pick(g.Filter(g.Heaps, g.Udev, static _ => true)).Var));
-        }
-        if (maps.Count > 0)
-        {
-            var writable = _writable = Filter(maps, static m => (m.Prot & PROT_WRITE) != 0);
-            if (writable.Count > 0) Offer(14, static (g, r) => { var m = r.Pick(g._writable); return new WriteStamp(m.Var, OffsetArg(ref r, m.Size), r.Next() | 1); });
-            // growing a dma-buf mapping past its buffer takes one of the weight reads had alone, so every other draw of every
-            // seed is as before
-            var growable = _growable = Filter(maps, static m => m.End > 0 && m.Proc == 0);
-            Offer(growable.Count > 0 ? 13 : 14, static (g, r) => { var m = r.Pick(g.Maps); return new ReadStamp(m.Var, OffsetArg(ref r, m.Size)); });
-            if (growable.Count > 0) Offer(1, static (g, r) => { var m = r.Pick(g._growable); return new MremapGrow(m.Var, g.Draw(Domains.MremapPastEnd, ref r), m.End); });
-            Offer(4, static (g, r) => new Munmap(r.Pick(g.Maps).Var));
-        }
-        if (_ruleCount == 0) return null;
-        int pick = r.Below(_ruleWeight);
-        for (int i = 0; i < _ruleCount; i++)
-        {
-            ref readonly var rule = ref _rules[i];
-            if (pick < rule.W) return rule.Make is { } make ? make(this, r.Fork()) : rule.Build!(r.Fork());
-            pick -= rule.W;
-        }
-        return null;
+            var b = r.Pick(g.Bufs);
+            long pages = Math.Max(1, b.Size / PAGE_SIZE);
+            long pg = g.Draw(Domains.MmapPage, ref r)(pages);
+            long len = g.Draw(Domains.MmapLength, ref r)((pages, pg));
+            int prot = r.Chance(80) ? (b.AccMode == O_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE) : r.Pick(new[] { PROT_READ, PROT_READ | PROT_WRITE });
+            int flags = b.Device == "udmabuf" && r.Chance(10) ? MAP_PRIVATE : MAP_SHARED;
+            return new Mmap(b.Var, pg, len, prot, flags);
+        });
+        Offer(5, static (g, r) => new Llseek(r.Pick(g.Bufs).Var, g.Draw(Domains.LlseekOffset, ref r), g.Draw(Domains.LlseekWhence, ref r)));
+        Offer(5, static (g, r) => new DmaBufSync(r.Pick(g.Bufs).Var, g.Draw(Domains.SyncFlags, ref r)));
+        // SET_NAME and SET_NAME_A share the weight SET_NAME had alone, so every other draw of every seed is as before
+        Offer(2, static (g, r) => new DmaBufSetName(r.Pick(g.Bufs).Var, g.Draw(Domains.NameLength, ref r)));
+        Offer(1, static (g, r) => new DmaBufSetNameA(r.Pick(g.Bufs).Var, g.Draw(Domains.NameLength, ref r)));
+        Offer(4, static (g, r) => new FcntlGetFd(r.Pick(g.Bufs).Var));
+        Offer(3, static (g, r) => new FcntlGetFl(r.Pick(g.Bufs).Var));
+        Offer(2, static (g, r) => new UnknownIoctl(r.Pick(g.Bufs).Var));
+        // SCM_RIGHTS takes a third of the weight dup() had alone, so every other draw of every seed is as before
+        Offer(2, static (g, r) => new Dup(r.Pick(g.Bufs).Var));
+        Offer(1, static (g, r) => new PassFd(r.Pick(g.Bufs).Var, g.Draw(Domains.RecvCloexec, ref r)));
+        Offer(5, static (g, r) => new Close(r.Pick(g.Bufs).Var));
+    }
+
+    /// <summary>The exec family's rule (the <c>exec</c> section): in the exec family, now and then a new program is asked which of the sequence's fds it holds (DMABUF-CLOEXEC-3); a process start is costly under TCG, so only a quarter of the sequences do it, about once each</summary>
+    private void ExecRule()
+    {
+        Offer(2, static (g, _) => new Exec(g._live.Where(v => v.Kind is not (K.Map or K.Gem or K.Fence)).Select(v => v.Var).Take(62).ToImmutableArray()));
+    }
+
+    /// <summary>The calls on an fd that is no dma-buf (the <c>bad fd</c> section).</summary>
+    private void BadHandleRules()
+    {
+        List<V> heaps = Heaps, udev = Udev;
+        Offer(1, static (_, r) => r.Weighted<Op>((1, new Llseek(Var.BadFd, 0, SEEK_END)), (1, new DmaBufSync(Var.BadFd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW)), (1, new FcntlGetFd(Var.BadFd))));
+        if (heaps.Count > 0 || udev.Count > 0) Offer(1, static (g, r) => new UnknownIoctl(r.Pick(g.Filter(g.Heaps, g.Udev, static _ => true)).Var));
+    }
+
+    /// <summary>The rules of this process's mappings (the <c>mappings</c> section).</summary>
+    private void MapRules()
+    {
+        if (_writable.Count > 0) Offer(14, static (g, r) => { var m = r.Pick(g._writable); return new WriteStamp(m.Var, OffsetArg(ref r, m.Size), r.Next() | 1); });
+        // growing a dma-buf mapping past its buffer takes one of the weight reads had alone, so every other draw of every
+        // seed is as before
+        var growable = _growable;
+        Offer(growable.Count > 0 ? 13 : 14, static (g, r) => { var m = r.Pick(g.Maps); return new ReadStamp(m.Var, OffsetArg(ref r, m.Size)); });
+        if (growable.Count > 0) Offer(1, static (g, r) => { var m = r.Pick(g._growable); return new MremapGrow(m.Var, g.Draw(Domains.MremapPastEnd, ref r), m.End); });
+        Offer(4, static (g, r) => new Munmap(r.Pick(g.Maps).Var));
     }
 
     /// <summary>
@@ -1252,29 +1524,43 @@ public sealed class SequenceGenerator
     private struct P2 : IHelperProcess { public static int N => 2; }
 
     // what ProcessRules found for process 1 and 2 (index), for the rules it offers (read before Next returns)
-    private readonly List<V>[] _procFds = [[], [], []], _theirBufs = [[], [], []], _theirVideo = [[], [], []], _theirMaps = [[], [], []],
+    private readonly List<V>[] _theirs = [[], [], []], _procFds = [[], [], []], _theirBufs = [[], [], []], _theirVideo = [[], [], []], _theirMaps = [[], [], []],
         _alsoTheirs = [[], [], []], _theirWritable = [[], [], []];
-    private List<V> _sendable = [];
+    private readonly List<V> _sendable = [];
+    private bool _p2Lives;   // process 2 holds a live handle
 
-    private void ProcessRules<P>(List<V> vars, List<V> bufs, List<V> video) where P : struct, IHelperProcess
+    /// <summary>What <see cref="ProcessRules{P}"/> reads of process P's handles and this process's, into its fields (the lists
+    /// its rules pick from).</summary>
+    private void ObserveProcess<P>(List<V> vars, List<V> bufs, List<V> video) where P : struct, IHelperProcess
     {
         int proc = P.N;
-        var theirs = Filter(vars, proc, static (v, p) => v.Live && v.Proc == p);
-        var fds = _procFds[proc] = Filter(theirs, static v => v.Kind is K.DmaBuf or K.Video);
-        var theirBufs = _theirBufs[proc] = Filter(theirs, static v => v.Kind == K.DmaBuf);
-        var theirVideo = _theirVideo[proc] = Filter(theirs, static v => v.Kind == K.Video);
-        var theirMaps = _theirMaps[proc] = Filter(theirs, static v => v.Kind == K.Map);
-        var sendable = _sendable = Filter(bufs, video, static _ => true);
+        var theirs = _theirs[proc];
+        var fds = _procFds[proc];
+        Refill(theirs, vars, proc, static (v, p) => v.Live && v.Proc == p);
+        Refill(fds, theirs, 0, static (v, _) => v.Kind is K.DmaBuf or K.Video);
+        Refill(_theirBufs[proc], theirs, 0, static (v, _) => v.Kind == K.DmaBuf);
+        Refill(_theirVideo[proc], theirs, 0, static (v, _) => v.Kind == K.Video);
+        Refill(_theirMaps[proc], theirs, 0, static (v, _) => v.Kind == K.Map);
+        _sendable.Clear(); _sendable.AddRange(bufs); _sendable.AddRange(video);
+        if (proc == 1) _p2Lives = Exists(vars, 2, static (v, p) => v.Live && v.Proc == p);
+        var alsoTheirs = _alsoTheirs[proc];
+        Refill(alsoTheirs, bufs, fds, static (b, theirFds) => Exists(theirFds, b.Var, static (f, v) => f.SentFrom == v));
+        foreach (var v in video) if (Exists(fds, v.Var, static (f, x) => f.SentFrom == x)) alsoTheirs.Add(v);
+        Refill(_theirWritable[proc], _theirMaps[proc], 0, static (m, _) => (m.Prot & PROT_WRITE) != 0);
+    }
+
+    private void ProcessRules<P>() where P : struct, IHelperProcess
+    {
+        int proc = P.N;
+        List<V> theirs = _theirs[proc], fds = _procFds[proc], theirBufs = _theirBufs[proc], theirVideo = _theirVideo[proc], theirMaps = _theirMaps[proc];
         if (proc == 1)
         {
             // the suite's process sends P1 its fds; P2 gets its own by P1's fork, once P1 holds something
-            if (sendable.Count > 0) Offer(fds.Count < 2 ? 30 : fds.Count < 4 ? 6 : 1, static (g, r) => new SendFd(r.Pick(g._sendable).Var, 1, g.Draw(Domains.RecvCloexec, ref r)));
-            if (fds.Count > 0 && !Exists(vars, 2, static (v, p) => v.Live && v.Proc == p)) Offer(4, static (_, _) => new Fork(2) { Process = 1 });
+            if (_sendable.Count > 0) Offer(fds.Count < 2 ? 30 : fds.Count < 4 ? 6 : 1, static (g, r) => new SendFd(r.Pick(g._sendable).Var, 1, g.Draw(Domains.RecvCloexec, ref r)));
+            if (fds.Count > 0 && !_p2Lives) Offer(4, static (_, _) => new Fork(2) { Process = 1 });
         }
         // this process closes its fd of a file the other holds too: the file lives on there (and goes with its exit)
-        var alsoTheirs = _alsoTheirs[proc] = Filter(bufs, fds, static (b, theirFds) => Exists(theirFds, b.Var, static (f, v) => f.SentFrom == v));
-        foreach (var v in video) if (Exists(fds, v.Var, static (f, x) => f.SentFrom == x)) alsoTheirs.Add(v);
-        if (alsoTheirs.Count > 0) Offer(proc == 1 ? 8 : 3, static (g, r) => new Close(r.Pick(g._alsoTheirs[P.N]).Var));
+        if (_alsoTheirs[proc].Count > 0) Offer(proc == 1 ? 8 : 3, static (g, r) => new Close(r.Pick(g._alsoTheirs[P.N]).Var));
         if (theirBufs.Count > 0)
         {
             Offer(10, static (g, r) =>
@@ -1298,8 +1584,7 @@ public sealed class SequenceGenerator
         if (fds.Count > 0) Offer(4, static (g, r) => new Close(r.Pick(g._procFds[P.N]).Var) { Process = P.N });
         if (theirMaps.Count > 0)
         {
-            var writable = _theirWritable[proc] = Filter(theirMaps, static m => (m.Prot & PROT_WRITE) != 0);
-            if (writable.Count > 0) Offer(10, static (g, r) => { var m = r.Pick(g._theirWritable[P.N]); return new WriteStamp(m.Var, OffsetArg(ref r, m.Size), r.Next() | 1) { Process = P.N }; });
+            if (_theirWritable[proc].Count > 0) Offer(10, static (g, r) => { var m = r.Pick(g._theirWritable[P.N]); return new WriteStamp(m.Var, OffsetArg(ref r, m.Size), r.Next() | 1) { Process = P.N }; });
             Offer(12, static (g, r) => { var m = r.Pick(g._theirMaps[P.N]); return new ReadStamp(m.Var, OffsetArg(ref r, m.Size)) { Process = P.N }; });
             Offer(3, static (g, r) => new Munmap(r.Pick(g._theirMaps[P.N]).Var) { Process = P.N });
         }
@@ -1517,7 +1802,7 @@ public sealed class SequenceGenerator
         if (syncs.Count > 0)
         {
             // two pending sync_files merge into an array, which an import then unwraps
-            var pending = _pending = Filter(syncs, static x => x.Fenced);
+            var pending = _pending;
             if (pending.Count > 1) Offer(4, static (g, r) => new SyncMerge(r.Pick(g._pending).Var, r.Pick(g._pending).Var, g.Draw(Domains.MergeNamed, ref r), 0));
             Offer(5, static (g, r) => new SyncMerge(r.Chance(93) || g.Bufs.Count == 0 ? r.Pick(g.Syncs).Var : r.Pick(g.Bufs).Var,
                 r.Weighted((14, r.Pick(g.Syncs).Var), (1, g.Bufs.Count > 0 ? r.Pick(g.Bufs).Var : Var.BadFd), (1, Var.BadFd)), g.Draw(Domains.MergeNamed, ref r), g.Draw(Domains.MustBeZero, ref r)));
