@@ -662,9 +662,10 @@ public sealed class SequenceGenerator
     /// <summary>
     /// A rule <see cref="Next"/> may draw: its weight, and how it makes its op from a random stream of its own. Most are static
     /// lambdas (<paramref name="Make"/>) that read what Next found through the generator (<see cref="Video"/>, <see cref="Bufs"/>,
-    /// the fields Next sets before it offers them): the compiler makes each once, so offering it allocates nothing. The others
-    /// (<paramref name="Build"/>) capture Next's locals and are a new delegate each time they are offered; they are the rules of
-    /// the steered families, offered in a few sequences only.
+    /// the lists <see cref="ObserveHandles"/> and <see cref="Observe"/> fill): the compiler makes each once, so offering it
+    /// allocates nothing, and a section of them can be kept from op to op. The others (<paramref name="Build"/>) capture the
+    /// locals of the method that offers them and are a new delegate each time; they are a stateful decoder's rules, and a
+    /// section that holds one is made again at every op.
     /// </summary>
     private readonly record struct Rule(int W, Func<SequenceGenerator, Rng, Op?>? Make, Func<Rng, Op?>? Build);
     /// <summary>The rules offered to the section being made (<see cref="Section"/>: the first <see cref="_ruleCount"/>, the
@@ -701,7 +702,8 @@ public sealed class SequenceGenerator
     private List<V> Reqs => _byKind[(int)K.Request];
     /// <summary>The profile's first video node, the one the V4L2 rules drive.</summary>
     private VideoNodeProfile Node => Profile.Video[0];
-    // what Next found for the rules it offers (set before it offers them; read before it returns)
+    // what Next and ObserveHandles found for the rules (the fence mix set at every op; whether a DRM export holding a frame
+    // is there to import, where the handles change)
     private bool _fenceMix, _importFrames;
     // (the first four are found where the handles change, ObserveHandles; the rest at every op, Observe)
     private readonly List<V> _drmFrames = [], _frameBufs = [], _writable = [], _growable = [];
@@ -876,23 +878,16 @@ public sealed class SequenceGenerator
     /// </summary>
     private Op? Next(ref Rng r)
     {
-        var vars = _vars;
-        var env = _env;
-        // this process's live handles, and each kind's, in the order they were made: lists kept across calls (cleared, not
-        // rebuilt), because the rules below only read them before Next returns
+        // this process's live handles, and each kind's, in the order they were made, and what ObserveHandles finds in them:
+        // lists kept across calls (cleared and filled again, never replaced), found again only after an op that made, closed
+        // or moved a handle (most ops leave them as they were)
         _scratchUsed = 0;
-        // (rebuilt only after an op that made, closed or moved a handle: most ops leave them as they were)
         if (_handlesSeen != _handlesChanged)
         {
-            _live.Clear();
-            foreach (var l in _byKind) l.Clear();
-            foreach (var v in vars)
-                if (v.Live && v.Proc == 0) { _live.Add(v); _byKind[(int)v.Kind].Add(v); }
-            ObserveHandles();
+            FindHandles();
             _handlesSeen = _handlesChanged;
         }
-        List<V> video = Video, heaps = Heaps, udev = Udev, drms = Drms, bufs = Bufs, memfds = Memfds, maps = Maps,
-            gems = Gems, syncs = Syncs, fences = Fences, reqs = Reqs;
+        else if (CheckRuleTables) CheckHandleLists();
         var areas = _areasIn;
         bool vb2 = areas.Vb2 && Profile.Video.Count > 0, heap = areas.Heap && Profile.Heaps.Count > 0,
              udma = areas.Udmabuf && Profile.UdmabufDevice != null, core = areas.DmaBuf, drm = false;
@@ -918,13 +913,14 @@ public sealed class SequenceGenerator
         Observe(vb2, fence);
         _vb2 = vb2; _fence = fence; _prime = prime;
         // (where nothing a section reads changed since the last op, every section is as it was: the handles, which the
-        // sequence's start moves too, the area flags, and what else an op changes that the keys below hold)
+        // sequence's start moves too, the area flags, and what else an op changes that the sections' keys hold: a value added
+        // to a key in Sections that an op can change without changing the handles goes here too)
         ulong moved = (vb2 ? 1UL : 0) | (heap ? 2UL : 0) | (udma ? 4UL : 0) | (core ? 8UL : 0) | (drm ? 0x10UL : 0) | (fence ? 0x20UL : 0)
             | (prime ? 0x40UL : 0) | (fenceMix ? 0x80UL : 0) | (_waits.Count > 0 ? 0x100UL : 0) | (_draining.Count > 0 ? 0x200UL : 0)
             | (_pending.Count > 1 ? 0x400UL : 0) | (_pinQueued < 2 ? 0x800UL : 0) | (_payloadQueued < 6 ? 0x1000UL : 0)
             | (_requestMemoryQueued < 2 ? 0x2000UL : 0) | (ulong)_memory << 16;
         int total = 0;
-        bool asBefore = _allKept && moved == _lastMoved && _lastHandles == _handlesSeen;
+        bool asBefore = _allKeepable && moved == _lastMoved && _lastHandles == _handlesSeen;
         if (asBefore && !CheckRuleTables) total = _lastTotal;
         else
         {
@@ -952,8 +948,8 @@ public sealed class SequenceGenerator
     private ulong _lastMoved;
     private long _lastHandles;
     private int _lastTotal;
-    /// <summary>Every section was kept after the last <see cref="Sections"/> (none holds rules that capture the state).</summary>
-    private bool _allKept;
+    /// <summary>Every section may be kept after the last <see cref="Sections"/> (none holds rules that capture the state).</summary>
+    private bool _allKeepable;
     /// <summary>The last <see cref="Sections"/> made some section again.</summary>
     private bool _remade;
 
@@ -963,7 +959,7 @@ public sealed class SequenceGenerator
     {
         List<V> video = Video, heaps = Heaps, udev = Udev, drms = Drms, bufs = Bufs, memfds = Memfds, maps = Maps,
             gems = Gems, syncs = Syncs, fences = Fences, reqs = Reqs;
-        _allKept = true;
+        _allKeepable = true;
         _remade = false;
         int total = 0;
         var k = new ClassKey();
@@ -1036,7 +1032,9 @@ public sealed class SequenceGenerator
         public Rule[] Rules = new Rule[16];
         public int Count, Weight;
         public ulong Low, High;
-        public bool Kept;
+        /// <summary>The rules may be offered again while the key stays the same (the key was whole, and no rule captures the
+        /// state it was made in).</summary>
+        public bool Keepable;
     }
 
     private readonly RuleSection[] _sections = Enumerable.Range(0, 11).Select(_ => new RuleSection()).ToArray();
@@ -1053,7 +1051,7 @@ public sealed class SequenceGenerator
     private int Section(int i, ref ClassKey k, Action<SequenceGenerator>? offer)
     {
         var sec = _sections[i];
-        bool same = sec.Kept && k.Whole && sec.Low == k.Low && sec.High == k.High;
+        bool same = sec.Keepable && k.Whole && sec.Low == k.Low && sec.High == k.High;
         if (same && !CheckRuleTables) { k = default; return sec.Weight; }
         // made again: into the section's own table, or (to check a kept one) into another, compared
         _rules = same ? _checked : sec.Rules;
@@ -1073,8 +1071,8 @@ public sealed class SequenceGenerator
         else
         {
             (sec.Rules, sec.Count, sec.Weight) = (_rules, _ruleCount, _ruleWeight);
-            (sec.Low, sec.High, sec.Kept) = (k.Low, k.High, k.Whole && !_offeredBuilt);
-            _allKept &= sec.Kept;
+            (sec.Low, sec.High, sec.Keepable) = (k.Low, k.High, k.Whole && !_offeredBuilt);
+            _allKeepable &= sec.Keepable;
             _remade = true;
         }
         k = default;
@@ -1110,6 +1108,37 @@ public sealed class SequenceGenerator
         Refill(_writable, maps, 0, static (m, _) => (m.Prot & PROT_WRITE) != 0);
         // (a dma-buf mapping from the buffer's start, in this process: one MremapGrow grows past its buffer)
         Refill(_growable, maps, 0, static (m, _) => m.End > 0 && m.Proc == 0);
+    }
+
+    /// <summary>This process's live handles (<see cref="_live"/>, each kind's in <see cref="_byKind"/>) and what
+    /// <see cref="ObserveHandles"/> finds in them.</summary>
+    private void FindHandles()
+    {
+        _live.Clear();
+        foreach (var l in _byKind) l.Clear();
+        foreach (var v in _vars)
+            if (v.Live && v.Proc == 0) { _live.Add(v); _byKind[(int)v.Kind].Add(v); }
+        ObserveHandles();
+    }
+
+    /// <summary>
+    /// For <see cref="CheckRuleTables"/>, at an op after one that changed no handle: finds the handle lists again and throws
+    /// where they differ from the ones kept. What <see cref="ObserveHandles"/> reads of a handle must change only with the
+    /// handles (a field an op sets on a live handle, such as <c>Fenced</c>, <c>Submitted</c> or <c>Link</c>, must not be
+    /// read there: the lists would go stale, and the sections made from them with them).
+    /// </summary>
+    private void CheckHandleLists()
+    {
+        List<V>[] kept = [_live, .. _byKind, _drmFrames, _frameBufs, _writable, _growable, _sendable, .. _theirs, .. _procFds, .. _theirBufs,
+            .. _theirVideo, .. _theirMaps, .. _alsoTheirs, .. _theirWritable];
+        var before = kept.Select(l => l.ToArray()).ToArray();
+        var flags = (_importFrames, _frameMapped, _fewAnon, _hugetlbMade, _p2Lives);
+        FindHandles();
+        for (int i = 0; i < kept.Length; i++)
+            if (!kept[i].SequenceEqual(before[i]))
+                throw new InvalidOperationException($"handle list {i} kept since the handles last changed is not what the handles give now: ObserveHandles reads something an op changes without changing the handles");
+        if (flags != (_importFrames, _frameMapped, _fewAnon, _hugetlbMade, _p2Lives))
+            throw new InvalidOperationException("a flag ObserveHandles found when the handles last changed is not what the handles give now: it reads something an op changes without changing the handles");
     }
 
     /// <summary>What the sections read that an op may change without changing the handles, into their fields: the queues
@@ -1179,7 +1208,6 @@ public sealed class SequenceGenerator
         void Add(int w, Func<Rng, Op?> f) { if (w > 0) Offered(new Rule(w, null, f)); }
         var node = Profile.Video[0];
         Offer(video.Count == 0 ? 40 : video.Count < 3 ? 3 : 0, static (g, _) => new Open(g.Node.Device, O_RDWR | O_NONBLOCK));
-        // a DRM export that holds a frame is imported by the queue (only sequences that made one draw differently)
         bool importFrames = _importFrames;
         if (video.Count > 0)
         {
@@ -1187,8 +1215,6 @@ public sealed class SequenceGenerator
                 g.Draw(Domains.ReqBufsCount, ref r, "0 (frees the buffers)", g.Maps.Count > 0 ? 8 : 3)));
             // a multi-planar queue draws its planes (and CREATE_BUFS its plane layout) from the multi-planar domains; a
             // single-planar one draws exactly as it always has
-            bool mp = node.MultiPlanar;
-            int np = node.NumPlanes;
             Offer(6, static (g, r) => new CreateBufs(r.Pick(g.Video).Var, g.TypeArg(ref r, g.Node), g.MemoryArg(ref r), g.Draw(Domains.CreateBufsCount, ref r), g.Draw(Domains.CreateBufsSizeDelta, ref r),
                 g.Node.MultiPlanar ? g.Draw(Domains.CreateBufsLayout, ref r) : PlaneLayout.Format));
             Offer(10, static (g, r) => new QueryBuf(r.Pick(g.Video).Var, g.TypeArg(ref r, g.Node), g.IndexArg(ref r), g.Node.MultiPlanar ? g.Draw(Domains.QueryBufPlane, ref r)(g.Node.NumPlanes) : 0));
@@ -1523,7 +1549,7 @@ public sealed class SequenceGenerator
     private struct P1 : IHelperProcess { public static int N => 1; }
     private struct P2 : IHelperProcess { public static int N => 2; }
 
-    // what ProcessRules found for process 1 and 2 (index), for the rules it offers (read before Next returns)
+    // what ObserveProcess found for process 1 and 2 (index), for the rules ProcessRules offers (kept until the handles change)
     private readonly List<V>[] _theirs = [[], [], []], _procFds = [[], [], []], _theirBufs = [[], [], []], _theirVideo = [[], [], []], _theirMaps = [[], [], []],
         _alsoTheirs = [[], [], []], _theirWritable = [[], [], []];
     private readonly List<V> _sendable = [];
