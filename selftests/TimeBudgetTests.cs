@@ -80,7 +80,11 @@ public class TimeBudgetTests
         var line = KernelRun.TimeTotals([run, run])!;
         double sequences = 2 * splits.Sum(s => s.Sequences), all = 2 * splits.Sum(s => s.Sequences + s.Drawing + s.Shrinking + s.ReRuns + s.KernelMemory);
         Assert.StartsWith($"# time, all devices: {all:0.0} s: sequences {sequences:0.0} s (", line);
-        Assert.Contains(", the kernel-memory check 0.0 s (0%), shrinking ", line);
+        // (the model has no kernel memory to check: its part is the clock's reads around nothing, a few microseconds, or a
+        // preemption on a loaded host; a share of a 0.1-s run that a test fixes at 0% failed once in a full run)
+        double memory = 2 * splits.Sum(s => s.KernelMemory);
+        Assert.True(memory < 0.5, $"the kernel-memory check took {memory} s on the model");
+        Assert.Contains($", the kernel-memory check {memory:0.0} s ({(all > 0 ? 100 * memory / all : 0):0}%), shrinking ", line);
         Assert.Null(KernelRun.TimeTotals([]));
     }
 
