@@ -645,7 +645,7 @@ public sealed class SequenceGenerator
     private List<V> Filter<T>(List<V> a, T arg, Func<V, T, bool> match)
     {
         var list = Scratch();
-        foreach (var v in a) if (match(v, arg)) list.Add(v);
+        Refill(list, a, arg, match);
         return list;
     }
 
@@ -1099,7 +1099,8 @@ public sealed class SequenceGenerator
         foreach (var m in maps) if (m.Anon) anon++;
         _fewAnon = Profile.Video.Count > 0 && anon < (Node.MultiPlanar ? Node.NumPlanes + 1 : 2);
         // where a hugetlb memfd was made, the pool's counters are read now and then (UDMABUF-HUGE-2)
-        _hugetlbMade = Exists(vars, 0, static (v, _) => v.Kind == K.Memfd && v.Device == "hugetlb");
+        // (only in the hugetlb family, which the sequence's start sets: the only one whose rules read it)
+        _hugetlbMade = _hugeFamily && Exists(vars, 0, static (v, _) => v.Kind == K.Memfd && v.Device == "hugetlb");
         if (_procFamily)
         {
             ObserveProcess<P1>(vars, bufs, video);
@@ -1152,7 +1153,7 @@ public sealed class SequenceGenerator
             var node = Node;
             var wait = Filter(Video, this, static (v, g) => g._env.Resolve(v.Var, out var fd) && g._model.DQBufWait(fd, g.Node.BufType) == BlockingDQBuf.WaitsForBuffer);
             if (!node.IsMem2Mem) _waits = wait;
-            else if (node.Codec == CodecKind.Encoder) _draining = wait;
+            else _draining = wait;   // (an encoder's)
         }
         // two pending sync_files merge into an array, which an import then unwraps
         if (fence && Syncs.Count > 0) _pending = Filter(Syncs, static x => x.Fenced);
