@@ -47,9 +47,11 @@ public sealed unsafe partial class KernelTarget
 
     /// <summary>This process's fds that name a dma-buf ("/dmabuf:NAME", or "anon_inode:dmabuf" on kernels that name it so) or a
     /// sync_file ("anon_inode:sync_file"): the files a create ioctl of the buffer-sharing code makes.</summary>
-    private static HashSet<int> SharedFds() =>
-        Discovery.FdLinks().Where(l => l.Target.StartsWith("/dmabuf:", StringComparison.Ordinal) || l.Target is "anon_inode:dmabuf" or "anon_inode:sync_file")
-            .Select(l => l.Fd).ToHashSet();
+    private static HashSet<int> SharedFds() => Discovery.FdLinks().Where(l => SharedFile(l.Target)).Select(l => l.Fd).ToHashSet();
+
+    /// <summary>Whether an fd's link names a dma-buf or a sync_file (<see cref="SharedFds"/>).</summary>
+    private static bool SharedFile(string target) =>
+        target.StartsWith("/dmabuf:", StringComparison.Ordinal) || target is "anon_inode:dmabuf" or "anon_inode:sync_file";
 
     /// <summary>
     /// ioctl(2) as <see cref="Sys.Ioctl"/> makes it, or, for the first one after <see cref="BeginReadOnlyArg"/> on this
@@ -175,8 +177,7 @@ public sealed unsafe partial class KernelTarget
         target.StartsWith("/dev/video", StringComparison.Ordinal) || target.StartsWith("/dev/media", StringComparison.Ordinal)
         || target.StartsWith("/dev/v4l-subdev", StringComparison.Ordinal) || target.StartsWith("/dev/dri/", StringComparison.Ordinal)
         || target.StartsWith("/dev/dma_heap/", StringComparison.Ordinal) || target == "/dev/udmabuf"
-        || target.StartsWith("/dev/conformance", StringComparison.Ordinal) || target.StartsWith("/dmabuf:", StringComparison.Ordinal)
-        || target is "anon_inode:dmabuf" or "anon_inode:sync_file" or "anon_inode:request"
+        || target.StartsWith("/dev/conformance", StringComparison.Ordinal) || SharedFile(target) || target == "anon_inode:request"
         || target.StartsWith("/memfd:conformance", StringComparison.Ordinal);
 
     /// <summary>Whether the last call made with the fd table full (<see cref="WithFdTableFull"/>) had a private copy of the
