@@ -21,9 +21,11 @@ namespace Conformance.Runner;
 /// count is exact where a time measured under TCG varies by a third from one round to the next: the count tells a change to
 /// the per-op path from noise, on any machine. Each figure is the difference between a run of <see cref="Short"/> and one of
 /// <see cref="Long"/> sequences, so start-up (the runtime's, the JIT's) drops out. The C# runs have the runtime's tiered
-/// compilation off, so every method runs fully optimized from its first call and the count does not depend on when the
-/// runtime got round to optimizing it; the lab's runs also have profile-guided code, so the count is a fixed measure of the
-/// path, not the lab's exact figure.</remarks>
+/// compilation off, so the count does not depend on when the runtime got round to optimizing a method. It is a fixed measure
+/// of the path, for telling one version of it from another, not the lab's figure: under valgrind the runtime compiles most
+/// methods of the path that call others with minimal optimization even so (its list of what it compiled, DOTNET_JitDisasmSummary,
+/// says "MinOpts" for them under valgrind and "FullOpts" for the same run outside it) and inlines less, and the lab's code
+/// is also profile-guided, so the count overstates what the lab runs.</remarks>
 public static class InstructionBench
 {
     /// <summary>Set by the parent in the environment of a counted run of its own binary: "MODE:SEQUENCES".</summary>
@@ -46,7 +48,7 @@ public static class InstructionBench
             if (rc != 0) throw new Program.UsageException($"cc could not build runner/bench/memfd-loop.c: {LastLine(err)}");
             output.WriteLine($"# user-mode instructions an op, counted by valgrind's cachegrind on this machine's kernel ({KernelRelease()}): " +
                 $"the memfd mix (dup, F_GETFD, F_GETFL, close of a memfd's dup; {RoundsASequence} rounds a sequence), each figure the difference " +
-                $"between {Short:N0} and {Long:N0} sequences; tiered compilation off in the C# runs (each method fully optimized from its first call)");
+                $"between {Short:N0} and {Long:N0} sequences; tiered compilation off in the C# runs (under valgrind the runtime still compiles much of the path with minimal optimization: a fixed measure of the path, above the lab's)");
             double raw = PerOp(valgrind, dir.FullName, "raw", [loop], null);
             output.WriteLine($"  raw C loop               {raw,8:N0} instructions an op   (runner/bench/memfd-loop.c)");
             var self = SelfCommand();
