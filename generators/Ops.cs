@@ -42,9 +42,16 @@ public sealed class Env
         public int Top;
         public Dictionary<int, (int Handle, byte State)>? Far;
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public bool TryGet(int id, out int handle)
         {
             if ((uint)id < (uint)State.Length && State[id] != Unbound) { handle = Handle[id]; return true; }
+            return TryGetFar(id, out handle);
+        }
+
+        /// <summary><see cref="TryGet"/> past the array: an id bound in <see cref="Far"/>, or none.</summary>
+        private bool TryGetFar(int id, out int handle)
+        {
             if (id >= FarId && Far != null && Far.TryGetValue(id, out var far)) { handle = far.Handle; return true; }
             handle = 0;
             return false;
@@ -95,24 +102,41 @@ public sealed class Env
     /// <summary>The tables of processes 0 (the suite's own) and up, made as a process first binds.</summary>
     private Table?[] _tables = [new Table()];
 
+    /// <summary>The table of <see cref="Current"/> (null while that process has bound nothing): every op looks its handles up
+    /// there, so it is kept rather than found by process at each lookup.</summary>
+    private Table? _current;
+
     private Table? TableOf(int process) => (uint)process < (uint)_tables.Length ? _tables[process] : null;
 
     private Table MakeTable(int process)
     {
+        if (process == _currentProcess && _current != null) return _current;
         ArgumentOutOfRangeException.ThrowIfNegative(process);
         if (process >= _tables.Length) Array.Resize(ref _tables, process + 1);
-        return _tables[process] ??= new Table();
+        var t = _tables[process] ??= new Table();
+        if (process == _currentProcess) _current = t;
+        return t;
     }
 
+    private int _currentProcess;
+
     /// <summary>The process whose table lookups use: the running op's (<see cref="Op.Process"/>); 0, the suite's own.</summary>
-    public int Current { get; set; }
+    public int Current
+    {
+        get => _currentProcess;
+        set
+        {
+            _currentProcess = value;
+            _current = TableOf(value);
+        }
+    }
 
     /// <summary>The handle <paramref name="v"/> names in the current process (-1 for <see cref="Var.BadFd"/>); false if it names
     /// none there.</summary>
     public bool Resolve(Var v, out int handle)
     {
         if (v.Id == -1) { handle = -1; return true; }
-        if (TableOf(Current) is { } t) return t.TryGet(v.Id, out handle);
+        if (_current is { } t) return t.TryGet(v.Id, out handle);
         handle = 0;
         return false;
     }
@@ -147,7 +171,7 @@ public sealed class Env
     /// <summary>A QBUF put a buffer into the request (<paramref name="count"/> 1), or a REINIT emptied it (0).</summary>
     public void SetRequestHeld(Var request, int count) => _requestHeld[request.Id] = count;
     /// <summary>The handle <paramref name="v"/> named in the current process is gone (closed, unmapped).</summary>
-    public void Kill(Var v) => TableOf(Current)?.Remove(v.Id);
+    public void Kill(Var v) => _current?.Remove(v.Id);
 
     /// <summary>Forgets every binding (of every process) and goes back to process 0, keeping the tables' room: a new sequence's
     /// env, as a new <see cref="Env"/> would be, without growing its tables again (the generator makes one per sequence).</summary>
@@ -158,16 +182,17 @@ public sealed class Env
         Current = 0;
     }
 
-    public bool IsLive(Var v) => v.Id == -1 || TableOf(Current) is { } t && t.TryGet(v.Id, out _);
+    public bool IsLive(Var v) => v.Id == -1 || _current is { } t && t.TryGet(v.Id, out _);
 
     /// <summary>A copy: a branch of a parallel block binds what it creates in a copy of its own, so no two threads share one
     /// (and a handle the other branch closes still names its number here, as the kernel's fd would).</summary>
     public Env Clone()
     {
-        var e = new Env { Current = Current };
+        var e = new Env();
         e._tables = new Table?[_tables.Length];
         for (int p = 0; p < _tables.Length; p++)
             if (_tables[p] is { } t) (e._tables[p] = new Table()).CopyFrom(t);
+        e.Current = Current;
         foreach (var kv in _requestHeld) e._requestHeld[kv.Key] = kv.Value;
         return e;
     }
@@ -322,7 +347,7 @@ public abstract record Op
         // handles are looked up in the op's own process: one of another process names nothing here (its number may name
         // another file of this one), so an op given one is not run
         int was = env.Current;
-        env.Current = Process;
+        if (Process != was) env.Current = Process;
         try
         {
             Outcome o;
@@ -345,7 +370,7 @@ public abstract record Op
             }
             return o;
         }
-        finally { env.Current = was; }
+        finally { if (env.Current != was) env.Current = was; }
     }
 
     /// <summary>What a success changes in the harness's own bookkeeping of this target (beyond the handle it creates or consumes).</summary>

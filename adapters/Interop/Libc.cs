@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Conformance.Adapters.Interop;
@@ -199,25 +200,39 @@ internal static unsafe class Sys
     internal interface ICall { long Invoke(); }
 
     /// <summary>The call, retried on EINTR: its result, or -errno. Timed where the clock is on (<see cref="SyscallClock"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static long Retry<T>(T call) where T : struct, ICall =>
         SyscallClock.Timing ? SyscallClock.Timed(call, retry: true) : Checked(call, retry: true);
 
     /// <summary>The call made once, never retried (close, whose fd Linux has released by the time it reports EINTR, and the
     /// calls the adapter has always made once): its result, or -errno. Timed like <see cref="Retry"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static long Once<T>(T call) where T : struct, ICall =>
         SyscallClock.Timing ? SyscallClock.Timed(call, retry: false) : Checked(call, retry: false);
 
-    /// <summary>The call's result, -1 turned into -errno; with <paramref name="retry"/>, made again while it fails with EINTR.</summary>
+    /// <summary>The call's result, -1 turned into -errno; with <paramref name="retry"/>, made again while it fails with EINTR.
+    /// The call and its success are inlined into the caller (a loop would keep the runtime from inlining it); a failure goes
+    /// on in <see cref="Failed"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static long Checked<T>(T call, bool retry) where T : struct, ICall
+    {
+        long r = call.Invoke();
+        return r != -1 ? r : Failed(call, retry);
+    }
+
+    /// <summary>The call returned -1: -errno, or with <paramref name="retry"/> and EINTR the call made again until it does
+    /// not fail with EINTR.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static long Failed<T>(T call, bool retry) where T : struct, ICall
     {
         while (true)
         {
-            long r = call.Invoke();
-            if (r != -1) return r;
             // errno as the call left it: nothing between the call's return and here makes a call that sets it (this is
             // where the stub of a SetLastError import reads it too)
             int e = Marshal.GetLastSystemError();
             if (!retry || e != (int)Errno.EINTR) return -e;
+            long r = call.Invoke();
+            if (r != -1) return r;
         }
     }
 
