@@ -21,11 +21,10 @@ namespace Conformance.Runner;
 /// count is exact where a time measured under TCG varies by a third from one round to the next: the count tells a change to
 /// the per-op path from noise, on any machine. Each figure is the difference between a run of <see cref="Short"/> and one of
 /// <see cref="Long"/> sequences, so start-up (the runtime's, the JIT's) drops out. The C# runs have the runtime's tiered
-/// compilation off, so the count does not depend on when the runtime got round to optimizing a method. It is a fixed measure
-/// of the path, for telling one version of it from another, not the lab's figure: under valgrind the runtime compiles most
-/// methods of the path that call others with minimal optimization even so (its list of what it compiled, DOTNET_JitDisasmSummary,
-/// says "MinOpts" for them under valgrind and "FullOpts" for the same run outside it) and inlines less, and the lab's code
-/// is also profile-guided, so the count overstates what the lab runs.</remarks>
+/// compilation off, so every method runs fully optimized from its first call and the count does not depend on when the
+/// runtime got round to optimizing it (under valgrind that needs the JIT's optional 32-bit relocations off as well: see
+/// <see cref="PerOp"/>); the lab's runs also have profile-guided code, so the count is a fixed measure of the path, not the
+/// lab's exact figure.</remarks>
 public static class InstructionBench
 {
     /// <summary>Set by the parent in the environment of a counted run of its own binary: "MODE:SEQUENCES".</summary>
@@ -48,7 +47,7 @@ public static class InstructionBench
             if (rc != 0) throw new Program.UsageException($"cc could not build runner/bench/memfd-loop.c: {LastLine(err)}");
             output.WriteLine($"# user-mode instructions an op, counted by valgrind's cachegrind on this machine's kernel ({KernelRelease()}): " +
                 $"the memfd mix (dup, F_GETFD, F_GETFL, close of a memfd's dup; {RoundsASequence} rounds a sequence), each figure the difference " +
-                $"between {Short:N0} and {Long:N0} sequences; tiered compilation off in the C# runs (under valgrind the runtime still compiles much of the path with minimal optimization: a fixed measure of the path, above the lab's)");
+                $"between {Short:N0} and {Long:N0} sequences; tiered compilation off in the C# runs (each method fully optimized from its first call)");
             double raw = PerOp(valgrind, dir.FullName, "raw", [loop], null);
             output.WriteLine($"  raw C loop               {raw,8:N0} instructions an op   (runner/bench/memfd-loop.c)");
             var self = SelfCommand();
@@ -106,6 +105,10 @@ public static class InstructionBench
                 ["DOTNET_TieredCompilation"] = "0",
                 // the runtime's double mapping of JIT code (W^X) is what valgrind cannot follow
                 ["DOTNET_EnableWriteXorExecute"] = "0",
+                // under valgrind the runtime's code heap lies beyond a 32-bit call's reach of what the code calls: a method
+                // compiled with such calls is rejected and compiled again with minimal optimization (MinOpts), most of the
+                // path with it. Without the optional 32-bit relocations every method is compiled fully optimized once
+                ["DOTNET_JitEnableOptionalRelocs"] = "0",
             };
             var (rc, err) = Exec(valgrind, args, env);
             if (rc != 0) throw new Program.UsageException($"valgrind's count of the {name} run failed (exit {rc}): {LastLine(err)}");
