@@ -139,6 +139,40 @@ public class JudgeBehindTests
         Assert.True(failures > 10 && passes > 10, $"{failures} failures, {passes} passes");
     }
 
+    /// <summary>
+    /// A property keeps its oracle and handle bindings between sequences, reset in place. A sequence judged by a property that
+    /// has judged others before must get the verdict, steps and exercise a property judging nothing else gives: on every
+    /// broken variant, in step and behind the calls, after sequences of other seeds (judged in the opposite order, so each
+    /// sequence follows different ones), with no rule settled. A model field its reset misses (what a driver chose for a
+    /// request in an earlier sequence, say) would carry one sequence's state into the next.
+    /// </summary>
+    [Fact]
+    public void A_property_that_judged_other_sequences_judges_a_sequence_as_a_new_one_does()
+    {
+        int failures = 0, passes = 0;
+        foreach (var v in BrokenVariant.All)
+        {
+            var profile = TargetProfile.BuiltIn.Single(p => p.Name == v.Profile);
+            var gen = new SequenceGenerator(profile);
+            var seqs = Enumerable.Range(1, 10).Select(k => (ulong)k * 7919).Select(seed => seed % 3 == 0 ? gen.GenerateParallel(seed, 40) : gen.Generate(seed, 70)).ToList();
+            foreach (bool behind in new[] { false, true })
+            {
+                var kept = new LockstepProperty { JudgeBehind = behind };
+                var (keptEx, freshEx) = (new Exercise(), new Exercise());
+                var byKept = new Dictionary<ulong, string>();
+                foreach (var seq in Enumerable.Reverse(seqs)) byKept[seq.Seed] = Key(kept.Check(seq, v.Model(profile), keptEx));
+                foreach (var seq in seqs)
+                {
+                    var fresh = new LockstepProperty { JudgeBehind = behind }.Check(seq, v.Model(profile), freshEx);
+                    Assert.True(Key(fresh) == byKept[seq.Seed], $"{v.Name}, seed {seq.Seed}, {(behind ? "behind" : "in step")}: a new property {Key(fresh)}\none that judged others {byKept[seq.Seed]}");
+                    if (fresh != null) failures++; else passes++;
+                }
+                Assert.True(Key(keptEx) == Key(freshEx), $"{v.Name}: exercise new {Key(freshEx)}\nkept {Key(keptEx)}");
+            }
+        }
+        Assert.True(failures > 10 && passes > 10, $"{failures} failures, {passes} passes");
+    }
+
     /// <summary>A call that takes longer than the oracle's thread spins for the next outcome puts that thread to sleep on its
     /// event; the outcome that follows must wake it (the calling thread sets the event only for a thread that said it
     /// sleeps). A lost wake-up would leave the sequence waiting for ever: each sequence must end, with the verdict judging in

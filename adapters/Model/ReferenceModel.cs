@@ -201,6 +201,7 @@ public sealed partial class ReferenceModel : IBufferTarget
         _nextCtx = 1;
         _vgemFences.Clear();
         _huge.Clear();
+        _requestVerdicts.Clear();
         _rng = _rngAtLoad;
         _contents = ContentsSeed(_rngAtLoad);
     }
