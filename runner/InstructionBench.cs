@@ -105,9 +105,9 @@ public static class InstructionBench
                 ["DOTNET_TieredCompilation"] = "0",
                 // the runtime's double mapping of JIT code (W^X) is what valgrind cannot follow
                 ["DOTNET_EnableWriteXorExecute"] = "0",
-                // under valgrind the runtime's code heap lies beyond a 32-bit call's reach of what the code calls: a method
-                // compiled with such calls is rejected and compiled again with minimal optimization (MinOpts), most of the
-                // path with it. Without the optional 32-bit relocations every method is compiled fully optimized once
+                // under valgrind a method compiled with calls in it was rejected and compiled again with minimal optimization
+                // (MinOpts: most of the path; apparently valgrind places the code heap beyond a 32-bit call's reach of what
+                // the code calls). Without the optional 32-bit relocations every method is compiled fully optimized once
                 ["DOTNET_JitEnableOptionalRelocs"] = "0",
             };
             var (rc, err) = Exec(valgrind, args, env);
