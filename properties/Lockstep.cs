@@ -45,10 +45,6 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
         return false;
     }
 
-    /// <summary>The outcomes a sequence judged in step keeps for <see cref="Retrace"/> (one array per property, taken and put
-    /// back atomically, as one property may judge on several threads at once).</summary>
-    private Outcome[]? _spareActual;
-
     /// <summary>No rule settled: a run's first sequences, a replay.</summary>
     private static readonly IReadOnlySet<string> NoneSettled = new HashSet<string>();
 
@@ -158,8 +154,8 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
             var ops = seq.Ops;
             if (steps == null)
             {
-                kept = Interlocked.Exchange(ref _spareActual, null);
-                if (kept == null || kept.Length < ops.Length) kept = new Outcome[Math.Max(ops.Length, 128)];
+                kept = kit.Actual;
+                if (kept.Length < ops.Length) kit.Actual = kept = new Outcome[ops.Length];
             }
             for (int i = 0; i < ops.Length; i++)
             {
@@ -194,11 +190,11 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
             envT.Clear();
             envM.Clear();
             Volatile.Write(ref _spareKit, kit);
-            if (kept != null) Volatile.Write(ref _spareActual, kept);
         }
     }
 
-    /// <summary>What judging a sequence works with beside the target: the oracle and the two sides' handle bindings. Kept
+    /// <summary>What judging a sequence works with beside the target: the oracle, the two sides' handle bindings, and the array
+    /// a sequence judged in step keeps the target's outcomes in for <see cref="Retrace"/>. Kept
     /// between sequences, each reset in place (<see cref="ReferenceModel.Reset"/>, <see cref="Env.Clear"/>), as the generator
     /// keeps its own model: a new oracle's tables and lists grew again in every sequence, and in the lab's heap mix (6.12.118
     /// under TCG) the oracle's steps that took over 20 us, 1.2% of them at about 80 us each and two thirds of them
@@ -207,6 +203,7 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
     {
         public readonly ReferenceModel Oracle = new(profile);
         public readonly Env TargetEnv = new(), ModelEnv = new();
+        public Outcome[] Actual = new Outcome[128];
     }
 
     /// <summary>One kit kept per property, taken and put back atomically (one property may judge on several threads at once);
