@@ -15,7 +15,9 @@ namespace Conformance.Runner;
 /// calling thread does when lockstep judges behind the calls, less the hand-over to the oracle's thread), and lockstep judged
 /// in step (op records and the oracle on one thread). Then the lab benchmark's two mixes (<see cref="KernelBench"/>: the
 /// heap's, the video node's) on the reference model as the target, which needs no device either: op records alone, and
-/// lockstep in step; the difference is what the oracle costs a step of the mixes the lab times.
+/// lockstep in step; the difference is what the oracle costs a step of the mixes the lab times. Last, generation alone on
+/// the model's profile, as <c>--bench</c> times it (its goal, 3 M ops/s, is a rate; the count tells a change to its path
+/// from the drift a timed rate has on a shared machine).
 /// </summary>
 /// <remarks>Under the lab's TCG what the suite spends beside the kernel's own work is its user-mode instructions, and a
 /// count is exact where a time measured under TCG varies by a third from one round to the next: the count tells a change to
@@ -71,6 +73,11 @@ public static class InstructionBench
                 output.WriteLine($"  {mix + " mix, op records",-24} {records,8:N0} instructions an op   (op.Run on the model, and its resets)");
                 output.WriteLine($"  {mix + " mix, lockstep",-24} {lockstep,8:N0} instructions an op   (the oracle's part: {lockstep - records:N0})");
             }
+            long genShort = GeneratedOps(GenerationShort), genLong = GeneratedOps(GenerationLong);
+            double gen = PerOp(valgrind, dir.FullName, "generation", self, "generation", GenerationShort, GenerationLong, opsBetween: genLong - genShort);
+            output.WriteLine($"# generation alone ({ModelProfile.Name} profile, sequences of {GenerationLength} ops as --bench draws them): the difference " +
+                $"between {GenerationShort:N0} and {GenerationLong:N0} sequences ({genLong - genShort:N0} ops)");
+            output.WriteLine($"  {"generation",-24} {gen,8:N0} instructions an op");
             return 0;
         }
         finally { dir.Delete(recursive: true); }
@@ -81,6 +88,21 @@ public static class InstructionBench
     /// <summary>The profile the model's mixes run on: one with a heap and a single-planar capture node.</summary>
     private static readonly TargetProfile ModelProfile = TargetProfile.VividLike;
 
+    /// <summary>Generation is counted over sequences of this length, from the seeds <see cref="GenerationSeed"/> gives, as
+    /// <c>--bench</c> times it.</summary>
+    private const int GenerationShort = 300, GenerationLong = 900, GenerationLength = 60;
+    private static ulong GenerationSeed(int i) => (ulong)i * 7919 + 1;
+
+    /// <summary>The ops in the first <paramref name="sequences"/> sequences the generation way generates (the same generator,
+    /// the same seeds: generation is deterministic).</summary>
+    private static long GeneratedOps(int sequences)
+    {
+        var gen = new SequenceGenerator(ModelProfile);
+        long ops = 0;
+        for (int i = 0; i < sequences; i++) ops += gen.Generate(GenerationSeed(i), GenerationLength).Ops.Length;
+        return ops;
+    }
+
     /// <summary>A model mix's sequence (<see cref="KernelBench.HeapSequence"/>, <see cref="KernelBench.VideoSequence"/>).</summary>
     private static OpSequence MixSequence(string mix) =>
         mix == "heap" ? KernelBench.HeapSequence(ModelProfile.Heaps[0].Device) : KernelBench.VideoSequence(ModelProfile.Video[0]);
@@ -89,9 +111,10 @@ public static class InstructionBench
     private static int MixOps(string mix) => KernelBench.MixesPerSequence * (mix == "heap" ? KernelBench.HeapMixOps : KernelBench.VideoMixOps);
 
     /// <summary>One way's instructions an op: counted runs of <paramref name="shortRun"/> and <paramref name="longRun"/>
-    /// sequences of <paramref name="opsASequence"/> ops each, their difference over the ops between them.</summary>
+    /// sequences of <paramref name="opsASequence"/> ops each (or, where their ops vary, <paramref name="opsBetween"/> ops
+    /// between the two runs), their difference over the ops between them.</summary>
     private static double PerOp(string valgrind, string dir, string name, string[] command, string? mode, int shortRun = Short, int longRun = Long,
-        int opsASequence = RoundsASequence * OpsARound)
+        int opsASequence = RoundsASequence * OpsARound, long opsBetween = 0)
     {
         long Count(int sequences)
         {
@@ -117,7 +140,7 @@ public static class InstructionBench
             throw new Program.UsageException($"valgrind's count of the {name} run has no summary line ({file})");
         }
         long a = Count(shortRun), b = Count(longRun);
-        return (double)(b - a) / ((long)(longRun - shortRun) * opsASequence);
+        return (double)(b - a) / (opsBetween > 0 ? opsBetween : (long)(longRun - shortRun) * opsASequence);
     }
 
     /// <summary>A counted run of this runner (<see cref="ChildVariable"/> set): the way named, for the sequences given. Exit 0;
@@ -129,6 +152,11 @@ public static class InstructionBench
             throw new Program.UsageException($"{ChildVariable} must be MODE:SEQUENCES, not '{spec}'");
         if (parts[0].Split('-') is [("heap" or "video") and var mix, ("records" or "lockstep") and var way])
             return ModelChild(mix, way, sequences, output);
+        if (parts[0] == "generation")
+        {
+            GeneratedOps(sequences);
+            return 0;
+        }
         var profile = TargetProfile.VividLike with { Name = "host-memfd", Video = [], Heaps = [], UdmabufDevice = null, Drm = [], Hugetlb = null };
         using var t = new KernelTarget(profile, new Dictionary<string, string>());
         var seq = MemfdSequence();
@@ -150,7 +178,7 @@ public static class InstructionBench
                 return 0;
             case "records": RunRecords(t, seq, sequences); return 0;
             case "lockstep": return RunLockstep(t, seq, sequences, null, output);
-            default: throw new Program.UsageException($"{ChildVariable}: unknown way '{parts[0]}' (adapter, records, lockstep, heap-records, heap-lockstep, video-records, video-lockstep)");
+            default: throw new Program.UsageException($"{ChildVariable}: unknown way '{parts[0]}' (adapter, records, lockstep, heap-records, heap-lockstep, video-records, video-lockstep, generation)");
         }
 
         static int Made(Outcome o) => o.Ok ? o.Handle : throw new InvalidOperationException($"a memfd call failed: {o.Errno}");

@@ -19,6 +19,7 @@ public class InstructionBenchTests
     [InlineData("heap-lockstep")]
     [InlineData("video-records")]
     [InlineData("video-lockstep")]
+    [InlineData("generation")]
     public void Each_counted_way_runs_its_mix_to_the_end(string way)
     {
         var said = new StringWriter();
