@@ -298,6 +298,8 @@ public sealed class SequenceGenerator
         _model.Seed(seed);
         _env.Clear();
         _vars.Clear();
+        _live.Clear();
+        foreach (var l in _byKind) l.Clear();
         _handlesChanged++;
         return (rng, _vars, _env);
     }
@@ -447,12 +449,32 @@ public sealed class SequenceGenerator
         TrackHandles(op, o, vars);
         // what the op made belongs to the process it was made in (a sent fd: the receiver)
         if (op.Creates && vars.Count > before) vars[^1].Proc = op.CreatesIn;
-        if (vars.Count != before || op is Close or Munmap or GemClose or ExitProcess) _handlesChanged++;
+        bool released = op is Close or Munmap or GemClose or ExitProcess;
+        if (vars.Count == before && !released) return;
+        _handlesChanged++;
+        // this process's live handles, kept as the handles change rather than found again from every handle ever made: the
+        // ones no longer live dropped, the new ones (the newest made, so the lists stay in the order they were made) added
+        if (released)
+        {
+            DropReleased(_live);
+            foreach (var l in _byKind) DropReleased(l);
+        }
+        for (int i = before; i < vars.Count; i++)
+            if (vars[i] is { Live: true, Proc: 0 } v) { _live.Add(v); _byKind[(int)v.Kind].Add(v); }
+    }
+
+    /// <summary>Removes the handles no longer live from <paramref name="list"/>, keeping the order of the rest.</summary>
+    private static void DropReleased(List<V> list)
+    {
+        int kept = 0;
+        for (int i = 0; i < list.Count; i++)
+            if (list[i].Live) { if (kept != i) list[kept] = list[i]; kept++; }
+        if (kept < list.Count) list.RemoveRange(kept, list.Count - kept);
     }
 
     /// <summary>Counts the ops that changed which handles are live, or whose (<see cref="Track"/>, <see cref="Start"/>); <see cref="Next"/>
-    /// rebuilds its lists of this process's live handles (<see cref="_live"/>, <see cref="_byKind"/>) when the count has moved
-    /// since it last did (<see cref="_handlesSeen"/>).</summary>
+    /// finds again what <see cref="ObserveHandles"/> reads from this process's live handles (<see cref="_live"/>, <see
+    /// cref="_byKind"/>, which <see cref="Track"/> keeps) when the count has moved since it last did (<see cref="_handlesSeen"/>).</summary>
     private long _handlesChanged = 1, _handlesSeen;
 
     /// <summary>The first handle of the list named v in process proc (the op's own: after a fork, P1 and P2 hold one under the
@@ -884,7 +906,8 @@ public sealed class SequenceGenerator
         _scratchUsed = 0;
         if (_handlesSeen != _handlesChanged)
         {
-            FindHandles();
+            if (CheckRuleTables) CheckLiveLists();
+            ObserveHandles();
             _handlesSeen = _handlesChanged;
         }
         else if (CheckRuleTables) CheckHandleLists();
@@ -1111,8 +1134,8 @@ public sealed class SequenceGenerator
         Refill(_growable, maps, 0, static (m, _) => m.End > 0 && m.Proc == 0);
     }
 
-    /// <summary>This process's live handles (<see cref="_live"/>, each kind's in <see cref="_byKind"/>) and what
-    /// <see cref="ObserveHandles"/> finds in them.</summary>
+    /// <summary>This process's live handles (<see cref="_live"/>, each kind's in <see cref="_byKind"/>) found again from every
+    /// handle made, and what <see cref="ObserveHandles"/> finds in them (for the checks: <see cref="Track"/> keeps the lists).</summary>
     private void FindHandles()
     {
         _live.Clear();
@@ -1120,6 +1143,18 @@ public sealed class SequenceGenerator
         foreach (var v in _vars)
             if (v.Live && v.Proc == 0) { _live.Add(v); _byKind[(int)v.Kind].Add(v); }
         ObserveHandles();
+    }
+
+    /// <summary>For <see cref="CheckRuleTables"/>, where the handles changed: finds this process's live handles again from every
+    /// handle made and throws where they differ from the lists <see cref="Track"/> kept.</summary>
+    private void CheckLiveLists()
+    {
+        List<V>[] kept = [_live, .. _byKind];
+        var before = kept.Select(l => l.ToArray()).ToArray();
+        FindHandles();
+        for (int i = 0; i < kept.Length; i++)
+            if (!kept[i].SequenceEqual(before[i]))
+                throw new InvalidOperationException($"live handle list {i} kept as the handles changed is not what the handles give: Track misses a way a handle is made or released");
     }
 
     /// <summary>
