@@ -76,9 +76,20 @@ public abstract class Domain
     /// <summary>The index of the entry with this label, or -1.</summary>
     private int IndexOf(string label)
     {
-        var entries = Entries;
-        for (int i = 0; i < entries.Count; i++) if (entries[i].Label == label) return i;
+        // (the labels in an array of their own, made once: a walk through the entries' list interface is two dispatches an
+        // entry, at every reweighted draw)
+        var labels = Volatile.Read(ref _labels) ?? Labels();
+        for (int i = 0; i < labels.Length; i++) if (labels[i] == label) return i;
         return -1;
+    }
+
+    // the entries' labels in order, made at the first reweighted draw and published whole, as the weights
+    private string[]? _labels;
+
+    private string[] Labels()
+    {
+        var labels = Entries.Select(e => e.Label).ToArray();
+        return Interlocked.CompareExchange(ref _labels, labels, null) ?? labels;
     }
 }
 
