@@ -123,6 +123,9 @@ public sealed class SequenceGenerator
         Areas = (areas ?? AllAreas).ToHashSet();
         _model = new ReferenceModel(profile);
         _vgemFences = profile.Drm.Any(d => d.VgemFences);
+        (_hasVideo, _hasHeaps, _hasUdmabuf, _hasDrm) = (profile.Video.Count > 0, profile.Heaps.Count > 0, profile.UdmabufDevice != null, profile.Drm.Count > 0);
+        _node = _hasVideo ? profile.Video[0] : null;
+        _frame = _node?.SizeImage ?? long.MaxValue;
         _certifiesVb2 = Areas.Contains("vb2");
         _allAreas = Focus.Of(Areas);
         _areaFocus = Areas.Order().Select(a => Focus.Of(new HashSet<string> { a })).ToList();
@@ -135,6 +138,10 @@ public sealed class SequenceGenerator
     public SequenceGenerator Twin() => new(Profile, Areas, DomainTally.Held()) { SlowOps = SlowOps };
 
     private readonly bool _vgemFences, _certifiesVb2;
+    /// <summary>What the profile has, read once (each op asks, and a count through its lists' interface is a dispatch each time).</summary>
+    private readonly bool _hasVideo, _hasHeaps, _hasUdmabuf, _hasDrm;
+    /// <summary>The profile's first video node (<see cref="Node"/>), null where it has none.</summary>
+    private readonly VideoNodeProfile? _node;
     /// <summary>Every area the generator covers, and each alone, in order: what a sequence focuses on (<see cref="_areasIn"/>).</summary>
     private readonly Focus _allAreas;
     private readonly List<Focus> _areaFocus;
@@ -242,7 +249,7 @@ public sealed class SequenceGenerator
     /// queue that carries raw frames (not a decoder's coded ones), queued directly.</summary>
     private bool RawOutput(QBuf q) =>
         q.Memory == V4L2_MEMORY_DMABUF && IsOutputType(q.Type) && !q.InRequest && q.BytesUsed == 0
-        && Profile.Video.Count > 0 && Profile.Video[0].RawOutputQueue?.BufType == q.Type;
+        && _hasVideo && Node.RawOutputQueue?.BufType == q.Type;
 
     /// <summary>The generator's state for a new sequence from <paramref name="seed"/>: its families, its model, no handles yet.</summary>
     private (Rng Rng, List<V> Vars, Env Env) Start(ulong seed)
@@ -260,7 +267,7 @@ public sealed class SequenceGenerator
         _drainFamily |= _decoderDrain;
         // and on a mem2mem node a quarter more allocates USERPTR or DMABUF memory (alternately) rather than MMAP: a context's two
         // queues, the drain and the waits take most of a mem2mem run's steps, and imported memory would otherwise seldom be queued
-        _memoryFamily = Profile.Video.Count > 0 && Profile.Video[0].IsMem2Mem && seed % 4 == 0
+        _memoryFamily = _hasVideo && Node.IsMem2Mem && seed % 4 == 0
             ? seed / 4 % 2 == 0 ? V4L2_MEMORY_USERPTR : V4L2_MEMORY_DMABUF : 0;
         // an eighth (on a mem2mem node, the USERPTR half of the memory family) takes the way to a USERPTR QBUF of memory vb2
         // must refuse: a dma-heap buffer's mapping (VM_PFNMAP, VB2-USERPTR-1) and a mapping shorter than the buffer
@@ -270,7 +277,7 @@ public sealed class SequenceGenerator
         // and on a queue of raw output frames the drain's quarter (an encoder's: the wait family's, which has nothing to wait
         // for on a mem2mem queue outside a drain) queues a dma-buf larger than a frame, takes it back and queues it again
         // (VB2-QBUF-4's payload fields); a capture node or a decoder has no such queue and its sequences are unchanged
-        _payloadFamily = Profile.Video.Count > 0 && Profile.Video[0] is { RawOutputQueue: not null } pn
+        _payloadFamily = _hasVideo && Node is { RawOutputQueue: not null } pn
             && (pn.Codec == CodecKind.None && seed % 4 == 2 || pn.Codec == CodecKind.Encoder && seed % 4 == 3);
         _payloadQueued = 0;
         // and one in eight more feeds requests imported memory: its request-bearing queue is allocated DMABUF (or, every other
@@ -287,7 +294,7 @@ public sealed class SequenceGenerator
         _procFamily = seed % 8 == 5;
         // and where the machine has a hugetlb pool, an eighth more (half the sequences of a device with no video node, as
         // udmabuf's own) makes hugetlb memfds and reads the pool (UDMABUF-HUGE-1, -2); the rest are as they were without one
-        _hugeFamily = Profile.Hugetlb != null && (Profile.Video.Count == 0 ? seed % 2 == 0 : seed % 8 == 6);
+        _hugeFamily = Profile.Hugetlb != null && (!_hasVideo ? seed % 2 == 0 : seed % 8 == 6);
         var rng = new Rng(seed);
         _mixVideo = rng.Chance(35);
         // half the sequences focus on one area, so deep states of each area are reached as often as mixed ones
@@ -300,6 +307,7 @@ public sealed class SequenceGenerator
         _vars.Clear();
         _live.Clear();
         foreach (var l in _byKind) l.Clear();
+        _drmFrames.Clear(); _frameBufs.Clear(); _writable.Clear(); _growable.Clear();
         _handlesChanged++;
         return (rng, _vars, _env);
     }
@@ -458,9 +466,24 @@ public sealed class SequenceGenerator
         {
             DropReleased(_live);
             foreach (var l in _byKind) DropReleased(l);
+            DropReleased(_drmFrames); DropReleased(_frameBufs); DropReleased(_writable); DropReleased(_growable);
         }
         for (int i = before; i < vars.Count; i++)
-            if (vars[i] is { Live: true, Proc: 0 } v) { _live.Add(v); _byKind[(int)v.Kind].Add(v); }
+            if (vars[i] is { Live: true, Proc: 0 } v)
+            {
+                _live.Add(v);
+                _byKind[(int)v.Kind].Add(v);
+                if (v.Kind == K.DmaBuf)
+                {
+                    if (DrmFrame(v, _frame)) _drmFrames.Add(v);
+                    if (FrameBuf(v, _frame)) _frameBufs.Add(v);
+                }
+                else if (v.Kind == K.Map)
+                {
+                    if (Writable(v, 0)) _writable.Add(v);
+                    if (Growable(v, 0)) _growable.Add(v);
+                }
+            }
     }
 
     /// <summary>Removes the handles no longer live from <paramref name="list"/>, keeping the order of the rest.</summary>
@@ -523,7 +546,7 @@ public sealed class SequenceGenerator
                 vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = (long)PageAlign((long)x.Len), AccMode = (int)(x.FdFlags & O_ACCMODE), Device = "heap" });
                 break;
             case ExpBuf x:
-                vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = PageAlign(Profile.Video[0].QueueFor(x.Type).PlaneSize(x.Plane)), AccMode = (int)(x.Flags & O_ACCMODE), Device = "vb2", Owner = x.Fd });
+                vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = PageAlign(Node.QueueFor(x.Type).PlaneSize(x.Plane)), AccMode = (int)(x.Flags & O_ACCMODE), Device = "vb2", Owner = x.Fd });
                 break;
             case DrmDumbExport x:
                 vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = o.R0, AccMode = (x.Flags & DRM_RDWR) != 0 ? O_RDWR : O_RDONLY, Device = "drm" });
@@ -723,12 +746,25 @@ public sealed class SequenceGenerator
     private List<V> Fences => _byKind[(int)K.Fence];
     private List<V> Reqs => _byKind[(int)K.Request];
     /// <summary>The profile's first video node, the one the V4L2 rules drive.</summary>
-    private VideoNodeProfile Node => Profile.Video[0];
+    private VideoNodeProfile Node => _node!;
     // what Next and ObserveHandles found for the rules (the fence mix set at every op; whether a DRM export holding a frame
     // is there to import, where the handles change)
     private bool _fenceMix, _importFrames;
-    // (the first four are found where the handles change, ObserveHandles; the rest at every op, Observe)
+    // (the first four are kept as the handles change, in Track, with the live lists: each reads only what a handle is given
+    // when it is made; the flags are found where the handles change, ObserveHandles; the rest at every op, Observe)
     private readonly List<V> _drmFrames = [], _frameBufs = [], _writable = [], _growable = [];
+    /// <summary>A frame of the profile's first video node, in bytes (<see cref="VideoNodeProfile.SizeImage"/>); long.MaxValue
+    /// where it has none.</summary>
+    private readonly long _frame;
+    /// <summary>A DRM export that holds a frame (the queue imports it: <see cref="_drmFrames"/>).</summary>
+    private static bool DrmFrame(V b, long frame) => b.Device == "drm" && b.Size >= frame;
+    /// <summary>A heap or udmabuf dma-buf, readable, that holds a frame (<see cref="_frameBufs"/>).</summary>
+    private static bool FrameBuf(V b, long frame) => b.Size >= frame && b.Device is "heap" or "udmabuf" && b.AccMode != O_WRONLY;
+    /// <summary>A writable mapping (<see cref="_writable"/>).</summary>
+    private static bool Writable(V m, int _) => (m.Prot & PROT_WRITE) != 0;
+    /// <summary>A dma-buf mapping from the buffer's start, in this process (<see cref="_growable"/>: one MremapGrow grows past
+    /// its buffer).</summary>
+    private static bool Growable(V m, int _) => m.End > 0 && m.Proc == 0;
     private List<V> _waits = [], _draining = [], _pending = [];
 
     /// <summary>The wait family's way to a blocking DQBUF that waits for a buffer, one step at a time on a handle: MMAP buffers,
@@ -912,21 +948,21 @@ public sealed class SequenceGenerator
         }
         else if (CheckRuleTables) CheckHandleLists();
         var areas = _areasIn;
-        bool vb2 = areas.Vb2 && Profile.Video.Count > 0, heap = areas.Heap && Profile.Heaps.Count > 0,
-             udma = areas.Udmabuf && Profile.UdmabufDevice != null, core = areas.DmaBuf, drm = false;
+        bool vb2 = areas.Vb2 && _hasVideo, heap = areas.Heap && _hasHeaps,
+             udma = areas.Udmabuf && _hasUdmabuf, core = areas.DmaBuf, drm = false;
         // a DMABUF or USERPTR queue needs memory from another exporter to import
-        if (vb2 && (_memory is V4L2_MEMORY_DMABUF or V4L2_MEMORY_USERPTR || _memoryFamily != 0) && Profile.Heaps.Count > 0) heap = true;
+        if (vb2 && (_memory is V4L2_MEMORY_DMABUF or V4L2_MEMORY_USERPTR || _memoryFamily != 0) && _hasHeaps) heap = true;
         // dma-buf core ops need some exporter; with only "dmabuf" selected, use every exporter
         if (core && !vb2 && !heap && !udma)
         {
-            vb2 = Profile.Video.Count > 0; heap = Profile.Heaps.Count > 0; udma = Profile.UdmabufDevice != null; drm = Profile.Drm.Count > 0;
+            vb2 = _hasVideo; heap = _hasHeaps; udma = _hasUdmabuf; drm = _hasDrm;
         }
-        bool fence = areas.Fence && _vgemFences, prime = areas.Prime && Profile.Drm.Count > 0;
+        bool fence = areas.Fence && _vgemFences, prime = areas.Prime && _hasDrm;
         if (fence || prime)
         {
             // every exporter beside the DRM device, so buffers from each meet vgem's PRIME import and its fences
             drm = true; core = true;
-            heap |= Profile.Heaps.Count > 0; udma |= Profile.UdmabufDevice != null; vb2 |= _mixVideo && Profile.Video.Count > 0;
+            heap |= _hasHeaps; udma |= _hasUdmabuf; vb2 |= _mixVideo && _hasVideo;
         }
         bool fenceMix = fence && vb2;
         _fenceMix = fenceMix;
@@ -957,12 +993,16 @@ public sealed class SequenceGenerator
         foreach (var sec in _sections)
         {
             if (pick >= sec.Weight) { pick -= sec.Weight; continue; }
-            for (int i = 0; i < sec.Count; i++)
+            // the first rule whose running sum passes the pick: the one the walk over their weights stops at
+            int[] ends = sec.Ends;
+            int lo = 0, hi = sec.Count - 1;
+            while (lo < hi)
             {
-                ref readonly var rule = ref sec.Rules[i];
-                if (pick < rule.W) return rule.Make is { } make ? make(this, r.Fork()) : rule.Build!(r.Fork());
-                pick -= rule.W;
+                int mid = (lo + hi) >> 1;
+                if (pick < ends[mid]) hi = mid; else lo = mid + 1;
             }
+            ref readonly var rule = ref sec.Rules[lo];
+            return rule.Make is { } make ? make(this, r.Fork()) : rule.Build!(r.Fork());
         }
         return null;
     }
@@ -980,69 +1020,115 @@ public sealed class SequenceGenerator
     /// made again (<see cref="Section"/>); their total weight.</summary>
     private int Sections(bool vb2, bool heap, bool udma, bool core, bool drm, bool fence, bool prime, bool fenceMix)
     {
-        List<V> video = Video, heaps = Heaps, udev = Udev, drms = Drms, bufs = Bufs, memfds = Memfds, maps = Maps,
-            gems = Gems, syncs = Syncs, fences = Fences, reqs = Reqs;
+        List<V> heaps = Heaps, udev = Udev, drms = Drms, bufs = Bufs, maps = Maps;
         _allKeepable = true;
         _remade = false;
-        int total = 0;
-        var k = new ClassKey();
-        k.Put(vb2);
-        if (vb2)
-        {
-            // (the queue's rules: its fds counted to 3, as they ask none, fewer than 3, more than 1; the sequence's memory, its
-            // families and their progress; what the filters found)
-            k.Put(Math.Min(video.Count, 3), 2); k.Put(_importFrames);
-            if (video.Count > 0)
-            {
-                k.Put(_memory, 3); k.Put(_memoryFamily, 3); k.Put(_requestMemory, 3);
-                k.Put(_waitFamily); k.Put(_drainFamily); k.Put(_pinPath); k.Put(_payloadFamily);
-                k.Put(_pinQueued < 2); k.Put(_payloadQueued < 6); k.Put(_requestMemoryQueued < 2); k.Put(Math.Min(reqs.Count, 2), 2);
-                k.Put(_waits.Count > 0); k.Put(_frameBufs.Count > 0); k.Put(_frameMapped); k.Put(_fewAnon); k.Put(_draining.Count > 0);
-            }
-        }
-        total += Section(0, ref k, vb2 ? static g => g.Vb2Rules() : null);
-        k.Put(drm);
-        if (drm) { k.Put(Math.Min(drms.Count, 2), 2); k.Put(fence || prime); k.Put(vb2); }
-        total += Section(1, ref k, drm ? static g => g.DrmRules() : null);
+        // (each section's key is written by a method of its own: in one method this long the compiler kept the key's words in
+        // memory, not in registers, and each bit written cost some twenty instructions)
+        int total = Section(0, Vb2Key(vb2), vb2 ? static g => g.Vb2Rules() : null);
+        total += Section(1, DrmKey(drm, fence || prime, vb2), drm ? static g => g.DrmRules() : null);
         bool primeOn = (prime || fence) && drms.Count > 0;
-        k.Put(primeOn);
-        if (primeOn) { k.Put(fenceMix); k.Put(gems.Count > 0); k.Put(Math.Min(bufs.Count, 2), 2); }
-        total += Section(2, ref k, primeOn ? static g => g.PrimeRules(g._fenceMix) : null);
-        k.Put(fence);
-        if (fence) { k.Put(gems.Count > 0); k.Put(drms.Count > 0); k.Put(fences.Count > 0); k.Put(bufs.Count > 0); k.Put(syncs.Count > 0); k.Put(syncs.Count > 0 && _pending.Count > 1); }
-        total += Section(3, ref k, fence ? static g => g.FenceRules() : null);
+        total += Section(2, PrimeKey(primeOn, fenceMix), primeOn ? static g => g.PrimeRules(g._fenceMix) : null);
+        total += Section(3, FenceKey(fence), fence ? static g => g.FenceRules() : null);
+        var k = new ClassKey();
         k.Put(heap);
         if (heap) k.Put(heaps.Count > 0);
-        total += Section(4, ref k, heap ? static g => g.HeapRules() : null);
-        k.Put(udma);
-        if (udma) { k.Put(udev.Count > 0); k.Put(Math.Min(memfds.Count, 3), 2); k.Put(_hugeFamily && _hugetlbMade); }
-        total += Section(5, ref k, udma ? static g => g.UdmabufRules() : null);
+        total += Section(4, k, heap ? static g => g.HeapRules() : null);
+        total += Section(5, UdmabufKey(udma), udma ? static g => g.UdmabufRules() : null);
+        k = default;
         k.Put(bufs.Count > 0);
-        total += Section(6, ref k, bufs.Count > 0 ? static g => g.DmaBufRules() : null);
+        total += Section(6, k, bufs.Count > 0 ? static g => g.DmaBufRules() : null);
         bool exec = _execFamily && core && bufs.Count > 0;
+        k = default;
         k.Put(exec);
-        total += Section(7, ref k, exec ? static g => g.ExecRule() : null);
+        total += Section(7, k, exec ? static g => g.ExecRule() : null);
         bool procs = _procFamily && core;
-        k.Put(procs);
-        if (procs)
-        {
-            k.Put(_p2Lives);
-            for (int p = 1; p <= 2; p++)
-            {
-                k.Put(Math.Min(_procFds[p].Count, 4), 3); k.Put(_theirs[p].Count > 0); k.Put(_alsoTheirs[p].Count > 0); k.Put(_theirBufs[p].Count > 0);
-                k.Put(_theirVideo[p].Count > 0 && Profile.Video.Count > 0); k.Put(_theirMaps[p].Count > 0); k.Put(_theirWritable[p].Count > 0); k.Put(_sendable.Count > 0);
-            }
-        }
-        total += Section(8, ref k, procs ? static g => { g.ProcessRules<P1>(); g.ProcessRules<P2>(); } : null);
+        total += Section(8, ProcessKey(procs), procs ? static g => { g.ProcessRules<P1>(); g.ProcessRules<P2>(); } : null);
         // (a call on a bad fd, where any other rule is offered)
         bool badFd = core && total > 0;
+        k = default;
         k.Put(badFd);
         if (badFd) k.Put(heaps.Count > 0 || udev.Count > 0);
-        total += Section(9, ref k, badFd ? static g => g.BadHandleRules() : null);
+        total += Section(9, k, badFd ? static g => g.BadHandleRules() : null);
+        k = default;
         k.Put(maps.Count > 0);
         if (maps.Count > 0) { k.Put(_writable.Count > 0); k.Put(_growable.Count > 0); }
-        total += Section(10, ref k, maps.Count > 0 ? static g => g.MapRules() : null);
+        total += Section(10, k, maps.Count > 0 ? static g => g.MapRules() : null);
         return total;
+    }
+
+    /// <summary>The V4L2 queue's section's key: its fds counted to 3, as its rules ask (none, fewer than 3, more than 1); the
+    /// sequence's memory, its families and their progress; what the filters found.</summary>
+    private ClassKey Vb2Key(bool vb2)
+    {
+        var k = new ClassKey();
+        k.Put(vb2);
+        if (!vb2) return k;
+        int video = Video.Count;
+        k.Put(Math.Min(video, 3), 2); k.Put(_importFrames);
+        if (video > 0)
+        {
+            k.Put(_memory, 3); k.Put(_memoryFamily, 3); k.Put(_requestMemory, 3);
+            k.Put(_waitFamily); k.Put(_drainFamily); k.Put(_pinPath); k.Put(_payloadFamily);
+            k.Put(_pinQueued < 2); k.Put(_payloadQueued < 6); k.Put(_requestMemoryQueued < 2); k.Put(Math.Min(Reqs.Count, 2), 2);
+            k.Put(_waits.Count > 0); k.Put(_frameBufs.Count > 0); k.Put(_frameMapped); k.Put(_fewAnon); k.Put(_draining.Count > 0);
+        }
+        return k;
+    }
+
+    /// <summary>The DRM device's section's key.</summary>
+    private ClassKey DrmKey(bool drm, bool fenceOrPrime, bool vb2)
+    {
+        var k = new ClassKey();
+        k.Put(drm);
+        if (drm) { k.Put(Math.Min(Drms.Count, 2), 2); k.Put(fenceOrPrime); k.Put(vb2); }
+        return k;
+    }
+
+    /// <summary>PRIME's section's key.</summary>
+    private ClassKey PrimeKey(bool primeOn, bool fenceMix)
+    {
+        var k = new ClassKey();
+        k.Put(primeOn);
+        if (primeOn) { k.Put(fenceMix); k.Put(Gems.Count > 0); k.Put(Math.Min(Bufs.Count, 2), 2); }
+        return k;
+    }
+
+    /// <summary>The fences' section's key.</summary>
+    private ClassKey FenceKey(bool fence)
+    {
+        var k = new ClassKey();
+        k.Put(fence);
+        if (fence)
+        {
+            int syncs = Syncs.Count;
+            k.Put(Gems.Count > 0); k.Put(Drms.Count > 0); k.Put(Fences.Count > 0); k.Put(Bufs.Count > 0); k.Put(syncs > 0); k.Put(syncs > 0 && _pending.Count > 1);
+        }
+        return k;
+    }
+
+    /// <summary>udmabuf's section's key.</summary>
+    private ClassKey UdmabufKey(bool udma)
+    {
+        var k = new ClassKey();
+        k.Put(udma);
+        if (udma) { k.Put(Udev.Count > 0); k.Put(Math.Min(Memfds.Count, 3), 2); k.Put(_hugeFamily && _hugetlbMade); }
+        return k;
+    }
+
+    /// <summary>The helper processes' section's key.</summary>
+    private ClassKey ProcessKey(bool procs)
+    {
+        var k = new ClassKey();
+        k.Put(procs);
+        if (!procs) return k;
+        k.Put(_p2Lives);
+        for (int p = 1; p <= 2; p++)
+        {
+            k.Put(Math.Min(_procFds[p].Count, 4), 3); k.Put(_theirs[p].Count > 0); k.Put(_alsoTheirs[p].Count > 0); k.Put(_theirBufs[p].Count > 0);
+            k.Put(_theirVideo[p].Count > 0 && _hasVideo); k.Put(_theirMaps[p].Count > 0); k.Put(_theirWritable[p].Count > 0); k.Put(_sendable.Count > 0);
+        }
+        return k;
     }
 
     /// <summary>
@@ -1053,8 +1139,10 @@ public sealed class SequenceGenerator
     private sealed class RuleSection
     {
         public Rule[] Rules = new Rule[16];
+        /// <summary>The running sums of the rules' weights: <c>Ends[i]</c> is the sum of rules 0..i (the draw's search).</summary>
+        public int[] Ends = new int[16];
         public int Count, Weight;
-        public ulong Low, High;
+        public ulong Key;
         /// <summary>The rules may be offered again while the key stays the same (the key was whole, and no rule captures the
         /// state it was made in).</summary>
         public bool Keepable;
@@ -1066,16 +1154,26 @@ public sealed class SequenceGenerator
     private bool _vb2, _fence, _prime;
 
     /// <summary>
-    /// The total weight of section <paramref name="i"/>'s rules for the state whose key <paramref name="k"/> holds (then
-    /// cleared for the next section): the rules kept where the key is the one they were made under, else made again by
+    /// The total weight of section <paramref name="i"/>'s rules for the state whose key <paramref name="k"/> holds (passed by
+    /// value, so the key's writes in <see cref="Sections"/> stay in registers; the caller clears it for the next section):
+    /// the rules kept where the key is the one they were made under, else made again by
     /// <paramref name="offer"/> (none where null). Rules that capture Next's state (<see cref="Rule.Build"/>: a steered
     /// family's, a stateful decoder's) are made again at every op.
     /// </summary>
-    private int Section(int i, ref ClassKey k, Action<SequenceGenerator>? offer)
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private int Section(int i, ClassKey k, Action<SequenceGenerator>? offer)
     {
+        // (the kept section, nine in ten of the calls, inlined into Sections; making one again is a call of its own)
         var sec = _sections[i];
-        bool same = sec.Keepable && k.Whole && sec.Low == k.Low && sec.High == k.High;
-        if (same && !CheckRuleTables) { k = default; return sec.Weight; }
+        bool same = sec.Keepable && k.Whole && sec.Key == k.Low;
+        return same && !CheckRuleTables ? sec.Weight : Remake(sec, i, k, same, offer);
+    }
+
+    /// <summary><see cref="Section"/>'s section <paramref name="i"/> made again by <paramref name="offer"/>, or (where it is
+    /// the <paramref name="same"/> and the rule tables are checked) made into another table and compared.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private int Remake(RuleSection sec, int i, ClassKey k, bool same, Action<SequenceGenerator>? offer)
+    {
         // made again: into the section's own table, or (to check a kept one) into another, compared
         _rules = same ? _checked : sec.Rules;
         _ruleCount = _ruleWeight = 0;
@@ -1089,38 +1187,38 @@ public sealed class SequenceGenerator
             for (int j = 0; equal && j < _ruleCount; j++)
                 equal = _rules[j].W == sec.Rules[j].W && ReferenceEquals(_rules[j].Make, sec.Rules[j].Make) && ReferenceEquals(_rules[j].Build, sec.Rules[j].Build);
             if (!equal)
-                throw new InvalidOperationException($"section {i}'s rules kept for key {k.High:x16}{k.Low:x16} ({sec.Count} rules) are not the state's ({_ruleCount}): its key misses something its rules read");
+                throw new InvalidOperationException($"section {i}'s rules kept for key {k.Low:x16} ({sec.Count} rules) are not the state's ({_ruleCount}): its key misses something its rules read");
         }
         else
         {
             (sec.Rules, sec.Count, sec.Weight) = (_rules, _ruleCount, _ruleWeight);
-            (sec.Low, sec.High, sec.Keepable) = (k.Low, k.High, k.Whole && !_offeredBuilt);
+            if (sec.Ends.Length < _ruleCount) sec.Ends = new int[_rules.Length];
+            for (int j = 0, sum = 0; j < _ruleCount; j++) sec.Ends[j] = sum += _rules[j].W;
+            (sec.Key, sec.Keepable) = (k.Low, k.Whole && !_offeredBuilt);
             _allKeepable &= sec.Keepable;
             _remade = true;
         }
-        k = default;
         return sec.Weight;
     }
 
     /// <summary>
-    /// What the sections read of the handles beyond their counts, into their fields: the lists the rules' makers pick from
-    /// (<see cref="_drmFrames"/>, <see cref="_frameBufs"/>, <see cref="_writable"/>, ...) and the flags beside them. Each
-    /// reads only what a handle is given when it is made and whether it lives, so they are found again only where the
-    /// handles changed (<see cref="_handlesChanged"/>), for every section whether it is offered or not.
+    /// What the sections read of the handles beyond their counts and the lists <see cref="Track"/> keeps (<see
+    /// cref="_drmFrames"/>, <see cref="_frameBufs"/>, <see cref="_writable"/>, <see cref="_growable"/>), into their fields:
+    /// the flags beside them, and the helper processes' lists. Each reads only what a handle is given when it is made and
+    /// whether it lives, so they are found again only where the handles changed (<see cref="_handlesChanged"/>), for every
+    /// section whether it is offered or not.
     /// </summary>
     private void ObserveHandles()
     {
         List<V> vars = _vars, video = Video, bufs = Bufs, maps = Maps;
-        long frame = Profile.Video.Count > 0 ? Node.SizeImage : long.MaxValue;
+        long frame = _frame;
         // a DRM export that holds a frame is imported by the queue (only sequences that made one draw differently)
-        Refill(_drmFrames, bufs, frame, static (b, frame) => b.Device == "drm" && b.Size >= frame);
-        _importFrames = _drmFrames.Count > 0 && Profile.Video.Count > 0 && Node.SupportsMemory(V4L2_MEMORY_DMABUF);
-        // USERPTR on a dma-buf mapping (VM_PFNMAP: EFAULT) needs a frame-sized heap or udmabuf mapping first
-        Refill(_frameBufs, bufs, frame, static (b, frame) => b.Size >= frame && b.Device is "heap" or "udmabuf" && b.AccMode != O_WRONLY);
+        _importFrames = _drmFrames.Count > 0 && _hasVideo && Node.SupportsMemory(V4L2_MEMORY_DMABUF);
+        // USERPTR on a dma-buf mapping (VM_PFNMAP: EFAULT) needs a frame-sized heap or udmabuf mapping first (_frameBufs)
         _frameMapped = Exists(maps, frame, static (m, frame) => !m.Anon && m.Size >= frame);
         int anon = 0;
         foreach (var m in maps) if (m.Anon) anon++;
-        _fewAnon = Profile.Video.Count > 0 && anon < (Node.MultiPlanar ? Node.NumPlanes + 1 : 2);
+        _fewAnon = _hasVideo && anon < (Node.MultiPlanar ? Node.NumPlanes + 1 : 2);
         // where a hugetlb memfd was made, the pool's counters are read now and then (UDMABUF-HUGE-2)
         // (only in the hugetlb family, which the sequence's start sets: the only one whose rules read it)
         _hugetlbMade = _hugeFamily && Exists(vars, 0, static (v, _) => v.Kind == K.Memfd && v.Device == "hugetlb");
@@ -1129,9 +1227,6 @@ public sealed class SequenceGenerator
             ObserveProcess<P1>(vars, bufs, video);
             ObserveProcess<P2>(vars, bufs, video);
         }
-        Refill(_writable, maps, 0, static (m, _) => (m.Prot & PROT_WRITE) != 0);
-        // (a dma-buf mapping from the buffer's start, in this process: one MremapGrow grows past its buffer)
-        Refill(_growable, maps, 0, static (m, _) => m.End > 0 && m.Proc == 0);
     }
 
     /// <summary>This process's live handles (<see cref="_live"/>, each kind's in <see cref="_byKind"/>) found again from every
@@ -1142,6 +1237,10 @@ public sealed class SequenceGenerator
         foreach (var l in _byKind) l.Clear();
         foreach (var v in _vars)
             if (v.Live && v.Proc == 0) { _live.Add(v); _byKind[(int)v.Kind].Add(v); }
+        Refill(_drmFrames, Bufs, _frame, DrmFrame);
+        Refill(_frameBufs, Bufs, _frame, FrameBuf);
+        Refill(_writable, Maps, 0, Writable);
+        Refill(_growable, Maps, 0, Growable);
         ObserveHandles();
     }
 
@@ -1149,7 +1248,7 @@ public sealed class SequenceGenerator
     /// handle made and throws where they differ from the lists <see cref="Track"/> kept.</summary>
     private void CheckLiveLists()
     {
-        List<V>[] kept = [_live, .. _byKind];
+        List<V>[] kept = [_live, .. _byKind, _drmFrames, _frameBufs, _writable, _growable];
         var before = kept.Select(l => l.ToArray()).ToArray();
         FindHandles();
         for (int i = 0; i < kept.Length; i++)
@@ -1201,28 +1300,31 @@ public sealed class SequenceGenerator
         foreach (var v in a) if (match(v, arg)) into.Add(v);
     }
 
-    /// <summary>The bits of a section's key (<see cref="Section"/>), written in order into 128; not whole where they overflow
-    /// or a value does not fit its width (the section is then made again: never two states under one key). A value is
-    /// written only where the section's rules read it, under conditions the bits before it decide, so two keys written alike
-    /// mean the same state to the section.</summary>
+    /// <summary>The bits of a section's key (<see cref="Section"/>), written in order into 64 (the longest key, the V4L2
+    /// queue's, takes 27); not whole where they overflow or a value does not fit its width (the section is then made again:
+    /// never two states under one key). A value is written only where the section's rules read it, under conditions the bits
+    /// before it decide, so two keys written alike mean the same state to the section.</summary>
     private struct ClassKey
     {
-        public ulong Low, High;
+        public ulong Low;
         private int _used;
         private bool _over;
-        public readonly bool Whole => !_over;
-        // (inlined: Sections puts some sixty values at each op where something changed, and the calls were 6% of a generated
-        // op's instructions, valgrind's count)
+        public readonly bool Whole => !_over && _used <= 64;
+        // (inlined: the sections put some sixty values at each op where something changed, and the calls were 6% of a generated
+        // op's instructions, valgrind's count; a flag needs no width check, and a key past 64 bits is caught once, by Whole)
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-        public void Put(bool b) => Put(b ? 1u : 0u, 1);
+        public void Put(bool b)
+        {
+            if (b) Low |= 1UL << _used;
+            _used++;
+        }
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public void Put(int v, int bits) => Put((uint)v, bits);
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public void Put(uint v, int bits)
         {
-            if (v >> bits != 0 || _used + bits > 128) { _over = true; return; }
-            if (_used < 64) { Low |= (ulong)v << _used; if (_used + bits > 64) High |= (ulong)v >> (64 - _used); }
-            else High |= (ulong)v << (_used - 64);
+            if (v >> bits != 0) _over = true;
+            else Low |= (ulong)v << _used;
             _used += bits;
         }
     }
@@ -1247,7 +1349,7 @@ public sealed class SequenceGenerator
         var env = _env;
         List<V> video = Video, bufs = Bufs, maps = Maps, reqs = Reqs;
         void Add(int w, Func<Rng, Op?> f) { if (w > 0) Offered(new Rule(w, null, f)); }
-        var node = Profile.Video[0];
+        var node = Node;
         Offer(video.Count == 0 ? 40 : video.Count < 3 ? 3 : 0, static (g, _) => new Open(g.Node.Device, O_RDWR | O_NONBLOCK));
         bool importFrames = _importFrames;
         if (video.Count > 0)
@@ -1349,12 +1451,12 @@ public sealed class SequenceGenerator
             if (Wants(V4L2_MEMORY_USERPTR) && _frameBufs.Count > 0 && !_frameMapped)
                 Offer(8, static (g, r) => { var b = r.Pick(g._frameBufs); return new Mmap(b.Var, 0, b.Size, b.AccMode == O_RDONLY ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED); });
             Offer(Wants(V4L2_MEMORY_USERPTR) && _fewAnon ? 6 : 1, static (g, r) => new MmapAnon(PageAlign(g.Node.SizeImage + PAGE_SIZE)));   // covers CREATE_BUFS' largest size delta
-            if (_pinPath && _pinQueued < 2 && Profile.Heaps.Count > 0 && node.SupportsMemory(V4L2_MEMORY_USERPTR))
+            if (_pinPath && _pinQueued < 2 && _hasHeaps && node.SupportsMemory(V4L2_MEMORY_USERPTR))
                 Offer(60, static (g, r) => g.PinPath(r));
             // in the payload family, the way to a DMABUF buffer of a raw output queue queued with a dma-buf larger than a frame,
             // taken back by STREAMOFF and queued again with the same dma-buf: each QBUF's payload fields are drawn (Generate),
             // so the second may pass others than the first, which QUERYBUF must then show (VB2-QBUF-4)
-            if (_payloadFamily && node.RawOutputQueue is { } payNode && _payloadQueued < 6 && Profile.Heaps.Count > 0 && payNode.SupportsMemory(V4L2_MEMORY_DMABUF))
+            if (_payloadFamily && node.RawOutputQueue is { } payNode && _payloadQueued < 6 && _hasHeaps && payNode.SupportsMemory(V4L2_MEMORY_DMABUF))
                 Offer(60, static (g, r) => g.PayloadPath(r));
             // in the request-memory family, the way to a request carrying imported memory, one step at a time: a request, the
             // request-bearing queue (a mem2mem node's OUTPUT) allocated with that memory, memory of a frame (a dma-heap
@@ -1362,7 +1464,7 @@ public sealed class SequenceGenerator
             // vb2 must refuse), then MEDIA_REQUEST_IOC_QUEUE, which takes it (VB2-REQ-9)
             var rqNode = node.IsMem2Mem ? node.OutputQueue! : node;
             uint rmem = RequestQueueMemory(rqNode);
-            if (node.RequestMedia is { } rmedia && rmem != V4L2_MEMORY_MMAP && _requestMemoryQueued < 2 && (rmem == V4L2_MEMORY_USERPTR || Profile.Heaps.Count > 0))
+            if (node.RequestMedia is { } rmedia && rmem != V4L2_MEMORY_MMAP && _requestMemoryQueued < 2 && (rmem == V4L2_MEMORY_USERPTR || _hasHeaps))
                 Offer(60, static (g, r) => g.RequestMemoryPath(r));
             Offer(2, static (g, r) => new Dup(r.Pick(g.Video).Var));
             Offer(video.Count > 1 ? 3 : 1, static (g, r) => new Close(r.Pick(g.Video).Var));
@@ -1470,10 +1572,10 @@ public sealed class SequenceGenerator
             // beside a video queue, some exports hold a whole frame, so the queue can import them (QBUF DMABUF attaches and
             // maps a DRM export: drm_gem_map_attach, drm_gem_map_dma_buf); the weight is split from the plain export's, so
             // every other draw of every seed is as before
-            bool frames = vb2 && Profile.Video.Count > 0 && Profile.Video[0].SupportsMemory(V4L2_MEMORY_DMABUF);
+            bool frames = vb2 && _hasVideo && Node.SupportsMemory(V4L2_MEMORY_DMABUF);
             Offer(frames ? 11 : 14, static (g, r) => new DrmDumbExport(r.Pick(g.Drms).Var, g.Draw(Domains.DumbWidth, ref r), g.Draw(Domains.DumbHeight, ref r), g.Draw(Domains.DumbBpp, ref r),
                 g.Draw(Domains.DumbExportFlags, ref r)));
-            Offer(frames ? 3 : 0, static (g, r) => new DrmDumbExport(r.Pick(g.Drms).Var, 640, g.Draw(Domains.DumbFrameHeight, ref r)(g.Profile.Video.Count > 0 ? g.Node.SizeImage : 0), 32, g.Draw(Domains.DumbExportFlags, ref r)));
+            Offer(frames ? 3 : 0, static (g, r) => new DrmDumbExport(r.Pick(g.Drms).Var, 640, g.Draw(Domains.DumbFrameHeight, ref r)(g._hasVideo ? g.Node.SizeImage : 0), 32, g.Draw(Domains.DumbExportFlags, ref r)));
         }
     }
 
@@ -1484,7 +1586,7 @@ public sealed class SequenceGenerator
         Offer(heaps.Count == 0 ? 25 : 0, static (g, _) => new Open(g.Profile.Heaps[0].Device, O_RDONLY | O_CLOEXEC));
         if (heaps.Count > 0)
             Offer(14, static (g, r) => new DmaHeapAlloc(r.Pick(g.Heaps).Var,
-                g.Draw(Domains.HeapLen, ref r, "a frame", g.Wants(V4L2_MEMORY_USERPTR) || g._memoryFamily == V4L2_MEMORY_DMABUF ? 12 : 1)(g.Profile.Video.Count > 0 ? g.Node.SizeImage : PAGE_SIZE),
+                g.Draw(Domains.HeapLen, ref r, "a frame", g.Wants(V4L2_MEMORY_USERPTR) || g._memoryFamily == V4L2_MEMORY_DMABUF ? 12 : 1)(g._hasVideo ? g.Node.SizeImage : PAGE_SIZE),
                 g.Draw(Domains.HeapFdFlags, ref r), g.Draw(Domains.HeapFlags, ref r), g.Draw(Domains.HeapFdIn, ref r), g.Draw(Domains.HeapAbiForm, ref r)));
     }
 
@@ -1639,7 +1741,7 @@ public sealed class SequenceGenerator
             Offer(3, static (g, r) => new FcntlGetFd(r.Pick(g._theirBufs[P.N]).Var) { Process = P.N });
             Offer(3, static (g, r) => new SendFd(r.Pick(g._theirBufs[P.N]).Var, 0, g.Draw(Domains.RecvCloexec, ref r)) { Process = P.N });
         }
-        if (theirVideo.Count > 0 && Profile.Video.Count > 0)
+        if (theirVideo.Count > 0 && _hasVideo)
             Offer(10, static (g, r) =>
             {
                 var node = g.Node;
@@ -1823,7 +1925,7 @@ public sealed class SequenceGenerator
     {
         List<V> gems = Gems, bufs = Bufs;
         // with a V4L2 queue in the sequence, a frame-sized buffer (vivid's 640x360 YUYV) can be queued as DMABUF
-        var frame = Profile.Video.Count > 0 ? Profile.Video[0].SizeImage : 0;
+        var frame = _hasVideo ? Node.SizeImage : 0;
         if (frameSized && frame > 0) Offer(6, static (g, r) => new DrmCreateDumb(r.Pick(g.Drms).Var, g.Draw(Domains.DumbFrameWidth, ref r)(g.Node.SizeImage), 360, 16));
         Offer(10, static (g, r) => new DrmCreateDumb(r.Pick(g.Drms).Var, g.Draw(Domains.DumbWidth, ref r), g.Draw(Domains.DumbHeight, ref r), g.Draw(Domains.DumbBpp, ref r)));
         if (gems.Count > 0)
@@ -1902,7 +2004,7 @@ public sealed class SequenceGenerator
         _requestMemory == 0 || !q.Has(V4L2_BUF_CAP_SUPPORTS_REQUESTS) ? V4L2_MEMORY_MMAP
         : q.SupportsMemory(_requestMemory) ? _requestMemory : q.SupportsMemory(V4L2_MEMORY_DMABUF) ? V4L2_MEMORY_DMABUF : V4L2_MEMORY_MMAP;
     private uint MemoryArg(ref Rng r) =>
-        _memoryFamily != 0 && Profile.Video[0].SupportsMemory(_memoryFamily) && r.Chance(70) ? _memoryFamily : Draw(Domains.Memory, ref r);
+        _memoryFamily != 0 && Node.SupportsMemory(_memoryFamily) && r.Chance(70) ? _memoryFamily : Draw(Domains.Memory, ref r);
     private uint IndexArg(ref Rng r) => Draw(Domains.BufIndex, ref r);
     private static long OffsetArg(ref Rng r, long len)
     {
