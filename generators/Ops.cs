@@ -224,7 +224,18 @@ public sealed class Env
 /// </summary>
 public abstract record Op
 {
-    public int Id { get; init; }
+    /// <summary>The op's number in its sequence, from 1: the handle it creates is <c>new Var(Id)</c>.</summary>
+    public int Id { get => _id; init => _id = value; }
+    private int _id;
+
+    /// <summary>This op, numbered <paramref name="id"/> in place: only for a record just made that nothing else holds yet
+    /// (the generator's own, before it joins the sequence), where a copy (<c>op with { Id = id }</c>) is a second record
+    /// of every op generated.</summary>
+    internal Op Numbered(int id)
+    {
+        _id = id;
+        return this;
+    }
 
     /// <summary>
     /// 0 for an op the sequence runs in order. 1, 2 or 3: the op belongs to that branch of a parallel block, a maximal run of

@@ -229,7 +229,8 @@ public sealed class SequenceGenerator
             if (op.CopiesOutFd && Draw(Domains.ArgPage, ref argRng)) op = op with { ReadOnlyArg = true };
             // and now and then a create ioctl runs with the fd table full (DMABUF-FAIL-2)
             else if (op.InstallsFd && op.Process == 0 && Draw(Domains.FdTable, ref fdRng)) op = op with { FdTableFull = true };
-            op = op with { Id = nextId++ };
+            // (numbered in place: every op here is a record Next or the lines above just made, which nothing else holds)
+            op = op.Numbered(nextId++);
             // (the model as a target: no BeginStep, so it cites nothing; no one reads a generator's citations)
             var o = op.Run(model, env);
             Track(op, o, vars);
