@@ -356,14 +356,25 @@ public sealed record TargetProfile(
     /// </summary>
     public string? MemoryUntracked { get; init; } = "the reference model allocates no kernel memory: judged on a kernel booted with slub_debug=U (the lab VM boots so)";
 
-    public DrmProfile? DrmDevice(string device) => Drm.FirstOrDefault(d => d.Device == device);
+    /// <summary>The DRM device profile named <paramref name="device"/>, or null. (Each lookup here is a loop: a lambda over
+    /// the name is a closure allocated at every call, and the model and the generator look devices up at every open.)</summary>
+    public DrmProfile? DrmDevice(string device)
+    {
+        for (int i = 0; i < Drm.Count; i++) if (Drm[i].Device == device) return Drm[i];
+        return null;
+    }
 
     /// <summary>A multi-planar node (not mem2mem) that reports V4L2_CAP_READWRITE, certified with a format of more than one
     /// plane: vb2's read()/write() emulator serves one-plane formats only, so read() (capture) or write() (output) is refused
     /// there (VB2-READ-5).</summary>
     public static bool PlanesRefuseFileIo(VideoNodeProfile v) => v.ReportsReadWrite && v.MultiPlanar && !v.IsMem2Mem && v.NumPlanes > 1;
 
-    public VideoNodeProfile? VideoNode(string device) => Video.FirstOrDefault(v => v.Device == device);
+    /// <summary>The video node profile named <paramref name="device"/>, or null.</summary>
+    public VideoNodeProfile? VideoNode(string device)
+    {
+        for (int i = 0; i < Video.Count; i++) if (Video[i].Device == device) return Video[i];
+        return null;
+    }
 
     /// <summary>Who a symbolic device is, as known-issue entries name it (driver; exporter of the dma-bufs it makes); null when unknown.</summary>
     public Conformance.Spec.DeviceIdentity? Identity(string device) =>
@@ -372,7 +383,12 @@ public sealed record TargetProfile(
         : device == UdmabufDevice ? new("udmabuf", "udmabuf", "udmabuf")
         : DrmDevice(device) is { } d ? new("drm", d.Driver, null)
         : null;
-    public HeapProfile? Heap(string device) => Heaps.FirstOrDefault(h => h.Device == device);
+    /// <summary>The dma-heap profile named <paramref name="device"/>, or null.</summary>
+    public HeapProfile? Heap(string device)
+    {
+        for (int i = 0; i < Heaps.Count; i++) if (Heaps[i].Device == device) return Heaps[i];
+        return null;
+    }
 
     /// <summary>Whether this target meets a catalog precondition token; if not, why (reported as the skip reason).</summary>
     public bool Satisfies(string token, out string reason)

@@ -115,7 +115,26 @@ public sealed partial class ReferenceModel
         {
             read |= e.Origin == Origin.ImportRead; write |= e.Origin == Origin.ImportWrite; kept |= e.KeptThroughImport;
         }
-        if (r.Entries.Any(e => e.Fence.ByClose)) Cite(Inv.VgemClose);
+        CiteHistory(r, read, write, kept);
+    }
+
+    /// <summary><see cref="CiteHistory(Resv, IEnumerable{ResvEntry})"/> of the entries <see cref="Resv.Pending"/> to a reader of
+    /// <paramref name="upTo"/>, walked in a loop (a SYNC_FILE export and every poll of a dma-buf ask: no enumerator, no closure).</summary>
+    private void CiteHistory(Resv r, Usage upTo)
+    {
+        bool read = false, write = false, kept = false;
+        foreach (var e in r.Entries)
+            if (!e.Fence.Signalled && e.Usage <= upTo)
+            {
+                read |= e.Origin == Origin.ImportRead; write |= e.Origin == Origin.ImportWrite; kept |= e.KeptThroughImport;
+            }
+        CiteHistory(r, read, write, kept);
+    }
+
+    private void CiteHistory(Resv r, bool read, bool write, bool kept)
+    {
+        foreach (var e in r.Entries)
+            if (e.Fence.ByClose) { Cite(Inv.VgemClose); break; }
         if (read) Cite(Inv.IsfRead);
         if (write) Cite(Inv.IsfWrite);
         if (kept) Cite(Inv.IsfNoDrop);
@@ -136,7 +155,7 @@ public sealed partial class ReferenceModel
         var sf = Snapshot(entries.Select(e => e.Fence).ToArray(), null, exported: true);
         if (entries.Count == 0) Cite(Inv.EsfIdle);
         else { Cite(Inv.EsfShape); Cite(Inv.EsfUsage); }
-        CiteHistory(d.Resv, d.Resv.Pending(Usage.Read));
+        CiteHistory(d.Resv, Usage.Read);
         return SyncFileCreated(sf);
     }
 
@@ -204,7 +223,7 @@ public sealed partial class ReferenceModel
                 {
                     bool readable = !d.Resv.HasPending(Usage.Write), writable = !d.Resv.HasPending(Usage.Read);
                     long rev = (readable ? POLLIN : 0) | (writable ? POLLOUT : 0);
-                    CiteHistory(d.Resv, d.Resv.Pending(Usage.Read));
+                    CiteHistory(d.Resv, Usage.Read);
                     return Cite(Inv.BufPoll, Outcome.Success(rev & events));
                 }
             case RequestFile r:

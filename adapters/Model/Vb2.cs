@@ -45,9 +45,20 @@ public sealed partial class ReferenceModel
         var q = v.QueueFor(type);
         if (v.Out == null || _openContexts < 2) return q;
         Cite(Inv.M2mContext);
-        if (q.NumBufs == 0 && !q.Streaming && _contexts.Any(c => c != v && c.Queues.Any(o => o.NumBufs > 0 || o.Streaming)))
+        if (q.NumBufs == 0 && !q.Streaming && OtherContextInUse(v))
             _decidedBy = Inv.M2mContext;
         return q;
+    }
+
+    /// <summary>Whether a mem2mem context other than <paramref name="v"/>'s has a queue with buffers or streaming. (A loop: a
+    /// lambda over v in <see cref="QueueOf"/> was a closure allocated at each of its calls, whether it was asked or not.)</summary>
+    private bool OtherContextInUse(VideoFile v)
+    {
+        foreach (var c in _contexts)
+            if (c != v && (InUse(c.Q) || c.Out is { } o && InUse(o))) return true;
+        return false;
+
+        static bool InUse(VideoQueue q) => q.NumBufs > 0 || q.Streaming;
     }
 
     /// <summary>Another file handle owns the queue (never on a mem2mem node: each context's queues are its handle's own). When the
@@ -197,8 +208,12 @@ public sealed partial class ReferenceModel
         (first, n) = FirstFit(q, n);
         if (n == 0) return 0;
         for (int i = first; i < first + n; i++)
-            q.Bufs[i] = new VideoBuffer(i, sizes.Select(len => new VideoPlane(len, memory == V4L2_MEMORY_MMAP ? new Mem(PageAlign(len), null) : null)).ToArray())
-                { SizedBy = q.SizesAtStake };
+        {
+            var planes = new VideoPlane[sizes.Count];
+            for (int p = 0; p < planes.Length; p++)
+                planes[p] = new VideoPlane(sizes[p], memory == V4L2_MEMORY_MMAP ? new Mem(PageAlign(sizes[p]), null) : null);
+            q.Bufs[i] = new VideoBuffer(i, planes) { SizedBy = q.SizesAtStake };
+        }
         q.NumBufs += n;
         q.Memory = memory;
         return n;
