@@ -305,6 +305,7 @@ public sealed class SequenceGenerator
         _model.Refresh();
         _model.Seed(seed);
         _env.Clear();
+        _areaBitsFor = uint.MaxValue;
         _vars.Clear();
         _live.Clear();
         foreach (var l in _byKind) l.Clear();
@@ -935,19 +936,10 @@ public sealed class SequenceGenerator
     /// what its key holds is unchanged (<see cref="Sections"/>); the draw is one <see cref="Rng.Below"/> over their total
     /// weight, walking the rules in that order, as over one table, so a seed draws what it drew before sections existed.
     /// </summary>
-    private Op? Next(ref Rng r)
+    /// <summary><see cref="Next"/>'s areas for the current sequence and memory, one bit each: vb2 1, heap 2, udmabuf 4, the
+    /// dma-buf core 8, DRM 0x10, fences 0x20, PRIME 0x40, the fence mix (fences with the V4L2 queue) 0x80.</summary>
+    private uint AreaBits()
     {
-        // this process's live handles, and each kind's, in the order they were made, and what ObserveHandles finds in them:
-        // lists kept across calls (cleared and filled again, never replaced), found again only after an op that made, closed
-        // or moved a handle (most ops leave them as they were)
-        _scratchUsed = 0;
-        if (_handlesSeen != _handlesChanged)
-        {
-            if (CheckRuleTables) CheckLiveLists();
-            ObserveHandles();
-            _handlesSeen = _handlesChanged;
-        }
-        else if (CheckRuleTables) CheckHandleLists();
         var areas = _areasIn;
         bool vb2 = areas.Vb2 && _hasVideo, heap = areas.Heap && _hasHeaps,
              udma = areas.Udmabuf && _hasUdmabuf, core = areas.DmaBuf, drm = false;
@@ -966,6 +958,31 @@ public sealed class SequenceGenerator
             heap |= _hasHeaps; udma |= _hasUdmabuf; vb2 |= _mixVideo && _hasVideo;
         }
         bool fenceMix = fence && vb2;
+        return (vb2 ? 1u : 0) | (heap ? 2u : 0) | (udma ? 4u : 0) | (core ? 8u : 0) | (drm ? 0x10u : 0) | (fence ? 0x20u : 0)
+            | (prime ? 0x40u : 0) | (fenceMix ? 0x80u : 0);
+    }
+    /// <summary>The last <see cref="AreaBits"/>, and the memory it was worked out for (uint.MaxValue: none yet this sequence).</summary>
+    private uint _areaBits, _areaBitsFor = uint.MaxValue;
+
+    private Op? Next(ref Rng r)
+    {
+        // this process's live handles, and each kind's, in the order they were made, and what ObserveHandles finds in them:
+        // lists kept across calls (cleared and filled again, never replaced), found again only after an op that made, closed
+        // or moved a handle (most ops leave them as they were)
+        _scratchUsed = 0;
+        if (_handlesSeen != _handlesChanged)
+        {
+            if (CheckRuleTables) CheckLiveLists();
+            ObserveHandles();
+            _handlesSeen = _handlesChanged;
+        }
+        else if (CheckRuleTables) CheckHandleLists();
+        // the areas this op draws from: they follow only the sequence's focus, the profile and the queue's memory, so they are
+        // worked out again only where the memory changed (or a sequence started)
+        if (_areaBitsFor != _memory) (_areaBits, _areaBitsFor) = (AreaBits(), _memory);
+        uint areaBits = _areaBits;
+        bool vb2 = (areaBits & 1) != 0, heap = (areaBits & 2) != 0, udma = (areaBits & 4) != 0, core = (areaBits & 8) != 0,
+            drm = (areaBits & 0x10) != 0, fence = (areaBits & 0x20) != 0, prime = (areaBits & 0x40) != 0, fenceMix = (areaBits & 0x80) != 0;
         _fenceMix = fenceMix;
         // the rules, section by section in the order they are drawn; a section's rules and their weights follow only what
         // its key holds, so it is made again only where one of those changed (most ops change none): rule weights kept per
@@ -975,8 +992,7 @@ public sealed class SequenceGenerator
         // (where nothing a section reads changed since the last op, every section is as it was: the handles, which the
         // sequence's start moves too, the area flags, and what else an op changes that the sections' keys hold: a value added
         // to a key in Sections that an op can change without changing the handles goes here too)
-        ulong moved = (vb2 ? 1UL : 0) | (heap ? 2UL : 0) | (udma ? 4UL : 0) | (core ? 8UL : 0) | (drm ? 0x10UL : 0) | (fence ? 0x20UL : 0)
-            | (prime ? 0x40UL : 0) | (fenceMix ? 0x80UL : 0) | (_waits.Count > 0 ? 0x100UL : 0) | (_draining.Count > 0 ? 0x200UL : 0)
+        ulong moved = areaBits | (_waits.Count > 0 ? 0x100UL : 0) | (_draining.Count > 0 ? 0x200UL : 0)
             | (_pending.Count > 1 ? 0x400UL : 0) | (_pinQueued < 2 ? 0x800UL : 0) | (_payloadQueued < 6 ? 0x1000UL : 0)
             | (_requestMemoryQueued < 2 ? 0x2000UL : 0) | (ulong)_memory << 16;
         int total = 0;
@@ -1283,7 +1299,8 @@ public sealed class SequenceGenerator
     private void Observe(bool vb2, bool fence)
     {
         _waits = _draining = _pending = Scratch();
-        if (vb2 && Video.Count > 0 && _certifiesVb2 && (!Node.IsMem2Mem || Node.Codec == CodecKind.Encoder))
+        // (no queue streaming: no blocking DQBUF waits, and the model need not be asked fd by fd)
+        if (vb2 && Video.Count > 0 && _certifiesVb2 && (!Node.IsMem2Mem || Node.Codec == CodecKind.Encoder) && _model.AnyQueueStreaming())
         {
             var node = Node;
             var wait = Filter(Video, this, static (v, g) => g._env.Resolve(v.Var, out var fd) && g._model.DQBufWait(fd, g.Node.BufType) == BlockingDQBuf.WaitsForBuffer);

@@ -830,6 +830,16 @@ public sealed partial class ReferenceModel
             ? BlockingDQBuf.WaitsForBuffer : BlockingDQBuf.MaySleepForever;
     }
 
+    /// <summary>For generators: whether some queue an open video file can reach streams (a node's queue, a mem2mem context's
+    /// two). Where none does, <see cref="DQBufWait"/> returns <see cref="BlockingDQBuf.ReturnsAtOnce"/> for every fd, and a
+    /// generator that asks at every op need not ask it fd by fd. Read-only.</summary>
+    public bool AnyQueueStreaming()
+    {
+        foreach (var q in _queues.Values) if (q.Streaming) return true;
+        foreach (var c in _contexts) if (c.Q.Streaming || c.Out is { Streaming: true }) return true;
+        return false;
+    }
+
     /// <summary>Whether no queued buffer of q was queued through a request.</summary>
     private static bool NoneInRequest(VideoQueue q)
     {
