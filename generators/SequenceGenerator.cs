@@ -202,7 +202,8 @@ public sealed class SequenceGenerator
         for (int i = 0; i < length; i++)
         {
             var op = Next(ref rng);
-            if (op == null || ClosesWhatARequestNames(op, env)) continue;
+            // (is null, not == null: a record's == is its structural Equals, some thirty instructions an op)
+            if (op is null || ClosesWhatARequestNames(op, env)) continue;
             // now and then a udmabuf's range lies at the boundaries of the size limit's arithmetic (UDMABUF-SIZE-2)
             if (op is UdmabufCreate uc && Draw(Domains.UdmabufLimits, ref limitRng)((uc.Offset, uc.Size)) is var (lo, ls) && (lo, ls) != (uc.Offset, uc.Size))
                 op = uc with { Offset = lo, Size = ls };
@@ -236,7 +237,8 @@ public sealed class SequenceGenerator
             Track(op, o, vars);
             ops.Add(op);
         }
-        model.Reset();
+        // (the model is left as the sequence left it: the next Start resets it, and a reset here as well was a second one, with
+        // its fresh queues, for every sequence)
         return new OpSequence(seed, ops.Count == ops.Capacity ? ops.MoveToImmutable() : ops.ToImmutable());
     }
 
@@ -354,8 +356,8 @@ public sealed class SequenceGenerator
                     for (int t = 0; t < 60 && onFocus == null; t++)
                     {
                         var op = Next(ref br);
-                        if (op != null) op = WholeHugeMap(op, vars);
-                        if (op == null || !InBlock(op) || ClosesWhatARequestNames(op, env) || ReleasesRequestContext(op, vars)) continue;
+                        if (op is not null) op = WholeHugeMap(op, vars);
+                        if (op is null || !InBlock(op) || ClosesWhatARequestNames(op, env) || ReleasesRequestContext(op, vars)) continue;
                         if (op.Uses.Contains(focus)) onFocus = op; else other ??= op;
                     }
                     if ((onFocus ?? other) is not { } chosen) break;
