@@ -968,9 +968,9 @@ public sealed class SequenceGenerator
 
     private Op? Next(ref Rng r)
     {
-        // this process's live handles, and each kind's, in the order they were made, and what ObserveHandles finds in them:
-        // lists kept across calls (cleared and filled again, never replaced), found again only after an op that made, closed
-        // or moved a handle (most ops leave them as they were)
+        // this process's live handles, and each kind's, in the order they were made, are kept by Track as handles come and go;
+        // what ObserveHandles finds beside them is found again only after an op that made, closed or moved a handle (most
+        // ops leave them as they were)
         _scratchUsed = 0;
         if (_handlesSeen != _handlesChanged)
         {
