@@ -71,7 +71,7 @@ public sealed partial class ReferenceModel
     public Outcome Munmap(int map)
     {
         if (!_maps.Remove(map, out var m)) return Outcome.Fail(Errno.NotRun);
-        _mapProcess.Remove(map);
+        if (_mapProcess.Count > 0) _mapProcess.Remove(map);
         if (m.VBuf is { Freed: false } vb) vb.MapUsers--;
         if (m.File != null) Put(m.File);
         return Outcome.Success();

@@ -19,7 +19,7 @@ public sealed partial class ReferenceModel
     /// <summary>Records that a new fd or mapping belongs to the process the call runs in.</summary>
     private void Owned(Dictionary<int, int> table, int handle)
     {
-        if (_process != 0) table[handle] = _process; else table.Remove(handle);
+        if (_process != 0) table[handle] = _process; else if (table.Count > 0) table.Remove(handle);
     }
 
     public IProcessCalls Process(int process) =>

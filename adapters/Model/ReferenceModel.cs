@@ -325,13 +325,15 @@ public sealed partial class ReferenceModel : IBufferTarget
         // the bug: two threads' close() of one fd in a parallel block both find it (the second one's lookup raced the first)
         if (!_hasActual && Broken(ModelBug.CloseRaces) && _closedInBlock?.Contains(fd) == true) return Outcome.Success();
         // a copy a fork made (or the fd it was made from): that the other process's stays open is DMABUF-PROC-3's
-        if (_forkFds.Remove(fd)) { _decidedBy = Inv.ProcFork; ChildClosed(fd); }
-        bool closedByChild = _closedByChild.Remove(fd);
+        // (each set asked only where it holds something: most sequences never fork, send or receive, and a removal from an
+        // emptied set still hashes and probes)
+        if (_forkFds.Count > 0 && _forkFds.Remove(fd)) { _decidedBy = Inv.ProcFork; ChildClosed(fd); }
+        bool closedByChild = _closedByChild.Count > 0 && _closedByChild.Remove(fd);
         if (!_fds.Remove(fd, out var e)) return Outcome.Fail(Errno.EBADF);
         _closedInBlock?.Add(fd);
-        _received.Remove(fd);
-        _sent.Remove(fd);
-        _fdProcess.Remove(fd);
+        if (_received.Count > 0) _received.Remove(fd);
+        if (_sent.Count > 0) _sent.Remove(fd);
+        if (_fdProcess.Count > 0) _fdProcess.Remove(fd);
         e.File.Fds--;
         if (DeferRelease) { DeferRelease = false; Deferred = e.File; return Outcome.Success(); }
         Put(e.File);
