@@ -107,34 +107,21 @@ public sealed partial class ReferenceModel
         _ => new SyncFile(pending, named ?? FenceKind.Array, exported),
     };
 
-    /// <summary>Cites the rules that put the observed entries on the buffer (import usage, entries an import kept, fences a DRM close signalled).</summary>
-    private void CiteHistory(Resv r, IEnumerable<ResvEntry> observed)
-    {
-        bool read = false, write = false, kept = false;
-        foreach (var e in observed)
-        {
-            read |= e.Origin == Origin.ImportRead; write |= e.Origin == Origin.ImportWrite; kept |= e.KeptThroughImport;
-        }
-        CiteHistory(r, read, write, kept);
-    }
-
-    /// <summary><see cref="CiteHistory(Resv, IEnumerable{ResvEntry})"/> of the entries <see cref="Resv.Pending"/> to a reader of
-    /// <paramref name="upTo"/>, walked in a loop (a SYNC_FILE export and every poll of a dma-buf ask: no enumerator, no closure).</summary>
+    /// <summary>Cites the rules that put the entries <see cref="Resv.Pending"/> to a reader of <paramref name="upTo"/> on the
+    /// buffer (import usage, entries an import kept, fences a DRM close signalled), walked in a loop: a SYNC_FILE export,
+    /// every poll of a dma-buf and a refused vgem attach ask, and an enumerator with its closure was an allocation each.</summary>
     private void CiteHistory(Resv r, Usage upTo)
     {
-        bool read = false, write = false, kept = false;
+        bool read = false, write = false, kept = false, byClose = false;
         foreach (var e in r.Entries)
+        {
+            byClose |= e.Fence.ByClose;
             if (!e.Fence.Signalled && e.Usage <= upTo)
             {
                 read |= e.Origin == Origin.ImportRead; write |= e.Origin == Origin.ImportWrite; kept |= e.KeptThroughImport;
             }
-        CiteHistory(r, read, write, kept);
-    }
-
-    private void CiteHistory(Resv r, bool read, bool write, bool kept)
-    {
-        foreach (var e in r.Entries)
-            if (e.Fence.ByClose) { Cite(Inv.VgemClose); break; }
+        }
+        if (byClose) Cite(Inv.VgemClose);
         if (read) Cite(Inv.IsfRead);
         if (write) Cite(Inv.IsfWrite);
         if (kept) Cite(Inv.IsfNoDrop);
@@ -251,12 +238,12 @@ public sealed partial class ReferenceModel
         if ((flags & ~VGEM_FENCE_WRITE) != 0 || pad != 0) return Cite(Inv.VgemAttachArgs, Errno.EINVAL);
         if (!DrmState(dev).Handles!.TryGetValue(handle, out var obj)) return Cite(Inv.VgemAttachArgs, Errno.ENOENT);
         bool write = (flags & VGEM_FENCE_WRITE) != 0;
-        var conflicts = obj.Resv.Pending(write ? Usage.Read : Usage.Write).ToList();
-        if (conflicts.Count > 0)
+        var conflicting = write ? Usage.Read : Usage.Write;
+        if (obj.Resv.HasPending(conflicting))
         {
             // what put the conflicting fence there is the more specific rule: cite it last
             Cite(Inv.VgemBusy);
-            CiteHistory(obj.Resv, conflicts);
+            CiteHistory(obj.Resv, conflicting);
             return Outcome.Fail(Errno.EBUSY);
         }
         var fence = new Fence(_nextCtx++, FenceKind.Vgem);
