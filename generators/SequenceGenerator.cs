@@ -1267,12 +1267,20 @@ public sealed class SequenceGenerator
     /// handle made and throws where they differ from the lists <see cref="Track"/> kept.</summary>
     private void CheckLiveLists()
     {
-        List<V>[] kept = [_live, .. _byKind, _drmFrames, _frameBufs, _writable, _growable];
+        var list = ListFoundAgainOtherwise([_live, .. _byKind, _drmFrames, _frameBufs, _writable, _growable]);
+        if (list >= 0)
+            throw new InvalidOperationException($"live handle list {list} kept as the handles changed is not what the handles give: Track misses a way a handle is made or released");
+    }
+
+    /// <summary>For the checks: finds the handle lists again (<see cref="FindHandles"/>) and gives the index in
+    /// <paramref name="kept"/> of the first list that was not what it is now, -1 where none.</summary>
+    private int ListFoundAgainOtherwise(List<V>[] kept)
+    {
         var before = kept.Select(l => l.ToArray()).ToArray();
         FindHandles();
         for (int i = 0; i < kept.Length; i++)
-            if (!kept[i].SequenceEqual(before[i]))
-                throw new InvalidOperationException($"live handle list {i} kept as the handles changed is not what the handles give: Track misses a way a handle is made or released");
+            if (!kept[i].SequenceEqual(before[i])) return i;
+        return -1;
     }
 
     /// <summary>
@@ -1283,14 +1291,11 @@ public sealed class SequenceGenerator
     /// </summary>
     private void CheckHandleLists()
     {
-        List<V>[] kept = [_live, .. _byKind, _drmFrames, _frameBufs, _writable, _growable, _sendable, .. _theirs, .. _procFds, .. _theirBufs,
-            .. _theirVideo, .. _theirMaps, .. _alsoTheirs, .. _theirWritable];
-        var before = kept.Select(l => l.ToArray()).ToArray();
         var flags = (_importFrames, _frameMapped, _fewAnon, _hugetlbMade, _p2Lives);
-        FindHandles();
-        for (int i = 0; i < kept.Length; i++)
-            if (!kept[i].SequenceEqual(before[i]))
-                throw new InvalidOperationException($"handle list {i} kept since the handles last changed is not what the handles give now: ObserveHandles reads something an op changes without changing the handles");
+        int list = ListFoundAgainOtherwise([_live, .. _byKind, _drmFrames, _frameBufs, _writable, _growable, _sendable, .. _theirs, .. _procFds,
+            .. _theirBufs, .. _theirVideo, .. _theirMaps, .. _alsoTheirs, .. _theirWritable]);
+        if (list >= 0)
+            throw new InvalidOperationException($"handle list {list} kept since the handles last changed is not what the handles give now: ObserveHandles reads something an op changes without changing the handles");
         if (flags != (_importFrames, _frameMapped, _fewAnon, _hugetlbMade, _p2Lives))
             throw new InvalidOperationException("a flag ObserveHandles found when the handles last changed is not what the handles give now: it reads something an op changes without changing the handles");
     }
