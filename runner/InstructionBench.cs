@@ -89,9 +89,8 @@ public static class InstructionBench
     private static readonly TargetProfile ModelProfile = TargetProfile.VividLike;
 
     /// <summary>Generation is counted over sequences of this length, from the seeds <see cref="GenerationSeed"/> gives, as
-    /// <c>--bench</c> times it, after the long run's sequences once uncounted (see <see cref="Child"/>).</summary>
-    /// (The difference is some 70,000 ops: over fewer, a collection more or less in one of the runs moved the figure by a
-    /// hundred or two.)
+    /// <c>--bench</c> times it, after the long run's sequences once uncounted (see <see cref="Child"/>). The difference is some
+    /// 70,000 ops: over fewer, a collection more or less in one of the runs moved the figure by a hundred or two.</summary>
     private const int GenerationShort = 300, GenerationLong = 1500, GenerationLength = 60;
     private static ulong GenerationSeed(int i) => (ulong)i * 7919 + 1;
 
