@@ -1165,21 +1165,7 @@ public sealed class SequenceGenerator
         /// <summary>The rules may be offered again while the key stays the same (the key was whole, and no rule captures the
         /// state it was made in).</summary>
         public bool Keepable;
-        /// <summary>The rules made for each whole key seen so far whose rules may be kept (<see cref="Keepable"/>), by key: a
-        /// state class comes back (a buffer made, then closed), and its rules are the same each time it does.</summary>
-        public readonly Dictionary<ulong, Made> Seen = [];
-        /// <summary>The table a section is offered into before it is known whether it may be kept (a section remade at every
-        /// op, one that holds a rule capturing the state, reuses it).</summary>
-        public Rule[] Scratch = new Rule[16];
-        public int[] ScratchEnds = new int[16];
     }
-
-    /// <summary>A section's rules for one key, as <see cref="RuleSection.Seen"/> keeps them: the first <paramref name="Count"/>
-    /// of <paramref name="Rules"/>, their running sums and total weight.</summary>
-    private sealed record Made(Rule[] Rules, int[] Ends, int Count, int Weight);
-    /// <summary>How many keys a section keeps the rules of (<see cref="RuleSection.Seen"/>); the built-in profiles' sections see
-    /// a few dozen each, so this bounds only an unforeseen profile's memory.</summary>
-    private const int SeenKeys = 4096;
 
     private readonly RuleSection[] _sections = Enumerable.Range(0, 11).Select(_ => new RuleSection()).ToArray();
     private Rule[] _checked = new Rule[16];
@@ -1202,22 +1188,13 @@ public sealed class SequenceGenerator
         return same && !CheckRuleTables ? sec.Weight : Remake(sec, i, k, same, offer);
     }
 
-    /// <summary><see cref="Section"/>'s section <paramref name="i"/> for key <paramref name="k"/>: the rules made for that key
-    /// before where there are some (<see cref="RuleSection.Seen"/>), else made again by <paramref name="offer"/>; where it is
-    /// the <paramref name="same"/> or was found made before and the rule tables are checked, made into another table and
-    /// compared.</summary>
+    /// <summary><see cref="Section"/>'s section <paramref name="i"/> made again by <paramref name="offer"/>, or (where it is
+    /// the <paramref name="same"/> and the rule tables are checked) made into another table and compared.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private int Remake(RuleSection sec, int i, ClassKey k, bool same, Action<SequenceGenerator>? offer)
     {
-        _remade |= !same;
-        if (!same && k.Whole && sec.Seen.TryGetValue(k.Low, out var made))
-        {
-            (sec.Rules, sec.Ends, sec.Count, sec.Weight, sec.Key, sec.Keepable) = (made.Rules, made.Ends, made.Count, made.Weight, k.Low, true);
-            if (!CheckRuleTables) return sec.Weight;
-            same = true;
-        }
-        // made again: into the section's scratch table, or (to check a kept one) into another, compared
-        _rules = same ? _checked : sec.Scratch;
+        // made again: into the section's own table, or (to check a kept one) into another, compared
+        _rules = same ? _checked : sec.Rules;
         _ruleCount = _ruleWeight = 0;
         _offeredBuilt = false;
         offer?.Invoke(this);
@@ -1230,27 +1207,16 @@ public sealed class SequenceGenerator
                 equal = _rules[j].W == sec.Rules[j].W && ReferenceEquals(_rules[j].Make, sec.Rules[j].Make) && ReferenceEquals(_rules[j].Build, sec.Rules[j].Build);
             if (!equal)
                 throw new InvalidOperationException($"section {i}'s rules kept for key {k.Low:x16} ({sec.Count} rules) are not the state's ({_ruleCount}): its key misses something its rules read");
-            return sec.Weight;
-        }
-        sec.Scratch = _rules;
-        bool keepable = k.Whole && !_offeredBuilt;
-        if (keepable && sec.Seen.Count < SeenKeys)
-        {
-            // kept for the key in arrays of its own (the scratch table is offered into again at the next key)
-            var rules = _rules.AsSpan(0, _ruleCount).ToArray();
-            var ends = new int[_ruleCount];
-            for (int j = 0, sum = 0; j < _ruleCount; j++) ends[j] = sum += rules[j].W;
-            sec.Seen.Add(k.Low, new Made(rules, ends, _ruleCount, _ruleWeight));
-            (sec.Rules, sec.Ends) = (rules, ends);
         }
         else
         {
-            if (sec.ScratchEnds.Length < _ruleCount) sec.ScratchEnds = new int[_rules.Length];
-            for (int j = 0, sum = 0; j < _ruleCount; j++) sec.ScratchEnds[j] = sum += _rules[j].W;
-            (sec.Rules, sec.Ends) = (_rules, sec.ScratchEnds);
+            (sec.Rules, sec.Count, sec.Weight) = (_rules, _ruleCount, _ruleWeight);
+            if (sec.Ends.Length < _ruleCount) sec.Ends = new int[_rules.Length];
+            for (int j = 0, sum = 0; j < _ruleCount; j++) sec.Ends[j] = sum += _rules[j].W;
+            (sec.Key, sec.Keepable) = (k.Low, k.Whole && !_offeredBuilt);
+            _allKeepable &= sec.Keepable;
+            _remade = true;
         }
-        (sec.Count, sec.Weight, sec.Key, sec.Keepable) = (_ruleCount, _ruleWeight, k.Low, keepable);
-        _allKeepable &= keepable;
         return sec.Weight;
     }
 
