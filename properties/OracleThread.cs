@@ -47,13 +47,15 @@ internal sealed class OracleThread
 
     /// <summary>Over the process: sequences judged this way, and ops the target ran past the step where a judgement ended
     /// (before it saw the stop).</summary>
-    private static long _sequences, _pastDivergence, _oracleSlept, _targetSlept;
+    private static long _sequences, _pastDivergence, _oracleSlept, _targetSlept, _targetWaitTicks;
 
     /// <summary>(sequences judged behind the calls, ops run past where a judgement ended, the times the oracle's side and the
     /// target's side went to sleep on their events waiting for the other's count once their spin ran out, a wait that may
-    /// return at once) so far, over the process.</summary>
-    public static (long Sequences, long PastDivergence, long OracleSlept, long TargetSlept) Stats =>
-        (Interlocked.Read(ref _sequences), Interlocked.Read(ref _pastDivergence), Interlocked.Read(ref _oracleSlept), Interlocked.Read(ref _targetSlept));
+    /// return at once; the seconds the target's side waited for the oracle's, within sequences and at their ends) so far,
+    /// over the process.</summary>
+    public static (long Sequences, long PastDivergence, long OracleSlept, long TargetSlept, double TargetWaitSeconds) Stats =>
+        (Interlocked.Read(ref _sequences), Interlocked.Read(ref _pastDivergence), Interlocked.Read(ref _oracleSlept), Interlocked.Read(ref _targetSlept),
+            Interlocked.Read(ref _targetWaitTicks) / (double)System.Diagnostics.Stopwatch.Frequency);
 
     private readonly SemaphoreSlim _go = new(0);
     // each side spins on the other's count itself (see Await, MayRun) and sleeps on its event only then
@@ -147,6 +149,17 @@ internal sealed class OracleThread
     {
         int need = all ? i : i - Lag;
         if (_judgedSeen >= need) return !_stop;
+        // (the oracle's line read again: most often it has judged enough since the last read, and no wait is timed)
+        _judgedSeen = Volatile.Read(ref _s.Judged);
+        if (_judgedSeen >= need || _stop) return !_stop;
+        long since = System.Diagnostics.Stopwatch.GetTimestamp();
+        try { return WaitJudged(need); }
+        finally { Interlocked.Add(ref _targetWaitTicks, System.Diagnostics.Stopwatch.GetTimestamp() - since); }
+    }
+
+    /// <summary><see cref="MayRun"/>'s wait for the judged count to reach <paramref name="need"/>.</summary>
+    private bool WaitJudged(int need)
+    {
         WakeOracle();
         var spin = new SpinWait();
         while (true)
@@ -189,6 +202,7 @@ internal sealed class OracleThread
         _targetEnded = true;
         Interlocked.MemoryBarrier();
         _toOracle.Set();
+        long since = System.Diagnostics.Stopwatch.GetTimestamp();
         var spin = new SpinWait();
         while (!_done)
         {
@@ -198,6 +212,7 @@ internal sealed class OracleThread
             if (!_done) _toTarget.Wait();
             Volatile.Write(ref _s.TargetWaits, 0);
         }
+        Interlocked.Add(ref _targetWaitTicks, System.Diagnostics.Stopwatch.GetTimestamp() - since);
         var error = _oracleError;
         // (with the oracle's side ended, its count is final and the verdict's op the one after it: what the target ran beyond
         // that op came after the verdict)

@@ -56,8 +56,8 @@ public static class KernelBench
             using var t = new KernelTarget(heap.Profile, heap.Paths);
             string dev = heap.Profile.Heaps[0].Device;
             double adapter = Time(HeapMixOps, n => HeapMix(t, dev, n));
-            var (lockstep, inStep, split, calls, fresh, rounds) = Lockstep(t, HeapSequence(dev), HeapMixOps, () => RoundRaw("heap", heap.Path, "-"));
-            Report(output, "heap mix  (DMA_HEAP_IOCTL_ALLOC, SYNC start, SYNC end, lseek, F_GETFD, close)", rawRates["heap"], fresh, adapter, lockstep, inStep, split, calls, rounds);
+            var (lockstep, inStep, split, calls, fresh, rounds, waited) = Lockstep(t, HeapSequence(dev), HeapMixOps, () => RoundRaw("heap", heap.Path, "-"));
+            Report(output, "heap mix  (DMA_HEAP_IOCTL_ALLOC, SYNC start, SYNC end, lseek, F_GETFD, close)", rawRates["heap"], fresh, adapter, lockstep, inStep, split, calls, rounds, waited);
             SecondProcess(output, t, dev);
             Generated(output, t, "heap");
         }
@@ -66,8 +66,8 @@ public static class KernelBench
             using var t = new KernelTarget(video.Profile, video.Paths);
             var node = video.Profile.Video[0];
             double adapter = Time(VideoMixOps, n => VideoMix(t, node, n));
-            var (lockstep, inStep, split, calls, fresh, rounds) = Lockstep(t, VideoSequence(node), VideoMixOps, () => RoundRaw("video", "-", video.Path));
-            Report(output, "video mix (QUERYBUF, EXPBUF, F_GETFD, close)", rawRates["video"], fresh, adapter, lockstep, inStep, split, calls, rounds);
+            var (lockstep, inStep, split, calls, fresh, rounds, waited) = Lockstep(t, VideoSequence(node), VideoMixOps, () => RoundRaw("video", "-", video.Path));
+            Report(output, "video mix (QUERYBUF, EXPBUF, F_GETFD, close)", rawRates["video"], fresh, adapter, lockstep, inStep, split, calls, rounds, waited);
             Generated(output, t, "video");
         }
         DefaultRun(cli, output);
@@ -110,7 +110,7 @@ public static class KernelBench
     /// state (the same syscalls as the lockstep harness, so the ratio to it is what the suite spends outside the kernel), best
     /// of the <see cref="PairedRounds"/> rounds it ran in beside lockstep's passes; rounds: each round's (raw sequences, lockstep, in step) ops/s.</summary>
     private static void Report(TextWriter o, string what, double raw, double fresh, double adapter, double lockstep, double inStep, string split, double calls,
-        IReadOnlyList<(double Raw, double Behind, double InStep)> rounds)
+        IReadOnlyList<(double Raw, double Behind, double InStep)> rounds, double waited)
     {
         string Each(Func<(double Raw, double Behind, double InStep), double> ratio) => string.Join(", ", rounds.Select(r => $"{ratio(r):F2}x"));
         o.WriteLine($"{what}:");
@@ -120,7 +120,7 @@ public static class KernelBench
         o.WriteLine($"  kernel adapter    {adapter,12:N0} ops/s   ratio {raw / adapter:F2}x (to the raw loop)");
         // the ratios are the median round's: each round's raw figure and lockstep's were measured side by side, where the best
         // of each may come from different rounds (this host's speed moves within a run too)
-        o.WriteLine($"  lockstep harness  {lockstep,12:N0} ops/s   ratio {Median(rounds.Select(r => r.Raw / r.Behind)):F2}x to the raw sequences, the same syscalls (goal <= 1.5; the median round's; round by round: {Each(r => r.Raw / r.Behind)}); {raw / lockstep:F2}x to the raw loop");
+        o.WriteLine($"  lockstep harness  {lockstep,12:N0} ops/s   ratio {Median(rounds.Select(r => r.Raw / r.Behind)):F2}x to the raw sequences, the same syscalls (goal <= 1.5; the median round's; round by round: {Each(r => r.Raw / r.Behind)}); {raw / lockstep:F2}x to the raw loop; the calls waited for the oracle's judgement {100 * waited:F1}% of the time");
         o.WriteLine($"  judged in step    {inStep,12:N0} ops/s   ratio {Median(rounds.Select(r => r.Raw / r.InStep)):F2}x to the raw sequences (round by round: {Each(r => r.Raw / r.InStep)}; each outcome judged before the next call, in the same rounds: judging behind the calls takes {Median(rounds.Select(r => r.InStep / r.Behind)):F2}x its time)");
         o.WriteLine($"    in step, its time: {split}");
         o.WriteLine($"  its system calls  {calls,12:N0} ops/s   (lockstep's calls alone, each timed as made, best of 3: {fresh / calls:F2}x the raw sequences' time; the per-device figures below stand on such timing)");
@@ -352,7 +352,7 @@ public static class KernelBench
     /// closing and the idle probe), the resets, the oracle, and the rest (op records, the verdict's bookkeeping). The clocked
     /// pass is slower than the timed ones (two clock reads a call): its microseconds an op are its own.</summary>
     private static (double OpsPerSecond, double InStepOpsPerSecond, string Split, double CallsOpsPerSecond, double RawSequences,
-        List<(double Raw, double Behind, double InStep)> Rounds) Lockstep(KernelTarget t, OpSequence seq, int opsPerMix, Func<double> rawSequences)
+        List<(double Raw, double Behind, double InStep)> Rounds, double Waited) Lockstep(KernelTarget t, OpSequence seq, int opsPerMix, Func<double> rawSequences)
     {
         // as every kernel run judges (the oracle on a thread of its own, behind the calls), and, in the same rounds, each
         // outcome judged before the next call: the two alternate, so both meet the same state of the machine
@@ -363,10 +363,13 @@ public static class KernelBench
         for (int i = 0; i < sequences; i++) { p.Check(seq, t, null); inStep.Check(seq, t, null); }
         Thread.Sleep(1000);
         int roundSequences = RoundMixes / MixesPerSequence;
+        // (and, judged behind, how long the calls waited for the oracle's judgement)
+        double behindSeconds = 0, waitedBefore = LockstepProperty.JudgedBehind.TargetWaitSeconds;
         double Pass(LockstepProperty prop)
         {
             var sw = Stopwatch.StartNew();
             for (int i = 0; i < roundSequences; i++) prop.Check(seq, t, null);
+            if (prop == p) behindSeconds += sw.Elapsed.TotalSeconds;
             return (double)roundSequences * MixesPerSequence * opsPerMix / sw.Elapsed.TotalSeconds;
         }
         // each round runs the C loop cut into the same sequences first, so each ratio is of rates measured seconds apart, in
@@ -379,6 +382,7 @@ public static class KernelBench
             rounds.Add((rawRate, behindRate, inStepRate));
             (bestRaw, best, bestInStep) = (Math.Max(bestRaw, rawRate), Math.Max(best, behindRate), Math.Max(bestInStep, inStepRate));
         }
+        double waited = (LockstepProperty.JudgedBehind.TargetWaitSeconds - waitedBefore) / behindSeconds;
         // the mix's calls by their place: after the sequence's setup, up to its last op (its closing ops and the idle probe,
         // joined after it, are the sequence's other calls, with the setup)
         int firstMix = seq.Ops[seq.Ops.Length - MixesPerSequence * opsPerMix].Id, lastMix = seq.Ops[^1].Id;
@@ -406,6 +410,6 @@ public static class KernelBench
             calls = Math.Max(calls, (double)sequences * MixesPerSequence * opsPerMix / SyscallClock.Read().Seconds);
         }
         return (best, bestInStep, $"{Part("the mix's calls", mix)}, {Part("the sequence's other calls", other)}, {Part("resets", reset)}, " +
-            $"{Part("the oracle", oracle)}, {Part("the rest", total - mix - other - reset - oracle)}", calls, bestRaw, rounds);
+            $"{Part("the oracle", oracle)}, {Part("the rest", total - mix - other - reset - oracle)}", calls, bestRaw, rounds, waited);
     }
 }

@@ -235,7 +235,8 @@ public static class KernelRun
             var behind = LockstepProperty.JudgedBehind;
             if (behind.Sequences > behindBefore.Sequences)
                 output.WriteLine($"# harness: {behind.Sequences - behindBefore.Sequences} sequence(s) judged behind the calls (the oracle on a thread of its own, up to " +
-                    $"{LockstepProperty.Lag} ops behind); {behind.PastDivergence - behindBefore.PastDivergence} op(s) ran past a divergence before the calls stopped (--judge-in-step judges each outcome before the next call)");
+                    $"{LockstepProperty.Lag} ops behind); {behind.PastDivergence - behindBefore.PastDivergence} op(s) ran past a divergence before the calls stopped; " +
+                    $"the calls waited {behind.TargetWaitSeconds - behindBefore.TargetWaitSeconds:0.0} s for its judgement (--judge-in-step judges each outcome before the next call)");
             else if (cli.JudgeInStep) output.WriteLine("# harness: every outcome judged before the next call (--judge-in-step)");
             var notes = unit.Notes.Append(hygiene).ToList();
             if (KernelMemory(result) is { } memory)

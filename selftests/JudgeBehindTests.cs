@@ -288,13 +288,15 @@ public class JudgeBehindTests
         {
             using var t = new KernelTarget(profile, new Dictionary<string, string>()) { OverlapsOracle = !inStep };
             Assert.Equal(!inStep, ((IBufferTarget)t).OverlapsOracle);
-            long before = LockstepProperty.JudgedBehind.Sequences;
+            var (before, waitedBefore) = (LockstepProperty.JudgedBehind.Sequences, LockstepProperty.JudgedBehind.TargetWaitSeconds);
             var e = new Exercise();
             var f = new LockstepProperty().Trace(seq, t, e, out var steps);
             Assert.True(f == null, f?.ToString());
             Assert.Equal(7, e.Ops);
             Assert.Equal(0x5EED_0001L, steps[3].Actual.R0);
             if (!inStep) Assert.True(LockstepProperty.JudgedBehind.Sequences > before);
+            // (the calls wait for the judgement before the ops that touch the mapping, and at the sequence's end: timed)
+            if (!inStep) Assert.True(LockstepProperty.JudgedBehind.TargetWaitSeconds > waitedBefore);
         }
     }
 }
