@@ -108,7 +108,8 @@ public static class KernelBench
     /// <summary>The mix's figures. raw: the raw loop's rounds on one file set up once; fresh: the raw loop's rounds cut into
     /// the harness's sequences, each with the syscalls the harness issues around its ops so that it starts from a fresh device
     /// state (the same syscalls as the lockstep harness, so the ratio to it is what the suite spends outside the kernel), best
-    /// of the <see cref="PairedRounds"/> rounds it ran in beside lockstep's passes; rounds: each round's (raw sequences, lockstep, in step) ops/s.</summary>
+    /// of the <see cref="PairedRounds"/> rounds it ran in beside lockstep's passes; rounds: each round's (raw sequences, lockstep, in step) ops/s;
+    /// waited: the share of lockstep's time the calls waited for the oracle's judgement (0 to 1).</summary>
     private static void Report(TextWriter o, string what, double raw, double fresh, double adapter, double lockstep, double inStep, string split, double calls,
         IReadOnlyList<(double Raw, double Behind, double InStep)> rounds, double waited)
     {
@@ -350,7 +351,9 @@ public static class KernelBench
     /// figures); where one more
     /// pass, judged in step, spends its time (an <see cref="OpClock"/>): the mix's calls on the target, the sequence's other calls (its setup,
     /// closing and the idle probe), the resets, the oracle, and the rest (op records, the verdict's bookkeeping). The clocked
-    /// pass is slower than the timed ones (two clock reads a call): its microseconds an op are its own.</summary>
+    /// pass is slower than the timed ones (two clock reads a call): its microseconds an op are its own. Waited: the share of
+    /// the passes judged behind the calls that the calls spent waiting for the oracle's judgement (0 to 1;
+    /// <see cref="LockstepProperty.JudgedBehind"/>).</summary>
     private static (double OpsPerSecond, double InStepOpsPerSecond, string Split, double CallsOpsPerSecond, double RawSequences,
         List<(double Raw, double Behind, double InStep)> Rounds, double Waited) Lockstep(KernelTarget t, OpSequence seq, int opsPerMix, Func<double> rawSequences)
     {
