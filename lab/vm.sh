@@ -112,7 +112,8 @@ options of run:
   --mem MB             guest memory (default 4096)
   --smp N              guest CPUs (default 2)
   --append ARGS        extra kernel command-line arguments (repeatable; the lab always boots with
-                       hugepages=8, a pool of eight 2 MiB pages for hugetlb memfds)
+                       hugepages=8, a pool of eight 2 MiB pages for hugetlb memfds, and tsc=reliable,
+                       no clocksource watchdog: under TCG a busy host made it mark the TSC unstable)
   --headers            same as the headers subcommand
   -h, --help           this text
 
@@ -305,7 +306,13 @@ cmd_run() {
 	# loglevel=5 lets KERN_WARNING (level 4: WARN()'s "WARNING: CPU:" line) reach the console.
 	# no fbdev console on a KMS driver (vkms): the lab has no display, and drawing text under TCG is slow
 	# hugepages=8: a pool of eight 2 MiB pages for hugetlb memfds under udmabuf (UDMABUF-HUGE-1, -2)
-	local kernel_args="console=ttyS0 panic=-1 loglevel=5 drm_kms_helper.fbdev_emulation=0 hugepages=8${append:+ $append}"
+	# tsc=reliable: no clocksource watchdog on the TSC. Under TCG the TSC follows the host's clock on every vCPU, but a
+	# vCPU the host holds back for half a millisecond makes the watchdog (against the HPET) mark it unstable: the guest
+	# then reads every clock through the emulated HPET (slow, and the benchmark's clocks with it), and its switch of the
+	# scheduler's clock patches kernel text under the running vCPUs, which TCG can get wrong: a raw C loop with a
+	# sched_yield loop on the other vCPU, on a busy host, ended in "Oops: int3" in sched_clock_cpu (6.12.118, 2026-12-06),
+	# a crash of the emulator's making that the lab would have blamed on the kernel under test
+	local kernel_args="console=ttyS0 panic=-1 loglevel=5 drm_kms_helper.fbdev_emulation=0 hugepages=8 tsc=reliable${append:+ $append}"
 	local machine=(
 		-accel tcg,thread=multi -cpu max -m "$mem" -smp "$smp"
 		-nographic -no-reboot -nic none
