@@ -27,6 +27,9 @@ public static class KernelBench
     /// (a round's ratio moved between 1.2x and 4.3x in one run as this host's speed drifted) for the same time.</summary>
     private const int PairedRounds = 9;
     private const int RoundMixes = Rounds / 3 / MixesPerSequence * MixesPerSequence;
+    /// <summary>The turns of a round (<see cref="Lockstep"/>): in each, the raw sequences, lockstep's pass and in step's, a few
+    /// milliseconds each (8 sequences of 300 ops on the heap mix), so the host's drift between them is small.</summary>
+    private const int Turns = 16;
 
     public static int Run(Program.Cli cli, TextWriter output)
     {
@@ -36,38 +39,33 @@ public static class KernelBench
         if (heap == null && video == null) throw new Program.UsageException("the benchmark needs a dma-heap or a V4L2 node with MMAP (use ./run-suite.sh --target vm --bench)");
         var raw = Environment.GetEnvironmentVariable("CONFORMANCE_RAW_LOOP");
         if (string.IsNullOrEmpty(raw) || !File.Exists(raw)) throw new Program.UsageException("CONFORMANCE_RAW_LOOP does not name the built raw C loop (./run-suite.sh --target vm --bench builds it)");
-        // the loop on one file set up once, best of 3 here; the loop cut into sequences runs in lockstep's rounds (Lockstep), and
-        // each of those runs of the program times the set-up-once loop again, kept where it is the best
-        var rawRates = RawLoop(raw, heap?.Path ?? "-", video?.Path ?? "-", perSequence: false);
+        // the program, best of 3: the loop on one file set up once, and cut into sequences (which lockstep's rounds run by turns
+        // with its passes, the program serving them: Lockstep)
+        var rawRates = RawLoop(raw, heap?.Path ?? "-", video?.Path ?? "-", perSequence: true);
         for (int i = 0; i < 2; i++)
-            foreach (var (k, v) in RawLoop(raw, heap?.Path ?? "-", video?.Path ?? "-", perSequence: false)) rawRates[k] = Math.Max(rawRates[k], v);
-        // one round's run of the program on one device: its ops/s cut into sequences (and its set-up-once figure kept if best)
-        double RoundRaw(string mix, string heapPath, string videoPath)
-        {
-            var r = RawLoop(raw, heapPath, videoPath, perSequence: true, RoundMixes);
-            rawRates[mix] = Math.Max(rawRates[mix], r[mix]);
-            return r[mix + "-seq"];
-        }
-        output.WriteLine($"# kernel benchmark on {found.Kernel}: {Rounds} rounds of each op mix; best of 3 runs each (the raw C loop on one file set up once: of its 3 runs here and its runs in lockstep's rounds); ratio = raw C ops/s / C# ops/s (goal <= 1.3); lockstep against the raw loop cut into sequences in {PairedRounds} paired rounds of {RoundMixes} rounds each, the ratio the median round's");
+            foreach (var (k, v) in RawLoop(raw, heap?.Path ?? "-", video?.Path ?? "-", perSequence: true)) rawRates[k] = Math.Max(rawRates[k], v);
+        output.WriteLine($"# kernel benchmark on {found.Kernel}: {Rounds} rounds of each op mix; best of 3 runs each; ratio = raw C ops/s / C# ops/s (goal <= 1.3); lockstep against the raw loop cut into sequences in {PairedRounds} rounds, each of {Turns} turns of the raw sequences (the program serving them), lockstep's and in step's passes, the ratio the median round's");
         double overhead = SyscallClock.Calibrate();
         output.WriteLine($"# system calls timed as made (SyscallClock): the clock adds {overhead * 1e6:F2} us to each, subtracted from the timed calls' figures below");
         if (heap != null)
         {
             using var t = new KernelTarget(heap.Profile, heap.Paths);
+            using var served = new RawServer(raw, heap.Path, "-");
             string dev = heap.Profile.Heaps[0].Device;
-            double adapter = Time(HeapMixOps, n => HeapMix(t, dev, n));
-            var (lockstep, inStep, split, calls, fresh, rounds, waited) = Lockstep(t, HeapSequence(dev), HeapMixOps, () => RoundRaw("heap", heap.Path, "-"));
-            Report(output, "heap mix  (DMA_HEAP_IOCTL_ALLOC, SYNC start, SYNC end, lseek, F_GETFD, close)", rawRates["heap"], fresh, adapter, lockstep, inStep, split, calls, rounds, waited);
+            var (adapter, adapterWarmUp) = Time(HeapMixOps, n => HeapMix(t, dev, n));
+            var (lockstep, inStep, split, calls, fresh, rounds, waited, warmUp) = Lockstep(t, HeapSequence(dev), HeapMixOps, n => served.Seconds("heap", n));
+            Report(output, "heap mix  (DMA_HEAP_IOCTL_ALLOC, SYNC start, SYNC end, lseek, F_GETFD, close)", rawRates["heap"], fresh, rawRates["heap-seq"], adapter, lockstep, inStep, split, calls, rounds, waited, adapterWarmUp, warmUp);
             SecondProcess(output, t, dev);
             Generated(output, t, "heap");
         }
         if (video != null)
         {
             using var t = new KernelTarget(video.Profile, video.Paths);
+            using var served = new RawServer(raw, "-", video.Path);
             var node = video.Profile.Video[0];
-            double adapter = Time(VideoMixOps, n => VideoMix(t, node, n));
-            var (lockstep, inStep, split, calls, fresh, rounds, waited) = Lockstep(t, VideoSequence(node), VideoMixOps, () => RoundRaw("video", "-", video.Path));
-            Report(output, "video mix (QUERYBUF, EXPBUF, F_GETFD, close)", rawRates["video"], fresh, adapter, lockstep, inStep, split, calls, rounds, waited);
+            var (adapter, adapterWarmUp) = Time(VideoMixOps, n => VideoMix(t, node, n));
+            var (lockstep, inStep, split, calls, fresh, rounds, waited, warmUp) = Lockstep(t, VideoSequence(node), VideoMixOps, n => served.Seconds("video", n));
+            Report(output, "video mix (QUERYBUF, EXPBUF, F_GETFD, close)", rawRates["video"], fresh, rawRates["video-seq"], adapter, lockstep, inStep, split, calls, rounds, waited, adapterWarmUp, warmUp);
             Generated(output, t, "video");
         }
         DefaultRun(cli, output);
@@ -107,23 +105,26 @@ public static class KernelBench
 
     /// <summary>The mix's figures. raw: the raw loop's rounds on one file set up once; fresh: the raw loop's rounds cut into
     /// the harness's sequences, each with the syscalls the harness issues around its ops so that it starts from a fresh device
-    /// state (the same syscalls as the lockstep harness, so the ratio to it is what the suite spends outside the kernel), best
-    /// of the <see cref="PairedRounds"/> rounds it ran in beside lockstep's passes; rounds: each round's (raw sequences, lockstep, in step) ops/s;
-    /// waited: the share of lockstep's time the calls waited for the oracle's judgement (0 to 1).</summary>
-    private static void Report(TextWriter o, string what, double raw, double fresh, double adapter, double lockstep, double inStep, string split, double calls,
-        IReadOnlyList<(double Raw, double Behind, double InStep)> rounds, double waited)
+    /// state (the same syscalls as the lockstep harness, so the ratio to it is what the suite spends outside the kernel), the
+    /// best of the <see cref="PairedRounds"/> rounds it ran in by turns with lockstep's passes (<see cref="RawServer"/>); program:
+    /// the same program's own run of them (best of 3); rounds: each round's (raw sequences, lockstep, in step) ops/s;
+    /// waited: the share of lockstep's time the calls waited for the oracle's judgement (0 to 1); the adapter's and lockstep's
+    /// warm-ups (<see cref="Settle"/>).</summary>
+    private static void Report(TextWriter o, string what, double raw, double fresh, double program, double adapter, double lockstep, double inStep, string split, double calls,
+        IReadOnlyList<(double Raw, double Behind, double InStep)> rounds, double waited, WarmUp adapterWarmUp, WarmUp warmUp)
     {
         string Each(Func<(double Raw, double Behind, double InStep), double> ratio) => string.Join(", ", rounds.Select(r => $"{ratio(r):F2}x"));
         o.WriteLine($"{what}:");
         o.WriteLine($"  raw C loop        {raw,12:N0} ops/s   (the mix's rounds on one file, set up once)");
         o.WriteLine($"  raw C, sequences  {fresh,12:N0} ops/s   ({MixesPerSequence} rounds a sequence, each with the syscalls the harness makes for a fresh device state: {raw / fresh:F2}x the time; " +
-            "run in each of the rounds below, before lockstep's passes)");
-        o.WriteLine($"  kernel adapter    {adapter,12:N0} ops/s   ratio {raw / adapter:F2}x (to the raw loop)");
+            $"run by turns with lockstep's passes in the rounds below, the best round's; in one go {program:N0} ops/s, best of 3)");
+        o.WriteLine($"  kernel adapter    {adapter,12:N0} ops/s   ratio {raw / adapter:F2}x (to the raw loop; after a warm-up {adapterWarmUp})");
         // the ratios are the median round's: each round's raw figure and lockstep's were measured side by side, where the best
         // of each may come from different rounds (this host's speed moves within a run too)
         o.WriteLine($"  lockstep harness  {lockstep,12:N0} ops/s   ratio {Median(rounds.Select(r => r.Raw / r.Behind)):F2}x to the raw sequences, the same syscalls (goal <= 1.5; the median round's; round by round: {Each(r => r.Raw / r.Behind)}); {raw / lockstep:F2}x to the raw loop; the calls waited for the oracle's judgement {100 * waited:F1}% of the time");
         o.WriteLine($"  judged in step    {inStep,12:N0} ops/s   ratio {Median(rounds.Select(r => r.Raw / r.InStep)):F2}x to the raw sequences (round by round: {Each(r => r.Raw / r.InStep)}; each outcome judged before the next call, in the same rounds: judging behind the calls takes {Median(rounds.Select(r => r.InStep / r.Behind)):F2}x its time)");
         o.WriteLine($"    in step, its time: {split}");
+        o.WriteLine($"    warm-up before the rounds (both ways of judging, by turns): {warmUp}");
         o.WriteLine($"  its system calls  {calls,12:N0} ops/s   (lockstep's calls alone, each timed as made, best of 3: {fresh / calls:F2}x the raw sequences' time; the per-device figures below stand on such timing)");
     }
 
@@ -142,6 +143,44 @@ public static class KernelBench
             rates[p[0]] = double.Parse(p[1]) / double.Parse(p[2]);
         }
         return rates;
+    }
+
+    /// <summary>
+    /// The raw C loop serving sequences on request (runner/bench/raw-loop.c's <c>--serve</c>): a single-threaded process of its
+    /// own, as in its other runs, that the benchmark asks for a few sequences at a time, by turns with lockstep's passes,
+    /// milliseconds apart. Ends when disposed (its input closed).
+    /// </summary>
+    private sealed class RawServer : IDisposable
+    {
+        private readonly Process _p;
+
+        /// <summary>Starts <paramref name="exe"/> serving the heap at <paramref name="heap"/> and the node at
+        /// <paramref name="video"/> ("-": not that one).</summary>
+        public RawServer(string exe, string heap, string video)
+        {
+            var psi = new ProcessStartInfo(exe) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+            foreach (var a in new[] { "--serve", heap, video, $"{MixesPerSequence}" }) psi.ArgumentList.Add(a);
+            _p = Process.Start(psi) ?? throw new Program.UsageException($"could not start {exe}");
+        }
+
+        /// <summary>Seconds for <paramref name="sequences"/> sequences of <see cref="MixesPerSequence"/> rounds of the heap mix
+        /// (<paramref name="what"/> "heap", 6 ops a round) or the video mix ("video", 4 ops a round), each with the calls the
+        /// harness makes for a fresh device state; throws where the loop failed (it said why on stderr, and ended).</summary>
+        public double Seconds(string what, int sequences)
+        {
+            _p.StandardInput.WriteLine($"{what} {sequences}");
+            _p.StandardInput.Flush();
+            var line = _p.StandardOutput.ReadLine();
+            return line != null ? double.Parse(line, System.Globalization.CultureInfo.InvariantCulture)
+                : throw new InvalidOperationException($"the raw C loop ended serving {what} sequences (exit {(_p.WaitForExit(5000) ? _p.ExitCode : -1)}; its stderr above)");
+        }
+
+        public void Dispose()
+        {
+            _p.StandardInput.Close();
+            if (!_p.WaitForExit(10_000)) _p.Kill();
+            _p.Dispose();
+        }
     }
 
     /// <summary>The middle value (the mean of the two middle ones for an even count).</summary>
@@ -165,12 +204,11 @@ public static class KernelBench
         return (p.ExitCode, o.Result, e);
     }
 
-    /// <summary>Best-of-3 ops/s of a mix of opsPerRound ops, after a warm-up long enough for tiered JIT to
-    /// replace the first-tier code (under TCG the background compiler is slow).</summary>
-    private static double Time(int opsPerRound, Action<int> mix)
+    /// <summary>Best-of-3 ops/s of a mix of opsPerRound ops, after a warm-up until the runtime's compiler is done with its code
+    /// (<see cref="Settle"/>), and that warm-up.</summary>
+    private static (double OpsPerSecond, WarmUp WarmUp) Time(int opsPerRound, Action<int> mix)
     {
-        mix(Rounds);
-        Thread.Sleep(1000);
+        var warmUp = Settle(() => mix(Rounds / 3));
         double best = 0;
         for (int i = 0; i < 3; i++)
         {
@@ -178,7 +216,48 @@ public static class KernelBench
             mix(Rounds);
             best = Math.Max(best, (double)Rounds * opsPerRound / sw.Elapsed.TotalSeconds);
         }
-        return best;
+        return (best, warmUp);
+    }
+
+    /// <summary>The longest a warm-up runs (<see cref="Settle"/>), in seconds: past it the rounds start with the compiler still
+    /// at work, and the warm-up's line says so.</summary>
+    private const double MaxWarmUpSeconds = 90;
+
+    /// <summary>
+    /// Runs <paramref name="pass"/> until the runtime's compiler has been quiet for two passes in a row (it compiled, on all
+    /// threads, for under 1% of each pass's time: <see cref="System.Runtime.JitInfo"/>), or for <see cref="MaxWarmUpSeconds"/>.
+    /// Under TCG the tiered compiler's background thread takes seconds to replace the first tier's code, and while it runs
+    /// it takes a vCPU from the two threads that judge behind the calls: in the lab VM (6.12.118, heap mix, 2026-12-06) the
+    /// first 4 s after a fixed warm-up of 60,000 ops compiled 288 methods in 1.8 s and the calls waited for the oracle 23%
+    /// of the time, then 2-5% for the next 56 s, at 1.5x the rate. So each figure is a steady state's, the raw C loop's
+    /// being one from its first op, and the warm-up's own length is reported beside it.
+    /// </summary>
+    internal static WarmUp Settle(Action pass)
+    {
+        var whole = Stopwatch.StartNew();
+        long methods0 = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var jit0 = System.Runtime.JitInfo.GetCompilationTime();
+        int passes = 0, quiet = 0;
+        while (quiet < 2 && whole.Elapsed.TotalSeconds < MaxWarmUpSeconds)
+        {
+            var jit = System.Runtime.JitInfo.GetCompilationTime();
+            var sw = Stopwatch.StartNew();
+            pass();
+            passes++;
+            quiet = (System.Runtime.JitInfo.GetCompilationTime() - jit).TotalSeconds < 0.01 * sw.Elapsed.TotalSeconds ? quiet + 1 : 0;
+        }
+        return new WarmUp(whole.Elapsed.TotalSeconds, passes, System.Runtime.JitInfo.GetCompiledMethodCount() - methods0,
+            (System.Runtime.JitInfo.GetCompilationTime() - jit0).TotalSeconds, quiet >= 2);
+    }
+
+    /// <summary>How a warm-up (<see cref="Settle"/>) went: its seconds and passes, the methods the runtime compiled meanwhile
+    /// and the seconds it spent compiling them (on all threads), and whether it ended with the compiler quiet (false: at
+    /// <see cref="MaxWarmUpSeconds"/>).</summary>
+    internal readonly record struct WarmUp(double Seconds, int Passes, long Methods, double JitSeconds, bool Quiet)
+    {
+        public override string ToString() =>
+            $"of {Seconds:F1} s ({Passes} passes; the runtime compiled {Methods} methods in {JitSeconds:F1} s meanwhile)" +
+            (Quiet ? ", until its compiler was quiet for two passes" : $", cut off at {MaxWarmUpSeconds:F0} s with the compiler still at work");
     }
 
     private static void Check(in Outcome o, string what)
@@ -329,9 +408,9 @@ public static class KernelBench
                 Check(p.FcntlGetFd(fd), "fcntl");
             }
         }
-        double here = Time(3, n => Mix(t, b.Handle, n));
+        double here = Time(3, n => Mix(t, b.Handle, n)).OpsPerSecond;
         var sent = t.SendFd(0, b.Handle, 1, true); Check(sent, "send to P1");
-        double there = Time(3, n => Mix(t.Process(1), sent.Handle, n));
+        double there = Time(3, n => Mix(t.Process(1), sent.Handle, n)).OpsPerSecond;
         var sw = Stopwatch.StartNew();
         for (int i = 0; i < HelperLifetimes; i++)
         {
@@ -346,16 +425,17 @@ public static class KernelBench
 
     /// <summary>The mix's ops per second through the lockstep property (setup ops excluded from the count), as kernel runs judge
     /// (behind the calls: <see cref="LockstepProperty.JudgeBehind"/>) and each outcome before the next call, best of
-    /// <see cref="PairedRounds"/> rounds of <see cref="RoundMixes"/> mixes, each of which first runs <paramref name="rawSequences"/> (the raw C loop cut into the same sequences: its ops/s),
-    /// so that every ratio is of figures measured side by side (RawSequences, the best of those; Rounds, each round's three
-    /// figures); where one more
+    /// <see cref="PairedRounds"/> rounds of about <see cref="RoundMixes"/> mixes, each of <see cref="Turns"/> turns of three: <paramref name="rawSeconds"/> (the
+    /// raw C loop cut into as many of the same sequences, <see cref="RawServer"/>: its seconds), lockstep's pass and in step's, in an
+    /// order that rotates, so that every ratio is of figures measured milliseconds apart (RawSequences, the best round's;
+    /// Rounds, each round's three figures); after a warm-up (<see cref="Settle"/>); where one more
     /// pass, judged in step, spends its time (an <see cref="OpClock"/>): the mix's calls on the target, the sequence's other calls (its setup,
     /// closing and the idle probe), the resets, the oracle, and the rest (op records, the verdict's bookkeeping). The clocked
     /// pass is slower than the timed ones (two clock reads a call): its microseconds an op are its own. Waited: the share of
     /// the passes judged behind the calls that the calls spent waiting for the oracle's judgement (0 to 1;
     /// <see cref="LockstepProperty.JudgedBehind"/>).</summary>
     private static (double OpsPerSecond, double InStepOpsPerSecond, string Split, double CallsOpsPerSecond, double RawSequences,
-        List<(double Raw, double Behind, double InStep)> Rounds, double Waited) Lockstep(KernelTarget t, OpSequence seq, int opsPerMix, Func<double> rawSequences)
+        List<(double Raw, double Behind, double InStep)> Rounds, double Waited, WarmUp WarmUp) Lockstep(KernelTarget t, OpSequence seq, int opsPerMix, Func<int, double> rawSeconds)
     {
         // as every kernel run judges (the oracle on a thread of its own, behind the calls), and, in the same rounds, each
         // outcome judged before the next call: the two alternate, so both meet the same state of the machine
@@ -363,25 +443,37 @@ public static class KernelBench
         var inStep = new LockstepProperty { JudgeBehind = false };
         int sequences = Rounds / MixesPerSequence;
         if (p.Check(seq, t, null) is { } f) throw new InvalidOperationException($"the benchmark sequence diverged at step {f.StepIndex + 1}: {f.Actual}");
-        for (int i = 0; i < sequences; i++) { p.Check(seq, t, null); inStep.Check(seq, t, null); }
-        Thread.Sleep(1000);
         int roundSequences = RoundMixes / MixesPerSequence;
+        // both ways of judging, until the runtime's compiler is done with their code: the rounds compare steady states
+        var warmUp = Settle(() => { for (int i = 0; i < roundSequences; i++) { p.Check(seq, t, null); inStep.Check(seq, t, null); } });
         // (and, judged behind, how long the calls waited for the oracle's judgement)
         double behindSeconds = 0, waitedBefore = LockstepProperty.JudgedBehind.TargetWaitSeconds;
+        int turnSequences = Math.Max(1, roundSequences / Turns);
         double Pass(LockstepProperty prop)
         {
             var sw = Stopwatch.StartNew();
-            for (int i = 0; i < roundSequences; i++) prop.Check(seq, t, null);
+            for (int i = 0; i < turnSequences; i++) prop.Check(seq, t, null);
             if (prop == p) behindSeconds += sw.Elapsed.TotalSeconds;
-            return (double)roundSequences * MixesPerSequence * opsPerMix / sw.Elapsed.TotalSeconds;
+            return sw.Elapsed.TotalSeconds;
         }
-        // each round runs the C loop cut into the same sequences first, so each ratio is of rates measured seconds apart, in
-        // the same state of the machine (this host's speed drifts by up to 2x between runs, and within one)
+        // the C loop cut into the same sequences, lockstep's pass and in step's by turns, a few milliseconds each, so each ratio
+        // is of times measured side by side, in the same state of the machine (this host's speed moved by 1.7x between rounds
+        // of a third of a second, the raw loop's as much as the harness's)
         double best = 0, bestInStep = 0, bestRaw = 0;
         var rounds = new List<(double Raw, double Behind, double InStep)>();
+        double roundOps = (double)Turns * turnSequences * MixesPerSequence * opsPerMix;
         for (int r = 0; r < PairedRounds; r++)
         {
-            double rawRate = rawSequences(), behindRate = Pass(p), inStepRate = Pass(inStep);
+            double rawTime = 0, behindTime = 0, inStepTime = 0;
+            for (int turn = 0; turn < Turns; turn++)
+                for (int k = 0; k < 3; k++)
+                    switch ((turn + k) % 3)
+                    {
+                        case 0: rawTime += rawSeconds(turnSequences); break;
+                        case 1: behindTime += Pass(p); break;
+                        default: inStepTime += Pass(inStep); break;
+                    }
+            double rawRate = roundOps / rawTime, behindRate = roundOps / behindTime, inStepRate = roundOps / inStepTime;
             rounds.Add((rawRate, behindRate, inStepRate));
             (bestRaw, best, bestInStep) = (Math.Max(bestRaw, rawRate), Math.Max(best, behindRate), Math.Max(bestInStep, inStepRate));
         }
@@ -413,6 +505,6 @@ public static class KernelBench
             calls = Math.Max(calls, (double)sequences * MixesPerSequence * opsPerMix / SyscallClock.Read().Seconds);
         }
         return (best, bestInStep, $"{Part("the mix's calls", mix)}, {Part("the sequence's other calls", other)}, {Part("resets", reset)}, " +
-            $"{Part("the oracle", oracle)}, {Part("the rest", total - mix - other - reset - oracle)}", calls, bestRaw, rounds, waited);
+            $"{Part("the oracle", oracle)}, {Part("the rest", total - mix - other - reset - oracle)}", calls, bestRaw, rounds, waited, warmUp);
     }
 }

@@ -7,6 +7,12 @@
  * sequences as the lockstep harness runs them, each with the syscalls the harness issues around its ops so
  * that every sequence starts from a fresh device state (its own open, REQBUFS and close, and for a video
  * node the idle probe after it: open, G_FMT, CREATE_BUFS(0), REQBUFS(0), close). Only the mix's ops count.
+ *
+ * Or: raw-loop --serve HEAP_PATH|- VIDEO_PATH|- PER_SEQUENCE, which reads "heap N" and "video N" lines on stdin, runs N
+ * such sequences and writes their seconds on a line of their own, until end of input: the benchmark runs them by turns
+ * with the harness's passes, a few milliseconds each, so the host's drifting speed falls on both alike, while the loop
+ * stays a single-threaded process of its own (in a multi-threaded one, as the harness's is, every call on an fd takes a
+ * reference to its file: 18% slower on the video sequences in one lab run).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -64,8 +70,8 @@ static void heap_round(int h)
 	close(d.fd);
 }
 
-/* the heap rounds in sequences of per rounds, each on a heap fd of its own */
-static void heap_seq(const char *path, long rounds, long per)
+/* the heap rounds in sequences of per rounds, each on a heap fd of its own: their seconds */
+static double heap_seq_time(const char *path, long rounds, long per)
 {
 	double t0 = now();
 	long i, j;
@@ -77,7 +83,7 @@ static void heap_seq(const char *path, long rounds, long per)
 			heap_round(h);
 		close(h);
 	}
-	printf("heap-seq %ld %.6f\n", rounds / per * per * 6, now() - t0);
+	return now() - t0;
 }
 
 /* per round: DMA_HEAP_IOCTL_ALLOC, SYNC start, SYNC end, lseek SEEK_END, fcntl F_GETFD, close = 6 ops */
@@ -127,8 +133,9 @@ static void reqbufs(int v, unsigned int type, unsigned int count)
 		die("VIDIOC_REQBUFS");
 }
 
-/* the video rounds in sequences of per rounds: each opens the node, REQBUFS(2), its rounds, closes it, and runs the idle probe */
-static void video_seq(const char *path, long rounds, long per)
+/* the video rounds in sequences of per rounds: each opens the node, REQBUFS(2), its rounds, closes it, and runs the idle
+ * probe; their seconds */
+static double video_seq_time(const char *path, long rounds, long per)
 {
 	int v = open_or_die(path, O_RDWR | O_NONBLOCK);
 	unsigned int type = buf_type(v);
@@ -154,7 +161,7 @@ static void video_seq(const char *path, long rounds, long per)
 		reqbufs(v, type, 0);
 		close(v);
 	}
-	printf("video-seq %ld %.6f\n", rounds / per * per * 4, now() - t0);
+	return now() - t0;
 }
 
 /* per round: QUERYBUF, EXPBUF, fcntl F_GETFD, close = 4 ops */
@@ -174,12 +181,44 @@ static void video(const char *path, long rounds)
 	close(v);
 }
 
+/* --serve: sequences on request, their seconds back (see the top) */
+static int serve(const char *heap_path, const char *video_path, long per)
+{
+	char line[64], what[16];
+	long n;
+
+	while (fgets(line, sizeof(line), stdin)) {
+		if (sscanf(line, "%15s %ld", what, &n) != 2 || n <= 0) {
+			fprintf(stderr, "raw-loop: --serve takes \"heap N\" or \"video N\" lines, not: %s", line);
+			return 2;
+		}
+		if (!strcmp(what, "heap") && strcmp(heap_path, "-"))
+			printf("%.9f\n", heap_seq_time(heap_path, n * per, per));
+		else if (!strcmp(what, "video") && strcmp(video_path, "-"))
+			printf("%.9f\n", video_seq_time(video_path, n * per, per));
+		else {
+			fprintf(stderr, "raw-loop: --serve has no %s path\n", what);
+			return 2;
+		}
+		fflush(stdout);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	long rounds, per;
 
+	if (argc == 5 && !strcmp(argv[1], "--serve")) {
+		per = atol(argv[4]);
+		if (per <= 0) {
+			fprintf(stderr, "raw-loop: PER_SEQUENCE is a positive count\n");
+			return 2;
+		}
+		return serve(argv[2], argv[3], per);
+	}
 	if (argc != 4 && argc != 5) {
-		fprintf(stderr, "usage: raw-loop HEAP_PATH|- VIDEO_PATH|- ROUNDS [PER_SEQUENCE]\n");
+		fprintf(stderr, "usage: raw-loop HEAP_PATH|- VIDEO_PATH|- ROUNDS [PER_SEQUENCE] | --serve HEAP_PATH|- VIDEO_PATH|- PER_SEQUENCE\n");
 		return 2;
 	}
 	rounds = atol(argv[3]);
@@ -191,12 +230,12 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "-")) {
 		heap(argv[1], rounds);
 		if (per)
-			heap_seq(argv[1], rounds, per);
+			printf("heap-seq %ld %.6f\n", rounds / per * per * 6, heap_seq_time(argv[1], rounds, per));
 	}
 	if (strcmp(argv[2], "-")) {
 		video(argv[2], rounds);
 		if (per)
-			video_seq(argv[2], rounds, per);
+			printf("video-seq %ld %.6f\n", rounds / per * per * 4, video_seq_time(argv[2], rounds, per));
 	}
 	return 0;
 }
