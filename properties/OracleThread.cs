@@ -67,6 +67,9 @@ internal sealed class OracleThread
     /// <summary>The target's side's last read of the judged count (its own copy: it reads the oracle's line only when this
     /// one is short).</summary>
     private int _judgedSeen;
+    /// <summary>This sequence's waits of the target's side for the judgement within it (<see cref="MayRun"/>), in
+    /// <see cref="System.Diagnostics.Stopwatch"/> ticks.</summary>
+    private long _waitTicks;
 
     /// <summary>
     /// The counts and the sleep flags the two threads share, each on a cache line of its own: a line one side writes at every
@@ -104,6 +107,7 @@ internal sealed class OracleThread
         if (b.Actual.Length < length) b.Actual = new Outcome[Math.Max(length, b.Actual.Length * 2)];
         b._s = default;
         b._judgedSeen = 0;
+        b._waitTicks = 0;
         b._targetEnded = b._stop = b._done = b._verdict = false;
         b._oracleError = null;
         b._toOracle.Reset();
@@ -154,7 +158,12 @@ internal sealed class OracleThread
         if (_judgedSeen >= need || _stop) return !_stop;
         long since = System.Diagnostics.Stopwatch.GetTimestamp();
         try { return WaitJudged(need); }
-        finally { Interlocked.Add(ref _targetWaitTicks, System.Diagnostics.Stopwatch.GetTimestamp() - since); }
+        finally
+        {
+            long waited = System.Diagnostics.Stopwatch.GetTimestamp() - since;
+            _waitTicks += waited;
+            Interlocked.Add(ref _targetWaitTicks, waited);
+        }
     }
 
     /// <summary><see cref="MayRun"/>'s wait for the judged count to reach <paramref name="need"/>.</summary>
@@ -196,8 +205,9 @@ internal sealed class OracleThread
     /// <summary>The target's side has run every op it will (the produced count is final), then waits for the oracle's side to
     /// end; rethrows what the oracle's side threw. The thread goes back to the pool (its last act, waking a waiter that no
     /// longer waits, may fall in its next sequence: every waiter checks its count again, so that wake-up is spurious and
-    /// harmless).</summary>
-    public void EndTarget()
+    /// harmless). Returns the ticks (<see cref="System.Diagnostics.Stopwatch"/>) the target's side waited for the judgement
+    /// within the sequence (<see cref="MayRun"/>'s waits; not this last one, which every sequence has).</summary>
+    public long EndTarget()
     {
         _targetEnded = true;
         Interlocked.MemoryBarrier();
@@ -217,8 +227,10 @@ internal sealed class OracleThread
         // (with the oracle's side ended, its count is final and the verdict's op the one after it: what the target ran beyond
         // that op came after the verdict)
         if (_verdict) Interlocked.Add(ref _pastDivergence, Volatile.Read(ref _s.Produced) - Volatile.Read(ref _s.Judged) - 1);
+        long waitedWithin = _waitTicks;
         Idle.Push(this);
         if (error != null) ExceptionDispatchInfo.Throw(error);
+        return waitedWithin;
     }
 
     // ---- the oracle's side (this thread)

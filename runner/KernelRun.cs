@@ -197,6 +197,7 @@ public static class KernelRun
             }
             var noGcBefore = NoGc.Stats;
             var behindBefore = LockstepProperty.JudgedBehind;
+            long inStepForWaitsBefore = LockstepProperty.JudgedInStepForWaits;
             var live = new LiveProgress(output, !cli.Quiet && LiveProgress.IsTerminal(output));
             double turnFrom = coverage?.Seconds ?? 0;
             SyscallClock.Reset();
@@ -238,6 +239,9 @@ public static class KernelRun
                     $"{LockstepProperty.Lag} ops behind); {behind.PastDivergence - behindBefore.PastDivergence} op(s) ran past a divergence before the calls stopped; " +
                     $"the calls waited {behind.TargetWaitSeconds - behindBefore.TargetWaitSeconds:0.0} s for its judgement (--judge-in-step judges each outcome before the next call)");
             else if (cli.JudgeInStep) output.WriteLine("# harness: every outcome judged before the next call (--judge-in-step)");
+            if (LockstepProperty.JudgedInStepForWaits - inStepForWaitsBefore is > 0 and var fellBack)
+                output.WriteLine($"# harness: {fellBack} sequence(s) judged in step instead, each outcome before the next call, after a sequence whose calls waited for the " +
+                    $"judgement more than {LockstepProperty.DefaultInStepAboveWaitedShare:P0} of its time (a machine that holds the oracle's thread back; {LockstepProperty.InStepAfterWaits} sequences each time, the verdicts the same)");
             var notes = unit.Notes.Append(hygiene).ToList();
             if (KernelMemory(result) is { } memory)
             {

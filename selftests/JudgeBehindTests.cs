@@ -299,4 +299,29 @@ public class JudgeBehindTests
             if (!inStep) Assert.True(LockstepProperty.JudgedBehind.TargetWaitSeconds > waitedBefore);
         }
     }
+
+    /// <summary>Where a sequence judged behind the calls waited for the judgement more than the property's share of its time
+    /// (here below 0: every one does), the next <see cref="LockstepProperty.InStepAfterWaits"/> are judged in step, with the
+    /// same verdicts; a property told to judge behind (<see cref="LockstepProperty.JudgeBehind"/> true) never falls back.</summary>
+    [Fact]
+    public void A_sequence_that_mostly_waited_sends_the_next_ones_in_step()
+    {
+        var profile = TargetProfile.VividLike with { Name = "host-memfd", Video = [], Heaps = [], UdmabufDevice = null, Drm = [], Hugetlb = null };
+        var seq = new OpSequence(1, ImmutableArray.Create<Op>(
+            new MemfdCreate(Uapi.PAGE_SIZE, false, 0) { Id = 1 },
+            new FcntlGetFd(new Var(1)) { Id = 2 },
+            new Close(new Var(1)) { Id = 3 }));
+        using var t = new KernelTarget(profile, new Dictionary<string, string>()) { OverlapsOracle = true };
+        var auto = new LockstepProperty { InStepAboveWaitedShare = -1 };
+        long fellBackBefore = LockstepProperty.JudgedInStepForWaits;
+        for (int i = 0; i < 4; i++) Assert.Null(auto.Check(seq, t, null));
+        // the first judged behind, the three after it in step
+        Assert.Equal(3, auto.SequencesInStepForWaits);
+        Assert.True(LockstepProperty.JudgedInStepForWaits - fellBackBefore >= 3);
+        var forced = new LockstepProperty { InStepAboveWaitedShare = -1, JudgeBehind = true };
+        for (int i = 0; i < 4; i++) Assert.Null(forced.Check(seq, t, null));
+        Assert.Equal(0, forced.SequencesInStepForWaits);
+        // (the default share is a half)
+        Assert.Equal(LockstepProperty.DefaultInStepAboveWaitedShare, new LockstepProperty().InStepAboveWaitedShare);
+    }
 }
