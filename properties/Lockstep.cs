@@ -371,7 +371,10 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
     /// next <see cref="InStepAfterWaits"/> sequences judged in step, each outcome before the next call; then behind again.
     /// The verdicts are the same either way. Behind the calls needs a processor for each of the two threads: in the lab VM
     /// on an oversubscribed host (two VMs' four vCPUs on two cores, 2026-12-06) the calls waited 60-70% of the time and
-    /// the heap mix ran 10-13x the raw loop's time judged behind, 1.7x in step. Healthy, they wait 2-17%.
+    /// the heap mix ran 10-13x the raw loop's time judged behind, 1.7x in step. Generated sequences, short and full of
+    /// calls that wait for every op before them to be judged, often wait more than half their time on a healthy host too:
+    /// there a lab run judged 40-80% of them in step so and took 0.96 of the time it took judging all behind (three devices
+    /// twice, 200 sequences a property, the same ops).
     /// </summary>
     public double InStepAboveWaitedShare { get; init; } = DefaultInStepAboveWaitedShare;
 

@@ -241,7 +241,7 @@ public static class KernelRun
             else if (cli.JudgeInStep) output.WriteLine("# harness: every outcome judged before the next call (--judge-in-step)");
             if (LockstepProperty.JudgedInStepForWaits - inStepForWaitsBefore is > 0 and var fellBack)
                 output.WriteLine($"# harness: {fellBack} sequence(s) judged in step instead, each outcome before the next call, after a sequence whose calls waited for the " +
-                    $"judgement more than {LockstepProperty.DefaultInStepAboveWaitedShare:P0} of its time (a machine that holds the oracle's thread back; {LockstepProperty.InStepAfterWaits} sequences each time, the verdicts the same)");
+                    $"judgement more than half its time ({LockstepProperty.InStepAfterWaits} sequences each time; the verdicts are the same either way)");
             var notes = unit.Notes.Append(hygiene).ToList();
             if (KernelMemory(result) is { } memory)
             {
