@@ -41,9 +41,9 @@ public static class KernelBench
         if (string.IsNullOrEmpty(raw) || !File.Exists(raw)) throw new Program.UsageException("CONFORMANCE_RAW_LOOP does not name the built raw C loop (./run-suite.sh --target vm --bench builds it)");
         // the program, best of 3: the loop on one file set up once, and cut into sequences (which lockstep's rounds run by turns
         // with its passes, the program serving them: Lockstep)
-        var rawRates = RawLoop(raw, heap?.Path ?? "-", video?.Path ?? "-", perSequence: true);
+        var rawRates = RawLoop(raw, heap?.Path ?? "-", video?.Path ?? "-");
         for (int i = 0; i < 2; i++)
-            foreach (var (k, v) in RawLoop(raw, heap?.Path ?? "-", video?.Path ?? "-", perSequence: true)) rawRates[k] = Math.Max(rawRates[k], v);
+            foreach (var (k, v) in RawLoop(raw, heap?.Path ?? "-", video?.Path ?? "-")) rawRates[k] = Math.Max(rawRates[k], v);
         output.WriteLine($"# kernel benchmark on {found.Kernel}: {Rounds} rounds of each op mix; best of 3 runs each; ratio = raw C ops/s / C# ops/s (goal <= 1.3); lockstep against the raw loop cut into sequences in {PairedRounds} rounds, each of {Turns} turns of the raw sequences (the program serving them), lockstep's and in step's passes, the ratio the median round's");
         double overhead = SyscallClock.Calibrate();
         output.WriteLine($"# system calls timed as made (SyscallClock): the clock adds {overhead * 1e6:F2} us to each, subtracted from the timed calls' figures below");
@@ -128,13 +128,12 @@ public static class KernelBench
         o.WriteLine($"  its system calls  {calls,12:N0} ops/s   (lockstep's calls alone, each timed as made, best of 3: {fresh / calls:F2}x the raw sequences' time; the per-device figures below stand on such timing)");
     }
 
-    /// <summary>Runs runner/bench/raw-loop.c on the heap and video paths ("-": not that one): ops/s by workload, "heap" and
-    /// "video" the loop on one file set up once, and with <paramref name="perSequence"/> also "heap-seq" and "video-seq", the
-    /// loop cut into the harness's sequences.</summary>
-    private static Dictionary<string, double> RawLoop(string exe, string heap, string video, bool perSequence, int rounds = Rounds)
+    /// <summary>Runs runner/bench/raw-loop.c on the heap and video paths ("-": not that one), <see cref="Rounds"/> rounds: ops/s
+    /// by workload, "heap" and "video" the loop on one file set up once, "heap-seq" and "video-seq" the loop cut into the
+    /// harness's sequences.</summary>
+    private static Dictionary<string, double> RawLoop(string exe, string heap, string video)
     {
-        string[] args = perSequence ? [heap, video, $"{rounds}", $"{MixesPerSequence}"] : [heap, video, $"{rounds}"];
-        var (rc, output, err) = Exec(exe, args);
+        var (rc, output, err) = Exec(exe, [heap, video, $"{Rounds}", $"{MixesPerSequence}"]);
         if (rc != 0) throw new Program.UsageException($"raw-loop failed ({rc}): {err}");
         var rates = new Dictionary<string, double> { ["heap"] = 0, ["video"] = 0, ["heap-seq"] = 0, ["video-seq"] = 0 };
         foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
@@ -232,7 +231,7 @@ public static class KernelBench
     /// of the time, then 2-5% for the next 56 s, at 1.5x the rate. So each figure is a steady state's, the raw C loop's
     /// being one from its first op, and the warm-up's own length is reported beside it.
     /// </summary>
-    internal static WarmUp Settle(Action pass)
+    private static WarmUp Settle(Action pass)
     {
         var whole = Stopwatch.StartNew();
         long methods0 = System.Runtime.JitInfo.GetCompiledMethodCount();
@@ -253,7 +252,7 @@ public static class KernelBench
     /// <summary>How a warm-up (<see cref="Settle"/>) went: its seconds and passes, the methods the runtime compiled meanwhile
     /// and the seconds it spent compiling them (on all threads), and whether it ended with the compiler quiet (false: at
     /// <see cref="MaxWarmUpSeconds"/>).</summary>
-    internal readonly record struct WarmUp(double Seconds, int Passes, long Methods, double JitSeconds, bool Quiet)
+    private readonly record struct WarmUp(double Seconds, int Passes, long Methods, double JitSeconds, bool Quiet)
     {
         public override string ToString() =>
             $"{Seconds:F1} s ({Passes} passes; the runtime compiled {Methods} methods in {JitSeconds:F1} s meanwhile)" +
