@@ -376,7 +376,9 @@ public abstract record Op
             if (o.Errno == Errno.OK)
             {
                 if (Creates) env.Bind(Id, o.Handle, CreatesIn, Makes == Resource.Mapping);
-                if (Consumes.Id > 0) env.Kill(Consumes);
+                // (each of these is a virtual call: asked once)
+                var consumed = Consumes;
+                if (consumed.Id > 0) env.Kill(consumed);
                 Succeeded(env, t);
             }
             return o;

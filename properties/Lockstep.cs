@@ -277,21 +277,36 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
         failure = null;
         oracle.BeginStep(actual);
         var expected = op.Run(oracle, envM);
-        if (steps != null) steps.Add(new Step(op, actual, expected, oracle.AllowedSet, oracle.CitedArray()));
+        // (the record, the model's end and a divergence are each a call of their own: in one method their locals, a step's
+        // record among them, were zeroed at every entry, some sixty instructions a step on the heap mix's oracle)
+        if (steps != null) Record(steps, op, actual, expected, oracle);
         // past what the model can follow (a hand-made sequence only): nothing from here on is judged
         if (oracle.Unfollowed != null) { exercise?.Mask(Name); return Judged.Ends; }
-        if (!expected.SameObservation(actual))
-        {
-            var cited = oracle.CitedArray();
-            var id = cited.Length > 0 ? cited[^1] : "UNCITED";
-            // a divergence at a step that follows a rule already found broken is that bug again (the state it left
-            // behind shows up here), not a new one: judging this sequence ends here
-            if (settled != null && cited.Any(settled.Contains)) { exercise?.Mask(Name); return Judged.Ends; }
-            if (steps != null) failure = new Failure(Name, id, steps.Count - 1, steps, op.Observed(expected), op.Observed(actual));
-            return Judged.Diverges;
-        }
+        if (!expected.SameObservation(actual)) return Diverged(op, actual, expected, oracle, exercise, steps, settled, out failure);
         if (exercise != null && actual.Errno != Errno.NotRun) { exercise.HitCited(oracle.CitedCombination); exercise.Ops++; }
         return Judged.Agrees;
+    }
+
+    /// <summary><see cref="Step"/>'s record of the step judged.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void Record(List<Step> steps, Op op, in Outcome actual, in Outcome expected, ReferenceModel oracle) =>
+        steps.Add(new Step(op, actual, expected, oracle.AllowedSet, oracle.CitedArray()));
+
+    /// <summary><see cref="Step"/> where the outcome is not one the model allows: the verdict (<see cref="Judged.Diverges"/>,
+    /// with <paramref name="failure"/> where the steps are recorded), or <see cref="Judged.Ends"/> where the step follows a
+    /// rule already found broken.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private Judged Diverged(Op op, in Outcome actual, in Outcome expected, ReferenceModel oracle, Exercise? exercise, List<Step>? steps,
+        IReadOnlySet<string>? settled, out Failure? failure)
+    {
+        failure = null;
+        var cited = oracle.CitedArray();
+        var id = cited.Length > 0 ? cited[^1] : "UNCITED";
+        // a divergence at a step that follows a rule already found broken is that bug again (the state it left
+        // behind shows up here), not a new one: judging this sequence ends here
+        if (settled != null && cited.Any(settled.Contains)) { exercise?.Mask(Name); return Judged.Ends; }
+        if (steps != null) failure = new Failure(Name, id, steps.Count - 1, steps, op.Observed(expected), op.Observed(actual));
+        return Judged.Diverges;
     }
 
     /// <summary>
@@ -340,9 +355,10 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
             for (int i = 0; i < end; i++)
             {
                 var op = ops[i];
-                if (!behind.MayRun(i, all: op.MaySleep || op.TouchesMapping)) break;
+                bool sleeps = op.MaySleep;
+                if (!behind.MayRun(i, all: sleeps || op.TouchesMapping)) break;
                 // (with every op before it judged, the oracle's side waits for this one's outcome: the model is still)
-                if (Withheld(op, oracle, envM)) { skipped[i] = true; actual[i] = Outcome.NotRun; }
+                if (sleeps && !op.Returns(oracle, envM)) { skipped[i] = true; actual[i] = Outcome.NotRun; }
                 else actual[i] = op.Run(target, envT);
                 behind.Produced(i);
             }

@@ -182,7 +182,8 @@ public static class InstructionBench
                 return 0;
             case "records": RunRecords(t, seq, sequences); return 0;
             case "lockstep": return RunLockstep(t, seq, sequences, null, output);
-            default: throw new Program.UsageException($"{ChildVariable}: unknown way '{parts[0]}' (adapter, records, lockstep, heap-records, heap-lockstep, video-records, video-lockstep, generation)");
+            case "behind": return RunLockstep(t, seq, sequences, null, output, behind: true);
+            default: throw new Program.UsageException($"{ChildVariable}: unknown way '{parts[0]}' (adapter, records, lockstep, behind, heap-records, heap-lockstep, video-records, video-lockstep, generation)");
         }
 
         static int Made(Outcome o) => o.Ok ? o.Handle : throw new InvalidOperationException($"a memfd call failed: {o.Errno}");
@@ -213,11 +214,11 @@ public static class InstructionBench
         }
     }
 
-    /// <summary>Lockstep judged in step, <paramref name="sequences"/> times (counting what it checked where
+    /// <summary>Lockstep judged in step (behind the calls, on a thread of its own, where <paramref name="behind"/>), <paramref name="sequences"/> times (counting what it checked where
     /// <paramref name="exercise"/> is given). Exit 0; 1, with the divergence printed, where lockstep finds one (no figure then).</summary>
-    private static int RunLockstep(IBufferTarget t, OpSequence seq, int sequences, Exercise? exercise, TextWriter output)
+    private static int RunLockstep(IBufferTarget t, OpSequence seq, int sequences, Exercise? exercise, TextWriter output, bool behind = false)
     {
-        var p = new LockstepProperty { JudgeBehind = false };
+        var p = new LockstepProperty { JudgeBehind = behind };
         for (int s = 0; s < sequences; s++)
             if (p.Check(seq, t, exercise) is { } f)
             {

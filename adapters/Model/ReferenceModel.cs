@@ -122,6 +122,22 @@ public sealed partial class ReferenceModel : IBufferTarget
     /// <summary>Starts one op. With the target's outcome given, the model acts as an oracle and follows it where allowed.</summary>
     public void BeginStep(in Outcome? actual)
     {
+        BeginStep();
+        _hasActual = actual.HasValue;
+        _actual = actual.GetValueOrDefault();
+    }
+
+    /// <summary>Starts one op as the oracle of the target's outcome <paramref name="actual"/>: <see cref="BeginStep(in Outcome?)"/>
+    /// with one given, without a nullable copy of the outcome made at every step.</summary>
+    public void BeginStep(in Outcome actual)
+    {
+        BeginStep();
+        _hasActual = true;
+        _actual = actual;
+    }
+
+    private void BeginStep()
+    {
         _cited = CitedIds.None;
         _citing = true;
         _inStep = true;
@@ -129,8 +145,6 @@ public sealed partial class ReferenceModel : IBufferTarget
         AllowedSet = null;
         AllowedOutcomes = null;
         AnyValue = false;
-        _hasActual = actual.HasValue;
-        _actual = actual.GetValueOrDefault();
     }
 
     /// <summary>Seeds the choices the model makes when it is itself the target.</summary>
