@@ -27,9 +27,15 @@ public sealed record OpSequence(ulong Seed, ImmutableArray<Op> Ops)
         {
             var o = ops[i];
             next = Math.Max(next, o.Id + 1);
-            makes[i] = o.Creates ? o.Makes : Resource.None;
             Mark(ran, o.Process);
-            Mark(ran, o.CreatesIn);
+            // (what an op makes, and in which process, is asked only of an op that makes something: each is a virtual call,
+            // and this pass runs on the calling thread before every sequence a kernel run judges)
+            if (o.Creates)
+            {
+                makes[i] = o.Makes;
+                Mark(ran, o.CreatesIn);
+            }
+            else makes[i] = Resource.None;
             if (o is Fork f) Mark(ran, f.To);
         }
         var closing = new List<Op>();
@@ -197,7 +203,12 @@ public sealed class SequenceGenerator
         // and a list's header count at list_limit's boundaries (Domains.UdmabufListLimits) from a sixth
         var listRng = new Rng(seed ^ 0x0000_0400_0000_0401UL);
         var model = _model;
-        var ops = ImmutableArray.CreateBuilder<Op>(length);
+        // the ops made go into a span over an array kept for the next sequence, and the sequence's array is made once, at its
+        // length (a builder's array store checked each op's type against the array's, some seventy instructions an op with its
+        // call, and a sequence shorter than asked, an op skipped, was copied once more)
+        if (_made.Length < length) _made = new Op[length];
+        Span<Op> ops = _made;
+        int count = 0;
         int nextId = 1;
         for (int i = 0; i < length; i++)
         {
@@ -235,12 +246,18 @@ public sealed class SequenceGenerator
             // (the model as a target: no BeginStep, so it cites nothing; no one reads a generator's citations)
             var o = op.Run(model, env);
             Track(op, o, vars);
-            ops.Add(op);
+            ops[count++] = op;
         }
         // (the model is left as the sequence left it: the next Start resets it, and a reset here as well was a second one, with
         // its fresh queues, for every sequence)
-        return new OpSequence(seed, ops.Count == ops.Capacity ? ops.MoveToImmutable() : ops.ToImmutable());
+        var made = ImmutableArray.Create<Op>(ops[..count]);
+        ops[..count].Clear();   // (the array holds no op past its sequence)
+        return new OpSequence(seed, made);
     }
+
+    /// <summary>The array <see cref="Generate"/> makes a sequence's ops in, kept for the next (an <c>Op[]</c> exactly: a span over
+    /// it stores an op without the array's type check).</summary>
+    private Op[] _made = new Op[64];
 
     /// <summary>A mapping of a hugetlb memfd maps it whole: hugetlbfs maps from a huge page to a huge page (a shorter length is
     /// rounded up, and its munmap at the length asked fails), so the harness makes no other (the adapter refuses one).</summary>
@@ -1153,19 +1170,33 @@ public sealed class SequenceGenerator
     /// <summary>
     /// One section of <see cref="Next"/>'s rules: the rules its maker offered (<see cref="Rules"/>, the first <see
     /// cref="Count"/>), their total weight, and the key they were made under (<see cref="ClassKey"/>); kept while the key
-    /// stays the same.
+    /// stays the same, and kept by key (<see cref="Made"/>) for when the state comes back to it.
     /// </summary>
     private sealed class RuleSection
     {
-        public Rule[] Rules = new Rule[16];
+        public Rule[] Rules = [];
         /// <summary>The running sums of the rules' weights: <c>Ends[i]</c> is the sum of rules 0..i (the draw's search).</summary>
-        public int[] Ends = new int[16];
+        public int[] Ends = [];
         public int Count, Weight;
         public ulong Key;
         /// <summary>The rules may be offered again while the key stays the same (the key was whole, and no rule captures the
         /// state it was made in).</summary>
         public bool Keepable;
+        /// <summary>The section's own arrays, which a table that is not kept by key (<see cref="Made"/>) is made into; the
+        /// offers are made into <see cref="Own"/> whatever becomes of them.</summary>
+        public Rule[] Own = new Rule[16];
+        public int[] OwnEnds = new int[16];
+        /// <summary>Every keepable table made so far, by key (at most <see cref="MaxTables"/>): the rule weights of each state
+        /// class, made once. A state whose key was seen before takes its table from here instead of making it again.</summary>
+        public readonly Dictionary<ulong, RuleTable> Made = new();
     }
+
+    /// <summary>A section's rules as made under one key (<see cref="RuleSection.Made"/>): never written once made.</summary>
+    private sealed record RuleTable(Rule[] Rules, int[] Ends, int Weight);
+
+    /// <summary>The most tables a section keeps by key: past it a section is made again where its key changes, as before there
+    /// were any (a run's generator meets some tens of state classes a section; this bounds the memory of one that meets more).</summary>
+    private const int MaxTables = 512;
 
     private readonly RuleSection[] _sections = Enumerable.Range(0, 11).Select(_ => new RuleSection()).ToArray();
     private Rule[] _checked = new Rule[16];
@@ -1188,36 +1219,74 @@ public sealed class SequenceGenerator
         return same && !CheckRuleTables ? sec.Weight : Remake(sec, i, k, same, offer);
     }
 
-    /// <summary><see cref="Section"/>'s section <paramref name="i"/> made again by <paramref name="offer"/>, or (where it is
-    /// the <paramref name="same"/> and the rule tables are checked) made into another table and compared.</summary>
+    /// <summary><see cref="Section"/>'s section <paramref name="i"/> where its key changed: taken from the tables made by key
+    /// (<see cref="RuleSection.Made"/>) where its key was met before, else made by <paramref name="offer"/>; or, where it is
+    /// the <paramref name="same"/> and the rule tables are checked, made into another table and compared. With
+    /// <see cref="CheckRuleTables"/>, a table taken by key is made again and compared too.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private int Remake(RuleSection sec, int i, ClassKey k, bool same, Action<SequenceGenerator>? offer)
     {
-        // made again: into the section's own table, or (to check a kept one) into another, compared
-        _rules = same ? _checked : sec.Rules;
+        if (same)
+        {
+            CheckTable(i, k, offer, sec.Rules, sec.Count, sec.Weight, "kept");
+            return sec.Weight;
+        }
+        if (k.Whole && sec.Made.TryGetValue(k.Low, out var made))
+        {
+            if (CheckRuleTables) CheckTable(i, k, offer, made.Rules, made.Rules.Length, made.Weight, "kept by key");
+            (sec.Rules, sec.Ends, sec.Count, sec.Weight, sec.Key, sec.Keepable) = (made.Rules, made.Ends, made.Rules.Length, made.Weight, k.Low, true);
+            _remade = true;
+            return sec.Weight;
+        }
+        // made: into the section's own array, then, where it may be kept, into a table of its key's
+        _rules = sec.Own;
         _ruleCount = _ruleWeight = 0;
         _offeredBuilt = false;
         offer?.Invoke(this);
-        if (same)
+        sec.Own = _rules;
+        bool keepable = k.Whole && !_offeredBuilt;
+        if (keepable && sec.Made.Count < MaxTables)
         {
-            SectionsChecked++;
-            _checked = _rules;
-            bool equal = _ruleCount == sec.Count && _ruleWeight == sec.Weight;
-            for (int j = 0; equal && j < _ruleCount; j++)
-                equal = _rules[j].W == sec.Rules[j].W && ReferenceEquals(_rules[j].Make, sec.Rules[j].Make) && ReferenceEquals(_rules[j].Build, sec.Rules[j].Build);
-            if (!equal)
-                throw new InvalidOperationException($"section {i}'s rules kept for key {k.Low:x16} ({sec.Count} rules) are not the state's ({_ruleCount}): its key misses something its rules read");
+            var rules = _rules.AsSpan(0, _ruleCount).ToArray();
+            made = new RuleTable(rules, RunningSums(rules, new int[rules.Length], rules.Length), _ruleWeight);
+            sec.Made.Add(k.Low, made);
+            (sec.Rules, sec.Ends) = (made.Rules, made.Ends);
         }
         else
         {
-            (sec.Rules, sec.Count, sec.Weight) = (_rules, _ruleCount, _ruleWeight);
-            if (sec.Ends.Length < _ruleCount) sec.Ends = new int[_rules.Length];
-            for (int j = 0, sum = 0; j < _ruleCount; j++) sec.Ends[j] = sum += _rules[j].W;
-            (sec.Key, sec.Keepable) = (k.Low, k.Whole && !_offeredBuilt);
-            _allKeepable &= sec.Keepable;
-            _remade = true;
+            if (sec.OwnEnds.Length < _ruleCount) sec.OwnEnds = new int[_rules.Length];
+            (sec.Rules, sec.Ends) = (sec.Own, RunningSums(sec.Own, sec.OwnEnds, _ruleCount));
         }
+        (sec.Count, sec.Weight, sec.Key, sec.Keepable) = (_ruleCount, _ruleWeight, k.Low, keepable);
+        _allKeepable &= keepable;
+        _remade = true;
         return sec.Weight;
+    }
+
+    /// <summary><paramref name="ends"/>' first <paramref name="count"/> entries, each the sum of the weights of
+    /// <paramref name="rules"/> up to it.</summary>
+    private static int[] RunningSums(Rule[] rules, int[] ends, int count)
+    {
+        for (int j = 0, sum = 0; j < count; j++) ends[j] = sum += rules[j].W;
+        return ends;
+    }
+
+    /// <summary>For <see cref="CheckRuleTables"/>: section <paramref name="i"/> made again for the state, into a table of its
+    /// own, and compared with the one <paramref name="how"/> (its rules, their count and total weight); throws where they
+    /// differ: the key misses something the section's rules read.</summary>
+    private void CheckTable(int i, ClassKey k, Action<SequenceGenerator>? offer, Rule[] rules, int count, int weight, string how)
+    {
+        _rules = _checked;
+        _ruleCount = _ruleWeight = 0;
+        _offeredBuilt = false;
+        offer?.Invoke(this);
+        SectionsChecked++;
+        _checked = _rules;
+        bool equal = _ruleCount == count && _ruleWeight == weight;
+        for (int j = 0; equal && j < _ruleCount; j++)
+            equal = _rules[j].W == rules[j].W && ReferenceEquals(_rules[j].Make, rules[j].Make) && ReferenceEquals(_rules[j].Build, rules[j].Build);
+        if (!equal)
+            throw new InvalidOperationException($"section {i}'s rules {how} for key {k.Low:x16} ({count} rules) are not the state's ({_ruleCount}): its key misses something its rules read");
     }
 
     /// <summary>
