@@ -133,6 +133,7 @@ public sealed class Env
 
     /// <summary>The handle <paramref name="v"/> names in the current process (-1 for <see cref="Var.BadFd"/>); false if it names
     /// none there.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public bool Resolve(Var v, out int handle)
     {
         if (v.Id == -1) { handle = -1; return true; }

@@ -84,7 +84,10 @@ public sealed record OpSequence(ulong Seed, ImmutableArray<Op> Ops)
 public struct Rng(ulong seed)
 {
     private ulong _s = seed == 0 ? 0x9E3779B97F4A7C15 : seed;
+    // (inlined: the generator draws a few times an op, and in its longest methods the compiler's budget left these calls)
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public ulong Next() { _s ^= _s >> 12; _s ^= _s << 25; _s ^= _s >> 27; return _s * 0x2545F4914F6CDD1D; }
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public int Below(int n) => (int)(Next() % (ulong)n);
     public bool Chance(int percent) => Below(100) < percent;
     public T Pick<T>(IReadOnlyList<T> xs) => xs[Below(xs.Count)];
