@@ -12,38 +12,50 @@ public sealed record OpSequence(ulong Seed, ImmutableArray<Op> Ops)
 
     /// <summary>
     /// The ops that end this sequence the way the adapters' reset does, as ops a counterexample can show: munmap every
-    /// mapping, then close every fd it created, newest first (one already gone is simply not run), then end the other
-    /// processes it ran (<see cref="ExitProcess"/>). GEM handles and vgem fence ids go with their DRM file.
+    /// mapping, then close every fd it created, newest first, then end the other processes it ran (<see cref="ExitProcess"/>).
+    /// GEM handles and vgem fence ids go with their DRM file. A handle a later op of the sequence releases in the process that
+    /// holds it (its close or munmap, <see cref="Op.Consumes"/>, or that process's exit) gets none: it is gone by then, and
+    /// the op would not run (one gone otherwise, a create that failed, is simply not run).
     /// </summary>
     public List<Op> Closing()
     {
         var ops = Ops;
         int next = 1;
-        // one pass over the ops (the harness asks this of every sequence it judges): the next id, what each op makes, and which
-        // helper processes ran an op, were given a handle or were forked
+        foreach (var o in ops) next = Math.Max(next, o.Id + 1);
+        // one pass over the ops (the harness asks this of every sequence it judges), newest first: what each op makes and in
+        // which process, which helper processes ran an op, were given a handle or were forked, and which handles a later op
+        // released (by id, one bit a process; past ids the array cannot hold, none is taken as released)
         Span<bool> ran = stackalloc bool[Op.MaxProcess + 1];
+        Span<bool> exited = stackalloc bool[Op.MaxProcess + 1];
         var makes = ops.Length <= 1024 ? stackalloc Resource[ops.Length] : new Resource[ops.Length];
-        for (int i = 0; i < ops.Length; i++)
+        var holder = ops.Length <= 1024 ? stackalloc int[ops.Length] : new int[ops.Length];
+        var released = next <= 1024 ? stackalloc byte[next] : next <= MaxReleasedIds ? new byte[next] : [];
+        released.Clear();
+        for (int i = ops.Length - 1; i >= 0; i--)
         {
             var o = ops[i];
-            next = Math.Max(next, o.Id + 1);
             Mark(ran, o.Process);
-            // (what an op makes, and in which process, is asked only of an op that makes something: each is a virtual call,
-            // and this pass runs on the calling thread before every sequence a kernel run judges)
+            makes[i] = Resource.None;
+            // (what an op makes, and in which process, is asked only of an op that makes something: each is a virtual call)
             if (o.Creates)
             {
-                makes[i] = o.Makes;
-                Mark(ran, o.CreatesIn);
+                int p = o.CreatesIn;
+                Mark(ran, p);
+                bool gone = (uint)p < (uint)exited.Length && exited[p]
+                    || (uint)o.Id < (uint)released.Length && (uint)p < 8 && (released[o.Id] & (1 << p)) != 0;
+                if (!gone) (makes[i], holder[i]) = (o.Makes, p);
             }
-            else makes[i] = Resource.None;
             if (o is Fork f) Mark(ran, f.To);
+            if (o is ExitProcess && (uint)o.Process < (uint)exited.Length) exited[o.Process] = true;
+            var c = o.Consumes;
+            if ((uint)c.Id < (uint)released.Length && (uint)o.Process < 8) released[c.Id] |= (byte)(1 << o.Process);
         }
         var closing = new List<Op>();
         // each in the process that holds it (an fd sent to another process is closed there), newest first
         for (int i = ops.Length - 1; i >= 0; i--)
-            if (makes[i] == Resource.Mapping) closing.Add(new Munmap(new Var(ops[i].Id)) { Id = next++, Process = ops[i].CreatesIn });
+            if (makes[i] == Resource.Mapping) closing.Add(new Munmap(new Var(ops[i].Id)) { Id = next++, Process = holder[i] });
         for (int i = ops.Length - 1; i >= 0; i--)
-            if (makes[i] == Resource.Fd) closing.Add(new Close(new Var(ops[i].Id)) { Id = next++, Process = ops[i].CreatesIn });
+            if (makes[i] == Resource.Fd) closing.Add(new Close(new Var(ops[i].Id)) { Id = next++, Process = holder[i] });
         // and the other processes end, a fork's child first: what they still hold (a child's copies, which no op above names
         // in it) goes with them, as it would at the adapters' reset, so what follows (the idle probe) sees it released
         for (int p = Op.MaxProcess; p >= 1; p--)
@@ -52,6 +64,10 @@ public sealed record OpSequence(ulong Seed, ImmutableArray<Op> Ops)
 
         static void Mark(Span<bool> ran, int process) { if ((uint)process < (uint)ran.Length) ran[process] = true; }
     }
+
+    /// <summary><see cref="Closing"/>'s bound on the handle ids it notes as released (a generated sequence's stay in the
+    /// hundreds; a hand-edited replay may carry any): past it a handle gets its closing op whether or not it is gone.</summary>
+    private const int MaxReleasedIds = 1 << 16;
 
     /// <summary>
     /// Several sequences run one after another on the same device, as one sequence: each is followed by its closing ops
