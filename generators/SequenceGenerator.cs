@@ -326,6 +326,7 @@ public sealed class SequenceGenerator
         _requestMemoryQueued = 0;
         _requestBound = null;
         _requestPoked = false;
+        _requestMade = false;
         // and the quarter no family above uses execs a new program now and then, to ask it which fds it was handed
         _execFamily = seed % 4 == 1;
         // and half of that quarter has a second process: fds are sent to it, it maps, reads, writes, syncs and closes them,
@@ -483,7 +484,7 @@ public sealed class SequenceGenerator
     /// <summary>Whether op closes an fd or unmaps a mapping that a buffer in a request not yet queued names as its memory: the
     /// kernel looks the number or address up only when the request is queued (VB2-REQ-9), and what it finds there after a
     /// close is beyond the model, so such a step is never generated.</summary>
-    private bool ClosesWhatARequestNames(Op op, Env env) => op switch
+    private bool ClosesWhatARequestNames(Op op, Env env) => _requestMade && op switch
     {
         Close c => env.Resolve(c.Fd, out var fd) && _model.NamedByRequest(fd, mapping: false),
         Munmap u => env.Resolve(u.Map, out var map) && _model.NamedByRequest(map, mapping: true),
@@ -636,6 +637,7 @@ public sealed class SequenceGenerator
                 break;
             case ImportSyncFile x when Find(vars, x.Fd, op.Process) is { } ib: ib.Fenced = true; break;
             case RequestAlloc x:
+                _requestMade = true;
                 vars.Add(new V(new Var(op.Id), K.Request) { Device = x.Media });
                 break;
             case RequestQueue x when Find(vars, x.Req, op.Process) is { } rq: rq.Submitted = true; break;
@@ -658,6 +660,7 @@ public sealed class SequenceGenerator
     private bool _procFamily;   // has a second process (see Generate)
     private uint? _requestBound;      // the buffer the request-memory way last put into a request
     private bool _requestPoked;       // and whether a refused QBUF without the request has been tried on it since
+    private bool _requestMade;        // a request was allocated in this sequence (without one, no buffer is in a request)
     private int _requestMemoryQueued;   // QBUFs into requests the request-memory way has taken in this sequence
     private uint _requestMemory; // the memory this sequence's requests carry (see Generate); 0 = MMAP, as the queue was set up
     private uint _memoryFamily; // on a mem2mem node, the memory this sequence allocates most (see Generate); 0 = as drawn
