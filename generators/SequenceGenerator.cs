@@ -808,7 +808,9 @@ public sealed class SequenceGenerator
     /// <summary>A dma-buf mapping from the buffer's start, in this process (<see cref="_growable"/>: one MremapGrow grows past
     /// its buffer).</summary>
     private static bool Growable(V m, int _) => m.End > 0 && m.Proc == 0;
-    private List<V> _waits = [], _draining = [], _pending = [];
+    private List<V> _waits = NoHandles, _draining = NoHandles, _pending = NoHandles;
+    /// <summary>An empty list of handles, which nothing adds to: <see cref="Observe"/>'s lists where it finds none.</summary>
+    private static readonly List<V> NoHandles = [];
 
     /// <summary>The wait family's way to a blocking DQBUF that waits for a buffer, one step at a time on a handle: MMAP buffers,
     /// every one queued, streaming, then the wait (null where the drawn handle has no next step).</summary>
@@ -1396,7 +1398,12 @@ public sealed class SequenceGenerator
     /// sync_files (each a list of Next's own, found where a section reads it, else empty).</summary>
     private void Observe(bool vb2, bool fence)
     {
-        _waits = _draining = _pending = Scratch();
+        // (each set only where it changes: most ops find all three empty, as the op before did, and a reference written into
+        // a field costs a write barrier)
+        var none = NoHandles;
+        if (!ReferenceEquals(_waits, none)) _waits = none;
+        if (!ReferenceEquals(_draining, none)) _draining = none;
+        if (!ReferenceEquals(_pending, none)) _pending = none;
         // (no queue streaming: no blocking DQBUF waits, and the model need not be asked fd by fd)
         if (vb2 && Video.Count > 0 && _certifiesVb2 && (!Node.IsMem2Mem || Node.Codec == CodecKind.Encoder) && _model.AnyQueueStreaming())
         {

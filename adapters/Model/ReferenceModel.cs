@@ -25,6 +25,9 @@ public sealed partial class ReferenceModel : IBufferTarget
     private readonly HashSet<int> _received = new();
     private readonly Dictionary<int, Mapping> _maps = new();
     private readonly Dictionary<string, VideoQueue> _queues = new();
+    /// <summary><see cref="_queues"/>' queues in the profile's order (the dictionary's), for the walks over all of them: a
+    /// dictionary's enumerator at every op the generator asks (<see cref="AnyQueueStreaming"/>) was most of the question.</summary>
+    private VideoQueue[] _queueList = [];
     /// <summary>The last mem2mem context opened (only the broken variant m2m-shared-context hands it to the next open).</summary>
     private (VideoQueue Cap, VideoQueue Out)? _sharedContext;
     /// <summary>Mem2mem file handles (contexts) open now.</summary>
@@ -211,6 +214,8 @@ public sealed partial class ReferenceModel : IBufferTarget
         _sharedContext = null;
         _contexts.Clear();
         foreach (var v in Profile.Video) _queues[v.Device] = new VideoQueue(v);
+        if (_queueList.Length != _queues.Count) _queueList = new VideoQueue[_queues.Count];
+        _queues.Values.CopyTo(_queueList, 0);
         _nextFd = 3; _nextMap = 1;
         _nextCtx = 1;
         _vgemFences.Clear();
