@@ -229,6 +229,53 @@ public abstract record Op
     public int Id { get => _id; init => _id = value; }
     private int _id;
 
+    protected Op() { }
+
+    /// <summary>A copy (<c>with</c>): every field of the op's value, but not <see cref="ShapeOf"/>'s kept answer (a copy may
+    /// name other handles, and finds its own).</summary>
+    protected Op(Op original)
+    {
+        _id = original._id;
+        Branch = original.Branch;
+        Process = original.Process;
+        ReadOnlyArg = original.ReadOnlyArg;
+        FdTableFull = original.FdTableFull;
+    }
+
+    /// <summary>The op's value, as a record's: its type and fields (<see cref="ShapeOf"/>'s kept answer is not part of it).</summary>
+    public virtual bool Equals(Op? other) => ReferenceEquals(this, other) || other is not null && EqualityContract == other.EqualityContract
+        && _id == other._id && Branch == other.Branch && Process == other.Process && ReadOnlyArg == other.ReadOnlyArg && FdTableFull == other.FdTableFull;
+
+    public override int GetHashCode() => HashCode.Combine(EqualityContract, _id, Branch, Process, ReadOnlyArg, FdTableFull);
+
+    /// <summary>What <see cref="Run"/> and <see cref="OpSequence.Closing"/> ask of an op at every run (<see cref="Creates"/>,
+    /// <see cref="Makes"/>, whether <see cref="Consumes"/> names a handle, whether it forks or ends a process).</summary>
+    [Flags]
+    internal enum Shape : byte { Known = 1, Creates = 2, MakesFd = 4, MakesMapping = 8, ConsumesSome = 16, Forks = 32, Exits = 64 }
+
+    /// <summary><see cref="Shape"/>, found from the op's virtual members at the first ask and kept: each was a virtual call at
+    /// every run, on the calling thread, the oracle's and the generator's, and in the calling thread's pass over a sequence
+    /// before it is judged. (An op never changes; two threads that find it at once find the same.)</summary>
+    internal Shape ShapeOf => _shape != 0 ? _shape : LearnShape();
+    private Shape _shape;
+
+    private Shape LearnShape()
+    {
+        var s = Shape.Known;
+        if (Creates)
+        {
+            s |= Shape.Creates;
+            var makes = Makes;
+            if (makes == Resource.Fd) s |= Shape.MakesFd;
+            else if (makes == Resource.Mapping) s |= Shape.MakesMapping;
+        }
+        if (Consumes.Id > 0) s |= Shape.ConsumesSome;
+        if (this is Fork) s |= Shape.Forks;
+        if (this is ExitProcess) s |= Shape.Exits;
+        _shape = s;
+        return s;
+    }
+
     /// <summary>This op, numbered <paramref name="id"/> in place: only for a record just made that nothing else holds yet
     /// (the generator's own, before it joins the sequence), where a copy (<c>op with { Id = id }</c>) is a second record
     /// of every op generated.</summary>
@@ -380,10 +427,9 @@ public abstract record Op
             else o = Process == 0 || this is not ProcessOp p ? Call(t, env) : p.CallIn(t.Process(Process), env);
             if (o.Errno == Errno.OK)
             {
-                if (Creates) env.Bind(Id, o.Handle, CreatesIn, Makes == Resource.Mapping);
-                // (each of these is a virtual call: asked once)
-                var consumed = Consumes;
-                if (consumed.Id > 0) env.Kill(consumed);
+                var shape = ShapeOf;
+                if ((shape & Shape.Creates) != 0) env.Bind(Id, o.Handle, CreatesIn, (shape & Shape.MakesMapping) != 0);
+                if ((shape & Shape.ConsumesSome) != 0) env.Kill(Consumes);
                 Succeeded(env, t);
             }
             return o;
@@ -412,6 +458,7 @@ public abstract record Op
     public virtual Op MapVars(Func<Var, Var> f)
     {
         var copy = (Op)MemberwiseClone();
+        copy._shape = 0;   // (its handles may be others: it finds its own)
         foreach (var p in VarProps(GetType())) p.SetValue(copy, f((Var)p.GetValue(this)!));
         return copy;
     }

@@ -36,19 +36,21 @@ public sealed record OpSequence(ulong Seed, ImmutableArray<Op> Ops)
             var o = ops[i];
             Mark(ran, o.Process);
             makes[i] = Resource.None;
-            // (what an op makes, and in which process, is asked only of an op that makes something: each is a virtual call)
-            if (o.Creates)
+            // (what an op makes, in which process, and what it releases are kept by the op (Op.ShapeOf), and asked of it
+            // through its virtual members only where it makes or releases something)
+            var shape = o.ShapeOf;
+            if ((shape & Op.Shape.Creates) != 0)
             {
                 int p = o.CreatesIn;
                 Mark(ran, p);
                 bool gone = (uint)p < (uint)exited.Length && exited[p]
                     || (uint)o.Id < (uint)released.Length && (uint)p < 8 && (released[o.Id] & (1 << p)) != 0;
-                if (!gone) (makes[i], holder[i]) = (o.Makes, p);
+                if (!gone) (makes[i], holder[i]) = ((shape & Op.Shape.MakesFd) != 0 ? Resource.Fd : (shape & Op.Shape.MakesMapping) != 0 ? Resource.Mapping : Resource.None, p);
             }
-            if (o is Fork f) Mark(ran, f.To);
-            if (o is ExitProcess && (uint)o.Process < (uint)exited.Length) exited[o.Process] = true;
-            var c = o.Consumes;
-            if ((uint)c.Id < (uint)released.Length && (uint)o.Process < 8) released[c.Id] |= (byte)(1 << o.Process);
+            if ((shape & Op.Shape.Forks) != 0) Mark(ran, ((Fork)o).To);
+            if ((shape & Op.Shape.Exits) != 0 && (uint)o.Process < (uint)exited.Length) exited[o.Process] = true;
+            if ((shape & Op.Shape.ConsumesSome) != 0 && o.Consumes is var c && (uint)c.Id < (uint)released.Length && (uint)o.Process < 8)
+                released[c.Id] |= (byte)(1 << o.Process);
         }
         var closing = new List<Op>();
         // each in the process that holds it (an fd sent to another process is closed there), newest first
