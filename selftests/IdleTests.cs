@@ -39,6 +39,33 @@ public class IdleTests
     }
 
     [Fact]
+    public void A_handle_the_sequence_released_itself_gets_no_closing_op()
+    {
+        var seq = new OpSequence(1, [
+            new Open("heap:system", O_RDONLY) { Id = 1 },
+            new DmaHeapAlloc(new Var(1), 4096, (uint)O_RDWR, 0, 0, HeapAbi.Current) { Id = 2 },
+            new DmaHeapAlloc(new Var(1), 4096, (uint)O_RDWR, 0, 0, HeapAbi.Current) { Id = 3 },
+            new Close(new Var(2)) { Id = 4 },
+            new Mmap(new Var(3), 0, 4096, PROT_READ, MAP_SHARED) { Id = 5 },
+            new Munmap(new Var(5)) { Id = 6 },
+            new Mmap(new Var(3), 0, 4096, PROT_READ, MAP_SHARED) { Id = 7 },
+            // sent to the helper, which then exits: its copy goes with it
+            new SendFd(new Var(3), 1, false) { Id = 8 },
+            new ExitProcess { Id = 9, Process = 1 },
+            // a create that fails (no such heap fd) keeps its closing op, which is not run
+            new DmaHeapAlloc(new Var(99), 4096, (uint)O_RDWR, 0, 0, HeapAbi.Current) { Id = 10 }]);
+        var closing = seq.Closing();
+        Assert.Equal(["Munmap v7", "Close v10", "Close v3", "Close v1", "ExitProcess 1"],
+            closing.Select(o => o switch { Munmap u => $"Munmap {u.Map}", Close c => $"Close {c.Fd}", _ => $"{o.GetType().Name} {o.Process}" }));
+        // every closing op but the failed create's finds its handle on a target that ran the sequence
+        var model = new ReferenceModel(TargetProfile.VividLike);
+        var env = new Env();
+        foreach (var op in seq.Ops) op.Run(model, env);
+        Assert.Equal([true, false, true, true, true], closing.Select(op => op.Run(model, env).Errno != Errno.NotRun));
+        Assert.Equal(0, model.LiveDmaBufs());
+    }
+
+    [Fact]
     public void The_idle_probe_is_appended_once_and_only_where_there_is_a_video_queue()
     {
         var p = TargetProfile.VividLike;
