@@ -66,6 +66,28 @@ public class IdleTests
     }
 
     [Fact]
+    public void An_op_that_has_run_is_the_same_value_as_one_that_never_ran()
+    {
+        // (an op keeps what it found out about itself at its first run, Op.ShapeOf: not part of its value)
+        var model = new ReferenceModel(TargetProfile.VividLike);
+        var env = new Env();
+        var open = new Open("heap:system", O_RDONLY) { Id = 1 };
+        var ran = new Close(new Var(1)) { Id = 2 };
+        open.Run(model, env);
+        Assert.Equal(Errno.OK, ran.Run(model, env).Errno);
+        var fresh = new Close(new Var(1)) { Id = 2 };
+        Assert.Equal(fresh, ran);
+        Assert.Equal(fresh.GetHashCode(), ran.GetHashCode());
+        Assert.NotEqual(ran with { Id = 3 }, ran);
+        Assert.NotEqual<Op>(new Dup(new Var(1)) { Id = 2 }, ran);
+        // a copy naming another handle releases that one, not the first's
+        var second = new Open("heap:system", O_RDONLY) { Id = 3 };
+        second.Run(model, env);
+        Assert.Equal(Errno.OK, (ran with { Fd = new Var(3), Id = 4 }).Run(model, env).Errno);
+        Assert.False(env.IsLive(new Var(3)));
+    }
+
+    [Fact]
     public void The_idle_probe_is_appended_once_and_only_where_there_is_a_video_queue()
     {
         var p = TargetProfile.VividLike;
