@@ -1265,11 +1265,7 @@ public sealed class SequenceGenerator
             return sec.Weight;
         }
         // made: into the section's own array, then, where it may be kept, into a table of its key's
-        _rules = sec.Own;
-        _ruleCount = _ruleWeight = 0;
-        _offeredBuilt = false;
-        offer?.Invoke(this);
-        sec.Own = _rules;
+        sec.Own = MakeRules(sec.Own, offer);
         bool keepable = k.Whole && !_offeredBuilt;
         if (keepable && sec.Made.Count < MaxTables)
         {
@@ -1289,6 +1285,18 @@ public sealed class SequenceGenerator
         return sec.Weight;
     }
 
+    /// <summary>The rules <paramref name="offer"/> offers for the state, made into <paramref name="into"/> (the first
+    /// <see cref="_ruleCount"/> of the array returned, which is <paramref name="into"/> unless it grew; their weights sum to
+    /// <see cref="_ruleWeight"/>).</summary>
+    private Rule[] MakeRules(Rule[] into, Action<SequenceGenerator>? offer)
+    {
+        _rules = into;
+        _ruleCount = _ruleWeight = 0;
+        _offeredBuilt = false;
+        offer?.Invoke(this);
+        return _rules;
+    }
+
     /// <summary><paramref name="ends"/>' first <paramref name="count"/> entries, each the sum of the weights of
     /// <paramref name="rules"/> up to it.</summary>
     private static int[] RunningSums(Rule[] rules, int[] ends, int count)
@@ -1302,15 +1310,11 @@ public sealed class SequenceGenerator
     /// differ: the key misses something the section's rules read.</summary>
     private void CheckTable(int i, ClassKey k, Action<SequenceGenerator>? offer, Rule[] rules, int count, int weight, string how)
     {
-        _rules = _checked;
-        _ruleCount = _ruleWeight = 0;
-        _offeredBuilt = false;
-        offer?.Invoke(this);
+        var again = _checked = MakeRules(_checked, offer);
         SectionsChecked++;
-        _checked = _rules;
         bool equal = _ruleCount == count && _ruleWeight == weight;
         for (int j = 0; equal && j < _ruleCount; j++)
-            equal = _rules[j].W == rules[j].W && ReferenceEquals(_rules[j].Make, rules[j].Make) && ReferenceEquals(_rules[j].Build, rules[j].Build);
+            equal = again[j].W == rules[j].W && ReferenceEquals(again[j].Make, rules[j].Make) && ReferenceEquals(again[j].Build, rules[j].Build);
         if (!equal)
             throw new InvalidOperationException($"section {i}'s rules {how} for key {k.Low:x16} ({count} rules) are not the state's ({_ruleCount}): its key misses something its rules read");
     }

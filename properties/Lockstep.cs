@@ -358,7 +358,7 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
                 bool sleeps = op.MaySleep;
                 if (!behind.MayRun(i, all: sleeps || op.TouchesMapping)) break;
                 // (with every op before it judged, the oracle's side waits for this one's outcome: the model is still)
-                if (sleeps && !op.Returns(oracle, envM)) { skipped[i] = true; actual[i] = Outcome.NotRun; }
+                if (sleeps && Withheld(op, oracle, envM)) { skipped[i] = true; actual[i] = Outcome.NotRun; }
                 else actual[i] = op.Run(target, envT);
                 behind.Produced(i);
             }
