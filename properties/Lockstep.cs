@@ -420,8 +420,9 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
     /// <see cref="Lag"/> a sequence) before they saw it, and the times the oracle's thread and the calling thread went to sleep
     /// waiting for the other's count (each spins first; a wait that may return at once), and the seconds the calling thread
     /// waited for the oracle's judgement (where it was <see cref="Lag"/> ops ahead, before a call that may sleep or an op that
-    /// touches a mapping, and at each sequence's end).</summary>
-    public static (long Sequences, long PastDivergence, long OracleSlept, long TargetSlept, double TargetWaitSeconds) JudgedBehind => OracleThread.Stats;
+    /// touches a mapping, and at each sequence's end), of those the seconds at sequences' ends, and the seconds the oracle's
+    /// thread waited for the calls' next outcome.</summary>
+    public static (long Sequences, long PastDivergence, long OracleSlept, long TargetSlept, double TargetWaitSeconds, double TargetEndWaitSeconds, double OracleWaitSeconds) JudgedBehind => OracleThread.Stats;
 
     /// <summary>Where set (the kernel benchmark), the time each kind of call takes on the target and in the oracle, and the
     /// target's resets, is added to it.</summary>

@@ -47,15 +47,18 @@ internal sealed class OracleThread
 
     /// <summary>Over the process: sequences judged this way, and ops the target ran past the step where a judgement ended
     /// (before it saw the stop).</summary>
-    private static long _sequences, _pastDivergence, _oracleSlept, _targetSlept, _targetWaitTicks;
+    private static long _sequences, _pastDivergence, _oracleSlept, _targetSlept, _targetWaitTicks, _targetEndWaitTicks, _oracleWaitTicks;
 
     /// <summary>(sequences judged behind the calls, ops run past where a judgement ended, the times the oracle's side and the
     /// target's side went to sleep on their events waiting for the other's count once their spin ran out, a wait that may
-    /// return at once; the seconds the target's side waited for the oracle's, within sequences and at their ends) so far,
-    /// over the process.</summary>
-    public static (long Sequences, long PastDivergence, long OracleSlept, long TargetSlept, double TargetWaitSeconds) Stats =>
+    /// return at once; the seconds the target's side waited for the oracle's, within sequences and at their ends, and of
+    /// those the seconds at their ends (<see cref="EndTarget"/>); the seconds the oracle's side waited for the target's next
+    /// outcome) so far, over the process.</summary>
+    public static (long Sequences, long PastDivergence, long OracleSlept, long TargetSlept, double TargetWaitSeconds, double TargetEndWaitSeconds, double OracleWaitSeconds) Stats =>
         (Interlocked.Read(ref _sequences), Interlocked.Read(ref _pastDivergence), Interlocked.Read(ref _oracleSlept), Interlocked.Read(ref _targetSlept),
-            Interlocked.Read(ref _targetWaitTicks) / (double)System.Diagnostics.Stopwatch.Frequency);
+            Seconds(ref _targetWaitTicks), Seconds(ref _targetEndWaitTicks), Seconds(ref _oracleWaitTicks));
+
+    private static double Seconds(ref long ticks) => Interlocked.Read(ref ticks) / (double)System.Diagnostics.Stopwatch.Frequency;
 
     private readonly SemaphoreSlim _go = new(0);
     // each side spins on the other's count itself (see Await, MayRun) and sleeps on its event only then
@@ -222,7 +225,9 @@ internal sealed class OracleThread
             if (!_done) _toTarget.Wait();
             Volatile.Write(ref _s.TargetWaits, 0);
         }
-        Interlocked.Add(ref _targetWaitTicks, System.Diagnostics.Stopwatch.GetTimestamp() - since);
+        long endWait = System.Diagnostics.Stopwatch.GetTimestamp() - since;
+        Interlocked.Add(ref _targetWaitTicks, endWait);
+        Interlocked.Add(ref _targetEndWaitTicks, endWait);
         var error = _oracleError;
         // (with the oracle's side ended, its count is final and the verdict's op the one after it: what the target ran beyond
         // that op came after the verdict)
@@ -240,6 +245,15 @@ internal sealed class OracleThread
     public bool Await(int i)
     {
         if (Volatile.Read(ref _s.Produced) > i) return true;
+        // (timed only where it waits: two clock reads, while this side has nothing to do)
+        long since = System.Diagnostics.Stopwatch.GetTimestamp();
+        try { return AwaitProduced(i); }
+        finally { Interlocked.Add(ref _oracleWaitTicks, System.Diagnostics.Stopwatch.GetTimestamp() - since); }
+    }
+
+    /// <summary><see cref="Await"/>'s wait for the produced count to pass <paramref name="i"/>.</summary>
+    private bool AwaitProduced(int i)
+    {
         WakeTarget();
         var spin = new SpinWait();
         while (true)

@@ -108,10 +108,10 @@ public static class KernelBench
     /// state (the same syscalls as the lockstep harness, so the ratio to it is what the suite spends outside the kernel), the
     /// best of the <see cref="PairedRounds"/> rounds it ran in by turns with lockstep's passes (<see cref="RawServer"/>); program:
     /// the same program's own run of them (best of 3); rounds: each round's (raw sequences, lockstep, in step) ops/s;
-    /// waited: the share of lockstep's time the calls waited for the oracle's judgement (0 to 1); the adapter's and lockstep's
+    /// waited: how the two threads of lockstep's passes waited for each other (<see cref="Waits"/>); the adapter's and lockstep's
     /// warm-ups (<see cref="Settle"/>).</summary>
     private static void Report(TextWriter o, string what, double raw, double fresh, double program, double adapter, double lockstep, double inStep, string split, double calls,
-        IReadOnlyList<(double Raw, double Behind, double InStep)> rounds, double waited, WarmUp adapterWarmUp, WarmUp warmUp)
+        IReadOnlyList<(double Raw, double Behind, double InStep)> rounds, Waits waited, WarmUp adapterWarmUp, WarmUp warmUp)
     {
         string Each(Func<(double Raw, double Behind, double InStep), double> ratio) => string.Join(", ", rounds.Select(r => $"{ratio(r):F2}x"));
         o.WriteLine($"{what}:");
@@ -121,12 +121,18 @@ public static class KernelBench
         o.WriteLine($"  kernel adapter    {adapter,12:N0} ops/s   ratio {raw / adapter:F2}x (to the raw loop; after a warm-up of {adapterWarmUp})");
         // the ratios are the median round's: each round's raw figure and lockstep's were measured side by side, where the best
         // of each may come from different rounds (this host's speed moves within a run too)
-        o.WriteLine($"  lockstep harness  {lockstep,12:N0} ops/s   ratio {Median(rounds.Select(r => r.Raw / r.Behind)):F2}x to the raw sequences, the same syscalls (goal <= 1.5; the median round's; round by round: {Each(r => r.Raw / r.Behind)}); {raw / lockstep:F2}x to the raw loop; the calls waited for the oracle's judgement {100 * waited:F1}% of the time");
+        o.WriteLine($"  lockstep harness  {lockstep,12:N0} ops/s   ratio {Median(rounds.Select(r => r.Raw / r.Behind)):F2}x to the raw sequences, the same syscalls (goal <= 1.5; the median round's; round by round: {Each(r => r.Raw / r.Behind)}); {raw / lockstep:F2}x to the raw loop; the calls waited for the oracle's judgement {100 * waited.Calls:F1}% of the time ({100 * waited.CallsAtEnds:F1}% at sequences' ends), the oracle for the calls' outcomes {100 * waited.Oracle:F1}%; each slept on its event {waited.CallsSlept:F1} and {waited.OracleSlept:F1} times a sequence");
         o.WriteLine($"  judged in step    {inStep,12:N0} ops/s   ratio {Median(rounds.Select(r => r.Raw / r.InStep)):F2}x to the raw sequences (round by round: {Each(r => r.Raw / r.InStep)}; each outcome judged before the next call, in the same rounds: judging behind the calls takes {Median(rounds.Select(r => r.InStep / r.Behind)):F2}x its time)");
         o.WriteLine($"    in step, its time: {split}");
         o.WriteLine($"    warm-up before the rounds (both ways of judging, by turns): {warmUp}");
         o.WriteLine($"  its system calls  {calls,12:N0} ops/s   (lockstep's calls alone, each timed as made, best of 3: {fresh / calls:F2}x the raw sequences' time; the per-device figures below stand on such timing)");
     }
+
+    /// <summary>How the two threads of the passes judged behind the calls waited for each other: the shares of the passes' time
+    /// (0 to 1) the calls waited for the judgement (the oracle thread's MayRun and EndTarget), the part of it at sequences'
+    /// ends, and the oracle's thread waited for the calls' next outcome; and the times a sequence each went to sleep on its
+    /// event once its spin ran out.</summary>
+    private readonly record struct Waits(double Calls, double CallsAtEnds, double Oracle, double CallsSlept, double OracleSlept);
 
     /// <summary>Runs runner/bench/raw-loop.c on the heap and video paths ("-": not that one), <see cref="Rounds"/> rounds: ops/s
     /// by workload, "heap" and "video" the loop on one file set up once, "heap-seq" and "video-seq" the loop cut into the
@@ -434,7 +440,7 @@ public static class KernelBench
     /// the passes judged behind the calls that the calls spent waiting for the oracle's judgement (0 to 1;
     /// <see cref="LockstepProperty.JudgedBehind"/>).</summary>
     private static (double OpsPerSecond, double InStepOpsPerSecond, string Split, double CallsOpsPerSecond, double RawSequences,
-        List<(double Raw, double Behind, double InStep)> Rounds, double Waited, WarmUp WarmUp) Lockstep(KernelTarget t, OpSequence seq, int opsPerMix, Func<int, double> rawSeconds)
+        List<(double Raw, double Behind, double InStep)> Rounds, Waits Waited, WarmUp WarmUp) Lockstep(KernelTarget t, OpSequence seq, int opsPerMix, Func<int, double> rawSeconds)
     {
         // as every kernel run judges (the oracle on a thread of its own, behind the calls), and, in the same rounds, each
         // outcome judged before the next call: the two alternate, so both meet the same state of the machine
@@ -448,7 +454,8 @@ public static class KernelBench
         // both ways of judging, until the runtime's compiler is done with their code: the rounds compare steady states
         var warmUp = Settle(() => { for (int i = 0; i < roundSequences; i++) { p.Check(seq, t, null); inStep.Check(seq, t, null); } });
         // (and, judged behind, how long the calls waited for the oracle's judgement)
-        double behindSeconds = 0, waitedBefore = LockstepProperty.JudgedBehind.TargetWaitSeconds;
+        double behindSeconds = 0;
+        var behindBefore = LockstepProperty.JudgedBehind;
         int turnSequences = Math.Max(1, roundSequences / Turns);
         double Pass(LockstepProperty prop)
         {
@@ -478,7 +485,12 @@ public static class KernelBench
             rounds.Add((rawRate, behindRate, inStepRate));
             (bestRaw, best, bestInStep) = (Math.Max(bestRaw, rawRate), Math.Max(best, behindRate), Math.Max(bestInStep, inStepRate));
         }
-        double waited = (LockstepProperty.JudgedBehind.TargetWaitSeconds - waitedBefore) / behindSeconds;
+        var behindAfter = LockstepProperty.JudgedBehind;
+        double passSequences = Math.Max(1, behindAfter.Sequences - behindBefore.Sequences);
+        var waited = new Waits((behindAfter.TargetWaitSeconds - behindBefore.TargetWaitSeconds) / behindSeconds,
+            (behindAfter.TargetEndWaitSeconds - behindBefore.TargetEndWaitSeconds) / behindSeconds,
+            (behindAfter.OracleWaitSeconds - behindBefore.OracleWaitSeconds) / behindSeconds,
+            (behindAfter.TargetSlept - behindBefore.TargetSlept) / passSequences, (behindAfter.OracleSlept - behindBefore.OracleSlept) / passSequences);
         // the mix's calls by their place: after the sequence's setup, up to its last op (its closing ops and the idle probe,
         // joined after it, are the sequence's other calls, with the setup)
         int firstMix = seq.Ops[seq.Ops.Length - MixesPerSequence * opsPerMix].Id, lastMix = seq.Ops[^1].Id;
