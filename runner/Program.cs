@@ -197,6 +197,26 @@ public static class Bench
 {
     public static int Run(Program.Cli cli, TextWriter output)
     {
+        // (the folder checked before the measuring, as a run's is: its figures are saved there as well as printed)
+        Results.CheckWritable(cli.OutDir);
+        var figures = new StringWriter();
+        int rc = Measure(new TeeWriter(output, figures));
+        Results.SaveText(cli.OutDir, "bench.log", figures.ToString(), output, "benchmark");
+        return rc;
+    }
+
+    /// <summary>A writer that writes to two (the console and the figures saved to --out).</summary>
+    private sealed class TeeWriter(TextWriter a, TextWriter b) : TextWriter
+    {
+        public override System.Text.Encoding Encoding => a.Encoding;
+        public override void Write(char value) { a.Write(value); b.Write(value); }
+        public override void Write(string? value) { a.Write(value); b.Write(value); }
+        public override void WriteLine(string? value) { a.WriteLine(value); b.WriteLine(value); }
+        public override void Flush() { a.Flush(); b.Flush(); }
+    }
+
+    private static int Measure(TextWriter output)
+    {
         var profile = TargetProfile.VividLike;
         var gen = new SequenceGenerator(profile);
         var seqs = Enumerable.Range(0, 300).Select(i => gen.Generate((ulong)i * 7919 + 1, 60)).ToList();

@@ -219,8 +219,20 @@ public static class Results
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new Program.UsageException($"cannot write results to '{dir}': {e.Message}");
+            throw new Program.UsageException($"cannot write results to '{dir}': {Why(dir, e)}");
         }
+    }
+
+    /// <summary>Why a results folder could not be made or written, in words: the runtime's own message says "Could not find
+    /// file" where a file system (/proc, /sys) refuses a new folder in a folder that exists.</summary>
+    private static string Why(string dir, Exception e)
+    {
+        if (e is UnauthorizedAccessException) return "permission denied";
+        var full = Path.GetFullPath(dir);
+        var parent = Path.GetDirectoryName(full);
+        if (!Directory.Exists(full) && parent != null && Directory.Exists(parent))
+            return $"no folder can be made in '{parent}' ({e.Message.TrimEnd('.')})";
+        return e.Message;
     }
 
     /// <summary>Checks a file the run will write (--render-spec, --emit-c) can be: its folder exists, it is not a folder.</summary>

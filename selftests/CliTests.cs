@@ -32,6 +32,31 @@ public class CliTests
     }
 
     [Fact]
+    public void A_folder_the_file_system_refuses_is_named_with_its_parent()
+    {
+        // (/proc takes no new folder: mkdir answers ENOENT, which the runtime words as a file it could not find)
+        var (code, output, err) = RunMain("--sequences", "5", "--out", "/proc/no-results-here");
+        Assert.Equal(2, code);
+        Assert.Single(err.Trim().Split('\n'));
+        Assert.Contains("no folder can be made in '/proc'", err);
+        Assert.DoesNotContain("property", output);
+    }
+
+    [Fact]
+    public void The_model_benchmark_saves_what_it_prints_to_out()
+    {
+        var dir = Path.Combine(Directory.CreateTempSubdirectory().FullName, "bench");
+        var (code, output, _) = RunMain("--bench", "--out", dir);
+        Assert.Equal(0, code);
+        var saved = File.ReadAllText(Path.Combine(dir, "bench.log"));
+        Assert.Contains("model throughput:", saved);
+        Assert.Contains("default run wall time:", saved);
+        // every figure saved is a line printed, in the same order
+        Assert.StartsWith(saved.TrimEnd('\n'), output.Replace("\r", ""));
+        Assert.Contains($"# benchmark: ", output);
+    }
+
+    [Fact]
     public void A_file_as_the_results_folder_is_refused_before_the_run()
     {
         var file = Path.Combine(Directory.CreateTempSubdirectory().FullName, "afile");
