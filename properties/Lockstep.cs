@@ -332,23 +332,20 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
         var skipped = new bool[end];
         Failure? failure = null;
         bool ended = false;
-        behind.Start(() =>
+        // each op judged in order, on the oracle's thread or, where the calls would wait for it, on the calling thread (one at
+        // a time: OracleThread's token); false where judging ends there
+        bool JudgeOne(int i)
         {
-            for (int i = 0; i < end && behind.Await(i); i++)
-            {
-                if (skipped[i]) steps?.Add(WithheldStep(ops[i]));
-                else if (Step(ops[i], actual[i], oracle, envM, exercise, steps, settled, out failure) is var step && step != Judged.Agrees)
-                {
-                    ended = true;
-                    behind.Stop();
-                    // (the outcomes up to this op stay as they are: the target's side writes only those after it, and the
-                    // array goes back to the pool only once this side returns)
-                    if (step == Judged.Diverges) failure ??= Retrace(ops, actual, i, oracle, settled);
-                    return;
-                }
-                behind.Judged(i);
-            }
-        });
+            if (skipped[i]) { steps?.Add(WithheldStep(ops[i])); return true; }
+            if (Step(ops[i], actual[i], oracle, envM, exercise, steps, settled, out failure) is var step && step == Judged.Agrees) return true;
+            ended = true;
+            behind.Stop();
+            // (the outcomes up to this op stay as they are: the target's side writes only those after it, and the array goes
+            // back to the pool only once both sides are done)
+            if (step == Judged.Diverges) failure ??= Retrace(ops, actual, i, oracle, settled);
+            return false;
+        }
+        behind.Start(end, JudgeOne);
         ExceptionDispatchInfo? thrown = null;
         try
         {
@@ -420,9 +417,11 @@ public sealed class LockstepProperty(bool parallel = false) : IConformanceProper
     /// <see cref="Lag"/> a sequence) before they saw it, and the times the oracle's thread and the calling thread went to sleep
     /// waiting for the other's count (each spins first; a wait that may return at once), and the seconds the calling thread
     /// waited for the oracle's judgement (where it was <see cref="Lag"/> ops ahead, before a call that may sleep or an op that
-    /// touches a mapping, and at each sequence's end), of those the seconds at sequences' ends, and the seconds the oracle's
-    /// thread waited for the calls' next outcome.</summary>
-    public static (long Sequences, long PastDivergence, long OracleSlept, long TargetSlept, double TargetWaitSeconds, double TargetEndWaitSeconds, double OracleWaitSeconds) JudgedBehind => OracleThread.Stats;
+    /// touches a mapping, and at each sequence's end), of those the seconds at sequences' ends, the seconds the oracle's
+    /// thread waited for the calls' next outcome, and the ops judged, of which the calling thread judged some itself where it
+    /// would have waited for the oracle's thread.</summary>
+    public static (long Sequences, long PastDivergence, long OracleSlept, long TargetSlept, double TargetWaitSeconds, double TargetEndWaitSeconds, double OracleWaitSeconds,
+        long Judged, long JudgedByCalls) JudgedBehind => OracleThread.Stats;
 
     /// <summary>Where set (the kernel benchmark), the time each kind of call takes on the target and in the oracle, and the
     /// target's resets, is added to it.</summary>

@@ -121,7 +121,7 @@ public static class KernelBench
         o.WriteLine($"  kernel adapter    {adapter,12:N0} ops/s   ratio {raw / adapter:F2}x (to the raw loop; after a warm-up of {adapterWarmUp})");
         // the ratios are the median round's: each round's raw figure and lockstep's were measured side by side, where the best
         // of each may come from different rounds (this host's speed moves within a run too)
-        o.WriteLine($"  lockstep harness  {lockstep,12:N0} ops/s   ratio {Median(rounds.Select(r => r.Raw / r.Behind)):F2}x to the raw sequences, the same syscalls (goal <= 1.5; the median round's; round by round: {Each(r => r.Raw / r.Behind)}); {raw / lockstep:F2}x to the raw loop; the calls waited for the oracle's judgement {100 * waited.Calls:F1}% of the time ({100 * waited.CallsAtEnds:F1}% at sequences' ends), the oracle for the calls' outcomes {100 * waited.Oracle:F1}%; each slept on its event {waited.CallsSlept:F1} and {waited.OracleSlept:F1} times a sequence");
+        o.WriteLine($"  lockstep harness  {lockstep,12:N0} ops/s   ratio {Median(rounds.Select(r => r.Raw / r.Behind)):F2}x to the raw sequences, the same syscalls (goal <= 1.5; the median round's; round by round: {Each(r => r.Raw / r.Behind)}); {raw / lockstep:F2}x to the raw loop; the calls waited for the oracle's judgement {100 * waited.Calls:F1}% of the time ({100 * waited.CallsAtEnds:F1}% at sequences' ends), the oracle for the calls' outcomes {100 * waited.Oracle:F1}%; each slept on its event {waited.CallsSlept:F1} and {waited.OracleSlept:F1} times a sequence; the calling thread judged {100 * waited.JudgedByCalls:F1}% of the ops itself, where it would have waited");
         o.WriteLine($"  judged in step    {inStep,12:N0} ops/s   ratio {Median(rounds.Select(r => r.Raw / r.InStep)):F2}x to the raw sequences (round by round: {Each(r => r.Raw / r.InStep)}; each outcome judged before the next call, in the same rounds: judging behind the calls takes {Median(rounds.Select(r => r.InStep / r.Behind)):F2}x its time)");
         o.WriteLine($"    in step, its time: {split}");
         o.WriteLine($"    warm-up before the rounds (both ways of judging, by turns): {warmUp}");
@@ -131,8 +131,9 @@ public static class KernelBench
     /// <summary>How the two threads of the passes judged behind the calls waited for each other: the shares of the passes' time
     /// (0 to 1) the calls waited for the judgement (the oracle thread's MayRun and EndTarget), the part of it at sequences'
     /// ends, and the oracle's thread waited for the calls' next outcome; and the times a sequence each went to sleep on its
-    /// event once its spin ran out.</summary>
-    private readonly record struct Waits(double Calls, double CallsAtEnds, double Oracle, double CallsSlept, double OracleSlept);
+    /// event once its spin ran out; and the share of the ops (0 to 1) the calling thread judged itself where it would have
+    /// waited for the oracle's thread.</summary>
+    private readonly record struct Waits(double Calls, double CallsAtEnds, double Oracle, double CallsSlept, double OracleSlept, double JudgedByCalls);
 
     /// <summary>Runs runner/bench/raw-loop.c on the heap and video paths ("-": not that one), <see cref="Rounds"/> rounds: ops/s
     /// by workload, "heap" and "video" the loop on one file set up once, "heap-seq" and "video-seq" the loop cut into the
@@ -490,7 +491,8 @@ public static class KernelBench
         var waited = new Waits((behindAfter.TargetWaitSeconds - behindBefore.TargetWaitSeconds) / behindSeconds,
             (behindAfter.TargetEndWaitSeconds - behindBefore.TargetEndWaitSeconds) / behindSeconds,
             (behindAfter.OracleWaitSeconds - behindBefore.OracleWaitSeconds) / behindSeconds,
-            (behindAfter.TargetSlept - behindBefore.TargetSlept) / passSequences, (behindAfter.OracleSlept - behindBefore.OracleSlept) / passSequences);
+            (behindAfter.TargetSlept - behindBefore.TargetSlept) / passSequences, (behindAfter.OracleSlept - behindBefore.OracleSlept) / passSequences,
+            (behindAfter.JudgedByCalls - behindBefore.JudgedByCalls) / (double)Math.Max(1, behindAfter.Judged - behindBefore.Judged));
         // the mix's calls by their place: after the sequence's setup, up to its last op (its closing ops and the idle probe,
         // joined after it, are the sequence's other calls, with the setup)
         int firstMix = seq.Ops[seq.Ops.Length - MixesPerSequence * opsPerMix].Id, lastMix = seq.Ops[^1].Id;

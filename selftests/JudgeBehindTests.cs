@@ -68,6 +68,7 @@ public class JudgeBehindTests
     {
         int failures = 0, passes = 0, notIssued = 0, issuedSleeping = 0;
         long masked = 0;
+        var before = LockstepProperty.JudgedBehind;
         var variants = BrokenVariant.All.Select(v => (v.Name, Profile: TargetProfile.BuiltIn.Single(p => p.Name == v.Profile), Make: (Func<TargetProfile, ReferenceModel>)v.Model))
             .Append(("correct", TargetProfile.VividLike, p => new ReferenceModel(p)))
             .Append(("correct m2m", TargetProfile.Vim2mLike, p => new ReferenceModel(p)));
@@ -103,6 +104,11 @@ public class JudgeBehindTests
         Assert.True(failures > 10 && passes > 10, $"{failures} failures, {passes} passes");
         Assert.True(masked > 10, $"{masked} masked");
         Assert.True(notIssued > 0 && issuedSleeping > 0, $"{notIssued} not issued, {issuedSleeping} issued");
+        // and ops judged on either thread: the calling thread judges those the oracle's thread had not where it would wait for
+        // them (the model as the target runs an op faster than the oracle judges it, so it comes Lag ops ahead often)
+        var after = LockstepProperty.JudgedBehind;
+        long byCalls = after.JudgedByCalls - before.JudgedByCalls, judged = after.Judged - before.Judged;
+        Assert.True(byCalls > 100 && byCalls < judged - 100, $"{byCalls} of {judged} ops judged on the calling thread");
     }
 
     /// <summary>
