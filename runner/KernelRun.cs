@@ -237,7 +237,8 @@ public static class KernelRun
             if (behind.Sequences > behindBefore.Sequences)
                 output.WriteLine($"# harness: {behind.Sequences - behindBefore.Sequences} sequence(s) judged behind the calls (the oracle on a thread of its own, up to " +
                     $"{LockstepProperty.Lag} ops behind); {behind.PastDivergence - behindBefore.PastDivergence} op(s) ran past a divergence before the calls stopped; " +
-                    $"the calls waited {behind.TargetWaitSeconds - behindBefore.TargetWaitSeconds:0.0} s for its judgement (--judge-in-step judges each outcome before the next call)");
+                    $"the calls waited {behind.TargetWaitSeconds - behindBefore.TargetWaitSeconds:0.0} s for its judgement, and judged {behind.JudgedByCalls - behindBefore.JudgedByCalls} of the " +
+                    $"{behind.Judged - behindBefore.Judged} ops themselves where they would have waited (--judge-in-step judges each outcome before the next call)");
             else if (cli.JudgeInStep) output.WriteLine("# harness: every outcome judged before the next call (--judge-in-step)");
             if (LockstepProperty.JudgedInStepForWaits - inStepForWaitsBefore is > 0 and var fellBack)
                 output.WriteLine($"# harness: {fellBack} sequence(s) judged in step instead, each outcome before the next call, after a sequence whose calls waited for the " +
