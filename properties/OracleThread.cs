@@ -260,8 +260,8 @@ internal sealed class OracleThread
         if (Volatile.Read(ref _s.OracleWaits) != 0) _toOracle.Set();
     }
 
-    /// <summary>The target's side has run every op it will (the produced count is final), then waits for the oracle's side to
-    /// end; rethrows what the oracle's side threw. The thread goes back to the pool (its last act, waking a waiter that no
+    /// <summary>The target's side has run every op it will (the produced count is final): judges what is left where the
+    /// oracle's side is not judging an op, then waits for that side to end; rethrows what either side's judging threw. The thread goes back to the pool (its last act, waking a waiter that no
     /// longer waits, may fall in its next sequence: every waiter checks its count again, so that wake-up is spurious and
     /// harmless). Returns the ticks (<see cref="System.Diagnostics.Stopwatch"/>) the target's side waited for the judgement
     /// within the sequence (<see cref="MayRun"/>'s waits; not this last one, which every sequence has).</summary>
@@ -270,10 +270,23 @@ internal sealed class OracleThread
         _targetEnded = true;
         Interlocked.MemoryBarrier();
         _toOracle.Set();
+        // what is left to judge, judged here where the oracle's side is not judging an op (rather than waited for); an
+        // exception there goes on once the oracle's side has ended too, as one of that side's would
+        Exception? judgingHere = null;
+        try { JudgeHere(Volatile.Read(ref _s.Produced)); }
+        catch (Exception e) { judgingHere = e; }
         long since = System.Diagnostics.Stopwatch.GetTimestamp();
         var spin = new SpinWait();
         while (!_done)
         {
+            // (the oracle's side gave the token back with ops left: judge them here)
+            if (judgingHere == null && !_stop && Volatile.Read(ref _s.Token) == 0 && Volatile.Read(ref _s.Judged) < Math.Min(_end, Volatile.Read(ref _s.Produced)))
+            {
+                bool judged;
+                try { judged = JudgeHere(Volatile.Read(ref _s.Produced)); }
+                catch (Exception e) { judgingHere = e; judged = true; }
+                if (judged) continue;
+            }
             if (spin.Count < SpinCount) { spin.SpinOnce(sleep1Threshold: -1); continue; }
             _toTarget.Reset();
             Interlocked.Exchange(ref _s.TargetWaits, 1);
@@ -283,7 +296,7 @@ internal sealed class OracleThread
         long endWait = System.Diagnostics.Stopwatch.GetTimestamp() - since;
         Interlocked.Add(ref _targetWaitTicks, endWait);
         Interlocked.Add(ref _targetEndWaitTicks, endWait);
-        var error = _oracleError;
+        var error = _oracleError ?? judgingHere;
         // (with the oracle's side ended, its count is final and the verdict's op the one after it: what the target ran beyond
         // that op came after the verdict)
         if (_verdict) Interlocked.Add(ref _pastDivergence, Volatile.Read(ref _s.Produced) - Volatile.Read(ref _s.Judged) - 1);
