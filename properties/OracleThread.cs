@@ -78,6 +78,9 @@ internal sealed class OracleThread
     private int _end;
     /// <summary>This sequence's ops the target's side judged itself (<see cref="JudgeHere"/>).</summary>
     private long _judgedHere;
+    /// <summary>The ticks (<see cref="System.Diagnostics.Stopwatch"/>) the target's side has spent judging (<see cref="JudgeHere"/>),
+    /// over the thread's life: its timed waits leave them out.</summary>
+    private long _judgingTicks;
     private Exception? _oracleError;
     private volatile bool _targetEnded, _stop, _done, _verdict;
     private Shared _s;
@@ -98,17 +101,18 @@ internal sealed class OracleThread
     [StructLayout(LayoutKind.Explicit, Size = 6 * 64)]
     private struct Shared
     {
-        /// <summary>1 while a side judges (the model, the env and the step records are one side's at a time): taken by
-        /// compare-and-swap, given back by a plain store.</summary>
-        [FieldOffset(320)] public int Token;
         /// <summary>Ops whose outcome is in <see cref="Actual"/>: written by the target's side.</summary>
         [FieldOffset(64)] public int Produced;
-        /// <summary>Ops judged: written by the oracle's side.</summary>
+        /// <summary>Ops judged: written by the side holding <see cref="Token"/> (the oracle's, but where the target's judges
+        /// rather than waits).</summary>
         [FieldOffset(128)] public int Judged;
         /// <summary>1 while the oracle's side sleeps, or is about to, on its event: written by it.</summary>
         [FieldOffset(192)] public int OracleWaits;
         /// <summary>1 while the target's side sleeps, or is about to, on its event: written by it.</summary>
         [FieldOffset(256)] public int TargetWaits;
+        /// <summary>1 while a side judges (the model, the env and the step records are one side's at a time): taken by
+        /// compare-and-swap, given back by a plain store.</summary>
+        [FieldOffset(320)] public int Token;
     }
 
     /// <summary>Each op's outcome on the target, by its index in the sequence (valid below the produced count).</summary>
@@ -187,11 +191,12 @@ internal sealed class OracleThread
             _judgedSeen = Volatile.Read(ref _s.Judged);
             if (_judgedSeen >= need || _stop) return !_stop;
         }
-        long since = System.Diagnostics.Stopwatch.GetTimestamp();
+        long since = System.Diagnostics.Stopwatch.GetTimestamp(), judging = _judgingTicks;
         try { return WaitJudged(need, i); }
         finally
         {
-            long waited = System.Diagnostics.Stopwatch.GetTimestamp() - since;
+            // (the ops judged here meanwhile are not a wait)
+            long waited = System.Diagnostics.Stopwatch.GetTimestamp() - since - (_judgingTicks - judging);
             _waitTicks += waited;
             Interlocked.Add(ref _targetWaitTicks, waited);
         }
@@ -226,6 +231,7 @@ internal sealed class OracleThread
     private bool JudgeHere(int produced)
     {
         if (Interlocked.CompareExchange(ref _s.Token, 1, 0) != 0) return false;
+        long since = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             // (under the token the judged count is this side's to write: re-read, as the oracle's side may have moved it)
@@ -242,7 +248,11 @@ internal sealed class OracleThread
             _stop = true;
             throw;
         }
-        finally { Volatile.Write(ref _s.Token, 0); }
+        finally
+        {
+            Volatile.Write(ref _s.Token, 0);
+            _judgingTicks += System.Diagnostics.Stopwatch.GetTimestamp() - since;
+        }
     }
 
     /// <summary>Before the target's side waits: wakes the oracle's side if it sleeps, or is about to (see
@@ -270,30 +280,30 @@ internal sealed class OracleThread
         _targetEnded = true;
         Interlocked.MemoryBarrier();
         _toOracle.Set();
-        // what is left to judge, judged here where the oracle's side is not judging an op (rather than waited for); an
-        // exception there goes on once the oracle's side has ended too, as one of that side's would
+        // what is left to judge, judged here where the oracle's side is not judging an op (rather than waited for), at once and
+        // whenever that side gives the token back with ops left; an exception there goes on once the oracle's side has ended
+        // too, as one of that side's would
         Exception? judgingHere = null;
-        try { JudgeHere(Volatile.Read(ref _s.Produced)); }
-        catch (Exception e) { judgingHere = e; }
-        long since = System.Diagnostics.Stopwatch.GetTimestamp();
+        bool JudgeLeft()
+        {
+            try { return JudgeHere(Volatile.Read(ref _s.Produced)); }
+            catch (Exception e) { judgingHere = e; return true; }
+        }
+        JudgeLeft();
+        long since = System.Diagnostics.Stopwatch.GetTimestamp(), judging = _judgingTicks;
         var spin = new SpinWait();
         while (!_done)
         {
-            // (the oracle's side gave the token back with ops left: judge them here)
-            if (judgingHere == null && !_stop && Volatile.Read(ref _s.Token) == 0 && Volatile.Read(ref _s.Judged) < Math.Min(_end, Volatile.Read(ref _s.Produced)))
-            {
-                bool judged;
-                try { judged = JudgeHere(Volatile.Read(ref _s.Produced)); }
-                catch (Exception e) { judgingHere = e; judged = true; }
-                if (judged) continue;
-            }
+            if (judgingHere == null && !_stop && Volatile.Read(ref _s.Token) == 0 && Volatile.Read(ref _s.Judged) < Math.Min(_end, Volatile.Read(ref _s.Produced))
+                && JudgeLeft())
+                continue;
             if (spin.Count < SpinCount) { spin.SpinOnce(sleep1Threshold: -1); continue; }
             _toTarget.Reset();
             Interlocked.Exchange(ref _s.TargetWaits, 1);
             if (!_done) _toTarget.Wait();
             Volatile.Write(ref _s.TargetWaits, 0);
         }
-        long endWait = System.Diagnostics.Stopwatch.GetTimestamp() - since;
+        long endWait = System.Diagnostics.Stopwatch.GetTimestamp() - since - (_judgingTicks - judging);
         Interlocked.Add(ref _targetWaitTicks, endWait);
         Interlocked.Add(ref _targetEndWaitTicks, endWait);
         var error = _oracleError ?? judgingHere;

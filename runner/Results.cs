@@ -199,7 +199,7 @@ public static class Results
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new Program.UsageException($"cannot write results to '{dir}': {e.Message}");
+            throw new Program.UsageException($"cannot write results to '{dir}': {Why(dir, e)}");
         }
     }
 
