@@ -230,19 +230,19 @@ public static class Bench
             model.Reset();
             foreach (var op in s.Ops) { model.BeginStep(null); if (op.Run(model, env).Errno == Errno.NotRun) notRun++; }
         }
+        var warm = new List<double>();
         double Measure(Action<OpSequence> runOne)
         {
-            foreach (var s in seqs.Take(30)) runOne(s);   // warm-up (JIT)
-            var sw = Stopwatch.StartNew();
-            long ops = 0;
-            int rounds = 0;
-            while (sw.Elapsed < TimeSpan.FromSeconds(2) || rounds == 0)
-            {
-                foreach (var s in seqs) runOne(s);
-                ops += opCount; rounds++;
-            }
-            return ops / sw.Elapsed.TotalSeconds;
+            var (rate, warmed) = Steady(() => { foreach (var s in seqs) runOne(s); return opCount; });
+            warm.Add(warmed);
+            return rate;
         }
+        // generation alone, on this thread: ops/s, and the bytes it allocated an op while timed
+        ulong seed = 99;
+        long bytes = 0;
+        var (genRate, genWarm) = Steady(() => gen.Generate(seed++, 60).Ops.Length, () => bytes = GC.GetAllocatedBytesForCurrentThread(),
+            ops => (GC.GetAllocatedBytesForCurrentThread() - bytes) / (double)ops, out double genBytes);
+        warm.Add(genWarm);
         double modelOps = Measure(s =>
         {
             var env = new Env();
@@ -252,16 +252,6 @@ public static class Bench
         var lockstep = new LockstepProperty();
         var sut = new ReferenceModel(profile);
         double lockOps = Measure(s => lockstep.Check(s, sut, null));
-        // generation alone, on this thread: ops/s over two seconds, and the bytes it allocated an op
-        double genRate, genBytes;
-        {
-            long bytes = GC.GetAllocatedBytesForCurrentThread();
-            var sw = Stopwatch.StartNew();
-            long ops = 0;
-            for (ulong i = 0; sw.Elapsed < TimeSpan.FromSeconds(2); i++) ops += gen.Generate(i + 99, 60).Ops.Length;
-            genRate = ops / sw.Elapsed.TotalSeconds;
-            genBytes = (GC.GetAllocatedBytesForCurrentThread() - bytes) / (double)ops;
-        }
         var wall = Stopwatch.StartNew();
         var result = Engine.Run("model", new ReferenceModel(profile), new RunOptions(), Catalog.Load());
         wall.Stop();
@@ -269,7 +259,50 @@ public static class Bench
         output.WriteLine($"  ({opCount} ops in {seqs.Count} sequences of up to 60; {100.0 * notRun / opCount:F1}% not run because a handle was gone)");
         output.WriteLine($"lockstep throughput:    {lockOps,12:N0} ops/s (model target + model oracle)");
         output.WriteLine($"generation throughput:  {genRate,12:N0} ops/s (one core; goal >= 3,000,000: ratio {genRate / 3_000_000:F2}x), {genBytes:N0} bytes allocated an op");
+        output.WriteLine($"  (each timed over {TimedSeconds:F0} s once warm: after {warm[1]:F1}, {warm[2]:F1} and {warm[0]:F1} s, when no quarter second's rate " +
+            $"had risen {100 * (WarmRise - 1):F0}% on the fastest before it for a second: the runtime's tiered JIT)");
         output.WriteLine($"default run wall time:  {wall.Elapsed.TotalSeconds,12:F2} s (in process, build excluded; goal <= 15 s: ratio {wall.Elapsed.TotalSeconds / 15:F2}x), {result.Exercise.Sequences} sequences, {result.Exercise.Ops} ops, {(result.Failed ? "FAILED (the reference model must pass its own run)" : "every invariant held")}");
         return 0;
+    }
+
+    /// <summary>How long each of the benchmark's rates is timed once warm, in seconds.</summary>
+    private const double TimedSeconds = 2;
+    /// <summary>A quarter second's rate counts as a rise where it is at least this factor of the fastest quarter before it.</summary>
+    private const double WarmRise = 1.01;
+
+    /// <summary>
+    /// The steady rate of <paramref name="round"/> (which returns the ops it ran) in ops/s, timed over <see cref="TimedSeconds"/>
+    /// once warm, and the seconds of warm-up before it. The runtime compiles a method at a first tier, then, once it has been
+    /// called often, again with full optimization, on a thread of its own and after a pause in new compilations: a generator's
+    /// rate rises about threefold over its first two seconds here (0.7 → 1.9 M ops/s), so a rate timed from a cold start
+    /// measures the tiers as much as the code. Warm means: rounds in quarter seconds until a whole second has passed without a
+    /// rise (<see cref="WarmRise"/>), after one second at least and ten at most.
+    /// </summary>
+    private static (double Rate, double WarmSeconds) Steady(Func<long> round) => Steady(round, null, null, out _);
+
+    /// <summary><see cref="Steady(Func{long})"/>, with <paramref name="begin"/> called as the timing starts and
+    /// <paramref name="end"/> given the ops timed as it ends (its result: <paramref name="measured"/>).</summary>
+    private static (double Rate, double WarmSeconds) Steady(Func<long> round, Action? begin, Func<long, double>? end, out double measured)
+    {
+        var warm = Stopwatch.StartNew();
+        double fastest = 0, risen = 0;
+        while (warm.Elapsed.TotalSeconds < 10)
+        {
+            var quarter = Stopwatch.StartNew();
+            long done = 0;
+            while (quarter.Elapsed.TotalSeconds < 0.25) done += round();
+            double rate = done / quarter.Elapsed.TotalSeconds, now = warm.Elapsed.TotalSeconds;
+            if (rate >= WarmRise * fastest) risen = now;
+            fastest = Math.Max(fastest, rate);
+            if (now >= 1 && now - risen >= 1) break;
+        }
+        double warmSeconds = warm.Elapsed.TotalSeconds;
+        begin?.Invoke();
+        var sw = Stopwatch.StartNew();
+        long ops = 0;
+        while (sw.Elapsed.TotalSeconds < TimedSeconds) ops += round();
+        double seconds = sw.Elapsed.TotalSeconds;
+        measured = end?.Invoke(ops) ?? 0;
+        return (ops / seconds, warmSeconds);
     }
 }
