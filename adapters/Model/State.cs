@@ -153,7 +153,10 @@ internal sealed class DmaBuf(Exporter exporter, Seg[] segs, long size) : OFile
     public VideoBuffer? From;       // vb2 buffer this was exported from
     public bool FromPlane;          // exported from one plane of a multi-planar buffer: its size and memory are that plane's (VB2-MPLANE-2)
     public bool CpuAccessStarted;   // udmabuf tracks begin_cpu_access
-    public Resv Resv = new();       // the reservation object (a DRM export shares its GEM object's)
+    /// <summary>The reservation object (a DRM export shares its GEM object's), made at its first use: most dma-bufs a
+    /// sequence makes never meet a fence, and the generator's model makes one at every export.</summary>
+    public Resv Resv { get => _resv ??= new(); set => _resv = value; }
+    private Resv? _resv;
     public GemObject? Gem;          // the GEM object a DRM export was made from
     public int Renames;
     public bool Released;
