@@ -4,7 +4,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-# the runner is published compiled ahead of time (ReadyToRun: a default run's start-up is mostly the JIT's, 0.80x the wall
+# the runner is published compiled ahead of time (ReadyToRun: a default run's start-up is mostly the JIT's, 0.81x the wall
 # time measured); where the compiler's package cannot be had (offline), the plain build is run instead
 r2r="$here/runner/bin/Release/r2r/conformance.dll"
 jit="$here/runner/bin/Release/net10.0/conformance.dll"
@@ -17,7 +17,8 @@ built="$(cat "$stamp" 2>/dev/null || true)"   # which of the two the last build 
 bin="$r2r"; [ "$built" = jit ] && bin="$jit"
 if [ ! -f "$bin" ] || [ ! -f "$stamp" ] || [ -n "$(find "$here/spec" "$here/adapters" "$here/generators" "$here/properties" "$here/reports" "$here/runner" \
       -newer "$stamp" \( -name '*.cs' -o -name '*.json' -o -name '*.csproj' \) -not -path '*/obj/*' -not -path '*/bin/*' -print -quit)" ]; then
-  echo "# building (dotnet publish -c Release --use-current-runtime -p:PublishReadyToRun=true runner)" >&2
+  echo "# building the runner, compiled ahead of time (ReadyToRun); about 40 s the first time, no output meanwhile" >&2
+  echo "# (dotnet publish -c Release --use-current-runtime -p:PublishReadyToRun=true runner; its log: .build.log)" >&2
   rm -f "$r2r" "$stamp"
   bin="$r2r"; built=r2r
   if ! dotnet publish -c Release --use-current-runtime --self-contained false -p:PublishReadyToRun=true \

@@ -256,11 +256,12 @@ public static class Bench
         var result = Engine.Run("model", new ReferenceModel(profile), new RunOptions(), Catalog.Load());
         wall.Stop();
         output.WriteLine($"model throughput:       {modelOps,12:N0} ops/s (one core; goal >= 1,000,000: ratio {modelOps / 1_000_000:F2}x)");
-        output.WriteLine($"  ({opCount} ops in {seqs.Count} sequences of up to 60; {100.0 * notRun / opCount:F1}% not run because a handle was gone)");
+        output.WriteLine($"  ({opCount} ops in {seqs.Count} sequences of up to 60, the {profile.Name} profile; {100.0 * notRun / opCount:F1}% not run because a handle was gone)");
         output.WriteLine($"lockstep throughput:    {lockOps,12:N0} ops/s (model target + model oracle)");
         output.WriteLine($"generation throughput:  {genRate,12:N0} ops/s (one core; goal >= 3,000,000: ratio {genRate / 3_000_000:F2}x), {genBytes:N0} bytes allocated an op");
-        output.WriteLine($"  (each timed over {TimedSeconds:F0} s once warm: after {warm[1]:F1}, {warm[2]:F1} and {warm[0]:F1} s, when for a second no quarter second's rate " +
-            $"had risen {100 * (WarmRise - 1):F0}% on the fastest before it, the last within {100 * (WarmDip - 1):F0}% of it: the runtime's tiered JIT)");
+        output.WriteLine($"warm-up:                model {warm[1]:F1} s, lockstep {warm[2]:F1} s, generation {warm[0]:F1} s before each rate above was timed " +
+            $"over {TimedSeconds:F0} s (the runtime compiles hot code again, optimized: each ran until no quarter second in a whole second " +
+            $"was {100 * (WarmRise - 1):F0}% faster than the fastest before it, the last within {100 * (WarmDip - 1):F0}% of it)");
         output.WriteLine($"default run wall time:  {wall.Elapsed.TotalSeconds,12:F2} s (in process, build excluded; goal <= 15 s: ratio {wall.Elapsed.TotalSeconds / 15:F2}x), {result.Exercise.Sequences} sequences, {result.Exercise.Ops} ops, {(result.Failed ? "FAILED (the reference model must pass its own run)" : "every invariant held")}");
         return 0;
     }

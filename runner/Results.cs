@@ -43,6 +43,8 @@ public sealed class OutputFolder
     private static bool Ours(string dir)
     {
         if (File.Exists(Path.Combine(dir, Marker))) return true;
+        // (a folder holding only what --bench saved: the suite's own figures, which a run into it replaces with the rest)
+        if (Directory.EnumerateFileSystemEntries(dir).All(f => Path.GetFileName(f) == "bench.log")) return true;
         try { return File.ReadLines(Path.Combine(dir, "results.json")).Take(3).Any(l => l.Contains("\"conformance-results/", StringComparison.Ordinal)); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
     }
@@ -224,14 +226,14 @@ public static class Results
     }
 
     /// <summary>Why a results folder could not be made or written, in words: the runtime's own message says "Could not find
-    /// file" where a file system (/proc, /sys) refuses a new folder in a folder that exists.</summary>
+    /// file" where a file system (/proc, /sys) refuses a new folder in a folder that exists, so there it is not quoted.</summary>
     private static string Why(string dir, Exception e)
     {
         if (e is UnauthorizedAccessException) return "permission denied";
         var full = Path.GetFullPath(dir);
         var parent = Path.GetDirectoryName(full);
         if (!Directory.Exists(full) && parent != null && Directory.Exists(parent))
-            return $"no folder can be made in '{parent}' ({e.Message.TrimEnd('.')})";
+            return $"the file system refuses a new folder in '{parent}'";
         return e.Message;
     }
 

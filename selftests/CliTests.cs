@@ -38,7 +38,8 @@ public class CliTests
         var (code, output, err) = RunMain("--sequences", "5", "--out", "/proc/no-results-here");
         Assert.Equal(2, code);
         Assert.Single(err.Trim().Split('\n'));
-        Assert.Contains("no folder can be made in '/proc'", err);
+        Assert.Contains("the file system refuses a new folder in '/proc'", err);
+        Assert.DoesNotContain("Could not find file", err);
         Assert.DoesNotContain("property", output);
     }
 
@@ -54,6 +55,11 @@ public class CliTests
         // every figure saved is a line printed, in the same order
         Assert.StartsWith(saved.TrimEnd('\n'), output.Replace("\r", ""));
         Assert.Contains($"# benchmark: ", output);
+        Assert.Matches(@"warm-up: +model [0-9.]+ s, lockstep [0-9.]+ s, generation [0-9.]+ s", saved);
+        // a folder holding only what the benchmark saved is the suite's own: a run into it replaces it, not refuses it
+        var (runCode, _, runErr) = RunMain("--sequences", "2", "--property", "lockstep", "--out", dir);
+        Assert.True(runCode == 0, runErr);
+        Assert.True(File.Exists(Path.Combine(dir, "results.json")));
     }
 
     [Fact]
