@@ -1097,12 +1097,14 @@ public sealed record UdmabufCreateList(
         // a count of its own needs items to repeat (the harness never sends a count past the items it holds but far past
         // the limit, where the list must not be read)
         if (!env.Resolve(Dev, out var d) || Count != 0 && Items.Length == 0) return NotRun;
-        var sent = Sent.ToList();
-        var items = new UdmabufItem[sent.Count];
-        for (int i = 0; i < items.Length; i++)
+        // (Sent by index: the items, or the items repeated to Count, without a list of them first)
+        int n = Count == 0 || Count > Materialized || Items.Length == 0 ? Items.Length : (int)Count;
+        var items = new UdmabufItem[n];
+        for (int i = 0; i < n; i++)
         {
-            if (!env.Resolve(sent[i].Memfd, out var m)) return NotRun;
-            items[i] = new UdmabufItem(m, sent[i].Offset, sent[i].Size);
+            var item = Items[i % Items.Length];
+            if (!env.Resolve(item.Memfd, out var m)) return NotRun;
+            items[i] = new UdmabufItem(m, item.Offset, item.Size);
         }
         return t.UdmabufCreateList(d, Flags, items, Count != 0 && Count != items.Length ? Count : 0);
     }
@@ -1246,12 +1248,14 @@ public sealed record QBuf(
             if (Prepare || !env.Resolve(Req, out var rq) || env.RequestHeld(Req) > 0) return NotRun;
             request = rq;
         }
-        var planes = new List<int>();
-        foreach (var m in PlaneMem)
+        // (an array of the planes' count: a list and PlaneMem's enumeration were three allocations at every QBUF)
+        var more = MorePlanes.IsDefaultOrEmpty ? [] : MorePlanes.AsSpan();
+        var planes = new int[1 + more.Length];
+        for (int i = 0; i < planes.Length; i++)
         {
             int h = -1;
-            if (Memory is V4L2_MEMORY_DMABUF or V4L2_MEMORY_USERPTR && !env.Resolve(m, out h)) return NotRun;
-            planes.Add(h);
+            if (Memory is V4L2_MEMORY_DMABUF or V4L2_MEMORY_USERPTR && !env.Resolve(i == 0 ? Mem : more[i - 1], out h)) return NotRun;
+            planes[i] = h;
         }
         return t.QBuf(fd, Type, Index, Memory, planes, Prepare, request, BytesUsed, EffectiveFields);
     }

@@ -111,7 +111,7 @@ public struct Rng(ulong seed)
     public T Pick<T>(IReadOnlyList<T> xs) => xs[Below(xs.Count)];
     /// <summary><see cref="Pick{T}(IReadOnlyList{T})"/> of a list, without the interface's dispatch (the same draw).</summary>
     public T Pick<T>(List<T> xs) => xs[Below(xs.Count)];
-    public T Weighted<T>(params (int W, T V)[] xs)
+    public T Weighted<T>(params ReadOnlySpan<(int W, T V)> xs)
     {
         int total = 0; foreach (var x in xs) total += x.W;
         int r = Below(total);
@@ -843,11 +843,11 @@ public sealed class SequenceGenerator
         var v = r.Pick(video);
         long frame = node.SizeImage;
         if (heaps.Count == 0) return new Open(Profile.Heaps[0].Device, O_RDONLY | O_CLOEXEC);
-        var big = bufs.Where(b => b.Device == "heap" && b.Size >= frame && b.AccMode == O_RDWR).ToList();
+        var big = Filter(bufs, frame, static (b, frame) => b.Device == "heap" && b.Size >= frame && b.AccMode == O_RDWR);
         if (big.Count == 0) return new DmaHeapAlloc(r.Pick(heaps).Var, (ulong)PageAlign(frame), O_RDWR | O_CLOEXEC, 0, 0, HeapAbi.Current);
-        var pfn = maps.Where(m => !m.Anon && !m.Memfd && m.Device == "heap" && m.Size >= frame).ToList();
+        var pfn = Filter(maps, frame, static (m, frame) => !m.Anon && !m.Memfd && m.Device == "heap" && m.Size >= frame);
         if (pfn.Count == 0) { var b = r.Pick(big); return new Mmap(b.Var, 0, b.Size, PROT_READ | PROT_WRITE, MAP_SHARED); }
-        var shortMaps = maps.Where(m => m.Anon && m.Size < frame).ToList();
+        var shortMaps = Filter(maps, frame, static (m, frame) => m.Anon && m.Size < frame);
         if (shortMaps.Count == 0) return new MmapAnon(PAGE_SIZE);
         if (!env.Resolve(v.Var, out var fd) || _model.ViewQueue(fd, node.BufType) is not { } q) return null;
         if (q.Allocated == 0) return new ReqBufs(v.Var, node.BufType, V4L2_MEMORY_USERPTR, 2);
@@ -901,7 +901,8 @@ public sealed class SequenceGenerator
         var rmedia = node.RequestMedia!;
         var v = r.Pick(video);
         long frame = rqNode.SizeImage;
-        var pool = rmem == V4L2_MEMORY_DMABUF ? bufs.Where(b => b.Size >= frame && b.AccMode == O_RDWR).ToList() : maps.Where(m => m.Anon && m.Size >= frame).ToList();
+        var pool = rmem == V4L2_MEMORY_DMABUF ? Filter(bufs, frame, static (b, frame) => b.Size >= frame && b.AccMode == O_RDWR)
+            : Filter(maps, frame, static (m, frame) => m.Anon && m.Size >= frame);
         if (pool.Count == 0 && rmem == V4L2_MEMORY_USERPTR) return new MmapAnon(PageAlign(frame));
         if (pool.Count == 0 && heaps.Count == 0) return new Open(Profile.Heaps[0].Device, O_RDONLY | O_CLOEXEC);
         if (pool.Count == 0) return new DmaHeapAlloc(r.Pick(heaps).Var, (ulong)PageAlign(frame), O_RDWR | O_CLOEXEC, 0, 0, HeapAbi.Current);
@@ -927,7 +928,7 @@ public sealed class SequenceGenerator
         // one in four names memory vb2 must refuse when the request is queued: a file that is not a dma-buf, or a
         // mapping shorter than a frame
         var mem = !r.Chance(25) ? r.Pick(pool).Var
-            : rmem == V4L2_MEMORY_DMABUF ? Among(ref r, (1, memfds), (1, video)) : Among(ref r, (1, maps.Where(m => m.Anon && m.Size < frame).ToList()), (1, pool));
+            : rmem == V4L2_MEMORY_DMABUF ? Among(ref r, (1, memfds), (1, video)) : Among(ref r, (1, Filter(maps, frame, static (m, frame) => m.Anon && m.Size < frame)), (1, pool));
         // on a single-planar output queue a short mapping goes with a payload that fits it, or the QBUF's own length
         // check refuses it before the request can (as on the way to a direct USERPTR QBUF above)
         long shortPayload = rqNode.IsOutput && !rqNode.MultiPlanar && rmem == V4L2_MEMORY_USERPTR
@@ -1520,7 +1521,7 @@ public sealed class SequenceGenerator
                 if (g._memoryFamily == m && node.IsMem2Mem && env.Resolve(qv, out var qfd) && r.Chance(80))
                     foreach (var t in (uint[])[node.BufType, node.OutputQueue!.BufType])
                         if (g._model.ViewQueue(qfd, t) is { } view && view.Memory == m) { qt = t; break; }
-                var q = new QBuf(qv, qt, g.IndexArg(ref r), m, QBufMem(ref r, m, pool, g.Memfds, maps, video, node.SizeImage))
+                var q = new QBuf(qv, qt, g.IndexArg(ref r), m, g.QBufMem(ref r, m, pool, g.Memfds, maps, video, node.SizeImage))
                     { Prepare = g.Draw(Domains.QBufRequest, ref r) };
                 // with a request at hand, a QBUF may go into it (or name a file that is not a request); a request holds one
                 // buffer: completing a request with two of vivid's capture buffers makes the kernel WARN
@@ -2149,14 +2150,14 @@ public sealed class SequenceGenerator
         return Draw(Domains.UdmabufRange, ref r)((off, size));
     }
     /// <summary>m.fd for DMABUF (a dma-buf, sometimes a memfd or the video fd itself), userptr for USERPTR (anonymous memory or a dma-buf mapping).</summary>
-    private static Var QBufMem(ref Rng r, uint memory, List<V> bufs, List<V> memfds, List<V> maps, List<V> video, long frame)
+    private Var QBufMem(ref Rng r, uint memory, List<V> bufs, List<V> memfds, List<V> maps, List<V> video, long frame)
     {
         if (memory == V4L2_MEMORY_USERPTR)
         {
-            var anon = maps.Where(m => m.Anon).ToList();
-            var pfn = maps.Where(m => !m.Anon && !m.Memfd && m.Device is "heap" or "udmabuf").ToList();
+            var anon = Filter(maps, 0, static (m, _) => m.Anon);
+            var pfn = Filter(maps, 0, static (m, _) => !m.Anon && !m.Memfd && m.Device is "heap" or "udmabuf");
             // a mapping as long as a frame reaches the pinning step (a shorter one stops at the length check)
-            var big = pfn.Where(m => m.Size >= frame).ToList();
+            var big = Filter(pfn, frame, static (m, frame) => m.Size >= frame);
             if (big.Count > 0 && r.Chance(70)) pfn = big;
             return Among(ref r, (2, anon), (4, pfn));
         }
@@ -2192,12 +2193,21 @@ public sealed class SequenceGenerator
 
     /// <summary>A handle from one of the lists, each list weighted as given among those that hold any (an empty one is never
     /// picked: a QBUF without memory would not run); Var.None when all are empty.</summary>
-    private static Var Among(ref Rng r, params (int W, List<V> Vars)[] lists)
+    private static Var Among(ref Rng r, params ReadOnlySpan<(int W, List<V> Vars)> lists)
     {
-        var held = lists.Where(l => l.Vars.Count > 0).ToArray();
-        if (held.Length == 0) return Var.None;
-        var list = r.Weighted([.. held.Select(l => (l.W, l.Vars))]);
-        return r.Pick(list).Var;
+        // (Rng.Weighted over the lists that hold any, without the arrays: the same draw)
+        int total = 0;
+        List<V>? last = null;
+        foreach (var (w, vars) in lists) if (vars.Count > 0) { total += w; last = vars; }
+        if (last == null) return Var.None;
+        int pick = r.Below(total);
+        foreach (var (w, vars) in lists)
+        {
+            if (vars.Count == 0) continue;
+            if (pick < w) return r.Pick(vars).Var;
+            pick -= w;
+        }
+        return r.Pick(last).Var;
     }
 }
 

@@ -42,13 +42,14 @@ internal sealed class FdSlots
         return true;
     }
 
-    /// <summary>The open fds, lowest first (a copy: closing them while walking it is safe).</summary>
-    public List<int> Keys
+    /// <summary>The open fds, lowest first (a copy: closing them while walking it is safe), in an array of their number (a
+    /// growing list was four or five arrays at every sequence's reset).</summary>
+    public int[] Keys
     {
         get
         {
-            var keys = new List<int>();
-            for (int fd = 0; fd < _top; fd++) if (_slots[fd].File != null) keys.Add(fd);
+            var keys = new int[_count];
+            for (int fd = 0, k = 0; fd < _top; fd++) if (_slots[fd].File != null) keys[k++] = fd;
             return keys;
         }
     }

@@ -208,7 +208,7 @@ public sealed partial class ReferenceModel
         {
             case DmaBuf d:
                 {
-                    bool readable = !d.Resv.HasPending(Usage.Write), writable = !d.Resv.HasPending(Usage.Read);
+                    bool readable = !d.HasPending(Usage.Write), writable = !d.HasPending(Usage.Read);
                     long rev = (readable ? POLLIN : 0) | (writable ? POLLOUT : 0);
                     CiteHistory(d.Resv, Usage.Read);
                     return Cite(Inv.BufPoll, Outcome.Success(rev & events));
@@ -227,7 +227,7 @@ public sealed partial class ReferenceModel
 
     /// <summary>True when a DMA_BUF_IOCTL_SYNC START of this direction would sleep on the buffer's fences.</summary>
     private bool SyncStartWouldBlock(DmaBuf d, ulong flags) =>
-        (flags & DMA_BUF_SYNC_END) == 0 && d.Resv.HasPending((flags & DMA_BUF_SYNC_WRITE) != 0 ? Usage.Read : Usage.Write);
+        (flags & DMA_BUF_SYNC_END) == 0 && d.HasPending((flags & DMA_BUF_SYNC_WRITE) != 0 ? Usage.Read : Usage.Write);
 
     // ---------------------------------------------------------------- vgem fences
 

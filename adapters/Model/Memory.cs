@@ -212,7 +212,7 @@ public sealed partial class ReferenceModel
             return Cite(Inv.SyncBadBits, Errno.EINVAL);
         if ((flags & DMA_BUF_SYNC_RW) == 0) return Cite(Inv.SyncNoDir, Errno.EINVAL);
         // START waits for the fences its direction conflicts with (__dma_buf_begin_cpu_access); the harness does not sleep
-        bool fenced = d.Resv.HasPending(Usage.Read);
+        bool fenced = d.HasPending(Usage.Read);
         if (SyncStartWouldBlock(d, flags)) return Cite(Inv.SyncWaits, Errno.WouldBlock);
         if (d.Exporter == Exporter.Udmabuf)
         {

@@ -231,7 +231,7 @@ public sealed partial class ReferenceModel : IBufferTarget
     /// </summary>
     public void CloseAll()
     {
-        foreach (var m in _maps.Keys.ToList()) Munmap(m);
+        foreach (var m in _maps.Keys.ToArray()) Munmap(m);
         foreach (var fd in _fds.Keys) Close(fd);
     }
 

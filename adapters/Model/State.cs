@@ -157,6 +157,9 @@ internal sealed class DmaBuf(Exporter exporter, Seg[] segs, long size) : OFile
     /// sequence makes never meet a fence, and the generator's model makes one at every export.</summary>
     public Resv Resv { get => _resv ??= new(); set => _resv = value; }
     private Resv? _resv;
+    /// <summary>Whether a fence not yet signalled of usage up to <paramref name="upTo"/> is in the reservation object, without
+    /// making one (none: none pending).</summary>
+    public bool HasPending(Usage upTo) => _resv != null && _resv.HasPending(upTo);
     public GemObject? Gem;          // the GEM object a DRM export was made from
     public int Renames;
     public bool Released;

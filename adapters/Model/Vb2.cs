@@ -740,7 +740,7 @@ public sealed partial class ReferenceModel
             {
                 var d = (DmaBuf)_fds[handles[p]].File;
                 Import(b.Planes[p], d);
-                if (d.Resv.HasPending(Usage.Read)) Cite(Inv.V4l2IgnoresFences);   // vb2 neither waits for nor adds fences
+                if (d.HasPending(Usage.Read)) Cite(Inv.V4l2IgnoresFences);   // vb2 neither waits for nor adds fences
             }
             else
             {
