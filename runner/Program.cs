@@ -230,20 +230,8 @@ public static class Bench
             model.Reset();
             foreach (var op in s.Ops) { model.BeginStep(null); if (op.Run(model, env).Errno == Errno.NotRun) notRun++; }
         }
-        var warm = new List<double>();
-        double Measure(Action<OpSequence> runOne)
-        {
-            var (rate, warmed) = Steady(() => { foreach (var s in seqs) runOne(s); return opCount; });
-            warm.Add(warmed);
-            return rate;
-        }
-        // generation alone, on this thread: ops/s, and the bytes it allocated an op while timed
-        ulong seed = 99;
-        long bytes = 0;
-        var (genRate, genWarm) = Steady(() => gen.Generate(seed++, 60).Ops.Length, () => bytes = GC.GetAllocatedBytesForCurrentThread(),
-            ops => (GC.GetAllocatedBytesForCurrentThread() - bytes) / (double)ops, out double genBytes);
-        warm.Add(genWarm);
-        double modelOps = Measure(s =>
+        (double Rate, double Warm) Measure(Action<OpSequence> runOne) => Steady(() => { foreach (var s in seqs) runOne(s); return opCount; });
+        var (modelOps, modelWarm) = Measure(s =>
         {
             var env = new Env();
             model.Reset();
@@ -251,7 +239,12 @@ public static class Bench
         });
         var lockstep = new LockstepProperty();
         var sut = new ReferenceModel(profile);
-        double lockOps = Measure(s => lockstep.Check(s, sut, null));
+        var (lockOps, lockWarm) = Measure(s => lockstep.Check(s, sut, null));
+        // generation alone, on this thread: ops/s, and the bytes it allocated an op while timed
+        ulong seed = 99;
+        long bytes = 0;
+        var (genRate, genWarm) = Steady(() => gen.Generate(seed++, 60).Ops.Length, () => bytes = GC.GetAllocatedBytesForCurrentThread(),
+            ops => (GC.GetAllocatedBytesForCurrentThread() - bytes) / (double)ops, out double genBytes);
         var wall = Stopwatch.StartNew();
         var result = Engine.Run("model", new ReferenceModel(profile), new RunOptions(), Catalog.Load());
         wall.Stop();
@@ -259,7 +252,7 @@ public static class Bench
         output.WriteLine($"  ({opCount} ops in {seqs.Count} sequences of up to 60, the {profile.Name} profile; {100.0 * notRun / opCount:F1}% not run because a handle was gone)");
         output.WriteLine($"lockstep throughput:    {lockOps,12:N0} ops/s (model target + model oracle)");
         output.WriteLine($"generation throughput:  {genRate,12:N0} ops/s (one core; goal >= 3,000,000: ratio {genRate / 3_000_000:F2}x), {genBytes:N0} bytes allocated an op");
-        output.WriteLine($"warm-up:                model {warm[1]:F1} s, lockstep {warm[2]:F1} s, generation {warm[0]:F1} s before each rate above was timed " +
+        output.WriteLine($"warm-up:                model {modelWarm:F1} s, lockstep {lockWarm:F1} s, generation {genWarm:F1} s before each rate above was timed " +
             $"over {TimedSeconds:F0} s (the runtime compiles hot code again, optimized: each ran until no quarter second in a whole second " +
             $"was {100 * (WarmRise - 1):F0}% faster than the fastest before it, the last within {100 * (WarmDip - 1):F0}% of it)");
         output.WriteLine($"default run wall time:  {wall.Elapsed.TotalSeconds,12:F2} s (in process, build excluded; goal <= 15 s: ratio {wall.Elapsed.TotalSeconds / 15:F2}x), {result.Exercise.Sequences} sequences, {result.Exercise.Ops} ops, {(result.Failed ? "FAILED (the reference model must pass its own run)" : "every invariant held")}");
