@@ -55,6 +55,20 @@ public class ReadmeTests
 
     private static readonly Regex Block = new(@"<!-- readme-sample: (?<name>[a-z-]+)[^>]*-->\n(?:```\n(?<fenced>.*?)\n?```|(?<plain>.*?)\n\n)", RegexOptions.Singleline);
 
+    /// <summary>The contents line under the README's first screen names every section, in order, linked as GitHub anchors
+    /// them (lower case, spaces to hyphens, punctuation dropped): a section added without it fails here.</summary>
+    [Fact]
+    public void The_contents_line_names_every_section_in_order()
+    {
+        var readme = File.ReadAllText(ReadmePath);
+        var sections = Regex.Matches(readme, @"^## (.+)$", RegexOptions.Multiline).Select(m => m.Groups[1].Value.Trim()).ToList();
+        var contents = readme.Split('\n').Single(l => l.StartsWith("Contents: ", StringComparison.Ordinal));
+        var linked = Regex.Matches(contents, @"\[([^\]]+)\]\(#([^)]+)\)").Select(m => (Title: m.Groups[1].Value, Anchor: m.Groups[2].Value)).ToList();
+        Assert.Equal(sections, linked.Select(l => l.Title));
+        foreach (var (title, anchor) in linked)
+            Assert.Equal(Regex.Replace(title.ToLowerInvariant(), @"[^a-z0-9 -]", "").Replace(' ', '-'), anchor);
+    }
+
     [Fact]
     public void Help_lists_every_option_the_parser_accepts_and_every_exit_status()
     {
