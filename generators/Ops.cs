@@ -1085,8 +1085,9 @@ public sealed record UdmabufCreateList(
     public const uint Materialized = 1 << 16;
 
     /// <summary>The items in memory: Items, or Items repeated to Count where Count is at most <see cref="Materialized"/>.</summary>
-    public IEnumerable<ListItem> Sent => Count == 0 || Count > Materialized || Items.Length == 0 ? Items
-        : Enumerable.Range(0, (int)Count).Select(i => Items[i % Items.Length]);
+    public IEnumerable<ListItem> Sent => SentCount == Items.Length ? Items : Enumerable.Range(0, SentCount).Select(i => Items[i % Items.Length]);
+    /// <summary>How many items <see cref="Sent"/> holds (the i-th is Items[i % Items.Length]).</summary>
+    private int SentCount => Count == 0 || Count > Materialized || Items.Length == 0 ? Items.Length : (int)Count;
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "udmabuf";
     public override bool Creates => true;
@@ -1097,8 +1098,8 @@ public sealed record UdmabufCreateList(
         // a count of its own needs items to repeat (the harness never sends a count past the items it holds but far past
         // the limit, where the list must not be read)
         if (!env.Resolve(Dev, out var d) || Count != 0 && Items.Length == 0) return NotRun;
-        // (Sent by index: the items, or the items repeated to Count, without a list of them first)
-        int n = Count == 0 || Count > Materialized || Items.Length == 0 ? Items.Length : (int)Count;
+        // (Sent by index, without a list of them first)
+        int n = SentCount;
         var items = new UdmabufItem[n];
         for (int i = 0; i < n; i++)
         {

@@ -81,6 +81,12 @@ internal sealed class OracleThread
     /// <summary>The ticks (<see cref="System.Diagnostics.Stopwatch"/>) the target's side has spent judging (<see cref="JudgeHere"/>),
     /// over the thread's life: its timed waits leave them out.</summary>
     private long _judgingTicks;
+
+    /// <summary>Where a wait of the target's side begins: the time, and what it had spent judging by then.</summary>
+    private (long At, long Judging) WaitBegins() => (System.Diagnostics.Stopwatch.GetTimestamp(), _judgingTicks);
+    /// <summary>The ticks waited since <paramref name="begun"/>, less the ops judged here meanwhile (they are not a wait).</summary>
+    private long WaitedSince((long At, long Judging) begun) =>
+        System.Diagnostics.Stopwatch.GetTimestamp() - begun.At - (_judgingTicks - begun.Judging);
     private Exception? _oracleError;
     private volatile bool _targetEnded, _stop, _done, _verdict;
     private Shared _s;
@@ -191,12 +197,11 @@ internal sealed class OracleThread
             _judgedSeen = Volatile.Read(ref _s.Judged);
             if (_judgedSeen >= need || _stop) return !_stop;
         }
-        long since = System.Diagnostics.Stopwatch.GetTimestamp(), judging = _judgingTicks;
+        var since = WaitBegins();
         try { return WaitJudged(need, i); }
         finally
         {
-            // (the ops judged here meanwhile are not a wait)
-            long waited = System.Diagnostics.Stopwatch.GetTimestamp() - since - (_judgingTicks - judging);
+            long waited = WaitedSince(since);
             _waitTicks += waited;
             Interlocked.Add(ref _targetWaitTicks, waited);
         }
@@ -290,7 +295,7 @@ internal sealed class OracleThread
             catch (Exception e) { judgingHere = e; return true; }
         }
         JudgeLeft();
-        long since = System.Diagnostics.Stopwatch.GetTimestamp(), judging = _judgingTicks;
+        var since = WaitBegins();
         var spin = new SpinWait();
         while (!_done)
         {
@@ -303,7 +308,7 @@ internal sealed class OracleThread
             if (!_done) _toTarget.Wait();
             Volatile.Write(ref _s.TargetWaits, 0);
         }
-        long endWait = System.Diagnostics.Stopwatch.GetTimestamp() - since - (_judgingTicks - judging);
+        long endWait = WaitedSince(since);
         Interlocked.Add(ref _targetWaitTicks, endWait);
         Interlocked.Add(ref _targetEndWaitTicks, endWait);
         var error = _oracleError ?? judgingHere;

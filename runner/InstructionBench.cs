@@ -252,12 +252,12 @@ public static class InstructionBench
         return new OpSequence(0, ops.ToImmutable());
     }
 
-    /// <summary>This runner as a command: the dotnet host and the runner's assembly, or the runner's own executable.</summary>
     /// <summary>The assemblies beside the runner's (the suite's and its packages'; the framework's are elsewhere), by name, for
     /// the runtime's list of assemblies whose ahead-of-time code it must not use.</summary>
     private static string AppAssemblies => string.Join(";", Directory.EnumerateFiles(AppContext.BaseDirectory, "*.dll")
         .Select(Path.GetFileNameWithoutExtension).Order(StringComparer.Ordinal));
 
+    /// <summary>This runner as a command: the dotnet host and the runner's assembly, or the runner's own executable.</summary>
     private static string[] SelfCommand()
     {
         string host = Environment.ProcessPath ?? "dotnet";
