@@ -352,6 +352,8 @@ public sealed class SequenceGenerator
         foreach (var l in _byKind) l.Clear();
         _drmFrames.Clear(); _frameBufs.Clear(); _writable.Clear(); _growable.Clear();
         _handlesChanged++;
+        // (and no section is kept from the last sequence: its families, which some keys hold, are the new sequence's)
+        _lastHeld = ulong.MaxValue;
         return (rng, _vars, _env);
     }
 
@@ -1021,6 +1023,7 @@ public sealed class SequenceGenerator
             if (CheckRuleTables) CheckLiveLists();
             ObserveHandles();
             _handlesSeen = _handlesChanged;
+            _held = Held();
         }
         else if (CheckRuleTables) CheckHandleLists();
         // the areas this op draws from: they follow only the sequence's focus, the profile and the queue's memory, so they are
@@ -1035,14 +1038,14 @@ public sealed class SequenceGenerator
         // state class, a class per section
         Observe(vb2, fence);
         _vb2 = vb2; _fence = fence; _prime = prime;
-        // (where nothing a section reads changed since the last op, every section is as it was: the handles, which the
-        // sequence's start moves too, the area flags, and what else an op changes that the sections' keys hold: a value added
+        // (where nothing a section reads changed since the last op, every section is as it was: what the keys read of the
+        // handles (Held; a sequence's start counts as a change), the area flags, and what else an op changes that the sections' keys hold: a value added
         // to a key in Sections that an op can change without changing the handles goes here too)
         ulong moved = areaBits | (_waits.Count > 0 ? 0x100UL : 0) | (_draining.Count > 0 ? 0x200UL : 0)
             | (_pending.Count > 1 ? 0x400UL : 0) | (_pinQueued < 2 ? 0x800UL : 0) | (_payloadQueued < 6 ? 0x1000UL : 0)
             | (_requestMemoryQueued < 2 ? 0x2000UL : 0) | (ulong)_memory << 16;
         int total = 0;
-        bool asBefore = _allKeepable && moved == _lastMoved && _lastHandles == _handlesSeen;
+        bool asBefore = _allKeepable && moved == _lastMoved && _held == _lastHeld;
         if (asBefore && !CheckRuleTables) total = _lastTotal;
         else
         {
@@ -1050,7 +1053,7 @@ public sealed class SequenceGenerator
             if (asBefore && (_remade || total != _lastTotal))
                 throw new InvalidOperationException("a section was made again where nothing Next compares with the last op's changed: the comparison misses something a section's key holds");
         }
-        (_lastMoved, _lastHandles, _lastTotal) = (moved, _handlesSeen, total);
+        (_lastMoved, _lastHeld, _lastTotal) = (moved, _held, total);
         if (total == 0) return null;
         int pick = r.Below(total);
         foreach (var sec in _sections)
@@ -1070,10 +1073,38 @@ public sealed class SequenceGenerator
         return null;
     }
 
-    // what the last Next's sections were made for (see there)
-    private ulong _lastMoved;
-    private long _lastHandles;
+    // what the last Next's sections were made for (see there); _lastHeld is no Held() at a sequence's start (see Start)
+    private ulong _lastMoved, _lastHeld = ulong.MaxValue;
     private int _lastTotal;
+    /// <summary>What the sections' keys read of the handles (<see cref="Held"/>) since they last changed.</summary>
+    private ulong _held;
+
+    /// <summary>
+    /// Everything the sections' keys read of this process's and the helpers' handles, as the keys read it (a list's count to
+    /// the bound a key counts it to, whether a list holds any, the flags <see cref="ObserveHandles"/> found), in one word: an
+    /// op that made or released a handle and left this word as it was leaves every section's key as it was (most such ops
+    /// do: a third buffer, a second mapping), and <see cref="Next"/> keeps the sections without making their keys again.
+    /// A key that reads something of the handles this word does not hold is caught by <see cref="CheckRuleTables"/> (a kept
+    /// section made again where nothing Next compares changed). 43 of the 64 bits.
+    /// </summary>
+    private ulong Held()
+    {
+        static ulong Upto(int count, int bound) => (uint)Math.Min(count, bound);
+        static ulong Any(List<V> list, int bit) => list.Count > 0 ? 1UL << bit : 0;
+        var kinds = _byKind;
+        ulong h = Upto(kinds[(int)K.Video].Count, 3) | Upto(kinds[(int)K.Request].Count, 2) << 2 | Upto(kinds[(int)K.Drm].Count, 2) << 4
+            | Upto(kinds[(int)K.DmaBuf].Count, 2) << 6 | Upto(kinds[(int)K.Memfd].Count, 3) << 8
+            | Any(kinds[(int)K.Gem], 10) | Any(kinds[(int)K.Fence], 11) | Any(kinds[(int)K.Sync], 12) | Any(kinds[(int)K.Heap], 13)
+            | Any(kinds[(int)K.UdmaDev], 14) | Any(kinds[(int)K.Map], 15) | Any(_writable, 16) | Any(_growable, 17) | Any(_frameBufs, 18)
+            | (_frameMapped ? 1UL << 19 : 0) | (_fewAnon ? 1UL << 20 : 0) | (_importFrames ? 1UL << 21 : 0) | (_hugetlbMade ? 1UL << 22 : 0);
+        // (the helper processes' lists are found only in their family: elsewhere they stay as they were, and no key reads them)
+        if (!_procFamily) return h;
+        h |= (_p2Lives ? 1UL << 23 : 0) | Any(_sendable, 24);
+        for (int p = 1, at = 25; p <= 2; p++, at += 9)
+            h |= (Upto(_procFds[p].Count, 4) | Any(_theirs[p], 3) | Any(_alsoTheirs[p], 4) | Any(_theirBufs[p], 5) | Any(_theirVideo[p], 6)
+                | Any(_theirMaps[p], 7) | Any(_theirWritable[p], 8)) << at;
+        return h;
+    }
     /// <summary>Every section may be kept after the last <see cref="Sections"/> (none holds rules that capture the state).</summary>
     private bool _allKeepable;
     /// <summary>The last <see cref="Sections"/> made some section again.</summary>
