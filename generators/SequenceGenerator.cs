@@ -507,12 +507,16 @@ public sealed class SequenceGenerator
         _handlesChanged++;
         // this process's live handles, kept as the handles change rather than found again from every handle ever made: the
         // ones no longer live dropped, the new ones (the newest made, so the lists stay in the order they were made) added
-        if (released)
+        // (only a close, a munmap or a GEM_CLOSE releases a handle of this process, and one: an exit releases the helper's, which
+        // no list here holds)
+        if (released && _releasedOne is { Proc: 0 } gone)
         {
-            DropReleased(_live);
-            foreach (var l in _byKind) DropReleased(l);
-            DropReleased(_drmFrames); DropReleased(_frameBufs); DropReleased(_writable); DropReleased(_growable);
+            Forget(_live, gone);
+            Forget(_byKind[(int)gone.Kind], gone);
+            if (gone.Kind == K.DmaBuf) { Forget(_drmFrames, gone); Forget(_frameBufs, gone); }
+            else if (gone.Kind == K.Map) { Forget(_writable, gone); Forget(_growable, gone); }
         }
+        _releasedOne = null;
         for (int i = before; i < vars.Count; i++)
             if (vars[i] is { Live: true, Proc: 0 } v)
             {
@@ -531,14 +535,16 @@ public sealed class SequenceGenerator
             }
     }
 
-    /// <summary>Removes the handles no longer live from <paramref name="list"/>, keeping the order of the rest.</summary>
-    private static void DropReleased(List<V> list)
+    /// <summary>Removes <paramref name="gone"/> from <paramref name="list"/> where it is there, keeping the order of the rest.</summary>
+    private static void Forget(List<V> list, V gone)
     {
-        int kept = 0;
-        for (int i = 0; i < list.Count; i++)
-            if (list[i].Live) { if (kept != i) list[kept] = list[i]; kept++; }
-        if (kept < list.Count) list.RemoveRange(kept, list.Count - kept);
+        for (int i = list.Count - 1; i >= 0; i--)
+            if (ReferenceEquals(list[i], gone)) { list.RemoveAt(i); return; }
     }
+
+    /// <summary>The handle the op <see cref="TrackHandles"/> last saw released (a close's, a munmap's, a GEM_CLOSE's), for
+    /// <see cref="Track"/>.</summary>
+    private V? _releasedOne;
 
     /// <summary>Counts the ops that changed which handles are live, or whose (<see cref="Track"/>, <see cref="Start"/>); <see cref="Next"/>
     /// finds again what <see cref="ObserveHandles"/> reads from this process's live handles (<see cref="_live"/>, <see
@@ -585,8 +591,8 @@ public sealed class SequenceGenerator
             case PassFd x when Find(vars, x.Fd, op.Process) is { } sent:
                 vars.Add(new V(new Var(op.Id), sent.Kind) { Device = sent.Device, Size = sent.Size, AccMode = sent.AccMode, Sealed = sent.Sealed, Fenced = sent.Fenced });
                 break;
-            case Close x when Find(vars, x.Fd, op.Process) is { } c: c.Live = false; break;
-            case Munmap x when Find(vars, x.Map, op.Process) is { } m: m.Live = false; break;
+            case Close x when Find(vars, x.Fd, op.Process) is { } c: c.Live = false; _releasedOne = c; break;
+            case Munmap x when Find(vars, x.Map, op.Process) is { } m: m.Live = false; _releasedOne = m; break;
             case DmaHeapAlloc x:
                 vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = (long)PageAlign((long)x.Len), AccMode = (int)(x.FdFlags & O_ACCMODE), Device = "heap" });
                 break;
@@ -631,7 +637,7 @@ public sealed class SequenceGenerator
                 vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = g.Size, AccMode = (x.Flags & DRM_RDWR) != 0 ? O_RDWR : O_RDONLY, Device = g.Device, Link = g.Var, Fenced = g.Fenced });
                 if (g.Link.Id == 0) g.Link = new Var(op.Id);
                 break;
-            case GemClose x when Find(vars, x.Handle, op.Process) is { } g: g.Live = false; break;
+            case GemClose x when Find(vars, x.Handle, op.Process) is { } g: g.Live = false; _releasedOne = g; break;
             case DrmMapDumb x when Find(vars, x.Handle, op.Process) is { } g:
                 vars.Add(new V(new Var(op.Id), K.Map) { Size = g.Size, Prot = x.Prot, Device = "drm" });
                 break;
