@@ -111,12 +111,22 @@ public struct Rng(ulong seed)
     public T Pick<T>(IReadOnlyList<T> xs) => xs[Below(xs.Count)];
     /// <summary><see cref="Pick{T}(IReadOnlyList{T})"/> of a list, without the interface's dispatch (the same draw).</summary>
     public T Pick<T>(List<T> xs) => xs[Below(xs.Count)];
+    /// <summary>One of <paramref name="xs"/>' values, drawn by weight (<see cref="WeightedIndex"/>).</summary>
     public T Weighted<T>(params ReadOnlySpan<(int W, T V)> xs)
     {
-        int total = 0; foreach (var x in xs) total += x.W;
+        Span<int> weights = stackalloc int[xs.Length];
+        for (int i = 0; i < xs.Length; i++) weights[i] = xs[i].W;
+        return xs[WeightedIndex(weights)].V;
+    }
+
+    /// <summary>The index of one of <paramref name="weights"/>, drawn by weight: exactly one <see cref="Below"/> over their
+    /// total, walking them in order (an entry of weight 0 is never drawn). The weights must hold some.</summary>
+    public int WeightedIndex(ReadOnlySpan<int> weights)
+    {
+        int total = 0; foreach (int w in weights) total += w;
         int r = Below(total);
-        foreach (var x in xs) { if (r < x.W) return x.V; r -= x.W; }
-        return xs[^1].V;
+        for (int i = 0; i < weights.Length; i++) { if (r < weights[i]) return i; r -= weights[i]; }
+        return weights.Length - 1;
     }
 }
 
@@ -2232,19 +2242,11 @@ public sealed class SequenceGenerator
     /// picked: a QBUF without memory would not run); Var.None when all are empty.</summary>
     private static Var Among(ref Rng r, params ReadOnlySpan<(int W, List<V> Vars)> lists)
     {
-        // (Rng.Weighted over the lists that hold any, without the arrays: the same draw)
-        int total = 0;
-        List<V>? last = null;
-        foreach (var (w, vars) in lists) if (vars.Count > 0) { total += w; last = vars; }
-        if (last == null) return Var.None;
-        int pick = r.Below(total);
-        foreach (var (w, vars) in lists)
-        {
-            if (vars.Count == 0) continue;
-            if (pick < w) return r.Pick(vars).Var;
-            pick -= w;
-        }
-        return r.Pick(last).Var;
+        // (Rng.Weighted over the lists that hold any: an empty list weighs nothing, the same draw)
+        Span<int> weights = stackalloc int[lists.Length];
+        bool any = false;
+        for (int i = 0; i < lists.Length; i++) { weights[i] = lists[i].Vars.Count > 0 ? lists[i].W : 0; any |= weights[i] > 0; }
+        return any ? r.Pick(lists[r.WeightedIndex(weights)].Vars).Var : Var.None;
     }
 }
 
