@@ -210,7 +210,8 @@ public sealed partial class ReferenceModel
                 {
                     bool readable = !d.HasPending(Usage.Write), writable = !d.HasPending(Usage.Read);
                     long rev = (readable ? POLLIN : 0) | (writable ? POLLOUT : 0);
-                    CiteHistory(d.Resv, Usage.Read);
+                    // (a buffer that never met a fence has no history to cite, and no reservation object is made to find so)
+                    if (d.ResvIfMade is { } resv) CiteHistory(resv, Usage.Read);
                     return Cite(Inv.BufPoll, Outcome.Success(rev & events));
                 }
             case RequestFile r:

@@ -160,6 +160,8 @@ internal sealed class DmaBuf(Exporter exporter, Seg[] segs, long size) : OFile
     /// <summary>Whether a fence not yet signalled of usage up to <paramref name="upTo"/> is in the reservation object, without
     /// making one (none: none pending).</summary>
     public bool HasPending(Usage upTo) => _resv != null && _resv.HasPending(upTo);
+    /// <summary>The reservation object where one was made, else null (none: no fence was ever attached or imported).</summary>
+    public Resv? ResvIfMade => _resv;
     public GemObject? Gem;          // the GEM object a DRM export was made from
     public int Renames;
     public bool Released;
