@@ -240,23 +240,21 @@ public static class CCompile
 public class FlakyTests
 {
     /// <summary>Forwards every call to a broken model on odd fresh states and to a correct one on even ones.</summary>
-    public class Alternating : System.Reflection.DispatchProxy
+    public class Alternating : ForwardingProxy<Alternating>
     {
         public ReferenceModel Broken = null!, Good = null!;
         private int _resets;
-        protected override object? Invoke(System.Reflection.MethodInfo? m, object?[]? args)
+        protected override object Route(System.Reflection.MethodInfo m, object?[]? args)
         {
-            if (m!.Name == nameof(IBufferTarget.Reset)) _resets++;
-            var current = (_resets / 2) % 2 == 0 ? Broken : Good;   // Check resets before and after each run
-            return m.Invoke(current, args);
+            if (m.Name == nameof(IBufferTarget.Reset)) _resets++;
+            return (_resets / 2) % 2 == 0 ? Broken : Good;   // Check resets before and after each run
         }
     }
 
     [Fact]
     public void A_counterexample_that_fails_on_half_the_reruns_is_labelled_flaky_with_its_rate()
     {
-        var target = System.Reflection.DispatchProxy.Create<IBufferTarget, Alternating>();
-        var proxy = (Alternating)(object)target;
+        var (target, proxy) = Alternating.Make();
         proxy.Broken = new ReferenceModel(TargetProfile.VividLike, BrokenVariant.Find("llseek-seek-cur")!.Bug);
         proxy.Good = new ReferenceModel(TargetProfile.VividLike);
         var found = Engine.Run("flaky", new ReferenceModel(TargetProfile.VividLike, proxy.Broken.Bug), new RunOptions { Property = "lockstep" }, Catalog.Load());

@@ -102,22 +102,24 @@ public class IdleTests
     }
 
     /// <summary>A kernel-like model: its reset closes the suite's files but keeps the device's state, and it cannot be reloaded.</summary>
-    public class NoReload : System.Reflection.DispatchProxy
+    public class NoReload : ForwardingProxy<NoReload>
     {
         public ReferenceModel Model = null!;
-        protected override object? Invoke(System.Reflection.MethodInfo? m, object?[]? args)
+        protected override bool Answers(System.Reflection.MethodInfo m, object?[]? args, out object? result)
         {
-            if (m!.Name == nameof(IBufferTarget.Reset)) { Model.CloseAll(); return null; }
-            if (m.Name == nameof(IBufferTarget.Refresh)) { Model.CloseAll(); return false; }
-            return m.Invoke(Model, args);
+            result = m.Name == nameof(IBufferTarget.Refresh) ? false : null;
+            if (m.Name is not (nameof(IBufferTarget.Reset) or nameof(IBufferTarget.Refresh))) return false;
+            Model.CloseAll();
+            return true;
         }
+        protected override object Route(System.Reflection.MethodInfo m, object?[]? args) => Model;
     }
 
     [Fact]
     public void A_queue_left_busy_fails_the_sequence_that_left_it_and_a_device_that_cannot_be_reloaded_ends_the_run()
     {
-        var target = System.Reflection.DispatchProxy.Create<IBufferTarget, NoReload>();
-        ((NoReload)(object)target).Model = new ReferenceModel(TargetProfile.VividLike, ModelBug.CloseKeepsQueue);
+        var (target, proxy) = NoReload.Make();
+        proxy.Model = new ReferenceModel(TargetProfile.VividLike, ModelBug.CloseKeepsQueue);
         var r = Engine.Run("stuck", target, new RunOptions { Areas = ["vb2"], Sequences = 300 }, Cat);
         // the one counterexample is the sequence that left the queue owned, closed, then a new handle's view of it
         var f = Assert.Single(r.Findings);

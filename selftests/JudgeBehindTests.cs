@@ -21,32 +21,31 @@ public class JudgeBehindTests
     /// a millisecond late, asleep: the oracle's thread then keeps up and judges most ops, where behind the model alone the
     /// calling thread, faster, judges most. (The sleep gives the oracle's thread a processor where others hold them all, as
     /// the rest of the tests do: with the busy wait alone, two busy loops beside it left the calling thread judging 99.9%.)</summary>
-    public class Paced : System.Reflection.DispatchProxy
+    public class Paced : ForwardingProxy<Paced>
     {
         public IBufferTarget Inner = null!;
         private int _ops;
         public static IBufferTarget Wrap(IBufferTarget inner)
         {
-            var p = Create<IBufferTarget, Paced>();
-            ((Paced)(object)p).Inner = inner;
-            return p;
+            var (target, proxy) = Make();
+            proxy.Inner = inner;
+            return target;
         }
-        protected override object? Invoke(System.Reflection.MethodInfo? m, object?[]? args)
+        protected override object Route(System.Reflection.MethodInfo m, object?[]? args)
         {
-            if (m!.Name == nameof(IBufferTarget.BeginOp))
+            if (m.Name == nameof(IBufferTarget.BeginOp))
             {
                 long until = System.Diagnostics.Stopwatch.GetTimestamp() + System.Diagnostics.Stopwatch.Frequency / 50_000;
                 while (System.Diagnostics.Stopwatch.GetTimestamp() < until) Thread.SpinWait(10);
                 if (++_ops % 16 == 0) Thread.Sleep(1);
             }
-            try { return m.Invoke(Inner, args); }
-            catch (System.Reflection.TargetInvocationException e) when (e.InnerException != null) { throw e.InnerException; }
+            return Inner;
         }
     }
 
     /// <summary>Forwards every call to a model, noting the thread it came on; counts the ops (<see cref="IBufferTarget.BeginOp"/>)
     /// and throws as the <see cref="ThrowAt"/>th starts (1-based; 0: never).</summary>
-    public class Counting : System.Reflection.DispatchProxy
+    public class Counting : ForwardingProxy<Counting>
     {
         public ReferenceModel Model = null!;
         public int Ops, ThrowAt;
@@ -58,10 +57,10 @@ public class JudgeBehindTests
         public readonly HashSet<int> Threads = [];
         /// <summary>The ids of the ops started, in order.</summary>
         public readonly List<int> Started = [];
-        protected override object? Invoke(System.Reflection.MethodInfo? m, object?[]? args)
+        protected override object Route(System.Reflection.MethodInfo m, object?[]? args)
         {
             Threads.Add(Environment.CurrentManagedThreadId);
-            if (m!.Name == nameof(IBufferTarget.BeginOp)) Started.Add((int)args![0]!);
+            if (m.Name == nameof(IBufferTarget.BeginOp)) Started.Add((int)args![0]!);
             if (m.Name == nameof(IBufferTarget.BeginOp) && ++Ops == ThrowAt) throw new InvalidOperationException("the target went away");
             if (m.Name == nameof(IBufferTarget.BeginOp) && SlowEvery > 0 && Ops % SlowEvery == 0)
             {
@@ -69,14 +68,12 @@ public class JudgeBehindTests
                 var until = DateTime.UtcNow.AddSeconds(2);
                 while (LockstepProperty.JudgedBehind.OracleSlept == slept && DateTime.UtcNow < until) Thread.Sleep(1);
             }
-            try { return m.Invoke(Model, args); }
-            catch (System.Reflection.TargetInvocationException e) when (e.InnerException != null) { throw e.InnerException; }
+            return Model;
         }
 
         public static (IBufferTarget Target, Counting Proxy) Over(ReferenceModel model, int throwAt = 0)
         {
-            var target = System.Reflection.DispatchProxy.Create<IBufferTarget, Counting>();
-            var proxy = (Counting)(object)target;
+            var (target, proxy) = Make();
             proxy.Model = model;
             proxy.ThrowAt = throwAt;
             return (target, proxy);
