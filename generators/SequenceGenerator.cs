@@ -362,6 +362,7 @@ public sealed class SequenceGenerator
         foreach (var l in _byKind) l.Clear();
         _drmFrames.Clear(); _frameBufs.Clear(); _writable.Clear(); _growable.Clear();
         _handlesChanged++;
+        _kindsChanged = AllKinds;
         // (and no section is kept from the last sequence: its families, which some keys hold, are the new sequence's)
         _lastHeld = ulong.MaxValue;
         return (rng, _vars, _env);
@@ -515,6 +516,11 @@ public sealed class SequenceGenerator
         bool released = op is Close or Munmap or GemClose or ExitProcess;
         if (vars.Count == before && !released) return;
         _handlesChanged++;
+        // which kinds of this process's handles the op made or released, and whether a helper's: what ObserveHandles finds
+        // again (an exit, which names no handle, releases the helper's)
+        uint changed = released ? _releasedOne is { } r ? KindBit(r) : HelperBit : 0;
+        for (int i = before; i < vars.Count; i++) changed |= KindBit(vars[i]);
+        _kindsChanged |= changed;
         // this process's live handles, kept as the handles change rather than found again from every handle ever made: the
         // ones no longer live dropped, the new ones (the newest made, so the lists stay in the order they were made) added
         // (only a close, a munmap or a GEM_CLOSE releases a handle of this process, and one: an exit releases the helper's, which
@@ -544,6 +550,13 @@ public sealed class SequenceGenerator
                 }
             }
     }
+
+    /// <summary>The kinds of this process's handles made or released since <see cref="ObserveHandles"/> last looked, a bit a
+    /// kind (<see cref="K"/>), and <see cref="HelperBit"/> for a helper process's.</summary>
+    private uint _kindsChanged = AllKinds;
+    private const uint HelperBit = 1u << 31, AllKinds = ~0u;
+    private static uint Bit(K kind) => 1u << (int)kind;
+    private static uint KindBit(V v) => v.Proc == 0 ? Bit(v.Kind) : HelperBit;
 
     /// <summary>Removes <paramref name="gone"/> from <paramref name="list"/> where it is there, keeping the order of the rest.</summary>
     private static void Forget(List<V> list, V gone)
@@ -1376,19 +1389,28 @@ public sealed class SequenceGenerator
     /// </summary>
     private void ObserveHandles()
     {
+        // (each found again only where the kinds of handle it reads were made or released since: Track says which)
+        uint changed = _kindsChanged;
+        _kindsChanged = 0;
         List<V> vars = _vars, video = Video, bufs = Bufs, maps = Maps;
         long frame = _frame;
         // a DRM export that holds a frame is imported by the queue (only sequences that made one draw differently)
-        _importFrames = _drmFrames.Count > 0 && _hasVideo && Node.SupportsMemory(V4L2_MEMORY_DMABUF);
-        // USERPTR on a dma-buf mapping (VM_PFNMAP: EFAULT) needs a frame-sized heap or udmabuf mapping first (_frameBufs)
-        _frameMapped = Exists(maps, frame, static (m, frame) => !m.Anon && m.Size >= frame);
-        int anon = 0;
-        foreach (var m in maps) if (m.Anon) anon++;
-        _fewAnon = _hasVideo && anon < (Node.MultiPlanar ? Node.NumPlanes + 1 : 2);
+        if ((changed & Bit(K.DmaBuf)) != 0) _importFrames = _drmFrames.Count > 0 && _hasVideo && Node.SupportsMemory(V4L2_MEMORY_DMABUF);
+        if ((changed & Bit(K.Map)) != 0)
+        {
+            // USERPTR on a dma-buf mapping (VM_PFNMAP: EFAULT) needs a frame-sized heap or udmabuf mapping first (_frameBufs)
+            _frameMapped = Exists(maps, frame, static (m, frame) => !m.Anon && m.Size >= frame);
+            int anon = 0;
+            foreach (var m in maps) if (m.Anon) anon++;
+            _fewAnon = _hasVideo && anon < (Node.MultiPlanar ? Node.NumPlanes + 1 : 2);
+        }
         // where a hugetlb memfd was made, the pool's counters are read now and then (UDMABUF-HUGE-2)
-        // (only in the hugetlb family, which the sequence's start sets: the only one whose rules read it)
-        _hugetlbMade = _hugeFamily && Exists(vars, 0, static (v, _) => v.Kind == K.Memfd && v.Device == "hugetlb");
-        if (_procFamily)
+        // (only in the hugetlb family, which the sequence's start sets: the only one whose rules read it; a memfd of either
+        // process counts)
+        if ((changed & (Bit(K.Memfd) | HelperBit)) != 0)
+            _hugetlbMade = _hugeFamily && Exists(vars, 0, static (v, _) => v.Kind == K.Memfd && v.Device == "hugetlb");
+        // (a helper's lists read its handles, and this process's dma-bufs and video fds: those it may be sent)
+        if (_procFamily && (changed & (Bit(K.DmaBuf) | Bit(K.Video) | HelperBit)) != 0)
         {
             ObserveProcess<P1>(vars, bufs, video);
             ObserveProcess<P2>(vars, bufs, video);
@@ -1407,6 +1429,7 @@ public sealed class SequenceGenerator
         Refill(_frameBufs, Bufs, _frame, FrameBuf);
         Refill(_writable, Maps, 0, Writable);
         Refill(_growable, Maps, 0, Growable);
+        _kindsChanged = AllKinds;
         ObserveHandles();
     }
 
