@@ -1078,7 +1078,10 @@ public sealed class SequenceGenerator
         if (asBefore && !CheckRuleTables) total = _lastTotal;
         else
         {
-            total = Sections(vb2, heap, udma, core, drm, fence, prime, fenceMix);
+            // (the bits of Held that changed since the last op: a section whose key reads none of them is kept as it was;
+            // where anything else a key reads moved, or a sequence started, every section is asked)
+            ulong changed = moved != _lastMoved || _lastHeld == ulong.MaxValue ? ulong.MaxValue : _held ^ _lastHeld;
+            total = Sections(vb2, heap, udma, core, drm, fence, prime, fenceMix, changed);
             if (asBefore && (_remade || total != _lastTotal))
                 throw new InvalidOperationException("a section was made again where nothing Next compares with the last op's changed: the comparison misses something a section's key holds");
         }
@@ -1141,43 +1144,94 @@ public sealed class SequenceGenerator
 
     /// <summary>The sections of <see cref="Next"/>'s rules for the current state, in the order they are drawn, each kept or
     /// made again (<see cref="Section"/>); their total weight.</summary>
-    private int Sections(bool vb2, bool heap, bool udma, bool core, bool drm, bool fence, bool prime, bool fenceMix)
+    private int Sections(bool vb2, bool heap, bool udma, bool core, bool drm, bool fence, bool prime, bool fenceMix, ulong changed)
     {
         List<V> heaps = Heaps, udev = Udev, drms = Drms, bufs = Bufs, maps = Maps;
         _allKeepable = true;
         _remade = false;
         // (each section's key is written by a method of its own: in one method this long the compiler kept the key's words in
-        // memory, not in registers, and each bit written cost some twenty instructions)
-        int total = Section(0, Vb2Key(vb2), vb2 ? static g => g.Vb2Rules() : null);
-        total += Section(1, DrmKey(drm, fence || prime, vb2), drm ? static g => g.DrmRules() : null);
+        // memory, not in registers, and each bit written cost some twenty instructions; a section whose key reads none of
+        // the changed bits of Held is kept without its key (Kept), and with the checks its key is made and must be the same)
+        int total = Kept(0, changed, out int w) ? w : Section(0, Vb2Key(vb2), vb2 ? static g => g.Vb2Rules() : null, changed);
+        total += Kept(1, changed, out w) ? w : Section(1, DrmKey(drm, fence || prime, vb2), drm ? static g => g.DrmRules() : null, changed);
         bool primeOn = (prime || fence) && drms.Count > 0;
-        total += Section(2, PrimeKey(primeOn, fenceMix), primeOn ? static g => g.PrimeRules(g._fenceMix) : null);
-        total += Section(3, FenceKey(fence), fence ? static g => g.FenceRules() : null);
-        var k = new ClassKey();
-        k.Put(heap);
-        if (heap) k.Put(heaps.Count > 0);
-        total += Section(4, k, heap ? static g => g.HeapRules() : null);
-        total += Section(5, UdmabufKey(udma), udma ? static g => g.UdmabufRules() : null);
-        k = default;
-        k.Put(bufs.Count > 0);
-        total += Section(6, k, bufs.Count > 0 ? static g => g.DmaBufRules() : null);
-        bool exec = _execFamily && core && bufs.Count > 0;
-        k = default;
-        k.Put(exec);
-        total += Section(7, k, exec ? static g => g.ExecRule() : null);
+        total += Kept(2, changed, out w) ? w : Section(2, PrimeKey(primeOn, fenceMix), primeOn ? static g => g.PrimeRules(g._fenceMix) : null, changed);
+        total += Kept(3, changed, out w) ? w : Section(3, FenceKey(fence), fence ? static g => g.FenceRules() : null, changed);
+        if (Kept(4, changed, out w)) total += w;
+        else
+        {
+            var k = new ClassKey();
+            k.Put(heap);
+            if (heap) k.Put(heaps.Count > 0);
+            total += Section(4, k, heap ? static g => g.HeapRules() : null, changed);
+        }
+        total += Kept(5, changed, out w) ? w : Section(5, UdmabufKey(udma), udma ? static g => g.UdmabufRules() : null, changed);
+        if (Kept(6, changed, out w)) total += w;
+        else
+        {
+            var k = new ClassKey();
+            k.Put(bufs.Count > 0);
+            total += Section(6, k, bufs.Count > 0 ? static g => g.DmaBufRules() : null, changed);
+        }
+        if (Kept(7, changed, out w)) total += w;
+        else
+        {
+            bool exec = _execFamily && core && bufs.Count > 0;
+            var k = new ClassKey();
+            k.Put(exec);
+            total += Section(7, k, exec ? static g => g.ExecRule() : null, changed);
+        }
         bool procs = _procFamily && core;
-        total += Section(8, ProcessKey(procs), procs ? static g => { g.ProcessRules<P1>(); g.ProcessRules<P2>(); } : null);
-        // (a call on a bad fd, where any other rule is offered)
-        bool badFd = core && total > 0;
-        k = default;
-        k.Put(badFd);
-        if (badFd) k.Put(heaps.Count > 0 || udev.Count > 0);
-        total += Section(9, k, badFd ? static g => g.BadHandleRules() : null);
-        k = default;
-        k.Put(maps.Count > 0);
-        if (maps.Count > 0) { k.Put(_writable.Count > 0); k.Put(_growable.Count > 0); }
-        total += Section(10, k, maps.Count > 0 ? static g => g.MapRules() : null);
+        total += Kept(8, changed, out w) ? w : Section(8, ProcessKey(procs), procs ? static g => { g.ProcessRules<P1>(); g.ProcessRules<P2>(); } : null, changed);
+        // (a call on a bad fd, where any other rule is offered: its key reads the sections' total so far, and is made always)
+        {
+            bool badFd = core && total > 0;
+            var k = new ClassKey();
+            k.Put(badFd);
+            if (badFd) k.Put(heaps.Count > 0 || udev.Count > 0);
+            total += Section(9, k, badFd ? static g => g.BadHandleRules() : null, changed);
+        }
+        if (Kept(10, changed, out w)) total += w;
+        else
+        {
+            var k = new ClassKey();
+            k.Put(maps.Count > 0);
+            if (maps.Count > 0) { k.Put(_writable.Count > 0); k.Put(_growable.Count > 0); }
+            total += Section(10, k, maps.Count > 0 ? static g => g.MapRules() : null, changed);
+        }
         return total;
+    }
+
+    /// <summary>
+    /// The bits of <see cref="Held"/> each section's key reads (section 9's reads the total of those before it as well, and is
+    /// never kept this way). Beside these a key reads only what <see cref="Next"/>'s other comparison holds (the area flags,
+    /// the queue's memory, the families' progress) and the sequence's families, which a sequence's start changes: where any
+    /// of that moved, every section is asked.
+    /// </summary>
+    private static readonly ulong[] SectionReads =
+    [
+        0b1111UL | 0b1111UL << 18,                       // 0 vb2: the video fds, the requests, frame buffers and mappings, anon mappings, DRM frames
+        0b11UL << 4,                                     // 1 drm: the DRM fds
+        0b11UL << 4 | 0b11UL << 6 | 1UL << 10,           // 2 prime: the DRM fds, the dma-bufs, the GEM handles
+        0b1111UL << 4 | 0b111UL << 10,                   // 3 fence: the DRM fds, the dma-bufs, the GEM handles, the vgem fences, the sync_files
+        1UL << 13,                                       // 4 heap: the heap fds
+        0b11UL << 8 | 1UL << 14 | 1UL << 22,             // 5 udmabuf: the memfds, the udmabuf fds, a hugetlb memfd made
+        0b11UL << 6,                                     // 6 dma-buf: the dma-bufs
+        0b11UL << 6,                                     // 7 exec: the dma-bufs
+        ~0UL << 23,                                      // 8 helper processes: their lists, what may be sent them
+        ~0UL,                                            // 9 bad fd (made always)
+        0b111UL << 15,                                   // 10 mappings: the mappings, writable ones, growable ones
+    ];
+
+    /// <summary>Section <paramref name="i"/> kept as it was, its weight in <paramref name="weight"/>: its key reads none of the
+    /// <paramref name="changed"/> bits of <see cref="Held"/>, and it may be kept. Never with the checks, which make every key
+    /// (and <see cref="Section"/> then throws where such a section's key changed).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private bool Kept(int i, ulong changed, out int weight)
+    {
+        var sec = _sections[i];
+        weight = sec.Weight;
+        return !CheckRuleTables && i != 9 && (changed & SectionReads[i]) == 0 && sec.Keepable;
     }
 
     /// <summary>The V4L2 queue's section's key: its fds counted to 3, as its rules ask (none, fewer than 3, more than 1); the
@@ -1298,12 +1352,15 @@ public sealed class SequenceGenerator
     /// family's, a stateful decoder's) are made again at every op.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private int Section(int i, ClassKey k, Action<SequenceGenerator>? offer)
+    private int Section(int i, ClassKey k, Action<SequenceGenerator>? offer, ulong changed)
     {
         // (the kept section, nine in ten of the calls, inlined into Sections; making one again is a call of its own)
         var sec = _sections[i];
         bool same = sec.Keepable && k.Whole && sec.Key == k.Low;
-        return same && !CheckRuleTables ? sec.Weight : Remake(sec, i, k, same, offer);
+        if (same && !CheckRuleTables) return sec.Weight;
+        if (CheckRuleTables && !same && sec.Keepable && i != 9 && (changed & SectionReads[i]) == 0)
+            throw new InvalidOperationException($"section {i}'s key changed where none of the bits of Held it reads (SectionReads) did: it reads more of the handles than they say");
+        return Remake(sec, i, k, same, offer);
     }
 
     /// <summary><see cref="Section"/>'s section <paramref name="i"/> where its key changed: taken from the tables made by key
