@@ -1469,8 +1469,8 @@ public sealed class SequenceGenerator
         // (a helper's lists read its handles, and this process's dma-bufs and video fds: those it may be sent)
         if (_procFamily && (changed & (Bit(K.DmaBuf) | Bit(K.Video) | HelperBit)) != 0)
         {
-            ObserveProcess<P1>(vars, bufs, video);
-            ObserveProcess<P2>(vars, bufs, video);
+            ObserveProcess<P1>(vars, bufs, video, changed);
+            ObserveProcess<P2>(vars, bufs, video, changed);
         }
     }
 
@@ -1957,22 +1957,27 @@ public sealed class SequenceGenerator
 
     /// <summary>What <see cref="ProcessRules{P}"/> reads of process P's handles and this process's, into its fields (the lists
     /// its rules pick from).</summary>
-    private void ObserveProcess<P>(List<V> vars, List<V> bufs, List<V> video) where P : struct, IHelperProcess
+    private void ObserveProcess<P>(List<V> vars, List<V> bufs, List<V> video, uint changed) where P : struct, IHelperProcess
     {
         int proc = P.N;
         var theirs = _theirs[proc];
         var fds = _procFds[proc];
-        Refill(theirs, vars, proc, static (v, p) => v.Live && v.Proc == p);
-        Refill(fds, theirs, 0, static (v, _) => v.Kind is K.DmaBuf or K.Video);
-        Refill(_theirBufs[proc], theirs, 0, static (v, _) => v.Kind == K.DmaBuf);
-        Refill(_theirVideo[proc], theirs, 0, static (v, _) => v.Kind == K.Video);
-        Refill(_theirMaps[proc], theirs, 0, static (v, _) => v.Kind == K.Map);
+        // (the helper's own lists only where a helper's handle was made or released; what it may be sent, and what it was,
+        // also where this process's dma-bufs or video fds changed)
+        if ((changed & HelperBit) != 0)
+        {
+            Refill(theirs, vars, proc, static (v, p) => v.Live && v.Proc == p);
+            Refill(fds, theirs, 0, static (v, _) => v.Kind is K.DmaBuf or K.Video);
+            Refill(_theirBufs[proc], theirs, 0, static (v, _) => v.Kind == K.DmaBuf);
+            Refill(_theirVideo[proc], theirs, 0, static (v, _) => v.Kind == K.Video);
+            Refill(_theirMaps[proc], theirs, 0, static (v, _) => v.Kind == K.Map);
+            if (proc == 1) _p2Lives = Exists(vars, 2, static (v, p) => v.Live && v.Proc == p);
+            Refill(_theirWritable[proc], _theirMaps[proc], 0, static (m, _) => (m.Prot & PROT_WRITE) != 0);
+        }
         _sendable.Clear(); _sendable.AddRange(bufs); _sendable.AddRange(video);
-        if (proc == 1) _p2Lives = Exists(vars, 2, static (v, p) => v.Live && v.Proc == p);
         var alsoTheirs = _alsoTheirs[proc];
         Refill(alsoTheirs, bufs, fds, static (b, theirFds) => Exists(theirFds, b.Var, static (f, v) => f.SentFrom == v));
         foreach (var v in video) if (Exists(fds, v.Var, static (f, x) => f.SentFrom == x)) alsoTheirs.Add(v);
-        Refill(_theirWritable[proc], _theirMaps[proc], 0, static (m, _) => (m.Prot & PROT_WRITE) != 0);
     }
 
     private void ProcessRules<P>() where P : struct, IHelperProcess
