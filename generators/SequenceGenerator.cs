@@ -1068,8 +1068,9 @@ public sealed class SequenceGenerator
         Observe(vb2, fence);
         _vb2 = vb2; _fence = fence; _prime = prime;
         // (where nothing a section reads changed since the last op, every section is as it was: what the keys read of the
-        // handles (Held; a sequence's start counts as a change), the area flags, and what else an op changes that the sections' keys hold: a value added
-        // to a key in Sections that an op can change without changing the handles goes here too)
+        // handles (Held; a sequence's start counts as a change), the area flags, and what else an op changes that the
+        // sections' keys hold: a value added to a key in Sections that an op can change without changing the handles goes
+        // here too)
         ulong moved = areaBits | (_waits.Count > 0 ? 0x100UL : 0) | (_draining.Count > 0 ? 0x200UL : 0)
             | (_pending.Count > 1 ? 0x400UL : 0) | (_pinQueued < 2 ? 0x800UL : 0) | (_payloadQueued < 6 ? 0x1000UL : 0)
             | (_requestMemoryQueued < 2 ? 0x2000UL : 0) | (ulong)_memory << 16;
@@ -1189,7 +1190,7 @@ public sealed class SequenceGenerator
             var k = new ClassKey();
             k.Put(badFd);
             if (badFd) k.Put(heaps.Count > 0 || udev.Count > 0);
-            total += Section(9, k, badFd ? static g => g.BadHandleRules() : null, changed);
+            total += Section(BadFdSection, k, badFd ? static g => g.BadHandleRules() : null, changed);
         }
         if (Kept(10, changed, out w)) total += w;
         else
@@ -1219,9 +1220,12 @@ public sealed class SequenceGenerator
         0b11UL << 6,                                     // 6 dma-buf: the dma-bufs
         0b11UL << 6,                                     // 7 exec: the dma-bufs
         ~0UL << 23,                                      // 8 helper processes: their lists, what may be sent them
-        ~0UL,                                            // 9 bad fd (made always)
+        ~0UL,                                            // 9 bad fd (BadFdSection: made always)
         0b111UL << 15,                                   // 10 mappings: the mappings, writable ones, growable ones
     ];
+
+    /// <summary>The section of the calls on a bad fd, whose key reads the total weight of the sections before it: made always.</summary>
+    private const int BadFdSection = 9;
 
     /// <summary>Section <paramref name="i"/> kept as it was, its weight in <paramref name="weight"/>: its key reads none of the
     /// <paramref name="changed"/> bits of <see cref="Held"/>, and it may be kept. Never with the checks, which make every key
@@ -1231,7 +1235,7 @@ public sealed class SequenceGenerator
     {
         var sec = _sections[i];
         weight = sec.Weight;
-        return !CheckRuleTables && i != 9 && (changed & SectionReads[i]) == 0 && sec.Keepable;
+        return !CheckRuleTables && i != BadFdSection && (changed & SectionReads[i]) == 0 && sec.Keepable;
     }
 
     /// <summary>The V4L2 queue's section's key: its fds counted to 3, as its rules ask (none, fewer than 3, more than 1); the
@@ -1358,7 +1362,7 @@ public sealed class SequenceGenerator
         var sec = _sections[i];
         bool same = sec.Keepable && k.Whole && sec.Key == k.Low;
         if (same && !CheckRuleTables) return sec.Weight;
-        if (CheckRuleTables && !same && sec.Keepable && i != 9 && (changed & SectionReads[i]) == 0)
+        if (CheckRuleTables && !same && sec.Keepable && i != BadFdSection && (changed & SectionReads[i]) == 0)
             throw new InvalidOperationException($"section {i}'s key changed where none of the bits of Held it reads (SectionReads) did: it reads more of the handles than they say");
         return Remake(sec, i, k, same, offer);
     }
