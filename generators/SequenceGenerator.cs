@@ -263,7 +263,7 @@ public sealed class SequenceGenerator
                 op = mc with { Hugetlb = true, Size = hs };
                 hugePages += (int)(hs / hp.PageSize);
             }
-            op = WholeHugeMap(op, vars);
+            if (_hugeFamily) op = WholeHugeMap(op, vars);   // (only that family makes hugetlb memfds)
             // now and then a list's header count is list_limit, one past it, or far past it (UDMABUF-LIST-4)
             // (a list of items: an empty one has nothing to repeat, and its count is UDMABUF-LIST-2's)
             if (op is UdmabufCreateList { Items.Length: > 0 } ul && Draw(Domains.UdmabufListLimits, ref listRng)(Profile.UdmabufListLimit) is var lc and not 0)
