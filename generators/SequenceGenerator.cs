@@ -361,7 +361,6 @@ public sealed class SequenceGenerator
         _live.Clear();
         foreach (var l in _byKind) l.Clear();
         _drmFrames.Clear(); _frameBufs.Clear(); _writable.Clear(); _growable.Clear();
-        _handlesChanged++;
         _kindsChanged = AllKinds;
         // (and no section is kept from the last sequence: its families, which some keys hold, are the new sequence's)
         _lastHeld = ulong.MaxValue;
@@ -515,9 +514,8 @@ public sealed class SequenceGenerator
         if (op.Creates && vars.Count > before) vars[^1].Proc = op.CreatesIn;
         bool released = op is Close or Munmap or GemClose or ExitProcess;
         if (vars.Count == before && !released) return;
-        _handlesChanged++;
         // which kinds of this process's handles the op made or released, and whether a helper's: what ObserveHandles finds
-        // again (an exit, which names no handle, releases the helper's)
+        // again, and never none here (an exit, which names no handle, releases the helper's)
         uint changed = released ? _releasedOne is { } r ? KindBit(r) : HelperBit : 0;
         for (int i = before; i < vars.Count; i++) changed |= KindBit(vars[i]);
         _kindsChanged |= changed;
@@ -552,7 +550,9 @@ public sealed class SequenceGenerator
     }
 
     /// <summary>The kinds of this process's handles made or released since <see cref="ObserveHandles"/> last looked, a bit a
-    /// kind (<see cref="K"/>), and <see cref="HelperBit"/> for a helper process's.</summary>
+    /// kind (<see cref="K"/>), and <see cref="HelperBit"/> for a helper process's (all at a sequence's start, <see
+    /// cref="Start"/>); <see cref="Next"/> finds again what the handles give where any is set (most ops leave them as they
+    /// were).</summary>
     private uint _kindsChanged = AllKinds;
     private const uint HelperBit = 1u << 31, AllKinds = ~0u;
     private static uint Bit(K kind) => 1u << (int)kind;
@@ -568,11 +568,6 @@ public sealed class SequenceGenerator
     /// <summary>The handle the op <see cref="TrackHandles"/> last saw released (a close's, a munmap's, a GEM_CLOSE's), for
     /// <see cref="Track"/>.</summary>
     private V? _releasedOne;
-
-    /// <summary>Counts the ops that changed which handles are live, or whose (<see cref="Track"/>, <see cref="Start"/>); <see cref="Next"/>
-    /// finds again what <see cref="ObserveHandles"/> reads from this process's live handles (<see cref="_live"/>, <see
-    /// cref="_byKind"/>, which <see cref="Track"/> keeps) when the count has moved since it last did (<see cref="_handlesSeen"/>).</summary>
-    private long _handlesChanged = 1, _handlesSeen;
 
     /// <summary>The first handle of the list named v in process proc (the op's own: after a fork, P1 and P2 hold one under the
     /// same name), or null.</summary>
@@ -1047,11 +1042,10 @@ public sealed class SequenceGenerator
         // what ObserveHandles finds beside them is found again only after an op that made, closed or moved a handle (most
         // ops leave them as they were)
         _scratchUsed = 0;
-        if (_handlesSeen != _handlesChanged)
+        if (_kindsChanged != 0)
         {
             if (CheckRuleTables) CheckLiveLists();
             ObserveHandles();
-            _handlesSeen = _handlesChanged;
             _held = Held();
         }
         else if (CheckRuleTables) CheckHandleLists();
@@ -1445,7 +1439,7 @@ public sealed class SequenceGenerator
     /// What the sections read of the handles beyond their counts and the lists <see cref="Track"/> keeps (<see
     /// cref="_drmFrames"/>, <see cref="_frameBufs"/>, <see cref="_writable"/>, <see cref="_growable"/>), into their fields:
     /// the flags beside them, and the helper processes' lists. Each reads only what a handle is given when it is made and
-    /// whether it lives, so they are found again only where the handles changed (<see cref="_handlesChanged"/>), for every
+    /// whether it lives, so they are found again only where the handles changed (<see cref="_kindsChanged"/>), for every
     /// section whether it is offered or not.
     /// </summary>
     private void ObserveHandles()
