@@ -509,28 +509,27 @@ public sealed class SequenceGenerator
     {
         if (!o.Ok) return;
         int before = vars.Count;
-        TrackHandles(op, o, vars);
+        var gone = TrackHandles(op, o, vars);
         // what the op made belongs to the process it was made in (a sent fd: the receiver)
         if (op.Creates && vars.Count > before) vars[^1].Proc = op.CreatesIn;
         bool released = op is Close or Munmap or GemClose or ExitProcess;
         if (vars.Count == before && !released) return;
         // which kinds of this process's handles the op made or released, and whether a helper's: what ObserveHandles finds
         // again, and never none here (an exit, which names no handle, releases the helper's)
-        uint changed = released ? _releasedOne is { } r ? KindBit(r) : HelperBit : 0;
+        uint changed = released ? gone is { } r ? KindBit(r) : HelperBit : 0;
         for (int i = before; i < vars.Count; i++) changed |= KindBit(vars[i]);
         _kindsChanged |= changed;
         // this process's live handles, kept as the handles change rather than found again from every handle ever made: the
         // ones no longer live dropped, the new ones (the newest made, so the lists stay in the order they were made) added
         // (only a close, a munmap or a GEM_CLOSE releases a handle of this process, and one: an exit releases the helper's, which
         // no list here holds)
-        if (released && _releasedOne is { Proc: 0 } gone)
+        if (gone is { Proc: 0 })
         {
             Forget(_live, gone);
             Forget(_byKind[(int)gone.Kind], gone);
             if (gone.Kind == K.DmaBuf) { Forget(_drmFrames, gone); Forget(_frameBufs, gone); }
             else if (gone.Kind == K.Map) { Forget(_writable, gone); Forget(_growable, gone); }
         }
-        _releasedOne = null;
         for (int i = before; i < vars.Count; i++)
             if (vars[i] is { Live: true, Proc: 0 } v)
             {
@@ -565,10 +564,6 @@ public sealed class SequenceGenerator
             if (ReferenceEquals(list[i], gone)) { list.RemoveAt(i); return; }
     }
 
-    /// <summary>The handle the op <see cref="TrackHandles"/> last saw released (a close's, a munmap's, a GEM_CLOSE's), for
-    /// <see cref="Track"/>.</summary>
-    private V? _releasedOne;
-
     /// <summary>The first handle of the list named v in process proc (the op's own: after a fork, P1 and P2 hold one under the
     /// same name), or null.</summary>
     private static V? Find(List<V> vars, Var v, int proc)
@@ -577,7 +572,10 @@ public sealed class SequenceGenerator
         return null;
     }
 
-    private void TrackHandles(Op op, Outcome o, List<V> vars)
+    /// <summary>The handles the op made, added to <paramref name="vars"/>, and what it changed of those it names; the one
+    /// handle it released, where it was a close, a munmap or a GEM_CLOSE (an exit releases a process's without naming one),
+    /// else null.</summary>
+    private V? TrackHandles(Op op, Outcome o, List<V> vars)
     {
         TrackContext(op);
         if (op is ReqBufs rb) _memory = rb.Count == 0 ? 0 : rb.Memory;
@@ -609,8 +607,8 @@ public sealed class SequenceGenerator
             case PassFd x when Find(vars, x.Fd, op.Process) is { } sent:
                 vars.Add(new V(new Var(op.Id), sent.Kind) { Device = sent.Device, Size = sent.Size, AccMode = sent.AccMode, Sealed = sent.Sealed, Fenced = sent.Fenced });
                 break;
-            case Close x when Find(vars, x.Fd, op.Process) is { } c: c.Live = false; _releasedOne = c; break;
-            case Munmap x when Find(vars, x.Map, op.Process) is { } m: m.Live = false; _releasedOne = m; break;
+            case Close x when Find(vars, x.Fd, op.Process) is { } c: c.Live = false; return c;
+            case Munmap x when Find(vars, x.Map, op.Process) is { } m: m.Live = false; return m;
             case DmaHeapAlloc x:
                 vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = (long)PageAlign((long)x.Len), AccMode = (int)(x.FdFlags & O_ACCMODE), Device = "heap" });
                 break;
@@ -655,7 +653,7 @@ public sealed class SequenceGenerator
                 vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = g.Size, AccMode = (x.Flags & DRM_RDWR) != 0 ? O_RDWR : O_RDONLY, Device = g.Device, Link = g.Var, Fenced = g.Fenced });
                 if (g.Link.Id == 0) g.Link = new Var(op.Id);
                 break;
-            case GemClose x when Find(vars, x.Handle, op.Process) is { } g: g.Live = false; _releasedOne = g; break;
+            case GemClose x when Find(vars, x.Handle, op.Process) is { } g: g.Live = false; return g;
             case DrmMapDumb x when Find(vars, x.Handle, op.Process) is { } g:
                 vars.Add(new V(new Var(op.Id), K.Map) { Size = g.Size, Prot = x.Prot, Device = "drm" });
                 break;
@@ -674,6 +672,7 @@ public sealed class SequenceGenerator
                 vars.Add(new V(new Var(op.Id), K.Sync) { AccMode = O_RDONLY, Size = o.R1, Fenced = o.R0 == 0 });   // Size: num_fences; Fenced: pending
                 break;
         }
+        return null;
     }
 
     private bool _waitFamily;   // this sequence is steered to a blocking DQBUF that waits (see Generate)
