@@ -1466,6 +1466,8 @@ public sealed class SequenceGenerator
         // (a helper's lists read its handles, and this process's dma-bufs and video fds: those it may be sent)
         if (_procFamily && (changed & (Bit(K.DmaBuf) | Bit(K.Video) | HelperBit)) != 0)
         {
+            // what this process may send either helper: its dma-bufs and video fds
+            _sendable.Clear(); _sendable.AddRange(bufs); _sendable.AddRange(video);
             ObserveProcess<P1>(vars, bufs, video, changed);
             ObserveProcess<P2>(vars, bufs, video, changed);
         }
@@ -1959,8 +1961,8 @@ public sealed class SequenceGenerator
         int proc = P.N;
         var theirs = _theirs[proc];
         var fds = _procFds[proc];
-        // (the helper's own lists only where a helper's handle was made or released; what it may be sent, and what it was,
-        // also where this process's dma-bufs or video fds changed)
+        // (the helper's own lists only where a helper's handle was made or released; what it was sent also where this
+        // process's dma-bufs or video fds changed)
         if ((changed & HelperBit) != 0)
         {
             Refill(theirs, vars, proc, static (v, p) => v.Live && v.Proc == p);
@@ -1971,7 +1973,6 @@ public sealed class SequenceGenerator
             if (proc == 1) _p2Lives = Exists(vars, 2, static (v, p) => v.Live && v.Proc == p);
             Refill(_theirWritable[proc], _theirMaps[proc], 0, static (m, _) => (m.Prot & PROT_WRITE) != 0);
         }
-        _sendable.Clear(); _sendable.AddRange(bufs); _sendable.AddRange(video);
         var alsoTheirs = _alsoTheirs[proc];
         Refill(alsoTheirs, bufs, fds, static (b, theirFds) => Exists(theirFds, b.Var, static (f, v) => f.SentFrom == v));
         foreach (var v in video) if (Exists(fds, v.Var, static (f, x) => f.SentFrom == x)) alsoTheirs.Add(v);
