@@ -1117,19 +1117,33 @@ public sealed class SequenceGenerator
     {
         static ulong Upto(int count, int bound) => (uint)Math.Min(count, bound);
         static ulong Any(List<V> list, int bit) => list.Count > 0 ? 1UL << bit : 0;
+        static ulong Flag(bool b, int bit) => b ? 1UL << bit : 0;
         var kinds = _byKind;
-        ulong h = Upto(kinds[(int)K.Video].Count, 3) | Upto(kinds[(int)K.Request].Count, 2) << 2 | Upto(kinds[(int)K.Drm].Count, 2) << 4
-            | Upto(kinds[(int)K.DmaBuf].Count, 2) << 6 | Upto(kinds[(int)K.Memfd].Count, 3) << 8
-            | Any(kinds[(int)K.Gem], 10) | Any(kinds[(int)K.Fence], 11) | Any(kinds[(int)K.Sync], 12) | Any(kinds[(int)K.Heap], 13)
-            | Any(kinds[(int)K.UdmaDev], 14) | Any(kinds[(int)K.Map], 15) | Any(_writable, 16) | Any(_growable, 17) | Any(_frameBufs, 18)
-            | (_frameMapped ? 1UL << 19 : 0) | (_fewAnon ? 1UL << 20 : 0) | (_importFrames ? 1UL << 21 : 0) | (_hugetlbMade ? 1UL << 22 : 0);
+        ulong h = Upto(kinds[(int)K.Video].Count, 3) << HeldAt.Video | Upto(kinds[(int)K.Request].Count, 2) << HeldAt.Requests
+            | Upto(kinds[(int)K.Drm].Count, 2) << HeldAt.Drms | Upto(kinds[(int)K.DmaBuf].Count, 2) << HeldAt.Bufs
+            | Upto(kinds[(int)K.Memfd].Count, 3) << HeldAt.Memfds
+            | Any(kinds[(int)K.Gem], HeldAt.Gems) | Any(kinds[(int)K.Fence], HeldAt.Fences) | Any(kinds[(int)K.Sync], HeldAt.Syncs)
+            | Any(kinds[(int)K.Heap], HeldAt.Heaps) | Any(kinds[(int)K.UdmaDev], HeldAt.Udev) | Any(kinds[(int)K.Map], HeldAt.Maps)
+            | Any(_writable, HeldAt.Writable) | Any(_growable, HeldAt.Growable) | Any(_frameBufs, HeldAt.FrameBufs)
+            | Flag(_frameMapped, HeldAt.FrameMapped) | Flag(_fewAnon, HeldAt.FewAnon) | Flag(_importFrames, HeldAt.ImportFrames)
+            | Flag(_hugetlbMade, HeldAt.Hugetlb);
         // (the helper processes' lists are found only in their family: elsewhere they stay as they were, and no key reads them)
         if (!_procFamily) return h;
-        h |= (_p2Lives ? 1UL << 23 : 0) | Any(_sendable, 24);
-        for (int p = 1, at = 25; p <= 2; p++, at += 9)
+        h |= Flag(_p2Lives, HeldAt.P2Lives) | Any(_sendable, HeldAt.Sendable);
+        for (int p = 1, at = HeldAt.Helpers; p <= 2; p++, at += 9)
             h |= (Upto(_procFds[p].Count, 4) | Any(_theirs[p], 3) | Any(_alsoTheirs[p], 4) | Any(_theirBufs[p], 5) | Any(_theirVideo[p], 6)
                 | Any(_theirMaps[p], 7) | Any(_theirWritable[p], 8)) << at;
         return h;
+    }
+
+    /// <summary>Where each value <see cref="Held"/> holds begins in its word: the counts two bits each (to 3 at most), the
+    /// rest one bit, then nine bits for each helper process (its fds counted to 4, six lists holding any). <see
+    /// cref="SectionReads"/> names its bits by these.</summary>
+    private static class HeldAt
+    {
+        public const int Video = 0, Requests = 2, Drms = 4, Bufs = 6, Memfds = 8, Gems = 10, Fences = 11, Syncs = 12, Heaps = 13,
+            Udev = 14, Maps = 15, Writable = 16, Growable = 17, FrameBufs = 18, FrameMapped = 19, FewAnon = 20, ImportFrames = 21,
+            Hugetlb = 22, P2Lives = 23, Sendable = 24, Helpers = 25;
     }
     /// <summary>Every section may be kept after the last <see cref="Sections"/> (none holds rules that capture the state).</summary>
     private bool _allKeepable;
@@ -1204,17 +1218,20 @@ public sealed class SequenceGenerator
     /// </summary>
     private static readonly ulong[] SectionReads =
     [
-        0b1111UL | 0b1111UL << 18,                       // 0 vb2: the video fds, the requests, frame buffers and mappings, anon mappings, DRM frames
-        0b11UL << 4,                                     // 1 drm: the DRM fds
-        0b11UL << 4 | 0b11UL << 6 | 1UL << 10,           // 2 prime: the DRM fds, the dma-bufs, the GEM handles
-        0b1111UL << 4 | 0b111UL << 10,                   // 3 fence: the DRM fds, the dma-bufs, the GEM handles, the vgem fences, the sync_files
-        1UL << 13,                                       // 4 heap: the heap fds
-        0b11UL << 8 | 1UL << 14 | 1UL << 22,             // 5 udmabuf: the memfds, the udmabuf fds, a hugetlb memfd made
-        0b11UL << 6,                                     // 6 dma-buf: the dma-bufs
-        0b11UL << 6,                                     // 7 exec: the dma-bufs
-        ~0UL << 23,                                      // 8 helper processes: their lists, what may be sent them
-        ~0UL,                                            // 9 bad fd (BadFdSection: made always)
-        0b111UL << 15,                                   // 10 mappings: the mappings, writable ones, growable ones
+        // 0 vb2
+        0b11UL << HeldAt.Video | 0b11UL << HeldAt.Requests | 1UL << HeldAt.FrameBufs | 1UL << HeldAt.FrameMapped
+            | 1UL << HeldAt.FewAnon | 1UL << HeldAt.ImportFrames,
+        0b11UL << HeldAt.Drms,                                                                  // 1 drm
+        0b11UL << HeldAt.Drms | 0b11UL << HeldAt.Bufs | 1UL << HeldAt.Gems,                     // 2 prime
+        0b11UL << HeldAt.Drms | 0b11UL << HeldAt.Bufs | 1UL << HeldAt.Gems | 1UL << HeldAt.Fences
+            | 1UL << HeldAt.Syncs,                                                              // 3 fence
+        1UL << HeldAt.Heaps,                                                                    // 4 heap
+        0b11UL << HeldAt.Memfds | 1UL << HeldAt.Udev | 1UL << HeldAt.Hugetlb,                   // 5 udmabuf
+        0b11UL << HeldAt.Bufs,                                                                  // 6 dma-buf
+        0b11UL << HeldAt.Bufs,                                                                  // 7 exec
+        ~0UL << HeldAt.P2Lives,                                                                 // 8 helper processes
+        ~0UL,                                                                                   // 9 bad fd (BadFdSection: made always)
+        1UL << HeldAt.Maps | 1UL << HeldAt.Writable | 1UL << HeldAt.Growable,                   // 10 mappings
     ];
 
     /// <summary>The section of the calls on a bad fd, whose key reads the total weight of the sections before it: made always.</summary>
