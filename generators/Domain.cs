@@ -50,17 +50,8 @@ public abstract class Domain
         // unique in a domain), and the total with it
         var weights = Volatile.Read(ref _weights) ?? Weights();
         int n = weights.Length - 1;
-        if (reweightLabel == null)
-        {
-            // (the plain draw, most of them: the walk without asking at each entry whether it is the reweighted one)
-            int plain = r.Below(weights[n]);
-            for (int i = 0; i < n; i++)
-            {
-                if (plain < weights[i]) return i;
-                plain -= weights[i];
-            }
-            return n - 1;
-        }
+        // (the plain draw, most of them: Rng's walk, without asking at each entry whether it is the reweighted one)
+        if (reweightLabel == null) return r.WeightedIndex(weights.AsSpan(0, n), weights[n]);
         int k = IndexOf(reweightLabel);
         int at = r.Below(k < 0 ? weights[n] : weights[n] - weights[k] + reweight);
         for (int i = 0; i < n; i++)

@@ -124,6 +124,13 @@ public struct Rng(ulong seed)
     public int WeightedIndex(ReadOnlySpan<int> weights)
     {
         int total = 0; foreach (int w in weights) total += w;
+        return WeightedIndex(weights, total);
+    }
+
+    /// <summary><see cref="WeightedIndex(ReadOnlySpan{int})"/> where the weights' <paramref name="total"/> is known (a
+    /// domain's, summed once).</summary>
+    public int WeightedIndex(ReadOnlySpan<int> weights, int total)
+    {
         int r = Below(total);
         for (int i = 0; i < weights.Length; i++) { if (r < weights[i]) return i; r -= weights[i]; }
         return weights.Length - 1;
