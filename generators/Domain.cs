@@ -48,10 +48,13 @@ public abstract class Domain
     {
         // the declared weights, summed once; a reweight replaces the weight of the one entry with its label (labels are
         // unique in a domain), and the total with it
-        var weights = Volatile.Read(ref _weights) ?? Weights();
+        var walk = Volatile.Read(ref _walk) ?? MakeWalk();
+        var weights = walk.Weights;
         int n = weights.Length - 1;
-        // (the plain draw, most of them: Rng's walk, without asking at each entry whether it is the reweighted one)
-        if (reweightLabel == null) return r.WeightedIndex(weights.AsSpan(0, n), weights[n]);
+        // (the plain draw, most of them: the entry the walk would stop at, read from the table of them by the one draw
+        // (where the table is made), else Rng's walk, without asking at each entry whether it is the reweighted one)
+        if (reweightLabel == null)
+            return walk.Stops is { } stops ? stops[r.Below(stops.Length)] : r.WeightedIndex(weights.AsSpan(0, n), weights[n]);
         int k = IndexOf(reweightLabel);
         int at = r.Below(k < 0 ? weights[n] : weights[n] - weights[k] + reweight);
         for (int i = 0; i < n; i++)
@@ -63,16 +66,36 @@ public abstract class Domain
         return n - 1;
     }
 
-    // the declared weights in order, then their sum, made at the first draw (a domain's entries never change) and published
-    // whole: generators on several threads draw from the same domains
-    private int[]? _weights;
+    /// <summary>
+    /// A domain's draw, made at its first draw (a domain's entries never change) and published whole: generators on several
+    /// threads draw from the same domains. Weights: the declared weights in order, then their sum. Stops: for each value
+    /// <c>Below(sum)</c> can return, the entry the walk over the weights stops at (a weighted walk's answer read in one step
+    /// instead of a loop of one compare an entry: the same draw, so the same sequences); null where the sum is above
+    /// <see cref="MaxStops"/> or a domain has more entries than a byte numbers, which then walk.
+    /// </summary>
+    private sealed class Walk(int[] weights, byte[]? stops)
+    {
+        public readonly int[] Weights = weights;
+        public readonly byte[]? Stops = stops;
+    }
+    private Walk? _walk;
 
-    private int[] Weights()
+    /// <summary>The largest sum of a domain's weights that gets a table of stops (<see cref="Walk"/>): a kilobyte at most.</summary>
+    private const int MaxStops = 1024;
+
+    private Walk MakeWalk()
     {
         var entries = Entries;
         var w = new int[entries.Count + 1];
         for (int i = 0; i < entries.Count; i++) { w[i] = entries[i].Weight; w[^1] += entries[i].Weight; }
-        return Interlocked.CompareExchange(ref _weights, w, null) ?? w;
+        byte[]? stops = null;
+        if (w[^1] is > 0 and <= MaxStops && entries.Count <= 256 && w.All(x => x >= 0))
+        {
+            stops = new byte[w[^1]];
+            for (int i = 0, at = 0; i < entries.Count; at += w[i], i++) stops.AsSpan(at, w[i]).Fill((byte)i);
+        }
+        var walk = new Walk(w, stops);
+        return Interlocked.CompareExchange(ref _walk, walk, null) ?? walk;
     }
 
     /// <summary>The index of the entry with this label, or -1.</summary>
