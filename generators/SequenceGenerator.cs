@@ -1092,13 +1092,19 @@ public sealed class SequenceGenerator
         foreach (var sec in _sections)
         {
             if (pick >= sec.Weight) { pick -= sec.Weight; continue; }
-            // the first rule whose running sum passes the pick: the one the walk over their weights stops at
-            int[] ends = sec.Ends;
-            int lo = 0, hi = sec.Count - 1;
-            while (lo < hi)
+            // the first rule whose running sum passes the pick: the one the walk over their weights stops at (read from the
+            // section's table of them where it has one)
+            int lo = 0;
+            if (sec.Stops is { } stops) lo = stops[pick];
+            else
             {
-                int mid = (lo + hi) >> 1;
-                if (pick < ends[mid]) hi = mid; else lo = mid + 1;
+                int[] ends = sec.Ends;
+                int hi = sec.Count - 1;
+                while (lo < hi)
+                {
+                    int mid = (lo + hi) >> 1;
+                    if (pick < ends[mid]) hi = mid; else lo = mid + 1;
+                }
             }
             ref readonly var rule = ref sec.Rules[lo];
             return rule.Make is { } make ? make(this, r.Fork()) : rule.Build!(r.Fork());
@@ -1339,6 +1345,9 @@ public sealed class SequenceGenerator
         public Rule[] Rules = [];
         /// <summary>The running sums of the rules' weights: <c>Ends[i]</c> is the sum of rules 0..i (the draw's search).</summary>
         public int[] Ends = [];
+        /// <summary>Where the section's table was kept by key (<see cref="RuleTable.Stops"/>): the rule each pick below its
+        /// weight draws; else null, and the draw searches <see cref="Ends"/>.</summary>
+        public byte[]? Stops;
         public int Count, Weight;
         public ulong Key;
         /// <summary>The rules may be offered again while the key stays the same (the key was whole, and no rule captures the
@@ -1353,8 +1362,25 @@ public sealed class SequenceGenerator
         public readonly Dictionary<ulong, RuleTable> Made = new();
     }
 
-    /// <summary>A section's rules as made under one key (<see cref="RuleSection.Made"/>): never written once made.</summary>
-    private sealed record RuleTable(Rule[] Rules, int[] Ends, int Weight);
+    /// <summary>A section's rules as made under one key (<see cref="RuleSection.Made"/>): never written once made. Stops: for
+    /// each pick below <paramref name="Weight"/>, the rule whose running sum (<paramref name="Ends"/>) first passes it, the
+    /// rule the search stops at, read in one step (a search's compares go one way or the other as the random pick falls, and
+    /// the processor guesses about half of them wrong); null where the weight is above <see cref="MaxStops"/> or the rules are
+    /// more than a byte numbers.</summary>
+    private sealed record RuleTable(Rule[] Rules, int[] Ends, int Weight, byte[]? Stops);
+
+    /// <summary>The largest weight of a section's table that gets <see cref="RuleTable.Stops"/> (4 kB at most a table).</summary>
+    private const int MaxStops = 4096;
+
+    /// <summary><see cref="RuleTable.Stops"/> for rules whose running sums are <paramref name="ends"/>.</summary>
+    private static byte[]? Stops(int[] ends, int weight)
+    {
+        if (weight is <= 0 or > MaxStops || ends.Length > 256 || ends.Length == 0 || ends[0] < 0 || ends[^1] != weight) return null;
+        for (int j = 1; j < ends.Length; j++) if (ends[j] < ends[j - 1]) return null;
+        var stops = new byte[weight];
+        for (int j = 0, at = 0; j < ends.Length; at = ends[j], j++) stops.AsSpan(at, ends[j] - at).Fill((byte)j);
+        return stops;
+    }
 
     /// <summary>The most tables a section keeps by key: past it a section is made again where its key changes, as before there
     /// were any (a run's generator meets some tens of state classes a section; this bounds the memory of one that meets more).</summary>
@@ -1399,7 +1425,7 @@ public sealed class SequenceGenerator
         if (k.Whole && sec.Made.TryGetValue(k.Low, out var made))
         {
             if (CheckRuleTables) CheckTable(i, k, offer, made.Rules, made.Rules.Length, made.Weight, "kept by key");
-            (sec.Rules, sec.Ends, sec.Count, sec.Weight, sec.Key, sec.Keepable) = (made.Rules, made.Ends, made.Rules.Length, made.Weight, k.Low, true);
+            (sec.Rules, sec.Ends, sec.Stops, sec.Count, sec.Weight, sec.Key, sec.Keepable) = (made.Rules, made.Ends, made.Stops, made.Rules.Length, made.Weight, k.Low, true);
             _remade = true;
             return sec.Weight;
         }
@@ -1409,14 +1435,15 @@ public sealed class SequenceGenerator
         if (keepable && sec.Made.Count < MaxTables)
         {
             var rules = _rules.AsSpan(0, _ruleCount).ToArray();
-            made = new RuleTable(rules, RunningSums(rules, new int[rules.Length], rules.Length), _ruleWeight);
+            var ends = RunningSums(rules, new int[rules.Length], rules.Length);
+            made = new RuleTable(rules, ends, _ruleWeight, Stops(ends, _ruleWeight));
             sec.Made.Add(k.Low, made);
-            (sec.Rules, sec.Ends) = (made.Rules, made.Ends);
+            (sec.Rules, sec.Ends, sec.Stops) = (made.Rules, made.Ends, made.Stops);
         }
         else
         {
             if (sec.OwnEnds.Length < _ruleCount) sec.OwnEnds = new int[_rules.Length];
-            (sec.Rules, sec.Ends) = (sec.Own, RunningSums(sec.Own, sec.OwnEnds, _ruleCount));
+            (sec.Rules, sec.Ends, sec.Stops) = (sec.Own, RunningSums(sec.Own, sec.OwnEnds, _ruleCount), null);
         }
         (sec.Count, sec.Weight, sec.Key, sec.Keepable) = (_ruleCount, _ruleWeight, k.Low, keepable);
         _allKeepable &= keepable;
