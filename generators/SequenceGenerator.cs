@@ -359,8 +359,9 @@ public sealed class SequenceGenerator
         // half the sequences focus on one area, so deep states of each area are reached as often as mixed ones
         _areasIn = Areas.Count > 1 && rng.Chance(50) ? rng.Pick(_areaFocus) : _allAreas;
         // one model, env and handle list for every sequence, each put back as new (their tables keep their room instead of
-        // growing again each sequence)
-        _model.Refresh();
+        // growing again each sequence); the model's files dropped, not closed one by one (the generator reads none of what
+        // their release paths would show)
+        _model.Discard();
         _model.Seed(seed);
         _env.Clear();
         _areaBitsFor = uint.MaxValue;

@@ -42,6 +42,13 @@ internal sealed class FdSlots
         return true;
     }
 
+    /// <summary>Every fd dropped at once (no release path runs: <see cref="ReferenceModel.Discard"/>).</summary>
+    public void Clear()
+    {
+        Array.Clear(_slots, 0, _top);
+        _top = _count = 0;
+    }
+
     /// <summary>The open fds, lowest first (a copy: closing them while walking it is safe), in an array of their number (a
     /// growing list was four or five arrays at every sequence's reset).</summary>
     public int[] Keys
