@@ -192,10 +192,13 @@ public sealed class SequenceGenerator
 
     private enum K { Video, Heap, UdmaDev, DmaBuf, Memfd, Map, Drm, Gem, Sync, Fence, Request }
 
-    private sealed class V(Var var, K kind)
+    /// <summary>A handle the sequence made, as the generator follows it (<see cref="TrackHandles"/>). Made by <see cref="Made"/>
+    /// from the generator's pool: every handle of a sequence is dropped at the next's <see cref="Start"/>, so their objects are
+    /// the next sequence's (they were some 35 of the 280 bytes a generated op allocated).</summary>
+    private sealed class V
     {
-        public readonly Var Var = var;
-        public readonly K Kind = kind;
+        public Var Var;
+        public K Kind;
         public bool Live = true;
         public string Device = "";
         public long Size;           // dma-buf / memfd size, mapping length
@@ -212,6 +215,27 @@ public sealed class SequenceGenerator
         public int Proc;                 // the process it belongs to (Op.Process): 0, the suite's own; 1, the helper
         public Var SentFrom;             // an fd another process sent: the sender's
         public long End = -1;            // a dma-buf mapping (Mmap) from the buffer's start: where its buffer ends in it
+    }
+
+    /// <summary>Every handle object made so far: the first <see cref="_pooled"/> are the current sequence's (in
+    /// <see cref="_vars"/>), the rest free for <see cref="Made"/>.</summary>
+    private readonly List<V> _pool = new(64);
+    private int _pooled;
+
+    /// <summary>A live handle of the current sequence, each field as given (the rest as a new one's): a free object of the pool
+    /// where there is one.</summary>
+    private V Made(Var var, K kind, string device = "", long size = 0, int accMode = 0, int prot = 0, bool anon = false, bool memfd = false,
+        bool @sealed = false, Var owner = default, Var link = default, bool fenced = false, uint bufType = 0, uint bufIndex = 0, int gen = 0,
+        int proc = 0, Var sentFrom = default, long end = -1)
+    {
+        V v;
+        if (_pooled < _pool.Count) v = _pool[_pooled];
+        else _pool.Add(v = new V());
+        _pooled++;
+        v.Var = var; v.Kind = kind; v.Live = true; v.Device = device; v.Size = size; v.AccMode = accMode; v.Prot = prot;
+        v.Anon = anon; v.Memfd = memfd; v.Sealed = @sealed; v.Owner = owner; v.Link = link; v.Fenced = fenced; v.Submitted = false;
+        v.BufType = bufType; v.BufIndex = bufIndex; v.Gen = gen; v.Proc = proc; v.SentFrom = sentFrom; v.End = end;
+        return v;
     }
 
     /// <summary>Which areas a sequence focuses on (looked up once per generator, not once a step).</summary>
@@ -366,6 +390,7 @@ public sealed class SequenceGenerator
         _env.Clear();
         _areaBitsFor = uint.MaxValue;
         _vars.Clear();
+        _pooled = 0;   // (the last sequence's handles are free again: nothing holds them past here)
         _live.Clear();
         foreach (var l in _byKind) l.Clear();
         _drmFrames.Clear(); _frameBufs.Clear(); _writable.Clear(); _growable.Clear();
@@ -592,15 +617,15 @@ public sealed class SequenceGenerator
         switch (op)
         {
             case Open x:
-                vars.Add(new V(new Var(op.Id), x.Device.StartsWith("video") ? K.Video : x.Device.StartsWith("heap") ? K.Heap
-                    : x.Device.StartsWith("drm") ? K.Drm : K.UdmaDev) { Device = x.Device });
+                vars.Add(Made(new Var(op.Id), x.Device.StartsWith("video") ? K.Video : x.Device.StartsWith("heap") ? K.Heap
+                    : x.Device.StartsWith("drm") ? K.Drm : K.UdmaDev, device: x.Device));
                 break;
             case Dup x when Find(vars, x.Fd, op.Process) is { } src:
-                vars.Add(new V(new Var(op.Id), src.Kind) { Device = src.Device, Size = src.Size, AccMode = src.AccMode, Sealed = src.Sealed });
+                vars.Add(Made(new Var(op.Id), src.Kind, device: src.Device, size: src.Size, accMode: src.AccMode, @sealed: src.Sealed));
                 break;
             case SendFd x when Find(vars, x.Fd, op.Process) is { } sent:
-                vars.Add(new V(new Var(op.Id), sent.Kind) { Device = sent.Device, Size = sent.Size, AccMode = sent.AccMode, Sealed = sent.Sealed, Fenced = sent.Fenced,
-                    SentFrom = x.Fd });
+                vars.Add(Made(new Var(op.Id), sent.Kind, device: sent.Device, size: sent.Size, accMode: sent.AccMode, @sealed: sent.Sealed, fenced: sent.Fenced,
+                    sentFrom: x.Fd));
                 break;
             case ExitProcess:
                 foreach (var v in vars) if (v.Proc == op.Process) v.Live = false;
@@ -609,75 +634,75 @@ public sealed class SequenceGenerator
                 // (the handles held before the fork: those added here are past n)
                 for (int i = 0, n = vars.Count; i < n; i++)
                     if (vars[i] is { Live: true } v && v.Proc == f.Process)
-                        vars.Add(new V(v.Var, v.Kind) { Device = v.Device, Size = v.Size, AccMode = v.AccMode, Prot = v.Prot, Sealed = v.Sealed, Fenced = v.Fenced,
-                            SentFrom = v.SentFrom, Owner = v.Owner, BufType = v.BufType, BufIndex = v.BufIndex, Proc = f.To });
+                        vars.Add(Made(v.Var, v.Kind, device: v.Device, size: v.Size, accMode: v.AccMode, prot: v.Prot, @sealed: v.Sealed, fenced: v.Fenced,
+                            sentFrom: v.SentFrom, owner: v.Owner, bufType: v.BufType, bufIndex: v.BufIndex, proc: f.To));
                 break;
             case PassFd x when Find(vars, x.Fd, op.Process) is { } sent:
-                vars.Add(new V(new Var(op.Id), sent.Kind) { Device = sent.Device, Size = sent.Size, AccMode = sent.AccMode, Sealed = sent.Sealed, Fenced = sent.Fenced });
+                vars.Add(Made(new Var(op.Id), sent.Kind, device: sent.Device, size: sent.Size, accMode: sent.AccMode, @sealed: sent.Sealed, fenced: sent.Fenced));
                 break;
             case Close x when Find(vars, x.Fd, op.Process) is { } c: c.Live = false; return c;
             case Munmap x when Find(vars, x.Map, op.Process) is { } m: m.Live = false; return m;
             case DmaHeapAlloc x:
-                vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = (long)PageAlign((long)x.Len), AccMode = (int)(x.FdFlags & O_ACCMODE), Device = "heap" });
+                vars.Add(Made(new Var(op.Id), K.DmaBuf, size: (long)PageAlign((long)x.Len), accMode: (int)(x.FdFlags & O_ACCMODE), device: "heap"));
                 break;
             case ExpBuf x:
-                vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = PageAlign(Node.QueueFor(x.Type).PlaneSize(x.Plane)), AccMode = (int)(x.Flags & O_ACCMODE), Device = "vb2", Owner = x.Fd });
+                vars.Add(Made(new Var(op.Id), K.DmaBuf, size: PageAlign(Node.QueueFor(x.Type).PlaneSize(x.Plane)), accMode: (int)(x.Flags & O_ACCMODE), device: "vb2", owner: x.Fd));
                 break;
             case DrmDumbExport x:
-                vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = o.R0, AccMode = (x.Flags & DRM_RDWR) != 0 ? O_RDWR : O_RDONLY, Device = "drm" });
+                vars.Add(Made(new Var(op.Id), K.DmaBuf, size: o.R0, accMode: (x.Flags & DRM_RDWR) != 0 ? O_RDWR : O_RDONLY, device: "drm"));
                 break;
             case UdmabufCreate x:
-                vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = x.Size, AccMode = O_RDWR, Device = "udmabuf" });
+                vars.Add(Made(new Var(op.Id), K.DmaBuf, size: x.Size, accMode: O_RDWR, device: "udmabuf"));
                 break;
             case UdmabufCreateList x:
-                vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = x.Sent.Sum(i => i.Size), AccMode = O_RDWR, Device = "udmabuf" });
+                vars.Add(Made(new Var(op.Id), K.DmaBuf, size: x.Sent.Sum(i => i.Size), accMode: O_RDWR, device: "udmabuf"));
                 break;
             case MemfdCreate x:
-                vars.Add(new V(new Var(op.Id), K.Memfd) { Size = x.Size, AccMode = O_RDWR, Sealed = (x.Seals & F_SEAL_WRITE) == 0, Device = x.Hugetlb ? "hugetlb" : "" });
+                vars.Add(Made(new Var(op.Id), K.Memfd, size: x.Size, accMode: O_RDWR, @sealed: (x.Seals & F_SEAL_WRITE) == 0, device: x.Hugetlb ? "hugetlb" : ""));
                 break;
             case Mmap x when Find(vars, x.Fd, op.Process) is { } f:
-                vars.Add(new V(new Var(op.Id), K.Map) { Size = x.Length, Prot = x.Prot, Memfd = f.Kind == K.Memfd, Device = f.Device, Owner = x.Fd,
+                vars.Add(Made(new Var(op.Id), K.Map, size: x.Length, prot: x.Prot, memfd: f.Kind == K.Memfd, device: f.Device, owner: x.Fd,
                     // only a mapping from the buffer's start: where the end of one at a page offset lies is the offset rule's
                     // (DMABUF-MMAP-5), which some exporters break
-                    End = f.Kind == K.DmaBuf && op.Process == 0 && x.PgOff == 0 ? f.Size : -1 });
+                    end: f.Kind == K.DmaBuf && op.Process == 0 && x.PgOff == 0 ? f.Size : -1));
                 break;
             case MmapVideo x:
-                vars.Add(new V(new Var(op.Id), K.Map) { Size = x.Length, Prot = x.Prot, Device = "video", Owner = x.Fd, BufType = x.Type, BufIndex = x.Index,
-                    Gen = _contexts.GetValueOrDefault(x.Fd.Id)?.OutGen ?? 0 });
+                vars.Add(Made(new Var(op.Id), K.Map, size: x.Length, prot: x.Prot, device: "video", owner: x.Fd, bufType: x.Type, bufIndex: x.Index,
+                    gen: _contexts.GetValueOrDefault(x.Fd.Id)?.OutGen ?? 0));
                 break;
             case WriteFrame x when Find(vars, x.Map, op.Process) is { Device: "video" } m && _contexts.GetValueOrDefault(m.Owner.Id) is { } wc:
                 wc.Written[m.BufIndex] = x.Res;
                 break;
             case MmapAnon x:
-                vars.Add(new V(new Var(op.Id), K.Map) { Size = x.Length, Prot = PROT_READ | PROT_WRITE, Anon = true });
+                vars.Add(Made(new Var(op.Id), K.Map, size: x.Length, prot: PROT_READ | PROT_WRITE, anon: true));
                 break;
             case DrmCreateDumb x:
-                vars.Add(new V(new Var(op.Id), K.Gem) { Owner = x.Drm, Size = o.R1, Device = "drm" });
+                vars.Add(Made(new Var(op.Id), K.Gem, owner: x.Drm, size: o.R1, device: "drm"));
                 break;
             case PrimeFdToHandle x when Find(vars, x.Fd, op.Process) is { } src:
-                vars.Add(new V(new Var(op.Id), K.Gem) { Owner = x.Drm, Size = src.Size, Device = src.Device, Link = src.Var, Fenced = src.Fenced });
+                vars.Add(Made(new Var(op.Id), K.Gem, owner: x.Drm, size: src.Size, device: src.Device, link: src.Var, fenced: src.Fenced));
                 break;
             case PrimeHandleToFd x when Find(vars, x.Handle, op.Process) is { } g:
-                vars.Add(new V(new Var(op.Id), K.DmaBuf) { Size = g.Size, AccMode = (x.Flags & DRM_RDWR) != 0 ? O_RDWR : O_RDONLY, Device = g.Device, Link = g.Var, Fenced = g.Fenced });
+                vars.Add(Made(new Var(op.Id), K.DmaBuf, size: g.Size, accMode: (x.Flags & DRM_RDWR) != 0 ? O_RDWR : O_RDONLY, device: g.Device, link: g.Var, fenced: g.Fenced));
                 if (g.Link.Id == 0) g.Link = new Var(op.Id);
                 break;
             case GemClose x when Find(vars, x.Handle, op.Process) is { } g: g.Live = false; return g;
             case DrmMapDumb x when Find(vars, x.Handle, op.Process) is { } g:
-                vars.Add(new V(new Var(op.Id), K.Map) { Size = g.Size, Prot = x.Prot, Device = "drm" });
+                vars.Add(Made(new Var(op.Id), K.Map, size: g.Size, prot: x.Prot, device: "drm"));
                 break;
             case VgemFenceAttach x:
-                vars.Add(new V(new Var(op.Id), K.Fence) { Owner = x.Drm });
+                vars.Add(Made(new Var(op.Id), K.Fence, owner: x.Drm));
                 if (Find(vars, x.Handle, op.Process) is { } fg) { fg.Fenced = true; if (Find(vars, fg.Link, op.Process) is { } lb) lb.Fenced = true; }
                 break;
             case ImportSyncFile x when Find(vars, x.Fd, op.Process) is { } ib: ib.Fenced = true; break;
             case RequestAlloc x:
                 _requestMade = true;
-                vars.Add(new V(new Var(op.Id), K.Request) { Device = x.Media });
+                vars.Add(Made(new Var(op.Id), K.Request, device: x.Media));
                 break;
             case RequestQueue x when Find(vars, x.Req, op.Process) is { } rq: rq.Submitted = true; break;
             case RequestReinit x when Find(vars, x.Req, op.Process) is { } rq: rq.Submitted = false; break;
             case ExportSyncFile or SyncMerge:
-                vars.Add(new V(new Var(op.Id), K.Sync) { AccMode = O_RDONLY, Size = o.R1, Fenced = o.R0 == 0 });   // Size: num_fences; Fenced: pending
+                vars.Add(Made(new Var(op.Id), K.Sync, accMode: O_RDONLY, size: o.R1, fenced: o.R0 == 0));   // Size: num_fences; Fenced: pending
                 break;
         }
         return null;
