@@ -2098,7 +2098,7 @@ public sealed class SequenceGenerator
     }
 
     private static Var DrmFor(ref Rng r, V gem, List<V> drms) =>
-        r.Chance(90) && drms.Any(d => d.Var == gem.Owner) ? gem.Owner : r.Pick(drms).Var;
+        r.Chance(90) && Exists(drms, gem.Owner, static (d, owner) => d.Var == owner) ? gem.Owner : r.Pick(drms).Var;
 
     /// <summary>
     /// A stateful decoder whose stream the suite writes (dev-decoder.rst): frames written into mappings of OUTPUT buffers and
