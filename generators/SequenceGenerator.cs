@@ -544,7 +544,7 @@ public sealed class SequenceGenerator
         int before = vars.Count;
         var gone = TrackHandles(op, o, vars);
         // what the op made belongs to the process it was made in (a sent fd: the receiver)
-        if (op.Creates && vars.Count > before) vars[^1].Proc = op.CreatesIn;
+        if (vars.Count > before && (op.ShapeOf & Op.Shape.Creates) != 0) vars[^1].Proc = op.CreatesIn;
         bool released = op is Close or Munmap or GemClose or ExitProcess;
         if (vars.Count == before && !released) return;
         // which kinds of this process's handles the op made or released, and whether a helper's: what ObserveHandles finds
@@ -613,6 +613,11 @@ public sealed class SequenceGenerator
         TrackContext(op);
         if (op is ReqBufs rb) _memory = rb.Count == 0 ? 0 : rb.Memory;
         if (op is CreateBufs cb && cb.Count > 0) _memory = cb.Memory;
+        // (an op that makes, releases, forks or ends nothing, and is none of the few that change what a handle is, has no case
+        // below: most ops, which the switch's thirty type tests had all been asked of)
+        if ((op.ShapeOf & (Op.Shape.Creates | Op.Shape.ConsumesSome | Op.Shape.Forks | Op.Shape.Exits)) == 0
+            && op is not (WriteFrame or ImportSyncFile or RequestQueue or RequestReinit))
+            return null;
         // a handle as the op's own process holds it (after a fork, P1 and P2 hold one under the same name)
         switch (op)
         {
@@ -743,6 +748,8 @@ public sealed class SequenceGenerator
 
     private void TrackContext(Op op)
     {
+        // (every case but a mem2mem open follows a context this sequence opened: with none, there is nothing to look up)
+        if (_contexts.Count == 0 && op is not Open) return;
         M2mContext? Of(Var v) => _contexts.GetValueOrDefault(v.Id);
         switch (op)
         {
