@@ -69,9 +69,8 @@ public abstract class Domain
     /// <summary>
     /// A domain's draw, made at its first draw (a domain's entries never change) and published whole: generators on several
     /// threads draw from the same domains. Weights: the declared weights in order, then their sum. Stops: for each value
-    /// <c>Below(sum)</c> can return, the entry the walk over the weights stops at (a weighted walk's answer read in one step
-    /// instead of a loop of one compare an entry: the same draw, so the same sequences); null where the sum is above
-    /// <see cref="MaxStops"/> or a domain has more entries than a byte numbers, which then walk.
+    /// <c>Below(sum)</c> can return, the entry the walk over the weights stops at (<see cref="Rng.Stops"/>: the same draw in
+    /// one step, so the same sequences); null where that makes none (and the draw walks).
     /// </summary>
     private sealed class Walk(int[] weights, byte[]? stops)
     {
@@ -80,19 +79,18 @@ public abstract class Domain
     }
     private Walk? _walk;
 
-    /// <summary>The largest sum of a domain's weights that gets a table of stops (<see cref="Walk"/>): a kilobyte at most.</summary>
-    private const int MaxStops = 1024;
-
     private Walk MakeWalk()
     {
         var entries = Entries;
         var w = new int[entries.Count + 1];
         for (int i = 0; i < entries.Count; i++) { w[i] = entries[i].Weight; w[^1] += entries[i].Weight; }
+        // (the weights' running sums, for the table of stops; a domain of more entries than a byte numbers walks)
         byte[]? stops = null;
-        if (w[^1] is > 0 and <= MaxStops && entries.Count <= 256 && w.All(x => x >= 0))
+        if (entries.Count <= 256)
         {
-            stops = new byte[w[^1]];
-            for (int i = 0, at = 0; i < entries.Count; at += w[i], i++) stops.AsSpan(at, w[i]).Fill((byte)i);
+            Span<int> ends = stackalloc int[entries.Count];
+            for (int i = 0, sum = 0; i < entries.Count; i++) ends[i] = sum += w[i];
+            stops = Rng.Stops(ends);
         }
         var walk = new Walk(w, stops);
         return Interlocked.CompareExchange(ref _walk, walk, null) ?? walk;

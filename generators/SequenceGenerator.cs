@@ -135,6 +135,25 @@ public struct Rng(ulong seed)
         for (int i = 0; i < weights.Length; i++) { if (r < weights[i]) return i; r -= weights[i]; }
         return weights.Length - 1;
     }
+
+    /// <summary>The largest total weight <see cref="Stops"/> makes a table for: 4 kB at most a table.</summary>
+    public const int MaxStops = 4096;
+
+    /// <summary>
+    /// For weights whose running sums are <paramref name="ends"/> (<c>ends[i]</c>: the sum of weights 0..i), the index the
+    /// weighted walk (<see cref="WeightedIndex(ReadOnlySpan{int}, int)"/>) stops at for each value <c>Below(ends[^1])</c> can
+    /// return, one byte each: the same draw read in one step, where the walk's compares go one way or the other as the random
+    /// value falls (and the processor guesses about half of them wrong). Null, and the caller walks, where there are no
+    /// entries or more than a byte numbers (256), a weight is negative, or the total is 0 or above <see cref="MaxStops"/>.
+    /// </summary>
+    public static byte[]? Stops(ReadOnlySpan<int> ends)
+    {
+        if (ends.Length is 0 or > 256 || ends[^1] is <= 0 or > MaxStops || ends[0] < 0) return null;
+        for (int j = 1; j < ends.Length; j++) if (ends[j] < ends[j - 1]) return null;
+        var stops = new byte[ends[^1]];
+        for (int j = 0, at = 0; j < ends.Length; at = ends[j], j++) stops.AsSpan(at, ends[j] - at).Fill((byte)j);
+        return stops;
+    }
 }
 
 /// <summary>
@@ -199,7 +218,7 @@ public sealed class SequenceGenerator
     {
         public Var Var;
         public K Kind;
-        public bool Live = true;
+        public bool Live;
         public string Device = "";
         public long Size;           // dma-buf / memfd size, mapping length
         public int AccMode;
@@ -214,7 +233,18 @@ public sealed class SequenceGenerator
         public int Gen;                  // a mem2mem OUTPUT mapping: the context's OUTPUT allocation it maps (M2mContext.OutGen)
         public int Proc;                 // the process it belongs to (Op.Process): 0, the suite's own; 1, the helper
         public Var SentFrom;             // an fd another process sent: the sender's
-        public long End = -1;            // a dma-buf mapping (Mmap) from the buffer's start: where its buffer ends in it
+        public long End;                 // a dma-buf mapping (Mmap) from the buffer's start: where its buffer ends in it; else -1
+
+        /// <summary>Every field written, a new live handle's (a pooled object keeps nothing of the handle it was): a field
+        /// added above is added here, and to <see cref="Made"/>'s arguments.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public V Init(Var var, K kind, string device, long size, int accMode, int prot, bool anon, bool memfd, bool @sealed,
+            Var owner, Var link, bool fenced, uint bufType, uint bufIndex, int gen, int proc, Var sentFrom, long end)
+        {
+            (Var, Kind, Live, Device, Size, AccMode, Prot, Anon, Memfd, Sealed) = (var, kind, true, device, size, accMode, prot, anon, memfd, @sealed);
+            (Owner, Link, Fenced, Submitted, BufType, BufIndex, Gen, Proc, SentFrom, End) = (owner, link, fenced, false, bufType, bufIndex, gen, proc, sentFrom, end);
+            return this;
+        }
     }
 
     /// <summary>Every handle object made so far: the first <see cref="_pooled"/> are the current sequence's (in
@@ -232,10 +262,7 @@ public sealed class SequenceGenerator
         if (_pooled < _pool.Count) v = _pool[_pooled];
         else _pool.Add(v = new V());
         _pooled++;
-        v.Var = var; v.Kind = kind; v.Live = true; v.Device = device; v.Size = size; v.AccMode = accMode; v.Prot = prot;
-        v.Anon = anon; v.Memfd = memfd; v.Sealed = @sealed; v.Owner = owner; v.Link = link; v.Fenced = fenced; v.Submitted = false;
-        v.BufType = bufType; v.BufIndex = bufIndex; v.Gen = gen; v.Proc = proc; v.SentFrom = sentFrom; v.End = end;
-        return v;
+        return v.Init(var, kind, device, size, accMode, prot, anon, memfd, @sealed, owner, link, fenced, bufType, bufIndex, gen, proc, sentFrom, end);
     }
 
     /// <summary>Which areas a sequence focuses on (looked up once per generator, not once a step).</summary>
@@ -310,8 +337,8 @@ public sealed class SequenceGenerator
             Track(op, o, vars);
             ops[count++] = op;
         }
-        // (the model is left as the sequence left it: the next Start resets it, and a reset here as well was a second one, with
-        // its fresh queues, for every sequence)
+        // (the model is left as the sequence left it: the next Start discards it, and a reset here as well was a second one,
+        // with its fresh queues, for every sequence)
         var made = ImmutableArray.Create<Op>(ops[..count]);
         ops[..count].Clear();   // (the array holds no op past its sequence)
         return new OpSequence(seed, made);
@@ -390,10 +417,20 @@ public sealed class SequenceGenerator
         _env.Clear();
         _areaBitsFor = uint.MaxValue;
         _vars.Clear();
-        _pooled = 0;   // (the last sequence's handles are free again: nothing holds them past here)
+        _pooled = 0;   // (the last sequence's handles are free again: every list that holds them is cleared here)
         _live.Clear();
         foreach (var l in _byKind) l.Clear();
         _drmFrames.Clear(); _frameBufs.Clear(); _writable.Clear(); _growable.Clear();
+        // (the helper processes' lists are found again only in their family, so outside it they would keep the last such
+        // sequence's handles, which the pool hands out again: cleared where a sequence filled them, and found again at the
+        // first Next where they are read)
+        if (_helperListsFilled)
+        {
+            foreach (var lists in (List<V>[][])[_theirs, _procFds, _theirBufs, _theirVideo, _theirMaps, _alsoTheirs, _theirWritable])
+                foreach (var l in lists) l.Clear();
+            _sendable.Clear();
+            _helperListsFilled = false;
+        }
         _kindsChanged = AllKinds;
         // (and no section is kept from the last sequence: its families, which some keys hold, are the new sequence's)
         _lastHeld = ulong.MaxValue;
@@ -450,7 +487,7 @@ public sealed class SequenceGenerator
                     block.Add(chosen);
                 }
             }
-            finally { _untallied = false; _model.Reset(); }
+            finally { _untallied = false; _model.Discard(); }
         }
         return seq with { Ops = seq.Ops.AddRange(CloseEndsBranch(NoReuse(block).ToList())) };
     }
@@ -615,9 +652,28 @@ public sealed class SequenceGenerator
         if (op is CreateBufs cb && cb.Count > 0) _memory = cb.Memory;
         // (an op that makes, releases, forks or ends nothing, and is none of the few that change what a handle is, has no case
         // below: most ops, which the switch's thirty type tests had all been asked of)
-        if ((op.ShapeOf & (Op.Shape.Creates | Op.Shape.ConsumesSome | Op.Shape.Forks | Op.Shape.Exits)) == 0
-            && op is not (WriteFrame or ImportSyncFile or RequestQueue or RequestReinit))
-            return null;
+        bool changesNone = (op.ShapeOf & (Op.Shape.Creates | Op.Shape.ConsumesSome | Op.Shape.Forks | Op.Shape.Exits)) == 0
+            && op is not (WriteFrame or ImportSyncFile or RequestQueue or RequestReinit);
+        if (!changesNone) return TrackCases(op, o, vars);
+        if (CheckRuleTables) CheckChangesNone(op, o, vars);
+        return null;
+    }
+
+    /// <summary>For <see cref="CheckRuleTables"/>: an op <see cref="TrackHandles"/> takes to change no handle, run through the
+    /// cases anyway; one that made or released a handle there is a case its test misses (which would otherwise be skipped
+    /// without a word). Throws then.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void CheckChangesNone(Op op, Outcome o, List<V> vars)
+    {
+        int before = vars.Count;
+        if (TrackCases(op, o, vars) is not null || vars.Count != before)
+            throw new InvalidOperationException($"{op.GetType().Name} made or released a handle in TrackCases, but TrackHandles takes it to change none: the early return misses a case");
+    }
+
+    /// <summary><see cref="TrackHandles"/>' cases, one an op type that makes, releases or changes a handle: the handles made
+    /// added to <paramref name="vars"/>, what the op changed of those it names; the one handle released, or null.</summary>
+    private V? TrackCases(Op op, Outcome o, List<V> vars)
+    {
         // a handle as the op's own process holds it (after a fork, P1 and P2 hold one under the same name)
         switch (op)
         {
@@ -1397,26 +1453,14 @@ public sealed class SequenceGenerator
 
     /// <summary>A section's rules as made under one key (<see cref="RuleSection.Made"/>): never written once made. Stops: for
     /// each pick below <paramref name="Weight"/>, the rule whose running sum (<paramref name="Ends"/>) first passes it, the
-    /// rule the search stops at, read in one step (a search's compares go one way or the other as the random pick falls, and
-    /// the processor guesses about half of them wrong); null where the weight is above <see cref="MaxStops"/> or the rules are
-    /// more than a byte numbers.</summary>
+    /// rule the search stops at, read in one step (<see cref="Rng.Stops"/>; null where that makes none, and the draw
+    /// searches).</summary>
     private sealed record RuleTable(Rule[] Rules, int[] Ends, int Weight, byte[]? Stops);
 
-    /// <summary>The largest weight of a section's table that gets <see cref="RuleTable.Stops"/> (4 kB at most a table).</summary>
-    private const int MaxStops = 4096;
-
-    /// <summary><see cref="RuleTable.Stops"/> for rules whose running sums are <paramref name="ends"/>.</summary>
-    private static byte[]? Stops(int[] ends, int weight)
-    {
-        if (weight is <= 0 or > MaxStops || ends.Length > 256 || ends.Length == 0 || ends[0] < 0 || ends[^1] != weight) return null;
-        for (int j = 1; j < ends.Length; j++) if (ends[j] < ends[j - 1]) return null;
-        var stops = new byte[weight];
-        for (int j = 0, at = 0; j < ends.Length; at = ends[j], j++) stops.AsSpan(at, ends[j] - at).Fill((byte)j);
-        return stops;
-    }
-
     /// <summary>The most tables a section keeps by key: past it a section is made again where its key changes, as before there
-    /// were any (a run's generator meets some tens of state classes a section; this bounds the memory of one that meets more).</summary>
+    /// were any (most sections meet some tens of state classes; the V4L2 queue's meets some 2,700 in 20,000 sequences, the
+    /// helper processes' some 550): this bounds the memory of one that meets more, to some 5 kB a table (its rules, their
+    /// running sums, its stops of at most 4 kB), 2.5 MB a section at most.</summary>
     private const int MaxTables = 512;
 
     private readonly RuleSection[] _sections = Enumerable.Range(0, 11).Select(_ => new RuleSection()).ToArray();
@@ -1469,7 +1513,7 @@ public sealed class SequenceGenerator
         {
             var rules = _rules.AsSpan(0, _ruleCount).ToArray();
             var ends = RunningSums(rules, new int[rules.Length], rules.Length);
-            made = new RuleTable(rules, ends, _ruleWeight, Stops(ends, _ruleWeight));
+            made = new RuleTable(rules, ends, _ruleWeight, Rng.Stops(ends));
             sec.Made.Add(k.Low, made);
             (sec.Rules, sec.Ends, sec.Stops) = (made.Rules, made.Ends, made.Stops);
         }
@@ -1551,7 +1595,7 @@ public sealed class SequenceGenerator
         if (_procFamily && (changed & (Bit(K.DmaBuf) | Bit(K.Video) | HelperBit)) != 0)
         {
             // what this process may send either helper: its dma-bufs and video fds
-            _sendable.Clear(); _sendable.AddRange(bufs); _sendable.AddRange(video);
+            _sendable.Clear(); _sendable.AddRange(bufs); _sendable.AddRange(video); _helperListsFilled = true;
             ObserveProcess<P1>(vars, bufs, video, changed);
             ObserveProcess<P2>(vars, bufs, video, changed);
         }
@@ -2036,6 +2080,8 @@ public sealed class SequenceGenerator
     private readonly List<V>[] _theirs = [[], [], []], _procFds = [[], [], []], _theirBufs = [[], [], []], _theirVideo = [[], [], []], _theirMaps = [[], [], []],
         _alsoTheirs = [[], [], []], _theirWritable = [[], [], []];
     private readonly List<V> _sendable = [];
+    /// <summary>A helper process's lists were filled since the last <see cref="Start"/> (which clears them then).</summary>
+    private bool _helperListsFilled;
     private bool _p2Lives;   // process 2 holds a live handle
 
     /// <summary>What <see cref="ProcessRules{P}"/> reads of process P's handles and this process's, into its fields (the lists
@@ -2049,6 +2095,7 @@ public sealed class SequenceGenerator
         // process's dma-bufs or video fds changed)
         if ((changed & HelperBit) != 0)
         {
+            _helperListsFilled = true;
             Refill(theirs, vars, proc, static (v, p) => v.Live && v.Proc == p);
             Refill(fds, theirs, 0, static (v, _) => v.Kind is K.DmaBuf or K.Video);
             Refill(_theirBufs[proc], theirs, 0, static (v, _) => v.Kind == K.DmaBuf);

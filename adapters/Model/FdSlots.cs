@@ -3,7 +3,7 @@ namespace Conformance.Adapters.Model;
 /// <summary>
 /// The model's fd table: each open fd's file and whether it is close-on-exec, indexed by fd number (the subset of a
 /// dictionary's interface the model uses). The model hands out numbers from 3 up and never reuses one within a sequence
-/// (<see cref="ReferenceModel.Reset"/> starts again at 3), so a sequence's fds are a short dense range and a lookup is an
+/// (<see cref="ReferenceModel.Reset"/> and <see cref="ReferenceModel.Discard"/> start again at 3), so a sequence's fds are a short dense range and a lookup is an
 /// array read: the oracle looks up the fds of every op it judges.
 /// </summary>
 internal sealed class FdSlots

@@ -68,6 +68,8 @@ public sealed partial class ReferenceModel
         return Outcome.Created(AddMap(new Mapping(_nextMap++, MapKind.Anon, [new Seg(mem, 0, mem.Size)], 0, length, PROT_READ | PROT_WRITE, null)));
     }
 
+    /// <inheritdoc/>
+    /// <remarks>(A table this cleans the mapping's entry of is cleared whole by <see cref="Discard"/> as well.)</remarks>
     public Outcome Munmap(int map)
     {
         if (!_maps.Remove(map, out var m)) return Outcome.Fail(Errno.NotRun);

@@ -97,7 +97,8 @@ public sealed partial class ReferenceModel : IBufferTarget
     /// <summary>
     /// Set when the sequence has gone where the model cannot follow the target (why, in a sentence): from then on the
     /// target's outcomes cannot be judged, and an oracle's caller stops comparing there (the sequence counts as masked).
-    /// Only hand-made sequences get there; the generator steers around each case. Cleared by <see cref="Reset"/>.
+    /// Only hand-made sequences get there; the generator steers around each case. Cleared by <see cref="Reset"/> and
+    /// <see cref="Discard"/>.
     /// </summary>
     public string? Unfollowed { get; private set; }
 
@@ -212,10 +213,13 @@ public sealed partial class ReferenceModel : IBufferTarget
     }
 
     /// <summary>
-    /// Fresh device state, as <see cref="Refresh"/> leaves it, without the release paths: every fd, mapping and helper
-    /// process is dropped where <see cref="Reset"/> closes each through them. For the model as a generator's target, whose
-    /// state at a sequence's end nothing reads (what a release path would show, a leak, is the oracle's to judge on its own
-    /// model, which is reset): a sequence's closes were some 150 of the 3,300 instructions a generated op cost. A test
+    /// A new model's state, without the release paths: every fd, mapping and helper process is dropped where
+    /// <see cref="Reset"/> closes each through them. Unlike <see cref="Refresh"/>, it also forgets what the release paths
+    /// would have left: a dma-buf a broken variant leaked (the live count starts again at 0), a release the harness deferred
+    /// (<see cref="DeferRelease"/>, <see cref="Deferred"/>), a parallel block's closes. For the model as a generator's target,
+    /// whose state at a sequence's end nothing reads (what a release path would show, a leak, is the oracle's to judge on its
+    /// own model, which is reset): a sequence's closes were some 150 of the 3,300 instructions a generated op cost. A table
+    /// that <see cref="Close"/> or <see cref="Munmap"/> cleans an entry of, fd by fd, is cleared here whole. A test
     /// (<c>ModelDiscardTests</c>) runs sequences after a discard and on a new model alike and compares every outcome.
     /// </summary>
     public void Discard()
@@ -367,6 +371,8 @@ public sealed partial class ReferenceModel : IBufferTarget
         return Outcome.Created(Install(f, (oflags & O_CLOEXEC) != 0));
     }
 
+    /// <inheritdoc/>
+    /// <remarks>(A table this cleans the fd's entry of is cleared whole by <see cref="Discard"/> as well.)</remarks>
     public Outcome Close(int fd)
     {
         // the bug: two threads' close() of one fd in a parallel block both find it (the second one's lookup raced the first)
