@@ -219,7 +219,7 @@ public sealed class SequenceGenerator
         public Var Var;
         public K Kind;
         public bool Live;
-        public string Device = "";
+        public string Device = null!;   // (every field is written by Init)
         public long Size;           // dma-buf / memfd size, mapping length
         public int AccMode;
         public int Prot;
