@@ -456,19 +456,30 @@ public sealed unsafe partial class KernelTarget : IBufferTarget
 
     public Outcome UdmabufCreateList(int devFd, uint flags, IReadOnlyList<UdmabufItem> items, uint count = 0)
     {
-        int bytes = sizeof(udmabuf_create_list) + items.Count * sizeof(udmabuf_create_item);
-        var buf = stackalloc byte[bytes];
-        var head = (udmabuf_create_list*)buf;
-        head->flags = flags;
-        head->count = count != 0 ? count : (uint)items.Count;
-        var list = (udmabuf_create_item*)(buf + sizeof(udmabuf_create_list));
-        for (int i = 0; i < items.Count; i++)
-            list[i] = new udmabuf_create_item { memfd = (uint)items[i].Memfd, offset = (ulong)items[i].Offset, size = (ulong)items[i].Size };
+        // (the items read as a span, not item by item through the list's interface; the argument on the stack only where it
+        // is small: a list repeated to a list_limit set high, up to the harness's 65,536 items, takes up to 1.5 MB, where a
+        // thread's stack is the stack limit, 8 MB by default, or less)
+        ReadOnlySpan<UdmabufItem> its = items is UdmabufItem[] array ? array : items.ToArray();
+        int bytes = sizeof(udmabuf_create_list) + its.Length * sizeof(udmabuf_create_item);
+        Span<byte> arg = bytes <= MaxStackListBytes ? stackalloc byte[bytes] : new byte[bytes];
         long r;
-        using (_watchdog.Op("UDMABUF_CREATE_LIST", devFd))
-            r = Sys.Ioctl(devFd, Req.UDMABUF_CREATE_LIST, buf);
+        fixed (byte* buf = arg)
+        {
+            var head = (udmabuf_create_list*)buf;
+            head->flags = flags;
+            head->count = count != 0 ? count : (uint)its.Length;
+            var list = (udmabuf_create_item*)(buf + sizeof(udmabuf_create_list));
+            for (int i = 0; i < its.Length; i++)
+                list[i] = new udmabuf_create_item { memfd = (uint)its[i].Memfd, offset = (ulong)its[i].Offset, size = (ulong)its[i].Size };
+            using (_watchdog.Op("UDMABUF_CREATE_LIST", devFd))
+                r = Sys.Ioctl(devFd, Req.UDMABUF_CREATE_LIST, buf);
+        }
         return Track(r, new FdInfo(Kind.DmaBuf, O_RDWR, Exporter: Exporter.Udmabuf));
     }
+
+    /// <summary>The largest UDMABUF_CREATE_LIST argument built on the stack, in bytes (some 2,700 items); a larger one is
+    /// built in an array.</summary>
+    private const int MaxStackListBytes = 64 * 1024;
 
     // ---- V4L2 / videobuf2 -------------------------------------------------------------------------
 

@@ -377,19 +377,21 @@ public sealed partial class ReferenceModel
         UdmabufCreateList(devFd, flags, [new UdmabufItem(memfd, offset, size)], single: true);
 
     public Outcome UdmabufCreateList(int devFd, uint flags, IReadOnlyList<UdmabufItem> items, uint count = 0) =>
-        UdmabufCreateList(devFd, flags, items, single: false, count);
+        // (read as a span: through the list's interface each item cost three or four of the runtime's interface calls, some
+        // 2,500 instructions a call on the generator's lists, of 72 items on average)
+        UdmabufCreateList(devFd, flags, items is UdmabufItem[] array ? array : items.ToArray(), single: false, count);
 
-    private Outcome UdmabufCreateList(int devFd, uint flags, IReadOnlyList<UdmabufItem> items, bool single, uint count = 0)
+    private Outcome UdmabufCreateList(int devFd, uint flags, ReadOnlySpan<UdmabufItem> items, bool single, uint count = 0)
     {
         if (!TryFile(devFd, out var f)) return Cite(Inv.DmaBufBadFd, Errno.EBADF);
         if (f is not DevFile { Kind: DevKind.Udmabuf }) return Outcome.Fail(Errno.ENOTTY);
         // the header's count against list_limit, before the list is read (udmabuf_ioctl_create_list: a __u32 against the
         // int parameter); the bug (as a target): one item more is let through
-        ulong listed = count != 0 ? count : (ulong)items.Count;
+        ulong listed = count != 0 ? count : (ulong)items.Length;
         if (!single && listed > (ulong)Profile.UdmabufListLimit + (!_hasActual && Broken(ModelBug2.UdmabufListLimitOffByOne) ? 1UL : 0))
             return Cite(Inv.UdmaListLimit, Errno.EINVAL);
         if (!single && listed == (ulong)Profile.UdmabufListLimit) Cite(Inv.UdmaListLimit);
-        if (count != 0 && count != items.Count) return Outcome.Fail(Errno.NotRun);   // the harness sends such a count only past the limit
+        if (count != 0 && count != items.Length) return Outcome.Fail(Errno.NotRun);   // the harness sends such a count only past the limit
         // offsets and sizes are __u64 (a negative long is a value near 2^64); the page count is kept in 64 bits and checked
         // after each item, so it cannot wrap (udmabuf_create: pgoff_t pgcnt, pglimit)
         ulong pglimit = (ulong)Profile.UdmabufSizeLimit / PAGE_SIZE, pgcnt = 0;
@@ -407,8 +409,8 @@ public sealed partial class ReferenceModel
             }
         }
         if (pgcnt == 0) return single ? Cite(Inv.UdmaSize0, Errno.EINVAL) : Cite(Inv.UdmaList0, Errno.EINVAL);
-        var segs = new Seg[items.Count];
-        for (int i = 0; i < items.Count; i++)
+        var segs = new Seg[items.Length];
+        for (int i = 0; i < items.Length; i++)
         {
             var it = items[i];
             if (!TryFile(it.Memfd, out var mf)) return Cite(Inv.UdmaNotMemfd, Errno.EBADFD);
