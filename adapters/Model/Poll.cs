@@ -43,7 +43,7 @@ public sealed partial class ReferenceModel
         // STREAMON, but no QBUF since the buffers were allocated (the bug, as a target: that is not an error)
         if (q.WaitingForBuffers && !(!_hasActual && Broken(ModelBug.PollIgnoresWaiting)))
         {
-            if (q.Bufs.Any(x => x is { Prepared: true, Queued: false })) _decidedBy = Inv.PrepareBuf;   // a prepared buffer is not queued
+            if (q.AnyBuffer(static x => x is { Prepared: true, Queued: false })) _decidedBy = Inv.PrepareBuf;   // a prepared buffer is not queued
             return Outcome.Success(POLLERR);
         }
         // the bug (as a target): POLLIN before any buffer is done

@@ -260,6 +260,13 @@ internal sealed class VideoQueue(VideoNodeProfile p)
     public readonly VideoNodeProfile P = p;
     public uint Memory;                         // 0 = no buffers yet (VB2_MEMORY_UNKNOWN)
     public readonly VideoBuffer?[] Bufs = new VideoBuffer?[p.MaxBuffers];
+    /// <summary>Whether some allocated buffer passes <paramref name="test"/> (asked only of the buffers, not of the free
+    /// indices: LINQ's Any over <see cref="Bufs"/> called the test at every one of its MaxBuffers).</summary>
+    public bool AnyBuffer(Func<VideoBuffer, bool> test)
+    {
+        foreach (var b in Bufs) if (b != null && test(b)) return true;
+        return false;
+    }
     public int NumBufs;
     public VideoFile? Owner;
     /// <summary>On a mem2mem node's CAPTURE queue: the open file whose context it is (where the context's events go).</summary>

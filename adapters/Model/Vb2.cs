@@ -231,17 +231,17 @@ public sealed partial class ReferenceModel
         if (IsBusy(v, q) && !Broken(ModelBug.NonOwnerReqBufs)) return Cite(Inv.OwnReqBufs, new Outcome(Errno.EBUSY));
         if (q.Streaming) return Cite(Inv.ReqBufsStreaming, new Outcome(Errno.EBUSY));
         if (q.NumBufs > 0 && !q.P.Has(V4L2_BUF_CAP_SUPPORTS_ORPHANED_BUFS)
-            && q.Bufs.Any(b => b != null && b.MapUsers > 0))
+            && q.AnyBuffer(static b => b.MapUsers > 0))
             return Cite(Inv.ReqBufsBusyMapped, new Outcome(Errno.EBUSY));
         // vb2_core_reqbufs cancels the queue before it frees or allocates (__vb2_queue_cancel): requests lose its buffers
         if (count == 0 || q.NumBufs > 0)
         {
-            if (q.UsesRequests || q.UsesQbuf || q.Bufs.Any(x => x?.Request != null)) Cite(Inv.RequestMixing);
+            if (q.UsesRequests || q.UsesQbuf || q.AnyBuffer(static x => x.Request != null)) Cite(Inv.RequestMixing);
             StopStreaming(q);
         }
         if (q.NumBufs > 0)
         {
-            if (q.P.Has(V4L2_BUF_CAP_SUPPORTS_ORPHANED_BUFS) && q.Bufs.Any(b => b != null && b.MapUsers > 0)) Cite(Inv.ReqBufsOrphan);
+            if (q.P.Has(V4L2_BUF_CAP_SUPPORTS_ORPHANED_BUFS) && q.AnyBuffer(static b => b.MapUsers > 0)) Cite(Inv.ReqBufsOrphan);
             if (count > 0 && memory != q.Memory) Cite(Inv.ReqBufsSwitch);
             FreeBuffers(q, 0, q.Bufs.Length, dropExported: Broken(ModelBug.ReqBufs0FreesMapped) && count == 0);
         }
@@ -883,7 +883,7 @@ public sealed partial class ReferenceModel
         if (type != q.P.BufType) return Cite(Inv.BufType, Errno.EINVAL);
         if (IsBusy(v, q)) return Cite(Inv.OwnStreaming, Errno.EBUSY);
         if (q.FileIo) return Cite(FileIoRule(q), Errno.EBUSY);
-        if (q.Bufs.Any(x => x is { Prepared: true, Queued: false })) _decidedBy = Inv.PrepareBuf;   // a prepared buffer is not queued
+        if (q.AnyBuffer(static x => x is { Prepared: true, Queued: false })) _decidedBy = Inv.PrepareBuf;   // a prepared buffer is not queued
         if (!q.Streaming) return Cite(Inv.DQBufNotStreaming, Errno.EINVAL);
         Cite(Inv.DQBufOrder);
         // after a codec's LAST buffer: EPIPE, blocking or not (__vb2_wait_for_done_vb, before it looks for a done buffer)

@@ -120,7 +120,7 @@ public sealed partial class ReferenceModel
         }
         if (!q.Streaming) return Outcome.Success(POLLERR);
         if (q.KnownDone > 0) { DoneDecides(q); return Outcome.Success(POLLOUT); }
-        if (q.Bufs.Any(b => b is { Queued: false }))
+        if (q.AnyBuffer(static b => b is { Queued: false }))
         {
             // the incoming queue is not full: func-poll.rst says POLLOUT, vb2 says 0 until a buffer is done (AMB-36)
             var both = new[] { Outcome.Success(0), Outcome.Success(POLLOUT) };
