@@ -57,9 +57,11 @@ public sealed record VideoNodeProfile(
     /// <summary>The profile of the queue a buffer type names: on a mem2mem node the OUTPUT queue's for an output type, else this one.</summary>
     public VideoNodeProfile QueueFor(uint type) => OutputQueue != null && Uapi.IsOutputType(type) ? OutputQueue : this;
     /// <summary>Plane p's sizeimage in bytes; the last plane's for a p past it (a plane number drawn out of range).</summary>
-    public long PlaneSize(uint p) => PlaneSizes[(int)Math.Min(p, (uint)PlaneSizes.Count - 1)];
+    /// (Neither this nor <see cref="NumPlanes"/> makes <see cref="PlaneSizes"/>' list of one for a single-planar queue: the
+    /// generator and the model ask them at many ops.)
+    public long PlaneSize(uint p) => _planeSizes is { } sizes ? sizes[(int)Math.Min(p, (uint)sizes.Count - 1)] : SizeImage;
     /// <summary>How many planes each buffer has: the format's num_planes (1 on a single-planar queue).</summary>
-    public int NumPlanes => PlaneSizes.Count;
+    public int NumPlanes => _planeSizes?.Count ?? 1;
     /// <summary>The pixel format (fourcc) the suite set with VIDIOC_S_FMT before certifying the node, so that a multi-planar
     /// queue is tested with more than one plane; 0 when the suite keeps the driver's current format. A reproducer sets it
     /// the same way before its first step.</summary>
