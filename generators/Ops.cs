@@ -1086,6 +1086,17 @@ public sealed record UdmabufCreateList(
 
     /// <summary>The items in memory: Items, or Items repeated to Count where Count is at most <see cref="Materialized"/>.</summary>
     public IEnumerable<ListItem> Sent => SentCount == Items.Length ? Items : Enumerable.Range(0, SentCount).Select(i => Items[i % Items.Length]);
+    /// <summary>The sizes of the items <see cref="Sent"/> holds, summed, in bytes: the dma-buf's size where the call succeeds
+    /// (by index, in a loop: the generator asks at each list it makes, whose items it repeats up to the count).</summary>
+    public long SentSize
+    {
+        get
+        {
+            long sum = 0;
+            for (int i = 0, n = SentCount; i < n; i++) sum = checked(sum + Items[i % Items.Length].Size);
+            return sum;
+        }
+    }
     /// <summary>How many items <see cref="Sent"/> holds (the i-th is Items[i % Items.Length]).</summary>
     private int SentCount => Count == 0 || Count > Materialized || Items.Length == 0 ? Items.Length : (int)Count;
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);

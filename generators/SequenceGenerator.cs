@@ -716,7 +716,7 @@ public sealed class SequenceGenerator
                 vars.Add(Made(new Var(op.Id), K.DmaBuf, size: x.Size, accMode: O_RDWR, device: "udmabuf"));
                 break;
             case UdmabufCreateList x:
-                vars.Add(Made(new Var(op.Id), K.DmaBuf, size: x.Sent.Sum(i => i.Size), accMode: O_RDWR, device: "udmabuf"));
+                vars.Add(Made(new Var(op.Id), K.DmaBuf, size: x.SentSize, accMode: O_RDWR, device: "udmabuf"));
                 break;
             case MemfdCreate x:
                 vars.Add(Made(new Var(op.Id), K.Memfd, size: x.Size, accMode: O_RDWR, @sealed: (x.Seals & F_SEAL_WRITE) == 0, device: x.Hugetlb ? "hugetlb" : ""));
