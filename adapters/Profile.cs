@@ -56,9 +56,9 @@ public sealed record VideoNodeProfile(
     public bool IsMem2Mem => OutputQueue != null;
     /// <summary>The profile of the queue a buffer type names: on a mem2mem node the OUTPUT queue's for an output type, else this one.</summary>
     public VideoNodeProfile QueueFor(uint type) => OutputQueue != null && Uapi.IsOutputType(type) ? OutputQueue : this;
-    /// <summary>Plane p's sizeimage in bytes; the last plane's for a p past it (a plane number drawn out of range).</summary>
-    /// (Neither this nor <see cref="NumPlanes"/> makes <see cref="PlaneSizes"/>' list of one for a single-planar queue: the
-    /// generator and the model ask them at many ops.)
+    /// <summary>Plane p's sizeimage in bytes; the last plane's for a p past it (a plane number drawn out of range). (Neither
+    /// this nor <see cref="NumPlanes"/> makes <see cref="PlaneSizes"/>' list of one for a single-planar queue: the generator and
+    /// the model ask them at many ops.)</summary>
     public long PlaneSize(uint p) => _planeSizes is { } sizes ? sizes[(int)Math.Min(p, (uint)sizes.Count - 1)] : SizeImage;
     /// <summary>How many planes each buffer has: the format's num_planes (1 on a single-planar queue).</summary>
     public int NumPlanes => _planeSizes?.Count ?? 1;
