@@ -23,7 +23,12 @@ internal enum Usage { Kernel = 0, Write = 1, Read = 2 }
 /// <summary>Where an entry came from, so an observation can cite the rule that put it there.</summary>
 internal enum Origin { Vgem, ImportRead, ImportWrite }
 
-internal readonly record struct ResvEntry(Fence Fence, Usage Usage, Origin Origin, bool KeptThroughImport);
+internal readonly record struct ResvEntry(Fence Fence, Usage Usage, Origin Origin, bool KeptThroughImport)
+{
+    /// <summary>Whether a reader of usage <paramref name="upTo"/> waits for this entry: its fence is unsignalled and its usage
+    /// is one the reader sees (dma_resv_usage_rw: a READ access waits for Write, a WRITE access for Read).</summary>
+    public bool PendsFor(Usage upTo) => !Fence.Signalled && Usage <= upTo;
+}
 
 /// <summary>
 /// struct dma_resv's fence list as 6.12 keeps it: entries (signalled ones included) in slot order, and
@@ -60,17 +65,17 @@ internal sealed class Resv
         Entries.Add(new(f, u, origin, false));
     }
 
-    /// <summary>The fences of the unsignalled entries a reader of this usage sees (dma_resv_usage_rw: a READ access waits for
-    /// Write, a WRITE access for Read), in slot order: a new array, empty where none is pending (counted, then filled, in two
-    /// loops: a SYNC_FILE export asks, and LINQ's filter, list and projection were four allocations each time).</summary>
+    /// <summary>The fences of the entries a reader of this usage waits for (<see cref="ResvEntry.PendsFor"/>), in slot order: a
+    /// new array, empty where none is pending (counted, then filled, in two loops: a SYNC_FILE export asks, and LINQ's filter,
+    /// list and projection were four allocations each time).</summary>
     public Fence[] Pending(Usage upTo)
     {
         int n = 0;
-        foreach (var e in Entries) if (!e.Fence.Signalled && e.Usage <= upTo) n++;
+        foreach (var e in Entries) if (e.PendsFor(upTo)) n++;
         if (n == 0) return [];
         var fences = new Fence[n];
         n = 0;
-        foreach (var e in Entries) if (!e.Fence.Signalled && e.Usage <= upTo) fences[n++] = e.Fence;
+        foreach (var e in Entries) if (e.PendsFor(upTo)) fences[n++] = e.Fence;
         return fences;
     }
 
@@ -78,7 +83,7 @@ internal sealed class Resv
     /// and every poll of a dma-buf asks).</summary>
     public bool HasPending(Usage upTo)
     {
-        foreach (var e in Entries) if (!e.Fence.Signalled && e.Usage <= upTo) return true;
+        foreach (var e in Entries) if (e.PendsFor(upTo)) return true;
         return false;
     }
 
@@ -127,7 +132,7 @@ public sealed partial class ReferenceModel
         foreach (var e in r.Entries)
         {
             byClose |= e.Fence.ByClose;
-            if (!e.Fence.Signalled && e.Usage <= upTo)
+            if (e.PendsFor(upTo))
             {
                 read |= e.Origin == Origin.ImportRead; write |= e.Origin == Origin.ImportWrite; kept |= e.KeptThroughImport;
             }
