@@ -1085,7 +1085,7 @@ public sealed record UdmabufCreateList(
     public const uint Materialized = 1 << 16;
 
     /// <summary>The items in memory: Items, or Items repeated to Count where Count is at most <see cref="Materialized"/>.</summary>
-    public IEnumerable<ListItem> Sent => SentCount == Items.Length ? Items : Enumerable.Range(0, SentCount).Select(i => Items[i % Items.Length]);
+    public IEnumerable<ListItem> Sent => SentCount == Items.Length ? Items : Enumerable.Range(0, SentCount).Select(SentAt);
     /// <summary>The sizes of the items <see cref="Sent"/> holds, summed, in bytes: the dma-buf's size where the call succeeds
     /// (by index, in a loop: the generator asks at each list it makes, whose items it repeats up to the count).</summary>
     public long SentSize
@@ -1093,12 +1093,14 @@ public sealed record UdmabufCreateList(
         get
         {
             long sum = 0;
-            for (int i = 0, n = SentCount; i < n; i++) sum = checked(sum + Items[i % Items.Length].Size);
+            for (int i = 0, n = SentCount; i < n; i++) sum = checked(sum + SentAt(i).Size);
             return sum;
         }
     }
-    /// <summary>How many items <see cref="Sent"/> holds (the i-th is Items[i % Items.Length]).</summary>
+    /// <summary>How many items <see cref="Sent"/> holds (the i-th is <see cref="SentAt"/>).</summary>
     private int SentCount => Count == 0 || Count > Materialized || Items.Length == 0 ? Items.Length : (int)Count;
+    /// <summary>Item <paramref name="i"/> of <see cref="Sent"/> (below <see cref="SentCount"/>): the drawn items repeated.</summary>
+    private ListItem SentAt(int i) => Items[i % Items.Length];
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
     public override string Area => "udmabuf";
     public override bool Creates => true;
@@ -1114,7 +1116,7 @@ public sealed record UdmabufCreateList(
         var items = new UdmabufItem[n];
         for (int i = 0; i < n; i++)
         {
-            var item = Items[i % Items.Length];
+            var item = SentAt(i);
             if (!env.Resolve(item.Memfd, out var m)) return NotRun;
             items[i] = new UdmabufItem(m, item.Offset, item.Size);
         }
