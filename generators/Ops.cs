@@ -619,7 +619,8 @@ public sealed record Open(
     [Derived("fixed per device kind (video O_RDWR|O_NONBLOCK, DRM and udmabuf O_RDWR|O_CLOEXEC, heap O_RDONLY|O_CLOEXEC)")] int Flags) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
-    public override string Area => Device.StartsWith("video") ? "vb2" : Device.StartsWith("heap") ? "heap" : Device.StartsWith("drm") ? "dmabuf" : "udmabuf";
+    public override string Area => Device.StartsWith("video", StringComparison.Ordinal) ? "vb2" : Device.StartsWith("heap", StringComparison.Ordinal) ? "heap"
+        : Device.StartsWith("drm", StringComparison.Ordinal) ? "dmabuf" : "udmabuf";
     public override bool Creates => true;
     protected override Outcome Call(IBufferTarget t, Env env) => t.Open(Device, Flags);
     public override string Text => $"v{Id} = open(\"{Device}\", {OpenFlagNames(Flags)})";

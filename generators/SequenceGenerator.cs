@@ -678,8 +678,10 @@ public sealed class SequenceGenerator
         switch (op)
         {
             case Open x:
-                vars.Add(Made(new Var(op.Id), x.Device.StartsWith("video") ? K.Video : x.Device.StartsWith("heap") ? K.Heap
-                    : x.Device.StartsWith("drm") ? K.Drm : K.UdmaDev, device: x.Device));
+                string dev = x.Device;
+                var kind = dev.StartsWith("video", StringComparison.Ordinal) ? K.Video : dev.StartsWith("heap", StringComparison.Ordinal) ? K.Heap
+                    : dev.StartsWith("drm", StringComparison.Ordinal) ? K.Drm : K.UdmaDev;
+                vars.Add(Made(new Var(op.Id), kind, device: dev));
                 break;
             case Dup x when Find(vars, x.Fd, op.Process) is { } src:
                 vars.Add(Made(new Var(op.Id), src.Kind, device: src.Device, size: src.Size, accMode: src.AccMode, @sealed: src.Sealed));
