@@ -1448,9 +1448,26 @@ public sealed class SequenceGenerator
         /// offers are made into <see cref="Own"/> whatever becomes of them.</summary>
         public Rule[] Own = new Rule[16];
         public int[] OwnEnds = new int[16];
-        /// <summary>Every keepable table made so far, by key (at most <see cref="MaxTables"/>): the rule weights of each state
+        /// <summary>Every keepable table made so far, by key (at most <see cref="MaxKeys"/> keys): the rule weights of each state
         /// class, made once. A state whose key was seen before takes its table from here instead of making it again.</summary>
         public readonly Dictionary<ulong, RuleTable> Made = new();
+        /// <summary>The distinct tables among <see cref="Made"/>, by their rules: states of different keys that are offered the
+        /// same rules share one table (the V4L2 queue's first 512 keys held 179 distinct tables), so fewer of them stand in the
+        /// processor's caches for the draws to miss. At most <see cref="MaxTables"/>.</summary>
+        public readonly Dictionary<Rule[], RuleTable> Distinct = new(SameRules.Instance);
+    }
+
+    /// <summary>Rule arrays compared by their rules, in order (weight, maker, builder), for <see cref="RuleSection.Distinct"/>.</summary>
+    private sealed class SameRules : IEqualityComparer<Rule[]>
+    {
+        public static readonly SameRules Instance = new();
+        public bool Equals(Rule[]? a, Rule[]? b) => a.AsSpan().SequenceEqual(b);
+        public int GetHashCode(Rule[] rules)
+        {
+            var h = new HashCode();
+            foreach (var rule in rules) h.Add(rule);
+            return h.ToHashCode();
+        }
     }
 
     /// <summary>A section's rules as made under one key (<see cref="RuleSection.Made"/>): never written once made. Stops: for
@@ -1459,11 +1476,13 @@ public sealed class SequenceGenerator
     /// searches).</summary>
     private sealed record RuleTable(Rule[] Rules, int[] Ends, int Weight, byte[]? Stops);
 
-    /// <summary>The most tables a section keeps by key: past it a section is made again where its key changes, as before there
-    /// were any (most sections meet some tens of state classes; the V4L2 queue's meets some 2,700 in 20,000 sequences, the
-    /// helper processes' some 550): this bounds the memory of one that meets more, to some 5 kB a table (its rules, their
-    /// running sums, its stops of at most 4 kB), 2.5 MB a section at most.</summary>
-    private const int MaxTables = 512;
+    /// <summary>The most distinct tables a section keeps (<see cref="RuleSection.Distinct"/>), and the most keys it keeps them
+    /// by (<see cref="RuleSection.Made"/>): past either, a section is made again where its key changes to one it has no table
+    /// for, as before there were any. Most sections meet some tens of state classes; in 20,000 sequences the V4L2 queue's
+    /// meets some 2,700 keys, which share some 410 tables, and the helper processes' some 550. This bounds the memory of a
+    /// section that meets more: some 5 kB a table (its rules, their running sums, its stops of at most 4 kB), 2.5 MB at
+    /// most, and some 30 bytes a key, 250 kB at most.</summary>
+    private const int MaxTables = 512, MaxKeys = 8192;
 
     private readonly RuleSection[] _sections = Enumerable.Range(0, 11).Select(_ => new RuleSection()).ToArray();
     private Rule[] _checked = new Rule[16];
@@ -1511,14 +1530,21 @@ public sealed class SequenceGenerator
         // made: into the section's own array, then, where it may be kept, into a table of its key's
         sec.Own = MakeRules(sec.Own, offer);
         bool keepable = k.Whole && !_offeredBuilt;
-        if (keepable && sec.Made.Count < MaxTables)
+        made = null;
+        // (kept by key where the section's keys are not all taken, and its rules are a table it holds already or one there is
+        // room for)
+        if (keepable && sec.Made.Count < MaxKeys)
         {
             var rules = _rules.AsSpan(0, _ruleCount).ToArray();
-            var ends = RunningSums(rules, new int[rules.Length], rules.Length);
-            made = new RuleTable(rules, ends, _ruleWeight, Rng.Stops(ends));
-            sec.Made.Add(k.Low, made);
-            (sec.Rules, sec.Ends, sec.Stops) = (made.Rules, made.Ends, made.Stops);
+            if (!sec.Distinct.TryGetValue(rules, out made) && sec.Distinct.Count < MaxTables)
+            {
+                var ends = RunningSums(rules, new int[rules.Length], rules.Length);
+                made = new RuleTable(rules, ends, _ruleWeight, Rng.Stops(ends));
+                sec.Distinct.Add(rules, made);
+            }
+            if (made != null) sec.Made.Add(k.Low, made);
         }
+        if (made != null) (sec.Rules, sec.Ends, sec.Stops) = (made.Rules, made.Ends, made.Stops);
         else
         {
             if (sec.OwnEnds.Length < _ruleCount) sec.OwnEnds = new int[_rules.Length];
