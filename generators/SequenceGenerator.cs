@@ -187,6 +187,8 @@ public sealed class SequenceGenerator
         _model = new ReferenceModel(profile);
         _vgemFences = profile.Drm.Any(d => d.VgemFences);
         (_hasVideo, _hasHeaps, _hasUdmabuf, _hasDrm) = (profile.Video.Count > 0, profile.Heaps.Count > 0, profile.UdmabufDevice != null, profile.Drm.Count > 0);
+        _hasDecoderStream = profile.Video.Any(v => v.Codec == CodecKind.Decoder && v.Stream != null);
+        _hasRequestQueue = profile.Video.Any(v => v.RequestMedia != null && (v.OutputQueue ?? v).Has(V4L2_BUF_CAP_SUPPORTS_REQUESTS));
         _node = _hasVideo ? profile.Video[0] : null;
         _frame = _node?.SizeImage ?? long.MaxValue;
         _certifiesVb2 = Areas.Contains("vb2");
@@ -203,6 +205,9 @@ public sealed class SequenceGenerator
     private readonly bool _vgemFences, _certifiesVb2;
     /// <summary>What the profile has, read once (each op asks, and a count through its lists' interface is a dispatch each time).</summary>
     private readonly bool _hasVideo, _hasHeaps, _hasUdmabuf, _hasDrm;
+    /// <summary>A stateful decoder whose stream the suite writes (the decoder's drain family's), and a queue that takes requests
+    /// (the request memory family's): read once, not at each sequence's start.</summary>
+    private readonly bool _hasDecoderStream, _hasRequestQueue;
     /// <summary>The profile's first video node (<see cref="Node"/>), null where it has none.</summary>
     private readonly VideoNodeProfile? _node;
     /// <summary>Every area the generator covers, and each alone, in order: what a sequence focuses on (<see cref="_areasIn"/>).</summary>
@@ -372,7 +377,7 @@ public sealed class SequenceGenerator
         _drainFamily = seed % 4 == 2;   // on a stateful decoder whose stream the suite writes: steered through its source change;
         // and there the wait family's quarter (no blocking DQBUF waits for a buffer on a mem2mem queue outside a drain) is steered
         // through the decoder's drain instead
-        _decoderDrain = seed % 4 == 3 && Profile.Video.Any(v => v.Codec == CodecKind.Decoder && v.Stream != null);
+        _decoderDrain = seed % 4 == 3 && _hasDecoderStream;
         _drainFamily |= _decoderDrain;
         // and on a mem2mem node a quarter more allocates USERPTR or DMABUF memory (alternately) rather than MMAP: a context's two
         // queues, the drain and the waits take most of a mem2mem run's steps, and imported memory would otherwise seldom be queued
@@ -391,7 +396,7 @@ public sealed class SequenceGenerator
         _payloadQueued = 0;
         // and one in eight more feeds requests imported memory: its request-bearing queue is allocated DMABUF (or, every other
         // time and where the queue takes it, USERPTR), which vb2 takes only when the request is queued (VB2-REQ-9)
-        _requestMemory = seed % 8 == 4 && Profile.Video.Any(v => v.RequestMedia != null && (v.OutputQueue ?? v).Has(V4L2_BUF_CAP_SUPPORTS_REQUESTS))
+        _requestMemory = seed % 8 == 4 && _hasRequestQueue
             ? seed / 8 % 2 == 0 ? V4L2_MEMORY_DMABUF : V4L2_MEMORY_USERPTR : 0;
         _requestMemoryQueued = 0;
         _requestBound = null;
