@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Conformance.Adapters;
 using Conformance.Adapters.Kernel;
 using Conformance.Generators;
@@ -22,7 +23,8 @@ namespace Conformance.Runner;
 /// <remarks>Under the lab's TCG what the suite spends beside the kernel's own work is its user-mode instructions, and a
 /// count is exact where a time measured under TCG varies by a third from one round to the next: the count tells a change to
 /// the per-op path from noise, on any machine. Each figure is the difference between a run of <see cref="Short"/> and one of
-/// <see cref="Long"/> sequences, so start-up (the runtime's, the JIT's) drops out. The C# runs have the runtime's tiered
+/// <see cref="Long"/> sequences, so start-up (the runtime's, the JIT's) drops out; generation's is counted in a window of
+/// one run, after a warm-up (<see cref="WindowPerOp"/>). The C# runs have the runtime's tiered
 /// compilation off, so every method runs fully optimized from its first call and the count does not depend on when the
 /// runtime got round to optimizing it (under valgrind that needs the JIT's optional 32-bit relocations off as well: see
 /// <see cref="PerOp"/>); the lab's runs also have profile-guided code, so the count is a fixed measure of the path, not the
@@ -31,6 +33,9 @@ public static class InstructionBench
 {
     /// <summary>Set by the parent in the environment of a counted run of its own binary: "MODE:SEQUENCES".</summary>
     public const string ChildVariable = "CONFORMANCE_INSTRUCTIONS_RUN";
+    /// <summary>Set by the parent for a run counted in a window (<see cref="WindowPerOp"/>): the path of the library built
+    /// from runner/bench/count-window.c.</summary>
+    public const string WindowVariable = "CONFORMANCE_COUNT_WINDOW";
     private const int Short = 500, Long = 1500, RoundsASequence = 50, OpsARound = 4;
 
     /// <summary>The four figures, printed with their ratios to the C loop's. Exit 0; a missing valgrind or C compiler, or a
@@ -73,10 +78,13 @@ public static class InstructionBench
                 output.WriteLine($"  {mix + " mix, op records",-24} {records,8:N0} instructions an op   (op.Run on the model, and its resets)");
                 output.WriteLine($"  {mix + " mix, lockstep",-24} {lockstep,8:N0} instructions an op   (the oracle's part: {lockstep - records:N0})");
             }
-            long genShort = GeneratedOps(GenerationShort), genLong = GeneratedOps(GenerationLong);
-            double gen = PerOp(valgrind, dir.FullName, "generation", self, "generation", GenerationShort, GenerationLong, opsBetween: genLong - genShort);
-            output.WriteLine($"# generation alone ({ModelProfile.Name} profile, sequences of {GenerationLength} ops as --bench draws them): the difference " +
-                $"between {GenerationShort:N0} and {GenerationLong:N0} sequences ({genLong - genShort:N0} ops)");
+            string marks = Path.Combine(dir.FullName, "libcount-window.so");
+            (rc, err) = Exec(cc, ["-O2", "-Wall", "-shared", "-fPIC", "-o", marks, Path.Combine(root, "runner", "bench", "count-window.c")], null);
+            if (rc != 0) throw new Program.UsageException($"cc could not build runner/bench/count-window.c (valgrind's header valgrind/callgrind.h?): {LastLine(err)}");
+            long genOps = GeneratedOps(GenerationCounted);
+            double gen = WindowPerOp(valgrind, dir.FullName, "generation", self, marks, GenerationCounted, genOps);
+            output.WriteLine($"# generation alone ({ModelProfile.Name} profile, sequences of {GenerationLength} ops as --bench draws them): " +
+                $"{GenerationCounted:N0} sequences ({genOps:N0} ops) counted by callgrind, after {GenerationWarm:N0} uncounted that warm the generator as --bench does");
             output.WriteLine($"  {"generation",-24} {gen,8:N0} instructions an op");
             return 0;
         }
@@ -88,10 +96,12 @@ public static class InstructionBench
     /// <summary>The profile the model's mixes run on: one with a heap and a single-planar capture node.</summary>
     private static readonly TargetProfile ModelProfile = TargetProfile.VividLike;
 
-    /// <summary>Generation is counted over sequences of this length, from the seeds <see cref="GenerationSeed"/> gives, as
-    /// <c>--bench</c> times it, after the long run's sequences once uncounted (see <see cref="Child"/>). The difference is some
-    /// 70,000 ops: over fewer, a collection more or less in one of the runs moved the figure by a hundred or two.</summary>
-    private const int GenerationShort = 300, GenerationLong = 1500, GenerationLength = 60;
+    /// <summary>Generation is counted over <see cref="GenerationCounted"/> sequences of <see cref="GenerationLength"/> ops
+    /// (some 89,000 ops), from the seeds <see cref="GenerationSeed"/> gives, as <c>--bench</c> times it: after
+    /// <see cref="GenerationWarm"/> sequences of other seeds, uncounted, warm the generator (<c>--bench</c> times it after a
+    /// second or more, some 30,000 sequences here; in 20,000 the V4L2 queue's rules meet some 2,700 state classes, whose
+    /// tables a fresh generator makes as it goes).</summary>
+    private const int GenerationCounted = 1500, GenerationWarm = 20_000, GenerationLength = 60;
     private static ulong GenerationSeed(int i) => (ulong)i * 7919 + 1;
 
     /// <summary>The ops in the first <paramref name="sequences"/> sequences the generation way generates (the same generator,
@@ -123,21 +133,7 @@ public static class InstructionBench
             var args = new List<string> { "--tool=cachegrind", "--cache-sim=no", "-q", $"--cachegrind-out-file={file}" };
             args.AddRange(command);
             if (mode == null) args.Add(sequences.ToString(CultureInfo.InvariantCulture));
-            var env = mode == null ? null : new Dictionary<string, string>
-            {
-                [ChildVariable] = $"{mode}:{sequences}",
-                ["DOTNET_TieredCompilation"] = "0",
-                // the runtime's double mapping of JIT code (W^X) is what valgrind cannot follow
-                ["DOTNET_EnableWriteXorExecute"] = "0",
-                // under valgrind a method compiled with calls in it was rejected and compiled again with minimal optimization
-                // (MinOpts: most of the path; apparently valgrind places the code heap beyond a 32-bit call's reach of what
-                // the code calls). Without the optional 32-bit relocations every method is compiled fully optimized once
-                ["DOTNET_JitEnableOptionalRelocs"] = "0",
-                // and the suite's own code compiled by the JIT, as the counts have always been, where run-suite.sh published it
-                // compiled ahead of time: with tiered compilation off, that code would be run as it is (generation 5,935
-                // instructions an op against 3,900), and the counts would measure the publishing, not the path
-                ["DOTNET_ReadyToRunExcludeList"] = AppAssemblies,
-            };
+            var env = mode == null ? null : ChildEnvironment($"{mode}:{sequences}");
             var (rc, err) = Exec(valgrind, args, env);
             if (rc != 0) throw new Program.UsageException($"valgrind's count of the {name} run failed (exit {rc}): {LastLine(err)}");
             foreach (var line in File.ReadLines(file))
@@ -147,6 +143,58 @@ public static class InstructionBench
         long a = Count(shortRun), b = Count(longRun);
         return (double)(b - a) / (opsBetween > 0 ? opsBetween : (long)(longRun - shortRun) * opsASequence);
     }
+
+    /// <summary>
+    /// A way's instructions an op counted in a window of one run (<see cref="WindowVariable"/>): the run, under callgrind with
+    /// its instrumentation off, warms what it must and counts only <paramref name="sequences"/> sequences, whose
+    /// <paramref name="ops"/> ops the figure is of. For generation, whose generator keeps rule tables by state class: the
+    /// difference of two runs from a fresh generator counted the first tables made, and a warm-up counted whole in both
+    /// runs moved the difference by a hundred instructions an op from one count to the next.
+    /// </summary>
+    private static double WindowPerOp(string valgrind, string dir, string name, string[] command, string marks, int sequences, long ops)
+    {
+        double Count(int run)
+        {
+            string file = Path.Combine(dir, $"{name}-window-{run}.out");
+            var args = new List<string> { "--tool=callgrind", "-q", "--instr-atstart=no", $"--callgrind-out-file={file}" };
+            args.AddRange(command);
+            var env = ChildEnvironment($"{name}:{sequences}");
+            env[WindowVariable] = marks;
+            var (rc, err) = Exec(valgrind, args, env);
+            if (rc != 0) throw new Program.UsageException($"valgrind's count of the {name} run failed (exit {rc}): {LastLine(err)}");
+            // (the window's counters: the dump its end asked for, the file's part 1)
+            string window = file + ".1";
+            if (File.Exists(window))
+                foreach (var line in File.ReadLines(window))
+                    if (line.StartsWith("summary:", StringComparison.Ordinal)) return long.Parse(line["summary:".Length..].Trim(), CultureInfo.InvariantCulture) / (double)ops;
+            throw new Program.UsageException($"valgrind's count of the {name} run has no window ({window}: no summary line)");
+        }
+        // (the median of WindowRuns: now and then a window holds a collection more or fewer than the others, 20 to 70
+        // instructions an op; the rest agree within a few)
+        var counts = Enumerable.Range(0, WindowRuns).Select(Count).Order().ToArray();
+        return counts[WindowRuns / 2];
+    }
+
+    /// <summary>How many times a window is counted (<see cref="WindowPerOp"/>): its figure is their median.</summary>
+    private const int WindowRuns = 3;
+
+    /// <summary>The environment of a counted run of this runner: the way and sequences (<paramref name="spec"/>, as
+    /// <see cref="Child"/> reads it), and the runtime set as the counts have it (see <see cref="PerOp"/>).</summary>
+    private static Dictionary<string, string> ChildEnvironment(string spec) => new()
+    {
+        [ChildVariable] = spec,
+        ["DOTNET_TieredCompilation"] = "0",
+        // the runtime's double mapping of JIT code (W^X) is what valgrind cannot follow
+        ["DOTNET_EnableWriteXorExecute"] = "0",
+        // under valgrind a method compiled with calls in it was rejected and compiled again with minimal optimization
+        // (MinOpts: most of the path; apparently valgrind places the code heap beyond a 32-bit call's reach of what
+        // the code calls). Without the optional 32-bit relocations every method is compiled fully optimized once
+        ["DOTNET_JitEnableOptionalRelocs"] = "0",
+        // and the suite's own code compiled by the JIT, as the counts have always been, where run-suite.sh published it
+        // compiled ahead of time: with tiered compilation off, that code would be run as it is (generation 5,935
+        // instructions an op against 3,900), and the counts would measure the publishing, not the path
+        ["DOTNET_ReadyToRunExcludeList"] = AppAssemblies,
+        };
 
     /// <summary>A counted run of this runner (<see cref="ChildVariable"/> set): the way named, for the sequences given. Exit 0;
     /// 1 if lockstep finds a divergence (the host's kernel and the model disagree on a memfd call: no figure then).</summary>
@@ -159,10 +207,15 @@ public static class InstructionBench
             return ModelChild(mix, way, sequences, output);
         if (parts[0] == "generation")
         {
-            // first the longer run's sequences, so every method either run takes is compiled before the counted part (a
-            // method first reached between the two runs' ends would count its compilation, some 350 instructions an op)
-            GeneratedOps(GenerationLong);
-            GeneratedOps(sequences);
+            // one generator, warmed as --bench warms it before it times (its rule tables made for the states a long run
+            // meets, every method it takes compiled), then the counted window
+            var gen = new SequenceGenerator(ModelProfile);
+            for (int i = 0; i < GenerationWarm; i++) gen.Generate(GenerationSeed(GenerationCounted + i), GenerationLength);
+            using var window = CountWindow.Open(Environment.GetEnvironmentVariable(WindowVariable)
+                ?? throw new Program.UsageException($"{ChildVariable}: the generation way is counted in a window ({WindowVariable} names its library)"));
+            window.Start();
+            for (int i = 0; i < sequences; i++) gen.Generate(GenerationSeed(i), GenerationLength);
+            window.Stop();
             return 0;
         }
         var profile = TargetProfile.VividLike with { Name = "host-memfd", Video = [], Heaps = [], UdmabufDevice = null, Drm = [], Hugetlb = null };
@@ -286,4 +339,34 @@ public static class InstructionBench
     private static string? OnPath(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
             .Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
+
+    /// <summary>The counted window's two calls (runner/bench/count-window.c), loaded from the library the parent built: under
+    /// callgrind, started with its instrumentation off, <see cref="Start"/> counts from zero and <see cref="Stop"/> dumps the
+    /// counts; anywhere else they do nothing.</summary>
+    private sealed unsafe class CountWindow : IDisposable
+    {
+        private readonly nint _lib;
+        private readonly delegate* unmanaged<void> _start, _stop;
+
+        private CountWindow(nint lib)
+        {
+            _lib = lib;
+            _start = (delegate* unmanaged<void>)NativeLibrary.GetExport(lib, "count_window_start");
+            _stop = (delegate* unmanaged<void>)NativeLibrary.GetExport(lib, "count_window_stop");
+        }
+
+        /// <summary>The library at <paramref name="path"/>; a usage error where it cannot be loaded.</summary>
+        public static CountWindow Open(string path)
+        {
+            try { return new CountWindow(NativeLibrary.Load(path)); }
+            catch (Exception e) when (e is DllNotFoundException or BadImageFormatException or EntryPointNotFoundException)
+            {
+                throw new Program.UsageException($"{WindowVariable}: cannot load the counted window's library {path}: {e.Message}");
+            }
+        }
+
+        public void Start() => _start();
+        public void Stop() => _stop();
+        public void Dispose() => NativeLibrary.Free(_lib);
+    }
 }
