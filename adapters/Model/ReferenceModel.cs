@@ -25,9 +25,11 @@ public sealed partial class ReferenceModel : IBufferTarget
     private readonly HashSet<int> _received = new();
     private readonly Dictionary<int, Mapping> _maps = new();
     private readonly Dictionary<string, VideoQueue> _queues = new();
-    /// <summary><see cref="_queues"/>' queues in the profile's order (the dictionary's), for the walks over all of them: a
-    /// dictionary's enumerator at every op the generator asks (<see cref="AnyQueueStreaming"/>) was most of the question.</summary>
+    /// <summary><see cref="_queues"/>' queues, the first <see cref="_queueCount"/>, in the order they were made, for the walks
+    /// over all of them: a dictionary's enumerator at every op the generator asks (<see cref="AnyQueueStreaming"/>) was most of
+    /// the question.</summary>
     private VideoQueue[] _queueList = [];
+    private int _queueCount;
     /// <summary>The last mem2mem context opened (only the broken variant m2m-shared-context hands it to the next open).</summary>
     private (VideoQueue Cap, VideoQueue Out)? _sharedContext;
     /// <summary>Mem2mem file handles (contexts) open now.</summary>
@@ -245,9 +247,10 @@ public sealed partial class ReferenceModel : IBufferTarget
         _queues.Clear();
         _sharedContext = null;
         _contexts.Clear();
-        foreach (var v in Profile.Video) _queues[v.Device] = new VideoQueue(v);
-        if (_queueList.Length != _queues.Count) _queueList = new VideoQueue[_queues.Count];
-        _queues.Values.CopyTo(_queueList, 0);
+        // (each node's queue made at the node's first open: NodeQueue)
+        if (_queueList.Length != Profile.Video.Count) _queueList = new VideoQueue[Profile.Video.Count];
+        else Array.Clear(_queueList);
+        _queueCount = 0;
         _nextFd = 3; _nextMap = 1;
         _nextCtx = 1;
         _vgemFences.Clear();
@@ -255,6 +258,19 @@ public sealed partial class ReferenceModel : IBufferTarget
         _requestVerdicts.Clear();
         _rng = _rngAtLoad;
         _contents = ContentsSeed(_rngAtLoad);
+    }
+
+    /// <summary>The queue of a node that is not mem2mem (every open of the node shares it), made at the node's first open since
+    /// the device's state was fresh (<see cref="Fresh"/>): a queue no one opened is as it was made, and a sequence that opens
+    /// no video node (one that keeps to dma-heaps, udmabuf or DRM) makes none.</summary>
+    private VideoQueue NodeQueue(VideoNodeProfile node)
+    {
+        if (!_queues.TryGetValue(node.Device, out var q))
+        {
+            _queues[node.Device] = q = new VideoQueue(node);
+            _queueList[_queueCount++] = q;
+        }
+        return q;
     }
 
     /// <summary>
@@ -362,7 +378,7 @@ public sealed partial class ReferenceModel : IBufferTarget
             cap.Context = (VideoFile)f;
             _contexts.Add((VideoFile)f);
         }
-        else if (Profile.VideoNode(device) != null) f = new VideoFile(_queues[device]);
+        else if (Profile.VideoNode(device) is { } node) f = new VideoFile(NodeQueue(node));
         else if (Profile.Heap(device) is { } h) f = new DevFile(DevKind.Heap, h);
         else if (device == Profile.UdmabufDevice) f = new DevFile(DevKind.Udmabuf, null);
         else if (Profile.DrmDevice(device) is { } drm) f = new DevFile(DevKind.Drm, null, drm);

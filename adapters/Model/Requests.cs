@@ -85,7 +85,7 @@ public sealed partial class ReferenceModel
     /// passes <paramref name="test"/>, given a value it reads (a static lambda: the generator asks at every close).</summary>
     private bool AnyBuffer<T>(T arg, Func<VideoBuffer, T, bool> test)
     {
-        foreach (var q in _queueList) if (AnyIn(q, arg, test)) return true;
+        foreach (var q in _queueList.AsSpan(0, _queueCount)) if (AnyIn(q, arg, test)) return true;
         foreach (var c in _contexts)
             if (AnyIn(c.Q, arg, test) || c.Out is { } o && AnyIn(o, arg, test)) return true;
         return false;

@@ -835,7 +835,7 @@ public sealed partial class ReferenceModel
     /// generator that asks at every op need not ask it fd by fd. Read-only.</summary>
     public bool AnyQueueStreaming()
     {
-        foreach (var q in _queueList) if (q.Streaming) return true;
+        foreach (var q in _queueList.AsSpan(0, _queueCount)) if (q.Streaming) return true;
         foreach (var c in _contexts) if (c.Q.Streaming || c.Out is { Streaming: true }) return true;
         return false;
     }
