@@ -27,6 +27,16 @@ public class InstructionBenchTests
         Assert.Equal("", said.ToString());
     }
 
+    /// <summary>The generation way counted in a window (<see cref="InstructionBench.WindowVariable"/>) whose library cannot be
+    /// loaded: a usage error before any sequence is made.</summary>
+    [Fact]
+    public void A_window_library_that_cannot_be_loaded_is_a_usage_error()
+    {
+        Environment.SetEnvironmentVariable(InstructionBench.WindowVariable, "/nonexistent/libcount-window.so");
+        try { Assert.Throws<Program.UsageException>(() => InstructionBench.Child("generation:1", TextWriter.Null)); }
+        finally { Environment.SetEnvironmentVariable(InstructionBench.WindowVariable, null); }
+    }
+
     [Theory]
     [InlineData("adapter")]
     [InlineData("adapter:0")]
