@@ -44,7 +44,7 @@ public sealed partial class ReferenceModel
             if (end > m.Base && start < m.Base + len) seg.Mem.DeviceWrote();
             start = end;
         }
-        mem.Frame = (memOff, res, len);
+        mem.Frame = new CodedFrame(memOff, res, len);
         HarnessWroteQueued(mem);
         return Outcome.Success(len);
     }
