@@ -102,9 +102,17 @@ public sealed record OpSequence(ulong Seed, ImmutableArray<Op> Ops)
 public struct Rng(ulong seed)
 {
     private ulong _s = seed == 0 ? 0x9E3779B97F4A7C15 : seed;
-    // (inlined: the generator draws a few times an op, and in its longest methods the compiler's budget left these calls)
+    // (inlined: the generator draws a few times an op, and in its longest methods the compiler's budget left these calls;
+    // the state read once and written once: drawn through a reference, each of the three steps on the field was a load and
+    // a store, each load waiting for the store before it)
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    public ulong Next() { _s ^= _s >> 12; _s ^= _s << 25; _s ^= _s >> 27; return _s * 0x2545F4914F6CDD1D; }
+    public ulong Next()
+    {
+        ulong s = _s;
+        s ^= s >> 12; s ^= s << 25; s ^= s >> 27;
+        _s = s;
+        return s * 0x2545F4914F6CDD1D;
+    }
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public int Below(int n) => (int)(Next() % (ulong)n);
     public bool Chance(int percent) => Below(100) < percent;
