@@ -136,9 +136,7 @@ public static class InstructionBench
             var env = mode == null ? null : ChildEnvironment($"{mode}:{sequences}");
             var (rc, err) = Exec(valgrind, args, env);
             if (rc != 0) throw new Program.UsageException($"valgrind's count of the {name} run failed (exit {rc}): {LastLine(err)}");
-            foreach (var line in File.ReadLines(file))
-                if (line.StartsWith("summary:", StringComparison.Ordinal)) return long.Parse(line["summary:".Length..].Trim(), CultureInfo.InvariantCulture);
-            throw new Program.UsageException($"valgrind's count of the {name} run has no summary line ({file})");
+            return Summary(file) ?? throw new Program.UsageException($"valgrind's count of the {name} run has no summary line ({file})");
         }
         long a = Count(shortRun), b = Count(longRun);
         return (double)(b - a) / (opsBetween > 0 ? opsBetween : (long)(longRun - shortRun) * opsASequence);
@@ -164,10 +162,8 @@ public static class InstructionBench
             if (rc != 0) throw new Program.UsageException($"valgrind's count of the {name} run failed (exit {rc}): {LastLine(err)}");
             // (the window's counters: the dump its end asked for, the file's part 1)
             string window = file + ".1";
-            if (File.Exists(window))
-                foreach (var line in File.ReadLines(window))
-                    if (line.StartsWith("summary:", StringComparison.Ordinal)) return long.Parse(line["summary:".Length..].Trim(), CultureInfo.InvariantCulture) / (double)ops;
-            throw new Program.UsageException($"valgrind's count of the {name} run has no window ({window}: no summary line)");
+            return (File.Exists(window) ? Summary(window) : null) / (double)ops
+                ?? throw new Program.UsageException($"valgrind's count of the {name} run has no window ({window}: no summary line)");
         }
         // (the median of WindowRuns: now and then a window holds a collection more or fewer than the others, 20 to 70
         // instructions an op; the rest agree within a few)
@@ -177,6 +173,14 @@ public static class InstructionBench
 
     /// <summary>How many times a window is counted (<see cref="WindowPerOp"/>): its figure is their median.</summary>
     private const int WindowRuns = 3;
+
+    /// <summary>The instructions a cachegrind or callgrind file counts (its <c>summary:</c> line), or null where it has none.</summary>
+    private static long? Summary(string file)
+    {
+        foreach (var line in File.ReadLines(file))
+            if (line.StartsWith("summary:", StringComparison.Ordinal)) return long.Parse(line["summary:".Length..].Trim(), CultureInfo.InvariantCulture);
+        return null;
+    }
 
     /// <summary>The environment of a counted run of this runner: the way and sequences (<paramref name="spec"/>, as
     /// <see cref="Child"/> reads it), and the runtime set as the counts have it (see <see cref="PerOp"/>).</summary>
