@@ -619,8 +619,16 @@ public sealed record Open(
     [Derived("fixed per device kind (video O_RDWR|O_NONBLOCK, DRM and udmabuf O_RDWR|O_CLOEXEC, heap O_RDONLY|O_CLOEXEC)")] int Flags) : Op
 {
     public override T Accept<T>(IOpVisitor<T> v) => v.Visit(this);
-    public override string Area => Device.StartsWith("video", StringComparison.Ordinal) ? "vb2" : Device.StartsWith("heap", StringComparison.Ordinal) ? "heap"
-        : Device.StartsWith("drm", StringComparison.Ordinal) ? "dmabuf" : "udmabuf";
+    public override string Area => Class switch { DeviceClass.Video => "vb2", DeviceClass.Heap => "heap", DeviceClass.Drm => "dmabuf", _ => "udmabuf" };
+
+    /// <summary>What kind of device <see cref="Device"/> names, by the prefix a profile names its devices with ("video",
+    /// "heap:", "drm:"; any other is the udmabuf device), tested ordinally.</summary>
+    public DeviceClass Class => Device.StartsWith("video", StringComparison.Ordinal) ? DeviceClass.Video
+        : Device.StartsWith("heap", StringComparison.Ordinal) ? DeviceClass.Heap
+        : Device.StartsWith("drm", StringComparison.Ordinal) ? DeviceClass.Drm : DeviceClass.Udmabuf;
+
+    /// <summary>The kinds of device an <see cref="Open"/> names (<see cref="Class"/>).</summary>
+    public enum DeviceClass { Video, Heap, Drm, Udmabuf }
     public override bool Creates => true;
     protected override Outcome Call(IBufferTarget t, Env env) => t.Open(Device, Flags);
     public override string Text => $"v{Id} = open(\"{Device}\", {OpenFlagNames(Flags)})";

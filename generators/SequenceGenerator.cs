@@ -691,10 +691,8 @@ public sealed class SequenceGenerator
         switch (op)
         {
             case Open x:
-                string dev = x.Device;
-                var kind = dev.StartsWith("video", StringComparison.Ordinal) ? K.Video : dev.StartsWith("heap", StringComparison.Ordinal) ? K.Heap
-                    : dev.StartsWith("drm", StringComparison.Ordinal) ? K.Drm : K.UdmaDev;
-                vars.Add(Made(new Var(op.Id), kind, device: dev));
+                var kind = x.Class switch { Open.DeviceClass.Video => K.Video, Open.DeviceClass.Heap => K.Heap, Open.DeviceClass.Drm => K.Drm, _ => K.UdmaDev };
+                vars.Add(Made(new Var(op.Id), kind, device: x.Device));
                 break;
             case Dup x when Find(vars, x.Fd, op.Process) is { } src:
                 vars.Add(Made(new Var(op.Id), src.Kind, device: src.Device, size: src.Size, accMode: src.AccMode, @sealed: src.Sealed));
