@@ -24,10 +24,9 @@ public sealed partial class ReferenceModel : IBufferTarget
     /// <summary>fds received through SCM_RIGHTS (<see cref="PassFd"/>): their FD_CLOEXEC is the receiver's choice.</summary>
     private readonly HashSet<int> _received = new();
     private readonly Dictionary<int, Mapping> _maps = new();
-    private readonly Dictionary<string, VideoQueue> _queues = new();
-    /// <summary><see cref="_queues"/>' queues, the first <see cref="_queueCount"/>, in the order they were made, for the walks
-    /// over all of them: a dictionary's enumerator at every op the generator asks (<see cref="AnyQueueStreaming"/>) was most of
-    /// the question.</summary>
+    /// <summary>The queues of the nodes that are not mem2mem (<see cref="NodeQueue"/>), the first <see cref="_queueCount"/>, in
+    /// the order they were made: found by node, and walked over all of them (a dictionary's enumerator at every op the
+    /// generator asks, <see cref="AnyQueueStreaming"/>, was most of the question).</summary>
     private VideoQueue[] _queueList = [];
     private int _queueCount;
     /// <summary>The last mem2mem context opened (only the broken variant m2m-shared-context hands it to the next open).</summary>
@@ -244,7 +243,6 @@ public sealed partial class ReferenceModel : IBufferTarget
     {
         _cited = CitedIds.None;
         Unfollowed = null;
-        _queues.Clear();
         _sharedContext = null;
         _contexts.Clear();
         // (each node's queue made at the node's first open: NodeQueue)
@@ -265,12 +263,8 @@ public sealed partial class ReferenceModel : IBufferTarget
     /// no video node (one that keeps to dma-heaps, udmabuf or DRM) makes none.</summary>
     private VideoQueue NodeQueue(VideoNodeProfile node)
     {
-        if (!_queues.TryGetValue(node.Device, out var q))
-        {
-            _queues[node.Device] = q = new VideoQueue(node);
-            _queueList[_queueCount++] = q;
-        }
-        return q;
+        foreach (var q in _queueList.AsSpan(0, _queueCount)) if (ReferenceEquals(q.P, node)) return q;
+        return _queueList[_queueCount++] = new VideoQueue(node);
     }
 
     /// <summary>
@@ -367,7 +361,8 @@ public sealed partial class ReferenceModel : IBufferTarget
     public Outcome Open(string device, int oflags)
     {
         OFile f;
-        if (Profile.VideoNode(device) is { IsMem2Mem: true } m2m)
+        var node = Profile.VideoNode(device);
+        if (node is { IsMem2Mem: true } m2m)
         {
             // every open of a mem2mem node is a context of its own, with its own CAPTURE and OUTPUT queues (dev-mem2mem.rst)
             var (cap, outq) = Broken(ModelBug.M2mSharedContext) && _sharedContext is { } one ? one   // the bug: one context for every open
@@ -378,7 +373,7 @@ public sealed partial class ReferenceModel : IBufferTarget
             cap.Context = (VideoFile)f;
             _contexts.Add((VideoFile)f);
         }
-        else if (Profile.VideoNode(device) is { } node) f = new VideoFile(NodeQueue(node));
+        else if (node != null) f = new VideoFile(NodeQueue(node));
         else if (Profile.Heap(device) is { } h) f = new DevFile(DevKind.Heap, h);
         else if (device == Profile.UdmabufDevice) f = new DevFile(DevKind.Udmabuf, null);
         else if (Profile.DrmDevice(device) is { } drm) f = new DevFile(DevKind.Drm, null, drm);
