@@ -198,7 +198,7 @@ public static class InstructionBench
         // compiled ahead of time: with tiered compilation off, that code would be run as it is (generation 5,935
         // instructions an op against 3,900), and the counts would measure the publishing, not the path
         ["DOTNET_ReadyToRunExcludeList"] = AppAssemblies,
-        };
+    };
 
     /// <summary>A counted run of this runner (<see cref="ChildVariable"/> set): the way named, for the sequences given. Exit 0;
     /// 1 if lockstep finds a divergence (the host's kernel and the model disagree on a memfd call: no figure then).</summary>
@@ -352,19 +352,26 @@ public static class InstructionBench
         private readonly nint _lib;
         private readonly delegate* unmanaged<void> _start, _stop;
 
-        private CountWindow(nint lib)
+        private CountWindow(nint lib, nint start, nint stop)
         {
             _lib = lib;
-            _start = (delegate* unmanaged<void>)NativeLibrary.GetExport(lib, "count_window_start");
-            _stop = (delegate* unmanaged<void>)NativeLibrary.GetExport(lib, "count_window_stop");
+            _start = (delegate* unmanaged<void>)start;
+            _stop = (delegate* unmanaged<void>)stop;
         }
 
-        /// <summary>The library at <paramref name="path"/>; a usage error where it cannot be loaded.</summary>
+        /// <summary>The library at <paramref name="path"/>; a usage error where it cannot be loaded or lacks the two calls
+        /// (the library freed again).</summary>
         public static CountWindow Open(string path)
         {
-            try { return new CountWindow(NativeLibrary.Load(path)); }
+            nint lib = 0;
+            try
+            {
+                lib = NativeLibrary.Load(path);
+                return new CountWindow(lib, NativeLibrary.GetExport(lib, "count_window_start"), NativeLibrary.GetExport(lib, "count_window_stop"));
+            }
             catch (Exception e) when (e is DllNotFoundException or BadImageFormatException or EntryPointNotFoundException)
             {
+                if (lib != 0) NativeLibrary.Free(lib);
                 throw new Program.UsageException($"{WindowVariable}: cannot load the counted window's library {path}: {e.Message}");
             }
         }
