@@ -271,7 +271,7 @@ public sealed partial class ReferenceModel
         if (!TryFile(drmFd, out var f)) return Cite(Inv.DmaBufBadFd, Errno.EBADF);
         if (f is not DevFile { Kind: DevKind.Drm } dev || !dev.Drm!.VgemFences) return Outcome.Fail(Errno.NotRun);
         if ((flags & ~VGEM_FENCE_WRITE) != 0 || pad != 0) return Cite(Inv.VgemAttachArgs, Errno.EINVAL);
-        if (!DrmState(dev).Handles!.TryGetValue(handle, out var obj)) return Cite(Inv.VgemAttachArgs, Errno.ENOENT);
+        if (DrmState(dev).Handles[handle] is not { } obj) return Cite(Inv.VgemAttachArgs, Errno.ENOENT);
         bool write = (flags & VGEM_FENCE_WRITE) != 0;
         var conflicting = write ? Usage.Read : Usage.Write;
         if (obj.Resv.HasPending(conflicting))

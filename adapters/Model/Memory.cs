@@ -138,9 +138,9 @@ public sealed partial class ReferenceModel
         bool foreign = _hasActual && _actual.R0 != o.R0 && mem.Initial != null && !mem.EverHeld((ulong)_actual.R0);
         // nor when this mapping read this very word before and nothing wrote it since: the earlier read found where the
         // mapping lands, so a different value now is what kept (or failed to keep) the memory alive
-        bool placed = mem.TryRead(memOff, out var word) && m.Seen != null && m.Seen.TryGetValue(offset, out var seen) && seen == word;
+        bool placed = mem.TryRead(memOff, out var word) && m.Seen.TryGetValue(offset, out var seen) && seen == word;
         if (located && !uniform && !foreign && !placed) Cite(Inv.MmapOffset);
-        if (o.Ok && mem.TryRead(memOff, out var now)) (m.Seen ??= new())[offset] = now;
+        if (o.Ok && mem.TryRead(memOff, out var now)) m.Seen.Set(offset, now);
         // a device wrote a buffer that was in a request not yet queued: it was queued (VB2-REQ-3)
         if (_hasActual && _actual.R0 != o.R0 && mem.DeviceUsers == 0 && InRequestMemory(mem)) _decidedBy = Inv.RequestHolds;
         return o;

@@ -18,8 +18,6 @@ public sealed partial class ReferenceModel
 {
     private static DevFile DrmState(DevFile dev)
     {
-        dev.Handles ??= new();
-        dev.Prime ??= new();
         dev.FenceIds ??= new();
         return dev;
     }
@@ -37,28 +35,26 @@ public sealed partial class ReferenceModel
     /// <summary>drm_gem_handle_create_tail: idr_alloc from 1, the lowest free number.</summary>
     private static uint NewHandle(DevFile dev, GemObject obj)
     {
-        uint h = 1;
-        while (dev.Handles!.ContainsKey(h)) h++;
-        dev.Handles[h] = obj;
         obj.HandleCount++;
-        return h;
+        return dev.Handles.Add(obj);
     }
 
     /// <summary>drm_gem_object_release_handle: forget the PRIME entry, and with the last handle drop the cached dma-buf (and an import's attachment).</summary>
     private void ReleaseHandle(DevFile dev, uint h)
     {
-        var obj = dev.Handles![h];
+        var obj = dev.Handles[h]!;
         dev.Handles.Remove(h);
-        if (obj.DmaBuf != null) dev.Prime!.Remove(obj.DmaBuf);
+        if (obj.DmaBuf != null) dev.Prime.Remove(obj.DmaBuf);
         if (--obj.HandleCount > 0) return;
         if (obj.DmaBuf is { } cached) { obj.DmaBuf = null; Put(cached); }
         if (obj.Import != null) Put(obj.Import);
     }
 
-    /// <summary>drm_file_free: every handle goes, then vgem signals the file's fences.</summary>
+    /// <summary>drm_file_free: every handle goes (drm_gem_release: idr_for_each, in ascending order), then vgem signals the
+    /// file's fences.</summary>
     private void ReleaseDrmFile(DevFile dev)
     {
-        if (dev.Handles != null) foreach (var h in dev.Handles.Keys.ToList()) ReleaseHandle(dev, h);
+        for (uint h = 1, last = dev.Handles.Highest; h <= last; h++) if (dev.Handles[h] != null) ReleaseHandle(dev, h);
         SignalFileFences(dev);
     }
 
@@ -78,7 +74,7 @@ public sealed partial class ReferenceModel
         if (!TryDrm(drmFd, out var dev, out var fail)) return fail;
         if ((flags & ~(DRM_CLOEXEC | DRM_RDWR)) != 0) return Cite(Inv.PrimeFlags, Errno.EINVAL);
         if (_fdTableFull) return PrimeNoFd(dev, handle, flags);
-        if (!dev.Handles!.TryGetValue(handle, out var obj)) return Cite(Inv.H2fNoHandle, Errno.ENOENT);
+        if (dev.Handles[handle] is not { } obj) return Cite(Inv.H2fNoHandle, Errno.ENOENT);
         DmaBuf d;
         if (obj.DmaBuf is { } cached)
         {
@@ -92,7 +88,7 @@ public sealed partial class ReferenceModel
             d = Export(dev, obj, handle, flags);
             Cite(Inv.PrimeExport);
         }
-        dev.Prime![d] = handle;
+        dev.Prime.Set(d, handle);
         return Outcome.Created(Install(d, (flags & DRM_CLOEXEC) != 0));
     }
 
@@ -120,11 +116,11 @@ public sealed partial class ReferenceModel
     {
         Cite(Inv.FdLimitLeavesNothing);
         var fdFirst = new Outcome(Errno.EMFILE);
-        var obj = dev.Handles!.GetValueOrDefault(handle);
+        var obj = dev.Handles[handle];
         var exportFirst = obj == null ? new Outcome(Errno.ENOENT) : new Outcome(Errno.EMFILE, obj.DmaBuf == null ? 1 : 0);
         if (exportFirst == fdFirst || Choose("EMFILE at once (the fd reserved first, 6.12), or the handle looked up and the object exported and cached in it first (6.1)", fdFirst, exportFirst) == 0)
             return fdFirst;
-        if (obj is { DmaBuf: null }) dev.Prime![Export(dev, obj, handle, flags)] = handle;
+        if (obj is { DmaBuf: null }) dev.Prime.Set(Export(dev, obj, handle, flags), handle);
         return exportFirst;
     }
 
@@ -134,7 +130,7 @@ public sealed partial class ReferenceModel
         if (!TryFile(fd, out var f)) return Cite(Inv.F2hErrors, Errno.EBADF);
         if (f is not DmaBuf d) return Cite(Inv.F2hErrors, Errno.EINVAL);
         if (flags != 0) Cite(Inv.F2hErrors);
-        if (dev.Prime!.TryGetValue(d, out var known) && !Broken(ModelBug.PrimeImportNoDedupe))
+        if (dev.Prime.TryGetValue(d, out var known) && !Broken(ModelBug.PrimeImportNoDedupe))
             return Cite(Inv.F2hDedupe, new Outcome(Errno.OK, known) { Handle = (int)known });
         GemObject obj;
         if (d.Gem != null) obj = d.Gem;   // a dma-buf this device exported: the object itself comes back
@@ -146,7 +142,7 @@ public sealed partial class ReferenceModel
         }
         if (obj.DmaBuf == null) { obj.DmaBuf = d; Get(d); }
         uint h = NewHandle(dev, obj);
-        dev.Prime[d] = h;
+        dev.Prime.Set(d, h);
         if (d.Gem != null) Cite(Inv.F2hDedupe);
         return Cite(Inv.F2hPerFile, new Outcome(Errno.OK, h) { Handle = (int)h });
     }
@@ -154,7 +150,7 @@ public sealed partial class ReferenceModel
     public Outcome GemClose(int drmFd, uint handle)
     {
         if (!TryDrm(drmFd, out var dev, out var fail)) return fail;
-        if (!dev.Handles!.ContainsKey(handle)) return Cite(Inv.GemCloseUnknown, Errno.EINVAL);
+        if (dev.Handles[handle] == null) return Cite(Inv.GemCloseUnknown, Errno.EINVAL);
         ReleaseHandle(dev, handle);
         return Cite(Inv.GemCloseKeeps, Outcome.Success());
     }
@@ -162,7 +158,7 @@ public sealed partial class ReferenceModel
     public Outcome DrmMapDumb(int drmFd, uint handle, int prot)
     {
         if (!TryDrm(drmFd, out var dev, out var fail)) return fail;
-        if (!dev.Handles!.TryGetValue(handle, out var obj)) return Cite(Inv.MapDumb, Errno.ENOENT);
+        if (dev.Handles[handle] is not { } obj) return Cite(Inv.MapDumb, Errno.ENOENT);
         if (obj.Import != null) return Cite(Inv.MapDumbImported, Errno.EINVAL);
         if (dev.AccMode != O_RDWR) return Outcome.NotRun;   // the harness opens DRM nodes O_RDWR
         var m = new Mapping(_nextMap++, MapKind.Drm, [new Seg(obj.Mem!, 0, obj.Size)], 0, obj.Size, prot, dev) { Pfnmap = true };

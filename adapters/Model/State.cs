@@ -15,14 +15,9 @@ internal sealed class Mem(long size, ulong? initial)
     /// <summary>Some word was written through a dma-buf mapping at a non-zero page offset: where it landed, and so what
     /// any read of this memory shows, depends on DMABUF-MMAP-5.</summary>
     public bool WrittenViaOffset;
-    private Dictionary<long, Stamp>? _stamps;
+    private SmallMap<long, Stamp> _stamps;
 
-    public bool TryRead(long off, out Stamp s)
-    {
-        if (_stamps != null && _stamps.TryGetValue(off, out s)) return true;
-        s = default;
-        return false;
-    }
+    public bool TryRead(long off, out Stamp s) => _stamps.TryGetValue(off, out s);
 
     public void Write(long off, Stamp s)
     {
@@ -34,18 +29,18 @@ internal sealed class Mem(long size, ulong? initial)
     /// so a coded frame there stays intact.</summary>
     public void Learn(long off, Stamp s)
     {
-        (_stamps ??= new())[off] = s;
-        (_written ??= new()).Add(s.Value);
+        _stamps.Set(off, s);
+        _written.Set(s.Value, true);
     }
 
-    public bool HasStamps => _stamps is { Count: > 0 };
+    public bool HasStamps => _stamps.Count > 0;
 
     /// <summary>Some word of this memory holds or held the value (the initial contents count when they are specified).</summary>
-    public bool EverHeld(ulong value) => Initial == value || _written != null && _written.Contains(value);
-    private HashSet<ulong>? _written;
+    public bool EverHeld(ulong value) => Initial == value || _written.TryGetValue(value, out _);
+    private SmallMap<ulong, bool> _written;   // (a set: every value written, each once)
 
     /// <summary>A device may have written anywhere: every word becomes unspecified.</summary>
-    public void DeviceWrote() { _stamps?.Clear(); Initial = null; Frame = null; }
+    public void DeviceWrote() { _stamps.Clear(); Initial = null; Frame = null; }
     /// <summary>A coded frame the harness wrote (WriteFrame) into this memory, intact since (no word of its header written
     /// over); null when none is. (A reference: few memories ever hold one, and a nullable tuple in place took 24 bytes more
     /// of every Mem.)</summary>
@@ -134,8 +129,8 @@ internal sealed class DevFile(DevKind kind, HeapProfile? heap, DrmProfile? drm =
     public readonly HeapProfile? Heap = heap;
     public readonly DrmProfile? Drm = drm;
     // a DRM file: its GEM handle namespace, its PRIME table (dma-buf -> handle) and its vgem fence ids (index = id - 1; null once signalled by the client)
-    public Dictionary<uint, GemObject>? Handles;
-    public Dictionary<DmaBuf, uint>? Prime;
+    public GemHandles Handles;
+    public SmallMap<DmaBuf, uint> Prime;
     public List<Fence?>? FenceIds;
 }
 
@@ -420,7 +415,7 @@ internal sealed class Mapping(int id, MapKind kind, Seg[] segs, long baseOff, lo
     /// <summary>Per offset this mapping read, the word its memory held then: a later read of the same offset while the word
     /// is still that one (nothing wrote it since) reads where the first did, so where the mapping lands (DMABUF-MMAP-5) is
     /// no longer what decides it.</summary>
-    public Dictionary<long, Stamp>? Seen;
+    public SmallMap<long, Stamp> Seen;
 
     public bool Locate(long off, out Mem mem, out long memOff)
     {
