@@ -37,4 +37,9 @@ fi
 
 # everything else, --target vm included (it boots lab/vm.sh), is the runner's: one parser for every option
 export CONFORMANCE_ROOT="$here"
+# the collector's first generation at 16 MB at least (the runtime's own budget here is about 2 MB, half a 4 MB region): a
+# collection costs about 0.27 ms whatever survives it, and the suite's generation and oracle allocate some 200 bytes an op,
+# so at that budget the collector ran some 280 times a second, 6-8% of generation's time (1.4% at 16 MB; BENCHMARKS.md).
+# The runtime reads it from the environment only (hexadecimal); a value already set is kept. The lab's guest inherits it.
+export DOTNET_GCgen0size="${DOTNET_GCgen0size:-0x1000000}"
 exec dotnet "$bin" "$@"

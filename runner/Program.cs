@@ -241,10 +241,16 @@ public static class Bench
         var sut = new ReferenceModel(profile);
         var (lockOps, lockWarm) = Measure(s => lockstep.Check(s, sut, null));
         // generation alone, on this thread: ops/s, and the bytes it allocated an op while timed
+        // (and the collections of the first generation while timed, and the time they paused it: a collection costs about the
+        // same whatever survives it, so their number, which the first generation's budget sets, is what allocation costs here)
         ulong seed = 99;
         long bytes = 0;
-        var (genRate, genWarm) = Steady(() => gen.Generate(seed++, 60).Ops.Length, () => bytes = GC.GetAllocatedBytesForCurrentThread(),
+        int collections = 0;
+        var paused = TimeSpan.Zero;
+        var (genRate, genWarm) = Steady(() => gen.Generate(seed++, 60).Ops.Length,
+            () => (bytes, collections, paused) = (GC.GetAllocatedBytesForCurrentThread(), GC.CollectionCount(0), GC.GetTotalPauseDuration()),
             ops => (GC.GetAllocatedBytesForCurrentThread() - bytes) / (double)ops, out double genBytes);
+        (collections, paused) = (GC.CollectionCount(0) - collections, GC.GetTotalPauseDuration() - paused);
         var wall = Stopwatch.StartNew();
         var result = Engine.Run("model", new ReferenceModel(profile), new RunOptions(), Catalog.Load());
         wall.Stop();
@@ -252,12 +258,19 @@ public static class Bench
         output.WriteLine($"  ({opCount} ops in {seqs.Count} sequences of up to 60, the {profile.Name} profile; {100.0 * notRun / opCount:F1}% not run because a handle was gone)");
         output.WriteLine($"lockstep throughput:    {lockOps,12:N0} ops/s (model target + model oracle)");
         output.WriteLine($"generation throughput:  {genRate,12:N0} ops/s (one core; goal >= 3,000,000: ratio {genRate / 3_000_000:F2}x), {genBytes:N0} bytes allocated an op");
+        output.WriteLine($"  (collections: {collections / TimedSeconds:F0} a second, {100 * paused.TotalSeconds / TimedSeconds:F1}% of the time paused; the first generation's budget " +
+            $"up to {Gen0Budget() / 1048576.0:F0} MB{(Environment.GetEnvironmentVariable("DOTNET_GCgen0size") is { Length: > 0 } g ? $", DOTNET_GCgen0size={g}" : ", the runtime's own")})");
         output.WriteLine($"warm-up:                model {modelWarm:F1} s, lockstep {lockWarm:F1} s, generation {genWarm:F1} s before each rate above was timed " +
             $"over {TimedSeconds:F0} s (the runtime compiles hot code again, optimized: each ran until no quarter second in a whole second " +
             $"was {100 * (WarmRise - 1):F0}% faster than the fastest before it, the last within {100 * (WarmDip - 1):F0}% of it)");
         output.WriteLine($"default run wall time:  {wall.Elapsed.TotalSeconds,12:F2} s (in process, build excluded; goal <= 15 s: ratio {wall.Elapsed.TotalSeconds / 15:F2}x), {result.Exercise.Sequences} sequences, {result.Exercise.Ops} ops, {(result.Failed ? "FAILED (the reference model must pass its own run)" : "every invariant held")}");
         return 0;
     }
+
+    /// <summary>The collector's largest budget for its first generation, in bytes (GCGen0MaxBudget, as the runtime reports its
+    /// configuration; at least what DOTNET_GCgen0size asks), or 0 where it does not say.</summary>
+    private static long Gen0Budget() =>
+        GC.GetConfigurationVariables().TryGetValue("GCGen0MaxBudget", out var b) ? Convert.ToInt64(b) : 0;
 
     /// <summary>How long each of the benchmark's rates is timed once warm, in seconds.</summary>
     private const double TimedSeconds = 2;
