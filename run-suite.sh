@@ -37,9 +37,10 @@ fi
 
 # everything else, --target vm included (it boots lab/vm.sh), is the runner's: one parser for every option
 export CONFORMANCE_ROOT="$here"
-# the collector's first generation at 16 MB at least (the runtime's own budget here is about 2 MB, half a 4 MB region): a
-# collection costs about 0.27 ms whatever survives it, and the suite's generation and oracle allocate some 200 bytes an op,
-# so at that budget the collector ran some 280 times a second, 6-8% of generation's time (1.4% at 16 MB; BENCHMARKS.md).
-# The runtime reads it from the environment only (hexadecimal); a value already set is kept. The lab's guest inherits it.
+# the collector's smallest first-generation budget: 16 MB, unless DOTNET_GCgen0size is set already (hexadecimal; the
+# runtime reads it from the environment only). The runtime sizes that budget from the cache sizes the machine reports; on
+# one that reports none (this development host) it stays near 2 MB, and with some 200 bytes allocated an op the collector
+# ran 278-290 times a second in generation, 6.0-6.5% of its time; at 16 MB 36-38 times and 1.3% (BENCHMARKS.md). lab/vm.sh
+# passes DOTNET_* variables on to the lab's guest.
 export DOTNET_GCgen0size="${DOTNET_GCgen0size:-0x1000000}"
 exec dotnet "$bin" "$@"

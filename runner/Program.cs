@@ -258,8 +258,8 @@ public static class Bench
         output.WriteLine($"  ({opCount} ops in {seqs.Count} sequences of up to 60, the {profile.Name} profile; {100.0 * notRun / opCount:F1}% not run because a handle was gone)");
         output.WriteLine($"lockstep throughput:    {lockOps,12:N0} ops/s (model target + model oracle)");
         output.WriteLine($"generation throughput:  {genRate,12:N0} ops/s (one core; goal >= 3,000,000: ratio {genRate / 3_000_000:F2}x), {genBytes:N0} bytes allocated an op");
-        output.WriteLine($"  (collections: {collections / TimedSeconds:F0} a second, {100 * paused.TotalSeconds / TimedSeconds:F1}% of the time paused; the first generation's budget " +
-            $"up to {Gen0Budget() / 1048576.0:F0} MB{(Environment.GetEnvironmentVariable("DOTNET_GCgen0size") is { Length: > 0 } g ? $", DOTNET_GCgen0size={g}" : ", the runtime's own")})");
+        output.WriteLine($"  (collections: {collections / TimedSeconds:F0} a second, {100 * paused.TotalSeconds / TimedSeconds:F1}% of the time paused; the first generation's largest " +
+            $"budget {Gen0Budget() / 1048576.0:F0} MB{(Environment.GetEnvironmentVariable("DOTNET_GCgen0size") is { Length: > 0 } g ? $", DOTNET_GCgen0size={g}" : ", the runtime's own")})");
         output.WriteLine($"warm-up:                model {modelWarm:F1} s, lockstep {lockWarm:F1} s, generation {genWarm:F1} s before each rate above was timed " +
             $"over {TimedSeconds:F0} s (the runtime compiles hot code again, optimized: each ran until no quarter second in a whole second " +
             $"was {100 * (WarmRise - 1):F0}% faster than the fastest before it, the last within {100 * (WarmDip - 1):F0}% of it)");
