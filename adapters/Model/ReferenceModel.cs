@@ -40,6 +40,10 @@ public sealed partial class ReferenceModel : IBufferTarget
     /// sequence (<see cref="Reset"/>), so a sequence meets the same clock whether it runs after others or alone from a fresh
     /// device, and a counterexample shrinks without the sequences before it.</summary>
     private ulong _rng = InitialClock, _rngAtLoad = InitialClock;
+    /// <summary>The op whose clock <see cref="_rng"/> is to start from, and whether it does already: an op's clock is drawn at
+    /// its first choice (<see cref="NextRandom"/>), not at every op (most make none).</summary>
+    private int _rngOp;
+    private bool _rngDrawn = true;
     /// <summary>The contents the device writes (a value the documentation leaves open), drawn apart from the clock, so that a
     /// read added or removed (as shrinking does) leaves the clock's later choices as they were.</summary>
     private ulong _contents = ContentsSeed(InitialClock);
@@ -118,10 +122,23 @@ public sealed partial class ReferenceModel : IBufferTarget
         // an op begun without BeginStep is the model's as a target, whose citations nobody reads: it cites nothing (following
         // the tree at every citation cost the model as a target 7% more instructions an op on the lab's mixes)
         if (_inStep) _inStep = false;
-        else { _cited = CitedIds.None; _citing = false; }
-        ulong z = _rngAtLoad + (ulong)(uint)opId * 0x9E3779B97F4A7C15;
+        else { NoneCited(); _citing = false; }
+        (_rngOp, _rngDrawn) = (opId, false);
+    }
+
+    /// <summary>The clock <see cref="BeginOp"/> starts an op's choices from: a hash of the sequence's seed and the op's id.</summary>
+    private static ulong OpClock(ulong atLoad, int opId)
+    {
+        ulong z = atLoad + (ulong)(uint)opId * 0x9E3779B97F4A7C15;
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9; z = (z ^ (z >> 27)) * 0x94D049BB133111EB;
-        _rng = (z ^ (z >> 31)) | 1;
+        return (z ^ (z >> 31)) | 1;
+    }
+
+    /// <summary>No ID cited yet this op (written only where one was: a reference written costs the collector's barrier, and
+    /// most ops of the model as a target, which cites nothing, find it so).</summary>
+    private void NoneCited()
+    {
+        if (!ReferenceEquals(_cited, CitedIds.None)) _cited = CitedIds.None;
     }
 
     /// <summary>Starts one op. With the target's outcome given, the model acts as an oracle and follows it where allowed.</summary>
@@ -143,7 +160,7 @@ public sealed partial class ReferenceModel : IBufferTarget
 
     private void BeginStep()
     {
-        _cited = CitedIds.None;
+        NoneCited();
         _citing = true;
         _inStep = true;
         _decidedBy = null;
@@ -153,7 +170,7 @@ public sealed partial class ReferenceModel : IBufferTarget
     }
 
     /// <summary>Seeds the choices the model makes when it is itself the target.</summary>
-    public void Seed(ulong seed) { _rng = _rngAtLoad = seed | 1; _contents = ContentsSeed(_rngAtLoad); }
+    public void Seed(ulong seed) { _rng = _rngAtLoad = seed | 1; _rngDrawn = true; _contents = ContentsSeed(_rngAtLoad); }
 
     private static readonly Dictionary<string, Func<ReferenceModel, int, IoctlCall, Outcome>> _described =
         typeof(ReferenceModel).GetMethods(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic)
@@ -171,7 +188,11 @@ public sealed partial class ReferenceModel : IBufferTarget
     private Outcome Cite(string id, Errno e) { Cite(id); return new Outcome(e); }
     private void Cite(string id) { if (_citing) _cited = _cited.Then(id); }
 
-    private ulong NextRandom() => XorShift(ref _rng);
+    private ulong NextRandom()
+    {
+        if (!_rngDrawn) (_rng, _rngDrawn) = (OpClock(_rngAtLoad, _rngOp), true);
+        return XorShift(ref _rng);
+    }
 
     /// <summary>One xorshift64 step of a stream (the clock's or the contents').</summary>
     private static ulong XorShift(ref ulong x)
@@ -254,7 +275,7 @@ public sealed partial class ReferenceModel : IBufferTarget
         _vgemFences.Clear();
         _huge.Clear();
         _requestVerdicts.Clear();
-        _rng = _rngAtLoad;
+        (_rng, _rngDrawn) = (_rngAtLoad, true);
         _contents = ContentsSeed(_rngAtLoad);
     }
 
@@ -281,7 +302,7 @@ public sealed partial class ReferenceModel : IBufferTarget
 
     /// <summary>The model's Reset already starts from fresh device state, but for the pages a broken heap recycles,
     /// which only a reload (Refresh) forgets, as freed pages outlive the files that used them.</summary>
-    public bool Refresh() { Reset(); _recycled.Clear(); _rng = _rngAtLoad; return true; }
+    public bool Refresh() { Reset(); _recycled.Clear(); (_rng, _rngDrawn) = (_rngAtLoad, true); return true; }
 
     /// <summary>Freed heap memory, contents and all, that <see cref="ModelBug.HeapRecyclesDirty"/> hands out again.</summary>
     private readonly List<Mem> _recycled = new();
