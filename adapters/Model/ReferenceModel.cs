@@ -170,7 +170,7 @@ public sealed partial class ReferenceModel : IBufferTarget
     }
 
     /// <summary>Seeds the choices the model makes when it is itself the target.</summary>
-    public void Seed(ulong seed) { _rng = _rngAtLoad = seed | 1; _rngDrawn = true; _contents = ContentsSeed(_rngAtLoad); }
+    public void Seed(ulong seed) { _rngAtLoad = seed | 1; RestartClock(); _contents = ContentsSeed(_rngAtLoad); }
 
     private static readonly Dictionary<string, Func<ReferenceModel, int, IoctlCall, Outcome>> _described =
         typeof(ReferenceModel).GetMethods(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic)
@@ -187,6 +187,9 @@ public sealed partial class ReferenceModel : IBufferTarget
     private Outcome Cite(string id, in Outcome o) { Cite(id); return o; }
     private Outcome Cite(string id, Errno e) { Cite(id); return new Outcome(e); }
     private void Cite(string id) { if (_citing) _cited = _cited.Then(id); }
+
+    /// <summary>The clock back at the sequence's start: the load's seed, drawn (a choice before any op is begun uses it).</summary>
+    private void RestartClock() => (_rng, _rngDrawn) = (_rngAtLoad, true);
 
     private ulong NextRandom()
     {
@@ -275,7 +278,7 @@ public sealed partial class ReferenceModel : IBufferTarget
         _vgemFences.Clear();
         _huge.Clear();
         _requestVerdicts.Clear();
-        (_rng, _rngDrawn) = (_rngAtLoad, true);
+        RestartClock();
         _contents = ContentsSeed(_rngAtLoad);
     }
 
@@ -302,7 +305,7 @@ public sealed partial class ReferenceModel : IBufferTarget
 
     /// <summary>The model's Reset already starts from fresh device state, but for the pages a broken heap recycles,
     /// which only a reload (Refresh) forgets, as freed pages outlive the files that used them.</summary>
-    public bool Refresh() { Reset(); _recycled.Clear(); (_rng, _rngDrawn) = (_rngAtLoad, true); return true; }
+    public bool Refresh() { Reset(); _recycled.Clear(); return true; }
 
     /// <summary>Freed heap memory, contents and all, that <see cref="ModelBug.HeapRecyclesDirty"/> hands out again.</summary>
     private readonly List<Mem> _recycled = new();
