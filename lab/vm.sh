@@ -18,7 +18,8 @@
 # as root in the current directory with stdin from /dev/null, HOME, PATH, DOTNET_ROOT and the
 # DOTNET_*/NUGET_*/MSBUILD*/LANG/LC_* variables as on the host, TERM=dumb, LAB_GUEST=1, LAB_KVER
 # and LAB_OUT=/lab-out (the results directory, shared read-write), and GLIBC_TUNABLES as on the host,
-# or where it is not set there, one that keeps glibc's memset off `rep stosb` (see job.env below).
+# or where it is not set there, one that keeps glibc's memset off `rep stosb` (why: cmd_run, where
+# it writes job.env).
 #
 # Exit status of `run`:
 #   CMD's own status   when the kernel stayed clean and CMD ran to the end
@@ -289,11 +290,11 @@ cmd_run() {
 			printf 'export %s=%q\n' "$name" "${!name}"
 		done < <(compgen -e | grep -E '^(DOTNET_|NUGET_|MSBUILD|UseSharedCompilation$|LANG$|LC_|TZ$|CONFORMANCE_)' || true)
 		# Under TCG `rep stosb` is emulated a byte at a time, and glibc's memset takes it from 2 KB up on a CPU with
-		# ERMS (as -cpu max is): in this guest a memset of 8 KB took 15.4 us that way and 1.0 us on its vector path. The
-		# .NET runtime zeroes each 8 KB it hands out for allocation with memset, so allocating cost 1.7 ns a byte, and
-		# 0.5 with the threshold raised past any size the runtime clears (BENCHMARKS.md, "a second vCPU"). A value set
-		# on the host is passed on instead, as it is.
-		printf 'export GLIBC_TUNABLES=%q\n' "${GLIBC_TUNABLES:-glibc.cpu.x86_rep_stosb_threshold=0x10000000}"
+		# ERMS (as -cpu max is): in this guest a memset of 8 KB took 15.4-15.9 us that way and 0.99-1.01 us on its
+		# vector path. The .NET runtime clears the memory it hands out for allocation with memset: allocating cost
+		# 1.72 ns a byte, and 0.51-0.57 with the threshold raised past any size it clears (BENCHMARKS.md, "a second
+		# vCPU"). A GLIBC_TUNABLES set on the host, even empty, is passed on instead, as it is.
+		printf 'export GLIBC_TUNABLES=%q\n' "${GLIBC_TUNABLES-glibc.cpu.x86_rep_stosb_threshold=0x10000000}"
 		printf 'LAB_MODULE_COUNT=%q\n' "${#modules[@]}"
 		for i in "${!modules[@]}"; do
 			printf 'LAB_MODULE_%d_PATH=%q\n' "$((i + 1))" "${modules[$i]}"
