@@ -198,6 +198,11 @@ public static class InstructionBench
         // compiled ahead of time: with tiered compilation off, that code would be run as it is (generation 5,935
         // instructions an op against 3,900), and the counts would measure the publishing, not the path
         ["DOTNET_ReadyToRunExcludeList"] = AppAssemblies,
+        // and glibc's memset on its vector path: from 2 KB up it takes `rep stosb` (ERMS), which valgrind counts a byte at a
+        // time, and the runtime clears what it hands out for allocation with memset, some 8 KB at a call. Generation's count
+        // held some 210 such "instructions" an op, for work a processor does at tens of bytes a cycle; on the vector path the
+        // same clearing counts one instruction for every 32 bytes or so (BENCHMARKS.md, "a second vCPU")
+        ["GLIBC_TUNABLES"] = "glibc.cpu.x86_rep_stosb_threshold=0x10000000",
     };
 
     /// <summary>A counted run of this runner (<see cref="ChildVariable"/> set): the way named, for the sequences given. Exit 0;
