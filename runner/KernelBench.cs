@@ -47,7 +47,7 @@ public static class KernelBench
         output.WriteLine($"# kernel benchmark on {found.Kernel}: {Rounds} rounds of each op mix; best of 3 runs each; ratio = raw C ops/s / C# ops/s (goal <= 1.3); lockstep against the raw loop cut into sequences in {PairedRounds} rounds, each of {Turns} turns of the raw sequences (the program serving them), lockstep's and in step's passes, the ratio the median round's");
         // (the lab's guest raises glibc's rep stosb threshold: under TCG that instruction runs a byte at a time, and the runtime
         // zeroes what it allocates with memset; BENCHMARKS.md, "a second vCPU")
-        output.WriteLine($"# GLIBC_TUNABLES: {(Environment.GetEnvironmentVariable("GLIBC_TUNABLES") is { Length: > 0 } tunables ? tunables : "not set")}");
+        output.WriteLine($"# GLIBC_TUNABLES: {Environment.GetEnvironmentVariable("GLIBC_TUNABLES") switch { null => "not set", "" => "set, empty", var t => t }}");
         double overhead = SyscallClock.Calibrate();
         output.WriteLine($"# system calls timed as made (SyscallClock): the clock adds {overhead * 1e6:F2} us to each, subtracted from the timed calls' figures below");
         if (heap != null)

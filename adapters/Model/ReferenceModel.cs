@@ -170,7 +170,7 @@ public sealed partial class ReferenceModel : IBufferTarget
     }
 
     /// <summary>Seeds the choices the model makes when it is itself the target.</summary>
-    public void Seed(ulong seed) { _rngAtLoad = seed | 1; RestartClock(); _contents = ContentsSeed(_rngAtLoad); }
+    public void Seed(ulong seed) { _rngAtLoad = seed | 1; RestartStreams(); }
 
     private static readonly Dictionary<string, Func<ReferenceModel, int, IoctlCall, Outcome>> _described =
         typeof(ReferenceModel).GetMethods(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic)
@@ -188,8 +188,9 @@ public sealed partial class ReferenceModel : IBufferTarget
     private Outcome Cite(string id, Errno e) { Cite(id); return new Outcome(e); }
     private void Cite(string id) { if (_citing) _cited = _cited.Then(id); }
 
-    /// <summary>The clock back at the sequence's start: the load's seed, drawn (a choice before any op is begun uses it).</summary>
-    private void RestartClock() => (_rng, _rngDrawn) = (_rngAtLoad, true);
+    /// <summary>The clock and the device's contents back at the sequence's start: the clock at the load's seed, drawn (a
+    /// choice before any op is begun uses it), the contents' stream at the seed made from it.</summary>
+    private void RestartStreams() => (_rng, _rngDrawn, _contents) = (_rngAtLoad, true, ContentsSeed(_rngAtLoad));
 
     private ulong NextRandom()
     {
@@ -278,8 +279,7 @@ public sealed partial class ReferenceModel : IBufferTarget
         _vgemFences.Clear();
         _huge.Clear();
         _requestVerdicts.Clear();
-        RestartClock();
-        _contents = ContentsSeed(_rngAtLoad);
+        RestartStreams();
     }
 
     /// <summary>The queue of a node that is not mem2mem (every open of the node shares it), made at the node's first open since
